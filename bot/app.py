@@ -1,0 +1,78 @@
+"""The app factory: one ``Lianxin`` object (config, engine, sessions, clock) and the Flask app around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config, load_config
+from storage.db import make_engine, make_sessionmaker, session_scope
+from storage.types import utcnow
+
+log = logging.getLogger("lianxin")
+
+
+@dataclass
+class Lianxin:
+    """The running product's parts, shared by the web app, the scheduler, the CLI and the tests."""
+
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back on error."""
+        with session_scope(self.sessions) as s:
+            yield s
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(config: Config | None = None, *, clock: Callable[[], datetime] | None = None) -> Lianxin:
+    config = config or load_config()
+    engine = make_engine(
+        config.database_url, echo=config["database"]["echo"], pool_size=config["database"]["pool_size"]
+    )
+    return Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
+
+
+def create_app(lx: Lianxin | Config | None = None) -> Flask:
+    """The WSGI app: /wechat (the bot), /healthz, and the console at /."""
+    if not isinstance(lx, Lianxin):
+        lx = build(lx)
+    app = Flask("lianxin", static_folder=None)
+    app.config["LIANXIN"] = lx
+    app.config["MAX_CONTENT_LENGTH"] = max(lx.config["wechat"]["max_body_bytes"], 16 * 1024 * 1024)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        try:
+            with lx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as e:  # noqa: BLE001 - a health check reports, it does not raise
+            return jsonify({"status": "error", "database": str(e.__class__.__name__)}), 503
+        return jsonify({"status": "ok"})
+
+    from bot import wechat
+
+    wechat.register(app, lx)
+
+    import console
+
+    console.register(app, lx)
+    return app

@@ -1,0 +1,158 @@
+"""The ``lianxin`` command line: thin wrappers over functions that the tests call directly.
+
+Every command takes ``--config FILE`` (also accepted before the command name). The CLI acts with the
+office's authority: what it changes and exports goes to the audit log as actor ``cli``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bot.app import Lianxin, build
+from bot.config import ConfigError, load_config
+
+
+class CliState:
+    def __init__(self) -> None:
+        self.config_path: str | None = None
+        self._lx: Lianxin | None = None
+
+    def lx(self) -> Lianxin:
+        if self._lx is None:
+            try:
+                config = load_config(self.config_path)
+            except ConfigError as e:
+                raise click.ClickException(f"配置错误 / configuration error: {e}") from None
+            logging.basicConfig(level=config["general"]["log_level"],
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            self._lx = build(config)
+        return self._lx
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.ensure_object(CliState).config_path = value
+    return value
+
+
+config_option = click.option(
+    "--config", "config_path", metavar="FILE", expose_value=False, is_eager=True, callback=_set_config,
+    help="配置文件 config file (else $LIANXIN_CONFIG, else ./config.toml)",
+)
+
+
+def command(group: click.Group, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """``@command(main, "name")``: a subcommand with --config, receiving the built ``Lianxin`` as ``lx``."""
+
+    def decorator(fn: Callable[..., Any]) -> click.Command:
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            state = click.get_current_context().ensure_object(CliState)
+            return fn(state.lx(), *a, **kw)
+
+        return group.command(*args, **kwargs)(config_option(wrapper))
+
+    return decorator
+
+
+def require_schema(lx: Lianxin) -> None:
+    """Stop with a clear message when the database has not been initialised."""
+    from sqlalchemy import inspect
+
+    try:
+        ok = inspect(lx.engine).has_table("cadre")
+    except Exception as e:  # noqa: BLE001
+        raise click.ClickException(f"无法连接数据库 / cannot reach the database: {e}") from None
+    if not ok:
+        raise click.ClickException("数据库尚未初始化，请先运行 `lianxin init` / run `lianxin init` first")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@config_option
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """连心 lianxin — 三五连心工程 (WeChat bot, scheduler, office console)."""
+    ctx.ensure_object(CliState)
+
+
+@command(main, "init")
+def init_cmd(lx: Lianxin) -> None:
+    """创建或升级数据库结构 / create or upgrade the database schema (Alembic)."""
+    from storage.migrate import current_revision, upgrade
+
+    before = current_revision(lx.config.database_url)
+    upgrade(lx.config.database_url)
+    after = current_revision(lx.config.database_url)
+    if before == after:
+        click.echo(f"数据库已是最新 / schema up to date (revision {after})")
+    else:
+        click.echo(f"数据库已升级 / schema upgraded: {before or 'empty'} -> {after}")
+
+
+@command(main, "bind-code")
+@click.argument("phone")
+def bind_code_cmd(lx: Lianxin, phone: str) -> None:
+    """为干部生成一次性绑定码（7 天有效）/ a one-time code that binds a cadre's WeChat."""
+    from storage.accounts import BindError, issue_bind_code
+
+    require_schema(lx)
+    try:
+        with lx.session() as s:
+            code, cadre, expires = issue_bind_code(s, phone=phone, actor="cli", now=lx.now())
+    except BindError as e:
+        raise click.ClickException(str(e)) from None
+    local = expires.astimezone(lx.config.tz)
+    click.echo(f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次。")
+    click.echo(f"请干部在公众号中发送：绑定 {code}")
+    click.echo(code)
+
+
+@main.group("user")
+def user_group() -> None:
+    """控制台账号 / console accounts."""
+
+
+@command(user_group, "add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "village", "viewer"]), required=True)
+@click.option("--village", "village", default=None, help="village accounts: the village's name")
+def user_add_cmd(lx: Lianxin, name: str, role: str, village: str | None) -> None:
+    """添加控制台账号；密码从标准输入读取（非终端时）或提示输入 / add a console account."""
+    from storage.accounts import AccountError, create_console_user
+
+    require_schema(lx)
+    if sys.stdin.isatty():
+        password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with lx.session() as s:
+            create_console_user(s, username=name, password=password, role=role, village=village, actor="cli")
+    except AccountError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"已添加账号 {name}（{role}{'，' + village if village else ''}）")
+
+
+@command(main, "serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--no-scheduler", is_flag=True, help="do not run the scheduler in this process")
+def serve_cmd(lx: Lianxin, host: str, port: int, workers: int, no_scheduler: bool) -> None:
+    """运行 /wechat 与控制台 / serve /wechat and the console."""
+    from bot.serve import serve
+
+    require_schema(lx)
+    serve(lx, host=host, port=port, workers=workers, scheduler=not no_scheduler and lx.config["scheduler"]["enabled"])
+
+
+# Feature commands register themselves on import (each in bot/commands/<feature>.py).
+from bot.commands import register_all  # noqa: E402
+
+register_all(main)

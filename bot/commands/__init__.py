@@ -1,0 +1,17 @@
+"""CLI commands by feature; each module defines ``register(main)``. The list is written down here."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+MODULES: list[str] = [
+    # "bot.commands.importer",   # lianxin import
+    # "bot.commands.demo",       # lianxin demo
+]
+
+
+def register_all(main: click.Group) -> None:
+    for name in MODULES:
+        importlib.import_module(name).register(main)

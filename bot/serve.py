@@ -1,0 +1,59 @@
+"""Running the web app: werkzeug's threaded server for one worker, gunicorn for several.
+
+The scheduler runs in the serving process (the gunicorn master with several workers, so forks do not
+copy it); a lease in the database keeps it to one active scheduler per database anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.app import Lianxin, create_app
+
+log = logging.getLogger("lianxin.serve")
+
+
+def _start_scheduler(lx: Lianxin) -> Any:
+    from reminders.scheduler import start_background
+
+    return start_background(lx)
+
+
+def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -> None:
+    if workers <= 1:
+        from werkzeug.serving import run_simple
+
+        app = create_app(lx)
+        sched = _start_scheduler(lx) if scheduler else None
+        print(f"lianxin: serving on http://{host}:{port}/  (WeChat URL: http://{host}:{port}/wechat)", flush=True)
+        try:
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            if sched is not None:
+                sched.shutdown(wait=False)
+        return
+
+    from gunicorn.app.base import BaseApplication
+
+    config = lx.config
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", None)
+            if scheduler:
+                self.cfg.set("when_ready", lambda _server: _start_scheduler(lx))
+
+        def load(self) -> Any:
+            # Each worker builds its own engine: connections must not cross a fork.
+            from bot.app import build
+
+            return create_app(build(config, clock=lx.clock))
+
+    print(f"lianxin: serving on http://{host}:{port}/ with {workers} workers", flush=True)
+    _App().run()

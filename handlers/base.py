@@ -1,0 +1,88 @@
+"""The values handlers work with: the inbound message, the context, and a route (predicate + handler)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from storage.models import InboundMessage, WechatIdentity
+
+
+@dataclass(frozen=True)
+class Message:
+    """One inbound WeChat message or event, free of the transport.
+
+    ``kind``: text | voice | image | location | link | video | shortvideo | event | unknown.
+    For voice, ``text`` is WeChat's speech Recognition (may be empty). For events, ``event`` is
+    subscribe | unsubscribe | SCAN | CLICK | VIEW | LOCATION | … and ``event_key`` its key or scene.
+    """
+
+    openid: str
+    kind: str
+    create_time: datetime  # aware, from WeChat's CreateTime
+    text: str = ""
+    msg_id: str | None = None
+    event: str | None = None
+    event_key: str | None = None
+    media_id: str | None = None
+    pic_url: str | None = None
+    location: tuple[float, float, str] | None = None  # (lat, lon, label)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        """WeChat retries carry the same MsgId; events have none, so sender + CreateTime + event."""
+        if self.msg_id:
+            return f"msg:{self.msg_id}"
+        return f"evt:{self.openid}:{int(self.create_time.timestamp())}:{self.event or self.kind}"
+
+
+class Outbox:
+    """What handlers use to start a push; rows are written in the caller's transaction (see reminders.outbox)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(self, openid: str, kind: str, text: str, *, key: str, template: dict[str, Any] | None = None) -> bool:
+        from reminders.outbox import enqueue
+
+        return enqueue(self.session, openid=openid, kind=kind, text=text, key=key, template=template)
+
+
+@dataclass
+class Context:
+    """Everything a handler may use, injected by the dispatcher (never imported by handlers)."""
+
+    session: Session
+    config: Config
+    identity: WechatIdentity
+    inbound: InboundMessage | None
+    now: Callable[[], datetime]
+    render: Callable[..., str]
+    outbox: Outbox
+
+    @property
+    def tz(self) -> Any:
+        return self.config.tz
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.config.tz).date()
+
+
+Predicate = Callable[[Context, Message], "dict[str, Any] | None"]
+Handler = Callable[..., "str | None"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A pure predicate that returns the parsed arguments (a dict) when it matches, and the handler."""
+
+    name: str
+    match: Predicate
+    handle: Handler

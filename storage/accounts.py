@@ -1,0 +1,100 @@
+"""Binding codes for cadres and console accounts (argon2 hashes)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.audit import record
+from storage.models import BindCode, Cadre, ConsoleUser, Village
+
+BIND_CODE_DAYS = 7
+_hasher = PasswordHasher()
+
+
+class BindError(Exception):
+    pass
+
+
+class AccountError(Exception):
+    pass
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only; full-width digits, spaces, dashes and a +86 prefix are accepted."""
+    s = raw.translate({0xFF10 + i: 0x30 + i for i in range(10)})
+    s = re.sub(r"[\s\-—－()（）]", "", s)
+    if s.startswith("+86"):
+        s = s[3:]
+    elif s.startswith("0086"):
+        s = s[4:]
+    return s
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def issue_bind_code(session: Session, *, phone: str, actor: str, now: datetime) -> tuple[str, Cadre, datetime]:
+    """A fresh 8-digit single-use code for the cadre with this phone; earlier unused codes stay valid."""
+    cadre = session.scalar(select(Cadre).where(Cadre.phone == normalize_phone(phone)))
+    if cadre is None:
+        raise BindError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
+    expires = now + timedelta(days=BIND_CODE_DAYS)
+    for _ in range(20):
+        code = f"{secrets.randbelow(10**8):08d}"
+        if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(code))) is None:
+            break
+    else:  # pragma: no cover - 10^8 codes
+        raise BindError("could not draw an unused code")
+    session.add(BindCode(cadre_id=cadre.id, code_hash=code_hash(code), created_at=now, expires_at=expires,
+                         created_by=actor))
+    record(session, actor=actor, action="bind_code.issue", target=f"cadre:{cadre.id}",
+           detail={"expires_at": expires.isoformat()})
+    return code, cadre, expires
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_console_user(session: Session, *, username: str, password: str, role: str,
+                        village: str | None, actor: str) -> ConsoleUser:
+    username = username.strip()
+    if not re.fullmatch(r"[\w.\-@\u4e00-\u9fff]{2,50}", username):
+        raise AccountError("账号名应为 2–50 个字母、数字、汉字或 . - _ @")
+    if role not in ("admin", "village", "viewer"):
+        raise AccountError("role must be admin, village or viewer")
+    if len(password) < 8:
+        raise AccountError("密码至少 8 位 / the password needs at least 8 characters")
+    village_id = None
+    if role == "village":
+        if not village:
+            raise AccountError("village 账号需要 --village 村名")
+        v = session.scalar(select(Village).where(Village.name == village.strip()))
+        if v is None:
+            raise AccountError(f"没有名为 {village} 的村(居)")
+        village_id = v.id
+    elif village:
+        raise AccountError("--village 只用于 village 账号")
+    if session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
+        raise AccountError(f"账号 {username} 已存在")
+    user = ConsoleUser(username=username, password_hash=hash_password(password), role=role, village_id=village_id)
+    session.add(user)
+    session.flush()
+    record(session, actor=actor, action="user.add", target=f"user:{username}", detail={"role": role, "village": village})
+    return user

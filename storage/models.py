@@ -1,0 +1,600 @@
+"""The whole domain of the 三五连心 programme as typed SQLAlchemy models.
+
+Conventions:
+- timestamps are ``UTCDateTime`` (aware in Python, naive UTC in the database);
+- a *local* calendar day or month that a rule depends on (the diary day, the summary's month) is stored
+  as its own column, computed once in the configured time zone, so that reports group by it with plain
+  SQL that is identical on SQLite and PostgreSQL;
+- nothing personal is ever deleted by a cascade from a WeChat event; ``purge`` is explicit and audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+# --------------------------------------------------------------------------------------------------
+# Places and people
+# --------------------------------------------------------------------------------------------------
+
+
+class Township(Base):
+    __tablename__ = "township"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Village(Base):
+    """A 村 or 居 of the township."""
+
+    __tablename__ = "village"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("township.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    township: Mapped[Township] = relationship()
+
+
+class VillagerGroup(Base):
+    """A 村民小组 inside a village."""
+
+    __tablename__ = "villager_group"
+    __table_args__ = (UniqueConstraint("village_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    village: Mapped[Village] = relationship()
+
+
+class Household(Base):
+    """A rural household (农户) with its 民情信息登记表 (members, income, industries, difficulties)."""
+
+    __tablename__ = "household"
+    __table_args__ = (CheckConstraint("population >= 0", name="population_nonneg"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("villager_group.id"))
+    head_name: Mapped[str] = mapped_column(String(50), index=True)
+    head_phone: Mapped[str | None] = mapped_column(String(20))
+    population: Mapped[int] = mapped_column(Integer, default=0)
+    address: Mapped[str | None] = mapped_column(String(200))
+    # 民情信息登记表: members as [{"name":..,"relation":..,"age":..,"note":..}]
+    members: Mapped[list[Any] | None] = mapped_column(JSONType)
+    annual_income: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    income_sources: Mapped[str | None] = mapped_column(Text)
+    industries: Mapped[str | None] = mapped_column(Text)  # 产业项目
+    difficulties: Mapped[str | None] = mapped_column(Text)
+    info_updated_at: Mapped[datetime | None]
+    info_updated_by: Mapped[str | None] = mapped_column(String(100))
+    policy_done_on: Mapped[date | None] = mapped_column(Date)  # 惠农政策宣传 delivered and explained
+    policy_done_by: Mapped[str | None] = mapped_column(String(100))
+    listed_on: Mapped[date | None] = mapped_column(Date)  # shown in the village's public listing (公示)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    purged_at: Mapped[datetime | None]  # personal data removed on request (lianxin purge)
+
+    village: Mapped[Village] = relationship()
+    group: Mapped[VillagerGroup | None] = relationship()
+    link: Mapped[Link | None] = relationship(back_populates="household", uselist=False)
+    card: Mapped[ServiceCard | None] = relationship(back_populates="household", uselist=False)
+
+
+class HouseholdInfoHistory(Base):
+    """One change to a household's information form: kept so the office can see what changed and who did it."""
+
+    __tablename__ = "household_info_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "office:<user>", "import"
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class Cadre(Base):
+    """A linking cadre (联户干部), identified by phone."""
+
+    __tablename__ = "cadre"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    post: Mapped[str | None] = mapped_column(String(100))  # 岗位
+    unit: Mapped[str | None] = mapped_column(String(100))  # 单位
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    village: Mapped[Village | None] = relationship()
+
+
+class CadreLeave(Base):
+    """A period a cadre is on leave (inclusive dates): no reminders, not owed diary days."""
+
+    __tablename__ = "cadre_leave"
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="leave_order"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Link(Base):
+    """The cadre–household link (联户): one cadre per household."""
+
+    __tablename__ = "link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), unique=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    commitment_signed_on: Mapped[date | None] = mapped_column(Date)  # 工作承诺书
+    commitment_recorded_by: Mapped[str | None] = mapped_column(String(100))
+    household: Mapped[Household] = relationship(back_populates="link")
+    cadre: Mapped[Cadre] = relationship()
+
+
+class LinkChange(Base):
+    """History of link changes (a household moved from one cadre to another)."""
+
+    __tablename__ = "link_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    old_cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"))
+    new_cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(100))
+
+
+class ServiceCard(Base):
+    """便民服务卡: one per household. Reprints keep the number unless the office changes it."""
+
+    __tablename__ = "service_card"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    issued_on: Mapped[date | None] = mapped_column(Date)  # handed to the household
+    issued_by: Mapped[str | None] = mapped_column(String(100))
+    printed_at: Mapped[datetime | None]
+    household: Mapped[Household] = relationship(back_populates="card")
+
+
+class DutyRecord(Base):
+    """A 五个一 duty recorded for a household (发卡, 宣传, 承诺, 登记), kept for history and 撤销."""
+
+    __tablename__ = "duty_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
+    duty: Mapped[str] = mapped_column(String(20))  # info | card | policy | commitment
+    done_on: Mapped[date] = mapped_column(Date)
+    previous: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # what to restore on 撤销
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------------------------------
+# WeChat accounts
+# --------------------------------------------------------------------------------------------------
+
+
+class WechatIdentity(Base):
+    """A WeChat account (openid) of the Official Account, bound to a cadre, a household or the office."""
+
+    __tablename__ = "wechat_identity"
+    __table_args__ = (
+        CheckConstraint("kind IN ('unknown','cadre','villager','office')", name="identity_kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="unknown")
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    bound_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
+    window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    unsubscribed_at: Mapped[datetime | None]
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    cadre: Mapped[Cadre | None] = relationship()
+    household: Mapped[Household | None] = relationship()
+
+
+class BindCode(Base):
+    """A one-time code the office issues so a cadre can bind their WeChat (stored hashed)."""
+
+    __tablename__ = "bind_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_openid: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100), default="cli")
+
+
+class RateLimit(Base):
+    """Failed attempts per key (binding codes, card numbers, console logins) and a lock-out time."""
+
+    __tablename__ = "rate_limit"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+
+
+class InboundMessage(Base):
+    """Every message WeChat POSTs, logged before it is handled. ``dedup_key`` makes retries one effect."""
+
+    __tablename__ = "inbound_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(150), unique=True)  # "msg:<MsgId>" or "evt:<from>:<time>:<event>"
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    msg_type: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str | None] = mapped_column(String(40))
+    content: Mapped[str | None] = mapped_column(Text)
+    media_id: Mapped[str | None] = mapped_column(String(200))
+    create_time: Mapped[datetime]  # WeChat's CreateTime
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), default="received")  # received|handled|failed
+    reply: Mapped[str | None] = mapped_column(Text)  # the reply sent, so a late retry gets the same answer
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ConversationState(Base):
+    """Explicit state of a multi-step chat (e.g. the guided 登记), with a timeout."""
+
+    __tablename__ = "conversation_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("wechat_identity.id"), unique=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    expires_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------------------------------
+# 民情日记
+# --------------------------------------------------------------------------------------------------
+
+
+class DiaryEntry(Base):
+    """A daily record (日记录). ``day`` is the local date of the message's CreateTime."""
+
+    __tablename__ = "diary_entry"
+    __table_args__ = (Index("ix_diary_cadre_day", "cadre_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10), default="text")  # text | voice | console | demo
+    media_id: Mapped[str | None] = mapped_column(String(200))  # voice media id
+    role: Mapped[str | None] = mapped_column(String(10))  # 五个员: 调查 宣传 调解 服务 指导
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    deleted_at: Mapped[datetime | None]  # 撤销
+    cadre: Mapped[Cadre] = relationship()
+
+
+class DiaryMention(Base):
+    """A household named in a diary entry (by name or card number): a visit for the ledger."""
+
+    __tablename__ = "diary_mention"
+    diary_id: Mapped[int] = mapped_column(ForeignKey("diary_entry.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True, index=True)
+
+
+class MonthlySummary(Base):
+    """The monthly summary (月小结). ``month`` is 'YYYY-MM'; one per cadre and month (a later one replaces)."""
+
+    __tablename__ = "monthly_summary"
+    __table_args__ = (UniqueConstraint("cadre_id", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    text: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_day: Mapped[date] = mapped_column(Date)  # local date, to judge 'on time'
+    on_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    cadre: Mapped[Cadre] = relationship()
+
+
+# --------------------------------------------------------------------------------------------------
+# 工作督办卡
+# --------------------------------------------------------------------------------------------------
+
+
+class Task(Base):
+    """A supervision card the office issues. ``number`` is what cadres type (反馈 N)."""
+
+    __tablename__ = "task"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    publish_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    targets: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # ["all"], ["village:X"], ["cadre:PHONE"]
+    created_by: Mapped[str] = mapped_column(String(100), default="cli")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+    assignments: Mapped[list[TaskAssignment]] = relationship(back_populates="task")
+
+
+class TaskHousehold(Base):
+    """A household a card concerns (for the 五个一 ledger)."""
+
+    __tablename__ = "task_household"
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True, index=True)
+
+
+class TaskAssignment(Base):
+    """A card's assignment to one cadre: delivered → acknowledged → fed_back → done (or returned)."""
+
+    __tablename__ = "task_assignment"
+    __table_args__ = (
+        UniqueConstraint("task_id", "cadre_id"),
+        CheckConstraint(
+            "status IN ('pending','delivered','acknowledged','fed_back','done','returned')",
+            name="assignment_status",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    deadline: Mapped[datetime] = mapped_column(index=True)  # the card's, or an extension granted
+    delivered_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    first_feedback_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    returned_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_requested_until: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_status: Mapped[str | None] = mapped_column(String(10))  # requested | granted | refused
+    task: Mapped[Task] = relationship(back_populates="assignments")
+    cadre: Mapped[Cadre] = relationship()
+
+
+class Feedback(Base):
+    """One event on an assignment's timeline: feedback, done, return (退回), extension request/answer."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("task_assignment.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # feedback|done|return|extension_request|extension_grant|extension_refuse
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>" or "office:<user>"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+
+
+class Attachment(Base):
+    """A photo or voice message attached to a diary entry, a feedback or a villager request."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_owner", "owner_type", "owner_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(12))  # diary | feedback | request
+    owner_id: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(10))  # image | voice | location
+    media_id: Mapped[str | None] = mapped_column(String(200))
+    pic_url: Mapped[str | None] = mapped_column(String(500))
+    stored_path: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    download_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    downloaded_at: Mapped[datetime | None]
+    download_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------------
+# Villagers' requests (诉求)
+# --------------------------------------------------------------------------------------------------
+
+
+class VillagerRequest(Base):
+    """A villager's message to their cadre, with a short number the cadre answers (回复 M)."""
+
+    __tablename__ = "villager_request"
+    __table_args__ = (
+        CheckConstraint("status IN ('open','answered','closed')", name="request_status"),
+        Index("ix_request_cadre_status", "cadre_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("wechat_identity.id"), index=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
+    category: Mapped[str] = mapped_column(String(10))  # 求助 纠纷 建议 咨询 其他
+    role: Mapped[str | None] = mapped_column(String(10))  # the 五个员 role the category maps to
+    text: Mapped[str] = mapped_column(Text)
+    msg_type: Mapped[str] = mapped_column(String(12), default="text")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    first_answer_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意
+    satisfaction_at: Mapped[datetime | None]
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    household: Mapped[Household] = relationship()
+    cadre: Mapped[Cadre] = relationship()
+    identity: Mapped[WechatIdentity] = relationship()
+    replies: Mapped[list[RequestReply]] = relationship(back_populates="request", order_by="RequestReply.id")
+
+
+class RequestReply(Base):
+    """A message in a request's conversation: the cadre's or office's answer, or a villager's follow-up."""
+
+    __tablename__ = "request_reply"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("villager_request.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "office:<user>", "villager"
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    request: Mapped[VillagerRequest] = relationship(back_populates="replies")
+
+
+class PolicyEntry(Base):
+    """An entry of the 惠农政策宣传 handbook, under one of its topics."""
+
+    __tablename__ = "policy_entry"
+    __table_args__ = (UniqueConstraint("topic", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(50), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str | None] = mapped_column(Text)  # extra words that should find this entry
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# --------------------------------------------------------------------------------------------------
+# Delivery, scheduling, reports
+# --------------------------------------------------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A push the bot starts itself, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','sending','sent','failed','merged')", name="outbox_status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # task | reminder | request | reply | notice
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)  # {"text": ..., "template": {...}}
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(10))  # custom | template
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    merged_into: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ReminderSent(Base):
+    """Each reminder at most once per (kind, person, period): the unique key is the guarantee."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("kind", "person", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    person: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(40))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named lease in the database: one active scheduler, one token refresher, one SQLite dispatcher."""
+
+    __tablename__ = "lease"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
+class AccessToken(Base):
+    """The WeChat access_token, shared by every process (a new token invalidates the old one)."""
+
+    __tablename__ = "access_token"
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(600))
+    expires_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoredReport(Base):
+    """A report produced by the monthly_circular job (or on demand), kept for download."""
+
+    __tablename__ = "stored_report"
+    __table_args__ = (UniqueConstraint("kind", "period", "format"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # month | quarter | year | ledger
+    period: Mapped[str] = mapped_column(String(10))
+    format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------------
+# The office
+# --------------------------------------------------------------------------------------------------
+
+
+class ConsoleUser(Base):
+    """A console account: admin (the office), village (a village secretary), viewer (leaders)."""
+
+    __tablename__ = "console_user"
+    __table_args__ = (CheckConstraint("role IN ('admin','village','viewer')", name="user_role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    village: Mapped[Village | None] = relationship()
+
+
+class AuditLog(Base):
+    """Every change and every export by the office (console or CLI)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # "console:<user>" or "cli"
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -1,0 +1,151 @@
+"""Shared fixtures. The database comes from $LIANXIN_TEST_DATABASE_URL (default: a temporary SQLite file).
+
+With a PostgreSQL URL, the suite creates a database of its own on that server, upgrades it with Alembic,
+and drops it at the end; where no server answers, every database test is skipped with a clear message.
+Each test starts from empty tables (rows are wiped after each test, so tests may commit freely and use
+several connections, as the product does).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.app import Lianxin, build
+from bot.config import load_config
+from storage.db import is_sqlite, normalize_url
+
+TEST_TOKEN = "lianxin-test-token"
+
+
+class FakeClock:
+    """A settable clock (aware UTC). ``clock.set("2026-11-24 20:00")`` reads the time as local (Asia/Shanghai)."""
+
+    def __init__(self, start: datetime | None = None, tz: str = "Asia/Shanghai") -> None:
+        from zoneinfo import ZoneInfo
+
+        self.tz = ZoneInfo(tz)
+        self.value = start or datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def set(self, when: str | datetime) -> datetime:
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=self.tz)
+        self.value = when.astimezone(UTC)
+        return self.value
+
+    def advance(self, **kw: Any) -> datetime:
+        self.value = self.value + timedelta(**kw)
+        return self.value
+
+
+def _server_url() -> str:
+    return normalize_url(os.environ.get("LIANXIN_TEST_DATABASE_URL", ""))
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = _server_url()
+    if not url or is_sqlite(url):
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        yield f"sqlite:///{path}"
+        return
+    server = make_url(url)
+    name = f"lianxin_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # noqa: BLE001
+        admin.dispose()
+        pytest.skip(f"PostgreSQL tests skipped: no server reachable at {server.render_as_string(hide_password=True)} ({e.__class__.__name__}: {str(e).splitlines()[0]})")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_db(db_url: str) -> str:
+    """The test database, upgraded to head through Alembic (so every run also checks the migrations)."""
+    from storage.migrate import upgrade
+
+    upgrade(db_url)
+    return db_url
+
+
+def wipe(engine: Any) -> None:
+    names = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            if names:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        else:
+            # Children before parents (PRAGMA foreign_keys cannot change inside a transaction).
+            from storage.models import Base
+
+            ordered = [t.name for t in reversed(Base.metadata.sorted_tables)]
+            for n in [n for n in names if n not in ordered] + [n for n in ordered if n in names]:
+                conn.execute(text(f'DELETE FROM "{n}"'))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_lx(migrated_db: str, clock: FakeClock, tmp_path: Path) -> Iterator[Any]:
+    """``make_lx(**overrides)`` → a Lianxin on the test database with the fake clock; tables wiped afterwards."""
+    made: list[Lianxin] = []
+
+    def factory(**overrides: Any) -> Lianxin:
+        base = {
+            "database.url": migrated_db,
+            "wechat.token": TEST_TOKEN,
+            "wechat.app_id": "wxtestappid",
+            "wechat.app_secret": "testsecret",
+            "general.media_dir": str(tmp_path / "media"),
+        }
+        base.update(overrides)
+        lx = build(load_config(overrides=base, env={}), clock=clock)
+        made.append(lx)
+        return lx
+
+    yield factory
+    if made:
+        wipe(made[0].engine)
+    for lx in made:
+        lx.close()
+
+
+@pytest.fixture
+def lx(make_lx: Any) -> Lianxin:
+    return make_lx()
+
+
+@pytest.fixture
+def session(lx: Lianxin) -> Iterator[Any]:
+    """A session on the test database; the test commits as it likes (tables are wiped afterwards)."""
+    s = lx.sessions()
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
