@@ -44,6 +44,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "max_body_bytes": (int, 65536, "larger POST bodies are refused with 400"),
         "request_timeout_seconds": (float, 5.0, "timeout of one call to the WeChat API"),
         "custom_quota_per_window": (int, 5, "customer-service messages allowed per 48-hour window"),
+        "max_attempts": (int, 8, "a push still failing after this many attempts is marked failed (lianxin outbox)"),
+        "retry_base_seconds": (int, 30, "first back-off after a temporary error; doubles each attempt (max 1 h)"),
+        "quota_pause_hours": (int, 0, "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight"),
     },
     "wechat.templates": {
         "task": (str, "", "template id for supervision cards"),
@@ -56,6 +59,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "first_answer_hours": (int, 24, "time limit for the first answer to a villager"),
         "remind_after_working_hours": (int, 8, "remind the cadre of a request unanswered this long"),
         "escalate_after_working_hours": (int, 24, "escalate an unanswered request to the office"),
+        "work_day_start": (str, "09:00", "working hours start (for the working-hour time limits)"),
+        "work_day_end": (str, "17:30", "working hours end"),
     },
     "scheduler": {
         "enabled": (bool, True, "run the scheduler inside `lianxin serve`"),
