@@ -84,6 +84,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "satisfaction": (float, 10.0, "weight of villagers' satisfaction"),
         "ledger": (float, 0.0, "weight of 五个一 ledger completion (0 = not counted)"),
         "min_diary_share": (float, 0.6, "cadres below this diary coverage are listed as below the minimum"),
+        "min_households": (int, 30, "cadres linked to fewer households are listed as below the minimum"),
     },
     "console": {
         "secret_key": (str, "", "signs console sessions; empty = generated at start (sessions end on restart)"),
