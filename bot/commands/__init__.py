@@ -7,8 +7,9 @@ import importlib
 import click
 
 MODULES: list[str] = [
-    # "bot.commands.importer",   # lianxin import
+    "bot.commands.importer",   # lianxin import
     # "bot.commands.demo",       # lianxin demo
+    "bot.commands.ledger",  # lianxin ledger
 ]
 
 
