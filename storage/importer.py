@@ -124,9 +124,10 @@ class CadreWarning:
     name: str
     phone: str
     households: int
+    minimum: int = MIN_HOUSEHOLDS
 
     def __str__(self) -> str:
-        return f"干部 {self.name}（{self.phone}）联系 {self.households} 户，少于 {MIN_HOUSEHOLDS} 户的最低要求"
+        return f"干部 {self.name}（{self.phone}）联系 {self.households} 户，少于 {self.minimum} 户的最低要求"
 
 
 @dataclass
@@ -370,14 +371,13 @@ def _check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None
     }
 
 
-def _rows_list(numbers: list[int]) -> str:
-    shown = "、".join(str(x) for x in numbers[:5])
-    return shown + (f" 等 {len(numbers)} 行" if len(numbers) > 5 else "")
-
-
 def plan_import(session: Session, table: Table, *, township: str | None = None,
-                progress: Progress | None = None) -> ImportPlan:
-    """Validate ``table`` against itself and the database; work out the changes. Reads only."""
+                minimum: int = MIN_HOUSEHOLDS, progress: Progress | None = None) -> ImportPlan:
+    """Validate ``table`` against itself and the database; work out the changes. Reads only.
+
+    ``minimum``: cadres linked to fewer households after the import get a warning (config
+    ``[score] min_households``, the programme's 30).
+    """
     plan = ImportPlan(filename=table.filename, rows=len(table.rows), problems=list(table.problems))
     if plan.problems:
         return plan
@@ -588,9 +588,9 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
                                     if u["old_cadre_id"] in cadre_by_id}
     for phone in sorted(concerned):
         n = per_cadre.get(phone, 0)
-        if n < MIN_HOUSEHOLDS:
+        if n < minimum:
             name = first_cadre[phone]["cadre_name"] if phone in first_cadre else cadres[phone]["name"]
-            plan.warnings.append(CadreWarning(name=name, phone=phone, households=n))
+            plan.warnings.append(CadreWarning(name=name, phone=phone, households=n, minimum=minimum))
 
     file_village_ids = set(plan.village_ids.values())
     touched = {hid for hid in targets}
@@ -765,11 +765,11 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetim
 
 
 def import_file(session: Session, source: str | Path | bytes, *, filename: str | None = None, actor: str,
-                township: str | None = None, now: datetime | None = None,
+                township: str | None = None, minimum: int = MIN_HOUSEHOLDS, now: datetime | None = None,
                 progress: Progress | None = None) -> ImportPlan:
     """Read, plan and (when there is no problem) apply in one go; the returned plan says which happened."""
     table = read_rows(source, filename, progress=progress)
-    plan = plan_import(session, table, township=township, progress=progress)
+    plan = plan_import(session, table, township=township, minimum=minimum, progress=progress)
     if plan.ok:
         apply_import(session, plan, actor=actor, now=now, progress=progress)
     return plan

@@ -8,7 +8,7 @@ import click
 
 MODULES: list[str] = [
     "bot.commands.importer",   # lianxin import
-    # "bot.commands.demo",       # lianxin demo
+    "bot.commands.demo",       # lianxin demo
     "bot.commands.ledger",  # lianxin ledger
 ]
 

@@ -40,7 +40,8 @@ def register(main: click.Group) -> None:
         require_schema(lx)
         table = read_rows(file, progress=_progress)
         with lx.session() as s:
-            plan = plan_import(s, table, township=lx.config["general"]["township"], progress=_progress)
+            plan = plan_import(s, table, township=lx.config["general"]["township"],
+                               minimum=lx.config["score"]["min_households"], progress=_progress)
             if plan.ok:
                 try:
                     apply_import(s, plan, actor="cli", now=lx.now(), progress=_progress)
