@@ -1,0 +1,207 @@
+"""From one inbound message to one reply: de-duplication, the context, the ordered routes, paging, errors.
+
+One message, one effect — how:
+- The unit of work is ONE transaction: insert the InboundMessage row (its ``dedup_key`` is unique), build the
+  context, run the handler, store the reply on the row, commit. The insert is the first statement, so the
+  row's unique-index entry is taken before anything else happens.
+- A retry or a concurrent duplicate inserts the same key. On PostgreSQL its insert waits on the unique index
+  until the first transaction ends; on SQLite it waits for the single write lock. If the first committed, the
+  duplicate gets IntegrityError and answers with the stored reply (never a second effect). If the first
+  rolled back (crash, lost connection), the duplicate's insert succeeds and handles the message — so a crash
+  leaves neither half an effect nor a message marked as seen but never handled.
+- A handler that raises is rolled back to a savepoint taken after the insert: its half-done changes vanish,
+  the row stays with status ``failed``, the error and the apology, and the log names the message id.
+  A retry of a failed message gets the same apology (it is recorded as that message's outcome; the office
+  sees failed rows), rather than running a broken handler again inside WeChat's budget.
+
+Logging "before it is handled" therefore means: in the same transaction, before the handler runs; the row
+and the effect commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.app import Lianxin
+from handlers import binding, diary, events, help, me, policy, requests, villager
+from handlers.base import Context, Message, Outbox, Route
+from handlers.common import is_cadre, kinds, next_page, paginate, when
+from handlers.render import render
+from storage.models import InboundMessage, WechatIdentity
+
+log = logging.getLogger("lianxin.bot.dispatch")
+
+WINDOW = timedelta(hours=48)  # WeChat's customer-service window opened by the user's last message
+
+
+def _optional_routes(module: str) -> list[Route]:
+    """Routes of a feature that another piece of work delivers (tasks, ledger): included when present."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            return []
+        raise
+    return list(getattr(mod, "ROUTES", []))
+
+
+def _cadre(routes: list[Route]) -> list[Route]:
+    """Cadre routes run only for bound cadres, whatever their own predicates check."""
+    return [Route(r.name, when(is_cadre, r.match), r.handle) for r in routes]
+
+
+def _more(ctx: Context, msg: Message, rest: str = "") -> str:
+    page = next_page(ctx)
+    return page if page is not None else ctx.render("more_nothing")
+
+
+def _more_match(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    from handlers.common import command
+
+    return command("更多", bare_only=True)(ctx, msg)
+
+
+def build_routes() -> list[Route]:
+    """THE order of routes; the first whose predicate matches handles the message."""
+    return [
+        # Card QR scans (subscribe with qrscene_CARD / SCAN) before the plain follow/unfollow events.
+        *villager.LINK_ROUTES[:1],
+        *events.ROUTES,
+        # Anyone
+        Route("more", _more_match, _more),
+        *help.ROUTES,
+        *binding.ROUTES,
+        # Not yet bound: a card number links to a household
+        *villager.LINK_ROUTES[1:],
+        # ---- cadres -------------------------------------------------------------------------------------
+        # SLOT ledger: handlers/ledger.py (登记 guided form — its ConversationState must see the cadre's text
+        # before the diary does —, 发卡, 宣传, 承诺, 改). Included when the file exists.
+        *_cadre(_optional_routes("handlers.ledger")),
+        # SLOT tasks: handlers/tasks.py (任务, 反馈 N, 完成 N, 延期). Included when the file exists.
+        *_cadre(_optional_routes("handlers.tasks")),
+        *_cadre(diary.ROUTES),
+        *_cadre(requests.ROUTES),
+        *_cadre(me.ROUTES),
+        *_cadre(policy.ROUTES),
+        *_cadre(diary.PLAIN_ROUTES),
+        # ---- villagers (guards inside: linked villagers only) -------------------------------------------
+        *[r for r in villager.ROUTES if r.name in ("villager.satisfied", "villager.unsatisfied")],
+        *[r for r in villager.ROUTES if r.name == "villager.cadre_command"],
+        *policy.ROUTES,
+        *policy.QUESTION_ROUTES,
+        *[r for r in villager.ROUTES if r.name in ("villager.request", "villager.unsupported")],
+        # ---- everyone else: unbound accounts get the welcome; cadres' other kinds get help --------------
+        Route("fallback", kinds("text", "voice", "image", "location", "link", "video", "shortvideo", "unknown"),
+              help.fallback),
+    ]
+
+
+ROUTES: list[Route] = build_routes()
+
+
+def route(ctx: Context, msg: Message) -> tuple[str, str | None]:
+    for r in ROUTES:
+        args = r.match(ctx, msg)
+        if args is not None:
+            return r.name, r.handle(ctx, msg, **args)
+    return "none", None
+
+
+# ----------------------------------------------------------------------------------------------- context
+
+
+def _identity(session: Session, openid: str, now: Any) -> WechatIdentity:
+    ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+    if ident is not None:
+        return ident
+    try:
+        with session.begin_nested():
+            ident = WechatIdentity(openid=openid, kind="unknown", first_seen_at=now, window_sent=0)
+            session.add(ident)
+        return ident
+    except IntegrityError:  # the same new user's other message got there first
+        ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+        assert ident is not None
+        return ident
+
+
+def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundMessage | None) -> Context:
+    now = lx.now()
+    ident = _identity(session, msg.openid, now)
+    if not (msg.kind == "event" and msg.event == "unsubscribe"):
+        # The user's message (re)opens WeChat's 48-hour window; a fresh window has a fresh quota.
+        if ident.last_inbound_at is None or now - ident.last_inbound_at >= WINDOW:
+            ident.window_sent = 0
+        ident.last_inbound_at = now
+    return Context(session=session, config=lx.config, identity=ident, inbound=inbound, now=lx.now,
+                   render=render, outbox=Outbox(session))
+
+
+# ---------------------------------------------------------------------------------------------- handling
+
+
+def _stored_reply(lx: Lianxin, key: str) -> str | None:
+    with lx.session() as s:
+        row = s.scalar(select(InboundMessage).where(InboundMessage.dedup_key == key))
+        if row is None or row.status == "received":
+            return None
+        return row.reply
+
+
+def handle(lx: Lianxin, msg: Message) -> str | None:
+    """Handle one message exactly once; returns the reply text (None = no reply, answer "success")."""
+    session = lx.sessions()
+    try:
+        inbound = InboundMessage(
+            dedup_key=msg.dedup_key[:150],
+            openid=msg.openid,
+            msg_type=msg.kind[:20],
+            event=(msg.event or None) and msg.event[:40],
+            content=msg.text or None,
+            media_id=msg.media_id,
+            create_time=msg.create_time,
+            received_at=lx.now(),
+            status="received",
+        )
+        session.add(inbound)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            log.info("duplicate %s: answering with the stored reply", msg.dedup_key)
+            return _stored_reply(lx, msg.dedup_key)
+
+        ctx = build_context(lx, session, msg, inbound)
+        name = "none"
+        try:
+            with session.begin_nested():
+                name, reply = route(ctx, msg)
+                if reply:
+                    reply = paginate(ctx, reply)
+            inbound.status = "handled"
+        except Exception as e:  # noqa: BLE001 - every failure becomes an apology, never an empty answer
+            log.exception("handling %s (%s, route %s) failed", msg.dedup_key, msg.kind, name)
+            inbound.status = "failed"
+            inbound.error = "".join(traceback.format_exception_only(type(e), e)).strip()[:2000]
+            reply = render("error")
+        inbound.reply = reply
+        session.commit()
+        log.debug("handled %s by %s", msg.dedup_key, name)
+        return reply
+    except IntegrityError:
+        # A unique clash at commit time (SQLite defers nothing, PostgreSQL may report it here): a duplicate.
+        session.rollback()
+        return _stored_reply(lx, msg.dedup_key)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,192 @@
+"""The 民情日记 by chat: daily entries (text, `日记 TEXT`, voice), `撤销`, the monthly `小结`, photos.
+
+Every date is the local date of the message's CreateTime (a diary written at 23:59 counts for that day
+even if WeChat delivers it after midnight).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from handlers.base import Context, Message, Route
+from handlers.common import cadre_of, command, kinds, local_date
+from handlers.roles import ROLES, guess_role
+from storage.models import Attachment, DiaryEntry, Feedback, MonthlySummary
+from storage.periods import last_day_of_month, month_key, previous_month
+
+UNDO_WINDOW = timedelta(minutes=10)
+PHOTO_WINDOW = timedelta(minutes=10)
+SUMMARY_GRACE_DAYS = 3  # in a month's first days, 小结 is for the previous month if that has none yet
+
+
+def _message_time(ctx: Context) -> datetime:
+    return ctx.inbound.create_time if ctx.inbound is not None else ctx.now()
+
+
+def diary_days(ctx: Context, cadre_id: int, day: date) -> int:
+    """Distinct days with a (not undone) entry in ``day``'s month."""
+    first = day.replace(day=1)
+    last = last_day_of_month(day.year, day.month)
+    return ctx.session.scalar(
+        select(func.count(func.distinct(DiaryEntry.day))).where(
+            DiaryEntry.cadre_id == cadre_id,
+            DiaryEntry.day >= first,
+            DiaryEntry.day <= last,
+            DiaryEntry.deleted_at.is_(None),
+        )
+    ) or 0
+
+
+def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None) -> DiaryEntry:
+    """Store one diary entry for the message's local day. The one place a chat diary entry is written:
+    other features hook here (e.g. the ledger links the households the text mentions)."""
+    cadre = cadre_of(ctx)
+    entry = DiaryEntry(
+        cadre_id=cadre.id,
+        day=local_date(ctx, _message_time(ctx)),
+        text=text,
+        source=source,
+        media_id=media_id,
+        role=guess_role(text),
+        created_at=ctx.now(),
+        inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+    )
+    ctx.session.add(entry)
+    ctx.session.flush()
+    return entry
+
+
+def _saved_reply(ctx: Context, entry: DiaryEntry) -> str:
+    n = diary_days(ctx, entry.cadre_id, entry.day)
+    return ctx.render("diary_saved", day=entry.day, n=n, role=ROLES.get(entry.role or "", ""))
+
+
+def write(ctx: Context, msg: Message, rest: str) -> str:
+    """`日记 TEXT`."""
+    text = rest.strip()
+    if not text:
+        return ctx.render("diary_usage")
+    return _saved_reply(ctx, save_diary_entry(ctx, text, "text", None))
+
+
+def plain(ctx: Context, msg: Message) -> str:
+    """A cadre's plain text or voice message is today's diary entry."""
+    if msg.kind == "voice":
+        text = msg.text.strip()
+        if not text:
+            # WeChat gave no speech recognition: keep the voice (media id) and say so.
+            text = ctx.render("diary_voice_placeholder")
+        return _saved_reply(ctx, save_diary_entry(ctx, text, "voice", msg.media_id))
+    text = msg.text.strip()
+    if not text:
+        return ctx.render("diary_usage")
+    return _saved_reply(ctx, save_diary_entry(ctx, text, "text", None))
+
+
+def undo(ctx: Context, msg: Message, rest: str) -> str:
+    """`撤销`: soft-delete the latest entry written within the last 10 minutes."""
+    cadre = cadre_of(ctx)
+    now = ctx.now()
+    entry = ctx.session.scalar(
+        select(DiaryEntry)
+        .where(DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None))
+        .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None or entry.created_at < now - UNDO_WINDOW:
+        return ctx.render("undo_nothing", minutes=int(UNDO_WINDOW.total_seconds() // 60))
+    entry.deleted_at = now
+    ctx.session.flush()
+    return ctx.render("diary_undone", day=entry.day, text=_short(entry.text), n=diary_days(ctx, cadre.id, entry.day))
+
+
+def _short(text: str, n: int = 20) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def summary_month(ctx: Context, cadre_id: int, day: date) -> str:
+    """The month a 小结 written on ``day`` is for."""
+    if day.day <= SUMMARY_GRACE_DAYS:
+        prev = month_key(previous_month(day))
+        has_prev = ctx.session.scalar(
+            select(MonthlySummary.id).where(MonthlySummary.cadre_id == cadre_id, MonthlySummary.month == prev)
+        )
+        if has_prev is None:
+            return prev
+    return month_key(day)
+
+
+def summary(ctx: Context, msg: Message, rest: str) -> str:
+    """`小结 TEXT`: the monthly summary; a later one replaces the text (on time stays on time)."""
+    text = rest.strip()
+    if not text:
+        return ctx.render("summary_usage")
+    cadre = cadre_of(ctx)
+    day = local_date(ctx, _message_time(ctx))
+    month = summary_month(ctx, cadre.id, day)
+    year, mon = (int(x) for x in month.split("-"))
+    on_time = day <= last_day_of_month(year, mon)
+    row = ctx.session.scalar(
+        select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id, MonthlySummary.month == month)
+    )
+    replaced = row is not None
+    if row is None:
+        row = MonthlySummary(cadre_id=cadre.id, month=month, text=text, submitted_at=ctx.now(),
+                             submitted_day=day, on_time=on_time)
+        ctx.session.add(row)
+    else:
+        row.text = text
+        row.submitted_at = ctx.now()
+        row.submitted_day = day
+        row.on_time = bool(row.on_time) or on_time
+    ctx.session.flush()
+    return ctx.render("summary_saved", year=year, month=mon, on_time=row.on_time, replaced=replaced,
+                      days=diary_days(ctx, cadre.id, date(year, mon, 1)))
+
+
+def photo(ctx: Context, msg: Message) -> str:
+    """A cadre's photo joins the latest diary entry or task feedback written within 10 minutes."""
+    cadre = cadre_of(ctx)
+    since = ctx.now() - PHOTO_WINDOW
+    entry = ctx.session.scalar(
+        select(DiaryEntry)
+        .where(DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None), DiaryEntry.created_at >= since)
+        .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
+        .limit(1)
+    )
+    fb = ctx.session.scalar(
+        select(Feedback)
+        .where(Feedback.author == f"cadre:{cadre.phone}", Feedback.created_at >= since)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(1)
+    )
+    owner: tuple[str, Any] | None = None
+    if entry is not None and (fb is None or entry.created_at >= fb.created_at):
+        owner = ("diary", entry)
+    elif fb is not None:
+        owner = ("feedback", fb)
+    if owner is None:
+        return ctx.render("photo_orphan", minutes=int(PHOTO_WINDOW.total_seconds() // 60))
+    kind, row = owner
+    ctx.session.add(Attachment(owner_type=kind, owner_id=row.id, media_type="image", media_id=msg.media_id,
+                               pic_url=msg.pic_url, created_at=ctx.now()))
+    ctx.session.flush()
+    count = ctx.session.scalar(
+        select(func.count()).select_from(Attachment).where(Attachment.owner_type == kind, Attachment.owner_id == row.id)
+    )
+    if kind == "diary":
+        return ctx.render("photo_attached", kind=kind, day=row.day, count=count)
+    return ctx.render("photo_attached", kind=kind, day=None, count=count)
+
+
+ROUTES = [
+    Route("diary.write", command("日记"), write),
+    Route("diary.summary", command("小结"), summary),
+    Route("diary.undo", command("撤销"), undo),
+    Route("diary.photo", kinds("image"), photo),
+]
+# After every other cadre command: plain text and voice are diary entries.
+PLAIN_ROUTES = [Route("diary.plain", kinds("text", "voice"), plain)]

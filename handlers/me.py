@@ -1,0 +1,109 @@
+"""`农户` (my households, phones masked) and `本月` (my figures this month)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from handlers.base import Context, Message, Route
+from handlers.common import cadre_of, command, local_date
+from handlers.diary import diary_days
+from storage.models import (
+    DiaryEntry,
+    Household,
+    Link,
+    MonthlySummary,
+    ServiceCard,
+    TaskAssignment,
+    Village,
+    VillagerGroup,
+    VillagerRequest,
+    WechatIdentity,
+)
+from storage.periods import last_day_of_month, month_key, start_of_day
+
+
+def households(ctx: Context, msg: Message, rest: str) -> str:
+    cadre = cadre_of(ctx)
+    linked = (
+        select(func.count(WechatIdentity.id))
+        .where(WechatIdentity.household_id == Household.id, WechatIdentity.kind == "villager")
+        .correlate(Household)
+        .scalar_subquery()
+    )
+    rows = ctx.session.execute(
+        select(Household, Village.name, VillagerGroup.name, ServiceCard.number, linked)
+        .join(Link, Link.household_id == Household.id)
+        .join(Village, Village.id == Household.village_id)
+        .outerjoin(VillagerGroup, VillagerGroup.id == Household.group_id)
+        .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
+        .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None))
+        .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id)
+    ).all()
+    items = [
+        {"h": h, "village": v, "group": g, "card": c, "wechat": n}
+        for h, v, g, c, n in rows
+    ]
+    return ctx.render("households", cadre=cadre, items=items)
+
+
+def month(ctx: Context, msg: Message, rest: str) -> str:
+    cadre = cadre_of(ctx)
+    when = ctx.inbound.create_time if ctx.inbound is not None else ctx.now()
+    today: date = local_date(ctx, when)
+    first, last = today.replace(day=1), last_day_of_month(today.year, today.month)
+    start, end = start_of_day(first, ctx.config.tz), start_of_day(last + timedelta(days=1), ctx.config.tz)
+    s = ctx.session
+    entries = s.scalar(
+        select(func.count(DiaryEntry.id)).where(
+            DiaryEntry.cadre_id == cadre.id, DiaryEntry.day >= first, DiaryEntry.day <= last,
+            DiaryEntry.deleted_at.is_(None),
+        )
+    ) or 0
+    summary = s.scalar(
+        select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id, MonthlySummary.month == month_key(today))
+    )
+    tasks = s.scalars(
+        select(TaskAssignment).where(
+            TaskAssignment.cadre_id == cadre.id, TaskAssignment.deadline >= start, TaskAssignment.deadline < end,
+            TaskAssignment.status != "pending",
+        )
+    ).all()
+    open_tasks = s.scalar(
+        select(func.count(TaskAssignment.id)).where(
+            TaskAssignment.cadre_id == cadre.id,
+            TaskAssignment.status.in_(("delivered", "acknowledged", "returned")),
+        )
+    ) or 0
+    reqs = s.scalars(
+        select(VillagerRequest).where(
+            VillagerRequest.cadre_id == cadre.id, VillagerRequest.created_at >= start, VillagerRequest.created_at < end
+        )
+    ).all()
+    waiting = s.scalar(
+        select(func.count(VillagerRequest.id)).where(VillagerRequest.cadre_id == cadre.id, VillagerRequest.status == "open")
+    ) or 0
+    return ctx.render(
+        "month",
+        cadre=cadre,
+        year=today.year,
+        month=today.month,
+        today=today,
+        days=diary_days(ctx, cadre.id, today),
+        entries=entries,
+        summary=summary,
+        tasks_total=len(tasks),
+        tasks_fed_back=sum(1 for t in tasks if t.first_feedback_at is not None),
+        tasks_done=sum(1 for t in tasks if t.status == "done"),
+        open_tasks=open_tasks,
+        requests_total=len(reqs),
+        requests_answered=sum(1 for r in reqs if r.first_answer_at is not None),
+        requests_waiting=waiting,
+    )
+
+
+ROUTES = [
+    Route("me.households", command("农户"), households),
+    Route("me.month", command("本月"), month),
+]

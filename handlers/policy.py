@@ -1,0 +1,129 @@
+"""`政策 WORD` and plain policy questions: the 惠农政策宣传 handbook, ranked with jieba word segmentation."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from handlers import keywords
+from handlers.base import Context, Message, Route
+from handlers.common import command
+from storage.models import PolicyEntry
+
+log = logging.getLogger("lianxin.bot.policy")
+
+MAX_RESULTS = 3
+# The handbook's topics from the programme's rules, shown when the handbook is still empty.
+DEFAULT_TOPICS = ("环境卫生", "烤烟生产", "全民绿化", "计划生育", "综治维稳", "安全生产", "禁毒禁赌", "涉农法规", "办证须知")
+_QUESTION = ("吗", "怎么", "如何", "什么", "哪些", "哪里", "多少", "能不能", "可不可以", "是否", "请问", "咨询", "?", "？")
+_STOP = set("的 了 吗 呢 啊 吧 是 有 在 和 与 及 我 你 他 她 我们 什么 怎么 如何 怎样 哪些 哪里 多少 请问 一下 "
+            "可以 能 能不能 想 要 问 问问 咨询 政策 规定 这个 那个 有没有 没有 给 对 都 也 就 还 吧".split())
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary once (about a second), at start-up rather than inside WeChat's 5 s budget."""
+    global _jieba_ready
+    with _jieba_lock:
+        if not _jieba_ready:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            _jieba_ready = True
+
+
+def words(text: str) -> list[str]:
+    """Meaningful words of ``text`` (search-mode segmentation, stop words and punctuation dropped)."""
+    warm_up()
+    import jieba
+
+    folded = keywords.fold(text)
+    out = []
+    for w in jieba.lcut_for_search(folded):
+        w = w.strip()
+        if not w or w in _STOP or not re.search(r"[\w]", w):
+            continue
+        if len(w) == 1 and not w.isdigit():
+            continue  # single characters match everything
+        out.append(w)
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class Hit:
+    entry: PolicyEntry
+    score: float
+
+
+def search(ctx: Context, query: str) -> list[Hit]:
+    """Entries ranked by weighted word matches: title and keywords count most, then topic, then body."""
+    terms = words(query)
+    if not terms:
+        return []
+    hits = []
+    for entry in ctx.session.scalars(select(PolicyEntry)):
+        title, kw, topic, body = (keywords.fold(x or "") for x in (entry.title, entry.keywords, entry.topic, entry.body))
+        score = 0.0
+        for t in terms:
+            if t in title:
+                score += 3
+            if t in kw:
+                score += 3
+            if t in topic:
+                score += 2
+            if t in body:
+                score += 1 + min(body.count(t), 3) * 0.1
+        if score > 0:
+            hits.append(Hit(entry, score))
+    hits.sort(key=lambda h: (-h.score, h.entry.topic, h.entry.title))
+    return hits
+
+
+def topics(ctx: Context) -> list[str]:
+    found = list(ctx.session.scalars(select(PolicyEntry.topic).distinct().order_by(PolicyEntry.topic)))
+    return found or list(DEFAULT_TOPICS)
+
+
+def answer(ctx: Context, query: str, *, explicit: bool) -> str:
+    hits = search(ctx, query) if query.strip() else []
+    if not hits:
+        return ctx.render("policy_topics", topics=topics(ctx), query=query.strip(),
+                          empty=ctx.session.scalar(select(PolicyEntry.id).limit(1)) is None)
+    return ctx.render("policy_results", hits=hits[:MAX_RESULTS], more=len(hits) - MAX_RESULTS, query=query.strip(),
+                      explicit=explicit)
+
+
+def lookup(ctx: Context, msg: Message, rest: str) -> str:
+    """`政策 WORD`; `政策` alone lists the topics."""
+    return answer(ctx, rest, explicit=True)
+
+
+def _plain_question(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    """A plain text that clearly asks about a policy: a question that names 政策 or a handbook topic and
+    finds an entry through its title, keywords or topic (not just a word somewhere in a body)."""
+    if msg.kind != "text" or not msg.text:
+        return None
+    text = keywords.fold(msg.text)
+    if keywords.parse(msg.text) is not None or not any(q in text for q in _QUESTION):
+        return None
+    names_topic = "政策" in text or any(t in text for t in topics(ctx))
+    hits = search(ctx, text)
+    if hits and hits[0].score >= 3 and (names_topic or hits[0].score >= 6):
+        return {}
+    return None
+
+
+def question(ctx: Context, msg: Message) -> str:
+    return answer(ctx, msg.text, explicit=False)
+
+
+ROUTES = [Route("policy.lookup", command("政策"), lookup)]
+QUESTION_ROUTES = [Route("policy.question", _plain_question, question)]

@@ -1,0 +1,282 @@
+"""Villagers: link to a household with the service card (number or QR scan), then every message is a
+request (诉求) forwarded to the linked cadre; satisfaction is asked once after the cadre's answer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from handlers import keywords
+from handlers.base import Context, Message, Route
+from handlers.common import (
+    cadre_openid,
+    clear_failures,
+    is_cadre,
+    is_unknown,
+    is_villager,
+    local_time_text,
+    locked_until,
+    record_failure,
+    when,
+)
+from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
+from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest
+
+log = logging.getLogger("lianxin.bot.villager")
+
+CARD_TRIES = 5
+CARD_LOCK = timedelta(minutes=10)
+CARD_WINDOW = timedelta(hours=1)
+REQUEST_KINDS = ("text", "voice", "image", "location")
+
+
+# ------------------------------------------------------------------------------------------ linking
+
+
+def find_card(ctx: Context, number: str) -> ServiceCard | None:
+    """A card by its number, ignoring the spaces and dashes it may have been printed or stored with."""
+    norm = keywords.digits_only(number)
+    card = ctx.session.scalar(select(ServiceCard).where(ServiceCard.number == norm))
+    if card is None:
+        stored = func.upper(func.replace(func.replace(ServiceCard.number, "-", ""), " ", ""))
+        card = ctx.session.scalar(select(ServiceCard).where(stored == norm).limit(1))
+    return card
+
+
+def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
+    link = ctx.session.scalar(select(Link).where(Link.household_id == household_id))
+    return ctx.session.get(Cadre, link.cadre_id) if link is not None else None
+
+
+def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
+    """Link this account to the household holding card ``number`` (a family may link several accounts)."""
+    now = ctx.now()
+    key = f"card:{ctx.identity.openid}"
+    if is_cadre(ctx):
+        # A cadre's account stays a cadre's: scanning a household's card changes nothing.
+        card = find_card(ctx, number)
+        return ctx.render("card_cadre", household=card.household if card else None)
+    until = locked_until(ctx.session, key, now)
+    if until is not None:
+        return ctx.render("card_locked", until=local_time_text(ctx, until))
+    card = find_card(ctx, number)
+    if card is None or card.household.purged_at is not None:
+        _, until = record_failure(ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW,
+                                  grow=True)
+        if until is not None:
+            return ctx.render("card_locked", until=local_time_text(ctx, until))
+        return ctx.render("card_wrong", number=number, scanned=scanned)
+    clear_failures(ctx.session, key)
+    household: Household = card.household
+    ident = ctx.identity
+    already = ident.kind == "villager" and ident.household_id == household.id
+    ident.kind = "villager"
+    ident.household_id = household.id
+    ident.cadre_id = None
+    if not already:
+        ident.bound_at = now
+    ctx.session.flush()
+    cadre = _cadre_for(ctx, household.id)
+    return ctx.render("card_linked", household=household, cadre=cadre, already=already)
+
+
+def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    if msg.kind != "text" or not is_unknown(ctx):
+        return None
+    number = keywords.looks_like_card_number(msg.text)
+    return {"number": number} if number else None
+
+
+def _scan(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    """subscribe (qrscene_CARD) and SCAN (CARD) events carrying a card number."""
+    if msg.kind != "event" or msg.event not in ("subscribe", "SCAN") or not msg.event_key:
+        return None
+    key = msg.event_key
+    if key.startswith("qrscene_"):
+        key = key[len("qrscene_"):]
+    number = keywords.looks_like_card_number(key)
+    return {"number": number} if number else None
+
+
+def by_text(ctx: Context, msg: Message, number: str) -> str:
+    return link_card(ctx, number)
+
+
+def by_scan(ctx: Context, msg: Message, number: str) -> str:
+    if msg.event == "subscribe":
+        ctx.identity.subscribed = True
+        ctx.identity.unsubscribed_at = None
+        ctx.identity.unreachable = False
+        ctx.identity.unreachable_reason = None
+    return link_card(ctx, number, scanned=True)
+
+
+def unknown_card_hint(ctx: Context, msg: Message) -> str:
+    """An unbound account wrote something that is not a card number, a code or a policy question."""
+    return ctx.render("welcome")
+
+
+# ----------------------------------------------------------------------------------------- requests
+
+
+def _next_number(ctx: Context) -> int:
+    return (ctx.session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1
+
+
+def _request_text(ctx: Context, msg: Message) -> str:
+    if msg.kind == "text":
+        return msg.text.strip()
+    if msg.kind == "voice":
+        return msg.text.strip() or ctx.render("request_voice_placeholder")
+    if msg.kind == "image":
+        return ctx.render("request_image_placeholder")
+    if msg.kind == "location" and msg.location is not None:
+        lat, lon, label = msg.location
+        return ctx.render("request_location_placeholder", lat=lat, lon=lon, label=label)
+    return msg.text.strip()
+
+
+def create_request(ctx: Context, msg: Message) -> str:
+    """Every message of a linked villager becomes a request with a short number, forwarded to the cadre."""
+    ident = ctx.identity
+    household = ctx.session.get(Household, ident.household_id)
+    assert household is not None
+    cadre = _cadre_for(ctx, household.id)
+    if cadre is None:
+        return ctx.render("request_no_cadre")
+    text = _request_text(ctx, msg)
+    if not text:
+        return ctx.render("help_villager", cadre=cadre)
+    category = guess_category(text) if msg.kind in ("text", "voice") else "其他"
+    request = None
+    for _ in range(5):  # numbers are max+1: a concurrent request may take ours; retry with the next
+        try:
+            with ctx.session.begin_nested():
+                request = VillagerRequest(
+                    number=_next_number(ctx),
+                    household_id=household.id,
+                    identity_id=ident.id,
+                    cadre_id=cadre.id,
+                    category=category,
+                    role=CATEGORY_ROLE.get(category),
+                    text=text,
+                    msg_type=msg.kind,
+                    created_at=ctx.now(),
+                    status="open",
+                    inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+                )
+                ctx.session.add(request)
+            break
+        except IntegrityError:
+            request = None
+    if request is None:
+        raise RuntimeError("could not draw a request number")
+    if msg.kind in ("image", "voice", "location"):
+        ctx.session.add(Attachment(
+            owner_type="request", owner_id=request.id, media_type=msg.kind, media_id=msg.media_id,
+            pic_url=msg.pic_url, created_at=ctx.now(),
+        ))
+    target = cadre_openid(ctx.session, cadre.id)
+    if target is not None:
+        ctx.outbox.enqueue(
+            target, "request",
+            ctx.render("request_push", request=request, household=household, role=ROLES.get(request.role or "", "")),
+            key=f"request:{request.id}:cadre",
+        )
+    ctx.session.flush()
+    return ctx.render("request_received", request=request, cadre=cadre, role=ROLES.get(request.role or "", ""))
+
+
+def _awaiting_rating(ctx: Context) -> VillagerRequest | None:
+    return ctx.session.scalar(
+        select(VillagerRequest)
+        .where(VillagerRequest.identity_id == ctx.identity.id, VillagerRequest.status == "answered")
+        .order_by(VillagerRequest.first_answer_at.desc(), VillagerRequest.id.desc())
+        .limit(1)
+    )
+
+
+def _rating(name: str) -> Any:
+    def match(ctx: Context, msg: Message) -> dict[str, Any] | None:
+        if msg.kind != "text":
+            return None
+        parsed = keywords.parse(msg.text)
+        if parsed is None or parsed.name != name or parsed.rest:
+            return None
+        return {} if _awaiting_rating(ctx) is not None else None
+
+    return match
+
+
+def satisfied(ctx: Context, msg: Message) -> str:
+    req = _awaiting_rating(ctx)
+    assert req is not None
+    req.satisfaction = "满意"
+    req.satisfaction_at = ctx.now()
+    req.status = "closed"
+    req.closed_at = ctx.now()
+    req.closed_by = "villager"
+    ctx.session.flush()
+    return ctx.render("satisfaction_thanks", request=req)
+
+
+def unsatisfied(ctx: Context, msg: Message) -> str:
+    """不满意 reopens the request and tells the cadre."""
+    req = _awaiting_rating(ctx)
+    assert req is not None
+    req.satisfaction = "不满意"
+    req.satisfaction_at = ctx.now()
+    req.status = "open"
+    req.reopened_count = (req.reopened_count or 0) + 1
+    cadre = ctx.session.get(Cadre, req.cadre_id)
+    target = cadre_openid(ctx.session, req.cadre_id)
+    if target is not None:
+        ctx.outbox.enqueue(target, "request", ctx.render("reopen_push", request=req),
+                           key=f"request:{req.id}:reopen:{req.reopened_count}")
+    ctx.session.flush()
+    return ctx.render("satisfaction_reopened", request=req, cadre=cadre)
+
+
+def cadre_command(ctx: Context, msg: Message) -> str:
+    """A villager typed a cadre's command: explain, change nothing."""
+    household = ctx.session.get(Household, ctx.identity.household_id)
+    cadre = _cadre_for(ctx, household.id) if household else None
+    return ctx.render("villager_cadre_command", cadre=cadre)
+
+
+def _cadre_keyword(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    if msg.kind != "text":
+        return None
+    parsed = keywords.parse(msg.text)
+    return {} if parsed is not None and parsed.name in keywords.CADRE_COMMANDS else None
+
+
+def _request_kinds(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    return {} if msg.kind in REQUEST_KINDS else None
+
+
+def unsupported(ctx: Context, msg: Message) -> str:
+    return ctx.render("unsupported")
+
+
+def _any_message(ctx: Context, msg: Message) -> dict[str, Any] | None:
+    return {} if msg.kind != "event" else None
+
+
+# Linking: card numbers from unbound accounts, QR scans from anyone.
+LINK_ROUTES = [
+    Route("villager.scan", _scan, by_scan),
+    Route("villager.card", _card_text, by_text),
+]
+# For linked villagers (after 帮助/更多/绑定/政策 in the dispatcher's order).
+ROUTES = [
+    Route("villager.satisfied", when(is_villager, _rating("满意")), satisfied),
+    Route("villager.unsatisfied", when(is_villager, _rating("不满意")), unsatisfied),
+    Route("villager.cadre_command", when(is_villager, _cadre_keyword), cadre_command),
+    Route("villager.request", when(is_villager, _request_kinds), create_request),
+    Route("villager.unsupported", when(is_villager, _any_message), unsupported),
+]

@@ -1,0 +1,252 @@
+"""The /wechat edge, end to end through HTTP: URL check, plain and safe mode, and a table of bad inputs
+that must each be refused or answered without changing anything."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.accounts import issue_bind_code
+from storage.models import (
+    Attachment,
+    AuditLog,
+    BindCode,
+    DiaryEntry,
+    InboundMessage,
+    MonthlySummary,
+    OutboxMessage,
+    RequestReply,
+    VillagerRequest,
+    WechatIdentity,
+)
+from tests.conftest import TEST_TOKEN
+from tests.factories import Factory
+from tests.wechat_client import WechatClient, wechat_app, wechat_signature, xml
+
+AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
+DOMAIN_TABLES = (DiaryEntry, MonthlySummary, VillagerRequest, RequestReply, OutboxMessage, Attachment, BindCode,
+                 AuditLog)
+
+
+def counts(lx: Any) -> dict[str, Any]:
+    with lx.session() as s:
+        out: dict[str, Any] = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in DOMAIN_TABLES}
+        out["identities"] = sorted(
+            (i.openid, i.kind, i.cadre_id, i.household_id, i.subscribed) for i in s.scalars(select(WechatIdentity))
+        )
+        out["used_codes"] = s.scalar(select(func.count()).select_from(BindCode).where(BindCode.used_at.is_not(None)))
+    return out
+
+
+def inbound_count(lx: Any) -> int:
+    with lx.session() as s:
+        return s.scalar(select(func.count()).select_from(InboundMessage)) or 0
+
+
+@pytest.fixture(params=["plain", "safe"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def env(make_lx: Any, clock: Any, mode: str) -> Any:
+    lx = make_lx(**({"wechat.encoding_aes_key": AES_KEY} if mode == "safe" else {}))
+    app = wechat_app(lx)
+    wc = WechatClient(app.test_client(), TEST_TOKEN, clock, aes_key=AES_KEY if mode == "safe" else "")
+    return lx, app, wc
+
+
+def setup_people(lx: Any, clock: Any) -> dict[str, Any]:
+    with lx.session() as s:
+        f = Factory(s)
+        cadre = f.cadre(name="李明", phone="13900001111", post="村支书")
+        hh = f.household(cadre, head_name="张大爷", card="20261124")
+        code, _, _ = issue_bind_code(s, phone="13900001111", actor="test", now=clock())
+        return {"cadre_id": cadre.id, "household_id": hh.id, "code": code}
+
+
+def test_url_check_echoes_only_with_a_good_signature(env: Any, clock: Any) -> None:
+    lx, app, wc = env
+    c = app.test_client()
+    q = wc.query()
+    r = c.get("/wechat", query_string={**q, "echostr": "hello123"})
+    assert r.status_code == 200 and r.get_data(as_text=True) == "hello123"
+    r = c.get("/wechat", query_string={**q, "signature": "0" * 40, "echostr": "hello123"})
+    assert r.status_code == 403 and "hello123" not in r.get_data(as_text=True)
+    old = wc.query(timestamp=wc.ts() - 3600)
+    assert c.get("/wechat", query_string={**old, "echostr": "x"}).status_code == 403
+
+
+def test_cadre_and_villager_round_trip(env: Any, clock: Any, mode: str) -> None:
+    lx, app, wc = env
+    clock.set("2026-11-24 20:00")
+    p = setup_people(lx, clock)
+    assert "绑定成功" in wc.text("o-cadre", f"绑定 {p['code']}")
+    assert "已记入 11月24日 的民情日记（本月第 1 天）" in wc.text("o-cadre", "走访张大爷家，了解烤烟收购情况")
+    reply = wc.text("o-villager", "2026 1124")
+    assert "李明" in reply and "13900001111" in reply and "村支书" in reply
+    reply = wc.text("o-villager", "我家水管坏了，能帮忙看看吗")
+    assert "诉求编号 1" in reply and "李明" in reply and "13900001111" in reply
+    with lx.session() as s:
+        push = s.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("request:%")))
+        assert push is not None and push.openid == "o-cadre" and "水管" in push.payload["text"]
+    assert "已答复诉求 1" in wc.text("o-cadre", "回复 1 明天上午去看")
+    with lx.session() as s:
+        relay = s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
+        assert relay.openid == "o-villager" and "明天上午去看" in relay.payload["text"]
+
+
+def test_safe_mode_reply_is_encrypted(make_lx: Any, clock: Any) -> None:
+    lx = make_lx(**{"wechat.encoding_aes_key": AES_KEY})
+    app = wechat_app(lx)
+    wc = WechatClient(app.test_client(), TEST_TOKEN, clock, aes_key=AES_KEY)
+    wc.text("o-someone", "帮助")
+    body = wc.last.get_data(as_text=True)
+    assert "<Encrypt>" in body and "欢迎" not in body and "帮助" not in body
+    assert "欢迎" in wc.reply_text(wc.last)
+    # a plain (unencrypted) body is refused in safe mode
+    plain = xml("o-someone", "text", create_time=wc.ts(), msg_id=5, Content="帮助")
+    r = app.test_client().post("/wechat", query_string=wc.query(), data=plain)
+    assert r.status_code == 400
+
+
+def test_safe_mode_bad_msg_signature_is_403(make_lx: Any, clock: Any) -> None:
+    from wechatpy.crypto import WeChatCrypto
+
+    lx = make_lx(**{"wechat.encoding_aes_key": AES_KEY})
+    app = wechat_app(lx)
+    wc = WechatClient(app.test_client(), TEST_TOKEN, clock)
+    q = wc.query()
+    enc = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxtestappid").encrypt_message(
+        xml("o-x", "text", create_time=wc.ts(), msg_id=9, Content="帮助"), q["nonce"], q["timestamp"])
+    encrypt = enc.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    r = app.test_client().post("/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": "f" * 40},
+                               data=body)
+    assert r.status_code == 403
+    # encrypted for another AppID: the signature holds, the AppID check refuses it
+    other = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxOTHERapp").encrypt_message(
+        xml("o-x", "text", create_time=wc.ts(), msg_id=10, Content="帮助"), q["nonce"], q["timestamp"])
+    encrypt = other.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    good_sig = wechat_signature(TEST_TOKEN, q["timestamp"], q["nonce"], encrypt)
+    r = app.test_client().post("/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": good_sig},
+                               data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    assert r.status_code == 400
+    assert inbound_count(lx) == 0
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>o-evil</FromUserName><CreateTime>{ts}</CreateTime>
+<MsgType>text</MsgType><Content>&lol3;</Content><MsgId>77</MsgId></xml>"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>o-evil</FromUserName><CreateTime>{ts}</CreateTime>
+<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>78</MsgId></xml>"""
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["bad_signature", "no_signature", "old_timestamp", "future_timestamp", "malformed", "not_xml_root",
+     "billion_laughs", "external_entity", "empty_body", "too_big", "no_sender", "bad_create_time"],
+)
+def test_refused_requests_store_nothing(env: Any, clock: Any, case: str) -> None:
+    lx, app, wc = env
+    p = setup_people(lx, clock)
+    wc.text("o-cadre", f"绑定 {p['code']}")
+    before, n_in = counts(lx), inbound_count(lx)
+    ts = wc.ts()
+    good = xml("o-cadre", "text", create_time=ts, msg_id=4242, Content="今天走访三户")
+    q = wc.query()
+    status = 400
+    if case == "bad_signature":
+        r, status = wc.post_raw(good, query={**q, "signature": "a" * 40}), 403
+    elif case == "no_signature":
+        r, status = wc.post_raw(good, query={"timestamp": q["timestamp"], "nonce": q["nonce"]}), 403
+    elif case == "old_timestamp":
+        r, status = wc.post_raw(good, query=wc.query(timestamp=ts - 301)), 403
+    elif case == "future_timestamp":
+        r, status = wc.post_raw(good, query=wc.query(timestamp=ts + 3600)), 403
+    elif case == "malformed":
+        r = wc.post_raw("<xml><Content>half")
+    elif case == "not_xml_root":
+        r = wc.post_raw("<html><FromUserName>o</FromUserName></html>")
+    elif case == "billion_laughs":
+        r = wc.post_raw(BILLION_LAUGHS.format(ts=ts))
+    elif case == "external_entity":
+        r = wc.post_raw(EXTERNAL_ENTITY.format(ts=ts))
+    elif case == "empty_body":
+        r = wc.post_raw("")
+    elif case == "too_big":
+        r = wc.post_raw(xml("o-cadre", "text", create_time=ts, msg_id=4243, Content="字" * 34_000))  # ~100 KB
+    elif case == "no_sender":
+        r = wc.post_raw(xml("", "text", create_time=ts, msg_id=4244, Content="hi"))
+    elif case == "bad_create_time":
+        r = wc.post_raw(good.replace(f"<CreateTime>{ts}</CreateTime>", "<CreateTime>soon</CreateTime>"))
+    assert r.status_code == status, r.get_data(as_text=True)
+    assert counts(lx) == before
+    assert inbound_count(lx) == n_in
+
+
+def test_handled_but_harmless_inputs(env: Any, clock: Any) -> None:
+    """Accepted by the edge, answered, logged as inbound — and no domain change."""
+    lx, app, wc = env
+    p = setup_people(lx, clock)
+    wc.text("o-cadre", f"绑定 {p['code']}")
+    wc.text("o-vill", "20261124")
+    before = counts(lx)
+    assert "日记" in wc.text("o-cadre", "   ")  # empty content: usage, nothing stored
+    assert "日记" in wc.text("o-cadre", "")
+    assert "暂时只能处理" in wc.post("o-vill", "video", MediaId="v1", ThumbMediaId="t1")
+    assert "暂时只能处理" in wc.post("o-vill", "miniprogrampage", Title="x")
+    assert "暂时只能处理" in wc.post("o-cadre", "shortvideo", MediaId="v1", ThumbMediaId="t1")
+    assert wc.event("o-vill", "CLICK", key="MENU_1") is None
+    assert counts(lx) == before
+
+
+def test_emoji_and_long_text_are_stored_whole(env: Any, clock: Any) -> None:
+    lx, app, wc = env
+    p = setup_people(lx, clock)
+    wc.text("o-cadre", f"绑定 {p['code']}")
+    text = "今天走访😀👨‍👩‍👧 张大爷家🌾" + "很好" * 2000
+    assert "已记入" in wc.text("o-cadre", text)
+    with lx.session() as s:
+        assert s.scalar(select(DiaryEntry.text)) == text
+
+
+def test_reply_xml_cannot_be_broken_by_cdata_terminators(env: Any, clock: Any) -> None:
+    lx, app, wc = env
+    p = setup_people(lx, clock)
+    wc.text("o-]]><x>", f"绑定 {p['code']}")
+    wc.text("o-]]><x>", "走]]><b>x")
+    reply = wc.text("o-]]><x>", "撤销")
+    assert reply is not None and "已撤销" in reply and "走]]><b>x" in reply
+
+
+def test_handler_error_gives_apology_and_rolls_back(env: Any, clock: Any, monkeypatch: Any) -> None:
+    lx, app, wc = env
+    p = setup_people(lx, clock)
+    wc.text("o-cadre", f"绑定 {p['code']}")
+    import handlers.diary as diary
+
+    def broken(ctx: Any, text: str) -> Any:
+        raise RuntimeError("boom")
+
+    real = diary.save_diary_entry
+
+    def half_then_boom(ctx: Any, text: str, source: str, media_id: Any) -> Any:
+        real(ctx, text, source, media_id)  # the entry is written, then the handler fails
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(diary, "save_diary_entry", half_then_boom)
+    reply = wc.text("o-cadre", "今天走访三户", msg_id=555)
+    assert "抱歉" in reply
+    with lx.session() as s:
+        assert s.scalar(select(func.count()).select_from(DiaryEntry)) == 0
+        row = s.scalar(select(InboundMessage).where(InboundMessage.dedup_key == "msg:555"))
+        assert row.status == "failed" and "boom" in row.error and row.reply == reply
+    # WeChat's retry of the same message gets the same apology, nothing runs again
+    assert wc.text("o-cadre", "今天走访三户", msg_id=555) == reply
