@@ -1,0 +1,420 @@
+"""The assessment on a small township whose every figure is computed by hand below.
+
+November 2026 has 21 working days (Mon–Fri; no public holiday); October 2026 has 18 (国庆 1–7 Oct off,
+Saturday 10 Oct a make-up working day); December 2026 has 23. The report is made on 2 Dec 2026 10:00 local,
+so every November deadline and time limit has passed, and the 23:59 request of 30 Nov has been answered.
+
+Cadres (the first three in 新桥村, the others in 石门村; weights 40/10/25/15/10, 24 h time limit):
+- 张三  created 1 Oct. Oct: all 18 working days written, summary on time. Nov: all 21 working days (two
+        entries on 2 Nov; one deleted entry on 8 Nov), summary on time; cards T1, T2 on time; requests answered
+        in 3 h (满意) and in exactly 24 h (unrated). Score 100.
+- 李四  created 1 Nov 00:00. Diary at 00:30 on Sunday 1 Nov (a November day) and on 20 working days (not 30 Nov):
+        21 days ≥ 21 owed. Summary LATE (half marks). T1 on time; a request answered in 2 h (满意).
+        Score 40 + 5 + 25 + 15 + 10 = 95.
+- 孙七  created 1 Nov. Diary all 21 working days, summary on time. Cards T1 T2 T3 (sent back once) T4 (feedback
+        exactly at the deadline: on time) T6 (feedback 16 h late: overdue) → 4/5. A request in 5 h (满意).
+        Score 40 + 10 + 25·0.8 + 15 + 10 = 95 — a tie with 李四: both rank 2, the next is 4.
+- 王五  created 1 Nov; 28 households (below the minimum of 30); ON LEAVE 16–27 Nov (10 working days) → owes 11,
+        wrote 9. Summary on time. No card. Requests: 5 Nov 10:00 answered 6 Nov 12:00 (26 h: LATE, 不满意);
+        30 Nov 23:59 (counts in November) answered 1 Dec 23:00 (23 h 01 min: in time, 满意).
+        Weights without tasks: 40+10+15+10 = 75 → 100·(40·9/11 + 10 + 15·½ + 10·½)/75 = 73.636… → 73.64.
+- 赵六  created 1 Nov. Diary on the first 10 working days (10/21 < 0.6: below the minimum). No summary.
+        T1 never fed back (overdue); T7 is due in December; T8 was cancelled. A request of 20 Nov never answered
+        (late); one at 00:10 on 1 Dec belongs to December. Nothing rated → satisfaction left out:
+        100·(40·10/21)/90 = 21.164… → 21.16.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from storage.assessment import Counts, build_report, competition_ranks, score_counts
+from storage.models import (
+    Base,
+    Cadre,
+    CadreLeave,
+    DiaryEntry,
+    Household,
+    Link,
+    MonthlySummary,
+    Task,
+    TaskAssignment,
+    Village,
+    VillagerRequest,
+    WechatIdentity,
+)
+from storage.periods import local_day
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = "2026-12-02 10:00"
+
+
+def at(local: str) -> datetime:
+    return datetime.fromisoformat(local).replace(tzinfo=TZ).astimezone(UTC)
+
+
+def nov_workdays() -> list[date]:
+    return [d for d in (date(2026, 11, 1) + timedelta(i) for i in range(30)) if d.weekday() < 5]
+
+
+class Scenario:
+    """Builds the township above on any session (also a second database for the cross-check)."""
+
+    def __init__(self, s: Any) -> None:
+        self.s = s
+        self.seq = 0
+
+    def add(self, obj: Any) -> Any:
+        self.s.add(obj)
+        self.s.flush()
+        return obj
+
+    def village(self, name: str) -> Village:
+        from storage.models import Township
+
+        t = self.s.query(Township).first() or self.add(Township(name="示范镇"))
+        return self.add(Village(township_id=t.id, name=name))
+
+    def cadre(self, name: str, phone: str, village: Village, created: str, households: int) -> Cadre:
+        c = self.add(Cadre(name=name, phone=phone, post="联户干部", village_id=village.id, created_at=at(created)))
+        hs = [Household(village_id=village.id, head_name=f"{name}户{i}", population=3) for i in range(households)]
+        self.s.add_all(hs)
+        self.s.flush()
+        self.s.add_all([Link(household_id=h.id, cadre_id=c.id) for h in hs])
+        self.s.flush()
+        return c
+
+    def diary(self, c: Cadre, local: str, deleted: bool = False) -> None:
+        moment = at(local)
+        self.s.add(DiaryEntry(cadre_id=c.id, day=local_day(moment, TZ), text="走访农户", created_at=moment,
+                              deleted_at=moment + timedelta(minutes=5) if deleted else None))
+
+    def summary(self, c: Cadre, month: str, local: str, on_time: bool) -> None:
+        moment = at(local)
+        self.s.add(MonthlySummary(cadre_id=c.id, month=month, text="本月小结", submitted_at=moment,
+                                  submitted_day=local_day(moment, TZ), on_time=on_time))
+
+    def task(self, number: int, deadline: str, assignments: list[tuple[Cadre, str | None, int]],
+             cancelled: bool = False) -> None:
+        t = self.add(Task(number=number, title=f"督办事项{number}", body="按要求完成", deadline=at(deadline),
+                          published_at=at("2026-11-01 09:00"), targets=["all"],
+                          cancelled_at=at("2026-11-02 09:00") if cancelled else None))
+        for cadre, fed, returned in assignments:
+            self.s.add(TaskAssignment(task_id=t.id, cadre_id=cadre.id, deadline=t.deadline,
+                                      status="fed_back" if fed else "delivered",
+                                      first_feedback_at=at(fed) if fed else None, returned_count=returned))
+        self.s.flush()
+
+    def request(self, c: Cadre, created: str, answered: str | None, satisfaction: str | None = None) -> None:
+        self.seq += 1
+        h = self.s.query(Link).filter(Link.cadre_id == c.id).first().household
+        ident = self.add(WechatIdentity(openid=f"ovillager{self.seq:04d}", kind="villager", household_id=h.id))
+        self.add(VillagerRequest(number=self.seq, household_id=h.id, identity_id=ident.id, cadre_id=c.id,
+                                 category="求助", text="路灯坏了", created_at=at(created),
+                                 first_answer_at=at(answered) if answered else None,
+                                 status="answered" if answered else "open", satisfaction=satisfaction))
+
+    def build(self) -> None:
+        xq, sm = self.village("新桥村"), self.village("石门村")
+        zhang = self.cadre("张三", "13900000001", xq, "2026-10-01 00:00", 30)
+        li = self.cadre("李四", "13900000002", xq, "2026-11-01 00:00", 30)
+        sun = self.cadre("孙七", "13900000003", xq, "2026-11-01 00:00", 30)
+        wang = self.cadre("王五", "13900000004", sm, "2026-11-01 00:00", 28)
+        zhao = self.cadre("赵六", "13900000005", sm, "2026-11-01 00:00", 30)
+        days = nov_workdays()
+        assert len(days) == 21
+        october = [d for d in (date(2026, 10, 1) + timedelta(i) for i in range(31))
+                   if (d.weekday() < 5 and not date(2026, 10, 1) <= d <= date(2026, 10, 7)) or d == date(2026, 10, 10)]
+        assert len(october) == 18
+        for d in october:
+            self.diary(zhang, f"{d} 20:00")
+        self.summary(zhang, "2026-10", "2026-10-30 18:00", True)
+        for d in days:
+            self.diary(zhang, f"{d} 20:00")
+            self.diary(sun, f"{d} 19:00")
+        self.diary(zhang, "2026-11-02 21:00")
+        self.diary(zhang, "2026-11-08 10:00", deleted=True)
+        self.diary(li, "2026-11-01 00:30")
+        for d in days[:-1]:
+            self.diary(li, f"{d} 18:00")
+        leave = (date(2026, 11, 16), date(2026, 11, 27))
+        self.s.add(CadreLeave(cadre_id=wang.id, start_date=leave[0], end_date=leave[1], reason="病假"))
+        for d in [d for d in days if not leave[0] <= d <= leave[1]][:9]:
+            self.diary(wang, f"{d} 17:00")
+        for d in days[:10]:
+            self.diary(zhao, f"{d} 21:00")
+        self.diary(zhao, "2026-12-01 00:30")  # December: not November's
+        self.summary(zhang, "2026-11", "2026-11-28 20:00", True)
+        self.summary(li, "2026-11", "2026-12-01 09:00", False)
+        self.summary(sun, "2026-11", "2026-11-30 20:00", True)
+        self.summary(wang, "2026-11", "2026-11-29 20:00", True)
+
+        self.task(1, "2026-11-20 18:00", [(zhang, "2026-11-19 10:00", 0), (li, "2026-11-20 09:00", 0),
+                                          (sun, "2026-11-18 15:00", 0), (zhao, None, 0)])
+        self.task(2, "2026-11-28 18:00", [(zhang, "2026-11-28 17:00", 0), (sun, "2026-11-27 11:00", 0)])
+        self.task(3, "2026-11-25 18:00", [(sun, "2026-11-24 16:00", 1)])
+        self.task(4, "2026-11-26 18:00", [(sun, "2026-11-26 18:00", 0)])
+        self.task(6, "2026-11-27 18:00", [(sun, "2026-11-28 10:00", 0)])
+        self.task(7, "2026-12-05 18:00", [(zhao, None, 0)])
+        self.task(8, "2026-11-15 18:00", [(zhao, None, 0)], cancelled=True)
+
+        self.request(zhang, "2026-11-10 09:00", "2026-11-10 12:00", "满意")
+        self.request(zhang, "2026-11-12 08:00", "2026-11-13 08:00")
+        self.request(li, "2026-11-15 10:00", "2026-11-15 12:00", "满意")
+        self.request(sun, "2026-11-16 10:00", "2026-11-16 15:00", "满意")
+        self.request(wang, "2026-11-05 10:00", "2026-11-06 12:00", "不满意")
+        self.request(wang, "2026-11-30 23:59", "2026-12-01 23:00", "满意")
+        self.request(zhao, "2026-11-20 10:00", None)
+        self.request(zhao, "2026-12-01 00:10", None)
+        self.s.commit()
+
+
+# name, households, diary_days, diary_entries, owed, leave, coverage, summary (submitted, on time),
+# tasks (assigned, fed back, on time, overdue, returned), requests (received, answered, in time, late),
+# average first answer (h), satisfaction, score, rank
+EXPECTED_NOVEMBER = [
+    ("张三", 30, 21, 22, 21, 0, 1.0, True, True, 2, 2, 2, 0, 0, 2, 2, 2, 0, 13.5, 1.0, 100.0, 1),
+    ("孙七", 30, 21, 21, 21, 0, 1.0, True, True, 5, 5, 4, 1, 1, 1, 1, 1, 0, 5.0, 1.0, 95.0, 2),
+    ("李四", 30, 21, 21, 21, 0, 1.0, True, False, 1, 1, 1, 0, 0, 1, 1, 1, 0, 2.0, 1.0, 95.0, 2),
+    ("王五", 28, 9, 9, 11, 10, 0.8182, True, True, 0, 0, 0, 0, 0, 2, 2, 1, 1, 24.51, 0.5, 73.64, 4),
+    ("赵六", 30, 10, 10, 21, 0, 0.4762, False, False, 1, 0, 0, 1, 0, 1, 0, 0, 1, None, None, 21.16, 5),
+]
+COLUMNS = ("name", "households", "diary_days", "diary_entries", "working_days_owed", "leave_days",
+           "diary_coverage", "summary_submitted", "summary_on_time", "tasks_assigned", "tasks_fed_back",
+           "tasks_on_time", "tasks_overdue", "tasks_returned", "requests_received", "requests_answered",
+           "requests_answered_in_sla", "requests_late", "avg_first_answer_hours", "satisfaction", "score", "rank")
+
+# village, cadres, households, diary days, owed, coverage, summaries (sent, on time), cards (assigned, on time,
+# overdue), requests (received, answered, in time), in-time share, avg hours, satisfaction, avg score, below, rank
+EXPECTED_VILLAGES = [
+    ("新桥村", 3, 90, 63, 63, 1.0, 3, 2, 8, 7, 1, 4, 4, 4, 1.0, 8.5, 1.0, 96.67, 0, 1),
+    ("石门村", 2, 58, 19, 32, 0.5938, 1, 1, 1, 0, 1, 3, 2, 1, 0.3333, 24.51, 0.5, 47.4, 2, 2),
+]
+V_COLUMNS = ("name", "cadres", "households", "diary_days", "working_days_owed", "diary_coverage",
+             "summaries_submitted", "summaries_on_time", "tasks_assigned", "tasks_on_time", "tasks_overdue",
+             "requests_received", "requests_answered", "requests_answered_in_sla", "requests_in_sla_share",
+             "avg_first_answer_hours", "satisfaction", "avg_score", "below_minimum", "rank")
+
+
+@pytest.fixture
+def november(lx: Any, session: Any) -> dict[str, Any]:
+    Scenario(session).build()
+    return build_report(session, lx.config, "month", "2026-11", now=at(NOW)).to_dict()
+
+
+def test_cadre_table_matches_the_hand_computation(november: dict[str, Any]) -> None:
+    got = [tuple(row[c] for c in COLUMNS) for row in november["cadres"]]
+    # ties share a rank and are listed by village, then name
+    assert got == EXPECTED_NOVEMBER
+    assert november["kind"] == "month" and november["period"] == "2026-11"
+    phones = [r["phone"] for r in november["cadres"]]
+    assert phones == ["13900000001", "13900000003", "13900000002", "13900000004", "13900000005"]
+
+
+def test_score_breakdown_explains_each_score(november: dict[str, Any]) -> None:
+    rows = {r["name"]: r for r in november["cadres"]}
+    for r in rows.values():
+        assert round(sum(p["points"] for p in r["score_breakdown"]), 1) == round(r["score"], 1)
+    wang = {p["key"]: p for p in rows["王五"]["score_breakdown"]}
+    # tasks have nothing to judge: left out, the other weights (75) scaled to 100
+    assert wang["tasks"]["ratio"] is None and wang["tasks"]["max_points"] == 0
+    assert (wang["diary"]["max_points"], wang["diary"]["points"]) == (53.33, 43.64)
+    assert (wang["summary"]["points"], wang["requests"]["points"], wang["satisfaction"]["points"]) == (13.33, 10.0, 6.67)
+    li = {p["key"]: p for p in rows["李四"]["score_breakdown"]}
+    assert (li["summary"]["numerator"], li["summary"]["denominator"], li["summary"]["points"]) == (0.5, 1, 5.0)
+    zhao = {p["key"]: p for p in rows["赵六"]["score_breakdown"]}
+    assert zhao["satisfaction"]["ratio"] is None
+    assert (zhao["diary"]["numerator"], zhao["diary"]["denominator"], zhao["diary"]["points"]) == (10, 21, 21.16)
+
+
+def test_villages_totals_and_lists(november: dict[str, Any]) -> None:
+    assert [tuple(v[c] for c in V_COLUMNS) for v in november["villages"]] == EXPECTED_VILLAGES
+    t = november["totals"]
+    assert (t["name"], t["cadres"], t["households"], t["diary_days"], t["diary_entries"], t["working_days_owed"]) == \
+        ("示范镇", 5, 148, 82, 83, 95)
+    assert (t["diary_coverage"], t["summaries_submitted"], t["summaries_on_time"]) == (0.8632, 4, 3)
+    assert (t["tasks_assigned"], t["tasks_fed_back"], t["tasks_on_time"], t["tasks_overdue"], t["tasks_returned"],
+            t["task_timeliness"]) == (9, 8, 7, 2, 1, 0.7778)
+    assert (t["requests_received"], t["requests_answered"], t["requests_answered_in_sla"],
+            t["requests_in_sla_share"], t["avg_first_answer_hours"], t["satisfaction"]) == (7, 6, 5, 0.7143, 13.84, 0.8)
+    assert (t["avg_score"], t["below_minimum"], t["previous_avg_score"], t["score_delta"]) == (76.96, 2, 100.0, -23.04)
+    assert november["below_minimum"] == [
+        {"name": "王五", "phone": "13900000004", "village": "石门村", "households": 28, "diary_coverage": 0.8182,
+         "reasons": ["households"]},
+        {"name": "赵六", "phone": "13900000005", "village": "石门村", "households": 30, "diary_coverage": 0.4762,
+         "reasons": ["diary"]},
+    ]
+    assert [(c["task_number"], c["name"], c["deadline"], c["fed_back_at"], c["hours_late"])
+            for c in november["red_list"]] == [
+        (1, "赵六", "2026-11-20 18:00", None, None),
+        (6, "孙七", "2026-11-27 18:00", "2026-11-28 10:00", 16.0),
+    ]
+
+
+def test_change_against_october_and_trend(november: dict[str, Any]) -> None:
+    rows = {r["name"]: r for r in november["cadres"]}
+    # Only 张三 was a cadre in October (created 1 Oct): 18/18 days and the summary on time → 100, rank 1.
+    assert (rows["张三"]["previous_score"], rows["张三"]["previous_rank"], rows["张三"]["score_delta"],
+            rows["张三"]["rank_delta"]) == (100.0, 1, 0.0, 0)
+    assert all(rows[n]["previous_score"] is None and rows[n]["rank_delta"] is None for n in ("李四", "王五", "赵六"))
+    v = {x["name"]: x for x in november["villages"]}
+    assert (v["新桥村"]["previous_avg_score"], v["新桥村"]["score_delta"]) == (100.0, -3.33)
+    assert v["石门村"]["previous_avg_score"] is None
+    assert november["previous_period"] == "2026-10"
+    trend = november["trend"]
+    assert [p["month"] for p in trend] == ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    assert [p["avg_score"] for p in trend] == [None, None, None, None, 100.0, 76.96]
+    assert trend[-1]["diary_coverage"] == 0.8632 and trend[-2]["diary_coverage"] == 1.0
+    assert (trend[-1]["task_timeliness"], trend[-1]["requests_in_sla_share"]) == (0.7778, 0.7143)
+
+
+def test_quarter_adds_the_months_counts(lx: Any, session: Any) -> None:
+    Scenario(session).build()
+    q = build_report(session, lx.config, "quarter", "2026Q4", now=at(NOW)).to_dict()
+    rows = {r["name"]: r for r in q["cadres"]}
+    # As of 2 Dec: December owes one working day (1 Dec, nobody wrote) and its summary is not due yet.
+    z = rows["张三"]
+    assert (z["diary_days"], z["working_days_owed"], z["diary_coverage"]) == (39, 40, 0.975)
+    assert (z["summaries_submitted"], z["summaries_on_time"], z["months_in_period"], z["summary_submitted"]) == (2, 2, 3, False)
+    # 100·(40·39/40 + 10 + 25 + 15 + 10)/100
+    assert z["score"] == 99.0
+    w = rows["王五"]
+    assert (w["diary_days"], w["working_days_owed"], w["leave_days"]) == (9, 12, 10)
+    # 100·(40·9/12 + 10·1 + 15·½ + 10·½)/75 = 100·52.5/75 — not the mean of rounded monthly scores
+    assert w["score"] == 70.0
+    zhao = rows["赵六"]
+    # T7 (due 5 Dec, no feedback yet) is pending in the quarter: assigned, neither on time nor overdue
+    assert (zhao["tasks_assigned"], zhao["tasks_on_time"], zhao["tasks_overdue"], zhao["tasks_pending"]) == (2, 0, 1, 1)
+    # the 00:10 request of 1 Dec is in the quarter; unanswered 33 h 50 min later, it is late
+    assert (zhao["requests_received"], zhao["requests_late"], zhao["requests_pending"]) == (2, 2, 0)
+    assert zhao["diary_days"] == 11  # the 00:30 entry of 1 Dec counts in December, inside the quarter
+    assert [r["rank"] for r in q["cadres"]] == sorted(r["rank"] for r in q["cadres"])
+    assert q["previous_period"] == "2026Q3" and q["kind"] == "quarter" and q["period"] == "2026Q4"
+
+
+def test_pending_cards_and_requests_are_not_held_against_anyone(lx: Any, session: Any, clock: Any) -> None:
+    s = Scenario(session)
+    v = s.village("新桥村")
+    c = s.cadre("周八", "13900000008", v, "2026-11-01 00:00", 30)
+    s.task(1, "2026-11-28 18:00", [(c, None, 0)])
+    s.task(2, "2026-11-28 18:00", [(c, "2026-11-23 10:00", 0)])
+    s.request(c, "2026-11-24 08:00", None)
+    session.commit()
+    r = build_report(session, lx.config, "month", "2026-11", now=at("2026-11-24 20:00")).cadres[0]
+    assert (r.tasks_assigned, r.tasks_on_time, r.tasks_overdue, r.tasks_pending) == (2, 1, 0, 1)
+    assert (r.requests_received, r.requests_late, r.requests_pending) == (1, 0, 1)
+    # 1–23 Nov: 16 working days owed (today is not over yet); the month's summary is not due yet
+    assert r.working_days_owed == 16
+    parts = {p.key: p for p in r.score_breakdown}
+    assert parts["summary"].ratio is None and parts["requests"].ratio is None and parts["tasks"].ratio == 1.0
+    later = build_report(session, lx.config, "month", "2026-11", now=at("2026-11-29 09:00")).cadres[0]
+    assert (later.tasks_on_time, later.tasks_overdue, later.requests_late) == (1, 1, 1)
+
+
+def test_ledger_weight_and_office_holidays(make_lx: Any, clock: Any) -> None:
+    lx = make_lx(**{"score.ledger": 20.0, "holidays.extra_holidays": ["2026-11-02"]})
+    with lx.session() as session:
+        s = Scenario(session)
+        v = s.village("新桥村")
+        c = s.cadre("周八", "13900000008", v, "2026-11-01 00:00", 30)
+        session.flush()
+        for link in session.query(Link).filter(Link.cadre_id == c.id).limit(15):
+            link.commitment_signed_on = date(2026, 11, 3)
+        session.commit()
+        r = build_report(session, lx.config, "month", "2026-11", now=at(NOW)).cadres[0]
+    assert r.working_days_owed == 20  # 2 Nov declared a day off by the office
+    assert r.ledger_completion == 0.125  # 15 of 4 × 30 duties
+    parts = {p.key: p for p in r.score_breakdown}
+    # diary 0/20, summary 0/1, ledger 15/120; weights 40 + 10 + 20 = 70
+    assert parts["ledger"].max_points == round(100 * 20 / 70, 2)
+    assert r.score == round(100 * (20 * 0.125) / 70, 2)
+
+
+def test_competition_ranking() -> None:
+    assert competition_ranks([95.0, 100.0, 95.0, 73.5, None, 20.0]) == [2, 1, 2, 4, None, 5]
+    # ties are judged on the score rounded to 2 decimals
+    assert competition_ranks([80.001, 80.004, 79.996, 70.0]) == [1, 1, 1, 4]
+    assert competition_ranks([]) == []
+    assert competition_ranks([None, None]) == [None, None]
+
+
+def test_nothing_to_judge_gives_no_score() -> None:
+    weights = {"diary": 40.0, "summary": 10.0, "tasks": 25.0, "requests": 15.0, "satisfaction": 10.0, "ledger": 0.0}
+    score, parts = score_counts(Counts(), 0, 0, weights)
+    assert score is None and all(p.points == 0 for p in parts)
+
+
+def test_bad_period_and_kind(lx: Any, session: Any) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        build_report(session, lx.config, "month", "2026-13", now=at(NOW))
+    with pytest.raises(ValueError, match="YYYYQn"):
+        build_report(session, lx.config, "quarter", "2026Q5", now=at(NOW))
+    with pytest.raises(ValueError, match="month"):
+        build_report(session, lx.config, "week", "2026-11", now=at(NOW))
+
+
+def _other_database(url: str) -> tuple[str, Any]:
+    """The other kind of database than the suite's: SQLite when the suite runs on PostgreSQL, else the
+    PostgreSQL server of $LIANXIN_TEST_PG_URL (default: the local development server)."""
+    import os
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalize_url
+
+    if not url.startswith("sqlite"):
+        return "sqlite", None
+    server = make_url(normalize_url(os.environ.get("LIANXIN_TEST_PG_URL",
+                                                   "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres")))
+    name = f"lianxin_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # noqa: BLE001
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server for the cross-database check ({e.__class__.__name__})")
+    return server.set(database=name).render_as_string(hide_password=False), (admin, name)
+
+
+def test_same_report_on_sqlite_and_postgresql(lx: Any, session: Any, tmp_path: Any) -> None:
+    from bot.app import build
+    from bot.config import load_config
+
+    Scenario(session).build()
+    here = build_report(session, lx.config, "month", "2026-11", now=at(NOW)).to_dict()
+    here_q = build_report(session, lx.config, "quarter", "2026Q4", now=at(NOW)).to_dict()
+    url, pg = _other_database(lx.config.database_url)
+    if url == "sqlite":
+        url = f"sqlite:///{tmp_path / 'other.db'}"
+    other = build(load_config(overrides={"database.url": url}, env={}))
+    try:
+        Base.metadata.create_all(other.engine)
+        with other.session() as s2:
+            Scenario(s2).build()
+        with other.session() as s2:
+            there = build_report(s2, other.config, "month", "2026-11", now=at(NOW)).to_dict()
+            there_q = build_report(s2, other.config, "quarter", "2026Q4", now=at(NOW)).to_dict()
+    finally:
+        other.close()
+        if pg:
+            admin, name = pg
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
+
+    def canonical(d: dict[str, Any]) -> str:
+        for row in d["cadres"]:
+            row.pop("cadre_id")  # database ids may differ
+        return json.dumps(d, ensure_ascii=False, sort_keys=True)
+
+    assert canonical(here) == canonical(there)
+    assert canonical(here_q) == canonical(there_q)
