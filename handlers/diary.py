@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from handlers.base import Context, Message, Route
 from handlers.common import cadre_of, command, kinds, local_date
 from handlers.roles import ROLES, guess_role
+from storage.ledger import link_mentions
 from storage.models import Attachment, DiaryEntry, Feedback, MonthlySummary
 from storage.periods import last_day_of_month, month_key, previous_month
 
@@ -56,6 +57,7 @@ def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None)
     )
     ctx.session.add(entry)
     ctx.session.flush()
+    link_mentions(ctx.session, entry)  # households named by head name or card number: visits in the ledger
     return entry
 
 

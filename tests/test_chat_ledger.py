@@ -243,9 +243,7 @@ def test_change_role_of_latest_diary_entry_and_mentions(lx, world):
         entry = s.scalar(select(DiaryEntry))
         assert entry.role == "服务"
         mentioned = set(s.scalars(select(DiaryMention.household_id)))
-    # Mentions are linked when the diary hook is in place (handlers/diary.py save_diary_entry).
-    if mentioned:
-        assert mentioned == {ids["h"][0], ids["h"][1]}
+    assert mentioned == {ids["h"][0], ids["h"][1]}  # linked by handlers/diary.py save_diary_entry
 
 
 @pytest.mark.parametrize("text,expected", [
