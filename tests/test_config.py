@@ -1,0 +1,160 @@
+"""Configuration: the example documents every key, and every kind of mistake stops with a clear message."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import SCHEMA, ConfigError, defaults, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_example_documents_every_key_and_loads():
+    cfg = load_config(EXAMPLE, env={})
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for section, keys in SCHEMA.items():
+        node = raw
+        for part in section.split("."):
+            assert part in node, f"config.example.toml has no [{section}]"
+            node = node[part]
+        for key in keys:
+            assert key in node, f"config.example.toml does not set [{section}] {key}"
+            # each key has a comment above it, in Chinese and English
+            lines = text.splitlines()
+            i = next(n for n, line in enumerate(lines) if line.startswith(f"{key} =") and n > text[:text.index(
+                f"[{section}]")].count("\n"))
+            comment = " ".join(line for line in lines[max(0, i - 3):i] if line.startswith("#"))
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in comment), f"[{section}] {key}: no Chinese comment"
+            assert any(ch.isascii() and ch.isalpha() for ch in comment), f"[{section}] {key}: no English comment"
+    # the example shows the defaults, so copying it changes nothing
+    assert cfg.data == defaults()
+
+
+def test_defaults_without_any_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LIANXIN_CONFIG", raising=False)
+    cfg = load_config(env={})
+    assert cfg.database_url == "sqlite:///lianxin.db"
+    assert cfg.source == "built-in defaults"
+    assert str(cfg.tz) == "Asia/Shanghai"
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.toml does not exist"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+def test_bad_toml_names_file_and_line(tmp_path):
+    p = write(tmp_path, '[general]\ntimezone = "Asia/Shanghai"\ntownship = 示范镇\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(p, env={})
+    assert str(p) in str(e.value)
+    assert "line 3" in str(e.value)
+
+
+def test_unknown_section_is_named(tmp_path):
+    p = write(tmp_path, "[genral]\ntimezone = 'UTC'\n")
+    with pytest.raises(ConfigError, match=r"unknown section \[genral\]") as e:
+        load_config(p, env={})
+    assert str(p) in str(e.value)
+
+
+def test_unknown_key_is_named_with_the_known_ones(tmp_path):
+    p = write(tmp_path, "[wechat]\ntokn = 'x'\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'tokn' in \[wechat\]") as e:
+        load_config(p, env={})
+    assert "token" in str(e.value) and str(p) in str(e.value)
+
+
+def test_unknown_nested_section(tmp_path):
+    p = write(tmp_path, "[wechat.templatez]\ntask = 'x'\n")
+    with pytest.raises(ConfigError, match=r"wechat\.templatez"):
+        load_config(p, env={})
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("[sla]\nfirst_answer_hours = 'soon'", r"\[sla\] first_answer_hours must be an integer, got 'soon'"),
+    ("[database]\necho = 'yes'", r"\[database\] echo must be true/false"),
+    ("[sla]\nfirst_answer_hours = true", r"must be an integer"),
+    ("[scheduler]\noffice_openids = 'o1'", r"must be a list"),
+    ("[score]\ndiary = 'forty'", r"must be a number"),
+])
+def test_ill_typed_value_names_key_and_expected_type(tmp_path, line, expected):
+    p = write(tmp_path, line + "\n")
+    with pytest.raises(ConfigError, match=expected):
+        load_config(p, env={})
+
+
+def test_integer_accepted_where_a_number_is_expected(tmp_path):
+    p = write(tmp_path, "[score]\ndiary = 50\n")
+    assert load_config(p, env={})["score"]["diary"] == 50.0
+
+
+def test_bad_timezone(tmp_path):
+    p = write(tmp_path, "[general]\ntimezone = 'Mars/Olympus'\n")
+    with pytest.raises(ConfigError, match=r"timezone 'Mars/Olympus' is not a known time zone"):
+        load_config(p, env={})
+
+
+def test_bad_aes_key_length(tmp_path):
+    p = write(tmp_path, "[wechat]\nencoding_aes_key = 'abc'\n")
+    with pytest.raises(ConfigError, match=r"encoding_aes_key must be 43 characters \(it is 3\)"):
+        load_config(p, env={})
+    ok = write(tmp_path, f"[wechat]\nencoding_aes_key = '{'a' * 43}'\n", "ok.toml")
+    assert load_config(ok, env={}).safe_mode
+
+
+def test_key_outside_a_section(tmp_path):
+    p = write(tmp_path, "timezone = 'UTC'\n")
+    with pytest.raises(ConfigError, match=r"must be inside a section"):
+        load_config(p, env={})
+
+
+def test_env_database_url_overrides_the_file(tmp_path):
+    p = write(tmp_path, "[database]\nurl = 'sqlite:///from-file.db'\n")
+    assert load_config(p, env={}).database_url == "sqlite:///from-file.db"
+    cfg = load_config(p, env={"LIANXIN_DATABASE_URL": "sqlite:///from-env.db"})
+    assert cfg.database_url == "sqlite:///from-env.db"
+    # test overrides come last
+    cfg = load_config(p, env={"LIANXIN_DATABASE_URL": "sqlite:///from-env.db"},
+                      overrides={"database.url": "sqlite:///override.db"})
+    assert cfg.database_url == "sqlite:///override.db"
+
+
+def test_lookup_order_explicit_then_env_then_cwd(tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    write(cwd, "[general]\ntownship = '当前目录镇'\n")
+    env_file = write(tmp_path, "[general]\ntownship = '环境变量镇'\n", "env.toml")
+    explicit = write(tmp_path, "[general]\ntownship = '命令行镇'\n", "explicit.toml")
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("LIANXIN_CONFIG", raising=False)
+    assert load_config(env={})["general"]["township"] == "当前目录镇"
+    monkeypatch.setenv("LIANXIN_CONFIG", str(env_file))
+    assert load_config(env={})["general"]["township"] == "环境变量镇"
+    assert load_config(explicit, env={})["general"]["township"] == "命令行镇"
+    monkeypatch.setenv("LIANXIN_CONFIG", str(tmp_path / "gone.toml"))
+    with pytest.raises(ConfigError, match=r"gone\.toml \(from \$LIANXIN_CONFIG\) does not exist"):
+        load_config(env={})
+
+
+def test_cli_reports_configuration_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    p = write(tmp_path, "[general]\ntimezone = 'Nowhere/Else'\n")
+    result = CliRunner().invoke(main, ["init", "--config", str(p)])
+    assert result.exit_code != 0
+    assert "Nowhere/Else" in result.output and "配置错误" in result.output
