@@ -1,0 +1,288 @@
+"""A villager's chat, end to end through /wechat: card linking (typed or scanned), requests forwarded to
+the cadre, satisfaction, policy questions, follow/unfollow, and the rule that villagers never run cadre
+commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import (
+    Attachment,
+    AuditLog,
+    DiaryEntry,
+    DutyRecord,
+    Feedback,
+    InboundMessage,
+    MonthlySummary,
+    OutboxMessage,
+    PolicyEntry,
+    RateLimit,
+    RequestReply,
+    VillagerRequest,
+    WechatIdentity,
+)
+from tests.chat_env import Chat, make_chat
+
+PHONE = "13900001111"
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    clock.set("2026-11-24 20:00")
+    c = make_chat(make_lx, clock)
+    with c.factory() as f:
+        cadre = f.cadre(name="李明", phone=PHONE, post="村支书", unit="新桥村委会")
+        f.household(cadre, head_name="张大爷", card="20261124")
+        f.household(None, head_name="孤户", card="20269999")
+        s = f.s
+        s.add_all([
+            PolicyEntry(topic="涉农法规", title="城乡居民医保缴费", body="每年 9 月至 12 月缴纳下一年度城乡居民医保，可在村委会代缴。",
+                        keywords="医保 医疗保险 缴费"),
+            PolicyEntry(topic="计划生育", title="独生子女父母奖励", body="符合条件的农村独生子女父母每人每年可领奖励扶助金。",
+                        keywords="奖励 扶助金"),
+            PolicyEntry(topic="办证须知", title="办理身份证", body="携带户口簿到派出所办理，可加急。", keywords="身份证 户口"),
+        ])
+    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    return c
+
+
+def linked(chat: Chat, openid: str = "o-zhang", card: str = "20261124") -> str:
+    assert "绑定成功" in chat.wc.text(openid, card)
+    return openid
+
+
+def snapshot(chat: Chat) -> dict[str, int]:
+    with chat.lx.session() as s:
+        return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
+                for m in (DiaryEntry, MonthlySummary, VillagerRequest, RequestReply, OutboxMessage, Attachment,
+                          AuditLog, DutyRecord, Feedback)}
+
+
+# ------------------------------------------------------------------------------------------- linking
+
+
+@pytest.mark.parametrize("typed", ["20261124", "２０２６１１２４", "2026 1124", "2026-1124", " 2026－11 24 "])
+def test_card_number_in_any_width_links(chat: Chat, typed: str) -> None:
+    reply = chat.wc.text("o-zhang", typed)
+    assert "绑定成功" in reply and "张大爷" in reply
+    assert "李明" in reply and "村支书" in reply and PHONE in reply
+    ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
+    assert ident.kind == "villager" and ident.household_id is not None
+
+
+def test_card_stored_with_dashes_still_found(chat: Chat) -> None:
+    with chat.factory() as f:
+        cadre = f.s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
+        from storage.models import Cadre
+
+        f.household(f.s.get(Cadre, cadre), head_name="王奶奶", card="XQ-0042-17")
+    assert "王奶奶" in chat.wc.text("o-wang", "xq 0042 17")
+
+
+@pytest.mark.parametrize("event,key", [("subscribe", "qrscene_20261124"), ("SCAN", "20261124")])
+def test_qr_scan_links(chat: Chat, event: str, key: str) -> None:
+    reply = chat.wc.event("o-zhang", event, key=key)
+    assert "绑定成功" in reply and "李明" in reply
+    assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) == "villager"
+
+
+def test_family_members_link_the_same_household(chat: Chat) -> None:
+    linked(chat, "o-zhang")
+    linked(chat, "o-zhang-son")
+    hh = chat.all(select(WechatIdentity.household_id).where(WechatIdentity.kind == "villager"))
+    assert len(hh) == 2 and hh[0] == hh[1]
+    assert "您已绑定" in chat.wc.event("o-zhang", "SCAN", key="20261124")
+
+
+def test_wrong_card_gets_help_and_repeated_tries_are_slowed(chat: Chat) -> None:
+    reply = chat.wc.text("o-x", "11112222")
+    assert "没有找到" in reply and "服务卡" in reply
+    for _ in range(3):
+        chat.wc.text("o-x", "11112222")
+    assert "之后再试" in chat.wc.text("o-x", "11113333")
+    assert "之后再试" in chat.wc.text("o-x", "20261124")  # even the right card waits
+    assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-x")) == "unknown"
+    chat.clock.advance(minutes=11)
+    assert "绑定成功" in chat.wc.text("o-x", "20261124")
+    assert chat.count(RateLimit) == 0
+
+
+def test_wrong_scan_gets_help(chat: Chat) -> None:
+    assert "没有找到这张卡" in chat.wc.event("o-x", "subscribe", key="qrscene_99998888")
+
+
+def test_household_without_cadre(chat: Chat) -> None:
+    assert "还没有安排好" in chat.wc.text("o-gu", "20269999")
+    before = snapshot(chat)
+    assert "无法转达" in chat.wc.text("o-gu", "有人吗")
+    assert snapshot(chat) == before
+
+
+def test_cadre_scanning_a_card_stays_a_cadre(chat: Chat) -> None:
+    assert "扫卡不会改变绑定" in chat.wc.event("o-li", "SCAN", key="20261124")
+    assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-li")) == "cadre"
+
+
+def test_unknown_user_gets_welcome_with_both_paths(chat: Chat) -> None:
+    reply = chat.wc.text("o-new", "你好")
+    assert "便民服务卡" in reply and "绑定" in reply
+    assert "欢迎" in chat.wc.event("o-new2", "subscribe")
+    assert "欢迎" in chat.wc.image("o-new")
+    assert snapshot(chat)["villager_request"] == 0
+
+
+# ------------------------------------------------------------------------------------------ requests
+
+
+def test_text_request_forwarded_with_category(chat: Chat) -> None:
+    linked(chat)
+    reply = chat.wc.text("o-zhang", "隔壁占了我家宅基地，怎么办")
+    assert "诉求编号 1（纠纷）" in reply and "李明" in reply and PHONE in reply and "纠纷调解员" in reply
+    req = chat.one(select(VillagerRequest))
+    assert (req.category, req.role, req.status, req.msg_type) == ("纠纷", "调解", "open", "text")
+    push = chat.one(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"request:{req.id}:cadre"))
+    assert push.openid == "o-li" and push.kind == "request" and "回复 1" in push.payload["text"]
+    assert "宅基地" in push.payload["text"] and "张大爷" in push.payload["text"]
+
+
+def test_numbers_are_short_and_unique(chat: Chat) -> None:
+    linked(chat)
+    for i in range(3):
+        chat.wc.text("o-zhang", f"第{i}件事")
+    assert chat.all(select(VillagerRequest.number).order_by(VillagerRequest.id)) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("kind", ["voice", "image", "location"])
+def test_voice_photo_location_become_requests(chat: Chat, kind: str) -> None:
+    linked(chat)
+    if kind == "voice":
+        reply = chat.wc.voice("o-zhang", "家里停电了，帮帮忙", media_id="V-9")
+    elif kind == "image":
+        reply = chat.wc.image("o-zhang", media_id="I-9")
+    else:
+        reply = chat.wc.location("o-zhang", label="新桥村口")
+    assert "诉求编号 1" in reply
+    req = chat.one(select(VillagerRequest))
+    att = chat.one(select(Attachment))
+    assert req.msg_type == kind and att.owner_type == "request" and att.owner_id == req.id and att.media_type == kind
+    if kind == "voice":
+        assert req.category == "求助" and "停电" in req.text and att.media_id == "V-9"
+    if kind == "location":
+        assert "新桥村口" in req.text
+
+
+def test_satisfaction_asked_once_and_recorded(chat: Chat) -> None:
+    linked(chat)
+    chat.wc.text("o-zhang", "水管坏了")
+    chat.wc.text("o-li", "回复 1 明天去修")
+    assert "已办结" in chat.wc.text("o-zhang", "满意")
+    req = chat.one(select(VillagerRequest))
+    assert (req.satisfaction, req.status) == ("满意", "closed")
+    # with nothing awaiting a rating, 满意 is just a message to the cadre
+    assert "诉求编号 2" in chat.wc.text("o-zhang", "满意")
+
+
+def test_unsatisfied_reopens(chat: Chat) -> None:
+    linked(chat)
+    chat.wc.text("o-zhang", "水管坏了")
+    chat.wc.text("o-li", "回复 1 明天去修")
+    reply = chat.wc.text("o-zhang", "不滿意")
+    assert "重新交给" in reply and "李明" in reply
+    req = chat.one(select(VillagerRequest))
+    assert (req.satisfaction, req.status, req.reopened_count) == ("不满意", "open", 1)
+    assert chat.count(OutboxMessage, OutboxMessage.idempotency_key == f"request:{req.id}:reopen:1") == 1
+    chat.wc.text("o-li", "回复 1 今天已修好")
+    relay = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[-1]
+    assert "满意" in relay.payload["text"]  # a new round asks again
+    chat.wc.text("o-zhang", "满意")
+    assert chat.one(select(VillagerRequest.status)) == "closed"
+
+
+CADRE_COMMANDS = ["日记 今天走访", "小结 本月很好", "撤销", "任务", "反馈 1 已办", "完成 1 好了", "延期 1 下周",
+                  "回复 1 好的", "农户", "本月", "登记 张大爷", "发卡 张大爷", "宣传 全部", "承诺 张大爷", "改 调解",
+                  "日記 今天", "回覆 1 好", "撤回"]
+
+
+def test_villager_can_never_run_cadre_commands(chat: Chat) -> None:
+    linked(chat)
+    chat.wc.text("o-zhang", "路灯坏了")  # request 1, so "回复 1" has a target
+    before = snapshot(chat)
+    ident_before = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
+    for cmd in CADRE_COMMANDS:
+        reply = chat.wc.text("o-zhang", cmd)
+        assert "干部使用的指令" in reply, (cmd, reply)
+    assert snapshot(chat) == before
+    ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
+    assert (ident.kind, ident.household_id) == (ident_before.kind, ident_before.household_id)
+
+
+def test_unknown_user_cadre_commands_change_nothing(chat: Chat) -> None:
+    before = snapshot(chat)
+    for cmd in CADRE_COMMANDS:
+        assert chat.wc.text("o-nobody", cmd) is not None
+    assert snapshot(chat) == before
+
+
+# -------------------------------------------------------------------------------------------- policy
+
+
+def test_policy_lookup_ranked(chat: Chat) -> None:
+    linked(chat)
+    reply = chat.wc.text("o-zhang", "政策 医保")
+    assert reply.startswith("【涉农法规】城乡居民医保缴费")
+    reply = chat.wc.text("o-zhang", "政策 身份证怎么办")
+    assert "办理身份证" in reply and "医保" not in reply
+    assert snapshot(chat)["villager_request"] == 0
+
+
+def test_policy_no_match_lists_topics(chat: Chat) -> None:
+    reply = chat.wc.text("o-anyone", "政策 火箭发射")
+    assert "没有找到" in reply and "涉农法规" in reply and "计划生育" in reply
+
+
+def test_plain_policy_question_answered(chat: Chat) -> None:
+    linked(chat)
+    reply = chat.wc.text("o-zhang", "医保政策怎么缴费？")
+    assert "城乡居民医保缴费" in reply
+    assert chat.count(VillagerRequest) == 0
+    # not a policy question: a request
+    assert "诉求编号" in chat.wc.text("o-zhang", "我家猪跑了怎么办")
+
+
+# -------------------------------------------------------------------------------------------- events
+
+
+def test_unfollow_marks_unreachable_and_refollow_restores(chat: Chat) -> None:
+    linked(chat)
+    chat.wc.text("o-zhang", "路灯坏了")
+    assert chat.wc.event("o-zhang", "unsubscribe") is None
+    ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
+    assert (ident.subscribed, ident.unreachable, ident.kind) == (False, True, "villager")
+    assert chat.count(VillagerRequest) == 1
+    chat.clock.advance(minutes=1)
+    assert "您已绑定便民服务卡" in chat.wc.event("o-zhang", "subscribe")
+    ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
+    assert (ident.subscribed, ident.unreachable) == (True, False)
+
+
+def test_event_retries_are_one_event(chat: Chat) -> None:
+    t = chat.wc.ts()
+    chat.wc.event("o-zhang", "subscribe", key="qrscene_20261124", create_time=t)
+    chat.wc.event("o-zhang", "subscribe", key="qrscene_20261124", create_time=t)
+    assert chat.count(InboundMessage, InboundMessage.openid == "o-zhang") == 1
+
+
+def test_window_counter_resets_when_window_reopens(chat: Chat) -> None:
+    linked(chat)
+    with chat.lx.session() as s:
+        s.scalar(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang")).window_sent = 4
+    chat.clock.advance(hours=47)
+    chat.wc.text("o-zhang", "帮助")
+    assert chat.one(select(WechatIdentity.window_sent).where(WechatIdentity.openid == "o-zhang")) == 4
+    chat.clock.advance(hours=49)
+    chat.wc.text("o-zhang", "帮助")
+    ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
+    assert ident.window_sent == 0 and ident.last_inbound_at == chat.clock()
