@@ -10,6 +10,8 @@ MODULES: list[str] = [
     "bot.commands.importer",   # lianxin import
     "bot.commands.demo",       # lianxin demo
     "bot.commands.ledger",  # lianxin ledger
+    "bot.commands.printing",  # lianxin cards / lianxin listing
+    "bot.commands.report",  # lianxin report month|quarter|year
 ]
 
 

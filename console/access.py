@@ -1,0 +1,257 @@
+"""Who may do what: login, roles, village scope, CSRF, session timeout, login rate limiting, audit.
+
+Roles: ``admin`` (the office: everything), ``village`` (a village secretary: only their village's cadres,
+households and requests), ``viewer`` (leaders: read only, no exports). Every POST carries the session's
+CSRF token (400 without it); a viewer's POST is refused (403). A record outside a village user's scope is
+404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+from types import ModuleType
+from typing import Any, TypeVar
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.web import bp
+from storage import audit
+from storage.accounts import verify_password
+from storage.models import ConsoleUser, RateLimit
+
+LOCK_MINUTES = 15
+PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    village_id: int | None
+    village_name: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"console:{self.username}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "village")
+
+    def sees_village(self, village_id: int | None) -> bool:
+        return self.role != "village" or (village_id is not None and village_id == self.village_id)
+
+    def sees_full(self, village_id: int | None) -> bool:
+        """Full phone numbers and personal details: the office, and a village user for their own village."""
+        return self.role == "admin" or (self.role == "village" and village_id == self.village_id)
+
+
+def lx() -> Any:
+    return current_app.config["LIANXIN"]
+
+
+def now() -> datetime:
+    return lx().now()
+
+
+@contextmanager
+def db() -> Iterator[Session]:
+    """One unit of work per request action (commits on success)."""
+    with lx().session() as s:
+        yield s
+
+
+def user() -> User:
+    return g.user
+
+
+def record(s: Session, action: str, target: str | None = None, **detail: Any) -> None:
+    audit.record(s, actor=user().actor, action=action, target=target, detail=detail or None)
+
+
+def service(name: str) -> ModuleType | None:
+    """A service module written by another part of the product, or None while it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and (name == e.name or name.startswith(e.name + ".")):
+            return None
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# Decorators
+# --------------------------------------------------------------------------------------------------
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            if user().role not in allowed:
+                abort(403)
+            return fn(*a, **kw)
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+admin_only = roles("admin")
+writers = roles("admin", "village")
+
+
+def in_scope(village_id: int | None) -> None:
+    """404 for a record outside a village user's village (the URL id was edited)."""
+    if not user().sees_village(village_id):
+        abort(404)
+
+
+# --------------------------------------------------------------------------------------------------
+# Request hooks: session timeout, login required, CSRF, read-only viewers
+# --------------------------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    tok = session.get("csrf")
+    if not tok:
+        tok = session["csrf"] = secrets.token_urlsafe(32)
+    return tok
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "current_user": g.get("user"), "township": lx().config["general"]["township"]}
+
+
+@bp.before_request
+def _guard() -> Any:
+    g.user = None
+    if request.method == "POST":
+        sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+        expected = session.get("csrf") or ""
+        if not expected or not hmac.compare_digest(sent, expected):
+            abort(400, description="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    uid = session.get("uid")
+    last = session.get("last")
+    t = now()
+    minutes = lx().config["console"]["session_minutes"]
+    if uid is None or last is None or t.timestamp() - float(last) > minutes * 60:
+        if uid is not None:
+            session.pop("uid", None)
+            flash("登录已超时，请重新登录。", "warn")
+        return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+    with db() as s:
+        u = s.get(ConsoleUser, uid)
+        if u is None or not u.active:
+            session.clear()
+            return redirect(url_for("console.login"))
+        g.user = User(u.id, u.username, u.role, u.village_id, u.village.name if u.village else None)
+    session["last"] = t.timestamp()
+    if request.method == "POST" and not g.user.can_write:
+        abort(403, description="只读账号不能修改数据。")
+    return None
+
+
+@bp.app_errorhandler(400)
+@bp.app_errorhandler(403)
+@bp.app_errorhandler(404)
+def _error(e: Any) -> Any:
+    if request.path.startswith("/wechat"):
+        return e
+    titles = {400: "请求无效", 403: "没有权限", 404: "找不到该记录"}
+    return render_template("error.html", code=e.code, title=titles.get(e.code, "错误"),
+                           message=e.description if e.code != 404 else "该记录不存在，或不在您的权限范围内。"), e.code
+
+
+# --------------------------------------------------------------------------------------------------
+# Login with rate limiting
+# --------------------------------------------------------------------------------------------------
+
+
+def _limit_key(username: str) -> str:
+    return f"console-login:{username.strip().lower()}"
+
+
+def _locked(s: Session, key: str, t: datetime) -> datetime | None:
+    rl = s.get(RateLimit, key)
+    if rl and rl.locked_until and rl.locked_until > t:
+        return rl.locked_until
+    return None
+
+
+def _fail(s: Session, key: str, t: datetime, limit: int) -> bool:
+    """Count a failure; True when the account is now locked."""
+    rl = s.get(RateLimit, key)
+    if rl is None or (rl.locked_until is not None and rl.locked_until <= t) or t - rl.window_start > timedelta(hours=1):
+        if rl is None:
+            rl = RateLimit(key=key, failures=0, window_start=t)
+            s.add(rl)
+        rl.failures, rl.window_start, rl.locked_until = 0, t, None
+    rl.failures += 1
+    if rl.failures >= limit:
+        rl.locked_until = t + timedelta(minutes=LOCK_MINUTES)
+        return True
+    return False
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        password = request.form.get("password") or ""
+        t = now()
+        key = _limit_key(username)
+        limit = lx().config["console"]["login_attempts"]
+        with db() as s:
+            until = _locked(s, key, t)
+            if until is not None:
+                error = f"登录失败次数过多，账号已锁定至 {until.astimezone(lx().config.tz):%H:%M}，请稍后再试。"
+                audit.record(s, actor=f"console:{username}", action="login.locked", target=f"user:{username}")
+            else:
+                u = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username)) if username else None
+                if u is not None and u.active and verify_password(u.password_hash, password):
+                    s.query(RateLimit).filter(RateLimit.key == key).delete()
+                    u.last_login_at = t
+                    audit.record(s, actor=f"console:{u.username}", action="login", target=f"user:{u.username}")
+                    session.clear()
+                    session.permanent = True
+                    session["uid"] = u.id
+                    session["last"] = t.timestamp()
+                    csrf_token()
+                    nxt = request.args.get("next") or ""
+                    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("console.dashboard"))
+                locked = _fail(s, key, t, limit)
+                audit.record(s, actor=f"console:{username or '?'}", action="login.failed", target=f"user:{username}")
+                error = (f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟。" if locked else "账号或密码不正确。")
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    flash("已退出登录。", "ok")
+    return redirect(url_for("console.login"))
+
+
+def done(message: str, endpoint: str, **values: Any) -> Any:
+    flash(message, "ok")
+    return redirect(url_for(endpoint, **values))

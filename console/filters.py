@@ -1,0 +1,47 @@
+"""Jinja2 filters and globals for the console's templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, current_app
+
+from handlers.render import mask_phone
+
+
+def _tz() -> Any:
+    return current_app.config["LIANXIN"].config.tz
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware UTC datetime shown in the configured time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(_tz()).strftime(fmt)
+
+
+def md(value: date | None) -> str:
+    return f"{value.month}月{value.day}日" if value else ""
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.filters["mask"] = mask_phone
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["md"] = md
+    app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
+    app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
+
+
+STATUS_ZH = {
+    # task assignments
+    "pending": "待发送", "delivered": "已送达", "acknowledged": "已查看", "fed_back": "已反馈", "done": "已完成",
+    "returned": "已退回",
+    # requests
+    "open": "待答复", "answered": "已答复", "closed": "已办结",
+    # outbox
+    "sending": "发送中", "sent": "已发送", "failed": "发送失败", "merged": "已合并",
+    # lights
+    "green": "正常", "yellow": "临期", "red": "逾期", "grey": "已完成",
+}
+ROLE_ZH = {"admin": "办公室管理员", "village": "村(居)账号", "viewer": "只读（领导）"}

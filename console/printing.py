@@ -1,0 +1,212 @@
+"""Printed documents: service cards (便民服务卡, A4, 8 a page) and the public listing of links (公示).
+
+Used by the console (/print/...) and by ``lianxin cards`` / ``lianxin listing``. The HTML is self-contained
+(inline CSS, inline SVG QR codes made with segno), so it prints the same from a browser and from headless
+Chromium (``--print-to-pdf``).
+
+The QR code encodes ``lianxin-card:<number>``: the scene value a WeChat parametric QR code would carry. The
+bot links the scanning account to the household when a SCAN/subscribe event carries a card number.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import segno
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Cadre, Household, Link, ServiceCard, Village, VillagerGroup
+
+CARDS_PER_PAGE = 8
+QR_PREFIX = "lianxin-card:"
+
+
+class PrintError(Exception):
+    """Cannot print as asked (unknown village, no PDF engine); the message says why."""
+
+
+def qr_payload(number: str) -> str:
+    return f"{QR_PREFIX}{number}"
+
+
+def qr_svg(data: str) -> str:
+    """An inline SVG that scales to its box (viewBox, no fixed size)."""
+    return segno.make(data, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")
+
+
+@dataclass
+class CardRow:
+    number: str
+    head_name: str
+    village: str
+    group: str
+    cadre_name: str
+    cadre_post: str
+    cadre_phone: str
+    qr: str
+
+
+@dataclass
+class ListingRow:
+    group: str
+    head_name: str
+    population: int
+    card_number: str
+    cadre_name: str
+    cadre_post: str
+    cadre_phone: str
+    commitment: date | None
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("console", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def _village(session: Session, name: str | None) -> Village | None:
+    if not name:
+        return None
+    v = session.scalar(select(Village).where(Village.name == name.strip()))
+    if v is None:
+        known = "、".join(session.scalars(select(Village.name).order_by(Village.name))) or "（无）"
+        raise PrintError(f"没有名为「{name}」的村(居)。现有：{known}")
+    return v
+
+
+def _rows(session: Session, village: Village | None) -> list[tuple[Household, Village, VillagerGroup | None,
+                                                                    ServiceCard | None, Cadre | None, Link | None]]:
+    stmt = (select(Household, Village, VillagerGroup, ServiceCard, Cadre, Link)
+            .join(Village, Household.village_id == Village.id)
+            .outerjoin(VillagerGroup, Household.group_id == VillagerGroup.id)
+            .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
+            .outerjoin(Link, Link.household_id == Household.id)
+            .outerjoin(Cadre, Link.cadre_id == Cadre.id)
+            .where(Household.purged_at.is_(None))
+            .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id))
+    if village is not None:
+        stmt = stmt.where(Household.village_id == village.id)
+    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
+def card_rows(session: Session, *, village: str | None = None) -> list[CardRow]:
+    """One card per household that has a card number and a linked cadre."""
+    v = _village(session, village)
+    out = []
+    for h, vil, g, card, cadre, _link in _rows(session, v):
+        if card is None or cadre is None:
+            continue
+        out.append(CardRow(card.number, h.head_name, vil.name, g.name if g else "", cadre.name, cadre.post or "",
+                           cadre.phone, qr_svg(qr_payload(card.number))))
+    return out
+
+
+def render_cards(session: Session, config: Any, *, village: str | None = None,
+                 now: datetime | None = None) -> tuple[str, int]:
+    """(HTML, number of cards). Marks the printed cards' ``printed_at`` when ``now`` is given."""
+    rows = card_rows(session, village=village)
+    pages = [rows[i:i + CARDS_PER_PAGE] for i in range(0, len(rows), CARDS_PER_PAGE)]
+    html = environment().get_template("print/cards.html").render(
+        pages=pages, township=config["general"]["township"], account=config["general"]["account_name"],
+        village=village, count=len(rows))
+    if now is not None and rows:
+        numbers = [r.number for r in rows]
+        for card in session.scalars(select(ServiceCard).where(ServiceCard.number.in_(numbers))):
+            card.printed_at = now
+    return html, len(rows)
+
+
+def render_listing(session: Session, config: Any, *, village: str | None = None, today: date,
+                   mark: bool = False) -> tuple[str, int]:
+    """(HTML, number of households): one section per village, a page each. ``mark`` sets ``listed_on``."""
+    v = _village(session, village)
+    by_village: dict[str, list[ListingRow]] = {}
+    listed: list[Household] = []
+    for h, vil, g, card, cadre, link in _rows(session, v):
+        by_village.setdefault(vil.name, [])
+        if cadre is None:
+            continue
+        by_village[vil.name].append(ListingRow(g.name if g else "", h.head_name, h.population,
+                                               card.number if card else "", cadre.name, cadre.post or "",
+                                               cadre.phone, link.commitment_signed_on if link else None))
+        listed.append(h)
+    sections = []
+    for name, rows in by_village.items():
+        cadres: dict[str, tuple[str, str, int]] = {}
+        for r in rows:
+            n = cadres.get(r.cadre_phone, (r.cadre_name, r.cadre_post, 0))
+            cadres[r.cadre_phone] = (n[0], n[1], n[2] + 1)
+        sections.append({"village": name, "rows": rows,
+                         "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()]})
+    html = environment().get_template("print/listing.html").render(
+        sections=sections, township=config["general"]["township"], today=today)
+    if mark:
+        for h in listed:
+            if h.listed_on is None:
+                h.listed_on = today
+    return html, len(listed)
+
+
+# --------------------------------------------------------------------------------------------------
+# PDF through headless Chromium
+# --------------------------------------------------------------------------------------------------
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    env = os.environ.get("LIANXIN_CHROMIUM")
+    if env and Path(env).is_file():
+        return env
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(html: str, out: Path, *, timeout: float = 120.0) -> Path:
+    """Print ``html`` to ``out`` with headless Chromium; PrintError when it is not installed or fails."""
+    exe = find_chromium()
+    if exe is None:
+        raise PrintError("未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
+                         "或改用 .html 输出后在浏览器中打印。")
+    out = Path(out).resolve()
+    with tempfile.TemporaryDirectory(prefix="lianxin-print-") as tmp:
+        src = Path(tmp) / "print.html"
+        src.write_text(html, encoding="utf-8")
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
+               f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer", "--print-to-pdf-no-header",
+               f"--print-to-pdf={out}", src.as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise PrintError(f"Chromium 生成 PDF 超时（{timeout:.0f} 秒）") from None
+        if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
+            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise PrintError("Chromium 生成 PDF 失败：" + " ".join(tail))
+    return out
+
+
+def write(html: str, out: str | Path) -> Path:
+    """Write ``html`` to ``out`` as .html, or print it to .pdf; the format follows the suffix."""
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        path.write_text(html, encoding="utf-8")
+        return path
+    if suffix == ".pdf":
+        return html_to_pdf(html, path)
+    raise PrintError(f"不支持的输出格式 {suffix or '（无后缀）'}：请用 .html 或 .pdf")

@@ -1,0 +1,29 @@
+"""审计: every change and every export by the office (console and CLI); admins only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from console.access import admin_only, db
+from console.views import common
+from console.web import bp
+from storage.models import AuditLog
+
+
+@bp.get("/audit")
+@admin_only
+def audit_log() -> Any:
+    actor = (request.args.get("actor") or "").strip()
+    action = (request.args.get("action") or "").strip()
+    with db() as s:
+        stmt = select(AuditLog).order_by(AuditLog.id.desc())
+        if actor:
+            stmt = stmt.where(common.text_filter(actor, AuditLog.actor))
+        if action:
+            stmt = stmt.where(common.text_filter(action, AuditLog.action))
+        rows, page, more = common.paged(s, stmt)
+        return render_template("audit.html", rows=rows, page=page, more=more, actor=actor, action=action,
+                               args=common.query_args())

@@ -1,0 +1,94 @@
+"""Helpers the views share: scoped queries, paging, local dates, the tasks service's traffic lights."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import request
+from sqlalchemy import Select, or_
+from sqlalchemy.orm import Session
+
+from console.access import lx, now, service, user
+from storage.models import Cadre, CadreLeave, Household, Village
+
+PAGE = 50
+
+
+def today() -> date:
+    return now().astimezone(lx().config.tz).date()
+
+
+def to_local_date(moment: datetime) -> date:
+    return moment.astimezone(lx().config.tz).date()
+
+
+def page_no() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def paged(s: Session, stmt: Select[Any]) -> tuple[list[Any], int, bool]:
+    """(rows, page, has_more) for a select, PAGE rows a page."""
+    p = page_no()
+    rows = list(s.scalars(stmt.limit(PAGE + 1).offset((p - 1) * PAGE)))
+    return rows[:PAGE], p, len(rows) > PAGE
+
+
+def query_args(**drop: Any) -> str:
+    args = {k: v for k, v in request.args.items() if k != "page" and k not in drop and v}
+    return urlencode(args)
+
+
+def scope_cadres(stmt: Select[Any]) -> Select[Any]:
+    u = user()
+    return stmt.where(Cadre.village_id == u.village_id) if u.role == "village" else stmt
+
+
+def scope_households(stmt: Select[Any]) -> Select[Any]:
+    u = user()
+    return stmt.where(Household.village_id == u.village_id) if u.role == "village" else stmt
+
+
+def villages(s: Session) -> list[Village]:
+    from sqlalchemy import select
+
+    stmt = select(Village).order_by(Village.name)
+    if user().role == "village":
+        stmt = stmt.where(Village.id == user().village_id)
+    return list(s.scalars(stmt))
+
+
+def on_leave(s: Session, day: date) -> set[int]:
+    from sqlalchemy import select
+
+    return set(s.scalars(select(CadreLeave.cadre_id).where(CadreLeave.start_date <= day, CadreLeave.end_date >= day)))
+
+
+def like(term: str) -> str:
+    """A LIKE pattern for a user's search term with % and _ escaped (bound as a parameter, never spliced)."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def text_filter(term: str, *cols: Any) -> Any:
+    pat = like(term)
+    return or_(*[c.ilike(pat, escape="\\") for c in cols])
+
+
+def light(assignment: Any) -> str | None:
+    """The tasks service's traffic light (green/yellow/red) for an assignment, None while it is absent."""
+    tasks = service("storage.tasks")
+    if tasks is None:
+        return None
+    return tasks.light(assignment, now(), lx().config["scheduler"]["yellow_hours"])
+
+
+def start_of_next_day(day: date) -> datetime:
+    from datetime import timedelta
+
+    from storage.periods import start_of_day
+
+    return start_of_day(day + timedelta(days=1), lx().config.tz)

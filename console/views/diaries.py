@@ -1,0 +1,90 @@
+"""民情日记: entries by cadre and day, monthly summaries, full-text search (LIKE/ILIKE with bound, escaped
+patterns); and the media route that serves stored photos to those allowed to see their owner."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import abort, render_template, request, send_file
+from sqlalchemy import select
+
+from console.access import db, in_scope, lx
+from console.views import common
+from console.web import bp
+from storage.models import (
+    Attachment,
+    Cadre,
+    DiaryEntry,
+    Feedback,
+    MonthlySummary,
+    TaskAssignment,
+    VillagerRequest,
+)
+
+
+@bp.get("/diaries")
+def diaries() -> Any:
+    a = request.args
+    q = (a.get("q") or "").strip()
+    cadre_id = a.get("cadre", type=int)
+    day: date | None = None
+    if a.get("day"):
+        try:
+            day = date.fromisoformat(a["day"])
+        except ValueError:
+            abort(400, description="日期应写作 YYYY-MM-DD")
+    with db() as s:
+        stmt = (select(DiaryEntry).join(Cadre).where(DiaryEntry.deleted_at.is_(None))
+                .order_by(DiaryEntry.day.desc(), DiaryEntry.created_at.desc(), DiaryEntry.id.desc()))
+        stmt = common.scope_cadres(stmt)
+        if cadre_id:
+            stmt = stmt.where(DiaryEntry.cadre_id == cadre_id)
+        if day:
+            stmt = stmt.where(DiaryEntry.day == day)
+        if q:
+            stmt = stmt.where(common.text_filter(q, DiaryEntry.text))
+        rows, page, more = common.paged(s, stmt)
+        cadres = list(s.scalars(common.scope_cadres(select(Cadre)).order_by(Cadre.name)))
+        summaries: list[MonthlySummary] = []
+        if cadre_id:
+            summaries = list(s.scalars(common.scope_cadres(select(MonthlySummary).join(Cadre))
+                                       .where(MonthlySummary.cadre_id == cadre_id)
+                                       .order_by(MonthlySummary.month.desc()).limit(12)))
+        photos: dict[int, list[Attachment]] = {}
+        if rows:
+            for att in s.scalars(select(Attachment).where(Attachment.owner_type == "diary",
+                                                          Attachment.owner_id.in_([r.id for r in rows]))):
+                photos.setdefault(att.owner_id, []).append(att)
+        return render_template("diaries.html", rows=rows, page=page, more=more, q=q, cadre_id=cadre_id, day=day,
+                               cadres=cadres, summaries=summaries, photos=photos, args=common.query_args())
+
+
+def _owner_village(s: Any, att: Attachment) -> int | None:
+    if att.owner_type == "diary":
+        e = s.get(DiaryEntry, att.owner_id)
+        return e.cadre.village_id if e else None
+    if att.owner_type == "feedback":
+        f = s.get(Feedback, att.owner_id)
+        a = s.get(TaskAssignment, f.assignment_id) if f else None
+        return a.cadre.village_id if a else None
+    if att.owner_type == "request":
+        r = s.get(VillagerRequest, att.owner_id)
+        return r.household.village_id if r else None
+    return None
+
+
+@bp.get("/media/<int:attachment_id>")
+def media(attachment_id: int) -> Any:
+    with db() as s:
+        att = s.get(Attachment, attachment_id)
+        if att is None or not att.stored_path:
+            abort(404)
+        in_scope(_owner_village(s, att))
+        base = Path(lx().config["general"]["media_dir"]).resolve()
+        path = Path(att.stored_path)
+        path = (path if path.is_absolute() else base / path).resolve()
+        if base not in path.parents or not path.is_file():
+            abort(404)
+        return send_file(path, mimetype=att.content_type or "application/octet-stream", max_age=3600)

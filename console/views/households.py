@@ -1,0 +1,206 @@
+"""农户: search; the 民情信息登记表 with its history; link changes; card number; commitment letter date."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import abort, render_template, request
+from sqlalchemy import select
+
+from console.access import db, done, in_scope, now, record, user, writers
+from console.views import common
+from console.web import bp
+from storage.models import (
+    Cadre,
+    DutyRecord,
+    Household,
+    HouseholdInfoHistory,
+    Link,
+    LinkChange,
+    ServiceCard,
+    VillagerRequest,
+)
+
+INFO_FIELDS = {
+    "head_name": "户主姓名", "head_phone": "户主电话", "population": "家庭人口", "address": "住址",
+    "members": "家庭成员", "annual_income": "家庭年收入（元）", "income_sources": "收入来源",
+    "industries": "产业项目", "difficulties": "困难与诉求",
+}
+
+
+@bp.get("/households")
+def households() -> Any:
+    q = (request.args.get("q") or "").strip()
+    village_id = request.args.get("village", type=int)
+    with db() as s:
+        stmt = common.scope_households(select(Household)).where(Household.purged_at.is_(None)).order_by(
+            Household.village_id, Household.head_name, Household.id)
+        if q:
+            stmt = stmt.outerjoin(ServiceCard).where(common.text_filter(
+                q, Household.head_name, Household.head_phone, Household.address, ServiceCard.number))
+        if village_id:
+            stmt = stmt.where(Household.village_id == village_id)
+        rows, page, more = common.paged(s, stmt)
+        return render_template("households.html", rows=rows, page=page, more=more, q=q, village_id=village_id,
+                               villages=common.villages(s), args=common.query_args())
+
+
+def _household(s: Any, household_id: int) -> Household:
+    h = s.get(Household, household_id)
+    if h is None:
+        abort(404)
+    in_scope(h.village_id)
+    return h
+
+
+@bp.get("/households/<int:household_id>")
+def household(household_id: int) -> Any:
+    with db() as s:
+        h = _household(s, household_id)
+        history = list(s.scalars(select(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == h.id)
+                                 .order_by(HouseholdInfoHistory.changed_at.desc(), HouseholdInfoHistory.id.desc())))
+        changes = list(s.scalars(select(LinkChange).where(LinkChange.household_id == h.id).order_by(LinkChange.changed_at.desc())))
+        names = {c.id: c.name for c in s.scalars(select(Cadre).where(Cadre.id.in_(
+            [x.old_cadre_id for x in changes] + [x.new_cadre_id for x in changes])))}
+        duties = list(s.scalars(select(DutyRecord).where(DutyRecord.household_id == h.id).order_by(DutyRecord.done_on.desc())))
+        reqs = list(s.scalars(select(VillagerRequest).where(VillagerRequest.household_id == h.id)
+                              .order_by(VillagerRequest.created_at.desc()).limit(20)))
+        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
+        return render_template("household.html", h=h, history=history, changes=changes, names=names, duties=duties,
+                               reqs=reqs, cadres=cadres, fields=INFO_FIELDS, full=user().sees_full(h.village_id),
+                               members_text=_members_text(h.members), edit=request.args.get("edit") == "1")
+
+
+def _members_text(members: list[Any] | None) -> str:
+    lines = []
+    for m in members or []:
+        lines.append(" ".join(str(m.get(k) or "") for k in ("name", "relation", "age", "note")).strip())
+    return "\n".join(lines)
+
+
+def _parse_members(text: str) -> list[dict[str, Any]]:
+    out = []
+    for line in text.splitlines():
+        parts = re.split(r"[\s,，、]+", line.strip(), maxsplit=3)
+        if not parts or not parts[0]:
+            continue
+        age: int | None = None
+        if len(parts) > 2 and parts[2]:
+            if not parts[2].isdigit():
+                raise ValueError(f"家庭成员“{line.strip()}”的年龄应为数字（每行：姓名 关系 年龄 备注）")
+            age = int(parts[2])
+        out.append({"name": parts[0], "relation": parts[1] if len(parts) > 1 else "", "age": age,
+                    "note": parts[3] if len(parts) > 3 else ""})
+    return out
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, list):
+        return _members_text(value)
+    return str(value)
+
+
+@bp.post("/households/<int:household_id>")
+@writers
+def household_save(household_id: int) -> Any:
+    from storage.accounts import normalize_phone
+
+    f = request.form
+    with db() as s:
+        h = _household(s, household_id)
+        new: dict[str, Any] = {}
+        try:
+            name = f.get("head_name", "").strip()
+            if not name:
+                raise ValueError("户主姓名不能为空")
+            new["head_name"] = name
+            phone = normalize_phone(f.get("head_phone", ""))
+            if phone and not re.fullmatch(r"\d{7,12}", phone):
+                raise ValueError("户主电话应为 7–12 位数字")
+            new["head_phone"] = phone or None
+            pop = f.get("population", "0").strip() or "0"
+            if not pop.isdigit():
+                raise ValueError("家庭人口应为不小于 0 的整数")
+            new["population"] = int(pop)
+            new["address"] = f.get("address", "").strip() or None
+            new["members"] = _parse_members(f.get("members", "")) or None
+            inc = f.get("annual_income", "").strip().replace(",", "")
+            try:
+                new["annual_income"] = Decimal(inc).quantize(Decimal("0.01")) if inc else None
+            except InvalidOperation:
+                raise ValueError("家庭年收入应为数字（元）") from None
+            for k in ("income_sources", "industries", "difficulties"):
+                new[k] = f.get(k, "").strip() or None
+        except ValueError as e:
+            abort(400, description=str(e))
+        t = now()
+        changed = []
+        for k, v in new.items():
+            old = getattr(h, k)
+            if _as_text(old) != _as_text(v):
+                s.add(HouseholdInfoHistory(household_id=h.id, changed_at=t, changed_by=f"office:{user().username}",
+                                           field=k, old_value=_as_text(old), new_value=_as_text(v)))
+                setattr(h, k, v)
+                changed.append(k)
+        if changed:
+            h.info_updated_at = t
+            h.info_updated_by = f"office:{user().username}"
+            record(s, "household.edit", f"household:{h.id}", fields=changed)
+        return done("已保存民情信息登记表。" if changed else "没有改动。", "console.household", household_id=h.id)
+
+
+@bp.post("/households/<int:household_id>/link")
+@writers
+def household_link(household_id: int) -> Any:
+    f = request.form
+    with db() as s:
+        h = _household(s, household_id)
+        t = now()
+        msgs = []
+        cadre_id = f.get("cadre_id", type=int)
+        link = h.link
+        if cadre_id and (link is None or link.cadre_id != cadre_id):
+            c = s.get(Cadre, cadre_id)
+            if c is None:
+                abort(400, description="请选择一名干部")
+            in_scope(c.village_id)
+            old = link.cadre_id if link else None
+            if link is None:
+                link = Link(household_id=h.id, cadre_id=c.id, linked_at=t)
+                s.add(link)
+            else:
+                link.cadre_id, link.linked_at = c.id, t
+            s.add(LinkChange(household_id=h.id, old_cadre_id=old, new_cadre_id=c.id, changed_at=t,
+                             changed_by=f"office:{user().username}"))
+            record(s, "link.change", f"household:{h.id}", old_cadre=old, new_cadre=c.id)
+            msgs.append(f"联系干部改为 {c.name}")
+        signed = f.get("commitment_signed_on", "").strip()
+        if link is not None and "commitment_signed_on" in f:
+            try:
+                d = date.fromisoformat(signed) if signed else None
+            except ValueError:
+                abort(400, description="承诺书签订日期应写作 YYYY-MM-DD")
+            if d != link.commitment_signed_on:
+                link.commitment_signed_on = d
+                link.commitment_recorded_by = f"office:{user().username}"
+                record(s, "commitment.set", f"household:{h.id}", date=signed or None)
+                msgs.append("承诺书日期已更新")
+        number = f.get("card_number", "").strip()
+        if number and user().is_admin and (h.card is None or h.card.number != number):
+            if not re.fullmatch(r"\d{4,20}", number):
+                abort(400, description="服务卡号应为 4–20 位数字")
+            if s.scalar(select(ServiceCard.id).where(ServiceCard.number == number, ServiceCard.household_id != h.id)):
+                abort(400, description=f"服务卡号 {number} 已被其他农户使用")
+            old_number = h.card.number if h.card else None
+            if h.card is None:
+                s.add(ServiceCard(household_id=h.id, number=number))
+            else:
+                h.card.number = number
+            record(s, "card.number", f"household:{h.id}", old=old_number, new=number)
+            msgs.append(f"服务卡号改为 {number}")
+        return done("；".join(msgs) + "。" if msgs else "没有改动。", "console.household", household_id=h.id)

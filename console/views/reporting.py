@@ -1,0 +1,35 @@
+"""Adapter to the assessment service (storage/assessment.py; renderers in bot/reports.py); None while absent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from console.access import lx, now, service
+
+
+def build_obj(s: Session, kind: str, period: str) -> Any | None:
+    """The assessment service's Report for a period (ValueError for a malformed period), None while absent."""
+    assessment = service("storage.assessment")
+    if assessment is None:
+        return None
+    return assessment.build_report(s, lx().config, kind, period, now=now())
+
+
+def build(s: Session, kind: str, period: str) -> dict[str, Any] | None:
+    report = build_obj(s, kind, period)
+    return None if report is None else report.to_dict()
+
+
+def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any] | None:
+    """This period's top and bottom ``n`` cadres by rank, or None while the service is absent."""
+    report = build(s, kind, period)
+    if report is None:
+        return None
+    rows = sorted(report.get("cadres", []), key=lambda r: (r.get("rank") or 10**9, r.get("name", "")))
+    from console.access import user
+
+    if user().role == "village" and user().village_name:
+        rows = [r for r in rows if r.get("village") == user().village_name]
+    return {"top": rows[:n], "bottom": list(reversed(rows[-n:])) if len(rows) > n else [], "count": len(rows)}

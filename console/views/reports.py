@@ -1,0 +1,76 @@
+"""考核: monthly circular, quarterly review, annual assessment (storage/assessment.py), with bar charts and
+downloads (bot/reports.py renderers; admins only, every download audited)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import abort, render_template, request, send_file
+
+from console.access import admin_only, db, record, service, user
+from console.views import common
+from console.views.reporting import build_obj
+from console.web import bp
+
+KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+FORMATS = {"json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "html": "text/html; charset=utf-8"}
+
+
+def _default_period(kind: str) -> str:
+    d = common.today()
+    if kind == "quarter":
+        return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+    if kind == "year":
+        return str(d.year)
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+@bp.get("/reports")
+def reports() -> Any:
+    kind = request.args.get("kind", "month")
+    if kind not in KIND_ZH:
+        abort(400, description="报表类型应为月、季或年")
+    period = (request.args.get("period") or "").strip() or _default_period(kind)
+    with db() as s:
+        try:
+            report = build_obj(s, kind, period)
+        except ValueError as e:
+            abort(400, description=str(e))
+        cadres = report.cadres if report else []
+        villages = report.villages if report else []
+        if report is not None and user().role == "village":
+            cadres = [c for c in cadres if c.village == user().village_name]
+            villages = [v for v in villages if v.name == user().village_name]
+        top = max([c.score or 0 for c in cadres] + [1])
+        renderers = service("bot.reports")
+        return render_template("reports.html", kind=kind, period=period, kinds=KIND_ZH, report=report,
+                               cadres=cadres, villages=villages, top=top, formats=list(FORMATS),
+                               can_download=user().is_admin and renderers is not None)
+
+
+@bp.get("/reports/download")
+@admin_only
+def report_download() -> Any:
+    kind = request.args.get("kind", "month")
+    period = (request.args.get("period") or "").strip()
+    fmt = request.args.get("format", "xlsx")
+    if kind not in KIND_ZH or fmt not in FORMATS:
+        abort(400, description="报表类型或格式不正确")
+    renderers = service("bot.reports")
+    if renderers is None:
+        abort(404)
+    with db() as s:
+        try:
+            report = build_obj(s, kind, period)
+        except ValueError as e:
+            abort(400, description=str(e))
+        if report is None:
+            abort(404)
+        data = renderers.render(report, fmt)
+        record(s, "report.export", f"report:{kind}:{report.period}", format=fmt)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    name = f"lianxin-{kind}-{report.period}.{fmt}"
+    return send_file(io.BytesIO(data), mimetype=FORMATS[fmt], as_attachment=True, download_name=name)

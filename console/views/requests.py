@@ -1,0 +1,145 @@
+"""群众诉求: the inbox (filters), a request's conversation, reply as the office (relayed to the villager through
+the outbox, kind "reply"), reassign to another cadre, close; satisfaction is shown as the villager gave it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import abort, render_template, request
+from sqlalchemy import select
+
+from console.access import db, done, in_scope, lx, now, record, user, writers
+from console.views import common
+from console.web import bp
+from reminders.outbox import enqueue
+from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
+
+CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
+
+
+@bp.get("/requests")
+def requests_inbox() -> Any:
+    a = request.args
+    t = now()
+    hours = lx().config["sla"]["first_answer_hours"]
+    with db() as s:
+        stmt = (select(VillagerRequest).join(Household, VillagerRequest.household_id == Household.id)
+                .order_by(VillagerRequest.created_at.desc(), VillagerRequest.id.desc()))
+        stmt = common.scope_households(stmt)
+        status = a.get("status", "")
+        if status in ("open", "answered", "closed"):
+            stmt = stmt.where(VillagerRequest.status == status)
+        sla = a.get("sla", "")
+        limit = t - timedelta(hours=hours)
+        if sla == "late":  # no first answer and past the time limit
+            stmt = stmt.where(VillagerRequest.first_answer_at.is_(None), VillagerRequest.created_at <= limit,
+                              VillagerRequest.status != "closed")
+        elif sla == "in":
+            stmt = stmt.where(VillagerRequest.first_answer_at.is_(None), VillagerRequest.created_at > limit,
+                              VillagerRequest.status != "closed")
+        if a.get("category") in CATEGORIES:
+            stmt = stmt.where(VillagerRequest.category == a["category"])
+        if a.get("village", type=int):
+            stmt = stmt.where(Household.village_id == a.get("village", type=int))
+        if a.get("cadre", type=int):
+            stmt = stmt.where(VillagerRequest.cadre_id == a.get("cadre", type=int))
+        if a.get("satisfaction") in ("满意", "不满意"):
+            stmt = stmt.where(VillagerRequest.satisfaction == a["satisfaction"])
+        q = (a.get("q") or "").strip()
+        if q:
+            stmt = stmt.where(common.text_filter(q, VillagerRequest.text, Household.head_name))
+        rows, page, more = common.paged(s, stmt)
+        cadres = list(s.scalars(common.scope_cadres(select(Cadre)).order_by(Cadre.name)))
+        return render_template("requests.html", rows=rows, page=page, more=more, f=a, categories=CATEGORIES,
+                               villages=common.villages(s), cadres=cadres, args=common.query_args(),
+                               limit=limit, hours=hours)
+
+
+def _request(s: Any, number: int) -> VillagerRequest:
+    r = s.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
+    if r is None:
+        abort(404)
+    in_scope(r.household.village_id)
+    return r
+
+
+@bp.get("/requests/<int:number>")
+def request_detail(number: int) -> Any:
+    with db() as s:
+        r = _request(s, number)
+        ids = [r.id]
+        photos = list(s.scalars(select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(ids))))
+        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
+        deadline = r.created_at + timedelta(hours=lx().config["sla"]["first_answer_hours"])
+        return render_template("request.html", r=r, photos=photos, cadres=cadres, deadline=deadline, now=now(),
+                               full=user().sees_full(r.household.village_id))
+
+
+@bp.post("/requests/<int:number>/reply")
+@writers
+def request_reply(number: int) -> Any:
+    from flask import render_template as rt
+
+    text = (request.form.get("text") or "").strip()
+    if not text:
+        abort(400, description="答复内容不能为空")
+    if len(text) > 1000:
+        abort(400, description="答复内容不能超过 1000 字")
+    t = now()
+    with db() as s:
+        r = _request(s, number)
+        if r.status == "closed":
+            abort(400, description=f"第{number}号诉求已办结，不能再答复")
+        reply = RequestReply(request_id=r.id, author=f"office:{user().username}", text=text, created_at=t)
+        s.add(reply)
+        ask_rating = r.status == "open"
+        if r.first_answer_at is None:
+            r.first_answer_at = t
+        r.status = "answered"
+        s.flush()
+        villager = s.get(WechatIdentity, r.identity_id)
+        relayed = False
+        if villager is not None and villager.subscribed and villager.kind == "villager":
+            relayed = enqueue(s, openid=villager.openid, kind="reply", key=f"reply:{reply.id}:villager",
+                              text=rt("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip())
+        record(s, "request.reply", f"request:{number}", reply_id=reply.id, relayed=relayed)
+    return done("答复已发送给群众。" if relayed else "答复已记录（群众的微信已取消关注，无法推送）。",
+                "console.request_detail", number=number)
+
+
+@bp.post("/requests/<int:number>/reassign")
+@writers
+def request_reassign(number: int) -> Any:
+    from flask import render_template as rt
+
+    cadre_id = request.form.get("cadre_id", type=int)
+    with db() as s:
+        r = _request(s, number)
+        c = s.get(Cadre, cadre_id) if cadre_id else None
+        if c is None or not c.active:
+            abort(400, description="请选择一名在职干部")
+        in_scope(c.village_id)
+        if c.id == r.cadre_id:
+            return done("没有改动。", "console.request_detail", number=number)
+        old = r.cadre_id
+        r.cadre_id = c.id
+        record(s, "request.reassign", f"request:{number}", old_cadre=old, new_cadre=c.id)
+        for ident in s.scalars(select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre",
+                                                            WechatIdentity.unreachable.is_(False))):
+            enqueue(s, openid=ident.openid, kind="request", key=f"request-reassign:{r.id}:{c.id}:{int(now().timestamp())}",
+                    text=rt("push/request_reassigned.txt", r=r).strip())
+        name = c.name
+    return done(f"已转交 {name} 办理，并通知了该干部。", "console.request_detail", number=number)
+
+
+@bp.post("/requests/<int:number>/close")
+@writers
+def request_close(number: int) -> Any:
+    with db() as s:
+        r = _request(s, number)
+        if r.status == "closed":
+            return done("该诉求已办结。", "console.request_detail", number=number)
+        r.status, r.closed_at, r.closed_by = "closed", now(), f"office:{user().username}"
+        record(s, "request.close", f"request:{number}")
+    return done(f"第{number}号诉求已办结。", "console.request_detail", number=number)

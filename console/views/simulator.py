@@ -1,0 +1,165 @@
+"""模拟聊天: the office picks a demo identity (a cadre or a villager) and chats with the bot through the real
+/wechat endpoint — requests are built and signed server-side exactly as WeChat would (encrypted in safe
+mode) — and sees the bot's replies and the pushes that person would receive from the outbox.
+
+Only simulator openids are ever used: the demo's ``demo-…`` accounts and ``sim-cadre-N`` / ``sim-household-N``
+(new, unbound accounts that bind with a code or a card number like a real newcomer). A real person's WeChat
+account is never impersonated, so nobody real receives a push caused by a training session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import abort, current_app, render_template, request
+from sqlalchemy import or_, select
+
+from console.access import admin_only, db, done, lx, now, record
+from console.web import bp
+from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
+
+SIM_PREFIXES = ("demo-", "sim-")
+
+
+def _allowed(openid: str) -> bool:
+    return openid.startswith(SIM_PREFIXES) and len(openid) <= 64 and openid.replace("-", "").isalnum()
+
+
+def _label(s: Any, openid: str) -> str:
+    ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+    if ident is not None and ident.kind == "cadre" and ident.cadre:
+        return f"干部 {ident.cadre.name}（{ident.cadre.post or ''}）"
+    if ident is not None and ident.kind == "villager" and ident.household:
+        return f"村民 {ident.household.head_name}（{ident.household.village.name}）"
+    if openid.startswith("sim-cadre-"):
+        c = s.get(Cadre, int(openid.rsplit("-", 1)[1]))
+        return f"干部 {c.name}（未绑定的新微信）" if c else openid
+    if openid.startswith("sim-household-"):
+        h = s.get(Household, int(openid.rsplit("-", 1)[1]))
+        return f"村民 {h.head_name}（未关联的新微信）" if h else openid
+    return openid
+
+
+@bp.get("/simulator")
+@admin_only
+def simulator() -> Any:
+    openid = request.args.get("openid") or ""
+    if openid and not _allowed(openid):
+        abort(404)
+    with db() as s:
+        demo = list(s.scalars(select(WechatIdentity).where(or_(*[WechatIdentity.openid.like(p + "%") for p in SIM_PREFIXES]),
+                                                           WechatIdentity.kind.in_(("cadre", "villager")))
+                              .order_by(WechatIdentity.kind, WechatIdentity.openid).limit(300)))
+        people = [(i.openid, _label(s, i.openid)) for i in demo]
+        cadres = list(s.scalars(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name).limit(300)))
+        households = list(s.scalars(select(Household).where(Household.purged_at.is_(None))
+                                    .order_by(Household.village_id, Household.head_name).limit(300)))
+        log: list[dict[str, Any]] = []
+        pushes: list[OutboxMessage] = []
+        ident = None
+        label = ""
+        if openid:
+            label = _label(s, openid)
+            ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+            rows = list(s.scalars(select(InboundMessage).where(InboundMessage.openid == openid)
+                                  .order_by(InboundMessage.id.desc()).limit(40)))
+            for m in reversed(rows):
+                log.append({"at": m.create_time, "text": _shown(m), "reply": m.reply})
+            pushes = list(s.scalars(select(OutboxMessage).where(OutboxMessage.openid == openid)
+                                    .order_by(OutboxMessage.id.desc()).limit(40)))
+        card = None
+        if ident is not None and ident.household and ident.household.card:
+            card = ident.household.card.number
+        elif openid.startswith("sim-household-"):
+            h = s.get(Household, int(openid.rsplit("-", 1)[1]))
+            card = h.card.number if h and h.card else None
+        return render_template("simulator.html", openid=openid, label=label, people=people, cadres=cadres,
+                               households=households, log=log, pushes=pushes, ident=ident, card=card,
+                               safe=lx().config.safe_mode)
+
+
+def _shown(m: InboundMessage) -> str:
+    if m.msg_type == "event":
+        return f"［{ {'subscribe': '关注', 'SCAN': '扫码', 'unsubscribe': '取消关注'}.get(m.event or '', m.event) }］"
+    if m.msg_type == "text":
+        return m.content or ""
+    return f"［{m.msg_type}］{m.content or ''}"
+
+
+@bp.post("/simulator/open")
+@admin_only
+def simulator_open() -> Any:
+    """Start chatting as a new simulator account for a cadre or a household."""
+    f = request.form
+    if f.get("cadre_id", type=int):
+        openid = f"sim-cadre-{f.get('cadre_id', type=int)}"
+    elif f.get("household_id", type=int):
+        openid = f"sim-household-{f.get('household_id', type=int)}"
+    else:
+        openid = f.get("openid", "")
+    if not _allowed(openid):
+        abort(400, description="请选择一个演示身份")
+    from flask import redirect, url_for
+
+    return redirect(url_for("console.simulator", openid=openid))
+
+
+def post_to_wechat(openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:
+    """POST one signed (and in safe mode encrypted) message to /wechat; (status, reply text or None)."""
+    from bot import wechat
+
+    cfg = lx().config["wechat"]
+    token = cfg["token"]
+    ts = int(now().timestamp())
+    msg_id = secrets.randbits(62) if kind != "event" else None
+    xml = wechat.message_xml(openid, kind, create_time=ts, msg_id=msg_id, **fields)
+    query = wechat.signed_query(token, ts)
+    safe = None
+    if cfg["encoding_aes_key"]:
+        safe = wechat.SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"])
+        encrypted = safe.prp.encrypt(xml, cfg["app_id"]).decode()
+        query["encrypt_type"] = "aes"
+        query["msg_signature"] = wechat.sign(token, query["timestamp"], query["nonce"], encrypted)
+        xml = f"<xml><ToUserName><![CDATA[gh_lianxin]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    client = current_app.test_client()
+    resp = client.post("/wechat?" + urlencode(query), data=xml.encode("utf-8"), content_type="text/xml")
+    body = resp.get_data()
+    if resp.status_code != 200:
+        return resp.status_code, None
+    if body.strip() in (b"", b"success"):
+        return 200, None
+    fields_out = wechat.parse_xml(body)
+    if safe is not None:
+        outer = fields_out
+        fields_out = wechat.parse_xml(safe.decrypt(outer["Encrypt"], outer.get("MsgSignature", ""),
+                                                   outer.get("TimeStamp", ""), outer.get("Nonce", "")))
+    return 200, fields_out.get("Content")
+
+
+@bp.post("/simulator/send")
+@admin_only
+def simulator_send() -> Any:
+    f = request.form
+    openid = f.get("openid", "")
+    if not _allowed(openid):
+        abort(400, description="请选择一个演示身份")
+    action = f.get("action", "text")
+    if action == "text":
+        text = (f.get("text") or "").strip()
+        if not text:
+            abort(400, description="请输入要发送的内容")
+        status, _ = post_to_wechat(openid, "text", Content=text)
+    elif action in ("subscribe", "scan"):
+        card = (f.get("card") or "").strip()
+        event = "subscribe" if action == "subscribe" else "SCAN"
+        key = (f"qrscene_{card}" if event == "subscribe" else card) if card else ""
+        status, _ = post_to_wechat(openid, "event", Event=event, EventKey=key)
+    else:
+        abort(400, description="未知的操作")
+    with db() as s:
+        record(s, "simulator.send", f"openid:{openid}", action=action)
+    if status != 200:
+        abort(502, description=f"/wechat 返回 {status}")
+    return done("已发送。", "console.simulator", openid=openid)

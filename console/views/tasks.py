@@ -1,0 +1,171 @@
+"""督办卡: compose (targets, deadline, publish time), the progress board per cadre, the feedback timeline with
+photos, send back, extensions. Every operation goes through storage/tasks.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from flask import abort, render_template, request
+from sqlalchemy import select
+
+from console.access import admin_only, db, done, in_scope, lx, now, service, user
+from console.views import common
+from console.web import bp
+from storage.models import Attachment, TaskAssignment
+
+
+def _tasks() -> Any:
+    return service("storage.tasks")
+
+
+def _yellow() -> int:
+    return lx().config["scheduler"]["yellow_hours"]
+
+
+def _local_dt(value: str, what: str) -> datetime:
+    try:
+        d = datetime.fromisoformat(value.strip())
+    except ValueError:
+        abort(400, description=f"{what}应写作 年-月-日 时:分")
+    return d.replace(tzinfo=lx().config.tz) if d.tzinfo is None else d
+
+
+@bp.get("/tasks")
+def tasks() -> Any:
+    svc = _tasks()
+    if svc is None:
+        return render_template("tasks.html", missing=True)
+    with db() as s:
+        rows = svc.list_tasks(s, now=now(), yellow_hours=_yellow(), include_cancelled=request.args.get("all") == "1")
+        overdue = svc.overdue(s, now=now(), village_id=user().village_id if user().role == "village" else None)
+        return render_template("tasks.html", missing=False, rows=rows, overdue=overdue,
+                               villages=common.villages(s), form=request.args)
+
+
+@bp.post("/tasks")
+@admin_only
+def task_create() -> Any:
+    svc = _tasks()
+    if svc is None:
+        abort(503)
+    f = request.form
+    targets: list[str] = []
+    scope = f.get("scope", "all")
+    if scope == "all":
+        targets = ["all"]
+    elif scope == "village":
+        targets = [f"village:{v}" for v in f.getlist("villages") if v.strip()]
+    elif scope == "cadre":
+        targets = [f"cadre:{p}" for p in re.split(r"[\s,，、;；]+", f.get("phones", "")) if p.strip()]
+    if not targets:
+        abort(400, description="请选择发送对象（全部、村或干部电话）")
+    deadline = _local_dt(f.get("deadline", ""), "截止时间")
+    publish_at = _local_dt(f["publish_at"], "发布时间") if f.get("publish_at", "").strip() else None
+    cards = [c for c in re.split(r"[\s,，、;；]+", f.get("cards", "")) if c]
+    with db() as s:
+        try:
+            households = svc.households_by_cards(s, cards) if cards else None
+            task = svc.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
+                                   targets=targets, publish_at=publish_at, actor=user().actor,
+                                   households=households, now=now(), tz=lx().config.tz)
+        except svc.TaskError as e:
+            abort(400, description=str(e))
+        number, published = task.number, task.published_at is not None
+    msg = f"第{number}号督办卡已{'发布，推送已排队' if published else '保存，将按时发布'}。"
+    return done(msg, "console.task", number=number)
+
+
+@bp.get("/tasks/<int:number>")
+def task(number: int) -> Any:
+    svc = _tasks()
+    if svc is None:
+        return render_template("tasks.html", missing=True)
+    with db() as s:
+        try:
+            b = svc.board(s, number=number, now=now(), yellow_hours=_yellow(),
+                          village_id=user().village_id if user().role == "village" else None)
+        except svc.TaskError:
+            abort(404)
+        return render_template("task.html", b=b, t=b.task, labels=svc.STATUS_LABELS)
+
+
+def _assignment(s: Any, number: int, cadre_id: int) -> TaskAssignment:
+    svc = _tasks()
+    try:
+        t = svc.find_task(s, number)
+    except svc.TaskError:
+        abort(404)
+    a = s.scalar(select(TaskAssignment).where(TaskAssignment.task_id == t.id, TaskAssignment.cadre_id == cadre_id))
+    if a is None:
+        abort(404)
+    in_scope(a.cadre.village_id)
+    return a
+
+
+@bp.get("/tasks/<int:number>/cadres/<int:cadre_id>")
+def task_timeline(number: int, cadre_id: int) -> Any:
+    svc = _tasks()
+    if svc is None:
+        abort(404)
+    with db() as s:
+        a = _assignment(s, number, cadre_id)
+        events = svc.timeline(s, a.id)
+        photos: dict[int, list[Attachment]] = {}
+        if events:
+            for att in s.scalars(select(Attachment).where(Attachment.owner_type == "feedback",
+                                                          Attachment.owner_id.in_([e.id for e in events]))
+                                 .order_by(Attachment.id)):
+                photos.setdefault(att.owner_id, []).append(att)
+        return render_template("task_timeline.html", a=a, t=a.task, c=a.cadre, events=events, photos=photos,
+                               light=common.light(a), labels=svc.STATUS_LABELS)
+
+
+@bp.post("/tasks/<int:number>/cadres/<int:cadre_id>/return")
+@admin_only
+def task_return(number: int, cadre_id: int) -> Any:
+    svc = _tasks()
+    with db() as s:
+        a = _assignment(s, number, cadre_id)
+        try:
+            svc.return_feedback(s, number=number, phone=a.cadre.phone, reason=request.form.get("reason", ""),
+                                actor=user().actor, now=now())
+        except svc.TaskError as e:
+            abort(400, description=str(e))
+    return done("已退回，并通知干部重新办理。", "console.task_timeline", number=number, cadre_id=cadre_id)
+
+
+@bp.post("/tasks/<int:number>/cadres/<int:cadre_id>/extension")
+@admin_only
+def task_extension(number: int, cadre_id: int) -> Any:
+    svc = _tasks()
+    f = request.form
+    grant = f.get("decision") == "grant"
+    until = None
+    if grant and f.get("until", "").strip():
+        try:
+            until = date.fromisoformat(f["until"].strip())
+        except ValueError:
+            abort(400, description="延期日期应写作 YYYY-MM-DD")
+    with db() as s:
+        a = _assignment(s, number, cadre_id)
+        try:
+            svc.answer_extension(s, number=number, phone=a.cadre.phone, grant=grant, actor=user().actor, now=now(),
+                                 until=until, reason=f.get("reason", "").strip(), tz=lx().config.tz)
+        except svc.TaskError as e:
+            abort(400, description=str(e))
+    return done("已同意延期。" if grant else "已拒绝延期申请。", "console.task_timeline", number=number, cadre_id=cadre_id)
+
+
+@bp.post("/tasks/<int:number>/cancel")
+@admin_only
+def task_cancel(number: int) -> Any:
+    svc = _tasks()
+    with db() as s:
+        try:
+            svc.cancel_task(s, number=number, actor=user().actor, now=now())
+        except svc.TaskError as e:
+            abort(400, description=str(e))
+    return done(f"第{number}号督办卡已撤销。", "console.tasks")
+
