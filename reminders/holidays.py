@@ -1,49 +1,63 @@
-"""Working days: China's official calendar (chinesecalendar, with 调休 make-up days) plus office overrides.
+"""Working days: China's official calendar (holidays and 调休 make-up days) with office overrides.
 
-Shared by the reminders (no diary reminder on a day off) and the assessment (diary days owed).
-Office overrides come from ``[holidays] extra_workdays`` / ``extra_holidays`` and win over the calendar.
-For years the package does not cover yet, Monday to Friday are working days (the State Council publishes
-each year's arrangement in November; upgrading chinesecalendar picks it up).
+The ``chinesecalendar`` package is updated each year once the State Council publishes the calendar; for
+a year it does not know yet we fall back to Monday–Friday rather than stop reminding.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import lru_cache
+import logging
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import chinese_calendar
 
+log = logging.getLogger("lianxin.holidays")
+_warned: set[int] = set()
 
-def _dates(values: Any) -> frozenset[date]:
-    return frozenset(date.fromisoformat(str(v)) for v in values or ())
+
+def _dates(values: list[Any]) -> set[date]:
+    out = set()
+    for v in values:
+        out.add(v if isinstance(v, date) else date.fromisoformat(str(v)))
+    return out
 
 
-@lru_cache(maxsize=4096)
-def _official_workday(d: date) -> bool:
+def is_workday(d: date, config: Any) -> bool:
+    holidays = config["holidays"]
+    if d in _dates(holidays["extra_holidays"]):
+        return False
+    if d in _dates(holidays["extra_workdays"]):
+        return True
     try:
         return bool(chinese_calendar.is_workday(d))
-    except NotImplementedError:  # a year the package has no data for yet
+    except NotImplementedError:
+        if d.year not in _warned:
+            _warned.add(d.year)
+            log.warning("chinesecalendar does not know %s; using Monday-Friday (update the package)", d.year)
         return d.weekday() < 5
 
 
-def is_workday(d: date, config: Any = None) -> bool:
-    """True when ``d`` is a working day: office overrides first, then the official calendar."""
-    if config is not None:
-        section = config["holidays"]
-        if d in _dates(section.get("extra_holidays")):
-            return False
-        if d in _dates(section.get("extra_workdays")):
-            return True
-    return _official_workday(d)
+def _hm(value: str) -> time:
+    h, _, m = value.partition(":")
+    return time(int(h), int(m or 0))
 
 
-def workdays(first: date, last: date, config: Any = None) -> list[date]:
-    """The working days from ``first`` to ``last`` inclusive."""
-    out: list[date] = []
-    d = first
-    while d <= last:
+def working_hours_between(start: datetime, end: datetime, config: Any) -> float:
+    """Working hours (working days, between [sla] work_day_start and work_day_end) from start to end."""
+    if end <= start:
+        return 0.0
+    tz = config.tz
+    s_local, e_local = start.astimezone(tz), end.astimezone(tz)
+    day_start, day_end = _hm(config["sla"]["work_day_start"]), _hm(config["sla"]["work_day_end"])
+    total = 0.0
+    d = s_local.date()
+    while d <= e_local.date():
         if is_workday(d, config):
-            out.append(d)
+            ws = datetime.combine(d, day_start, tzinfo=tz)
+            we = datetime.combine(d, day_end, tzinfo=tz)
+            lo, hi = max(ws, s_local), min(we, e_local)
+            if hi > lo:
+                total += (hi - lo).total_seconds() / 3600
         d += timedelta(days=1)
-    return out
+    return total

@@ -1,0 +1,248 @@
+"""A local fake of the WeChat Official Account API, speaking the documented behaviour, for tests and benches.
+
+    with FakeWechat() as fake:          # threaded HTTP server on 127.0.0.1, random port
+        lx = make_lx(**{"wechat.api_base": fake.url})
+        fake.interact(openid)           # the user wrote to us: 48-hour window open, quota 5
+        fake.fail("custom", 500, times=2)
+        ...
+        fake.delivered                  # every message WeChat accepted, in order
+
+Rules kept: ``stable_token`` gives a token valid 7200 s (``force_refresh`` makes a new one and revokes the
+old ones, as WeChat does); a call with an unknown or revoked token gets 40001; ``message/custom/send``
+needs an open window (else 45015) and has a quota per window (``quota``, else 45047); users in
+``unsubscribed`` get 43004; ``message/template/send`` needs a known template id (``templates``, empty =
+any); ``media/get`` serves ``media`` by id (else 40007).
+
+Programmable failures: ``fail(endpoint, what, times=1)`` where endpoint is custom | template | media |
+token | any and ``what`` is an HTTP status (500), an errcode (-1, 40001, 42001, 45009, 45015, 45047,
+43004, ...) or "timeout" (the answer comes after ``timeout_seconds``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Delivered:
+    channel: str  # custom | template
+    openid: str
+    text: str
+    template_id: str | None = None
+    data: dict[str, Any] | None = None
+    at: float = field(default_factory=time.time)
+
+
+class FakeWechat:
+    def __init__(self, *, app_id: str = "wxtestappid", secret: str = "testsecret", quota: int = 5,
+                 timeout_seconds: float = 2.0, templates: set[str] | None = None) -> None:
+        self.app_id, self.secret, self.quota = app_id, secret, quota
+        self.timeout_seconds = timeout_seconds
+        self.templates = templates or set()
+        self.lock = threading.Lock()
+        self.tokens: set[str] = set()
+        self.token_fetches = 0
+        self.windows: dict[str, int] = {}  # openid -> customer-service messages sent in the open window
+        self.unsubscribed: set[str] = set()
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.failures: dict[str, list[Any]] = defaultdict(list)
+        self.delivered: list[Delivered] = []
+        self.calls: list[tuple[str, int]] = []  # (endpoint, errcode or HTTP status answered)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---------------------------------------------------------------- control
+
+    def start(self) -> FakeWechat:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeWechat:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def interact(self, openid: str) -> None:
+        """The user sent us a message: the 48-hour window opens and its quota starts again."""
+        with self.lock:
+            self.windows[openid] = 0
+            self.unsubscribed.discard(openid)
+
+    def close_window(self, openid: str) -> None:
+        with self.lock:
+            self.windows.pop(openid, None)
+
+    def unsubscribe(self, openid: str) -> None:
+        with self.lock:
+            self.unsubscribed.add(openid)
+
+    def fail(self, endpoint: str, what: int | str, times: int = 1) -> None:
+        with self.lock:
+            self.failures[endpoint].extend([what] * times)
+
+    def add_media(self, media_id: str, content: bytes, content_type: str = "image/jpeg") -> None:
+        self.media[media_id] = (content, content_type)
+
+    def texts_to(self, openid: str) -> list[str]:
+        with self.lock:
+            return [d.text for d in self.delivered if d.openid == openid]
+
+    def revoke_tokens(self) -> None:
+        """Tokens expire early (WeChat may do that): the next call gets 42001."""
+        with self.lock:
+            self.tokens.clear()
+
+    # ---------------------------------------------------------------- protocol
+
+    def _take_failure(self, endpoint: str) -> Any:
+        with self.lock:
+            for key in (endpoint, "any"):
+                if self.failures[key]:
+                    return self.failures[key].pop(0)
+        return None
+
+    def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlparse(req.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        length = int(req.headers.get("Content-Length") or 0)
+        raw = req.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else {}
+        except ValueError:
+            return self._json(req, {"errcode": 47001, "errmsg": "data format error"}, "parse")
+        endpoint = {
+            "/cgi-bin/stable_token": "token", "/cgi-bin/message/custom/send": "custom",
+            "/cgi-bin/message/template/send": "template", "/cgi-bin/media/get": "media",
+        }.get(url.path)
+        if endpoint is None:
+            return self._json(req, {"errcode": 40066, "errmsg": "invalid url"}, "unknown", status=404)
+        failure = self._take_failure(endpoint)
+        if failure == "timeout":
+            time.sleep(self.timeout_seconds)
+            return self._json(req, {"errcode": -1, "errmsg": "late"}, endpoint)
+        if isinstance(failure, int) and 500 <= failure < 600:  # an HTTP status, not an errcode
+            return self._json(req, {"errcode": -1, "errmsg": "server error"}, endpoint, status=failure)
+        if isinstance(failure, int):
+            if failure in (40001, 42001, 40014):
+                with self.lock:
+                    self.tokens.discard(query.get("access_token", ""))
+            return self._json(req, {"errcode": failure, "errmsg": f"fake failure {failure}"}, endpoint)
+        if endpoint == "token":
+            return self._token(req, body)
+        token = query.get("access_token", "")
+        with self.lock:
+            known = token in self.tokens
+        if not known:
+            return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"},
+                              endpoint)
+        if endpoint == "custom":
+            return self._custom(req, body)
+        if endpoint == "template":
+            return self._template(req, body)
+        return self._media(req, query)
+
+    def _token(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if body.get("grant_type") != "client_credential" or body.get("appid") != self.app_id:
+            return self._json(req, {"errcode": 40013, "errmsg": "invalid appid"}, "token")
+        if body.get("secret") != self.secret:
+            return self._json(req, {"errcode": 40125, "errmsg": "invalid appsecret"}, "token")
+        with self.lock:
+            self.token_fetches += 1
+            if body.get("force_refresh") or not self.tokens:
+                self.tokens = {f"TOKEN_{uuid.uuid4().hex}"}
+            token = next(iter(self.tokens))
+        return self._json(req, {"access_token": token, "expires_in": 7200}, "token")
+
+    def _custom(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        openid = body.get("touser", "")
+        if body.get("msgtype") != "text" or "content" not in (body.get("text") or {}):
+            return self._json(req, {"errcode": 40008, "errmsg": "invalid message type"}, "custom")
+        with self.lock:
+            if openid in self.unsubscribed:
+                code = 43004
+            elif openid not in self.windows:
+                code = 45015
+            elif self.windows[openid] >= self.quota:
+                code = 45047
+            else:
+                self.windows[openid] += 1
+                self.delivered.append(Delivered("custom", openid, body["text"]["content"]))
+                code = 0
+        return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
+
+    def _template(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        openid, tid, data = body.get("touser", ""), body.get("template_id", ""), body.get("data") or {}
+        with self.lock:
+            if openid in self.unsubscribed:
+                code = 43004
+            elif not tid or (self.templates and tid not in self.templates):
+                code = 40037
+            else:
+                text = "\n".join(str(v.get("value", "")) for v in data.values() if isinstance(v, dict))
+                self.delivered.append(Delivered("template", openid, text, tid, data))
+                code = 0
+        answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}
+        if code == 0:
+            answer["msgid"] = len(self.delivered)
+        return self._json(req, answer, "template")
+
+    def _media(self, req: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        item = self.media.get(query.get("media_id", ""))
+        if item is None:
+            return self._json(req, {"errcode": 40007, "errmsg": "invalid media_id"}, "media")
+        content, ctype = item
+        with self.lock:
+            self.calls.append(("media", 0))
+        req.send_response(200)
+        req.send_header("Content-Type", ctype)
+        req.send_header("Content-Disposition", f'attachment; filename="{query["media_id"]}"')
+        req.send_header("Content-Length", str(len(content)))
+        req.end_headers()
+        req.wfile.write(content)
+
+    def _json(self, req: BaseHTTPRequestHandler, data: dict[str, Any], endpoint: str, status: int = 200) -> None:
+        payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        with self.lock:
+            self.calls.append((endpoint, status if status != 200 else int(data.get("errcode", 0))))
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json; charset=utf-8")
+        req.send_header("Content-Length", str(len(payload)))
+        req.end_headers()
+        req.wfile.write(payload)
