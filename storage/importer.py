@@ -461,6 +461,16 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
         if r["card"] and r["card"] in cards and h_card is None:
             plan.problems.append(Problem(r["row"], "服务卡号", f"卡号 {r['card']} 已属于另一户（已删除个人信息的户）"))
             continue
+        if h_card and not h_key:
+            # A card number alone finds the household again after its head's phone or name changed (not
+            # both), or after it moved to another group of the same village; anything else is another
+            # household's card, most likely a typo.
+            same_phone = bool(r["head_phone"]) and h_card["head_phone"] == r["head_phone"]
+            if h_card["village"] != r["village"] or (h_card["head_name"] != r["head_name"] and not same_phone):
+                plan.problems.append(Problem(
+                    r["row"], "服务卡号", f"卡号 {r['card']} 已属于另一户（{h_card['village']}{h_card['group']} "
+                    f"{h_card['head_name']}），不能重复"))
+                continue
         if h_key and h_card and h_key["id"] != h_card["id"]:
             plan.problems.append(Problem(
                 r["row"], "服务卡号", f"卡号 {r['card']} 已属于另一户（{h_card['village']}{h_card['group']} "
