@@ -1,0 +1,159 @@
+"""One message, one effect: WeChat's retries — including retries that arrive while the first attempt is still
+being handled — are answered from the stored reply and never run the handler twice.
+
+These run against a real threaded HTTP server on 127.0.0.1 (each request its own connection and database
+session), on SQLite and, with LIANXIN_TEST_DATABASE_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from storage.accounts import issue_bind_code
+from storage.models import DiaryEntry, InboundMessage, OutboxMessage, VillagerRequest, WechatIdentity
+from tests.conftest import TEST_TOKEN
+from tests.factories import Factory
+from tests.wechat_client import WechatClient, wechat_app, xml
+
+
+@pytest.fixture
+def server(lx: Any) -> Iterator[str]:
+    srv = make_server("127.0.0.1", 0, wechat_app(lx), threaded=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        t.join(10)
+
+
+@pytest.fixture
+def people(lx: Any, clock: Any) -> dict[str, Any]:
+    clock.set("2026-11-24 20:00")
+    with lx.session() as s:
+        f = Factory(s)
+        cadre = f.cadre(name="李明", phone="13900001111")
+        f.household(cadre, head_name="张大爷", card="20261124")
+        f.household(cadre, head_name="刘婶", card="20261125")
+        f.identity("o-li", cadre=cadre)
+        return {"code": issue_bind_code(s, phone="13900001111", actor="test", now=clock())[0]}
+
+
+def post_at_once(url: str, bodies: list[str], clock: Any) -> list[requests.Response]:
+    """Post every body from its own thread, released together by a barrier."""
+    wc = WechatClient(None, TEST_TOKEN, clock)
+    barrier = threading.Barrier(len(bodies))
+    out: list[Any] = [None] * len(bodies)
+
+    def run(i: int, body: str) -> None:
+        q = wc.query()
+        barrier.wait()
+        out[i] = requests.post(f"{url}/wechat", params=q, data=body.encode(), timeout=60,
+                               headers={"Content-Type": "text/xml"})
+
+    threads = [threading.Thread(target=run, args=(i, b)) for i, b in enumerate(bodies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    return out
+
+
+def slow_handlers(monkeypatch: Any) -> None:
+    """Keep the first attempt inside its transaction a while, so the duplicates really overlap it."""
+    import handlers.diary as diary
+    import handlers.villager as villager
+
+    real_save, real_request = diary.save_diary_entry, villager.create_request
+
+    def slow_save(*a: Any, **kw: Any) -> Any:
+        row = real_save(*a, **kw)
+        time.sleep(0.4)
+        return row
+
+    def slow_request(*a: Any, **kw: Any) -> Any:
+        reply = real_request(*a, **kw)
+        time.sleep(0.4)
+        return reply
+
+    monkeypatch.setattr(diary, "save_diary_entry", slow_save)
+    monkeypatch.setattr(villager, "create_request", slow_request)
+    from bot import dispatch
+
+    monkeypatch.setattr(dispatch, "ROUTES", dispatch.build_routes())
+
+
+def count(lx: Any, model: Any) -> int:
+    with lx.session() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_same_diary_message_three_times_at_once_is_one_entry(lx: Any, clock: Any, people: Any, server: str,
+                                                              monkeypatch: Any, caplog: Any) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="lianxin.bot.dispatch")
+    slow_handlers(monkeypatch)
+    body = xml("o-li", "text", create_time=int(clock().timestamp()), msg_id=6001, Content="走访张大爷家")
+    replies = post_at_once(server, [body] * 3, clock)
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert count(lx, DiaryEntry) == 1
+    assert count(lx, InboundMessage) == 1
+    texts = {r.text for r in replies}
+    assert len(texts) == 1 and "本月第 1 天" in texts.pop()  # every retry gets the first attempt's reply
+    assert sum("duplicate msg:6001" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_same_villager_request_three_times_is_one_request_and_one_push(lx: Any, clock: Any, people: Any,
+                                                                        server: str, monkeypatch: Any) -> None:
+    wc_body = xml("o-zhang", "text", create_time=int(clock().timestamp()), msg_id=6101, Content="20261124")
+    post_at_once(server, [wc_body], clock)
+    slow_handlers(monkeypatch)
+    body = xml("o-zhang", "text", create_time=int(clock().timestamp()), msg_id=6102, Content="水管坏了，帮帮忙")
+    replies = post_at_once(server, [body] * 3, clock)
+    assert all(r.status_code == 200 for r in replies)
+    assert count(lx, VillagerRequest) == 1
+    assert count(lx, OutboxMessage) == 1
+    assert len({r.text for r in replies}) == 1
+
+
+def test_new_user_sending_several_messages_at_once_gets_one_identity(lx: Any, clock: Any, server: str) -> None:
+    ts = int(clock().timestamp())
+    bodies = [xml("o-brand-new", "text", create_time=ts, msg_id=7000 + i, Content="你好") for i in range(3)]
+    replies = post_at_once(server, bodies, clock)
+    assert all(r.status_code == 200 and "欢迎" in r.text for r in replies)
+    with lx.session() as s:
+        assert s.scalar(select(func.count()).select_from(WechatIdentity)
+                        .where(WechatIdentity.openid == "o-brand-new")) == 1
+    assert count(lx, InboundMessage) == 3
+
+
+def test_two_villagers_at_once_get_distinct_numbers(lx: Any, clock: Any, people: Any, server: str,
+                                                    monkeypatch: Any) -> None:
+    ts = int(clock().timestamp())
+    post_at_once(server, [xml("o-a", "text", create_time=ts, msg_id=8001, Content="20261124"),
+                          xml("o-b", "text", create_time=ts, msg_id=8002, Content="20261125")], clock)
+    slow_handlers(monkeypatch)
+    replies = post_at_once(server, [xml("o-a", "text", create_time=ts, msg_id=8003, Content="路灯坏了"),
+                                    xml("o-b", "text", create_time=ts, msg_id=8004, Content="水沟堵了")], clock)
+    assert all(r.status_code == 200 and "诉求编号" in r.text for r in replies)
+    with lx.session() as s:
+        assert sorted(s.scalars(select(VillagerRequest.number))) == [1, 2]
+
+
+def test_a_late_retry_gets_the_stored_reply(lx: Any, clock: Any, people: Any) -> None:
+    app = wechat_app(lx)
+    wc = WechatClient(app.test_client(), TEST_TOKEN, clock)
+    first = wc.text("o-li", "走访刘婶", msg_id=9001)
+    clock.advance(seconds=20)
+    assert wc.text("o-li", "走访刘婶", msg_id=9001) == first
+    assert count(lx, DiaryEntry) == 1
