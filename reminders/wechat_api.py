@@ -18,7 +18,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -67,6 +67,7 @@ class WechatClient:
         self.secret = cfg["app_secret"]
         self.timeout = cfg["request_timeout_seconds"]
         self.http = http or requests.Session()
+        self._cached: tuple[str, datetime] | None = None
         self.holder = holder or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     # ---------------------------------------------------------------- token
@@ -76,8 +77,14 @@ class WechatClient:
             return s.scalar(select(AccessToken).where(AccessToken.app_id == self.app_id))
 
     def token(self) -> str:
+        """The shared token. Kept in memory between calls: if another process replaced it meanwhile, WeChat
+        answers 40001 and ``call`` picks the new one up from the database."""
+        cached = self._cached
+        if cached is not None and cached[1] - TOKEN_MARGIN > utcnow():
+            return cached[0]
         row = self._stored_token()
         if row is not None and row.expires_at - TOKEN_MARGIN > utcnow():
+            self._cached = (row.token, row.expires_at)
             return row.token
         return self.refresh_token(stale=row.token if row else None)
 
@@ -88,6 +95,7 @@ class WechatClient:
         while True:
             row = self._stored_token()
             if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > utcnow():
+                self._cached = (row.token, row.expires_at)
                 return row.token
             now = utcnow()
             if lease.acquire(self.lx.engine, name, self.holder, ttl=timedelta(seconds=30), now=now):
@@ -97,6 +105,7 @@ class WechatClient:
                         return row.token
                     token, expires_in = self._fetch_stable_token(force=force)
                     self._store_token(token, expires_in)
+                    self._cached = (token, utcnow() + timedelta(seconds=expires_in))
                     return token
                 finally:
                     lease.release(self.lx.engine, name, self.holder)
