@@ -23,6 +23,11 @@ class CliState:
         self.config_path: str | None = None
         self._lx: Lianxin | None = None
 
+    def _close(self) -> None:
+        if self._lx is not None:
+            self._lx.close()
+            self._lx = None
+
     def lx(self) -> Lianxin:
         if self._lx is None:
             try:
@@ -32,6 +37,8 @@ class CliState:
             logging.basicConfig(level=config["general"]["log_level"],
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             self._lx = build(config)
+            # Release the engine's connections when the command ends (tests run many commands in one process).
+            click.get_current_context().call_on_close(self._close)
         return self._lx
 
 

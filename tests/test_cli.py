@@ -1,0 +1,196 @@
+"""The command line through click's runner, on the test database (``LIANXIN_DATABASE_URL`` in the env)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.cli import main
+from storage.accounts import verify_password
+from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household
+from tests.chat_env import make_chat
+from tests.factories import Factory
+
+GOOD = Path(__file__).parent / "data" / "links_35.csv"
+
+
+@pytest.fixture
+def cli(lx, tmp_path, monkeypatch):
+    """invoke(*args, input=None) → Result, on the lx fixture's database, from an empty working folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LIANXIN_CONFIG", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+        return runner.invoke(main, list(args), input=input,
+                             env={"LIANXIN_DATABASE_URL": lx.config.database_url, **(env or {})})
+
+    return invoke
+
+
+def count(lx, model, *where) -> int:
+    with lx.session() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_init_creates_then_reports_up_to_date(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    runner = CliRunner()
+    first = runner.invoke(main, ["init"], env={"LIANXIN_DATABASE_URL": url})
+    assert first.exit_code == 0, first.output
+    assert "empty -> 0001" in first.output
+    second = runner.invoke(main, ["init"], env={"LIANXIN_DATABASE_URL": url})
+    assert second.exit_code == 0 and "schema up to date" in second.output
+
+
+def test_init_on_the_test_database_is_up_to_date(cli):
+    result = cli("init")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_config_option_points_at_a_file(lx, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f"[database]\nurl = '{lx.config.database_url}'\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", "--config", str(cfg), str(GOOD)], env={"LIANXIN_DATABASE_URL": ""})
+    assert result.exit_code == 0, result.output
+    assert count(lx, Household) == 35
+
+
+def test_commands_refuse_an_uninitialised_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["import", str(GOOD)],
+                                env={"LIANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    assert result.exit_code != 0 and "lianxin init" in result.output
+
+
+# --------------------------------------------------------------------------------------------------
+# import
+# --------------------------------------------------------------------------------------------------
+
+
+def test_import_good_file_then_again_unchanged(cli, lx):
+    first = cli("import", str(GOOD))
+    assert first.exit_code == 0, first.output
+    assert "农户：35 户（新增 35，更新 0，未变 0）" in first.stdout
+    assert "警告：干部 赵丽（08716543210）联系 5 户，少于 30 户" in first.stdout
+    assert "李明" not in first.stdout  # 30 households: no warning
+    assert count(lx, Household) == 35
+    second = cli("import", str(GOOD))
+    assert second.exit_code == 0
+    assert "农户：35 户（新增 0，更新 0，未变 35）" in second.stdout
+    assert "全部未变" in second.stdout
+    assert count(lx, Household) == 35
+    assert count(lx, AuditLog, AuditLog.action == "import", AuditLog.actor == "cli") == 2
+
+
+def test_import_bad_file_is_refused_with_row_and_column(cli, lx, tmp_path):
+    lines = GOOD.read_text(encoding="utf-8-sig").splitlines()
+    lines[4] = lines[4].replace(",13922980583,", ",1392298,")  # row 5: head's phone too short
+    lines[9] = lines[9].replace(",李明,", ",李铭,")  # row 10: same cadre phone, other name
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="gbk")
+    result = cli("import", str(bad))
+    assert result.exit_code == 1
+    assert "2 处问题，未导入任何数据" in result.stderr
+    assert "第 5 行 [户主电话]" in result.stderr and "1392298" in result.stderr
+    assert "第 10 行 [联户干部]" in result.stderr
+    assert count(lx, Household) == 0 and count(lx, Cadre) == 0 and count(lx, AuditLog) == 0
+
+
+def test_import_missing_file_and_usage(cli):
+    assert "找不到文件" in cli("import", "nope.csv").output
+    assert cli("import").exit_code == 2
+
+
+def test_import_template(cli, tmp_path):
+    result = cli("import", "--template", str(tmp_path / "模板"))
+    assert result.exit_code == 0, result.output
+    ws = load_workbook(tmp_path / "模板.xlsx").active
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows[0][:3] == ["村(居)", "村民小组", "户主姓名"] and len(rows) == 2
+
+
+def test_import_shows_progress_on_stderr(cli, monkeypatch):
+    import storage.importer
+
+    monkeypatch.setattr(storage.importer, "PROGRESS_EVERY", 10)
+    result = cli("import", str(GOOD))
+    assert result.exit_code == 0
+    assert "已读取 10 行" in result.stderr and "已校验 30 / 35 行" in result.stderr
+    assert "已读取" not in result.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# bind-code
+# --------------------------------------------------------------------------------------------------
+
+
+def test_bind_code_last_line_hashed_single_use_and_expiring(make_lx, clock, cli):
+    chat = make_chat(make_lx, clock)
+    with chat.factory() as f:
+        f.cadre(name="李明", phone="13987654321")
+    result = cli("bind-code", "139 8765 4321")
+    assert result.exit_code == 0, result.output
+    code = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d{8}", code)
+    assert "李明" in result.stdout
+    with chat.lx.session() as s:
+        row = s.scalars(select(BindCode)).one()
+        # only the hash is stored, and the code lives seven days
+        assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() and code not in row.code_hash
+        assert row.expires_at - row.created_at == timedelta(days=7)
+        expires = row.expires_at
+    clock.set(expires - timedelta(minutes=1))
+    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {code}")
+    assert "用过了" in chat.wc.text("o-other", f"绑定 {code}")
+    # a second code, used only after its seven days
+    code2 = cli("bind-code", "13987654321").stdout.strip().splitlines()[-1]
+    assert code2 != code
+    with chat.lx.session() as s:
+        expires2 = s.scalar(select(BindCode.expires_at).where(BindCode.used_at.is_(None)))
+    clock.set(expires2 + timedelta(minutes=1))
+    assert "过期" in chat.wc.text("o-late", f"绑定 {code2}")
+
+
+def test_bind_code_for_unknown_phone(cli):
+    result = cli("bind-code", "13900000000")
+    assert result.exit_code == 1 and "没有电话为 13900000000 的干部" in result.output
+
+
+# --------------------------------------------------------------------------------------------------
+# user add
+# --------------------------------------------------------------------------------------------------
+
+
+def test_user_add_reads_password_from_stdin(cli, lx):
+    result = cli("user", "add", "office1", "--role", "admin", input="s3cret-pass\n")
+    assert result.exit_code == 0, result.output
+    with lx.session() as s:
+        user = s.scalars(select(ConsoleUser)).one()
+        assert user.role == "admin" and user.password_hash != "s3cret-pass"
+        assert user.password_hash.startswith("$argon2")
+        assert verify_password(user.password_hash, "s3cret-pass")
+    assert count(lx, AuditLog, AuditLog.action == "user.add") == 1
+
+
+def test_user_add_village_account_and_errors(cli, lx):
+    with lx.session() as s:
+        Factory(s).village("新桥村")
+    ok = cli("user", "add", "xinqiao", "--role", "village", "--village", "新桥村", input="village-pass\n")
+    assert ok.exit_code == 0, ok.output
+    assert "已存在" in cli("user", "add", "xinqiao", "--role", "viewer", input="another-pass\n").output
+    assert "至少 8 位" in cli("user", "add", "short", "--role", "viewer", input="abc\n").output
+    assert "没有名为 无此村 的村" in cli("user", "add", "v2", "--role", "village", "--village", "无此村",
+                                      input="village-pass\n").output
+    assert cli("user", "add", "x", "--role", "boss", input="whatever1\n").exit_code == 2
+    assert count(lx, ConsoleUser) == 1

@@ -1,0 +1,189 @@
+"""Alembic: upgrade from an empty database, downgrade one step, upgrade again; the models' constraints hold."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import is_sqlite, make_engine, normalize_url
+from storage.migrate import current_revision, downgrade, head_revision, upgrade
+from storage.models import (
+    Base,
+    BindCode,
+    CadreLeave,
+    ConsoleUser,
+    Household,
+    InboundMessage,
+    Link,
+    MonthlySummary,
+    ReminderSent,
+    ServiceCard,
+    Task,
+    TaskAssignment,
+    WechatIdentity,
+)
+from tests.factories import Factory
+
+
+@pytest.fixture
+def fresh_url(tmp_path) -> Iterator[str]:
+    """An empty database of the kind the suite runs on (SQLite file, or a new PostgreSQL database)."""
+    server = normalize_url(os.environ.get("LIANXIN_TEST_DATABASE_URL", ""))
+    if not server or is_sqlite(server):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = make_url(server)
+    name = f"lianxin_m_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # noqa: BLE001
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server: {e.__class__.__name__}")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def diff(url: str) -> list:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_empty_downgrade_one_step_and_upgrade_again(fresh_url):
+    assert current_revision(fresh_url) is None and tables(fresh_url) == set()
+    upgrade(fresh_url)
+    assert current_revision(fresh_url) == head_revision()
+    assert tables(fresh_url) == set(Base.metadata.tables)
+    assert diff(fresh_url) == []
+    downgrade(fresh_url, "-1")
+    after_down = tables(fresh_url)
+    assert current_revision(fresh_url) != head_revision()
+    assert after_down < set(Base.metadata.tables)
+    upgrade(fresh_url)
+    assert current_revision(fresh_url) == head_revision()
+    assert diff(fresh_url) == []
+
+
+def test_upgrade_twice_is_harmless(fresh_url):
+    upgrade(fresh_url)
+    upgrade(fresh_url)
+    assert current_revision(fresh_url) == head_revision()
+
+
+# --------------------------------------------------------------------------------------------------
+# Constraints (on the migrated test database)
+# --------------------------------------------------------------------------------------------------
+
+
+def _violates(session, *rows) -> None:
+    session.add_all(rows)
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+@pytest.fixture
+def base(session):
+    f = Factory(session)
+    cadre = f.cadre(phone="13900000001")
+    h = f.household(cadre, card="00100001")
+    session.commit()
+    return f, cadre, h
+
+
+def test_cadre_phone_is_unique(session, base):
+    f, cadre, h = base
+    with pytest.raises(IntegrityError):
+        f.cadre(phone="13900000001")
+    session.rollback()
+
+
+def test_one_cadre_per_household_and_one_card(session, base):
+    f, cadre, h = base
+    other = f.cadre()
+    session.commit()
+    _violates(session, Link(household_id=h.id, cadre_id=other.id))
+    _violates(session, ServiceCard(household_id=h.id, number="99999999"))
+
+
+def test_card_numbers_are_unique(session, base):
+    f, cadre, h = base
+    h2 = Household(village_id=h.village_id, head_name="另一户", population=2)
+    session.add(h2)
+    session.commit()
+    _violates(session, ServiceCard(household_id=h2.id, number="00100001"))
+
+
+def test_population_cannot_be_negative(session, base):
+    f, cadre, h = base
+    _violates(session, Household(village_id=h.village_id, head_name="负数户", population=-1))
+
+
+def test_foreign_keys_are_enforced(session, base):
+    _violates(session, Link(household_id=999999, cadre_id=999999))
+
+
+def test_check_constraints_on_kinds_and_statuses(session, base):
+    f, cadre, h = base
+    _violates(session, WechatIdentity(openid="o-x", kind="boss"))
+    _violates(session, ConsoleUser(username="u1", password_hash="x", role="root"))
+    now = datetime.now(UTC)
+    task = Task(number=1, title="t", body="b", deadline=now + timedelta(days=1), targets=["all"])
+    session.add(task)
+    session.commit()
+    _violates(session, TaskAssignment(task_id=task.id, cadre_id=cadre.id, deadline=task.deadline, status="lost"))
+    _violates(session, CadreLeave(cadre_id=cadre.id, start_date=date(2026, 11, 10), end_date=date(2026, 11, 9)))
+
+
+def test_unique_natural_keys(session, base):
+    f, cadre, h = base
+    now = datetime.now(UTC)
+    task = Task(number=7, title="t", body="b", deadline=now, targets=["all"])
+    session.add(task)
+    session.add(MonthlySummary(cadre_id=cadre.id, month="2026-11", text="a", submitted_day=date(2026, 11, 30)))
+    session.add(ReminderSent(kind="diary", person="c1", period="2026-11-24"))
+    session.add(InboundMessage(dedup_key="msg:1", openid="o1", msg_type="text", create_time=now))
+    session.add(BindCode(cadre_id=cadre.id, code_hash="h" * 64, expires_at=now))
+    session.commit()
+    session.add(TaskAssignment(task_id=task.id, cadre_id=cadre.id, deadline=now))
+    session.commit()
+    _violates(session, Task(number=7, title="t2", body="b", deadline=now, targets=[]))
+    _violates(session, TaskAssignment(task_id=task.id, cadre_id=cadre.id, deadline=now))
+    _violates(session, MonthlySummary(cadre_id=cadre.id, month="2026-11", text="b", submitted_day=date(2026, 11, 30)))
+    _violates(session, ReminderSent(kind="diary", person="c1", period="2026-11-24"))
+    _violates(session, InboundMessage(dedup_key="msg:1", openid="o2", msg_type="text", create_time=now))
+    _violates(session, BindCode(cadre_id=cadre.id, code_hash="h" * 64, expires_at=now))
+
+
+def test_naive_datetimes_are_refused(session, base):
+    f, cadre, h = base
+    session.add(InboundMessage(dedup_key="msg:naive", openid="o1", msg_type="text", create_time=datetime(2026, 1, 1)))
+    with pytest.raises(Exception, match="naive datetime"):
+        session.flush()
+    session.rollback()
