@@ -27,7 +27,8 @@ def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any
     report = build(s, kind, period)
     if report is None:
         return None
-    rows = sorted(report.get("cadres", []), key=lambda r: (r.get("rank") or 10**9, r.get("name", "")))
+    rows = sorted((r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
+                  key=lambda r: (r["rank"], r.get("name", "")))
     from console.access import user
 
     if user().role == "village" and user().village_name:

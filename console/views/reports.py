@@ -47,7 +47,30 @@ def reports() -> Any:
         renderers = service("bot.reports")
         return render_template("reports.html", kind=kind, period=period, kinds=KIND_ZH, report=report,
                                cadres=cadres, villages=villages, top=top, formats=list(FORMATS),
-                               can_download=user().is_admin and renderers is not None)
+                               can_download=user().is_admin and renderers is not None,
+                               full_available=renderers is not None)
+
+
+@bp.get("/reports/full")
+def report_full() -> Any:
+    """The assessment's own HTML report with its charts (phones masked), shown in a frame on /reports.
+    Village accounts see only their village's rows on /reports, so the whole-township report is not theirs."""
+    if user().role == "village":
+        abort(403)
+    renderers = service("bot.reports")
+    if renderers is None:
+        abort(404)
+    kind = request.args.get("kind", "month")
+    if kind not in KIND_ZH:
+        abort(400)
+    with db() as s:
+        try:
+            report = build_obj(s, kind, (request.args.get("period") or "").strip() or _default_period(kind))
+        except ValueError as e:
+            abort(400, description=str(e))
+        if report is None:
+            abort(404)
+        return renderers.render_html(report, mask_phones=True)
 
 
 @bp.get("/reports/download")
@@ -68,7 +91,7 @@ def report_download() -> Any:
             abort(400, description=str(e))
         if report is None:
             abort(404)
-        data = renderers.render(report, fmt)
+        data = renderers.render(report, fmt, mask_phones=True)  # the console masks phones; the CLI does not
         record(s, "report.export", f"report:{kind}:{report.period}", format=fmt)
     if isinstance(data, str):
         data = data.encode("utf-8")

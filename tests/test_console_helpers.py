@@ -1,0 +1,156 @@
+"""Shared set-up for the console tests: a small two-village world, console users, logged-in clients.
+
+(Named test_console_* so it sits with the console's tests; it holds fixtures and helpers, and one check of them.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from storage.accounts import create_console_user
+from storage.models import (
+    AuditLog,
+    DiaryEntry,
+    PolicyEntry,
+    RequestReply,
+    VillagerRequest,
+)
+from tests.factories import Factory
+
+PASSWORDS = {"admin": "admin-pass-1", "xinqiao": "village-pass-1", "leader": "viewer-pass-1"}
+
+
+@dataclass
+class World:
+    lx: Any
+    clock: Any
+    app: Any
+    ids: dict[str, int] = field(default_factory=dict)
+    phones: dict[str, str] = field(default_factory=dict)
+    openids: dict[str, str] = field(default_factory=dict)
+
+    def login(self, username: str, password: str | None = None) -> Client:
+        c = Client(self.app.test_client())
+        r = c.login(username, password or PASSWORDS[username])
+        assert r.status_code == 302, r.get_data(as_text=True)
+        return c
+
+    def count(self, model: Any, *where: Any) -> int:
+        with self.lx.session() as s:
+            return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    def one(self, stmt: Any) -> Any:
+        with self.lx.session() as s:
+            row = s.scalar(stmt)
+            if hasattr(row, "_sa_instance_state"):
+                s.expunge(row)
+            return row
+
+    def audits(self, action: str) -> list[AuditLog]:
+        with self.lx.session() as s:
+            rows = list(s.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
+            for r in rows:
+                s.expunge(r)
+            return rows
+
+
+class Client:
+    """A Flask test client that knows its CSRF token."""
+
+    def __init__(self, c: Any) -> None:
+        self.c = c
+        self.token = ""
+
+    def refresh_token(self, html: str) -> None:
+        m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        if m:
+            self.token = m.group(1)
+
+    def login(self, username: str, password: str) -> Any:
+        r = self.c.get("/login")
+        self.refresh_token(r.get_data(as_text=True))
+        r = self.c.post("/login", data={"username": username, "password": password, "csrf_token": self.token})
+        if r.status_code == 302:
+            self.get("/")  # a new session has a new CSRF token
+        return r
+
+    def get(self, url: str, **kw: Any) -> Any:
+        r = self.c.get(url, **kw)
+        if r.mimetype == "text/html":
+            self.refresh_token(r.get_data(as_text=True))
+        return r
+
+    def post(self, url: str, data: dict[str, Any] | None = None, csrf: bool = True, **kw: Any) -> Any:
+        data = dict(data or {})
+        if csrf:
+            if not self.token:
+                self.get("/")
+            data.setdefault("csrf_token", self.token)
+        return self.c.post(url, data=data, **kw)
+
+
+def build_world(lx: Any, clock: Any) -> World:
+    """Two villages; in each a cadre with households, a bound villager with a request; a task for all."""
+    clock.set("2026-11-24 10:00")
+    w = World(lx, clock, create_app(lx))
+    with lx.session() as s:
+        f = Factory(s)
+        xq, sm = f.village("新桥村"), f.village("石门村")
+        a = f.cadre("李明", phone="13900000001", village=xq, post="村支书")
+        b = f.cadre("王芳", phone="13900000002", village=sm, post="驻村干部", unit="镇农业服务中心")
+        ha = f.household(a, head_name="张大山", card="10000001", village=xq, head_phone="13811112222",
+                         address="新桥村一组 8 号")
+        ha2 = f.household(a, head_name="赵小河", card="10000002", village=xq)
+        hb = f.household(b, head_name="钱石头", card="20000001", village=sm, head_phone="13833334444")
+        ia = f.identity("demo-cadre-01", cadre=a)
+        f.identity("demo-cadre-02", cadre=b)
+        va = f.identity("demo-villager-001", household=ha)
+        vb = f.identity("demo-villager-002", household=hb)
+        ra = VillagerRequest(number=1, household_id=ha.id, identity_id=va.id, cadre_id=a.id, category="求助",
+                             text="饮水管冻裂了，请帮忙看看", created_at=clock() - timedelta(hours=30))
+        rb = VillagerRequest(number=2, household_id=hb.id, identity_id=vb.id, cadre_id=b.id, category="咨询",
+                             text="低保怎么申请？", created_at=clock() - timedelta(hours=2))
+        s.add_all([ra, rb])
+        s.add(DiaryEntry(cadre_id=a.id, day=clock().astimezone(lx.config.tz).date(), text="走访张大山家，了解 100% 入户情况",
+                         created_at=clock()))
+        s.add(DiaryEntry(cadre_id=b.id, day=clock().astimezone(lx.config.tz).date(), text="调解钱石头家邻里纠纷",
+                         created_at=clock()))
+        s.add(PolicyEntry(topic="环境卫生", title="门前三包", body="房前屋后干净整洁。", keywords="卫生 三包"))
+        s.flush()
+        for name, role, village in (("admin", "admin", None), ("xinqiao", "village", "新桥村"), ("leader", "viewer", None)):
+            create_console_user(s, username=name, password=PASSWORDS[name], role=role, village=village, actor="test")
+        w.ids.update(cadre_a=a.id, cadre_b=b.id, hh_a=ha.id, hh_a2=ha2.id, hh_b=hb.id, req_a=1, req_b=2,
+                     village_a=xq.id, village_b=sm.id, ident_cadre_a=ia.id)
+        w.phones.update(cadre_a=a.phone, cadre_b=b.phone, hh_a="13811112222")
+        w.openids.update(cadre_a="demo-cadre-01", cadre_b="demo-cadre-02", villager_a="demo-villager-001",
+                         villager_b="demo-villager-002")
+    # A published card for everybody (through the tasks service, as the console would).
+    from storage import tasks
+
+    with lx.session() as s:
+        t = tasks.create_task(s, title="冬季防火入户宣传", body="逐户宣传防火知识", deadline=clock() + timedelta(days=2),
+                              targets=["all"], actor="test", now=clock(), tz=lx.config.tz)
+        w.ids["task"] = t.number
+    return w
+
+
+@pytest.fixture
+def world(lx: Any, clock: Any) -> World:
+    return build_world(lx, clock)
+
+
+def test_world_has_two_villages_and_three_users(world: World) -> None:
+    from storage.models import ConsoleUser
+
+    assert world.count(ConsoleUser) == 3
+    assert world.count(VillagerRequest) == 2
+    assert world.count(RequestReply) == 0
+    admin = world.login("admin")
+    assert admin.get("/").status_code == 200
