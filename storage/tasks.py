@@ -138,7 +138,7 @@ def create_task(
     if deadline.tzinfo is None or (publish_at is not None and publish_at.tzinfo is None):
         raise TaskError("时间须带时区")
     if deadline <= now:
-        raise TaskError(f"截止时间 {local_text(deadline, tz)} 已过，请给一个将来的时间")
+        raise TaskError(f"截止时间 {deadline.astimezone(tz):%Y-%m-%d %H:%M} 已过，请给一个将来的时间")
     if publish_at is not None and publish_at >= deadline:
         raise TaskError("发布时间须早于截止时间")
     targets = list(targets or ["all"])

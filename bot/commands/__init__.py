@@ -12,6 +12,8 @@ MODULES: list[str] = [
     "bot.commands.ledger",  # lianxin ledger
     "bot.commands.printing",  # lianxin cards / lianxin listing
     "bot.commands.report",  # lianxin report month|quarter|year
+    "bot.commands.purge",  # lianxin purge (personal data removed on request)
+    "bot.commands.tasks",  # lianxin task / jobs / scheduler / outbox
 ]
 
 
