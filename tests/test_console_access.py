@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +9,12 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from storage.models import AuditLog, Household, RateLimit, VillagerRequest
-from tests.test_console_helpers import Client, World, build_world, world  # noqa: F401 - fixture
+from tests.test_console_helpers import (
+    Client,
+    World,
+    build_world,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 
 # (url template, admin, village, viewer) – expected status codes for GET
 GET_MATRIX = [

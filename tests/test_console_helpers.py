@@ -141,8 +141,8 @@ def build_world(lx: Any, clock: Any) -> World:
     return w
 
 
-@pytest.fixture
-def world(lx: Any, clock: Any) -> World:
+@pytest.fixture(name="world")
+def world_fixture(lx: Any, clock: Any) -> World:
     return build_world(lx, clock)
 
 

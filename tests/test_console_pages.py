@@ -26,7 +26,10 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.test_console_helpers import World, world  # noqa: F401 - fixture
+from tests.test_console_helpers import (
+    World,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 
 
 def text(r: object) -> str:
@@ -116,8 +119,8 @@ def test_link_change_commitment_and_card_number(world: World) -> None:
     assert world.one(select(ServiceCard.number).where(ServiceCard.household_id == world.ids["hh_a2"])) == "10000002"
 
 
-def world_all(world: World, stmt: object) -> list[object]:
-    with world.lx.session() as s:
+def world_all(w: World, stmt: object) -> list[object]:
+    with w.lx.session() as s:
         rows = list(s.scalars(stmt))  # type: ignore[call-overload]
         for r in rows:
             s.expunge(r)
