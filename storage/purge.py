@@ -1,0 +1,251 @@
+"""Removing one household's personal data on request (``lianxin purge``), keeping the programme's counts.
+
+What goes (replaced by a placeholder or emptied):
+- the household's 民情信息登记表: head's name (→ ``已清除``), phone, address, members, income, income
+  sources, industries, difficulties, and the old/new values in its change history;
+- what its people wrote: the text of its requests (诉求) and of every message in their conversations,
+  the text and reply of every inbound message from its WeChat accounts, photos/voice attached to its
+  requests (files deleted), and the text of pushes that carried them;
+- names and phone numbers of the household's people where others wrote them: diary entries and task
+  feedback that name the household (their text keeps everything else, the name becomes ``某户``);
+- the link between its WeChat accounts and the household (they become unknown accounts; a guided
+  登记 form open on the household is dropped); the ``previous`` values kept for 撤销 of its duties.
+
+What stays, so that reports and the 五个一 ledger still add up: the household row itself (village, group,
+population, the link to its cadre, its service card, the dates duties were done), each request's number,
+category, status, cadre and times, replies' authors and times, diary mentions (a visit is still a visit).
+
+The purge is recorded in the audit log (who, when, why, what was cleared — never the cleared values) and in
+``Household.purged_at``. A second purge of the same household changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.accounts import normalize_phone
+from storage.audit import record
+from storage.models import (
+    Attachment,
+    ConversationState,
+    DiaryEntry,
+    DiaryMention,
+    DutyRecord,
+    Feedback,
+    Household,
+    HouseholdInfoHistory,
+    InboundMessage,
+    Link,
+    OutboxMessage,
+    RequestReply,
+    ServiceCard,
+    TaskAssignment,
+    TaskHousehold,
+    VillagerRequest,
+    WechatIdentity,
+)
+
+PURGED_NAME = "已清除"
+PURGED_TEXT = "（内容已按本人要求清除）"
+NAME_PLACEHOLDER = "某户"
+PHONE_PLACEHOLDER = "***"
+
+
+class PurgeError(Exception):
+    """The household cannot be found (or the request is ambiguous); the message says why."""
+
+
+@dataclass
+class PurgeResult:
+    household_id: int
+    already: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, what: str, n: int) -> None:
+        if n:
+            self.counts[what] = self.counts.get(what, 0) + n
+
+
+def find_household(session: Session, *, card: str | None = None, household_id: int | None = None,
+                   phone: str | None = None) -> Household:
+    """Exactly one household by service-card number, id or the head's phone."""
+    given = [x for x in (card, household_id, phone) if x not in (None, "")]
+    if len(given) != 1:
+        raise PurgeError("请只指定一个：--card、--household 或 --phone / give exactly one of --card, --household, --phone")
+    if household_id is not None:
+        h = session.get(Household, household_id)
+        if h is None:
+            raise PurgeError(f"没有编号为 {household_id} 的农户 / no household {household_id}")
+        return h
+    if card:
+        number = re.sub(r"\s", "", card).upper()
+        h = session.scalar(select(Household).join(ServiceCard, ServiceCard.household_id == Household.id)
+                           .where(ServiceCard.number == number))
+        if h is None:
+            raise PurgeError(f"没有卡号为 {card} 的农户 / no household with card {card}")
+        return h
+    assert phone is not None
+    rows = list(session.scalars(select(Household).where(Household.head_phone == normalize_phone(phone))))
+    if not rows:
+        raise PurgeError(f"没有户主电话为 {phone} 的农户 / no household with phone {phone}")
+    if len(rows) > 1:
+        raise PurgeError(f"户主电话 {phone} 对应 {len(rows)} 户，请改用 --card / several households, use --card")
+    return rows[0]
+
+
+def _scrubber(h: Household) -> re.Pattern[str] | None:
+    """A pattern matching the household's names and phone numbers in someone else's free text."""
+    words: set[str] = set()
+    if h.head_name and h.head_name != PURGED_NAME and len(h.head_name.strip()) >= 2:
+        words.add(h.head_name.strip())
+    for m in h.members or []:
+        name = str((m or {}).get("name") or "").strip() if isinstance(m, dict) else ""
+        if len(name) >= 2:
+            words.add(name)
+    if h.head_phone and len(h.head_phone) >= 7:
+        words.add(h.head_phone)
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+def _scrub(pattern: re.Pattern[str] | None, text: str | None) -> str | None:
+    if pattern is None or not text:
+        return text
+    return pattern.sub(lambda m: PHONE_PLACEHOLDER if m.group(0).isdigit() else NAME_PLACEHOLDER, text)
+
+
+def purge_household(session: Session, household: Household, *, actor: str, now: datetime,
+                    reason: str | None = None, media_root: str | None = None) -> PurgeResult:
+    """Remove ``household``'s personal data in the caller's transaction; see the module's docstring."""
+    h = household
+    res = PurgeResult(h.id)
+    if h.purged_at is not None:
+        res.already = True
+        return res
+    pattern = _scrubber(h)
+
+    # 1. the information form and its history
+    personal = ("head_phone", "address", "members", "annual_income", "income_sources", "industries", "difficulties")
+    cleared = [f for f in personal if getattr(h, f) not in (None, "", [])]
+    if h.head_name != PURGED_NAME:
+        cleared.insert(0, "head_name")
+    h.head_name = PURGED_NAME
+    for f in personal:
+        setattr(h, f, None)
+    h.info_updated_at, h.info_updated_by = now, actor
+    h.purged_at = now
+    res.add("fields", len(cleared))
+    res.add("history", session.execute(
+        update(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == h.id)
+        .values(old_value=None, new_value=None).execution_options(synchronize_session=False)).rowcount or 0)
+    res.add("duty_previous", session.execute(
+        update(DutyRecord).where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
+        .values(previous=None).execution_options(synchronize_session=False)).rowcount or 0)
+
+    # 2. its WeChat accounts: unlinked; what they sent, emptied
+    idents = list(session.scalars(select(WechatIdentity).where(
+        or_(WechatIdentity.household_id == h.id,
+            WechatIdentity.id.in_(select(VillagerRequest.identity_id).where(VillagerRequest.household_id == h.id))))))
+    openids = [i.openid for i in idents]
+    for ident in idents:
+        if ident.household_id == h.id:
+            ident.household_id = None
+            ident.kind = "unknown" if ident.kind == "villager" else ident.kind
+            ident.bound_at = None if ident.kind == "unknown" else ident.bound_at
+            res.add("accounts_unlinked", 1)
+    if openids:
+        res.add("inbound", session.execute(
+            update(InboundMessage).where(InboundMessage.openid.in_(openids))
+            .values(content=None, reply=None, media_id=None).execution_options(synchronize_session=False)
+        ).rowcount or 0)
+    # A guided 登记 form open on this household (someone's chat state) is dropped.
+    for state in session.scalars(select(ConversationState)):
+        if isinstance(state.data, dict) and state.data.get("household_id") == h.id:
+            session.delete(state)
+            res.add("conversations", 1)
+
+    # 3. its requests: text, conversation, attachments, the pushes that carried them
+    reqs = list(session.scalars(select(VillagerRequest).where(VillagerRequest.household_id == h.id)))
+    req_ids = [r.id for r in reqs]
+    for r in reqs:
+        r.text = PURGED_TEXT
+    res.add("requests", len(reqs))
+    if req_ids:
+        res.add("request_replies", session.execute(
+            update(RequestReply).where(RequestReply.request_id.in_(req_ids))
+            .values(text=PURGED_TEXT).execution_options(synchronize_session=False)).rowcount or 0)
+        for att in session.scalars(select(Attachment).where(Attachment.owner_type == "request",
+                                                             Attachment.owner_id.in_(req_ids))):
+            _delete_file(att.stored_path, media_root)
+            att.media_id = att.pic_url = att.stored_path = None
+            res.add("attachments", 1)
+    keys = [f"request:{i}:%" for i in req_ids] + [f"request-reassign:{i}:%" for i in req_ids]
+    push_filters = [OutboxMessage.idempotency_key.like(k) for k in keys]
+    if openids:
+        push_filters.append(OutboxMessage.openid.in_(openids))
+    if push_filters:
+        for m in session.scalars(select(OutboxMessage).where(or_(*push_filters))):
+            m.payload = {**(m.payload or {}), "text": PURGED_TEXT, "template": None, "original_text": None}
+            res.add("pushes", 1)
+
+    # 4. names and phones where cadres wrote them
+    diary_ids = select(DiaryMention.diary_id).where(DiaryMention.household_id == h.id)
+    for e in session.scalars(select(DiaryEntry).where(DiaryEntry.id.in_(diary_ids))):
+        new = _scrub(pattern, e.text)
+        if new != e.text:
+            e.text = new or ""
+            res.add("diary_entries", 1)
+    task_ids = select(TaskHousehold.task_id).where(TaskHousehold.household_id == h.id)
+    for fb in session.scalars(select(Feedback).join(TaskAssignment, TaskAssignment.id == Feedback.assignment_id)
+                              .where(TaskAssignment.task_id.in_(task_ids))):
+        new = _scrub(pattern, fb.text)
+        if new != fb.text:
+            fb.text = new or ""
+            res.add("feedback", 1)
+
+    # 5. the cadres' own chat messages that named the household or answered its requests
+    cadre_openids = list(session.scalars(select(WechatIdentity.openid).where(
+        WechatIdentity.kind == "cadre",
+        WechatIdentity.cadre_id.in_(select(VillagerRequest.cadre_id).where(VillagerRequest.household_id == h.id)
+                                    .union(select(Link.cadre_id).where(Link.household_id == h.id))))))
+    answers = [re.compile(rf"^\s*(回复|答复|回覆|答覆)\s*[#＃]?\s*{r.number}(?!\d)") for r in reqs]
+    if cadre_openids:
+        for m in session.scalars(select(InboundMessage).where(InboundMessage.openid.in_(cadre_openids),
+                                                              InboundMessage.content.is_not(None))):
+            text = unicodedata.normalize("NFKC", m.content or "")
+            if any(a.match(text) for a in answers):
+                m.content, m.reply = PURGED_TEXT, None
+                res.add("cadre_messages", 1)
+                continue
+            new = _scrub(pattern, m.content)
+            if new != m.content:
+                m.content, m.reply = new, _scrub(pattern, m.reply)
+                res.add("cadre_messages", 1)
+
+    session.flush()
+    record(session, actor=actor, action="household.purge", target=f"household:{h.id}",
+           detail={"reason": reason or "", "fields": cleared, **{k: v for k, v in res.counts.items() if k != "fields"}})
+    return res
+
+
+def _delete_file(path: str | None, media_root: str | None) -> None:
+    """Delete a stored media file, but only inside the media folder (a stored path is data, not trusted)."""
+    if not path:
+        return
+    real = os.path.realpath(path)
+    if media_root is not None:
+        root = os.path.realpath(media_root)
+        if not (real == root or real.startswith(root + os.sep)):
+            return
+    try:
+        os.remove(real)
+    except FileNotFoundError:
+        pass
