@@ -177,3 +177,19 @@ def test_handbook_source_is_well_formed():
     titles = [(t, title) for t, title, _, _ in POLICY_HANDBOOK]
     assert len(titles) == len(set(titles))
     assert {t for t, _ in titles} == set(TOPICS)
+
+
+def test_demo_runs_the_scheduler_only_with_a_configured_account(lx, tmp_path, monkeypatch):
+    import bot.serve
+
+    calls = []
+    monkeypatch.setattr(bot.serve, "serve", lambda lx_, **kw: calls.append(kw["scheduler"]))
+    monkeypatch.chdir(tmp_path)
+    env = {"LIANXIN_DATABASE_URL": lx.config.database_url}
+    result = CliRunner().invoke(main, ["demo"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "app_id" in result.output
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[wechat]\napp_id = 'wx1234'\napp_secret = 's'\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["demo", "--config", str(cfg)], env=env).exit_code == 0
+    assert calls == [False, True]

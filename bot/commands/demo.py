@@ -42,4 +42,10 @@ def register(main: click.Group) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         click.echo(f"控制台 / console: http://{shown}:{port}/")
         scheduler = not no_scheduler and lx.config["scheduler"]["enabled"]
+        if scheduler and not lx.config["wechat"]["app_id"]:
+            # The demo's WeChat accounts are fake: without a configured Official Account the scheduler would
+            # queue pushes that can only fail against the real API. `lianxin jobs run NAME` still shows them.
+            scheduler = False
+            click.echo("未配置公众号 [wechat] app_id：演示不运行定时推送（可用 lianxin jobs run NAME 手动试）/ "
+                       "no app_id configured: the scheduler is not started")
         serve(lx, host=host, port=port, workers=1, scheduler=scheduler)
