@@ -1,0 +1,301 @@
+"""Supervision cards: the service (create, publish, answers, return, extension, lights, board), the chat
+(任务 / 反馈 / 完成 / 延期 through /wechat) and the CLI."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from storage import tasks as svc
+from storage.models import AuditLog, Feedback, OutboxMessage, Task, TaskAssignment, TaskHousehold
+from tests.chat_env import Chat, make_chat
+from tests.factories import Factory
+
+
+def _cadres(session, n, village=None, bound=True):
+    f = Factory(session)
+    out = []
+    for _ in range(n):
+        c = f.cadre(village=village)
+        if bound:
+            f.identity(cadre=c)
+        out.append(c)
+    return out
+
+
+def _count(session, model, *where):
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
+    clock.set("2026-11-24 09:00")
+    bound = _cadres(session, 3)
+    unbound = _cadres(session, 1, bound=False)
+    Factory(session).cadre(active=False)
+    t = svc.create_task(session, title="秋冬季防火排查", body="走访每户检查用火用电", deadline=clock() + timedelta(days=3),
+                        targets=["all"], now=clock())
+    session.commit()
+    assert t.number == 1 and t.published_at == clock()
+    assert _count(session, TaskAssignment) == 4  # active cadres, bound or not
+    pushes = session.scalars(select(OutboxMessage)).all()
+    assert sorted(p.idempotency_key for p in pushes) == sorted(f"task:{t.id}:cadre:{c.id}" for c in bound)
+    assert all("秋冬季防火排查" in p.payload["text"] and p.kind == "task" for p in pushes)
+    assert unbound[0].id in set(session.scalars(select(TaskAssignment.cadre_id)))
+    assert svc.publish(session, t, now=clock()) == 0  # publishing again does nothing
+    assert _count(session, OutboxMessage) == 3
+    t2 = svc.create_task(session, title="第二张", body="", deadline=clock() + timedelta(days=1), now=clock())
+    assert t2.number == 2
+    assert _count(session, AuditLog, AuditLog.action == "task.create") == 2
+
+
+def test_targets_villages_and_cadres(session, clock):
+    f = Factory(session)
+    a, b = f.village("新桥村"), f.village("石门村")
+    in_a = _cadres(session, 2, village=a)
+    in_b = _cadres(session, 2, village=b)
+    t = svc.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
+                        targets=["village:新桥村", f"cadre:{in_b[0].phone}"], now=clock())
+    assert set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == t.id))) == {
+        in_a[0].id, in_a[1].id, in_b[0].id}
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"title": "  "}, "标题不能为空"),
+    ({"deadline_days": -1}, "已过"),
+    ({"targets": ["village:没有这个村"]}, "不存在"),
+    ({"targets": ["cadre:13000000000"]}, "没有电话"),
+    ({"targets": ["everyone"]}, "无法识别"),
+    ({"households": [999999]}, "农户不存在"),
+])
+def test_bad_input_writes_nothing(session, clock, kw, message):
+    _cadres(session, 2)
+    session.commit()
+    args: dict[str, Any] = {"title": "标题", "body": "", "deadline": clock() + timedelta(days=kw.pop("deadline_days", 1)),
+                            "now": clock(), **kw}
+    with pytest.raises(svc.TaskError, match=message):
+        svc.create_task(session, **args)
+    session.rollback()
+    assert _count(session, Task) == 0 and _count(session, OutboxMessage) == 0 and _count(session, AuditLog) == 0
+
+
+def test_scheduled_card_published_by_publish_due(session, clock):
+    _cadres(session, 2)
+    t = svc.create_task(session, title="定时", body="", deadline=clock() + timedelta(days=2),
+                        publish_at=clock() + timedelta(hours=1), now=clock())
+    assert t.published_at is None and _count(session, TaskAssignment) == 0
+    assert svc.publish_due(session, now=clock()) == []
+    assert [x.number for x in svc.publish_due(session, now=clock() + timedelta(hours=1))] == [t.number]
+    assert _count(session, TaskAssignment) == 2 and _count(session, OutboxMessage) == 2
+    assert svc.publish_due(session, now=clock() + timedelta(hours=2)) == []
+
+
+def test_lifecycle_lights_board_overdue(session, clock):
+    clock.set("2026-11-24 09:00")
+    a, b, c = _cadres(session, 3)
+    t = svc.create_task(session, title="排查", body="", deadline=clock() + timedelta(hours=48), now=clock())
+    yellow = 24
+    rows = {r.cadre_id: r for r in svc.board(session, number=t.number, now=clock(), yellow_hours=yellow).rows}
+    assert {r.light for r in rows.values()} == {"green"} and rows[a.id].status == "pending"
+    assert svc.acknowledge(session, cadre_id=a.id, now=clock()) == 1
+    svc.feedback(session, cadre_id=a.id, number=t.number, text="已走访", now=clock())
+    svc.feedback(session, cadre_id=b.id, number=t.number, text="全部完成", now=clock(), done=True)
+    later = clock() + timedelta(hours=30)
+    board = svc.board(session, number=t.number, now=later, yellow_hours=yellow)
+    by = {r.cadre_id: r for r in board.rows}
+    assert (by[a.id].status, by[a.id].light, by[a.id].last_feedback) == ("fed_back", "green", "已走访")
+    assert (by[b.id].status, by[b.id].light) == ("done", "green")
+    assert (by[c.id].status, by[c.id].light) == ("pending", "yellow")
+    assert svc.overdue(session, now=later) == []
+    overdue = svc.overdue(session, now=clock() + timedelta(hours=49))
+    assert [r.cadre_id for r in overdue] == [c.id]
+    assert svc.board(session, number=t.number, now=clock() + timedelta(hours=49)).lights == {"green": 2, "red": 1}
+    # The office sends a's feedback back: open again, red once past the deadline, cadre told.
+    svc.return_feedback(session, number=t.number, phone=a.phone, reason="缺少照片", actor="cli", now=later)
+    assert {r.cadre_id for r in svc.overdue(session, now=clock() + timedelta(hours=49))} == {a.id, c.id}
+    returned = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("task-return:%")))
+    assert "缺少照片" in returned.payload["text"]
+    with pytest.raises(svc.TaskError, match="还没有反馈"):
+        svc.return_feedback(session, number=t.number, phone=c.phone, reason="x", actor="cli", now=later)
+    with pytest.raises(svc.TaskError, match="已标记完成"):
+        svc.feedback(session, cadre_id=b.id, number=t.number, text="again", now=later, done=True)
+    listing = {r["number"]: r for r in svc.list_tasks(session, now=clock() + timedelta(hours=49))}
+    assert listing[t.number]["overdue"] == 2 and listing[t.number]["light"] == "red"
+
+
+def test_extension_request_grant_and_refuse(session, clock):
+    clock.set("2026-11-24 09:00")
+    a, b = _cadres(session, 2)
+    t = svc.create_task(session, title="延期测试", body="", deadline=clock() + timedelta(days=1), now=clock())
+    with pytest.raises(svc.TaskError, match="须晚于"):
+        svc.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 24), reason="r",
+                              now=clock(), office_openids=["oOFF"])
+    svc.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 30), reason="农户外出",
+                          now=clock(), office_openids=["oOFF"])
+    notice = session.scalar(select(OutboxMessage).where(OutboxMessage.openid == "oOFF"))
+    assert "农户外出" in notice.payload["text"] and "11月30日" in notice.payload["text"]
+    ag = svc.answer_extension(session, number=t.number, phone=a.phone, grant=True, actor="cli", now=clock())
+    assert ag.deadline.astimezone(clock.tz).date() == date(2026, 11, 30)
+    assert ag.deadline.astimezone(clock.tz).hour == 9  # the card's time of day kept
+    with pytest.raises(svc.TaskError, match="没有待答复"):
+        svc.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock())
+    svc.request_extension(session, cadre_id=b.id, number=t.number, until=date(2026, 11, 28), reason="生病",
+                          now=clock(), office_openids=[])
+    rb = svc.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(),
+                              reason="任务紧急")
+    assert rb.extension_status == "refused" and rb.deadline == t.deadline
+    kinds = set(session.scalars(select(Feedback.kind)))
+    assert kinds == {"extension_request", "extension_grant", "extension_refuse"}
+    assert _count(session, AuditLog, AuditLog.action.like("task.extension_%")) == 2
+
+
+def test_household_cards_and_other_cadres_cards(session, clock):
+    f = Factory(session)
+    a, b = _cadres(session, 2)
+    h = f.household(a, card="88880001")
+    ids = svc.households_by_cards(session, ["88880001"])
+    t = svc.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
+                        targets=[f"cadre:{a.phone}"], households=ids, now=clock())
+    assert session.scalar(select(TaskHousehold.household_id).where(TaskHousehold.task_id == t.id)) == h.id
+    with pytest.raises(svc.TaskError, match="您没有第"):
+        svc.feedback(session, cadre_id=b.id, number=t.number, text="不是我的", now=clock())
+    with pytest.raises(svc.TaskError, match="服务卡号不存在"):
+        svc.households_by_cards(session, ["nope"])
+
+
+def test_enqueue_3000_cadres_is_bulk(lx, clock):
+    """3,000 cadres: one card publishes 3,000 assignments and pushes with bulk statements."""
+    from sqlalchemy import insert
+
+    from storage.models import Cadre, WechatIdentity
+
+    with lx.session() as s:
+        v = Factory(s).village()
+        s.execute(insert(Cadre), [{"name": f"干部{i}", "phone": f"137{i:08d}", "village_id": v.id, "active": True}
+                                  for i in range(3000)])
+        ids = list(s.scalars(select(Cadre.id)))
+        s.execute(insert(WechatIdentity), [{"openid": f"oC{i:08d}", "kind": "cadre", "cadre_id": cid}
+                                           for i, cid in enumerate(ids)])
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    def count(*_a: Any) -> None:
+        statements.append("x")
+
+    event.listen(lx.engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    with lx.session() as s:
+        svc.create_task(s, title="全员", body="", deadline=clock() + timedelta(days=1), now=clock())
+    elapsed = time.perf_counter() - started
+    event.remove(lx.engine, "before_cursor_execute", count)
+    with lx.session() as s:
+        assert _count(s, TaskAssignment) == 3000 and _count(s, OutboxMessage) == 3000
+    # Not one query per cadre (the figure itself is in bench/RESULTS.md, not asserted here).
+    assert len(statements) < 200, (len(statements), elapsed)
+
+
+# ------------------------------------------------------------------------------------------- chat
+
+
+PHONE = "13900003333"
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    clock.set("2026-11-24 09:00")
+    c = make_chat(make_lx, clock, **{"scheduler.office_openids": ["o-office"]})
+    with c.factory() as f:
+        f.cadre(name="李明", phone=PHONE)
+        f.cadre(name="王芳", phone="13900004444")
+    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    assert "绑定成功" in c.wc.text("o-wang", f"绑定 {c.code('13900004444')}")
+    return c
+
+
+def _card(chat: Chat, **kw: Any) -> Task:
+    with chat.lx.session() as s:
+        return svc.create_task(s, title=kw.pop("title", "防汛排查"), body=kw.pop("body", "检查房屋"),
+                               deadline=kw.pop("deadline", chat.clock() + timedelta(days=2)),
+                               now=chat.clock(), tz=chat.lx.config.tz, **kw)
+
+
+def test_chat_list_acknowledges_and_feedback_done(chat: Chat) -> None:
+    t = _card(chat)
+    reply = chat.wc.text("o-li", "任務")  # Traditional form
+    assert f"第{t.number}号" in reply and "防汛排查" in reply and "签收" in reply
+    a = chat.one(select(TaskAssignment).join(TaskAssignment.cadre).where(TaskAssignment.task_id == t.id,
+                                                                         TaskAssignment.status == "acknowledged"))
+    assert a is not None and a.acknowledged_at is not None
+    wide = "".join(chr(0xFF10 + int(d)) for d in str(t.number))
+    assert "已收到" in chat.wc.text("o-li", f"反馈　{wide} 已走访五户")
+    assert "已完成" in chat.wc.text("o-li", f"完成 {t.number} 全部排查完毕")
+    assert chat.count(TaskAssignment, TaskAssignment.status == "done") == 1
+    assert chat.count(Feedback, Feedback.kind == "done") == 1 and chat.count(Feedback, Feedback.kind == "feedback") == 1
+    assert "没有待办" in chat.wc.text("o-li", "任务")
+    assert "已标记完成" in chat.wc.text("o-li", f"完成 {t.number} 再来")
+
+
+def test_chat_only_own_cards_and_usage(chat: Chat) -> None:
+    t = _card(chat, targets=[f"cadre:{PHONE}"])
+    assert "您没有第" in chat.wc.text("o-wang", f"反馈 {t.number} 我也做了")
+    assert chat.count(Feedback) == 0
+    assert "反馈 编号 内容" in chat.wc.text("o-li", "反馈")
+    assert "请写上反馈内容" in chat.wc.text("o-li", f"反馈 {t.number}")
+    assert "没有待办" in chat.wc.text("o-wang", "任务")
+    # A stranger's 任务 / 完成 has no effect.
+    chat.wc.text("o-stranger", "任务")
+    chat.wc.text("o-stranger", f"完成 {t.number} 做完了")
+    assert chat.count(Feedback) == 0
+    assert chat.count(TaskAssignment, TaskAssignment.status != "pending") == 0
+
+
+def test_chat_extension_request(chat: Chat) -> None:
+    t = _card(chat, deadline=chat.clock() + timedelta(days=1))
+    reply = chat.wc.text("o-li", f"延期 {t.number} 12月5日 农户外出务工未归")
+    assert "延期至 12月5日" in reply
+    a = chat.one(select(TaskAssignment).where(TaskAssignment.extension_status == "requested"))
+    assert a.extension_reason == "农户外出务工未归"
+    office = chat.one(select(OutboxMessage).where(OutboxMessage.openid == "o-office"))
+    assert "农户外出务工未归" in office.payload["text"]
+    assert "延期 编号 日期 原因" in chat.wc.text("o-li", f"延期 {t.number} 下周")
+    assert "等待办公室答复" in chat.wc.text("o-li", f"延期 {t.number} 2026-12-06 再延")
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
+    from bot.cli import main
+
+    with lx.session() as s:
+        a, _ = _cadres(s, 2)
+        phone = a.phone
+        Factory(s).household(a, card="77770001")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "{lx.config.database_url}"\n', encoding="utf-8")
+    monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
+    runner = CliRunner()
+    r = runner.invoke(main, ["task", "create", "--title", "入户走访", "--body", "每户", "--deadline", "2099-01-01",
+                             "--to", "all", "--household", "77770001"])
+    assert r.exit_code == 0, r.output
+    number = int(r.output.strip().splitlines()[-1])
+    r = runner.invoke(main, ["task", "list"])
+    assert "入户走访" in r.output and "0/2" in r.output
+    with lx.session() as s:
+        svc.feedback(s, cadre_id=a.id, number=number, text="走访完", now=clock())
+    r = runner.invoke(main, ["task", "show", str(number)])
+    assert "走访完" in r.output and phone in r.output
+    r = runner.invoke(main, ["task", "return", str(number), phone, "--reason", "照片不清"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["task", "create", "--title", "x", "--deadline", "2001-01-01"])
+    assert r.exit_code != 0 and "已过" in r.output
+    r = runner.invoke(main, ["task", "create", "--title", "x", "--deadline", "2099-01-01", "--to", "village:无此村"])
+    assert r.exit_code != 0 and "不存在" in r.output
+    with lx.session() as s:
+        assert _count(s, Task) == 1
+    r = runner.invoke(main, ["outbox"])
+    assert r.exit_code == 0 and "pending" in r.output
