@@ -159,7 +159,7 @@ def simulator_send() -> Any:
     else:
         abort(400, description="未知的操作")
     with db() as s:
-        record(s, "simulator.send", f"openid:{openid}", action=action)
+        record(s, "simulator.send", f"openid:{openid}", kind=action)
     if status != 200:
         abort(502, description=f"/wechat 返回 {status}")
     return done("已发送。", "console.simulator", openid=openid)

@@ -1,0 +1,209 @@
+"""Printing (service cards, public listing; console and CLI) and the chat simulator (real /wechat, signed)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from console import printing as docs
+from storage.models import AuditLog, Cadre, Household, InboundMessage, ServiceCard, WechatIdentity
+from tests.factories import Factory
+from tests.test_console_helpers import (
+    World,
+    build_world,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
+
+needs_chromium = pytest.mark.skipif(docs.find_chromium() is None,
+                                    reason="Chromium not installed (apt-get install chromium): PDF output not tested")
+
+
+def text(r: Any) -> str:
+    return r.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------------------ renderers
+
+
+def test_cards_eight_per_page_with_qr_codes(world: World) -> None:
+    with world.lx.session() as s:
+        f = Factory(s)
+        cadre = s.get(Cadre, world.ids["cadre_a"])
+        for i in range(7):
+            f.household(cadre, head_name=f"农户甲{i}", card=f"3000000{i}", village=f.village("新桥村"))
+        f.household(None, head_name="无干部户", card="39999999", village=f.village("新桥村"))
+    with world.lx.session() as s:
+        html, n = docs.render_cards(s, world.lx.config, village="新桥村", now=world.clock())
+        assert n == 9  # 2 + 7 linked households; the one without a cadre gets no card
+        assert html.count('class="sheet"') == 2 and html.count('class="card"') == 9
+        assert html.count("<svg") == 9
+        assert "李明" in html and "村支书" in html and "13900000001" in html and "10000001" in html
+        assert "无干部户" not in html and "王芳" not in html
+        assert docs.qr_svg(docs.qr_payload("10000001")) in html
+        assert docs.qr_payload("10000001") == "lianxin-card:10000001"
+    assert world.one(select(ServiceCard.printed_at).where(ServiceCard.number == "10000001")) is not None
+    assert world.one(select(ServiceCard.printed_at).where(ServiceCard.number == "20000001")) is None
+
+
+def test_qr_code_round_trips_the_card_number() -> None:
+    import segno
+
+    qr = segno.make(docs.qr_payload("10000001"), error="m")
+    assert qr.designator.endswith("M")
+    # the inline SVG is drawn from exactly this symbol
+    assert qr.svg_inline(scale=1, border=2, omitsize=True, dark="#000") == docs.qr_svg("lianxin-card:10000001")
+
+
+def test_listing_per_village(world: World) -> None:
+    with world.lx.session() as s:
+        html, n = docs.render_listing(s, world.lx.config, today=world.clock().date(), mark=True)
+    assert n == 3
+    assert html.count("<section>") == 2
+    assert "新桥村“三五连心”联户名单公示" in html and "石门村“三五连心”联户名单公示" in html
+    assert "13811112222" not in html  # villagers' own phones are never listed
+    assert world.count(Household, Household.listed_on.is_not(None)) == 3
+    with world.lx.session() as s:
+        with pytest.raises(docs.PrintError, match="没有名为"):
+            docs.render_listing(s, world.lx.config, village="不存在村", today=world.clock().date())
+
+
+# ------------------------------------------------------------------------------------------ console
+
+
+def test_console_print_is_audited_and_scoped(world: World) -> None:
+    c = world.login("admin")
+    r = c.post("/print/cards", {"village": "石门村", "format": "html"})
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    assert "钱石头" in text(r) and "张大山" not in text(r)
+    r = c.post("/print/listing", {"village": ""})
+    assert "新桥村" in text(r) and "石门村" in text(r)
+    assert c.post("/print/cards", {"village": "不存在村"}).status_code == 400
+    v = world.login("xinqiao")
+    r = v.post("/print/cards", {})
+    assert "张大山" in text(r) and "钱石头" not in text(r)
+    actions = [(a.actor, a.action, a.target) for a in world.audits("cards.print")]
+    assert actions == [("console:admin", "cards.print", "village:石门村"), ("console:xinqiao", "cards.print", "village:新桥村")]
+    assert world.audits("listing.print")[0].target == "village:*"
+
+
+@needs_chromium
+def test_console_print_pdf(world: World) -> None:
+    c = world.login("admin")
+    r = c.post("/print/cards", {"village": "新桥村", "format": "pdf"})
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    r.close()
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def _cli(world: World, *args: str) -> Any:
+    from bot.cli import main
+
+    return CliRunner().invoke(main, list(args), env={"LIANXIN_DATABASE_URL": world.lx.config.database_url,
+                                                     "LIANXIN_CONFIG": ""}, catch_exceptions=False)
+
+
+def test_cli_cards_and_listing_html(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "cards.html"
+    r = _cli(world, "cards", "--village", "新桥村", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "2 张服务卡（1 页）" in r.output
+    html = out.read_text(encoding="utf-8")
+    assert html.count('class="card"') == 2 and "李明" in html
+    out2 = tmp_path / "listing.html"
+    r = _cli(world, "listing", "--out", str(out2))
+    assert r.exit_code == 0 and "石门村" in out2.read_text(encoding="utf-8")
+    assert {a.action for a in world_all_audit(world) if a.actor == "cli"} == {"cards.print", "listing.print"}
+
+
+def test_cli_refuses_bad_suffix_and_unknown_village(world: World, tmp_path: Path) -> None:
+    r = _cli(world, "cards", "--out", str(tmp_path / "cards.docx"))
+    assert r.exit_code != 0 and ".html 或 .pdf" in r.output
+    r = _cli(world, "listing", "--village", "不存在村", "--out", str(tmp_path / "l.html"))
+    assert r.exit_code != 0 and "没有名为「不存在村」的村(居)" in r.output
+    assert not (tmp_path / "l.html").exists()
+
+
+def test_cli_pdf_without_chromium_says_so(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(docs, "find_chromium", lambda: None)
+    r = _cli(world, "cards", "--out", str(tmp_path / "cards.pdf"))
+    assert r.exit_code != 0 and "未找到 Chromium" in r.output
+
+
+@needs_chromium
+def test_cli_pdf_with_chromium(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "listing.pdf"
+    r = _cli(world, "listing", "--village", "新桥村", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def world_all_audit(world: World) -> list[AuditLog]:
+    with world.lx.session() as s:
+        rows = list(s.scalars(select(AuditLog)))
+        for x in rows:
+            s.expunge(x)
+        return rows
+
+
+# ------------------------------------------------------------------------------------------ simulator
+
+
+def test_simulator_chats_through_wechat(world: World) -> None:
+    c = world.login("admin")
+    r = c.post("/simulator/send", {"openid": "demo-cadre-01", "text": "帮助"})
+    assert r.status_code == 302
+    m = world.one(select(InboundMessage).where(InboundMessage.openid == "demo-cadre-01"))
+    assert m.content == "帮助" and m.status == "handled" and m.reply
+    page = text(c.get("/simulator?openid=demo-cadre-01"))
+    assert "帮助" in page and m.reply.splitlines()[0] in page
+    assert world.audits("simulator.send")[0].target == "openid:demo-cadre-01"
+
+
+def test_simulator_shows_the_office_reply_push(world: World) -> None:
+    c = world.login("admin")
+    c.post("/requests/1/reply", {"text": "明天派人维修水管"})
+    page = text(c.get("/simulator?openid=demo-villager-001"))
+    assert "明天派人维修水管" in page and "此人会收到的推送（1）" in page
+
+
+def test_simulator_new_villager_scans_the_card(world: World) -> None:
+    c = world.login("admin")
+    r = c.post("/simulator/open", {"household_id": world.ids["hh_a2"]})
+    openid = f"sim-household-{world.ids['hh_a2']}"
+    assert r.status_code == 302 and openid in r.headers["Location"]
+    page = text(c.get(f"/simulator?openid={openid}"))
+    assert "扫服务卡二维码（10000002）" in page
+    assert c.post("/simulator/send", {"openid": openid, "action": "scan", "card": "10000002"}).status_code == 302
+    ident = world.one(select(WechatIdentity).where(WechatIdentity.openid == openid))
+    assert ident.kind == "villager" and ident.household_id == world.ids["hh_a2"]
+    assert "李明" in text(c.get(f"/simulator?openid={openid}"))
+
+
+def test_simulator_never_uses_real_accounts(world: World) -> None:
+    with world.lx.session() as s:
+        Factory(s).identity("oREALopenid123", cadre=None, kind="unknown")
+    c = world.login("admin")
+    assert c.get("/simulator?openid=oREALopenid123").status_code == 404
+    assert c.post("/simulator/send", {"openid": "oREALopenid123", "text": "x"}).status_code == 400
+    assert c.post("/simulator/send", {"openid": "demo-cadre-01", "text": "  "}).status_code == 400
+    assert world.count(InboundMessage) == 0
+
+
+def test_simulator_in_safe_mode(make_lx: Any, clock: Any) -> None:
+    key = base64.b64encode(bytes(range(32))).decode().rstrip("=")
+    lx = make_lx(**{"wechat.encoding_aes_key": key})
+    w = build_world(lx, clock)
+    c = w.login("admin")
+    assert "安全模式" in text(c.get("/simulator?openid=demo-cadre-01"))
+    assert c.post("/simulator/send", {"openid": "demo-cadre-01", "text": "帮助"}).status_code == 302
+    m = w.one(select(InboundMessage).where(InboundMessage.openid == "demo-cadre-01"))
+    assert m.reply and m.status == "handled"
+    assert re.search(r"帮助", text(c.get("/simulator?openid=demo-cadre-01")))
