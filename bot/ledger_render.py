@@ -53,35 +53,42 @@ def _cells(row: dict[str, Any]) -> list[Any]:
 
 def to_xlsx(led: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     duty_heads: list[str] = []
     for k in KEYS:
         duty_heads += [LABELS[k], LABELS[k] + "%"]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "干部"
-    ws.append(["干部", "电话", "村（居）", "联系户数", *duty_heads, *(r + "员" for r in ROLE_NAMES)])
+    # write-only: a county's ledger lists ~100,000 households; this keeps memory and time down
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def sheet(title: str, heads: list[str]) -> Any:
+        ws = wb.create_sheet(title)
+        ws.freeze_panes = "A2"
+        cells = []
+        for h in heads:
+            c = WriteOnlyCell(ws, value=h)
+            c.font = bold
+            cells.append(c)
+        ws.append(cells)
+        return ws
+
+    ws = sheet("干部", ["干部", "电话", "村（居）", "联系户数", *duty_heads, *(r + "员" for r in ROLE_NAMES)])
     for c in led["cadres"]:
         ws.append([c["name"], c["phone"], c["village"] or "", *_cells(c), *(c["roles"][r] for r in ROLE_NAMES)])
-    wv = wb.create_sheet("村")
-    wv.append(["村（居）", "农户数", *duty_heads, "未联户"])
+    wv = sheet("村", ["村（居）", "农户数", *duty_heads, "未联户"])
     for v in led["villages"]:
         wv.append([v["village"], *_cells(v), v["unlinked"]])
     wv.append(["合计", *_cells(led["totals"]), None])
-    wm = wb.create_sheet("缺项农户")
-    wm.append(["村（居）", "户主", "卡号", "联户干部", "干部电话", "信息登记缺项", "信息更新", "服务卡发放",
-               "政策宣传", "承诺书", "本月走访次数", "督办卡", "缺项"])
+    wm = sheet("缺项农户", ["村（居）", "户主", "卡号", "联户干部", "干部电话", "信息登记缺项", "信息更新", "服务卡发放",
+                        "政策宣传", "承诺书", "本月走访次数", "督办卡", "缺项"])
     for h in led["missing"]:
         wm.append([h["village"], h["head_name"], h["card_number"] or "", h["cadre_name"] or "（未联户）",
                    h["cadre_phone"] or "", "、".join(INFO_FIELD_LABELS[k] for k in h["info_missing"]),
                    (h["info_updated_at"] or "")[:10], h["card_issued_on"] or "", h["policy_done_on"] or "",
                    h["commitment_signed_on"] or "", h["visits_this_month"], h["tasks"],
                    "、".join(DUTIES.get(k, k) for k in h["missing"])])
-    for sheet in (ws, wv, wm):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -70,19 +70,24 @@ def _filled_text(col: Any) -> ColumnElement[bool]:
     return func.length(func.trim(func.coalesce(col, ""))) > 0
 
 
-def info_complete_clause() -> ColumnElement[bool]:
-    """True when the four required fields of the information form are filled (same SQL on both databases).
+def info_field_clauses() -> dict[str, ColumnElement[bool]]:
+    """Per required field of the information form: is it filled (same SQL on both databases).
 
     ``members`` is JSON: SQL NULL, JSON ``null`` and ``[]`` all mean "not filled"; casting to text gives the
     same spelling on SQLite (JSON stored as text) and PostgreSQL (jsonb::text).
     """
     members_text = func.coalesce(cast(Household.members, Text), "null")
-    return and_(
-        members_text.not_in(["null", "[]", ""]),
-        Household.annual_income.is_not(None),
-        _filled_text(Household.industries),
-        _filled_text(Household.difficulties),
-    )
+    return {
+        "members": members_text.not_in(["null", "[]", ""]),
+        "annual_income": Household.annual_income.is_not(None),
+        "industries": _filled_text(Household.industries),
+        "difficulties": _filled_text(Household.difficulties),
+    }
+
+
+def info_complete_clause() -> ColumnElement[bool]:
+    """True when the four required fields of the information form are filled."""
+    return and_(*info_field_clauses().values())
 
 
 def _count_if(cond: ColumnElement[bool]) -> Any:
@@ -315,24 +320,37 @@ class HouseholdDuties:
 
 def info_missing_fields(h: Household) -> list[str]:
     """The required fields of the information form that are still empty (same rule as the SQL clause)."""
+    return _missing(h.members, h.annual_income, h.industries, h.difficulties)
+
+
+def _missing(members: Any, income: Any, industries: str | None, difficulties: str | None) -> list[str]:
     missing = []
-    if not h.members:
+    if not members:
         missing.append("members")
-    if h.annual_income is None:
+    if income is None:
         missing.append("annual_income")
-    if not (h.industries or "").strip():
+    if not (industries or "").strip():
         missing.append("industries")
-    if not (h.difficulties or "").strip():
+    if not (difficulties or "").strip():
         missing.append("difficulties")
     return missing
 
 
 def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
                      household_ids: Iterable[int] | None = None) -> list[HouseholdDuties]:
+    """The ledger line of every household in scope (plain columns, no ORM objects: 100,000 rows stay cheap)."""
     visits = _visits_subquery(month)
     tasks = _tasks_subquery()
     stmt = (
-        select(Household, Village.name, Link, Cadre, ServiceCard, visits.c.visits, visits.c.last_visit, tasks.c.tasks)
+        select(Household.id, Household.head_name, Village.name.label("village"), ServiceCard.number,
+               Cadre.id.label("cadre_id"), Cadre.name.label("cadre_name"), Cadre.phone,
+               # the SQL rule decides what "filled" means, so the list and the counts cannot disagree
+               *(case((cond, 1), else_=0).label(f"{name}_ok") for name, cond in info_field_clauses().items()),
+               Household.info_updated_at, Household.info_updated_by, ServiceCard.issued_on, ServiceCard.issued_by,
+               Household.policy_done_on, Household.policy_done_by, Link.commitment_signed_on,
+               Link.commitment_recorded_by, Household.listed_on, visits.c.visits, visits.c.last_visit,
+               tasks.c.tasks)
+        .select_from(Household)
         .join(Village, Village.id == Household.village_id)
         .outerjoin(Link, Link.household_id == Household.id)
         .outerjoin(Cadre, Cadre.id == Link.cadre_id)
@@ -344,26 +362,25 @@ def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
     if household_ids is not None:
         stmt = stmt.where(Household.id.in_(list(household_ids)))
     out = []
-    for h, village_name, link, cadre, card, n_visits, last_visit, n_tasks in session.execute(_scoped(stmt, scope)):
-        info_missing = info_missing_fields(h)
+    for r in session.execute(_scoped(stmt, scope)):
+        info_missing = [f for f, ok in zip(INFO_FIELDS, (r.members_ok, r.annual_income_ok, r.industries_ok,
+                                                          r.difficulties_ok), strict=True) if not ok]
         row = HouseholdDuties(
-            household_id=h.id, head_name=h.head_name, village=village_name,
-            card_number=card.number if card else None,
-            cadre_id=cadre.id if cadre else None, cadre_name=cadre.name if cadre else None,
-            cadre_phone=cadre.phone if cadre else None,
+            household_id=r.id, head_name=r.head_name, village=r.village, card_number=r.number,
+            cadre_id=r.cadre_id, cadre_name=r.cadre_name, cadre_phone=r.phone,
             info_complete=not info_missing, info_missing=info_missing,
-            info_updated_at=h.info_updated_at, info_updated_by=h.info_updated_by,
-            card_issued_on=card.issued_on if card else None, card_issued_by=card.issued_by if card else None,
-            policy_done_on=h.policy_done_on, policy_done_by=h.policy_done_by,
-            commitment_signed_on=link.commitment_signed_on if link else None,
-            commitment_recorded_by=link.commitment_recorded_by if link else None,
-            listed_on=h.listed_on, visits_this_month=int(n_visits or 0),
-            last_visit=_as_date(last_visit), tasks=int(n_tasks or 0),
+            info_updated_at=r.info_updated_at, info_updated_by=r.info_updated_by,
+            card_issued_on=r.issued_on, card_issued_by=r.issued_by,
+            policy_done_on=r.policy_done_on, policy_done_by=r.policy_done_by,
+            commitment_signed_on=r.commitment_signed_on, commitment_recorded_by=r.commitment_recorded_by,
+            listed_on=r.listed_on, visits_this_month=int(r.visits or 0),
+            last_visit=_as_date(r.last_visit), tasks=int(r.tasks or 0),
         )
         row.missing = [k for k, done in (
             ("info", row.info_complete), ("card", row.card_issued_on is not None),
             ("policy", row.policy_done_on is not None), ("commitment", row.commitment_signed_on is not None),
-            ("visit", row.visits_this_month > 0), ("link", cadre is not None), ("listing", row.listed_on is not None),
+            ("visit", row.visits_this_month > 0), ("link", r.cadre_id is not None),
+            ("listing", row.listed_on is not None),
         ) if not done]
         out.append(row)
     return out
