@@ -567,8 +567,10 @@ def form_step(ctx: Context, msg: Message, state: ConversationState) -> str:
         if not answers:
             _end_form(ctx, state)
             return ctx.render("ledger_form_nothing", head=h.head_name)
+        listed = len(answers["members"]) if answers.get("members") else None
         return ctx.render("ledger_form_confirm", head=h.head_name, changes=changes, labels=INFO_FIELD_LABELS,
-                          complete=not _missing_after(h, answers))
+                          complete=not _missing_after(h, answers), population=h.population,
+                          listed=listed if listed is not None and listed != h.population else None)
     return _ask(ctx, h, next_step, n + 1)
 
 
@@ -609,10 +611,9 @@ def _save_form(ctx: Context, msg: Message, state: ConversationState, h: Househol
         "info_updated_at": _iso(h.info_updated_at),
         "info_updated_by": h.info_updated_by,
     }
+    # Household.population stays as the link list has it (the office's import owns it; a re-import of the
+    # same file must change nothing); the confirmation points out a difference instead.
     values = {f: _from_json(f, answers[f]) for f in answers}
-    if "members" in values and len(values["members"]) != h.population:
-        previous["fields"]["population"] = h.population
-        values["population"] = len(values["members"])
     for f, new in values.items():
         old = getattr(h, f)
         if _history_value(f, old) != _history_value(f, new):
