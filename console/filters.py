@@ -25,7 +25,20 @@ def md(value: date | None) -> str:
     return f"{value.month}月{value.day}日" if value else ""
 
 
+def target_zh(target: str) -> str:
+    """A card's target as people say it: all → 全体干部, village:X → X, cadre:PHONE → 干部 138****5678."""
+    kind, _, value = str(target).partition(":")
+    if target in ("all", "全部"):
+        return "全体干部"
+    if kind == "village":
+        return value
+    if kind == "cadre":
+        return f"干部 {mask_phone(value)}"
+    return str(target)
+
+
 def install(app: Flask) -> None:
+    app.jinja_env.filters["target_zh"] = target_zh
     app.jinja_env.filters["mask"] = mask_phone
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["md"] = md

@@ -94,7 +94,7 @@ def _rows(session: Session, village: Village | None) -> list[tuple[Household, Vi
             .outerjoin(Link, Link.household_id == Household.id)
             .outerjoin(Cadre, Link.cadre_id == Cadre.id)
             .where(Household.purged_at.is_(None))
-            .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id))
+            .order_by(Village.name, Cadre.name, Cadre.id, VillagerGroup.id, Household.head_name, Household.id))
     if village is not None:
         stmt = stmt.where(Household.village_id == village.id)
     return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
