@@ -1,0 +1,206 @@
+"""End to end in headless Chromium (Debian's /usr/bin/chromium driven by Playwright): log in, compose and
+publish a card, answer a request and see it arrive in the simulator, print service cards, use the simulator,
+and the phone layout. Screenshots and PDFs go to artifacts/ (CI keeps them)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import OutboxMessage, RequestReply, Task
+from tests.test_console_helpers import PASSWORDS, World, build_world
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} missing: install Debian chromium (apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture
+def served(lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
+    from werkzeug.serving import make_server
+
+    w = build_world(lx, clock)
+    srv = make_server("127.0.0.1", 0, w.app, threaded=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield w, f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        t.join()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
+
+
+def login(page: Any, base: str, user: str = "admin") -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORDS[user])
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def test_login_and_dashboard(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base + "/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button[type=submit]")
+    assert page.locator(".flash.error").inner_text() == "账号或密码不正确。"
+    shot(page, "login-failed")
+    login(page, base)
+    assert page.locator("h1").first.inner_text().startswith("总览")
+    assert page.get_by_text("今日民情日记").is_visible()
+    shot(page, "dashboard")
+
+
+def test_compose_and_publish_a_card(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=督办卡")
+    page.click("summary >> text=新建督办卡")
+    page.fill("#compose input[name=title]", "清理河道垃圾")
+    page.fill("#compose textarea[name=body]", "各村清理河道两岸垃圾，反馈照片。")
+    page.fill("#compose input[name=deadline]", "2026-11-28T18:00")
+    page.check("#compose input[name=scope][value=village]")
+    page.check("#compose input[name=villages][value=石门村]")
+    shot(page, "card-compose")
+    page.click("#compose button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "已发布" in page.locator(".flash.ok").inner_text()
+    assert "清理河道垃圾" in page.locator("h1").inner_text()
+    assert page.get_by_role("link", name="王芳").is_visible()
+    shot(page, "card-board")
+    t = w.one(select(Task).where(Task.title == "清理河道垃圾"))
+    assert t.published_at is not None and t.targets == ["village:石门村"]
+    assert w.count(OutboxMessage, OutboxMessage.kind == "task", OutboxMessage.openid == "demo-cadre-02") == 2
+
+
+def test_answer_a_request_and_see_it_in_the_simulator(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=诉求")
+    page.select_option("select[name=sla]", "late")
+    page.click("form.filters button[type=submit]")
+    page.click("table >> text=1")
+    assert "饮水管冻裂了" in page.locator(".chatlog").inner_text()
+    page.fill("textarea[name=text]", "已联系水管站，明天上午上门维修。")
+    page.click("text=发送答复")
+    page.wait_for_selector(".flash.ok")
+    assert "答复已发送给群众" in page.locator(".flash.ok").inner_text()
+    assert "明天上午上门维修" in page.locator(".chatlog").inner_text()
+    shot(page, "request-answered")
+    assert w.count(RequestReply) == 1
+    page.goto(base + "/simulator?openid=demo-villager-001")
+    push = page.locator(".bubble.push").first
+    assert "明天上午上门维修" in push.inner_text()
+    shot(page, "simulator-villager-push")
+
+
+def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    from storage.models import Cadre
+    from tests.factories import Factory
+
+    with w.lx.session() as s:
+        f = Factory(s)
+        cadre = s.get(Cadre, w.ids["cadre_a"])
+        for i in range(7):
+            f.household(cadre, head_name=f"新桥农户{i}", card=f"1100000{i}", village=f.village("新桥村"))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=打印")
+    form = page.locator("form").filter(has=page.locator("button[value=html]")).first
+    form.locator("select[name=village]").select_option("新桥村")
+    with page.expect_popup() as info:
+        form.locator("button[value=html]").click()
+    cards = info.value
+    cards.wait_for_load_state()
+    assert cards.locator(".sheet").count() == 2
+    assert cards.locator(".sheet").first.locator(".card").count() == 8
+    assert cards.locator(".card svg").count() == 9
+    assert "李明" in cards.locator(".card").first.inner_text()
+    cards.set_viewport_size({"width": 900, "height": 1200})
+    shot(cards, "service-cards")
+    cards.pdf(path=str(ARTIFACTS / "console-service-cards.pdf"), format="A4", print_background=True,
+              prefer_css_page_size=True)
+    assert (ARTIFACTS / "console-service-cards.pdf").read_bytes().startswith(b"%PDF")
+    # and the public listing
+    form2 = page.locator("form").filter(has=page.locator("button[value=html]")).nth(1)
+    form2.locator("select[name=village]").select_option("新桥村")
+    with page.expect_popup() as info2:
+        form2.locator("button[value=html]").click()
+    listing = info2.value
+    listing.wait_for_load_state()
+    assert "新桥村“三五连心”联户名单公示" in listing.locator("h1").inner_text()
+    shot(listing, "listing")
+    listing.pdf(path=str(ARTIFACTS / "console-listing.pdf"), format="A4", prefer_css_page_size=True)
+    assert [a.target for a in w.audits("cards.print")] == ["village:新桥村"]
+
+
+def test_simulator_chat(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=模拟聊天")
+    page.select_option("select[name=openid]", "demo-cadre-01")
+    page.click("text=进入")
+    page.fill("#simform textarea[name=text]", "今天走访了张大山家，了解饮水管维修情况")
+    page.click("#simform button[type=submit]")
+    page.wait_for_selector(".bubble.bot")
+    log = page.locator("#chatlog").inner_text()
+    assert "今天走访了张大山家" in log
+    assert page.locator(".bubble.bot").count() == 1
+    shot(page, "simulator-cadre")
+    from storage.models import DiaryEntry
+
+    assert w.count(DiaryEntry, DiaryEntry.text.like("%饮水管维修%")) == 1
+
+
+def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                            has_touch=True)
+    login(page, base)
+    assert not page.locator("nav a >> text=干部").is_visible()  # the menu is folded on a phone
+    page.click("label.navbtn")
+    assert page.locator("nav a >> text=干部").is_visible()
+    shot(page, "phone-menu")
+    page.click("nav a >> text=干部")
+    # no horizontal scrolling of the page itself (tables scroll inside their box)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    page.goto(base + f"/requests/{w.ids['req_a']}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-request")
