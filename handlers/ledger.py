@@ -519,6 +519,10 @@ def match_form(ctx: Context, msg: Message) -> dict[str, Any] | None:
     state = _state(ctx)
     if state is None or state.flow != FORM_FLOW or state.expires_at <= ctx.now():
         return None
+    # Another command (登记 李四, 宣传 全部, 日记 …) is not an answer: it runs, and the form stays open for the
+    # next answer. The cancel words (撤销 among them) do belong to the form.
+    if _fold(msg.text) not in CANCEL_WORDS and keywords.parse(msg.text) is not None:
+        return None
     return {"state": state}
 
 

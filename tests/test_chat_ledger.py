@@ -114,6 +114,25 @@ def test_cancel_works_in_every_step_and_saves_nothing(lx, world):
         assert s.scalar(select(func.count()).select_from(HouseholdInfoHistory)) == 0
 
 
+def test_commands_during_the_form_are_not_answers(lx, world):
+    wc, ids = world
+    say(wc, "登记 张三")
+    say(wc, "张三 户主 56")
+    r = say(wc, "宣传 李四")  # runs as a command; the form stays open
+    assert "惠农政策宣传" in r
+    assert "第3步" in say(wc, "3万")
+    r = say(wc, "登记 王五")  # a new 登记 starts over with the other household
+    assert "王五" in r and "第1步" in r
+    for a in ("跳过", "跳过", "种桑养蚕", "无", "确认"):
+        r = say(wc, a)
+    assert "已保存 王五" in r
+    with lx.session() as s:
+        assert s.get(Household, ids["h"][0]).members is None  # 张三's answers were never confirmed
+        h = s.get(Household, ids["h"][2])
+        assert (h.industries, h.difficulties) == ("种桑养蚕", "无")
+        assert s.get(Household, ids["h"][1]).policy_done_on == date(2026, 11, 24)
+
+
 def test_form_times_out(lx, world, clock):
     wc, ids = world
     say(wc, "登记 张三")
