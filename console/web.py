@@ -16,6 +16,7 @@ from console.views import (  # noqa: E402,F401
     diaries,
     households,
     importing,
+    ledger,
     policy,
     printing,
     reports,

@@ -375,6 +375,23 @@ def test_report_page_and_audited_downloads(world: World) -> None:
     assert "13900000001" not in text(c.get("/reports/full?kind=month&period=2026-11"))
 
 
+def test_ledger_page_and_audited_download(world: World) -> None:
+    c = world.login("admin")
+    page = text(c.get("/ledger?month=2026-11"))
+    assert "五个一台账" in page and "李明" in page and "王芳" in page and "尚有缺项的农户" in page
+    r = c.get("/ledger/download?format=json&month=2026-11&village=新桥村")
+    assert r.status_code == 200
+    data = json.loads(r.data)
+    assert [row["name"] for row in data["cadres"]] == ["李明"] and data["cadres"][0]["phone"] == "139****0001"
+    r = c.get("/ledger/download?format=xlsx")
+    assert r.status_code == 200 and r.data[:2] == b"PK"
+    assert [(a.target, a.detail["format"]) for a in world.audits("ledger.export")] == [
+        ("ledger:新桥村:2026-11", "json"), ("ledger:*:2026-11", "xlsx")]
+    v = world.login("xinqiao")
+    page = text(v.get("/ledger"))
+    assert "李明" in page and "王芳" not in page
+
+
 # ------------------------------------------------------------------------------------------ import
 
 

@@ -1,0 +1,79 @@
+"""五个一台账: each cadre's and village's duties to their households, and the households with something missing
+(storage/ledger.py); downloads through bot/ledger_render.py (admins only, audited, phones masked)."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from flask import abort, render_template, request, send_file
+
+from console.access import admin_only, db, lx, record, service, user
+from console.views import common
+from console.web import bp
+from handlers.render import mask_phone
+
+MISSING_SHOWN = 300
+FORMATS = {"json": "application/json", "html": "text/html; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _build(s: Any) -> tuple[Any, dict[str, Any] | None, str, str | None]:
+    svc = service("storage.ledger")
+    month = (request.args.get("month") or "").strip()
+    if month and not re.fullmatch(r"\d{4}-\d{2}", month):
+        abort(400, description="月份应写作 YYYY-MM")
+    village = (request.args.get("village") or "").strip() or None
+    if user().role == "village":
+        if village not in (None, user().village_name):
+            abort(404)
+        village = user().village_name
+    if svc is None:
+        return None, None, month, village
+    try:
+        led = svc.build_ledger(s, today=common.today(), village=village, month=month or None)
+    except svc.LedgerError as e:
+        abort(400, description=str(e))
+    return svc, led, led["month"], village
+
+
+@bp.get("/ledger")
+def ledger() -> Any:
+    with db() as s:
+        svc, led, month, village = _build(s)
+        return render_template("ledger.html", led=led, month=month, village=village, villages=common.villages(s),
+                               shown=MISSING_SHOWN, can_download=user().is_admin and service("bot.ledger_render") is not None)
+
+
+def _masked(led: dict[str, Any]) -> dict[str, Any]:
+    for row in led["cadres"]:
+        row["phone"] = mask_phone(row.get("phone"))
+    for row in led["missing"]:
+        row["cadre_phone"] = mask_phone(row.get("cadre_phone"))
+    return led
+
+
+@bp.get("/ledger/download")
+@admin_only
+def ledger_download() -> Any:
+    fmt = request.args.get("format", "xlsx")
+    render = service("bot.ledger_render")
+    if fmt not in FORMATS:
+        abort(400, description="格式应为 json、xlsx 或 html")
+    if render is None:
+        abort(404)
+    with db() as s:
+        _svc, led, month, village = _build(s)
+        if led is None:
+            abort(404)
+        led = _masked(led)
+        if fmt == "json":
+            data: bytes = render.to_json(led).encode("utf-8")
+        elif fmt == "html":
+            data = render.to_html(led, township=lx().config["general"]["township"]).encode("utf-8")
+        else:
+            data = render.to_xlsx(led)
+        record(s, "ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)
+    return send_file(io.BytesIO(data), mimetype=FORMATS[fmt], as_attachment=True,
+                     download_name=f"lianxin-ledger-{month}.{fmt}")
