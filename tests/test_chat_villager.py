@@ -286,3 +286,12 @@ def test_window_counter_resets_when_window_reopens(chat: Chat) -> None:
     chat.wc.text("o-zhang", "帮助")
     ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
     assert ident.window_sent == 0 and ident.last_inbound_at == chat.clock()
+
+
+def test_help_for_villager_names_the_cadre(chat: Chat) -> None:
+    linked(chat)
+    before = snapshot(chat)
+    for word in ("帮助", "幫助", "?", "菜单"):
+        reply = chat.wc.text("o-zhang", word)
+        assert "李明" in reply and PHONE in reply and "满意" in reply
+    assert snapshot(chat) == before
