@@ -99,7 +99,8 @@ class SafeMode:
 
     def decrypt(self, encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> bytes:
         expected = sign(self.token, timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected, msg_signature or ""):
+        # Bytes: compare_digest refuses non-ASCII str (a forged signature must be a 403, not a TypeError → 500).
+        if not hmac.compare_digest(expected.encode(), (msg_signature or "").encode("utf-8", "surrogateescape")):
             raise Forbidden("bad msg_signature")
         try:
             plain = self.prp.decrypt(encrypt, self.app_id)
@@ -212,7 +213,8 @@ def register(app: Flask, lx: Lianxin) -> None:
     def check_query() -> tuple[str, str]:
         args = request.args
         timestamp, nonce, signature = args.get("timestamp", ""), args.get("nonce", ""), args.get("signature", "")
-        if not (timestamp and nonce and signature) or not hmac.compare_digest(sign(token, timestamp, nonce), signature):
+        if not (timestamp and nonce and signature) or not hmac.compare_digest(
+                sign(token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")):
             raise Forbidden("bad signature")
         try:
             ts = int(timestamp)

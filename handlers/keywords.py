@@ -128,6 +128,9 @@ def _original_rest(text: str, folded_len: int) -> str:
     return rest.lstrip(" \t\u3000:：,，、").strip()
 
 
+MAX_NUMBER = 2**31 - 1  # card (task) and request numbers are INTEGER columns
+
+
 def leading_number(text: str) -> tuple[int | None, str]:
     """'１２ 已办好' -> (12, '已办好'); full-width digits and a leading '#'/'号' accepted."""
     s = text.lstrip(" \t\u3000#＃")
@@ -143,7 +146,10 @@ def leading_number(text: str) -> tuple[int | None, str]:
     if not digits:
         return None, text.strip()
     rest = s[i:].lstrip(" \t\u3000:：,，、号號").strip()
-    return int("".join(digits)), rest
+    number = int("".join(digits))
+    if number > MAX_NUMBER:  # no card or request has such a number; SQLite cannot even bind it (OverflowError)
+        return None, text.strip()
+    return number, rest
 
 
 def digits_only(text: str) -> str:

@@ -294,6 +294,7 @@ def test_reply_usage(chat: Chat) -> None:
     bound(chat)
     assert "回复 诉求编号 内容" in chat.wc.text("o-li", "回复")
     assert "回复 诉求编号 内容" in chat.wc.text("o-li", "回复 12")
+    assert "回复 诉求编号 内容" in chat.wc.text("o-li", "回复 99999999999999999999 好")
     assert chat.count(RequestReply) == 0
 
 

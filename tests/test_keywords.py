@@ -37,6 +37,7 @@ def test_numbers_and_cards() -> None:
     assert leading_number("１２ 已办好") == (12, "已办好")
     assert leading_number("#7：好") == (7, "好")
     assert leading_number("好的") == (None, "好的")
+    assert leading_number("99999999999999999999 好")[0] is None  # beyond any INTEGER column: not a number
     assert looks_like_card_number("２０２６ １１２４") == "20261124"
     assert looks_like_card_number("2026-1124") == "20261124"
     assert looks_like_card_number("xq-0042-17") == "XQ004217"

@@ -150,7 +150,7 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file
 
 @pytest.mark.parametrize(
     "case",
-    ["bad_signature", "no_signature", "old_timestamp", "future_timestamp", "malformed", "not_xml_root",
+    ["bad_signature", "non_ascii_signature", "non_ascii_msg_signature", "no_signature", "old_timestamp", "future_timestamp", "malformed", "not_xml_root",
      "billion_laughs", "external_entity", "empty_body", "too_big", "no_sender", "bad_create_time"],
 )
 def test_refused_requests_store_nothing(env: Any, clock: Any, case: str) -> None:
@@ -164,6 +164,13 @@ def test_refused_requests_store_nothing(env: Any, clock: Any, case: str) -> None
     status = 400
     if case == "bad_signature":
         r, status = wc.post_raw(good, query={**q, "signature": "a" * 40}), 403
+    elif case == "non_ascii_signature":
+        r, status = wc.post_raw(good, query={**q, "signature": "签名" * 20}), 403
+    elif case == "non_ascii_msg_signature":
+        if wc.crypto is None:
+            pytest.skip("msg_signature exists only in safe mode")
+        r, status = wc.post_raw("<xml><Encrypt><![CDATA[abcd]]></Encrypt></xml>",
+                                query={**q, "encrypt_type": "aes", "msg_signature": "签名" * 20}), 403
     elif case == "no_signature":
         r, status = wc.post_raw(good, query={"timestamp": q["timestamp"], "nonce": q["nonce"]}), 403
     elif case == "old_timestamp":
