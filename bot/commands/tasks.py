@@ -217,6 +217,29 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         require_schema(lx)
         run_forever(lx, echo=lambda m: click.echo(m))
 
+    @command(main, "dispatch")
+    @click.option("--interval", default=None, type=float, help="两轮之间的秒数（默认 [scheduler] dispatch_interval_seconds）")
+    @click.option("--once", is_flag=True, help="只投递一轮")
+    def dispatch_cmd(lx: Lianxin, interval: float | None, once: bool) -> None:
+        """投递进程：循环发送待发消息并下载媒体（可多开，PostgreSQL 上分摊）/ a dispatcher loop."""
+        import signal
+        import threading
+
+        from reminders.jobs import run
+
+        require_schema(lx)
+        wait = interval if interval is not None else lx.config["scheduler"]["dispatch_interval_seconds"]
+        stop = threading.Event()
+        if not once:
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while True:
+            result = run(lx, "dispatch_outbox", lx.now())
+            if once or result.sent or result.detail.get("failed"):
+                click.echo(result.line())
+            if once or stop.wait(wait):
+                break
+
     @command(main, "outbox")
     @click.option("--failed", is_flag=True, help="只列出发送失败的消息")
     @click.option("--retry", "retry_id", type=int, default=None, help="把失败的消息重新排队")
