@@ -84,6 +84,8 @@ def seed(url: str, households: int, cadres: int, entries_per_cadre: int) -> None
                 mentions.append({"diary_id": n, "household_id": c * per + rng.randrange(per) + 1})
         conn.execute(insert(DiaryEntry), entries)
         conn.execute(insert(DiaryMention), mentions)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))  # planner statistics, as a database in use has them
     engine.dispose()
 
 
