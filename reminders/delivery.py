@@ -67,6 +67,7 @@ class DispatchResult:
     failed: int = 0
     paused: bool = False
     busy: bool = False  # SQLite: another dispatcher holds the lease
+    not_configured: bool = False  # [wechat] app_id / app_secret empty: nothing sent, nothing lost
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DispatchResult) -> None:
@@ -83,6 +84,10 @@ def _worker_id() -> str:
 def paused_until(lx: Any) -> datetime | None:
     held = lease.holder_of(lx.engine, PAUSE_LEASE, now=utcnow())
     return held[1] if held else None
+
+
+def configured(lx: Any) -> bool:
+    return bool(lx.config["wechat"]["app_id"] and lx.config["wechat"]["app_secret"])
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:
@@ -275,6 +280,10 @@ def dispatch_outbox(lx: Any, now: datetime | None = None, *, client: WechatClien
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
     now = now or lx.now()
     result = DispatchResult()
+    if not configured(lx):
+        # No AppID/AppSecret (a demo or a fresh install): keep everything queued rather than fail it.
+        result.not_configured = True
+        return result
     if paused_until(lx) is not None:
         result.paused = True
         return result
@@ -463,6 +472,8 @@ def download_media(lx: Any, now: datetime | None = None, *, client: WechatClient
                    limit: int = 50) -> int:
     """Fetch photos and voice of Attachment rows (WeChat keeps them 3 days) into ``[general] media_dir``."""
     now = now or lx.now()
+    if not configured(lx):
+        return 0
     client = client or WechatClient(lx)
     root = Path(lx.config["general"]["media_dir"])
     with lx.sessions() as s:

@@ -313,7 +313,8 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
     media = download_media(lx, now)
     return JobResult("dispatch_outbox", sent=r.sent, detail={
         "custom": r.sent_custom, "template": r.sent_template, "merged": r.merged, "retried": r.retried,
-        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": media})
+        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": media,
+        **({"not_configured": True} if r.not_configured else {})})
 
 
 JOBS: dict[str, Callable[[Any, datetime], JobResult]] = {

@@ -141,6 +141,8 @@ class SchedulerRunner:
 
     def _start_scheduler(self) -> None:
         cfg = self.lx.config
+        # APScheduler logs every run at INFO (dispatch_outbox runs every few seconds); our jobs log results.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         sched = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.lx.engine, tablename=JOBSTORE_TABLE)},
             job_defaults={"coalesce": True, "max_instances": 1,

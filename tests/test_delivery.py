@@ -300,3 +300,12 @@ def test_two_dispatchers_deliver_each_message_once(wx, fake, make_lx, clock):
         with wx.sessions() as s:
             workers = {c.split(":")[0] for c in s.scalars(select(OutboxMessage.claimed_by))}
         assert workers == {"A", "B"}
+
+
+def test_without_credentials_nothing_is_sent_and_nothing_lost(make_lx, fake):
+    lx = make_lx(**{"wechat.api_base": fake.url, "wechat.app_secret": "", **TEMPLATES})
+    [p] = _people(lx, 1)
+    _queue(lx, p, "等配置好再发", "k")
+    r = dispatch_outbox(lx)
+    assert r.not_configured and r.sent == 0 and fake.calls == []
+    assert _statuses(lx) == {"pending": 1}
