@@ -241,9 +241,8 @@ def publish_due(session: Session, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ) -
     ).all()
     done = []
     for task in due:
-        if task.deadline <= now:
-            # Nobody can meet it any more: publish anyway so the office sees it on the board as overdue.
-            pass
+        # A card whose deadline passed before its publish time is still published: the office sees it
+        # on the board as overdue rather than silently never sent.
         if publish(session, task, now=now, tz=tz):
             done.append(task)
     return done
@@ -343,7 +342,7 @@ def request_extension(
     if not reason:
         raise TaskError("请写明延期原因，例如：延期 3 12月5日 农户外出未归")
     a = get_assignment(session, cadre_id=cadre_id, number=number)
-    if a.status in ANSWERED_STATUSES and a.status == "done":
+    if a.status == "done":
         raise TaskError(f"第{number}号督办卡已完成，无需延期。")
     new_deadline = _deadline_on(until, a.deadline, tz)
     if new_deadline <= a.deadline:
