@@ -11,12 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from storage.accounts import create_console_user
 from storage.models import (
     AuditLog,
+    ConsoleUser,
     DiaryEntry,
     PolicyEntry,
     RequestReply,
@@ -124,8 +125,12 @@ def build_world(lx: Any, clock: Any) -> World:
                          created_at=clock()))
         s.add(PolicyEntry(topic="环境卫生", title="门前三包", body="房前屋后干净整洁。", keywords="卫生 三包"))
         s.flush()
-        for name, role, village in (("admin", "admin", None), ("xinqiao", "village", "新桥村"), ("leader", "viewer", None)):
-            create_console_user(s, username=name, password=PASSWORDS[name], role=role, village=village, actor="test")
+        # Real argon2 hashes checked by storage.accounts.verify_password, with test-sized cost parameters
+        # (the parameters travel inside the hash) so that each test does not spend seconds hashing.
+        cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        for name, role, village in (("admin", "admin", None), ("xinqiao", "village", xq), ("leader", "viewer", None)):
+            s.add(ConsoleUser(username=name, password_hash=cheap.hash(PASSWORDS[name]), role=role,
+                              village_id=village.id if village else None))
         w.ids.update(cadre_a=a.id, cadre_b=b.id, hh_a=ha.id, hh_a2=ha2.id, hh_b=hb.id, req_a=1, req_b=2,
                      village_a=xq.id, village_b=sm.id, ident_cadre_a=ia.id)
         w.phones.update(cadre_a=a.phone, cadre_b=b.phone, hh_a="13811112222")
@@ -147,8 +152,6 @@ def world_fixture(lx: Any, clock: Any) -> World:
 
 
 def test_world_has_two_villages_and_three_users(world: World) -> None:
-    from storage.models import ConsoleUser
-
     assert world.count(ConsoleUser) == 3
     assert world.count(VillagerRequest) == 2
     assert world.count(RequestReply) == 0
