@@ -40,4 +40,4 @@ def test_random_text_never_fails(make_lx: Any, clock: Any) -> None:
     run()
     assert chat.count(InboundMessage, InboundMessage.status == "failed") == 0
     with chat.lx.session() as s:
-        assert s.scalar(select(func.count()).select_from(InboundMessage)) > 100
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) >= 50  # most examples reached the bot
