@@ -29,6 +29,7 @@ from storage.accounts import verify_password
 from storage.models import ConsoleUser, RateLimit
 
 LOCK_MINUTES = 15
+IP_FACTOR = 4  # failures allowed per address = login_attempts x this
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -220,9 +221,12 @@ def login() -> Any:
         password = request.form.get("password") or ""
         t = now()
         key = _limit_key(username)
+        # Per address too, with more room (an office shares one address): guessing across many usernames
+        # from one place is slowed down as well.
+        ip_key = f"console-login-ip:{request.remote_addr or '?'}"
         limit = lx().config["console"]["login_attempts"]
         with db() as s:
-            until = _locked(s, key, t)
+            until = _locked(s, key, t) or _locked(s, ip_key, t)
             if until is not None:
                 error = f"登录失败次数过多，账号已锁定至 {until.astimezone(lx().config.tz):%H:%M}，请稍后再试。"
                 audit.record(s, actor=f"console:{username}", action="login.locked", target=f"user:{username}")
@@ -240,6 +244,7 @@ def login() -> Any:
                     nxt = request.args.get("next") or ""
                     return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("console.dashboard"))
                 locked = _fail(s, key, t, limit)
+                _fail(s, ip_key, t, limit * IP_FACTOR)
                 audit.record(s, actor=f"console:{username or '?'}", action="login.failed", target=f"user:{username}")
                 error = (f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟。" if locked else "账号或密码不正确。")
     return render_template("login.html", error=error), (401 if error else 200)

@@ -168,6 +168,19 @@ def test_login_failures_lock_the_account(make_lx: Any, clock: Any) -> None:
     assert w.audits("login")[0].actor == "console:admin"
 
 
+def test_guessing_across_usernames_locks_the_address(make_lx: Any, clock: Any) -> None:
+    from console.access import IP_FACTOR
+
+    w = build_world(make_lx(**{"console.login_attempts": 2}), clock)
+    c = Client(w.app.test_client())
+    for i in range(2 * IP_FACTOR):
+        assert c.login(f"user{i}", "wrong-password").status_code == 401
+    r = c.login("admin", "admin-pass-1")
+    assert r.status_code == 401 and "锁定" in r.get_data(as_text=True)
+    clock.advance(minutes=16)
+    assert c.login("admin", "admin-pass-1").status_code == 302
+
+
 def test_unknown_user_and_empty_password_are_refused(world: World) -> None:
     c = Client(world.app.test_client())
     assert c.login("nobody", "whatever-1").status_code == 401
