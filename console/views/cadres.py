@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from console.access import db, in_scope, now, user, writers
 from console.views import common
@@ -32,7 +33,7 @@ def cadres() -> Any:
     q = (request.args.get("q") or "").strip()
     village_id = request.args.get("village", type=int)
     with db() as s:
-        stmt = common.scope_cadres(select(Cadre)).order_by(Cadre.name, Cadre.id)
+        stmt = common.scope_cadres(select(Cadre)).options(joinedload(Cadre.village)).order_by(Cadre.name, Cadre.id)
         if q:
             stmt = stmt.where(common.text_filter(q, Cadre.name, Cadre.phone, Cadre.post, Cadre.unit))
         if village_id:
@@ -69,11 +70,15 @@ def cadre(cadre_id: int) -> Any:
         weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
         summary = s.scalar(select(MonthlySummary).where(MonthlySummary.cadre_id == c.id,
                                                         MonthlySummary.month == f"{first.year:04d}-{first.month:02d}"))
-        households = list(s.scalars(select(Household).join(Link).where(Link.cadre_id == c.id).order_by(Household.head_name)))
+        households = list(s.scalars(select(Household).join(Link).where(Link.cadre_id == c.id)
+                                    .options(joinedload(Household.card), joinedload(Household.link))
+                                    .order_by(Household.head_name)))
         assignments = list(s.scalars(select(TaskAssignment).where(TaskAssignment.cadre_id == c.id)
+                                     .options(joinedload(TaskAssignment.task))
                                      .order_by(TaskAssignment.deadline.desc()).limit(50)))
         lights = {a.id: common.light(a) for a in assignments}
         reqs = list(s.scalars(select(VillagerRequest).where(VillagerRequest.cadre_id == c.id)
+                              .options(joinedload(VillagerRequest.household))
                               .order_by(VillagerRequest.created_at.desc()).limit(50)))
         identities = list(s.scalars(select(WechatIdentity).where(WechatIdentity.cadre_id == c.id,
                                                                  WechatIdentity.kind == "cadre")))

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, render_template, request, send_file
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from console.access import db, in_scope, lx
 from console.views import common
@@ -36,7 +37,7 @@ def diaries() -> Any:
         except ValueError:
             abort(400, description="日期应写作 YYYY-MM-DD")
     with db() as s:
-        stmt = (select(DiaryEntry).join(Cadre).where(DiaryEntry.deleted_at.is_(None))
+        stmt = (select(DiaryEntry).join(Cadre).where(DiaryEntry.deleted_at.is_(None)).options(contains_eager(DiaryEntry.cadre))
                 .order_by(DiaryEntry.day.desc(), DiaryEntry.created_at.desc(), DiaryEntry.id.desc()))
         stmt = common.scope_cadres(stmt)
         if cadre_id:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from console.access import db, done, in_scope, now, record, user, writers
 from console.views import common
@@ -36,8 +37,10 @@ def households() -> Any:
     q = (request.args.get("q") or "").strip()
     village_id = request.args.get("village", type=int)
     with db() as s:
-        stmt = common.scope_households(select(Household)).where(Household.purged_at.is_(None)).order_by(
-            Household.village_id, Household.head_name, Household.id)
+        stmt = (common.scope_households(select(Household)).where(Household.purged_at.is_(None))
+                .options(joinedload(Household.village), joinedload(Household.group), joinedload(Household.card),
+                         joinedload(Household.link).joinedload(Link.cadre))
+                .order_by(Household.village_id, Household.head_name, Household.id))
         if q:
             stmt = stmt.outerjoin(ServiceCard).where(common.text_filter(
                 q, Household.head_name, Household.head_phone, Household.address, ServiceCard.number))

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from console.access import db, done, in_scope, lx, now, record, user, writers
 from console.views import common
@@ -25,6 +26,8 @@ def requests_inbox() -> Any:
     hours = lx().config["sla"]["first_answer_hours"]
     with db() as s:
         stmt = (select(VillagerRequest).join(Household, VillagerRequest.household_id == Household.id)
+                .options(joinedload(VillagerRequest.household).joinedload(Household.village),
+                         joinedload(VillagerRequest.cadre))
                 .order_by(VillagerRequest.created_at.desc(), VillagerRequest.id.desc()))
         stmt = common.scope_households(stmt)
         status = a.get("status", "")
