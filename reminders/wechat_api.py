@@ -176,7 +176,14 @@ class WechatClient:
                 raise
             log.info("token rejected (%s); refreshing once", e.errcode)
             fresh = self.refresh_token(stale=token, force=True)
-            return self._request(method, path, token=fresh, **kw)
+            try:
+                return self._request(method, path, token=fresh, **kw)
+            except WechatError as again:
+                if again.errcode in TOKEN_ERRORS and not isinstance(again, TransientError):
+                    # Rejected again at once (another process forced a newer token in between): a token
+                    # problem says nothing about the message — try it later instead of failing it for good.
+                    raise TransientError(again.errcode, f"token rejected twice: {again.errmsg}") from None
+                raise
 
     # ---------------------------------------------------------------- API
 
