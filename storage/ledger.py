@@ -473,33 +473,38 @@ def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Househo
     text = _normalize(text)
     if not text.strip():
         return []
+    # Every chat diary entry runs this: read plain columns (not ~30 Household objects) and search each name
+    # with str.find (re.finditer(re.escape(name)) compiled a pattern per name, past re's cache).
     rows = session.execute(
-        select(Household, ServiceCard.number)
+        select(Household.id, Household.head_name, ServiceCard.number)
         .join(Link, Link.household_id == Household.id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
         .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None))
     ).all()
-    found: dict[int, Household] = {}
+    found: set[int] = set()
     numbers = set(re.findall(r"\d+", text))
-    for h, number in rows:
+    for hid, _, number in rows:
         if number and number in numbers:
-            found[h.id] = h
+            found.add(hid)
     # Names: longest first, each occurrence claims its span so shorter names inside it do not match.
     claimed: list[tuple[int, int]] = []
-    by_name: dict[str, list[Household]] = {}
-    for h, _ in rows:
-        name = _normalize(h.head_name).strip()
+    by_name: dict[str, list[int]] = {}
+    for hid, head_name, _ in rows:
+        name = _normalize(head_name).strip()
         if len(name) >= 2:
-            by_name.setdefault(name, []).append(h)
+            by_name.setdefault(name, []).append(hid)
     for name in sorted(by_name, key=len, reverse=True):
-        for m in re.finditer(re.escape(name), text):
-            span = (m.start(), m.end())
+        start = text.find(name)
+        while start >= 0:  # non-overlapping occurrences, left to right
+            span = (start, start + len(name))
+            start = text.find(name, span[1])
             if any(s <= span[0] and span[1] <= e for s, e in claimed):
                 continue
             claimed.append(span)
-            for h in by_name[name]:
-                found[h.id] = h
-    return sorted(found.values(), key=lambda h: h.id)
+            found.update(by_name[name])
+    if not found:
+        return []
+    return list(session.scalars(select(Household).where(Household.id.in_(found)).order_by(Household.id)))
 
 
 def link_mentions(session: Session, entry: DiaryEntry) -> list[Household]:
