@@ -50,7 +50,12 @@ def test_dashboard_counts(world: World) -> None:
 
 
 def test_dashboard_shows_overdue_card_with_red_light(world: World) -> None:
-    world.clock.advance(days=3)
+    world.clock.set("2026-11-26 08:00")  # the card is due today at 10:00
+    page = text(world.login("admin").get("/"))
+    assert "今日到期 2 项" in page and 'class="light yellow"' in page and "0<small> 项逾期未反馈" in page
+    page = text(world.login("xinqiao").get("/"))
+    assert "今日到期 1 项" in page
+    world.clock.advance(days=1)
     page = text(world.login("admin").get("/"))
     assert "2<small> 项逾期未反馈" in page
     assert 'class="light red"' in page and "冬季防火入户宣传" in page

@@ -8,11 +8,11 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, select
 
-from console.access import lx, now, user
+from console.access import lx, now, service, user
 from console.views import common
 from console.views.reporting import ranking_for
 from console.web import bp
-from storage.models import Cadre, DiaryEntry, Task, TaskAssignment, VillagerRequest
+from storage.models import Cadre, DiaryEntry, VillagerRequest
 
 
 @bp.get("/")
@@ -28,15 +28,20 @@ def dashboard() -> Any:
         missing = [c for c in cadres if c.id not in wrote and c.id not in leave]
         ids = [c.id for c in cadres]
 
-        open_assignments = list(s.scalars(
-            select(TaskAssignment).join(Task)
-            .where(Task.published_at.is_not(None), Task.cancelled_at.is_(None),
-                   TaskAssignment.status.not_in(("done",)), TaskAssignment.cadre_id.in_(ids))
-            .order_by(TaskAssignment.deadline).limit(400)))
-        end_of_day = common.start_of_next_day(day)
-        overdue = [a for a in open_assignments if a.deadline <= t and a.first_feedback_at is None]
-        due = [a for a in open_assignments if t < a.deadline <= end_of_day and a.first_feedback_at is None]
-        lights = {a.id: common.light(a) for a in overdue + due}
+        # Cards: the tasks service decides what is overdue (no answer by the deadline, or sent back) and due.
+        tasks = service("storage.tasks")
+        village_id = user().village_id if user().role == "village" else None
+        overdue: list[dict[str, Any]] = []
+        due: list[dict[str, Any]] = []
+        if tasks is not None:
+            overdue = [{"number": o.task_number, "title": o.task_title, "cadre_id": o.cadre_id, "cadre": o.cadre_name,
+                        "deadline": o.deadline, "light": "red"} for o in tasks.overdue(s, now=t, village_id=village_id)]
+            end = common.start_of_next_day(day)
+            for a in tasks.due_soon(s, now=t, hours=int((end - t).total_seconds() // 3600) + 1):
+                if a.deadline < end and (village_id is None or a.cadre.village_id == village_id):
+                    due.append({"number": a.task.number, "title": a.task.title, "cadre_id": a.cadre_id,
+                                "cadre": a.cadre.name, "deadline": a.deadline, "light": common.light(a)})
+            due.sort(key=lambda r: r["deadline"])
 
         req = select(VillagerRequest.status, VillagerRequest.created_at, VillagerRequest.first_answer_at).where(
             VillagerRequest.cadre_id.in_(ids))
@@ -54,7 +59,7 @@ def dashboard() -> Any:
         month = f"{day.year:04d}-{day.month:02d}"
         ranking = ranking_for(s, "month", month)
         return render_template("dashboard.html", day=day, written=written, missing=missing, leave=leave,
-                               cadres=cadres, overdue=overdue, due=due, lights=lights, buckets=buckets,
+                               cadres=cadres, overdue=overdue, due=due, tasks_missing=tasks is None, buckets=buckets,
                                unread=unread, ranking=ranking, month=month, hours=hours, scoped=user().role == "village")
 
 

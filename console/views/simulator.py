@@ -152,9 +152,14 @@ def simulator_send() -> Any:
             abort(400, description="请输入要发送的内容")
         status, _ = post_to_wechat(openid, "text", Content=text)
     elif action in ("subscribe", "scan"):
+        # What WeChat sends when the printed card's QR code (a parametric code for this scene) is scanned:
+        # SCAN by a follower, subscribe with the qrscene_ prefix by a newcomer.
+        from console.printing import qr_payload
+
         card = (f.get("card") or "").strip()
         event = "subscribe" if action == "subscribe" else "SCAN"
-        key = (f"qrscene_{card}" if event == "subscribe" else card) if card else ""
+        scene = qr_payload(card) if card else ""
+        key = (f"qrscene_{scene}" if event == "subscribe" else scene) if scene else ""
         status, _ = post_to_wechat(openid, "event", Event=event, EventKey=key)
     else:
         abort(400, description="未知的操作")
