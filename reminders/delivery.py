@@ -114,6 +114,7 @@ def claim(lx: Any, *, claim_id: str, now: datetime, limit: int) -> list[OutboxMe
     real_now = utcnow()
     until = real_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
+        lease.write_lock(s)
         q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
@@ -340,16 +341,19 @@ def _deliver_batch(lx: Any, client: WechatClient, batch: list[OutboxMessage], cl
             plan.extend((m, "custom") for m in msgs)
         else:
             plan.extend((m, "template") for m in msgs)
+    closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
     for i, (m, channel) in enumerate(plan):
+        if channel == "custom" and m.openid in closed:
+            channel = "template"
         try:
-            _send_one(lx, client, m, channel, claim_id, now, result)
+            _send_one(lx, client, m, channel, claim_id, now, result, closed)
         except _Pause:
             _release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
 
 
 def _send_one(lx: Any, client: WechatClient, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
-              result: DispatchResult) -> None:
+              result: DispatchResult, closed: set[str] | None = None) -> None:
     text = (m.payload or {}).get("text", "")
     try:
         if channel == "custom":
@@ -360,6 +364,8 @@ def _send_one(lx: Any, client: WechatClient, m: OutboxMessage, channel: str, cla
                     raise
                 log.info("outbox %s: %s on customer-service message; sending as template", m.id, e.errcode)
                 channel = "template"
+                if closed is not None:
+                    closed.add(m.openid)
         if channel == "template":
             tpl = _template_for(lx, m)
             if tpl is None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reminders.holidays import is_workday, working_hours_between
+from reminders.lease import write_lock
 from reminders.outbox import enqueue
 from reminders.render import local_text, render
 from storage import tasks as task_svc
@@ -109,6 +110,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
+        write_lock(s)
         done = task_svc.publish_due(s, now=now, tz=lx.config.tz)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
@@ -119,6 +121,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
     tz = lx.config.tz
     hours = lx.config["scheduler"]["deadline_warning_hours"]
     with lx.session() as s:
+        write_lock(s)
         today = _local_day(lx, now)
         away = on_leave(s, today)
         openids = bound_cadres(s)
@@ -128,6 +131,11 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
             .where(Task.published_at.is_not(None), Task.cancelled_at.is_(None),
                    TaskAssignment.status.in_(task_svc.OPEN_STATUSES), TaskAssignment.deadline <= now)
         ))
+        # Reminders already sent, read once (old unanswered cards would otherwise cost a failed insert each run).
+        sent_before = set(s.execute(
+            select(ReminderSent.kind, ReminderSent.person, ReminderSent.period)
+            .where(ReminderSent.kind.in_(("deadline_soon", "deadline_overdue")))
+        ).tuples())
         for kind, items, template in (("deadline_soon", soon, "deadline_soon"),
                                       ("deadline_overdue", late, "deadline_overdue")):
             for a in items:
@@ -135,6 +143,9 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                     continue
                 # The deadline is part of the period: an extension granted re-arms the reminder.
                 period = f"task:{a.task_id}:{a.deadline.isoformat()}"
+                if (kind, f"cadre:{a.cadre_id}", period) in sent_before:
+                    res.skipped += 1
+                    continue
                 text = render(template, task=a.task, deadline=local_text(a.deadline, tz))
                 if remind_once(s, kind=kind, person=f"cadre:{a.cadre_id}", period=period,
                                openid=openids[a.cadre_id], text=text, now=now, outbox_kind="task"):
@@ -165,6 +176,7 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
         res.detail["workday"] = False
         return res
     with lx.session() as s:
+        write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, day)
         wrote = set(s.scalars(select(DiaryEntry.cadre_id).where(DiaryEntry.day == day,
@@ -197,6 +209,7 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     month = month_key(day)
     with lx.session() as s:
+        write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, day)
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
@@ -242,6 +255,7 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
         res.detail["stored"] = False
         return res
     with lx.session() as s:
+        write_lock(s)
         have = s.scalar(select(StoredReport.id).where(StoredReport.kind == "month", StoredReport.period == period,
                                                       StoredReport.format == "json"))
         top: list[str] = []
@@ -270,6 +284,7 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
     remind_after = cfg["sla"]["remind_after_working_hours"]
     escalate_after = cfg["sla"]["escalate_after_working_hours"]
     with lx.session() as s:
+        write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
         office = task_svc.office_recipients(s, cfg["scheduler"]["office_openids"])

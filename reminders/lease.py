@@ -7,8 +7,9 @@ delivery pause. Each call is its own short transaction, so a lease is visible to
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Lease
@@ -57,3 +58,14 @@ def set_until(engine: Engine, name: str, holder: str, until: datetime) -> None:
                     conn.execute(insert(Lease).values(name=name, holder=holder, expires_at=until))
             except IntegrityError:
                 conn.execute(update(Lease).where(Lease.name == name).values(holder=holder, expires_at=until))
+
+
+def write_lock(session: Any) -> None:
+    """On SQLite, take the database's write lock now, as the transaction's first statement.
+
+    In WAL mode a transaction that reads first and writes later fails at once ("database is locked",
+    no busy wait) if another connection committed a write in between; one that starts by writing waits
+    for the lock instead. Jobs, claims and CLI changes therefore start with this. No-op on PostgreSQL.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("DELETE FROM lease WHERE 1 = 0"))

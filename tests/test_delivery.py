@@ -309,3 +309,13 @@ def test_without_credentials_nothing_is_sent_and_nothing_lost(make_lx, fake):
     r = dispatch_outbox(lx)
     assert r.not_configured and r.sent == 0 and fake.calls == []
     assert _statuses(lx) == {"pending": 1}
+
+
+def test_after_45015_the_rest_of_the_batch_goes_as_templates(wx, fake):
+    [p] = _people(wx, 1)  # our records say the window is open; WeChat disagrees
+    for i in range(3):
+        _queue(wx, p, f"m{i}", f"k{i}")
+    r = dispatch_outbox(wx)
+    assert r.sent_template == 3
+    assert [c for c in fake.calls if c[0] != "token"] == [("custom", 45015), ("template", 0), ("template", 0),
+                                                          ("template", 0)]

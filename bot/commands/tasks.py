@@ -16,6 +16,7 @@ import click
 
 from bot.app import Lianxin
 from bot.cli import command, require_schema
+from reminders.lease import write_lock
 
 
 def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:
@@ -61,6 +62,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         pa = parse_when(publish_at, tz, what="--publish-at") if publish_at else None
         try:
             with lx.session() as s:
+                write_lock(s)
                 hh = svc.households_by_cards(s, list(households)) if households else []
                 task = svc.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
                                        publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz)
@@ -123,6 +125,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         require_schema(lx)
         try:
             with lx.session() as s:
+                write_lock(s)
                 a = svc.return_feedback(s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now())
                 name = a.cadre.name
         except svc.TaskError as e:
@@ -143,6 +146,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         day = parse_when(until, lx.config.tz, what="--until").date() if until else None
         try:
             with lx.session() as s:
+                write_lock(s)
                 a = svc.answer_extension(s, number=number, phone=phone, grant=grant, actor="cli", now=lx.now(),
                                          until=day, reason=reason, tz=lx.config.tz)
                 name, deadline = a.cadre.name, a.deadline
@@ -159,6 +163,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         require_schema(lx)
         try:
             with lx.session() as s:
+                write_lock(s)
                 svc.cancel_task(s, number=number, actor="cli", now=lx.now())
         except svc.TaskError as e:
             raise click.ClickException(str(e)) from None
@@ -253,6 +258,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         if retry_id is not None:
             try:
                 with lx.session() as s:
+                    write_lock(s)
                     retry(s, retry_id, now=lx.now(), actor="cli")
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
