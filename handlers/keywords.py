@@ -166,3 +166,16 @@ def looks_like_card_number(text: str | None) -> str | None:
     if re.fullmatch(r"[A-Z0-9]{4,20}", s) and sum(c.isdigit() for c in s) >= 4:
         return s
     return None
+
+
+def card_from_key(key: str | None) -> str | None:
+    """The card number in a QR scene / event key or a pasted QR text: "qrscene_20261124" (subscribe),
+    "20261124" (SCAN), "lianxin-card:20261124" (the payload printed on our cards), or "qrscene_lianxin-card:…"."""
+    if not key:
+        return None
+    k = key.strip()
+    if k.startswith("qrscene_"):
+        k = k[len("qrscene_"):]
+    k = re.split(r"[:=/]", k)[-1]
+    return looks_like_card_number(k)
+

@@ -87,7 +87,10 @@ def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
 def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
     if msg.kind != "text" or not is_unknown(ctx):
         return None
-    number = keywords.looks_like_card_number(msg.text)
+    text = msg.text.strip()
+    number = keywords.looks_like_card_number(text)
+    if number is None and text.lower().startswith("lianxin-card:"):  # the card's QR text, pasted
+        number = keywords.card_from_key(text)
     return {"number": number} if number else None
 
 
@@ -95,10 +98,7 @@ def _scan(ctx: Context, msg: Message) -> dict[str, Any] | None:
     """subscribe (qrscene_CARD) and SCAN (CARD) events carrying a card number."""
     if msg.kind != "event" or msg.event not in ("subscribe", "SCAN") or not msg.event_key:
         return None
-    key = msg.event_key
-    if key.startswith("qrscene_"):
-        key = key[len("qrscene_"):]
-    number = keywords.looks_like_card_number(key)
+    number = keywords.card_from_key(msg.event_key)
     return {"number": number} if number else None
 
 

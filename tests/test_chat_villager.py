@@ -82,11 +82,17 @@ def test_card_stored_with_dashes_still_found(chat: Chat) -> None:
     assert "王奶奶" in chat.wc.text("o-wang", "xq 0042 17")
 
 
-@pytest.mark.parametrize("event,key", [("subscribe", "qrscene_20261124"), ("SCAN", "20261124")])
+@pytest.mark.parametrize("event,key", [("subscribe", "qrscene_20261124"), ("SCAN", "20261124"),
+                                       ("subscribe", "qrscene_lianxin-card:20261124"),
+                                       ("SCAN", "lianxin-card:20261124")])
 def test_qr_scan_links(chat: Chat, event: str, key: str) -> None:
     reply = chat.wc.event("o-zhang", event, key=key)
     assert "绑定成功" in reply and "李明" in reply
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) == "villager"
+
+
+def test_pasted_card_qr_text_links(chat: Chat) -> None:
+    assert "绑定成功" in chat.wc.text("o-zhang", "lianxin-card:20261124")
 
 
 def test_family_members_link_the_same_household(chat: Chat) -> None:
