@@ -383,7 +383,9 @@ def test_report_page_and_audited_downloads(world: World) -> None:
 def test_ledger_page_and_audited_download(world: World) -> None:
     c = world.login("admin")
     page = text(c.get("/ledger?month=2026-11"))
-    assert "五个一台账" in page and "李明" in page and "王芳" in page and "尚有缺项的农户" in page
+    assert "五个一台账" in page and "李明" in page and "王芳" in page and "请先选择村(居)" in page
+    page = text(c.get("/ledger?month=2026-11&village=石门村"))
+    assert "尚有缺项的农户（1）" in page and "钱石头" in page and "张大山" not in page
     r = c.get("/ledger/download?format=json&month=2026-11&village=新桥村")
     assert r.status_code == 200
     data = json.loads(r.data)

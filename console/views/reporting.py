@@ -22,15 +22,32 @@ def build(s: Session, kind: str, period: str) -> dict[str, Any] | None:
     return None if report is None else report.to_dict()
 
 
+RANKING_TTL_SECONDS = 300
+
+
 def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any] | None:
-    """This period's top and bottom ``n`` cadres by rank, or None while the service is absent."""
-    report = build(s, kind, period)
-    if report is None:
-        return None
-    rows = sorted((r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
-                  key=lambda r: (r["rank"], r.get("name", "")))
+    """This period's top and bottom ``n`` cadres by rank, or None while the service is absent.
+
+    The whole report is built for this (about 2 s for 1,000 cadres), so the dashboard keeps the ranked rows
+    for RANKING_TTL_SECONDS per process: a ranking does not need to move by the second.
+    """
     from console.access import user
 
+    cache: dict[tuple[str, str], tuple[Any, list[dict[str, Any]]]] = lx().extras.setdefault("console_ranking", {})
+    t = now()
+    hit = cache.get((kind, period))
+    if hit is not None and 0 <= (t - hit[0]).total_seconds() < RANKING_TTL_SECONDS:
+        at, ranked = hit
+    else:
+        report = build(s, kind, period)
+        if report is None:
+            return None
+        ranked = sorted((r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
+                        key=lambda r: (r["rank"], r.get("name", "")))
+        at = t
+        cache[(kind, period)] = (t, ranked)
+    rows = ranked
     if user().role == "village" and user().village_name:
         rows = [r for r in rows if r.get("village") == user().village_name]
-    return {"top": rows[:n], "bottom": list(reversed(rows[-n:])) if len(rows) > n else [], "count": len(rows)}
+    return {"top": rows[:n], "bottom": list(reversed(rows[-n:])) if len(rows) > n else [], "count": len(rows),
+            "at": at}
