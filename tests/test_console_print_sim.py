@@ -185,6 +185,12 @@ def test_simulator_new_villager_scans_the_card(world: World) -> None:
     ident = world.one(select(WechatIdentity).where(WechatIdentity.openid == openid))
     assert ident.kind == "villager" and ident.household_id == world.ids["hh_a2"]
     assert "李明" in text(c.get(f"/simulator?openid={openid}"))
+    # a newcomer who scans the printed code follows the account with the scene in the subscribe event
+    other = f"sim-household-{world.ids['hh_b']}"
+    assert c.post("/simulator/send", {"openid": other, "action": "subscribe", "card": "20000001"}).status_code == 302
+    m = world.one(select(InboundMessage).where(InboundMessage.openid == other))
+    assert m.event == "subscribe" and m.reply and "王芳" in m.reply
+    assert world.one(select(WechatIdentity.household_id).where(WechatIdentity.openid == other)) == world.ids["hh_b"]
 
 
 def test_simulator_never_uses_real_accounts(world: World) -> None:
