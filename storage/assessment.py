@@ -33,14 +33,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from reminders.holidays import is_workday
+from storage.ledger import ledger_completion
 from storage.models import (
     Cadre,
     CadreLeave,
     DiaryEntry,
-    Household,
     Link,
     MonthlySummary,
-    ServiceCard,
     Task,
     TaskAssignment,
     Village,
@@ -287,7 +286,7 @@ def weights_from(config: Any) -> dict[str, float]:
     return {k: float(section[k]) for k in COMPONENTS}
 
 
-def score_counts(c: Counts, households: int, ledger_done: int, weights: dict[str, float]) -> tuple[float | None, list[ScorePart]]:
+def score_counts(c: Counts, ledger_share: float | None, weights: dict[str, float]) -> tuple[float | None, list[ScorePart]]:
     """Score out of 100 and its breakdown. A component with nothing to judge is left out and the remaining
     weights are re-normalised, so a cadre is neither rewarded nor punished for, say, receiving no request."""
     summary_num = c.summary_months_due_on_time + 0.5 * (c.summary_months_due_submitted - c.summary_months_due_on_time)
@@ -297,7 +296,7 @@ def score_counts(c: Counts, households: int, ledger_done: int, weights: dict[str
         "tasks": (c.tasks_on_time, c.tasks_on_time + c.tasks_overdue),
         "requests": (c.requests_answered_in_sla, c.requests_answered_in_sla + c.requests_late),
         "satisfaction": (c.requests_satisfied, c.requests_rated),
-        "ledger": (ledger_done, 4 * households),
+        "ledger": (ledger_share or 0.0, 0 if ledger_share is None else 1),
     }
     active = {k: w for k, w in weights.items() if w > 0 and raw[k][1] > 0}
     total_weight = sum(active.values())
@@ -479,16 +478,9 @@ def _requests(session: Session, w: _Window, sla_hours: int) -> dict[tuple[int, i
     return out
 
 
-def _households(session: Session) -> dict[int, tuple[int, int]]:
-    """Current links per cadre, and 五个一 duties done for them (information form, card handed out,
-    policy explained, commitment signed: four per household)."""
-    q = (select(Link.cadre_id, func.count(),
-                func.count(Household.info_updated_at) + func.count(Household.policy_done_on)
-                + func.count(Link.commitment_signed_on) + func.count(ServiceCard.issued_on))
-         .join(Household, Household.id == Link.household_id)
-         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-         .group_by(Link.cadre_id))
-    return {cid: (n, int(done or 0)) for cid, n, done in session.execute(q)}
+def _households(session: Session) -> dict[int, int]:
+    """Current links per cadre."""
+    return {cid: n for cid, n in session.execute(select(Link.cadre_id, func.count()).group_by(Link.cadre_id))}
 
 
 def _red_list(session: Session, period: Period, tz: Any, now: datetime) -> list[RedCard]:
@@ -593,6 +585,9 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     tasks = _tasks(session, w)
     requests = _requests(session, w, sla_hours)
     households = _households(session)
+    # the 五个一 ledger's own definition (information form complete, card handed out, policy explained,
+    # commitment signed), as it stands now
+    ledger = ledger_completion(session, [row[0] for row in cadre_rows])
     red_list = _red_list(session, period, tz, now)
 
     def month_counts(cid: int, start_day: date, i: int) -> Counts:
@@ -633,13 +628,14 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     for cid, name, phone, post, created_at, village in cadre_rows:
         start_day = local_day(created_at, tz)
         per_month = [month_counts(cid, start_day, i) for i in range(len(w.months))]
-        hh, ledger_done = households.get(cid, (0, 0))
+        hh = households.get(cid, 0)
+        ledger_share = ledger.get(cid) if hh else None
         c = over(per_month, current)
-        score, parts = score_counts(c, hh, ledger_done, weights)
-        p_score, _ = score_counts(over(per_month, previous), hh, ledger_done, weights)
+        score, parts = score_counts(c, ledger_share, weights)
+        p_score, _ = score_counts(over(per_month, previous), ledger_share, weights)
         prev_scores.append(p_score)
         for j, i in enumerate(trend_idx):
-            trend_scores[j].append(score_counts(per_month[i], hh, ledger_done, weights)[0])
+            trend_scores[j].append(score_counts(per_month[i], ledger_share, weights)[0])
             trend_counts[j].add(per_month[i])
         coverage = _r4(_ratio(c.diary_credited, c.owed))
         below = []
@@ -664,7 +660,7 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
             avg_first_answer_hours=_hours(c), requests_rated=c.requests_rated,
             requests_satisfied=c.requests_satisfied,
             satisfaction=_r4(_ratio(c.requests_satisfied, c.requests_rated)),
-            ledger_completion=_r4(_ratio(ledger_done, 4 * hh)),
+            ledger_completion=_r4(ledger_share),
             score=score, score_breakdown=parts, rank=None, below_minimum=below))
         counts_now.append(c)
 

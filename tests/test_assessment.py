@@ -331,7 +331,7 @@ def test_ledger_weight_and_office_holidays(make_lx: Any, clock: Any) -> None:
     assert r.working_days_owed == 20  # 2 Nov declared a day off by the office
     assert r.ledger_completion == 0.125  # 15 of 4 × 30 duties
     parts = {p.key: p for p in r.score_breakdown}
-    # diary 0/20, summary 0/1, ledger 15/120; weights 40 + 10 + 20 = 70
+    # diary 0/20, summary 0/1, ledger 15/120 (storage.ledger's share); weights 40 + 10 + 20 = 70
     assert parts["ledger"].max_points == round(100 * 20 / 70, 2)
     assert r.score == round(100 * (20 * 0.125) / 70, 2)
 
@@ -346,7 +346,7 @@ def test_competition_ranking() -> None:
 
 def test_nothing_to_judge_gives_no_score() -> None:
     weights = {"diary": 40.0, "summary": 10.0, "tasks": 25.0, "requests": 15.0, "satisfaction": 10.0, "ledger": 0.0}
-    score, parts = score_counts(Counts(), 0, 0, weights)
+    score, parts = score_counts(Counts(), None, weights)
     assert score is None and all(p.points == 0 for p in parts)
 
 
