@@ -260,8 +260,9 @@ def task_chart(report: Report, width: float = 640) -> dict[str, Any]:
 
 
 def trend_chart(report: Report, width: float = 640, height: float = 220) -> dict[str, Any]:
-    """Lines over the last months: average score and diary coverage (both 0–100)."""
-    left, right, top, bottom = 40.0, 20.0, 20.0, 40.0
+    """Lines over the last months: average score and diary coverage (both 0–100); each point's label goes
+    on the side away from the other line so the two never overlap."""
+    left, right, top, bottom = 40.0, 45.0, 20.0, 40.0
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(report.trend)
     step = plot_w / max(n - 1, 1)
@@ -269,8 +270,17 @@ def trend_chart(report: Report, width: float = 640, height: float = 220) -> dict
     def y(v: float) -> float:
         return top + plot_h * (1 - v / 100.0)
 
-    def series(values: list[float | None]) -> dict[str, Any]:
-        points = [(left + i * step, y(v), v) for i, v in enumerate(values) if v is not None]
+    scores = [p.avg_score for p in report.trend]
+    covs = [None if p.diary_coverage is None else round(p.diary_coverage * 100, 1) for p in report.trend]
+
+    def series(values: list[float | None], other: list[float | None], wins_ties: bool) -> dict[str, Any]:
+        points = []
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            o = other[i]
+            above = o is None or v > o or (v == o and wins_ties)
+            points.append((left + i * step, y(v), v, -7 if above else 15))
         segments: list[list[tuple[float, float]]] = []
         current: list[tuple[float, float]] = []
         for i, v in enumerate(values):
@@ -284,13 +294,14 @@ def trend_chart(report: Report, width: float = 640, height: float = 220) -> dict
             segments.append(current)
         return {"points": points, "paths": [" ".join(f"{x:.1f},{yy:.1f}" for x, yy in seg) for seg in segments]}
 
-    score = series([p.avg_score for p in report.trend])
-    coverage = series([None if p.diary_coverage is None else round(p.diary_coverage * 100, 1) for p in report.trend])
     months = [(left + i * step, f"{int(p.month[5:])}月" if p.month[5:] != "01" else f"{p.month[:4]}年1月")
               for i, p in enumerate(report.trend)]
-    return {"score": score, "coverage": coverage, "months": months, "width": width, "height": height,
-            "left": left, "right": width - right, "top": top, "bottom": top + plot_h,
+    return {"score": series(scores, covs, True), "coverage": series(covs, scores, False), "months": months, "width": width,
+            "height": height, "left": left, "right": width - right, "top": top, "bottom": top + plot_h,
             "grid": [(y(v), v) for v in (0, 25, 50, 75, 100)]}
+
+
+PREVIOUS = {"month": "上月", "quarter": "上季度", "year": "上年"}
 
 
 def _env() -> Environment:
@@ -308,7 +319,7 @@ def render_html(report: Report, *, mask_phones: bool = False) -> str:
     phone = mask_phone if mask_phones else (lambda p: p)
     return _env().get_template("report.html.j2").render(
         r=report, title=report_title(report), period_name=period_title(report.kind, report.period),
-        previous_name=period_title(report.kind, report.previous_period), labels=lab, phone=phone,
+        previous_name=PREVIOUS[report.kind], labels=lab, phone=phone,
         notes=_notes(report), coverage=coverage_chart(report), tasks=task_chart(report), trend=trend_chart(report),
     )
 
