@@ -155,6 +155,10 @@ def _record_sent(lx: Any, msg: OutboxMessage, claim_id: str, channel: str, now: 
             # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
             for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
                 mark_delivered(s, key, now=now)
+            if channel == "custom":  # shown by the console; the quota itself is counted from sent rows
+                s.execute(update(WechatIdentity).where(WechatIdentity.openid == msg.openid)
+                          .values(window_sent=WechatIdentity.window_sent + 1)
+                          .execution_options(synchronize_session=False))
 
 
 def _record_retry(lx: Any, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:

@@ -319,3 +319,35 @@ def test_after_45015_the_rest_of_the_batch_goes_as_templates(wx, fake):
     assert r.sent_template == 3
     assert [c for c in fake.calls if c[0] != "token"] == [("custom", 45015), ("template", 0), ("template", 0),
                                                           ("template", 0)]
+
+
+def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    [p] = _people(wx, 1)
+    fake.interact(p)
+    _queue(wx, p, "好消息", "ok")
+    [q] = _people(wx, 1, window=False)
+    fake.fail("template", 40037)
+    _queue(wx, q, "坏模板", "bad")
+    cfg = tmp_path / "c.toml"
+    tpl = "\n".join(f'{k} = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply", "notice"))
+    cfg.write_text(f'[database]\nurl = "{wx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
+                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n[wechat.templates]\n{tpl}\n', encoding="utf-8")
+    monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
+    runner = CliRunner()
+    r = runner.invoke(main, ["dispatch", "--once"])
+    assert r.exit_code == 0 and "sent=1" in r.output and "failed=1" in r.output, r.output
+    with wx.sessions() as s:
+        assert s.scalar(select(WechatIdentity.window_sent).where(WechatIdentity.openid == p)) == 1
+        bad_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
+    r = runner.invoke(main, ["outbox", "--failed"])
+    assert r.exit_code == 0 and "40037" in r.output and "好消息" not in r.output
+    r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["dispatch", "--once"])
+    assert "sent=1" in r.output
+    r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
+    assert r.exit_code != 0 and "只有失败的消息" in r.output
