@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from storage.models import (
     DiaryEntry,
     Household,
     MonthlySummary,
+    OutboxMessage,
     ReminderSent,
     StoredReport,
     Task,
@@ -72,6 +73,37 @@ def remind_once(session: Session, *, kind: str, person: str, period: str, openid
     enqueue(session, openid=openid, kind=outbox_kind, text=text, template=template,
             key=f"rem:{kind}:{person}:{period}")
     return True
+
+
+@dataclass
+class Reminder:
+    kind: str
+    person: str
+    period: str
+    openid: str
+    text: str
+    outbox_kind: str = "reminder"
+
+
+def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tuple[int, int]:
+    """``remind_once`` for many at a time: two bulk INSERTs (thousands of cadres in a fraction of a second,
+    so SQLite's write lock is held briefly). If someone else reminded one of them meanwhile, the bulk insert
+    fails on the unique key and we fall back to one at a time. Returns (sent, skipped)."""
+    if not items:
+        return 0, 0
+    try:
+        with session.begin_nested():
+            session.execute(insert(ReminderSent), [
+                {"kind": r.kind, "person": r.person, "period": r.period, "sent_at": now} for r in items])
+            session.execute(insert(OutboxMessage), [
+                {"idempotency_key": f"rem:{r.kind}:{r.person}:{r.period}", "openid": r.openid, "kind": r.outbox_kind,
+                 "payload": {"text": r.text, "template": None}, "status": "pending", "attempts": 0,
+                 "next_attempt_at": now, "created_at": now} for r in items])
+        return len(items), 0
+    except IntegrityError:
+        sent = sum(remind_once(session, kind=r.kind, person=r.person, period=r.period, openid=r.openid,
+                               text=r.text, now=now, outbox_kind=r.outbox_kind) for r in items)
+        return sent, len(items) - sent
 
 
 def _already(session: Session, kind: str, period: str) -> set[str]:
@@ -136,6 +168,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
             select(ReminderSent.kind, ReminderSent.person, ReminderSent.period)
             .where(ReminderSent.kind.in_(("deadline_soon", "deadline_overdue")))
         ).tuples())
+        todo: list[Reminder] = []
         for kind, items, template in (("deadline_soon", soon, "deadline_soon"),
                                       ("deadline_overdue", late, "deadline_overdue")):
             for a in items:
@@ -146,12 +179,11 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                 if (kind, f"cadre:{a.cadre_id}", period) in sent_before:
                     res.skipped += 1
                     continue
-                text = render(template, task=a.task, deadline=local_text(a.deadline, tz))
-                if remind_once(s, kind=kind, person=f"cadre:{a.cadre_id}", period=period,
-                               openid=openids[a.cadre_id], text=text, now=now, outbox_kind="task"):
-                    res.sent += 1
-                else:
-                    res.skipped += 1
+                todo.append(Reminder(kind, f"cadre:{a.cadre_id}", period, openids[a.cadre_id],
+                                     render(template, task=a.task, deadline=local_text(a.deadline, tz)), "task"))
+        sent, skipped = remind_many(s, todo, now=now)
+        res.sent += sent
+        res.skipped += skipped
         rows = task_svc.overdue(s, now=now)
         res.detail["overdue"] = len(rows)
         if rows:
@@ -183,18 +215,18 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
                                                                  DiaryEntry.deleted_at.is_(None))))
         done_before = _already(s, "diary", day.isoformat())
         cadres = {c.id: c for c in s.scalars(select(Cadre).where(Cadre.id.in_(list(openids))))}
+        todo = []
         for cid, openid in sorted(openids.items()):
             if cid in away or cid in wrote:
                 continue
             if f"cadre:{cid}" in done_before:
                 res.skipped += 1
                 continue
-            text = render("diary_reminder", cadre=cadres[cid], day=day)
-            if remind_once(s, kind="diary", person=f"cadre:{cid}", period=day.isoformat(), openid=openid,
-                           text=text, now=now):
-                res.sent += 1
-            else:
-                res.skipped += 1
+            todo.append(Reminder("diary", f"cadre:{cid}", day.isoformat(), openid,
+                                 render("diary_reminder", cadre=cadres[cid], day=day)))
+        sent, skipped = remind_many(s, todo, now=now)
+        res.sent += sent
+        res.skipped += skipped
     return res
 
 
@@ -215,19 +247,19 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
         done_before = _already(s, "month_end", day.isoformat())
         cadres = {c.id: c for c in s.scalars(select(Cadre).where(Cadre.id.in_(list(openids))))}
+        todo = []
         for cid, openid in sorted(openids.items()):
             if cid in away or cid in submitted:
                 continue
             if f"cadre:{cid}" in done_before:
                 res.skipped += 1
                 continue
-            text = render("month_end_reminder", cadre=cadres[cid], month_label=f"{day.month}月",
-                          days_left=days_left)
-            if remind_once(s, kind="month_end", person=f"cadre:{cid}", period=day.isoformat(), openid=openid,
-                           text=text, now=now):
-                res.sent += 1
-            else:
-                res.skipped += 1
+            todo.append(Reminder("month_end", f"cadre:{cid}", day.isoformat(), openid,
+                                 render("month_end_reminder", cadre=cadres[cid], month_label=f"{day.month}月",
+                                        days_left=days_left)))
+        sent, skipped = remind_many(s, todo, now=now)
+        res.sent += sent
+        res.skipped += skipped
     return res
 
 

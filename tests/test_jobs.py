@@ -222,3 +222,14 @@ def test_monthly_circular_stores_the_report_once_and_tells_the_office(make_lx: A
 def test_unknown_job_name(lx: Any) -> None:
     with pytest.raises(KeyError):
         jobs.run(lx, "no_such_job")
+
+
+def test_remind_many_falls_back_when_someone_reminded_meanwhile(lx: Any, clock: Any) -> None:
+    items = [jobs.Reminder("diary", f"cadre:{i}", "2026-11-24", f"o-{i}", f"提醒{i}") for i in range(3)]
+    with lx.session() as s:
+        assert jobs.remind_once(s, kind="diary", person="cadre:1", period="2026-11-24", openid="o-1", text="先发的",
+                                now=clock())
+        assert jobs.remind_many(s, items, now=clock()) == (2, 1)
+        assert jobs.remind_many(s, items, now=clock()) == (0, 3)
+    assert sorted(m.openid for m in _outbox(lx)) == ["o-0", "o-1", "o-2"]
+    assert [m.payload["text"] for m in _outbox(lx, OutboxMessage.openid == "o-1")] == ["先发的"]
