@@ -293,12 +293,13 @@ def dispatch_outbox(lx: Any, now: datetime | None = None, *, client: WechatClien
         result.paused = True
         return result
     worker = worker or _worker_id()
-    client = client or WechatClient(lx)
     sqlite = is_sqlite(lx.engine)
     if sqlite and not lease.acquire(lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS),
                                     now=utcnow()):
         result.busy = True
         return result
+    own_client = client is None
+    client = client or WechatClient(lx)
     try:
         for _ in range(max_batches):
             claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
@@ -316,6 +317,8 @@ def dispatch_outbox(lx: Any, now: datetime | None = None, *, client: WechatClien
     finally:
         if sqlite:
             lease.release(lx.engine, SQLITE_LEASE, worker)
+        if own_client:
+            client.close()
     return result
 
 
@@ -484,7 +487,16 @@ def download_media(lx: Any, now: datetime | None = None, *, client: WechatClient
     now = now or lx.now()
     if not configured(lx):
         return 0
+    own_client = client is None
     client = client or WechatClient(lx)
+    try:
+        return _download(lx, client, now, limit)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _download(lx: Any, client: WechatClient, now: datetime, limit: int) -> int:
     root = Path(lx.config["general"]["media_dir"])
     with lx.sessions() as s:
         todo = list(s.execute(

@@ -70,6 +70,9 @@ class WechatClient:
         self._cached: tuple[str, datetime] | None = None
         self.holder = holder or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+    def close(self) -> None:
+        self.http.close()
+
     # ---------------------------------------------------------------- token
 
     def _stored_token(self) -> AccessToken | None:
