@@ -127,6 +127,7 @@ class WechatClient:
     def _store_token(self, token: str, expires_in: int) -> None:
         now = utcnow()
         with self.lx.session() as s:
+            lease.write_lock(s)
             row = s.get(AccessToken, self.app_id)
             if row is None:
                 s.add(AccessToken(app_id=self.app_id, token=token, refreshed_at=now,
