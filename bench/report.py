@@ -171,7 +171,7 @@ def seed(url: str) -> dict[str, int]:
         counts["requests"] = len(requests)
         raw.commit()
         if is_pg:
-            raw.autocommit = True
+            raw.driver_connection.autocommit = True
             raw.cursor().execute("VACUUM ANALYZE")
         else:
             raw.cursor().execute("ANALYZE")

@@ -247,16 +247,16 @@ def task_chart(report: Report, width: float = 640) -> dict[str, Any]:
     t = report.totals
     if t.tasks_assigned:
         rows.append((f"{t.name}合计", t.tasks_on_time, t.tasks_overdue, t.tasks_assigned - t.tasks_on_time - t.tasks_overdue))
-    left, row_h, plot_w = 150.0, 20.0, width - 150.0 - 60.0
+    left, row_h, plot_w = 150.0, 20.0, width - 150.0 - 95.0
     out = []
     for i, (name, on_time, overdue, pending) in enumerate(rows):
         total = on_time + overdue + pending
         scale = plot_w / total if total else 0
-        out.append({"label": name, "y": 20 + i * row_h, "on_time": on_time, "overdue": overdue, "pending": pending,
+        out.append({"label": name, "y": 6 + i * row_h, "on_time": on_time, "overdue": overdue, "pending": pending,
                     "w_on": on_time * scale, "w_over": overdue * scale, "w_pend": pending * scale,
                     "share": on_time / (on_time + overdue) if on_time + overdue else None})
     return {"rows": out, "left": left, "plot_w": plot_w, "row_h": row_h, "width": width,
-            "height": 20 + len(out) * row_h + 30}
+            "height": 10 + len(out) * row_h + 8}
 
 
 def trend_chart(report: Report, width: float = 640, height: float = 220) -> dict[str, Any]:

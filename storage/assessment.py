@@ -385,6 +385,23 @@ class _Window:
         return [start_of_day(d, self.tz) for d in self.day_bounds()]
 
 
+def _first_diary_day(cadre_id: Any) -> Any:
+    """The cadre's first diary day (an index seek on (cadre_id, day) per cadre)."""
+    return (select(func.min(DiaryEntry.day)).where(DiaryEntry.cadre_id == cadre_id, DiaryEntry.deleted_at.is_(None))
+            .scalar_subquery())
+
+
+def _start_day(created_at: datetime, first_diary_day: Any, tz: Any) -> date:
+    """A cadre owes diary days from the day they were created (imported) — or from their first diary day, if
+    that is earlier (entries kept from before the import: the cadre was evidently in the programme)."""
+    start = local_day(created_at, tz)
+    if first_diary_day is None:
+        return start
+    if isinstance(first_diary_day, str):  # SQLite's MIN() over a DATE may come back as text
+        first_diary_day = date.fromisoformat(first_diary_day[:10])
+    return min(start, first_diary_day)
+
+
 def _cadres(session: Session, period_bounds: tuple[datetime, datetime], period: Period) -> list[Any]:
     """Active cadres, and inactive ones with anything in the period (their work still counts)."""
     start, end = period_bounds
@@ -394,7 +411,8 @@ def _cadres(session: Session, period_bounds: tuple[datetime, datetime], period: 
         Cadre.id.in_(select(TaskAssignment.cadre_id).where(TaskAssignment.deadline >= start, TaskAssignment.deadline < end)),
         Cadre.id.in_(select(VillagerRequest.cadre_id).where(VillagerRequest.created_at >= start, VillagerRequest.created_at < end)),
     )
-    q = (select(Cadre.id, Cadre.name, Cadre.phone, Cadre.post, Cadre.created_at, Village.name.label("village"))
+    q = (select(Cadre.id, Cadre.name, Cadre.phone, Cadre.post, Cadre.created_at, Village.name.label("village"),
+                _first_diary_day(Cadre.id).label("first_diary_day"))
          .outerjoin(Village, Village.id == Cadre.village_id).where(active_in_period))
     return list(session.execute(q))
 
@@ -418,7 +436,7 @@ def _leave(session: Session, w: _Window, owed_days: list[tuple[date, int]]) -> d
     q = (select(CadreLeave.cadre_id, wd.c.m, func.count(distinct(wd.c.d)))
          .join(wd, and_(wd.c.d >= CadreLeave.start_date, wd.c.d <= CadreLeave.end_date))
          .join(Cadre, Cadre.id == CadreLeave.cadre_id)
-         .where(Cadre.created_at < wd.c.ends)
+         .where(or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)))
          .group_by(CadreLeave.cadre_id, wd.c.m))
     return {(cid, m): n for cid, m, n in session.execute(q)}
 
@@ -625,8 +643,8 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     trend_scores: list[list[float | None]] = [[] for _ in trend_idx]
     trend_counts = [Counts() for _ in trend_idx]
     months_in_period = len(current)
-    for cid, name, phone, post, created_at, village in cadre_rows:
-        start_day = local_day(created_at, tz)
+    for cid, name, phone, post, created_at, village, first_diary_day in cadre_rows:
+        start_day = _start_day(created_at, first_diary_day, tz)
         per_month = [month_counts(cid, start_day, i) for i in range(len(w.months))]
         hh = households.get(cid, 0)
         ledger_share = ledger.get(cid) if hh else None

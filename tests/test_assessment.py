@@ -418,3 +418,21 @@ def test_same_report_on_sqlite_and_postgresql(lx: Any, session: Any, tmp_path: A
 
     assert canonical(here) == canonical(there)
     assert canonical(here_q) == canonical(there_q)
+
+
+def test_days_owed_start_when_the_cadre_joined(lx: Any, session: Any) -> None:
+    s = Scenario(session)
+    v = s.village("新桥村")
+    s.cadre("吴九", "13900000009", v, "2026-11-20 15:00", 30)  # imported on Friday 20 Nov
+    kept = s.cadre("郑十", "13900000010", v, "2026-11-20 15:00", 30)  # same, but paper diaries were entered
+    s.diary(kept, "2026-11-02 20:00")
+    s.diary(kept, "2026-11-03 20:00")
+    session.add(CadreLeave(cadre_id=kept.id, start_date=date(2026, 11, 9), end_date=date(2026, 11, 10)))
+    session.commit()
+    rows = {r.name: r for r in build_report(session, lx.config, "month", "2026-11", now=at(NOW)).cadres}
+    # 20, 23–27, 30 Nov
+    assert (rows["吴九"].working_days_owed, rows["吴九"].leave_days) == (7, 0)
+    # from the first diary day (2 Nov): 21 working days, 2 of them on leave
+    assert (rows["郑十"].working_days_owed, rows["郑十"].leave_days, rows["郑十"].diary_days) == (19, 2, 2)
+    # October is before either joined: nothing owed, no October score
+    assert rows["吴九"].previous_score is None and rows["郑十"].previous_score is None
