@@ -166,7 +166,7 @@ def _guard() -> Any:
             return redirect(url_for("console.login"))
         g.user = User(u.id, u.username, u.role, u.village_id, u.village.name if u.village else None)
     session["last"] = t.timestamp()
-    if request.method == "POST" and not g.user.can_write:
+    if request.method == "POST" and not g.user.can_write and request.endpoint != "console.logout":
         abort(403, description="只读账号不能修改数据。")
     return None
 
