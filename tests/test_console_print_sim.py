@@ -200,6 +200,8 @@ def test_simulator_never_uses_real_accounts(world: World) -> None:
     assert c.get("/simulator?openid=oREALopenid123").status_code == 404
     assert c.post("/simulator/send", {"openid": "oREALopenid123", "text": "x"}).status_code == 400
     assert c.post("/simulator/send", {"openid": "demo-cadre-01", "text": "  "}).status_code == 400
+    assert c.get("/simulator?openid=sim-cadre-abc").status_code == 200  # an odd name is shown, never a crash
+    assert c.get("/simulator?openid=sim-household-99999999").status_code == 200
     assert world.count(InboundMessage) == 0
 
 

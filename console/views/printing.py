@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, abort, render_template, request, send_file
 
 from console import printing as docs
-from console.access import db, now, record, user, writers
+from console.access import db, lx, now, record, user, writers
 from console.views import common
 from console.web import bp
 
@@ -24,7 +24,7 @@ def print_index() -> Any:
         return render_template("print_index.html", villages=common.villages(s), pdf=docs.find_chromium() is not None)
 
 
-def _village_arg(s: Any) -> str | None:
+def _village_arg() -> str | None:
     name = (request.form.get("village") or "").strip() or None
     if user().role == "village":
         if name not in (None, user().village_name):
@@ -52,9 +52,9 @@ def _respond(html: str, kind: str, village: str | None) -> Any:
 @writers
 def print_cards() -> Any:
     with db() as s:
-        village = _village_arg(s)
+        village = _village_arg()
         try:
-            html, n = docs.render_cards(s, current_config(), village=village, now=now())
+            html, n = docs.render_cards(s, lx().config, village=village, now=now())
         except docs.PrintError as e:
             abort(400, description=str(e))
         record(s, "cards.print", f"village:{village or '*'}", cards=n, format=request.form.get("format", "html"))
@@ -65,16 +65,10 @@ def print_cards() -> Any:
 @writers
 def print_listing() -> Any:
     with db() as s:
-        village = _village_arg(s)
+        village = _village_arg()
         try:
-            html, n = docs.render_listing(s, current_config(), village=village, today=common.today(), mark=True)
+            html, n = docs.render_listing(s, lx().config, village=village, today=common.today(), mark=True)
         except docs.PrintError as e:
             abort(400, description=str(e))
         record(s, "listing.print", f"village:{village or '*'}", households=n, format=request.form.get("format", "html"))
     return _respond(html, "listing", village)
-
-
-def current_config() -> Any:
-    from console.access import lx
-
-    return lx().config

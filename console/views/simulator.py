@@ -33,13 +33,19 @@ def _label(s: Any, openid: str) -> str:
         return f"干部 {ident.cadre.name}（{ident.cadre.post or ''}）"
     if ident is not None and ident.kind == "villager" and ident.household:
         return f"村民 {ident.household.head_name}（{ident.household.village.name}）"
-    if openid.startswith("sim-cadre-"):
-        c = s.get(Cadre, int(openid.rsplit("-", 1)[1]))
+    number = _sim_id(openid)
+    if openid.startswith("sim-cadre-") and number is not None:
+        c = s.get(Cadre, number)
         return f"干部 {c.name}（未绑定的新微信）" if c else openid
-    if openid.startswith("sim-household-"):
-        h = s.get(Household, int(openid.rsplit("-", 1)[1]))
+    if openid.startswith("sim-household-") and number is not None:
+        h = s.get(Household, number)
         return f"村民 {h.head_name}（未关联的新微信）" if h else openid
     return openid
+
+
+def _sim_id(openid: str) -> int | None:
+    tail = openid.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() and len(tail) < 12 else None
 
 
 @bp.get("/simulator")
@@ -72,8 +78,8 @@ def simulator() -> Any:
         card = None
         if ident is not None and ident.household and ident.household.card:
             card = ident.household.card.number
-        elif openid.startswith("sim-household-"):
-            h = s.get(Household, int(openid.rsplit("-", 1)[1]))
+        elif openid.startswith("sim-household-") and _sim_id(openid) is not None:
+            h = s.get(Household, _sim_id(openid))
             card = h.card.number if h and h.card else None
         return render_template("simulator.html", openid=openid, label=label, people=people, cadres=cadres,
                                households=households, log=log, pushes=pushes, ident=ident, card=card,
