@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.app import Lianxin
-from handlers import binding, diary, events, help, me, policy, requests, villager
+from handlers import binding, diary, events, help, keywords, me, policy, requests, villager
 from handlers.base import Context, Message, Outbox, Route
 from handlers.common import is_cadre, kinds, next_page, paginate, when
 from handlers.render import render
@@ -148,6 +148,16 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
 # ---------------------------------------------------------------------------------------------- handling
 
 
+def _loggable(msg: Message) -> str | None:
+    """The text kept in the inbound log; a binding code is a secret until used, so it is not kept."""
+    if not msg.text:
+        return None
+    parsed = keywords.parse(msg.text) if msg.kind == "text" else None
+    if parsed is not None and parsed.name == "绑定" and parsed.rest:
+        return "绑定 ********"
+    return msg.text
+
+
 def _stored_reply(lx: Lianxin, key: str) -> str | None:
     with lx.session() as s:
         row = s.scalar(select(InboundMessage).where(InboundMessage.dedup_key == key))
@@ -165,7 +175,7 @@ def handle(lx: Lianxin, msg: Message) -> str | None:
             openid=msg.openid,
             msg_type=msg.kind[:20],
             event=(msg.event or None) and msg.event[:40],
-            content=msg.text or None,
+            content=_loggable(msg),
             media_id=msg.media_id,
             create_time=msg.create_time,
             received_at=lx.now(),

@@ -16,6 +16,7 @@ from storage.models import (
     CadreLeave,
     DiaryEntry,
     Feedback,
+    InboundMessage,
     MonthlySummary,
     OutboxMessage,
     RateLimit,
@@ -61,6 +62,8 @@ def test_bind_happy_path_in_traditional_full_width(chat: Chat) -> None:
     code_row = chat.one(select(BindCode))
     assert code_row.used_by_openid == "o-li" and code_row.used_at is not None
     assert chat.count(AuditLog, AuditLog.action == "wechat.bind") == 1
+    logged = chat.all(select(InboundMessage.content).where(InboundMessage.openid == "o-li"))
+    assert logged == ["绑定 ********"] and code not in str(logged)  # the code is a secret: not in the log
     assert "无需再次绑定" in chat.wc.text("o-li", f"绑定 {chat.code(PHONE)}")
 
 
