@@ -1,0 +1,467 @@
+"""Benchmark: signed diary-entry messages POSTed to /wechat, lianxin against a bare werobot echo app.
+
+    .venv/bin/python bench/inbound.py --pg postgresql://lianxin:lianxin@127.0.0.1:5432/postgres
+    (or LIANXIN_BENCH_PG_URL=...; without either only SQLite and the echo baseline are measured)
+
+Targets, each served by gunicorn with 2 gthread workers (4 threads each) and driven by wrk (Debian's
+`apt-get install wrk`) at 20 connections for --duration seconds after a short warm-up:
+  echo     bench/echo_app.py — werobot.WeRoBot(enable_session=False), a text handler that echoes; nothing stored
+  sqlite   `lianxin serve --workers 2 --no-scheduler` on a SQLite file (WAL)
+  pg       the same on PostgreSQL (database lianxin_bench_inbound on the --pg server, recreated each run)
+The echo baseline is measured first and again last; lianxin's ratio is to the mean of the two, so the
+comparison is made in the same run on this shared machine.
+
+Each lianxin database is seeded with the link list of bench/import.py (default 100,000 households, 3,000
+cadres) and one bound WeChat account per cadre. wrk's Lua script (written next to the databases) signs
+nothing itself: the signature covers only the query (token, timestamp, nonce), which is fixed for a run and
+inside the default 300 s timestamp tolerance; every request body is a new text message with a unique MsgId
+from the next cadre in turn, with WeChat's CreateTime. Plain text from a bound cadre is a diary entry.
+
+Checked after every lianxin run: every 2xx answer is a stored diary entry — the new DiaryEntry rows number
+the 2xx answers plus at most the requests still in flight when wrk stopped (at most one per connection),
+every new InboundMessage is `handled`, none `failed`, no non-2xx answers, no socket errors.
+Goal: lianxin ≥ 50% of the echo baseline's messages/s, p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.wechat import signed_query  # noqa: E402
+from storage.db import make_engine, make_sessionmaker, normalize_url, session_scope  # noqa: E402
+from storage.models import Cadre, DiaryEntry, InboundMessage, WechatIdentity  # noqa: E402
+from storage.types import utcnow  # noqa: E402
+
+TOKEN = "bench-token"
+OPENID_PREFIX = "obench"  # + 6 digits: the cadre's index
+PG_DB = "lianxin_bench_inbound"
+VENV = ROOT / ".venv" / "bin"
+
+LUA = r"""
+-- bench/inbound.py: a unique MsgId per request, the next cadre in turn, WeChat's CreateTime.
+-- args: msgid_base openid_prefix n_openids limit_per_thread(0 = run for -d)
+ok = 0
+bad = 0
+local counter = 0
+local base, prefix, n_ids, limit
+local threads = {}
+local texts = {
+  "今天走访了农户，了解春耕备耕情况，帮助联系农资。",
+  "入户宣传医保缴费政策，讲解报销比例，群众反映良好。",
+  "调解两户邻里宅基地纠纷，双方达成一致意见。",
+  "帮助独居老人代办社保认证，检查用电安全。",
+  "指导种植户做好病虫害防治，记录产业发展需求。",
+}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  base = tonumber(args[1])
+  prefix = args[2]
+  n_ids = tonumber(args[3])
+  limit = tonumber(args[4] or "0")
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "text/xml"
+end
+
+function request()
+  counter = counter + 1
+  local msgid = string.format("%.0f", base + tid * 1000000000 + counter)
+  local openid = prefix .. string.format("%06d", (counter * 7 + tid * 13) % n_ids)
+  local body = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[" .. openid ..
+    "]]></FromUserName><CreateTime>" .. os.time() .. "</CreateTime><MsgType><![CDATA[text]]></MsgType>" ..
+    "<Content><![CDATA[" .. texts[counter % #texts + 1] .. "]]></Content><MsgId>" .. msgid .. "</MsgId></xml>"
+  return wrk.format(nil, nil, nil, body)
+end
+
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
+  if limit > 0 and ok == limit then
+    io.write("LIMIT\n")
+    io.flush()
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, requests)
+  local tok, tbad = 0, 0
+  for _, t in ipairs(threads) do
+    tok = tok + t:get("ok")
+    tbad = tbad + t:get("bad")
+  end
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests": %d, "duration_us": %d, "ok": %d, "bad": %d, "connect": %d, ' ..
+    '"read": %d, "write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %.1f}\n', summary.requests, summary.duration, tok, tbad, e.connect, e.read,
+    e.write, e.status, e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean))
+end
+"""
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited ({proc.returncode}); log:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server not answering {url}; log:\n{log.read_text()[-3000:]}")
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(out)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def workers(self) -> list[int]:
+        return children(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_echo(work: Path, workers: int) -> Server:
+    port = free_port()
+    log = work / "echo.log"
+    env = {**os.environ, "BENCH_TOKEN": TOKEN}
+    proc = subprocess.Popen(
+        [str(VENV / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "4", "--timeout", "30",
+         "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT / "bench"), "echo_app:app"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    q = signed_query(TOKEN, int(time.time()))
+    wait_http(f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode({**q, 'echostr': 'x'})}", proc, log)
+    _wait_workers(proc.pid, workers)
+    return Server(proc, port, log)
+
+
+def write_config(work: Path, name: str, url: str) -> Path:
+    cfg = work / f"{name}.toml"
+    cfg.write_text(
+        f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{TOKEN}"\n\n[scheduler]\nenabled = false\n',
+        encoding="utf-8")
+    return cfg
+
+
+def start_lianxin(work: Path, name: str, cfg: Path, workers: int) -> Server:
+    port = free_port()
+    log = work / f"{name}.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("LIANXIN_DATABASE_URL", "LIANXIN_CONFIG")}
+    proc = subprocess.Popen(
+        [str(VENV / "lianxin"), "serve", "--config", str(cfg), "--workers", str(workers), "--port", str(port),
+         "--no-scheduler"], stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=work, env=env)
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
+    _wait_workers(proc.pid, workers)
+    return Server(proc, port, log)
+
+
+def _wait_workers(pid: int, n: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(children(pid)) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+# ------------------------------------------------------------------------------------------- database
+
+
+def load_import_bench() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_import", ROOT / "bench" / "import.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def prepare_db(url: str, work: Path, households: int, cadres: int) -> int:
+    """Schema, the link list of bench/import.py, and one bound WeChat account per cadre. Returns the count."""
+    from storage.importer import import_file
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    links = work / "links.csv"
+    if not links.exists():
+        load_import_bench().generate(links, households, cadres)
+    with session_scope(sessions) as s:
+        plan = import_file(s, links, actor="bench", township="示范镇")
+        if not plan.ok:
+            raise SystemExit(f"import refused: {plan.problems[:5]}")
+    with session_scope(sessions) as s:
+        ids = s.scalars(select(Cadre.id).order_by(Cadre.id)).all()
+        now = utcnow()
+        s.execute(insert(WechatIdentity), [
+            {"openid": f"{OPENID_PREFIX}{i:06d}", "kind": "cadre", "cadre_id": cid, "bound_at": now,
+             "first_seen_at": now, "window_sent": 0, "subscribed": True, "unreachable": False}
+            for i, cid in enumerate(ids)])
+    engine.dispose()
+    return len(ids)
+
+
+def counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            out = {"diary": conn.scalar(select(func.count()).select_from(DiaryEntry)) or 0}
+            for status, n in conn.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)):
+                out[status] = n
+            return out
+    finally:
+        engine.dispose()
+
+
+def settled_counts(url: str) -> dict[str, int]:
+    """Counts once the requests in flight when wrk stopped have been handled (two equal readings)."""
+    last = counts(url)
+    for _ in range(50):
+        time.sleep(0.3)
+        now = counts(url)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+def recreate_pg(server_url: str) -> tuple[str, Any]:
+    server = make_url(normalize_url(server_url))
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+    return server.set(database=PG_DB).render_as_string(hide_password=False), admin
+
+
+# ------------------------------------------------------------------------------------------------ wrk
+
+
+class Wrk:
+    def __init__(self, work: Path, n_openids: int, connections: int, threads: int) -> None:
+        self.script = work / "inbound.lua"
+        self.script.write_text(LUA, encoding="utf-8")
+        self.n_openids = n_openids
+        self.connections = connections
+        self.threads = threads
+        self.runs = 0
+
+    def run(self, port: int, seconds: int, limit: int = 0) -> dict[str, Any]:
+        """One wrk run; with ``limit`` each wrk thread stops after that many 2xx answers."""
+        self.runs += 1
+        q = signed_query(TOKEN, int(time.time()))
+        url = f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode(q)}"
+        base = self.runs * 10_000_000_000
+        cmd = ["wrk", "-t", str(self.threads), "-c", str(self.connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
+               "-s", str(self.script), url, "--", str(base), OPENID_PREFIX, str(self.n_openids), str(limit)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = []
+        if limit:  # wrk sleeps for -d whatever its threads do: interrupt it once every thread reached the limit
+            stopped = 0
+            for line in proc.stdout:
+                lines.append(line)
+                stopped += line.startswith("LIMIT")
+                if stopped == self.threads:
+                    proc.send_signal(signal.SIGINT)
+                    break
+        lines += proc.stdout.readlines()
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            raise SystemExit(f"wrk failed ({proc.returncode}): {err}{''.join(lines)}")
+        out = "".join(lines)
+        for line in out.splitlines():
+            if line.startswith("BENCH "):
+                r: dict[str, Any] = json.loads(line[6:])
+                r["seconds"] = r["duration_us"] / 1e6
+                r["rate"] = r["ok"] / r["seconds"] if r["seconds"] else 0.0
+                return r
+        raise SystemExit(f"wrk printed no figures:\n{out}")
+
+
+def fmt(r: dict[str, Any]) -> str:
+    return (f"{r['rate']:8.0f} msg/s   p50 {r['p50_us'] / 1000:6.1f} ms   p99 {r['p99_us'] / 1000:6.1f} ms   "
+            f"max {r['max_us'] / 1000:6.1f} ms   ({r['ok']} × 2xx in {r['seconds']:.1f} s, {r['bad']} other)")
+
+
+def measure_echo(work: Path, wrk: Wrk, args: argparse.Namespace) -> dict[str, Any]:
+    srv = start_echo(work, args.workers)
+    try:
+        wrk.run(srv.port, args.warmup)
+        r = wrk.run(srv.port, args.duration)
+    finally:
+        srv.stop()
+    errors = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["bad"]
+    r["check"] = "ok" if errors == 0 else f"{errors} errors"
+    return r
+
+
+def measure_lianxin(work: Path, wrk: Wrk, name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+    cfg = write_config(work, name, url)
+    srv = start_lianxin(work, name, cfg, args.workers)
+    try:
+        wrk.run(srv.port, args.warmup)
+        before = settled_counts(url)
+        r = wrk.run(srv.port, args.duration)
+        after = settled_counts(url)
+    finally:
+        srv.stop()
+    r["check"] = verify(before, after, r, args.connections)
+    return r
+
+
+def verify(before: dict[str, int], after: dict[str, int], r: dict[str, Any], connections: int) -> str:
+    new = {k: after.get(k, 0) - before.get(k, 0) for k in ("diary", "handled", "failed", "received")}
+    problems = []
+    if not r["ok"] <= new["diary"] <= r["ok"] + connections:
+        problems.append(f"{new['diary']} diary rows for {r['ok']} 2xx answers")
+    if new["handled"] != new["diary"]:
+        problems.append(f"{new['handled']} handled messages but {new['diary']} diary rows")
+    if new["failed"] or new["received"]:
+        problems.append(f"{new['failed']} failed, {new['received']} unfinished messages")
+    errors = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["bad"]
+    if errors:
+        problems.append(f"{r['bad']} non-2xx, {errors - r['bad']} socket errors/timeouts")
+    r["stored"] = new["diary"]
+    if problems:
+        return "FAILED: " + "; ".join(problems)
+    return f"ok: {new['diary']} diary rows stored for {r['ok']} 2xx answers (+{new['diary'] - r['ok']} in flight)"
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def common_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--pg", default=os.environ.get("LIANXIN_BENCH_PG_URL"), help="PostgreSQL server URL")
+    ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--cadres", type=int, default=3_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--connections", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the 2 cores with the server)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_args(ap)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--targets", default="echo,sqlite,pg")
+    args = ap.parse_args()
+    targets = args.targets.split(",")
+    if not args.pg and "pg" in targets:
+        targets.remove("pg")
+    print(f"command: .venv/bin/python bench/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}".rstrip())
+    print(f"machine: {os.cpu_count()} CPUs; wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; "
+          f"gunicorn {args.workers} gthread workers × 4 threads; {args.cadres} bound cadres, "
+          f"{args.households} households", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="lianxin-inbound-") as tmp:
+        work = Path(tmp)
+        urls: dict[str, str] = {}
+        admin = None
+        if "sqlite" in targets:
+            urls["sqlite"] = f"sqlite:///{work / 'inbound.db'}"
+        if "pg" in targets:
+            urls["pg"], admin = recreate_pg(args.pg)
+        try:
+            n = 0
+            for name, url in urls.items():
+                t0 = time.perf_counter()
+                n = prepare_db(url, work, args.households, args.cadres)
+                print(f"seeded {name}: {n} bound cadres in {time.perf_counter() - t0:.1f} s", flush=True)
+            wrk = Wrk(work, n or args.cadres, args.connections, args.threads)
+            order = [t for t in ("echo", "sqlite", "pg") if t in targets]
+            if "echo" in targets and len(order) > 1:
+                order.append("echo#2")
+            for name in order:
+                if name.startswith("echo"):
+                    r = measure_echo(work, wrk, args)
+                else:
+                    r = measure_lianxin(work, wrk, name, urls[name], args)
+                results[name] = r
+                print(f"{name:8s} {fmt(r)}  [{r['check']}]", flush=True)
+        finally:
+            if admin is not None:
+                admin.dispose()
+    report(results)
+
+
+def report(results: dict[str, dict[str, Any]]) -> None:
+    echoes = [r["rate"] for k, r in results.items() if k.startswith("echo")]
+    base = sum(echoes) / len(echoes) if echoes else 0.0
+    print()
+    print("| target | messages/s | p50 | p99 | ratio to echo | every message stored |")
+    print("|---|---|---|---|---|---|")
+    for name, r in results.items():
+        ratio = f"{r['rate'] / base:.0%}" if base and not name.startswith("echo") else "—"
+        label = {"echo": "werobot echo", "echo#2": "werobot echo (again)", "sqlite": "lianxin, SQLite",
+                 "pg": "lianxin, PostgreSQL"}[name]
+        print(f"| {label} | {r['rate']:.0f} | {r['p50_us'] / 1000:.1f} ms | {r['p99_us'] / 1000:.1f} ms | {ratio} "
+              f"| {r['check'] if not name.startswith('echo') else 'n/a (stores nothing)'} |")
+    for name in ("sqlite", "pg"):
+        if name in results and base:
+            r = results[name]
+            met = r["rate"] >= 0.5 * base and r["p99_us"] < 50_000 and r["check"].startswith("ok")
+            print(f"goal ({name}: ≥50% of echo {base:.0f} msg/s, p99 < 50 ms, all stored): "
+                  f"{'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
