@@ -143,6 +143,11 @@ def _globals() -> dict[str, Any]:
 @bp.before_request
 def _guard() -> Any:
     g.user = None
+    # NUL cannot be stored in PostgreSQL text (psycopg DataError → a 500 on every search box and form); no one
+    # types it, so a request carrying one is refused before anything reads it.
+    if any("\x00" in v for _, vs in request.args.lists() for v in vs) or (
+            request.method == "POST" and any("\x00" in v for _, vs in request.form.lists() for v in vs)):
+        abort(400, description="输入中含有不允许的字符。")
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
         expected = session.get("csrf") or ""
