@@ -185,3 +185,20 @@ def test_village_user_never_sees_income_of_another_village(world: World) -> None
             "31415.92", "") or url == "/households?q=31415"
     assert world.count(Household, Household.annual_income.is_not(None)) == 2
     assert func  # (imported for counts above)
+
+
+def test_nul_in_any_console_input_is_400_not_500(world: World) -> None:
+    """PostgreSQL text cannot hold NUL: a search box or form carrying one was a 500 there (DataError)."""
+    c = world.login("admin")
+    for path in ("/cadres", "/households", "/requests", "/diaries", "/ledger"):
+        assert c.get(path + "?q=%00x").status_code == 400, path
+        assert c.get(path + "?q=ok&q=%00").status_code == 400, path
+    before = world.one(select(Household.head_name).where(Household.id == world.ids["hh_a"]))
+    assert c.post(f"/households/{world.ids['hh_a']}", {"head_name": "a\x00b", "population": "2"}).status_code == 400
+    assert c.post(f"/requests/{world.ids['req_a']}/reply", {"text": "a\x00b"}).status_code == 400
+    assert world.one(select(Household.head_name).where(Household.id == world.ids["hh_a"])) == before
+    anon = Client(world.app.test_client())
+    anon.get("/login")
+    r = anon.c.post("/login", data={"username": "admin\x00", "password": "x", "csrf_token": anon.token})
+    assert r.status_code == 400
+    assert c.get("/households?q=%E5%BC%A0").status_code == 200  # ordinary input still works
