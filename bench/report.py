@@ -214,22 +214,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pg", default=os.environ.get("LIANXIN_BENCH_PG_URL", DEFAULT_PG))
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the generated databases")
     args = ap.parse_args()
     print(f"# {' '.join([Path(sys.executable).name] + sys.argv)}")
     results: dict[str, list[tuple[str, float]]] = {}
 
-    folder = tempfile.mkdtemp(prefix="lianxin-bench-report-")
-    sqlite_url = f"sqlite:///{folder}/bench.db"
-    upgrade(sqlite_url)
-    t = time.perf_counter()
-    counts = seed(sqlite_url)
-    print(f"SQLite: seeded {counts} in {time.perf_counter() - t:.1f} s ({folder}/bench.db)", flush=True)
-    results["SQLite"] = measure(sqlite_url, "SQLite")
-    if not args.keep:
-        for f in Path(folder).glob("bench.db*"):
-            f.unlink()
-        os.rmdir(folder)
+    if not args.no_sqlite:
+        folder = tempfile.mkdtemp(prefix="lianxin-bench-report-")
+        sqlite_url = f"sqlite:///{folder}/bench.db"
+        upgrade(sqlite_url)
+        t = time.perf_counter()
+        counts = seed(sqlite_url)
+        print(f"SQLite: seeded {counts} in {time.perf_counter() - t:.1f} s ({folder}/bench.db)", flush=True)
+        results["SQLite"] = measure(sqlite_url, "SQLite")
+        if not args.keep:
+            for f in Path(folder).glob("bench.db*"):
+                f.unlink()
+            os.rmdir(folder)
 
     if not args.no_pg:
         server = make_url(normalize_url(args.pg))

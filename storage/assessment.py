@@ -115,8 +115,11 @@ class Counts:
         return self.workdays - self.leave_days
 
     def add(self, other: Counts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _COUNT_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_COUNT_FIELDS = tuple(f.name for f in fields(Counts))
 
 
 @dataclass
@@ -286,36 +289,40 @@ def weights_from(config: Any) -> dict[str, float]:
     return {k: float(section[k]) for k in COMPONENTS}
 
 
-def score_counts(c: Counts, ledger_share: float | None, weights: dict[str, float]) -> tuple[float | None, list[ScorePart]]:
+def score_counts(c: Counts, ledger_share: float | None, weights: dict[str, float], *,
+                 breakdown: bool = True) -> tuple[float | None, list[ScorePart]]:
     """Score out of 100 and its breakdown. A component with nothing to judge is left out and the remaining
     weights are re-normalised, so a cadre is neither rewarded nor punished for, say, receiving no request."""
     summary_num = c.summary_months_due_on_time + 0.5 * (c.summary_months_due_submitted - c.summary_months_due_on_time)
-    raw = {
-        "diary": (c.diary_credited, c.owed),
-        "summary": (summary_num, c.summary_months),
-        "tasks": (c.tasks_on_time, c.tasks_on_time + c.tasks_overdue),
-        "requests": (c.requests_answered_in_sla, c.requests_answered_in_sla + c.requests_late),
-        "satisfaction": (c.requests_satisfied, c.requests_rated),
-        "ledger": (ledger_share or 0.0, 0 if ledger_share is None else 1),
-    }
-    active = {k: w for k, w in weights.items() if w > 0 and raw[k][1] > 0}
-    total_weight = sum(active.values())
+    raw = (
+        ("diary", c.diary_credited, c.owed),
+        ("summary", summary_num, c.summary_months),
+        ("tasks", c.tasks_on_time, c.tasks_on_time + c.tasks_overdue),
+        ("requests", c.requests_answered_in_sla, c.requests_answered_in_sla + c.requests_late),
+        ("satisfaction", c.requests_satisfied, c.requests_rated),
+        ("ledger", ledger_share or 0.0, 0 if ledger_share is None else 1),
+    )
+    total_weight = 0.0
+    for key, _num, den in raw:
+        w = weights.get(key, 0.0)
+        if w > 0 and den > 0:
+            total_weight += w
     parts: list[ScorePart] = []
     score = 0.0
-    for key in COMPONENTS:
-        num, den = raw[key]
+    for key, num, den in raw:
         w = weights.get(key, 0.0)
-        r = _ratio(num, den)
-        if key in active:
+        r = num / den if den > 0 else None
+        if w > 0 and r is not None:
             max_points = 100.0 * w / total_weight
-            points = max_points * (r or 0.0)
+            points = max_points * r
             score += points
         else:
             max_points = points = 0.0
-        parts.append(ScorePart(key=key, weight=w, ratio=None if r is None else round(r, 4),
-                               numerator=num, denominator=den, points=round(points, 2),
-                               max_points=round(max_points, 2)))
-    if not active:
+        if breakdown:
+            parts.append(ScorePart(key=key, weight=w, ratio=None if r is None else round(r, 4),
+                                   numerator=num, denominator=den, points=round(points, 2),
+                                   max_points=round(max_points, 2)))
+    if total_weight == 0:
         return None, parts
     return round(score, 2), parts
 
@@ -554,6 +561,21 @@ def _group(name: str, rows: Iterable[tuple[CadreRow, Counts]], weights: dict[str
         avg_score=avg, below_minimum=below)
 
 
+def _township_month(months: list[Counts]) -> Counts:
+    """The few sums the trend needs (summing only these keeps a county's trend cheap)."""
+    tc = Counts()
+    tc.diary_credited = sum(c.diary_credited for c in months)
+    tc.workdays = sum(c.workdays for c in months)
+    tc.leave_days = sum(c.leave_days for c in months)
+    tc.tasks_on_time = sum(c.tasks_on_time for c in months)
+    tc.tasks_overdue = sum(c.tasks_overdue for c in months)
+    tc.requests_answered_in_sla = sum(c.requests_answered_in_sla for c in months)
+    tc.requests_late = sum(c.requests_late for c in months)
+    tc.requests_satisfied = sum(c.requests_satisfied for c in months)
+    tc.requests_rated = sum(c.requests_rated for c in months)
+    return tc
+
+
 def _r4(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
@@ -632,6 +654,8 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
         return c
 
     def over(per_month: list[Counts], idx: list[int]) -> Counts:
+        if len(idx) == 1:
+            return per_month[idx[0]]  # never mutated afterwards
         total = Counts()
         for i in idx:
             total.add(per_month[i])
@@ -641,7 +665,7 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     counts_now: list[Counts] = []
     prev_scores: list[float | None] = []
     trend_scores: list[list[float | None]] = [[] for _ in trend_idx]
-    trend_counts = [Counts() for _ in trend_idx]
+    trend_counts: list[list[Counts]] = [[] for _ in trend_idx]
     months_in_period = len(current)
     for cid, name, phone, post, created_at, village, first_diary_day in cadre_rows:
         start_day = _start_day(created_at, first_diary_day, tz)
@@ -650,11 +674,11 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
         ledger_share = ledger.get(cid) if hh else None
         c = over(per_month, current)
         score, parts = score_counts(c, ledger_share, weights)
-        p_score, _ = score_counts(over(per_month, previous), ledger_share, weights)
+        p_score, _ = score_counts(over(per_month, previous), ledger_share, weights, breakdown=False)
         prev_scores.append(p_score)
         for j, i in enumerate(trend_idx):
-            trend_scores[j].append(score_counts(per_month[i], ledger_share, weights)[0])
-            trend_counts[j].add(per_month[i])
+            trend_scores[j].append(score_counts(per_month[i], ledger_share, weights, breakdown=False)[0])
+            trend_counts[j].append(per_month[i])
         coverage = _r4(_ratio(c.diary_credited, c.owed))
         below = []
         if hh < min_households:
@@ -729,7 +753,7 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     trend = []
     for j, i in enumerate(trend_idx):
         scored = [s for s in trend_scores[j] if s is not None]
-        tc = trend_counts[j]
+        tc = _township_month(trend_counts[j])
         trend.append(TrendPoint(
             month=w.months[i].key,
             avg_score=round(math.fsum(scored) / len(scored), 2) if scored else None,
