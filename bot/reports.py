@@ -176,7 +176,8 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     tcols["previous_avg_score"] = "上期平均得分"
     _sheet(wb, sheets["totals"], tcols, [data["totals"]])
     _sheet(wb, sheets["below_minimum"], cols["below_minimum"], data["below_minimum"])
-    _sheet(wb, sheets["red_list"], cols["red_list"], data["red_list"])
+    red = [dict(r, fed_back_at=r["fed_back_at"] or "未反馈") for r in data["red_list"]]
+    _sheet(wb, sheets["red_list"], cols["red_list"], red)
     _sheet(wb, sheets["trend"], cols["trend"], data["trend"])
     notes = [{"item": k, "value": v} for k, v in _notes(report)]
     ws = _sheet(wb, sheets["notes"], {"item": "项目", "value": "说明"}, notes)
