@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Traditional → Simplified for the characters of our keywords (and a few common words around them).
 _TRAD = str.maketrans(
@@ -95,6 +96,7 @@ _SYNONYMS: list[tuple[str, str, bool]] = sorted(
 )
 
 
+@lru_cache(maxsize=256)  # every command route of the dispatcher asks about the same message (Parsed is frozen)
 def parse(text: str | None) -> Parsed | None:
     """Recognise a command at the start of ``text``; None for plain text."""
     if not text:
