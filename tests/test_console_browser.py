@@ -204,3 +204,62 @@ def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
     page.goto(base + f"/requests/{w.ids['req_a']}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone-request")
+
+
+def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
+    """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
+    answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""
+    from werkzeug.serving import make_server
+
+    from bot.app import create_app
+    from bot.demo import DEMO_USERS, seed_demo
+
+    clock.set("2026-11-24 17:00")
+    with lx.session() as s:
+        seed_demo(s, tz=lx.config.tz, now=clock())
+    user, password = DEMO_USERS[0][0], DEMO_USERS[0][1]
+    srv = make_server("127.0.0.1", 0, create_app(lx), threaded=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    base = f"http://127.0.0.1:{srv.server_port}"
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/")
+        shot(page, "demo-dashboard")
+        # an overdue card, from the dashboard
+        row = page.locator("table tr", has=page.locator(".light.red")).first
+        row.locator("td:nth-child(4) a").click()
+        assert page.locator(".light.red").count() >= 1
+        shot(page, "demo-overdue-card")
+        # a villager's request past its time limit: answer it as the office
+        page.goto(base + "/requests?status=open&sla=late")
+        page.locator("table tr td:first-child a").first.click()
+        page.fill("textarea[name=text]", "办公室已转告村委会，明天派人上门。")
+        page.click("text=发送答复")
+        page.wait_for_selector(".flash.ok")
+        page.click("text=在模拟聊天中查看这位群众收到的消息")
+        assert "办公室已转告村委会" in page.locator(".bubble.push").first.inner_text()
+        shot(page, "demo-simulator-reply")
+        # print a village's service cards and its public listing
+        page.goto(base + "/print")
+        forms = page.locator("form").filter(has=page.locator("button[value=html]"))
+        for i, name in ((0, "demo-cards"), (1, "demo-listing")):
+            forms.nth(i).locator("select[name=village]").select_option("新桥村")
+            with page.expect_popup() as info:
+                forms.nth(i).locator("button[value=html]").click()
+            doc = info.value
+            doc.wait_for_load_state()
+            shot(doc, name)
+            doc.pdf(path=str(ARTIFACTS / f"console-{name}.pdf"), format="A4", print_background=True,
+                    prefer_css_page_size=True)
+            if name == "demo-cards":
+                assert doc.locator(".sheet").first.locator(".card").count() == 8
+            else:
+                assert "新桥村“三五连心”联户名单公示" in doc.locator("h1").first.inner_text()
+    finally:
+        srv.shutdown()
+        t.join()

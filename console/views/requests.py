@@ -75,8 +75,11 @@ def request_detail(number: int) -> Any:
         photos = list(s.scalars(select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(ids))))
         cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
         deadline = r.created_at + timedelta(hours=lx().config["sla"]["first_answer_hours"])
+        from console.views.simulator import is_simulated
+
+        sim = r.identity.openid if user().is_admin and is_simulated(r.identity.openid) else None
         return render_template("request.html", r=r, photos=photos, cadres=cadres, deadline=deadline, now=now(),
-                               full=user().sees_full(r.household.village_id))
+                               full=user().sees_full(r.household.village_id), sim=sim)
 
 
 @bp.post("/requests/<int:number>/reply")

@@ -27,6 +27,9 @@ def _allowed(openid: str) -> bool:
     return openid.startswith(SIM_PREFIXES) and len(openid) <= 64 and openid.replace("-", "").isalnum()
 
 
+is_simulated = _allowed  # a demo or simulator account (never a real person's WeChat)
+
+
 def _label(s: Any, openid: str) -> str:
     ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
     if ident is not None and ident.kind == "cadre" and ident.cadre:
