@@ -119,7 +119,9 @@ def test_bad_input_is_refused_and_not_audited(township: Any, tmp_path: Any) -> N
     assert r.exit_code == 2
     r = run(township, "report", "month", "2026-11", "--format", "xlsx")
     assert r.exit_code != 0 and "--out" in r.output
-    assert not (tmp_path / "x").exists()
+    r = run(township, "report", "month", "2026-11", "--out", str(tmp_path / "x.csv"))
+    assert r.exit_code != 0 and "--format" in r.output
+    assert not (tmp_path / "x.csv").exists()
     assert audits(township) == []
 
 

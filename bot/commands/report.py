@@ -37,8 +37,10 @@ def register(main: click.Group) -> None:
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="PERIOD") from None
         if fmt is None:
-            suffix = Path(out).suffix.lower().lstrip(".") if out else ""
-            fmt = suffix if suffix in ("json", "xlsx", "html") else "json"
+            suffix = Path(out).suffix.lower().lstrip(".") if out else "json"
+            if suffix not in ("json", "xlsx", "html"):
+                raise click.UsageError(f"无法从文件名 {out} 判断格式，请加 --format json、xlsx 或 html")
+            fmt = suffix
         if fmt == "xlsx" and not out:
             raise click.UsageError("xlsx 需要用 --out 指定输出文件，例如 --out 月通报.xlsx")
         require_schema(lx)
