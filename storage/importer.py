@@ -329,6 +329,9 @@ def _check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None
     for key in ("village", "head_name", "cadre_name"):
         if not v[key]:
             err(key, f"{COLUMN_OF[key]}为空")
+    for key, value in v.items():
+        if "\x00" in value and key in COLUMN_OF:  # PostgreSQL text cannot hold NUL (a DataError, not an answer)
+            err(key, "含有不允许的控制字符（NUL）")
     for key, limit in _LIMITS.items():
         if len(v[key]) > limit:
             err(key, f"过长（{len(v[key])} 字，最多 {limit} 字）")
