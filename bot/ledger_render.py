@@ -51,6 +51,21 @@ def _cells(row: dict[str, Any]) -> list[Any]:
     return out
 
 
+def _as_text(ws: Any, values: list[Any]) -> list[Any]:
+    """openpyxl stores a string starting with "=" as a formula: names typed by people stay text
+    (no formula injection such as =HYPERLINK(...) when the office opens the file)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("="):
+            cell = WriteOnlyCell(ws, value=v)
+            cell.data_type = "s"
+            v = cell
+        out.append(v)
+    return out
+
+
 def to_xlsx(led: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -76,19 +91,20 @@ def to_xlsx(led: dict[str, Any]) -> bytes:
 
     ws = sheet("干部", ["干部", "电话", "村（居）", "联系户数", *duty_heads, *(r + "员" for r in ROLE_NAMES)])
     for c in led["cadres"]:
-        ws.append([c["name"], c["phone"], c["village"] or "", *_cells(c), *(c["roles"][r] for r in ROLE_NAMES)])
+        ws.append(_as_text(ws, [c["name"], c["phone"], c["village"] or "", *_cells(c),
+                                *(c["roles"][r] for r in ROLE_NAMES)]))
     wv = sheet("村", ["村（居）", "农户数", *duty_heads, "未联户"])
     for v in led["villages"]:
-        wv.append([v["village"], *_cells(v), v["unlinked"]])
+        wv.append(_as_text(wv, [v["village"], *_cells(v), v["unlinked"]]))
     wv.append(["合计", *_cells(led["totals"]), None])
     wm = sheet("缺项农户", ["村（居）", "户主", "卡号", "联户干部", "干部电话", "信息登记缺项", "信息更新", "服务卡发放",
                         "政策宣传", "承诺书", "本月走访次数", "督办卡", "缺项"])
     for h in led["missing"]:
-        wm.append([h["village"], h["head_name"], h["card_number"] or "", h["cadre_name"] or "（未联户）",
+        wm.append(_as_text(wm, [h["village"], h["head_name"], h["card_number"] or "", h["cadre_name"] or "（未联户）",
                    h["cadre_phone"] or "", "、".join(INFO_FIELD_LABELS[k] for k in h["info_missing"]),
                    (h["info_updated_at"] or "")[:10], h["card_issued_on"] or "", h["policy_done_on"] or "",
                    h["commitment_signed_on"] or "", h["visits_this_month"], h["tasks"],
-                   "、".join(DUTIES.get(k, k) for k in h["missing"])])
+                   "、".join(DUTIES.get(k, k) for k in h["missing"])]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -104,6 +104,9 @@ def _sheet(wb: Any, title: str, columns: dict[str, str], rows: list[dict[str, An
     ws.row_dimensions[1].height = 32
     for row in rows:
         ws.append([_cell_value(k, row.get(k)) for k in keys])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # a name starting with "=" is text, never a formula (formula injection)
+                cell.data_type = "s"
     for i, key in enumerate(keys, start=1):
         letter = get_column_letter(i)
         if key in PERCENT:
