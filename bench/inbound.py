@@ -162,6 +162,22 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(srv: Server, run: Any) -> dict[str, Any]:
+    """``run()`` with the CPU seconds each worker spent on it (gunicorn gives a keep-alive connection to one
+    worker for its life, so the split between workers is worth seeing)."""
+    pids = srv.workers()
+    before = {p: cpu_seconds(p) for p in pids}
+    r: dict[str, Any] = run()
+    r["worker_cpu"] = [round(cpu_seconds(p) - before[p], 1) for p in pids]
+    return r
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen[bytes]
@@ -338,14 +354,15 @@ class Wrk:
 
 def fmt(r: dict[str, Any]) -> str:
     return (f"{r['rate']:8.0f} msg/s   p50 {r['p50_us'] / 1000:6.1f} ms   p99 {r['p99_us'] / 1000:6.1f} ms   "
-            f"max {r['max_us'] / 1000:6.1f} ms   ({r['ok']} × 2xx in {r['seconds']:.1f} s, {r['bad']} other)")
+            f"max {r['max_us'] / 1000:6.1f} ms   ({r['ok']} × 2xx in {r['seconds']:.1f} s, {r['bad']} other; "
+            f"worker CPU s {'+'.join(str(c) for c in r.get('worker_cpu', []))})")
 
 
 def measure_echo(work: Path, wrk: Wrk, args: argparse.Namespace) -> dict[str, Any]:
     srv = start_echo(work, args.workers)
     try:
         wrk.run(srv.port, args.warmup)
-        r = wrk.run(srv.port, args.duration)
+        r = measured(srv, lambda: wrk.run(srv.port, args.duration))
     finally:
         srv.stop()
     errors = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["bad"]
@@ -359,7 +376,7 @@ def measure_lianxin(work: Path, wrk: Wrk, name: str, url: str, args: argparse.Na
     try:
         wrk.run(srv.port, args.warmup)
         before = settled_counts(url)
-        r = wrk.run(srv.port, args.duration)
+        r = measured(srv, lambda: wrk.run(srv.port, args.duration))
         after = settled_counts(url)
     finally:
         srv.stop()
