@@ -136,6 +136,12 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
         yield lx, fake, config, tmp_path / "processes.log"
 
 
+def outbox_left(lx: Any) -> int:
+    with lx.sessions() as s:  # closed at once: an open transaction would block the wipe's TRUNCATE on PostgreSQL
+        return s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.status.in_(("pending", "sending")))) or 0
+
+
 def reminders_at_wechat(fake: FakeWechat) -> Counter[str]:
     with fake.lock:
         return Counter(d.openid for d in fake.delivered if d.openid.startswith("o-sch-") and "防汛检查" in d.text)
@@ -179,9 +185,7 @@ def test_scheduler_killed_across_the_reminder_time_reminds_once(world: Any) -> N
         third = lianxin(config, log, "scheduler")
         procs.append(third)
         wait_for(lambda: store.ran_since(due), "the replayed run", procs, log)
-        outbox_quiet = lambda: lx.sessions().scalar(  # noqa: E731
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))) == 0
-        wait_for(outbox_quiet, "the outbox to drain", procs, log)
+        wait_for(lambda: outbox_left(lx) == 0, "the outbox to drain", procs, log)
     finally:
         stop(procs)
     check_once_each(lx, fake)
