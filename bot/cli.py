@@ -6,6 +6,7 @@ office's authority: what it changes and exports goes to the audit log as actor `
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from sqlalchemy.exc import ArgumentError
 
 from bot.app import Lianxin, build
 from bot.config import ConfigError, load_config
@@ -36,7 +38,12 @@ class CliState:
                 raise click.ClickException(f"配置错误 / configuration error: {e}") from None
             logging.basicConfig(level=config["general"]["log_level"],
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-            self._lx = build(config)
+            try:
+                self._lx = build(config)
+            except (ArgumentError, ImportError) as e:  # an unparsable URL, or a driver we do not ship
+                raise click.ClickException(
+                    "配置错误 / configuration error: [database] url 无法使用（应为 sqlite:///文件 或 "
+                    f"postgresql://用户:密码@主机/库）：{e}") from None
             # Release the engine's connections when the command ends (tests run many commands in one process).
             click.get_current_context().call_on_close(self._close)
         return self._lx
@@ -54,6 +61,12 @@ config_option = click.option(
 )
 
 
+def _os_reason(e: OSError) -> str:
+    reasons = {errno.ENOENT: "所在文件夹不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限",
+               errno.EISDIR: "这是一个文件夹", errno.EROFS: "只读文件系统", errno.ENOSPC: "磁盘已满"}
+    return f"{reasons.get(e.errno or 0, '操作失败')} / {e.strerror}"
+
+
 def command(group: click.Group, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
     """``@command(main, "name")``: a subcommand with --config, receiving the built ``Lianxin`` as ``lx``."""
 
@@ -61,7 +74,13 @@ def command(group: click.Group, *args: Any, **kwargs: Any) -> Callable[[Callable
         @functools.wraps(fn)
         def wrapper(*a: Any, **kw: Any) -> Any:
             state = click.get_current_context().ensure_object(CliState)
-            return fn(state.lx(), *a, **kw)
+            lx = state.lx()
+            try:
+                return fn(lx, *a, **kw)
+            except OSError as e:
+                if e.filename is None:  # not a file the user named (a socket, the database...): not ours to word
+                    raise
+                raise click.ClickException(f"无法写入或读取文件 {e.filename}：{_os_reason(e)}") from None
 
         return group.command(*args, **kwargs)(config_option(wrapper))
 

@@ -183,6 +183,8 @@ def html_to_pdf(html: str, out: Path, *, timeout: float = 120.0) -> Path:
         raise PrintError("未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
                          "或改用 .html 输出后在浏览器中打印。")
     out = Path(out).resolve()
+    if not out.parent.is_dir():  # Chromium would fail with a screen of its own log lines
+        raise PrintError(f"无法写入 {out}：所在文件夹不存在")
     with tempfile.TemporaryDirectory(prefix="lianxin-print-") as tmp:
         src = Path(tmp) / "print.html"
         src.write_text(html, encoding="utf-8")
