@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -478,7 +478,18 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
     if task.cancelled_at is not None:
         raise TaskError(f"第{number}号督办卡已撤销")
     task.cancelled_at = now
-    record(session, actor=actor, action="task.cancel", target=f"task:{number}")
+    # Its pushes still waiting in the outbox are withdrawn: a cadre must not be told of a card that is gone.
+    # (A row carrying other merged messages is left alone; those messages must still go out.)
+    ids = [mid for mid, key, payload in session.execute(
+               select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
+                   OutboxMessage.status == "pending", OutboxMessage.idempotency_key.like(f"task:{task.id}:cadre:%")))
+           if (parse_task_push_key(key) or (0, 0))[0] == task.id and not (payload or {}).get("merged_keys")]
+    withdrawn = 0
+    if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile
+        withdrawn = session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            .execution_options(synchronize_session=False)).rowcount
+    record(session, actor=actor, action="task.cancel", target=f"task:{number}", detail={"pushes_withdrawn": withdrawn})
     return task
 
 
