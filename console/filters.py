@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -37,7 +38,13 @@ def target_zh(target: str) -> str:
     return str(target)
 
 
+def json_zh(value: Any) -> str:
+    """JSON for people: Chinese stays Chinese (tojson writes \\u65b0\\u6865\\u6751); autoescape does the HTML."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def install(app: Flask) -> None:
+    app.jinja_env.filters["json_zh"] = json_zh
     app.jinja_env.filters["target_zh"] = target_zh
     app.jinja_env.filters["mask"] = mask_phone
     app.jinja_env.filters["local"] = local
