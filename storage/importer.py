@@ -343,6 +343,10 @@ def _check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None
         err("cadre_phone", "干部电话为空（干部以电话识别）")
     elif not valid_phone(cadre_phone):
         err("cadre_phone", f"「{v['cadre_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）")
+    # The template's example row left in place, unchanged, would add a made-up household and cadre.
+    if ((v["village"], v["group"], v["head_name"], head_phone, v["cadre_name"], cadre_phone, v["cadre_post"],
+         v["cadre_unit"]) == tuple(EXAMPLE_ROW[i] for i in (0, 1, 2, 3, 6, 7, 8, 9))):
+        err("head_name", f"这是模板里的示例行（{EXAMPLE_ROW[2]}），请删除这一行后再导入")
     population: int | None = None
     pop = v["population"].replace("人", "").replace("口", "").strip()
     if not pop:

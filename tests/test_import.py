@@ -337,13 +337,22 @@ def test_header_aliases_and_fullwidth_values(session):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_template_has_headers_and_an_example_row_that_imports(session, tmp_path):
+def test_template_has_headers_and_an_example_row_that_imports_once_filled_in(session, tmp_path):
     path = importer.write_template(tmp_path / "模板.xlsx")
-    ws = load_workbook(path).active
+    wb = load_workbook(path)
+    ws = wb.active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0] == HEADER
     assert len(values) == 2 and values[1][2] == "王大山"
+    # Left in place, the example would add a made-up household and cadre: it is named and nothing is written.
     plan = run(session, path.read_bytes(), "模板.xlsx")
+    assert not plan.ok and [(p.row, p.column) for p in plan.problems] == [(2, "户主姓名")]
+    assert "示例行" in plan.problems[0].message and count(session, Household) == 0
+    # The same layout with the office's own row imports.
+    ws["C2"], ws["D2"], ws["H2"] = "赵春生", "13812340000", "13987650000"
+    buf = io.BytesIO()
+    wb.save(buf)
+    plan = run(session, buf.getvalue(), "模板.xlsx")
     assert plan.ok and plan.counts["households_new"] == 1
     assert [w.households for w in plan.warnings] == [1]
 
