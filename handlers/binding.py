@@ -90,6 +90,8 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     if released:
         detail["released_openids"] = [o.openid for o in released]
     was_villager = ident.kind == "villager"
+    # This account spoke for another cadre: say so, or that cadre silently stops getting cards and reminders.
+    was_cadre = ctx.session.get(Cadre, ident.cadre_id) if ident.kind == "cadre" and ident.cadre_id else None
     ident.kind = "cadre"
     ident.cadre_id = cadre.id
     ident.household_id = None
@@ -97,7 +99,8 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     clear_failures(ctx.session, _key(ctx))
     record(ctx.session, actor=f"wechat:{ident.openid}", action="wechat.bind", target=f"cadre:{cadre.id}", detail=detail)
     ctx.session.flush()
-    return ctx.render("bind_ok", cadre=cadre, rebound=bool(released), was_villager=was_villager)
+    return ctx.render("bind_ok", cadre=cadre, rebound=bool(released), was_villager=was_villager,
+                      was_cadre=was_cadre)
 
 
 ROUTES = [Route("bind", command("绑定"), bind)]
