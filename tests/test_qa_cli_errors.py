@@ -57,3 +57,12 @@ def test_pdf_into_a_missing_folder_names_the_folder_not_chromium_logs(tmp_path, 
 def test_an_unusable_database_url_is_a_configuration_error(cli, url):
     result = cli("outbox", env={"LIANXIN_DATABASE_URL": url})
     _clear(result, "配置错误", "[database] url")
+
+
+def test_print_summary_reads_as_chinese(cli, session, tmp_path):
+    f = Factory(session)
+    f.household(f.cadre())
+    session.commit()
+    result = cli("cards", "--out", str(tmp_path / "c.html"))
+    assert result.exit_code == 0, result.output
+    assert "已生成 1 张服务卡（1 页）" in result.output  # was "已生成1 张服务卡"

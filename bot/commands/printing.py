@@ -52,4 +52,4 @@ def _print(lx: Lianxin, kind: str, village: str | None, out: str) -> None:
                    detail={"count": n, "out": str(path)})
     except docs.PrintError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"已生成{what}：{path}")
+    click.echo(f"已生成 {what}：{path}")
