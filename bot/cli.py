@@ -38,6 +38,9 @@ class CliState:
                 raise click.ClickException(f"配置错误 / configuration error: {e}") from None
             logging.basicConfig(level=config["general"]["log_level"],
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+                # Alembic's INFO lines ("setup plugin ...") buried the demo's console URL and logins.
+                logging.getLogger("alembic").setLevel(logging.WARNING)
             try:
                 self._lx = build(config)
             except (ArgumentError, ImportError) as e:  # an unparsable URL, or a driver we do not ship

@@ -66,3 +66,17 @@ def test_print_summary_reads_as_chinese(cli, session, tmp_path):
     result = cli("cards", "--out", str(tmp_path / "c.html"))
     assert result.exit_code == 0, result.output
     assert "已生成 1 张服务卡（1 页）" in result.output  # was "已生成1 张服务卡"
+
+
+def test_init_output_is_not_buried_in_alembic_log_lines(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LIANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    env.pop("LIANXIN_CONFIG", None)
+    proc = subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "init"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "schema upgraded" in proc.stdout
+    assert "alembic" not in proc.stderr, proc.stderr
