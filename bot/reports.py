@@ -104,7 +104,10 @@ def _sheet(wb: Any, title: str, columns: dict[str, str], rows: list[dict[str, An
     ws.row_dimensions[1].height = 32
     for row in rows:
         ws.append([_cell_value(k, row.get(k)) for k in keys])
-        for cell in ws[ws.max_row]:
+    # One pass after the rows: ws.max_row scans every cell, so asking it per appended row was quadratic
+    # (the month's xlsx took 78 s instead of ~3 s at 3,000 cadres).
+    for line in ws.iter_rows(min_row=2):
+        for cell in line:
             if cell.data_type == "f":  # a name starting with "=" is text, never a formula (formula injection)
                 cell.data_type = "s"
     for i, key in enumerate(keys, start=1):
