@@ -8,10 +8,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
+def text_environment(package: str) -> Environment:
+    """A Jinja2 environment for chat text (not HTML) from ``<package>/templates``, with our filters."""
     env = Environment(
-        loader=PackageLoader("handlers", "templates"),
+        loader=PackageLoader(package, "templates"),
         autoescape=False,  # chat text, not HTML
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -23,10 +23,20 @@ def environment() -> Environment:
     return env
 
 
-def render(name: str, **values: Any) -> str:
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return text_environment("handlers")
+
+
+def render_from(env: Environment, name: str, **values: Any) -> str:
+    """Render ``name`` (``.txt.j2`` implied) from ``env``, without surrounding blank space."""
     if not name.endswith(".j2"):
         name += ".txt.j2"
-    return environment().get_template(name).render(**values).strip()
+    return env.get_template(name).render(**values).strip()
+
+
+def render(name: str, **values: Any) -> str:
+    return render_from(environment(), name, **values)
 
 
 def mask_phone(phone: str | None) -> str:

@@ -6,29 +6,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
-from handlers.render import mask_phone
+from handlers.render import render_from, text_environment
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("reminders", "templates"),
-        autoescape=False,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["mask_phone"] = mask_phone
-    env.filters["md"] = lambda d: f"{d.month}月{d.day}日"
-    return env
+    return text_environment("reminders")
 
 
 def render(name: str, **values: Any) -> str:
-    if not name.endswith(".j2"):
-        name += ".txt.j2"
-    return environment().get_template(name).render(**values).strip()
+    return render_from(environment(), name, **values)
 
 
 def local_text(moment: datetime, tz: Any) -> str:
