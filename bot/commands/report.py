@@ -27,7 +27,7 @@ def register(main: click.Group) -> None:
            lianxin report quarter 2026Q4 --format xlsx --out 2026Q4.xlsx
            lianxin report year 2026 --out 2026.html
         """
-        from bot.reports import default_filename, render
+        from bot.reports import render
         from storage.assessment import build_report
         from storage.audit import record
         from storage.periods import parse_period
@@ -47,11 +47,16 @@ def register(main: click.Group) -> None:
         with lx.session() as s:
             report = build_report(s, lx.config, kind, period, now=lx.now())
             content = render(report, fmt)
+            # write first, audit second (same transaction): a failed write leaves no "exported" record
+            if out:
+                try:
+                    Path(out).write_bytes(content)
+                except OSError as e:
+                    raise click.ClickException(f"无法写入 {out}：{e.strerror or e}") from None
+            else:
+                sys.stdout.buffer.write(content)
+                sys.stdout.flush()
             record(s, actor="cli", action="report.export", target=f"{kind}:{report.period}",
                    detail={"format": fmt, "out": out or "-", "cadres": len(report.cadres)})
         if out:
-            Path(out).write_bytes(content)
-            click.echo(f"已导出 {out}（{len(report.cadres)} 名干部；默认文件名 {default_filename(report, fmt)}）", err=True)
-        else:
-            sys.stdout.buffer.write(content)
-            sys.stdout.flush()
+            click.echo(f"已导出 {out}（{len(report.cadres)} 名干部）", err=True)
