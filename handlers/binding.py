@@ -33,11 +33,20 @@ def _key(ctx: Context) -> str:
     return f"bind:{ctx.identity.openid}"
 
 
+def _bound_cadre(ctx: Context) -> Cadre | None:
+    ident = ctx.identity
+    if ident.kind == "cadre" and ident.cadre_id:
+        return ctx.session.get(Cadre, ident.cadre_id)
+    return None
+
+
 def bind(ctx: Context, msg: Message, rest: str) -> str:
     now = ctx.now()
+    # A bound cadre whose code is refused is told the binding they have still stands (the attempt still counts).
+    bound_as = _bound_cadre(ctx)
     until = locked_until(ctx.session, _key(ctx), now)
     if until is not None:
-        return ctx.render("bind_locked", until=local_time_text(ctx, until))
+        return ctx.render("bind_locked", until=local_time_text(ctx, until), bound_as=bound_as)
     code = keywords.digits_only(rest)
     if not code:
         return ctx.render("bind_usage")
@@ -52,8 +61,8 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     if problem is not None:
         failures, until = record_failure(ctx.session, _key(ctx), now, limit=MAX_WRONG, lock_for=LOCK, window=LOCK)
         if until is not None:
-            return ctx.render("bind_locked", until=local_time_text(ctx, until))
-        return ctx.render(f"bind_{problem}", left=MAX_WRONG - failures)
+            return ctx.render("bind_locked", until=local_time_text(ctx, until), bound_as=bound_as)
+        return ctx.render(f"bind_{problem}", left=MAX_WRONG - failures, bound_as=bound_as)
     assert row is not None
     cadre = ctx.session.get(Cadre, row.cadre_id)
     assert cadre is not None
@@ -70,7 +79,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        return ctx.render("bind_used", left=MAX_WRONG)
+        return ctx.render("bind_used", left=MAX_WRONG, bound_as=bound_as)
 
     detail: dict[str, Any] = {"openid": ident.openid, "previous_kind": ident.kind}
     if ident.kind == "cadre" and ident.cadre_id:
