@@ -62,6 +62,6 @@ STATUS_ZH = {
     # outbox
     "sending": "发送中", "sent": "已发送", "failed": "发送失败", "merged": "已合并",
     # lights
-    "green": "正常", "yellow": "临期", "red": "逾期", "grey": "已完成",
+    "green": "正常", "yellow": "临期", "red": "逾期", "late": "逾期完成", "grey": "已完成",
 }
 ROLE_ZH = {"admin": "办公室管理员", "village": "村(居)账号", "viewer": "只读（领导）"}

@@ -48,7 +48,7 @@ STATUS_LABELS = {
     "done": "已完成",
     "returned": "已退回",
 }
-LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "late": "逾期完成"}
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -499,9 +499,10 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
 
 
 def light(a: TaskAssignment, now: datetime, yellow_hours: int = 24) -> str:
-    """green: answered, or the deadline is more than ``yellow_hours`` away; yellow: within; red: overdue."""
+    """green: answered on time, or the deadline is more than ``yellow_hours`` away; yellow: within; red: overdue;
+    late: answered, but the first feedback came after the deadline (the report counts it overdue, docs/assessment.md)."""
     if a.status in ANSWERED_STATUSES:
-        return "green"
+        return "late" if a.first_feedback_at is not None and a.first_feedback_at > a.deadline else "green"
     if a.deadline <= now:
         return "red"
     if a.deadline - now <= timedelta(hours=yellow_hours):

@@ -35,7 +35,7 @@ def _local(lx: Lianxin, moment: datetime | None) -> str:
     return moment.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-LIGHT = {"green": "绿", "yellow": "黄", "red": "红"}
+LIGHT = {"green": "绿", "yellow": "黄", "red": "红", "late": "逾期完成"}
 
 
 def register(main: click.Group) -> None:  # noqa: C901 - one place that lists the commands
