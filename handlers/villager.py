@@ -69,7 +69,7 @@ def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
                                   grow=True)
         if until is not None:
             return ctx.render("card_locked", until=local_time_text(ctx, until))
-        return ctx.render("card_wrong", number=number, scanned=scanned)
+        return ctx.render("card_wrong", number=number, scanned=scanned, linked=ctx.identity.kind == "villager")
     clear_failures(ctx.session, key)
     household: Household = card.household
     ident = ctx.identity
@@ -85,7 +85,9 @@ def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
 
 
 def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
-    if msg.kind != "text" or not is_unknown(ctx):
+    # Unbound accounts link; a linked villager sending a card number is reminded (own card) or moves to the
+    # household of that card (a family member's account) — not a request whose text is the number.
+    if msg.kind != "text" or not (is_unknown(ctx) or is_villager(ctx)):
         return None
     text = msg.text.strip()
     number = keywords.looks_like_card_number(text)
@@ -267,7 +269,7 @@ def _any_message(ctx: Context, msg: Message) -> dict[str, Any] | None:
     return {} if msg.kind != "event" else None
 
 
-# Linking: card numbers from unbound accounts, QR scans from anyone.
+# Linking: card numbers from unbound accounts and linked villagers, QR scans from anyone.
 LINK_ROUTES = [
     Route("villager.scan", _scan, by_scan),
     Route("villager.card", _card_text, by_text),
