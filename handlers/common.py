@@ -177,20 +177,31 @@ def _state(ctx: Context) -> ConversationState | None:
     return ctx.session.scalar(select(ConversationState).where(ConversationState.identity_id == ctx.identity.id))
 
 
-def paginate(ctx: Context, reply: str) -> str:
-    """Return the reply, or its first page with a footer, keeping the other pages for "更多".
+def pages_of(reply: str) -> list[str]:
+    """The pages ``paginate`` would show for ``reply`` (one page when it fits in one reply)."""
+    return [reply] if len(reply.encode()) <= REPLY_LIMIT_BYTES else split_pages(reply)
+
+
+def paginate(ctx: Context, reply: str, first: int = 1) -> str:
+    """Return the reply, or its page ``first`` (1 = the first; 1 <= first <= len(pages_of(reply))) with a
+    footer, keeping the pages after it for "更多".
 
     The pages live in the identity's ConversationState under ``data["_more"]``: another flow's state (the
     guided 登记) is left in place, a plain paging state has ``flow == "more"``.
     """
-    if len(reply.encode()) <= REPLY_LIMIT_BYTES:
+    if first == 1 and len(reply.encode()) <= REPLY_LIMIT_BYTES:
         return reply
-    pages = split_pages(reply)
+    pages = pages_of(reply)
     total = len(pages)
+    if total == 1:
+        return reply
+    shown = pages[first - 1] + "\n" + ctx.render("page_footer", page=first, total=total, more=first < total)
     rest = [
-        p + "\n" + ctx.render("page_footer", page=i + 2, total=total, more=i + 2 < total)
-        for i, p in enumerate(pages[1:])
+        pages[j] + "\n" + ctx.render("page_footer", page=j + 1, total=total, more=j + 1 < total)
+        for j in range(first, total)
     ]
+    if not rest:
+        return shown
     state = _state(ctx)
     expires = ctx.now() + timedelta(minutes=PAGING_MINUTES)
     if state is None or state.expires_at <= ctx.now():
@@ -203,7 +214,7 @@ def paginate(ctx: Context, reply: str) -> str:
     if state.flow == "more":
         state.expires_at = expires
     ctx.session.flush()
-    return pages[0] + "\n" + ctx.render("page_footer", page=1, total=total, more=True)
+    return shown
 
 
 def next_page(ctx: Context) -> str | None:

@@ -69,6 +69,26 @@ CADRE_COMMANDS: frozenset[str] = frozenset(
 _TRAILING = "。.!！~～ \t"
 
 
+# Bare keywords that also take a short argument after a space or a digit: "任务 4" (card 4), "农户 2" (page 2),
+# "农户 张大山" (by name), "本月 …"/"帮助 …" (as the bare keyword). Anything longer or sentence-like (a diary
+# "任务完成了…", "本月走访了 12 户，…") stays plain text.
+_BARE_WITH_ARGUMENT: frozenset[str] = frozenset({"任务", "我的任务", "督办卡", "农户", "我的农户", "本月", "帮助", "help"})
+MAX_BARE_ARGUMENT = 12
+_SENTENCE = re.compile(r"[，。！？；：、,.!?;…\s]")
+
+
+def _bare_argument(name: str, after: str) -> bool:
+    """Whether ``after`` (folded text following a bare keyword) is an argument of that keyword."""
+    if not after or not (after[0] == " " or after[0].isdigit()):
+        return False
+    arg = after.strip()
+    if not arg or len(arg) > MAX_BARE_ARGUMENT or _SENTENCE.search(arg):
+        return False
+    if name == "任务":  # only a card number: "任务 4", "任务4", "任务 #4", "任务 4号"
+        return re.fullmatch(r"#?\d+[号]?", arg) is not None
+    return True
+
+
 @dataclass(frozen=True)
 class Parsed:
     """A recognised command: canonical ``name`` and the ``rest`` of the message as typed (stripped)."""
@@ -106,6 +126,8 @@ def parse(text: str | None) -> Parsed | None:
         if bare:
             if whole == syn:
                 return Parsed(name, "")
+            if syn in _BARE_WITH_ARGUMENT and whole.startswith(syn) and _bare_argument(name, whole[len(syn):]):
+                return Parsed(name, _original_rest(text, len(syn)))
             continue
         if whole == syn:
             return Parsed(name, "")

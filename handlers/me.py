@@ -1,4 +1,4 @@
-"""`农户` (my households, phones masked) and `本月` (my figures this month)."""
+"""`农户` (my households, phones masked; `农户 2` page 2, `农户 NAME` by name) and `本月` (my figures this month)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from handlers import keywords
 from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command, local_date
+from handlers.common import cadre_of, command, local_date, pages_of, paginate
 from handlers.diary import diary_days
 from storage.models import (
     DiaryEntry,
@@ -25,7 +26,12 @@ from storage.periods import last_day_of_month, month_key, start_of_day
 
 
 def households(ctx: Context, msg: Message, rest: str) -> str:
+    """`农户` (all my households), `农户 2` (page 2 of that list), `农户 张` (mine whose head's name has 张)."""
     cadre = cadre_of(ctx)
+    page, query = keywords.leading_number(rest)
+    if page is not None and query:  # "2户" and the like: a name, not a page
+        page, query = None, rest.strip()
+    query = query.strip()
     linked = (
         select(func.count(WechatIdentity.id))
         .where(WechatIdentity.household_id == Household.id, WechatIdentity.kind == "villager")
@@ -44,8 +50,15 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
     items = [
         {"h": h, "village": v, "group": g, "card": c, "wechat": n}
         for h, v, g, c, n in rows
+        if not query or keywords.fold(query) in keywords.fold(h.head_name)
     ]
-    return ctx.render("households", cadre=cadre, items=items)
+    reply = ctx.render("households", cadre=cadre, items=items, query=query or None, total=len(rows))
+    if page is None:
+        return reply
+    total = len(pages_of(reply))
+    if not 1 <= page <= total:
+        return ctx.render("households_no_page", page=page, total=total)
+    return paginate(ctx, reply, first=page)
 
 
 def month(ctx: Context, msg: Message, rest: str) -> str:

@@ -1,4 +1,4 @@
-"""Supervision cards in the chat: `任务` (my open cards; counts as 签收), `反馈 N TEXT`, `完成 N TEXT`,
+"""Supervision cards in the chat: `任务` (my open cards; counts as 签收), `任务 N` (card N in full), `反馈 N TEXT`, `完成 N TEXT`,
 `延期 N 日期 原因`. A cadre only ever sees and answers their own assignments; another cadre's card number
 is answered exactly like a number that does not exist."""
 
@@ -23,6 +23,9 @@ def _local(ctx: Context, moment: datetime) -> str:
 def my_tasks(ctx: Context, msg: Message, rest: str = "") -> str:
     cadre = cadre_of(ctx)
     now = msg.create_time
+    number, _ = keywords.leading_number(rest)
+    if number is not None:  # `任务 N`: one of my cards in full (keywords.parse lets only a number through)
+        return card(ctx, msg, number)
     svc.acknowledge(ctx.session, cadre_id=cadre.id, now=now)
     items = svc.open_assignments(ctx.session, cadre.id)
     yellow = ctx.config["scheduler"]["yellow_hours"]
@@ -33,6 +36,23 @@ def my_tasks(ctx: Context, msg: Message, rest: str = "") -> str:
         for a in items
     ]
     return paginate(ctx, ctx.render("task_list", rows=rows, cadre=cadre))
+
+
+def card(ctx: Context, msg: Message, number: int) -> str:
+    """`任务 N`: card N as this cadre has it (seeing it counts as 签收); another cadre's card is unknown."""
+    cadre = cadre_of(ctx)
+    try:
+        a = svc.get_assignment(ctx.session, cadre_id=cadre.id, number=number)
+    except TaskError as e:
+        return ctx.render("task_error", message=str(e))
+    if svc.acknowledge(ctx.session, cadre_id=cadre.id, now=msg.create_time, number=number):
+        ctx.session.refresh(a)
+    yellow = ctx.config["scheduler"]["yellow_hours"]
+    return ctx.render(
+        "task_detail", task=a.task, a=a, deadline=_local(ctx, a.deadline), status=STATUS_LABELS[a.status],
+        light=svc.LIGHT_LABELS[svc.light(a, msg.create_time, yellow)],
+        first_feedback=_local(ctx, a.first_feedback_at) if a.first_feedback_at else None,
+        extension_until=_local(ctx, a.extension_requested_until) if a.extension_requested_until else None)
 
 
 def _answer(ctx: Context, msg: Message, rest: str, *, done: bool) -> str:
@@ -106,7 +126,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
 
 
 ROUTES: list[Route] = [
-    Route("tasks.list", command("任务", bare_only=True), my_tasks),
+    Route("tasks.list", command("任务"), my_tasks),
     Route("tasks.feedback", command("反馈"), feedback),
     Route("tasks.done", command("完成"), done),
     Route("tasks.extend", command("延期"), extend),
