@@ -7,7 +7,8 @@ Targets, each served by gunicorn with 2 gthread workers (4 threads each) and dri
 `apt-get install wrk`) at 20 connections for --duration seconds after a short warm-up:
   echo     bench/echo_app.py — werobot.WeRoBot(enable_session=False), a text handler that echoes; nothing stored
   sqlite   `lianxin serve --workers 2 --no-scheduler` on a SQLite file (WAL)
-  pg       the same on PostgreSQL (database lianxin_bench_inbound on the --pg server, recreated each run)
+  pg       the same on PostgreSQL (database lianxin_bench_inbound on the --pg server, created for the run and
+           dropped afterwards unless --keep)
 The echo baseline is measured first and again last; lianxin's ratio is to the mean of the two, so the
 comparison is made in the same run on this shared machine.
 
@@ -298,6 +299,12 @@ def settled_counts(url: str) -> dict[str, int]:
     return last
 
 
+def drop_pg(admin: Any) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def recreate_pg(server_url: str) -> tuple[str, Any]:
     server = make_url(normalize_url(server_url))
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -412,6 +419,7 @@ def common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--connections", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the 2 cores with the server)")
+    ap.add_argument("--keep", action="store_true", help=f"keep the PostgreSQL database {PG_DB} afterwards")
 
 
 def main() -> None:
@@ -456,7 +464,7 @@ def main() -> None:
                 print(f"{name:8s} {fmt(r)}  [{r['check']}]", flush=True)
         finally:
             if admin is not None:
-                admin.dispose()
+                admin.dispose() if args.keep else drop_pg(admin)
     report(results)
 
 

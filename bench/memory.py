@@ -62,7 +62,7 @@ def main() -> None:
                 srv.stop()
         finally:
             if admin is not None:
-                admin.dispose()
+                admin.dispose() if args.keep else ib.drop_pg(admin)
     report(rows)
 
 
