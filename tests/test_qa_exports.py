@@ -29,7 +29,7 @@ def test_report_write_failure_is_not_audited(lx: Any, session: Any, clock: Any, 
     session.commit()
     bad = tmp_path / "missing-dir" / "r.html"
     r = run(lx, "report", "month", "2026-11", "--out", str(bad))
-    assert r.exit_code != 0 and "无法写入" in r.output and not bad.exists()
+    assert r.exit_code != 0 and "所在文件夹不存在" in r.output and not bad.exists()
     assert actions(lx) == []
     good = tmp_path / "r.html"
     r = run(lx, "report", "month", "2026-11", "--out", str(good))
@@ -44,7 +44,7 @@ def test_ledger_write_failure_is_not_audited(lx: Any, session: Any, clock: Any, 
     session.commit()
     bad = tmp_path / "missing-dir" / "l.html"
     r = run(lx, "ledger", "--out", str(bad))
-    assert r.exit_code != 0 and "无法写入" in r.output and not bad.exists()
+    assert r.exit_code != 0 and "所在文件夹不存在" in r.output and not bad.exists()
     assert actions(lx) == []
     good = tmp_path / "l.html"
     assert run(lx, "ledger", "--out", str(good)).exit_code == 0

@@ -28,10 +28,7 @@ def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str,
             content = ledger_render.to_xlsx(led)
         if out:  # write first, audit second (same transaction): a failed write leaves no "exported" record
             data = content.encode("utf-8") if isinstance(content, str) else content
-            try:
-                Path(out).write_bytes(data)
-            except OSError as e:
-                raise click.ClickException(f"无法写入 {out}：{e.strerror or e}") from None
+            Path(out).write_bytes(data)  # an OSError rolls the session back (no audit record)
         audit.record(s, actor="cli", action="ledger.export", target=out or "stdout",
                      detail={"format": fmt, "village": village, "cadre": led["filters"]["cadre"],
                              "month": led["month"], "cadres": len(led["cadres"]), "missing": len(led["missing"])})
