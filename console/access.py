@@ -123,6 +123,15 @@ def in_scope(village_id: int | None) -> None:
         abort(404)
 
 
+def get_in_scope(s: Any, model: Any, record_id: int) -> Any:
+    """The record with this id, or 404 when there is none or it lies outside the user's village."""
+    record = s.get(model, record_id)
+    if record is None:
+        abort(404)
+    in_scope(record.village_id)
+    return record
+
+
 # --------------------------------------------------------------------------------------------------
 # Request hooks: session timeout, login required, CSRF, read-only viewers
 # --------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask import abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from console.access import db, in_scope, now, user, writers
+from console.access import db, get_in_scope, now, user, writers
 from console.views import common
 from console.web import bp
 from storage.accounts import BindError, issue_bind_code
@@ -47,11 +47,7 @@ def cadres() -> Any:
 
 
 def _cadre(s: Any, cadre_id: int) -> Cadre:
-    c = s.get(Cadre, cadre_id)
-    if c is None:
-        abort(404)
-    in_scope(c.village_id)
-    return c
+    return get_in_scope(s, Cadre, cadre_id)  # type: ignore[no-any-return]
 
 
 @bp.get("/cadres/<int:cadre_id>")

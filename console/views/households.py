@@ -11,7 +11,7 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from console.access import db, done, in_scope, now, record, user, writers
+from console.access import db, done, get_in_scope, in_scope, now, record, user, writers
 from console.views import common
 from console.web import bp
 from storage.models import (
@@ -52,11 +52,7 @@ def households() -> Any:
 
 
 def _household(s: Any, household_id: int) -> Household:
-    h = s.get(Household, household_id)
-    if h is None:
-        abort(404)
-    in_scope(h.village_id)
-    return h
+    return get_in_scope(s, Household, household_id)  # type: ignore[no-any-return]
 
 
 @bp.get("/households/<int:household_id>")
