@@ -9,19 +9,19 @@ several connections, as the product does).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.app import Lianxin, build
 from bot.config import load_config
 from storage.db import is_sqlite, normalize_url
+from tests.pgtools import scratch_database
 
 TEST_TOKEN = "lianxin-test-token"
 
@@ -62,23 +62,10 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         path = tmp_path_factory.mktemp("db") / "test.db"
         yield f"sqlite:///{path}"
         return
-    server = make_url(url)
-    name = f"lianxin_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:  # noqa: BLE001
-        admin.dispose()
-        pytest.skip(f"PostgreSQL tests skipped: no server reachable at {server.render_as_string(hide_password=True)} ({e.__class__.__name__}: {str(e).splitlines()[0]})")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    shown = make_url(url).render_as_string(hide_password=True)
+    with scratch_database(url, prefix="lianxin_t",
+                          skip_reason=f"PostgreSQL tests skipped: no server reachable at {shown}") as scratch_url:
+        yield scratch_url
 
 
 @pytest.fixture(scope="session")

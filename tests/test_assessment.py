@@ -27,12 +27,13 @@ Cadres (the first three in 新桥村, the others in 石门村; weights 40/10/25/
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from storage.assessment import Counts, build_report, competition_ranks, score_counts
 from storage.models import (
@@ -50,6 +51,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import local_day
+from tests.pgtools import scratch_database
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = "2026-12-02 10:00"
@@ -359,30 +361,19 @@ def test_bad_period_and_kind(lx: Any, session: Any) -> None:
         build_report(session, lx.config, "week", "2026-11", now=at(NOW))
 
 
-def _other_database(url: str) -> tuple[str, Any]:
-    """The other kind of database than the suite's: SQLite when the suite runs on PostgreSQL, else the
-    PostgreSQL server of $LIANXIN_TEST_PG_URL (default: the local development server)."""
+@contextmanager
+def _other_database(url: str, tmp_path: Any) -> Iterator[str]:
+    """The other kind of database than the suite's: SQLite when the suite runs on PostgreSQL, else a scratch
+    database on the PostgreSQL server of $LIANXIN_TEST_PG_URL (default: the local development server)."""
     import os
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
-    from storage.db import normalize_url
 
     if not url.startswith("sqlite"):
-        return "sqlite", None
-    server = make_url(normalize_url(os.environ.get("LIANXIN_TEST_PG_URL",
-                                                   "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres")))
-    name = f"lianxin_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:  # noqa: BLE001
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server for the cross-database check ({e.__class__.__name__})")
-    return server.set(database=name).render_as_string(hide_password=False), (admin, name)
+        yield f"sqlite:///{tmp_path / 'other.db'}"
+        return
+    server = os.environ.get("LIANXIN_TEST_PG_URL", "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres")
+    with scratch_database(server, prefix="lianxin_t",
+                          skip_reason="no PostgreSQL server for the cross-database check") as scratch_url:
+        yield scratch_url
 
 
 def test_same_report_on_sqlite_and_postgresql(lx: Any, session: Any, tmp_path: Any) -> None:
@@ -392,24 +383,17 @@ def test_same_report_on_sqlite_and_postgresql(lx: Any, session: Any, tmp_path: A
     Scenario(session).build()
     here = build_report(session, lx.config, "month", "2026-11", now=at(NOW)).to_dict()
     here_q = build_report(session, lx.config, "quarter", "2026Q4", now=at(NOW)).to_dict()
-    url, pg = _other_database(lx.config.database_url)
-    if url == "sqlite":
-        url = f"sqlite:///{tmp_path / 'other.db'}"
-    other = build(load_config(overrides={"database.url": url}, env={}))
-    try:
-        Base.metadata.create_all(other.engine)
-        with other.session() as s2:
-            Scenario(s2).build()
-        with other.session() as s2:
-            there = build_report(s2, other.config, "month", "2026-11", now=at(NOW)).to_dict()
-            there_q = build_report(s2, other.config, "quarter", "2026Q4", now=at(NOW)).to_dict()
-    finally:
-        other.close()
-        if pg:
-            admin, name = pg
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            admin.dispose()
+    with _other_database(lx.config.database_url, tmp_path) as url:
+        other = build(load_config(overrides={"database.url": url}, env={}))
+        try:
+            Base.metadata.create_all(other.engine)
+            with other.session() as s2:
+                Scenario(s2).build()
+            with other.session() as s2:
+                there = build_report(s2, other.config, "month", "2026-11", now=at(NOW)).to_dict()
+                there_q = build_report(s2, other.config, "quarter", "2026Q4", now=at(NOW)).to_dict()
+        finally:
+            other.close()
 
     def canonical(d: dict[str, Any]) -> str:
         for row in d["cadres"]:

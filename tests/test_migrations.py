@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import is_sqlite, make_engine, normalize_url
@@ -32,6 +30,7 @@ from storage.models import (
     WechatIdentity,
 )
 from tests.factories import Factory
+from tests.pgtools import scratch_database
 
 
 @pytest.fixture
@@ -41,21 +40,8 @@ def fresh_url(tmp_path) -> Iterator[str]:
     if not server or is_sqlite(server):
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    url = make_url(server)
-    name = f"lianxin_m_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as e:  # noqa: BLE001
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server: {e.__class__.__name__}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(server, prefix="lianxin_m", skip_reason="no PostgreSQL server") as url:
+        yield url
 
 
 def tables(url: str) -> set[str]:
