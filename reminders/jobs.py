@@ -209,25 +209,32 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     with lx.session() as s:
         write_lock(s)
-        openids = bound_cadres(s)
-        away = on_leave(s, day)
         wrote = set(s.scalars(select(DiaryEntry.cadre_id).where(DiaryEntry.day == day,
                                                                  DiaryEntry.deleted_at.is_(None))))
-        done_before = _already(s, "diary", day.isoformat())
-        cadres = {c.id: c for c in s.scalars(select(Cadre).where(Cadre.id.in_(list(openids))))}
-        todo = []
-        for cid, openid in sorted(openids.items()):
-            if cid in away or cid in wrote:
-                continue
-            if f"cadre:{cid}" in done_before:
-                res.skipped += 1
-                continue
-            todo.append(Reminder("diary", f"cadre:{cid}", day.isoformat(), openid,
-                                 render("diary_reminder", cadre=cadres[cid], day=day)))
-        sent, skipped = remind_many(s, todo, now=now)
-        res.sent += sent
-        res.skipped += skipped
+        _remind_cadres_who_owe(s, res, "diary", day, paid=wrote, now=now,
+                               text=lambda cadre: render("diary_reminder", cadre=cadre, day=day))
     return res
+
+
+def _remind_cadres_who_owe(s: Session, res: JobResult, kind: str, day: date, *, paid: set[int], now: datetime,
+                           text: Callable[[Cadre], str]) -> None:
+    """Remind every bound cadre not on leave on ``day`` and not in ``paid`` (those who did what is owed),
+    once per (kind, cadre, day): the ones already reminded are counted as skipped."""
+    openids = bound_cadres(s)
+    away = on_leave(s, day)
+    done_before = _already(s, kind, day.isoformat())
+    cadres = {c.id: c for c in s.scalars(select(Cadre).where(Cadre.id.in_(list(openids))))}
+    todo = []
+    for cid, openid in sorted(openids.items()):
+        if cid in away or cid in paid:
+            continue
+        if f"cadre:{cid}" in done_before:
+            res.skipped += 1
+            continue
+        todo.append(Reminder(kind, f"cadre:{cid}", day.isoformat(), openid, text(cadres[cid])))
+    sent, skipped = remind_many(s, todo, now=now)
+    res.sent += sent
+    res.skipped += skipped
 
 
 def month_end_reminders(lx: Any, now: datetime) -> JobResult:
@@ -242,24 +249,10 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
     month = month_key(day)
     with lx.session() as s:
         write_lock(s)
-        openids = bound_cadres(s)
-        away = on_leave(s, day)
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
-        done_before = _already(s, "month_end", day.isoformat())
-        cadres = {c.id: c for c in s.scalars(select(Cadre).where(Cadre.id.in_(list(openids))))}
-        todo = []
-        for cid, openid in sorted(openids.items()):
-            if cid in away or cid in submitted:
-                continue
-            if f"cadre:{cid}" in done_before:
-                res.skipped += 1
-                continue
-            todo.append(Reminder("month_end", f"cadre:{cid}", day.isoformat(), openid,
-                                 render("month_end_reminder", cadre=cadres[cid], month_label=f"{day.month}月",
-                                        days_left=days_left)))
-        sent, skipped = remind_many(s, todo, now=now)
-        res.sent += sent
-        res.skipped += skipped
+        _remind_cadres_who_owe(s, res, "month_end", day, paid=submitted, now=now,
+                               text=lambda cadre: render("month_end_reminder", cadre=cadre,
+                                                         month_label=f"{day.month}月", days_left=days_left))
     return res
 
 
