@@ -4,7 +4,6 @@ and the phone layout. Screenshots and PDFs go to artifacts/ (CI keeps them)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import OutboxMessage, RequestReply, Task
+from tests.serving import serve_in_thread
 from tests.test_console_helpers import PASSWORDS, World, build_world
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,17 +29,9 @@ pytestmark = [
 
 @pytest.fixture
 def served(lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
-    from werkzeug.serving import make_server
-
     w = build_world(lx, clock)
-    srv = make_server("127.0.0.1", 0, w.app, threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield w, f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        t.join()
+    with serve_in_thread(w.app) as base:
+        yield w, base
 
 
 @pytest.fixture
@@ -209,8 +201,6 @@ def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
     answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""
-    from werkzeug.serving import make_server
-
     from bot.app import create_app
     from bot.demo import DEMO_USERS, seed_demo
 
@@ -218,11 +208,7 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     with lx.session() as s:
         seed_demo(s, tz=lx.config.tz, now=clock())
     user, password = DEMO_USERS[0][0], DEMO_USERS[0][1]
-    srv = make_server("127.0.0.1", 0, create_app(lx), threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    base = f"http://127.0.0.1:{srv.server_port}"
-    try:
+    with serve_in_thread(create_app(lx)) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(base + "/")
         page.fill("input[name=username]", user)
@@ -260,6 +246,3 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
                 assert doc.locator(".sheet").first.locator(".card").count() == 8
             else:
                 assert "新桥村“三五连心”联户名单公示" in doc.locator("h1").first.inner_text()
-    finally:
-        srv.shutdown()
-        t.join()

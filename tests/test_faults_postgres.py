@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import create_engine, func, select, text
-from werkzeug.serving import make_server
 
 from bot.app import build, create_app
 from bot.config import load_config
 from storage.models import DiaryEntry, InboundMessage
 from tests.conftest import TEST_TOKEN, FakeClock
 from tests.factories import Factory
+from tests.serving import serve_in_thread
 from tests.wechat_client import WechatClient, xml
 
 PG_BIN = Path(os.environ.get("LIANXIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -112,15 +112,10 @@ def served(cluster: Cluster) -> Iterator[tuple[Any, str, FakeClock]]:
     with lx.session() as s:
         f = Factory(s)
         f.identity("o-pg-cadre", cadre=f.cadre(name="李明", phone="13900005555"))
-    app = create_app(lx)
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
     try:
-        yield lx, f"http://127.0.0.1:{srv.server_port}", clock
+        with serve_in_thread(create_app(lx)) as base:
+            yield lx, base, clock
     finally:
-        srv.shutdown()
-        t.join(10)
         lx.close()
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from storage.accounts import issue_bind_code
 from storage.models import (
@@ -30,6 +29,7 @@ from storage.models import (
 )
 from tests.conftest import TEST_TOKEN
 from tests.factories import Factory
+from tests.serving import serve_in_thread
 from tests.wechat_client import WechatClient, wechat_app, xml
 
 ATTEMPTS = 4  # the first and WeChat's three retries
@@ -48,14 +48,8 @@ def server(lx: Any, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
         return out
 
     monkeypatch.setattr(dispatch, "route", slow_route)
-    srv = make_server("127.0.0.1", 0, wechat_app(lx), threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        t.join(10)
+    with serve_in_thread(wechat_app(lx)) as base:
+        yield base
 
 
 @pytest.fixture
