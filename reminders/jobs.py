@@ -51,6 +51,13 @@ class JobResult:
     skipped: int = 0  # already reminded for this period
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def tally(self, queued: bool) -> None:
+        """Count one reminder: queued now, or skipped because it was sent for this period before."""
+        if queued:
+            self.sent += 1
+        else:
+            self.skipped += 1
+
     def line(self) -> str:
         extra = " ".join(f"{k}={v}" for k, v in self.detail.items())
         return f"{self.name}: sent={self.sent} skipped={self.skipped} {extra}".strip()
@@ -104,6 +111,14 @@ def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tu
         sent = sum(remind_once(session, kind=r.kind, person=r.person, period=r.period, openid=r.openid,
                                text=r.text, now=now, outbox_kind=r.outbox_kind) for r in items)
         return sent, len(items) - sent
+
+
+def _notify_office(session: Session, res: JobResult, kind: str, period: str, text: str, openids: list[str], *,
+                   now: datetime) -> None:
+    """A notice to each office account, once per (kind, account, period)."""
+    for openid in openids:
+        res.tally(remind_once(session, kind=kind, person=f"office:{openid}", period=period, openid=openid,
+                              text=text, now=now, outbox_kind="notice"))
 
 
 def _already(session: Session, kind: str, period: str) -> set[str]:
@@ -191,12 +206,8 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                 {**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in rows
             ]
             text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
-            for openid in task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]):
-                if remind_once(s, kind="overdue_list", person=f"office:{openid}", period=today.isoformat(),
-                               openid=openid, text=text, now=now, outbox_kind="notice"):
-                    res.sent += 1
-                else:
-                    res.skipped += 1
+            _notify_office(s, res, "overdue_list", today.isoformat(), text,
+                           task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
     return res
 
 
@@ -292,12 +303,8 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
         else:
             res.detail["stored"] = "already"
         text = render("monthly_circular", period=period, top=top)
-        for openid in task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]):
-            if remind_once(s, kind="monthly_circular", person=f"office:{openid}", period=period, openid=openid,
-                           text=text, now=now, outbox_kind="notice"):
-                res.sent += 1
-            else:
-                res.skipped += 1
+        _notify_office(s, res, "monthly_circular", period, text,
+                       task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
     return res
 
 
@@ -327,20 +334,12 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             period = f"request:{req.number}"
             if hours >= remind_after and cadre.id in openids and cadre.id not in away:
                 text = render("sla_remind", request=req, household_name=head_name, hours=int(hours))
-                if remind_once(s, kind="sla_remind", person=f"cadre:{cadre.id}", period=period,
-                               openid=openids[cadre.id], text=text, now=now, outbox_kind="request"):
-                    res.sent += 1
-                else:
-                    res.skipped += 1
+                res.tally(remind_once(s, kind="sla_remind", person=f"cadre:{cadre.id}", period=period,
+                                      openid=openids[cadre.id], text=text, now=now, outbox_kind="request"))
             if hours >= escalate_after:
                 text = render("sla_escalate", request=req, household_name=head_name, village=village,
                               cadre=cadre, hours=int(hours))
-                for openid in office:
-                    if remind_once(s, kind="sla_escalate", person=f"office:{openid}", period=period,
-                                   openid=openid, text=text, now=now, outbox_kind="notice"):
-                        res.sent += 1
-                    else:
-                        res.skipped += 1
+                _notify_office(s, res, "sla_escalate", period, text, office, now=now)
     return res
 
 
