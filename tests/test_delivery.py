@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from reminders.delivery import dispatch_outbox, download_media, paused_until, retry
-from reminders.outbox import enqueue
 from reminders.wechat_api import WechatClient
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
+from storage.outbox import enqueue
 from storage.types import utcnow
 from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
@@ -327,6 +327,9 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     from bot.cli import main
 
     [p] = _people(wx, 1)
+    with wx.session() as s:  # the CLI runs on the real clock, not the fixture's: open the window as of now
+        s.execute(update(WechatIdentity).where(WechatIdentity.openid == p)
+                  .values(last_inbound_at=utcnow() - timedelta(hours=1)))
     fake.interact(p)
     _queue(wx, p, "好消息", "ok")
     [q] = _people(wx, 1, window=False)

@@ -87,7 +87,9 @@ def wait_for(predicate: Any, what: str, proc: subprocess.Popen[bytes] | None = N
 
 
 def broadcast(lx: Any, fake: FakeWechat) -> int:
-    """3,000 bound cadres (half of them wrote to us lately: custom messages; half only templates) and a card."""
+    """3,000 bound cadres (half of them wrote to us lately: custom messages; half only templates) and a card.
+
+    The dispatcher runs in a subprocess on the real clock, so "lately" is measured from the real now."""
     now = lx.now()
     with lx.session() as s:
         from tests.factories import Factory
@@ -101,7 +103,7 @@ def broadcast(lx: Any, fake: FakeWechat) -> int:
             recent = i % 2 == 0
             rows.append({"openid": f"o-kill-{i:04d}", "kind": "cadre", "cadre_id": cid, "bound_at": now,
                          "first_seen_at": now, "window_sent": 0, "subscribed": True, "unreachable": False,
-                         "last_inbound_at": now - timedelta(hours=1) if recent else None})
+                         "last_inbound_at": utcnow() - timedelta(hours=1) if recent else None})
             if recent:
                 fake.interact(f"o-kill-{i:04d}")
         s.execute(insert(WechatIdentity), rows)

@@ -1,0 +1,239 @@
+"""Layered configuration: built-in defaults, then a TOML file, then the environment, then test overrides.
+
+Every key is declared once in ``SCHEMA`` (type, default, doc); an unknown or ill-typed key stops start-up
+with a message naming the file and the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+# section -> key -> (type or tuple of types, default, description)
+SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
+    "general": {
+        "timezone": (str, "Asia/Shanghai", "IANA time zone for diary days, months and reminders"),
+        "township": (str, "示范镇", "the township's name, shown on reports and cards"),
+        "media_dir": (str, "media", "folder where downloaded photos and voice are kept"),
+        "public_url": (str, "http://127.0.0.1:8000", "the URL people reach the console at (links in pushes)"),
+        "account_name": (str, "连心服务号", "the Official Account's name, printed on service cards"),
+        "log_level": (str, "INFO", "logging level"),
+    },
+    "database": {
+        "url": (str, "sqlite:///lianxin.db", "SQLAlchemy URL; PostgreSQL: postgresql+psycopg://user:pw@host/db"),
+        "pool_size": (int, 5, "connections per process (PostgreSQL)"),
+        "echo": (bool, False, "log every SQL statement"),
+    },
+    "wechat": {
+        "token": (str, "lianxin-dev-token", "the Token set in the Official Account's server settings"),
+        "app_id": (str, "", "AppID"),
+        "app_secret": (str, "", "AppSecret"),
+        "encoding_aes_key": (str, "", "EncodingAESKey; empty = plain mode, set = safe mode (安全模式)"),
+        "api_base": (str, "https://api.weixin.qq.com", "base URL of the WeChat API (tests use a local fake)"),
+        "timestamp_tolerance_seconds": (int, 300, "requests whose timestamp is further from now are refused"),
+        "max_body_bytes": (int, 65536, "larger POST bodies are refused with 400"),
+        "request_timeout_seconds": (float, 5.0, "timeout of one call to the WeChat API"),
+        "custom_quota_per_window": (int, 5, "customer-service messages allowed per 48-hour window"),
+        "max_attempts": (int, 8, "a push still failing after this many attempts is marked failed (lianxin outbox)"),
+        "retry_base_seconds": (int, 30, "first back-off after a temporary error; doubles each attempt (max 1 h)"),
+        "quota_pause_hours": (int, 0, "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight"),
+    },
+    "wechat.templates": {
+        "task": (str, "", "template id for supervision cards"),
+        "reminder": (str, "", "template id for reminders"),
+        "request": (str, "", "template id for a villager's request forwarded to a cadre"),
+        "reply": (str, "", "template id for a cadre's answer relayed to a villager"),
+        "notice": (str, "", "template id for notices to the office"),
+    },
+    "sla": {
+        "first_answer_hours": (int, 24, "time limit for the first answer to a villager"),
+        "remind_after_working_hours": (int, 8, "remind the cadre of a request unanswered this long"),
+        "escalate_after_working_hours": (int, 24, "escalate an unanswered request to the office"),
+        "work_day_start": (str, "09:00", "working hours start (for the working-hour time limits)"),
+        "work_day_end": (str, "17:30", "working hours end"),
+    },
+    "scheduler": {
+        "enabled": (bool, True, "run the scheduler inside `lianxin serve`"),
+        "diary_reminder_time": (str, "19:30", "when cadres without a diary entry that day are reminded"),
+        "month_end_days": (int, 3, "month-end reminders run in this many last days of the month"),
+        "deadline_warning_hours": (int, 24, "remind assignees this long before a deadline"),
+        "yellow_hours": (int, 24, "an assignment is yellow this long before its deadline"),
+        "dispatch_interval_seconds": (int, 10, "how often the outbox is drained"),
+        "misfire_grace_seconds": (int, 3600, "a job delayed by this much still runs"),
+        "office_openids": (list, [], "WeChat openids of office staff who receive notices"),
+    },
+    "holidays": {
+        "extra_workdays": (list, [], "dates (YYYY-MM-DD) the office declares working days"),
+        "extra_holidays": (list, [], "dates (YYYY-MM-DD) the office declares days off"),
+    },
+    "score": {
+        "diary": (float, 40.0, "weight of diary coverage (days written / working days owed)"),
+        "summary": (float, 10.0, "weight of the monthly summary (on time: full, late: half)"),
+        "tasks": (float, 25.0, "weight of supervision cards fed back on time"),
+        "requests": (float, 15.0, "weight of villager requests answered within the time limit"),
+        "satisfaction": (float, 10.0, "weight of villagers' satisfaction"),
+        "ledger": (float, 0.0, "weight of 五个一 ledger completion (0 = not counted)"),
+        "min_diary_share": (float, 0.6, "cadres below this diary coverage are listed as below the minimum"),
+        "min_households": (int, 30, "cadres linked to fewer households are listed as below the minimum"),
+    },
+    "console": {
+        "secret_key": (str, "", "signs console sessions; empty = generated at start (sessions end on restart)"),
+        "session_minutes": (int, 60, "idle console sessions expire after this long"),
+        "secure_cookies": (bool, False, "mark cookies Secure (set true behind HTTPS)"),
+        "login_attempts": (int, 5, "failed logins before an account is locked for 15 minutes"),
+    },
+}
+
+
+def _type_name(t: Any) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_type_name(x) for x in t)
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list"}[t]
+
+
+def _check_type(value: Any, expected: Any) -> Any:
+    """Return the value coerced to the expected type, or raise TypeError."""
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, bool):
+        raise TypeError
+    if not isinstance(value, expected):
+        raise TypeError
+    return value
+
+
+@dataclass
+class Config:
+    """Resolved configuration: ``cfg.section["key"]`` or ``cfg.get("section.key")``."""
+
+    data: dict[str, dict[str, Any]]
+    source: str = "built-in defaults"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, dotted: str) -> Any:
+        section, _, key = dotted.rpartition(".")
+        return self.data[section][key]
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.data[section]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.data["general"]["timezone"])
+
+    @property
+    def database_url(self) -> str:
+        return self.data["database"]["url"]
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.data["wechat"]["encoding_aes_key"])
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    return {s: {k: copy.deepcopy(v[1]) for k, v in keys.items()} for s, keys in SCHEMA.items()}
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """{"wechat": {"token": .., "templates": {..}}} -> {"wechat": {...}, "wechat.templates": {...}}"""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if name not in SCHEMA:
+                raise ConfigError(f"unknown section [{name}]; known sections: {', '.join(sorted(SCHEMA))}")
+            out.setdefault(name, {})
+            for k, v in value.items():
+                if isinstance(v, dict):
+                    out.update(_flatten({k: v}, prefix=f"{name}."))
+                else:
+                    out[name][k] = v
+        else:
+            raise ConfigError(f"key '{name}' must be inside a section such as [general]")
+    return out
+
+
+def merge(data: dict[str, dict[str, Any]], layer: dict[str, dict[str, Any]], source: str) -> None:
+    for section, keys in layer.items():
+        if section not in SCHEMA:
+            raise ConfigError(f"{source}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}")
+        for key, value in keys.items():
+            if key not in SCHEMA[section]:
+                known = ", ".join(sorted(SCHEMA[section]))
+                raise ConfigError(f"{source}: unknown key '{key}' in [{section}]; known keys: {known}")
+            expected = SCHEMA[section][key][0]
+            try:
+                data[section][key] = _check_type(value, expected)
+            except TypeError:
+                raise ConfigError(
+                    f"{source}: [{section}] {key} must be {_type_name(expected)}, got {value!r}"
+                ) from None
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
+    if explicit:
+        p = Path(explicit)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist")
+        return p
+    env = os.environ.get("LIANXIN_CONFIG")
+    if env:
+        p = Path(env)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} (from $LIANXIN_CONFIG) does not exist")
+        return p
+    p = Path("config.toml")
+    return p if p.is_file() else None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> Config:
+    """defaults -> file (--config, $LIANXIN_CONFIG, ./config.toml) -> $LIANXIN_DATABASE_URL -> overrides.
+
+    ``overrides`` uses dotted keys: ``{"database.url": "sqlite://", "wechat.templates.task": "T1"}``.
+    """
+    env = os.environ if env is None else env
+    data = defaults()
+    source = "built-in defaults"
+    file = find_config_file(path)
+    if file is not None:
+        source = str(file)
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{file}: not UTF-8 text ({e})") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{file}: not valid TOML: {e}") from None
+        try:
+            layer = _flatten(raw)
+        except ConfigError as e:
+            raise ConfigError(f"{file}: {e}") from None
+        merge(data, layer, str(file))
+    if env.get("LIANXIN_DATABASE_URL"):
+        data["database"]["url"] = env["LIANXIN_DATABASE_URL"]
+    ov: dict[str, dict[str, Any]] = {}
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.rpartition(".")
+        ov.setdefault(section, {})[key] = value
+    merge(data, ov, "overrides")
+    try:
+        ZoneInfo(data["general"]["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{source}: [general] timezone {data['general']['timezone']!r} is not a known time zone") from None
+    aes = data["wechat"]["encoding_aes_key"]
+    if aes and len(aes) != 43:
+        raise ConfigError(f"{source}: [wechat] encoding_aes_key must be 43 characters (it is {len(aes)})")
+    return Config(data=data, source=source, overrides=dict(overrides or {}))
