@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, func, insert, select, text, update  # noqa
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, OutboxMessage, TaskAssignment, Village, WechatIdentity  # noqa: E402

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from storage.config import load_config  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import PolicyEntry  # noqa: E402
 from storage.types import utcnow  # noqa: E402

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import build, create_app  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, ConsoleUser, DiaryEntry, Household, Link, VillagerRequest, WechatIdentity  # noqa: E402

@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import (  # noqa: E402

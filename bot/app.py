@@ -3,44 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import text
 
-from bot.config import Config, load_config
-from storage.db import make_engine, make_sessionmaker, session_scope
+from storage.config import Config, load_config
+from storage.db import make_engine, make_sessionmaker
+from storage.runtime import Lianxin
 from storage.types import utcnow
 
 log = logging.getLogger("lianxin")
-
-
-@dataclass
-class Lianxin:
-    """The running product's parts, shared by the web app, the scheduler, the CLI and the tests."""
-
-    config: Config
-    engine: Engine
-    sessions: sessionmaker[Session]
-    clock: Callable[[], datetime] = utcnow
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on error."""
-        with session_scope(self.sessions) as s:
-            yield s
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def close(self) -> None:
-        self.engine.dispose()
 
 
 def build(config: Config | None = None, *, clock: Callable[[], datetime] | None = None) -> Lianxin:

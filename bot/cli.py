@@ -16,8 +16,9 @@ from typing import Any
 import click
 from sqlalchemy.exc import ArgumentError
 
-from bot.app import Lianxin, build
-from bot.config import ConfigError, load_config
+from bot.app import build
+from storage.config import ConfigError, load_config
+from storage.runtime import Lianxin
 
 
 class CliState:

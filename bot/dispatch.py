@@ -33,12 +33,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.app import Lianxin
 from handlers import binding, diary, events, help, keywords, me, policy, requests, villager
 from handlers.base import Context, Message, Outbox, Route
 from handlers.common import is_cadre, kinds, next_page, paginate, when
 from handlers.render import render
 from storage.models import InboundMessage, WechatIdentity
+from storage.runtime import Lianxin
 
 log = logging.getLogger("lianxin.bot.dispatch")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.app import Lianxin, create_app
+from bot.app import create_app
+from storage.runtime import Lianxin
 
 log = logging.getLogger("lianxin.serve")
 

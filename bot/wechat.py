@@ -31,8 +31,8 @@ from werobot.crypto import PrpCrypto
 from werobot.replies import TextReply
 from werobot.utils import get_signature
 
-from bot.app import Lianxin
 from handlers.base import Message
+from storage.runtime import Lianxin
 
 log = logging.getLogger("lianxin.bot.wechat")
 

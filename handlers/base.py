@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from bot.config import Config
+    from storage.config import Config
     from storage.models import InboundMessage, WechatIdentity
 
 
@@ -44,13 +44,13 @@ class Message:
 
 
 class Outbox:
-    """What handlers use to start a push; rows are written in the caller's transaction (see reminders.outbox)."""
+    """What handlers use to start a push; rows are written in the caller's transaction (see storage.outbox)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def enqueue(self, openid: str, kind: str, text: str, *, key: str, template: dict[str, Any] | None = None) -> bool:
-        from reminders.outbox import enqueue
+        from storage.outbox import enqueue
 
         return enqueue(self.session, openid=openid, kind=kind, text=text, key=key, template=template)
 

@@ -416,8 +416,8 @@ def _pause(lx: Any, now: datetime) -> None:
 
 
 def _mark_unreachable(lx: Any, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
-    from reminders.outbox import enqueue
     from storage.models import Cadre, Household
+    from storage.outbox import enqueue
     from storage.tasks import office_recipients
 
     reason = f"{e.errcode} 用户已取消关注" if e.errcode == 43004 else str(e)

@@ -19,9 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reminders.holidays import is_workday, working_hours_between
 from reminders.lease import write_lock
-from reminders.outbox import enqueue
 from reminders.render import local_text, render
 from storage import tasks as task_svc
 from storage.models import (
@@ -39,7 +37,9 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.outbox import enqueue
 from storage.periods import last_day_of_month, month_key, previous_month
+from storage.workdays import is_workday, working_hours_between
 
 log = logging.getLogger("lianxin.jobs")
 

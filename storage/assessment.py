@@ -32,7 +32,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from reminders.holidays import is_workday
 from storage.ledger import ledger_completion
 from storage.models import (
     Cadre,
@@ -46,6 +45,7 @@ from storage.models import (
     VillagerRequest,
 )
 from storage.periods import Period, last_day_of_month, local_day, month_key, parse_period, start_of_day
+from storage.workdays import is_workday
 
 KINDS = ("month", "quarter", "year")
 COMPONENTS = ("diary", "summary", "tasks", "requests", "satisfaction", "ledger")

@@ -360,7 +360,7 @@ def request_extension(
     session.flush()
     text = render("extension_requested", task=a.task, cadre=cadre, until=local_text(new_deadline, tz),
                   reason=reason)
-    from reminders.outbox import enqueue
+    from storage.outbox import enqueue
 
     for openid in office_recipients(session, office_openids or []):
         enqueue(session, openid=openid, kind="notice", text=text,
@@ -415,7 +415,7 @@ def office_assignment(session: Session, *, number: int, phone: str) -> TaskAssig
 
 
 def _notify_cadre(session: Session, a: TaskAssignment, text: str, key: str) -> None:
-    from reminders.outbox import enqueue
+    from storage.outbox import enqueue
 
     for openid in cadre_openids(session, a.cadre_id):
         enqueue(session, openid=openid, kind="task", text=text, key=f"{key}:{openid}")

@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from bot.app import Lianxin, build
-from bot.config import load_config
+from bot.app import build
+from storage.config import load_config
 from storage.db import is_sqlite, normalize_url
+from storage.runtime import Lianxin
 from tests.pgtools import scratch_database
 
 TEST_TOKEN = "lianxin-test-token"

@@ -378,7 +378,7 @@ def _other_database(url: str, tmp_path: Any) -> Iterator[str]:
 
 def test_same_report_on_sqlite_and_postgresql(lx: Any, session: Any, tmp_path: Any) -> None:
     from bot.app import build
-    from bot.config import load_config
+    from storage.config import load_config
 
     Scenario(session).build()
     here = build_report(session, lx.config, "month", "2026-11", now=at(NOW)).to_dict()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SCHEMA, ConfigError, defaults, load_config
+from storage.config import SCHEMA, ConfigError, defaults, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"

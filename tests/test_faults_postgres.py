@@ -25,7 +25,7 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 
 from bot.app import build, create_app
-from bot.config import load_config
+from storage.config import load_config
 from storage.models import DiaryEntry, InboundMessage
 from tests.conftest import TEST_TOKEN, FakeClock
 from tests.factories import Factory

@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from reminders.delivery import PAUSE_LEASE, dispatch_outbox, paused_until
-from reminders.outbox import enqueue
 from storage.models import Lease, OutboxMessage, WechatIdentity
+from storage.outbox import enqueue
 from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
 

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from reminders import jobs
-from reminders.holidays import is_workday, working_hours_between
 from storage import tasks as svc
 from storage.models import (
     CadreLeave,
@@ -23,6 +22,7 @@ from storage.models import (
     TaskAssignment,
     VillagerRequest,
 )
+from storage.workdays import is_workday, working_hours_between
 from tests.chat_env import Chat, make_chat
 from tests.factories import Factory
 from tests.fake_wechat import FakeWechat

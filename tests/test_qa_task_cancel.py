@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from reminders.delivery import dispatch_outbox
-from reminders.outbox import enqueue
 from storage import tasks as svc
 from storage.models import AuditLog, OutboxMessage
+from storage.outbox import enqueue
 from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bot.app import Lianxin
 from bot.cli import command
+from storage.runtime import Lianxin
 
 
 def register(main: click.Group) -> None:

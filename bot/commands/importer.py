@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from bot.app import Lianxin
 from bot.cli import command, require_schema
+from storage.runtime import Lianxin
 
 
 def _progress(stage: str, done: int, total: int) -> None:

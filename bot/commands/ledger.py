@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from bot.app import Lianxin
 from storage import audit
 from storage.ledger import LedgerError, build_ledger
+from storage.runtime import Lianxin
 
 
 def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str, out: str | None,

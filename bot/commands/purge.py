@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.app import Lianxin
+from storage.runtime import Lianxin
 
 
 def register(main: click.Group) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from bot.app import Lianxin
 from bot.cli import command, require_schema
+from storage.runtime import Lianxin
 
 
 def register(main: click.Group) -> None:

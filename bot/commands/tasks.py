@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from bot.app import Lianxin
 from bot.cli import command, require_schema
 from reminders.lease import write_lock
+from storage.runtime import Lianxin
 
 
 def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:

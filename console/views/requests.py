@@ -13,8 +13,8 @@ from sqlalchemy.orm import joinedload
 from console.access import db, done, in_scope, lx, now, record, user, writers
 from console.views import common
 from console.web import bp
-from reminders.outbox import enqueue
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
+from storage.outbox import enqueue
 
 CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
 

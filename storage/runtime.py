@@ -1,0 +1,43 @@
+"""The running product's parts (config, engine, sessions, clock), built by ``bot.app.build``.
+
+It lives in storage, the lowest layer, so that every layer above (handlers, reminders, the console, the CLI)
+can name its type without importing the app factory that builds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.config import Config
+from storage.db import session_scope
+from storage.types import utcnow
+
+
+@dataclass
+class Lianxin:
+    """The running product's parts, shared by the web app, the scheduler, the CLI and the tests."""
+
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back on error."""
+        with session_scope(self.sessions) as s:
+            yield s
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        self.engine.dispose()
