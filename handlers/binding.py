@@ -18,10 +18,11 @@ from sqlalchemy import select, update
 
 from handlers import keywords
 from handlers.base import Context, Message, Route
-from handlers.common import clear_failures, command, local_time_text, locked_until, record_failure
+from handlers.common import command, local_time_text
 from storage.accounts import code_hash
 from storage.audit import record
 from storage.models import BindCode, Cadre, WechatIdentity
+from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.binding")
 

@@ -1,4 +1,4 @@
-"""Small pieces every chat feature uses: who is talking, command predicates, rate limits, reply paging."""
+"""Small pieces every chat feature uses: who is talking, command predicates, reply paging."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers import keywords
 from handlers.base import Context, Message, Predicate
-from storage.models import Cadre, ConversationState, RateLimit, WechatIdentity
+from storage.models import Cadre, ConversationState, WechatIdentity
 
 # WeChat shows at most 2048 bytes of a passive text reply; we keep a margin for the page footer.
 REPLY_LIMIT_BYTES = 2048
@@ -86,52 +85,11 @@ def kinds(*names: str) -> Predicate:
     return match
 
 
+# ------------------------------------------------------------------------------------------- time
+
+
 def local_date(ctx: Context, moment: datetime) -> Any:
     return moment.astimezone(ctx.config.tz).date()
-
-
-# --------------------------------------------------------------------------------------- rate limits
-
-
-def locked_until(session: Session, key: str, now: datetime) -> datetime | None:
-    row = session.get(RateLimit, key)
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        return row.locked_until
-    return None
-
-
-def record_failure(
-    session: Session, key: str, now: datetime, *, limit: int, lock_for: timedelta, window: timedelta,
-    grow: bool = False,
-) -> tuple[int, datetime | None]:
-    """Count a failed attempt; at ``limit`` failures within ``window`` the key is locked for ``lock_for``
-    (doubling with every further failure when ``grow``). Returns (failures, locked_until)."""
-    row = session.get(RateLimit, key)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = RateLimit(key=key, failures=0, window_start=now)
-                session.add(row)
-        except IntegrityError:  # a concurrent first failure for the same key
-            row = session.get(RateLimit, key, populate_existing=True)
-            assert row is not None
-    if row.window_start < now - window and (row.locked_until is None or row.locked_until <= now):
-        row.failures = 0
-        row.window_start = now
-        row.locked_until = None
-    row.failures += 1
-    if row.failures >= limit:
-        extra = row.failures - limit
-        row.locked_until = now + (lock_for * (2 ** min(extra, 6)) if grow else lock_for)
-    session.flush()
-    return row.failures, row.locked_until
-
-
-def clear_failures(session: Session, key: str) -> None:
-    row = session.get(RateLimit, key)
-    if row is not None:
-        session.delete(row)
-        session.flush()
 
 
 def local_time_text(ctx: Context, moment: datetime) -> str:

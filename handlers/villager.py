@@ -12,19 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers import keywords
 from handlers.base import Context, Message, Route
-from handlers.common import (
-    cadre_openid,
-    clear_failures,
-    is_cadre,
-    is_unknown,
-    is_villager,
-    local_time_text,
-    locked_until,
-    record_failure,
-    when,
-)
+from handlers.common import cadre_openid, is_cadre, is_unknown, is_villager, local_time_text, when
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest
+from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.villager")
 
