@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
+from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import command, local_time_text
 from storage.accounts import code_hash
 from storage.audit import record
@@ -113,4 +113,4 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
                       was_cadre=was_cadre)
 
 
-ROUTES = [Route("bind", command("绑定"), bind)]
+router = Router("binding", anyone, (Route("bind", command("绑定"), bind),))
