@@ -9,8 +9,9 @@ import unicodedata
 from datetime import date, datetime
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command, paginate
+from handlers.base import Context, Message, Route, Router
+from handlers.common import cadre_of, command, is_cadre
+from handlers.paging import paginate
 from storage import tasks as svc
 from storage.tasks import STATUS_LABELS, TaskError
 
@@ -125,9 +126,9 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
     return ctx.render("task_extend_sent", task=a.task, until=_local(ctx, a.extension_requested_until))
 
 
-ROUTES: list[Route] = [
+router = Router("tasks", is_cadre, (
     Route("tasks.list", command("任务"), my_tasks),
     Route("tasks.feedback", command("反馈"), feedback),
     Route("tasks.done", command("完成"), done),
     Route("tasks.extend", command("延期"), extend),
-]
+))

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from bot import wechat
-from handlers.ledger import parse_income, parse_members
+from handlers.ledger.parsers import parse_income, parse_members
 from storage.ledger import build_ledger
 from storage.models import (
     ConversationState,
@@ -278,7 +278,7 @@ def test_parse_members(text, expected):
 
 @pytest.mark.parametrize("text", ["", "56", "户主 56", "张三 200", "张三 56 57"])
 def test_parse_members_refuses(text):
-    from handlers.ledger import Invalid
+    from handlers.ledger.parsers import Invalid
 
     with pytest.raises(Invalid):
         parse_members(text)
@@ -294,7 +294,7 @@ def test_parse_income(text, value):
 
 @pytest.mark.parametrize("text", ["", "很多", "-5", "3万5千8", "999999999999"])
 def test_parse_income_refuses(text):
-    from handlers.ledger import Invalid
+    from handlers.ledger.parsers import Invalid
 
     with pytest.raises(Invalid):
         parse_income(text)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command, is_cadre, is_villager
+from handlers.base import Context, Message, Route, Router, anyone
+from handlers.common import cadre_of, command, is_cadre, is_villager, kinds
 from storage.models import Cadre, Link
 
 
@@ -26,4 +26,8 @@ def fallback(ctx: Context, msg: Message) -> str:
     return show(ctx, msg)
 
 
-ROUTES = [Route("help", command("帮助"), show)]
+router = Router("guide", anyone, (Route("help", command("帮助"), show),))
+# Last of all: unbound accounts get the welcome; a cadre's or villager's other kinds of message get help.
+fallback_router = Router("fallback", anyone, (
+    Route("fallback", kinds("text", "voice", "image", "location", "link", "video", "shortvideo", "unknown"), fallback),
+))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command
+from handlers.base import Context, Message, Route, Router
+from handlers.common import cadre_of, command, is_cadre
 from storage.models import RequestReply, VillagerRequest, WechatIdentity
 
 
@@ -41,4 +41,4 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
     return ctx.render("reply_sent", request=req, relayed=relayed, first=first)
 
 
-ROUTES = [Route("requests.answer", command("回复"), answer)]
+router = Router("replies", is_cadre, (Route("requests.answer", command("回复"), answer),))
