@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from bot.cli import command, require_schema
+from handlers import task_notices
 from reminders.lease import write_lock
 from storage.runtime import Lianxin
 
@@ -64,8 +65,8 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
             with lx.session() as s:
                 write_lock(s)
                 hh = svc.households_by_cards(s, list(households)) if households else []
-                task = svc.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
-                                       publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz)
+                task = task_notices.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
+                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz)
                 n = len(task.assignments) if task.published_at else 0
                 number, published = task.number, task.published_at
         except svc.TaskError as e:
@@ -126,7 +127,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         try:
             with lx.session() as s:
                 write_lock(s)
-                a = svc.return_feedback(s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now())
+                a = task_notices.return_feedback(s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now())
                 name = a.cadre.name
         except svc.TaskError as e:
             raise click.ClickException(str(e)) from None
@@ -147,8 +148,8 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place that lists th
         try:
             with lx.session() as s:
                 write_lock(s)
-                a = svc.answer_extension(s, number=number, phone=phone, grant=grant, actor="cli", now=lx.now(),
-                                         until=day, reason=reason, tz=lx.config.tz)
+                a = task_notices.answer_extension(s, number=number, phone=phone, grant=grant, actor="cli", now=lx.now(),
+                                                  until=day, reason=reason, tz=lx.config.tz)
                 name, deadline = a.cadre.name, a.deadline
         except svc.TaskError as e:
             raise click.ClickException(str(e)) from None
