@@ -8,7 +8,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from handlers import keywords
+from handlers import keywords, task_notices
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
 from handlers.paging import paginate
@@ -116,7 +116,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("task_extend_usage")
     cadre = cadre_of(ctx)
     try:
-        a = svc.request_extension(
+        a = task_notices.request_extension(
             ctx.session, cadre_id=cadre.id, number=number, until=day, reason=reason, now=msg.create_time,
             tz=ctx.config.tz, office_openids=ctx.config["scheduler"]["office_openids"],
             inbound_id=ctx.inbound.id if ctx.inbound is not None else None)

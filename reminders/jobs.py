@@ -19,8 +19,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handlers import task_notices
 from reminders.lease import write_lock
-from reminders.render import local_text, render
+from reminders.render import render
 from storage import tasks as task_svc
 from storage.models import (
     Cadre,
@@ -38,7 +39,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.outbox import enqueue
-from storage.periods import last_day_of_month, month_key, previous_month
+from storage.periods import last_day_of_month, local_text, month_key, previous_month
 from storage.workdays import is_workday, working_hours_between
 
 log = logging.getLogger("lianxin.jobs")
@@ -158,7 +159,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        done = task_svc.publish_due(s, now=now, tz=lx.config.tz)
+        done = task_notices.publish_due(s, now=now, tz=lx.config.tz)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 

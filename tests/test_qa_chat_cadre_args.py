@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers import keywords
-from storage import tasks as svc
+from handlers import task_notices as svc
 from storage.models import Cadre, DiaryEntry, TaskAssignment
 from tests.chat_env import Chat, make_chat
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from handlers import task_notices as notices
 from reminders.delivery import dispatch_outbox
 from storage import tasks as svc
 from storage.models import AuditLog, OutboxMessage
@@ -26,8 +27,8 @@ def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clo
             openids = [f.identity(cadre=f.cadre()).openid for _ in range(2)]
             for o in openids:
                 fake.interact(o)
-            keep = svc.create_task(s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
-            gone = svc.create_task(s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            keep = notices.create_task(s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            gone = notices.create_task(s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
             enqueue(s, openid=openids[0], kind="reminder", text="一条提醒", key="qa:reminder")
             keep_no, gone_no = keep.number, gone.number
         with lx.session() as s:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from console.access import admin_only, db, done, in_scope, lx, now, service, user
 from console.views import common
 from console.web import bp
+from handlers import task_notices
 from storage.models import Attachment, TaskAssignment
 
 
@@ -67,7 +68,7 @@ def task_create() -> Any:
     with db() as s:
         try:
             households = svc.households_by_cards(s, cards) if cards else None
-            task = svc.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
+            task = task_notices.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
                                    targets=targets, publish_at=publish_at, actor=user().actor,
                                    households=households, now=now(), tz=lx().config.tz)
         except svc.TaskError as e:
@@ -129,7 +130,7 @@ def task_return(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            svc.return_feedback(s, number=number, phone=a.cadre.phone, reason=request.form.get("reason", ""),
+            task_notices.return_feedback(s, number=number, phone=a.cadre.phone, reason=request.form.get("reason", ""),
                                 actor=user().actor, now=now())
         except svc.TaskError as e:
             abort(400, description=str(e))
@@ -151,8 +152,8 @@ def task_extension(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            svc.answer_extension(s, number=number, phone=a.cadre.phone, grant=grant, actor=user().actor, now=now(),
-                                 until=until, reason=f.get("reason", "").strip(), tz=lx().config.tz)
+            task_notices.answer_extension(s, number=number, phone=a.cadre.phone, grant=grant, actor=user().actor,
+                                          now=now(), until=until, reason=f.get("reason", "").strip(), tz=lx().config.tz)
         except svc.TaskError as e:
             abort(400, description=str(e))
     return done("已同意延期。" if grant else "已拒绝延期申请。", "console.task_timeline", number=number, cadre_id=cadre_id)
