@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from reminders import delivery, media
 from reminders.lease import write_lock
 from reminders.render import local_text, render
 from storage import tasks as task_svc
@@ -345,14 +346,11 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
 
 def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
     """Deliver the outbox (``now`` only moves the clock for back-off), then fetch pending media."""
-    from reminders.delivery import dispatch_outbox as dispatch
-    from reminders.delivery import download_media
-
-    r = dispatch(lx, now)
-    media = download_media(lx, now)
+    r = delivery.dispatch_outbox(lx, now)
+    fetched = media.download_media(lx, now)
     return JobResult("dispatch_outbox", sent=r.sent, detail={
         "custom": r.sent_custom, "template": r.sent_template, "merged": r.merged, "retried": r.retried,
-        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": media,
+        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": fetched,
         **({"not_configured": True} if r.not_configured else {})})
 
 
