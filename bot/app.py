@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bot.wechat import endpoint
 from bot.wechat.api import WechatClient
 from console import web as console_web
+from console.documents import report as report_document
 from storage.config import Config, load_config
 from storage.db import make_engine, make_sessionmaker
 from storage.runtime import Lianxin
@@ -33,6 +34,7 @@ def build(config: Config | None = None, *, clock: Callable[[], datetime] | None 
     )
     lx = Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
     lx.wechat_api = partial(WechatClient, lx)
+    lx.render_report = report_document.render
     return lx
 
 

@@ -14,7 +14,7 @@ from storage.runtime import Lianxin
 def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str, out: str | None,
                month: str | None = None) -> str | bytes:
     """Build, render, audit and (with ``out``) write the ledger; returns what was rendered."""
-    from bot import ledger_render
+    from console.documents import ledger as ledger_render
 
     today = lx.now().astimezone(lx.config.tz).date()
     with lx.session() as s:

@@ -27,7 +27,7 @@ def register(main: click.Group) -> None:
 
 
 def _print(lx: Lianxin, kind: str, village: str | None, out: str) -> None:
-    from console import printing as docs
+    from console.documents import printing as docs
     from storage.audit import record
     from storage.periods import local_day
 

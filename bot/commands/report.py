@@ -27,7 +27,7 @@ def register(main: click.Group) -> None:
            lianxin report quarter 2026Q4 --format xlsx --out 2026Q4.xlsx
            lianxin report year 2026 --out 2026.html
         """
-        from bot.reports import render
+        from console.documents.report import render
         from storage.assessment import build_report
         from storage.audit import record
         from storage.periods import parse_period

@@ -16,7 +16,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from sqlalchemy import or_, select
 
 from console.access import admin_only, db, done, lx, record
-from console.printing import qr_payload
+from console.documents.printing import qr_payload
 from console.web import bp
 from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
 
