@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from bot import serve
 from bot.cli.base import command
-from bot.demo import seed_demo
+from storage.demo.seed import seed_demo
 from storage.migrate import upgrade
 from storage.runtime import Lianxin
 
