@@ -54,8 +54,9 @@ def main() -> None:
              f"<Content><![CDATA[帮助]]></Content><MsgId>{secrets.randbelow(10**12)}</MsgId></xml>")
     params = {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": "o-deploy-probe"}
     if aes_key:
-        from werobot.crypto import PrpCrypto  # the deployer's venv: werobot + cryptography, nothing else
         import base64
+
+        from werobot.crypto import PrpCrypto  # the deployer's venv: werobot + cryptography, nothing else
 
         key = base64.b64decode(aes_key + "=")
         encrypted = PrpCrypto(key).encrypt(plain, app_id).decode()

@@ -9,14 +9,12 @@ CSRF token (400 without it); a viewer's POST is refused (403). A record outside 
 from __future__ import annotations
 
 import hmac
-import importlib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from types import ModuleType
 from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -28,6 +26,7 @@ from storage import audit
 from storage.accounts import verify_password
 from storage.models import ConsoleUser
 from storage.ratelimit import clear_failures, locked_until, record_failure
+from storage.runtime import Lianxin
 
 LOCK_MINUTES = 15
 IP_FACTOR = 4  # failures allowed per address = login_attempts x this
@@ -63,8 +62,9 @@ class User:
         return self.role == "admin" or (self.role == "village" and village_id == self.village_id)
 
 
-def lx() -> Any:
-    return current_app.config["LIANXIN"]
+def lx() -> Lianxin:
+    lianxin: Lianxin = current_app.config["LIANXIN"]
+    return lianxin
 
 
 def now() -> datetime:
@@ -85,15 +85,6 @@ def user() -> User:
 def record(s: Session, action: str, target: str | None = None, **detail: Any) -> None:
     audit.record(s, actor=user().actor, action=action, target=target, detail=detail or None)
 
-
-def service(name: str) -> ModuleType | None:
-    """A service module written by another part of the product, or None while it is not installed."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and (name == e.name or name.startswith(e.name + ".")):
-            return None
-        raise
 
 
 # --------------------------------------------------------------------------------------------------

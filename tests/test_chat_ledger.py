@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from bot import wechat
+from bot.wechat import endpoint as wechat
 from handlers.ledger.parsers import parse_income, parse_members
 from storage.ledger import build_ledger
 from storage.models import (

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from console import printing as docs
+from console.documents import printing as docs
 from storage.models import AuditLog, Cadre, Household, InboundMessage, ServiceCard, WechatIdentity
 from tests.factories import Factory
 from tests.test_console_helpers import (

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from console import printing
+from console.documents import printing
 from tests.factories import Factory
 
 

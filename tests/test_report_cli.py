@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.cli import CliState, main
-from bot.reports import render_html, store_report
+from console.documents.report import render_html, store_report
 from storage.assessment import build_report
 from storage.models import AuditLog, StoredReport
 from tests.test_assessment import NOW, Scenario, at

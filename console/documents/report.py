@@ -1,11 +1,12 @@
 """Rendering the assessment (storage.assessment.Report) as JSON, a formatted xlsx workbook, or printable HTML.
 
-The wording (sheet names, column headers, labels) is in bot/templates/report_labels.toml and the page in
-bot/templates/report.html.j2, so the office can change either without touching code. Charts are inline SVG
+The wording (sheet names, column headers, labels) is in console/documents/templates/report_labels.toml and the
+page in console/documents/templates/report.html.j2, so the office can change either without touching code. Charts are inline SVG
 whose geometry is computed here; the page has no external assets, so it prints and archives as one file.
 
 ``store_report(session, config, kind, period, now)`` builds a report and keeps its json, xlsx and html as
-StoredReport rows (one per format, replaced on a re-run): the ``monthly_circular`` job calls it.
+StoredReport rows (storage.stored_reports, with ``render`` from here); the ``monthly_circular`` job gets
+``render`` injected as ``Lianxin.render_report`` (bot.app.build).
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.assessment import Report, build_report
-from storage.audit import record
-from storage.models import StoredReport
+from handlers.render import mask_phone as handlers_mask_phone
+from storage import stored_reports
+from storage.assessment import Report
+from storage.config import Config
 
 TEMPLATES = Path(__file__).parent / "templates"
-FORMATS = ("json", "xlsx", "html")
 # shares shown as percentages (numbers stay numbers in the workbook: 0.8632 formatted as 86.3%)
 PERCENT = {"diary_coverage", "satisfaction", "task_timeliness", "requests_in_sla_share", "ledger_completion"}
 QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
@@ -59,9 +59,7 @@ def default_filename(report: Report, fmt: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    from handlers.render import mask_phone as mask
-
-    return mask(phone)
+    return handlers_mask_phone(phone)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -350,22 +348,7 @@ def render(report: Report, fmt: str, *, mask_phones: bool = False) -> bytes:
 # --------------------------------------------------------------------------------------------------
 
 
-def store_report(session: Session, config: Any, kind: str, period: str, now: datetime, *,
+def store_report(session: Session, config: Config, kind: str, period: str, now: datetime, *,
                  actor: str = "scheduler") -> Report:
-    """Build the report and keep its json, xlsx and html as StoredReport rows (replacing earlier ones).
-
-    Does not commit (the caller owns the transaction). Audited as ``report.store``.
-    """
-    report = build_report(session, config, kind, period, now=now)
-    for fmt in FORMATS:
-        content = render(report, fmt)
-        row = session.scalar(select(StoredReport).where(StoredReport.kind == kind, StoredReport.period == report.period,
-                                                        StoredReport.format == fmt))
-        if row is None:
-            session.add(StoredReport(kind=kind, period=report.period, format=fmt, content=content, created_at=now))
-        else:
-            row.content, row.created_at = content, now
-    session.flush()
-    record(session, actor=actor, action="report.store", target=f"{kind}:{report.period}",
-           detail={"formats": list(FORMATS), "cadres": len(report.cadres)})
-    return report
+    """storage.stored_reports.store_report with these renderers (does not commit)."""
+    return stored_reports.store_report(session, config, kind, period, now, render=render, actor=actor)

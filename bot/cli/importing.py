@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli import command, require_schema
+from bot.cli.base import command, require_schema
+from storage.importer import ImportRefused, apply_import, plan_import, read_rows, write_template
 from storage.runtime import Lianxin
 
 
@@ -23,8 +24,6 @@ def register(main: click.Group) -> None:
                   help="写出一个空白模板 (.xlsx)，含表头和一行示例 / write an empty template workbook")
     def import_cmd(lx: Lianxin, file: Path | None, template: Path | None) -> None:
         """导入联户名单 (.xlsx / .csv) / import a link list; re-importing the same file changes nothing."""
-        from storage.importer import ImportRefused, apply_import, plan_import, read_rows, write_template
-
         if template is not None:
             if file is not None:
                 raise click.UsageError("give either FILE or --template F, not both")

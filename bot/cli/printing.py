@@ -1,4 +1,4 @@
-"""`lianxin cards` and `lianxin listing`: print service cards / the public listing (renderers in console/printing.py)."""
+"""`lianxin cards` and `lianxin listing`: print service cards / the public listing (renderers in console/documents/printing.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
-from bot.cli import command, require_schema
+from bot.cli.base import command, require_schema
+from console.documents import printing as docs
+from storage.audit import record
+from storage.periods import local_day
 from storage.runtime import Lianxin
 
 
@@ -27,10 +30,6 @@ def register(main: click.Group) -> None:
 
 
 def _print(lx: Lianxin, kind: str, village: str | None, out: str) -> None:
-    from console import printing as docs
-    from storage.audit import record
-    from storage.periods import local_day
-
     require_schema(lx)
     suffix = Path(out).suffix.lower()
     if suffix not in (".html", ".htm", ".pdf"):

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import click
 
+from bot.cli.base import command, require_schema
+from console.documents import ledger as ledger_render
 from storage import audit
 from storage.ledger import LedgerError, build_ledger
+from storage.periods import parse_period
 from storage.runtime import Lianxin
 
 
 def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str, out: str | None,
                month: str | None = None) -> str | bytes:
     """Build, render, audit and (with ``out``) write the ledger; returns what was rendered."""
-    from bot import ledger_render
-
     today = lx.now().astimezone(lx.config.tz).date()
     with lx.session() as s:
         led = build_ledger(s, today=today, village=village, cadre_phone=cadre, month=month)
@@ -36,8 +37,6 @@ def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str,
 
 
 def register(main: click.Group) -> None:
-    from bot.cli import command, require_schema  # bot.cli imports this module while it loads
-
     @command(main, "ledger")
     @click.option("--village", default=None, help="只看这个村（居） / one village")
     @click.option("--cadre", "cadre", default=None, metavar="PHONE", help="只看这位干部 / one cadre, by phone")
@@ -55,8 +54,6 @@ def register(main: click.Group) -> None:
         if fmt == "xlsx" and not out:
             raise click.ClickException("xlsx 需要 --out 文件 / xlsx needs --out FILE")
         if month is not None:
-            from storage.periods import parse_period
-
             try:
                 month = parse_period("month", month).key
             except ValueError as e:

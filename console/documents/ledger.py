@@ -31,7 +31,7 @@ def to_json(led: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent)), undefined=StrictUndefined,
+    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["field_label"] = lambda k: INFO_FIELD_LABELS.get(k, k)
@@ -40,7 +40,7 @@ def _env() -> Environment:
 
 
 def to_html(led: dict[str, Any], *, township: str) -> str:
-    return _env().get_template("ledger_render.html.j2").render(
+    return _env().get_template("ledger.html.j2").render(
         led=led, township=township, keys=KEYS, labels=LABELS, roles=ROLE_NAMES)
 
 

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import click
 
-from bot.cli import command, require_schema
+from bot.cli.base import command, require_schema
+from console.documents.report import render
+from storage.assessment import build_report
+from storage.audit import record
+from storage.periods import parse_period
 from storage.runtime import Lianxin
 
 
@@ -27,11 +31,6 @@ def register(main: click.Group) -> None:
            lianxin report quarter 2026Q4 --format xlsx --out 2026Q4.xlsx
            lianxin report year 2026 --out 2026.html
         """
-        from bot.reports import render
-        from storage.assessment import build_report
-        from storage.audit import record
-        from storage.periods import parse_period
-
         try:
             parse_period(kind, period)
         except ValueError as e:

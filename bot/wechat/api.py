@@ -9,15 +9,17 @@ under a lease. A call answered with 40001/40014/42001 refreshes it once (force_r
 
 Errors are sorted for delivery: ``TransientError`` (5xx, timeouts, -1: try again later with back-off) and
 ``WechatError`` with the code (the caller decides: fall back to a template, mark unreachable, pause, fail).
+Both, and the ``WechatApi`` protocol this client implements, are defined in ``reminders.wechat_port``:
+delivery sits below the transport and gets this client injected.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,41 +27,22 @@ import requests
 from sqlalchemy import select
 
 from reminders import lease
+from reminders.wechat_port import Media, TransientError, WechatError
 from storage.models import AccessToken
+from storage.runtime import Lianxin
 from storage.types import utcnow
 
 log = logging.getLogger("lianxin.wechat_api")
 
 TOKEN_ERRORS = {40001, 40014, 42001}
-FALLBACK_TO_TEMPLATE = {45015, 45047}  # out of the 48-hour window; customer-service quota spent
-UNREACHABLE = {43004}  # the user unsubscribed
-DAILY_QUOTA = {45009}  # API calls for today used up
 TRANSIENT_CODES = {-1}  # system busy
 TOKEN_MARGIN = timedelta(minutes=5)
-
-
-class WechatError(Exception):
-    def __init__(self, errcode: int, errmsg: str = "") -> None:
-        super().__init__(f"{errcode} {errmsg}".strip())
-        self.errcode = errcode
-        self.errmsg = errmsg
-
-
-class TransientError(WechatError):
-    """Worth trying again later: HTTP 5xx, a timeout, a broken connection, errcode -1."""
-
-
-@dataclass
-class Media:
-    content: bytes
-    content_type: str
-    filename: str | None
 
 
 class WechatClient:
     """One per process (or per dispatcher); thread-safe as long as ``http`` is not shared oddly."""
 
-    def __init__(self, lx: Any, *, http: requests.Session | None = None, holder: str | None = None) -> None:
+    def __init__(self, lx: Lianxin, *, http: requests.Session | None = None, holder: str | None = None) -> None:
         self.lx = lx
         cfg = lx.config["wechat"]
         self.base = cfg["api_base"].rstrip("/")
@@ -215,9 +198,5 @@ class WechatClient:
 
 
 def _dumps(data: Any) -> bytes:
-    import json
-
     # WeChat wants real UTF-8, not \\u escapes (escaped Chinese shows as escapes in some clients).
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
-
-

@@ -1,6 +1,6 @@
-"""The ``lianxin`` command line: thin wrappers over functions that the tests call directly.
+"""The ``lianxin`` main group and what every command shares: the built ``Lianxin``, ``--config``, errors.
 
-Every command takes ``--config FILE`` (also accepted before the command name). The CLI acts with the
+The commands themselves are one module per group in bot/cli/ (listed in bot/cli/__init__.py). Every command takes ``--config FILE`` (also accepted before the command name). The CLI acts with the
 office's authority: what it changes and exports goes to the audit log as actor ``cli``.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 import errno
 import functools
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
+from sqlalchemy import inspect
 from sqlalchemy.exc import ArgumentError
 
 from bot.app import build
@@ -93,8 +93,6 @@ def command(group: click.Group, *args: Any, **kwargs: Any) -> Callable[[Callable
 
 def require_schema(lx: Lianxin) -> None:
     """Stop with a clear message when the database has not been initialised."""
-    from sqlalchemy import inspect
-
     try:
         ok = inspect(lx.engine).has_table("cadre")
     except Exception as e:  # noqa: BLE001
@@ -109,80 +107,3 @@ def require_schema(lx: Lianxin) -> None:
 def main(ctx: click.Context) -> None:
     """连心 lianxin — 三五连心工程 (WeChat bot, scheduler, office console)."""
     ctx.ensure_object(CliState)
-
-
-@command(main, "init")
-def init_cmd(lx: Lianxin) -> None:
-    """创建或升级数据库结构 / create or upgrade the database schema (Alembic)."""
-    from storage.migrate import current_revision, upgrade
-
-    before = current_revision(lx.config.database_url)
-    upgrade(lx.config.database_url)
-    after = current_revision(lx.config.database_url)
-    if before == after:
-        click.echo(f"数据库已是最新 / schema up to date (revision {after})")
-    else:
-        click.echo(f"数据库已升级 / schema upgraded: {before or 'empty'} -> {after}")
-
-
-@command(main, "bind-code")
-@click.argument("phone")
-def bind_code_cmd(lx: Lianxin, phone: str) -> None:
-    """为干部生成一次性绑定码（7 天有效）/ a one-time code that binds a cadre's WeChat."""
-    from storage.accounts import BindError, issue_bind_code
-
-    require_schema(lx)
-    try:
-        with lx.session() as s:
-            code, cadre, expires = issue_bind_code(s, phone=phone, actor="cli", now=lx.now())
-    except BindError as e:
-        raise click.ClickException(str(e)) from None
-    local = expires.astimezone(lx.config.tz)
-    click.echo(f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次。")
-    click.echo(f"请干部在公众号中发送：绑定 {code}")
-    click.echo(code)
-
-
-@main.group("user")
-def user_group() -> None:
-    """控制台账号 / console accounts."""
-
-
-@command(user_group, "add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "village", "viewer"]), required=True)
-@click.option("--village", "village", default=None, help="village accounts: the village's name")
-def user_add_cmd(lx: Lianxin, name: str, role: str, village: str | None) -> None:
-    """添加控制台账号；密码从标准输入读取（非终端时）或提示输入 / add a console account."""
-    from storage.accounts import AccountError, create_console_user
-
-    require_schema(lx)
-    if sys.stdin.isatty():
-        password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        with lx.session() as s:
-            create_console_user(s, username=name, password=password, role=role, village=village, actor="cli")
-    except AccountError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"已添加账号 {name}（{role}{'，' + village if village else ''}）")
-
-
-@command(main, "serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--no-scheduler", is_flag=True, help="do not run the scheduler in this process")
-def serve_cmd(lx: Lianxin, host: str, port: int, workers: int, no_scheduler: bool) -> None:
-    """运行 /wechat 与控制台 / serve /wechat and the console."""
-    from bot.serve import serve
-
-    require_schema(lx)
-    serve(lx, host=host, port=port, workers=workers, scheduler=not no_scheduler and lx.config["scheduler"]["enabled"])
-
-
-# Feature commands register themselves on import (each in bot/commands/<feature>.py).
-from bot.commands import register_all  # noqa: E402
-
-register_all(main)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.engine import make_url
 
-from bot.cli import command
+from bot import serve
+from bot.cli.base import command
+from storage.demo.seed import seed_demo
+from storage.migrate import upgrade
 from storage.runtime import Lianxin
 
 
@@ -16,15 +20,10 @@ def register(main: click.Group) -> None:
     @click.option("--no-scheduler", is_flag=True, help="不在本进程运行定时任务 / do not run the scheduler")
     def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
         """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
-        from bot.demo import seed_demo
-        from storage.migrate import upgrade
-
         upgrade(lx.config.database_url)
         tz = lx.config.tz
         with lx.session() as s:
             report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])
-        from sqlalchemy.engine import make_url
-
         url = make_url(lx.config.database_url).render_as_string(hide_password=True)
         if report.added:
             added = "，".join(f"{k} {v}" for k, v in sorted(report.added.items()))
@@ -37,8 +36,6 @@ def register(main: click.Group) -> None:
         click.echo("演示干部 openid：demo-cadre-01 … demo-cadre-10；村民 openid：demo-villager-001 …")
         if no_serve:
             return
-        from bot.serve import serve
-
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         click.echo(f"控制台 / console: http://{shown}:{port}/")
         scheduler = not no_scheduler and lx.config["scheduler"]["enabled"]
@@ -48,4 +45,4 @@ def register(main: click.Group) -> None:
             scheduler = False
             click.echo("未配置公众号 [wechat] app_id：演示不运行定时推送（可用 lianxin jobs run NAME 手动试）/ "
                        "no app_id configured: the scheduler is not started")
-        serve(lx, host=host, port=port, workers=1, scheduler=scheduler)
+        serve.serve(lx, host=host, port=port, workers=1, scheduler=scheduler)

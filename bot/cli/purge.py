@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
+from bot.cli.base import command, require_schema
+from storage.purge import PurgeError, find_household, purge_household
 from storage.runtime import Lianxin
 
 
 def register(main: click.Group) -> None:
-    from bot.cli import command, require_schema  # bot.cli imports this module while it loads
-
     @command(main, "purge")
     @click.option("--card", default=None, metavar="NUMBER", help="服务卡号 / the household's service-card number")
     @click.option("--household", "household_id", type=int, default=None, metavar="ID", help="农户编号 / household id")
@@ -19,8 +19,6 @@ def register(main: click.Group) -> None:
     def purge_cmd(lx: Lianxin, card: str | None, household_id: int | None, phone: str | None, reason: str,
                   yes: bool) -> None:
         """按本人要求清除一户的个人信息（保留统计） / remove a household's personal data on request."""
-        from storage.purge import PurgeError, find_household, purge_household
-
         require_schema(lx)
         try:
             with lx.session() as s:

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from bot.cli import command, require_schema
+from bot.cli.base import command, require_schema
 from handlers import task_notices
 from reminders import delivery, jobs, scheduler
 from reminders.lease import write_lock

@@ -1,4 +1,7 @@
-"""The /wechat endpoint: WeChat's HTTP protocol at the edge, werobot's crypto behind our own checks.
+"""Inbound WeChat: signatures, safe-mode crypto and the XML, turned into ``handlers.base.Message``.
+
+The Flask route that applies these checks is bot/wechat/endpoint.py; the outbound API client is
+bot/wechat/api.py.
 
 Order of checks on a POST (each refusal stores nothing):
 1. body size ([wechat] max_body_bytes) → 400;
@@ -17,8 +20,8 @@ crypto and reply rendering, which are small and correct.
 
 from __future__ import annotations
 
+import base64
 import hmac
-import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -26,15 +29,11 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from flask import Flask, Response, request
 from werobot.crypto import PrpCrypto
 from werobot.replies import TextReply
 from werobot.utils import get_signature
 
 from handlers.base import Message
-from storage.runtime import Lianxin
-
-log = logging.getLogger("lianxin.bot.wechat")
 
 KNOWN_KINDS = ("text", "voice", "image", "location", "link", "video", "shortvideo", "event")
 
@@ -85,8 +84,6 @@ class SafeMode:
     """WeChat's 安全模式: AES-256-CBC with the EncodingAESKey (werobot's PrpCrypto), signed Encrypt blobs."""
 
     def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
-        import base64
-
         try:
             key = base64.b64decode(encoding_aes_key + "=")
         except ValueError as e:
@@ -194,78 +191,3 @@ def reply_xml(msg: Message, to_account: str, text: str, now: datetime) -> str:
     """werobot's TextReply, with CDATA terminators in our text made harmless."""
     return TextReply(target=_cdata(msg.openid), source=_cdata(to_account), time=int(now.timestamp()),
                      content=_cdata(text)).render()
-
-
-# ------------------------------------------------------------------------------------------ the route
-
-
-def register(app: Flask, lx: Lianxin) -> None:
-    cfg = lx.config["wechat"]
-    token: str = cfg["token"]
-    safe = SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"]) if cfg["encoding_aes_key"] else None
-    max_body: int = cfg["max_body_bytes"]
-    tolerance: int = cfg["timestamp_tolerance_seconds"]
-
-    from handlers import policy
-
-    policy.warm_up()  # jieba's dictionary loads here, not inside WeChat's 5-second budget
-
-    def check_query() -> tuple[str, str]:
-        args = request.args
-        timestamp, nonce, signature = args.get("timestamp", ""), args.get("nonce", ""), args.get("signature", "")
-        if not (timestamp and nonce and signature) or not hmac.compare_digest(
-                sign(token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")):
-            raise Forbidden("bad signature")
-        try:
-            ts = int(timestamp)
-        except ValueError as e:
-            raise Forbidden("bad timestamp") from e
-        if abs(lx.now().timestamp() - ts) > tolerance:
-            raise Forbidden("timestamp outside the tolerance (replay?)")
-        return timestamp, nonce
-
-    def read_body() -> bytes:
-        length = request.content_length
-        if length is not None and length > max_body:
-            raise BadRequest("body too large")
-        body = request.stream.read(max_body + 1)
-        if len(body) > max_body:
-            raise BadRequest("body too large")
-        return body
-
-    @app.route("/wechat", methods=["GET", "POST"])
-    def wechat_endpoint() -> Any:
-        try:
-            if request.method == "GET":
-                check_query()
-                echostr = request.args.get("echostr", "")
-                return Response(echostr, mimetype="text/plain")
-            timestamp, nonce = check_query()
-            body = read_body()
-            if safe is not None:
-                if request.args.get("encrypt_type", "").lower() != "aes":
-                    raise BadRequest("safe mode: the body must be encrypted (encrypt_type=aes)")
-                outer = parse_xml(body)
-                encrypt = outer.get("Encrypt", "").strip()
-                if not encrypt:
-                    raise BadRequest("safe mode: no Encrypt element")
-                fields = parse_xml(safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce))
-            else:
-                fields = parse_xml(body)
-            msg = to_message(fields)
-        except Forbidden as e:
-            log.warning("refused /wechat request from %s: %s", request.remote_addr, e)
-            return Response("forbidden", status=403, mimetype="text/plain")
-        except BadRequest as e:
-            log.warning("bad /wechat request from %s: %s", request.remote_addr, e)
-            return Response("bad request", status=400, mimetype="text/plain")
-
-        from bot import dispatch
-
-        text = dispatch.handle(lx, msg)
-        if not text:
-            return Response("success", mimetype="text/plain")
-        xml = reply_xml(msg, fields.get("ToUserName", ""), text, lx.now())
-        if safe is not None:
-            xml = safe.encrypt(xml, str(int(lx.now().timestamp())))
-        return Response(xml, mimetype="application/xml")
