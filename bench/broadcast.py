@@ -33,7 +33,7 @@ from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, OutboxMessage, TaskAssignment, Village, WechatIdentity  # noqa: E402
-from storage.types import utcnow  # noqa: E402
+from storage.timestamps import utcnow  # noqa: E402
 from tests.fake_wechat import FakeWechat  # noqa: E402
 
 N = 3000

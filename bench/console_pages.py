@@ -32,7 +32,7 @@ from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, ConsoleUser, DiaryEntry, Household, Link, VillagerRequest, WechatIdentity  # noqa: E402
-from storage.types import utcnow  # noqa: E402
+from storage.timestamps import utcnow  # noqa: E402
 
 PAGES = ["/", "/cadres", "/cadres?q=干部12", "/cadres/{cadre}", "/households", "/households?q=138000123",
          "/households/{household}", "/tasks", "/tasks/1", "/requests", "/requests?status=open&sla=late",

@@ -51,7 +51,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bot.wechat.inbound import signed_query  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, normalize_url, session_scope  # noqa: E402
 from storage.models import Cadre, DiaryEntry, InboundMessage, WechatIdentity  # noqa: E402
-from storage.types import utcnow  # noqa: E402
+from storage.timestamps import utcnow  # noqa: E402
 
 TOKEN = "bench-token"
 OPENID_PREFIX = "obench"  # + 6 digits: the cadre's index

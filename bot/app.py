@@ -22,7 +22,7 @@ from console.documents import report as report_document
 from storage.config import Config, load_config
 from storage.db import make_engine, make_sessionmaker
 from storage.runtime import Lianxin
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin")
 

@@ -21,7 +21,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.web import bp
+from console.blueprint import bp
 from storage import audit
 from storage.accounts import verify_password
 from storage.models import ConsoleUser

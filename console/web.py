@@ -1,4 +1,4 @@
-"""The console blueprint; the views register themselves on it when their modules are imported.
+"""Mounting the console: importing the views attaches their routes to the blueprint (console/blueprint.py).
 
 ``register(app, lx)`` configures the session cookie and mounts the blueprint.
 """
@@ -8,15 +8,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-from storage.runtime import Lianxin
-
-bp = Blueprint("console", __name__, url_prefix="", template_folder="templates",
-               static_folder="static", static_url_path="/static")
-
-from console import access, filters  # noqa: E402,F401  - access: before_request hooks
-from console.views import (  # noqa: E402,F401
+from console import access, filters  # noqa: F401  - access: before_request hooks
+from console.blueprint import bp
+from console.views import (  # noqa: F401  - importing a view module attaches its routes
     audit,
     cadres,
     dashboard,
@@ -28,10 +24,11 @@ from console.views import (  # noqa: E402,F401
     policy,
     printing,
     reports,
-    requests,
     simulator,
     tasks,
+    villager_requests,
 )
+from storage.runtime import Lianxin
 
 
 def register(app: Flask, lx: Lianxin) -> None:

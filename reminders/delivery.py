@@ -56,7 +56,7 @@ from storage.models import Cadre, Household, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.delivery")
 

@@ -16,7 +16,7 @@ from reminders import lease
 from storage.models import OutboxMessage, WechatIdentity
 from storage.runtime import Lianxin
 from storage.tasks import mark_delivered
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 CLAIM_SECONDS = 120
 

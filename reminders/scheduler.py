@@ -29,7 +29,7 @@ from sqlalchemy import inspect
 
 from reminders import jobs, lease
 from reminders.jobs import JOBS
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.scheduler")
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.models import AuditLog
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 
 def record(session: Session, *, actor: str, action: str, target: str | None = None,

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import JSONType, UTCDateTime, utcnow
+from storage.timestamps import JSONType, UTCDateTime, utcnow
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

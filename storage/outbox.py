@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 KINDS = ("task", "reminder", "request", "reply", "notice")
 

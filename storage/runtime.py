@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.config import Config
 from storage.db import session_scope
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 
 @dataclass

@@ -18,7 +18,7 @@ from storage.models import (
     VillagerGroup,
     WechatIdentity,
 )
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 _seq = itertools.count(1)
 

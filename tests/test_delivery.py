@@ -14,7 +14,7 @@ from reminders.delivery import dispatch_outbox, paused_until, retry
 from reminders.media import download_media
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
-from storage.types import utcnow
+from storage.timestamps import utcnow
 from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
 

@@ -30,7 +30,7 @@ from sqlalchemy import func, insert, select, update
 from handlers import task_notices as tasks
 from reminders.delivery import SQLITE_LEASE
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
-from storage.types import utcnow
+from storage.timestamps import utcnow
 from tests.conftest import TEST_TOKEN
 from tests.fake_wechat import FakeWechat
 

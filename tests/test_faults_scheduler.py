@@ -33,7 +33,7 @@ from sqlalchemy import func, insert, inspect, select, text, update
 
 from handlers import task_notices as tasks
 from storage.models import Cadre, Lease, OutboxMessage, ReminderSent, WechatIdentity
-from storage.types import utcnow
+from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.test_faults_kill import write_config
 

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 
 from reminders import jobs, lease, scheduler
 from reminders.scheduler import JOBSTORE_TABLE, SchedulerRunner, list_jobs
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from reminders import lease
 from reminders.wechat_port import Media, TransientError, WechatError
 from storage.models import AccessToken
 from storage.runtime import Lianxin
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.wechat_api")
 

@@ -8,8 +8,8 @@ from flask import render_template, request
 from sqlalchemy import select
 
 from console.access import admin_only, db
+from console.blueprint import bp
 from console.views import common
-from console.web import bp
 from storage.models import AuditLog
 
 

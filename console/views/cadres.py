@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from console.access import db, get_in_scope, now, user, writers
+from console.blueprint import bp
 from console.views import common
-from console.web import bp
 from storage.accounts import BindError, issue_bind_code
 from storage.models import (
     BindCode,

@@ -9,9 +9,9 @@ from flask import render_template
 from sqlalchemy import func, select
 
 from console.access import db, lx, now, user
+from console.blueprint import bp
 from console.views import common
 from console.views.reporting import ranking_for
-from console.web import bp
 from storage import tasks as task_svc
 from storage.models import Cadre, DiaryEntry, VillagerRequest
 

@@ -8,7 +8,7 @@ from flask import abort, render_template
 from sqlalchemy import select
 
 from console.access import admin_only, db, done, now, user
-from console.web import bp
+from console.blueprint import bp
 from reminders import delivery as delivery_svc
 from storage.models import WechatIdentity
 

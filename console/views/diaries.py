@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from console.access import db, in_scope, lx
+from console.blueprint import bp
 from console.views import common
-from console.web import bp
 from storage.models import (
     Attachment,
     Cadre,

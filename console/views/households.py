@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from console.access import db, done, get_in_scope, in_scope, now, record, user, writers
+from console.blueprint import bp
 from console.views import common
-from console.web import bp
 from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,

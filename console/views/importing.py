@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, render_template, request, send_file, session
 
 from console.access import admin_only, db, done, lx, now, record, user
-from console.web import bp
+from console.blueprint import bp
 from storage import importer
 
 MAX_UPLOAD = 16 * 1024 * 1024

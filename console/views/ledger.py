@@ -10,9 +10,9 @@ from typing import Any
 from flask import abort, render_template, request, send_file
 
 from console.access import admin_only, db, lx, record, user
+from console.blueprint import bp
 from console.documents import ledger as ledger_document
 from console.views import common
-from console.web import bp
 from handlers.render import mask_phone
 from storage import ledger as ledger_svc
 

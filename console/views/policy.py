@@ -8,8 +8,8 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 
 from console.access import admin_only, db, done, now, record, user
+from console.blueprint import bp
 from console.views import common
-from console.web import bp
 from handlers.policy import DEFAULT_TOPICS
 from storage.models import PolicyEntry
 

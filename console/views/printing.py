@@ -12,9 +12,9 @@ from typing import Any
 from flask import Response, abort, render_template, request, send_file
 
 from console.access import db, lx, now, record, user, writers
+from console.blueprint import bp
 from console.documents import printing as docs
 from console.views import common
-from console.web import bp
 
 
 @bp.get("/print")

@@ -9,10 +9,10 @@ from typing import Any
 from flask import abort, render_template, request, send_file
 
 from console.access import admin_only, db, record, user
+from console.blueprint import bp
 from console.documents import report as report_document
 from console.views import common
 from console.views.reporting import build_obj
-from console.web import bp
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
 FORMATS = {"json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -16,8 +16,8 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from sqlalchemy import or_, select
 
 from console.access import admin_only, db, done, lx, record
+from console.blueprint import bp
 from console.documents.printing import qr_payload
-from console.web import bp
 from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
 
 SIM_PREFIXES = ("demo-", "sim-")

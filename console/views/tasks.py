@@ -11,8 +11,8 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 
 from console.access import admin_only, db, done, in_scope, lx, now, user
+from console.blueprint import bp
 from console.views import common
-from console.web import bp
 from handlers import task_notices
 from storage import tasks as svc
 from storage.models import Attachment, TaskAssignment

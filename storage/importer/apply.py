@@ -25,7 +25,7 @@ from storage.models import (
     Village,
     VillagerGroup,
 )
-from storage.types import utcnow
+from storage.timestamps import utcnow
 
 
 class _CardNumbers:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from alembic import op
 import sqlalchemy as sa
-import storage.types
+import storage.timestamps
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from console.access import db, done, in_scope, lx, now, record, user, writers
+from console.blueprint import bp
 from console.views import common
 from console.views.simulator import is_simulated
-from console.web import bp
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
 

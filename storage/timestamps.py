@@ -1,4 +1,4 @@
-"""Column types shared by the models."""
+"""Time stamps: the aware-UTC column type every model uses (naive times are refused) and the clock it compares with."""
 
 from __future__ import annotations
 
