@@ -51,7 +51,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import local_day
-from tests.pgtools import scratch_database
+from tests.support.pgtools import scratch_database
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = "2026-12-02 10:00"

@@ -26,7 +26,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.chat_env import Chat, make_chat
+from tests.support.chat_env import Chat, make_chat
 
 PHONE = "13900001111"
 
@@ -323,7 +323,7 @@ def test_households_lists_only_mine_with_masked_phones(chat: Chat) -> None:
 def test_long_household_list_pages_with_more(chat: Chat) -> None:
     bound(chat)
     with chat.lx.session() as s:
-        from tests.factories import Factory
+        from tests.support.factories import Factory
 
         f = Factory(s)
         cadre = s.get(Cadre, s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li")))

@@ -24,7 +24,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.chat_env import Chat, make_chat
+from tests.support.chat_env import Chat, make_chat
 
 PHONE = "13900001111"
 

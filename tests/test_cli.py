@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from bot.cli import main
 from storage.accounts import verify_password
 from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household
-from tests.chat_env import make_chat
-from tests.factories import Factory
+from tests.support.chat_env import make_chat
+from tests.support.factories import Factory
 
 GOOD = Path(__file__).parent / "data" / "links_35.csv"
 

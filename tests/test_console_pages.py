@@ -26,7 +26,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.test_console_helpers import (
+from tests.support.console_world import (
     World,
     world_fixture,  # noqa: F401 - the `world` fixture
 )

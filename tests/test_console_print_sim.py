@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from console import printing as docs
 from storage.models import AuditLog, Cadre, Household, InboundMessage, ServiceCard, WechatIdentity
-from tests.factories import Factory
-from tests.test_console_helpers import (
+from tests.support.console_world import (
     World,
     build_world,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
+from tests.support.factories import Factory
 
 needs_chromium = pytest.mark.skipif(docs.find_chromium() is None,
                                     reason="Chromium not installed (apt-get install chromium): PDF output not tested")

@@ -18,10 +18,9 @@ from sqlalchemy import func, select
 
 from storage.accounts import issue_bind_code
 from storage.models import DiaryEntry, InboundMessage, OutboxMessage, VillagerRequest, WechatIdentity
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.serving import serve_in_thread
-from tests.wechat_client import WechatClient, wechat_app, xml
+from tests.support.factories import Factory
+from tests.support.serving import serve_in_thread
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, xml
 
 
 @pytest.fixture

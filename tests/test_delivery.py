@@ -14,8 +14,8 @@ from reminders.wechat_api import WechatClient
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
 from storage.types import utcnow
-from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
+from tests.support.factories import Factory
 
 TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 

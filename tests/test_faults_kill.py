@@ -31,8 +31,8 @@ from reminders.delivery import SQLITE_LEASE
 from storage import tasks
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
 from storage.types import utcnow
-from tests.conftest import TEST_TOKEN
 from tests.fake_wechat import FakeWechat
+from tests.support.wechat_client import TEST_TOKEN
 
 N = 3000
 KILL_AT = (1000, 2000)
@@ -92,7 +92,7 @@ def broadcast(lx: Any, fake: FakeWechat) -> int:
     The dispatcher runs in a subprocess on the real clock, so "lately" is measured from the real now."""
     now = lx.now()
     with lx.session() as s:
-        from tests.factories import Factory
+        from tests.support.factories import Factory
 
         village = Factory(s).village()
         s.execute(insert(Cadre), [{"name": f"干部{i:04d}", "phone": f"1370000{i:04d}", "post": "驻村干部",

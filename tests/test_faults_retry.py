@@ -27,10 +27,9 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.serving import serve_in_thread
-from tests.wechat_client import WechatClient, wechat_app, xml
+from tests.support.factories import Factory
+from tests.support.serving import serve_in_thread
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, xml
 
 ATTEMPTS = 4  # the first and WeChat's three retries
 

@@ -116,7 +116,7 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
     with FakeWechat() as fake:
         now = utcnow()
         with lx.session() as s:
-            from tests.factories import Factory
+            from tests.support.factories import Factory
 
             village = Factory(s).village()
             s.execute(insert(Cadre), [{"name": f"干部{i}", "phone": f"1360000{i:04d}", "village_id": village.id,

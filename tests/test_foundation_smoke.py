@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Base, Link
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 
 def _ours(obj, name, type_, reflected, compare_to):

@@ -22,7 +22,7 @@ from storage.models import (
     ServiceCard,
     Village,
 )
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 GOOD = Path(__file__).parent / "data" / "links_35.csv"
 HEADER = [name for name, _ in COLUMNS]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from storage.ledger import build_ledger, find_mentions, ledger_completion, link_mentions
 from storage.models import AuditLog, DiaryEntry, DiaryMention, Link, ServiceCard, Task, TaskHousehold
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 NOV = date(2026, 11, 10)
 OCT = date(2026, 10, 20)

@@ -29,8 +29,8 @@ from storage.models import (
     TaskAssignment,
     WechatIdentity,
 )
-from tests.factories import Factory
-from tests.pgtools import scratch_database
+from tests.support.factories import Factory
+from tests.support.pgtools import scratch_database
 
 
 @pytest.fixture

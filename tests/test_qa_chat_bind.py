@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.models import WechatIdentity
-from tests.chat_env import make_chat
+from tests.support.chat_env import make_chat
 
 
 def test_binding_another_cadres_code_says_who_is_released(make_lx: Any, clock: Any) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from handlers import keywords
 from storage import tasks as svc
 from storage.models import Cadre, DiaryEntry, TaskAssignment
-from tests.chat_env import Chat, make_chat
+from tests.support.chat_env import Chat, make_chat
 
 PHONE = "13900003333"
 OTHER = "13900004444"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import Cadre, Household, VillagerRequest, WechatIdentity
-from tests.chat_env import Chat
+from tests.support.chat_env import Chat
 from tests.test_chat_villager import chat, linked  # noqa: F401 - the `chat` fixture
 
 

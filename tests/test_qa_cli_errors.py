@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from console import printing
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.audit import record
-from tests.test_console_helpers import (
+from tests.support.console_world import (
     World,
     world_fixture,  # noqa: F401 - the `world` fixture
 )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.cli import CliState, main
 from storage.models import AuditLog
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 
 def run(lx: Any, *args: str) -> Any:

@@ -10,8 +10,8 @@ from reminders.delivery import dispatch_outbox
 from storage import tasks as svc
 from storage.models import AuditLog, OutboxMessage
 from storage.outbox import enqueue
-from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
+from tests.support.factories import Factory
 
 
 def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clock):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from storage import tasks
 from storage.assessment import build_report
-from tests.test_console_helpers import (
+from tests.support.console_world import (
     World,
     world_fixture,  # noqa: F401 - the `world` fixture
 )

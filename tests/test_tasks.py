@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from storage import tasks as svc
 from storage.models import AuditLog, Feedback, OutboxMessage, Task, TaskAssignment, TaskHousehold
-from tests.chat_env import Chat, make_chat
-from tests.factories import Factory
+from tests.support.chat_env import Chat, make_chat
+from tests.support.factories import Factory
 
 
 def _cadres(session, n, village=None, bound=True):

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from storage.accounts import issue_bind_code
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.wechat_client import WechatClient, wechat_app
+from tests.support.factories import Factory
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app
 
 
 @dataclass
