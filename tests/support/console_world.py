@@ -146,3 +146,7 @@ def build_world(lx: Any, clock: Any) -> World:
 def world_fixture(lx: Any, clock: Any) -> World:
     return build_world(lx, clock)
 
+
+def page_text(r: Any) -> str:
+    """A test-client response's body as text."""
+    return r.get_data(as_text=True)
