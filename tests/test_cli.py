@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.cli import main
 from console import printing
@@ -18,8 +17,8 @@ from storage.accounts import verify_password
 from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household
 from tests.support.chat_env import make_chat
 from tests.support.factories import Factory
-
-GOOD = Path(__file__).parent / "data" / "links_35.csv"
+from tests.support.link_lists import GOOD
+from tests.support.queries import count_rows as count
 
 
 @pytest.fixture
@@ -34,11 +33,6 @@ def cli(lx, tmp_path, monkeypatch):
                              env={"LIANXIN_DATABASE_URL": lx.config.database_url, **(env or {})})
 
     return invoke
-
-
-def count(lx, model, *where) -> int:
-    with lx.session() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_init_creates_then_reports_up_to_date(tmp_path, monkeypatch):

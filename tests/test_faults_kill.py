@@ -32,34 +32,10 @@ from storage import tasks
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
 from storage.types import utcnow
 from tests.fake_wechat import FakeWechat
-from tests.support.wechat_client import TEST_TOKEN
+from tests.support.processes import write_config
 
 N = 3000
 KILL_AT = (1000, 2000)
-
-
-def write_config(path: Path, db_url: str, api_base: str, media: Path) -> Path:
-    path.write_text(f"""
-[general]
-media_dir = "{media}"
-log_level = "WARNING"
-[database]
-url = "{db_url}"
-[wechat]
-token = "{TEST_TOKEN}"
-app_id = "wxtestappid"
-app_secret = "testsecret"
-api_base = "{api_base}"
-request_timeout_seconds = 5.0
-retry_base_seconds = 1
-[wechat.templates]
-task = "TPL_TASK"
-reminder = "TPL_REMINDER"
-notice = "TPL_NOTICE"
-request = "TPL_REQUEST"
-reply = "TPL_REPLY"
-""", encoding="utf-8")
-    return path
 
 
 def lianxin_cmd(config: Path, *args: str) -> list[str]:

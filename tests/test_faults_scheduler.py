@@ -35,7 +35,8 @@ from storage import tasks
 from storage.models import Cadre, Lease, OutboxMessage, ReminderSent, WechatIdentity
 from storage.types import utcnow
 from tests.fake_wechat import FakeWechat
-from tests.test_faults_kill import write_config
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import write_config
 
 N = 20
 JOB = "deadline_reminders"
@@ -189,14 +190,6 @@ def test_scheduler_killed_across_the_reminder_time_reminds_once(world: Any) -> N
     finally:
         stop(procs)
     check_once_each(lx, fake)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_two_web_servers_and_two_schedulers_still_remind_once(world: Any) -> None:

@@ -18,7 +18,7 @@ from storage.assessment import build_report
 from storage.models import AuditLog, StoredReport
 from tests.support.cli import audit_actions, run_cli
 from tests.support.factories import Factory
-from tests.test_assessment import NOW, Scenario, at
+from tests.support.township import NOW, Scenario, at
 
 
 @pytest.fixture

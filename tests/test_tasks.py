@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reminders.delivery import dispatch_outbox
 from storage import tasks as svc
@@ -32,6 +32,7 @@ from tests.support.console_world import (
     world_fixture,  # noqa: F401 - the `world` fixture
 )
 from tests.support.factories import Factory
+from tests.support.queries import count_in as _count
 
 
 def _cadres(session, n, village=None, bound=True):
@@ -43,10 +44,6 @@ def _cadres(session, n, village=None, bound=True):
             f.identity(cadre=c)
         out.append(c)
     return out
-
-
-def _count(session, model, *where):
-    return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
