@@ -68,7 +68,7 @@ def seed(url: str) -> list[str]:
 
 
 def enqueue(url: str) -> float:
-    from storage.tasks import create_task
+    from handlers.task_notices import create_task
 
     lx = make_lx(url, "http://127.0.0.1:9")
     started = time.perf_counter()

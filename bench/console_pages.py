@@ -48,7 +48,7 @@ def _generator() -> object:
 
 
 def seed(url: str, workdir: Path, households: int, cadres: int) -> tuple[int, int]:
-    from storage import tasks
+    from handlers import task_notices as tasks
     from storage.importer import import_file
 
     gen = _generator()

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.wechat import signed_query  # noqa: E402
+from bot.wechat.inbound import signed_query  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, normalize_url, session_scope  # noqa: E402
 from storage.models import Cadre, DiaryEntry, InboundMessage, WechatIdentity  # noqa: E402
 from storage.types import utcnow  # noqa: E402

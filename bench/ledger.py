@@ -90,7 +90,7 @@ def seed(url: str, households: int, cadres: int, entries_per_cadre: int) -> None
 
 
 def measure(url: str, households: int, cadres: int) -> dict[str, float]:
-    from bot.ledger_render import to_json, to_xlsx
+    from console.documents.ledger import to_json, to_xlsx
     from storage.ledger import build_ledger, ledger_completion, link_mentions
 
     engine = make_engine(url)

@@ -185,7 +185,7 @@ def seed(url: str) -> dict[str, int]:
 def measure(url: str, label: str) -> list[tuple[str, str]]:
     """Each build several times: the machine is shared, so the best wall time and the process CPU time
     (which, for SQLite, includes the queries) are both printed."""
-    from bot.reports import render_html, render_json, render_xlsx
+    from console.documents.report import render_html, render_json, render_xlsx
     from storage.assessment import build_report
 
     lx = build(load_config(overrides={"database.url": url}, env={}))

@@ -1,15 +1,24 @@
-"""The app factory: one ``Lianxin`` object (config, engine, sessions, clock) and the Flask app around it."""
+"""The app factory: one ``Lianxin`` object (config, engine, sessions, clock) and the Flask app around it.
+
+The only module that wires the layers together: it hands the lower layers what they call upwards without
+importing it (the outbound WeChat client for delivery, the signed /wechat POST for the console's simulator).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from bot.wechat import endpoint
+from bot.wechat.api import WechatClient
+from console import web as console_web
+from console.documents import report as report_document
 from storage.config import Config, load_config
 from storage.db import make_engine, make_sessionmaker
 from storage.runtime import Lianxin
@@ -23,7 +32,10 @@ def build(config: Config | None = None, *, clock: Callable[[], datetime] | None 
     engine = make_engine(
         config.database_url, echo=config["database"]["echo"], pool_size=config["database"]["pool_size"]
     )
-    return Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
+    lx = Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
+    lx.wechat_api = partial(WechatClient, lx)
+    lx.render_report = report_document.render
+    return lx
 
 
 def create_app(lx: Lianxin | Config | None = None) -> Flask:
@@ -43,11 +55,7 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
             return jsonify({"status": "error", "database": str(e.__class__.__name__)}), 503
         return jsonify({"status": "ok"})
 
-    from bot import wechat
-
-    wechat.register(app, lx)
-
-    import console
-
-    console.register(app, lx)
+    endpoint.register(app, lx)
+    console_web.register(app, lx)
+    app.config["WECHAT_POST"] = partial(endpoint.post_signed, app, lx)  # the console's chat simulator
     return app

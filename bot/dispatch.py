@@ -1,4 +1,4 @@
-"""From one inbound message to one reply: de-duplication, the context, the ordered routes, paging, errors.
+"""From one inbound message to one reply: de-duplication, the context, routing (handlers.routing), paging, errors.
 
 One message, one effect — how:
 - The unit of work is ONE transaction: insert the InboundMessage row (its ``dedup_key`` is unique), build the
@@ -21,22 +21,21 @@ and the effect commit together or not at all.
 from __future__ import annotations
 
 import fcntl
-import importlib
 import logging
 import os
 import threading
 import traceback
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import binding, diary, events, help, keywords, me, policy, requests, villager
-from handlers.base import Context, Message, Outbox, Route
-from handlers.common import is_cadre, kinds, next_page, paginate, when
+from handlers import keywords
+from handlers.base import Context, Message, Outbox
+from handlers.paging import paginate
 from handlers.render import render
+from handlers.routing import route
 from storage.models import InboundMessage, WechatIdentity
 from storage.runtime import Lianxin
 
@@ -45,83 +44,10 @@ log = logging.getLogger("lianxin.bot.dispatch")
 WINDOW = timedelta(hours=48)  # WeChat's customer-service window opened by the user's last message
 
 
-def _optional_routes(module: str) -> list[Route]:
-    """Routes of a feature that another piece of work delivers (tasks, ledger): included when present."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name == module:
-            return []
-        raise
-    return list(getattr(mod, "ROUTES", []))
-
-
-def _cadre(routes: list[Route]) -> list[Route]:
-    """Cadre routes run only for bound cadres, whatever their own predicates check."""
-    return [Route(r.name, when(is_cadre, r.match), r.handle) for r in routes]
-
-
-def _more(ctx: Context, msg: Message, rest: str = "") -> str:
-    page = next_page(ctx)
-    return page if page is not None else ctx.render("more_nothing")
-
-
-def _more_match(ctx: Context, msg: Message) -> dict[str, Any] | None:
-    from handlers.common import command
-
-    return command("更多", bare_only=True)(ctx, msg)
-
-
-def build_routes() -> list[Route]:
-    """THE order of routes; the first whose predicate matches handles the message."""
-    return [
-        # Card QR scans (subscribe with qrscene_CARD / SCAN) before the plain follow/unfollow events.
-        *villager.LINK_ROUTES[:1],
-        *events.ROUTES,
-        # Anyone
-        Route("more", _more_match, _more),
-        *help.ROUTES,
-        *binding.ROUTES,
-        # Not yet bound: a card number links to a household
-        *villager.LINK_ROUTES[1:],
-        # ---- cadres -------------------------------------------------------------------------------------
-        # SLOT ledger: handlers/ledger.py (登记 guided form — its ConversationState must see the cadre's text
-        # before the diary does —, 发卡, 宣传, 承诺, 改). Included when the file exists.
-        *_cadre(_optional_routes("handlers.ledger")),
-        # SLOT tasks: handlers/tasks.py (任务, 反馈 N, 完成 N, 延期). Included when the file exists.
-        *_cadre(_optional_routes("handlers.tasks")),
-        *_cadre(diary.ROUTES),
-        *_cadre(requests.ROUTES),
-        *_cadre(me.ROUTES),
-        *_cadre(policy.ROUTES),
-        *_cadre(diary.PLAIN_ROUTES),
-        # ---- villagers (guards inside: linked villagers only) -------------------------------------------
-        *[r for r in villager.ROUTES if r.name in ("villager.satisfied", "villager.unsatisfied")],
-        *[r for r in villager.ROUTES if r.name == "villager.cadre_command"],
-        *policy.ROUTES,
-        *policy.QUESTION_ROUTES,
-        *[r for r in villager.ROUTES if r.name in ("villager.request", "villager.unsupported")],
-        # ---- everyone else: unbound accounts get the welcome; cadres' other kinds get help --------------
-        Route("fallback", kinds("text", "voice", "image", "location", "link", "video", "shortvideo", "unknown"),
-              help.fallback),
-    ]
-
-
-ROUTES: list[Route] = build_routes()
-
-
-def route(ctx: Context, msg: Message) -> tuple[str, str | None]:
-    for r in ROUTES:
-        args = r.match(ctx, msg)
-        if args is not None:
-            return r.name, r.handle(ctx, msg, **args)
-    return "none", None
-
-
 # ----------------------------------------------------------------------------------------------- context
 
 
-def _identity(session: Session, openid: str, now: Any) -> WechatIdentity:
+def _identity(session: Session, openid: str, now: datetime) -> WechatIdentity:
     ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
     if ident is not None:
         return ident

@@ -9,22 +9,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.app import create_app
+from gunicorn.app.base import BaseApplication
+from werkzeug.serving import run_simple
+
+from bot.app import build, create_app
+from reminders.scheduler import start_background
 from storage.runtime import Lianxin
 
 log = logging.getLogger("lianxin.serve")
 
 
 def _start_scheduler(lx: Lianxin) -> Any:
-    from reminders.scheduler import start_background
-
     return start_background(lx)
 
 
 def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -> None:
     if workers <= 1:
-        from werkzeug.serving import run_simple
-
         app = create_app(lx)
         sched = _start_scheduler(lx) if scheduler else None
         print(f"lianxin: serving on http://{host}:{port}/  (WeChat URL: http://{host}:{port}/wechat)", flush=True)
@@ -34,8 +34,6 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
             if sched is not None:
                 sched.shutdown(wait=False)
         return
-
-    from gunicorn.app.base import BaseApplication
 
     config = lx.config
 
@@ -52,8 +50,6 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
 
         def load(self) -> Any:
             # Each worker builds its own engine: connections must not cross a fork.
-            from bot.app import build
-
             return create_app(build(config, clock=lx.clock))
 
     print(f"lianxin: serving on http://{host}:{port}/ with {workers} workers", flush=True)

@@ -9,14 +9,12 @@ CSRF token (400 without it); a viewer's POST is refused (403). A record outside 
 from __future__ import annotations
 
 import hmac
-import importlib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from types import ModuleType
 from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -26,7 +24,9 @@ from sqlalchemy.orm import Session
 from console.web import bp
 from storage import audit
 from storage.accounts import verify_password
-from storage.models import ConsoleUser, RateLimit
+from storage.models import ConsoleUser
+from storage.ratelimit import clear_failures, locked_until, record_failure
+from storage.runtime import Lianxin
 
 LOCK_MINUTES = 15
 IP_FACTOR = 4  # failures allowed per address = login_attempts x this
@@ -62,8 +62,9 @@ class User:
         return self.role == "admin" or (self.role == "village" and village_id == self.village_id)
 
 
-def lx() -> Any:
-    return current_app.config["LIANXIN"]
+def lx() -> Lianxin:
+    lianxin: Lianxin = current_app.config["LIANXIN"]
+    return lianxin
 
 
 def now() -> datetime:
@@ -84,15 +85,6 @@ def user() -> User:
 def record(s: Session, action: str, target: str | None = None, **detail: Any) -> None:
     audit.record(s, actor=user().actor, action=action, target=target, detail=detail or None)
 
-
-def service(name: str) -> ModuleType | None:
-    """A service module written by another part of the product, or None while it is not installed."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and (name == e.name or name.startswith(e.name + ".")):
-            return None
-        raise
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,26 +197,11 @@ def _limit_key(username: str) -> str:
     return f"console-login:{username.strip().lower()}"
 
 
-def _locked(s: Session, key: str, t: datetime) -> datetime | None:
-    rl = s.get(RateLimit, key)
-    if rl and rl.locked_until and rl.locked_until > t:
-        return rl.locked_until
-    return None
-
-
 def _fail(s: Session, key: str, t: datetime, limit: int) -> bool:
-    """Count a failure; True when the account is now locked."""
-    rl = s.get(RateLimit, key)
-    if rl is None or (rl.locked_until is not None and rl.locked_until <= t) or t - rl.window_start > timedelta(hours=1):
-        if rl is None:
-            rl = RateLimit(key=key, failures=0, window_start=t)
-            s.add(rl)
-        rl.failures, rl.window_start, rl.locked_until = 0, t, None
-    rl.failures += 1
-    if rl.failures >= limit:
-        rl.locked_until = t + timedelta(minutes=LOCK_MINUTES)
-        return True
-    return False
+    """Count a failure; True when the account (or address) is now locked."""
+    _, until = record_failure(s, key, t, limit=limit, lock_for=timedelta(minutes=LOCK_MINUTES),
+                              window=timedelta(hours=1), fresh_after_lock=True)
+    return until is not None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -240,14 +217,14 @@ def login() -> Any:
         ip_key = f"console-login-ip:{request.remote_addr or '?'}"
         limit = lx().config["console"]["login_attempts"]
         with db() as s:
-            until = _locked(s, key, t) or _locked(s, ip_key, t)
+            until = locked_until(s, key, t) or locked_until(s, ip_key, t)
             if until is not None:
                 error = f"登录失败次数过多，账号已锁定至 {until.astimezone(lx().config.tz):%H:%M}，请稍后再试。"
                 audit.record(s, actor=f"console:{username}", action="login.locked", target=f"user:{username}")
             else:
                 u = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username)) if username else None
                 if u is not None and u.active and verify_password(u.password_hash, password):
-                    s.query(RateLimit).filter(RateLimit.key == key).delete()
+                    clear_failures(s, key)
                     u.last_login_at = t
                     audit.record(s, actor=f"console:{u.username}", action="login", target=f"user:{u.username}")
                     session.clear()

@@ -1,17 +1,18 @@
-"""The values handlers work with: the inbound message, the context, and a route (predicate + handler)."""
+"""The values handlers work with: the inbound message, the context, a route (predicate + handler) and a
+router (a feature's ordered routes for one audience)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from storage.config import Config
-    from storage.models import InboundMessage, WechatIdentity
+from storage.config import Config
+from storage.models import InboundMessage, WechatIdentity
+from storage.outbox import enqueue
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,6 @@ class Outbox:
         self.session = session
 
     def enqueue(self, openid: str, kind: str, text: str, *, key: str, template: dict[str, Any] | None = None) -> bool:
-        from storage.outbox import enqueue
-
         return enqueue(self.session, openid=openid, kind=kind, text=text, key=key, template=template)
 
 
@@ -86,3 +85,21 @@ class Route:
     name: str
     match: Predicate
     handle: Handler
+
+
+Guard = Callable[[Context], bool]
+
+
+def anyone(ctx: Context) -> bool:
+    """The audience of routes open to every account (follow events, 帮助, 绑定, …)."""
+    return True
+
+
+@dataclass(frozen=True)
+class Router:
+    """One feature's routes, in their order, for one audience: ``guard`` is checked once for all of them
+    (handlers.routing), so a route's own predicate says only what the message must look like."""
+
+    name: str
+    guard: Guard
+    routes: tuple[Route, ...]

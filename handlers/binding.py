@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
-from handlers.common import clear_failures, command, local_time_text, locked_until, record_failure
+from handlers.base import Context, Message, Route, Router, anyone
+from handlers.common import command, local_time_text
 from storage.accounts import code_hash
 from storage.audit import record
 from storage.models import BindCode, Cadre, WechatIdentity
+from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.binding")
 
@@ -112,4 +113,4 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
                       was_cadre=was_cadre)
 
 
-ROUTES = [Route("bind", command("绑定"), bind)]
+router = Router("binding", anyone, (Route("bind", command("绑定"), bind),))

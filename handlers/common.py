@@ -1,24 +1,16 @@
-"""Small pieces every chat feature uses: who is talking, command predicates, rate limits, reply paging."""
+"""Small pieces every chat feature uses: who is talking, command predicates, local time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers import keywords
 from handlers.base import Context, Message, Predicate
-from storage.models import Cadre, ConversationState, RateLimit, WechatIdentity
-
-# WeChat shows at most 2048 bytes of a passive text reply; we keep a margin for the page footer.
-REPLY_LIMIT_BYTES = 2048
-PAGE_BUDGET_BYTES = 1800
-PAGING_MINUTES = 30
-
+from storage.models import Cadre, WechatIdentity
 
 # ---------------------------------------------------------------------------------------------- who
 
@@ -33,6 +25,11 @@ def is_villager(ctx: Context) -> bool:
 
 def is_unknown(ctx: Context) -> bool:
     return not (is_cadre(ctx) or is_villager(ctx))
+
+
+def unbound_or_villager(ctx: Context) -> bool:
+    """Accounts a service card can (re)link: not yet bound, or already a household's."""
+    return is_unknown(ctx) or is_villager(ctx)
 
 
 def cadre_of(ctx: Context) -> Cadre:
@@ -70,15 +67,6 @@ def command(name: str, *, bare_only: bool = False) -> Predicate:
     return match
 
 
-def when(guard: Callable[[Context], bool], pred: Predicate) -> Predicate:
-    """``pred`` only for identities that pass ``guard`` (e.g. cadre routes only for cadres)."""
-
-    def match(ctx: Context, msg: Message) -> dict[str, Any] | None:
-        return pred(ctx, msg) if guard(ctx) else None
-
-    return match
-
-
 def kinds(*names: str) -> Predicate:
     def match(ctx: Context, msg: Message) -> dict[str, Any] | None:
         return {} if msg.kind in names else None
@@ -86,155 +74,12 @@ def kinds(*names: str) -> Predicate:
     return match
 
 
+# ------------------------------------------------------------------------------------------- time
+
+
 def local_date(ctx: Context, moment: datetime) -> Any:
     return moment.astimezone(ctx.config.tz).date()
 
 
-# --------------------------------------------------------------------------------------- rate limits
-
-
-def locked_until(session: Session, key: str, now: datetime) -> datetime | None:
-    row = session.get(RateLimit, key)
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        return row.locked_until
-    return None
-
-
-def record_failure(
-    session: Session, key: str, now: datetime, *, limit: int, lock_for: timedelta, window: timedelta,
-    grow: bool = False,
-) -> tuple[int, datetime | None]:
-    """Count a failed attempt; at ``limit`` failures within ``window`` the key is locked for ``lock_for``
-    (doubling with every further failure when ``grow``). Returns (failures, locked_until)."""
-    row = session.get(RateLimit, key)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = RateLimit(key=key, failures=0, window_start=now)
-                session.add(row)
-        except IntegrityError:  # a concurrent first failure for the same key
-            row = session.get(RateLimit, key, populate_existing=True)
-            assert row is not None
-    if row.window_start < now - window and (row.locked_until is None or row.locked_until <= now):
-        row.failures = 0
-        row.window_start = now
-        row.locked_until = None
-    row.failures += 1
-    if row.failures >= limit:
-        extra = row.failures - limit
-        row.locked_until = now + (lock_for * (2 ** min(extra, 6)) if grow else lock_for)
-    session.flush()
-    return row.failures, row.locked_until
-
-
-def clear_failures(session: Session, key: str) -> None:
-    row = session.get(RateLimit, key)
-    if row is not None:
-        session.delete(row)
-        session.flush()
-
-
 def local_time_text(ctx: Context, moment: datetime) -> str:
     return moment.astimezone(ctx.config.tz).strftime("%H:%M")
-
-
-# ------------------------------------------------------------------------------------------- paging
-
-
-def split_pages(text: str, budget: int = PAGE_BUDGET_BYTES) -> list[str]:
-    """Cut a long reply into pages of at most ``budget`` UTF-8 bytes, at line breaks where possible."""
-    pages: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line.encode()) > budget:  # a single overlong line: cut it by characters
-            cut = _fit(line, budget)
-            if current:
-                pages.append(current)
-                current = ""
-            pages.append(line[:cut])
-            line = line[cut:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode()) > budget:
-            pages.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not pages:
-        pages.append(current)
-    return pages
-
-
-def _fit(line: str, budget: int) -> int:
-    size = 0
-    for i, ch in enumerate(line):
-        size += len(ch.encode())
-        if size > budget:
-            return max(i, 1)
-    return len(line)
-
-
-def _state(ctx: Context) -> ConversationState | None:
-    return ctx.session.scalar(select(ConversationState).where(ConversationState.identity_id == ctx.identity.id))
-
-
-def pages_of(reply: str) -> list[str]:
-    """The pages ``paginate`` would show for ``reply`` (one page when it fits in one reply)."""
-    return [reply] if len(reply.encode()) <= REPLY_LIMIT_BYTES else split_pages(reply)
-
-
-def paginate(ctx: Context, reply: str, first: int = 1) -> str:
-    """Return the reply, or its page ``first`` (1 = the first; 1 <= first <= len(pages_of(reply))) with a
-    footer, keeping the pages after it for "更多".
-
-    The pages live in the identity's ConversationState under ``data["_more"]``: another flow's state (the
-    guided 登记) is left in place, a plain paging state has ``flow == "more"``.
-    """
-    if first == 1 and len(reply.encode()) <= REPLY_LIMIT_BYTES:
-        return reply
-    pages = pages_of(reply)
-    total = len(pages)
-    if total == 1:
-        return reply
-    shown = pages[first - 1] + "\n" + ctx.render("page_footer", page=first, total=total, more=first < total)
-    rest = [
-        pages[j] + "\n" + ctx.render("page_footer", page=j + 1, total=total, more=j + 1 < total)
-        for j in range(first, total)
-    ]
-    if not rest:
-        return shown
-    state = _state(ctx)
-    expires = ctx.now() + timedelta(minutes=PAGING_MINUTES)
-    if state is None or state.expires_at <= ctx.now():
-        if state is not None:
-            ctx.session.delete(state)
-            ctx.session.flush()
-        state = ConversationState(identity_id=ctx.identity.id, flow="more", step="more", data={}, expires_at=expires)
-        ctx.session.add(state)
-    state.data = {**(state.data or {}), "_more": rest}
-    if state.flow == "more":
-        state.expires_at = expires
-    ctx.session.flush()
-    return shown
-
-
-def next_page(ctx: Context) -> str | None:
-    """The next kept page, or None when nothing is left."""
-    state = _state(ctx)
-    if state is None or not (state.data or {}).get("_more"):
-        return None
-    if state.flow == "more" and state.expires_at <= ctx.now():
-        ctx.session.delete(state)
-        ctx.session.flush()
-        return None
-    pages = list(state.data["_more"])
-    page = pages.pop(0)
-    if pages:
-        state.data = {**state.data, "_more": pages}
-    elif state.flow == "more":
-        ctx.session.delete(state)
-    else:
-        data = dict(state.data)
-        data.pop("_more", None)
-        state.data = data
-    ctx.session.flush()
-    return page

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command, kinds, local_date
+from handlers.base import Context, Message, Route, Router
+from handlers.common import cadre_of, command, is_cadre, kinds, local_date
 from handlers.roles import ROLES, guess_role
 from storage.ledger import link_mentions
 from storage.models import Attachment, DiaryEntry, Feedback, MonthlySummary
@@ -184,11 +184,11 @@ def photo(ctx: Context, msg: Message) -> str:
     return ctx.render("photo_attached", kind=kind, day=None, count=count)
 
 
-ROUTES = [
+router = Router("diary", is_cadre, (
     Route("diary.write", command("日记"), write),
     Route("diary.summary", command("小结"), summary),
     Route("diary.undo", command("撤销"), undo),
     Route("diary.photo", kinds("image"), photo),
-]
+))
 # After every other cadre command: plain text and voice are diary entries.
-PLAIN_ROUTES = [Route("diary.plain", kinds("text", "voice"), plain)]
+plain_router = Router("diary.plain", is_cadre, (Route("diary.plain", kinds("text", "voice"), plain),))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import Context, Message, Route
-from handlers.help import show
+from handlers.base import Context, Message, Route, Router, anyone
+from handlers.guide import show
 
 
 def _event(name: str) -> Any:
@@ -45,8 +45,8 @@ def _any_event(ctx: Context, msg: Message) -> dict[str, Any] | None:
     return {} if msg.kind == "event" else None
 
 
-ROUTES = [
+router = Router("events", anyone, (
     Route("events.subscribe", _event("subscribe"), subscribe),
     Route("events.unsubscribe", _event("unsubscribe"), unsubscribe),
     Route("events.other", _any_event, other_event),
-]
+))

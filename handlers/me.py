@@ -7,9 +7,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command, local_date, pages_of, paginate
+from handlers.base import Context, Message, Route, Router
+from handlers.common import cadre_of, command, is_cadre, local_date
 from handlers.diary import diary_days
+from handlers.paging import pages_of, paginate
 from storage.models import (
     DiaryEntry,
     Household,
@@ -116,7 +117,7 @@ def month(ctx: Context, msg: Message, rest: str) -> str:
     )
 
 
-ROUTES = [
+router = Router("me", is_cadre, (
     Route("me.households", command("农户"), households),
     Route("me.month", command("本月"), month),
-]
+))

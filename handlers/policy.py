@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
+from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import command
 from storage.models import PolicyEntry
 
@@ -154,5 +154,6 @@ def question(ctx: Context, msg: Message) -> str:
     return answer(ctx, msg.text, explicit=False)
 
 
-ROUTES = [Route("policy.lookup", command("政策"), lookup)]
-QUESTION_ROUTES = [Route("policy.question", _plain_question, question)]
+router = Router("policy", anyone, (Route("policy.lookup", command("政策"), lookup),))
+# After every cadre route: a cadre's plain text is a diary entry, whatever it asks.
+question_router = Router("policy.question", anyone, (Route("policy.question", _plain_question, question),))

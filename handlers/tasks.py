@@ -8,9 +8,10 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from handlers import keywords
-from handlers.base import Context, Message, Route
-from handlers.common import cadre_of, command, paginate
+from handlers import keywords, task_notices
+from handlers.base import Context, Message, Route, Router
+from handlers.common import cadre_of, command, is_cadre
+from handlers.paging import paginate
 from storage import tasks as svc
 from storage.tasks import STATUS_LABELS, TaskError
 
@@ -115,7 +116,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("task_extend_usage")
     cadre = cadre_of(ctx)
     try:
-        a = svc.request_extension(
+        a = task_notices.request_extension(
             ctx.session, cadre_id=cadre.id, number=number, until=day, reason=reason, now=msg.create_time,
             tz=ctx.config.tz, office_openids=ctx.config["scheduler"]["office_openids"],
             inbound_id=ctx.inbound.id if ctx.inbound is not None else None)
@@ -125,9 +126,9 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
     return ctx.render("task_extend_sent", task=a.task, until=_local(ctx, a.extension_requested_until))
 
 
-ROUTES: list[Route] = [
+router = Router("tasks", is_cadre, (
     Route("tasks.list", command("任务"), my_tasks),
     Route("tasks.feedback", command("反馈"), feedback),
     Route("tasks.done", command("完成"), done),
     Route("tasks.extend", command("延期"), extend),
-]
+))

@@ -11,20 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from handlers import keywords
-from handlers.base import Context, Message, Route
-from handlers.common import (
-    cadre_openid,
-    clear_failures,
-    is_cadre,
-    is_unknown,
-    is_villager,
-    local_time_text,
-    locked_until,
-    record_failure,
-    when,
-)
+from handlers.base import Context, Message, Route, Router, anyone
+from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest
+from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.villager")
 
@@ -87,7 +78,7 @@ def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
 def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
     # Unbound accounts link; a linked villager sending a card number is reminded (own card) or moves to the
     # household of that card (a family member's account) — not a request whose text is the number.
-    if msg.kind != "text" or not (is_unknown(ctx) or is_villager(ctx)):
+    if msg.kind != "text":
         return None
     text = msg.text.strip()
     number = keywords.looks_like_card_number(text)
@@ -269,16 +260,16 @@ def _any_message(ctx: Context, msg: Message) -> dict[str, Any] | None:
     return {} if msg.kind != "event" else None
 
 
-# Linking: card numbers from unbound accounts and linked villagers, QR scans from anyone.
-LINK_ROUTES = [
-    Route("villager.scan", _scan, by_scan),
-    Route("villager.card", _card_text, by_text),
-]
-# For linked villagers (after 帮助/更多/绑定/政策 in the dispatcher's order).
-ROUTES = [
-    Route("villager.satisfied", when(is_villager, _rating("满意")), satisfied),
-    Route("villager.unsatisfied", when(is_villager, _rating("不满意")), unsatisfied),
-    Route("villager.cadre_command", when(is_villager, _cadre_keyword), cadre_command),
-    Route("villager.request", when(is_villager, _request_kinds), create_request),
-    Route("villager.unsupported", when(is_villager, _any_message), unsupported),
-]
+# Linking sits at two places in the order. QR scans, from anyone (a cadre is told the card changes nothing),
+# come before the plain follow events; a card number typed by an unbound account or a linked villager comes
+# after 帮助/绑定, whose keywords it could otherwise look like ("help1234").
+scan_router = Router("villager.scan", anyone, (Route("villager.scan", _scan, by_scan),))
+card_router = Router("villager.card", unbound_or_villager, (Route("villager.card", _card_text, by_text),))
+# Everything else a linked villager sends, after every cadre route.
+router = Router("villager", is_villager, (
+    Route("villager.satisfied", _rating("满意"), satisfied),
+    Route("villager.unsatisfied", _rating("不满意"), unsatisfied),
+    Route("villager.cadre_command", _cadre_keyword, cadre_command),
+    Route("villager.request", _request_kinds, create_request),
+    Route("villager.unsupported", _any_message, unsupported),
+))

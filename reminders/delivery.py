@@ -1,4 +1,4 @@
-"""Delivery of the outbox to WeChat, and download of attached media.
+"""Delivery of the outbox to WeChat (claims in outbox_claims.py, the channel in channels.py, media in media.py).
 
 One dispatch run:
 1. claims due rows: ``pending`` rows whose next attempt has come, and ``sending`` rows whose claim expired
@@ -26,34 +26,42 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import lease
+from reminders.channels import merge, recipients, template_for
+from reminders.outbox_claims import (
+    CLAIM_SECONDS,
+    claim,
+    finish,
+    record_failed,
+    record_retry,
+    record_sent,
+    release,
+)
 from reminders.render import render
-from reminders.wechat_api import (
+from reminders.wechat_port import (
     DAILY_QUOTA,
     FALLBACK_TO_TEMPLATE,
     UNREACHABLE,
     TransientError,
-    WechatClient,
+    WechatApi,
     WechatError,
 )
+from storage.audit import record
 from storage.db import is_sqlite
-from storage.models import Attachment, OutboxMessage, WechatIdentity
+from storage.models import Cadre, Household, OutboxMessage, WechatIdentity
+from storage.outbox import enqueue
+from storage.runtime import Lianxin
+from storage.tasks import office_recipients
 from storage.types import utcnow
 
 log = logging.getLogger("lianxin.delivery")
 
-WINDOW = timedelta(hours=48)
-CLAIM_SECONDS = 120
 PAUSE_LEASE = "delivery-paused"
 SQLITE_LEASE = "dispatcher-sqlite"
-MEDIA_WINDOW = timedelta(days=3)
-MEDIA_MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -81,194 +89,23 @@ def _worker_id() -> str:
     return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def paused_until(lx: Any) -> datetime | None:
+def paused_until(lx: Lianxin) -> datetime | None:
     held = lease.holder_of(lx.engine, PAUSE_LEASE, now=utcnow())
     return held[1] if held else None
 
 
-def configured(lx: Any) -> bool:
+def configured(lx: Lianxin) -> bool:
     return bool(lx.config["wechat"]["app_id"] and lx.config["wechat"]["app_secret"])
 
 
-def backoff(attempts: int, base_seconds: int) -> timedelta:
-    return timedelta(seconds=min(3600, base_seconds * 2 ** max(0, attempts - 1)))
 
+def make_client(lx: Lianxin) -> WechatApi:
+    """The injected API client (``Lianxin.wechat_api``, set by bot.app.build)."""
+    if lx.wechat_api is None:
+        raise RuntimeError("no WeChat API client wired: build the Lianxin with bot.app.build")
+    client: WechatApi = lx.wechat_api()
+    return client
 
-# --------------------------------------------------------------------------------------------------
-# Claiming
-# --------------------------------------------------------------------------------------------------
-
-
-def _due(now: datetime, real_now: datetime) -> Any:
-    return or_(
-        # A message never tried is always due (--now in the past must not hold back what was just queued);
-        # a retried one waits for its back-off, measured on the clock we were given.
-        and_(OutboxMessage.status == "pending",
-             or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now)),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
-    )
-
-
-def claim(lx: Any, *, claim_id: str, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them."""
-    real_now = utcnow()
-    until = real_now + timedelta(seconds=CLAIM_SECONDS)
-    with lx.session() as s:
-        lease.write_lock(s)
-        q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
-        if s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        ids = list(s.scalars(q))
-        if not ids:
-            return []
-        s.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids), _due(now, real_now))
-            .values(status="sending", claimed_by=claim_id, claimed_until=until)
-            .execution_options(synchronize_session=False)
-        )
-    with lx.session() as s:
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.claimed_by == claim_id,
-                                                          OutboxMessage.status == "sending")
-                              .order_by(OutboxMessage.id)))
-
-
-# --------------------------------------------------------------------------------------------------
-# Recording (each a one-row update, conditional on our claim)
-# --------------------------------------------------------------------------------------------------
-
-
-def _finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool:
-    res = s.execute(
-        update(OutboxMessage).where(OutboxMessage.id == msg.id, OutboxMessage.claimed_by == claim_id,
-                                    OutboxMessage.status == "sending")
-        .values(claimed_until=None, **values).execution_options(synchronize_session=False)
-    )
-    return bool(res.rowcount)
-
-
-def _record_sent(lx: Any, msg: OutboxMessage, claim_id: str, channel: str, now: datetime) -> None:
-    with lx.session() as s:
-        if _finish(s, msg, claim_id, status="sent", channel=channel, sent_at=now,
-                   attempts=OutboxMessage.attempts + 1, last_error=None):
-            from storage.tasks import mark_delivered
-
-            # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
-            for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
-                mark_delivered(s, key, now=now)
-            if channel == "custom":  # shown by the console; the quota itself is counted from sent rows
-                s.execute(update(WechatIdentity).where(WechatIdentity.openid == msg.openid)
-                          .values(window_sent=WechatIdentity.window_sent + 1)
-                          .execution_options(synchronize_session=False))
-
-
-def _record_retry(lx: Any, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:
-    cfg = lx.config["wechat"]
-    attempts = msg.attempts + 1
-    with lx.session() as s:
-        if attempts >= cfg["max_attempts"]:
-            _finish(s, msg, claim_id, status="failed", attempts=attempts, last_error=error)
-            return "failed"
-        _finish(s, msg, claim_id, status="pending", attempts=attempts, last_error=error,
-                next_attempt_at=now + backoff(attempts, cfg["retry_base_seconds"]))
-        return "retried"
-
-
-def _record_failed(lx: Any, msg: OutboxMessage, claim_id: str, error: str) -> None:
-    with lx.session() as s:
-        _finish(s, msg, claim_id, status="failed", attempts=msg.attempts + 1, last_error=error)
-
-
-def _release(lx: Any, msgs: list[OutboxMessage], claim_id: str, note: str | None = None) -> None:
-    """Give unsent rows back untouched (delivery paused): they stay due, nothing counts as an attempt."""
-    if not msgs:
-        return
-    with lx.session() as s:
-        s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([m.id for m in msgs]), OutboxMessage.claimed_by == claim_id,
-                   OutboxMessage.status == "sending")
-            .values(status="pending", claimed_until=None, **({"last_error": note} if note else {}))
-            .execution_options(synchronize_session=False)
-        )
-
-
-# --------------------------------------------------------------------------------------------------
-# Channel choice
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Recipient:
-    openid: str
-    identity_id: int | None
-    window_open: bool
-    quota_left: int
-    unreachable: bool
-    reason: str | None
-
-
-def _recipients(lx: Any, openids: list[str], now: datetime) -> dict[str, Recipient]:
-    quota = lx.config["wechat"]["custom_quota_per_window"]
-    out: dict[str, Recipient] = {}
-    with lx.sessions() as s:
-        idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))}
-        # Customer-service messages already sent since the user's last message (that opened this window).
-        used = dict(s.execute(
-            select(OutboxMessage.openid, func.count())
-            .join(WechatIdentity, WechatIdentity.openid == OutboxMessage.openid)
-            .where(OutboxMessage.openid.in_(openids), OutboxMessage.status == "sent",
-                   OutboxMessage.channel == "custom", WechatIdentity.last_inbound_at.is_not(None),
-                   OutboxMessage.sent_at >= WechatIdentity.last_inbound_at)
-            .group_by(OutboxMessage.openid)
-        ).all())
-    for openid in openids:
-        ident = idents.get(openid)
-        if ident is None:
-            out[openid] = Recipient(openid, None, False, 0, False, None)
-            continue
-        open_ = ident.last_inbound_at is not None and now - ident.last_inbound_at < WINDOW
-        left = max(0, quota - int(used.get(openid, 0))) if open_ else 0
-        gone = ident.unreachable or not ident.subscribed
-        out[openid] = Recipient(openid, ident.id, open_, left, gone,
-                                ident.unreachable_reason or ("已取消关注" if not ident.subscribed else None))
-    return out
-
-
-def _template_for(lx: Any, msg: OutboxMessage) -> tuple[str, dict[str, Any]] | None:
-    template_id = lx.config["wechat.templates"].get(msg.kind, "")
-    if not template_id:
-        return None
-    payload = msg.payload or {}
-    fields = payload.get("template") or {}
-    text = payload.get("text", "")
-    first_line, _, rest = text.partition("\n")
-    values = {
-        "first": fields.get("first", first_line),
-        "keyword1": fields.get("keyword1", first_line[:20]),
-        "keyword2": fields.get("keyword2", ""),
-        "remark": fields.get("remark", rest.strip()[:200]),
-    }
-    values.update({k: v for k, v in fields.items() if k not in values})
-    return template_id, {k: {"value": str(v)} for k, v in values.items()}
-
-
-def _merge(lx: Any, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessage:
-    """Turn several pending messages for one person into one digest carried by the first row."""
-    carrier, rest = msgs[0], msgs[1:]
-    items = [(m.payload or {}).get("text", "") for m in msgs]
-    digest = render("digest", items=items)
-    payload = dict(carrier.payload or {})
-    payload.update({"text": digest, "original_text": items[0], "merged": [m.id for m in rest],
-                    "merged_keys": [m.idempotency_key for m in rest], "template": None})
-    with lx.session() as s:
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == carrier.id, OutboxMessage.claimed_by == claim_id)
-                  .values(payload=payload).execution_options(synchronize_session=False))
-        s.execute(update(OutboxMessage)
-                  .where(OutboxMessage.id.in_([m.id for m in rest]), OutboxMessage.claimed_by == claim_id)
-                  .values(status="merged", merged_into=carrier.id, claimed_until=None)
-                  .execution_options(synchronize_session=False))
-    carrier.payload = payload
-    return carrier
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,7 +117,7 @@ class _Pause(Exception):
     pass
 
 
-def dispatch_outbox(lx: Any, now: datetime | None = None, *, client: WechatClient | None = None,
+def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatApi | None = None,
                     limit: int = 500, max_batches: int = 1000, worker: str | None = None) -> DispatchResult:
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
     now = now or lx.now()
@@ -299,7 +136,7 @@ def dispatch_outbox(lx: Any, now: datetime | None = None, *, client: WechatClien
         result.busy = True
         return result
     own_client = client is None
-    client = client or WechatClient(lx)
+    client = client or make_client(lx)
     try:
         for _ in range(max_batches):
             claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
@@ -322,18 +159,18 @@ def dispatch_outbox(lx: Any, now: datetime | None = None, *, client: WechatClien
     return result
 
 
-def _deliver_batch(lx: Any, client: WechatClient, batch: list[OutboxMessage], claim_id: str, now: datetime,
+def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], claim_id: str, now: datetime,
                    result: DispatchResult) -> None:
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
     for m in batch:
         by_person[m.openid].append(m)
-    people = _recipients(lx, list(by_person), now)
+    people = recipients(lx, list(by_person), now)
     plan: list[tuple[OutboxMessage, str]] = []  # (message, "custom" | "template")
     for openid, msgs in by_person.items():
         r = people[openid]
         if r.unreachable:
             for m in msgs:
-                _record_failed(lx, m, claim_id, f"unreachable: {r.reason or '无法送达'}")
+                record_failed(lx, m, claim_id, f"unreachable: {r.reason or '无法送达'}")
                 result.failed += 1
             continue
         if r.window_open and r.quota_left > 0:
@@ -341,7 +178,7 @@ def _deliver_batch(lx: Any, client: WechatClient, batch: list[OutboxMessage], cl
                 # Quota short: the first quota_left-1 go one by one, the rest as one digest.
                 single, rest = msgs[: r.quota_left - 1], msgs[r.quota_left - 1:]
                 if len(rest) > 1:
-                    carrier = _merge(lx, rest, claim_id)
+                    carrier = merge(lx, rest, claim_id)
                     result.merged += len(rest) - 1
                     rest = [carrier]
                 msgs = single + rest
@@ -355,11 +192,11 @@ def _deliver_batch(lx: Any, client: WechatClient, batch: list[OutboxMessage], cl
         try:
             _send_one(lx, client, m, channel, claim_id, now, result, closed)
         except _Pause:
-            _release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
+            release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
 
 
-def _send_one(lx: Any, client: WechatClient, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
+def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
               result: DispatchResult, closed: set[str] | None = None) -> None:
     text = (m.payload or {}).get("text", "")
     try:
@@ -374,12 +211,12 @@ def _send_one(lx: Any, client: WechatClient, m: OutboxMessage, channel: str, cla
                 if closed is not None:
                     closed.add(m.openid)
         if channel == "template":
-            tpl = _template_for(lx, m)
+            tpl = template_for(lx, m)
             if tpl is None:
                 raise WechatError(0, f"no template id configured for kind {m.kind!r} ([wechat.templates])")
             client.send_template(m.openid, tpl[0], tpl[1], url=(m.payload or {}).get("url"))
     except TransientError as e:
-        outcome = _record_retry(lx, m, claim_id, str(e), now)
+        outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"
         result.failed += outcome == "failed"
         return
@@ -390,11 +227,11 @@ def _send_one(lx: Any, client: WechatClient, m: OutboxMessage, channel: str, cla
         if e.errcode in UNREACHABLE:
             _mark_unreachable(lx, m, claim_id, e, now)
         else:
-            _record_failed(lx, m, claim_id, str(e))
+            record_failed(lx, m, claim_id, str(e))
         result.failed += 1
         result.errors.append(f"{m.id}: {e}")
         return
-    _record_sent(lx, m, claim_id, channel, now)
+    record_sent(lx, m, claim_id, channel, now)
     result.sent += 1
     if channel == "custom":
         result.sent_custom += 1
@@ -402,7 +239,7 @@ def _send_one(lx: Any, client: WechatClient, m: OutboxMessage, channel: str, cla
         result.sent_template += 1
 
 
-def _pause(lx: Any, now: datetime) -> None:
+def _pause(lx: Lianxin, now: datetime) -> None:
     hours = lx.config["wechat"]["quota_pause_hours"]
     real = utcnow()
     if hours > 0:
@@ -415,14 +252,10 @@ def _pause(lx: Any, now: datetime) -> None:
     lease.set_until(lx.engine, PAUSE_LEASE, "45009", until)
 
 
-def _mark_unreachable(lx: Any, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
-    from storage.models import Cadre, Household
-    from storage.outbox import enqueue
-    from storage.tasks import office_recipients
-
+def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
     reason = f"{e.errcode} 用户已取消关注" if e.errcode == 43004 else str(e)
     with lx.session() as s:
-        _finish(s, m, claim_id, status="failed", attempts=m.attempts + 1, last_error=str(e))
+        finish(s, m, claim_id, status="failed", attempts=m.attempts + 1, last_error=str(e))
         ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
         who = m.openid
         if ident is not None:
@@ -461,8 +294,6 @@ def outbox_counts(session: Session) -> dict[str, int]:
 
 def retry(session: Session, message_id: int, *, now: datetime, actor: str = "cli") -> OutboxMessage:
     """Put a failed message back in the queue (after the cause was fixed)."""
-    from storage.audit import record
-
     m = session.get(OutboxMessage, message_id)
     if m is None:
         raise ValueError(f"没有编号为 {message_id} 的消息")
@@ -471,61 +302,3 @@ def retry(session: Session, message_id: int, *, now: datetime, actor: str = "cli
     m.status, m.attempts, m.next_attempt_at, m.claimed_by, m.claimed_until = "pending", 0, now, None, None
     record(session, actor=actor, action="outbox.retry", target=f"outbox:{message_id}")
     return m
-
-
-# --------------------------------------------------------------------------------------------------
-# Media
-# --------------------------------------------------------------------------------------------------
-
-_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "audio/amr": ".amr",
-        "audio/mpeg": ".mp3", "audio/x-speex": ".speex", "voice/speex": ".speex", "video/mp4": ".mp4"}
-
-
-def download_media(lx: Any, now: datetime | None = None, *, client: WechatClient | None = None,
-                   limit: int = 50) -> int:
-    """Fetch photos and voice of Attachment rows (WeChat keeps them 3 days) into ``[general] media_dir``."""
-    now = now or lx.now()
-    if not configured(lx):
-        return 0
-    own_client = client is None
-    client = client or WechatClient(lx)
-    try:
-        return _download(lx, client, now, limit)
-    finally:
-        if own_client:
-            client.close()
-
-
-def _download(lx: Any, client: WechatClient, now: datetime, limit: int) -> int:
-    root = Path(lx.config["general"]["media_dir"])
-    with lx.sessions() as s:
-        todo = list(s.execute(
-            select(Attachment.id, Attachment.media_id, Attachment.created_at, Attachment.download_attempts)
-            .where(Attachment.media_id.is_not(None), Attachment.downloaded_at.is_(None),
-                   Attachment.download_attempts < MEDIA_MAX_ATTEMPTS, Attachment.created_at >= now - MEDIA_WINDOW)
-            .order_by(Attachment.id).limit(limit)
-        ).all())
-    done = 0
-    for att_id, media_id, created_at, attempts in todo:
-        try:
-            media = client.get_media(media_id)
-        except WechatError as e:
-            with lx.session() as s:
-                s.execute(update(Attachment).where(Attachment.id == att_id)
-                          .values(download_attempts=attempts + 1, download_error=str(e)[:500]))
-            continue
-        local = created_at.astimezone(lx.config.tz)
-        folder = root / f"{local:%Y}" / f"{local:%m}"
-        folder.mkdir(parents=True, exist_ok=True)
-        ext = _EXT.get(media.content_type.split(";")[0].strip().lower()) or (
-            Path(media.filename).suffix if media.filename else ".bin")
-        path = folder / f"attachment-{att_id}{ext}"
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(media.content)
-        os.replace(tmp, path)
-        with lx.session() as s:
-            s.execute(update(Attachment).where(Attachment.id == att_id).values(
-                stored_path=str(path), content_type=media.content_type, size=len(media.content),
-                downloaded_at=now, download_attempts=attempts + 1, download_error=None))
-        done += 1
-    return done

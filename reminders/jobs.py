@@ -8,7 +8,6 @@ monthly_circular, villager_sla, dispatch_outbox.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +18,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handlers import task_notices
+from reminders import delivery, media
 from reminders.lease import write_lock
-from reminders.render import local_text, render
+from reminders.render import render
 from storage import tasks as task_svc
 from storage.models import (
     Cadre,
@@ -38,7 +39,8 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.outbox import enqueue
-from storage.periods import last_day_of_month, month_key, previous_month
+from storage.periods import last_day_of_month, local_text, month_key, previous_month
+from storage.stored_reports import store_report
 from storage.workdays import is_workday, working_hours_between
 
 log = logging.getLogger("lianxin.jobs")
@@ -158,7 +160,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        done = task_svc.publish_due(s, now=now, tz=lx.config.tz)
+        done = task_notices.publish_due(s, now=now, tz=lx.config.tz)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 
@@ -267,17 +269,6 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
     return res
 
 
-def _report_builder() -> Callable[..., Any] | None:
-    """bot.reports.store_report (the assessment work) when it is installed."""
-    try:
-        mod = importlib.import_module("bot.reports")
-    except ModuleNotFoundError as e:
-        if e.name in ("bot.reports", "storage.assessment"):
-            return None
-        raise
-    return getattr(mod, "store_report", None)
-
-
 def monthly_circular(lx: Any, now: datetime) -> JobResult:
     """The previous month's report, built and stored once (catching up if the 1st was missed), and a notice
     to the office."""
@@ -285,18 +276,15 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
     day = _local_day(lx, now)
     period = month_key(previous_month(day))
     res.detail["period"] = period
-    store = _report_builder()
-    if store is None:
-        log.warning("monthly_circular: the report module (bot.reports) is not installed; nothing stored")
-        res.detail["stored"] = False
-        return res
+    if lx.render_report is None:
+        raise RuntimeError("no report renderer wired: build the Lianxin with bot.app.build")
     with lx.session() as s:
         write_lock(s)
         have = s.scalar(select(StoredReport.id).where(StoredReport.kind == "month", StoredReport.period == period,
                                                       StoredReport.format == "json"))
         top: list[str] = []
         if have is None:
-            report = store(s, lx.config, "month", period, now)
+            report = store_report(s, lx.config, "month", period, now, render=lx.render_report)
             res.detail["stored"] = True
             ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
             top = [r.name for r in ranked[:3]]
@@ -345,14 +333,11 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
 
 def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
     """Deliver the outbox (``now`` only moves the clock for back-off), then fetch pending media."""
-    from reminders.delivery import dispatch_outbox as dispatch
-    from reminders.delivery import download_media
-
-    r = dispatch(lx, now)
-    media = download_media(lx, now)
+    r = delivery.dispatch_outbox(lx, now)
+    fetched = media.download_media(lx, now)
     return JobResult("dispatch_outbox", sent=r.sent, detail={
         "custom": r.sent_custom, "template": r.sent_template, "merged": r.merged, "retried": r.retried,
-        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": media,
+        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": fetched,
         **({"not_configured": True} if r.not_configured else {})})
 
 

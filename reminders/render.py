@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,8 +18,3 @@ def environment() -> Environment:
 def render(name: str, **values: Any) -> str:
     return render_from(environment(), name, **values)
 
-
-def local_text(moment: datetime, tz: Any) -> str:
-    """'11月30日 18:00' in the configured zone: how a deadline reads in a push."""
-    m = moment.astimezone(tz)
-    return f"{m.month}月{m.day}日 {m:%H:%M}"

@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
-from reminders import lease
+from reminders import jobs, lease
 from reminders.jobs import JOBS
 from storage.types import utcnow
 
@@ -66,10 +66,8 @@ def run_job(name: str) -> None:
     if runner is not None and not runner.is_leader:
         log.info("job %s skipped: this process no longer holds the scheduler lease", name)
         return
-    from reminders.jobs import run
-
     try:
-        result = run(lx, name, lx.now())
+        result = jobs.run(lx, name, lx.now())
         if result.sent or name != "dispatch_outbox":
             log.info("%s", result.line())
     except Exception:

@@ -6,6 +6,9 @@ Conventions:
   as its own column, computed once in the configured time zone, so that reports group by it with plain
   SQL that is identical on SQLite and PostgreSQL;
 - nothing personal is ever deleted by a cascade from a WeChat event; ``purge`` is explicit and audited.
+
+One module of ~600 lines on purpose: it is one declarative registry whose relationships cross every domain
+(a card's assignment points at a cadre, a household, a village), read together and mirrored by one migration.
 """
 
 from __future__ import annotations

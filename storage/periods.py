@@ -6,6 +6,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -91,3 +92,9 @@ def parse_period(kind: str, key: str) -> Period:
         y = int(key)
         return Period("year", str(y), date(y, 1, 1), date(y, 12, 31))
     raise ValueError(f"unknown period kind {kind!r}: month, quarter or year")
+
+
+def local_text(moment: datetime, tz: Any) -> str:
+    """'11月30日 18:00' in the configured zone: how a deadline reads in a push, a reply or an error."""
+    m = moment.astimezone(tz)
+    return f"{m.month}月{m.day}日 {m:%H:%M}"

@@ -29,6 +29,11 @@ class Lianxin:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = utcnow
     extras: dict[str, Any] = field(default_factory=dict)
+    # Wired by bot.app.build, so the layers below bot can call the transport without importing it:
+    # makes an outbound WeChat API client (reminders.wechat_port.WechatApi, implemented in bot/wechat/api.py).
+    wechat_api: Callable[[], Any] | None = None
+    # render(report, fmt) -> bytes for the stored monthly report (console.documents.report.render).
+    render_report: Callable[[Any, str], bytes] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select, text
 
-from storage import tasks
+from handlers import task_notices as tasks
 from storage.models import VillagerRequest
 from tests.support.chat_env import Chat, make_chat
 

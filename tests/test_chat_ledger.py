@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from bot import wechat
-from handlers.ledger import parse_income, parse_members
+from bot.wechat import endpoint as wechat
+from handlers.ledger.parsers import parse_income, parse_members
 from storage.ledger import build_ledger
 from storage.models import (
     ConversationState,
@@ -277,7 +277,7 @@ def test_parse_members(text, expected):
 
 @pytest.mark.parametrize("text", ["", "56", "户主 56", "张三 200", "张三 56 57"])
 def test_parse_members_refuses(text):
-    from handlers.ledger import Invalid
+    from handlers.ledger.parsers import Invalid
 
     with pytest.raises(Invalid):
         parse_members(text)
@@ -293,7 +293,7 @@ def test_parse_income(text, value):
 
 @pytest.mark.parametrize("text", ["", "很多", "-5", "3万5千8", "999999999999"])
 def test_parse_income_refuses(text):
-    from handlers.ledger import Invalid
+    from handlers.ledger.parsers import Invalid
 
     with pytest.raises(Invalid):
         parse_income(text)

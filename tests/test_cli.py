@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.cli import main
-from console import printing
+from console.documents import printing
 from storage.accounts import verify_password
 from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household
 from tests.support.chat_env import make_chat
@@ -118,7 +118,7 @@ def test_import_template(cli, tmp_path):
 def test_import_shows_progress_on_stderr(cli, monkeypatch):
     import storage.importer
 
-    monkeypatch.setattr(storage.importer, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(storage.importer.shape, "PROGRESS_EVERY", 10)
     result = cli("import", str(GOOD))
     assert result.exit_code == 0
     assert "已读取 10 行" in result.stderr and "已校验 30 / 35 行" in result.stderr

@@ -202,7 +202,7 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
     answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""
     from bot.app import create_app
-    from bot.demo import DEMO_USERS, seed_demo
+    from storage.demo.seed import DEMO_USERS, seed_demo
 
     clock.set("2026-11-24 17:00")
     with lx.session() as s:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from console import printing as docs
+from console.documents import printing as docs
 from storage.models import AuditLog, Cadre, Household, ServiceCard
 from tests.support.console_world import (
     World,

@@ -67,23 +67,20 @@ def slow_handlers(monkeypatch: Any) -> None:
     import handlers.diary as diary
     import handlers.villager as villager
 
-    real_save, real_request = diary.save_diary_entry, villager.create_request
+    real_save, real_request = diary.save_diary_entry, villager.cadre_openid
 
     def slow_save(*a: Any, **kw: Any) -> Any:
         row = real_save(*a, **kw)
         time.sleep(0.4)
         return row
 
-    def slow_request(*a: Any, **kw: Any) -> Any:
+    def slow_request(*a: Any, **kw: Any) -> Any:  # looked up after the request row is written
         reply = real_request(*a, **kw)
         time.sleep(0.4)
         return reply
 
     monkeypatch.setattr(diary, "save_diary_entry", slow_save)
-    monkeypatch.setattr(villager, "create_request", slow_request)
-    from bot import dispatch
-
-    monkeypatch.setattr(dispatch, "ROUTES", dispatch.build_routes())
+    monkeypatch.setattr(villager, "cadre_openid", slow_request)
 
 
 def test_same_diary_message_three_times_at_once_is_one_entry(lx: Any, clock: Any, people: Any, server: str,

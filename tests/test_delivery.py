@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from reminders.delivery import dispatch_outbox, download_media, paused_until, retry
-from reminders.wechat_api import WechatClient
+from bot.wechat.api import WechatClient
+from reminders.delivery import dispatch_outbox, paused_until, retry
+from reminders.media import download_media
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
 from storage.types import utcnow
@@ -233,7 +234,7 @@ def test_killed_dispatcher_loses_nothing(wx, fake, clock):
     for i, p in enumerate(people):
         fake.interact(p)
         _queue(wx, p, f"m{i}", f"k{i}")
-    from reminders.delivery import claim
+    from reminders.outbox_claims import claim
 
     claimed = claim(wx, claim_id="dead-dispatcher", now=clock(), limit=10)
     assert len(claimed) == 4

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
 from bot.cli import main
-from bot.demo import POLICY_HANDBOOK, seed_demo
 from storage.accounts import verify_password
+from storage.demo.handbook import POLICY_HANDBOOK
+from storage.demo.seed import seed_demo
 from storage.models import (
     Cadre,
     ConsoleUser,

@@ -27,8 +27,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from handlers import task_notices as tasks
 from reminders.delivery import SQLITE_LEASE
-from storage import tasks
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
 from storage.types import utcnow
 from tests.fake_wechat import FakeWechat

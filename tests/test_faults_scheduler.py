@@ -31,7 +31,7 @@ import pytest
 import requests
 from sqlalchemy import func, insert, inspect, select, text, update
 
-from storage import tasks
+from handlers import task_notices as tasks
 from storage.models import Cadre, Lease, OutboxMessage, ReminderSent, WechatIdentity
 from storage.types import utcnow
 from tests.fake_wechat import FakeWechat

@@ -34,7 +34,7 @@ def _world(lx: Any) -> None:
 
 
 def test_ledger_xlsx_has_no_formulas_from_names(lx: Any, clock: Any) -> None:
-    from bot.ledger_render import to_xlsx
+    from console.documents.ledger import to_xlsx
     from storage.ledger import build_ledger
 
     clock.set("2026-11-24 10:00")
@@ -46,7 +46,7 @@ def test_ledger_xlsx_has_no_formulas_from_names(lx: Any, clock: Any) -> None:
 
 
 def test_report_xlsx_has_no_formulas_from_names(lx: Any, clock: Any) -> None:
-    from bot.reports import render_xlsx
+    from console.documents.report import render_xlsx
     from storage.assessment import build_report
 
     clock.set("2026-11-24 10:00")

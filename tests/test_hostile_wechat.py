@@ -358,7 +358,7 @@ def test_other_methods_are_not_allowed(env: Env) -> None:
 
 def test_signature_helper_matches_wechat(env: Env) -> None:
     """The tests' signer is independent of bot.wechat.sign; both agree (so the checks above test the real rule)."""
-    from bot.wechat import sign
+    from bot.wechat.inbound import sign
 
     assert wechat_signature(TEST_TOKEN, "1", "n") == sign(TEST_TOKEN, "1", "n")
 

@@ -327,7 +327,7 @@ def test_minimum_is_configurable(session):
 
 
 def test_progress_is_reported_on_big_files(session, monkeypatch):
-    monkeypatch.setattr(importer, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(importer.shape, "PROGRESS_EVERY", 10)
     seen: list[tuple[str, int, int]] = []
     plan = import_file(session, GOOD.read_bytes(), filename="a.csv", actor="test",
                        progress=lambda stage, done, total: seen.append((stage, done, total)))

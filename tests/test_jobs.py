@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from handlers import task_notices as notices
 from reminders import jobs
 from storage import tasks as svc
 from storage.models import (
@@ -63,7 +64,7 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
             assert "绑定成功" in chat.wc.text(who, f"绑定 {chat.code(f'1390000100{i}')}")
             fake.interact(who)
         with lx.session() as s:
-            t = svc.create_task(s, title="冬季安全排查", body="逐户排查", deadline=clock() + timedelta(hours=30),
+            t = notices.create_task(s, title="冬季安全排查", body="逐户排查", deadline=clock() + timedelta(hours=30),
                                 now=clock(), tz=lx.config.tz)
             number = t.number
         jobs.run(lx, "dispatch_outbox", clock())

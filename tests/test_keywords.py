@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.common import split_pages
 from handlers.keywords import card_from_key, leading_number, looks_like_card_number, parse
+from handlers.paging import split_pages
 
 
 @pytest.mark.parametrize(

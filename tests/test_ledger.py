@@ -170,7 +170,7 @@ def test_mentions_by_name_and_card_only_own_households(session):
 
 
 def test_cli_json_and_audit(lx, session, scenario, clock, tmp_path, monkeypatch):
-    from bot.commands import ledger as ledger_cmd
+    from bot.cli import ledger as ledger_cmd
 
     clock.set("2026-11-24 20:00")
     result = ledger_cmd.run_ledger(lx, village=None, cadre=None, fmt="json", out=None)

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.reports import render_html, store_report
+from console.documents.report import render_html, store_report
 from storage.assessment import build_report
 from storage.models import AuditLog, StoredReport
 from tests.support.cli import audit_actions, run_cli

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from reminders.delivery import dispatch_outbox
+from handlers import task_notices as notices
 from storage import tasks as svc
 from storage.assessment import build_report
 from storage.models import (
@@ -51,7 +52,7 @@ def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
     bound = _cadres(session, 3)
     unbound = _cadres(session, 1, bound=False)
     Factory(session).cadre(active=False)
-    t = svc.create_task(session, title="秋冬季防火排查", body="走访每户检查用火用电", deadline=clock() + timedelta(days=3),
+    t = notices.create_task(session, title="秋冬季防火排查", body="走访每户检查用火用电", deadline=clock() + timedelta(days=3),
                         targets=["all"], now=clock())
     session.commit()
     assert t.number == 1 and t.published_at == clock()
@@ -60,9 +61,9 @@ def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
     assert sorted(p.idempotency_key for p in pushes) == sorted(f"task:{t.id}:cadre:{c.id}" for c in bound)
     assert all("秋冬季防火排查" in p.payload["text"] and p.kind == "task" for p in pushes)
     assert unbound[0].id in set(session.scalars(select(TaskAssignment.cadre_id)))
-    assert svc.publish(session, t, now=clock()) == 0  # publishing again does nothing
+    assert notices.publish(session, t, now=clock()) == 0  # publishing again does nothing
     assert _count(session, OutboxMessage) == 3
-    t2 = svc.create_task(session, title="第二张", body="", deadline=clock() + timedelta(days=1), now=clock())
+    t2 = notices.create_task(session, title="第二张", body="", deadline=clock() + timedelta(days=1), now=clock())
     assert t2.number == 2
     assert _count(session, AuditLog, AuditLog.action == "task.create") == 2
 
@@ -72,7 +73,7 @@ def test_targets_villages_and_cadres(session, clock):
     a, b = f.village("新桥村"), f.village("石门村")
     in_a = _cadres(session, 2, village=a)
     in_b = _cadres(session, 2, village=b)
-    t = svc.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
+    t = notices.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
                         targets=["village:新桥村", f"cadre:{in_b[0].phone}"], now=clock())
     assert set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == t.id))) == {
         in_a[0].id, in_a[1].id, in_b[0].id}
@@ -92,26 +93,26 @@ def test_bad_input_writes_nothing(session, clock, kw, message):
     args: dict[str, Any] = {"title": "标题", "body": "", "deadline": clock() + timedelta(days=kw.pop("deadline_days", 1)),
                             "now": clock(), **kw}
     with pytest.raises(svc.TaskError, match=message):
-        svc.create_task(session, **args)
+        notices.create_task(session, **args)
     session.rollback()
     assert _count(session, Task) == 0 and _count(session, OutboxMessage) == 0 and _count(session, AuditLog) == 0
 
 
 def test_scheduled_card_published_by_publish_due(session, clock):
     _cadres(session, 2)
-    t = svc.create_task(session, title="定时", body="", deadline=clock() + timedelta(days=2),
+    t = notices.create_task(session, title="定时", body="", deadline=clock() + timedelta(days=2),
                         publish_at=clock() + timedelta(hours=1), now=clock())
     assert t.published_at is None and _count(session, TaskAssignment) == 0
-    assert svc.publish_due(session, now=clock()) == []
-    assert [x.number for x in svc.publish_due(session, now=clock() + timedelta(hours=1))] == [t.number]
+    assert notices.publish_due(session, now=clock()) == []
+    assert [x.number for x in notices.publish_due(session, now=clock() + timedelta(hours=1))] == [t.number]
     assert _count(session, TaskAssignment) == 2 and _count(session, OutboxMessage) == 2
-    assert svc.publish_due(session, now=clock() + timedelta(hours=2)) == []
+    assert notices.publish_due(session, now=clock() + timedelta(hours=2)) == []
 
 
 def test_lifecycle_lights_board_overdue(session, clock):
     clock.set("2026-11-24 09:00")
     a, b, c = _cadres(session, 3)
-    t = svc.create_task(session, title="排查", body="", deadline=clock() + timedelta(hours=48), now=clock())
+    t = notices.create_task(session, title="排查", body="", deadline=clock() + timedelta(hours=48), now=clock())
     yellow = 24
     rows = {r.cadre_id: r for r in svc.board(session, number=t.number, now=clock(), yellow_hours=yellow).rows}
     assert {r.light for r in rows.values()} == {"green"} and rows[a.id].status == "pending"
@@ -129,12 +130,12 @@ def test_lifecycle_lights_board_overdue(session, clock):
     assert [r.cadre_id for r in overdue] == [c.id]
     assert svc.board(session, number=t.number, now=clock() + timedelta(hours=49)).lights == {"green": 2, "red": 1}
     # The office sends a's feedback back: open again, red once past the deadline, cadre told.
-    svc.return_feedback(session, number=t.number, phone=a.phone, reason="缺少照片", actor="cli", now=later)
+    notices.return_feedback(session, number=t.number, phone=a.phone, reason="缺少照片", actor="cli", now=later)
     assert {r.cadre_id for r in svc.overdue(session, now=clock() + timedelta(hours=49))} == {a.id, c.id}
     returned = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("task-return:%")))
     assert "缺少照片" in returned.payload["text"]
     with pytest.raises(svc.TaskError, match="还没有反馈"):
-        svc.return_feedback(session, number=t.number, phone=c.phone, reason="x", actor="cli", now=later)
+        notices.return_feedback(session, number=t.number, phone=c.phone, reason="x", actor="cli", now=later)
     with pytest.raises(svc.TaskError, match="已标记完成"):
         svc.feedback(session, cadre_id=b.id, number=t.number, text="again", now=later, done=True)
     listing = {r["number"]: r for r in svc.list_tasks(session, now=clock() + timedelta(hours=49))}
@@ -144,22 +145,22 @@ def test_lifecycle_lights_board_overdue(session, clock):
 def test_extension_request_grant_and_refuse(session, clock):
     clock.set("2026-11-24 09:00")
     a, b = _cadres(session, 2)
-    t = svc.create_task(session, title="延期测试", body="", deadline=clock() + timedelta(days=1), now=clock())
+    t = notices.create_task(session, title="延期测试", body="", deadline=clock() + timedelta(days=1), now=clock())
     with pytest.raises(svc.TaskError, match="须晚于"):
-        svc.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 24), reason="r",
+        notices.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 24), reason="r",
                               now=clock(), office_openids=["oOFF"])
-    svc.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 30), reason="农户外出",
+    notices.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 30), reason="农户外出",
                           now=clock(), office_openids=["oOFF"])
     notice = session.scalar(select(OutboxMessage).where(OutboxMessage.openid == "oOFF"))
     assert "农户外出" in notice.payload["text"] and "11月30日" in notice.payload["text"]
-    ag = svc.answer_extension(session, number=t.number, phone=a.phone, grant=True, actor="cli", now=clock())
+    ag = notices.answer_extension(session, number=t.number, phone=a.phone, grant=True, actor="cli", now=clock())
     assert ag.deadline.astimezone(clock.tz).date() == date(2026, 11, 30)
     assert ag.deadline.astimezone(clock.tz).hour == 9  # the card's time of day kept
     with pytest.raises(svc.TaskError, match="没有待答复"):
-        svc.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock())
-    svc.request_extension(session, cadre_id=b.id, number=t.number, until=date(2026, 11, 28), reason="生病",
+        notices.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock())
+    notices.request_extension(session, cadre_id=b.id, number=t.number, until=date(2026, 11, 28), reason="生病",
                           now=clock(), office_openids=[])
-    rb = svc.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(),
+    rb = notices.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(),
                               reason="任务紧急")
     assert rb.extension_status == "refused" and rb.deadline == t.deadline
     kinds = set(session.scalars(select(Feedback.kind)))
@@ -172,7 +173,7 @@ def test_household_cards_and_other_cadres_cards(session, clock):
     a, b = _cadres(session, 2)
     h = f.household(a, card="88880001")
     ids = svc.households_by_cards(session, ["88880001"])
-    t = svc.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
+    t = notices.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
                         targets=[f"cadre:{a.phone}"], households=ids, now=clock())
     assert session.scalar(select(TaskHousehold.household_id).where(TaskHousehold.task_id == t.id)) == h.id
     with pytest.raises(svc.TaskError, match="您没有第"):
@@ -203,7 +204,7 @@ def test_enqueue_3000_cadres_is_bulk(lx, clock):
     event.listen(lx.engine, "before_cursor_execute", count)
     started = time.perf_counter()
     with lx.session() as s:
-        svc.create_task(s, title="全员", body="", deadline=clock() + timedelta(days=1), now=clock())
+        notices.create_task(s, title="全员", body="", deadline=clock() + timedelta(days=1), now=clock())
     elapsed = time.perf_counter() - started
     event.remove(lx.engine, "before_cursor_execute", count)
     with lx.session() as s:
@@ -237,7 +238,7 @@ def busy_chat(make_lx: Any, clock: Any) -> Chat:
 
 def _card(chat: Chat, **kw: Any) -> Task:
     with chat.lx.session() as s:
-        return svc.create_task(s, title=kw.pop("title", "防汛排查"), body=kw.pop("body", "检查房屋"),
+        return notices.create_task(s, title=kw.pop("title", "防汛排查"), body=kw.pop("body", "检查房屋"),
                                deadline=kw.pop("deadline", chat.clock() + timedelta(days=2)),
                                now=chat.clock(), tz=chat.lx.config.tz, **kw)
 
@@ -327,9 +328,9 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
 
 def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
     with busy_chat.lx.session() as s:
-        mine = svc.create_task(s, title="防汛排查", body="检查房屋和排水沟", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
+        mine = notices.create_task(s, title="防汛排查", body="检查房屋和排水沟", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
                                deadline=busy_chat.clock() + timedelta(days=2))
-        theirs = svc.create_task(s, title="王芳的卡", body="", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
+        theirs = notices.create_task(s, title="王芳的卡", body="", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
                                  deadline=busy_chat.clock() + timedelta(days=2), targets=[f"cadre:{BUSY_OTHER}"])
         mine_n, theirs_n = mine.number, theirs.number
     wide = "".join(chr(0xFF10 + int(d)) for d in str(mine_n))
@@ -360,8 +361,8 @@ def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clo
             openids = [f.identity(cadre=f.cadre()).openid for _ in range(2)]
             for o in openids:
                 fake.interact(o)
-            keep = svc.create_task(s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
-            gone = svc.create_task(s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            keep = notices.create_task(s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            gone = notices.create_task(s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
             enqueue(s, openid=openids[0], kind="reminder", text="一条提醒", key="qa:reminder")
             keep_no, gone_no = keep.number, gone.number
         with lx.session() as s:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from console.access import lx, now, service, user
+from console.access import lx, now, user
+from storage import tasks as task_svc
 from storage.models import Cadre, CadreLeave, Household, Village
+from storage.periods import start_of_day
 
 PAGE = 50
 
@@ -54,8 +56,6 @@ def scope_households(stmt: Select[Any]) -> Select[Any]:
 
 
 def villages(s: Session) -> list[Village]:
-    from sqlalchemy import select
-
     stmt = select(Village).order_by(Village.name)
     if user().role == "village":
         stmt = stmt.where(Village.id == user().village_id)
@@ -63,8 +63,6 @@ def villages(s: Session) -> list[Village]:
 
 
 def on_leave(s: Session, day: date) -> set[int]:
-    from sqlalchemy import select
-
     return set(s.scalars(select(CadreLeave.cadre_id).where(CadreLeave.start_date <= day, CadreLeave.end_date >= day)))
 
 
@@ -79,16 +77,9 @@ def text_filter(term: str, *cols: Any) -> Any:
 
 
 def light(assignment: Any) -> str | None:
-    """The tasks service's traffic light (green/yellow/red) for an assignment, None while it is absent."""
-    tasks = service("storage.tasks")
-    if tasks is None:
-        return None
-    return tasks.light(assignment, now(), lx().config["scheduler"]["yellow_hours"])
+    """The tasks service's traffic light (green/yellow/red) for an assignment."""
+    return task_svc.light(assignment, now(), lx().config["scheduler"]["yellow_hours"])
 
 
 def start_of_next_day(day: date) -> datetime:
-    from datetime import timedelta
-
-    from storage.periods import start_of_day
-
     return start_of_day(day + timedelta(days=1), lx().config.tz)

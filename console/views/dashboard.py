@@ -8,10 +8,11 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import func, select
 
-from console.access import lx, now, service, user
+from console.access import db, lx, now, user
 from console.views import common
 from console.views.reporting import ranking_for
 from console.web import bp
+from storage import tasks as task_svc
 from storage.models import Cadre, DiaryEntry, VillagerRequest
 
 
@@ -20,7 +21,7 @@ def dashboard() -> Any:
     t = now()
     day = common.today()
     hours = lx().config["sla"]["first_answer_hours"]
-    with common_session() as s:
+    with db() as s:
         cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name))))
         wrote = set(s.scalars(select(DiaryEntry.cadre_id).where(DiaryEntry.day == day, DiaryEntry.deleted_at.is_(None))))
         leave = common.on_leave(s, day)
@@ -29,19 +30,16 @@ def dashboard() -> Any:
         ids = [c.id for c in cadres]
 
         # Cards: the tasks service decides what is overdue (no answer by the deadline, or sent back) and due.
-        tasks = service("storage.tasks")
         village_id = user().village_id if user().role == "village" else None
-        overdue: list[dict[str, Any]] = []
+        overdue = [{"number": o.task_number, "title": o.task_title, "cadre_id": o.cadre_id, "cadre": o.cadre_name,
+                    "deadline": o.deadline, "light": "red"} for o in task_svc.overdue(s, now=t, village_id=village_id)]
         due: list[dict[str, Any]] = []
-        if tasks is not None:
-            overdue = [{"number": o.task_number, "title": o.task_title, "cadre_id": o.cadre_id, "cadre": o.cadre_name,
-                        "deadline": o.deadline, "light": "red"} for o in tasks.overdue(s, now=t, village_id=village_id)]
-            end = common.start_of_next_day(day)
-            for a in tasks.due_soon(s, now=t, hours=int((end - t).total_seconds() // 3600) + 1):
-                if a.deadline < end and (village_id is None or a.cadre.village_id == village_id):
-                    due.append({"number": a.task.number, "title": a.task.title, "cadre_id": a.cadre_id,
-                                "cadre": a.cadre.name, "deadline": a.deadline, "light": common.light(a)})
-            due.sort(key=lambda r: r["deadline"])
+        end = common.start_of_next_day(day)
+        for a in task_svc.due_soon(s, now=t, hours=int((end - t).total_seconds() // 3600) + 1):
+            if a.deadline < end and (village_id is None or a.cadre.village_id == village_id):
+                due.append({"number": a.task.number, "title": a.task.title, "cadre_id": a.cadre_id,
+                            "cadre": a.cadre.name, "deadline": a.deadline, "light": common.light(a)})
+        due.sort(key=lambda r: r["deadline"])
 
         req = select(VillagerRequest.status, VillagerRequest.created_at, VillagerRequest.first_answer_at).where(
             VillagerRequest.cadre_id.in_(ids))
@@ -59,11 +57,6 @@ def dashboard() -> Any:
         month = f"{day.year:04d}-{day.month:02d}"
         ranking = ranking_for(s, "month", month)
         return render_template("dashboard.html", day=day, written=written, missing=missing, leave=leave,
-                               cadres=cadres, overdue=overdue, due=due, tasks_missing=tasks is None, buckets=buckets,
+                               cadres=cadres, overdue=overdue, due=due, buckets=buckets,
                                unread=unread, ranking=ranking, month=month, hours=hours, scoped=user().role == "village")
 
-
-def common_session() -> Any:
-    from console.access import db
-
-    return db()

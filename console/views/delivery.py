@@ -7,35 +7,32 @@ from typing import Any
 from flask import abort, render_template
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, now, service, user
+from console.access import admin_only, db, done, now, user
 from console.web import bp
+from reminders import delivery as delivery_svc
 from storage.models import WechatIdentity
 
 
 @bp.get("/delivery")
 @admin_only
 def delivery() -> Any:
-    svc = service("reminders.delivery")
     with db() as s:
         unreachable = list(s.scalars(select(WechatIdentity).where(WechatIdentity.unreachable.is_(True))
                                      .order_by(WechatIdentity.id.desc()).limit(200)))
-        failed = svc.list_outbox(s, failed_only=True, limit=200) if svc else []
-        counts = svc.outbox_counts(s) if svc else {}
+        failed = delivery_svc.list_outbox(s, failed_only=True, limit=200)
+        counts = delivery_svc.outbox_counts(s)
         idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(
             WechatIdentity.openid.in_([m.openid for m in failed])))} if failed else {}
-        return render_template("delivery.html", svc=svc is not None, unreachable=unreachable, failed=failed,
+        return render_template("delivery.html", unreachable=unreachable, failed=failed,
                                counts=counts, idents=idents)
 
 
 @bp.post("/delivery/<int:message_id>/retry")
 @admin_only
 def delivery_retry(message_id: int) -> Any:
-    svc = service("reminders.delivery")
-    if svc is None:
-        abort(404)
     with db() as s:
         try:
-            svc.retry(s, message_id, now=now(), actor=user().actor)
+            delivery_svc.retry(s, message_id, now=now(), actor=user().actor)
         except ValueError as e:
             abort(400, description=str(e))
     return done(f"消息 {message_id} 已重新排队发送。", "console.delivery")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import db, done, get_in_scope, in_scope, now, record, user, writers
 from console.views import common
 from console.web import bp
+from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,
     DutyRecord,
@@ -107,8 +108,6 @@ def _as_text(value: Any) -> str | None:
 @bp.post("/households/<int:household_id>")
 @writers
 def household_save(household_id: int) -> Any:
-    from storage.accounts import normalize_phone
-
     f = request.form
     with db() as s:
         h = _household(s, household_id)

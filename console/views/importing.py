@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import abort, render_template, request, send_file, session
 
-from console.access import admin_only, db, done, lx, now, record, service, user
+from console.access import admin_only, db, done, lx, now, record, user
 from console.web import bp
+from storage import importer
 
 MAX_UPLOAD = 16 * 1024 * 1024
 
@@ -32,36 +34,28 @@ def _pending() -> tuple[Path, str] | None:
     return (path, name) if path.is_file() else None
 
 
-def _plan(svc: Any, s: Any, data: bytes, name: str) -> Any:
-    table = svc.read_rows(data, name)
-    return svc.plan_import(s, table, township=lx().config["general"]["township"],
+def _plan(s: Any, data: bytes, name: str) -> Any:
+    table = importer.read_rows(data, name)
+    return importer.plan_import(s, table, township=lx().config["general"]["township"],
                            minimum=lx().config["score"]["min_households"])
 
 
 @bp.get("/import")
 @admin_only
 def import_form() -> Any:
-    return render_template("import.html", svc=service("storage.importer") is not None, plan=None)
+    return render_template("import.html", plan=None)
 
 
 @bp.get("/import/template.xlsx")
 @admin_only
 def import_template() -> Any:
-    import io
-
-    svc = service("storage.importer")
-    if svc is None:
-        abort(404)
-    return send_file(io.BytesIO(svc.template_bytes()), as_attachment=True, download_name="联户名单模板.xlsx",
+    return send_file(io.BytesIO(importer.template_bytes()), as_attachment=True, download_name="联户名单模板.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.post("/import")
 @admin_only
 def import_preview() -> Any:
-    svc = service("storage.importer")
-    if svc is None:
-        abort(404)
     f = request.files.get("file")
     if f is None or not f.filename:
         abort(400, description="请选择要导入的 .xlsx 或 .csv 文件")
@@ -79,27 +73,26 @@ def import_preview() -> Any:
     session["import"] = {"token": token, "name": name}
     s = lx().sessions()
     try:
-        plan = _plan(svc, s, data, name)
+        plan = _plan(s, data, name)
     finally:
         s.rollback()
         s.close()
-    return render_template("import.html", svc=True, plan=plan, name=name)
+    return render_template("import.html", plan=plan, name=name)
 
 
 @bp.post("/import/confirm")
 @admin_only
 def import_confirm() -> Any:
-    svc = service("storage.importer")
     pending = _pending()
-    if svc is None or pending is None:
+    if pending is None:
         abort(400, description="没有待确认的导入文件，请重新上传")
     path, name = pending
     data = path.read_bytes()
     with db() as s:
-        plan = _plan(svc, s, data, name)
+        plan = _plan(s, data, name)
         if not plan.ok:
-            return render_template("import.html", svc=True, plan=plan, name=name), 400
-        svc.apply_import(s, plan, actor=user().actor, now=now())
+            return render_template("import.html", plan=plan, name=name), 400
+        importer.apply_import(s, plan, actor=user().actor, now=now())
         record(s, "import.console", f"file:{name}", rows=plan.rows, counts=plan.counts)
         lines = plan.summary_lines()
     path.unlink(missing_ok=True)

@@ -1,5 +1,5 @@
 """五个一台账: each cadre's and village's duties to their households, and the households with something missing
-(storage/ledger.py); downloads through bot/ledger_render.py (admins only, audited, phones masked)."""
+(storage/ledger.py); downloads through console/documents/ledger.py (admins only, audited, phones masked)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from typing import Any
 
 from flask import abort, render_template, request, send_file
 
-from console.access import admin_only, db, lx, record, service, user
+from console.access import admin_only, db, lx, record, user
+from console.documents import ledger as ledger_document
 from console.views import common
 from console.web import bp
 from handlers.render import mask_phone
+from storage import ledger as ledger_svc
 
 MISSING_SHOWN = 300
 FORMATS = {"json": "application/json", "html": "text/html; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _build(s: Any) -> tuple[Any, dict[str, Any] | None, str, str | None]:
-    svc = service("storage.ledger")
+def _build(s: Any) -> tuple[dict[str, Any], str, str | None]:
     month = (request.args.get("month") or "").strip()
     if month and not re.fullmatch(r"\d{4}-\d{2}", month):
         abort(400, description="月份应写作 YYYY-MM")
@@ -29,32 +30,27 @@ def _build(s: Any) -> tuple[Any, dict[str, Any] | None, str, str | None]:
         if village not in (None, user().village_name):
             abort(404)
         village = user().village_name
-    if svc is None:
-        return None, None, month, village
     try:
-        led = svc.build_ledger(s, today=common.today(), village=village, month=month or None)
-    except svc.LedgerError as e:
+        led = ledger_svc.build_ledger(s, today=common.today(), village=village, month=month or None)
+    except ledger_svc.LedgerError as e:
         abort(400, description=str(e))
-    return svc, led, led["month"], village
+    return led, led["month"], village
 
 
-def _summary(s: Any) -> tuple[dict[str, Any] | None, str, str | None]:
+def _summary(s: Any) -> tuple[dict[str, Any], str, str | None]:
     """The page: per-cadre and per-village counts (GROUP BY, fast); the per-household list of what is missing
     only for one village (the whole township's 30,000 lines take seconds and belong in the download)."""
-    svc = service("storage.ledger")
-    if svc is None:
-        return None, (request.args.get("month") or "").strip(), None
     if (request.args.get("village") or "").strip() or user().role == "village":
-        _svc, led, month, village = _build(s)
+        led, month, village = _build(s)
         return led, month, village
     month = (request.args.get("month") or "").strip()
     if month and not re.fullmatch(r"\d{4}-\d{2}", month):
         abort(400, description="月份应写作 YYYY-MM")
     today = common.today()
     month = month or f"{today.year:04d}-{today.month:02d}"
-    villages = svc.village_totals(s, month=month)
-    led = {"month": month, "cadres": svc.cadre_totals(s, month=month), "villages": villages,
-           "totals": svc.totals_of(villages), "missing": None, "duties": svc.DUTIES}
+    villages = ledger_svc.village_totals(s, month=month)
+    led = {"month": month, "cadres": ledger_svc.cadre_totals(s, month=month), "villages": villages,
+           "totals": ledger_svc.totals_of(villages), "missing": None, "duties": ledger_svc.DUTIES}
     return led, month, None
 
 
@@ -63,7 +59,7 @@ def ledger() -> Any:
     with db() as s:
         led, month, village = _summary(s)
         return render_template("ledger.html", led=led, month=month, village=village, villages=common.villages(s),
-                               shown=MISSING_SHOWN, can_download=user().is_admin and service("bot.ledger_render") is not None)
+                               shown=MISSING_SHOWN, can_download=user().is_admin)
 
 
 def _masked(led: dict[str, Any]) -> dict[str, Any]:
@@ -78,22 +74,17 @@ def _masked(led: dict[str, Any]) -> dict[str, Any]:
 @admin_only
 def ledger_download() -> Any:
     fmt = request.args.get("format", "xlsx")
-    render = service("bot.ledger_render")
     if fmt not in FORMATS:
         abort(400, description="格式应为 json、xlsx 或 html")
-    if render is None:
-        abort(404)
     with db() as s:
-        _svc, led, month, village = _build(s)
-        if led is None:
-            abort(404)
+        led, month, village = _build(s)
         led = _masked(led)
         if fmt == "json":
-            data: bytes = render.to_json(led).encode("utf-8")
+            data: bytes = ledger_document.to_json(led).encode("utf-8")
         elif fmt == "html":
-            data = render.to_html(led, township=lx().config["general"]["township"]).encode("utf-8")
+            data = ledger_document.to_html(led, township=lx().config["general"]["township"]).encode("utf-8")
         else:
-            data = render.to_xlsx(led)
+            data = ledger_document.to_xlsx(led)
         record(s, "ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)
     return send_file(io.BytesIO(data), mimetype=FORMATS[fmt], as_attachment=True,
                      download_name=f"lianxin-ledger-{month}.{fmt}")

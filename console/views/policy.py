@@ -7,15 +7,11 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, now, record, service, user
+from console.access import admin_only, db, done, now, record, user
 from console.views import common
 from console.web import bp
+from handlers.policy import DEFAULT_TOPICS
 from storage.models import PolicyEntry
-
-
-def _default_topics() -> tuple[str, ...]:
-    policy = service("handlers.policy")
-    return tuple(getattr(policy, "DEFAULT_TOPICS", ())) if policy else ()
 
 
 @bp.get("/policy")
@@ -30,7 +26,7 @@ def policy() -> Any:
             stmt = stmt.where(common.text_filter(q, PolicyEntry.title, PolicyEntry.body, PolicyEntry.keywords))
         entries = list(s.scalars(stmt))
         used = list(s.scalars(select(PolicyEntry.topic).distinct()))
-        topics = list(dict.fromkeys([*_default_topics(), *sorted(used)]))
+        topics = list(dict.fromkeys([*DEFAULT_TOPICS, *sorted(used)]))
         edit = s.get(PolicyEntry, request.args.get("edit", type=int)) if request.args.get("edit") else None
         return render_template("policy.html", entries=entries, topics=topics, topic=topic, q=q, edit=edit)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Response, abort, render_template, request, send_file
 
-from console import printing as docs
 from console.access import db, lx, now, record, user, writers
+from console.documents import printing as docs
 from console.views import common
 from console.web import bp
 

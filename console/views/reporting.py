@@ -1,4 +1,4 @@
-"""Adapter to the assessment service (storage/assessment.py; renderers in bot/reports.py); None while absent."""
+"""The assessment (storage/assessment.py) for the console: the report of a period, and the dashboard's cached ranking."""
 
 from __future__ import annotations
 
@@ -6,33 +6,29 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from console.access import lx, now, service
+from console.access import lx, now, user
+from storage import assessment
+from storage.assessment import Report
 
 
-def build_obj(s: Session, kind: str, period: str) -> Any | None:
-    """The assessment service's Report for a period (ValueError for a malformed period), None while absent."""
-    assessment = service("storage.assessment")
-    if assessment is None:
-        return None
+def build_obj(s: Session, kind: str, period: str) -> Report:
+    """The assessment's Report for a period (ValueError for a malformed period)."""
     return assessment.build_report(s, lx().config, kind, period, now=now())
 
 
-def build(s: Session, kind: str, period: str) -> dict[str, Any] | None:
-    report = build_obj(s, kind, period)
-    return None if report is None else report.to_dict()
+def build(s: Session, kind: str, period: str) -> dict[str, Any]:
+    return build_obj(s, kind, period).to_dict()
 
 
 RANKING_TTL_SECONDS = 300
 
 
-def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any] | None:
-    """This period's top and bottom ``n`` cadres by rank, or None while the service is absent.
+def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any]:
+    """This period's top and bottom ``n`` cadres by rank.
 
     The whole report is built for this (about 2 s for 1,000 cadres), so the dashboard keeps the ranked rows
     for RANKING_TTL_SECONDS per process: a ranking does not need to move by the second.
     """
-    from console.access import user
-
     cache: dict[tuple[str, str], tuple[Any, list[dict[str, Any]]]] = lx().extras.setdefault("console_ranking", {})
     t = now()
     hit = cache.get((kind, period))
@@ -40,8 +36,6 @@ def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any
         at, ranked = hit
     else:
         report = build(s, kind, period)
-        if report is None:
-            return None
         ranked = sorted((r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
                         key=lambda r: (r["rank"], r.get("name", "")))
         at = t

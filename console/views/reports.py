@@ -1,5 +1,5 @@
 """考核: monthly circular, quarterly review, annual assessment (storage/assessment.py), with bar charts and
-downloads (bot/reports.py renderers; admins only, every download audited)."""
+downloads (console/documents/report.py renderers; admins only, every download audited)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import abort, render_template, request, send_file
 
-from console.access import admin_only, db, record, service, user
+from console.access import admin_only, db, record, user
+from console.documents import report as report_document
 from console.views import common
 from console.views.reporting import build_obj
 from console.web import bp
@@ -38,17 +39,15 @@ def reports() -> Any:
             report = build_obj(s, kind, period)
         except ValueError as e:
             abort(400, description=str(e))
-        cadres = report.cadres if report else []
-        villages = report.villages if report else []
-        if report is not None and user().role == "village":
+        cadres = report.cadres
+        villages = report.villages
+        if user().role == "village":
             cadres = [c for c in cadres if c.village == user().village_name]
             villages = [v for v in villages if v.name == user().village_name]
         top = max([c.score or 0 for c in cadres] + [1])
-        renderers = service("bot.reports")
         return render_template("reports.html", kind=kind, period=period, kinds=KIND_ZH, report=report,
                                cadres=cadres, villages=villages, top=top, formats=list(FORMATS),
-                               can_download=user().is_admin and renderers is not None,
-                               full_available=renderers is not None)
+                               can_download=user().is_admin)
 
 
 @bp.get("/reports/full")
@@ -57,9 +56,6 @@ def report_full() -> Any:
     Village accounts see only their village's rows on /reports, so the whole-township report is not theirs."""
     if user().role == "village":
         abort(403)
-    renderers = service("bot.reports")
-    if renderers is None:
-        abort(404)
     kind = request.args.get("kind", "month")
     if kind not in KIND_ZH:
         abort(400)
@@ -68,9 +64,7 @@ def report_full() -> Any:
             report = build_obj(s, kind, (request.args.get("period") or "").strip() or _default_period(kind))
         except ValueError as e:
             abort(400, description=str(e))
-        if report is None:
-            abort(404)
-        return renderers.render_html(report, mask_phones=True)
+        return report_document.render_html(report, mask_phones=True)
 
 
 @bp.get("/reports/download")
@@ -81,17 +75,12 @@ def report_download() -> Any:
     fmt = request.args.get("format", "xlsx")
     if kind not in KIND_ZH or fmt not in FORMATS:
         abort(400, description="报表类型或格式不正确")
-    renderers = service("bot.reports")
-    if renderers is None:
-        abort(404)
     with db() as s:
         try:
             report = build_obj(s, kind, period)
         except ValueError as e:
             abort(400, description=str(e))
-        if report is None:
-            abort(404)
-        data = renderers.render(report, fmt, mask_phones=True)  # the console masks phones; the CLI does not
+        data = report_document.render(report, fmt, mask_phones=True)  # the console masks phones; the CLI does not
         record(s, "report.export", f"report:{kind}:{report.period}", format=fmt)
     if isinstance(data, str):
         data = data.encode("utf-8")

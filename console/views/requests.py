@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from console.access import db, done, in_scope, lx, now, record, user, writers
 from console.views import common
+from console.views.simulator import is_simulated
 from console.web import bp
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
@@ -75,8 +76,6 @@ def request_detail(number: int) -> Any:
         photos = list(s.scalars(select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(ids))))
         cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
         deadline = r.created_at + timedelta(hours=lx().config["sla"]["first_answer_hours"])
-        from console.views.simulator import is_simulated
-
         sim = r.identity.openid if user().is_admin and is_simulated(r.identity.openid) else None
         return render_template("request.html", r=r, photos=photos, cadres=cadres, deadline=deadline, now=now(),
                                full=user().sees_full(r.household.village_id), sim=sim)
@@ -85,8 +84,6 @@ def request_detail(number: int) -> Any:
 @bp.post("/requests/<int:number>/reply")
 @writers
 def request_reply(number: int) -> Any:
-    from flask import render_template as rt
-
     text = (request.form.get("text") or "").strip()
     if not text:
         abort(400, description="答复内容不能为空")
@@ -108,7 +105,7 @@ def request_reply(number: int) -> Any:
         relayed = False
         if villager is not None and villager.subscribed and villager.kind == "villager":
             relayed = enqueue(s, openid=villager.openid, kind="reply", key=f"reply:{reply.id}:villager",
-                              text=rt("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip())
+                              text=render_template("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip())
         record(s, "request.reply", f"request:{number}", reply_id=reply.id, relayed=relayed)
     return done("答复已发送给群众。" if relayed else "答复已记录（群众的微信已取消关注，无法推送）。",
                 "console.request_detail", number=number)
@@ -117,8 +114,6 @@ def request_reply(number: int) -> Any:
 @bp.post("/requests/<int:number>/reassign")
 @writers
 def request_reassign(number: int) -> Any:
-    from flask import render_template as rt
-
     cadre_id = request.form.get("cadre_id", type=int)
     with db() as s:
         r = _request(s, number)
@@ -134,7 +129,7 @@ def request_reassign(number: int) -> Any:
         for ident in s.scalars(select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre",
                                                             WechatIdentity.unreachable.is_(False))):
             enqueue(s, openid=ident.openid, kind="request", key=f"request-reassign:{r.id}:{c.id}:{int(now().timestamp())}",
-                    text=rt("push/request_reassigned.txt", r=r).strip())
+                    text=render_template("push/request_reassigned.txt", r=r).strip())
         name = c.name
     return done(f"已转交 {name} 办理，并通知了该干部。", "console.request_detail", number=number)
 

@@ -9,14 +9,14 @@ account is never impersonated, so nobody real receives a push caused by a traini
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from console.access import admin_only, db, done, lx, now, record
+from console.access import admin_only, db, done, lx, record
+from console.documents.printing import qr_payload
 from console.web import bp
 from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
 
@@ -110,41 +110,14 @@ def simulator_open() -> Any:
         openid = f.get("openid", "")
     if not _allowed(openid):
         abort(400, description="请选择一个演示身份")
-    from flask import redirect, url_for
-
     return redirect(url_for("console.simulator", openid=openid))
 
 
 def post_to_wechat(openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:
-    """POST one signed (and in safe mode encrypted) message to /wechat; (status, reply text or None)."""
-    from bot import wechat
-
-    cfg = lx().config["wechat"]
-    token = cfg["token"]
-    ts = int(now().timestamp())
-    msg_id = secrets.randbits(62) if kind != "event" else None
-    xml = wechat.message_xml(openid, kind, create_time=ts, msg_id=msg_id, **fields)
-    query = wechat.signed_query(token, ts)
-    safe = None
-    if cfg["encoding_aes_key"]:
-        safe = wechat.SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"])
-        encrypted = safe.prp.encrypt(xml, cfg["app_id"]).decode()
-        query["encrypt_type"] = "aes"
-        query["msg_signature"] = wechat.sign(token, query["timestamp"], query["nonce"], encrypted)
-        xml = f"<xml><ToUserName><![CDATA[gh_lianxin]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-    client = current_app.test_client()
-    resp = client.post("/wechat?" + urlencode(query), data=xml.encode("utf-8"), content_type="text/xml")
-    body = resp.get_data()
-    if resp.status_code != 200:
-        return resp.status_code, None
-    if body.strip() in (b"", b"success"):
-        return 200, None
-    fields_out = wechat.parse_xml(body)
-    if safe is not None:
-        outer = fields_out
-        fields_out = wechat.parse_xml(safe.decrypt(outer["Encrypt"], outer.get("MsgSignature", ""),
-                                                   outer.get("TimeStamp", ""), outer.get("Nonce", "")))
-    return 200, fields_out.get("Content")
+    """POST one signed (and in safe mode encrypted) message to /wechat; (status, reply text or None).
+    The WeChat protocol is the transport's (bot.wechat.endpoint.post_signed, injected by bot.app.create_app)."""
+    post: Callable[..., tuple[int, str | None]] = current_app.config["WECHAT_POST"]
+    return post(openid, kind, **fields)
 
 
 @bp.post("/simulator/send")
@@ -163,8 +136,6 @@ def simulator_send() -> Any:
     elif action in ("subscribe", "scan"):
         # What WeChat sends when the printed card's QR code (a parametric code for this scene) is scanned:
         # SCAN by a follower, subscribe with the qrscene_ prefix by a newcomer.
-        from console.printing import qr_payload
-
         card = (f.get("card") or "").strip()
         event = "subscribe" if action == "subscribe" else "SCAN"
         scene = qr_payload(card) if card else ""

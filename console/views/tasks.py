@@ -10,14 +10,12 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, in_scope, lx, now, service, user
+from console.access import admin_only, db, done, in_scope, lx, now, user
 from console.views import common
 from console.web import bp
+from handlers import task_notices
+from storage import tasks as svc
 from storage.models import Attachment, TaskAssignment
-
-
-def _tasks() -> Any:
-    return service("storage.tasks")
 
 
 def _yellow() -> int:
@@ -34,22 +32,16 @@ def _local_dt(value: str, what: str) -> datetime:
 
 @bp.get("/tasks")
 def tasks() -> Any:
-    svc = _tasks()
-    if svc is None:
-        return render_template("tasks.html", missing=True)
     with db() as s:
         rows = svc.list_tasks(s, now=now(), yellow_hours=_yellow(), include_cancelled=request.args.get("all") == "1")
         overdue = svc.overdue(s, now=now(), village_id=user().village_id if user().role == "village" else None)
-        return render_template("tasks.html", missing=False, rows=rows, overdue=overdue,
+        return render_template("tasks.html", rows=rows, overdue=overdue,
                                villages=common.villages(s), form=request.args)
 
 
 @bp.post("/tasks")
 @admin_only
 def task_create() -> Any:
-    svc = _tasks()
-    if svc is None:
-        abort(503)
     f = request.form
     targets: list[str] = []
     scope = f.get("scope", "all")
@@ -67,7 +59,7 @@ def task_create() -> Any:
     with db() as s:
         try:
             households = svc.households_by_cards(s, cards) if cards else None
-            task = svc.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
+            task = task_notices.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
                                    targets=targets, publish_at=publish_at, actor=user().actor,
                                    households=households, now=now(), tz=lx().config.tz)
         except svc.TaskError as e:
@@ -79,9 +71,6 @@ def task_create() -> Any:
 
 @bp.get("/tasks/<int:number>")
 def task(number: int) -> Any:
-    svc = _tasks()
-    if svc is None:
-        return render_template("tasks.html", missing=True)
     with db() as s:
         try:
             b = svc.board(s, number=number, now=now(), yellow_hours=_yellow(),
@@ -92,7 +81,6 @@ def task(number: int) -> Any:
 
 
 def _assignment(s: Any, number: int, cadre_id: int) -> TaskAssignment:
-    svc = _tasks()
     try:
         t = svc.find_task(s, number)
     except svc.TaskError:
@@ -106,9 +94,6 @@ def _assignment(s: Any, number: int, cadre_id: int) -> TaskAssignment:
 
 @bp.get("/tasks/<int:number>/cadres/<int:cadre_id>")
 def task_timeline(number: int, cadre_id: int) -> Any:
-    svc = _tasks()
-    if svc is None:
-        abort(404)
     with db() as s:
         a = _assignment(s, number, cadre_id)
         events = svc.timeline(s, a.id)
@@ -125,11 +110,10 @@ def task_timeline(number: int, cadre_id: int) -> Any:
 @bp.post("/tasks/<int:number>/cadres/<int:cadre_id>/return")
 @admin_only
 def task_return(number: int, cadre_id: int) -> Any:
-    svc = _tasks()
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            svc.return_feedback(s, number=number, phone=a.cadre.phone, reason=request.form.get("reason", ""),
+            task_notices.return_feedback(s, number=number, phone=a.cadre.phone, reason=request.form.get("reason", ""),
                                 actor=user().actor, now=now())
         except svc.TaskError as e:
             abort(400, description=str(e))
@@ -139,7 +123,6 @@ def task_return(number: int, cadre_id: int) -> Any:
 @bp.post("/tasks/<int:number>/cadres/<int:cadre_id>/extension")
 @admin_only
 def task_extension(number: int, cadre_id: int) -> Any:
-    svc = _tasks()
     f = request.form
     grant = f.get("decision") == "grant"
     until = None
@@ -151,8 +134,8 @@ def task_extension(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            svc.answer_extension(s, number=number, phone=a.cadre.phone, grant=grant, actor=user().actor, now=now(),
-                                 until=until, reason=f.get("reason", "").strip(), tz=lx().config.tz)
+            task_notices.answer_extension(s, number=number, phone=a.cadre.phone, grant=grant, actor=user().actor,
+                                          now=now(), until=until, reason=f.get("reason", "").strip(), tz=lx().config.tz)
         except svc.TaskError as e:
             abort(400, description=str(e))
     return done("已同意延期。" if grant else "已拒绝延期申请。", "console.task_timeline", number=number, cadre_id=cadre_id)
@@ -161,7 +144,6 @@ def task_extension(number: int, cadre_id: int) -> Any:
 @bp.post("/tasks/<int:number>/cancel")
 @admin_only
 def task_cancel(number: int) -> Any:
-    svc = _tasks()
     with db() as s:
         try:
             svc.cancel_task(s, number=number, actor=user().actor, now=now())

@@ -133,7 +133,7 @@ def build_world(lx: Any, clock: Any) -> World:
         w.openids.update(cadre_a="demo-cadre-01", cadre_b="demo-cadre-02", villager_a="demo-villager-001",
                          villager_b="demo-villager-002")
     # A published card for everybody (through the tasks service, as the console would).
-    from storage import tasks
+    from handlers import task_notices as tasks
 
     with lx.session() as s:
         t = tasks.create_task(s, title="冬季防火入户宣传", body="逐户宣传防火知识", deadline=clock() + timedelta(days=2),

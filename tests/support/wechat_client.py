@@ -24,7 +24,7 @@ def wechat_app(lx: Any) -> Any:
     another feature; its state must not decide whether the bot's tests run)."""
     from flask import Flask
 
-    from bot import wechat
+    from bot.wechat import endpoint as wechat
 
     app = Flask("lianxin-test")
     wechat.register(app, lx)

@@ -1,0 +1,28 @@
+"""The ``lianxin`` command line: thin wrappers over functions that the tests call directly.
+
+``main`` (bot/cli/base.py) is the group; each module below adds one group of commands. The list is the
+whole command line: a module that fails to import stops ``lianxin`` at once instead of losing its commands.
+"""
+
+from __future__ import annotations
+
+from bot.cli import (
+    accounts,  # lianxin bind-code / lianxin user add
+    demo,  # lianxin demo
+    importing,  # lianxin import
+    ledger,  # lianxin ledger
+    printing,  # lianxin cards / lianxin listing
+    purge,  # lianxin purge (personal data removed on request)
+    report,  # lianxin report month|quarter|year
+    schema,  # lianxin init
+    serving,  # lianxin serve
+    tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
+)
+from bot.cli.base import CliState, command, main, require_schema
+
+COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks)
+
+for _group in COMMAND_GROUPS:
+    _group.register(main)
+
+__all__ = ["CliState", "command", "main", "require_schema"]

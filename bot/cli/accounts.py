@@ -1,0 +1,52 @@
+"""``lianxin bind-code`` (a cadre's one-time WeChat binding code) and ``lianxin user add`` (console accounts)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.cli.base import command, require_schema
+from storage.accounts import AccountError, BindError, create_console_user, issue_bind_code
+from storage.runtime import Lianxin
+
+
+def register(main: click.Group) -> None:
+    @command(main, "bind-code")
+    @click.argument("phone")
+    def bind_code_cmd(lx: Lianxin, phone: str) -> None:
+        """为干部生成一次性绑定码（7 天有效）/ a one-time code that binds a cadre's WeChat."""
+        require_schema(lx)
+        try:
+            with lx.session() as s:
+                code, cadre, expires = issue_bind_code(s, phone=phone, actor="cli", now=lx.now())
+        except BindError as e:
+            raise click.ClickException(str(e)) from None
+        local = expires.astimezone(lx.config.tz)
+        click.echo(f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次。")
+        click.echo(f"请干部在公众号中发送：绑定 {code}")
+        click.echo(code)
+
+
+    @main.group("user")
+    def user_group() -> None:
+        """控制台账号 / console accounts."""
+
+
+    @command(user_group, "add")
+    @click.argument("name")
+    @click.option("--role", type=click.Choice(["admin", "village", "viewer"]), required=True)
+    @click.option("--village", "village", default=None, help="village accounts: the village's name")
+    def user_add_cmd(lx: Lianxin, name: str, role: str, village: str | None) -> None:
+        """添加控制台账号；密码从标准输入读取（非终端时）或提示输入 / add a console account."""
+        require_schema(lx)
+        if sys.stdin.isatty():
+            password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            with lx.session() as s:
+                create_console_user(s, username=name, password=password, role=role, village=village, actor="cli")
+        except AccountError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"已添加账号 {name}（{role}{'，' + village if village else ''}）")

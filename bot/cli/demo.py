@@ -1,0 +1,48 @@
+"""``lianxin demo``: create the schema, seed the demo township (idempotent) and serve it."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.engine import make_url
+
+from bot import serve
+from bot.cli.base import command
+from storage.demo.seed import seed_demo
+from storage.migrate import upgrade
+from storage.runtime import Lianxin
+
+
+def register(main: click.Group) -> None:
+    @command(main, "demo")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8000, show_default=True, type=int)
+    @click.option("--no-serve", is_flag=True, help="只建库和填充演示数据，不启动服务 / seed only")
+    @click.option("--no-scheduler", is_flag=True, help="不在本进程运行定时任务 / do not run the scheduler")
+    def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
+        """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
+        upgrade(lx.config.database_url)
+        tz = lx.config.tz
+        with lx.session() as s:
+            report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])
+        url = make_url(lx.config.database_url).render_as_string(hide_password=True)
+        if report.added:
+            added = "，".join(f"{k} {v}" for k, v in sorted(report.added.items()))
+            click.echo(f"演示数据已填充 / demo data seeded into {url}: {added}")
+        else:
+            click.echo(f"演示数据已存在，未重复添加 / demo data already present in {url}; nothing added")
+        click.echo("演示账号 / demo logins:")
+        for username, password, role, village in report.users:
+            click.echo(f"  {username} / {password}  ({role}{'，' + village if village else ''})")
+        click.echo("演示干部 openid：demo-cadre-01 … demo-cadre-10；村民 openid：demo-villager-001 …")
+        if no_serve:
+            return
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        click.echo(f"控制台 / console: http://{shown}:{port}/")
+        scheduler = not no_scheduler and lx.config["scheduler"]["enabled"]
+        if scheduler and not lx.config["wechat"]["app_id"]:
+            # The demo's WeChat accounts are fake: without a configured Official Account the scheduler would
+            # queue pushes that can only fail against the real API. `lianxin jobs run NAME` still shows them.
+            scheduler = False
+            click.echo("未配置公众号 [wechat] app_id：演示不运行定时推送（可用 lianxin jobs run NAME 手动试）/ "
+                       "no app_id configured: the scheduler is not started")
+        serve.serve(lx, host=host, port=port, workers=1, scheduler=scheduler)

@@ -1,0 +1,62 @@
+"""``lianxin import FILE`` and ``lianxin import --template F``: the link list (联户名单)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli.base import command, require_schema
+from storage.importer import ImportRefused, apply_import, plan_import, read_rows, write_template
+from storage.runtime import Lianxin
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    names = {"read": "已读取", "check": "已校验", "plan": "已比对", "write": "已写入"}
+    of = f" / {total}" if total else ""
+    click.echo(f"… {names.get(stage, stage)} {done}{of} 行", err=True)
+
+
+def register(main: click.Group) -> None:
+    @command(main, "import")
+    @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--template", "template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="写出一个空白模板 (.xlsx)，含表头和一行示例 / write an empty template workbook")
+    def import_cmd(lx: Lianxin, file: Path | None, template: Path | None) -> None:
+        """导入联户名单 (.xlsx / .csv) / import a link list; re-importing the same file changes nothing."""
+        if template is not None:
+            if file is not None:
+                raise click.UsageError("give either FILE or --template F, not both")
+            if template.suffix.lower() != ".xlsx":
+                template = template.with_suffix(".xlsx")
+            write_template(template)
+            click.echo(f"已写出模板 / template written: {template}")
+            return
+        if file is None:
+            raise click.UsageError("missing FILE (or --template F)")
+        if not file.is_file():
+            raise click.ClickException(f"找不到文件 / no such file: {file}")
+        require_schema(lx)
+        table = read_rows(file, progress=_progress)
+        with lx.session() as s:
+            plan = plan_import(s, table, township=lx.config["general"]["township"],
+                               minimum=lx.config["score"]["min_households"], progress=_progress)
+            if plan.ok:
+                try:
+                    apply_import(s, plan, actor="cli", now=lx.now(), progress=_progress)
+                except ImportRefused as e:  # pragma: no cover - plan.ok was checked
+                    raise click.ClickException(str(e)) from None
+        if not plan.ok:
+            click.echo(f"文件 {file.name} 有 {len(plan.problems)} 处问题，未导入任何数据 / refused, nothing written:",
+                       err=True)
+            for p in plan.problems:
+                click.echo(f"  {p}", err=True)
+            raise SystemExit(1)
+        click.echo(f"已导入 {file.name}（{plan.rows} 行）")
+        for line in plan.summary_lines():
+            click.echo(f"  {line}")
+        if plan.counts.get("households_new", 0) + plan.counts.get("households_updated", 0) == 0 \
+                and plan.counts.get("cadres_new", 0) + plan.counts.get("cadres_updated", 0) == 0:
+            click.echo("  全部未变 / everything unchanged")
+        for w in plan.warnings:
+            click.echo(f"警告：{w}")

@@ -1,0 +1,304 @@
+"""Supervision cards, scheduled jobs, the scheduler and the outbox from the command line.
+
+``lianxin task create|list|show|return|extend|cancel|overdue``, ``lianxin jobs list|run``,
+``lianxin scheduler``, ``lianxin outbox [--failed] [--retry ID]``. Times without a zone are read in the
+configured time zone; a deadline given as a bare date means the end of that day (23:59).
+
+One function per command (each adds its command to the group it is given); ``register`` lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import threading
+from datetime import date, datetime, time
+from typing import Any
+
+import click
+
+from bot.cli.base import command, require_schema
+from handlers import task_notices
+from reminders import delivery, jobs, scheduler
+from reminders.lease import write_lock
+from storage import tasks
+from storage.runtime import Lianxin
+
+
+def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:
+    v = value.strip().replace("/", "-")
+    try:
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", v):
+            y, m, d = (int(x) for x in v.split("-"))
+            return datetime.combine(date(y, m, d), time(23, 59) if end_of_day else time(0, 0), tzinfo=tz)
+        dt = datetime.fromisoformat(v)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: 应为 ISO 时间，如 2026-12-01T18:00 或 2026-12-01", param_hint=what) from None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def _local(lx: Lianxin, moment: datetime | None) -> str:
+    return moment.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+LIGHT = {"green": "绿", "yellow": "黄", "red": "红", "late": "逾期完成"}
+
+
+def task_group(parent: click.Group) -> click.Group:
+    @parent.group("task")
+    def group() -> None:
+        """督办卡 / supervision cards."""
+
+    return group
+
+
+def task_create(parent: click.Group) -> None:
+    @command(parent, "create")
+    @click.option("--title", required=True, help="标题")
+    @click.option("--body", default="", help="内容")
+    @click.option("--deadline", required=True, help="截止时间 ISO（只写日期 = 当天 23:59）")
+    @click.option("--to", "targets", multiple=True,
+                  help="对象：all | village:村名 | cadre:电话（可重复；默认 all）")
+    @click.option("--publish-at", "publish_at", default=None, help="定时发布 ISO（默认立即）")
+    @click.option("--household", "households", multiple=True, help="相关农户的服务卡号（可重复）")
+    def create_cmd(lx: Lianxin, title: str, body: str, deadline: str, targets: tuple[str, ...],
+                   publish_at: str | None, households: tuple[str, ...]) -> None:
+        """发布督办卡；最后一行输出编号 / issue a card; prints its number last."""
+        require_schema(lx)
+        tz = lx.config.tz
+        dl = parse_when(deadline, tz, end_of_day=True, what="--deadline")
+        pa = parse_when(publish_at, tz, what="--publish-at") if publish_at else None
+        try:
+            with lx.session() as s:
+                write_lock(s)
+                hh = tasks.households_by_cards(s, list(households)) if households else []
+                task = task_notices.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
+                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz)
+                n = len(task.assignments) if task.published_at else 0
+                number, published = task.number, task.published_at
+        except tasks.TaskError as e:
+            raise click.ClickException(str(e)) from None
+        if published:
+            click.echo(f"督办卡第{number}号已发布，派给 {n} 名干部，推送已排队（dispatch_outbox 发送）。")
+        else:
+            click.echo(f"督办卡第{number}号将于 {_local(lx, pa)} 发布。")
+        click.echo(str(number))
+
+
+def task_list(parent: click.Group) -> None:
+    @command(parent, "list")
+    def list_cmd(lx: Lianxin) -> None:
+        """所有督办卡及进度 / every card with its progress."""
+        require_schema(lx)
+        with lx.session() as s:
+            rows = tasks.list_tasks(s, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"])
+        if not rows:
+            click.echo("还没有督办卡。")
+        for r in rows:
+            state = "待发布" if not r["published_at"] else f"{r['answered']}/{r['assigned']} 已反馈，{r['done']} 完成，{r['overdue']} 逾期"
+            click.echo(f"{r['number']:>4}  [{LIGHT[r['light']]}] {r['title']}  截止 {_local(lx, r['deadline'])}  {state}")
+
+
+def task_show(parent: click.Group) -> None:
+    @command(parent, "show")
+    @click.argument("number", type=int)
+    def show_cmd(lx: Lianxin, number: int) -> None:
+        """一张督办卡的进度看板 / one card's progress board."""
+        require_schema(lx)
+        try:
+            with lx.session() as s:
+                b = tasks.board(s, number=number, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"])
+        except tasks.TaskError as e:
+            raise click.ClickException(str(e)) from None
+        t = b.task
+        click.echo(f"督办卡第{t.number}号：{t.title}")
+        if t.body:
+            click.echo(t.body)
+        click.echo(f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(t.targets)}")
+        click.echo("状态：" + "，".join(f"{tasks.STATUS_LABELS[k]} {v}" for k, v in sorted(b.counts.items())) +
+                   "；灯：" + "，".join(f"{LIGHT[k]} {v}" for k, v in sorted(b.lights.items())))
+        for r in b.rows:
+            ext = f" 延期:{r.extension_status}" if r.extension_status else ""
+            fb = f"  「{r.last_feedback}」" if r.last_feedback else ""
+            click.echo(f"  [{LIGHT[r.light]}] {r.village} {r.cadre_name} {r.phone}  {r.status_label}  截止 {_local(lx, r.deadline)}{ext}{fb}")
+
+
+def task_return(parent: click.Group) -> None:
+    @command(parent, "return")
+    @click.argument("number", type=int)
+    @click.argument("phone")
+    @click.option("--reason", required=True, help="退回原因")
+    def return_cmd(lx: Lianxin, number: int, phone: str, reason: str) -> None:
+        """退回干部的反馈，要求整改 / send a cadre's feedback back for rework."""
+        require_schema(lx)
+        try:
+            with lx.session() as s:
+                write_lock(s)
+                a = task_notices.return_feedback(s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now())
+                name = a.cadre.name
+        except tasks.TaskError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"已退回 {name} 对第{number}号督办卡的反馈，并通知本人。")
+
+
+def task_extend(parent: click.Group) -> None:
+    @command(parent, "extend")
+    @click.argument("number", type=int)
+    @click.argument("phone")
+    @click.option("--grant/--refuse", default=True, help="同意（默认）或不同意延期申请")
+    @click.option("--until", "until", default=None, help="同意时改为此日期（默认按申请）")
+    @click.option("--reason", default="", help="不同意时的说明")
+    def extend_cmd(lx: Lianxin, number: int, phone: str, grant: bool, until: str | None, reason: str) -> None:
+        """答复延期申请 / grant or refuse an extension."""
+        require_schema(lx)
+        day = parse_when(until, lx.config.tz, what="--until").date() if until else None
+        try:
+            with lx.session() as s:
+                write_lock(s)
+                a = task_notices.answer_extension(s, number=number, phone=phone, grant=grant, actor="cli", now=lx.now(),
+                                                  until=day, reason=reason, tz=lx.config.tz)
+                name, deadline = a.cadre.name, a.deadline
+        except tasks.TaskError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"{'已同意' if grant else '未同意'} {name} 的延期申请；截止时间 {_local(lx, deadline)}。")
+
+
+def task_cancel(parent: click.Group) -> None:
+    @command(parent, "cancel")
+    @click.argument("number", type=int)
+    def cancel_cmd(lx: Lianxin, number: int) -> None:
+        """撤销督办卡 / cancel a card."""
+        require_schema(lx)
+        try:
+            with lx.session() as s:
+                write_lock(s)
+                tasks.cancel_task(s, number=number, actor="cli", now=lx.now())
+        except tasks.TaskError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"督办卡第{number}号已撤销。")
+
+
+def task_overdue(parent: click.Group) -> None:
+    @command(parent, "overdue")
+    def overdue_cmd(lx: Lianxin) -> None:
+        """逾期名单 / the overdue list."""
+        require_schema(lx)
+        with lx.session() as s:
+            rows = tasks.overdue(s, now=lx.now())
+        if not rows:
+            click.echo("没有逾期未反馈的督办卡。")
+        for r in rows:
+            click.echo(f"第{r.task_number}号 {r.task_title}  {r.village} {r.cadre_name} {r.phone}  截止 {_local(lx, r.deadline)}")
+
+
+def jobs_group(parent: click.Group) -> click.Group:
+    @parent.group("jobs")
+    def group() -> None:
+        """定时任务 / scheduled jobs."""
+
+    return group
+
+
+def jobs_list(parent: click.Group) -> None:
+    @command(parent, "list")
+    def jobs_list_cmd(lx: Lianxin) -> None:
+        """每个定时任务及下次运行时间 / each job and its next run."""
+        require_schema(lx)
+        for j in scheduler.list_jobs(lx):
+            nxt = _local(lx, j["next_run"]) if j["next_run"] else "暂停"
+            click.echo(f"{j['name']:<20} 下次 {nxt}   {j['trigger']}")
+        held = scheduler.lease_holder(lx)
+        click.echo(f"当前调度进程：{held[0]}" if held else "当前没有运行中的调度进程（lianxin scheduler 或 lianxin serve）。")
+
+
+def jobs_run(parent: click.Group) -> None:
+    @command(parent, "run")
+    @click.argument("name")
+    @click.option("--now", "now", default=None, help="假定的当前时间 ISO（默认现在）")
+    def jobs_run_cmd(lx: Lianxin, name: str, now: str | None) -> None:
+        """立即运行一个定时任务 / run one job now (as if the clock read --now)."""
+        require_schema(lx)
+        if name not in jobs.JOBS:
+            raise click.BadParameter(f"未知任务 {name}；可选：{', '.join(jobs.JOBS)}", param_hint="NAME")
+        at = parse_when(now, lx.config.tz, what="--now") if now else lx.now()
+        result = jobs.run(lx, name, at)
+        click.echo(result.line())
+
+
+def scheduler_command(parent: click.Group) -> None:
+    @command(parent, "scheduler")
+    def scheduler_cmd(lx: Lianxin) -> None:
+        """只运行调度器（每个数据库只有一个在工作）/ run only the scheduler (one active per database)."""
+        require_schema(lx)
+        scheduler.run_forever(lx, echo=lambda m: click.echo(m))
+
+
+def dispatch_command(parent: click.Group) -> None:
+    @command(parent, "dispatch")
+    @click.option("--interval", default=None, type=float, help="两轮之间的秒数（默认 [scheduler] dispatch_interval_seconds）")
+    @click.option("--once", is_flag=True, help="只投递一轮")
+    def dispatch_cmd(lx: Lianxin, interval: float | None, once: bool) -> None:
+        """投递进程：循环发送待发消息并下载媒体（可多开，PostgreSQL 上分摊）/ a dispatcher loop."""
+        require_schema(lx)
+        wait = interval if interval is not None else lx.config["scheduler"]["dispatch_interval_seconds"]
+        stop = threading.Event()
+        if not once:
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while True:
+            result = jobs.run(lx, "dispatch_outbox", lx.now())
+            if once or result.sent or result.detail.get("failed"):
+                click.echo(result.line())
+            if once or stop.wait(wait):
+                break
+
+
+def outbox_command(parent: click.Group) -> None:
+    @command(parent, "outbox")
+    @click.option("--failed", is_flag=True, help="只列出发送失败的消息")
+    @click.option("--retry", "retry_id", type=int, default=None, help="把失败的消息重新排队")
+    @click.option("--limit", default=50, show_default=True)
+    @click.option("--json", "as_json", is_flag=True, help="JSON 输出")
+    def outbox_cmd(lx: Lianxin, failed: bool, retry_id: int | None, limit: int, as_json: bool) -> None:
+        """待发消息队列与失败消息 / the outbox and its failures."""
+        require_schema(lx)
+        if retry_id is not None:
+            try:
+                with lx.session() as s:
+                    write_lock(s)
+                    delivery.retry(s, retry_id, now=lx.now(), actor="cli")
+            except ValueError as e:
+                raise click.ClickException(str(e)) from None
+            click.echo(f"消息 {retry_id} 已重新排队。")
+            return
+        with lx.session() as s:
+            counts = delivery.outbox_counts(s)
+            rows = delivery.list_outbox(s, failed_only=failed, limit=limit)
+        if as_json:
+            click.echo(json.dumps({"counts": counts, "messages": [
+                {"id": m.id, "status": m.status, "kind": m.kind, "openid": m.openid, "attempts": m.attempts,
+                 "channel": m.channel, "last_error": m.last_error, "key": m.idempotency_key,
+                 "created_at": m.created_at.isoformat(), "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+                for m in rows]}, ensure_ascii=False, indent=2))
+            return
+        click.echo("队列：" + ("，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "空"))
+        until = delivery.paused_until(lx)
+        if until:
+            click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
+        for m in rows:
+            text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
+            err = f"  错误: {m.last_error}" if m.last_error else ""
+            click.echo(f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}")
+
+
+def register(main: click.Group) -> None:
+    """Add this file's commands to ``lianxin``."""
+    task = task_group(main)
+    for add in (task_create, task_list, task_show, task_return, task_extend, task_cancel, task_overdue):
+        add(task)
+    job = jobs_group(main)
+    for add in (jobs_list, jobs_run):
+        add(job)
+    for add in (scheduler_command, dispatch_command, outbox_command):
+        add(main)

@@ -1,0 +1,202 @@
+"""A small client for the WeChat Official Account API at ``[wechat] api_base``.
+
+Request and response shapes follow the documentation (and wechatpy's client): JSON bodies, ``errcode``/
+``errmsg`` in every answer, ``access_token`` as a query parameter.
+
+The access token is one per app and a new one invalidates the old: so it lives in the ``access_token``
+table, shared by every process, and is fetched from ``/cgi-bin/stable_token`` by one process at a time
+under a lease. A call answered with 40001/40014/42001 refreshes it once (force_refresh) and retries.
+
+Errors are sorted for delivery: ``TransientError`` (5xx, timeouts, -1: try again later with back-off) and
+``WechatError`` with the code (the caller decides: fall back to a template, mark unreachable, pause, fail).
+Both, and the ``WechatApi`` protocol this client implements, are defined in ``reminders.wechat_port``:
+delivery sits below the transport and gets this client injected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+from reminders import lease
+from reminders.wechat_port import Media, TransientError, WechatError
+from storage.models import AccessToken
+from storage.runtime import Lianxin
+from storage.types import utcnow
+
+log = logging.getLogger("lianxin.wechat_api")
+
+TOKEN_ERRORS = {40001, 40014, 42001}
+TRANSIENT_CODES = {-1}  # system busy
+TOKEN_MARGIN = timedelta(minutes=5)
+
+
+class WechatClient:
+    """One per process (or per dispatcher); thread-safe as long as ``http`` is not shared oddly."""
+
+    def __init__(self, lx: Lianxin, *, http: requests.Session | None = None, holder: str | None = None) -> None:
+        self.lx = lx
+        cfg = lx.config["wechat"]
+        self.base = cfg["api_base"].rstrip("/")
+        self.app_id = cfg["app_id"]
+        self.secret = cfg["app_secret"]
+        self.timeout = cfg["request_timeout_seconds"]
+        self.http = http or requests.Session()
+        self._cached: tuple[str, datetime] | None = None
+        self.holder = holder or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ---------------------------------------------------------------- token
+
+    def _stored_token(self) -> AccessToken | None:
+        with self.lx.sessions() as s:
+            return s.scalar(select(AccessToken).where(AccessToken.app_id == self.app_id))
+
+    def token(self) -> str:
+        """The shared token. Kept in memory between calls: if another process replaced it meanwhile, WeChat
+        answers 40001 and ``call`` picks the new one up from the database."""
+        cached = self._cached
+        if cached is not None and cached[1] - TOKEN_MARGIN > utcnow():
+            return cached[0]
+        row = self._stored_token()
+        if row is not None and row.expires_at - TOKEN_MARGIN > utcnow():
+            self._cached = (row.token, row.expires_at)
+            return row.token
+        return self.refresh_token(stale=row.token if row else None)
+
+    def refresh_token(self, *, stale: str | None, force: bool = False, wait_seconds: float = 15.0) -> str:
+        """Fetch a new token unless another process already replaced ``stale``; one refresher at a time."""
+        name = f"wechat-token:{self.app_id}"
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            row = self._stored_token()
+            if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > utcnow():
+                self._cached = (row.token, row.expires_at)
+                return row.token
+            now = utcnow()
+            if lease.acquire(self.lx.engine, name, self.holder, ttl=timedelta(seconds=30), now=now):
+                try:
+                    row = self._stored_token()
+                    if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > utcnow():
+                        return row.token
+                    token, expires_in = self._fetch_stable_token(force=force)
+                    self._store_token(token, expires_in)
+                    self._cached = (token, utcnow() + timedelta(seconds=expires_in))
+                    return token
+                finally:
+                    lease.release(self.lx.engine, name, self.holder)
+            if time.monotonic() > deadline:
+                raise TransientError(-1, "access token refresh held by another process too long")
+            time.sleep(0.05)
+
+    def _fetch_stable_token(self, *, force: bool) -> tuple[str, int]:
+        body = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.secret,
+                "force_refresh": force}
+        data = self._request("POST", "/cgi-bin/stable_token", json=body, with_token=False)
+        if "access_token" not in data:
+            raise WechatError(int(data.get("errcode", -1)), str(data.get("errmsg", "no access_token")))
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    def _store_token(self, token: str, expires_in: int) -> None:
+        now = utcnow()
+        with self.lx.session() as s:
+            lease.write_lock(s)
+            row = s.get(AccessToken, self.app_id)
+            if row is None:
+                s.add(AccessToken(app_id=self.app_id, token=token, refreshed_at=now,
+                                  expires_at=now + timedelta(seconds=expires_in)))
+            else:
+                row.token, row.refreshed_at = token, now
+                row.expires_at = now + timedelta(seconds=expires_in)
+
+    # ---------------------------------------------------------------- transport
+
+    def _request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                 with_token: bool = True, token: str | None = None, raw: bool = False) -> Any:
+        params = dict(params or {})
+        if with_token:
+            params["access_token"] = token or self.token()
+        try:
+            resp = self.http.request(method, self.base + path, params=params, timeout=self.timeout,
+                                     data=None if json is None else _dumps(json),
+                                     headers={"Content-Type": "application/json; charset=utf-8"}
+                                     if json is not None else None)
+        except (requests.Timeout, requests.ConnectionError) as e:
+            raise TransientError(-1, f"{e.__class__.__name__}: {e}") from None
+        if resp.status_code >= 500:
+            raise TransientError(-1, f"HTTP {resp.status_code}")
+        if resp.status_code >= 400:
+            raise WechatError(resp.status_code, f"HTTP {resp.status_code}")
+        ctype = resp.headers.get("Content-Type", "")
+        if raw and "json" not in ctype and "text/plain" not in ctype:
+            return resp
+        try:
+            data = resp.json()
+        except ValueError:
+            if raw:
+                return resp
+            raise TransientError(-1, "answer is not JSON") from None
+        code = int(data.get("errcode", 0) or 0)
+        if code in TRANSIENT_CODES:
+            raise TransientError(code, str(data.get("errmsg", "system busy")))
+        if code:
+            raise WechatError(code, str(data.get("errmsg", "")))
+        return resp if raw else data
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """An API call with the shared token; on a token error refresh it once and try again."""
+        token = self.token()
+        try:
+            return self._request(method, path, token=token, **kw)
+        except WechatError as e:
+            if e.errcode not in TOKEN_ERRORS:
+                raise
+            log.info("token rejected (%s); refreshing once", e.errcode)
+            fresh = self.refresh_token(stale=token, force=True)
+            try:
+                return self._request(method, path, token=fresh, **kw)
+            except WechatError as again:
+                if again.errcode in TOKEN_ERRORS and not isinstance(again, TransientError):
+                    # Rejected again at once (another process forced a newer token in between): a token
+                    # problem says nothing about the message — try it later instead of failing it for good.
+                    raise TransientError(again.errcode, f"token rejected twice: {again.errmsg}") from None
+                raise
+
+    # ---------------------------------------------------------------- API
+
+    def send_text(self, openid: str, text: str) -> dict[str, Any]:
+        """Customer-service text (message/custom/send): only within 48 h of the user's last message."""
+        return self.call("POST", "/cgi-bin/message/custom/send",
+                         json={"touser": openid, "msgtype": "text", "text": {"content": text}})
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any],
+                      url: str | None = None) -> dict[str, Any]:
+        """A template message (message/template/send): any time, to a subscribed user."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["url"] = url
+        return self.call("POST", "/cgi-bin/message/template/send", json=body)
+
+    def get_media(self, media_id: str) -> Media:
+        """A temporary media file (media/get): kept by WeChat for 3 days."""
+        resp = self.call("GET", "/cgi-bin/media/get", params={"media_id": media_id}, raw=True)
+        disp = resp.headers.get("Content-Disposition", "")
+        filename = None
+        if "filename=" in disp:
+            filename = disp.split("filename=", 1)[1].strip().strip('"')
+        return Media(resp.content, resp.headers.get("Content-Type", "application/octet-stream"), filename)
+
+
+def _dumps(data: Any) -> bytes:
+    # WeChat wants real UTF-8, not \\u escapes (escaped Chinese shows as escapes in some clients).
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")

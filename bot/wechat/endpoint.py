@@ -1,0 +1,130 @@
+"""The /wechat route: the order of checks (see bot/wechat/inbound.py), then bot.dispatch handles the message once.
+
+Also ``post_signed``: one message POSTed to this route the way WeChat sends it, for the console's chat
+simulator (injected by bot.app.create_app, so the console need not import bot).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request
+
+from bot import dispatch
+from bot.wechat.inbound import (
+    BadRequest,
+    Forbidden,
+    SafeMode,
+    message_xml,
+    parse_xml,
+    reply_xml,
+    sign,
+    signed_query,
+    to_message,
+)
+from handlers import policy
+from storage.runtime import Lianxin
+
+log = logging.getLogger("lianxin.bot.wechat")
+
+
+def register(app: Flask, lx: Lianxin) -> None:
+    cfg = lx.config["wechat"]
+    token: str = cfg["token"]
+    safe = SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"]) if cfg["encoding_aes_key"] else None
+    max_body: int = cfg["max_body_bytes"]
+    tolerance: int = cfg["timestamp_tolerance_seconds"]
+
+    policy.warm_up()  # jieba's dictionary loads here, not inside WeChat's 5-second budget
+
+    def check_query() -> tuple[str, str]:
+        args = request.args
+        timestamp, nonce, signature = args.get("timestamp", ""), args.get("nonce", ""), args.get("signature", "")
+        if not (timestamp and nonce and signature) or not hmac.compare_digest(
+                sign(token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")):
+            raise Forbidden("bad signature")
+        try:
+            ts = int(timestamp)
+        except ValueError as e:
+            raise Forbidden("bad timestamp") from e
+        if abs(lx.now().timestamp() - ts) > tolerance:
+            raise Forbidden("timestamp outside the tolerance (replay?)")
+        return timestamp, nonce
+
+    def read_body() -> bytes:
+        length = request.content_length
+        if length is not None and length > max_body:
+            raise BadRequest("body too large")
+        body = request.stream.read(max_body + 1)
+        if len(body) > max_body:
+            raise BadRequest("body too large")
+        return body
+
+    @app.route("/wechat", methods=["GET", "POST"])
+    def wechat_endpoint() -> Any:
+        try:
+            if request.method == "GET":
+                check_query()
+                echostr = request.args.get("echostr", "")
+                return Response(echostr, mimetype="text/plain")
+            timestamp, nonce = check_query()
+            body = read_body()
+            if safe is not None:
+                if request.args.get("encrypt_type", "").lower() != "aes":
+                    raise BadRequest("safe mode: the body must be encrypted (encrypt_type=aes)")
+                outer = parse_xml(body)
+                encrypt = outer.get("Encrypt", "").strip()
+                if not encrypt:
+                    raise BadRequest("safe mode: no Encrypt element")
+                fields = parse_xml(safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce))
+            else:
+                fields = parse_xml(body)
+            msg = to_message(fields)
+        except Forbidden as e:
+            log.warning("refused /wechat request from %s: %s", request.remote_addr, e)
+            return Response("forbidden", status=403, mimetype="text/plain")
+        except BadRequest as e:
+            log.warning("bad /wechat request from %s: %s", request.remote_addr, e)
+            return Response("bad request", status=400, mimetype="text/plain")
+
+        text = dispatch.handle(lx, msg)
+        if not text:
+            return Response("success", mimetype="text/plain")
+        xml = reply_xml(msg, fields.get("ToUserName", ""), text, lx.now())
+        if safe is not None:
+            xml = safe.encrypt(xml, str(int(lx.now().timestamp())))
+        return Response(xml, mimetype="application/xml")
+
+
+def post_signed(app: Flask, lx: Lianxin, openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:
+    """POST one signed (and in safe mode encrypted) message to /wechat; (status, reply text or None)."""
+    cfg = lx.config["wechat"]
+    token = cfg["token"]
+    ts = int(lx.now().timestamp())
+    msg_id = secrets.randbits(62) if kind != "event" else None
+    xml = message_xml(openid, kind, create_time=ts, msg_id=msg_id, **fields)
+    query = signed_query(token, ts)
+    safe = None
+    if cfg["encoding_aes_key"]:
+        safe = SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"])
+        encrypted = safe.prp.encrypt(xml, cfg["app_id"]).decode()
+        query["encrypt_type"] = "aes"
+        query["msg_signature"] = sign(token, query["timestamp"], query["nonce"], encrypted)
+        xml = f"<xml><ToUserName><![CDATA[gh_lianxin]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    client = app.test_client()
+    resp = client.post("/wechat?" + urlencode(query), data=xml.encode("utf-8"), content_type="text/xml")
+    body = resp.get_data()
+    if resp.status_code != 200:
+        return resp.status_code, None
+    if body.strip() in (b"", b"success"):
+        return 200, None
+    fields_out = parse_xml(body)
+    if safe is not None:
+        outer = fields_out
+        fields_out = parse_xml(safe.decrypt(outer["Encrypt"], outer.get("MsgSignature", ""),
+                                            outer.get("TimeStamp", ""), outer.get("Nonce", "")))
+    return 200, fields_out.get("Content")

@@ -1,0 +1,44 @@
+"""`回复 M TEXT`: a cadre answers villager request M (only their own); the answer is relayed to the villager."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import keywords
+from handlers.base import Context, Message, Route, Router
+from handlers.common import cadre_of, command, is_cadre
+from storage.models import RequestReply, VillagerRequest, WechatIdentity
+
+
+def answer(ctx: Context, msg: Message, rest: str) -> str:
+    number, text = keywords.leading_number(rest)
+    if number is None or not text:
+        return ctx.render("reply_usage")
+    cadre = cadre_of(ctx)
+    req = ctx.session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
+    # Another cadre's request is reported exactly like a missing one: numbers reveal nothing.
+    if req is None or req.cadre_id != cadre.id:
+        return ctx.render("reply_not_found", number=number)
+    if req.status == "closed":
+        return ctx.render("reply_closed", request=req)
+    now = ctx.now()
+    reply = RequestReply(request_id=req.id, author=f"cadre:{cadre.phone}", text=text, created_at=now)
+    ctx.session.add(reply)
+    ask_rating = req.status == "open"  # asked once per answer round: first answer, or after 不满意
+    first = req.first_answer_at is None
+    if first:
+        req.first_answer_at = now
+    req.status = "answered"
+    ctx.session.flush()
+    villager = ctx.session.get(WechatIdentity, req.identity_id)
+    relayed = False
+    if villager is not None and villager.subscribed and villager.kind == "villager":
+        relayed = ctx.outbox.enqueue(
+            villager.openid, "reply",
+            ctx.render("reply_push", request=req, cadre=cadre, text=text, ask_rating=ask_rating),
+            key=f"reply:{reply.id}:villager",
+        )
+    return ctx.render("reply_sent", request=req, relayed=relayed, first=first)
+
+
+router = Router("replies", is_cadre, (Route("requests.answer", command("回复"), answer),))

@@ -1,0 +1,83 @@
+"""What a card's pushes say, and the card operations that push, for every caller (chat, console, CLI, jobs).
+
+storage/tasks decides who is told and under which key, in the caller's transaction, but renders no chat text:
+its push-making functions take ``words=``. This module supplies those words from the .txt.j2 templates
+(handlers/templates: task_published, task_returned, extension_requested / granted / refused) and wraps each
+such operation with the signature it always had, so a caller writes ``task_notices.create_task(...)`` and
+gets the card, its assignments and its pushes. It sits at the handlers level because the chat's 延期 pushes
+to the office, and handlers may import only storage; the jobs (publish_tasks), the console and the CLI sit
+higher and import it from here. Everything that does not push is called in storage.tasks directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers.render import render
+from storage import tasks
+from storage.models import Task, TaskAssignment
+from storage.periods import local_text
+from storage.tasks import DEFAULT_TZ
+
+
+def published_words(tz: ZoneInfo) -> tasks.PushWords:
+    """The push of a newly published card: its text and the WeChat template fields."""
+
+    def words(task: Task) -> dict[str, Any]:
+        text = render("task_published", task=task, deadline=local_text(task.deadline, tz))
+        template = {
+            "first": f"督办卡第{task.number}号：{task.title}",
+            "keyword1": task.title,
+            "keyword2": local_text(task.deadline, tz),
+            "remark": f"回复「任务」查看，「反馈 {task.number} 内容」或「完成 {task.number} 内容」答复",
+        }
+        return {"text": text, "template": template}
+
+    return words
+
+
+def create_task(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **card: Any) -> Task:
+    """storage.tasks.create_task, its pushes worded here."""
+    return tasks.create_task(session, tz=tz, words=published_words(tz), **card)
+
+
+def publish(session: Any, task: Task, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ) -> int:
+    """storage.tasks.publish, its pushes worded here."""
+    return tasks.publish(session, task, now=now, words=published_words(tz))
+
+
+def publish_due(session: Any, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ) -> list[Task]:
+    """storage.tasks.publish_due (the publish_tasks job), its pushes worded here."""
+    return tasks.publish_due(session, now=now, words=published_words(tz))
+
+
+def request_extension(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **request: Any) -> TaskAssignment:
+    """storage.tasks.request_extension (延期), the office's notice worded here."""
+
+    def words(a: TaskAssignment) -> str:
+        assert a.extension_requested_until is not None and a.extension_reason is not None
+        return render("extension_requested", task=a.task, cadre=a.cadre,
+                      until=local_text(a.extension_requested_until, tz), reason=a.extension_reason)
+
+    return tasks.request_extension(session, tz=tz, words=words, **request)
+
+
+def return_feedback(session: Any, *, reason: str, **answer: Any) -> TaskAssignment:
+    """storage.tasks.return_feedback (退回), the cadre's notice worded here."""
+    # storage strips the reason before it is stored; the notice shows the same stripped reason.
+    return tasks.return_feedback(
+        session, reason=reason, words=lambda a: render("task_returned", task=a.task, reason=(reason or "").strip()),
+        **answer)
+
+
+def answer_extension(session: Any, *, reason: str = "", tz: ZoneInfo = DEFAULT_TZ, **answer: Any) -> TaskAssignment:
+    """storage.tasks.answer_extension, the cadre's notice worded here."""
+
+    def words(a: TaskAssignment) -> str:
+        if a.extension_status == "granted":
+            return render("extension_granted", task=a.task, deadline=local_text(a.deadline, tz))
+        return render("extension_refused", task=a.task, deadline=local_text(a.deadline, tz), reason=reason)
+
+    return tasks.answer_extension(session, reason=reason, tz=tz, words=words, **answer)

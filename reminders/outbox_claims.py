@@ -1,0 +1,123 @@
+"""Claiming due outbox rows, and recording each answer in a one-row UPDATE conditional on our claim.
+
+See reminders/delivery.py for the whole run and why a message can go out twice only if the process dies
+between WeChat's answer and that UPDATE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from reminders import lease
+from storage.models import OutboxMessage, WechatIdentity
+from storage.runtime import Lianxin
+from storage.tasks import mark_delivered
+from storage.types import utcnow
+
+CLAIM_SECONDS = 120
+
+
+def backoff(attempts: int, base_seconds: int) -> timedelta:
+    return timedelta(seconds=min(3600, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Claiming
+# --------------------------------------------------------------------------------------------------
+
+
+def _due(now: datetime, real_now: datetime) -> Any:
+    return or_(
+        # A message never tried is always due (--now in the past must not hold back what was just queued);
+        # a retried one waits for its back-off, measured on the clock we were given.
+        and_(OutboxMessage.status == "pending",
+             or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now)),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
+    )
+
+
+def claim(lx: Lianxin, *, claim_id: str, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them."""
+    real_now = utcnow()
+    until = real_now + timedelta(seconds=CLAIM_SECONDS)
+    with lx.session() as s:
+        lease.write_lock(s)
+        q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
+        if s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        ids = list(s.scalars(q))
+        if not ids:
+            return []
+        s.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), _due(now, real_now))
+            .values(status="sending", claimed_by=claim_id, claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    with lx.session() as s:
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.claimed_by == claim_id,
+                                                          OutboxMessage.status == "sending")
+                              .order_by(OutboxMessage.id)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Recording (each a one-row update, conditional on our claim)
+# --------------------------------------------------------------------------------------------------
+
+
+def finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool:
+    res = s.execute(
+        update(OutboxMessage).where(OutboxMessage.id == msg.id, OutboxMessage.claimed_by == claim_id,
+                                    OutboxMessage.status == "sending")
+        .values(claimed_until=None, **values).execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)
+
+
+def record_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, now: datetime) -> None:
+    with lx.session() as s:
+        if finish(s, msg, claim_id, status="sent", channel=channel, sent_at=now,
+                   attempts=OutboxMessage.attempts + 1, last_error=None):
+            # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
+            for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
+                mark_delivered(s, key, now=now)
+            if channel == "custom":  # shown by the console; the quota itself is counted from sent rows
+                s.execute(update(WechatIdentity).where(WechatIdentity.openid == msg.openid)
+                          .values(window_sent=WechatIdentity.window_sent + 1)
+                          .execution_options(synchronize_session=False))
+
+
+def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:
+    cfg = lx.config["wechat"]
+    attempts = msg.attempts + 1
+    with lx.session() as s:
+        if attempts >= cfg["max_attempts"]:
+            finish(s, msg, claim_id, status="failed", attempts=attempts, last_error=error)
+            return "failed"
+        finish(s, msg, claim_id, status="pending", attempts=attempts, last_error=error,
+                next_attempt_at=now + backoff(attempts, cfg["retry_base_seconds"]))
+        return "retried"
+
+
+def record_failed(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str) -> None:
+    with lx.session() as s:
+        finish(s, msg, claim_id, status="failed", attempts=msg.attempts + 1, last_error=error)
+
+
+def release(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str, note: str | None = None) -> None:
+    """Give unsent rows back untouched (delivery paused): they stay due, nothing counts as an attempt."""
+    if not msgs:
+        return
+    with lx.session() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([m.id for m in msgs]), OutboxMessage.claimed_by == claim_id,
+                   OutboxMessage.status == "sending")
+            .values(status="pending", claimed_until=None, **({"last_error": note} if note else {}))
+            .execution_options(synchronize_session=False)
+        )
+
+

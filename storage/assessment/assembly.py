@@ -1,0 +1,265 @@
+"""Putting the report together: per cadre-month counts from the queries, summed over the period, scored,
+ranked, grouped by village and the township, and the trend."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.assessment import queries
+from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
+from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
+from storage.ledger import ledger_completion
+from storage.periods import Period, last_day_of_month, local_day, month_key, parse_period
+
+TREND_MONTHS = 6
+
+
+def _group(name: str, rows: Iterable[tuple[CadreRow, Counts]], weights: dict[str, float]) -> GroupRow:
+    total = Counts()
+    households = cadres = below = 0
+    scores: list[float] = []
+    for row, counts in rows:
+        cadres += 1
+        households += row.households
+        total.add(counts)
+        below += bool(row.below_minimum)
+        if row.score is not None:
+            scores.append(row.score)
+    avg = round(math.fsum(scores) / len(scores), 2) if scores else None
+    return GroupRow(
+        name=name, cadres=cadres, households=households, diary_days=total.diary_days,
+        diary_entries=total.diary_entries, working_days_owed=total.owed,
+        diary_coverage=_r4(ratio(total.diary_credited, total.owed)),
+        summaries_submitted=total.summaries_submitted, summaries_on_time=total.summaries_on_time,
+        tasks_assigned=total.tasks_assigned, tasks_fed_back=total.tasks_fed_back,
+        tasks_on_time=total.tasks_on_time, tasks_overdue=total.tasks_overdue, tasks_returned=total.tasks_returned,
+        task_timeliness=_r4(ratio(total.tasks_on_time, total.tasks_on_time + total.tasks_overdue)),
+        requests_received=total.requests_received, requests_answered=total.requests_answered,
+        requests_answered_in_sla=total.requests_answered_in_sla,
+        requests_in_sla_share=_r4(ratio(total.requests_answered_in_sla,
+                                         total.requests_answered_in_sla + total.requests_late)),
+        avg_first_answer_hours=_hours(total), satisfaction=_r4(ratio(total.requests_satisfied, total.requests_rated)),
+        avg_score=avg, below_minimum=below)
+
+
+def _township_month(months: list[Counts]) -> Counts:
+    """The few sums the trend needs (summing only these keeps a county's trend cheap)."""
+    tc = Counts()
+    tc.diary_credited = sum(c.diary_credited for c in months)
+    tc.workdays = sum(c.workdays for c in months)
+    tc.leave_days = sum(c.leave_days for c in months)
+    tc.tasks_on_time = sum(c.tasks_on_time for c in months)
+    tc.tasks_overdue = sum(c.tasks_overdue for c in months)
+    tc.requests_answered_in_sla = sum(c.requests_answered_in_sla for c in months)
+    tc.requests_late = sum(c.requests_late for c in months)
+    tc.requests_satisfied = sum(c.requests_satisfied for c in months)
+    tc.requests_rated = sum(c.requests_rated for c in months)
+    return tc
+
+
+def _r4(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _hours(c: Counts) -> float | None:
+    return None if not c.requests_answered else round(c.answer_seconds / c.requests_answered / 3600, 2)
+
+
+def _window_for(period: Period, tz: Any, now: datetime) -> tuple[queries.Window, list[int], list[int], list[int]]:
+    k = len(period.months())
+    n = max(TREND_MONTHS, 2 * k)
+    months = queries.month_periods(period.last, n)
+    today = local_day(now, tz)
+    w = queries.Window(months=months, tz=tz, now=now, today=today, as_of=today - timedelta(days=1))
+    current = list(range(n - k, n))
+    previous = list(range(n - 2 * k, n - k))
+    trend = list(range(n - max(TREND_MONTHS, k), n))
+    return w, current, previous, trend
+
+
+def build_report(session: Session, config: Any, kind: str, period_key: str, *, now: datetime) -> Report:
+    """The report of one period ('2026-11', '2026Q4', '2026') as of ``now`` (aware)."""
+    if kind not in KINDS:
+        raise ValueError(f"报表类型应为 month、quarter 或 year（收到 {kind!r}）")
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    period = parse_period(kind, period_key)
+    tz = config.tz
+    weights = weights_from(config)
+    sla_hours = int(config["sla"]["first_answer_hours"])
+    min_households = int(config["score"].get("min_households", 30))
+    min_share = float(config["score"]["min_diary_share"])
+    w, current, previous, trend_idx = _window_for(period, tz, now)
+
+    # Working days per month, up to yesterday: the calendar is Python's (chinesecalendar + overrides);
+    # the cadres' leave against it is SQL.
+    month_workdays: list[list[date]] = []
+    for m in w.months:
+        last = min(m.last, w.as_of)
+        month_workdays.append(queries.workdays_between(m.first, last, config) if last >= m.first else [])
+    owed_days = [(d, i) for i, days in enumerate(month_workdays) for d in days]
+
+    cadre_rows = queries.cadres_in_period(session, period.utc_range(tz), period)
+    diary = queries.diary_counts(session, w)
+    leave = queries.leave_days(session, w, owed_days)
+    summaries = queries.summary_counts(session, w)
+    tasks = queries.task_counts(session, w)
+    requests = queries.request_counts(session, w, sla_hours)
+    households = queries.household_counts(session)
+    # the 五个一 ledger's own definition (information form complete, card handed out, policy explained,
+    # commitment signed), as it stands now
+    ledger = ledger_completion(session, [row[0] for row in cadre_rows])
+    red_list = queries.red_list(session, period, tz, now)
+
+    def month_counts(cid: int, start_day: date, i: int) -> Counts:
+        c = Counts()
+        days = month_workdays[i]
+        c.workdays = len(days) - bisect.bisect_left(days, start_day)
+        c.leave_days = leave.get((cid, i), 0)
+        c.diary_days, c.diary_entries = diary.get((cid, i), (0, 0))
+        c.diary_credited = min(c.diary_days, c.owed)
+        c.summaries_submitted, c.summaries_on_time = summaries.get((cid, i), (0, 0))
+        month = w.months[i]
+        due = (month.last < w.today and month.last >= start_day) or c.summaries_submitted > 0
+        if due:
+            c.summary_months = 1
+            c.summary_months_due_submitted = c.summaries_submitted
+            c.summary_months_due_on_time = c.summaries_on_time
+        t = tasks.get((cid, i))
+        if t:
+            c.tasks_assigned, c.tasks_fed_back, c.tasks_on_time, c.tasks_overdue, c.tasks_returned = t
+        r = requests.get((cid, i))
+        if r:
+            (c.requests_received, c.requests_answered, c.requests_answered_in_sla, c.requests_late,
+             c.answer_seconds, c.requests_rated, c.requests_satisfied) = r
+        return c
+
+    def over(per_month: list[Counts], idx: list[int]) -> Counts:
+        if len(idx) == 1:
+            return per_month[idx[0]]  # never mutated afterwards
+        total = Counts()
+        for i in idx:
+            total.add(per_month[i])
+        return total
+
+    rows: list[CadreRow] = []
+    counts_now: list[Counts] = []
+    prev_scores: list[float | None] = []
+    trend_scores: list[list[float | None]] = [[] for _ in trend_idx]
+    trend_counts: list[list[Counts]] = [[] for _ in trend_idx]
+    months_in_period = len(current)
+    for cid, name, phone, post, created_at, village, first_diary_day in cadre_rows:
+        start_day = queries.start_day(created_at, first_diary_day, tz)
+        per_month = [month_counts(cid, start_day, i) for i in range(len(w.months))]
+        hh = households.get(cid, 0)
+        ledger_share = ledger.get(cid) if hh else None
+        c = over(per_month, current)
+        score, parts = score_counts(c, ledger_share, weights)
+        p_score, _ = score_counts(over(per_month, previous), ledger_share, weights, breakdown=False)
+        prev_scores.append(p_score)
+        for j, i in enumerate(trend_idx):
+            trend_scores[j].append(score_counts(per_month[i], ledger_share, weights, breakdown=False)[0])
+            trend_counts[j].append(per_month[i])
+        coverage = _r4(ratio(c.diary_credited, c.owed))
+        below = []
+        if hh < min_households:
+            below.append("households")
+        if coverage is not None and coverage < min_share:
+            below.append("diary")
+        rows.append(CadreRow(
+            cadre_id=cid, name=name, phone=phone, post=post, village=village or "",
+            households=hh, diary_days=c.diary_days, diary_entries=c.diary_entries,
+            working_days_owed=c.owed, leave_days=c.leave_days, diary_coverage=coverage,
+            summary_submitted=c.summaries_submitted >= months_in_period,
+            summary_on_time=c.summaries_on_time >= months_in_period,
+            summaries_submitted=c.summaries_submitted, summaries_on_time=c.summaries_on_time,
+            months_in_period=months_in_period,
+            tasks_assigned=c.tasks_assigned, tasks_fed_back=c.tasks_fed_back, tasks_on_time=c.tasks_on_time,
+            tasks_overdue=c.tasks_overdue, tasks_pending=c.tasks_assigned - c.tasks_on_time - c.tasks_overdue,
+            tasks_returned=c.tasks_returned,
+            requests_received=c.requests_received, requests_answered=c.requests_answered,
+            requests_answered_in_sla=c.requests_answered_in_sla, requests_late=c.requests_late,
+            requests_pending=c.requests_received - c.requests_answered_in_sla - c.requests_late,
+            avg_first_answer_hours=_hours(c), requests_rated=c.requests_rated,
+            requests_satisfied=c.requests_satisfied,
+            satisfaction=_r4(ratio(c.requests_satisfied, c.requests_rated)),
+            ledger_completion=_r4(ledger_share),
+            score=score, score_breakdown=parts, rank=None, below_minimum=below))
+        counts_now.append(c)
+
+    ranks = competition_ranks([r.score for r in rows])
+    prev_ranks = competition_ranks(prev_scores)
+    for row, rank, p_score, p_rank in zip(rows, ranks, prev_scores, prev_ranks, strict=True):
+        row.rank = rank
+        row.previous_score, row.previous_rank = p_score, p_rank
+        if row.score is not None and p_score is not None:
+            row.score_delta = round(row.score - p_score, 2)
+        if rank is not None and p_rank is not None:
+            row.rank_delta = p_rank - rank
+
+    # Villages: sums of their cadres' counts; ranked by the average score of their cadres.
+    by_village: dict[str, list[tuple[CadreRow, Counts]]] = {}
+    prev_by_village: dict[str, list[float]] = {}
+    for row, c, p_score in zip(rows, counts_now, prev_scores, strict=True):
+        by_village.setdefault(row.village, []).append((row, c))
+        if p_score is not None:
+            prev_by_village.setdefault(row.village, []).append(p_score)
+    villages = [_group(name, members, weights) for name, members in sorted(by_village.items())]
+    v_ranks = competition_ranks([v.avg_score for v in villages])
+    prev_avgs = [round(math.fsum(prev_by_village[v.name]) / len(prev_by_village[v.name]), 2)
+                 if prev_by_village.get(v.name) else None for v in villages]
+    pv_ranks = competition_ranks(prev_avgs)
+    for v, rank, p_avg, p_rank in zip(villages, v_ranks, prev_avgs, pv_ranks, strict=True):
+        v.rank, v.previous_avg_score, v.previous_rank = rank, p_avg, p_rank
+        if v.avg_score is not None and p_avg is not None:
+            v.score_delta = round(v.avg_score - p_avg, 2)
+        if rank is not None and p_rank is not None:
+            v.rank_delta = p_rank - rank
+    villages.sort(key=lambda v: (v.rank is None, v.rank or 0, v.name))
+
+    township = str(config["general"]["township"])
+    totals = _group(township, zip(rows, counts_now, strict=True), weights)
+    p_all = [s for s in prev_scores if s is not None]
+    totals.previous_avg_score = round(math.fsum(p_all) / len(p_all), 2) if p_all else None
+    if totals.avg_score is not None and totals.previous_avg_score is not None:
+        totals.score_delta = round(totals.avg_score - totals.previous_avg_score, 2)
+
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
+    below_minimum = [
+        {"name": r.name, "phone": r.phone, "village": r.village, "households": r.households,
+         "diary_coverage": r.diary_coverage, "reasons": r.below_minimum}
+        for r in sorted(rows, key=lambda r: (r.village, r.name, r.phone)) if r.below_minimum
+    ]
+
+    trend = []
+    for j, i in enumerate(trend_idx):
+        scored = [s for s in trend_scores[j] if s is not None]
+        tc = _township_month(trend_counts[j])
+        trend.append(TrendPoint(
+            month=w.months[i].key,
+            avg_score=round(math.fsum(scored) / len(scored), 2) if scored else None,
+            diary_coverage=_r4(ratio(tc.diary_credited, tc.owed)),
+            task_timeliness=_r4(ratio(tc.tasks_on_time, tc.tasks_on_time + tc.tasks_overdue)),
+            requests_in_sla_share=_r4(ratio(tc.requests_answered_in_sla, tc.requests_answered_in_sla + tc.requests_late)),
+            satisfaction=_r4(ratio(tc.requests_satisfied, tc.requests_rated))))
+
+    return Report(
+        kind=kind, period=period.key, first_day=period.first.isoformat(), last_day=period.last.isoformat(),
+        as_of=min(period.last, w.as_of).isoformat(),
+        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"), township=township,
+        previous_period=period.previous().key, weights=weights, sla_hours=sla_hours,
+        min_households=min_households, min_diary_share=min_share,
+        cadres=rows, villages=villages, totals=totals, below_minimum=below_minimum, red_list=red_list,
+        trend=trend)
+
+
+def last_month_key(today: date) -> str:
+    """The month before ``today``'s, as the monthly_circular job reports it."""
+    first = today.replace(day=1) - timedelta(days=1)
+    return month_key(last_day_of_month(first.year, first.month))

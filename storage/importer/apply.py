@@ -1,0 +1,190 @@
+"""Applying a plan with bulk statements (never per-row queries: 100,000 households import in well under a
+minute), audited; the caller owns the transaction. And ``import_file``: read, plan and apply in one go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.audit import record
+from storage.importer import shape
+from storage.importer.plan import plan_import
+from storage.importer.read import read_rows
+from storage.importer.shape import MIN_HOUSEHOLDS, ImportPlan, ImportRefused, Progress
+from storage.models import (
+    Cadre,
+    Household,
+    HouseholdInfoHistory,
+    Link,
+    LinkChange,
+    ServiceCard,
+    Township,
+    Village,
+    VillagerGroup,
+)
+from storage.types import utcnow
+
+
+class _CardNumbers:
+    """Numbers for households without one: village code (3 digits, the village's id) + a 5-digit sequence.
+
+    Stable and readable on the card (``00700042`` = village 7, household 42); never reuses a number that
+    exists anywhere, including numbers the office assigned by hand.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.used: set[str] = set()
+        self.top: dict[str, int] = {}
+        for number in session.scalars(select(ServiceCard.number)):
+            self.reserve(number)
+
+    def reserve(self, number: str) -> None:
+        self.used.add(number)
+        if len(number) >= 8 and number.isdigit():
+            prefix, seq = number[:-5], int(number[-5:])
+            if seq > self.top.get(prefix, 0):
+                self.top[prefix] = seq
+
+    def take(self, village_id: int) -> str:
+        prefix = f"{village_id:03d}"
+        while True:
+            seq = self.top.get(prefix, 0) + 1
+            self.top[prefix] = seq
+            number = f"{prefix}{seq:05d}"
+            if number not in self.used:
+                self.used.add(number)
+                return number
+
+
+def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetime | None = None,
+                 progress: Progress | None = None) -> ImportPlan:
+    """Write ``plan`` (from ``plan_import`` in the same session) with bulk statements; audit it. No commit."""
+    if plan.problems:
+        raise ImportRefused(f"{len(plan.problems)} problems; nothing imported")
+    if plan.applied:
+        raise ImportRefused("this plan has already been applied")
+    now = now or utcnow()
+    changed_by = "import"
+
+    if plan.township_id is None:
+        t = session.scalar(select(Township).where(Township.name == plan.township_name))
+        if t is None:
+            t = Township(name=plan.township_name)
+            session.add(t)
+            session.flush()
+        plan.township_id = t.id
+    for name in plan.new_villages:
+        v = Village(township_id=plan.township_id, name=name)
+        session.add(v)
+        session.flush()
+        plan.village_ids[name] = v.id
+    for vname, gname in plan.new_groups:
+        g = VillagerGroup(village_id=plan.village_ids[vname], name=gname)
+        session.add(g)
+        session.flush()
+        plan.group_ids[(g.village_id, gname)] = g.id
+
+    def group_id(vname: str, gname: str) -> int | None:
+        return plan.group_ids[(plan.village_ids[vname], gname)] if gname else None
+
+    if plan.new_cadres:
+        session.execute(insert(Cadre), [
+            {"name": c["name"], "phone": c["phone"], "post": c["post"], "unit": c["unit"],
+             "village_id": plan.village_ids[c["village"]], "active": True, "created_at": now, "updated_at": now}
+            for c in plan.new_cadres])
+        phones = [c["phone"] for c in plan.new_cadres]
+        for i in range(0, len(phones), 500):
+            for cid, phone in session.execute(select(Cadre.id, Cadre.phone).where(Cadre.phone.in_(phones[i:i + 500]))):
+                plan.cadre_ids[phone] = cid
+    if plan.cadre_updates:
+        session.execute(update(Cadre), [{**u, "updated_at": now} for u in plan.cadre_updates])
+
+    numbers = _CardNumbers(session)
+    for r in plan.new_households:
+        if r["card"]:
+            numbers.reserve(r["card"])
+    for u in plan.card_updates:
+        if u["number"]:
+            numbers.reserve(u["number"])
+
+    if plan.new_households:
+        new_ids: list[int] = []
+        chunk = 5000
+        for i in range(0, len(plan.new_households), chunk):
+            part = plan.new_households[i:i + chunk]
+            result = session.execute(
+                insert(Household).returning(Household.id, sort_by_parameter_order=True),
+                [{"village_id": plan.village_ids[r["village"]], "group_id": group_id(r["village"], r["group"]),
+                  "head_name": r["head_name"], "head_phone": r["head_phone"], "population": r["population"],
+                  "created_at": now, "updated_at": now} for r in part])
+            new_ids.extend(result.scalars().all())
+            if progress and len(plan.new_households) >= shape.PROGRESS_EVERY:
+                progress("write", min(i + chunk, len(plan.new_households)), len(plan.new_households))
+        session.execute(insert(Link), [
+            {"household_id": hid, "cadre_id": plan.cadre_ids[r["cadre_phone"]], "linked_at": now}
+            for hid, r in zip(new_ids, plan.new_households, strict=True)])
+        session.execute(insert(ServiceCard), [
+            {"household_id": hid, "number": r["card"] or numbers.take(plan.village_ids[r["village"]])}
+            for hid, r in zip(new_ids, plan.new_households, strict=True)])
+
+    if plan.household_updates:
+        rows = []
+        for u in plan.household_updates:
+            row = {"id": u["id"], "updated_at": now}
+            for key in ("head_name", "head_phone", "population"):
+                if key in u:
+                    row[key] = u[key]
+            if "village" in u:
+                row["village_id"] = plan.village_ids[u["village"]]
+                row["group_id"] = group_id(u["village"], u["group"])
+            rows.append(row)
+        session.execute(update(Household), rows)
+    if plan.history:
+        session.execute(insert(HouseholdInfoHistory),
+                        [{**h, "changed_at": now, "changed_by": changed_by} for h in plan.history])
+    card_inserts = [u for u in plan.card_updates if u["card_id"] is None]
+    card_changes = [u for u in plan.card_updates if u["card_id"] is not None]
+    if card_changes:
+        session.execute(update(ServiceCard), [{"id": u["card_id"], "number": u["number"]} for u in card_changes])
+        session.execute(insert(HouseholdInfoHistory), [
+            {"household_id": u["household_id"], "field": "card_number", "old_value": u["old"],
+             "new_value": u["number"], "changed_at": now, "changed_by": changed_by} for u in card_changes])
+    if card_inserts:
+        session.execute(insert(ServiceCard), [
+            {"household_id": u["household_id"],
+             "number": u["number"] or numbers.take(plan.village_ids[u["village"]])} for u in card_inserts])
+    moves = [u for u in plan.link_updates if u["link_id"] is not None]
+    fresh = [u for u in plan.link_updates if u["link_id"] is None]
+    if moves:
+        # a new cadre signs a new commitment letter with the household
+        session.execute(update(Link), [
+            {"id": u["link_id"], "cadre_id": plan.cadre_ids[u["cadre_phone"]], "linked_at": now,
+             "commitment_signed_on": None, "commitment_recorded_by": None} for u in moves])
+    if fresh:
+        session.execute(insert(Link), [
+            {"household_id": u["household_id"], "cadre_id": plan.cadre_ids[u["cadre_phone"]], "linked_at": now}
+            for u in fresh])
+    if plan.link_updates:
+        session.execute(insert(LinkChange), [
+            {"household_id": u["household_id"], "old_cadre_id": u["old_cadre_id"],
+             "new_cadre_id": plan.cadre_ids[u["cadre_phone"]], "changed_at": now, "changed_by": changed_by}
+            for u in plan.link_updates])
+    record(session, actor=actor, action="import", target=plan.filename,
+           detail={"rows": plan.rows, **plan.counts, "warnings": len(plan.warnings)})
+    session.flush()
+    plan.applied = True
+    return plan
+
+
+def import_file(session: Session, source: str | Path | bytes, *, filename: str | None = None, actor: str,
+                township: str | None = None, minimum: int = MIN_HOUSEHOLDS, now: datetime | None = None,
+                progress: Progress | None = None) -> ImportPlan:
+    """Read, plan and (when there is no problem) apply in one go; the returned plan says which happened."""
+    table = read_rows(source, filename, progress=progress)
+    plan = plan_import(session, table, township=township, minimum=minimum, progress=progress)
+    if plan.ok:
+        apply_import(session, plan, actor=actor, now=now, progress=progress)
+    return plan

@@ -1,0 +1,119 @@
+"""The link list's columns and the values an import passes along: the table read, its problems, the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# The columns, in the order of the template. Keys are the names used in code.
+COLUMNS: list[tuple[str, str]] = [
+    ("村(居)", "village"),
+    ("村民小组", "group"),
+    ("户主姓名", "head_name"),
+    ("户主电话", "head_phone"),
+    ("家庭人口", "population"),
+    ("服务卡号", "card"),
+    ("联户干部", "cadre_name"),
+    ("干部电话", "cadre_phone"),
+    ("干部岗位", "cadre_post"),
+    ("干部单位", "cadre_unit"),
+]
+COLUMN_OF: dict[str, str] = {key: name for name, key in COLUMNS}
+OPTIONAL_COLUMNS = {"服务卡号"}
+EXAMPLE_ROW = ["新桥村", "一组", "王大山", "13812345678", 4, "", "李明", "13987654321", "村支书", "新桥村委会"]
+MIN_HOUSEHOLDS = 30  # the programme's minimum per cadre
+PROGRESS_EVERY = 10_000
+
+
+class ImportRefused(Exception):
+    """``apply_import`` was given a plan with problems."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason the file is refused: the spreadsheet row (header = 1) and the column, where they apply."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"第 {self.row} 行")
+        if self.column:
+            where.append(f"[{self.column}]")
+        return (" ".join(where) + "：" if where else "") + self.message
+
+
+@dataclass
+class SourceRow:
+    number: int  # as in the spreadsheet
+    values: dict[str, str]  # code key -> cleaned text ("" when empty)
+
+
+@dataclass
+class Table:
+    filename: str
+    rows: list[SourceRow] = field(default_factory=list)
+    header_row: int = 1
+    problems: list[Problem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CadreWarning:
+    name: str
+    phone: str
+    households: int
+    minimum: int = MIN_HOUSEHOLDS
+
+    def __str__(self) -> str:
+        return f"干部 {self.name}（{self.phone}）联系 {self.households} 户，少于 {self.minimum} 户的最低要求"
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do. ``problems`` non-empty = refused; ``counts`` and ``warnings`` for the summary."""
+
+    filename: str
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[CadreWarning] = field(default_factory=list)
+    # the work, resolved by apply_import
+    township_name: str = ""
+    township_id: int | None = None
+    new_villages: list[str] = field(default_factory=list)
+    village_ids: dict[str, int] = field(default_factory=dict)
+    new_groups: list[tuple[str, str]] = field(default_factory=list)
+    group_ids: dict[tuple[int, str], int] = field(default_factory=dict)
+    new_cadres: list[dict[str, Any]] = field(default_factory=list)
+    cadre_updates: list[dict[str, Any]] = field(default_factory=list)
+    cadre_ids: dict[str, int] = field(default_factory=dict)
+    new_households: list[dict[str, Any]] = field(default_factory=list)
+    household_updates: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    link_updates: list[dict[str, Any]] = field(default_factory=list)  # existing household, other/no cadre
+    card_updates: list[dict[str, Any]] = field(default_factory=list)  # existing household: number set/changed
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary_lines(self) -> list[str]:
+        c = self.counts
+        return [
+            f"村(居)：{c.get('villages', 0)} 个（新增 {c.get('villages_new', 0)}）",
+            f"村民小组：新增 {c.get('groups_new', 0)}",
+            f"联户干部：{c.get('cadres', 0)} 名（新增 {c.get('cadres_new', 0)}，更新 {c.get('cadres_updated', 0)}，"
+            f"未变 {c.get('cadres_unchanged', 0)}）",
+            f"农户：{c.get('households', 0)} 户（新增 {c.get('households_new', 0)}，更新 {c.get('households_updated', 0)}，"
+            f"未变 {c.get('households_unchanged', 0)}）",
+            f"联户关系变更：{c.get('links_changed', 0)}；新编服务卡号：{c.get('cards_assigned', 0)}",
+        ] + ([f"数据库中另有 {c['not_in_file']} 户（同一村）不在此文件中，未作改动"] if c.get("not_in_file") else [])
+
+
+Progress = Callable[[str, int, int], None]

@@ -1,0 +1,42 @@
+"""The link list's blank template (.xlsx) with the columns, notes and the example row."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from storage.importer.shape import COLUMNS, EXAMPLE_ROW
+
+
+def template_bytes() -> bytes:
+    """An empty link-list workbook: the header row, one example row, column widths, phones as text."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "联户名单"
+    ws.append([name for name, _ in COLUMNS])
+    ws.append(EXAMPLE_ROW)
+    for i, (name, _key) in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=i)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        ws.column_dimensions[cell.column_letter].width = 14
+        for r in (2,):
+            if name in ("户主电话", "干部电话", "服务卡号"):
+                ws.cell(row=r, column=i).number_format = "@"
+    ws.cell(row=1, column=6).comment = Comment("可留空：导入时自动编号（村代码 + 序号）", "lianxin")
+    ws.cell(row=1, column=8).comment = Comment("干部以电话识别；同一电话须为同一姓名", "lianxin")
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_template(path: str | Path) -> Path:
+    p = Path(path)
+    p.write_bytes(template_bytes())
+    return p

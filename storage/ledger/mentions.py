@@ -1,0 +1,76 @@
+"""Diary mentions: which of a cadre's households a diary entry names, and the links recorded for it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    DiaryEntry,
+    DiaryMention,
+    Household,
+    Link,
+    ServiceCard,
+)
+
+
+def _normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Household]:
+    """The cadre's own households a diary text names, by head name (2+ characters) or card number.
+
+    One-character names are ignored (they would match everywhere); when a longer name covers a shorter one
+    at the same place ("张三丰" and "张三"), only the longer one counts. Card numbers must stand alone as a
+    number (not part of a longer digit run).
+    """
+    text = _normalize(text)
+    if not text.strip():
+        return []
+    # Every chat diary entry runs this: read plain columns (not ~30 Household objects) and search each name
+    # with str.find (re.finditer(re.escape(name)) compiled a pattern per name, past re's cache).
+    rows = session.execute(
+        select(Household.id, Household.head_name, ServiceCard.number)
+        .join(Link, Link.household_id == Household.id)
+        .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
+        .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None))
+    ).all()
+    found: set[int] = set()
+    numbers = set(re.findall(r"\d+", text))
+    for hid, _, number in rows:
+        if number and number in numbers:
+            found.add(hid)
+    # Names: longest first, each occurrence claims its span so shorter names inside it do not match.
+    claimed: list[tuple[int, int]] = []
+    by_name: dict[str, list[int]] = {}
+    for hid, head_name, _ in rows:
+        name = _normalize(head_name).strip()
+        if len(name) >= 2:
+            by_name.setdefault(name, []).append(hid)
+    for name in sorted(by_name, key=len, reverse=True):
+        start = text.find(name)
+        while start >= 0:  # non-overlapping occurrences, left to right
+            span = (start, start + len(name))
+            start = text.find(name, span[1])
+            if any(s <= span[0] and span[1] <= e for s, e in claimed):
+                continue
+            claimed.append(span)
+            found.update(by_name[name])
+    if not found:
+        return []
+    return list(session.scalars(select(Household).where(Household.id.in_(found)).order_by(Household.id)))
+
+
+def link_mentions(session: Session, entry: DiaryEntry) -> list[Household]:
+    """Write the DiaryMention rows of a diary entry (replacing earlier ones) and return the households named."""
+    session.flush()  # the entry needs its id
+    households = find_mentions(session, cadre_id=entry.cadre_id, text=entry.text or "")
+    session.execute(delete(DiaryMention).where(DiaryMention.diary_id == entry.id))
+    for h in households:
+        session.add(DiaryMention(diary_id=entry.id, household_id=h.id))
+    session.flush()
+    return households

@@ -1,0 +1,60 @@
+"""Supervision cards (工作督办卡): create, publish, the cadre's answers and the office's decisions.
+
+Service functions for the CLI, the chat handlers and the console. Each takes ``session`` and never commits;
+pushes go into the outbox in the same transaction. Bad input raises ``TaskError`` (a clear Chinese message)
+before anything is written. Storage decides WHO is told and under which idempotency key; the WORDS of a push
+come from the caller (``words=``: handlers/task_notices.py renders them), since storage renders no chat text.
+
+Lifecycle of one assignment: pending (queued) → delivered (WeChat took the push) → acknowledged (the cadre
+sent 任务 or 反馈) → fed_back → done; the office may send feedback back (returned) for rework, which makes
+the assignment open again.
+
+The parts: base (states, error, keys, recipients), publishing (create, publish), answers (the cadre's side),
+office (the office's side), board (lights, board, lists). Callers use ``storage.tasks`` as one namespace.
+"""
+
+from storage.tasks.answers import acknowledge, feedback, get_assignment, open_assignments, request_extension
+from storage.tasks.base import (
+    ANSWERED_STATUSES,
+    DEFAULT_TZ,
+    LIGHT_LABELS,
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    NoticeWords,
+    TaskError,
+    cadre_openids,
+    find_task,
+    office_recipients,
+    parse_task_push_key,
+    task_push_key,
+)
+from storage.tasks.board import (
+    BoardRow,
+    OverdueRow,
+    TaskBoard,
+    board,
+    due_soon,
+    light,
+    list_tasks,
+    overdue,
+    timeline,
+)
+from storage.tasks.office import answer_extension, cancel_task, office_assignment, return_feedback
+from storage.tasks.publishing import (
+    PushWords,
+    create_task,
+    households_by_cards,
+    mark_delivered,
+    publish,
+    publish_due,
+    resolve_targets,
+)
+
+__all__ = [
+    "ANSWERED_STATUSES", "DEFAULT_TZ", "LIGHT_LABELS", "OPEN_STATUSES", "STATUS_LABELS", "BoardRow", "NoticeWords",
+    "OverdueRow", "PushWords", "TaskBoard", "TaskError", "acknowledge", "answer_extension", "board",
+    "cadre_openids", "cancel_task", "create_task", "due_soon", "feedback", "find_task", "get_assignment",
+    "households_by_cards", "light", "list_tasks", "mark_delivered", "office_assignment", "office_recipients",
+    "open_assignments", "overdue", "parse_task_push_key", "publish", "publish_due", "request_extension",
+    "resolve_targets", "return_feedback", "task_push_key", "timeline",
+]
