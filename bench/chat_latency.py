@@ -29,8 +29,8 @@ from storage.config import load_config  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import PolicyEntry  # noqa: E402
 from storage.timestamps import utcnow  # noqa: E402
-from tests.factories import Factory  # noqa: E402
-from tests.wechat_client import WechatClient, wechat_app  # noqa: E402
+from tests.support.factories import Factory  # noqa: E402
+from tests.support.wechat_client import WechatClient, wechat_app  # noqa: E402
 
 TOKEN = "bench-token"
 

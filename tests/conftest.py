@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +21,9 @@ from bot.app import build
 from storage.config import load_config
 from storage.db import is_sqlite, normalize_url
 from storage.runtime import Lianxin
-from tests.pgtools import scratch_database
-
-TEST_TOKEN = "lianxin-test-token"
-
-
-class FakeClock:
-    """A settable clock (aware UTC). ``clock.set("2026-11-24 20:00")`` reads the time as local (Asia/Shanghai)."""
-
-    def __init__(self, start: datetime | None = None, tz: str = "Asia/Shanghai") -> None:
-        from zoneinfo import ZoneInfo
-
-        self.tz = ZoneInfo(tz)
-        self.value = start or datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.value
-
-    def set(self, when: str | datetime) -> datetime:
-        if isinstance(when, str):
-            when = datetime.fromisoformat(when)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=self.tz)
-        self.value = when.astimezone(UTC)
-        return self.value
-
-    def advance(self, **kw: Any) -> datetime:
-        self.value = self.value + timedelta(**kw)
-        return self.value
+from tests.support.clock import FakeClock
+from tests.support.pgtools import scratch_database
+from tests.support.wechat_client import TEST_TOKEN
 
 
 def _server_url() -> str:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from storage.models import InboundMessage
-from tests.chat_env import make_chat
+from tests.support.chat_env import make_chat
 
 WORDS = ["绑定", "日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "帮助", "更多", "政策",
          "满意", "不满意", "登记", "发卡", "宣传", "承诺", "改", "１２", "99999999999", "#", "：", " ", "\u3000", "日記",

@@ -22,9 +22,8 @@ from storage.models import (
     Link,
     ServiceCard,
 )
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.wechat_client import WechatClient
+from tests.support.factories import Factory
+from tests.support.wechat_client import TEST_TOKEN, WechatClient
 
 
 def _wechat_app(lx):

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import OutboxMessage, RequestReply, Task
-from tests.serving import serve_in_thread
-from tests.test_console_helpers import PASSWORDS, World, build_world
+from tests.support.console_world import PASSWORDS, World, build_world
+from tests.support.serving import serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -123,7 +123,7 @@ def test_answer_a_request_and_see_it_in_the_simulator(served: tuple[World, str],
 def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
     w, base = served
     from storage.models import Cadre
-    from tests.factories import Factory
+    from tests.support.factories import Factory
 
     with w.lx.session() as s:
         f = Factory(s)

@@ -9,6 +9,7 @@ import json
 from sqlalchemy import select
 
 from storage.accounts import code_hash
+from storage.audit import record
 from storage.models import (
     AuditLog,
     BindCode,
@@ -26,14 +27,13 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.test_console_helpers import (
+from tests.support.console_world import (
     World,
+    page_text,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
 
-
-def text(r: object) -> str:
-    return r.get_data(as_text=True)  # type: ignore[attr-defined]
+text = page_text
 
 
 # ------------------------------------------------------------------------------------------ dashboard
@@ -454,3 +454,16 @@ def test_audit_page_lists_changes(world: World) -> None:
     page = text(c.get("/audit?action=request.close"))
     assert "request:1" in page and "console:admin" in page
     assert "request:1" not in text(c.get("/audit?action=nothing"))
+
+
+# ------------------------------------------------------------------------------------------
+# The audit page shows a record's details in Chinese (never as \\uXXXX escapes), and escaped.
+
+
+def test_audit_details_show_chinese_and_stay_escaped(world: World) -> None:
+    with world.lx.session() as s:
+        record(s, actor="cli", action="qa.check", target="user:x",
+               detail={"village": "新桥村", "note": "<b>x</b>"})
+    page = world.login("admin").get("/audit?action=qa.check").get_data(as_text=True)
+    assert "新桥村" in page and "\\u65b0" not in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page

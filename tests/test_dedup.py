@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from storage.accounts import issue_bind_code
 from storage.models import DiaryEntry, InboundMessage, OutboxMessage, VillagerRequest, WechatIdentity
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.serving import serve_in_thread
-from tests.wechat_client import WechatClient, wechat_app, xml
+from tests.support.factories import Factory
+from tests.support.queries import count_rows as count
+from tests.support.serving import serve_in_thread
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, xml
 
 
 @pytest.fixture
@@ -81,11 +81,6 @@ def slow_handlers(monkeypatch: Any) -> None:
 
     monkeypatch.setattr(diary, "save_diary_entry", slow_save)
     monkeypatch.setattr(villager, "cadre_openid", slow_request)
-
-
-def count(lx: Any, model: Any) -> int:
-    with lx.session() as s:
-        return s.scalar(select(func.count()).select_from(model)) or 0
 
 
 def test_same_diary_message_three_times_at_once_is_one_entry(lx: Any, clock: Any, people: Any, server: str,

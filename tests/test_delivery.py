@@ -15,8 +15,8 @@ from reminders.media import download_media
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
 from storage.timestamps import utcnow
-from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
+from tests.support.factories import Factory
 
 TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 

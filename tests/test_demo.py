@@ -32,14 +32,11 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import start_of_day
+from tests.support.queries import count_in as count
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 24)
 TOPICS = ["环境卫生", "烤烟生产", "全民绿化", "计划生育", "综治维稳", "安全生产", "禁毒禁赌", "涉农法规", "办证须知"]
-
-
-def count(session, model, *where) -> int:
-    return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def all_counts(engine) -> dict[str, int]:

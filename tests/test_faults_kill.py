@@ -31,35 +31,11 @@ from handlers import task_notices as tasks
 from reminders.delivery import SQLITE_LEASE
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
 from storage.timestamps import utcnow
-from tests.conftest import TEST_TOKEN
 from tests.fake_wechat import FakeWechat
+from tests.support.processes import write_config
 
 N = 3000
 KILL_AT = (1000, 2000)
-
-
-def write_config(path: Path, db_url: str, api_base: str, media: Path) -> Path:
-    path.write_text(f"""
-[general]
-media_dir = "{media}"
-log_level = "WARNING"
-[database]
-url = "{db_url}"
-[wechat]
-token = "{TEST_TOKEN}"
-app_id = "wxtestappid"
-app_secret = "testsecret"
-api_base = "{api_base}"
-request_timeout_seconds = 5.0
-retry_base_seconds = 1
-[wechat.templates]
-task = "TPL_TASK"
-reminder = "TPL_REMINDER"
-notice = "TPL_NOTICE"
-request = "TPL_REQUEST"
-reply = "TPL_REPLY"
-""", encoding="utf-8")
-    return path
 
 
 def lianxin_cmd(config: Path, *args: str) -> list[str]:
@@ -92,7 +68,7 @@ def broadcast(lx: Any, fake: FakeWechat) -> int:
     The dispatcher runs in a subprocess on the real clock, so "lately" is measured from the real now."""
     now = lx.now()
     with lx.session() as s:
-        from tests.factories import Factory
+        from tests.support.factories import Factory
 
         village = Factory(s).village()
         s.execute(insert(Cadre), [{"name": f"干部{i:04d}", "phone": f"1370000{i:04d}", "post": "驻村干部",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -27,18 +26,13 @@ from sqlalchemy import create_engine, func, select, text
 from bot.app import build, create_app
 from storage.config import load_config
 from storage.models import DiaryEntry, InboundMessage
-from tests.conftest import TEST_TOKEN, FakeClock
-from tests.factories import Factory
-from tests.serving import serve_in_thread
-from tests.wechat_client import WechatClient, xml
+from tests.support.clock import FakeClock
+from tests.support.factories import Factory
+from tests.support.processes import free_port as _free_port
+from tests.support.serving import serve_in_thread
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, xml
 
 PG_BIN = Path(os.environ.get("LIANXIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cluster:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
 
 from storage.accounts import issue_bind_code
 from storage.models import (
@@ -27,10 +26,10 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.serving import serve_in_thread
-from tests.wechat_client import WechatClient, wechat_app, xml
+from tests.support.factories import Factory
+from tests.support.queries import count_rows as count
+from tests.support.serving import serve_in_thread
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, xml
 
 ATTEMPTS = 4  # the first and WeChat's three retries
 
@@ -86,11 +85,6 @@ def four_at_once(url: str, clock: Any, body: str) -> list[requests.Response]:
     for t in threads:
         t.join(90)
     return out
-
-
-def count(lx: Any, model: Any, *where: Any) -> int:
-    with lx.session() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 CASES = {

@@ -35,7 +35,8 @@ from handlers import task_notices as tasks
 from storage.models import Cadre, Lease, OutboxMessage, ReminderSent, WechatIdentity
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
-from tests.test_faults_kill import write_config
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import write_config
 
 N = 20
 JOB = "deadline_reminders"
@@ -116,7 +117,7 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
     with FakeWechat() as fake:
         now = utcnow()
         with lx.session() as s:
-            from tests.factories import Factory
+            from tests.support.factories import Factory
 
             village = Factory(s).village()
             s.execute(insert(Cadre), [{"name": f"干部{i}", "phone": f"1360000{i:04d}", "village_id": village.id,
@@ -189,14 +190,6 @@ def test_scheduler_killed_across_the_reminder_time_reminds_once(world: Any) -> N
     finally:
         stop(procs)
     check_once_each(lx, fake)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_two_web_servers_and_two_schedulers_still_remind_once(world: Any) -> None:

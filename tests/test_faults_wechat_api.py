@@ -26,8 +26,8 @@ from sqlalchemy import delete, func, select, update
 from reminders.delivery import PAUSE_LEASE, dispatch_outbox, paused_until
 from storage.models import Lease, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
-from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
+from tests.support.factories import Factory
 
 TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 OFFICE = "o-office"

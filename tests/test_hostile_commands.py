@@ -24,7 +24,7 @@ from bot import dispatch
 from handlers import keywords
 from handlers.base import Message
 from storage.models import InboundMessage
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 HYPO = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])

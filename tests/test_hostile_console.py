@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Household, RateLimit, VillagerRequest
-from tests.chat_env import make_chat
-from tests.test_console_helpers import Client, World, build_world
+from tests.support.chat_env import make_chat
+from tests.support.console_world import Client, World, build_world
 
 XSS = [
     "<script>alert('x')</script>",
@@ -37,7 +37,7 @@ def world(lx: Any, clock: Any) -> World:
 
 
 def test_villager_and_cadre_html_is_escaped_everywhere(make_lx: Any, clock: Any) -> None:
-    from tests.test_console_helpers import PASSWORDS
+    from tests.support.console_world import PASSWORDS
 
     clock.set("2026-11-24 10:00")
     chat = make_chat(make_lx, clock)

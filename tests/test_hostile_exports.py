@@ -25,7 +25,7 @@ def _texts(data: bytes) -> set[Any]:
 
 
 def _world(lx: Any) -> None:
-    from tests.factories import Factory
+    from tests.support.factories import Factory
 
     with lx.session() as s:
         f = Factory(s)

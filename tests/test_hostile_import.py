@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_import import good_rows, run, snapshot, to_csv
+from tests.support.link_lists import good_rows, import_links, snapshot, to_csv
 
 
 @pytest.mark.parametrize("column", [0, 1, 2, 3, 6, 8])
@@ -15,7 +15,7 @@ def test_nul_in_a_cell_is_a_problem_row_not_a_crash(session: Any, column: int) -
     rows = good_rows()
     rows[1][column] = f"{rows[1][column]}\x00x"
     before = snapshot(session)
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert not plan.ok
     assert any(p.row == 3 and "NUL" in p.message for p in plan.problems), plan.problems
     assert snapshot(session) == before

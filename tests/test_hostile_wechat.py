@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select, text
 
 from storage.models import InboundMessage
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.wechat_client import WechatClient, wechat_app, wechat_signature, xml
+from tests.support.factories import Factory
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, wechat_signature, xml
 
 HYPO = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import io
-from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select, text
+from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 import storage.importer as importer
-from storage.importer import COLUMNS, ImportRefused, apply_import, import_file, plan_import, read_rows
+from storage.importer import ImportRefused, apply_import, import_file, plan_import, read_rows
 from storage.models import (
     AuditLog,
     Cadre,
@@ -22,56 +20,9 @@ from storage.models import (
     ServiceCard,
     Village,
 )
-from tests.factories import Factory
-
-GOOD = Path(__file__).parent / "data" / "links_35.csv"
-HEADER = [name for name, _ in COLUMNS]
-DATA_TABLES = ["township", "village", "villager_group", "cadre", "household", "link", "service_card",
-               "household_info_history", "link_change"]
-
-
-def good_rows() -> list[list[str]]:
-    with GOOD.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == HEADER
-    return rows[1:]
-
-
-def to_csv(rows: list[list[object]], encoding: str = "utf-8-sig", header: list[str] | None = None) -> bytes:
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf)
-    w.writerow(header or HEADER)
-    w.writerows(rows)
-    return buf.getvalue().encode(encoding)
-
-
-def to_xlsx(rows: list[list[object]], title: str | None = None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    if title:
-        ws.append([title])
-    ws.append(HEADER)
-    for r in rows:
-        # Excel users type phones and populations as numbers
-        ws.append([int(v) if isinstance(v, str) and v.isdigit() and not v.startswith("0") else v for v in r])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def run(session, data: bytes, filename: str = "links.csv"):
-    plan = import_file(session, data, filename=filename, actor="test", township="示范镇")
-    session.commit()
-    return plan
-
-
-def snapshot(session) -> dict[str, list[tuple]]:
-    return {t: [tuple(r) for r in session.execute(text(f'SELECT * FROM "{t}" ORDER BY 1')).all()] for t in DATA_TABLES}
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
-
+from tests.support.factories import Factory
+from tests.support.link_lists import GOOD, HEADER, good_rows, import_links, snapshot, to_csv, to_xlsx
+from tests.support.queries import count_in as count
 
 # --------------------------------------------------------------------------------------------------
 # Good files
@@ -85,7 +36,7 @@ def test_good_file_imports_in_every_encoding(session, variant):
         data, name = to_xlsx(rows), "名单.xlsx"
     else:
         data, name = to_csv(rows, variant), "名单.csv"
-    plan = run(session, data, name)
+    plan = import_links(session, data, name)
     assert plan.ok, plan.problems
     assert plan.counts["households_new"] == 35
     assert plan.counts["villages"] == 2 and plan.counts["cadres_new"] == 2
@@ -111,9 +62,9 @@ def test_good_file_imports_in_every_encoding(session, variant):
 
 def test_reimport_changes_nothing(session):
     data = GOOD.read_bytes()
-    run(session, data)
+    import_links(session, data)
     before = snapshot(session)
-    plan = run(session, data)
+    plan = import_links(session, data)
     assert plan.ok
     c = plan.counts
     assert (c["households_new"], c["households_updated"], c["households_unchanged"]) == (0, 0, 35)
@@ -121,12 +72,12 @@ def test_reimport_changes_nothing(session):
     assert c["villages_new"] == 0 and c["links_changed"] == 0 and c["cards_assigned"] == 0
     assert snapshot(session) == before
     # the same file as xlsx is the same data
-    assert run(session, to_xlsx(good_rows()), "x.xlsx").counts["households_unchanged"] == 35
+    assert import_links(session, to_xlsx(good_rows()), "x.xlsx").counts["households_unchanged"] == 35
     assert snapshot(session) == before
 
 
 def test_changed_file_updates_in_place(session):
-    run(session, GOOD.read_bytes())
+    import_links(session, GOOD.read_bytes())
     moved = session.scalar(select(Household).where(Household.head_name == "陈金花"))
     moved.link.commitment_signed_on = moved.created_at.date()
     session.commit()
@@ -135,7 +86,7 @@ def test_changed_file_updates_in_place(session):
     rows[1][6:10] = ["赵丽", "0871-6543210", "驻村工作队员", "县农业农村局"]  # 陈金花 moves to 赵丽
     rows[2][3] = "13900001111"  # 吴有才: new phone; found again by the card number
     rows.append(["石门村", "四组", "新户主", "13700000000", "3", "", "赵丽", "08716543210", "", ""])
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert plan.ok, plan.problems
     c = plan.counts
     assert (c["households_new"], c["households_updated"], c["households_unchanged"]) == (1, 3, 32)
@@ -159,7 +110,7 @@ def test_changed_file_updates_in_place(session):
     assert count(session, AuditLog) == 2
     # and importing the changed file again changes nothing
     before = snapshot(session)
-    assert run(session, to_csv(rows)).counts["households_unchanged"] == 36
+    assert import_links(session, to_csv(rows)).counts["households_unchanged"] == 36
     assert snapshot(session) == before
 
 
@@ -171,7 +122,7 @@ def test_card_numbers_are_assigned_without_clashing(session):
     rows = [r for r in good_rows() if r[0] == "新桥村"]
     for r in rows:
         r[5] = ""
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert plan.ok and plan.counts["cards_assigned"] == 20
     numbers = list(session.scalars(select(ServiceCard.number)))
     assert len(numbers) == len(set(numbers)) == 21
@@ -181,7 +132,7 @@ def test_card_numbers_are_assigned_without_clashing(session):
 def test_title_row_above_header_keeps_spreadsheet_row_numbers(session):
     rows = good_rows()
     rows[3][2] = ""
-    plan = run(session, to_xlsx(rows, title="示范镇联户名单"), "t.xlsx")
+    plan = import_links(session, to_xlsx(rows, title="示范镇联户名单"), "t.xlsx")
     # header is row 2, so the 4th data row is spreadsheet row 6
     assert [(p.row, p.column) for p in plan.problems] == [(6, "户主姓名")]
 
@@ -231,7 +182,7 @@ def test_bad_row_refuses_the_whole_file(session, label, mutate, row, column, wor
     rows = good_rows()
     mutate(rows)
     before = snapshot(session)
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert not plan.ok
     assert [(p.row, p.column) for p in plan.problems] == [(row, column)], plan.problems
     assert words in plan.problems[0].message
@@ -243,7 +194,7 @@ def test_bad_row_refuses_the_whole_file(session, label, mutate, row, column, wor
 
 
 def test_every_problem_is_listed_and_the_database_is_unchanged(session):
-    run(session, GOOD.read_bytes())
+    import_links(session, GOOD.read_bytes())
     before = snapshot(session)
     rows = good_rows()
     rows[0][2] = ""
@@ -251,38 +202,38 @@ def test_every_problem_is_listed_and_the_database_is_unchanged(session):
     rows[2][4] = "many"
     rows[0][4] = "7.5"
     rows[30][9] = "新单位"  # a valid change: must not be applied either
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert [(p.row, p.column) for p in plan.problems] == [
         (2, "户主姓名"), (2, "家庭人口"), (3, "户主电话"), (4, "家庭人口")]
     assert snapshot(session) == before
 
 
 def test_card_number_of_another_household_in_the_database(session):
-    run(session, GOOD.read_bytes())
+    import_links(session, GOOD.read_bytes())
     before = snapshot(session)
     rows = [["石门村", "一组", "新来户", "13700000001", "2", "00100001", "赵丽", "08716543210", "", ""]]
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert [(p.row, p.column) for p in plan.problems] == [(2, "服务卡号")]
     assert "已属于另一户" in plan.problems[0].message and "高金花" in plan.problems[0].message
     assert snapshot(session) == before
 
 
 def test_two_rows_reaching_the_same_household_in_the_database(session):
-    run(session, GOOD.read_bytes())
+    import_links(session, GOOD.read_bytes())
     rows = good_rows()
     # row 3's household (陈金花, card 00100002), found by identity on row 3 and by its card on row 37
     rows[1][5] = ""
     rows.append(["新桥村", "二组", "陈金华", "13248373760", "4", "00100002", "李明", "13987654321", "", ""])
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert [(p.row, p.column) for p in plan.problems] == [(37, "服务卡号")]
     assert "与第 3 行指向数据库中的同一户" in plan.problems[0].message
 
 
 def test_card_number_finds_a_household_whose_head_changed(session):
-    run(session, GOOD.read_bytes())
+    import_links(session, GOOD.read_bytes())
     rows = good_rows()
     rows[1][2] = "陈金华"  # same card, same phone, the head's name corrected
-    plan = run(session, to_csv(rows))
+    plan = import_links(session, to_csv(rows))
     assert plan.ok and plan.counts["households_updated"] == 1 and plan.counts["households_new"] == 0
     hist = session.scalars(select(HouseholdInfoHistory)).one()
     assert (hist.field, hist.old_value, hist.new_value) == ("head_name", "陈金花", "陈金华")
@@ -292,7 +243,7 @@ def test_missing_required_column_is_named(session):
     rows = good_rows()
     header = [h for h in HEADER if h != "家庭人口"]
     data = to_csv([[v for h, v in zip(HEADER, r, strict=True) if h != "家庭人口"] for r in rows], header=header)
-    plan = run(session, data)
+    plan = import_links(session, data)
     assert [(p.row, p.column) for p in plan.problems] == [(1, "家庭人口")]
     assert "缺少必需的列「家庭人口」" in str(plan.problems[0])
     assert count(session, Household) == 0
@@ -301,7 +252,7 @@ def test_missing_required_column_is_named(session):
 def test_optional_card_column_may_be_absent(session):
     header = [h for h in HEADER if h != "服务卡号"]
     rows = [[v for h, v in zip(HEADER, r, strict=True) if h != "服务卡号"] for r in good_rows()]
-    plan = run(session, to_csv(rows, header=header))
+    plan = import_links(session, to_csv(rows, header=header))
     assert plan.ok and plan.counts["cards_assigned"] == 35
 
 
@@ -312,20 +263,20 @@ def test_optional_card_column_may_be_absent(session):
     ("姓名,电话\n张三,13800000000\n".encode(), "找不到表头"),
 ])
 def test_empty_or_headerless_files(session, data, words):
-    plan = run(session, data)
+    plan = import_links(session, data)
     assert not plan.ok and words in str(plan.problems[0])
     assert count(session, Household) == 0
 
 
 def test_unreadable_xlsx_and_unknown_suffix(session):
-    assert "无法读取 Excel" in str(run(session, b"not a zip", "x.xlsx").problems[0])
-    assert "不支持的文件类型" in str(run(session, b"abc", "x.pdf").problems[0])
+    assert "无法读取 Excel" in str(import_links(session, b"not a zip", "x.xlsx").problems[0])
+    assert "不支持的文件类型" in str(import_links(session, b"abc", "x.pdf").problems[0])
 
 
 def test_header_aliases_and_fullwidth_values(session):
     header = ["村（居）", "村民小组", "户主姓名", "户主电话", "家庭人口", "服务卡号", "联户干部", "干部电话", "岗位", "单位"]
     rows = [["新桥村", "一组", "王大山", "１３８１２３４５６７８", "４", "", "李明", "139 8765 4321", "村支书", "村委会"]]
-    plan = run(session, to_csv(rows, header=header))
+    plan = import_links(session, to_csv(rows, header=header))
     assert plan.ok, plan.problems
     h = session.scalar(select(Household))
     assert (h.head_phone, h.population) == ("13812345678", 4)
@@ -345,14 +296,14 @@ def test_template_has_headers_and_an_example_row_that_imports_once_filled_in(ses
     assert values[0] == HEADER
     assert len(values) == 2 and values[1][2] == "王大山"
     # Left in place, the example would add a made-up household and cadre: it is named and nothing is written.
-    plan = run(session, path.read_bytes(), "模板.xlsx")
+    plan = import_links(session, path.read_bytes(), "模板.xlsx")
     assert not plan.ok and [(p.row, p.column) for p in plan.problems] == [(2, "户主姓名")]
     assert "示例行" in plan.problems[0].message and count(session, Household) == 0
     # The same layout with the office's own row imports.
     ws["C2"], ws["D2"], ws["H2"] = "赵春生", "13812340000", "13987650000"
     buf = io.BytesIO()
     wb.save(buf)
-    plan = run(session, buf.getvalue(), "模板.xlsx")
+    plan = import_links(session, buf.getvalue(), "模板.xlsx")
     assert plan.ok and plan.counts["households_new"] == 1
     assert [w.households for w in plan.warnings] == [1]
 

@@ -24,9 +24,9 @@ from storage.models import (
     VillagerRequest,
 )
 from storage.workdays import is_workday, working_hours_between
-from tests.chat_env import Chat, make_chat
-from tests.factories import Factory
 from tests.fake_wechat import FakeWechat
+from tests.support.chat_env import Chat, make_chat
+from tests.support.factories import Factory
 
 TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 

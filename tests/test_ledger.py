@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from storage.ledger import build_ledger, find_mentions, ledger_completion, link_mentions
 from storage.models import AuditLog, DiaryEntry, DiaryMention, Link, ServiceCard, Task, TaskHousehold
-from tests.factories import Factory
+from tests.support.cli import audit_actions, run_cli
+from tests.support.factories import Factory
 
 NOV = date(2026, 11, 10)
 OCT = date(2026, 10, 20)
@@ -168,15 +169,6 @@ def test_mentions_by_name_and_card_only_own_households(session):
     assert li.id not in {h.id for h in find_mentions(session, cadre_id=me.id, text="李")}
 
 
-def _cli(lx, *args):
-    """Run ``lianxin ARGS`` on the test's Lianxin (its database and clock)."""
-    from bot.cli import CliState, main
-
-    state = CliState()
-    state._lx = lx
-    return CliRunner().invoke(main, list(args), obj=state)
-
-
 def test_cli_json_and_audit(lx, session, scenario, clock, tmp_path, monkeypatch):
     from bot.cli import ledger as ledger_cmd
 
@@ -205,11 +197,28 @@ def test_cli_json_and_audit(lx, session, scenario, clock, tmp_path, monkeypatch)
 
 def test_cli_command(lx, scenario, clock):
     clock.set("2026-11-24 20:00")
-    res = _cli(lx, "ledger", "--cadre", "13900000002")
+    res = run_cli(lx, "ledger", "--cadre", "13900000002")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert [(c["phone"], c["households"], c["info_complete"]) for c in data["cadres"]] == [("13900000002", 2, 1)]
-    res = _cli(lx, "ledger", "--village", "没有村")
+    res = run_cli(lx, "ledger", "--village", "没有村")
     assert res.exit_code != 0 and "没有名为" in res.output
-    res = _cli(lx, "ledger", "--format", "xlsx")
+    res = run_cli(lx, "ledger", "--format", "xlsx")
     assert res.exit_code != 0 and "--out" in res.output
+
+
+# ------------------------------------------------------------------------------------------
+# A ledger export is audited only once its file is written.
+
+
+def test_ledger_write_failure_is_not_audited(lx: Any, session: Any, clock: Any, tmp_path: Any) -> None:
+    clock.set("2026-11-24 20:00")
+    Factory(session).cadre()
+    session.commit()
+    bad = tmp_path / "missing-dir" / "l.html"
+    r = run_cli(lx, "ledger", "--out", str(bad))
+    assert r.exit_code != 0 and "所在文件夹不存在" in r.output and not bad.exists()
+    assert audit_actions(lx) == []
+    good = tmp_path / "l.html"
+    assert run_cli(lx, "ledger", "--out", str(good)).exit_code == 0
+    assert good.exists() and audit_actions(lx) == ["ledger.export"]

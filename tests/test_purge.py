@@ -30,7 +30,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.purge import PURGED_NAME, PurgeError, find_household, purge_household
-from tests.chat_env import Chat, make_chat
+from tests.support.chat_env import Chat, make_chat
 
 CADRE_PHONE = "13900001111"
 HEAD, HEAD_PHONE, MEMBER = "张大山", "13812345678", "张小花"

@@ -1,5 +1,5 @@
-"""Supervision cards: the service (create, publish, answers, return, extension, lights, board), the chat
-(任务 / 反馈 / 完成 / 延期 through /wechat) and the CLI."""
+"""Supervision cards: the service (create, publish, answers, return, extension, cancel, lights, board), the chat
+(任务 / 任务 N / 反馈 / 完成 / 延期 through /wechat), the CLI, and the board's lights on the console."""
 
 from __future__ import annotations
 
@@ -9,13 +9,31 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from handlers import task_notices as notices
+from reminders.delivery import dispatch_outbox
 from storage import tasks as svc
-from storage.models import AuditLog, Feedback, OutboxMessage, Task, TaskAssignment, TaskHousehold
-from tests.chat_env import Chat, make_chat
-from tests.factories import Factory
+from storage.assessment import build_report
+from storage.models import (
+    AuditLog,
+    Cadre,
+    DiaryEntry,
+    Feedback,
+    OutboxMessage,
+    Task,
+    TaskAssignment,
+    TaskHousehold,
+)
+from storage.outbox import enqueue
+from tests.fake_wechat import FakeWechat
+from tests.support.chat_env import BUSY_OTHER, BUSY_PHONE, Chat, busy_cadre_world, make_chat
+from tests.support.console_world import (
+    World,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
+from tests.support.factories import Factory
+from tests.support.queries import count_in as _count
 
 
 def _cadres(session, n, village=None, bound=True):
@@ -27,10 +45,6 @@ def _cadres(session, n, village=None, bound=True):
             f.identity(cadre=c)
         out.append(c)
     return out
-
-
-def _count(session, model, *where):
-    return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
@@ -217,6 +231,11 @@ def chat(make_lx: Any, clock: Any) -> Chat:
     return c
 
 
+@pytest.fixture
+def busy_chat(make_lx: Any, clock: Any) -> Chat:
+    return busy_cadre_world(make_lx, clock)
+
+
 def _card(chat: Chat, **kw: Any) -> Task:
     with chat.lx.session() as s:
         return notices.create_task(s, title=kw.pop("title", "防汛排查"), body=kw.pop("body", "检查房屋"),
@@ -300,3 +319,82 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
         assert _count(s, Task) == 1
     r = runner.invoke(main, ["outbox"])
     assert r.exit_code == 0 and "pending" in r.output
+
+
+# ------------------------------------------------------------------------------------------
+# 任务 N from a busy cadre shows that card (Traditional form and full-width numbers too) and acknowledges it;
+# another cadre's card or a missing number is refused; none of it is a diary entry.
+
+
+def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
+    with busy_chat.lx.session() as s:
+        mine = notices.create_task(s, title="防汛排查", body="检查房屋和排水沟", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
+                               deadline=busy_chat.clock() + timedelta(days=2))
+        theirs = notices.create_task(s, title="王芳的卡", body="", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
+                                 deadline=busy_chat.clock() + timedelta(days=2), targets=[f"cadre:{BUSY_OTHER}"])
+        mine_n, theirs_n = mine.number, theirs.number
+    wide = "".join(chr(0xFF10 + int(d)) for d in str(mine_n))
+    reply = busy_chat.wc.text("o-li", f"任務 {wide}")  # Traditional form, full-width number
+    assert f"第{mine_n}号督办卡" in reply and "防汛排查" in reply and "检查房屋和排水沟" in reply
+    assert "截止：11月26日 09:00" in reply and "我的状态：已签收" in reply
+    assert f"反馈 {mine_n} 内容" in reply and f"完成 {mine_n} 内容" in reply
+    assert busy_chat.all(select(TaskAssignment.status).join(Cadre, TaskAssignment.cadre_id == Cadre.id)
+                    .where(TaskAssignment.task_id == mine.id, Cadre.phone == BUSY_PHONE)) == ["acknowledged"]
+    assert f"您没有第{theirs_n}号督办卡" in busy_chat.wc.text("o-li", f"任务 {theirs_n}")
+    assert "您没有第999号督办卡" in busy_chat.wc.text("o-li", "任务999")
+    assert busy_chat.count(DiaryEntry) == 0
+
+
+# ------------------------------------------------------------------------------------------
+# Cancelling a card withdraws its pushes still queued; nothing else in the queue is touched.
+
+
+def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clock):
+
+    with FakeWechat() as fake:
+        lx = make_lx(**{"wechat.api_base": fake.url, "wechat.request_timeout_seconds": 0.5,
+                        **{f"wechat.templates.{k}": f"TPL_{k}" for k in ("task", "reminder", "request", "reply",
+                                                                           "notice")}})
+        clock.set("2026-11-24 09:00")
+        with lx.session() as s:
+            f = Factory(s)
+            openids = [f.identity(cadre=f.cadre()).openid for _ in range(2)]
+            for o in openids:
+                fake.interact(o)
+            keep = notices.create_task(s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            gone = notices.create_task(s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            enqueue(s, openid=openids[0], kind="reminder", text="一条提醒", key="qa:reminder")
+            keep_no, gone_no = keep.number, gone.number
+        with lx.session() as s:
+            svc.cancel_task(s, number=gone_no, actor="test", now=clock())
+        dispatch_outbox(lx)
+        texts = [t for o in openids for t in fake.texts_to(o)]
+        assert not any("撤销的卡" in t for t in texts), texts
+        assert sum("保留的卡" in t for t in texts) == 2 and "一条提醒" in texts
+        with lx.session() as s:
+            assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "task.cancel")) == {
+                "pushes_withdrawn": 2}
+            assert not s.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+        assert keep_no != gone_no
+
+
+# ------------------------------------------------------------------------------------------
+# A card fed back after its deadline shows the distinct light ``late`` (逾期完成, red) on the console board,
+# never green 正常, as the report counts it (on time = first feedback <= deadline, docs/assessment.md).
+
+
+def test_late_feedback_is_not_green_on_the_board(world: World) -> None:
+    lx, clock, number = world.lx, world.clock, world.ids["task"]
+    with lx.session() as s:
+        deadline = svc.find_task(s, number).deadline
+        svc.feedback(s, cadre_id=world.ids["cadre_b"], number=number, text="按时完成", now=deadline, done=True)
+        svc.feedback(s, cadre_id=world.ids["cadre_a"], number=number, text="晚了", now=deadline + timedelta(hours=5))
+    clock.set("2026-11-30 09:00")
+    with lx.session() as s:
+        board = svc.board(s, number=number, now=clock())
+        lights = {r.cadre_id: r.light for r in board.rows}
+        assert lights == {world.ids["cadre_a"]: "late", world.ids["cadre_b"]: "green"}
+        report = {r.name: r for r in build_report(s, lx.config, "month", "2026-11", now=clock()).cadres}
+        assert (report["李明"].tasks_overdue, report["王芳"].tasks_on_time) == (1, 1)
+    page = world.login("admin").get(f"/tasks/{number}").get_data(as_text=True)
+    assert 'class="light late"' in page and "逾期完成" in page and 'class="light green"' in page

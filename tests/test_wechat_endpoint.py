@@ -22,9 +22,8 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from tests.conftest import TEST_TOKEN
-from tests.factories import Factory
-from tests.wechat_client import WechatClient, wechat_app, wechat_signature, xml
+from tests.support.factories import Factory
+from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, wechat_signature, xml
 
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
 DOMAIN_TABLES = (DiaryEntry, MonthlySummary, VillagerRequest, RequestReply, OutboxMessage, Attachment, BindCode,

@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select, text
 
 from handlers import task_notices as tasks
 from storage.models import VillagerRequest
-from tests.chat_env import Chat, make_chat
+from tests.support.chat_env import Chat, make_chat
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from typing import Any
 
 _ids = itertools.count(880_000_000_001)
 
+# The token every test app is configured with (conftest.make_lx), which the client signs with.
+TEST_TOKEN = "lianxin-test-token"
+
 
 def wechat_app(lx: Any) -> Any:
     """A Flask app with only /wechat, registered exactly as bot.app.create_app does (the console is

@@ -1,22 +1,24 @@
-"""``lianxin report …`` and the renderers, on the hand-computed township of test_assessment."""
+"""Report exports: ``lianxin report …`` and the renderers (json, xlsx, html), on the hand-computed township of
+test_assessment; an export is audited only once its file is written."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
+from functools import partial
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.cli import CliState, main
 from console.documents.report import render_html, store_report
 from storage.assessment import build_report
 from storage.models import AuditLog, StoredReport
-from tests.test_assessment import NOW, Scenario, at
+from tests.support.cli import audit_actions, run_cli
+from tests.support.factories import Factory
+from tests.support.township import NOW, Scenario, at
 
 
 @pytest.fixture
@@ -26,10 +28,8 @@ def township(lx: Any, session: Any, clock: Any) -> Any:
     return lx
 
 
-def run(lx: Any, *args: str) -> Any:
-    state = CliState()
-    state._lx = lx  # the test's Lianxin (its database and fake clock)
-    return CliRunner().invoke(main, list(args), obj=state, catch_exceptions=False)
+# The report commands must not raise: an exception is a failure here, not an exit code.
+run = partial(run_cli, catch_exceptions=False)
 
 
 def audits(lx: Any) -> list[tuple[str, str, str | None]]:
@@ -139,3 +139,22 @@ def test_store_report_keeps_three_formats_and_replaces_them(township: Any) -> No
         assert stored["period"] == "2026-11"
         assert s.scalar(select(func.count()).select_from(StoredReport)) == 3
     assert audits(township) == [("scheduler", "report.store", "month:2026-11")] * 2
+
+
+# ------------------------------------------------------------------------------------------
+# An export is audited only once its file is written; the message names the file the user chose.
+
+
+def test_report_write_failure_is_not_audited(lx: Any, session: Any, clock: Any, tmp_path: Any) -> None:
+    clock.set("2026-11-24 20:00")
+    Factory(session).cadre()
+    session.commit()
+    bad = tmp_path / "missing-dir" / "r.html"
+    r = run_cli(lx, "report", "month", "2026-11", "--out", str(bad))
+    assert r.exit_code != 0 and "所在文件夹不存在" in r.output and not bad.exists()
+    assert audit_actions(lx) == []
+    good = tmp_path / "r.html"
+    r = run_cli(lx, "report", "month", "2026-11", "--out", str(good))
+    assert r.exit_code == 0, r.output
+    assert good.exists() and audit_actions(lx) == ["report.export"]
+    assert f"已导出 {good}" in r.output and "默认文件名" not in r.output

@@ -1,0 +1,168 @@
+"""A cadre's commands, end to end through /wechat: 回复 to a villager, 农户 (pages, names), 本月, 帮助, 政策 — and
+a keyword with a short argument is the command, while a diary that merely starts with the word stays a diary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from handlers import keywords
+from storage.models import (
+    Cadre,
+    DiaryEntry,
+    OutboxMessage,
+    RequestReply,
+    VillagerRequest,
+    WechatIdentity,
+)
+from tests.support.chat_env import Chat, bound, busy_cadre_world, cadre_world
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    return cadre_world(make_lx, clock)
+
+
+@pytest.fixture
+def busy_chat(make_lx: Any, clock: Any) -> Chat:
+    return busy_cadre_world(make_lx, clock)
+
+
+# ---------------------------------------------------------------------------------------- 回复 M TEXT
+
+
+def _villager_request(chat: Chat, text: str = "我家水管坏了", openid: str = "o-zhang", card: str = "20261124") -> int:
+    chat.wc.text(openid, card)
+    reply = chat.wc.text(openid, text)
+    assert "诉求编号" in reply
+    return chat.one(select(VillagerRequest.number).order_by(VillagerRequest.id.desc()))
+
+
+def test_reply_reaches_the_villager(chat: Chat) -> None:
+    bound(chat)
+    n = _villager_request(chat)
+    assert f"已答复诉求 {n}" in chat.wc.text("o-li", f"回覆　{n}：明天上午去修")
+    req = chat.one(select(VillagerRequest))
+    assert req.status == "answered" and req.first_answer_at is not None
+    assert chat.one(select(RequestReply.text)) == "明天上午去修"
+    relay = chat.one(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
+    assert relay.openid == "o-zhang" and "满意" in relay.payload["text"]
+    # a second answer in the same round does not ask for a rating again
+    chat.wc.text("o-li", f"回复 {n} 已经修好")
+    second = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[1]
+    assert "满意" not in second.payload["text"]
+
+
+def test_reply_only_to_own_requests(chat: Chat) -> None:
+    bound(chat)
+    bound(chat, "o-wang", "13900002222")
+    n = _villager_request(chat, openid="o-zhao", card="20261126")  # 赵叔 belongs to 王芳
+    assert f"没有找到您负责的诉求 {n}" in chat.wc.text("o-li", f"回复 {n} 我来答")
+    assert "没有找到" in chat.wc.text("o-li", "回复 999 你好")
+    assert chat.count(RequestReply) == 0 and chat.count(OutboxMessage, OutboxMessage.kind == "reply") == 0
+    assert chat.one(select(VillagerRequest.status)) == "open"
+
+
+def test_reply_usage(chat: Chat) -> None:
+    bound(chat)
+    assert "回复 诉求编号 内容" in chat.wc.text("o-li", "回复")
+    assert "回复 诉求编号 内容" in chat.wc.text("o-li", "回复 12")
+    assert "回复 诉求编号 内容" in chat.wc.text("o-li", "回复 99999999999999999999 好")
+    assert chat.count(RequestReply) == 0
+
+
+def test_reply_to_closed_request(chat: Chat) -> None:
+    bound(chat)
+    n = _villager_request(chat)
+    chat.wc.text("o-li", f"回复 {n} 好的")
+    chat.wc.text("o-zhang", "满意")
+    assert "已办结" in chat.wc.text("o-li", f"回复 {n} 还有事吗")
+    assert chat.count(RequestReply) == 1
+
+
+# ------------------------------------------------------------------------------------ 农户 本月 帮助
+
+
+def test_households_lists_only_mine_with_masked_phones(chat: Chat) -> None:
+    bound(chat)
+    reply = chat.wc.text("o-li", "农户")
+    assert "共 2 户" in reply and "张大爷" in reply and "刘婶" in reply and "赵叔" not in reply
+    assert "138****5678" in reply and "13812345678" not in reply
+
+
+def test_long_household_list_pages_with_more(chat: Chat) -> None:
+    bound(chat)
+    with chat.lx.session() as s:
+        from tests.support.factories import Factory
+
+        f = Factory(s)
+        cadre = s.get(Cadre, s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li")))
+        for i in range(80):
+            f.household(cadre, head_name=f"农户甲乙丙{i:02d}")
+    first = chat.wc.text("o-li", "农户")
+    assert len(first.encode()) <= 2048 and "回复“更多”" in first and "第 1/" in first
+    pages = [first]
+    while "回复“更多”" in pages[-1]:
+        nxt = chat.wc.text("o-li", "更多")
+        assert len(nxt.encode()) <= 2048
+        pages.append(nxt)
+    whole = "\n".join(pages)
+    assert all(f"农户甲乙丙{i:02d}" in whole for i in range(80))
+    assert "没有更多" in chat.wc.text("o-li", "更多")
+
+
+def test_month_figures(chat: Chat) -> None:
+    bound(chat)
+    chat.clock.set("2026-11-02 09:00")
+    chat.wc.text("o-li", "走访一")
+    chat.clock.set("2026-11-24 20:00")
+    chat.wc.text("o-li", "走访二")
+    chat.wc.text("o-li", "走访三")
+    chat.wc.text("o-li", "小结 本月很好")
+    _villager_request(chat)
+    reply = chat.wc.text("o-li", "本月")
+    assert "民情日记：2 天，共 3 条" in reply
+    assert "月小结：已交" in reply
+    assert "村民诉求：本月 1 件，已答复 0" in reply and "待答复 1 件" in reply
+
+
+def test_help_for_cadre(chat: Chat) -> None:
+    bound(chat)
+    for word in ("帮助", "幫助", "help", "？", "?"):
+        assert "回复 诉求号 内容" in chat.wc.text("o-li", word)
+
+
+def test_policy_for_cadre(chat: Chat) -> None:
+    bound(chat)
+    assert "可查询的主题" in chat.wc.text("o-li", "政策")
+    assert chat.count(DiaryEntry) == 0
+
+
+# ------------------------------------------------------------------------------------------
+# 农户 N / 农户 NAME, 本月 X, 帮助 X on a busy cadre (forty households): the keyword with a short argument is the
+# command (never a diary entry that counts toward coverage); diaries that merely start with the word stay diaries.
+
+
+def test_households_page_and_name(busy_chat: Chat) -> None:
+    first = busy_chat.wc.text("o-li", "农户")
+    assert "共 40 户" in first and "第 1/" in first
+    second = busy_chat.wc.text("o-li", "农户 2")
+    assert "第 2/" in second and "1. 刘00号" not in second
+    assert second.split("\n")[0] != first.split("\n")[0]
+    assert "没有第 9 页" in busy_chat.wc.text("o-li", "农户 9")
+    named = busy_chat.wc.text("o-li", "农户 张03")
+    assert "户主姓名含“张03”的有 1 户" in named and "张03号户主" in named and "刘" not in named
+    assert "没有户主姓名含“孙”的" in busy_chat.wc.text("o-li", "农户 孙")
+    assert busy_chat.count(DiaryEntry) == 0
+
+
+def test_month_and_help_with_an_argument_and_diaries_that_start_with_a_keyword(busy_chat: Chat) -> None:
+    assert busy_chat.wc.text("o-li", "本月 情况") == busy_chat.wc.text("o-li", "本月")
+    assert busy_chat.wc.text("o-li", "帮助 任务") == busy_chat.wc.text("o-li", "帮助")
+    assert busy_chat.count(DiaryEntry) == 0
+    for diary in ("任务完成了，走访张家", "任务 今天全部走访完毕", "农户今天来问医保", "本月走访了 12 户，情况稳定"):
+        assert keywords.parse(diary) is None
+        busy_chat.wc.text("o-li", diary)
+    assert busy_chat.count(DiaryEntry) == 4

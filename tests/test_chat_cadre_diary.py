@@ -1,0 +1,164 @@
+"""A cadre's diary, end to end through /wechat: entries and the days they count for, 撤销, 小结, photos."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import (
+    Attachment,
+    CadreLeave,
+    DiaryEntry,
+    Feedback,
+    MonthlySummary,
+    Task,
+    TaskAssignment,
+    WechatIdentity,
+)
+from tests.support.chat_env import PHONE, Chat, bound, cadre_world
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    return cadre_world(make_lx, clock)
+
+
+# --------------------------------------------------------------------------------------------- diary
+
+
+def test_diary_counts_distinct_days_of_the_month(chat: Chat) -> None:
+    bound(chat)
+    chat.clock.set("2026-11-02 09:00")
+    assert "已记入 11月2日 的民情日记（本月第 1 天）" in chat.wc.text("o-li", "走访张大爷家，了解烤烟收购")
+    assert "（本月第 1 天）" in chat.wc.text("o-li", "日记 下午调解邻里纠纷")
+    chat.clock.set("2026-11-24 20:00")
+    assert "已记入 11月24日 的民情日记（本月第 2 天）" in chat.wc.text("o-li", "日記　入户宣传医保政策")
+    chat.clock.set("2026-12-01 08:00")
+    assert "已记入 12月1日 的民情日记（本月第 1 天）" in chat.wc.text("o-li", "走访")
+    entries = chat.all(select(DiaryEntry).order_by(DiaryEntry.id))
+    assert [e.role for e in entries[:3]] == ["指导", "调解", "宣传"]
+    assert entries[2].text == "入户宣传医保政策"
+
+
+def test_diary_day_is_the_create_time_not_the_arrival(chat: Chat) -> None:
+    bound(chat)
+    chat.clock.set("2026-11-25 00:00:30")
+    late = int(datetime(2026, 11, 24, 15, 59, 50, tzinfo=UTC).timestamp())  # 23:59:50 in Shanghai
+    assert "11月24日" in chat.wc.text("o-li", "夜里处理停电", create_time=late)
+    assert chat.one(select(DiaryEntry.day)).isoformat() == "2026-11-24"
+
+
+def test_voice_diary_keeps_media_id(chat: Chat) -> None:
+    bound(chat)
+    assert "已记入" in chat.wc.voice("o-li", "今天去刘婶家帮忙办理低保", media_id="MEDIA-V1")
+    assert "已记入" in chat.wc.voice("o-li", "", media_id="MEDIA-V2")
+    rows = chat.all(select(DiaryEntry).order_by(DiaryEntry.id))
+    assert [(r.source, r.media_id) for r in rows] == [("voice", "MEDIA-V1"), ("voice", "MEDIA-V2")]
+    assert rows[0].role == "服务" and "未识别" in rows[1].text
+
+
+def test_diary_usage_and_empty(chat: Chat) -> None:
+    bound(chat)
+    assert "请在“日记”后面写内容" in chat.wc.text("o-li", "日记")
+    assert chat.count(DiaryEntry) == 0
+
+
+def test_cadre_on_leave_can_still_write(chat: Chat) -> None:
+    bound(chat)
+    with chat.lx.session() as s:
+        cid = s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
+        s.add(CadreLeave(cadre_id=cid, start_date=datetime(2026, 11, 20).date(), end_date=datetime(2026, 11, 30).date()))
+    assert "已记入" in chat.wc.text("o-li", "休假期间也去看了张大爷")
+
+
+def test_undo_within_ten_minutes(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-li", "第一条")
+    chat.wc.text("o-li", "第二条")
+    chat.clock.advance(minutes=9)
+    reply = chat.wc.text("o-li", "撤銷")
+    assert "已撤销" in reply and "第二条" in reply
+    rows = chat.all(select(DiaryEntry).order_by(DiaryEntry.id))
+    assert rows[0].deleted_at is None and rows[1].deleted_at is not None
+    chat.clock.advance(minutes=2)
+    assert "没有可撤销" in chat.wc.text("o-li", "撤回")
+    assert chat.all(select(DiaryEntry.deleted_at).order_by(DiaryEntry.id))[0] is None
+    assert "本月第 1 天" in chat.wc.text("o-li", "第三条")
+
+
+def test_undo_removes_the_day_from_the_count(chat: Chat) -> None:
+    bound(chat)
+    assert "本月第 1 天" in chat.wc.text("o-li", "写错了")
+    assert "本月已记 0 天" in chat.wc.text("o-li", "撤销")
+
+
+# ------------------------------------------------------------------------------------------- summary
+
+
+def test_summary_this_month_on_time(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-li", "走访")
+    reply = chat.wc.text("o-li", "小结 本月走访 30 户")
+    assert "2026年11月 的月小结（按时）" in reply and "1 天" in reply
+    s = chat.one(select(MonthlySummary))
+    assert (s.month, s.on_time, s.text) == ("2026-11", True, "本月走访 30 户")
+    assert "已更新" in chat.wc.text("o-li", "小結：修改后的小结")
+    assert chat.count(MonthlySummary) == 1 and chat.one(select(MonthlySummary.text)) == "修改后的小结"
+
+
+def test_summary_in_first_three_days_goes_to_previous_month_if_missing(chat: Chat) -> None:
+    bound(chat)
+    chat.clock.set("2026-12-02 10:00")
+    assert "2026年11月 的月小结（逾期补交）" in chat.wc.text("o-li", "小结 十一月补交")
+    assert "2026年12月 的月小结（按时）" in chat.wc.text("o-li", "小结 十二月的")
+    rows = {r.month: r.on_time for r in chat.all(select(MonthlySummary))}
+    assert rows == {"2026-11": False, "2026-12": True}
+    chat.clock.set("2026-12-04 10:00")
+    assert "2026年12月" in chat.wc.text("o-li", "小结 再改")
+
+
+def test_summary_needs_text(chat: Chat) -> None:
+    bound(chat)
+    assert "请在“小结”后面写" in chat.wc.text("o-li", "小结")
+    assert chat.count(MonthlySummary) == 0
+
+
+# -------------------------------------------------------------------------------------------- photos
+
+
+def test_photo_attaches_to_recent_diary(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-li", "帮张大爷修好水管")
+    chat.clock.advance(minutes=5)
+    assert "照片已附到 11月24日 的日记（共 1 张）" in chat.wc.image("o-li", media_id="IMG1")
+    assert "共 2 张" in chat.wc.image("o-li", media_id="IMG2")
+    att = chat.all(select(Attachment).order_by(Attachment.id))
+    entry_id = chat.one(select(DiaryEntry.id))
+    assert [(a.owner_type, a.owner_id, a.media_id) for a in att] == [("diary", entry_id, "IMG1"), ("diary", entry_id, "IMG2")]
+
+
+def test_photo_attaches_to_recent_feedback(chat: Chat) -> None:
+    bound(chat)
+    with chat.lx.session() as s:
+        cid = s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
+        t = Task(number=7, title="清理河道", body="…", deadline=chat.clock() + timedelta(days=2), targets=["all"])
+        s.add(t)
+        s.flush()
+        a = TaskAssignment(task_id=t.id, cadre_id=cid, status="fed_back", deadline=t.deadline)
+        s.add(a)
+        s.flush()
+        s.add(Feedback(assignment_id=a.id, kind="feedback", text="已清理", author=f"cadre:{PHONE}",
+                       created_at=chat.clock()))
+    assert "任务反馈" in chat.wc.image("o-li")
+    assert chat.one(select(Attachment.owner_type)) == "feedback"
+
+
+def test_photo_without_recent_entry_gets_help(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-li", "早上的日记")
+    chat.clock.advance(minutes=11)
+    assert "10 分钟内" in chat.wc.image("o-li")
+    assert chat.count(Attachment) == 0
