@@ -59,11 +59,12 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
     "宣传": (("宣传",), False),
     "承诺": (("承诺",), False),
     "改": (("改",), False),
+    "解绑": (("解绑", "解除绑定", "解除关联", "取消关联"), False),
 }
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.
 CADRE_COMMANDS: frozenset[str] = frozenset(
-    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改"}
+    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改", "解绑"}
 )
 
 _TRAILING = "。.!！~～ \t"
@@ -190,16 +191,4 @@ def looks_like_card_number(text: str | None) -> str | None:
     if re.fullmatch(r"[A-Z0-9]{4,20}", s) and sum(c.isdigit() for c in s) >= 4:
         return s
     return None
-
-
-def card_from_key(key: str | None) -> str | None:
-    """The card number in a QR scene / event key or a pasted QR text: "qrscene_20261124" (subscribe),
-    "20261124" (SCAN), "lianxin-card:20261124" (the payload printed on our cards), or "qrscene_lianxin-card:…"."""
-    if not key:
-        return None
-    k = key.strip()
-    if k.startswith("qrscene_"):
-        k = k[len("qrscene_"):]
-    k = re.split(r"[:=/]", k)[-1]
-    return looks_like_card_number(k)
 

@@ -7,13 +7,13 @@ own predicate says what the message must look like, never who may send it.
 
 from __future__ import annotations
 
-from handlers import binding, diary, events, guide, me, paging, policy, replies, tasks, villager
+from handlers import binding, diary, events, guide, me, paging, policy, replies, tasks, unlink, villager
 from handlers.base import Context, Message, Router
 from handlers.ledger import form, marks, role_change, undo
 
 ROUTERS: tuple[Router, ...] = (
     # ---- anyone ---------------------------------------------------------------------------------------
-    villager.scan_router,  # card QR scans (subscribe with qrscene_CARD / SCAN) before the plain follow events
+    villager.scan_router,  # card QR scans (subscribe with qrscene_<token> / SCAN <token>) before the plain follow events
     events.router,
     paging.router,  # 更多
     guide.router,  # 帮助
@@ -23,6 +23,7 @@ ROUTERS: tuple[Router, ...] = (
     form.router,  # the open 登记 form sees the cadre's text before any other cadre route
     marks.router,  # 发卡 宣传 承诺
     role_change.router,  # 改
+    unlink.router,  # 解绑 卡号
     undo.router,  # the ledger's 撤销 before the diary's: the most recent action wins
     tasks.router,
     diary.router,

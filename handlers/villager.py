@@ -14,15 +14,24 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
-from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest
+from storage import cards
+from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
 from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.villager")
 
+# Wrong card numbers, per account: 5 within an hour lock that account for 10 minutes, doubling with every
+# further wrong number. Overall (every account together, a distributed guesser): 30 wrong numbers within an
+# hour stop linking by typed number for everyone for an hour (scanning a card's QR code still links).
 CARD_TRIES = 5
 CARD_LOCK = timedelta(minutes=10)
 CARD_WINDOW = timedelta(hours=1)
+OVERALL_KEY = "card:*"
+OVERALL_TRIES = 30
+OVERALL_LOCK = timedelta(hours=1)
+OVERALL_WINDOW = timedelta(hours=1)
 REQUEST_KINDS = ("text", "voice", "image", "location")
+QR_PREFIX = "qrscene_"
 
 
 # ------------------------------------------------------------------------------------------ linking
@@ -30,12 +39,7 @@ REQUEST_KINDS = ("text", "voice", "image", "location")
 
 def find_card(ctx: Context, number: str) -> ServiceCard | None:
     """A card by its number, ignoring the spaces and dashes it may have been printed or stored with."""
-    norm = keywords.digits_only(number)
-    card = ctx.session.scalar(select(ServiceCard).where(ServiceCard.number == norm))
-    if card is None:
-        stored = func.upper(func.replace(func.replace(ServiceCard.number, "-", ""), " ", ""))
-        card = ctx.session.scalar(select(ServiceCard).where(stored == norm).limit(1))
-    return card
+    return cards.by_number(ctx.session, keywords.digits_only(number))
 
 
 def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
@@ -43,24 +47,40 @@ def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
     return ctx.session.get(Cadre, link.cadre_id) if link is not None else None
 
 
-def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
-    """Link this account to the household holding card ``number`` (a family may link several accounts)."""
+def _wrong(ctx: Context, key: str, *, number: str | None, scanned: bool) -> str:
     now = ctx.now()
+    _, until = record_failure(ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW,
+                              grow=True)
+    if not scanned:
+        record_failure(ctx.session, OVERALL_KEY, now, limit=OVERALL_TRIES, lock_for=OVERALL_LOCK,
+                       window=OVERALL_WINDOW)
+    if until is not None:
+        return ctx.render("card_locked", until=local_time_text(ctx, until))
+    return ctx.render("card_wrong", number=number, scanned=scanned, linked=ctx.identity.kind == "villager",
+                      typo=number is not None and cards.number_typo(number))
+
+
+def link_card(ctx: Context, number: str | None = None, *, scene: str | None = None) -> str:
+    """Link this account to the household holding card ``number`` (typed) or whose QR code carries
+    ``scene`` (scanned). A family may link several accounts to one household; every new link is told to the
+    household's cadre."""
+    now = ctx.now()
+    scanned = scene is not None
     key = f"card:{ctx.identity.openid}"
     if is_cadre(ctx):
         # A cadre's account stays a cadre's: scanning a household's card changes nothing.
-        card = find_card(ctx, number)
+        card = cards.by_scene(ctx.session, scene) if scanned else find_card(ctx, number or "")
         return ctx.render("card_cadre", household=card.household if card else None)
     until = locked_until(ctx.session, key, now)
+    if until is None and not scanned:
+        until = locked_until(ctx.session, OVERALL_KEY, now)
+        if until is not None:
+            return ctx.render("card_busy", until=local_time_text(ctx, until))
     if until is not None:
         return ctx.render("card_locked", until=local_time_text(ctx, until))
-    card = find_card(ctx, number)
+    card = cards.by_scene(ctx.session, scene or "") if scanned else find_card(ctx, number or "")
     if card is None or card.household.purged_at is not None:
-        _, until = record_failure(ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW,
-                                  grow=True)
-        if until is not None:
-            return ctx.render("card_locked", until=local_time_text(ctx, until))
-        return ctx.render("card_wrong", number=number, scanned=scanned, linked=ctx.identity.kind == "villager")
+        return _wrong(ctx, key, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned)
     clear_failures(ctx.session, key)
     household: Household = card.household
     ident = ctx.identity
@@ -68,11 +88,28 @@ def link_card(ctx: Context, number: str, *, scanned: bool = False) -> str:
     ident.kind = "villager"
     ident.household_id = household.id
     ident.cadre_id = None
+    cadre = _cadre_for(ctx, household.id)
     if not already:
         ident.bound_at = now
+        ident.bound_via = "qr" if scanned else "number"
+        _announce(ctx, ident, household, card, cadre)
     ctx.session.flush()
-    cadre = _cadre_for(ctx, household.id)
     return ctx.render("card_linked", household=household, cadre=cadre, already=already)
+
+
+def _announce(ctx: Context, ident: WechatIdentity, household: Household, card: ServiceCard,
+              cadre: Cadre | None) -> None:
+    """The household's cadre hears of every new link (who could be a stranger holding the number)."""
+    target = cadre_openid(ctx.session, cadre.id) if cadre is not None else None
+    if target is None:
+        return
+    others = len(cards.linked_identities(ctx.session, household.id)) - 1
+    ctx.outbox.enqueue(
+        target, "notice",
+        ctx.render("link_push", household=household, card=card, via=ident.bound_via, others=others,
+                   account=cards.mask_openid(ident.openid), time=local_time_text(ctx, ctx.now())),
+        key=f"link:{ident.id}:{household.id}:{ctx.now().isoformat()}",
+    )
 
 
 def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
@@ -80,32 +117,34 @@ def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
     # household of that card (a family member's account) — not a request whose text is the number.
     if msg.kind != "text":
         return None
-    text = msg.text.strip()
-    number = keywords.looks_like_card_number(text)
-    if number is None and text.lower().startswith("lianxin-card:"):  # the card's QR text, pasted
-        number = keywords.card_from_key(text)
+    number = keywords.looks_like_card_number(msg.text.strip())
     return {"number": number} if number else None
 
 
 def _scan(ctx: Context, msg: Message) -> dict[str, Any] | None:
-    """subscribe (qrscene_CARD) and SCAN (CARD) events carrying a card number."""
+    """subscribe (EventKey ``qrscene_<scene>``) and SCAN (``<scene>``) from a card's parametric QR code.
+    A plain follow has no EventKey (or an empty one) and goes on to the follow events."""
     if msg.kind != "event" or msg.event not in ("subscribe", "SCAN") or not msg.event_key:
         return None
-    number = keywords.card_from_key(msg.event_key)
-    return {"number": number} if number else None
+    scene = msg.event_key.strip()
+    if msg.event == "subscribe":
+        if not scene.startswith(QR_PREFIX):
+            return None
+        scene = scene[len(QR_PREFIX):]
+    return {"scene": scene} if scene else None
 
 
 def by_text(ctx: Context, msg: Message, number: str) -> str:
     return link_card(ctx, number)
 
 
-def by_scan(ctx: Context, msg: Message, number: str) -> str:
+def by_scan(ctx: Context, msg: Message, scene: str) -> str:
     if msg.event == "subscribe":
         ctx.identity.subscribed = True
         ctx.identity.unsubscribed_at = None
         ctx.identity.unreachable = False
         ctx.identity.unreachable_reason = None
-    return link_card(ctx, number, scanned=True)
+    return link_card(ctx, scene=scene)
 
 
 def unknown_card_hint(ctx: Context, msg: Message) -> str:

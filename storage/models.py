@@ -193,6 +193,13 @@ class ServiceCard(Base):
     issued_on: Mapped[date | None] = mapped_column(Date)  # handed to the household
     issued_by: Mapped[str | None] = mapped_column(String(100))
     printed_at: Mapped[datetime | None]
+    # The card's permanent parametric QR code (qrcode/create, QR_LIMIT_STR_SCENE): ``qr_scene`` is a random
+    # token (never derived from the number), set before the API call so a retry asks for the same scene;
+    # ``qr_ticket``/``qr_url`` are WeChat's answer and ``qr_created_at`` counts against the account's 100,000.
+    qr_scene: Mapped[str | None] = mapped_column(String(64), unique=True)
+    qr_ticket: Mapped[str | None] = mapped_column(String(255))
+    qr_url: Mapped[str | None] = mapped_column(String(255))
+    qr_created_at: Mapped[datetime | None]
     household: Mapped[Household] = relationship(back_populates="card")
 
 
@@ -229,6 +236,7 @@ class WechatIdentity(Base):
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     bound_at: Mapped[datetime | None]
+    bound_via: Mapped[str | None] = mapped_column(String(10))  # villagers: "number" (typed) | "qr" (scanned)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window

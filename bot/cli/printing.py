@@ -1,4 +1,5 @@
-"""`lianxin cards` and `lianxin listing`: print service cards / the public listing (renderers in console/documents/printing.py)."""
+"""`lianxin cards` and `lianxin listing`: print service cards / the public listing (renderers in
+console/documents/printing.py; QR codes made through the API in console/documents/card_codes.py)."""
 
 from __future__ import annotations
 
@@ -7,40 +8,91 @@ from pathlib import Path
 import click
 
 from bot.cli.base import command, require_schema
+from console.documents import card_codes
 from console.documents import printing as docs
+from storage import cards
 from storage.audit import record
 from storage.periods import local_day
 from storage.runtime import Lianxin
+
+NO_CREDENTIALS = ("未配置微信 app_id / app_secret：无法向微信申请二维码，本次打印的服务卡不带二维码"
+                  "（村民可关注公众号后发送卡号联系干部）。配置 [wechat] app_id、app_secret 后重新打印即可加上。")
 
 
 def register(main: click.Group) -> None:
     @command(main, "cards")
     @click.option("--village", default=None, help="只打印这个村(居) / only this village")
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf")
-    def cards_cmd(lx: Lianxin, village: str | None, out: str) -> None:
-        """打印便民服务卡（A4 每页 8 张，含二维码）/ print service cards."""
-        _print(lx, "cards", village, out)
+    @click.option("--renumber", is_flag=True,
+                  help="打印前给这些卡换发新的随机卡号（旧号作废，二维码不变）/ re-issue random numbers first")
+    def cards_cmd(lx: Lianxin, village: str | None, out: str, renumber: bool) -> None:
+        """打印便民服务卡（A4 每页 8 张，含微信二维码）/ print service cards."""
+        _check_out(out)
+        require_schema(lx)
+        if renumber:
+            _renumber(lx, village)
+        notice = None
+        try:
+            with lx.session() as s:
+                ids = [c.id for c in docs.printable_cards(s, village=village)]
+        except docs.PrintError as e:
+            raise click.ClickException(str(e)) from None
+        if card_codes.credentials_missing(lx.config):
+            notice = NO_CREDENTIALS
+            click.echo(NO_CREDENTIALS, err=True)
+        else:
+            def progress(i: int, n: int) -> None:
+                if i == n or i % 50 == 0:
+                    click.echo(f"二维码 {i}/{n}", err=True)
+
+            try:
+                run = card_codes.ensure_codes(lx, ids, progress=progress)
+            except card_codes.QrError as e:
+                raise click.ClickException(str(e)) from None
+            if run.created:
+                with lx.session() as s:
+                    record(s, actor="cli", action="cards.qr_create", target=f"village:{village or '*'}",
+                           detail={"created": run.created})
+                click.echo(f"新建二维码 {run.created} 个，沿用 {run.kept} 个", err=True)
+        _print(lx, "cards", village, out, notice=notice)
 
     @command(main, "listing")
     @click.option("--village", default=None, help="只公示这个村(居) / only this village")
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf")
     def listing_cmd(lx: Lianxin, village: str | None, out: str) -> None:
-        """打印联户名单公示 / print the public listing of links."""
+        """打印联户名单公示（不含卡号）/ print the public listing of links (no card numbers)."""
+        _check_out(out)
+        require_schema(lx)
         _print(lx, "listing", village, out)
 
 
-def _print(lx: Lianxin, kind: str, village: str | None, out: str) -> None:
-    require_schema(lx)
+def _check_out(out: str) -> None:
     suffix = Path(out).suffix.lower()
     if suffix not in (".html", ".htm", ".pdf"):
         raise click.ClickException(f"不支持的输出格式 {suffix or '（无后缀）'}：请用 .html 或 .pdf")
     if suffix == ".pdf" and docs.find_chromium() is None:
         raise click.ClickException("未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
                                    "或改用 --out 文件.html 后在浏览器中打印。")
+
+
+def _renumber(lx: Lianxin, village: str | None) -> None:
+    """New random numbers for the cards about to be printed; the old numbers stop linking. Audited."""
+    try:
+        with lx.session() as s:
+            printable = docs.printable_cards(s, village=village)
+            changes = cards.renumber(s, printable, changed_by="cli", now=lx.now())
+            record(s, actor="cli", action="cards.renumber", target=f"village:{village or '*'}",
+                   detail={"count": len(changes)})
+    except docs.PrintError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"已换发 {len(changes)} 个新卡号（旧卡号即日起不能再用于关联）", err=True)
+
+
+def _print(lx: Lianxin, kind: str, village: str | None, out: str, *, notice: str | None = None) -> None:
     try:
         with lx.session() as s:
             if kind == "cards":
-                html, n = docs.render_cards(s, lx.config, village=village, now=lx.now())
+                html, n = docs.render_cards(s, lx.config, village=village, now=lx.now(), notice=notice)
                 what = f"{n} 张服务卡（{(n + docs.CARDS_PER_PAGE - 1) // docs.CARDS_PER_PAGE} 页）"
             else:
                 html, n = docs.render_listing(s, lx.config, village=village, today=local_day(lx.now(), lx.config.tz),

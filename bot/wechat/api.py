@@ -187,6 +187,19 @@ class WechatClient:
             body["url"] = url
         return self.call("POST", "/cgi-bin/message/template/send", json=body)
 
+    def create_qrcode(self, scene_str: str) -> dict[str, Any]:
+        """A permanent parametric QR code (qrcode/create, QR_LIMIT_STR_SCENE): ``{"ticket", "url", ...}``.
+
+        Scanning it makes WeChat push ``subscribe`` with EventKey ``qrscene_<scene_str>`` (not yet following)
+        or ``SCAN`` with ``<scene_str>``. Verified 服务号 only (else 48001); at most 100,000 per account.
+        https://developers.weixin.qq.com/doc/service/api/qrcode/qrcodes/api_createqrcode
+        """
+        data = self.call("POST", "/cgi-bin/qrcode/create", json={
+            "action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene_str}}})
+        if not data.get("ticket") or not data.get("url"):
+            raise WechatError(-2, "qrcode/create answered without ticket/url")
+        return dict(data)
+
     def get_media(self, media_id: str) -> Media:
         """A temporary media file (media/get): kept by WeChat for 3 days."""
         resp = self.call("GET", "/cgi-bin/media/get", params={"media_id": media_id}, raw=True)

@@ -4,8 +4,10 @@ Used by the console (/print/...) and by ``lianxin cards`` / ``lianxin listing``.
 (inline CSS, inline SVG QR codes made with segno), so it prints the same from a browser and from headless
 Chromium (``--print-to-pdf``).
 
-The QR code encodes ``lianxin-card:<number>``: the scene value a WeChat parametric QR code would carry. The
-bot links the scanning account to the household when a SCAN/subscribe event carries a card number.
+The QR code encodes the ``url`` of the card's permanent parametric QR code, made by the account through
+``qrcode/create`` (console/documents/card_codes.py) and kept on the card. A card without one (no WeChat
+credentials configured) is printed without a QR code, and the page says so: never a code WeChat would not
+answer. The public listing shows no card numbers: a number is known to its household only.
 """
 
 from __future__ import annotations
@@ -28,15 +30,10 @@ from sqlalchemy.orm import Session
 from storage.models import Cadre, Household, Link, ServiceCard, Village, VillagerGroup
 
 CARDS_PER_PAGE = 8
-QR_PREFIX = "lianxin-card:"
 
 
 class PrintError(Exception):
     """Cannot print as asked (unknown village, no PDF engine); the message says why."""
-
-
-def qr_payload(number: str) -> str:
-    return f"{QR_PREFIX}{number}"
 
 
 def qr_svg(data: str) -> str:
@@ -53,7 +50,10 @@ class CardRow:
     cadre_name: str
     cadre_post: str
     cadre_phone: str
-    qr: str
+    qr: str | None  # inline SVG, None when the card has no code from WeChat yet
+    qr_data: str | None  # what the QR code encodes: the url WeChat issued for this card
+
+
 
 
 @dataclass
@@ -61,7 +61,6 @@ class ListingRow:
     group: str
     head_name: str
     population: int
-    card_number: str
     cadre_name: str
     cadre_post: str
     cadre_phone: str
@@ -100,6 +99,12 @@ def _rows(session: Session, village: Village | None) -> list[tuple[Household, Vi
     return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
 
 
+def printable_cards(session: Session, *, village: str | None = None) -> list[ServiceCard]:
+    """The cards ``card_rows`` prints (households with a card and a linked cadre), for making QR codes first."""
+    v = _village(session, village)
+    return [card for _h, _v, _g, card, cadre, _l in _rows(session, v) if card is not None and cadre is not None]
+
+
 def card_rows(session: Session, *, village: str | None = None) -> list[CardRow]:
     """One card per household that has a card number and a linked cadre."""
     v = _village(session, village)
@@ -108,18 +113,19 @@ def card_rows(session: Session, *, village: str | None = None) -> list[CardRow]:
         if card is None or cadre is None:
             continue
         out.append(CardRow(card.number, h.head_name, vil.name, g.name if g else "", cadre.name, cadre.post or "",
-                           cadre.phone, qr_svg(qr_payload(card.number))))
+                           cadre.phone, qr_svg(card.qr_url) if card.qr_url else None, card.qr_url))
     return out
 
 
 def render_cards(session: Session, config: Any, *, village: str | None = None,
-                 now: datetime | None = None) -> tuple[str, int]:
-    """(HTML, number of cards). Marks the printed cards' ``printed_at`` when ``now`` is given."""
+                 now: datetime | None = None, notice: str | None = None) -> tuple[str, int]:
+    """(HTML, number of cards). Marks the printed cards' ``printed_at`` when ``now`` is given. ``notice``
+    (e.g. "no WeChat credentials: no QR codes") is printed above the cards."""
     rows = card_rows(session, village=village)
     pages = [rows[i:i + CARDS_PER_PAGE] for i in range(0, len(rows), CARDS_PER_PAGE)]
     html = environment().get_template("print/cards.html").render(
         pages=pages, township=config["general"]["township"], account=config["general"]["account_name"],
-        village=village, count=len(rows))
+        village=village, count=len(rows), notice=notice, without_qr=sum(1 for r in rows if r.qr is None))
     if now is not None and rows:
         numbers = [r.number for r in rows]
         for card in session.scalars(select(ServiceCard).where(ServiceCard.number.in_(numbers))):
@@ -133,12 +139,11 @@ def render_listing(session: Session, config: Any, *, village: str | None = None,
     v = _village(session, village)
     by_village: dict[str, list[ListingRow]] = {}
     listed: list[Household] = []
-    for h, vil, g, card, cadre, link in _rows(session, v):
+    for h, vil, g, _card, cadre, link in _rows(session, v):
         by_village.setdefault(vil.name, [])
         if cadre is None:
             continue
-        by_village[vil.name].append(ListingRow(g.name if g else "", h.head_name, h.population,
-                                               card.number if card else "", cadre.name, cadre.post or "",
+        by_village[vil.name].append(ListingRow(g.name if g else "", h.head_name, h.population, cadre.name, cadre.post or "",
                                                cadre.phone, link.commitment_signed_on if link else None))
         listed.append(h)
     sections = []

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 
 from console.access import admin_only, db, done, lx, record
 from console.blueprint import bp
-from console.documents.printing import qr_payload
+from storage import cards
 from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
 
 SIM_PREFIXES = ("demo-", "sim-")
@@ -134,11 +134,20 @@ def simulator_send() -> Any:
             abort(400, description="请输入要发送的内容")
         status, _ = post_to_wechat(openid, "text", Content=text)
     elif action in ("subscribe", "scan"):
-        # What WeChat sends when the printed card's QR code (a parametric code for this scene) is scanned:
-        # SCAN by a follower, subscribe with the qrscene_ prefix by a newcomer.
-        card = (f.get("card") or "").strip()
+        # What WeChat sends when the printed card's QR code (the account's parametric code for the card's
+        # scene token) is scanned: SCAN by a follower, subscribe with the qrscene_ prefix by a newcomer. A card
+        # whose code is not made yet gets its token now (printing later makes the code for that same token).
+        card_number = (f.get("card") or "").strip()
         event = "subscribe" if action == "subscribe" else "SCAN"
-        scene = qr_payload(card) if card else ""
+        scene = ""
+        if card_number:
+            with db() as s:
+                card = cards.by_number(s, card_number)
+                if card is None:
+                    abort(400, description="没有这张服务卡")
+                if not card.qr_scene:
+                    card.qr_scene = cards.new_scene()
+                scene = card.qr_scene
         key = (f"qrscene_{scene}" if event == "subscribe" else scene) if scene else ""
         status, _ = post_to_wechat(openid, "event", Event=event, EventKey=key)
     else:

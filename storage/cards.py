@@ -1,0 +1,145 @@
+"""Service cards as keys to a household: card numbers, QR scene tokens, and the WeChat accounts linked.
+
+A domain service: functions take the caller's session and never commit.
+
+Card numbers are random: 7 random digits (the first never 0) and a Damm check digit, 8 digits in all, short
+enough for an elderly villager to type. The check digit catches every single wrong digit and every swap of two
+neighbouring digits, so a typo is told apart from a number that is simply not a card (``number_typo``).
+Numbers printed before random numbers existed (sequential ``VVVSSSSS``) keep working: they are looked up
+as they are; ``renumber`` re-issues random numbers for a village before its cards are reprinted.
+
+A card's QR scene (``qr_scene``) is ``secrets.token_urlsafe(24)`` — 32 characters, 192 random bits, within
+WeChat's 1–64 for ``scene_str`` — and never derived from the number.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import HouseholdInfoHistory, ServiceCard, WechatIdentity
+
+NUMBER_DIGITS = 8
+PERMANENT_QR_LIMIT = 100_000  # WeChat: at most 100,000 permanent parametric QR codes per account
+VIA = ("number", "qr")
+
+# Damm's quasigroup of order 10 (H. M. Damm, 2004): every single-digit error and every adjacent transposition
+# changes the interim digit, so the check fails.
+_DAMM = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2), (7, 0, 9, 2, 1, 5, 4, 8, 6, 3), (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6), (6, 1, 2, 3, 0, 4, 5, 9, 7, 8), (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4), (8, 9, 4, 5, 3, 6, 2, 0, 1, 7), (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+
+
+def _damm(digits: str) -> int:
+    interim = 0
+    for d in digits:
+        interim = _DAMM[interim][int(d)]
+    return interim
+
+
+def check_digit(body: str) -> str:
+    return str(_damm(body))
+
+
+def number_checks(number: str) -> bool:
+    """True when ``number`` (digits) carries a valid check digit."""
+    return number.isdigit() and _damm(number) == 0
+
+
+def number_typo(number: str) -> bool:
+    """An 8-digit number whose check digit is wrong: a typo, not a number the office ever issued at random."""
+    return len(number) == NUMBER_DIGITS and number.isdigit() and not number_checks(number)
+
+
+def random_number(used: set[str] | None = None) -> str:
+    """A fresh random card number not in ``used`` (which it joins)."""
+    used = used if used is not None else set()
+    while True:
+        body = str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(NUMBER_DIGITS - 2))
+        number = body + check_digit(body)
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def new_scene() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def by_number(session: Session, number: str) -> ServiceCard | None:
+    """A card by its normalised number, also one stored with spaces or dashes."""
+    card = session.scalar(select(ServiceCard).where(ServiceCard.number == number))
+    if card is None:
+        stored = func.upper(func.replace(func.replace(ServiceCard.number, "-", ""), " ", ""))
+        card = session.scalar(select(ServiceCard).where(stored == number).limit(1))
+    return card
+
+
+def by_scene(session: Session, scene: str) -> ServiceCard | None:
+    if not scene or len(scene) > 64:
+        return None
+    return session.scalar(select(ServiceCard).where(ServiceCard.qr_scene == scene))
+
+
+def qr_codes_created(session: Session) -> int:
+    """Permanent QR codes this installation has had WeChat create (they count against the account's limit)."""
+    return session.scalar(select(func.count()).select_from(ServiceCard)
+                          .where(ServiceCard.qr_created_at.is_not(None))) or 0
+
+
+def renumber(session: Session, cards: list[ServiceCard], *, changed_by: str, now: datetime) -> list[tuple[str, str]]:
+    """Give each card a fresh random number (its QR code stays); history per household. [(old, new)]."""
+    used = set(session.scalars(select(ServiceCard.number)))
+    changes = []
+    for card in cards:
+        old = card.number
+        card.number = random_number(used)
+        session.add(HouseholdInfoHistory(household_id=card.household_id, field="card_number", old_value=old,
+                                         new_value=card.number, changed_at=now, changed_by=changed_by))
+        changes.append((old, card.number))
+    session.flush()
+    return changes
+
+
+# ------------------------------------------------------------------------------------ linked accounts
+
+
+@dataclass
+class LinkedAccount:
+    identity_id: int
+    openid_masked: str
+    bound_at: datetime | None
+    via: str | None
+
+
+def mask_openid(openid: str) -> str:
+    return openid[:4] + "…" + openid[-4:] if len(openid) > 10 else openid[:2] + "…"
+
+
+def linked_identities(session: Session, household_id: int) -> list[WechatIdentity]:
+    """The WeChat accounts linked to a household, the most recently linked first."""
+    return list(session.scalars(
+        select(WechatIdentity)
+        .where(WechatIdentity.kind == "villager", WechatIdentity.household_id == household_id)
+        .order_by(WechatIdentity.bound_at.desc(), WechatIdentity.id.desc())))
+
+
+def linked_accounts(session: Session, household_id: int) -> list[LinkedAccount]:
+    return [LinkedAccount(i.id, mask_openid(i.openid), i.bound_at, i.bound_via)
+            for i in linked_identities(session, household_id)]
+
+
+def unlink(session: Session, identity: WechatIdentity) -> None:
+    """The account is no longer linked to any household (it may link again with a card)."""
+    identity.kind = "unknown"
+    identity.household_id = None
+    identity.bound_at = None
+    identity.bound_via = None
+    session.flush()
