@@ -18,6 +18,7 @@ from console.views import (  # noqa: F401  - importing a view module attaches it
     dashboard,
     delivery,
     diaries,
+    household_accounts,
     households,
     importing,
     ledger,

@@ -56,6 +56,7 @@ class FakeWechat:
         self.failures: dict[str, list[Any]] = defaultdict(list)
         self.delivered: list[Delivered] = []
         self.calls: list[tuple[str, int]] = []  # (endpoint, errcode or HTTP status answered)
+        self._qr_init()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -148,6 +149,8 @@ class FakeWechat:
             body = json.loads(raw.decode("utf-8")) if raw else {}
         except ValueError:
             return self._json(req, {"errcode": 47001, "errmsg": "data format error"}, "parse")
+        if url.path in QR_PATHS:  # parametric QR codes: their own section below
+            return self._qr_handle(req, url.path, query, body)
         endpoint = {
             "/cgi-bin/stable_token": "token", "/cgi-bin/message/custom/send": "custom",
             "/cgi-bin/message/template/send": "template", "/cgi-bin/media/get": "media",
@@ -247,3 +250,100 @@ class FakeWechat:
         req.send_header("Content-Length", str(len(payload)))
         req.end_headers()
         req.wfile.write(payload)
+
+    # ================================================================================================
+    # Parametric QR codes (issue 13): qrcode/create and showqrcode. Kept apart from the other endpoints.
+    # ================================================================================================
+    # Sources (see /work/notes/wechat-rules.md §2 and §8):
+    # - https://developers.weixin.qq.com/doc/service/api/qrcode/qrcodes/api_createqrcode : body shapes,
+    #   QR_LIMIT_STR_SCENE with action_info.scene.scene_str of 1..64 characters, answer {ticket, url,
+    #   expire_seconds}; at most 100,000 permanent codes per account.
+    # - over-long scene_str / limit reached: errcode 40053 "invalid action info" — the limit's errcode is not
+    #   documented; wechatpy constants.py (L178-180) comments 40053 as "该公众号已经申请完了十万个二维码" (L).
+    # - 48001 api unauthorized for an account without the permission (verified 服务号 only):
+    #   https://developers.weixin.qq.com/doc/oplatform/developers/troubleshooting and the interface-privilege
+    #   table https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Explanation_of_interface_privileges.html
+    # - showqrcode (GET, ticket, no access_token; bad ticket -> HTTP 404): WxJava SHOW_QRCODE_WITH_TICKET and the
+    #   old doc text. The real one lives on mp.weixin.qq.com and answers a JPEG; this fake answers a PNG (made with
+    #   segno from the code's url) on its own host: tests never decode it as a JPEG.
+    # - asking twice for the same permanent scene_str: undocumented; this fake answers the same ticket and url
+    #   and does not count it again (an assumption, L).
+
+    def _qr_init(self) -> None:
+        self.qr_limit = 100_000
+        self.qr_permission = True  # False: the account is not a verified 服务号 (48001)
+        self.qr_codes: dict[str, dict[str, str]] = {}  # scene_str -> {"ticket", "url"} (permanent codes)
+        self.qr_requests = 0
+
+    def qr_scene_for_url(self, url: str) -> str | None:
+        """What WeChat knows when someone scans the code printed from ``url``: its scene (None: not ours)."""
+        with self.lock:
+            return next((scene for scene, code in self.qr_codes.items() if code["url"] == url), None)
+
+    def _qr_handle(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: dict[str, Any]) -> None:
+        if path == "/cgi-bin/showqrcode":
+            return self._qr_show(req, query)
+        failure = self._take_failure("qrcode")
+        if failure == "timeout":
+            time.sleep(self.timeout_seconds)
+            return self._json(req, {"errcode": -1, "errmsg": "late"}, "qrcode")
+        if isinstance(failure, int) and 500 <= failure < 600:
+            return self._json(req, {"errcode": -1, "errmsg": "server error"}, "qrcode", status=failure)
+        if isinstance(failure, int):
+            return self._json(req, {"errcode": failure, "errmsg": f"fake failure {failure}"}, "qrcode")
+        with self.lock:
+            known = query.get("access_token", "") in self.tokens
+            self.qr_requests += 1
+        if not known:
+            return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"},
+                              "qrcode")
+        if not self.qr_permission:
+            return self._json(req, {"errcode": 48001, "errmsg": "api unauthorized"}, "qrcode")
+        action = body.get("action_name")
+        scene = ((body.get("action_info") or {}).get("scene") or {})
+        if action != "QR_LIMIT_STR_SCENE":
+            # Only what lianxin asks for is modelled; temporary and numeric scenes are refused, not faked.
+            return self._json(req, {"errcode": 40053, "errmsg": "invalid action info, fake knows QR_LIMIT_STR_SCENE only"},
+                              "qrcode")
+        scene_str = scene.get("scene_str")
+        if not isinstance(scene_str, str) or not 1 <= len(scene_str) <= 64:
+            return self._json(req, {"errcode": 40053, "errmsg": "invalid action info, please check document"},
+                              "qrcode")
+        with self.lock:
+            code = self.qr_codes.get(scene_str)
+            if code is None:
+                if len(self.qr_codes) >= self.qr_limit:
+                    code = None
+                else:
+                    ticket = "gQ" + uuid.uuid4().hex + uuid.uuid4().hex
+                    code = {"ticket": ticket, "url": f"http://weixin.qq.com/q/{uuid.uuid4().hex[:22]}"}
+                    self.qr_codes[scene_str] = code
+        if code is None:
+            return self._json(req, {"errcode": 40053, "errmsg": "invalid action info, qrcode count limit"}, "qrcode")
+        return self._json(req, {"ticket": code["ticket"], "url": code["url"]}, "qrcode")
+
+    def _qr_show(self, req: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        import io  # noqa: PLC0415 — only this endpoint draws an image
+
+        import segno  # noqa: PLC0415
+
+        ticket = query.get("ticket", "")
+        with self.lock:
+            code = next((c for c in self.qr_codes.values() if c["ticket"] == ticket), None)
+            self.calls.append(("showqrcode", 0 if code else 404))
+        if code is None:
+            req.send_response(404)
+            req.send_header("Content-Length", "0")
+            req.end_headers()
+            return
+        buf = io.BytesIO()
+        segno.make(code["url"], error="m").save(buf, kind="png", scale=4)
+        data = buf.getvalue()
+        req.send_response(200)
+        req.send_header("Content-Type", "image/png")
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data)
+
+
+QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import db, done, get_in_scope, in_scope, now, record, user, writers
 from console.blueprint import bp
 from console.views import common
+from storage import cards
 from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,
@@ -70,7 +71,7 @@ def household(household_id: int) -> Any:
                               .order_by(VillagerRequest.created_at.desc()).limit(20)))
         cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
         return render_template("household.html", h=h, history=history, changes=changes, names=names, duties=duties,
-                               reqs=reqs, cadres=cadres, fields=INFO_FIELDS, full=user().sees_full(h.village_id),
+                               accounts=cards.linked_accounts(s, h.id), reqs=reqs, cadres=cadres, fields=INFO_FIELDS, full=user().sees_full(h.village_id),
                                members_text=_members_text(h.members), edit=request.args.get("edit") == "1")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import record
+from storage.cards import random_number
 from storage.importer import shape
 from storage.importer.plan import plan_import
 from storage.importer.read import read_rows
@@ -29,34 +30,17 @@ from storage.timestamps import utcnow
 
 
 class _CardNumbers:
-    """Numbers for households without one: village code (3 digits, the village's id) + a 5-digit sequence.
-
-    Stable and readable on the card (``00700042`` = village 7, household 42); never reuses a number that
-    exists anywhere, including numbers the office assigned by hand.
-    """
+    """Numbers for households without one: random 8-digit numbers with a check digit (storage.cards), never
+    one that exists anywhere, including numbers the office assigned by hand or printed before."""
 
     def __init__(self, session: Session) -> None:
-        self.used: set[str] = set()
-        self.top: dict[str, int] = {}
-        for number in session.scalars(select(ServiceCard.number)):
-            self.reserve(number)
+        self.used: set[str] = set(session.scalars(select(ServiceCard.number)))
 
     def reserve(self, number: str) -> None:
         self.used.add(number)
-        if len(number) >= 8 and number.isdigit():
-            prefix, seq = number[:-5], int(number[-5:])
-            if seq > self.top.get(prefix, 0):
-                self.top[prefix] = seq
 
     def take(self, village_id: int) -> str:
-        prefix = f"{village_id:03d}"
-        while True:
-            seq = self.top.get(prefix, 0) + 1
-            self.top[prefix] = seq
-            number = f"{prefix}{seq:05d}"
-            if number not in self.used:
-                self.used.add(number)
-                return number
+        return random_number(self.used)
 
 
 def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetime | None = None,
