@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from storage import cards
 from storage.models import (
     Attachment,
     AuditLog,
@@ -23,6 +24,7 @@ from storage.models import (
     PolicyEntry,
     RateLimit,
     RequestReply,
+    ServiceCard,
     VillagerRequest,
     WechatIdentity,
 )
@@ -84,17 +86,36 @@ def test_card_stored_with_dashes_still_found(chat: Chat) -> None:
     assert "王奶奶" in chat.wc.text("o-wang", "xq 0042 17")
 
 
+def scene_of(chat: Chat, number: str = "20261124") -> str:
+    """The card's QR scene token, as printing would set it (the code itself comes from WeChat)."""
+    with chat.lx.session() as s:
+        card = s.scalar(select(ServiceCard).where(ServiceCard.number == number))
+        if not card.qr_scene:
+            card.qr_scene = cards.new_scene()
+        return card.qr_scene
+
+
+@pytest.mark.parametrize("event,prefix", [("subscribe", "qrscene_"), ("SCAN", "")])
+def test_qr_scan_links(chat: Chat, event: str, prefix: str) -> None:
+    reply = chat.wc.event("o-zhang", event, key=prefix + scene_of(chat))
+    assert "绑定成功" in reply and "李明" in reply
+    assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) == "villager"
+    assert chat.one(select(WechatIdentity.bound_via).where(WechatIdentity.openid == "o-zhang")) == "qr"
+
+
 @pytest.mark.parametrize("event,key", [("subscribe", "qrscene_20261124"), ("SCAN", "20261124"),
                                        ("subscribe", "qrscene_lianxin-card:20261124"),
                                        ("SCAN", "lianxin-card:20261124")])
-def test_qr_scan_links(chat: Chat, event: str, key: str) -> None:
+def test_qr_scan_of_a_card_number_links_nothing(chat: Chat, event: str, key: str) -> None:
+    """The scene is the card's random token: a card number (or the old ``lianxin-card:N`` payload) in a scan
+    is no key to a household."""
     reply = chat.wc.event("o-zhang", event, key=key)
-    assert "绑定成功" in reply and "李明" in reply
-    assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) == "villager"
+    assert "绑定成功" not in reply
+    assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) != "villager"
 
 
-def test_pasted_card_qr_text_links(chat: Chat) -> None:
-    assert "绑定成功" in chat.wc.text("o-zhang", "lianxin-card:20261124")
+def test_pasted_old_card_qr_text_is_not_a_card(chat: Chat) -> None:
+    assert "绑定成功" not in chat.wc.text("o-zhang", "lianxin-card:20261124")
 
 
 def test_family_members_link_the_same_household(chat: Chat) -> None:
@@ -102,7 +123,7 @@ def test_family_members_link_the_same_household(chat: Chat) -> None:
     linked(chat, "o-zhang-son")
     hh = chat.all(select(WechatIdentity.household_id).where(WechatIdentity.kind == "villager"))
     assert len(hh) == 2 and hh[0] == hh[1]
-    assert "您已绑定" in chat.wc.event("o-zhang", "SCAN", key="20261124")
+    assert "您已绑定" in chat.wc.event("o-zhang", "SCAN", key=scene_of(chat))
 
 
 def test_wrong_card_gets_help_and_repeated_tries_are_slowed(chat: Chat) -> None:
@@ -115,7 +136,8 @@ def test_wrong_card_gets_help_and_repeated_tries_are_slowed(chat: Chat) -> None:
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-x")) == "unknown"
     chat.clock.advance(minutes=11)
     assert "绑定成功" in chat.wc.text("o-x", "20261124")
-    assert chat.count(RateLimit) == 0
+    # the account's own count is forgotten; the overall count (every account together) is not
+    assert chat.all(select(RateLimit.key)) == ["card:*"] and chat.all(select(RateLimit.failures)) == [5]
 
 
 def test_wrong_scan_gets_help(chat: Chat) -> None:
@@ -130,7 +152,7 @@ def test_household_without_cadre(chat: Chat) -> None:
 
 
 def test_cadre_scanning_a_card_stays_a_cadre(chat: Chat) -> None:
-    assert "扫卡不会改变绑定" in chat.wc.event("o-li", "SCAN", key="20261124")
+    assert "扫卡不会改变绑定" in chat.wc.event("o-li", "SCAN", key=scene_of(chat))
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-li")) == "cadre"
 
 

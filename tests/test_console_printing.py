@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from console.documents import printing as docs
 from storage.models import AuditLog, Cadre, Household, ServiceCard
+from tests.fake_wechat import FakeWechat
 from tests.support.console_world import (
     World,
     page_text,
@@ -28,13 +29,15 @@ text = page_text
 # ------------------------------------------------------------------------------------------ renderers
 
 
-def test_cards_eight_per_page_with_qr_codes(world: World) -> None:
+def test_cards_eight_per_page_with_the_accounts_qr_codes(world: World) -> None:
     with world.lx.session() as s:
         f = Factory(s)
         cadre = s.get(Cadre, world.ids["cadre_a"])
         for i in range(7):
             f.household(cadre, head_name=f"农户甲{i}", card=f"3000000{i}", village=f.village("新桥村"))
         f.household(None, head_name="无干部户", card="39999999", village=f.village("新桥村"))
+        for card in s.scalars(select(ServiceCard)):
+            card.qr_scene, card.qr_url = f"scene{card.id}", f"http://weixin.qq.com/q/fake{card.number}"
     with world.lx.session() as s:
         html, n = docs.render_cards(s, world.lx.config, village="新桥村", now=world.clock())
         assert n == 9  # 2 + 7 linked households; the one without a cadre gets no card
@@ -42,19 +45,28 @@ def test_cards_eight_per_page_with_qr_codes(world: World) -> None:
         assert html.count("<svg") == 9
         assert "李明" in html and "村支书" in html and "13900000001" in html and "10000001" in html
         assert "无干部户" not in html and "王芳" not in html
-        assert docs.qr_svg(docs.qr_payload("10000001")) in html
-        assert docs.qr_payload("10000001") == "lianxin-card:10000001"
+        rows = docs.card_rows(s, village="新桥村")
+        first = next(r for r in rows if r.number == "10000001")
+        assert first.qr_data == "http://weixin.qq.com/q/fake10000001"  # the url WeChat issued, nothing else
+        assert docs.qr_svg("http://weixin.qq.com/q/fake10000001") in html
+        assert "lianxin-card:" not in html
     assert world.one(select(ServiceCard.printed_at).where(ServiceCard.number == "10000001")) is not None
     assert world.one(select(ServiceCard.printed_at).where(ServiceCard.number == "20000001")) is None
 
 
-def test_qr_code_round_trips_the_card_number() -> None:
+def test_cards_without_a_code_from_wechat_print_without_qr_and_say_so(world: World) -> None:
+    with world.lx.session() as s:
+        html, n = docs.render_cards(s, world.lx.config, village="新桥村", notice="未配置微信 app_id")
+    assert n == 2 and "<svg" not in html and "（无二维码）" in html and "未配置微信 app_id" in html
+    assert "lianxin-card:" not in html
+
+
+def test_qr_svg_is_drawn_from_exactly_the_url() -> None:
     import segno
 
-    qr = segno.make(docs.qr_payload("10000001"), error="m")
+    qr = segno.make("http://weixin.qq.com/q/abc", error="m")
     assert qr.designator.endswith("M")
-    # the inline SVG is drawn from exactly this symbol
-    assert qr.svg_inline(scale=1, border=2, omitsize=True, dark="#000") == docs.qr_svg("lianxin-card:10000001")
+    assert qr.svg_inline(scale=1, border=2, omitsize=True, dark="#000") == docs.qr_svg("http://weixin.qq.com/q/abc")
 
 
 def test_listing_per_village(world: World) -> None:
@@ -73,7 +85,15 @@ def test_listing_per_village(world: World) -> None:
 # ------------------------------------------------------------------------------------------ console
 
 
-def test_console_print_is_audited_and_scoped(world: World) -> None:
+@pytest.fixture
+def fake(world: World) -> Any:
+    """The fake WeChat API behind the world's credentials: printing cards makes their QR codes there."""
+    with FakeWechat() as f:
+        world.lx.config["wechat"]["api_base"] = f.url
+        yield f
+
+
+def test_console_print_is_audited_and_scoped(world: World, fake: Any) -> None:
     c = world.login("admin")
     r = c.post("/print/cards", {"village": "石门村", "format": "html"})
     assert r.status_code == 200 and r.mimetype == "text/html"
@@ -90,7 +110,7 @@ def test_console_print_is_audited_and_scoped(world: World) -> None:
 
 
 @needs_chromium
-def test_console_print_pdf(world: World) -> None:
+def test_console_print_pdf(world: World, fake: Any) -> None:
     c = world.login("admin")
     r = c.post("/print/cards", {"village": "新桥村", "format": "pdf"})
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 import storage.importer as importer
+from storage.cards import number_checks
 from storage.importer import ImportRefused, apply_import, import_file, plan_import, read_rows
 from storage.models import (
     AuditLog,
@@ -126,7 +127,10 @@ def test_card_numbers_are_assigned_without_clashing(session):
     assert plan.ok and plan.counts["cards_assigned"] == 20
     numbers = list(session.scalars(select(ServiceCard.number)))
     assert len(numbers) == len(set(numbers)) == 21
-    assert all(n.startswith(f"{v.id:03d}") and len(n) == 8 for n in numbers)
+    assigned = [n for n in numbers if n != f"{v.id:03d}00001"]
+    # random 8-digit numbers with a check digit: not sequential, not telling the village
+    assert all(len(n) == 8 and number_checks(n) for n in assigned)
+    assert sorted(assigned) != [f"{v.id:03d}{i:05d}" for i in range(2, 22)]
 
 
 def test_title_row_above_header_keeps_spreadsheet_row_numbers(session):
