@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import OutboxMessage, RequestReply, Task
+from tests.fake_wechat import FakeWechat
 from tests.support.console_world import PASSWORDS, World, build_world
 from tests.support.serving import serve_in_thread
 
@@ -122,6 +123,8 @@ def test_answer_a_request_and_see_it_in_the_simulator(served: tuple[World, str],
 
 def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
     w, base = served
+    fake = FakeWechat().start()  # the cards' QR codes are made by the (fake) account on first print
+    w.lx.config["wechat"]["api_base"] = fake.url
     from storage.models import Cadre
     from tests.support.factories import Factory
 
@@ -159,6 +162,24 @@ def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
     shot(listing, "listing")
     listing.pdf(path=str(ARTIFACTS / "console-listing.pdf"), format="A4", prefer_css_page_size=True)
     assert [a.target for a in w.audits("cards.print")] == ["village:新桥村"]
+    assert len(fake.qr_codes) == 9 and "lianxin-card:" not in cards.content()
+    assert "服务卡号" not in listing.content() and "11000001" not in listing.content()
+    fake.stop()
+
+
+def test_unlink_a_households_wechat_account(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.goto(base + f"/households/{w.ids['hh_a']}")
+    box = page.locator("#wechat-accounts")
+    assert "关联的微信账号（1）" in box.inner_text() and "demo-villager-001" not in box.inner_text()
+    shot(page, "household-accounts")
+    page.once("dialog", lambda d: d.accept())
+    box.locator("button", has_text="解除关联").click()
+    page.wait_for_selector("text=已解除微信账号")
+    assert "还没有微信账号关联这户" in page.locator("#wechat-accounts").inner_text()
+    assert [a.action for a in w.audits("household.unlink")] == ["household.unlink"]
 
 
 def test_simulator_chat(served: tuple[World, str], browser: Any) -> None:
