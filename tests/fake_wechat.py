@@ -11,10 +11,12 @@ Rules kept: ``stable_token`` gives a token valid 7200 s (``force_refresh`` makes
 old ones, as WeChat does); a call with an unknown or revoked token gets 40001; ``message/custom/send``
 needs an open window (else 45015) and has a quota per window (``quota``, else 45047); users in
 ``unsubscribed`` get 43004; ``message/template/send`` needs a known template id (``templates``, empty =
-any); ``media/get`` serves ``media`` by id (else 40007).
+any); ``media/get`` serves ``media`` by id (else 40007); ``qrcode/create`` makes permanent string-scene codes
+(1–64 characters, ``qr_limit`` of them, 48001 when ``qr_permission`` is off) and ``showqrcode`` shows them —
+their rules and sources are in the section at the end of the class.
 
 Programmable failures: ``fail(endpoint, what, times=1)`` where endpoint is custom | template | media |
-token | any and ``what`` is an HTTP status (500), an errcode (-1, 40001, 42001, 45009, 45015, 45047,
+token | qrcode | any and ``what`` is an HTTP status (500), an errcode (-1, 40001, 42001, 45009, 45015, 45047,
 43004, ...) or "timeout" (the answer comes after ``timeout_seconds``).
 """
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reminders.wechat_port import TransientError, WechatApi, WechatError
 from storage import cards
@@ -90,9 +90,12 @@ def _one(lx: Lianxin, api: WechatApi, card_id: int, run: QrRun, *, limit: int,
             return
         if cards.qr_codes_created(s) >= limit:
             raise QrError(f"公众号的永久二维码已达上限 {limit} 个，停止新建（已新建 {run.created} 个）。")
-        if not card.qr_scene:
-            card.qr_scene = cards.new_scene()
+        # Set the scene only where none is set (one statement): two printing runs at once agree on one scene.
+        s.execute(update(ServiceCard).where(ServiceCard.id == card_id, ServiceCard.qr_scene.is_(None))
+                  .values(qr_scene=cards.new_scene()))
+        s.refresh(card)
         scene, number = card.qr_scene, card.number
+        assert scene is not None
     answer = None
     for attempt in range(RETRIES):
         try:
