@@ -311,6 +311,7 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.household_save": [("POST", "/households/{hh_b}", {"head_name": "改名", "population": "2"}, None, 404, 403)],
     "console.household_link": [("POST", "/households/{hh_b}/link", {"cadre_id": "{cadre_a}"}, None, 404, 403),
                                ("POST", "/households/{hh_a}/link", {"cadre_id": "{cadre_b}"}, None, 404, 403)],
+    "console.household_unlink": [("POST", "/households/{hh_b}/unlink", {"identity_id": "1"}, None, 404, 403)],
     "console.import_form": [("GET", "/import", {}, 200, 403, 403)],
     "console.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
@@ -472,11 +473,13 @@ def test_exports_only_for_admins_and_audited(route_world: World, url: str, actio
 
 
 def test_printing_is_audited_and_scoped(route_world: World) -> None:
+    route_world.lx.config["wechat"]["app_id"] = ""  # no credentials: cards print without QR codes, and say so
     c = route_world.login("xinqiao")
     r = c.post("/print/cards", {"village": ""})  # a village user prints their own village only
     assert r.status_code == 200
     body = r.get_data(as_text=True)
     assert "钱石头" not in body and "张大山" in body
+    assert "未配置微信 app_id" in body and "<svg" not in body
     [a] = route_world.audits("cards.print")
     assert a.actor == "console:xinqiao" and a.target == "village:新桥村"
 

@@ -229,7 +229,8 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     with lx.session() as s:
         seed_demo(s, tz=lx.config.tz, now=clock())
     user, password = DEMO_USERS[0][0], DEMO_USERS[0][1]
-    with serve_in_thread(create_app(lx)) as base:
+    with FakeWechat() as fake, serve_in_thread(create_app(lx)) as base:
+        lx.config["wechat"]["api_base"] = fake.url  # printing makes the cards' QR codes through the API
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(base + "/")
         page.fill("input[name=username]", user)
@@ -265,5 +266,6 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
                     prefer_css_page_size=True)
             if name == "demo-cards":
                 assert doc.locator(".sheet").first.locator(".card").count() == 8
+                assert doc.locator(".card svg").count() == len(fake.qr_codes) > 0
             else:
                 assert "新桥村“三五连心”联户名单公示" in doc.locator("h1").first.inner_text()
