@@ -34,7 +34,7 @@ def unlink(ctx: Context, msg: Message, rest: str) -> str:
     via, masked = latest.bound_via, cards.mask_openid(latest.openid)
     cards.unlink(ctx.session, latest)
     ctx.outbox.enqueue(latest.openid, "notice", ctx.render("unlinked_push", household=household, cadre=cadre),
-                       key=f"unlink:{latest.id}:{household.id}:{ctx.now().isoformat()}")
+                       key=f"unlink:h{household.id}:i{latest.id}:{ctx.now().isoformat()}")
     record(ctx.session, actor=f"cadre:{cadre.phone}", action="household.unlink", target=f"household:{household.id}",
            detail={"account": masked, "via": via, "by": "chat"})
     return ctx.render("unlink_done", household=household, account=masked, left=len(linked) - 1)

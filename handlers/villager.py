@@ -108,7 +108,7 @@ def _announce(ctx: Context, ident: WechatIdentity, household: Household, card: S
         target, "notice",
         ctx.render("link_push", household=household, card=card, via=ident.bound_via, others=others,
                    account=cards.mask_openid(ident.openid), time=local_time_text(ctx, ctx.now())),
-        key=f"link:{ident.id}:{household.id}:{ctx.now().isoformat()}",
+        key=f"link:h{household.id}:i{ident.id}:{ctx.now().isoformat()}",
     )
 
 

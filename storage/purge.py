@@ -188,6 +188,7 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
             att.media_id = att.pic_url = att.stored_path = None
             res.add("attachments", 1)
     keys = [f"request:{i}:%" for i in req_ids] + [f"request-reassign:{i}:%" for i in req_ids]
+    keys += [f"link:h{h.id}:%", f"unlink:h{h.id}:%"]  # the cadre's notices of links to it, and unlink notices
     push_filters = [OutboxMessage.idempotency_key.like(k) for k in keys]
     if openids:
         push_filters.append(OutboxMessage.openid.in_(openids))

@@ -28,6 +28,6 @@ def household_unlink(household_id: int) -> Any:
         cards.unlink(s, ident)
         text = render_template("push/unlinked_by_office.txt", household=h).strip()
         enqueue(s, openid=ident.openid, kind="notice", text=text,
-                key=f"unlink:{ident.id}:{h.id}:{now().isoformat()}")
+                key=f"unlink:h{h.id}:i{ident.id}:{now().isoformat()}")
         record(s, "household.unlink", f"household:{h.id}", account=masked, via=via, by="console")
     return done(f"已解除微信账号 {masked} 与该户的关联，并已通知该账号。", "console.household", household_id=household_id)
