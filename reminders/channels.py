@@ -9,8 +9,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from reminders.render import render
+from reminders.template_values import template_data, values_of
 from storage.models import OutboxMessage, WechatIdentity
+from storage.outbox import push_time
 from storage.runtime import Lianxin
+from storage.timestamps import utcnow
 
 WINDOW = timedelta(hours=48)
 
@@ -53,21 +56,13 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
 
 
 def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] | None:
-    template_id = lx.config[f"wechat.templates.{msg.kind}"]["id"]
-    if not template_id:
+    """(template id, data) for this push: its named values on the kind's configured keys; None = no template."""
+    table = lx.config[f"wechat.templates.{msg.kind}"]
+    if not table["id"]:
         return None
-    payload = msg.payload or {}
-    fields = payload.get("template") or {}
-    text = payload.get("text", "")
-    first_line, _, rest = text.partition("\n")
-    values = {
-        "first": fields.get("first", first_line),
-        "keyword1": fields.get("keyword1", first_line[:20]),
-        "keyword2": fields.get("keyword2", ""),
-        "remark": fields.get("remark", rest.strip()[:200]),
-    }
-    values.update({k: v for k, v in fields.items() if k not in values})
-    return template_id, {k: {"value": str(v)} for k, v in values.items()}
+    values = values_of(msg.kind, msg.payload or {})
+    values.setdefault("time", push_time(msg.created_at or utcnow(), lx.config.tz))
+    return table["id"], template_data(table["fields"], values)
 
 
 def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessage:

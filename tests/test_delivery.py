@@ -188,8 +188,8 @@ def test_43004_marks_unreachable_and_tells_the_office(make_lx, fake, clock):
         ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == p))
         assert ident.unreachable and "43004" in ident.unreachable_reason
     dispatch_outbox(lx)
-    [notice] = fake.texts_to("oOFFICE")
-    assert "无法接收" in notice and "收不到" in notice
+    [notice] = fake.texts_to("oOFFICE")  # a template: its displayed fields only
+    assert "无法送达" in notice and "收不到" in notice
     _queue(lx, p, "还是收不到", "k2")
     assert dispatch_outbox(lx).failed == 1  # no call made to an unreachable person
     assert [c for c in fake.calls if c[0] in ("custom", "template")] == [("custom", 43004), ("template", 0)]

@@ -74,7 +74,8 @@ def task_create(parent: click.Group) -> None:
                 write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
                 task = task_notices.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
-                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz)
+                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz,
+                                                office=lx.config["general"]["township"])
                 n = len(task.assignments) if task.published_at else 0
                 number, published = task.number, task.published_at
         except tasks.TaskError as e:
