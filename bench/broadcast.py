@@ -33,6 +33,7 @@ from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, OutboxMessage, TaskAssignment, Village, WechatIdentity  # noqa: E402
+from storage.outbox import user_window_columns  # noqa: E402
 from storage.timestamps import utcnow  # noqa: E402
 from tests.fake_wechat import FakeWechat  # noqa: E402
 
@@ -61,7 +62,7 @@ def seed(url: str) -> list[str]:
         ids = list(s.scalars(select(Cadre.id).order_by(Cadre.id)))
         openids = [f"oBENCH{i:022d}" for i in range(N)]
         s.execute(insert(WechatIdentity), [{"openid": o, "kind": "cadre", "cadre_id": cid, "bound_at": now,
-                                            "last_inbound_at": now, "first_seen_at": now}
+                                            "first_seen_at": now, **user_window_columns(now)}
                                            for o, cid in zip(openids, ids, strict=True)])
     lx.close()
     return openids

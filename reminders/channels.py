@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -14,8 +14,6 @@ from storage.models import OutboxMessage, WechatIdentity
 from storage.outbox import push_time
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
-
-WINDOW = timedelta(hours=48)
 
 
 @dataclass
@@ -29,17 +27,20 @@ class Recipient:
 
 
 def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Recipient]:
-    quota = lx.config["wechat"]["custom_quota_per_window"]
+    """Each person's window as WeChat counts it (bot.dispatch stores it with the message that opened it):
+    open until ``window_until``, ``window_quota`` customer-service messages (5 after a user's message, 3 after a
+    follow, scan or menu click), less those already sent since it opened."""
+    cap = lx.config["wechat"]["custom_quota_per_window"]
     out: dict[str, Recipient] = {}
     with lx.sessions() as s:
         idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))}
-        # Customer-service messages already sent since the user's last message (that opened this window).
+        # Customer-service messages already sent since the action that opened this window.
         used = dict(s.execute(
             select(OutboxMessage.openid, func.count())
             .join(WechatIdentity, WechatIdentity.openid == OutboxMessage.openid)
             .where(OutboxMessage.openid.in_(openids), OutboxMessage.status == "sent",
-                   OutboxMessage.channel == "custom", WechatIdentity.last_inbound_at.is_not(None),
-                   OutboxMessage.sent_at >= WechatIdentity.last_inbound_at)
+                   OutboxMessage.channel == "custom", WechatIdentity.window_opened_at.is_not(None),
+                   OutboxMessage.sent_at >= WechatIdentity.window_opened_at)
             .group_by(OutboxMessage.openid)
         ).all())
     for openid in openids:
@@ -47,8 +48,8 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
         if ident is None:
             out[openid] = Recipient(openid, None, False, 0, False, None)
             continue
-        open_ = ident.last_inbound_at is not None and now - ident.last_inbound_at < WINDOW
-        left = max(0, quota - int(used.get(openid, 0))) if open_ else 0
+        open_ = ident.window_until is not None and now < ident.window_until
+        left = max(0, min(cap, ident.window_quota or 0) - int(used.get(openid, 0))) if open_ else 0
         gone = ident.unreachable or not ident.subscribed
         out[openid] = Recipient(openid, ident.id, open_, left, gone,
                                 ident.unreachable_reason or ("已取消关注" if not ident.subscribed else None))

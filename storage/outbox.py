@@ -6,7 +6,7 @@ often the code that causes it runs. Delivery lives in reminders.delivery.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -73,3 +73,22 @@ def request_values(request: Any, tz: Any, household: Any = None) -> dict[str, st
 def reply_values(request: Any, cadre: str, text: str, at: datetime, tz: Any) -> dict[str, str]:
     """The named values of a ``reply`` push: the answer as the villager's template shows it."""
     return {"number": str(request.number), "cadre": cadre, "text": text, "time": push_time(at, tz)}
+
+
+USER_WINDOW_QUOTA, USER_WINDOW = 5, timedelta(hours=48)
+
+
+def open_user_window(ident: Any, at: datetime | None) -> None:
+    """Record that ``ident`` wrote to us at ``at`` (5 customer-service messages / 48 h); None closes the window.
+    For seeds, imports and tests; live traffic goes through bot.dispatch, which applies every rule."""
+    ident.last_inbound_at = at
+    ident.window_opened_at = at
+    ident.window_until = at + USER_WINDOW if at else None
+    ident.window_quota = USER_WINDOW_QUOTA if at else 0
+    ident.window_sent = 0
+
+
+def user_window_columns(at: datetime | None) -> dict[str, Any]:
+    """The same for bulk INSERTs: the column values of a window opened by a user's message at ``at``."""
+    return {"last_inbound_at": at, "window_opened_at": at, "window_until": at + USER_WINDOW if at else None,
+            "window_quota": USER_WINDOW_QUOTA if at else 0, "window_sent": 0}

@@ -13,7 +13,7 @@ from bot.wechat.api import WechatClient
 from reminders.delivery import dispatch_outbox, paused_until, retry
 from reminders.media import download_media
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
-from storage.outbox import enqueue
+from storage.outbox import enqueue, open_user_window, user_window_columns
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
@@ -39,7 +39,7 @@ def _people(lx, n, *, window=True):
         out = []
         for _ in range(n):
             ident = f.identity(cadre=f.cadre())
-            ident.last_inbound_at = lx.now() - timedelta(hours=1) if window else None
+            open_user_window(ident, lx.now() - timedelta(hours=1) if window else None)
             out.append(ident.openid)
     return out
 
@@ -330,7 +330,7 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     [p] = _people(wx, 1)
     with wx.session() as s:  # the CLI runs on the real clock, not the fixture's: open the window as of now
         s.execute(update(WechatIdentity).where(WechatIdentity.openid == p)
-                  .values(last_inbound_at=utcnow() - timedelta(hours=1)))
+                  .values(**user_window_columns(utcnow() - timedelta(hours=1))))
     fake.interact(p)
     _queue(wx, p, "好消息", "ok")
     [q] = _people(wx, 1, window=False)
