@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders import lease
+from reminders import holds, lease
 from reminders.channels import merge, recipients, template_for
 from reminders.outbox_claims import (
     CLAIM_SECONDS,
@@ -74,6 +74,7 @@ class DispatchResult:
     retried: int = 0
     failed: int = 0
     paused: bool = False
+    held: list[str] = field(default_factory=list)  # scopes held by an account-level fault (reminders.holds)
     busy: bool = False  # SQLite: another dispatcher holds the lease
     not_configured: bool = False  # [wechat] app_id / app_secret empty: nothing sent, nothing lost
     errors: list[str] = field(default_factory=list)
@@ -117,6 +118,12 @@ class _Pause(Exception):
     pass
 
 
+class _Hold(Exception):
+    def __init__(self, scope: str) -> None:
+        super().__init__(scope)
+        self.scope = scope
+
+
 def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatApi | None = None,
                     limit: int = 500, max_batches: int = 1000, worker: str | None = None) -> DispatchResult:
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
@@ -129,6 +136,13 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
     if paused_until(lx) is not None:
         result.paused = True
         return result
+    current = holds.active(lx)
+    all_held, held_kinds = holds.blocked(current, now)
+    if all_held:
+        result.paused = True
+        result.held = sorted(h.scope for h in current)
+        return result
+    probing = {h.scope for h in current if h.next_probe_at <= now}
     worker = worker or _worker_id()
     sqlite = is_sqlite(lx.engine)
     if sqlite and not lease.acquire(lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS),
@@ -140,12 +154,12 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
     try:
         for _ in range(max_batches):
             claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
-            batch = claim(lx, claim_id=claim_id, now=now, limit=limit)
+            batch = claim(lx, claim_id=claim_id, now=now, limit=limit, exclude_kinds=held_kinds)
             if not batch:
                 break
             result.claimed += len(batch)
             try:
-                _deliver_batch(lx, client, batch, claim_id, now, result)
+                _deliver_batch(lx, client, batch, claim_id, now, result, held_kinds, probing)
             except _Pause:
                 result.paused = True
                 break
@@ -160,7 +174,10 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
 
 
 def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], claim_id: str, now: datetime,
-                   result: DispatchResult) -> None:
+                   result: DispatchResult, held_kinds: set[str] | None = None,
+                   probing: set[str] | None = None) -> None:
+    held_kinds = set() if held_kinds is None else held_kinds
+    probing = set() if probing is None else probing
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
     for m in batch:
         by_person[m.openid].append(m)
@@ -187,17 +204,37 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
             plan.extend((m, "template") for m in msgs)
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
     for i, (m, channel) in enumerate(plan):
+        if m.kind in held_kinds:
+            release(lx, [m], claim_id)
+            continue
         if channel == "custom" and m.openid in closed:
             channel = "template"
         try:
-            _send_one(lx, client, m, channel, claim_id, now, result, closed)
+            sent = _send_one(lx, client, m, channel, claim_id, now, result, closed)
         except _Pause:
             release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
+        except _Hold as h:
+            result.held = sorted(set(result.held) | {h.scope})
+            if h.scope == "all":
+                release(lx, [p for p, _ in plan[i:]], claim_id, note=f"held: {m.last_error or h.scope}")
+                raise _Pause() from None
+            release(lx, [m], claim_id, note="held")
+            held_kinds.add(h.scope)
+            continue
+        if sent and probing:
+            # A probe went through: the cause is gone. A kind held for its template is cured by a template.
+            cured = {"all"} & probing
+            if sent == "template" and m.kind in probing:
+                cured.add(m.kind)
+            if cured:
+                holds.lift(lx, cured)
+                probing -= cured
 
 
 def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
-              result: DispatchResult, closed: set[str] | None = None) -> None:
+              result: DispatchResult, closed: set[str] | None = None) -> str | None:
+    """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
     text = (m.payload or {}).get("text", "")
     try:
         if channel == "custom":
@@ -213,30 +250,40 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
         if channel == "template":
             tpl = template_for(lx, m)
             if tpl is None:
-                raise WechatError(0, f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
+                raise WechatError(holds.NO_TEMPLATE,
+                                  f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
             client.send_template(m.openid, tpl[0], tpl[1], url=(m.payload or {}).get("url"))
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"
         result.failed += outcome == "failed"
-        return
+        return None
     except WechatError as e:
         if e.errcode in DAILY_QUOTA:
             _pause(lx, now)
             raise _Pause() from None
+        fault = holds.fault_for(e.errcode)
+        if fault is not None:
+            # Account-level: no retry of this message can cure it. Hold, do not fail (reminders/holds.py).
+            scope = holds.scope_of(fault, m.kind)
+            log.warning("outbox %s: %s; delivery of %s held", m.id, e, scope)
+            holds.hold(lx, scope=scope, errcode=e.errcode, detail=str(e), now=now)
+            m.last_error = str(e)
+            raise _Hold(scope) from None
         if e.errcode in UNREACHABLE:
             _mark_unreachable(lx, m, claim_id, e, now)
         else:
             record_failed(lx, m, claim_id, str(e))
         result.failed += 1
         result.errors.append(f"{m.id}: {e}")
-        return
+        return None
     record_sent(lx, m, claim_id, channel, now)
     result.sent += 1
     if channel == "custom":
         result.sent_custom += 1
     else:
         result.sent_template += 1
+    return channel
 
 
 def _pause(lx: Lianxin, now: datetime) -> None:

@@ -48,6 +48,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "max_attempts": (int, 8, "a push still failing after this many attempts is marked failed (lianxin outbox)"),
         "retry_base_seconds": (int, 30, "first back-off after a temporary error; doubles each attempt (max 1 h)"),
         "quota_pause_hours": (int, 0, "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight"),
+        "hold_probe_minutes": (int, 10, "delivery held by an account-level fault (48001, 40164, …) is retried this often"),
+        "push_link_days": (int, 30, "the link in a template message to the whole message works this many days"),
+        "push_api": (str, "template", "template = message/template/send; subscribe = message/subscribe/bizsend"),
     },
     # [wechat.templates] holds one table per kind of push, [wechat.templates.KIND] (see TEMPLATE_VALUE_NAMES)
     "wechat.templates": {},

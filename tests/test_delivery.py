@@ -217,12 +217,12 @@ def test_45009_pauses_delivery_and_loses_nothing(wx, fake, clock):
 
 def test_permanent_failure_listed_and_retried(wx, fake, clock):
     [p] = _people(wx, 1, window=False)
-    fake.fail("template", 40037)
+    fake.fail("template", 40003)  # invalid openid: about this one message (account faults hold: test_faults_holds)
     _queue(wx, p, "模板错了", "k")
     assert dispatch_outbox(wx).failed == 1
     with wx.session() as s:
         m = s.scalar(select(OutboxMessage))
-        assert m.status == "failed" and "40037" in m.last_error
+        assert m.status == "failed" and "40003" in m.last_error
         retry(s, m.id, now=clock())
     assert dispatch_outbox(wx).sent == 1
     with wx.session() as s, pytest.raises(ValueError):
@@ -334,7 +334,7 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     fake.interact(p)
     _queue(wx, p, "好消息", "ok")
     [q] = _people(wx, 1, window=False)
-    fake.fail("template", 40037)
+    fake.fail("template", 40003)
     _queue(wx, q, "坏模板", "bad")
     cfg = tmp_path / "c.toml"
     tpl = "\n".join(f'[wechat.templates.{k}]\nid = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply",
@@ -349,7 +349,7 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
         assert s.scalar(select(WechatIdentity.window_sent).where(WechatIdentity.openid == p)) == 1
         bad_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
     r = runner.invoke(main, ["outbox", "--failed"])
-    assert r.exit_code == 0 and "40037" in r.output and "好消息" not in r.output
+    assert r.exit_code == 0 and "40003" in r.output and "好消息" not in r.output
     r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["dispatch", "--once"])
