@@ -560,6 +560,10 @@ class AccessToken(Base):
     token: Mapped[str] = mapped_column(String(600))
     expires_at: Mapped[datetime]
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # stable_token force_refresh: at most 20 a day and 30 s apart (wechat-rules.md §1b)
+    forced_at: Mapped[datetime | None]
+    forced_day: Mapped[str | None] = mapped_column(String(10))
+    forced_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StoredReport(Base):

@@ -356,3 +356,19 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     assert "sent=1" in r.output
     r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
     assert r.exit_code != 0 and "只有失败的消息" in r.output
+
+
+def test_forced_token_refresh_at_most_once_per_30_seconds_and_counted(wx, fake, clock):
+    """stable_token force_refresh is limited to 20 a day, 30 s apart (wechat-rules.md §1b): a second token
+    error right after a forced refresh does not force another; the forced refresh is counted for the day."""
+    people = _people(wx, 2)
+    for p in people:
+        fake.interact(p)
+        _queue(wx, p, "令牌", f"tok-{p}")
+    fake.fail("custom", 40001, times=4)
+    _drain(wx, clock)
+    assert len(fake.forced_refreshes) == 1
+    with wx.sessions() as s:
+        row = s.scalar(select(AccessToken))
+        assert row.forced_count == 1 and row.forced_day == utcnow().date().isoformat()
+    assert _statuses(wx) == {"sent": 2}

@@ -17,6 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('access_token', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('forced_at', storage.timestamps.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('forced_day', sa.String(length=10), nullable=True))
+        batch_op.add_column(sa.Column('forced_count', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('wechat_identity', schema=None) as batch_op:
         batch_op.add_column(sa.Column('window_opened_at', storage.timestamps.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('window_until', storage.timestamps.UTCDateTime(), nullable=True))
@@ -58,3 +62,7 @@ def downgrade() -> None:
         batch_op.drop_column('window_quota')
         batch_op.drop_column('window_until')
         batch_op.drop_column('window_opened_at')
+    with op.batch_alter_table('access_token', schema=None) as batch_op:
+        batch_op.drop_column('forced_count')
+        batch_op.drop_column('forced_day')
+        batch_op.drop_column('forced_at')
