@@ -54,6 +54,7 @@ from storage.audit import record
 from storage.db import is_sqlite
 from storage.models import Cadre, Household, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue
+from storage.push_links import create_link
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
 from storage.timestamps import utcnow
@@ -252,7 +253,11 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
             if tpl is None:
                 raise WechatError(holds.NO_TEMPLATE,
                                   f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
-            client.send_template(m.openid, tpl[0], tpl[1], url=(m.payload or {}).get("url"))
+            url = _link(lx, m, now)
+            if lx.config["wechat"]["push_api"] == "subscribe":
+                client.send_subscribe(m.openid, tpl[0], tpl[1], url=url)
+            else:
+                client.send_template(m.openid, tpl[0], tpl[1], url=url)
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"
@@ -284,6 +289,14 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
     else:
         result.sent_template += 1
     return channel
+
+
+def _link(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
+    """``public_url``/m/<token>: the whole message behind the template's short fields (storage.push_links)."""
+    with lx.session() as s:
+        token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {}, now=now,
+                            days=lx.config["wechat"]["push_link_days"])
+    return f"{lx.config['general']['public_url'].rstrip('/')}/m/{token}"
 
 
 def _pause(lx: Lianxin, now: datetime) -> None:

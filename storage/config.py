@@ -293,6 +293,9 @@ def load_config(
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{source}: [general] timezone {data['general']['timezone']!r} is not a known time zone") from None
     _check_template_fields(data, source)
+    if data["wechat"]["push_api"] not in ("template", "subscribe"):
+        raise ConfigError(f"{source}: [wechat] push_api must be \"template\" or \"subscribe\", "
+                          f"got {data['wechat']['push_api']!r}")
     aes = data["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(f"{source}: [wechat] encoding_aes_key must be 43 characters (it is {len(aes)})")

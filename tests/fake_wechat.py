@@ -237,6 +237,7 @@ class FakeWechat:
             "/cgi-bin/stable_token": "token", "/cgi-bin/message/custom/send": "custom",
             "/cgi-bin/message/template/send": "template", "/cgi-bin/media/get": "media",
             "/cgi-bin/template/get_all_private_template": "templates",
+            "/cgi-bin/message/subscribe/bizsend": "template",  # §4e: same data rules as typed templates
         }.get(url.path)
         if endpoint is None:
             return self._json(req, {"errcode": 40066, "errmsg": "invalid url"}, "unknown", status=404)
@@ -354,7 +355,7 @@ class FakeWechat:
                         shown.append((label, str(item.get("value", "")) if isinstance(item, dict) else ""))
                     text = "\n".join(v for _, v in shown)
                     self.delivered.append(Delivered("template", openid, text, tid, data, displayed=shown,
-                                                    url=body.get("url") or None))
+                                                    url=body.get("url") or body.get("page") or None))
         answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else errmsg}
         if code == 0:
             answer["msgid"] = len(self.delivered)
