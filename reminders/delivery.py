@@ -52,7 +52,7 @@ from reminders.wechat_port import (
 )
 from storage.audit import record
 from storage.db import is_sqlite
-from storage.models import Cadre, Household, OutboxMessage, WechatIdentity
+from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
 from storage.push_links import create_link
 from storage.runtime import Lianxin
@@ -334,6 +334,28 @@ def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatErr
                     text=render("unreachable_notice", who=who, reason=reason,
                                 text=(m.payload or {}).get("text", "")),
                     key=f"unreachable:{m.openid}:{openid}")
+        sender = _sender_of(s, m)
+        if sender is not None and sender != m.openid:
+            # Whoever the message came from (the cadre who answered, the villager who asked) learns it did not
+            # arrive, so they can phone instead.
+            enqueue(s, openid=sender, kind="notice", key=f"unreachable-sender:{m.id}",
+                    text=render("unreachable_sender", who=who, text=(m.payload or {}).get("text", "")))
+
+
+def _sender_of(s: Session, m: OutboxMessage) -> str | None:
+    """The openid of whoever a relayed message came from: a reply's cadre, a request's villager."""
+    number = str(((m.payload or {}).get("template") or {}).get("number", ""))
+    if m.kind not in ("reply", "request") or not number.isdigit():
+        return None
+    req = s.scalar(select(VillagerRequest).where(VillagerRequest.number == int(number)))
+    if req is None:
+        return None
+    if m.kind == "request":
+        ident = s.get(WechatIdentity, req.identity_id)
+        return ident.openid if ident is not None and not ident.unreachable else None
+    return s.scalar(select(WechatIdentity.openid).where(WechatIdentity.cadre_id == req.cadre_id,
+                                                        WechatIdentity.kind == "cadre",
+                                                        WechatIdentity.unreachable.is_(False)).limit(1))
 
 
 # --------------------------------------------------------------------------------------------------

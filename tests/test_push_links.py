@@ -105,3 +105,16 @@ def test_a_link_expires_and_a_wrong_token_opens_nothing(chat, fake):
         assert url.rsplit("/", 1)[1] not in {h for h in s.scalars(select(PushLink.token_hash))}
     chat.clock.advance(days=31)
     assert _page(chat, url).status_code == 404
+
+
+def test_an_answer_to_an_unsubscribed_villager_marks_them_unreachable_and_tells_the_cadre(chat, fake):
+    chat.wc.text("o-zhang", LONG)
+    dispatch_outbox(chat.lx)
+    number = re.search(r"\d+", _last(fake, "o-li").text).group(0)
+    fake.unsubscribe("o-zhang")  # WeChat answers 43004 from now on; we have not seen the event
+    chat.wc.text("o-li", f"回复 {number} 明天来修")
+    r = dispatch_outbox(chat.lx)
+    assert r.failed == 1
+    dispatch_outbox(chat.lx)
+    told = _last(fake, "o-li")
+    assert "未送达" in told.text
