@@ -44,7 +44,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "timestamp_tolerance_seconds": (int, 300, "requests whose timestamp is further from now are refused"),
         "max_body_bytes": (int, 65536, "larger POST bodies are refused with 400"),
         "request_timeout_seconds": (float, 5.0, "timeout of one call to the WeChat API"),
-        "custom_quota_per_window": (int, 5, "customer-service messages allowed per 48-hour window"),
+        "custom_quota_per_window": (int, 5, "at most this many of a window's customer-service messages are used (WeChat: 5 after a user's message, 3 after a follow/scan/menu click)"),
         "max_attempts": (int, 8, "a push still failing after this many attempts is marked failed (lianxin outbox)"),
         "retry_base_seconds": (int, 30, "first back-off after a temporary error; doubles each attempt (max 1 h)"),
         "quota_pause_hours": (int, 0, "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight"),
