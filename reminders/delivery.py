@@ -14,8 +14,11 @@ One dispatch run:
 
 Errors: temporary (5xx, timeouts, -1) → back-off ``retry_base_seconds * 2^(attempts-1)`` up to 1 h, and
 ``failed`` after ``max_attempts``; 45015/45047 → the same message as a template at once; 43004 → the person
-is marked unreachable and the office told; 45009 → delivery pauses (lease ``delivery-paused``) until local
-midnight or ``quota_pause_hours``; anything else → ``failed`` at once (``lianxin outbox --failed``).
+is marked unreachable, the office and the sender told; 45009 → delivery pauses (lease ``delivery-paused``)
+until local midnight or ``quota_pause_hours``; account-level faults (48001, 40164, 40125/40013, 40037 or no
+template, 45011) → delivery of that kind or of all is held, nothing failed (reminders/holds.py); anything
+else → ``failed`` at once (``lianxin outbox --failed``). A template message carries the push's named values
+on the configured keys (reminders/template_values.py) and a link to the whole message (storage/push_links.py).
 """
 
 from __future__ import annotations
