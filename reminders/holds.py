@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from reminders.render import render
 from storage.models import DeliveryHold
@@ -82,6 +83,15 @@ def blocked(holds: list[DeliveryHold], now: datetime) -> tuple[bool, set[str]]:
 
 def hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
     """Start or prolong the hold of ``scope``; the office is told once, when it starts."""
+    try:
+        _hold(lx, scope=scope, errcode=errcode, detail=detail, now=now)
+    except IntegrityError:
+        # Another dispatcher met the same fault at the same moment and started the hold (and told the office):
+        # the unique scope keeps it to one; prolong that one.
+        _hold(lx, scope=scope, errcode=errcode, detail=detail, now=now)
+
+
+def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
     probe = timedelta(minutes=lx.config["wechat"]["hold_probe_minutes"])
     with lx.session() as s:
         row = s.scalar(select(DeliveryHold).where(DeliveryHold.scope == scope))
