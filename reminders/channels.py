@@ -12,6 +12,7 @@ from reminders.render import render
 from reminders.template_values import template_data, values_of
 from storage.models import OutboxMessage, WechatIdentity
 from storage.outbox import push_time
+from storage.push_links import create_link
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -84,3 +85,24 @@ def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessag
     carrier.payload = payload
     return carrier
 
+
+def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[int, str]:
+    """outbox id -> its link, for a batch's template messages in one transaction rather than one each."""
+    out: dict[int, str] = {}
+    if not msgs:
+        return out
+    base = lx.config["general"]["public_url"].rstrip("/")
+    with lx.session() as s:
+        for m in msgs:
+            token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {},
+                                now=now, days=lx.config["wechat"]["push_link_days"])
+            out[m.id] = f"{base}/m/{token}"
+    return out
+
+
+def link_for(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
+    """``public_url``/m/<token>: the whole message behind the template's short fields (storage.push_links)."""
+    with lx.session() as s:
+        token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {}, now=now,
+                            days=lx.config["wechat"]["push_link_days"])
+    return f"{lx.config['general']['public_url'].rstrip('/')}/m/{token}"

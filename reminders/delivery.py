@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders import holds, lease
-from reminders.channels import merge, recipients, template_for
+from reminders.channels import link_for, make_links, merge, recipients, template_for
 from reminders.outbox_claims import (
     CLAIM_SECONDS,
     claim,
@@ -57,7 +57,6 @@ from storage.audit import record
 from storage.db import is_sqlite
 from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
-from storage.push_links import create_link
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
 from storage.timestamps import utcnow
@@ -207,6 +206,7 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
         else:
             plan.extend((m, "template") for m in msgs)
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
+    links = make_links(lx, [m for m, channel in plan if channel == "template" and m.kind not in held_kinds], now)
     for i, (m, channel) in enumerate(plan):
         if m.kind in held_kinds:
             release(lx, [m], claim_id)
@@ -214,7 +214,7 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
         if channel == "custom" and m.openid in closed:
             channel = "template"
         try:
-            sent = _send_one(lx, client, m, channel, claim_id, now, result, closed)
+            sent = _send_one(lx, client, m, channel, claim_id, now, result, closed, links)
         except _Pause:
             release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
@@ -237,7 +237,8 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
 
 
 def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
-              result: DispatchResult, closed: set[str] | None = None) -> str | None:
+              result: DispatchResult, closed: set[str] | None = None,
+              links: dict[int, str] | None = None) -> str | None:
     """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
     text = (m.payload or {}).get("text", "")
     try:
@@ -256,7 +257,7 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
             if tpl is None:
                 raise WechatError(holds.NO_TEMPLATE,
                                   f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
-            url = _link(lx, m, now)
+            url = (links or {}).get(m.id) or link_for(lx, m, now)
             if lx.config["wechat"]["push_api"] == "subscribe":
                 client.send_subscribe(m.openid, tpl[0], tpl[1], url=url)
             else:
@@ -292,14 +293,6 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
     else:
         result.sent_template += 1
     return channel
-
-
-def _link(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
-    """``public_url``/m/<token>: the whole message behind the template's short fields (storage.push_links)."""
-    with lx.session() as s:
-        token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {}, now=now,
-                            days=lx.config["wechat"]["push_link_days"])
-    return f"{lx.config['general']['public_url'].rstrip('/')}/m/{token}"
 
 
 def _pause(lx: Lianxin, now: datetime) -> None:
