@@ -8,7 +8,8 @@ Measures, per database:
 - enqueue: ``storage.tasks.create_task`` to all 3,000 bound cadres (3,000 assignments + 3,000 outbox rows),
   one transaction, as the CLI and the console do it (goal: under 1 s);
 - dispatch: ``reminders.delivery.dispatch_outbox`` draining those 3,000 pushes against the local fake API
-  (tests/fake_wechat.py, customer-service messages), with 1 dispatcher and with 2 dispatcher processes.
+  (tests/fake_wechat.py), with 1 dispatcher and with 2 dispatcher processes: customer-service messages, or
+  with ``--channel template`` template messages (each with its link to the whole message).
 """
 
 from __future__ import annotations
@@ -29,19 +30,30 @@ from sqlalchemy import create_engine, func, insert, select, text, update  # noqa
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from storage.config import load_config  # noqa: E402
+from storage.config import ConfigError, load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, OutboxMessage, TaskAssignment, Village, WechatIdentity  # noqa: E402
+
+try:  # the same bench runs on the commit before the window model (bench/RESULTS.md: before/after in one go)
+    from storage.outbox import user_window_columns  # noqa: E402
+except ImportError:  # pragma: no cover - older tree
+    def user_window_columns(at):  # type: ignore[no-untyped-def]
+        return {"last_inbound_at": at}
 from storage.timestamps import utcnow  # noqa: E402
 from tests.fake_wechat import FakeWechat  # noqa: E402
 
 N = 3000
+CHANNEL = os.environ.get("LIANXIN_BENCH_CHANNEL", "custom")  # custom | template (set by --channel)
 
 
 def make_lx(url: str, api: str):
-    return build(load_config(overrides={"database.url": url, "wechat.api_base": api, "wechat.app_id": "wxtestappid",
-                                        "wechat.app_secret": "testsecret"}, env={}))
+    base = {"database.url": url, "wechat.api_base": api, "wechat.app_id": "wxtestappid",
+            "wechat.app_secret": "testsecret"}
+    try:
+        return build(load_config(overrides={**base, "wechat.templates.task.id": "TPL_TASK"}, env={}))
+    except ConfigError:  # the tree before [wechat.templates.KIND] tables
+        return build(load_config(overrides={**base, "wechat.templates.task": "TPL_TASK"}, env={}))
 
 
 def seed(url: str) -> list[str]:
@@ -61,7 +73,8 @@ def seed(url: str) -> list[str]:
         ids = list(s.scalars(select(Cadre.id).order_by(Cadre.id)))
         openids = [f"oBENCH{i:022d}" for i in range(N)]
         s.execute(insert(WechatIdentity), [{"openid": o, "kind": "cadre", "cadre_id": cid, "bound_at": now,
-                                            "last_inbound_at": now, "first_seen_at": now}
+                                            "first_seen_at": now,
+                                            **user_window_columns(now if CHANNEL == "custom" else None)}
                                            for o, cid in zip(openids, ids, strict=True)])
     lx.close()
     return openids
@@ -112,7 +125,7 @@ def _dispatcher(url: str, api: str, name: str) -> int:
 
 def dispatch(url: str, openids: list[str], workers: int) -> tuple[float, int]:
     with FakeWechat(timeout_seconds=0.1) as fake:
-        for o in openids:
+        for o in openids if CHANNEL == "custom" else []:
             fake.interact(o)
         ctx = mp.get_context("spawn")
         started = time.perf_counter()
@@ -143,7 +156,12 @@ def run(label: str, url: str) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pg", default=os.environ.get("LIANXIN_BENCH_PG_URL"), help="PostgreSQL server URL")
+    ap.add_argument("--channel", choices=("custom", "template"), default="custom",
+                    help="custom: everyone's window open; template: nobody's (template messages with links)")
     args = ap.parse_args()
+    global CHANNEL
+    CHANNEL = os.environ["LIANXIN_BENCH_CHANNEL"] = args.channel  # the spawned dispatchers read it too
+    print(f"channel: {CHANNEL}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite (file, WAL)", f"sqlite:///{tmp}/bench.db")
     if args.pg:

@@ -41,7 +41,22 @@ from storage.runtime import Lianxin
 
 log = logging.getLogger("lianxin.bot.dispatch")
 
-WINDOW = timedelta(hours=48)  # WeChat's customer-service window opened by the user's last message
+# WeChat's customer-service window (下发规则), https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/
+# Customer_Service_Messages.html and /work/notes/wechat-rules.md §5b: a user's message opens 5 messages / 48 h;
+# a follow, a scan of a parametric QR code, a menu click (CLICK, scancode_push, scancode_waitmsg) 3 within 1
+# minute; every other event (location reports, template receipts, VIEW, unsubscribe) opens nothing.
+USER_MESSAGE_WINDOW = (5, timedelta(hours=48))
+ACTION_WINDOW = (3, timedelta(minutes=1))
+ACTION_EVENTS = frozenset({"subscribe", "SCAN", "CLICK", "scancode_push", "scancode_waitmsg"})
+
+
+def window_opened_by(msg: Message) -> tuple[int, timedelta] | None:
+    """(quota, length) of the window this inbound message opens, or None."""
+    if msg.kind != "event":
+        return USER_MESSAGE_WINDOW
+    if msg.event in ACTION_EVENTS:
+        return ACTION_WINDOW
+    return None
 
 
 # ----------------------------------------------------------------------------------------------- context
@@ -66,10 +81,17 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
     now = lx.now()
     ident = _identity(session, msg.openid, now)
     if not (msg.kind == "event" and msg.event == "unsubscribe"):
-        # The user's message (re)opens WeChat's 48-hour window; a fresh window has a fresh quota.
-        if ident.last_inbound_at is None or now - ident.last_inbound_at >= WINDOW:
-            ident.window_sent = 0
         ident.last_inbound_at = now
+    opens = window_opened_by(msg)
+    if opens is not None:
+        # In the dispatcher's transaction: the window is stored with the message that opened it, or not at all.
+        quota, length = opens
+        open_now = ident.window_until is not None and ident.window_until > now
+        left = (ident.window_quota or 0) - (ident.window_sent or 0) if open_now else 0
+        # Quotas do not add up; an action replaces the window when it gives more (wechat-rules.md §5b).
+        if length == USER_MESSAGE_WINDOW[1] or not open_now or left < quota:
+            ident.window_opened_at, ident.window_until, ident.window_quota = now, now + length, quota
+            ident.window_sent = 0
     return Context(session=session, config=lx.config, identity=ident, inbound=inbound, now=lx.now,
                    render=render, outbox=Outbox(session))
 

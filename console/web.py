@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from console import access, filters  # noqa: F401  - access: before_request hooks
+from console import access, filters, push_links  # noqa: F401  - access: before_request hooks
 from console.blueprint import bp
 from console.views import (  # noqa: F401  - importing a view module attaches its routes
     audit,
@@ -44,3 +44,4 @@ def register(app: Flask, lx: Lianxin) -> None:
     )
     filters.install(app)
     app.register_blueprint(bp)
+    app.register_blueprint(push_links.links)  # /m/<token>: no login, outside the console's guard

@@ -8,6 +8,7 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
 from storage.models import RequestReply, VillagerRequest, WechatIdentity
+from storage.outbox import reply_values
 
 
 def answer(ctx: Context, msg: Message, rest: str) -> str:
@@ -36,7 +37,7 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
         relayed = ctx.outbox.enqueue(
             villager.openid, "reply",
             ctx.render("reply_push", request=req, cadre=cadre, text=text, ask_rating=ask_rating),
-            key=f"reply:{reply.id}:villager",
+            key=f"reply:{reply.id}:villager", template=reply_values(req, cadre.name, text, now, ctx.config.tz),
         )
     return ctx.render("reply_sent", request=req, relayed=relayed, first=first)
 

@@ -18,39 +18,36 @@ from zoneinfo import ZoneInfo
 from handlers.render import render
 from storage import tasks
 from storage.models import Task, TaskAssignment
+from storage.outbox import push_time
 from storage.periods import local_text
 from storage.tasks import DEFAULT_TZ
 
 
-def published_words(tz: ZoneInfo) -> tasks.PushWords:
-    """The push of a newly published card: its text and the WeChat template fields."""
+def published_words(tz: ZoneInfo, office: str = "") -> tasks.PushWords:
+    """The push of a newly published card: its text and its named values (PRODUCT.md "Pushes": task)."""
 
     def words(task: Task) -> dict[str, Any]:
         text = render("task_published", task=task, deadline=local_text(task.deadline, tz))
-        template = {
-            "first": f"督办卡第{task.number}号：{task.title}",
-            "keyword1": task.title,
-            "keyword2": local_text(task.deadline, tz),
-            "remark": f"回复「任务」查看，「反馈 {task.number} 内容」或「完成 {task.number} 内容」答复",
-        }
+        template = {"number": str(task.number), "title": task.title, "deadline": push_time(task.deadline, tz),
+                    "office": office or "联户办"}
         return {"text": text, "template": template}
 
     return words
 
 
-def create_task(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **card: Any) -> Task:
-    """storage.tasks.create_task, its pushes worded here."""
-    return tasks.create_task(session, tz=tz, words=published_words(tz), **card)
+def create_task(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, office: str = "", **card: Any) -> Task:
+    """storage.tasks.create_task, its pushes worded here (``office``: the issuing township, shown in templates)."""
+    return tasks.create_task(session, tz=tz, words=published_words(tz, office), **card)
 
 
-def publish(session: Any, task: Task, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ) -> int:
+def publish(session: Any, task: Task, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ, office: str = "") -> int:
     """storage.tasks.publish, its pushes worded here."""
-    return tasks.publish(session, task, now=now, words=published_words(tz))
+    return tasks.publish(session, task, now=now, words=published_words(tz, office))
 
 
-def publish_due(session: Any, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ) -> list[Task]:
+def publish_due(session: Any, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ, office: str = "") -> list[Task]:
     """storage.tasks.publish_due (the publish_tasks job), its pushes worded here."""
-    return tasks.publish_due(session, now=now, words=published_words(tz))
+    return tasks.publish_due(session, now=now, words=published_words(tz, office))
 
 
 def request_extension(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **request: Any) -> TaskAssignment:

@@ -16,6 +16,7 @@ from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
 from storage import cards
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
+from storage.outbox import request_values
 from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.villager")
@@ -217,7 +218,7 @@ def create_request(ctx: Context, msg: Message) -> str:
         ctx.outbox.enqueue(
             target, "request",
             ctx.render("request_push", request=request, household=household, role=ROLES.get(request.role or "", "")),
-            key=f"request:{request.id}:cadre",
+            key=f"request:{request.id}:cadre", template=request_values(request, ctx.config.tz, household),
         )
     ctx.session.flush()
     return ctx.render("request_received", request=request, cadre=cadre, role=ROLES.get(request.role or "", ""))
@@ -268,7 +269,8 @@ def unsatisfied(ctx: Context, msg: Message) -> str:
     target = cadre_openid(ctx.session, req.cadre_id)
     if target is not None:
         ctx.outbox.enqueue(target, "request", ctx.render("reopen_push", request=req),
-                           key=f"request:{req.id}:reopen:{req.reopened_count}")
+                           key=f"request:{req.id}:reopen:{req.reopened_count}",
+                           template=request_values(req, ctx.config.tz) | {"category": "不满意重办"})
     ctx.session.flush()
     return ctx.render("satisfaction_reopened", request=req, cadre=cadre)
 

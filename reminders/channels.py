@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from reminders.render import render
+from reminders.template_values import template_data, values_of
 from storage.models import OutboxMessage, WechatIdentity
+from storage.outbox import push_time
+from storage.push_links import create_link
 from storage.runtime import Lianxin
-
-WINDOW = timedelta(hours=48)
+from storage.timestamps import utcnow
 
 
 @dataclass
@@ -26,17 +28,20 @@ class Recipient:
 
 
 def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Recipient]:
-    quota = lx.config["wechat"]["custom_quota_per_window"]
+    """Each person's window as WeChat counts it (bot.dispatch stores it with the message that opened it):
+    open until ``window_until``, ``window_quota`` customer-service messages (5 after a user's message, 3 after a
+    follow, scan or menu click), less those already sent since it opened."""
+    cap = lx.config["wechat"]["custom_quota_per_window"]
     out: dict[str, Recipient] = {}
     with lx.sessions() as s:
         idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))}
-        # Customer-service messages already sent since the user's last message (that opened this window).
+        # Customer-service messages already sent since the action that opened this window.
         used = dict(s.execute(
             select(OutboxMessage.openid, func.count())
             .join(WechatIdentity, WechatIdentity.openid == OutboxMessage.openid)
             .where(OutboxMessage.openid.in_(openids), OutboxMessage.status == "sent",
-                   OutboxMessage.channel == "custom", WechatIdentity.last_inbound_at.is_not(None),
-                   OutboxMessage.sent_at >= WechatIdentity.last_inbound_at)
+                   OutboxMessage.channel == "custom", WechatIdentity.window_opened_at.is_not(None),
+                   OutboxMessage.sent_at >= WechatIdentity.window_opened_at)
             .group_by(OutboxMessage.openid)
         ).all())
     for openid in openids:
@@ -44,8 +49,8 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
         if ident is None:
             out[openid] = Recipient(openid, None, False, 0, False, None)
             continue
-        open_ = ident.last_inbound_at is not None and now - ident.last_inbound_at < WINDOW
-        left = max(0, quota - int(used.get(openid, 0))) if open_ else 0
+        open_ = ident.window_until is not None and now < ident.window_until
+        left = max(0, min(cap, ident.window_quota or 0) - int(used.get(openid, 0))) if open_ else 0
         gone = ident.unreachable or not ident.subscribed
         out[openid] = Recipient(openid, ident.id, open_, left, gone,
                                 ident.unreachable_reason or ("已取消关注" if not ident.subscribed else None))
@@ -53,21 +58,13 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
 
 
 def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] | None:
-    template_id = lx.config["wechat.templates"].get(msg.kind, "")
-    if not template_id:
+    """(template id, data) for this push: its named values on the kind's configured keys; None = no template."""
+    table = lx.config[f"wechat.templates.{msg.kind}"]
+    if not table["id"]:
         return None
-    payload = msg.payload or {}
-    fields = payload.get("template") or {}
-    text = payload.get("text", "")
-    first_line, _, rest = text.partition("\n")
-    values = {
-        "first": fields.get("first", first_line),
-        "keyword1": fields.get("keyword1", first_line[:20]),
-        "keyword2": fields.get("keyword2", ""),
-        "remark": fields.get("remark", rest.strip()[:200]),
-    }
-    values.update({k: v for k, v in fields.items() if k not in values})
-    return template_id, {k: {"value": str(v)} for k, v in values.items()}
+    values = values_of(msg.kind, msg.payload or {})
+    values.setdefault("time", push_time(msg.created_at or utcnow(), lx.config.tz))
+    return table["id"], template_data(table["fields"], values)
 
 
 def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessage:
@@ -88,3 +85,24 @@ def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessag
     carrier.payload = payload
     return carrier
 
+
+def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[int, str]:
+    """outbox id -> its link, for a batch's template messages in one transaction rather than one each."""
+    out: dict[int, str] = {}
+    if not msgs:
+        return out
+    base = lx.config["general"]["public_url"].rstrip("/")
+    with lx.session() as s:
+        for m in msgs:
+            token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {},
+                                now=now, days=lx.config["wechat"]["push_link_days"])
+            out[m.id] = f"{base}/m/{token}"
+    return out
+
+
+def link_for(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
+    """``public_url``/m/<token>: the whole message behind the template's short fields (storage.push_links)."""
+    with lx.session() as s:
+        token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {}, now=now,
+                            days=lx.config["wechat"]["push_link_days"])
+    return f"{lx.config['general']['public_url'].rstrip('/')}/m/{token}"

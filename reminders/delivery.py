@@ -14,8 +14,11 @@ One dispatch run:
 
 Errors: temporary (5xx, timeouts, -1) → back-off ``retry_base_seconds * 2^(attempts-1)`` up to 1 h, and
 ``failed`` after ``max_attempts``; 45015/45047 → the same message as a template at once; 43004 → the person
-is marked unreachable and the office told; 45009 → delivery pauses (lease ``delivery-paused``) until local
-midnight or ``quota_pause_hours``; anything else → ``failed`` at once (``lianxin outbox --failed``).
+is marked unreachable, the office and the sender told; 45009 → delivery pauses (lease ``delivery-paused``)
+until local midnight or ``quota_pause_hours``; account-level faults (48001, 40164, 40125/40013, 40037 or no
+template, 45011) → delivery of that kind or of all is held, nothing failed (reminders/holds.py); anything
+else → ``failed`` at once (``lianxin outbox --failed``). A template message carries the push's named values
+on the configured keys (reminders/template_values.py) and a link to the whole message (storage/push_links.py).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders import lease
-from reminders.channels import merge, recipients, template_for
+from reminders import holds, lease
+from reminders.channels import link_for, make_links, merge, recipients, template_for
 from reminders.outbox_claims import (
     CLAIM_SECONDS,
     claim,
@@ -52,7 +55,7 @@ from reminders.wechat_port import (
 )
 from storage.audit import record
 from storage.db import is_sqlite
-from storage.models import Cadre, Household, OutboxMessage, WechatIdentity
+from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
@@ -74,6 +77,7 @@ class DispatchResult:
     retried: int = 0
     failed: int = 0
     paused: bool = False
+    held: list[str] = field(default_factory=list)  # scopes held by an account-level fault (reminders.holds)
     busy: bool = False  # SQLite: another dispatcher holds the lease
     not_configured: bool = False  # [wechat] app_id / app_secret empty: nothing sent, nothing lost
     errors: list[str] = field(default_factory=list)
@@ -117,6 +121,12 @@ class _Pause(Exception):
     pass
 
 
+class _Hold(Exception):
+    def __init__(self, scope: str) -> None:
+        super().__init__(scope)
+        self.scope = scope
+
+
 def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatApi | None = None,
                     limit: int = 500, max_batches: int = 1000, worker: str | None = None) -> DispatchResult:
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
@@ -129,6 +139,13 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
     if paused_until(lx) is not None:
         result.paused = True
         return result
+    current = holds.active(lx)
+    all_held, held_kinds = holds.blocked(current, now)
+    if all_held:
+        result.paused = True
+        result.held = sorted(h.scope for h in current)
+        return result
+    probing = {h.scope for h in current if h.next_probe_at <= now}
     worker = worker or _worker_id()
     sqlite = is_sqlite(lx.engine)
     if sqlite and not lease.acquire(lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS),
@@ -140,12 +157,12 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
     try:
         for _ in range(max_batches):
             claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
-            batch = claim(lx, claim_id=claim_id, now=now, limit=limit)
+            batch = claim(lx, claim_id=claim_id, now=now, limit=limit, exclude_kinds=held_kinds)
             if not batch:
                 break
             result.claimed += len(batch)
             try:
-                _deliver_batch(lx, client, batch, claim_id, now, result)
+                _deliver_batch(lx, client, batch, claim_id, now, result, held_kinds, probing)
             except _Pause:
                 result.paused = True
                 break
@@ -160,7 +177,10 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
 
 
 def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], claim_id: str, now: datetime,
-                   result: DispatchResult) -> None:
+                   result: DispatchResult, held_kinds: set[str] | None = None,
+                   probing: set[str] | None = None) -> None:
+    held_kinds = set() if held_kinds is None else held_kinds
+    probing = set() if probing is None else probing
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
     for m in batch:
         by_person[m.openid].append(m)
@@ -186,18 +206,40 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
         else:
             plan.extend((m, "template") for m in msgs)
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
+    links = make_links(lx, [m for m, channel in plan if channel == "template" and m.kind not in held_kinds], now)
     for i, (m, channel) in enumerate(plan):
+        if m.kind in held_kinds:
+            release(lx, [m], claim_id)
+            continue
         if channel == "custom" and m.openid in closed:
             channel = "template"
         try:
-            _send_one(lx, client, m, channel, claim_id, now, result, closed)
+            sent = _send_one(lx, client, m, channel, claim_id, now, result, closed, links)
         except _Pause:
             release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
+        except _Hold as h:
+            result.held = sorted(set(result.held) | {h.scope})
+            if h.scope == "all":
+                release(lx, [p for p, _ in plan[i:]], claim_id, note=f"held: {m.last_error or h.scope}")
+                raise _Pause() from None
+            release(lx, [m], claim_id, note="held")
+            held_kinds.add(h.scope)
+            continue
+        if sent and probing:
+            # A probe went through: the cause is gone. A kind held for its template is cured by a template.
+            cured = {"all"} & probing
+            if sent == "template" and m.kind in probing:
+                cured.add(m.kind)
+            if cured:
+                holds.lift(lx, cured)
+                probing -= cured
 
 
 def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
-              result: DispatchResult, closed: set[str] | None = None) -> None:
+              result: DispatchResult, closed: set[str] | None = None,
+              links: dict[int, str] | None = None) -> str | None:
+    """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
     text = (m.payload or {}).get("text", "")
     try:
         if channel == "custom":
@@ -213,30 +255,44 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
         if channel == "template":
             tpl = template_for(lx, m)
             if tpl is None:
-                raise WechatError(0, f"no template id configured for kind {m.kind!r} ([wechat.templates])")
-            client.send_template(m.openid, tpl[0], tpl[1], url=(m.payload or {}).get("url"))
+                raise WechatError(holds.NO_TEMPLATE,
+                                  f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
+            url = (links or {}).get(m.id) or link_for(lx, m, now)
+            if lx.config["wechat"]["push_api"] == "subscribe":
+                client.send_subscribe(m.openid, tpl[0], tpl[1], url=url)
+            else:
+                client.send_template(m.openid, tpl[0], tpl[1], url=url)
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"
         result.failed += outcome == "failed"
-        return
+        return None
     except WechatError as e:
         if e.errcode in DAILY_QUOTA:
             _pause(lx, now)
             raise _Pause() from None
+        fault = holds.fault_for(e.errcode)
+        if fault is not None:
+            # Account-level: no retry of this message can cure it. Hold, do not fail (reminders/holds.py).
+            scope = holds.scope_of(fault, m.kind)
+            log.warning("outbox %s: %s; delivery of %s held", m.id, e, scope)
+            holds.hold(lx, scope=scope, errcode=e.errcode, detail=str(e), now=now)
+            m.last_error = str(e)
+            raise _Hold(scope) from None
         if e.errcode in UNREACHABLE:
             _mark_unreachable(lx, m, claim_id, e, now)
         else:
             record_failed(lx, m, claim_id, str(e))
         result.failed += 1
         result.errors.append(f"{m.id}: {e}")
-        return
+        return None
     record_sent(lx, m, claim_id, channel, now)
     result.sent += 1
     if channel == "custom":
         result.sent_custom += 1
     else:
         result.sent_template += 1
+    return channel
 
 
 def _pause(lx: Lianxin, now: datetime) -> None:
@@ -274,6 +330,28 @@ def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatErr
                     text=render("unreachable_notice", who=who, reason=reason,
                                 text=(m.payload or {}).get("text", "")),
                     key=f"unreachable:{m.openid}:{openid}")
+        sender = _sender_of(s, m)
+        if sender is not None and sender != m.openid:
+            # Whoever the message came from (the cadre who answered, the villager who asked) learns it did not
+            # arrive, so they can phone instead.
+            enqueue(s, openid=sender, kind="notice", key=f"unreachable-sender:{m.id}",
+                    text=render("unreachable_sender", who=who, text=(m.payload or {}).get("text", "")))
+
+
+def _sender_of(s: Session, m: OutboxMessage) -> str | None:
+    """The openid of whoever a relayed message came from: a reply's cadre, a request's villager."""
+    number = str(((m.payload or {}).get("template") or {}).get("number", ""))
+    if m.kind not in ("reply", "request") or not number.isdigit():
+        return None
+    req = s.scalar(select(VillagerRequest).where(VillagerRequest.number == int(number)))
+    if req is None:
+        return None
+    if m.kind == "request":
+        ident = s.get(WechatIdentity, req.identity_id)
+        return ident.openid if ident is not None and not ident.unreachable else None
+    return s.scalar(select(WechatIdentity.openid).where(WechatIdentity.cadre_id == req.cadre_id,
+                                                        WechatIdentity.kind == "cadre",
+                                                        WechatIdentity.unreachable.is_(False)).limit(1))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
-from storage.outbox import enqueue
+from storage.outbox import enqueue, push_time, request_values
 from storage.periods import last_day_of_month, local_text, month_key, previous_month
 from storage.stored_reports import store_report
 from storage.workdays import is_workday, working_hours_between
@@ -92,6 +92,7 @@ class Reminder:
     openid: str
     text: str
     outbox_kind: str = "reminder"
+    values: dict[str, str] | None = None  # the push's named values (PRODUCT.md "Pushes")
 
 
 def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tuple[int, int]:
@@ -106,12 +107,12 @@ def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tu
                 {"kind": r.kind, "person": r.person, "period": r.period, "sent_at": now} for r in items])
             session.execute(insert(OutboxMessage), [
                 {"idempotency_key": f"rem:{r.kind}:{r.person}:{r.period}", "openid": r.openid, "kind": r.outbox_kind,
-                 "payload": {"text": r.text, "template": None}, "status": "pending", "attempts": 0,
+                 "payload": {"text": r.text, "template": r.values}, "status": "pending", "attempts": 0,
                  "next_attempt_at": now, "created_at": now} for r in items])
         return len(items), 0
     except IntegrityError:
         sent = sum(remind_once(session, kind=r.kind, person=r.person, period=r.period, openid=r.openid,
-                               text=r.text, now=now, outbox_kind=r.outbox_kind) for r in items)
+                               text=r.text, now=now, outbox_kind=r.outbox_kind, template=r.values) for r in items)
         return sent, len(items) - sent
 
 
@@ -160,7 +161,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        done = task_notices.publish_due(s, now=now, tz=lx.config.tz)
+        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config["general"]["township"])
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 
@@ -197,7 +198,9 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                     res.skipped += 1
                     continue
                 todo.append(Reminder(kind, f"cadre:{a.cadre_id}", period, openids[a.cadre_id],
-                                     render(template, task=a.task, deadline=local_text(a.deadline, tz)), "task"))
+                                     render(template, task=a.task, deadline=local_text(a.deadline, tz)), "task",
+                                     {"number": str(a.task.number), "title": a.task.title,
+                                      "deadline": push_time(a.deadline, tz), "office": lx.config["general"]["township"]}))
         sent, skipped = remind_many(s, todo, now=now)
         res.sent += sent
         res.skipped += skipped
@@ -225,12 +228,13 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
         wrote = set(s.scalars(select(DiaryEntry.cadre_id).where(DiaryEntry.day == day,
                                                                  DiaryEntry.deleted_at.is_(None))))
         _remind_cadres_who_owe(s, res, "diary", day, paid=wrote, now=now,
+                               values={"what": "今天的民情日记", "due": f"{day.year}年{day.month}月{day.day}日 23:59"},
                                text=lambda cadre: render("diary_reminder", cadre=cadre, day=day))
     return res
 
 
 def _remind_cadres_who_owe(s: Session, res: JobResult, kind: str, day: date, *, paid: set[int], now: datetime,
-                           text: Callable[[Cadre], str]) -> None:
+                           text: Callable[[Cadre], str], values: dict[str, str] | None = None) -> None:
     """Remind every bound cadre not on leave on ``day`` and not in ``paid`` (those who did what is owed),
     once per (kind, cadre, day): the ones already reminded are counted as skipped."""
     openids = bound_cadres(s)
@@ -244,7 +248,7 @@ def _remind_cadres_who_owe(s: Session, res: JobResult, kind: str, day: date, *, 
         if f"cadre:{cid}" in done_before:
             res.skipped += 1
             continue
-        todo.append(Reminder(kind, f"cadre:{cid}", day.isoformat(), openid, text(cadres[cid])))
+        todo.append(Reminder(kind, f"cadre:{cid}", day.isoformat(), openid, text(cadres[cid]), values=values))
     sent, skipped = remind_many(s, todo, now=now)
     res.sent += sent
     res.skipped += skipped
@@ -264,6 +268,7 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
         write_lock(s)
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
         _remind_cadres_who_owe(s, res, "month_end", day, paid=submitted, now=now,
+                               values={"what": f"{day.month}月的月小结", "due": f"{last.year}年{last.month}月{last.day}日 23:59"},
                                text=lambda cadre: render("month_end_reminder", cadre=cadre,
                                                          month_label=f"{day.month}月", days_left=days_left))
     return res
@@ -322,8 +327,10 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             period = f"request:{req.number}"
             if hours >= remind_after and cadre.id in openids and cadre.id not in away:
                 text = render("sla_remind", request=req, household_name=head_name, hours=int(hours))
+                values = request_values(req, cfg.tz) | {"household": head_name, "category": "待答复"}
                 res.tally(remind_once(s, kind="sla_remind", person=f"cadre:{cadre.id}", period=period,
-                                      openid=openids[cadre.id], text=text, now=now, outbox_kind="request"))
+                                      openid=openids[cadre.id], text=text, now=now, outbox_kind="request",
+                                      template=values))
             if hours >= escalate_after:
                 text = render("sla_escalate", request=req, household_name=head_name, village=village,
                               cadre=cadre, hours=int(hours))

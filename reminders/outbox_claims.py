@@ -40,13 +40,17 @@ def _due(now: datetime, real_now: datetime) -> Any:
     )
 
 
-def claim(lx: Lianxin, *, claim_id: str, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them."""
+def claim(lx: Lianxin, *, claim_id: str, now: datetime, limit: int,
+          exclude_kinds: set[str] | None = None) -> list[OutboxMessage]:
+    """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them; kinds whose
+    delivery is held (reminders.holds) are left alone."""
     real_now = utcnow()
     until = real_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
         lease.write_lock(s)
         q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
+        if exclude_kinds:
+            q = q.where(OutboxMessage.kind.not_in(sorted(exclude_kinds)))
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         ids = list(s.scalars(q))

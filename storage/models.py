@@ -240,6 +240,11 @@ class WechatIdentity(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window
+    # WeChat's customer-service window as the platform counts it (wechat-rules.md §5b): a user's message opens
+    # 5 messages / 48 h, a follow, a scan or a menu click 3 within 1 minute, other events nothing.
+    window_opened_at: Mapped[datetime | None]
+    window_until: Mapped[datetime | None]
+    window_quota: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
     unsubscribed_at: Mapped[datetime | None]
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -563,6 +568,10 @@ class AccessToken(Base):
     token: Mapped[str] = mapped_column(String(600))
     expires_at: Mapped[datetime]
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # stable_token force_refresh: at most 20 a day and 30 s apart (wechat-rules.md §1b)
+    forced_at: Mapped[datetime | None]
+    forced_day: Mapped[str | None] = mapped_column(String(10))
+    forced_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StoredReport(Base):
@@ -609,3 +618,33 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class PushLink(Base):
+    """The link a template message carries to the whole message: an unguessable, expiring token (stored as
+    its SHA-256), which shows that one message (for a request: its thread and how to answer) and nothing else."""
+
+    __tablename__ = "push_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class DeliveryHold(Base):
+    """Delivery of one kind of push (or of all: scope 'all') held after an account-level fault (48001, 40164,
+    40125/40013, 40037 or no template, 45009, 45011): held messages stay pending, none is failed."""
+
+    __tablename__ = "delivery_hold"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20), unique=True)  # 'all' | task | reminder | request | reply | notice
+    errcode: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    next_probe_at: Mapped[datetime]
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)

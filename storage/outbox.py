@@ -6,6 +6,7 @@ often the code that causes it runs. Delivery lives in reminders.delivery.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,12 @@ from storage.timestamps import utcnow
 KINDS = ("task", "reminder", "request", "reply", "notice")
 
 
+def push_time(moment: datetime, tz: Any) -> str:
+    """A moment as a template's ``time`` key shows it: '2026年11月30日 18:00' in the configured zone."""
+    m = moment.astimezone(tz)
+    return f"{m.year}年{m.month}月{m.day}日 {m:%H:%M}"
+
+
 def enqueue(
     session: Session,
     *,
@@ -26,7 +33,10 @@ def enqueue(
     key: str,
     template: dict[str, Any] | None = None,
 ) -> bool:
-    """Queue a push; returns False when a push with this key was already queued (nothing added)."""
+    """Queue a push; returns False when a push with this key was already queued (nothing added).
+
+    ``template`` holds the push's named values (PRODUCT.md "Pushes": task number/title/deadline/office, …);
+    delivery maps them onto the configured template's keys (reminders.template_values)."""
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
@@ -50,3 +60,35 @@ def enqueue(
     except IntegrityError:
         return False
     return True
+
+
+def request_values(request: Any, tz: Any, household: Any = None) -> dict[str, str]:
+    """The named values of a ``request`` push: the villager's request as a cadre's template shows it."""
+    household = household or getattr(request, "household", None)
+    return {"number": str(request.number), "household": household.head_name if household else "",
+            "category": request.category or "", "text": request.text or "",
+            "time": push_time(request.created_at, tz)}
+
+
+def reply_values(request: Any, cadre: str, text: str, at: datetime, tz: Any) -> dict[str, str]:
+    """The named values of a ``reply`` push: the answer as the villager's template shows it."""
+    return {"number": str(request.number), "cadre": cadre, "text": text, "time": push_time(at, tz)}
+
+
+USER_WINDOW_QUOTA, USER_WINDOW = 5, timedelta(hours=48)
+
+
+def open_user_window(ident: Any, at: datetime | None) -> None:
+    """Record that ``ident`` wrote to us at ``at`` (5 customer-service messages / 48 h); None closes the window.
+    For seeds, imports and tests; live traffic goes through bot.dispatch, which applies every rule."""
+    ident.last_inbound_at = at
+    ident.window_opened_at = at
+    ident.window_until = at + USER_WINDOW if at else None
+    ident.window_quota = USER_WINDOW_QUOTA if at else 0
+    ident.window_sent = 0
+
+
+def user_window_columns(at: datetime | None) -> dict[str, Any]:
+    """The same for bulk INSERTs: the column values of a window opened by a user's message at ``at``."""
+    return {"last_inbound_at": at, "window_opened_at": at, "window_until": at + USER_WINDOW if at else None,
+            "window_quota": USER_WINDOW_QUOTA if at else 0, "window_sent": 0}

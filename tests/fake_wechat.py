@@ -7,13 +7,21 @@
         ...
         fake.delivered                  # every message WeChat accepted, in order
 
-Rules kept: ``stable_token`` gives a token valid 7200 s (``force_refresh`` makes a new one and revokes the
-old ones, as WeChat does); a call with an unknown or revoked token gets 40001; ``message/custom/send``
-needs an open window (else 45015) and has a quota per window (``quota``, else 45047); users in
-``unsubscribed`` get 43004; ``message/template/send`` needs a known template id (``templates``, empty =
-any); ``media/get`` serves ``media`` by id (else 40007); ``qrcode/create`` makes permanent string-scene codes
-(1–64 characters, ``qr_limit`` of them, 48001 when ``qr_permission`` is off) and ``showqrcode`` shows them —
-their rules and sources are in the section at the end of the class.
+Rules kept (each with its source where it is implemented; the reference is /work/notes/wechat-rules.md):
+``stable_token`` gives a token valid 7200 s; ``force_refresh`` makes a new one and revokes the old ones, but
+only once per 30 s and 20 times a day (§1b); a call with an unknown or revoked token gets 40001;
+``message/custom/send`` needs an open window (else 45015) and has its quota (else 45047): ``interact`` (a
+user's message) opens 5 / 48 h, ``action`` (follow, scan, menu click) 3 / 1 min (§5b), measured on
+``clock`` (seconds, default the real time); users in ``unsubscribed`` get 43004;
+``message/template/send`` needs a template of the ``templates`` registry (id → content with
+``{{key.DATA}}`` placeholders, else 40037), every sent key must be one of its placeholders and every value
+within its key type's rule (else 47003); ``first``/``remark`` are not displayed (§4c): ``Delivered.displayed``
+is what the phone shows, ``(label, value)`` per line of the content; ``refuse(endpoint, errcode)`` answers
+that errcode to every call until ``cure()`` (48001 unverified account, 40164 IP not whitelisted, …);
+``media/get`` serves ``media`` by id (else 40007); ``template/get_all_private_template`` lists the registry.
+``qrcode/create`` makes permanent string-scene codes (1–64 characters, ``qr_limit`` of them, 48001 when
+``qr_permission`` is off) and ``showqrcode`` shows them — their rules and sources are in the section at the
+end of the class.
 
 Programmable failures: ``fail(endpoint, what, times=1)`` where endpoint is custom | template | media |
 token | qrcode | any and ``what`` is an HTTP status (500), an errcode (-1, 40001, 42001, 45009, 45015, 45047,
@@ -23,10 +31,12 @@ token | qrcode | any and ``what`` is an HTTP status (500), an errcode (-1, 40001
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,22 +47,78 @@ from urllib.parse import parse_qs, urlparse
 class Delivered:
     channel: str  # custom | template
     openid: str
-    text: str
+    text: str  # what the phone shows: the message, or a template's displayed values one per line
     template_id: str | None = None
     data: dict[str, Any] | None = None
     at: float = field(default_factory=time.time)
+    displayed: list[tuple[str, str]] = field(default_factory=list)  # template: (label, value) as shown
+    url: str | None = None
+
+
+# The templates of config.example.toml's mapping, as WeChat's category library words them (content format:
+# template/get_all_private_template, wechat-rules.md §4b). Ids TPL_<KIND> (and TPL_<kind>) are what tests use.
+LIBRARY_TEMPLATES: dict[str, tuple[str, str]] = {
+    "task": ("任务处理提醒", "任务编号:{{character_string1.DATA}}\n任务名称:{{thing2.DATA}}\n"
+                         "截止时间:{{time3.DATA}}\n发布单位:{{thing4.DATA}}"),
+    "reminder": ("待办事项提醒", "待办事项:{{thing1.DATA}}\n截止时间:{{time2.DATA}}"),
+    "request": ("工单受理通知", "工单编号:{{character_string1.DATA}}\n反馈人:{{thing2.DATA}}\n"
+                            "问题类型:{{thing3.DATA}}\n问题描述:{{thing4.DATA}}\n提交时间:{{time5.DATA}}"),
+    "reply": ("留言回复通知", "留言编号:{{character_string1.DATA}}\n回复人:{{thing2.DATA}}\n"
+                          "回复内容:{{thing3.DATA}}\n回复时间:{{time4.DATA}}"),
+    "notice": ("系统通知", "通知标题:{{thing1.DATA}}\n通知内容:{{thing2.DATA}}\n通知时间:{{time3.DATA}}"),
+}
+
+
+def default_templates() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for kind, (_, content) in LIBRARY_TEMPLATES.items():
+        out[f"TPL_{kind.upper()}"] = content
+        out[f"TPL_{kind}"] = content
+    return out
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+\d*)\.DATA\s*\}\}")
+# Per-type value rules of category-library templates (wechat-rules.md §4d; official table at
+# https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html#类目模板消息,
+# captured via mirrors, M): a value breaking its type's rule is refused with 47003 (官方 community answers).
+_TYPE_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "symbol": 5, "phrase": 5,
+                "name": 10, "car_number": 8, "phone_number": 17, "amount": 11, "time": 32}
+
+
+def value_breaks_rule(key: str, value: str) -> bool:
+    m = re.match(r"^([a-z_]+?)\d+$", key)
+    kind = m.group(1) if m else ""
+    if "\n" in value or "\r" in value:
+        return True  # §4c: no line breaks
+    limit = _TYPE_LIMITS.get(kind, 20)
+    if kind == "name" and value.isascii():
+        limit = 20
+    if len(value) > limit:
+        return True
+    if kind == "character_string":
+        return not value.isascii()  # no 汉字 (官方 answer, §4d)
+    if kind == "number":
+        return not all(ch.isdigit() or ch == "." for ch in value)
+    if kind == "letter":
+        return not all(ch.isascii() and ch.isalpha() for ch in value)
+    return False
 
 
 class FakeWechat:
     def __init__(self, *, app_id: str = "wxtestappid", secret: str = "testsecret", quota: int = 5,
-                 timeout_seconds: float = 2.0, templates: set[str] | None = None) -> None:
+                 timeout_seconds: float = 2.0, templates: dict[str, str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.app_id, self.secret, self.quota = app_id, secret, quota
         self.timeout_seconds = timeout_seconds
-        self.templates = templates or set()
+        self.templates = default_templates() if templates is None else templates  # id -> content
+        self.clock = clock
         self.lock = threading.Lock()
         self.tokens: set[str] = set()
         self.token_fetches = 0
-        self.windows: dict[str, int] = {}  # openid -> customer-service messages sent in the open window
+        self.forced_refreshes: list[float] = []  # clock() of each force_refresh that refreshed
+        self.refused: dict[str, int] = {}  # endpoint -> errcode answered to every call until cure()
+        # openid -> [sent, quota, open until (clock seconds)]: WeChat's customer-service window (§5b)
+        self.windows: dict[str, list[float]] = {}
         self.unsubscribed: set[str] = set()
         self.media: dict[str, tuple[bytes, str]] = {}
         self.failures: dict[str, list[Any]] = defaultdict(list)
@@ -104,10 +170,30 @@ class FakeWechat:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def interact(self, openid: str) -> None:
-        """The user sent us a message: the 48-hour window opens and its quota starts again."""
+        """The user sent us a message: 5 customer-service messages within 48 hours (wechat-rules.md §5b,
+        https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html)."""
         with self.lock:
-            self.windows[openid] = 0
+            self.windows[openid] = [0, self.quota, self.clock() + 48 * 3600]
             self.unsubscribed.discard(openid)
+
+    def action(self, openid: str) -> None:
+        """The user followed, scanned a parametric QR code or clicked a CLICK/scancode menu item: 3 messages
+        within 1 minute (same source). Quotas do not add up: it replaces the window only when it gives more."""
+        with self.lock:
+            w = self.windows.get(openid)
+            now = self.clock()
+            if w is None or w[2] <= now or w[1] - w[0] < 3:
+                self.windows[openid] = [0, 3, now + 60]
+            self.unsubscribed.discard(openid)
+
+    def refuse(self, endpoint: str, errcode: int) -> None:
+        """An account-level fault: every call to ``endpoint`` (or "any") gets ``errcode`` until ``cure()``."""
+        with self.lock:
+            self.refused[endpoint] = errcode
+
+    def cure(self) -> None:
+        with self.lock:
+            self.refused.clear()
 
     def close_window(self, openid: str) -> None:
         with self.lock:
@@ -156,9 +242,15 @@ class FakeWechat:
         endpoint = {
             "/cgi-bin/stable_token": "token", "/cgi-bin/message/custom/send": "custom",
             "/cgi-bin/message/template/send": "template", "/cgi-bin/media/get": "media",
+            "/cgi-bin/template/get_all_private_template": "templates",
+            "/cgi-bin/message/subscribe/bizsend": "template",  # §4e: same data rules as typed templates
         }.get(url.path)
         if endpoint is None:
             return self._json(req, {"errcode": 40066, "errmsg": "invalid url"}, "unknown", status=404)
+        with self.lock:
+            refused = self.refused.get(endpoint, self.refused.get("any"))
+        if refused is not None:
+            return self._json(req, {"errcode": refused, "errmsg": f"refused {refused}"}, endpoint)
         failure = self._take_failure(endpoint)
         if failure == "timeout":
             time.sleep(self.timeout_seconds)
@@ -182,6 +274,8 @@ class FakeWechat:
             return self._custom(req, body)
         if endpoint == "template":
             return self._template(req, body)
+        if endpoint == "templates":
+            return self._all_templates(req)
         return self._media(req, query)
 
     def _token(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
@@ -191,9 +285,27 @@ class FakeWechat:
             return self._json(req, {"errcode": 40125, "errmsg": "invalid appsecret"}, "token")
         with self.lock:
             self.token_fetches += 1
-            if body.get("force_refresh") or not self.tokens:
+            now = self.clock()
+            refresh = not self.tokens
+            if body.get("force_refresh"):
+                # §1b (https://developers.weixin.qq.com/doc/service/api/base/api_getstableaccesstoken):
+                # force_refresh at most 20 a day (the excess code is undocumented: 45009, L) and at least 30 s
+                # apart — a call sooner "does not refresh" (the current token comes back).
+                day = [t for t in self.forced_refreshes if now - t < 86400]
+                if len(day) >= 20:
+                    code = 45009
+                else:
+                    code = 0
+                    if not day or now - day[-1] >= 30:
+                        self.forced_refreshes.append(now)
+                        refresh = True
+            else:
+                code = 0
+            if code == 0 and refresh:
                 self.tokens = {f"TOKEN_{uuid.uuid4().hex}"}
-            token = next(iter(self.tokens))
+            token = next(iter(self.tokens)) if self.tokens else ""
+        if code:
+            return self._json(req, {"errcode": code, "errmsg": "reach max api daily quota limit"}, "token")
         return self._json(req, {"access_token": token, "expires_in": 7200}, "token")
 
     def _custom(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
@@ -201,30 +313,56 @@ class FakeWechat:
         if body.get("msgtype") != "text" or "content" not in (body.get("text") or {}):
             return self._json(req, {"errcode": 40008, "errmsg": "invalid message type"}, "custom")
         with self.lock:
+            w = self.windows.get(openid)
             if openid in self.unsubscribed:
                 code = 43004
-            elif openid not in self.windows:
-                code = 45015
-            elif self.windows[openid] >= self.quota:
-                code = 45047
+            elif w is None or w[2] <= self.clock():
+                code = 45015  # window closed (wechat-rules §5b)
+            elif w[0] >= w[1]:
+                code = 45047  # the window's quota is used up
             else:
-                self.windows[openid] += 1
+                w[0] += 1
                 self.delivered.append(Delivered("custom", openid, body["text"]["content"]))
                 code = 0
         return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
 
     def _template(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        # wechat-rules.md §4a (https://developers.weixin.qq.com/doc/service/api/notify/template/
+        # api_sendtemplatemessage): 43004 not following, 40037 unknown template id; §4c-4d: first/remark are not
+        # shown, each keyword shown on one line, a typed value breaking its rule is refused with 47003.
         openid, tid, data = body.get("touser", ""), body.get("template_id", ""), body.get("data") or {}
+        errmsg = "refused"
         with self.lock:
+            content = self.templates.get(tid)
             if openid in self.unsubscribed:
                 code = 43004
-            elif not tid or (self.templates and tid not in self.templates):
+            elif content is None:
                 code = 40037
             else:
-                text = "\n".join(str(v.get("value", "")) for v in data.values() if isinstance(v, dict))
-                self.delivered.append(Delivered("template", openid, text, tid, data))
+                keys = _PLACEHOLDER.findall(content)
                 code = 0
-        answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}
+                for key, item in data.items():
+                    value = str((item or {}).get("value", "")) if isinstance(item, dict) else ""
+                    if key in ("first", "remark"):
+                        continue  # accepted and not displayed since 2023-05-04 (§4c)
+                    # A key the template does not have (inferred: WeChat documents no code; 47003 names the
+                    # field like a bad value, L) or a value breaking its type's rule.
+                    if key not in keys or value_breaks_rule(key, value):
+                        code, errmsg = 47003, f"argument invalid! data.{key}.value invalid"
+                        break
+                if code == 0:
+                    shown = []
+                    for line in content.split("\n"):
+                        m = _PLACEHOLDER.search(line)
+                        if m is None:
+                            continue
+                        label = line[: m.start()].strip().rstrip(":：").strip()
+                        item = data.get(m.group(1))
+                        shown.append((label, str(item.get("value", "")) if isinstance(item, dict) else ""))
+                    text = "\n".join(v for _, v in shown)
+                    self.delivered.append(Delivered("template", openid, text, tid, data, displayed=shown,
+                                                    url=body.get("url") or body.get("page") or None))
+        answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else errmsg}
         if code == 0:
             answer["msgid"] = len(self.delivered)
         return self._json(req, answer, "template")
@@ -242,6 +380,19 @@ class FakeWechat:
         req.send_header("Content-Length", str(len(content)))
         req.end_headers()
         req.wfile.write(content)
+
+    # ------------------------------------------------ template/get_all_private_template (wechat check too)
+    # wechat-rules.md §4b, https://developers.weixin.qq.com/doc/service/api/notify/template/api_getalltemplates.md
+
+    def _all_templates(self, req: BaseHTTPRequestHandler) -> None:
+        titles = {content: title for title, content in LIBRARY_TEMPLATES.values()}
+        with self.lock:
+            listing = [{"template_id": tid, "title": titles.get(content, "模板"), "primary_industry": "政府",
+                        "deputy_industry": "政务", "content": content, "example": ""}
+                       for tid, content in self.templates.items()]
+        return self._json(req, {"template_list": listing}, "templates")
+
+    # ---------------------------------------------------------------- answers
 
     def _json(self, req: BaseHTTPRequestHandler, data: dict[str, Any], endpoint: str, status: int = 200) -> None:
         payload = json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -305,19 +305,6 @@ def test_event_retries_are_one_event(chat: Chat) -> None:
     assert chat.count(InboundMessage, InboundMessage.openid == "o-zhang") == 1
 
 
-def test_window_counter_resets_when_window_reopens(chat: Chat) -> None:
-    linked(chat)
-    with chat.lx.session() as s:
-        s.scalar(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang")).window_sent = 4
-    chat.clock.advance(hours=47)
-    chat.wc.text("o-zhang", "帮助")
-    assert chat.one(select(WechatIdentity.window_sent).where(WechatIdentity.openid == "o-zhang")) == 4
-    chat.clock.advance(hours=49)
-    chat.wc.text("o-zhang", "帮助")
-    ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
-    assert ident.window_sent == 0 and ident.last_inbound_at == chat.clock()
-
-
 def test_help_for_villager_names_the_cadre(chat: Chat) -> None:
     linked(chat)
     before = snapshot(chat)

@@ -88,6 +88,7 @@ POST_ROUTES = [
     "/print/cards",
     "/print/listing",
     "/delivery/1/retry",
+    "/delivery/resume",
     "/simulator/open",
     "/simulator/send",
     "/logout",
@@ -303,6 +304,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.cadre_bind_code": [("POST", "/cadres/{cadre_b}/bind-code", {}, None, 404, 403)],
     "console.delivery": [("GET", "/delivery", {}, 200, 403, 403)],
     "console.delivery_retry": [("POST", "/delivery/{outbox}/retry", {}, None, 403, 403)],
+    "console.delivery_resume": [("POST", "/delivery/resume", {}, None, 403, 403)],
+    # The link in a template message: no login by design (tests/test_push_links.py); a made-up token opens nothing.
+    "push_links.show": [("GET", "/m/not-a-real-token", {}, 404, 404, 404)],
     "console.diaries": [("GET", "/diaries?cadre={cadre_b}", {}, 200, 200, 200),
                         ("GET", "/diaries?q=调解", {}, 200, 200, 200)],
     "console.households": [("GET", "/households?village={village_b}", {}, 200, 200, 200),

@@ -269,3 +269,38 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
                 assert doc.locator(".card svg").count() == len(fake.qr_codes) > 0
             else:
                 assert "新桥村“三五连心”联户名单公示" in doc.locator("h1").first.inner_text()
+
+
+def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: Any) -> None:
+    from reminders import holds
+
+    w, base = served
+    holds.hold(w.lx, scope="all", errcode=48001, detail="48001 api unauthorized", now=w.lx.now())
+    page = browser.new_page()
+    login(page, base)
+    page.goto(base + "/delivery")
+    held = page.locator("#held")
+    assert "48001" in held.inner_text() and "微信认证" in held.inner_text()
+    shot(page, "delivery-held")
+    held.get_by_role("button", name="原因已消除，立即恢复投递").click()
+    assert "已安排立即试投" in page.locator(".flash").first.inner_text()
+
+
+def test_the_link_in_a_template_reads_on_a_phone_without_login(served: tuple[World, str], browser: Any) -> None:
+    from storage.push_links import create_link
+
+    w, base = served
+    long_text = "【督办卡第9号】冬季安全排查\n" + "请逐户检查取暖设施、电线和燃气管道，发现隐患当场登记并拍照，" * 4
+    with w.lx.session() as s:
+        token = create_link(s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text},
+                            now=w.lx.now(), days=30)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{base}/m/{token}")
+    assert "/login" not in page.url
+    assert "请逐户检查取暖设施" in page.locator("#message").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
+    assert page.locator("a").count() == 0
+    shot(page, "push-link-phone")
+    assert page.goto(f"{base}/m/{token[:-1]}").status == 404
+    context.close()

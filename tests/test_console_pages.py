@@ -448,6 +448,19 @@ def test_delivery_problems_and_retry(world: World) -> None:
     assert world.audits("outbox.retry")[0].actor == "console:admin"
 
 
+def test_delivery_page_says_why_delivery_is_held_and_resumes(world: World) -> None:
+    from reminders import holds
+
+    holds.hold(world.lx, scope="all", errcode=48001, detail="48001 api unauthorized", now=world.lx.now())
+    c = world.login("admin")
+    page = text(c.get("/delivery"))
+    assert "暂停投递" in page and "48001" in page and "微信认证" in page and "lianxin outbox --resume" in page
+    assert c.post("/delivery/resume").status_code == 302
+    [h] = holds.active(world.lx)
+    assert h.next_probe_at <= world.lx.now()
+    assert world.audits("outbox.resume")[0].actor == "console:admin"
+
+
 def test_audit_page_lists_changes(world: World) -> None:
     c = world.login("admin")
     c.post("/requests/1/close")

@@ -13,12 +13,12 @@ from bot.wechat.api import WechatClient
 from reminders.delivery import dispatch_outbox, paused_until, retry
 from reminders.media import download_media
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
-from storage.outbox import enqueue
+from storage.outbox import enqueue, open_user_window, user_window_columns
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _people(lx, n, *, window=True):
         out = []
         for _ in range(n):
             ident = f.identity(cadre=f.cadre())
-            ident.last_inbound_at = lx.now() - timedelta(hours=1) if window else None
+            open_user_window(ident, lx.now() - timedelta(hours=1) if window else None)
             out.append(ident.openid)
     return out
 
@@ -188,8 +188,8 @@ def test_43004_marks_unreachable_and_tells_the_office(make_lx, fake, clock):
         ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == p))
         assert ident.unreachable and "43004" in ident.unreachable_reason
     dispatch_outbox(lx)
-    [notice] = fake.texts_to("oOFFICE")
-    assert "无法接收" in notice and "收不到" in notice
+    [notice] = fake.texts_to("oOFFICE")  # a template: its displayed fields only
+    assert "无法送达" in notice and "收不到" in notice
     _queue(lx, p, "还是收不到", "k2")
     assert dispatch_outbox(lx).failed == 1  # no call made to an unreachable person
     assert [c for c in fake.calls if c[0] in ("custom", "template")] == [("custom", 43004), ("template", 0)]
@@ -217,12 +217,12 @@ def test_45009_pauses_delivery_and_loses_nothing(wx, fake, clock):
 
 def test_permanent_failure_listed_and_retried(wx, fake, clock):
     [p] = _people(wx, 1, window=False)
-    fake.fail("template", 40037)
+    fake.fail("template", 40003)  # invalid openid: about this one message (account faults hold: test_faults_holds)
     _queue(wx, p, "模板错了", "k")
     assert dispatch_outbox(wx).failed == 1
     with wx.session() as s:
         m = s.scalar(select(OutboxMessage))
-        assert m.status == "failed" and "40037" in m.last_error
+        assert m.status == "failed" and "40003" in m.last_error
         retry(s, m.id, now=clock())
     assert dispatch_outbox(wx).sent == 1
     with wx.session() as s, pytest.raises(ValueError):
@@ -330,16 +330,17 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     [p] = _people(wx, 1)
     with wx.session() as s:  # the CLI runs on the real clock, not the fixture's: open the window as of now
         s.execute(update(WechatIdentity).where(WechatIdentity.openid == p)
-                  .values(last_inbound_at=utcnow() - timedelta(hours=1)))
+                  .values(**user_window_columns(utcnow() - timedelta(hours=1))))
     fake.interact(p)
     _queue(wx, p, "好消息", "ok")
     [q] = _people(wx, 1, window=False)
-    fake.fail("template", 40037)
+    fake.fail("template", 40003)
     _queue(wx, q, "坏模板", "bad")
     cfg = tmp_path / "c.toml"
-    tpl = "\n".join(f'{k} = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply", "notice"))
+    tpl = "\n".join(f'[wechat.templates.{k}]\nid = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply",
+                                                                             "notice"))
     cfg.write_text(f'[database]\nurl = "{wx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
-                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n[wechat.templates]\n{tpl}\n', encoding="utf-8")
+                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n{tpl}\n', encoding="utf-8")
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     runner = CliRunner()
     r = runner.invoke(main, ["dispatch", "--once"])
@@ -348,10 +349,26 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
         assert s.scalar(select(WechatIdentity.window_sent).where(WechatIdentity.openid == p)) == 1
         bad_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
     r = runner.invoke(main, ["outbox", "--failed"])
-    assert r.exit_code == 0 and "40037" in r.output and "好消息" not in r.output
+    assert r.exit_code == 0 and "40003" in r.output and "好消息" not in r.output
     r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["dispatch", "--once"])
     assert "sent=1" in r.output
     r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
     assert r.exit_code != 0 and "只有失败的消息" in r.output
+
+
+def test_forced_token_refresh_at_most_once_per_30_seconds_and_counted(wx, fake, clock):
+    """stable_token force_refresh is limited to 20 a day, 30 s apart (wechat-rules.md §1b): a second token
+    error right after a forced refresh does not force another; the forced refresh is counted for the day."""
+    people = _people(wx, 2)
+    for p in people:
+        fake.interact(p)
+        _queue(wx, p, "令牌", f"tok-{p}")
+    fake.fail("custom", 40001, times=4)
+    _drain(wx, clock)
+    assert len(fake.forced_refreshes) == 1
+    with wx.sessions() as s:
+        row = s.scalar(select(AccessToken))
+        assert row.forced_count == 1 and row.forced_day == utcnow().date().isoformat()
+    assert _statuses(wx) == {"sent": 2}

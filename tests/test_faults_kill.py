@@ -30,6 +30,7 @@ from sqlalchemy import func, insert, select, update
 from handlers import task_notices as tasks
 from reminders.delivery import SQLITE_LEASE
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
+from storage.outbox import user_window_columns
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.processes import write_config
@@ -78,8 +79,8 @@ def broadcast(lx: Any, fake: FakeWechat) -> int:
         for i, cid in enumerate(ids):
             recent = i % 2 == 0
             rows.append({"openid": f"o-kill-{i:04d}", "kind": "cadre", "cadre_id": cid, "bound_at": now,
-                         "first_seen_at": now, "window_sent": 0, "subscribed": True, "unreachable": False,
-                         "last_inbound_at": utcnow() - timedelta(hours=1) if recent else None})
+                         "first_seen_at": now, "subscribed": True, "unreachable": False,
+                         **user_window_columns(utcnow() - timedelta(hours=1) if recent else None)})
             if recent:
                 fake.interact(f"o-kill-{i:04d}")
         s.execute(insert(WechatIdentity), rows)

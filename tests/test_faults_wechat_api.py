@@ -25,11 +25,11 @@ from sqlalchemy import delete, func, select, update
 
 from reminders.delivery import PAUSE_LEASE, dispatch_outbox, paused_until
 from storage.models import Lease, OutboxMessage, WechatIdentity
-from storage.outbox import enqueue
+from storage.outbox import enqueue, open_user_window
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 OFFICE = "o-office"
 
 # (failure, endpoint, expected outcome)
@@ -65,11 +65,11 @@ def setup_people(lx: Any, fake: FakeWechat) -> dict[str, str]:
         f = Factory(s)
         for name, recent in (("A", True), ("B", True), ("C", False)):
             ident = f.identity(f"o-{name}", cadre=f.cadre())
-            ident.last_inbound_at = lx.now() - timedelta(hours=1) if recent else None
+            open_user_window(ident, lx.now() - timedelta(hours=1) if recent else None)
             if recent:
                 fake.interact(ident.openid)
             out[name] = ident.openid
-        f.identity(OFFICE, kind="office").last_inbound_at = None
+        open_user_window(f.identity(OFFICE, kind="office"), None)
         for name in ("A", "B", "C"):
             assert enqueue(s, openid=out[name], kind="reminder", text=f"提醒{name}：请写民情日记", key=f"k-{name}")
     return out

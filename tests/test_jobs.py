@@ -28,7 +28,7 @@ from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 
 
 def _outbox(lx: Any, *where: Any) -> list[OutboxMessage]:
@@ -95,8 +95,10 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
         assert jobs.run(lx, "deadline_reminders", clock() + timedelta(hours=1)).sent == 0
         jobs.run(lx, "dispatch_outbox", clock())
         assert any("已列入逾期名单" in x for x in fake.texts_to("o-bing"))
-        [office] = fake.texts_to("o-office")
-        assert "丙" in office and "未绑定" in office and "甲" not in office
+        [office] = [m.payload["text"] for m in _outbox(lx, OutboxMessage.openid == "o-office")]
+        assert "丙" in office and "未绑定" in office and "甲" not in office  # the whole list (behind the link)
+        [shown] = fake.texts_to("o-office")
+        assert "督办卡逾期名单" in shown
         with lx.sessions() as s:
             assert [r.cadre_name for r in svc.overdue(s, now=clock())] == ["丙", "未绑定"]
         for name in jobs.JOBS:  # every job once (the diary reminders are due at this hour) ...

@@ -20,7 +20,7 @@ import click
 
 from bot.cli.base import command, require_schema
 from handlers import task_notices
-from reminders import delivery, jobs, scheduler
+from reminders import delivery, holds, jobs, scheduler
 from reminders.lease import write_lock
 from storage import tasks
 from storage.runtime import Lianxin
@@ -74,7 +74,8 @@ def task_create(parent: click.Group) -> None:
                 write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
                 task = task_notices.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
-                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz)
+                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz,
+                                                office=lx.config["general"]["township"])
                 n = len(task.assignments) if task.published_at else 0
                 number, published = task.number, task.published_at
         except tasks.TaskError as e:
@@ -258,11 +259,25 @@ def outbox_command(parent: click.Group) -> None:
     @command(parent, "outbox")
     @click.option("--failed", is_flag=True, help="只列出发送失败的消息")
     @click.option("--retry", "retry_id", type=int, default=None, help="把失败的消息重新排队")
+    @click.option("--resume", is_flag=True, help="原因已消除：立即恢复暂停的投递 / resume held delivery now")
     @click.option("--limit", default=50, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="JSON 输出")
-    def outbox_cmd(lx: Lianxin, failed: bool, retry_id: int | None, limit: int, as_json: bool) -> None:
-        """待发消息队列与失败消息 / the outbox and its failures."""
+    def outbox_cmd(lx: Lianxin, failed: bool, retry_id: int | None, resume: bool, limit: int, as_json: bool) -> None:
+        """待发消息队列、暂停原因与失败消息 / the outbox, why delivery is held, and its failures."""
         require_schema(lx)
+        if resume:
+            n = holds.resume_now(lx, lx.now())
+            if n == 0:
+                click.echo("没有暂停的投递。")
+                return
+            r = delivery.dispatch_outbox(lx)
+            still = holds.active(lx)
+            click.echo(f"已试投：发出 {r.sent} 条" + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else
+                                                   "；投递已恢复。"))
+            for h in still:
+                why, todo = holds.describe(h)
+                click.echo(f"  {h.scope}: {why}\n    处理：{todo}")
+            return
         if retry_id is not None:
             try:
                 with lx.session() as s:
@@ -275,8 +290,12 @@ def outbox_command(parent: click.Group) -> None:
         with lx.session() as s:
             counts = delivery.outbox_counts(s)
             rows = delivery.list_outbox(s, failed_only=failed, limit=limit)
+        held = holds.active(lx)
         if as_json:
-            click.echo(json.dumps({"counts": counts, "messages": [
+            click.echo(json.dumps({"counts": counts, "held": [
+                {"scope": h.scope, "errcode": h.errcode, "why": holds.describe(h)[0], "todo": holds.describe(h)[1],
+                 "since": h.since.isoformat(), "next_probe_at": h.next_probe_at.isoformat()} for h in held],
+                "messages": [
                 {"id": m.id, "status": m.status, "kind": m.kind, "openid": m.openid, "attempts": m.attempts,
                  "channel": m.channel, "last_error": m.last_error, "key": m.idempotency_key,
                  "created_at": m.created_at.isoformat(), "sent_at": m.sent_at.isoformat() if m.sent_at else None}
@@ -286,6 +305,11 @@ def outbox_command(parent: click.Group) -> None:
         until = delivery.paused_until(lx)
         if until:
             click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
+        for h in held:
+            why, todo = holds.describe(h)
+            scope = "全部推送" if h.scope == "all" else f"“{h.scope}”类推送"
+            click.echo(f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
+                       f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume")
         for m in rows:
             text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
             err = f"  错误: {m.last_error}" if m.last_error else ""

@@ -35,6 +35,8 @@ from storage.timestamps import utcnow
 log = logging.getLogger("lianxin.wechat_api")
 
 TOKEN_ERRORS = {40001, 40014, 42001}
+FORCE_GAP = timedelta(seconds=30)  # stable_token force_refresh: at least 30 s apart …
+FORCE_PER_DAY = 20  # … and 20 a day (wechat-rules.md §1b)
 TRANSIENT_CODES = {-1}  # system busy
 TOKEN_MARGIN = timedelta(minutes=5)
 
@@ -89,8 +91,9 @@ class WechatClient:
                     row = self._stored_token()
                     if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > utcnow():
                         return row.token
+                    force = force and self._may_force(row, now)
                     token, expires_in = self._fetch_stable_token(force=force)
-                    self._store_token(token, expires_in)
+                    self._store_token(token, expires_in, forced=force)
                     self._cached = (token, utcnow() + timedelta(seconds=expires_in))
                     return token
                 finally:
@@ -107,17 +110,36 @@ class WechatClient:
             raise WechatError(int(data.get("errcode", -1)), str(data.get("errmsg", "no access_token")))
         return str(data["access_token"]), int(data.get("expires_in", 7200))
 
-    def _store_token(self, token: str, expires_in: int) -> None:
+    @staticmethod
+    def _may_force(row: AccessToken | None, now: datetime) -> bool:
+        """stable_token's force_refresh is allowed 20 times a day, 30 s apart (wechat-rules.md §1b); past
+        that, ask without forcing (WeChat hands back the current token)."""
+        if row is None or row.forced_at is None:
+            return True
+        if now - row.forced_at < FORCE_GAP:
+            return False
+        today = now.date().isoformat()
+        if row.forced_day == today and (row.forced_count or 0) >= FORCE_PER_DAY:
+            log.warning("token: %s forced refreshes today already; not forcing another", FORCE_PER_DAY)
+            return False
+        return True
+
+    def _store_token(self, token: str, expires_in: int, *, forced: bool = False) -> None:
         now = utcnow()
         with self.lx.session() as s:
             lease.write_lock(s)
             row = s.get(AccessToken, self.app_id)
             if row is None:
-                s.add(AccessToken(app_id=self.app_id, token=token, refreshed_at=now,
-                                  expires_at=now + timedelta(seconds=expires_in)))
+                row = AccessToken(app_id=self.app_id, token=token, refreshed_at=now,
+                                  expires_at=now + timedelta(seconds=expires_in), forced_count=0)
+                s.add(row)
             else:
                 row.token, row.refreshed_at = token, now
                 row.expires_at = now + timedelta(seconds=expires_in)
+            if forced:
+                today = now.date().isoformat()
+                row.forced_count = (row.forced_count or 0) + 1 if row.forced_day == today else 1
+                row.forced_day, row.forced_at = today, now
 
     # ---------------------------------------------------------------- transport
 
@@ -199,6 +221,15 @@ class WechatClient:
         if not data.get("ticket") or not data.get("url"):
             raise WechatError(-2, "qrcode/create answered without ticket/url")
         return dict(data)
+
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, Any],
+                       url: str | None = None) -> dict[str, Any]:
+        """A subscribe notification (message/subscribe/bizsend, wechat-rules.md §4e): the same data mapping,
+        ``page`` the link; for accounts that have 订阅通知 instead of template messages."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["page"] = url
+        return self.call("POST", "/cgi-bin/message/subscribe/bizsend", json=body)
 
     def get_media(self, media_id: str) -> Media:
         """A temporary media file (media/get): kept by WeChat for 3 days."""

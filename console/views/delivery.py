@@ -1,4 +1,5 @@
-"""推送问题: unreachable recipients and failed pushes (reminders/delivery.py), with a retry button."""
+"""推送问题: delivery held by an account-level fault (why, what to do, resume), unreachable recipients and
+failed pushes (reminders/delivery.py, reminders/holds.py), with a retry button."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 from flask import abort, render_template
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, now, user
+from console.access import admin_only, db, done, lx, now, record, user
 from console.blueprint import bp
 from reminders import delivery as delivery_svc
-from storage.models import WechatIdentity
+from reminders import holds
+from storage.models import DeliveryHold, WechatIdentity
 
 
 @bp.get("/delivery")
@@ -23,8 +25,19 @@ def delivery() -> Any:
         counts = delivery_svc.outbox_counts(s)
         idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(
             WechatIdentity.openid.in_([m.openid for m in failed])))} if failed else {}
+        held = [(h, *holds.describe(h)) for h in s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope))]
         return render_template("delivery.html", unreachable=unreachable, failed=failed,
-                               counts=counts, idents=idents)
+                               counts=counts, idents=idents, held=held)
+
+
+@bp.post("/delivery/resume")
+@admin_only
+def delivery_resume() -> Any:
+    """The cause is fixed: probe every held kind at the next dispatch (as ``lianxin outbox --resume``)."""
+    n = holds.resume_now(lx(), now())
+    with db() as s:
+        record(s, "outbox.resume", None, holds=n)
+    return done("已安排立即试投；若原因已消除，投递会自动恢复。" if n else "没有暂停的投递。", "console.delivery")
 
 
 @bp.post("/delivery/<int:message_id>/retry")

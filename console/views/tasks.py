@@ -61,7 +61,8 @@ def task_create() -> Any:
             households = svc.households_by_cards(s, cards) if cards else None
             task = task_notices.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
                                    targets=targets, publish_at=publish_at, actor=user().actor,
-                                   households=households, now=now(), tz=lx().config.tz)
+                                   households=households, now=now(), tz=lx().config.tz,
+                                   office=lx().config["general"]["township"])
         except svc.TaskError as e:
             abort(400, description=str(e))
         number, published = task.number, task.published_at is not None

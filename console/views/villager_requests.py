@@ -15,7 +15,7 @@ from console.blueprint import bp
 from console.views import common
 from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
-from storage.outbox import enqueue
+from storage.outbox import enqueue, reply_values, request_values
 
 CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
 
@@ -105,6 +105,7 @@ def request_reply(number: int) -> Any:
         relayed = False
         if villager is not None and villager.subscribed and villager.kind == "villager":
             relayed = enqueue(s, openid=villager.openid, kind="reply", key=f"reply:{reply.id}:villager",
+                              template=reply_values(r, "联户办", text, t, lx().config.tz),
                               text=render_template("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip())
         record(s, "request.reply", f"request:{number}", reply_id=reply.id, relayed=relayed)
     return done("答复已发送给群众。" if relayed else "答复已记录（群众的微信已取消关注，无法推送）。",
@@ -129,7 +130,8 @@ def request_reassign(number: int) -> Any:
         for ident in s.scalars(select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre",
                                                             WechatIdentity.unreachable.is_(False))):
             enqueue(s, openid=ident.openid, kind="request", key=f"request-reassign:{r.id}:{c.id}:{int(now().timestamp())}",
-                    text=render_template("push/request_reassigned.txt", r=r).strip())
+                    text=render_template("push/request_reassigned.txt", r=r).strip(),
+                    template=request_values(r, lx().config.tz))
         name = c.name
     return done(f"已转交 {name} 办理，并通知了该干部。", "console.request_detail", number=number)
 

@@ -46,6 +46,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.outbox import open_user_window
 from storage.periods import month_key, previous_month
 from storage.roles import CATEGORY_ROLE, guess_category, guess_role
 
@@ -191,7 +192,8 @@ def _seed_identities(session: Session, people: list[DemoHousehold], households: 
             # the last cadre has not written for days: outside WeChat's 48-hour window
             last = now - (timedelta(days=4) if k == len(cadres) else timedelta(hours=k))
             have[openid] = WechatIdentity(openid=openid, kind="cadre", cadre_id=c.id, bound_at=now - timedelta(days=40),
-                                          first_seen_at=now - timedelta(days=41), last_inbound_at=last)
+                                          first_seen_at=now - timedelta(days=41))
+            open_user_window(have[openid], last)
             session.add(have[openid])
             report.add("identities")
     out: dict[int, WechatIdentity] = {}
@@ -201,8 +203,8 @@ def _seed_identities(session: Session, people: list[DemoHousehold], households: 
         if openid not in have:
             have[openid] = WechatIdentity(openid=openid, kind="villager", household_id=h.id,
                                           bound_at=now - timedelta(days=20 - n % 10),
-                                          first_seen_at=now - timedelta(days=21 - n % 10),
-                                          last_inbound_at=now - timedelta(hours=3 + 7 * n))
+                                          first_seen_at=now - timedelta(days=21 - n % 10))
+            open_user_window(have[openid], now - timedelta(hours=3 + 7 * n))
             session.add(have[openid])
             report.add("identities")
         out[idx] = have[openid]

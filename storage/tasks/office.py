@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.models import Cadre, Feedback, OutboxMessage, Task, TaskAssignment
-from storage.outbox import enqueue
+from storage.outbox import enqueue, push_time
 from storage.periods import local_text
 from storage.tasks.base import (
     ANSWERED_STATUSES,
@@ -38,9 +38,12 @@ def office_assignment(session: Session, *, number: int, phone: str) -> TaskAssig
     return a
 
 
-def _notify_cadre(session: Session, a: TaskAssignment, text: str, key: str) -> None:
+def _notify_cadre(session: Session, a: TaskAssignment, text: str, key: str, tz: ZoneInfo = DEFAULT_TZ) -> None:
+    # The named values of a task push (PRODUCT.md "Pushes"); the first line of the wording says what changed.
+    values = {"number": str(a.task.number), "title": text.strip().partition("\n")[0] or a.task.title,
+              "deadline": push_time(a.deadline, tz), "office": "联户办"}
     for openid in cadre_openids(session, a.cadre_id):
-        enqueue(session, openid=openid, kind="task", text=text, key=f"{key}:{openid}")
+        enqueue(session, openid=openid, kind="task", text=text, key=f"{key}:{openid}", template=values)
 
 
 def return_feedback(
@@ -90,7 +93,7 @@ def answer_extension(
            detail={"deadline": a.deadline.isoformat(), "reason": reason or None})
     session.flush()
     n = session.scalar(select(func.count(Feedback.id)).where(Feedback.assignment_id == a.id))
-    _notify_cadre(session, a, words(a), f"task-ext:{a.id}:{n}")
+    _notify_cadre(session, a, words(a), f"task-ext:{a.id}:{n}", tz)
     return a
 
 

@@ -18,6 +18,7 @@ from storage.models import (
     VillagerGroup,
     WechatIdentity,
 )
+from storage.outbox import open_user_window
 from storage.timestamps import utcnow
 
 _seq = itertools.count(1)
@@ -82,8 +83,8 @@ class Factory:
             cadre_id=cadre.id if cadre else None,
             household_id=household.id if household else None,
             bound_at=utcnow() if (cadre or household) else None,
-            last_inbound_at=utcnow(),
         )
+        open_user_window(ident, utcnow())
         self.s.add(ident)
         self.s.flush()
         return ident

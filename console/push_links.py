@@ -1,0 +1,46 @@
+"""``/m/<token>``: the whole message behind a template message, for whoever holds the link (no login).
+
+Deliberately outside the console blueprint (and its login guard) and linking nowhere else: the page shows the
+one message the token was made for (storage.push_links) — for a villager's request its thread and how to
+answer — readable on a phone, and nothing more. An unknown or expired token gets the same 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template
+
+from storage.models import RequestReply, VillagerRequest
+from storage.push_links import find_link
+
+links = Blueprint("push_links", __name__, template_folder="templates")
+
+TITLES = {"task": "督办卡", "reminder": "提醒", "request": "群众诉求", "reply": "诉求答复", "notice": "通知"}
+
+
+@links.get("/m/<token>")
+def show(token: str) -> Any:
+    lx = current_app.config["LIANXIN"]
+    now = lx.now()
+    with lx.sessions() as s:
+        link = find_link(s, token, now)
+        if link is None:
+            abort(404)
+        thread = None
+        if link.request_id is not None:
+            req = s.get(VillagerRequest, link.request_id)
+            if req is not None:
+                replies: list[RequestReply] = list(req.replies)
+                thread = {"number": req.number, "text": req.text, "category": req.category,
+                          "at": req.created_at.astimezone(lx.config.tz), "status": req.status,
+                          "replies": [(r.created_at.astimezone(lx.config.tz), r.text) for r in replies]}
+        page = render_template("push/link.html", title=TITLES.get(link.kind, "消息"), kind=link.kind,
+                               text=link.text, at=link.created_at.astimezone(lx.config.tz), thread=thread,
+                               expires=link.expires_at.astimezone(lx.config.tz))
+    resp = current_app.make_response(page)
+    # Nobody else's business: no caching by proxies, no referrer leaking the token, not indexed.
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Robots-Tag"] = "noindex"
+    return resp

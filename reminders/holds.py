@@ -1,0 +1,133 @@
+"""Account-level faults hold delivery; they do not fail messages.
+
+Some answers say nothing about one message and no retry of it can cure them: the account lacks the permission
+(48001: template and customer-service messages are for verified service accounts, wechat-rules.md §8), the
+server's IP is not whitelisted (40164), the AppID/AppSecret is wrong (40013/40125, §1a), the template id is
+unknown (40037, §4a) or none is configured. Failing each queued message for them would empty the queue one
+message at a time. Instead delivery of that kind (or of all: ``scope``) is held in ``delivery_hold``:
+the message that met the fault goes back to ``pending`` untouched, the others are not even claimed, the office
+is told once (one notice, queued when the hold begins), the console's delivery page and ``lianxin outbox``
+say why and what to do. Every ``[wechat] hold_probe_minutes`` the dispatcher lets one batch through as a probe:
+if it still meets the fault the hold stays (nobody is told again); if it goes through, the hold is lifted and
+the held messages are delivered, each once. ``lianxin outbox --resume`` probes at once.
+45011 (the per-minute limit) holds everything for a minute, doubling while it persists (back-off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from reminders.render import render
+from storage.models import DeliveryHold
+from storage.outbox import enqueue
+from storage.runtime import Lianxin
+from storage.tasks import office_recipients
+
+
+@dataclass(frozen=True)
+class Fault:
+    scope: str  # "all" | "kind"
+    why: str
+    todo: str
+
+
+NO_TEMPLATE = 0  # our own code for "no template id configured"
+FAULTS: dict[int, Fault] = {
+    48001: Fault("all", "公众号没有调用此接口的权限（48001）：模板消息和客服消息只对已认证的服务号开放",
+                 "完成微信认证并在公众号后台开通“模板消息”，然后执行 lianxin outbox --resume"),
+    40164: Fault("all", "本服务器的 IP 不在公众号的 IP 白名单中（40164）",
+                 "在公众号后台“设置与开发 → 基本配置 → IP 白名单”加入本服务器的出口 IP，然后执行 lianxin outbox --resume"),
+    40125: Fault("all", "AppSecret 不正确（40125）",
+                 "核对 config.toml 中 [wechat] app_secret（公众号后台可重置），重启后执行 lianxin outbox --resume"),
+    40013: Fault("all", "AppID 不正确（40013）",
+                 "核对 config.toml 中 [wechat] app_id，重启后执行 lianxin outbox --resume"),
+    40037: Fault("kind", "模板 ID 无效（40037）：公众号里没有这个模板",
+                 "在公众号后台“模板消息 → 我的模板”核对，改正 config.toml 中的 [wechat.templates.{kind}] id"),
+    NO_TEMPLATE: Fault("kind", "没有配置模板 ID",
+                       "在公众号后台选用模板，填入 config.toml 中的 [wechat.templates.{kind}] id（见 docs/deploy.md）"),
+    45011: Fault("all", "接口调用过于频繁（45011，每分钟限额）", "无需处理：一分钟后自动继续"),
+}
+
+
+def fault_for(errcode: int) -> Fault | None:
+    return FAULTS.get(errcode)
+
+
+def scope_of(fault: Fault, kind: str) -> str:
+    return kind if fault.scope == "kind" else "all"
+
+
+def describe(hold: DeliveryHold) -> tuple[str, str]:
+    """(why, what to do) for the console and the CLI."""
+    fault = FAULTS.get(hold.errcode)
+    kind = hold.scope if hold.scope != "all" else ""
+    if fault is None:
+        return hold.reason, "lianxin outbox --resume"
+    return fault.why, fault.todo.format(kind=kind)
+
+
+def active(lx: Lianxin) -> list[DeliveryHold]:
+    with lx.sessions() as s:
+        return list(s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope)))
+
+
+def blocked(holds: list[DeliveryHold], now: datetime) -> tuple[bool, set[str]]:
+    """(everything held, kinds held) at ``now``: a hold whose probe time has come lets a batch through."""
+    waiting = [h for h in holds if h.next_probe_at > now]
+    return any(h.scope == "all" for h in waiting), {h.scope for h in waiting if h.scope != "all"}
+
+
+def hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
+    """Start or prolong the hold of ``scope``; the office is told once, when it starts."""
+    try:
+        _hold(lx, scope=scope, errcode=errcode, detail=detail, now=now)
+    except IntegrityError:
+        # Another dispatcher met the same fault at the same moment and started the hold (and told the office):
+        # the unique scope keeps it to one; prolong that one.
+        _hold(lx, scope=scope, errcode=errcode, detail=detail, now=now)
+
+
+def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
+    probe = timedelta(minutes=lx.config["wechat"]["hold_probe_minutes"])
+    with lx.session() as s:
+        row = s.scalar(select(DeliveryHold).where(DeliveryHold.scope == scope))
+        if errcode == 45011:  # per-minute limit: back off 1, 2, 4 … minutes, at most the probe interval
+            wait = timedelta(minutes=1) if row is None or row.errcode != 45011 else \
+                min(probe, (row.next_probe_at - row.since) * 2 if row.next_probe_at > row.since else probe)
+        else:
+            wait = probe
+        if row is not None:
+            row.errcode, row.reason, row.next_probe_at = errcode, detail[:500], now + wait
+            return
+        s.add(DeliveryHold(scope=scope, errcode=errcode, reason=detail[:500], since=now, next_probe_at=now + wait,
+                           notified=errcode != 45011))
+        if errcode == 45011:
+            return  # a passing limit: nobody needs to act
+        fault = FAULTS[errcode]
+        text = render("delivery_held", scope=scope, why=fault.why, todo=fault.todo.format(kind=scope),
+                      since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"))
+        for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
+            enqueue(s, openid=openid, kind="notice", text=text,
+                    key=f"hold:{scope}:{errcode}:{int(now.timestamp())}:{openid}",
+                    template={"title": f"推送暂停：{fault.why[:12]}", "text": fault.todo.format(kind=scope)})
+
+
+def lift(lx: Lianxin, scopes: set[str]) -> None:
+    """The cause is gone (a probe went through): delivery of these scopes resumes."""
+    if not scopes:
+        return
+    with lx.session() as s:
+        s.execute(delete(DeliveryHold).where(DeliveryHold.scope.in_(scopes)))
+
+
+def resume_now(lx: Lianxin, now: datetime) -> int:
+    """``lianxin outbox --resume``: every hold is probed at the next dispatch (now). Returns how many."""
+    with lx.session() as s:
+        rows = list(s.scalars(select(DeliveryHold)))
+        for row in rows:
+            row.next_probe_at = now
+        return len(rows)
