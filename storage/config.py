@@ -55,6 +55,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "reply": (str, "", "template id for a cadre's answer relayed to a villager"),
         "notice": (str, "", "template id for notices to the office"),
     },
+    "wechat.menu": {
+        "buttons": (list, [], "the custom menu (`lianxin wechat menu`); empty = the built-in default menu"),
+    },
     "sla": {
         "first_answer_hours": (int, 24, "time limit for the first answer to a villager"),
         "remind_after_working_hours": (int, 8, "remind the cadre of a request unanswered this long"),
