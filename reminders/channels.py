@@ -53,7 +53,7 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
 
 
 def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] | None:
-    template_id = lx.config["wechat.templates"].get(msg.kind, "")
+    template_id = lx.config[f"wechat.templates.{msg.kind}"]["id"]
     if not template_id:
         return None
     payload = msg.payload or {}

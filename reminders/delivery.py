@@ -213,7 +213,7 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
         if channel == "template":
             tpl = template_for(lx, m)
             if tpl is None:
-                raise WechatError(0, f"no template id configured for kind {m.kind!r} ([wechat.templates])")
+                raise WechatError(0, f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
             client.send_template(m.openid, tpl[0], tpl[1], url=(m.payload or {}).get("url"))
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,13 +49,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "retry_base_seconds": (int, 30, "first back-off after a temporary error; doubles each attempt (max 1 h)"),
         "quota_pause_hours": (int, 0, "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight"),
     },
-    "wechat.templates": {
-        "task": (str, "", "template id for supervision cards"),
-        "reminder": (str, "", "template id for reminders"),
-        "request": (str, "", "template id for a villager's request forwarded to a cadre"),
-        "reply": (str, "", "template id for a cadre's answer relayed to a villager"),
-        "notice": (str, "", "template id for notices to the office"),
-    },
+    # [wechat.templates] holds one table per kind of push, [wechat.templates.KIND] (see TEMPLATE_VALUE_NAMES)
+    "wechat.templates": {},
     "wechat.menu": {
         "buttons": (list, [], "the custom menu (`lianxin wechat menu`); empty = the built-in default menu"),
     },
@@ -98,10 +94,70 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
 }
 
 
+# Pushes as template messages (PRODUCT.md "Pushes"): the value names each kind of push offers, fixed.
+TEMPLATE_VALUE_NAMES: dict[str, tuple[str, ...]] = {
+    "task": ("number", "title", "deadline", "office"),
+    "reminder": ("what", "due"),
+    "request": ("number", "household", "category", "text", "time"),
+    "reply": ("number", "cadre", "text", "time"),
+    "notice": ("title", "text", "time"),
+}
+# The type of a template key is its prefix ("thing1" -> thing); WeChat's per-type limits are in
+# reminders/template_values.py (source: /work/notes/wechat-rules.md section 4d).
+TEMPLATE_KEY_TYPES: tuple[str, ...] = (
+    "thing", "character_string", "time", "number", "phrase", "name", "amount", "car_number", "phone_number",
+    "letter", "symbol",
+)
+_KEY_RE = re.compile(r"^(?P<type>[a-z_]+?)(?P<n>\d+)$")
+# A mapping that fits templates commonly found in WeChat's 类目模板 library; config.example.toml shows the same.
+DEFAULT_TEMPLATE_FIELDS: dict[str, dict[str, str]] = {
+    "task": {"character_string1": "number", "thing2": "title", "time3": "deadline", "thing4": "office"},
+    "reminder": {"thing1": "what", "time2": "due"},
+    "request": {"character_string1": "number", "thing2": "household", "thing3": "category", "thing4": "text",
+                "time5": "time"},
+    "reply": {"character_string1": "number", "thing2": "cadre", "thing3": "text", "time4": "time"},
+    "notice": {"thing1": "title", "thing2": "text", "time3": "time"},
+}
+_KIND_DOC = {
+    "task": "supervision cards", "reminder": "reminders (diary, summary, deadlines)",
+    "request": "a villager's request forwarded to a cadre", "reply": "a cadre's answer relayed to a villager",
+    "notice": "notices to the office",
+}
+for _kind, _names in TEMPLATE_VALUE_NAMES.items():
+    SCHEMA[f"wechat.templates.{_kind}"] = {
+        "id": (str, "", f"template id for {_KIND_DOC[_kind]}; empty = this kind is held until one is set"),
+        "fields": (dict, DEFAULT_TEMPLATE_FIELDS[_kind],
+                   f"template key -> value name; names: {', '.join(_names)}"),
+    }
+
+
+def template_key_type(key: str) -> str | None:
+    """'thing12' -> 'thing', 'character_string3' -> 'character_string'; None when the prefix is not a known type."""
+    m = _KEY_RE.match(key)
+    if m and m.group("type") in TEMPLATE_KEY_TYPES:
+        return m.group("type")
+    return None
+
+
+def _check_template_fields(data: dict[str, dict[str, Any]], source: str) -> None:
+    for kind, names in TEMPLATE_VALUE_NAMES.items():
+        section = f"wechat.templates.{kind}"
+        for key, name in data[section]["fields"].items():
+            if template_key_type(key) is None:
+                raise ConfigError(
+                    f"{source}: [{section}] fields: key '{key}' has no known type prefix "
+                    f"(a template key is a type and a number, e.g. thing1; types: {', '.join(TEMPLATE_KEY_TYPES)})")
+            if not isinstance(name, str) or name not in names:
+                raise ConfigError(
+                    f"{source}: [{section}] fields: key '{key}' maps to unknown value {name!r}; "
+                    f"a {kind} push offers: {', '.join(names)}")
+
+
 def _type_name(t: Any) -> str:
     if isinstance(t, tuple):
         return " or ".join(_type_name(x) for x in t)
-    return {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list"}[t]
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list",
+            dict: "a table"}[t]
 
 
 def _check_type(value: Any, expected: Any) -> Any:
@@ -157,7 +213,7 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]
                 raise ConfigError(f"unknown section [{name}]; known sections: {', '.join(sorted(SCHEMA))}")
             out.setdefault(name, {})
             for k, v in value.items():
-                if isinstance(v, dict):
+                if isinstance(v, dict) and SCHEMA[name].get(k, (None,))[0] is not dict:
                     out.update(_flatten({k: v}, prefix=f"{name}."))
                 else:
                     out[name][k] = v
@@ -206,7 +262,7 @@ def load_config(
 ) -> Config:
     """defaults -> file (--config, $LIANXIN_CONFIG, ./config.toml) -> $LIANXIN_DATABASE_URL -> overrides.
 
-    ``overrides`` uses dotted keys: ``{"database.url": "sqlite://", "wechat.templates.task": "T1"}``.
+    ``overrides`` uses dotted keys: ``{"database.url": "sqlite://", "wechat.templates.task.id": "T1"}``.
     """
     env = os.environ if env is None else env
     data = defaults()
@@ -236,6 +292,7 @@ def load_config(
         ZoneInfo(data["general"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{source}: [general] timezone {data['general']['timezone']!r} is not a known time zone") from None
+    _check_template_fields(data, source)
     aes = data["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(f"{source}: [wechat] encoding_aes_key must be 43 characters (it is {len(aes)})")

@@ -158,3 +158,34 @@ def test_cli_reports_configuration_errors(tmp_path):
     result = CliRunner().invoke(main, ["init", "--config", str(p)])
     assert result.exit_code != 0
     assert "Nowhere/Else" in result.output and "配置错误" in result.output
+
+
+def test_template_tables_map_keys_to_named_values(tmp_path):
+    p = write(tmp_path, '[wechat.templates.request]\nid = "TPL_R"\n'
+                        'fields = { thing1 = "household", character_string2 = "number", time3 = "time" }\n')
+    cfg = load_config(p, env={})
+    assert cfg["wechat.templates.request"] == {
+        "id": "TPL_R", "fields": {"thing1": "household", "character_string2": "number", "time3": "time"}}
+    # the other kinds keep their defaults
+    assert cfg["wechat.templates.task"]["id"] == ""
+
+
+def test_template_field_naming_an_unknown_value_stops_start_up(tmp_path):
+    p = write(tmp_path, '[wechat.templates.task]\nid = "T"\nfields = { thing1 = "titel" }\n')
+    with pytest.raises(ConfigError, match=r"\[wechat\.templates\.task\] fields: key 'thing1' maps to unknown value "
+                                          r"'titel'.*number, title, deadline, office") as e:
+        load_config(p, env={})
+    assert str(p) in str(e.value)
+
+
+@pytest.mark.parametrize("key", ["keyword1", "first", "remark", "things1", "thing"])
+def test_template_key_without_a_known_type_prefix_stops_start_up(tmp_path, key):
+    p = write(tmp_path, f'[wechat.templates.notice]\nid = "T"\nfields = {{ {key} = "title" }}\n')
+    with pytest.raises(ConfigError, match=rf"\[wechat\.templates\.notice\] fields: key '{key}' has no known type"):
+        load_config(p, env={})
+
+
+def test_unknown_template_kind_is_named(tmp_path):
+    p = write(tmp_path, '[wechat.templates.voice]\nid = "T"\n')
+    with pytest.raises(ConfigError, match=r"wechat\.templates\.voice"):
+        load_config(p, env={})

@@ -18,7 +18,7 @@ from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 
 
 @pytest.fixture
@@ -337,9 +337,10 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     fake.fail("template", 40037)
     _queue(wx, q, "坏模板", "bad")
     cfg = tmp_path / "c.toml"
-    tpl = "\n".join(f'{k} = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply", "notice"))
+    tpl = "\n".join(f'[wechat.templates.{k}]\nid = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply",
+                                                                             "notice"))
     cfg.write_text(f'[database]\nurl = "{wx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
-                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n[wechat.templates]\n{tpl}\n', encoding="utf-8")
+                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n{tpl}\n', encoding="utf-8")
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     runner = CliRunner()
     r = runner.invoke(main, ["dispatch", "--once"])

@@ -29,7 +29,7 @@ from storage.outbox import enqueue
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 OFFICE = "o-office"
 
 # (failure, endpoint, expected outcome)

@@ -28,7 +28,7 @@ from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
 
 
 def _outbox(lx: Any, *where: Any) -> list[OutboxMessage]:

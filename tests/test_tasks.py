@@ -353,7 +353,7 @@ def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clo
 
     with FakeWechat() as fake:
         lx = make_lx(**{"wechat.api_base": fake.url, "wechat.request_timeout_seconds": 0.5,
-                        **{f"wechat.templates.{k}": f"TPL_{k}" for k in ("task", "reminder", "request", "reply",
+                        **{f"wechat.templates.{k}.id": f"TPL_{k}" for k in ("task", "reminder", "request", "reply",
                                                                            "notice")}})
         clock.set("2026-11-24 09:00")
         with lx.session() as s:

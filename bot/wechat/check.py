@@ -29,18 +29,12 @@ from bot.wechat.api import WechatClient
 from bot.wechat.inbound import sign
 from bot.wechat.menu import MenuError, build_menu, same_menu
 from reminders.wechat_port import WechatError
+from storage.config import TEMPLATE_VALUE_NAMES
 from storage.runtime import Lianxin
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 
-# The value names each kind of push offers a template (PRODUCT.md "Pushes").
-VALUE_NAMES: dict[str, tuple[str, ...]] = {
-    "task": ("number", "title", "deadline", "office"),
-    "reminder": ("what", "due"),
-    "request": ("number", "household", "category", "text", "time"),
-    "reply": ("number", "cadre", "text", "time"),
-    "notice": ("title", "text", "time"),
-}
+VALUE_NAMES = TEMPLATE_VALUE_NAMES  # the value names each kind of push offers a template (PRODUCT.md "Pushes")
 UNSHOWN_KEYS = {"first", "remark"}  # not displayed since 2023-05-04 (notes §4c)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\.DATA\s*\}\}")
 
@@ -70,11 +64,8 @@ def configured_templates(lx: Lianxin) -> dict[str, tuple[str, dict[str, str]]]:
     """kind -> (template id, fields) for each configured kind (``[wechat.templates.KIND] id, fields``)."""
     out: dict[str, tuple[str, dict[str, str]]] = {}
     for kind in VALUE_NAMES:
-        section = f"wechat.templates.{kind}"
-        if section in lx.config.data:
-            tid, fields = lx.config[section].get("id", ""), dict(lx.config[section].get("fields") or {})
-        else:  # the older flat form: [wechat.templates] KIND = "id" (no fields)
-            tid, fields = (lx.config.data.get("wechat.templates") or {}).get(kind, ""), {}
+        section = lx.config[f"wechat.templates.{kind}"]
+        tid, fields = section["id"], dict(section["fields"] or {})
         if tid:
             out[kind] = (str(tid), {str(k): str(v) for k, v in fields.items()})
     return out

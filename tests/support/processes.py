@@ -28,11 +28,15 @@ app_secret = "testsecret"
 api_base = "{api_base}"
 request_timeout_seconds = 5.0
 retry_base_seconds = 1
-[wechat.templates]
-task = "TPL_TASK"
-reminder = "TPL_REMINDER"
-notice = "TPL_NOTICE"
-request = "TPL_REQUEST"
-reply = "TPL_REPLY"
+[wechat.templates.task]
+id = "TPL_TASK"
+[wechat.templates.reminder]
+id = "TPL_REMINDER"
+[wechat.templates.notice]
+id = "TPL_NOTICE"
+[wechat.templates.request]
+id = "TPL_REQUEST"
+[wechat.templates.reply]
+id = "TPL_REPLY"
 """, encoding="utf-8")
     return path
