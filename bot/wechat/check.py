@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -112,7 +111,7 @@ def _templates(lx: Lianxin, client: WechatClient) -> list[Check]:
         tpl = listing.get(tid)
         if tpl is None:
             checks.append(Check(name, FAIL, f"模板 ID {tid} 不在本账号的“我的模板”里（发送会得到 40037）",
-                                "从 模板消息 › 我的模板 复制模板 ID，填入 id"))
+                                f"从 模板消息 › 我的模板 复制模板 ID，填入 [wechat.templates.{kind}] id"))
             continue
         keys = [k for k in PLACEHOLDER.findall(tpl.get("content", "")) if k not in UNSHOWN_KEYS]
         unmapped = [k for k in keys if k not in fields]
@@ -185,7 +184,7 @@ def _server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
     url = lx.config["general"]["public_url"].rstrip("/") + "/wechat"
     if not reachable:
         return Check("server", SKIP, f"{url} 的 URL 校验未做（public_url 不可达）")
-    timestamp, nonce, echostr = str(int(time.time())), secrets.token_hex(5), secrets.token_hex(8)
+    timestamp, nonce, echostr = str(int(lx.now().timestamp())), secrets.token_hex(5), secrets.token_hex(8)
     query = {"signature": sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
     try:
         resp = http.get(url, params=query, timeout=10)
