@@ -224,3 +224,18 @@ def test_an_expired_token_gets_42001_and_the_client_refreshes_it_once(make_lx, f
         assert fake.token_fetches == fetched + 1
     finally:
         client.close()
+
+
+@needs_ffmpeg
+def test_another_villages_voice_is_not_served_to_a_village_account(world, fake, tmp_path):
+    w = world
+    fake.add_media("voice-b", tiny_amr(tmp_path), "audio/amr")
+    chat(w).voice(w.openids["cadre_b"], "", media_id="voice-b")  # 王芳, 石门村
+    dispatch(w)
+    att = attachment(w, Attachment.media_type == "voice")
+    assert att.stored_path
+    refused = w.login("xinqiao").get(f"/media/{att.id}/audio")  # 新桥村's account
+    assert refused.status_code in (403, 404)
+    allowed = w.login("admin").get(f"/media/{att.id}/audio")
+    allowed.close()
+    assert allowed.status_code == 200 and allowed.mimetype == "audio/mpeg"

@@ -164,3 +164,19 @@ def test_menu_get_gives_back_what_was_created(make_lx, clock, fake):
 
 def test_every_key_lianxin_answers_is_named_for_its_chat_command():
     assert set(KEYS) >= {k for k in keys_of(build_menu([], "https://a.cn").body)}
+
+
+def test_dry_run_shows_the_menu_and_sends_nothing(make_lx, clock, fake):
+    chat = world(make_lx, clock, fake)
+    result = run_cli(chat.lx, "wechat", "menu", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "联系干部  LX_CONTACT" in result.output and "└ 任务  LX_TASKS" in result.output
+    assert "未发布" in result.output and fake.menu is None
+    assert not any(endpoint == "menu_create" for endpoint, _ in fake.calls)
+
+
+def test_an_account_without_the_menu_permission_is_told_what_to_do(make_lx, clock, fake):
+    chat = world(make_lx, clock, fake)
+    fake.fail("menu_create", 48001)
+    result = run_cli(chat.lx, "wechat", "menu")
+    assert result.exit_code != 0 and "48001" in result.output and "认证" in result.output
