@@ -35,6 +35,9 @@ from storage.runtime import Lianxin
 MEDIA_WINDOW = timedelta(days=3)
 MEDIA_MAX_ATTEMPTS = 5
 FFMPEG_TIMEOUT_SECONDS = 60
+# ffmpeg takes up to about 1 s for a 60 s message (bench/voice.py); this job shares its run with delivery, so
+# at most this many are converted per run — the console converts any other on first play.
+CONVERT_PER_RUN = 5
 
 _EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "audio/amr": ".amr",
         "audio/mpeg": ".mp3", "audio/x-speex": ".speex", "voice/speex": ".speex", "video/mp4": ".mp4"}
@@ -67,7 +70,7 @@ def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
                    Attachment.download_attempts < MEDIA_MAX_ATTEMPTS, Attachment.created_at >= now - MEDIA_WINDOW)
             .order_by(Attachment.id).limit(limit)
         ).all())
-    done = 0
+    done = converted = 0
     for att_id, media_id, created_at, attempts, owner_type, owner_id, media_type in todo:
         try:
             media = client.get_media(media_id)
@@ -92,8 +95,9 @@ def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
                 stored_path=str(path), content_type=media.content_type, size=len(media.content),
                 downloaded_at=now, download_attempts=attempts + 1, download_error=None))
         done += 1
-        if media_type == "voice":
+        if media_type == "voice" and converted < CONVERT_PER_RUN:
             playable_voice(path, ctype)
+            converted += 1
         if owner_type == "request" and media_type in ("image", "voice"):
             forward_to_cadre(lx, client, att_id, owner_id, media_type, path, media, now)
     return done
