@@ -36,3 +36,4 @@ else
     run $PY bench/inbound.py --targets echo,sqlite
 fi
 run $PY bench/memory.py                                       # worker RSS over 100,000 messages (< 150 MB)
+run $PY bench/voice.py                                        # AMR -> MP3 per voice message (ffmpeg)

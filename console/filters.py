@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from handlers.render import mask_phone
+from reminders import media as media_files
 
 
 def _tz() -> Any:
@@ -49,6 +50,7 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["mask"] = mask_phone
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["md"] = md
+    app.jinja_env.globals["ffmpeg_missing"] = lambda: media_files.ffmpeg_path() is None  # voice: say so, don't fail silently
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
 

@@ -57,6 +57,11 @@ def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None)
     )
     ctx.session.add(entry)
     ctx.session.flush()
+    if source == "voice" and media_id:
+        # The audio itself is kept: WeChat holds it 3 days, the download job fetches it within minutes
+        # (reminders/media.py) and the console plays it, whether or not WeChat gave a Recognition text.
+        ctx.session.add(Attachment(owner_type="diary", owner_id=entry.id, media_type="voice", media_id=media_id,
+                                   created_at=ctx.now()))
     link_mentions(ctx.session, entry)  # households named by head name or card number: visits in the ledger
     return entry
 
@@ -177,7 +182,8 @@ def photo(ctx: Context, msg: Message) -> str:
                                pic_url=msg.pic_url, created_at=ctx.now()))
     ctx.session.flush()
     count = ctx.session.scalar(
-        select(func.count()).select_from(Attachment).where(Attachment.owner_type == kind, Attachment.owner_id == row.id)
+        select(func.count()).select_from(Attachment).where(Attachment.owner_type == kind, Attachment.owner_id == row.id,
+                                                           Attachment.media_type == "image")
     )
     if kind == "diary":
         return ctx.render("photo_attached", kind=kind, day=row.day, count=count)

@@ -7,13 +7,14 @@ own predicate says what the message must look like, never who may send it.
 
 from __future__ import annotations
 
-from handlers import binding, diary, events, guide, me, paging, policy, replies, tasks, unlink, villager
+from handlers import binding, diary, events, guide, me, menu, paging, policy, replies, tasks, unlink, villager
 from handlers.base import Context, Message, Router
 from handlers.ledger import form, marks, role_change, undo
 
 ROUTERS: tuple[Router, ...] = (
     # ---- anyone ---------------------------------------------------------------------------------------
     villager.scan_router,  # card QR scans (subscribe with qrscene_<token> / SCAN <token>) before the plain follow events
+    menu.router,  # menu CLICK: answered like its chat command, by who taps (before events.other)
     events.router,
     paging.router,  # 更多
     guide.router,  # 帮助

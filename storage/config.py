@@ -54,6 +54,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     },
     # [wechat.templates] holds one table per kind of push, [wechat.templates.KIND] (see TEMPLATE_VALUE_NAMES)
     "wechat.templates": {},
+    "wechat.menu": {
+        "buttons": (list, [], "the custom menu (`lianxin wechat menu`); empty = the built-in default menu"),
+    },
     "sla": {
         "first_answer_hours": (int, 24, "time limit for the first answer to a villager"),
         "remind_after_working_hours": (int, 8, "remind the cadre of a request unanswered this long"),

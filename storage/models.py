@@ -444,6 +444,10 @@ class Attachment(Base):
     downloaded_at: Mapped[datetime | None]
     download_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A villager's photo or voice forwarded to the cadre as itself (customer-service image/voice), once:
+    # set when the forward is claimed; forward_note says how it ended (sent, window closed, error).
+    forwarded_at: Mapped[datetime | None]
+    forward_note: Mapped[str | None] = mapped_column(String(200))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ token | qrcode | any and ``what`` is an HTTP status (500), an errcode (-1, 40001
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import re
 import threading
@@ -127,6 +129,7 @@ class FakeWechat:
         self._qr_init()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._init_account_setup()
 
     # ---------------------------------------------------------------- control
 
@@ -173,7 +176,7 @@ class FakeWechat:
         """The user sent us a message: 5 customer-service messages within 48 hours (wechat-rules.md §5b,
         https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html)."""
         with self.lock:
-            self.windows[openid] = [0, self.quota, self.clock() + 48 * 3600]
+            self.windows[openid] = [0, self.quota, self.now() + 48 * 3600]
             self.unsubscribed.discard(openid)
 
     def action(self, openid: str) -> None:
@@ -181,7 +184,7 @@ class FakeWechat:
         within 1 minute (same source). Quotas do not add up: it replaces the window only when it gives more."""
         with self.lock:
             w = self.windows.get(openid)
-            now = self.clock()
+            now = self.now()
             if w is None or w[2] <= now or w[1] - w[0] < 3:
                 self.windows[openid] = [0, 3, now + 60]
             self.unsubscribed.discard(openid)
@@ -209,6 +212,7 @@ class FakeWechat:
 
     def add_media(self, media_id: str, content: bytes, content_type: str = "image/jpeg") -> None:
         self.media[media_id] = (content, content_type)
+        self.media_at[media_id] = self.now()  # expires MEDIA_LIFETIME later on the fake's clock
 
     def texts_to(self, openid: str) -> list[str]:
         with self.lock:
@@ -233,6 +237,8 @@ class FakeWechat:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        if url.path in SETUP_ENDPOINTS:  # account set-up section below (menu, templates, media upload, scenarios)
+            return self._setup_handle(req, method, url.path, query, raw)
         try:
             body = json.loads(raw.decode("utf-8")) if raw else {}
         except ValueError:
@@ -263,8 +269,14 @@ class FakeWechat:
                     self.tokens.discard(query.get("access_token", ""))
             return self._json(req, {"errcode": failure, "errmsg": f"fake failure {failure}"}, endpoint)
         if endpoint == "token":
+            scenario = self._scenario_refusal("token", body)
+            if scenario is not None:
+                return self._json(req, scenario, "token")
             return self._token(req, body)
         token = query.get("access_token", "")
+        refusal = self._token_refusal(endpoint, token)
+        if refusal is not None:
+            return self._json(req, refusal, endpoint)
         with self.lock:
             known = token in self.tokens
         if not known:
@@ -285,8 +297,10 @@ class FakeWechat:
             return self._json(req, {"errcode": 40125, "errmsg": "invalid appsecret"}, "token")
         with self.lock:
             self.token_fetches += 1
-            now = self.clock()
-            refresh = not self.tokens
+            now = self.now()
+            live = {t for t in self.tokens if self.token_expires.get(t, now + 1) > now}
+            refresh = not live
+            code = 0
             if body.get("force_refresh"):
                 # §1b (https://developers.weixin.qq.com/doc/service/api/base/api_getstableaccesstoken):
                 # force_refresh at most 20 a day (the excess code is undocumented: 45009, L) and at least 30 s
@@ -294,29 +308,30 @@ class FakeWechat:
                 day = [t for t in self.forced_refreshes if now - t < 86400]
                 if len(day) >= 20:
                     code = 45009
-                else:
-                    code = 0
-                    if not day or now - day[-1] >= 30:
-                        self.forced_refreshes.append(now)
-                        refresh = True
-            else:
-                code = 0
+                elif not day or now - day[-1] >= 30:
+                    self.forced_refreshes.append(now)
+                    refresh = True
             if code == 0 and refresh:
-                self.tokens = {f"TOKEN_{uuid.uuid4().hex}"}
+                token = f"TOKEN_{uuid.uuid4().hex}"
+                self.tokens = {token}
+                self.token_expires = {token: now + self.token_ttl}
             token = next(iter(self.tokens)) if self.tokens else ""
+            expires_in = max(1, int(self.token_expires.get(token, now + self.token_ttl) - now))
         if code:
             return self._json(req, {"errcode": code, "errmsg": "reach max api daily quota limit"}, "token")
-        return self._json(req, {"access_token": token, "expires_in": 7200}, "token")
+        return self._json(req, {"access_token": token, "expires_in": expires_in}, "token")
 
     def _custom(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         openid = body.get("touser", "")
+        if body.get("msgtype") in ("image", "voice"):
+            return self._custom_media(req, body)
         if body.get("msgtype") != "text" or "content" not in (body.get("text") or {}):
             return self._json(req, {"errcode": 40008, "errmsg": "invalid message type"}, "custom")
         with self.lock:
             w = self.windows.get(openid)
             if openid in self.unsubscribed:
                 code = 43004
-            elif w is None or w[2] <= self.clock():
+            elif w is None or w[2] <= self.now():
                 code = 45015  # window closed (wechat-rules §5b)
             elif w[0] >= w[1]:
                 code = 45047  # the window's quota is used up
@@ -369,6 +384,8 @@ class FakeWechat:
 
     def _media(self, req: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         item = self.media.get(query.get("media_id", ""))
+        if item is not None and self._media_expired(query.get("media_id", "")):
+            item = None  # temporary media lives 3 days, then media/get answers 40007 like an unknown id
         if item is None:
             return self._json(req, {"errcode": 40007, "errmsg": "invalid media_id"}, "media")
         content, ctype = item
@@ -404,7 +421,7 @@ class FakeWechat:
         req.end_headers()
         req.wfile.write(payload)
 
-    # ================================================================================================
+    # =========================================================================================
     # Parametric QR codes (issue 13): qrcode/create and showqrcode. Kept apart from the other endpoints.
     # ================================================================================================
     # Sources (see /work/notes/wechat-rules.md §2 and §8):
@@ -498,5 +515,239 @@ class FakeWechat:
         req.end_headers()
         req.wfile.write(data)
 
+    # =========================================================================================================
+    # Account set-up (feat-menu): token expiry, account scenarios, menu/create + menu/get,
+    # template/get_all_private_template, media/upload, customer-service image/voice, media that expires.
+    # Every rule cites its source; /work/notes/wechat-rules.md §1, §3, §4b, §5a, §6, §8 collects them.
+    # =========================================================================================================
+
+    def _init_account_setup(self) -> None:
+        self._offset = 0.0  # seconds added to ``clock`` by ``advance`` (token and media expiry without waiting)
+        # access_token lives 7200 s ("目前是7200秒之内的值"), then calls answer 42001
+        # https://developers.weixin.qq.com/doc/service/api/base/api_getstableaccesstoken
+        self.token_ttl = 7200
+        self.token_expires: dict[str, float] = {}
+        # scenario: None (set up right) | "wrong_secret" | "wrong_appid" | "ip_not_whitelisted" | "unverified"
+        self.scenario: str | None = None
+        self.menu: dict[str, Any] | None = None
+        self.menu_id = 0
+        self.private_templates: list[dict[str, Any]] = []
+        self.media_at: dict[str, float] = {}
+        self.uploads: list[tuple[str, str, int]] = []  # (type, media_id, size)
+
+    def now(self) -> float:
+        return self.clock() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock (token expiry, media expiry) without waiting."""
+        with self.lock:
+            self._offset += seconds
+
+    def add_private_template(self, template_id: str, title: str, keys: list[str]) -> None:
+        """A template the account picked from the library; content as get_all_private_template shows it:
+        ``标签:{{key.DATA}}`` lines (https://developers.weixin.qq.com/doc/service/api/notify/template/
+        api_getalltemplates.md; typed 类目模板 keys such as thing1, time2 — notes §4b)."""
+        content = "".join(f"{k}:{{{{{k}.DATA}}}}\n" for k in keys)
+        with self.lock:
+            self.private_templates.append({"template_id": template_id, "title": title, "primary_industry": "政府与公共事业",
+                                           "deputy_industry": "政府|公共事业", "content": content, "example": ""})
+            self.templates[template_id] = content  # the registry template/send checks keys against
+
+    # ---------------------------------------------------------------- scenarios and token life
+
+    def _scenario_refusal(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """What cgi-bin/token and stable_token answer for a badly set-up account (notes §1a, global errcode
+        table mirrored in WxJava WxMpErrorMsgEnum.java): 40164 caller IP not in the whitelist (every API call,
+        the token first), 40125 wrong AppSecret, 40013 wrong AppID."""
+        if self.scenario == "ip_not_whitelisted":
+            return {"errcode": 40164, "errmsg": "invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist"}
+        if endpoint == "token" and self.scenario == "wrong_secret":
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        if endpoint == "token" and self.scenario == "wrong_appid":
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        return None
+
+    # The capabilities an UNVERIFIED 服务号 lacks: 客服接口, 模板消息, 带参数二维码, 素材管理 — menu/* it has
+    # (notes §8: doc/offiaccount/Getting_Started/Explanation_of_interface_privileges.html). Without → 48001.
+    UNVERIFIED_REFUSED = {"custom", "template", "media", "private_templates", "upload", "qrcode"}
+
+    def _token_refusal(self, endpoint: str, token: str) -> dict[str, Any] | None:
+        refusal = self._scenario_refusal(endpoint, {})
+        if refusal is not None:
+            return refusal
+        with self.lock:
+            expires = self.token_expires.get(token)
+            if expires is not None and expires <= self.now():
+                # an expired token: 42001 "access_token expired" (global errcode table; wechatpy client/base.py
+                # treats 40001/40014/42001 as "refetch the token")
+                return {"errcode": 42001, "errmsg": "access_token expired"}
+        if self.scenario == "unverified" and endpoint in self.UNVERIFIED_REFUSED and token in self.tokens:
+            return {"errcode": 48001, "errmsg": "api unauthorized"}
+        return None
+
+    def _media_expired(self, media_id: str) -> bool:
+        # "临时素材 … 在微信后台保存时间为3天，即3天后media_id失效" → 40007 invalid media_id
+        # https://developers.weixin.qq.com/doc/service/api/material/temporary/api_getmedia (notes §6a)
+        at = self.media_at.get(media_id)
+        return at is not None and self.now() - at > MEDIA_LIFETIME
+
+    # ---------------------------------------------------------------- endpoints
+
+    def _setup_handle(self, req: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str],
+                      raw: bytes) -> None:
+        endpoint = SETUP_ENDPOINTS[path]
+        failure = self._take_failure(endpoint)
+        if isinstance(failure, int):
+            return self._json(req, {"errcode": failure, "errmsg": f"fake failure {failure}"}, endpoint)
+        token = query.get("access_token", "")
+        refusal = self._token_refusal(endpoint, token)
+        if refusal is not None:
+            return self._json(req, refusal, endpoint)
+        with self.lock:
+            known = token in self.tokens
+        if not known:
+            return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"},
+                              endpoint)
+        if endpoint == "upload":
+            return self._upload(req, query, raw)
+        if endpoint == "menu_get":
+            with self.lock:
+                menu = self.menu
+            if menu is None:  # no API-created menu: 46003 "menu no exist" (notes §3b)
+                return self._json(req, {"errcode": 46003, "errmsg": "menu no exist"}, endpoint)
+            return self._json(req, {"menu": {**menu, "menuid": self.menu_id}}, endpoint)
+        if endpoint == "private_templates":
+            with self.lock:  # the account's templates: those added here, then the rest of the send registry
+                listing = [dict(t) for t in self.private_templates]
+                listed = {t["template_id"] for t in listing}
+                titles = {content: title for title, content in LIBRARY_TEMPLATES.values()}
+                listing += [{"template_id": tid, "title": titles.get(content, "模板"), "primary_industry": "政府",
+                             "deputy_industry": "政务", "content": content, "example": ""}
+                            for tid, content in self.templates.items() if tid not in listed]
+            return self._json(req, {"template_list": listing}, endpoint)
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else {}
+        except ValueError:
+            return self._json(req, {"errcode": 47001, "errmsg": "data format error"}, endpoint)
+        code = _menu_errcode(body)
+        if code:
+            return self._json(req, {"errcode": code, "errmsg": MENU_ERRMSG.get(code, "invalid menu")}, endpoint)
+        with self.lock:
+            # what menu/get gives back: every button carries "sub_button": [] (notes §3b)
+            self.menu = {"button": [{**b, "sub_button": [{**s, "sub_button": []} for s in b.get("sub_button", [])]}
+                                    for b in body["button"]]}
+            self.menu_id += 1
+        return self._json(req, {"errcode": 0, "errmsg": "ok"}, endpoint)
+
+    def _upload(self, req: BaseHTTPRequestHandler, query: dict[str, str], raw: bytes) -> None:
+        """media/upload, multipart field ``media``: image ≤ 10 MB (png/jpeg/jpg/gif), voice ≤ 2 MB (amr/mp3)
+        https://developers.weixin.qq.com/doc/service/api/material/temporary/api_uploadtempmedia (notes §6b)."""
+        kind = query.get("type", "")
+        if kind not in ("image", "voice", "video", "thumb"):
+            return self._json(req, {"errcode": 40004, "errmsg": "invalid media type"}, "upload")
+        ctype = req.headers.get("Content-Type", "")
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+        part = next((p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "media"),
+                    None) if msg.is_multipart() else None
+        if part is None:
+            return self._json(req, {"errcode": 41005, "errmsg": "media data missing"}, "upload")
+        content = part.get_payload(decode=True) or b""
+        filename = (part.get_filename() or "").lower()
+        if not content:
+            return self._json(req, {"errcode": 44001, "errmsg": "empty media data"}, "upload")
+        allowed = {"image": ((".png", ".jpeg", ".jpg", ".gif"), 10 << 20), "voice": ((".amr", ".mp3"), 2 << 20),
+                   "video": ((".mp4",), 10 << 20), "thumb": ((".jpg",), 64 << 10)}[kind]
+        if not filename.endswith(allowed[0]):
+            return self._json(req, {"errcode": 40005, "errmsg": "invalid file type"}, "upload")
+        if len(content) > allowed[1]:
+            return self._json(req, {"errcode": 45001, "errmsg": "media size out of limit"}, "upload")
+        media_id = f"UP_{kind}_{uuid.uuid4().hex}"
+        with self.lock:
+            self.media[media_id] = (content, part.get_content_type())
+            self.media_at[media_id] = self.now()
+            self.uploads.append((kind, media_id, len(content)))
+        return self._json(req, {"type": kind, "media_id": media_id, "created_at": int(self.now())}, "upload")
+
+    def _custom_media(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        """Customer-service image/voice: ``{"msgtype":"voice","voice":{"media_id":…}}`` (notes §5a), the same
+        window and quota as text; an unknown or expired media id → 40007."""
+        openid, kind = body.get("touser", ""), body["msgtype"]
+        media_id = (body.get(kind) or {}).get("media_id", "")
+        with self.lock:
+            w = self.windows.get(openid)
+            if media_id not in self.media or self._media_expired(media_id):
+                code = 40007
+            elif openid in self.unsubscribed:
+                code = 43004
+            elif w is None or w[2] <= self.now():
+                code = 45015  # window closed (wechat-rules §5b)
+            elif w[0] >= w[1]:
+                code = 45047
+            else:
+                w[0] += 1
+                self.delivered.append(Delivered("custom", openid, f"[{kind}:{media_id}]", data={kind: media_id}))
+                code = 0
+        return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
+
 
 QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")
+MEDIA_LIFETIME = 3 * 24 * 3600  # temporary media: 3 days (notes §6a)
+
+SETUP_ENDPOINTS = {
+    "/cgi-bin/menu/create": "menu_create", "/cgi-bin/menu/get": "menu_get",
+    "/cgi-bin/template/get_all_private_template": "private_templates", "/cgi-bin/media/upload": "upload",
+}
+
+# menu/create's limits and errcodes: https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu
+# (1–3 buttons, 1–5 sub buttons, name ≤ 16 bytes top / ≤ 60 bytes sub, key ≤ 128 bytes, url ≤ 1024 bytes);
+# errcode meanings from the global return-code table (WxJava WxMpErrorMsgEnum.java; notes §3a).
+MENU_ERRMSG = {40015: "invalid button type", 40016: "invalid button size", 40017: "invalid button type",
+               40018: "invalid button name size", 40019: "invalid button key size", 40020: "invalid button url size",
+               40023: "invalid sub button size", 40024: "invalid sub button type",
+               40025: "invalid sub button name size", 40026: "invalid sub button key size",
+               40027: "invalid sub button url size", 41007: "missing submenu data"}
+MENU_TYPES = {"click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
+              "pic_weixin", "location_select", "media_id", "view_limited", "article_id", "article_view_limited",
+              "miniprogram"}
+
+
+def _menu_errcode(body: dict[str, Any]) -> int:
+    buttons = body.get("button")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return 40016
+    for b in buttons:
+        subs = b.get("sub_button")
+        if subs:  # a button with sub buttons has no type
+            if not 1 <= len(subs) <= 5:
+                return 40023
+            if len(b.get("name", "").encode()) > 16 or not b.get("name"):
+                return 40018
+            for sb in subs:
+                code = _leaf_errcode(sb, sub=True)
+                if code:
+                    return code
+        else:
+            code = _leaf_errcode(b, sub=False)
+            if code:
+                return code
+    return 0
+
+
+def _leaf_errcode(b: dict[str, Any], *, sub: bool) -> int:
+    if b.get("sub_button"):
+        return 40022 if sub else 0  # only two levels
+    if b.get("type") not in MENU_TYPES:
+        return 40024 if sub else 40017
+    name = str(b.get("name", "")).encode()
+    if not name or len(name) > (60 if sub else 16):
+        return 40025 if sub else 40018
+    if b["type"] not in ("view", "miniprogram", "media_id", "view_limited", "article_id", "article_view_limited"):
+        key = str(b.get("key", "")).encode()
+        if not key or len(key) > 128:
+            return 40026 if sub else 40019
+    if b["type"] in ("view", "miniprogram"):
+        url = str(b.get("url", "")).encode()
+        if not url or len(url) > 1024:
+            return 40027 if sub else 40020
+    return 0

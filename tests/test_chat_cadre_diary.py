@@ -57,7 +57,7 @@ def test_voice_diary_keeps_media_id(chat: Chat) -> None:
     assert "已记入" in chat.wc.voice("o-li", "", media_id="MEDIA-V2")
     rows = chat.all(select(DiaryEntry).order_by(DiaryEntry.id))
     assert [(r.source, r.media_id) for r in rows] == [("voice", "MEDIA-V1"), ("voice", "MEDIA-V2")]
-    assert rows[0].role == "服务" and "未识别" in rows[1].text
+    assert rows[0].role == "服务" and "录音已保存" in rows[1].text
 
 
 def test_diary_usage_and_empty(chat: Chat) -> None:

@@ -323,6 +323,7 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.ledger": [("GET", "/ledger?village=石门村", {}, 200, 404, 200), ("GET", "/ledger", {}, 200, 200, 200)],
     "console.ledger_download": [("GET", "/ledger/download?format=json", {}, 200, 403, 403)],
     "console.media": [("GET", "/media/{attachment_b}", {}, None, 404, None)],
+    "console.media_audio": [("GET", "/media/{attachment_b}/audio", {}, None, 404, None)],
     "console.policy": [("GET", "/policy", {}, 200, 200, 200)],
     "console.policy_save": [("POST", "/policy", {"topic": "环境卫生", "title": "x", "body": "y"}, None, 403, 403)],
     "console.policy_delete": [("POST", "/policy/{policy}/delete", {}, None, 403, 403)],

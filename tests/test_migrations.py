@@ -70,8 +70,8 @@ def test_upgrade_from_empty_downgrade_one_step_and_upgrade_again(fresh_url):
     downgrade(fresh_url, "-1")
     after_down = tables(fresh_url)
     assert current_revision(fresh_url) != head_revision()
-    assert after_down <= set(Base.metadata.tables)
-    assert diff(fresh_url) != []  # the last revision's tables or columns are gone
+    # one step down the schema no longer matches the models (a revision may drop tables or only columns)
+    assert after_down <= set(Base.metadata.tables) and diff(fresh_url) != []
     upgrade(fresh_url)
     assert current_revision(fresh_url) == head_revision()
     assert diff(fresh_url) == []

@@ -17,10 +17,11 @@ from bot.cli import (
     schema,  # lianxin init
     serving,  # lianxin serve
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
+    wechat,  # lianxin wechat menu / lianxin wechat check
 )
 from bot.cli.base import CliState, command, main, require_schema
 
-COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks)
+COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat)
 
 for _group in COMMAND_GROUPS:
     _group.register(main)

@@ -240,6 +240,67 @@ class WechatClient:
             filename = disp.split("filename=", 1)[1].strip().strip('"')
         return Media(resp.content, resp.headers.get("Content-Type", "application/octet-stream"), filename)
 
+    # ---------------------------------------------------------------- account set-up (menu, check)
+
+    def check_credentials(self) -> int:
+        """Ask stable_token (not forced: nothing is invalidated) whether app_id/secret work from this IP;
+        keeps the token it gets. Returns its expires_in; raises WechatError (40125, 40013, 40164, …)."""
+        token, expires_in = self._fetch_stable_token(force=False)
+        self._store_token(token, expires_in)
+        self._cached = (token, utcnow() + timedelta(seconds=expires_in))
+        return expires_in
+
+    def create_menu(self, body: dict[str, Any]) -> dict[str, Any]:
+        """menu/create: replaces the account's custom menu (check it with bot.wechat.menu first)."""
+        return self.call("POST", "/cgi-bin/menu/create", json=body)
+
+    def get_menu(self) -> dict[str, Any] | None:
+        """menu/get: the API-created menu (``{"button": [...]}``), or None when there is none (46003)."""
+        try:
+            data = self.call("GET", "/cgi-bin/menu/get")
+        except WechatError as e:
+            if e.errcode == 46003:
+                return None
+            raise
+        return dict(data.get("menu") or {})
+
+    def private_templates(self) -> list[dict[str, Any]]:
+        """template/get_all_private_template: the account's chosen templates (id, title, content, example)."""
+        data = self.call("GET", "/cgi-bin/template/get_all_private_template")
+        return list(data.get("template_list") or [])
+
+    def upload_media(self, kind: str, content: bytes, filename: str, content_type: str) -> str:
+        """media/upload (multipart field ``media``): a temporary media id, valid 3 days."""
+        token = self.token()
+        for attempt in (1, 2):
+            try:
+                resp = self.http.post(self.base + "/cgi-bin/media/upload",
+                                      params={"access_token": token, "type": kind}, timeout=self.timeout,
+                                      files={"media": (filename, content, content_type)})
+            except (requests.Timeout, requests.ConnectionError) as e:
+                raise TransientError(-1, f"{e.__class__.__name__}: {e}") from None
+            if resp.status_code >= 500:
+                raise TransientError(-1, f"HTTP {resp.status_code}")
+            try:
+                data = resp.json()
+            except ValueError:
+                raise TransientError(-1, "answer is not JSON") from None
+            code = int(data.get("errcode", 0) or 0)
+            if code in TOKEN_ERRORS and attempt == 1:
+                token = self.refresh_token(stale=token, force=True)
+                continue
+            if code in TRANSIENT_CODES:
+                raise TransientError(code, str(data.get("errmsg", "")))
+            if code:
+                raise WechatError(code, str(data.get("errmsg", "")))
+            return str(data["media_id"])
+        raise TransientError(-1, "token rejected twice")
+
+    def send_media(self, openid: str, kind: str, media_id: str) -> dict[str, Any]:
+        """Customer-service ``image`` / ``voice`` message (message/custom/send), inside the window only."""
+        return self.call("POST", "/cgi-bin/message/custom/send",
+                         json={"touser": openid, "msgtype": kind, kind: {"media_id": media_id}})
+
 
 def _dumps(data: Any) -> bytes:
     # WeChat wants real UTF-8, not \\u escapes (escaped Chinese shows as escapes in some clients).

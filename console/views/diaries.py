@@ -7,13 +7,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import abort, render_template, request, send_file
+from flask import Response, abort, render_template, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from console.access import db, in_scope, lx
 from console.blueprint import bp
 from console.views import common
+from reminders.media import PLAYABLE_TYPE, playable_voice
 from storage.models import (
     Attachment,
     Cadre,
@@ -76,16 +77,36 @@ def _owner_village(s: Any, att: Attachment) -> int | None:
     return None
 
 
-@bp.get("/media/<int:attachment_id>")
-def media(attachment_id: int) -> Any:
+def _stored(attachment_id: int) -> tuple[Attachment, Path]:
+    """The attachment and its stored file, for those allowed to see its owner (else 403/404)."""
     with db() as s:
         att = s.get(Attachment, attachment_id)
         if att is None or not att.stored_path:
             abort(404)
         in_scope(_owner_village(s, att))
-        base = Path(lx().config["general"]["media_dir"]).resolve()
-        path = Path(att.stored_path)
-        path = (path if path.is_absolute() else base / path).resolve()
-        if base not in path.parents or not path.is_file():
-            abort(404)
-        return send_file(path, mimetype=att.content_type or "application/octet-stream", max_age=3600)
+        s.expunge(att)
+    base = Path(lx().config["general"]["media_dir"]).resolve()
+    path = Path(att.stored_path)
+    path = (path if path.is_absolute() else base / path).resolve()
+    if base not in path.parents or not path.is_file():
+        abort(404)
+    return att, path
+
+
+@bp.get("/media/<int:attachment_id>")
+def media(attachment_id: int) -> Any:
+    att, path = _stored(attachment_id)
+    return send_file(path, mimetype=att.content_type or "application/octet-stream", max_age=3600)
+
+
+@bp.get("/media/<int:attachment_id>/audio")
+def media_audio(attachment_id: int) -> Any:
+    """A voice attachment in a format browsers play (MP3 made from WeChat's AMR by ffmpeg, once)."""
+    att, path = _stored(attachment_id)
+    if att.media_type != "voice":
+        abort(404)
+    playable, why = playable_voice(path, (att.content_type or "").split(";")[0].strip().lower())
+    if playable is None:
+        return Response(why or "无法播放", status=503, mimetype="text/plain")
+    mimetype = PLAYABLE_TYPE if playable.suffix == ".mp3" else (att.content_type or "application/octet-stream")
+    return send_file(playable, mimetype=mimetype, max_age=3600, conditional=True)
