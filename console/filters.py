@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from handlers.render import mask_phone
+from storage.offline import CHANNELS
 
 
 def _tz() -> Any:
@@ -51,6 +52,7 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["md"] = md
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
+    app.jinja_env.globals["CHANNEL_ZH"] = CHANNELS
 
 
 STATUS_ZH = {

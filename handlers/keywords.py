@@ -59,11 +59,12 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
     "宣传": (("宣传",), False),
     "承诺": (("承诺",), False),
     "改": (("改",), False),
+    "请假": (("请假", "申请请假"), False),
 }
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.
 CADRE_COMMANDS: frozenset[str] = frozenset(
-    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改"}
+    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改", "请假"}
 )
 
 _TRAILING = "。.!！~～ \t"
