@@ -15,6 +15,7 @@ from console.blueprint import bp
 from console.views import (  # noqa: F401  - importing a view module attaches its routes
     audit,
     cadres,
+    circulars,
     dashboard,
     delivery,
     diaries,

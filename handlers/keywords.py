@@ -44,6 +44,7 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
     "任务": (("任务", "我的任务", "督办", "督办卡"), True),
     "农户": (("农户", "我的农户", "联户"), True),
     "本月": (("本月", "本月情况", "我的本月"), True),
+    "排名": (("排名", "我的排名", "通报", "得分"), True),
     "满意": (("满意", "很满意", "非常满意"), True),
     "不满意": (("不满意", "不太满意", "很不满意"), True),
     "绑定": (("绑定",), False),
@@ -64,7 +65,7 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.
 CADRE_COMMANDS: frozenset[str] = frozenset(
-    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改", "请假"}
+    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改", "请假", "排名"}
 )
 
 _TRAILING = "。.!！~～ \t"

@@ -583,6 +583,21 @@ class StoredReport(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PublishedReport(Base):
+    """A circular as the office published it (月通报, 季点评, 年考核): one row per file, frozen — later data
+    never changes it (``lianxin report publish``). The draft the monthly_circular job stores is StoredReport."""
+
+    __tablename__ = "published_report"
+    __table_args__ = (UniqueConstraint("kind", "period", "format"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # month | quarter | year
+    period: Mapped[str] = mapped_column(String(10))
+    format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html | pdf
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(100))
+
+
 # --------------------------------------------------------------------------------------------------
 # The office
 # --------------------------------------------------------------------------------------------------

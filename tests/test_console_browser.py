@@ -301,3 +301,21 @@ def test_enter_a_paper_diary_and_a_phone_request(served: tuple[World, str], brow
     shot(page, "offline-request")
     assert w.count(DiaryEntry, DiaryEntry.source == "paper", DiaryEntry.entered_by == "console:admin") == 1
     assert w.count(VillagerRequest, VillagerRequest.channel == "phone") == 1
+
+
+def test_publish_the_months_circular(served: tuple[World, str], browser: Any) -> None:
+    from storage.models import PublishedReport
+
+    w, base = served
+    w.clock.set("2026-12-02 10:00")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.goto(base + "/reports?kind=month&period=2026-11")
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.click("button >> text=发布本期月通报")
+    assert "已发布月通报 2026-11" in page.locator(".flash.ok").inner_text()
+    assert "2026-11" in page.locator("table.circulars").inner_text()
+    shot(page, "circulars")
+    assert w.count(PublishedReport, PublishedReport.period == "2026-11") >= 3
+    assert w.count(OutboxMessage, OutboxMessage.kind == "notice") == 2

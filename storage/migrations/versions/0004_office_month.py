@@ -1,4 +1,4 @@
-"""the office's month: leave requests and decisions, paper diary entries (补录), offline villager requests
+"""the office's month: published circulars, leave requests and decisions, paper diary entries (补录), offline villager requests
 
 Revision ID: 0004_office_month
 Revises: 0001
@@ -17,6 +17,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "published_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("format", sa.String(length=5), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("published_at", storage.timestamps.UTCDateTime(), nullable=False),
+        sa.Column("published_by", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_published_report")),
+        sa.UniqueConstraint("kind", "period", "format", name=op.f("uq_published_report_kind_period_format")),
+    )
     with op.batch_alter_table("cadre_leave", schema=None) as b:
         # Leave entered before this revision was entered by the office: approved.
         b.add_column(sa.Column("status", sa.String(length=10), server_default="approved", nullable=False))
@@ -48,3 +60,4 @@ def downgrade() -> None:
         b.drop_column("requested_at")
         b.drop_column("requested_by")
         b.drop_column("status")
+    op.drop_table("published_report")
