@@ -45,9 +45,10 @@ def test_a_move_in_the_console_restarts_the_new_cadres_duties(world: World) -> N
     assert _history(world.lx, hid) == {"card_issued_on": ("2026-11-02 cadre:13900000001", "换卡待发"),
                                        "commitment_signed_on": ("2026-11-03 cadre:13900000001", None)}
     assert world.count(LinkChange, LinkChange.household_id == hid) == 1
-    pushes = list(world.lx.sessions().scalars(select(OutboxMessage).where(
-        OutboxMessage.openid == world.openids["villager_a"], OutboxMessage.kind == "notice")))
-    assert len(pushes) == 1 and "联户干部已改为 王芳（驻村干部），电话 13900000002" in pushes[0].payload["text"]
+    with world.lx.session() as s:
+        pushes = list(s.scalars(select(OutboxMessage).where(
+            OutboxMessage.openid == world.openids["villager_a"], OutboxMessage.kind == "notice")))
+        assert len(pushes) == 1 and "联户干部已改为 王芳（驻村干部），电话 13900000002" in pushes[0].payload["text"]
     ledger = json.loads(admin.get("/ledger/download?format=json").data)
     row = next(h for h in ledger["missing"] if h["household_id"] == hid)
     assert "card_reissue" in row["missing"] and "card" not in row["missing"] and row["cadre_name"] == "王芳"
