@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from handlers.render import mask_phone
 from reminders import media as media_files
+from storage.offline import CHANNELS
 
 
 def _tz() -> Any:
@@ -53,6 +54,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["ffmpeg_missing"] = lambda: media_files.ffmpeg_path() is None  # voice: say so, don't fail silently
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
+    app.jinja_env.globals["CHANNEL_ZH"] = CHANNELS
 
 
 STATUS_ZH = {

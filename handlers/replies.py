@@ -7,7 +7,8 @@ from sqlalchemy import select
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
-from storage.models import RequestReply, VillagerRequest, WechatIdentity
+from storage.models import RequestReply, VillagerRequest
+from storage.offline import villager_account
 from storage.outbox import reply_values
 
 
@@ -31,7 +32,7 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
         req.first_answer_at = now
     req.status = "answered"
     ctx.session.flush()
-    villager = ctx.session.get(WechatIdentity, req.identity_id)
+    villager = villager_account(ctx.session, req)  # an offline request: the household's linked account
     relayed = False
     if villager is not None and villager.subscribed and villager.kind == "villager":
         relayed = ctx.outbox.enqueue(

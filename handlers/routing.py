@@ -7,7 +7,22 @@ own predicate says what the message must look like, never who may send it.
 
 from __future__ import annotations
 
-from handlers import binding, diary, events, guide, me, menu, paging, policy, replies, tasks, unlink, villager
+from handlers import (
+    binding,
+    circular_notices,
+    diary,
+    events,
+    guide,
+    leave,
+    me,
+    menu,
+    paging,
+    policy,
+    replies,
+    tasks,
+    unlink,
+    villager,
+)
 from handlers.base import Context, Message, Router
 from handlers.ledger import form, marks, role_change, undo
 
@@ -29,6 +44,8 @@ ROUTERS: tuple[Router, ...] = (
     tasks.router,
     diary.router,
     replies.router,
+    leave.router,  # 请假
+    circular_notices.router,  # 排名
     me.router,
     policy.router,  # 政策 WORD, for everyone (no villager or unbound route before it takes that keyword)
     diary.plain_router,  # after every other cadre command: plain text and voice are diary entries

@@ -22,10 +22,10 @@ from handlers import task_notices
 from reminders import delivery, media
 from reminders.lease import write_lock
 from reminders.render import render
+from storage import leave
 from storage import tasks as task_svc
 from storage.models import (
     Cadre,
-    CadreLeave,
     DiaryEntry,
     Household,
     MonthlySummary,
@@ -130,8 +130,7 @@ def _already(session: Session, kind: str, period: str) -> set[str]:
 
 
 def on_leave(session: Session, day: date) -> set[int]:
-    return set(session.scalars(select(CadreLeave.cadre_id).where(CadreLeave.start_date <= day,
-                                                                 CadreLeave.end_date >= day)))
+    return leave.on_leave(session, day)
 
 
 def bound_cadres(session: Session) -> dict[int, str]:

@@ -146,7 +146,10 @@ class Cadre(Base):
 
 
 class CadreLeave(Base):
-    """A period a cadre is on leave (inclusive dates): no reminders, not owed diary days."""
+    """A period a cadre is on leave (inclusive dates): no reminders, not owed diary days.
+
+    Only ``approved`` leave counts. The office records leave approved at once; a cadre's chat 请假 is
+    ``requested`` until the office approves (or refuses) it in the console."""
 
     __tablename__ = "cadre_leave"
     __table_args__ = (CheckConstraint("end_date >= start_date", name="leave_order"),)
@@ -155,6 +158,12 @@ class CadreLeave(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="approved", server_default="approved")
+    requested_by: Mapped[str | None] = mapped_column(String(100))  # "cadre:<phone>", "console:<user>", "cli"
+    requested_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    cadre: Mapped[Cadre] = relationship()
 
 
 class Link(Base):
@@ -322,7 +331,8 @@ class DiaryEntry(Base):
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
     day: Mapped[date] = mapped_column(Date, index=True)
     text: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(10), default="text")  # text | voice | console | demo
+    source: Mapped[str] = mapped_column(String(10), default="text")  # text | voice | console | demo | paper
+    entered_by: Mapped[str | None] = mapped_column(String(100))  # 补录: who entered a paper entry ("cli", "console:<user>")
     media_id: Mapped[str | None] = mapped_column(String(200))  # voice media id
     role: Mapped[str | None] = mapped_column(String(10))  # 五个员: 调查 宣传 调解 服务 指导
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -466,8 +476,11 @@ class VillagerRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    identity_id: Mapped[int] = mapped_column(ForeignKey("wechat_identity.id"), index=True)
+    # None for a request received offline (phone, visit, letter) and registered by the office
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("wechat_identity.id"), index=True)
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
+    channel: Mapped[str] = mapped_column(String(10), default="wechat", server_default="wechat")  # wechat|phone|visit|letter
+    recorded_by: Mapped[str | None] = mapped_column(String(100))  # who registered an offline request
     category: Mapped[str] = mapped_column(String(10))  # 求助 纠纷 建议 咨询 其他
     role: Mapped[str | None] = mapped_column(String(10))  # the 五个员 role the category maps to
     text: Mapped[str] = mapped_column(Text)
@@ -483,7 +496,7 @@ class VillagerRequest(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
     household: Mapped[Household] = relationship()
     cadre: Mapped[Cadre] = relationship()
-    identity: Mapped[WechatIdentity] = relationship()
+    identity: Mapped[WechatIdentity | None] = relationship()
     replies: Mapped[list[RequestReply]] = relationship(back_populates="request", order_by="RequestReply.id")
 
 
@@ -589,6 +602,21 @@ class StoredReport(Base):
     format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PublishedReport(Base):
+    """A circular as the office published it (月通报, 季点评, 年考核): one row per file, frozen — later data
+    never changes it (``lianxin report publish``). The draft the monthly_circular job stores is StoredReport."""
+
+    __tablename__ = "published_report"
+    __table_args__ = (UniqueConstraint("kind", "period", "format"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # month | quarter | year
+    period: Mapped[str] = mapped_column(String(10))
+    format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html | pdf
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(100))
 
 
 # --------------------------------------------------------------------------------------------------

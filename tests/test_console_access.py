@@ -3,6 +3,7 @@ route × role with the other village's ids), village scope, masking."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from bot.app import create_app
 from storage.models import (
     Attachment,
     AuditLog,
+    CadreLeave,
     ConsoleUser,
     Household,
     OutboxMessage,
@@ -320,6 +322,18 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
     "console.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
+    "console.circulars_page": [("GET", "/circulars", {}, 200, 200, 200)],
+    "console.circular_publish": [("POST", "/circulars/publish", {"kind": "month", "period": "2026-10"}, None, 403, 403)],
+    "console.circular_file": [("GET", "/circulars/month/2026-10.json", {}, 404, 403, 403)],
+    "console.leave_page": [("GET", "/leave?month=2026-11", {}, 200, 200, 200)],
+    "console.leave_add": [("POST", "/leave", {"cadre_id": "{cadre_b}", "start": "2026-11-25", "end": "2026-11-25"},
+                           None, 404, 403)],
+    "console.leave_decide": [("POST", "/leave/{leave_b}/approve", {}, None, 404, 403)],
+    "console.offline_page": [("GET", "/offline", {}, 200, 200, 403)],
+    "console.offline_diary": [("POST", "/offline/diary", {"cadre_id": "{cadre_b}", "day": "2026-11-23", "text": "x"},
+                               None, 404, 403)],
+    "console.offline_request": [("POST", "/offline/request", {"card": "20000001", "channel": "phone", "text": "x"},
+                                 None, 404, 403)],
     "console.ledger": [("GET", "/ledger?village=石门村", {}, 200, 404, 200), ("GET", "/ledger", {}, 200, 200, 200)],
     "console.ledger_download": [("GET", "/ledger/download?format=json", {}, 200, 403, 403)],
     "console.media": [("GET", "/media/{attachment_b}", {}, None, 404, None)],
@@ -371,8 +385,11 @@ def route_world(lx: Any, clock: Any) -> World:
         msg = OutboxMessage(idempotency_key="k-b", openid="demo-cadre-02", kind="notice",
                             payload={"text": "x"}, status="failed", attempts=8)
         s.add(msg)
+        leave_b = CadreLeave(cadre_id=w.ids["cadre_b"], start_date=date(2026, 11, 30), end_date=date(2026, 11, 30),
+                             reason="看病", status="requested")
+        s.add(leave_b)
         s.flush()
-        w.ids.update(attachment_b=att.id, outbox=msg.id,
+        w.ids.update(attachment_b=att.id, outbox=msg.id, leave_b=leave_b.id,
                      policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")))
     return w
 

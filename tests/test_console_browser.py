@@ -304,3 +304,76 @@ def test_the_link_in_a_template_reads_on_a_phone_without_login(served: tuple[Wor
     shot(page, "push-link-phone")
     assert page.goto(f"{base}/m/{token[:-1]}").status == 404
     context.close()
+
+
+def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], browser: Any) -> None:
+    from datetime import date
+
+    from storage import leave as leave_svc
+    from storage.models import Cadre, CadreLeave
+
+    w, base = served
+    with w.lx.session() as s:  # 王芳 asked by chat
+        leave_svc.request_leave(s, cadre=s.get(Cadre, w.ids["cadre_b"]), start=date(2026, 11, 30),
+                                end=date(2026, 11, 30), reason="看病", now=w.clock())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=请假")
+    assert "待批准 1 条" in page.locator("main").inner_text()
+    page.click("summary >> text=登记请假")
+    page.select_option("#leave-form select[name=cadre_id]", str(w.ids["cadre_a"]))
+    page.fill("#leave-form input[name=start]", "2026-11-25")
+    page.fill("#leave-form input[name=end]", "2026-11-27")
+    page.fill("#leave-form input[name=reason]", "县里培训")
+    page.click("#leave-form button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "已登记 李明 的请假" in page.locator(".flash.ok").inner_text()
+    with page.expect_navigation():
+        page.click("table.leave button >> text=批准")
+    assert "已批准" in page.locator(".flash.ok").inner_text()
+    shot(page, "leave")
+    assert w.count(CadreLeave, CadreLeave.status == "approved") == 2
+    assert w.count(OutboxMessage, OutboxMessage.kind == "notice", OutboxMessage.openid == "demo-cadre-02") == 1
+
+
+def test_enter_a_paper_diary_and_a_phone_request(served: tuple[World, str], browser: Any) -> None:
+    from storage.models import DiaryEntry, VillagerRequest
+
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=线下补录")
+    page.select_option("#paper-diary select[name=cadre_id]", str(w.ids["cadre_b"]))
+    page.fill("#paper-diary input[name=day]", "2026-11-23")
+    page.fill("#paper-diary textarea[name=text]", "走访钱石头家，调解宅基地纠纷")
+    page.click("#paper-diary button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "已补录 王芳 2026-11-23" in page.locator(".flash.ok").inner_text()
+    page.fill("#offline-request input[name=card]", "20000001")
+    page.select_option("#offline-request select[name=channel]", "phone")
+    page.fill("#offline-request textarea[name=text]", "电话反映：村道路灯坏了")
+    page.click("#offline-request button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "已登记第3号诉求" in page.locator(".flash.ok").inner_text()
+    assert "经电话反映" in page.locator("h1").inner_text()
+    shot(page, "offline-request")
+    assert w.count(DiaryEntry, DiaryEntry.source == "paper", DiaryEntry.entered_by == "console:admin") == 1
+    assert w.count(VillagerRequest, VillagerRequest.channel == "phone") == 1
+
+
+def test_publish_the_months_circular(served: tuple[World, str], browser: Any) -> None:
+    from storage.models import PublishedReport
+
+    w, base = served
+    w.clock.set("2026-12-02 10:00")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.goto(base + "/reports?kind=month&period=2026-11")
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.click("button >> text=发布本期月通报")
+    assert "已发布月通报 2026-11" in page.locator(".flash.ok").inner_text()
+    assert "2026-11" in page.locator("table.circulars").inner_text()
+    shot(page, "circulars")
+    assert w.count(PublishedReport, PublishedReport.period == "2026-11") >= 3
+    assert w.count(OutboxMessage, OutboxMessage.kind == "notice") == 2

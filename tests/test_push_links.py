@@ -50,6 +50,7 @@ def _last(fake, openid):
 
 
 def test_a_villagers_request_as_a_template_shows_household_and_first_words_and_links_the_whole(chat, fake):
+    dispatch_outbox(chat.lx)  # the notice of 张大爷's link to his household goes to the cadre first
     chat.clock.advance(hours=49)  # the cadre's window has closed: the request goes as a template
     chat.wc.text("o-zhang", LONG)
     assert dispatch_outbox(chat.lx).sent_template == 1

@@ -11,6 +11,7 @@ from bot.cli import (
     demo,  # lianxin demo
     importing,  # lianxin import
     ledger,  # lianxin ledger
+    office,  # lianxin leave / lianxin record (the office's month)
     printing,  # lianxin cards / lianxin listing
     purge,  # lianxin purge (personal data removed on request)
     report,  # lianxin report month|quarter|year
@@ -21,7 +22,8 @@ from bot.cli import (
 )
 from bot.cli.base import CliState, command, main, require_schema
 
-COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat)
+COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat,
+                  office)
 
 for _group in COMMAND_GROUPS:
     _group.register(main)

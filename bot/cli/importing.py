@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli.base import command, require_schema
+from handlers import link_notices
 from storage.importer import ImportRefused, apply_import, plan_import, read_rows, write_template
 from storage.runtime import Lianxin
 
@@ -44,6 +45,7 @@ def register(main: click.Group) -> None:
             if plan.ok:
                 try:
                     apply_import(s, plan, actor="cli", now=lx.now(), progress=_progress)
+                    told = link_notices.tell_villagers(s, plan.moved_households, tz=lx.config.tz)
                 except ImportRefused as e:  # pragma: no cover - plan.ok was checked
                     raise click.ClickException(str(e)) from None
         if not plan.ok:
@@ -55,6 +57,8 @@ def register(main: click.Group) -> None:
         click.echo(f"已导入 {file.name}（{plan.rows} 行）")
         for line in plan.summary_lines():
             click.echo(f"  {line}")
+        if plan.moved_households:
+            click.echo(f"  {len(plan.moved_households)} 户换了联户干部：服务卡换卡待发、承诺书待重签；已通知农户微信 {told} 个")
         if plan.counts.get("households_new", 0) + plan.counts.get("households_updated", 0) == 0 \
                 and plan.counts.get("cadres_new", 0) + plan.counts.get("cadres_updated", 0) == 0:
             click.echo("  全部未变 / everything unchanged")

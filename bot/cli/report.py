@@ -1,23 +1,51 @@
-"""``lianxin report month YYYY-MM | quarter YYYYQn | year YYYY [--format json|xlsx|html] [--out F]``."""
+"""``lianxin report month YYYY-MM | quarter YYYYQn | year YYYY [--format json|xlsx|html] [--out F]``, and the
+published circulars: ``lianxin report publish KIND PERIOD``, ``lianxin report published [KIND PERIOD]``.
+
+``report`` is a group whose first word may also be a report kind: ``report month 2026-11`` runs the live report
+(the interface fixed before publishing existed), ``report publish …``/``report published …`` the others."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot.cli.base import command, require_schema
+from console.documents import publishing
 from console.documents.report import render
+from storage import circulars
 from storage.assessment import build_report
 from storage.audit import record
 from storage.periods import parse_period
 from storage.runtime import Lianxin
 
+KINDS = ("month", "quarter", "year")
+
+
+class ReportGroup(click.Group):
+    """``report KIND PERIOD …`` goes to the live report; ``report publish|published …`` to their commands."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] in KINDS:
+            cmd = self.get_command(ctx, "live")
+            assert cmd is not None
+            return "live", cmd, args
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "month|quarter|year PERIOD [--format F] [--out F] | publish KIND PERIOD"
+                                                " | published [KIND PERIOD]")
+
 
 def register(main: click.Group) -> None:
-    @command(main, "report")
-    @click.argument("kind", type=click.Choice(["month", "quarter", "year"]))
+    @main.group("report", cls=ReportGroup)
+    def report_group() -> None:
+        """月通报、季点评、年考核；发布与已发布的通报 / reports, and the published circulars."""
+
+    @command(report_group, "live", hidden=True)
+    @click.argument("kind", type=click.Choice(list(KINDS)))
     @click.argument("period")
     @click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "html"]), default=None,
                   help="json（默认）、xlsx 或 html；省略时按 --out 的后缀决定")
@@ -56,3 +84,66 @@ def register(main: click.Group) -> None:
                    detail={"format": fmt, "out": out or "-", "cadres": len(report.cadres)})
         if out:
             click.echo(f"已导出 {out}（{len(report.cadres)} 名干部）", err=True)
+
+    @command(report_group, "publish")
+    @click.argument("kind", type=click.Choice(list(KINDS)))
+    @click.argument("period")
+    def publish_cmd(lx: Lianxin, kind: str, period: str) -> None:
+        """发布通报：冻结本期报告（json、xlsx、html、pdf）并把各自的得分和名次推送给每位已绑定的干部 /
+        publish the circular (frozen) and push each bound cadre their own score and rank, once."""
+        require_schema(lx)
+        try:
+            with lx.session() as s:
+                out = publishing.publish(s, lx.config, kind, period, actor="cli", now=lx.now())
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="PERIOD") from None
+        key = parse_period(kind, period).key
+        if not out.published:
+            click.echo(f"{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent")
+            return
+        click.echo(f"已发布 {kind} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
+                   f"推送 {out.pushes} 条（发送由 dispatch_outbox 完成）")
+        if out.pdf_error:
+            click.echo(f"注意：没有 PDF —— {out.pdf_error}", err=True)
+
+    @command(report_group, "published")
+    @click.argument("kind", type=click.Choice(list(KINDS)), required=False)
+    @click.argument("period", required=False)
+    @click.option("--format", "fmt", type=click.Choice(list(circulars.FORMATS)), default=None,
+                  help="json（默认）、xlsx、html 或 pdf；省略时按 --out 的后缀决定")
+    @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None)
+    def published_cmd(lx: Lianxin, kind: str | None, period: str | None, fmt: str | None, out: str | None) -> None:
+        """已发布的通报；给出期别时输出发布时保存的文件 / the published circulars, or one as published."""
+        require_schema(lx)
+        if kind is None:
+            with lx.session() as s:
+                rows = circulars.published(s)
+            for p in rows:
+                click.echo(f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
+                           f"{p.published_by}\t{','.join(sorted(p.formats))}")
+            click.echo(f"共 {len(rows)} 期已发布。")
+            return
+        if period is None:
+            raise click.UsageError("请给出期别，例如 lianxin report published month 2026-11")
+        try:
+            key = parse_period(kind, period).key
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="PERIOD") from None
+        if fmt is None:
+            fmt = Path(out).suffix.lower().lstrip(".") if out else "json"
+            if fmt not in circulars.FORMATS:
+                raise click.UsageError(f"无法从文件名 {out} 判断格式，请加 --format")
+        if fmt in ("xlsx", "pdf") and not out:
+            raise click.UsageError(f"{fmt} 需要用 --out 指定输出文件")
+        with lx.session() as s:
+            content = circulars.stored_file(s, kind, key, fmt)
+            if content is None:
+                raise click.ClickException(f"{kind} {key} 没有已发布的 {fmt} 文件 / not published"
+                                           + ("" if circulars.is_published(s, kind, key) else "（尚未发布）"))
+            if out:
+                Path(out).write_bytes(content)
+            else:
+                sys.stdout.buffer.write(content)
+                sys.stdout.flush()
+            record(s, actor="cli", action="report.export_published", target=f"{kind}:{key}",
+                   detail={"format": fmt, "out": out or "-"})

@@ -11,8 +11,9 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from console.access import lx, now, user
+from storage import leave
 from storage import tasks as task_svc
-from storage.models import Cadre, CadreLeave, Household, Village
+from storage.models import Cadre, Household, Village
 from storage.periods import start_of_day
 
 PAGE = 50
@@ -63,7 +64,7 @@ def villages(s: Session) -> list[Village]:
 
 
 def on_leave(s: Session, day: date) -> set[int]:
-    return set(s.scalars(select(CadreLeave.cadre_id).where(CadreLeave.start_date <= day, CadreLeave.end_date >= day)))
+    return leave.on_leave(s, day)
 
 
 def like(term: str) -> str:

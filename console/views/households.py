@@ -11,10 +11,11 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from console.access import db, done, get_in_scope, in_scope, now, record, user, writers
+from console.access import db, done, get_in_scope, in_scope, lx, now, record, user, writers
 from console.blueprint import bp
 from console.views import common
-from storage import cards
+from handlers import link_notices
+from storage import cards, links
 from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,
@@ -161,6 +162,8 @@ def household_link(household_id: int) -> Any:
         h = _household(s, household_id)
         t = now()
         msgs = []
+        moved = False
+        old_signed = h.link.commitment_signed_on if h.link else None
         cadre_id = f.get("cadre_id", type=int)
         link = h.link
         if cadre_id and (link is None or link.cadre_id != cadre_id):
@@ -176,15 +179,23 @@ def household_link(household_id: int) -> Any:
                 link.cadre_id, link.linked_at = c.id, t
             s.add(LinkChange(household_id=h.id, old_cadre_id=old, new_cadre_id=c.id, changed_at=t,
                              changed_by=f"office:{user().username}"))
+            if old is not None:  # the new cadre's duties start afresh: card to reissue, commitment to sign
+                moved = True
+                links.restart_duties(s, [h.id], changed_by=f"office:{user().username}", now=t)
+                s.flush()
+                told = link_notices.tell_villagers(s, [h.id], tz=lx().config.tz)
+                msgs.append("服务卡需重新发放（换卡待发），承诺书需重新签订" + (f"，已通知农户微信 {told} 个" if told else ""))
             record(s, "link.change", f"household:{h.id}", old_cadre=old, new_cadre=c.id)
-            msgs.append(f"联系干部改为 {c.name}")
+            msgs.insert(0, f"联系干部改为 {c.name}")
         signed = f.get("commitment_signed_on", "").strip()
         if link is not None and "commitment_signed_on" in f:
             try:
                 d = date.fromisoformat(signed) if signed else None
             except ValueError:
                 abort(400, description="承诺书签订日期应写作 YYYY-MM-DD")
-            if d != link.commitment_signed_on:
+            # After a move, the date the form showed is the old cadre's letter: only a date the office changed
+            # belongs to the new cadre.
+            if d != link.commitment_signed_on and not (moved and d == old_signed):
                 link.commitment_signed_on = d
                 link.commitment_recorded_by = f"office:{user().username}"
                 record(s, "commitment.set", f"household:{h.id}", date=signed or None)

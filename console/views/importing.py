@@ -12,6 +12,7 @@ from flask import abort, render_template, request, send_file, session
 
 from console.access import admin_only, db, done, lx, now, record, user
 from console.blueprint import bp
+from handlers import link_notices
 from storage import importer
 
 MAX_UPLOAD = 16 * 1024 * 1024
@@ -93,6 +94,7 @@ def import_confirm() -> Any:
         if not plan.ok:
             return render_template("import.html", plan=plan, name=name), 400
         importer.apply_import(s, plan, actor=user().actor, now=now())
+        link_notices.tell_villagers(s, plan.moved_households, tz=lx().config.tz)
         record(s, "import.console", f"file:{name}", rows=plan.rows, counts=plan.counts)
         lines = plan.summary_lines()
     path.unlink(missing_ok=True)

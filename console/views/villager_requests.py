@@ -15,6 +15,7 @@ from console.blueprint import bp
 from console.views import common
 from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
+from storage.offline import villager_account
 from storage.outbox import enqueue, reply_values, request_values
 
 CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
@@ -76,7 +77,7 @@ def request_detail(number: int) -> Any:
         photos = list(s.scalars(select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(ids))))
         cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
         deadline = r.created_at + timedelta(hours=lx().config["sla"]["first_answer_hours"])
-        sim = r.identity.openid if user().is_admin and is_simulated(r.identity.openid) else None
+        sim = r.identity.openid if r.identity and user().is_admin and is_simulated(r.identity.openid) else None
         return render_template("request.html", r=r, photos=photos, cadres=cadres, deadline=deadline, now=now(),
                                full=user().sees_full(r.household.village_id), sim=sim)
 
@@ -101,7 +102,7 @@ def request_reply(number: int) -> Any:
             r.first_answer_at = t
         r.status = "answered"
         s.flush()
-        villager = s.get(WechatIdentity, r.identity_id)
+        villager = villager_account(s, r)
         relayed = False
         if villager is not None and villager.subscribed and villager.kind == "villager":
             relayed = enqueue(s, openid=villager.openid, kind="reply", key=f"reply:{reply.id}:villager",

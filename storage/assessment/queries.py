@@ -13,6 +13,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from storage.assessment.dialect import seconds_between
 from storage.assessment.shape import RedCard
+from storage.leave import APPROVED
 from storage.models import (
     Cadre,
     CadreLeave,
@@ -128,7 +129,7 @@ def leave_days(session: Session, w: Window, owed_days: list[tuple[date, int]]) -
     q = (select(CadreLeave.cadre_id, wd.c.m, func.count(distinct(wd.c.d)))
          .join(wd, and_(wd.c.d >= CadreLeave.start_date, wd.c.d <= CadreLeave.end_date))
          .join(Cadre, Cadre.id == CadreLeave.cadre_id)
-         .where(or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)))
+         .where(APPROVED, or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)))
          .group_by(CadreLeave.cadre_id, wd.c.m))
     return {(cid, m): n for cid, m, n in session.execute(q)}
 

@@ -15,6 +15,7 @@ from storage.importer import shape
 from storage.importer.plan import plan_import
 from storage.importer.read import read_rows
 from storage.importer.shape import MIN_HOUSEHOLDS, ImportPlan, ImportRefused, Progress
+from storage.links import restart_duties
 from storage.models import (
     Cadre,
     Household,
@@ -142,6 +143,10 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetim
              "number": u["number"] or numbers.take(plan.village_ids[u["village"]])} for u in card_inserts])
     moves = [u for u in plan.link_updates if u["link_id"] is not None]
     fresh = [u for u in plan.link_updates if u["link_id"] is None]
+    if moves:
+        # the card names the cadre: a card issued under the old one is to be reissued, and the new cadre signs a
+        # new commitment letter (what was there goes to the household's history)
+        restart_duties(session, [u["household_id"] for u in moves], changed_by=changed_by, now=now)
     if moves:
         # a new cadre signs a new commitment letter with the household
         session.execute(update(Link), [

@@ -103,6 +103,11 @@ class ImportPlan:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def moved_households(self) -> list[int]:
+        """Households this import moves from one cadre to another (their duties start afresh)."""
+        return [u["household_id"] for u in self.link_updates if u["link_id"] is not None]
+
     def summary_lines(self) -> list[str]:
         c = self.counts
         return [

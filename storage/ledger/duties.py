@@ -37,6 +37,7 @@ INFO_FIELD_LABELS: dict[str, str] = {
 DUTIES: dict[str, str] = {
     "info": "民情信息登记表",
     "card": "便民服务卡",
+    "card_reissue": "换卡待发",  # moved to another cadre: the card naming the old one is to be replaced
     "policy": "惠农政策宣传",
     "commitment": "工作承诺书",
     "visit": "本月走访（民情日记）",

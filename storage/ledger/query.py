@@ -32,6 +32,7 @@ from storage.models import (
     DiaryEntry,
     Household,
     Link,
+    LinkChange,
     ServiceCard,
     Village,
 )
@@ -193,6 +194,9 @@ def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
     """The ledger line of every household in scope (plain columns, no ORM objects: 100,000 rows stay cheap)."""
     visits = visits_subquery(month)
     tasks = tasks_subquery()
+    # moved from another cadre at some point: a card not issued since is a card to reissue (换卡待发)
+    moved = (select(LinkChange.id).where(LinkChange.household_id == Household.id, LinkChange.old_cadre_id.is_not(None))
+             .correlate(Household).exists())
     stmt = (
         select(Household.id, Household.head_name, Village.name.label("village"), ServiceCard.number,
                Cadre.id.label("cadre_id"), Cadre.name.label("cadre_name"), Cadre.phone,
@@ -201,7 +205,7 @@ def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
                Household.info_updated_at, Household.info_updated_by, ServiceCard.issued_on, ServiceCard.issued_by,
                Household.policy_done_on, Household.policy_done_by, Link.commitment_signed_on,
                Link.commitment_recorded_by, Household.listed_on, visits.c.visits, visits.c.last_visit,
-               tasks.c.tasks)
+               tasks.c.tasks, moved.label("moved"))
         .select_from(Household)
         .join(Village, Village.id == Household.village_id)
         .outerjoin(Link, Link.household_id == Household.id)
@@ -229,7 +233,8 @@ def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
             last_visit=_as_date(r.last_visit), tasks=int(r.tasks or 0),
         )
         row.missing = [k for k, done in (
-            ("info", row.info_complete), ("card", row.card_issued_on is not None),
+            ("info", row.info_complete),
+            ("card_reissue" if r.moved else "card", row.card_issued_on is not None),
             ("policy", row.policy_done_on is not None), ("commitment", row.commitment_signed_on is not None),
             ("visit", row.visits_this_month > 0), ("link", r.cadre_id is not None),
             ("listing", row.listed_on is not None),

@@ -1,0 +1,131 @@
+"""Publishing the circular, tried as the office would, on the hand-computed township of test_assessment:
+`lianxin report publish month 2026-11` freezes the report (json, xlsx, html, PDF) and pushes each bound cadre
+their own score and rank once; later data does not change the stored copy; publishing again sends nothing;
+chat `排名` shows the cadre's own figures; the console's 发布 button and stored files are the office's."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from console.documents.printing import find_chromium
+from storage.models import AuditLog, Cadre, DiaryEntry, OutboxMessage, PublishedReport
+from tests.support.chat_env import Chat, make_chat
+from tests.support.cli import run_cli
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
+from tests.support.factories import Factory
+from tests.support.township import NOW, Scenario
+
+BOUND = {"张三": "o-zhang", "孙七": "o-sun", "王五": "o-wang"}  # 李四 and 赵六 have not bound their WeChat
+
+
+@pytest.fixture
+def township(make_lx: Any, clock: Any) -> Chat:
+    chat = make_chat(make_lx, clock)
+    with chat.lx.session() as s:
+        Scenario(s).build()
+        f = Factory(s)
+        for name, openid in BOUND.items():
+            f.identity(openid, cadre=s.scalar(select(Cadre).where(Cadre.name == name)))
+    clock.set(NOW)
+    return chat
+
+
+def _notices(chat: Chat) -> dict[str, str]:
+    return {m.openid: m.payload["text"] for m in chat.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))}
+
+
+def test_publishing_freezes_the_month_and_tells_each_bound_cadre_once(township: Chat) -> None:
+    r = run_cli(township.lx, "report", "publish", "month", "2026-11")
+    assert r.exit_code == 0, r.output
+    assert "已发布 month 2026-11" in r.output and "5 名干部，推送 3 条" in r.output
+    pushes = _notices(township)
+    assert set(pushes) == set(BOUND.values())
+    assert "得分 100.0，在 5 名干部中排第 1 名" in pushes["o-zhang"] and "各项均得满分" in pushes["o-zhang"]
+    assert "得分 95.0，在 5 名干部中排第 2 名" in pushes["o-sun"] and "督办卡反馈（扣 5.0 分）" in pushes["o-sun"]
+    assert "排第 4 名" in pushes["o-wang"]
+    assert "扣分最多：诉求按时答复（扣 10.0 分）、民情日记（扣 9.69 分）" in pushes["o-wang"]
+    assert "张三" not in pushes["o-wang"]  # each hears only their own figures
+    stored = run_cli(township.lx, "report", "published", "month", "2026-11")
+    frozen = json.loads(stored.stdout)
+    live = json.loads(run_cli(township.lx, "report", "month", "2026-11").stdout)
+    assert frozen["cadres"] == live["cadres"]
+
+    # more data arrives: the live report changes, the published one does not
+    with township.lx.session() as s:
+        zhao = s.scalar(select(Cadre).where(Cadre.name == "赵六"))
+        for d in range(16, 28):
+            s.add(DiaryEntry(cadre_id=zhao.id, day=date(2026, 11, d), text="补写的走访记录"))
+    live = json.loads(run_cli(township.lx, "report", "month", "2026-11").stdout)
+    assert json.loads(run_cli(township.lx, "report", "published", "month", "2026-11").stdout) == frozen
+    assert live["cadres"] != frozen["cadres"]
+
+    again = run_cli(township.lx, "report", "publish", "month", "2026-11")
+    assert again.exit_code == 0 and "已经发布过" in again.output
+    assert township.count(OutboxMessage, OutboxMessage.kind == "notice") == 3
+    assert [a for a in township.all(select(AuditLog.action)) if a == "report.publish"] == ["report.publish"]
+    listing = run_cli(township.lx, "report", "published")
+    assert listing.output.startswith("month\t2026-11\t2026-12-02 10:00\tcli\t") and "共 1 期已发布" in listing.output
+    formats = set(township.all(select(PublishedReport.format)))
+    assert {"json", "xlsx", "html"} <= formats
+    if find_chromium():
+        assert "pdf" in formats
+        assert township.one(select(PublishedReport.content).where(PublishedReport.format == "pdf")).startswith(b"%PDF")
+
+
+def test_published_files_come_out_as_stored(township: Chat, tmp_path: Any) -> None:
+    assert run_cli(township.lx, "report", "publish", "month", "2026-11").exit_code == 0
+    out = tmp_path / "nov.xlsx"
+    r = run_cli(township.lx, "report", "published", "month", "2026-11", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == township.one(select(PublishedReport.content).where(PublishedReport.format == "xlsx"))
+    missing = run_cli(township.lx, "report", "published", "month", "2026-10")
+    assert missing.exit_code != 0 and "尚未发布" in missing.output
+
+
+@pytest.mark.parametrize("period, error", [("2026-12", "还没有结束"), ("2026-13", "PERIOD")])
+def test_a_period_not_over_or_not_a_period_cannot_be_published(township: Chat, period: str, error: str) -> None:
+    r = run_cli(township.lx, "report", "publish", "month", period)
+    assert r.exit_code != 0 and error in r.output
+    assert township.count(PublishedReport) == 0 and township.count(OutboxMessage) == 0
+
+
+def test_chat_ranking_shows_the_cadres_own_figures_in_the_last_circular(township: Chat) -> None:
+    assert "还没有发布过月通报" in township.wc.text("o-sun", "排名")
+    assert run_cli(township.lx, "report", "publish", "month", "2026-11").exit_code == 0
+    reply = township.wc.text("o-sun", "排名")
+    assert "【2026-11 月通报】孙七" in reply and "排第 2 名" in reply
+    assert "排第 4 名" in township.wc.text("o-wang", "  排名。")
+
+
+# ------------------------------------------------------------------------------------------- console
+
+
+def test_console_publishes_once_and_serves_the_stored_files(world: World) -> None:
+    world.clock.set("2026-12-02 10:00")
+    admin = world.login("admin")
+    r = admin.post("/circulars/publish", {"kind": "month", "period": "2026-11"})
+    assert r.status_code == 302
+    page = page_text(admin.get("/circulars"))
+    assert "2026-11" in page and "console:admin" in page
+    assert world.count(OutboxMessage, OutboxMessage.kind == "notice") == 2  # both bound cadres of the world
+    assert "已经发布过" in page_text(admin.post("/circulars/publish", {"kind": "month", "period": "2026-11"},
+                                              follow_redirects=True))
+    assert world.count(OutboxMessage, OutboxMessage.kind == "notice") == 2
+    got = admin.get("/circulars/month/2026-11.json")
+    assert got.status_code == 200 and json.loads(got.data)["period"] == "2026-11"
+    assert [a.action for a in world.audits("report.export_published")] == ["report.export_published"]
+    assert admin.get("/circulars/month/2026-10.json").status_code == 404
+    viewer = world.login("leader")
+    assert "2026-11" in page_text(viewer.get("/circulars"))
+    assert viewer.get("/circulars/month/2026-11.json").status_code == 403
+    assert viewer.post("/circulars/publish", {"kind": "month", "period": "2026-10"}).status_code == 403
+    assert world.count(PublishedReport, PublishedReport.period == "2026-10") == 0

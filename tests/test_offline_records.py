@@ -1,0 +1,140 @@
+"""What reaches the office on paper or by phone, tried as the office would: `lianxin record diary` (a paper
+民情日记 entry, marked 补录 and counted like a chat entry) and `lianxin record request` (a villager's phone
+call: numbered, pushed to the cadre, answered by 回复 and counted in the month report with its channel)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.assessment import build_report
+from storage.models import AuditLog, DiaryEntry, OutboxMessage, RequestReply, VillagerRequest
+from tests.support.chat_env import PHONE, Chat, bound, cadre_world
+from tests.support.cli import run_cli
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    return cadre_world(make_lx, clock)
+
+
+def _row(chat: Chat, name: str = "李明") -> Any:
+    with chat.lx.session() as s:
+        report = build_report(s, chat.lx.config, "month", "2026-11", now=datetime(2026, 12, 2, 2, tzinfo=UTC))
+        return {r.name: r for r in report.cadres}[name]
+
+
+def test_a_paper_diary_entry_counts_like_a_chat_entry_and_is_marked(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-li", "走访张大爷家")  # 24 Nov by chat
+    r = run_cli(chat.lx, "record", "diary", PHONE, "--date", "2026-11-20", "--text", "入户走访刘婶，了解医保缴费")
+    assert r.exit_code == 0, r.output
+    assert "已补录 李明（13900001111）2026-11-20 的民情日记" in r.output
+    row = _row(chat)
+    assert (row.diary_days, row.diary_entries) == (2, 2)
+    paper = chat.one(select(DiaryEntry).where(DiaryEntry.source == "paper"))
+    assert (paper.day.isoformat(), paper.entered_by, paper.role) == ("2026-11-20", "cli", "宣传")
+    assert chat.one(select(AuditLog.target).where(AuditLog.action == "diary.paper")) == f"diary:{paper.id}"
+    # a chat entry stays the cadre's own
+    assert chat.one(select(DiaryEntry.entered_by).where(DiaryEntry.source == "text")) is None
+
+
+@pytest.mark.parametrize("args, error", [
+    ([PHONE, "--date", "2026-11-25", "--text", "明天的"], "还没到"),
+    ([PHONE, "--date", "2026-11-20", "--text", "   "], "不能为空"),
+    (["13000000000", "--date", "2026-11-20", "--text", "走访"], "没有电话"),
+    ([PHONE, "--date", "20日", "--text", "走访"], "YYYY-MM-DD"),
+])
+def test_a_bad_paper_entry_is_refused_and_changes_nothing(chat: Chat, args: list[str], error: str) -> None:
+    r = run_cli(chat.lx, "record", "diary", *args)
+    assert r.exit_code != 0 and error in r.output
+    assert chat.count(DiaryEntry) == 0 and chat.count(AuditLog) == 0
+
+
+def test_a_phone_request_is_numbered_pushed_answered_and_counted(chat: Chat) -> None:
+    bound(chat)
+    r = run_cli(chat.lx, "record", "request", "20261124", "--text", "家里水管冻裂了，请帮忙看看",
+                "--via", "phone", "--at", "2026-11-24T09:30")
+    assert r.exit_code == 0, r.output
+    assert "已登记诉求（电话），转给联户干部 李明" in r.output
+    number = int(r.output.strip().splitlines()[-1])
+    req = chat.one(select(VillagerRequest).where(VillagerRequest.number == number))
+    assert (req.channel, req.recorded_by, req.identity_id, req.category) == ("phone", "cli", None, "求助")
+    assert req.created_at == datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
+    push = chat.one(select(OutboxMessage).where(OutboxMessage.kind == "request"))
+    assert push.openid == "o-li" and "电话登记" in push.payload["text"] and f"回复 {number}" in push.payload["text"]
+    # the cadre answers by chat; the household has no WeChat, so the cadre is told to phone
+    assert "请电话联系" in chat.wc.text("o-li", f"回复 {number} 明天上午带人来修")
+    assert chat.count(RequestReply) == 1
+    row = _row(chat)
+    assert (row.requests_received, row.requests_answered, row.requests_answered_in_sla) == (1, 1, 1)
+    assert chat.one(select(AuditLog.action).where(AuditLog.action == "request.offline")) == "request.offline"
+
+
+def test_the_answer_to_a_phone_request_reaches_the_households_wechat(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-zhang", "20261124")  # the household links its WeChat
+    r = run_cli(chat.lx, "record", "request", "2026 1124", "--text", "低保怎么申请", "--via", "visit")
+    number = int(r.output.strip().splitlines()[-1])
+    assert "将转达给村民" in chat.wc.text("o-li", f"回复 {number} 带户口本来村委会")
+    reply = chat.one(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
+    assert reply.openid == "o-zhang"
+
+
+@pytest.mark.parametrize("args, error", [
+    (["99999999", "--text", "求助"], "没有卡号"),
+    (["20261124", "--text", "  "], "不能为空"),
+    (["20261124", "--text", "求助", "--at", "2026-11-30T10:00"], "将来"),
+    (["20261124", "--text", "求助", "--via", "fax"], "fax"),
+])
+def test_a_bad_offline_request_is_refused_and_changes_nothing(chat: Chat, args: list[str], error: str) -> None:
+    r = run_cli(chat.lx, "record", "request", *args)
+    assert r.exit_code != 0 and error in r.output
+    assert chat.count(VillagerRequest) == 0 and chat.count(OutboxMessage) == 0 and chat.count(AuditLog) == 0
+
+
+# ------------------------------------------------------------------------------------------- console
+
+
+def test_console_enters_a_paper_entry_and_a_visit_request(world: World) -> None:
+    admin = world.login("admin")
+    assert "补录纸质民情日记" in page_text(admin.get("/offline"))
+    r = admin.post("/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-23", "text": "纸质日记：走访赵小河"})
+    assert r.status_code == 302
+    entry = world.one(select(DiaryEntry).where(DiaryEntry.source == "paper"))
+    assert (entry.entered_by, entry.day.isoformat()) == ("console:admin", "2026-11-23")
+    assert "纸质补录" in page_text(admin.get("/diaries"))
+    r = admin.post("/offline/request", {"card": "10000002", "channel": "visit", "at": "2026-11-24T08:00",
+                                        "text": "想申请危房改造"})
+    assert r.status_code == 302 and "/requests/3" in r.headers["Location"]
+    assert "经来访反映（console:admin 登记）" in page_text(admin.get("/requests/3"))
+    req = world.one(select(VillagerRequest).where(VillagerRequest.number == 3))
+    assert (req.channel, req.identity_id, req.cadre_id) == ("visit", None, world.ids["cadre_a"])
+    assert world.count(OutboxMessage, OutboxMessage.kind == "request", OutboxMessage.openid == world.openids["cadre_a"]) == 1
+    assert [a.action for a in world.audits("diary.paper") + world.audits("request.offline")] == ["diary.paper",
+                                                                                                 "request.offline"]
+    # the office answers it from the request page like any other
+    assert admin.post("/requests/3/reply", {"text": "下周来看"}).status_code == 302
+
+
+def test_console_offline_forms_follow_village_scope_and_viewers_cannot_use_them(world: World) -> None:
+    village = world.login("xinqiao")
+    assert village.post("/offline/diary", {"cadre_id": world.ids["cadre_b"], "day": "2026-11-23",
+                                           "text": "别村的"}).status_code == 404
+    assert village.post("/offline/request", {"card": "20000001", "channel": "phone", "text": "别村的"}).status_code == 404
+    assert village.post("/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-30",
+                                           "text": "将来的"}).status_code == 400
+    viewer = world.login("leader")
+    assert viewer.get("/offline").status_code == 403
+    assert viewer.post("/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-23",
+                                          "text": "x"}).status_code == 403
+    assert world.count(DiaryEntry, DiaryEntry.source == "paper") == 0
+    assert world.count(VillagerRequest) == 2
