@@ -91,7 +91,7 @@ def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[in
     out: dict[int, str] = {}
     if not msgs:
         return out
-    base = lx.config["general"]["public_url"].rstrip("/")
+    base = lx.config.public_url
     with lx.session() as s:
         for m in msgs:
             token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {},
@@ -105,4 +105,4 @@ def link_for(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
     with lx.session() as s:
         token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {}, now=now,
                             days=lx.config["wechat"]["push_link_days"])
-    return f"{lx.config['general']['public_url'].rstrip('/')}/m/{token}"
+    return f"{lx.config.public_url}/m/{token}"

@@ -26,7 +26,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "timezone": (str, "Asia/Shanghai", "IANA time zone for diary days, months and reminders"),
         "township": (str, "示范镇", "the township's name, shown on reports and cards"),
         "media_dir": (str, "media", "folder where downloaded photos and voice are kept"),
-        "public_url": (str, "http://127.0.0.1:8000", "the URL people reach the console at (links in pushes)"),
+        "public_url": (str, "", "older place of [wechat] public_url, still read when that one is empty"),
         "account_name": (str, "连心服务号", "the Official Account's name, printed on service cards"),
         "log_level": (str, "INFO", "logging level"),
     },
@@ -41,6 +41,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "app_secret": (str, "", "AppSecret"),
         "encoding_aes_key": (str, "", "EncodingAESKey; empty = plain mode, set = safe mode (安全模式)"),
         "api_base": (str, "https://api.weixin.qq.com", "base URL of the WeChat API (tests use a local fake)"),
+        "public_url": (str, "", "the https address WeChat users reach lianxin at: template messages link there, "
+                       "menu views open there (empty: [general] public_url, else http://127.0.0.1:8000)"),
         "timestamp_tolerance_seconds": (int, 300, "requests whose timestamp is further from now are refused"),
         "max_body_bytes": (int, 65536, "larger POST bodies are refused with 400"),
         "request_timeout_seconds": (float, 5.0, "timeout of one call to the WeChat API"),
@@ -196,6 +198,12 @@ class Config:
     @property
     def database_url(self) -> str:
         return self.data["database"]["url"]
+
+    @property
+    def public_url(self) -> str:
+        """Where users reach the product (PRODUCT.md: ``[wechat] public_url``; ``[general]`` is its older place)."""
+        url = self.data["wechat"]["public_url"] or self.data["general"]["public_url"] or "http://127.0.0.1:8000"
+        return url.rstrip("/")
 
     @property
     def safe_mode(self) -> bool:

@@ -189,3 +189,14 @@ def test_unknown_template_kind_is_named(tmp_path):
     p = write(tmp_path, '[wechat.templates.voice]\nid = "T"\n')
     with pytest.raises(ConfigError, match=r"wechat\.templates\.voice"):
         load_config(p, env={})
+
+
+def test_public_url_is_read_from_wechat_and_still_from_its_older_general_place(tmp_path):
+    """PRODUCT.md puts public_url in [wechat]; a config written for [general] keeps working."""
+    new = tmp_path / "new.toml"
+    new.write_text('[wechat]\npublic_url = "https://lx.example.cn/"\n', encoding="utf-8")
+    assert load_config(new).public_url == "https://lx.example.cn"
+    old = tmp_path / "old.toml"
+    old.write_text('[general]\npublic_url = "https://old.example.cn"\n', encoding="utf-8")
+    assert load_config(old).public_url == "https://old.example.cn"
+    assert load_config(None).public_url == "http://127.0.0.1:8000"

@@ -31,7 +31,7 @@ def fake(clock):
 @pytest.fixture
 def chat(make_lx, clock, fake) -> Chat:
     clock.set("2026-11-24 09:00")
-    c = make_chat(make_lx, clock, **{"wechat.api_base": fake.url, "general.public_url": PUBLIC, **TEMPLATES})
+    c = make_chat(make_lx, clock, **{"wechat.api_base": fake.url, "wechat.public_url": PUBLIC, **TEMPLATES})
     with c.factory() as f:
         cadre = f.cadre(name="李明", phone=PHONE, post="村支书", unit="新桥村委会")
         f.household(cadre, head_name="张大爷", card="20261124")

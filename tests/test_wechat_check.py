@@ -41,7 +41,7 @@ def check(make_lx: Any, fake: FakeWechat, cfg: dict[str, Any], served: tuple[Any
           public_url: str | None = None) -> Any:
     served_lx, menu = served
     with serve_in_thread(create_app(served_lx)) as url:
-        lx = make_lx(**{"general.public_url": public_url or url, **cfg})
+        lx = make_lx(**{"wechat.public_url": public_url or url, **cfg})
         if menu:
             assert run_cli(lx, "wechat", "menu").exit_code == 0
         return run_cli(lx, "wechat", "check")

@@ -92,7 +92,7 @@ def test_configured_menu_with_a_console_page_is_created_with_the_url_under_publi
     buttons = [{"name": "联系干部", "key": "LX_CONTACT"},
                {"name": "办公", "sub": [{"name": "督办卡", "url": "/tasks"}, {"name": "本月", "key": "LX_MONTH"}]}]
     chat = world(make_lx, clock, fake, **{"wechat.menu.buttons": buttons,
-                                          "general.public_url": "https://lianxin.example.cn"})
+                                          "wechat.public_url": "https://lianxin.example.cn"})
     result = run_cli(chat.lx, "wechat", "menu")
     assert result.exit_code == 0, result.output
     sub = fake.menu["button"][1]["sub_button"][0]

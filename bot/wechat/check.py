@@ -135,7 +135,7 @@ def _templates(lx: Lianxin, client: WechatClient) -> list[Check]:
 
 def _menu(lx: Lianxin, client: WechatClient) -> Check:
     try:
-        wanted = build_menu(lx.config["wechat.menu"]["buttons"], lx.config["general"]["public_url"]).body
+        wanted = build_menu(lx.config["wechat.menu"]["buttons"], lx.config.public_url).body
     except MenuError as e:
         return Check("menu", FAIL, f"[wechat.menu] 有误：{e}", "按 docs/deploy.md 改正 [wechat.menu]")
     try:
@@ -154,13 +154,13 @@ def _local(host: str) -> bool:
 
 
 def _public_url(lx: Lianxin, http: requests.Session) -> tuple[Check, bool]:
-    url = lx.config["general"]["public_url"].rstrip("/")
+    url = lx.config.public_url
     parts = urlparse(url)
     note = ""
     if parts.scheme != "https":
         if not (parts.scheme == "http" and _local(parts.hostname or "")):
             return Check("public_url", FAIL, f"{url} 不是 https", "微信只打开 https 链接：配置证书后把 https 地址填入 "
-                         "[general] public_url"), False
+                         "[wechat] public_url"), False
         note = "（仅供测试：本机 http 地址，微信用户打不开，正式部署须为 https）"
     try:
         resp = http.get(url + "/healthz", timeout=10)
@@ -171,7 +171,7 @@ def _public_url(lx: Lianxin, http: requests.Session) -> tuple[Check, bool]:
         return Check("public_url", FAIL, f"{url}/healthz 答复 HTTP {resp.status_code}",
                      "确认反向代理把该地址转到 `lianxin serve`"), False
     return Check("public_url", OK if not note else WARN, f"{url}/healthz 正常{note}",
-                 "正式部署前把 [general] public_url 改为 https 地址"), True
+                 "正式部署前把 [wechat] public_url 改为 https 地址"), True
 
 
 def _server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
@@ -181,7 +181,7 @@ def _server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
     if not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
         return Check("server", FAIL, f"[wechat] token 须为 3–32 位英文字母或数字（现为 {len(token)} 位）",
                      "在 服务器配置 重设令牌并填入 [wechat] token")
-    url = lx.config["general"]["public_url"].rstrip("/") + "/wechat"
+    url = lx.config.public_url + "/wechat"
     if not reachable:
         return Check("server", SKIP, f"{url} 的 URL 校验未做（public_url 不可达）")
     timestamp, nonce, echostr = str(int(lx.now().timestamp())), secrets.token_hex(5), secrets.token_hex(8)

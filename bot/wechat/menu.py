@@ -7,7 +7,7 @@ a button with sub buttons has no type. WeChat shows about 4 汉字 on top and 8 
 Our validation refuses what WeChat would refuse, before anything is sent, naming the button.
 
 ``[wechat.menu] buttons`` is a list of tables: ``{ name = "…", key = "LX_…" }`` (a click, answered by
-handlers/menu.py), ``{ name = "…", url = "/tasks" }`` (a view: a path is put under ``[general] public_url``),
+handlers/menu.py), ``{ name = "…", url = "/tasks" }`` (a view: a path is put under ``[wechat] public_url``),
 or ``{ name = "…", sub = [ …up to 5 of the above… ] }``.
 """
 
