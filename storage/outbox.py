@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
@@ -26,27 +27,26 @@ def enqueue(
     key: str,
     template: dict[str, Any] | None = None,
 ) -> bool:
-    """Queue a push; returns False when a push with this key was already queued (nothing added)."""
+    """Queue a push; returns False when a push with this key was already queued (nothing added).
+
+    One statement: ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥
+    3.35). A concurrent insert of the same key waits for the other transaction and then inserts nothing, so
+    it loses quietly without spoiling the caller's transaction (no savepoint needed)."""
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
-        return False
-    # A savepoint so that a concurrent insert of the same key loses quietly instead of
-    # spoiling the caller's transaction.
-    from sqlalchemy.exc import IntegrityError
+    values = {
+        "idempotency_key": key,
+        "openid": openid,
+        "kind": kind,
+        "payload": {"text": text, "template": template},
+        "status": "pending",
+        "next_attempt_at": utcnow(),
+    }
+    return session.execute(_INSERT[session.get_bind().dialect.name], values).first() is not None
 
-    try:
-        with session.begin_nested():
-            session.add(
-                OutboxMessage(
-                    idempotency_key=key,
-                    openid=openid,
-                    kind=kind,
-                    payload={"text": text, "template": template},
-                    status="pending",
-                    next_attempt_at=utcnow(),
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+
+_TABLE = OutboxMessage.__table__
+_INSERT = {
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id),
+}
