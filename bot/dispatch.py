@@ -154,7 +154,7 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
         "error": None,
     }
     insert = _INSERT[lx.engine.dialect.name]
-    row_id = session.execute(insert, values).scalar()
+    row_id = session.connection().execute(insert, values).scalar()  # Core: no ORM bulk-insert machinery
     if row_id is None:
         return None
     inbound = InboundMessage(id=row_id, **values)
@@ -163,11 +163,10 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
     return inbound
 
 
+_TABLE = InboundMessage.__table__
 _INSERT = {
-    "postgresql": pg_insert(InboundMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
-    .returning(InboundMessage.id),
-    "sqlite": sqlite_insert(InboundMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
-    .returning(InboundMessage.id),
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
 }
 _REPLY = select(InboundMessage.status, InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
 
