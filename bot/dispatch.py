@@ -6,7 +6,8 @@ One message, one effect — how:
   row's unique-index entry is taken before anything else happens.
 - A retry or a concurrent duplicate inserts the same key. On PostgreSQL its insert waits on the unique index
   until the first transaction ends; on SQLite it waits for the single write lock. If the first committed, the
-  duplicate gets IntegrityError and answers with the stored reply (never a second effect). If the first
+  duplicate's insert (ON CONFLICT DO NOTHING) returns no row and it answers with the stored reply (never a
+  second effect). If the first
   rolled back (crash, lost connection), the duplicate's insert succeeds and handles the message — so a crash
   leaves neither half an effect nor a message marked as seen but never handled.
 - A handler that raises is rolled back to a savepoint taken after the insert: its half-done changes vanish,
@@ -27,9 +28,11 @@ import threading
 import traceback
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from handlers import keywords
 from handlers.base import Context, Message, Outbox
@@ -150,27 +153,55 @@ def handle(lx: Lianxin, msg: Message) -> str | None:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessage | None:
+    """Log the message as the transaction's first statement; None when its ``dedup_key`` is already stored.
+
+    One ``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id`` (PostgreSQL and SQLite ≥ 3.35): a
+    duplicate costs no exception, no rollback and no second transaction. The conflict check waits exactly as
+    the plain insert did (PostgreSQL: on the unique index entry of the transaction in flight; SQLite: for the
+    write lock), so a retry of a message whose first transaction rolls back still inserts and handles it. The
+    row becomes an ORM object without a SELECT: every column is known here.
+    """
+    values = {
+        "dedup_key": msg.dedup_key[:150],
+        "openid": msg.openid,
+        "msg_type": msg.kind[:20],
+        "event": (msg.event or None) and msg.event[:40],
+        "content": _loggable(msg),
+        "media_id": msg.media_id,
+        "create_time": msg.create_time,
+        "received_at": lx.now(),
+        "status": "received",
+        "reply": None,
+        "error": None,
+    }
+    insert = _INSERT[lx.engine.dialect.name]
+    row_id = session.connection().execute(insert, values).scalar()  # Core: no ORM bulk-insert machinery
+    if row_id is None:
+        return None
+    inbound = InboundMessage(id=row_id, **values)
+    make_transient_to_detached(inbound)
+    session.add(inbound)
+    return inbound
+
+
+_TABLE = InboundMessage.__table__
+_INSERT = {
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
+}
+_REPLY = select(InboundMessage.status, InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
+
+
 def _handle(lx: Lianxin, msg: Message) -> str | None:
     session = lx.sessions()
     try:
-        inbound = InboundMessage(
-            dedup_key=msg.dedup_key[:150],
-            openid=msg.openid,
-            msg_type=msg.kind[:20],
-            event=(msg.event or None) and msg.event[:40],
-            content=_loggable(msg),
-            media_id=msg.media_id,
-            create_time=msg.create_time,
-            received_at=lx.now(),
-            status="received",
-        )
-        session.add(inbound)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
+        inbound = _insert_inbound(lx, session, msg)
+        if inbound is None:
             log.info("duplicate %s: answering with the stored reply", msg.dedup_key)
-            return _stored_reply(lx, msg.dedup_key)
+            stored = session.execute(_REPLY, {"key": msg.dedup_key[:150]}).first()
+            session.rollback()
+            return stored.reply if stored is not None and stored.status != "received" else None
 
         ctx = build_context(lx, session, msg, inbound)
         name = "none"

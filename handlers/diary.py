@@ -44,9 +44,9 @@ def diary_days(ctx: Context, cadre_id: int, day: date) -> int:
 def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None) -> DiaryEntry:
     """Store one diary entry for the message's local day. The one place a chat diary entry is written:
     other features hook here (e.g. the ledger links the households the text mentions)."""
-    cadre = cadre_of(ctx)
+    assert is_cadre(ctx), "is_cadre() guards every cadre route"
     entry = DiaryEntry(
-        cadre_id=cadre.id,
+        cadre_id=ctx.identity.cadre_id,  # the id is enough: no Cadre row is loaded for a diary entry
         day=local_date(ctx, _message_time(ctx)),
         text=text,
         source=source,
@@ -62,7 +62,7 @@ def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None)
         # (reminders/media.py) and the console plays it, whether or not WeChat gave a Recognition text.
         ctx.session.add(Attachment(owner_type="diary", owner_id=entry.id, media_type="voice", media_id=media_id,
                                    created_at=ctx.now()))
-    link_mentions(ctx.session, entry)  # households named by head name or card number: visits in the ledger
+    link_mentions(ctx.session, entry, new=True)  # households named by head name or card number: visits in the ledger
     return entry
 
 

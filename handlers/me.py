@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre, local_date
-from handlers.diary import diary_days
 from handlers.paging import pages_of, paginate
 from storage.models import (
     DiaryEntry,
@@ -69,52 +69,55 @@ def month(ctx: Context, msg: Message, rest: str) -> str:
     first, last = today.replace(day=1), last_day_of_month(today.year, today.month)
     start, end = start_of_day(first, ctx.config.tz), start_of_day(last + timedelta(days=1), ctx.config.tz)
     s = ctx.session
-    entries = s.scalar(
-        select(func.count(DiaryEntry.id)).where(
+    # Four statements: one aggregate per table (counts only; no rows loaded that the reply does not show).
+    diary = s.execute(
+        select(func.count(DiaryEntry.id), func.count(func.distinct(DiaryEntry.day))).where(
             DiaryEntry.cadre_id == cadre.id, DiaryEntry.day >= first, DiaryEntry.day <= last,
             DiaryEntry.deleted_at.is_(None),
         )
-    ) or 0
+    ).one()
     summary = s.scalar(
         select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id, MonthlySummary.month == month_key(today))
     )
-    tasks = s.scalars(
-        select(TaskAssignment).where(
-            TaskAssignment.cadre_id == cadre.id, TaskAssignment.deadline >= start, TaskAssignment.deadline < end,
-            TaskAssignment.status != "pending",
-        )
-    ).all()
-    open_tasks = s.scalar(
-        select(func.count(TaskAssignment.id)).where(
-            TaskAssignment.cadre_id == cadre.id,
-            TaskAssignment.status.in_(("delivered", "acknowledged", "returned")),
-        )
-    ) or 0
-    reqs = s.scalars(
-        select(VillagerRequest).where(
-            VillagerRequest.cadre_id == cadre.id, VillagerRequest.created_at >= start, VillagerRequest.created_at < end
-        )
-    ).all()
-    waiting = s.scalar(
-        select(func.count(VillagerRequest.id)).where(VillagerRequest.cadre_id == cadre.id, VillagerRequest.status == "open")
-    ) or 0
+    due = and_(TaskAssignment.deadline >= start, TaskAssignment.deadline < end, TaskAssignment.status != "pending")
+    tasks = s.execute(
+        select(
+            _count_if(due),
+            _count_if(and_(due, TaskAssignment.first_feedback_at.is_not(None))),
+            _count_if(and_(due, TaskAssignment.status == "done")),
+            _count_if(TaskAssignment.status.in_(("delivered", "acknowledged", "returned"))),
+        ).where(TaskAssignment.cadre_id == cadre.id)
+    ).one()
+    this_month = and_(VillagerRequest.created_at >= start, VillagerRequest.created_at < end)
+    reqs = s.execute(
+        select(
+            _count_if(this_month),
+            _count_if(and_(this_month, VillagerRequest.first_answer_at.is_not(None))),
+            _count_if(VillagerRequest.status == "open"),
+        ).where(VillagerRequest.cadre_id == cadre.id)
+    ).one()
     return ctx.render(
         "month",
         cadre=cadre,
         year=today.year,
         month=today.month,
         today=today,
-        days=diary_days(ctx, cadre.id, today),
-        entries=entries,
+        days=diary[1] or 0,
+        entries=diary[0] or 0,
         summary=summary,
-        tasks_total=len(tasks),
-        tasks_fed_back=sum(1 for t in tasks if t.first_feedback_at is not None),
-        tasks_done=sum(1 for t in tasks if t.status == "done"),
-        open_tasks=open_tasks,
-        requests_total=len(reqs),
-        requests_answered=sum(1 for r in reqs if r.first_answer_at is not None),
-        requests_waiting=waiting,
+        tasks_total=tasks[0] or 0,
+        tasks_fed_back=tasks[1] or 0,
+        tasks_done=tasks[2] or 0,
+        open_tasks=tasks[3] or 0,
+        requests_total=reqs[0] or 0,
+        requests_answered=reqs[1] or 0,
+        requests_waiting=reqs[2] or 0,
     )
+
+
+def _count_if(condition: Any) -> Any:
+    """COUNT of the rows meeting ``condition`` (portable: no FILTER clause needed)."""
+    return func.count(case((condition, 1)))
 
 
 router = Router("me", is_cadre, (

@@ -44,8 +44,9 @@ def find_card(ctx: Context, number: str) -> ServiceCard | None:
 
 
 def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
-    link = ctx.session.scalar(select(Link).where(Link.household_id == household_id))
-    return ctx.session.get(Cadre, link.cadre_id) if link is not None else None
+    return ctx.session.scalar(  # one statement, not the Link and then its Cadre
+        select(Cadre).join(Link, Link.cadre_id == Cadre.id).where(Link.household_id == household_id).limit(1)
+    )
 
 
 def _wrong(ctx: Context, key: str, *, number: str | None, scanned: bool) -> str:

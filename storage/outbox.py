@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
@@ -36,30 +37,23 @@ def enqueue(
     """Queue a push; returns False when a push with this key was already queued (nothing added).
 
     ``template`` holds the push's named values (PRODUCT.md "Pushes": task number/title/deadline/office, …);
-    delivery maps them onto the configured template's keys (reminders.template_values)."""
+    delivery maps them onto the configured template's keys (reminders.template_values).
+
+    One statement: ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥
+    3.35). A concurrent insert of the same key waits for the other transaction and then inserts nothing, so
+    it loses quietly without spoiling the caller's transaction (no savepoint needed)."""
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
-        return False
-    # A savepoint so that a concurrent insert of the same key loses quietly instead of
-    # spoiling the caller's transaction.
-    from sqlalchemy.exc import IntegrityError
-
-    try:
-        with session.begin_nested():
-            session.add(
-                OutboxMessage(
-                    idempotency_key=key,
-                    openid=openid,
-                    kind=kind,
-                    payload={"text": text, "template": template},
-                    status="pending",
-                    next_attempt_at=utcnow(),
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    values = {
+        "idempotency_key": key,
+        "openid": openid,
+        "kind": kind,
+        "payload": {"text": text, "template": template},
+        "status": "pending",
+        "next_attempt_at": utcnow(),
+    }
+    conn = session.connection()  # Core: the ORM's bulk-insert machinery costs more than the statement
+    return conn.execute(_INSERT[conn.dialect.name], values).first() is not None
 
 
 def request_values(request: Any, tz: Any, household: Any = None) -> dict[str, str]:
@@ -92,3 +86,10 @@ def user_window_columns(at: datetime | None) -> dict[str, Any]:
     """The same for bulk INSERTs: the column values of a window opened by a user's message at ``at``."""
     return {"last_inbound_at": at, "window_opened_at": at, "window_until": at + USER_WINDOW if at else None,
             "window_quota": USER_WINDOW_QUOTA if at else 0, "window_sent": 0}
+
+
+_TABLE = OutboxMessage.__table__
+_INSERT = {
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id),
+}

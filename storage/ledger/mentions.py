@@ -65,12 +65,17 @@ def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Househo
     return list(session.scalars(select(Household).where(Household.id.in_(found)).order_by(Household.id)))
 
 
-def link_mentions(session: Session, entry: DiaryEntry) -> list[Household]:
-    """Write the DiaryMention rows of a diary entry (replacing earlier ones) and return the households named."""
-    session.flush()  # the entry needs its id
+def link_mentions(session: Session, entry: DiaryEntry, *, new: bool = False) -> list[Household]:
+    """Write the DiaryMention rows of a diary entry (replacing earlier ones) and return the households named.
+    ``new=True``: the entry was just inserted, so it has no earlier rows to delete (one statement less for every
+    chat diary entry)."""
+    if entry.id is None:
+        session.flush()  # the entry needs its id
     households = find_mentions(session, cadre_id=entry.cadre_id, text=entry.text or "")
-    session.execute(delete(DiaryMention).where(DiaryMention.diary_id == entry.id))
+    if not new:
+        session.execute(delete(DiaryMention).where(DiaryMention.diary_id == entry.id))
     for h in households:
         session.add(DiaryMention(diary_id=entry.id, household_id=h.id))
-    session.flush()
+    if households:
+        session.flush()
     return households
