@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.db import is_sqlite, make_engine, normalize_url
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
@@ -24,9 +25,11 @@ from storage.models import (
     Link,
     MonthlySummary,
     ReminderSent,
+    RequestReply,
     ServiceCard,
     Task,
     TaskAssignment,
+    VillagerRequest,
     WechatIdentity,
 )
 from tests.support.factories import Factory
@@ -75,6 +78,36 @@ def test_upgrade_from_empty_downgrade_one_step_and_upgrade_again(fresh_url):
     upgrade(fresh_url)
     assert current_revision(fresh_url) == head_revision()
     assert diff(fresh_url) == []
+
+
+def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fresh_url):
+    """SQLite changes a column by copying the table; with rows pointing at it (a reply to a request) the copy
+    must neither be refused by the foreign keys nor lose a row, in either direction."""
+    upgrade(fresh_url)
+    engine = make_engine(fresh_url)
+    try:
+        with Session(engine) as s, s.begin():
+            f = Factory(s)
+            cadre = f.cadre()
+            h = f.household(cadre, head_name="张大爷")
+            v = f.identity("o-migrate", household=h)
+            req = VillagerRequest(number=1, household_id=h.id, identity_id=v.id, cadre_id=cadre.id, category="求助",
+                                  text="屋顶漏雨", created_at=datetime(2026, 11, 2, tzinfo=UTC))
+            s.add(req)
+            s.flush()
+            s.add(RequestReply(request_id=req.id, author=f"cadre:{cadre.phone}", text="明天来修",
+                               created_at=datetime(2026, 11, 2, 1, tzinfo=UTC)))
+    finally:
+        engine.dispose()
+    downgrade(fresh_url, "-1")
+    upgrade(fresh_url)
+    engine = make_engine(fresh_url)
+    try:
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(VillagerRequest)) == 1
+            assert s.scalar(select(RequestReply.text)) == "明天来修"
+    finally:
+        engine.dispose()
 
 
 def test_upgrade_twice_is_harmless(fresh_url):
