@@ -31,7 +31,9 @@ def show(token: str) -> Any:
         if link.request_id is not None:
             req = s.get(VillagerRequest, link.request_id)
             if req is not None:
-                replies: list[RequestReply] = list(req.replies)
+                # The thread as it stood when the push was made: a link shows that one message, never what is
+                # added later (the account that holds it may have been unlinked, the request moved).
+                replies: list[RequestReply] = [r for r in req.replies if r.created_at <= link.created_at]
                 thread = {"number": req.number, "text": req.text, "category": req.category,
                           "at": req.created_at.astimezone(lx.config.tz), "status": req.status,
                           "replies": [(r.created_at.astimezone(lx.config.tz), r.text) for r in replies]}

@@ -128,7 +128,7 @@ def linked_identities(session: Session, household_id: int) -> list[WechatIdentit
     return list(session.scalars(
         select(WechatIdentity)
         .where(WechatIdentity.kind == "villager", WechatIdentity.household_id == household_id)
-        .order_by(WechatIdentity.bound_at.desc(), WechatIdentity.id.desc())))
+        .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())))
 
 
 def linked_accounts(session: Session, household_id: int) -> list[LinkedAccount]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,10 +26,18 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+SQLITE_NEEDED = (3, 35)  # INSERT … ON CONFLICT … RETURNING
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if is_sqlite(url):
+        if sqlite3.sqlite_version_info < SQLITE_NEEDED:
+            # Every inbound message and push is one INSERT … ON CONFLICT DO NOTHING RETURNING (3.35+); on an older
+            # library each would fail and WeChat's retries would pile up, so refuse to start and say why.
+            raise RuntimeError(f"SQLite {sqlite3.sqlite_version} 太旧，需要 3.35 或更新（或改用 PostgreSQL）/ "
+                               f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed (or PostgreSQL)")
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         engine = create_engine(url, **kwargs)
 

@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
@@ -44,6 +44,7 @@ from storage.models import (
     InboundMessage,
     Link,
     OutboxMessage,
+    PushLink,
     RequestReply,
     ServiceCard,
     TaskAssignment,
@@ -193,9 +194,21 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
     if openids:
         push_filters.append(OutboxMessage.openid.in_(openids))
     if push_filters:
-        for m in session.scalars(select(OutboxMessage).where(or_(*push_filters))):
+        pushes = list(session.scalars(select(OutboxMessage).where(or_(*push_filters))))
+        for m in pushes:
             m.payload = {**(m.payload or {}), "text": PURGED_TEXT, "template": None, "original_text": None}
             res.add("pushes", 1)
+        # The whole-message pages behind those pushes' template links (/m/<token>) go too: a link held by
+        # anyone must not keep showing what was removed.
+        link_filters = [PushLink.outbox_id.in_([m.id for m in pushes])] if pushes else []
+        if req_ids:
+            link_filters.append(PushLink.request_id.in_(req_ids))
+        if openids:
+            link_filters.append(PushLink.openid.in_(openids))
+        if link_filters:
+            res.add("push_links", session.execute(
+                delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
+            ).rowcount or 0)
 
     # 4. names and phones where cadres wrote them
     diary_ids = select(DiaryMention.diary_id).where(DiaryMention.household_id == h.id)

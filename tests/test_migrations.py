@@ -110,6 +110,15 @@ def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fre
         engine.dispose()
 
 
+def test_an_sqlite_library_too_old_for_on_conflict_returning_is_refused_at_start(monkeypatch, tmp_path):
+    import sqlite3
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(RuntimeError, match="3.35"):
+        make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+
+
 def test_upgrade_twice_is_harmless(fresh_url):
     upgrade(fresh_url)
     upgrade(fresh_url)

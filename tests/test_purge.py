@@ -30,6 +30,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.purge import PURGED_NAME, PurgeError, find_household, purge_household
+from storage.push_links import create_link, find_link
 from tests.support.chat_env import Chat, make_chat
 
 CADRE_PHONE = "13900001111"
@@ -103,6 +104,10 @@ def test_purge_removes_personal_data_everywhere_and_keeps_counts(chat: Chat, tmp
         att.stored_path = str(photo)
     outside = tmp_path / "not-media.txt"
     outside.write_text("keep")
+    with lx.session() as s:  # the request went to the cadre as a template: its whole-message page exists
+        req = s.scalar(select(VillagerRequest).where(VillagerRequest.text.contains("水管")))
+        token = create_link(s, outbox_id=None, openid="o-li", kind="request", now=lx.now(), days=30,
+                            payload={"text": req.text, "template": {"number": str(req.number)}})
     before_dump = dump(lx)
     assert HEAD in before_dump and HEAD_PHONE in before_dump and MEMBER in before_dump
     before = counts(lx)
@@ -116,6 +121,8 @@ def test_purge_removes_personal_data_everywhere_and_keeps_counts(chat: Chat, tmp
         assert secret not in after_dump, f"{secret!r} still stored:\n" + "\n".join(
             line for line in after_dump.splitlines() if secret in line)
     assert not photo.exists() and outside.exists()
+    with lx.session() as s:
+        assert find_link(s, token, lx.now()) is None, "the link's page went with the request"
     # the other household is untouched
     assert OTHER in after_dump and "路灯坏了" in after_dump and "13899990000" in after_dump
     # the cadre's diary keeps its words, the name is replaced

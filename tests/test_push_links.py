@@ -95,6 +95,19 @@ def test_a_cadres_reply_and_a_supervision_card_link_their_whole_text(chat, fake)
     assert "请于本周内完成入户排查并反馈" in _page(chat, card.url).get_data(as_text=True)
 
 
+def test_a_requests_link_shows_the_thread_as_it_stood_when_pushed_not_later_replies(chat, fake):
+    dispatch_outbox(chat.lx)  # the link notice first
+    chat.clock.advance(hours=49)
+    chat.wc.text("o-zhang", LONG)
+    dispatch_outbox(chat.lx)
+    push = _last(fake, "o-li")
+    number = re.search(r"第(\d+)号诉求", _page(chat, push.url).get_data(as_text=True)).group(1)
+    chat.clock.advance(minutes=5)
+    chat.wc.text("o-li", f"回复 {number} 这句话是推送之后才写的")
+    html = _page(chat, push.url).get_data(as_text=True)
+    assert LONG in html and "这句话是推送之后才写的" not in html  # the link shows that one message, not what came after
+
+
 def test_a_link_expires_and_a_wrong_token_opens_nothing(chat, fake):
     chat.clock.advance(hours=49)
     chat.wc.text("o-zhang", LONG)
