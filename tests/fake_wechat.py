@@ -273,15 +273,8 @@ class FakeWechat:
             if scenario is not None:
                 return self._json(req, scenario, "token")
             return self._token(req, body)
-        token = query.get("access_token", "")
-        refusal = self._token_refusal(endpoint, token)
-        if refusal is not None:
-            return self._json(req, refusal, endpoint)
-        with self.lock:
-            known = token in self.tokens
-        if not known:
-            return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"},
-                              endpoint)
+        if self._refuse_token(req, endpoint, query):
+            return None
         if endpoint == "custom":
             return self._custom(req, body)
         if endpoint == "template":
@@ -289,6 +282,20 @@ class FakeWechat:
         if endpoint == "templates":
             return self._all_templates(req)
         return self._media(req, query)
+
+    def _refuse_token(self, req: BaseHTTPRequestHandler, endpoint: str, query: dict[str, str]) -> bool:
+        """Answer (and return True) when the call's access_token is refused: an account scenario, an expired
+        token (42001), or a token WeChat never issued (40001); every authenticated endpoint checks it alike."""
+        token = query.get("access_token", "")
+        refusal = self._token_refusal(endpoint, token)
+        if refusal is None:
+            with self.lock:
+                known = token in self.tokens
+            if known:
+                return False
+            refusal = {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        self._json(req, refusal, endpoint)
+        return True
 
     def _token(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         if body.get("grant_type") != "client_credential" or body.get("appid") != self.app_id:
@@ -599,15 +606,8 @@ class FakeWechat:
         failure = self._take_failure(endpoint)
         if isinstance(failure, int):
             return self._json(req, {"errcode": failure, "errmsg": f"fake failure {failure}"}, endpoint)
-        token = query.get("access_token", "")
-        refusal = self._token_refusal(endpoint, token)
-        if refusal is not None:
-            return self._json(req, refusal, endpoint)
-        with self.lock:
-            known = token in self.tokens
-        if not known:
-            return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"},
-                              endpoint)
+        if self._refuse_token(req, endpoint, query):
+            return None
         if endpoint == "upload":
             return self._upload(req, query, raw)
         if endpoint == "menu_get":
