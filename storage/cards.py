@@ -88,14 +88,25 @@ def by_scene(session: Session, scene: str) -> ServiceCard | None:
     return session.scalar(select(ServiceCard).where(ServiceCard.qr_scene == scene))
 
 
+RETIRED_QR = "card_qr_scene"  # HouseholdInfoHistory.field of a QR code a renumbering took off its card
+
+
 def qr_codes_created(session: Session) -> int:
-    """Permanent QR codes this installation has had WeChat create (they count against the account's limit)."""
-    return session.scalar(select(func.count()).select_from(ServiceCard)
-                          .where(ServiceCard.qr_created_at.is_not(None))) or 0
+    """Permanent QR codes this installation has had WeChat create (they count against the account's limit).
+
+    A code retired by ``renumber`` still counts: WeChat never gives a permanent code back."""
+    on_cards = session.scalar(select(func.count()).select_from(ServiceCard)
+                              .where(ServiceCard.qr_created_at.is_not(None))) or 0
+    retired = session.scalar(select(func.count()).select_from(HouseholdInfoHistory)
+                             .where(HouseholdInfoHistory.field == RETIRED_QR)) or 0
+    return on_cards + retired
 
 
 def renumber(session: Session, cards: list[ServiceCard], *, changed_by: str, now: datetime) -> list[tuple[str, str]]:
-    """Give each card a fresh random number (its QR code stays); history per household. [(old, new)]."""
+    """Give each card a fresh random number and retire its QR code; history per household. [(old, new)].
+
+    A renumbering is how an office makes a leaked or photographed card useless, so the old QR code must stop
+    linking too: its scene is cleared (``by_scene`` no longer finds it) and the reprint gets a new code."""
     used = set(session.scalars(select(ServiceCard.number)))
     changes = []
     for card in cards:
@@ -103,6 +114,12 @@ def renumber(session: Session, cards: list[ServiceCard], *, changed_by: str, now
         card.number = random_number(used)
         session.add(HouseholdInfoHistory(household_id=card.household_id, field="card_number", old_value=old,
                                          new_value=card.number, changed_at=now, changed_by=changed_by))
+        if card.qr_created_at is not None:
+            session.add(HouseholdInfoHistory(household_id=card.household_id, field=RETIRED_QR,
+                                             old_value=card.qr_scene, new_value=None, changed_at=now,
+                                             changed_by=changed_by))
+        card.qr_scene = card.qr_ticket = card.qr_url = None
+        card.qr_created_at = None
         changes.append((old, card.number))
     session.flush()
     return changes

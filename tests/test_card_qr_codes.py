@@ -154,16 +154,29 @@ def test_the_fake_follows_the_documented_shape(fake: FakeWechat) -> None:
     assert requests.post(fake.url + "/cgi-bin/qrcode/create?access_token=bad", json={}, timeout=5).json()["errcode"] == 40001
 
 
-def test_renumber_reissues_random_numbers_and_keeps_the_code(chat: Chat, tmp_path: Any) -> None:
+def scenes(chat: Chat) -> dict[str, str | None]:
+    with chat.lx.session() as s:
+        return {c.number: c.qr_scene for c in s.scalars(select(ServiceCard))}
+
+
+def test_renumber_reissues_random_numbers_and_retires_the_old_codes(chat: Chat, fake: FakeWechat,
+                                                                   tmp_path: Any) -> None:
     assert run_cli(chat.lx, "cards", "--out", str(tmp_path / "f.html")).exit_code == 0
-    before = qr_urls(chat)
+    old_scene = scenes(chat)["20261124"]
+    assert old_scene
     result = run_cli(chat.lx, "cards", "--renumber", "--village", "新桥村", "--out", str(tmp_path / "g.html"))
     assert result.exit_code == 0, result.output
-    assert "已换发 2 个新卡号" in result.output
-    after = qr_urls(chat)
-    assert "20261124" not in after and sorted(before.values()) == sorted(after.values())
+    assert "已换发 2 个新卡号" in result.output and "新建二维码 2 个" in result.output
+    after = scenes(chat)
+    assert "20261124" not in after and old_scene not in after.values() and all(after.values())
     assert all(len(n) == 8 and cards.number_checks(n) for n in after)
     assert "cards.renumber" in chat.all(select(AuditLog.action))
     assert "没有找到" in chat.wc.text("o-old", "20261124")  # the old number no longer links
+    # nor does a photo of the old card's QR code
+    assert "绑定成功" not in (chat.wc.event("o-photo", "SCAN", key=old_scene) or "")
+    assert chat.all(select(WechatIdentity.openid).where(WechatIdentity.kind == "villager")) == []
     new = next(iter(after))
     assert "绑定成功" in chat.wc.text("o-new", new)
+    assert "绑定成功" in (chat.wc.event("o-scan", "SCAN", key=after[new]) or "")
+    with chat.lx.session() as s:  # WeChat never gives a permanent code back: all four count
+        assert cards.qr_codes_created(s) == 4
