@@ -18,17 +18,19 @@ from storage import cards
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
 from storage.ratelimit import clear_failures, locked_until, record_failure
+from storage.tasks import office_recipients
 
 log = logging.getLogger("lianxin.bot.villager")
 
 # Wrong card numbers, per account: 5 within an hour lock that account for 10 minutes, doubling with every
 # further wrong number. Overall (every account together, a distributed guesser): 30 wrong numbers within an
-# hour stop linking by typed number for everyone for an hour (scanning a card's QR code still links).
+# hour ([general] card_guesses_per_hour; 0 = never) stop linking by typed number for everyone for an hour
+# (scanning a card's QR code still links). Anyone can trip that pause on purpose, so the office is told each
+# time it starts, and may lower, raise or switch it off.
 CARD_TRIES = 5
 CARD_LOCK = timedelta(minutes=10)
 CARD_WINDOW = timedelta(hours=1)
 OVERALL_KEY = "card:*"
-OVERALL_TRIES = 30
 OVERALL_LOCK = timedelta(hours=1)
 OVERALL_WINDOW = timedelta(hours=1)
 REQUEST_KINDS = ("text", "voice", "image", "location")
@@ -53,13 +55,23 @@ def _wrong(ctx: Context, key: str, *, number: str | None, scanned: bool) -> str:
     now = ctx.now()
     _, until = record_failure(ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW,
                               grow=True)
-    if not scanned:
-        record_failure(ctx.session, OVERALL_KEY, now, limit=OVERALL_TRIES, lock_for=OVERALL_LOCK,
-                       window=OVERALL_WINDOW)
+    overall = ctx.config["general"]["card_guesses_per_hour"]
+    if not scanned and overall > 0:
+        _, paused = record_failure(ctx.session, OVERALL_KEY, now, limit=overall, lock_for=OVERALL_LOCK,
+                                   window=OVERALL_WINDOW)
+        if paused is not None and paused == now + OVERALL_LOCK:  # this very failure started the pause
+            _tell_office_linking_paused(ctx, until=paused, limit=overall)
     if until is not None:
         return ctx.render("card_locked", until=local_time_text(ctx, until))
     return ctx.render("card_wrong", number=number, scanned=scanned, linked=ctx.identity.kind == "villager",
                       typo=number is not None and cards.number_typo(number))
+
+
+def _tell_office_linking_paused(ctx: Context, *, until: Any, limit: int) -> None:
+    """One notice per pause: villagers who type their number are turned away until ``until``."""
+    text = ctx.render("card_guess_notice", limit=limit, until=local_time_text(ctx, until))
+    for openid in office_recipients(ctx.session, ctx.config["scheduler"]["office_openids"]):
+        ctx.outbox.enqueue(openid, "notice", text, key=f"card-pause:{until.isoformat()}:{openid}")
 
 
 def link_card(ctx: Context, number: str | None = None, *, scene: str | None = None) -> str:
@@ -74,7 +86,7 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
         card = cards.by_scene(ctx.session, scene) if scanned else find_card(ctx, number or "")
         return ctx.render("card_cadre", household=card.household if card else None)
     until = locked_until(ctx.session, key, now)
-    if until is None and not scanned:
+    if until is None and not scanned and ctx.config["general"]["card_guesses_per_hour"] > 0:
         until = locked_until(ctx.session, OVERALL_KEY, now)
         if until is not None:
             return ctx.render("card_busy", until=local_time_text(ctx, until))

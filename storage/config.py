@@ -29,6 +29,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "public_url": (str, "", "older place of [wechat] public_url, still read when that one is empty"),
         "account_name": (str, "连心服务号", "the Official Account's name, printed on service cards"),
         "log_level": (str, "INFO", "logging level"),
+        "card_guesses_per_hour": (int, 30, "wrong card numbers from all accounts together within an hour that "
+                                           "pause linking by typed number for an hour (0 = never pause)"),
     },
     "database": {
         "url": (str, "sqlite:///lianxin.db", "SQLAlchemy URL; PostgreSQL: postgresql+psycopg://user:pw@host/db"),

@@ -118,13 +118,27 @@ def test_check_digits_catch_every_single_error_and_adjacent_swap() -> None:
 def test_wrong_numbers_from_many_accounts_stop_typed_linking_for_a_while(chat: Chat) -> None:
     """A distributed guesser: 30 wrong numbers within an hour, from 30 accounts, stop linking by number for
     an hour for everyone; scanning a card's QR code still links."""
+    chat.lx.config["scheduler"]["office_openids"] = ["o-office"]
     for i in range(30):
         assert "没有找到" in chat.wc.text(f"o-guess-{i}", f"5{i:06d}1")
     reply = chat.wc.text("o-zhang", "20261124")
     assert "暂停" in reply and ident(chat, "o-zhang").kind != "villager"
+    chat.wc.text("o-guess-x", "50000991")  # a wrong number during the pause tells the office nothing new
+    [told] = notices_to(chat, "o-office")  # anyone can trip the pause: the office hears of it, once
+    assert "暂停" in told and "card_guesses_per_hour" in told
     with chat.lx.session() as s:
         card = s.scalar(select(ServiceCard).where(ServiceCard.number == "20261124"))
         card.qr_scene = scene = cards.new_scene()
     assert "绑定成功" in chat.wc.event("o-zhang", "SCAN", key=scene)
     chat.clock.advance(minutes=61)
     assert "绑定成功" in chat.wc.text("o-zhang-son", "20261124")
+
+
+def test_the_overall_pause_can_be_switched_off(make_lx: Any, clock: Any) -> None:
+    clock.set("2026-11-24 20:00")
+    c = make_chat(make_lx, clock, **{"general.card_guesses_per_hour": 0})
+    with c.factory() as f:
+        f.household(f.cadre(name="李明", phone=PHONE, post="村支书"), head_name="张大爷", card="20261124")
+    for i in range(40):
+        assert "没有找到" in c.wc.text(f"o-guess-{i}", f"5{i:06d}1")
+    assert "绑定成功" in c.wc.text("o-zhang", "20261124")
