@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from reminders.render import render
 from storage.models import DeliveryHold
@@ -101,19 +102,28 @@ def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) 
         else:
             wait = probe
         if row is not None:
+            # A new cause is news: a passing 45011 that turns into 48001, or one account fault into another,
+            # needs the office (the todo differs); the same cause again does not.
+            tell = errcode != 45011 and (not row.notified or row.errcode != errcode)
             row.errcode, row.reason, row.next_probe_at = errcode, detail[:500], now + wait
+            if tell:
+                row.notified = True
+                _tell_office(lx, s, scope=scope, errcode=errcode, now=now)
             return
         s.add(DeliveryHold(scope=scope, errcode=errcode, reason=detail[:500], since=now, next_probe_at=now + wait,
                            notified=errcode != 45011))
-        if errcode == 45011:
-            return  # a passing limit: nobody needs to act
-        fault = FAULTS[errcode]
-        text = render("delivery_held", scope=scope, why=fault.why, todo=fault.todo.format(kind=scope),
-                      since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"))
-        for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
-            enqueue(s, openid=openid, kind="notice", text=text,
-                    key=f"hold:{scope}:{errcode}:{int(now.timestamp())}:{openid}",
-                    template={"title": f"推送暂停：{fault.why[:12]}", "text": fault.todo.format(kind=scope)})
+        if errcode != 45011:  # a passing limit: nobody needs to act
+            _tell_office(lx, s, scope=scope, errcode=errcode, now=now)
+
+
+def _tell_office(lx: Lianxin, s: Session, *, scope: str, errcode: int, now: datetime) -> None:
+    fault = FAULTS[errcode]
+    text = render("delivery_held", scope=scope, why=fault.why, todo=fault.todo.format(kind=scope),
+                  since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"))
+    for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
+        enqueue(s, openid=openid, kind="notice", text=text,
+                key=f"hold:{scope}:{errcode}:{int(now.timestamp())}:{openid}",
+                template={"title": f"推送暂停：{fault.why[:12]}", "text": fault.todo.format(kind=scope)})
 
 
 def lift(lx: Lianxin, scopes: set[str]) -> None:

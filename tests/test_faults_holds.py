@@ -122,6 +122,33 @@ def test_45011_bursts_back_off_and_lose_nothing(lx, fake, clock):
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.openid == OFFICE)) == 0
 
 
+def _office_notices(lx):
+    with lx.sessions() as s:
+        return list(s.scalars(select(OutboxMessage.payload).where(OutboxMessage.openid == OFFICE)))
+
+
+def test_a_passing_limit_that_turns_into_an_account_fault_tells_the_office_once(lx, fake, clock):
+    _queue(lx, 5)
+    fake.fail("template", 45011, times=1)
+    assert dispatch_outbox(lx).held == ["all"]
+    assert _office_notices(lx) == []  # 45011 alone: nobody needs to act
+    fake.refuse("template", 48001)
+    clock.advance(minutes=1)
+    dispatch_outbox(lx)
+    [row] = holds.active(lx)
+    assert row.errcode == 48001 and row.notified
+    [told] = _office_notices(lx)
+    assert "48001" in told["text"] or "认证" in told["text"]
+    for _ in range(3):  # the same cause again is not news
+        clock.advance(minutes=10)
+        dispatch_outbox(lx)
+    assert len(_office_notices(lx)) == 1
+    fake.cure()
+    clock.advance(minutes=10)
+    r = dispatch_outbox(lx)
+    assert r.failed == 0 and r.sent == 6
+
+
 def test_outbox_command_says_why_and_resume_delivers(lx, fake, clock, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
