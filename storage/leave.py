@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -97,11 +97,16 @@ def request_leave(session: Session, *, cadre: Cadre, start: date, end: date, rea
 
 
 def decide_leave(session: Session, leave: CadreLeave, *, approve: bool, actor: str, now: datetime) -> bool:
-    """The office approves or refuses a requested leave; False (nothing changed) when it was decided already."""
-    if leave.status != "requested":
+    """The office approves or refuses a requested leave; False (nothing changed) when it was decided already.
+
+    One conditional UPDATE: of two offices deciding at once, exactly one changes the row (and is audited)."""
+    decided = session.execute(
+        update(CadreLeave).where(CadreLeave.id == leave.id, CadreLeave.status == "requested")
+        .values(status="approved" if approve else "refused", decided_by=actor, decided_at=now)
+        .execution_options(synchronize_session=False))
+    session.refresh(leave)
+    if decided.rowcount != 1:
         return False
-    leave.status = "approved" if approve else "refused"
-    leave.decided_by, leave.decided_at = actor, now
     audit.record(session, actor=actor, action="leave.approve" if approve else "leave.refuse",
                  target=f"leave:{leave.id}", detail={"cadre": leave.cadre.phone, "from": leave.start_date.isoformat(),
                                                      "to": leave.end_date.isoformat()})

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers import leave as chat_leave
 from handlers.leave import DatesError, parse_leave
@@ -125,6 +126,27 @@ def test_chat_leave_waits_for_the_office_and_its_decision_is_pushed_once(chat: C
     chat.clock.set("2026-11-26 19:30")
     jobs.run(chat.lx, "diary_reminders", chat.clock())
     assert len(_reminded(chat, "o-li")) == 1  # no reminder on an approved leave day
+
+
+def test_two_offices_deciding_the_same_request_at_once_decide_it_once(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-li", "请假 11月25日-11月26日 县里培训")
+    leave_id = chat.one(select(CadreLeave.id))
+    tz = chat.lx.config.tz
+    with chat.lx.session() as first:
+        a = first.get(CadreLeave, leave_id)
+        assert a is not None and a.status == "requested"
+        assert chat_leave.decide(first, a, approve=True, actor="console:one", now=chat.clock(), tz=tz)
+    with chat.lx.session() as second:
+        b = second.get(CadreLeave, leave_id)
+        assert b is not None
+        # the second office's page was loaded before the first decided: its row still says "requested"
+        set_committed_value(b, "status", "requested")
+        assert not chat_leave.decide(second, b, approve=False, actor="console:two", now=chat.clock(), tz=tz)
+        assert b.status == "approved"  # the caller sees what the other office decided
+    assert chat.one(select(CadreLeave.status)) == "approved"
+    assert chat.all(select(AuditLog.actor).where(AuditLog.action.like("leave.%"))) == ["console:one"]
+    assert len(chat.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))) == 1
 
 
 @pytest.mark.parametrize("text, words", [("请假", "请假 开始日期-结束日期"), ("请假 明天", "例如"),
