@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import is_sqlite, make_engine, normalize_url
-from storage.migrate import current_revision, downgrade, head_revision, upgrade
+from storage.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from storage.models import (
     Base,
     BindCode,
@@ -108,6 +109,30 @@ def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fre
             assert s.scalar(select(RequestReply.text)) == "明天来修"
     finally:
         engine.dispose()
+
+
+def test_downgrading_below_the_office_month_keeps_only_leave_that_counted(fresh_url):
+    """The older schema has no leave status (every row is leave that counts): a request still waiting or a
+    refused one must go, not become approved leave."""
+    upgrade(fresh_url)
+    engine = make_engine(fresh_url)
+    try:
+        with Session(engine) as s, s.begin():
+            cadre = Factory(s).cadre()
+            for status, day in (("approved", 1), ("requested", 8), ("refused", 15)):
+                s.add(CadreLeave(cadre_id=cadre.id, start_date=date(2026, 12, day), end_date=date(2026, 12, day + 1),
+                                 reason=status, status=status))
+    finally:
+        engine.dispose()
+    below = ScriptDirectory.from_config(alembic_config(fresh_url)).get_revision("0004_office_month").down_revision
+    downgrade(fresh_url, below)
+    engine = make_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text("SELECT reason FROM cadre_leave"))] == [("approved",)]
+    finally:
+        engine.dispose()
+    upgrade(fresh_url)
 
 
 def test_an_sqlite_library_too_old_for_on_conflict_returning_is_refused_at_start(monkeypatch, tmp_path):

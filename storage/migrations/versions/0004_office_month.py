@@ -54,6 +54,9 @@ def downgrade() -> None:
         b.drop_column("channel")
     with op.batch_alter_table("diary_entry", schema=None) as b:
         b.drop_column("entered_by")
+    # The older schema knows only leave that counts: a request still waiting, or one refused, must not turn
+    # into approved leave (no reminders, fewer days owed) by losing its status.
+    op.execute("DELETE FROM cadre_leave WHERE status <> 'approved'")
     with op.batch_alter_table("cadre_leave", schema=None) as b:
         b.drop_column("decided_at")
         b.drop_column("decided_by")
