@@ -10,7 +10,9 @@ One dispatch run:
    quota (``[wechat] custom_quota_per_window``) is not spent, else a template message. When one person has
    more pending messages than quota left, they are merged into one digest (the others become ``merged``).
 3. sends each message and records the answer in a one-row UPDATE (conditional on the claim). A message can
-   thus go out twice only if the process dies between WeChat's answer and that UPDATE.
+   thus go out twice only if the process dies between WeChat's answer and that UPDATE — and then not a
+   template message sent again within 10 minutes: it carries the row's id as WeChat's ``client_msg_id``
+   (防重入 id), so WeChat shows it once. A customer-service message has no such id and may show twice.
 
 Errors: temporary (5xx, timeouts, -1) → back-off ``retry_base_seconds * 2^(attempts-1)`` up to 1 h, and
 ``failed`` after ``max_attempts``; 45015/45047 → the same message as a template at once; 43004 → the person
@@ -261,7 +263,9 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
             if lx.config["wechat"]["push_api"] == "subscribe":
                 client.send_subscribe(m.openid, tpl[0], tpl[1], url=url)
             else:
-                client.send_template(m.openid, tpl[0], tpl[1], url=url)
+                # the outbox row's id: WeChat sends one message per openid + id for 10 minutes, which covers a
+                # retry after a claim (CLAIM_SECONDS) ran out behind a dispatcher that died mid-send
+                client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"

@@ -125,6 +125,9 @@ class FakeWechat:
         self.media: dict[str, tuple[bytes, str]] = {}
         self.failures: dict[str, list[Any]] = defaultdict(list)
         self.delivered: list[Delivered] = []
+        # message/template/send's client_msg_id (防重入 id): one message per openid + id within 10 minutes
+        # (https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html)
+        self.template_once: dict[tuple[str, str], tuple[int, float]] = {}
         self.calls: list[tuple[str, int]] = []  # (endpoint, errcode or HTTP status answered)
         self._qr_init()
         self._server: ThreadingHTTPServer | None = None
@@ -354,6 +357,11 @@ class FakeWechat:
         # shown, each keyword shown on one line, a typed value breaking its rule is refused with 47003.
         openid, tid, data = body.get("touser", ""), body.get("template_id", ""), body.get("data") or {}
         errmsg = "refused"
+        once = (openid, str(body.get("client_msg_id") or ""))
+        with self.lock:
+            seen = self.template_once.get(once) if once[1] else None
+        if seen is not None and self.now() - seen[1] < 600:
+            return self._json(req, {"errcode": 0, "errmsg": "ok", "msgid": seen[0]}, "template")
         with self.lock:
             content = self.templates.get(tid)
             if openid in self.unsubscribed:
@@ -387,6 +395,9 @@ class FakeWechat:
         answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else errmsg}
         if code == 0:
             answer["msgid"] = len(self.delivered)
+            if once[1]:
+                with self.lock:
+                    self.template_once[once] = (answer["msgid"], self.now())
         return self._json(req, answer, "template")
 
     def _media(self, req: BaseHTTPRequestHandler, query: dict[str, str]) -> None:

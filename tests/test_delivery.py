@@ -372,3 +372,34 @@ def test_forced_token_refresh_at_most_once_per_30_seconds_and_counted(wx, fake, 
         row = s.scalar(select(AccessToken))
         assert row.forced_count == 1 and row.forced_day == utcnow().date().isoformat()
     assert _statuses(wx) == {"sent": 2}
+
+
+class _Died(BaseException):
+    """The dispatcher's process dying (not an Exception: nothing in delivery may catch it)."""
+
+
+def test_a_template_resent_after_a_dispatcher_died_before_recording_it_shows_once(wx, fake, clock, monkeypatch):
+    people = _people(wx, 3, window=False)  # outside the window: templates, which carry client_msg_id
+    for i, p in enumerate(people):
+        _queue(wx, p, f"督办{i}", f"k{i}")
+    import reminders.delivery as delivery
+
+    real_record_sent = delivery.record_sent
+
+    def die(*a, **kw):
+        raise _Died()
+
+    monkeypatch.setattr(delivery, "record_sent", die)
+    with pytest.raises(_Died):  # WeChat has sent the first; we die before writing it down
+        dispatch_outbox(wx)
+    monkeypatch.setattr(delivery, "record_sent", real_record_sent)
+    assert len(fake.delivered) == 1
+    with wx.session() as s:  # the dead dispatcher's claim runs out
+        s.execute(update(OutboxMessage).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    r = dispatch_outbox(wx)
+    with wx.sessions() as s:
+        errs = list(s.scalars(select(OutboxMessage.last_error)))
+    assert r.sent == 3, errs
+    assert sorted(d.openid for d in fake.delivered) == sorted(people)  # the first one is not on the phone twice
+    body = [c for c in fake.calls if c[0] == "template"]
+    assert len(body) == 4  # it was asked twice; WeChat's 防重入 id kept it to one message

@@ -202,11 +202,18 @@ class WechatClient:
                          json={"touser": openid, "msgtype": "text", "text": {"content": text}})
 
     def send_template(self, openid: str, template_id: str, data: dict[str, Any],
-                      url: str | None = None) -> dict[str, Any]:
-        """A template message (message/template/send): any time, to a subscribed user."""
+                      url: str | None = None, client_msg_id: str | None = None) -> dict[str, Any]:
+        """A template message (message/template/send): any time, to a subscribed user.
+
+        ``client_msg_id`` is WeChat's 防重入 id: for one openid + client_msg_id it sends one message, within 10
+        minutes (https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html
+        , 发送模板消息, parameter client_msg_id). A retry after a crash between WeChat's answer and our record of it
+        is then not a second message on the phone."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
         if url:
             body["url"] = url
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
         return self.call("POST", "/cgi-bin/message/template/send", json=body)
 
     def create_qrcode(self, scene_str: str) -> dict[str, Any]:
