@@ -19,6 +19,7 @@ from console.views import (  # noqa: F401  - importing a view module attaches it
     dashboard,
     delivery,
     diaries,
+    diary_book,
     household_accounts,
     households,
     importing,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.cli import (
     accounts,  # lianxin bind-code / lianxin user add
     demo,  # lianxin demo
+    diary_book,  # lianxin diary-book (a cadre's or a village's 民情日记 of the month)
     importing,  # lianxin import
     ledger,  # lianxin ledger
     office,  # lianxin leave / lianxin record (the office's month)
@@ -23,7 +24,7 @@ from bot.cli import (
 from bot.cli.base import CliState, command, main, require_schema
 
 COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat,
-                  office)
+                  office, diary_book)
 
 for _group in COMMAND_GROUPS:
     _group.register(main)
