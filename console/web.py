@@ -28,6 +28,7 @@ from console.views import (  # noqa: F401  - importing a view module attaches it
     offline,
     policy,
     printing,
+    remarks,
     reports,
     simulator,
     tasks,
