@@ -158,3 +158,39 @@ def test_a_commendation_needs_a_reason_and_can_be_withdrawn(world: World) -> Non
     assert [a.action for a in world.audits("remark.commend_remove")] == ["remark.commend_remove"]
     assert world.login("leader").get("/reports/commendations.xlsx?year=2026").status_code == 403
     assert admin.get("/reports/commendations.xlsx?year=20x6").status_code == 400
+
+
+def test_the_command_line_writes_comments_and_commendations_and_exports_the_list(world: World, tmp_path: Any) -> None:
+    r = run_cli(world.lx, "report", "comment", "2026Q4", "--village", "新桥村", "--text", VILLAGE_WORDS)
+    assert r.exit_code == 0 and "2026Q4 对新桥村的点评：已保存" in r.output, r.output
+    r = run_cli(world.lx, "report", "comment", "2026Q4", "--cadre", "13900000002", "--text", "王芳同志调解有方")
+    assert r.exit_code == 0, r.output
+    data = json.loads(run_cli(world.lx, "report", "quarter", "2026Q4").stdout)
+    assert {v["name"]: v["comment"] for v in data["villages"]}["新桥村"] == VILLAGE_WORDS
+    assert {c["name"]: c["comment"] for c in data["cadres"]}["王芳"] == "王芳同志调解有方"
+    r = run_cli(world.lx, "report", "commend", "2026", "13900000002", "--reason", "化解矛盾纠纷 12 起")
+    assert r.exit_code == 0 and "已保存" in r.output, r.output
+    out = tmp_path / "commended.xlsx"
+    r = run_cli(world.lx, "report", "commended", "2026", "--out", str(out))
+    assert r.exit_code == 0 and "石门村\t王芳\t13900000002\t化解矛盾纠纷 12 起" in r.output and "共 1 人" in r.output
+    cells = _cells(out.read_bytes())["表彰名单"]
+    assert "王芳" in cells and "13900000002" in cells and "李明" not in cells  # the CLI has the office's authority
+    assert run_cli(world.lx, "report", "commend", "2026", "13900000002", "--withdraw").exit_code == 0
+    assert "共 0 人" in run_cli(world.lx, "report", "commended", "2026").output
+    assert "commendations:2026" in [a.target for a in world.audits("report.export")]
+    assert [a.actor for a in world.audits("remark.commend_remove")] == ["cli"]
+
+
+@pytest.mark.parametrize("args, error", [
+    (["comment", "2026Q5", "--cadre", "13900000001", "--text", "好"], "YYYYQn"),
+    (["comment", "2026Q4", "--cadre", "13000000000", "--text", "好"], "没有电话为 13000000000"),
+    (["comment", "2026Q4", "--village", "无此村", "--text", "好"], "没有名为「无此村」"),
+    (["comment", "2026Q4", "--text", "好"], "--cadre"),
+    (["commend", "2026", "13900000001"], "请写明表彰事由"),
+    (["commend", "26", "13900000001", "--reason", "好"], "YYYY"),
+])
+def test_a_bad_remark_on_the_command_line_is_refused_and_changes_nothing(world: World, args: list[str],
+                                                                         error: str) -> None:
+    r = run_cli(world.lx, "report", *args)
+    assert r.exit_code != 0 and error in r.output, r.output
+    assert world.count(OfficeRemark) == 0 and world.count(AuditLog, AuditLog.action.like("remark.%")) == 0

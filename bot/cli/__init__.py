@@ -15,6 +15,7 @@ from bot.cli import (
     office,  # lianxin leave / lianxin record (the office's month)
     printing,  # lianxin cards / lianxin listing
     purge,  # lianxin purge (personal data removed on request)
+    remarks,  # lianxin report comment / commend / commended (the office's 点评 and 表彰)
     report,  # lianxin report month|quarter|year
     schema,  # lianxin init
     serving,  # lianxin serve
@@ -24,7 +25,7 @@ from bot.cli import (
 from bot.cli.base import CliState, command, main, require_schema
 
 COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat,
-                  office, diary_book)
+                  office, diary_book, remarks)
 
 for _group in COMMAND_GROUPS:
     _group.register(main)
