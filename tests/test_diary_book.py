@@ -16,6 +16,7 @@ import segno
 from sqlalchemy import select
 
 from console.documents.printing import find_chromium
+from handlers.render import render
 from storage import offline
 from storage.models import Attachment, AuditLog, Cadre, CadreLeave, DiaryEntry, MonthlySummary, Village
 from tests.support.cli import run_cli
@@ -60,6 +61,8 @@ def seed(w: World) -> None:
                            created_at=at(11, 5, 8, 0))
         photo = DiaryEntry(cadre_id=li.id, day=date(2026, 11, 5), text=LI_TEXTS[3], role="服务", created_at=at(11, 5, 11, 30))
         s.add_all([voice, photo])
+        s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 11, 7), text=render("diary_voice_placeholder"), source="voice",
+                         media_id="m-v2", created_at=at(11, 7, 7, 30)))
         s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 11, 6), text="LM-06X 撤销的", created_at=at(11, 6, 9, 0),
                          deleted_at=at(11, 6, 9, 5)))
         s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 10, 31), text="LM-OCT 十月的", created_at=at(10, 31, 9, 0)))
@@ -90,7 +93,7 @@ def test_a_cadres_book_holds_every_entry_of_theirs_in_time_order_and_nothing_els
     out = tmp_path / "li.html"
     r = run_cli(seeded.lx, "diary-book", "--cadre", "13900000001", "--month", "2026-11", "--out", str(out))
     assert r.exit_code == 0, r.output
-    assert "1 名干部，6 条日记" in r.output
+    assert "1 名干部，7 条日记" in r.output
     html = out.read_text(encoding="utf-8")
     for text in LI_TEXTS:
         assert text in html, text
@@ -109,7 +112,9 @@ def test_a_cadres_book_holds_every_entry_of_theirs_in_time_order_and_nothing_els
     assert "11月26日" in html and "11月27日" in html and "11月18日" not in html
     assert html.index("11月27日") < html.index("LM-SUM")
     audit = seeded.one(select(AuditLog).where(AuditLog.action == "diary_book.export"))
-    assert (audit.actor, audit.target, audit.detail["entries"]) == ("cli", "cadre:13900000001:2026-11", 6)
+    assert (audit.actor, audit.target, audit.detail["entries"]) == ("cli", "cadre:13900000001:2026-11", 7)
+    # a voice entry WeChat gave no recognition text for reads as 语音, not as the bot's reply to the cadre
+    assert "语音（无识别文字" in html and render("diary_voice_placeholder").strip() not in html
 
 
 @needs_chromium
@@ -135,7 +140,7 @@ def test_a_villages_book_has_every_cadre_of_the_village_each_from_a_new_page(see
     out = tmp_path / "xq.pdf"
     r = run_cli(seeded.lx, "diary-book", "--village", "新桥村", "--month", "2026-11", "--out", str(out))
     assert r.exit_code == 0, r.output
-    assert "2 名干部，7 条日记" in r.output
+    assert "2 名干部，8 条日记" in r.output
     pages = _pdf_pages(out.read_bytes())
     text = "\n".join(pages)
     assert "LM-03A" in text and "CJ-13A" in text and "WF-12A" not in text

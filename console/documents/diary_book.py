@@ -18,8 +18,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from handlers.render import render as render_chat
 from storage import audit
-from storage.diary_book import BookMedia, CadreBook, cadre_book, month_period, village_books
+from storage.diary_book import BookEntry, BookMedia, CadreBook, cadre_book, month_period, village_books
 from storage.models import Cadre, Village
 from storage.roles import ROLES
 
@@ -66,13 +67,26 @@ def photo_uri(m: BookMedia, media_dir: str | Path) -> str | None:
     return f"data:{ctype};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
+@lru_cache(maxsize=1)
+def voice_placeholder() -> str:
+    """What the bot stores for a voice diary entry WeChat gave no recognition text for (handlers/diary.py)."""
+    return render_chat("diary_voice_placeholder").strip()
+
+
+def entry_text(e: BookEntry) -> str:
+    """The entry's text as the book prints it: a voice entry without recognition text reads 语音（无识别文字）."""
+    if e.voice and e.text.strip() == voice_placeholder():
+        return "语音（无识别文字，录音存于系统中）"
+    return e.text
+
+
 def render_books(books: list[CadreBook], *, month: str, media_dir: str | Path, village: str | None = None) -> str:
     """The HTML of one cadre's book, or of a village's (``village`` given: every book, each on a new page)."""
     first = books[0] if books else None
     title = f"民情日记 · {village or (first.cadre if first else '')} · {_month_title(month)}"
     return _env().get_template("diary_book.html.j2").render(
         title=title, books=books, month_title=_month_title(month), village=village,
-        photo=lambda m: photo_uri(m, media_dir), entered_by=entered_by, roles=ROLES)
+        photo=lambda m: photo_uri(m, media_dir), entered_by=entered_by, roles=ROLES, entry_text=entry_text)
 
 
 @dataclass(frozen=True)
