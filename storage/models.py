@@ -619,6 +619,26 @@ class PublishedReport(Base):
     published_by: Mapped[str] = mapped_column(String(100))
 
 
+class OfficeRemark(Base):
+    """The office's word on a period (storage/remarks.py): a 季点评 comment on a village or a cadre (kind
+    ``comment``, period 'YYYYQn'), or a cadre commended (表彰) in the 年考核 (kind ``commend``, period 'YYYY',
+    ``text`` the reason). One per kind, period and subject ('cadre:<id>' or 'village:<id>'); printed with
+    that period's report, and frozen with it when the report is published."""
+
+    __tablename__ = "office_remark"
+    __table_args__ = (UniqueConstraint("kind", "period", "subject"),
+                      CheckConstraint("kind IN ('comment','commend')", name="remark_kind"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40))
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(String(100))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --------------------------------------------------------------------------------------------------
 # The office
 # --------------------------------------------------------------------------------------------------

@@ -377,3 +377,55 @@ def test_publish_the_months_circular(served: tuple[World, str], browser: Any) ->
     shot(page, "circulars")
     assert w.count(PublishedReport, PublishedReport.period == "2026-11") >= 3
     assert w.count(OutboxMessage, OutboxMessage.kind == "notice") == 2
+
+
+def test_print_a_cadres_and_a_villages_diary_book(served: tuple[World, str], browser: Any) -> None:
+    from tests.test_diary_book import seed
+
+    w, base = served
+    seed(w)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.click("nav >> text=日记")
+    page.select_option("#diary-book-cadre select[name=cadre]", str(w.ids["cadre_a"]))
+    page.fill("#diary-book-cadre input[name=month]", "2026-11")
+    with page.expect_popup() as popup:
+        page.click("#diary-book-cadre button[type=submit]")
+    book = popup.value
+    book.wait_for_load_state()
+    assert "李明" in book.locator(".meta").inner_text() and "2026年11月" in book.locator(".meta").inner_text()
+    assert "LM-10P" in book.inner_text("body") and "WF-12A" not in book.inner_text("body")
+    assert book.locator(".tag.paper").count() == 1 and book.locator(".photos img").count() == 1
+    book.screenshot(path=str(ARTIFACTS / "console-diary-book.png"), full_page=True)
+    page.select_option("#diary-book-village select[name=village]", str(w.ids["village_a"]))
+    page.fill("#diary-book-village input[name=month]", "2026-11")
+    with page.expect_popup() as popup:
+        page.click("#diary-book-village button[type=submit]")
+    village = popup.value
+    village.wait_for_load_state()
+    assert [s.get_attribute("data-cadre") for s in village.locator("section.book").all()] == ["李明", "陈静"]
+
+
+def test_write_a_quarters_comment_and_commend_a_cadre(served: tuple[World, str], browser: Any) -> None:
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, base)
+    page.goto(base + "/reports?kind=quarter&period=2026Q4")
+    page.select_option("#comment-form select[name=subject]", f"village:{w.ids['village_a']}")
+    page.fill("#comment-form textarea[name=text]", "新桥村本季度走访扎实")
+    with page.expect_navigation():
+        page.click("#comment-form button[type=submit]")
+    assert "已保存对新桥村的点评" in page.locator(".flash.ok").inner_text()
+    assert "新桥村本季度走访扎实" in page.locator("#quarter-comments table").inner_text()
+    shot(page, "quarter-comments")
+    page.goto(base + "/reports?kind=year&period=2026")
+    page.select_option("#commend-form select[name=cadre]", str(w.ids["cadre_b"]))
+    page.fill("#commend-form input[name=reason]", "化解矛盾纠纷成效突出")
+    with page.expect_navigation():
+        page.click("#commend-form button[type=submit]")
+    assert "已将王芳列入 2026 年度表彰" in page.locator(".flash.ok").inner_text()
+    assert "化解矛盾纠纷成效突出" in page.locator("#commendations table").inner_text()
+    with page.expect_download() as dl:
+        page.click("text=导出表彰名单（Excel）")
+    assert dl.value.suggested_filename == "lianxin-commendations-2026.xlsx"
+    shot(page, "commendations")

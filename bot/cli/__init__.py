@@ -9,11 +9,13 @@ from __future__ import annotations
 from bot.cli import (
     accounts,  # lianxin bind-code / lianxin user add
     demo,  # lianxin demo
+    diary_book,  # lianxin diary-book (a cadre's or a village's 民情日记 of the month)
     importing,  # lianxin import
     ledger,  # lianxin ledger
     office,  # lianxin leave / lianxin record (the office's month)
     printing,  # lianxin cards / lianxin listing
     purge,  # lianxin purge (personal data removed on request)
+    remarks,  # lianxin report comment / commend / commended (the office's 点评 and 表彰)
     report,  # lianxin report month|quarter|year
     schema,  # lianxin init
     serving,  # lianxin serve
@@ -23,7 +25,7 @@ from bot.cli import (
 from bot.cli.base import CliState, command, main, require_schema
 
 COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat,
-                  office)
+                  office, diary_book, remarks)
 
 for _group in COMMAND_GROUPS:
     _group.register(main)

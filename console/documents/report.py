@@ -143,8 +143,9 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     sheets, cols = lab["sheets"], lab["columns"]
+    ccols, vcols = _remark_columns(report.kind, cols["cadres"], cols["villages"])
 
-    _sheet(wb, sheets["cadres"], cols["cadres"], data["cadres"], freeze="C2")
+    _sheet(wb, sheets["cadres"], ccols, data["cadres"], freeze="C2")
 
     comp = lab["components"]
     bcols: dict[str, str] = {"rank": "排名", "name": "姓名", "village": "村(居)"}
@@ -174,7 +175,7 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
             for cell in ws[get_column_letter(i)][1:]:
                 cell.number_format = "0.00"
 
-    _sheet(wb, sheets["villages"], cols["villages"], data["villages"], freeze="C2")
+    _sheet(wb, sheets["villages"], vcols, data["villages"], freeze="C2")
     tcols = {k: v for k, v in cols["villages"].items() if k not in ("rank",)}
     tcols["name"] = "镇"
     tcols["previous_avg_score"] = "上期平均得分"
@@ -183,9 +184,48 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     red = [dict(r, fed_back_at=r["fed_back_at"] or "未反馈") for r in data["red_list"]]
     _sheet(wb, sheets["red_list"], cols["red_list"], red)
     _sheet(wb, sheets["trend"], cols["trend"], data["trend"])
+    if report.kind == "year":
+        _commendation_sheet(wb, data)
     notes = [{"item": k, "value": v} for k, v in _notes(report)]
     ws = _sheet(wb, sheets["notes"], {"item": "项目", "value": "说明"}, notes)
     ws.column_dimensions["B"].width = 90
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _remark_columns(kind: str, cadres: dict[str, str], villages: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The cadre and village columns with the office's remarks of that kind of report: 点评 (quarter), 表彰 (year)."""
+    rem = labels()["remarks"]
+    cadres, villages = dict(cadres), dict(villages)
+    if kind == "quarter":
+        cadres["comment"] = villages["comment"] = rem["comment"]
+    elif kind == "year":
+        cadres["commended"], cadres["commendation"] = rem["commended"], rem["commendation"]
+    return cadres, villages
+
+
+COMMENDATION_COLUMNS = {"number": "序号", "name": "姓名", "village": "村(居)", "post": "岗位", "phone": "电话",
+                        "score": "年度得分", "rank": "年度名次", "commendation": "表彰事由"}
+
+
+def _commendation_sheet(wb: Any, data: dict[str, Any]) -> Any:
+    rows = [dict(r, number=i) for i, r in enumerate((r for r in data["cadres"] if r.get("commended")), start=1)]
+    return _sheet(wb, labels()["remarks"]["commend_sheet"], COMMENDATION_COLUMNS, rows)
+
+
+def render_commendations_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
+    """The year's commended cadres as one sheet, for the 年终绩效考核 (``report`` is a year's)."""
+    from openpyxl import Workbook
+
+    if report.kind != "year":
+        raise ValueError("表彰名单属于年考核 / commendations belong to a year's report")
+    data = report.to_dict()
+    if mask_phones:
+        _mask_all(data)
+    wb = Workbook()
+    wb.remove(wb.active)
+    _commendation_sheet(wb, data)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

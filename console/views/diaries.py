@@ -60,8 +60,10 @@ def diaries() -> Any:
             for att in s.scalars(select(Attachment).where(Attachment.owner_type == "diary",
                                                           Attachment.owner_id.in_([r.id for r in rows]))):
                 photos.setdefault(att.owner_id, []).append(att)
+        month = (day or common.today()).strftime("%Y-%m")  # the diary book's month, to start with
         return render_template("diaries.html", rows=rows, page=page, more=more, q=q, cadre_id=cadre_id, day=day,
-                               cadres=cadres, summaries=summaries, photos=photos, args=common.query_args())
+                               cadres=cadres, summaries=summaries, photos=photos, args=common.query_args(),
+                               villages=common.villages(s), month=month)
 
 
 def _owner_village(s: Any, att: Attachment) -> int | None:

@@ -12,6 +12,7 @@ from console.access import admin_only, db, record, user
 from console.blueprint import bp
 from console.documents import report as report_document
 from console.views import common
+from console.views.remarks import remark_options
 from console.views.reporting import build_obj
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
@@ -47,7 +48,7 @@ def reports() -> Any:
         top = max([c.score or 0 for c in cadres] + [1])
         return render_template("reports.html", kind=kind, period=period, kinds=KIND_ZH, report=report,
                                cadres=cadres, villages=villages, top=top, formats=list(FORMATS),
-                               can_download=user().is_admin)
+                               can_download=user().is_admin, **remark_options(s))
 
 
 @bp.get("/reports/full")

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storage import remarks
 from storage.assessment import queries
 from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
 from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
@@ -249,7 +250,7 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
             requests_in_sla_share=_r4(ratio(tc.requests_answered_in_sla, tc.requests_answered_in_sla + tc.requests_late)),
             satisfaction=_r4(ratio(tc.requests_satisfied, tc.requests_rated))))
 
-    return Report(
+    report = Report(
         kind=kind, period=period.key, first_day=period.first.isoformat(), last_day=period.last.isoformat(),
         as_of=min(period.last, w.as_of).isoformat(),
         generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"), township=township,
@@ -257,6 +258,8 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
         min_households=min_households, min_diary_share=min_share,
         cadres=rows, villages=villages, totals=totals, below_minimum=below_minimum, red_list=red_list,
         trend=trend)
+    remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
+    return report
 
 
 def last_month_key(today: date) -> str:

@@ -102,6 +102,9 @@ class CadreRow:
     previous_rank: int | None = None
     rank_delta: int | None = None  # positive: moved up
     below_minimum: list[str] = field(default_factory=list)
+    comment: str | None = None  # quarter: the office's 点评 (storage/remarks.py)
+    commended: bool = False  # year: commended (表彰) by the office
+    commendation: str | None = None  # year: the reason
 
 
 @dataclass
@@ -136,6 +139,7 @@ class GroupRow:
     score_delta: float | None = None
     previous_rank: int | None = None
     rank_delta: int | None = None
+    comment: str | None = None  # quarter: the office's 点评 (storage/remarks.py)
 
 
 @dataclass
@@ -197,4 +201,15 @@ class Report:
         for f in fields(self):
             if f.name not in out:
                 out[f.name] = plain(getattr(self, f.name))
+        # The office's remarks belong to one kind of report each: 点评 to the quarter, 表彰 to the year.
+        drop = {"month": REMARK_FIELDS, "quarter": REMARK_FIELDS - {"comment"},
+                "year": REMARK_FIELDS - {"commended", "commendation"}}[self.kind]
+        for row in [*out["cadres"], *out["villages"], out["totals"]]:
+            for key in drop:
+                row.pop(key, None)
+        if self.kind == "quarter":
+            out["totals"].pop("comment", None)
         return out
+
+
+REMARK_FIELDS = frozenset({"comment", "commended", "commendation"})
