@@ -81,12 +81,15 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "extra_holidays": (list, [], "dates (YYYY-MM-DD) the office declares days off"),
     },
     "score": {
-        "diary": (float, 40.0, "weight of diary coverage (days written / working days owed)"),
+        # Defaults follow the seed's 「对联户情况和中心工作落实情况」 (docs/assessment.md "权重"): every one of the
+        # 五个一 weighs (form, card, publicity and commitment through the ledger; the diary; the cards), and
+        # villagers' answers weigh 15, not 25.
+        "diary": (float, 30.0, "weight of diary coverage (days written / working days owed)"),
         "summary": (float, 10.0, "weight of the monthly summary (on time: full, late: half)"),
         "tasks": (float, 25.0, "weight of supervision cards fed back on time"),
-        "requests": (float, 15.0, "weight of villager requests answered within the time limit"),
-        "satisfaction": (float, 10.0, "weight of villagers' satisfaction"),
-        "ledger": (float, 0.0, "weight of 五个一 ledger completion (0 = not counted)"),
+        "requests": (float, 10.0, "weight of villager requests answered within the time limit"),
+        "satisfaction": (float, 5.0, "weight of villagers' satisfaction"),
+        "ledger": (float, 20.0, "weight of 五个一 ledger completion (form, card, publicity, commitment; 0 = not counted)"),
         "min_diary_share": (float, 0.6, "cadres below this diary coverage are listed as below the minimum"),
         "min_households": (int, 30, "cadres linked to fewer households are listed as below the minimum"),
     },
