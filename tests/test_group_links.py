@@ -4,16 +4,29 @@ listing, the 五个一 ledger and the cadre's chat `农户` show the group and i
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from storage.importer import ImportRefused, apply_import
 from storage.models import AuditLog, Cadre, Village, VillagerGroup
+from tests.support.chat_env import Chat, bound, cadre_world
+from tests.support.cli import run_cli
+from tests.support.console_world import build_world
 from tests.support.link_lists import HEADER, good_rows, import_links, snapshot, to_csv
+from tests.support.serving import serve_in_thread
+from tests.test_console_browser import ARGS, CHROMIUM, login
 
 GROUP_HEADER = HEADER + ["包组干部", "包组干部电话"]
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    return cadre_world(make_lx, clock)
 
 
 def with_groups(leaders: dict[tuple[str, str], tuple[str, str]], *, every_row: bool = False) -> list[list[str]]:
@@ -113,3 +126,80 @@ def test_bad_group_cells_are_named_and_change_nothing(session: Any, label: str, 
     assert snapshot(session) == before and group_audits(session) == []
     with pytest.raises(ImportRefused):
         apply_import(session, plan, actor="test")
+
+
+# ------------------------------------------------------------------------------ where the group's cadre shows
+
+
+def test_cli_import_then_listing_and_ledger_show_each_group_and_its_cadre(lx: Any, tmp_path: Any) -> None:
+    src = tmp_path / "名单.csv"
+    src.write_bytes(to_csv(with_groups({("新桥村", "一组"): ("赵丽", "08716543210"),
+                                        ("石门村", "二组"): ("李明", "13987654321")}), header=GROUP_HEADER))
+    r = run_cli(lx, "import", str(src))
+    assert r.exit_code == 0, r.output
+    assert "包组干部：2 个村民小组（变更 2）" in r.output
+    out = tmp_path / "公示.html"
+    assert run_cli(lx, "listing", "--village", "新桥村", "--out", str(out)).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "包组干部（1 个村民小组）" in html
+    assert "<td>一组</td><td class=\"num\">7</td><td>赵丽</td><td>驻村工作队员</td><td>08716543210</td>" in html
+    led = json.loads(run_cli(lx, "ledger", "--format", "json").stdout)
+    assert [(g["village"], g["group"], g["households"], g["name"], g["phone"]) for g in led["groups"]] == [
+        ("新桥村", "一组", 7, "赵丽", "08716543210"), ("石门村", "二组", 5, "李明", "13987654321")]
+    mine = json.loads(run_cli(lx, "ledger", "--cadre", "08716543210", "--format", "json").stdout)
+    assert [g["group"] for g in mine["groups"]] == ["一组"]
+    xlsx = tmp_path / "台账.xlsx"
+    assert run_cli(lx, "ledger", "--format", "xlsx", "--out", str(xlsx)).exit_code == 0
+    rows = list(load_workbook(xlsx)["包组"].iter_rows(values_only=True))
+    assert rows[1] == ("新桥村", "一组", 7, "赵丽", "驻村工作队员", "08716543210")
+
+
+def test_chat_households_names_the_group_cadres(chat: Chat) -> None:
+    bound(chat)
+    with chat.lx.session() as s:
+        wang = s.scalar(select(Cadre).where(Cadre.name == "王芳"))
+        for g in s.scalars(select(VillagerGroup)):
+            g.cadre_id = wang.id
+        s.commit()
+    reply = chat.wc.text("o-li", "农户")
+    assert "包组干部：" in reply and "王芳 139****2222" in reply and "13900002222" not in reply
+    with chat.lx.session() as s:
+        li = s.scalar(select(Cadre).where(Cadre.name == "李明"))
+        for g in s.scalars(select(VillagerGroup)):
+            g.cadre_id = li.id
+        s.commit()
+    assert "户）您本人" in chat.wc.text("o-li", "農戶")  # the Traditional form too
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing: apt-get install -y chromium")
+def test_console_ledger_and_printed_listing_show_the_group_cadre(lx: Any, clock: Any) -> None:
+    from playwright.sync_api import sync_playwright
+
+    w = build_world(lx, clock)
+    with lx.session() as s:
+        li = s.get(Cadre, w.ids["cadre_a"])
+        g = s.scalar(select(VillagerGroup).join(Village).where(Village.name == "新桥村"))
+        g.cadre_id = li.id
+        s.commit()
+    with serve_in_thread(w.app) as base, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = b.new_page(viewport={"width": 1280, "height": 900})
+            login(page, base)
+            page.click("nav >> text=台账")
+            groups = page.locator("#groups")
+            assert "包组联户（1 个村民小组有包组干部）" in groups.locator("h2").inner_text()
+            assert groups.locator("tr").nth(1).inner_text().split("\t") == ["新桥村", "一组", "2", "李明", "村支书"]
+            page.click("nav >> text=打印")
+            form = page.locator("form").filter(has=page.locator("button[value=html]")).nth(1)
+            form.locator("select[name=village]").select_option("新桥村")
+            with page.expect_popup() as info:
+                form.locator("button[value=html]").click()
+            listing = info.value
+            listing.wait_for_load_state()
+            assert "包组干部（1 个村民小组）" in listing.content()
+            row = listing.locator("table").nth(1).locator("tbody tr").first.inner_text()
+            assert row.split("\t") == ["一组", "2", "李明", "村支书", "13900000001"]
+        finally:
+            b.close()
