@@ -11,6 +11,7 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre, local_date
 from handlers.paging import pages_of, paginate
+from storage.group_links import GroupLeader, group_leaders
 from storage.models import (
     DiaryEntry,
     Household,
@@ -40,7 +41,7 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
         .scalar_subquery()
     )
     rows = ctx.session.execute(
-        select(Household, Village.name, VillagerGroup.name, ServiceCard.number, linked)
+        select(Household, Village.name, VillagerGroup.name, ServiceCard.number, linked, Household.group_id)
         .join(Link, Link.household_id == Household.id)
         .join(Village, Village.id == Household.village_id)
         .outerjoin(VillagerGroup, VillagerGroup.id == Household.group_id)
@@ -50,10 +51,17 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
     ).all()
     items = [
         {"h": h, "village": v, "group": g, "card": c, "wechat": n}
-        for h, v, g, c, n in rows
+        for h, v, g, c, n, _gid in rows
         if not query or keywords.fold(query) in keywords.fold(h.head_name)
     ]
-    reply = ctx.render("households", cadre=cadre, items=items, query=query or None, total=len(rows))
+    # 包组联户: who answers for the groups of my households, and the groups I answer for
+    groups: list[GroupLeader] = []
+    if not query:
+        mine = group_leaders(ctx.session, cadre_id=cadre.id)
+        theirs = group_leaders(ctx.session, group_ids=sorted({gid for *_x, gid in rows if gid is not None}))
+        seen = {g.group_id for g in mine}
+        groups = mine + [g for g in theirs if g.group_id not in seen]
+    reply = ctx.render("households", cadre=cadre, items=items, query=query or None, total=len(rows), groups=groups)
     if page is None:
         return reply
     total = len(pages_of(reply))

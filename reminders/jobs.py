@@ -3,149 +3,53 @@ number of times — every reminder is sent at most once per (kind, person, perio
 ``ReminderSent`` row with that unique key is inserted in the same transaction as its outbox row.
 
 Names (fixed in PRODUCT.md): publish_tasks, deadline_reminders, diary_reminders, month_end_reminders,
-monthly_circular, villager_sla, dispatch_outbox.
+monthly_circular, villager_sla, dispatch_outbox; and duty_reminders (issue 15 item 8, reminders/duty_reminders.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers import task_notices
 from reminders import delivery, media
+from reminders.duty_reminders import duty_reminders
 from reminders.lease import write_lock
+from reminders.reminding import (
+    JobResult,
+    Reminder,
+    already,
+    bound_cadres,
+    notify_office,
+    on_leave,
+    remind_many,
+    remind_once,
+)
 from reminders.render import render
-from storage import leave
 from storage import tasks as task_svc
 from storage.models import (
     Cadre,
     DiaryEntry,
     Household,
     MonthlySummary,
-    OutboxMessage,
     ReminderSent,
     StoredReport,
     Task,
     TaskAssignment,
     Village,
     VillagerRequest,
-    WechatIdentity,
 )
-from storage.outbox import enqueue, push_time, request_values
+from storage.outbox import push_time, request_values
 from storage.periods import last_day_of_month, local_text, month_key, previous_month
 from storage.stored_reports import store_report
 from storage.workdays import is_workday, working_hours_between
 
 log = logging.getLogger("lianxin.jobs")
-
-
-@dataclass
-class JobResult:
-    name: str
-    sent: int = 0  # reminders (or pushes) queued / messages delivered
-    skipped: int = 0  # already reminded for this period
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def tally(self, queued: bool) -> None:
-        """Count one reminder: queued now, or skipped because it was sent for this period before."""
-        if queued:
-            self.sent += 1
-        else:
-            self.skipped += 1
-
-    def line(self) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in self.detail.items())
-        return f"{self.name}: sent={self.sent} skipped={self.skipped} {extra}".strip()
-
-
-# --------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def remind_once(session: Session, *, kind: str, person: str, period: str, openid: str, text: str,
-                now: datetime, outbox_kind: str = "reminder", template: dict[str, Any] | None = None) -> bool:
-    """Queue one reminder unless (kind, person, period) was reminded before; same transaction for both."""
-    try:
-        with session.begin_nested():
-            session.add(ReminderSent(kind=kind, person=person, period=period, sent_at=now))
-            session.flush()
-    except IntegrityError:
-        return False
-    enqueue(session, openid=openid, kind=outbox_kind, text=text, template=template,
-            key=f"rem:{kind}:{person}:{period}")
-    return True
-
-
-@dataclass
-class Reminder:
-    kind: str
-    person: str
-    period: str
-    openid: str
-    text: str
-    outbox_kind: str = "reminder"
-    values: dict[str, str] | None = None  # the push's named values (PRODUCT.md "Pushes")
-
-
-def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tuple[int, int]:
-    """``remind_once`` for many at a time: two bulk INSERTs (thousands of cadres in a fraction of a second,
-    so SQLite's write lock is held briefly). If someone else reminded one of them meanwhile, the bulk insert
-    fails on the unique key and we fall back to one at a time. Returns (sent, skipped)."""
-    if not items:
-        return 0, 0
-    try:
-        with session.begin_nested():
-            session.execute(insert(ReminderSent), [
-                {"kind": r.kind, "person": r.person, "period": r.period, "sent_at": now} for r in items])
-            session.execute(insert(OutboxMessage), [
-                {"idempotency_key": f"rem:{r.kind}:{r.person}:{r.period}", "openid": r.openid, "kind": r.outbox_kind,
-                 "payload": {"text": r.text, "template": r.values}, "status": "pending", "attempts": 0,
-                 "next_attempt_at": now, "created_at": now} for r in items])
-        return len(items), 0
-    except IntegrityError:
-        sent = sum(remind_once(session, kind=r.kind, person=r.person, period=r.period, openid=r.openid,
-                               text=r.text, now=now, outbox_kind=r.outbox_kind, template=r.values) for r in items)
-        return sent, len(items) - sent
-
-
-def _notify_office(session: Session, res: JobResult, kind: str, period: str, text: str, openids: list[str], *,
-                   now: datetime) -> None:
-    """A notice to each office account, once per (kind, account, period)."""
-    for openid in openids:
-        res.tally(remind_once(session, kind=kind, person=f"office:{openid}", period=period, openid=openid,
-                              text=text, now=now, outbox_kind="notice"))
-
-
-def _already(session: Session, kind: str, period: str) -> set[str]:
-    return set(session.scalars(select(ReminderSent.person).where(ReminderSent.kind == kind,
-                                                                 ReminderSent.period == period)))
-
-
-def on_leave(session: Session, day: date) -> set[int]:
-    return leave.on_leave(session, day)
-
-
-def bound_cadres(session: Session) -> dict[int, str]:
-    """cadre id → the openid of their bound, reachable WeChat (the most recently bound one)."""
-    out: dict[int, str] = {}
-    rows = session.execute(
-        select(WechatIdentity.cadre_id, WechatIdentity.openid)
-        .join(Cadre, Cadre.id == WechatIdentity.cadre_id)
-        .where(WechatIdentity.kind == "cadre", WechatIdentity.unreachable.is_(False),
-               WechatIdentity.subscribed.is_(True), Cadre.active.is_(True))
-        .order_by(WechatIdentity.bound_at.asc().nullsfirst(), WechatIdentity.id)
-    )
-    for cid, openid in rows:
-        out[cid] = openid
-    return out
 
 
 def _local_day(lx: Any, now: datetime) -> date:
@@ -210,7 +114,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                 {**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in rows
             ]
             text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
-            _notify_office(s, res, "overdue_list", today.isoformat(), text,
+            notify_office(s, res, "overdue_list", today.isoformat(), text,
                            task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
     return res
 
@@ -238,7 +142,7 @@ def _remind_cadres_who_owe(s: Session, res: JobResult, kind: str, day: date, *, 
     once per (kind, cadre, day): the ones already reminded are counted as skipped."""
     openids = bound_cadres(s)
     away = on_leave(s, day)
-    done_before = _already(s, kind, day.isoformat())
+    done_before = already(s, kind, day.isoformat())
     cadres = {c.id: c for c in s.scalars(select(Cadre).where(Cadre.id.in_(list(openids))))}
     todo = []
     for cid, openid in sorted(openids.items()):
@@ -295,7 +199,7 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
         else:
             res.detail["stored"] = "already"
         text = render("monthly_circular", period=period, top=top)
-        _notify_office(s, res, "monthly_circular", period, text,
+        notify_office(s, res, "monthly_circular", period, text,
                        task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
     return res
 
@@ -333,7 +237,7 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             if hours >= escalate_after:
                 text = render("sla_escalate", request=req, household_name=head_name, village=village,
                               cadre=cadre, hours=int(hours))
-                _notify_office(s, res, "sla_escalate", period, text, office, now=now)
+                notify_office(s, res, "sla_escalate", period, text, office, now=now)
     return res
 
 
@@ -355,6 +259,7 @@ JOBS: dict[str, Callable[[Any, datetime], JobResult]] = {
     "monthly_circular": monthly_circular,
     "villager_sla": villager_sla,
     "dispatch_outbox": dispatch_outbox,
+    "duty_reminders": duty_reminders,  # reminders/duty_reminders.py: before the [programme] deadlines
 }
 
 

@@ -53,6 +53,7 @@ def job_triggers(config: Any) -> dict[str, BaseTrigger]:
         "monthly_circular": CronTrigger(day=1, hour=8, minute=0, timezone=tz),
         "villager_sla": CronTrigger(minute="*/30", timezone=tz),
         "dispatch_outbox": IntervalTrigger(seconds=sch["dispatch_interval_seconds"], timezone=tz),
+        "duty_reminders": CronTrigger(hour=9, minute=30, timezone=tz),  # daily; sends only on reminder days
     }
 
 

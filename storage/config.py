@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -83,14 +84,25 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "extra_holidays": (list, [], "dates (YYYY-MM-DD) the office declares days off"),
     },
     "score": {
-        "diary": (float, 40.0, "weight of diary coverage (days written / working days owed)"),
+        # Defaults follow the seed's 「对联户情况和中心工作落实情况」 (docs/assessment.md "权重"): every one of the
+        # 五个一 weighs (form, card, publicity and commitment through the ledger; the diary; the cards), and
+        # villagers' answers weigh 15, not 25.
+        "diary": (float, 30.0, "weight of diary coverage (days written / working days owed)"),
         "summary": (float, 10.0, "weight of the monthly summary (on time: full, late: half)"),
         "tasks": (float, 25.0, "weight of supervision cards fed back on time"),
-        "requests": (float, 15.0, "weight of villager requests answered within the time limit"),
-        "satisfaction": (float, 10.0, "weight of villagers' satisfaction"),
-        "ledger": (float, 0.0, "weight of 五个一 ledger completion (0 = not counted)"),
+        "requests": (float, 10.0, "weight of villager requests answered within the time limit"),
+        "satisfaction": (float, 5.0, "weight of villagers' satisfaction"),
+        "ledger": (float, 20.0, "weight of 五个一 ledger completion (form, card, publicity, commitment; 0 = not counted)"),
         "min_diary_share": (float, 0.6, "cadres below this diary coverage are listed as below the minimum"),
         "min_households": (int, 30, "cadres linked to fewer households are listed as below the minimum"),
+    },
+    # The office's deadlines for the 五个一 duties done once per household (issue 15 item 8): before each date the
+    # bound cadres still missing one are reminded (job duty_reminders), and the office is told who is behind.
+    "programme": {
+        "cards_due": (str, "", "date (YYYY-MM-DD) by which every household has its service card; empty = no deadline"),
+        "commitments_due": (str, "", "date by which every commitment letter (承诺书) is signed; empty = no deadline"),
+        "forms_due": (str, "", "date by which every information form (登记表) is complete; empty = no deadline"),
+        "remind_days_before": (list, [14, 7, 3, 1], "remind this many days before each date (0 = on the day)"),
     },
     "console": {
         "secret_key": (str, "", "signs console sessions; empty = generated at start (sessions end on restart)"),
@@ -158,6 +170,27 @@ def _check_template_fields(data: dict[str, dict[str, Any]], source: str) -> None
                 raise ConfigError(
                     f"{source}: [{section}] fields: key '{key}' maps to unknown value {name!r}; "
                     f"a {kind} push offers: {', '.join(names)}")
+
+
+PROGRAMME_DUE_KEYS: dict[str, str] = {"card": "cards_due", "commitment": "commitments_due", "form": "forms_due"}
+
+
+def programme_dates(config: Any) -> dict[str, date]:
+    """duty ("card", "commitment", "form") -> its deadline, for the deadlines the office has set."""
+    section = config["programme"]
+    return {duty: date.fromisoformat(section[key]) for duty, key in PROGRAMME_DUE_KEYS.items() if section[key]}
+
+
+def _check_programme(section: dict[str, Any], source: str) -> None:
+    for key in PROGRAMME_DUE_KEYS.values():
+        if section[key]:
+            try:
+                date.fromisoformat(section[key])
+            except ValueError:
+                raise ConfigError(f"{source}: [programme] {key} must be a date YYYY-MM-DD, got {section[key]!r}") from None
+    days = section["remind_days_before"]
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 366 for d in days):
+        raise ConfigError(f"{source}: [programme] remind_days_before must be a list of whole days 0–366, got {days!r}")
 
 
 def _type_name(t: Any) -> str:
@@ -309,6 +342,7 @@ def load_config(
     if data["wechat"]["push_api"] not in ("template", "subscribe"):
         raise ConfigError(f"{source}: [wechat] push_api must be \"template\" or \"subscribe\", "
                           f"got {data['wechat']['push_api']!r}")
+    _check_programme(data["programme"], source)
     aes = data["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(f"{source}: [wechat] encoding_aes_key must be 43 characters (it is {len(aes)})")

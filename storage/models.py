@@ -80,7 +80,11 @@ class VillagerGroup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
     name: Mapped[str] = mapped_column(String(100))
+    # 包组联户: the cadre who answers for the whole group (the link list's 包组干部电话), and since when
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
+    cadre_linked_at: Mapped[datetime | None]
     village: Mapped[Village] = relationship()
+    cadre: Mapped[Cadre | None] = relationship()
 
 
 class Household(Base):

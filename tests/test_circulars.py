@@ -49,10 +49,13 @@ def test_publishing_freezes_the_month_and_tells_each_bound_cadre_once(township: 
     assert "已发布 month 2026-11" in r.output and "5 名干部，推送 3 条" in r.output
     pushes = _notices(township)
     assert set(pushes) == set(BOUND.values())
-    assert "得分 100.0，在 5 名干部中排第 1 名" in pushes["o-zhang"] and "各项均得满分" in pushes["o-zhang"]
-    assert "得分 95.0，在 5 名干部中排第 2 名" in pushes["o-sun"] and "督办卡反馈（扣 5.0 分）" in pushes["o-sun"]
+    # tests/test_assessment.py computes these by hand: nobody has done the ledger's duties (20 of 100 points)
+    assert "得分 80.0，在 5 名干部中排第 1 名" in pushes["o-zhang"] and "扣分最多：五个一台账（扣 20.0 分）。" in pushes["o-zhang"]
+    assert "得分 75.0，在 5 名干部中排第 2 名" in pushes["o-sun"]
+    assert "扣分最多：五个一台账（扣 20.0 分）、督办卡反馈（扣 5.0 分）" in pushes["o-sun"]
     assert "排第 4 名" in pushes["o-wang"]
-    assert "扣分最多：诉求按时答复（扣 10.0 分）、民情日记（扣 9.69 分）" in pushes["o-wang"]
+    # 王五 (weights without cards: 75): ledger 26.67 of 26.67 lost, diary 40 − 32.73 = 7.27
+    assert "扣分最多：五个一台账（扣 26.67 分）、民情日记（扣 7.27 分）" in pushes["o-wang"]
     assert "张三" not in pushes["o-wang"]  # each hears only their own figures
     stored = run_cli(township.lx, "report", "published", "month", "2026-11")
     frozen = json.loads(stored.stdout)

@@ -297,18 +297,18 @@ def test_template_has_headers_and_an_example_row_that_imports_once_filled_in(ses
     wb = load_workbook(path)
     ws = wb.active
     values = [[c.value for c in row] for row in ws.iter_rows()]
-    assert values[0] == HEADER
+    assert values[0] == [name for name, _ in importer.COLUMNS] == HEADER + ["包组干部", "包组干部电话"]
     assert len(values) == 2 and values[1][2] == "王大山"
     # Left in place, the example would add a made-up household and cadre: it is named and nothing is written.
     plan = import_links(session, path.read_bytes(), "模板.xlsx")
     assert not plan.ok and [(p.row, p.column) for p in plan.problems] == [(2, "户主姓名")]
     assert "示例行" in plan.problems[0].message and count(session, Household) == 0
     # The same layout with the office's own row imports.
-    ws["C2"], ws["D2"], ws["H2"] = "赵春生", "13812340000", "13987650000"
+    ws["C2"], ws["D2"], ws["H2"], ws["L2"] = "赵春生", "13812340000", "13987650000", "13987650000"
     buf = io.BytesIO()
     wb.save(buf)
     plan = import_links(session, buf.getvalue(), "模板.xlsx")
-    assert plan.ok and plan.counts["households_new"] == 1
+    assert plan.ok and plan.counts["households_new"] == 1 and plan.counts["group_links_changed"] == 1
     assert [w.households for w in plan.warnings] == [1]
 
 

@@ -189,7 +189,7 @@ def test_cli_json_and_audit(lx, session, scenario, clock, tmp_path, monkeypatch)
     from openpyxl import load_workbook
 
     wb = load_workbook(tmp_path / "ledger.xlsx")
-    assert wb.sheetnames == ["干部", "村", "缺项农户"]
+    assert wb.sheetnames == ["干部", "村", "缺项农户", "包组"]
     assert wb["干部"]["A2"].value == "王芳"
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "ledger.export")) == 3

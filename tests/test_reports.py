@@ -48,8 +48,8 @@ def test_json_to_stdout(township: Any, session: Any) -> None:
                 "requests_answered", "requests_answered_in_sla", "score", "rank"}
     assert all(required <= set(row) for row in data["cadres"])
     assert [(r["name"], r["phone"], r["score"], r["rank"]) for r in data["cadres"]] == [
-        ("张三", "13900000001", 100.0, 1), ("孙七", "13900000003", 95.0, 2), ("李四", "13900000002", 95.0, 2),
-        ("王五", "13900000004", 73.64, 4), ("赵六", "13900000005", 21.16, 5)]
+        ("张三", "13900000001", 80.0, 1), ("孙七", "13900000003", 75.0, 2), ("李四", "13900000002", 75.0, 2),
+        ("王五", "13900000004", 56.06, 4), ("赵六", "13900000005", 15.04, 5)]
     assert data == build_report(session, township.config, "month", "2026-11", now=at(NOW)).to_dict()
     assert audits(township) == [("cli", "report.export", "month:2026-11")]
 
@@ -59,7 +59,7 @@ def test_quarter_and_year_json_to_file(township: Any, tmp_path: Any) -> None:
     assert run(township, "report", "quarter", "2026q4", "--out", str(out)).exit_code == 0
     q = json.loads(out.read_text(encoding="utf-8"))
     assert (q["kind"], q["period"], q["previous_period"]) == ("quarter", "2026Q4", "2026Q3")
-    assert {r["name"]: r["score"] for r in q["cadres"]}["王五"] == 70.0
+    assert {r["name"]: r["score"] for r in q["cadres"]}["王五"] == 53.33
     result = run(township, "report", "year", "2026")
     y = json.loads(result.stdout)
     assert y["period"] == "2026" and len(y["trend"]) == 12 and y["trend"][-1]["month"] == "2026-12"
@@ -76,7 +76,7 @@ def test_xlsx_is_a_formatted_workbook(township: Any, tmp_path: Any) -> None:
     header = [c.value for c in ws[1]]
     assert header[:5] == ["排名", "姓名", "村(居)", "岗位", "电话"]
     rows = {r[1]: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
-    assert rows["王五"]["得分"] == 73.64 and isinstance(rows["王五"]["联系农户"], int)
+    assert rows["王五"]["得分"] == 56.06 and isinstance(rows["王五"]["联系农户"], int)
     assert rows["王五"]["日记覆盖率"] == 0.8182 and rows["李四"]["排名"] == 2 and rows["孙七"]["排名"] == 2
     cov_col = header.index("日记覆盖率") + 1
     assert ws.cell(row=2, column=cov_col).number_format == "0.0%"
@@ -88,7 +88,7 @@ def test_xlsx_is_a_formatted_workbook(township: Any, tmp_path: Any) -> None:
     villages = {r[1]: r for r in wb["各村汇总"].iter_rows(min_row=2, values_only=True)}
     assert set(villages) == {"新桥村", "石门村"}
     breakdown = [c.value for c in wb["得分构成"][1]]
-    assert "民情日记·得分" in breakdown and "五个一台账·得分" not in breakdown  # ledger weight 0: not shown
+    assert "民情日记·得分" in breakdown and "五个一台账·得分" in breakdown  # the ledger weighs by default
 
 
 def test_html_is_one_printable_file_with_charts(township: Any, tmp_path: Any) -> None:
@@ -98,7 +98,7 @@ def test_html_is_one_printable_file_with_charts(township: Any, tmp_path: Any) ->
     assert html.count("<svg") == 3
     assert "@page { size: A4" in html
     assert "示范镇“三五连心”工程2026年11月月通报" in html
-    for figure in ("76.96", "73.64", "21.16", "13900000004", "张三", "至今未反馈", "联系农户不足", "日记覆盖率偏低"):
+    for figure in ("60.22", "56.06", "15.04", "13900000004", "张三", "至今未反馈", "联系农户不足", "日记覆盖率偏低"):
         assert figure in html, figure
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # nothing fetched from outside
     assert "<script" not in html and "<link" not in html
@@ -128,7 +128,7 @@ def test_bad_input_is_refused_and_not_audited(township: Any, tmp_path: Any) -> N
 def test_store_report_keeps_three_formats_and_replaces_them(township: Any) -> None:
     with township.session() as s:
         report = store_report(s, township.config, "month", "2026-11", at(NOW))
-        assert report.totals.avg_score == 76.96
+        assert report.totals.avg_score == 60.22
     with township.session() as s:
         store_report(s, township.config, "month", "2026-11", at("2026-12-03 10:00"))
     with township.session() as s:

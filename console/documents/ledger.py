@@ -105,6 +105,9 @@ def to_xlsx(led: dict[str, Any]) -> bytes:
                    (h["info_updated_at"] or "")[:10], h["card_issued_on"] or "", h["policy_done_on"] or "",
                    h["commitment_signed_on"] or "", h["visits_this_month"], h["tasks"],
                    "、".join(DUTIES.get(k, k) for k in h["missing"])]))
+    wg = sheet("包组", ["村（居）", "村民小组", "户数", "包组干部", "岗位", "电话"])
+    for g in led.get("groups", []):
+        wg.append(_as_text(wg, [g["village"], g["group"], g["households"], g["name"], g["post"], g["phone"]]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.group_links import GroupLeader, group_leaders
 from storage.models import Cadre, Household, Link, ServiceCard, Village, VillagerGroup
 
 CARDS_PER_PAGE = 8
@@ -146,13 +147,16 @@ def render_listing(session: Session, config: Any, *, village: str | None = None,
         by_village[vil.name].append(ListingRow(g.name if g else "", h.head_name, h.population, cadre.name, cadre.post or "",
                                                cadre.phone, link.commitment_signed_on if link else None))
         listed.append(h)
+    leaders: dict[str, list[GroupLeader]] = {}
+    for g in group_leaders(session, village_id=v.id if v is not None else None):
+        leaders.setdefault(g.village, []).append(g)
     sections = []
     for name, rows in by_village.items():
         cadres: dict[str, tuple[str, str, int]] = {}
         for r in rows:
             n = cadres.get(r.cadre_phone, (r.cadre_name, r.cadre_post, 0))
             cadres[r.cadre_phone] = (n[0], n[1], n[2] + 1)
-        sections.append({"village": name, "rows": rows,
+        sections.append({"village": name, "rows": rows, "groups": leaders.get(name, []),
                          "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()]})
     html = environment().get_template("print/listing.html").render(
         sections=sections, township=config["general"]["township"], today=today)

@@ -15,6 +15,7 @@ from console.documents import ledger as ledger_document
 from console.views import common
 from handlers.render import mask_phone
 from storage import ledger as ledger_svc
+from storage.group_links import group_leaders
 
 MISSING_SHOWN = 300
 FORMATS = {"json": "application/json", "html": "text/html; charset=utf-8",
@@ -50,7 +51,8 @@ def _summary(s: Any) -> tuple[dict[str, Any], str, str | None]:
     month = month or f"{today.year:04d}-{today.month:02d}"
     villages = ledger_svc.village_totals(s, month=month)
     led = {"month": month, "cadres": ledger_svc.cadre_totals(s, month=month), "villages": villages,
-           "totals": ledger_svc.totals_of(villages), "missing": None, "duties": ledger_svc.DUTIES}
+           "totals": ledger_svc.totals_of(villages), "missing": None, "duties": ledger_svc.DUTIES,
+           "groups": [g.as_dict() for g in group_leaders(s)]}
     return led, month, None
 
 
@@ -67,6 +69,8 @@ def _masked(led: dict[str, Any]) -> dict[str, Any]:
         row["phone"] = mask_phone(row.get("phone"))
     for row in led["missing"]:
         row["cadre_phone"] = mask_phone(row.get("cadre_phone"))
+    for row in led.get("groups", []):
+        row["phone"] = mask_phone(row.get("phone"))
     return led
 
 

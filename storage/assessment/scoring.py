@@ -37,12 +37,16 @@ def score_counts(c: Counts, ledger_share: float | None, weights: dict[str, float
         w = weights.get(key, 0.0)
         if w > 0 and den > 0:
             total_weight += w
+    # The ledger is today's state, not the period's work: a period with nothing else to judge (a month before the
+    # cadre joined, a whole month of leave) gets no score rather than one made of the ledger alone.
+    if not any(weights.get(key, 0.0) > 0 and den > 0 for key, _num, den in raw if key != "ledger"):
+        total_weight = 0.0
     parts: list[ScorePart] = []
     score = 0.0
     for key, num, den in raw:
         w = weights.get(key, 0.0)
         r = num / den if den > 0 else None
-        if w > 0 and r is not None:
+        if w > 0 and r is not None and total_weight > 0:
             max_points = 100.0 * w / total_weight
             points = max_points * r
             score += points

@@ -111,15 +111,21 @@ def _seed_links(session: Session, people: list[DemoHousehold], township: str, no
                 report: SeedReport) -> dict[int, Household]:
     """Villages, groups, cadres, households, links and cards through the importer (idempotent by design)."""
     table = Table(filename="demo")
+    led: set[tuple[str, str]] = set()
     for n, h in enumerate(people, start=2):
         name, post, unit = CADRE_POSTS[h.cadre]
         values = [h.village, h.group, h.head, h.phone, str(h.population), "", name, CADRE_PHONES[h.cadre], post, unit]
+        # 包组联户: the cadre of a group's first household answers for the group
+        first = (h.village, h.group) not in led
+        led.add((h.village, h.group))
+        values += [name, CADRE_PHONES[h.cadre]] if first else ["", ""]
         table.rows.append(SourceRow(number=n, values={key: v for (_, key), v in zip(COLUMNS, values, strict=True)}))
     plan = plan_import(session, table, township=township)
     if not plan.ok:  # pragma: no cover - the demo data is valid; a clash with real data is reported
         raise RuntimeError("demo link list refused: " + "; ".join(str(p) for p in plan.problems[:5]))
     c = plan.counts
-    if c["households_new"] or c["households_updated"] or c["cadres_new"] or c["cadres_updated"]:
+    if (c["households_new"] or c["households_updated"] or c["cadres_new"] or c["cadres_updated"]
+            or c["group_links_changed"]):
         apply_import(session, plan, actor=ACTOR, now=now)
         report.add("households", c["households_new"])
         report.add("cadres", c["cadres_new"])

@@ -161,11 +161,22 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetim
             {"household_id": u["household_id"], "old_cadre_id": u["old_cadre_id"],
              "new_cadre_id": plan.cadre_ids[u["cadre_phone"]], "changed_at": now, "changed_by": changed_by}
             for u in plan.link_updates])
+    _apply_group_links(session, plan, actor=actor, now=now)
     record(session, actor=actor, action="import", target=plan.filename,
            detail={"rows": plan.rows, **plan.counts, "warnings": len(plan.warnings)})
     session.flush()
     plan.applied = True
     return plan
+
+
+def _apply_group_links(session: Session, plan: ImportPlan, *, actor: str, now: datetime) -> None:
+    """包组联户: set each changed group's cadre; every change audited with the old and the new cadre."""
+    for u in plan.group_link_changes:
+        gid = plan.group_ids[(plan.village_ids[u["village"]], u["group"])]
+        session.execute(update(VillagerGroup).where(VillagerGroup.id == gid).values(
+            cadre_id=plan.cadre_ids.get(u["phone"], u["db_id"]), cadre_linked_at=now))
+        record(session, actor=actor, action="group_link.set", target=f"{u['village']}{u['group']}",
+               detail={"cadre": u["phone"], "name": u["name"], "old_cadre": u["old_phone"], "via": plan.filename})
 
 
 def import_file(session: Session, source: str | Path | bytes, *, filename: str | None = None, actor: str,

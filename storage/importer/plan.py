@@ -148,6 +148,7 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
                 continue
             targets[target["id"]] = r
         r["target"] = target
+    _plan_group_links(plan, rows, first_cadre, cadres)
 
     if plan.problems:
         plan.problems.sort(key=lambda p: (p.row or 0, [n for n, _ in COLUMNS].index(p.column)
@@ -158,6 +159,7 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
     file_villages = list(dict.fromkeys(r["village"] for r in rows))
     plan.new_villages = [v for v in file_villages if v not in villages]
     plan.village_ids = {v: villages[v] for v in file_villages if v in villages}
+    _group_link_changes(session, plan)
     new_groups = list(dict.fromkeys((r["village"], r["group"]) for r in rows if r["group"]))
     plan.new_groups = [(v, g) for v, g in new_groups if (plan.village_ids.get(v), g) not in plan.group_ids]
 
@@ -272,11 +274,55 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
     counts["groups_new"] = len(plan.new_groups)
     counts["cadres"] = len(first_cadre)
     counts["households"] = len(rows)
+    counts["group_links"] = len(plan.group_links)
+    counts["group_links_changed"] = len(plan.group_link_changes)
     plan.counts = {k: counts.get(k, 0) for k in (
         "villages", "villages_new", "groups_new", "cadres", "cadres_new", "cadres_updated", "cadres_unchanged",
         "households", "households_new", "households_updated", "households_unchanged", "links_changed",
-        "cards_assigned", "not_in_file")}
+        "cards_assigned", "not_in_file", "group_links", "group_links_changed")}
     return plan
+
+
+def _plan_group_links(plan: ImportPlan, rows: list[dict[str, Any]],
+                      file_cadres: dict[str, dict[str, Any]], cadres: dict[str, dict[str, Any]]) -> None:
+    """包组联户: the cadre each 村民小组 of the file is given (columns 包组干部 / 包组干部电话). The phone must be a
+    cadre of this file or of the database, with the same name when one is written; every row of a group names
+    the same cadre or leaves the cells empty (empty cells change nothing)."""
+    for r in rows:
+        phone = r["group_cadre_phone"]
+        if not phone:
+            continue
+        key = (r["village"], r["group"])
+        known = file_cadres.get(phone)
+        name = known["cadre_name"] if known else cadres[phone]["name"] if phone in cadres else None
+        if name is None:
+            plan.problems.append(Problem(r["row"], "包组干部电话", f"{phone} 不是本名单或系统中的联户干部"
+                                         "（包组干部须先作为联户干部导入）"))
+            continue
+        if r["group_cadre_name"] and r["group_cadre_name"] != name:
+            plan.problems.append(Problem(r["row"], "包组干部", f"电话 {phone} 的干部是「{name}」，此处却是"
+                                         f"「{r['group_cadre_name']}」"))
+            continue
+        first = plan.group_links.setdefault(key, {"phone": phone, "name": name, "row": r["row"],
+                                                         "db_id": cadres[phone]["id"] if phone in cadres else None})
+        if first["phone"] != phone:
+            plan.problems.append(Problem(r["row"], "包组干部电话", f"{r['village']}{r['group']} 在第 {first['row']} 行"
+                                         f"的包组干部是 {first['name']}（{first['phone']}），此处却是 {name}（{phone}）"))
+
+
+def _group_link_changes(session: Session, plan: ImportPlan) -> None:
+    """The groups whose cadre the import sets or changes (the others already have that cadre)."""
+    if not plan.group_links:
+        return
+    current = {(vname, gname): phone for vname, gname, phone in session.execute(
+        select(Village.name, VillagerGroup.name, Cadre.phone)
+        .join(VillagerGroup, VillagerGroup.village_id == Village.id)
+        .join(Cadre, Cadre.id == VillagerGroup.cadre_id)
+        .where(Village.id.in_(list(plan.village_ids.values()) or [-1])))}
+    plan.group_link_changes = [
+        {"village": v, "group": g, "phone": link["phone"], "name": link["name"], "db_id": link["db_id"],
+         "old_phone": current.get((v, g))}
+        for (v, g), link in plan.group_links.items() if current.get((v, g)) != link["phone"]]
 
 
 def household_count_by_cadre(session: Session) -> dict[int, int]:

@@ -18,10 +18,15 @@ COLUMNS: list[tuple[str, str]] = [
     ("干部电话", "cadre_phone"),
     ("干部岗位", "cadre_post"),
     ("干部单位", "cadre_unit"),
+    # 包组联户 (optional): the cadre who answers for the row's 村民小组 — identified by the phone, which must be
+    # a cadre of this file or of the database; every row of a group names the same one or leaves it empty
+    ("包组干部", "group_cadre_name"),
+    ("包组干部电话", "group_cadre_phone"),
 ]
 COLUMN_OF: dict[str, str] = {key: name for name, key in COLUMNS}
-OPTIONAL_COLUMNS = {"服务卡号"}
-EXAMPLE_ROW = ["新桥村", "一组", "王大山", "13812345678", 4, "", "李明", "13987654321", "村支书", "新桥村委会"]
+OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话"}
+EXAMPLE_ROW = ["新桥村", "一组", "王大山", "13812345678", 4, "", "李明", "13987654321", "村支书", "新桥村委会",
+               "李明", "13987654321"]
 MIN_HOUSEHOLDS = 30  # the programme's minimum per cadre
 PROGRESS_EVERY = 10_000
 
@@ -97,6 +102,9 @@ class ImportPlan:
     history: list[dict[str, Any]] = field(default_factory=list)
     link_updates: list[dict[str, Any]] = field(default_factory=list)  # existing household, other/no cadre
     card_updates: list[dict[str, Any]] = field(default_factory=list)  # existing household: number set/changed
+    # 包组联户: (village, group) -> {"phone", "name", "row"} named in the file; changes against the database
+    group_links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    group_link_changes: list[dict[str, Any]] = field(default_factory=list)
     applied: bool = False
 
     @property
@@ -118,7 +126,8 @@ class ImportPlan:
             f"农户：{c.get('households', 0)} 户（新增 {c.get('households_new', 0)}，更新 {c.get('households_updated', 0)}，"
             f"未变 {c.get('households_unchanged', 0)}）",
             f"联户关系变更：{c.get('links_changed', 0)}；新编服务卡号：{c.get('cards_assigned', 0)}",
-        ] + ([f"数据库中另有 {c['not_in_file']} 户（同一村）不在此文件中，未作改动"] if c.get("not_in_file") else [])
+        ] + ([f"包组干部：{c['group_links']} 个村民小组（变更 {c.get('group_links_changed', 0)}）"]
+             if c.get("group_links") else []) + ([f"数据库中另有 {c['not_in_file']} 户（同一村）不在此文件中，未作改动"] if c.get("not_in_file") else [])
 
 
 Progress = Callable[[str, int, int], None]

@@ -37,10 +37,12 @@ from storage.ledger.query import (
     totals_of,
     village_totals,
 )
+from storage.ledger.undone import UNDONE_DUTIES, Undone, undone_duties
 
 __all__ = [
     "DUTIES", "INFO_FIELDS", "INFO_FIELD_LABELS", "ROLE_NAMES", "HouseholdDuties", "LedgerError", "Scope",
     "build_ledger", "cadre_totals", "find_mentions", "format_field", "format_income", "format_members",
     "household_duties", "info_complete_clause", "info_field_clauses", "info_missing_fields", "ledger_completion",
     "link_mentions", "month_bounds", "resolve_scope", "role_counts", "totals_of", "village_totals",
+    "UNDONE_DUTIES", "Undone", "undone_duties",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from storage.group_links import group_leaders
 from storage.ledger.duties import (
     COUNT_KEYS,
     DUTIES,
@@ -272,6 +273,8 @@ def build_ledger(session: Session, *, today: date, village: str | None = None, c
         "totals": totals_of(villages),
         "missing": [r.as_dict() for r in rows if r.missing],
         "duties": DUTIES,
+        # 包组联户: the groups in scope that have a cadre (for one cadre: the groups they answer for)
+        "groups": [g.as_dict() for g in group_leaders(session, village_id=scope.village_id, cadre_id=scope.cadre_id)],
     }
 
 

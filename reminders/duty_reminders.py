@@ -1,0 +1,88 @@
+"""``duty_reminders``: before the office's deadlines for the 五个一 duties done once per household (``[programme]``
+cards_due, commitments_due, forms_due), on each of ``remind_days_before`` days, remind every bound cadre (not on
+leave) of their households still missing a card, a commitment letter or a complete information form (from the
+ledger, storage.ledger.undone_duties), once per reminder day; and tell the office who is behind. A cadre with
+nothing missing hears nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from reminders.lease import write_lock
+from reminders.reminding import (
+    JobResult,
+    Reminder,
+    already,
+    bound_cadres,
+    notify_office,
+    on_leave,
+    remind_many,
+)
+from reminders.render import render
+from storage import tasks as task_svc
+from storage.config import programme_dates
+from storage.ledger import DUTIES, undone_duties
+from storage.models import Cadre, Village
+
+KIND = "duty_due"
+# the ledger's names of the duties (storage.ledger.DUTIES), and how a short push line counts them
+LABELS = {"card": DUTIES["card"], "commitment": DUTIES["commitment"], "form": DUTIES["info"]}
+SHORT = {"card": "户未发卡", "commitment": "户未签承诺书", "form": "户登记表不全"}
+NAMES_SHOWN = 10
+
+
+def _date_text(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def duty_reminders(lx: Any, now: datetime) -> JobResult:
+    res = JobResult("duty_reminders")
+    day = now.astimezone(lx.config.tz).date()
+    before = set(lx.config["programme"]["remind_days_before"])
+    due = {duty: d for duty, d in programme_dates(lx.config).items() if (d - day).days in before}
+    if not due:
+        res.detail["reminder_day"] = False
+        return res
+    res.detail["duties"] = ",".join(sorted(due))
+    with lx.session() as s:
+        write_lock(s)
+        undone = undone_duties(s, due)
+        openids = bound_cadres(s)
+        away = on_leave(s, day)
+        done_before = already(s, KIND, day.isoformat())
+        todo: list[Reminder] = []
+        for cid, u in sorted(undone.items()):
+            if cid not in openids or cid in away:
+                continue
+            if f"cadre:{cid}" in done_before:
+                res.skipped += 1
+                continue
+            items = [{"label": LABELS[d], "due": _date_text(due[d]), "days": (due[d] - day).days,
+                      "count": len(heads), "names": heads[:NAMES_SHOWN], "more": max(0, len(heads) - NAMES_SHOWN)}
+                     for d, heads in u.households.items() if heads]
+            first_due = min(due[d] for d, heads in u.households.items() if heads)
+            what = "、".join(f"{len(heads)}{SHORT[d]}" for d, heads in u.households.items() if heads)
+            todo.append(Reminder(KIND, f"cadre:{cid}", day.isoformat(), openids[cid],
+                                 render("duty_reminder", cadre_name=u.name, items=items),
+                                 values={"what": what, "due": f"{_date_text(first_due)} 23:59"}))
+        sent, skipped = remind_many(s, todo, now=now)
+        res.sent += sent
+        res.skipped += skipped
+        res.detail["behind"] = len(undone)
+        if undone:
+            stmt = (select(Cadre.id, Village.name).outerjoin(Village, Village.id == Cadre.village_id)
+                    .where(Cadre.id.in_(list(undone))))
+            villages: dict[int, str] = {cid: name for cid, name in s.execute(stmt)}
+            rows = [{"name": u.name, "village": villages.get(cid) or "",
+                     "counts": [(LABELS[d], len(h)) for d, h in u.households.items() if h],
+                     "away": cid in away, "unbound": cid not in openids}
+                    for cid, u in sorted(undone.items(), key=lambda kv: (villages.get(kv[0]) or "", kv[1].name))]
+            text = render("duty_behind", rows=rows, limit=30, due=[(LABELS[d], _date_text(v), (v - day).days)
+                                                                  for d, v in sorted(due.items(), key=lambda kv: kv[1])])
+            notify_office(s, res, "duty_behind", day.isoformat(), text,
+                          task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
+    return res
