@@ -28,7 +28,7 @@ import threading
 import traceback
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -80,8 +80,38 @@ def _identity(session: Session, openid: str, now: datetime) -> WechatIdentity:
         return ident
 
 
+_IDENT = WechatIdentity.__table__
+# A user's own message always opens a new 5-message / 48-hour window (quotas do not add up, and nothing an
+# event opens is longer), so for the common case the identity's SELECT and its window UPDATE are one
+# statement: UPDATE … RETURNING the whole row, which becomes the ORM object without a SELECT.
+_OPEN_USER_WINDOW = (
+    update(_IDENT)
+    .where(_IDENT.c.openid == bindparam("b_openid"))
+    .values(last_inbound_at=bindparam("b_now"), window_opened_at=bindparam("b_now"),
+            window_until=bindparam("b_until"), window_quota=USER_MESSAGE_WINDOW[0], window_sent=0)
+    .returning(*_IDENT.c)
+)
+
+
+def _identity_opening_user_window(session: Session, openid: str, now: datetime) -> WechatIdentity | None:
+    """The known identity with its 48-hour window opened (one statement), or None for a new user."""
+    row = session.connection().execute(
+        _OPEN_USER_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + USER_MESSAGE_WINDOW[1]}).first()
+    if row is None:
+        return None
+    ident = WechatIdentity(**row._mapping)
+    make_transient_to_detached(ident)  # as if loaded: no history, so nothing to flush unless a handler changes it
+    session.add(ident)
+    return ident
+
+
 def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundMessage | None) -> Context:
     now = lx.now()
+    if msg.kind != "event":
+        ident = _identity_opening_user_window(session, msg.openid, now)
+        if ident is not None:
+            return Context(session=session, config=lx.config, identity=ident, inbound=inbound, now=lx.now,
+                           render=render, outbox=Outbox(session))
     ident = _identity(session, msg.openid, now)
     if not (msg.kind == "event" and msg.event == "unsubscribe"):
         ident.last_inbound_at = now
@@ -180,8 +210,7 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
     if row_id is None:
         return None
     inbound = InboundMessage(id=row_id, **values)
-    make_transient_to_detached(inbound)
-    session.add(inbound)
+    make_transient_to_detached(inbound)  # read-only for the handlers (id, create_time); kept out of the session
     return inbound
 
 
@@ -191,6 +220,13 @@ _INSERT = {
     "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
 }
 _REPLY = select(InboundMessage.status, InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
+# The outcome goes onto the row in Core: the InboundMessage object is never in the session (no unit of work
+# for one UPDATE of three columns).
+_OUTCOME = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), reply=bindparam("b_reply"), error=bindparam("b_error"))
+)
 
 
 def _handle(lx: Lianxin, msg: Message) -> str | None:
@@ -217,6 +253,8 @@ def _handle(lx: Lianxin, msg: Message) -> str | None:
             inbound.error = "".join(traceback.format_exception_only(type(e), e)).strip()[:2000]
             reply = render("error")
         inbound.reply = reply
+        session.connection().execute(_OUTCOME, {"b_id": inbound.id, "b_status": inbound.status, "b_reply": reply,
+                                                "b_error": inbound.error})
         session.commit()
         log.debug("handled %s by %s", msg.dedup_key, name)
         return reply
