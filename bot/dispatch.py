@@ -29,8 +29,6 @@ import traceback
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -39,6 +37,7 @@ from handlers.base import Context, Message, Outbox
 from handlers.paging import paginate
 from handlers.render import render
 from handlers.routing import route
+from storage.db import insert_or_skip
 from storage.models import InboundMessage, WechatIdentity
 from storage.runtime import Lianxin
 
@@ -205,8 +204,7 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
         "reply": None,
         "error": None,
     }
-    insert = _INSERT[lx.engine.dialect.name]
-    row_id = session.connection().execute(insert, values).scalar()  # Core: no ORM bulk-insert machinery
+    row_id = session.connection().execute(_INSERT, values).scalar()  # Core: no ORM bulk-insert machinery
     if row_id is None:
         return None
     inbound = InboundMessage(id=row_id, **values)
@@ -215,10 +213,7 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
 
 
 _TABLE = InboundMessage.__table__
-_INSERT = {
-    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
-    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
-}
+_INSERT = insert_or_skip(_TABLE, "dedup_key")
 _REPLY = select(InboundMessage.status, InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
 # The outcome goes onto the row in Core: the InboundMessage object is never in the session (no unit of work
 # for one UPDATE of three columns).
