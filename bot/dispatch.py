@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import traceback
+from collections import deque
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -152,9 +153,38 @@ def _stored_reply(lx: Lianxin, key: str) -> str | None:
 # SQLite has one writer at a time and each message is one write transaction from its first statement; its
 # busy handler makes waiting threads sleep and poll (1, 2, 5 … 100 ms), so under load a worker could lose the
 # race again and again (p99 near 1 s at 20 connections with 2 gunicorn workers). Messages queue instead: the
-# threads of a process on a lock, the processes on an flock of a file beside the database (released by the
-# kernel if a process dies). The descriptor is per process: one inherited across fork would not exclude.
-_sqlite_writer = threading.Lock()
+# threads of a process on a first-come-first-served lock, the processes on an flock of a file beside the
+# database (released by the kernel if a process dies). The descriptor is per process: one inherited across fork
+# would not exclude.
+class FifoLock:
+    """A lock handed to its waiters in arrival order (``threading.Lock`` lets a releasing thread take it again,
+    or any waiter win, so under 20 connections one message could wait behind many later ones)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> FifoLock:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder's __exit__: the lock passes straight to us, still held
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
+_sqlite_writer = FifoLock()
 _lock_fds: dict[tuple[int, str], int] = {}
 
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from bot.dispatch import FifoLock
 from storage.accounts import issue_bind_code
 from storage.models import DiaryEntry, InboundMessage, OutboxMessage, VillagerRequest, WechatIdentity
 from tests.support.factories import Factory
@@ -143,3 +144,27 @@ def test_a_late_retry_gets_the_stored_reply(lx: Any, clock: Any, people: Any) ->
     clock.advance(seconds=20)
     assert wc.text("o-li", "走访刘婶", msg_id=9001) == first
     assert count(lx, DiaryEntry) == 1
+
+
+def test_sqlite_writers_of_one_process_get_the_lock_in_arrival_order() -> None:
+    """The SQLite writer queue is first come, first served: a message never waits behind later ones."""
+    lock = FifoLock()
+    order: list[int] = []
+
+    def writer(i: int) -> None:
+        with lock:
+            order.append(i)
+
+    threads = []
+    with lock:
+        for i in range(6):
+            t = threading.Thread(target=writer, args=(i,))
+            t.start()
+            threads.append(t)
+            while len(lock._waiters) < i + 1:  # queued before the next one starts
+                time.sleep(0.001)
+    for t in threads:
+        t.join(5)
+    assert order == list(range(6))
+    with lock:  # and it is free again afterwards
+        pass
