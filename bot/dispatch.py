@@ -65,8 +65,11 @@ def window_opened_by(msg: Message) -> tuple[int, timedelta] | None:
 # ----------------------------------------------------------------------------------------------- context
 
 
+_IDENTITY = select(WechatIdentity).where(WechatIdentity.openid == bindparam("b_openid"))  # built once
+
+
 def _identity(session: Session, openid: str, now: datetime) -> WechatIdentity:
-    ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+    ident = session.scalar(_IDENTITY, {"b_openid": openid})
     if ident is not None:
         return ident
     try:
@@ -75,7 +78,7 @@ def _identity(session: Session, openid: str, now: datetime) -> WechatIdentity:
             session.add(ident)
         return ident
     except IntegrityError:  # the same new user's other message got there first
-        ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+        ident = session.scalar(_IDENTITY, {"b_openid": openid})
         assert ident is not None
         return ident
 
