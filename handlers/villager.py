@@ -15,7 +15,7 @@ from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
 from storage import cards
-from storage.db import insert_or_skip
+from storage.db import insert_or_skip, serialize_numbering
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
 from storage.ratelimit import clear_failures, locked_until, record_failure
@@ -165,6 +165,7 @@ def unknown_card_hint(ctx: Context, msg: Message) -> str:
 
 
 def _next_number(ctx: Context) -> int:
+    serialize_numbering(ctx.session, "villager_request.number")  # PostgreSQL: concurrent requests take turns
     return (ctx.session.scalar(_NEXT_NUMBER) or 0) + 1
 
 
