@@ -26,11 +26,10 @@ import logging
 import os
 import threading
 import traceback
+from collections import deque
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -39,6 +38,7 @@ from handlers.base import Context, Message, Outbox
 from handlers.paging import paginate
 from handlers.render import render
 from handlers.routing import route
+from storage.db import insert_or_skip
 from storage.models import InboundMessage, WechatIdentity
 from storage.runtime import Lianxin
 
@@ -65,8 +65,11 @@ def window_opened_by(msg: Message) -> tuple[int, timedelta] | None:
 # ----------------------------------------------------------------------------------------------- context
 
 
+_IDENTITY = select(WechatIdentity).where(WechatIdentity.openid == bindparam("b_openid"))  # built once
+
+
 def _identity(session: Session, openid: str, now: datetime) -> WechatIdentity:
-    ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+    ident = session.scalar(_IDENTITY, {"b_openid": openid})
     if ident is not None:
         return ident
     try:
@@ -75,13 +78,43 @@ def _identity(session: Session, openid: str, now: datetime) -> WechatIdentity:
             session.add(ident)
         return ident
     except IntegrityError:  # the same new user's other message got there first
-        ident = session.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
+        ident = session.scalar(_IDENTITY, {"b_openid": openid})
         assert ident is not None
         return ident
 
 
+_IDENT = WechatIdentity.__table__
+# A user's own message always opens a new 5-message / 48-hour window (quotas do not add up, and nothing an
+# event opens is longer), so for the common case the identity's SELECT and its window UPDATE are one
+# statement: UPDATE … RETURNING the whole row, which becomes the ORM object without a SELECT.
+_OPEN_USER_WINDOW = (
+    update(_IDENT)
+    .where(_IDENT.c.openid == bindparam("b_openid"))
+    .values(last_inbound_at=bindparam("b_now"), window_opened_at=bindparam("b_now"),
+            window_until=bindparam("b_until"), window_quota=USER_MESSAGE_WINDOW[0], window_sent=0)
+    .returning(*_IDENT.c)
+)
+
+
+def _identity_opening_user_window(session: Session, openid: str, now: datetime) -> WechatIdentity | None:
+    """The known identity with its 48-hour window opened (one statement), or None for a new user."""
+    row = session.connection().execute(
+        _OPEN_USER_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + USER_MESSAGE_WINDOW[1]}).first()
+    if row is None:
+        return None
+    ident = WechatIdentity(**row._mapping)
+    make_transient_to_detached(ident)  # as if loaded: no history, so nothing to flush unless a handler changes it
+    session.add(ident)
+    return ident
+
+
 def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundMessage | None) -> Context:
     now = lx.now()
+    if msg.kind != "event":
+        ident = _identity_opening_user_window(session, msg.openid, now)
+        if ident is not None:
+            return Context(session=session, config=lx.config, identity=ident, inbound=inbound, now=lx.now,
+                           render=render, outbox=Outbox(session))
     ident = _identity(session, msg.openid, now)
     if not (msg.kind == "event" and msg.event == "unsubscribe"):
         ident.last_inbound_at = now
@@ -123,9 +156,38 @@ def _stored_reply(lx: Lianxin, key: str) -> str | None:
 # SQLite has one writer at a time and each message is one write transaction from its first statement; its
 # busy handler makes waiting threads sleep and poll (1, 2, 5 … 100 ms), so under load a worker could lose the
 # race again and again (p99 near 1 s at 20 connections with 2 gunicorn workers). Messages queue instead: the
-# threads of a process on a lock, the processes on an flock of a file beside the database (released by the
-# kernel if a process dies). The descriptor is per process: one inherited across fork would not exclude.
-_sqlite_writer = threading.Lock()
+# threads of a process on a first-come-first-served lock, the processes on an flock of a file beside the
+# database (released by the kernel if a process dies). The descriptor is per process: one inherited across fork
+# would not exclude.
+class FifoLock:
+    """A lock handed to its waiters in arrival order (``threading.Lock`` lets a releasing thread take it again,
+    or any waiter win, so under 20 connections one message could wait behind many later ones)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> FifoLock:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder's __exit__: the lock passes straight to us, still held
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
+_sqlite_writer = FifoLock()
 _lock_fds: dict[tuple[int, str], int] = {}
 
 
@@ -175,22 +237,24 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
         "reply": None,
         "error": None,
     }
-    insert = _INSERT[lx.engine.dialect.name]
-    row_id = session.connection().execute(insert, values).scalar()  # Core: no ORM bulk-insert machinery
+    row_id = session.connection().execute(_INSERT, values).scalar()  # Core: no ORM bulk-insert machinery
     if row_id is None:
         return None
     inbound = InboundMessage(id=row_id, **values)
-    make_transient_to_detached(inbound)
-    session.add(inbound)
+    make_transient_to_detached(inbound)  # read-only for the handlers (id, create_time); kept out of the session
     return inbound
 
 
 _TABLE = InboundMessage.__table__
-_INSERT = {
-    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
-    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_TABLE.c.id),
-}
+_INSERT = insert_or_skip(_TABLE, "dedup_key")
 _REPLY = select(InboundMessage.status, InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
+# The outcome goes onto the row in Core: the InboundMessage object is never in the session (no unit of work
+# for one UPDATE of three columns).
+_OUTCOME = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), reply=bindparam("b_reply"), error=bindparam("b_error"))
+)
 
 
 def _handle(lx: Lianxin, msg: Message) -> str | None:
@@ -217,6 +281,8 @@ def _handle(lx: Lianxin, msg: Message) -> str | None:
             inbound.error = "".join(traceback.format_exception_only(type(e), e)).strip()[:2000]
             reply = render("error")
         inbound.reply = reply
+        session.connection().execute(_OUTCOME, {"b_id": inbound.id, "b_status": inbound.status, "b_reply": reply,
+                                                "b_error": inbound.error})
         session.commit()
         log.debug("handled %s by %s", msg.dedup_key, name)
         return reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handlers import keywords
@@ -40,12 +40,15 @@ def cadre_of(ctx: Context) -> Cadre:
 
 def cadre_openid(session: Session, cadre_id: int) -> str | None:
     """The WeChat account bound to a cadre (the most recently bound one), or None."""
-    return session.scalar(
-        select(WechatIdentity.openid)
-        .where(WechatIdentity.cadre_id == cadre_id, WechatIdentity.kind == "cadre")
-        .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_CADRE_OPENID, {"b_cadre": cadre_id})
+
+
+_CADRE_OPENID = (  # built once per process: every villager request runs it
+    select(WechatIdentity.openid)
+    .where(WechatIdentity.cadre_id == bindparam("b_cadre"), WechatIdentity.kind == "cadre")
+    .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())
+    .limit(1)
+)
 
 
 # ---------------------------------------------------------------------------------------- predicates

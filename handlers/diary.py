@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre, kinds, local_date
@@ -27,36 +28,46 @@ def _message_time(ctx: Context) -> datetime:
     return ctx.inbound.create_time if ctx.inbound is not None else ctx.now()
 
 
+# Built once per process (every diary reply runs it): SQLAlchemy memoises a built statement's cache key, so
+# each run skips constructing the expression and generating its key.
+_DIARY_DAYS = select(func.count(func.distinct(DiaryEntry.day))).where(
+    DiaryEntry.cadre_id == bindparam("b_cadre"),
+    DiaryEntry.day >= bindparam("b_first"),
+    DiaryEntry.day <= bindparam("b_last"),
+    DiaryEntry.deleted_at.is_(None),
+)
+_DIARY = DiaryEntry.__table__
+_INSERT_DIARY = insert(_DIARY).returning(_DIARY.c.id)
+
+
 def diary_days(ctx: Context, cadre_id: int, day: date) -> int:
     """Distinct days with a (not undone) entry in ``day``'s month."""
     first = day.replace(day=1)
     last = last_day_of_month(day.year, day.month)
-    return ctx.session.scalar(
-        select(func.count(func.distinct(DiaryEntry.day))).where(
-            DiaryEntry.cadre_id == cadre_id,
-            DiaryEntry.day >= first,
-            DiaryEntry.day <= last,
-            DiaryEntry.deleted_at.is_(None),
-        )
-    ) or 0
+    return ctx.session.scalar(_DIARY_DAYS, {"b_cadre": cadre_id, "b_first": first, "b_last": last}) or 0
 
 
 def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None) -> DiaryEntry:
     """Store one diary entry for the message's local day. The one place a chat diary entry is written:
     other features hook here (e.g. the ledger links the households the text mentions)."""
     assert is_cadre(ctx), "is_cadre() guards every cadre route"
-    entry = DiaryEntry(
-        cadre_id=ctx.identity.cadre_id,  # the id is enough: no Cadre row is loaded for a diary entry
-        day=local_date(ctx, _message_time(ctx)),
-        text=text,
-        source=source,
-        media_id=media_id,
-        role=guess_role(text),
-        created_at=ctx.now(),
-        inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
-    )
+    values = {
+        "cadre_id": ctx.identity.cadre_id,  # the id is enough: no Cadre row is loaded for a diary entry
+        "day": local_date(ctx, _message_time(ctx)),
+        "text": text,
+        "source": source,
+        "entered_by": None,
+        "media_id": media_id,
+        "role": guess_role(text),
+        "created_at": ctx.now(),
+        "inbound_id": ctx.inbound.id if ctx.inbound is not None else None,
+        "deleted_at": None,
+    }
+    # Core INSERT … RETURNING id (the ORM's unit of work cost more than the statement); the row becomes the ORM
+    # object without a SELECT, in the session as if loaded, so a later change to it is still flushed.
+    entry = DiaryEntry(id=ctx.session.connection().execute(_INSERT_DIARY, values).scalar_one(), **values)
+    make_transient_to_detached(entry)
     ctx.session.add(entry)
-    ctx.session.flush()
     if source == "voice" and media_id:
         # The audio itself is kept: WeChat holds it 3 days, the download job fetches it within minutes
         # (reminders/media.py) and the console plays it, whether or not WeChat gave a Recognition text.

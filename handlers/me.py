@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
@@ -77,33 +77,12 @@ def month(ctx: Context, msg: Message, rest: str) -> str:
     first, last = today.replace(day=1), last_day_of_month(today.year, today.month)
     start, end = start_of_day(first, ctx.config.tz), start_of_day(last + timedelta(days=1), ctx.config.tz)
     s = ctx.session
-    # Four statements: one aggregate per table (counts only; no rows loaded that the reply does not show).
-    diary = s.execute(
-        select(func.count(DiaryEntry.id), func.count(func.distinct(DiaryEntry.day))).where(
-            DiaryEntry.cadre_id == cadre.id, DiaryEntry.day >= first, DiaryEntry.day <= last,
-            DiaryEntry.deleted_at.is_(None),
-        )
-    ).one()
-    summary = s.scalar(
-        select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id, MonthlySummary.month == month_key(today))
-    )
-    due = and_(TaskAssignment.deadline >= start, TaskAssignment.deadline < end, TaskAssignment.status != "pending")
-    tasks = s.execute(
-        select(
-            _count_if(due),
-            _count_if(and_(due, TaskAssignment.first_feedback_at.is_not(None))),
-            _count_if(and_(due, TaskAssignment.status == "done")),
-            _count_if(TaskAssignment.status.in_(("delivered", "acknowledged", "returned"))),
-        ).where(TaskAssignment.cadre_id == cadre.id)
-    ).one()
-    this_month = and_(VillagerRequest.created_at >= start, VillagerRequest.created_at < end)
-    reqs = s.execute(
-        select(
-            _count_if(this_month),
-            _count_if(and_(this_month, VillagerRequest.first_answer_at.is_not(None))),
-            _count_if(VillagerRequest.status == "open"),
-        ).where(VillagerRequest.cadre_id == cadre.id)
-    ).one()
+    # Four statements: one aggregate per table (counts only; no rows loaded that the reply does not show), each
+    # built once per process.
+    diary = s.execute(_MONTH_DIARY, {"b_cadre": cadre.id, "b_first": first, "b_last": last}).one()
+    summary = s.scalar(_MONTH_SUMMARY, {"b_cadre": cadre.id, "b_month": month_key(today)})
+    tasks = s.execute(_MONTH_TASKS, {"b_cadre": cadre.id, "b_start": start, "b_end": end}).one()
+    reqs = s.execute(_MONTH_REQUESTS, {"b_cadre": cadre.id, "b_start": start, "b_end": end}).one()
     return ctx.render(
         "month",
         cadre=cadre,
@@ -127,6 +106,27 @@ def _count_if(condition: Any) -> Any:
     """COUNT of the rows meeting ``condition`` (portable: no FILTER clause needed)."""
     return func.count(case((condition, 1)))
 
+
+_MONTH_DIARY = select(func.count(DiaryEntry.id), func.count(func.distinct(DiaryEntry.day))).where(
+    DiaryEntry.cadre_id == bindparam("b_cadre"), DiaryEntry.day >= bindparam("b_first"),
+    DiaryEntry.day <= bindparam("b_last"), DiaryEntry.deleted_at.is_(None),
+)
+_MONTH_SUMMARY = select(MonthlySummary).where(MonthlySummary.cadre_id == bindparam("b_cadre"),
+                                              MonthlySummary.month == bindparam("b_month"))
+_DUE = and_(TaskAssignment.deadline >= bindparam("b_start"), TaskAssignment.deadline < bindparam("b_end"),
+            TaskAssignment.status != "pending")
+_MONTH_TASKS = select(
+    _count_if(_DUE),
+    _count_if(and_(_DUE, TaskAssignment.first_feedback_at.is_not(None))),
+    _count_if(and_(_DUE, TaskAssignment.status == "done")),
+    _count_if(TaskAssignment.status.in_(("delivered", "acknowledged", "returned"))),
+).where(TaskAssignment.cadre_id == bindparam("b_cadre"))
+_THIS_MONTH = and_(VillagerRequest.created_at >= bindparam("b_start"), VillagerRequest.created_at < bindparam("b_end"))
+_MONTH_REQUESTS = select(
+    _count_if(_THIS_MONTH),
+    _count_if(and_(_THIS_MONTH, VillagerRequest.first_answer_at.is_not(None))),
+    _count_if(VillagerRequest.status == "open"),
+).where(VillagerRequest.cadre_id == bindparam("b_cadre"))
 
 router = Router("me", is_cadre, (
     Route("me.households", command("农户"), households),

@@ -7,14 +7,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
 from storage import cards
+from storage.db import insert_or_skip, serialize_numbering
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
 from storage.ratelimit import clear_failures, locked_until, record_failure
@@ -45,10 +46,16 @@ def find_card(ctx: Context, number: str) -> ServiceCard | None:
     return cards.by_number(ctx.session, keywords.digits_only(number))
 
 
+# Statements of every villager request, built once per process (SQLAlchemy memoises a built statement's key).
+_CADRE_FOR = (  # one statement, not the Link and then its Cadre
+    select(Cadre).join(Link, Link.cadre_id == Cadre.id).where(Link.household_id == bindparam("b_household")).limit(1)
+)
+_NEXT_NUMBER = select(func.max(VillagerRequest.number))
+_INSERT_REQUEST = insert_or_skip(VillagerRequest.__table__, "number")
+
+
 def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
-    return ctx.session.scalar(  # one statement, not the Link and then its Cadre
-        select(Cadre).join(Link, Link.cadre_id == Cadre.id).where(Link.household_id == household_id).limit(1)
-    )
+    return ctx.session.scalar(_CADRE_FOR, {"b_household": household_id})
 
 
 def _wrong(ctx: Context, key: str, *, number: str | None, scanned: bool) -> str:
@@ -170,7 +177,8 @@ def unknown_card_hint(ctx: Context, msg: Message) -> str:
 
 
 def _next_number(ctx: Context) -> int:
-    return (ctx.session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1
+    serialize_numbering(ctx.session, "villager_request.number")  # PostgreSQL: concurrent requests take turns
+    return (ctx.session.scalar(_NEXT_NUMBER) or 0) + 1
 
 
 def _request_text(ctx: Context, msg: Message) -> str:
@@ -199,28 +207,23 @@ def create_request(ctx: Context, msg: Message) -> str:
         return ctx.render("help_villager", cadre=cadre)
     category = guess_category(text) if msg.kind in ("text", "voice") else "其他"
     request = None
-    for _ in range(5):  # numbers are max+1: a concurrent request may take ours; retry with the next
-        try:
-            with ctx.session.begin_nested():
-                request = VillagerRequest(
-                    number=_next_number(ctx),
-                    household_id=household.id,
-                    identity_id=ident.id,
-                    cadre_id=cadre.id,
-                    category=category,
-                    role=CATEGORY_ROLE.get(category),
-                    text=text,
-                    msg_type=msg.kind,
-                    created_at=ctx.now(),
-                    status="open",
-                    inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
-                )
-                ctx.session.add(request)
+    for _ in range(5):  # numbers are max+1: a concurrent request may take ours; then the next one
+        values = {
+            "number": _next_number(ctx), "household_id": household.id, "identity_id": ident.id,
+            "cadre_id": cadre.id, "channel": "wechat", "recorded_by": None, "category": category,
+            "role": CATEGORY_ROLE.get(category), "text": text, "msg_type": msg.kind, "created_at": ctx.now(),
+            "first_answer_at": None, "status": "open", "satisfaction": None, "satisfaction_at": None,
+            "reopened_count": 0, "closed_at": None, "closed_by": None,
+            "inbound_id": ctx.inbound.id if ctx.inbound is not None else None,
+        }
+        # Core INSERT … ON CONFLICT (number) DO NOTHING RETURNING id: a number taken meanwhile (PostgreSQL waits
+        # for the other transaction) inserts nothing and spoils nothing, so no savepoint is needed.
+        row_id = ctx.session.connection().execute(_INSERT_REQUEST, values).scalar()
+        if row_id is not None:
+            request = VillagerRequest(id=row_id, **values)
+            make_transient_to_detached(request)  # as if loaded: in the session, nothing to flush
+            ctx.session.add(request)
             break
-        except IntegrityError:
-            request = None
-    if request is None:
-        raise RuntimeError("could not draw a request number")
     if msg.kind in ("image", "voice", "location"):
         ctx.session.add(Attachment(
             owner_type="request", owner_id=request.id, media_type=msg.kind, media_id=msg.media_id,

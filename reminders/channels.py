@@ -12,7 +12,7 @@ from reminders.render import render
 from reminders.template_values import template_data, values_of
 from storage.models import OutboxMessage, WechatIdentity
 from storage.outbox import push_time
-from storage.push_links import create_link
+from storage.push_links import create_link, create_links
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -93,10 +93,10 @@ def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[in
         return out
     base = lx.config.public_url
     with lx.session() as s:
-        for m in msgs:
-            token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {},
-                                now=now, days=lx.config["wechat"]["push_link_days"])
-            out[m.id] = f"{base}/m/{token}"
+        tokens = create_links(s, [{"outbox_id": m.id, "openid": m.openid, "kind": m.kind, "payload": m.payload}
+                                  for m in msgs], now=now, days=lx.config["wechat"]["push_link_days"])
+    for m, token in zip(msgs, tokens, strict=True):
+        out[m.id] = f"{base}/m/{token}"
     return out
 
 

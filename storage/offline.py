@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.db import serialize_numbering
 from storage.ledger import link_mentions
 from storage.models import Cadre, DiaryEntry, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
 from storage.roles import CATEGORY_ROLE, guess_category, guess_role
@@ -76,6 +77,7 @@ def add_offline_request(session: Session, *, household: Household, text: str, ch
         raise OfflineError(f"{household.head_name} 户还没有联户干部 / the household has no linked cadre")
     category = guess_category(text)
     request = None
+    serialize_numbering(session, "villager_request.number")  # PostgreSQL: writers of numbers take turns
     for _ in range(5):  # two writers may draw the same number: the unique number decides, the loser retries
         try:
             with session.begin_nested():

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.db import insert_or_skip
 from storage.models import OutboxMessage
 from storage.timestamps import utcnow
 
@@ -44,16 +43,25 @@ def enqueue(
     it loses quietly without spoiling the caller's transaction (no savepoint needed)."""
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
+    now = utcnow()
     values = {
         "idempotency_key": key,
         "openid": openid,
         "kind": kind,
         "payload": {"text": text, "template": template},
         "status": "pending",
-        "next_attempt_at": utcnow(),
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_by": None,
+        "claimed_until": None,
+        "channel": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+        "merged_into": None,
     }
     conn = session.connection()  # Core: the ORM's bulk-insert machinery costs more than the statement
-    return conn.execute(_INSERT[conn.dialect.name], values).first() is not None
+    return conn.execute(_INSERT, values).first() is not None
 
 
 def request_values(request: Any, tz: Any, household: Any = None) -> dict[str, str]:
@@ -89,7 +97,4 @@ def user_window_columns(at: datetime | None) -> dict[str, Any]:
 
 
 _TABLE = OutboxMessage.__table__
-_INSERT = {
-    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id),
-    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_TABLE.c.id),
-}
+_INSERT = insert_or_skip(_TABLE, "idempotency_key")

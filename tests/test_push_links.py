@@ -108,6 +108,22 @@ def test_a_requests_link_shows_the_thread_as_it_stood_when_pushed_not_later_repl
     assert LONG in html and "这句话是推送之后才写的" not in html  # the link shows that one message, not what came after
 
 
+def test_the_links_of_one_delivery_batch_each_open_their_own_message_and_request(chat, fake):
+    dispatch_outbox(chat.lx)  # the link notice first
+    chat.clock.advance(hours=49)
+    chat.wc.text("o-zhang", "第一件事：屋顶漏雨，堂屋全是水")
+    chat.wc.text("o-zhang", "第二件事：院墙裂了一道缝")
+    assert dispatch_outbox(chat.lx).sent_template == 2  # one claimed batch: its link rows written together
+    first, second = [d for d in fake.delivered if d.openid == "o-li"][-2:]
+    pages = [_page(chat, p.url).get_data(as_text=True) for p in (first, second)]
+    assert "屋顶漏雨" in pages[0] and "院墙裂了" not in pages[0]
+    assert "院墙裂了" in pages[1] and "屋顶漏雨" not in pages[1]
+    numbers = [re.search(r"第(\d+)号诉求", page).group(1) for page in pages]
+    assert numbers[0] != numbers[1]  # each link knows its own request (the thread and how to answer)
+    with chat.lx.session() as s:
+        assert len({link.request_id for link in s.scalars(select(PushLink).where(PushLink.kind == "request"))}) == 2
+
+
 def test_a_link_expires_and_a_wrong_token_opens_nothing(chat, fake):
     chat.clock.advance(hours=49)
     chat.wc.text("o-zhang", LONG)

@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
@@ -41,8 +41,11 @@ SKIP_WORDS = frozenset({"跳过", "略过", "下一步", "不变", "skip"})
 YES_WORDS = frozenset({"确认", "确定", "是", "是的", "好", "好的", "对", "保存", "ok", "yes", "y"})
 
 
+_STATE = select(ConversationState).where(ConversationState.identity_id == bindparam("b_identity"))  # built once
+
+
 def _state(ctx: Context) -> ConversationState | None:
-    return ctx.session.scalar(select(ConversationState).where(ConversationState.identity_id == ctx.identity.id))
+    return ctx.session.scalar(_STATE, {"b_identity": ctx.identity.id})
 
 
 def _end_form(ctx: Context, state: ConversationState) -> None:

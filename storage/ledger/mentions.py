@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -21,6 +21,15 @@ def _normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+# Built once per process (run for every chat diary entry): SQLAlchemy memoises a built statement's cache key.
+_CADRE_NAMES = (
+    select(Household.id, Household.head_name, ServiceCard.number)
+    .join(Link, Link.household_id == Household.id)
+    .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
+    .where(Link.cadre_id == bindparam("b_cadre"), Household.purged_at.is_(None))
+)
+
+
 def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Household]:
     """The cadre's own households a diary text names, by head name (2+ characters) or card number.
 
@@ -33,12 +42,7 @@ def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Househo
         return []
     # Every chat diary entry runs this: read plain columns (not ~30 Household objects) and search each name
     # with str.find (re.finditer(re.escape(name)) compiled a pattern per name, past re's cache).
-    rows = session.execute(
-        select(Household.id, Household.head_name, ServiceCard.number)
-        .join(Link, Link.household_id == Household.id)
-        .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None))
-    ).all()
+    rows = session.execute(_CADRE_NAMES, {"b_cadre": cadre_id}).all()
     found: set[int] = set()
     numbers = set(re.findall(r"\d+", text))
     for hid, _, number in rows:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Cadre, Feedback, Task, TaskAssignment
@@ -20,30 +21,44 @@ from storage.tasks.base import (
     office_recipients,
 )
 
+# The statements of every `任务`, built once per process (SQLAlchemy memoises a built statement's cache key).
+_OPEN_ASSIGNMENTS = (
+    select(TaskAssignment).join(Task)
+    .where(TaskAssignment.cadre_id == bindparam("b_cadre"), Task.published_at.is_not(None),
+           Task.cancelled_at.is_(None), TaskAssignment.status.in_(OPEN_STATUSES + ("fed_back",)))
+    .order_by(TaskAssignment.deadline, Task.number)
+)
+
+
+def _acknowledge(number: bool) -> Any:
+    task_ids = select(Task.id).where(Task.published_at.is_not(None), Task.cancelled_at.is_(None))
+    if number:
+        task_ids = task_ids.where(Task.number == bindparam("b_number"))
+    return (
+        update(TaskAssignment)
+        .where(TaskAssignment.cadre_id == bindparam("b_cadre"), TaskAssignment.status.in_(("pending", "delivered")),
+               TaskAssignment.task_id.in_(task_ids))
+        .values(status="acknowledged", acknowledged_at=bindparam("b_now"),
+                delivered_at=func.coalesce(TaskAssignment.delivered_at, bindparam("b_now")))
+        .execution_options(synchronize_session=False)
+    )
+
+
+_ACKNOWLEDGE = {False: _acknowledge(False), True: _acknowledge(True)}
+
 
 def open_assignments(session: Session, cadre_id: int) -> list[TaskAssignment]:
     """My cards still waiting for an answer (and fed-back ones not yet done), by deadline."""
-    return list(session.scalars(
-        select(TaskAssignment).join(Task)
-        .where(TaskAssignment.cadre_id == cadre_id, Task.published_at.is_not(None), Task.cancelled_at.is_(None),
-               TaskAssignment.status.in_(OPEN_STATUSES + ("fed_back",)))
-        .order_by(TaskAssignment.deadline, Task.number)
-    ))
+    return list(session.scalars(_OPEN_ASSIGNMENTS, {"b_cadre": cadre_id}))
 
 
 def acknowledge(session: Session, *, cadre_id: int, now: datetime, number: int | None = None) -> int:
     """签收: the cadre has seen their cards (``任务``, or a 反馈 on card ``number``). Returns rows changed."""
-    cond = [TaskAssignment.cadre_id == cadre_id, TaskAssignment.status.in_(("pending", "delivered"))]
-    task_ids = select(Task.id).where(Task.published_at.is_not(None), Task.cancelled_at.is_(None))
+    params: dict[str, Any] = {"b_cadre": cadre_id, "b_now": now}
     if number is not None:
-        task_ids = task_ids.where(Task.number == number)
-    res = session.execute(
-        update(TaskAssignment).where(*cond, TaskAssignment.task_id.in_(task_ids))
-        .values(status="acknowledged", acknowledged_at=now,
-                delivered_at=func.coalesce(TaskAssignment.delivered_at, now))
-        .execution_options(synchronize_session=False)
-    )
-    return res.rowcount or 0
+        params["b_number"] = number
+    res = session.execute(_ACKNOWLEDGE[number is not None], params)
+    return res.rowcount or 0  # type: ignore[attr-defined]
 
 
 def get_assignment(session: Session, *, cadre_id: int, number: int) -> TaskAssignment:
