@@ -254,3 +254,21 @@ def test_init_output_is_not_buried_in_alembic_log_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "schema upgraded" in proc.stdout
     assert "alembic" not in proc.stderr, proc.stderr
+
+
+def test_import_in_a_county_needs_a_township_unless_the_list_names_them(cli, lx, tmp_path):
+    from tests.support.link_lists import COUNTY_HEADER, county_rows, to_csv
+
+    county = tmp_path / "全县.csv"
+    county.write_bytes(to_csv(county_rows(), header=COUNTY_HEADER))
+    first = cli("import", str(county))
+    assert first.exit_code == 0, first.output
+    assert "乡镇：2 个（龙伏镇、青山镇）" in first.stdout and "农户：70 户（新增 70" in first.stdout
+    refused = cli("import", str(GOOD))  # no 乡镇 column, no --township, two townships
+    assert refused.exit_code != 0 and "请用 --township 指明：龙伏镇、青山镇" in refused.output
+    unknown = cli("import", "--township", "白云镇", str(GOOD))
+    assert unknown.exit_code != 0 and "没有名为「白云镇」的乡镇；本系统的乡镇有：龙伏镇、青山镇" in unknown.output
+    again = cli("import", "--township", "龙伏镇", str(GOOD))
+    assert again.exit_code == 0, again.output
+    assert "农户：35 户（新增 0，更新 0，未变 35）" in again.stdout
+    assert count(lx, Household) == 70
