@@ -102,6 +102,7 @@ class CadreRow:
     previous_rank: int | None = None
     rank_delta: int | None = None  # positive: moved up
     below_minimum: list[str] = field(default_factory=list)
+    township: str = ""
 
 
 @dataclass
@@ -182,6 +183,8 @@ class Report:
     below_minimum: list[dict[str, Any]]
     red_list: list[RedCard]
     trend: list[TrendPoint]
+    # a report over several townships (the county's): each township's figures, ranked by average score
+    townships: list[GroupRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""
