@@ -3,7 +3,7 @@ route × role with the other village's ids), village scope, masking."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -289,7 +289,7 @@ def test_error_pages_are_chinese(world: World) -> None:
 # refused request changes any row. A test checks that the table covers every route the app has, so a new route
 # without an entry fails here.
 # (The route table's world is ``route_world``: the console world plus a B attachment, a failed push
-# and a policy id.)
+# and a policy id — and a second township, 青山镇, for the county's roles below the table.)
 
 
 B_SECRETS = ("钱石头", "王芳", "13833334444", "13900000002", "低保怎么申请", "调解钱石头家邻里纠纷")
@@ -374,10 +374,39 @@ NOT_IN_TABLE = {"console.login", "console.logout", "console.static", "healthz", 
 
 ROLES = {"admin": 3, "xinqiao": 4, "leader": 5}
 
+# A county: the console world's township (龙伏镇: 新桥村 and 石门村) and 青山镇 (白云村, its cadre 孙海, household
+# 周山, request 3, a diary, a leave, a photo, its own card). Township accounts of 龙伏镇 — ``longfu`` (admin) and
+# ``longfu-leader`` (viewer) — are given 青山镇's ids and names in the same URLs (T2_IDS, T2_NAMES) and must see,
+# export and change nothing of it; the county's ``county`` (county-admin) and ``county-leader`` (county-viewer) get
+# what the admin and the viewer get. A township account's expected status is worked out from the table:
+T2_SECRETS = ("孙海", "周山", "13900000009", "13855556666", "青山镇的诉求：修桥", "青山镇日记：走访周山")
+T2_NAMES = {"石门村": "白云村", "20000001": "30000001"}
+DEPLOYMENT_ONLY = {"console.audit_log", "console.delivery", "console.delivery_retry", "console.delivery_resume",
+                   "console.simulator", "console.simulator_open", "console.simulator_send", "console.policy_save",
+                   "console.policy_delete", "console.circular_publish", "console.circular_file"}
+# 青山镇's own card (by number) is another township's record: 404 where the village column says 403 (an admin action)
+TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel"}
+COUNTY_ROLES = {"county": 3, "county-leader": 5}
+
+
+def township_expected(endpoint: str, row: tuple[Any, ...], viewer: bool) -> int | None:
+    """What a 龙伏镇 account gets for a table row filled with 青山镇's ids (None: not checked)."""
+    method, _url, _form, admin, village, viewer_col = row
+    if viewer and method == "POST":
+        return 403  # read-only, refused before anything is looked up
+    if endpoint in DEPLOYMENT_ONLY:
+        return 403  # the WeChat account, the shared handbook and the audit log are the county's
+    if endpoint in TOWNSHIP_404 or village == 404:
+        return 404
+    if viewer:
+        return viewer_col
+    return admin
+
 
 @pytest.fixture
 def route_world(lx: Any, clock: Any) -> World:
     w = build_world(lx, clock)
+    add_second_township(w)
     with lx.session() as s:
         att = Attachment(owner_type="request", owner_id=s.scalar(text("SELECT id FROM villager_request WHERE number = 2")),
                          media_type="image", media_id="m-b", created_at=clock())
@@ -392,6 +421,67 @@ def route_world(lx: Any, clock: Any) -> World:
         w.ids.update(attachment_b=att.id, outbox=msg.id, leave_b=leave_b.id,
                      policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")))
     return w
+
+
+def add_second_township(w: World) -> None:
+    """青山镇 beside the console world's 龙伏镇, with its own people, and the county's and 龙伏镇's accounts."""
+    from argon2 import PasswordHasher
+
+    from handlers import task_notices
+    from storage.models import DiaryEntry, Township, Village
+    from tests.support.console_world import PASSWORDS
+    from tests.support.factories import Factory
+
+    clock = w.clock
+    with w.lx.session() as s:
+        f = Factory(s)
+        longfu = f.township()
+        t2 = Township(name="青山镇")
+        s.add(t2)
+        s.flush()
+        v2 = Village(township_id=t2.id, name="白云村")
+        s.add(v2)
+        s.flush()
+        c2 = f.cadre("孙海", phone="13900000009", village=v2)
+        h2 = f.household(c2, head_name="周山", card="30000001", village=v2, head_phone="13855556666")
+        i2 = f.identity("demo-villager-009", household=h2)
+        f.identity("demo-cadre-09", cadre=c2)
+        r2 = VillagerRequest(number=3, household_id=h2.id, identity_id=i2.id, cadre_id=c2.id, category="求助",
+                             text="青山镇的诉求：修桥", created_at=clock())
+        s.add(r2)
+        s.add(DiaryEntry(cadre_id=c2.id, day=clock().astimezone(w.lx.config.tz).date(), text="青山镇日记：走访周山",
+                         created_at=clock()))
+        leave2 = CadreLeave(cadre_id=c2.id, start_date=date(2026, 11, 30), end_date=date(2026, 11, 30),
+                            reason="看病", status="requested")
+        s.add(leave2)
+        s.flush()
+        att2 = Attachment(owner_type="request", owner_id=r2.id, media_type="image", media_id="m-t2", created_at=clock())
+        s.add(att2)
+        cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        for name, role, tid in (("longfu", "admin", longfu.id), ("longfu-leader", "viewer", longfu.id),
+                                ("county", "county-admin", None), ("county-leader", "county-viewer", None)):
+            PASSWORDS.setdefault(name, f"{name}-pass-1")
+            s.add(ConsoleUser(username=name, password_hash=cheap.hash(PASSWORDS[name]), role=role, township_id=tid))
+        s.flush()
+        card2 = task_notices.create_task(s, title="青山镇自己的督办卡", body="只发青山镇", deadline=clock() + timedelta(days=2),
+                                         targets=["all"], actor="test", now=clock(), tz=w.lx.config.tz,
+                                         township_id=t2.id)
+        w.ids.update(cadre_t2=c2.id, hh_t2=h2.id, req_t2=3, village_t2=v2.id, leave_t2=leave2.id,
+                     attachment_t2=att2.id, task_t2=card2.number, township_a=longfu.id, township_t2=t2.id)
+
+
+def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
+    """The table's ids with 青山镇's in place of village B's (and of the card, for the card routes)."""
+    return {**ids, "cadre_b": ids["cadre_t2"], "hh_b": ids["hh_t2"], "req_b": ids["req_t2"],
+            "village_b": ids["village_t2"], "leave_b": ids["leave_t2"], "attachment_b": ids["attachment_t2"],
+            "task": ids["task_t2"]}
+
+
+def t2_fill(template: str, ids: dict[str, Any]) -> str:
+    out = fill(template, ids)
+    for mine, theirs in T2_NAMES.items():
+        out = out.replace(mine, theirs)
+    return out
 
 
 def dump(lx: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -445,6 +535,67 @@ def test_every_route_for_every_role(route_world: World, role: str) -> None:
         with route_world.lx.session() as s:
             added = list(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
         assert not [a for a in added if not a.startswith("login")], f"{role}: refused requests were audited as done: {added}"
+
+
+@pytest.mark.parametrize("role", ["longfu", "longfu-leader"])
+def test_every_route_for_a_township_account_with_another_townships_ids(route_world: World, role: str) -> None:
+    """A township's office sees, exports and changes nothing of another township, on every route."""
+    c = route_world.login(role)
+    ids = t2_ids(route_world.ids)
+    before = dump(route_world.lx)
+    audits_before = route_world.count(AuditLog)
+    checked = 0
+    for endpoint, rows in ROUTES.items():
+        for row in rows:
+            expected = township_expected(endpoint, row, viewer=role == "longfu-leader")
+            if expected is None:
+                continue
+            method, url = row[0], t2_fill(row[1], ids)
+            data = {k: t2_fill(v, ids) for k, v in row[2].items()}
+            r = c.get(url) if method == "GET" else c.post(url, data)
+            checked += 1
+            assert r.status_code == expected, f"{role} {method} {url}: {r.status_code} != {expected}"
+            if r.status_code == 200:
+                body = r.get_data(as_text=True) if r.mimetype != "application/vnd.openxmlformats-officedocument" \
+                    ".spreadsheetml.sheet" else ""
+                leaked = [x for x in T2_SECRETS if x in body]
+                assert not leaked, f"{role} sees 青山镇's {leaked} at {url}"
+    assert checked >= 40
+    assert dump(route_world.lx) == before, f"{role}: a refused or read-only request changed data"
+    with route_world.lx.session() as s:
+        added = set(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
+    assert added <= {"login", "report.export", "ledger.export"}, added
+
+
+@pytest.mark.parametrize("role", sorted(COUNTY_ROLES))
+def test_every_route_for_the_county_roles(route_world: World, role: str) -> None:
+    """The county admin gets what a one-township admin gets, the county viewer what a viewer gets — over every
+    township: 青山镇's people are on the county's pages."""
+    c = route_world.login(role)
+    before = dump(route_world.lx)
+    col = COUNTY_ROLES[role]
+    for rows in ROUTES.values():
+        for row in rows:
+            method, url, expected = row[0], fill(row[1], route_world.ids), row[col]
+            if expected is None or (role == "county" and method == "POST"):
+                continue
+            r = c.get(url) if method == "GET" else c.post(url, {k: fill(v, route_world.ids) for k, v in row[2].items()})
+            assert r.status_code == expected, f"{role} {method} {url}: {r.status_code} != {expected}"
+    assert dump(route_world.lx) == before
+    for url in ("/cadres", "/households", "/requests", "/diaries", f"/tasks/{route_world.ids['task_t2']}"):
+        body = c.get(url).get_data(as_text=True)
+        assert "孙海" in body or "周山" in body, f"{role} does not see 青山镇 at {url}"
+    assert c.get(f"/cadres/{route_world.ids['cadre_t2']}").status_code == 200
+
+
+def test_a_township_admin_sees_their_own_township_in_full(route_world: World) -> None:
+    c = route_world.login("longfu")
+    assert "王芳" in c.get(f"/cadres/{route_world.ids['cadre_b']}").get_data(as_text=True)
+    assert "13833334444" in c.get(f"/households/{route_world.ids['hh_b']}").get_data(as_text=True)
+    tasks = c.get("/tasks").get_data(as_text=True)
+    assert "冬季防火入户宣传" in tasks and "青山镇自己的督办卡" not in tasks
+    page = c.get("/").get_data(as_text=True)
+    assert "龙伏镇" in page and "孙海" not in page
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
