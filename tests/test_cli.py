@@ -342,3 +342,18 @@ def test_user_add_in_a_county(county_cli, lx):
         t2 = s.scalar(select(Township.id).where(Township.name == "青山镇"))
         assert users["镇管理员"].township_id == t2 and users["村书记"].township_id == t2
         assert users["村书记"].village.township_id == t2 and users["县管理员"].township_id is None
+
+
+def test_leave_and_records_in_a_county(county_cli, lx):
+    refused = county_cli("leave", "list", "--month", "2026-11")
+    assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
+    wrong = county_cli("leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26",
+                       "--township", "青山镇")
+    assert wrong.exit_code != 0 and "不属于青山镇" in wrong.output
+    ok = county_cli("leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26")  # a phone is enough
+    assert ok.exit_code == 0, ok.output
+    mine = county_cli("leave", "list", "--month", "2026-11", "--township", "龙伏镇")
+    theirs = county_cli("leave", "list", "--month", "2026-11", "--township", "青山镇")
+    assert "13987654321" in mine.stdout and "共 1 条" in mine.stdout and "共 0 条" in theirs.stdout
+    card = county_cli("record", "request", "00100001", "--text", "路灯坏了", "--township", "青山镇")
+    assert card.exit_code != 0 and "不属于青山镇" in card.output
