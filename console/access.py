@@ -226,7 +226,9 @@ def _guard() -> Any:
 def _user(s: Session, u: ConsoleUser) -> User:
     county = u.role.startswith("county-")
     base = u.role.removeprefix("county-")
-    tid = None if county else u.township_id
+    # a village account's township is its village's; an admin or viewer without one predates any township
+    # (lianxin user add always gives one) and, like the county's, sees the whole deployment
+    tid = None if county else (u.village.township_id if u.village is not None else u.township_id)
     village_ids = (frozenset(s.scalars(select(Village.id).where(Village.township_id == tid)))
                    if tid is not None else None)
     runs = base == "admin" and (tid is None or (s.scalar(select(func.count()).select_from(Township)) or 0) <= 1)

@@ -3,7 +3,7 @@ route × role with the other village's ids), village scope, masking."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from storage.models import (
 from tests.support.console_world import (
     Client,
     World,
+    add_second_township,
     build_world,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -322,6 +323,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
     "console.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
+    # The county report: the county's accounts only (the admin and viewer of the world hold no township: county)
+    "console.county": [("GET", "/county?kind=month&period=2026-11", {}, 200, 403, 200)],
+    "console.county_download": [("GET", "/county/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)],
     "console.circulars_page": [("GET", "/circulars", {}, 200, 200, 200)],
     "console.circular_publish": [("POST", "/circulars/publish", {"kind": "month", "period": "2026-10"}, None, 403, 403)],
     "console.circular_file": [("GET", "/circulars/month/2026-10.json", {}, 404, 403, 403)],
@@ -385,6 +389,7 @@ DEPLOYMENT_ONLY = {"console.audit_log", "console.delivery", "console.delivery_re
                    "console.simulator", "console.simulator_open", "console.simulator_send", "console.policy_save",
                    "console.policy_delete", "console.circular_publish", "console.circular_file"}
 # 青山镇's own card (by number) is another township's record: 404 where the village column says 403 (an admin action)
+TOWNSHIP_403 = {"console.county", "console.county_download"}  # the county's page, not a township's
 TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel"}
 COUNTY_ROLES = {"county": 3, "county-leader": 5}
 
@@ -394,7 +399,7 @@ def township_expected(endpoint: str, row: tuple[Any, ...], viewer: bool) -> int 
     method, _url, _form, admin, village, viewer_col = row
     if viewer and method == "POST":
         return 403  # read-only, refused before anything is looked up
-    if endpoint in DEPLOYMENT_ONLY:
+    if endpoint in DEPLOYMENT_ONLY or endpoint in TOWNSHIP_403:
         return 403  # the WeChat account, the shared handbook and the audit log are the county's
     if endpoint in TOWNSHIP_404 or village == 404:
         return 404
@@ -421,53 +426,6 @@ def route_world(lx: Any, clock: Any) -> World:
         w.ids.update(attachment_b=att.id, outbox=msg.id, leave_b=leave_b.id,
                      policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")))
     return w
-
-
-def add_second_township(w: World) -> None:
-    """青山镇 beside the console world's 龙伏镇, with its own people, and the county's and 龙伏镇's accounts."""
-    from argon2 import PasswordHasher
-
-    from handlers import task_notices
-    from storage.models import DiaryEntry, Township, Village
-    from tests.support.console_world import PASSWORDS
-    from tests.support.factories import Factory
-
-    clock = w.clock
-    with w.lx.session() as s:
-        f = Factory(s)
-        longfu = f.township()
-        t2 = Township(name="青山镇")
-        s.add(t2)
-        s.flush()
-        v2 = Village(township_id=t2.id, name="白云村")
-        s.add(v2)
-        s.flush()
-        c2 = f.cadre("孙海", phone="13900000009", village=v2)
-        h2 = f.household(c2, head_name="周山", card="30000001", village=v2, head_phone="13855556666")
-        i2 = f.identity("demo-villager-009", household=h2)
-        f.identity("demo-cadre-09", cadre=c2)
-        r2 = VillagerRequest(number=3, household_id=h2.id, identity_id=i2.id, cadre_id=c2.id, category="求助",
-                             text="青山镇的诉求：修桥", created_at=clock())
-        s.add(r2)
-        s.add(DiaryEntry(cadre_id=c2.id, day=clock().astimezone(w.lx.config.tz).date(), text="青山镇日记：走访周山",
-                         created_at=clock()))
-        leave2 = CadreLeave(cadre_id=c2.id, start_date=date(2026, 11, 30), end_date=date(2026, 11, 30),
-                            reason="看病", status="requested")
-        s.add(leave2)
-        s.flush()
-        att2 = Attachment(owner_type="request", owner_id=r2.id, media_type="image", media_id="m-t2", created_at=clock())
-        s.add(att2)
-        cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-        for name, role, tid in (("longfu", "admin", longfu.id), ("longfu-leader", "viewer", longfu.id),
-                                ("county", "county-admin", None), ("county-leader", "county-viewer", None)):
-            PASSWORDS.setdefault(name, f"{name}-pass-1")
-            s.add(ConsoleUser(username=name, password_hash=cheap.hash(PASSWORDS[name]), role=role, township_id=tid))
-        s.flush()
-        card2 = task_notices.create_task(s, title="青山镇自己的督办卡", body="只发青山镇", deadline=clock() + timedelta(days=2),
-                                         targets=["all"], actor="test", now=clock(), tz=w.lx.config.tz,
-                                         township_id=t2.id)
-        w.ids.update(cadre_t2=c2.id, hh_t2=h2.id, req_t2=3, village_t2=v2.id, leave_t2=leave2.id,
-                     attachment_t2=att2.id, task_t2=card2.number, township_a=longfu.id, township_t2=t2.id)
 
 
 def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
@@ -565,6 +523,10 @@ def test_every_route_for_a_township_account_with_another_townships_ids(route_wor
     with route_world.lx.session() as s:
         added = set(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
     assert added <= {"login", "report.export", "ledger.export"}, added
+    with route_world.lx.session() as s:
+        targets = set(s.scalars(select(AuditLog.target).where(AuditLog.id > audits_before,
+                                                              AuditLog.action == "report.export")))
+    assert not [t for t in targets if t.startswith("county:")], "a township account exported the county report"
 
 
 @pytest.mark.parametrize("role", sorted(COUNTY_ROLES))
@@ -663,3 +625,41 @@ def test_world_has_two_villages_and_three_users(world: World) -> None:
     assert world.count(RequestReply) == 0
     admin = world.login("admin")
     assert admin.get("/").status_code == 200
+
+
+def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedback(route_world: World) -> None:
+    """The county admin broadcasts one card to every township (the console form); each township's office sees
+    its own cadres' feedback on it, the county sees both."""
+    from storage import tasks as task_svc
+    from storage.models import Task
+
+    ids = route_world.ids
+    county = route_world.login("county")
+    r = county.post("/tasks", {"title": "全县秸秆禁烧", "body": "逐户宣传", "deadline": "2026-11-30 18:00",
+                               "scope": "township", "townships": ["龙伏镇", "青山镇"]})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    with route_world.lx.session() as s:
+        card = s.scalar(select(Task).where(Task.title == "全县秸秆禁烧"))
+        assert card.township_id is None and card.targets == ["township:龙伏镇", "township:青山镇"]
+        number = card.number
+        for cadre, text in ((ids["cadre_b"], "石门村已宣传完毕"), (ids["cadre_t2"], "白云村已宣传完毕")):
+            task_svc.feedback(s, cadre_id=cadre, number=number, text=text, now=route_world.clock())
+    both = county.get(f"/tasks/{number}").get_data(as_text=True)
+    assert "王芳" in both and "孙海" in both and "石门村已宣传完毕" in both and "白云村已宣传完毕" in both
+    longfu = route_world.login("longfu")
+    mine = longfu.get(f"/tasks/{number}").get_data(as_text=True)
+    assert "王芳" in mine and "石门村已宣传完毕" in mine and "孙海" not in mine and "白云村" not in mine
+    assert longfu.get(f"/tasks/{number}/cadres/{ids['cadre_t2']}").status_code == 404
+    timeline = longfu.get(f"/tasks/{number}/cadres/{ids['cadre_b']}").get_data(as_text=True)
+    assert "石门村已宣传完毕" in timeline
+    # the county's card is not a township's to cancel
+    assert longfu.post(f"/tasks/{number}/cancel").status_code == 403
+    # a township admin's own card reaches only its own cadres, whatever the form names
+    r = longfu.post("/tasks", {"title": "龙伏镇自查", "body": "x", "deadline": "2026-11-30 18:00", "scope": "all"})
+    assert r.status_code == 302
+    with route_world.lx.session() as s:
+        own = s.scalar(select(Task).where(Task.title == "龙伏镇自查"))
+        assert own.township_id == ids["township_a"]
+        assert {a.cadre_id for a in own.assignments} == {ids["cadre_a"], ids["cadre_b"]}
+    assert longfu.post("/tasks", {"title": "越权", "body": "x", "deadline": "2026-11-30 18:00", "scope": "township",
+                                  "townships": ["青山镇"]}).status_code == 400
