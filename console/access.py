@@ -1,9 +1,13 @@
-"""Who may do what: login, roles, village scope, CSRF, session timeout, login rate limiting, audit.
+"""Who may do what: login, roles, township and village scope, CSRF, session timeout, login rate limiting, audit.
 
-Roles: ``admin`` (the office: everything), ``village`` (a village secretary: only their village's cadres,
-households and requests), ``viewer`` (leaders: read only, no exports). Every POST carries the session's
-CSRF token (400 without it); a viewer's POST is refused (403). A record outside a village user's scope is
-404, as if it did not exist.
+Roles: ``admin`` (a township's office: everything of that township), ``village`` (a village secretary: only their
+village's cadres, households and requests), ``viewer`` (a township's leaders: read only, no exports); in a county
+deployment also ``county-admin`` (every township) and ``county-viewer`` (read only, every township). ``User.role``
+is the base role (a county admin is an ``admin`` whose township is every township); ``User.township_id`` is None
+for the county roles. Every POST carries the session's CSRF token (400 without it); a viewer's POST is refused
+(403). A record outside a user's township or village is 404, as if it did not exist. What belongs to the whole
+deployment rather than a township (the WeChat account's delivery and simulator, the policy handbook, the audit
+log) is for ``User.runs_deployment``: the county admin, or the admin of a deployment that holds one township.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.blueprint import bp
 from storage import audit
 from storage.accounts import verify_password
-from storage.models import ConsoleUser
+from storage.models import Cadre, ConsoleUser, Township, Village
 from storage.ratelimit import clear_failures, locked_until, record_failure
 from storage.runtime import Lianxin
 
@@ -38,9 +42,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 class User:
     id: int
     username: str
-    role: str
+    role: str  # admin | village | viewer (the county roles: admin / viewer of every township)
     village_id: int | None
     village_name: str | None
+    account_role: str = ""  # as stored: county-admin, county-viewer, admin, village, viewer
+    township_id: int | None = None  # None: every township (the county roles)
+    township_name: str | None = None
+    village_ids: frozenset[int] | None = None  # the township's villages; None: every village
+    runs_deployment: bool = False
 
     @property
     def actor(self) -> str:
@@ -51,15 +60,30 @@ class User:
         return self.role == "admin"
 
     @property
+    def is_county(self) -> bool:
+        return self.township_id is None
+
+    @property
     def can_write(self) -> bool:
         return self.role in ("admin", "village")
 
+    def sees_township(self, township_id: int | None) -> bool:
+        return self.township_id is None or township_id == self.township_id
+
     def sees_village(self, village_id: int | None) -> bool:
-        return self.role != "village" or (village_id is not None and village_id == self.village_id)
+        if self.role == "village":
+            return village_id is not None and village_id == self.village_id
+        return self.village_ids is None or village_id in self.village_ids
+
+    def sees_cadre(self, cadre: Any) -> bool:
+        if self.role == "village":
+            return cadre.village_id is not None and cadre.village_id == self.village_id
+        return self.sees_township(cadre.township_id)
 
     def sees_full(self, village_id: int | None) -> bool:
         """Full phone numbers and personal details: the office, and a village user for their own village."""
-        return self.role == "admin" or (self.role == "village" and village_id == self.village_id)
+        return (self.role == "admin" and self.sees_village(village_id)) or (
+            self.role == "village" and village_id == self.village_id)
 
 
 def lx() -> Lianxin:
@@ -110,18 +134,38 @@ writers = roles("admin", "village")
 
 
 def in_scope(village_id: int | None) -> None:
-    """404 for a record outside a village user's village (the URL id was edited)."""
+    """404 for a record outside the user's township or village (the URL id was edited)."""
     if not user().sees_village(village_id):
         abort(404)
 
 
+def cadre_in_scope(cadre: Any) -> None:
+    """404 for a cadre outside the user's township or village."""
+    if cadre is None or not user().sees_cadre(cadre):
+        abort(404)
+
+
 def get_in_scope(s: Any, model: Any, record_id: int) -> Any:
-    """The record with this id, or 404 when there is none or it lies outside the user's village."""
+    """The record with this id, or 404 when there is none or it lies outside the user's township or village."""
     record = s.get(model, record_id)
     if record is None:
         abort(404)
-    in_scope(record.village_id)
+    if model is Cadre:
+        cadre_in_scope(record)
+    else:
+        in_scope(record.village_id)
     return record
+
+
+def deployment_only(fn: F) -> F:
+    """What belongs to the whole deployment (see the module): 403 for a township's office in a county."""
+    @wraps(fn)
+    def wrapper(*a: Any, **kw: Any) -> Any:
+        if not user().runs_deployment:
+            abort(403)
+        return fn(*a, **kw)
+
+    return wrapper  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,7 +182,9 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "current_user": g.get("user"), "township": lx().config["general"]["township"]}
+    u = g.get("user")
+    name = u.township_name if u is not None and u.township_name else lx().config["general"]["township"]
+    return {"csrf_token": csrf_token, "current_user": u, "township": name}
 
 
 @bp.before_request
@@ -170,11 +216,25 @@ def _guard() -> Any:
         if u is None or not u.active:
             session.clear()
             return redirect(url_for("console.login"))
-        g.user = User(u.id, u.username, u.role, u.village_id, u.village.name if u.village else None)
+        g.user = _user(s, u)
     session["last"] = t.timestamp()
     if request.method == "POST" and not g.user.can_write and request.endpoint != "console.logout":
         abort(403, description="只读账号不能修改数据。")
     return None
+
+
+def _user(s: Session, u: ConsoleUser) -> User:
+    county = u.role.startswith("county-")
+    base = u.role.removeprefix("county-")
+    # a village account's township is its village's; an admin or viewer without one predates any township
+    # (lianxin user add always gives one) and, like the county's, sees the whole deployment
+    tid = None if county else (u.village.township_id if u.village is not None else u.township_id)
+    village_ids = (frozenset(s.scalars(select(Village.id).where(Village.township_id == tid)))
+                   if tid is not None else None)
+    runs = base == "admin" and (tid is None or (s.scalar(select(func.count()).select_from(Township)) or 0) <= 1)
+    return User(u.id, u.username, base, u.village_id, u.village.name if u.village else None, account_role=u.role,
+                township_id=tid, township_name=s.scalar(select(Township.name).where(Township.id == tid)) if tid else None,
+                village_ids=village_ids, runs_deployment=runs)
 
 
 @bp.app_errorhandler(400)

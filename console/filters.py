@@ -68,4 +68,5 @@ STATUS_ZH = {
     # lights
     "green": "正常", "yellow": "临期", "red": "逾期", "late": "逾期完成", "grey": "已完成",
 }
-ROLE_ZH = {"admin": "办公室管理员", "village": "村(居)账号", "viewer": "只读（领导）"}
+ROLE_ZH = {"admin": "办公室管理员", "village": "村(居)账号", "viewer": "只读（领导）",
+           "county-admin": "县级管理员", "county-viewer": "县级只读（领导）"}

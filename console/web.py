@@ -16,6 +16,7 @@ from console.views import (  # noqa: F401  - importing a view module attaches it
     audit,
     cadres,
     circulars,
+    county,
     dashboard,
     delivery,
     diaries,

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import townships
 from storage.audit import record
 from storage.models import BindCode, Cadre, ConsoleUser, Village
 
@@ -72,29 +73,47 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+ROLES = ("county-admin", "county-viewer", "admin", "viewer", "village")
+
+
 def create_console_user(session: Session, *, username: str, password: str, role: str,
-                        village: str | None, actor: str) -> ConsoleUser:
+                        village: str | None, actor: str, township: str | None = None,
+                        default_township: str = "示范镇") -> ConsoleUser:
+    """A console account. County roles see every township; ``admin``/``viewer`` are one township's (``township``,
+    or the deployment's only one — made from ``default_township`` before any import); ``village`` one village of
+    one township. In a county deployment a township role without ``township`` is refused, naming them."""
     username = username.strip()
     if not re.fullmatch(r"[\w.\-@\u4e00-\u9fff]{2,50}", username):
         raise AccountError("账号名应为 2–50 个字母、数字、汉字或 . - _ @")
-    if role not in ("admin", "village", "viewer"):
-        raise AccountError("role must be admin, village or viewer")
+    if role not in ROLES:
+        raise AccountError("role must be county-admin, county-viewer, admin, village or viewer")
     if len(password) < 8:
         raise AccountError("密码至少 8 位 / the password needs at least 8 characters")
-    village_id = None
+    village_id = township_id = None
+    if role.startswith("county-"):
+        if township or village:
+            raise AccountError("全县账号不属于某个乡镇或村：不用 --township / --village")
+    else:
+        try:
+            t = townships.resolve(session, township, default=default_township, create=role != "village")
+        except townships.TownshipRefused as e:
+            raise AccountError(str(e)) from None
+        township_id = t.id
     if role == "village":
         if not village:
             raise AccountError("village 账号需要 --village 村名")
-        v = session.scalar(select(Village).where(Village.name == village.strip()))
+        v = session.scalar(select(Village).where(Village.name == village.strip(), Village.township_id == township_id))
         if v is None:
-            raise AccountError(f"没有名为 {village} 的村(居)")
+            raise AccountError(f"{t.name}没有名为 {village} 的村(居)")
         village_id = v.id
     elif village:
         raise AccountError("--village 只用于 village 账号")
     if session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise AccountError(f"账号 {username} 已存在")
-    user = ConsoleUser(username=username, password_hash=hash_password(password), role=role, village_id=village_id)
+    user = ConsoleUser(username=username, password_hash=hash_password(password), role=role, village_id=village_id,
+                       township_id=township_id)
     session.add(user)
     session.flush()
-    record(session, actor=actor, action="user.add", target=f"user:{username}", detail={"role": role, "village": village})
+    record(session, actor=actor, action="user.add", target=f"user:{username}",
+           detail={"role": role, "village": village, "township": township})
     return user

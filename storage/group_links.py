@@ -30,8 +30,9 @@ class GroupLeader:
 
 
 def group_leaders(session: Session, *, village_id: int | None = None, cadre_id: int | None = None,
-                  group_ids: list[int] | None = None) -> list[GroupLeader]:
-    """The groups that have a cadre, by village and group name; filtered by village, by cadre or by group."""
+                  group_ids: list[int] | None = None, township_id: int | None = None) -> list[GroupLeader]:
+    """The groups that have a cadre, by village and group name; filtered by village, by cadre, by group or by
+    township (a township's office sees its own groups only)."""
     counts = (select(Household.group_id, func.count(Household.id).label("n"))
               .where(Household.purged_at.is_(None), Household.group_id.is_not(None))
               .group_by(Household.group_id).subquery())
@@ -43,6 +44,8 @@ def group_leaders(session: Session, *, village_id: int | None = None, cadre_id: 
             .order_by(Village.name, VillagerGroup.name, VillagerGroup.id))
     if village_id is not None:
         stmt = stmt.where(VillagerGroup.village_id == village_id)
+    if township_id is not None:
+        stmt = stmt.where(Village.township_id == township_id)
     if cadre_id is not None:
         stmt = stmt.where(VillagerGroup.cadre_id == cadre_id)
     if group_ids is not None:

@@ -113,8 +113,10 @@ def decide_leave(session: Session, leave: CadreLeave, *, approve: bool, actor: s
     return True
 
 
-def month_leave(session: Session, year: int, month: int, *, village_id: int | None = None) -> list[LeaveRow]:
-    """Every leave (any status) touching the month, by village then cadre; ``village_id`` narrows it."""
+def month_leave(session: Session, year: int, month: int, *, village_id: int | None = None,
+                township_id: int | None = None) -> list[LeaveRow]:
+    """Every leave (any status) touching the month, by village then cadre; ``village_id`` or ``township_id``
+    narrows it."""
     first, last = date(year, month, 1), last_day_of_month(year, month)
     stmt = (select(CadreLeave, Cadre, Village.name)
             .join(Cadre, Cadre.id == CadreLeave.cadre_id)
@@ -123,6 +125,8 @@ def month_leave(session: Session, year: int, month: int, *, village_id: int | No
             .order_by(Village.name, Cadre.name, CadreLeave.start_date, CadreLeave.id))
     if village_id is not None:
         stmt = stmt.where(Cadre.village_id == village_id)
+    if township_id is not None:
+        stmt = stmt.where(Cadre.township_id == township_id)
     return [LeaveRow(lv, c, v) for lv, c, v in session.execute(stmt)]
 
 

@@ -21,8 +21,12 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, township: str | None = None) -> None:
+    """``township``: ``[general] township``, the name a pre-county database's one township gets (0008_county)."""
+    cfg = alembic_config(url)
+    if township:
+        cfg.attributes["township"] = township
+    command.upgrade(cfg, revision)
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -133,6 +134,14 @@ class HouseholdInfoHistory(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
 
 
+def _village_township(context: Any) -> int | None:
+    """A cadre's township when only the village was given: the village's (for ORM adds and bulk inserts)."""
+    village_id = context.get_current_parameters().get("village_id")
+    if village_id is None:
+        return None
+    return context.connection.scalar(select(Village.township_id).where(Village.id == village_id))
+
+
 class Cadre(Base):
     """A linking cadre (联户干部), identified by phone."""
 
@@ -143,10 +152,13 @@ class Cadre(Base):
     post: Mapped[str | None] = mapped_column(String(100))  # 岗位
     unit: Mapped[str | None] = mapped_column(String(100))  # 单位
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"), index=True)
+    # The township the cadre serves (a county deployment holds several): given, or the village's.
+    township_id: Mapped[int] = mapped_column(ForeignKey("township.id"), index=True, default=_village_township)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     village: Mapped[Village | None] = relationship()
+    township: Mapped[Township] = relationship()
 
 
 class CadreLeave(Base):
@@ -385,6 +397,8 @@ class Task(Base):
     publish_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
     targets: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # ["all"], ["village:X"], ["cadre:PHONE"]
+    # The issuing township's office; None: issued by the county (it may reach several townships).
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="cli")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
@@ -649,14 +663,17 @@ class OfficeRemark(Base):
 
 
 class ConsoleUser(Base):
-    """A console account: admin (the office), village (a village secretary), viewer (leaders)."""
+    """A console account: county-admin / county-viewer (every township), admin (a township's office), village (a
+    village secretary), viewer (leaders of a township). ``township_id`` is None for the county roles only."""
 
     __tablename__ = "console_user"
-    __table_args__ = (CheckConstraint("role IN ('admin','village','viewer')", name="user_role"),)
+    __table_args__ = (CheckConstraint("role IN ('admin','village','viewer','county-admin','county-viewer')",
+                                      name="user_role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(20))
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,7 @@ from bot.cli import main
 from console.documents import printing
 from storage.accounts import verify_password
 from storage.migrate import head_revision
-from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household
+from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household, Township
 from tests.support.chat_env import make_chat
 from tests.support.factories import Factory
 from tests.support.link_lists import GOOD
@@ -254,3 +254,106 @@ def test_init_output_is_not_buried_in_alembic_log_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "schema upgraded" in proc.stdout
     assert "alembic" not in proc.stderr, proc.stderr
+
+
+def test_import_in_a_county_needs_a_township_unless_the_list_names_them(cli, lx, tmp_path):
+    from tests.support.link_lists import COUNTY_HEADER, county_rows, to_csv
+
+    county = tmp_path / "全县.csv"
+    county.write_bytes(to_csv(county_rows(), header=COUNTY_HEADER))
+    first = cli("import", str(county))
+    assert first.exit_code == 0, first.output
+    assert "乡镇：2 个（龙伏镇、青山镇）" in first.stdout and "农户：70 户（新增 70" in first.stdout
+    refused = cli("import", str(GOOD))  # no 乡镇 column, no --township, two townships
+    assert refused.exit_code != 0 and "请用 --township 指明：龙伏镇、青山镇" in refused.output
+    unknown = cli("import", "--township", "白云镇", str(GOOD))
+    assert unknown.exit_code != 0 and "没有名为「白云镇」的乡镇；本系统的乡镇有：龙伏镇、青山镇" in unknown.output
+    again = cli("import", "--township", "龙伏镇", str(GOOD))
+    assert again.exit_code == 0, again.output
+    assert "农户：35 户（新增 0，更新 0，未变 35）" in again.stdout
+    assert count(lx, Household) == 70
+
+
+@pytest.fixture
+def county_cli(cli, tmp_path):
+    from tests.support.link_lists import COUNTY_HEADER, county_rows, to_csv
+
+    county = tmp_path / "全县.csv"
+    county.write_bytes(to_csv(county_rows(), header=COUNTY_HEADER))
+    assert cli("import", str(county)).exit_code == 0
+    return cli
+
+
+def test_report_in_a_county_needs_a_township_or_county(county_cli, lx):
+    import json
+
+    refused = county_cli("report", "month", "2026-11")
+    assert refused.exit_code != 0 and "请用 --township 指明：龙伏镇、青山镇" in refused.output
+    one = county_cli("report", "month", "2026-11", "--township", "青山镇")
+    assert one.exit_code == 0, one.output
+    cadres = json.loads(one.stdout)["cadres"]
+    assert cadres and {c["township"] for c in cadres} == {"青山镇"} and all(c["phone"].startswith("137") for c in cadres)
+    county = county_cli("report", "month", "2026-11", "--county")
+    assert county.exit_code == 0, county.output
+    data = json.loads(county.stdout)
+    assert {t["name"] for t in data["townships"]} == {"龙伏镇", "青山镇"}
+    assert all(t["cadres"] == 2 and t["households"] == 35 for t in data["townships"])
+    assert len(data["cadres"]) == 4 and {"rank", "township_rank", "township"} <= set(data["cadres"][0])
+    assert county_cli("report", "month", "2026-11", "--county", "--township", "青山镇").exit_code != 0
+
+
+def test_task_create_reaches_a_township_or_the_whole_county(county_cli, lx):
+    from storage.models import Task, TaskAssignment
+
+    def assigned(number: str) -> set[str]:
+        with lx.session() as s:
+            task = s.scalar(select(Task).where(Task.number == int(number)))
+            return {a.cadre.phone[:3] for a in s.scalars(select(TaskAssignment).where(TaskAssignment.task_id == task.id))}
+
+    one = county_cli("task", "create", "--title", "青山镇防汛", "--deadline", "2030-01-01", "--to", "township:青山镇")
+    assert one.exit_code == 0, one.output
+    assert assigned(one.stdout.strip().splitlines()[-1]) == {"137"}
+    every = county_cli("task", "create", "--title", "全县防火", "--deadline", "2030-01-01", "--to", "all")
+    assert every.exit_code == 0, every.output
+    assert assigned(every.stdout.strip().splitlines()[-1]) == {"137", "139", "087"}
+    own = county_cli("task", "create", "--title", "龙伏镇自查", "--deadline", "2030-01-01", "--township", "龙伏镇")
+    assert own.exit_code == 0 and assigned(own.stdout.strip().splitlines()[-1]) == {"139", "087"}
+    across = county_cli("task", "create", "--title", "越权", "--deadline", "2030-01-01", "--township", "龙伏镇",
+                        "--to", "township:青山镇")
+    assert across.exit_code != 0 and "不归本乡镇办公室管" in across.output
+    twice = county_cli("task", "create", "--title", "重名村", "--deadline", "2030-01-01", "--to", "village:新桥村")
+    assert twice.exit_code != 0 and "在多个乡镇都有" in twice.output
+
+
+def test_user_add_in_a_county(county_cli, lx):
+    refused = county_cli("user", "add", "镇管理员", "--role", "admin", input="password-123\n")
+    assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
+    ok = county_cli("user", "add", "镇管理员", "--role", "admin", "--township", "青山镇", input="password-123\n")
+    assert ok.exit_code == 0, ok.output
+    village = county_cli("user", "add", "村书记", "--role", "village", "--township", "青山镇", "--village", "新桥村",
+                         input="password-123\n")
+    assert village.exit_code == 0, village.output
+    boss = county_cli("user", "add", "县管理员", "--role", "county-admin", input="password-123\n")
+    assert boss.exit_code == 0, boss.output
+    assert county_cli("user", "add", "县领导", "--role", "county-viewer", "--township", "青山镇",
+                      input="password-123\n").exit_code != 0
+    with lx.session() as s:
+        users = {u.username: u for u in s.scalars(select(ConsoleUser))}
+        t2 = s.scalar(select(Township.id).where(Township.name == "青山镇"))
+        assert users["镇管理员"].township_id == t2 and users["村书记"].township_id == t2
+        assert users["村书记"].village.township_id == t2 and users["县管理员"].township_id is None
+
+
+def test_leave_and_records_in_a_county(county_cli, lx):
+    refused = county_cli("leave", "list", "--month", "2026-11")
+    assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
+    wrong = county_cli("leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26",
+                       "--township", "青山镇")
+    assert wrong.exit_code != 0 and "不属于青山镇" in wrong.output
+    ok = county_cli("leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26")  # a phone is enough
+    assert ok.exit_code == 0, ok.output
+    mine = county_cli("leave", "list", "--month", "2026-11", "--township", "龙伏镇")
+    theirs = county_cli("leave", "list", "--month", "2026-11", "--township", "青山镇")
+    assert "13987654321" in mine.stdout and "共 1 条" in mine.stdout and "共 0 条" in theirs.stdout
+    card = county_cli("record", "request", "00100001", "--text", "路灯坏了", "--township", "青山镇")
+    assert card.exit_code != 0 and "不属于青山镇" in card.output

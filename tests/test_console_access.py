@@ -24,6 +24,7 @@ from storage.models import (
 from tests.support.console_world import (
     Client,
     World,
+    add_second_township,
     build_world,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
@@ -290,7 +291,7 @@ def test_error_pages_are_chinese(world: World) -> None:
 # refused request changes any row. A test checks that the table covers every route the app has, so a new route
 # without an entry fails here.
 # (The route table's world is ``route_world``: the console world plus a B attachment, a failed push
-# and a policy id.)
+# and a policy id — and a second township, 青山镇, for the county's roles below the table.)
 
 
 B_SECRETS = ("钱石头", "王芳", "13833334444", "13900000002", "低保怎么申请", "调解钱石头家邻里纠纷")
@@ -323,6 +324,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
     "console.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
+    # The county report: the county's accounts only (the admin and viewer of the world hold no township: county)
+    "console.county": [("GET", "/county?kind=month&period=2026-11", {}, 200, 403, 200)],
+    "console.county_download": [("GET", "/county/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)],
     "console.circulars_page": [("GET", "/circulars", {}, 200, 200, 200)],
     "console.diary_book_export": [("GET", "/diaries/book?cadre={cadre_b}&month=2026-11", {}, 200, 404, 403),
                                   ("GET", "/diaries/book?village={village_b}&month=2026-11", {}, 200, 404, 403)],
@@ -380,10 +384,40 @@ NOT_IN_TABLE = {"console.login", "console.logout", "console.static", "healthz", 
 
 ROLES = {"admin": 3, "xinqiao": 4, "leader": 5}
 
+# A county: the console world's township (龙伏镇: 新桥村 and 石门村) and 青山镇 (白云村, its cadre 孙海, household
+# 周山, request 3, a diary, a leave, a photo, its own card). Township accounts of 龙伏镇 — ``longfu`` (admin) and
+# ``longfu-leader`` (viewer) — are given 青山镇's ids and names in the same URLs (T2_IDS, T2_NAMES) and must see,
+# export and change nothing of it; the county's ``county`` (county-admin) and ``county-leader`` (county-viewer) get
+# what the admin and the viewer get. A township account's expected status is worked out from the table:
+T2_SECRETS = ("孙海", "周山", "13900000009", "13855556666", "青山镇的诉求：修桥", "青山镇日记：走访周山")
+T2_NAMES = {"石门村": "白云村", "20000001": "30000001"}
+DEPLOYMENT_ONLY = {"console.audit_log", "console.delivery", "console.delivery_retry", "console.delivery_resume",
+                   "console.simulator", "console.simulator_open", "console.simulator_send", "console.policy_save",
+                   "console.policy_delete", "console.circular_publish", "console.circular_file"}
+# 青山镇's own card (by number) is another township's record: 404 where the village column says 403 (an admin action)
+TOWNSHIP_403 = {"console.county", "console.county_download"}  # the county's page, not a township's
+TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel"}
+COUNTY_ROLES = {"county": 3, "county-leader": 5}
+
+
+def township_expected(endpoint: str, row: tuple[Any, ...], viewer: bool) -> int | None:
+    """What a 龙伏镇 account gets for a table row filled with 青山镇's ids (None: not checked)."""
+    method, _url, _form, admin, village, viewer_col = row
+    if viewer and method == "POST":
+        return 403  # read-only, refused before anything is looked up
+    if endpoint in DEPLOYMENT_ONLY or endpoint in TOWNSHIP_403:
+        return 403  # the WeChat account, the shared handbook and the audit log are the county's
+    if endpoint in TOWNSHIP_404 or village == 404:
+        return 404
+    if viewer:
+        return viewer_col
+    return admin
+
 
 @pytest.fixture
 def route_world(lx: Any, clock: Any) -> World:
     w = build_world(lx, clock)
+    add_second_township(w)
     with lx.session() as s:
         att = Attachment(owner_type="request", owner_id=s.scalar(text("SELECT id FROM villager_request WHERE number = 2")),
                          media_type="image", media_id="m-b", created_at=clock())
@@ -398,6 +432,20 @@ def route_world(lx: Any, clock: Any) -> World:
         w.ids.update(attachment_b=att.id, outbox=msg.id, leave_b=leave_b.id,
                      policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")))
     return w
+
+
+def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
+    """The table's ids with 青山镇's in place of village B's (and of the card, for the card routes)."""
+    return {**ids, "cadre_b": ids["cadre_t2"], "hh_b": ids["hh_t2"], "req_b": ids["req_t2"],
+            "village_b": ids["village_t2"], "leave_b": ids["leave_t2"], "attachment_b": ids["attachment_t2"],
+            "task": ids["task_t2"]}
+
+
+def t2_fill(template: str, ids: dict[str, Any]) -> str:
+    out = fill(template, ids)
+    for mine, theirs in T2_NAMES.items():
+        out = out.replace(mine, theirs)
+    return out
 
 
 def dump(lx: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -451,6 +499,71 @@ def test_every_route_for_every_role(route_world: World, role: str) -> None:
         with route_world.lx.session() as s:
             added = list(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
         assert not [a for a in added if not a.startswith("login")], f"{role}: refused requests were audited as done: {added}"
+
+
+@pytest.mark.parametrize("role", ["longfu", "longfu-leader"])
+def test_every_route_for_a_township_account_with_another_townships_ids(route_world: World, role: str) -> None:
+    """A township's office sees, exports and changes nothing of another township, on every route."""
+    c = route_world.login(role)
+    ids = t2_ids(route_world.ids)
+    before = dump(route_world.lx)
+    audits_before = route_world.count(AuditLog)
+    checked = 0
+    for endpoint, rows in ROUTES.items():
+        for row in rows:
+            expected = township_expected(endpoint, row, viewer=role == "longfu-leader")
+            if expected is None:
+                continue
+            method, url = row[0], t2_fill(row[1], ids)
+            data = {k: t2_fill(v, ids) for k, v in row[2].items()}
+            r = c.get(url) if method == "GET" else c.post(url, data)
+            checked += 1
+            assert r.status_code == expected, f"{role} {method} {url}: {r.status_code} != {expected}"
+            if r.status_code == 200:
+                body = r.get_data(as_text=True) if r.mimetype != "application/vnd.openxmlformats-officedocument" \
+                    ".spreadsheetml.sheet" else ""
+                leaked = [x for x in T2_SECRETS if x in body]
+                assert not leaked, f"{role} sees 青山镇's {leaked} at {url}"
+    assert checked >= 40
+    assert dump(route_world.lx) == before, f"{role}: a refused or read-only request changed data"
+    with route_world.lx.session() as s:
+        added = set(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
+    assert added <= {"login", "report.export", "ledger.export"}, added
+    with route_world.lx.session() as s:
+        targets = set(s.scalars(select(AuditLog.target).where(AuditLog.id > audits_before,
+                                                              AuditLog.action == "report.export")))
+    assert not [t for t in targets if t.startswith("county:")], "a township account exported the county report"
+
+
+@pytest.mark.parametrize("role", sorted(COUNTY_ROLES))
+def test_every_route_for_the_county_roles(route_world: World, role: str) -> None:
+    """The county admin gets what a one-township admin gets, the county viewer what a viewer gets — over every
+    township: 青山镇's people are on the county's pages."""
+    c = route_world.login(role)
+    before = dump(route_world.lx)
+    col = COUNTY_ROLES[role]
+    for rows in ROUTES.values():
+        for row in rows:
+            method, url, expected = row[0], fill(row[1], route_world.ids), row[col]
+            if expected is None or (role == "county" and method == "POST"):
+                continue
+            r = c.get(url) if method == "GET" else c.post(url, {k: fill(v, route_world.ids) for k, v in row[2].items()})
+            assert r.status_code == expected, f"{role} {method} {url}: {r.status_code} != {expected}"
+    assert dump(route_world.lx) == before
+    for url in ("/cadres", "/households", "/requests", "/diaries", f"/tasks/{route_world.ids['task_t2']}"):
+        body = c.get(url).get_data(as_text=True)
+        assert "孙海" in body or "周山" in body, f"{role} does not see 青山镇 at {url}"
+    assert c.get(f"/cadres/{route_world.ids['cadre_t2']}").status_code == 200
+
+
+def test_a_township_admin_sees_their_own_township_in_full(route_world: World) -> None:
+    c = route_world.login("longfu")
+    assert "王芳" in c.get(f"/cadres/{route_world.ids['cadre_b']}").get_data(as_text=True)
+    assert "13833334444" in c.get(f"/households/{route_world.ids['hh_b']}").get_data(as_text=True)
+    tasks = c.get("/tasks").get_data(as_text=True)
+    assert "冬季防火入户宣传" in tasks and "青山镇自己的督办卡" not in tasks
+    page = c.get("/").get_data(as_text=True)
+    assert "龙伏镇" in page and "孙海" not in page
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -518,3 +631,41 @@ def test_world_has_two_villages_and_three_users(world: World) -> None:
     assert world.count(RequestReply) == 0
     admin = world.login("admin")
     assert admin.get("/").status_code == 200
+
+
+def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedback(route_world: World) -> None:
+    """The county admin broadcasts one card to every township (the console form); each township's office sees
+    its own cadres' feedback on it, the county sees both."""
+    from storage import tasks as task_svc
+    from storage.models import Task
+
+    ids = route_world.ids
+    county = route_world.login("county")
+    r = county.post("/tasks", {"title": "全县秸秆禁烧", "body": "逐户宣传", "deadline": "2026-11-30 18:00",
+                               "scope": "township", "townships": ["龙伏镇", "青山镇"]})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    with route_world.lx.session() as s:
+        card = s.scalar(select(Task).where(Task.title == "全县秸秆禁烧"))
+        assert card.township_id is None and card.targets == ["township:龙伏镇", "township:青山镇"]
+        number = card.number
+        for cadre, text in ((ids["cadre_b"], "石门村已宣传完毕"), (ids["cadre_t2"], "白云村已宣传完毕")):
+            task_svc.feedback(s, cadre_id=cadre, number=number, text=text, now=route_world.clock())
+    both = county.get(f"/tasks/{number}").get_data(as_text=True)
+    assert "王芳" in both and "孙海" in both and "石门村已宣传完毕" in both and "白云村已宣传完毕" in both
+    longfu = route_world.login("longfu")
+    mine = longfu.get(f"/tasks/{number}").get_data(as_text=True)
+    assert "王芳" in mine and "石门村已宣传完毕" in mine and "孙海" not in mine and "白云村" not in mine
+    assert longfu.get(f"/tasks/{number}/cadres/{ids['cadre_t2']}").status_code == 404
+    timeline = longfu.get(f"/tasks/{number}/cadres/{ids['cadre_b']}").get_data(as_text=True)
+    assert "石门村已宣传完毕" in timeline
+    # the county's card is not a township's to cancel
+    assert longfu.post(f"/tasks/{number}/cancel").status_code == 403
+    # a township admin's own card reaches only its own cadres, whatever the form names
+    r = longfu.post("/tasks", {"title": "龙伏镇自查", "body": "x", "deadline": "2026-11-30 18:00", "scope": "all"})
+    assert r.status_code == 302
+    with route_world.lx.session() as s:
+        own = s.scalar(select(Task).where(Task.title == "龙伏镇自查"))
+        assert own.township_id == ids["township_a"]
+        assert {a.cadre_id for a in own.assignments} == {ids["cadre_a"], ids["cadre_b"]}
+    assert longfu.post("/tasks", {"title": "越权", "body": "x", "deadline": "2026-11-30 18:00", "scope": "township",
+                                  "townships": ["青山镇"]}).status_code == 400

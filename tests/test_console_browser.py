@@ -429,3 +429,27 @@ def test_write_a_quarters_comment_and_commend_a_cadre(served: tuple[World, str],
         page.click("text=导出表彰名单（Excel）")
     assert dl.value.suggested_filename == "lianxin-commendations-2026.xlsx"
     shot(page, "commendations")
+
+
+def test_the_county_page_ranks_the_townships(lx: Any, clock: Any, browser: Any) -> None:
+    """A county admin opens 全县排名: both townships ranked, the county's top and bottom cadres, downloads."""
+    from tests.support.console_world import add_second_township
+
+    w = build_world(lx, clock)
+    add_second_township(w)
+    with serve_in_thread(w.app) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        login(page, base, "county")
+        page.click("nav >> text=全县排名")
+        page.wait_for_url(base + "/county")
+        rows = page.locator("#townships tr")
+        assert rows.count() == 3  # the header and two townships
+        names = {rows.nth(i).locator("td").nth(1).inner_text() for i in (1, 2)}
+        assert names == {"龙伏镇", "青山镇"}
+        assert page.get_by_text("全县前列").is_visible() and page.get_by_text("全县后列").is_visible()
+        assert page.locator("a.button", has_text="XLSX").is_visible()
+        shot(page, "county")
+        page2 = browser.new_page()
+        login(page2, base, "longfu")
+        assert page2.locator("nav >> text=全县排名").count() == 0
+        assert "龙伏镇" in page2.locator(".who").inner_text()

@@ -337,3 +337,80 @@ def test_progress_is_reported_on_big_files(session, monkeypatch):
                        progress=lambda stage, done, total: seen.append((stage, done, total)))
     assert plan.ok
     assert ("read", 10, 0) in seen and ("check", 30, 35) in seen and ("write", 35, 35) in seen
+
+
+# --------------------------------------------------------------------------------------------------
+# A county's list: a 乡镇 column before 村(居)
+# --------------------------------------------------------------------------------------------------
+
+
+def _import_county(session, rows, header=None):
+    from tests.support.link_lists import COUNTY_HEADER
+
+    plan = import_file(session, to_csv(rows, header=header or COUNTY_HEADER), filename="全县.csv", actor="test",
+                       township="示范镇")
+    session.commit()
+    return plan
+
+
+def test_a_county_list_puts_each_row_in_its_township(session):
+    from storage.models import Township
+    from tests.support.link_lists import county_rows
+
+    plan = _import_county(session, county_rows())
+    assert plan.ok, plan.problems
+    assert [p.township_name for p in plan.parts] == ["龙伏镇", "青山镇"] and plan.counts["households_new"] == 70
+    assert "乡镇：2 个（龙伏镇、青山镇）" in plan.summary_lines()
+    towns = {t.name: t.id for t in session.scalars(select(Township))}
+    assert set(towns) == {"龙伏镇", "青山镇"}  # the configured 示范镇 is not made: every row names its own
+    # the same village names in both townships are different villages, each with its own households
+    villages = {(v.township_id, v.name) for v in session.scalars(select(Village))}
+    assert villages == {(towns[t], v) for t in towns for v in ("新桥村", "石门村")}
+    for name, tid in towns.items():
+        assert count(session, Household, Household.village.has(Village.township_id == tid)) == 35, name
+        assert {c.township_id for c in session.scalars(select(Cadre).where(Cadre.phone.like("137%")))} == \
+            {towns["青山镇"]}
+    numbers = list(session.scalars(select(ServiceCard.number)))
+    assert len(numbers) == 70 and len(set(numbers)) == 70  # card numbers unique across the county
+    assert {a.detail["township"] for a in session.scalars(select(AuditLog).where(AuditLog.action == "import"))} \
+        == {"龙伏镇", "青山镇"}
+    again = _import_county(session, county_rows())
+    assert again.ok and again.counts["households_unchanged"] == 70 and again.counts["households_new"] == 0
+
+
+def test_a_list_without_the_column_goes_to_the_configured_township(session):
+    from storage.models import Township
+
+    plan = import_links(session, GOOD.read_bytes())
+    assert plan.ok and not plan.parts
+    assert list(session.scalars(select(Township.name))) == ["示范镇"]
+    assert {c.township_id for c in session.scalars(select(Cadre))} == {session.scalar(select(Township.id))}
+
+
+def test_a_cadre_or_a_card_in_two_townships_is_refused_and_nothing_written(session):
+    from tests.support.link_lists import county_rows
+
+    rows = county_rows()
+    rows[40][8] = rows[0][8]  # a 青山镇 row with a 龙伏镇 cadre's phone
+    rows[41][6] = "00100001"  # and a 龙伏镇 card number
+    rows[42][0] = ""  # and no township
+    before = snapshot(session)
+    plan = _import_county(session, rows)
+    assert not plan.ok and snapshot(session) == before
+    text = "\n".join(map(str, plan.problems))
+    assert "第 42 行 [干部电话]" in text and "全县只能属于一个乡镇" in text
+    assert "第 43 行 [服务卡号]" in text and "第 44 行 [乡镇]：乡镇为空" in text
+
+
+def test_a_township_list_cannot_take_another_townships_cadre_or_card(session):
+    from tests.support.link_lists import county_rows
+
+    assert _import_county(session, county_rows()[:35]).ok  # 龙伏镇 only
+    rows = [r[1:] for r in county_rows()[35:]]  # 青山镇's list, without the column, imported for 青山镇
+    rows[0][7] = county_rows()[0][8]  # 龙伏镇's cadre
+    rows[1][5] = "00100001"  # 龙伏镇's card
+    before = snapshot(session)
+    plan = import_file(session, to_csv(rows), filename="青山镇.csv", actor="test", township="青山镇")
+    assert not plan.ok and snapshot(session) == before
+    text = "\n".join(map(str, plan.problems))
+    assert "已是龙伏镇的干部" in text and "已属于另一乡镇的农户" in text

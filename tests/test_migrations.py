@@ -268,3 +268,99 @@ def test_one_cadre_per_household(session):
     session.add(Link(household_id=h.id, cadre_id=b.id))
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+# ------------------------------------------------------------------------------------------
+# 0008_county: a database from before the county work migrates into its one township, nothing lost.
+
+PRE_COUNTY = "0004_office_month"
+FIGURES = {
+    "villages": "SELECT COUNT(*) FROM village",
+    "cadres": "SELECT COUNT(*) FROM cadre",
+    "households": "SELECT COUNT(*) FROM household",
+    "links": "SELECT COUNT(*) FROM link",
+    "tasks": "SELECT COUNT(*) FROM task",
+    "assignments": "SELECT COUNT(*) FROM task_assignment",
+    "diaries": "SELECT COUNT(*) FROM diary_entry",
+    "users": "SELECT COUNT(*) FROM console_user",
+    "households_per_cadre": "SELECT cadre_id, COUNT(*) FROM link GROUP BY cadre_id ORDER BY cadre_id",
+}
+
+
+def _figures(conn) -> dict[str, object]:
+    from sqlalchemy import text as sql
+
+    out: dict[str, object] = {k: conn.execute(sql(q)).all() for k, q in FIGURES.items()}
+    out["cards"] = conn.execute(sql("SELECT household_id, number, qr_scene FROM service_card ORDER BY id")).all()
+    return out
+
+
+def _populate_pre_county(conn) -> None:
+    from sqlalchemy import text as sql
+
+    now = datetime(2026, 11, 2, 8, tzinfo=UTC).replace(tzinfo=None)
+    conn.execute(sql("INSERT INTO township (id, name) VALUES (1, '龙伏镇')"))
+    conn.execute(sql("INSERT INTO village (id, township_id, name) VALUES (1, 1, '新桥村'), (2, 1, '石门村')"))
+    conn.execute(sql("INSERT INTO cadre (id, name, phone, village_id, active, created_at, updated_at) VALUES "
+                     "(1, '李明', '13900000001', 1, true, :t, :t), (2, '王芳', '13900000002', 2, true, :t, :t), "
+                     "(3, '赵无村', '13900000003', NULL, true, :t, :t)"), {"t": now})
+    for h in range(1, 7):
+        conn.execute(sql("INSERT INTO household (id, village_id, head_name, population, created_at, updated_at) "
+                         "VALUES (:h, :v, :n, 3, :t, :t)"), {"h": h, "v": 1 + h % 2, "n": f"户{h}", "t": now})
+        conn.execute(sql("INSERT INTO link (household_id, cadre_id, linked_at) VALUES (:h, :c, :t)"),
+                     {"h": h, "c": 1 + h % 3, "t": now})
+        conn.execute(sql("INSERT INTO service_card (household_id, number, qr_scene) VALUES (:h, :n, :q)"),
+                     {"h": h, "n": f"2000000{h}", "q": f"scene-{h}"})
+    conn.execute(sql("INSERT INTO task (id, number, title, body, deadline, published_at, targets, created_by, "
+                     "created_at) VALUES (1, 1, '秋收', '入户', :t, :t, '[\"all\"]', 'cli', :t)"), {"t": now})
+    for c in (1, 2, 3):
+        conn.execute(sql("INSERT INTO task_assignment (task_id, cadre_id, status, deadline, returned_count) "
+                         "VALUES (1, :c, 'done', :t, 0)"), {"c": c, "t": now})
+        conn.execute(sql("INSERT INTO diary_entry (cadre_id, day, text, source, created_at) "
+                         "VALUES (:c, :d, '走访', 'text', :t)"), {"c": c, "d": date(2026, 11, 2), "t": now})
+    conn.execute(sql("INSERT INTO console_user (username, password_hash, role, village_id, active, created_at) VALUES "
+                     "('admin', 'x', 'admin', NULL, true, :t), ('xinqiao', 'x', 'village', 1, true, :t), "
+                     "('leader', 'x', 'viewer', NULL, true, :t)"), {"t": now})
+
+
+def test_a_pre_county_database_migrates_into_its_one_township_keeping_every_figure(fresh_url):
+    from sqlalchemy import text as sql
+
+    upgrade(fresh_url, PRE_COUNTY)
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            _populate_pre_county(conn)
+        with engine.connect() as conn:
+            before = _figures(conn)
+    finally:
+        engine.dispose()
+    upgrade(fresh_url, township="示范镇")  # the config's name is not used: the database already has its township
+    assert current_revision(fresh_url) == head_revision()
+    engine = make_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            assert _figures(conn) == before
+            assert conn.execute(sql("SELECT name FROM township")).scalars().all() == ["龙伏镇"]
+            assert set(conn.execute(sql("SELECT township_id FROM cadre")).scalars()) == {1}
+            assert set(conn.execute(sql("SELECT township_id FROM task")).scalars()) == {1}
+            assert set(conn.execute(sql("SELECT township_id FROM console_user")).scalars()) == {1}
+    finally:
+        engine.dispose()
+
+
+def test_people_without_a_township_row_get_the_configured_township(fresh_url):
+    from sqlalchemy import text as sql
+
+    upgrade(fresh_url, PRE_COUNTY)
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sql("INSERT INTO console_user (username, password_hash, role, active, created_at) "
+                             "VALUES ('admin', 'x', 'admin', true, :t)"), {"t": datetime(2026, 11, 2)})
+        upgrade(fresh_url, township="青山镇")
+        with engine.connect() as conn:
+            assert conn.execute(sql("SELECT name FROM township")).scalars().all() == ["青山镇"]
+            assert conn.execute(sql("SELECT township_id FROM console_user")).scalar() is not None
+    finally:
+        engine.dispose()

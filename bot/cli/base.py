@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import ArgumentError
 
 from bot.app import build
+from storage import townships
 from storage.config import ConfigError, load_config
 from storage.runtime import Lianxin
 
@@ -107,3 +108,19 @@ def require_schema(lx: Lianxin) -> None:
 def main(ctx: click.Context) -> None:
     """连心 lianxin — 三五连心工程 (WeChat bot, scheduler, office console)."""
     ctx.ensure_object(CliState)
+
+
+TOWNSHIP_HELP = "乡镇（全县部署时需指明）/ the township, needed where the deployment holds several"
+
+
+def township_scope(lx: Lianxin, name: str | None) -> tuple[int, str] | None:
+    """(id, name) of the township a command acts on: ``--township`` (must exist), or the deployment's only one;
+    None before anything was imported. In a county deployment without ``--township`` it stops with the names."""
+    with lx.session() as s:
+        if not name and townships.count(s) == 0:
+            return None
+        try:
+            t = townships.resolve(s, name, default=lx.config["general"]["township"])
+        except townships.TownshipRefused as e:
+            raise click.ClickException(str(e)) from None
+        return t.id, t.name

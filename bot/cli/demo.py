@@ -20,7 +20,7 @@ def register(main: click.Group) -> None:
     @click.option("--no-scheduler", is_flag=True, help="不在本进程运行定时任务 / do not run the scheduler")
     def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
         """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
-        upgrade(lx.config.database_url)
+        upgrade(lx.config.database_url, township=lx.config["general"]["township"])
         tz = lx.config.tz
         with lx.session() as s:
             report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])

@@ -8,6 +8,7 @@ import click
 
 from bot.cli.base import command, require_schema
 from handlers import link_notices
+from storage import townships
 from storage.importer import ImportRefused, apply_import, plan_import, read_rows, write_template
 from storage.runtime import Lianxin
 
@@ -23,7 +24,9 @@ def register(main: click.Group) -> None:
     @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--template", "template", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="写出一个空白模板 (.xlsx)，含表头和一行示例 / write an empty template workbook")
-    def import_cmd(lx: Lianxin, file: Path | None, template: Path | None) -> None:
+    @click.option("--township", default=None,
+                  help="名单所属乡镇（名单无「乡镇」列时；全县部署需指明）/ the township of a list without a 乡镇 column")
+    def import_cmd(lx: Lianxin, file: Path | None, template: Path | None, township: str | None) -> None:
         """导入联户名单 (.xlsx / .csv) / import a link list; re-importing the same file changes nothing."""
         if template is not None:
             if file is not None:
@@ -40,7 +43,14 @@ def register(main: click.Group) -> None:
         require_schema(lx)
         table = read_rows(file, progress=_progress)
         with lx.session() as s:
-            plan = plan_import(s, table, township=lx.config["general"]["township"],
+            if table.has_township and township:
+                raise click.UsageError("名单已有「乡镇」列，不能再用 --township / the list names its townships")
+            try:
+                name = (lx.config["general"]["township"] if table.has_township else
+                        townships.resolve_name(s, township, default=lx.config["general"]["township"]))
+            except townships.TownshipRefused as e:
+                raise click.ClickException(str(e)) from None
+            plan = plan_import(s, table, township=name,
                                minimum=lx.config["score"]["min_households"], progress=_progress)
             if plan.ok:
                 try:

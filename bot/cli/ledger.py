@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import command, require_schema
+from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
 from console.documents import ledger as ledger_render
 from storage import audit
 from storage.ledger import LedgerError, build_ledger
@@ -15,16 +15,17 @@ from storage.runtime import Lianxin
 
 
 def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str, out: str | None,
-               month: str | None = None) -> str | bytes:
+               month: str | None = None, township: tuple[int, str] | None = None) -> str | bytes:
     """Build, render, audit and (with ``out``) write the ledger; returns what was rendered."""
     today = lx.now().astimezone(lx.config.tz).date()
     with lx.session() as s:
-        led = build_ledger(s, today=today, village=village, cadre_phone=cadre, month=month)
+        led = build_ledger(s, today=today, village=village, cadre_phone=cadre, month=month,
+                           township_id=township[0] if township else None)
         content: str | bytes
         if fmt == "json":
             content = ledger_render.to_json(led)
         elif fmt == "html":
-            content = ledger_render.to_html(led, township=lx.config["general"]["township"])
+            content = ledger_render.to_html(led, township=township[1] if township else lx.config["general"]["township"])
         else:
             content = ledger_render.to_xlsx(led)
         if out:  # write first, audit second (same transaction): a failed write leaves no "exported" record
@@ -38,13 +39,14 @@ def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str,
 
 def register(main: click.Group) -> None:
     @command(main, "ledger")
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--village", default=None, help="只看这个村（居） / one village")
     @click.option("--cadre", "cadre", default=None, metavar="PHONE", help="只看这位干部 / one cadre, by phone")
     @click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "html"]), default=None,
                   help="json (default without --out), xlsx or html; with --out the suffix decides")
     @click.option("--out", default=None, metavar="FILE", help="write to FILE instead of standard output")
     @click.option("--month", default=None, metavar="YYYY-MM", help="month whose diary visits count (default: this month)")
-    def ledger_cmd(lx: Lianxin, village: str | None, cadre: str | None, fmt: str | None, out: str | None,
+    def ledger_cmd(lx: Lianxin, township: str | None, village: str | None, cadre: str | None, fmt: str | None, out: str | None,
                    month: str | None) -> None:
         """五个一台账：每位干部对每户的五个一完成情况与缺项 / the 五个一 ledger."""
         require_schema(lx)
@@ -59,7 +61,8 @@ def register(main: click.Group) -> None:
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
         try:
-            content = run_ledger(lx, village=village, cadre=cadre, fmt=fmt, out=out, month=month)
+            content = run_ledger(lx, village=village, cadre=cadre, fmt=fmt, out=out, month=month,
+                                 township=township_scope(lx, township))
         except LedgerError as e:
             raise click.ClickException(str(e)) from None
         if out:

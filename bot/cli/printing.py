@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import command, require_schema
+from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
 from console.documents import card_codes
 from console.documents import printing as docs
 from storage import cards
@@ -21,20 +21,22 @@ NO_CREDENTIALS = ("未配置微信 app_id / app_secret：无法向微信申请�
 
 def register(main: click.Group) -> None:
     @command(main, "cards")
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--village", default=None, help="只打印这个村(居) / only this village")
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf")
     @click.option("--renumber", is_flag=True,
                   help="打印前给这些卡换发新的随机卡号（旧号作废，二维码不变）/ re-issue random numbers first")
-    def cards_cmd(lx: Lianxin, village: str | None, out: str, renumber: bool) -> None:
+    def cards_cmd(lx: Lianxin, township: str | None, village: str | None, out: str, renumber: bool) -> None:
         """打印便民服务卡（A4 每页 8 张，含微信二维码）/ print service cards."""
         _check_out(out)
         require_schema(lx)
+        tid = _township_id(lx, township)
         if renumber:
-            _renumber(lx, village)
+            _renumber(lx, village, tid)
         notice = None
         try:
             with lx.session() as s:
-                ids = [c.id for c in docs.printable_cards(s, village=village)]
+                ids = [c.id for c in docs.printable_cards(s, village=village, township_id=tid)]
         except docs.PrintError as e:
             raise click.ClickException(str(e)) from None
         if card_codes.credentials_missing(lx.config):
@@ -54,16 +56,22 @@ def register(main: click.Group) -> None:
                     record(s, actor="cli", action="cards.qr_create", target=f"village:{village or '*'}",
                            detail={"created": run.created})
                 click.echo(f"新建二维码 {run.created} 个，沿用 {run.kept} 个", err=True)
-        _print(lx, "cards", village, out, notice=notice)
+        _print(lx, "cards", village, out, tid, notice=notice)
 
     @command(main, "listing")
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--village", default=None, help="只公示这个村(居) / only this village")
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf")
-    def listing_cmd(lx: Lianxin, village: str | None, out: str) -> None:
+    def listing_cmd(lx: Lianxin, township: str | None, village: str | None, out: str) -> None:
         """打印联户名单公示（不含卡号）/ print the public listing of links (no card numbers)."""
         _check_out(out)
         require_schema(lx)
-        _print(lx, "listing", village, out)
+        _print(lx, "listing", village, out, _township_id(lx, township))
+
+
+def _township_id(lx: Lianxin, name: str | None) -> int | None:
+    scope = township_scope(lx, name)
+    return scope[0] if scope else None
 
 
 def _check_out(out: str) -> None:
@@ -75,11 +83,11 @@ def _check_out(out: str) -> None:
                                    "或改用 --out 文件.html 后在浏览器中打印。")
 
 
-def _renumber(lx: Lianxin, village: str | None) -> None:
+def _renumber(lx: Lianxin, village: str | None, township_id: int | None) -> None:
     """New random numbers for the cards about to be printed; the old numbers stop linking. Audited."""
     try:
         with lx.session() as s:
-            printable = docs.printable_cards(s, village=village)
+            printable = docs.printable_cards(s, village=village, township_id=township_id)
             changes = cards.renumber(s, printable, changed_by="cli", now=lx.now())
             record(s, actor="cli", action="cards.renumber", target=f"village:{village or '*'}",
                    detail={"count": len(changes)})
@@ -88,15 +96,17 @@ def _renumber(lx: Lianxin, village: str | None) -> None:
     click.echo(f"已换发 {len(changes)} 个新卡号（旧卡号即日起不能再用于关联）", err=True)
 
 
-def _print(lx: Lianxin, kind: str, village: str | None, out: str, *, notice: str | None = None) -> None:
+def _print(lx: Lianxin, kind: str, village: str | None, out: str, township_id: int | None, *,
+           notice: str | None = None) -> None:
     try:
         with lx.session() as s:
             if kind == "cards":
-                html, n = docs.render_cards(s, lx.config, village=village, now=lx.now(), notice=notice)
+                html, n = docs.render_cards(s, lx.config, village=village, now=lx.now(), notice=notice,
+                                            township_id=township_id)
                 what = f"{n} 张服务卡（{(n + docs.CARDS_PER_PAGE - 1) // docs.CARDS_PER_PAGE} 页）"
             else:
                 html, n = docs.render_listing(s, lx.config, village=village, today=local_day(lx.now(), lx.config.tz),
-                                              mark=True)
+                                              mark=True, township_id=township_id)
                 what = f"{n} 户的联户公示"
             path = docs.write(html, out)
             record(s, actor="cli", action=f"{kind}.print", target=f"village:{village or '*'}",

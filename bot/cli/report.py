@@ -12,11 +12,13 @@ from typing import Any
 
 import click
 
-from bot.cli.base import command, require_schema
+from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
+from console.documents import county_report as county_document
 from console.documents import publishing
 from console.documents.report import render
 from storage import circulars
 from storage.assessment import build_report
+from storage.assessment.county import build_county_report
 from storage.audit import record
 from storage.periods import parse_period
 from storage.runtime import Lianxin
@@ -51,7 +53,10 @@ def register(main: click.Group) -> None:
                   help="json（默认）、xlsx 或 html；省略时按 --out 的后缀决定")
     @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
                   help="输出文件；json 省略时输出到屏幕，xlsx 必须指定")
-    def report_cmd(lx: Lianxin, kind: str, period: str, fmt: str | None, out: str | None) -> None:
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    @click.option("--county", is_flag=True, help="全县报表：各乡镇排名与全县干部排名 / the county report")
+    def report_cmd(lx: Lianxin, kind: str, period: str, fmt: str | None, out: str | None, township: str | None,
+                   county: bool) -> None:
         """月通报、季点评、年考核 / monthly circular, quarterly review, annual assessment.
 
         \b
@@ -71,8 +76,14 @@ def register(main: click.Group) -> None:
         if fmt == "xlsx" and not out:
             raise click.UsageError("xlsx 需要用 --out 指定输出文件，例如 --out 月通报.xlsx")
         require_schema(lx)
+        if county and township:
+            raise click.UsageError("--county 与 --township 只能选一个 / give one of --county and --township")
+        if county:
+            _county_report(lx, kind, period, fmt, out)
+            return
+        scope = township_scope(lx, township)
         with lx.session() as s:
-            report = build_report(s, lx.config, kind, period, now=lx.now())
+            report = build_report(s, lx.config, kind, period, now=lx.now(), township=scope)
             content = render(report, fmt)
             # write first, audit second (same transaction): a failed write leaves no "exported" record
             if out:  # an OSError rolls the session back; the CLI wrapper explains it in one line
@@ -84,6 +95,21 @@ def register(main: click.Group) -> None:
                    detail={"format": fmt, "out": out or "-", "cadres": len(report.cadres)})
         if out:
             click.echo(f"已导出 {out}（{len(report.cadres)} 名干部）", err=True)
+
+    def _county_report(lx: Lianxin, kind: str, period: str, fmt: str, out: str | None) -> None:
+        with lx.session() as s:
+            data = build_county_report(s, lx.config, kind, period, now=lx.now())
+            content = county_document.render(data, fmt)
+            if out:
+                Path(out).write_bytes(content)
+            else:
+                sys.stdout.buffer.write(content)
+                sys.stdout.flush()
+            record(s, actor="cli", action="report.export", target=f"county:{kind}:{data['period']}",
+                   detail={"format": fmt, "out": out or "-", "townships": len(data["townships"]),
+                           "cadres": len(data["cadres"])})
+        if out:
+            click.echo(f"已导出 {out}（{len(data['townships'])} 个乡镇，{len(data['cadres'])} 名干部）", err=True)
 
     @command(report_group, "publish")
     @click.argument("kind", type=click.Choice(list(KINDS)))

@@ -14,7 +14,7 @@ def register(main: click.Group) -> None:
     def init_cmd(lx: Lianxin) -> None:
         """创建或升级数据库结构 / create or upgrade the database schema (Alembic)."""
         before = current_revision(lx.config.database_url)
-        upgrade(lx.config.database_url)
+        upgrade(lx.config.database_url, township=lx.config["general"]["township"])
         after = current_revision(lx.config.database_url)
         if before == after:
             click.echo(f"数据库已是最新 / schema up to date (revision {after})")

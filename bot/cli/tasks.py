@@ -18,11 +18,11 @@ from typing import Any
 
 import click
 
-from bot.cli.base import command, require_schema
+from bot.cli.base import command, require_schema, township_scope
 from handlers import task_notices
 from reminders import delivery, holds, jobs, scheduler
 from reminders.lease import write_lock
-from storage import tasks
+from storage import tasks, townships
 from storage.runtime import Lianxin
 
 
@@ -59,23 +59,31 @@ def task_create(parent: click.Group) -> None:
     @click.option("--body", default="", help="内容")
     @click.option("--deadline", required=True, help="截止时间 ISO（只写日期 = 当天 23:59）")
     @click.option("--to", "targets", multiple=True,
-                  help="对象：all | village:村名 | cadre:电话（可重复；默认 all）")
+                  help="对象：all | township:乡镇 | village:村名 | cadre:电话（可重复；默认 all）")
+    @click.option("--township", default=None,
+                  help="以该乡镇办公室名义下发，只发该乡镇干部；不写 = 县里下发 / issue as this township's office")
     @click.option("--publish-at", "publish_at", default=None, help="定时发布 ISO（默认立即）")
     @click.option("--household", "households", multiple=True, help="相关农户的服务卡号（可重复）")
     def create_cmd(lx: Lianxin, title: str, body: str, deadline: str, targets: tuple[str, ...],
-                   publish_at: str | None, households: tuple[str, ...]) -> None:
+                   township: str | None, publish_at: str | None, households: tuple[str, ...]) -> None:
         """发布督办卡；最后一行输出编号 / issue a card; prints its number last."""
         require_schema(lx)
         tz = lx.config.tz
         dl = parse_when(deadline, tz, end_of_day=True, what="--deadline")
         pa = parse_when(publish_at, tz, what="--publish-at") if publish_at else None
+        # A one-township deployment's cards are its township's; in a county a card without --township is the
+        # county's (``--to all`` then reaches every cadre of the county).
+        with lx.session() as s:
+            single = townships.count(s) <= 1
+        scope = township_scope(lx, township) if township or single else None
         try:
             with lx.session() as s:
                 write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
                 task = task_notices.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
                                                 publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz,
-                                                office=lx.config["general"]["township"])
+                                                office=scope[1] if scope else lx.config["general"]["township"],
+                                                township_id=scope[0] if scope else None)
                 n = len(task.assignments) if task.published_at else 0
                 number, published = task.number, task.published_at
         except tasks.TaskError as e:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.group_links import GroupLeader, group_leaders
-from storage.models import Cadre, Household, Link, ServiceCard, Village, VillagerGroup
+from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
 
 CARDS_PER_PAGE = 8
 
@@ -75,18 +75,28 @@ def environment() -> Environment:
     return env
 
 
-def _village(session: Session, name: str | None) -> Village | None:
+def _village(session: Session, name: str | None, township_id: int | None = None) -> Village | None:
+    """The village named (of the township, when given); PrintError naming the choices when there is none or the
+    name is in several townships."""
     if not name:
         return None
-    v = session.scalar(select(Village).where(Village.name == name.strip()))
-    if v is None:
-        known = "、".join(session.scalars(select(Village.name).order_by(Village.name))) or "（无）"
+    mine = [] if township_id is None else [Village.township_id == township_id]
+    found = list(session.scalars(select(Village).where(Village.name == name.strip(), *mine).limit(2)))
+    if len(found) != 1:
+        known = "、".join(session.scalars(select(Village.name).where(*mine).order_by(Village.name))) or "（无）"
+        if found:
+            raise PrintError(f"「{name}」在多个乡镇都有，请指明乡镇。")
         raise PrintError(f"没有名为「{name}」的村(居)。现有：{known}")
-    return v
+    return found[0]
 
 
-def _rows(session: Session, village: Village | None) -> list[tuple[Household, Village, VillagerGroup | None,
-                                                                    ServiceCard | None, Cadre | None, Link | None]]:
+def _title(session: Session, config: Any, township_id: int | None) -> str:
+    name = session.scalar(select(Township.name).where(Township.id == township_id)) if township_id else None
+    return name or str(config["general"]["township"])
+
+
+def _rows(session: Session, village: Village | None, township_id: int | None = None) -> list[
+        tuple[Household, Village, VillagerGroup | None, ServiceCard | None, Cadre | None, Link | None]]:
     stmt = (select(Household, Village, VillagerGroup, ServiceCard, Cadre, Link)
             .join(Village, Household.village_id == Village.id)
             .outerjoin(VillagerGroup, Household.group_id == VillagerGroup.id)
@@ -97,20 +107,24 @@ def _rows(session: Session, village: Village | None) -> list[tuple[Household, Vi
             .order_by(Village.name, Cadre.name, Cadre.id, VillagerGroup.id, Household.head_name, Household.id))
     if village is not None:
         stmt = stmt.where(Household.village_id == village.id)
+    if township_id is not None:
+        stmt = stmt.where(Village.township_id == township_id)
     return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
 
 
-def printable_cards(session: Session, *, village: str | None = None) -> list[ServiceCard]:
+def printable_cards(session: Session, *, village: str | None = None,
+                    township_id: int | None = None) -> list[ServiceCard]:
     """The cards ``card_rows`` prints (households with a card and a linked cadre), for making QR codes first."""
-    v = _village(session, village)
-    return [card for _h, _v, _g, card, cadre, _l in _rows(session, v) if card is not None and cadre is not None]
+    v = _village(session, village, township_id)
+    return [card for _h, _v, _g, card, cadre, _l in _rows(session, v, township_id)
+            if card is not None and cadre is not None]
 
 
-def card_rows(session: Session, *, village: str | None = None) -> list[CardRow]:
-    """One card per household that has a card number and a linked cadre."""
-    v = _village(session, village)
+def card_rows(session: Session, *, village: str | None = None, township_id: int | None = None) -> list[CardRow]:
+    """One card per household that has a card number and a linked cadre (of one township, when given)."""
+    v = _village(session, village, township_id)
     out = []
-    for h, vil, g, card, cadre, _link in _rows(session, v):
+    for h, vil, g, card, cadre, _link in _rows(session, v, township_id):
         if card is None or cadre is None:
             continue
         out.append(CardRow(card.number, h.head_name, vil.name, g.name if g else "", cadre.name, cadre.post or "",
@@ -119,13 +133,14 @@ def card_rows(session: Session, *, village: str | None = None) -> list[CardRow]:
 
 
 def render_cards(session: Session, config: Any, *, village: str | None = None,
-                 now: datetime | None = None, notice: str | None = None) -> tuple[str, int]:
+                 now: datetime | None = None, notice: str | None = None,
+                 township_id: int | None = None) -> tuple[str, int]:
     """(HTML, number of cards). Marks the printed cards' ``printed_at`` when ``now`` is given. ``notice``
     (e.g. "no WeChat credentials: no QR codes") is printed above the cards."""
-    rows = card_rows(session, village=village)
+    rows = card_rows(session, village=village, township_id=township_id)
     pages = [rows[i:i + CARDS_PER_PAGE] for i in range(0, len(rows), CARDS_PER_PAGE)]
     html = environment().get_template("print/cards.html").render(
-        pages=pages, township=config["general"]["township"], account=config["general"]["account_name"],
+        pages=pages, township=_title(session, config, township_id), account=config["general"]["account_name"],
         village=village, count=len(rows), notice=notice, without_qr=sum(1 for r in rows if r.qr is None))
     if now is not None and rows:
         numbers = [r.number for r in rows]
@@ -135,12 +150,12 @@ def render_cards(session: Session, config: Any, *, village: str | None = None,
 
 
 def render_listing(session: Session, config: Any, *, village: str | None = None, today: date,
-                   mark: bool = False) -> tuple[str, int]:
+                   mark: bool = False, township_id: int | None = None) -> tuple[str, int]:
     """(HTML, number of households): one section per village, a page each. ``mark`` sets ``listed_on``."""
-    v = _village(session, village)
+    v = _village(session, village, township_id)
     by_village: dict[str, list[ListingRow]] = {}
     listed: list[Household] = []
-    for h, vil, g, _card, cadre, link in _rows(session, v):
+    for h, vil, g, _card, cadre, link in _rows(session, v, township_id):
         by_village.setdefault(vil.name, [])
         if cadre is None:
             continue
@@ -148,7 +163,7 @@ def render_listing(session: Session, config: Any, *, village: str | None = None,
                                                cadre.phone, link.commitment_signed_on if link else None))
         listed.append(h)
     leaders: dict[str, list[GroupLeader]] = {}
-    for g in group_leaders(session, village_id=v.id if v is not None else None):
+    for g in group_leaders(session, village_id=v.id if v is not None else None, township_id=township_id):
         leaders.setdefault(g.village, []).append(g)
     sections = []
     for name, rows in by_village.items():
@@ -159,7 +174,7 @@ def render_listing(session: Session, config: Any, *, village: str | None = None,
         sections.append({"village": name, "rows": rows, "groups": leaders.get(name, []),
                          "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()]})
     html = environment().get_template("print/listing.html").render(
-        sections=sections, township=config["general"]["township"], today=today)
+        sections=sections, township=_title(session, config, township_id), today=today)
     if mark:
         for h in listed:
             if h.listed_on is None:

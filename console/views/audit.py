@@ -7,14 +7,14 @@ from typing import Any
 from flask import render_template, request
 from sqlalchemy import select
 
-from console.access import admin_only, db
+from console.access import db, deployment_only
 from console.blueprint import bp
 from console.views import common
 from storage.models import AuditLog
 
 
 @bp.get("/audit")
-@admin_only
+@deployment_only
 def audit_log() -> Any:
     actor = (request.args.get("actor") or "").strip()
     action = (request.args.get("action") or "").strip()

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import abort, render_template, request, send_file
 
-from console.access import admin_only, db, done, lx, now, record, user
+from console.access import db, deployment_only, done, lx, now, record, user
 from console.blueprint import bp
 from console.documents import publishing
 from storage import circulars
@@ -27,7 +27,7 @@ def circulars_page() -> Any:
 
 
 @bp.post("/circulars/publish")
-@admin_only
+@deployment_only
 def circular_publish() -> Any:
     kind = request.form.get("kind", "")
     period = (request.form.get("period") or "").strip()
@@ -46,7 +46,7 @@ def circular_publish() -> Any:
 
 
 @bp.get("/circulars/<any(month, quarter, year):kind>/<period>.<any(json, xlsx, html, pdf):fmt>")
-@admin_only
+@deployment_only
 def circular_file(kind: str, period: str, fmt: str) -> Any:
     with db() as s:
         content = circulars.stored_file(s, kind, period, fmt)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from console.access import lx, now, user
 from storage import leave
 from storage import tasks as task_svc
-from storage.models import Cadre, Household, Village
+from storage.models import Cadre, Household, Task, Village
 from storage.periods import start_of_day
 
 PAGE = 50
@@ -47,19 +47,42 @@ def query_args(**drop: Any) -> str:
 
 
 def scope_cadres(stmt: Select[Any]) -> Select[Any]:
+    """Only the cadres of the user's village, or township (the county roles: every cadre)."""
     u = user()
-    return stmt.where(Cadre.village_id == u.village_id) if u.role == "village" else stmt
+    if u.role == "village":
+        return stmt.where(Cadre.village_id == u.village_id)
+    return stmt.where(Cadre.township_id == u.township_id) if u.township_id is not None else stmt
+
+
+def township_villages() -> Any:
+    """The ids of the user's township's villages, as a subquery (None for the county roles)."""
+    u = user()
+    return None if u.township_id is None else select(Village.id).where(Village.township_id == u.township_id)
 
 
 def scope_households(stmt: Select[Any]) -> Select[Any]:
     u = user()
-    return stmt.where(Household.village_id == u.village_id) if u.role == "village" else stmt
+    if u.role == "village":
+        return stmt.where(Household.village_id == u.village_id)
+    mine = township_villages()
+    return stmt.where(Household.village_id.in_(mine)) if mine is not None else stmt
+
+
+def scope_tasks(stmt: Select[Any]) -> Select[Any]:
+    """The cards a township sees: its own and the county's (those reach its cadres); the county: every card."""
+    u = user()
+    if u.township_id is None:
+        return stmt
+    return stmt.where(or_(Task.township_id == u.township_id, Task.township_id.is_(None)))
 
 
 def villages(s: Session) -> list[Village]:
     stmt = select(Village).order_by(Village.name)
-    if user().role == "village":
-        stmt = stmt.where(Village.id == user().village_id)
+    u = user()
+    if u.role == "village":
+        stmt = stmt.where(Village.id == u.village_id)
+    elif u.township_id is not None:
+        stmt = stmt.where(Village.township_id == u.township_id)
     return list(s.scalars(stmt))
 
 

@@ -31,12 +31,15 @@ def dashboard() -> Any:
 
         # Cards: the tasks service decides what is overdue (no answer by the deadline, or sent back) and due.
         village_id = user().village_id if user().role == "village" else None
+        township_id = user().township_id
         overdue = [{"number": o.task_number, "title": o.task_title, "cadre_id": o.cadre_id, "cadre": o.cadre_name,
-                    "deadline": o.deadline, "light": "red"} for o in task_svc.overdue(s, now=t, village_id=village_id)]
+                    "deadline": o.deadline, "light": "red"}
+                   for o in task_svc.overdue(s, now=t, village_id=village_id, township_id=township_id)]
         due: list[dict[str, Any]] = []
         end = common.start_of_next_day(day)
         for a in task_svc.due_soon(s, now=t, hours=int((end - t).total_seconds() // 3600) + 1):
-            if a.deadline < end and (village_id is None or a.cadre.village_id == village_id):
+            if a.deadline < end and (village_id is None or a.cadre.village_id == village_id) and \
+                    user().sees_cadre(a.cadre):
                 due.append({"number": a.task.number, "title": a.task.title, "cadre_id": a.cadre_id,
                             "cadre": a.cadre.name, "deadline": a.deadline, "light": common.light(a)})
         due.sort(key=lambda r: r["deadline"])

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, render_template
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, lx, now, record, user
+from console.access import db, deployment_only, done, lx, now, record, user
 from console.blueprint import bp
 from reminders import delivery as delivery_svc
 from reminders import holds
@@ -16,7 +16,7 @@ from storage.models import DeliveryHold, WechatIdentity
 
 
 @bp.get("/delivery")
-@admin_only
+@deployment_only
 def delivery() -> Any:
     with db() as s:
         unreachable = list(s.scalars(select(WechatIdentity).where(WechatIdentity.unreachable.is_(True))
@@ -31,7 +31,7 @@ def delivery() -> Any:
 
 
 @bp.post("/delivery/resume")
-@admin_only
+@deployment_only
 def delivery_resume() -> Any:
     """The cause is fixed: probe every held kind at the next dispatch (as ``lianxin outbox --resume``)."""
     n = holds.resume_now(lx(), now())
@@ -41,7 +41,7 @@ def delivery_resume() -> Any:
 
 
 @bp.post("/delivery/<int:message_id>/retry")
-@admin_only
+@deployment_only
 def delivery_retry(message_id: int) -> Any:
     with db() as s:
         try:

@@ -12,7 +12,7 @@ from flask import Response, abort, render_template, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from console.access import db, in_scope, lx
+from console.access import cadre_in_scope, db, in_scope, lx
 from console.blueprint import bp
 from console.views import common
 from reminders.media import PLAYABLE_TYPE, playable_voice
@@ -66,18 +66,20 @@ def diaries() -> Any:
                                villages=common.villages(s), month=month)
 
 
-def _owner_village(s: Any, att: Attachment) -> int | None:
+def _owner_in_scope(s: Any, att: Attachment) -> None:
+    """404 unless the user sees the attachment's owner: the cadre of a diary or feedback, a request's household."""
     if att.owner_type == "diary":
         e = s.get(DiaryEntry, att.owner_id)
-        return e.cadre.village_id if e else None
-    if att.owner_type == "feedback":
+        cadre_in_scope(e.cadre if e else None)
+    elif att.owner_type == "feedback":
         f = s.get(Feedback, att.owner_id)
         a = s.get(TaskAssignment, f.assignment_id) if f else None
-        return a.cadre.village_id if a else None
-    if att.owner_type == "request":
+        cadre_in_scope(a.cadre if a else None)
+    elif att.owner_type == "request":
         r = s.get(VillagerRequest, att.owner_id)
-        return r.household.village_id if r else None
-    return None
+        in_scope(r.household.village_id if r else None)
+    else:
+        in_scope(None)
 
 
 def _stored(attachment_id: int) -> tuple[Attachment, Path]:
@@ -86,7 +88,7 @@ def _stored(attachment_id: int) -> tuple[Attachment, Path]:
         att = s.get(Attachment, attachment_id)
         if att is None or not att.stored_path:
             abort(404)
-        in_scope(_owner_village(s, att))
+        _owner_in_scope(s, att)
         s.expunge(att)
     base = Path(lx().config["general"]["media_dir"]).resolve()
     path = Path(att.stored_path)

@@ -11,7 +11,7 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from console.access import db, done, get_in_scope, in_scope, lx, now, record, user, writers
+from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
 from console.blueprint import bp
 from console.views import common
 from handlers import link_notices
@@ -170,7 +170,9 @@ def household_link(household_id: int) -> Any:
             c = s.get(Cadre, cadre_id)
             if c is None:
                 abort(400, description="请选择一名干部")
-            in_scope(c.village_id)
+            cadre_in_scope(c)
+            if c.township_id != h.village.township_id:
+                abort(400, description="干部与农户不在同一乡镇，不能联户")
             old = link.cadre_id if link else None
             if link is None:
                 link = Link(household_id=h.id, cadre_id=c.id, linked_at=t)

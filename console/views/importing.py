@@ -13,7 +13,7 @@ from flask import abort, render_template, request, send_file, session
 from console.access import admin_only, db, done, lx, now, record, user
 from console.blueprint import bp
 from handlers import link_notices
-from storage import importer
+from storage import importer, townships
 
 MAX_UPLOAD = 16 * 1024 * 1024
 
@@ -36,9 +36,24 @@ def _pending() -> tuple[Path, str] | None:
 
 
 def _plan(s: Any, data: bytes, name: str) -> Any:
+    """The plan of a list: a township's office imports its own township's rows only; the county's a list with
+    a 乡镇 column (or, while the deployment holds one township, a list of that one)."""
     table = importer.read_rows(data, name)
-    return importer.plan_import(s, table, township=lx().config["general"]["township"],
-                           minimum=lx().config["score"]["min_households"])
+    u = user()
+    township = u.township_name
+    if township and table.has_township:
+        for r in table.rows:
+            if r.values.get("township", "").strip() not in ("", township):
+                table.problems.append(importer.Problem(r.number, "乡镇", f"本账号只能导入{township}的名单（此行为"
+                                                                         f"{r.values['township']}）"))
+    elif township is None and not table.has_township:
+        try:
+            township = townships.resolve_name(s, None, default=lx().config["general"]["township"])
+        except townships.TownshipRefused:
+            table.problems.append(importer.Problem(None, "乡镇", "本系统有多个乡镇：县级账号导入的名单需有「乡镇」列"
+                                                                 f"（{'、'.join(townships.names(s))}）"))
+    return importer.plan_import(s, table, township=township or lx().config["general"]["township"],
+                                minimum=lx().config["score"]["min_households"])
 
 
 @bp.get("/import")

@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from console.access import db, done, in_scope, lx, now, user, writers
+from console.access import cadre_in_scope, db, done, lx, now, user, writers
 from console.blueprint import bp
 from console.views import common
 from handlers import leave as chat_leave
@@ -34,7 +34,8 @@ def leave_page() -> Any:
     year, month, key = _month()
     u = user()
     with db() as s:
-        rows = leave_svc.month_leave(s, year, month, village_id=u.village_id if u.role == "village" else None)
+        rows = leave_svc.month_leave(s, year, month, village_id=u.village_id if u.role == "village" else None,
+                                     township_id=u.township_id)
         by_village = [(v, list(g)) for v, g in groupby(rows, key=lambda r: r.village or "（未分村）")]
         cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
         pending = sum(1 for r in rows if r.leave.status == "requested")
@@ -57,7 +58,7 @@ def leave_add() -> Any:
         cadre = s.get(Cadre, request.form.get("cadre_id", type=int) or 0)
         if cadre is None:
             abort(400, description="请选择干部")
-        in_scope(cadre.village_id)
+        cadre_in_scope(cadre)
         try:
             leave_svc.add_leave(s, cadre=cadre, start=start, end=end, reason=request.form.get("reason"),
                                 actor=user().actor, now=now())
@@ -74,7 +75,7 @@ def leave_decide(leave_id: int, decision: str) -> Any:
         lv = s.get(CadreLeave, leave_id)
         if lv is None:
             abort(404)
-        in_scope(lv.cadre.village_id)
+        cadre_in_scope(lv.cadre)
         changed = chat_leave.decide(s, lv, approve=decision == "approve", actor=user().actor, now=now(),
                                     tz=lx().config.tz)
         month = lv.start_date.strftime("%Y-%m")

@@ -31,8 +31,11 @@ def _build(s: Any) -> tuple[dict[str, Any], str, str | None]:
         if village not in (None, user().village_name):
             abort(404)
         village = user().village_name
+    elif village and user().township_id is not None and not any(v.name == village for v in common.villages(s)):
+        abort(404)  # another township's village: as if it did not exist
     try:
-        led = ledger_svc.build_ledger(s, today=common.today(), village=village, month=month or None)
+        led = ledger_svc.build_ledger(s, today=common.today(), village=village, month=month or None,
+                                      township_id=user().township_id)
     except ledger_svc.LedgerError as e:
         abort(400, description=str(e))
     return led, led["month"], village
@@ -49,10 +52,11 @@ def _summary(s: Any) -> tuple[dict[str, Any], str, str | None]:
         abort(400, description="月份应写作 YYYY-MM")
     today = common.today()
     month = month or f"{today.year:04d}-{today.month:02d}"
-    villages = ledger_svc.village_totals(s, month=month)
-    led = {"month": month, "cadres": ledger_svc.cadre_totals(s, month=month), "villages": villages,
+    scope = ledger_svc.Scope(township_id=user().township_id)
+    villages = ledger_svc.village_totals(s, month=month, scope=scope)
+    led = {"month": month, "cadres": ledger_svc.cadre_totals(s, month=month, scope=scope), "villages": villages,
            "totals": ledger_svc.totals_of(villages), "missing": None, "duties": ledger_svc.DUTIES,
-           "groups": [g.as_dict() for g in group_leaders(s)]}
+           "groups": [g.as_dict() for g in group_leaders(s, township_id=user().township_id)]}
     return led, month, None
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from console.access import db, done, in_scope, lx, now, user, writers
+from console.access import cadre_in_scope, db, done, in_scope, lx, now, user, writers
 from console.blueprint import bp
 from console.views import common
 from handlers import request_notices
@@ -46,7 +46,7 @@ def offline_diary() -> Any:
         cadre = s.get(Cadre, request.form.get("cadre_id", type=int) or 0)
         if cadre is None:
             abort(400, description="请选择干部")
-        in_scope(cadre.village_id)
+        cadre_in_scope(cadre)
         try:
             offline.add_paper_diary(s, cadre=cadre, day=day, text=request.form.get("text") or "", actor=user().actor,
                                     now=now(), today=common.today())

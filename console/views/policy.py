@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, now, record, user
+from console.access import db, deployment_only, done, now, record, user
 from console.blueprint import bp
 from console.views import common
 from handlers.policy import DEFAULT_TOPICS
@@ -32,7 +32,7 @@ def policy() -> Any:
 
 
 @bp.post("/policy")
-@admin_only
+@deployment_only
 def policy_save() -> Any:
     f = request.form
     topic = (f.get("new_topic") or f.get("topic") or "").strip()
@@ -65,7 +65,7 @@ def policy_save() -> Any:
 
 
 @bp.post("/policy/<int:entry_id>/delete")
-@admin_only
+@deployment_only
 def policy_delete(entry_id: int) -> Any:
     with db() as s:
         e = s.get(PolicyEntry, entry_id)

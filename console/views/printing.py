@@ -34,6 +34,10 @@ def _village_arg() -> str | None:
         if name not in (None, user().village_name):
             abort(404)
         return user().village_name
+    if name and user().township_id is not None:
+        with db() as s:
+            if not any(v.name == name for v in common.villages(s)):
+                abort(404)  # another township's village: as if it did not exist
     return name
 
 
@@ -61,7 +65,7 @@ def print_cards() -> Any:
     notice = None
     with db() as s:
         try:
-            ids = [c.id for c in docs.printable_cards(s, village=village)]
+            ids = [c.id for c in docs.printable_cards(s, village=village, township_id=user().township_id)]
         except docs.PrintError as e:
             abort(400, description=str(e))
     if card_codes.credentials_missing(lx().config):
@@ -75,7 +79,8 @@ def print_cards() -> Any:
             with db() as s:
                 record(s, "cards.qr_create", f"village:{village or '*'}", created=run.created)
     with db() as s:
-        html, n = docs.render_cards(s, lx().config, village=village, now=now(), notice=notice)
+        html, n = docs.render_cards(s, lx().config, village=village, now=now(), notice=notice,
+                                    township_id=user().township_id)
         record(s, "cards.print", f"village:{village or '*'}", cards=n, format=request.form.get("format", "html"),
                qr=notice is None)
     return _respond(html, "cards", village)
@@ -87,7 +92,8 @@ def print_listing() -> Any:
     with db() as s:
         village = _village_arg()
         try:
-            html, n = docs.render_listing(s, lx().config, village=village, today=common.today(), mark=True)
+            html, n = docs.render_listing(s, lx().config, village=village, today=common.today(), mark=True,
+                                          township_id=user().township_id)
         except docs.PrintError as e:
             abort(400, description=str(e))
         record(s, "listing.print", f"village:{village or '*'}", households=n, format=request.form.get("format", "html"))

@@ -12,8 +12,11 @@ from storage.assessment import Report
 
 
 def build_obj(s: Session, kind: str, period: str) -> Report:
-    """The assessment's Report for a period (ValueError for a malformed period)."""
-    return assessment.build_report(s, lx().config, kind, period, now=now())
+    """The assessment's Report for a period, of the user's township (the county roles: every township's cadres,
+    ranked together). ValueError for a malformed period."""
+    u = user()
+    township = (u.township_id, u.township_name or "") if u.township_id is not None else None
+    return assessment.build_report(s, lx().config, kind, period, now=now(), township=township)
 
 
 def build(s: Session, kind: str, period: str) -> dict[str, Any]:
@@ -29,9 +32,10 @@ def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any
     The whole report is built for this (about 2 s for 1,000 cadres), so the dashboard keeps the ranked rows
     for RANKING_TTL_SECONDS per process: a ranking does not need to move by the second.
     """
-    cache: dict[tuple[str, str], tuple[Any, list[dict[str, Any]]]] = lx().extras.setdefault("console_ranking", {})
+    cache: dict[tuple[str, str, int | None], tuple[Any, list[dict[str, Any]]]] = lx().extras.setdefault("console_ranking", {})
     t = now()
-    hit = cache.get((kind, period))
+    key = (kind, period, user().township_id)
+    hit = cache.get(key)
     if hit is not None and 0 <= (t - hit[0]).total_seconds() < RANKING_TTL_SECONDS:
         at, ranked = hit
     else:
@@ -39,7 +43,7 @@ def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any
         ranked = sorted((r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
                         key=lambda r: (r["rank"], r.get("name", "")))
         at = t
-        cache[(kind, period)] = (t, ranked)
+        cache[key] = (t, ranked)
     rows = ranked
     if user().role == "village" and user().village_name:
         rows = [r for r in rows if r.get("village") == user().village_name]

@@ -15,7 +15,7 @@ from typing import Any
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from console.access import admin_only, db, done, lx, record
+from console.access import db, deployment_only, done, lx, record
 from console.blueprint import bp
 from storage import cards
 from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
@@ -52,7 +52,7 @@ def _sim_id(openid: str) -> int | None:
 
 
 @bp.get("/simulator")
-@admin_only
+@deployment_only
 def simulator() -> Any:
     openid = request.args.get("openid") or ""
     if openid and not _allowed(openid):
@@ -98,7 +98,7 @@ def _shown(m: InboundMessage) -> str:
 
 
 @bp.post("/simulator/open")
-@admin_only
+@deployment_only
 def simulator_open() -> Any:
     """Start chatting as a new simulator account for a cadre or a household."""
     f = request.form
@@ -121,7 +121,7 @@ def post_to_wechat(openid: str, kind: str, **fields: Any) -> tuple[int, str | No
 
 
 @bp.post("/simulator/send")
-@admin_only
+@deployment_only
 def simulator_send() -> Any:
     f = request.form
     openid = f.get("openid", "")

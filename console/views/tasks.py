@@ -10,12 +10,13 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlalchemy import select
 
-from console.access import admin_only, db, done, in_scope, lx, now, user
+from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
 from console.blueprint import bp
 from console.views import common
 from handlers import task_notices
 from storage import tasks as svc
-from storage.models import Attachment, TaskAssignment
+from storage import townships
+from storage.models import Attachment, Task, TaskAssignment
 
 
 def _yellow() -> int:
@@ -33,9 +34,12 @@ def _local_dt(value: str, what: str) -> datetime:
 @bp.get("/tasks")
 def tasks() -> Any:
     with db() as s:
-        rows = svc.list_tasks(s, now=now(), yellow_hours=_yellow(), include_cancelled=request.args.get("all") == "1")
-        overdue = svc.overdue(s, now=now(), village_id=user().village_id if user().role == "village" else None)
-        return render_template("tasks.html", rows=rows, overdue=overdue,
+        u = user()
+        rows = svc.list_tasks(s, now=now(), yellow_hours=_yellow(), include_cancelled=request.args.get("all") == "1",
+                              township_id=u.township_id)
+        overdue = svc.overdue(s, now=now(), village_id=u.village_id if u.role == "village" else None,
+                              township_id=u.township_id)
+        return render_template("tasks.html", rows=rows, overdue=overdue, townships=townships.names(s),
                                villages=common.villages(s), form=request.args)
 
 
@@ -47,6 +51,8 @@ def task_create() -> Any:
     scope = f.get("scope", "all")
     if scope == "all":
         targets = ["all"]
+    elif scope == "township":
+        targets = [f"township:{v}" for v in f.getlist("townships") if v.strip()]
     elif scope == "village":
         targets = [f"village:{v}" for v in f.getlist("villages") if v.strip()]
     elif scope == "cadre":
@@ -62,7 +68,8 @@ def task_create() -> Any:
             task = task_notices.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
                                    targets=targets, publish_at=publish_at, actor=user().actor,
                                    households=households, now=now(), tz=lx().config.tz,
-                                   office=lx().config["general"]["township"])
+                                   office=user().township_name or lx().config["general"]["township"],
+                                   township_id=user().township_id)
         except svc.TaskError as e:
             abort(400, description=str(e))
         number, published = task.number, task.published_at is not None
@@ -73,23 +80,34 @@ def task_create() -> Any:
 @bp.get("/tasks/<int:number>")
 def task(number: int) -> Any:
     with db() as s:
+        _task_in_scope(s, number)
         try:
             b = svc.board(s, number=number, now=now(), yellow_hours=_yellow(),
-                          village_id=user().village_id if user().role == "village" else None)
+                          village_id=user().village_id if user().role == "village" else None,
+                          township_id=user().township_id)
         except svc.TaskError:
             abort(404)
         return render_template("task.html", b=b, t=b.task, labels=svc.STATUS_LABELS)
 
 
-def _assignment(s: Any, number: int, cadre_id: int) -> TaskAssignment:
+def _task_in_scope(s: Any, number: int) -> Task:
+    """The card, or 404 when there is none or the user's township does not see it (another township's)."""
     try:
         t = svc.find_task(s, number)
     except svc.TaskError:
         abort(404)
+    tid = user().township_id
+    if tid is not None and s.scalar(select(Task.id).where(Task.id == t.id, svc.township_sees(tid))) is None:
+        abort(404)
+    return t
+
+
+def _assignment(s: Any, number: int, cadre_id: int) -> TaskAssignment:
+    t = _task_in_scope(s, number)
     a = s.scalar(select(TaskAssignment).where(TaskAssignment.task_id == t.id, TaskAssignment.cadre_id == cadre_id))
     if a is None:
         abort(404)
-    in_scope(a.cadre.village_id)
+    cadre_in_scope(a.cadre)
     return a
 
 
@@ -146,6 +164,9 @@ def task_extension(number: int, cadre_id: int) -> Any:
 @admin_only
 def task_cancel(number: int) -> Any:
     with db() as s:
+        t = _task_in_scope(s, number)
+        if not user().is_county and t.township_id != user().township_id:
+            abort(403, description="县里下发的督办卡只能由县级管理员撤销。")
         try:
             svc.cancel_task(s, number=number, actor=user().actor, now=now())
         except svc.TaskError as e:

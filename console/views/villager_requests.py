@@ -10,7 +10,7 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from console.access import db, done, in_scope, lx, now, record, user, writers
+from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
 from console.blueprint import bp
 from console.views import common
 from console.views.simulator import is_simulated
@@ -122,7 +122,9 @@ def request_reassign(number: int) -> Any:
         c = s.get(Cadre, cadre_id) if cadre_id else None
         if c is None or not c.active:
             abort(400, description="请选择一名在职干部")
-        in_scope(c.village_id)
+        cadre_in_scope(c)
+        if c.township_id != r.household.village.township_id:
+            abort(400, description="干部与农户不在同一乡镇")
         if c.id == r.cadre_id:
             return done("没有改动。", "console.request_detail", number=number)
         old = r.cadre_id

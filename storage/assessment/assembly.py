@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -84,8 +84,12 @@ def _window_for(period: Period, tz: Any, now: datetime) -> tuple[queries.Window,
     return w, current, previous, trend
 
 
-def build_report(session: Session, config: Any, kind: str, period_key: str, *, now: datetime) -> Report:
-    """The report of one period ('2026-11', '2026Q4', '2026') as of ``now`` (aware)."""
+def build_report(session: Session, config: Any, kind: str, period_key: str, *, now: datetime,
+                 township: tuple[int, str] | None = None) -> Report:
+    """The report of one period ('2026-11', '2026Q4', '2026') as of ``now`` (aware).
+
+    ``township``: (id, name) of the one township reported on; None: every cadre of the deployment (a county's
+    report then groups villages per township and fills ``townships``)."""
     if kind not in KINDS:
         raise ValueError(f"报表类型应为 month、quarter 或 year（收到 {kind!r}）")
     if now.tzinfo is None:
@@ -97,6 +101,7 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     min_households = int(config["score"].get("min_households", 30))
     min_share = float(config["score"]["min_diary_share"])
     w, current, previous, trend_idx = _window_for(period, tz, now)
+    w.township_id = township[0] if township else None
 
     # Working days per month, up to yesterday: the calendar is Python's (chinesecalendar + overrides);
     # the cadres' leave against it is SQL.
@@ -106,17 +111,17 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
         month_workdays.append(queries.workdays_between(m.first, last, config) if last >= m.first else [])
     owed_days = [(d, i) for i, days in enumerate(month_workdays) for d in days]
 
-    cadre_rows = queries.cadres_in_period(session, period.utc_range(tz), period)
+    cadre_rows = queries.cadres_in_period(session, period.utc_range(tz), period, w.township_id)
     diary = queries.diary_counts(session, w)
     leave = queries.leave_days(session, w, owed_days)
     summaries = queries.summary_counts(session, w)
     tasks = queries.task_counts(session, w)
     requests = queries.request_counts(session, w, sla_hours)
-    households = queries.household_counts(session)
+    households = queries.household_counts(session, w)
     # the 五个一 ledger's own definition (information form complete, card handed out, policy explained,
     # commitment signed), as it stands now
     ledger = ledger_completion(session, [row[0] for row in cadre_rows])
-    red_list = queries.red_list(session, period, tz, now)
+    red_list = queries.red_list(session, period, tz, now, w.township_id)
 
     def month_counts(cid: int, start_day: date, i: int) -> Counts:
         c = Counts()
@@ -155,7 +160,8 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     trend_scores: list[list[float | None]] = [[] for _ in trend_idx]
     trend_counts: list[list[Counts]] = [[] for _ in trend_idx]
     months_in_period = len(current)
-    for cid, name, phone, post, created_at, village, first_diary_day in cadre_rows:
+    several = len({row.township for row in cadre_rows}) > 1
+    for cid, name, phone, post, created_at, village, first_diary_day, township_name in cadre_rows:
         start_day = queries.start_day(created_at, first_diary_day, tz)
         per_month = [month_counts(cid, start_day, i) for i in range(len(w.months))]
         hh = households.get(cid, 0)
@@ -191,7 +197,7 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
             requests_satisfied=c.requests_satisfied,
             satisfaction=_r4(ratio(c.requests_satisfied, c.requests_rated)),
             ledger_completion=_r4(ledger_share),
-            score=score, score_breakdown=parts, rank=None, below_minimum=below))
+            score=score, score_breakdown=parts, rank=None, below_minimum=below, township=township_name))
         counts_now.append(c)
 
     ranks = competition_ranks([r.score for r in rows])
@@ -204,28 +210,15 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
         if rank is not None and p_rank is not None:
             row.rank_delta = p_rank - rank
 
-    # Villages: sums of their cadres' counts; ranked by the average score of their cadres.
-    by_village: dict[str, list[tuple[CadreRow, Counts]]] = {}
-    prev_by_village: dict[str, list[float]] = {}
-    for row, c, p_score in zip(rows, counts_now, prev_scores, strict=True):
-        by_village.setdefault(row.village, []).append((row, c))
-        if p_score is not None:
-            prev_by_village.setdefault(row.village, []).append(p_score)
-    villages = [_group(name, members, weights) for name, members in sorted(by_village.items())]
-    v_ranks = competition_ranks([v.avg_score for v in villages])
-    prev_avgs = [round(math.fsum(prev_by_village[v.name]) / len(prev_by_village[v.name]), 2)
-                 if prev_by_village.get(v.name) else None for v in villages]
-    pv_ranks = competition_ranks(prev_avgs)
-    for v, rank, p_avg, p_rank in zip(villages, v_ranks, prev_avgs, pv_ranks, strict=True):
-        v.rank, v.previous_avg_score, v.previous_rank = rank, p_avg, p_rank
-        if v.avg_score is not None and p_avg is not None:
-            v.score_delta = round(v.avg_score - p_avg, 2)
-        if rank is not None and p_rank is not None:
-            v.rank_delta = p_rank - rank
-    villages.sort(key=lambda v: (v.rank is None, v.rank or 0, v.name))
+    # Villages: sums of their cadres' counts; ranked by the average score of their cadres
+    # (village names repeat across a county: there a village is named with its township)
+    villages = _ranked_groups(rows, counts_now, prev_scores, weights,
+                              lambda r: f"{r.township}·{r.village}" if several else r.village)
+    townships = (_ranked_groups(rows, counts_now, prev_scores, weights, lambda r: r.township)
+                 if township is None and several else [])
 
-    township = str(config["general"]["township"])
-    totals = _group(township, zip(rows, counts_now, strict=True), weights)
+    title = township[1] if township else str(config["general"]["township"])
+    totals = _group(title, zip(rows, counts_now, strict=True), weights)
     p_all = [s for s in prev_scores if s is not None]
     totals.previous_avg_score = round(math.fsum(p_all) / len(p_all), 2) if p_all else None
     if totals.avg_score is not None and totals.previous_avg_score is not None:
@@ -253,13 +246,36 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     report = Report(
         kind=kind, period=period.key, first_day=period.first.isoformat(), last_day=period.last.isoformat(),
         as_of=min(period.last, w.as_of).isoformat(),
-        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"), township=township,
+        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"), township=title,
         previous_period=period.previous().key, weights=weights, sla_hours=sla_hours,
         min_households=min_households, min_diary_share=min_share,
         cadres=rows, villages=villages, totals=totals, below_minimum=below_minimum, red_list=red_list,
-        trend=trend)
+        trend=trend, townships=townships)
     remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
     return report
+
+
+def _ranked_groups(rows: list[CadreRow], counts: list[Counts], prev_scores: list[float | None],
+                   weights: dict[str, float], key: Callable[[CadreRow], str]) -> list[GroupRow]:
+    """Villages (or townships): sums of their cadres' counts, ranked by the average score of their cadres."""
+    members: dict[str, list[tuple[CadreRow, Counts]]] = {}
+    prev: dict[str, list[float]] = {}
+    for row, c, p_score in zip(rows, counts, prev_scores, strict=True):
+        members.setdefault(key(row), []).append((row, c))
+        if p_score is not None:
+            prev.setdefault(key(row), []).append(p_score)
+    groups = [_group(name, m, weights) for name, m in sorted(members.items())]
+    g_ranks = competition_ranks([g.avg_score for g in groups])
+    prev_avgs = [round(math.fsum(prev[g.name]) / len(prev[g.name]), 2) if prev.get(g.name) else None for g in groups]
+    pg_ranks = competition_ranks(prev_avgs)
+    for g, rank, p_avg, p_rank in zip(groups, g_ranks, prev_avgs, pg_ranks, strict=True):
+        g.rank, g.previous_avg_score, g.previous_rank = rank, p_avg, p_rank
+        if g.avg_score is not None and p_avg is not None:
+            g.score_delta = round(g.avg_score - p_avg, 2)
+        if rank is not None and p_rank is not None:
+            g.rank_delta = p_rank - rank
+    groups.sort(key=lambda g: (g.rank is None, g.rank or 0, g.name))
+    return groups
 
 
 def last_month_key(today: date) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, column, distinct, func, or_, select, values
+from sqlalchemy import Date, Integer, and_, case, column, distinct, func, or_, select, true, values
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -22,6 +22,7 @@ from storage.models import (
     MonthlySummary,
     Task,
     TaskAssignment,
+    Township,
     Village,
     VillagerRequest,
 )
@@ -62,6 +63,13 @@ class Window:
     now: datetime
     today: date
     as_of: date
+    township_id: int | None = None  # one township's cadres only (None: every cadre of the deployment)
+
+    def mine(self, cadre_id: Any) -> Any:
+        """Restrict a query's cadre column to the window's township."""
+        if self.township_id is None:
+            return true()
+        return cadre_id.in_(select(Cadre.id).where(Cadre.township_id == self.township_id))
 
     @property
     def first(self) -> date:
@@ -95,8 +103,9 @@ def start_day(created_at: datetime, first_diary_day: Any, tz: Any) -> date:
     return min(start, first_diary_day)
 
 
-def cadres_in_period(session: Session, period_bounds: tuple[datetime, datetime], period: Period) -> list[Any]:
-    """Active cadres, and inactive ones with anything in the period (their work still counts)."""
+def cadres_in_period(session: Session, period_bounds: tuple[datetime, datetime], period: Period,
+                     township_id: int | None = None) -> list[Any]:
+    """Active cadres, and inactive ones with anything in the period (their work still counts); of one township."""
     start, end = period_bounds
     active_in_period = or_(
         Cadre.active.is_(True),
@@ -105,15 +114,19 @@ def cadres_in_period(session: Session, period_bounds: tuple[datetime, datetime],
         Cadre.id.in_(select(VillagerRequest.cadre_id).where(VillagerRequest.created_at >= start, VillagerRequest.created_at < end)),
     )
     q = (select(Cadre.id, Cadre.name, Cadre.phone, Cadre.post, Cadre.created_at, Village.name.label("village"),
-                _first_diary_day(Cadre.id).label("first_diary_day"))
-         .outerjoin(Village, Village.id == Cadre.village_id).where(active_in_period))
+                _first_diary_day(Cadre.id).label("first_diary_day"), Township.name.label("township"))
+         .outerjoin(Village, Village.id == Cadre.village_id).join(Township, Township.id == Cadre.township_id)
+         .where(active_in_period))
+    if township_id is not None:
+        q = q.where(Cadre.township_id == township_id)
     return list(session.execute(q))
 
 
 def diary_counts(session: Session, w: Window) -> dict[tuple[int, int], tuple[int, int]]:
     b = w.day_bounds()
     sub = (select(DiaryEntry.cadre_id.label("cadre_id"), _bucket(DiaryEntry.day, b).label("m"), DiaryEntry.day.label("day"))
-           .where(DiaryEntry.day >= b[0], DiaryEntry.day < b[-1], DiaryEntry.deleted_at.is_(None))
+           .where(DiaryEntry.day >= b[0], DiaryEntry.day < b[-1], DiaryEntry.deleted_at.is_(None),
+                  w.mine(DiaryEntry.cadre_id))
            .subquery())
     q = (select(sub.c.cadre_id, sub.c.m, func.count(distinct(sub.c.day)), func.count())
          .group_by(sub.c.cadre_id, sub.c.m))
@@ -129,7 +142,8 @@ def leave_days(session: Session, w: Window, owed_days: list[tuple[date, int]]) -
     q = (select(CadreLeave.cadre_id, wd.c.m, func.count(distinct(wd.c.d)))
          .join(wd, and_(wd.c.d >= CadreLeave.start_date, wd.c.d <= CadreLeave.end_date))
          .join(Cadre, Cadre.id == CadreLeave.cadre_id)
-         .where(APPROVED, or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)))
+         .where(APPROVED, or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)),
+                w.mine(CadreLeave.cadre_id))
          .group_by(CadreLeave.cadre_id, wd.c.m))
     return {(cid, m): n for cid, m, n in session.execute(q)}
 
@@ -139,7 +153,7 @@ def summary_counts(session: Session, w: Window) -> dict[tuple[int, int], tuple[i
     m_index = case(*[(MonthlySummary.month == k, i) for i, k in enumerate(keys)], else_=-1)
     sub = (select(MonthlySummary.cadre_id.label("cadre_id"), m_index.label("m"),
                   case((MonthlySummary.on_time.is_(True), 1), else_=0).label("on_time"))
-           .where(MonthlySummary.month.in_(keys)).subquery())
+           .where(MonthlySummary.month.in_(keys), w.mine(MonthlySummary.cadre_id)).subquery())
     q = select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.on_time)).group_by(sub.c.cadre_id, sub.c.m)
     return {(cid, m): (n, int(on_time or 0)) for cid, m, n, on_time in session.execute(q)}
 
@@ -155,7 +169,8 @@ def task_counts(session: Session, w: Window) -> dict[tuple[int, int], tuple[int,
                   case((overdue, 1), else_=0).label("overdue"),
                   case((a.returned_count > 0, 1), else_=0).label("returned"))
            .join(Task, Task.id == a.task_id)
-           .where(a.deadline >= b[0], a.deadline < b[-1], Task.cancelled_at.is_(None), Task.published_at.is_not(None))
+           .where(a.deadline >= b[0], a.deadline < b[-1], Task.cancelled_at.is_(None), Task.published_at.is_not(None),
+                  w.mine(a.cadre_id))
            .subquery())
     q = (select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.fed), func.sum(sub.c.on_time),
                 func.sum(sub.c.overdue), func.sum(sub.c.returned))
@@ -178,7 +193,7 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
                   case((answered, secs), else_=0).label("secs"),
                   case((r.satisfaction.is_not(None), 1), else_=0).label("rated"),
                   case((r.satisfaction == SATISFIED, 1), else_=0).label("satisfied"))
-           .where(r.created_at >= b[0], r.created_at < b[-1])
+           .where(r.created_at >= b[0], r.created_at < b[-1], w.mine(r.cadre_id))
            .subquery())
     q = (select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.answered), func.sum(sub.c.in_sla),
                 func.sum(sub.c.late), func.sum(sub.c.secs), func.sum(sub.c.rated), func.sum(sub.c.satisfied))
@@ -189,12 +204,13 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     return out
 
 
-def household_counts(session: Session) -> dict[int, int]:
+def household_counts(session: Session, w: Window) -> dict[int, int]:
     """Current links per cadre."""
-    return {cid: n for cid, n in session.execute(select(Link.cadre_id, func.count()).group_by(Link.cadre_id))}
+    return {cid: n for cid, n in session.execute(
+        select(Link.cadre_id, func.count()).where(w.mine(Link.cadre_id)).group_by(Link.cadre_id))}
 
 
-def red_list(session: Session, period: Period, tz: Any, now: datetime) -> list[RedCard]:
+def red_list(session: Session, period: Period, tz: Any, now: datetime, township_id: int | None = None) -> list[RedCard]:
     start, end = period.utc_range(tz)
     a = TaskAssignment
     q = (select(Task.number, Task.title, Cadre.name, Cadre.phone, Village.name, a.deadline, a.first_feedback_at)
@@ -203,6 +219,8 @@ def red_list(session: Session, period: Period, tz: Any, now: datetime) -> list[R
          .where(a.deadline >= start, a.deadline < end, a.deadline <= now,
                 Task.cancelled_at.is_(None), Task.published_at.is_not(None),
                 or_(a.first_feedback_at.is_(None), a.first_feedback_at > a.deadline)))
+    if township_id is not None:
+        q = q.where(Cadre.township_id == township_id)
     rows = sorted(session.execute(q), key=lambda r: (r[5], r[0], r[3]))
     out = []
     for number, title, name, phone, village, deadline, fed in rows:

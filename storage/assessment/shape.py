@@ -105,6 +105,7 @@ class CadreRow:
     comment: str | None = None  # quarter: the office's 点评 (storage/remarks.py)
     commended: bool = False  # year: commended (表彰) by the office
     commendation: str | None = None  # year: the reason
+    township: str = ""
 
 
 @dataclass
@@ -186,6 +187,8 @@ class Report:
     below_minimum: list[dict[str, Any]]
     red_list: list[RedCard]
     trend: list[TrendPoint]
+    # a report over several townships (the county's): each township's figures, ranked by average score
+    townships: list[GroupRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""

@@ -51,6 +51,11 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetim
         raise ImportRefused(f"{len(plan.problems)} problems; nothing imported")
     if plan.applied:
         raise ImportRefused("this plan has already been applied")
+    if plan.parts:  # a county's list: each township's part, in the one transaction
+        for part in plan.parts:
+            apply_import(session, part, actor=actor, now=now, progress=progress)
+        plan.applied = True
+        return plan
     now = now or utcnow()
     changed_by = "import"
 
@@ -78,7 +83,7 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetim
     if plan.new_cadres:
         session.execute(insert(Cadre), [
             {"name": c["name"], "phone": c["phone"], "post": c["post"], "unit": c["unit"],
-             "village_id": plan.village_ids[c["village"]], "active": True, "created_at": now, "updated_at": now}
+             "village_id": plan.village_ids[c["village"]], "township_id": plan.township_id, "active": True, "created_at": now, "updated_at": now}
             for c in plan.new_cadres])
         phones = [c["phone"] for c in plan.new_cadres]
         for i in range(0, len(phones), 500):
@@ -163,7 +168,7 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetim
             for u in plan.link_updates])
     _apply_group_links(session, plan, actor=actor, now=now)
     record(session, actor=actor, action="import", target=plan.filename,
-           detail={"rows": plan.rows, **plan.counts, "warnings": len(plan.warnings)})
+           detail={"township": plan.township_name, "rows": plan.rows, **plan.counts, "warnings": len(plan.warnings)})
     session.flush()
     plan.applied = True
     return plan

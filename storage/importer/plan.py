@@ -4,20 +4,24 @@ reads."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.accounts import normalize_phone
 from storage.importer import shape
 from storage.importer.shape import (
     COLUMN_OF,
     COLUMNS,
     MIN_HOUSEHOLDS,
+    TOWNSHIP_COLUMN,
     CadreWarning,
     ImportPlan,
     Problem,
     Progress,
+    SourceRow,
     Table,
 )
 from storage.importer.validate import check_row
@@ -36,9 +40,50 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
                 minimum: int = MIN_HOUSEHOLDS, progress: Progress | None = None) -> ImportPlan:
     """Validate ``table`` against itself and the database; work out the changes. Reads only.
 
+    ``township``: the township the rows belong to ([general] township, or ``--township``); a list with a 乡镇
+    column names each row's own, and is planned per township (``plan.parts``), all or nothing.
     ``minimum``: cadres linked to fewer households after the import get a warning (config
     ``[score] min_households``, the programme's 30).
     """
+    default = township or "示范镇"
+    if not table.has_township or table.problems:
+        return _plan_township(session, table, default, minimum, progress)
+    plan = ImportPlan(filename=table.filename, rows=len(table.rows))
+    by_township: dict[str, list[SourceRow]] = defaultdict(list)
+    first_row: dict[str, tuple[int, str]] = {}  # cadre phone / card -> (row, township) across the whole file
+    for r in table.rows:
+        name = r.values.get("township", "").strip()
+        if not name:
+            plan.problems.append(Problem(r.number, TOWNSHIP_COLUMN, "乡镇为空"))
+            continue
+        if len(name) > 100:
+            plan.problems.append(Problem(r.number, TOWNSHIP_COLUMN, f"过长（{len(name)} 字，最多 100 字）"))
+            continue
+        for key, what in (("cadre_phone", "干部电话"), ("card", "服务卡号")):
+            value = normalize_phone(r.values[key]) if key == "cadre_phone" else r.values[key]
+            if not value:
+                continue
+            seen = first_row.setdefault(f"{key}:{value}", (r.number, name))
+            if seen[1] != name:
+                plan.problems.append(Problem(r.number, what, f"{what} {value} 在第 {seen[0]} 行属于{seen[1]}，"
+                                             f"此处却属于{name}：{what}在全县只能属于一个乡镇"))
+        by_township[name].append(r)
+    if plan.problems:
+        return plan
+    for name, rows in by_township.items():
+        part = _plan_township(session, replace(table, rows=rows), name, minimum, progress)
+        plan.parts.append(part)
+        plan.problems.extend(part.problems)
+        plan.warnings.extend(part.warnings)
+        for k, v in part.counts.items():
+            plan.counts[k] = plan.counts.get(k, 0) + v
+    plan.problems.sort(key=lambda p: p.row or 0)
+    return plan
+
+
+def _plan_township(session: Session, table: Table, township: str, minimum: int,
+                   progress: Progress | None) -> ImportPlan:
+    """The plan for rows of one township."""
     plan = ImportPlan(filename=table.filename, rows=len(table.rows), problems=list(table.problems))
     if plan.problems:
         return plan
@@ -81,17 +126,21 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
             plan.problems.append(Problem(r["row"], "服务卡号", f"卡号 {card} 与第 {same[0]['row']} 行重复"))
 
     # --- against the database --------------------------------------------------------------------
-    plan.township_name = township or "示范镇"
+    plan.township_name = township
     t = session.scalar(select(Township).where(Township.name == plan.township_name))
     plan.township_id = t.id if t else None
-    villages: dict[str, int] = {}
+    township_names: dict[int, str] = {tid: name for tid, name in session.execute(select(Township.id, Township.name))}
+    villages: dict[str, int] = {}  # this township's, by name (names repeat across a county)
+    village_township: dict[int, int] = {}
+    village_label: dict[int, str] = {}
     for vid, vname, tid in session.execute(select(Village.id, Village.name, Village.township_id)):
-        if vname not in villages or tid == plan.township_id:
+        village_township[vid] = tid
+        village_label[vid] = vname if tid == plan.township_id else f"{township_names.get(tid, '')}{vname}"
+        if tid == plan.township_id:
             villages[vname] = vid
     groups = {gid: (vid, gname) for gid, vid, gname in session.execute(
         select(VillagerGroup.id, VillagerGroup.village_id, VillagerGroup.name))}
     plan.group_ids = {(vid, gname): gid for gid, (vid, gname) in groups.items()}
-    village_name = {vid: name for name, vid in villages.items()}
     existing: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     by_id: dict[int, dict[str, Any]] = {}
     for hid, vid, gid, head, phone, pop in session.execute(
@@ -99,9 +148,11 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
                Household.head_phone, Household.population).where(Household.purged_at.is_(None))
     ):
         gname = groups[gid][1] if gid else ""
-        h = {"id": hid, "village_id": vid, "village": village_name.get(vid, f"#{vid}"), "group": gname,
-             "group_id": gid, "head_name": head, "head_phone": phone, "population": pop}
-        existing.setdefault((h["village"], gname, head, phone or ""), h)
+        h = {"id": hid, "village_id": vid, "village": village_label.get(vid, f"#{vid}"), "group": gname,
+             "group_id": gid, "head_name": head, "head_phone": phone, "population": pop,
+             "township_id": village_township.get(vid)}
+        if h["township_id"] == plan.township_id:
+            existing.setdefault((h["village"], gname, head, phone or ""), h)
         by_id[hid] = h
     cards: dict[str, int] = {}
     card_of: dict[int, tuple[int, str]] = {}
@@ -109,9 +160,15 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
         cards[number] = hid
         card_of[hid] = (cid, number)
     links = {hid: (lid, cid) for lid, hid, cid in session.execute(select(Link.id, Link.household_id, Link.cadre_id))}
-    cadres = {phone: {"id": cid, "name": name, "post": post, "unit": unit, "village_id": vid}
-              for cid, phone, name, post, unit, vid in session.execute(
-                  select(Cadre.id, Cadre.phone, Cadre.name, Cadre.post, Cadre.unit, Cadre.village_id))}
+    cadres = {phone: {"id": cid, "name": name, "post": post, "unit": unit, "village_id": vid, "township_id": tid}
+              for cid, phone, name, post, unit, vid, tid in session.execute(
+                  select(Cadre.id, Cadre.phone, Cadre.name, Cadre.post, Cadre.unit, Cadre.village_id,
+                         Cadre.township_id))}
+    for phone, r in first_cadre.items():
+        other = cadres.get(phone, {}).get("township_id")
+        if other is not None and other != plan.township_id:
+            plan.problems.append(Problem(r["row"], "干部电话", f"干部电话 {phone} 已是{township_names.get(other, '')}"
+                                         f"的干部（{cadres[phone]['name']}）：一名干部只属于一个乡镇"))
     cadre_by_id = {c["id"]: (phone, c) for phone, c in cadres.items()}
 
     targets: dict[int, dict[str, Any]] = {}
@@ -121,6 +178,10 @@ def plan_import(session: Session, table: Table, *, township: str | None = None,
         h_card = by_id.get(cards[r["card"]]) if r["card"] and r["card"] in cards else None
         if r["card"] and r["card"] in cards and h_card is None:
             plan.problems.append(Problem(r["row"], "服务卡号", f"卡号 {r['card']} 已属于另一户（已删除个人信息的户）"))
+            continue
+        if h_card and h_card["township_id"] != plan.township_id:
+            plan.problems.append(Problem(r["row"], "服务卡号", f"卡号 {r['card']} 已属于另一乡镇的农户"
+                                         f"（{h_card['village']}），服务卡号全县唯一"))
             continue
         if h_card and not h_key:
             # A card number alone finds the household again after its head's phone or name changed (not

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from storage.importer import shape
-from storage.importer.shape import COLUMNS, OPTIONAL_COLUMNS, Problem, Progress, SourceRow, Table
+from storage.importer.shape import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    TOWNSHIP_COLUMN,
+    Problem,
+    Progress,
+    SourceRow,
+    Table,
+)
 
 # Spellings seen in real spreadsheets for the same column.
 _ALIASES = {
@@ -133,7 +141,10 @@ def _fill(table: Table, raw_rows: Iterable[list[Any]], progress: Progress | None
             table.header_row = number
             positions = {}
             for i, name in enumerate(names):
-                if name in known:
+                if name == TOWNSHIP_COLUMN and not table.has_township:
+                    table.has_township = True
+                    positions[name] = i
+                elif name in known:
                     if name in positions:
                         table.problems.append(Problem(number, name, "表头中此列出现了两次"))
                     positions.setdefault(name, i)
@@ -145,6 +156,9 @@ def _fill(table: Table, raw_rows: Iterable[list[Any]], progress: Progress | None
             continue
         values = {key: (cells[positions[name]] if name in positions and positions[name] < len(cells) else "")
                   for name, key in COLUMNS}
+        if table.has_township:
+            at = positions[TOWNSHIP_COLUMN]
+            values["township"] = cells[at] if at < len(cells) else ""
         table.rows.append(SourceRow(number=number, values=values))
         if progress and len(table.rows) % shape.PROGRESS_EVERY == 0:
             progress("read", len(table.rows), 0)

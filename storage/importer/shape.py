@@ -25,6 +25,9 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 COLUMN_OF: dict[str, str] = {key: name for name, key in COLUMNS}
 OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话"}
+# A county's list may name each row's township in a 乡镇 column before 村(居); without it every row belongs to
+# the township the import is for ([general] township, or ``--township``).
+TOWNSHIP_COLUMN = "乡镇"
 EXAMPLE_ROW = ["新桥村", "一组", "王大山", "13812345678", 4, "", "李明", "13987654321", "村支书", "新桥村委会",
                "李明", "13987654321"]
 MIN_HOUSEHOLDS = 30  # the programme's minimum per cadre
@@ -65,6 +68,7 @@ class Table:
     header_row: int = 1
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    has_township: bool = False  # the 乡镇 column is there (SourceRow.values["township"])
 
 
 @dataclass
@@ -106,6 +110,8 @@ class ImportPlan:
     group_links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     group_link_changes: list[dict[str, Any]] = field(default_factory=list)
     applied: bool = False
+    # A list naming several townships is planned per township: one part each, applied together.
+    parts: list[ImportPlan] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -114,11 +120,14 @@ class ImportPlan:
     @property
     def moved_households(self) -> list[int]:
         """Households this import moves from one cadre to another (their duties start afresh)."""
+        if self.parts:
+            return [h for p in self.parts for h in p.moved_households]
         return [u["household_id"] for u in self.link_updates if u["link_id"] is not None]
 
     def summary_lines(self) -> list[str]:
         c = self.counts
-        return [
+        townships = [f"乡镇：{len(self.parts)} 个（{'、'.join(p.township_name for p in self.parts)}）"] if self.parts else []
+        return townships + [
             f"村(居)：{c.get('villages', 0)} 个（新增 {c.get('villages_new', 0)}）",
             f"村民小组：新增 {c.get('groups_new', 0)}",
             f"联户干部：{c.get('cadres', 0)} 名（新增 {c.get('cadres_new', 0)}，更新 {c.get('cadres_updated', 0)}，"

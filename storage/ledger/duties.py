@@ -117,33 +117,46 @@ def tasks_subquery() -> Any:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which part of the township a ledger covers: everything, one village, or one cadre."""
+    """Which part of the deployment a ledger covers: everything, one township, one village, or one cadre."""
 
     village_id: int | None = None
     village_name: str | None = None
     cadre_id: int | None = None
     cadre_phone: str | None = None
+    township_id: int | None = None
 
 
-def resolve_scope(session: Session, *, village: str | None = None, cadre_phone: str | None = None) -> Scope:
+def resolve_scope(session: Session, *, village: str | None = None, cadre_phone: str | None = None,
+                  township_id: int | None = None) -> Scope:
     village_id = cadre_id = None
     phone = None
     if village:
-        v = session.scalar(select(Village).where(Village.name == village.strip()))
-        if v is None:
+        vq = select(Village).where(Village.name == village.strip())
+        if township_id is not None:
+            vq = vq.where(Village.township_id == township_id)
+        found = list(session.scalars(vq.limit(2)))
+        if not found:
             raise LedgerError(f"没有名为「{village}」的村（居） / no village named {village!r}")
-        village_id = v.id
+        if len(found) > 1:
+            raise LedgerError(f"村「{village}」在多个乡镇都有，请用 --township 指明 / name the township")
+        village_id = found[0].id
     if cadre_phone:
         phone = normalize_phone(cadre_phone)
-        c = session.scalar(select(Cadre).where(Cadre.phone == phone))
+        cq = select(Cadre).where(Cadre.phone == phone)
+        if township_id is not None:
+            cq = cq.where(Cadre.township_id == township_id)
+        c = session.scalar(cq)
         if c is None:
             raise LedgerError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
         cadre_id = c.id
-    return Scope(village_id=village_id, village_name=village, cadre_id=cadre_id, cadre_phone=phone)
+    return Scope(village_id=village_id, village_name=village, cadre_id=cadre_id, cadre_phone=phone,
+                 township_id=township_id)
 
 
 def scoped(stmt: Any, scope: Scope) -> Any:
     stmt = stmt.where(Household.purged_at.is_(None))
+    if scope.township_id is not None:
+        stmt = stmt.where(Household.village_id.in_(select(Village.id).where(Village.township_id == scope.township_id)))
     if scope.village_id is not None:
         stmt = stmt.where(Household.village_id == scope.village_id)
     if scope.cadre_id is not None:

@@ -61,6 +61,8 @@ def cadre_totals(session: Session, *, month: str, scope: Scope = Scope()) -> lis
         cadres_stmt = cadres_stmt.where(Cadre.id == scope.cadre_id)
     elif scope.village_id is not None:
         cadres_stmt = cadres_stmt.where(or_(Cadre.village_id == scope.village_id, Cadre.id.in_(list(counts))))
+    elif scope.township_id is not None:
+        cadres_stmt = cadres_stmt.where(Cadre.township_id == scope.township_id)
     roles = role_counts(session, month=month, cadre_ids=None if scope.cadre_id is None else [scope.cadre_id])
     out = []
     for cadre, village_name in session.execute(cadres_stmt):
@@ -256,9 +258,10 @@ def _as_date(v: Any) -> date | None:
 
 
 def build_ledger(session: Session, *, today: date, village: str | None = None, cadre_phone: str | None = None,
-                 month: str | None = None) -> dict[str, Any]:
-    """Everything ``lianxin ledger`` shows: per cadre, per village, totals, and households with something missing."""
-    scope = resolve_scope(session, village=village, cadre_phone=cadre_phone)
+                 month: str | None = None, township_id: int | None = None) -> dict[str, Any]:
+    """Everything ``lianxin ledger`` shows: per cadre, per village, totals, and households with something missing
+    (of one township when ``township_id`` is given)."""
+    scope = resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id)
     month = month or month_key(today)
     cadres = cadre_totals(session, month=month, scope=scope)
     villages = village_totals(session, month=month, scope=scope)
@@ -274,7 +277,8 @@ def build_ledger(session: Session, *, today: date, village: str | None = None, c
         "missing": [r.as_dict() for r in rows if r.missing],
         "duties": DUTIES,
         # 包组联户: the groups in scope that have a cadre (for one cadre: the groups they answer for)
-        "groups": [g.as_dict() for g in group_leaders(session, village_id=scope.village_id, cadre_id=scope.cadre_id)],
+        "groups": [g.as_dict() for g in group_leaders(session, village_id=scope.village_id, cadre_id=scope.cadre_id,
+                                                       township_id=scope.township_id)],
     }
 
 

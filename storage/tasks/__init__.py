@@ -38,6 +38,7 @@ from storage.tasks.board import (
     list_tasks,
     overdue,
     timeline,
+    township_sees,
 )
 from storage.tasks.office import answer_extension, cancel_task, office_assignment, return_feedback
 from storage.tasks.publishing import (
@@ -56,5 +57,5 @@ __all__ = [
     "cadre_openids", "cancel_task", "create_task", "due_soon", "feedback", "find_task", "get_assignment",
     "households_by_cards", "light", "list_tasks", "mark_delivered", "office_assignment", "office_recipients",
     "open_assignments", "overdue", "parse_task_push_key", "publish", "publish_due", "request_extension",
-    "resolve_targets", "return_feedback", "task_push_key", "timeline",
+    "resolve_targets", "return_feedback", "task_push_key", "timeline", "township_sees",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Cadre, Feedback, Task, TaskAssignment, Village
@@ -56,8 +56,8 @@ class TaskBoard:
 
 
 def board(session: Session, *, number: int, now: datetime, yellow_hours: int = 24,
-          village_id: int | None = None) -> TaskBoard:
-    """One card's progress board for the console (optionally one village's cadres)."""
+          village_id: int | None = None, township_id: int | None = None) -> TaskBoard:
+    """One card's progress board for the console (optionally one township's or one village's cadres)."""
     task = find_task(session, number)
     q = (select(TaskAssignment, Cadre, Village.name)
          .join(Cadre, TaskAssignment.cadre_id == Cadre.id)
@@ -66,6 +66,8 @@ def board(session: Session, *, number: int, now: datetime, yellow_hours: int = 2
          .order_by(Village.name, Cadre.name))
     if village_id is not None:
         q = q.where(Cadre.village_id == village_id)
+    if township_id is not None:
+        q = q.where(Cadre.township_id == township_id)
     results = session.execute(q).all()
     ids = [a.id for a, _, _ in results]
     last: dict[int, str] = {}
@@ -85,17 +87,28 @@ def board(session: Session, *, number: int, now: datetime, yellow_hours: int = 2
     return TaskBoard(task, rows, dict(Counter(r.status for r in rows)), dict(Counter(r.light for r in rows)))
 
 
+def township_sees(township_id: int) -> Any:
+    """The cards a township's office sees: its own, and the county's that reach its cadres."""
+    return or_(Task.township_id == township_id, and_(Task.township_id.is_(None), Task.id.in_(
+        select(TaskAssignment.task_id).join(Cadre, Cadre.id == TaskAssignment.cadre_id)
+        .where(Cadre.township_id == township_id))))
+
+
 def list_tasks(session: Session, *, now: datetime, yellow_hours: int = 24,
-               include_cancelled: bool = False) -> list[dict[str, Any]]:
-    """Every card with its counts: the console's and the CLI's list."""
+               include_cancelled: bool = False, township_id: int | None = None) -> list[dict[str, Any]]:
+    """Every card with its counts: the console's and the CLI's list. ``township_id``: that township's cards and
+    the county's, counted over that township's cadres only."""
     q = select(Task).order_by(Task.number.desc())
     if not include_cancelled:
         q = q.where(Task.cancelled_at.is_(None))
+    counted = select(TaskAssignment.task_id, TaskAssignment.status, TaskAssignment.deadline, func.count())
+    if township_id is not None:
+        q = q.where(township_sees(township_id))
+        counted = counted.join(Cadre, Cadre.id == TaskAssignment.cadre_id).where(Cadre.township_id == township_id)
     tasks = session.scalars(q).all()
     counts: dict[int, Counter[str]] = {t.id: Counter() for t in tasks}
     for tid, status, deadline, n in session.execute(
-        select(TaskAssignment.task_id, TaskAssignment.status, TaskAssignment.deadline, func.count())
-        .group_by(TaskAssignment.task_id, TaskAssignment.status, TaskAssignment.deadline)
+        counted.group_by(TaskAssignment.task_id, TaskAssignment.status, TaskAssignment.deadline)
     ):
         if tid in counts:
             counts[tid][status] += n
@@ -128,7 +141,8 @@ class OverdueRow:
     status: str
 
 
-def overdue(session: Session, *, now: datetime, village_id: int | None = None) -> list[OverdueRow]:
+def overdue(session: Session, *, now: datetime, village_id: int | None = None,
+            township_id: int | None = None) -> list[OverdueRow]:
     """Assignments past their deadline with no feedback (or whose feedback was sent back)."""
     q = (select(Task.number, Task.title, Cadre.id, Cadre.name, Cadre.phone, Village.name,
                 TaskAssignment.deadline, TaskAssignment.status)
@@ -141,6 +155,8 @@ def overdue(session: Session, *, now: datetime, village_id: int | None = None) -
          .order_by(Task.number, Village.name, Cadre.name))
     if village_id is not None:
         q = q.where(Cadre.village_id == village_id)
+    if township_id is not None:
+        q = q.where(Cadre.township_id == township_id)
     return [OverdueRow(n, t, cid, name, phone, v or "", d, s) for n, t, cid, name, phone, v, d, s in session.execute(q)]
 
 

@@ -22,6 +22,7 @@ from storage.models import (
     Task,
     TaskAssignment,
     TaskHousehold,
+    Township,
     Village,
     WechatIdentity,
 )
@@ -31,37 +32,53 @@ PushWords = Callable[[Task], dict[str, Any]]
 """The payload of a card's push (``text`` and the WeChat ``template`` fields), written by the caller."""
 
 
-def resolve_targets(session: Session, targets: list[str]) -> list[int]:
-    """Active cadre ids named by targets: ``all``, ``village:NAME``, ``cadre:PHONE``; unknown → TaskError."""
+def resolve_targets(session: Session, targets: list[str], township_id: int | None = None) -> list[int]:
+    """Active cadre ids named by targets: ``all``, ``township:NAME``, ``village:NAME``, ``cadre:PHONE``; unknown →
+    TaskError. ``township_id``: a township's card reaches that township's cadres only (None: the county's card)."""
     if not targets:
-        raise TaskError("请指定发送对象：all、village:村名 或 cadre:电话")
+        raise TaskError("请指定发送对象：all、township:乡镇、village:村名 或 cadre:电话")
     ids: set[int] = set()
     unknown: list[str] = []
+    active = [Cadre.active.is_(True)] + ([Cadre.township_id == township_id] if township_id is not None else [])
     for raw in targets:
         t = raw.strip()
         kind, _, value = t.partition(":")
         kind, value = kind.strip().lower(), value.strip()
         if t in ("all", "全部"):
-            ids.update(session.scalars(select(Cadre.id).where(Cadre.active.is_(True))))
+            ids.update(session.scalars(select(Cadre.id).where(*active)))
+        elif kind in ("township", "乡镇", "镇") and value:
+            tid = session.scalar(select(Township.id).where(Township.name == value))
+            if tid is None or (township_id is not None and tid != township_id):
+                unknown.append(f"乡镇「{value}」不存在" if tid is None else f"乡镇「{value}」不归本乡镇办公室管")
+                continue
+            ids.update(session.scalars(select(Cadre.id).where(Cadre.township_id == tid, *active)))
         elif kind in ("village", "村") and value:
-            vid = session.scalar(select(Village.id).where(Village.name == value))
-            if vid is None:
+            q = select(Village.id, Township.name).join(Township, Township.id == Village.township_id).where(
+                Village.name == value)
+            if township_id is not None:
+                q = q.where(Village.township_id == township_id)
+            found = session.execute(q).all()
+            if not found:
                 unknown.append(f"村「{value}」不存在")
                 continue
-            ids.update(session.scalars(select(Cadre.id).where(Cadre.village_id == vid, Cadre.active.is_(True))))
+            if len(found) > 1:
+                unknown.append(f"村「{value}」在多个乡镇都有（{'、'.join(n for _, n in found)}），请用 --township 指明")
+                continue
+            vid = found[0][0]
+            ids.update(session.scalars(select(Cadre.id).where(Cadre.village_id == vid, *active)))
         elif kind in ("cadre", "干部") and value:
             try:
                 phone = normalize_phone(value)
             except ValueError:
                 unknown.append(f"电话「{value}」格式不对")
                 continue
-            cid = session.scalar(select(Cadre.id).where(Cadre.phone == phone, Cadre.active.is_(True)))
+            cid = session.scalar(select(Cadre.id).where(Cadre.phone == phone, *active))
             if cid is None:
                 unknown.append(f"没有电话为 {phone} 的在职干部")
                 continue
             ids.add(cid)
         else:
-            unknown.append(f"无法识别的对象「{t}」（应为 all、village:村名 或 cadre:电话）")
+            unknown.append(f"无法识别的对象「{t}」（应为 all、township:乡镇、village:村名 或 cadre:电话）")
     if unknown:
         raise TaskError("；".join(unknown))
     if not ids:
@@ -86,8 +103,10 @@ def create_task(
     now: datetime,
     words: PushWords,
     tz: ZoneInfo = DEFAULT_TZ,
+    township_id: int | None = None,
 ) -> Task:
-    """A new card with the next number; published at once unless ``publish_at`` is later than ``now``."""
+    """A new card with the next number; published at once unless ``publish_at`` is later than ``now``.
+    ``township_id``: the issuing township's office (its card reaches its cadres only); None: the county's card."""
     title = (title or "").strip()
     body = (body or "").strip()
     if not title:
@@ -101,10 +120,13 @@ def create_task(
     if publish_at is not None and publish_at >= deadline:
         raise TaskError("发布时间须早于截止时间")
     targets = list(targets or ["all"])
-    resolve_targets(session, targets)  # validate now; publish resolves again (cadres may change meanwhile)
+    resolve_targets(session, targets, township_id)  # validate now; publish resolves again (cadres may change meanwhile)
     household_ids = sorted(set(households or []))
     if household_ids:
-        found = set(session.scalars(select(Household.id).where(Household.id.in_(household_ids))))
+        hq = select(Household.id).where(Household.id.in_(household_ids))
+        if township_id is not None:
+            hq = hq.where(Household.village_id.in_(select(Village.id).where(Village.township_id == township_id)))
+        found = set(session.scalars(hq))
         missing = [h for h in household_ids if h not in found]
         if missing:
             raise TaskError(f"农户不存在：{missing}")
@@ -114,6 +136,7 @@ def create_task(
                 task = Task(
                     number=_next_number(session), title=title, body=body, deadline=deadline,
                     publish_at=publish_at, targets=targets, created_by=actor, created_at=now,
+                    township_id=township_id,
                 )
                 session.add(task)
                 session.flush()
@@ -124,7 +147,7 @@ def create_task(
     if household_ids:
         session.execute(insert(TaskHousehold), [{"task_id": task.id, "household_id": h} for h in household_ids])
     record(session, actor=actor, action="task.create", target=f"task:{task.number}",
-           detail={"title": title, "targets": targets, "deadline": deadline.isoformat(),
+           detail={"title": title, "targets": targets, "township_id": township_id, "deadline": deadline.isoformat(),
                    "publish_at": publish_at.isoformat() if publish_at else None, "households": household_ids})
     if publish_at is None or publish_at <= now:
         publish(session, task, now=now, words=words)
@@ -161,7 +184,7 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
     if not res.rowcount:
         return 0
     task.published_at = now
-    cadre_ids = resolve_targets(session, list(task.targets or ["all"]))
+    cadre_ids = resolve_targets(session, list(task.targets or ["all"]), task.township_id)
     already = set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == task.id)))
     new_ids = [c for c in cadre_ids if c not in already]
     if new_ids:

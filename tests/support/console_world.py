@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +13,14 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from storage.models import (
+    Attachment,
     AuditLog,
+    CadreLeave,
     ConsoleUser,
     DiaryEntry,
     PolicyEntry,
+    Township,
+    Village,
     VillagerRequest,
 )
 from tests.support.factories import Factory
@@ -140,6 +144,48 @@ def build_world(lx: Any, clock: Any) -> World:
                               targets=["all"], actor="test", now=clock(), tz=lx.config.tz)
         w.ids["task"] = t.number
     return w
+
+
+def add_second_township(w: World) -> None:
+    """青山镇 beside the console world's 龙伏镇, with its own people, and the county's and 龙伏镇's accounts."""
+    from handlers import task_notices  # as build_world: the service a test drives, imported where it is used
+
+    clock = w.clock
+    with w.lx.session() as s:
+        f = Factory(s)
+        longfu = f.township()
+        t2 = Township(name="青山镇")
+        s.add(t2)
+        s.flush()
+        v2 = Village(township_id=t2.id, name="白云村")
+        s.add(v2)
+        s.flush()
+        c2 = f.cadre("孙海", phone="13900000009", village=v2)
+        h2 = f.household(c2, head_name="周山", card="30000001", village=v2, head_phone="13855556666")
+        i2 = f.identity("demo-villager-009", household=h2)
+        f.identity("demo-cadre-09", cadre=c2)
+        r2 = VillagerRequest(number=3, household_id=h2.id, identity_id=i2.id, cadre_id=c2.id, category="求助",
+                             text="青山镇的诉求：修桥", created_at=clock())
+        s.add(r2)
+        s.add(DiaryEntry(cadre_id=c2.id, day=clock().astimezone(w.lx.config.tz).date(), text="青山镇日记：走访周山",
+                         created_at=clock()))
+        leave2 = CadreLeave(cadre_id=c2.id, start_date=date(2026, 11, 30), end_date=date(2026, 11, 30),
+                            reason="看病", status="requested")
+        s.add(leave2)
+        s.flush()
+        att2 = Attachment(owner_type="request", owner_id=r2.id, media_type="image", media_id="m-t2", created_at=clock())
+        s.add(att2)
+        cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        for name, role, tid in (("longfu", "admin", longfu.id), ("longfu-leader", "viewer", longfu.id),
+                                ("county", "county-admin", None), ("county-leader", "county-viewer", None)):
+            PASSWORDS.setdefault(name, f"{name}-pass-1")
+            s.add(ConsoleUser(username=name, password_hash=cheap.hash(PASSWORDS[name]), role=role, township_id=tid))
+        s.flush()
+        card2 = task_notices.create_task(s, title="青山镇自己的督办卡", body="只发青山镇", deadline=clock() + timedelta(days=2),
+                                         targets=["all"], actor="test", now=clock(), tz=w.lx.config.tz,
+                                         township_id=t2.id)
+        w.ids.update(cadre_t2=c2.id, hh_t2=h2.id, req_t2=3, village_t2=v2.id, leave_t2=leave2.id,
+                     attachment_t2=att2.id, task_t2=card2.number, township_a=longfu.id, township_t2=t2.id)
 
 
 @pytest.fixture(name="world")

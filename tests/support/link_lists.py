@@ -55,3 +55,14 @@ def import_links(session, data: bytes, filename: str = "links.csv"):
 
 def snapshot(session) -> dict[str, list[tuple]]:
     return {t: [tuple(r) for r in session.execute(text(f'SELECT * FROM "{t}" ORDER BY 1')).all()] for t in DATA_TABLES}
+
+
+COUNTY_HEADER = ["乡镇", *HEADER]
+
+
+def county_rows() -> list[list[str]]:
+    """A county's list: the good 35 rows for 龙伏镇 and the same villages and families for 青山镇, where other
+    cadres (other phones) serve them and the cards are to be numbered (names of villages repeat across townships)."""
+    good = good_rows()
+    other = [[*r[:5], "", r[6], "137" + "".join(ch for ch in r[7] if ch.isdigit())[-8:], *r[8:]] for r in good]
+    return [["龙伏镇", *r] for r in good] + [["青山镇", *r] for r in other]

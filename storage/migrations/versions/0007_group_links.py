@@ -1,7 +1,7 @@
 """group links: a cadre for a 村民小组 (包组联户, issue 15 item 6)
 
 Revision ID: 0007_group_links
-Revises: 0004_office_month
+Revises: 0006_office_remarks
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.timestamps
 
 revision: str = '0007_group_links'
-down_revision: str | None = '0004_office_month'
+down_revision: str | None = '0006_office_remarks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
