@@ -109,12 +109,19 @@ def cadre_by_phone(session: Session, phone: str) -> Cadre:
     return cadre
 
 
-def village_by_name(session: Session, name: str) -> Village:
-    v = session.scalar(select(Village).where(Village.name == (name or "").strip()))
-    if v is None:
-        known = "、".join(session.scalars(select(Village.name).order_by(Village.name))) or "（无）"
-        raise DiaryBookError(f"没有名为「{name}」的村(居)。现有：{known}")
-    return v
+def village_by_name(session: Session, name: str, *, township_id: int | None = None) -> Village:
+    """The village of that name (in that township: village names repeat across a county)."""
+    stmt = select(Village).where(Village.name == (name or "").strip())
+    known = select(Village.name).order_by(Village.name)
+    if township_id is not None:
+        stmt, known = stmt.where(Village.township_id == township_id), known.where(Village.township_id == township_id)
+    found = list(session.scalars(stmt.limit(2)))
+    if len(found) != 1:
+        names = "、".join(session.scalars(known)) or "（无）"
+        if len(found) > 1:
+            raise DiaryBookError(f"几个乡镇都有「{name}」：请加 --township 乡镇")
+        raise DiaryBookError(f"没有名为「{name}」的村(居)。现有：{names}")
+    return found[0]
 
 
 def _local(moment: datetime, tz: object) -> datetime:

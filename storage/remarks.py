@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import audit
-from storage.models import Cadre, OfficeRemark, Village
+from storage.models import Cadre, OfficeRemark, Township, Village
 from storage.periods import parse_period
 
 COMMENT_MAX = 500
@@ -120,13 +120,16 @@ def remarks(session: Session, kind: str, period: str) -> dict[str, OfficeRemark]
                                                                              OfficeRemark.period == period))}
 
 
-def commendations(session: Session, year: str) -> list[Commendation]:
-    """The cadres commended for ``year``, by village and name."""
-    rows = session.execute(select(OfficeRemark, Cadre, Village.name)
-                           .join(Cadre, Cadre.id == OfficeRemark.cadre_id)
-                           .outerjoin(Village, Village.id == Cadre.village_id)
-                           .where(OfficeRemark.kind == "commend", OfficeRemark.period == year_key(year))
-                           .order_by(Village.name, Cadre.name, Cadre.id))
+def commendations(session: Session, year: str, *, township_id: int | None = None) -> list[Commendation]:
+    """The cadres commended for ``year`` (of one township, or every one), by village and name."""
+    stmt = (select(OfficeRemark, Cadre, Village.name)
+            .join(Cadre, Cadre.id == OfficeRemark.cadre_id)
+            .outerjoin(Village, Village.id == Cadre.village_id)
+            .where(OfficeRemark.kind == "commend", OfficeRemark.period == year_key(year))
+            .order_by(Village.name, Cadre.name, Cadre.id))
+    if township_id is not None:
+        stmt = stmt.where(Cadre.township_id == township_id)
+    rows = session.execute(stmt)
     return [Commendation(c, v or "", r.text, r.written_by, r.written_at) for r, c, v in rows]
 
 
@@ -140,9 +143,16 @@ def attach(session: Session, report: Any) -> None:
         for row in report.cadres:
             r = found.get(f"cadre:{row.cadre_id}")
             row.comment = r.text if r else None
-        names = dict(session.execute(select(Village.name, Village.id)).all())
+        # A village row is named as the report names it: the village, or "乡镇·村" where the report spans
+        # several townships (village names repeat across a county); map both forms to the village's id.
+        ids: dict[str, int] = {}
+        for village_id, name, township in session.execute(
+                select(Village.id, Village.name, Township.name).join(Township, Township.id == Village.township_id)):
+            ids[f"{township}·{name}"] = village_id
+            if report.township in (township, "") or name not in ids:
+                ids[name] = village_id
         for group in report.villages:
-            r = found.get(f"village:{names.get(group.name)}")
+            r = found.get(f"village:{ids.get(group.name)}")
             group.comment = r.text if r else None
     elif report.kind == "year":
         found = remarks(session, "commend", report.period)

@@ -357,3 +357,42 @@ def test_leave_and_records_in_a_county(county_cli, lx):
     assert "13987654321" in mine.stdout and "共 1 条" in mine.stdout and "共 0 条" in theirs.stdout
     card = county_cli("record", "request", "00100001", "--text", "路灯坏了", "--township", "青山镇")
     assert card.exit_code != 0 and "不属于青山镇" in card.output
+
+
+def test_the_office_month_commands_take_a_township_in_a_county(county_cli, lx, tmp_path):
+    """Village names repeat across the county: the diary book and the 点评 of a village name their township;
+    a cadre's phone needs none, and a --township that is not theirs is refused; the 表彰 list is per township."""
+    with lx.session() as s:
+        village = s.scalars(select(Cadre.village_id)).first()
+        from storage.models import Village
+
+        name = s.get(Village, village).name
+        qingshan = s.scalar(select(Cadre).where(Cadre.phone.like("137%")))
+        longfu = s.scalar(select(Cadre).where(Cadre.phone.notlike("137%")))
+        q_phone, l_phone = qingshan.phone, longfu.phone
+    out = str(tmp_path / "book.html")
+    refused = county_cli("diary-book", "--village", name, "--month", "2026-11", "--out", out)
+    assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
+    ok = county_cli("diary-book", "--village", name, "--township", "青山镇", "--month", "2026-11", "--out", out)
+    assert ok.exit_code == 0, ok.output
+    assert county_cli("diary-book", "--cadre", q_phone, "--month", "2026-11", "--out", out).exit_code == 0
+    wrong = county_cli("diary-book", "--cadre", q_phone, "--township", "龙伏镇", "--month", "2026-11", "--out", out)
+    assert wrong.exit_code != 0 and "不属于龙伏镇" in wrong.output
+    assert county_cli("report", "comment", "2026Q4", "--village", name, "--text", "好").exit_code != 0
+    said = county_cli("report", "comment", "2026Q4", "--village", name, "--township", "龙伏镇", "--text", "走访扎实")
+    assert said.exit_code == 0, said.output
+    assert county_cli("report", "commend", "2026", q_phone, "--reason", "调解有功").exit_code == 0
+    assert county_cli("report", "commend", "2026", l_phone, "--reason", "走访有功").exit_code == 0
+    listed = county_cli("report", "commended", "2026", "--township", "青山镇")
+    assert listed.exit_code == 0 and q_phone in listed.output and l_phone not in listed.output
+    assert "共 1 人" in listed.output
+    assert county_cli("report", "commended", "2026").exit_code != 0  # which township's list?
+    import json
+
+    def village_comments(*args):
+        r = county_cli("report", "quarter", "2026Q4", *args)
+        assert r.exit_code == 0, r.output
+        return {v["name"]: v.get("comment") for v in json.loads(r.stdout)["villages"]}
+
+    assert village_comments("--township", "龙伏镇")[name] == "走访扎实"
+    assert village_comments("--township", "青山镇")[name] is None  # the same name, another township's village

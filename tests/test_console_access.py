@@ -396,15 +396,16 @@ DEPLOYMENT_ONLY = {"console.audit_log", "console.delivery", "console.delivery_re
                    "console.policy_delete", "console.circular_publish", "console.circular_file"}
 # 青山镇's own card (by number) is another township's record: 404 where the village column says 403 (an admin action)
 TOWNSHIP_403 = {"console.county", "console.county_download"}  # the county's page, not a township's
-TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel"}
+TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel",
+                "console.report_remark"}
 COUNTY_ROLES = {"county": 3, "county-leader": 5}
 
 
 def township_expected(endpoint: str, row: tuple[Any, ...], viewer: bool) -> int | None:
     """What a 龙伏镇 account gets for a table row filled with 青山镇's ids (None: not checked)."""
     method, _url, _form, admin, village, viewer_col = row
-    if viewer and method == "POST":
-        return 403  # read-only, refused before anything is looked up
+    if viewer and (method == "POST" or viewer_col == 403):
+        return 403  # read-only (or an export viewers never get): refused before anything is looked up
     if endpoint in DEPLOYMENT_ONLY or endpoint in TOWNSHIP_403:
         return 403  # the WeChat account, the shared handbook and the audit log are the county's
     if endpoint in TOWNSHIP_404 or village == 404:

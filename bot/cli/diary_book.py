@@ -9,13 +9,14 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import command, require_schema
+from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
 from console.documents import diary_book, printing
 from storage import diary_book as book_data
 from storage.runtime import Lianxin
 
 
-def make(lx: Lianxin, *, month: str, out: str, phone: str | None = None, village: str | None = None) -> str:
+def make(lx: Lianxin, *, month: str, out: str, phone: str | None = None, village: str | None = None,
+         township: str | None = None) -> str:
     """Write the book to ``out``; returns the line to print. DiaryBookError / PrintError say what is wrong,
     before anything is written."""
     suffix = Path(out).suffix.lower()
@@ -24,9 +25,15 @@ def make(lx: Lianxin, *, month: str, out: str, phone: str | None = None, village
     if (phone is None) == (village is None):
         raise book_data.DiaryBookError("请给出 --cadre 电话 或 --village 村名（二者之一）")
     book_data.month_period(month)  # a bad month is refused before the database is read
+    # A cadre's phone identifies them across a county (--township only checks it); a village's name needs its
+    # township where the deployment holds several (township_scope stops with the names).
+    scope = township_scope(lx, township) if township is not None or village is not None else None
     with lx.session() as s:
         cadre = book_data.cadre_by_phone(s, phone) if phone is not None else None
-        vil = book_data.village_by_name(s, village) if village is not None else None
+        if cadre is not None and scope is not None and cadre.township_id != scope[0]:
+            raise book_data.DiaryBookError(f"干部 {cadre.name}（{cadre.phone}）不属于{scope[1]} / not of that township")
+        vil = (book_data.village_by_name(s, village, township_id=scope[0] if scope else None)
+               if village is not None else None)
         book = diary_book.make_book(s, lx.config, month=month, actor="cli", fmt=suffix.lstrip("."),
                                     cadre=cadre, village=vil)
         path = printing.write(book.html, out)  # a failed PDF rolls the audit row back with the session
@@ -40,10 +47,12 @@ def register(main: click.Group) -> None:
     @click.option("--village", default=None, metavar="V", help="instead of --cadre: every cadre of the village")
     @click.option("--month", required=True, metavar="YYYY-MM")
     @click.option("--out", required=True, metavar="F", help=".html or .pdf")
-    def diary_book_cmd(lx: Lianxin, phone: str | None, village: str | None, month: str, out: str) -> None:
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    def diary_book_cmd(lx: Lianxin, phone: str | None, village: str | None, month: str, out: str,
+                       township: str | None) -> None:
         """打印干部的《民情日记》月册 / print a cadre's diary of the month (A4, .html or .pdf)."""
         require_schema(lx)
         try:
-            click.echo(make(lx, month=month, out=out, phone=phone, village=village))
+            click.echo(make(lx, month=month, out=out, phone=phone, village=village, township=township))
         except (book_data.DiaryBookError, printing.PrintError) as e:
             raise click.ClickException(str(e)) from None

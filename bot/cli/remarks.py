@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from bot.cli.base import command, require_schema
+from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
 from console.documents.report import render_commendations_xlsx
 from storage import remarks
 from storage.assessment import build_report
@@ -30,17 +30,26 @@ def register(main: click.Group) -> None:
     @click.option("--cadre", "phone", default=None, metavar="PHONE", help="the cadre commented on")
     @click.option("--village", default=None, metavar="V", help="the village commented on")
     @click.option("--text", required=True, help='the 点评 (500 characters at most); --text "" removes it')
-    def comment_cmd(lx: Lianxin, quarter: str, phone: str | None, village: str | None, text: str) -> None:
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    def comment_cmd(lx: Lianxin, quarter: str, phone: str | None, village: str | None, text: str,
+                    township: str | None) -> None:
         """季度点评：对一个村(居)或一名干部 / the office's quarterly comment on a village or a cadre."""
         require_schema(lx)
         if (phone is None) == (village is None):
             raise click.UsageError("请给出 --cadre 电话 或 --village 村名（二者之一）")
+        # a phone identifies a cadre across the county; a village's name needs its township there
+        scope = township_scope(lx, township) if township is not None or village is not None else None
         try:
             with lx.session() as s:
                 cadre = cadre_by_phone(s, phone) if phone is not None else None
+                if cadre is not None and scope is not None and cadre.township_id != scope[0]:
+                    raise remarks.RemarkError(f"干部 {cadre.name}（{cadre.phone}）不属于{scope[1]}")
                 vil = None
                 if village is not None:
-                    vil = s.scalar(select(Village).where(Village.name == village.strip()))
+                    stmt = select(Village).where(Village.name == village.strip())
+                    if scope is not None:
+                        stmt = stmt.where(Village.township_id == scope[0])
+                    vil = s.scalar(stmt)
                     if vil is None:
                         raise remarks.RemarkError(f"没有名为「{village}」的村(居)")
                 out = remarks.set_comment(s, quarter=quarter, text=text, actor="cli", now=lx.now(), cadre=cadre,
@@ -72,9 +81,11 @@ def register(main: click.Group) -> None:
     @command(report_group, "commended")
     @click.argument("year", metavar="YYYY")
     @click.option("--out", default=None, metavar="F.xlsx", help="write the list as xlsx (for the 年终绩效考核)")
-    def commended_cmd(lx: Lianxin, year: str, out: str | None) -> None:
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    def commended_cmd(lx: Lianxin, year: str, out: str | None, township: str | None) -> None:
         """年度表彰名单 / the cadres commended for the year (xlsx with --out)."""
         require_schema(lx)
+        scope = township_scope(lx, township)  # one township's list; a county deployment names which
         if out is not None and not out.lower().endswith(".xlsx"):
             raise click.UsageError("--out 应为 .xlsx 文件")
         try:
@@ -83,12 +94,12 @@ def register(main: click.Group) -> None:
             raise click.ClickException(str(e)) from None
         with lx.session() as s:
             if out is not None:
-                report = build_report(s, lx.config, "year", key, now=lx.now())
+                report = build_report(s, lx.config, "year", key, now=lx.now(), township=scope)
                 with open(out, "wb") as fh:
                     fh.write(render_commendations_xlsx(report))
                 record(s, actor="cli", action="report.export", target=f"commendations:{key}",
                        detail={"format": "xlsx", "cadres": sum(1 for c in report.cadres if c.commended)})
-            rows = remarks.commendations(s, key)
+            rows = remarks.commendations(s, key, township_id=scope[0] if scope else None)
             for r in rows:
                 click.echo("\t".join([r.village or "-", r.cadre.name, r.cadre.phone, r.reason]))
             click.echo(f"{key} 年度表彰：共 {len(rows)} 人。" + (f" 已写入 {out}" if out else ""))

@@ -9,11 +9,11 @@ import io
 from typing import Any
 
 from flask import abort, request, send_file
-from sqlalchemy import select
 
-from console.access import admin_only, db, done, now, record, user
+from console.access import admin_only, cadre_in_scope, db, done, in_scope, now, record, user
 from console.blueprint import bp
 from console.documents import report as report_document
+from console.views import common
 from console.views.reporting import build_obj
 from storage import remarks
 from storage.models import Cadre, Village
@@ -27,7 +27,11 @@ def _subject(s: Any, value: str) -> tuple[Cadre | None, Village | None]:
     row = s.get(model, int(ident)) if model is not None and ident.isdigit() else None
     if row is None:
         abort(400, description="请选择点评对象（一个村(居)或一名干部）")
-    return (row, None) if kind == "cadre" else (None, row)
+    if kind == "cadre":
+        cadre_in_scope(row)  # a township's office writes on its own cadres and villages only
+        return row, None
+    in_scope(row.id)
+    return None, row
 
 
 @bp.post("/reports/remarks")
@@ -82,6 +86,6 @@ def remark_options(s: Any) -> dict[str, Any]:
     """What the report page's forms offer: the villages (for 点评), for the admin only."""
     if not user().is_admin:
         return {"remark_villages": []}
-    return {"remark_villages": list(s.scalars(select(Village).order_by(Village.name)))}
+    return {"remark_villages": common.villages(s)}
 
 
