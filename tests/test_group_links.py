@@ -203,3 +203,31 @@ def test_console_ledger_and_printed_listing_show_the_group_cadre(lx: Any, clock:
             assert row.split("\t") == ["一组", "2", "李明", "村支书", "13900000001"]
         finally:
             b.close()
+
+
+def test_a_county_list_names_group_cadres_per_township(session: Any) -> None:
+    """The same village and group names in two townships are two groups, each with its own township's cadre."""
+    from tests.support.link_lists import COUNTY_HEADER, county_rows
+
+    rows = county_rows()
+    lead = {"龙伏镇": ("赵丽", "0871-6543210"), "青山镇": None}
+    out = []
+    for r in rows:
+        township, village, group = r[0], r[1], r[2]
+        if (village, group) == ("新桥村", "一组"):
+            if township == "青山镇":  # that township's own cadre of a row in the group
+                lead["青山镇"] = lead["青山镇"] or (r[7], r[8])
+            out.append(r + list(lead[township] or ("", "")))
+        else:
+            out.append(r + ["", ""])
+    plan = import_links(session, to_csv(out, header=[*COUNTY_HEADER, "包组干部", "包组干部电话"]))
+    assert plan.ok, plan.problems
+    from storage.models import Township
+
+    found = dict(((t, f"{v}{g}"), phone) for t, v, g, phone in session.execute(
+        select(Township.name, Village.name, VillagerGroup.name, Cadre.phone)
+        .join(Village, Village.township_id == Township.id)
+        .join(VillagerGroup, VillagerGroup.village_id == Village.id)
+        .outerjoin(Cadre, Cadre.id == VillagerGroup.cadre_id)))
+    assert found[("龙伏镇", "新桥村一组")] == "08716543210"
+    assert found[("青山镇", "新桥村一组")] is not None and found[("青山镇", "新桥村一组")].startswith("137")
