@@ -91,7 +91,7 @@ def seed(url: str, households: int, cadres: int, entries_per_cadre: int) -> None
 
 def measure(url: str, households: int, cadres: int) -> dict[str, float]:
     from console.documents.ledger import to_json, to_xlsx
-    from storage.ledger import build_ledger, ledger_completion, link_mentions
+    from storage.ledger import build_ledger, ledger_completion, link_mentions, undone_duties
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -114,6 +114,10 @@ def measure(url: str, households: int, cadres: int) -> dict[str, float]:
         t = time.perf_counter()
         ledger_completion(s, ids, month="2026-11")
         out["completion_all"] = time.perf_counter() - t
+        t = time.perf_counter()
+        undone = undone_duties(s, ("card", "commitment", "form"))  # what duty_reminders reads on a reminder day
+        out["undone"] = time.perf_counter() - t
+        out["undone_cadres"] = float(len(undone))
         names = list(s.scalars(select(Household.head_name).join(Link).where(Link.cadre_id == 43).limit(2)))
         from sqlalchemy import func
 
@@ -174,7 +178,8 @@ def main() -> None:
                   f"({int(r['missing_rows'])} households with something missing) | json {r['json']:.2f} s | "
                   f"xlsx {r['xlsx']:.2f} s | one cadre {r['one_cadre'] * 1000:.0f} ms | "
                   f"ledger_completion(all cadres) {r['completion_all'] * 1000:.0f} ms | "
-                  f"link_mentions {r['link_mentions'] * 1000:.1f} ms")
+                  f"link_mentions {r['link_mentions'] * 1000:.1f} ms | "
+                  f"undone_duties {r['undone'] * 1000:.0f} ms ({int(r['undone_cadres'])} cadres behind)")
         finally:
             if drop is not None:
                 drop()  # type: ignore[operator]
