@@ -100,7 +100,7 @@ def seed(url: str) -> dict[str, int]:
         counts["households"] = HOUSEHOLDS
         # leave: 300 cadres, 3–10 days somewhere in the year
         leave = []
-        for c in rng.sample(range(1, CADRES + 1), 300):
+        for c in rng.sample(range(1, CADRES + 1), min(300, CADRES // 10)):
             s = FIRST_DAY + timedelta(days=rng.randint(0, 320))
             leave.append({"cadre_id": c, "start_date": s, "end_date": s + timedelta(days=rng.randint(3, 10)), "reason": "休假"})
         conn.execute(insert(CadreLeave), leave)
@@ -121,7 +121,7 @@ def seed(url: str) -> dict[str, int]:
             tasks.append({"id": n + 1, "number": n + 1, "title": f"督办事项{n + 1}", "body": "按要求完成",
                           "deadline": deadline, "published_at": deadline - timedelta(days=7), "targets": ["all"],
                           "created_by": "cli", "created_at": deadline - timedelta(days=7)})
-            for c in rng.sample(range(1, CADRES + 1), 1000):
+            for c in rng.sample(range(1, CADRES + 1), min(1000, CADRES)):
                 r = rng.random()
                 fed = None if r < 0.05 else deadline + timedelta(hours=rng.randint(-100, -1) if r < 0.85 else rng.randint(1, 48))
                 assignments.append({"task_id": n + 1, "cadre_id": c, "status": "fed_back" if fed else "delivered",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from console.access import lx, now, user
 from storage import leave
 from storage import tasks as task_svc
-from storage.models import Cadre, Household, Task, Village
+from storage.models import Cadre, Household, Village
 from storage.periods import start_of_day
 
 PAGE = 50
@@ -66,14 +66,6 @@ def scope_households(stmt: Select[Any]) -> Select[Any]:
         return stmt.where(Household.village_id == u.village_id)
     mine = township_villages()
     return stmt.where(Household.village_id.in_(mine)) if mine is not None else stmt
-
-
-def scope_tasks(stmt: Select[Any]) -> Select[Any]:
-    """The cards a township sees: its own and the county's (those reach its cadres); the county: every card."""
-    u = user()
-    if u.township_id is None:
-        return stmt
-    return stmt.where(or_(Task.township_id == u.township_id, Task.township_id.is_(None)))
 
 
 def villages(s: Session) -> list[Village]:

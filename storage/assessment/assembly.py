@@ -102,6 +102,8 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
     min_share = float(config["score"]["min_diary_share"])
     w, current, previous, trend_idx = _window_for(period, tz, now)
     w.township_id = township[0] if township else None
+    if township:
+        w.cadre_ids = queries.township_cadres(session, township[0])
 
     # Working days per month, up to yesterday: the calendar is Python's (chinesecalendar + overrides);
     # the cadres' leave against it is SQL.

@@ -64,12 +64,14 @@ class Window:
     today: date
     as_of: date
     township_id: int | None = None  # one township's cadres only (None: every cadre of the deployment)
+    cadre_ids: list[int] | None = None  # that township's cadres, fetched once
 
     def mine(self, cadre_id: Any) -> Any:
-        """Restrict a query's cadre column to the window's township."""
+        """Restrict a query's cadre column to the window's township: its cadres' ids as a list, so that PostgreSQL
+        reads them through the (cadre_id, day) indexes instead of scanning the whole county's rows (bench/county.py)."""
         if self.township_id is None:
             return true()
-        return cadre_id.in_(select(Cadre.id).where(Cadre.township_id == self.township_id))
+        return cadre_id.in_(self.cadre_ids or [])
 
     @property
     def first(self) -> date:
@@ -101,6 +103,10 @@ def start_day(created_at: datetime, first_diary_day: Any, tz: Any) -> date:
     if isinstance(first_diary_day, str):  # SQLite's MIN() over a DATE may come back as text
         first_diary_day = date.fromisoformat(first_diary_day[:10])
     return min(start, first_diary_day)
+
+
+def township_cadres(session: Session, township_id: int) -> list[int]:
+    return list(session.scalars(select(Cadre.id).where(Cadre.township_id == township_id)))
 
 
 def cadres_in_period(session: Session, period_bounds: tuple[datetime, datetime], period: Period,
