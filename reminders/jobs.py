@@ -26,6 +26,7 @@ from reminders.reminding import (
     already,
     bound_cadres,
     notify_office,
+    office_recipients,
     on_leave,
     remind_many,
     remind_once,
@@ -38,15 +39,15 @@ from storage.models import (
     Household,
     MonthlySummary,
     ReminderSent,
-    StoredReport,
     Task,
     TaskAssignment,
+    Township,
     Village,
     VillagerRequest,
 )
 from storage.outbox import push_time, request_values
 from storage.periods import last_day_of_month, local_text, month_key, previous_month
-from storage.stored_reports import store_report
+from storage.stored_reports import is_stored, store_report
 from storage.workdays import is_workday, working_hours_between
 
 log = logging.getLogger("lianxin.jobs")
@@ -178,8 +179,8 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
 
 
 def monthly_circular(lx: Any, now: datetime) -> JobResult:
-    """The previous month's report, built and stored once (catching up if the 1st was missed), and a notice
-    to the office."""
+    """The previous month's report of each township, built and stored once as its draft (catching up if the 1st
+    was missed), and a notice to the office of that township (and the county's) to check and publish it."""
     res = JobResult("monthly_circular")
     day = _local_day(lx, now)
     period = month_key(previous_month(day))
@@ -188,19 +189,25 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
         raise RuntimeError("no report renderer wired: build the Lianxin with bot.app.build")
     with lx.session() as s:
         write_lock(s)
-        have = s.scalar(select(StoredReport.id).where(StoredReport.kind == "month", StoredReport.period == period,
-                                                      StoredReport.format == "json"))
-        top: list[str] = []
-        if have is None:
-            report = store_report(s, lx.config, "month", period, now, render=lx.render_report)
-            res.detail["stored"] = True
-            ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
-            top = [r.name for r in ranked[:3]]
-        else:
-            res.detail["stored"] = "already"
-        text = render("monthly_circular", period=period, top=top)
-        notify_office(s, res, "monthly_circular", period, text,
-                       task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
+        every: list[tuple[int, str] | None] = list(s.execute(select(Township.id, Township.name)
+                                                             .order_by(Township.id)).tuples())
+        county = len(every) > 1
+        stored: dict[str, Any] = {}
+        for township in every or [None]:
+            tid, name = township if township else (None, "")
+            top: list[str] = []
+            if not is_stored(s, "month", period, tid):
+                report = store_report(s, lx.config, "month", period, now, render=lx.render_report, township=township)
+                stored[name] = True
+                ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
+                top = [r.name for r in ranked[:3]]
+            else:
+                stored[name] = "already"
+            text = render("monthly_circular", period=period, top=top, township=name if county else "")
+            # one notice per township and office account: the key's period names the township in a county
+            notify_office(s, res, "monthly_circular", f"{period}:{tid}" if county else period, text,
+                          office_recipients(s, lx.config, tid), now=now)
+        res.detail["stored"] = stored if county else next(iter(stored.values()))
     return res
 
 
