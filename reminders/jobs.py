@@ -30,6 +30,7 @@ from reminders.reminding import (
     on_leave,
     remind_many,
     remind_once,
+    township_offices,
 )
 from reminders.render import render
 from storage import tasks as task_svc
@@ -110,13 +111,13 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
         res.skipped += skipped
         rows = task_svc.overdue(s, now=now)
         res.detail["overdue"] = len(rows)
-        if rows:
-            listed = [
-                {**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in rows
-            ]
-            text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
-            notify_office(s, res, "overdue_list", today.isoformat(), text,
-                           task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
+        # the county's office (or a lone township's) gets the whole list; each township's office its own part
+        for township_id, openids_ in [(None, office_recipients(s, lx.config))] + township_offices(s, lx.config):
+            mine = rows if township_id is None else task_svc.overdue(s, now=now, township_id=township_id)
+            if mine:
+                listed = [{**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in mine]
+                text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
+                notify_office(s, res, "overdue_list", today.isoformat(), text, openids_, now=now)
     return res
 
 
@@ -222,7 +223,6 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
         write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
-        office = task_svc.office_recipients(s, cfg["scheduler"]["office_openids"])
         rows = s.execute(
             select(VillagerRequest, Household.head_name, Village.name, Cadre)
             .join(Household, Household.id == VillagerRequest.household_id)
@@ -244,7 +244,9 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             if hours >= escalate_after:
                 text = render("sla_escalate", request=req, household_name=head_name, village=village,
                               cadre=cadre, hours=int(hours))
-                notify_office(s, res, "sla_escalate", period, text, office, now=now)
+                # the cadre's township's office and the county's
+                notify_office(s, res, "sla_escalate", period, text, office_recipients(s, cfg, cadre.township_id),
+                              now=now)
     return res
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage import leave
 from storage import tasks as task_svc
-from storage.models import Cadre, OutboxMessage, ReminderSent, WechatIdentity
+from storage.models import Cadre, OutboxMessage, ReminderSent, Township, WechatIdentity
 from storage.outbox import enqueue
 
 
@@ -105,6 +105,17 @@ def office_recipients(session: Session, config: Any, township_id: int | None = N
     sched = config["scheduler"]
     return task_svc.office_recipients(session, sched["office_openids"], township_id=township_id,
                                       by_township=sched["township_office_openids"])
+
+
+def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]]]:
+    """(township id, its office's openids) for each township of [scheduler] township_office_openids that exists
+    (a name not in the deployment is ignored: doctor reports it)."""
+    table = config["scheduler"]["township_office_openids"]
+    if not table:
+        return []
+    rows = session.execute(select(Township.id, Township.name).where(Township.name.in_(list(table)))
+                           .order_by(Township.id)).tuples()
+    return [(tid, sorted(set(table[name]))) for tid, name in rows if table[name]]
 
 
 def already(session: Session, kind: str, period: str) -> set[str]:
