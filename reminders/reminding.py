@@ -109,7 +109,7 @@ def office_recipients(session: Session, config: Any, township_id: int | None = N
 
 def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]]]:
     """(township id, its office's openids) for each township of [scheduler] township_office_openids that exists
-    (a name not in the deployment is ignored: doctor reports it)."""
+    (a name that is no township of the deployment is ignored)."""
     table = config["scheduler"]["township_office_openids"]
     if not table:
         return []
