@@ -46,6 +46,8 @@ def scope(s: Session, raw: str | None) -> tuple[int, str] | None:
     if u.township_id is not None:
         return u.township_id, u.township_name or ""
     only = list(s.execute(select(Township.id, Township.name).order_by(Township.id).limit(2)).tuples())
+    if not only:
+        abort(400, description="尚无乡镇的数据，请先导入联户名单")
     return only[0] if len(only) == 1 else None
 
 
