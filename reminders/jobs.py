@@ -223,6 +223,7 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
         write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
+        offices: dict[int, list[str]] = {}  # township → its office's and the county's openids, read once
         rows = s.execute(
             select(VillagerRequest, Household.head_name, Village.name, Cadre)
             .join(Household, Household.id == VillagerRequest.household_id)
@@ -245,8 +246,9 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
                 text = render("sla_escalate", request=req, household_name=head_name, village=village,
                               cadre=cadre, hours=int(hours))
                 # the cadre's township's office and the county's
-                notify_office(s, res, "sla_escalate", period, text, office_recipients(s, cfg, cadre.township_id),
-                              now=now)
+                if cadre.township_id not in offices:
+                    offices[cadre.township_id] = office_recipients(s, cfg, cadre.township_id)
+                notify_office(s, res, "sla_escalate", period, text, offices[cadre.township_id], now=now)
     return res
 
 
