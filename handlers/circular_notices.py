@@ -56,10 +56,12 @@ def _bound(session: Any) -> dict[int, str]:
     return out
 
 
-def publish_circular(session: Any, *, kind: str, period: str, report: dict[str, Any], files: dict[str, bytes],
-                     actor: str, now: datetime, tz: Any) -> tuple[bool, int]:
-    """storage.circulars.publish, and one push to each bound cadre of the report. (published?, pushes queued)"""
-    if not circulars.publish(session, kind=kind, period=period, files=files, actor=actor, now=now):
+def publish_circular(session: Any, *, kind: str, period: str, township_id: int | None, report: dict[str, Any],
+                     files: dict[str, bytes], actor: str, now: datetime, tz: Any) -> tuple[bool, int]:
+    """storage.circulars.publish, and one push to each bound cadre of the township's report: their rank is the one
+    within the township. (published?, pushes queued)"""
+    if not circulars.publish(session, kind=kind, period=period, township_id=township_id, files=files, actor=actor,
+                             now=now):
         return False, 0
     bound = _bound(session)
     ranked = sum(1 for r in report["cadres"] if r.get("rank") is not None)
@@ -78,9 +80,9 @@ def publish_circular(session: Any, *, kind: str, period: str, report: dict[str, 
 
 
 def ranking(ctx: Context, msg: Message, rest: str) -> str:
-    """`排名`: my figures in the last published monthly circular."""
+    """`排名`: my figures in the last published monthly circular of my township."""
     cadre = cadre_of(ctx)
-    found = circulars.latest_cadre_row(ctx.session, cadre.phone)
+    found = circulars.latest_cadre_row(ctx.session, cadre.phone, cadre.township_id)
     if found is None:
         return ctx.render("ranking_none")
     period, row, ranked = found

@@ -119,6 +119,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
         a = task_notices.request_extension(
             ctx.session, cadre_id=cadre.id, number=number, until=day, reason=reason, now=msg.create_time,
             tz=ctx.config.tz, office_openids=ctx.config["scheduler"]["office_openids"],
+            township_office_openids=ctx.config["scheduler"]["township_office_openids"],
             inbound_id=ctx.inbound.id if ctx.inbound is not None else None)
     except TaskError as e:
         return ctx.render("task_error", message=str(e))

@@ -19,11 +19,12 @@ from reminders.reminding import (
     already,
     bound_cadres,
     notify_office,
+    office_recipients,
     on_leave,
     remind_many,
+    township_offices,
 )
 from reminders.render import render
-from storage import tasks as task_svc
 from storage.config import programme_dates
 from storage.ledger import DUTIES, undone_duties
 from storage.models import Cadre, Village
@@ -74,15 +75,21 @@ def duty_reminders(lx: Any, now: datetime) -> JobResult:
         res.skipped += skipped
         res.detail["behind"] = len(undone)
         if undone:
-            stmt = (select(Cadre.id, Village.name).outerjoin(Village, Village.id == Cadre.village_id)
+            stmt = (select(Cadre.id, Village.name, Cadre.township_id).outerjoin(Village, Village.id == Cadre.village_id)
                     .where(Cadre.id.in_(list(undone))))
-            villages: dict[int, str] = {cid: name for cid, name in s.execute(stmt)}
+            villages: dict[int, str] = {}
+            township_of: dict[int, int] = {}
+            for cid, name, tid in s.execute(stmt):
+                villages[cid], township_of[cid] = name, tid
             rows = [{"name": u.name, "village": villages.get(cid) or "",
                      "counts": [(LABELS[d], len(h)) for d, h in u.households.items() if h],
-                     "away": cid in away, "unbound": cid not in openids}
+                     "away": cid in away, "unbound": cid not in openids, "township_id": township_of.get(cid)}
                     for cid, u in sorted(undone.items(), key=lambda kv: (villages.get(kv[0]) or "", kv[1].name))]
-            text = render("duty_behind", rows=rows, limit=30, due=[(LABELS[d], _date_text(v), (v - day).days)
-                                                                  for d, v in sorted(due.items(), key=lambda kv: kv[1])])
-            notify_office(s, res, "duty_behind", day.isoformat(), text,
-                          task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
+            dates = [(LABELS[d], _date_text(v), (v - day).days) for d, v in sorted(due.items(), key=lambda kv: kv[1])]
+            # the county's office (or a lone township's) gets the whole list; each township's office its own part
+            for township_id, office in [(None, office_recipients(s, lx.config))] + township_offices(s, lx.config):
+                mine = [r for r in rows if township_id is None or r["township_id"] == township_id]
+                if mine:
+                    notify_office(s, res, "duty_behind", day.isoformat(),
+                                  render("duty_behind", rows=mine, limit=30, due=dates), office, now=now)
     return res

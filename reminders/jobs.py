@@ -26,9 +26,11 @@ from reminders.reminding import (
     already,
     bound_cadres,
     notify_office,
+    office_recipients,
     on_leave,
     remind_many,
     remind_once,
+    township_offices,
 )
 from reminders.render import render
 from storage import tasks as task_svc
@@ -38,15 +40,15 @@ from storage.models import (
     Household,
     MonthlySummary,
     ReminderSent,
-    StoredReport,
     Task,
     TaskAssignment,
+    Township,
     Village,
     VillagerRequest,
 )
 from storage.outbox import push_time, request_values
 from storage.periods import last_day_of_month, local_text, month_key, previous_month
-from storage.stored_reports import store_report
+from storage.stored_reports import is_stored, store_report
 from storage.workdays import is_workday, working_hours_between
 
 log = logging.getLogger("lianxin.jobs")
@@ -109,13 +111,13 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
         res.skipped += skipped
         rows = task_svc.overdue(s, now=now)
         res.detail["overdue"] = len(rows)
-        if rows:
-            listed = [
-                {**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in rows
-            ]
-            text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
-            notify_office(s, res, "overdue_list", today.isoformat(), text,
-                           task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
+        # the county's office (or a lone township's) gets the whole list; each township's office its own part
+        for township_id, openids_ in [(None, office_recipients(s, lx.config))] + township_offices(s, lx.config):
+            mine = rows if township_id is None else task_svc.overdue(s, now=now, township_id=township_id)
+            if mine:
+                listed = [{**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in mine]
+                text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
+                notify_office(s, res, "overdue_list", today.isoformat(), text, openids_, now=now)
     return res
 
 
@@ -178,8 +180,8 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
 
 
 def monthly_circular(lx: Any, now: datetime) -> JobResult:
-    """The previous month's report, built and stored once (catching up if the 1st was missed), and a notice
-    to the office."""
+    """The previous month's report of each township, built and stored once as its draft (catching up if the 1st
+    was missed), and a notice to the office of that township (and the county's) to check and publish it."""
     res = JobResult("monthly_circular")
     day = _local_day(lx, now)
     period = month_key(previous_month(day))
@@ -188,19 +190,25 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
         raise RuntimeError("no report renderer wired: build the Lianxin with bot.app.build")
     with lx.session() as s:
         write_lock(s)
-        have = s.scalar(select(StoredReport.id).where(StoredReport.kind == "month", StoredReport.period == period,
-                                                      StoredReport.format == "json"))
-        top: list[str] = []
-        if have is None:
-            report = store_report(s, lx.config, "month", period, now, render=lx.render_report)
-            res.detail["stored"] = True
-            ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
-            top = [r.name for r in ranked[:3]]
-        else:
-            res.detail["stored"] = "already"
-        text = render("monthly_circular", period=period, top=top)
-        notify_office(s, res, "monthly_circular", period, text,
-                       task_svc.office_recipients(s, lx.config["scheduler"]["office_openids"]), now=now)
+        every: list[tuple[int, str] | None] = list(s.execute(select(Township.id, Township.name)
+                                                             .order_by(Township.id)).tuples())
+        county = len(every) > 1
+        stored: dict[str, Any] = {}
+        for township in every or [None]:
+            tid, name = township if township else (None, "")
+            top: list[str] = []
+            if not is_stored(s, "month", period, tid):
+                report = store_report(s, lx.config, "month", period, now, render=lx.render_report, township=township)
+                stored[name] = True
+                ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
+                top = [r.name for r in ranked[:3]]
+            else:
+                stored[name] = "already"
+            text = render("monthly_circular", period=period, top=top, township=name if county else "")
+            # one notice per township and office account: the key's period names the township in a county
+            notify_office(s, res, "monthly_circular", f"{period}:{tid}" if county else period, text,
+                          office_recipients(s, lx.config, tid), now=now)
+        res.detail["stored"] = stored if county else next(iter(stored.values()))
     return res
 
 
@@ -215,7 +223,7 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
         write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
-        office = task_svc.office_recipients(s, cfg["scheduler"]["office_openids"])
+        offices: dict[int, list[str]] = {}  # township → its office's and the county's openids, read once
         rows = s.execute(
             select(VillagerRequest, Household.head_name, Village.name, Cadre)
             .join(Household, Household.id == VillagerRequest.household_id)
@@ -237,7 +245,10 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             if hours >= escalate_after:
                 text = render("sla_escalate", request=req, household_name=head_name, village=village,
                               cadre=cadre, hours=int(hours))
-                notify_office(s, res, "sla_escalate", period, text, office, now=now)
+                # the cadre's township's office and the county's
+                if cadre.township_id not in offices:
+                    offices[cadre.township_id] = office_recipients(s, cfg, cadre.township_id)
+                notify_office(s, res, "sla_escalate", period, text, offices[cadre.township_id], now=now)
     return res
 
 

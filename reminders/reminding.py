@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import leave
-from storage.models import Cadre, OutboxMessage, ReminderSent, WechatIdentity
+from storage import tasks as task_svc
+from storage.models import Cadre, OutboxMessage, ReminderSent, Township, WechatIdentity
 from storage.outbox import enqueue
 
 
@@ -96,6 +97,25 @@ def notify_office(session: Session, res: JobResult, kind: str, period: str, text
     for openid in openids:
         res.tally(remind_once(session, kind=kind, person=f"office:{openid}", period=period, openid=openid,
                               text=text, now=now, outbox_kind="notice"))
+
+
+def office_recipients(session: Session, config: Any, township_id: int | None = None) -> list[str]:
+    """The office accounts told about something of ``township_id`` (None: of the whole deployment): the county's
+    ([scheduler] office_openids, office identities) and that township's ([scheduler] township_office_openids)."""
+    sched = config["scheduler"]
+    return task_svc.office_recipients(session, sched["office_openids"], township_id=township_id,
+                                      by_township=sched["township_office_openids"])
+
+
+def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]]]:
+    """(township id, its office's openids) for each township of [scheduler] township_office_openids that exists
+    (a name that is no township of the deployment is ignored)."""
+    table = config["scheduler"]["township_office_openids"]
+    if not table:
+        return []
+    rows = session.execute(select(Township.id, Township.name).where(Township.name.in_(list(table)))
+                           .order_by(Township.id)).tuples()
+    return [(tid, sorted(set(table[name]))) for tid, name in rows if table[name]]
 
 
 def already(session: Session, kind: str, period: str) -> set[str]:

@@ -78,6 +78,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "dispatch_interval_seconds": (int, 10, "how often the outbox is drained"),
         "misfire_grace_seconds": (int, 3600, "a job delayed by this much still runs"),
         "office_openids": (list, [], "WeChat openids of office staff who receive notices"),
+        "township_office_openids": (dict, {}, "a county: each township's office openids, keyed by township name "
+                                             "(told of their own township's notices, besides office_openids)"),
     },
     "holidays": {
         "extra_workdays": (list, [], "dates (YYYY-MM-DD) the office declares working days"),
@@ -191,6 +193,13 @@ def _check_programme(section: dict[str, Any], source: str) -> None:
     days = section["remind_days_before"]
     if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 366 for d in days):
         raise ConfigError(f"{source}: [programme] remind_days_before must be a list of whole days 0–366, got {days!r}")
+
+
+def _check_township_offices(table: dict[str, Any], source: str) -> None:
+    for name, openids in table.items():
+        if not isinstance(openids, list) or not all(isinstance(o, str) and o for o in openids):
+            raise ConfigError(f"{source}: [scheduler.township_office_openids] {name} must be a list of openids, "
+                              f"got {openids!r}")
 
 
 def _type_name(t: Any) -> str:
@@ -343,6 +352,7 @@ def load_config(
         raise ConfigError(f"{source}: [wechat] push_api must be \"template\" or \"subscribe\", "
                           f"got {data['wechat']['push_api']!r}")
     _check_programme(data["programme"], source)
+    _check_township_offices(data["scheduler"]["township_office_openids"], source)
     aes = data["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(f"{source}: [wechat] encoding_aes_key must be 43 characters (it is {len(aes)})")

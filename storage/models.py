@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -613,8 +614,11 @@ class StoredReport(Base):
     """A report produced by the monthly_circular job (or on demand), kept for download."""
 
     __tablename__ = "stored_report"
-    __table_args__ = (UniqueConstraint("kind", "period", "format"),)
+    __table_args__ = (UniqueConstraint("kind", "period", "format", "township_id"),
+                      Index("uq_stored_report_county", "kind", "period", "format", unique=True,
+                            sqlite_where=text("township_id IS NULL"), postgresql_where=text("township_id IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)  # None: the county's
     kind: Mapped[str] = mapped_column(String(10))  # month | quarter | year | ledger
     period: Mapped[str] = mapped_column(String(10))
     format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html
@@ -627,8 +631,12 @@ class PublishedReport(Base):
     never changes it (``lianxin report publish``). The draft the monthly_circular job stores is StoredReport."""
 
     __tablename__ = "published_report"
-    __table_args__ = (UniqueConstraint("kind", "period", "format"),)
+    __table_args__ = (UniqueConstraint("kind", "period", "format", "township_id"),
+                      Index("uq_published_report_county", "kind", "period", "format", unique=True,
+                            sqlite_where=text("township_id IS NULL"), postgresql_where=text("township_id IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
+    # the township whose circular this is; None: the county's report (``report publish --county``)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # month | quarter | year
     period: Mapped[str] = mapped_column(String(10))
     format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html | pdf

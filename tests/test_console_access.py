@@ -17,6 +17,7 @@ from storage.models import (
     ConsoleUser,
     Household,
     OutboxMessage,
+    PublishedReport,
     RateLimit,
     RequestReply,
     VillagerRequest,
@@ -333,8 +334,11 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.report_remark": [("POST", "/reports/remarks", {"kind": "quarter", "period": "2026Q4",
                                                             "subject": "cadre:{cadre_b}", "text": "点评"}, None, 403, 403)],
     "console.report_commendations": [("GET", "/reports/commendations.xlsx?year=2026", {}, 200, 403, 403)],
-    "console.circular_publish": [("POST", "/circulars/publish", {"kind": "month", "period": "2026-10"}, None, 403, 403)],
-    "console.circular_file": [("GET", "/circulars/month/2026-10.json", {}, 404, 403, 403)],
+    # a township's own circulars (the township named by id; 青山镇's for a 龙伏镇 account: 404), and the county's
+    "console.circular_publish": [("POST", "/circulars/publish", {"kind": "month", "period": "2026-10",
+                                                                 "township": "{township_a}"}, None, 403, 403)],
+    "console.circular_file": [("GET", "/circulars/month/2026-10.json?township={township_a}", {}, 404, 403, 403),
+                              ("GET", "/circulars/month/2026-11.json?township={township_a}", {}, 200, 403, 403)],
     "console.leave_page": [("GET", "/leave?month=2026-11", {}, 200, 200, 200)],
     "console.leave_add": [("POST", "/leave", {"cadre_id": "{cadre_b}", "start": "2026-11-25", "end": "2026-11-25"},
                            None, 404, 403)],
@@ -393,11 +397,11 @@ T2_SECRETS = ("孙海", "周山", "13900000009", "13855556666", "青山镇的诉
 T2_NAMES = {"石门村": "白云村", "20000001": "30000001"}
 DEPLOYMENT_ONLY = {"console.audit_log", "console.delivery", "console.delivery_retry", "console.delivery_resume",
                    "console.simulator", "console.simulator_open", "console.simulator_send", "console.policy_save",
-                   "console.policy_delete", "console.circular_publish", "console.circular_file"}
+                   "console.policy_delete"}
 # 青山镇's own card (by number) is another township's record: 404 where the village column says 403 (an admin action)
 TOWNSHIP_403 = {"console.county", "console.county_download"}  # the county's page, not a township's
 TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel",
-                "console.report_remark"}
+                "console.report_remark", "console.circular_publish", "console.circular_file"}
 COUNTY_ROLES = {"county": 3, "county-leader": 5}
 
 
@@ -429,6 +433,9 @@ def route_world(lx: Any, clock: Any) -> World:
         leave_b = CadreLeave(cadre_id=w.ids["cadre_b"], start_date=date(2026, 11, 30), end_date=date(2026, 11, 30),
                              reason="看病", status="requested")
         s.add(leave_b)
+        for tid, content in ((w.ids["township_a"], b'{"cadres": []}'), (w.ids["township_t2"], '{"cadres": [{"name": "孙海"}]}'.encode())):
+            s.add(PublishedReport(kind="month", period="2026-11", format="json", content=content, township_id=tid,
+                                  published_at=clock(), published_by="cli"))
         s.flush()
         w.ids.update(attachment_b=att.id, outbox=msg.id, leave_b=leave_b.id,
                      policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")))
@@ -439,7 +446,7 @@ def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
     """The table's ids with 青山镇's in place of village B's (and of the card, for the card routes)."""
     return {**ids, "cadre_b": ids["cadre_t2"], "hh_b": ids["hh_t2"], "req_b": ids["req_t2"],
             "village_b": ids["village_t2"], "leave_b": ids["leave_t2"], "attachment_b": ids["attachment_t2"],
-            "task": ids["task_t2"]}
+            "task": ids["task_t2"], "township_a": ids["township_t2"]}
 
 
 def t2_fill(template: str, ids: dict[str, Any]) -> str:

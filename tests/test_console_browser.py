@@ -453,3 +453,42 @@ def test_the_county_page_ranks_the_townships(lx: Any, clock: Any, browser: Any) 
         login(page2, base, "longfu")
         assert page2.locator("nav >> text=全县排名").count() == 0
         assert "龙伏镇" in page2.locator(".who").inner_text()
+
+
+def test_a_township_office_and_the_county_publish_their_own_circulars(lx: Any, clock: Any, browser: Any) -> None:
+    """龙伏镇's office publishes its month from 已发布的通报 (no township to choose: its own); the county admin
+    chooses 全县报表 in the same form; each sees what is theirs in the list."""
+    from storage.models import PublishedReport
+    from tests.support.console_world import add_second_township
+
+    w = build_world(lx, clock)
+    add_second_township(w)
+    w.clock.set("2026-12-02 10:00")
+    with serve_in_thread(w.app) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        login(page, base, "longfu")
+        page.goto(base + "/circulars")
+        assert page.locator("#publish-form select[name=township]").count() == 0
+        page.fill("#publish-form input[name=period]", "2026-11")
+        page.once("dialog", lambda d: d.accept())
+        with page.expect_navigation():
+            page.click("#publish-form button[type=submit]")
+        assert "已发布龙伏镇月通报 2026-11" in page.locator(".flash.ok").inner_text()
+        assert page.locator("table.circulars a", has_text="JSON").count() == 1
+        shot(page, "circulars-township")
+
+        county = browser.new_page(viewport={"width": 1280, "height": 900})
+        login(county, base, "county")
+        county.goto(base + "/circulars")
+        county.select_option("#publish-form select[name=township]", "county")
+        county.fill("#publish-form input[name=period]", "2026-11")
+        county.once("dialog", lambda d: d.accept())
+        with county.expect_navigation():
+            county.click("#publish-form button[type=submit]")
+        assert "已发布全县月通报 2026-11" in county.locator(".flash.ok").inner_text()
+        listed = county.locator("table.circulars").inner_text()
+        assert "龙伏镇" in listed and "全县" in listed
+        shot(county, "circulars-county")
+        page.reload()
+        assert page.locator("table.circulars a", has_text="JSON").count() == 1  # not the county's
+    assert w.count(PublishedReport, PublishedReport.township_id.is_(None)) >= 3

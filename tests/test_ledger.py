@@ -11,7 +11,17 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.ledger import build_ledger, find_mentions, ledger_completion, link_mentions
-from storage.models import AuditLog, DiaryEntry, DiaryMention, Link, ServiceCard, Task, TaskHousehold
+from storage.models import (
+    AuditLog,
+    DiaryEntry,
+    DiaryMention,
+    Link,
+    ServiceCard,
+    Task,
+    TaskHousehold,
+    Township,
+    Village,
+)
 from tests.support.cli import audit_actions, run_cli
 from tests.support.factories import Factory
 
@@ -222,3 +232,27 @@ def test_ledger_write_failure_is_not_audited(lx: Any, session: Any, clock: Any, 
     good = tmp_path / "l.html"
     assert run_cli(lx, "ledger", "--out", str(good)).exit_code == 0
     assert good.exists() and audit_actions(lx) == ["ledger.export"]
+
+
+def test_a_townships_ledger_in_a_county_reads_its_own_cadres_diaries(session, scenario):
+    """A second township beside the scenario's, its cadre visiting his own household named like one of ours: the
+    scenario township's ledger (its visits read from its own cadres' diaries only) keeps every hand-computed figure,
+    and the other township's ledger counts its own visit."""
+    alone = build_ledger(session, today=date(2026, 11, 24), township_id=scenario["c1"].township_id)
+    f = Factory(session)
+    t2 = Township(name="青山镇")
+    session.add(t2)
+    session.flush()
+    v2 = Village(township_id=t2.id, name="白云村")
+    session.add(v2)
+    session.flush()
+    c9 = f.cadre("钱九", phone="13900000009", village=v2)
+    f.household(c9, head_name="张三丰", card="30000001", village=v2)
+    _diary(session, c9, NOV, "走访张三丰家", role="服务")
+    session.commit()
+    mine = build_ledger(session, today=date(2026, 11, 24), township_id=scenario["c1"].township_id)
+    assert mine["cadres"] == alone["cadres"] and mine["villages"] == alone["villages"]
+    assert mine["totals"] == alone["totals"] and mine["missing"] == alone["missing"]
+    theirs = build_ledger(session, today=date(2026, 11, 24), township_id=t2.id)
+    assert [(c["name"], c["visited_this_month"], c["roles"]["服务"]) for c in theirs["cadres"]] == [("钱九", 1, 1)]
+    assert [v["visited_this_month"] for v in theirs["villages"]] == [1]

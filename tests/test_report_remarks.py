@@ -17,7 +17,7 @@ from sqlalchemy import select
 from console.documents import publishing
 from console.documents.report import render
 from storage.assessment import build_report
-from storage.models import AuditLog, OfficeRemark, PublishedReport
+from storage.models import AuditLog, OfficeRemark, PublishedReport, Township
 from tests.support.cli import run_cli
 from tests.support.console_world import (
     World,
@@ -106,7 +106,9 @@ def test_a_published_quarter_keeps_the_comments_as_they_were(world: World) -> No
     assert _comment(admin, world, f"cadre:{world.ids['cadre_a']}", CADRE_WORDS).status_code == 302
     world.clock.set("2027-01-05 10:00")
     with world.lx.session() as s:
-        out = publishing.publish(s, world.lx.config, "quarter", "2026Q4", actor="test", now=world.clock())
+        t = s.scalar(select(Township))  # the world's one township
+        out = publishing.publish(s, world.lx.config, "quarter", "2026Q4", township=(t.id, t.name), actor="test",
+                                 now=world.clock())
         assert out.published
     admin = world.login("admin")  # the clock moved on: a new session
     assert _comment(admin, world, f"cadre:{world.ids['cadre_a']}", "改过的点评").status_code == 302

@@ -1,5 +1,6 @@
 """``lianxin report month YYYY-MM | quarter YYYYQn | year YYYY [--format json|xlsx|html] [--out F]``, and the
-published circulars: ``lianxin report publish KIND PERIOD``, ``lianxin report published [KIND PERIOD]``.
+published circulars: ``lianxin report publish KIND PERIOD [--township T | --county]``, ``lianxin report published
+[KIND PERIOD] [--township T | --county]`` (a county: each township publishes its own, the county its county report).
 
 ``report`` is a group whose first word may also be a report kind: ``report month 2026-11`` runs the live report
 (the interface fixed before publishing existed), ``report publish …``/``report published …`` the others."""
@@ -16,7 +17,7 @@ from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
 from console.documents import county_report as county_document
 from console.documents import publishing
 from console.documents.report import render
-from storage import circulars
+from storage import circulars, townships
 from storage.assessment import build_report
 from storage.assessment.county import build_county_report
 from storage.audit import record
@@ -38,7 +39,8 @@ class ReportGroup(click.Group):
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "month|quarter|year PERIOD [--format F] [--out F] | publish KIND PERIOD"
-                                                " | published [KIND PERIOD]")
+                                                " | published [KIND PERIOD]"
+                                                    " [--township T | --county]")
 
 
 def register(main: click.Group) -> None:
@@ -111,26 +113,48 @@ def register(main: click.Group) -> None:
         if out:
             click.echo(f"已导出 {out}（{len(data['townships'])} 个乡镇，{len(data['cadres'])} 名干部）", err=True)
 
+    def _scope(lx: Lianxin, township: str | None, county: bool) -> tuple[int, str] | None:
+        """The township a published circular is for; None: the county's (``--county``)."""
+        if county and township:
+            raise click.UsageError("--county 与 --township 只能选一个 / give one of --county and --township")
+        if county:
+            return None
+        scope = township_scope(lx, township)
+        if scope is None:
+            raise click.ClickException("尚无乡镇的数据，请先导入联户名单 / nothing imported yet")
+        return scope
+
     @command(report_group, "publish")
     @click.argument("kind", type=click.Choice(list(KINDS)))
     @click.argument("period")
-    def publish_cmd(lx: Lianxin, kind: str, period: str) -> None:
-        """发布通报：冻结本期报告（json、xlsx、html、pdf）并把各自的得分和名次推送给每位已绑定的干部 /
-        publish the circular (frozen) and push each bound cadre their own score and rank, once."""
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    @click.option("--county", is_flag=True, help="发布全县报表（不推送）/ publish the county report (no pushes)")
+    def publish_cmd(lx: Lianxin, kind: str, period: str, township: str | None, county: bool) -> None:
+        """发布通报：冻结本乡镇本期报告（json、xlsx、html、pdf）并把各自在本乡镇的得分和名次推送给每位已绑定的干部 /
+        publish the township's circular (frozen) and push each bound cadre their own score and rank, once."""
         require_schema(lx)
+        scope = _scope(lx, township, county)
         try:
             with lx.session() as s:
-                out = publishing.publish(s, lx.config, kind, period, actor="cli", now=lx.now())
+                if scope is None:
+                    out = publishing.publish_county(s, lx.config, kind, period, actor="cli", now=lx.now())
+                else:
+                    out = publishing.publish(s, lx.config, kind, period, township=scope, actor="cli", now=lx.now())
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="PERIOD") from None
         key = parse_period(kind, period).key
+        whose = "全县" if scope is None else (scope[1] if county_deployment(lx) else "")
         if not out.published:
-            click.echo(f"{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent")
+            click.echo(f"{whose}{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent")
             return
-        click.echo(f"已发布 {kind} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
+        click.echo(f"已发布{whose} {kind} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
                    f"推送 {out.pushes} 条（发送由 dispatch_outbox 完成）")
         if out.pdf_error:
             click.echo(f"注意：没有 PDF —— {out.pdf_error}", err=True)
+
+    def county_deployment(lx: Lianxin) -> bool:
+        with lx.session() as s:
+            return townships.is_county(s)
 
     @command(report_group, "published")
     @click.argument("kind", type=click.Choice(list(KINDS)), required=False)
@@ -138,15 +162,22 @@ def register(main: click.Group) -> None:
     @click.option("--format", "fmt", type=click.Choice(list(circulars.FORMATS)), default=None,
                   help="json（默认）、xlsx、html 或 pdf；省略时按 --out 的后缀决定")
     @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None)
-    def published_cmd(lx: Lianxin, kind: str | None, period: str | None, fmt: str | None, out: str | None) -> None:
-        """已发布的通报；给出期别时输出发布时保存的文件 / the published circulars, or one as published."""
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    @click.option("--county", is_flag=True, help="全县报表 / the county report")
+    def published_cmd(lx: Lianxin, kind: str | None, period: str | None, fmt: str | None, out: str | None,
+                      township: str | None, county: bool) -> None:
+        """已发布的通报；给出期别时输出发布时保存的文件 / the published circulars, or one as published.
+
+        不给期别时：全县部署未指明 --township 列出所有乡镇和全县的 / without a period, a county lists every one."""
         require_schema(lx)
         if kind is None:
+            every = not county and not township and county_deployment(lx)
+            tid = None if every else (scope[0] if (scope := _scope(lx, township, county)) else None)
             with lx.session() as s:
-                rows = circulars.published(s)
+                rows = circulars.published(s, tid, every=every)
             for p in rows:
                 click.echo(f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
-                           f"{p.published_by}\t{','.join(sorted(p.formats))}")
+                           f"{p.published_by}\t{','.join(sorted(p.formats))}" + (f"\t{p.township or '全县'}" if every else ""))
             click.echo(f"共 {len(rows)} 期已发布。")
             return
         if period is None:
@@ -161,15 +192,18 @@ def register(main: click.Group) -> None:
                 raise click.UsageError(f"无法从文件名 {out} 判断格式，请加 --format")
         if fmt in ("xlsx", "pdf") and not out:
             raise click.UsageError(f"{fmt} 需要用 --out 指定输出文件")
+        scope = _scope(lx, township, county)
+        tid = scope[0] if scope else None
         with lx.session() as s:
-            content = circulars.stored_file(s, kind, key, fmt)
+            content = circulars.stored_file(s, kind, key, fmt, tid)
             if content is None:
                 raise click.ClickException(f"{kind} {key} 没有已发布的 {fmt} 文件 / not published"
-                                           + ("" if circulars.is_published(s, kind, key) else "（尚未发布）"))
+                                           + ("" if circulars.is_published(s, kind, key, tid) else "（尚未发布）"))
             if out:
                 Path(out).write_bytes(content)
             else:
                 sys.stdout.buffer.write(content)
                 sys.stdout.flush()
-            record(s, actor="cli", action="report.export_published", target=f"{kind}:{key}",
+            record(s, actor="cli", action="report.export_published",
+                   target=f"{kind}:{key}" + (":county" if tid is None else f":township:{tid}"),
                    detail={"format": fmt, "out": out or "-"})

@@ -1,6 +1,11 @@
 """已发布的通报: the office publishes a period's circular (console/documents/publishing.py: frozen files, one push
-to each bound cadre) and serves the stored files exactly as published. Everyone signed in sees the list;
-publishing and the files (they carry full phone numbers, as the CLI's) are the office's (admin), audited."""
+to each bound cadre) and serves the stored files exactly as published. Everyone signed in sees the list of their
+township's circulars (the county's accounts: every township's and the county's); publishing and the files (they
+carry full phone numbers, as the CLI's) are the office's (admin), audited.
+
+In a county each township publishes its own circular; a township's office publishes, lists and downloads only its
+own (another township's file is 404, as if it did not exist); the county admin sees all and publishes any
+township's, or the county report (``township=county``, stored as the county's, nobody pushed)."""
 
 from __future__ import annotations
 
@@ -8,50 +13,90 @@ import io
 from typing import Any
 
 from flask import abort, render_template, request, send_file
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from console.access import db, deployment_only, done, lx, now, record, user
+from console.access import admin_only, db, done, lx, now, record, user
 from console.blueprint import bp
 from console.documents import publishing
-from storage import circulars
+from storage import circulars, townships
+from storage.models import Township
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
 MIME = {"json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+COUNTY = "county"
+
+
+def scope(s: Session, raw: str | None) -> tuple[int, str] | None:
+    """The township a publication or a file is for, from the form's or URL's ``township`` (an id, or ``county``);
+    None: the county's. A township account is always its own township (404 for another's, or for the county's);
+    a county account naming none gets the deployment's only township, or in a county the county's."""
+    u = user()
+    raw = (raw or "").strip()
+    if raw == COUNTY:
+        if not u.is_county:
+            abort(404)
+        return None
+    if raw:
+        t = s.get(Township, int(raw)) if raw.isdigit() else None
+        if t is None or not u.sees_township(t.id):
+            abort(404)
+        return t.id, t.name
+    if u.township_id is not None:
+        return u.township_id, u.township_name or ""
+    only = list(s.execute(select(Township.id, Township.name).order_by(Township.id).limit(2)).tuples())
+    if not only:
+        abort(400, description="尚无乡镇的数据，请先导入联户名单")
+    return only[0] if len(only) == 1 else None
 
 
 @bp.get("/circulars")
 def circulars_page() -> Any:
+    u = user()
     with db() as s:
-        rows = circulars.published(s)
-        return render_template("circulars.html", rows=rows, kinds=KIND_ZH, can_files=user().is_admin)
+        county = townships.is_county(s)
+        rows = circulars.published(s, u.township_id, every=u.is_county)
+        choices = list(s.execute(select(Township.id, Township.name).order_by(Township.id)).tuples()) \
+            if u.is_county and county else []
+        return render_template("circulars.html", rows=rows, kinds=KIND_ZH, can_files=u.is_admin, county=county,
+                               choices=choices, whose=u.township_name or ("全县" if county else ""))
 
 
 @bp.post("/circulars/publish")
-@deployment_only
+@admin_only
 def circular_publish() -> Any:
     kind = request.form.get("kind", "")
     period = (request.form.get("period") or "").strip()
-    if kind not in KIND_ZH:
-        abort(400, description="报表类型应为月、季或年")
     with db() as s:
+        where = scope(s, request.form.get("township"))
+        if kind not in KIND_ZH:
+            abort(400, description="报表类型应为月、季或年")
         try:
-            out = publishing.publish(s, lx().config, kind, period, actor=user().actor, now=now())
+            if where is None:
+                out = publishing.publish_county(s, lx().config, kind, period, actor=user().actor, now=now())
+            else:
+                out = publishing.publish(s, lx().config, kind, period, township=where, actor=user().actor, now=now())
         except ValueError as e:
             abort(400, description=str(e).split(" / ")[0])
+        whose = "全县" if where is None else (where[1] if townships.is_county(s) else "")
     if not out.published:
-        return done(f"{KIND_ZH[kind]} {period} 已经发布过，没有再推送。", "console.circulars_page")
+        return done(f"{whose}{KIND_ZH[kind]} {period} 已经发布过，没有再推送。", "console.circulars_page")
     note = f"（没有 PDF：{out.pdf_error}）" if out.pdf_error else ""
-    return done(f"已发布{KIND_ZH[kind]} {period}，已向 {out.pushes} 名干部推送各自的得分和名次。{note}",
-                "console.circulars_page")
+    told = "全县报表不推送给干部。" if where is None else f"已向 {out.pushes} 名干部推送各自在本乡镇的得分和名次。"
+    return done(f"已发布{whose}{KIND_ZH[kind]} {period}，{told}{note}", "console.circulars_page")
 
 
 @bp.get("/circulars/<any(month, quarter, year):kind>/<period>.<any(json, xlsx, html, pdf):fmt>")
-@deployment_only
+@admin_only
 def circular_file(kind: str, period: str, fmt: str) -> Any:
     with db() as s:
-        content = circulars.stored_file(s, kind, period, fmt)
+        where = scope(s, request.args.get("township"))
+        tid = where[0] if where else None
+        content = circulars.stored_file(s, kind, period, fmt, tid)
         if content is None:
             abort(404)
-        record(s, "report.export_published", f"report:{kind}:{period}", format=fmt)
+        record(s, "report.export_published", f"report:{kind}:{period}" + (":county" if tid is None else
+                                                                           f":township:{tid}"), format=fmt)
     return send_file(io.BytesIO(content), mimetype=MIME[fmt], as_attachment=fmt != "html",
                      download_name=f"lianxin-{kind}-{period}-published.{fmt}")

@@ -14,6 +14,7 @@ from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
+from storage import townships
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
 FORMATS = {"json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -48,7 +49,9 @@ def reports() -> Any:
         top = max([c.score or 0 for c in cadres] + [1])
         return render_template("reports.html", kind=kind, period=period, kinds=KIND_ZH, report=report,
                                cadres=cadres, villages=villages, top=top, formats=list(FORMATS),
-                               can_download=user().is_admin, **remark_options(s))
+                               can_download=user().is_admin, **remark_options(s),
+                               # the report shown is the township's (or the only one's): the button publishes it
+                               can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)))
 
 
 @bp.get("/reports/full")

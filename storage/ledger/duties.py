@@ -89,10 +89,14 @@ def month_bounds(month: str) -> tuple[date, date]:
     return date(y, m, 1), last_day_of_month(y, m)
 
 
-def visits_subquery(month: str) -> Any:
-    """household_id → number of (not withdrawn) diary entries of the month naming it, and the last such day."""
+def visits_subquery(month: str, cadre_ids: list[int] | None = None) -> Any:
+    """household_id → number of (not withdrawn) diary entries of the month naming it, and the last such day.
+
+    ``cadre_ids``: only these cadres' entries (a township's, see ``diary_cadres``): a diary names only its writer's
+    own households, so a township's households are visited only in its cadres' diaries — and in a county the month's
+    visits are then counted over one township rather than all of them."""
     first, last = month_bounds(month)
-    return (
+    stmt = (
         select(
             DiaryMention.household_id.label("household_id"),
             func.count(func.distinct(DiaryEntry.id)).label("visits"),
@@ -101,8 +105,10 @@ def visits_subquery(month: str) -> Any:
         .join(DiaryEntry, DiaryEntry.id == DiaryMention.diary_id)
         .where(DiaryEntry.day >= first, DiaryEntry.day <= last, DiaryEntry.deleted_at.is_(None))
         .group_by(DiaryMention.household_id)
-        .subquery("visits")
     )
+    if cadre_ids is not None:
+        stmt = stmt.where(DiaryEntry.cadre_id.in_(cadre_ids))
+    return stmt.subquery("visits")
 
 
 def tasks_subquery() -> Any:
@@ -162,6 +168,14 @@ def scoped(stmt: Any, scope: Scope) -> Any:
     if scope.cadre_id is not None:
         stmt = stmt.where(Link.cadre_id == scope.cadre_id)
     return stmt
+
+
+def diary_cadres(session: Session, scope: Scope) -> list[int] | None:
+    """The cadres whose diaries a ledger of ``scope`` reads: a township's (their ids as a list, which the
+    (cadre_id, day) index serves, rather than a subquery); None: every cadre's."""
+    if scope.township_id is None:
+        return None
+    return list(session.scalars(select(Cadre.id).where(Cadre.township_id == scope.township_id)))
 
 
 def duty_columns(visits: Any) -> list[Any]:

@@ -18,6 +18,7 @@ from storage.ledger.duties import (
     INFO_FIELDS,
     ROLE_NAMES,
     Scope,
+    diary_cadres,
     duty_columns,
     info_complete_clause,
     info_field_clauses,
@@ -45,7 +46,7 @@ from storage.periods import month_key
 
 def cadre_totals(session: Session, *, month: str, scope: Scope = Scope()) -> list[dict[str, Any]]:
     """One row per cadre (active, or with linked households in scope): counts and percentages per duty."""
-    visits = visits_subquery(month)
+    visits = visits_subquery(month, diary_cadres(session, scope))
     stmt = (
         select(Link.cadre_id, *duty_columns(visits))
         .select_from(Household)
@@ -63,7 +64,8 @@ def cadre_totals(session: Session, *, month: str, scope: Scope = Scope()) -> lis
         cadres_stmt = cadres_stmt.where(or_(Cadre.village_id == scope.village_id, Cadre.id.in_(list(counts))))
     elif scope.township_id is not None:
         cadres_stmt = cadres_stmt.where(Cadre.township_id == scope.township_id)
-    roles = role_counts(session, month=month, cadre_ids=None if scope.cadre_id is None else [scope.cadre_id])
+    roles = role_counts(session, month=month,
+                        cadre_ids=diary_cadres(session, scope) if scope.cadre_id is None else [scope.cadre_id])
     out = []
     for cadre, village_name in session.execute(cadres_stmt):
         if cadre.id not in counts and not cadre.active:
@@ -80,7 +82,7 @@ def cadre_totals(session: Session, *, month: str, scope: Scope = Scope()) -> lis
 
 def village_totals(session: Session, *, month: str, scope: Scope = Scope()) -> list[dict[str, Any]]:
     """One row per village: counts and percentages per duty over its households (linked or not)."""
-    visits = visits_subquery(month)
+    visits = visits_subquery(month, diary_cadres(session, scope))
     stmt = (
         select(Household.village_id, Village.name, *duty_columns(visits))
         .select_from(Household)
@@ -195,7 +197,7 @@ def _missing(members: Any, income: Any, industries: str | None, difficulties: st
 def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
                      household_ids: Iterable[int] | None = None) -> list[HouseholdDuties]:
     """The ledger line of every household in scope (plain columns, no ORM objects: 100,000 rows stay cheap)."""
-    visits = visits_subquery(month)
+    visits = visits_subquery(month, diary_cadres(session, scope))
     tasks = tasks_subquery()
     # moved from another cadre at some point: a card not issued since is a card to reissue (换卡待发)
     moved = (select(LinkChange.id).where(LinkChange.household_id == Household.id, LinkChange.old_cadre_id.is_not(None))

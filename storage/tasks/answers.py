@@ -105,11 +105,12 @@ def feedback(
 def request_extension(
     session: Session, *, cadre_id: int, number: int, until: date, reason: str, now: datetime,
     words: NoticeWords, tz: ZoneInfo = DEFAULT_TZ, office_openids: list[str] | None = None,
-    inbound_id: int | None = None,
+    township_office_openids: dict[str, list[str]] | None = None, inbound_id: int | None = None,
 ) -> TaskAssignment:
     """延期 N 日期 原因: ask the office for a later deadline (kept at the card's time of day).
 
-    The office is told with ``words(assignment)``, once per office account and requested date."""
+    The office (the county's and the cadre's township's) is told with ``words(assignment)``, once per office
+    account and requested date."""
     reason = (reason or "").strip()
     if not reason:
         raise TaskError("请写明延期原因，例如：延期 3 12月5日 农户外出未归")
@@ -131,7 +132,8 @@ def request_extension(
                          inbound_id=inbound_id))
     session.flush()
     text = words(a)
-    for openid in office_recipients(session, office_openids or []):
+    for openid in office_recipients(session, office_openids or [], township_id=cadre.township_id,
+                                    by_township=township_office_openids):
         enqueue(session, openid=openid, kind="notice", text=text,
                 key=f"ext-req:{a.id}:{new_deadline.isoformat()}:{openid}")
     return a
