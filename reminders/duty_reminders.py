@@ -87,9 +87,15 @@ def duty_reminders(lx: Any, now: datetime) -> JobResult:
                     for cid, u in sorted(undone.items(), key=lambda kv: (villages.get(kv[0]) or "", kv[1].name))]
             dates = [(LABELS[d], _date_text(v), (v - day).days) for d, v in sorted(due.items(), key=lambda kv: kv[1])]
             # the county's office (or a lone township's) gets the whole list; each township's office its own part
+            # (an account that has the whole list gets no part of it; one listed for two townships gets both parts)
+            told: set[str] = set()
             for township_id, office in [(None, office_recipients(s, lx.config))] + township_offices(s, lx.config):
                 mine = [r for r in rows if township_id is None or r["township_id"] == township_id]
-                if mine:
-                    notify_office(s, res, "duty_behind", day.isoformat(),
+                office = [o for o in office if o not in told]
+                if mine and office:
+                    period = day.isoformat() if township_id is None else f"{day.isoformat()}:t{township_id}"
+                    notify_office(s, res, "duty_behind", period,
                                   render("duty_behind", rows=mine, limit=30, due=dates), office, now=now)
+                if township_id is None:
+                    told.update(office)
     return res

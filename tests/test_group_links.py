@@ -231,3 +231,22 @@ def test_a_county_list_names_group_cadres_per_township(session: Any) -> None:
         .outerjoin(Cadre, Cadre.id == VillagerGroup.cadre_id)))
     assert found[("龙伏镇", "新桥村一组")] == "08716543210"
     assert found[("青山镇", "新桥村一组")] is not None and found[("青山镇", "新桥村一组")].startswith("137")
+
+
+def test_a_townships_list_cannot_name_another_townships_cadre_for_a_group(session: Any) -> None:
+    from tests.support.link_lists import COUNTY_HEADER, county_rows
+
+    plan = import_links(session, to_csv(county_rows(), header=COUNTY_HEADER))
+    assert plan.ok, plan.problems
+    qingshan_phone = next(r[8] for r in county_rows() if r[0] == "青山镇")
+    rows = [[*r[1:], *(("", qingshan_phone) if i == 0 else ("", ""))]
+            for i, r in enumerate(r for r in county_rows() if r[0] == "龙伏镇")]
+    before = snapshot(session)
+    from storage.importer import import_file
+
+    refused = import_file(session, to_csv(rows, header=GROUP_HEADER), filename="links.csv", actor="test",
+                          township="龙伏镇")
+    session.commit()
+    assert not refused.ok
+    assert any(p.column == "包组干部电话" and "另一个乡镇" in p.message for p in refused.problems), refused.problems
+    assert snapshot(session) == before

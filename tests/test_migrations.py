@@ -364,3 +364,48 @@ def test_people_without_a_township_row_get_the_configured_township(fresh_url):
             assert conn.execute(sql("SELECT township_id FROM console_user")).scalar() is not None
     finally:
         engine.dispose()
+
+
+def test_a_pre_county_database_with_a_renamed_township_stays_one_township(fresh_url):
+    """Before the county work the importer made a new township row when [general] township was renamed: the
+    upgrade puts every village into the configured one and keeps one row, so the database is not a county."""
+    from sqlalchemy import text as sql
+
+    upgrade(fresh_url, PRE_COUNTY)
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            _populate_pre_county(conn)
+            conn.execute(sql("INSERT INTO township (id, name) VALUES (2, '龙伏乡')"))
+            conn.execute(sql("UPDATE village SET township_id = 2 WHERE name = '石门村'"))
+        with engine.connect() as conn:
+            before = _figures(conn)
+    finally:
+        engine.dispose()
+    upgrade(fresh_url, township="龙伏乡")
+    engine = make_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            assert _figures(conn) == before
+            assert conn.execute(sql("SELECT id, name FROM township")).all() == [(2, "龙伏乡")]
+            assert set(conn.execute(sql("SELECT township_id FROM village")).scalars()) == {2}
+            assert set(conn.execute(sql("SELECT township_id FROM console_user")).scalars()) == {2}
+    finally:
+        engine.dispose()
+
+
+def test_a_pre_county_database_with_one_village_under_two_township_rows_is_refused(fresh_url):
+    from sqlalchemy import text as sql
+
+    upgrade(fresh_url, PRE_COUNTY)
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            _populate_pre_county(conn)
+            conn.execute(sql("INSERT INTO township (id, name) VALUES (2, '龙伏乡')"))
+            conn.execute(sql("INSERT INTO village (id, township_id, name) VALUES (3, 2, '新桥村')"))
+    finally:
+        engine.dispose()
+    with pytest.raises(Exception, match="重名"):
+        upgrade(fresh_url, township="龙伏乡")
+    assert current_revision(fresh_url) != head_revision()

@@ -100,3 +100,32 @@ def test_the_duty_behind_list_goes_to_each_townships_office_with_its_own_cadres(
     assert "甲" in told["o-county"][0] and "乙" in told["o-county"][0]
     assert "甲" in told["o-longfu"][0] and "乙" not in told["o-longfu"][0]
     assert "乙" in told["o-qingshan"][0] and "甲" not in told["o-qingshan"][0]
+
+
+def test_an_office_account_of_two_townships_gets_both_parts_and_the_countys_only_the_whole(make_lx: Any,
+                                                                                          clock: Any) -> None:
+    lx = make_lx(**{"scheduler.office_openids": ["o-county"], "programme.cards_due": "2027-02-28",
+                    "scheduler.township_office_openids": {"龙伏镇": ["o-both", "o-county"], "青山镇": ["o-both"]}})
+    clock.set("2026-11-24 09:00")
+    with lx.session() as s:
+        f = Factory(s)
+        f.township("龙伏镇")
+        t2 = Township(name="青山镇")
+        s.add(t2)
+        s.flush()
+        v2 = Village(township_id=t2.id, name="白云村")
+        s.add(v2)
+        s.flush()
+        jia, yi = f.cadre(name="甲"), f.cadre(name="乙", village=v2)
+        f.identity("o-jia", cadre=jia)
+        f.identity("o-yi", cadre=yi)
+        f.household(jia, head_name="甲一")
+        f.household(yi, head_name="乙一", village=v2)
+    jobs.run(lx, "duty_reminders", clock.set("2027-02-21 09:00"))
+    with lx.session() as s:
+        texts = {o: [m.payload["text"] for m in s.scalars(select(OutboxMessage).where(OutboxMessage.openid == o)
+                                                           .order_by(OutboxMessage.id))]
+                 for o in ("o-both", "o-county")}
+    assert len(texts["o-county"]) == 1 and "甲" in texts["o-county"][0] and "乙" in texts["o-county"][0]
+    both = texts["o-both"]
+    assert len(both) == 2 and any("甲" in t and "乙" not in t for t in both) and any("乙" in t and "甲" not in t for t in both)

@@ -90,7 +90,7 @@ def ledger_download() -> Any:
         if fmt == "json":
             data: bytes = ledger_document.to_json(led).encode("utf-8")
         elif fmt == "html":
-            data = ledger_document.to_html(led, township=lx().config["general"]["township"]).encode("utf-8")
+            data = ledger_document.to_html(led, township=user().township_name or lx().config["general"]["township"]).encode("utf-8")
         else:
             data = ledger_document.to_xlsx(led)
         record(s, "ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)

@@ -360,6 +360,12 @@ def _plan_group_links(plan: ImportPlan, rows: list[dict[str, Any]],
             plan.problems.append(Problem(r["row"], "包组干部电话", f"{phone} 不是本名单或系统中的联户干部"
                                          "（包组干部须先作为联户干部导入）"))
             continue
+        other = cadres[phone]["township_id"] if known is None else None
+        if other is not None and other != plan.township_id:
+            # a township's list names its own cadres only (a cadre belongs to one township)
+            plan.problems.append(Problem(r["row"], "包组干部电话", f"{phone} 是另一个乡镇的干部（{name}），"
+                                         "包组干部须是本乡镇的联户干部"))
+            continue
         if r["group_cadre_name"] and r["group_cadre_name"] != name:
             plan.problems.append(Problem(r["row"], "包组干部", f"电话 {phone} 的干部是「{name}」，此处却是"
                                          f"「{r['group_cadre_name']}」"))

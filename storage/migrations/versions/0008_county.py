@@ -22,8 +22,33 @@ ROLES_BEFORE = "role IN ('admin','village','viewer')"
 ROLES_AFTER = "role IN ('admin','village','viewer','county-admin','county-viewer')"
 
 
+def _one_township(conn: sa.Connection) -> None:
+    """A pre-county database is one township, but its township table may hold several rows: the importer made a
+    new row whenever ``[general] township`` was renamed between imports. Left as they are, the upgraded database
+    would count as a county (the only admin losing the account-wide pages, ``report`` asking for --township).
+    The villages are moved into one row — the configured name's if it is there, else the oldest — and the other
+    rows go. Two villages of one name in different rows cannot be merged blindly: the upgrade stops and says so."""
+    rows = conn.execute(sa.text("SELECT id, name FROM township ORDER BY id")).all()
+    if len(rows) < 2:
+        return
+    configured = context.config.attributes.get("township")
+    target = next((tid for tid, name in rows if name == configured), rows[0][0])
+    clashes = conn.execute(sa.text(
+        "SELECT v.name FROM village v JOIN village w ON w.name = v.name AND w.township_id = :t"
+        " WHERE v.township_id <> :t ORDER BY v.name"), {"t": target}).scalars().all()
+    if clashes:
+        names = "、".join(name for _tid, name in rows)
+        raise RuntimeError(
+            f"这个数据库有 {len(rows)} 个乡镇记录（{names}），而升级前的数据库只应有一个乡镇；村(居)"
+            f"「{'、'.join(sorted(set(clashes)))}」在几个乡镇下重名，无法自动合并。请先在旧版本中把重名的村合并或改名，"
+            f"再运行 lianxin init。/ several township rows with villages of the same name: merge them first.")
+    conn.execute(sa.text("UPDATE village SET township_id = :t WHERE township_id <> :t"), {"t": target})
+    conn.execute(sa.text("DELETE FROM township WHERE id <> :t"), {"t": target})
+
+
 def _the_township(conn: sa.Connection) -> int | None:
     """The one township of a pre-county database (made from [general] township when people exist without it)."""
+    _one_township(conn)
     tid = conn.scalar(sa.text("SELECT MIN(id) FROM township"))
     if tid is not None:
         return int(tid)
