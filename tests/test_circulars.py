@@ -21,7 +21,6 @@ from tests.support.console_world import (
     page_text,
     world_fixture,  # noqa: F401 - the `world` fixture
 )
-from tests.support.factories import Factory
 from tests.support.township import NOW, Scenario
 
 BOUND = {"张三": "o-zhang", "孙七": "o-sun", "王五": "o-wang"}  # 李四 and 赵六 have not bound their WeChat
@@ -31,23 +30,18 @@ BOUND = {"张三": "o-zhang", "孙七": "o-sun", "王五": "o-wang"}  # 李四 a
 def township(make_lx: Any, clock: Any) -> Chat:
     chat = make_chat(make_lx, clock)
     with chat.lx.session() as s:
-        Scenario(s).build()
-        f = Factory(s)
-        for name, openid in BOUND.items():
-            f.identity(openid, cadre=s.scalar(select(Cadre).where(Cadre.name == name)))
+        sc = Scenario(s)
+        sc.build()
+        sc.bind(BOUND)
     clock.set(NOW)
     return chat
-
-
-def _notices(chat: Chat) -> dict[str, str]:
-    return {m.openid: m.payload["text"] for m in chat.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))}
 
 
 def test_publishing_freezes_the_month_and_tells_each_bound_cadre_once(township: Chat) -> None:
     r = run_cli(township.lx, "report", "publish", "month", "2026-11")
     assert r.exit_code == 0, r.output
     assert "已发布 month 2026-11" in r.output and "5 名干部，推送 3 条" in r.output
-    pushes = _notices(township)
+    pushes = township.notices()
     assert set(pushes) == set(BOUND.values())
     # tests/test_assessment.py computes these by hand: nobody has done the ledger's duties (20 of 100 points)
     assert "得分 80.0，在 5 名干部中排第 1 名" in pushes["o-zhang"] and "扣分最多：五个一台账（扣 20.0 分）。" in pushes["o-zhang"]

@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from reminders import jobs
-from storage.models import AuditLog, Cadre, OutboxMessage, PublishedReport, StoredReport, Township, Village
+from storage.models import AuditLog, OutboxMessage, PublishedReport, StoredReport, Township, Village
 from tests.support.chat_env import Chat, make_chat
 from tests.support.cli import run_cli
 from tests.support.console_world import World, add_second_township, build_world, page_text
-from tests.support.factories import Factory
 from tests.support.township import NOW, Scenario, nov_workdays
 
 BOUND = {"张三": "o-zhang", "孙七": "o-sun", "钱一": "o-qian1", "钱二": "o-qian2"}
@@ -37,15 +36,9 @@ def county(make_lx: Any, clock: Any) -> Chat:
         sc.cadre("钱二", "13700000002", v, "2026-11-01 08:00", 31)
         for d in nov_workdays()[:15]:
             sc.diary(qian, f"{d.isoformat()} 18:00")
-        f = Factory(s)
-        for name, openid in BOUND.items():
-            f.identity(openid, cadre=s.scalar(select(Cadre).where(Cadre.name == name)))
+        sc.bind(BOUND)
     clock.set(NOW)
     return chat
-
-
-def _notices(chat: Chat) -> dict[str, str]:
-    return {m.openid: m.payload["text"] for m in chat.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))}
 
 
 def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank_within_it(county: Chat) -> None:
@@ -56,7 +49,7 @@ def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank
     r = run_cli(county.lx, "report", "publish", "month", "2026-11", "--township", "示范镇")
     assert r.exit_code == 0, r.output
     assert "已发布示范镇 month 2026-11" in r.output and "5 名干部，推送 2 条" in r.output
-    pushes = _notices(county)
+    pushes = county.notices()
     assert set(pushes) == {"o-zhang", "o-sun"}  # 青山镇's cadres hear nothing of 示范镇's circular
     # the ranks within 示范镇, as when it stood alone (tests/test_circulars.py)
     assert "得分 80.0，在 5 名干部中排第 1 名" in pushes["o-zhang"]
@@ -64,7 +57,7 @@ def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank
 
     r = run_cli(county.lx, "report", "publish", "month", "2026-11", "--township", "青山镇")
     assert r.exit_code == 0 and "已发布青山镇 month 2026-11" in r.output and "2 名干部，推送 2 条" in r.output, r.output
-    pushes = _notices(county)
+    pushes = county.notices()
     assert set(pushes) == set(BOUND.values())
     assert "在 2 名干部中排第 1 名" in pushes["o-qian1"] and "张三" not in pushes["o-qian1"]
 

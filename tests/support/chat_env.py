@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from storage.accounts import issue_bind_code
+from storage.models import OutboxMessage
 from tests.support.factories import Factory
 from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app
 
@@ -36,6 +37,10 @@ class Chat:
 
     def factory(self) -> Any:
         return _FactoryScope(self.lx)
+
+    def notices(self) -> dict[str, str]:
+        """The text of the notice pushed to each account (the last one where there are several)."""
+        return {m.openid: m.payload["text"] for m in self.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))}
 
 
 class _FactoryScope:

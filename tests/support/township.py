@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from storage.models import (
     Cadre,
     CadreLeave,
@@ -21,6 +23,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import local_day
+from tests.support.factories import Factory
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = "2026-12-02 10:00"
@@ -45,6 +48,12 @@ class Scenario:
         self.s.add(obj)
         self.s.flush()
         return obj
+
+    def bind(self, bound: dict[str, str]) -> None:
+        """Bind a WeChat account for each cadre named: {cadre name: openid}."""
+        f = Factory(self.s)
+        for name, openid in bound.items():
+            f.identity(openid, cadre=self.s.scalar(select(Cadre).where(Cadre.name == name)))
 
     def village(self, name: str) -> Village:
         from storage.models import Township
