@@ -13,11 +13,28 @@ from sqlalchemy import select
 
 from handlers import task_notices
 from reminders import jobs
-from storage.models import Household, Link, OutboxMessage, Task, Township, Village, VillagerRequest
+from storage.models import Cadre, Household, Link, OutboxMessage, Task, Township, Village, VillagerRequest
 from tests.support.factories import Factory
 
 OFFICES = {"scheduler.office_openids": ["o-county"],
            "scheduler.township_office_openids": {"龙伏镇": ["o-longfu"], "青山镇": ["o-qingshan"]}}
+
+
+def _two_townships(s: Any) -> tuple[Factory, Cadre, Cadre, dict[str, Household]]:
+    """龙伏镇 (甲 as o-jia, household 甲一) and 青山镇's 白云村 (乙 as o-yi, household 乙一)."""
+    f = Factory(s)
+    f.township("龙伏镇")
+    t2 = Township(name="青山镇")
+    s.add(t2)
+    s.flush()
+    v2 = Village(township_id=t2.id, name="白云村")
+    s.add(v2)
+    s.flush()
+    jia, yi = f.cadre(name="甲"), f.cadre(name="乙", village=v2)
+    f.identity("o-jia", cadre=jia)
+    f.identity("o-yi", cadre=yi)
+    hh = {"甲一": f.household(jia, head_name="甲一"), "乙一": f.household(yi, head_name="乙一", village=v2)}
+    return f, jia, yi, hh
 
 
 @pytest.fixture
@@ -26,20 +43,8 @@ def county(make_lx: Any, clock: Any) -> Any:
     lx = make_lx(**OFFICES, **{"programme.cards_due": "2027-02-28"})
     clock.set("2026-11-24 09:00")
     with lx.session() as s:
-        f = Factory(s)
-        f.township("龙伏镇")
-        t2 = Township(name="青山镇")
-        s.add(t2)
-        s.flush()
-        v2 = Village(township_id=t2.id, name="白云村")
-        s.add(v2)
-        s.flush()
-        jia = f.cadre(name="甲")
-        yi = f.cadre(name="乙", village=v2)
-        f.identity("o-jia", cadre=jia)
-        f.identity("o-yi", cadre=yi)
-        hh = {"甲一": f.household(jia, head_name="甲一"), "乙一": f.household(yi, head_name="乙一", village=v2)}
-        for tid in (None, t2.id):
+        f, jia, yi, hh = _two_townships(s)
+        for tid in (None, yi.township_id):
             task_notices.create_task(s, title=f"督办{tid or 1}", body="x", deadline=clock() + timedelta(hours=33),
                                      targets=["all"], actor="test", now=clock(), tz=lx.config.tz,
                                      **({"township_id": tid} if tid else {}))
@@ -108,19 +113,7 @@ def test_an_office_account_of_two_townships_gets_both_parts_and_the_countys_only
                     "scheduler.township_office_openids": {"龙伏镇": ["o-both", "o-county"], "青山镇": ["o-both"]}})
     clock.set("2026-11-24 09:00")
     with lx.session() as s:
-        f = Factory(s)
-        f.township("龙伏镇")
-        t2 = Township(name="青山镇")
-        s.add(t2)
-        s.flush()
-        v2 = Village(township_id=t2.id, name="白云村")
-        s.add(v2)
-        s.flush()
-        jia, yi = f.cadre(name="甲"), f.cadre(name="乙", village=v2)
-        f.identity("o-jia", cadre=jia)
-        f.identity("o-yi", cadre=yi)
-        f.household(jia, head_name="甲一")
-        f.household(yi, head_name="乙一", village=v2)
+        _two_townships(s)
     jobs.run(lx, "duty_reminders", clock.set("2027-02-21 09:00"))
     with lx.session() as s:
         texts = {o: [m.payload["text"] for m in s.scalars(select(OutboxMessage).where(OutboxMessage.openid == o)
