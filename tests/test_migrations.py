@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -323,30 +324,42 @@ def _populate_pre_county(conn) -> None:
                      "('leader', 'x', 'viewer', NULL, true, :t)"), {"t": now})
 
 
+@contextmanager
+def _connected(url: str, *, begin: bool = False):
+    engine = make_engine(url)
+    try:
+        with engine.begin() if begin else engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _pre_county(url: str, *more: str) -> dict[str, object]:
+    """A database at the revision before the county work with _populate_pre_county's data and the ``more``
+    statements; returns its figures."""
+    from sqlalchemy import text as sql
+
+    upgrade(url, PRE_COUNTY)
+    with _connected(url, begin=True) as conn:
+        _populate_pre_county(conn)
+        for statement in more:
+            conn.execute(sql(statement))
+    with _connected(url) as conn:
+        return _figures(conn)
+
+
 def test_a_pre_county_database_migrates_into_its_one_township_keeping_every_figure(fresh_url):
     from sqlalchemy import text as sql
 
-    upgrade(fresh_url, PRE_COUNTY)
-    engine = make_engine(fresh_url)
-    try:
-        with engine.begin() as conn:
-            _populate_pre_county(conn)
-        with engine.connect() as conn:
-            before = _figures(conn)
-    finally:
-        engine.dispose()
+    before = _pre_county(fresh_url)
     upgrade(fresh_url, township="示范镇")  # the config's name is not used: the database already has its township
     assert current_revision(fresh_url) == head_revision()
-    engine = make_engine(fresh_url)
-    try:
-        with engine.connect() as conn:
-            assert _figures(conn) == before
-            assert conn.execute(sql("SELECT name FROM township")).scalars().all() == ["龙伏镇"]
-            assert set(conn.execute(sql("SELECT township_id FROM cadre")).scalars()) == {1}
-            assert set(conn.execute(sql("SELECT township_id FROM task")).scalars()) == {1}
-            assert set(conn.execute(sql("SELECT township_id FROM console_user")).scalars()) == {1}
-    finally:
-        engine.dispose()
+    with _connected(fresh_url) as conn:
+        assert _figures(conn) == before
+        assert conn.execute(sql("SELECT name FROM township")).scalars().all() == ["龙伏镇"]
+        assert set(conn.execute(sql("SELECT township_id FROM cadre")).scalars()) == {1}
+        assert set(conn.execute(sql("SELECT township_id FROM task")).scalars()) == {1}
+        assert set(conn.execute(sql("SELECT township_id FROM console_user")).scalars()) == {1}
 
 
 def test_people_without_a_township_row_get_the_configured_township(fresh_url):
@@ -371,41 +384,19 @@ def test_a_pre_county_database_with_a_renamed_township_stays_one_township(fresh_
     upgrade puts every village into the configured one and keeps one row, so the database is not a county."""
     from sqlalchemy import text as sql
 
-    upgrade(fresh_url, PRE_COUNTY)
-    engine = make_engine(fresh_url)
-    try:
-        with engine.begin() as conn:
-            _populate_pre_county(conn)
-            conn.execute(sql("INSERT INTO township (id, name) VALUES (2, '龙伏乡')"))
-            conn.execute(sql("UPDATE village SET township_id = 2 WHERE name = '石门村'"))
-        with engine.connect() as conn:
-            before = _figures(conn)
-    finally:
-        engine.dispose()
+    before = _pre_county(fresh_url, "INSERT INTO township (id, name) VALUES (2, '龙伏乡')",
+                         "UPDATE village SET township_id = 2 WHERE name = '石门村'")
     upgrade(fresh_url, township="龙伏乡")
-    engine = make_engine(fresh_url)
-    try:
-        with engine.connect() as conn:
-            assert _figures(conn) == before
-            assert conn.execute(sql("SELECT id, name FROM township")).all() == [(2, "龙伏乡")]
-            assert set(conn.execute(sql("SELECT township_id FROM village")).scalars()) == {2}
-            assert set(conn.execute(sql("SELECT township_id FROM console_user")).scalars()) == {2}
-    finally:
-        engine.dispose()
+    with _connected(fresh_url) as conn:
+        assert _figures(conn) == before
+        assert conn.execute(sql("SELECT id, name FROM township")).all() == [(2, "龙伏乡")]
+        assert set(conn.execute(sql("SELECT township_id FROM village")).scalars()) == {2}
+        assert set(conn.execute(sql("SELECT township_id FROM console_user")).scalars()) == {2}
 
 
 def test_a_pre_county_database_with_one_village_under_two_township_rows_is_refused(fresh_url):
-    from sqlalchemy import text as sql
-
-    upgrade(fresh_url, PRE_COUNTY)
-    engine = make_engine(fresh_url)
-    try:
-        with engine.begin() as conn:
-            _populate_pre_county(conn)
-            conn.execute(sql("INSERT INTO township (id, name) VALUES (2, '龙伏乡')"))
-            conn.execute(sql("INSERT INTO village (id, township_id, name) VALUES (3, 2, '新桥村')"))
-    finally:
-        engine.dispose()
+    _pre_county(fresh_url, "INSERT INTO township (id, name) VALUES (2, '龙伏乡')",
+                "INSERT INTO village (id, township_id, name) VALUES (3, 2, '新桥村')")
     with pytest.raises(Exception, match="重名"):
         upgrade(fresh_url, township="龙伏乡")
     assert current_revision(fresh_url) != head_revision()
