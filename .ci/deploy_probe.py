@@ -43,16 +43,24 @@ def main() -> None:
         fail("/healthz", f"{status} {body[:200]!r}")
 
     ts, nonce, echo = str(int(time.time())), secrets.token_hex(8), "probe-echo-" + secrets.token_hex(4)
-    q = urllib.parse.urlencode({"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce,
-                                "echostr": echo})
+    q = urllib.parse.urlencode(
+        {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": echo}
+    )
     status, body = fetch(f"{base}/wechat?{q}")
     if status != 200 or body.decode() != echo:
         fail("URL check (GET /wechat)", f"{status} {body[:200]!r}")
 
-    plain = ("<xml><ToUserName><![CDATA[gh_probe]]></ToUserName><FromUserName><![CDATA[o-deploy-probe]]>"
-             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-             f"<Content><![CDATA[帮助]]></Content><MsgId>{secrets.randbelow(10**12)}</MsgId></xml>")
-    params = {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": "o-deploy-probe"}
+    plain = (
+        "<xml><ToUserName><![CDATA[gh_probe]]></ToUserName><FromUserName><![CDATA[o-deploy-probe]]>"
+        f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[帮助]]></Content><MsgId>{secrets.randbelow(10**12)}</MsgId></xml>"
+    )
+    params = {
+        "signature": sign(token, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "openid": "o-deploy-probe",
+    }
     if aes_key:
         import base64
 
@@ -72,7 +80,9 @@ def main() -> None:
         enc = root.findtext("Encrypt")
         if not enc:
             fail("safe-mode reply", f"no <Encrypt> in {body[:300]!r}")
-        if root.findtext("MsgSignature") != sign(token, root.findtext("TimeStamp") or "", root.findtext("Nonce") or "", enc):
+        if root.findtext("MsgSignature") != sign(
+            token, root.findtext("TimeStamp") or "", root.findtext("Nonce") or "", enc
+        ):
             fail("safe-mode reply", "reply signature does not verify")
         root = ET.fromstring(PrpCrypto(key).decrypt(enc, app_id))
     content = root.findtext("Content") or ""

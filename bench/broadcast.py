@@ -44,8 +44,11 @@ from storage.models import Cadre, OutboxMessage, TaskAssignment, Village, Wechat
 try:  # the same bench runs on the commit before the window model (bench/RESULTS.md: before/after in one go)
     from storage.outbox import user_window_columns  # noqa: E402
 except ImportError:  # pragma: no cover - older tree
+
     def user_window_columns(at):  # type: ignore[no-untyped-def]
         return {"last_inbound_at": at}
+
+
 from storage.timestamps import utcnow  # noqa: E402
 from tests.fake_wechat import FakeWechat  # noqa: E402
 
@@ -54,8 +57,12 @@ CHANNEL = os.environ.get("LIANXIN_BENCH_CHANNEL", "custom")  # custom | template
 
 
 def make_lx(url: str, api: str):
-    base = {"database.url": url, "wechat.api_base": api, "wechat.app_id": "wxtestappid",
-            "wechat.app_secret": "testsecret"}
+    base = {
+        "database.url": url,
+        "wechat.api_base": api,
+        "wechat.app_id": "wxtestappid",
+        "wechat.app_secret": "testsecret",
+    }
     try:
         return build(load_config(overrides={**base, "wechat.templates.task.id": "TPL_TASK"}, env={}))
     except ConfigError:  # the tree before [wechat.templates.KIND] tables
@@ -74,14 +81,29 @@ def seed(url: str) -> list[str]:
         v = Village(township_id=t.id, name="基准村")
         s.add(v)
         s.flush()
-        s.execute(insert(Cadre), [{"name": f"干部{i}", "phone": f"137{i:08d}", "village_id": v.id, "active": True}
-                                  for i in range(N)])
+        s.execute(
+            insert(Cadre),
+            [
+                {"name": f"干部{i}", "phone": f"137{i:08d}", "village_id": v.id, "active": True}
+                for i in range(N)
+            ],
+        )
         ids = list(s.scalars(select(Cadre.id).order_by(Cadre.id)))
         openids = [f"oBENCH{i:022d}" for i in range(N)]
-        s.execute(insert(WechatIdentity), [{"openid": o, "kind": "cadre", "cadre_id": cid, "bound_at": now,
-                                            "first_seen_at": now,
-                                            **user_window_columns(now if CHANNEL == "custom" else None)}
-                                           for o, cid in zip(openids, ids, strict=True)])
+        s.execute(
+            insert(WechatIdentity),
+            [
+                {
+                    "openid": o,
+                    "kind": "cadre",
+                    "cadre_id": cid,
+                    "bound_at": now,
+                    "first_seen_at": now,
+                    **user_window_columns(now if CHANNEL == "custom" else None),
+                }
+                for o, cid in zip(openids, ids, strict=True)
+            ],
+        )
     lx.close()
     return openids
 
@@ -92,7 +114,9 @@ def enqueue(url: str) -> float:
     lx = make_lx(url, "http://127.0.0.1:9")
     started = time.perf_counter()
     with lx.session() as s:
-        create_task(s, title="全员督办", body="冬季安全排查", deadline=utcnow() + timedelta(days=2), now=utcnow())
+        create_task(
+            s, title="全员督办", body="冬季安全排查", deadline=utcnow() + timedelta(days=2), now=utcnow()
+        )
     elapsed = time.perf_counter() - started
     with lx.sessions() as s:
         assert s.scalar(select(func.count()).select_from(TaskAssignment)) == N
@@ -104,8 +128,17 @@ def enqueue(url: str) -> float:
 def reset_outbox(url: str) -> None:
     lx = make_lx(url, "http://127.0.0.1:9")
     with lx.session() as s:
-        s.execute(update(OutboxMessage).values(status="pending", attempts=0, claimed_by=None, claimed_until=None,
-                                               sent_at=None, channel=None, next_attempt_at=utcnow()))
+        s.execute(
+            update(OutboxMessage).values(
+                status="pending",
+                attempts=0,
+                claimed_by=None,
+                claimed_until=None,
+                sent_at=None,
+                channel=None,
+                next_attempt_at=utcnow(),
+            )
+        )
         s.execute(update(TaskAssignment).values(status="pending", delivered_at=None))
     lx.close()
 
@@ -120,8 +153,11 @@ def _dispatcher(url: str, api: str, name: str) -> tuple[int, float]:
         r = dispatch_outbox(lx, limit=200, worker=name)
         sent += r.sent
         with lx.sessions() as s:
-            left = s.scalar(select(func.count()).select_from(OutboxMessage)
-                            .where(OutboxMessage.status.in_(("pending", "sending"))))
+            left = s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+            )
         if not left:
             break
         if r.busy:
@@ -159,19 +195,26 @@ def run(label: str, url: str) -> dict[str, float]:
         out[f"dispatch{workers}_s"] = elapsed
         out[f"ours{workers}_ms"] = ours / n * 1000
         out[f"fake{workers}_ms"] = fake_cpu / n * 1000
-    print(f"{label}: enqueue {N} cadres {out['enqueue']:.3f} s; "
-          f"dispatch 1 dispatcher {out['dispatch1']:.0f} msg/s ({out['dispatch1_s']:.1f} s), "
-          f"2 dispatchers {out['dispatch2']:.0f} msg/s ({out['dispatch2_s']:.1f} s); CPU ms per message, "
-          f"dispatchers / fake API: 1 dispatcher {out['ours1_ms']:.2f} / {out['fake1_ms']:.2f}, "
-          f"2 dispatchers {out['ours2_ms']:.2f} / {out['fake2_ms']:.2f}; load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"{label}: enqueue {N} cadres {out['enqueue']:.3f} s; "
+        f"dispatch 1 dispatcher {out['dispatch1']:.0f} msg/s ({out['dispatch1_s']:.1f} s), "
+        f"2 dispatchers {out['dispatch2']:.0f} msg/s ({out['dispatch2_s']:.1f} s); CPU ms per message, "
+        f"dispatchers / fake API: 1 dispatcher {out['ours1_ms']:.2f} / {out['fake1_ms']:.2f}, "
+        f"2 dispatchers {out['ours2_ms']:.2f} / {out['fake2_ms']:.2f}; load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pg", default=os.environ.get("LIANXIN_BENCH_PG_URL"), help="PostgreSQL server URL")
-    ap.add_argument("--channel", choices=("custom", "template"), default="custom",
-                    help="custom: everyone's window open; template: nobody's (template messages with links)")
+    ap.add_argument(
+        "--channel",
+        choices=("custom", "template"),
+        default="custom",
+        help="custom: everyone's window open; template: nobody's (template messages with links)",
+    )
     args = ap.parse_args()
     global CHANNEL
     CHANNEL = os.environ["LIANXIN_BENCH_CHANNEL"] = args.channel  # the spawned dispatchers read it too
@@ -188,12 +231,17 @@ def main() -> None:
             run("PostgreSQL", server.set(database=name).render_as_string(hide_password=False))
         finally:
             with admin.connect() as conn:
-                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
-                                  "AND pid <> pg_backend_pid()"))
+                conn.execute(
+                    text(
+                        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                )
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             admin.dispose()
-    print("command: .venv/bin/python bench/broadcast.py --pg postgresql://lianxin:lianxin@127.0.0.1:5432/postgres")
-
+    print(
+        "command: .venv/bin/python bench/broadcast.py --pg postgresql://lianxin:lianxin@127.0.0.1:5432/postgres"
+    )
 
 
 if __name__ == "__main__":

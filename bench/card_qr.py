@@ -35,8 +35,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeWechat() as fake:
         url = f"sqlite:///{tmp}/bench.db"
         upgrade(url)
-        lx = build(load_config(overrides={"database.url": url, "wechat.api_base": fake.url,
-                                          "wechat.app_id": "wxtestappid", "wechat.app_secret": "testsecret"}, env={}))
+        lx = build(
+            load_config(
+                overrides={
+                    "database.url": url,
+                    "wechat.api_base": fake.url,
+                    "wechat.app_id": "wxtestappid",
+                    "wechat.app_secret": "testsecret",
+                },
+                env={},
+            )
+        )
         with lx.session() as s:
             t = Township(name="基准镇")
             s.add(t)
@@ -47,11 +56,17 @@ def main() -> None:
             c = Cadre(name="干部", phone="13700000000", village_id=v.id, active=True)
             s.add(c)
             s.flush()
-            hids = list(s.scalars(insert(Household).returning(Household.id),
-                                  [{"village_id": v.id, "head_name": f"户{i}", "population": 3} for i in range(n)]))
+            hids = list(
+                s.scalars(
+                    insert(Household).returning(Household.id),
+                    [{"village_id": v.id, "head_name": f"户{i}", "population": 3} for i in range(n)],
+                )
+            )
             s.execute(insert(Link), [{"household_id": h, "cadre_id": c.id} for h in hids])
             used: set[str] = set()
-            s.execute(insert(ServiceCard), [{"household_id": h, "number": cards.random_number(used)} for h in hids])
+            s.execute(
+                insert(ServiceCard), [{"household_id": h, "number": cards.random_number(used)} for h in hids]
+            )
         with lx.sessions() as s:
             ids = list(s.scalars(select(ServiceCard.id)))
         t0 = time.perf_counter()
@@ -65,8 +80,10 @@ def main() -> None:
             html, count = printing.render_cards(s, lx.config)
         render = time.perf_counter() - t0
         assert run.created == n and again.created == 0 and count == n and html.count("<svg") == n
-        print(f"cards={n} create={made:.2f}s ({n / made:.0f} codes/s) reprint-check={reprint:.3f}s "
-              f"render={render:.2f}s ({len(html) / 1e6:.1f} MB HTML)")
+        print(
+            f"cards={n} create={made:.2f}s ({n / made:.0f} codes/s) reprint-check={reprint:.3f}s "
+            f"render={render:.2f}s ({len(html) / 1e6:.1f} MB HTML)"
+        )
         print("command: .venv/bin/python bench/card_qr.py --cards", n)
 
 

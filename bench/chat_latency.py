@@ -37,18 +37,37 @@ TOKEN = "bench-token"
 
 def measure(url: str, n: int) -> dict[str, list[float]]:
     upgrade(url)
-    lx = build(load_config(overrides={"database.url": url, "wechat.token": TOKEN, "wechat.app_id": "wxbench"},
-                           env={}))
+    lx = build(
+        load_config(
+            overrides={"database.url": url, "wechat.token": TOKEN, "wechat.app_id": "wxbench"}, env={}
+        )
+    )
     with lx.session() as s:
         f = Factory(s)
         cadre = f.cadre(name="李明", phone="13900001111")
         for i in range(30):
             f.household(cadre, head_name=f"农户{i}", card=f"9{i:07d}")
         f.identity("o-cadre", cadre=cadre)
-        topics = ["环境卫生", "烤烟生产", "全民绿化", "计划生育", "综治维稳", "安全生产", "禁毒禁赌", "涉农法规", "办证须知"]
+        topics = [
+            "环境卫生",
+            "烤烟生产",
+            "全民绿化",
+            "计划生育",
+            "综治维稳",
+            "安全生产",
+            "禁毒禁赌",
+            "涉农法规",
+            "办证须知",
+        ]
         for i in range(60):
-            s.add(PolicyEntry(topic=topics[i % 9], title=f"第{i}条 医保缴费与补贴说明{i}",
-                              body="城乡居民医疗保险每年缴费，困难群众有补贴。" * 5, keywords="医保 补贴 缴费"))
+            s.add(
+                PolicyEntry(
+                    topic=topics[i % 9],
+                    title=f"第{i}条 医保缴费与补贴说明{i}",
+                    body="城乡居民医疗保险每年缴费，困难群众有补贴。" * 5,
+                    keywords="医保 补贴 缴费",
+                )
+            )
     wc = WechatClient(wechat_app(lx).test_client(), TOKEN, utcnow)
     wc.text("o-villager", "90000001")
     kinds: dict[str, Any] = {
@@ -100,7 +119,10 @@ def main() -> None:
         with admin.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            report("PostgreSQL 15", measure(server.set(database=name).render_as_string(hide_password=False), args.n))
+            report(
+                "PostgreSQL 15",
+                measure(server.set(database=name).render_as_string(hide_password=False), args.n),
+            )
         finally:
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -34,9 +34,24 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, ConsoleUser, DiaryEntry, Household, Link, VillagerRequest, WechatIdentity  # noqa: E402
 from storage.timestamps import utcnow  # noqa: E402
 
-PAGES = ["/", "/cadres", "/cadres?q=干部12", "/cadres/{cadre}", "/households", "/households?q=138000123",
-         "/households/{household}", "/tasks", "/tasks/1", "/requests", "/requests?status=open&sla=late",
-         "/diaries", "/diaries?q=走访", "/reports", "/ledger", "/print"]
+PAGES = [
+    "/",
+    "/cadres",
+    "/cadres?q=干部12",
+    "/cadres/{cadre}",
+    "/households",
+    "/households?q=138000123",
+    "/households/{household}",
+    "/tasks",
+    "/tasks/1",
+    "/requests",
+    "/requests?status=open&sla=late",
+    "/diaries",
+    "/diaries?q=走访",
+    "/reports",
+    "/ledger",
+    "/print",
+]
 
 
 def _generator() -> object:
@@ -64,25 +79,77 @@ def seed(url: str, workdir: Path, households: int, cadres: int) -> tuple[int, in
     with lx.session() as s:
         cadre_ids = list(s.scalars(select(Cadre.id).order_by(Cadre.id)))
         days = [today - timedelta(days=i) for i in range(20)]
-        rows = [{"cadre_id": c, "day": d, "text": f"走访联系户，了解生产生活情况（{d.isoformat()}）", "source": "text",
-                 "created_at": now} for c in cadre_ids for d in days]
+        rows = [
+            {
+                "cadre_id": c,
+                "day": d,
+                "text": f"走访联系户，了解生产生活情况（{d.isoformat()}）",
+                "source": "text",
+                "created_at": now,
+            }
+            for c in cadre_ids
+            for d in days
+        ]
         for i in range(0, len(rows), 5000):
-            s.execute(insert(DiaryEntry), rows[i:i + 5000])
-        links = s.execute(select(Link.household_id, Link.cadre_id).order_by(Link.household_id).limit(3000)).all()
-        idents = [{"openid": f"bench-v-{h}", "kind": "villager", "household_id": h, "first_seen_at": now,
-                   "window_sent": 0, "subscribed": True, "unreachable": False} for h, _ in links]
+            s.execute(insert(DiaryEntry), rows[i : i + 5000])
+        links = s.execute(
+            select(Link.household_id, Link.cadre_id).order_by(Link.household_id).limit(3000)
+        ).all()
+        idents = [
+            {
+                "openid": f"bench-v-{h}",
+                "kind": "villager",
+                "household_id": h,
+                "first_seen_at": now,
+                "window_sent": 0,
+                "subscribed": True,
+                "unreachable": False,
+            }
+            for h, _ in links
+        ]
         s.execute(insert(WechatIdentity), idents)
-        ident_ids = dict(s.execute(select(WechatIdentity.household_id, WechatIdentity.id)
-                                   .where(WechatIdentity.openid.like("bench-v-%"))).tuples().all())
-        reqs = [{"number": n + 1, "household_id": h, "identity_id": ident_ids[h], "cadre_id": c, "category": "求助",
-                 "text": "家里饮水管冻裂，请帮忙联系维修", "msg_type": "text", "status": "open",
-                 "created_at": now - timedelta(hours=n % 72), "reopened_count": 0} for n, (h, c) in enumerate(links)]
+        ident_ids = dict(
+            s.execute(
+                select(WechatIdentity.household_id, WechatIdentity.id).where(
+                    WechatIdentity.openid.like("bench-v-%")
+                )
+            )
+            .tuples()
+            .all()
+        )
+        reqs = [
+            {
+                "number": n + 1,
+                "household_id": h,
+                "identity_id": ident_ids[h],
+                "cadre_id": c,
+                "category": "求助",
+                "text": "家里饮水管冻裂，请帮忙联系维修",
+                "msg_type": "text",
+                "status": "open",
+                "created_at": now - timedelta(hours=n % 72),
+                "reopened_count": 0,
+            }
+            for n, (h, c) in enumerate(links)
+        ]
         s.execute(insert(VillagerRequest), reqs)
-        tasks.create_task(s, title="冬季防火入户宣传", body="逐户宣传", deadline=now + timedelta(days=3),
-                          targets=["all"], actor="bench", now=now, tz=tz)
-        s.add(ConsoleUser(username="admin", password_hash=PasswordHasher(time_cost=1, memory_cost=64,
-                                                                         parallelism=1).hash("bench-pass"),
-                          role="admin"))
+        tasks.create_task(
+            s,
+            title="冬季防火入户宣传",
+            body="逐户宣传",
+            deadline=now + timedelta(days=3),
+            targets=["all"],
+            actor="bench",
+            now=now,
+            tz=tz,
+        )
+        s.add(
+            ConsoleUser(
+                username="admin",
+                password_hash=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash("bench-pass"),
+                role="admin",
+            )
+        )
         first_cadre = cadre_ids[0]
         first_household = s.scalar(select(Household.id).order_by(Household.id))
     lx.close()
@@ -96,7 +163,10 @@ def measure(url: str, cadre: int, household: int, n: int) -> list[tuple[str, flo
     app = create_app(lx)
     c = app.test_client()
     tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    assert c.post("/login", data={"username": "admin", "password": "bench-pass", "csrf_token": tok}).status_code == 302
+    assert (
+        c.post("/login", data={"username": "admin", "password": "bench-pass", "csrf_token": tok}).status_code
+        == 302
+    )
     out = []
     for page in PAGES:
         url_ = page.format(cadre=cadre, household=household)
@@ -128,7 +198,9 @@ def run(url: str, households: int, cadres: int, n: int) -> list[tuple[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pg", default=None, help="PostgreSQL server URL (a fresh database is created and dropped)")
+    ap.add_argument(
+        "--pg", default=None, help="PostgreSQL server URL (a fresh database is created and dropped)"
+    )
     ap.add_argument("--households", type=int, default=30000)
     ap.add_argument("--cadres", type=int, default=1000)
     ap.add_argument("-n", type=int, default=5)
@@ -146,12 +218,20 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             print(f"PostgreSQL: {args.households} households, {args.cadres} cadres", flush=True)
-            results["PostgreSQL"] = run(server.set(database=name).render_as_string(hide_password=False),
-                                        args.households, args.cadres, args.n)
+            results["PostgreSQL"] = run(
+                server.set(database=name).render_as_string(hide_password=False),
+                args.households,
+                args.cadres,
+                args.n,
+            )
         finally:
             with admin.connect() as conn:
-                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
-                                  "AND pid <> pg_backend_pid()"))
+                conn.execute(
+                    text(
+                        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                )
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             admin.dispose()
     dbs = list(results)
@@ -160,8 +240,10 @@ def main() -> None:
     for i, (page, _, _) in enumerate(results[dbs[0]]):
         cells = [f"{results[d][i][1]:.0f} / {results[d][i][2]:.0f}" for d in dbs]
         print(f"| `{page}` | " + " | ".join(cells) + " |")
-    print(f"\ncommand: .venv/bin/python bench/console_pages.py --households {args.households} --cadres {args.cadres} "
-          f"-n {args.n}" + (" --pg " + args.pg if args.pg else ""))
+    print(
+        f"\ncommand: .venv/bin/python bench/console_pages.py --households {args.households} --cadres {args.cadres} "
+        f"-n {args.n}" + (" --pg " + args.pg if args.pg else "")
+    )
 
 
 if __name__ == "__main__":

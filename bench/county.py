@@ -38,9 +38,21 @@ from storage.models import ConsoleUser, Township  # noqa: E402
 
 DEFAULT_PG = "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres"
 TOWNSHIPS, VILLAGES_EACH = 20, 5
-PAGES = ["/", "/cadres", "/cadres?q=干部1", "/cadres/{cadre}", "/households", "/households/{household}", "/tasks",
-         "/tasks/1", "/requests", "/diaries", "/leave?month=2026-11", "/reports?kind=month&period=2026-11",
-         "/ledger?month=2026-11"]
+PAGES = [
+    "/",
+    "/cadres",
+    "/cadres?q=干部1",
+    "/cadres/{cadre}",
+    "/households",
+    "/households/{household}",
+    "/tasks",
+    "/tasks/1",
+    "/requests",
+    "/diaries",
+    "/leave?month=2026-11",
+    "/reports?kind=month&period=2026-11",
+    "/ledger?month=2026-11",
+]
 PASSWORD = "bench-pass"
 
 
@@ -66,8 +78,12 @@ def _fresh(server: Any, name: str) -> str:
 def _drop(server: Any, name: str) -> None:
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
-                          "AND pid <> pg_backend_pid()"))
+        conn.execute(
+            text(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                "AND pid <> pg_backend_pid()"
+            )
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -77,10 +93,19 @@ def _users(url: str, county: bool) -> None:
     engine = create_engine(normalize_url(url))
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(PASSWORD)
     with engine.begin() as conn:
-        users = [{"username": "town", "password_hash": cheap, "role": "admin", "township_id": 1, "active": True}]
+        users = [
+            {"username": "town", "password_hash": cheap, "role": "admin", "township_id": 1, "active": True}
+        ]
         if county:
-            users.append({"username": "county", "password_hash": cheap, "role": "county-admin", "township_id": None,
-                          "active": True})
+            users.append(
+                {
+                    "username": "county",
+                    "password_hash": cheap,
+                    "role": "county-admin",
+                    "township_id": None,
+                    "active": True,
+                }
+            )
         conn.execute(insert(ConsoleUser), users)
     engine.dispose()
 
@@ -93,8 +118,12 @@ def seed_county(gen: Any, url: str) -> dict[str, int]:
         conn.execute(insert(Township), [{"id": t, "name": f"第{t:02d}镇"} for t in range(2, TOWNSHIPS + 1)])
         conn.execute(text("SELECT setval(pg_get_serial_sequence('township', 'id'), :n)"), {"n": TOWNSHIPS})
         conn.execute(text("UPDATE village SET township_id = (id - 1) / :k + 1"), {"k": VILLAGES_EACH})
-        conn.execute(text("UPDATE cadre SET township_id = village.township_id FROM village "
-                          "WHERE village.id = cadre.village_id"))
+        conn.execute(
+            text(
+                "UPDATE cadre SET township_id = village.township_id FROM village "
+                "WHERE village.id = cadre.village_id"
+            )
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
@@ -134,7 +163,10 @@ def pages(urls: dict[str, str], n: int) -> list[tuple[str, dict[str, tuple[float
     for page in PAGES:
         target = page.format(cadre=1, household=1)
         times: dict[str, list[float]] = {w: [] for w in urls}
-        for which, (_, c) in clients.items():  # warm-up (the dashboard's first fetch builds the ranking, cached)
+        for which, (
+            _,
+            c,
+        ) in clients.items():  # warm-up (the dashboard's first fetch builds the ranking, cached)
             assert c.get(target).status_code == 200, (which, target)
         for _ in range(n):
             for which, (_, c) in clients.items():
@@ -144,7 +176,9 @@ def pages(urls: dict[str, str], n: int) -> list[tuple[str, dict[str, tuple[float
                 assert r.status_code == 200
         row = {w: (statistics.median(t), max(t)) for w, t in times.items()}
         out.append((target, row))
-        print(f"  {target}: " + "; ".join(f"{w} {m:.0f} / {x:.0f} ms" for w, (m, x) in row.items()), flush=True)
+        print(
+            f"  {target}: " + "; ".join(f"{w} {m:.0f} / {x:.0f} ms" for w, (m, x) in row.items()), flush=True
+        )
     for lx, _ in clients.values():
         lx.close()
     return out
@@ -157,12 +191,25 @@ def reports(url: str, county: bool, runs: int = 5) -> list[tuple[str, str]]:
     gen_now = _generator().NOW
     lx = build(load_config(overrides={"database.url": url}, env={}))
     out = []
-    jobs: list[tuple[str, Any]] = [("township report month 2026-11 (第01镇)", lambda s: build_report(
-        s, lx.config, "month", "2026-11", now=gen_now, township=(1, "第01镇")))]
+    jobs: list[tuple[str, Any]] = [
+        (
+            "township report month 2026-11 (第01镇)",
+            lambda s: build_report(s, lx.config, "month", "2026-11", now=gen_now, township=(1, "第01镇")),
+        )
+    ]
     if county:
-        jobs.append(("county report month 2026-11 (20 townships)", lambda s: build_county_report(
-            s, lx.config, "month", "2026-11", now=gen_now)))
-        jobs.append(("county report year 2026", lambda s: build_county_report(s, lx.config, "year", "2026", now=gen_now)))
+        jobs.append(
+            (
+                "county report month 2026-11 (20 townships)",
+                lambda s: build_county_report(s, lx.config, "month", "2026-11", now=gen_now),
+            )
+        )
+        jobs.append(
+            (
+                "county report year 2026",
+                lambda s: build_county_report(s, lx.config, "year", "2026", now=gen_now),
+            )
+        )
     try:
         for label, job in jobs:
             walls, cpus = [], []
@@ -173,7 +220,9 @@ def reports(url: str, county: bool, runs: int = 5) -> list[tuple[str, str]]:
                     walls.append(time.perf_counter() - t)
                     cpus.append(time.process_time() - c)
             walls.sort()
-            out.append((label, f"{walls[0]:.2f} s (median {walls[len(walls) // 2]:.2f}, client CPU {min(cpus):.2f})"))
+            out.append(
+                (label, f"{walls[0]:.2f} s (median {walls[len(walls) // 2]:.2f}, client CPU {min(cpus):.2f})")
+            )
             print(f"  {label}: {out[-1][1]}", flush=True)
     finally:
         lx.close()
@@ -209,7 +258,9 @@ def main() -> None:
     print("\n| report | deployment | best of runs |\n|---|---|---|")
     for which, label, cell in report_rows:
         print(f"| {label} | {which} | {cell} |")
-    print("\n| page (as 第01镇's admin) | lone township median / max ms | in the county median / max ms |\n|---|---|---|")
+    print(
+        "\n| page (as 第01镇's admin) | lone township median / max ms | in the county median / max ms |\n|---|---|---|"
+    )
     for page, row in rows:
         (m1, x1), (m2, x2) = row["single"], row["county"]
         print(f"| `{page}` | {m1:.0f} / {x1:.0f} | {m2:.0f} / {x2:.0f} |")

@@ -53,11 +53,22 @@ def generate(path: Path, households: int, cadres: int, seed: int = 1, changed: f
                 c2 = (c + 1) % cadres
                 cadre_phone = f"139{c2:08d}"
                 c = c2
-            w.writerow([
-                f"第{v + 1}村", f"{i % 12 + 1}组",
-                rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2))) + f"{i}",
-                f"138{i:08d}", pop, "", f"干部{c}", cadre_phone, "村干部", f"第{c % villages + 1}村委会",
-            ])
+            w.writerow(
+                [
+                    f"第{v + 1}村",
+                    f"{i % 12 + 1}组",
+                    rng.choice(SURNAMES)
+                    + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+                    + f"{i}",
+                    f"138{i:08d}",
+                    pop,
+                    "",
+                    f"干部{c}",
+                    cadre_phone,
+                    "村干部",
+                    f"第{c % villages + 1}村委会",
+                ]
+            )
 
 
 def run(url: str, workdir: Path, households: int, cadres: int) -> list[tuple[str, float, str]]:
@@ -77,8 +88,14 @@ def run(url: str, workdir: Path, households: int, cadres: int) -> list[tuple[str
         if not plan.ok:
             raise SystemExit(f"refused: {plan.problems[:5]}")
         c = plan.counts
-        results.append((label, dt, f"new {c['households_new']}, updated {c['households_updated']}, "
-                                   f"unchanged {c['households_unchanged']}"))
+        results.append(
+            (
+                label,
+                dt,
+                f"new {c['households_new']}, updated {c['households_updated']}, "
+                f"unchanged {c['households_unchanged']}",
+            )
+        )
     with session_scope(sessions) as s:
         assert s.scalar(select(func.count()).select_from(Household)) == households
     engine.dispose()

@@ -219,9 +219,26 @@ def start_echo(work: Path, workers: int) -> Server:
     log = work / "echo.log"
     env = {**os.environ, "BENCH_TOKEN": TOKEN}
     proc = subprocess.Popen(
-        [str(VENV / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "4", "--timeout", "30",
-         "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT / "bench"), "echo_app:app"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+        [
+            str(VENV / "gunicorn"),
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            "--timeout",
+            "30",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT / "bench"),
+            "echo_app:app",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     q = signed_query(TOKEN, int(time.time()))
     wait_http(f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode({**q, 'echostr': 'x'})}", proc, log)
     _wait_workers(proc.pid, workers)
@@ -232,7 +249,8 @@ def write_config(work: Path, name: str, url: str) -> Path:
     cfg = work / f"{name}.toml"
     cfg.write_text(
         f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{TOKEN}"\n\n[scheduler]\nenabled = false\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -241,8 +259,22 @@ def start_lianxin(work: Path, name: str, cfg: Path, workers: int) -> Server:
     log = work / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if k not in ("LIANXIN_DATABASE_URL", "LIANXIN_CONFIG")}
     proc = subprocess.Popen(
-        [str(VENV / "lianxin"), "serve", "--config", str(cfg), "--workers", str(workers), "--port", str(port),
-         "--no-scheduler"], stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=work, env=env)
+        [
+            str(VENV / "lianxin"),
+            "serve",
+            "--config",
+            str(cfg),
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+            "--no-scheduler",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=work,
+        env=env,
+    )
     wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
     _wait_workers(proc.pid, workers)
     return Server(proc, port, log)
@@ -284,15 +316,39 @@ def prepare_db(url: str, work: Path, households: int, cadres: int) -> int:
     with session_scope(sessions) as s:
         ids = s.scalars(select(Cadre.id).order_by(Cadre.id)).all()
         now = utcnow()
-        s.execute(insert(WechatIdentity), [
-            {"openid": f"{OPENID_PREFIX}{i:06d}", "kind": "cadre", "cadre_id": cid, "bound_at": now,
-             "first_seen_at": now, "window_sent": 0, "subscribed": True, "unreachable": False}
-            for i, cid in enumerate(ids)])
+        s.execute(
+            insert(WechatIdentity),
+            [
+                {
+                    "openid": f"{OPENID_PREFIX}{i:06d}",
+                    "kind": "cadre",
+                    "cadre_id": cid,
+                    "bound_at": now,
+                    "first_seen_at": now,
+                    "window_sent": 0,
+                    "subscribed": True,
+                    "unreachable": False,
+                }
+                for i, cid in enumerate(ids)
+            ],
+        )
         homes = s.scalars(select(Household.id).order_by(Household.id).limit(len(ids))).all()
-        s.execute(insert(WechatIdentity), [
-            {"openid": f"{VILLAGER_PREFIX}{i:06d}", "kind": "villager", "household_id": hid, "bound_at": now,
-             "first_seen_at": now, "window_sent": 0, "subscribed": True, "unreachable": False}
-            for i, hid in enumerate(homes)])
+        s.execute(
+            insert(WechatIdentity),
+            [
+                {
+                    "openid": f"{VILLAGER_PREFIX}{i:06d}",
+                    "kind": "villager",
+                    "household_id": hid,
+                    "bound_at": now,
+                    "first_seen_at": now,
+                    "window_sent": 0,
+                    "subscribed": True,
+                    "unreachable": False,
+                }
+                for i, hid in enumerate(homes)
+            ],
+        )
     engine.dispose()
     return len(ids)
 
@@ -301,9 +357,13 @@ def counts(url: str) -> dict[str, int]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            out = {"diary": conn.scalar(select(func.count()).select_from(DiaryEntry)) or 0,
-                   "requests": conn.scalar(select(func.count()).select_from(VillagerRequest)) or 0}
-            for status, n in conn.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)):
+            out = {
+                "diary": conn.scalar(select(func.count()).select_from(DiaryEntry)) or 0,
+                "requests": conn.scalar(select(func.count()).select_from(VillagerRequest)) or 0,
+            }
+            for status, n in conn.execute(
+                select(InboundMessage.status, func.count()).group_by(InboundMessage.status)
+            ):
                 out[status] = n
             return out
     finally:
@@ -355,12 +415,28 @@ class Wrk:
         q = signed_query(TOKEN, int(time.time()))
         url = f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode(q)}"
         base = self.runs * 10_000_000_000
-        cmd = ["wrk", "-t", str(self.threads), "-c", str(self.connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
-               "-s", str(self.script), url, "--", *self.kind_args(base, kind, limit)]
+        cmd = [
+            "wrk",
+            "-t",
+            str(self.threads),
+            "-c",
+            str(self.connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(self.script),
+            url,
+            "--",
+            *self.kind_args(base, kind, limit),
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None and proc.stderr is not None
         lines = []
-        if limit:  # wrk sleeps for -d whatever its threads do: interrupt it once every thread reached the limit
+        if (
+            limit
+        ):  # wrk sleeps for -d whatever its threads do: interrupt it once every thread reached the limit
             stopped = 0
             for line in proc.stdout:
                 lines.append(line)
@@ -381,7 +457,6 @@ class Wrk:
                 return r
         raise SystemExit(f"wrk printed no figures:\n{out}")
 
-
     def kind_args(self, base: int, kind: str, limit: int) -> list[str]:
         prefix, n, mode = OPENID_PREFIX, self.n_openids, "diary"
         if kind == "request":
@@ -394,9 +469,11 @@ class Wrk:
 
 
 def fmt(r: dict[str, Any]) -> str:
-    return (f"{r['rate']:8.0f} msg/s   p50 {r['p50_us'] / 1000:6.1f} ms   p99 {r['p99_us'] / 1000:6.1f} ms   "
-            f"max {r['max_us'] / 1000:6.1f} ms   ({r['ok']} × 2xx in {r['seconds']:.1f} s, {r['bad']} other; "
-            f"worker CPU s {'+'.join(str(c) for c in r.get('worker_cpu', []))})")
+    return (
+        f"{r['rate']:8.0f} msg/s   p50 {r['p50_us'] / 1000:6.1f} ms   p99 {r['p99_us'] / 1000:6.1f} ms   "
+        f"max {r['max_us'] / 1000:6.1f} ms   ({r['ok']} × 2xx in {r['seconds']:.1f} s, {r['bad']} other; "
+        f"worker CPU s {'+'.join(str(c) for c in r.get('worker_cpu', []))})"
+    )
 
 
 def measure_echo(work: Path, wrk: Wrk, args: argparse.Namespace) -> dict[str, Any]:
@@ -411,8 +488,9 @@ def measure_echo(work: Path, wrk: Wrk, args: argparse.Namespace) -> dict[str, An
     return r
 
 
-def measure_lianxin(work: Path, wrk: Wrk, name: str, url: str, args: argparse.Namespace,
-                    kind: str = "diary") -> dict[str, Any]:
+def measure_lianxin(
+    work: Path, wrk: Wrk, name: str, url: str, args: argparse.Namespace, kind: str = "diary"
+) -> dict[str, Any]:
     cfg = write_config(work, name, url)
     srv = start_lianxin(work, name, cfg, args.workers)
     try:
@@ -429,9 +507,12 @@ def measure_lianxin(work: Path, wrk: Wrk, name: str, url: str, args: argparse.Na
     return r
 
 
-def verify(before: dict[str, int], after: dict[str, int], r: dict[str, Any], connections: int,
-           kind: str = "diary") -> str:
-    new = {k: after.get(k, 0) - before.get(k, 0) for k in ("diary", "requests", "handled", "failed", "received")}
+def verify(
+    before: dict[str, int], after: dict[str, int], r: dict[str, Any], connections: int, kind: str = "diary"
+) -> str:
+    new = {
+        k: after.get(k, 0) - before.get(k, 0) for k in ("diary", "requests", "handled", "failed", "received")
+    }
     problems = []
     effect = {"diary": "diary", "request": "requests"}.get(kind, "handled")
     if kind == "duplicate":  # the warm-up stored each cadre's one message; every measured one is its retry
@@ -463,7 +544,9 @@ def common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--cadres", type=int, default=3_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--connections", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the 2 cores with the server)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="wrk threads (it shares the 2 cores with the server)"
+    )
     ap.add_argument("--keep", action="store_true", help=f"keep the PostgreSQL database {PG_DB} afterwards")
 
 
@@ -482,9 +565,12 @@ def main() -> None:
     if not args.pg and "pg" in targets:
         targets.remove("pg")
     print(f"command: .venv/bin/python bench/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}".rstrip())
-    print(f"machine: {os.cpu_count()} CPUs; wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; "
-          f"gunicorn {args.workers} gthread workers × 4 threads; {args.cadres} bound cadres, "
-          f"{args.households} households", flush=True)
+    print(
+        f"machine: {os.cpu_count()} CPUs; wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; "
+        f"gunicorn {args.workers} gthread workers × 4 threads; {args.cadres} bound cadres, "
+        f"{args.households} households",
+        flush=True,
+    )
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="lianxin-inbound-") as tmp:
         work = Path(tmp)
@@ -525,21 +611,29 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     print()
     print("| target | messages/s | p50 | p99 | ratio to echo | every message stored |")
     print("|---|---|---|---|---|---|")
-    labels = {"echo": "werobot echo", "echo#2": "werobot echo (again)", "sqlite": "lianxin, SQLite",
-              "pg": "lianxin, PostgreSQL"}
+    labels = {
+        "echo": "werobot echo",
+        "echo#2": "werobot echo (again)",
+        "sqlite": "lianxin, SQLite",
+        "pg": "lianxin, PostgreSQL",
+    }
     for name, r in results.items():
         ratio = f"{r['rate'] / base:.1%}" if base and not name.startswith("echo") else "—"
         db, _, kind = name.partition(":")
         label = labels[db] + (f", {kind}" if kind else "")
-        print(f"| {label} | {r['rate']:.0f} | {r['p50_us'] / 1000:.1f} ms | {r['p99_us'] / 1000:.1f} ms | {ratio} "
-              f"| {r['check'] if not name.startswith('echo') else 'n/a (stores nothing)'} |")
+        print(
+            f"| {label} | {r['rate']:.0f} | {r['p50_us'] / 1000:.1f} ms | {r['p99_us'] / 1000:.1f} ms | {ratio} "
+            f"| {r['check'] if not name.startswith('echo') else 'n/a (stores nothing)'} |"
+        )
     # Issue 16's goals: SQLite ≥ 0.25 of echo, PostgreSQL ≥ 0.2, p99 < 50 ms at 20 connections, all stored.
     for name, r in results.items():
         if base and not name.startswith("echo"):
             share = 0.25 if name.startswith("sqlite") else 0.2
             met = r["rate"] >= share * base and r["p99_us"] < 50_000 and r["check"].startswith("ok")
-            print(f"goal ({name}: ≥{share:.0%} of echo {base:.0f} msg/s, p99 < 50 ms, all stored): "
-                  f"{'met' if met else 'NOT met'}")
+            print(
+                f"goal ({name}: ≥{share:.0%} of echo {base:.0f} msg/s, p99 < 50 ms, all stored): "
+                f"{'met' if met else 'NOT met'}"
+            )
 
 
 if __name__ == "__main__":

@@ -52,24 +52,59 @@ def seed(url: str, households: int, cadres: int, entries_per_cadre: int) -> None
     per = households // cadres
     with engine.begin() as conn:
         conn.execute(insert(Township), [{"id": 1, "name": "基准镇"}])
-        conn.execute(insert(Village), [{"id": v + 1, "township_id": 1, "name": f"第{v + 1}村"} for v in range(villages)])
-        conn.execute(insert(Cadre), [{"id": c + 1, "name": f"干部{c}", "phone": f"139{c:08d}",
-                                      "village_id": c * villages // cadres + 1, "active": True,
-                                      "created_at": now, "updated_at": now} for c in range(cadres)])
+        conn.execute(
+            insert(Village),
+            [{"id": v + 1, "township_id": 1, "name": f"第{v + 1}村"} for v in range(villages)],
+        )
+        conn.execute(
+            insert(Cadre),
+            [
+                {
+                    "id": c + 1,
+                    "name": f"干部{c}",
+                    "phone": f"139{c:08d}",
+                    "village_id": c * villages // cadres + 1,
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in range(cadres)
+            ],
+        )
         hh, links, cards = [], [], []
         for i in range(households):
             complete = rng.random() < 0.6
-            hh.append({"id": i + 1, "village_id": i * villages // households + 1,
-                       "head_name": rng.choice(SURNAMES) + rng.choice(SURNAMES) + str(i), "population": 4,
-                       "members": [{"name": "甲", "relation": "户主", "age": 50}] if complete else None,
-                       "annual_income": Decimal("30000") if complete else None,
-                       "industries": "烤烟" if complete else None, "difficulties": "无" if complete else None,
-                       "policy_done_on": date(2026, 6, 1) if rng.random() < 0.5 else None,
-                       "listed_on": date(2026, 5, 1), "created_at": now, "updated_at": now})
-            links.append({"household_id": i + 1, "cadre_id": min(i // per, cadres - 1) + 1, "linked_at": now,
-                          "commitment_signed_on": date(2026, 4, 1) if rng.random() < 0.7 else None})
-            cards.append({"household_id": i + 1, "number": f"{i + 1:08d}",
-                          "issued_on": date(2026, 5, 1) if rng.random() < 0.8 else None})
+            hh.append(
+                {
+                    "id": i + 1,
+                    "village_id": i * villages // households + 1,
+                    "head_name": rng.choice(SURNAMES) + rng.choice(SURNAMES) + str(i),
+                    "population": 4,
+                    "members": [{"name": "甲", "relation": "户主", "age": 50}] if complete else None,
+                    "annual_income": Decimal("30000") if complete else None,
+                    "industries": "烤烟" if complete else None,
+                    "difficulties": "无" if complete else None,
+                    "policy_done_on": date(2026, 6, 1) if rng.random() < 0.5 else None,
+                    "listed_on": date(2026, 5, 1),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            links.append(
+                {
+                    "household_id": i + 1,
+                    "cadre_id": min(i // per, cadres - 1) + 1,
+                    "linked_at": now,
+                    "commitment_signed_on": date(2026, 4, 1) if rng.random() < 0.7 else None,
+                }
+            )
+            cards.append(
+                {
+                    "household_id": i + 1,
+                    "number": f"{i + 1:08d}",
+                    "issued_on": date(2026, 5, 1) if rng.random() < 0.8 else None,
+                }
+            )
         conn.execute(insert(Household), hh)
         conn.execute(insert(Link), links)
         conn.execute(insert(ServiceCard), cards)
@@ -79,8 +114,17 @@ def seed(url: str, households: int, cadres: int, entries_per_cadre: int) -> None
             for k in range(entries_per_cadre):
                 n += 1
                 day = date(2026, 11, 1) + timedelta(days=k % 24)
-                entries.append({"id": n, "cadre_id": c + 1, "day": day, "text": "走访", "source": "demo",
-                                "role": "调查", "created_at": now})
+                entries.append(
+                    {
+                        "id": n,
+                        "cadre_id": c + 1,
+                        "day": day,
+                        "text": "走访",
+                        "source": "demo",
+                        "role": "调查",
+                        "created_at": now,
+                    }
+                )
                 mentions.append({"diary_id": n, "household_id": c * per + rng.randrange(per) + 1})
         conn.execute(insert(DiaryEntry), entries)
         conn.execute(insert(DiaryMention), mentions)
@@ -115,15 +159,24 @@ def measure(url: str, households: int, cadres: int) -> dict[str, float]:
         ledger_completion(s, ids, month="2026-11")
         out["completion_all"] = time.perf_counter() - t
         t = time.perf_counter()
-        undone = undone_duties(s, ("card", "commitment", "form"))  # what duty_reminders reads on a reminder day
+        undone = undone_duties(
+            s, ("card", "commitment", "form")
+        )  # what duty_reminders reads on a reminder day
         out["undone"] = time.perf_counter() - t
         out["undone_cadres"] = float(len(undone))
         names = list(s.scalars(select(Household.head_name).join(Link).where(Link.cadre_id == 43).limit(2)))
         from sqlalchemy import func
 
-        next_id = (s.scalar(select(func.max(DiaryEntry.id))) or 0) + 1  # ids were inserted explicitly (PostgreSQL)
-        e = DiaryEntry(id=next_id, cadre_id=43, day=date(2026, 11, 24), text=f"走访{names[0]}和{names[1]}家",
-                       created_at=datetime.now(UTC))
+        next_id = (
+            s.scalar(select(func.max(DiaryEntry.id))) or 0
+        ) + 1  # ids were inserted explicitly (PostgreSQL)
+        e = DiaryEntry(
+            id=next_id,
+            cadre_id=43,
+            day=date(2026, 11, 24),
+            text=f"走访{names[0]}和{names[1]}家",
+            created_at=datetime.now(UTC),
+        )
         s.add(e)
         t = time.perf_counter()
         found = link_mentions(s, e)
@@ -144,8 +197,12 @@ def pg_database(server_url: str) -> tuple[str, object]:
 
     def drop() -> None:
         with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
-                              "AND pid <> pg_backend_pid()"))
+            conn.execute(
+                text(
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -165,8 +222,10 @@ def main() -> None:
     if args.pg:
         url, drop = pg_database(args.pg)
         targets.append(("PostgreSQL", url, drop))
-    print(f"ledger benchmark: {args.households} households, {args.cadres} cadres, "
-          f"{args.entries * args.cadres} diary entries this month")
+    print(
+        f"ledger benchmark: {args.households} households, {args.cadres} cadres, "
+        f"{args.entries * args.cadres} diary entries this month"
+    )
     for label, url, drop in targets:
         try:
             upgrade(url)
@@ -174,12 +233,14 @@ def main() -> None:
             seed(url, args.households, args.cadres, args.entries)
             seeded = time.perf_counter() - t
             r = measure(url, args.households, args.cadres)
-            print(f"{label}: seed {seeded:.1f} s | build_ledger {r['build_ledger']:.2f} s "
-                  f"({int(r['missing_rows'])} households with something missing) | json {r['json']:.2f} s | "
-                  f"xlsx {r['xlsx']:.2f} s | one cadre {r['one_cadre'] * 1000:.0f} ms | "
-                  f"ledger_completion(all cadres) {r['completion_all'] * 1000:.0f} ms | "
-                  f"link_mentions {r['link_mentions'] * 1000:.1f} ms | "
-                  f"undone_duties {r['undone'] * 1000:.0f} ms ({int(r['undone_cadres'])} cadres behind)")
+            print(
+                f"{label}: seed {seeded:.1f} s | build_ledger {r['build_ledger']:.2f} s "
+                f"({int(r['missing_rows'])} households with something missing) | json {r['json']:.2f} s | "
+                f"xlsx {r['xlsx']:.2f} s | one cadre {r['one_cadre'] * 1000:.0f} ms | "
+                f"ledger_completion(all cadres) {r['completion_all'] * 1000:.0f} ms | "
+                f"link_mentions {r['link_mentions'] * 1000:.1f} ms | "
+                f"undone_duties {r['undone'] * 1000:.0f} ms ({int(r['undone_cadres'])} cadres behind)"
+            )
         finally:
             if drop is not None:
                 drop()  # type: ignore[operator]

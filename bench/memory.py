@@ -43,8 +43,11 @@ def main() -> None:
     if db == "pg" and not args.pg:
         raise SystemExit("--db pg needs --pg URL (or $LIANXIN_BENCH_PG_URL)")
     print(f"command: .venv/bin/python bench/memory.py {' '.join(sys.argv[1:])}".rstrip())
-    print(f"machine: {os.cpu_count()} CPUs; {db}; lianxin serve --workers {args.workers}; wrk -t{args.threads} "
-          f"-c{args.connections}; {args.messages} messages in {args.steps} steps", flush=True)
+    print(
+        f"machine: {os.cpu_count()} CPUs; {db}; lianxin serve --workers {args.workers}; wrk -t{args.threads} "
+        f"-c{args.connections}; {args.messages} messages in {args.steps} steps",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="lianxin-memory-") as tmp:
         work = Path(tmp)
         admin = None
@@ -83,9 +86,15 @@ def pss_kb(pid: int) -> int:
 
 
 def show(done: int, s: Sample, extra: str = "") -> None:
-    print(f"{done:>8} messages   " + "   ".join(
-        f"worker {p}: RSS {r / 1024:6.1f} MB (PSS {q / 1024:6.1f}, CPU {c:6.1f} s)" for p, (r, q, c) in s.items())
-        + extra, flush=True)
+    print(
+        f"{done:>8} messages   "
+        + "   ".join(
+            f"worker {p}: RSS {r / 1024:6.1f} MB (PSS {q / 1024:6.1f}, CPU {c:6.1f} s)"
+            for p, (r, q, c) in s.items()
+        )
+        + extra,
+        flush=True,
+    )
 
 
 def run(srv: ib.Server, wrk: ib.Wrk, url: str, args: argparse.Namespace) -> list[tuple[int, Sample, float]]:
@@ -111,7 +120,9 @@ def run(srv: ib.Server, wrk: ib.Wrk, url: str, args: argparse.Namespace) -> list
         show(done, now, f"   ({done / (time.perf_counter() - t0):.0f} msg/s so far)")
     final = ib.counts(url)
     if final.get("diary", 0) - base.get("diary", 0) != done:
-        raise SystemExit(f"{done} handled messages but {final.get('diary', 0) - base.get('diary', 0)} diary rows")
+        raise SystemExit(
+            f"{done} handled messages but {final.get('diary', 0) - base.get('diary', 0)} diary rows"
+        )
     return rows
 
 
@@ -129,7 +140,11 @@ def report(rows: list[tuple[int, Sample, float]]) -> None:
     print("| messages | " + " | ".join(f"worker {i + 1} RSS (PSS)" for i in range(len(pids))) + " |")
     print("|---|" + "---|" * len(pids))
     for done, s, _ in rows:
-        print(f"| {done:,} | " + " | ".join(f"{s[p][0] / 1024:.1f} MB ({s[p][1] / 1024:.1f})" for p in pids) + " |")
+        print(
+            f"| {done:,} | "
+            + " | ".join(f"{s[p][0] / 1024:.1f} MB ({s[p][1] / 1024:.1f})" for p in pids)
+            + " |"
+        )
     peak = max(s[p][0] for _, s, _ in rows for p in pids) / 1024
     growth = 0.0
     for p in pids:
@@ -138,13 +153,17 @@ def report(rows: list[tuple[int, Sample, float]]) -> None:
         if len(busy) >= 2:
             g = (busy[-1][p][0] - busy[0][p][0]) / 1024
             growth = max(growth, g)
-            print(f"worker {p}: {share:.0%} of the workers' CPU; RSS {busy[0][p][0] / 1024:.1f} -> "
-                  f"{busy[-1][p][0] / 1024:.1f} MB from its first busy sample to the end ({g:+.1f} MB)")
+            print(
+                f"worker {p}: {share:.0%} of the workers' CPU; RSS {busy[0][p][0] / 1024:.1f} -> "
+                f"{busy[-1][p][0] / 1024:.1f} MB from its first busy sample to the end ({g:+.1f} MB)"
+            )
         else:
             print(f"worker {p}: {share:.0%} of the workers' CPU; busy in fewer than 2 samples")
     met = peak < GOAL_MB and growth < GROWTH_MB
-    print(f"peak worker RSS {peak:.1f} MB (goal < {GOAL_MB} MB); largest growth once busy {growth:+.1f} MB "
-          f"(goal < {GROWTH_MB} MB): {'met' if met else 'NOT met'}")
+    print(
+        f"peak worker RSS {peak:.1f} MB (goal < {GOAL_MB} MB); largest growth once busy {growth:+.1f} MB "
+        f"(goal < {GROWTH_MB} MB): {'met' if met else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

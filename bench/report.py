@@ -71,7 +71,13 @@ def diary_rows(rng: random.Random, cadre_ids: range) -> Any:
         for k in range(days):
             if rng.random() < p:
                 d = FIRST_DAY + timedelta(days=k)
-                yield (cid, d, "走访农户，了解生产生活情况", "text", utc(d, rng.randint(7, 22), rng.randint(0, 59)))
+                yield (
+                    cid,
+                    d,
+                    "走访农户，了解生产生活情况",
+                    "text",
+                    utc(d, rng.randint(7, 22), rng.randint(0, 59)),
+                )
                 if rng.random() < 0.1:
                     yield (cid, d, "调解邻里纠纷", "text", utc(d, 23, 0))
 
@@ -83,26 +89,77 @@ def seed(url: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     with engine.begin() as conn:
         conn.execute(insert(Township), [{"id": 1, "name": "基准镇"}])
-        conn.execute(insert(Village), [{"id": v + 1, "township_id": 1, "name": f"第{v + 1:03d}村"} for v in range(VILLAGES)])
-        conn.execute(insert(Cadre), [{"id": c + 1, "name": f"干部{c + 1}", "phone": f"139{c + 1:08d}", "post": "联户干部",
-                                      "village_id": c * VILLAGES // CADRES + 1, "active": True,
-                                      "created_at": start, "updated_at": start} for c in range(CADRES)])
+        conn.execute(
+            insert(Village),
+            [{"id": v + 1, "township_id": 1, "name": f"第{v + 1:03d}村"} for v in range(VILLAGES)],
+        )
+        conn.execute(
+            insert(Cadre),
+            [
+                {
+                    "id": c + 1,
+                    "name": f"干部{c + 1}",
+                    "phone": f"139{c + 1:08d}",
+                    "post": "联户干部",
+                    "village_id": c * VILLAGES // CADRES + 1,
+                    "active": True,
+                    "created_at": start,
+                    "updated_at": start,
+                }
+                for c in range(CADRES)
+            ],
+        )
         per = HOUSEHOLDS // CADRES
-        conn.execute(insert(Household), [{"id": i + 1, "village_id": min(i // per, CADRES - 1) * VILLAGES // CADRES + 1,
-                                          "head_name": f"户主{i + 1}", "population": 4, "created_at": start,
-                                          "updated_at": start} for i in range(HOUSEHOLDS)])
-        conn.execute(insert(Link), [{"household_id": i + 1, "cadre_id": min(i // per, CADRES - 1) + 1, "linked_at": start,
-                                     "commitment_signed_on": date(2026, 3, 1) if rng.random() < 0.7 else None}
-                                    for i in range(HOUSEHOLDS)])
-        conn.execute(insert(ServiceCard), [{"household_id": i + 1, "number": f"{i + 1:08d}",
-                                            "issued_on": date(2026, 3, 1) if rng.random() < 0.8 else None}
-                                           for i in range(HOUSEHOLDS)])
+        conn.execute(
+            insert(Household),
+            [
+                {
+                    "id": i + 1,
+                    "village_id": min(i // per, CADRES - 1) * VILLAGES // CADRES + 1,
+                    "head_name": f"户主{i + 1}",
+                    "population": 4,
+                    "created_at": start,
+                    "updated_at": start,
+                }
+                for i in range(HOUSEHOLDS)
+            ],
+        )
+        conn.execute(
+            insert(Link),
+            [
+                {
+                    "household_id": i + 1,
+                    "cadre_id": min(i // per, CADRES - 1) + 1,
+                    "linked_at": start,
+                    "commitment_signed_on": date(2026, 3, 1) if rng.random() < 0.7 else None,
+                }
+                for i in range(HOUSEHOLDS)
+            ],
+        )
+        conn.execute(
+            insert(ServiceCard),
+            [
+                {
+                    "household_id": i + 1,
+                    "number": f"{i + 1:08d}",
+                    "issued_on": date(2026, 3, 1) if rng.random() < 0.8 else None,
+                }
+                for i in range(HOUSEHOLDS)
+            ],
+        )
         counts["households"] = HOUSEHOLDS
         # leave: 300 cadres, 3–10 days somewhere in the year
         leave = []
         for c in rng.sample(range(1, CADRES + 1), min(300, CADRES // 10)):
             s = FIRST_DAY + timedelta(days=rng.randint(0, 320))
-            leave.append({"cadre_id": c, "start_date": s, "end_date": s + timedelta(days=rng.randint(3, 10)), "reason": "休假"})
+            leave.append(
+                {
+                    "cadre_id": c,
+                    "start_date": s,
+                    "end_date": s + timedelta(days=rng.randint(3, 10)),
+                    "reason": "休假",
+                }
+            )
         conn.execute(insert(CadreLeave), leave)
         summaries = []
         for c in range(1, CADRES + 1):
@@ -110,29 +167,72 @@ def seed(url: str) -> dict[str, int]:
                 if rng.random() < 0.85:
                     late = rng.random() < 0.15
                     d = date(2026, m + 1, 2) if late else date(2026, m, 28)
-                    summaries.append({"cadre_id": c, "month": f"2026-{m:02d}", "text": "本月小结",
-                                      "submitted_at": utc(d, 20).replace(tzinfo=UTC), "submitted_day": d, "on_time": not late})
+                    summaries.append(
+                        {
+                            "cadre_id": c,
+                            "month": f"2026-{m:02d}",
+                            "text": "本月小结",
+                            "submitted_at": utc(d, 20).replace(tzinfo=UTC),
+                            "submitted_day": d,
+                            "on_time": not late,
+                        }
+                    )
         conn.execute(insert(MonthlySummary), summaries)
         counts["summaries"] = len(summaries)
         tasks, assignments = [], []
         for n in range(24):
             m = n // 2 + 1 if n < 22 else 11
             deadline = utc(date(2026, m, 10 + (n % 2) * 10), 18).replace(tzinfo=UTC)
-            tasks.append({"id": n + 1, "number": n + 1, "title": f"督办事项{n + 1}", "body": "按要求完成",
-                          "deadline": deadline, "published_at": deadline - timedelta(days=7), "targets": ["all"],
-                          "created_by": "cli", "created_at": deadline - timedelta(days=7)})
+            tasks.append(
+                {
+                    "id": n + 1,
+                    "number": n + 1,
+                    "title": f"督办事项{n + 1}",
+                    "body": "按要求完成",
+                    "deadline": deadline,
+                    "published_at": deadline - timedelta(days=7),
+                    "targets": ["all"],
+                    "created_by": "cli",
+                    "created_at": deadline - timedelta(days=7),
+                }
+            )
             for c in rng.sample(range(1, CADRES + 1), min(1000, CADRES)):
                 r = rng.random()
-                fed = None if r < 0.05 else deadline + timedelta(hours=rng.randint(-100, -1) if r < 0.85 else rng.randint(1, 48))
-                assignments.append({"task_id": n + 1, "cadre_id": c, "status": "fed_back" if fed else "delivered",
-                                    "deadline": deadline, "first_feedback_at": fed, "returned_count": 1 if rng.random() < 0.03 else 0})
+                fed = (
+                    None
+                    if r < 0.05
+                    else deadline + timedelta(hours=rng.randint(-100, -1) if r < 0.85 else rng.randint(1, 48))
+                )
+                assignments.append(
+                    {
+                        "task_id": n + 1,
+                        "cadre_id": c,
+                        "status": "fed_back" if fed else "delivered",
+                        "deadline": deadline,
+                        "first_feedback_at": fed,
+                        "returned_count": 1 if rng.random() < 0.03 else 0,
+                    }
+                )
         conn.execute(insert(Task), tasks)
         conn.execute(insert(TaskAssignment), assignments)
         counts["task assignments"] = len(assignments)
         hh_for_request = rng.sample(range(1, HOUSEHOLDS + 1), REQUESTS)
-        conn.execute(insert(WechatIdentity), [{"id": i + 1, "openid": f"obench{i:08d}", "kind": "villager", "household_id": h,
-                                               "first_seen_at": start, "window_sent": 0, "subscribed": True,
-                                               "unreachable": False} for i, h in enumerate(hh_for_request)])
+        conn.execute(
+            insert(WechatIdentity),
+            [
+                {
+                    "id": i + 1,
+                    "openid": f"obench{i:08d}",
+                    "kind": "villager",
+                    "household_id": h,
+                    "first_seen_at": start,
+                    "window_sent": 0,
+                    "subscribed": True,
+                    "unreachable": False,
+                }
+                for i, h in enumerate(hh_for_request)
+            ],
+        )
     # diary entries and requests: the big tables, through the driver's fastest path
     raw = engine.raw_connection()
     try:
@@ -147,27 +247,58 @@ def seed(url: str) -> dict[str, int]:
                     for row in rows:
                         cp.write_row(row)
             else:
-                cur.executemany("INSERT INTO diary_entry (cadre_id, day, text, source, created_at) VALUES (?, ?, ?, ?, ?)",
-                                [(c, d.isoformat(), t, s, ts.strftime(SQLITE_TS)) for c, d, t, s, ts in rows])
+                cur.executemany(
+                    "INSERT INTO diary_entry (cadre_id, day, text, source, created_at) VALUES (?, ?, ?, ?, ?)",
+                    [(c, d.isoformat(), t, s, ts.strftime(SQLITE_TS)) for c, d, t, s, ts in rows],
+                )
         counts["diary entries"] = n
         per = HOUSEHOLDS // CADRES
         requests = []
         for i, h in enumerate(hh_for_request):
-            created = utc(FIRST_DAY + timedelta(days=rng.randint(0, 333)), rng.randint(0, 23), rng.randint(0, 59))
+            created = utc(
+                FIRST_DAY + timedelta(days=rng.randint(0, 333)), rng.randint(0, 23), rng.randint(0, 59)
+            )
             r = rng.random()
-            answered = None if r < 0.05 else created + timedelta(minutes=rng.randint(5, 20 * 60) if r < 0.85 else rng.randint(25 * 60, 72 * 60))
-            sat = (("满意" if rng.random() < 0.85 else "不满意") if answered and rng.random() < 0.6 else None)
-            requests.append((i + 1, h, i + 1, min((h - 1) // per, CADRES - 1) + 1, "求助", "服务", "需要帮助", "text", created,
-                             answered, "answered" if answered else "open", sat, 0))
-        cols = ("number, household_id, identity_id, cadre_id, category, role, text, msg_type, created_at, first_answer_at, "
-                "status, satisfaction, reopened_count")
+            answered = (
+                None
+                if r < 0.05
+                else created
+                + timedelta(minutes=rng.randint(5, 20 * 60) if r < 0.85 else rng.randint(25 * 60, 72 * 60))
+            )
+            sat = ("满意" if rng.random() < 0.85 else "不满意") if answered and rng.random() < 0.6 else None
+            requests.append(
+                (
+                    i + 1,
+                    h,
+                    i + 1,
+                    min((h - 1) // per, CADRES - 1) + 1,
+                    "求助",
+                    "服务",
+                    "需要帮助",
+                    "text",
+                    created,
+                    answered,
+                    "answered" if answered else "open",
+                    sat,
+                    0,
+                )
+            )
+        cols = (
+            "number, household_id, identity_id, cadre_id, category, role, text, msg_type, created_at, first_answer_at, "
+            "status, satisfaction, reopened_count"
+        )
         if is_pg:
             with cur.copy(f"COPY villager_request ({cols}) FROM STDIN") as cp:
                 for row in requests:
                     cp.write_row(row)
         else:
-            cur.executemany(f"INSERT INTO villager_request ({cols}) VALUES ({', '.join('?' * 13)})",
-                            [tuple(x.strftime(SQLITE_TS) if isinstance(x, datetime) else x for x in row) for row in requests])
+            cur.executemany(
+                f"INSERT INTO villager_request ({cols}) VALUES ({', '.join('?' * 13)})",
+                [
+                    tuple(x.strftime(SQLITE_TS) if isinstance(x, datetime) else x for x in row)
+                    for row in requests
+                ],
+            )
         counts["requests"] = len(requests)
         raw.commit()
         if is_pg:
@@ -202,8 +333,11 @@ def measure(url: str, label: str) -> list[tuple[str, str]]:
             walls.sort()
             cell = f"{walls[0]:.2f} s (median {walls[len(walls) // 2]:.2f}, CPU {min(cpus):.2f})"
             out.append((f"build_report {kind} {period} — best of {runs}", cell))
-            print(f"  {label}: build_report {kind} {period}: {cell} ({len(report.cadres)} cadres, "
-                  f"avg score {report.totals.avg_score})", flush=True)
+            print(
+                f"  {label}: build_report {kind} {period}: {cell} ({len(report.cadres)} cadres, "
+                f"avg score {report.totals.avg_score})",
+                flush=True,
+            )
             if kind == "month":
                 month_report = report
         for name, fn in (("json", render_json), ("xlsx", render_xlsx), ("html", render_html)):

@@ -39,8 +39,11 @@ TOKEN = "bench-token"
 
 def setup(url: str) -> tuple[Any, WechatClient]:
     upgrade(url)
-    lx = build(load_config(overrides={"database.url": url, "wechat.token": TOKEN, "wechat.app_id": "wxbench"},
-                           env={}))
+    lx = build(
+        load_config(
+            overrides={"database.url": url, "wechat.token": TOKEN, "wechat.app_id": "wxbench"}, env={}
+        )
+    )
     with lx.session() as s:
         f = Factory(s)
         cadre = f.cadre(name="李明", phone="13900001111")
@@ -114,7 +117,9 @@ def profile(url: str, kind: str, n: int) -> None:
     for i in range(n):
         fn(i)
     p.stop()
-    print(f"{kind}: {(time.process_time() - t0) / n * 1000:.2f} ms CPU per message (in-process, {n} messages)")
+    print(
+        f"{kind}: {(time.process_time() - t0) / n * 1000:.2f} ms CPU per message (in-process, {n} messages)"
+    )
     print(p.output_text(unicode=True, color=False, show_all=False))
     lx.close()
 
@@ -143,7 +148,9 @@ def main() -> None:
     ap.add_argument("-v", action="store_true", help="list the statements of each kind")
     ap.add_argument("--profile", default="", help="profile this kind instead of counting (e.g. diary)")
     ap.add_argument("-n", type=int, default=1000, help="messages profiled")
-    ap.add_argument("--cpu", type=int, default=0, help="also this process's CPU ms per message (best of 3 × N)")
+    ap.add_argument(
+        "--cpu", type=int, default=0, help="also this process's CPU ms per message (best of 3 × N)"
+    )
     args = ap.parse_args()
     if args.profile:
         with tempfile.TemporaryDirectory() as d:
@@ -163,7 +170,9 @@ def main() -> None:
     print("\n| message | " + " | ".join(heads) + " |")
     print("|---|" + "---|" * len(heads))
     for name in next(iter(results.values())):
-        cells = [str(r[name]) for r in results.values()] + [f"{cpu[db][name]:.2f}" for db in results if cpu[db]]
+        cells = [str(r[name]) for r in results.values()] + [
+            f"{cpu[db][name]:.2f}" for db in results if cpu[db]
+        ]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

@@ -37,9 +37,11 @@ def main() -> None:
                 out, why = playable_voice(src, "audio/amr")
                 times.append(time.perf_counter() - t)
                 assert out is not None, why
-            print(f"{seconds:>2} s voice: AMR {src.stat().st_size:,} B -> MP3 {out.stat().st_size:,} B; "
-                  f"convert median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
-                  f"({args.runs} runs)")
+            print(
+                f"{seconds:>2} s voice: AMR {src.stat().st_size:,} B -> MP3 {out.stat().st_size:,} B; "
+                f"convert median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
+                f"({args.runs} runs)"
+            )
     print(f"command: .venv/bin/python bench/voice.py --runs {args.runs}")
 
 

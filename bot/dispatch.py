@@ -90,20 +90,32 @@ _IDENT = WechatIdentity.__table__
 _OPEN_USER_WINDOW = (
     update(_IDENT)
     .where(_IDENT.c.openid == bindparam("b_openid"))
-    .values(last_inbound_at=bindparam("b_now"), window_opened_at=bindparam("b_now"),
-            window_until=bindparam("b_until"), window_quota=USER_MESSAGE_WINDOW[0], window_sent=0)
+    .values(
+        last_inbound_at=bindparam("b_now"),
+        window_opened_at=bindparam("b_now"),
+        window_until=bindparam("b_until"),
+        window_quota=USER_MESSAGE_WINDOW[0],
+        window_sent=0,
+    )
     .returning(*_IDENT.c)
 )
 
 
 def _identity_opening_user_window(session: Session, openid: str, now: datetime) -> WechatIdentity | None:
     """The known identity with its 48-hour window opened (one statement), or None for a new user."""
-    row = session.connection().execute(
-        _OPEN_USER_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + USER_MESSAGE_WINDOW[1]}).first()
+    row = (
+        session.connection()
+        .execute(
+            _OPEN_USER_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + USER_MESSAGE_WINDOW[1]}
+        )
+        .first()
+    )
     if row is None:
         return None
     ident = WechatIdentity(**row._mapping)
-    make_transient_to_detached(ident)  # as if loaded: no history, so nothing to flush unless a handler changes it
+    make_transient_to_detached(
+        ident
+    )  # as if loaded: no history, so nothing to flush unless a handler changes it
     session.add(ident)
     return ident
 
@@ -113,8 +125,15 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
     if msg.kind != "event":
         ident = _identity_opening_user_window(session, msg.openid, now)
         if ident is not None:
-            return Context(session=session, config=lx.config, identity=ident, inbound=inbound, now=lx.now,
-                           render=render, outbox=Outbox(session))
+            return Context(
+                session=session,
+                config=lx.config,
+                identity=ident,
+                inbound=inbound,
+                now=lx.now,
+                render=render,
+                outbox=Outbox(session),
+            )
     ident = _identity(session, msg.openid, now)
     if not (msg.kind == "event" and msg.event == "unsubscribe"):
         ident.last_inbound_at = now
@@ -128,8 +147,15 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
         if length == USER_MESSAGE_WINDOW[1] or not open_now or left < quota:
             ident.window_opened_at, ident.window_until, ident.window_quota = now, now + length, quota
             ident.window_sent = 0
-    return Context(session=session, config=lx.config, identity=ident, inbound=inbound, now=lx.now,
-                   render=render, outbox=Outbox(session))
+    return Context(
+        session=session,
+        config=lx.config,
+        identity=ident,
+        inbound=inbound,
+        now=lx.now,
+        render=render,
+        outbox=Outbox(session),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- handling
@@ -241,13 +267,17 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
     if row_id is None:
         return None
     inbound = InboundMessage(id=row_id, **values)
-    make_transient_to_detached(inbound)  # read-only for the handlers (id, create_time); kept out of the session
+    make_transient_to_detached(
+        inbound
+    )  # read-only for the handlers (id, create_time); kept out of the session
     return inbound
 
 
 _TABLE = InboundMessage.__table__
 _INSERT = insert_or_skip(_TABLE, "dedup_key")
-_REPLY = select(InboundMessage.status, InboundMessage.reply).where(InboundMessage.dedup_key == bindparam("key"))
+_REPLY = select(InboundMessage.status, InboundMessage.reply).where(
+    InboundMessage.dedup_key == bindparam("key")
+)
 # The outcome goes onto the row in Core: the InboundMessage object is never in the session (no unit of work
 # for one UPDATE of three columns).
 _OUTCOME = (
@@ -281,8 +311,10 @@ def _handle(lx: Lianxin, msg: Message) -> str | None:
             inbound.error = "".join(traceback.format_exception_only(type(e), e)).strip()[:2000]
             reply = render("error")
         inbound.reply = reply
-        session.connection().execute(_OUTCOME, {"b_id": inbound.id, "b_status": inbound.status, "b_reply": reply,
-                                                "b_error": inbound.error})
+        session.connection().execute(
+            _OUTCOME,
+            {"b_id": inbound.id, "b_status": inbound.status, "b_reply": reply, "b_error": inbound.error},
+        )
         session.commit()
         log.debug("handled %s by %s", msg.dedup_key, name)
         return reply

@@ -27,7 +27,10 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
     if workers <= 1:
         app = create_app(lx)
         sched = _start_scheduler(lx) if scheduler else None
-        print(f"lianxin: serving on http://{host}:{port}/  (WeChat URL: http://{host}:{port}/wechat)", flush=True)
+        print(
+            f"lianxin: serving on http://{host}:{port}/  (WeChat URL: http://{host}:{port}/wechat)",
+            flush=True,
+        )
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False)
         finally:

@@ -83,7 +83,8 @@ class User:
     def sees_full(self, village_id: int | None) -> bool:
         """Full phone numbers and personal details: the office, and a village user for their own village."""
         return (self.role == "admin" and self.sees_village(village_id)) or (
-            self.role == "village" and village_id == self.village_id)
+            self.role == "village" and village_id == self.village_id
+        )
 
 
 def lx() -> Lianxin:
@@ -108,7 +109,6 @@ def user() -> User:
 
 def record(s: Session, action: str, target: str | None = None, **detail: Any) -> None:
     audit.record(s, actor=user().actor, action=action, target=target, detail=detail or None)
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -159,6 +159,7 @@ def get_in_scope(s: Any, model: Any, record_id: int) -> Any:
 
 def deployment_only(fn: F) -> F:
     """What belongs to the whole deployment (see the module): 403 for a township's office in a county."""
+
     @wraps(fn)
     def wrapper(*a: Any, **kw: Any) -> Any:
         if not user().runs_deployment:
@@ -193,7 +194,8 @@ def _guard() -> Any:
     # NUL cannot be stored in PostgreSQL text (psycopg DataError → a 500 on every search box and form); no one
     # types it, so a request carrying one is refused before anything reads it.
     if any("\x00" in v for _, vs in request.args.lists() for v in vs) or (
-            request.method == "POST" and any("\x00" in v for _, vs in request.form.lists() for v in vs)):
+        request.method == "POST" and any("\x00" in v for _, vs in request.form.lists() for v in vs)
+    ):
         abort(400, description="输入中含有不允许的字符。")
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
@@ -229,12 +231,26 @@ def _user(s: Session, u: ConsoleUser) -> User:
     # a village account's township is its village's; an admin or viewer without one predates any township
     # (lianxin user add always gives one) and, like the county's, sees the whole deployment
     tid = None if county else (u.village.township_id if u.village is not None else u.township_id)
-    village_ids = (frozenset(s.scalars(select(Village.id).where(Village.township_id == tid)))
-                   if tid is not None else None)
-    runs = base == "admin" and (tid is None or (s.scalar(select(func.count()).select_from(Township)) or 0) <= 1)
-    return User(u.id, u.username, base, u.village_id, u.village.name if u.village else None, account_role=u.role,
-                township_id=tid, township_name=s.scalar(select(Township.name).where(Township.id == tid)) if tid else None,
-                village_ids=village_ids, runs_deployment=runs)
+    village_ids = (
+        frozenset(s.scalars(select(Village.id).where(Village.township_id == tid)))
+        if tid is not None
+        else None
+    )
+    runs = base == "admin" and (
+        tid is None or (s.scalar(select(func.count()).select_from(Township)) or 0) <= 1
+    )
+    return User(
+        u.id,
+        u.username,
+        base,
+        u.village_id,
+        u.village.name if u.village else None,
+        account_role=u.role,
+        township_id=tid,
+        township_name=s.scalar(select(Township.name).where(Township.id == tid)) if tid else None,
+        village_ids=village_ids,
+        runs_deployment=runs,
+    )
 
 
 @bp.app_errorhandler(400)
@@ -244,8 +260,12 @@ def _error(e: Any) -> Any:
     if request.path.startswith("/wechat"):
         return e
     titles = {400: "请求无效", 403: "没有权限", 404: "找不到该记录"}
-    return render_template("error.html", code=e.code, title=titles.get(e.code, "错误"),
-                           message=e.description if e.code != 404 else "该记录不存在，或不在您的权限范围内。"), e.code
+    return render_template(
+        "error.html",
+        code=e.code,
+        title=titles.get(e.code, "错误"),
+        message=e.description if e.code != 404 else "该记录不存在，或不在您的权限范围内。",
+    ), e.code
 
 
 # --------------------------------------------------------------------------------------------------
@@ -259,8 +279,15 @@ def _limit_key(username: str) -> str:
 
 def _fail(s: Session, key: str, t: datetime, limit: int) -> bool:
     """Count a failure; True when the account (or address) is now locked."""
-    _, until = record_failure(s, key, t, limit=limit, lock_for=timedelta(minutes=LOCK_MINUTES),
-                              window=timedelta(hours=1), fresh_after_lock=True)
+    _, until = record_failure(
+        s,
+        key,
+        t,
+        limit=limit,
+        lock_for=timedelta(minutes=LOCK_MINUTES),
+        window=timedelta(hours=1),
+        fresh_after_lock=True,
+    )
     return until is not None
 
 
@@ -279,25 +306,41 @@ def login() -> Any:
         with db() as s:
             until = locked_until(s, key, t) or locked_until(s, ip_key, t)
             if until is not None:
-                error = f"登录失败次数过多，账号已锁定至 {until.astimezone(lx().config.tz):%H:%M}，请稍后再试。"
+                error = (
+                    f"登录失败次数过多，账号已锁定至 {until.astimezone(lx().config.tz):%H:%M}，请稍后再试。"
+                )
                 audit.record(s, actor=f"console:{username}", action="login.locked", target=f"user:{username}")
             else:
-                u = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username)) if username else None
+                u = (
+                    s.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+                    if username
+                    else None
+                )
                 if u is not None and u.active and verify_password(u.password_hash, password):
                     clear_failures(s, key)
                     u.last_login_at = t
-                    audit.record(s, actor=f"console:{u.username}", action="login", target=f"user:{u.username}")
+                    audit.record(
+                        s, actor=f"console:{u.username}", action="login", target=f"user:{u.username}"
+                    )
                     session.clear()
                     session.permanent = True
                     session["uid"] = u.id
                     session["last"] = t.timestamp()
                     csrf_token()
                     nxt = request.args.get("next") or ""
-                    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("console.dashboard"))
+                    return redirect(
+                        nxt
+                        if nxt.startswith("/") and not nxt.startswith("//")
+                        else url_for("console.dashboard")
+                    )
                 locked = _fail(s, key, t, limit)
                 _fail(s, ip_key, t, limit * IP_FACTOR)
-                audit.record(s, actor=f"console:{username or '?'}", action="login.failed", target=f"user:{username}")
-                error = (f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟。" if locked else "账号或密码不正确。")
+                audit.record(
+                    s, actor=f"console:{username or '?'}", action="login.failed", target=f"user:{username}"
+                )
+                error = (
+                    f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟。" if locked else "账号或密码不正确。"
+                )
     return render_template("login.html", error=error), (401 if error else 200)
 
 

@@ -5,5 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-bp = Blueprint("console", __name__, url_prefix="", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)

@@ -51,7 +51,9 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["mask"] = mask_phone
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["md"] = md
-    app.jinja_env.globals["ffmpeg_missing"] = lambda: media_files.ffmpeg_path() is None  # voice: say so, don't fail silently
+    app.jinja_env.globals["ffmpeg_missing"] = lambda: (
+        media_files.ffmpeg_path() is None
+    )  # voice: say so, don't fail silently
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
     app.jinja_env.globals["CHANNEL_ZH"] = CHANNELS
@@ -59,14 +61,32 @@ def install(app: Flask) -> None:
 
 STATUS_ZH = {
     # task assignments
-    "pending": "待发送", "delivered": "已送达", "acknowledged": "已查看", "fed_back": "已反馈", "done": "已完成",
+    "pending": "待发送",
+    "delivered": "已送达",
+    "acknowledged": "已查看",
+    "fed_back": "已反馈",
+    "done": "已完成",
     "returned": "已退回",
     # requests
-    "open": "待答复", "answered": "已答复", "closed": "已办结",
+    "open": "待答复",
+    "answered": "已答复",
+    "closed": "已办结",
     # outbox
-    "sending": "发送中", "sent": "已发送", "failed": "发送失败", "merged": "已合并",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "发送失败",
+    "merged": "已合并",
     # lights
-    "green": "正常", "yellow": "临期", "red": "逾期", "late": "逾期完成", "grey": "已完成",
+    "green": "正常",
+    "yellow": "临期",
+    "red": "逾期",
+    "late": "逾期完成",
+    "grey": "已完成",
 }
-ROLE_ZH = {"admin": "办公室管理员", "village": "村(居)账号", "viewer": "只读（领导）",
-           "county-admin": "县级管理员", "county-viewer": "县级只读（领导）"}
+ROLE_ZH = {
+    "admin": "办公室管理员",
+    "village": "村(居)账号",
+    "viewer": "只读（领导）",
+    "county-admin": "县级管理员",
+    "county-viewer": "县级只读（领导）",
+}

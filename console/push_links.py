@@ -34,12 +34,23 @@ def show(token: str) -> Any:
                 # The thread as it stood when the push was made: a link shows that one message, never what is
                 # added later (the account that holds it may have been unlinked, the request moved).
                 replies: list[RequestReply] = [r for r in req.replies if r.created_at <= link.created_at]
-                thread = {"number": req.number, "text": req.text, "category": req.category,
-                          "at": req.created_at.astimezone(lx.config.tz), "status": req.status,
-                          "replies": [(r.created_at.astimezone(lx.config.tz), r.text) for r in replies]}
-        page = render_template("push/link.html", title=TITLES.get(link.kind, "消息"), kind=link.kind,
-                               text=link.text, at=link.created_at.astimezone(lx.config.tz), thread=thread,
-                               expires=link.expires_at.astimezone(lx.config.tz))
+                thread = {
+                    "number": req.number,
+                    "text": req.text,
+                    "category": req.category,
+                    "at": req.created_at.astimezone(lx.config.tz),
+                    "status": req.status,
+                    "replies": [(r.created_at.astimezone(lx.config.tz), r.text) for r in replies],
+                }
+        page = render_template(
+            "push/link.html",
+            title=TITLES.get(link.kind, "消息"),
+            kind=link.kind,
+            text=link.text,
+            at=link.created_at.astimezone(lx.config.tz),
+            thread=thread,
+            expires=link.expires_at.astimezone(lx.config.tz),
+        )
     resp = current_app.make_response(page)
     # Nobody else's business: no caching by proxies, no referrer leaking the token, not indexed.
     resp.headers["Cache-Control"] = "private, no-store"

@@ -50,7 +50,9 @@ class Outbox:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def enqueue(self, openid: str, kind: str, text: str, *, key: str, template: dict[str, Any] | None = None) -> bool:
+    def enqueue(
+        self, openid: str, kind: str, text: str, *, key: str, template: dict[str, Any] | None = None
+    ) -> bool:
         return enqueue(self.session, openid=openid, kind=kind, text=text, key=key, template=template)
 
 

@@ -60,7 +60,9 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     elif row.expires_at <= now:
         problem = "expired"
     if problem is not None:
-        failures, until = record_failure(ctx.session, _key(ctx), now, limit=MAX_WRONG, lock_for=LOCK, window=LOCK)
+        failures, until = record_failure(
+            ctx.session, _key(ctx), now, limit=MAX_WRONG, lock_for=LOCK, window=LOCK
+        )
         if until is not None:
             return ctx.render("bind_locked", until=local_time_text(ctx, until), bound_as=bound_as)
         return ctx.render(f"bind_{problem}", left=MAX_WRONG - failures, bound_as=bound_as)
@@ -107,10 +109,17 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     ident.household_id = None
     ident.bound_at = now
     clear_failures(ctx.session, _key(ctx))
-    record(ctx.session, actor=f"wechat:{ident.openid}", action="wechat.bind", target=f"cadre:{cadre.id}", detail=detail)
+    record(
+        ctx.session,
+        actor=f"wechat:{ident.openid}",
+        action="wechat.bind",
+        target=f"cadre:{cadre.id}",
+        detail=detail,
+    )
     ctx.session.flush()
-    return ctx.render("bind_ok", cadre=cadre, rebound=bool(released), was_villager=was_villager,
-                      was_cadre=was_cadre)
+    return ctx.render(
+        "bind_ok", cadre=cadre, rebound=bool(released), was_villager=was_villager, was_cadre=was_cadre
+    )
 
 
 router = Router("binding", anyone, (Route("bind", command("绑定"), bind),))

@@ -71,9 +71,18 @@ def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None)
     if source == "voice" and media_id:
         # The audio itself is kept: WeChat holds it 3 days, the download job fetches it within minutes
         # (reminders/media.py) and the console plays it, whether or not WeChat gave a Recognition text.
-        ctx.session.add(Attachment(owner_type="diary", owner_id=entry.id, media_type="voice", media_id=media_id,
-                                   created_at=ctx.now()))
-    link_mentions(ctx.session, entry, new=True)  # households named by head name or card number: visits in the ledger
+        ctx.session.add(
+            Attachment(
+                owner_type="diary",
+                owner_id=entry.id,
+                media_type="voice",
+                media_id=media_id,
+                created_at=ctx.now(),
+            )
+        )
+    link_mentions(
+        ctx.session, entry, new=True
+    )  # households named by head name or card number: visits in the ledger
     return entry
 
 
@@ -118,7 +127,9 @@ def undo(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("undo_nothing", minutes=int(UNDO_WINDOW.total_seconds() // 60))
     entry.deleted_at = now
     ctx.session.flush()
-    return ctx.render("diary_undone", day=entry.day, text=_short(entry.text), n=diary_days(ctx, cadre.id, entry.day))
+    return ctx.render(
+        "diary_undone", day=entry.day, text=_short(entry.text), n=diary_days(ctx, cadre.id, entry.day)
+    )
 
 
 def _short(text: str, n: int = 20) -> str:
@@ -152,8 +163,14 @@ def summary(ctx: Context, msg: Message, rest: str) -> str:
     )
     replaced = row is not None
     if row is None:
-        row = MonthlySummary(cadre_id=cadre.id, month=month, text=text, submitted_at=ctx.now(),
-                             submitted_day=day, on_time=on_time)
+        row = MonthlySummary(
+            cadre_id=cadre.id,
+            month=month,
+            text=text,
+            submitted_at=ctx.now(),
+            submitted_day=day,
+            on_time=on_time,
+        )
         ctx.session.add(row)
     else:
         row.text = text
@@ -161,8 +178,14 @@ def summary(ctx: Context, msg: Message, rest: str) -> str:
         row.submitted_day = day
         row.on_time = bool(row.on_time) or on_time
     ctx.session.flush()
-    return ctx.render("summary_saved", year=year, month=mon, on_time=row.on_time, replaced=replaced,
-                      days=diary_days(ctx, cadre.id, date(year, mon, 1)))
+    return ctx.render(
+        "summary_saved",
+        year=year,
+        month=mon,
+        on_time=row.on_time,
+        replaced=replaced,
+        days=diary_days(ctx, cadre.id, date(year, mon, 1)),
+    )
 
 
 def photo(ctx: Context, msg: Message) -> str:
@@ -171,7 +194,9 @@ def photo(ctx: Context, msg: Message) -> str:
     since = ctx.now() - PHOTO_WINDOW
     entry = ctx.session.scalar(
         select(DiaryEntry)
-        .where(DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None), DiaryEntry.created_at >= since)
+        .where(
+            DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None), DiaryEntry.created_at >= since
+        )
         .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
         .limit(1)
     )
@@ -189,23 +214,36 @@ def photo(ctx: Context, msg: Message) -> str:
     if owner is None:
         return ctx.render("photo_orphan", minutes=int(PHOTO_WINDOW.total_seconds() // 60))
     kind, row = owner
-    ctx.session.add(Attachment(owner_type=kind, owner_id=row.id, media_type="image", media_id=msg.media_id,
-                               pic_url=msg.pic_url, created_at=ctx.now()))
+    ctx.session.add(
+        Attachment(
+            owner_type=kind,
+            owner_id=row.id,
+            media_type="image",
+            media_id=msg.media_id,
+            pic_url=msg.pic_url,
+            created_at=ctx.now(),
+        )
+    )
     ctx.session.flush()
     count = ctx.session.scalar(
-        select(func.count()).select_from(Attachment).where(Attachment.owner_type == kind, Attachment.owner_id == row.id,
-                                                           Attachment.media_type == "image")
+        select(func.count())
+        .select_from(Attachment)
+        .where(Attachment.owner_type == kind, Attachment.owner_id == row.id, Attachment.media_type == "image")
     )
     if kind == "diary":
         return ctx.render("photo_attached", kind=kind, day=row.day, count=count)
     return ctx.render("photo_attached", kind=kind, day=None, count=count)
 
 
-router = Router("diary", is_cadre, (
-    Route("diary.write", command("日记"), write),
-    Route("diary.summary", command("小结"), summary),
-    Route("diary.undo", command("撤销"), undo),
-    Route("diary.photo", kinds("image"), photo),
-))
+router = Router(
+    "diary",
+    is_cadre,
+    (
+        Route("diary.write", command("日记"), write),
+        Route("diary.summary", command("小结"), summary),
+        Route("diary.undo", command("撤销"), undo),
+        Route("diary.photo", kinds("image"), photo),
+    ),
+)
 # After every other cadre command: plain text and voice are diary entries.
 plain_router = Router("diary.plain", is_cadre, (Route("diary.plain", kinds("text", "voice"), plain),))

@@ -45,8 +45,12 @@ def _any_event(ctx: Context, msg: Message) -> dict[str, Any] | None:
     return {} if msg.kind == "event" else None
 
 
-router = Router("events", anyone, (
-    Route("events.subscribe", _event("subscribe"), subscribe),
-    Route("events.unsubscribe", _event("unsubscribe"), unsubscribe),
-    Route("events.other", _any_event, other_event),
-))
+router = Router(
+    "events",
+    anyone,
+    (
+        Route("events.subscribe", _event("subscribe"), subscribe),
+        Route("events.unsubscribe", _event("unsubscribe"), unsubscribe),
+        Route("events.other", _any_event, other_event),
+    ),
+)

@@ -28,6 +28,14 @@ def fallback(ctx: Context, msg: Message) -> str:
 
 router = Router("guide", anyone, (Route("help", command("帮助"), show),))
 # Last of all: unbound accounts get the welcome; a cadre's or villager's other kinds of message get help.
-fallback_router = Router("fallback", anyone, (
-    Route("fallback", kinds("text", "voice", "image", "location", "link", "video", "shortvideo", "unknown"), fallback),
-))
+fallback_router = Router(
+    "fallback",
+    anyone,
+    (
+        Route(
+            "fallback",
+            kinds("text", "voice", "image", "location", "link", "video", "shortvideo", "unknown"),
+            fallback,
+        ),
+    ),
+)

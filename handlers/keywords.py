@@ -22,16 +22,85 @@ from functools import lru_cache
 # Traditional → Simplified for the characters of our keywords (and a few common words around them).
 _TRAD = str.maketrans(
     {
-        "綁": "绑", "記": "记", "結": "结", "務": "务", "覆": "复", "復": "复", "幫": "帮", "銷": "销",
-        "農": "农", "戶": "户", "饋": "馈", "傳": "传", "諾": "诺", "發": "发", "登": "登", "滿": "满",
-        "說": "说", "明": "明", "撤": "撤", "迴": "回", "們": "们", "無": "无", "單": "单", "續": "续",
-        "選": "选", "項": "项", "條": "条", "週": "周", "產": "产", "費": "费", "補": "补", "貼": "贴",
-        "醫": "医", "保": "保", "環": "环", "衛": "卫", "劃": "划", "計": "计", "規": "规", "證": "证",
-        "須": "须", "禁": "禁", "賭": "赌", "毒": "毒", "綠": "绿", "煙": "烟", "菸": "烟",
-        "治": "治", "穩": "稳", "維": "维", "綜": "综", "涉": "涉", "辦": "办", "書": "书", "轉": "转",
-        "關": "关", "請": "请", "問": "问", "麼": "么", "麽": "么", "嗎": "吗", "為": "为", "給": "给",
-        "這": "这", "裡": "里", "裏": "里", "夠": "够", "錢": "钱", "領": "领", "與": "与", "個": "个",
-        "後": "后", "來": "来", "時": "时", "間": "间", "長": "长", "體": "体", "學": "学", "實": "实",
+        "綁": "绑",
+        "記": "记",
+        "結": "结",
+        "務": "务",
+        "覆": "复",
+        "復": "复",
+        "幫": "帮",
+        "銷": "销",
+        "農": "农",
+        "戶": "户",
+        "饋": "馈",
+        "傳": "传",
+        "諾": "诺",
+        "發": "发",
+        "登": "登",
+        "滿": "满",
+        "說": "说",
+        "明": "明",
+        "撤": "撤",
+        "迴": "回",
+        "們": "们",
+        "無": "无",
+        "單": "单",
+        "續": "续",
+        "選": "选",
+        "項": "项",
+        "條": "条",
+        "週": "周",
+        "產": "产",
+        "費": "费",
+        "補": "补",
+        "貼": "贴",
+        "醫": "医",
+        "保": "保",
+        "環": "环",
+        "衛": "卫",
+        "劃": "划",
+        "計": "计",
+        "規": "规",
+        "證": "证",
+        "須": "须",
+        "禁": "禁",
+        "賭": "赌",
+        "毒": "毒",
+        "綠": "绿",
+        "煙": "烟",
+        "菸": "烟",
+        "治": "治",
+        "穩": "稳",
+        "維": "维",
+        "綜": "综",
+        "涉": "涉",
+        "辦": "办",
+        "書": "书",
+        "轉": "转",
+        "關": "关",
+        "請": "请",
+        "問": "问",
+        "麼": "么",
+        "麽": "么",
+        "嗎": "吗",
+        "為": "为",
+        "給": "给",
+        "這": "这",
+        "裡": "里",
+        "裏": "里",
+        "夠": "够",
+        "錢": "钱",
+        "領": "领",
+        "與": "与",
+        "個": "个",
+        "後": "后",
+        "來": "来",
+        "時": "时",
+        "間": "间",
+        "長": "长",
+        "體": "体",
+        "學": "学",
+        "實": "实",
     }
 )
 
@@ -66,8 +135,26 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.
 CADRE_COMMANDS: frozenset[str] = frozenset(
-    {"日记", "小结", "撤销", "任务", "反馈", "完成", "延期", "回复", "农户", "本月", "登记", "发卡", "宣传", "承诺", "改", "解绑", "请假",
-     "排名"}
+    {
+        "日记",
+        "小结",
+        "撤销",
+        "任务",
+        "反馈",
+        "完成",
+        "延期",
+        "回复",
+        "农户",
+        "本月",
+        "登记",
+        "发卡",
+        "宣传",
+        "承诺",
+        "改",
+        "解绑",
+        "请假",
+        "排名",
+    }
 )
 
 _TRAILING = "。.!！~～ \t"
@@ -76,7 +163,9 @@ _TRAILING = "。.!！~～ \t"
 # Bare keywords that also take a short argument after a space or a digit: "任务 4" (card 4), "农户 2" (page 2),
 # "农户 张大山" (by name), "本月 …"/"帮助 …" (as the bare keyword). Anything longer or sentence-like (a diary
 # "任务完成了…", "本月走访了 12 户，…") stays plain text.
-_BARE_WITH_ARGUMENT: frozenset[str] = frozenset({"任务", "我的任务", "督办卡", "农户", "我的农户", "本月", "帮助", "help"})
+_BARE_WITH_ARGUMENT: frozenset[str] = frozenset(
+    {"任务", "我的任务", "督办卡", "农户", "我的农户", "本月", "帮助", "help"}
+)
 MAX_BARE_ARGUMENT = 12
 _SENTENCE = re.compile(r"[，。！？；：、,.!?;…\s]")
 
@@ -120,7 +209,9 @@ _SYNONYMS: list[tuple[str, str, bool]] = sorted(
 )
 
 
-@lru_cache(maxsize=256)  # every command route of the dispatcher asks about the same message (Parsed is frozen)
+@lru_cache(
+    maxsize=256
+)  # every command route of the dispatcher asks about the same message (Parsed is frozen)
 def parse(text: str | None) -> Parsed | None:
     """Recognise a command at the start of ``text``; None for plain text."""
     if not text:
@@ -130,7 +221,11 @@ def parse(text: str | None) -> Parsed | None:
         if bare:
             if whole == syn:
                 return Parsed(name, "")
-            if syn in _BARE_WITH_ARGUMENT and whole.startswith(syn) and _bare_argument(name, whole[len(syn):]):
+            if (
+                syn in _BARE_WITH_ARGUMENT
+                and whole.startswith(syn)
+                and _bare_argument(name, whole[len(syn) :])
+            ):
                 return Parsed(name, _original_rest(text, len(syn)))
             continue
         if whole == syn:
@@ -175,7 +270,9 @@ def leading_number(text: str) -> tuple[int | None, str]:
         return None, text.strip()
     rest = s[i:].lstrip(" \t\u3000:：,，、号號").strip()
     number = int("".join(digits))
-    if number > MAX_NUMBER:  # no card or request has such a number; SQLite cannot even bind it (OverflowError)
+    if (
+        number > MAX_NUMBER
+    ):  # no card or request has such a number; SQLite cannot even bind it (OverflowError)
         return None, text.strip()
     return number, rest
 
@@ -194,4 +291,3 @@ def looks_like_card_number(text: str | None) -> str | None:
     if re.fullmatch(r"[A-Z0-9]{4,20}", s) and sum(c.isdigit() for c in s) >= 4:
         return s
     return None
-

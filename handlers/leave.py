@@ -20,8 +20,13 @@ from storage.models import CadreLeave
 
 _DAY = r"(?:(?P<{p}y>\d{{4}})[-/.年])?(?:(?P<{p}m>\d{{1,2}})[-/.月])?(?P<{p}d>\d{{1,2}})[日号]?"
 _RANGE = re.compile(
-    "^" + _DAY.format(p="a") + r"(?:\s*(?:-|~|至|到|—|－)\s*" + _DAY.format(p="b") + r")?(?:\s+|$|[,，:：])(?P<reason>.*)$",
-    re.S)
+    "^"
+    + _DAY.format(p="a")
+    + r"(?:\s*(?:-|~|至|到|—|－)\s*"
+    + _DAY.format(p="b")
+    + r")?(?:\s+|$|[,，:：])(?P<reason>.*)$",
+    re.S,
+)
 
 
 class DatesError(ValueError):
@@ -81,8 +86,9 @@ def ask(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("leave_past", start=start, end=end)
     cadre = cadre_of(ctx)
     try:
-        lv, fresh = leave_svc.request_leave(ctx.session, cadre=cadre, start=start, end=end, reason=reason or None,
-                                     now=ctx.now())
+        lv, fresh = leave_svc.request_leave(
+            ctx.session, cadre=cadre, start=start, end=end, reason=reason or None, now=ctx.now()
+        )
     except leave_svc.LeaveError as e:
         return ctx.render("leave_refused_input", error=str(e).split(" / ")[0])
     return ctx.render("leave_requested", leave=lv, fresh=fresh, status=leave_svc.status_text(lv.status))
@@ -92,10 +98,14 @@ def decision_words(lv: CadreLeave, tz: Any) -> dict[str, Any]:
     """The cadre's push when the office decides: text, and the named values of a ``notice``."""
     text = render("leave_decided", leave=lv, approved=lv.status == "approved")
     assert lv.decided_at is not None
-    return {"text": text, "values": {
-        "title": "请假已批准" if lv.status == "approved" else "请假未批准",
-        "text": f"{lv.start_date:%m月%d日}至{lv.end_date:%m月%d日}",
-        "time": lv.decided_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")}}
+    return {
+        "text": text,
+        "values": {
+            "title": "请假已批准" if lv.status == "approved" else "请假未批准",
+            "text": f"{lv.start_date:%m月%d日}至{lv.end_date:%m月%d日}",
+            "time": lv.decided_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        },
+    }
 
 
 def decide(session: Any, lv: CadreLeave, *, approve: bool, actor: str, now: datetime, tz: Any) -> bool:
@@ -106,8 +116,9 @@ def decide(session: Any, lv: CadreLeave, *, approve: bool, actor: str, now: date
     if openid is not None:
         words = decision_words(lv, tz)
         # The named values of a notice (title, text, time): delivery maps them onto [wechat.templates.notice].
-        Outbox(session).enqueue(openid, "notice", words["text"], key=f"leave:{lv.id}:decided",
-                                template=words["values"])
+        Outbox(session).enqueue(
+            openid, "notice", words["text"], key=f"leave:{lv.id}:decided", template=words["values"]
+        )
     return True
 
 

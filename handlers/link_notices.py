@@ -33,14 +33,27 @@ def tell_villagers(session: Any, household_ids: Iterable[int], *, tz: Any = None
         .join(Household, Household.id == WechatIdentity.household_id)
         .join(Link, Link.household_id == Household.id)
         .join(Cadre, Cadre.id == Link.cadre_id)
-        .where(WechatIdentity.household_id.in_(ids), WechatIdentity.kind == "villager",
-               WechatIdentity.subscribed.is_(True), WechatIdentity.unreachable.is_(False))).all()
+        .where(
+            WechatIdentity.household_id.in_(ids),
+            WechatIdentity.kind == "villager",
+            WechatIdentity.subscribed.is_(True),
+            WechatIdentity.unreachable.is_(False),
+        )
+    ).all()
     outbox = Outbox(session)
     queued = 0
     for openid, household, cadre in rows:
         text = render("cadre_changed_push", household=household, cadre=cadre)
         # The named values of a notice (title, text, time); delivery maps them onto [wechat.templates.notice].
-        queued += outbox.enqueue(openid, "notice", text, key=f"link-move:{changes.get(household.id, 0)}:{openid}",
-                                 template={"title": "联户干部变更", "text": f"{cadre.name} {cadre.phone}",
-                                           "time": push_time(utcnow(), tz or DEFAULT_TZ)})
+        queued += outbox.enqueue(
+            openid,
+            "notice",
+            text,
+            key=f"link-move:{changes.get(household.id, 0)}:{openid}",
+            template={
+                "title": "联户干部变更",
+                "text": f"{cadre.name} {cadre.phone}",
+                "time": push_time(utcnow(), tz or DEFAULT_TZ),
+            },
+        )
     return queued

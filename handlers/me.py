@@ -61,7 +61,9 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
         theirs = group_leaders(ctx.session, group_ids=sorted({gid for *_x, gid in rows if gid is not None}))
         seen = {g.group_id for g in mine}
         groups = mine + [g for g in theirs if g.group_id not in seen]
-    reply = ctx.render("households", cadre=cadre, items=items, query=query or None, total=len(rows), groups=groups)
+    reply = ctx.render(
+        "households", cadre=cadre, items=items, query=query or None, total=len(rows), groups=groups
+    )
     if page is None:
         return reply
     total = len(pages_of(reply))
@@ -108,27 +110,39 @@ def _count_if(condition: Any) -> Any:
 
 
 _MONTH_DIARY = select(func.count(DiaryEntry.id), func.count(func.distinct(DiaryEntry.day))).where(
-    DiaryEntry.cadre_id == bindparam("b_cadre"), DiaryEntry.day >= bindparam("b_first"),
-    DiaryEntry.day <= bindparam("b_last"), DiaryEntry.deleted_at.is_(None),
+    DiaryEntry.cadre_id == bindparam("b_cadre"),
+    DiaryEntry.day >= bindparam("b_first"),
+    DiaryEntry.day <= bindparam("b_last"),
+    DiaryEntry.deleted_at.is_(None),
 )
-_MONTH_SUMMARY = select(MonthlySummary).where(MonthlySummary.cadre_id == bindparam("b_cadre"),
-                                              MonthlySummary.month == bindparam("b_month"))
-_DUE = and_(TaskAssignment.deadline >= bindparam("b_start"), TaskAssignment.deadline < bindparam("b_end"),
-            TaskAssignment.status != "pending")
+_MONTH_SUMMARY = select(MonthlySummary).where(
+    MonthlySummary.cadre_id == bindparam("b_cadre"), MonthlySummary.month == bindparam("b_month")
+)
+_DUE = and_(
+    TaskAssignment.deadline >= bindparam("b_start"),
+    TaskAssignment.deadline < bindparam("b_end"),
+    TaskAssignment.status != "pending",
+)
 _MONTH_TASKS = select(
     _count_if(_DUE),
     _count_if(and_(_DUE, TaskAssignment.first_feedback_at.is_not(None))),
     _count_if(and_(_DUE, TaskAssignment.status == "done")),
     _count_if(TaskAssignment.status.in_(("delivered", "acknowledged", "returned"))),
 ).where(TaskAssignment.cadre_id == bindparam("b_cadre"))
-_THIS_MONTH = and_(VillagerRequest.created_at >= bindparam("b_start"), VillagerRequest.created_at < bindparam("b_end"))
+_THIS_MONTH = and_(
+    VillagerRequest.created_at >= bindparam("b_start"), VillagerRequest.created_at < bindparam("b_end")
+)
 _MONTH_REQUESTS = select(
     _count_if(_THIS_MONTH),
     _count_if(and_(_THIS_MONTH, VillagerRequest.first_answer_at.is_not(None))),
     _count_if(VillagerRequest.status == "open"),
 ).where(VillagerRequest.cadre_id == bindparam("b_cadre"))
 
-router = Router("me", is_cadre, (
-    Route("me.households", command("农户"), households),
-    Route("me.month", command("本月"), month),
-))
+router = Router(
+    "me",
+    is_cadre,
+    (
+        Route("me.households", command("农户"), households),
+        Route("me.month", command("本月"), month),
+    ),
+)

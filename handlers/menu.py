@@ -24,7 +24,13 @@ from storage.models import Cadre, Household, Link
 
 # key -> the chat command it stands for (shown in docs and in `lianxin wechat menu`)
 CONTACT, TASKS, MONTH, POLICY, HELP, HOUSEHOLDS = (
-    "LX_CONTACT", "LX_TASKS", "LX_MONTH", "LX_POLICY", "LX_HELP", "LX_HOUSEHOLDS")
+    "LX_CONTACT",
+    "LX_TASKS",
+    "LX_MONTH",
+    "LX_POLICY",
+    "LX_HELP",
+    "LX_HOUSEHOLDS",
+)
 KEYS: dict[str, str] = {
     CONTACT: "联系干部（干部：农户）",
     TASKS: "任务",

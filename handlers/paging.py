@@ -49,7 +49,9 @@ def _fit(line: str, budget: int) -> int:
 
 
 def _state(ctx: Context) -> ConversationState | None:
-    return ctx.session.scalar(select(ConversationState).where(ConversationState.identity_id == ctx.identity.id))
+    return ctx.session.scalar(
+        select(ConversationState).where(ConversationState.identity_id == ctx.identity.id)
+    )
 
 
 def pages_of(reply: str) -> list[str]:
@@ -83,7 +85,9 @@ def paginate(ctx: Context, reply: str, first: int = 1) -> str:
         if state is not None:
             ctx.session.delete(state)
             ctx.session.flush()
-        state = ConversationState(identity_id=ctx.identity.id, flow="more", step="more", data={}, expires_at=expires)
+        state = ConversationState(
+            identity_id=ctx.identity.id, flow="more", step="more", data={}, expires_at=expires
+        )
         ctx.session.add(state)
     state.data = {**(state.data or {}), "_more": rest}
     if state.flow == "more":

@@ -21,10 +21,37 @@ log = logging.getLogger("lianxin.bot.policy")
 
 MAX_RESULTS = 3
 # The handbook's topics from the programme's rules, shown when the handbook is still empty.
-DEFAULT_TOPICS = ("环境卫生", "烤烟生产", "全民绿化", "计划生育", "综治维稳", "安全生产", "禁毒禁赌", "涉农法规", "办证须知")
-_QUESTION = ("吗", "怎么", "如何", "什么", "哪些", "哪里", "多少", "能不能", "可不可以", "是否", "请问", "咨询", "?", "？")
-_STOP = set("的 了 吗 呢 啊 吧 是 有 在 和 与 及 我 你 他 她 我们 什么 怎么 如何 怎样 哪些 哪里 多少 请问 一下 "
-            "可以 能 能不能 想 要 问 问问 咨询 政策 规定 这个 那个 有没有 没有 给 对 都 也 就 还 吧".split())
+DEFAULT_TOPICS = (
+    "环境卫生",
+    "烤烟生产",
+    "全民绿化",
+    "计划生育",
+    "综治维稳",
+    "安全生产",
+    "禁毒禁赌",
+    "涉农法规",
+    "办证须知",
+)
+_QUESTION = (
+    "吗",
+    "怎么",
+    "如何",
+    "什么",
+    "哪些",
+    "哪里",
+    "多少",
+    "能不能",
+    "可不可以",
+    "是否",
+    "请问",
+    "咨询",
+    "?",
+    "？",
+)
+_STOP = set(
+    "的 了 吗 呢 啊 吧 是 有 在 和 与 及 我 你 他 她 我们 什么 怎么 如何 怎样 哪些 哪里 多少 请问 一下 "
+    "可以 能 能不能 想 要 问 问问 咨询 政策 规定 这个 那个 有没有 没有 给 对 都 也 就 还 吧".split()
+)
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -42,7 +69,9 @@ def _trimmed_dictionary() -> str:
 
     src = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
     stat = os.stat(src)
-    path = os.path.join(tempfile.gettempdir(), f"lianxin-jieba-{stat.st_size}-{int(stat.st_mtime)}-f{MIN_WORD_FREQ}.txt")
+    path = os.path.join(
+        tempfile.gettempdir(), f"lianxin-jieba-{stat.st_size}-{int(stat.st_mtime)}-f{MIN_WORD_FREQ}.txt"
+    )
     if not os.path.exists(path):
         with open(src, encoding="utf-8") as f:
             kept = [line for line in f if int(line.split(" ")[1]) >= MIN_WORD_FREQ]
@@ -99,7 +128,9 @@ def search(ctx: Context, query: str) -> list[Hit]:
         return []
     hits = []
     for entry in ctx.session.scalars(select(PolicyEntry)):
-        title, kw, topic, body = (keywords.fold(x or "") for x in (entry.title, entry.keywords, entry.topic, entry.body))
+        title, kw, topic, body = (
+            keywords.fold(x or "") for x in (entry.title, entry.keywords, entry.topic, entry.body)
+        )
         score = 0.0
         for t in terms:
             if t in title:
@@ -124,10 +155,19 @@ def topics(ctx: Context) -> list[str]:
 def answer(ctx: Context, query: str, *, explicit: bool) -> str:
     hits = search(ctx, query) if query.strip() else []
     if not hits:
-        return ctx.render("policy_topics", topics=topics(ctx), query=query.strip(),
-                          empty=ctx.session.scalar(select(PolicyEntry.id).limit(1)) is None)
-    return ctx.render("policy_results", hits=hits[:MAX_RESULTS], more=len(hits) - MAX_RESULTS, query=query.strip(),
-                      explicit=explicit)
+        return ctx.render(
+            "policy_topics",
+            topics=topics(ctx),
+            query=query.strip(),
+            empty=ctx.session.scalar(select(PolicyEntry.id).limit(1)) is None,
+        )
+    return ctx.render(
+        "policy_results",
+        hits=hits[:MAX_RESULTS],
+        more=len(hits) - MAX_RESULTS,
+        query=query.strip(),
+        explicit=explicit,
+    )
 
 
 def lookup(ctx: Context, msg: Message, rest: str) -> str:

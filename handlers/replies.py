@@ -36,9 +36,11 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
     relayed = False
     if villager is not None and villager.subscribed and villager.kind == "villager":
         relayed = ctx.outbox.enqueue(
-            villager.openid, "reply",
+            villager.openid,
+            "reply",
             ctx.render("reply_push", request=req, cadre=cadre, text=text, ask_rating=ask_rating),
-            key=f"reply:{reply.id}:villager", template=reply_values(req, cadre.name, text, now, ctx.config.tz),
+            key=f"reply:{reply.id}:villager",
+            template=reply_values(req, cadre.name, text, now, ctx.config.tz),
         )
     return ctx.render("reply_sent", request=req, relayed=relayed, first=first)
 

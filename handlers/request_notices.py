@@ -18,16 +18,36 @@ from storage.models import Household, VillagerRequest
 from storage.outbox import request_values
 
 
-def record_request(session: Any, *, household: Household, text: str, channel: str, at: datetime, actor: str,
-                   now: datetime, tz: Any) -> VillagerRequest:
+def record_request(
+    session: Any,
+    *,
+    household: Household,
+    text: str,
+    channel: str,
+    at: datetime,
+    actor: str,
+    now: datetime,
+    tz: Any,
+) -> VillagerRequest:
     """storage.offline.add_offline_request, and the push that forwards it to the cadre (once, keyed on it)."""
-    req = offline.add_offline_request(session, household=household, text=text, channel=channel, at=at,
-                                      actor=actor, now=now)
+    req = offline.add_offline_request(
+        session, household=household, text=text, channel=channel, at=at, actor=actor, now=now
+    )
     openid = cadre_openid(session, req.cadre_id)
     if openid is not None:
-        text_ = render("request_push", request=req, household=household, role=ROLES.get(req.role or "", ""),
-                       channel=offline.CHANNELS.get(req.channel))
+        text_ = render(
+            "request_push",
+            request=req,
+            household=household,
+            role=ROLES.get(req.role or "", ""),
+            channel=offline.CHANNELS.get(req.channel),
+        )
         # Named values of a ``request`` push (PRODUCT.md "Pushes"): number, household, category, text, time.
-        Outbox(session).enqueue(openid, "request", text_, key=f"request:{req.id}:cadre",
-                                template=request_values(req, tz, household))
+        Outbox(session).enqueue(
+            openid,
+            "request",
+            text_,
+            key=f"request:{req.id}:cadre",
+            template=request_values(req, tz, household),
+        )
     return req

@@ -28,8 +28,12 @@ def published_words(tz: ZoneInfo, office: str = "") -> tasks.PushWords:
 
     def words(task: Task) -> dict[str, Any]:
         text = render("task_published", task=task, deadline=local_text(task.deadline, tz))
-        template = {"number": str(task.number), "title": task.title, "deadline": push_time(task.deadline, tz),
-                    "office": office or "联户办"}
+        template = {
+            "number": str(task.number),
+            "title": task.title,
+            "deadline": push_time(task.deadline, tz),
+            "office": office or "联户办",
+        }
         return {"text": text, "template": template}
 
     return words
@@ -55,8 +59,13 @@ def request_extension(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **request: Any
 
     def words(a: TaskAssignment) -> str:
         assert a.extension_requested_until is not None and a.extension_reason is not None
-        return render("extension_requested", task=a.task, cadre=a.cadre,
-                      until=local_text(a.extension_requested_until, tz), reason=a.extension_reason)
+        return render(
+            "extension_requested",
+            task=a.task,
+            cadre=a.cadre,
+            until=local_text(a.extension_requested_until, tz),
+            reason=a.extension_reason,
+        )
 
     return tasks.request_extension(session, tz=tz, words=words, **request)
 
@@ -65,11 +74,16 @@ def return_feedback(session: Any, *, reason: str, **answer: Any) -> TaskAssignme
     """storage.tasks.return_feedback (退回), the cadre's notice worded here."""
     # storage strips the reason before it is stored; the notice shows the same stripped reason.
     return tasks.return_feedback(
-        session, reason=reason, words=lambda a: render("task_returned", task=a.task, reason=(reason or "").strip()),
-        **answer)
+        session,
+        reason=reason,
+        words=lambda a: render("task_returned", task=a.task, reason=(reason or "").strip()),
+        **answer,
+    )
 
 
-def answer_extension(session: Any, *, reason: str = "", tz: ZoneInfo = DEFAULT_TZ, **answer: Any) -> TaskAssignment:
+def answer_extension(
+    session: Any, *, reason: str = "", tz: ZoneInfo = DEFAULT_TZ, **answer: Any
+) -> TaskAssignment:
     """storage.tasks.answer_extension, the cadre's notice worded here."""
 
     def words(a: TaskAssignment) -> str:

@@ -31,9 +31,16 @@ def my_tasks(ctx: Context, msg: Message, rest: str = "") -> str:
     items = svc.open_assignments(ctx.session, cadre.id)
     yellow = ctx.config["scheduler"]["yellow_hours"]
     rows = [
-        {"number": a.task.number, "title": a.task.title, "body": a.task.body, "deadline": _local(ctx, a.deadline),
-         "status": STATUS_LABELS[a.status], "light": svc.LIGHT_LABELS[svc.light(a, now, yellow)],
-         "returned": a.status == "returned", "extension": a.extension_status}
+        {
+            "number": a.task.number,
+            "title": a.task.title,
+            "body": a.task.body,
+            "deadline": _local(ctx, a.deadline),
+            "status": STATUS_LABELS[a.status],
+            "light": svc.LIGHT_LABELS[svc.light(a, now, yellow)],
+            "returned": a.status == "returned",
+            "extension": a.extension_status,
+        }
         for a in items
     ]
     return paginate(ctx, ctx.render("task_list", rows=rows, cadre=cadre))
@@ -50,10 +57,15 @@ def card(ctx: Context, msg: Message, number: int) -> str:
         ctx.session.refresh(a)
     yellow = ctx.config["scheduler"]["yellow_hours"]
     return ctx.render(
-        "task_detail", task=a.task, a=a, deadline=_local(ctx, a.deadline), status=STATUS_LABELS[a.status],
+        "task_detail",
+        task=a.task,
+        a=a,
+        deadline=_local(ctx, a.deadline),
+        status=STATUS_LABELS[a.status],
         light=svc.LIGHT_LABELS[svc.light(a, msg.create_time, yellow)],
         first_feedback=_local(ctx, a.first_feedback_at) if a.first_feedback_at else None,
-        extension_until=_local(ctx, a.extension_requested_until) if a.extension_requested_until else None)
+        extension_until=_local(ctx, a.extension_requested_until) if a.extension_requested_until else None,
+    )
 
 
 def _answer(ctx: Context, msg: Message, rest: str, *, done: bool) -> str:
@@ -63,13 +75,21 @@ def _answer(ctx: Context, msg: Message, rest: str, *, done: bool) -> str:
         return ctx.render("task_usage", word=word)
     cadre = cadre_of(ctx)
     try:
-        a = svc.feedback(ctx.session, cadre_id=cadre.id, number=number, text=text, now=msg.create_time,
-                         done=done, inbound_id=ctx.inbound.id if ctx.inbound is not None else None)
+        a = svc.feedback(
+            ctx.session,
+            cadre_id=cadre.id,
+            number=number,
+            text=text,
+            now=msg.create_time,
+            done=done,
+            inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+        )
     except TaskError as e:
         return ctx.render("task_error", message=str(e))
     on_time = msg.create_time <= a.deadline
-    return ctx.render("task_feedback_saved", task=a.task, done=done, on_time=on_time,
-                      deadline=_local(ctx, a.deadline))
+    return ctx.render(
+        "task_feedback_saved", task=a.task, done=done, on_time=on_time, deadline=_local(ctx, a.deadline)
+    )
 
 
 def feedback(ctx: Context, msg: Message, rest: str) -> str:
@@ -102,7 +122,7 @@ def parse_day(text: str, today: date) -> tuple[date | None, str]:
                     day = date(today.year + 1, day.month, day.day)
         except ValueError:
             return None, s
-        return day, s[m.end():].lstrip(" :,，、").strip()
+        return day, s[m.end() :].lstrip(" :,，、").strip()
     return None, s
 
 
@@ -117,19 +137,30 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
     cadre = cadre_of(ctx)
     try:
         a = task_notices.request_extension(
-            ctx.session, cadre_id=cadre.id, number=number, until=day, reason=reason, now=msg.create_time,
-            tz=ctx.config.tz, office_openids=ctx.config["scheduler"]["office_openids"],
+            ctx.session,
+            cadre_id=cadre.id,
+            number=number,
+            until=day,
+            reason=reason,
+            now=msg.create_time,
+            tz=ctx.config.tz,
+            office_openids=ctx.config["scheduler"]["office_openids"],
             township_office_openids=ctx.config["scheduler"]["township_office_openids"],
-            inbound_id=ctx.inbound.id if ctx.inbound is not None else None)
+            inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+        )
     except TaskError as e:
         return ctx.render("task_error", message=str(e))
     assert a.extension_requested_until is not None
     return ctx.render("task_extend_sent", task=a.task, until=_local(ctx, a.extension_requested_until))
 
 
-router = Router("tasks", is_cadre, (
-    Route("tasks.list", command("任务"), my_tasks),
-    Route("tasks.feedback", command("反馈"), feedback),
-    Route("tasks.done", command("完成"), done),
-    Route("tasks.extend", command("延期"), extend),
-))
+router = Router(
+    "tasks",
+    is_cadre,
+    (
+        Route("tasks.list", command("任务"), my_tasks),
+        Route("tasks.feedback", command("反馈"), feedback),
+        Route("tasks.done", command("完成"), done),
+        Route("tasks.extend", command("延期"), extend),
+    ),
+)

@@ -22,8 +22,11 @@ def unlink(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("unlink_usage")
     cadre = cadre_of(ctx)
     card = cards.by_number(ctx.session, number)
-    link = (ctx.session.scalar(select(Link).where(Link.household_id == card.household_id))
-            if card is not None else None)
+    link = (
+        ctx.session.scalar(select(Link).where(Link.household_id == card.household_id))
+        if card is not None
+        else None
+    )
     if card is None or link is None or link.cadre_id != cadre.id or card.household.purged_at is not None:
         return ctx.render("unlink_not_mine", number=number)
     household = card.household
@@ -33,10 +36,19 @@ def unlink(ctx: Context, msg: Message, rest: str) -> str:
     latest = linked[0]
     via, masked = latest.bound_via, cards.mask_openid(latest.openid)
     cards.unlink(ctx.session, latest)
-    ctx.outbox.enqueue(latest.openid, "notice", ctx.render("unlinked_push", household=household, cadre=cadre),
-                       key=f"unlink:h{household.id}:i{latest.id}:{ctx.now().isoformat()}")
-    record(ctx.session, actor=f"cadre:{cadre.phone}", action="household.unlink", target=f"household:{household.id}",
-           detail={"account": masked, "via": via, "by": "chat"})
+    ctx.outbox.enqueue(
+        latest.openid,
+        "notice",
+        ctx.render("unlinked_push", household=household, cadre=cadre),
+        key=f"unlink:h{household.id}:i{latest.id}:{ctx.now().isoformat()}",
+    )
+    record(
+        ctx.session,
+        actor=f"cadre:{cadre.phone}",
+        action="household.unlink",
+        target=f"household:{household.id}",
+        detail={"account": masked, "via": via, "by": "chat"},
+    )
     return ctx.render("unlink_done", household=household, account=masked, left=len(linked) - 1)
 
 

@@ -48,7 +48,10 @@ def find_card(ctx: Context, number: str) -> ServiceCard | None:
 
 # Statements of every villager request, built once per process (SQLAlchemy memoises a built statement's key).
 _CADRE_FOR = (  # one statement, not the Link and then its Cadre
-    select(Cadre).join(Link, Link.cadre_id == Cadre.id).where(Link.household_id == bindparam("b_household")).limit(1)
+    select(Cadre)
+    .join(Link, Link.cadre_id == Cadre.id)
+    .where(Link.household_id == bindparam("b_household"))
+    .limit(1)
 )
 _NEXT_NUMBER = select(func.max(VillagerRequest.number))
 _INSERT_REQUEST = insert_or_skip(VillagerRequest.__table__, "number")
@@ -60,18 +63,25 @@ def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
 
 def _wrong(ctx: Context, key: str, *, number: str | None, scanned: bool) -> str:
     now = ctx.now()
-    _, until = record_failure(ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW,
-                              grow=True)
+    _, until = record_failure(
+        ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW, grow=True
+    )
     overall = ctx.config["general"]["card_guesses_per_hour"]
     if not scanned and overall > 0:
-        _, paused = record_failure(ctx.session, OVERALL_KEY, now, limit=overall, lock_for=OVERALL_LOCK,
-                                   window=OVERALL_WINDOW)
+        _, paused = record_failure(
+            ctx.session, OVERALL_KEY, now, limit=overall, lock_for=OVERALL_LOCK, window=OVERALL_WINDOW
+        )
         if paused is not None and paused == now + OVERALL_LOCK:  # this very failure started the pause
             _tell_office_linking_paused(ctx, until=paused, limit=overall)
     if until is not None:
         return ctx.render("card_locked", until=local_time_text(ctx, until))
-    return ctx.render("card_wrong", number=number, scanned=scanned, linked=ctx.identity.kind == "villager",
-                      typo=number is not None and cards.number_typo(number))
+    return ctx.render(
+        "card_wrong",
+        number=number,
+        scanned=scanned,
+        linked=ctx.identity.kind == "villager",
+        typo=number is not None and cards.number_typo(number),
+    )
 
 
 def _tell_office_linking_paused(ctx: Context, *, until: Any, limit: int) -> None:
@@ -101,7 +111,9 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
         return ctx.render("card_locked", until=local_time_text(ctx, until))
     card = cards.by_scene(ctx.session, scene or "") if scanned else find_card(ctx, number or "")
     if card is None or card.household.purged_at is not None:
-        return _wrong(ctx, key, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned)
+        return _wrong(
+            ctx, key, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned
+        )
     clear_failures(ctx.session, key)
     household: Household = card.household
     ident = ctx.identity
@@ -118,17 +130,26 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
     return ctx.render("card_linked", household=household, cadre=cadre, already=already)
 
 
-def _announce(ctx: Context, ident: WechatIdentity, household: Household, card: ServiceCard,
-              cadre: Cadre | None) -> None:
+def _announce(
+    ctx: Context, ident: WechatIdentity, household: Household, card: ServiceCard, cadre: Cadre | None
+) -> None:
     """The household's cadre hears of every new link (who could be a stranger holding the number)."""
     target = cadre_openid(ctx.session, cadre.id) if cadre is not None else None
     if target is None:
         return
     others = len(cards.linked_identities(ctx.session, household.id)) - 1
     ctx.outbox.enqueue(
-        target, "notice",
-        ctx.render("link_push", household=household, card=card, via=ident.bound_via, others=others,
-                   account=cards.mask_openid(ident.openid), time=local_time_text(ctx, ctx.now())),
+        target,
+        "notice",
+        ctx.render(
+            "link_push",
+            household=household,
+            card=card,
+            via=ident.bound_via,
+            others=others,
+            account=cards.mask_openid(ident.openid),
+            time=local_time_text(ctx, ctx.now()),
+        ),
         key=f"link:h{household.id}:i{ident.id}:{ctx.now().isoformat()}",
     )
 
@@ -151,7 +172,7 @@ def _scan(ctx: Context, msg: Message) -> dict[str, Any] | None:
     if msg.event == "subscribe":
         if not scene.startswith(QR_PREFIX):
             return None
-        scene = scene[len(QR_PREFIX):]
+        scene = scene[len(QR_PREFIX) :]
     return {"scene": scene} if scene else None
 
 
@@ -209,11 +230,24 @@ def create_request(ctx: Context, msg: Message) -> str:
     request = None
     for _ in range(5):  # numbers are max+1: a concurrent request may take ours; then the next one
         values = {
-            "number": _next_number(ctx), "household_id": household.id, "identity_id": ident.id,
-            "cadre_id": cadre.id, "channel": "wechat", "recorded_by": None, "category": category,
-            "role": CATEGORY_ROLE.get(category), "text": text, "msg_type": msg.kind, "created_at": ctx.now(),
-            "first_answer_at": None, "status": "open", "satisfaction": None, "satisfaction_at": None,
-            "reopened_count": 0, "closed_at": None, "closed_by": None,
+            "number": _next_number(ctx),
+            "household_id": household.id,
+            "identity_id": ident.id,
+            "cadre_id": cadre.id,
+            "channel": "wechat",
+            "recorded_by": None,
+            "category": category,
+            "role": CATEGORY_ROLE.get(category),
+            "text": text,
+            "msg_type": msg.kind,
+            "created_at": ctx.now(),
+            "first_answer_at": None,
+            "status": "open",
+            "satisfaction": None,
+            "satisfaction_at": None,
+            "reopened_count": 0,
+            "closed_at": None,
+            "closed_by": None,
             "inbound_id": ctx.inbound.id if ctx.inbound is not None else None,
         }
         # Core INSERT … ON CONFLICT (number) DO NOTHING RETURNING id: a number taken meanwhile (PostgreSQL waits
@@ -225,19 +259,31 @@ def create_request(ctx: Context, msg: Message) -> str:
             ctx.session.add(request)
             break
     if msg.kind in ("image", "voice", "location"):
-        ctx.session.add(Attachment(
-            owner_type="request", owner_id=request.id, media_type=msg.kind, media_id=msg.media_id,
-            pic_url=msg.pic_url, created_at=ctx.now(),
-        ))
+        ctx.session.add(
+            Attachment(
+                owner_type="request",
+                owner_id=request.id,
+                media_type=msg.kind,
+                media_id=msg.media_id,
+                pic_url=msg.pic_url,
+                created_at=ctx.now(),
+            )
+        )
     target = cadre_openid(ctx.session, cadre.id)
     if target is not None:
         ctx.outbox.enqueue(
-            target, "request",
-            ctx.render("request_push", request=request, household=household, role=ROLES.get(request.role or "", "")),
-            key=f"request:{request.id}:cadre", template=request_values(request, ctx.config.tz, household),
+            target,
+            "request",
+            ctx.render(
+                "request_push", request=request, household=household, role=ROLES.get(request.role or "", "")
+            ),
+            key=f"request:{request.id}:cadre",
+            template=request_values(request, ctx.config.tz, household),
         )
     ctx.session.flush()
-    return ctx.render("request_received", request=request, cadre=cadre, role=ROLES.get(request.role or "", ""))
+    return ctx.render(
+        "request_received", request=request, cadre=cadre, role=ROLES.get(request.role or "", "")
+    )
 
 
 def _awaiting_rating(ctx: Context) -> VillagerRequest | None:
@@ -284,9 +330,13 @@ def unsatisfied(ctx: Context, msg: Message) -> str:
     cadre = ctx.session.get(Cadre, req.cadre_id)
     target = cadre_openid(ctx.session, req.cadre_id)
     if target is not None:
-        ctx.outbox.enqueue(target, "request", ctx.render("reopen_push", request=req),
-                           key=f"request:{req.id}:reopen:{req.reopened_count}",
-                           template=request_values(req, ctx.config.tz) | {"category": "不满意重办"})
+        ctx.outbox.enqueue(
+            target,
+            "request",
+            ctx.render("reopen_push", request=req),
+            key=f"request:{req.id}:reopen:{req.reopened_count}",
+            template=request_values(req, ctx.config.tz) | {"category": "不满意重办"},
+        )
     ctx.session.flush()
     return ctx.render("satisfaction_reopened", request=req, cadre=cadre)
 
@@ -323,10 +373,14 @@ def _any_message(ctx: Context, msg: Message) -> dict[str, Any] | None:
 scan_router = Router("villager.scan", anyone, (Route("villager.scan", _scan, by_scan),))
 card_router = Router("villager.card", unbound_or_villager, (Route("villager.card", _card_text, by_text),))
 # Everything else a linked villager sends, after every cadre route.
-router = Router("villager", is_villager, (
-    Route("villager.satisfied", _rating("满意"), satisfied),
-    Route("villager.unsatisfied", _rating("不满意"), unsatisfied),
-    Route("villager.cadre_command", _cadre_keyword, cadre_command),
-    Route("villager.request", _request_kinds, create_request),
-    Route("villager.unsupported", _any_message, unsupported),
-))
+router = Router(
+    "villager",
+    is_villager,
+    (
+        Route("villager.satisfied", _rating("满意"), satisfied),
+        Route("villager.unsatisfied", _rating("不满意"), unsatisfied),
+        Route("villager.cadre_command", _cadre_keyword, cadre_command),
+        Route("villager.request", _request_kinds, create_request),
+        Route("villager.unsupported", _any_message, unsupported),
+    ),
+)

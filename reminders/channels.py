@@ -34,16 +34,24 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
     cap = lx.config["wechat"]["custom_quota_per_window"]
     out: dict[str, Recipient] = {}
     with lx.sessions() as s:
-        idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))}
+        idents = {
+            i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))
+        }
         # Customer-service messages already sent since the action that opened this window.
-        used = dict(s.execute(
-            select(OutboxMessage.openid, func.count())
-            .join(WechatIdentity, WechatIdentity.openid == OutboxMessage.openid)
-            .where(OutboxMessage.openid.in_(openids), OutboxMessage.status == "sent",
-                   OutboxMessage.channel == "custom", WechatIdentity.window_opened_at.is_not(None),
-                   OutboxMessage.sent_at >= WechatIdentity.window_opened_at)
-            .group_by(OutboxMessage.openid)
-        ).all())
+        used = dict(
+            s.execute(
+                select(OutboxMessage.openid, func.count())
+                .join(WechatIdentity, WechatIdentity.openid == OutboxMessage.openid)
+                .where(
+                    OutboxMessage.openid.in_(openids),
+                    OutboxMessage.status == "sent",
+                    OutboxMessage.channel == "custom",
+                    WechatIdentity.window_opened_at.is_not(None),
+                    OutboxMessage.sent_at >= WechatIdentity.window_opened_at,
+                )
+                .group_by(OutboxMessage.openid)
+            ).all()
+        )
     for openid in openids:
         ident = idents.get(openid)
         if ident is None:
@@ -52,8 +60,14 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
         open_ = ident.window_until is not None and now < ident.window_until
         left = max(0, min(cap, ident.window_quota or 0) - int(used.get(openid, 0))) if open_ else 0
         gone = ident.unreachable or not ident.subscribed
-        out[openid] = Recipient(openid, ident.id, open_, left, gone,
-                                ident.unreachable_reason or ("已取消关注" if not ident.subscribed else None))
+        out[openid] = Recipient(
+            openid,
+            ident.id,
+            open_,
+            left,
+            gone,
+            ident.unreachable_reason or ("已取消关注" if not ident.subscribed else None),
+        )
     return out
 
 
@@ -73,15 +87,28 @@ def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessag
     items = [(m.payload or {}).get("text", "") for m in msgs]
     digest = render("digest", items=items)
     payload = dict(carrier.payload or {})
-    payload.update({"text": digest, "original_text": items[0], "merged": [m.id for m in rest],
-                    "merged_keys": [m.idempotency_key for m in rest], "template": None})
+    payload.update(
+        {
+            "text": digest,
+            "original_text": items[0],
+            "merged": [m.id for m in rest],
+            "merged_keys": [m.idempotency_key for m in rest],
+            "template": None,
+        }
+    )
     with lx.session() as s:
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == carrier.id, OutboxMessage.claimed_by == claim_id)
-                  .values(payload=payload).execution_options(synchronize_session=False))
-        s.execute(update(OutboxMessage)
-                  .where(OutboxMessage.id.in_([m.id for m in rest]), OutboxMessage.claimed_by == claim_id)
-                  .values(status="merged", merged_into=carrier.id, claimed_until=None)
-                  .execution_options(synchronize_session=False))
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == carrier.id, OutboxMessage.claimed_by == claim_id)
+            .values(payload=payload)
+            .execution_options(synchronize_session=False)
+        )
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([m.id for m in rest]), OutboxMessage.claimed_by == claim_id)
+            .values(status="merged", merged_into=carrier.id, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
     carrier.payload = payload
     return carrier
 
@@ -93,8 +120,12 @@ def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[in
         return out
     base = lx.config.public_url
     with lx.session() as s:
-        tokens = create_links(s, [{"outbox_id": m.id, "openid": m.openid, "kind": m.kind, "payload": m.payload}
-                                  for m in msgs], now=now, days=lx.config["wechat"]["push_link_days"])
+        tokens = create_links(
+            s,
+            [{"outbox_id": m.id, "openid": m.openid, "kind": m.kind, "payload": m.payload} for m in msgs],
+            now=now,
+            days=lx.config["wechat"]["push_link_days"],
+        )
     for m, token in zip(msgs, tokens, strict=True):
         out[m.id] = f"{base}/m/{token}"
     return out
@@ -103,6 +134,13 @@ def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[in
 def link_for(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
     """``public_url``/m/<token>: the whole message behind the template's short fields (storage.push_links)."""
     with lx.session() as s:
-        token = create_link(s, outbox_id=m.id, openid=m.openid, kind=m.kind, payload=m.payload or {}, now=now,
-                            days=lx.config["wechat"]["push_link_days"])
+        token = create_link(
+            s,
+            outbox_id=m.id,
+            openid=m.openid,
+            kind=m.kind,
+            payload=m.payload or {},
+            now=now,
+            days=lx.config["wechat"]["push_link_days"],
+        )
     return f"{lx.config.public_url}/m/{token}"

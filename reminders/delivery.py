@@ -104,14 +104,12 @@ def configured(lx: Lianxin) -> bool:
     return bool(lx.config["wechat"]["app_id"] and lx.config["wechat"]["app_secret"])
 
 
-
 def make_client(lx: Lianxin) -> WechatApi:
     """The injected API client (``Lianxin.wechat_api``, set by bot.app.build)."""
     if lx.wechat_api is None:
         raise RuntimeError("no WeChat API client wired: build the Lianxin with bot.app.build")
     client: WechatApi = lx.wechat_api()
     return client
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -129,8 +127,15 @@ class _Hold(Exception):
         self.scope = scope
 
 
-def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatApi | None = None,
-                    limit: int = 500, max_batches: int = 1000, worker: str | None = None) -> DispatchResult:
+def dispatch_outbox(
+    lx: Lianxin,
+    now: datetime | None = None,
+    *,
+    client: WechatApi | None = None,
+    limit: int = 500,
+    max_batches: int = 1000,
+    worker: str | None = None,
+) -> DispatchResult:
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
     now = now or lx.now()
     result = DispatchResult()
@@ -150,8 +155,9 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
     probing = {h.scope for h in current if h.next_probe_at <= now}
     worker = worker or _worker_id()
     sqlite = is_sqlite(lx.engine)
-    if sqlite and not lease.acquire(lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS),
-                                    now=utcnow()):
+    if sqlite and not lease.acquire(
+        lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow()
+    ):
         result.busy = True
         return result
     own_client = client is None
@@ -169,7 +175,9 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
                 result.paused = True
                 break
             if sqlite:
-                lease.acquire(lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow())
+                lease.acquire(
+                    lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow()
+                )
     finally:
         if sqlite:
             lease.release(lx.engine, SQLITE_LEASE, worker)
@@ -178,9 +186,16 @@ def dispatch_outbox(lx: Lianxin, now: datetime | None = None, *, client: WechatA
     return result
 
 
-def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], claim_id: str, now: datetime,
-                   result: DispatchResult, held_kinds: set[str] | None = None,
-                   probing: set[str] | None = None) -> None:
+def _deliver_batch(
+    lx: Lianxin,
+    client: WechatApi,
+    batch: list[OutboxMessage],
+    claim_id: str,
+    now: datetime,
+    result: DispatchResult,
+    held_kinds: set[str] | None = None,
+    probing: set[str] | None = None,
+) -> None:
     held_kinds = set() if held_kinds is None else held_kinds
     probing = set() if probing is None else probing
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
@@ -198,7 +213,7 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
         if r.window_open and r.quota_left > 0:
             if len(msgs) > r.quota_left:
                 # Quota short: the first quota_left-1 go one by one, the rest as one digest.
-                single, rest = msgs[: r.quota_left - 1], msgs[r.quota_left - 1:]
+                single, rest = msgs[: r.quota_left - 1], msgs[r.quota_left - 1 :]
                 if len(rest) > 1:
                     carrier = merge(lx, rest, claim_id)
                     result.merged += len(rest) - 1
@@ -208,7 +223,9 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
         else:
             plan.extend((m, "template") for m in msgs)
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
-    links = make_links(lx, [m for m, channel in plan if channel == "template" and m.kind not in held_kinds], now)
+    links = make_links(
+        lx, [m for m, channel in plan if channel == "template" and m.kind not in held_kinds], now
+    )
     for i, (m, channel) in enumerate(plan):
         if m.kind in held_kinds:
             release(lx, [m], claim_id)
@@ -238,9 +255,17 @@ def _deliver_batch(lx: Lianxin, client: WechatApi, batch: list[OutboxMessage], c
                 probing -= cured
 
 
-def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, claim_id: str, now: datetime,
-              result: DispatchResult, closed: set[str] | None = None,
-              links: dict[int, str] | None = None) -> str | None:
+def _send_one(
+    lx: Lianxin,
+    client: WechatApi,
+    m: OutboxMessage,
+    channel: str,
+    claim_id: str,
+    now: datetime,
+    result: DispatchResult,
+    closed: set[str] | None = None,
+    links: dict[int, str] | None = None,
+) -> str | None:
     """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
     text = (m.payload or {}).get("text", "")
     try:
@@ -257,8 +282,10 @@ def _send_one(lx: Lianxin, client: WechatApi, m: OutboxMessage, channel: str, cl
         if channel == "template":
             tpl = template_for(lx, m)
             if tpl is None:
-                raise WechatError(holds.NO_TEMPLATE,
-                                  f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)")
+                raise WechatError(
+                    holds.NO_TEMPLATE,
+                    f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)",
+                )
             url = (links or {}).get(m.id) or link_for(lx, m, now)
             if lx.config["wechat"]["push_api"] == "subscribe":
                 client.send_subscribe(m.openid, tpl[0], tpl[1], url=url)
@@ -330,16 +357,26 @@ def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatErr
         for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
             if openid == m.openid:
                 continue
-            enqueue(s, openid=openid, kind="notice",
-                    text=render("unreachable_notice", who=who, reason=reason,
-                                text=(m.payload or {}).get("text", "")),
-                    key=f"unreachable:{m.openid}:{openid}")
+            enqueue(
+                s,
+                openid=openid,
+                kind="notice",
+                text=render(
+                    "unreachable_notice", who=who, reason=reason, text=(m.payload or {}).get("text", "")
+                ),
+                key=f"unreachable:{m.openid}:{openid}",
+            )
         sender = _sender_of(s, m)
         if sender is not None and sender != m.openid:
             # Whoever the message came from (the cadre who answered, the villager who asked) learns it did not
             # arrive, so they can phone instead.
-            enqueue(s, openid=sender, kind="notice", key=f"unreachable-sender:{m.id}",
-                    text=render("unreachable_sender", who=who, text=(m.payload or {}).get("text", "")))
+            enqueue(
+                s,
+                openid=sender,
+                kind="notice",
+                key=f"unreachable-sender:{m.id}",
+                text=render("unreachable_sender", who=who, text=(m.payload or {}).get("text", "")),
+            )
 
 
 def _sender_of(s: Session, m: OutboxMessage) -> str | None:
@@ -353,9 +390,15 @@ def _sender_of(s: Session, m: OutboxMessage) -> str | None:
     if m.kind == "request":
         ident = s.get(WechatIdentity, req.identity_id)
         return ident.openid if ident is not None and not ident.unreachable else None
-    return s.scalar(select(WechatIdentity.openid).where(WechatIdentity.cadre_id == req.cadre_id,
-                                                        WechatIdentity.kind == "cadre",
-                                                        WechatIdentity.unreachable.is_(False)).limit(1))
+    return s.scalar(
+        select(WechatIdentity.openid)
+        .where(
+            WechatIdentity.cadre_id == req.cadre_id,
+            WechatIdentity.kind == "cadre",
+            WechatIdentity.unreachable.is_(False),
+        )
+        .limit(1)
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -371,7 +414,9 @@ def list_outbox(session: Session, *, failed_only: bool = False, limit: int = 100
 
 
 def outbox_counts(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return dict(
+        session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    )
 
 
 def retry(session: Session, message_id: int, *, now: datetime, actor: str = "cli") -> OutboxMessage:

@@ -38,18 +38,36 @@ class Fault:
 
 NO_TEMPLATE = 0  # our own code for "no template id configured"
 FAULTS: dict[int, Fault] = {
-    48001: Fault("all", "公众号没有调用此接口的权限（48001）：模板消息和客服消息只对已认证的服务号开放",
-                 "完成微信认证并在公众号后台开通“模板消息”，然后执行 lianxin outbox --resume"),
-    40164: Fault("all", "本服务器的 IP 不在公众号的 IP 白名单中（40164）",
-                 "在公众号后台“设置与开发 → 基本配置 → IP 白名单”加入本服务器的出口 IP，然后执行 lianxin outbox --resume"),
-    40125: Fault("all", "AppSecret 不正确（40125）",
-                 "核对 config.toml 中 [wechat] app_secret（公众号后台可重置），重启后执行 lianxin outbox --resume"),
-    40013: Fault("all", "AppID 不正确（40013）",
-                 "核对 config.toml 中 [wechat] app_id，重启后执行 lianxin outbox --resume"),
-    40037: Fault("kind", "模板 ID 无效（40037）：公众号里没有这个模板",
-                 "在公众号后台“模板消息 → 我的模板”核对，改正 config.toml 中的 [wechat.templates.{kind}] id"),
-    NO_TEMPLATE: Fault("kind", "没有配置模板 ID",
-                       "在公众号后台选用模板，填入 config.toml 中的 [wechat.templates.{kind}] id（见 docs/deploy.md）"),
+    48001: Fault(
+        "all",
+        "公众号没有调用此接口的权限（48001）：模板消息和客服消息只对已认证的服务号开放",
+        "完成微信认证并在公众号后台开通“模板消息”，然后执行 lianxin outbox --resume",
+    ),
+    40164: Fault(
+        "all",
+        "本服务器的 IP 不在公众号的 IP 白名单中（40164）",
+        "在公众号后台“设置与开发 → 基本配置 → IP 白名单”加入本服务器的出口 IP，然后执行 lianxin outbox --resume",
+    ),
+    40125: Fault(
+        "all",
+        "AppSecret 不正确（40125）",
+        "核对 config.toml 中 [wechat] app_secret（公众号后台可重置），重启后执行 lianxin outbox --resume",
+    ),
+    40013: Fault(
+        "all",
+        "AppID 不正确（40013）",
+        "核对 config.toml 中 [wechat] app_id，重启后执行 lianxin outbox --resume",
+    ),
+    40037: Fault(
+        "kind",
+        "模板 ID 无效（40037）：公众号里没有这个模板",
+        "在公众号后台“模板消息 → 我的模板”核对，改正 config.toml 中的 [wechat.templates.{kind}] id",
+    ),
+    NO_TEMPLATE: Fault(
+        "kind",
+        "没有配置模板 ID",
+        "在公众号后台选用模板，填入 config.toml 中的 [wechat.templates.{kind}] id（见 docs/deploy.md）",
+    ),
     45011: Fault("all", "接口调用过于频繁（45011，每分钟限额）", "无需处理：一分钟后自动继续"),
 }
 
@@ -97,8 +115,13 @@ def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) 
     with lx.session() as s:
         row = s.scalar(select(DeliveryHold).where(DeliveryHold.scope == scope))
         if errcode == 45011:  # per-minute limit: back off 1, 2, 4 … minutes, at most the probe interval
-            wait = timedelta(minutes=1) if row is None or row.errcode != 45011 else \
-                min(probe, (row.next_probe_at - row.since) * 2 if row.next_probe_at > row.since else probe)
+            wait = (
+                timedelta(minutes=1)
+                if row is None or row.errcode != 45011
+                else min(
+                    probe, (row.next_probe_at - row.since) * 2 if row.next_probe_at > row.since else probe
+                )
+            )
         else:
             wait = probe
         if row is not None:
@@ -110,20 +133,38 @@ def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) 
                 row.notified = True
                 _tell_office(lx, s, scope=scope, errcode=errcode, now=now)
             return
-        s.add(DeliveryHold(scope=scope, errcode=errcode, reason=detail[:500], since=now, next_probe_at=now + wait,
-                           notified=errcode != 45011))
+        s.add(
+            DeliveryHold(
+                scope=scope,
+                errcode=errcode,
+                reason=detail[:500],
+                since=now,
+                next_probe_at=now + wait,
+                notified=errcode != 45011,
+            )
+        )
         if errcode != 45011:  # a passing limit: nobody needs to act
             _tell_office(lx, s, scope=scope, errcode=errcode, now=now)
 
 
 def _tell_office(lx: Lianxin, s: Session, *, scope: str, errcode: int, now: datetime) -> None:
     fault = FAULTS[errcode]
-    text = render("delivery_held", scope=scope, why=fault.why, todo=fault.todo.format(kind=scope),
-                  since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"))
+    text = render(
+        "delivery_held",
+        scope=scope,
+        why=fault.why,
+        todo=fault.todo.format(kind=scope),
+        since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"),
+    )
     for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
-        enqueue(s, openid=openid, kind="notice", text=text,
-                key=f"hold:{scope}:{errcode}:{int(now.timestamp())}:{openid}",
-                template={"title": f"推送暂停：{fault.why[:12]}", "text": fault.todo.format(kind=scope)})
+        enqueue(
+            s,
+            openid=openid,
+            kind="notice",
+            text=text,
+            key=f"hold:{scope}:{errcode}:{int(now.timestamp())}:{openid}",
+            template={"title": f"推送暂停：{fault.why[:12]}", "text": fault.todo.format(kind=scope)},
+        )
 
 
 def lift(lx: Lianxin, scopes: set[str]) -> None:

@@ -81,19 +81,31 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
         away = on_leave(s, today)
         openids = bound_cadres(s)
         soon = task_svc.due_soon(s, now=now, hours=hours)
-        late = list(s.scalars(
-            select(TaskAssignment).join(Task)
-            .where(Task.published_at.is_not(None), Task.cancelled_at.is_(None),
-                   TaskAssignment.status.in_(task_svc.OPEN_STATUSES), TaskAssignment.deadline <= now)
-        ))
+        late = list(
+            s.scalars(
+                select(TaskAssignment)
+                .join(Task)
+                .where(
+                    Task.published_at.is_not(None),
+                    Task.cancelled_at.is_(None),
+                    TaskAssignment.status.in_(task_svc.OPEN_STATUSES),
+                    TaskAssignment.deadline <= now,
+                )
+            )
+        )
         # Reminders already sent, read once (old unanswered cards would otherwise cost a failed insert each run).
-        sent_before = set(s.execute(
-            select(ReminderSent.kind, ReminderSent.person, ReminderSent.period)
-            .where(ReminderSent.kind.in_(("deadline_soon", "deadline_overdue")))
-        ).tuples())
+        sent_before = set(
+            s.execute(
+                select(ReminderSent.kind, ReminderSent.person, ReminderSent.period).where(
+                    ReminderSent.kind.in_(("deadline_soon", "deadline_overdue"))
+                )
+            ).tuples()
+        )
         todo: list[Reminder] = []
-        for kind, items, template in (("deadline_soon", soon, "deadline_soon"),
-                                      ("deadline_overdue", late, "deadline_overdue")):
+        for kind, items, template in (
+            ("deadline_soon", soon, "deadline_soon"),
+            ("deadline_overdue", late, "deadline_overdue"),
+        ):
             for a in items:
                 if a.cadre_id in away or a.cadre_id not in openids:
                     continue
@@ -102,17 +114,31 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                 if (kind, f"cadre:{a.cadre_id}", period) in sent_before:
                     res.skipped += 1
                     continue
-                todo.append(Reminder(kind, f"cadre:{a.cadre_id}", period, openids[a.cadre_id],
-                                     render(template, task=a.task, deadline=local_text(a.deadline, tz)), "task",
-                                     {"number": str(a.task.number), "title": a.task.title,
-                                      "deadline": push_time(a.deadline, tz), "office": lx.config["general"]["township"]}))
+                todo.append(
+                    Reminder(
+                        kind,
+                        f"cadre:{a.cadre_id}",
+                        period,
+                        openids[a.cadre_id],
+                        render(template, task=a.task, deadline=local_text(a.deadline, tz)),
+                        "task",
+                        {
+                            "number": str(a.task.number),
+                            "title": a.task.title,
+                            "deadline": push_time(a.deadline, tz),
+                            "office": lx.config["general"]["township"],
+                        },
+                    )
+                )
         sent, skipped = remind_many(s, todo, now=now)
         res.sent += sent
         res.skipped += skipped
         rows = task_svc.overdue(s, now=now)
         res.detail["overdue"] = len(rows)
         # the county's office (or a lone township's) gets the whole list; each township's office its own part
-        for township_id, openids_ in [(None, office_recipients(s, lx.config))] + township_offices(s, lx.config):
+        for township_id, openids_ in [(None, office_recipients(s, lx.config))] + township_offices(
+            s, lx.config
+        ):
             mine = rows if township_id is None else task_svc.overdue(s, now=now, township_id=township_id)
             if mine:
                 listed = [{**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in mine]
@@ -130,16 +156,35 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     with lx.session() as s:
         write_lock(s)
-        wrote = set(s.scalars(select(DiaryEntry.cadre_id).where(DiaryEntry.day == day,
-                                                                 DiaryEntry.deleted_at.is_(None))))
-        _remind_cadres_who_owe(s, res, "diary", day, paid=wrote, now=now,
-                               values={"what": "今天的民情日记", "due": f"{day.year}年{day.month}月{day.day}日 23:59"},
-                               text=lambda cadre: render("diary_reminder", cadre=cadre, day=day))
+        wrote = set(
+            s.scalars(
+                select(DiaryEntry.cadre_id).where(DiaryEntry.day == day, DiaryEntry.deleted_at.is_(None))
+            )
+        )
+        _remind_cadres_who_owe(
+            s,
+            res,
+            "diary",
+            day,
+            paid=wrote,
+            now=now,
+            values={"what": "今天的民情日记", "due": f"{day.year}年{day.month}月{day.day}日 23:59"},
+            text=lambda cadre: render("diary_reminder", cadre=cadre, day=day),
+        )
     return res
 
 
-def _remind_cadres_who_owe(s: Session, res: JobResult, kind: str, day: date, *, paid: set[int], now: datetime,
-                           text: Callable[[Cadre], str], values: dict[str, str] | None = None) -> None:
+def _remind_cadres_who_owe(
+    s: Session,
+    res: JobResult,
+    kind: str,
+    day: date,
+    *,
+    paid: set[int],
+    now: datetime,
+    text: Callable[[Cadre], str],
+    values: dict[str, str] | None = None,
+) -> None:
     """Remind every bound cadre not on leave on ``day`` and not in ``paid`` (those who did what is owed),
     once per (kind, cadre, day): the ones already reminded are counted as skipped."""
     openids = bound_cadres(s)
@@ -172,10 +217,21 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
-        _remind_cadres_who_owe(s, res, "month_end", day, paid=submitted, now=now,
-                               values={"what": f"{day.month}月的月小结", "due": f"{last.year}年{last.month}月{last.day}日 23:59"},
-                               text=lambda cadre: render("month_end_reminder", cadre=cadre,
-                                                         month_label=f"{day.month}月", days_left=days_left))
+        _remind_cadres_who_owe(
+            s,
+            res,
+            "month_end",
+            day,
+            paid=submitted,
+            now=now,
+            values={
+                "what": f"{day.month}月的月小结",
+                "due": f"{last.year}年{last.month}月{last.day}日 23:59",
+            },
+            text=lambda cadre: render(
+                "month_end_reminder", cadre=cadre, month_label=f"{day.month}月", days_left=days_left
+            ),
+        )
     return res
 
 
@@ -190,15 +246,18 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
         raise RuntimeError("no report renderer wired: build the Lianxin with bot.app.build")
     with lx.session() as s:
         write_lock(s)
-        every: list[tuple[int, str] | None] = list(s.execute(select(Township.id, Township.name)
-                                                             .order_by(Township.id)).tuples())
+        every: list[tuple[int, str] | None] = list(
+            s.execute(select(Township.id, Township.name).order_by(Township.id)).tuples()
+        )
         county = len(every) > 1
         stored: dict[str, Any] = {}
         for township in every or [None]:
             tid, name = township if township else (None, "")
             top: list[str] = []
             if not is_stored(s, "month", period, tid):
-                report = store_report(s, lx.config, "month", period, now, render=lx.render_report, township=township)
+                report = store_report(
+                    s, lx.config, "month", period, now, render=lx.render_report, township=township
+                )
                 stored[name] = True
                 ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
                 top = [r.name for r in ranked[:3]]
@@ -206,8 +265,15 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
                 stored[name] = "already"
             text = render("monthly_circular", period=period, top=top, township=name if county else "")
             # one notice per township and office account: the key's period names the township in a county
-            notify_office(s, res, "monthly_circular", f"{period}:{tid}" if county else period, text,
-                          office_recipients(s, lx.config, tid), now=now)
+            notify_office(
+                s,
+                res,
+                "monthly_circular",
+                f"{period}:{tid}" if county else period,
+                text,
+                office_recipients(s, lx.config, tid),
+                now=now,
+            )
         res.detail["stored"] = stored if county else next(iter(stored.values()))
     return res
 
@@ -229,8 +295,11 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             .join(Household, Household.id == VillagerRequest.household_id)
             .join(Village, Village.id == Household.village_id)
             .join(Cadre, Cadre.id == VillagerRequest.cadre_id)
-            .where(VillagerRequest.status == "open", VillagerRequest.first_answer_at.is_(None),
-                   VillagerRequest.created_at >= now - timedelta(days=60))
+            .where(
+                VillagerRequest.status == "open",
+                VillagerRequest.first_answer_at.is_(None),
+                VillagerRequest.created_at >= now - timedelta(days=60),
+            )
             .order_by(VillagerRequest.id)
         ).all()
         for req, head_name, village, cadre in rows:
@@ -239,12 +308,28 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
             if hours >= remind_after and cadre.id in openids and cadre.id not in away:
                 text = render("sla_remind", request=req, household_name=head_name, hours=int(hours))
                 values = request_values(req, cfg.tz) | {"household": head_name, "category": "待答复"}
-                res.tally(remind_once(s, kind="sla_remind", person=f"cadre:{cadre.id}", period=period,
-                                      openid=openids[cadre.id], text=text, now=now, outbox_kind="request",
-                                      template=values))
+                res.tally(
+                    remind_once(
+                        s,
+                        kind="sla_remind",
+                        person=f"cadre:{cadre.id}",
+                        period=period,
+                        openid=openids[cadre.id],
+                        text=text,
+                        now=now,
+                        outbox_kind="request",
+                        template=values,
+                    )
+                )
             if hours >= escalate_after:
-                text = render("sla_escalate", request=req, household_name=head_name, village=village,
-                              cadre=cadre, hours=int(hours))
+                text = render(
+                    "sla_escalate",
+                    request=req,
+                    household_name=head_name,
+                    village=village,
+                    cadre=cadre,
+                    hours=int(hours),
+                )
                 # the cadre's township's office and the county's
                 if cadre.township_id not in offices:
                     offices[cadre.township_id] = office_recipients(s, cfg, cadre.township_id)
@@ -256,10 +341,21 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
     """Deliver the outbox (``now`` only moves the clock for back-off), then fetch pending media."""
     r = delivery.dispatch_outbox(lx, now)
     fetched = media.download_media(lx, now)
-    return JobResult("dispatch_outbox", sent=r.sent, detail={
-        "custom": r.sent_custom, "template": r.sent_template, "merged": r.merged, "retried": r.retried,
-        "failed": r.failed, "paused": r.paused, "busy": r.busy, "media": fetched,
-        **({"not_configured": True} if r.not_configured else {})})
+    return JobResult(
+        "dispatch_outbox",
+        sent=r.sent,
+        detail={
+            "custom": r.sent_custom,
+            "template": r.sent_template,
+            "merged": r.merged,
+            "retried": r.retried,
+            "failed": r.failed,
+            "paused": r.paused,
+            "busy": r.busy,
+            "media": fetched,
+            **({"not_configured": True} if r.not_configured else {}),
+        },
+    )
 
 
 JOBS: dict[str, Callable[[Any, datetime], JobResult]] = {

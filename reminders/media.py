@@ -39,14 +39,23 @@ FFMPEG_TIMEOUT_SECONDS = 60
 # at most this many are converted per run — the console converts any other on first play.
 CONVERT_PER_RUN = 5
 
-_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "audio/amr": ".amr",
-        "audio/mpeg": ".mp3", "audio/x-speex": ".speex", "voice/speex": ".speex", "video/mp4": ".mp4"}
+_EXT = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "audio/amr": ".amr",
+    "audio/mpeg": ".mp3",
+    "audio/x-speex": ".speex",
+    "voice/speex": ".speex",
+    "video/mp4": ".mp4",
+}
 PLAYABLE_SUFFIX, PLAYABLE_TYPE = ".mp3", "audio/mpeg"
 BROWSER_AUDIO = {"audio/mpeg", "audio/mp3", "audio/ogg", "audio/wav", "audio/x-wav", "audio/webm"}
 
 
-def download_media(lx: Lianxin, now: datetime | None = None, *, client: WechatApi | None = None,
-                   limit: int = 50) -> int:
+def download_media(
+    lx: Lianxin, now: datetime | None = None, *, client: WechatApi | None = None, limit: int = 50
+) -> int:
     """Fetch photos and voice of Attachment rows (WeChat keeps them 3 days) into ``[general] media_dir``."""
     now = now or lx.now()
     if not configured(lx):
@@ -63,21 +72,38 @@ def download_media(lx: Lianxin, now: datetime | None = None, *, client: WechatAp
 def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
     root = Path(lx.config["general"]["media_dir"])
     with lx.sessions() as s:
-        todo = list(s.execute(
-            select(Attachment.id, Attachment.media_id, Attachment.created_at, Attachment.download_attempts,
-                   Attachment.owner_type, Attachment.owner_id, Attachment.media_type)
-            .where(Attachment.media_id.is_not(None), Attachment.downloaded_at.is_(None),
-                   Attachment.download_attempts < MEDIA_MAX_ATTEMPTS, Attachment.created_at >= now - MEDIA_WINDOW)
-            .order_by(Attachment.id).limit(limit)
-        ).all())
+        todo = list(
+            s.execute(
+                select(
+                    Attachment.id,
+                    Attachment.media_id,
+                    Attachment.created_at,
+                    Attachment.download_attempts,
+                    Attachment.owner_type,
+                    Attachment.owner_id,
+                    Attachment.media_type,
+                )
+                .where(
+                    Attachment.media_id.is_not(None),
+                    Attachment.downloaded_at.is_(None),
+                    Attachment.download_attempts < MEDIA_MAX_ATTEMPTS,
+                    Attachment.created_at >= now - MEDIA_WINDOW,
+                )
+                .order_by(Attachment.id)
+                .limit(limit)
+            ).all()
+        )
     done = converted = 0
     for att_id, media_id, created_at, attempts, owner_type, owner_id, media_type in todo:
         try:
             media = client.get_media(media_id)
         except WechatError as e:
             with lx.session() as s:
-                s.execute(update(Attachment).where(Attachment.id == att_id)
-                          .values(download_attempts=attempts + 1, download_error=str(e)[:500]))
+                s.execute(
+                    update(Attachment)
+                    .where(Attachment.id == att_id)
+                    .values(download_attempts=attempts + 1, download_error=str(e)[:500])
+                )
             continue
         local = created_at.astimezone(lx.config.tz)
         folder = root / f"{local:%Y}" / f"{local:%m}"
@@ -91,9 +117,18 @@ def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
         tmp.write_bytes(media.content)
         os.replace(tmp, path)
         with lx.session() as s:
-            s.execute(update(Attachment).where(Attachment.id == att_id).values(
-                stored_path=str(path), content_type=media.content_type, size=len(media.content),
-                downloaded_at=now, download_attempts=attempts + 1, download_error=None))
+            s.execute(
+                update(Attachment)
+                .where(Attachment.id == att_id)
+                .values(
+                    stored_path=str(path),
+                    content_type=media.content_type,
+                    size=len(media.content),
+                    downloaded_at=now,
+                    download_attempts=attempts + 1,
+                    download_error=None,
+                )
+            )
         done += 1
         if media_type == "voice" and converted < CONVERT_PER_RUN:
             playable_voice(path, ctype)
@@ -123,12 +158,34 @@ def playable_voice(stored: Path, content_type: str = "") -> tuple[Path | None, s
         return target, None
     ffmpeg = ffmpeg_path()
     if ffmpeg is None:
-        return None, "服务器未安装 ffmpeg，语音无法转换为浏览器能播放的格式（Debian/Ubuntu：apt install ffmpeg）"
+        return (
+            None,
+            "服务器未安装 ffmpeg，语音无法转换为浏览器能播放的格式（Debian/Ubuntu：apt install ffmpeg）",
+        )
     tmp = target.with_name(target.stem + ".part" + target.suffix)
     try:
-        done = subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(stored),
-                               "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", str(tmp)],
-                              capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            [
+                ffmpeg,
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                str(stored),
+                "-ac",
+                "1",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "32k",
+                str(tmp),
+            ],
+            capture_output=True,
+            timeout=FFMPEG_TIMEOUT_SECONDS,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, f"ffmpeg 转换失败：{e.__class__.__name__}"
     if done.returncode != 0 or not tmp.is_file():
@@ -141,12 +198,23 @@ def playable_voice(stored: Path, content_type: str = "") -> tuple[Path | None, s
 # ---------------------------------------------------------------------------------------------- forward
 
 
-def forward_to_cadre(lx: Lianxin, client: WechatApi, att_id: int, request_id: int, kind: str, path: Path,
-                     media: Media, now: datetime) -> str:
+def forward_to_cadre(
+    lx: Lianxin,
+    client: WechatApi,
+    att_id: int,
+    request_id: int,
+    kind: str,
+    path: Path,
+    media: Media,
+    now: datetime,
+) -> str:
     """Send a villager's photo or voice to the request's cadre as itself, at most once; returns the note."""
     with lx.session() as s:
-        claimed = s.execute(update(Attachment).where(Attachment.id == att_id, Attachment.forwarded_at.is_(None))
-                            .values(forwarded_at=now, forward_note="sending")).rowcount
+        claimed = s.execute(
+            update(Attachment)
+            .where(Attachment.id == att_id, Attachment.forwarded_at.is_(None))
+            .values(forwarded_at=now, forward_note="sending")
+        ).rowcount
         req = s.get(VillagerRequest, request_id)
         target = cadre_openid(s, req.cadre_id) if req is not None else None
     if not claimed:
@@ -157,8 +225,9 @@ def forward_to_cadre(lx: Lianxin, client: WechatApi, att_id: int, request_id: in
     return note
 
 
-def _forward(lx: Lianxin, client: WechatApi, target: str | None, kind: str, path: Path, media: Media,
-             now: datetime) -> str:
+def _forward(
+    lx: Lianxin, client: WechatApi, target: str | None, kind: str, path: Path, media: Media, now: datetime
+) -> str:
     if target is None:
         return "no cadre bound: not forwarded"
     who = recipients(lx, [target], now)[target]
@@ -166,7 +235,9 @@ def _forward(lx: Lianxin, client: WechatApi, target: str | None, kind: str, path
         return "cadre unreachable: not forwarded"
     if not who.window_open or who.quota_left <= 0:
         return "window closed: the text push carries it"
-    ctype = media.content_type.split(";")[0].strip().lower() or ("audio/amr" if kind == "voice" else "image/jpeg")
+    ctype = media.content_type.split(";")[0].strip().lower() or (
+        "audio/amr" if kind == "voice" else "image/jpeg"
+    )
     try:
         media_id = client.upload_media(kind, media.content, path.name, ctype)
         client.send_media(target, kind, media_id)

@@ -34,14 +34,17 @@ def _due(now: datetime, real_now: datetime) -> Any:
     return or_(
         # A message never tried is always due (--now in the past must not hold back what was just queued);
         # a retried one waits for its back-off, measured on the clock we were given.
-        and_(OutboxMessage.status == "pending",
-             or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now)),
+        and_(
+            OutboxMessage.status == "pending",
+            or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
+        ),
         and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
     )
 
 
-def claim(lx: Lianxin, *, claim_id: str, now: datetime, limit: int,
-          exclude_kinds: set[str] | None = None) -> list[OutboxMessage]:
+def claim(
+    lx: Lianxin, *, claim_id: str, now: datetime, limit: int, exclude_kinds: set[str] | None = None
+) -> list[OutboxMessage]:
     """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them; kinds whose
     delivery is held (reminders.holds) are left alone."""
     real_now = utcnow()
@@ -57,14 +60,19 @@ def claim(lx: Lianxin, *, claim_id: str, now: datetime, limit: int,
         if not ids:
             return []
         s.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids), _due(now, real_now))
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), _due(now, real_now))
             .values(status="sending", claimed_by=claim_id, claimed_until=until)
             .execution_options(synchronize_session=False)
         )
     with lx.session() as s:
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.claimed_by == claim_id,
-                                                          OutboxMessage.status == "sending")
-                              .order_by(OutboxMessage.id)))
+        return list(
+            s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.claimed_by == claim_id, OutboxMessage.status == "sending")
+                .order_by(OutboxMessage.id)
+            )
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -74,24 +82,40 @@ def claim(lx: Lianxin, *, claim_id: str, now: datetime, limit: int,
 
 def finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool:
     res = s.execute(
-        update(OutboxMessage).where(OutboxMessage.id == msg.id, OutboxMessage.claimed_by == claim_id,
-                                    OutboxMessage.status == "sending")
-        .values(claimed_until=None, **values).execution_options(synchronize_session=False)
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg.id,
+            OutboxMessage.claimed_by == claim_id,
+            OutboxMessage.status == "sending",
+        )
+        .values(claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
     )
     return bool(res.rowcount)
 
 
 def record_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, now: datetime) -> None:
     with lx.session() as s:
-        if finish(s, msg, claim_id, status="sent", channel=channel, sent_at=now,
-                   attempts=OutboxMessage.attempts + 1, last_error=None):
+        if finish(
+            s,
+            msg,
+            claim_id,
+            status="sent",
+            channel=channel,
+            sent_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            last_error=None,
+        ):
             # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
             for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
                 mark_delivered(s, key, now=now)
             if channel == "custom":  # shown by the console; the quota itself is counted from sent rows
-                s.execute(update(WechatIdentity).where(WechatIdentity.openid == msg.openid)
-                          .values(window_sent=WechatIdentity.window_sent + 1)
-                          .execution_options(synchronize_session=False))
+                s.execute(
+                    update(WechatIdentity)
+                    .where(WechatIdentity.openid == msg.openid)
+                    .values(window_sent=WechatIdentity.window_sent + 1)
+                    .execution_options(synchronize_session=False)
+                )
 
 
 def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:
@@ -101,8 +125,15 @@ def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now
         if attempts >= cfg["max_attempts"]:
             finish(s, msg, claim_id, status="failed", attempts=attempts, last_error=error)
             return "failed"
-        finish(s, msg, claim_id, status="pending", attempts=attempts, last_error=error,
-                next_attempt_at=now + backoff(attempts, cfg["retry_base_seconds"]))
+        finish(
+            s,
+            msg,
+            claim_id,
+            status="pending",
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=now + backoff(attempts, cfg["retry_base_seconds"]),
+        )
         return "retried"
 
 
@@ -118,10 +149,11 @@ def release(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str, note: str | N
     with lx.session() as s:
         s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_([m.id for m in msgs]), OutboxMessage.claimed_by == claim_id,
-                   OutboxMessage.status == "sending")
+            .where(
+                OutboxMessage.id.in_([m.id for m in msgs]),
+                OutboxMessage.claimed_by == claim_id,
+                OutboxMessage.status == "sending",
+            )
             .values(status="pending", claimed_until=None, **({"last_error": note} if note else {}))
             .execution_options(synchronize_session=False)
         )
-
-

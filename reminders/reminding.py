@@ -45,8 +45,18 @@ class JobResult:
 # --------------------------------------------------------------------------------------------------
 
 
-def remind_once(session: Session, *, kind: str, person: str, period: str, openid: str, text: str,
-                now: datetime, outbox_kind: str = "reminder", template: dict[str, Any] | None = None) -> bool:
+def remind_once(
+    session: Session,
+    *,
+    kind: str,
+    person: str,
+    period: str,
+    openid: str,
+    text: str,
+    now: datetime,
+    outbox_kind: str = "reminder",
+    template: dict[str, Any] | None = None,
+) -> bool:
     """Queue one reminder unless (kind, person, period) was reminded before; same transaction for both."""
     try:
         with session.begin_nested():
@@ -54,8 +64,14 @@ def remind_once(session: Session, *, kind: str, person: str, period: str, openid
             session.flush()
     except IntegrityError:
         return False
-    enqueue(session, openid=openid, kind=outbox_kind, text=text, template=template,
-            key=f"rem:{kind}:{person}:{period}")
+    enqueue(
+        session,
+        openid=openid,
+        kind=outbox_kind,
+        text=text,
+        template=template,
+        key=f"rem:{kind}:{person}:{period}",
+    )
     return True
 
 
@@ -78,33 +94,74 @@ def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tu
         return 0, 0
     try:
         with session.begin_nested():
-            session.execute(insert(ReminderSent), [
-                {"kind": r.kind, "person": r.person, "period": r.period, "sent_at": now} for r in items])
-            session.execute(insert(OutboxMessage), [
-                {"idempotency_key": f"rem:{r.kind}:{r.person}:{r.period}", "openid": r.openid, "kind": r.outbox_kind,
-                 "payload": {"text": r.text, "template": r.values}, "status": "pending", "attempts": 0,
-                 "next_attempt_at": now, "created_at": now} for r in items])
+            session.execute(
+                insert(ReminderSent),
+                [{"kind": r.kind, "person": r.person, "period": r.period, "sent_at": now} for r in items],
+            )
+            session.execute(
+                insert(OutboxMessage),
+                [
+                    {
+                        "idempotency_key": f"rem:{r.kind}:{r.person}:{r.period}",
+                        "openid": r.openid,
+                        "kind": r.outbox_kind,
+                        "payload": {"text": r.text, "template": r.values},
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for r in items
+                ],
+            )
         return len(items), 0
     except IntegrityError:
-        sent = sum(remind_once(session, kind=r.kind, person=r.person, period=r.period, openid=r.openid,
-                               text=r.text, now=now, outbox_kind=r.outbox_kind, template=r.values) for r in items)
+        sent = sum(
+            remind_once(
+                session,
+                kind=r.kind,
+                person=r.person,
+                period=r.period,
+                openid=r.openid,
+                text=r.text,
+                now=now,
+                outbox_kind=r.outbox_kind,
+                template=r.values,
+            )
+            for r in items
+        )
         return sent, len(items) - sent
 
 
-def notify_office(session: Session, res: JobResult, kind: str, period: str, text: str, openids: list[str], *,
-                   now: datetime) -> None:
+def notify_office(
+    session: Session, res: JobResult, kind: str, period: str, text: str, openids: list[str], *, now: datetime
+) -> None:
     """A notice to each office account, once per (kind, account, period)."""
     for openid in openids:
-        res.tally(remind_once(session, kind=kind, person=f"office:{openid}", period=period, openid=openid,
-                              text=text, now=now, outbox_kind="notice"))
+        res.tally(
+            remind_once(
+                session,
+                kind=kind,
+                person=f"office:{openid}",
+                period=period,
+                openid=openid,
+                text=text,
+                now=now,
+                outbox_kind="notice",
+            )
+        )
 
 
 def office_recipients(session: Session, config: Any, township_id: int | None = None) -> list[str]:
     """The office accounts told about something of ``township_id`` (None: of the whole deployment): the county's
     ([scheduler] office_openids, office identities) and that township's ([scheduler] township_office_openids)."""
     sched = config["scheduler"]
-    return task_svc.office_recipients(session, sched["office_openids"], township_id=township_id,
-                                      by_township=sched["township_office_openids"])
+    return task_svc.office_recipients(
+        session,
+        sched["office_openids"],
+        township_id=township_id,
+        by_township=sched["township_office_openids"],
+    )
 
 
 def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]]]:
@@ -113,14 +170,18 @@ def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]
     table = config["scheduler"]["township_office_openids"]
     if not table:
         return []
-    rows = session.execute(select(Township.id, Township.name).where(Township.name.in_(list(table)))
-                           .order_by(Township.id)).tuples()
+    rows = session.execute(
+        select(Township.id, Township.name).where(Township.name.in_(list(table))).order_by(Township.id)
+    ).tuples()
     return [(tid, sorted(set(table[name]))) for tid, name in rows if table[name]]
 
 
 def already(session: Session, kind: str, period: str) -> set[str]:
-    return set(session.scalars(select(ReminderSent.person).where(ReminderSent.kind == kind,
-                                                                 ReminderSent.period == period)))
+    return set(
+        session.scalars(
+            select(ReminderSent.person).where(ReminderSent.kind == kind, ReminderSent.period == period)
+        )
+    )
 
 
 def on_leave(session: Session, day: date) -> set[int]:
@@ -133,8 +194,12 @@ def bound_cadres(session: Session) -> dict[int, str]:
     rows = session.execute(
         select(WechatIdentity.cadre_id, WechatIdentity.openid)
         .join(Cadre, Cadre.id == WechatIdentity.cadre_id)
-        .where(WechatIdentity.kind == "cadre", WechatIdentity.unreachable.is_(False),
-               WechatIdentity.subscribed.is_(True), Cadre.active.is_(True))
+        .where(
+            WechatIdentity.kind == "cadre",
+            WechatIdentity.unreachable.is_(False),
+            WechatIdentity.subscribed.is_(True),
+            Cadre.active.is_(True),
+        )
         .order_by(WechatIdentity.bound_at.asc().nullsfirst(), WechatIdentity.id)
     )
     for cid, openid in rows:

@@ -17,4 +17,3 @@ def environment() -> Environment:
 
 def render(name: str, **values: Any) -> str:
     return render_from(environment(), name, **values)
-

@@ -79,8 +79,9 @@ def run_job(name: str) -> None:
 class SchedulerRunner:
     """Waits for the scheduler lease, runs APScheduler while holding it, gives it up on shutdown."""
 
-    def __init__(self, lx: Any, *, ttl_seconds: float = 60, renew_seconds: float = 15,
-                 holder: str | None = None) -> None:
+    def __init__(
+        self, lx: Any, *, ttl_seconds: float = 60, renew_seconds: float = 15, holder: str | None = None
+    ) -> None:
         self.lx = lx
         self.ttl = timedelta(seconds=ttl_seconds)
         self.renew_seconds = renew_seconds
@@ -144,8 +145,11 @@ class SchedulerRunner:
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         sched = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.lx.engine, tablename=JOBSTORE_TABLE)},
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": cfg["scheduler"]["misfire_grace_seconds"]},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": cfg["scheduler"]["misfire_grace_seconds"],
+            },
             timezone=cfg.tz,
         )
         sched.start(paused=True)
@@ -171,11 +175,24 @@ def sync_jobs(sched: BackgroundScheduler, config: Any) -> list[str]:
             job.remove()
     for name, trigger in wanted.items():
         job = sched.get_job(name)
-        if (job is not None and str(job.trigger) == str(trigger) and job.misfire_grace_time == grace
-                and job.func_ref == "reminders.scheduler:run_job"):
+        if (
+            job is not None
+            and str(job.trigger) == str(trigger)
+            and job.misfire_grace_time == grace
+            and job.func_ref == "reminders.scheduler:run_job"
+        ):
             continue
-        sched.add_job("reminders.scheduler:run_job", trigger=trigger, args=[name], id=name, name=name,
-                      replace_existing=True, misfire_grace_time=grace, coalesce=True, max_instances=1)
+        sched.add_job(
+            "reminders.scheduler:run_job",
+            trigger=trigger,
+            args=[name],
+            id=name,
+            name=name,
+            replace_existing=True,
+            misfire_grace_time=grace,
+            coalesce=True,
+            max_instances=1,
+        )
         written.append(name)
     return written
 
@@ -221,7 +238,11 @@ def list_jobs(lx: Any, now: datetime | None = None) -> list[dict[str, Any]]:
             stored[job.id] = job.next_run_time
     out = []
     for name, trigger in job_triggers(lx.config).items():
-        nxt = stored.get(name) if name in stored else trigger.get_next_fire_time(None, now.astimezone(lx.config.tz))
+        nxt = (
+            stored.get(name)
+            if name in stored
+            else trigger.get_next_fire_time(None, now.astimezone(lx.config.tz))
+        )
         out.append({"name": name, "trigger": str(trigger), "next_run": nxt, "stored": name in stored})
     return out
 

@@ -20,8 +20,17 @@ from storage.config import template_key_type
 
 # Longest value per key type, in characters (code points; one 汉字 = one character).
 LIMITS: dict[str, int] = {
-    "thing": 20, "character_string": 32, "number": 32, "letter": 32, "symbol": 5, "phrase": 5,
-    "name": 10, "car_number": 8, "phone_number": 17, "amount": 11, "time": 32,
+    "thing": 20,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "phrase": 5,
+    "name": 10,
+    "car_number": 8,
+    "phone_number": 17,
+    "amount": 11,
+    "time": 32,
 }
 ELLIPSIS = "…"
 _SPACE = re.compile(r"\s+")

@@ -40,11 +40,18 @@ class WechatApi(Protocol):
 
     def send_text(self, openid: str, text: str) -> dict[str, Any]: ...
 
-    def send_template(self, openid: str, template_id: str, data: dict[str, Any],
-                      url: str | None = None, client_msg_id: str | None = None) -> dict[str, Any]: ...
+    def send_template(
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, Any],
+        url: str | None = None,
+        client_msg_id: str | None = None,
+    ) -> dict[str, Any]: ...
 
-    def send_subscribe(self, openid: str, template_id: str, data: dict[str, Any],
-                       url: str | None = None) -> dict[str, Any]: ...
+    def send_subscribe(
+        self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
+    ) -> dict[str, Any]: ...
 
     def get_media(self, media_id: str) -> Media: ...
 

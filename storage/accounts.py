@@ -43,7 +43,9 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def issue_bind_code(session: Session, *, phone: str, actor: str, now: datetime) -> tuple[str, Cadre, datetime]:
+def issue_bind_code(
+    session: Session, *, phone: str, actor: str, now: datetime
+) -> tuple[str, Cadre, datetime]:
     """A fresh 8-digit single-use code for the cadre with this phone; earlier unused codes stay valid."""
     cadre = session.scalar(select(Cadre).where(Cadre.phone == normalize_phone(phone)))
     if cadre is None:
@@ -55,10 +57,18 @@ def issue_bind_code(session: Session, *, phone: str, actor: str, now: datetime) 
             break
     else:  # pragma: no cover - 10^8 codes
         raise BindError("could not draw an unused code")
-    session.add(BindCode(cadre_id=cadre.id, code_hash=code_hash(code), created_at=now, expires_at=expires,
-                         created_by=actor))
-    record(session, actor=actor, action="bind_code.issue", target=f"cadre:{cadre.id}",
-           detail={"expires_at": expires.isoformat()})
+    session.add(
+        BindCode(
+            cadre_id=cadre.id, code_hash=code_hash(code), created_at=now, expires_at=expires, created_by=actor
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        action="bind_code.issue",
+        target=f"cadre:{cadre.id}",
+        detail={"expires_at": expires.isoformat()},
+    )
     return code, cadre, expires
 
 
@@ -76,9 +86,17 @@ def verify_password(password_hash: str, password: str) -> bool:
 ROLES = ("county-admin", "county-viewer", "admin", "viewer", "village")
 
 
-def create_console_user(session: Session, *, username: str, password: str, role: str,
-                        village: str | None, actor: str, township: str | None = None,
-                        default_township: str = "示范镇") -> ConsoleUser:
+def create_console_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    village: str | None,
+    actor: str,
+    township: str | None = None,
+    default_township: str = "示范镇",
+) -> ConsoleUser:
     """A console account. County roles see every township; ``admin``/``viewer`` are one township's (``township``,
     or the deployment's only one — made from ``default_township`` before any import); ``village`` one village of
     one township. In a county deployment a township role without ``township`` is refused, naming them."""
@@ -102,7 +120,9 @@ def create_console_user(session: Session, *, username: str, password: str, role:
     if role == "village":
         if not village:
             raise AccountError("village 账号需要 --village 村名")
-        v = session.scalar(select(Village).where(Village.name == village.strip(), Village.township_id == township_id))
+        v = session.scalar(
+            select(Village).where(Village.name == village.strip(), Village.township_id == township_id)
+        )
         if v is None:
             raise AccountError(f"{t.name}没有名为 {village} 的村(居)")
         village_id = v.id
@@ -110,10 +130,20 @@ def create_console_user(session: Session, *, username: str, password: str, role:
         raise AccountError("--village 只用于 village 账号")
     if session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise AccountError(f"账号 {username} 已存在")
-    user = ConsoleUser(username=username, password_hash=hash_password(password), role=role, village_id=village_id,
-                       township_id=township_id)
+    user = ConsoleUser(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        village_id=village_id,
+        township_id=township_id,
+    )
     session.add(user)
     session.flush()
-    record(session, actor=actor, action="user.add", target=f"user:{username}",
-           detail={"role": role, "village": village, "township": township})
+    record(
+        session,
+        actor=actor,
+        action="user.add",
+        target=f"user:{username}",
+        detail={"role": role, "village": village, "township": township},
+    )
     return user

@@ -10,6 +10,12 @@ from storage.models import AuditLog
 from storage.timestamps import utcnow
 
 
-def record(session: Session, *, actor: str, action: str, target: str | None = None,
-           detail: dict[str, Any] | None = None) -> None:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     session.add(AuditLog(at=utcnow(), actor=actor, action=action, target=target, detail=detail))

@@ -30,9 +30,15 @@ VIA = ("number", "qr")
 # Damm's quasigroup of order 10 (H. M. Damm, 2004): every single-digit error and every adjacent transposition
 # changes the interim digit, so the check fails.
 _DAMM = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2), (7, 0, 9, 2, 1, 5, 4, 8, 6, 3), (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6), (6, 1, 2, 3, 0, 4, 5, 9, 7, 8), (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4), (8, 9, 4, 5, 3, 6, 2, 0, 1, 7), (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
     (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
 )
 
@@ -62,7 +68,9 @@ def random_number(used: set[str] | None = None) -> str:
     """A fresh random card number not in ``used`` (which it joins)."""
     used = used if used is not None else set()
     while True:
-        body = str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(NUMBER_DIGITS - 2))
+        body = str(secrets.randbelow(9) + 1) + "".join(
+            str(secrets.randbelow(10)) for _ in range(NUMBER_DIGITS - 2)
+        )
         number = body + check_digit(body)
         if number not in used:
             used.add(number)
@@ -95,14 +103,26 @@ def qr_codes_created(session: Session) -> int:
     """Permanent QR codes this installation has had WeChat create (they count against the account's limit).
 
     A code retired by ``renumber`` still counts: WeChat never gives a permanent code back."""
-    on_cards = session.scalar(select(func.count()).select_from(ServiceCard)
-                              .where(ServiceCard.qr_created_at.is_not(None))) or 0
-    retired = session.scalar(select(func.count()).select_from(HouseholdInfoHistory)
-                             .where(HouseholdInfoHistory.field == RETIRED_QR)) or 0
+    on_cards = (
+        session.scalar(
+            select(func.count()).select_from(ServiceCard).where(ServiceCard.qr_created_at.is_not(None))
+        )
+        or 0
+    )
+    retired = (
+        session.scalar(
+            select(func.count())
+            .select_from(HouseholdInfoHistory)
+            .where(HouseholdInfoHistory.field == RETIRED_QR)
+        )
+        or 0
+    )
     return on_cards + retired
 
 
-def renumber(session: Session, cards: list[ServiceCard], *, changed_by: str, now: datetime) -> list[tuple[str, str]]:
+def renumber(
+    session: Session, cards: list[ServiceCard], *, changed_by: str, now: datetime
+) -> list[tuple[str, str]]:
     """Give each card a fresh random number and retire its QR code; history per household. [(old, new)].
 
     A renumbering is how an office makes a leaked or photographed card useless, so the old QR code must stop
@@ -112,12 +132,27 @@ def renumber(session: Session, cards: list[ServiceCard], *, changed_by: str, now
     for card in cards:
         old = card.number
         card.number = random_number(used)
-        session.add(HouseholdInfoHistory(household_id=card.household_id, field="card_number", old_value=old,
-                                         new_value=card.number, changed_at=now, changed_by=changed_by))
+        session.add(
+            HouseholdInfoHistory(
+                household_id=card.household_id,
+                field="card_number",
+                old_value=old,
+                new_value=card.number,
+                changed_at=now,
+                changed_by=changed_by,
+            )
+        )
         if card.qr_created_at is not None:
-            session.add(HouseholdInfoHistory(household_id=card.household_id, field=RETIRED_QR,
-                                             old_value=card.qr_scene, new_value=None, changed_at=now,
-                                             changed_by=changed_by))
+            session.add(
+                HouseholdInfoHistory(
+                    household_id=card.household_id,
+                    field=RETIRED_QR,
+                    old_value=card.qr_scene,
+                    new_value=None,
+                    changed_at=now,
+                    changed_by=changed_by,
+                )
+            )
         card.qr_scene = card.qr_ticket = card.qr_url = None
         card.qr_created_at = None
         changes.append((old, card.number))
@@ -142,15 +177,20 @@ def mask_openid(openid: str) -> str:
 
 def linked_identities(session: Session, household_id: int) -> list[WechatIdentity]:
     """The WeChat accounts linked to a household, the most recently linked first."""
-    return list(session.scalars(
-        select(WechatIdentity)
-        .where(WechatIdentity.kind == "villager", WechatIdentity.household_id == household_id)
-        .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())))
+    return list(
+        session.scalars(
+            select(WechatIdentity)
+            .where(WechatIdentity.kind == "villager", WechatIdentity.household_id == household_id)
+            .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())
+        )
+    )
 
 
 def linked_accounts(session: Session, household_id: int) -> list[LinkedAccount]:
-    return [LinkedAccount(i.id, mask_openid(i.openid), i.bound_at, i.bound_via)
-            for i in linked_identities(session, household_id)]
+    return [
+        LinkedAccount(i.id, mask_openid(i.openid), i.bound_at, i.bound_via)
+        for i in linked_identities(session, household_id)
+    ]
 
 
 def unlink(session: Session, identity: WechatIdentity) -> None:

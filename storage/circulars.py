@@ -37,7 +37,11 @@ class Published:
 
 
 def _of(township_id: int | None) -> ColumnElement[bool]:
-    return PublishedReport.township_id.is_(None) if township_id is None else PublishedReport.township_id == township_id
+    return (
+        PublishedReport.township_id.is_(None)
+        if township_id is None
+        else PublishedReport.township_id == township_id
+    )
 
 
 def _target(kind: str, period: str, township_id: int | None) -> str:
@@ -45,12 +49,26 @@ def _target(kind: str, period: str, township_id: int | None) -> str:
 
 
 def is_published(session: Session, kind: str, period: str, township_id: int | None) -> bool:
-    return session.scalar(select(PublishedReport.id).where(PublishedReport.kind == kind, PublishedReport.period == period,
-                                                           _of(township_id)).limit(1)) is not None
+    return (
+        session.scalar(
+            select(PublishedReport.id)
+            .where(PublishedReport.kind == kind, PublishedReport.period == period, _of(township_id))
+            .limit(1)
+        )
+        is not None
+    )
 
 
-def publish(session: Session, *, kind: str, period: str, township_id: int | None, files: dict[str, bytes], actor: str,
-            now: datetime) -> bool:
+def publish(
+    session: Session,
+    *,
+    kind: str,
+    period: str,
+    township_id: int | None,
+    files: dict[str, bytes],
+    actor: str,
+    now: datetime,
+) -> bool:
     """Store ``files`` (format → bytes, json among them) as the published circular of the township (None: the
     county's); False when that township's period was published already (nothing changes). Audited."""
     if "json" not in files:
@@ -60,43 +78,80 @@ def publish(session: Session, *, kind: str, period: str, township_id: int | None
     try:
         with session.begin_nested():  # two offices clicking at once: the unique key keeps one
             for fmt, content in files.items():
-                session.add(PublishedReport(kind=kind, period=period, format=fmt, content=content, published_at=now,
-                                            published_by=actor, township_id=township_id))
+                session.add(
+                    PublishedReport(
+                        kind=kind,
+                        period=period,
+                        format=fmt,
+                        content=content,
+                        published_at=now,
+                        published_by=actor,
+                        township_id=township_id,
+                    )
+                )
     except IntegrityError:
         return False
-    audit.record(session, actor=actor, action="report.publish", target=_target(kind, period, township_id),
-                 detail={"formats": sorted(files)})
+    audit.record(
+        session,
+        actor=actor,
+        action="report.publish",
+        target=_target(kind, period, township_id),
+        detail={"formats": sorted(files)},
+    )
     return True
 
 
 def published(session: Session, township_id: int | None = None, *, every: bool = False) -> list[Published]:
     """The published circulars of one township, newest first; ``every``: every township's and the county's."""
-    q = (select(PublishedReport.kind, PublishedReport.period, PublishedReport.format, PublishedReport.published_at,
-                PublishedReport.published_by, PublishedReport.township_id, Township.name)
-         .outerjoin(Township, Township.id == PublishedReport.township_id)
-         .order_by(PublishedReport.published_at.desc(), PublishedReport.id))
+    q = (
+        select(
+            PublishedReport.kind,
+            PublishedReport.period,
+            PublishedReport.format,
+            PublishedReport.published_at,
+            PublishedReport.published_by,
+            PublishedReport.township_id,
+            Township.name,
+        )
+        .outerjoin(Township, Township.id == PublishedReport.township_id)
+        .order_by(PublishedReport.published_at.desc(), PublishedReport.id)
+    )
     if not every:
         q = q.where(_of(township_id))
     out: dict[tuple[str, str, int | None], Published] = {}
     for kind, period, fmt, at, by, tid, name in session.execute(q).all():
         p = out.get((kind, period, tid))
-        out[(kind, period, tid)] = Published(kind, period, (*p.formats, fmt) if p else (fmt,), at, by, tid, name)
+        out[(kind, period, tid)] = Published(
+            kind, period, (*p.formats, fmt) if p else (fmt,), at, by, tid, name
+        )
     return list(out.values())
 
 
 def stored_file(session: Session, kind: str, period: str, fmt: str, township_id: int | None) -> bytes | None:
-    return session.scalar(select(PublishedReport.content).where(
-        PublishedReport.kind == kind, PublishedReport.period == period, PublishedReport.format == fmt,
-        _of(township_id)))
+    return session.scalar(
+        select(PublishedReport.content).where(
+            PublishedReport.kind == kind,
+            PublishedReport.period == period,
+            PublishedReport.format == fmt,
+            _of(township_id),
+        )
+    )
 
 
-def latest_cadre_row(session: Session, phone: str, township_id: int, kind: str = "month"
-                     ) -> tuple[str, dict[str, Any], int] | None:
+def latest_cadre_row(
+    session: Session, phone: str, township_id: int, kind: str = "month"
+) -> tuple[str, dict[str, Any], int] | None:
     """(period, the cadre's row, number of cadres ranked) in the latest published circular of ``kind`` of the
     cadre's township that lists the cadre; None when none does."""
-    rows = session.execute(select(PublishedReport.period, PublishedReport.content).where(
-        PublishedReport.kind == kind, PublishedReport.format == "json", PublishedReport.township_id == township_id)
-        .order_by(PublishedReport.period.desc())).all()
+    rows = session.execute(
+        select(PublishedReport.period, PublishedReport.content)
+        .where(
+            PublishedReport.kind == kind,
+            PublishedReport.format == "json",
+            PublishedReport.township_id == township_id,
+        )
+        .order_by(PublishedReport.period.desc())
+    ).all()
     for period, content in rows:
         data = json.loads(content)
         ranked = sum(1 for r in data.get("cadres", []) if r.get("rank") is not None)

@@ -30,11 +30,19 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "public_url": (str, "", "older place of [wechat] public_url, still read when that one is empty"),
         "account_name": (str, "连心服务号", "the Official Account's name, printed on service cards"),
         "log_level": (str, "INFO", "logging level"),
-        "card_guesses_per_hour": (int, 30, "wrong card numbers from all accounts together within an hour that "
-                                           "pause linking by typed number for an hour (0 = never pause)"),
+        "card_guesses_per_hour": (
+            int,
+            30,
+            "wrong card numbers from all accounts together within an hour that "
+            "pause linking by typed number for an hour (0 = never pause)",
+        ),
     },
     "database": {
-        "url": (str, "sqlite:///lianxin.db", "SQLAlchemy URL; PostgreSQL: postgresql+psycopg://user:pw@host/db"),
+        "url": (
+            str,
+            "sqlite:///lianxin.db",
+            "SQLAlchemy URL; PostgreSQL: postgresql+psycopg://user:pw@host/db",
+        ),
         "pool_size": (int, 5, "connections per process (PostgreSQL)"),
         "echo": (bool, False, "log every SQL statement"),
     },
@@ -44,18 +52,50 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "app_secret": (str, "", "AppSecret"),
         "encoding_aes_key": (str, "", "EncodingAESKey; empty = plain mode, set = safe mode (安全模式)"),
         "api_base": (str, "https://api.weixin.qq.com", "base URL of the WeChat API (tests use a local fake)"),
-        "public_url": (str, "", "the https address WeChat users reach lianxin at: template messages link there, "
-                       "menu views open there (empty: [general] public_url, else http://127.0.0.1:8000)"),
+        "public_url": (
+            str,
+            "",
+            "the https address WeChat users reach lianxin at: template messages link there, "
+            "menu views open there (empty: [general] public_url, else http://127.0.0.1:8000)",
+        ),
         "timestamp_tolerance_seconds": (int, 300, "requests whose timestamp is further from now are refused"),
         "max_body_bytes": (int, 65536, "larger POST bodies are refused with 400"),
         "request_timeout_seconds": (float, 5.0, "timeout of one call to the WeChat API"),
-        "custom_quota_per_window": (int, 5, "at most this many of a window's customer-service messages are used (WeChat: 5 after a user's message, 3 after a follow/scan/menu click)"),
-        "max_attempts": (int, 8, "a push still failing after this many attempts is marked failed (lianxin outbox)"),
-        "retry_base_seconds": (int, 30, "first back-off after a temporary error; doubles each attempt (max 1 h)"),
-        "quota_pause_hours": (int, 0, "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight"),
-        "hold_probe_minutes": (int, 10, "delivery held by an account-level fault (48001, 40164, …) is retried this often"),
-        "push_link_days": (int, 30, "the link in a template message to the whole message works this many days"),
-        "push_api": (str, "template", "template = message/template/send; subscribe = message/subscribe/bizsend"),
+        "custom_quota_per_window": (
+            int,
+            5,
+            "at most this many of a window's customer-service messages are used (WeChat: 5 after a user's message, 3 after a follow/scan/menu click)",
+        ),
+        "max_attempts": (
+            int,
+            8,
+            "a push still failing after this many attempts is marked failed (lianxin outbox)",
+        ),
+        "retry_base_seconds": (
+            int,
+            30,
+            "first back-off after a temporary error; doubles each attempt (max 1 h)",
+        ),
+        "quota_pause_hours": (
+            int,
+            0,
+            "after 45009 (daily API quota spent) pause delivery this long; 0 = until local midnight",
+        ),
+        "hold_probe_minutes": (
+            int,
+            10,
+            "delivery held by an account-level fault (48001, 40164, …) is retried this often",
+        ),
+        "push_link_days": (
+            int,
+            30,
+            "the link in a template message to the whole message works this many days",
+        ),
+        "push_api": (
+            str,
+            "template",
+            "template = message/template/send; subscribe = message/subscribe/bizsend",
+        ),
     },
     # [wechat.templates] holds one table per kind of push, [wechat.templates.KIND] (see TEMPLATE_VALUE_NAMES)
     "wechat.templates": {},
@@ -78,8 +118,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "dispatch_interval_seconds": (int, 10, "how often the outbox is drained"),
         "misfire_grace_seconds": (int, 3600, "a job delayed by this much still runs"),
         "office_openids": (list, [], "WeChat openids of office staff who receive notices"),
-        "township_office_openids": (dict, {}, "a county: each township's office openids, keyed by township name "
-                                             "(told of their own township's notices, besides office_openids)"),
+        "township_office_openids": (
+            dict,
+            {},
+            "a county: each township's office openids, keyed by township name "
+            "(told of their own township's notices, besides office_openids)",
+        ),
     },
     "holidays": {
         "extra_workdays": (list, [], "dates (YYYY-MM-DD) the office declares working days"),
@@ -94,20 +138,44 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "tasks": (float, 25.0, "weight of supervision cards fed back on time"),
         "requests": (float, 10.0, "weight of villager requests answered within the time limit"),
         "satisfaction": (float, 5.0, "weight of villagers' satisfaction"),
-        "ledger": (float, 20.0, "weight of 五个一 ledger completion (form, card, publicity, commitment; 0 = not counted)"),
+        "ledger": (
+            float,
+            20.0,
+            "weight of 五个一 ledger completion (form, card, publicity, commitment; 0 = not counted)",
+        ),
         "min_diary_share": (float, 0.6, "cadres below this diary coverage are listed as below the minimum"),
         "min_households": (int, 30, "cadres linked to fewer households are listed as below the minimum"),
     },
     # The office's deadlines for the 五个一 duties done once per household (issue 15 item 8): before each date the
     # bound cadres still missing one are reminded (job duty_reminders), and the office is told who is behind.
     "programme": {
-        "cards_due": (str, "", "date (YYYY-MM-DD) by which every household has its service card; empty = no deadline"),
-        "commitments_due": (str, "", "date by which every commitment letter (承诺书) is signed; empty = no deadline"),
-        "forms_due": (str, "", "date by which every information form (登记表) is complete; empty = no deadline"),
-        "remind_days_before": (list, [14, 7, 3, 1], "remind this many days before each date (0 = on the day)"),
+        "cards_due": (
+            str,
+            "",
+            "date (YYYY-MM-DD) by which every household has its service card; empty = no deadline",
+        ),
+        "commitments_due": (
+            str,
+            "",
+            "date by which every commitment letter (承诺书) is signed; empty = no deadline",
+        ),
+        "forms_due": (
+            str,
+            "",
+            "date by which every information form (登记表) is complete; empty = no deadline",
+        ),
+        "remind_days_before": (
+            list,
+            [14, 7, 3, 1],
+            "remind this many days before each date (0 = on the day)",
+        ),
     },
     "console": {
-        "secret_key": (str, "", "signs console sessions; empty = generated at start (sessions end on restart)"),
+        "secret_key": (
+            str,
+            "",
+            "signs console sessions; empty = generated at start (sessions end on restart)",
+        ),
         "session_minutes": (int, 60, "idle console sessions expire after this long"),
         "secure_cookies": (bool, False, "mark cookies Secure (set true behind HTTPS)"),
         "login_attempts": (int, 5, "failed logins before an account is locked for 15 minutes"),
@@ -126,29 +194,48 @@ TEMPLATE_VALUE_NAMES: dict[str, tuple[str, ...]] = {
 # The type of a template key is its prefix ("thing1" -> thing); WeChat's per-type limits are in
 # reminders/template_values.py (source: /work/notes/wechat-rules.md section 4d).
 TEMPLATE_KEY_TYPES: tuple[str, ...] = (
-    "thing", "character_string", "time", "number", "phrase", "name", "amount", "car_number", "phone_number",
-    "letter", "symbol",
+    "thing",
+    "character_string",
+    "time",
+    "number",
+    "phrase",
+    "name",
+    "amount",
+    "car_number",
+    "phone_number",
+    "letter",
+    "symbol",
 )
 _KEY_RE = re.compile(r"^(?P<type>[a-z_]+?)(?P<n>\d+)$")
 # A mapping that fits templates commonly found in WeChat's 类目模板 library; config.example.toml shows the same.
 DEFAULT_TEMPLATE_FIELDS: dict[str, dict[str, str]] = {
     "task": {"character_string1": "number", "thing2": "title", "time3": "deadline", "thing4": "office"},
     "reminder": {"thing1": "what", "time2": "due"},
-    "request": {"character_string1": "number", "thing2": "household", "thing3": "category", "thing4": "text",
-                "time5": "time"},
+    "request": {
+        "character_string1": "number",
+        "thing2": "household",
+        "thing3": "category",
+        "thing4": "text",
+        "time5": "time",
+    },
     "reply": {"character_string1": "number", "thing2": "cadre", "thing3": "text", "time4": "time"},
     "notice": {"thing1": "title", "thing2": "text", "time3": "time"},
 }
 _KIND_DOC = {
-    "task": "supervision cards", "reminder": "reminders (diary, summary, deadlines)",
-    "request": "a villager's request forwarded to a cadre", "reply": "a cadre's answer relayed to a villager",
+    "task": "supervision cards",
+    "reminder": "reminders (diary, summary, deadlines)",
+    "request": "a villager's request forwarded to a cadre",
+    "reply": "a cadre's answer relayed to a villager",
     "notice": "notices to the office",
 }
 for _kind, _names in TEMPLATE_VALUE_NAMES.items():
     SCHEMA[f"wechat.templates.{_kind}"] = {
         "id": (str, "", f"template id for {_KIND_DOC[_kind]}; empty = this kind is held until one is set"),
-        "fields": (dict, DEFAULT_TEMPLATE_FIELDS[_kind],
-                   f"template key -> value name; names: {', '.join(_names)}"),
+        "fields": (
+            dict,
+            DEFAULT_TEMPLATE_FIELDS[_kind],
+            f"template key -> value name; names: {', '.join(_names)}",
+        ),
     }
 
 
@@ -167,20 +254,28 @@ def _check_template_fields(data: dict[str, dict[str, Any]], source: str) -> None
             if template_key_type(key) is None:
                 raise ConfigError(
                     f"{source}: [{section}] fields: key '{key}' has no known type prefix "
-                    f"(a template key is a type and a number, e.g. thing1; types: {', '.join(TEMPLATE_KEY_TYPES)})")
+                    f"(a template key is a type and a number, e.g. thing1; types: {', '.join(TEMPLATE_KEY_TYPES)})"
+                )
             if not isinstance(name, str) or name not in names:
                 raise ConfigError(
                     f"{source}: [{section}] fields: key '{key}' maps to unknown value {name!r}; "
-                    f"a {kind} push offers: {', '.join(names)}")
+                    f"a {kind} push offers: {', '.join(names)}"
+                )
 
 
-PROGRAMME_DUE_KEYS: dict[str, str] = {"card": "cards_due", "commitment": "commitments_due", "form": "forms_due"}
+PROGRAMME_DUE_KEYS: dict[str, str] = {
+    "card": "cards_due",
+    "commitment": "commitments_due",
+    "form": "forms_due",
+}
 
 
 def programme_dates(config: Any) -> dict[str, date]:
     """duty ("card", "commitment", "form") -> its deadline, for the deadlines the office has set."""
     section = config["programme"]
-    return {duty: date.fromisoformat(section[key]) for duty, key in PROGRAMME_DUE_KEYS.items() if section[key]}
+    return {
+        duty: date.fromisoformat(section[key]) for duty, key in PROGRAMME_DUE_KEYS.items() if section[key]
+    }
 
 
 def _check_programme(section: dict[str, Any], source: str) -> None:
@@ -189,24 +284,36 @@ def _check_programme(section: dict[str, Any], source: str) -> None:
             try:
                 date.fromisoformat(section[key])
             except ValueError:
-                raise ConfigError(f"{source}: [programme] {key} must be a date YYYY-MM-DD, got {section[key]!r}") from None
+                raise ConfigError(
+                    f"{source}: [programme] {key} must be a date YYYY-MM-DD, got {section[key]!r}"
+                ) from None
     days = section["remind_days_before"]
     if not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 366 for d in days):
-        raise ConfigError(f"{source}: [programme] remind_days_before must be a list of whole days 0–366, got {days!r}")
+        raise ConfigError(
+            f"{source}: [programme] remind_days_before must be a list of whole days 0–366, got {days!r}"
+        )
 
 
 def _check_township_offices(table: dict[str, Any], source: str) -> None:
     for name, openids in table.items():
         if not isinstance(openids, list) or not all(isinstance(o, str) and o for o in openids):
-            raise ConfigError(f"{source}: [scheduler.township_office_openids] {name} must be a list of openids, "
-                              f"got {openids!r}")
+            raise ConfigError(
+                f"{source}: [scheduler.township_office_openids] {name} must be a list of openids, "
+                f"got {openids!r}"
+            )
 
 
 def _type_name(t: Any) -> str:
     if isinstance(t, tuple):
         return " or ".join(_type_name(x) for x in t)
-    return {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list",
-            dict: "a table"}[t]
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a table",
+    }[t]
 
 
 def _check_type(value: Any, expected: Any) -> Any:
@@ -246,7 +353,9 @@ class Config:
     @property
     def public_url(self) -> str:
         """Where users reach the product (PRODUCT.md: ``[wechat] public_url``; ``[general]`` is its older place)."""
-        url = self.data["wechat"]["public_url"] or self.data["general"]["public_url"] or "http://127.0.0.1:8000"
+        url = (
+            self.data["wechat"]["public_url"] or self.data["general"]["public_url"] or "http://127.0.0.1:8000"
+        )
         return url.rstrip("/")
 
     @property
@@ -346,11 +455,15 @@ def load_config(
     try:
         ZoneInfo(data["general"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{source}: [general] timezone {data['general']['timezone']!r} is not a known time zone") from None
+        raise ConfigError(
+            f"{source}: [general] timezone {data['general']['timezone']!r} is not a known time zone"
+        ) from None
     _check_template_fields(data, source)
     if data["wechat"]["push_api"] not in ("template", "subscribe"):
-        raise ConfigError(f"{source}: [wechat] push_api must be \"template\" or \"subscribe\", "
-                          f"got {data['wechat']['push_api']!r}")
+        raise ConfigError(
+            f'{source}: [wechat] push_api must be "template" or "subscribe", '
+            f"got {data['wechat']['push_api']!r}"
+        )
     _check_programme(data["programme"], source)
     _check_township_offices(data["scheduler"]["township_office_openids"], source)
     aes = data["wechat"]["encoding_aes_key"]

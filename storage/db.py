@@ -36,8 +36,10 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         if sqlite3.sqlite_version_info < SQLITE_NEEDED:
             # Every inbound message and push is one INSERT … ON CONFLICT DO NOTHING RETURNING (3.35+); on an older
             # library each would fail and WeChat's retries would pile up, so refuse to start and say why.
-            raise RuntimeError(f"SQLite {sqlite3.sqlite_version} 太旧，需要 3.35 或更新（或改用 PostgreSQL）/ "
-                               f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed (or PostgreSQL)")
+            raise RuntimeError(
+                f"SQLite {sqlite3.sqlite_version} 太旧，需要 3.35 或更新（或改用 PostgreSQL）/ "
+                f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed (or PostgreSQL)"
+            )
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         engine = create_engine(url, **kwargs)
 
@@ -100,8 +102,10 @@ def insert_or_skip(table: Table, key: str) -> TextClause:
     CPU in the profile, bench/RESULTS.md "Inbound hot path"). Execute it with a value for every column.
     """
     cols = [c for c in table.c if c.name != "id"]
-    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{c.name}{chr(34)}" for c in cols)}) '
-           f'VALUES ({", ".join(f":{c.name}" for c in cols)}) ON CONFLICT ("{key}") DO NOTHING RETURNING id')
+    sql = (
+        f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{c.name}{chr(34)}" for c in cols)}) '
+        f'VALUES ({", ".join(f":{c.name}" for c in cols)}) ON CONFLICT ("{key}") DO NOTHING RETURNING id'
+    )
     return text(sql).bindparams(*[bindparam(c.name, type_=c.type) for c in cols]).columns(table.c.id)
 
 

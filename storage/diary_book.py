@@ -114,7 +114,10 @@ def village_by_name(session: Session, name: str, *, township_id: int | None = No
     stmt = select(Village).where(Village.name == (name or "").strip())
     known = select(Village.name).order_by(Village.name)
     if township_id is not None:
-        stmt, known = stmt.where(Village.township_id == township_id), known.where(Village.township_id == township_id)
+        stmt, known = (
+            stmt.where(Village.township_id == township_id),
+            known.where(Village.township_id == township_id),
+        )
     found = list(session.scalars(stmt.limit(2)))
     if len(found) != 1:
         names = "、".join(session.scalars(known)) or "（无）"
@@ -130,46 +133,90 @@ def _local(moment: datetime, tz: object) -> datetime:
 
 def cadre_book(session: Session, *, cadre: Cadre, month: Period, tz: object, township: str) -> CadreBook:
     """Every (not undone) diary entry of ``cadre`` in ``month``, by day and time, with its attachments."""
-    entries = list(session.scalars(
-        select(DiaryEntry).where(DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None),
-                                 DiaryEntry.day >= month.first, DiaryEntry.day <= month.last)
-        .order_by(DiaryEntry.day, DiaryEntry.created_at, DiaryEntry.id)))
+    entries = list(
+        session.scalars(
+            select(DiaryEntry)
+            .where(
+                DiaryEntry.cadre_id == cadre.id,
+                DiaryEntry.deleted_at.is_(None),
+                DiaryEntry.day >= month.first,
+                DiaryEntry.day <= month.last,
+            )
+            .order_by(DiaryEntry.day, DiaryEntry.created_at, DiaryEntry.id)
+        )
+    )
     media: dict[int, list[BookMedia]] = {}
     if entries:
-        for a in session.scalars(select(Attachment).where(Attachment.owner_type == "diary",
-                                                          Attachment.owner_id.in_([e.id for e in entries]))
-                                 .order_by(Attachment.created_at, Attachment.id)):
+        for a in session.scalars(
+            select(Attachment)
+            .where(Attachment.owner_type == "diary", Attachment.owner_id.in_([e.id for e in entries]))
+            .order_by(Attachment.created_at, Attachment.id)
+        ):
             media.setdefault(a.owner_id, []).append(
-                BookMedia(a.id, a.media_type, a.stored_path, a.content_type, bool(a.download_error) and not a.stored_path))
+                BookMedia(
+                    a.id,
+                    a.media_type,
+                    a.stored_path,
+                    a.content_type,
+                    bool(a.download_error) and not a.stored_path,
+                )
+            )
     leave: set[date] = set()
-    for lv in session.scalars(select(CadreLeave).where(APPROVED, CadreLeave.cadre_id == cadre.id,
-                                                       CadreLeave.start_date <= month.last,
-                                                       CadreLeave.end_date >= month.first)):
+    for lv in session.scalars(
+        select(CadreLeave).where(
+            APPROVED,
+            CadreLeave.cadre_id == cadre.id,
+            CadreLeave.start_date <= month.last,
+            CadreLeave.end_date >= month.first,
+        )
+    ):
         leave.update(days_in(lv, month.first, month.last))
     by_day: dict[date, list[BookEntry]] = {}
     for e in entries:
         local = _local(e.created_at, tz)
-        by_day.setdefault(e.day, []).append(BookEntry(
-            id=e.id, time=None if e.source == "paper" else local.strftime("%H:%M"), role=e.role, text=e.text,
-            source=e.source, entered_by=e.entered_by, entered_at=local.strftime("%Y-%m-%d %H:%M"),
-            media=media.get(e.id, [])))
-    days = [BookDay(d, WEEKDAYS[d.weekday()], d in leave, by_day.get(d, []))
-            for d in sorted(set(by_day) | leave)]
-    s = session.scalar(select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id,
-                                                    MonthlySummary.month == month.key))
+        by_day.setdefault(e.day, []).append(
+            BookEntry(
+                id=e.id,
+                time=None if e.source == "paper" else local.strftime("%H:%M"),
+                role=e.role,
+                text=e.text,
+                source=e.source,
+                entered_by=e.entered_by,
+                entered_at=local.strftime("%Y-%m-%d %H:%M"),
+                media=media.get(e.id, []),
+            )
+        )
+    days = [
+        BookDay(d, WEEKDAYS[d.weekday()], d in leave, by_day.get(d, [])) for d in sorted(set(by_day) | leave)
+    ]
+    s = session.scalar(
+        select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id, MonthlySummary.month == month.key)
+    )
     village = session.get(Village, cadre.village_id) if cadre.village_id else None
     return CadreBook(
         township=village.township.name if village is not None and village.township else township,
-        village=village.name if village else "", cadre=cadre.name, phone=cadre.phone, post=cadre.post,
-        unit=cadre.unit, month=month.key, days=days,
-        summary=BookSummary(s.text, s.submitted_day, s.on_time) if s else None, leave_days=len(leave))
+        village=village.name if village else "",
+        cadre=cadre.name,
+        phone=cadre.phone,
+        post=cadre.post,
+        unit=cadre.unit,
+        month=month.key,
+        days=days,
+        summary=BookSummary(s.text, s.submitted_day, s.on_time) if s else None,
+        leave_days=len(leave),
+    )
 
 
-def village_books(session: Session, *, village: Village, month: Period, tz: object, township: str) -> list[CadreBook]:
+def village_books(
+    session: Session, *, village: Village, month: Period, tz: object, township: str
+) -> list[CadreBook]:
     """One book per cadre of ``village``: the active ones, and any other who wrote in the month."""
-    wrote = select(DiaryEntry.cadre_id).where(DiaryEntry.day >= month.first, DiaryEntry.day <= month.last,
-                                              DiaryEntry.deleted_at.is_(None))
-    cadres = session.scalars(select(Cadre).where(Cadre.village_id == village.id,
-                                                 Cadre.active.is_(True) | Cadre.id.in_(wrote))
-                             .order_by(Cadre.name, Cadre.id))
+    wrote = select(DiaryEntry.cadre_id).where(
+        DiaryEntry.day >= month.first, DiaryEntry.day <= month.last, DiaryEntry.deleted_at.is_(None)
+    )
+    cadres = session.scalars(
+        select(Cadre)
+        .where(Cadre.village_id == village.id, Cadre.active.is_(True) | Cadre.id.in_(wrote))
+        .order_by(Cadre.name, Cadre.id)
+    )
     return [cadre_book(session, cadre=c, month=month, tz=tz, township=township) for c in cadres]

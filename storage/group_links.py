@@ -29,19 +29,39 @@ class GroupLeader:
         return asdict(self)
 
 
-def group_leaders(session: Session, *, village_id: int | None = None, cadre_id: int | None = None,
-                  group_ids: list[int] | None = None, township_id: int | None = None) -> list[GroupLeader]:
+def group_leaders(
+    session: Session,
+    *,
+    village_id: int | None = None,
+    cadre_id: int | None = None,
+    group_ids: list[int] | None = None,
+    township_id: int | None = None,
+) -> list[GroupLeader]:
     """The groups that have a cadre, by village and group name; filtered by village, by cadre, by group or by
     township (a township's office sees its own groups only)."""
-    counts = (select(Household.group_id, func.count(Household.id).label("n"))
-              .where(Household.purged_at.is_(None), Household.group_id.is_not(None))
-              .group_by(Household.group_id).subquery())
-    stmt = (select(VillagerGroup.id, VillagerGroup.village_id, Village.name, VillagerGroup.name, Cadre.id, Cadre.name,
-                   Cadre.post, Cadre.phone, func.coalesce(counts.c.n, 0))
-            .join(Village, Village.id == VillagerGroup.village_id)
-            .join(Cadre, Cadre.id == VillagerGroup.cadre_id)
-            .outerjoin(counts, counts.c.group_id == VillagerGroup.id)
-            .order_by(Village.name, VillagerGroup.name, VillagerGroup.id))
+    counts = (
+        select(Household.group_id, func.count(Household.id).label("n"))
+        .where(Household.purged_at.is_(None), Household.group_id.is_not(None))
+        .group_by(Household.group_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            VillagerGroup.id,
+            VillagerGroup.village_id,
+            Village.name,
+            VillagerGroup.name,
+            Cadre.id,
+            Cadre.name,
+            Cadre.post,
+            Cadre.phone,
+            func.coalesce(counts.c.n, 0),
+        )
+        .join(Village, Village.id == VillagerGroup.village_id)
+        .join(Cadre, Cadre.id == VillagerGroup.cadre_id)
+        .outerjoin(counts, counts.c.group_id == VillagerGroup.id)
+        .order_by(Village.name, VillagerGroup.name, VillagerGroup.id)
+    )
     if village_id is not None:
         stmt = stmt.where(VillagerGroup.village_id == village_id)
     if township_id is not None:
@@ -52,5 +72,7 @@ def group_leaders(session: Session, *, village_id: int | None = None, cadre_id: 
         if not group_ids:
             return []
         stmt = stmt.where(VillagerGroup.id.in_(group_ids))
-    return [GroupLeader(gid, vid, vname, gname, cid, name, post or "", phone, int(n))
-            for gid, vid, vname, gname, cid, name, post, phone, n in session.execute(stmt)]
+    return [
+        GroupLeader(gid, vid, vname, gname, cid, name, post or "", phone, int(n))
+        for gid, vid, vname, gname, cid, name, post, phone, n in session.execute(stmt)
+    ]

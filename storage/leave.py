@@ -36,8 +36,13 @@ class LeaveRow:
 
 def on_leave(session: Session, day: date) -> set[int]:
     """Ids of the cadres on approved leave on ``day``."""
-    return set(session.scalars(select(CadreLeave.cadre_id).where(
-        APPROVED, CadreLeave.start_date <= day, CadreLeave.end_date >= day)))
+    return set(
+        session.scalars(
+            select(CadreLeave.cadre_id).where(
+                APPROVED, CadreLeave.start_date <= day, CadreLeave.end_date >= day
+            )
+        )
+    )
 
 
 def cadre_by_phone(session: Session, phone: str) -> Cadre:
@@ -59,38 +64,70 @@ def _check(start: date, end: date, reason: str | None) -> str | None:
 
 
 def _overlapping(session: Session, cadre_id: int, start: date, end: date) -> CadreLeave | None:
-    return session.scalar(select(CadreLeave).where(
-        CadreLeave.cadre_id == cadre_id, CadreLeave.status != "refused",
-        CadreLeave.start_date <= end, CadreLeave.end_date >= start).limit(1))
+    return session.scalar(
+        select(CadreLeave)
+        .where(
+            CadreLeave.cadre_id == cadre_id,
+            CadreLeave.status != "refused",
+            CadreLeave.start_date <= end,
+            CadreLeave.end_date >= start,
+        )
+        .limit(1)
+    )
 
 
-def add_leave(session: Session, *, cadre: Cadre, start: date, end: date, reason: str | None, actor: str,
-              now: datetime) -> CadreLeave:
+def add_leave(
+    session: Session, *, cadre: Cadre, start: date, end: date, reason: str | None, actor: str, now: datetime
+) -> CadreLeave:
     """The office records a cadre's leave: approved at once, audited. Overlapping leave is refused."""
     reason = _check(start, end, reason)
     clash = _overlapping(session, cadre.id, start, end)
     if clash is not None:
-        raise LeaveError(f"{cadre.name} 在 {clash.start_date}–{clash.end_date} 已有请假记录（{_STATUS_TEXT[clash.status]}）"
-                         " / overlaps an existing leave")
-    leave = CadreLeave(cadre_id=cadre.id, start_date=start, end_date=end, reason=reason, status="approved",
-                       requested_by=actor, requested_at=now, decided_by=actor, decided_at=now)
+        raise LeaveError(
+            f"{cadre.name} 在 {clash.start_date}–{clash.end_date} 已有请假记录（{_STATUS_TEXT[clash.status]}）"
+            " / overlaps an existing leave"
+        )
+    leave = CadreLeave(
+        cadre_id=cadre.id,
+        start_date=start,
+        end_date=end,
+        reason=reason,
+        status="approved",
+        requested_by=actor,
+        requested_at=now,
+        decided_by=actor,
+        decided_at=now,
+    )
     session.add(leave)
     session.flush()
-    audit.record(session, actor=actor, action="leave.add", target=f"leave:{leave.id}",
-                 detail={"cadre": cadre.phone, "from": start.isoformat(), "to": end.isoformat(), "reason": reason})
+    audit.record(
+        session,
+        actor=actor,
+        action="leave.add",
+        target=f"leave:{leave.id}",
+        detail={"cadre": cadre.phone, "from": start.isoformat(), "to": end.isoformat(), "reason": reason},
+    )
     return leave
 
 
-def request_leave(session: Session, *, cadre: Cadre, start: date, end: date, reason: str | None,
-                  now: datetime) -> tuple[CadreLeave, bool]:
+def request_leave(
+    session: Session, *, cadre: Cadre, start: date, end: date, reason: str | None, now: datetime
+) -> tuple[CadreLeave, bool]:
     """A cadre asks for leave by chat: ``requested`` until the office decides. Asking again for days
     already asked for returns the earlier request and False (a repeated message changes nothing)."""
     reason = _check(start, end, reason)
     clash = _overlapping(session, cadre.id, start, end)
     if clash is not None:
         return clash, False
-    leave = CadreLeave(cadre_id=cadre.id, start_date=start, end_date=end, reason=reason, status="requested",
-                       requested_by=f"cadre:{cadre.phone}", requested_at=now)
+    leave = CadreLeave(
+        cadre_id=cadre.id,
+        start_date=start,
+        end_date=end,
+        reason=reason,
+        status="requested",
+        requested_by=f"cadre:{cadre.phone}",
+        requested_at=now,
+    )
     session.add(leave)
     session.flush()
     return leave, True
@@ -101,28 +138,41 @@ def decide_leave(session: Session, leave: CadreLeave, *, approve: bool, actor: s
 
     One conditional UPDATE: of two offices deciding at once, exactly one changes the row (and is audited)."""
     decided = session.execute(
-        update(CadreLeave).where(CadreLeave.id == leave.id, CadreLeave.status == "requested")
+        update(CadreLeave)
+        .where(CadreLeave.id == leave.id, CadreLeave.status == "requested")
         .values(status="approved" if approve else "refused", decided_by=actor, decided_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(leave)
     if decided.rowcount != 1:
         return False
-    audit.record(session, actor=actor, action="leave.approve" if approve else "leave.refuse",
-                 target=f"leave:{leave.id}", detail={"cadre": leave.cadre.phone, "from": leave.start_date.isoformat(),
-                                                     "to": leave.end_date.isoformat()})
+    audit.record(
+        session,
+        actor=actor,
+        action="leave.approve" if approve else "leave.refuse",
+        target=f"leave:{leave.id}",
+        detail={
+            "cadre": leave.cadre.phone,
+            "from": leave.start_date.isoformat(),
+            "to": leave.end_date.isoformat(),
+        },
+    )
     return True
 
 
-def month_leave(session: Session, year: int, month: int, *, village_id: int | None = None,
-                township_id: int | None = None) -> list[LeaveRow]:
+def month_leave(
+    session: Session, year: int, month: int, *, village_id: int | None = None, township_id: int | None = None
+) -> list[LeaveRow]:
     """Every leave (any status) touching the month, by village then cadre; ``village_id`` or ``township_id``
     narrows it."""
     first, last = date(year, month, 1), last_day_of_month(year, month)
-    stmt = (select(CadreLeave, Cadre, Village.name)
-            .join(Cadre, Cadre.id == CadreLeave.cadre_id)
-            .outerjoin(Village, Village.id == Cadre.village_id)
-            .where(and_(CadreLeave.start_date <= last, CadreLeave.end_date >= first))
-            .order_by(Village.name, Cadre.name, CadreLeave.start_date, CadreLeave.id))
+    stmt = (
+        select(CadreLeave, Cadre, Village.name)
+        .join(Cadre, Cadre.id == CadreLeave.cadre_id)
+        .outerjoin(Village, Village.id == Cadre.village_id)
+        .where(and_(CadreLeave.start_date <= last, CadreLeave.end_date >= first))
+        .order_by(Village.name, Cadre.name, CadreLeave.start_date, CadreLeave.id)
+    )
     if village_id is not None:
         stmt = stmt.where(Cadre.village_id == village_id)
     if township_id is not None:

@@ -25,16 +25,29 @@ def restart_duties(session: Session, household_ids: Iterable[int], *, changed_by
         return
     for card in session.scalars(select(ServiceCard).where(ServiceCard.household_id.in_(ids))):
         if card.issued_on is not None:
-            session.add(HouseholdInfoHistory(household_id=card.household_id, changed_at=now, changed_by=changed_by,
-                                             field="card_issued_on", old_value=f"{card.issued_on} {card.issued_by or ''}".strip(),
-                                             new_value="换卡待发"))
+            session.add(
+                HouseholdInfoHistory(
+                    household_id=card.household_id,
+                    changed_at=now,
+                    changed_by=changed_by,
+                    field="card_issued_on",
+                    old_value=f"{card.issued_on} {card.issued_by or ''}".strip(),
+                    new_value="换卡待发",
+                )
+            )
         card.issued_on, card.issued_by, card.printed_at = None, None, None
     for link in session.scalars(select(Link).where(Link.household_id.in_(ids))):
         if link.commitment_signed_on is not None:
-            session.add(HouseholdInfoHistory(household_id=link.household_id, changed_at=now, changed_by=changed_by,
-                                             field="commitment_signed_on",
-                                             old_value=f"{link.commitment_signed_on} {link.commitment_recorded_by or ''}".strip(),
-                                             new_value=None))
+            session.add(
+                HouseholdInfoHistory(
+                    household_id=link.household_id,
+                    changed_at=now,
+                    changed_by=changed_by,
+                    field="commitment_signed_on",
+                    old_value=f"{link.commitment_signed_on} {link.commitment_recorded_by or ''}".strip(),
+                    new_value=None,
+                )
+            )
         link.commitment_signed_on, link.commitment_recorded_by = None, None
     session.flush()
 
@@ -42,8 +55,10 @@ def restart_duties(session: Session, household_ids: Iterable[int], *, changed_by
 def last_change_ids(session: Session, household_ids: Iterable[int]) -> dict[int, int]:
     """household id → the id of its latest LinkChange (a move's identity, for idempotent pushes)."""
     out: dict[int, int] = {}
-    for hid, cid in session.execute(select(LinkChange.household_id, LinkChange.id)
-                                    .where(LinkChange.household_id.in_(list(household_ids)))
-                                    .order_by(LinkChange.household_id, LinkChange.id)):
+    for hid, cid in session.execute(
+        select(LinkChange.household_id, LinkChange.id)
+        .where(LinkChange.household_id.in_(list(household_ids)))
+        .order_by(LinkChange.household_id, LinkChange.id)
+    ):
         out[hid] = cid
     return out

@@ -308,7 +308,9 @@ class InboundMessage(Base):
 
     __tablename__ = "inbound_message"
     id: Mapped[int] = mapped_column(primary_key=True)
-    dedup_key: Mapped[str] = mapped_column(String(150), unique=True)  # "msg:<MsgId>" or "evt:<from>:<time>:<event>"
+    dedup_key: Mapped[str] = mapped_column(
+        String(150), unique=True
+    )  # "msg:<MsgId>" or "evt:<from>:<time>:<event>"
     openid: Mapped[str] = mapped_column(String(64), index=True)
     msg_type: Mapped[str] = mapped_column(String(20))
     event: Mapped[str | None] = mapped_column(String(40))
@@ -349,7 +351,9 @@ class DiaryEntry(Base):
     day: Mapped[date] = mapped_column(Date, index=True)
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(10), default="text")  # text | voice | console | demo | paper
-    entered_by: Mapped[str | None] = mapped_column(String(100))  # 补录: who entered a paper entry ("cli", "console:<user>")
+    entered_by: Mapped[str | None] = mapped_column(
+        String(100)
+    )  # 补录: who entered a paper entry ("cli", "console:<user>")
     media_id: Mapped[str | None] = mapped_column(String(200))  # voice media id
     role: Mapped[str | None] = mapped_column(String(10))  # 五个员: 调查 宣传 调解 服务 指导
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -397,7 +401,9 @@ class Task(Base):
     deadline: Mapped[datetime] = mapped_column(index=True)
     publish_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
-    targets: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # ["all"], ["village:X"], ["cadre:PHONE"]
+    targets: Mapped[list[Any]] = mapped_column(
+        JSONType, default=list
+    )  # ["all"], ["village:X"], ["cadre:PHONE"]
     # The issuing township's office; None: issued by the county (it may reach several townships).
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="cli")
@@ -448,7 +454,9 @@ class Feedback(Base):
     __tablename__ = "feedback"
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("task_assignment.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # feedback|done|return|extension_request|extension_grant|extension_refuse
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # feedback|done|return|extension_request|extension_grant|extension_refuse
     text: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>" or "office:<user>"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -498,7 +506,9 @@ class VillagerRequest(Base):
     # None for a request received offline (phone, visit, letter) and registered by the office
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("wechat_identity.id"), index=True)
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
-    channel: Mapped[str] = mapped_column(String(10), default="wechat", server_default="wechat")  # wechat|phone|visit|letter
+    channel: Mapped[str] = mapped_column(
+        String(10), default="wechat", server_default="wechat"
+    )  # wechat|phone|visit|letter
     recorded_by: Mapped[str | None] = mapped_column(String(100))  # who registered an offline request
     category: Mapped[str] = mapped_column(String(10))  # 求助 纠纷 建议 咨询 其他
     role: Mapped[str | None] = mapped_column(String(10))  # the 五个员 role the category maps to
@@ -614,11 +624,22 @@ class StoredReport(Base):
     """A report produced by the monthly_circular job (or on demand), kept for download."""
 
     __tablename__ = "stored_report"
-    __table_args__ = (UniqueConstraint("kind", "period", "format", "township_id"),
-                      Index("uq_stored_report_county", "kind", "period", "format", unique=True,
-                            sqlite_where=text("township_id IS NULL"), postgresql_where=text("township_id IS NULL")))
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "format", "township_id"),
+        Index(
+            "uq_stored_report_county",
+            "kind",
+            "period",
+            "format",
+            unique=True,
+            sqlite_where=text("township_id IS NULL"),
+            postgresql_where=text("township_id IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)  # None: the county's
+    township_id: Mapped[int | None] = mapped_column(
+        ForeignKey("township.id"), index=True
+    )  # None: the county's
     kind: Mapped[str] = mapped_column(String(10))  # month | quarter | year | ledger
     period: Mapped[str] = mapped_column(String(10))
     format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html
@@ -631,9 +652,18 @@ class PublishedReport(Base):
     never changes it (``lianxin report publish``). The draft the monthly_circular job stores is StoredReport."""
 
     __tablename__ = "published_report"
-    __table_args__ = (UniqueConstraint("kind", "period", "format", "township_id"),
-                      Index("uq_published_report_county", "kind", "period", "format", unique=True,
-                            sqlite_where=text("township_id IS NULL"), postgresql_where=text("township_id IS NULL")))
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "format", "township_id"),
+        Index(
+            "uq_published_report_county",
+            "kind",
+            "period",
+            "format",
+            unique=True,
+            sqlite_where=text("township_id IS NULL"),
+            postgresql_where=text("township_id IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     # the township whose circular this is; None: the county's report (``report publish --county``)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
@@ -652,8 +682,10 @@ class OfficeRemark(Base):
     that period's report, and frozen with it when the report is published."""
 
     __tablename__ = "office_remark"
-    __table_args__ = (UniqueConstraint("kind", "period", "subject"),
-                      CheckConstraint("kind IN ('comment','commend')", name="remark_kind"))
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "subject"),
+        CheckConstraint("kind IN ('comment','commend')", name="remark_kind"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     period: Mapped[str] = mapped_column(String(10))
@@ -675,8 +707,11 @@ class ConsoleUser(Base):
     village secretary), viewer (leaders of a township). ``township_id`` is None for the county roles only."""
 
     __tablename__ = "console_user"
-    __table_args__ = (CheckConstraint("role IN ('admin','village','viewer','county-admin','county-viewer')",
-                                      name="user_role"),)
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin','village','viewer','county-admin','county-viewer')", name="user_role"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -723,7 +758,9 @@ class DeliveryHold(Base):
 
     __tablename__ = "delivery_hold"
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(20), unique=True)  # 'all' | task | reminder | request | reply | notice
+    scope: Mapped[str] = mapped_column(
+        String(20), unique=True
+    )  # 'all' | task | reminder | request | reply | notice
     errcode: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     since: Mapped[datetime] = mapped_column(default=utcnow)

@@ -37,39 +37,65 @@ def _text(text: str) -> str:
     return text
 
 
-def add_paper_diary(session: Session, *, cadre: Cadre, day: date, text: str, actor: str,
-                    now: datetime, today: date) -> DiaryEntry:
+def add_paper_diary(
+    session: Session, *, cadre: Cadre, day: date, text: str, actor: str, now: datetime, today: date
+) -> DiaryEntry:
     """A paper 民情日记 entry for ``day``, entered by the office: counted like a chat entry, marked 补录."""
     text = _text(text)
     if day > today:
         raise OfflineError(f"{day} 还没到，不能补录 / the day is in the future")
-    entry = DiaryEntry(cadre_id=cadre.id, day=day, text=text, source="paper", role=guess_role(text), created_at=now,
-                       entered_by=actor)
+    entry = DiaryEntry(
+        cadre_id=cadre.id,
+        day=day,
+        text=text,
+        source="paper",
+        role=guess_role(text),
+        created_at=now,
+        entered_by=actor,
+    )
     session.add(entry)
     session.flush()
     link_mentions(session, entry)
-    audit.record(session, actor=actor, action="diary.paper", target=f"diary:{entry.id}",
-                 detail={"cadre": cadre.phone, "day": day.isoformat()})
+    audit.record(
+        session,
+        actor=actor,
+        action="diary.paper",
+        target=f"diary:{entry.id}",
+        detail={"cadre": cadre.phone, "day": day.isoformat()},
+    )
     return entry
 
 
 def household_by_card(session: Session, card: str) -> Household:
     number = re.sub(r"[\s-]", "", card or "").upper()
-    h = session.scalar(select(Household).join(ServiceCard, ServiceCard.household_id == Household.id)
-                       .where(ServiceCard.number == number))
+    h = session.scalar(
+        select(Household)
+        .join(ServiceCard, ServiceCard.household_id == Household.id)
+        .where(ServiceCard.number == number)
+    )
     if h is None or h.purged_at is not None:
         raise OfflineError(f"没有卡号为 {card} 的农户 / no household with card {card}")
     return h
 
 
-def add_offline_request(session: Session, *, household: Household, text: str, channel: str, at: datetime,
-                        actor: str, now: datetime) -> VillagerRequest:
+def add_offline_request(
+    session: Session,
+    *,
+    household: Household,
+    text: str,
+    channel: str,
+    at: datetime,
+    actor: str,
+    now: datetime,
+) -> VillagerRequest:
     """A request received by phone, visit or letter: numbered like a chat request and given to the
     household's cadre. ``at`` is when it was received (it counts in that period and its time limit runs
     from then)."""
     text = _text(text)
     if channel not in CHANNELS:
-        raise OfflineError(f"渠道应为 {'、'.join(CHANNELS)} 之一 / --via must be one of {', '.join(CHANNELS)}")
+        raise OfflineError(
+            f"渠道应为 {'、'.join(CHANNELS)} 之一 / --via must be one of {', '.join(CHANNELS)}"
+        )
     if at > now:
         raise OfflineError("收到时间在将来 / --at is in the future")
     link = session.scalar(select(Link).where(Link.household_id == household.id))
@@ -83,17 +109,31 @@ def add_offline_request(session: Session, *, household: Household, text: str, ch
             with session.begin_nested():
                 request = VillagerRequest(
                     number=(session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1,
-                    household_id=household.id, identity_id=None, cadre_id=link.cadre_id, category=category,
-                    role=CATEGORY_ROLE.get(category), text=text, msg_type="text", created_at=at, status="open", channel=channel,
-                    recorded_by=actor)
+                    household_id=household.id,
+                    identity_id=None,
+                    cadre_id=link.cadre_id,
+                    category=category,
+                    role=CATEGORY_ROLE.get(category),
+                    text=text,
+                    msg_type="text",
+                    created_at=at,
+                    status="open",
+                    channel=channel,
+                    recorded_by=actor,
+                )
                 session.add(request)
             break
         except IntegrityError:
             request = None
     if request is None:
         raise RuntimeError("could not draw a request number")
-    audit.record(session, actor=actor, action="request.offline", target=f"request:{request.number}",
-                 detail={"household": household.id, "channel": channel, "at": at.isoformat()})
+    audit.record(
+        session,
+        actor=actor,
+        action="request.offline",
+        target=f"request:{request.number}",
+        detail={"household": household.id, "channel": channel, "at": at.isoformat()},
+    )
     return request
 
 
@@ -105,4 +145,6 @@ def villager_account(session: Session, request: VillagerRequest) -> WechatIdenti
     return session.scalar(
         select(WechatIdentity)
         .where(WechatIdentity.household_id == request.household_id, WechatIdentity.kind == "villager")
-        .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc()).limit(1))
+        .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())
+        .limit(1)
+    )

@@ -67,9 +67,13 @@ def enqueue(
 def request_values(request: Any, tz: Any, household: Any = None) -> dict[str, str]:
     """The named values of a ``request`` push: the villager's request as a cadre's template shows it."""
     household = household or getattr(request, "household", None)
-    return {"number": str(request.number), "household": household.head_name if household else "",
-            "category": request.category or "", "text": request.text or "",
-            "time": push_time(request.created_at, tz)}
+    return {
+        "number": str(request.number),
+        "household": household.head_name if household else "",
+        "category": request.category or "",
+        "text": request.text or "",
+        "time": push_time(request.created_at, tz),
+    }
 
 
 def reply_values(request: Any, cadre: str, text: str, at: datetime, tz: Any) -> dict[str, str]:
@@ -92,8 +96,13 @@ def open_user_window(ident: Any, at: datetime | None) -> None:
 
 def user_window_columns(at: datetime | None) -> dict[str, Any]:
     """The same for bulk INSERTs: the column values of a window opened by a user's message at ``at``."""
-    return {"last_inbound_at": at, "window_opened_at": at, "window_until": at + USER_WINDOW if at else None,
-            "window_quota": USER_WINDOW_QUOTA if at else 0, "window_sent": 0}
+    return {
+        "last_inbound_at": at,
+        "window_opened_at": at,
+        "window_until": at + USER_WINDOW if at else None,
+        "window_quota": USER_WINDOW_QUOTA if at else 0,
+        "window_sent": 0,
+    }
 
 
 _TABLE = OutboxMessage.__table__

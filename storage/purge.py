@@ -74,12 +74,15 @@ class PurgeResult:
             self.counts[what] = self.counts.get(what, 0) + n
 
 
-def find_household(session: Session, *, card: str | None = None, household_id: int | None = None,
-                   phone: str | None = None) -> Household:
+def find_household(
+    session: Session, *, card: str | None = None, household_id: int | None = None, phone: str | None = None
+) -> Household:
     """Exactly one household by service-card number, id or the head's phone."""
     given = [x for x in (card, household_id, phone) if x not in (None, "")]
     if len(given) != 1:
-        raise PurgeError("请只指定一个：--card、--household 或 --phone / give exactly one of --card, --household, --phone")
+        raise PurgeError(
+            "请只指定一个：--card、--household 或 --phone / give exactly one of --card, --household, --phone"
+        )
     if household_id is not None:
         h = session.get(Household, household_id)
         if h is None:
@@ -87,8 +90,11 @@ def find_household(session: Session, *, card: str | None = None, household_id: i
         return h
     if card:
         number = re.sub(r"\s", "", card).upper()
-        h = session.scalar(select(Household).join(ServiceCard, ServiceCard.household_id == Household.id)
-                           .where(ServiceCard.number == number))
+        h = session.scalar(
+            select(Household)
+            .join(ServiceCard, ServiceCard.household_id == Household.id)
+            .where(ServiceCard.number == number)
+        )
         if h is None:
             raise PurgeError(f"没有卡号为 {card} 的农户 / no household with card {card}")
         return h
@@ -97,7 +103,9 @@ def find_household(session: Session, *, card: str | None = None, household_id: i
     if not rows:
         raise PurgeError(f"没有户主电话为 {phone} 的农户 / no household with phone {phone}")
     if len(rows) > 1:
-        raise PurgeError(f"户主电话 {phone} 对应 {len(rows)} 户，请改用 --card / several households, use --card")
+        raise PurgeError(
+            f"户主电话 {phone} 对应 {len(rows)} 户，请改用 --card / several households, use --card"
+        )
     return rows[0]
 
 
@@ -123,8 +131,15 @@ def _scrub(pattern: re.Pattern[str] | None, text: str | None) -> str | None:
     return pattern.sub(lambda m: PHONE_PLACEHOLDER if m.group(0).isdigit() else NAME_PLACEHOLDER, text)
 
 
-def purge_household(session: Session, household: Household, *, actor: str, now: datetime,
-                    reason: str | None = None, media_root: str | None = None) -> PurgeResult:
+def purge_household(
+    session: Session,
+    household: Household,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    media_root: str | None = None,
+) -> PurgeResult:
     """Remove ``household``'s personal data in the caller's transaction; see the module's docstring."""
     h = household
     res = PurgeResult(h.id)
@@ -134,7 +149,15 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
     pattern = _scrubber(h)
 
     # 1. the information form and its history
-    personal = ("head_phone", "address", "members", "annual_income", "income_sources", "industries", "difficulties")
+    personal = (
+        "head_phone",
+        "address",
+        "members",
+        "annual_income",
+        "income_sources",
+        "industries",
+        "difficulties",
+    )
     cleared = [f for f in personal if getattr(h, f) not in (None, "", [])]
     if h.head_name != PURGED_NAME:
         cleared.insert(0, "head_name")
@@ -144,17 +167,40 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
     h.info_updated_at, h.info_updated_by = now, actor
     h.purged_at = now
     res.add("fields", len(cleared))
-    res.add("history", session.execute(
-        update(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == h.id)
-        .values(old_value=None, new_value=None).execution_options(synchronize_session=False)).rowcount or 0)
-    res.add("duty_previous", session.execute(
-        update(DutyRecord).where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
-        .values(previous=None).execution_options(synchronize_session=False)).rowcount or 0)
+    res.add(
+        "history",
+        session.execute(
+            update(HouseholdInfoHistory)
+            .where(HouseholdInfoHistory.household_id == h.id)
+            .values(old_value=None, new_value=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0,
+    )
+    res.add(
+        "duty_previous",
+        session.execute(
+            update(DutyRecord)
+            .where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
+            .values(previous=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0,
+    )
 
     # 2. its WeChat accounts: unlinked; what they sent, emptied
-    idents = list(session.scalars(select(WechatIdentity).where(
-        or_(WechatIdentity.household_id == h.id,
-            WechatIdentity.id.in_(select(VillagerRequest.identity_id).where(VillagerRequest.household_id == h.id))))))
+    idents = list(
+        session.scalars(
+            select(WechatIdentity).where(
+                or_(
+                    WechatIdentity.household_id == h.id,
+                    WechatIdentity.id.in_(
+                        select(VillagerRequest.identity_id).where(VillagerRequest.household_id == h.id)
+                    ),
+                )
+            )
+        )
+    )
     openids = [i.openid for i in idents]
     for ident in idents:
         if ident.household_id == h.id:
@@ -163,10 +209,16 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
             ident.bound_at = None if ident.kind == "unknown" else ident.bound_at
             res.add("accounts_unlinked", 1)
     if openids:
-        res.add("inbound", session.execute(
-            update(InboundMessage).where(InboundMessage.openid.in_(openids))
-            .values(content=None, reply=None, media_id=None).execution_options(synchronize_session=False)
-        ).rowcount or 0)
+        res.add(
+            "inbound",
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.openid.in_(openids))
+                .values(content=None, reply=None, media_id=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0,
+        )
     # A guided 登记 form open on this household (someone's chat state) is dropped.
     for state in session.scalars(select(ConversationState)):
         if isinstance(state.data, dict) and state.data.get("household_id") == h.id:
@@ -180,11 +232,19 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
         r.text = PURGED_TEXT
     res.add("requests", len(reqs))
     if req_ids:
-        res.add("request_replies", session.execute(
-            update(RequestReply).where(RequestReply.request_id.in_(req_ids))
-            .values(text=PURGED_TEXT).execution_options(synchronize_session=False)).rowcount or 0)
-        for att in session.scalars(select(Attachment).where(Attachment.owner_type == "request",
-                                                             Attachment.owner_id.in_(req_ids))):
+        res.add(
+            "request_replies",
+            session.execute(
+                update(RequestReply)
+                .where(RequestReply.request_id.in_(req_ids))
+                .values(text=PURGED_TEXT)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0,
+        )
+        for att in session.scalars(
+            select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(req_ids))
+        ):
             _delete_file(att.stored_path, media_root)
             att.media_id = att.pic_url = att.stored_path = None
             res.add("attachments", 1)
@@ -206,9 +266,13 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
         if openids:
             link_filters.append(PushLink.openid.in_(openids))
         if link_filters:
-            res.add("push_links", session.execute(
-                delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
-            ).rowcount or 0)
+            res.add(
+                "push_links",
+                session.execute(
+                    delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
+                ).rowcount
+                or 0,
+            )
 
     # 4. names and phones where cadres wrote them
     diary_ids = select(DiaryMention.diary_id).where(DiaryMention.household_id == h.id)
@@ -218,22 +282,36 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
             e.text = new or ""
             res.add("diary_entries", 1)
     task_ids = select(TaskHousehold.task_id).where(TaskHousehold.household_id == h.id)
-    for fb in session.scalars(select(Feedback).join(TaskAssignment, TaskAssignment.id == Feedback.assignment_id)
-                              .where(TaskAssignment.task_id.in_(task_ids))):
+    for fb in session.scalars(
+        select(Feedback)
+        .join(TaskAssignment, TaskAssignment.id == Feedback.assignment_id)
+        .where(TaskAssignment.task_id.in_(task_ids))
+    ):
         new = _scrub(pattern, fb.text)
         if new != fb.text:
             fb.text = new or ""
             res.add("feedback", 1)
 
     # 5. the cadres' own chat messages that named the household or answered its requests
-    cadre_openids = list(session.scalars(select(WechatIdentity.openid).where(
-        WechatIdentity.kind == "cadre",
-        WechatIdentity.cadre_id.in_(select(VillagerRequest.cadre_id).where(VillagerRequest.household_id == h.id)
-                                    .union(select(Link.cadre_id).where(Link.household_id == h.id))))))
+    cadre_openids = list(
+        session.scalars(
+            select(WechatIdentity.openid).where(
+                WechatIdentity.kind == "cadre",
+                WechatIdentity.cadre_id.in_(
+                    select(VillagerRequest.cadre_id)
+                    .where(VillagerRequest.household_id == h.id)
+                    .union(select(Link.cadre_id).where(Link.household_id == h.id))
+                ),
+            )
+        )
+    )
     answers = [re.compile(rf"^\s*(回复|答复|回覆|答覆)\s*[#＃]?\s*{r.number}(?!\d)") for r in reqs]
     if cadre_openids:
-        for m in session.scalars(select(InboundMessage).where(InboundMessage.openid.in_(cadre_openids),
-                                                              InboundMessage.content.is_not(None))):
+        for m in session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.openid.in_(cadre_openids), InboundMessage.content.is_not(None)
+            )
+        ):
             text = unicodedata.normalize("NFKC", m.content or "")
             if any(a.match(text) for a in answers):
                 m.content, m.reply = PURGED_TEXT, None
@@ -245,8 +323,17 @@ def purge_household(session: Session, household: Household, *, actor: str, now: 
                 res.add("cadre_messages", 1)
 
     session.flush()
-    record(session, actor=actor, action="household.purge", target=f"household:{h.id}",
-           detail={"reason": reason or "", "fields": cleared, **{k: v for k, v in res.counts.items() if k != "fields"}})
+    record(
+        session,
+        actor=actor,
+        action="household.purge",
+        target=f"household:{h.id}",
+        detail={
+            "reason": reason or "",
+            "fields": cleared,
+            **{k: v for k, v in res.counts.items() if k != "fields"},
+        },
+    )
     return res
 
 

@@ -23,17 +23,34 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_link(session: Session, *, outbox_id: int | None, openid: str, kind: str, payload: dict[str, Any],
-                now: datetime, days: int) -> str:
+def create_link(
+    session: Session,
+    *,
+    outbox_id: int | None,
+    openid: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    days: int,
+) -> str:
     """A new link to the message in ``payload``; returns the token (shown once, in the URL, never stored)."""
     token = secrets.token_urlsafe(32)
     request_id = None
     number = (payload.get("template") or {}).get("number")
     if kind in ("request", "reply") and number and str(number).isdigit():
         request_id = session.scalar(select(VillagerRequest.id).where(VillagerRequest.number == int(number)))
-    session.add(PushLink(token_hash=_hash(token), outbox_id=outbox_id, openid=openid, kind=kind,
-                         text=payload.get("text", ""), request_id=request_id, created_at=now,
-                         expires_at=now + timedelta(days=days)))
+    session.add(
+        PushLink(
+            token_hash=_hash(token),
+            outbox_id=outbox_id,
+            openid=openid,
+            kind=kind,
+            text=payload.get("text", ""),
+            request_id=request_id,
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
     return token
 
 
@@ -54,17 +71,30 @@ def create_links(session: Session, items: list[dict[str, Any]], *, now: datetime
             numbers[id(item)] = int(number)
     by_number: dict[int, int] = {}
     if numbers:
-        by_number = dict(session.execute(select(VillagerRequest.number, VillagerRequest.id)
-                                         .where(VillagerRequest.number.in_(set(numbers.values())))).all())
+        by_number = dict(
+            session.execute(
+                select(VillagerRequest.number, VillagerRequest.id).where(
+                    VillagerRequest.number.in_(set(numbers.values()))
+                )
+            ).all()
+        )
     tokens, rows = [], []
     for item in items:
         token = secrets.token_urlsafe(32)
         tokens.append(token)
         number = numbers.get(id(item))
-        rows.append({"token_hash": _hash(token), "outbox_id": item["outbox_id"], "openid": item["openid"],
-                     "kind": item["kind"], "text": (item["payload"] or {}).get("text", ""),
-                     "request_id": by_number.get(number) if number is not None else None,
-                     "created_at": now, "expires_at": now + timedelta(days=days)})
+        rows.append(
+            {
+                "token_hash": _hash(token),
+                "outbox_id": item["outbox_id"],
+                "openid": item["openid"],
+                "kind": item["kind"],
+                "text": (item["payload"] or {}).get("text", ""),
+                "request_id": by_number.get(number) if number is not None else None,
+                "created_at": now,
+                "expires_at": now + timedelta(days=days),
+            }
+        )
     session.connection().execute(insert(PushLink.__table__), rows)
     return tokens
 

@@ -23,8 +23,15 @@ def locked_until(session: Session, key: str, now: datetime) -> datetime | None:
 
 
 def record_failure(
-    session: Session, key: str, now: datetime, *, limit: int, lock_for: timedelta, window: timedelta,
-    grow: bool = False, fresh_after_lock: bool = False,
+    session: Session,
+    key: str,
+    now: datetime,
+    *,
+    limit: int,
+    lock_for: timedelta,
+    window: timedelta,
+    grow: bool = False,
+    fresh_after_lock: bool = False,
 ) -> tuple[int, datetime | None]:
     """Count a failed attempt; at ``limit`` failures within ``window`` the key is locked for ``lock_for``.
 

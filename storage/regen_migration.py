@@ -24,8 +24,9 @@ def main() -> None:
         old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = alembic_config(f"sqlite:///{Path(tmp) / 'empty.db'}")
-        command.revision(cfg, message="initial schema", autogenerate=True, rev_id="0001",
-                         version_path=str(versions))
+        command.revision(
+            cfg, message="initial schema", autogenerate=True, rev_id="0001", version_path=str(versions)
+        )
     made = next(versions.glob("0001_*.py"))
     text = made.read_text(encoding="utf-8")
     # Alembic renders JSONB's astext_type without the sa. prefix; make the file importable.

@@ -59,12 +59,24 @@ def _text(text: str | None, limit: int, what: str) -> str:
 
 
 def _row(session: Session, kind: str, period: str, subject: str) -> OfficeRemark | None:
-    return session.scalar(select(OfficeRemark).where(OfficeRemark.kind == kind, OfficeRemark.period == period,
-                                                     OfficeRemark.subject == subject))
+    return session.scalar(
+        select(OfficeRemark).where(
+            OfficeRemark.kind == kind, OfficeRemark.period == period, OfficeRemark.subject == subject
+        )
+    )
 
 
-def _put(session: Session, *, kind: str, period: str, cadre: Cadre | None, village: Village | None, text: str,
-         actor: str, now: datetime) -> str:
+def _put(
+    session: Session,
+    *,
+    kind: str,
+    period: str,
+    cadre: Cadre | None,
+    village: Village | None,
+    text: str,
+    actor: str,
+    now: datetime,
+) -> str:
     """Write (or, for empty ``text``, remove) one remark: 'saved', 'removed' or 'unchanged'."""
     subject = f"cadre:{cadre.id}" if cadre is not None else f"village:{village.id}"  # type: ignore[union-attr]
     row = _row(session, kind, period, subject)
@@ -73,60 +85,119 @@ def _put(session: Session, *, kind: str, period: str, cadre: Cadre | None, villa
         if row is None:
             return "unchanged"
         session.delete(row)
-        audit.record(session, actor=actor, action=f"remark.{kind}_remove", target=f"{kind}:{period}:{label}",
-                     detail={"was": row.text})
+        audit.record(
+            session,
+            actor=actor,
+            action=f"remark.{kind}_remove",
+            target=f"{kind}:{period}:{label}",
+            detail={"was": row.text},
+        )
         return "removed"
     if row is not None and row.text == text:
         return "unchanged"
     was = row.text if row is not None else None
     if row is None:
-        session.add(OfficeRemark(kind=kind, period=period, subject=subject, text=text, written_by=actor,
-                                 written_at=now, cadre_id=cadre.id if cadre is not None else None,
-                                 village_id=village.id if village is not None else None))
+        session.add(
+            OfficeRemark(
+                kind=kind,
+                period=period,
+                subject=subject,
+                text=text,
+                written_by=actor,
+                written_at=now,
+                cadre_id=cadre.id if cadre is not None else None,
+                village_id=village.id if village is not None else None,
+            )
+        )
     else:
         row.text, row.written_by, row.written_at = text, actor, now
     session.flush()
-    audit.record(session, actor=actor, action=f"remark.{kind}", target=f"{kind}:{period}:{label}",
-                 detail={"text": text, "was": was})
+    audit.record(
+        session,
+        actor=actor,
+        action=f"remark.{kind}",
+        target=f"{kind}:{period}:{label}",
+        detail={"text": text, "was": was},
+    )
     return "saved"
 
 
-def set_comment(session: Session, *, quarter: str, text: str | None, actor: str, now: datetime,
-                cadre: Cadre | None = None, village: Village | None = None) -> str:
+def set_comment(
+    session: Session,
+    *,
+    quarter: str,
+    text: str | None,
+    actor: str,
+    now: datetime,
+    cadre: Cadre | None = None,
+    village: Village | None = None,
+) -> str:
     """The office's 点评 of ``cadre`` or ``village`` for ``quarter`` ('2026Q4'); empty text removes it."""
     if (cadre is None) == (village is None):
         raise RemarkError("点评对象应为一名干部或一个村(居) / one cadre or one village")
-    return _put(session, kind="comment", period=quarter_key(quarter), cadre=cadre, village=village,
-                text=_text(text, COMMENT_MAX, "点评"), actor=actor, now=now)
+    return _put(
+        session,
+        kind="comment",
+        period=quarter_key(quarter),
+        cadre=cadre,
+        village=village,
+        text=_text(text, COMMENT_MAX, "点评"),
+        actor=actor,
+        now=now,
+    )
 
 
-def commend(session: Session, *, year: str, cadre: Cadre, reason: str | None, actor: str, now: datetime) -> str:
+def commend(
+    session: Session, *, year: str, cadre: Cadre, reason: str | None, actor: str, now: datetime
+) -> str:
     """Mark ``cadre`` commended (表彰) for ``year`` with a short reason (required)."""
     reason = _text(reason, REASON_MAX, "表彰事由")
     if not reason:
         raise RemarkError("请写明表彰事由 / the reason is required")
-    return _put(session, kind="commend", period=year_key(year), cadre=cadre, village=None, text=reason,
-                actor=actor, now=now)
+    return _put(
+        session,
+        kind="commend",
+        period=year_key(year),
+        cadre=cadre,
+        village=None,
+        text=reason,
+        actor=actor,
+        now=now,
+    )
 
 
 def uncommend(session: Session, *, year: str, cadre: Cadre, actor: str, now: datetime) -> str:
-    return _put(session, kind="commend", period=year_key(year), cadre=cadre, village=None, text="", actor=actor,
-                now=now)
+    return _put(
+        session,
+        kind="commend",
+        period=year_key(year),
+        cadre=cadre,
+        village=None,
+        text="",
+        actor=actor,
+        now=now,
+    )
 
 
 def remarks(session: Session, kind: str, period: str) -> dict[str, OfficeRemark]:
     """The remarks of a kind and period by subject ('cadre:<id>', 'village:<id>')."""
-    return {r.subject: r for r in session.scalars(select(OfficeRemark).where(OfficeRemark.kind == kind,
-                                                                             OfficeRemark.period == period))}
+    return {
+        r.subject: r
+        for r in session.scalars(
+            select(OfficeRemark).where(OfficeRemark.kind == kind, OfficeRemark.period == period)
+        )
+    }
 
 
 def commendations(session: Session, year: str, *, township_id: int | None = None) -> list[Commendation]:
     """The cadres commended for ``year`` (of one township, or every one), by village and name."""
-    stmt = (select(OfficeRemark, Cadre, Village.name)
-            .join(Cadre, Cadre.id == OfficeRemark.cadre_id)
-            .outerjoin(Village, Village.id == Cadre.village_id)
-            .where(OfficeRemark.kind == "commend", OfficeRemark.period == year_key(year))
-            .order_by(Village.name, Cadre.name, Cadre.id))
+    stmt = (
+        select(OfficeRemark, Cadre, Village.name)
+        .join(Cadre, Cadre.id == OfficeRemark.cadre_id)
+        .outerjoin(Village, Village.id == Cadre.village_id)
+        .where(OfficeRemark.kind == "commend", OfficeRemark.period == year_key(year))
+        .order_by(Village.name, Cadre.name, Cadre.id)
+    )
     if township_id is not None:
         stmt = stmt.where(Cadre.township_id == township_id)
     rows = session.execute(stmt)
@@ -147,7 +218,8 @@ def attach(session: Session, report: Any) -> None:
         # several townships (village names repeat across a county); map both forms to the village's id.
         ids: dict[str, int] = {}
         for village_id, name, township in session.execute(
-                select(Village.id, Village.name, Township.name).join(Township, Township.id == Village.township_id)):
+            select(Village.id, Village.name, Township.name).join(Township, Township.id == Village.township_id)
+        ):
             ids[f"{township}·{name}"] = village_id
             if report.township in (township, "") or name not in ids:
                 ids[name] = village_id

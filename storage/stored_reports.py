@@ -21,17 +21,36 @@ FORMATS = ("json", "xlsx", "html")
 
 
 def _of(township_id: int | None) -> ColumnElement[bool]:
-    return StoredReport.township_id.is_(None) if township_id is None else StoredReport.township_id == township_id
+    return (
+        StoredReport.township_id.is_(None) if township_id is None else StoredReport.township_id == township_id
+    )
 
 
 def is_stored(session: Session, kind: str, period: str, township_id: int | None) -> bool:
-    return session.scalar(select(StoredReport.id).where(StoredReport.kind == kind, StoredReport.period == period,
-                                                        StoredReport.format == "json", _of(township_id))) is not None
+    return (
+        session.scalar(
+            select(StoredReport.id).where(
+                StoredReport.kind == kind,
+                StoredReport.period == period,
+                StoredReport.format == "json",
+                _of(township_id),
+            )
+        )
+        is not None
+    )
 
 
-def store_report(session: Session, config: Config, kind: str, period: str, now: datetime, *,
-                 render: Callable[[Report, str], bytes], actor: str = "scheduler",
-                 township: tuple[int, str] | None = None) -> Report:
+def store_report(
+    session: Session,
+    config: Config,
+    kind: str,
+    period: str,
+    now: datetime,
+    *,
+    render: Callable[[Report, str], bytes],
+    actor: str = "scheduler",
+    township: tuple[int, str] | None = None,
+) -> Report:
     """Build the report of ``township`` (None: the whole deployment, before any township exists) and keep its json,
     xlsx and html (``render(report, fmt)``) as StoredReport rows of that township.
 
@@ -41,15 +60,33 @@ def store_report(session: Session, config: Config, kind: str, period: str, now: 
     tid = township[0] if township else None
     for fmt in FORMATS:
         content = render(report, fmt)
-        row = session.scalar(select(StoredReport).where(StoredReport.kind == kind, StoredReport.period == report.period,
-                                                        StoredReport.format == fmt, _of(tid)))
+        row = session.scalar(
+            select(StoredReport).where(
+                StoredReport.kind == kind,
+                StoredReport.period == report.period,
+                StoredReport.format == fmt,
+                _of(tid),
+            )
+        )
         if row is None:
-            session.add(StoredReport(kind=kind, period=report.period, format=fmt, content=content, created_at=now,
-                                     township_id=tid))
+            session.add(
+                StoredReport(
+                    kind=kind,
+                    period=report.period,
+                    format=fmt,
+                    content=content,
+                    created_at=now,
+                    township_id=tid,
+                )
+            )
         else:
             row.content, row.created_at = content, now
     session.flush()
-    record(session, actor=actor, action="report.store",
-           target=f"{kind}:{report.period}" + (f":township:{tid}" if tid is not None else ""),
-           detail={"formats": list(FORMATS), "cadres": len(report.cadres)})
+    record(
+        session,
+        actor=actor,
+        action="report.store",
+        target=f"{kind}:{report.period}" + (f":township:{tid}" if tid is not None else ""),
+        detail={"formats": list(FORMATS), "cadres": len(report.cadres)},
+    )
     return report

@@ -38,8 +38,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     shown = make_url(url).render_as_string(hide_password=True)
-    with scratch_database(url, prefix="lianxin_t",
-                          skip_reason=f"PostgreSQL tests skipped: no server reachable at {shown}") as scratch_url:
+    with scratch_database(
+        url, prefix="lianxin_t", skip_reason=f"PostgreSQL tests skipped: no server reachable at {shown}"
+    ) as scratch_url:
         yield scratch_url
 
 
@@ -57,7 +58,9 @@ def wipe(engine: Any) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             if names:
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+                )
         else:
             # Children before parents (PRAGMA foreign_keys cannot change inside a transaction).
             from storage.models import Base

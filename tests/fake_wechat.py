@@ -60,13 +60,22 @@ class Delivered:
 # The templates of config.example.toml's mapping, as WeChat's category library words them (content format:
 # template/get_all_private_template, wechat-rules.md §4b). Ids TPL_<KIND> (and TPL_<kind>) are what tests use.
 LIBRARY_TEMPLATES: dict[str, tuple[str, str]] = {
-    "task": ("任务处理提醒", "任务编号:{{character_string1.DATA}}\n任务名称:{{thing2.DATA}}\n"
-                         "截止时间:{{time3.DATA}}\n发布单位:{{thing4.DATA}}"),
+    "task": (
+        "任务处理提醒",
+        "任务编号:{{character_string1.DATA}}\n任务名称:{{thing2.DATA}}\n"
+        "截止时间:{{time3.DATA}}\n发布单位:{{thing4.DATA}}",
+    ),
     "reminder": ("待办事项提醒", "待办事项:{{thing1.DATA}}\n截止时间:{{time2.DATA}}"),
-    "request": ("工单受理通知", "工单编号:{{character_string1.DATA}}\n反馈人:{{thing2.DATA}}\n"
-                            "问题类型:{{thing3.DATA}}\n问题描述:{{thing4.DATA}}\n提交时间:{{time5.DATA}}"),
-    "reply": ("留言回复通知", "留言编号:{{character_string1.DATA}}\n回复人:{{thing2.DATA}}\n"
-                          "回复内容:{{thing3.DATA}}\n回复时间:{{time4.DATA}}"),
+    "request": (
+        "工单受理通知",
+        "工单编号:{{character_string1.DATA}}\n反馈人:{{thing2.DATA}}\n"
+        "问题类型:{{thing3.DATA}}\n问题描述:{{thing4.DATA}}\n提交时间:{{time5.DATA}}",
+    ),
+    "reply": (
+        "留言回复通知",
+        "留言编号:{{character_string1.DATA}}\n回复人:{{thing2.DATA}}\n"
+        "回复内容:{{thing3.DATA}}\n回复时间:{{time4.DATA}}",
+    ),
     "notice": ("系统通知", "通知标题:{{thing1.DATA}}\n通知内容:{{thing2.DATA}}\n通知时间:{{time3.DATA}}"),
 }
 
@@ -83,8 +92,19 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+\d*)\.DATA\s*\}\}")
 # Per-type value rules of category-library templates (wechat-rules.md §4d; official table at
 # https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html#类目模板消息,
 # captured via mirrors, M): a value breaking its type's rule is refused with 47003 (官方 community answers).
-_TYPE_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "symbol": 5, "phrase": 5,
-                "name": 10, "car_number": 8, "phone_number": 17, "amount": 11, "time": 32}
+_TYPE_LIMITS = {
+    "thing": 20,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "phrase": 5,
+    "name": 10,
+    "car_number": 8,
+    "phone_number": 17,
+    "amount": 11,
+    "time": 32,
+}
 
 
 def value_breaks_rule(key: str, value: str) -> bool:
@@ -107,9 +127,16 @@ def value_breaks_rule(key: str, value: str) -> bool:
 
 
 class FakeWechat:
-    def __init__(self, *, app_id: str = "wxtestappid", secret: str = "testsecret", quota: int = 5,
-                 timeout_seconds: float = 2.0, templates: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        app_id: str = "wxtestappid",
+        secret: str = "testsecret",
+        quota: int = 5,
+        timeout_seconds: float = 2.0,
+        templates: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.app_id, self.secret, self.quota = app_id, secret, quota
         self.timeout_seconds = timeout_seconds
         self.templates = default_templates() if templates is None else templates  # id -> content
@@ -240,7 +267,9 @@ class FakeWechat:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
-        if url.path in SETUP_ENDPOINTS:  # account set-up section below (menu, templates, media upload, scenarios)
+        if (
+            url.path in SETUP_ENDPOINTS
+        ):  # account set-up section below (menu, templates, media upload, scenarios)
             return self._setup_handle(req, method, url.path, query, raw)
         try:
             body = json.loads(raw.decode("utf-8")) if raw else {}
@@ -249,8 +278,10 @@ class FakeWechat:
         if url.path in QR_PATHS:  # parametric QR codes: their own section below
             return self._qr_handle(req, url.path, query, body)
         endpoint = {
-            "/cgi-bin/stable_token": "token", "/cgi-bin/message/custom/send": "custom",
-            "/cgi-bin/message/template/send": "template", "/cgi-bin/media/get": "media",
+            "/cgi-bin/stable_token": "token",
+            "/cgi-bin/message/custom/send": "custom",
+            "/cgi-bin/message/template/send": "template",
+            "/cgi-bin/media/get": "media",
             "/cgi-bin/template/get_all_private_template": "templates",
             "/cgi-bin/message/subscribe/bizsend": "template",  # §4e: same data rules as typed templates
         }.get(url.path)
@@ -390,8 +421,17 @@ class FakeWechat:
                         item = data.get(m.group(1))
                         shown.append((label, str(item.get("value", "")) if isinstance(item, dict) else ""))
                     text = "\n".join(v for _, v in shown)
-                    self.delivered.append(Delivered("template", openid, text, tid, data, displayed=shown,
-                                                    url=body.get("url") or body.get("page") or None))
+                    self.delivered.append(
+                        Delivered(
+                            "template",
+                            openid,
+                            text,
+                            tid,
+                            data,
+                            displayed=shown,
+                            url=body.get("url") or body.get("page") or None,
+                        )
+                    )
         answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else errmsg}
         if code == 0:
             answer["msgid"] = len(self.delivered)
@@ -422,14 +462,24 @@ class FakeWechat:
     def _all_templates(self, req: BaseHTTPRequestHandler) -> None:
         titles = {content: title for title, content in LIBRARY_TEMPLATES.values()}
         with self.lock:
-            listing = [{"template_id": tid, "title": titles.get(content, "模板"), "primary_industry": "政府",
-                        "deputy_industry": "政务", "content": content, "example": ""}
-                       for tid, content in self.templates.items()]
+            listing = [
+                {
+                    "template_id": tid,
+                    "title": titles.get(content, "模板"),
+                    "primary_industry": "政府",
+                    "deputy_industry": "政务",
+                    "content": content,
+                    "example": "",
+                }
+                for tid, content in self.templates.items()
+            ]
         return self._json(req, {"template_list": listing}, "templates")
 
     # ---------------------------------------------------------------- answers
 
-    def _json(self, req: BaseHTTPRequestHandler, data: dict[str, Any], endpoint: str, status: int = 200) -> None:
+    def _json(
+        self, req: BaseHTTPRequestHandler, data: dict[str, Any], endpoint: str, status: int = 200
+    ) -> None:
         payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
         with self.lock:
             self.calls.append((endpoint, status if status != 200 else int(data.get("errcode", 0))))
@@ -468,7 +518,9 @@ class FakeWechat:
         with self.lock:
             return next((scene for scene, code in self.qr_codes.items() if code["url"] == url), None)
 
-    def _qr_handle(self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: dict[str, Any]) -> None:
+    def _qr_handle(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> None:
         if path == "/cgi-bin/showqrcode":
             return self._qr_show(req, query)
         failure = self._take_failure("qrcode")
@@ -483,20 +535,25 @@ class FakeWechat:
             known = query.get("access_token", "") in self.tokens
             self.qr_requests += 1
         if not known:
-            return self._json(req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"},
-                              "qrcode")
+            return self._json(
+                req, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}, "qrcode"
+            )
         if not self.qr_permission:
             return self._json(req, {"errcode": 48001, "errmsg": "api unauthorized"}, "qrcode")
         action = body.get("action_name")
-        scene = ((body.get("action_info") or {}).get("scene") or {})
+        scene = (body.get("action_info") or {}).get("scene") or {}
         if action != "QR_LIMIT_STR_SCENE":
             # Only what lianxin asks for is modelled; temporary and numeric scenes are refused, not faked.
-            return self._json(req, {"errcode": 40053, "errmsg": "invalid action info, fake knows QR_LIMIT_STR_SCENE only"},
-                              "qrcode")
+            return self._json(
+                req,
+                {"errcode": 40053, "errmsg": "invalid action info, fake knows QR_LIMIT_STR_SCENE only"},
+                "qrcode",
+            )
         scene_str = scene.get("scene_str")
         if not isinstance(scene_str, str) or not 1 <= len(scene_str) <= 64:
-            return self._json(req, {"errcode": 40053, "errmsg": "invalid action info, please check document"},
-                              "qrcode")
+            return self._json(
+                req, {"errcode": 40053, "errmsg": "invalid action info, please check document"}, "qrcode"
+            )
         with self.lock:
             code = self.qr_codes.get(scene_str)
             if code is None:
@@ -507,7 +564,9 @@ class FakeWechat:
                     code = {"ticket": ticket, "url": f"http://weixin.qq.com/q/{uuid.uuid4().hex[:22]}"}
                     self.qr_codes[scene_str] = code
         if code is None:
-            return self._json(req, {"errcode": 40053, "errmsg": "invalid action info, qrcode count limit"}, "qrcode")
+            return self._json(
+                req, {"errcode": 40053, "errmsg": "invalid action info, qrcode count limit"}, "qrcode"
+            )
         return self._json(req, {"ticket": code["ticket"], "url": code["url"]}, "qrcode")
 
     def _qr_show(self, req: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
@@ -540,7 +599,9 @@ class FakeWechat:
     # =========================================================================================================
 
     def _init_account_setup(self) -> None:
-        self._offset = 0.0  # seconds added to ``clock`` by ``advance`` (token and media expiry without waiting)
+        self._offset = (
+            0.0  # seconds added to ``clock`` by ``advance`` (token and media expiry without waiting)
+        )
         # access_token lives 7200 s ("目前是7200秒之内的值"), then calls answer 42001
         # https://developers.weixin.qq.com/doc/service/api/base/api_getstableaccesstoken
         self.token_ttl = 7200
@@ -567,8 +628,16 @@ class FakeWechat:
         api_getalltemplates.md; typed 类目模板 keys such as thing1, time2 — notes §4b)."""
         content = "".join(f"{k}:{{{{{k}.DATA}}}}\n" for k in keys)
         with self.lock:
-            self.private_templates.append({"template_id": template_id, "title": title, "primary_industry": "政府与公共事业",
-                                           "deputy_industry": "政府|公共事业", "content": content, "example": ""})
+            self.private_templates.append(
+                {
+                    "template_id": template_id,
+                    "title": title,
+                    "primary_industry": "政府与公共事业",
+                    "deputy_industry": "政府|公共事业",
+                    "content": content,
+                    "example": "",
+                }
+            )
             self.templates[template_id] = content  # the registry template/send checks keys against
 
     # ---------------------------------------------------------------- scenarios and token life
@@ -578,7 +647,10 @@ class FakeWechat:
         table mirrored in WxJava WxMpErrorMsgEnum.java): 40164 caller IP not in the whitelist (every API call,
         the token first), 40125 wrong AppSecret, 40013 wrong AppID."""
         if self.scenario == "ip_not_whitelisted":
-            return {"errcode": 40164, "errmsg": "invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist"}
+            return {
+                "errcode": 40164,
+                "errmsg": "invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist",
+            }
         if endpoint == "token" and self.scenario == "wrong_secret":
             return {"errcode": 40125, "errmsg": "invalid appsecret"}
         if endpoint == "token" and self.scenario == "wrong_appid":
@@ -611,8 +683,9 @@ class FakeWechat:
 
     # ---------------------------------------------------------------- endpoints
 
-    def _setup_handle(self, req: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str],
-                      raw: bytes) -> None:
+    def _setup_handle(
+        self, req: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], raw: bytes
+    ) -> None:
         endpoint = SETUP_ENDPOINTS[path]
         failure = self._take_failure(endpoint)
         if isinstance(failure, int):
@@ -632,9 +705,18 @@ class FakeWechat:
                 listing = [dict(t) for t in self.private_templates]
                 listed = {t["template_id"] for t in listing}
                 titles = {content: title for title, content in LIBRARY_TEMPLATES.values()}
-                listing += [{"template_id": tid, "title": titles.get(content, "模板"), "primary_industry": "政府",
-                             "deputy_industry": "政务", "content": content, "example": ""}
-                            for tid, content in self.templates.items() if tid not in listed]
+                listing += [
+                    {
+                        "template_id": tid,
+                        "title": titles.get(content, "模板"),
+                        "primary_industry": "政府",
+                        "deputy_industry": "政务",
+                        "content": content,
+                        "example": "",
+                    }
+                    for tid, content in self.templates.items()
+                    if tid not in listed
+                ]
             return self._json(req, {"template_list": listing}, endpoint)
         try:
             body = json.loads(raw.decode("utf-8")) if raw else {}
@@ -642,11 +724,17 @@ class FakeWechat:
             return self._json(req, {"errcode": 47001, "errmsg": "data format error"}, endpoint)
         code = _menu_errcode(body)
         if code:
-            return self._json(req, {"errcode": code, "errmsg": MENU_ERRMSG.get(code, "invalid menu")}, endpoint)
+            return self._json(
+                req, {"errcode": code, "errmsg": MENU_ERRMSG.get(code, "invalid menu")}, endpoint
+            )
         with self.lock:
             # what menu/get gives back: every button carries "sub_button": [] (notes §3b)
-            self.menu = {"button": [{**b, "sub_button": [{**s, "sub_button": []} for s in b.get("sub_button", [])]}
-                                    for b in body["button"]]}
+            self.menu = {
+                "button": [
+                    {**b, "sub_button": [{**s, "sub_button": []} for s in b.get("sub_button", [])]}
+                    for b in body["button"]
+                ]
+            }
             self.menu_id += 1
         return self._json(req, {"errcode": 0, "errmsg": "ok"}, endpoint)
 
@@ -658,17 +746,28 @@ class FakeWechat:
             return self._json(req, {"errcode": 40004, "errmsg": "invalid media type"}, "upload")
         ctype = req.headers.get("Content-Type", "")
         msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
-        part = next((p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "media"),
-                    None) if msg.is_multipart() else None
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw
+        )
+        part = (
+            next(
+                (p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "media"),
+                None,
+            )
+            if msg.is_multipart()
+            else None
+        )
         if part is None:
             return self._json(req, {"errcode": 41005, "errmsg": "media data missing"}, "upload")
         content = part.get_payload(decode=True) or b""
         filename = (part.get_filename() or "").lower()
         if not content:
             return self._json(req, {"errcode": 44001, "errmsg": "empty media data"}, "upload")
-        allowed = {"image": ((".png", ".jpeg", ".jpg", ".gif"), 10 << 20), "voice": ((".amr", ".mp3"), 2 << 20),
-                   "video": ((".mp4",), 10 << 20), "thumb": ((".jpg",), 64 << 10)}[kind]
+        allowed = {
+            "image": ((".png", ".jpeg", ".jpg", ".gif"), 10 << 20),
+            "voice": ((".amr", ".mp3"), 2 << 20),
+            "video": ((".mp4",), 10 << 20),
+            "thumb": ((".jpg",), 64 << 10),
+        }[kind]
         if not filename.endswith(allowed[0]):
             return self._json(req, {"errcode": 40005, "errmsg": "invalid file type"}, "upload")
         if len(content) > allowed[1]:
@@ -697,7 +796,9 @@ class FakeWechat:
                 code = 45047
             else:
                 w[0] += 1
-                self.delivered.append(Delivered("custom", openid, f"[{kind}:{media_id}]", data={kind: media_id}))
+                self.delivered.append(
+                    Delivered("custom", openid, f"[{kind}:{media_id}]", data={kind: media_id})
+                )
                 code = 0
         return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
 
@@ -706,21 +807,44 @@ QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")
 MEDIA_LIFETIME = 3 * 24 * 3600  # temporary media: 3 days (notes §6a)
 
 SETUP_ENDPOINTS = {
-    "/cgi-bin/menu/create": "menu_create", "/cgi-bin/menu/get": "menu_get",
-    "/cgi-bin/template/get_all_private_template": "private_templates", "/cgi-bin/media/upload": "upload",
+    "/cgi-bin/menu/create": "menu_create",
+    "/cgi-bin/menu/get": "menu_get",
+    "/cgi-bin/template/get_all_private_template": "private_templates",
+    "/cgi-bin/media/upload": "upload",
 }
 
 # menu/create's limits and errcodes: https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu
 # (1–3 buttons, 1–5 sub buttons, name ≤ 16 bytes top / ≤ 60 bytes sub, key ≤ 128 bytes, url ≤ 1024 bytes);
 # errcode meanings from the global return-code table (WxJava WxMpErrorMsgEnum.java; notes §3a).
-MENU_ERRMSG = {40015: "invalid button type", 40016: "invalid button size", 40017: "invalid button type",
-               40018: "invalid button name size", 40019: "invalid button key size", 40020: "invalid button url size",
-               40023: "invalid sub button size", 40024: "invalid sub button type",
-               40025: "invalid sub button name size", 40026: "invalid sub button key size",
-               40027: "invalid sub button url size", 41007: "missing submenu data"}
-MENU_TYPES = {"click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
-              "pic_weixin", "location_select", "media_id", "view_limited", "article_id", "article_view_limited",
-              "miniprogram"}
+MENU_ERRMSG = {
+    40015: "invalid button type",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40020: "invalid button url size",
+    40023: "invalid sub button size",
+    40024: "invalid sub button type",
+    40025: "invalid sub button name size",
+    40026: "invalid sub button key size",
+    40027: "invalid sub button url size",
+    41007: "missing submenu data",
+}
+MENU_TYPES = {
+    "click",
+    "view",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "media_id",
+    "view_limited",
+    "article_id",
+    "article_view_limited",
+    "miniprogram",
+}
 
 
 def _menu_errcode(body: dict[str, Any]) -> int:
@@ -753,7 +877,14 @@ def _leaf_errcode(b: dict[str, Any], *, sub: bool) -> int:
     name = str(b.get("name", "")).encode()
     if not name or len(name) > (60 if sub else 16):
         return 40025 if sub else 40018
-    if b["type"] not in ("view", "miniprogram", "media_id", "view_limited", "article_id", "article_view_limited"):
+    if b["type"] not in (
+        "view",
+        "miniprogram",
+        "media_id",
+        "view_limited",
+        "article_id",
+        "article_view_limited",
+    ):
         key = str(b.get("key", "")).encode()
         if not key or len(key) > 128:
             return 40026 if sub else 40019

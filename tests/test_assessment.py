@@ -56,10 +56,30 @@ EXPECTED_NOVEMBER = [
     ("王五", 28, 9, 9, 11, 10, 0.8182, True, True, 0, 0, 0, 0, 0, 2, 2, 1, 1, 24.51, 0.5, 56.06, 4),
     ("赵六", 30, 10, 10, 21, 0, 0.4762, False, False, 1, 0, 0, 1, 0, 1, 0, 0, 1, None, None, 15.04, 5),
 ]
-COLUMNS = ("name", "households", "diary_days", "diary_entries", "working_days_owed", "leave_days",
-           "diary_coverage", "summary_submitted", "summary_on_time", "tasks_assigned", "tasks_fed_back",
-           "tasks_on_time", "tasks_overdue", "tasks_returned", "requests_received", "requests_answered",
-           "requests_answered_in_sla", "requests_late", "avg_first_answer_hours", "satisfaction", "score", "rank")
+COLUMNS = (
+    "name",
+    "households",
+    "diary_days",
+    "diary_entries",
+    "working_days_owed",
+    "leave_days",
+    "diary_coverage",
+    "summary_submitted",
+    "summary_on_time",
+    "tasks_assigned",
+    "tasks_fed_back",
+    "tasks_on_time",
+    "tasks_overdue",
+    "tasks_returned",
+    "requests_received",
+    "requests_answered",
+    "requests_answered_in_sla",
+    "requests_late",
+    "avg_first_answer_hours",
+    "satisfaction",
+    "score",
+    "rank",
+)
 
 # village, cadres, households, diary days, owed, coverage, summaries (sent, on time), cards (assigned, on time,
 # overdue), requests (received, answered, in time), in-time share, avg hours, satisfaction, avg score, below, rank
@@ -67,10 +87,28 @@ EXPECTED_VILLAGES = [
     ("新桥村", 3, 90, 63, 63, 1.0, 3, 2, 8, 7, 1, 4, 4, 4, 1.0, 8.5, 1.0, 76.67, 0, 1),
     ("石门村", 2, 58, 19, 32, 0.5938, 1, 1, 1, 0, 1, 3, 2, 1, 0.3333, 24.51, 0.5, 35.55, 2, 2),
 ]
-V_COLUMNS = ("name", "cadres", "households", "diary_days", "working_days_owed", "diary_coverage",
-             "summaries_submitted", "summaries_on_time", "tasks_assigned", "tasks_on_time", "tasks_overdue",
-             "requests_received", "requests_answered", "requests_answered_in_sla", "requests_in_sla_share",
-             "avg_first_answer_hours", "satisfaction", "avg_score", "below_minimum", "rank")
+V_COLUMNS = (
+    "name",
+    "cadres",
+    "households",
+    "diary_days",
+    "working_days_owed",
+    "diary_coverage",
+    "summaries_submitted",
+    "summaries_on_time",
+    "tasks_assigned",
+    "tasks_on_time",
+    "tasks_overdue",
+    "requests_received",
+    "requests_answered",
+    "requests_answered_in_sla",
+    "requests_in_sla_share",
+    "avg_first_answer_hours",
+    "satisfaction",
+    "avg_score",
+    "below_minimum",
+    "rank",
+)
 
 
 @pytest.fixture
@@ -96,35 +134,88 @@ def test_score_breakdown_explains_each_score(november: dict[str, Any]) -> None:
     # tasks have nothing to judge: left out, the other weights (75) scaled to 100
     assert wang["tasks"]["ratio"] is None and wang["tasks"]["max_points"] == 0
     assert (wang["diary"]["max_points"], wang["diary"]["points"]) == (40.0, 32.73)
-    assert (wang["summary"]["points"], wang["requests"]["points"], wang["satisfaction"]["points"]) == (13.33, 6.67, 3.33)
-    assert (wang["ledger"]["ratio"], wang["ledger"]["max_points"], wang["ledger"]["points"]) == (0.0, 26.67, 0.0)
+    assert (wang["summary"]["points"], wang["requests"]["points"], wang["satisfaction"]["points"]) == (
+        13.33,
+        6.67,
+        3.33,
+    )
+    assert (wang["ledger"]["ratio"], wang["ledger"]["max_points"], wang["ledger"]["points"]) == (
+        0.0,
+        26.67,
+        0.0,
+    )
     li = {p["key"]: p for p in rows["李四"]["score_breakdown"]}
-    assert (li["summary"]["numerator"], li["summary"]["denominator"], li["summary"]["points"]) == (0.5, 1, 5.0)
+    assert (li["summary"]["numerator"], li["summary"]["denominator"], li["summary"]["points"]) == (
+        0.5,
+        1,
+        5.0,
+    )
     zhao = {p["key"]: p for p in rows["赵六"]["score_breakdown"]}
     assert zhao["satisfaction"]["ratio"] is None
-    assert (zhao["diary"]["numerator"], zhao["diary"]["denominator"], zhao["diary"]["points"]) == (10, 21, 15.04)
+    assert (zhao["diary"]["numerator"], zhao["diary"]["denominator"], zhao["diary"]["points"]) == (
+        10,
+        21,
+        15.04,
+    )
     assert zhao["diary"]["max_points"] == 31.58  # 100·30/95
 
 
 def test_villages_totals_and_lists(november: dict[str, Any]) -> None:
     assert [tuple(v[c] for c in V_COLUMNS) for v in november["villages"]] == EXPECTED_VILLAGES
     t = november["totals"]
-    assert (t["name"], t["cadres"], t["households"], t["diary_days"], t["diary_entries"], t["working_days_owed"]) == \
-        ("示范镇", 5, 148, 82, 83, 95)
+    assert (
+        t["name"],
+        t["cadres"],
+        t["households"],
+        t["diary_days"],
+        t["diary_entries"],
+        t["working_days_owed"],
+    ) == ("示范镇", 5, 148, 82, 83, 95)
     assert (t["diary_coverage"], t["summaries_submitted"], t["summaries_on_time"]) == (0.8632, 4, 3)
-    assert (t["tasks_assigned"], t["tasks_fed_back"], t["tasks_on_time"], t["tasks_overdue"], t["tasks_returned"],
-            t["task_timeliness"]) == (9, 8, 7, 2, 1, 0.7778)
-    assert (t["requests_received"], t["requests_answered"], t["requests_answered_in_sla"],
-            t["requests_in_sla_share"], t["avg_first_answer_hours"], t["satisfaction"]) == (7, 6, 5, 0.7143, 13.84, 0.8)
-    assert (t["avg_score"], t["below_minimum"], t["previous_avg_score"], t["score_delta"]) == (60.22, 2, 66.67, -6.45)
+    assert (
+        t["tasks_assigned"],
+        t["tasks_fed_back"],
+        t["tasks_on_time"],
+        t["tasks_overdue"],
+        t["tasks_returned"],
+        t["task_timeliness"],
+    ) == (9, 8, 7, 2, 1, 0.7778)
+    assert (
+        t["requests_received"],
+        t["requests_answered"],
+        t["requests_answered_in_sla"],
+        t["requests_in_sla_share"],
+        t["avg_first_answer_hours"],
+        t["satisfaction"],
+    ) == (7, 6, 5, 0.7143, 13.84, 0.8)
+    assert (t["avg_score"], t["below_minimum"], t["previous_avg_score"], t["score_delta"]) == (
+        60.22,
+        2,
+        66.67,
+        -6.45,
+    )
     assert november["below_minimum"] == [
-        {"name": "王五", "phone": "13900000004", "village": "石门村", "households": 28, "diary_coverage": 0.8182,
-         "reasons": ["households"]},
-        {"name": "赵六", "phone": "13900000005", "village": "石门村", "households": 30, "diary_coverage": 0.4762,
-         "reasons": ["diary"]},
+        {
+            "name": "王五",
+            "phone": "13900000004",
+            "village": "石门村",
+            "households": 28,
+            "diary_coverage": 0.8182,
+            "reasons": ["households"],
+        },
+        {
+            "name": "赵六",
+            "phone": "13900000005",
+            "village": "石门村",
+            "households": 30,
+            "diary_coverage": 0.4762,
+            "reasons": ["diary"],
+        },
     ]
-    assert [(c["task_number"], c["name"], c["deadline"], c["fed_back_at"], c["hours_late"])
-            for c in november["red_list"]] == [
+    assert [
+        (c["task_number"], c["name"], c["deadline"], c["fed_back_at"], c["hours_late"])
+        for c in november["red_list"]
+    ] == [
         (1, "赵六", "2026-11-20 18:00", None, None),
         (6, "孙七", "2026-11-27 18:00", "2026-11-28 10:00", 16.0),
     ]
@@ -133,9 +224,15 @@ def test_villages_totals_and_lists(november: dict[str, Any]) -> None:
 def test_change_against_october_and_trend(november: dict[str, Any]) -> None:
     rows = {r["name"]: r for r in november["cadres"]}
     # Only 张三 was a cadre in October (created 1 Oct): 18/18 days, the summary on time, ledger 0 → 66.67, rank 1.
-    assert (rows["张三"]["previous_score"], rows["张三"]["previous_rank"], rows["张三"]["score_delta"],
-            rows["张三"]["rank_delta"]) == (66.67, 1, 13.33, 0)
-    assert all(rows[n]["previous_score"] is None and rows[n]["rank_delta"] is None for n in ("李四", "王五", "赵六"))
+    assert (
+        rows["张三"]["previous_score"],
+        rows["张三"]["previous_rank"],
+        rows["张三"]["score_delta"],
+        rows["张三"]["rank_delta"],
+    ) == (66.67, 1, 13.33, 0)
+    assert all(
+        rows[n]["previous_score"] is None and rows[n]["rank_delta"] is None for n in ("李四", "王五", "赵六")
+    )
     v = {x["name"]: x for x in november["villages"]}
     assert (v["新桥村"]["previous_avg_score"], v["新桥村"]["score_delta"]) == (66.67, 10.0)
     assert v["石门村"]["previous_avg_score"] is None
@@ -154,7 +251,12 @@ def test_quarter_adds_the_months_counts(lx: Any, session: Any) -> None:
     # As of 2 Dec: December owes one working day (1 Dec, nobody wrote) and its summary is not due yet.
     z = rows["张三"]
     assert (z["diary_days"], z["working_days_owed"], z["diary_coverage"]) == (39, 40, 0.975)
-    assert (z["summaries_submitted"], z["summaries_on_time"], z["months_in_period"], z["summary_submitted"]) == (2, 2, 3, False)
+    assert (
+        z["summaries_submitted"],
+        z["summaries_on_time"],
+        z["months_in_period"],
+        z["summary_submitted"],
+    ) == (2, 2, 3, False)
     # 100·(30·39/40 + 10 + 25 + 10 + 5 + 0)/100
     assert z["score"] == 79.25
     w = rows["王五"]
@@ -163,7 +265,12 @@ def test_quarter_adds_the_months_counts(lx: Any, session: Any) -> None:
     assert w["score"] == 53.33
     zhao = rows["赵六"]
     # T7 (due 5 Dec, no feedback yet) is pending in the quarter: assigned, neither on time nor overdue
-    assert (zhao["tasks_assigned"], zhao["tasks_on_time"], zhao["tasks_overdue"], zhao["tasks_pending"]) == (2, 0, 1, 1)
+    assert (zhao["tasks_assigned"], zhao["tasks_on_time"], zhao["tasks_overdue"], zhao["tasks_pending"]) == (
+        2,
+        0,
+        1,
+        1,
+    )
     # the 00:10 request of 1 Dec is in the quarter; unanswered 33 h 50 min later, it is late
     assert (zhao["requests_received"], zhao["requests_late"], zhao["requests_pending"]) == (2, 2, 0)
     assert zhao["diary_days"] == 11  # the 00:30 entry of 1 Dec counts in December, inside the quarter
@@ -226,19 +333,21 @@ def test_default_weights_worked_example_of_docs_assessment(lx: Any, session: Any
     s.request(c, "2026-11-18 10:00", "2026-11-19 16:00")  # 30 h: late, unrated
     # the ledger: every card handed out, every household told the policies, every letter signed; no form complete
     for i, link in enumerate(session.query(Link).filter(Link.cadre_id == c.id).order_by(Link.id)):
-        session.add(ServiceCard(household_id=link.household_id, number=f"9{i:07d}", issued_on=date(2026, 11, 5)))
+        session.add(
+            ServiceCard(household_id=link.household_id, number=f"9{i:07d}", issued_on=date(2026, 11, 5))
+        )
         link.household.policy_done_on = date(2026, 11, 6)
         link.commitment_signed_on = date(2026, 11, 7)
     session.commit()
     r = build_report(session, lx.config, "month", "2026-11", now=at(NOW)).cadres[0]
     parts = {p.key: (p.numerator, p.denominator, p.max_points, p.points) for p in r.score_breakdown}
     assert parts == {
-        "diary": (18, 21, 30.0, 25.71),          # 30 × 18/21
-        "summary": (0.5, 1, 10.0, 5.0),          # late: 10 × ½
-        "tasks": (3, 4, 25.0, 18.75),            # 25 × 3/4
-        "requests": (1, 2, 10.0, 5.0),           # 10 × ½
-        "satisfaction": (1, 1, 5.0, 5.0),        # 5 × 1/1
-        "ledger": (0.75, 1, 20.0, 15.0),         # 20 × 90/120 (card, policy, letter done; form not)
+        "diary": (18, 21, 30.0, 25.71),  # 30 × 18/21
+        "summary": (0.5, 1, 10.0, 5.0),  # late: 10 × ½
+        "tasks": (3, 4, 25.0, 18.75),  # 25 × 3/4
+        "requests": (1, 2, 10.0, 5.0),  # 10 × ½
+        "satisfaction": (1, 1, 5.0, 5.0),  # 5 × 1/1
+        "ledger": (0.75, 1, 20.0, 15.0),  # 20 × 90/120 (card, policy, letter done; form not)
     }
     assert r.score == 74.46  # 25.714… + 5 + 18.75 + 5 + 5 + 15 = 74.464…
 
@@ -252,7 +361,14 @@ def test_competition_ranking() -> None:
 
 
 def test_nothing_to_judge_gives_no_score() -> None:
-    weights = {"diary": 40.0, "summary": 10.0, "tasks": 25.0, "requests": 15.0, "satisfaction": 10.0, "ledger": 0.0}
+    weights = {
+        "diary": 40.0,
+        "summary": 10.0,
+        "tasks": 25.0,
+        "requests": 15.0,
+        "satisfaction": 10.0,
+        "ledger": 0.0,
+    }
     score, parts = score_counts(Counts(), None, weights)
     assert score is None and all(p.points == 0 for p in parts)
 
@@ -276,8 +392,9 @@ def _other_database(url: str, tmp_path: Any) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'other.db'}"
         return
     server = os.environ.get("LIANXIN_TEST_PG_URL", "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres")
-    with scratch_database(server, prefix="lianxin_t",
-                          skip_reason="no PostgreSQL server for the cross-database check") as scratch_url:
+    with scratch_database(
+        server, prefix="lianxin_t", skip_reason="no PostgreSQL server for the cross-database check"
+    ) as scratch_url:
         yield scratch_url
 
 

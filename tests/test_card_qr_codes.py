@@ -43,8 +43,9 @@ def qr_urls(chat: Chat) -> dict[str, str | None]:
         return {c.number: c.qr_url for c in s.scalars(select(ServiceCard))}
 
 
-def test_cards_command_makes_permanent_string_scene_codes_and_prints_their_urls(chat: Chat, fake: FakeWechat,
-                                                                             tmp_path: Any) -> None:
+def test_cards_command_makes_permanent_string_scene_codes_and_prints_their_urls(
+    chat: Chat, fake: FakeWechat, tmp_path: Any
+) -> None:
     out = tmp_path / "cards.html"
     result = run_cli(chat.lx, "cards", "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -73,8 +74,9 @@ def test_a_reprinted_card_keeps_its_code(chat: Chat, fake: FakeWechat, tmp_path:
 
 
 @pytest.mark.parametrize("event,prefix", [("subscribe", "qrscene_"), ("SCAN", "")])
-def test_scanning_the_printed_code_links_the_household(chat: Chat, fake: FakeWechat, tmp_path: Any,
-                                                       event: str, prefix: str) -> None:
+def test_scanning_the_printed_code_links_the_household(
+    chat: Chat, fake: FakeWechat, tmp_path: Any, event: str, prefix: str
+) -> None:
     assert run_cli(chat.lx, "cards", "--out", str(tmp_path / "c.html")).exit_code == 0
     url = qr_urls(chat)["20261124"]
     scene = fake.qr_scene_for_url(url)  # what WeChat puts in the event when someone scans that code
@@ -95,7 +97,9 @@ def test_transient_failures_are_retried(chat: Chat, fake: FakeWechat, tmp_path: 
     assert len(fake.qr_codes) == 2  # the retry asked for the same scene: no orphan code
 
 
-def test_an_account_without_the_permission_is_told_plainly(chat: Chat, fake: FakeWechat, tmp_path: Any) -> None:
+def test_an_account_without_the_permission_is_told_plainly(
+    chat: Chat, fake: FakeWechat, tmp_path: Any
+) -> None:
     fake.qr_permission = False
     result = run_cli(chat.lx, "cards", "--out", str(tmp_path / "d.html"))
     assert result.exit_code != 0 and "48001" in result.output and "认证的服务号" in result.output
@@ -120,8 +124,14 @@ def test_the_fake_refuses_past_its_limit_with_40053(chat: Chat, fake: FakeWechat
     assert sum(1 for u in qr_urls(chat).values() if u) == 1  # what was made before stays
 
 
-def test_without_credentials_cards_print_without_qr_and_say_so(make_lx: Any, clock: Any, tmp_path: Any) -> None:
-    c = make_chat(make_lx, clock, **{"wechat.app_id": "", "wechat.app_secret": "", "wechat.api_base": "http://127.0.0.1:9"})
+def test_without_credentials_cards_print_without_qr_and_say_so(
+    make_lx: Any, clock: Any, tmp_path: Any
+) -> None:
+    c = make_chat(
+        make_lx,
+        clock,
+        **{"wechat.app_id": "", "wechat.app_secret": "", "wechat.api_base": "http://127.0.0.1:9"},
+    )
     with c.factory() as f:
         f.household(f.cadre(phone=PHONE), head_name="张大爷", card="20261124")
     out = tmp_path / "e.html"
@@ -135,8 +145,11 @@ def test_without_credentials_cards_print_without_qr_and_say_so(make_lx: Any, clo
 def test_the_fake_follows_the_documented_shape(fake: FakeWechat) -> None:
     import requests
 
-    token = requests.post(fake.url + "/cgi-bin/stable_token", json={
-        "grant_type": "client_credential", "appid": fake.app_id, "secret": fake.secret}, timeout=5).json()["access_token"]
+    token = requests.post(
+        fake.url + "/cgi-bin/stable_token",
+        json={"grant_type": "client_credential", "appid": fake.app_id, "secret": fake.secret},
+        timeout=5,
+    ).json()["access_token"]
     create = fake.url + "/cgi-bin/qrcode/create?access_token=" + token
 
     def ask(body: dict[str, Any]) -> dict[str, Any]:
@@ -144,14 +157,30 @@ def test_the_fake_follows_the_documented_shape(fake: FakeWechat) -> None:
 
     ok = ask({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": "x" * 64}}})
     assert set(ok) == {"ticket", "url"}
-    assert ask({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": "x" * 65}}})["errcode"] == 40053
-    assert ask({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": ""}}})["errcode"] == 40053
+    assert (
+        ask({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": "x" * 65}}})[
+            "errcode"
+        ]
+        == 40053
+    )
+    assert (
+        ask({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": ""}}})["errcode"]
+        == 40053
+    )
     again = ask({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": "x" * 64}}})
     assert again == ok
     shown = requests.get(fake.url + "/cgi-bin/showqrcode", params={"ticket": ok["ticket"]}, timeout=5)
     assert shown.status_code == 200 and shown.content.startswith(b"\x89PNG")
-    assert requests.get(fake.url + "/cgi-bin/showqrcode", params={"ticket": "nope"}, timeout=5).status_code == 404
-    assert requests.post(fake.url + "/cgi-bin/qrcode/create?access_token=bad", json={}, timeout=5).json()["errcode"] == 40001
+    assert (
+        requests.get(fake.url + "/cgi-bin/showqrcode", params={"ticket": "nope"}, timeout=5).status_code
+        == 404
+    )
+    assert (
+        requests.post(fake.url + "/cgi-bin/qrcode/create?access_token=bad", json={}, timeout=5).json()[
+            "errcode"
+        ]
+        == 40001
+    )
 
 
 def scenes(chat: Chat) -> dict[str, str | None]:
@@ -159,8 +188,9 @@ def scenes(chat: Chat) -> dict[str, str | None]:
         return {c.number: c.qr_scene for c in s.scalars(select(ServiceCard))}
 
 
-def test_renumber_reissues_random_numbers_and_retires_the_old_codes(chat: Chat, fake: FakeWechat,
-                                                                   tmp_path: Any) -> None:
+def test_renumber_reissues_random_numbers_and_retires_the_old_codes(
+    chat: Chat, fake: FakeWechat, tmp_path: Any
+) -> None:
     assert run_cli(chat.lx, "cards", "--out", str(tmp_path / "f.html")).exit_code == 0
     old_scene = scenes(chat)["20261124"]
     assert old_scene

@@ -26,8 +26,16 @@ def chat(make_lx: Any, clock: Any) -> Chat:
         b = f.cadre(name="王芳", phone="13900002222", village=f.village("石门村"))
         f.household(a, head_name="张大爷", card="10000001", head_phone="13811110000")
         f.household(b, head_name="钱石头", card="20000001", head_phone="13822220000")
-        tasks.create_task(f.s, title="只给王芳", body="x", deadline=clock() + timedelta(days=2),
-                          targets=["cadre:13900002222"], actor="test", now=clock(), tz=c.lx.config.tz)
+        tasks.create_task(
+            f.s,
+            title="只给王芳",
+            body="x",
+            deadline=clock() + timedelta(days=2),
+            targets=["cadre:13900002222"],
+            actor="test",
+            now=clock(),
+            tz=c.lx.config.tz,
+        )
     assert "绑定成功" in c.wc.text("o-a", f"绑定 {c.code('13900001111')}")
     assert "绑定成功" in c.wc.text("o-b", f"绑定 {c.code('13900002222')}")
     assert "绑定成功" in c.wc.text("o-va", "10000001")
@@ -40,8 +48,11 @@ def chat(make_lx: Any, clock: Any) -> Chat:
 def dump(lx: Any) -> dict[str, list[tuple[str, ...]]]:
     skip = {"inbound_message", "wechat_identity", "rate_limit", "conversation_state", "alembic_version"}
     with lx.engine.connect() as conn:
-        return {t: sorted(tuple(map(str, r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))
-                for t in inspect(lx.engine).get_table_names() if t not in skip}
+        return {
+            t: sorted(tuple(map(str, r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))
+            for t in inspect(lx.engine).get_table_names()
+            if t not in skip
+        }
 
 
 def test_curious_cadre_reaches_nothing_of_another_cadre(chat: Chat) -> None:
@@ -71,12 +82,23 @@ def test_curious_cadre_reaches_nothing_of_another_cadre(chat: Chat) -> None:
 
 def test_villager_never_runs_cadre_commands(chat: Chat) -> None:
     before = dump(chat.lx)
-    for message in ("任务", "农户", "本月", "撤销", "小结 本月很好", "回复 1 好的", "发卡 张大爷", "反馈 1 好", "日记 今天"):
+    for message in (
+        "任务",
+        "农户",
+        "本月",
+        "撤销",
+        "小结 本月很好",
+        "回复 1 好的",
+        "发卡 张大爷",
+        "反馈 1 好",
+        "日记 今天",
+    ):
         reply = chat.wc.text("o-va", message) or ""
         assert "张大爷" not in reply or message == "发卡 张大爷", (message, reply)
     after = dump(chat.lx)
-    assert {k: v for k, v in after.items() if k != "outbox_message"} == \
-        {k: v for k, v in before.items() if k != "outbox_message"}
+    assert {k: v for k, v in after.items() if k != "outbox_message"} == {
+        k: v for k, v in before.items() if k != "outbox_message"
+    }
     assert after["outbox_message"] == before["outbox_message"]
 
 

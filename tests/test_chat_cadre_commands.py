@@ -33,7 +33,9 @@ def busy_chat(make_lx: Any, clock: Any) -> Chat:
 # ---------------------------------------------------------------------------------------- 回复 M TEXT
 
 
-def _villager_request(chat: Chat, text: str = "我家水管坏了", openid: str = "o-zhang", card: str = "20261124") -> int:
+def _villager_request(
+    chat: Chat, text: str = "我家水管坏了", openid: str = "o-zhang", card: str = "20261124"
+) -> int:
     chat.wc.text(openid, card)
     reply = chat.wc.text(openid, text)
     assert "诉求编号" in reply
@@ -51,7 +53,9 @@ def test_reply_reaches_the_villager(chat: Chat) -> None:
     assert relay.openid == "o-zhang" and "满意" in relay.payload["text"]
     # a second answer in the same round does not ask for a rating again
     chat.wc.text("o-li", f"回复 {n} 已经修好")
-    second = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[1]
+    second = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[
+        1
+    ]
     assert "满意" not in second.payload["text"]
 
 
@@ -162,7 +166,12 @@ def test_month_and_help_with_an_argument_and_diaries_that_start_with_a_keyword(b
     assert busy_chat.wc.text("o-li", "本月 情况") == busy_chat.wc.text("o-li", "本月")
     assert busy_chat.wc.text("o-li", "帮助 任务") == busy_chat.wc.text("o-li", "帮助")
     assert busy_chat.count(DiaryEntry) == 0
-    for diary in ("任务完成了，走访张家", "任务 今天全部走访完毕", "农户今天来问医保", "本月走访了 12 户，情况稳定"):
+    for diary in (
+        "任务完成了，走访张家",
+        "任务 今天全部走访完毕",
+        "农户今天来问医保",
+        "本月走访了 12 户，情况稳定",
+    ):
         assert keywords.parse(diary) is None
         busy_chat.wc.text("o-li", diary)
     assert busy_chat.count(DiaryEntry) == 4

@@ -70,7 +70,11 @@ def test_cadre_on_leave_can_still_write(chat: Chat) -> None:
     bound(chat)
     with chat.lx.session() as s:
         cid = s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
-        s.add(CadreLeave(cadre_id=cid, start_date=datetime(2026, 11, 20).date(), end_date=datetime(2026, 11, 30).date()))
+        s.add(
+            CadreLeave(
+                cadre_id=cid, start_date=datetime(2026, 11, 20).date(), end_date=datetime(2026, 11, 30).date()
+            )
+        )
     assert "已记入" in chat.wc.text("o-li", "休假期间也去看了张大爷")
 
 
@@ -137,21 +141,33 @@ def test_photo_attaches_to_recent_diary(chat: Chat) -> None:
     assert "共 2 张" in chat.wc.image("o-li", media_id="IMG2")
     att = chat.all(select(Attachment).order_by(Attachment.id))
     entry_id = chat.one(select(DiaryEntry.id))
-    assert [(a.owner_type, a.owner_id, a.media_id) for a in att] == [("diary", entry_id, "IMG1"), ("diary", entry_id, "IMG2")]
+    assert [(a.owner_type, a.owner_id, a.media_id) for a in att] == [
+        ("diary", entry_id, "IMG1"),
+        ("diary", entry_id, "IMG2"),
+    ]
 
 
 def test_photo_attaches_to_recent_feedback(chat: Chat) -> None:
     bound(chat)
     with chat.lx.session() as s:
         cid = s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
-        t = Task(number=7, title="清理河道", body="…", deadline=chat.clock() + timedelta(days=2), targets=["all"])
+        t = Task(
+            number=7, title="清理河道", body="…", deadline=chat.clock() + timedelta(days=2), targets=["all"]
+        )
         s.add(t)
         s.flush()
         a = TaskAssignment(task_id=t.id, cadre_id=cid, status="fed_back", deadline=t.deadline)
         s.add(a)
         s.flush()
-        s.add(Feedback(assignment_id=a.id, kind="feedback", text="已清理", author=f"cadre:{PHONE}",
-                       created_at=chat.clock()))
+        s.add(
+            Feedback(
+                assignment_id=a.id,
+                kind="feedback",
+                text="已清理",
+                author=f"cadre:{PHONE}",
+                created_at=chat.clock(),
+            )
+        )
     assert "任务反馈" in chat.wc.image("o-li")
     assert chat.one(select(Attachment.owner_type)) == "feedback"
 

@@ -33,8 +33,14 @@ def chat(make_lx: Any, clock: Any) -> Chat:
 
 def notices_to(chat: Chat, openid: str) -> list[str]:
     with chat.lx.session() as s:
-        return [m.payload["text"] for m in s.scalars(select(OutboxMessage).where(
-            OutboxMessage.openid == openid, OutboxMessage.kind == "notice").order_by(OutboxMessage.id))]
+        return [
+            m.payload["text"]
+            for m in s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.openid == openid, OutboxMessage.kind == "notice")
+                .order_by(OutboxMessage.id)
+            )
+        ]
 
 
 def ident(chat: Chat, openid: str) -> WechatIdentity:
@@ -98,7 +104,11 @@ def test_a_villager_cannot_unlink(chat: Chat) -> None:
 def test_a_typo_is_told_apart_from_a_wrong_number(chat: Chat) -> None:
     body = "1111222"
     good = body + cards.check_digit(body)
-    swapped = good[:3] + good[4] + good[3] + good[5:] if good[3] != good[4] else good[:2] + good[3] + good[2] + good[4:]
+    swapped = (
+        good[:3] + good[4] + good[3] + good[5:]
+        if good[3] != good[4]
+        else good[:2] + good[3] + good[2] + good[4:]
+    )
     assert "看起来有一位数字输错" in chat.wc.text("o-x", swapped)
     assert "看起来有一位数字输错" not in chat.wc.text("o-y", good)
 
@@ -110,9 +120,9 @@ def test_check_digits_catch_every_single_error_and_adjacent_swap() -> None:
         for i in range(8):
             for d in "0123456789":
                 if d != n[i]:
-                    assert not cards.number_checks(n[:i] + d + n[i + 1:])
+                    assert not cards.number_checks(n[:i] + d + n[i + 1 :])
             if i < 7 and n[i] != n[i + 1]:
-                assert not cards.number_checks(n[:i] + n[i + 1] + n[i] + n[i + 2:])
+                assert not cards.number_checks(n[:i] + n[i + 1] + n[i] + n[i + 2 :])
 
 
 def test_wrong_numbers_from_many_accounts_stop_typed_linking_for_a_while(chat: Chat) -> None:

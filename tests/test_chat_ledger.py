@@ -41,8 +41,10 @@ def world(lx, clock):
         f = Factory(s)
         me = f.cadre("王芳", phone="13900000001")
         other = f.cadre("赵强", phone="13900000002")
-        hs = [f.household(me, head_name=n, card=c) for n, c in
-              (("张三", "10000001"), ("李四", "10000002"), ("王五", "10000003"))]
+        hs = [
+            f.household(me, head_name=n, card=c)
+            for n, c in (("张三", "10000001"), ("李四", "10000002"), ("王五", "10000003"))
+        ]
         theirs = f.household(other, head_name="钱七", card="20000001")
         f.identity("o_cadre_me", cadre=me)
         f.identity("o_cadre_other", cadre=other)
@@ -79,13 +81,20 @@ def test_guided_registration_with_skip_invalid_and_confirm(lx, world, clock):
     assert "已保存" in r and "产业项目" in r
     with lx.session() as s:
         h = s.get(Household, ids["h"][0])
-        assert h.members == [{"name": "张三", "relation": "户主", "age": 56},
-                             {"name": "李四", "relation": "妻子", "age": 54},
-                             {"name": "张小明", "relation": "儿子", "age": 30}]
-        assert h.annual_income == Decimal("35000.00") and h.industries is None and h.difficulties == "缺少烤烟技术"
+        assert h.members == [
+            {"name": "张三", "relation": "户主", "age": 56},
+            {"name": "李四", "relation": "妻子", "age": 54},
+            {"name": "张小明", "relation": "儿子", "age": 30},
+        ]
+        assert (
+            h.annual_income == Decimal("35000.00")
+            and h.industries is None
+            and h.difficulties == "缺少烤烟技术"
+        )
         assert h.population == 4 and h.info_updated_by == "cadre:13900000001"  # the link list's figure stays
-        fields = sorted(s.scalars(select(HouseholdInfoHistory.field)
-                                  .where(HouseholdInfoHistory.household_id == h.id)))
+        fields = sorted(
+            s.scalars(select(HouseholdInfoHistory.field).where(HouseholdInfoHistory.household_id == h.id))
+        )
         assert fields == ["annual_income", "difficulties", "members"]
         rec = s.scalar(select(DutyRecord).where(DutyRecord.duty == "info"))
         assert rec.household_id == h.id and rec.done_on == date(2026, 11, 24)
@@ -166,8 +175,12 @@ def test_bulk_policy_all_then_undo(lx, world, clock):
     r = say(wc, "撤销")
     assert "已撤销" in r and "3 户" in r
     with lx.session() as s:
-        assert s.scalars(select(Household.policy_done_on).where(Household.id.in_(ids["h"]))).all() == [None] * 3
-        assert s.scalar(select(func.count()).select_from(DutyRecord).where(DutyRecord.undone_at.is_(None))) == 0
+        assert (
+            s.scalars(select(Household.policy_done_on).where(Household.id.in_(ids["h"]))).all() == [None] * 3
+        )
+        assert (
+            s.scalar(select(func.count()).select_from(DutyRecord).where(DutyRecord.undone_at.is_(None))) == 0
+        )
 
 
 def test_card_and_commitment_several_names_refusing_others(lx, world):
@@ -178,8 +191,12 @@ def test_card_and_commitment_several_names_refusing_others(lx, world):
     assert "工作承诺书" in r and "1 户" in r
     with lx.session() as s:
         issued = dict(s.execute(select(ServiceCard.household_id, ServiceCard.issued_on)).tuples().all())
-        assert issued == {ids["h"][0]: date(2026, 11, 24), ids["h"][1]: date(2026, 11, 24), ids["h"][2]: None,
-                          ids["theirs"]: None}
+        assert issued == {
+            ids["h"][0]: date(2026, 11, 24),
+            ids["h"][1]: date(2026, 11, 24),
+            ids["h"][2]: None,
+            ids["theirs"]: None,
+        }
         link = s.scalar(select(Link).where(Link.household_id == ids["h"][2]))
         assert link.commitment_signed_on == date(2026, 11, 24)
         assert link.commitment_recorded_by == "cadre:13900000001"
@@ -187,7 +204,10 @@ def test_card_and_commitment_several_names_refusing_others(lx, world):
     assert "工作承诺书" in say(wc, "撤销")
     assert "服务卡" in say(wc, "撤销")
     with lx.session() as s:
-        assert s.scalar(select(func.count()).select_from(ServiceCard).where(ServiceCard.issued_on.is_not(None))) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(ServiceCard).where(ServiceCard.issued_on.is_not(None)))
+            == 0
+        )
         assert s.scalar(select(Link.commitment_signed_on).where(Link.household_id == ids["h"][2])) is None
 
 
@@ -210,7 +230,9 @@ def test_undo_most_recent_action_wins_between_diary_and_ledger(lx, world, clock)
     clock.advance(minutes=11)
     say(wc, "撤销")
     with lx.session() as s:
-        assert s.scalar(select(ServiceCard.issued_on).where(ServiceCard.household_id == ids["h"][0])) is not None
+        assert (
+            s.scalar(select(ServiceCard.issued_on).where(ServiceCard.household_id == ids["h"][0])) is not None
+        )
 
 
 def test_undo_of_registration_restores_previous_values(lx, world):
@@ -223,8 +245,14 @@ def test_undo_of_registration_restores_previous_values(lx, world):
         h = s.get(Household, ids["h"][2])
         assert (h.members, h.annual_income, h.industries, h.difficulties) == (None, None, None, None)
         assert h.info_updated_at is None and h.population == 4
-        assert s.scalar(select(func.count()).select_from(HouseholdInfoHistory)
-                        .where(HouseholdInfoHistory.changed_by.like("%撤销"))) == 4
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(HouseholdInfoHistory)
+                .where(HouseholdInfoHistory.changed_by.like("%撤销"))
+            )
+            == 4
+        )
 
 
 def test_villager_cannot_run_ledger_commands(lx, world):
@@ -234,7 +262,10 @@ def test_villager_cannot_run_ledger_commands(lx, world):
     with lx.session() as s:
         assert s.scalar(select(func.count()).select_from(DutyRecord)) == 0
         assert s.scalar(select(func.count()).select_from(ConversationState)) == 0
-        assert s.scalar(select(func.count()).select_from(Household).where(Household.policy_done_on.is_not(None))) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(Household).where(Household.policy_done_on.is_not(None)))
+            == 0
+        )
 
 
 def test_other_cadre_cannot_touch_my_households(lx, world):
@@ -244,7 +275,10 @@ def test_other_cadre_cannot_touch_my_households(lx, world):
     r = say(wc, "宣传 全部", who="o_cadre_other")
     assert "钱七" in r
     with lx.session() as s:
-        assert s.scalar(select(func.count()).select_from(Household).where(Household.policy_done_on.is_not(None))) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Household).where(Household.policy_done_on.is_not(None)))
+            == 1
+        )
         assert s.get(Household, ids["theirs"]).policy_done_on is not None
 
 
@@ -265,12 +299,15 @@ def test_change_role_of_latest_diary_entry_and_mentions(lx, world):
     assert mentioned == {ids["h"][0], ids["h"][1]}  # linked by handlers/diary.py save_diary_entry
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("张三 户主 56; 李四 妻子 54", [("张三", "户主", 56), ("李四", "妻子", 54)]),
-    ("张三户主56岁、李四 54", [("张三", "户主", 56), ("李四", None, 54)]),
-    ("张三 56 李四 54", [("张三", None, 56), ("李四", None, 54)]),
-    ("王老汉", [("王老汉", None, None)]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("张三 户主 56; 李四 妻子 54", [("张三", "户主", 56), ("李四", "妻子", 54)]),
+        ("张三户主56岁、李四 54", [("张三", "户主", 56), ("李四", None, 54)]),
+        ("张三 56 李四 54", [("张三", None, 56), ("李四", None, 54)]),
+        ("王老汉", [("王老汉", None, None)]),
+    ],
+)
 def test_parse_members(text, expected):
     assert [(m["name"], m["relation"], m["age"]) for m in parse_members(text)] == expected
 
@@ -283,10 +320,19 @@ def test_parse_members_refuses(text):
         parse_members(text)
 
 
-@pytest.mark.parametrize("text,value", [
-    ("3万", "30000"), ("3.5万元", "35000"), ("30000", "30000"), ("３０，０００元", "30000"), ("8千", "8000"),
-    ("约2万左右", "20000"), ("两万", "20000"), ("0", "0"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("3万", "30000"),
+        ("3.5万元", "35000"),
+        ("30000", "30000"),
+        ("３０，０００元", "30000"),
+        ("8千", "8000"),
+        ("约2万左右", "20000"),
+        ("两万", "20000"),
+        ("0", "0"),
+    ],
+)
 def test_parse_income(text, value):
     assert parse_income(text) == Decimal(value)
 

@@ -42,13 +42,28 @@ def chat(make_lx: Any, clock: Any) -> Chat:
         f.household(cadre, head_name="张大爷", card="20261124")
         f.household(None, head_name="孤户", card="20269999")
         s = f.s
-        s.add_all([
-            PolicyEntry(topic="涉农法规", title="城乡居民医保缴费", body="每年 9 月至 12 月缴纳下一年度城乡居民医保，可在村委会代缴。",
-                        keywords="医保 医疗保险 缴费"),
-            PolicyEntry(topic="计划生育", title="独生子女父母奖励", body="符合条件的农村独生子女父母每人每年可领奖励扶助金。",
-                        keywords="奖励 扶助金"),
-            PolicyEntry(topic="办证须知", title="办理身份证", body="携带户口簿到派出所办理，可加急。", keywords="身份证 户口"),
-        ])
+        s.add_all(
+            [
+                PolicyEntry(
+                    topic="涉农法规",
+                    title="城乡居民医保缴费",
+                    body="每年 9 月至 12 月缴纳下一年度城乡居民医保，可在村委会代缴。",
+                    keywords="医保 医疗保险 缴费",
+                ),
+                PolicyEntry(
+                    topic="计划生育",
+                    title="独生子女父母奖励",
+                    body="符合条件的农村独生子女父母每人每年可领奖励扶助金。",
+                    keywords="奖励 扶助金",
+                ),
+                PolicyEntry(
+                    topic="办证须知",
+                    title="办理身份证",
+                    body="携带户口簿到派出所办理，可加急。",
+                    keywords="身份证 户口",
+                ),
+            ]
+        )
     assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
     return c
 
@@ -60,9 +75,20 @@ def linked(chat: Chat, openid: str = "o-zhang", card: str = "20261124") -> str:
 
 def snapshot(chat: Chat) -> dict[str, int]:
     with chat.lx.session() as s:
-        return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
-                for m in (DiaryEntry, MonthlySummary, VillagerRequest, RequestReply, OutboxMessage, Attachment,
-                          AuditLog, DutyRecord, Feedback)}
+        return {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
+            for m in (
+                DiaryEntry,
+                MonthlySummary,
+                VillagerRequest,
+                RequestReply,
+                OutboxMessage,
+                Attachment,
+                AuditLog,
+                DutyRecord,
+                Feedback,
+            )
+        }
 
 
 # ------------------------------------------------------------------------------------------- linking
@@ -103,9 +129,15 @@ def test_qr_scan_links(chat: Chat, event: str, prefix: str) -> None:
     assert chat.one(select(WechatIdentity.bound_via).where(WechatIdentity.openid == "o-zhang")) == "qr"
 
 
-@pytest.mark.parametrize("event,key", [("subscribe", "qrscene_20261124"), ("SCAN", "20261124"),
-                                       ("subscribe", "qrscene_lianxin-card:20261124"),
-                                       ("SCAN", "lianxin-card:20261124")])
+@pytest.mark.parametrize(
+    "event,key",
+    [
+        ("subscribe", "qrscene_20261124"),
+        ("SCAN", "20261124"),
+        ("subscribe", "qrscene_lianxin-card:20261124"),
+        ("SCAN", "lianxin-card:20261124"),
+    ],
+)
 def test_qr_scan_of_a_card_number_links_nothing(chat: Chat, event: str, key: str) -> None:
     """The scene is the card's random token: a card number (or the old ``lianxin-card:N`` payload) in a scan
     is no key to a household."""
@@ -197,7 +229,12 @@ def test_voice_photo_location_become_requests(chat: Chat, kind: str) -> None:
     assert "诉求编号 1" in reply
     req = chat.one(select(VillagerRequest))
     att = chat.one(select(Attachment))
-    assert req.msg_type == kind and att.owner_type == "request" and att.owner_id == req.id and att.media_type == kind
+    assert (
+        req.msg_type == kind
+        and att.owner_type == "request"
+        and att.owner_id == req.id
+        and att.media_type == kind
+    )
     if kind == "voice":
         assert req.category == "求助" and "停电" in req.text and att.media_id == "V-9"
     if kind == "location":
@@ -225,15 +262,34 @@ def test_unsatisfied_reopens(chat: Chat) -> None:
     assert (req.satisfaction, req.status, req.reopened_count) == ("不满意", "open", 1)
     assert chat.count(OutboxMessage, OutboxMessage.idempotency_key == f"request:{req.id}:reopen:1") == 1
     chat.wc.text("o-li", "回复 1 今天已修好")
-    relay = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[-1]
+    relay = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[
+        -1
+    ]
     assert "满意" in relay.payload["text"]  # a new round asks again
     chat.wc.text("o-zhang", "满意")
     assert chat.one(select(VillagerRequest.status)) == "closed"
 
 
-CADRE_COMMANDS = ["日记 今天走访", "小结 本月很好", "撤销", "任务", "反馈 1 已办", "完成 1 好了", "延期 1 下周",
-                  "回复 1 好的", "农户", "本月", "登记 张大爷", "发卡 张大爷", "宣传 全部", "承诺 张大爷", "改 调解",
-                  "日記 今天", "回覆 1 好", "撤回"]
+CADRE_COMMANDS = [
+    "日记 今天走访",
+    "小结 本月很好",
+    "撤销",
+    "任务",
+    "反馈 1 已办",
+    "完成 1 好了",
+    "延期 1 下周",
+    "回复 1 好的",
+    "农户",
+    "本月",
+    "登记 张大爷",
+    "发卡 张大爷",
+    "宣传 全部",
+    "承诺 张大爷",
+    "改 调解",
+    "日記 今天",
+    "回覆 1 好",
+    "撤回",
+]
 
 
 def test_villager_can_never_run_cadre_commands(chat: Chat) -> None:

@@ -44,7 +44,10 @@ def test_publishing_freezes_the_month_and_tells_each_bound_cadre_once(township: 
     pushes = township.notices()
     assert set(pushes) == set(BOUND.values())
     # tests/test_assessment.py computes these by hand: nobody has done the ledger's duties (20 of 100 points)
-    assert "得分 80.0，在 5 名干部中排第 1 名" in pushes["o-zhang"] and "扣分最多：五个一台账（扣 20.0 分）。" in pushes["o-zhang"]
+    assert (
+        "得分 80.0，在 5 名干部中排第 1 名" in pushes["o-zhang"]
+        and "扣分最多：五个一台账（扣 20.0 分）。" in pushes["o-zhang"]
+    )
     assert "得分 75.0，在 5 名干部中排第 2 名" in pushes["o-sun"]
     assert "扣分最多：五个一台账（扣 20.0 分）、督办卡反馈（扣 5.0 分）" in pushes["o-sun"]
     assert "排第 4 名" in pushes["o-wang"]
@@ -70,12 +73,17 @@ def test_publishing_freezes_the_month_and_tells_each_bound_cadre_once(township: 
     assert township.count(OutboxMessage, OutboxMessage.kind == "notice") == 3
     assert [a for a in township.all(select(AuditLog.action)) if a == "report.publish"] == ["report.publish"]
     listing = run_cli(township.lx, "report", "published")
-    assert listing.output.startswith("month\t2026-11\t2026-12-02 10:00\tcli\t") and "共 1 期已发布" in listing.output
+    assert (
+        listing.output.startswith("month\t2026-11\t2026-12-02 10:00\tcli\t")
+        and "共 1 期已发布" in listing.output
+    )
     formats = set(township.all(select(PublishedReport.format)))
     assert {"json", "xlsx", "html"} <= formats
     if find_chromium():
         assert "pdf" in formats
-        assert township.one(select(PublishedReport.content).where(PublishedReport.format == "pdf")).startswith(b"%PDF")
+        assert township.one(
+            select(PublishedReport.content).where(PublishedReport.format == "pdf")
+        ).startswith(b"%PDF")
 
 
 def test_published_files_come_out_as_stored(township: Chat, tmp_path: Any) -> None:
@@ -83,13 +91,17 @@ def test_published_files_come_out_as_stored(township: Chat, tmp_path: Any) -> No
     out = tmp_path / "nov.xlsx"
     r = run_cli(township.lx, "report", "published", "month", "2026-11", "--out", str(out))
     assert r.exit_code == 0, r.output
-    assert out.read_bytes() == township.one(select(PublishedReport.content).where(PublishedReport.format == "xlsx"))
+    assert out.read_bytes() == township.one(
+        select(PublishedReport.content).where(PublishedReport.format == "xlsx")
+    )
     missing = run_cli(township.lx, "report", "published", "month", "2026-10")
     assert missing.exit_code != 0 and "尚未发布" in missing.output
 
 
 @pytest.mark.parametrize("period, error", [("2026-12", "还没有结束"), ("2026-13", "PERIOD")])
-def test_a_period_not_over_or_not_a_period_cannot_be_published(township: Chat, period: str, error: str) -> None:
+def test_a_period_not_over_or_not_a_period_cannot_be_published(
+    township: Chat, period: str, error: str
+) -> None:
     r = run_cli(township.lx, "report", "publish", "month", period)
     assert r.exit_code != 0 and error in r.output
     assert township.count(PublishedReport) == 0 and township.count(OutboxMessage) == 0
@@ -114,8 +126,9 @@ def test_console_publishes_once_and_serves_the_stored_files(world: World) -> Non
     page = page_text(admin.get("/circulars"))
     assert "2026-11" in page and "console:admin" in page
     assert world.count(OutboxMessage, OutboxMessage.kind == "notice") == 2  # both bound cadres of the world
-    assert "已经发布过" in page_text(admin.post("/circulars/publish", {"kind": "month", "period": "2026-11"},
-                                              follow_redirects=True))
+    assert "已经发布过" in page_text(
+        admin.post("/circulars/publish", {"kind": "month", "period": "2026-11"}, follow_redirects=True)
+    )
     assert world.count(OutboxMessage, OutboxMessage.kind == "notice") == 2
     got = admin.get("/circulars/month/2026-11.json")
     assert got.status_code == 200 and json.loads(got.data)["period"] == "2026-11"

@@ -30,8 +30,9 @@ def cli(lx, tmp_path, monkeypatch):
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):
-        return runner.invoke(main, list(args), input=input,
-                             env={"LIANXIN_DATABASE_URL": lx.config.database_url, **(env or {})})
+        return runner.invoke(
+            main, list(args), input=input, env={"LIANXIN_DATABASE_URL": lx.config.database_url, **(env or {})}
+        )
 
     return invoke
 
@@ -57,15 +58,18 @@ def test_config_option_points_at_a_file(lx, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "config.toml"
     cfg.write_text(f"[database]\nurl = '{lx.config.database_url}'\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["import", "--config", str(cfg), str(GOOD)], env={"LIANXIN_DATABASE_URL": ""})
+    result = CliRunner().invoke(
+        main, ["import", "--config", str(cfg), str(GOOD)], env={"LIANXIN_DATABASE_URL": ""}
+    )
     assert result.exit_code == 0, result.output
     assert count(lx, Household) == 35
 
 
 def test_commands_refuse_an_uninitialised_database(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["import", str(GOOD)],
-                                env={"LIANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    result = CliRunner().invoke(
+        main, ["import", str(GOOD)], env={"LIANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    )
     assert result.exit_code != 0 and "lianxin init" in result.output
 
 
@@ -186,8 +190,10 @@ def test_user_add_village_account_and_errors(cli, lx):
     assert ok.exit_code == 0, ok.output
     assert "已存在" in cli("user", "add", "xinqiao", "--role", "viewer", input="another-pass\n").output
     assert "至少 8 位" in cli("user", "add", "short", "--role", "viewer", input="abc\n").output
-    assert "没有名为 无此村 的村" in cli("user", "add", "v2", "--role", "village", "--village", "无此村",
-                                      input="village-pass\n").output
+    assert (
+        "没有名为 无此村 的村"
+        in cli("user", "add", "v2", "--role", "village", "--village", "无此村", input="village-pass\n").output
+    )
     assert cli("user", "add", "x", "--role", "boss", input="whatever1\n").exit_code == 2
     assert count(lx, ConsoleUser) == 1
 
@@ -204,14 +210,17 @@ def _clear(result, *words: str) -> None:
         assert w in result.output, result.output
 
 
-@pytest.mark.parametrize("args", [
-    ("report", "month", "2026-11", "--out", "{missing}/r.html"),
-    ("report", "month", "2026-11", "--format", "xlsx", "--out", "{missing}/r.xlsx"),
-    ("ledger", "--format", "xlsx", "--out", "{missing}/l.xlsx"),
-    ("cards", "--out", "{missing}/c.html"),
-    ("listing", "--out", "{missing}/l.html"),
-    ("import", "--template", "{missing}/t.xlsx"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "month", "2026-11", "--out", "{missing}/r.html"),
+        ("report", "month", "2026-11", "--format", "xlsx", "--out", "{missing}/r.xlsx"),
+        ("ledger", "--format", "xlsx", "--out", "{missing}/l.xlsx"),
+        ("cards", "--out", "{missing}/c.html"),
+        ("listing", "--out", "{missing}/l.html"),
+        ("import", "--template", "{missing}/t.xlsx"),
+    ],
+)
 def test_out_into_a_missing_folder_is_one_clear_line(cli, session, tmp_path, args):
     f = Factory(session)
     f.household(f.cadre())
@@ -249,8 +258,15 @@ def test_init_output_is_not_buried_in_alembic_log_lines(tmp_path):
 
     env = {**os.environ, "LIANXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     env.pop("LIANXIN_CONFIG", None)
-    proc = subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "init"], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, check=False, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "init"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "schema upgraded" in proc.stdout
     assert "alembic" not in proc.stderr, proc.stderr
@@ -267,7 +283,10 @@ def test_import_in_a_county_needs_a_township_unless_the_list_names_them(cli, lx,
     refused = cli("import", str(GOOD))  # no 乡镇 column, no --township, two townships
     assert refused.exit_code != 0 and "请用 --township 指明：龙伏镇、青山镇" in refused.output
     unknown = cli("import", "--township", "白云镇", str(GOOD))
-    assert unknown.exit_code != 0 and "没有名为「白云镇」的乡镇；本系统的乡镇有：龙伏镇、青山镇" in unknown.output
+    assert (
+        unknown.exit_code != 0
+        and "没有名为「白云镇」的乡镇；本系统的乡镇有：龙伏镇、青山镇" in unknown.output
+    )
     again = cli("import", "--township", "龙伏镇", str(GOOD))
     assert again.exit_code == 0, again.output
     assert "农户：35 户（新增 0，更新 0，未变 35）" in again.stdout
@@ -292,7 +311,11 @@ def test_report_in_a_county_needs_a_township_or_county(county_cli, lx):
     one = county_cli("report", "month", "2026-11", "--township", "青山镇")
     assert one.exit_code == 0, one.output
     cadres = json.loads(one.stdout)["cadres"]
-    assert cadres and {c["township"] for c in cadres} == {"青山镇"} and all(c["phone"].startswith("137") for c in cadres)
+    assert (
+        cadres
+        and {c["township"] for c in cadres} == {"青山镇"}
+        and all(c["phone"].startswith("137") for c in cadres)
+    )
     county = county_cli("report", "month", "2026-11", "--county")
     assert county.exit_code == 0, county.output
     data = json.loads(county.stdout)
@@ -308,35 +331,70 @@ def test_task_create_reaches_a_township_or_the_whole_county(county_cli, lx):
     def assigned(number: str) -> set[str]:
         with lx.session() as s:
             task = s.scalar(select(Task).where(Task.number == int(number)))
-            return {a.cadre.phone[:3] for a in s.scalars(select(TaskAssignment).where(TaskAssignment.task_id == task.id))}
+            return {
+                a.cadre.phone[:3]
+                for a in s.scalars(select(TaskAssignment).where(TaskAssignment.task_id == task.id))
+            }
 
-    one = county_cli("task", "create", "--title", "青山镇防汛", "--deadline", "2030-01-01", "--to", "township:青山镇")
+    one = county_cli(
+        "task", "create", "--title", "青山镇防汛", "--deadline", "2030-01-01", "--to", "township:青山镇"
+    )
     assert one.exit_code == 0, one.output
     assert assigned(one.stdout.strip().splitlines()[-1]) == {"137"}
     every = county_cli("task", "create", "--title", "全县防火", "--deadline", "2030-01-01", "--to", "all")
     assert every.exit_code == 0, every.output
     assert assigned(every.stdout.strip().splitlines()[-1]) == {"137", "139", "087"}
-    own = county_cli("task", "create", "--title", "龙伏镇自查", "--deadline", "2030-01-01", "--township", "龙伏镇")
+    own = county_cli(
+        "task", "create", "--title", "龙伏镇自查", "--deadline", "2030-01-01", "--township", "龙伏镇"
+    )
     assert own.exit_code == 0 and assigned(own.stdout.strip().splitlines()[-1]) == {"139", "087"}
-    across = county_cli("task", "create", "--title", "越权", "--deadline", "2030-01-01", "--township", "龙伏镇",
-                        "--to", "township:青山镇")
+    across = county_cli(
+        "task",
+        "create",
+        "--title",
+        "越权",
+        "--deadline",
+        "2030-01-01",
+        "--township",
+        "龙伏镇",
+        "--to",
+        "township:青山镇",
+    )
     assert across.exit_code != 0 and "不归本乡镇办公室管" in across.output
-    twice = county_cli("task", "create", "--title", "重名村", "--deadline", "2030-01-01", "--to", "village:新桥村")
+    twice = county_cli(
+        "task", "create", "--title", "重名村", "--deadline", "2030-01-01", "--to", "village:新桥村"
+    )
     assert twice.exit_code != 0 and "在多个乡镇都有" in twice.output
 
 
 def test_user_add_in_a_county(county_cli, lx):
     refused = county_cli("user", "add", "镇管理员", "--role", "admin", input="password-123\n")
     assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
-    ok = county_cli("user", "add", "镇管理员", "--role", "admin", "--township", "青山镇", input="password-123\n")
+    ok = county_cli(
+        "user", "add", "镇管理员", "--role", "admin", "--township", "青山镇", input="password-123\n"
+    )
     assert ok.exit_code == 0, ok.output
-    village = county_cli("user", "add", "村书记", "--role", "village", "--township", "青山镇", "--village", "新桥村",
-                         input="password-123\n")
+    village = county_cli(
+        "user",
+        "add",
+        "村书记",
+        "--role",
+        "village",
+        "--township",
+        "青山镇",
+        "--village",
+        "新桥村",
+        input="password-123\n",
+    )
     assert village.exit_code == 0, village.output
     boss = county_cli("user", "add", "县管理员", "--role", "county-admin", input="password-123\n")
     assert boss.exit_code == 0, boss.output
-    assert county_cli("user", "add", "县领导", "--role", "county-viewer", "--township", "青山镇",
-                      input="password-123\n").exit_code != 0
+    assert (
+        county_cli(
+            "user", "add", "县领导", "--role", "county-viewer", "--township", "青山镇", input="password-123\n"
+        ).exit_code
+        != 0
+    )
     with lx.session() as s:
         users = {u.username: u for u in s.scalars(select(ConsoleUser))}
         t2 = s.scalar(select(Township.id).where(Township.name == "青山镇"))
@@ -347,10 +405,13 @@ def test_user_add_in_a_county(county_cli, lx):
 def test_leave_and_records_in_a_county(county_cli, lx):
     refused = county_cli("leave", "list", "--month", "2026-11")
     assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
-    wrong = county_cli("leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26",
-                       "--township", "青山镇")
+    wrong = county_cli(
+        "leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26", "--township", "青山镇"
+    )
     assert wrong.exit_code != 0 and "不属于青山镇" in wrong.output
-    ok = county_cli("leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26")  # a phone is enough
+    ok = county_cli(
+        "leave", "add", "13987654321", "--from", "2026-11-25", "--to", "2026-11-26"
+    )  # a phone is enough
     assert ok.exit_code == 0, ok.output
     mine = county_cli("leave", "list", "--month", "2026-11", "--township", "龙伏镇")
     theirs = county_cli("leave", "list", "--month", "2026-11", "--township", "青山镇")
@@ -373,13 +434,19 @@ def test_the_office_month_commands_take_a_township_in_a_county(county_cli, lx, t
     out = str(tmp_path / "book.html")
     refused = county_cli("diary-book", "--village", name, "--month", "2026-11", "--out", out)
     assert refused.exit_code != 0 and "龙伏镇、青山镇" in refused.output
-    ok = county_cli("diary-book", "--village", name, "--township", "青山镇", "--month", "2026-11", "--out", out)
+    ok = county_cli(
+        "diary-book", "--village", name, "--township", "青山镇", "--month", "2026-11", "--out", out
+    )
     assert ok.exit_code == 0, ok.output
     assert county_cli("diary-book", "--cadre", q_phone, "--month", "2026-11", "--out", out).exit_code == 0
-    wrong = county_cli("diary-book", "--cadre", q_phone, "--township", "龙伏镇", "--month", "2026-11", "--out", out)
+    wrong = county_cli(
+        "diary-book", "--cadre", q_phone, "--township", "龙伏镇", "--month", "2026-11", "--out", out
+    )
     assert wrong.exit_code != 0 and "不属于龙伏镇" in wrong.output
     assert county_cli("report", "comment", "2026Q4", "--village", name, "--text", "好").exit_code != 0
-    said = county_cli("report", "comment", "2026Q4", "--village", name, "--township", "龙伏镇", "--text", "走访扎实")
+    said = county_cli(
+        "report", "comment", "2026Q4", "--village", name, "--township", "龙伏镇", "--text", "走访扎实"
+    )
     assert said.exit_code == 0, said.output
     assert county_cli("report", "commend", "2026", q_phone, "--reason", "调解有功").exit_code == 0
     assert county_cli("report", "commend", "2026", l_phone, "--reason", "走访有功").exit_code == 0

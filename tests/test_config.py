@@ -32,11 +32,16 @@ def test_example_documents_every_key_and_loads():
             assert key in node, f"config.example.toml does not set [{section}] {key}"
             # each key has a comment above it, in Chinese and English
             lines = text.splitlines()
-            i = next(n for n, line in enumerate(lines) if line.startswith(f"{key} =") and n > text[:text.index(
-                f"[{section}]")].count("\n"))
-            comment = " ".join(line for line in lines[max(0, i - 3):i] if line.startswith("#"))
+            i = next(
+                n
+                for n, line in enumerate(lines)
+                if line.startswith(f"{key} =") and n > text[: text.index(f"[{section}]")].count("\n")
+            )
+            comment = " ".join(line for line in lines[max(0, i - 3) : i] if line.startswith("#"))
             assert any("\u4e00" <= ch <= "\u9fff" for ch in comment), f"[{section}] {key}: no Chinese comment"
-            assert any(ch.isascii() and ch.isalpha() for ch in comment), f"[{section}] {key}: no English comment"
+            assert any(ch.isascii() and ch.isalpha() for ch in comment), (
+                f"[{section}] {key}: no English comment"
+            )
     # the example shows the defaults, so copying it changes nothing
     assert cfg.data == defaults()
 
@@ -83,13 +88,16 @@ def test_unknown_nested_section(tmp_path):
         load_config(p, env={})
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("[sla]\nfirst_answer_hours = 'soon'", r"\[sla\] first_answer_hours must be an integer, got 'soon'"),
-    ("[database]\necho = 'yes'", r"\[database\] echo must be true/false"),
-    ("[sla]\nfirst_answer_hours = true", r"must be an integer"),
-    ("[scheduler]\noffice_openids = 'o1'", r"must be a list"),
-    ("[score]\ndiary = 'forty'", r"must be a number"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("[sla]\nfirst_answer_hours = 'soon'", r"\[sla\] first_answer_hours must be an integer, got 'soon'"),
+        ("[database]\necho = 'yes'", r"\[database\] echo must be true/false"),
+        ("[sla]\nfirst_answer_hours = true", r"must be an integer"),
+        ("[scheduler]\noffice_openids = 'o1'", r"must be a list"),
+        ("[score]\ndiary = 'forty'", r"must be a number"),
+    ],
+)
 def test_ill_typed_value_names_key_and_expected_type(tmp_path, line, expected):
     p = write(tmp_path, line + "\n")
     with pytest.raises(ConfigError, match=expected):
@@ -127,8 +135,11 @@ def test_env_database_url_overrides_the_file(tmp_path):
     cfg = load_config(p, env={"LIANXIN_DATABASE_URL": "sqlite:///from-env.db"})
     assert cfg.database_url == "sqlite:///from-env.db"
     # test overrides come last
-    cfg = load_config(p, env={"LIANXIN_DATABASE_URL": "sqlite:///from-env.db"},
-                      overrides={"database.url": "sqlite:///override.db"})
+    cfg = load_config(
+        p,
+        env={"LIANXIN_DATABASE_URL": "sqlite:///from-env.db"},
+        overrides={"database.url": "sqlite:///override.db"},
+    )
     assert cfg.database_url == "sqlite:///override.db"
 
 
@@ -161,19 +172,27 @@ def test_cli_reports_configuration_errors(tmp_path):
 
 
 def test_template_tables_map_keys_to_named_values(tmp_path):
-    p = write(tmp_path, '[wechat.templates.request]\nid = "TPL_R"\n'
-                        'fields = { thing1 = "household", character_string2 = "number", time3 = "time" }\n')
+    p = write(
+        tmp_path,
+        '[wechat.templates.request]\nid = "TPL_R"\n'
+        'fields = { thing1 = "household", character_string2 = "number", time3 = "time" }\n',
+    )
     cfg = load_config(p, env={})
     assert cfg["wechat.templates.request"] == {
-        "id": "TPL_R", "fields": {"thing1": "household", "character_string2": "number", "time3": "time"}}
+        "id": "TPL_R",
+        "fields": {"thing1": "household", "character_string2": "number", "time3": "time"},
+    }
     # the other kinds keep their defaults
     assert cfg["wechat.templates.task"]["id"] == ""
 
 
 def test_template_field_naming_an_unknown_value_stops_start_up(tmp_path):
     p = write(tmp_path, '[wechat.templates.task]\nid = "T"\nfields = { thing1 = "titel" }\n')
-    with pytest.raises(ConfigError, match=r"\[wechat\.templates\.task\] fields: key 'thing1' maps to unknown value "
-                                          r"'titel'.*number, title, deadline, office") as e:
+    with pytest.raises(
+        ConfigError,
+        match=r"\[wechat\.templates\.task\] fields: key 'thing1' maps to unknown value "
+        r"'titel'.*number, title, deadline, office",
+    ) as e:
         load_config(p, env={})
     assert str(p) in str(e.value)
 
@@ -181,7 +200,9 @@ def test_template_field_naming_an_unknown_value_stops_start_up(tmp_path):
 @pytest.mark.parametrize("key", ["keyword1", "first", "remark", "things1", "thing"])
 def test_template_key_without_a_known_type_prefix_stops_start_up(tmp_path, key):
     p = write(tmp_path, f'[wechat.templates.notice]\nid = "T"\nfields = {{ {key} = "title" }}\n')
-    with pytest.raises(ConfigError, match=rf"\[wechat\.templates\.notice\] fields: key '{key}' has no known type"):
+    with pytest.raises(
+        ConfigError, match=rf"\[wechat\.templates\.notice\] fields: key '{key}' has no known type"
+    ):
         load_config(p, env={})
 
 

@@ -272,8 +272,10 @@ def test_deactivated_user_is_signed_out(world: World) -> None:
 def test_open_redirect_is_refused(world: World) -> None:
     c = Client(world.app.test_client())
     c.get("/login")
-    r = c.c.post("/login?next=//evil.example/x", data={"username": "admin", "password": "admin-pass-1",
-                                                         "csrf_token": c.token})
+    r = c.c.post(
+        "/login?next=//evil.example/x",
+        data={"username": "admin", "password": "admin-pass-1", "csrf_token": c.token},
+    )
     assert r.status_code == 302 and r.headers["Location"] == "/"
 
 
@@ -303,8 +305,10 @@ B_SECRETS = ("钱石头", "王芳", "13833334444", "13900000002", "低保怎么�
 ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, int | None]]] = {
     "console.dashboard": [("GET", "/", {}, 200, 200, 200)],
     "console.audit_log": [("GET", "/audit", {}, 200, 403, 403)],
-    "console.cadres": [("GET", "/cadres?village={village_b}", {}, 200, 200, 200),
-                       ("GET", "/cadres?q=王", {}, 200, 200, 200)],
+    "console.cadres": [
+        ("GET", "/cadres?village={village_b}", {}, 200, 200, 200),
+        ("GET", "/cadres?q=王", {}, 200, 200, 200),
+    ],
     "console.cadre": [("GET", "/cadres/{cadre_b}", {}, 200, 404, 200)],
     "console.cadre_bind_code": [("POST", "/cadres/{cadre_b}/bind-code", {}, None, 404, 403)],
     "console.delivery": [("GET", "/delivery", {}, 200, 403, 403)],
@@ -312,14 +316,22 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.delivery_resume": [("POST", "/delivery/resume", {}, None, 403, 403)],
     # The link in a template message: no login by design (tests/test_push_links.py); a made-up token opens nothing.
     "push_links.show": [("GET", "/m/not-a-real-token", {}, 404, 404, 404)],
-    "console.diaries": [("GET", "/diaries?cadre={cadre_b}", {}, 200, 200, 200),
-                        ("GET", "/diaries?q=调解", {}, 200, 200, 200)],
-    "console.households": [("GET", "/households?village={village_b}", {}, 200, 200, 200),
-                           ("GET", "/households?q=钱", {}, 200, 200, 200)],
+    "console.diaries": [
+        ("GET", "/diaries?cadre={cadre_b}", {}, 200, 200, 200),
+        ("GET", "/diaries?q=调解", {}, 200, 200, 200),
+    ],
+    "console.households": [
+        ("GET", "/households?village={village_b}", {}, 200, 200, 200),
+        ("GET", "/households?q=钱", {}, 200, 200, 200),
+    ],
     "console.household": [("GET", "/households/{hh_b}", {}, 200, 404, 200)],
-    "console.household_save": [("POST", "/households/{hh_b}", {"head_name": "改名", "population": "2"}, None, 404, 403)],
-    "console.household_link": [("POST", "/households/{hh_b}/link", {"cadre_id": "{cadre_a}"}, None, 404, 403),
-                               ("POST", "/households/{hh_a}/link", {"cadre_id": "{cadre_b}"}, None, 404, 403)],
+    "console.household_save": [
+        ("POST", "/households/{hh_b}", {"head_name": "改名", "population": "2"}, None, 404, 403)
+    ],
+    "console.household_link": [
+        ("POST", "/households/{hh_b}/link", {"cadre_id": "{cadre_a}"}, None, 404, 403),
+        ("POST", "/households/{hh_a}/link", {"cadre_id": "{cadre_b}"}, None, 404, 403),
+    ],
     "console.household_unlink": [("POST", "/households/{hh_b}/unlink", {"identity_id": "1"}, None, 404, 403)],
     "console.import_form": [("GET", "/import", {}, 200, 403, 403)],
     "console.import_preview": [("POST", "/import", {}, None, 403, 403)],
@@ -327,57 +339,121 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
     # The county report: the county's accounts only (the admin and viewer of the world hold no township: county)
     "console.county": [("GET", "/county?kind=month&period=2026-11", {}, 200, 403, 200)],
-    "console.county_download": [("GET", "/county/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)],
+    "console.county_download": [
+        ("GET", "/county/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)
+    ],
     "console.circulars_page": [("GET", "/circulars", {}, 200, 200, 200)],
-    "console.diary_book_export": [("GET", "/diaries/book?cadre={cadre_b}&month=2026-11", {}, 200, 404, 403),
-                                  ("GET", "/diaries/book?village={village_b}&month=2026-11", {}, 200, 404, 403)],
-    "console.report_remark": [("POST", "/reports/remarks", {"kind": "quarter", "period": "2026Q4",
-                                                            "subject": "cadre:{cadre_b}", "text": "点评"}, None, 403, 403)],
+    "console.diary_book_export": [
+        ("GET", "/diaries/book?cadre={cadre_b}&month=2026-11", {}, 200, 404, 403),
+        ("GET", "/diaries/book?village={village_b}&month=2026-11", {}, 200, 404, 403),
+    ],
+    "console.report_remark": [
+        (
+            "POST",
+            "/reports/remarks",
+            {"kind": "quarter", "period": "2026Q4", "subject": "cadre:{cadre_b}", "text": "点评"},
+            None,
+            403,
+            403,
+        )
+    ],
     "console.report_commendations": [("GET", "/reports/commendations.xlsx?year=2026", {}, 200, 403, 403)],
     # a township's own circulars (the township named by id; 青山镇's for a 龙伏镇 account: 404), and the county's
-    "console.circular_publish": [("POST", "/circulars/publish", {"kind": "month", "period": "2026-10",
-                                                                 "township": "{township_a}"}, None, 403, 403)],
-    "console.circular_file": [("GET", "/circulars/month/2026-10.json?township={township_a}", {}, 404, 403, 403),
-                              ("GET", "/circulars/month/2026-11.json?township={township_a}", {}, 200, 403, 403)],
+    "console.circular_publish": [
+        (
+            "POST",
+            "/circulars/publish",
+            {"kind": "month", "period": "2026-10", "township": "{township_a}"},
+            None,
+            403,
+            403,
+        )
+    ],
+    "console.circular_file": [
+        ("GET", "/circulars/month/2026-10.json?township={township_a}", {}, 404, 403, 403),
+        ("GET", "/circulars/month/2026-11.json?township={township_a}", {}, 200, 403, 403),
+    ],
     "console.leave_page": [("GET", "/leave?month=2026-11", {}, 200, 200, 200)],
-    "console.leave_add": [("POST", "/leave", {"cadre_id": "{cadre_b}", "start": "2026-11-25", "end": "2026-11-25"},
-                           None, 404, 403)],
+    "console.leave_add": [
+        (
+            "POST",
+            "/leave",
+            {"cadre_id": "{cadre_b}", "start": "2026-11-25", "end": "2026-11-25"},
+            None,
+            404,
+            403,
+        )
+    ],
     "console.leave_decide": [("POST", "/leave/{leave_b}/approve", {}, None, 404, 403)],
     "console.offline_page": [("GET", "/offline", {}, 200, 200, 403)],
-    "console.offline_diary": [("POST", "/offline/diary", {"cadre_id": "{cadre_b}", "day": "2026-11-23", "text": "x"},
-                               None, 404, 403)],
-    "console.offline_request": [("POST", "/offline/request", {"card": "20000001", "channel": "phone", "text": "x"},
-                                 None, 404, 403)],
-    "console.ledger": [("GET", "/ledger?village=石门村", {}, 200, 404, 200), ("GET", "/ledger", {}, 200, 200, 200)],
+    "console.offline_diary": [
+        (
+            "POST",
+            "/offline/diary",
+            {"cadre_id": "{cadre_b}", "day": "2026-11-23", "text": "x"},
+            None,
+            404,
+            403,
+        )
+    ],
+    "console.offline_request": [
+        ("POST", "/offline/request", {"card": "20000001", "channel": "phone", "text": "x"}, None, 404, 403)
+    ],
+    "console.ledger": [
+        ("GET", "/ledger?village=石门村", {}, 200, 404, 200),
+        ("GET", "/ledger", {}, 200, 200, 200),
+    ],
     "console.ledger_download": [("GET", "/ledger/download?format=json", {}, 200, 403, 403)],
     "console.media": [("GET", "/media/{attachment_b}", {}, None, 404, None)],
     "console.media_audio": [("GET", "/media/{attachment_b}/audio", {}, None, 404, None)],
     "console.policy": [("GET", "/policy", {}, 200, 200, 200)],
-    "console.policy_save": [("POST", "/policy", {"topic": "环境卫生", "title": "x", "body": "y"}, None, 403, 403)],
+    "console.policy_save": [
+        ("POST", "/policy", {"topic": "环境卫生", "title": "x", "body": "y"}, None, 403, 403)
+    ],
     "console.policy_delete": [("POST", "/policy/{policy}/delete", {}, None, 403, 403)],
     "console.print_index": [("GET", "/print", {}, 200, 200, 403)],
     "console.print_cards": [("POST", "/print/cards", {"village": "石门村"}, None, 404, 403)],
     "console.print_listing": [("POST", "/print/listing", {"village": "石门村"}, None, 404, 403)],
     "console.reports": [("GET", "/reports", {}, 200, 200, 200)],
-    "console.report_download": [("GET", "/reports/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)],
+    "console.report_download": [
+        ("GET", "/reports/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)
+    ],
     "console.report_full": [("GET", "/reports/full?kind=month&period=2026-11", {}, 200, 403, 200)],
-    "console.requests_inbox": [("GET", "/requests?village={village_b}", {}, 200, 200, 200),
-                               ("GET", "/requests?q=低保", {}, 200, 200, 200)],
+    "console.requests_inbox": [
+        ("GET", "/requests?village={village_b}", {}, 200, 200, 200),
+        ("GET", "/requests?q=低保", {}, 200, 200, 200),
+    ],
     "console.request_detail": [("GET", "/requests/{req_b}", {}, 200, 404, 200)],
     "console.request_close": [("POST", "/requests/{req_b}/close", {}, None, 404, 403)],
-    "console.request_reassign": [("POST", "/requests/{req_b}/reassign", {"cadre_id": "{cadre_a}"}, None, 404, 403),
-                                 ("POST", "/requests/{req_a}/reassign", {"cadre_id": "{cadre_b}"}, None, 404, 403)],
+    "console.request_reassign": [
+        ("POST", "/requests/{req_b}/reassign", {"cadre_id": "{cadre_a}"}, None, 404, 403),
+        ("POST", "/requests/{req_a}/reassign", {"cadre_id": "{cadre_b}"}, None, 404, 403),
+    ],
     "console.request_reply": [("POST", "/requests/{req_b}/reply", {"text": "越权答复"}, None, 404, 403)],
     "console.simulator": [("GET", "/simulator", {}, 200, 403, 403)],
     "console.simulator_open": [("POST", "/simulator/open", {"openid": "demo-villager-002"}, None, 403, 403)],
-    "console.simulator_send": [("POST", "/simulator/send", {"openid": "demo-villager-002", "text": "x"}, None, 403, 403)],
+    "console.simulator_send": [
+        ("POST", "/simulator/send", {"openid": "demo-villager-002", "text": "x"}, None, 403, 403)
+    ],
     "console.tasks": [("GET", "/tasks", {}, 200, 200, 200)],
-    "console.task_create": [("POST", "/tasks", {"title": "越权", "body": "x", "deadline": "2026-12-01 18:00",
-                                                  "scope": "all"}, None, 403, 403)],
+    "console.task_create": [
+        (
+            "POST",
+            "/tasks",
+            {"title": "越权", "body": "x", "deadline": "2026-12-01 18:00", "scope": "all"},
+            None,
+            403,
+            403,
+        )
+    ],
     "console.task": [("GET", "/tasks/{task}", {}, 200, 200, 200)],
     "console.task_timeline": [("GET", "/tasks/{task}/cadres/{cadre_b}", {}, 200, 404, 200)],
-    "console.task_extension": [("POST", "/tasks/{task}/cadres/{cadre_b}/extension", {"grant": "1"}, None, 403, 403)],
-    "console.task_return": [("POST", "/tasks/{task}/cadres/{cadre_b}/return", {"reason": "x"}, None, 403, 403)],
+    "console.task_extension": [
+        ("POST", "/tasks/{task}/cadres/{cadre_b}/extension", {"grant": "1"}, None, 403, 403)
+    ],
+    "console.task_return": [
+        ("POST", "/tasks/{task}/cadres/{cadre_b}/return", {"reason": "x"}, None, 403, 403)
+    ],
     "console.task_cancel": [("POST", "/tasks/{task}/cancel", {}, None, 403, 403)],
 }
 
@@ -395,13 +471,28 @@ ROLES = {"admin": 3, "xinqiao": 4, "leader": 5}
 # what the admin and the viewer get. A township account's expected status is worked out from the table:
 T2_SECRETS = ("孙海", "周山", "13900000009", "13855556666", "青山镇的诉求：修桥", "青山镇日记：走访周山")
 T2_NAMES = {"石门村": "白云村", "20000001": "30000001"}
-DEPLOYMENT_ONLY = {"console.audit_log", "console.delivery", "console.delivery_retry", "console.delivery_resume",
-                   "console.simulator", "console.simulator_open", "console.simulator_send", "console.policy_save",
-                   "console.policy_delete"}
+DEPLOYMENT_ONLY = {
+    "console.audit_log",
+    "console.delivery",
+    "console.delivery_retry",
+    "console.delivery_resume",
+    "console.simulator",
+    "console.simulator_open",
+    "console.simulator_send",
+    "console.policy_save",
+    "console.policy_delete",
+}
 # 青山镇's own card (by number) is another township's record: 404 where the village column says 403 (an admin action)
 TOWNSHIP_403 = {"console.county", "console.county_download"}  # the county's page, not a township's
-TOWNSHIP_404 = {"console.task", "console.task_extension", "console.task_return", "console.task_cancel",
-                "console.report_remark", "console.circular_publish", "console.circular_file"}
+TOWNSHIP_404 = {
+    "console.task",
+    "console.task_extension",
+    "console.task_return",
+    "console.task_cancel",
+    "console.report_remark",
+    "console.circular_publish",
+    "console.circular_file",
+}
 COUNTY_ROLES = {"county": 3, "county-leader": 5}
 
 
@@ -424,29 +515,69 @@ def route_world(lx: Any, clock: Any) -> World:
     w = build_world(lx, clock)
     add_second_township(w)
     with lx.session() as s:
-        att = Attachment(owner_type="request", owner_id=s.scalar(text("SELECT id FROM villager_request WHERE number = 2")),
-                         media_type="image", media_id="m-b", created_at=clock())
+        att = Attachment(
+            owner_type="request",
+            owner_id=s.scalar(text("SELECT id FROM villager_request WHERE number = 2")),
+            media_type="image",
+            media_id="m-b",
+            created_at=clock(),
+        )
         s.add(att)
-        msg = OutboxMessage(idempotency_key="k-b", openid="demo-cadre-02", kind="notice",
-                            payload={"text": "x"}, status="failed", attempts=8)
+        msg = OutboxMessage(
+            idempotency_key="k-b",
+            openid="demo-cadre-02",
+            kind="notice",
+            payload={"text": "x"},
+            status="failed",
+            attempts=8,
+        )
         s.add(msg)
-        leave_b = CadreLeave(cadre_id=w.ids["cadre_b"], start_date=date(2026, 11, 30), end_date=date(2026, 11, 30),
-                             reason="看病", status="requested")
+        leave_b = CadreLeave(
+            cadre_id=w.ids["cadre_b"],
+            start_date=date(2026, 11, 30),
+            end_date=date(2026, 11, 30),
+            reason="看病",
+            status="requested",
+        )
         s.add(leave_b)
-        for tid, content in ((w.ids["township_a"], b'{"cadres": []}'), (w.ids["township_t2"], '{"cadres": [{"name": "孙海"}]}'.encode())):
-            s.add(PublishedReport(kind="month", period="2026-11", format="json", content=content, township_id=tid,
-                                  published_at=clock(), published_by="cli"))
+        for tid, content in (
+            (w.ids["township_a"], b'{"cadres": []}'),
+            (w.ids["township_t2"], '{"cadres": [{"name": "孙海"}]}'.encode()),
+        ):
+            s.add(
+                PublishedReport(
+                    kind="month",
+                    period="2026-11",
+                    format="json",
+                    content=content,
+                    township_id=tid,
+                    published_at=clock(),
+                    published_by="cli",
+                )
+            )
         s.flush()
-        w.ids.update(attachment_b=att.id, outbox=msg.id, leave_b=leave_b.id,
-                     policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")))
+        w.ids.update(
+            attachment_b=att.id,
+            outbox=msg.id,
+            leave_b=leave_b.id,
+            policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")),
+        )
     return w
 
 
 def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
     """The table's ids with 青山镇's in place of village B's (and of the card, for the card routes)."""
-    return {**ids, "cadre_b": ids["cadre_t2"], "hh_b": ids["hh_t2"], "req_b": ids["req_t2"],
-            "village_b": ids["village_t2"], "leave_b": ids["leave_t2"], "attachment_b": ids["attachment_t2"],
-            "task": ids["task_t2"], "township_a": ids["township_t2"]}
+    return {
+        **ids,
+        "cadre_b": ids["cadre_t2"],
+        "hh_b": ids["hh_t2"],
+        "req_b": ids["req_t2"],
+        "village_b": ids["village_t2"],
+        "leave_b": ids["leave_t2"],
+        "attachment_b": ids["attachment_t2"],
+        "task": ids["task_t2"],
+        "township_a": ids["township_t2"],
+    }
 
 
 def t2_fill(template: str, ids: dict[str, Any]) -> str:
@@ -475,7 +606,9 @@ def test_table_covers_every_route(route_world: World) -> None:
     endpoints = {r.endpoint for r in route_world.app.url_map.iter_rules()}
     missing = endpoints - set(ROUTES) - NOT_IN_TABLE
     assert not missing, f"routes without an access-table entry: {sorted(missing)}"
-    assert not (set(ROUTES) - endpoints), f"table entries for routes that no longer exist: {set(ROUTES) - endpoints}"
+    assert not (set(ROUTES) - endpoints), (
+        f"table entries for routes that no longer exist: {set(ROUTES) - endpoints}"
+    )
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -500,13 +633,17 @@ def test_every_route_for_every_role(route_world: World, role: str) -> None:
                 assert not leaked, f"village user sees village B's {leaked} at {url}"
             if role == "leader" and r.status_code == 200:
                 body = r.get_data(as_text=True)
-                assert "13833334444" not in body and "13811112222" not in body, f"viewer sees a full phone at {url}"
+                assert "13833334444" not in body and "13811112222" not in body, (
+                    f"viewer sees a full phone at {url}"
+                )
     assert checked >= 20
     assert dump(route_world.lx) == before, f"{role}: a refused or read-only request changed data"
     if role != "admin":
         with route_world.lx.session() as s:
             added = list(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
-        assert not [a for a in added if not a.startswith("login")], f"{role}: refused requests were audited as done: {added}"
+        assert not [a for a in added if not a.startswith("login")], (
+            f"{role}: refused requests were audited as done: {added}"
+        )
 
 
 @pytest.mark.parametrize("role", ["longfu", "longfu-leader"])
@@ -528,8 +665,11 @@ def test_every_route_for_a_township_account_with_another_townships_ids(route_wor
             checked += 1
             assert r.status_code == expected, f"{role} {method} {url}: {r.status_code} != {expected}"
             if r.status_code == 200:
-                body = r.get_data(as_text=True) if r.mimetype != "application/vnd.openxmlformats-officedocument" \
-                    ".spreadsheetml.sheet" else ""
+                body = (
+                    r.get_data(as_text=True)
+                    if r.mimetype != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                    else ""
+                )
                 leaked = [x for x in T2_SECRETS if x in body]
                 assert not leaked, f"{role} sees 青山镇's {leaked} at {url}"
     assert checked >= 40
@@ -538,9 +678,14 @@ def test_every_route_for_a_township_account_with_another_townships_ids(route_wor
         added = set(s.scalars(select(AuditLog.action).where(AuditLog.id > audits_before)))
     assert added <= {"login", "report.export", "ledger.export"}, added
     with route_world.lx.session() as s:
-        targets = set(s.scalars(select(AuditLog.target).where(AuditLog.id > audits_before,
-                                                              AuditLog.action == "report.export")))
-    assert not [t for t in targets if t.startswith("county:")], "a township account exported the county report"
+        targets = set(
+            s.scalars(
+                select(AuditLog.target).where(AuditLog.id > audits_before, AuditLog.action == "report.export")
+            )
+        )
+    assert not [t for t in targets if t.startswith("county:")], (
+        "a township account exported the county report"
+    )
 
 
 @pytest.mark.parametrize("role", sorted(COUNTY_ROLES))
@@ -555,7 +700,11 @@ def test_every_route_for_the_county_roles(route_world: World, role: str) -> None
             method, url, expected = row[0], fill(row[1], route_world.ids), row[col]
             if expected is None or (role == "county" and method == "POST"):
                 continue
-            r = c.get(url) if method == "GET" else c.post(url, {k: fill(v, route_world.ids) for k, v in row[2].items()})
+            r = (
+                c.get(url)
+                if method == "GET"
+                else c.post(url, {k: fill(v, route_world.ids) for k, v in row[2].items()})
+            )
             assert r.status_code == expected, f"{role} {method} {url}: {r.status_code} != {expected}"
     assert dump(route_world.lx) == before
     for url in ("/cadres", "/households", "/requests", "/diaries", f"/tasks/{route_world.ids['task_t2']}"):
@@ -583,9 +732,14 @@ def test_changing_the_method_is_refused(route_world: World, role: str) -> None:
         if rule.endpoint in ("console.static", "wechat_endpoint"):
             continue
         url = rule.rule
-        for name, value in (("cadre_id", route_world.ids["cadre_b"]), ("household_id", route_world.ids["hh_b"]),
-                            ("number", route_world.ids["req_b"]), ("attachment_id", route_world.ids["attachment_b"]),
-                            ("message_id", route_world.ids["outbox"]), ("entry_id", route_world.ids["policy"])):
+        for name, value in (
+            ("cadre_id", route_world.ids["cadre_b"]),
+            ("household_id", route_world.ids["hh_b"]),
+            ("number", route_world.ids["req_b"]),
+            ("attachment_id", route_world.ids["attachment_b"]),
+            ("message_id", route_world.ids["outbox"]),
+            ("entry_id", route_world.ids["policy"]),
+        ):
             url = url.replace(f"<int:{name}>", str(value))
         if "<" in url:
             continue
@@ -601,16 +755,27 @@ def test_changing_the_method_is_refused(route_world: World, role: str) -> None:
 
 def test_ids_outside_any_village_and_garbage_ids(route_world: World) -> None:
     c = route_world.login("xinqiao")
-    for url in ("/cadres/0", "/cadres/-1", "/households/99999999", "/requests/0", "/media/999999",
-                "/tasks/99999/cadres/1", "/cadres/1e3", "/households/%27%20OR%201=1"):
+    for url in (
+        "/cadres/0",
+        "/cadres/-1",
+        "/households/99999999",
+        "/requests/0",
+        "/media/999999",
+        "/tasks/99999/cadres/1",
+        "/cadres/1e3",
+        "/households/%27%20OR%201=1",
+    ):
         assert c.get(url).status_code == 404, url
 
 
-@pytest.mark.parametrize("url,action", [
-    ("/reports/download?kind=month&period=2026-11&format=json", "report.export"),
-    ("/reports/download?kind=month&period=2026-11&format=xlsx", "report.export"),
-    ("/ledger/download?format=json", "ledger.export"),
-])
+@pytest.mark.parametrize(
+    "url,action",
+    [
+        ("/reports/download?kind=month&period=2026-11&format=json", "report.export"),
+        ("/reports/download?kind=month&period=2026-11&format=xlsx", "report.export"),
+        ("/ledger/download?format=json", "ledger.export"),
+    ],
+)
 def test_exports_only_for_admins_and_audited(route_world: World, url: str, action: str) -> None:
     for role in ("xinqiao", "leader"):
         assert route_world.login(role).get(url).status_code == 403
@@ -641,7 +806,9 @@ def test_world_has_two_villages_and_three_users(world: World) -> None:
     assert admin.get("/").status_code == 200
 
 
-def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedback(route_world: World) -> None:
+def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedback(
+    route_world: World,
+) -> None:
     """The county admin broadcasts one card to every township (the console form); each township's office sees
     its own cadres' feedback on it, the county sees both."""
     from storage import tasks as task_svc
@@ -649,8 +816,16 @@ def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedb
 
     ids = route_world.ids
     county = route_world.login("county")
-    r = county.post("/tasks", {"title": "全县秸秆禁烧", "body": "逐户宣传", "deadline": "2026-11-30 18:00",
-                               "scope": "township", "townships": ["龙伏镇", "青山镇"]})
+    r = county.post(
+        "/tasks",
+        {
+            "title": "全县秸秆禁烧",
+            "body": "逐户宣传",
+            "deadline": "2026-11-30 18:00",
+            "scope": "township",
+            "townships": ["龙伏镇", "青山镇"],
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     with route_world.lx.session() as s:
         card = s.scalar(select(Task).where(Task.title == "全县秸秆禁烧"))
@@ -669,11 +844,24 @@ def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedb
     # the county's card is not a township's to cancel
     assert longfu.post(f"/tasks/{number}/cancel").status_code == 403
     # a township admin's own card reaches only its own cadres, whatever the form names
-    r = longfu.post("/tasks", {"title": "龙伏镇自查", "body": "x", "deadline": "2026-11-30 18:00", "scope": "all"})
+    r = longfu.post(
+        "/tasks", {"title": "龙伏镇自查", "body": "x", "deadline": "2026-11-30 18:00", "scope": "all"}
+    )
     assert r.status_code == 302
     with route_world.lx.session() as s:
         own = s.scalar(select(Task).where(Task.title == "龙伏镇自查"))
         assert own.township_id == ids["township_a"]
         assert {a.cadre_id for a in own.assignments} == {ids["cadre_a"], ids["cadre_b"]}
-    assert longfu.post("/tasks", {"title": "越权", "body": "x", "deadline": "2026-11-30 18:00", "scope": "township",
-                                  "townships": ["青山镇"]}).status_code == 400
+    assert (
+        longfu.post(
+            "/tasks",
+            {
+                "title": "越权",
+                "body": "x",
+                "deadline": "2026-11-30 18:00",
+                "scope": "township",
+                "townships": ["青山镇"],
+            },
+        ).status_code
+        == 400
+    )

@@ -17,14 +17,23 @@ from tests.support.console_world import PASSWORDS, World, build_world
 from tests.support.serving import serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} missing: install Debian chromium (apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"{CHROMIUM} missing: install Debian chromium (apt-get install -y chromium)",
+    ),
 ]
 
 
@@ -148,8 +157,12 @@ def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
     assert "李明" in cards.locator(".card").first.inner_text()
     cards.set_viewport_size({"width": 900, "height": 1200})
     shot(cards, "service-cards")
-    cards.pdf(path=str(ARTIFACTS / "console-service-cards.pdf"), format="A4", print_background=True,
-              prefer_css_page_size=True)
+    cards.pdf(
+        path=str(ARTIFACTS / "console-service-cards.pdf"),
+        format="A4",
+        print_background=True,
+        prefer_css_page_size=True,
+    )
     assert (ARTIFACTS / "console-service-cards.pdf").read_bytes().startswith(b"%PDF")
     # and the public listing
     form2 = page.locator("form").filter(has=page.locator("button[value=html]")).nth(1)
@@ -203,8 +216,9 @@ def test_simulator_chat(served: tuple[World, str], browser: Any) -> None:
 
 def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
     w, base = served
-    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                            has_touch=True)
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     login(page, base)
     assert not page.locator("nav a >> text=干部").is_visible()  # the menu is folded on a phone
     page.click("label.navbtn")
@@ -262,8 +276,12 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
             doc = info.value
             doc.wait_for_load_state()
             shot(doc, name)
-            doc.pdf(path=str(ARTIFACTS / f"console-{name}.pdf"), format="A4", print_background=True,
-                    prefer_css_page_size=True)
+            doc.pdf(
+                path=str(ARTIFACTS / f"console-{name}.pdf"),
+                format="A4",
+                print_background=True,
+                prefer_css_page_size=True,
+            )
             if name == "demo-cards":
                 assert doc.locator(".sheet").first.locator(".card").count() == 8
                 assert doc.locator(".card svg").count() == len(fake.qr_codes) > 0
@@ -286,14 +304,19 @@ def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: 
     assert "已安排立即试投" in page.locator(".flash").first.inner_text()
 
 
-def test_the_link_in_a_template_reads_on_a_phone_without_login(served: tuple[World, str], browser: Any) -> None:
+def test_the_link_in_a_template_reads_on_a_phone_without_login(
+    served: tuple[World, str], browser: Any
+) -> None:
     from storage.push_links import create_link
 
     w, base = served
-    long_text = "【督办卡第9号】冬季安全排查\n" + "请逐户检查取暖设施、电线和燃气管道，发现隐患当场登记并拍照，" * 4
+    long_text = (
+        "【督办卡第9号】冬季安全排查\n" + "请逐户检查取暖设施、电线和燃气管道，发现隐患当场登记并拍照，" * 4
+    )
     with w.lx.session() as s:
-        token = create_link(s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text},
-                            now=w.lx.now(), days=30)
+        token = create_link(
+            s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text}, now=w.lx.now(), days=30
+        )
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.goto(f"{base}/m/{token}")
@@ -314,8 +337,14 @@ def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], brow
 
     w, base = served
     with w.lx.session() as s:  # 王芳 asked by chat
-        leave_svc.request_leave(s, cadre=s.get(Cadre, w.ids["cadre_b"]), start=date(2026, 11, 30),
-                                end=date(2026, 11, 30), reason="看病", now=w.clock())
+        leave_svc.request_leave(
+            s,
+            cadre=s.get(Cadre, w.ids["cadre_b"]),
+            start=date(2026, 11, 30),
+            end=date(2026, 11, 30),
+            reason="看病",
+            now=w.clock(),
+        )
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     login(page, base)
     page.click("nav >> text=请假")
@@ -333,7 +362,9 @@ def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], brow
     assert "已批准" in page.locator(".flash.ok").inner_text()
     shot(page, "leave")
     assert w.count(CadreLeave, CadreLeave.status == "approved") == 2
-    assert w.count(OutboxMessage, OutboxMessage.kind == "notice", OutboxMessage.openid == "demo-cadre-02") == 1
+    assert (
+        w.count(OutboxMessage, OutboxMessage.kind == "notice", OutboxMessage.openid == "demo-cadre-02") == 1
+    )
 
 
 def test_enter_a_paper_diary_and_a_phone_request(served: tuple[World, str], browser: Any) -> None:
@@ -455,7 +486,9 @@ def test_the_county_page_ranks_the_townships(lx: Any, clock: Any, browser: Any) 
         assert "龙伏镇" in page2.locator(".who").inner_text()
 
 
-def test_a_township_office_and_the_county_publish_their_own_circulars(lx: Any, clock: Any, browser: Any) -> None:
+def test_a_township_office_and_the_county_publish_their_own_circulars(
+    lx: Any, clock: Any, browser: Any
+) -> None:
     """龙伏镇's office publishes its month from 已发布的通报 (no township to choose: its own); the county admin
     chooses 全县报表 in the same form; each sees what is theirs in the list."""
     from storage.models import PublishedReport

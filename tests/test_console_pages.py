@@ -67,34 +67,67 @@ def test_dashboard_shows_overdue_card_with_red_light(world: World) -> None:
 def test_household_edit_keeps_history_and_audits(world: World) -> None:
     c = world.login("xinqiao")
     hid = world.ids["hh_a"]
-    r = c.post(f"/households/{hid}", {"head_name": "张大山", "head_phone": "138 1111 2222", "population": "5",
-                                      "address": "新桥村一组 8 号", "members": "张大山 户主 56 \n李秀 妻子 54 务农",
-                                      "annual_income": "32,000", "income_sources": "种植",
-                                      "industries": "烤烟 10 亩", "difficulties": ""})
+    r = c.post(
+        f"/households/{hid}",
+        {
+            "head_name": "张大山",
+            "head_phone": "138 1111 2222",
+            "population": "5",
+            "address": "新桥村一组 8 号",
+            "members": "张大山 户主 56 \n李秀 妻子 54 务农",
+            "annual_income": "32,000",
+            "income_sources": "种植",
+            "industries": "烤烟 10 亩",
+            "difficulties": "",
+        },
+    )
     assert r.status_code == 302
     h = world.one(select(Household).where(Household.id == hid))
-    assert h.population == 5 and h.members[1] == {"name": "李秀", "relation": "妻子", "age": 54, "note": "务农"}
+    assert h.population == 5 and h.members[1] == {
+        "name": "李秀",
+        "relation": "妻子",
+        "age": 54,
+        "note": "务农",
+    }
     assert str(h.annual_income) == "32000.00" and h.info_updated_by == "office:xinqiao"
-    fields = {x.field for x in world_all(world, select(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == hid))}
+    fields = {
+        x.field
+        for x in world_all(
+            world, select(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == hid)
+        )
+    }
     assert fields == {"population", "members", "annual_income", "income_sources", "industries"}
     (a,) = world.audits("household.edit")
     assert a.actor == "console:xinqiao" and a.target == f"household:{hid}"
     page = text(c.get(f"/households/{hid}"))
     assert "烤烟 10 亩" in page and "产业项目" in page
     # saving again unchanged adds nothing
-    c.post(f"/households/{hid}", {"head_name": "张大山", "head_phone": "13811112222", "population": "5",
-                                  "address": "新桥村一组 8 号", "members": "张大山 户主 56\n李秀 妻子 54 务农",
-                                  "annual_income": "32000", "income_sources": "种植", "industries": "烤烟 10 亩"})
+    c.post(
+        f"/households/{hid}",
+        {
+            "head_name": "张大山",
+            "head_phone": "13811112222",
+            "population": "5",
+            "address": "新桥村一组 8 号",
+            "members": "张大山 户主 56\n李秀 妻子 54 务农",
+            "annual_income": "32000",
+            "income_sources": "种植",
+            "industries": "烤烟 10 亩",
+        },
+    )
     assert len(world.audits("household.edit")) == 1
 
 
 def test_household_bad_input_changes_nothing(world: World) -> None:
     c = world.login("admin")
     hid = world.ids["hh_a"]
-    for data in ({"head_name": "", "population": "3"}, {"head_name": "张", "population": "-1"},
-                 {"head_name": "张", "population": "3", "annual_income": "很多"},
-                 {"head_name": "张", "population": "3", "members": "李秀 妻子 五十"},
-                 {"head_name": "张", "population": "3", "head_phone": "12ab"}):
+    for data in (
+        {"head_name": "", "population": "3"},
+        {"head_name": "张", "population": "-1"},
+        {"head_name": "张", "population": "3", "annual_income": "很多"},
+        {"head_name": "张", "population": "3", "members": "李秀 妻子 五十"},
+        {"head_name": "张", "population": "3", "head_phone": "12ab"},
+    ):
         r = c.post(f"/households/{hid}", data)
         assert r.status_code == 400, data
     assert world.count(HouseholdInfoHistory) == 0
@@ -104,15 +137,25 @@ def test_household_bad_input_changes_nothing(world: World) -> None:
 def test_link_change_commitment_and_card_number(world: World) -> None:
     c = world.login("admin")
     hid = world.ids["hh_a"]
-    r = c.post(f"/households/{hid}/link", {"cadre_id": world.ids["cadre_b"], "commitment_signed_on": "2026-11-01",
-                                           "card_number": "10000009"})
+    r = c.post(
+        f"/households/{hid}/link",
+        {"cadre_id": world.ids["cadre_b"], "commitment_signed_on": "2026-11-01", "card_number": "10000009"},
+    )
     assert r.status_code == 302
     assert world.one(select(Link.cadre_id).where(Link.household_id == hid)) == world.ids["cadre_b"]
     ch = world.one(select(LinkChange).where(LinkChange.household_id == hid))
-    assert (ch.old_cadre_id, ch.new_cadre_id, ch.changed_by) == (world.ids["cadre_a"], world.ids["cadre_b"], "office:admin")
+    assert (ch.old_cadre_id, ch.new_cadre_id, ch.changed_by) == (
+        world.ids["cadre_a"],
+        world.ids["cadre_b"],
+        "office:admin",
+    )
     assert str(world.one(select(Link.commitment_signed_on).where(Link.household_id == hid))) == "2026-11-01"
     assert world.one(select(ServiceCard.number).where(ServiceCard.household_id == hid)) == "10000009"
-    assert {a.action for a in world_all(world, select(AuditLog))} >= {"link.change", "commitment.set", "card.number"}
+    assert {a.action for a in world_all(world, select(AuditLog))} >= {
+        "link.change",
+        "commitment.set",
+        "card.number",
+    }
     page = text(c.get(f"/households/{hid}"))
     assert "李明 → 王芳" in page
     # a card number already in use is refused
@@ -121,7 +164,10 @@ def test_link_change_commitment_and_card_number(world: World) -> None:
     # a village user cannot change card numbers (the field is ignored)
     v = world.login("xinqiao")
     v.post(f"/households/{world.ids['hh_a2']}/link", {"card_number": "77777777"})
-    assert world.one(select(ServiceCard.number).where(ServiceCard.household_id == world.ids["hh_a2"])) == "10000002"
+    assert (
+        world.one(select(ServiceCard.number).where(ServiceCard.household_id == world.ids["hh_a2"]))
+        == "10000002"
+    )
 
 
 def world_all(w: World, stmt: object) -> list[object]:
@@ -175,19 +221,39 @@ def test_cadre_page_calendar_and_search(world: World) -> None:
 
 def test_compose_card_publishes_and_queues_pushes(world: World) -> None:
     c = world.login("admin")
-    r = c.post("/tasks", {"title": "核查危房", "body": "逐户核查", "deadline": "2026-11-30T18:00", "scope": "village",
-                          "villages": ["新桥村"], "cards": "10000001"})
+    r = c.post(
+        "/tasks",
+        {
+            "title": "核查危房",
+            "body": "逐户核查",
+            "deadline": "2026-11-30T18:00",
+            "scope": "village",
+            "villages": ["新桥村"],
+            "cards": "10000001",
+        },
+    )
     assert r.status_code == 302
     t = world.one(select(Task).where(Task.title == "核查危房"))
     assert t.published_at is not None and t.targets == ["village:新桥村"] and t.created_by == "console:admin"
     assert world.count(TaskAssignment, TaskAssignment.task_id == t.id) == 1
-    assert world.count(OutboxMessage, OutboxMessage.kind == "task", OutboxMessage.openid == "demo-cadre-01") == 2
+    assert (
+        world.count(OutboxMessage, OutboxMessage.kind == "task", OutboxMessage.openid == "demo-cadre-01") == 2
+    )
     assert world.audits("task.create")[-1].actor == "console:admin"
     page = text(c.get(f"/tasks/{t.number}"))
     assert "李明" in page and "王芳" not in page
     # scheduled publication
-    c.post("/tasks", {"title": "年终总结", "body": "", "deadline": "2026-12-20T18:00", "publish_at": "2026-12-01T08:00",
-                      "scope": "cadre", "phones": "13900000002"})
+    c.post(
+        "/tasks",
+        {
+            "title": "年终总结",
+            "body": "",
+            "deadline": "2026-12-20T18:00",
+            "publish_at": "2026-12-01T08:00",
+            "scope": "cadre",
+            "phones": "13900000002",
+        },
+    )
     t2 = world.one(select(Task).where(Task.title == "年终总结"))
     assert t2.published_at is None and t2.publish_at is not None
     assert "定时" in text(c.get("/tasks"))
@@ -196,12 +262,14 @@ def test_compose_card_publishes_and_queues_pushes(world: World) -> None:
 def test_compose_card_bad_input(world: World) -> None:
     c = world.login("admin")
     before = world.count(Task)
-    for data in ({"title": "", "deadline": "2026-11-30T18:00", "scope": "all"},
-                 {"title": "过去", "deadline": "2026-11-01T18:00", "scope": "all"},
-                 {"title": "x", "deadline": "明天", "scope": "all"},
-                 {"title": "x", "deadline": "2026-11-30T18:00", "scope": "village"},
-                 {"title": "x", "deadline": "2026-11-30T18:00", "scope": "cadre", "phones": "13000000000"},
-                 {"title": "x", "deadline": "2026-11-30T18:00", "scope": "all", "cards": "99999999"}):
+    for data in (
+        {"title": "", "deadline": "2026-11-30T18:00", "scope": "all"},
+        {"title": "过去", "deadline": "2026-11-01T18:00", "scope": "all"},
+        {"title": "x", "deadline": "明天", "scope": "all"},
+        {"title": "x", "deadline": "2026-11-30T18:00", "scope": "village"},
+        {"title": "x", "deadline": "2026-11-30T18:00", "scope": "cadre", "phones": "13000000000"},
+        {"title": "x", "deadline": "2026-11-30T18:00", "scope": "all", "cards": "99999999"},
+    ):
         r = c.post("/tasks", data)
         assert r.status_code == 400, data
     assert world.count(Task) == before
@@ -223,16 +291,28 @@ def test_return_extension_and_cancel(world: World) -> None:
     assert a.status == "returned" and a.returned_count == 1
     assert world.count(Feedback, Feedback.kind == "return", Feedback.author == "console:admin") == 1
     # extension granted to a date chosen by the office
-    r = c.post(f"/tasks/{n}/cadres/{world.ids['cadre_a']}/extension", {"decision": "grant", "until": "2026-12-05"})
+    r = c.post(
+        f"/tasks/{n}/cadres/{world.ids['cadre_a']}/extension", {"decision": "grant", "until": "2026-12-05"}
+    )
     assert r.status_code == 302
     a = world.one(select(TaskAssignment).where(TaskAssignment.cadre_id == world.ids["cadre_a"]))
-    assert a.extension_status == "granted" and a.deadline.astimezone(world.lx.config.tz).date().isoformat() == "2026-12-05"
+    assert (
+        a.extension_status == "granted"
+        and a.deadline.astimezone(world.lx.config.tz).date().isoformat() == "2026-12-05"
+    )
     # refusing without a request is refused
-    assert c.post(f"/tasks/{n}/cadres/{world.ids['cadre_b']}/extension", {"decision": "refuse"}).status_code == 400
+    assert (
+        c.post(f"/tasks/{n}/cadres/{world.ids['cadre_b']}/extension", {"decision": "refuse"}).status_code
+        == 400
+    )
     assert c.post(f"/tasks/{n}/cancel").status_code == 302
     assert world.one(select(Task.cancelled_at).where(Task.number == n)) is not None
     assert c.post(f"/tasks/{n}/cancel").status_code == 400
-    assert {a.action for a in world_all(world, select(AuditLog))} >= {"task.return", "task.extension_grant", "task.cancel"}
+    assert {a.action for a in world_all(world, select(AuditLog))} >= {
+        "task.return",
+        "task.extension_grant",
+        "task.cancel",
+    }
 
 
 def test_feedback_timeline_shows_photos(world: World, tmp_path: object) -> None:
@@ -248,9 +328,20 @@ def test_feedback_timeline_shows_photos(world: World, tmp_path: object) -> None:
         media = Path(world.lx.config["general"]["media_dir"])
         media.mkdir(parents=True, exist_ok=True)
         (media / "p1.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
-        s.add(Attachment(owner_type="feedback", owner_id=fb.id, media_type="image", stored_path="p1.jpg",
-                         content_type="image/jpeg"))
-        s.add(Attachment(owner_type="feedback", owner_id=fb.id, media_type="image", stored_path="../../etc/passwd"))
+        s.add(
+            Attachment(
+                owner_type="feedback",
+                owner_id=fb.id,
+                media_type="image",
+                stored_path="p1.jpg",
+                content_type="image/jpeg",
+            )
+        )
+        s.add(
+            Attachment(
+                owner_type="feedback", owner_id=fb.id, media_type="image", stored_path="../../etc/passwd"
+            )
+        )
         s.flush()
         ids = [x.id for x in s.scalars(select(Attachment).order_by(Attachment.id))]
     c = world.login("admin")
@@ -300,8 +391,13 @@ def test_reassign_and_close(world: World) -> None:
     c = world.login("admin")
     r = c.post("/requests/2/reassign", {"cadre_id": world.ids["cadre_a"]})
     assert r.status_code == 302
-    assert world.one(select(VillagerRequest.cadre_id).where(VillagerRequest.number == 2)) == world.ids["cadre_a"]
-    assert world.count(OutboxMessage, OutboxMessage.kind == "request", OutboxMessage.openid == "demo-cadre-01") == 1
+    assert (
+        world.one(select(VillagerRequest.cadre_id).where(VillagerRequest.number == 2)) == world.ids["cadre_a"]
+    )
+    assert (
+        world.count(OutboxMessage, OutboxMessage.kind == "request", OutboxMessage.openid == "demo-cadre-01")
+        == 1
+    )
     assert c.post("/requests/2/reassign", {"cadre_id": 99999}).status_code == 400
     assert c.post("/requests/2/close").status_code == 302
     req = world.one(select(VillagerRequest).where(VillagerRequest.number == 2))
@@ -339,13 +435,26 @@ def test_diary_search_is_bound_and_escaped(world: World) -> None:
 
 def test_policy_add_edit_delete(world: World) -> None:
     c = world.login("admin")
-    r = c.post("/policy", {"topic": "办证须知", "title": "残疾人证换领", "body": "带身份证到镇残联。", "keywords": "残疾 换证"})
+    r = c.post(
+        "/policy",
+        {"topic": "办证须知", "title": "残疾人证换领", "body": "带身份证到镇残联。", "keywords": "残疾 换证"},
+    )
     assert r.status_code == 302
     e = world.one(select(PolicyEntry).where(PolicyEntry.title == "残疾人证换领"))
     assert e.updated_by == "office:admin"
-    assert c.post("/policy", {"topic": "办证须知", "title": "残疾人证换领", "body": "重复"}).status_code == 400
-    r = c.post("/policy", {"id": e.id, "topic": "办证须知", "new_topic": "残疾人服务", "title": "残疾人证换领",
-                           "body": "带身份证和照片到镇残联。"})
+    assert (
+        c.post("/policy", {"topic": "办证须知", "title": "残疾人证换领", "body": "重复"}).status_code == 400
+    )
+    r = c.post(
+        "/policy",
+        {
+            "id": e.id,
+            "topic": "办证须知",
+            "new_topic": "残疾人服务",
+            "title": "残疾人证换领",
+            "body": "带身份证和照片到镇残联。",
+        },
+    )
     assert world.one(select(PolicyEntry.topic).where(PolicyEntry.id == e.id)) == "残疾人服务"
     assert "残疾人服务" in text(c.get("/policy"))
     assert "带身份证和照片" in text(c.get("/policy?q=残联"))
@@ -372,7 +481,9 @@ def test_report_page_and_audited_downloads(world: World) -> None:
     assert r.status_code == 200 and r.data[:2] == b"PK"
     exports = world.audits("report.export")
     assert [(a.actor, a.target, a.detail["format"]) for a in exports] == [
-        ("console:admin", "report:month:2026-11", "json"), ("console:admin", "report:quarter:2026Q4", "xlsx")]
+        ("console:admin", "report:month:2026-11", "json"),
+        ("console:admin", "report:quarter:2026Q4", "xlsx"),
+    ]
     assert c.get("/reports/download?kind=month&period=2026-11&format=exe").status_code == 400
     v = world.login("xinqiao")
     page = text(v.get("/reports?kind=month&period=2026-11"))
@@ -393,7 +504,9 @@ def test_ledger_page_and_audited_download(world: World) -> None:
     r = c.get("/ledger/download?format=xlsx")
     assert r.status_code == 200 and r.data[:2] == b"PK"
     assert [(a.target, a.detail["format"]) for a in world.audits("ledger.export")] == [
-        ("ledger:新桥村:2026-11", "json"), ("ledger:*:2026-11", "xlsx")]
+        ("ledger:新桥村:2026-11", "json"),
+        ("ledger:*:2026-11", "xlsx"),
+    ]
     v = world.login("xinqiao")
     page = text(v.get("/ledger"))
     assert "李明" in page and "王芳" not in page
@@ -408,13 +521,19 @@ CSV_HEADER = "村(居),村民小组,户主姓名,户主电话,家庭人口,服�
 def test_import_preview_errors_then_confirm(world: World) -> None:
     c = world.login("admin")
     bad = CSV_HEADER + "新桥村,二组,孙大田,13855556666,三,,李明,13900000001,村支书,新桥村委会\n"
-    r = c.post("/import", {"file": (io.BytesIO(bad.encode("utf-8")), "名单.csv")}, content_type="multipart/form-data")
+    r = c.post(
+        "/import", {"file": (io.BytesIO(bad.encode("utf-8")), "名单.csv")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 200
     page = text(r)
     assert "发现" in page and "整个文件未导入" in page and "确认导入" not in page
     before = world.count(Household)
     good = CSV_HEADER + "新桥村,二组,孙大田,13855556666,3,,李明,13900000001,村支书,新桥村委会\n"
-    r = c.post("/import", {"file": (io.BytesIO(good.encode("gb18030")), "名单.csv")}, content_type="multipart/form-data")
+    r = c.post(
+        "/import",
+        {"file": (io.BytesIO(good.encode("gb18030")), "名单.csv")},
+        content_type="multipart/form-data",
+    )
     page = text(r)
     assert "确认导入" in page and "新增 1" in page
     assert world.count(Household) == before  # preview writes nothing
@@ -425,7 +544,12 @@ def test_import_preview_errors_then_confirm(world: World) -> None:
     assert world.audits("import.console")[0].actor == "console:admin"
     # confirming twice does nothing: the upload is gone
     assert c.post("/import/confirm").status_code == 400
-    assert c.post("/import", {"file": (io.BytesIO(b"x"), "a.pdf")}, content_type="multipart/form-data").status_code == 400
+    assert (
+        c.post(
+            "/import", {"file": (io.BytesIO(b"x"), "a.pdf")}, content_type="multipart/form-data"
+        ).status_code
+        == 400
+    )
 
 
 # ------------------------------------------------------------------------------------------ delivery, audit
@@ -433,8 +557,17 @@ def test_import_preview_errors_then_confirm(world: World) -> None:
 
 def test_delivery_problems_and_retry(world: World) -> None:
     with world.lx.session() as s:
-        s.add(OutboxMessage(idempotency_key="k1", openid="demo-villager-002", kind="reply",
-                            payload={"text": "您的诉求已办理"}, status="failed", attempts=5, last_error="45015 超出回复时限"))
+        s.add(
+            OutboxMessage(
+                idempotency_key="k1",
+                openid="demo-villager-002",
+                kind="reply",
+                payload={"text": "您的诉求已办理"},
+                status="failed",
+                attempts=5,
+                last_error="45015 超出回复时限",
+            )
+        )
         ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == "demo-cadre-02"))
         ident.unreachable, ident.unreachable_reason = True, "43004 用户已取消关注"
         s.flush()
@@ -475,8 +608,13 @@ def test_audit_page_lists_changes(world: World) -> None:
 
 def test_audit_details_show_chinese_and_stay_escaped(world: World) -> None:
     with world.lx.session() as s:
-        record(s, actor="cli", action="qa.check", target="user:x",
-               detail={"village": "新桥村", "note": "<b>x</b>"})
+        record(
+            s,
+            actor="cli",
+            action="qa.check",
+            target="user:x",
+            detail={"village": "新桥村", "note": "<b>x</b>"},
+        )
     page = world.login("admin").get("/audit?action=qa.check").get_data(as_text=True)
     assert "新桥村" in page and "\\u65b0" not in page
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page

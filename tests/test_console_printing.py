@@ -19,8 +19,10 @@ from tests.support.console_world import (
 )
 from tests.support.factories import Factory
 
-needs_chromium = pytest.mark.skipif(docs.find_chromium() is None,
-                                    reason="Chromium not installed (apt-get install chromium): PDF output not tested")
+needs_chromium = pytest.mark.skipif(
+    docs.find_chromium() is None,
+    reason="Chromium not installed (apt-get install chromium): PDF output not tested",
+)
 
 
 text = page_text
@@ -66,7 +68,9 @@ def test_qr_svg_is_drawn_from_exactly_the_url() -> None:
 
     qr = segno.make("http://weixin.qq.com/q/abc", error="m")
     assert qr.designator.endswith("M")
-    assert qr.svg_inline(scale=1, border=2, omitsize=True, dark="#000") == docs.qr_svg("http://weixin.qq.com/q/abc")
+    assert qr.svg_inline(scale=1, border=2, omitsize=True, dark="#000") == docs.qr_svg(
+        "http://weixin.qq.com/q/abc"
+    )
 
 
 def test_listing_per_village(world: World) -> None:
@@ -105,7 +109,10 @@ def test_console_print_is_audited_and_scoped(world: World, fake: Any) -> None:
     r = v.post("/print/cards", {})
     assert "张大山" in text(r) and "钱石头" not in text(r)
     actions = [(a.actor, a.action, a.target) for a in world.audits("cards.print")]
-    assert actions == [("console:admin", "cards.print", "village:石门村"), ("console:xinqiao", "cards.print", "village:新桥村")]
+    assert actions == [
+        ("console:admin", "cards.print", "village:石门村"),
+        ("console:xinqiao", "cards.print", "village:新桥村"),
+    ]
     assert world.audits("listing.print")[0].target == "village:*"
 
 
@@ -123,8 +130,12 @@ def test_console_print_pdf(world: World, fake: Any) -> None:
 def _cli(world: World, *args: str) -> Any:
     from bot.cli import main
 
-    return CliRunner().invoke(main, list(args), env={"LIANXIN_DATABASE_URL": world.lx.config.database_url,
-                                                     "LIANXIN_CONFIG": ""}, catch_exceptions=False)
+    return CliRunner().invoke(
+        main,
+        list(args),
+        env={"LIANXIN_DATABASE_URL": world.lx.config.database_url, "LIANXIN_CONFIG": ""},
+        catch_exceptions=False,
+    )
 
 
 def test_cli_cards_and_listing_html(world: World, tmp_path: Path) -> None:
@@ -148,7 +159,9 @@ def test_cli_refuses_bad_suffix_and_unknown_village(world: World, tmp_path: Path
     assert not (tmp_path / "l.html").exists()
 
 
-def test_cli_pdf_without_chromium_says_so(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_pdf_without_chromium_says_so(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(docs, "find_chromium", lambda: None)
     r = _cli(world, "cards", "--out", str(tmp_path / "cards.pdf"))
     assert r.exit_code != 0 and "未找到 Chromium" in r.output

@@ -46,16 +46,24 @@ def test_simulator_new_villager_scans_the_card(world: World) -> None:
     assert r.status_code == 302 and openid in r.headers["Location"]
     page = text(c.get(f"/simulator?openid={openid}"))
     assert "扫服务卡二维码（10000002）" in page
-    assert c.post("/simulator/send", {"openid": openid, "action": "scan", "card": "10000002"}).status_code == 302
+    assert (
+        c.post("/simulator/send", {"openid": openid, "action": "scan", "card": "10000002"}).status_code == 302
+    )
     ident = world.one(select(WechatIdentity).where(WechatIdentity.openid == openid))
     assert ident.kind == "villager" and ident.household_id == world.ids["hh_a2"]
     assert "李明" in text(c.get(f"/simulator?openid={openid}"))
     # a newcomer who scans the printed code follows the account with the scene in the subscribe event
     other = f"sim-household-{world.ids['hh_b']}"
-    assert c.post("/simulator/send", {"openid": other, "action": "subscribe", "card": "20000001"}).status_code == 302
+    assert (
+        c.post("/simulator/send", {"openid": other, "action": "subscribe", "card": "20000001"}).status_code
+        == 302
+    )
     m = world.one(select(InboundMessage).where(InboundMessage.openid == other))
     assert m.event == "subscribe" and m.reply and "王芳" in m.reply
-    assert world.one(select(WechatIdentity.household_id).where(WechatIdentity.openid == other)) == world.ids["hh_b"]
+    assert (
+        world.one(select(WechatIdentity.household_id).where(WechatIdentity.openid == other))
+        == world.ids["hh_b"]
+    )
 
 
 def test_simulator_never_uses_real_accounts(world: World) -> None:

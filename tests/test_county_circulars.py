@@ -24,9 +24,14 @@ BOUND = {"张三": "o-zhang", "孙七": "o-sun", "钱一": "o-qian1", "钱二": 
 @pytest.fixture
 def county(make_lx: Any, clock: Any) -> Chat:
     """示范镇 (the hand-computed township of test_assessment) and 青山镇 (钱一 writing 15 of 21 days, 钱二 none)."""
-    chat = make_chat(make_lx, clock, **{"scheduler.office_openids": ["o-county"],
-                                        "scheduler.township_office_openids": {"示范镇": ["o-shifan"],
-                                                                              "青山镇": ["o-qingshan"]}})
+    chat = make_chat(
+        make_lx,
+        clock,
+        **{
+            "scheduler.office_openids": ["o-county"],
+            "scheduler.township_office_openids": {"示范镇": ["o-shifan"], "青山镇": ["o-qingshan"]},
+        },
+    )
     with chat.lx.session() as s:
         sc = Scenario(s)
         sc.build()
@@ -41,7 +46,9 @@ def county(make_lx: Any, clock: Any) -> Chat:
     return chat
 
 
-def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank_within_it(county: Chat) -> None:
+def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank_within_it(
+    county: Chat,
+) -> None:
     none = run_cli(county.lx, "report", "publish", "month", "2026-11")
     assert none.exit_code != 0 and "示范镇" in none.output and "青山镇" in none.output
     assert county.count(PublishedReport) == 0
@@ -56,7 +63,9 @@ def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank
     assert "得分 75.0，在 5 名干部中排第 2 名" in pushes["o-sun"]
 
     r = run_cli(county.lx, "report", "publish", "month", "2026-11", "--township", "青山镇")
-    assert r.exit_code == 0 and "已发布青山镇 month 2026-11" in r.output and "2 名干部，推送 2 条" in r.output, r.output
+    assert (
+        r.exit_code == 0 and "已发布青山镇 month 2026-11" in r.output and "2 名干部，推送 2 条" in r.output
+    ), r.output
     pushes = county.notices()
     assert set(pushes) == set(BOUND.values())
     assert "在 2 名干部中排第 1 名" in pushes["o-qian1"] and "张三" not in pushes["o-qian1"]
@@ -65,9 +74,13 @@ def test_each_township_publishes_its_own_circular_and_its_cadres_hear_their_rank
     assert again.exit_code == 0 and "已经发布过" in again.output
     assert county.count(OutboxMessage, OutboxMessage.kind == "notice") == 4
 
-    mine = json.loads(run_cli(county.lx, "report", "published", "month", "2026-11", "--township", "青山镇").stdout)
+    mine = json.loads(
+        run_cli(county.lx, "report", "published", "month", "2026-11", "--township", "青山镇").stdout
+    )
     assert {c["name"] for c in mine["cadres"]} == {"钱一", "钱二"}
-    theirs = json.loads(run_cli(county.lx, "report", "published", "month", "2026-11", "--township", "示范镇").stdout)
+    theirs = json.loads(
+        run_cli(county.lx, "report", "published", "month", "2026-11", "--township", "示范镇").stdout
+    )
     assert len(theirs["cadres"]) == 5 and "钱一" not in {c["name"] for c in theirs["cadres"]}
 
 
@@ -84,18 +97,28 @@ def test_the_county_publishes_the_county_report_as_its_own_and_pushes_nobody(cou
     assert run_cli(county.lx, "report", "publish", "month", "2026-11", "--township", "示范镇").exit_code == 0
     listing = run_cli(county.lx, "report", "published").output
     assert "\t全县" in listing and "\t示范镇" in listing and "共 2 期已发布" in listing
-    assert run_cli(county.lx, "report", "published", "month", "2026-11", "--township", "青山镇").exit_code != 0
+    assert (
+        run_cli(county.lx, "report", "published", "month", "2026-11", "--township", "青山镇").exit_code != 0
+    )
     targets = county.all(select(AuditLog.target).where(AuditLog.action == "report.publish"))
-    assert sorted(targets) == sorted(["month:2026-11:county", f"month:2026-11:township:{_tid(county, '示范镇')}"])
+    assert sorted(targets) == sorted(
+        ["month:2026-11:county", f"month:2026-11:township:{_tid(county, '示范镇')}"]
+    )
 
 
-def test_monthly_circular_drafts_each_townships_report_and_tells_its_office_and_the_countys(county: Chat) -> None:
+def test_monthly_circular_drafts_each_townships_report_and_tells_its_office_and_the_countys(
+    county: Chat,
+) -> None:
     county.clock.set("2026-12-01 08:00")
     r = jobs.run(county.lx, "monthly_circular", county.clock())
     assert r.detail == {"period": "2026-11", "stored": {"示范镇": True, "青山镇": True}}
     with county.lx.session() as s:
-        drafts = {tid: json.loads(c) for tid, c in s.execute(select(StoredReport.township_id, StoredReport.content)
-                                                             .where(StoredReport.format == "json"))}
+        drafts = {
+            tid: json.loads(c)
+            for tid, c in s.execute(
+                select(StoredReport.township_id, StoredReport.content).where(StoredReport.format == "json")
+            )
+        }
     assert {c["name"] for c in drafts[_tid(county, "青山镇")]["cadres"]} == {"钱一", "钱二"}
     assert len(drafts[_tid(county, "示范镇")]["cadres"]) == 5
     told: dict[str, list[str]] = {}
@@ -150,22 +173,37 @@ def test_a_township_office_publishes_and_lists_only_its_own_circulars(console_co
     assert longfu.get("/circulars/month/2026-11.json").status_code == 200  # their own, unnamed
     assert longfu.get(f"/circulars/month/2026-11.json?township={w.ids['township_t2']}").status_code == 404
     assert longfu.get("/circulars/month/2026-11.json?township=county").status_code == 404
-    assert longfu.post("/circulars/publish", {"kind": "month", "period": "2026-10",
-                                              "township": str(w.ids["township_t2"])}).status_code == 404
+    assert (
+        longfu.post(
+            "/circulars/publish",
+            {"kind": "month", "period": "2026-10", "township": str(w.ids["township_t2"])},
+        ).status_code
+        == 404
+    )
 
     county = w.login("county")
     page = page_text(county.get("/circulars"))
     assert "全县报表" in page and "青山镇" in page  # the county chooses the township, or the county report
-    r = county.post("/circulars/publish", {"kind": "month", "period": "2026-11", "township": "county"},
-                    follow_redirects=True)
+    r = county.post(
+        "/circulars/publish",
+        {"kind": "month", "period": "2026-11", "township": "county"},
+        follow_redirects=True,
+    )
     assert "已发布全县月通报 2026-11，全县报表不推送给干部" in page_text(r)
-    r = county.post("/circulars/publish", {"kind": "month", "period": "2026-11",
-                                           "township": str(w.ids["township_t2"])}, follow_redirects=True)
+    r = county.post(
+        "/circulars/publish",
+        {"kind": "month", "period": "2026-11", "township": str(w.ids["township_t2"])},
+        follow_redirects=True,
+    )
     assert "已发布青山镇月通报 2026-11" in page_text(r)
     assert county.get("/circulars/month/2026-11.json?township=county").status_code == 200
-    assert "孙海" in county.get(f"/circulars/month/2026-11.json?township={w.ids['township_t2']}").get_data(as_text=True)
+    assert "孙海" in county.get(f"/circulars/month/2026-11.json?township={w.ids['township_t2']}").get_data(
+        as_text=True
+    )
 
     listed = page_text(longfu.get("/circulars"))
-    assert listed.count("/circulars/month/2026-11.json") == 1  # one row: 龙伏镇's, not 青山镇's nor the county's
+    assert (
+        listed.count("/circulars/month/2026-11.json") == 1
+    )  # one row: 龙伏镇's, not 青山镇's nor the county's
     assert f"township={w.ids['township_t2']}" not in listed
     assert "township=county" not in listed

@@ -66,10 +66,13 @@ def test_the_county_report_agrees_with_the_township_reports(lx, session, county)
 
 def test_a_township_report_is_unchanged_by_another_township(lx, session, county):
     t = session.scalar(select(Township).where(Township.name == "示范镇"))
-    mine = build_report(session, lx.config, "month", "2026-11", now=at(NOW), township=(t.id, t.name)).to_dict()
+    mine = build_report(
+        session, lx.config, "month", "2026-11", now=at(NOW), township=(t.id, t.name)
+    ).to_dict()
     alone = county["alone"]
-    assert [(c["name"], c["score"], c["rank"]) for c in mine["cadres"]] == \
-        [(c["name"], c["score"], c["rank"]) for c in alone["cadres"]]
+    assert [(c["name"], c["score"], c["rank"]) for c in mine["cadres"]] == [
+        (c["name"], c["score"], c["rank"]) for c in alone["cadres"]
+    ]
     assert mine["villages"] == alone["villages"] and mine["totals"] == alone["totals"]
 
 

@@ -52,8 +52,9 @@ def post_at_once(url: str, bodies: list[str], clock: Any) -> list[requests.Respo
     def run(i: int, body: str) -> None:
         q = wc.query()
         barrier.wait()
-        out[i] = requests.post(f"{url}/wechat", params=q, data=body.encode(), timeout=60,
-                               headers={"Content-Type": "text/xml"})
+        out[i] = requests.post(
+            f"{url}/wechat", params=q, data=body.encode(), timeout=60, headers={"Content-Type": "text/xml"}
+        )
 
     threads = [threading.Thread(target=run, args=(i, b)) for i, b in enumerate(bodies)]
     for t in threads:
@@ -84,8 +85,9 @@ def slow_handlers(monkeypatch: Any) -> None:
     monkeypatch.setattr(villager, "cadre_openid", slow_request)
 
 
-def test_same_diary_message_three_times_at_once_is_one_entry(lx: Any, clock: Any, people: Any, server: str,
-                                                              monkeypatch: Any, caplog: Any) -> None:
+def test_same_diary_message_three_times_at_once_is_one_entry(
+    lx: Any, clock: Any, people: Any, server: str, monkeypatch: Any, caplog: Any
+) -> None:
     import logging
 
     caplog.set_level(logging.INFO, logger="lianxin.bot.dispatch")
@@ -100,38 +102,62 @@ def test_same_diary_message_three_times_at_once_is_one_entry(lx: Any, clock: Any
     assert sum("duplicate msg:6001" in r.getMessage() for r in caplog.records) == 2
 
 
-def test_same_villager_request_three_times_is_one_request_and_one_push(lx: Any, clock: Any, people: Any,
-                                                                        server: str, monkeypatch: Any) -> None:
+def test_same_villager_request_three_times_is_one_request_and_one_push(
+    lx: Any, clock: Any, people: Any, server: str, monkeypatch: Any
+) -> None:
     wc_body = xml("o-zhang", "text", create_time=int(clock().timestamp()), msg_id=6101, Content="20261124")
     post_at_once(server, [wc_body], clock)
     slow_handlers(monkeypatch)
-    body = xml("o-zhang", "text", create_time=int(clock().timestamp()), msg_id=6102, Content="水管坏了，帮帮忙")
+    body = xml(
+        "o-zhang", "text", create_time=int(clock().timestamp()), msg_id=6102, Content="水管坏了，帮帮忙"
+    )
     replies = post_at_once(server, [body] * 3, clock)
     assert all(r.status_code == 200 for r in replies)
     assert count(lx, VillagerRequest) == 1
-    assert count(lx, OutboxMessage, OutboxMessage.kind == "request") == 1  # (the link itself was announced too)
+    assert (
+        count(lx, OutboxMessage, OutboxMessage.kind == "request") == 1
+    )  # (the link itself was announced too)
     assert len({r.text for r in replies}) == 1
 
 
-def test_new_user_sending_several_messages_at_once_gets_one_identity(lx: Any, clock: Any, server: str) -> None:
+def test_new_user_sending_several_messages_at_once_gets_one_identity(
+    lx: Any, clock: Any, server: str
+) -> None:
     ts = int(clock().timestamp())
     bodies = [xml("o-brand-new", "text", create_time=ts, msg_id=7000 + i, Content="你好") for i in range(3)]
     replies = post_at_once(server, bodies, clock)
     assert all(r.status_code == 200 and "欢迎" in r.text for r in replies)
     with lx.session() as s:
-        assert s.scalar(select(func.count()).select_from(WechatIdentity)
-                        .where(WechatIdentity.openid == "o-brand-new")) == 1
+        assert (
+            s.scalar(
+                select(func.count()).select_from(WechatIdentity).where(WechatIdentity.openid == "o-brand-new")
+            )
+            == 1
+        )
     assert count(lx, InboundMessage) == 3
 
 
-def test_two_villagers_at_once_get_distinct_numbers(lx: Any, clock: Any, people: Any, server: str,
-                                                    monkeypatch: Any) -> None:
+def test_two_villagers_at_once_get_distinct_numbers(
+    lx: Any, clock: Any, people: Any, server: str, monkeypatch: Any
+) -> None:
     ts = int(clock().timestamp())
-    post_at_once(server, [xml("o-a", "text", create_time=ts, msg_id=8001, Content="20261124"),
-                          xml("o-b", "text", create_time=ts, msg_id=8002, Content="20261125")], clock)
+    post_at_once(
+        server,
+        [
+            xml("o-a", "text", create_time=ts, msg_id=8001, Content="20261124"),
+            xml("o-b", "text", create_time=ts, msg_id=8002, Content="20261125"),
+        ],
+        clock,
+    )
     slow_handlers(monkeypatch)
-    replies = post_at_once(server, [xml("o-a", "text", create_time=ts, msg_id=8003, Content="路灯坏了"),
-                                    xml("o-b", "text", create_time=ts, msg_id=8004, Content="水沟堵了")], clock)
+    replies = post_at_once(
+        server,
+        [
+            xml("o-a", "text", create_time=ts, msg_id=8003, Content="路灯坏了"),
+            xml("o-b", "text", create_time=ts, msg_id=8004, Content="水沟堵了"),
+        ],
+        clock,
+    )
     assert all(r.status_code == 200 and "诉求编号" in r.text for r in replies)
     with lx.session() as s:
         assert sorted(s.scalars(select(VillagerRequest.number))) == [1, 2]
@@ -170,8 +196,9 @@ def test_sqlite_writers_of_one_process_get_the_lock_in_arrival_order() -> None:
         pass
 
 
-def test_villagers_asking_at_the_same_moment_each_get_a_request_of_their_own(lx: Any, clock: Any,
-                                                                              server: str) -> None:
+def test_villagers_asking_at_the_same_moment_each_get_a_request_of_their_own(
+    lx: Any, clock: Any, server: str
+) -> None:
     """Request numbers are MAX + 1: concurrent transactions take turns drawing them (on PostgreSQL ~25% of
     requests failed at 20 connections while they raced and retried), so none gets the apology."""
     with lx.session() as s:
@@ -181,12 +208,18 @@ def test_villagers_asking_at_the_same_moment_each_get_a_request_of_their_own(lx:
         for i in range(12):
             f.identity(f"o-villager-{i}", household=f.household(cadre, head_name=f"农户甲{i}"))
     ts = int(clock().timestamp())
-    bodies = [xml(f"o-villager-{i}", "text", create_time=ts, msg_id=8000 + i, Content=f"第{i}户的水管坏了")
-              for i in range(12)]
+    bodies = [
+        xml(f"o-villager-{i}", "text", create_time=ts, msg_id=8000 + i, Content=f"第{i}户的水管坏了")
+        for i in range(12)
+    ]
     replies = post_at_once(server, bodies, clock)
     assert all(r.status_code == 200 for r in replies)
     with lx.session() as s:
         numbers = s.scalars(select(VillagerRequest.number)).all()
-        assert s.scalar(select(func.count()).select_from(InboundMessage)
-                        .where(InboundMessage.status != "handled")) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(InboundMessage).where(InboundMessage.status != "handled")
+            )
+            == 0
+        )
     assert len(numbers) == 12 and len(set(numbers)) == 12

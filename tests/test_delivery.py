@@ -18,7 +18,9 @@ from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {
+    f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
+}
 
 
 @pytest.fixture
@@ -29,8 +31,14 @@ def fake():
 
 @pytest.fixture
 def wx(make_lx, fake):
-    return make_lx(**{"wechat.api_base": fake.url, "wechat.request_timeout_seconds": 0.5,
-                      "wechat.retry_base_seconds": 10, **TEMPLATES})
+    return make_lx(
+        **{
+            "wechat.api_base": fake.url,
+            "wechat.request_timeout_seconds": 0.5,
+            "wechat.retry_base_seconds": 10,
+            **TEMPLATES,
+        }
+    )
 
 
 def _people(lx, n, *, window=True):
@@ -59,8 +67,11 @@ def _drain(lx, clock, rounds=20, **kw):
         else:
             total.add(r)
         with lx.sessions() as s:
-            left = s.scalar(select(func.count()).select_from(OutboxMessage)
-                            .where(OutboxMessage.status.in_(("pending", "sending"))))
+            left = s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+            )
         if not left:
             break
         clock.advance(hours=1)
@@ -69,7 +80,9 @@ def _drain(lx, clock, rounds=20, **kw):
 
 def _statuses(lx):
     with lx.sessions() as s:
-        return dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        return dict(
+            s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+        )
 
 
 def test_custom_message_in_window_template_outside(wx, fake, clock):
@@ -217,7 +230,9 @@ def test_45009_pauses_delivery_and_loses_nothing(wx, fake, clock):
 
 def test_permanent_failure_listed_and_retried(wx, fake, clock):
     [p] = _people(wx, 1, window=False)
-    fake.fail("template", 40003)  # invalid openid: about this one message (account faults hold: test_faults_holds)
+    fake.fail(
+        "template", 40003
+    )  # invalid openid: about this one message (account faults hold: test_faults_holds)
     _queue(wx, p, "模板错了", "k")
     assert dispatch_outbox(wx).failed == 1
     with wx.session() as s:
@@ -250,8 +265,16 @@ def test_killed_dispatcher_loses_nothing(wx, fake, clock):
 def test_media_download(wx, fake, clock, tmp_path):
     fake.add_media("MEDIA1", b"\xff\xd8jpegdata", "image/jpeg")
     with wx.session() as s:
-        s.add(Attachment(owner_type="diary", owner_id=1, media_type="image", media_id="MEDIA1", created_at=clock()))
-        s.add(Attachment(owner_type="diary", owner_id=2, media_type="voice", media_id="GONE", created_at=clock()))
+        s.add(
+            Attachment(
+                owner_type="diary", owner_id=1, media_type="image", media_id="MEDIA1", created_at=clock()
+            )
+        )
+        s.add(
+            Attachment(
+                owner_type="diary", owner_id=2, media_type="voice", media_id="GONE", created_at=clock()
+            )
+        )
     assert download_media(wx) == 1
     with wx.sessions() as s:
         ok, bad = s.scalars(select(Attachment).order_by(Attachment.id)).all()
@@ -265,10 +288,21 @@ def _bulk_queue(lx, n):
     from sqlalchemy import insert
 
     with lx.session() as s:
-        s.execute(insert(OutboxMessage), [
-            {"idempotency_key": f"bulk:{i}", "openid": f"oBULK{i:06d}", "kind": "task",
-             "payload": {"text": f"第{i}条"}, "status": "pending", "attempts": 0, "next_attempt_at": lx.now()}
-            for i in range(n)])
+        s.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "idempotency_key": f"bulk:{i}",
+                    "openid": f"oBULK{i:06d}",
+                    "kind": "task",
+                    "payload": {"text": f"第{i}条"},
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": lx.now(),
+                }
+                for i in range(n)
+            ],
+        )
 
 
 def test_two_dispatchers_deliver_each_message_once(wx, fake, make_lx, clock):
@@ -282,8 +316,11 @@ def test_two_dispatchers_deliver_each_message_once(wx, fake, make_lx, clock):
             for _ in range(50):
                 dispatch_outbox(lx, limit=200, worker=name)
                 with lx.sessions() as s:
-                    if not s.scalar(select(func.count()).select_from(OutboxMessage)
-                                    .where(OutboxMessage.status.in_(("pending", "sending")))):
+                    if not s.scalar(
+                        select(func.count())
+                        .select_from(OutboxMessage)
+                        .where(OutboxMessage.status.in_(("pending", "sending")))
+                    ):
                         return
         except Exception as e:  # noqa: BLE001
             errors.append(e)
@@ -318,8 +355,12 @@ def test_after_45015_the_rest_of_the_batch_goes_as_templates(wx, fake):
         _queue(wx, p, f"m{i}", f"k{i}")
     r = dispatch_outbox(wx)
     assert r.sent_template == 3
-    assert [c for c in fake.calls if c[0] != "token"] == [("custom", 45015), ("template", 0), ("template", 0),
-                                                          ("template", 0)]
+    assert [c for c in fake.calls if c[0] != "token"] == [
+        ("custom", 45015),
+        ("template", 0),
+        ("template", 0),
+        ("template", 0),
+    ]
 
 
 def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
@@ -329,18 +370,26 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
 
     [p] = _people(wx, 1)
     with wx.session() as s:  # the CLI runs on the real clock, not the fixture's: open the window as of now
-        s.execute(update(WechatIdentity).where(WechatIdentity.openid == p)
-                  .values(**user_window_columns(utcnow() - timedelta(hours=1))))
+        s.execute(
+            update(WechatIdentity)
+            .where(WechatIdentity.openid == p)
+            .values(**user_window_columns(utcnow() - timedelta(hours=1)))
+        )
     fake.interact(p)
     _queue(wx, p, "好消息", "ok")
     [q] = _people(wx, 1, window=False)
     fake.fail("template", 40003)
     _queue(wx, q, "坏模板", "bad")
     cfg = tmp_path / "c.toml"
-    tpl = "\n".join(f'[wechat.templates.{k}]\nid = "TPL_{k.upper()}"' for k in ("task", "reminder", "request", "reply",
-                                                                             "notice"))
-    cfg.write_text(f'[database]\nurl = "{wx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
-                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n{tpl}\n', encoding="utf-8")
+    tpl = "\n".join(
+        f'[wechat.templates.{k}]\nid = "TPL_{k.upper()}"'
+        for k in ("task", "reminder", "request", "reply", "notice")
+    )
+    cfg.write_text(
+        f'[database]\nurl = "{wx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
+        f'app_id = "wxtestappid"\napp_secret = "testsecret"\n{tpl}\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     runner = CliRunner()
     r = runner.invoke(main, ["dispatch", "--once"])
@@ -378,7 +427,9 @@ class _Died(BaseException):
     """The dispatcher's process dying (not an Exception: nothing in delivery may catch it)."""
 
 
-def test_a_template_resent_after_a_dispatcher_died_before_recording_it_shows_once(wx, fake, clock, monkeypatch):
+def test_a_template_resent_after_a_dispatcher_died_before_recording_it_shows_once(
+    wx, fake, clock, monkeypatch
+):
     people = _people(wx, 3, window=False)  # outside the window: templates, which carry client_msg_id
     for i, p in enumerate(people):
         _queue(wx, p, f"督办{i}", f"k{i}")
@@ -400,6 +451,8 @@ def test_a_template_resent_after_a_dispatcher_died_before_recording_it_shows_onc
     with wx.sessions() as s:
         errs = list(s.scalars(select(OutboxMessage.last_error)))
     assert r.sent == 3, errs
-    assert sorted(d.openid for d in fake.delivered) == sorted(people)  # the first one is not on the phone twice
+    assert sorted(d.openid for d in fake.delivered) == sorted(
+        people
+    )  # the first one is not on the phone twice
     body = [c for c in fake.calls if c[0] == "template"]
     assert len(body) == 4  # it was asked twice; WeChat's 防重入 id kept it to one message

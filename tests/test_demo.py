@@ -36,13 +36,26 @@ from tests.support.queries import count_in as count
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 24)
-TOPICS = ["环境卫生", "烤烟生产", "全民绿化", "计划生育", "综治维稳", "安全生产", "禁毒禁赌", "涉农法规", "办证须知"]
+TOPICS = [
+    "环境卫生",
+    "烤烟生产",
+    "全民绿化",
+    "计划生育",
+    "综治维稳",
+    "安全生产",
+    "禁毒禁赌",
+    "涉农法规",
+    "办证须知",
+]
 
 
 def all_counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one()
-                for t in inspect(engine).get_table_names() if t != "alembic_version"}
+        return {
+            t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one()
+            for t in inspect(engine).get_table_names()
+            if t != "alembic_version"
+        }
 
 
 @pytest.fixture
@@ -101,11 +114,18 @@ def test_diaries_summaries_tasks_and_requests(session, seeded):
     assert count(session, MonthlySummary, MonthlySummary.month == "2026-10") == 8
     now = datetime(2026, 11, 24, 17, 0, tzinfo=TZ)
     assert count(session, Task) >= 3
-    overdue = count(session, TaskAssignment, TaskAssignment.deadline < now, TaskAssignment.first_feedback_at.is_(None))
+    overdue = count(
+        session, TaskAssignment, TaskAssignment.deadline < now, TaskAssignment.first_feedback_at.is_(None)
+    )
     fed_back = count(session, TaskAssignment, TaskAssignment.first_feedback_at.is_not(None))
     assert overdue >= 1 and fed_back >= 10
     limit = now - timedelta(hours=24)
-    late = count(session, VillagerRequest, VillagerRequest.first_answer_at.is_(None), VillagerRequest.created_at < limit)
+    late = count(
+        session,
+        VillagerRequest,
+        VillagerRequest.first_answer_at.is_(None),
+        VillagerRequest.created_at < limit,
+    )
     answered = count(session, VillagerRequest, VillagerRequest.first_answer_at.is_not(None))
     assert late == 1 and answered >= 5
     assert count(session, RequestReply) == answered
@@ -138,8 +158,11 @@ def test_seeding_twice_adds_nothing(session, seeded, lx):
     later = seed_demo(session, today=TODAY + timedelta(days=1), tz=TZ)
     session.commit()
     assert set(later.added) <= {"diary_entries"}
-    dup = session.execute(select(DiaryEntry.cadre_id, DiaryEntry.day, func.count())
-                          .group_by(DiaryEntry.cadre_id, DiaryEntry.day).having(func.count() > 1)).all()
+    dup = session.execute(
+        select(DiaryEntry.cadre_id, DiaryEntry.day, func.count())
+        .group_by(DiaryEntry.cadre_id, DiaryEntry.day)
+        .having(func.count() > 1)
+    ).all()
     assert dup == []
 
 
@@ -163,8 +186,11 @@ def test_demo_command_serves_with_the_console_url(lx, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(bot.serve, "serve", lambda lx_, **kw: calls.append(kw))
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["demo", "--port", "8123", "--no-scheduler"],
-                                env={"LIANXIN_DATABASE_URL": lx.config.database_url})
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--port", "8123", "--no-scheduler"],
+        env={"LIANXIN_DATABASE_URL": lx.config.database_url},
+    )
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/" in result.output
     assert "xinqiao / demo-village" in result.output and "leader / demo-viewer" in result.output

@@ -27,8 +27,14 @@ from tests.support.console_world import (
 )
 from tests.support.factories import Factory
 
-LI_TEXTS = ["LM-03A 入户走访张大山家了解收入", "LM-03B 宣传医保缴费政策", "LM-05V 语音识别的内容",
-            "LM-05P 帮赵小河家修水管", "LM-10P 纸质日记走访赵小河", "走访张大山家，了解 100% 入户情况"]
+LI_TEXTS = [
+    "LM-03A 入户走访张大山家了解收入",
+    "LM-03B 宣传医保缴费政策",
+    "LM-05V 语音识别的内容",
+    "LM-05P 帮赵小河家修水管",
+    "LM-10P 纸质日记走访赵小河",
+    "走访张大山家，了解 100% 入户情况",
+]
 NOT_LI = ["LM-06X", "LM-OCT", "WF-12A", "CJ-13A", "调解钱石头家邻里纠纷"]
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="Chromium is needed to print PDF")
 
@@ -52,31 +58,108 @@ def seed(w: World) -> None:
 
     with w.lx.session() as s:
         li, wang = s.get(Cadre, w.ids["cadre_a"]), s.get(Cadre, w.ids["cadre_b"])
-        chen = Factory(s).cadre("陈静", phone="13900000003", village=s.get(Village, w.ids["village_a"]), post="驻村干部")
+        chen = Factory(s).cadre(
+            "陈静", phone="13900000003", village=s.get(Village, w.ids["village_a"]), post="驻村干部"
+        )
         w.ids["cadre_c"] = chen.id
-        late = DiaryEntry(cadre_id=li.id, day=date(2026, 11, 3), text=LI_TEXTS[0], role="调查", created_at=at(11, 3, 16, 40))
+        late = DiaryEntry(
+            cadre_id=li.id, day=date(2026, 11, 3), text=LI_TEXTS[0], role="调查", created_at=at(11, 3, 16, 40)
+        )
         s.add(late)
-        s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 11, 3), text=LI_TEXTS[1], role="宣传", created_at=at(11, 3, 9, 15)))
-        voice = DiaryEntry(cadre_id=li.id, day=date(2026, 11, 5), text=LI_TEXTS[2], source="voice", media_id="m-v",
-                           created_at=at(11, 5, 8, 0))
-        photo = DiaryEntry(cadre_id=li.id, day=date(2026, 11, 5), text=LI_TEXTS[3], role="服务", created_at=at(11, 5, 11, 30))
+        s.add(
+            DiaryEntry(
+                cadre_id=li.id,
+                day=date(2026, 11, 3),
+                text=LI_TEXTS[1],
+                role="宣传",
+                created_at=at(11, 3, 9, 15),
+            )
+        )
+        voice = DiaryEntry(
+            cadre_id=li.id,
+            day=date(2026, 11, 5),
+            text=LI_TEXTS[2],
+            source="voice",
+            media_id="m-v",
+            created_at=at(11, 5, 8, 0),
+        )
+        photo = DiaryEntry(
+            cadre_id=li.id, day=date(2026, 11, 5), text=LI_TEXTS[3], role="服务", created_at=at(11, 5, 11, 30)
+        )
         s.add_all([voice, photo])
-        s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 11, 7), text=render("diary_voice_placeholder"), source="voice",
-                         media_id="m-v2", created_at=at(11, 7, 7, 30)))
-        s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 11, 6), text="LM-06X 撤销的", created_at=at(11, 6, 9, 0),
-                         deleted_at=at(11, 6, 9, 5)))
-        s.add(DiaryEntry(cadre_id=li.id, day=date(2026, 10, 31), text="LM-OCT 十月的", created_at=at(10, 31, 9, 0)))
-        s.add(DiaryEntry(cadre_id=wang.id, day=date(2026, 11, 12), text="WF-12A 王芳独有", created_at=at(11, 12, 9, 0)))
-        s.add(DiaryEntry(cadre_id=chen.id, day=date(2026, 11, 13), text="CJ-13A 陈静独有", created_at=at(11, 13, 9, 0)))
+        s.add(
+            DiaryEntry(
+                cadre_id=li.id,
+                day=date(2026, 11, 7),
+                text=render("diary_voice_placeholder"),
+                source="voice",
+                media_id="m-v2",
+                created_at=at(11, 7, 7, 30),
+            )
+        )
+        s.add(
+            DiaryEntry(
+                cadre_id=li.id,
+                day=date(2026, 11, 6),
+                text="LM-06X 撤销的",
+                created_at=at(11, 6, 9, 0),
+                deleted_at=at(11, 6, 9, 5),
+            )
+        )
+        s.add(
+            DiaryEntry(
+                cadre_id=li.id, day=date(2026, 10, 31), text="LM-OCT 十月的", created_at=at(10, 31, 9, 0)
+            )
+        )
+        s.add(
+            DiaryEntry(
+                cadre_id=wang.id, day=date(2026, 11, 12), text="WF-12A 王芳独有", created_at=at(11, 12, 9, 0)
+            )
+        )
+        s.add(
+            DiaryEntry(
+                cadre_id=chen.id, day=date(2026, 11, 13), text="CJ-13A 陈静独有", created_at=at(11, 13, 9, 0)
+            )
+        )
         s.flush()
         s.add(Attachment(owner_type="diary", owner_id=voice.id, media_type="voice", media_id="m-v"))
-        s.add(Attachment(owner_type="diary", owner_id=photo.id, media_type="image", media_id="m-p",
-                         stored_path=str(media / "p1.png"), content_type="image/png"))
-        offline.add_paper_diary(s, cadre=li, day=date(2026, 11, 10), text=LI_TEXTS[4], actor="console:admin",
-                                now=w.clock(), today=date(2026, 11, 24))
-        s.add(CadreLeave(cadre_id=li.id, start_date=date(2026, 11, 26), end_date=date(2026, 11, 27), status="approved"))
-        s.add(CadreLeave(cadre_id=li.id, start_date=date(2026, 11, 18), end_date=date(2026, 11, 18), status="refused"))
-        s.add(MonthlySummary(cadre_id=li.id, month="2026-11", text="LM-SUM 本月走访十二户", submitted_day=date(2026, 11, 30)))
+        s.add(
+            Attachment(
+                owner_type="diary",
+                owner_id=photo.id,
+                media_type="image",
+                media_id="m-p",
+                stored_path=str(media / "p1.png"),
+                content_type="image/png",
+            )
+        )
+        offline.add_paper_diary(
+            s,
+            cadre=li,
+            day=date(2026, 11, 10),
+            text=LI_TEXTS[4],
+            actor="console:admin",
+            now=w.clock(),
+            today=date(2026, 11, 24),
+        )
+        s.add(
+            CadreLeave(
+                cadre_id=li.id, start_date=date(2026, 11, 26), end_date=date(2026, 11, 27), status="approved"
+            )
+        )
+        s.add(
+            CadreLeave(
+                cadre_id=li.id, start_date=date(2026, 11, 18), end_date=date(2026, 11, 18), status="refused"
+            )
+        )
+        s.add(
+            MonthlySummary(
+                cadre_id=li.id,
+                month="2026-11",
+                text="LM-SUM 本月走访十二户",
+                submitted_day=date(2026, 11, 30),
+            )
+        )
 
 
 @pytest.fixture
@@ -89,7 +172,9 @@ def _pdf_pages(data: bytes) -> list[str]:
     return [p.extract_text() or "" for p in pypdf.PdfReader(io.BytesIO(data)).pages]
 
 
-def test_a_cadres_book_holds_every_entry_of_theirs_in_time_order_and_nothing_else(seeded: World, tmp_path: Path) -> None:
+def test_a_cadres_book_holds_every_entry_of_theirs_in_time_order_and_nothing_else(
+    seeded: World, tmp_path: Path
+) -> None:
     out = tmp_path / "li.html"
     r = run_cli(seeded.lx, "diary-book", "--cadre", "13900000001", "--month", "2026-11", "--out", str(out))
     assert r.exit_code == 0, r.output
@@ -104,9 +189,9 @@ def test_a_cadres_book_holds_every_entry_of_theirs_in_time_order_and_nothing_els
     assert html.index("09:15") < html.index("LM-03B") < html.index("16:40") < html.index("LM-03A")
     assert "政策宣传员" in html and "民意调查员" in html
     voice_at = html.index("LM-05V")
-    assert "语音" in html[voice_at - 400:voice_at]
+    assert "语音" in html[voice_at - 400 : voice_at]
     paper_at = html.index("LM-10P")
-    assert "补录" in html[paper_at - 400:paper_at] and "控制台 admin" in html[paper_at - 400:paper_at]
+    assert "补录" in html[paper_at - 400 : paper_at] and "控制台 admin" in html[paper_at - 400 : paper_at]
     assert html.count('src="data:image/png;base64,') == 1
     # approved leave only, then the month's 小结 after the last day
     assert "11月26日" in html and "11月27日" in html and "11月18日" not in html
@@ -136,7 +221,9 @@ def test_a_cadres_pdf_is_a4_with_page_numbers_and_only_their_entries(seeded: Wor
 
 
 @needs_chromium
-def test_a_villages_book_has_every_cadre_of_the_village_each_from_a_new_page(seeded: World, tmp_path: Path) -> None:
+def test_a_villages_book_has_every_cadre_of_the_village_each_from_a_new_page(
+    seeded: World, tmp_path: Path
+) -> None:
     out = tmp_path / "xq.pdf"
     r = run_cli(seeded.lx, "diary-book", "--village", "新桥村", "--month", "2026-11", "--out", str(out))
     assert r.exit_code == 0, r.output
@@ -147,19 +234,28 @@ def test_a_villages_book_has_every_cadre_of_the_village_each_from_a_new_page(see
     chen_first = [i for i, p in enumerate(pages) if "CJ-13A" in p][0]
     assert "LM-" not in pages[chen_first]  # 陈静's book starts on a page of its own
     html_out = tmp_path / "xq.html"
-    assert run_cli(seeded.lx, "diary-book", "--village", "新桥村", "--month", "2026-11", "--out", str(html_out)).exit_code == 0
+    assert (
+        run_cli(
+            seeded.lx, "diary-book", "--village", "新桥村", "--month", "2026-11", "--out", str(html_out)
+        ).exit_code
+        == 0
+    )
     assert html_out.read_text(encoding="utf-8").count('class="book"') == 2
 
 
-@pytest.mark.parametrize("args, error", [
-    (["--cadre", "13000000000", "--month", "2026-11"], "没有电话为 13000000000 的干部"),
-    (["--cadre", "13900000001", "--month", "2026-13"], "月份应写作 YYYY-MM"),
-    (["--cadre", "13900000001", "--month", "11月"], "月份应写作 YYYY-MM"),
-    (["--village", "无此村", "--month", "2026-11"], "没有名为「无此村」的村(居)"),
-    (["--month", "2026-11"], "--cadre"),
-])
-def test_a_book_asked_for_wrongly_is_refused_with_a_clear_message(seeded: World, tmp_path: Path, args: list[str],
-                                                                  error: str) -> None:
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["--cadre", "13000000000", "--month", "2026-11"], "没有电话为 13000000000 的干部"),
+        (["--cadre", "13900000001", "--month", "2026-13"], "月份应写作 YYYY-MM"),
+        (["--cadre", "13900000001", "--month", "11月"], "月份应写作 YYYY-MM"),
+        (["--village", "无此村", "--month", "2026-11"], "没有名为「无此村」的村(居)"),
+        (["--month", "2026-11"], "--cadre"),
+    ],
+)
+def test_a_book_asked_for_wrongly_is_refused_with_a_clear_message(
+    seeded: World, tmp_path: Path, args: list[str], error: str
+) -> None:
     out = tmp_path / "x.html"
     r = run_cli(seeded.lx, "diary-book", *args, "--out", str(out))
     assert r.exit_code != 0 and error in r.output, r.output
@@ -167,7 +263,16 @@ def test_a_book_asked_for_wrongly_is_refused_with_a_clear_message(seeded: World,
 
 
 def test_a_book_to_an_unknown_format_is_refused(seeded: World, tmp_path: Path) -> None:
-    r = run_cli(seeded.lx, "diary-book", "--cadre", "13900000001", "--month", "2026-11", "--out", str(tmp_path / "x.docx"))
+    r = run_cli(
+        seeded.lx,
+        "diary-book",
+        "--cadre",
+        "13900000001",
+        "--month",
+        "2026-11",
+        "--out",
+        str(tmp_path / "x.docx"),
+    )
     assert r.exit_code != 0 and ".html 或 .pdf" in r.output
 
 
@@ -186,8 +291,10 @@ def test_the_console_prints_a_cadres_book_for_those_who_may_see_them(seeded: Wor
     bad = admin.get(f"/diaries/book?cadre={w.ids['cadre_a']}&month=2026-13")
     assert bad.status_code == 400 and "YYYY-MM" in page_text(bad)
     assert [(a.actor, a.target) for a in w.audits("diary_book.export")] == [
-        ("console:admin", "cadre:13900000001:2026-11"), ("console:xinqiao", "cadre:13900000003:2026-11"),
-        ("console:xinqiao", "village:新桥村:2026-11")]
+        ("console:admin", "cadre:13900000001:2026-11"),
+        ("console:xinqiao", "cadre:13900000003:2026-11"),
+        ("console:xinqiao", "village:新桥村:2026-11"),
+    ]
 
 
 @needs_chromium
@@ -203,5 +310,3 @@ def test_the_cadres_page_and_the_diaries_page_offer_the_book(seeded: World) -> N
     assert f"/diaries/book?cadre={seeded.ids['cadre_a']}&amp;month=2026-11" in page
     assert 'id="diary-book-village"' in page_text(admin.get("/diaries"))
     assert "打印民情日记本" not in page_text(seeded.login("leader").get(f"/cadres/{seeded.ids['cadre_a']}"))
-
-

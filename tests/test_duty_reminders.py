@@ -16,8 +16,12 @@ from storage.config import ConfigError, load_config
 from storage.models import CadreLeave, Household, Link, OutboxMessage, ServiceCard
 from tests.support.factories import Factory
 
-DEADLINES = {"programme.cards_due": "2027-02-28", "programme.commitments_due": "2027-02-28",
-             "programme.forms_due": "2027-03-15", "scheduler.office_openids": ["o-office"]}
+DEADLINES = {
+    "programme.cards_due": "2027-02-28",
+    "programme.commitments_due": "2027-02-28",
+    "programme.forms_due": "2027-03-15",
+    "scheduler.office_openids": ["o-office"],
+}
 
 
 def _done(s: Any, h: Household, *, card: bool = True, commitment: bool = True, form: bool = True) -> None:
@@ -26,7 +30,12 @@ def _done(s: Any, h: Household, *, card: bool = True, commitment: bool = True, f
     if commitment:
         s.scalar(select(Link).where(Link.household_id == h.id)).commitment_signed_on = date(2027, 1, 10)
     if form:
-        h.members, h.annual_income, h.industries, h.difficulties = [{"name": h.head_name}], Decimal(30000), "烤烟", "无"
+        h.members, h.annual_income, h.industries, h.difficulties = (
+            [{"name": h.head_name}],
+            Decimal(30000),
+            "烤烟",
+            "无",
+        )
 
 
 @pytest.fixture
@@ -57,11 +66,14 @@ def township(make_lx: Any) -> Any:
 
 def _pushes(lx: Any, kind: str = "reminder") -> list[OutboxMessage]:
     with lx.session() as s:
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+        return list(
+            s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id))
+        )
 
 
 def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_who_is_behind(
-        township: Any, clock: Any) -> None:
+    township: Any, clock: Any
+) -> None:
     lx = township
     clock.set("2027-02-13 09:30")  # 15 days before: not a reminder day
     r = jobs.run(lx, "duty_reminders", clock())
@@ -80,7 +92,10 @@ def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_w
     text = office.payload["text"]
     assert "便民服务卡2027年2月28日前完成（还有 14 天）" in text and "尚未完成的干部 3 名" in text
     assert "甲：便民服务卡 1 户，工作承诺书 1 户" in text
-    assert "丙：便民服务卡 1 户（请假中，未提醒）" in text and "丁：便民服务卡 1 户（未绑定微信，未提醒）" in text
+    assert (
+        "丙：便民服务卡 1 户（请假中，未提醒）" in text
+        and "丁：便民服务卡 1 户（未绑定微信，未提醒）" in text
+    )
     assert "乙" not in text
     assert r.sent == 2  # 甲 and the office
 
@@ -88,7 +103,9 @@ def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_w
     assert (again.sent, again.skipped) == (0, 2) and len(_pushes(lx)) == 1 and len(_pushes(lx, "notice")) == 1
 
     with lx.session() as s:  # 甲 hands out the card; 丙 is back from leave
-        s.scalar(select(ServiceCard).join(Household).where(Household.head_name == "甲二")).issued_on = date(2027, 2, 18)
+        s.scalar(select(ServiceCard).join(Household).where(Household.head_name == "甲二")).issued_on = date(
+            2027, 2, 18
+        )
     clock.set("2027-02-21 09:30")  # 7 days before
     jobs.run(lx, "duty_reminders", clock())
     by_who = {m.openid: m.payload["text"] for m in _pushes(lx) if m.idempotency_key.endswith("2027-02-21")}
@@ -100,7 +117,10 @@ def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_w
     jobs.run(lx, "duty_reminders", clock())
     march = [m for m in _pushes(lx) if m.idempotency_key.endswith("2027-03-01")]
     (yi,) = march  # only 乙 has forms to complete; 甲's letter (甲三) is past its date and not asked again
-    assert yi.openid == "o-乙" and "民情信息登记表（2027年3月15日前，还有 14 天）：2 户——乙一、乙二" in yi.payload["text"]
+    assert (
+        yi.openid == "o-乙"
+        and "民情信息登记表（2027年3月15日前，还有 14 天）：2 户——乙一、乙二" in yi.payload["text"]
+    )
     assert "便民服务卡" not in yi.payload["text"] and yi.payload["template"]["what"] == "2户登记表不全"
 
 
@@ -127,12 +147,14 @@ def test_no_deadline_no_reminder(make_lx: Any, clock: Any) -> None:
     assert _pushes(lx) == []
 
 
-@pytest.mark.parametrize("key, value, words", [
-    ("programme.cards_due", "2027-02-30", "cards_due must be a date"),
-    ("programme.forms_due", "明年二月", "forms_due must be a date"),
-    ("programme.remind_days_before", [7, -1], "remind_days_before"),
-])
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("programme.cards_due", "2027-02-30", "cards_due must be a date"),
+        ("programme.forms_due", "明年二月", "forms_due must be a date"),
+        ("programme.remind_days_before", [7, -1], "remind_days_before"),
+    ],
+)
 def test_bad_programme_dates_stop_start_up(key: str, value: Any, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         load_config(overrides={key: value}, env={})
-

@@ -39,15 +39,27 @@ def _queue(lx, n, kind="task"):
             ident = f.identity(cadre=f.cadre())
             ident.window_until = None  # outside any window: every push goes as a template
             people.append(ident.openid)
-            enqueue(s, openid=ident.openid, kind=kind, text=f"第{i}条督办\n全文在链接里", key=f"{kind}:{i}",
-                    template={"number": str(i), "title": f"第{i}条督办", "deadline": "2026-12-05 18:00",
-                              "office": "示范镇"})
+            enqueue(
+                s,
+                openid=ident.openid,
+                kind=kind,
+                text=f"第{i}条督办\n全文在链接里",
+                key=f"{kind}:{i}",
+                template={
+                    "number": str(i),
+                    "title": f"第{i}条督办",
+                    "deadline": "2026-12-05 18:00",
+                    "office": "示范镇",
+                },
+            )
     return people
 
 
 def _status(lx):
     with lx.sessions() as s:
-        return dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        return dict(
+            s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+        )
 
 
 def test_48001_for_an_hour_then_cured_holds_30_pushes_and_delivers_each_once(lx, fake, clock):
@@ -90,18 +102,35 @@ def test_resume_probes_at_once_after_the_cure(lx, fake, clock):
 
 
 def test_a_kind_without_a_template_is_held_while_the_others_go(make_lx, fake, clock):
-    lx = make_lx(**{"wechat.api_base": fake.url, "scheduler.office_openids": [OFFICE],
-                    **{k: v for k, v in TEMPLATES.items() if ".reply." not in k}})
+    lx = make_lx(
+        **{
+            "wechat.api_base": fake.url,
+            "scheduler.office_openids": [OFFICE],
+            **{k: v for k, v in TEMPLATES.items() if ".reply." not in k},
+        }
+    )
     _queue(lx, 2, kind="reply")
     _queue(lx, 2, kind="task")
     r = dispatch_outbox(lx)
     assert r.held == ["reply"] and r.failed == 0
     with lx.sessions() as s:
         assert s.scalar(select(DeliveryHold.scope)) == "reply"
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.kind == "reply", OutboxMessage.status == "pending")) == 2
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.kind == "task", OutboxMessage.status == "sent")) == 2
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "reply", OutboxMessage.status == "pending")
+            )
+            == 2
+        )
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "task", OutboxMessage.status == "sent")
+            )
+            == 2
+        )
 
 
 def test_45011_bursts_back_off_and_lose_nothing(lx, fake, clock):
@@ -119,7 +148,10 @@ def test_45011_bursts_back_off_and_lose_nothing(lx, fake, clock):
     assert Counter(d.openid for d in fake.delivered) == Counter(people)
     # a per-minute limit tells nobody
     with lx.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.openid == OFFICE)) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.openid == OFFICE))
+            == 0
+        )
 
 
 def _office_notices(lx):
@@ -159,9 +191,12 @@ def test_outbox_command_says_why_and_resume_delivers(lx, fake, clock, monkeypatc
     dispatch_outbox(lx)
     cfg = tmp_path / "c.toml"
     tpl = "\n".join(f'[wechat.templates.{k}]\nid = "TPL_{k.upper()}"' for k in KINDS)
-    cfg.write_text(f'[database]\nurl = "{lx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
-                   f'app_id = "wxtestappid"\napp_secret = "testsecret"\n[scheduler]\noffice_openids = ["{OFFICE}"]\n'
-                   f'{tpl}\n', encoding="utf-8")
+    cfg.write_text(
+        f'[database]\nurl = "{lx.config.database_url}"\n[wechat]\napi_base = "{fake.url}"\n'
+        f'app_id = "wxtestappid"\napp_secret = "testsecret"\n[scheduler]\noffice_openids = ["{OFFICE}"]\n'
+        f"{tpl}\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     runner = CliRunner()
     r = runner.invoke(main, ["outbox"])

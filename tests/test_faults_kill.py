@@ -48,11 +48,18 @@ def lianxin_cmd(config: Path, *args: str) -> list[str]:
 def start_dispatcher(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("LIANXIN_DATABASE_URL", "LIANXIN_CONFIG")}
     with log.open("ab") as out:  # the child keeps its own descriptor
-        return subprocess.Popen(lianxin_cmd(config, "dispatch", "--interval", "0.2"), stdout=out,
-                                stderr=subprocess.STDOUT, env=env, cwd=str(config.parent))
+        return subprocess.Popen(
+            lianxin_cmd(config, "dispatch", "--interval", "0.2"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(config.parent),
+        )
 
 
-def wait_for(predicate: Any, what: str, proc: subprocess.Popen[bytes] | None = None, limit: float = 240) -> None:
+def wait_for(
+    predicate: Any, what: str, proc: subprocess.Popen[bytes] | None = None, limit: float = 240
+) -> None:
     """Poll until ``predicate()``; the limit only stops a broken run from hanging CI (not a timing assertion)."""
     end = time.monotonic() + limit
     while not predicate():
@@ -72,20 +79,48 @@ def broadcast(lx: Any, fake: FakeWechat) -> int:
         from tests.support.factories import Factory
 
         village = Factory(s).village()
-        s.execute(insert(Cadre), [{"name": f"干部{i:04d}", "phone": f"1370000{i:04d}", "post": "驻村干部",
-                                   "village_id": village.id, "active": True} for i in range(N)])
+        s.execute(
+            insert(Cadre),
+            [
+                {
+                    "name": f"干部{i:04d}",
+                    "phone": f"1370000{i:04d}",
+                    "post": "驻村干部",
+                    "village_id": village.id,
+                    "active": True,
+                }
+                for i in range(N)
+            ],
+        )
         ids = list(s.scalars(select(Cadre.id).order_by(Cadre.id)))
         rows = []
         for i, cid in enumerate(ids):
             recent = i % 2 == 0
-            rows.append({"openid": f"o-kill-{i:04d}", "kind": "cadre", "cadre_id": cid, "bound_at": now,
-                         "first_seen_at": now, "subscribed": True, "unreachable": False,
-                         **user_window_columns(utcnow() - timedelta(hours=1) if recent else None)})
+            rows.append(
+                {
+                    "openid": f"o-kill-{i:04d}",
+                    "kind": "cadre",
+                    "cadre_id": cid,
+                    "bound_at": now,
+                    "first_seen_at": now,
+                    "subscribed": True,
+                    "unreachable": False,
+                    **user_window_columns(utcnow() - timedelta(hours=1) if recent else None),
+                }
+            )
             if recent:
                 fake.interact(f"o-kill-{i:04d}")
         s.execute(insert(WechatIdentity), rows)
-        t = tasks.create_task(s, title="冬季防火入户宣传", body="逐户宣传防火知识，本周内反馈。", deadline=now + timedelta(days=3),
-                              targets=["all"], actor="test", now=now, tz=lx.config.tz)
+        t = tasks.create_task(
+            s,
+            title="冬季防火入户宣传",
+            body="逐户宣传防火知识，本周内反馈。",
+            deadline=now + timedelta(days=3),
+            targets=["all"],
+            actor="test",
+            now=now,
+            tz=lx.config.tz,
+        )
         return t.number
 
 
@@ -93,16 +128,23 @@ def expire_dead_claims(lx: Any) -> int:
     """What 120 s would do: the killed dispatcher's claims (and SQLite lease) run out."""
     past = utcnow() - timedelta(seconds=1)
     with lx.session() as s:
-        n = s.execute(update(OutboxMessage).where(OutboxMessage.status == "sending")
-                      .values(claimed_until=past)).rowcount
+        n = s.execute(
+            update(OutboxMessage).where(OutboxMessage.status == "sending").values(claimed_until=past)
+        ).rowcount
         s.execute(update(Lease).where(Lease.name == SQLITE_LEASE).values(expires_at=past))
     return n or 0
 
 
 def outbox_left(lx: Any) -> int:
     with lx.sessions() as s:
-        return s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.status.in_(("pending", "sending")))) or 0
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+            )
+            or 0
+        )
 
 
 def test_sigkill_mid_broadcast_loses_nothing(lx: Any, migrated_db: str, tmp_path: Path) -> None:
@@ -140,16 +182,23 @@ def test_sigkill_mid_broadcast_loses_nothing(lx: Any, migrated_db: str, tmp_path
         openids = {f"o-kill-{i:04d}" for i in range(N)}
         missing = openids - set(sent)
         duplicates = sum(c - 1 for c in sent.values())
-        print(f"\nkill test: {N} messages, {kills} SIGKILLs, {sum(reclaimed)} claimed rows taken over, "
-              f"delivered {len(sent)}/{N}, missing {len(missing)}, duplicates {duplicates}")
+        print(
+            f"\nkill test: {N} messages, {kills} SIGKILLs, {sum(reclaimed)} claimed rows taken over, "
+            f"delivered {len(sent)}/{N}, missing {len(missing)}, duplicates {duplicates}"
+        )
         assert not missing, f"{len(missing)} never delivered"
         assert set(sent) == openids
         assert duplicates <= kills, f"{duplicates} duplicates; the documented window allows at most {kills}"
         with lx.sessions() as s:
-            statuses = dict(s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+            statuses = dict(
+                s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+            )
             assert statuses == {"sent": N}, statuses
-            delivered = s.scalar(select(func.count()).select_from(TaskAssignment)
-                                 .where(TaskAssignment.delivered_at.is_not(None)))
+            delivered = s.scalar(
+                select(func.count())
+                .select_from(TaskAssignment)
+                .where(TaskAssignment.delivered_at.is_not(None))
+            )
             assert delivered == N, "every assignment of the card is marked delivered"
         assert number == 1
         # half went as customer-service messages (window open), half as templates (window closed)

@@ -38,7 +38,9 @@ PG_BIN = Path(os.environ.get("LIANXIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 class Cluster:
     def __init__(self) -> None:
         if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-            pytest.skip(f"no PostgreSQL binaries in {PG_BIN} (set LIANXIN_PG_BIN): cannot make a throwaway cluster")
+            pytest.skip(
+                f"no PostgreSQL binaries in {PG_BIN} (set LIANXIN_PG_BIN): cannot make a throwaway cluster"
+            )
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             if shutil.which("runuser") is None:
@@ -57,7 +59,18 @@ class Cluster:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.sock, "postgres")
         self.port = _free_port()
-        self._run(PG_BIN / "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self._run(
+            PG_BIN / "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/lianxin"
 
     def _run(self, *cmd: Any) -> None:
@@ -66,8 +79,19 @@ class Cluster:
             raise RuntimeError(f"{cmd[0]} failed: {r.stdout}\n{r.stderr}")
 
     def start(self) -> None:
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start", "-o",
-                  f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off")
+        self._run(
+            PG_BIN / "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            self.log,
+            "-w",
+            "-t",
+            "60",
+            "start",
+            "-o",
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+        )
 
     def stop(self) -> None:
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-w", "-t", "60", "-m", "fast", "stop")
@@ -101,8 +125,17 @@ def cluster() -> Iterator[Cluster]:
 def served(cluster: Cluster) -> Iterator[tuple[Any, str, FakeClock]]:
     clock = FakeClock()
     clock.set("2026-11-24 20:00")
-    lx = build(load_config(overrides={"database.url": cluster.url, "wechat.token": TEST_TOKEN,
-                                      "wechat.app_id": "wxtestappid"}, env={}), clock=clock)
+    lx = build(
+        load_config(
+            overrides={
+                "database.url": cluster.url,
+                "wechat.token": TEST_TOKEN,
+                "wechat.app_id": "wxtestappid",
+            },
+            env={},
+        ),
+        clock=clock,
+    )
     with lx.session() as s:
         f = Factory(s)
         f.identity("o-pg-cadre", cadre=f.cadre(name="李明", phone="13900005555"))
@@ -123,11 +156,21 @@ def test_database_outage_fails_fast_then_recovers_nothing_half_written(cluster: 
     stop_posting = threading.Event()
 
     def post(i: int) -> int:
-        body = xml("o-pg-cadre", "text", create_time=int(clock().timestamp()), msg_id=600_000 + i,
-                   Content=f"日记 第{i}条 走访记录")
+        body = xml(
+            "o-pg-cadre",
+            "text",
+            create_time=int(clock().timestamp()),
+            msg_id=600_000 + i,
+            Content=f"日记 第{i}条 走访记录",
+        )
         # A hang would raise requests.Timeout here and fail the test: a 5xx must come back, not silence.
-        r = requests.post(f"{url}/wechat", params=wc.query(), data=body.encode(), timeout=30,
-                          headers={"Content-Type": "text/xml"})
+        r = requests.post(
+            f"{url}/wechat",
+            params=wc.query(),
+            data=body.encode(),
+            timeout=30,
+            headers={"Content-Type": "text/xml"},
+        )
         return r.status_code
 
     def wechat() -> None:
@@ -161,7 +204,9 @@ def test_database_outage_fails_fast_then_recovers_nothing_half_written(cluster: 
 
     # Requests sent after the server had stopped and answered before it started again: all 5xx. (One in flight
     # while it stopped may still have finished either way; the end state below says it did no harm.)
-    during_outage = [code for sent, answered, code in attempts if sent > window["down"] and answered < window["up"]]
+    during_outage = [
+        code for sent, answered, code in attempts if sent > window["down"] and answered < window["up"]
+    ]
     assert health.status_code == 503 and health.json()["status"] == "error"
     assert during_outage and all(500 <= c < 600 for c in during_outage), Counter(during_outage)
     assert all(v and v[-1] == 200 for v in outcomes.values()), "every message got through in the end"
@@ -172,5 +217,7 @@ def test_database_outage_fails_fast_then_recovers_nothing_half_written(cluster: 
         linked = s.scalar(select(func.count(func.distinct(DiaryEntry.inbound_id))))
     assert len(rows) == n and {st for _, st in rows} == {"handled"}, Counter(st for _, st in rows)
     assert diary == n and linked == n, "one diary entry per message: nothing lost, nothing doubled"
-    print(f"\npostgres outage: {n} messages, {len(during_outage)} answered 5xx during the outage, "
-          f"{retried} needed a retry, all {n} handled once")
+    print(
+        f"\npostgres outage: {n} messages, {len(during_outage)} answered 5xx during the outage, "
+        f"{retried} needed a retry, all {n} handled once"
+    )

@@ -76,8 +76,9 @@ def four_at_once(url: str, clock: Any, body: str) -> list[requests.Response]:
         barrier.wait()
         if i:
             time.sleep(0.1)  # the retries come while the first is being handled
-        out[i] = requests.post(f"{url}/wechat", params=q, data=body.encode(), timeout=60,
-                               headers={"Content-Type": "text/xml"})
+        out[i] = requests.post(
+            f"{url}/wechat", params=q, data=body.encode(), timeout=60, headers={"Content-Type": "text/xml"}
+        )
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(ATTEMPTS)]
     for t in threads:
@@ -97,8 +98,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_three_retries_during_the_first_attempt_are_one_effect(lx: Any, clock: Any, people: Any, server: str,
-                                                               case: str) -> None:
+def test_three_retries_during_the_first_attempt_are_one_effect(
+    lx: Any, clock: Any, people: Any, server: str, case: str
+) -> None:
     openid, kind, fields = CASES[case]
     fields = {k: v.format(**people) for k, v in fields.items()}
     msg_id = None if kind == "event" else 990_000 + len(case)
@@ -107,7 +109,9 @@ def test_three_retries_during_the_first_attempt_are_one_effect(lx: Any, clock: A
     assert [r.status_code for r in responses] == [200] * ATTEMPTS
     replies = {r.text for r in responses}
     # All four carry the same answer (XML differs only in CreateTime, so compare the Content).
-    contents = {r.split("<Content><![CDATA[")[1].split("]]></Content>")[0] if "<Content>" in r else r for r in replies}
+    contents = {
+        r.split("<Content><![CDATA[")[1].split("]]></Content>")[0] if "<Content>" in r else r for r in replies
+    }
     assert len(contents) == 1, contents
     assert count(lx, InboundMessage) == 1
     assert count(lx, InboundMessage, InboundMessage.status == "handled") == 1
@@ -117,9 +121,14 @@ def test_three_retries_during_the_first_attempt_are_one_effect(lx: Any, clock: A
         assert count(lx, VillagerRequest) == 1
         assert count(lx, OutboxMessage, OutboxMessage.kind == "request") == 1
     elif case == "bind":
-        assert count(lx, WechatIdentity, WechatIdentity.openid == "o-zhao", WechatIdentity.kind == "cadre") == 1
+        assert (
+            count(lx, WechatIdentity, WechatIdentity.openid == "o-zhao", WechatIdentity.kind == "cadre") == 1
+        )
         assert count(lx, AuditLog, AuditLog.action == "wechat.bind") == 1
     elif case == "card":
-        assert count(lx, WechatIdentity, WechatIdentity.openid == "o-liu", WechatIdentity.kind == "villager") == 1
+        assert (
+            count(lx, WechatIdentity, WechatIdentity.openid == "o-liu", WechatIdentity.kind == "villager")
+            == 1
+        )
     elif case == "subscribe":
         assert count(lx, WechatIdentity, WechatIdentity.openid == "o-new") == 1

@@ -47,8 +47,14 @@ def lianxin(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     base = [str(script)] if script.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
     env = {k: v for k, v in os.environ.items() if k not in ("LIANXIN_DATABASE_URL", "LIANXIN_CONFIG")}
     with log.open("ab") as out:
-        return subprocess.Popen([*base, "--config", str(config), *args], stdout=out, stderr=subprocess.STDOUT,
-                                env=env, cwd=str(config.parent), start_new_session=True)
+        return subprocess.Popen(
+            [*base, "--config", str(config), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(config.parent),
+            start_new_session=True,
+        )
 
 
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -58,14 +64,18 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait(30)
 
 
-def wait_for(predicate: Any, what: str, procs: list[subprocess.Popen[bytes]], log: Path, limit: float = 120) -> None:
+def wait_for(
+    predicate: Any, what: str, procs: list[subprocess.Popen[bytes]], log: Path, limit: float = 120
+) -> None:
     """Poll; the limit only keeps a broken run from hanging CI (it is not a timing assertion)."""
     end = time.monotonic() + limit
     while not predicate():
         dead = [p for p in procs if p.poll() is not None]
         if dead or time.monotonic() > end:
-            raise AssertionError(f"waiting for {what}: {'a process exited' if dead else 'gave up'}\n"
-                                 + log.read_text(errors="replace")[-3000:])
+            raise AssertionError(
+                f"waiting for {what}: {'a process exited' if dead else 'gave up'}\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
         time.sleep(0.1)
 
 
@@ -83,17 +93,24 @@ class Store:
 
     def next_run(self, job: str = JOB) -> float | None:
         with self.lx.engine.connect() as conn:
-            return conn.execute(text("SELECT next_run_time FROM apscheduler_jobs WHERE id = :j"), {"j": job}).scalar()
+            return conn.execute(
+                text("SELECT next_run_time FROM apscheduler_jobs WHERE id = :j"), {"j": job}
+            ).scalar()
 
     def make_due(self, job: str = JOB, ago: timedelta = timedelta(minutes=5)) -> float:
         """The job's time came (while the scheduler was down): its next run is ``ago`` in the past."""
         with self.lx.engine.begin() as conn:
-            state = pickle.loads(conn.execute(text("SELECT job_state FROM apscheduler_jobs WHERE id = :j"),
-                                              {"j": job}).scalar_one())
+            state = pickle.loads(
+                conn.execute(
+                    text("SELECT job_state FROM apscheduler_jobs WHERE id = :j"), {"j": job}
+                ).scalar_one()
+            )
             when: datetime = (utcnow() - ago).astimezone(state["next_run_time"].tzinfo)
             state["next_run_time"] = when
-            conn.execute(text("UPDATE apscheduler_jobs SET next_run_time = :t, job_state = :s WHERE id = :j"),
-                         {"t": when.timestamp(), "s": pickle.dumps(state, pickle.HIGHEST_PROTOCOL), "j": job})
+            conn.execute(
+                text("UPDATE apscheduler_jobs SET next_run_time = :t, job_state = :s WHERE id = :j"),
+                {"t": when.timestamp(), "s": pickle.dumps(state, pickle.HIGHEST_PROTOCOL), "j": job},
+            )
         return when.timestamp()
 
     def ran_since(self, due: float) -> bool:
@@ -102,7 +119,11 @@ class Store:
 
     def expire_lease(self) -> None:
         with self.lx.session() as s:
-            s.execute(update(Lease).where(Lease.name == "scheduler").values(expires_at=utcnow() - timedelta(seconds=1)))
+            s.execute(
+                update(Lease)
+                .where(Lease.name == "scheduler")
+                .values(expires_at=utcnow() - timedelta(seconds=1))
+            )
 
     def leader_pid(self) -> int | None:
         with self.lx.sessions() as s:
@@ -120,15 +141,40 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
             from tests.support.factories import Factory
 
             village = Factory(s).village()
-            s.execute(insert(Cadre), [{"name": f"干部{i}", "phone": f"1360000{i:04d}", "village_id": village.id,
-                                       "active": True} for i in range(N)])
+            s.execute(
+                insert(Cadre),
+                [
+                    {"name": f"干部{i}", "phone": f"1360000{i:04d}", "village_id": village.id, "active": True}
+                    for i in range(N)
+                ],
+            )
             ids = list(s.scalars(select(Cadre.id).order_by(Cadre.id)))
-            s.execute(insert(WechatIdentity), [{"openid": f"o-sch-{i:02d}", "kind": "cadre", "cadre_id": cid,
-                                                "bound_at": now, "first_seen_at": now, "window_sent": 0,
-                                                "subscribed": True, "unreachable": False}
-                                               for i, cid in enumerate(ids)])
-            tasks.create_task(s, title="防汛检查", body="检查责任区内危房和山塘。", deadline=now + timedelta(hours=6),
-                              targets=["all"], actor="test", now=now, tz=lx.config.tz)
+            s.execute(
+                insert(WechatIdentity),
+                [
+                    {
+                        "openid": f"o-sch-{i:02d}",
+                        "kind": "cadre",
+                        "cadre_id": cid,
+                        "bound_at": now,
+                        "first_seen_at": now,
+                        "window_sent": 0,
+                        "subscribed": True,
+                        "unreachable": False,
+                    }
+                    for i, cid in enumerate(ids)
+                ],
+            )
+            tasks.create_task(
+                s,
+                title="防汛检查",
+                body="检查责任区内危房和山塘。",
+                deadline=now + timedelta(hours=6),
+                targets=["all"],
+                actor="test",
+                now=now,
+                tz=lx.config.tz,
+            )
             # the card's own pushes are not what this test counts
             s.execute(update(OutboxMessage).values(status="sent", sent_at=now))
         config = write_config(tmp_path / "config.toml", migrated_db, fake.url, tmp_path / "media")
@@ -138,14 +184,24 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
 
 
 def outbox_left(lx: Any) -> int:
-    with lx.sessions() as s:  # closed at once: an open transaction would block the wipe's TRUNCATE on PostgreSQL
-        return s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.status.in_(("pending", "sending")))) or 0
+    with (
+        lx.sessions() as s
+    ):  # closed at once: an open transaction would block the wipe's TRUNCATE on PostgreSQL
+        return (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+            )
+            or 0
+        )
 
 
 def reminders_at_wechat(fake: FakeWechat) -> Counter[str]:
     with fake.lock:
-        return Counter(d.openid for d in fake.delivered if d.openid.startswith("o-sch-") and "防汛检查" in d.text)
+        return Counter(
+            d.openid for d in fake.delivered if d.openid.startswith("o-sch-") and "防汛检查" in d.text
+        )
 
 
 def check_once_each(lx: Any, fake: FakeWechat) -> None:
@@ -153,9 +209,20 @@ def check_once_each(lx: Any, fake: FakeWechat) -> None:
     assert set(sent) == {f"o-sch-{i:02d}" for i in range(N)}, sent
     assert all(n == 1 for n in sent.values()), f"reminded twice: {sent}"
     with lx.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(ReminderSent).where(ReminderSent.kind == "deadline_soon")) == N
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.idempotency_key.like("rem:deadline_soon:%"))) == N
+        assert (
+            s.scalar(
+                select(func.count()).select_from(ReminderSent).where(ReminderSent.kind == "deadline_soon")
+            )
+            == N
+        )
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.idempotency_key.like("rem:deadline_soon:%"))
+            )
+            == N
+        )
 
 
 def test_scheduler_killed_across_the_reminder_time_reminds_once(world: Any) -> None:
@@ -165,7 +232,12 @@ def test_scheduler_killed_across_the_reminder_time_reminds_once(world: Any) -> N
     try:
         first = lianxin(config, log, "scheduler")
         procs.append(first)
-        wait_for(lambda: store.jobs() >= 7 and store.leader_pid() == first.pid, "the first scheduler's jobs", procs, log)
+        wait_for(
+            lambda: store.jobs() >= 7 and store.leader_pid() == first.pid,
+            "the first scheduler's jobs",
+            procs,
+            log,
+        )
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(30)
         procs.remove(first)
@@ -175,7 +247,9 @@ def test_scheduler_killed_across_the_reminder_time_reminds_once(world: Any) -> N
 
         second = lianxin(config, log, "scheduler")
         procs.append(second)
-        wait_for(lambda: sum(reminders_at_wechat(fake).values()) >= N, "the made-up run's reminders", procs, log)
+        wait_for(
+            lambda: sum(reminders_at_wechat(fake).values()) >= N, "the made-up run's reminders", procs, log
+        )
         wait_for(lambda: store.ran_since(due), "the job to be rescheduled", procs, log)
         # Killed once every reminder is recorded as sent: a kill between WeChat's answer and that record is the
         # one documented way a push goes out twice (reminders/delivery.py), not what this test is about (the
@@ -222,14 +296,18 @@ def test_two_web_servers_and_two_schedulers_still_remind_once(world: Any) -> Non
 
         leader = store.leader_pid()
         assert leader is not None
-        victim = next((p for p in procs if p.pid == leader), None)  # a gunicorn master is the serve process itself
+        victim = next(
+            (p for p in procs if p.pid == leader), None
+        )  # a gunicorn master is the serve process itself
         assert victim is not None, f"the scheduler lease is held by pid {leader}, none of ours {pids}"
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(30)
         procs.remove(victim)
         store.expire_lease()
         due = store.make_due()  # the next run comes while another process takes over
-        wait_for(lambda: store.leader_pid() not in (None, leader), "another scheduler to take over", procs, log)
+        wait_for(
+            lambda: store.leader_pid() not in (None, leader), "another scheduler to take over", procs, log
+        )
         wait_for(lambda: store.ran_since(due), "the run under the new scheduler", procs, log)
         time.sleep(2)  # a few more dispatch rounds: anything queued twice would go out now
     finally:

@@ -29,20 +29,29 @@ from storage.outbox import enqueue, open_user_window
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {
+    f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
+}
 OFFICE = "o-office"
 
 # (failure, endpoint, expected outcome)
 TABLE = [
-    (500, "custom", "retried"), (500, "template", "retried"),
-    ("timeout", "custom", "retried"), ("timeout", "template", "retried"),
-    (-1, "custom", "retried"), (-1, "template", "retried"),
-    (40001, "custom", "token"), (40001, "template", "token"),
-    (42001, "custom", "token"), (42001, "template", "token"),
-    (45009, "custom", "paused"), (45009, "template", "paused"),
+    (500, "custom", "retried"),
+    (500, "template", "retried"),
+    ("timeout", "custom", "retried"),
+    ("timeout", "template", "retried"),
+    (-1, "custom", "retried"),
+    (-1, "template", "retried"),
+    (40001, "custom", "token"),
+    (40001, "template", "token"),
+    (42001, "custom", "token"),
+    (42001, "template", "token"),
+    (45009, "custom", "paused"),
+    (45009, "template", "paused"),
     (45015, "custom", "template"),
     (45047, "custom", "template"),
-    (43004, "custom", "unreachable"), (43004, "template", "unreachable"),
+    (43004, "custom", "unreachable"),
+    (43004, "template", "unreachable"),
 ]
 
 
@@ -54,8 +63,15 @@ def fake() -> Iterator[FakeWechat]:
 
 @pytest.fixture
 def wx(make_lx: Any, fake: FakeWechat) -> Any:
-    return make_lx(**{"wechat.api_base": fake.url, "wechat.request_timeout_seconds": 0.3,
-                      "wechat.retry_base_seconds": 10, "scheduler.office_openids": [OFFICE], **TEMPLATES})
+    return make_lx(
+        **{
+            "wechat.api_base": fake.url,
+            "wechat.request_timeout_seconds": 0.3,
+            "wechat.retry_base_seconds": 10,
+            "scheduler.office_openids": [OFFICE],
+            **TEMPLATES,
+        }
+    )
 
 
 def setup_people(lx: Any, fake: FakeWechat) -> dict[str, str]:
@@ -71,7 +87,9 @@ def setup_people(lx: Any, fake: FakeWechat) -> dict[str, str]:
             out[name] = ident.openid
         open_user_window(f.identity(OFFICE, kind="office"), None)
         for name in ("A", "B", "C"):
-            assert enqueue(s, openid=out[name], kind="reminder", text=f"提醒{name}：请写民情日记", key=f"k-{name}")
+            assert enqueue(
+                s, openid=out[name], kind="reminder", text=f"提醒{name}：请写民情日记", key=f"k-{name}"
+            )
     return out
 
 
@@ -87,8 +105,11 @@ def drive(lx: Any, clock: Any, rounds: int = 30) -> dict[str, Any]:
             with lx.session() as s:  # the quota comes back at midnight
                 s.execute(delete(Lease).where(Lease.name == PAUSE_LEASE))
         with lx.sessions() as s:
-            left = s.scalar(select(func.count()).select_from(OutboxMessage)
-                            .where(OutboxMessage.status.in_(("pending", "sending"))))
+            left = s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+            )
         if not left and not r.paused:
             return seen
         clock.advance(hours=1)
@@ -101,8 +122,9 @@ def rows(lx: Any) -> dict[str, OutboxMessage]:
 
 
 @pytest.mark.parametrize("failure,endpoint,outcome", TABLE, ids=[f"{f}-{e}" for f, e, _ in TABLE])
-def test_every_documented_failure(wx: Any, fake: FakeWechat, clock: Any, failure: Any, endpoint: str,
-                                  outcome: str) -> None:
+def test_every_documented_failure(
+    wx: Any, fake: FakeWechat, clock: Any, failure: Any, endpoint: str, outcome: str
+) -> None:
     people = setup_people(wx, fake)
     victim = "A" if endpoint == "custom" else "C"  # the first call to that endpoint
     fake.fail(endpoint, failure)
@@ -144,14 +166,22 @@ def test_every_documented_failure(wx: Any, fake: FakeWechat, clock: Any, failure
 
 
 @pytest.mark.parametrize("failure", [500, "timeout", -1])
-def test_transient_failures_until_max_attempts_end_failed_not_lost(make_lx: Any, fake: FakeWechat, clock: Any,
-                                                                   failure: Any) -> None:
+def test_transient_failures_until_max_attempts_end_failed_not_lost(
+    make_lx: Any, fake: FakeWechat, clock: Any, failure: Any
+) -> None:
     """WeChat down for hours: after max_attempts the message is ``failed`` (listed by ``lianxin outbox --failed``),
     never silently dropped; a retry by the office then delivers it once."""
     from reminders.delivery import retry
 
-    lx = make_lx(**{"wechat.api_base": fake.url, "wechat.request_timeout_seconds": 0.3, "wechat.max_attempts": 3,
-                    "wechat.retry_base_seconds": 10, **TEMPLATES})
+    lx = make_lx(
+        **{
+            "wechat.api_base": fake.url,
+            "wechat.request_timeout_seconds": 0.3,
+            "wechat.max_attempts": 3,
+            "wechat.retry_base_seconds": 10,
+            **TEMPLATES,
+        }
+    )
     setup_people(lx, fake)
     with lx.session() as s:  # only C's message
         s.execute(delete(OutboxMessage).where(OutboxMessage.idempotency_key != "k-C"))
@@ -177,7 +207,9 @@ def test_token_rejected_twice_is_retried_later_not_failed(wx: Any, fake: FakeWec
     assert m.status == "sent" and [d.openid for d in fake.delivered] == ["o-C"]
 
 
-def test_no_duplicate_when_the_window_closes_between_queue_and_send(wx: Any, fake: FakeWechat, clock: Any) -> None:
+def test_no_duplicate_when_the_window_closes_between_queue_and_send(
+    wx: Any, fake: FakeWechat, clock: Any
+) -> None:
     """Our record says the window is open, WeChat says 45015: one template, no second custom attempt later."""
     setup_people(wx, fake)
     fake.close_window("o-A")
@@ -185,7 +217,10 @@ def test_no_duplicate_when_the_window_closes_between_queue_and_send(wx: Any, fak
     drive(wx, clock)
     assert Counter(d.channel for d in fake.delivered) == {"template": 3}
     with wx.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 3
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
+            == 3
+        )
     with wx.session() as s:
         s.execute(update(OutboxMessage).values(status="sent"))  # (nothing left to do)
     assert dispatch_outbox(wx).sent == 0

@@ -29,7 +29,9 @@ def chat(make_lx: Any, clock: Any) -> Chat:
     return cadre_world(make_lx, clock)
 
 
-def with_groups(leaders: dict[tuple[str, str], tuple[str, str]], *, every_row: bool = False) -> list[list[str]]:
+def with_groups(
+    leaders: dict[tuple[str, str], tuple[str, str]], *, every_row: bool = False
+) -> list[list[str]]:
     """The good 35-row list with the two group columns: ``leaders`` (village, group) → (name, phone) filled in on
     the first row of that group (on every row with ``every_row``), the other cells empty."""
     out, seen = [], set()
@@ -43,26 +45,40 @@ def with_groups(leaders: dict[tuple[str, str], tuple[str, str]], *, every_row: b
 
 
 def group_cadres(session: Any) -> dict[str, str | None]:
-    rows = session.execute(select(Village.name, VillagerGroup.name, Cadre.phone)
-                           .join(VillagerGroup, VillagerGroup.village_id == Village.id)
-                           .outerjoin(Cadre, Cadre.id == VillagerGroup.cadre_id)).all()
+    rows = session.execute(
+        select(Village.name, VillagerGroup.name, Cadre.phone)
+        .join(VillagerGroup, VillagerGroup.village_id == Village.id)
+        .outerjoin(Cadre, Cadre.id == VillagerGroup.cadre_id)
+    ).all()
     return {f"{v}{g}": phone for v, g, phone in rows}
 
 
 def group_audits(session: Any) -> list[tuple[str, str, str | None]]:
-    return [(a.target, a.detail["cadre"], a.detail["old_cadre"]) for a in session.scalars(
-        select(AuditLog).where(AuditLog.action == "group_link.set").order_by(AuditLog.id))]
+    return [
+        (a.target, a.detail["cadre"], a.detail["old_cadre"])
+        for a in session.scalars(
+            select(AuditLog).where(AuditLog.action == "group_link.set").order_by(AuditLog.id)
+        )
+    ]
 
 
 def test_group_cadres_are_stored_audited_and_a_reimport_changes_nothing(session: Any) -> None:
-    rows = with_groups({("新桥村", "一组"): ("赵丽", "0871-6543210"), ("石门村", "二组"): ("李明", "13987654321")},
-                       every_row=True)
+    rows = with_groups(
+        {("新桥村", "一组"): ("赵丽", "0871-6543210"), ("石门村", "二组"): ("李明", "13987654321")},
+        every_row=True,
+    )
     plan = import_links(session, to_csv(rows, header=GROUP_HEADER))
     assert plan.ok, plan.problems
     assert (plan.counts["group_links"], plan.counts["group_links_changed"]) == (2, 2)
     assert "包组干部：2 个村民小组（变更 2）" in plan.summary_lines()
-    assert group_cadres(session) == {"新桥村一组": "08716543210", "新桥村二组": None, "新桥村三组": None,
-                                     "石门村一组": None, "石门村二组": "13987654321", "石门村三组": None}
+    assert group_cadres(session) == {
+        "新桥村一组": "08716543210",
+        "新桥村二组": None,
+        "新桥村三组": None,
+        "石门村一组": None,
+        "石门村二组": "13987654321",
+        "石门村三组": None,
+    }
     assert group_audits(session) == [("新桥村一组", "08716543210", None), ("石门村二组", "13987654321", None)]
     before = snapshot(session)
     again = import_links(session, to_csv(rows, header=GROUP_HEADER))
@@ -71,21 +87,31 @@ def test_group_cadres_are_stored_audited_and_a_reimport_changes_nothing(session:
 
 
 def test_empty_group_cells_keep_the_group_cadre_and_another_cadre_replaces_it(session: Any) -> None:
-    import_links(session, to_csv(with_groups({("新桥村", "一组"): ("赵丽", "08716543210")}), header=GROUP_HEADER))
+    import_links(
+        session, to_csv(with_groups({("新桥村", "一组"): ("赵丽", "08716543210")}), header=GROUP_HEADER)
+    )
     # the file without the group columns at all, then with them empty: nothing changes
     assert import_links(session, to_csv(good_rows())).ok
     assert import_links(session, to_csv(with_groups({}), header=GROUP_HEADER)).ok
     assert group_cadres(session)["新桥村一组"] == "08716543210"
     # a cadre known from the database only (not in this file) may lead a group; the change is audited
-    assert import_links(session, to_csv(with_groups({("新桥村", "一组"): ("", "13987654321")}),
-                                        header=GROUP_HEADER)).ok
+    assert import_links(
+        session, to_csv(with_groups({("新桥村", "一组"): ("", "13987654321")}), header=GROUP_HEADER)
+    ).ok
     assert group_cadres(session)["新桥村一组"] == "13987654321"
-    assert group_audits(session) == [("新桥村一组", "08716543210", None), ("新桥村一组", "13987654321", "08716543210")]
+    assert group_audits(session) == [
+        ("新桥村一组", "08716543210", None),
+        ("新桥村一组", "13987654321", "08716543210"),
+    ]
 
 
 def test_a_group_cadre_known_only_to_the_database(session: Any) -> None:
     import_links(session, to_csv(good_rows()))
-    only_xq = [r + (["", "08716543210"] if i == 0 else ["", ""]) for i, r in enumerate(good_rows()) if r[0] == "新桥村"]
+    only_xq = [
+        r + (["", "08716543210"] if i == 0 else ["", ""])
+        for i, r in enumerate(good_rows())
+        if r[0] == "新桥村"
+    ]
     plan = import_links(session, to_csv(only_xq, header=GROUP_HEADER))
     assert plan.ok, plan.problems
     assert group_cadres(session)["新桥村一组"] == "08716543210"
@@ -94,6 +120,7 @@ def test_a_group_cadre_known_only_to_the_database(session: Any) -> None:
 def _cells(row: int, name: str, phone: str) -> Any:
     def mutate(rows: list[list[str]]) -> None:
         rows[row - 2][10], rows[row - 2][11] = name, phone
+
     return mutate
 
 
@@ -101,6 +128,7 @@ def _group(row: int, value: str) -> Any:
     def mutate(rows: list[list[str]]) -> None:
         rows[row - 2][1] = value
         rows[row - 2][10], rows[row - 2][11] = "李明", "13987654321"
+
     return mutate
 
 
@@ -109,14 +137,21 @@ BAD = [
     ("not a phone", _cells(4, "李明", "1398765"), 4, "包组干部电话", "不是有效的电话号码"),
     ("name without phone", _cells(4, "李明", ""), 4, "包组干部电话", "没有包组干部电话"),
     ("name of another cadre", _cells(4, "王强", "13987654321"), 4, "包组干部", "干部是「李明」"),
-    ("two cadres for one group", _cells(5, "赵丽", "08716543210"), 5, "包组干部电话", "在第 2 行的包组干部是 李明"),
+    (
+        "two cadres for one group",
+        _cells(5, "赵丽", "08716543210"),
+        5,
+        "包组干部电话",
+        "在第 2 行的包组干部是 李明",
+    ),
     ("no group", _group(6, ""), 6, "村民小组", "村民小组为空"),
 ]
 
 
 @pytest.mark.parametrize("label, mutate, row, column, words", BAD, ids=[b[0] for b in BAD])
-def test_bad_group_cells_are_named_and_change_nothing(session: Any, label: str, mutate: Any, row: int, column: str,
-                                                      words: str) -> None:
+def test_bad_group_cells_are_named_and_change_nothing(
+    session: Any, label: str, mutate: Any, row: int, column: str, words: str
+) -> None:
     rows = with_groups({("新桥村", "一组"): ("李明", "13987654321")})  # row 2 is 新桥村一组's first row
     mutate(rows)
     before = snapshot(session)
@@ -133,8 +168,14 @@ def test_bad_group_cells_are_named_and_change_nothing(session: Any, label: str, 
 
 def test_cli_import_then_listing_and_ledger_show_each_group_and_its_cadre(lx: Any, tmp_path: Any) -> None:
     src = tmp_path / "名单.csv"
-    src.write_bytes(to_csv(with_groups({("新桥村", "一组"): ("赵丽", "08716543210"),
-                                        ("石门村", "二组"): ("李明", "13987654321")}), header=GROUP_HEADER))
+    src.write_bytes(
+        to_csv(
+            with_groups(
+                {("新桥村", "一组"): ("赵丽", "08716543210"), ("石门村", "二组"): ("李明", "13987654321")}
+            ),
+            header=GROUP_HEADER,
+        )
+    )
     r = run_cli(lx, "import", str(src))
     assert r.exit_code == 0, r.output
     assert "包组干部：2 个村民小组（变更 2）" in r.output
@@ -142,10 +183,12 @@ def test_cli_import_then_listing_and_ledger_show_each_group_and_its_cadre(lx: An
     assert run_cli(lx, "listing", "--village", "新桥村", "--out", str(out)).exit_code == 0
     html = out.read_text(encoding="utf-8")
     assert "包组干部（1 个村民小组）" in html
-    assert "<td>一组</td><td class=\"num\">7</td><td>赵丽</td><td>驻村工作队员</td><td>08716543210</td>" in html
+    assert '<td>一组</td><td class="num">7</td><td>赵丽</td><td>驻村工作队员</td><td>08716543210</td>' in html
     led = json.loads(run_cli(lx, "ledger", "--format", "json").stdout)
     assert [(g["village"], g["group"], g["households"], g["name"], g["phone"]) for g in led["groups"]] == [
-        ("新桥村", "一组", 7, "赵丽", "08716543210"), ("石门村", "二组", 5, "李明", "13987654321")]
+        ("新桥村", "一组", 7, "赵丽", "08716543210"),
+        ("石门村", "二组", 5, "李明", "13987654321"),
+    ]
     mine = json.loads(run_cli(lx, "ledger", "--cadre", "08716543210", "--format", "json").stdout)
     assert [g["group"] for g in mine["groups"]] == ["一组"]
     xlsx = tmp_path / "台账.xlsx"
@@ -190,7 +233,13 @@ def test_console_ledger_and_printed_listing_show_the_group_cadre(lx: Any, clock:
             page.click("nav >> text=台账")
             groups = page.locator("#groups")
             assert "包组联户（1 个村民小组有包组干部）" in groups.locator("h2").inner_text()
-            assert groups.locator("tr").nth(1).inner_text().split("\t") == ["新桥村", "一组", "2", "李明", "村支书"]
+            assert groups.locator("tr").nth(1).inner_text().split("\t") == [
+                "新桥村",
+                "一组",
+                "2",
+                "李明",
+                "村支书",
+            ]
             page.click("nav >> text=打印")
             form = page.locator("form").filter(has=page.locator("button[value=html]")).nth(1)
             form.locator("select[name=village]").select_option("新桥村")
@@ -224,11 +273,15 @@ def test_a_county_list_names_group_cadres_per_township(session: Any) -> None:
     assert plan.ok, plan.problems
     from storage.models import Township
 
-    found = dict(((t, f"{v}{g}"), phone) for t, v, g, phone in session.execute(
-        select(Township.name, Village.name, VillagerGroup.name, Cadre.phone)
-        .join(Village, Village.township_id == Township.id)
-        .join(VillagerGroup, VillagerGroup.village_id == Village.id)
-        .outerjoin(Cadre, Cadre.id == VillagerGroup.cadre_id)))
+    found = dict(
+        ((t, f"{v}{g}"), phone)
+        for t, v, g, phone in session.execute(
+            select(Township.name, Village.name, VillagerGroup.name, Cadre.phone)
+            .join(Village, Village.township_id == Township.id)
+            .join(VillagerGroup, VillagerGroup.village_id == Village.id)
+            .outerjoin(Cadre, Cadre.id == VillagerGroup.cadre_id)
+        )
+    )
     assert found[("龙伏镇", "新桥村一组")] == "08716543210"
     assert found[("青山镇", "新桥村一组")] is not None and found[("青山镇", "新桥村一组")].startswith("137")
 
@@ -239,14 +292,19 @@ def test_a_townships_list_cannot_name_another_townships_cadre_for_a_group(sessio
     plan = import_links(session, to_csv(county_rows(), header=COUNTY_HEADER))
     assert plan.ok, plan.problems
     qingshan_phone = next(r[8] for r in county_rows() if r[0] == "青山镇")
-    rows = [[*r[1:], *(("", qingshan_phone) if i == 0 else ("", ""))]
-            for i, r in enumerate(r for r in county_rows() if r[0] == "龙伏镇")]
+    rows = [
+        [*r[1:], *(("", qingshan_phone) if i == 0 else ("", ""))]
+        for i, r in enumerate(r for r in county_rows() if r[0] == "龙伏镇")
+    ]
     before = snapshot(session)
     from storage.importer import import_file
 
-    refused = import_file(session, to_csv(rows, header=GROUP_HEADER), filename="links.csv", actor="test",
-                          township="龙伏镇")
+    refused = import_file(
+        session, to_csv(rows, header=GROUP_HEADER), filename="links.csv", actor="test", township="龙伏镇"
+    )
     session.commit()
     assert not refused.ok
-    assert any(p.column == "包组干部电话" and "另一个乡镇" in p.message for p in refused.problems), refused.problems
+    assert any(p.column == "包组干部电话" and "另一个乡镇" in p.message for p in refused.problems), (
+        refused.problems
+    )
     assert snapshot(session) == before

@@ -26,15 +26,20 @@ from handlers.base import Message
 from storage.models import InboundMessage
 from tests.support.factories import Factory
 
-HYPO = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                        HealthCheck.too_slow])
+HYPO = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 BOOKKEEPING = {"inbound_message", "wechat_identity", "rate_limit", "conversation_state", "alembic_version"}
 _ids = itertools.count(7_000_000_001)
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 # What the dispatcher can receive: the /wechat parser (XML 1.0) never yields NUL, which PostgreSQL text cannot
 # store (tests/test_hostile_wechat.py::test_nul_and_invalid_characters_are_refused_at_the_edge checks that edge).
-chat_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=300)
+chat_texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=300
+)
 
 
 # ------------------------------------------------------------------------------------ the parser
@@ -63,8 +68,11 @@ def _widen(s: str) -> str:
 
 
 @HYPO
-@given(name=st.sampled_from(sorted(keywords.KEYWORDS)), number=st.integers(min_value=0, max_value=10**9),
-       rest=texts.filter(lambda r: r.strip() != ""))
+@given(
+    name=st.sampled_from(sorted(keywords.KEYWORDS)),
+    number=st.integers(min_value=0, max_value=10**9),
+    rest=texts.filter(lambda r: r.strip() != ""),
+)
 def test_full_width_and_half_width_commands_parse_alike(name: str, number: int, rest: str) -> None:
     syn, bare = keywords.KEYWORDS[name][0][0], keywords.KEYWORDS[name][1]
     half = syn if bare else f"{syn} {number} x{rest}"
@@ -102,13 +110,19 @@ class World:
     def send(self, openid: str, content: str) -> str | None:
         self.cases += 1
         self.clock.advance(seconds=1)
-        msg = Message(openid=openid, kind="text", create_time=self.clock(), text=content, msg_id=str(next(_ids)))
+        msg = Message(
+            openid=openid, kind="text", create_time=self.clock(), text=content, msg_id=str(next(_ids))
+        )
         return dispatch.handle(self.lx, msg)
 
     def failed(self) -> int:
         with self.lx.session() as s:
-            return s.scalar(select(func.count()).select_from(InboundMessage)
-                            .where(InboundMessage.status == "failed")) or 0
+            return (
+                s.scalar(
+                    select(func.count()).select_from(InboundMessage).where(InboundMessage.status == "failed")
+                )
+                or 0
+            )
 
 
 @pytest.fixture
@@ -161,15 +175,24 @@ def test_unknown_account_changes_nothing(world: World, content: str) -> None:
 
 def _invalid_cadre_command() -> st.SearchStrategy[str]:
     """Commands whose arguments cannot be valid in this world: no cards, no requests, unknown households."""
-    num = st.integers(min_value=0, max_value=10**12).map(str).flatmap(lambda n: st.sampled_from([n, _widen(n)]))
-    junk = chat_texts.filter(lambda t: "张大爷" not in t and "20261124" not in t and "全部" not in t and "所有" not in t)
+    num = (
+        st.integers(min_value=0, max_value=10**12).map(str).flatmap(lambda n: st.sampled_from([n, _widen(n)]))
+    )
+    junk = chat_texts.filter(
+        lambda t: "张大爷" not in t and "20261124" not in t and "全部" not in t and "所有" not in t
+    )
     word = st.sampled_from
     return st.one_of(
-        st.tuples(word(["反馈", "完成", "回复", "延期", "反馈 #", "回覆"]), num, junk).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        st.tuples(word(["反馈", "完成", "回复", "延期", "反馈 #", "回覆"]), num, junk).map(
+            lambda t: f"{t[0]} {t[1]} {t[2]}"
+        ),
         st.tuples(word(["绑定", "綁定"]), num).map(lambda t: f"{t[0]} {t[1]}"),
-        st.tuples(word(["发卡", "宣传", "承诺", "登记", "發卡", "宣傳"]), junk.filter(lambda t: t.strip() != ""))
-        .map(lambda t: f"{t[0]} {t[1]}"),
-        word(["日记", "小结", "撤销", "回复", "反馈", "完成", "改", "改 角色 不存在", "延期", "日記", "小結"]).flatmap(_forms),
+        st.tuples(
+            word(["发卡", "宣传", "承诺", "登记", "發卡", "宣傳"]), junk.filter(lambda t: t.strip() != "")
+        ).map(lambda t: f"{t[0]} {t[1]}"),
+        word(
+            ["日记", "小结", "撤销", "回复", "反馈", "完成", "改", "改 角色 不存在", "延期", "日記", "小結"]
+        ).flatmap(_forms),
     )
 
 
@@ -191,7 +214,10 @@ def test_cadre_chat_fuzz_loop(world: World) -> None:
 
     rng = random.Random(8)
     words = [syn for syns, _ in keywords.KEYWORDS.values() for syn in syns] + ["20261124", "张大爷", "全部"]
-    alphabet = "0123456789０１２３ 　:：#＃，。!？ab张大爷新桥村日记反馈完成回复撤销" + "\u200b\u202e\U0001F600<>&'\"%_\\"
+    alphabet = (
+        "0123456789０１２３ 　:：#＃，。!？ab张大爷新桥村日记反馈完成回复撤销"
+        + "\u200b\u202e\U0001f600<>&'\"%_\\"
+    )
     n = 1000
     for i in range(n):
         parts = [rng.choice(words) if rng.random() < 0.6 else "" for _ in range(rng.randint(1, 3))]
@@ -242,7 +268,13 @@ def test_card_number_guessing_is_rate_limited(world: World) -> None:
 
 def test_leading_number_handles_huge_numbers(world: World) -> None:
     before = world.domain()
-    for content in ["反馈 " + "9" * 400 + " 好", "回复 " + "１" * 100 + " 好", "完成 -1", "回复 0 x", "延期 1e9 明天"]:
+    for content in [
+        "反馈 " + "9" * 400 + " 好",
+        "回复 " + "１" * 100 + " 好",
+        "完成 -1",
+        "回复 0 x",
+        "延期 1e9 明天",
+    ]:
         assert world.send("o-cadre", content)
     assert world.domain() == before and world.failed() == 0
     assert timedelta  # (imported for clock arithmetic in other tests)

@@ -53,8 +53,18 @@ def test_villager_and_cadre_html_is_escaped_everywhere(make_lx: Any, clock: Any)
         h.members = [{"name": "<img src=x onerror=alert(2)>", "relation": "子"}]
     assert numbers
     admin = w.login("admin")
-    pages = ["/", "/requests", "/diaries", f"/households/{w.ids['hh_a']}", "/households", "/simulator",
-             "/simulator?openid=demo-villager-001", "/audit", "/ledger", *[f"/requests/{n}" for n in numbers]]
+    pages = [
+        "/",
+        "/requests",
+        "/diaries",
+        f"/households/{w.ids['hh_a']}",
+        "/households",
+        "/simulator",
+        "/simulator?openid=demo-villager-001",
+        "/audit",
+        "/ledger",
+        *[f"/requests/{n}" for n in numbers],
+    ]
     for url in pages:
         body = admin.get(url).get_data(as_text=True)
         for raw in ("<script>alert", "<img src=x", "<svg/onload", "<b>张大山</b>"):
@@ -65,9 +75,25 @@ def test_villager_and_cadre_html_is_escaped_everywhere(make_lx: Any, clock: Any)
     assert PASSWORDS  # (the world's logins)
 
 
-@pytest.mark.parametrize("q", ["'", "' OR '1'='1", "'; DROP TABLE household; --", "\" OR 1=1 --", "%", "_", "\\",
-                               "%%", "_%_", "\\%", "' UNION SELECT username, password_hash FROM console_user --",
-                               "张%", "%' --", "1; SELECT pg_sleep(5)"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "'",
+        "' OR '1'='1",
+        "'; DROP TABLE household; --",
+        '" OR 1=1 --',
+        "%",
+        "_",
+        "\\",
+        "%%",
+        "_%_",
+        "\\%",
+        "' UNION SELECT username, password_hash FROM console_user --",
+        "张%",
+        "%' --",
+        "1; SELECT pg_sleep(5)",
+    ],
+)
 def test_search_boxes_are_literal(world: World, q: str) -> None:
     c = world.login("admin")
     before = (world.count(Household), world.count(VillagerRequest))
@@ -114,7 +140,9 @@ def test_login_brute_force_is_locked_even_for_unknown_names(make_lx: Any, clock:
 
 
 def test_cookies_and_session_expiry(make_lx: Any, clock: Any) -> None:
-    lx = make_lx(**{"console.secure_cookies": True, "console.secret_key": "s" * 40, "console.session_minutes": 20})
+    lx = make_lx(
+        **{"console.secure_cookies": True, "console.secret_key": "s" * 40, "console.session_minutes": 20}
+    )
     w = build_world(lx, clock)
     c = Client(w.app.test_client())
     r = c.login("admin", "admin-pass-1")
@@ -163,7 +191,8 @@ def test_no_full_phone_in_the_bots_logs(make_lx: Any, clock: Any, caplog: pytest
     assert caplog.records, "the bot logged nothing at all (the check would be empty)"
     for p in phones:
         assert p not in logged, f"full phone {p} in the log:\n" + "\n".join(
-            line for line in logged.splitlines() if p in line)
+            line for line in logged.splitlines() if p in line
+        )
 
 
 def test_village_user_never_sees_income_of_another_village(world: World) -> None:
@@ -181,8 +210,10 @@ def test_village_user_never_sees_income_of_another_village(world: World) -> None
     page = viewer.get(f"/households/{world.ids['hh_a']}").get_data(as_text=True)
     assert "31415.92" not in page and "慢性病-hh_a" not in page
     for url in ("/households", "/households?q=31415", "/ledger", "/"):
-        assert "31415.92" not in village.get(url).get_data(as_text=True).replace(
-            "31415.92", "") or url == "/households?q=31415"
+        assert (
+            "31415.92" not in village.get(url).get_data(as_text=True).replace("31415.92", "")
+            or url == "/households?q=31415"
+        )
     assert world.count(Household, Household.annual_income.is_not(None)) == 2
     assert func  # (imported for counts above)
 
@@ -194,7 +225,10 @@ def test_nul_in_any_console_input_is_400_not_500(world: World) -> None:
         assert c.get(path + "?q=%00x").status_code == 400, path
         assert c.get(path + "?q=ok&q=%00").status_code == 400, path
     before = world.one(select(Household.head_name).where(Household.id == world.ids["hh_a"]))
-    assert c.post(f"/households/{world.ids['hh_a']}", {"head_name": "a\x00b", "population": "2"}).status_code == 400
+    assert (
+        c.post(f"/households/{world.ids['hh_a']}", {"head_name": "a\x00b", "population": "2"}).status_code
+        == 400
+    )
     assert c.post(f"/requests/{world.ids['req_a']}/reply", {"text": "a\x00b"}).status_code == 400
     assert world.one(select(Household.head_name).where(Household.id == world.ids["hh_a"])) == before
     anon = Client(world.app.test_client())

@@ -15,8 +15,13 @@ EVIL_CADRE = "=1+2"
 
 def _formulas(data: bytes) -> list[tuple[str, str, Any]]:
     wb = load_workbook(io.BytesIO(data))
-    return [(ws.title, c.coordinate, c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-            if c.data_type == "f"]
+    return [
+        (ws.title, c.coordinate, c.value)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
 
 
 def _texts(data: bytes) -> set[Any]:

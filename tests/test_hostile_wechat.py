@@ -22,8 +22,11 @@ from storage.models import InboundMessage
 from tests.support.factories import Factory
 from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, wechat_signature, xml
 
-HYPO = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                        HealthCheck.too_slow])
+HYPO = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 FUZZ_CASES = 2500
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
@@ -44,8 +47,12 @@ class Env:
 
     def failed(self) -> int:
         with self.lx.session() as s:
-            return s.scalar(select(func.count()).select_from(InboundMessage)
-                            .where(InboundMessage.status == "failed")) or 0
+            return (
+                s.scalar(
+                    select(func.count()).select_from(InboundMessage).where(InboundMessage.status == "failed")
+                )
+                or 0
+            )
 
     def post(self, body: bytes, *, signed: bool = True, query: dict[str, str] | None = None) -> Any:
         q = query or self.wc.query()
@@ -71,10 +78,20 @@ def valid_bodies(ts: int) -> list[str]:
         xml("o-cadre", "text", create_time=ts, msg_id=9001, Content="日记 今天走访了张大爷家"),
         xml("o-villager", "text", create_time=ts, msg_id=9002, Content="路灯坏了，请来看看"),
         xml("o-stranger", "event", create_time=ts, Event="subscribe", EventKey="qrscene_20261124"),
-        xml("o-villager", "image", create_time=ts, msg_id=9003, MediaId="m1", PicUrl="http://127.0.0.1/p.jpg"),
+        xml(
+            "o-villager", "image", create_time=ts, msg_id=9003, MediaId="m1", PicUrl="http://127.0.0.1/p.jpg"
+        ),
         xml("o-cadre", "voice", create_time=ts, msg_id=9004, MediaId="v1", Format="amr", Recognition="走访"),
-        xml("o-villager", "location", create_time=ts, msg_id=9005, Location_X="26.5", Location_Y="106.7",
-            Scale="15", Label="村口"),
+        xml(
+            "o-villager",
+            "location",
+            create_time=ts,
+            msg_id=9005,
+            Location_X="26.5",
+            Location_Y="106.7",
+            Scale="15",
+            Label="村口",
+        ),
         xml("o-cadre", "text", create_time=ts, msg_id=9006, Content="回复 1 已处理"),
         xml("o-stranger", "text", create_time=ts, msg_id=9007, Content="绑定 12345678"),
     ]
@@ -106,13 +123,22 @@ def test_random_bytes_signed_never_500_and_change_nothing(env: Env, body: bytes)
 
 
 @HYPO
-@given(body=st.binary(max_size=3000), signature=st.text(max_size=60), ts=st.text(max_size=20),
-       nonce=st.text(max_size=20))
-def test_unsigned_or_badly_signed_is_403_and_changes_nothing(env: Env, body: bytes, signature: str, ts: str,
-                                                              nonce: str) -> None:
+@given(
+    body=st.binary(max_size=3000),
+    signature=st.text(max_size=60),
+    ts=st.text(max_size=20),
+    nonce=st.text(max_size=20),
+)
+def test_unsigned_or_badly_signed_is_403_and_changes_nothing(
+    env: Env, body: bytes, signature: str, ts: str, nonce: str
+) -> None:
     before = env.counts()
-    resp = env.client.post("/wechat", query_string={"signature": signature, "timestamp": ts, "nonce": nonce},
-                           data=body, content_type="text/xml")
+    resp = env.client.post(
+        "/wechat",
+        query_string={"signature": signature, "timestamp": ts, "nonce": nonce},
+        data=body,
+        content_type="text/xml",
+    )
     assert resp.status_code == 403
     assert env.counts() == before
 
@@ -121,14 +147,29 @@ _field = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=
 
 
 @HYPO
-@given(kind=st.sampled_from(["text", "event", "image", "voice", "location", "link", "video", "x", "", "TEXT"]),
-       content=_field, openid=st.text(max_size=80), create=st.one_of(st.integers(), st.text(max_size=12)),
-       msg_id=st.one_of(st.none(), st.integers(min_value=-5, max_value=10**30)),
-       event=st.sampled_from(["subscribe", "unsubscribe", "SCAN", "CLICK", "", "VIEW", "LOCATION", "zzz"]))
-def test_structured_random_messages_never_500(env: Env, kind: str, content: str, openid: str, create: Any,
-                                             msg_id: Any, event: str) -> None:
-    body = xml(openid, kind, create_time=create, msg_id=msg_id, Content=content, Event=event, EventKey=content[:30],
-               Recognition=content, Location_X=content[:10], Label=content[:20])
+@given(
+    kind=st.sampled_from(["text", "event", "image", "voice", "location", "link", "video", "x", "", "TEXT"]),
+    content=_field,
+    openid=st.text(max_size=80),
+    create=st.one_of(st.integers(), st.text(max_size=12)),
+    msg_id=st.one_of(st.none(), st.integers(min_value=-5, max_value=10**30)),
+    event=st.sampled_from(["subscribe", "unsubscribe", "SCAN", "CLICK", "", "VIEW", "LOCATION", "zzz"]),
+)
+def test_structured_random_messages_never_500(
+    env: Env, kind: str, content: str, openid: str, create: Any, msg_id: Any, event: str
+) -> None:
+    body = xml(
+        openid,
+        kind,
+        create_time=create,
+        msg_id=msg_id,
+        Content=content,
+        Event=event,
+        EventKey=content[:30],
+        Recognition=content,
+        Location_X=content[:10],
+        Label=content[:20],
+    )
     before = env.counts()
     check(env, env.post(body.encode("utf-8", "surrogatepass")), before)
     assert env.failed() == 0
@@ -150,8 +191,25 @@ def mutate(rng: random.Random, body: bytes) -> bytes:
         b[i:i] = secrets.token_bytes(rng.randint(1, 40))
     elif op == 3:  # insert markup
         i = rng.randrange(len(b) + 1)
-        b[i:i] = rng.choice([b"<", b">", b"&", b"]]>", b"<![CDATA[", b"<x>", b"</xml>", b"<?xml version='1.0'?>",
-                             b"&amp;", b"&#0;", b"&#x110000;", b"\x00", b"\xef\xbb\xbf", b"<Content>", b"<MsgId>-1</MsgId>"])
+        b[i:i] = rng.choice(
+            [
+                b"<",
+                b">",
+                b"&",
+                b"]]>",
+                b"<![CDATA[",
+                b"<x>",
+                b"</xml>",
+                b"<?xml version='1.0'?>",
+                b"&amp;",
+                b"&#0;",
+                b"&#x110000;",
+                b"\x00",
+                b"\xef\xbb\xbf",
+                b"<Content>",
+                b"<MsgId>-1</MsgId>",
+            ]
+        )
     elif op == 4:  # duplicate a slice
         i, j = sorted(rng.randrange(len(b) + 1) for _ in range(2))
         b[j:j] = b[i:j]
@@ -159,20 +217,37 @@ def mutate(rng: random.Random, body: bytes) -> bytes:
         i, j = sorted(rng.randrange(len(b) + 1) for _ in range(2))
         del b[i:j]
     elif op == 6:  # another encoding
-        b = bytearray(bytes(b).decode("utf-8", "replace").encode(rng.choice(["utf-16", "gb18030", "utf-32"]), "replace"))
+        b = bytearray(
+            bytes(b).decode("utf-8", "replace").encode(rng.choice(["utf-16", "gb18030", "utf-32"]), "replace")
+        )
     elif op == 7:  # a DOCTYPE / entity in front
-        b = bytearray(b'<!DOCTYPE xml [<!ENTITY e "boom">]>' + bytes(b)).replace(b"<Content><![CDATA[", b"<Content>&e;<![CDATA[", 1)
+        b = bytearray(b'<!DOCTYPE xml [<!ENTITY e "boom">]>' + bytes(b)).replace(
+            b"<Content><![CDATA[", b"<Content>&e;<![CDATA[", 1
+        )
     elif op == 8:  # nesting
-        b = bytearray(bytes(b).replace(b"<xml>", b"<xml>" + b"<a>" * rng.randint(1, 300) + b"</a>" * rng.randint(0, 300), 1))
+        b = bytearray(
+            bytes(b).replace(
+                b"<xml>", b"<xml>" + b"<a>" * rng.randint(1, 300) + b"</a>" * rng.randint(0, 300), 1
+            )
+        )
     elif op == 9:  # absurd CreateTime
-        b = bytearray(bytes(b).replace(b"<CreateTime>", b"<CreateTime>" + rng.choice(
-            [b"-", b"9" * 30, b"1e9", b" ", b"0x10", b"\xef\xbc\x91"]), 1))
+        b = bytearray(
+            bytes(b).replace(
+                b"<CreateTime>",
+                b"<CreateTime>" + rng.choice([b"-", b"9" * 30, b"1e9", b" ", b"0x10", b"\xef\xbc\x91"]),
+                1,
+            )
+        )
     elif op == 10:  # absurd MsgId
-        b = bytearray(bytes(b).replace(b"<MsgId>", b"<MsgId>" + rng.choice([b"-", b"9" * 80, b"a", b"1.5"]), 1))
+        b = bytearray(
+            bytes(b).replace(b"<MsgId>", b"<MsgId>" + rng.choice([b"-", b"9" * 80, b"a", b"1.5"]), 1)
+        )
     elif op == 11:  # rename the root
         b = bytearray(bytes(b).replace(b"<xml>", b"<root>", 1).replace(b"</xml>", b"</root>", 1))
     elif op == 12:  # a long field
-        b = bytearray(bytes(b).replace(b"<![CDATA[", b"<![CDATA[" + "长".encode() * rng.randint(100, 5000), 1))
+        b = bytearray(
+            bytes(b).replace(b"<![CDATA[", b"<![CDATA[" + "长".encode() * rng.randint(100, 5000), 1)
+        )
     else:  # several mutations
         for _ in range(rng.randint(2, 4)):
             b = bytearray(mutate(rng, bytes(b)))
@@ -213,20 +288,28 @@ def test_mutation_fuzzer_safe_mode(make_lx: Any, clock: Any) -> None:
         before = env.counts()
         seed = rng.choice(seeds)
         if i % 2:  # a valid envelope around a mutated message
-            inner = mutate(rng, seed.encode()).decode("utf-8", "replace").replace("<MsgId>900", f"<MsgId>{i}900")
+            inner = (
+                mutate(rng, seed.encode()).decode("utf-8", "replace").replace("<MsgId>900", f"<MsgId>{i}900")
+            )
             resp = env.wc.post_raw(inner)
         else:  # a mutated envelope
             q = env.wc.query()
             from wechatpy.crypto import WeChatCrypto
 
-            enc = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxtestappid").encrypt_message(seed, q["nonce"], q["timestamp"])
+            enc = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxtestappid").encrypt_message(
+                seed, q["nonce"], q["timestamp"]
+            )
             import re
 
             encrypt = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", enc).group(1)  # type: ignore[union-attr]
             msig = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", enc).group(1)  # type: ignore[union-attr]
             body = mutate(rng, f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode())
-            resp = env.client.post("/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": msig},
-                                   data=body, content_type="text/xml")
+            resp = env.client.post(
+                "/wechat",
+                query_string={**q, "encrypt_type": "aes", "msg_signature": msig},
+                data=body,
+                content_type="text/xml",
+            )
         check(env, resp, before)
     assert env.failed() == 0
 
@@ -257,8 +340,15 @@ XINCLUDE = b"""<xml xmlns:xi="http://www.w3.org/2001/XInclude"><FromUserName>o-c
 <MsgId>781</MsgId></xml>"""
 
 
-@pytest.mark.parametrize("name,body", [("billion_laughs", BILLION_LAUGHS), ("xxe_file", XXE_FILE),
-                                       ("xxe_dtd_url", XXE_URL), ("parameter_entity", PARAM_ENTITY)])
+@pytest.mark.parametrize(
+    "name,body",
+    [
+        ("billion_laughs", BILLION_LAUGHS),
+        ("xxe_file", XXE_FILE),
+        ("xxe_dtd_url", XXE_URL),
+        ("parameter_entity", PARAM_ENTITY),
+    ],
+)
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_entities_and_dtds_are_refused(make_lx: Any, clock: Any, name: str, body: bytes, mode: str) -> None:
     clock.set("2026-11-24 20:00")
@@ -303,9 +393,14 @@ def test_body_size_limit(make_lx: Any, clock: Any) -> None:
 
         seen.append(request.content_length)
 
-    resp = env.client.post("/wechat", query_string=env.wc.query(), data=big, content_type="text/xml",
-                           headers={"Transfer-Encoding": "chunked"},
-                           environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True})
+    resp = env.client.post(
+        "/wechat",
+        query_string=env.wc.query(),
+        data=big,
+        content_type="text/xml",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True},
+    )
     assert seen == [None] and resp.status_code == 400
     assert env.counts() == before
 
@@ -316,7 +411,12 @@ def test_signature_is_checked_before_the_body_is_read(env: Env) -> None:
     before = env.counts()
     assert env.post(huge, signed=False).status_code == 403
     assert env.post(huge, signed=True).status_code == 400
-    assert env.post(b"<!DOCTYPE x [<!ENTITY a SYSTEM 'file:///etc/passwd'>]><xml>&a;</xml>", signed=False).status_code == 403
+    assert (
+        env.post(
+            b"<!DOCTYPE x [<!ENTITY a SYSTEM 'file:///etc/passwd'>]><xml>&a;</xml>", signed=False
+        ).status_code
+        == 403
+    )
     assert env.counts() == before
 
 
@@ -333,7 +433,9 @@ def test_replay_outside_the_time_window_is_refused(env: Env, offset: int) -> Non
 def test_replay_inside_the_window_is_one_effect(env: Env) -> None:
     """A captured request replayed within the window (or WeChat's own retry) is answered from the stored reply."""
     q = env.wc.query()
-    body = xml("o-cadre", "text", create_time=int(env.clock().timestamp()), msg_id=5151, Content="日记 只记一次").encode()
+    body = xml(
+        "o-cadre", "text", create_time=int(env.clock().timestamp()), msg_id=5151, Content="日记 只记一次"
+    ).encode()
     first = env.post(body, query=q)
     after_first = env.counts()
     env.clock.advance(seconds=200)
@@ -346,7 +448,10 @@ def test_replay_inside_the_window_is_one_effect(env: Env) -> None:
 def test_get_url_check_needs_the_signature(env: Env) -> None:
     q = env.wc.query()
     assert env.client.get("/wechat", query_string={**q, "echostr": "abc"}).get_data(as_text=True) == "abc"
-    assert env.client.get("/wechat", query_string={**q, "signature": "x" * 40, "echostr": "abc"}).status_code == 403
+    assert (
+        env.client.get("/wechat", query_string={**q, "signature": "x" * 40, "echostr": "abc"}).status_code
+        == 403
+    )
     old = env.wc.query(timestamp=int(env.clock().timestamp()) - 3600)
     assert env.client.get("/wechat", query_string={**old, "echostr": "abc"}).status_code == 403
 
@@ -368,22 +473,31 @@ def test_non_ascii_signature_is_403_not_500(make_lx: Any, clock: Any) -> None:
     clock.set("2026-11-24 20:00")
     env = Env(make_lx(), clock)
     q = env.wc.query()
-    assert env.client.post("/wechat", query_string={**q, "signature": "签名"}, data=b"<xml/>").status_code == 403
-    assert env.client.get("/wechat", query_string={**q, "signature": "é" * 40, "echostr": "x"}).status_code == 403
+    assert (
+        env.client.post("/wechat", query_string={**q, "signature": "签名"}, data=b"<xml/>").status_code == 403
+    )
+    assert (
+        env.client.get("/wechat", query_string={**q, "signature": "é" * 40, "echostr": "x"}).status_code
+        == 403
+    )
     safe = Env(make_lx(**{"wechat.encoding_aes_key": AES_KEY}), clock, aes_key=AES_KEY)
     q = {**safe.wc.query(), "encrypt_type": "aes", "msg_signature": "签名"}
     resp = safe.client.post("/wechat", query_string=q, data=b"<xml><Encrypt><![CDATA[abcd]]></Encrypt></xml>")
     assert resp.status_code == 403
 
 
-@pytest.mark.parametrize("content", [b"\x00", b"&#0;", b"&#x0;", b"a\x00b", b"\x01", b"&#xFFFE;", b"\xed\xa0\x80"])
+@pytest.mark.parametrize(
+    "content", [b"\x00", b"&#0;", b"&#x0;", b"a\x00b", b"\x01", b"&#xFFFE;", b"\xed\xa0\x80"]
+)
 def test_nul_and_invalid_characters_are_refused_at_the_edge(env: Env, content: bytes) -> None:
     """Characters XML 1.0 forbids (NUL above all: PostgreSQL text cannot hold it) never reach the dispatcher."""
     ts = str(int(env.clock().timestamp())).encode()
-    bodies = (b"<xml><FromUserName>o-cadre</FromUserName><CreateTime>" + ts + b"</CreateTime>"
-                 b"<MsgType>text</MsgType><Content><![CDATA[" + content + b"]]></Content><MsgId>31337</MsgId></xml>",
-                 b"<xml><FromUserName>o-cadre</FromUserName><CreateTime>" + ts + b"</CreateTime>"
-                 b"<MsgType>text</MsgType><Content>" + content + b"</Content><MsgId>31338</MsgId></xml>")
+    bodies = (
+        b"<xml><FromUserName>o-cadre</FromUserName><CreateTime>" + ts + b"</CreateTime>"
+        b"<MsgType>text</MsgType><Content><![CDATA[" + content + b"]]></Content><MsgId>31337</MsgId></xml>",
+        b"<xml><FromUserName>o-cadre</FromUserName><CreateTime>" + ts + b"</CreateTime>"
+        b"<MsgType>text</MsgType><Content>" + content + b"</Content><MsgId>31338</MsgId></xml>",
+    )
     # Inside CDATA "&#0;" is just five characters (harmless text); only raw bytes are tested there.
     for body in bodies[1:] if content.startswith(b"&") else bodies:
         before = env.counts()

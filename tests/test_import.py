@@ -41,7 +41,9 @@ def test_good_file_imports_in_every_encoding(session, variant):
     assert plan.ok, plan.problems
     assert plan.counts["households_new"] == 35
     assert plan.counts["villages"] == 2 and plan.counts["cadres_new"] == 2
-    assert count(session, Household) == 35 and count(session, Link) == 35 and count(session, ServiceCard) == 35
+    assert (
+        count(session, Household) == 35 and count(session, Link) == 35 and count(session, ServiceCard) == 35
+    )
     assert {v.name for v in session.scalars(select(Village))} == {"新桥村", "石门村"}
     # cadres by normalised phone; a landline with its area code is accepted
     cadres = {c.phone: c for c in session.scalars(select(Cadre))}
@@ -96,8 +98,10 @@ def test_changed_file_updates_in_place(session):
     session.expire_all()
     gao = session.scalar(select(Household).where(Household.head_name == "高金花"))
     assert gao.population == 5
-    history = {(h.household_id, h.field): (h.old_value, h.new_value)
-               for h in session.scalars(select(HouseholdInfoHistory))}
+    history = {
+        (h.household_id, h.field): (h.old_value, h.new_value)
+        for h in session.scalars(select(HouseholdInfoHistory))
+    }
     assert history[(gao.id, "population")] == ("7", "5")
     wu = session.scalar(select(Household).where(Household.head_name == "吴有才"))
     assert history[(wu.id, "head_phone")][1] == "13900001111"
@@ -149,12 +153,14 @@ def test_title_row_above_header_keeps_spreadsheet_row_numbers(session):
 def _set(row: int, col: str, value: str):
     def mutate(rows):
         rows[row - 2][HEADER.index(col)] = value
+
     return mutate
 
 
 def _append(values: list[str]):
     def mutate(rows):
         rows.append(values)
+
     return mutate
 
 
@@ -172,11 +178,20 @@ BAD = [
     ("duplicate card in file", _set(16, "服务卡号", "00100002"), 16, "服务卡号", "与第 3 行重复"),
     ("bad card", _set(16, "服务卡号", "卡-1"), 16, "服务卡号", "不是有效的卡号"),
     ("cadre phone with two names", _set(10, "联户干部", "李铭"), 10, "联户干部", "在第 2 行是「李明」"),
-    ("household linked to two cadres",
-     _append(["新桥村", "二组", "陈金花", "13248373760", "4", "", "赵丽", "08716543210", "", ""]),
-     37, "干部电话", "一户只能由一名干部联系"),
-    ("same household twice", _append(["新桥村", "二组", "陈金花", "13248373760", "4", "", "李明", "13987654321", "", ""]),
-     37, "户主姓名", "与第 3 行重复"),
+    (
+        "household linked to two cadres",
+        _append(["新桥村", "二组", "陈金花", "13248373760", "4", "", "赵丽", "08716543210", "", ""]),
+        37,
+        "干部电话",
+        "一户只能由一名干部联系",
+    ),
+    (
+        "same household twice",
+        _append(["新桥村", "二组", "陈金花", "13248373760", "4", "", "李明", "13987654321", "", ""]),
+        37,
+        "户主姓名",
+        "与第 3 行重复",
+    ),
     ("name too long", _set(6, "户主姓名", "名" * 51), 6, "户主姓名", "过长"),
 ]
 
@@ -208,7 +223,11 @@ def test_every_problem_is_listed_and_the_database_is_unchanged(session):
     rows[30][9] = "新单位"  # a valid change: must not be applied either
     plan = import_links(session, to_csv(rows))
     assert [(p.row, p.column) for p in plan.problems] == [
-        (2, "户主姓名"), (2, "家庭人口"), (3, "户主电话"), (4, "家庭人口")]
+        (2, "户主姓名"),
+        (2, "家庭人口"),
+        (3, "户主电话"),
+        (4, "家庭人口"),
+    ]
     assert snapshot(session) == before
 
 
@@ -246,7 +265,9 @@ def test_card_number_finds_a_household_whose_head_changed(session):
 def test_missing_required_column_is_named(session):
     rows = good_rows()
     header = [h for h in HEADER if h != "家庭人口"]
-    data = to_csv([[v for h, v in zip(HEADER, r, strict=True) if h != "家庭人口"] for r in rows], header=header)
+    data = to_csv(
+        [[v for h, v in zip(HEADER, r, strict=True) if h != "家庭人口"] for r in rows], header=header
+    )
     plan = import_links(session, data)
     assert [(p.row, p.column) for p in plan.problems] == [(1, "家庭人口")]
     assert "缺少必需的列「家庭人口」" in str(plan.problems[0])
@@ -260,12 +281,15 @@ def test_optional_card_column_may_be_absent(session):
     assert plan.ok and plan.counts["cards_assigned"] == 35
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"", "文件为空"),
-    (b"\xef\xbb\xbf\r\n\r\n", "文件为空"),
-    (to_csv([]), "没有数据行"),
-    ("姓名,电话\n张三,13800000000\n".encode(), "找不到表头"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"", "文件为空"),
+        (b"\xef\xbb\xbf\r\n\r\n", "文件为空"),
+        (to_csv([]), "没有数据行"),
+        ("姓名,电话\n张三,13800000000\n".encode(), "找不到表头"),
+    ],
+)
 def test_empty_or_headerless_files(session, data, words):
     plan = import_links(session, data)
     assert not plan.ok and words in str(plan.problems[0])
@@ -278,8 +302,32 @@ def test_unreadable_xlsx_and_unknown_suffix(session):
 
 
 def test_header_aliases_and_fullwidth_values(session):
-    header = ["村（居）", "村民小组", "户主姓名", "户主电话", "家庭人口", "服务卡号", "联户干部", "干部电话", "岗位", "单位"]
-    rows = [["新桥村", "一组", "王大山", "１３８１２３４５６７８", "４", "", "李明", "139 8765 4321", "村支书", "村委会"]]
+    header = [
+        "村（居）",
+        "村民小组",
+        "户主姓名",
+        "户主电话",
+        "家庭人口",
+        "服务卡号",
+        "联户干部",
+        "干部电话",
+        "岗位",
+        "单位",
+    ]
+    rows = [
+        [
+            "新桥村",
+            "一组",
+            "王大山",
+            "１３８１２３４５６７８",
+            "４",
+            "",
+            "李明",
+            "139 8765 4321",
+            "村支书",
+            "村委会",
+        ]
+    ]
     plan = import_links(session, to_csv(rows, header=header))
     assert plan.ok, plan.problems
     h = session.scalar(select(Household))
@@ -333,8 +381,13 @@ def test_minimum_is_configurable(session):
 def test_progress_is_reported_on_big_files(session, monkeypatch):
     monkeypatch.setattr(importer.shape, "PROGRESS_EVERY", 10)
     seen: list[tuple[str, int, int]] = []
-    plan = import_file(session, GOOD.read_bytes(), filename="a.csv", actor="test",
-                       progress=lambda stage, done, total: seen.append((stage, done, total)))
+    plan = import_file(
+        session,
+        GOOD.read_bytes(),
+        filename="a.csv",
+        actor="test",
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
     assert plan.ok
     assert ("read", 10, 0) in seen and ("check", 30, 35) in seen and ("write", 35, 35) in seen
 
@@ -347,8 +400,13 @@ def test_progress_is_reported_on_big_files(session, monkeypatch):
 def _import_county(session, rows, header=None):
     from tests.support.link_lists import COUNTY_HEADER
 
-    plan = import_file(session, to_csv(rows, header=header or COUNTY_HEADER), filename="全县.csv", actor="test",
-                       township="示范镇")
+    plan = import_file(
+        session,
+        to_csv(rows, header=header or COUNTY_HEADER),
+        filename="全县.csv",
+        actor="test",
+        township="示范镇",
+    )
     session.commit()
     return plan
 
@@ -359,7 +417,9 @@ def test_a_county_list_puts_each_row_in_its_township(session):
 
     plan = _import_county(session, county_rows())
     assert plan.ok, plan.problems
-    assert [p.township_name for p in plan.parts] == ["龙伏镇", "青山镇"] and plan.counts["households_new"] == 70
+    assert [p.township_name for p in plan.parts] == ["龙伏镇", "青山镇"] and plan.counts[
+        "households_new"
+    ] == 70
     assert "乡镇：2 个（龙伏镇、青山镇）" in plan.summary_lines()
     towns = {t.name: t.id for t in session.scalars(select(Township))}
     assert set(towns) == {"龙伏镇", "青山镇"}  # the configured 示范镇 is not made: every row names its own
@@ -368,12 +428,14 @@ def test_a_county_list_puts_each_row_in_its_township(session):
     assert villages == {(towns[t], v) for t in towns for v in ("新桥村", "石门村")}
     for name, tid in towns.items():
         assert count(session, Household, Household.village.has(Village.township_id == tid)) == 35, name
-        assert {c.township_id for c in session.scalars(select(Cadre).where(Cadre.phone.like("137%")))} == \
-            {towns["青山镇"]}
+        assert {c.township_id for c in session.scalars(select(Cadre).where(Cadre.phone.like("137%")))} == {
+            towns["青山镇"]
+        }
     numbers = list(session.scalars(select(ServiceCard.number)))
     assert len(numbers) == 70 and len(set(numbers)) == 70  # card numbers unique across the county
-    assert {a.detail["township"] for a in session.scalars(select(AuditLog).where(AuditLog.action == "import"))} \
-        == {"龙伏镇", "青山镇"}
+    assert {
+        a.detail["township"] for a in session.scalars(select(AuditLog).where(AuditLog.action == "import"))
+    } == {"龙伏镇", "青山镇"}
     again = _import_county(session, county_rows())
     assert again.ok and again.counts["households_unchanged"] == 70 and again.counts["households_new"] == 0
 

@@ -28,7 +28,9 @@ from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 from tests.support.factories import Factory
 
-TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {
+    f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
+}
 
 
 def _outbox(lx: Any, *where: Any) -> list[OutboxMessage]:
@@ -53,8 +55,11 @@ def _people(lx: Any, names: list[str], *, bound: bool = True) -> dict[str, Any]:
 def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: Any, clock: Any) -> None:
     clock.set("2026-11-24 09:00")
     with FakeWechat() as fake:
-        chat: Chat = make_chat(make_lx, clock, **{"wechat.api_base": fake.url, "scheduler.office_openids": ["o-office"],
-                                                  **TEMPLATES})
+        chat: Chat = make_chat(
+            make_lx,
+            clock,
+            **{"wechat.api_base": fake.url, "scheduler.office_openids": ["o-office"], **TEMPLATES},
+        )
         lx = chat.lx
         with chat.factory() as f:
             for i, name in enumerate(["甲", "乙", "丙"]):
@@ -64,8 +69,14 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
             assert "绑定成功" in chat.wc.text(who, f"绑定 {chat.code(f'1390000100{i}')}")
             fake.interact(who)
         with lx.session() as s:
-            t = notices.create_task(s, title="冬季安全排查", body="逐户排查", deadline=clock() + timedelta(hours=30),
-                                now=clock(), tz=lx.config.tz)
+            t = notices.create_task(
+                s,
+                title="冬季安全排查",
+                body="逐户排查",
+                deadline=clock() + timedelta(hours=30),
+                now=clock(),
+                tz=lx.config.tz,
+            )
             number = t.number
         jobs.run(lx, "dispatch_outbox", clock())
         jobs.run(lx, "dispatch_outbox", clock())
@@ -96,7 +107,9 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
         jobs.run(lx, "dispatch_outbox", clock())
         assert any("已列入逾期名单" in x for x in fake.texts_to("o-bing"))
         [office] = [m.payload["text"] for m in _outbox(lx, OutboxMessage.openid == "o-office")]
-        assert "丙" in office and "未绑定" in office and "甲" not in office  # the whole list (behind the link)
+        assert (
+            "丙" in office and "未绑定" in office and "甲" not in office
+        )  # the whole list (behind the link)
         [shown] = fake.texts_to("o-office")
         assert "督办卡逾期名单" in shown
         with lx.sessions() as s:
@@ -132,11 +145,14 @@ def test_diary_reminders_only_to_those_who_owe(lx: Any, clock: Any) -> None:
     assert len(_outbox(lx)) == 2
 
 
-@pytest.mark.parametrize("when, workday", [
-    ("2026-11-28 19:30", False),  # Saturday
-    ("2026-10-01 19:30", False),  # National Day
-    ("2026-10-10 19:30", True),   # Saturday made a working day (调休)
-])
+@pytest.mark.parametrize(
+    "when, workday",
+    [
+        ("2026-11-28 19:30", False),  # Saturday
+        ("2026-10-01 19:30", False),  # National Day
+        ("2026-10-10 19:30", True),  # Saturday made a working day (调休)
+    ],
+)
 def test_diary_reminders_follow_the_official_calendar(lx: Any, clock: Any, when: str, workday: bool) -> None:
     clock.set(when)
     _people(lx, ["a"])
@@ -163,8 +179,16 @@ def test_working_hours(lx: Any, clock: Any) -> None:
 def test_month_end_reminders(lx: Any, clock: Any) -> None:
     p = _people(lx, ["done", "owes", "away"])
     with lx.session() as s:
-        s.add(MonthlySummary(cadre_id=p["done"][0].id, month="2026-11", text="本月小结", submitted_day=date(2026, 11, 27)))
-        s.add(MonthlySummary(cadre_id=p["owes"][0].id, month="2026-10", text="上月的", submitted_day=date(2026, 10, 30)))
+        s.add(
+            MonthlySummary(
+                cadre_id=p["done"][0].id, month="2026-11", text="本月小结", submitted_day=date(2026, 11, 27)
+            )
+        )
+        s.add(
+            MonthlySummary(
+                cadre_id=p["owes"][0].id, month="2026-10", text="上月的", submitted_day=date(2026, 10, 30)
+            )
+        )
         s.add(CadreLeave(cadre_id=p["away"][0].id, start_date=date(2026, 11, 20), end_date=date(2026, 12, 5)))
     clock.set("2026-11-27 10:00")  # 4 days left: not yet
     assert jobs.run(lx, "month_end_reminders", clock()).sent == 0
@@ -190,10 +214,30 @@ def test_villager_sla_reminds_then_escalates_in_working_hours(make_lx: Any, cloc
         f = Factory(s)
         h = f.household(cadre, head_name="张大爷")
         v = f.identity("o-villager", household=h)
-        s.add(VillagerRequest(number=1, household_id=h.id, identity_id=v.id, cadre_id=cadre.id, category="求助",
-                              text="屋顶漏雨，请帮忙", created_at=clock()))
-        s.add(VillagerRequest(number=2, household_id=h.id, identity_id=v.id, cadre_id=cadre.id, category="咨询",
-                              text="已答复的", created_at=clock(), first_answer_at=clock(), status="answered"))
+        s.add(
+            VillagerRequest(
+                number=1,
+                household_id=h.id,
+                identity_id=v.id,
+                cadre_id=cadre.id,
+                category="求助",
+                text="屋顶漏雨，请帮忙",
+                created_at=clock(),
+            )
+        )
+        s.add(
+            VillagerRequest(
+                number=2,
+                household_id=h.id,
+                identity_id=v.id,
+                cadre_id=cadre.id,
+                category="咨询",
+                text="已答复的",
+                created_at=clock(),
+                first_answer_at=clock(),
+                status="answered",
+            )
+        )
     assert jobs.run(lx, "villager_sla", clock.set("2026-11-24 16:00")).sent == 0  # 7 working hours
     assert jobs.run(lx, "villager_sla", clock.set("2026-11-24 17:10")).sent == 1  # 8 h 10 min
     [m] = _outbox(lx)
@@ -230,8 +274,9 @@ def test_unknown_job_name(lx: Any) -> None:
 def test_remind_many_falls_back_when_someone_reminded_meanwhile(lx: Any, clock: Any) -> None:
     items = [jobs.Reminder("diary", f"cadre:{i}", "2026-11-24", f"o-{i}", f"提醒{i}") for i in range(3)]
     with lx.session() as s:
-        assert jobs.remind_once(s, kind="diary", person="cadre:1", period="2026-11-24", openid="o-1", text="先发的",
-                                now=clock())
+        assert jobs.remind_once(
+            s, kind="diary", person="cadre:1", period="2026-11-24", openid="o-1", text="先发的", now=clock()
+        )
         assert jobs.remind_many(s, items, now=clock()) == (2, 1)
         assert jobs.remind_many(s, items, now=clock()) == (0, 3)
     assert sorted(m.openid for m in _outbox(lx)) == ["o-0", "o-1", "o-2"]

@@ -32,8 +32,14 @@ def chat(make_lx: Any, clock: Any) -> Chat:
 
 
 def _reminded(chat: Chat, openid: str) -> list[str]:
-    return [m.payload["text"] for m in chat.all(select(OutboxMessage).where(
-        OutboxMessage.openid == openid, OutboxMessage.kind == "reminder").order_by(OutboxMessage.id))]
+    return [
+        m.payload["text"]
+        for m in chat.all(
+            select(OutboxMessage)
+            .where(OutboxMessage.openid == openid, OutboxMessage.kind == "reminder")
+            .order_by(OutboxMessage.id)
+        )
+    ]
 
 
 def _november(chat: Chat) -> Any:
@@ -47,7 +53,9 @@ def test_leave_added_by_the_office_stops_reminders_and_lowers_the_days_owed(chat
     with chat.lx.session() as s:  # on the link list since October: owes every working day of November
         s.execute(update(Cadre).values(created_at=datetime(2026, 10, 1, tzinfo=UTC)))
     before = _november(chat)
-    r = run_cli(chat.lx, "leave", "add", PHONE, "--from", "2026-11-25", "--to", "2026-11-27", "--reason", "县里培训")
+    r = run_cli(
+        chat.lx, "leave", "add", PHONE, "--from", "2026-11-25", "--to", "2026-11-27", "--reason", "县里培训"
+    )
     assert r.exit_code == 0, r.output
     assert "李明" in r.output and "2026-11-25 至 2026-11-27" in r.output
     for day in ("2026-11-25", "2026-11-26", "2026-11-27"):
@@ -67,11 +75,14 @@ def test_leave_added_by_the_office_stops_reminders_and_lowers_the_days_owed(chat
     assert chat.one(select(AuditLog.action).where(AuditLog.action == "leave.add")) == "leave.add"
 
 
-@pytest.mark.parametrize("args, error", [
-    (["13999999999", "--from", "2026-11-25", "--to", "2026-11-26"], "没有电话"),
-    ([PHONE, "--from", "2026-11-27", "--to", "2026-11-25"], "早于"),
-    ([PHONE, "--from", "2026-11-31", "--to", "2026-12-01"], "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["13999999999", "--from", "2026-11-25", "--to", "2026-11-26"], "没有电话"),
+        ([PHONE, "--from", "2026-11-27", "--to", "2026-11-25"], "早于"),
+        ([PHONE, "--from", "2026-11-31", "--to", "2026-12-01"], "YYYY-MM-DD"),
+    ],
+)
 def test_bad_leave_is_refused_and_changes_nothing(chat: Chat, args: list[str], error: str) -> None:
     r = run_cli(chat.lx, "leave", "add", *args)
     assert r.exit_code != 0 and error in r.output
@@ -79,21 +90,26 @@ def test_bad_leave_is_refused_and_changes_nothing(chat: Chat, args: list[str], e
 
 
 def test_overlapping_leave_is_refused(chat: Chat) -> None:
-    assert run_cli(chat.lx, "leave", "add", PHONE, "--from", "2026-11-25", "--to", "2026-11-27").exit_code == 0
+    assert (
+        run_cli(chat.lx, "leave", "add", PHONE, "--from", "2026-11-25", "--to", "2026-11-27").exit_code == 0
+    )
     r = run_cli(chat.lx, "leave", "add", PHONE, "--from", "2026-11-27", "--to", "2026-11-30")
     assert r.exit_code != 0 and "已有请假记录" in r.output
     assert chat.count(CadreLeave) == 1
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("12月3日-12月5日 参加培训", (date(2026, 12, 3), date(2026, 12, 5), "参加培训")),
-    ("12月3日至5日", (date(2026, 12, 3), date(2026, 12, 5), "")),
-    ("１２月３日－１２月５日　事假", (date(2026, 12, 3), date(2026, 12, 5), "事假")),
-    ("12.30-1.2 回老家", (date(2026, 12, 30), date(2027, 1, 2), "回老家")),
-    ("2026-12-03到2026-12-04", (date(2026, 12, 3), date(2026, 12, 4), "")),
-    ("12月3日 看病", (date(2026, 12, 3), date(2026, 12, 3), "看病")),
-    ("1月5日", (date(2027, 1, 5), date(2027, 1, 5), "")),  # in late November, January is the next one
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("12月3日-12月5日 参加培训", (date(2026, 12, 3), date(2026, 12, 5), "参加培训")),
+        ("12月3日至5日", (date(2026, 12, 3), date(2026, 12, 5), "")),
+        ("１２月３日－１２月５日　事假", (date(2026, 12, 3), date(2026, 12, 5), "事假")),
+        ("12.30-1.2 回老家", (date(2026, 12, 30), date(2027, 1, 2), "回老家")),
+        ("2026-12-03到2026-12-04", (date(2026, 12, 3), date(2026, 12, 4), "")),
+        ("12月3日 看病", (date(2026, 12, 3), date(2026, 12, 3), "看病")),
+        ("1月5日", (date(2027, 1, 5), date(2027, 1, 5), "")),  # in late November, January is the next one
+    ],
+)
 def test_leave_dates_are_read_the_way_people_type_them(text: str, expected: tuple[date, date, str]) -> None:
     assert parse_leave(text, date(2026, 11, 24)) == expected
 
@@ -116,10 +132,14 @@ def test_chat_leave_waits_for_the_office_and_its_decision_is_pushed_once(chat: C
     assert len(_reminded(chat, "o-li")) == 1
     with chat.lx.session() as s:
         lv = s.get(CadreLeave, lv.id)
-        assert chat_leave.decide(s, lv, approve=True, actor="console:office", now=chat.clock(), tz=chat.lx.config.tz)
+        assert chat_leave.decide(
+            s, lv, approve=True, actor="console:office", now=chat.clock(), tz=chat.lx.config.tz
+        )
     with chat.lx.session() as s:
         lv = s.get(CadreLeave, lv.id)
-        assert not chat_leave.decide(s, lv, approve=False, actor="console:office", now=chat.clock(), tz=chat.lx.config.tz)
+        assert not chat_leave.decide(
+            s, lv, approve=False, actor="console:office", now=chat.clock(), tz=chat.lx.config.tz
+        )
     pushes = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
     assert len(pushes) == 1 and pushes[0].openid == "o-li" and "请假已批准" in pushes[0].payload["text"]
     assert chat.one(select(CadreLeave.status)) == "approved"
@@ -149,8 +169,10 @@ def test_two_offices_deciding_the_same_request_at_once_decide_it_once(chat: Chat
     assert len(chat.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))) == 1
 
 
-@pytest.mark.parametrize("text, words", [("请假", "请假 开始日期-结束日期"), ("请假 明天", "例如"),
-                                        ("请假 11月20日-11月21日", "已经过去")])
+@pytest.mark.parametrize(
+    "text, words",
+    [("请假", "请假 开始日期-结束日期"), ("请假 明天", "例如"), ("请假 11月20日-11月21日", "已经过去")],
+)
 def test_chat_leave_without_readable_future_dates_explains(chat: Chat, text: str, words: str) -> None:
     bound(chat)
     assert words in chat.wc.text("o-li", text)
@@ -168,44 +190,64 @@ def test_a_villager_cannot_ask_for_leave(chat: Chat) -> None:
 
 def test_console_records_leave_and_decides_requests_audited(world: World) -> None:
     admin = world.login("admin")
-    r = admin.post("/leave", {"cadre_id": world.ids["cadre_a"], "start": "2026-11-25", "end": "2026-11-27",
-                              "reason": "培训"})
+    r = admin.post(
+        "/leave",
+        {"cadre_id": world.ids["cadre_a"], "start": "2026-11-25", "end": "2026-11-27", "reason": "培训"},
+    )
     assert r.status_code == 302
     page = page_text(admin.get("/leave?month=2026-11"))
     assert "新桥村" in page and "李明" in page and "2026-11-27" in page and "已批准" in page
     assert [a.actor for a in world.audits("leave.add")] == ["console:admin"]
     with world.lx.session() as s:  # 王芳 asks by chat
         cadre = s.get(Cadre, world.ids["cadre_b"])
-        lv, _ = leave_svc.request_leave(s, cadre=cadre, start=date(2026, 11, 30), end=date(2026, 11, 30),
-                                        reason="看病", now=world.clock())
+        lv, _ = leave_svc.request_leave(
+            s, cadre=cadre, start=date(2026, 11, 30), end=date(2026, 11, 30), reason="看病", now=world.clock()
+        )
         leave_id = lv.id
     assert "待批准 1 条" in page_text(admin.get("/leave?month=2026-11"))
     assert admin.post(f"/leave/{leave_id}/approve").status_code == 302
     assert admin.post(f"/leave/{leave_id}/refuse").status_code == 400  # decided already: nothing changes
     assert world.one(select(CadreLeave.status).where(CadreLeave.id == leave_id)) == "approved"
     assert [a.action for a in world.audits("leave.approve")] == ["leave.approve"]
-    notices = world.count(OutboxMessage, OutboxMessage.kind == "notice", OutboxMessage.openid == world.openids["cadre_b"])
+    notices = world.count(
+        OutboxMessage, OutboxMessage.kind == "notice", OutboxMessage.openid == world.openids["cadre_b"]
+    )
     assert notices == 1
 
 
 def test_console_leave_follows_village_scope_and_viewers_only_read(world: World) -> None:
     with world.lx.session() as s:
         other = s.get(Cadre, world.ids["cadre_b"])
-        lv, _ = leave_svc.request_leave(s, cadre=other, start=date(2026, 11, 30), end=date(2026, 11, 30),
-                                        reason=None, now=world.clock())
+        lv, _ = leave_svc.request_leave(
+            s, cadre=other, start=date(2026, 11, 30), end=date(2026, 11, 30), reason=None, now=world.clock()
+        )
         leave_id = lv.id
     village = world.login("xinqiao")
     assert "王芳" not in page_text(village.get("/leave?month=2026-11"))
     assert village.post(f"/leave/{leave_id}/approve").status_code == 404
-    assert village.post("/leave", {"cadre_id": world.ids["cadre_b"], "start": "2026-11-25",
-                                   "end": "2026-11-25"}).status_code == 404
+    assert (
+        village.post(
+            "/leave", {"cadre_id": world.ids["cadre_b"], "start": "2026-11-25", "end": "2026-11-25"}
+        ).status_code
+        == 404
+    )
     viewer = world.login("leader")
     assert "王芳" in page_text(viewer.get("/leave?month=2026-11"))
     assert viewer.post(f"/leave/{leave_id}/approve").status_code == 403
     assert world.one(select(CadreLeave.status).where(CadreLeave.id == leave_id)) == "requested"
     admin = world.login("admin")
-    assert admin.post("/leave", {"cadre_id": world.ids["cadre_a"], "start": "2026-11-27",
-                                 "end": "2026-11-25"}).status_code == 400
-    assert admin.post("/leave", {"cadre_id": world.ids["cadre_a"], "start": "2026-11-25", "end": "2026-11-25"},
-                      csrf=False).status_code == 400
+    assert (
+        admin.post(
+            "/leave", {"cadre_id": world.ids["cadre_a"], "start": "2026-11-27", "end": "2026-11-25"}
+        ).status_code
+        == 400
+    )
+    assert (
+        admin.post(
+            "/leave",
+            {"cadre_id": world.ids["cadre_a"], "start": "2026-11-25", "end": "2026-11-25"},
+            csrf=False,
+        ).status_code
+        == 400
+    )
     assert world.count(CadreLeave) == 1 and world.audits("leave.add") == []

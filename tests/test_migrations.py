@@ -93,12 +93,25 @@ def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fre
             cadre = f.cadre()
             h = f.household(cadre, head_name="张大爷")
             v = f.identity("o-migrate", household=h)
-            req = VillagerRequest(number=1, household_id=h.id, identity_id=v.id, cadre_id=cadre.id, category="求助",
-                                  text="屋顶漏雨", created_at=datetime(2026, 11, 2, tzinfo=UTC))
+            req = VillagerRequest(
+                number=1,
+                household_id=h.id,
+                identity_id=v.id,
+                cadre_id=cadre.id,
+                category="求助",
+                text="屋顶漏雨",
+                created_at=datetime(2026, 11, 2, tzinfo=UTC),
+            )
             s.add(req)
             s.flush()
-            s.add(RequestReply(request_id=req.id, author=f"cadre:{cadre.phone}", text="明天来修",
-                               created_at=datetime(2026, 11, 2, 1, tzinfo=UTC)))
+            s.add(
+                RequestReply(
+                    request_id=req.id,
+                    author=f"cadre:{cadre.phone}",
+                    text="明天来修",
+                    created_at=datetime(2026, 11, 2, 1, tzinfo=UTC),
+                )
+            )
     finally:
         engine.dispose()
     downgrade(fresh_url, "-1")
@@ -121,11 +134,20 @@ def test_downgrading_below_the_office_month_keeps_only_leave_that_counted(fresh_
         with Session(engine) as s, s.begin():
             cadre = Factory(s).cadre()
             for status, day in (("approved", 1), ("requested", 8), ("refused", 15)):
-                s.add(CadreLeave(cadre_id=cadre.id, start_date=date(2026, 12, day), end_date=date(2026, 12, day + 1),
-                                 reason=status, status=status))
+                s.add(
+                    CadreLeave(
+                        cadre_id=cadre.id,
+                        start_date=date(2026, 12, day),
+                        end_date=date(2026, 12, day + 1),
+                        reason=status,
+                        status=status,
+                    )
+                )
     finally:
         engine.dispose()
-    below = ScriptDirectory.from_config(alembic_config(fresh_url)).get_revision("0004_office_month").down_revision
+    below = (
+        ScriptDirectory.from_config(alembic_config(fresh_url)).get_revision("0004_office_month").down_revision
+    )
     downgrade(fresh_url, below)
     engine = make_engine(fresh_url)
     try:
@@ -212,8 +234,12 @@ def test_check_constraints_on_kinds_and_statuses(session, base):
     task = Task(number=1, title="t", body="b", deadline=now + timedelta(days=1), targets=["all"])
     session.add(task)
     session.commit()
-    _violates(session, TaskAssignment(task_id=task.id, cadre_id=cadre.id, deadline=task.deadline, status="lost"))
-    _violates(session, CadreLeave(cadre_id=cadre.id, start_date=date(2026, 11, 10), end_date=date(2026, 11, 9)))
+    _violates(
+        session, TaskAssignment(task_id=task.id, cadre_id=cadre.id, deadline=task.deadline, status="lost")
+    )
+    _violates(
+        session, CadreLeave(cadre_id=cadre.id, start_date=date(2026, 11, 10), end_date=date(2026, 11, 9))
+    )
 
 
 def test_unique_natural_keys(session, base):
@@ -221,7 +247,9 @@ def test_unique_natural_keys(session, base):
     now = datetime.now(UTC)
     task = Task(number=7, title="t", body="b", deadline=now, targets=["all"])
     session.add(task)
-    session.add(MonthlySummary(cadre_id=cadre.id, month="2026-11", text="a", submitted_day=date(2026, 11, 30)))
+    session.add(
+        MonthlySummary(cadre_id=cadre.id, month="2026-11", text="a", submitted_day=date(2026, 11, 30))
+    )
     session.add(ReminderSent(kind="diary", person="c1", period="2026-11-24"))
     session.add(InboundMessage(dedup_key="msg:1", openid="o1", msg_type="text", create_time=now))
     session.add(BindCode(cadre_id=cadre.id, code_hash="h" * 64, expires_at=now))
@@ -230,7 +258,10 @@ def test_unique_natural_keys(session, base):
     session.commit()
     _violates(session, Task(number=7, title="t2", body="b", deadline=now, targets=[]))
     _violates(session, TaskAssignment(task_id=task.id, cadre_id=cadre.id, deadline=now))
-    _violates(session, MonthlySummary(cadre_id=cadre.id, month="2026-11", text="b", submitted_day=date(2026, 11, 30)))
+    _violates(
+        session,
+        MonthlySummary(cadre_id=cadre.id, month="2026-11", text="b", submitted_day=date(2026, 11, 30)),
+    )
     _violates(session, ReminderSent(kind="diary", person="c1", period="2026-11-24"))
     _violates(session, InboundMessage(dedup_key="msg:1", openid="o2", msg_type="text", create_time=now))
     _violates(session, BindCode(cadre_id=cadre.id, code_hash="h" * 64, expires_at=now))
@@ -238,7 +269,9 @@ def test_unique_natural_keys(session, base):
 
 def test_naive_datetimes_are_refused(session, base):
     f, cadre, h = base
-    session.add(InboundMessage(dedup_key="msg:naive", openid="o1", msg_type="text", create_time=datetime(2026, 1, 1)))
+    session.add(
+        InboundMessage(dedup_key="msg:naive", openid="o1", msg_type="text", create_time=datetime(2026, 1, 1))
+    )
     with pytest.raises(Exception, match="naive datetime"):
         session.flush()
     session.rollback()
@@ -292,7 +325,9 @@ def _figures(conn) -> dict[str, object]:
     from sqlalchemy import text as sql
 
     out: dict[str, object] = {k: conn.execute(sql(q)).all() for k, q in FIGURES.items()}
-    out["cards"] = conn.execute(sql("SELECT household_id, number, qr_scene FROM service_card ORDER BY id")).all()
+    out["cards"] = conn.execute(
+        sql("SELECT household_id, number, qr_scene FROM service_card ORDER BY id")
+    ).all()
     return out
 
 
@@ -302,26 +337,60 @@ def _populate_pre_county(conn) -> None:
     now = datetime(2026, 11, 2, 8, tzinfo=UTC).replace(tzinfo=None)
     conn.execute(sql("INSERT INTO township (id, name) VALUES (1, '龙伏镇')"))
     conn.execute(sql("INSERT INTO village (id, township_id, name) VALUES (1, 1, '新桥村'), (2, 1, '石门村')"))
-    conn.execute(sql("INSERT INTO cadre (id, name, phone, village_id, active, created_at, updated_at) VALUES "
-                     "(1, '李明', '13900000001', 1, true, :t, :t), (2, '王芳', '13900000002', 2, true, :t, :t), "
-                     "(3, '赵无村', '13900000003', NULL, true, :t, :t)"), {"t": now})
+    conn.execute(
+        sql(
+            "INSERT INTO cadre (id, name, phone, village_id, active, created_at, updated_at) VALUES "
+            "(1, '李明', '13900000001', 1, true, :t, :t), (2, '王芳', '13900000002', 2, true, :t, :t), "
+            "(3, '赵无村', '13900000003', NULL, true, :t, :t)"
+        ),
+        {"t": now},
+    )
     for h in range(1, 7):
-        conn.execute(sql("INSERT INTO household (id, village_id, head_name, population, created_at, updated_at) "
-                         "VALUES (:h, :v, :n, 3, :t, :t)"), {"h": h, "v": 1 + h % 2, "n": f"户{h}", "t": now})
-        conn.execute(sql("INSERT INTO link (household_id, cadre_id, linked_at) VALUES (:h, :c, :t)"),
-                     {"h": h, "c": 1 + h % 3, "t": now})
-        conn.execute(sql("INSERT INTO service_card (household_id, number, qr_scene) VALUES (:h, :n, :q)"),
-                     {"h": h, "n": f"2000000{h}", "q": f"scene-{h}"})
-    conn.execute(sql("INSERT INTO task (id, number, title, body, deadline, published_at, targets, created_by, "
-                     "created_at) VALUES (1, 1, '秋收', '入户', :t, :t, '[\"all\"]', 'cli', :t)"), {"t": now})
+        conn.execute(
+            sql(
+                "INSERT INTO household (id, village_id, head_name, population, created_at, updated_at) "
+                "VALUES (:h, :v, :n, 3, :t, :t)"
+            ),
+            {"h": h, "v": 1 + h % 2, "n": f"户{h}", "t": now},
+        )
+        conn.execute(
+            sql("INSERT INTO link (household_id, cadre_id, linked_at) VALUES (:h, :c, :t)"),
+            {"h": h, "c": 1 + h % 3, "t": now},
+        )
+        conn.execute(
+            sql("INSERT INTO service_card (household_id, number, qr_scene) VALUES (:h, :n, :q)"),
+            {"h": h, "n": f"2000000{h}", "q": f"scene-{h}"},
+        )
+    conn.execute(
+        sql(
+            "INSERT INTO task (id, number, title, body, deadline, published_at, targets, created_by, "
+            "created_at) VALUES (1, 1, '秋收', '入户', :t, :t, '[\"all\"]', 'cli', :t)"
+        ),
+        {"t": now},
+    )
     for c in (1, 2, 3):
-        conn.execute(sql("INSERT INTO task_assignment (task_id, cadre_id, status, deadline, returned_count) "
-                         "VALUES (1, :c, 'done', :t, 0)"), {"c": c, "t": now})
-        conn.execute(sql("INSERT INTO diary_entry (cadre_id, day, text, source, created_at) "
-                         "VALUES (:c, :d, '走访', 'text', :t)"), {"c": c, "d": date(2026, 11, 2), "t": now})
-    conn.execute(sql("INSERT INTO console_user (username, password_hash, role, village_id, active, created_at) VALUES "
-                     "('admin', 'x', 'admin', NULL, true, :t), ('xinqiao', 'x', 'village', 1, true, :t), "
-                     "('leader', 'x', 'viewer', NULL, true, :t)"), {"t": now})
+        conn.execute(
+            sql(
+                "INSERT INTO task_assignment (task_id, cadre_id, status, deadline, returned_count) "
+                "VALUES (1, :c, 'done', :t, 0)"
+            ),
+            {"c": c, "t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO diary_entry (cadre_id, day, text, source, created_at) "
+                "VALUES (:c, :d, '走访', 'text', :t)"
+            ),
+            {"c": c, "d": date(2026, 11, 2), "t": now},
+        )
+    conn.execute(
+        sql(
+            "INSERT INTO console_user (username, password_hash, role, village_id, active, created_at) VALUES "
+            "('admin', 'x', 'admin', NULL, true, :t), ('xinqiao', 'x', 'village', 1, true, :t), "
+            "('leader', 'x', 'viewer', NULL, true, :t)"
+        ),
+        {"t": now},
+    )
 
 
 @contextmanager
@@ -352,7 +421,9 @@ def test_a_pre_county_database_migrates_into_its_one_township_keeping_every_figu
     from sqlalchemy import text as sql
 
     before = _pre_county(fresh_url)
-    upgrade(fresh_url, township="示范镇")  # the config's name is not used: the database already has its township
+    upgrade(
+        fresh_url, township="示范镇"
+    )  # the config's name is not used: the database already has its township
     assert current_revision(fresh_url) == head_revision()
     with _connected(fresh_url) as conn:
         assert _figures(conn) == before
@@ -369,8 +440,13 @@ def test_people_without_a_township_row_get_the_configured_township(fresh_url):
     engine = make_engine(fresh_url)
     try:
         with engine.begin() as conn:
-            conn.execute(sql("INSERT INTO console_user (username, password_hash, role, active, created_at) "
-                             "VALUES ('admin', 'x', 'admin', true, :t)"), {"t": datetime(2026, 11, 2)})
+            conn.execute(
+                sql(
+                    "INSERT INTO console_user (username, password_hash, role, active, created_at) "
+                    "VALUES ('admin', 'x', 'admin', true, :t)"
+                ),
+                {"t": datetime(2026, 11, 2)},
+            )
         upgrade(fresh_url, township="青山镇")
         with engine.connect() as conn:
             assert conn.execute(sql("SELECT name FROM township")).scalars().all() == ["青山镇"]
@@ -384,8 +460,11 @@ def test_a_pre_county_database_with_a_renamed_township_stays_one_township(fresh_
     upgrade puts every village into the configured one and keeps one row, so the database is not a county."""
     from sqlalchemy import text as sql
 
-    before = _pre_county(fresh_url, "INSERT INTO township (id, name) VALUES (2, '龙伏乡')",
-                         "UPDATE village SET township_id = 2 WHERE name = '石门村'")
+    before = _pre_county(
+        fresh_url,
+        "INSERT INTO township (id, name) VALUES (2, '龙伏乡')",
+        "UPDATE village SET township_id = 2 WHERE name = '石门村'",
+    )
     upgrade(fresh_url, township="龙伏乡")
     with _connected(fresh_url) as conn:
         assert _figures(conn) == before
@@ -395,8 +474,11 @@ def test_a_pre_county_database_with_a_renamed_township_stays_one_township(fresh_
 
 
 def test_a_pre_county_database_with_one_village_under_two_township_rows_is_refused(fresh_url):
-    _pre_county(fresh_url, "INSERT INTO township (id, name) VALUES (2, '龙伏乡')",
-                "INSERT INTO village (id, township_id, name) VALUES (3, 2, '新桥村')")
+    _pre_county(
+        fresh_url,
+        "INSERT INTO township (id, name) VALUES (2, '龙伏乡')",
+        "INSERT INTO village (id, township_id, name) VALUES (3, 2, '新桥村')",
+    )
     with pytest.raises(Exception, match="重名"):
         upgrade(fresh_url, township="龙伏乡")
     assert current_revision(fresh_url) != head_revision()

@@ -35,7 +35,9 @@ def _row(chat: Chat, name: str = "李明") -> Any:
 def test_a_paper_diary_entry_counts_like_a_chat_entry_and_is_marked(chat: Chat) -> None:
     bound(chat)
     chat.wc.text("o-li", "走访张大爷家")  # 24 Nov by chat
-    r = run_cli(chat.lx, "record", "diary", PHONE, "--date", "2026-11-20", "--text", "入户走访刘婶，了解医保缴费")
+    r = run_cli(
+        chat.lx, "record", "diary", PHONE, "--date", "2026-11-20", "--text", "入户走访刘婶，了解医保缴费"
+    )
     assert r.exit_code == 0, r.output
     assert "已补录 李明（13900001111）2026-11-20 的民情日记" in r.output
     row = _row(chat)
@@ -47,12 +49,15 @@ def test_a_paper_diary_entry_counts_like_a_chat_entry_and_is_marked(chat: Chat) 
     assert chat.one(select(DiaryEntry.entered_by).where(DiaryEntry.source == "text")) is None
 
 
-@pytest.mark.parametrize("args, error", [
-    ([PHONE, "--date", "2026-11-25", "--text", "明天的"], "还没到"),
-    ([PHONE, "--date", "2026-11-20", "--text", "   "], "不能为空"),
-    (["13000000000", "--date", "2026-11-20", "--text", "走访"], "没有电话"),
-    ([PHONE, "--date", "20日", "--text", "走访"], "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        ([PHONE, "--date", "2026-11-25", "--text", "明天的"], "还没到"),
+        ([PHONE, "--date", "2026-11-20", "--text", "   "], "不能为空"),
+        (["13000000000", "--date", "2026-11-20", "--text", "走访"], "没有电话"),
+        ([PHONE, "--date", "20日", "--text", "走访"], "YYYY-MM-DD"),
+    ],
+)
 def test_a_bad_paper_entry_is_refused_and_changes_nothing(chat: Chat, args: list[str], error: str) -> None:
     r = run_cli(chat.lx, "record", "diary", *args)
     assert r.exit_code != 0 and error in r.output
@@ -61,8 +66,18 @@ def test_a_bad_paper_entry_is_refused_and_changes_nothing(chat: Chat, args: list
 
 def test_a_phone_request_is_numbered_pushed_answered_and_counted(chat: Chat) -> None:
     bound(chat)
-    r = run_cli(chat.lx, "record", "request", "20261124", "--text", "家里水管冻裂了，请帮忙看看",
-                "--via", "phone", "--at", "2026-11-24T09:30")
+    r = run_cli(
+        chat.lx,
+        "record",
+        "request",
+        "20261124",
+        "--text",
+        "家里水管冻裂了，请帮忙看看",
+        "--via",
+        "phone",
+        "--at",
+        "2026-11-24T09:30",
+    )
     assert r.exit_code == 0, r.output
     assert "已登记诉求（电话），转给联户干部 李明" in r.output
     number = int(r.output.strip().splitlines()[-1])
@@ -70,7 +85,11 @@ def test_a_phone_request_is_numbered_pushed_answered_and_counted(chat: Chat) -> 
     assert (req.channel, req.recorded_by, req.identity_id, req.category) == ("phone", "cli", None, "求助")
     assert req.created_at == datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
     push = chat.one(select(OutboxMessage).where(OutboxMessage.kind == "request"))
-    assert push.openid == "o-li" and "电话登记" in push.payload["text"] and f"回复 {number}" in push.payload["text"]
+    assert (
+        push.openid == "o-li"
+        and "电话登记" in push.payload["text"]
+        and f"回复 {number}" in push.payload["text"]
+    )
     # the cadre answers by chat; the household has no WeChat, so the cadre is told to phone
     assert "请电话联系" in chat.wc.text("o-li", f"回复 {number} 明天上午带人来修")
     assert chat.count(RequestReply) == 1
@@ -89,13 +108,18 @@ def test_the_answer_to_a_phone_request_reaches_the_households_wechat(chat: Chat)
     assert reply.openid == "o-zhang"
 
 
-@pytest.mark.parametrize("args, error", [
-    (["99999999", "--text", "求助"], "没有卡号"),
-    (["20261124", "--text", "  "], "不能为空"),
-    (["20261124", "--text", "求助", "--at", "2026-11-30T10:00"], "将来"),
-    (["20261124", "--text", "求助", "--via", "fax"], "fax"),
-])
-def test_a_bad_offline_request_is_refused_and_changes_nothing(chat: Chat, args: list[str], error: str) -> None:
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["99999999", "--text", "求助"], "没有卡号"),
+        (["20261124", "--text", "  "], "不能为空"),
+        (["20261124", "--text", "求助", "--at", "2026-11-30T10:00"], "将来"),
+        (["20261124", "--text", "求助", "--via", "fax"], "fax"),
+    ],
+)
+def test_a_bad_offline_request_is_refused_and_changes_nothing(
+    chat: Chat, args: list[str], error: str
+) -> None:
     r = run_cli(chat.lx, "record", "request", *args)
     assert r.exit_code != 0 and error in r.output
     assert chat.count(VillagerRequest) == 0 and chat.count(OutboxMessage) == 0 and chat.count(AuditLog) == 0
@@ -107,34 +131,63 @@ def test_a_bad_offline_request_is_refused_and_changes_nothing(chat: Chat, args: 
 def test_console_enters_a_paper_entry_and_a_visit_request(world: World) -> None:
     admin = world.login("admin")
     assert "补录纸质民情日记" in page_text(admin.get("/offline"))
-    r = admin.post("/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-23", "text": "纸质日记：走访赵小河"})
+    r = admin.post(
+        "/offline/diary",
+        {"cadre_id": world.ids["cadre_a"], "day": "2026-11-23", "text": "纸质日记：走访赵小河"},
+    )
     assert r.status_code == 302
     entry = world.one(select(DiaryEntry).where(DiaryEntry.source == "paper"))
     assert (entry.entered_by, entry.day.isoformat()) == ("console:admin", "2026-11-23")
     assert "纸质补录" in page_text(admin.get("/diaries"))
-    r = admin.post("/offline/request", {"card": "10000002", "channel": "visit", "at": "2026-11-24T08:00",
-                                        "text": "想申请危房改造"})
+    r = admin.post(
+        "/offline/request",
+        {"card": "10000002", "channel": "visit", "at": "2026-11-24T08:00", "text": "想申请危房改造"},
+    )
     assert r.status_code == 302 and "/requests/3" in r.headers["Location"]
     assert "经来访反映（console:admin 登记）" in page_text(admin.get("/requests/3"))
     req = world.one(select(VillagerRequest).where(VillagerRequest.number == 3))
     assert (req.channel, req.identity_id, req.cadre_id) == ("visit", None, world.ids["cadre_a"])
-    assert world.count(OutboxMessage, OutboxMessage.kind == "request", OutboxMessage.openid == world.openids["cadre_a"]) == 1
-    assert [a.action for a in world.audits("diary.paper") + world.audits("request.offline")] == ["diary.paper",
-                                                                                                 "request.offline"]
+    assert (
+        world.count(
+            OutboxMessage, OutboxMessage.kind == "request", OutboxMessage.openid == world.openids["cadre_a"]
+        )
+        == 1
+    )
+    assert [a.action for a in world.audits("diary.paper") + world.audits("request.offline")] == [
+        "diary.paper",
+        "request.offline",
+    ]
     # the office answers it from the request page like any other
     assert admin.post("/requests/3/reply", {"text": "下周来看"}).status_code == 302
 
 
 def test_console_offline_forms_follow_village_scope_and_viewers_cannot_use_them(world: World) -> None:
     village = world.login("xinqiao")
-    assert village.post("/offline/diary", {"cadre_id": world.ids["cadre_b"], "day": "2026-11-23",
-                                           "text": "别村的"}).status_code == 404
-    assert village.post("/offline/request", {"card": "20000001", "channel": "phone", "text": "别村的"}).status_code == 404
-    assert village.post("/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-30",
-                                           "text": "将来的"}).status_code == 400
+    assert (
+        village.post(
+            "/offline/diary", {"cadre_id": world.ids["cadre_b"], "day": "2026-11-23", "text": "别村的"}
+        ).status_code
+        == 404
+    )
+    assert (
+        village.post(
+            "/offline/request", {"card": "20000001", "channel": "phone", "text": "别村的"}
+        ).status_code
+        == 404
+    )
+    assert (
+        village.post(
+            "/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-30", "text": "将来的"}
+        ).status_code
+        == 400
+    )
     viewer = world.login("leader")
     assert viewer.get("/offline").status_code == 403
-    assert viewer.post("/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-23",
-                                          "text": "x"}).status_code == 403
+    assert (
+        viewer.post(
+            "/offline/diary", {"cadre_id": world.ids["cadre_a"], "day": "2026-11-23", "text": "x"}
+        ).status_code
+        == 403
+    )
     assert world.count(DiaryEntry, DiaryEntry.source == "paper") == 0
     assert world.count(VillagerRequest) == 2

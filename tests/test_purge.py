@@ -44,13 +44,22 @@ def chat(make_lx: Any, clock: Any) -> Chat:
     c = make_chat(make_lx, clock)
     with c.factory() as f:
         cadre = f.cadre(name="李明", phone=CADRE_PHONE)
-        h = f.household(cadre, head_name=HEAD, card="20261124", head_phone=HEAD_PHONE, address="新桥村一组 8 号")
+        h = f.household(
+            cadre, head_name=HEAD, card="20261124", head_phone=HEAD_PHONE, address="新桥村一组 8 号"
+        )
         h.members = [{"name": MEMBER, "relation": "女儿", "age": 12}]
         h.annual_income = Decimal("23000.50")
         h.income_sources = "务工、养猪"
         h.difficulties = "老人慢性病"
-        f.s.add(HouseholdInfoHistory(household_id=h.id, changed_by="import", field="head_phone", old_value=None,
-                                     new_value=HEAD_PHONE))
+        f.s.add(
+            HouseholdInfoHistory(
+                household_id=h.id,
+                changed_by="import",
+                field="head_phone",
+                old_value=None,
+                new_value=HEAD_PHONE,
+            )
+        )
         f.household(cadre, head_name=OTHER, card="20261125", head_phone="13899990000")
     assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(CADRE_PHONE)}")
     assert "绑定成功" in c.wc.text("o-zhang", "20261124")
@@ -86,8 +95,20 @@ def counts(lx: Any) -> tuple[Any, Any]:
     with lx.session() as s:
         rep = build_report(s, lx.config, "month", "2026-11", now=lx.now()).to_dict()
         led = build_ledger(s, today=lx.now().astimezone(lx.config.tz).date())
-    cadres = [{k: r[k] for k in ("households", "diary_days", "diary_entries", "requests_received",
-                                  "requests_answered", "requests_answered_in_sla")} for r in rep["cadres"]]
+    cadres = [
+        {
+            k: r[k]
+            for k in (
+                "households",
+                "diary_days",
+                "diary_entries",
+                "requests_received",
+                "requests_answered",
+                "requests_answered_in_sla",
+            )
+        }
+        for r in rep["cadres"]
+    ]
     return cadres, led["totals"]["households"]
 
 
@@ -106,8 +127,15 @@ def test_purge_removes_personal_data_everywhere_and_keeps_counts(chat: Chat, tmp
     outside.write_text("keep")
     with lx.session() as s:  # the request went to the cadre as a template: its whole-message page exists
         req = s.scalar(select(VillagerRequest).where(VillagerRequest.text.contains("水管")))
-        token = create_link(s, outbox_id=None, openid="o-li", kind="request", now=lx.now(), days=30,
-                            payload={"text": req.text, "template": {"number": str(req.number)}})
+        token = create_link(
+            s,
+            outbox_id=None,
+            openid="o-li",
+            kind="request",
+            now=lx.now(),
+            days=30,
+            payload={"text": req.text, "template": {"number": str(req.number)}},
+        )
     before_dump = dump(lx)
     assert HEAD in before_dump and HEAD_PHONE in before_dump and MEMBER in before_dump
     before = counts(lx)
@@ -117,9 +145,20 @@ def test_purge_removes_personal_data_everywhere_and_keeps_counts(chat: Chat, tmp
     assert "已清除" in r.output
 
     after_dump = dump(lx, "alembic_version")
-    for secret in (HEAD, HEAD_PHONE, MEMBER, "水管", "新桥村一组 8 号", "23000", "务工", "慢性病", "img-zhang"):
+    for secret in (
+        HEAD,
+        HEAD_PHONE,
+        MEMBER,
+        "水管",
+        "新桥村一组 8 号",
+        "23000",
+        "务工",
+        "慢性病",
+        "img-zhang",
+    ):
         assert secret not in after_dump, f"{secret!r} still stored:\n" + "\n".join(
-            line for line in after_dump.splitlines() if secret in line)
+            line for line in after_dump.splitlines() if secret in line
+        )
     assert not photo.exists() and outside.exists()
     with lx.session() as s:
         assert find_link(s, token, lx.now()) is None, "the link's page went with the request"
@@ -133,7 +172,9 @@ def test_purge_removes_personal_data_everywhere_and_keeps_counts(chat: Chat, tmp
     report, ledger_households = counts(lx)
     assert report == before[0]
     assert ledger_households == before[1] - 1
-    assert chat.count(DiaryMention) >= 1 and chat.count(VillagerRequest) == 3 and chat.count(RequestReply) >= 1
+    assert (
+        chat.count(DiaryMention) >= 1 and chat.count(VillagerRequest) == 3 and chat.count(RequestReply) >= 1
+    )
     with lx.session() as s:
         h = s.scalar(select(Household).where(Household.head_name == PURGED_NAME))
         assert h is not None and h.purged_at == lx.now() and h.population == 4 and h.link is not None
@@ -170,13 +211,16 @@ def test_confirmation_declined_changes_nothing(chat: Chat) -> None:
     assert dump(chat.lx) == before
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--card", "00000000"], "no household with card"),
-    (["--household", "999999"], "no household 999999"),
-    (["--phone", "13000000000"], "no household with phone"),
-    ([], "exactly one"),
-    (["--card", "20261124", "--household", "1"], "exactly one"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--card", "00000000"], "no household with card"),
+        (["--household", "999999"], "no household 999999"),
+        (["--phone", "13000000000"], "no household with phone"),
+        ([], "exactly one"),
+        (["--card", "20261124", "--household", "1"], "exactly one"),
+    ],
+)
 def test_bad_target_is_refused_and_changes_nothing(chat: Chat, args: list[str], message: str) -> None:
     before = dump(chat.lx)
     r = run(chat.lx, "purge", *args, "--yes")

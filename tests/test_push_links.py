@@ -17,7 +17,9 @@ from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 
 PHONE = "13900001111"
-TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {
+    f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
+}
 PUBLIC = "https://lianxin.example.gov.cn"
 LONG = "屋顶漏雨已经三天了，下雨时堂屋全是水，老人住着不安全，请尽快来看看。另外院墙也裂了一道缝。"
 
@@ -42,7 +44,7 @@ def chat(make_lx, clock, fake) -> Chat:
 
 def _page(chat: Chat, url: str):
     assert url.startswith(f"{PUBLIC}/m/")
-    return create_app(chat.lx).test_client().get(url[len(PUBLIC):])
+    return create_app(chat.lx).test_client().get(url[len(PUBLIC) :])
 
 
 def _last(fake, openid):
@@ -85,9 +87,17 @@ def test_a_cadres_reply_and_a_supervision_card_link_their_whole_text(chat, fake)
 
     chat.clock.advance(hours=49)
     with chat.lx.session() as s:
-        task_notices.create_task(s, title="冬季安全排查：逐户检查取暖设施和电线", body="请于本周内完成入户排查并反馈。",
-                                 deadline=chat.clock() + timedelta(days=3), targets=["all"], actor="test",
-                                 now=chat.clock(), tz=chat.lx.config.tz, office="示范镇")
+        task_notices.create_task(
+            s,
+            title="冬季安全排查：逐户检查取暖设施和电线",
+            body="请于本周内完成入户排查并反馈。",
+            deadline=chat.clock() + timedelta(days=3),
+            targets=["all"],
+            actor="test",
+            now=chat.clock(),
+            tz=chat.lx.config.tz,
+            office="示范镇",
+        )
     assert dispatch_outbox(chat.lx).sent_template == 1
     card = _last(fake, "o-li")
     shown = dict(card.displayed)
@@ -105,7 +115,9 @@ def test_a_requests_link_shows_the_thread_as_it_stood_when_pushed_not_later_repl
     chat.clock.advance(minutes=5)
     chat.wc.text("o-li", f"回复 {number} 这句话是推送之后才写的")
     html = _page(chat, push.url).get_data(as_text=True)
-    assert LONG in html and "这句话是推送之后才写的" not in html  # the link shows that one message, not what came after
+    assert (
+        LONG in html and "这句话是推送之后才写的" not in html
+    )  # the link shows that one message, not what came after
 
 
 def test_the_links_of_one_delivery_batch_each_open_their_own_message_and_request(chat, fake):
@@ -121,7 +133,10 @@ def test_the_links_of_one_delivery_batch_each_open_their_own_message_and_request
     numbers = [re.search(r"第(\d+)号诉求", page).group(1) for page in pages]
     assert numbers[0] != numbers[1]  # each link knows its own request (the thread and how to answer)
     with chat.lx.session() as s:
-        assert len({link.request_id for link in s.scalars(select(PushLink).where(PushLink.kind == "request"))}) == 2
+        assert (
+            len({link.request_id for link in s.scalars(select(PushLink).where(PushLink.kind == "request"))})
+            == 2
+        )
 
 
 def test_a_link_expires_and_a_wrong_token_opens_nothing(chat, fake):

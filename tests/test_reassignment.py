@@ -23,8 +23,12 @@ from tests.support.link_lists import GOOD, good_rows, to_csv
 
 def _history(lx: Any, household_id: int) -> dict[str, tuple[str | None, str | None]]:
     with lx.session() as s:
-        return {h.field: (h.old_value, h.new_value) for h in s.scalars(
-            select(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == household_id))}
+        return {
+            h.field: (h.old_value, h.new_value)
+            for h in s.scalars(
+                select(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == household_id)
+            )
+        }
 
 
 def test_a_move_in_the_console_restarts_the_new_cadres_duties(world: World) -> None:
@@ -35,32 +39,57 @@ def test_a_move_in_the_console_restarts_the_new_cadres_duties(world: World) -> N
         h.link.commitment_signed_on, h.link.commitment_recorded_by = date(2026, 11, 3), "cadre:13900000001"
     admin = world.login("admin")
     # the form posts the commitment date it showed (the old cadre's letter) together with the new cadre
-    r = admin.post(f"/households/{hid}/link", {"cadre_id": world.ids["cadre_b"], "commitment_signed_on": "2026-11-03"},
-                   follow_redirects=True)
+    r = admin.post(
+        f"/households/{hid}/link",
+        {"cadre_id": world.ids["cadre_b"], "commitment_signed_on": "2026-11-03"},
+        follow_redirects=True,
+    )
     assert "换卡待发" in r.get_data(as_text=True)
     with world.lx.session() as s:
         h = s.get(Household, hid)
         assert (h.link.cadre_id, h.link.commitment_signed_on, h.card.issued_on, h.card.printed_at) == (
-            world.ids["cadre_b"], None, None, None)
-    assert _history(world.lx, hid) == {"card_issued_on": ("2026-11-02 cadre:13900000001", "换卡待发"),
-                                       "commitment_signed_on": ("2026-11-03 cadre:13900000001", None)}
+            world.ids["cadre_b"],
+            None,
+            None,
+            None,
+        )
+    assert _history(world.lx, hid) == {
+        "card_issued_on": ("2026-11-02 cadre:13900000001", "换卡待发"),
+        "commitment_signed_on": ("2026-11-03 cadre:13900000001", None),
+    }
     assert world.count(LinkChange, LinkChange.household_id == hid) == 1
     with world.lx.session() as s:
-        pushes = list(s.scalars(select(OutboxMessage).where(
-            OutboxMessage.openid == world.openids["villager_a"], OutboxMessage.kind == "notice")))
-        assert len(pushes) == 1 and "联户干部已改为 王芳（驻村干部），电话 13900000002" in pushes[0].payload["text"]
+        pushes = list(
+            s.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.openid == world.openids["villager_a"], OutboxMessage.kind == "notice"
+                )
+            )
+        )
+        assert (
+            len(pushes) == 1
+            and "联户干部已改为 王芳（驻村干部），电话 13900000002" in pushes[0].payload["text"]
+        )
     ledger = json.loads(admin.get("/ledger/download?format=json").data)
     row = next(h for h in ledger["missing"] if h["household_id"] == hid)
     assert "card_reissue" in row["missing"] and "card" not in row["missing"] and row["cadre_name"] == "王芳"
     # saving the same form again is no move: nothing more is cleared or pushed
-    admin.post(f"/households/{hid}/link", {"cadre_id": world.ids["cadre_b"], "commitment_signed_on": "2026-12-01"})
-    assert world.count(OutboxMessage, OutboxMessage.openid == world.openids["villager_a"],
-                       OutboxMessage.kind == "notice") == 1
+    admin.post(
+        f"/households/{hid}/link", {"cadre_id": world.ids["cadre_b"], "commitment_signed_on": "2026-12-01"}
+    )
+    assert (
+        world.count(
+            OutboxMessage, OutboxMessage.openid == world.openids["villager_a"], OutboxMessage.kind == "notice"
+        )
+        == 1
+    )
     with world.lx.session() as s:
         assert s.get(Household, hid).link.commitment_signed_on == date(2026, 12, 1)
 
 
-def test_a_move_by_import_resets_the_card_and_tells_the_villager(make_lx: Any, clock: Any, tmp_path: Any) -> None:
+def test_a_move_by_import_resets_the_card_and_tells_the_villager(
+    make_lx: Any, clock: Any, tmp_path: Any
+) -> None:
     chat = make_chat(make_lx, clock)
     first = run_cli(chat.lx, "import", str(GOOD))
     assert first.exit_code == 0, first.output

@@ -43,13 +43,32 @@ def test_json_to_stdout(township: Any, session: Any) -> None:
     data = json.loads(result.stdout)
     assert list(data)[:5] == ["kind", "period", "cadres", "villages", "totals"]
     assert (data["kind"], data["period"]) == ("month", "2026-11")
-    required = {"name", "phone", "village", "households", "diary_days", "diary_entries", "summary_submitted",
-                "tasks_assigned", "tasks_fed_back", "tasks_on_time", "tasks_overdue", "requests_received",
-                "requests_answered", "requests_answered_in_sla", "score", "rank"}
+    required = {
+        "name",
+        "phone",
+        "village",
+        "households",
+        "diary_days",
+        "diary_entries",
+        "summary_submitted",
+        "tasks_assigned",
+        "tasks_fed_back",
+        "tasks_on_time",
+        "tasks_overdue",
+        "requests_received",
+        "requests_answered",
+        "requests_answered_in_sla",
+        "score",
+        "rank",
+    }
     assert all(required <= set(row) for row in data["cadres"])
     assert [(r["name"], r["phone"], r["score"], r["rank"]) for r in data["cadres"]] == [
-        ("张三", "13900000001", 80.0, 1), ("孙七", "13900000003", 75.0, 2), ("李四", "13900000002", 75.0, 2),
-        ("王五", "13900000004", 56.06, 4), ("赵六", "13900000005", 15.04, 5)]
+        ("张三", "13900000001", 80.0, 1),
+        ("孙七", "13900000003", 75.0, 2),
+        ("李四", "13900000002", 75.0, 2),
+        ("王五", "13900000004", 56.06, 4),
+        ("赵六", "13900000005", 15.04, 5),
+    ]
     assert data == build_report(session, township.config, "month", "2026-11", now=at(NOW)).to_dict()
     assert audits(township) == [("cli", "report.export", "month:2026-11")]
 
@@ -70,7 +89,16 @@ def test_xlsx_is_a_formatted_workbook(township: Any, tmp_path: Any) -> None:
     result = run(township, "report", "month", "2026-11", "--format", "xlsx", "--out", str(out))
     assert result.exit_code == 0, result.output
     wb = load_workbook(io.BytesIO(out.read_bytes()))
-    assert wb.sheetnames == ["干部排名", "得分构成", "各村汇总", "全镇合计", "未达最低要求", "督办卡逾期红榜", "月度趋势", "计分说明"]
+    assert wb.sheetnames == [
+        "干部排名",
+        "得分构成",
+        "各村汇总",
+        "全镇合计",
+        "未达最低要求",
+        "督办卡逾期红榜",
+        "月度趋势",
+        "计分说明",
+    ]
     ws = wb["干部排名"]
     assert ws.freeze_panes == "C2"
     header = [c.value for c in ws[1]]
@@ -98,13 +126,24 @@ def test_html_is_one_printable_file_with_charts(township: Any, tmp_path: Any) ->
     assert html.count("<svg") == 3
     assert "@page { size: A4" in html
     assert "示范镇“三五连心”工程2026年11月月通报" in html
-    for figure in ("60.22", "56.06", "15.04", "13900000004", "张三", "至今未反馈", "联系农户不足", "日记覆盖率偏低"):
+    for figure in (
+        "60.22",
+        "56.06",
+        "15.04",
+        "13900000004",
+        "张三",
+        "至今未反馈",
+        "联系农户不足",
+        "日记覆盖率偏低",
+    ):
         assert figure in html, figure
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # nothing fetched from outside
     assert "<script" not in html and "<link" not in html
     # the console's copy masks phones
     with township.session() as s:
-        masked = render_html(build_report(s, township.config, "month", "2026-11", now=at(NOW)), mask_phones=True)
+        masked = render_html(
+            build_report(s, township.config, "month", "2026-11", now=at(NOW)), mask_phones=True
+        )
     assert "139****0004" in masked and "13900000004" not in masked
 
 
@@ -132,7 +171,9 @@ def test_store_report_keeps_three_formats_and_replaces_them(township: Any) -> No
     with township.session() as s:
         store_report(s, township.config, "month", "2026-11", at("2026-12-03 10:00"))
     with township.session() as s:
-        rows = s.execute(select(StoredReport.format, StoredReport.created_at).order_by(StoredReport.format)).all()
+        rows = s.execute(
+            select(StoredReport.format, StoredReport.created_at).order_by(StoredReport.format)
+        ).all()
         assert [f for f, _ in rows] == ["html", "json", "xlsx"]
         assert all(created == at("2026-12-03 10:00") for _, created in rows)
         stored = json.loads(s.scalar(select(StoredReport.content).where(StoredReport.format == "json")))

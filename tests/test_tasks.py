@@ -52,8 +52,14 @@ def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
     bound = _cadres(session, 3)
     unbound = _cadres(session, 1, bound=False)
     Factory(session).cadre(active=False)
-    t = notices.create_task(session, title="秋冬季防火排查", body="走访每户检查用火用电", deadline=clock() + timedelta(days=3),
-                        targets=["all"], now=clock())
+    t = notices.create_task(
+        session,
+        title="秋冬季防火排查",
+        body="走访每户检查用火用电",
+        deadline=clock() + timedelta(days=3),
+        targets=["all"],
+        now=clock(),
+    )
     session.commit()
     assert t.number == 1 and t.published_at == clock()
     assert _count(session, TaskAssignment) == 4  # active cadres, bound or not
@@ -63,7 +69,9 @@ def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
     assert unbound[0].id in set(session.scalars(select(TaskAssignment.cadre_id)))
     assert notices.publish(session, t, now=clock()) == 0  # publishing again does nothing
     assert _count(session, OutboxMessage) == 3
-    t2 = notices.create_task(session, title="第二张", body="", deadline=clock() + timedelta(days=1), now=clock())
+    t2 = notices.create_task(
+        session, title="第二张", body="", deadline=clock() + timedelta(days=1), now=clock()
+    )
     assert t2.number == 2
     assert _count(session, AuditLog, AuditLog.action == "task.create") == 2
 
@@ -73,35 +81,60 @@ def test_targets_villages_and_cadres(session, clock):
     a, b = f.village("新桥村"), f.village("石门村")
     in_a = _cadres(session, 2, village=a)
     in_b = _cadres(session, 2, village=b)
-    t = notices.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
-                        targets=["village:新桥村", f"cadre:{in_b[0].phone}"], now=clock())
+    t = notices.create_task(
+        session,
+        title="t",
+        body="",
+        deadline=clock() + timedelta(days=1),
+        targets=["village:新桥村", f"cadre:{in_b[0].phone}"],
+        now=clock(),
+    )
     assert set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == t.id))) == {
-        in_a[0].id, in_a[1].id, in_b[0].id}
+        in_a[0].id,
+        in_a[1].id,
+        in_b[0].id,
+    }
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"title": "  "}, "标题不能为空"),
-    ({"deadline_days": -1}, "已过"),
-    ({"targets": ["village:没有这个村"]}, "不存在"),
-    ({"targets": ["cadre:13000000000"]}, "没有电话"),
-    ({"targets": ["everyone"]}, "无法识别"),
-    ({"households": [999999]}, "农户不存在"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"title": "  "}, "标题不能为空"),
+        ({"deadline_days": -1}, "已过"),
+        ({"targets": ["village:没有这个村"]}, "不存在"),
+        ({"targets": ["cadre:13000000000"]}, "没有电话"),
+        ({"targets": ["everyone"]}, "无法识别"),
+        ({"households": [999999]}, "农户不存在"),
+    ],
+)
 def test_bad_input_writes_nothing(session, clock, kw, message):
     _cadres(session, 2)
     session.commit()
-    args: dict[str, Any] = {"title": "标题", "body": "", "deadline": clock() + timedelta(days=kw.pop("deadline_days", 1)),
-                            "now": clock(), **kw}
+    args: dict[str, Any] = {
+        "title": "标题",
+        "body": "",
+        "deadline": clock() + timedelta(days=kw.pop("deadline_days", 1)),
+        "now": clock(),
+        **kw,
+    }
     with pytest.raises(svc.TaskError, match=message):
         notices.create_task(session, **args)
     session.rollback()
-    assert _count(session, Task) == 0 and _count(session, OutboxMessage) == 0 and _count(session, AuditLog) == 0
+    assert (
+        _count(session, Task) == 0 and _count(session, OutboxMessage) == 0 and _count(session, AuditLog) == 0
+    )
 
 
 def test_scheduled_card_published_by_publish_due(session, clock):
     _cadres(session, 2)
-    t = notices.create_task(session, title="定时", body="", deadline=clock() + timedelta(days=2),
-                        publish_at=clock() + timedelta(hours=1), now=clock())
+    t = notices.create_task(
+        session,
+        title="定时",
+        body="",
+        deadline=clock() + timedelta(days=2),
+        publish_at=clock() + timedelta(hours=1),
+        now=clock(),
+    )
     assert t.published_at is None and _count(session, TaskAssignment) == 0
     assert notices.publish_due(session, now=clock()) == []
     assert [x.number for x in notices.publish_due(session, now=clock() + timedelta(hours=1))] == [t.number]
@@ -112,7 +145,9 @@ def test_scheduled_card_published_by_publish_due(session, clock):
 def test_lifecycle_lights_board_overdue(session, clock):
     clock.set("2026-11-24 09:00")
     a, b, c = _cadres(session, 3)
-    t = notices.create_task(session, title="排查", body="", deadline=clock() + timedelta(hours=48), now=clock())
+    t = notices.create_task(
+        session, title="排查", body="", deadline=clock() + timedelta(hours=48), now=clock()
+    )
     yellow = 24
     rows = {r.cadre_id: r for r in svc.board(session, number=t.number, now=clock(), yellow_hours=yellow).rows}
     assert {r.light for r in rows.values()} == {"green"} and rows[a.id].status == "pending"
@@ -128,11 +163,18 @@ def test_lifecycle_lights_board_overdue(session, clock):
     assert svc.overdue(session, now=later) == []
     overdue = svc.overdue(session, now=clock() + timedelta(hours=49))
     assert [r.cadre_id for r in overdue] == [c.id]
-    assert svc.board(session, number=t.number, now=clock() + timedelta(hours=49)).lights == {"green": 2, "red": 1}
+    assert svc.board(session, number=t.number, now=clock() + timedelta(hours=49)).lights == {
+        "green": 2,
+        "red": 1,
+    }
     # The office sends a's feedback back: open again, red once past the deadline, cadre told.
-    notices.return_feedback(session, number=t.number, phone=a.phone, reason="缺少照片", actor="cli", now=later)
+    notices.return_feedback(
+        session, number=t.number, phone=a.phone, reason="缺少照片", actor="cli", now=later
+    )
     assert {r.cadre_id for r in svc.overdue(session, now=clock() + timedelta(hours=49))} == {a.id, c.id}
-    returned = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("task-return:%")))
+    returned = session.scalar(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key.like("task-return:%"))
+    )
     assert "缺少照片" in returned.payload["text"]
     with pytest.raises(svc.TaskError, match="还没有反馈"):
         notices.return_feedback(session, number=t.number, phone=c.phone, reason="x", actor="cli", now=later)
@@ -145,23 +187,51 @@ def test_lifecycle_lights_board_overdue(session, clock):
 def test_extension_request_grant_and_refuse(session, clock):
     clock.set("2026-11-24 09:00")
     a, b = _cadres(session, 2)
-    t = notices.create_task(session, title="延期测试", body="", deadline=clock() + timedelta(days=1), now=clock())
+    t = notices.create_task(
+        session, title="延期测试", body="", deadline=clock() + timedelta(days=1), now=clock()
+    )
     with pytest.raises(svc.TaskError, match="须晚于"):
-        notices.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 24), reason="r",
-                              now=clock(), office_openids=["oOFF"])
-    notices.request_extension(session, cadre_id=a.id, number=t.number, until=date(2026, 11, 30), reason="农户外出",
-                          now=clock(), office_openids=["oOFF"])
+        notices.request_extension(
+            session,
+            cadre_id=a.id,
+            number=t.number,
+            until=date(2026, 11, 24),
+            reason="r",
+            now=clock(),
+            office_openids=["oOFF"],
+        )
+    notices.request_extension(
+        session,
+        cadre_id=a.id,
+        number=t.number,
+        until=date(2026, 11, 30),
+        reason="农户外出",
+        now=clock(),
+        office_openids=["oOFF"],
+    )
     notice = session.scalar(select(OutboxMessage).where(OutboxMessage.openid == "oOFF"))
     assert "农户外出" in notice.payload["text"] and "11月30日" in notice.payload["text"]
-    ag = notices.answer_extension(session, number=t.number, phone=a.phone, grant=True, actor="cli", now=clock())
+    ag = notices.answer_extension(
+        session, number=t.number, phone=a.phone, grant=True, actor="cli", now=clock()
+    )
     assert ag.deadline.astimezone(clock.tz).date() == date(2026, 11, 30)
     assert ag.deadline.astimezone(clock.tz).hour == 9  # the card's time of day kept
     with pytest.raises(svc.TaskError, match="没有待答复"):
-        notices.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock())
-    notices.request_extension(session, cadre_id=b.id, number=t.number, until=date(2026, 11, 28), reason="生病",
-                          now=clock(), office_openids=[])
-    rb = notices.answer_extension(session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(),
-                              reason="任务紧急")
+        notices.answer_extension(
+            session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock()
+        )
+    notices.request_extension(
+        session,
+        cadre_id=b.id,
+        number=t.number,
+        until=date(2026, 11, 28),
+        reason="生病",
+        now=clock(),
+        office_openids=[],
+    )
+    rb = notices.answer_extension(
+        session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(), reason="任务紧急"
+    )
     assert rb.extension_status == "refused" and rb.deadline == t.deadline
     kinds = set(session.scalars(select(Feedback.kind)))
     assert kinds == {"extension_request", "extension_grant", "extension_refuse"}
@@ -173,8 +243,15 @@ def test_household_cards_and_other_cadres_cards(session, clock):
     a, b = _cadres(session, 2)
     h = f.household(a, card="88880001")
     ids = svc.households_by_cards(session, ["88880001"])
-    t = notices.create_task(session, title="t", body="", deadline=clock() + timedelta(days=1),
-                        targets=[f"cadre:{a.phone}"], households=ids, now=clock())
+    t = notices.create_task(
+        session,
+        title="t",
+        body="",
+        deadline=clock() + timedelta(days=1),
+        targets=[f"cadre:{a.phone}"],
+        households=ids,
+        now=clock(),
+    )
     assert session.scalar(select(TaskHousehold.household_id).where(TaskHousehold.task_id == t.id)) == h.id
     with pytest.raises(svc.TaskError, match="您没有第"):
         svc.feedback(session, cadre_id=b.id, number=t.number, text="不是我的", now=clock())
@@ -190,11 +267,18 @@ def test_enqueue_3000_cadres_is_bulk(lx, clock):
 
     with lx.session() as s:
         v = Factory(s).village()
-        s.execute(insert(Cadre), [{"name": f"干部{i}", "phone": f"137{i:08d}", "village_id": v.id, "active": True}
-                                  for i in range(3000)])
+        s.execute(
+            insert(Cadre),
+            [
+                {"name": f"干部{i}", "phone": f"137{i:08d}", "village_id": v.id, "active": True}
+                for i in range(3000)
+            ],
+        )
         ids = list(s.scalars(select(Cadre.id)))
-        s.execute(insert(WechatIdentity), [{"openid": f"oC{i:08d}", "kind": "cadre", "cadre_id": cid}
-                                           for i, cid in enumerate(ids)])
+        s.execute(
+            insert(WechatIdentity),
+            [{"openid": f"oC{i:08d}", "kind": "cadre", "cadre_id": cid} for i, cid in enumerate(ids)],
+        )
     statements: list[str] = []
     from sqlalchemy import event
 
@@ -238,23 +322,35 @@ def busy_chat(make_lx: Any, clock: Any) -> Chat:
 
 def _card(chat: Chat, **kw: Any) -> Task:
     with chat.lx.session() as s:
-        return notices.create_task(s, title=kw.pop("title", "防汛排查"), body=kw.pop("body", "检查房屋"),
-                               deadline=kw.pop("deadline", chat.clock() + timedelta(days=2)),
-                               now=chat.clock(), tz=chat.lx.config.tz, **kw)
+        return notices.create_task(
+            s,
+            title=kw.pop("title", "防汛排查"),
+            body=kw.pop("body", "检查房屋"),
+            deadline=kw.pop("deadline", chat.clock() + timedelta(days=2)),
+            now=chat.clock(),
+            tz=chat.lx.config.tz,
+            **kw,
+        )
 
 
 def test_chat_list_acknowledges_and_feedback_done(chat: Chat) -> None:
     t = _card(chat)
     reply = chat.wc.text("o-li", "任務")  # Traditional form
     assert f"第{t.number}号" in reply and "防汛排查" in reply and "签收" in reply
-    a = chat.one(select(TaskAssignment).join(TaskAssignment.cadre).where(TaskAssignment.task_id == t.id,
-                                                                         TaskAssignment.status == "acknowledged"))
+    a = chat.one(
+        select(TaskAssignment)
+        .join(TaskAssignment.cadre)
+        .where(TaskAssignment.task_id == t.id, TaskAssignment.status == "acknowledged")
+    )
     assert a is not None and a.acknowledged_at is not None
     wide = "".join(chr(0xFF10 + int(d)) for d in str(t.number))
     assert "已收到" in chat.wc.text("o-li", f"反馈　{wide} 已走访五户")
     assert "已完成" in chat.wc.text("o-li", f"完成 {t.number} 全部排查完毕")
     assert chat.count(TaskAssignment, TaskAssignment.status == "done") == 1
-    assert chat.count(Feedback, Feedback.kind == "done") == 1 and chat.count(Feedback, Feedback.kind == "feedback") == 1
+    assert (
+        chat.count(Feedback, Feedback.kind == "done") == 1
+        and chat.count(Feedback, Feedback.kind == "feedback") == 1
+    )
     assert "没有待办" in chat.wc.text("o-li", "任务")
     assert "已标记完成" in chat.wc.text("o-li", f"完成 {t.number} 再来")
 
@@ -299,8 +395,23 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
     cfg.write_text(f'[database]\nurl = "{lx.config.database_url}"\n', encoding="utf-8")
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     runner = CliRunner()
-    r = runner.invoke(main, ["task", "create", "--title", "入户走访", "--body", "每户", "--deadline", "2099-01-01",
-                             "--to", "all", "--household", "77770001"])
+    r = runner.invoke(
+        main,
+        [
+            "task",
+            "create",
+            "--title",
+            "入户走访",
+            "--body",
+            "每户",
+            "--deadline",
+            "2099-01-01",
+            "--to",
+            "all",
+            "--household",
+            "77770001",
+        ],
+    )
     assert r.exit_code == 0, r.output
     number = int(r.output.strip().splitlines()[-1])
     r = runner.invoke(main, ["task", "list"])
@@ -313,7 +424,9 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["task", "create", "--title", "x", "--deadline", "2001-01-01"])
     assert r.exit_code != 0 and "已过" in r.output
-    r = runner.invoke(main, ["task", "create", "--title", "x", "--deadline", "2099-01-01", "--to", "village:无此村"])
+    r = runner.invoke(
+        main, ["task", "create", "--title", "x", "--deadline", "2099-01-01", "--to", "village:无此村"]
+    )
     assert r.exit_code != 0 and "不存在" in r.output
     with lx.session() as s:
         assert _count(s, Task) == 1
@@ -328,18 +441,34 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
 
 def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
     with busy_chat.lx.session() as s:
-        mine = notices.create_task(s, title="防汛排查", body="检查房屋和排水沟", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
-                               deadline=busy_chat.clock() + timedelta(days=2))
-        theirs = notices.create_task(s, title="王芳的卡", body="", now=busy_chat.clock(), tz=busy_chat.lx.config.tz,
-                                 deadline=busy_chat.clock() + timedelta(days=2), targets=[f"cadre:{BUSY_OTHER}"])
+        mine = notices.create_task(
+            s,
+            title="防汛排查",
+            body="检查房屋和排水沟",
+            now=busy_chat.clock(),
+            tz=busy_chat.lx.config.tz,
+            deadline=busy_chat.clock() + timedelta(days=2),
+        )
+        theirs = notices.create_task(
+            s,
+            title="王芳的卡",
+            body="",
+            now=busy_chat.clock(),
+            tz=busy_chat.lx.config.tz,
+            deadline=busy_chat.clock() + timedelta(days=2),
+            targets=[f"cadre:{BUSY_OTHER}"],
+        )
         mine_n, theirs_n = mine.number, theirs.number
     wide = "".join(chr(0xFF10 + int(d)) for d in str(mine_n))
     reply = busy_chat.wc.text("o-li", f"任務 {wide}")  # Traditional form, full-width number
     assert f"第{mine_n}号督办卡" in reply and "防汛排查" in reply and "检查房屋和排水沟" in reply
     assert "截止：11月26日 09:00" in reply and "我的状态：已签收" in reply
     assert f"反馈 {mine_n} 内容" in reply and f"完成 {mine_n} 内容" in reply
-    assert busy_chat.all(select(TaskAssignment.status).join(Cadre, TaskAssignment.cadre_id == Cadre.id)
-                    .where(TaskAssignment.task_id == mine.id, Cadre.phone == BUSY_PHONE)) == ["acknowledged"]
+    assert busy_chat.all(
+        select(TaskAssignment.status)
+        .join(Cadre, TaskAssignment.cadre_id == Cadre.id)
+        .where(TaskAssignment.task_id == mine.id, Cadre.phone == BUSY_PHONE)
+    ) == ["acknowledged"]
     assert f"您没有第{theirs_n}号督办卡" in busy_chat.wc.text("o-li", f"任务 {theirs_n}")
     assert "您没有第999号督办卡" in busy_chat.wc.text("o-li", "任务999")
     assert busy_chat.count(DiaryEntry) == 0
@@ -352,17 +481,28 @@ def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
 def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clock):
 
     with FakeWechat() as fake:
-        lx = make_lx(**{"wechat.api_base": fake.url, "wechat.request_timeout_seconds": 0.5,
-                        **{f"wechat.templates.{k}.id": f"TPL_{k}" for k in ("task", "reminder", "request", "reply",
-                                                                           "notice")}})
+        lx = make_lx(
+            **{
+                "wechat.api_base": fake.url,
+                "wechat.request_timeout_seconds": 0.5,
+                **{
+                    f"wechat.templates.{k}.id": f"TPL_{k}"
+                    for k in ("task", "reminder", "request", "reply", "notice")
+                },
+            }
+        )
         clock.set("2026-11-24 09:00")
         with lx.session() as s:
             f = Factory(s)
             openids = [f.identity(cadre=f.cadre()).openid for _ in range(2)]
             for o in openids:
                 fake.interact(o)
-            keep = notices.create_task(s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
-            gone = notices.create_task(s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock())
+            keep = notices.create_task(
+                s, title="保留的卡", body="", deadline=clock() + timedelta(days=3), now=clock()
+            )
+            gone = notices.create_task(
+                s, title="撤销的卡", body="", deadline=clock() + timedelta(days=3), now=clock()
+            )
             enqueue(s, openid=openids[0], kind="reminder", text="一条提醒", key="qa:reminder")
             keep_no, gone_no = keep.number, gone.number
         with lx.session() as s:
@@ -373,7 +513,8 @@ def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clo
         assert sum("保留的卡" in t for t in texts) == 2 and "一条提醒" in texts
         with lx.session() as s:
             assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "task.cancel")) == {
-                "pushes_withdrawn": 2}
+                "pushes_withdrawn": 2
+            }
             assert not s.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
         assert keep_no != gone_no
 
@@ -387,8 +528,12 @@ def test_late_feedback_is_not_green_on_the_board(world: World) -> None:
     lx, clock, number = world.lx, world.clock, world.ids["task"]
     with lx.session() as s:
         deadline = svc.find_task(s, number).deadline
-        svc.feedback(s, cadre_id=world.ids["cadre_b"], number=number, text="按时完成", now=deadline, done=True)
-        svc.feedback(s, cadre_id=world.ids["cadre_a"], number=number, text="晚了", now=deadline + timedelta(hours=5))
+        svc.feedback(
+            s, cadre_id=world.ids["cadre_b"], number=number, text="按时完成", now=deadline, done=True
+        )
+        svc.feedback(
+            s, cadre_id=world.ids["cadre_a"], number=number, text="晚了", now=deadline + timedelta(hours=5)
+        )
     clock.set("2026-11-30 09:00")
     with lx.session() as s:
         board = svc.board(s, number=number, now=clock())

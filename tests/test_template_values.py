@@ -21,10 +21,22 @@ def test_character_string_keeps_no_chinese_and_time_reads_as_a_date():
 
 def test_named_values_go_to_the_configured_keys_and_first_and_remark_are_never_sent():
     fields = {"character_string1": "number", "thing2": "household", "thing4": "text", "time5": "time"}
-    data = template_data(fields, {"number": "37", "household": "张三", "text": "屋顶漏雨，请来看看",
-                                  "time": "2026年12月1日 09:30", "category": "求助"})
-    assert data == {"character_string1": {"value": "37"}, "thing2": {"value": "张三"},
-                    "thing4": {"value": "屋顶漏雨，请来看看"}, "time5": {"value": "2026年12月1日 09:30"}}
+    data = template_data(
+        fields,
+        {
+            "number": "37",
+            "household": "张三",
+            "text": "屋顶漏雨，请来看看",
+            "time": "2026年12月1日 09:30",
+            "category": "求助",
+        },
+    )
+    assert data == {
+        "character_string1": {"value": "37"},
+        "thing2": {"value": "张三"},
+        "thing4": {"value": "屋顶漏雨，请来看看"},
+        "time5": {"value": "2026年12月1日 09:30"},
+    }
     assert "first" not in data and "remark" not in data
 
 

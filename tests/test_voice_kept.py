@@ -29,8 +29,9 @@ from tests.support.wechat_client import TEST_TOKEN, WechatClient
 
 CHROMIUM = "/usr/bin/chromium"
 FFMPEG = shutil.which("ffmpeg")
-needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg missing: apt-get install -y ffmpeg "
-                                                         "(voice is converted from AMR with it)")
+needs_ffmpeg = pytest.mark.skipif(
+    FFMPEG is None, reason="ffmpeg missing: apt-get install -y ffmpeg (voice is converted from AMR with it)"
+)
 
 
 def tiny_amr(tmp_path: Path) -> bytes:
@@ -39,13 +40,37 @@ def tiny_amr(tmp_path: Path) -> bytes:
     so then the file is written in AMR's storage format (RFC 4867 §5: "#!AMR\\n", then 12.2 kbit/s frames,
     header 0x3C + 31 bytes) — and ffmpeg must decode it, or the test would prove nothing."""
     out = tmp_path / "tiny.amr"
-    made = subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
-                           "-ar", "8000", "-ac", "1", "-c:a", "libopencore_amrnb", "-b:a", "12.2k", "-y", str(out)],
-                          capture_output=True, check=False)
+    made = subprocess.run(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-ar",
+            "8000",
+            "-ac",
+            "1",
+            "-c:a",
+            "libopencore_amrnb",
+            "-b:a",
+            "12.2k",
+            "-y",
+            str(out),
+        ],
+        capture_output=True,
+        check=False,
+    )
     if made.returncode != 0 or not out.is_file():
         out.write_bytes(b"#!AMR\n" + (bytes([0x3C]) + bytes(31)) * 50)
-    probe = subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(out), "-f", "null", "-"],
-                           capture_output=True, check=False)
+    probe = subprocess.run(
+        [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(out), "-f", "null", "-"],
+        capture_output=True,
+        check=False,
+    )
     assert probe.returncode == 0, probe.stderr
     return out.read_bytes()
 
@@ -78,7 +103,9 @@ def attachment(w: Any, *where: Any) -> Attachment:
 @needs_ffmpeg
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing: apt-get install -y chromium")
-def test_a_cadres_voice_diary_without_recognition_is_downloaded_and_plays_in_the_console(world, fake, tmp_path):
+def test_a_cadres_voice_diary_without_recognition_is_downloaded_and_plays_in_the_console(
+    world, fake, tmp_path
+):
     w = world
     fake.add_media("voice-diary-1", tiny_amr(tmp_path), "audio/amr")
     reply = chat(w).voice(w.openids["cadre_a"], "", media_id="voice-diary-1")  # no Recognition
@@ -93,7 +120,9 @@ def test_a_cadres_voice_diary_without_recognition_is_downloaded_and_plays_in_the
     from playwright.sync_api import sync_playwright
 
     with serve_in_thread(w.app) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         try:
             page = browser.new_page()
             page.goto(base + "/login")
@@ -111,7 +140,9 @@ def test_a_cadres_voice_diary_without_recognition_is_downloaded_and_plays_in_the
             assert body[:3] == b"ID3" or body[0] == 0xFF  # an MP3 stream
             # and the browser itself decodes it: the element learns the recording's length
             audio.evaluate("a => { a.preload = 'auto'; a.load(); }")
-            page.wait_for_function(f"document.querySelector(\"audio[data-attachment='{att.id}']\").duration > 0.5")
+            page.wait_for_function(
+                f"document.querySelector(\"audio[data-attachment='{att.id}']\").duration > 0.5"
+            )
         finally:
             browser.close()
 
@@ -170,8 +201,13 @@ def test_a_villagers_voice_reaches_the_cadre_as_itself_once_when_the_window_is_o
     uploaded = {kind: size for kind, _, size in fake.uploads}
     assert uploaded == {"voice": len(amr), "image": len(b"\xff\xd8\xff\xe0fakejpeg")}
     with w.lx.session() as ses:
-        notes = list(ses.scalars(select(Attachment.forward_note).where(
-            Attachment.owner_type == "request", Attachment.media_type.in_(["voice", "image"]))))
+        notes = list(
+            ses.scalars(
+                select(Attachment.forward_note).where(
+                    Attachment.owner_type == "request", Attachment.media_type.in_(["voice", "image"])
+                )
+            )
+        )
     assert notes and all(n == "sent" for n in notes)
     # the text push about each request still goes, as always
     assert w.count(OutboxMessage, OutboxMessage.openid == cadre, OutboxMessage.kind == "request") >= 2
@@ -182,8 +218,11 @@ def test_outside_the_cadres_window_the_voice_is_kept_and_only_the_text_push_goes
     w = world
     cadre, villager = w.openids["cadre_a"], w.openids["villager_a"]
     with w.lx.session() as ses:  # the cadre last wrote to us three days ago: the window is closed
-        ses.execute(update(WechatIdentity).where(WechatIdentity.openid == cadre)
-                    .values(**user_window_columns(w.clock() - timedelta(days=3))))
+        ses.execute(
+            update(WechatIdentity)
+            .where(WechatIdentity.openid == cadre)
+            .values(**user_window_columns(w.clock() - timedelta(days=3)))
+        )
     fake.add_media("villager-voice-2", tiny_amr(tmp_path), "audio/amr")
     chat(w).voice(villager, "", media_id="villager-voice-2")
     dispatch(w)
@@ -194,7 +233,7 @@ def test_outside_the_cadres_window_the_voice_is_kept_and_only_the_text_push_goes
     assert w.count(OutboxMessage, OutboxMessage.idempotency_key == f"request:{req.id}:cadre") == 1
     admin = w.login("admin")
     page = admin.get(f"/requests/{req.id}").get_data(as_text=True)
-    assert f"data-attachment=\"{att.id}\"" in page
+    assert f'data-attachment="{att.id}"' in page
 
 
 def test_the_fakes_media_expires_after_three_days_like_wechats(make_lx, fake):

@@ -27,18 +27,33 @@ def fake() -> Iterator[FakeWechat]:
         yield f
 
 
-def account(make_lx: Any, clock: Any, fake: FakeWechat, *, server_token: str = TOKEN, menu: bool = True,
-            **overrides: Any) -> tuple[Any, Any]:
+def account(
+    make_lx: Any,
+    clock: Any,
+    fake: FakeWechat,
+    *,
+    server_token: str = TOKEN,
+    menu: bool = True,
+    **overrides: Any,
+) -> tuple[Any, Any]:
     """The checking config and the served app (its own config: its token may differ, as on a real server)."""
     clock.set("2026-11-24 20:00")
-    base = {"wechat.api_base": fake.url, "wechat.token": TOKEN,
-            **{f"wechat.templates.{k}.id": v for k, v in TEMPLATE_IDS.items()}}
+    base = {
+        "wechat.api_base": fake.url,
+        "wechat.token": TOKEN,
+        **{f"wechat.templates.{k}.id": v for k, v in TEMPLATE_IDS.items()},
+    }
     served = make_lx(**{**base, "wechat.token": server_token})
     return base | overrides, (served, menu)
 
 
-def check(make_lx: Any, fake: FakeWechat, cfg: dict[str, Any], served: tuple[Any, bool],
-          public_url: str | None = None) -> Any:
+def check(
+    make_lx: Any,
+    fake: FakeWechat,
+    cfg: dict[str, Any],
+    served: tuple[Any, bool],
+    public_url: str | None = None,
+) -> Any:
     served_lx, menu = served
     with serve_in_thread(create_app(served_lx)) as url:
         lx = make_lx(**{"wechat.public_url": public_url or url, **cfg})
@@ -55,18 +70,32 @@ def test_check_passes_against_an_account_set_up_right(make_lx, clock, fake):
     cfg, served = account(make_lx, clock, fake)
     result = check(make_lx, fake, cfg, served)
     assert result.exit_code == 0, result.output
-    for name in ("token", "account", "template task", "template request", "template notice", "menu", "server"):
+    for name in (
+        "token",
+        "account",
+        "template task",
+        "template request",
+        "template notice",
+        "menu",
+        "server",
+    ):
         assert line(result, name).startswith("OK"), result.output
     # http://127.0.0.1 passes for tests, with a clear note that WeChat users cannot reach it
     assert line(result, "public_url").startswith("WARN") and "仅供测试" in line(result, "public_url")
     assert "FAIL 0" in result.output
 
 
-@pytest.mark.parametrize(("scenario", "errcode", "says"), [
-    ("wrong_secret", 40125, "AppSecret"), ("wrong_appid", 40013, "AppID"), ("ip_not_whitelisted", 40164, "IP 白名单"),
-])
-def test_a_bad_secret_appid_or_ip_fails_the_token_line_with_its_errcode_and_fix(make_lx, clock, fake, scenario,
-                                                                               errcode, says):
+@pytest.mark.parametrize(
+    ("scenario", "errcode", "says"),
+    [
+        ("wrong_secret", 40125, "AppSecret"),
+        ("wrong_appid", 40013, "AppID"),
+        ("ip_not_whitelisted", 40164, "IP 白名单"),
+    ],
+)
+def test_a_bad_secret_appid_or_ip_fails_the_token_line_with_its_errcode_and_fix(
+    make_lx, clock, fake, scenario, errcode, says
+):
     cfg, served = account(make_lx, clock, fake, menu=False)
     fake.scenario = scenario
     result = check(make_lx, fake, cfg, served)
@@ -82,7 +111,9 @@ def test_a_secret_that_differs_from_the_accounts_fails_with_40125(make_lx, clock
     assert result.exit_code == 1 and "40125" in line(result, "token")
 
 
-def test_an_unverified_account_fails_with_48001_and_says_a_verified_service_account_is_needed(make_lx, clock, fake):
+def test_an_unverified_account_fails_with_48001_and_says_a_verified_service_account_is_needed(
+    make_lx, clock, fake
+):
     cfg, served = account(make_lx, clock, fake)
     fake.scenario = "unverified"  # menus work, templates do not (interface privileges table)
     result = check(make_lx, fake, cfg, served)
@@ -101,11 +132,18 @@ def test_a_template_id_not_among_the_accounts_templates_is_named(make_lx, clock,
 
 
 def test_a_template_key_left_unmapped_or_mapped_to_a_key_the_template_lacks_is_named(make_lx, clock, fake):
-    fake.add_private_template("TPL_REQ2", "工单受理通知", ["character_string1", "thing2", "thing3", "thing4",
-                                                        "time5", "phrase6"])
-    cfg, served = account(make_lx, clock, fake, **{
-        "wechat.templates.request.id": "TPL_REQ2",
-        "wechat.templates.reply.fields": {"character_string1": "number", "thing9": "text"}})
+    fake.add_private_template(
+        "TPL_REQ2", "工单受理通知", ["character_string1", "thing2", "thing3", "thing4", "time5", "phrase6"]
+    )
+    cfg, served = account(
+        make_lx,
+        clock,
+        fake,
+        **{
+            "wechat.templates.request.id": "TPL_REQ2",
+            "wechat.templates.reply.fields": {"character_string1": "number", "thing9": "text"},
+        },
+    )
     result = check(make_lx, fake, cfg, served)
     assert result.exit_code == 1
     request = line(result, "template request")

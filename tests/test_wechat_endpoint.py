@@ -26,17 +26,30 @@ from tests.support.factories import Factory
 from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, wechat_signature, xml
 
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
-DOMAIN_TABLES = (DiaryEntry, MonthlySummary, VillagerRequest, RequestReply, OutboxMessage, Attachment, BindCode,
-                 AuditLog)
+DOMAIN_TABLES = (
+    DiaryEntry,
+    MonthlySummary,
+    VillagerRequest,
+    RequestReply,
+    OutboxMessage,
+    Attachment,
+    BindCode,
+    AuditLog,
+)
 
 
 def counts(lx: Any) -> dict[str, Any]:
     with lx.session() as s:
-        out: dict[str, Any] = {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in DOMAIN_TABLES}
+        out: dict[str, Any] = {
+            t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in DOMAIN_TABLES
+        }
         out["identities"] = sorted(
-            (i.openid, i.kind, i.cadre_id, i.household_id, i.subscribed) for i in s.scalars(select(WechatIdentity))
+            (i.openid, i.kind, i.cadre_id, i.household_id, i.subscribed)
+            for i in s.scalars(select(WechatIdentity))
         )
-        out["used_codes"] = s.scalar(select(func.count()).select_from(BindCode).where(BindCode.used_at.is_not(None)))
+        out["used_codes"] = s.scalar(
+            select(func.count()).select_from(BindCode).where(BindCode.used_at.is_not(None))
+        )
     return out
 
 
@@ -120,19 +133,25 @@ def test_safe_mode_bad_msg_signature_is_403(make_lx: Any, clock: Any) -> None:
     wc = WechatClient(app.test_client(), TEST_TOKEN, clock)
     q = wc.query()
     enc = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxtestappid").encrypt_message(
-        xml("o-x", "text", create_time=wc.ts(), msg_id=9, Content="帮助"), q["nonce"], q["timestamp"])
+        xml("o-x", "text", create_time=wc.ts(), msg_id=9, Content="帮助"), q["nonce"], q["timestamp"]
+    )
     encrypt = enc.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-    r = app.test_client().post("/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": "f" * 40},
-                               data=body)
+    r = app.test_client().post(
+        "/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": "f" * 40}, data=body
+    )
     assert r.status_code == 403
     # encrypted for another AppID: the signature holds, the AppID check refuses it
     other = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxOTHERapp").encrypt_message(
-        xml("o-x", "text", create_time=wc.ts(), msg_id=10, Content="帮助"), q["nonce"], q["timestamp"])
+        xml("o-x", "text", create_time=wc.ts(), msg_id=10, Content="帮助"), q["nonce"], q["timestamp"]
+    )
     encrypt = other.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     good_sig = wechat_signature(TEST_TOKEN, q["timestamp"], q["nonce"], encrypt)
-    r = app.test_client().post("/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": good_sig},
-                               data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    r = app.test_client().post(
+        "/wechat",
+        query_string={**q, "encrypt_type": "aes", "msg_signature": good_sig},
+        data=f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
+    )
     assert r.status_code == 400
     assert inbound_count(lx) == 0
 
@@ -149,8 +168,22 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file
 
 @pytest.mark.parametrize(
     "case",
-    ["bad_signature", "non_ascii_signature", "non_ascii_msg_signature", "no_signature", "old_timestamp", "future_timestamp", "malformed", "not_xml_root",
-     "billion_laughs", "external_entity", "empty_body", "too_big", "no_sender", "bad_create_time"],
+    [
+        "bad_signature",
+        "non_ascii_signature",
+        "non_ascii_msg_signature",
+        "no_signature",
+        "old_timestamp",
+        "future_timestamp",
+        "malformed",
+        "not_xml_root",
+        "billion_laughs",
+        "external_entity",
+        "empty_body",
+        "too_big",
+        "no_sender",
+        "bad_create_time",
+    ],
 )
 def test_refused_requests_store_nothing(env: Any, clock: Any, case: str) -> None:
     lx, app, wc = env
@@ -168,8 +201,13 @@ def test_refused_requests_store_nothing(env: Any, clock: Any, case: str) -> None
     elif case == "non_ascii_msg_signature":
         if wc.crypto is None:
             pytest.skip("msg_signature exists only in safe mode")
-        r, status = wc.post_raw("<xml><Encrypt><![CDATA[abcd]]></Encrypt></xml>",
-                                query={**q, "encrypt_type": "aes", "msg_signature": "签名" * 20}), 403
+        r, status = (
+            wc.post_raw(
+                "<xml><Encrypt><![CDATA[abcd]]></Encrypt></xml>",
+                query={**q, "encrypt_type": "aes", "msg_signature": "签名" * 20},
+            ),
+            403,
+        )
     elif case == "no_signature":
         r, status = wc.post_raw(good, query={"timestamp": q["timestamp"], "nonce": q["nonce"]}), 403
     elif case == "old_timestamp":
@@ -209,7 +247,9 @@ def test_handled_but_harmless_inputs(env: Any, clock: Any) -> None:
     assert "暂时只能处理" in wc.post("o-vill", "video", MediaId="v1", ThumbMediaId="t1")
     assert "暂时只能处理" in wc.post("o-vill", "miniprogrampage", Title="x")
     assert "暂时只能处理" in wc.post("o-cadre", "shortvideo", MediaId="v1", ThumbMediaId="t1")
-    assert "停用" in wc.event("o-vill", "CLICK", key="MENU_1")  # a key no menu of ours has: help, nothing stored
+    assert "停用" in wc.event(
+        "o-vill", "CLICK", key="MENU_1"
+    )  # a key no menu of ours has: help, nothing stored
     assert counts(lx) == before
 
 

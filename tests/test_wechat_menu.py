@@ -50,7 +50,9 @@ def keys_of(menu: dict[str, Any]) -> list[str]:
     return out
 
 
-def test_wechat_menu_creates_the_default_menu_and_every_click_key_answers_like_its_command(make_lx, clock, fake):
+def test_wechat_menu_creates_the_default_menu_and_every_click_key_answers_like_its_command(
+    make_lx, clock, fake
+):
     chat = world(make_lx, clock, fake)
     result = run_cli(chat.lx, "wechat", "menu")
     assert result.exit_code == 0, result.output
@@ -89,14 +91,25 @@ def test_a_click_key_from_an_old_menu_gets_help_not_silence(make_lx, clock, fake
 
 
 def test_configured_menu_with_a_console_page_is_created_with_the_url_under_public_url(make_lx, clock, fake):
-    buttons = [{"name": "联系干部", "key": "LX_CONTACT"},
-               {"name": "办公", "sub": [{"name": "督办卡", "url": "/tasks"}, {"name": "本月", "key": "LX_MONTH"}]}]
-    chat = world(make_lx, clock, fake, **{"wechat.menu.buttons": buttons,
-                                          "wechat.public_url": "https://lianxin.example.cn"})
+    buttons = [
+        {"name": "联系干部", "key": "LX_CONTACT"},
+        {"name": "办公", "sub": [{"name": "督办卡", "url": "/tasks"}, {"name": "本月", "key": "LX_MONTH"}]},
+    ]
+    chat = world(
+        make_lx,
+        clock,
+        fake,
+        **{"wechat.menu.buttons": buttons, "wechat.public_url": "https://lianxin.example.cn"},
+    )
     result = run_cli(chat.lx, "wechat", "menu")
     assert result.exit_code == 0, result.output
     sub = fake.menu["button"][1]["sub_button"][0]
-    assert sub == {"type": "view", "name": "督办卡", "url": "https://lianxin.example.cn/tasks", "sub_button": []}
+    assert sub == {
+        "type": "view",
+        "name": "督办卡",
+        "url": "https://lianxin.example.cn/tasks",
+        "sub_button": [],
+    }
 
 
 BAD_MENUS = [
@@ -112,7 +125,9 @@ BAD_MENUS = [
 
 
 @pytest.mark.parametrize(("buttons", "says"), BAD_MENUS)
-def test_a_menu_over_the_platform_limits_is_refused_before_anything_is_sent(make_lx, clock, fake, buttons, says):
+def test_a_menu_over_the_platform_limits_is_refused_before_anything_is_sent(
+    make_lx, clock, fake, buttons, says
+):
     chat = world(make_lx, clock, fake, **{"wechat.menu.buttons": buttons})
     result = run_cli(chat.lx, "wechat", "menu")
     assert result.exit_code != 0
@@ -127,24 +142,48 @@ H = {"name": "帮助", "key": "LX_HELP"}
 FAKE_REFUSALS = [
     ({"button": []}, 40016, None),  # an empty [wechat.menu] means the default menu
     ({"button": [{"type": "click", "name": "帮助", "key": "K"}] * 4}, 40016, [H] * 4),
-    ({"button": [{"name": "a", "sub_button": [{"type": "click", "name": "b", "key": "K"}] * 6}]}, 40023,
-     [{"name": "a", "sub": [H] * 6}]),
-    ({"button": [{"type": "click", "name": "联系干部联系干部", "key": "K"}]}, 40018,
-     [{"name": "联系干部联系干部", "key": "LX_HELP"}]),
-    ({"button": [{"type": "click", "name": "帮助", "key": "K" * 129}]}, 40019, [{"name": "帮助", "key": "K" * 129}]),
+    (
+        {"button": [{"name": "a", "sub_button": [{"type": "click", "name": "b", "key": "K"}] * 6}]},
+        40023,
+        [{"name": "a", "sub": [H] * 6}],
+    ),
+    (
+        {"button": [{"type": "click", "name": "联系干部联系干部", "key": "K"}]},
+        40018,
+        [{"name": "联系干部联系干部", "key": "LX_HELP"}],
+    ),
+    (
+        {"button": [{"type": "click", "name": "帮助", "key": "K" * 129}]},
+        40019,
+        [{"name": "帮助", "key": "K" * 129}],
+    ),
     ({"button": [{"type": "nonsense", "name": "帮助", "key": "K"}]}, 40017, None),
-    ({"button": [{"name": "a", "sub_button": [{"type": "view", "name": "b", "url": "https://a/" + "x" * 1020}]}]},
-     40027, [{"name": "a", "sub": [{"name": "b", "url": "https://a/" + "x" * 1020}]}]),
-    ({"button": [{"name": "a", "sub_button": [{"type": "click", "name": "帮" * 21, "key": "K"}]}]}, 40025,
-     [{"name": "a", "sub": [{"name": "帮" * 21, "key": "LX_HELP"}]}]),
+    (
+        {
+            "button": [
+                {"name": "a", "sub_button": [{"type": "view", "name": "b", "url": "https://a/" + "x" * 1020}]}
+            ]
+        },
+        40027,
+        [{"name": "a", "sub": [{"name": "b", "url": "https://a/" + "x" * 1020}]}],
+    ),
+    (
+        {"button": [{"name": "a", "sub_button": [{"type": "click", "name": "帮" * 21, "key": "K"}]}]},
+        40025,
+        [{"name": "a", "sub": [{"name": "帮" * 21, "key": "LX_HELP"}]}],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "errcode", "ours"), FAKE_REFUSALS)
 def test_the_fake_refuses_what_wechat_refuses_and_our_check_refuses_it_first(fake, body, errcode, ours):
-    token = requests.post(fake.url + "/cgi-bin/stable_token", json={
-        "grant_type": "client_credential", "appid": fake.app_id, "secret": fake.secret}).json()["access_token"]
-    answer = requests.post(fake.url + "/cgi-bin/menu/create", params={"access_token": token}, json=body).json()
+    token = requests.post(
+        fake.url + "/cgi-bin/stable_token",
+        json={"grant_type": "client_credential", "appid": fake.app_id, "secret": fake.secret},
+    ).json()["access_token"]
+    answer = requests.post(
+        fake.url + "/cgi-bin/menu/create", params={"access_token": token}, json=body
+    ).json()
     assert answer["errcode"] == errcode
     assert fake.menu is None
     if ours is not None:
@@ -155,11 +194,15 @@ def test_the_fake_refuses_what_wechat_refuses_and_our_check_refuses_it_first(fak
 def test_menu_get_gives_back_what_was_created(make_lx, clock, fake):
     chat = world(make_lx, clock, fake)
     assert run_cli(chat.lx, "wechat", "menu").exit_code == 0
-    token = requests.post(fake.url + "/cgi-bin/stable_token", json={
-        "grant_type": "client_credential", "appid": fake.app_id, "secret": fake.secret}).json()["access_token"]
+    token = requests.post(
+        fake.url + "/cgi-bin/stable_token",
+        json={"grant_type": "client_credential", "appid": fake.app_id, "secret": fake.secret},
+    ).json()["access_token"]
     menu = requests.get(fake.url + "/cgi-bin/menu/get", params={"access_token": token}).json()["menu"]
     assert keys_of(menu) == keys_of(build_menu([], "https://a.cn").body)
-    assert all(b["sub_button"] == [] or all(s["sub_button"] == [] for s in b["sub_button"]) for b in menu["button"])
+    assert all(
+        b["sub_button"] == [] or all(s["sub_button"] == [] for s in b["sub_button"]) for b in menu["button"]
+    )
 
 
 def test_every_key_lianxin_answers_is_named_for_its_chat_command():

@@ -16,7 +16,9 @@ from storage.outbox import enqueue
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 
-TEMPLATES = {f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")}
+TEMPLATES = {
+    f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
+}
 
 
 @pytest.fixture
@@ -42,8 +44,9 @@ def test_a_users_message_opens_five_messages_for_48_hours(chat: Chat) -> None:
     assert _window(chat, "o-v") == (5, timedelta(hours=48))
 
 
-@pytest.mark.parametrize("event, key", [("subscribe", None), ("subscribe", "qrscene_x"), ("SCAN", "x"),
-                                        ("CLICK", "HELP")])
+@pytest.mark.parametrize(
+    "event, key", [("subscribe", None), ("subscribe", "qrscene_x"), ("SCAN", "x"), ("CLICK", "HELP")]
+)
 def test_a_follow_a_scan_or_a_menu_click_opens_three_messages_for_one_minute(chat: Chat, event, key) -> None:
     chat.wc.event("o-v", event, key=key)
     assert _window(chat, "o-v") == (3, timedelta(minutes=1))
@@ -67,7 +70,9 @@ def test_a_follow_inside_a_48_hour_window_does_not_shorten_it(chat: Chat) -> Non
     assert _window(chat, "o-v") == (5, timedelta(hours=47))
 
 
-def test_after_only_a_follow_a_push_within_a_minute_is_a_message_and_later_a_template(chat: Chat, fake) -> None:
+def test_after_only_a_follow_a_push_within_a_minute_is_a_message_and_later_a_template(
+    chat: Chat, fake
+) -> None:
     chat.wc.event("o-new", "subscribe")
     fake.action("o-new")  # WeChat saw the same follow
     with chat.lx.session() as s:
@@ -87,8 +92,14 @@ def test_the_fake_refuses_a_customer_service_message_after_the_follows_minute(fa
     """The fake keeps the same rule, so a wrong channel choice fails the tests above."""
     fake.action("o-x")
     clock.advance(seconds=61)
-    token = requests.post(f"{fake.url}/cgi-bin/stable_token", json={
-        "grant_type": "client_credential", "appid": "wxtestappid", "secret": "testsecret"}, timeout=5).json()["access_token"]
-    answer = requests.post(f"{fake.url}/cgi-bin/message/custom/send?access_token={token}",
-                        json={"touser": "o-x", "msgtype": "text", "text": {"content": "hi"}}, timeout=5).json()
+    token = requests.post(
+        f"{fake.url}/cgi-bin/stable_token",
+        json={"grant_type": "client_credential", "appid": "wxtestappid", "secret": "testsecret"},
+        timeout=5,
+    ).json()["access_token"]
+    answer = requests.post(
+        f"{fake.url}/cgi-bin/message/custom/send?access_token={token}",
+        json={"touser": "o-x", "msgtype": "text", "text": {"content": "hi"}},
+        timeout=5,
+    ).json()
     assert answer["errcode"] == 45015

@@ -24,8 +24,22 @@ from bot.cli import (
 )
 from bot.cli.base import CliState, command, main, require_schema
 
-COMMAND_GROUPS = (schema, accounts, serving, importing, demo, ledger, printing, report, purge, tasks, wechat,
-                  office, diary_book, remarks)
+COMMAND_GROUPS = (
+    schema,
+    accounts,
+    serving,
+    importing,
+    demo,
+    ledger,
+    printing,
+    report,
+    purge,
+    tasks,
+    wechat,
+    office,
+    diary_book,
+    remarks,
+)
 
 for _group in COMMAND_GROUPS:
     _group.register(main)

@@ -23,21 +23,26 @@ def register(main: click.Group) -> None:
         except BindError as e:
             raise click.ClickException(str(e)) from None
         local = expires.astimezone(lx.config.tz)
-        click.echo(f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次。")
+        click.echo(
+            f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次。"
+        )
         click.echo(f"请干部在公众号中发送：绑定 {code}")
         click.echo(code)
-
 
     @main.group("user")
     def user_group() -> None:
         """控制台账号 / console accounts."""
 
-
     @command(user_group, "add")
     @click.argument("name")
-    @click.option("--role", type=click.Choice(["county-admin", "county-viewer", "admin", "village", "viewer"]),
-                  required=True)
-    @click.option("--township", default=None, help="admin/viewer/village accounts in a county: the township's name")
+    @click.option(
+        "--role",
+        type=click.Choice(["county-admin", "county-viewer", "admin", "village", "viewer"]),
+        required=True,
+    )
+    @click.option(
+        "--township", default=None, help="admin/viewer/village accounts in a county: the township's name"
+    )
     @click.option("--village", "village", default=None, help="village accounts: the village's name")
     def user_add_cmd(lx: Lianxin, name: str, role: str, township: str | None, village: str | None) -> None:
         """添加控制台账号；密码从标准输入读取（非终端时）或提示输入 / add a console account."""
@@ -48,8 +53,18 @@ def register(main: click.Group) -> None:
             password = sys.stdin.readline().rstrip("\r\n")
         try:
             with lx.session() as s:
-                create_console_user(s, username=name, password=password, role=role, village=village, actor="cli",
-                                    township=township, default_township=lx.config["general"]["township"])
+                create_console_user(
+                    s,
+                    username=name,
+                    password=password,
+                    role=role,
+                    village=village,
+                    actor="cli",
+                    township=township,
+                    default_township=lx.config["general"]["township"],
+                )
         except AccountError as e:
             raise click.ClickException(str(e)) from None
-        click.echo(f"已添加账号 {name}（{role}{'，' + township if township else ''}{'，' + village if village else ''}）")
+        click.echo(
+            f"已添加账号 {name}（{role}{'，' + township if township else ''}{'，' + village if village else ''}）"
+        )

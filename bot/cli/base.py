@@ -38,8 +38,9 @@ class CliState:
                 config = load_config(self.config_path)
             except ConfigError as e:
                 raise click.ClickException(f"配置错误 / configuration error: {e}") from None
-            logging.basicConfig(level=config["general"]["log_level"],
-                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            logging.basicConfig(
+                level=config["general"]["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            )
             if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
                 # Alembic's INFO lines ("setup plugin ...") buried the demo's console URL and logins.
                 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -48,7 +49,8 @@ class CliState:
             except (ArgumentError, ImportError) as e:  # an unparsable URL, or a driver we do not ship
                 raise click.ClickException(
                     "配置错误 / configuration error: [database] url 无法使用（应为 sqlite:///文件 或 "
-                    f"postgresql://用户:密码@主机/库）：{e}") from None
+                    f"postgresql://用户:密码@主机/库）：{e}"
+                ) from None
             # Release the engine's connections when the command ends (tests run many commands in one process).
             click.get_current_context().call_on_close(self._close)
         return self._lx
@@ -61,14 +63,25 @@ def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 config_option = click.option(
-    "--config", "config_path", metavar="FILE", expose_value=False, is_eager=True, callback=_set_config,
+    "--config",
+    "config_path",
+    metavar="FILE",
+    expose_value=False,
+    is_eager=True,
+    callback=_set_config,
     help="配置文件 config file (else $LIANXIN_CONFIG, else ./config.toml)",
 )
 
 
 def _os_reason(e: OSError) -> str:
-    reasons = {errno.ENOENT: "所在文件夹不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限",
-               errno.EISDIR: "这是一个文件夹", errno.EROFS: "只读文件系统", errno.ENOSPC: "磁盘已满"}
+    reasons = {
+        errno.ENOENT: "所在文件夹不存在",
+        errno.EACCES: "没有权限",
+        errno.EPERM: "没有权限",
+        errno.EISDIR: "这是一个文件夹",
+        errno.EROFS: "只读文件系统",
+        errno.ENOSPC: "磁盘已满",
+    }
     return f"{reasons.get(e.errno or 0, '操作失败')} / {e.strerror}"
 
 
@@ -83,7 +96,9 @@ def command(group: click.Group, *args: Any, **kwargs: Any) -> Callable[[Callable
             try:
                 return fn(lx, *a, **kw)
             except OSError as e:
-                if e.filename is None:  # not a file the user named (a socket, the database...): not ours to word
+                if (
+                    e.filename is None
+                ):  # not a file the user named (a socket, the database...): not ours to word
                     raise
                 raise click.ClickException(f"无法写入或读取文件 {e.filename}：{_os_reason(e)}") from None
 

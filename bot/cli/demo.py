@@ -43,6 +43,8 @@ def register(main: click.Group) -> None:
             # The demo's WeChat accounts are fake: without a configured Official Account the scheduler would
             # queue pushes that can only fail against the real API. `lianxin jobs run NAME` still shows them.
             scheduler = False
-            click.echo("未配置公众号 [wechat] app_id：演示不运行定时推送（可用 lianxin jobs run NAME 手动试）/ "
-                       "no app_id configured: the scheduler is not started")
+            click.echo(
+                "未配置公众号 [wechat] app_id：演示不运行定时推送（可用 lianxin jobs run NAME 手动试）/ "
+                "no app_id configured: the scheduler is not started"
+            )
         serve.serve(lx, host=host, port=port, workers=1, scheduler=scheduler)

@@ -15,8 +15,15 @@ from storage import diary_book as book_data
 from storage.runtime import Lianxin
 
 
-def make(lx: Lianxin, *, month: str, out: str, phone: str | None = None, village: str | None = None,
-         township: str | None = None) -> str:
+def make(
+    lx: Lianxin,
+    *,
+    month: str,
+    out: str,
+    phone: str | None = None,
+    village: str | None = None,
+    township: str | None = None,
+) -> str:
     """Write the book to ``out``; returns the line to print. DiaryBookError / PrintError say what is wrong,
     before anything is written."""
     suffix = Path(out).suffix.lower()
@@ -31,11 +38,17 @@ def make(lx: Lianxin, *, month: str, out: str, phone: str | None = None, village
     with lx.session() as s:
         cadre = book_data.cadre_by_phone(s, phone) if phone is not None else None
         if cadre is not None and scope is not None and cadre.township_id != scope[0]:
-            raise book_data.DiaryBookError(f"干部 {cadre.name}（{cadre.phone}）不属于{scope[1]} / not of that township")
-        vil = (book_data.village_by_name(s, village, township_id=scope[0] if scope else None)
-               if village is not None else None)
-        book = diary_book.make_book(s, lx.config, month=month, actor="cli", fmt=suffix.lstrip("."),
-                                    cadre=cadre, village=vil)
+            raise book_data.DiaryBookError(
+                f"干部 {cadre.name}（{cadre.phone}）不属于{scope[1]} / not of that township"
+            )
+        vil = (
+            book_data.village_by_name(s, village, township_id=scope[0] if scope else None)
+            if village is not None
+            else None
+        )
+        book = diary_book.make_book(
+            s, lx.config, month=month, actor="cli", fmt=suffix.lstrip("."), cadre=cadre, village=vil
+        )
         path = printing.write(book.html, out)  # a failed PDF rolls the audit row back with the session
     who = f"{book.cadres} 名干部" if vil is not None else "1 名干部"
     return f"已生成 {book.name}：{who}，{book.entries} 条日记 → {path}"
@@ -44,12 +57,15 @@ def make(lx: Lianxin, *, month: str, out: str, phone: str | None = None, village
 def register(main: click.Group) -> None:
     @command(main, "diary-book")
     @click.option("--cadre", "phone", default=None, metavar="PHONE", help="the cadre's phone (干部电话)")
-    @click.option("--village", default=None, metavar="V", help="instead of --cadre: every cadre of the village")
+    @click.option(
+        "--village", default=None, metavar="V", help="instead of --cadre: every cadre of the village"
+    )
     @click.option("--month", required=True, metavar="YYYY-MM")
     @click.option("--out", required=True, metavar="F", help=".html or .pdf")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
-    def diary_book_cmd(lx: Lianxin, phone: str | None, village: str | None, month: str, out: str,
-                       township: str | None) -> None:
+    def diary_book_cmd(
+        lx: Lianxin, phone: str | None, village: str | None, month: str, out: str, township: str | None
+    ) -> None:
         """打印干部的《民情日记》月册 / print a cadre's diary of the month (A4, .html or .pdf)."""
         require_schema(lx)
         try:

@@ -22,10 +22,18 @@ def _progress(stage: str, done: int, total: int) -> None:
 def register(main: click.Group) -> None:
     @command(main, "import")
     @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--template", "template", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="写出一个空白模板 (.xlsx)，含表头和一行示例 / write an empty template workbook")
-    @click.option("--township", default=None,
-                  help="名单所属乡镇（名单无「乡镇」列时；全县部署需指明）/ the township of a list without a 乡镇 column")
+    @click.option(
+        "--template",
+        "template",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="写出一个空白模板 (.xlsx)，含表头和一行示例 / write an empty template workbook",
+    )
+    @click.option(
+        "--township",
+        default=None,
+        help="名单所属乡镇（名单无「乡镇」列时；全县部署需指明）/ the township of a list without a 乡镇 column",
+    )
     def import_cmd(lx: Lianxin, file: Path | None, template: Path | None, township: str | None) -> None:
         """导入联户名单 (.xlsx / .csv) / import a link list; re-importing the same file changes nothing."""
         if template is not None:
@@ -44,14 +52,20 @@ def register(main: click.Group) -> None:
         table = read_rows(file, progress=_progress)
         with lx.session() as s:
             if table.has_township and township:
-                raise click.UsageError("名单已有「乡镇」列，不能再用 --township / the list names its townships")
+                raise click.UsageError(
+                    "名单已有「乡镇」列，不能再用 --township / the list names its townships"
+                )
             try:
-                name = (lx.config["general"]["township"] if table.has_township else
-                        townships.resolve_name(s, township, default=lx.config["general"]["township"]))
+                name = (
+                    lx.config["general"]["township"]
+                    if table.has_township
+                    else townships.resolve_name(s, township, default=lx.config["general"]["township"])
+                )
             except townships.TownshipRefused as e:
                 raise click.ClickException(str(e)) from None
-            plan = plan_import(s, table, township=name,
-                               minimum=lx.config["score"]["min_households"], progress=_progress)
+            plan = plan_import(
+                s, table, township=name, minimum=lx.config["score"]["min_households"], progress=_progress
+            )
             if plan.ok:
                 try:
                     apply_import(s, plan, actor="cli", now=lx.now(), progress=_progress)
@@ -59,8 +73,10 @@ def register(main: click.Group) -> None:
                 except ImportRefused as e:  # pragma: no cover - plan.ok was checked
                     raise click.ClickException(str(e)) from None
         if not plan.ok:
-            click.echo(f"文件 {file.name} 有 {len(plan.problems)} 处问题，未导入任何数据 / refused, nothing written:",
-                       err=True)
+            click.echo(
+                f"文件 {file.name} 有 {len(plan.problems)} 处问题，未导入任何数据 / refused, nothing written:",
+                err=True,
+            )
             for p in plan.problems:
                 click.echo(f"  {p}", err=True)
             raise SystemExit(1)
@@ -68,9 +84,13 @@ def register(main: click.Group) -> None:
         for line in plan.summary_lines():
             click.echo(f"  {line}")
         if plan.moved_households:
-            click.echo(f"  {len(plan.moved_households)} 户换了联户干部：服务卡换卡待发、承诺书待重签；已通知农户微信 {told} 个")
-        if plan.counts.get("households_new", 0) + plan.counts.get("households_updated", 0) == 0 \
-                and plan.counts.get("cadres_new", 0) + plan.counts.get("cadres_updated", 0) == 0:
+            click.echo(
+                f"  {len(plan.moved_households)} 户换了联户干部：服务卡换卡待发、承诺书待重签；已通知农户微信 {told} 个"
+            )
+        if (
+            plan.counts.get("households_new", 0) + plan.counts.get("households_updated", 0) == 0
+            and plan.counts.get("cadres_new", 0) + plan.counts.get("cadres_updated", 0) == 0
+        ):
             click.echo("  全部未变 / everything unchanged")
         for w in plan.warnings:
             click.echo(f"警告：{w}")

@@ -14,26 +14,53 @@ from storage.periods import parse_period
 from storage.runtime import Lianxin
 
 
-def run_ledger(lx: Lianxin, *, village: str | None, cadre: str | None, fmt: str, out: str | None,
-               month: str | None = None, township: tuple[int, str] | None = None) -> str | bytes:
+def run_ledger(
+    lx: Lianxin,
+    *,
+    village: str | None,
+    cadre: str | None,
+    fmt: str,
+    out: str | None,
+    month: str | None = None,
+    township: tuple[int, str] | None = None,
+) -> str | bytes:
     """Build, render, audit and (with ``out``) write the ledger; returns what was rendered."""
     today = lx.now().astimezone(lx.config.tz).date()
     with lx.session() as s:
-        led = build_ledger(s, today=today, village=village, cadre_phone=cadre, month=month,
-                           township_id=township[0] if township else None)
+        led = build_ledger(
+            s,
+            today=today,
+            village=village,
+            cadre_phone=cadre,
+            month=month,
+            township_id=township[0] if township else None,
+        )
         content: str | bytes
         if fmt == "json":
             content = ledger_render.to_json(led)
         elif fmt == "html":
-            content = ledger_render.to_html(led, township=township[1] if township else lx.config["general"]["township"])
+            content = ledger_render.to_html(
+                led, township=township[1] if township else lx.config["general"]["township"]
+            )
         else:
             content = ledger_render.to_xlsx(led)
         if out:  # write first, audit second (same transaction): a failed write leaves no "exported" record
             data = content.encode("utf-8") if isinstance(content, str) else content
             Path(out).write_bytes(data)  # an OSError rolls the session back (no audit record)
-        audit.record(s, actor="cli", action="ledger.export", target=out or "stdout",
-                     detail={"format": fmt, "village": village, "cadre": led["filters"]["cadre"],
-                             "month": led["month"], "cadres": len(led["cadres"]), "missing": len(led["missing"])})
+        audit.record(
+            s,
+            actor="cli",
+            action="ledger.export",
+            target=out or "stdout",
+            detail={
+                "format": fmt,
+                "village": village,
+                "cadre": led["filters"]["cadre"],
+                "month": led["month"],
+                "cadres": len(led["cadres"]),
+                "missing": len(led["missing"]),
+            },
+        )
     return content
 
 
@@ -41,13 +68,32 @@ def register(main: click.Group) -> None:
     @command(main, "ledger")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--village", default=None, help="只看这个村（居） / one village")
-    @click.option("--cadre", "cadre", default=None, metavar="PHONE", help="只看这位干部 / one cadre, by phone")
-    @click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "html"]), default=None,
-                  help="json (default without --out), xlsx or html; with --out the suffix decides")
+    @click.option(
+        "--cadre", "cadre", default=None, metavar="PHONE", help="只看这位干部 / one cadre, by phone"
+    )
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["json", "xlsx", "html"]),
+        default=None,
+        help="json (default without --out), xlsx or html; with --out the suffix decides",
+    )
     @click.option("--out", default=None, metavar="FILE", help="write to FILE instead of standard output")
-    @click.option("--month", default=None, metavar="YYYY-MM", help="month whose diary visits count (default: this month)")
-    def ledger_cmd(lx: Lianxin, township: str | None, village: str | None, cadre: str | None, fmt: str | None, out: str | None,
-                   month: str | None) -> None:
+    @click.option(
+        "--month",
+        default=None,
+        metavar="YYYY-MM",
+        help="month whose diary visits count (default: this month)",
+    )
+    def ledger_cmd(
+        lx: Lianxin,
+        township: str | None,
+        village: str | None,
+        cadre: str | None,
+        fmt: str | None,
+        out: str | None,
+        month: str | None,
+    ) -> None:
         """五个一台账：每位干部对每户的五个一完成情况与缺项 / the 五个一 ledger."""
         require_schema(lx)
         if fmt is None:
@@ -61,8 +107,15 @@ def register(main: click.Group) -> None:
             except ValueError as e:
                 raise click.ClickException(str(e)) from None
         try:
-            content = run_ledger(lx, village=village, cadre=cadre, fmt=fmt, out=out, month=month,
-                                 township=township_scope(lx, township))
+            content = run_ledger(
+                lx,
+                village=village,
+                cadre=cadre,
+                fmt=fmt,
+                out=out,
+                month=month,
+                township=township_scope(lx, township),
+            )
         except LedgerError as e:
             raise click.ClickException(str(e)) from None
         if out:

@@ -23,7 +23,9 @@ def _date(value: str, flag: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise click.BadParameter(f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint=flag) from None
+        raise click.BadParameter(
+            f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint=flag
+        ) from None
 
 
 def _moment(lx: Lianxin, value: str | None) -> datetime:
@@ -45,12 +47,15 @@ def _mine(lx: Lianxin, township: str | None, township_id: int | None, what: str)
         raise click.ClickException(f"{what}不属于{scope[1]} / not of that township")
 
 
-def add_leave(lx: Lianxin, *, phone: str, start: date, end: date, reason: str | None,
-              township: str | None = None) -> str:
+def add_leave(
+    lx: Lianxin, *, phone: str, start: date, end: date, reason: str | None, township: str | None = None
+) -> str:
     with lx.session() as s:
         cadre = leave_svc.cadre_by_phone(s, phone)
         _mine(lx, township, cadre.township_id, f"干部 {cadre.name}（{cadre.phone}）")
-        lv = leave_svc.add_leave(s, cadre=cadre, start=start, end=end, reason=reason, actor="cli", now=lx.now())
+        lv = leave_svc.add_leave(
+            s, cadre=cadre, start=start, end=end, reason=reason, actor="cli", now=lx.now()
+        )
         return f"已登记 {cadre.name}（{cadre.phone}）请假 {lv.start_date} 至 {lv.end_date}，共 {(lv.end_date - lv.start_date).days + 1} 天。"
 
 
@@ -59,10 +64,23 @@ def list_leave(lx: Lianxin, *, month: str, township: str | None = None) -> list[
     scope = township_scope(lx, township)
     lines = []
     with lx.session() as s:
-        for row in leave_svc.month_leave(s, p.first.year, p.first.month, township_id=scope[0] if scope else None):
+        for row in leave_svc.month_leave(
+            s, p.first.year, p.first.month, township_id=scope[0] if scope else None
+        ):
             lv = row.leave
-            lines.append("\t".join([row.village or "-", row.cadre.name, row.cadre.phone, str(lv.start_date),
-                                    str(lv.end_date), leave_svc.status_text(lv.status), lv.reason or ""]))
+            lines.append(
+                "\t".join(
+                    [
+                        row.village or "-",
+                        row.cadre.name,
+                        row.cadre.phone,
+                        str(lv.start_date),
+                        str(lv.end_date),
+                        leave_svc.status_text(lv.status),
+                        lv.reason or "",
+                    ]
+                )
+            )
     return lines
 
 
@@ -77,12 +95,22 @@ def register(main: click.Group) -> None:
     @click.option("--to", "end", required=True, metavar="DATE", help="last day (YYYY-MM-DD), inclusive")
     @click.option("--reason", default=None, help="事由 / reason")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
-    def leave_add_cmd(lx: Lianxin, phone: str, start: str, end: str, reason: str | None, township: str | None) -> None:
+    def leave_add_cmd(
+        lx: Lianxin, phone: str, start: str, end: str, reason: str | None, township: str | None
+    ) -> None:
         """登记干部请假（即时批准） / record a cadre's leave (approved)."""
         require_schema(lx)
         try:
-            click.echo(add_leave(lx, phone=phone, start=_date(start, "--from"), end=_date(end, "--to"), reason=reason,
-                                 township=township))
+            click.echo(
+                add_leave(
+                    lx,
+                    phone=phone,
+                    start=_date(start, "--from"),
+                    end=_date(end, "--to"),
+                    reason=reason,
+                    township=township,
+                )
+            )
         except leave_svc.LeaveError as e:
             raise click.ClickException(str(e)) from None
 
@@ -119,9 +147,18 @@ def register(main: click.Group) -> None:
             with lx.session() as s:
                 cadre = leave_svc.cadre_by_phone(s, phone)
                 _mine(lx, township, cadre.township_id, f"干部 {cadre.name}（{cadre.phone}）")
-                entry = offline.add_paper_diary(s, cadre=cadre, day=d, text=text, actor="cli", now=lx.now(),
-                                                today=lx.now().astimezone(lx.config.tz).date())
-                click.echo(f"已补录 {cadre.name}（{cadre.phone}）{entry.day} 的民情日记（第 {entry.id} 条，标记为补录）。")
+                entry = offline.add_paper_diary(
+                    s,
+                    cadre=cadre,
+                    day=d,
+                    text=text,
+                    actor="cli",
+                    now=lx.now(),
+                    today=lx.now().astimezone(lx.config.tz).date(),
+                )
+                click.echo(
+                    f"已补录 {cadre.name}（{cadre.phone}）{entry.day} 的民情日记（第 {entry.id} 条，标记为补录）。"
+                )
         except (leave_svc.LeaveError, offline.OfflineError) as e:
             raise click.ClickException(str(e)) from None
 
@@ -131,7 +168,9 @@ def register(main: click.Group) -> None:
     @click.option("--via", type=click.Choice(list(offline.CHANNELS)), default="phone", show_default=True)
     @click.option("--at", default=None, metavar="ISO", help="when it was received (default: now)")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
-    def record_request_cmd(lx: Lianxin, card: str, text: str, via: str, at: str | None, township: str | None) -> None:
+    def record_request_cmd(
+        lx: Lianxin, card: str, text: str, via: str, at: str | None, township: str | None
+    ) -> None:
         """登记群众经电话、来访或来信反映的诉求 / register a villager's request received offline."""
         require_schema(lx)
         when = _moment(lx, at)
@@ -139,9 +178,19 @@ def register(main: click.Group) -> None:
             with lx.session() as s:
                 h = offline.household_by_card(s, card)
                 _mine(lx, township, h.village.township_id, f"卡号 {card} 的农户")
-                req = request_notices.record_request(s, household=h, text=text, channel=via, at=when, actor="cli",
-                                                     now=lx.now(), tz=lx.config.tz)
-                click.echo(f"已登记诉求（{offline.CHANNELS[via]}），转给联户干部 {req.cadre.name}（{req.cadre.phone}）。")
+                req = request_notices.record_request(
+                    s,
+                    household=h,
+                    text=text,
+                    channel=via,
+                    at=when,
+                    actor="cli",
+                    now=lx.now(),
+                    tz=lx.config.tz,
+                )
+                click.echo(
+                    f"已登记诉求（{offline.CHANNELS[via]}），转给联户干部 {req.cadre.name}（{req.cadre.phone}）。"
+                )
                 click.echo(str(req.number))
         except offline.OfflineError as e:
             raise click.ClickException(str(e)) from None

@@ -15,17 +15,24 @@ from storage.audit import record
 from storage.periods import local_day
 from storage.runtime import Lianxin
 
-NO_CREDENTIALS = ("未配置微信 app_id / app_secret：无法向微信申请二维码，本次打印的服务卡不带二维码"
-                  "（村民可关注公众号后发送卡号联系干部）。配置 [wechat] app_id、app_secret 后重新打印即可加上。")
+NO_CREDENTIALS = (
+    "未配置微信 app_id / app_secret：无法向微信申请二维码，本次打印的服务卡不带二维码"
+    "（村民可关注公众号后发送卡号联系干部）。配置 [wechat] app_id、app_secret 后重新打印即可加上。"
+)
 
 
 def register(main: click.Group) -> None:
     @command(main, "cards")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--village", default=None, help="只打印这个村(居) / only this village")
-    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf")
-    @click.option("--renumber", is_flag=True,
-                  help="打印前给这些卡换发新的随机卡号（旧号作废，二维码不变）/ re-issue random numbers first")
+    @click.option(
+        "--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf"
+    )
+    @click.option(
+        "--renumber",
+        is_flag=True,
+        help="打印前给这些卡换发新的随机卡号（旧号作废，二维码不变）/ re-issue random numbers first",
+    )
     def cards_cmd(lx: Lianxin, township: str | None, village: str | None, out: str, renumber: bool) -> None:
         """打印便民服务卡（A4 每页 8 张，含微信二维码）/ print service cards."""
         _check_out(out)
@@ -43,6 +50,7 @@ def register(main: click.Group) -> None:
             notice = NO_CREDENTIALS
             click.echo(NO_CREDENTIALS, err=True)
         else:
+
             def progress(i: int, n: int) -> None:
                 if i == n or i % 50 == 0:
                     click.echo(f"二维码 {i}/{n}", err=True)
@@ -53,15 +61,22 @@ def register(main: click.Group) -> None:
                 raise click.ClickException(str(e)) from None
             if run.created:
                 with lx.session() as s:
-                    record(s, actor="cli", action="cards.qr_create", target=f"village:{village or '*'}",
-                           detail={"created": run.created})
+                    record(
+                        s,
+                        actor="cli",
+                        action="cards.qr_create",
+                        target=f"village:{village or '*'}",
+                        detail={"created": run.created},
+                    )
                 click.echo(f"新建二维码 {run.created} 个，沿用 {run.kept} 个", err=True)
         _print(lx, "cards", village, out, tid, notice=notice)
 
     @command(main, "listing")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--village", default=None, help="只公示这个村(居) / only this village")
-    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf")
+    @click.option(
+        "--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf"
+    )
     def listing_cmd(lx: Lianxin, township: str | None, village: str | None, out: str) -> None:
         """打印联户名单公示（不含卡号）/ print the public listing of links (no card numbers)."""
         _check_out(out)
@@ -79,8 +94,10 @@ def _check_out(out: str) -> None:
     if suffix not in (".html", ".htm", ".pdf"):
         raise click.ClickException(f"不支持的输出格式 {suffix or '（无后缀）'}：请用 .html 或 .pdf")
     if suffix == ".pdf" and docs.find_chromium() is None:
-        raise click.ClickException("未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
-                                   "或改用 --out 文件.html 后在浏览器中打印。")
+        raise click.ClickException(
+            "未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
+            "或改用 --out 文件.html 后在浏览器中打印。"
+        )
 
 
 def _renumber(lx: Lianxin, village: str | None, township_id: int | None) -> None:
@@ -89,28 +106,52 @@ def _renumber(lx: Lianxin, village: str | None, township_id: int | None) -> None
         with lx.session() as s:
             printable = docs.printable_cards(s, village=village, township_id=township_id)
             changes = cards.renumber(s, printable, changed_by="cli", now=lx.now())
-            record(s, actor="cli", action="cards.renumber", target=f"village:{village or '*'}",
-                   detail={"count": len(changes)})
+            record(
+                s,
+                actor="cli",
+                action="cards.renumber",
+                target=f"village:{village or '*'}",
+                detail={"count": len(changes)},
+            )
     except docs.PrintError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"已换发 {len(changes)} 个新卡号（旧卡号即日起不能再用于关联）", err=True)
 
 
-def _print(lx: Lianxin, kind: str, village: str | None, out: str, township_id: int | None, *,
-           notice: str | None = None) -> None:
+def _print(
+    lx: Lianxin,
+    kind: str,
+    village: str | None,
+    out: str,
+    township_id: int | None,
+    *,
+    notice: str | None = None,
+) -> None:
     try:
         with lx.session() as s:
             if kind == "cards":
-                html, n = docs.render_cards(s, lx.config, village=village, now=lx.now(), notice=notice,
-                                            township_id=township_id)
+                html, n = docs.render_cards(
+                    s, lx.config, village=village, now=lx.now(), notice=notice, township_id=township_id
+                )
                 what = f"{n} 张服务卡（{(n + docs.CARDS_PER_PAGE - 1) // docs.CARDS_PER_PAGE} 页）"
             else:
-                html, n = docs.render_listing(s, lx.config, village=village, today=local_day(lx.now(), lx.config.tz),
-                                              mark=True, township_id=township_id)
+                html, n = docs.render_listing(
+                    s,
+                    lx.config,
+                    village=village,
+                    today=local_day(lx.now(), lx.config.tz),
+                    mark=True,
+                    township_id=township_id,
+                )
                 what = f"{n} 户的联户公示"
             path = docs.write(html, out)
-            record(s, actor="cli", action=f"{kind}.print", target=f"village:{village or '*'}",
-                   detail={"count": n, "out": str(path)})
+            record(
+                s,
+                actor="cli",
+                action=f"{kind}.print",
+                target=f"village:{village or '*'}",
+                detail={"count": n, "out": str(path)},
+            )
     except docs.PrintError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"已生成 {what}：{path}")

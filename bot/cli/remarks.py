@@ -31,8 +31,9 @@ def register(main: click.Group) -> None:
     @click.option("--village", default=None, metavar="V", help="the village commented on")
     @click.option("--text", required=True, help='the 点评 (500 characters at most); --text "" removes it')
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
-    def comment_cmd(lx: Lianxin, quarter: str, phone: str | None, village: str | None, text: str,
-                    township: str | None) -> None:
+    def comment_cmd(
+        lx: Lianxin, quarter: str, phone: str | None, village: str | None, text: str, township: str | None
+    ) -> None:
         """季度点评：对一个村(居)或一名干部 / the office's quarterly comment on a village or a cadre."""
         require_schema(lx)
         if (phone is None) == (village is None):
@@ -52,8 +53,9 @@ def register(main: click.Group) -> None:
                     vil = s.scalar(stmt)
                     if vil is None:
                         raise remarks.RemarkError(f"没有名为「{village}」的村(居)")
-                out = remarks.set_comment(s, quarter=quarter, text=text, actor="cli", now=lx.now(), cadre=cadre,
-                                          village=vil)
+                out = remarks.set_comment(
+                    s, quarter=quarter, text=text, actor="cli", now=lx.now(), cadre=cadre, village=vil
+                )
                 who = cadre.name if cadre is not None else vil.name  # type: ignore[union-attr]
                 click.echo(f"{remarks.quarter_key(quarter)} 对{who}的点评：{SAID[out]}。")
         except (remarks.RemarkError, LeaveError) as e:
@@ -80,7 +82,9 @@ def register(main: click.Group) -> None:
 
     @command(report_group, "commended")
     @click.argument("year", metavar="YYYY")
-    @click.option("--out", default=None, metavar="F.xlsx", help="write the list as xlsx (for the 年终绩效考核)")
+    @click.option(
+        "--out", default=None, metavar="F.xlsx", help="write the list as xlsx (for the 年终绩效考核)"
+    )
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     def commended_cmd(lx: Lianxin, year: str, out: str | None, township: str | None) -> None:
         """年度表彰名单 / the cadres commended for the year (xlsx with --out)."""
@@ -97,8 +101,13 @@ def register(main: click.Group) -> None:
                 report = build_report(s, lx.config, "year", key, now=lx.now(), township=scope)
                 with open(out, "wb") as fh:
                     fh.write(render_commendations_xlsx(report))
-                record(s, actor="cli", action="report.export", target=f"commendations:{key}",
-                       detail={"format": "xlsx", "cadres": sum(1 for c in report.cadres if c.commended)})
+                record(
+                    s,
+                    actor="cli",
+                    action="report.export",
+                    target=f"commendations:{key}",
+                    detail={"format": "xlsx", "cadres": sum(1 for c in report.cadres if c.commended)},
+                )
             rows = remarks.commendations(s, key, township_id=scope[0] if scope else None)
             for r in rows:
                 click.echo("\t".join([r.village or "-", r.cadre.name, r.cadre.phone, r.reason]))

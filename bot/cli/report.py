@@ -38,9 +38,12 @@ class ReportGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "month|quarter|year PERIOD [--format F] [--out F] | publish KIND PERIOD"
-                                                " | published [KIND PERIOD]"
-                                                    " [--township T | --county]")
+        formatter.write_usage(
+            ctx.command_path,
+            "month|quarter|year PERIOD [--format F] [--out F] | publish KIND PERIOD"
+            " | published [KIND PERIOD]"
+            " [--township T | --county]",
+        )
 
 
 def register(main: click.Group) -> None:
@@ -51,14 +54,31 @@ def register(main: click.Group) -> None:
     @command(report_group, "live", hidden=True)
     @click.argument("kind", type=click.Choice(list(KINDS)))
     @click.argument("period")
-    @click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "html"]), default=None,
-                  help="json（默认）、xlsx 或 html；省略时按 --out 的后缀决定")
-    @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
-                  help="输出文件；json 省略时输出到屏幕，xlsx 必须指定")
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["json", "xlsx", "html"]),
+        default=None,
+        help="json（默认）、xlsx 或 html；省略时按 --out 的后缀决定",
+    )
+    @click.option(
+        "--out",
+        "out",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="输出文件；json 省略时输出到屏幕，xlsx 必须指定",
+    )
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--county", is_flag=True, help="全县报表：各乡镇排名与全县干部排名 / the county report")
-    def report_cmd(lx: Lianxin, kind: str, period: str, fmt: str | None, out: str | None, township: str | None,
-                   county: bool) -> None:
+    def report_cmd(
+        lx: Lianxin,
+        kind: str,
+        period: str,
+        fmt: str | None,
+        out: str | None,
+        township: str | None,
+        county: bool,
+    ) -> None:
         """月通报、季点评、年考核 / monthly circular, quarterly review, annual assessment.
 
         \b
@@ -93,8 +113,13 @@ def register(main: click.Group) -> None:
             else:
                 sys.stdout.buffer.write(content)
                 sys.stdout.flush()
-            record(s, actor="cli", action="report.export", target=f"{kind}:{report.period}",
-                   detail={"format": fmt, "out": out or "-", "cadres": len(report.cadres)})
+            record(
+                s,
+                actor="cli",
+                action="report.export",
+                target=f"{kind}:{report.period}",
+                detail={"format": fmt, "out": out or "-", "cadres": len(report.cadres)},
+            )
         if out:
             click.echo(f"已导出 {out}（{len(report.cadres)} 名干部）", err=True)
 
@@ -107,11 +132,22 @@ def register(main: click.Group) -> None:
             else:
                 sys.stdout.buffer.write(content)
                 sys.stdout.flush()
-            record(s, actor="cli", action="report.export", target=f"county:{kind}:{data['period']}",
-                   detail={"format": fmt, "out": out or "-", "townships": len(data["townships"]),
-                           "cadres": len(data["cadres"])})
+            record(
+                s,
+                actor="cli",
+                action="report.export",
+                target=f"county:{kind}:{data['period']}",
+                detail={
+                    "format": fmt,
+                    "out": out or "-",
+                    "townships": len(data["townships"]),
+                    "cadres": len(data["cadres"]),
+                },
+            )
         if out:
-            click.echo(f"已导出 {out}（{len(data['townships'])} 个乡镇，{len(data['cadres'])} 名干部）", err=True)
+            click.echo(
+                f"已导出 {out}（{len(data['townships'])} 个乡镇，{len(data['cadres'])} 名干部）", err=True
+            )
 
     def _scope(lx: Lianxin, township: str | None, county: bool) -> tuple[int, str] | None:
         """The township a published circular is for; None: the county's (``--county``)."""
@@ -128,7 +164,9 @@ def register(main: click.Group) -> None:
     @click.argument("kind", type=click.Choice(list(KINDS)))
     @click.argument("period")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
-    @click.option("--county", is_flag=True, help="发布全县报表（不推送）/ publish the county report (no pushes)")
+    @click.option(
+        "--county", is_flag=True, help="发布全县报表（不推送）/ publish the county report (no pushes)"
+    )
     def publish_cmd(lx: Lianxin, kind: str, period: str, township: str | None, county: bool) -> None:
         """发布通报：冻结本乡镇本期报告（json、xlsx、html、pdf）并把各自在本乡镇的得分和名次推送给每位已绑定的干部 /
         publish the township's circular (frozen) and push each bound cadre their own score and rank, once."""
@@ -139,16 +177,22 @@ def register(main: click.Group) -> None:
                 if scope is None:
                     out = publishing.publish_county(s, lx.config, kind, period, actor="cli", now=lx.now())
                 else:
-                    out = publishing.publish(s, lx.config, kind, period, township=scope, actor="cli", now=lx.now())
+                    out = publishing.publish(
+                        s, lx.config, kind, period, township=scope, actor="cli", now=lx.now()
+                    )
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="PERIOD") from None
         key = parse_period(kind, period).key
         whose = "全县" if scope is None else (scope[1] if county_deployment(lx) else "")
         if not out.published:
-            click.echo(f"{whose}{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent")
+            click.echo(
+                f"{whose}{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent"
+            )
             return
-        click.echo(f"已发布{whose} {kind} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
-                   f"推送 {out.pushes} 条（发送由 dispatch_outbox 完成）")
+        click.echo(
+            f"已发布{whose} {kind} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
+            f"推送 {out.pushes} 条（发送由 dispatch_outbox 完成）"
+        )
         if out.pdf_error:
             click.echo(f"注意：没有 PDF —— {out.pdf_error}", err=True)
 
@@ -159,13 +203,25 @@ def register(main: click.Group) -> None:
     @command(report_group, "published")
     @click.argument("kind", type=click.Choice(list(KINDS)), required=False)
     @click.argument("period", required=False)
-    @click.option("--format", "fmt", type=click.Choice(list(circulars.FORMATS)), default=None,
-                  help="json（默认）、xlsx、html 或 pdf；省略时按 --out 的后缀决定")
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(circulars.FORMATS)),
+        default=None,
+        help="json（默认）、xlsx、html 或 pdf；省略时按 --out 的后缀决定",
+    )
     @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None)
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     @click.option("--county", is_flag=True, help="全县报表 / the county report")
-    def published_cmd(lx: Lianxin, kind: str | None, period: str | None, fmt: str | None, out: str | None,
-                      township: str | None, county: bool) -> None:
+    def published_cmd(
+        lx: Lianxin,
+        kind: str | None,
+        period: str | None,
+        fmt: str | None,
+        out: str | None,
+        township: str | None,
+        county: bool,
+    ) -> None:
         """已发布的通报；给出期别时输出发布时保存的文件 / the published circulars, or one as published.
 
         不给期别时：全县部署未指明 --township 列出所有乡镇和全县的 / without a period, a county lists every one."""
@@ -176,8 +232,11 @@ def register(main: click.Group) -> None:
             with lx.session() as s:
                 rows = circulars.published(s, tid, every=every)
             for p in rows:
-                click.echo(f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
-                           f"{p.published_by}\t{','.join(sorted(p.formats))}" + (f"\t{p.township or '全县'}" if every else ""))
+                click.echo(
+                    f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
+                    f"{p.published_by}\t{','.join(sorted(p.formats))}"
+                    + (f"\t{p.township or '全县'}" if every else "")
+                )
             click.echo(f"共 {len(rows)} 期已发布。")
             return
         if period is None:
@@ -197,13 +256,19 @@ def register(main: click.Group) -> None:
         with lx.session() as s:
             content = circulars.stored_file(s, kind, key, fmt, tid)
             if content is None:
-                raise click.ClickException(f"{kind} {key} 没有已发布的 {fmt} 文件 / not published"
-                                           + ("" if circulars.is_published(s, kind, key, tid) else "（尚未发布）"))
+                raise click.ClickException(
+                    f"{kind} {key} 没有已发布的 {fmt} 文件 / not published"
+                    + ("" if circulars.is_published(s, kind, key, tid) else "（尚未发布）")
+                )
             if out:
                 Path(out).write_bytes(content)
             else:
                 sys.stdout.buffer.write(content)
                 sys.stdout.flush()
-            record(s, actor="cli", action="report.export_published",
-                   target=f"{kind}:{key}" + (":county" if tid is None else f":township:{tid}"),
-                   detail={"format": fmt, "out": out or "-"})
+            record(
+                s,
+                actor="cli",
+                action="report.export_published",
+                target=f"{kind}:{key}" + (":county" if tid is None else f":township:{tid}"),
+                detail={"format": fmt, "out": out or "-"},
+            )

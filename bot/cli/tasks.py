@@ -34,7 +34,9 @@ def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "ti
             return datetime.combine(date(y, m, d), time(23, 59) if end_of_day else time(0, 0), tzinfo=tz)
         dt = datetime.fromisoformat(v)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: 应为 ISO 时间，如 2026-12-01T18:00 或 2026-12-01", param_hint=what) from None
+        raise click.BadParameter(
+            f"{value!r}: 应为 ISO 时间，如 2026-12-01T18:00 或 2026-12-01", param_hint=what
+        ) from None
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
 
 
@@ -58,14 +60,29 @@ def task_create(parent: click.Group) -> None:
     @click.option("--title", required=True, help="标题")
     @click.option("--body", default="", help="内容")
     @click.option("--deadline", required=True, help="截止时间 ISO（只写日期 = 当天 23:59）")
-    @click.option("--to", "targets", multiple=True,
-                  help="对象：all | township:乡镇 | village:村名 | cadre:电话（可重复；默认 all）")
-    @click.option("--township", default=None,
-                  help="以该乡镇办公室名义下发，只发该乡镇干部；不写 = 县里下发 / issue as this township's office")
+    @click.option(
+        "--to",
+        "targets",
+        multiple=True,
+        help="对象：all | township:乡镇 | village:村名 | cadre:电话（可重复；默认 all）",
+    )
+    @click.option(
+        "--township",
+        default=None,
+        help="以该乡镇办公室名义下发，只发该乡镇干部；不写 = 县里下发 / issue as this township's office",
+    )
     @click.option("--publish-at", "publish_at", default=None, help="定时发布 ISO（默认立即）")
     @click.option("--household", "households", multiple=True, help="相关农户的服务卡号（可重复）")
-    def create_cmd(lx: Lianxin, title: str, body: str, deadline: str, targets: tuple[str, ...],
-                   township: str | None, publish_at: str | None, households: tuple[str, ...]) -> None:
+    def create_cmd(
+        lx: Lianxin,
+        title: str,
+        body: str,
+        deadline: str,
+        targets: tuple[str, ...],
+        township: str | None,
+        publish_at: str | None,
+        households: tuple[str, ...],
+    ) -> None:
         """发布督办卡；最后一行输出编号 / issue a card; prints its number last."""
         require_schema(lx)
         tz = lx.config.tz
@@ -80,10 +97,20 @@ def task_create(parent: click.Group) -> None:
             with lx.session() as s:
                 write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
-                task = task_notices.create_task(s, title=title, body=body, deadline=dl, targets=list(targets) or ["all"],
-                                                publish_at=pa, actor="cli", households=hh, now=lx.now(), tz=tz,
-                                                office=scope[1] if scope else lx.config["general"]["township"],
-                                                township_id=scope[0] if scope else None)
+                task = task_notices.create_task(
+                    s,
+                    title=title,
+                    body=body,
+                    deadline=dl,
+                    targets=list(targets) or ["all"],
+                    publish_at=pa,
+                    actor="cli",
+                    households=hh,
+                    now=lx.now(),
+                    tz=tz,
+                    office=scope[1] if scope else lx.config["general"]["township"],
+                    township_id=scope[0] if scope else None,
+                )
                 n = len(task.assignments) if task.published_at else 0
                 number, published = task.number, task.published_at
         except tasks.TaskError as e:
@@ -105,8 +132,14 @@ def task_list(parent: click.Group) -> None:
         if not rows:
             click.echo("还没有督办卡。")
         for r in rows:
-            state = "待发布" if not r["published_at"] else f"{r['answered']}/{r['assigned']} 已反馈，{r['done']} 完成，{r['overdue']} 逾期"
-            click.echo(f"{r['number']:>4}  [{LIGHT[r['light']]}] {r['title']}  截止 {_local(lx, r['deadline'])}  {state}")
+            state = (
+                "待发布"
+                if not r["published_at"]
+                else f"{r['answered']}/{r['assigned']} 已反馈，{r['done']} 完成，{r['overdue']} 逾期"
+            )
+            click.echo(
+                f"{r['number']:>4}  [{LIGHT[r['light']]}] {r['title']}  截止 {_local(lx, r['deadline'])}  {state}"
+            )
 
 
 def task_show(parent: click.Group) -> None:
@@ -117,20 +150,30 @@ def task_show(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                b = tasks.board(s, number=number, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"])
+                b = tasks.board(
+                    s, number=number, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"]
+                )
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
         t = b.task
         click.echo(f"督办卡第{t.number}号：{t.title}")
         if t.body:
             click.echo(t.body)
-        click.echo(f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(t.targets)}")
-        click.echo("状态：" + "，".join(f"{tasks.STATUS_LABELS[k]} {v}" for k, v in sorted(b.counts.items())) +
-                   "；灯：" + "，".join(f"{LIGHT[k]} {v}" for k, v in sorted(b.lights.items())))
+        click.echo(
+            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(t.targets)}"
+        )
+        click.echo(
+            "状态："
+            + "，".join(f"{tasks.STATUS_LABELS[k]} {v}" for k, v in sorted(b.counts.items()))
+            + "；灯："
+            + "，".join(f"{LIGHT[k]} {v}" for k, v in sorted(b.lights.items()))
+        )
         for r in b.rows:
             ext = f" 延期:{r.extension_status}" if r.extension_status else ""
             fb = f"  「{r.last_feedback}」" if r.last_feedback else ""
-            click.echo(f"  [{LIGHT[r.light]}] {r.village} {r.cadre_name} {r.phone}  {r.status_label}  截止 {_local(lx, r.deadline)}{ext}{fb}")
+            click.echo(
+                f"  [{LIGHT[r.light]}] {r.village} {r.cadre_name} {r.phone}  {r.status_label}  截止 {_local(lx, r.deadline)}{ext}{fb}"
+            )
 
 
 def task_return(parent: click.Group) -> None:
@@ -144,7 +187,9 @@ def task_return(parent: click.Group) -> None:
         try:
             with lx.session() as s:
                 write_lock(s)
-                a = task_notices.return_feedback(s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now())
+                a = task_notices.return_feedback(
+                    s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now()
+                )
                 name = a.cadre.name
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
@@ -165,8 +210,17 @@ def task_extend(parent: click.Group) -> None:
         try:
             with lx.session() as s:
                 write_lock(s)
-                a = task_notices.answer_extension(s, number=number, phone=phone, grant=grant, actor="cli", now=lx.now(),
-                                                  until=day, reason=reason, tz=lx.config.tz)
+                a = task_notices.answer_extension(
+                    s,
+                    number=number,
+                    phone=phone,
+                    grant=grant,
+                    actor="cli",
+                    now=lx.now(),
+                    until=day,
+                    reason=reason,
+                    tz=lx.config.tz,
+                )
                 name, deadline = a.cadre.name, a.deadline
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
@@ -198,7 +252,9 @@ def task_overdue(parent: click.Group) -> None:
         if not rows:
             click.echo("没有逾期未反馈的督办卡。")
         for r in rows:
-            click.echo(f"第{r.task_number}号 {r.task_title}  {r.village} {r.cadre_name} {r.phone}  截止 {_local(lx, r.deadline)}")
+            click.echo(
+                f"第{r.task_number}号 {r.task_title}  {r.village} {r.cadre_name} {r.phone}  截止 {_local(lx, r.deadline)}"
+            )
 
 
 def jobs_group(parent: click.Group) -> click.Group:
@@ -218,7 +274,11 @@ def jobs_list(parent: click.Group) -> None:
             nxt = _local(lx, j["next_run"]) if j["next_run"] else "暂停"
             click.echo(f"{j['name']:<20} 下次 {nxt}   {j['trigger']}")
         held = scheduler.lease_holder(lx)
-        click.echo(f"当前调度进程：{held[0]}" if held else "当前没有运行中的调度进程（lianxin scheduler 或 lianxin serve）。")
+        click.echo(
+            f"当前调度进程：{held[0]}"
+            if held
+            else "当前没有运行中的调度进程（lianxin scheduler 或 lianxin serve）。"
+        )
 
 
 def jobs_run(parent: click.Group) -> None:
@@ -245,7 +305,12 @@ def scheduler_command(parent: click.Group) -> None:
 
 def dispatch_command(parent: click.Group) -> None:
     @command(parent, "dispatch")
-    @click.option("--interval", default=None, type=float, help="两轮之间的秒数（默认 [scheduler] dispatch_interval_seconds）")
+    @click.option(
+        "--interval",
+        default=None,
+        type=float,
+        help="两轮之间的秒数（默认 [scheduler] dispatch_interval_seconds）",
+    )
     @click.option("--once", is_flag=True, help="只投递一轮")
     def dispatch_cmd(lx: Lianxin, interval: float | None, once: bool) -> None:
         """投递进程：循环发送待发消息并下载媒体（可多开，PostgreSQL 上分摊）/ a dispatcher loop."""
@@ -270,7 +335,9 @@ def outbox_command(parent: click.Group) -> None:
     @click.option("--resume", is_flag=True, help="原因已消除：立即恢复暂停的投递 / resume held delivery now")
     @click.option("--limit", default=50, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="JSON 输出")
-    def outbox_cmd(lx: Lianxin, failed: bool, retry_id: int | None, resume: bool, limit: int, as_json: bool) -> None:
+    def outbox_cmd(
+        lx: Lianxin, failed: bool, retry_id: int | None, resume: bool, limit: int, as_json: bool
+    ) -> None:
         """待发消息队列、暂停原因与失败消息 / the outbox, why delivery is held, and its failures."""
         require_schema(lx)
         if resume:
@@ -280,8 +347,10 @@ def outbox_command(parent: click.Group) -> None:
                 return
             r = delivery.dispatch_outbox(lx)
             still = holds.active(lx)
-            click.echo(f"已试投：发出 {r.sent} 条" + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else
-                                                   "；投递已恢复。"))
+            click.echo(
+                f"已试投：发出 {r.sent} 条"
+                + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else "；投递已恢复。")
+            )
             for h in still:
                 why, todo = holds.describe(h)
                 click.echo(f"  {h.scope}: {why}\n    处理：{todo}")
@@ -300,14 +369,41 @@ def outbox_command(parent: click.Group) -> None:
             rows = delivery.list_outbox(s, failed_only=failed, limit=limit)
         held = holds.active(lx)
         if as_json:
-            click.echo(json.dumps({"counts": counts, "held": [
-                {"scope": h.scope, "errcode": h.errcode, "why": holds.describe(h)[0], "todo": holds.describe(h)[1],
-                 "since": h.since.isoformat(), "next_probe_at": h.next_probe_at.isoformat()} for h in held],
-                "messages": [
-                {"id": m.id, "status": m.status, "kind": m.kind, "openid": m.openid, "attempts": m.attempts,
-                 "channel": m.channel, "last_error": m.last_error, "key": m.idempotency_key,
-                 "created_at": m.created_at.isoformat(), "sent_at": m.sent_at.isoformat() if m.sent_at else None}
-                for m in rows]}, ensure_ascii=False, indent=2))
+            click.echo(
+                json.dumps(
+                    {
+                        "counts": counts,
+                        "held": [
+                            {
+                                "scope": h.scope,
+                                "errcode": h.errcode,
+                                "why": holds.describe(h)[0],
+                                "todo": holds.describe(h)[1],
+                                "since": h.since.isoformat(),
+                                "next_probe_at": h.next_probe_at.isoformat(),
+                            }
+                            for h in held
+                        ],
+                        "messages": [
+                            {
+                                "id": m.id,
+                                "status": m.status,
+                                "kind": m.kind,
+                                "openid": m.openid,
+                                "attempts": m.attempts,
+                                "channel": m.channel,
+                                "last_error": m.last_error,
+                                "key": m.idempotency_key,
+                                "created_at": m.created_at.isoformat(),
+                                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                            }
+                            for m in rows
+                        ],
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
             return
         click.echo("队列：" + ("，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "空"))
         until = delivery.paused_until(lx)
@@ -316,12 +412,16 @@ def outbox_command(parent: click.Group) -> None:
         for h in held:
             why, todo = holds.describe(h)
             scope = "全部推送" if h.scope == "all" else f"“{h.scope}”类推送"
-            click.echo(f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
-                       f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume")
+            click.echo(
+                f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
+                f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume"
+            )
         for m in rows:
             text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
             err = f"  错误: {m.last_error}" if m.last_error else ""
-            click.echo(f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}")
+            click.echo(
+                f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}"
+            )
 
 
 def register(main: click.Group) -> None:

@@ -46,10 +46,14 @@ def register(main: click.Group) -> None:
             client.create_menu(menu.body)
         except WechatError as e:
             fix = MENU_FIXES.get(e.errcode, "见 `lianxin wechat check`")
-            raise click.ClickException(f"菜单未发布 / menu not created: errcode {e.errcode} {e.errmsg} → {fix}") from None
+            raise click.ClickException(
+                f"菜单未发布 / menu not created: errcode {e.errcode} {e.errmsg} → {fix}"
+            ) from None
         finally:
             client.close()
-        click.echo("菜单已发布，微信客户端约 5 分钟内更新 / menu created (clients refresh within about 5 minutes)")
+        click.echo(
+            "菜单已发布，微信客户端约 5 分钟内更新 / menu created (clients refresh within about 5 minutes)"
+        )
 
     @command(wechat, "check")
     def check_cmd(lx: Lianxin) -> None:

@@ -58,7 +58,9 @@ def _session_for(base: str) -> requests.Session:
 class WechatClient:
     """One per process (or per dispatcher); thread-safe as long as ``http`` is not shared oddly."""
 
-    def __init__(self, lx: Lianxin, *, http: requests.Session | None = None, holder: str | None = None) -> None:
+    def __init__(
+        self, lx: Lianxin, *, http: requests.Session | None = None, holder: str | None = None
+    ) -> None:
         self.lx = lx
         cfg = lx.config["wechat"]
         self.base = cfg["api_base"].rstrip("/")
@@ -117,8 +119,12 @@ class WechatClient:
             time.sleep(0.05)
 
     def _fetch_stable_token(self, *, force: bool) -> tuple[str, int]:
-        body = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.secret,
-                "force_refresh": force}
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self.secret,
+            "force_refresh": force,
+        }
         data = self._request("POST", "/cgi-bin/stable_token", json=body, with_token=False)
         if "access_token" not in data:
             raise WechatError(int(data.get("errcode", -1)), str(data.get("errmsg", "no access_token")))
@@ -144,8 +150,13 @@ class WechatClient:
             lease.write_lock(s)
             row = s.get(AccessToken, self.app_id)
             if row is None:
-                row = AccessToken(app_id=self.app_id, token=token, refreshed_at=now,
-                                  expires_at=now + timedelta(seconds=expires_in), forced_count=0)
+                row = AccessToken(
+                    app_id=self.app_id,
+                    token=token,
+                    refreshed_at=now,
+                    expires_at=now + timedelta(seconds=expires_in),
+                    forced_count=0,
+                )
                 s.add(row)
             else:
                 row.token, row.refreshed_at = token, now
@@ -157,16 +168,29 @@ class WechatClient:
 
     # ---------------------------------------------------------------- transport
 
-    def _request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-                 with_token: bool = True, token: str | None = None, raw: bool = False) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        with_token: bool = True,
+        token: str | None = None,
+        raw: bool = False,
+    ) -> Any:
         params = dict(params or {})
         if with_token:
             params["access_token"] = token or self.token()
         try:
-            resp = self.http.request(method, self.base + path, params=params, timeout=self.timeout,
-                                     data=None if json is None else _dumps(json),
-                                     headers={"Content-Type": "application/json; charset=utf-8"}
-                                     if json is not None else None)
+            resp = self.http.request(
+                method,
+                self.base + path,
+                params=params,
+                timeout=self.timeout,
+                data=None if json is None else _dumps(json),
+                headers={"Content-Type": "application/json; charset=utf-8"} if json is not None else None,
+            )
         except (requests.Timeout, requests.ConnectionError) as e:
             raise TransientError(-1, f"{e.__class__.__name__}: {e}") from None
         if resp.status_code >= 500:
@@ -212,11 +236,20 @@ class WechatClient:
 
     def send_text(self, openid: str, text: str) -> dict[str, Any]:
         """Customer-service text (message/custom/send): only within 48 h of the user's last message."""
-        return self.call("POST", "/cgi-bin/message/custom/send",
-                         json={"touser": openid, "msgtype": "text", "text": {"content": text}})
+        return self.call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            json={"touser": openid, "msgtype": "text", "text": {"content": text}},
+        )
 
-    def send_template(self, openid: str, template_id: str, data: dict[str, Any],
-                      url: str | None = None, client_msg_id: str | None = None) -> dict[str, Any]:
+    def send_template(
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, Any],
+        url: str | None = None,
+        client_msg_id: str | None = None,
+    ) -> dict[str, Any]:
         """A template message (message/template/send): any time, to a subscribed user.
 
         ``client_msg_id`` is WeChat's 防重入 id: for one openid + client_msg_id it sends one message, within 10
@@ -237,14 +270,18 @@ class WechatClient:
         or ``SCAN`` with ``<scene_str>``. Verified 服务号 only (else 48001); at most 100,000 per account.
         https://developers.weixin.qq.com/doc/service/api/qrcode/qrcodes/api_createqrcode
         """
-        data = self.call("POST", "/cgi-bin/qrcode/create", json={
-            "action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene_str}}})
+        data = self.call(
+            "POST",
+            "/cgi-bin/qrcode/create",
+            json={"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene_str}}},
+        )
         if not data.get("ticket") or not data.get("url"):
             raise WechatError(-2, "qrcode/create answered without ticket/url")
         return dict(data)
 
-    def send_subscribe(self, openid: str, template_id: str, data: dict[str, Any],
-                       url: str | None = None) -> dict[str, Any]:
+    def send_subscribe(
+        self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
+    ) -> dict[str, Any]:
         """A subscribe notification (message/subscribe/bizsend, wechat-rules.md §4e): the same data mapping,
         ``page`` the link; for accounts that have 订阅通知 instead of template messages."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
@@ -295,9 +332,12 @@ class WechatClient:
         token = self.token()
         for attempt in (1, 2):
             try:
-                resp = self.http.post(self.base + "/cgi-bin/media/upload",
-                                      params={"access_token": token, "type": kind}, timeout=self.timeout,
-                                      files={"media": (filename, content, content_type)})
+                resp = self.http.post(
+                    self.base + "/cgi-bin/media/upload",
+                    params={"access_token": token, "type": kind},
+                    timeout=self.timeout,
+                    files={"media": (filename, content, content_type)},
+                )
             except (requests.Timeout, requests.ConnectionError) as e:
                 raise TransientError(-1, f"{e.__class__.__name__}: {e}") from None
             if resp.status_code >= 500:
@@ -319,8 +359,11 @@ class WechatClient:
 
     def send_media(self, openid: str, kind: str, media_id: str) -> dict[str, Any]:
         """Customer-service ``image`` / ``voice`` message (message/custom/send), inside the window only."""
-        return self.call("POST", "/cgi-bin/message/custom/send",
-                         json={"touser": openid, "msgtype": kind, kind: {"media_id": media_id}})
+        return self.call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            json={"touser": openid, "msgtype": kind, kind: {"media_id": media_id}},
+        )
 
 
 def _dumps(data: Any) -> bytes:

@@ -33,7 +33,9 @@ from storage.runtime import Lianxin
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 
-VALUE_NAMES = TEMPLATE_VALUE_NAMES  # the value names each kind of push offers a template (PRODUCT.md "Pushes")
+VALUE_NAMES = (
+    TEMPLATE_VALUE_NAMES  # the value names each kind of push offers a template (PRODUCT.md "Pushes")
+)
 UNSHOWN_KEYS = {"first", "remark"}  # not displayed since 2023-05-04 (notes §4c)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\.DATA\s*\}\}")
 
@@ -72,13 +74,21 @@ def configured_templates(lx: Lianxin) -> dict[str, tuple[str, dict[str, str]]]:
 
 def _token(client: WechatClient) -> tuple[Check, bool]:
     if not client.app_id or not client.secret:
-        return Check("token", FAIL, "[wechat] app_id / app_secret 未填写",
-                     "从 公众号后台 › 设置与开发 › 基本配置 复制 AppID 和 AppSecret"), False
+        return Check(
+            "token",
+            FAIL,
+            "[wechat] app_id / app_secret 未填写",
+            "从 公众号后台 › 设置与开发 › 基本配置 复制 AppID 和 AppSecret",
+        ), False
     try:
         expires_in = client.check_credentials()
     except WechatError as e:
-        return Check("token", FAIL, f"errcode {e.errcode} {e.errmsg}".strip(),
-                     TOKEN_FIXES.get(e.errcode, f"{client.base} 不可用或答复异常，稍后再试")), False
+        return Check(
+            "token",
+            FAIL,
+            f"errcode {e.errcode} {e.errmsg}".strip(),
+            TOKEN_FIXES.get(e.errcode, f"{client.base} 不可用或答复异常，稍后再试"),
+        ), False
     return Check("token", OK, f"access_token 已取得（{expires_in} 秒内有效）"), True
 
 
@@ -87,8 +97,12 @@ def _account(client: WechatClient) -> Check:
         client.private_templates()
     except WechatError as e:
         if e.errcode == 48001:
-            return Check("account", FAIL, "48001 api unauthorized：不是已认证的服务号",
-                         "模板消息、带参数二维码、客服消息需要已认证的服务号：完成微信认证后再试")
+            return Check(
+                "account",
+                FAIL,
+                "48001 api unauthorized：不是已认证的服务号",
+                "模板消息、带参数二维码、客服消息需要已认证的服务号：完成微信认证后再试",
+            )
         return Check("account", FAIL, f"errcode {e.errcode} {e.errmsg}", "见 docs/deploy.md“开始之前”")
     return Check("account", OK, "已认证服务号（模板消息接口可用）")
 
@@ -98,20 +112,38 @@ def _templates(lx: Lianxin, client: WechatClient) -> list[Check]:
     try:
         listing = {t.get("template_id"): t for t in client.private_templates()}
     except WechatError as e:
-        return [Check("templates", FAIL, f"get_all_private_template: errcode {e.errcode} {e.errmsg}",
-                      "见 account 一行")]
+        return [
+            Check(
+                "templates",
+                FAIL,
+                f"get_all_private_template: errcode {e.errcode} {e.errmsg}",
+                "见 account 一行",
+            )
+        ]
     checks = []
     for kind in VALUE_NAMES:
         name = f"template {kind}"
         if kind not in wanted:
-            checks.append(Check(name, WARN, "未配置：48 小时窗口之外这类推送发不出去",
-                                f"在 模板消息 › 从模板库中添加 选一个模板，把 ID 和字段填入 [wechat.templates.{kind}]"))
+            checks.append(
+                Check(
+                    name,
+                    WARN,
+                    "未配置：48 小时窗口之外这类推送发不出去",
+                    f"在 模板消息 › 从模板库中添加 选一个模板，把 ID 和字段填入 [wechat.templates.{kind}]",
+                )
+            )
             continue
         tid, fields = wanted[kind]
         tpl = listing.get(tid)
         if tpl is None:
-            checks.append(Check(name, FAIL, f"模板 ID {tid} 不在本账号的“我的模板”里（发送会得到 40037）",
-                                f"从 模板消息 › 我的模板 复制模板 ID，填入 [wechat.templates.{kind}] id"))
+            checks.append(
+                Check(
+                    name,
+                    FAIL,
+                    f"模板 ID {tid} 不在本账号的“我的模板”里（发送会得到 40037）",
+                    f"从 模板消息 › 我的模板 复制模板 ID，填入 [wechat.templates.{kind}] id",
+                )
+            )
             continue
         keys = [k for k in PLACEHOLDER.findall(tpl.get("content", "")) if k not in UNSHOWN_KEYS]
         unmapped = [k for k in keys if k not in fields]
@@ -123,11 +155,19 @@ def _templates(lx: Lianxin, client: WechatClient) -> list[Check]:
         if extra:
             problems.append("fields 里有模板没有的字段（发送会得到 47003）：" + "、".join(extra))
         if unknown:
-            problems.append("未知的取值名：" + "、".join(unknown) + f"（可用：{', '.join(VALUE_NAMES[kind])}）")
+            problems.append(
+                "未知的取值名：" + "、".join(unknown) + f"（可用：{', '.join(VALUE_NAMES[kind])}）"
+            )
         title = tpl.get("title", "")
         if problems:
-            checks.append(Check(name, FAIL, f"{tid}「{title}」" + "；".join(problems),
-                                f"在 [wechat.templates.{kind}] fields 为模板的每个字段 {', '.join(keys)} 指定取值名"))
+            checks.append(
+                Check(
+                    name,
+                    FAIL,
+                    f"{tid}「{title}」" + "；".join(problems),
+                    f"在 [wechat.templates.{kind}] fields 为模板的每个字段 {', '.join(keys)} 指定取值名",
+                )
+            )
         else:
             checks.append(Check(name, OK, f"{tid}「{title}」字段 {', '.join(keys)} 均已映射"))
     return checks
@@ -159,42 +199,81 @@ def _public_url(lx: Lianxin, http: requests.Session) -> tuple[Check, bool]:
     note = ""
     if parts.scheme != "https":
         if not (parts.scheme == "http" and _local(parts.hostname or "")):
-            return Check("public_url", FAIL, f"{url} 不是 https", "微信只打开 https 链接：配置证书后把 https 地址填入 "
-                         "[wechat] public_url"), False
+            return Check(
+                "public_url",
+                FAIL,
+                f"{url} 不是 https",
+                "微信只打开 https 链接：配置证书后把 https 地址填入 [wechat] public_url",
+            ), False
         note = "（仅供测试：本机 http 地址，微信用户打不开，正式部署须为 https）"
     try:
         resp = http.get(url + "/healthz", timeout=10)
     except requests.RequestException as e:
-        return Check("public_url", FAIL, f"{url}/healthz 无法访问：{e.__class__.__name__}",
-                     "确认 `lianxin serve` 在运行，且反向代理把该地址转到它"), False
+        return Check(
+            "public_url",
+            FAIL,
+            f"{url}/healthz 无法访问：{e.__class__.__name__}",
+            "确认 `lianxin serve` 在运行，且反向代理把该地址转到它",
+        ), False
     if resp.status_code != 200:
-        return Check("public_url", FAIL, f"{url}/healthz 答复 HTTP {resp.status_code}",
-                     "确认反向代理把该地址转到 `lianxin serve`"), False
-    return Check("public_url", OK if not note else WARN, f"{url}/healthz 正常{note}",
-                 "正式部署前把 [wechat] public_url 改为 https 地址"), True
+        return Check(
+            "public_url",
+            FAIL,
+            f"{url}/healthz 答复 HTTP {resp.status_code}",
+            "确认反向代理把该地址转到 `lianxin serve`",
+        ), False
+    return Check(
+        "public_url",
+        OK if not note else WARN,
+        f"{url}/healthz 正常{note}",
+        "正式部署前把 [wechat] public_url 改为 https 地址",
+    ), True
 
 
 def _server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
     token = lx.config["wechat"]["token"]
     if not token:
-        return Check("server", FAIL, "[wechat] token 为空", "在 基本配置 › 服务器配置 设一个令牌 Token，填入 [wechat] token")
+        return Check(
+            "server",
+            FAIL,
+            "[wechat] token 为空",
+            "在 基本配置 › 服务器配置 设一个令牌 Token，填入 [wechat] token",
+        )
     if not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
-        return Check("server", FAIL, f"[wechat] token 须为 3–32 位英文字母或数字（现为 {len(token)} 位）",
-                     "在 服务器配置 重设令牌并填入 [wechat] token")
+        return Check(
+            "server",
+            FAIL,
+            f"[wechat] token 须为 3–32 位英文字母或数字（现为 {len(token)} 位）",
+            "在 服务器配置 重设令牌并填入 [wechat] token",
+        )
     url = lx.config.public_url + "/wechat"
     if not reachable:
         return Check("server", SKIP, f"{url} 的 URL 校验未做（public_url 不可达）")
     timestamp, nonce, echostr = str(int(lx.now().timestamp())), secrets.token_hex(5), secrets.token_hex(8)
-    query = {"signature": sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
+    query = {
+        "signature": sign(token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "echostr": echostr,
+    }
     try:
         resp = http.get(url, params=query, timeout=10)
     except requests.RequestException as e:
-        return Check("server", FAIL, f"{url} 无法访问：{e.__class__.__name__}", "确认反向代理把 /wechat 转到 `lianxin serve`")
+        return Check(
+            "server",
+            FAIL,
+            f"{url} 无法访问：{e.__class__.__name__}",
+            "确认反向代理把 /wechat 转到 `lianxin serve`",
+        )
     if resp.status_code == 200 and resp.text == echostr:
         mode = "安全模式" if lx.config["wechat"]["encoding_aes_key"] else "明文模式"
         return Check("server", OK, f"{url} 通过 URL 校验（令牌一致，{mode}）")
-    return Check("server", FAIL, f"{url} 未通过 URL 校验（HTTP {resp.status_code}）",
-                 "服务器上运行的配置与这里的 [wechat] token 不同：两边改成与 服务器配置 中的令牌一致")
+    return Check(
+        "server",
+        FAIL,
+        f"{url} 未通过 URL 校验（HTTP {resp.status_code}）",
+        "服务器上运行的配置与这里的 [wechat] token 不同：两边改成与 服务器配置 中的令牌一致",
+    )
 
 
 def run_checks(lx: Lianxin, client: WechatClient, *, http: requests.Session | None = None) -> list[Check]:
@@ -205,11 +284,16 @@ def run_checks(lx: Lianxin, client: WechatClient, *, http: requests.Session | No
     if have_token:
         account = _account(client)
         checks.append(account)
-        checks.extend(_templates(lx, client) if account.status == OK else
-                      [Check("templates", SKIP, "未检查（账号无模板消息权限）")])
+        checks.extend(
+            _templates(lx, client)
+            if account.status == OK
+            else [Check("templates", SKIP, "未检查（账号无模板消息权限）")]
+        )
         checks.append(_menu(lx, client))
     else:
-        checks.extend(Check(name, SKIP, "未检查（没有 access_token）") for name in ("account", "templates", "menu"))
+        checks.extend(
+            Check(name, SKIP, "未检查（没有 access_token）") for name in ("account", "templates", "menu")
+        )
     url_check, reachable = _public_url(lx, http)
     checks.append(url_check)
     checks.append(_server(lx, http, reachable))

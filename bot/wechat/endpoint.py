@@ -43,9 +43,14 @@ def register(app: Flask, lx: Lianxin) -> None:
 
     def check_query() -> tuple[str, str]:
         args = request.args
-        timestamp, nonce, signature = args.get("timestamp", ""), args.get("nonce", ""), args.get("signature", "")
+        timestamp, nonce, signature = (
+            args.get("timestamp", ""),
+            args.get("nonce", ""),
+            args.get("signature", ""),
+        )
         if not (timestamp and nonce and signature) or not hmac.compare_digest(
-                sign(token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")):
+            sign(token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")
+        ):
             raise Forbidden("bad signature")
         try:
             ts = int(timestamp)
@@ -80,7 +85,9 @@ def register(app: Flask, lx: Lianxin) -> None:
                 encrypt = outer.get("Encrypt", "").strip()
                 if not encrypt:
                     raise BadRequest("safe mode: no Encrypt element")
-                fields = parse_xml(safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce))
+                fields = parse_xml(
+                    safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce)
+                )
             else:
                 fields = parse_xml(body)
             msg = to_message(fields)
@@ -125,6 +132,12 @@ def post_signed(app: Flask, lx: Lianxin, openid: str, kind: str, **fields: Any) 
     fields_out = parse_xml(body)
     if safe is not None:
         outer = fields_out
-        fields_out = parse_xml(safe.decrypt(outer["Encrypt"], outer.get("MsgSignature", ""),
-                                            outer.get("TimeStamp", ""), outer.get("Nonce", "")))
+        fields_out = parse_xml(
+            safe.decrypt(
+                outer["Encrypt"],
+                outer.get("MsgSignature", ""),
+                outer.get("TimeStamp", ""),
+                outer.get("Nonce", ""),
+            )
+        )
     return 200, fields_out.get("Content")

@@ -61,11 +61,22 @@ def signed_query(token: str, timestamp: int | str, nonce: str | None = None) -> 
     return {"signature": sign(token, str(timestamp), nonce), "timestamp": str(timestamp), "nonce": nonce}
 
 
-def message_xml(openid: str, kind: str, *, create_time: int, to: str = "gh_lianxin", msg_id: int | None = None,
-                **fields: Any) -> str:
+def message_xml(
+    openid: str,
+    kind: str,
+    *,
+    create_time: int,
+    to: str = "gh_lianxin",
+    msg_id: int | None = None,
+    **fields: Any,
+) -> str:
     """Build an inbound message XML as WeChat sends it (fields by WeChat's element names: Content, Event…)."""
-    parts = [f"<ToUserName><![CDATA[{to}]]></ToUserName>", f"<FromUserName><![CDATA[{openid}]]></FromUserName>",
-             f"<CreateTime>{create_time}</CreateTime>", f"<MsgType><![CDATA[{kind}]]></MsgType>"]
+    parts = [
+        f"<ToUserName><![CDATA[{to}]]></ToUserName>",
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>",
+        f"<CreateTime>{create_time}</CreateTime>",
+        f"<MsgType><![CDATA[{kind}]]></MsgType>",
+    ]
     for name, value in fields.items():
         parts.append(f"<{name}><![CDATA[{_cdata(str(value))}]]></{name}>")
     if msg_id is not None:
@@ -97,7 +108,9 @@ class SafeMode:
     def decrypt(self, encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> bytes:
         expected = sign(self.token, timestamp, nonce, encrypt)
         # Bytes: compare_digest refuses non-ASCII str (a forged signature must be a 403, not a TypeError → 500).
-        if not hmac.compare_digest(expected.encode(), (msg_signature or "").encode("utf-8", "surrogateescape")):
+        if not hmac.compare_digest(
+            expected.encode(), (msg_signature or "").encode("utf-8", "surrogateescape")
+        ):
             raise Forbidden("bad msg_signature")
         try:
             plain = self.prp.decrypt(encrypt, self.app_id)
@@ -154,8 +167,12 @@ def to_message(d: dict[str, str]) -> Message:
     msg_id = (d.get("MsgId") or d.get("MsgID") or "").strip() or None
     if msg_id is not None and (len(msg_id) > 64 or not msg_id.isdigit()):
         raise BadRequest("bad MsgId")
-    common: dict[str, Any] = {"openid": openid, "create_time": created, "msg_id": msg_id,
-                              "raw": {k: v for k, v in d.items() if len(v) < 4096}}
+    common: dict[str, Any] = {
+        "openid": openid,
+        "create_time": created,
+        "msg_id": msg_id,
+        "raw": {k: v for k, v in d.items() if len(v) < 4096},
+    }
     if kind not in KNOWN_KINDS:
         return Message(kind="unknown", **common)
     if kind == "event":
@@ -166,16 +183,25 @@ def to_message(d: dict[str, str]) -> Message:
             event = "SCAN"
         # Events carry no MsgId: dedup on sender + CreateTime + event (Message.dedup_key).
         common["msg_id"] = None
-        return Message(kind="event", event=event[:40] or None, event_key=(d.get("EventKey") or "").strip() or None,
-                       **common)
+        return Message(
+            kind="event",
+            event=event[:40] or None,
+            event_key=(d.get("EventKey") or "").strip() or None,
+            **common,
+        )
     if kind == "text":
         return Message(kind="text", text=d.get("Content") or "", **common)
     if kind == "voice":
-        return Message(kind="voice", text=(d.get("Recognition") or "").strip(), media_id=d.get("MediaId") or None,
-                       **common)
+        return Message(
+            kind="voice",
+            text=(d.get("Recognition") or "").strip(),
+            media_id=d.get("MediaId") or None,
+            **common,
+        )
     if kind == "image":
-        return Message(kind="image", media_id=d.get("MediaId") or None, pic_url=(d.get("PicUrl") or None),
-                       **common)
+        return Message(
+            kind="image", media_id=d.get("MediaId") or None, pic_url=(d.get("PicUrl") or None), **common
+        )
     if kind == "location":
         try:
             loc = (float(d.get("Location_X") or 0), float(d.get("Location_Y") or 0), d.get("Label") or "")
@@ -189,5 +215,6 @@ def to_message(d: dict[str, str]) -> Message:
 
 def reply_xml(msg: Message, to_account: str, text: str, now: datetime) -> str:
     """werobot's TextReply, with CDATA terminators in our text made harmless."""
-    return TextReply(target=_cdata(msg.openid), source=_cdata(to_account), time=int(now.timestamp()),
-                     content=_cdata(text)).render()
+    return TextReply(
+        target=_cdata(msg.openid), source=_cdata(to_account), time=int(now.timestamp()), content=_cdata(text)
+    ).render()

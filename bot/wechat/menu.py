@@ -45,19 +45,25 @@ def _bytes(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _leaf(item: dict[str, Any], where: str, *, top: bool, public_url: str, warnings: list[str]) -> dict[str, Any]:
+def _leaf(
+    item: dict[str, Any], where: str, *, top: bool, public_url: str, warnings: list[str]
+) -> dict[str, Any]:
     name = str(item.get("name") or "").strip()
     limit = TOP_NAME_BYTES if top else SUB_NAME_BYTES
     if not name:
         raise MenuError(f"{where}: a button needs a name")
     if _bytes(name) > limit:
-        raise MenuError(f"{where} “{name}”: the name is {_bytes(name)} bytes, WeChat allows {limit} "
-                        f"({'top' if top else 'sub'} button; a 汉字 is 3 bytes)")
+        raise MenuError(
+            f"{where} “{name}”: the name is {_bytes(name)} bytes, WeChat allows {limit} "
+            f"({'top' if top else 'sub'} button; a 汉字 is 3 bytes)"
+        )
     if not top and _bytes(name) > SUB_NAME_SAFE_BYTES:
         warnings.append(f"{where} “{name}”: over 40 bytes, which older WeChat versions refuse")
     extra = set(item) - {"name", "key", "url", "sub"}
     if extra:
-        raise MenuError(f"{where} “{name}”: unknown field(s) {', '.join(sorted(extra))} (use name, key, url, sub)")
+        raise MenuError(
+            f"{where} “{name}”: unknown field(s) {', '.join(sorted(extra))} (use name, key, url, sub)"
+        )
     if "sub" in item:
         raise MenuError(f"{where} “{name}”: only top buttons may have sub buttons")
     if ("key" in item) == ("url" in item):
@@ -67,14 +73,18 @@ def _leaf(item: dict[str, Any], where: str, *, top: bool, public_url: str, warni
         if not key or _bytes(key) > KEY_BYTES:
             raise MenuError(f"{where} “{name}”: key must be 1–{KEY_BYTES} bytes")
         if key not in KEYS:
-            raise MenuError(f"{where} “{name}”: key {key!r} is not one lianxin answers; known keys: "
-                            + ", ".join(f"{k} ({v})" for k, v in KEYS.items()))
+            raise MenuError(
+                f"{where} “{name}”: key {key!r} is not one lianxin answers; known keys: "
+                + ", ".join(f"{k} ({v})" for k, v in KEYS.items())
+            )
         return {"type": "click", "name": name, "key": key}
     url = str(item["url"]).strip()
     if url.startswith("/"):
         url = public_url.rstrip("/") + url
     if not url.startswith(("http://", "https://")):
-        raise MenuError(f"{where} “{name}”: url must start with http(s):// or / (a console page), got {url!r}")
+        raise MenuError(
+            f"{where} “{name}”: url must start with http(s):// or / (a console page), got {url!r}"
+        )
     if _bytes(url) > URL_BYTES:
         raise MenuError(f"{where} “{name}”: url is {_bytes(url)} bytes, WeChat allows {URL_BYTES}")
     if not url.startswith("https://"):
@@ -87,35 +97,53 @@ def build_menu(buttons: list[dict[str, Any]] | None, public_url: str) -> Menu:
     items = buttons or DEFAULT_MENU
     warnings: list[str] = []
     if not isinstance(items, list) or not 1 <= len(items) <= TOP_MAX:
-        raise MenuError(f"the menu needs 1–{TOP_MAX} top buttons, got {len(items) if isinstance(items, list) else items!r}")
+        raise MenuError(
+            f"the menu needs 1–{TOP_MAX} top buttons, got {len(items) if isinstance(items, list) else items!r}"
+        )
     out: list[dict[str, Any]] = []
     for i, item in enumerate(items, 1):
         where = f"button {i}"
         if not isinstance(item, dict):
-            raise MenuError(f"{where}: must be a table such as {{ name = \"帮助\", key = \"{HELP}\" }}")
+            raise MenuError(f'{where}: must be a table such as {{ name = "帮助", key = "{HELP}" }}')
         if "sub" not in item:
             out.append(_leaf(item, where, top=True, public_url=public_url, warnings=warnings))
             continue
         name = str(item.get("name") or "").strip()
         if not name or _bytes(name) > TOP_NAME_BYTES:
-            raise MenuError(f"{where} “{name}”: a top name must be 1–{TOP_NAME_BYTES} bytes (a 汉字 is 3 bytes)")
+            raise MenuError(
+                f"{where} “{name}”: a top name must be 1–{TOP_NAME_BYTES} bytes (a 汉字 is 3 bytes)"
+            )
         if set(item) - {"name", "sub"}:
             raise MenuError(f"{where} “{name}”: a button with sub buttons has only name and sub")
         subs = item["sub"]
         if not isinstance(subs, list) or not 1 <= len(subs) <= SUB_MAX:
             raise MenuError(f"{where} “{name}”: needs 1–{SUB_MAX} sub buttons")
-        out.append({"name": name, "sub_button": [
-            _leaf(sub if isinstance(sub, dict) else {}, f"{where}.{j}", top=False, public_url=public_url,
-                  warnings=warnings)
-            for j, sub in enumerate(subs, 1)]})
+        out.append(
+            {
+                "name": name,
+                "sub_button": [
+                    _leaf(
+                        sub if isinstance(sub, dict) else {},
+                        f"{where}.{j}",
+                        top=False,
+                        public_url=public_url,
+                        warnings=warnings,
+                    )
+                    for j, sub in enumerate(subs, 1)
+                ],
+            }
+        )
     return Menu({"button": out}, warnings)
 
 
 def same_menu(wanted: dict[str, Any], current: dict[str, Any]) -> bool:
     """Does menu/get's ``menu`` match what we would create? (menu/get adds ``sub_button: []`` everywhere.)"""
+
     def norm(buttons: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        return [(b.get("type"), b.get("name"), b.get("key"), b.get("url"), tuple(norm(b.get("sub_button") or [])))
-                for b in buttons]
+        return [
+            (b.get("type"), b.get("name"), b.get("key"), b.get("url"), tuple(norm(b.get("sub_button") or [])))
+            for b in buttons
+        ]
 
     return norm(wanted.get("button") or []) == norm(current.get("button") or [])
 

@@ -55,22 +55,38 @@ def credentials_missing(config: object) -> bool:
     return not (wechat.get("app_id") and wechat.get("app_secret"))
 
 
-def ensure_codes(lx: Lianxin, card_ids: list[int], *, api: WechatApi | None = None,
-                 progress: Callable[[int, int], None] | None = None, limit: int = cards.PERMANENT_QR_LIMIT,
-                 sleep: Callable[[float], None] = time.sleep) -> QrRun:
+def ensure_codes(
+    lx: Lianxin,
+    card_ids: list[int],
+    *,
+    api: WechatApi | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    limit: int = cards.PERMANENT_QR_LIMIT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> QrRun:
     """Make the missing QR codes of these cards; QrError (with what is done kept) when it cannot."""
     run = QrRun()
     with lx.sessions() as s:
-        missing = list(s.scalars(select(ServiceCard.id).where(ServiceCard.id.in_(card_ids),
-                                                             ServiceCard.qr_url.is_(None))
-                                 .order_by(ServiceCard.id))) if card_ids else []
+        missing = (
+            list(
+                s.scalars(
+                    select(ServiceCard.id)
+                    .where(ServiceCard.id.in_(card_ids), ServiceCard.qr_url.is_(None))
+                    .order_by(ServiceCard.id)
+                )
+            )
+            if card_ids
+            else []
+        )
         made = cards.qr_codes_created(s)
     run.kept = len(card_ids) - len(missing)
     if not missing:
         return run
     if made + len(missing) > limit:
-        raise QrError(f"需要新建 {len(missing)} 个永久二维码，但本系统已建 {made} 个，"
-                      f"公众号最多 {limit} 个：将超出上限，一个也未新建。")
+        raise QrError(
+            f"需要新建 {len(missing)} 个永久二维码，但本系统已建 {made} 个，"
+            f"公众号最多 {limit} 个：将超出上限，一个也未新建。"
+        )
     if api is None:
         if lx.wechat_api is None:
             raise QrError("未配置微信接口客户端，无法生成二维码")
@@ -82,8 +98,9 @@ def ensure_codes(lx: Lianxin, card_ids: list[int], *, api: WechatApi | None = No
     return run
 
 
-def _one(lx: Lianxin, api: WechatApi, card_id: int, run: QrRun, *, limit: int,
-         sleep: Callable[[float], None]) -> None:
+def _one(
+    lx: Lianxin, api: WechatApi, card_id: int, run: QrRun, *, limit: int, sleep: Callable[[float], None]
+) -> None:
     with lx.session() as s:  # the scene is kept before the call: a retry asks WeChat for the same one
         card = s.get(ServiceCard, card_id)
         if card is None or card.qr_url:
@@ -91,8 +108,11 @@ def _one(lx: Lianxin, api: WechatApi, card_id: int, run: QrRun, *, limit: int,
         if cards.qr_codes_created(s) >= limit:
             raise QrError(f"公众号的永久二维码已达上限 {limit} 个，停止新建（已新建 {run.created} 个）。")
         # Set the scene only where none is set (one statement): two printing runs at once agree on one scene.
-        s.execute(update(ServiceCard).where(ServiceCard.id == card_id, ServiceCard.qr_scene.is_(None))
-                  .values(qr_scene=cards.new_scene()))
+        s.execute(
+            update(ServiceCard)
+            .where(ServiceCard.id == card_id, ServiceCard.qr_scene.is_(None))
+            .values(qr_scene=cards.new_scene())
+        )
         s.refresh(card)
         scene, number = card.qr_scene, card.number
         assert scene is not None
@@ -103,8 +123,10 @@ def _one(lx: Lianxin, api: WechatApi, card_id: int, run: QrRun, *, limit: int,
             break
         except TransientError as e:
             if attempt == RETRIES - 1:
-                raise QrError(f"微信接口暂时不可用（{e}），已新建 {run.created} 个；稍后重试即可继续。") from None
-            sleep(BACKOFF_SECONDS * 2 ** attempt)
+                raise QrError(
+                    f"微信接口暂时不可用（{e}），已新建 {run.created} 个；稍后重试即可继续。"
+                ) from None
+            sleep(BACKOFF_SECONDS * 2**attempt)
         except WechatError as e:
             meaning = MEANINGS.get(e.errcode, e.errmsg or "未知错误")
             raise QrError(f"微信拒绝生成二维码：{e.errcode} {meaning}。已新建 {run.created} 个。") from None

@@ -30,8 +30,13 @@ PHOTO_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["md"] = lambda d: f"{d.month}月{d.day}日"
     return env
 
@@ -80,13 +85,26 @@ def entry_text(e: BookEntry) -> str:
     return e.text
 
 
-def render_books(books: list[CadreBook], *, month: str, media_dir: str | Path, village: str | None = None) -> str:
+def render_books(
+    books: list[CadreBook], *, month: str, media_dir: str | Path, village: str | None = None
+) -> str:
     """The HTML of one cadre's book, or of a village's (``village`` given: every book, each on a new page)."""
     first = books[0] if books else None
     title = f"民情日记 · {village or (first.cadre if first else '')} · {_month_title(month)}"
-    return _env().get_template("diary_book.html.j2").render(
-        title=title, books=books, month_title=_month_title(month), village=village,
-        photo=lambda m: photo_uri(m, media_dir), entered_by=entered_by, roles=ROLES, entry_text=entry_text)
+    return (
+        _env()
+        .get_template("diary_book.html.j2")
+        .render(
+            title=title,
+            books=books,
+            month_title=_month_title(month),
+            village=village,
+            photo=lambda m: photo_uri(m, media_dir),
+            entered_by=entered_by,
+            roles=ROLES,
+            entry_text=entry_text,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,16 @@ class Book:
     entries: int
 
 
-def make_book(session: Session, config: Any, *, month: str, actor: str, fmt: str, cadre: Cadre | None = None,
-              village: Village | None = None) -> Book:
+def make_book(
+    session: Session,
+    config: Any,
+    *,
+    month: str,
+    actor: str,
+    fmt: str,
+    cadre: Cadre | None = None,
+    village: Village | None = None,
+) -> Book:
     """The book of ``cadre`` (or of every cadre of ``village``) for ``month``, audited as an export
     (``diary_book.export``) in the caller's transaction. DiaryBookError for a month that is not YYYY-MM."""
     if (cadre is None) == (village is None):
@@ -112,9 +138,18 @@ def make_book(session: Session, config: Any, *, month: str, actor: str, fmt: str
         assert village is not None
         books = village_books(session, village=village, month=period, tz=tz, township=township)
         target, label = f"village:{village.name}:{period.key}", village.name
-    html = render_books(books, month=period.key, media_dir=config["general"]["media_dir"],
-                        village=village.name if village is not None else None)
+    html = render_books(
+        books,
+        month=period.key,
+        media_dir=config["general"]["media_dir"],
+        village=village.name if village is not None else None,
+    )
     entries = sum(b.entry_count for b in books)
-    audit.record(session, actor=actor, action="diary_book.export", target=target,
-                 detail={"format": fmt, "cadres": len(books), "entries": entries})
+    audit.record(
+        session,
+        actor=actor,
+        action="diary_book.export",
+        target=target,
+        detail={"format": fmt, "cadres": len(books), "entries": entries},
+    )
     return Book(html, f"民情日记-{label}-{period.key}", len(books), entries)

@@ -55,8 +55,6 @@ class CardRow:
     qr_data: str | None  # what the QR code encodes: the url WeChat issued for this card
 
 
-
-
 @dataclass
 class ListingRow:
     group: str
@@ -70,8 +68,12 @@ class ListingRow:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("console", "templates"), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("console", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env
 
 
@@ -83,7 +85,9 @@ def _village(session: Session, name: str | None, township_id: int | None = None)
     mine = [] if township_id is None else [Village.township_id == township_id]
     found = list(session.scalars(select(Village).where(Village.name == name.strip(), *mine).limit(2)))
     if len(found) != 1:
-        known = "、".join(session.scalars(select(Village.name).where(*mine).order_by(Village.name))) or "（无）"
+        known = (
+            "、".join(session.scalars(select(Village.name).where(*mine).order_by(Village.name))) or "（无）"
+        )
         if found:
             raise PrintError(f"「{name}」在多个乡镇都有，请指明乡镇。")
         raise PrintError(f"没有名为「{name}」的村(居)。现有：{known}")
@@ -95,16 +99,19 @@ def _title(session: Session, config: Any, township_id: int | None) -> str:
     return name or str(config["general"]["township"])
 
 
-def _rows(session: Session, village: Village | None, township_id: int | None = None) -> list[
-        tuple[Household, Village, VillagerGroup | None, ServiceCard | None, Cadre | None, Link | None]]:
-    stmt = (select(Household, Village, VillagerGroup, ServiceCard, Cadre, Link)
-            .join(Village, Household.village_id == Village.id)
-            .outerjoin(VillagerGroup, Household.group_id == VillagerGroup.id)
-            .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-            .outerjoin(Link, Link.household_id == Household.id)
-            .outerjoin(Cadre, Link.cadre_id == Cadre.id)
-            .where(Household.purged_at.is_(None))
-            .order_by(Village.name, Cadre.name, Cadre.id, VillagerGroup.id, Household.head_name, Household.id))
+def _rows(
+    session: Session, village: Village | None, township_id: int | None = None
+) -> list[tuple[Household, Village, VillagerGroup | None, ServiceCard | None, Cadre | None, Link | None]]:
+    stmt = (
+        select(Household, Village, VillagerGroup, ServiceCard, Cadre, Link)
+        .join(Village, Household.village_id == Village.id)
+        .outerjoin(VillagerGroup, Household.group_id == VillagerGroup.id)
+        .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
+        .outerjoin(Link, Link.household_id == Household.id)
+        .outerjoin(Cadre, Link.cadre_id == Cadre.id)
+        .where(Household.purged_at.is_(None))
+        .order_by(Village.name, Cadre.name, Cadre.id, VillagerGroup.id, Household.head_name, Household.id)
+    )
     if village is not None:
         stmt = stmt.where(Household.village_id == village.id)
     if township_id is not None:
@@ -112,36 +119,69 @@ def _rows(session: Session, village: Village | None, township_id: int | None = N
     return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
 
 
-def printable_cards(session: Session, *, village: str | None = None,
-                    township_id: int | None = None) -> list[ServiceCard]:
+def printable_cards(
+    session: Session, *, village: str | None = None, township_id: int | None = None
+) -> list[ServiceCard]:
     """The cards ``card_rows`` prints (households with a card and a linked cadre), for making QR codes first."""
     v = _village(session, village, township_id)
-    return [card for _h, _v, _g, card, cadre, _l in _rows(session, v, township_id)
-            if card is not None and cadre is not None]
+    return [
+        card
+        for _h, _v, _g, card, cadre, _l in _rows(session, v, township_id)
+        if card is not None and cadre is not None
+    ]
 
 
-def card_rows(session: Session, *, village: str | None = None, township_id: int | None = None) -> list[CardRow]:
+def card_rows(
+    session: Session, *, village: str | None = None, township_id: int | None = None
+) -> list[CardRow]:
     """One card per household that has a card number and a linked cadre (of one township, when given)."""
     v = _village(session, village, township_id)
     out = []
     for h, vil, g, card, cadre, _link in _rows(session, v, township_id):
         if card is None or cadre is None:
             continue
-        out.append(CardRow(card.number, h.head_name, vil.name, g.name if g else "", cadre.name, cadre.post or "",
-                           cadre.phone, qr_svg(card.qr_url) if card.qr_url else None, card.qr_url))
+        out.append(
+            CardRow(
+                card.number,
+                h.head_name,
+                vil.name,
+                g.name if g else "",
+                cadre.name,
+                cadre.post or "",
+                cadre.phone,
+                qr_svg(card.qr_url) if card.qr_url else None,
+                card.qr_url,
+            )
+        )
     return out
 
 
-def render_cards(session: Session, config: Any, *, village: str | None = None,
-                 now: datetime | None = None, notice: str | None = None,
-                 township_id: int | None = None) -> tuple[str, int]:
+def render_cards(
+    session: Session,
+    config: Any,
+    *,
+    village: str | None = None,
+    now: datetime | None = None,
+    notice: str | None = None,
+    township_id: int | None = None,
+) -> tuple[str, int]:
     """(HTML, number of cards). Marks the printed cards' ``printed_at`` when ``now`` is given. ``notice``
     (e.g. "no WeChat credentials: no QR codes") is printed above the cards."""
     rows = card_rows(session, village=village, township_id=township_id)
-    pages = [rows[i:i + CARDS_PER_PAGE] for i in range(0, len(rows), CARDS_PER_PAGE)]
-    html = environment().get_template("print/cards.html").render(
-        pages=pages, township=_title(session, config, township_id), account=config["general"]["account_name"],
-        village=village, count=len(rows), notice=notice, without_qr=sum(1 for r in rows if r.qr is None))
+    pages = [rows[i : i + CARDS_PER_PAGE] for i in range(0, len(rows), CARDS_PER_PAGE)]
+    html = (
+        environment()
+        .get_template("print/cards.html")
+        .render(
+            pages=pages,
+            township=_title(session, config, township_id),
+            account=config["general"]["account_name"],
+            village=village,
+            count=len(rows),
+            notice=notice,
+            without_qr=sum(1 for r in rows if r.qr is None),
+        )
+    )
     if now is not None and rows:
         numbers = [r.number for r in rows]
         for card in session.scalars(select(ServiceCard).where(ServiceCard.number.in_(numbers))):
@@ -149,8 +189,15 @@ def render_cards(session: Session, config: Any, *, village: str | None = None,
     return html, len(rows)
 
 
-def render_listing(session: Session, config: Any, *, village: str | None = None, today: date,
-                   mark: bool = False, township_id: int | None = None) -> tuple[str, int]:
+def render_listing(
+    session: Session,
+    config: Any,
+    *,
+    village: str | None = None,
+    today: date,
+    mark: bool = False,
+    township_id: int | None = None,
+) -> tuple[str, int]:
     """(HTML, number of households): one section per village, a page each. ``mark`` sets ``listed_on``."""
     v = _village(session, village, township_id)
     by_village: dict[str, list[ListingRow]] = {}
@@ -159,8 +206,17 @@ def render_listing(session: Session, config: Any, *, village: str | None = None,
         by_village.setdefault(vil.name, [])
         if cadre is None:
             continue
-        by_village[vil.name].append(ListingRow(g.name if g else "", h.head_name, h.population, cadre.name, cadre.post or "",
-                                               cadre.phone, link.commitment_signed_on if link else None))
+        by_village[vil.name].append(
+            ListingRow(
+                g.name if g else "",
+                h.head_name,
+                h.population,
+                cadre.name,
+                cadre.post or "",
+                cadre.phone,
+                link.commitment_signed_on if link else None,
+            )
+        )
         listed.append(h)
     leaders: dict[str, list[GroupLeader]] = {}
     for g in group_leaders(session, village_id=v.id if v is not None else None, township_id=township_id):
@@ -171,10 +227,19 @@ def render_listing(session: Session, config: Any, *, village: str | None = None,
         for r in rows:
             n = cadres.get(r.cadre_phone, (r.cadre_name, r.cadre_post, 0))
             cadres[r.cadre_phone] = (n[0], n[1], n[2] + 1)
-        sections.append({"village": name, "rows": rows, "groups": leaders.get(name, []),
-                         "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()]})
-    html = environment().get_template("print/listing.html").render(
-        sections=sections, township=_title(session, config, township_id), today=today)
+        sections.append(
+            {
+                "village": name,
+                "rows": rows,
+                "groups": leaders.get(name, []),
+                "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()],
+            }
+        )
+    html = (
+        environment()
+        .get_template("print/listing.html")
+        .render(sections=sections, township=_title(session, config, township_id), today=today)
+    )
     if mark:
         for h in listed:
             if h.listed_on is None:
@@ -204,18 +269,32 @@ def html_to_pdf(html: str, out: Path, *, timeout: float = 120.0) -> Path:
     """Print ``html`` to ``out`` with headless Chromium; PrintError when it is not installed or fails."""
     exe = find_chromium()
     if exe is None:
-        raise PrintError("未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
-                         "或改用 .html 输出后在浏览器中打印。")
+        raise PrintError(
+            "未找到 Chromium，无法生成 PDF。请安装 chromium（Debian：apt-get install chromium），"
+            "或改用 .html 输出后在浏览器中打印。"
+        )
     out = Path(out).resolve()
     if not out.parent.is_dir():  # Chromium would fail with a screen of its own log lines
         raise PrintError(f"无法写入 {out}：所在文件夹不存在")
     with tempfile.TemporaryDirectory(prefix="lianxin-print-") as tmp:
         src = Path(tmp) / "print.html"
         src.write_text(html, encoding="utf-8")
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-extensions",
-               f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer", "--print-to-pdf-no-header",
-               f"--print-to-pdf={out}", src.as_uri()]
+        cmd = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-extensions",
+            f"--user-data-dir={tmp}/profile",
+            "--no-pdf-header-footer",
+            "--print-to-pdf-no-header",
+            f"--print-to-pdf={out}",
+            src.as_uri(),
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:

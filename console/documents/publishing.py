@@ -58,8 +58,16 @@ def _with_pdf(files: dict[str, bytes]) -> str | None:
     return None
 
 
-def publish(session: Session, config: Config, kind: str, period: str, *, township: tuple[int, str] | None,
-            actor: str, now: datetime) -> Outcome:
+def publish(
+    session: Session,
+    config: Config,
+    kind: str,
+    period: str,
+    *,
+    township: tuple[int, str] | None,
+    actor: str,
+    now: datetime,
+) -> Outcome:
     """Publish the township's ``period`` (ValueError for a period that is not a valid one or has not ended yet).
     ``township`` None: a deployment with no township yet (nothing imported)."""
     key = _ended(config, kind, period, now)
@@ -72,13 +80,23 @@ def publish(session: Session, config: Config, kind: str, period: str, *, townshi
     files = {fmt: render(report, fmt) for fmt in ("json", "xlsx", "html")}
     pdf_error = _with_pdf(files)
     data: dict[str, Any] = json.loads(files["json"])
-    done, pushes = circular_notices.publish_circular(session, kind=kind, period=report.period, township_id=tid,
-                                                     report=data, files=files, actor=actor, now=now, tz=config.tz)
+    done, pushes = circular_notices.publish_circular(
+        session,
+        kind=kind,
+        period=report.period,
+        township_id=tid,
+        report=data,
+        files=files,
+        actor=actor,
+        now=now,
+        tz=config.tz,
+    )
     return Outcome(done, pushes, len(report.cadres), tuple(files), pdf_error)
 
 
-def publish_county(session: Session, config: Config, kind: str, period: str, *, actor: str,
-                   now: datetime) -> Outcome:
+def publish_county(
+    session: Session, config: Config, kind: str, period: str, *, actor: str, now: datetime
+) -> Outcome:
     """Publish the county report of ``period`` (stored as the county's: township None). Nobody is pushed."""
     key = _ended(config, kind, period, now)
     if circulars.is_published(session, kind, key, None):
@@ -86,6 +104,7 @@ def publish_county(session: Session, config: Config, kind: str, period: str, *, 
     data = build_county_report(session, config, kind, key, now=now)
     files = {fmt: county_report.render(data, fmt) for fmt in ("json", "xlsx", "html")}
     pdf_error = _with_pdf(files)
-    done = circulars.publish(session, kind=kind, period=data["period"], township_id=None, files=files, actor=actor,
-                             now=now)
+    done = circulars.publish(
+        session, kind=kind, period=data["period"], township_id=None, files=files, actor=actor, now=now
+    )
     return Outcome(done, 0, len(data["cadres"]), tuple(files), pdf_error)

@@ -85,7 +85,9 @@ def _cell_value(key: str, value: Any) -> Any:
     return value
 
 
-def _sheet(wb: Any, title: str, columns: dict[str, str], rows: list[dict[str, Any]], freeze: str = "A2") -> Any:
+def _sheet(
+    wb: Any, title: str, columns: dict[str, str], rows: list[dict[str, Any]], freeze: str = "A2"
+) -> Any:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -112,16 +114,25 @@ def _sheet(wb: Any, title: str, columns: dict[str, str], rows: list[dict[str, An
         letter = get_column_letter(i)
         if key in PERCENT:
             fmt = "0.0%"
-        elif key in ("score", "avg_score", "previous_score", "previous_avg_score", "score_delta",
-                     "avg_first_answer_hours", "hours_late") or key.endswith("_points"):
+        elif key in (
+            "score",
+            "avg_score",
+            "previous_score",
+            "previous_avg_score",
+            "score_delta",
+            "avg_first_answer_hours",
+            "hours_late",
+        ) or key.endswith("_points"):
             fmt = "0.00"
         else:
             fmt = None
         if fmt:
             for cell in ws[letter][1:]:
                 cell.number_format = fmt
-        width = max([_display_width(columns[key])] + [_display_width(str(_cell_value(key, r.get(key)) or ""))
-                                                      for r in rows[:500]])
+        width = max(
+            [_display_width(columns[key])]
+            + [_display_width(str(_cell_value(key, r.get(key)) or "")) for r in rows[:500]]
+        )
         ws.column_dimensions[letter].width = min(max(width + 2, 6), 40)
     ws.freeze_panes = freeze
     if rows:
@@ -151,7 +162,12 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     bcols: dict[str, str] = {"rank": "排名", "name": "姓名", "village": "村(居)"}
     brows = []
     for r in data["cadres"]:
-        row: dict[str, Any] = {"rank": r["rank"], "name": r["name"], "village": r["village"], "score": r["score"]}
+        row: dict[str, Any] = {
+            "rank": r["rank"],
+            "name": r["name"],
+            "village": r["village"],
+            "score": r["score"],
+        }
         for p in r["score_breakdown"]:
             if p["weight"] <= 0:
                 continue
@@ -194,7 +210,9 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def _remark_columns(kind: str, cadres: dict[str, str], villages: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def _remark_columns(
+    kind: str, cadres: dict[str, str], villages: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
     """The cadre and village columns with the office's remarks of that kind of report: 点评 (quarter), 表彰 (year)."""
     rem = labels()["remarks"]
     cadres, villages = dict(cadres), dict(villages)
@@ -205,12 +223,22 @@ def _remark_columns(kind: str, cadres: dict[str, str], villages: dict[str, str])
     return cadres, villages
 
 
-COMMENDATION_COLUMNS = {"number": "序号", "name": "姓名", "village": "村(居)", "post": "岗位", "phone": "电话",
-                        "score": "年度得分", "rank": "年度名次", "commendation": "表彰事由"}
+COMMENDATION_COLUMNS = {
+    "number": "序号",
+    "name": "姓名",
+    "village": "村(居)",
+    "post": "岗位",
+    "phone": "电话",
+    "score": "年度得分",
+    "rank": "年度名次",
+    "commendation": "表彰事由",
+}
 
 
 def _commendation_sheet(wb: Any, data: dict[str, Any]) -> Any:
-    rows = [dict(r, number=i) for i, r in enumerate((r for r in data["cadres"] if r.get("commended")), start=1)]
+    rows = [
+        dict(r, number=i) for i, r in enumerate((r for r in data["cadres"] if r.get("commended")), start=1)
+    ]
     return _sheet(wb, labels()["remarks"]["commend_sheet"], COMMENDATION_COLUMNS, rows)
 
 
@@ -239,14 +267,32 @@ def _notes(report: Report) -> list[tuple[str, str]]:
         ("统计期间", f"{report.first_day} 至 {report.last_day}（应记天数统计至 {report.as_of}）"),
         ("生成时间", report.generated_at),
         ("权重", weights),
-        ("得分", "得分 = 100 × Σ(权重 × 完成率) ÷ Σ(参与计分项的权重)；本期无可考核内容的项目（如未收到督办卡或诉求）不计入，其余项目按权重折算为百分制。"),
-        ("民情日记", "完成率 = 写了日记的天数（每月以应记天数封顶）÷ 应记天数；应记天数 = 工作日（含调休，办公室可调整）扣除请假，从干部建档之日起算，统计至生成日前一天。"),
+        (
+            "得分",
+            "得分 = 100 × Σ(权重 × 完成率) ÷ Σ(参与计分项的权重)；本期无可考核内容的项目（如未收到督办卡或诉求）不计入，其余项目按权重折算为百分制。",
+        ),
+        (
+            "民情日记",
+            "完成率 = 写了日记的天数（每月以应记天数封顶）÷ 应记天数；应记天数 = 工作日（含调休，办公室可调整）扣除请假，从干部建档之日起算，统计至生成日前一天。",
+        ),
         ("月小结", "按时提交计 1 份，逾期提交计半份，未交计 0；已结束的月份（或已提交的月份）参与计分。"),
-        ("督办卡", "按办理时限所在期间统计；时限前首次反馈为按时，时限过后仍未反馈或逾期反馈为逾期；时限未到且未反馈的不计分。"),
-        ("群众诉求", f"按诉求提出时间所在期间统计；{report.sla_hours} 小时内首次答复为按时；超时未答复或超时答复为超时；尚在时限内的不计分。"),
+        (
+            "督办卡",
+            "按办理时限所在期间统计；时限前首次反馈为按时，时限过后仍未反馈或逾期反馈为逾期；时限未到且未反馈的不计分。",
+        ),
+        (
+            "群众诉求",
+            f"按诉求提出时间所在期间统计；{report.sla_hours} 小时内首次答复为按时；超时未答复或超时答复为超时；尚在时限内的不计分。",
+        ),
         ("满意率", "评价为“满意”的诉求 ÷ 已评价的诉求。"),
-        ("排名", "按得分（保留两位小数）从高到低，同分同名次（1、2、2、4）。季度与年度由各月原始数据累加后计分，不是各月得分的平均。"),
-        ("最低要求", f"联系农户少于 {report.min_households} 户，或日记覆盖率低于 {report.min_diary_share:.0%}。"),
+        (
+            "排名",
+            "按得分（保留两位小数）从高到低，同分同名次（1、2、2、4）。季度与年度由各月原始数据累加后计分，不是各月得分的平均。",
+        ),
+        (
+            "最低要求",
+            f"联系农户少于 {report.min_households} 户，或日记覆盖率低于 {report.min_diary_share:.0%}。",
+        ),
     ]
 
 
@@ -273,35 +319,81 @@ class Bar:
 def coverage_chart(report: Report, width: float = 640) -> dict[str, Any]:
     """Horizontal bars of diary coverage: one per cadre, or one per village when there are too many cadres."""
     per_cadre = len(report.cadres) <= CHART_CADRES_MAX
-    items = ([(f"{c.name}（{c.village}）", c.diary_coverage) for c in report.cadres] if per_cadre
-             else [(v.name, v.diary_coverage) for v in report.villages])
+    items = (
+        [(f"{c.name}（{c.village}）", c.diary_coverage) for c in report.cadres]
+        if per_cadre
+        else [(v.name, v.diary_coverage) for v in report.villages]
+    )
     items.sort(key=lambda t: (-(t[1] if t[1] is not None else -1), t[0]))
     left, row_h, plot_w = 150.0, 16.0, width - 150.0 - 50.0
-    bars = [Bar(label=label, value=v, y=20 + i * row_h, width=plot_w * (v or 0.0),
-                low=v is not None and v < report.min_diary_share) for i, (label, v) in enumerate(items)]
+    bars = [
+        Bar(
+            label=label,
+            value=v,
+            y=20 + i * row_h,
+            width=plot_w * (v or 0.0),
+            low=v is not None and v < report.min_diary_share,
+        )
+        for i, (label, v) in enumerate(items)
+    ]
     height = 20 + len(bars) * row_h + 24
-    return {"per_cadre": per_cadre, "bars": bars, "left": left, "plot_w": plot_w, "row_h": row_h,
-            "width": width, "height": height, "threshold_x": left + plot_w * report.min_diary_share,
-            "threshold": report.min_diary_share, "ticks": [(left + plot_w * t, f"{t:.0%}") for t in (0, 0.25, 0.5, 0.75, 1)]}
+    return {
+        "per_cadre": per_cadre,
+        "bars": bars,
+        "left": left,
+        "plot_w": plot_w,
+        "row_h": row_h,
+        "width": width,
+        "height": height,
+        "threshold_x": left + plot_w * report.min_diary_share,
+        "threshold": report.min_diary_share,
+        "ticks": [(left + plot_w * t, f"{t:.0%}") for t in (0, 0.25, 0.5, 0.75, 1)],
+    }
 
 
 def task_chart(report: Report, width: float = 640) -> dict[str, Any]:
     """Stacked bars per village (and the township): cards on time, overdue, not yet due."""
-    rows = [(v.name, v.tasks_on_time, v.tasks_overdue, v.tasks_assigned - v.tasks_on_time - v.tasks_overdue)
-            for v in report.villages if v.tasks_assigned]
+    rows = [
+        (v.name, v.tasks_on_time, v.tasks_overdue, v.tasks_assigned - v.tasks_on_time - v.tasks_overdue)
+        for v in report.villages
+        if v.tasks_assigned
+    ]
     t = report.totals
     if t.tasks_assigned:
-        rows.append((f"{t.name}合计", t.tasks_on_time, t.tasks_overdue, t.tasks_assigned - t.tasks_on_time - t.tasks_overdue))
+        rows.append(
+            (
+                f"{t.name}合计",
+                t.tasks_on_time,
+                t.tasks_overdue,
+                t.tasks_assigned - t.tasks_on_time - t.tasks_overdue,
+            )
+        )
     left, row_h, plot_w = 150.0, 20.0, width - 150.0 - 95.0
     out = []
     for i, (name, on_time, overdue, pending) in enumerate(rows):
         total = on_time + overdue + pending
         scale = plot_w / total if total else 0
-        out.append({"label": name, "y": 6 + i * row_h, "on_time": on_time, "overdue": overdue, "pending": pending,
-                    "w_on": on_time * scale, "w_over": overdue * scale, "w_pend": pending * scale,
-                    "share": on_time / (on_time + overdue) if on_time + overdue else None})
-    return {"rows": out, "left": left, "plot_w": plot_w, "row_h": row_h, "width": width,
-            "height": 10 + len(out) * row_h + 8}
+        out.append(
+            {
+                "label": name,
+                "y": 6 + i * row_h,
+                "on_time": on_time,
+                "overdue": overdue,
+                "pending": pending,
+                "w_on": on_time * scale,
+                "w_over": overdue * scale,
+                "w_pend": pending * scale,
+                "share": on_time / (on_time + overdue) if on_time + overdue else None,
+            }
+        )
+    return {
+        "rows": out,
+        "left": left,
+        "plot_w": plot_w,
+        "row_h": row_h,
+        "width": width,
+        "height": 10 + len(out) * row_h + 8,
+    }
 
 
 def trend_chart(report: Report, width: float = 640, height: float = 220) -> dict[str, Any]:
@@ -337,35 +429,68 @@ def trend_chart(report: Report, width: float = 640, height: float = 220) -> dict
                 current.append((left + i * step, y(v)))
         if current:
             segments.append(current)
-        return {"points": points, "paths": [" ".join(f"{x:.1f},{yy:.1f}" for x, yy in seg) for seg in segments]}
+        return {
+            "points": points,
+            "paths": [" ".join(f"{x:.1f},{yy:.1f}" for x, yy in seg) for seg in segments],
+        }
 
-    months = [(left + i * step, f"{int(p.month[5:])}月" if p.month[5:] != "01" else f"{p.month[:4]}年1月")
-              for i, p in enumerate(report.trend)]
-    return {"score": series(scores, covs, True), "coverage": series(covs, scores, False), "months": months, "width": width,
-            "height": height, "left": left, "right": width - right, "top": top, "bottom": top + plot_h,
-            "grid": [(y(v), v) for v in (0, 25, 50, 75, 100)]}
+    months = [
+        (left + i * step, f"{int(p.month[5:])}月" if p.month[5:] != "01" else f"{p.month[:4]}年1月")
+        for i, p in enumerate(report.trend)
+    ]
+    return {
+        "score": series(scores, covs, True),
+        "coverage": series(covs, scores, False),
+        "months": months,
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "top": top,
+        "bottom": top + plot_h,
+        "grid": [(y(v), v) for v in (0, 25, 50, 75, 100)],
+    }
 
 
 PREVIOUS = {"month": "上月", "quarter": "上季度", "year": "上年"}
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["pct"] = lambda v, digits=1: "—" if v is None else f"{v * 100:.{digits}f}%"
     env.filters["num"] = lambda v, digits=2: "—" if v is None else f"{v:.{digits}f}"
-    env.filters["signed"] = lambda v, digits=2: "—" if v is None else (f"+{v:.{digits}f}" if v > 0 else f"{v:.{digits}f}")
-    env.filters["rankmove"] = lambda v: "—" if v is None else ("↑" + str(v) if v > 0 else ("↓" + str(-v) if v < 0 else "持平"))
+    env.filters["signed"] = lambda v, digits=2: (
+        "—" if v is None else (f"+{v:.{digits}f}" if v > 0 else f"{v:.{digits}f}")
+    )
+    env.filters["rankmove"] = lambda v: (
+        "—" if v is None else ("↑" + str(v) if v > 0 else ("↓" + str(-v) if v < 0 else "持平"))
+    )
     return env
 
 
 def render_html(report: Report, *, mask_phones: bool = False) -> str:
     lab = labels()
     phone = mask_phone if mask_phones else (lambda p: p)
-    return _env().get_template("report.html.j2").render(
-        r=report, title=report_title(report), period_name=period_title(report.kind, report.period),
-        previous_name=PREVIOUS[report.kind], labels=lab, phone=phone,
-        notes=_notes(report), coverage=coverage_chart(report), tasks=task_chart(report), trend=trend_chart(report),
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            r=report,
+            title=report_title(report),
+            period_name=period_title(report.kind, report.period),
+            previous_name=PREVIOUS[report.kind],
+            labels=lab,
+            phone=phone,
+            notes=_notes(report),
+            coverage=coverage_chart(report),
+            tasks=task_chart(report),
+            trend=trend_chart(report),
+        )
     )
 
 
@@ -388,7 +513,8 @@ def render(report: Report, fmt: str, *, mask_phones: bool = False) -> bytes:
 # --------------------------------------------------------------------------------------------------
 
 
-def store_report(session: Session, config: Config, kind: str, period: str, now: datetime, *,
-                 actor: str = "scheduler") -> Report:
+def store_report(
+    session: Session, config: Config, kind: str, period: str, now: datetime, *, actor: str = "scheduler"
+) -> Report:
     """storage.stored_reports.store_report with these renderers (does not commit)."""
     return stored_reports.store_report(session, config, kind, period, now, render=render, actor=actor)

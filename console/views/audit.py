@@ -25,5 +25,12 @@ def audit_log() -> Any:
         if action:
             stmt = stmt.where(common.text_filter(action, AuditLog.action))
         rows, page, more = common.paged(s, stmt)
-        return render_template("audit.html", rows=rows, page=page, more=more, actor=actor, action=action,
-                               args=common.query_args())
+        return render_template(
+            "audit.html",
+            rows=rows,
+            page=page,
+            more=more,
+            actor=actor,
+            action=action,
+            args=common.query_args(),
+        )

@@ -33,17 +33,41 @@ def cadres() -> Any:
     q = (request.args.get("q") or "").strip()
     village_id = request.args.get("village", type=int)
     with db() as s:
-        stmt = common.scope_cadres(select(Cadre)).options(joinedload(Cadre.village)).order_by(Cadre.name, Cadre.id)
+        stmt = (
+            common.scope_cadres(select(Cadre))
+            .options(joinedload(Cadre.village))
+            .order_by(Cadre.name, Cadre.id)
+        )
         if q:
             stmt = stmt.where(common.text_filter(q, Cadre.name, Cadre.phone, Cadre.post, Cadre.unit))
         if village_id:
             stmt = stmt.where(Cadre.village_id == village_id)
         rows, page, more = common.paged(s, stmt)
         ids = [c.id for c in rows]
-        households = dict(s.execute(select(Link.cadre_id, func.count()).where(Link.cadre_id.in_(ids)).group_by(Link.cadre_id)).all())
-        bound = set(s.scalars(select(WechatIdentity.cadre_id).where(WechatIdentity.cadre_id.in_(ids), WechatIdentity.kind == "cadre")))
-        return render_template("cadres.html", rows=rows, page=page, more=more, q=q, village_id=village_id,
-                               villages=common.villages(s), households=households, bound=bound, args=common.query_args())
+        households = dict(
+            s.execute(
+                select(Link.cadre_id, func.count()).where(Link.cadre_id.in_(ids)).group_by(Link.cadre_id)
+            ).all()
+        )
+        bound = set(
+            s.scalars(
+                select(WechatIdentity.cadre_id).where(
+                    WechatIdentity.cadre_id.in_(ids), WechatIdentity.kind == "cadre"
+                )
+            )
+        )
+        return render_template(
+            "cadres.html",
+            rows=rows,
+            page=page,
+            more=more,
+            q=q,
+            village_id=village_id,
+            villages=common.villages(s),
+            households=households,
+            bound=bound,
+            args=common.query_args(),
+        )
 
 
 def _cadre(s: Any, cadre_id: int) -> Cadre:
@@ -61,30 +85,84 @@ def cadre(cadre_id: int) -> Any:
     last = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
     with db() as s:
         c = _cadre(s, cadre_id)
-        days = set(s.scalars(select(DiaryEntry.day).where(DiaryEntry.cadre_id == c.id, DiaryEntry.deleted_at.is_(None),
-                                                           DiaryEntry.day >= first, DiaryEntry.day <= last)))
+        days = set(
+            s.scalars(
+                select(DiaryEntry.day).where(
+                    DiaryEntry.cadre_id == c.id,
+                    DiaryEntry.deleted_at.is_(None),
+                    DiaryEntry.day >= first,
+                    DiaryEntry.day <= last,
+                )
+            )
+        )
         weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
-        summary = s.scalar(select(MonthlySummary).where(MonthlySummary.cadre_id == c.id,
-                                                        MonthlySummary.month == f"{first.year:04d}-{first.month:02d}"))
-        households = list(s.scalars(select(Household).join(Link).where(Link.cadre_id == c.id)
-                                    .options(joinedload(Household.card), joinedload(Household.link))
-                                    .order_by(Household.head_name)))
-        assignments = list(s.scalars(select(TaskAssignment).where(TaskAssignment.cadre_id == c.id)
-                                     .options(joinedload(TaskAssignment.task))
-                                     .order_by(TaskAssignment.deadline.desc()).limit(50)))
+        summary = s.scalar(
+            select(MonthlySummary).where(
+                MonthlySummary.cadre_id == c.id, MonthlySummary.month == f"{first.year:04d}-{first.month:02d}"
+            )
+        )
+        households = list(
+            s.scalars(
+                select(Household)
+                .join(Link)
+                .where(Link.cadre_id == c.id)
+                .options(joinedload(Household.card), joinedload(Household.link))
+                .order_by(Household.head_name)
+            )
+        )
+        assignments = list(
+            s.scalars(
+                select(TaskAssignment)
+                .where(TaskAssignment.cadre_id == c.id)
+                .options(joinedload(TaskAssignment.task))
+                .order_by(TaskAssignment.deadline.desc())
+                .limit(50)
+            )
+        )
         lights = {a.id: common.light(a) for a in assignments}
-        reqs = list(s.scalars(select(VillagerRequest).where(VillagerRequest.cadre_id == c.id)
-                              .options(joinedload(VillagerRequest.household))
-                              .order_by(VillagerRequest.created_at.desc()).limit(50)))
-        identities = list(s.scalars(select(WechatIdentity).where(WechatIdentity.cadre_id == c.id,
-                                                                 WechatIdentity.kind == "cadre")))
-        codes = list(s.scalars(select(BindCode).where(BindCode.cadre_id == c.id).order_by(BindCode.created_at.desc()).limit(5)))
+        reqs = list(
+            s.scalars(
+                select(VillagerRequest)
+                .where(VillagerRequest.cadre_id == c.id)
+                .options(joinedload(VillagerRequest.household))
+                .order_by(VillagerRequest.created_at.desc())
+                .limit(50)
+            )
+        )
+        identities = list(
+            s.scalars(
+                select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre")
+            )
+        )
+        codes = list(
+            s.scalars(
+                select(BindCode)
+                .where(BindCode.cadre_id == c.id)
+                .order_by(BindCode.created_at.desc())
+                .limit(5)
+            )
+        )
         prev = (first - timedelta(days=1)).replace(day=1)
         nxt = last + timedelta(days=1)
-        return render_template("cadre.html", c=c, first=first, weeks=weeks, days=days, today=today, summary=summary,
-                               households=households, assignments=assignments, lights=lights, reqs=reqs,
-                               identities=identities, codes=codes, full=user().sees_full(c.village_id),
-                               prev=prev, nxt=nxt, now=now())
+        return render_template(
+            "cadre.html",
+            c=c,
+            first=first,
+            weeks=weeks,
+            days=days,
+            today=today,
+            summary=summary,
+            households=households,
+            assignments=assignments,
+            lights=lights,
+            reqs=reqs,
+            identities=identities,
+            codes=codes,
+            full=user().sees_full(c.village_id),
+            prev=prev,
+            nxt=nxt,
+            now=now(),
+        )
 
 
 @bp.post("/cadres/<int:cadre_id>/bind-code")

@@ -23,8 +23,12 @@ from storage import circulars, townships
 from storage.models import Township
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
-MIME = {"json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+MIME = {
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
 COUNTY = "county"
 
 
@@ -57,10 +61,20 @@ def circulars_page() -> Any:
     with db() as s:
         county = townships.is_county(s)
         rows = circulars.published(s, u.township_id, every=u.is_county)
-        choices = list(s.execute(select(Township.id, Township.name).order_by(Township.id)).tuples()) \
-            if u.is_county and county else []
-        return render_template("circulars.html", rows=rows, kinds=KIND_ZH, can_files=u.is_admin, county=county,
-                               choices=choices, whose=u.township_name or ("全县" if county else ""))
+        choices = (
+            list(s.execute(select(Township.id, Township.name).order_by(Township.id)).tuples())
+            if u.is_county and county
+            else []
+        )
+        return render_template(
+            "circulars.html",
+            rows=rows,
+            kinds=KIND_ZH,
+            can_files=u.is_admin,
+            county=county,
+            choices=choices,
+            whose=u.township_name or ("全县" if county else ""),
+        )
 
 
 @bp.post("/circulars/publish")
@@ -76,14 +90,20 @@ def circular_publish() -> Any:
             if where is None:
                 out = publishing.publish_county(s, lx().config, kind, period, actor=user().actor, now=now())
             else:
-                out = publishing.publish(s, lx().config, kind, period, township=where, actor=user().actor, now=now())
+                out = publishing.publish(
+                    s, lx().config, kind, period, township=where, actor=user().actor, now=now()
+                )
         except ValueError as e:
             abort(400, description=str(e).split(" / ")[0])
         whose = "全县" if where is None else (where[1] if townships.is_county(s) else "")
     if not out.published:
         return done(f"{whose}{KIND_ZH[kind]} {period} 已经发布过，没有再推送。", "console.circulars_page")
     note = f"（没有 PDF：{out.pdf_error}）" if out.pdf_error else ""
-    told = "全县报表不推送给干部。" if where is None else f"已向 {out.pushes} 名干部推送各自在本乡镇的得分和名次。"
+    told = (
+        "全县报表不推送给干部。"
+        if where is None
+        else f"已向 {out.pushes} 名干部推送各自在本乡镇的得分和名次。"
+    )
     return done(f"已发布{whose}{KIND_ZH[kind]} {period}，{told}{note}", "console.circulars_page")
 
 
@@ -96,7 +116,15 @@ def circular_file(kind: str, period: str, fmt: str) -> Any:
         content = circulars.stored_file(s, kind, period, fmt, tid)
         if content is None:
             abort(404)
-        record(s, "report.export_published", f"report:{kind}:{period}" + (":county" if tid is None else
-                                                                           f":township:{tid}"), format=fmt)
-    return send_file(io.BytesIO(content), mimetype=MIME[fmt], as_attachment=fmt != "html",
-                     download_name=f"lianxin-{kind}-{period}-published.{fmt}")
+        record(
+            s,
+            "report.export_published",
+            f"report:{kind}:{period}" + (":county" if tid is None else f":township:{tid}"),
+            format=fmt,
+        )
+    return send_file(
+        io.BytesIO(content),
+        mimetype=MIME[fmt],
+        as_attachment=fmt != "html",
+        download_name=f"lianxin-{kind}-{period}-published.{fmt}",
+    )

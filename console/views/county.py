@@ -36,8 +36,14 @@ def county() -> Any:
     kind = request.args.get("kind", "month")
     with db() as s:
         data = county_document.masked(_build(s, kind, (request.args.get("period") or "").strip()))
-    return render_template("county.html", data=data, kind=kind, kinds=KIND_ZH, formats=list(FORMATS),
-                           components=county_document.labels()["components"])
+    return render_template(
+        "county.html",
+        data=data,
+        kind=kind,
+        kinds=KIND_ZH,
+        formats=list(FORMATS),
+        components=county_document.labels()["components"],
+    )
 
 
 @bp.get("/county/download")
@@ -52,5 +58,9 @@ def county_download() -> Any:
         data = _build(s, kind, (request.args.get("period") or "").strip())
         content = county_document.render(data, fmt, mask_phones=True)
         record(s, "report.export", f"county:{kind}:{data['period']}", format=fmt)
-    return send_file(io.BytesIO(content), mimetype=FORMATS[fmt], as_attachment=True,
-                     download_name=f"lianxin-county-{kind}-{data['period']}.{fmt}")
+    return send_file(
+        io.BytesIO(content),
+        mimetype=FORMATS[fmt],
+        as_attachment=True,
+        download_name=f"lianxin-county-{kind}-{data['period']}.{fmt}",
+    )

@@ -22,8 +22,14 @@ def dashboard() -> Any:
     day = common.today()
     hours = lx().config["sla"]["first_answer_hours"]
     with db() as s:
-        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name))))
-        wrote = set(s.scalars(select(DiaryEntry.cadre_id).where(DiaryEntry.day == day, DiaryEntry.deleted_at.is_(None))))
+        cadres = list(
+            s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name)))
+        )
+        wrote = set(
+            s.scalars(
+                select(DiaryEntry.cadre_id).where(DiaryEntry.day == day, DiaryEntry.deleted_at.is_(None))
+            )
+        )
         leave = common.on_leave(s, day)
         written = [c for c in cadres if c.id in wrote]
         missing = [c for c in cadres if c.id not in wrote and c.id not in leave]
@@ -32,20 +38,40 @@ def dashboard() -> Any:
         # Cards: the tasks service decides what is overdue (no answer by the deadline, or sent back) and due.
         village_id = user().village_id if user().role == "village" else None
         township_id = user().township_id
-        overdue = [{"number": o.task_number, "title": o.task_title, "cadre_id": o.cadre_id, "cadre": o.cadre_name,
-                    "deadline": o.deadline, "light": "red"}
-                   for o in task_svc.overdue(s, now=t, village_id=village_id, township_id=township_id)]
+        overdue = [
+            {
+                "number": o.task_number,
+                "title": o.task_title,
+                "cadre_id": o.cadre_id,
+                "cadre": o.cadre_name,
+                "deadline": o.deadline,
+                "light": "red",
+            }
+            for o in task_svc.overdue(s, now=t, village_id=village_id, township_id=township_id)
+        ]
         due: list[dict[str, Any]] = []
         end = common.start_of_next_day(day)
         for a in task_svc.due_soon(s, now=t, hours=int((end - t).total_seconds() // 3600) + 1):
-            if a.deadline < end and (village_id is None or a.cadre.village_id == village_id) and \
-                    user().sees_cadre(a.cadre):
-                due.append({"number": a.task.number, "title": a.task.title, "cadre_id": a.cadre_id,
-                            "cadre": a.cadre.name, "deadline": a.deadline, "light": common.light(a)})
+            if (
+                a.deadline < end
+                and (village_id is None or a.cadre.village_id == village_id)
+                and user().sees_cadre(a.cadre)
+            ):
+                due.append(
+                    {
+                        "number": a.task.number,
+                        "title": a.task.title,
+                        "cadre_id": a.cadre_id,
+                        "cadre": a.cadre.name,
+                        "deadline": a.deadline,
+                        "light": common.light(a),
+                    }
+                )
         due.sort(key=lambda r: r["deadline"])
 
-        req = select(VillagerRequest.status, VillagerRequest.created_at, VillagerRequest.first_answer_at).where(
-            VillagerRequest.cadre_id.in_(ids))
+        req = select(
+            VillagerRequest.status, VillagerRequest.created_at, VillagerRequest.first_answer_at
+        ).where(VillagerRequest.cadre_id.in_(ids))
         buckets = {"open_in": 0, "open_late": 0, "answered_in": 0, "answered_late": 0, "closed": 0}
         for status, created, first in s.execute(req):
             limit = created + timedelta(hours=hours)
@@ -55,11 +81,29 @@ def dashboard() -> Any:
                 buckets["open_in" if t < limit else "open_late"] += 1
             else:
                 buckets["answered_in" if first <= limit else "answered_late"] += 1
-        unread = s.scalar(select(func.count(VillagerRequest.id)).where(
-            VillagerRequest.cadre_id.in_(ids), VillagerRequest.status == "open")) or 0
+        unread = (
+            s.scalar(
+                select(func.count(VillagerRequest.id)).where(
+                    VillagerRequest.cadre_id.in_(ids), VillagerRequest.status == "open"
+                )
+            )
+            or 0
+        )
         month = f"{day.year:04d}-{day.month:02d}"
         ranking = ranking_for(s, "month", month)
-        return render_template("dashboard.html", day=day, written=written, missing=missing, leave=leave,
-                               cadres=cadres, overdue=overdue, due=due, buckets=buckets,
-                               unread=unread, ranking=ranking, month=month, hours=hours, scoped=user().role == "village")
-
+        return render_template(
+            "dashboard.html",
+            day=day,
+            written=written,
+            missing=missing,
+            leave=leave,
+            cadres=cadres,
+            overdue=overdue,
+            due=due,
+            buckets=buckets,
+            unread=unread,
+            ranking=ranking,
+            month=month,
+            hours=hours,
+            scoped=user().role == "village",
+        )

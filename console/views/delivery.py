@@ -19,15 +19,30 @@ from storage.models import DeliveryHold, WechatIdentity
 @deployment_only
 def delivery() -> Any:
     with db() as s:
-        unreachable = list(s.scalars(select(WechatIdentity).where(WechatIdentity.unreachable.is_(True))
-                                     .order_by(WechatIdentity.id.desc()).limit(200)))
+        unreachable = list(
+            s.scalars(
+                select(WechatIdentity)
+                .where(WechatIdentity.unreachable.is_(True))
+                .order_by(WechatIdentity.id.desc())
+                .limit(200)
+            )
+        )
         failed = delivery_svc.list_outbox(s, failed_only=True, limit=200)
         counts = delivery_svc.outbox_counts(s)
-        idents = {i.openid: i for i in s.scalars(select(WechatIdentity).where(
-            WechatIdentity.openid.in_([m.openid for m in failed])))} if failed else {}
+        idents = (
+            {
+                i.openid: i
+                for i in s.scalars(
+                    select(WechatIdentity).where(WechatIdentity.openid.in_([m.openid for m in failed]))
+                )
+            }
+            if failed
+            else {}
+        )
         held = [(h, *holds.describe(h)) for h in s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope))]
-        return render_template("delivery.html", unreachable=unreachable, failed=failed,
-                               counts=counts, idents=idents, held=held)
+        return render_template(
+            "delivery.html", unreachable=unreachable, failed=failed, counts=counts, idents=idents, held=held
+        )
 
 
 @bp.post("/delivery/resume")
@@ -37,7 +52,9 @@ def delivery_resume() -> Any:
     n = holds.resume_now(lx(), now())
     with db() as s:
         record(s, "outbox.resume", None, holds=n)
-    return done("已安排立即试投；若原因已消除，投递会自动恢复。" if n else "没有暂停的投递。", "console.delivery")
+    return done(
+        "已安排立即试投；若原因已消除，投递会自动恢复。" if n else "没有暂停的投递。", "console.delivery"
+    )
 
 
 @bp.post("/delivery/<int:message_id>/retry")

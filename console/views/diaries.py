@@ -39,8 +39,13 @@ def diaries() -> Any:
         except ValueError:
             abort(400, description="日期应写作 YYYY-MM-DD")
     with db() as s:
-        stmt = (select(DiaryEntry).join(Cadre).where(DiaryEntry.deleted_at.is_(None)).options(contains_eager(DiaryEntry.cadre))
-                .order_by(DiaryEntry.day.desc(), DiaryEntry.created_at.desc(), DiaryEntry.id.desc()))
+        stmt = (
+            select(DiaryEntry)
+            .join(Cadre)
+            .where(DiaryEntry.deleted_at.is_(None))
+            .options(contains_eager(DiaryEntry.cadre))
+            .order_by(DiaryEntry.day.desc(), DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
+        )
         stmt = common.scope_cadres(stmt)
         if cadre_id:
             stmt = stmt.where(DiaryEntry.cadre_id == cadre_id)
@@ -52,18 +57,38 @@ def diaries() -> Any:
         cadres = list(s.scalars(common.scope_cadres(select(Cadre)).order_by(Cadre.name)))
         summaries: list[MonthlySummary] = []
         if cadre_id:
-            summaries = list(s.scalars(common.scope_cadres(select(MonthlySummary).join(Cadre))
-                                       .where(MonthlySummary.cadre_id == cadre_id)
-                                       .order_by(MonthlySummary.month.desc()).limit(12)))
+            summaries = list(
+                s.scalars(
+                    common.scope_cadres(select(MonthlySummary).join(Cadre))
+                    .where(MonthlySummary.cadre_id == cadre_id)
+                    .order_by(MonthlySummary.month.desc())
+                    .limit(12)
+                )
+            )
         photos: dict[int, list[Attachment]] = {}
         if rows:
-            for att in s.scalars(select(Attachment).where(Attachment.owner_type == "diary",
-                                                          Attachment.owner_id.in_([r.id for r in rows]))):
+            for att in s.scalars(
+                select(Attachment).where(
+                    Attachment.owner_type == "diary", Attachment.owner_id.in_([r.id for r in rows])
+                )
+            ):
                 photos.setdefault(att.owner_id, []).append(att)
         month = (day or common.today()).strftime("%Y-%m")  # the diary book's month, to start with
-        return render_template("diaries.html", rows=rows, page=page, more=more, q=q, cadre_id=cadre_id, day=day,
-                               cadres=cadres, summaries=summaries, photos=photos, args=common.query_args(),
-                               villages=common.villages(s), month=month)
+        return render_template(
+            "diaries.html",
+            rows=rows,
+            page=page,
+            more=more,
+            q=q,
+            cadre_id=cadre_id,
+            day=day,
+            cadres=cadres,
+            summaries=summaries,
+            photos=photos,
+            args=common.query_args(),
+            villages=common.villages(s),
+            month=month,
+        )
 
 
 def _owner_in_scope(s: Any, att: Attachment) -> None:
@@ -113,12 +138,20 @@ def media_audio(attachment_id: int) -> Any:
     playable, why = playable_voice(path, (att.content_type or "").split(";")[0].strip().lower())
     if playable is None:
         return Response(why or "无法播放", status=503, mimetype="text/plain")
-    mimetype = PLAYABLE_TYPE if playable.suffix == ".mp3" else (att.content_type or "application/octet-stream")
+    mimetype = (
+        PLAYABLE_TYPE if playable.suffix == ".mp3" else (att.content_type or "application/octet-stream")
+    )
     return _send(playable, mimetype)
 
 
 def _send(path: Path, mimetype: str) -> Any:
     """The file from memory (photos and voice are small): a player that drops a range request half-way (the
     browser's <audio> does) leaves no open file behind, as serving the path itself did."""
-    return send_file(io.BytesIO(path.read_bytes()), mimetype=mimetype, max_age=3600, conditional=True,
-                     last_modified=path.stat().st_mtime, etag=False)
+    return send_file(
+        io.BytesIO(path.read_bytes()),
+        mimetype=mimetype,
+        max_age=3600,
+        conditional=True,
+        last_modified=path.stat().st_mtime,
+        etag=False,
+    )

@@ -42,8 +42,9 @@ def diary_book_export() -> Any:
             if village is None:
                 abort(404)
             in_scope(village.id)
-        book = diary_book.make_book(s, lx().config, month=month, actor=user().actor, fmt=fmt, cadre=cadre,
-                                    village=village)
+        book = diary_book.make_book(
+            s, lx().config, month=month, actor=user().actor, fmt=fmt, cadre=cadre, village=village
+        )
         if fmt == "html":
             return Response(book.html, mimetype="text/html")
         with tempfile.TemporaryDirectory(prefix="lianxin-book-") as tmp:
@@ -51,5 +52,6 @@ def diary_book_export() -> Any:
                 data = printing.html_to_pdf(book.html, Path(tmp) / "book.pdf").read_bytes()
             except printing.PrintError as e:
                 abort(400, description=str(e))  # the session rolls back: no audit row for a book not given
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False,
-                     download_name=f"{book.name}.pdf")
+    return send_file(
+        io.BytesIO(data), mimetype="application/pdf", as_attachment=False, download_name=f"{book.name}.pdf"
+    )

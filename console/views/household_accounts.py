@@ -27,7 +27,16 @@ def household_unlink(household_id: int) -> Any:
         via, masked = ident.bound_via, cards.mask_openid(ident.openid)
         cards.unlink(s, ident)
         text = render_template("push/unlinked_by_office.txt", household=h).strip()
-        enqueue(s, openid=ident.openid, kind="notice", text=text,
-                key=f"unlink:h{h.id}:i{ident.id}:{now().isoformat()}")
+        enqueue(
+            s,
+            openid=ident.openid,
+            kind="notice",
+            text=text,
+            key=f"unlink:h{h.id}:i{ident.id}:{now().isoformat()}",
+        )
         record(s, "household.unlink", f"household:{h.id}", account=masked, via=via, by="console")
-    return done(f"已解除微信账号 {masked} 与该户的关联，并已通知该账号。", "console.household", household_id=household_id)
+    return done(
+        f"已解除微信账号 {masked} 与该户的关联，并已通知该账号。",
+        "console.household",
+        household_id=household_id,
+    )

@@ -29,9 +29,15 @@ from storage.models import (
 )
 
 INFO_FIELDS = {
-    "head_name": "户主姓名", "head_phone": "户主电话", "population": "家庭人口", "address": "住址",
-    "members": "家庭成员", "annual_income": "家庭年收入（元）", "income_sources": "收入来源",
-    "industries": "产业项目", "difficulties": "困难与诉求",
+    "head_name": "户主姓名",
+    "head_phone": "户主电话",
+    "population": "家庭人口",
+    "address": "住址",
+    "members": "家庭成员",
+    "annual_income": "家庭年收入（元）",
+    "income_sources": "收入来源",
+    "industries": "产业项目",
+    "difficulties": "困难与诉求",
 }
 
 
@@ -40,18 +46,36 @@ def households() -> Any:
     q = (request.args.get("q") or "").strip()
     village_id = request.args.get("village", type=int)
     with db() as s:
-        stmt = (common.scope_households(select(Household)).where(Household.purged_at.is_(None))
-                .options(joinedload(Household.village), joinedload(Household.group), joinedload(Household.card),
-                         joinedload(Household.link).joinedload(Link.cadre))
-                .order_by(Household.village_id, Household.head_name, Household.id))
+        stmt = (
+            common.scope_households(select(Household))
+            .where(Household.purged_at.is_(None))
+            .options(
+                joinedload(Household.village),
+                joinedload(Household.group),
+                joinedload(Household.card),
+                joinedload(Household.link).joinedload(Link.cadre),
+            )
+            .order_by(Household.village_id, Household.head_name, Household.id)
+        )
         if q:
-            stmt = stmt.outerjoin(ServiceCard).where(common.text_filter(
-                q, Household.head_name, Household.head_phone, Household.address, ServiceCard.number))
+            stmt = stmt.outerjoin(ServiceCard).where(
+                common.text_filter(
+                    q, Household.head_name, Household.head_phone, Household.address, ServiceCard.number
+                )
+            )
         if village_id:
             stmt = stmt.where(Household.village_id == village_id)
         rows, page, more = common.paged(s, stmt)
-        return render_template("households.html", rows=rows, page=page, more=more, q=q, village_id=village_id,
-                               villages=common.villages(s), args=common.query_args())
+        return render_template(
+            "households.html",
+            rows=rows,
+            page=page,
+            more=more,
+            q=q,
+            village_id=village_id,
+            villages=common.villages(s),
+            args=common.query_args(),
+        )
 
 
 def _household(s: Any, household_id: int) -> Household:
@@ -62,18 +86,59 @@ def _household(s: Any, household_id: int) -> Household:
 def household(household_id: int) -> Any:
     with db() as s:
         h = _household(s, household_id)
-        history = list(s.scalars(select(HouseholdInfoHistory).where(HouseholdInfoHistory.household_id == h.id)
-                                 .order_by(HouseholdInfoHistory.changed_at.desc(), HouseholdInfoHistory.id.desc())))
-        changes = list(s.scalars(select(LinkChange).where(LinkChange.household_id == h.id).order_by(LinkChange.changed_at.desc())))
-        names = {c.id: c.name for c in s.scalars(select(Cadre).where(Cadre.id.in_(
-            [x.old_cadre_id for x in changes] + [x.new_cadre_id for x in changes])))}
-        duties = list(s.scalars(select(DutyRecord).where(DutyRecord.household_id == h.id).order_by(DutyRecord.done_on.desc())))
-        reqs = list(s.scalars(select(VillagerRequest).where(VillagerRequest.household_id == h.id)
-                              .order_by(VillagerRequest.created_at.desc()).limit(20)))
-        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
-        return render_template("household.html", h=h, history=history, changes=changes, names=names, duties=duties,
-                               accounts=cards.linked_accounts(s, h.id), reqs=reqs, cadres=cadres, fields=INFO_FIELDS, full=user().sees_full(h.village_id),
-                               members_text=_members_text(h.members), edit=request.args.get("edit") == "1")
+        history = list(
+            s.scalars(
+                select(HouseholdInfoHistory)
+                .where(HouseholdInfoHistory.household_id == h.id)
+                .order_by(HouseholdInfoHistory.changed_at.desc(), HouseholdInfoHistory.id.desc())
+            )
+        )
+        changes = list(
+            s.scalars(
+                select(LinkChange)
+                .where(LinkChange.household_id == h.id)
+                .order_by(LinkChange.changed_at.desc())
+            )
+        )
+        names = {
+            c.id: c.name
+            for c in s.scalars(
+                select(Cadre).where(
+                    Cadre.id.in_([x.old_cadre_id for x in changes] + [x.new_cadre_id for x in changes])
+                )
+            )
+        }
+        duties = list(
+            s.scalars(
+                select(DutyRecord).where(DutyRecord.household_id == h.id).order_by(DutyRecord.done_on.desc())
+            )
+        )
+        reqs = list(
+            s.scalars(
+                select(VillagerRequest)
+                .where(VillagerRequest.household_id == h.id)
+                .order_by(VillagerRequest.created_at.desc())
+                .limit(20)
+            )
+        )
+        cadres = list(
+            s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name))
+        )
+        return render_template(
+            "household.html",
+            h=h,
+            history=history,
+            changes=changes,
+            names=names,
+            duties=duties,
+            accounts=cards.linked_accounts(s, h.id),
+            reqs=reqs,
+            cadres=cadres,
+            fields=INFO_FIELDS,
+            full=user().sees_full(h.village_id),
+            members_text=_members_text(h.members),
+            edit=request.args.get("edit") == "1",
+        )
 
 
 def _members_text(members: list[Any] | None) -> str:
@@ -94,8 +159,14 @@ def _parse_members(text: str) -> list[dict[str, Any]]:
             if not parts[2].isdigit():
                 raise ValueError(f"家庭成员“{line.strip()}”的年龄应为数字（每行：姓名 关系 年龄 备注）")
             age = int(parts[2])
-        out.append({"name": parts[0], "relation": parts[1] if len(parts) > 1 else "", "age": age,
-                    "note": parts[3] if len(parts) > 3 else ""})
+        out.append(
+            {
+                "name": parts[0],
+                "relation": parts[1] if len(parts) > 1 else "",
+                "age": age,
+                "note": parts[3] if len(parts) > 3 else "",
+            }
+        )
     return out
 
 
@@ -143,15 +214,25 @@ def household_save(household_id: int) -> Any:
         for k, v in new.items():
             old = getattr(h, k)
             if _as_text(old) != _as_text(v):
-                s.add(HouseholdInfoHistory(household_id=h.id, changed_at=t, changed_by=f"office:{user().username}",
-                                           field=k, old_value=_as_text(old), new_value=_as_text(v)))
+                s.add(
+                    HouseholdInfoHistory(
+                        household_id=h.id,
+                        changed_at=t,
+                        changed_by=f"office:{user().username}",
+                        field=k,
+                        old_value=_as_text(old),
+                        new_value=_as_text(v),
+                    )
+                )
                 setattr(h, k, v)
                 changed.append(k)
         if changed:
             h.info_updated_at = t
             h.info_updated_by = f"office:{user().username}"
             record(s, "household.edit", f"household:{h.id}", fields=changed)
-        return done("已保存民情信息登记表。" if changed else "没有改动。", "console.household", household_id=h.id)
+        return done(
+            "已保存民情信息登记表。" if changed else "没有改动。", "console.household", household_id=h.id
+        )
 
 
 @bp.post("/households/<int:household_id>/link")
@@ -179,14 +260,24 @@ def household_link(household_id: int) -> Any:
                 s.add(link)
             else:
                 link.cadre_id, link.linked_at = c.id, t
-            s.add(LinkChange(household_id=h.id, old_cadre_id=old, new_cadre_id=c.id, changed_at=t,
-                             changed_by=f"office:{user().username}"))
+            s.add(
+                LinkChange(
+                    household_id=h.id,
+                    old_cadre_id=old,
+                    new_cadre_id=c.id,
+                    changed_at=t,
+                    changed_by=f"office:{user().username}",
+                )
+            )
             if old is not None:  # the new cadre's duties start afresh: card to reissue, commitment to sign
                 moved = True
                 links.restart_duties(s, [h.id], changed_by=f"office:{user().username}", now=t)
                 s.flush()
                 told = link_notices.tell_villagers(s, [h.id], tz=lx().config.tz)
-                msgs.append("服务卡需重新发放（换卡待发），承诺书需重新签订" + (f"，已通知农户微信 {told} 个" if told else ""))
+                msgs.append(
+                    "服务卡需重新发放（换卡待发），承诺书需重新签订"
+                    + (f"，已通知农户微信 {told} 个" if told else "")
+                )
             record(s, "link.change", f"household:{h.id}", old_cadre=old, new_cadre=c.id)
             msgs.insert(0, f"联系干部改为 {c.name}")
         signed = f.get("commitment_signed_on", "").strip()
@@ -206,7 +297,9 @@ def household_link(household_id: int) -> Any:
         if number and user().is_admin and (h.card is None or h.card.number != number):
             if not re.fullmatch(r"\d{4,20}", number):
                 abort(400, description="服务卡号应为 4–20 位数字")
-            if s.scalar(select(ServiceCard.id).where(ServiceCard.number == number, ServiceCard.household_id != h.id)):
+            if s.scalar(
+                select(ServiceCard.id).where(ServiceCard.number == number, ServiceCard.household_id != h.id)
+            ):
                 abort(400, description=f"服务卡号 {number} 已被其他农户使用")
             old_number = h.card.number if h.card else None
             if h.card is None:

@@ -44,16 +44,28 @@ def _plan(s: Any, data: bytes, name: str) -> Any:
     if township and table.has_township:
         for r in table.rows:
             if r.values.get("township", "").strip() not in ("", township):
-                table.problems.append(importer.Problem(r.number, "乡镇", f"本账号只能导入{township}的名单（此行为"
-                                                                         f"{r.values['township']}）"))
+                table.problems.append(
+                    importer.Problem(
+                        r.number, "乡镇", f"本账号只能导入{township}的名单（此行为{r.values['township']}）"
+                    )
+                )
     elif township is None and not table.has_township:
         try:
             township = townships.resolve_name(s, None, default=lx().config["general"]["township"])
         except townships.TownshipRefused:
-            table.problems.append(importer.Problem(None, "乡镇", "本系统有多个乡镇：县级账号导入的名单需有「乡镇」列"
-                                                                 f"（{'、'.join(townships.names(s))}）"))
-    return importer.plan_import(s, table, township=township or lx().config["general"]["township"],
-                                minimum=lx().config["score"]["min_households"])
+            table.problems.append(
+                importer.Problem(
+                    None,
+                    "乡镇",
+                    f"本系统有多个乡镇：县级账号导入的名单需有「乡镇」列（{'、'.join(townships.names(s))}）",
+                )
+            )
+    return importer.plan_import(
+        s,
+        table,
+        township=township or lx().config["general"]["township"],
+        minimum=lx().config["score"]["min_households"],
+    )
 
 
 @bp.get("/import")
@@ -65,8 +77,12 @@ def import_form() -> Any:
 @bp.get("/import/template.xlsx")
 @admin_only
 def import_template() -> Any:
-    return send_file(io.BytesIO(importer.template_bytes()), as_attachment=True, download_name="联户名单模板.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        io.BytesIO(importer.template_bytes()),
+        as_attachment=True,
+        download_name="联户名单模板.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @bp.post("/import")

@@ -34,13 +34,27 @@ def leave_page() -> Any:
     year, month, key = _month()
     u = user()
     with db() as s:
-        rows = leave_svc.month_leave(s, year, month, village_id=u.village_id if u.role == "village" else None,
-                                     township_id=u.township_id)
+        rows = leave_svc.month_leave(
+            s,
+            year,
+            month,
+            village_id=u.village_id if u.role == "village" else None,
+            township_id=u.township_id,
+        )
         by_village = [(v, list(g)) for v, g in groupby(rows, key=lambda r: r.village or "（未分村）")]
-        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
+        cadres = list(
+            s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name))
+        )
         pending = sum(1 for r in rows if r.leave.status == "requested")
-        return render_template("leave.html", by_village=by_village, cadres=cadres, month=key, pending=pending,
-                               status_text=leave_svc.status_text, today=common.today())
+        return render_template(
+            "leave.html",
+            by_village=by_village,
+            cadres=cadres,
+            month=key,
+            pending=pending,
+            status_text=leave_svc.status_text,
+            today=common.today(),
+        )
 
 
 def _date(name: str) -> date:
@@ -60,8 +74,15 @@ def leave_add() -> Any:
             abort(400, description="请选择干部")
         cadre_in_scope(cadre)
         try:
-            leave_svc.add_leave(s, cadre=cadre, start=start, end=end, reason=request.form.get("reason"),
-                                actor=user().actor, now=now())
+            leave_svc.add_leave(
+                s,
+                cadre=cadre,
+                start=start,
+                end=end,
+                reason=request.form.get("reason"),
+                actor=user().actor,
+                now=now(),
+            )
         except leave_svc.LeaveError as e:
             abort(400, description=str(e).split(" / ")[0])
         name = cadre.name
@@ -76,10 +97,14 @@ def leave_decide(leave_id: int, decision: str) -> Any:
         if lv is None:
             abort(404)
         cadre_in_scope(lv.cadre)
-        changed = chat_leave.decide(s, lv, approve=decision == "approve", actor=user().actor, now=now(),
-                                    tz=lx().config.tz)
+        changed = chat_leave.decide(
+            s, lv, approve=decision == "approve", actor=user().actor, now=now(), tz=lx().config.tz
+        )
         month = lv.start_date.strftime("%Y-%m")
         if not changed:
             abort(400, description="这条请假已经处理过了")
-    return done("已批准，已通知干部。" if decision == "approve" else "已退回，已通知干部。", "console.leave_page",
-                month=month)
+    return done(
+        "已批准，已通知干部。" if decision == "approve" else "已退回，已通知干部。",
+        "console.leave_page",
+        month=month,
+    )

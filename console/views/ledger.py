@@ -18,8 +18,11 @@ from storage import ledger as ledger_svc
 from storage.group_links import group_leaders
 
 MISSING_SHOWN = 300
-FORMATS = {"json": "application/json", "html": "text/html; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def _build(s: Any) -> tuple[dict[str, Any], str, str | None]:
@@ -31,11 +34,14 @@ def _build(s: Any) -> tuple[dict[str, Any], str, str | None]:
         if village not in (None, user().village_name):
             abort(404)
         village = user().village_name
-    elif village and user().township_id is not None and not any(v.name == village for v in common.villages(s)):
+    elif (
+        village and user().township_id is not None and not any(v.name == village for v in common.villages(s))
+    ):
         abort(404)  # another township's village: as if it did not exist
     try:
-        led = ledger_svc.build_ledger(s, today=common.today(), village=village, month=month or None,
-                                      township_id=user().township_id)
+        led = ledger_svc.build_ledger(
+            s, today=common.today(), village=village, month=month or None, township_id=user().township_id
+        )
     except ledger_svc.LedgerError as e:
         abort(400, description=str(e))
     return led, led["month"], village
@@ -54,9 +60,15 @@ def _summary(s: Any) -> tuple[dict[str, Any], str, str | None]:
     month = month or f"{today.year:04d}-{today.month:02d}"
     scope = ledger_svc.Scope(township_id=user().township_id)
     villages = ledger_svc.village_totals(s, month=month, scope=scope)
-    led = {"month": month, "cadres": ledger_svc.cadre_totals(s, month=month, scope=scope), "villages": villages,
-           "totals": ledger_svc.totals_of(villages), "missing": None, "duties": ledger_svc.DUTIES,
-           "groups": [g.as_dict() for g in group_leaders(s, township_id=user().township_id)]}
+    led = {
+        "month": month,
+        "cadres": ledger_svc.cadre_totals(s, month=month, scope=scope),
+        "villages": villages,
+        "totals": ledger_svc.totals_of(villages),
+        "missing": None,
+        "duties": ledger_svc.DUTIES,
+        "groups": [g.as_dict() for g in group_leaders(s, township_id=user().township_id)],
+    }
     return led, month, None
 
 
@@ -64,8 +76,15 @@ def _summary(s: Any) -> tuple[dict[str, Any], str, str | None]:
 def ledger() -> Any:
     with db() as s:
         led, month, village = _summary(s)
-        return render_template("ledger.html", led=led, month=month, village=village, villages=common.villages(s),
-                               shown=MISSING_SHOWN, can_download=user().is_admin)
+        return render_template(
+            "ledger.html",
+            led=led,
+            month=month,
+            village=village,
+            villages=common.villages(s),
+            shown=MISSING_SHOWN,
+            can_download=user().is_admin,
+        )
 
 
 def _masked(led: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +109,15 @@ def ledger_download() -> Any:
         if fmt == "json":
             data: bytes = ledger_document.to_json(led).encode("utf-8")
         elif fmt == "html":
-            data = ledger_document.to_html(led, township=user().township_name or lx().config["general"]["township"]).encode("utf-8")
+            data = ledger_document.to_html(
+                led, township=user().township_name or lx().config["general"]["township"]
+            ).encode("utf-8")
         else:
             data = ledger_document.to_xlsx(led)
         record(s, "ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)
-    return send_file(io.BytesIO(data), mimetype=FORMATS[fmt], as_attachment=True,
-                     download_name=f"lianxin-ledger-{month}.{fmt}")
+    return send_file(
+        io.BytesIO(data),
+        mimetype=FORMATS[fmt],
+        as_attachment=True,
+        download_name=f"lianxin-ledger-{month}.{fmt}",
+    )

@@ -23,16 +23,40 @@ from storage.models import Cadre, DiaryEntry, VillagerRequest
 @writers
 def offline_page() -> Any:
     with db() as s:
-        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
-        paper = list(s.scalars(common.scope_cadres(
-            select(DiaryEntry).join(Cadre, Cadre.id == DiaryEntry.cadre_id).where(DiaryEntry.source == "paper"))
-            .order_by(DiaryEntry.id.desc()).limit(20)))
-        offline_requests = list(s.scalars(common.scope_cadres(
-            select(VillagerRequest).join(Cadre, Cadre.id == VillagerRequest.cadre_id)
-            .where(VillagerRequest.channel != "wechat")).order_by(VillagerRequest.id.desc()).limit(20)))
-        return render_template("offline.html", cadres=cadres, paper=paper, requests=offline_requests,
-                               channels=offline.CHANNELS, today=common.today(),
-                               now_local=now().astimezone(lx().config.tz).strftime("%Y-%m-%dT%H:%M"))
+        cadres = list(
+            s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name))
+        )
+        paper = list(
+            s.scalars(
+                common.scope_cadres(
+                    select(DiaryEntry)
+                    .join(Cadre, Cadre.id == DiaryEntry.cadre_id)
+                    .where(DiaryEntry.source == "paper")
+                )
+                .order_by(DiaryEntry.id.desc())
+                .limit(20)
+            )
+        )
+        offline_requests = list(
+            s.scalars(
+                common.scope_cadres(
+                    select(VillagerRequest)
+                    .join(Cadre, Cadre.id == VillagerRequest.cadre_id)
+                    .where(VillagerRequest.channel != "wechat")
+                )
+                .order_by(VillagerRequest.id.desc())
+                .limit(20)
+            )
+        )
+        return render_template(
+            "offline.html",
+            cadres=cadres,
+            paper=paper,
+            requests=offline_requests,
+            channels=offline.CHANNELS,
+            today=common.today(),
+            now_local=now().astimezone(lx().config.tz).strftime("%Y-%m-%dT%H:%M"),
+        )
 
 
 @bp.post("/offline/diary")
@@ -48,8 +72,15 @@ def offline_diary() -> Any:
             abort(400, description="请选择干部")
         cadre_in_scope(cadre)
         try:
-            offline.add_paper_diary(s, cadre=cadre, day=day, text=request.form.get("text") or "", actor=user().actor,
-                                    now=now(), today=common.today())
+            offline.add_paper_diary(
+                s,
+                cadre=cadre,
+                day=day,
+                text=request.form.get("text") or "",
+                actor=user().actor,
+                now=now(),
+                today=common.today(),
+            )
         except offline.OfflineError as e:
             abort(400, description=str(e).split(" / ")[0])
         name = cadre.name
@@ -69,9 +100,16 @@ def offline_request() -> Any:
         try:
             household = offline.household_by_card(s, request.form.get("card") or "")
             in_scope(household.village_id)
-            req = request_notices.record_request(s, household=household, text=request.form.get("text") or "",
-                                                 channel=request.form.get("channel") or "", at=at,
-                                                 actor=user().actor, now=now(), tz=tz)
+            req = request_notices.record_request(
+                s,
+                household=household,
+                text=request.form.get("text") or "",
+                channel=request.form.get("channel") or "",
+                at=at,
+                actor=user().actor,
+                now=now(),
+                tz=tz,
+            )
         except offline.OfflineError as e:
             abort(400, description=str(e).split(" / ")[0])
         number = req.number

@@ -23,7 +23,9 @@ def policy() -> Any:
         if topic:
             stmt = stmt.where(PolicyEntry.topic == topic)
         if q:
-            stmt = stmt.where(common.text_filter(q, PolicyEntry.title, PolicyEntry.body, PolicyEntry.keywords))
+            stmt = stmt.where(
+                common.text_filter(q, PolicyEntry.title, PolicyEntry.body, PolicyEntry.keywords)
+            )
         entries = list(s.scalars(stmt))
         used = list(s.scalars(select(PolicyEntry.topic).distinct()))
         topics = list(dict.fromkeys([*DEFAULT_TOPICS, *sorted(used)]))

@@ -24,8 +24,12 @@ NO_CREDENTIALS = "未配置微信 app_id / app_secret：服务卡不带二维码
 @writers
 def print_index() -> Any:
     with db() as s:
-        return render_template("print_index.html", villages=common.villages(s), pdf=docs.find_chromium() is not None,
-                               no_credentials=card_codes.credentials_missing(lx().config))
+        return render_template(
+            "print_index.html",
+            villages=common.villages(s),
+            pdf=docs.find_chromium() is not None,
+            no_credentials=card_codes.credentials_missing(lx().config),
+        )
 
 
 def _village_arg() -> str | None:
@@ -51,8 +55,9 @@ def _respond(html: str, kind: str, village: str | None) -> Any:
             except docs.PrintError as e:
                 abort(400, description=str(e))
             data = path.read_bytes()
-        return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False,
-                         download_name=f"{label}.pdf")
+        return send_file(
+            io.BytesIO(data), mimetype="application/pdf", as_attachment=False, download_name=f"{label}.pdf"
+        )
     return Response(html, mimetype="text/html")
 
 
@@ -79,10 +84,17 @@ def print_cards() -> Any:
             with db() as s:
                 record(s, "cards.qr_create", f"village:{village or '*'}", created=run.created)
     with db() as s:
-        html, n = docs.render_cards(s, lx().config, village=village, now=now(), notice=notice,
-                                    township_id=user().township_id)
-        record(s, "cards.print", f"village:{village or '*'}", cards=n, format=request.form.get("format", "html"),
-               qr=notice is None)
+        html, n = docs.render_cards(
+            s, lx().config, village=village, now=now(), notice=notice, township_id=user().township_id
+        )
+        record(
+            s,
+            "cards.print",
+            f"village:{village or '*'}",
+            cards=n,
+            format=request.form.get("format", "html"),
+            qr=notice is None,
+        )
     return _respond(html, "cards", village)
 
 
@@ -92,9 +104,21 @@ def print_listing() -> Any:
     with db() as s:
         village = _village_arg()
         try:
-            html, n = docs.render_listing(s, lx().config, village=village, today=common.today(), mark=True,
-                                          township_id=user().township_id)
+            html, n = docs.render_listing(
+                s,
+                lx().config,
+                village=village,
+                today=common.today(),
+                mark=True,
+                township_id=user().township_id,
+            )
         except docs.PrintError as e:
             abort(400, description=str(e))
-        record(s, "listing.print", f"village:{village or '*'}", households=n, format=request.form.get("format", "html"))
+        record(
+            s,
+            "listing.print",
+            f"village:{village or '*'}",
+            households=n,
+            format=request.form.get("format", "html"),
+        )
     return _respond(html, "listing", village)

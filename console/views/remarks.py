@@ -44,21 +44,29 @@ def report_remark() -> Any:
             if kind == "quarter":
                 cadre, village = _subject(s, f.get("subject", ""))
                 text = "" if action == "remove" else f.get("text", "")
-                out = remarks.set_comment(s, quarter=period, text=text, actor=user().actor, now=now(),
-                                          cadre=cadre, village=village)
+                out = remarks.set_comment(
+                    s, quarter=period, text=text, actor=user().actor, now=now(), cadre=cadre, village=village
+                )
                 who = cadre.name if cadre is not None else village.name  # type: ignore[union-attr]
-                said = {"saved": f"已保存对{who}的点评。", "removed": f"已删除对{who}的点评。",
-                        "unchanged": f"对{who}的点评没有变化。"}[out]
+                said = {
+                    "saved": f"已保存对{who}的点评。",
+                    "removed": f"已删除对{who}的点评。",
+                    "unchanged": f"对{who}的点评没有变化。",
+                }[out]
             elif kind == "year":
                 cadre, _ = _subject(s, f"cadre:{f.get('cadre', '')}")
                 assert cadre is not None
                 if action == "remove":
                     out = remarks.uncommend(s, year=period, cadre=cadre, actor=user().actor, now=now())
                 else:
-                    out = remarks.commend(s, year=period, cadre=cadre, reason=f.get("reason"), actor=user().actor,
-                                          now=now())
-                said = {"saved": f"已将{cadre.name}列入 {period} 年度表彰。", "removed": f"已撤销{cadre.name}的表彰。",
-                        "unchanged": f"{cadre.name}的表彰没有变化。"}[out]
+                    out = remarks.commend(
+                        s, year=period, cadre=cadre, reason=f.get("reason"), actor=user().actor, now=now()
+                    )
+                said = {
+                    "saved": f"已将{cadre.name}列入 {period} 年度表彰。",
+                    "removed": f"已撤销{cadre.name}的表彰。",
+                    "unchanged": f"{cadre.name}的表彰没有变化。",
+                }[out]
             else:
                 abort(400, description="点评属于季点评，表彰属于年考核")
         except remarks.RemarkError as e:
@@ -76,10 +84,19 @@ def report_commendations() -> Any:
         except ValueError as e:
             abort(400, description=str(e))
         data = report_document.render_commendations_xlsx(report, mask_phones=True)
-        record(s, "report.export", f"commendations:{report.period}", format="xlsx",
-               cadres=sum(1 for c in report.cadres if c.commended))
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
-                     download_name=f"lianxin-commendations-{report.period}.xlsx")
+        record(
+            s,
+            "report.export",
+            f"commendations:{report.period}",
+            format="xlsx",
+            cadres=sum(1 for c in report.cadres if c.commended),
+        )
+    return send_file(
+        io.BytesIO(data),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name=f"lianxin-commendations-{report.period}.xlsx",
+    )
 
 
 def remark_options(s: Any) -> dict[str, Any]:
@@ -87,5 +104,3 @@ def remark_options(s: Any) -> dict[str, Any]:
     if not user().is_admin:
         return {"remark_villages": []}
     return {"remark_villages": common.villages(s)}
-
-

@@ -32,7 +32,9 @@ def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any
     The whole report is built for this (about 2 s for 1,000 cadres), so the dashboard keeps the ranked rows
     for RANKING_TTL_SECONDS per process: a ranking does not need to move by the second.
     """
-    cache: dict[tuple[str, str, int | None], tuple[Any, list[dict[str, Any]]]] = lx().extras.setdefault("console_ranking", {})
+    cache: dict[tuple[str, str, int | None], tuple[Any, list[dict[str, Any]]]] = lx().extras.setdefault(
+        "console_ranking", {}
+    )
     t = now()
     key = (kind, period, user().township_id)
     hit = cache.get(key)
@@ -40,12 +42,18 @@ def ranking_for(s: Session, kind: str, period: str, n: int = 5) -> dict[str, Any
         at, ranked = hit
     else:
         report = build(s, kind, period)
-        ranked = sorted((r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
-                        key=lambda r: (r["rank"], r.get("name", "")))
+        ranked = sorted(
+            (r for r in report.get("cadres", []) if r.get("score") is not None and r.get("rank")),
+            key=lambda r: (r["rank"], r.get("name", "")),
+        )
         at = t
         cache[key] = (t, ranked)
     rows = ranked
     if user().role == "village" and user().village_name:
         rows = [r for r in rows if r.get("village") == user().village_name]
-    return {"top": rows[:n], "bottom": list(reversed(rows[-n:])) if len(rows) > n else [], "count": len(rows),
-            "at": at}
+    return {
+        "top": rows[:n],
+        "bottom": list(reversed(rows[-n:])) if len(rows) > n else [],
+        "count": len(rows),
+        "at": at,
+    }

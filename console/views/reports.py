@@ -17,8 +17,11 @@ from console.views.reporting import build_obj
 from storage import townships
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
-FORMATS = {"json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "html": "text/html; charset=utf-8"}
+FORMATS = {
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html; charset=utf-8",
+}
 
 
 def _default_period(kind: str) -> str:
@@ -47,11 +50,21 @@ def reports() -> Any:
             cadres = [c for c in cadres if c.village == user().village_name]
             villages = [v for v in villages if v.name == user().village_name]
         top = max([c.score or 0 for c in cadres] + [1])
-        return render_template("reports.html", kind=kind, period=period, kinds=KIND_ZH, report=report,
-                               cadres=cadres, villages=villages, top=top, formats=list(FORMATS),
-                               can_download=user().is_admin, **remark_options(s),
-                               # the report shown is the township's (or the only one's): the button publishes it
-                               can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)))
+        return render_template(
+            "reports.html",
+            kind=kind,
+            period=period,
+            kinds=KIND_ZH,
+            report=report,
+            cadres=cadres,
+            villages=villages,
+            top=top,
+            formats=list(FORMATS),
+            can_download=user().is_admin,
+            **remark_options(s),
+            # the report shown is the township's (or the only one's): the button publishes it
+            can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)),
+        )
 
 
 @bp.get("/reports/full")
@@ -84,7 +97,9 @@ def report_download() -> Any:
             report = build_obj(s, kind, period)
         except ValueError as e:
             abort(400, description=str(e))
-        data = report_document.render(report, fmt, mask_phones=True)  # the console masks phones; the CLI does not
+        data = report_document.render(
+            report, fmt, mask_phones=True
+        )  # the console masks phones; the CLI does not
         record(s, "report.export", f"report:{kind}:{report.period}", format=fmt)
     if isinstance(data, str):
         data = data.encode("utf-8")

@@ -58,13 +58,27 @@ def simulator() -> Any:
     if openid and not _allowed(openid):
         abort(404)
     with db() as s:
-        demo = list(s.scalars(select(WechatIdentity).where(or_(*[WechatIdentity.openid.like(p + "%") for p in SIM_PREFIXES]),
-                                                           WechatIdentity.kind.in_(("cadre", "villager")))
-                              .order_by(WechatIdentity.kind, WechatIdentity.openid).limit(300)))
+        demo = list(
+            s.scalars(
+                select(WechatIdentity)
+                .where(
+                    or_(*[WechatIdentity.openid.like(p + "%") for p in SIM_PREFIXES]),
+                    WechatIdentity.kind.in_(("cadre", "villager")),
+                )
+                .order_by(WechatIdentity.kind, WechatIdentity.openid)
+                .limit(300)
+            )
+        )
         people = [(i.openid, _label(s, i.openid)) for i in demo]
         cadres = list(s.scalars(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name).limit(300)))
-        households = list(s.scalars(select(Household).where(Household.purged_at.is_(None))
-                                    .order_by(Household.village_id, Household.head_name).limit(300)))
+        households = list(
+            s.scalars(
+                select(Household)
+                .where(Household.purged_at.is_(None))
+                .order_by(Household.village_id, Household.head_name)
+                .limit(300)
+            )
+        )
         log: list[dict[str, Any]] = []
         pushes: list[OutboxMessage] = []
         ident = None
@@ -72,21 +86,43 @@ def simulator() -> Any:
         if openid:
             label = _label(s, openid)
             ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == openid))
-            rows = list(s.scalars(select(InboundMessage).where(InboundMessage.openid == openid)
-                                  .order_by(InboundMessage.id.desc()).limit(40)))
+            rows = list(
+                s.scalars(
+                    select(InboundMessage)
+                    .where(InboundMessage.openid == openid)
+                    .order_by(InboundMessage.id.desc())
+                    .limit(40)
+                )
+            )
             for m in reversed(rows):
                 log.append({"at": m.create_time, "text": _shown(m), "reply": m.reply})
-            pushes = list(s.scalars(select(OutboxMessage).where(OutboxMessage.openid == openid)
-                                    .order_by(OutboxMessage.id.desc()).limit(40)))
+            pushes = list(
+                s.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.openid == openid)
+                    .order_by(OutboxMessage.id.desc())
+                    .limit(40)
+                )
+            )
         card = None
         if ident is not None and ident.household and ident.household.card:
             card = ident.household.card.number
         elif openid.startswith("sim-household-") and _sim_id(openid) is not None:
             h = s.get(Household, _sim_id(openid))
             card = h.card.number if h and h.card else None
-        return render_template("simulator.html", openid=openid, label=label, people=people, cadres=cadres,
-                               households=households, log=log, pushes=pushes, ident=ident, card=card,
-                               safe=lx().config.safe_mode)
+        return render_template(
+            "simulator.html",
+            openid=openid,
+            label=label,
+            people=people,
+            cadres=cadres,
+            households=households,
+            log=log,
+            pushes=pushes,
+            ident=ident,
+            card=card,
+            safe=lx().config.safe_mode,
+        )
 
 
 def _shown(m: InboundMessage) -> str:

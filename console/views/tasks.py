@@ -35,12 +35,24 @@ def _local_dt(value: str, what: str) -> datetime:
 def tasks() -> Any:
     with db() as s:
         u = user()
-        rows = svc.list_tasks(s, now=now(), yellow_hours=_yellow(), include_cancelled=request.args.get("all") == "1",
-                              township_id=u.township_id)
-        overdue = svc.overdue(s, now=now(), village_id=u.village_id if u.role == "village" else None,
-                              township_id=u.township_id)
-        return render_template("tasks.html", rows=rows, overdue=overdue, townships=townships.names(s),
-                               villages=common.villages(s), form=request.args)
+        rows = svc.list_tasks(
+            s,
+            now=now(),
+            yellow_hours=_yellow(),
+            include_cancelled=request.args.get("all") == "1",
+            township_id=u.township_id,
+        )
+        overdue = svc.overdue(
+            s, now=now(), village_id=u.village_id if u.role == "village" else None, township_id=u.township_id
+        )
+        return render_template(
+            "tasks.html",
+            rows=rows,
+            overdue=overdue,
+            townships=townships.names(s),
+            villages=common.villages(s),
+            form=request.args,
+        )
 
 
 @bp.post("/tasks")
@@ -65,11 +77,20 @@ def task_create() -> Any:
     with db() as s:
         try:
             households = svc.households_by_cards(s, cards) if cards else None
-            task = task_notices.create_task(s, title=f.get("title", ""), body=f.get("body", ""), deadline=deadline,
-                                   targets=targets, publish_at=publish_at, actor=user().actor,
-                                   households=households, now=now(), tz=lx().config.tz,
-                                   office=user().township_name or lx().config["general"]["township"],
-                                   township_id=user().township_id)
+            task = task_notices.create_task(
+                s,
+                title=f.get("title", ""),
+                body=f.get("body", ""),
+                deadline=deadline,
+                targets=targets,
+                publish_at=publish_at,
+                actor=user().actor,
+                households=households,
+                now=now(),
+                tz=lx().config.tz,
+                office=user().township_name or lx().config["general"]["township"],
+                township_id=user().township_id,
+            )
         except svc.TaskError as e:
             abort(400, description=str(e))
         number, published = task.number, task.published_at is not None
@@ -82,9 +103,14 @@ def task(number: int) -> Any:
     with db() as s:
         _task_in_scope(s, number)
         try:
-            b = svc.board(s, number=number, now=now(), yellow_hours=_yellow(),
-                          village_id=user().village_id if user().role == "village" else None,
-                          township_id=user().township_id)
+            b = svc.board(
+                s,
+                number=number,
+                now=now(),
+                yellow_hours=_yellow(),
+                village_id=user().village_id if user().role == "village" else None,
+                township_id=user().township_id,
+            )
         except svc.TaskError:
             abort(404)
         return render_template("task.html", b=b, t=b.task, labels=svc.STATUS_LABELS)
@@ -104,7 +130,9 @@ def _task_in_scope(s: Any, number: int) -> Task:
 
 def _assignment(s: Any, number: int, cadre_id: int) -> TaskAssignment:
     t = _task_in_scope(s, number)
-    a = s.scalar(select(TaskAssignment).where(TaskAssignment.task_id == t.id, TaskAssignment.cadre_id == cadre_id))
+    a = s.scalar(
+        select(TaskAssignment).where(TaskAssignment.task_id == t.id, TaskAssignment.cadre_id == cadre_id)
+    )
     if a is None:
         abort(404)
     cadre_in_scope(a.cadre)
@@ -118,12 +146,22 @@ def task_timeline(number: int, cadre_id: int) -> Any:
         events = svc.timeline(s, a.id)
         photos: dict[int, list[Attachment]] = {}
         if events:
-            for att in s.scalars(select(Attachment).where(Attachment.owner_type == "feedback",
-                                                          Attachment.owner_id.in_([e.id for e in events]))
-                                 .order_by(Attachment.id)):
+            for att in s.scalars(
+                select(Attachment)
+                .where(Attachment.owner_type == "feedback", Attachment.owner_id.in_([e.id for e in events]))
+                .order_by(Attachment.id)
+            ):
                 photos.setdefault(att.owner_id, []).append(att)
-        return render_template("task_timeline.html", a=a, t=a.task, c=a.cadre, events=events, photos=photos,
-                               light=common.light(a), labels=svc.STATUS_LABELS)
+        return render_template(
+            "task_timeline.html",
+            a=a,
+            t=a.task,
+            c=a.cadre,
+            events=events,
+            photos=photos,
+            light=common.light(a),
+            labels=svc.STATUS_LABELS,
+        )
 
 
 @bp.post("/tasks/<int:number>/cadres/<int:cadre_id>/return")
@@ -132,8 +170,14 @@ def task_return(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            task_notices.return_feedback(s, number=number, phone=a.cadre.phone, reason=request.form.get("reason", ""),
-                                actor=user().actor, now=now())
+            task_notices.return_feedback(
+                s,
+                number=number,
+                phone=a.cadre.phone,
+                reason=request.form.get("reason", ""),
+                actor=user().actor,
+                now=now(),
+            )
         except svc.TaskError as e:
             abort(400, description=str(e))
     return done("已退回，并通知干部重新办理。", "console.task_timeline", number=number, cadre_id=cadre_id)
@@ -153,11 +197,25 @@ def task_extension(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            task_notices.answer_extension(s, number=number, phone=a.cadre.phone, grant=grant, actor=user().actor,
-                                          now=now(), until=until, reason=f.get("reason", "").strip(), tz=lx().config.tz)
+            task_notices.answer_extension(
+                s,
+                number=number,
+                phone=a.cadre.phone,
+                grant=grant,
+                actor=user().actor,
+                now=now(),
+                until=until,
+                reason=f.get("reason", "").strip(),
+                tz=lx().config.tz,
+            )
         except svc.TaskError as e:
             abort(400, description=str(e))
-    return done("已同意延期。" if grant else "已拒绝延期申请。", "console.task_timeline", number=number, cadre_id=cadre_id)
+    return done(
+        "已同意延期。" if grant else "已拒绝延期申请。",
+        "console.task_timeline",
+        number=number,
+        cadre_id=cadre_id,
+    )
 
 
 @bp.post("/tasks/<int:number>/cancel")
@@ -172,4 +230,3 @@ def task_cancel(number: int) -> Any:
         except svc.TaskError as e:
             abort(400, description=str(e))
     return done(f"第{number}号督办卡已撤销。", "console.tasks")
-

@@ -27,10 +27,15 @@ def requests_inbox() -> Any:
     t = now()
     hours = lx().config["sla"]["first_answer_hours"]
     with db() as s:
-        stmt = (select(VillagerRequest).join(Household, VillagerRequest.household_id == Household.id)
-                .options(joinedload(VillagerRequest.household).joinedload(Household.village),
-                         joinedload(VillagerRequest.cadre))
-                .order_by(VillagerRequest.created_at.desc(), VillagerRequest.id.desc()))
+        stmt = (
+            select(VillagerRequest)
+            .join(Household, VillagerRequest.household_id == Household.id)
+            .options(
+                joinedload(VillagerRequest.household).joinedload(Household.village),
+                joinedload(VillagerRequest.cadre),
+            )
+            .order_by(VillagerRequest.created_at.desc(), VillagerRequest.id.desc())
+        )
         stmt = common.scope_households(stmt)
         status = a.get("status", "")
         if status in ("open", "answered", "closed"):
@@ -38,11 +43,17 @@ def requests_inbox() -> Any:
         sla = a.get("sla", "")
         limit = t - timedelta(hours=hours)
         if sla == "late":  # no first answer and past the time limit
-            stmt = stmt.where(VillagerRequest.first_answer_at.is_(None), VillagerRequest.created_at <= limit,
-                              VillagerRequest.status != "closed")
+            stmt = stmt.where(
+                VillagerRequest.first_answer_at.is_(None),
+                VillagerRequest.created_at <= limit,
+                VillagerRequest.status != "closed",
+            )
         elif sla == "in":
-            stmt = stmt.where(VillagerRequest.first_answer_at.is_(None), VillagerRequest.created_at > limit,
-                              VillagerRequest.status != "closed")
+            stmt = stmt.where(
+                VillagerRequest.first_answer_at.is_(None),
+                VillagerRequest.created_at > limit,
+                VillagerRequest.status != "closed",
+            )
         if a.get("category") in CATEGORIES:
             stmt = stmt.where(VillagerRequest.category == a["category"])
         if a.get("village", type=int):
@@ -56,9 +67,19 @@ def requests_inbox() -> Any:
             stmt = stmt.where(common.text_filter(q, VillagerRequest.text, Household.head_name))
         rows, page, more = common.paged(s, stmt)
         cadres = list(s.scalars(common.scope_cadres(select(Cadre)).order_by(Cadre.name)))
-        return render_template("requests.html", rows=rows, page=page, more=more, f=a, categories=CATEGORIES,
-                               villages=common.villages(s), cadres=cadres, args=common.query_args(),
-                               limit=limit, hours=hours)
+        return render_template(
+            "requests.html",
+            rows=rows,
+            page=page,
+            more=more,
+            f=a,
+            categories=CATEGORIES,
+            villages=common.villages(s),
+            cadres=cadres,
+            args=common.query_args(),
+            limit=limit,
+            hours=hours,
+        )
 
 
 def _request(s: Any, number: int) -> VillagerRequest:
@@ -74,12 +95,28 @@ def request_detail(number: int) -> Any:
     with db() as s:
         r = _request(s, number)
         ids = [r.id]
-        photos = list(s.scalars(select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(ids))))
-        cadres = list(s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name)))
+        photos = list(
+            s.scalars(
+                select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(ids))
+            )
+        )
+        cadres = list(
+            s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name))
+        )
         deadline = r.created_at + timedelta(hours=lx().config["sla"]["first_answer_hours"])
-        sim = r.identity.openid if r.identity and user().is_admin and is_simulated(r.identity.openid) else None
-        return render_template("request.html", r=r, photos=photos, cadres=cadres, deadline=deadline, now=now(),
-                               full=user().sees_full(r.household.village_id), sim=sim)
+        sim = (
+            r.identity.openid if r.identity and user().is_admin and is_simulated(r.identity.openid) else None
+        )
+        return render_template(
+            "request.html",
+            r=r,
+            photos=photos,
+            cadres=cadres,
+            deadline=deadline,
+            now=now(),
+            full=user().sees_full(r.household.village_id),
+            sim=sim,
+        )
 
 
 @bp.post("/requests/<int:number>/reply")
@@ -105,12 +142,20 @@ def request_reply(number: int) -> Any:
         villager = villager_account(s, r)
         relayed = False
         if villager is not None and villager.subscribed and villager.kind == "villager":
-            relayed = enqueue(s, openid=villager.openid, kind="reply", key=f"reply:{reply.id}:villager",
-                              template=reply_values(r, "联户办", text, t, lx().config.tz),
-                              text=render_template("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip())
+            relayed = enqueue(
+                s,
+                openid=villager.openid,
+                kind="reply",
+                key=f"reply:{reply.id}:villager",
+                template=reply_values(r, "联户办", text, t, lx().config.tz),
+                text=render_template("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip(),
+            )
         record(s, "request.reply", f"request:{number}", reply_id=reply.id, relayed=relayed)
-    return done("答复已发送给群众。" if relayed else "答复已记录（群众的微信已取消关注，无法推送）。",
-                "console.request_detail", number=number)
+    return done(
+        "答复已发送给群众。" if relayed else "答复已记录（群众的微信已取消关注，无法推送）。",
+        "console.request_detail",
+        number=number,
+    )
 
 
 @bp.post("/requests/<int:number>/reassign")
@@ -130,11 +175,21 @@ def request_reassign(number: int) -> Any:
         old = r.cadre_id
         r.cadre_id = c.id
         record(s, "request.reassign", f"request:{number}", old_cadre=old, new_cadre=c.id)
-        for ident in s.scalars(select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre",
-                                                            WechatIdentity.unreachable.is_(False))):
-            enqueue(s, openid=ident.openid, kind="request", key=f"request-reassign:{r.id}:{c.id}:{int(now().timestamp())}",
-                    text=render_template("push/request_reassigned.txt", r=r).strip(),
-                    template=request_values(r, lx().config.tz))
+        for ident in s.scalars(
+            select(WechatIdentity).where(
+                WechatIdentity.cadre_id == c.id,
+                WechatIdentity.kind == "cadre",
+                WechatIdentity.unreachable.is_(False),
+            )
+        ):
+            enqueue(
+                s,
+                openid=ident.openid,
+                kind="request",
+                key=f"request-reassign:{r.id}:{c.id}:{int(now().timestamp())}",
+                text=render_template("push/request_reassigned.txt", r=r).strip(),
+                template=request_values(r, lx().config.tz),
+            )
         name = c.name
     return done(f"已转交 {name} 办理，并通知了该干部。", "console.request_detail", number=number)
 

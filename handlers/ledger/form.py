@@ -41,7 +41,9 @@ SKIP_WORDS = frozenset({"跳过", "略过", "下一步", "不变", "skip"})
 YES_WORDS = frozenset({"确认", "确定", "是", "是的", "好", "好的", "对", "保存", "ok", "yes", "y"})
 
 
-_STATE = select(ConversationState).where(ConversationState.identity_id == bindparam("b_identity"))  # built once
+_STATE = select(ConversationState).where(
+    ConversationState.identity_id == bindparam("b_identity")
+)  # built once
 
 
 def _state(ctx: Context) -> ConversationState | None:
@@ -74,8 +76,13 @@ def register(ctx: Context, msg: Message, rest: str) -> str:
     state = _state(ctx)
     data = {"household_id": h.id, "answers": {}}
     if state is None:
-        state = ConversationState(identity_id=ctx.identity.id, flow=FORM_FLOW, step=FORM_STEPS[0], data=data,
-                                  expires_at=now + FORM_TIMEOUT)
+        state = ConversationState(
+            identity_id=ctx.identity.id,
+            flow=FORM_FLOW,
+            step=FORM_STEPS[0],
+            data=data,
+            expires_at=now + FORM_TIMEOUT,
+        )
         ctx.session.add(state)
     else:
         more = (state.data or {}).get("_more") if state.expires_at > now else None
@@ -83,10 +90,16 @@ def register(ctx: Context, msg: Message, rest: str) -> str:
         state.data = {**data, **({"_more": more} if more else {})}
     ctx.session.flush()
     current = {f: format_field(f, getattr(h, f)) for f in INFO_FIELDS}
-    return ctx.render("ledger_form_start", head=h.head_name, card=card_number(h), current=current,
-                      labels=INFO_FIELD_LABELS, missing=info_missing_fields(h), minutes=whole_minutes(FORM_TIMEOUT),
-                      question=ctx.render("ledger_form_ask", step=FORM_STEPS[0], n=1,
-                                          current=current[FORM_STEPS[0]]))
+    return ctx.render(
+        "ledger_form_start",
+        head=h.head_name,
+        card=card_number(h),
+        current=current,
+        labels=INFO_FIELD_LABELS,
+        missing=info_missing_fields(h),
+        minutes=whole_minutes(FORM_TIMEOUT),
+        question=ctx.render("ledger_form_ask", step=FORM_STEPS[0], n=1, current=current[FORM_STEPS[0]]),
+    )
 
 
 def match_form(ctx: Context, msg: Message) -> dict[str, Any] | None:
@@ -136,8 +149,7 @@ def form_step(ctx: Context, msg: Message, state: ConversationState) -> str:
         except Invalid as e:
             state.expires_at = ctx.now() + FORM_TIMEOUT
             ctx.session.flush()
-            return ctx.render("ledger_form_invalid", step=step, reason=str(e),
-                              question=_ask(ctx, h, step, n))
+            return ctx.render("ledger_form_invalid", step=step, reason=str(e), question=_ask(ctx, h, step, n))
     next_step = FORM_STEPS[n]
     state.step = next_step
     state.data = {**data, "answers": answers}
@@ -149,16 +161,24 @@ def form_step(ctx: Context, msg: Message, state: ConversationState) -> str:
             _end_form(ctx, state)
             return ctx.render("ledger_form_nothing", head=h.head_name)
         listed = len(answers["members"]) if answers.get("members") else None
-        return ctx.render("ledger_form_confirm", head=h.head_name, changes=changes, labels=INFO_FIELD_LABELS,
-                          complete=not _missing_after(h, answers), population=h.population,
-                          listed=listed if listed is not None and listed != h.population else None)
+        return ctx.render(
+            "ledger_form_confirm",
+            head=h.head_name,
+            changes=changes,
+            labels=INFO_FIELD_LABELS,
+            complete=not _missing_after(h, answers),
+            population=h.population,
+            listed=listed if listed is not None and listed != h.population else None,
+        )
     return _ask(ctx, h, next_step, n + 1)
 
 
 def _ask(ctx: Context, h: Household, step: str, n: int, help_: bool = False) -> str:
     if step == "confirm":
         return ctx.render("ledger_form_confirm_again")
-    return ctx.render("ledger_form_ask", step=step, n=n, current=format_field(step, getattr(h, step)), help=help_)
+    return ctx.render(
+        "ledger_form_ask", step=step, n=n, current=format_field(step, getattr(h, step)), help=help_
+    )
 
 
 def _changes(h: Household, answers: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -174,8 +194,9 @@ def _missing_after(h: Household, answers: dict[str, Any]) -> list[str]:
     return info_missing_fields(probe)
 
 
-def _save_form(ctx: Context, msg: Message, state: ConversationState, h: Household, answers: dict[str, Any],
-               cadre: Cadre) -> str:
+def _save_form(
+    ctx: Context, msg: Message, state: ConversationState, h: Household, answers: dict[str, Any], cadre: Cadre
+) -> str:
     now = ctx.now()
     by = by_cadre(cadre)
     previous: dict[str, Any] = {
@@ -190,22 +211,48 @@ def _save_form(ctx: Context, msg: Message, state: ConversationState, h: Househol
     for f, new in values.items():
         old = getattr(h, f)
         if history_value(f, old) != history_value(f, new):
-            ctx.session.add(HouseholdInfoHistory(household_id=h.id, changed_at=now, changed_by=by, field=f,
-                                                 old_value=history_value(f, old), new_value=history_value(f, new)))
+            ctx.session.add(
+                HouseholdInfoHistory(
+                    household_id=h.id,
+                    changed_at=now,
+                    changed_by=by,
+                    field=f,
+                    old_value=history_value(f, old),
+                    new_value=history_value(f, new),
+                )
+            )
         setattr(h, f, new)
     h.info_updated_at = now
     h.info_updated_by = by
     day = message_day(ctx, msg)
-    ctx.session.add(DutyRecord(household_id=h.id, cadre_id=cadre.id, duty="info", done_on=day, previous=previous,
-                               recorded_by=by, created_at=now))
+    ctx.session.add(
+        DutyRecord(
+            household_id=h.id,
+            cadre_id=cadre.id,
+            duty="info",
+            done_on=day,
+            previous=previous,
+            recorded_by=by,
+            created_at=now,
+        )
+    )
     _end_form(ctx, state)
     missing = info_missing_fields(h)
-    return ctx.render("ledger_form_saved", head=h.head_name, missing=missing, labels=INFO_FIELD_LABELS,
-                      minutes=whole_minutes(UNDO_WINDOW))
+    return ctx.render(
+        "ledger_form_saved",
+        head=h.head_name,
+        missing=missing,
+        labels=INFO_FIELD_LABELS,
+        minutes=whole_minutes(UNDO_WINDOW),
+    )
 
 
 # The open form first: while it waits for an answer, the cadre's text is that answer.
-router = Router("ledger.form", is_cadre, (
-    Route("ledger.form", match_form, form_step),
-    Route("ledger.register", command("登记"), register),
-))
+router = Router(
+    "ledger.form",
+    is_cadre,
+    (
+        Route("ledger.form", match_form, form_step),
+        Route("ledger.register", command("登记"), register),
+    ),
+)

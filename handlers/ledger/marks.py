@@ -41,8 +41,10 @@ def current_duty(h: Household, duty: str) -> tuple[date | None, dict[str, Any] |
     if duty == "policy":
         return h.policy_done_on, {"policy_done_on": iso(h.policy_done_on), "policy_done_by": h.policy_done_by}
     assert h.link is not None
-    return h.link.commitment_signed_on, {"commitment_signed_on": iso(h.link.commitment_signed_on),
-                                         "commitment_recorded_by": h.link.commitment_recorded_by}
+    return h.link.commitment_signed_on, {
+        "commitment_signed_on": iso(h.link.commitment_signed_on),
+        "commitment_recorded_by": h.link.commitment_recorded_by,
+    }
 
 
 def set_duty(h: Household, duty: str, day: date | None, by: str | None) -> None:
@@ -83,15 +85,31 @@ def mark(ctx: Context, msg: Message, rest: str, duty: str) -> str:
             already.append((h, current))
             continue
         set_duty(h, duty, day, by_cadre(cadre))
-        ctx.session.add(DutyRecord(household_id=h.id, cadre_id=cadre.id, duty=duty, done_on=day,
-                                   previous={"batch": batch, **previous}, recorded_by=by_cadre(cadre), created_at=now))
+        ctx.session.add(
+            DutyRecord(
+                household_id=h.id,
+                cadre_id=cadre.id,
+                duty=duty,
+                done_on=day,
+                previous={"batch": batch, **previous},
+                recorded_by=by_cadre(cadre),
+                created_at=now,
+            )
+        )
         done.append(h)
     ctx.session.flush()
     reply = ctx.render(
-        "ledger_marked", duty=duty, duty_name=DUTY_NAMES[duty], day=day, everyone=everyone,
+        "ledger_marked",
+        duty=duty,
+        duty_name=DUTY_NAMES[duty],
+        day=day,
+        everyone=everyone,
         done=[(h.head_name, card_number(h)) for h in done],
-        already=[(h.head_name, d) for h, d in already], no_card=[h.head_name for h in no_card],
-        not_found=targets.not_found, not_theirs=targets.not_theirs, ambiguous=targets.ambiguous,
+        already=[(h.head_name, d) for h, d in already],
+        no_card=[h.head_name for h in no_card],
+        not_found=targets.not_found,
+        not_theirs=targets.not_theirs,
+        ambiguous=targets.ambiguous,
         minutes=whole_minutes(UNDO_WINDOW),
     )
     return paginate(ctx, reply)
@@ -112,8 +130,12 @@ def commitment(ctx: Context, msg: Message, rest: str) -> str:
     return mark(ctx, msg, rest, "commitment")
 
 
-router = Router("ledger.marks", is_cadre, (
-    Route("ledger.card", command("发卡"), card),
-    Route("ledger.policy", command("宣传"), policy),
-    Route("ledger.commitment", command("承诺"), commitment),
-))
+router = Router(
+    "ledger.marks",
+    is_cadre,
+    (
+        Route("ledger.card", command("发卡"), card),
+        Route("ledger.policy", command("宣传"), policy),
+        Route("ledger.commitment", command("承诺"), commitment),
+    ),
+)

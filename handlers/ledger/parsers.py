@@ -14,9 +14,47 @@ from handlers.ledger.shared import fold_word
 NONE_WORDS = frozenset({"无", "没有", "暂无", "没", "无困难", "无产业"})
 
 RELATIONS: tuple[str, ...] = (
-    "户主", "本人", "妻子", "丈夫", "配偶", "老伴", "儿子", "长子", "次子", "女儿", "长女", "次女", "儿媳", "女婿",
-    "孙子", "孙女", "外孙", "外孙女", "父亲", "母亲", "爷爷", "奶奶", "祖父", "祖母", "公公", "婆婆", "岳父", "岳母",
-    "哥哥", "弟弟", "姐姐", "妹妹", "兄弟", "姐妹", "侄子", "侄女", "之子", "之女", "之妻", "之夫", "其他",
+    "户主",
+    "本人",
+    "妻子",
+    "丈夫",
+    "配偶",
+    "老伴",
+    "儿子",
+    "长子",
+    "次子",
+    "女儿",
+    "长女",
+    "次女",
+    "儿媳",
+    "女婿",
+    "孙子",
+    "孙女",
+    "外孙",
+    "外孙女",
+    "父亲",
+    "母亲",
+    "爷爷",
+    "奶奶",
+    "祖父",
+    "祖母",
+    "公公",
+    "婆婆",
+    "岳父",
+    "岳母",
+    "哥哥",
+    "弟弟",
+    "姐姐",
+    "妹妹",
+    "兄弟",
+    "姐妹",
+    "侄子",
+    "侄女",
+    "之子",
+    "之女",
+    "之妻",
+    "之夫",
+    "其他",
 )
 _RELATIONS_BY_LEN = sorted(RELATIONS, key=len, reverse=True)
 
@@ -83,7 +121,20 @@ def _split_relation(tok: str) -> tuple[str, str | None]:
     return tok, None
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def parse_income(text: str) -> Decimal:
@@ -116,8 +167,12 @@ def parse_text(text: str) -> str:
     return s
 
 
-PARSERS = {"members": parse_members, "annual_income": parse_income, "industries": parse_text,
-           "difficulties": parse_text}
+PARSERS = {
+    "members": parse_members,
+    "annual_income": parse_income,
+    "industries": parse_text,
+    "difficulties": parse_text,
+}
 
 
 def to_json(name: str, value: Any) -> Any:

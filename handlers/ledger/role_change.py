@@ -36,16 +36,25 @@ def change_role(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("ledger_role_usage", roles=ROLES, word=rest.strip())
     cadre = cadre_of(ctx)
     entry = ctx.session.scalar(
-        select(DiaryEntry).where(DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None))
-        .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc()).limit(1))
+        select(DiaryEntry)
+        .where(DiaryEntry.cadre_id == cadre.id, DiaryEntry.deleted_at.is_(None))
+        .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
+        .limit(1)
+    )
     if entry is None:
         return ctx.render("ledger_role_no_entry")
     old = entry.role
     entry.role = role
     ctx.session.flush()
     text = entry.text if len(entry.text) <= 20 else entry.text[:20] + "…"
-    return ctx.render("ledger_role_changed", day=entry.day, text=text, old=ROLES.get(old or "", ""),
-                      new=ROLES[role], same=old == role)
+    return ctx.render(
+        "ledger_role_changed",
+        day=entry.day,
+        text=text,
+        old=ROLES.get(old or "", ""),
+        new=ROLES[role],
+        same=old == role,
+    )
 
 
 router = Router("ledger.role", is_cadre, (Route("ledger.role", match_role, change_role),))

@@ -17,8 +17,12 @@ from storage.models import Cadre, Household, Link, ServiceCard
 UNDO_WINDOW = timedelta(minutes=10)
 
 # 发卡 / 宣传 / 承诺 / 登记: which duty, and its Chinese name for replies.
-DUTY_NAMES: dict[str, str] = {"card": "便民服务卡发放", "policy": "惠农政策宣传", "commitment": "工作承诺书签订",
-                              "info": "民情信息登记"}
+DUTY_NAMES: dict[str, str] = {
+    "card": "便民服务卡发放",
+    "policy": "惠农政策宣传",
+    "commitment": "工作承诺书签订",
+    "info": "民情信息登记",
+}
 
 
 def fold_word(text: str) -> str:
@@ -69,9 +73,14 @@ def split_words(rest: str) -> list[str]:
 
 
 def own_households(ctx: Context, cadre_id: int) -> list[Household]:
-    return list(ctx.session.scalars(
-        select(Household).join(Link, Link.household_id == Household.id)
-        .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None)).order_by(Household.id)))
+    return list(
+        ctx.session.scalars(
+            select(Household)
+            .join(Link, Link.household_id == Household.id)
+            .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None))
+            .order_by(Household.id)
+        )
+    )
 
 
 def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
@@ -81,12 +90,19 @@ def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
     for w in words:
         number = keywords.looks_like_card_number(w)
         if number is not None:
-            candidates = list(ctx.session.scalars(
-                select(Household).join(ServiceCard, ServiceCard.household_id == Household.id)
-                .where(ServiceCard.number == number, Household.purged_at.is_(None))))
+            candidates = list(
+                ctx.session.scalars(
+                    select(Household)
+                    .join(ServiceCard, ServiceCard.household_id == Household.id)
+                    .where(ServiceCard.number == number, Household.purged_at.is_(None))
+                )
+            )
         else:
-            candidates = list(ctx.session.scalars(
-                select(Household).where(Household.head_name == w, Household.purged_at.is_(None))))
+            candidates = list(
+                ctx.session.scalars(
+                    select(Household).where(Household.head_name == w, Household.purged_at.is_(None))
+                )
+            )
         own = [h for h in candidates if h.link is not None and h.link.cadre_id == cadre_id]
         if len(own) == 1:
             if own[0].id not in seen:
@@ -99,8 +115,6 @@ def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
         else:
             t.not_found.append(w)
     return t
-
-
 
 
 def card_number(h: Household) -> str:

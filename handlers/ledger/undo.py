@@ -25,23 +25,38 @@ def latest_undoable_batch(ctx: Context, cadre_id: int) -> list[DutyRecord]:
     since = ctx.now() - UNDO_WINDOW
     last = ctx.session.scalar(
         select(DutyRecord)
-        .where(DutyRecord.cadre_id == cadre_id, DutyRecord.undone_at.is_(None), DutyRecord.created_at >= since)
-        .order_by(DutyRecord.created_at.desc(), DutyRecord.id.desc()).limit(1))
+        .where(
+            DutyRecord.cadre_id == cadre_id, DutyRecord.undone_at.is_(None), DutyRecord.created_at >= since
+        )
+        .order_by(DutyRecord.created_at.desc(), DutyRecord.id.desc())
+        .limit(1)
+    )
     if last is None:
         return []
     batch = (last.previous or {}).get("batch")
     same_time = ctx.session.scalars(
-        select(DutyRecord).where(DutyRecord.cadre_id == cadre_id, DutyRecord.undone_at.is_(None),
-                                 DutyRecord.created_at == last.created_at).order_by(DutyRecord.id))
+        select(DutyRecord)
+        .where(
+            DutyRecord.cadre_id == cadre_id,
+            DutyRecord.undone_at.is_(None),
+            DutyRecord.created_at == last.created_at,
+        )
+        .order_by(DutyRecord.id)
+    )
     return [r for r in same_time if (r.previous or {}).get("batch") == batch]
 
 
 def _latest_undoable_diary_at(ctx: Context, cadre_id: int) -> datetime | None:
     return ctx.session.scalar(
         select(DiaryEntry.created_at)
-        .where(DiaryEntry.cadre_id == cadre_id, DiaryEntry.deleted_at.is_(None),
-               DiaryEntry.created_at >= ctx.now() - UNDO_WINDOW)
-        .order_by(DiaryEntry.created_at.desc()).limit(1))
+        .where(
+            DiaryEntry.cadre_id == cadre_id,
+            DiaryEntry.deleted_at.is_(None),
+            DiaryEntry.created_at >= ctx.now() - UNDO_WINDOW,
+        )
+        .order_by(DiaryEntry.created_at.desc())
+        .limit(1)
+    )
 
 
 _undo_keyword = command("撤销", bare_only=True)
@@ -78,11 +93,19 @@ def undo(ctx: Context, msg: Message) -> str:
         elif r.duty == "policy":
             set_duty(h, "policy", iso_date(prev.get("policy_done_on")), prev.get("policy_done_by"))
         elif r.duty == "commitment":
-            set_duty(h, "commitment", iso_date(prev.get("commitment_signed_on")), prev.get("commitment_recorded_by"))
+            set_duty(
+                h,
+                "commitment",
+                iso_date(prev.get("commitment_signed_on")),
+                prev.get("commitment_recorded_by"),
+            )
         r.undone_at = now
         names.append(h.head_name)
     ctx.session.flush()
-    return ctx.render("ledger_undone", duty_name=DUTY_NAMES.get(records[0].duty, records[0].duty), names=names)
+    return ctx.render(
+        "ledger_undone", duty_name=DUTY_NAMES.get(records[0].duty, records[0].duty), names=names
+    )
+
 
 def restore_info(ctx: Context, h: Household, prev: dict[str, Any], cadre: Cadre, now: datetime) -> None:
     """Put back the 登记 answers a form saved; each field that changes back goes in the household's history."""
@@ -90,9 +113,16 @@ def restore_info(ctx: Context, h: Household, prev: dict[str, Any], cadre: Cadre,
         restored = from_json(f, old)
         current = getattr(h, f)
         if history_value(f, current) != history_value(f, restored):
-            ctx.session.add(HouseholdInfoHistory(household_id=h.id, changed_at=now, changed_by=f"{by_cadre(cadre)} 撤销",
-                                                 field=f, old_value=history_value(f, current),
-                                                 new_value=history_value(f, restored)))
+            ctx.session.add(
+                HouseholdInfoHistory(
+                    household_id=h.id,
+                    changed_at=now,
+                    changed_by=f"{by_cadre(cadre)} 撤销",
+                    field=f,
+                    old_value=history_value(f, current),
+                    new_value=history_value(f, restored),
+                )
+            )
         setattr(h, f, restored)
     updated = prev.get("info_updated_at")
     h.info_updated_at = datetime.fromisoformat(updated) if updated else None

@@ -34,19 +34,32 @@ def _group(name: str, rows: Iterable[tuple[CadreRow, Counts]], weights: dict[str
             scores.append(row.score)
     avg = round(math.fsum(scores) / len(scores), 2) if scores else None
     return GroupRow(
-        name=name, cadres=cadres, households=households, diary_days=total.diary_days,
-        diary_entries=total.diary_entries, working_days_owed=total.owed,
+        name=name,
+        cadres=cadres,
+        households=households,
+        diary_days=total.diary_days,
+        diary_entries=total.diary_entries,
+        working_days_owed=total.owed,
         diary_coverage=_r4(ratio(total.diary_credited, total.owed)),
-        summaries_submitted=total.summaries_submitted, summaries_on_time=total.summaries_on_time,
-        tasks_assigned=total.tasks_assigned, tasks_fed_back=total.tasks_fed_back,
-        tasks_on_time=total.tasks_on_time, tasks_overdue=total.tasks_overdue, tasks_returned=total.tasks_returned,
+        summaries_submitted=total.summaries_submitted,
+        summaries_on_time=total.summaries_on_time,
+        tasks_assigned=total.tasks_assigned,
+        tasks_fed_back=total.tasks_fed_back,
+        tasks_on_time=total.tasks_on_time,
+        tasks_overdue=total.tasks_overdue,
+        tasks_returned=total.tasks_returned,
         task_timeliness=_r4(ratio(total.tasks_on_time, total.tasks_on_time + total.tasks_overdue)),
-        requests_received=total.requests_received, requests_answered=total.requests_answered,
+        requests_received=total.requests_received,
+        requests_answered=total.requests_answered,
         requests_answered_in_sla=total.requests_answered_in_sla,
-        requests_in_sla_share=_r4(ratio(total.requests_answered_in_sla,
-                                         total.requests_answered_in_sla + total.requests_late)),
-        avg_first_answer_hours=_hours(total), satisfaction=_r4(ratio(total.requests_satisfied, total.requests_rated)),
-        avg_score=avg, below_minimum=below)
+        requests_in_sla_share=_r4(
+            ratio(total.requests_answered_in_sla, total.requests_answered_in_sla + total.requests_late)
+        ),
+        avg_first_answer_hours=_hours(total),
+        satisfaction=_r4(ratio(total.requests_satisfied, total.requests_rated)),
+        avg_score=avg,
+        below_minimum=below,
+    )
 
 
 def _township_month(months: list[Counts]) -> Counts:
@@ -72,7 +85,9 @@ def _hours(c: Counts) -> float | None:
     return None if not c.requests_answered else round(c.answer_seconds / c.requests_answered / 3600, 2)
 
 
-def _window_for(period: Period, tz: Any, now: datetime) -> tuple[queries.Window, list[int], list[int], list[int]]:
+def _window_for(
+    period: Period, tz: Any, now: datetime
+) -> tuple[queries.Window, list[int], list[int], list[int]]:
     k = len(period.months())
     n = max(TREND_MONTHS, 2 * k)
     months = queries.month_periods(period.last, n)
@@ -84,8 +99,15 @@ def _window_for(period: Period, tz: Any, now: datetime) -> tuple[queries.Window,
     return w, current, previous, trend
 
 
-def build_report(session: Session, config: Any, kind: str, period_key: str, *, now: datetime,
-                 township: tuple[int, str] | None = None) -> Report:
+def build_report(
+    session: Session,
+    config: Any,
+    kind: str,
+    period_key: str,
+    *,
+    now: datetime,
+    township: tuple[int, str] | None = None,
+) -> Report:
     """The report of one period ('2026-11', '2026Q4', '2026') as of ``now`` (aware).
 
     ``township``: (id, name) of the one township reported on; None: every cadre of the deployment (a county's
@@ -144,8 +166,15 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
             c.tasks_assigned, c.tasks_fed_back, c.tasks_on_time, c.tasks_overdue, c.tasks_returned = t
         r = requests.get((cid, i))
         if r:
-            (c.requests_received, c.requests_answered, c.requests_answered_in_sla, c.requests_late,
-             c.answer_seconds, c.requests_rated, c.requests_satisfied) = r
+            (
+                c.requests_received,
+                c.requests_answered,
+                c.requests_answered_in_sla,
+                c.requests_late,
+                c.answer_seconds,
+                c.requests_rated,
+                c.requests_satisfied,
+            ) = r
         return c
 
     def over(per_month: list[Counts], idx: list[int]) -> Counts:
@@ -181,25 +210,47 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
             below.append("households")
         if coverage is not None and coverage < min_share:
             below.append("diary")
-        rows.append(CadreRow(
-            cadre_id=cid, name=name, phone=phone, post=post, village=village or "",
-            households=hh, diary_days=c.diary_days, diary_entries=c.diary_entries,
-            working_days_owed=c.owed, leave_days=c.leave_days, diary_coverage=coverage,
-            summary_submitted=c.summaries_submitted >= months_in_period,
-            summary_on_time=c.summaries_on_time >= months_in_period,
-            summaries_submitted=c.summaries_submitted, summaries_on_time=c.summaries_on_time,
-            months_in_period=months_in_period,
-            tasks_assigned=c.tasks_assigned, tasks_fed_back=c.tasks_fed_back, tasks_on_time=c.tasks_on_time,
-            tasks_overdue=c.tasks_overdue, tasks_pending=c.tasks_assigned - c.tasks_on_time - c.tasks_overdue,
-            tasks_returned=c.tasks_returned,
-            requests_received=c.requests_received, requests_answered=c.requests_answered,
-            requests_answered_in_sla=c.requests_answered_in_sla, requests_late=c.requests_late,
-            requests_pending=c.requests_received - c.requests_answered_in_sla - c.requests_late,
-            avg_first_answer_hours=_hours(c), requests_rated=c.requests_rated,
-            requests_satisfied=c.requests_satisfied,
-            satisfaction=_r4(ratio(c.requests_satisfied, c.requests_rated)),
-            ledger_completion=_r4(ledger_share),
-            score=score, score_breakdown=parts, rank=None, below_minimum=below, township=township_name))
+        rows.append(
+            CadreRow(
+                cadre_id=cid,
+                name=name,
+                phone=phone,
+                post=post,
+                village=village or "",
+                households=hh,
+                diary_days=c.diary_days,
+                diary_entries=c.diary_entries,
+                working_days_owed=c.owed,
+                leave_days=c.leave_days,
+                diary_coverage=coverage,
+                summary_submitted=c.summaries_submitted >= months_in_period,
+                summary_on_time=c.summaries_on_time >= months_in_period,
+                summaries_submitted=c.summaries_submitted,
+                summaries_on_time=c.summaries_on_time,
+                months_in_period=months_in_period,
+                tasks_assigned=c.tasks_assigned,
+                tasks_fed_back=c.tasks_fed_back,
+                tasks_on_time=c.tasks_on_time,
+                tasks_overdue=c.tasks_overdue,
+                tasks_pending=c.tasks_assigned - c.tasks_on_time - c.tasks_overdue,
+                tasks_returned=c.tasks_returned,
+                requests_received=c.requests_received,
+                requests_answered=c.requests_answered,
+                requests_answered_in_sla=c.requests_answered_in_sla,
+                requests_late=c.requests_late,
+                requests_pending=c.requests_received - c.requests_answered_in_sla - c.requests_late,
+                avg_first_answer_hours=_hours(c),
+                requests_rated=c.requests_rated,
+                requests_satisfied=c.requests_satisfied,
+                satisfaction=_r4(ratio(c.requests_satisfied, c.requests_rated)),
+                ledger_completion=_r4(ledger_share),
+                score=score,
+                score_breakdown=parts,
+                rank=None,
+                below_minimum=below,
+                township=township_name,
+            )
+        )
         counts_now.append(c)
 
     ranks = competition_ranks([r.score for r in rows])
@@ -214,10 +265,18 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
 
     # Villages: sums of their cadres' counts; ranked by the average score of their cadres
     # (village names repeat across a county: there a village is named with its township)
-    villages = _ranked_groups(rows, counts_now, prev_scores, weights,
-                              lambda r: f"{r.township}·{r.village}" if several else r.village)
-    townships = (_ranked_groups(rows, counts_now, prev_scores, weights, lambda r: r.township)
-                 if township is None and several else [])
+    villages = _ranked_groups(
+        rows,
+        counts_now,
+        prev_scores,
+        weights,
+        lambda r: f"{r.township}·{r.village}" if several else r.village,
+    )
+    townships = (
+        _ranked_groups(rows, counts_now, prev_scores, weights, lambda r: r.township)
+        if township is None and several
+        else []
+    )
 
     title = township[1] if township else str(config["general"]["township"])
     totals = _group(title, zip(rows, counts_now, strict=True), weights)
@@ -228,37 +287,67 @@ def build_report(session: Session, config: Any, kind: str, period_key: str, *, n
 
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
     below_minimum = [
-        {"name": r.name, "phone": r.phone, "village": r.village, "households": r.households,
-         "diary_coverage": r.diary_coverage, "reasons": r.below_minimum}
-        for r in sorted(rows, key=lambda r: (r.village, r.name, r.phone)) if r.below_minimum
+        {
+            "name": r.name,
+            "phone": r.phone,
+            "village": r.village,
+            "households": r.households,
+            "diary_coverage": r.diary_coverage,
+            "reasons": r.below_minimum,
+        }
+        for r in sorted(rows, key=lambda r: (r.village, r.name, r.phone))
+        if r.below_minimum
     ]
 
     trend = []
     for j, i in enumerate(trend_idx):
         scored = [s for s in trend_scores[j] if s is not None]
         tc = _township_month(trend_counts[j])
-        trend.append(TrendPoint(
-            month=w.months[i].key,
-            avg_score=round(math.fsum(scored) / len(scored), 2) if scored else None,
-            diary_coverage=_r4(ratio(tc.diary_credited, tc.owed)),
-            task_timeliness=_r4(ratio(tc.tasks_on_time, tc.tasks_on_time + tc.tasks_overdue)),
-            requests_in_sla_share=_r4(ratio(tc.requests_answered_in_sla, tc.requests_answered_in_sla + tc.requests_late)),
-            satisfaction=_r4(ratio(tc.requests_satisfied, tc.requests_rated))))
+        trend.append(
+            TrendPoint(
+                month=w.months[i].key,
+                avg_score=round(math.fsum(scored) / len(scored), 2) if scored else None,
+                diary_coverage=_r4(ratio(tc.diary_credited, tc.owed)),
+                task_timeliness=_r4(ratio(tc.tasks_on_time, tc.tasks_on_time + tc.tasks_overdue)),
+                requests_in_sla_share=_r4(
+                    ratio(tc.requests_answered_in_sla, tc.requests_answered_in_sla + tc.requests_late)
+                ),
+                satisfaction=_r4(ratio(tc.requests_satisfied, tc.requests_rated)),
+            )
+        )
 
     report = Report(
-        kind=kind, period=period.key, first_day=period.first.isoformat(), last_day=period.last.isoformat(),
+        kind=kind,
+        period=period.key,
+        first_day=period.first.isoformat(),
+        last_day=period.last.isoformat(),
         as_of=min(period.last, w.as_of).isoformat(),
-        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"), township=title,
-        previous_period=period.previous().key, weights=weights, sla_hours=sla_hours,
-        min_households=min_households, min_diary_share=min_share,
-        cadres=rows, villages=villages, totals=totals, below_minimum=below_minimum, red_list=red_list,
-        trend=trend, townships=townships)
+        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        township=title,
+        previous_period=period.previous().key,
+        weights=weights,
+        sla_hours=sla_hours,
+        min_households=min_households,
+        min_diary_share=min_share,
+        cadres=rows,
+        villages=villages,
+        totals=totals,
+        below_minimum=below_minimum,
+        red_list=red_list,
+        trend=trend,
+        townships=townships,
+    )
     remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
     return report
 
 
-def _ranked_groups(rows: list[CadreRow], counts: list[Counts], prev_scores: list[float | None],
-                   weights: dict[str, float], key: Callable[[CadreRow], str]) -> list[GroupRow]:
+def _ranked_groups(
+    rows: list[CadreRow],
+    counts: list[Counts],
+    prev_scores: list[float | None],
+    weights: dict[str, float],
+    key: Callable[[CadreRow], str],
+) -> list[GroupRow]:
     """Villages (or townships): sums of their cadres' counts, ranked by the average score of their cadres."""
     members: dict[str, list[tuple[CadreRow, Counts]]] = {}
     prev: dict[str, list[float]] = {}
@@ -268,7 +357,9 @@ def _ranked_groups(rows: list[CadreRow], counts: list[Counts], prev_scores: list
             prev.setdefault(key(row), []).append(p_score)
     groups = [_group(name, m, weights) for name, m in sorted(members.items())]
     g_ranks = competition_ranks([g.avg_score for g in groups])
-    prev_avgs = [round(math.fsum(prev[g.name]) / len(prev[g.name]), 2) if prev.get(g.name) else None for g in groups]
+    prev_avgs = [
+        round(math.fsum(prev[g.name]) / len(prev[g.name]), 2) if prev.get(g.name) else None for g in groups
+    ]
     pg_ranks = competition_ranks(prev_avgs)
     for g, rank, p_avg, p_rank in zip(groups, g_ranks, prev_avgs, pg_ranks, strict=True):
         g.rank, g.previous_avg_score, g.previous_rank = rank, p_avg, p_rank

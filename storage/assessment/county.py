@@ -47,8 +47,14 @@ def _spread(scores: list[float]) -> dict[str, float | None]:
     if not scores:
         return {"min": None, "p25": None, "median": None, "p75": None, "max": None, "stdev": None}
     q = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 else [scores[0]] * 3
-    return {"min": min(scores), "p25": round(q[0], 2), "median": round(q[1], 2), "p75": round(q[2], 2),
-            "max": max(scores), "stdev": round(statistics.pstdev(scores), 2)}
+    return {
+        "min": min(scores),
+        "p25": round(q[0], 2),
+        "median": round(q[1], 2),
+        "p75": round(q[2], 2),
+        "max": max(scores),
+        "stdev": round(statistics.pstdev(scores), 2),
+    }
 
 
 def _breakdown(rows: list[CadreRow]) -> list[dict[str, Any]]:
@@ -60,9 +66,15 @@ def _breakdown(rows: list[CadreRow]) -> list[dict[str, Any]]:
             d = parts.setdefault(p.key, {"key": p.key, "weight": p.weight, "points": [], "max_points": []})
             d["points"].append(p.points)
             d["max_points"].append(p.max_points)
-    return [{"key": d["key"], "weight": d["weight"],
-             "avg_points": round(math.fsum(d["points"]) / len(scored), 2),
-             "avg_max_points": round(math.fsum(d["max_points"]) / len(scored), 2)} for d in parts.values()]
+    return [
+        {
+            "key": d["key"],
+            "weight": d["weight"],
+            "avg_points": round(math.fsum(d["points"]) / len(scored), 2),
+            "avg_max_points": round(math.fsum(d["max_points"]) / len(scored), 2),
+        }
+        for d in parts.values()
+    ]
 
 
 def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
@@ -82,9 +94,16 @@ def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
         g: GroupRow | None = groups.get(name)
         scores = [r.score for r in rows if r.score is not None]
         households = sum(r.households for r in rows)
-        row = {**(_plain(g) if g else {}), "name": name, "cadres": len(rows), "households": households,
-               "score_avg": round(math.fsum(scores) / len(scores), 2) if scores else None,
-               "scored_cadres": len(scores), "distribution": _spread(scores), "score_breakdown": _breakdown(rows)}
+        row = {
+            **(_plain(g) if g else {}),
+            "name": name,
+            "cadres": len(rows),
+            "households": households,
+            "score_avg": round(math.fsum(scores) / len(scores), 2) if scores else None,
+            "scored_cadres": len(scores),
+            "distribution": _spread(scores),
+            "score_breakdown": _breakdown(rows),
+        }
         row.pop("avg_score", None)
         townships.append(row)
     for t, rank in zip(townships, competition_ranks([t["score_avg"] for t in townships]), strict=True):
@@ -96,14 +115,26 @@ def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
         d["township_rank"] = township_rank.get(r.cadre_id)
         cadres.append(d)
     scored = [c for c in cadres if c["score"] is not None]
-    return {"kind": report.kind, "period": report.period, "first_day": report.first_day,
-            "last_day": report.last_day, "as_of": report.as_of, "generated_at": report.generated_at,
-            "county": report.township, "weights": report.weights, "townships": townships, "cadres": cadres,
-            "top": scored[:TOP_AND_BOTTOM], "bottom": list(reversed(scored[-TOP_AND_BOTTOM:])),
-            "totals": _plain(report.totals)}
+    return {
+        "kind": report.kind,
+        "period": report.period,
+        "first_day": report.first_day,
+        "last_day": report.last_day,
+        "as_of": report.as_of,
+        "generated_at": report.generated_at,
+        "county": report.township,
+        "weights": report.weights,
+        "townships": townships,
+        "cadres": cadres,
+        "top": scored[:TOP_AND_BOTTOM],
+        "bottom": list(reversed(scored[-TOP_AND_BOTTOM:])),
+        "totals": _plain(report.totals),
+    }
 
 
-def build_county_report(session: Session, config: Any, kind: str, period_key: str, *, now: datetime) -> dict[str, Any]:
+def build_county_report(
+    session: Session, config: Any, kind: str, period_key: str, *, now: datetime
+) -> dict[str, Any]:
     """The county report of a period as of ``now`` (every township of the deployment, those without cadres too)."""
     report = build_report(session, config, kind, period_key, now=now)
     names = list(session.scalars(select(Township.name).order_by(Township.name)))

@@ -20,8 +20,10 @@ class seconds_between(FunctionElement[float]):  # noqa: N801 - reads like the SQ
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
     start, end = list(element.clauses)
-    return (f"ROUND((julianday({compiler.process(end, **kw)}) - "
-            f"julianday({compiler.process(start, **kw)})) * 86400.0)")
+    return (
+        f"ROUND((julianday({compiler.process(end, **kw)}) - "
+        f"julianday({compiler.process(start, **kw)})) * 86400.0)"
+    )
 
 
 @compiles(seconds_between, "postgresql")

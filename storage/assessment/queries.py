@@ -33,8 +33,11 @@ SATISFIED = "满意"
 
 
 def workdays_between(first: date, last: date, config: Any) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)
-            if is_workday(first + timedelta(days=i), config)]
+    return [
+        first + timedelta(days=i)
+        for i in range((last - first).days + 1)
+        if is_workday(first + timedelta(days=i), config)
+    ]
 
 
 def month_periods(last: date, count: int) -> list[Period]:
@@ -90,8 +93,11 @@ class Window:
 
 def _first_diary_day(cadre_id: Any) -> Any:
     """The cadre's first diary day (an index seek on (cadre_id, day) per cadre)."""
-    return (select(func.min(DiaryEntry.day)).where(DiaryEntry.cadre_id == cadre_id, DiaryEntry.deleted_at.is_(None))
-            .scalar_subquery())
+    return (
+        select(func.min(DiaryEntry.day))
+        .where(DiaryEntry.cadre_id == cadre_id, DiaryEntry.deleted_at.is_(None))
+        .scalar_subquery()
+    )
 
 
 def start_day(created_at: datetime, first_diary_day: Any, tz: Any) -> date:
@@ -109,20 +115,42 @@ def township_cadres(session: Session, township_id: int) -> list[int]:
     return list(session.scalars(select(Cadre.id).where(Cadre.township_id == township_id)))
 
 
-def cadres_in_period(session: Session, period_bounds: tuple[datetime, datetime], period: Period,
-                     township_id: int | None = None) -> list[Any]:
+def cadres_in_period(
+    session: Session, period_bounds: tuple[datetime, datetime], period: Period, township_id: int | None = None
+) -> list[Any]:
     """Active cadres, and inactive ones with anything in the period (their work still counts); of one township."""
     start, end = period_bounds
     active_in_period = or_(
         Cadre.active.is_(True),
-        Cadre.id.in_(select(DiaryEntry.cadre_id).where(DiaryEntry.day >= period.first, DiaryEntry.day <= period.last)),
-        Cadre.id.in_(select(TaskAssignment.cadre_id).where(TaskAssignment.deadline >= start, TaskAssignment.deadline < end)),
-        Cadre.id.in_(select(VillagerRequest.cadre_id).where(VillagerRequest.created_at >= start, VillagerRequest.created_at < end)),
+        Cadre.id.in_(
+            select(DiaryEntry.cadre_id).where(DiaryEntry.day >= period.first, DiaryEntry.day <= period.last)
+        ),
+        Cadre.id.in_(
+            select(TaskAssignment.cadre_id).where(
+                TaskAssignment.deadline >= start, TaskAssignment.deadline < end
+            )
+        ),
+        Cadre.id.in_(
+            select(VillagerRequest.cadre_id).where(
+                VillagerRequest.created_at >= start, VillagerRequest.created_at < end
+            )
+        ),
     )
-    q = (select(Cadre.id, Cadre.name, Cadre.phone, Cadre.post, Cadre.created_at, Village.name.label("village"),
-                _first_diary_day(Cadre.id).label("first_diary_day"), Township.name.label("township"))
-         .outerjoin(Village, Village.id == Cadre.village_id).join(Township, Township.id == Cadre.township_id)
-         .where(active_in_period))
+    q = (
+        select(
+            Cadre.id,
+            Cadre.name,
+            Cadre.phone,
+            Cadre.post,
+            Cadre.created_at,
+            Village.name.label("village"),
+            _first_diary_day(Cadre.id).label("first_diary_day"),
+            Township.name.label("township"),
+        )
+        .outerjoin(Village, Village.id == Cadre.village_id)
+        .join(Township, Township.id == Cadre.township_id)
+        .where(active_in_period)
+    )
     if township_id is not None:
         q = q.where(Cadre.township_id == township_id)
     return list(session.execute(q))
@@ -130,12 +158,23 @@ def cadres_in_period(session: Session, period_bounds: tuple[datetime, datetime],
 
 def diary_counts(session: Session, w: Window) -> dict[tuple[int, int], tuple[int, int]]:
     b = w.day_bounds()
-    sub = (select(DiaryEntry.cadre_id.label("cadre_id"), _bucket(DiaryEntry.day, b).label("m"), DiaryEntry.day.label("day"))
-           .where(DiaryEntry.day >= b[0], DiaryEntry.day < b[-1], DiaryEntry.deleted_at.is_(None),
-                  w.mine(DiaryEntry.cadre_id))
-           .subquery())
-    q = (select(sub.c.cadre_id, sub.c.m, func.count(distinct(sub.c.day)), func.count())
-         .group_by(sub.c.cadre_id, sub.c.m))
+    sub = (
+        select(
+            DiaryEntry.cadre_id.label("cadre_id"),
+            _bucket(DiaryEntry.day, b).label("m"),
+            DiaryEntry.day.label("day"),
+        )
+        .where(
+            DiaryEntry.day >= b[0],
+            DiaryEntry.day < b[-1],
+            DiaryEntry.deleted_at.is_(None),
+            w.mine(DiaryEntry.cadre_id),
+        )
+        .subquery()
+    )
+    q = select(sub.c.cadre_id, sub.c.m, func.count(distinct(sub.c.day)), func.count()).group_by(
+        sub.c.cadre_id, sub.c.m
+    )
     return {(cid, m): (days, entries) for cid, m, days, entries in session.execute(q)}
 
 
@@ -143,24 +182,42 @@ def leave_days(session: Session, w: Window, owed_days: list[tuple[date, int]]) -
     """Working days on leave per (cadre, month), counting only days the cadre already had to write."""
     if not owed_days:
         return {}
-    wd = values(column("d", Date), column("m", Integer), column("ends", Cadre.created_at.type),
-                name="owed_days").data([(d, m, start_of_day(d + timedelta(days=1), w.tz)) for d, m in owed_days]).cte()
-    q = (select(CadreLeave.cadre_id, wd.c.m, func.count(distinct(wd.c.d)))
-         .join(wd, and_(wd.c.d >= CadreLeave.start_date, wd.c.d <= CadreLeave.end_date))
-         .join(Cadre, Cadre.id == CadreLeave.cadre_id)
-         .where(APPROVED, or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)),
-                w.mine(CadreLeave.cadre_id))
-         .group_by(CadreLeave.cadre_id, wd.c.m))
+    wd = (
+        values(
+            column("d", Date), column("m", Integer), column("ends", Cadre.created_at.type), name="owed_days"
+        )
+        .data([(d, m, start_of_day(d + timedelta(days=1), w.tz)) for d, m in owed_days])
+        .cte()
+    )
+    q = (
+        select(CadreLeave.cadre_id, wd.c.m, func.count(distinct(wd.c.d)))
+        .join(wd, and_(wd.c.d >= CadreLeave.start_date, wd.c.d <= CadreLeave.end_date))
+        .join(Cadre, Cadre.id == CadreLeave.cadre_id)
+        .where(
+            APPROVED,
+            or_(Cadre.created_at < wd.c.ends, wd.c.d >= _first_diary_day(CadreLeave.cadre_id)),
+            w.mine(CadreLeave.cadre_id),
+        )
+        .group_by(CadreLeave.cadre_id, wd.c.m)
+    )
     return {(cid, m): n for cid, m, n in session.execute(q)}
 
 
 def summary_counts(session: Session, w: Window) -> dict[tuple[int, int], tuple[int, int]]:
     keys = [m.key for m in w.months]
     m_index = case(*[(MonthlySummary.month == k, i) for i, k in enumerate(keys)], else_=-1)
-    sub = (select(MonthlySummary.cadre_id.label("cadre_id"), m_index.label("m"),
-                  case((MonthlySummary.on_time.is_(True), 1), else_=0).label("on_time"))
-           .where(MonthlySummary.month.in_(keys), w.mine(MonthlySummary.cadre_id)).subquery())
-    q = select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.on_time)).group_by(sub.c.cadre_id, sub.c.m)
+    sub = (
+        select(
+            MonthlySummary.cadre_id.label("cadre_id"),
+            m_index.label("m"),
+            case((MonthlySummary.on_time.is_(True), 1), else_=0).label("on_time"),
+        )
+        .where(MonthlySummary.month.in_(keys), w.mine(MonthlySummary.cadre_id))
+        .subquery()
+    )
+    q = select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.on_time)).group_by(
+        sub.c.cadre_id, sub.c.m
+    )
     return {(cid, m): (n, int(on_time or 0)) for cid, m, n, on_time in session.execute(q)}
 
 
@@ -169,18 +226,34 @@ def task_counts(session: Session, w: Window) -> dict[tuple[int, int], tuple[int,
     a = TaskAssignment
     on_time = and_(a.first_feedback_at.is_not(None), a.first_feedback_at <= a.deadline)
     overdue = and_(or_(a.first_feedback_at.is_(None), a.first_feedback_at > a.deadline), a.deadline <= w.now)
-    sub = (select(a.cadre_id.label("cadre_id"), _bucket(a.deadline, b).label("m"),
-                  case((a.first_feedback_at.is_not(None), 1), else_=0).label("fed"),
-                  case((on_time, 1), else_=0).label("on_time"),
-                  case((overdue, 1), else_=0).label("overdue"),
-                  case((a.returned_count > 0, 1), else_=0).label("returned"))
-           .join(Task, Task.id == a.task_id)
-           .where(a.deadline >= b[0], a.deadline < b[-1], Task.cancelled_at.is_(None), Task.published_at.is_not(None),
-                  w.mine(a.cadre_id))
-           .subquery())
-    q = (select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.fed), func.sum(sub.c.on_time),
-                func.sum(sub.c.overdue), func.sum(sub.c.returned))
-         .group_by(sub.c.cadre_id, sub.c.m))
+    sub = (
+        select(
+            a.cadre_id.label("cadre_id"),
+            _bucket(a.deadline, b).label("m"),
+            case((a.first_feedback_at.is_not(None), 1), else_=0).label("fed"),
+            case((on_time, 1), else_=0).label("on_time"),
+            case((overdue, 1), else_=0).label("overdue"),
+            case((a.returned_count > 0, 1), else_=0).label("returned"),
+        )
+        .join(Task, Task.id == a.task_id)
+        .where(
+            a.deadline >= b[0],
+            a.deadline < b[-1],
+            Task.cancelled_at.is_(None),
+            Task.published_at.is_not(None),
+            w.mine(a.cadre_id),
+        )
+        .subquery()
+    )
+    q = select(
+        sub.c.cadre_id,
+        sub.c.m,
+        func.count(),
+        func.sum(sub.c.fed),
+        func.sum(sub.c.on_time),
+        func.sum(sub.c.overdue),
+        func.sum(sub.c.returned),
+    ).group_by(sub.c.cadre_id, sub.c.m)
     return {(row[0], row[1]): tuple(int(x or 0) for x in row[2:]) for row in session.execute(q)}
 
 
@@ -191,48 +264,95 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     secs = seconds_between(r.created_at, r.first_answer_at)
     answered = r.first_answer_at.is_not(None)
     in_sla = and_(answered, secs <= limit)
-    late = or_(and_(answered, secs > limit), and_(r.first_answer_at.is_(None), r.created_at <= w.now - timedelta(hours=sla_hours)))
-    sub = (select(r.cadre_id.label("cadre_id"), _bucket(r.created_at, b).label("m"),
-                  case((answered, 1), else_=0).label("answered"),
-                  case((in_sla, 1), else_=0).label("in_sla"),
-                  case((late, 1), else_=0).label("late"),
-                  case((answered, secs), else_=0).label("secs"),
-                  case((r.satisfaction.is_not(None), 1), else_=0).label("rated"),
-                  case((r.satisfaction == SATISFIED, 1), else_=0).label("satisfied"))
-           .where(r.created_at >= b[0], r.created_at < b[-1], w.mine(r.cadre_id))
-           .subquery())
-    q = (select(sub.c.cadre_id, sub.c.m, func.count(), func.sum(sub.c.answered), func.sum(sub.c.in_sla),
-                func.sum(sub.c.late), func.sum(sub.c.secs), func.sum(sub.c.rated), func.sum(sub.c.satisfied))
-         .group_by(sub.c.cadre_id, sub.c.m))
+    late = or_(
+        and_(answered, secs > limit),
+        and_(r.first_answer_at.is_(None), r.created_at <= w.now - timedelta(hours=sla_hours)),
+    )
+    sub = (
+        select(
+            r.cadre_id.label("cadre_id"),
+            _bucket(r.created_at, b).label("m"),
+            case((answered, 1), else_=0).label("answered"),
+            case((in_sla, 1), else_=0).label("in_sla"),
+            case((late, 1), else_=0).label("late"),
+            case((answered, secs), else_=0).label("secs"),
+            case((r.satisfaction.is_not(None), 1), else_=0).label("rated"),
+            case((r.satisfaction == SATISFIED, 1), else_=0).label("satisfied"),
+        )
+        .where(r.created_at >= b[0], r.created_at < b[-1], w.mine(r.cadre_id))
+        .subquery()
+    )
+    q = select(
+        sub.c.cadre_id,
+        sub.c.m,
+        func.count(),
+        func.sum(sub.c.answered),
+        func.sum(sub.c.in_sla),
+        func.sum(sub.c.late),
+        func.sum(sub.c.secs),
+        func.sum(sub.c.rated),
+        func.sum(sub.c.satisfied),
+    ).group_by(sub.c.cadre_id, sub.c.m)
     out: dict[tuple[int, int], tuple[Any, ...]] = {}
     for cid, m, received, ans, sla, lt, s, rated, sat in session.execute(q):
-        out[(cid, m)] = (received, int(ans or 0), int(sla or 0), int(lt or 0), float(s or 0), int(rated or 0), int(sat or 0))
+        out[(cid, m)] = (
+            received,
+            int(ans or 0),
+            int(sla or 0),
+            int(lt or 0),
+            float(s or 0),
+            int(rated or 0),
+            int(sat or 0),
+        )
     return out
 
 
 def household_counts(session: Session, w: Window) -> dict[int, int]:
     """Current links per cadre."""
-    return {cid: n for cid, n in session.execute(
-        select(Link.cadre_id, func.count()).where(w.mine(Link.cadre_id)).group_by(Link.cadre_id))}
+    return {
+        cid: n
+        for cid, n in session.execute(
+            select(Link.cadre_id, func.count()).where(w.mine(Link.cadre_id)).group_by(Link.cadre_id)
+        )
+    }
 
 
-def red_list(session: Session, period: Period, tz: Any, now: datetime, township_id: int | None = None) -> list[RedCard]:
+def red_list(
+    session: Session, period: Period, tz: Any, now: datetime, township_id: int | None = None
+) -> list[RedCard]:
     start, end = period.utc_range(tz)
     a = TaskAssignment
-    q = (select(Task.number, Task.title, Cadre.name, Cadre.phone, Village.name, a.deadline, a.first_feedback_at)
-         .join(Task, Task.id == a.task_id).join(Cadre, Cadre.id == a.cadre_id)
-         .outerjoin(Village, Village.id == Cadre.village_id)
-         .where(a.deadline >= start, a.deadline < end, a.deadline <= now,
-                Task.cancelled_at.is_(None), Task.published_at.is_not(None),
-                or_(a.first_feedback_at.is_(None), a.first_feedback_at > a.deadline)))
+    q = (
+        select(
+            Task.number, Task.title, Cadre.name, Cadre.phone, Village.name, a.deadline, a.first_feedback_at
+        )
+        .join(Task, Task.id == a.task_id)
+        .join(Cadre, Cadre.id == a.cadre_id)
+        .outerjoin(Village, Village.id == Cadre.village_id)
+        .where(
+            a.deadline >= start,
+            a.deadline < end,
+            a.deadline <= now,
+            Task.cancelled_at.is_(None),
+            Task.published_at.is_not(None),
+            or_(a.first_feedback_at.is_(None), a.first_feedback_at > a.deadline),
+        )
+    )
     if township_id is not None:
         q = q.where(Cadre.township_id == township_id)
     rows = sorted(session.execute(q), key=lambda r: (r[5], r[0], r[3]))
     out = []
     for number, title, name, phone, village, deadline, fed in rows:
-        out.append(RedCard(
-            task_number=number, title=title, name=name, phone=phone, village=village or "",
-            deadline=deadline.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            fed_back_at=fed.astimezone(tz).strftime("%Y-%m-%d %H:%M") if fed else None,
-            hours_late=round((fed - deadline).total_seconds() / 3600, 1) if fed else None))
+        out.append(
+            RedCard(
+                task_number=number,
+                title=title,
+                name=name,
+                phone=phone,
+                village=village or "",
+                deadline=deadline.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                fed_back_at=fed.astimezone(tz).strftime("%Y-%m-%d %H:%M") if fed else None,
+                hours_late=round((fed - deadline).total_seconds() / 3600, 1) if fed else None,
+            )
+        )
     return out

@@ -19,11 +19,14 @@ def weights_from(config: Any) -> dict[str, float]:
     return {k: float(section[k]) for k in COMPONENTS}
 
 
-def score_counts(c: Counts, ledger_share: float | None, weights: dict[str, float], *,
-                 breakdown: bool = True) -> tuple[float | None, list[ScorePart]]:
+def score_counts(
+    c: Counts, ledger_share: float | None, weights: dict[str, float], *, breakdown: bool = True
+) -> tuple[float | None, list[ScorePart]]:
     """Score out of 100 and its breakdown. A component with nothing to judge is left out and the remaining
     weights are re-normalised, so a cadre is neither rewarded nor punished for, say, receiving no request."""
-    summary_num = c.summary_months_due_on_time + 0.5 * (c.summary_months_due_submitted - c.summary_months_due_on_time)
+    summary_num = c.summary_months_due_on_time + 0.5 * (
+        c.summary_months_due_submitted - c.summary_months_due_on_time
+    )
     raw = (
         ("diary", c.diary_credited, c.owed),
         ("summary", summary_num, c.summary_months),
@@ -53,9 +56,17 @@ def score_counts(c: Counts, ledger_share: float | None, weights: dict[str, float
         else:
             max_points = points = 0.0
         if breakdown:
-            parts.append(ScorePart(key=key, weight=w, ratio=None if r is None else round(r, 4),
-                                   numerator=num, denominator=den, points=round(points, 2),
-                                   max_points=round(max_points, 2)))
+            parts.append(
+                ScorePart(
+                    key=key,
+                    weight=w,
+                    ratio=None if r is None else round(r, 4),
+                    numerator=num,
+                    denominator=den,
+                    points=round(points, 2),
+                    max_points=round(max_points, 2),
+                )
+            )
     if total_weight == 0:
         return None, parts
     return round(score, 2), parts

@@ -192,6 +192,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""
+
         def plain(obj: Any) -> Any:
             if isinstance(obj, list):
                 return [plain(x) for x in obj]
@@ -199,14 +200,22 @@ class Report:
                 return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
             return obj
 
-        out: dict[str, Any] = {"kind": self.kind, "period": self.period, "cadres": plain(self.cadres),
-                               "villages": plain(self.villages), "totals": plain(self.totals)}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "period": self.period,
+            "cadres": plain(self.cadres),
+            "villages": plain(self.villages),
+            "totals": plain(self.totals),
+        }
         for f in fields(self):
             if f.name not in out:
                 out[f.name] = plain(getattr(self, f.name))
         # The office's remarks belong to one kind of report each: 点评 to the quarter, 表彰 to the year.
-        drop = {"month": REMARK_FIELDS, "quarter": REMARK_FIELDS - {"comment"},
-                "year": REMARK_FIELDS - {"commended", "commendation"}}[self.kind]
+        drop = {
+            "month": REMARK_FIELDS,
+            "quarter": REMARK_FIELDS - {"comment"},
+            "year": REMARK_FIELDS - {"commended", "commendation"},
+        }[self.kind]
         for row in [*out["cadres"], *out["villages"], out["totals"]]:
             for key in drop:
                 row.pop(key, None)

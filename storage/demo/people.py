@@ -35,13 +35,43 @@ CADRE_POSTS = [
     ("周文斌", "镇派出所副所长", "县公安局示范派出所"),
     ("吴春梅", "镇群众工作站干事", "示范镇群众工作站"),
 ]
-CADRE_PHONES = ["13908710101", "13908710102", "13908710103", "13908710104", "13908710105",
-                "13908710106", "13908710107", "13908710108", "13908710109", "13908710110"]
-INDUSTRIES = ["烤烟 12 亩", "烤烟 8 亩", "玉米 5 亩", "核桃 60 株", "养牛 3 头", "养猪 6 头", "生猪养殖 20 头",
-              "蔬菜大棚 1 个", "花椒 2 亩", "中药材（重楼）1 亩", "土鸡 50 只", "外出务工（浙江）", "马铃薯 4 亩"]
-DIFFICULTIES = ["老人常年患病，医疗费用负担重", "房屋年久漏雨，需要修缮", "缺少劳动力，烤烟采收忙不过来",
-                "孩子上高中，学费有困难", "饮水管老化，冬天容易冻裂", "想学养殖技术，缺少资金",
-                "残疾人证过期，需要帮助换证", ""]
+CADRE_PHONES = [
+    "13908710101",
+    "13908710102",
+    "13908710103",
+    "13908710104",
+    "13908710105",
+    "13908710106",
+    "13908710107",
+    "13908710108",
+    "13908710109",
+    "13908710110",
+]
+INDUSTRIES = [
+    "烤烟 12 亩",
+    "烤烟 8 亩",
+    "玉米 5 亩",
+    "核桃 60 株",
+    "养牛 3 头",
+    "养猪 6 头",
+    "生猪养殖 20 头",
+    "蔬菜大棚 1 个",
+    "花椒 2 亩",
+    "中药材（重楼）1 亩",
+    "土鸡 50 只",
+    "外出务工（浙江）",
+    "马铃薯 4 亩",
+]
+DIFFICULTIES = [
+    "老人常年患病，医疗费用负担重",
+    "房屋年久漏雨，需要修缮",
+    "缺少劳动力，烤烟采收忙不过来",
+    "孩子上高中，学费有困难",
+    "饮水管老化，冬天容易冻裂",
+    "想学养殖技术，缺少资金",
+    "残疾人证过期，需要帮助换证",
+    "",
+]
 INCOME_SOURCES = ["种植", "养殖", "务工", "种植、务工", "养殖、务工", "种植、养殖"]
 
 
@@ -79,7 +109,10 @@ def draw_people(rng: random.Random) -> list[DemoHousehold]:
                     used.add((vname, name))
                     break
             while True:
-                phone = rng.choice(["139", "138", "137", "158", "187", "151", "182"]) + f"{rng.randint(0, 99999999):08d}"
+                phone = (
+                    rng.choice(["139", "138", "137", "158", "187", "151", "182"])
+                    + f"{rng.randint(0, 99999999):08d}"
+                )
                 if phone not in phones:
                     phones.add(phone)
                     break
@@ -100,9 +133,18 @@ def draw_people(rng: random.Random) -> list[DemoHousehold]:
                 "doorplate": rng.randint(1, 99),
                 "phone_missing": rng.random() < 0.08,
             }
-            out.append(DemoHousehold(index=index, village=vname, group=group, head=name,
-                                     phone="" if traits["phone_missing"] else phone, population=population,
-                                     cadre=cadre_base + i * ncadres // count, traits=traits))
+            out.append(
+                DemoHousehold(
+                    index=index,
+                    village=vname,
+                    group=group,
+                    head=name,
+                    phone="" if traits["phone_missing"] else phone,
+                    population=population,
+                    cadre=cadre_base + i * ncadres // count,
+                    traits=traits,
+                )
+            )
             index += 1
         cadre_base += ncadres
     return out
@@ -116,6 +158,12 @@ def members(h: DemoHousehold) -> list[dict[str, Any]]:
     for k, given in enumerate(t["children"]):
         age = max(1, t["age"] - 26 - 3 * k)
         relation = "子女" if age < 60 else "父母"
-        members.append({"name": h.head[0] + given, "relation": relation, "age": age,
-                        **({"note": "在外务工"} if 20 <= age <= 45 and k % 2 == 0 else {})})
+        members.append(
+            {
+                "name": h.head[0] + given,
+                "relation": relation,
+                "age": age,
+                **({"note": "在外务工"} if 20 <= age <= 45 and k % 2 == 0 else {}),
+            }
+        )
     return members[: h.population]

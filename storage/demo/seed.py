@@ -81,8 +81,14 @@ def _local(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=tz).astimezone(UTC)
 
 
-def seed_demo(session: Session, *, tz: ZoneInfo, today: date | None = None, now: datetime | None = None,
-              township: str = "示范镇") -> SeedReport:
+def seed_demo(
+    session: Session,
+    *,
+    tz: ZoneInfo,
+    today: date | None = None,
+    now: datetime | None = None,
+    township: str = "示范镇",
+) -> SeedReport:
     """Seed (or complete) the demo township. ``now`` defaults to 17:00 local on ``today``."""
     if now is None:
         today = today or datetime.now(tz).date()
@@ -107,25 +113,44 @@ def seed_demo(session: Session, *, tz: ZoneInfo, today: date | None = None, now:
     return report
 
 
-def _seed_links(session: Session, people: list[DemoHousehold], township: str, now: datetime,
-                report: SeedReport) -> dict[int, Household]:
+def _seed_links(
+    session: Session, people: list[DemoHousehold], township: str, now: datetime, report: SeedReport
+) -> dict[int, Household]:
     """Villages, groups, cadres, households, links and cards through the importer (idempotent by design)."""
     table = Table(filename="demo")
     led: set[tuple[str, str]] = set()
     for n, h in enumerate(people, start=2):
         name, post, unit = CADRE_POSTS[h.cadre]
-        values = [h.village, h.group, h.head, h.phone, str(h.population), "", name, CADRE_PHONES[h.cadre], post, unit]
+        values = [
+            h.village,
+            h.group,
+            h.head,
+            h.phone,
+            str(h.population),
+            "",
+            name,
+            CADRE_PHONES[h.cadre],
+            post,
+            unit,
+        ]
         # 包组联户: the cadre of a group's first household answers for the group
         first = (h.village, h.group) not in led
         led.add((h.village, h.group))
         values += [name, CADRE_PHONES[h.cadre]] if first else ["", ""]
-        table.rows.append(SourceRow(number=n, values={key: v for (_, key), v in zip(COLUMNS, values, strict=True)}))
+        table.rows.append(
+            SourceRow(number=n, values={key: v for (_, key), v in zip(COLUMNS, values, strict=True)})
+        )
     plan = plan_import(session, table, township=township)
     if not plan.ok:  # pragma: no cover - the demo data is valid; a clash with real data is reported
         raise RuntimeError("demo link list refused: " + "; ".join(str(p) for p in plan.problems[:5]))
     c = plan.counts
-    if (c["households_new"] or c["households_updated"] or c["cadres_new"] or c["cadres_updated"]
-            or c["group_links_changed"]):
+    if (
+        c["households_new"]
+        or c["households_updated"]
+        or c["cadres_new"]
+        or c["cadres_updated"]
+        or c["group_links_changed"]
+    ):
         apply_import(session, plan, actor=ACTOR, now=now)
         report.add("households", c["households_new"])
         report.add("cadres", c["cadres_new"])
@@ -141,10 +166,20 @@ def _seed_links(session: Session, people: list[DemoHousehold], township: str, no
     return {p.index: by_key[(p.village, p.group, p.head)] for p in people}
 
 
-def _seed_duties(session: Session, people: list[DemoHousehold], households: dict[int, Household],
-                 cadres: list[Cadre], today: date, tz: ZoneInfo, report: SeedReport) -> None:
+def _seed_duties(
+    session: Session,
+    people: list[DemoHousehold],
+    households: dict[int, Household],
+    cadres: list[Cadre],
+    today: date,
+    tz: ZoneInfo,
+    report: SeedReport,
+) -> None:
     ids = [h.id for h in households.values()]
-    cards = {c.household_id: c for c in session.scalars(select(ServiceCard).where(ServiceCard.household_id.in_(ids)))}
+    cards = {
+        c.household_id: c
+        for c in session.scalars(select(ServiceCard).where(ServiceCard.household_id.in_(ids)))
+    }
     links = {k.household_id: k for k in session.scalars(select(Link).where(Link.household_id.in_(ids)))}
     for p in people:
         h = households[p.index]
@@ -183,22 +218,39 @@ def _seed_policy(session: Session, now: datetime, report: SeedReport) -> None:
     existing = set(session.execute(select(PolicyEntry.topic, PolicyEntry.title)).tuples())
     for topic, title, keywords, body in POLICY_HANDBOOK:
         if (topic, title) not in existing:
-            session.add(PolicyEntry(topic=topic, title=title, body=body, keywords=keywords, updated_at=now,
-                                    updated_by=ACTOR))
+            session.add(
+                PolicyEntry(
+                    topic=topic, title=title, body=body, keywords=keywords, updated_at=now, updated_by=ACTOR
+                )
+            )
             report.add("policy_entries")
 
 
-def _seed_identities(session: Session, people: list[DemoHousehold], households: dict[int, Household],
-                     cadres: list[Cadre], now: datetime, report: SeedReport) -> dict[int, WechatIdentity]:
+def _seed_identities(
+    session: Session,
+    people: list[DemoHousehold],
+    households: dict[int, Household],
+    cadres: list[Cadre],
+    now: datetime,
+    report: SeedReport,
+) -> dict[int, WechatIdentity]:
     """demo-cadre-01..10 and demo-villager-001.. for the households that send requests."""
-    have = {i.openid: i for i in session.scalars(select(WechatIdentity).where(WechatIdentity.openid.like("demo-%")))}
+    have = {
+        i.openid: i
+        for i in session.scalars(select(WechatIdentity).where(WechatIdentity.openid.like("demo-%")))
+    }
     for k, c in enumerate(cadres, start=1):
         openid = f"demo-cadre-{k:02d}"
         if openid not in have:
             # the last cadre has not written for days: outside WeChat's 48-hour window
             last = now - (timedelta(days=4) if k == len(cadres) else timedelta(hours=k))
-            have[openid] = WechatIdentity(openid=openid, kind="cadre", cadre_id=c.id, bound_at=now - timedelta(days=40),
-                                          first_seen_at=now - timedelta(days=41))
+            have[openid] = WechatIdentity(
+                openid=openid,
+                kind="cadre",
+                cadre_id=c.id,
+                bound_at=now - timedelta(days=40),
+                first_seen_at=now - timedelta(days=41),
+            )
             open_user_window(have[openid], last)
             session.add(have[openid])
             report.add("identities")
@@ -207,9 +259,13 @@ def _seed_identities(session: Session, people: list[DemoHousehold], households: 
         openid = f"demo-villager-{n:03d}"
         h = households[people[idx].index]
         if openid not in have:
-            have[openid] = WechatIdentity(openid=openid, kind="villager", household_id=h.id,
-                                          bound_at=now - timedelta(days=20 - n % 10),
-                                          first_seen_at=now - timedelta(days=21 - n % 10))
+            have[openid] = WechatIdentity(
+                openid=openid,
+                kind="villager",
+                household_id=h.id,
+                bound_at=now - timedelta(days=20 - n % 10),
+                first_seen_at=now - timedelta(days=21 - n % 10),
+            )
             open_user_window(have[openid], now - timedelta(hours=3 + 7 * n))
             session.add(have[openid])
             report.add("identities")
@@ -234,13 +290,25 @@ DIARY_TEXTS = [
 ]
 
 
-def _seed_diary(session: Session, people: list[DemoHousehold], households: dict[int, Household],
-                cadres: list[Cadre], today: date, now: datetime, tz: ZoneInfo, report: SeedReport) -> None:
+def _seed_diary(
+    session: Session,
+    people: list[DemoHousehold],
+    households: dict[int, Household],
+    cadres: list[Cadre],
+    today: date,
+    now: datetime,
+    tz: ZoneInfo,
+    report: SeedReport,
+) -> None:
     rng = random.Random(SEED + 1)
     first = today - timedelta(days=20)
-    have = set(session.execute(
-        select(DiaryEntry.cadre_id, DiaryEntry.day).where(DiaryEntry.source == "demo", DiaryEntry.day >= first)
-    ).tuples())
+    have = set(
+        session.execute(
+            select(DiaryEntry.cadre_id, DiaryEntry.day).where(
+                DiaryEntry.source == "demo", DiaryEntry.day >= first
+            )
+        ).tuples()
+    )
     mine: dict[int, list[DemoHousehold]] = {}
     for p in people:
         mine.setdefault(p.cadre, []).append(p)
@@ -249,15 +317,26 @@ def _seed_diary(session: Session, people: list[DemoHousehold], households: dict[
     for k, cadre in enumerate(cadres):
         day = first
         while day <= today:
-            roll, pick, hour, minute = rng.random(), rng.randrange(10_000), rng.randint(8, 20), rng.randint(0, 59)
+            roll, pick, hour, minute = (
+                rng.random(),
+                rng.randrange(10_000),
+                rng.randint(8, 20),
+                rng.randint(0, 59),
+            )
             text_i = rng.randrange(len(DIARY_TEXTS))
             workday = day.weekday() < 5 or roll < 0.15
             when = _local(day, hour, minute, tz)
             if workday and roll < diligence[k] and when <= now and (cadre.id, day) not in have:
                 p = mine[k][pick % len(mine[k])]
                 text = DIARY_TEXTS[text_i].format(v=p.village, g=p.group, h=p.head)
-                entry = DiaryEntry(cadre_id=cadre.id, day=day, text=text, source="demo", role=guess_role(text),
-                                   created_at=when)
+                entry = DiaryEntry(
+                    cadre_id=cadre.id,
+                    day=day,
+                    text=text,
+                    source="demo",
+                    role=guess_role(text),
+                    created_at=when,
+                )
                 session.add(entry)
                 session.flush()
                 session.add(DiaryMention(diary_id=entry.id, household_id=households[p.index].id))
@@ -265,44 +344,85 @@ def _seed_diary(session: Session, people: list[DemoHousehold], households: dict[
             day += timedelta(days=1)
 
 
-SUMMARY_TEXT = ("本月共走访联系户{n}户次，重点宣传了医保缴费和森林防火政策；协调邻里纠纷 1 起；"
-                "帮助困难群众办理实事 2 件。下月计划继续做好冬季取暖安全排查和产业奖补申报。")
+SUMMARY_TEXT = (
+    "本月共走访联系户{n}户次，重点宣传了医保缴费和森林防火政策；协调邻里纠纷 1 起；"
+    "帮助困难群众办理实事 2 件。下月计划继续做好冬季取暖安全排查和产业奖补申报。"
+)
 
 
-def _seed_summaries(session: Session, cadres: list[Cadre], today: date, tz: ZoneInfo, report: SeedReport) -> None:
+def _seed_summaries(
+    session: Session, cadres: list[Cadre], today: date, tz: ZoneInfo, report: SeedReport
+) -> None:
     month = month_key(previous_month(today))
     have = set(session.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
     last_day = today.replace(day=1) - timedelta(days=1)
     for k, c in enumerate(cadres[:8]):  # the last two did not submit
         if c.id in have:
             continue
-        day = last_day - timedelta(days=k % 3) if k != 7 else today.replace(day=1) + timedelta(days=min(2, today.day - 1))
-        session.add(MonthlySummary(cadre_id=c.id, month=month, text=SUMMARY_TEXT.format(n=18 + 3 * k),
-                                   submitted_at=_local(day, 20, 15, tz), submitted_day=day, on_time=day <= last_day))
+        day = (
+            last_day - timedelta(days=k % 3)
+            if k != 7
+            else today.replace(day=1) + timedelta(days=min(2, today.day - 1))
+        )
+        session.add(
+            MonthlySummary(
+                cadre_id=c.id,
+                month=month,
+                text=SUMMARY_TEXT.format(n=18 + 3 * k),
+                submitted_at=_local(day, 20, 15, tz),
+                submitted_day=day,
+                on_time=day <= last_day,
+            )
+        )
         report.add("summaries")
 
 
 TASKS = [
     # title, body, published (days before today), deadline (days after today), targets
-    ("开展房前屋后环境卫生大扫除",
-     "请各联户干部动员所联系农户清理房前屋后柴草、垃圾和杂物，做到粪堆、柴堆、土堆、垃圾堆“四堆”整治到位，"
-     "并拍照反馈整治前后对比情况。", 19, -12, ["all"]),
-    ("冬季森林防火入户宣传",
-     "进入森林防火紧要期，请将《森林防火告知书》逐户送达所联系农户，讲清野外用火规定，重点提醒老人和儿童，"
-     "完成后反馈送达户数和照片。", 9, -2, ["all"]),
-    ("城乡居民医保参保缴费动员",
-     "请逐户核实所联系农户明年城乡居民医保参保缴费情况，对未缴费的农户讲解政策并协助线上缴费，"
-     "反馈已缴户数、未缴户数及原因。", 5, 6, ["all"]),
-    ("排查独居老人冬季取暖安全",
-     "请对联系户中的独居老人、留守老人逐户上门，检查取暖炉具、烟道和电线，发现隐患当场督促整改，"
-     "无法整改的报镇群众工作站。", 0, 3, ["village:新桥村", "village:石门村"]),
+    (
+        "开展房前屋后环境卫生大扫除",
+        "请各联户干部动员所联系农户清理房前屋后柴草、垃圾和杂物，做到粪堆、柴堆、土堆、垃圾堆“四堆”整治到位，"
+        "并拍照反馈整治前后对比情况。",
+        19,
+        -12,
+        ["all"],
+    ),
+    (
+        "冬季森林防火入户宣传",
+        "进入森林防火紧要期，请将《森林防火告知书》逐户送达所联系农户，讲清野外用火规定，重点提醒老人和儿童，"
+        "完成后反馈送达户数和照片。",
+        9,
+        -2,
+        ["all"],
+    ),
+    (
+        "城乡居民医保参保缴费动员",
+        "请逐户核实所联系农户明年城乡居民医保参保缴费情况，对未缴费的农户讲解政策并协助线上缴费，"
+        "反馈已缴户数、未缴户数及原因。",
+        5,
+        6,
+        ["all"],
+    ),
+    (
+        "排查独居老人冬季取暖安全",
+        "请对联系户中的独居老人、留守老人逐户上门，检查取暖炉具、烟道和电线，发现隐患当场督促整改，"
+        "无法整改的报镇群众工作站。",
+        0,
+        3,
+        ["village:新桥村", "village:石门村"],
+    ),
 ]
-FEEDBACKS = ["已完成，全部联系户已走访，照片已上传。", "已完成 26 户，剩余 4 户外出务工，已电话告知。",
-             "已逐户送达，发现 2 处隐患已督促整改。", "正在推进，已完成大部分农户。"]
+FEEDBACKS = [
+    "已完成，全部联系户已走访，照片已上传。",
+    "已完成 26 户，剩余 4 户外出务工，已电话告知。",
+    "已逐户送达，发现 2 处隐患已督促整改。",
+    "正在推进，已完成大部分农户。",
+]
 
 
-def _seed_tasks(session: Session, cadres: list[Cadre], today: date, now: datetime, tz: ZoneInfo,
-                report: SeedReport) -> None:
+def _seed_tasks(
+    session: Session, cadres: list[Cadre], today: date, now: datetime, tz: ZoneInfo, report: SeedReport
+) -> None:
     rng = random.Random(SEED + 2)
     have = set(session.scalars(select(Task.title)))
     number = (session.scalar(select(func.max(Task.number))) or 0) + 1
@@ -316,8 +436,16 @@ def _seed_tasks(session: Session, cadres: list[Cadre], today: date, now: datetim
         if published > now:
             published = now - timedelta(minutes=30)
         deadline = _local(today + timedelta(days=deadline_in), 18, 0, tz)
-        task = Task(number=number, title=title, body=body, deadline=deadline, published_at=published,
-                    targets=targets, created_by="office:admin", created_at=published)
+        task = Task(
+            number=number,
+            title=title,
+            body=body,
+            deadline=deadline,
+            published_at=published,
+            targets=targets,
+            created_by="office:admin",
+            created_at=published,
+        )
         number += 1
         session.add(task)
         session.flush()
@@ -327,8 +455,13 @@ def _seed_tasks(session: Session, cadres: list[Cadre], today: date, now: datetim
             if wanted and village_of[c.id] not in wanted:
                 continue
             answered, late, which = draws[k]
-            a = TaskAssignment(task_id=task.id, cadre_id=c.id, deadline=deadline, status="delivered",
-                               delivered_at=published + timedelta(minutes=1))
+            a = TaskAssignment(
+                task_id=task.id,
+                cadre_id=c.id,
+                deadline=deadline,
+                status="delivered",
+                delivered_at=published + timedelta(minutes=1),
+            )
             session.add(a)
             session.flush()
             span = (min(deadline, now) - published).total_seconds()
@@ -347,32 +480,87 @@ def _seed_tasks(session: Session, cadres: list[Cadre], today: date, now: datetim
             a.acknowledged_at = published + timedelta(hours=1)
             a.first_feedback_at = at
             a.done_at = at if done else None
-            session.add(Feedback(assignment_id=a.id, kind="done" if done else "feedback", text=FEEDBACKS[which],
-                                 author=f"cadre:{c.phone}", created_at=at))
+            session.add(
+                Feedback(
+                    assignment_id=a.id,
+                    kind="done" if done else "feedback",
+                    text=FEEDBACKS[which],
+                    author=f"cadre:{c.phone}",
+                    created_at=at,
+                )
+            )
 
 
 # Households (by index into the drawn people) that use WeChat and have sent requests.
 VILLAGER_INDEXES = [0, 3, 7, 12, 19, 25, 31, 44, 58, 77, 96, 121, 133, 150, 172, 199, 214, 236, 251, 288]
 REQUESTS = [
     # villager (index into VILLAGER_INDEXES), hours ago, text, answer (None = open), satisfaction
-    (0, 300, "我家的低保年审材料已经交了，想问一下什么时候有结果？", "已帮您问过民政办，年审结果本月底公示，有变化我第一时间告诉您。", "满意"),
+    (
+        0,
+        300,
+        "我家的低保年审材料已经交了，想问一下什么时候有结果？",
+        "已帮您问过民政办，年审结果本月底公示，有变化我第一时间告诉您。",
+        "满意",
+    ),
     (1, 260, "组里的路灯坏了好几天了，晚上出门不方便。", "已报村委会，电工明天来修。", "满意"),
-    (2, 220, "隔壁盖房子占了我家的地边，想请干部来调解一下。", "明天上午我和村调解员一起到现场看，请您在家。", None),
-    (3, 190, "想咨询一下烤烟种植补贴怎么申请？", "烤烟补贴由烟站按合同面积直接发放，您把合同和一卡通带到烟站核对即可。", "满意"),
-    (4, 150, "建议在村口小卖部旁边放一个垃圾桶，现在垃圾到处丢。", "好的建议，已经和村里保洁员商量，下周放置。", None),
-    (5, 120, "老人的身份证过期了，他行动不便，能不能上门办？", "派出所可以预约上门办理，我已帮您预约，周四上午到。", "不满意"),
+    (
+        2,
+        220,
+        "隔壁盖房子占了我家的地边，想请干部来调解一下。",
+        "明天上午我和村调解员一起到现场看，请您在家。",
+        None,
+    ),
+    (
+        3,
+        190,
+        "想咨询一下烤烟种植补贴怎么申请？",
+        "烤烟补贴由烟站按合同面积直接发放，您把合同和一卡通带到烟站核对即可。",
+        "满意",
+    ),
+    (
+        4,
+        150,
+        "建议在村口小卖部旁边放一个垃圾桶，现在垃圾到处丢。",
+        "好的建议，已经和村里保洁员商量，下周放置。",
+        None,
+    ),
+    (
+        5,
+        120,
+        "老人的身份证过期了，他行动不便，能不能上门办？",
+        "派出所可以预约上门办理，我已帮您预约，周四上午到。",
+        "不满意",
+    ),
     (6, 96, "家里的牛不吃草了，能不能请兽医来看看？", "镇畜牧站兽医今天下午过来，请把牛拴在圈里。", None),
-    (7, 72, "医保明年交多少钱？在哪里交？", "明年个人缴费标准以县医保局公布为准，可以在微信“云南医保”或村委会代缴。", None),
-    (8, 50, "我家孩子大学录取了，听说有助学贷款，怎么办？", "生源地助学贷款到县教育局资助中心办理，我把材料清单发给您。", None),
+    (
+        7,
+        72,
+        "医保明年交多少钱？在哪里交？",
+        "明年个人缴费标准以县医保局公布为准，可以在微信“云南医保”或村委会代缴。",
+        None,
+    ),
+    (
+        8,
+        50,
+        "我家孩子大学录取了，听说有助学贷款，怎么办？",
+        "生源地助学贷款到县教育局资助中心办理，我把材料清单发给您。",
+        None,
+    ),
     (9, 30, "饮水管冻裂了，家里两天没水了，请帮忙。", None, None),  # past the 24-hour limit: overdue
     (10, 20, "想报名参加镇上的养殖技术培训。", "已帮您报上名，下周二上午九点在镇文化站。", None),
     (11, 3, "村里的小水窖能不能清理一下，水有点浑。", None, None),
 ]
 
 
-def _seed_requests(session: Session, people: list[DemoHousehold], households: dict[int, Household],
-                   cadres: list[Cadre], identities: dict[int, WechatIdentity], now: datetime,
-                   report: SeedReport) -> None:
+def _seed_requests(
+    session: Session,
+    people: list[DemoHousehold],
+    households: dict[int, Household],
+    cadres: list[Cadre],
+    identities: dict[int, WechatIdentity],
+    now: datetime,
+    report: SeedReport,
+) -> None:
     have = set(session.execute(select(VillagerRequest.household_id, VillagerRequest.text)).tuples())
     number = (session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1
     for vi, hours_ago, text, answer, satisfaction in REQUESTS:
@@ -384,9 +572,17 @@ def _seed_requests(session: Session, people: list[DemoHousehold], households: di
         cadre = cadres[p.cadre]
         created = now - timedelta(hours=hours_ago)
         category = guess_category(text)
-        req = VillagerRequest(number=number, household_id=h.id, identity_id=identities[idx].id, cadre_id=cadre.id,
-                              category=category, role=CATEGORY_ROLE.get(category), text=text, created_at=created,
-                              status="open")
+        req = VillagerRequest(
+            number=number,
+            household_id=h.id,
+            identity_id=identities[idx].id,
+            cadre_id=cadre.id,
+            category=category,
+            role=CATEGORY_ROLE.get(category),
+            text=text,
+            created_at=created,
+            status="open",
+        )
         number += 1
         session.add(req)
         session.flush()
@@ -396,7 +592,9 @@ def _seed_requests(session: Session, people: list[DemoHousehold], households: di
         answered = created + timedelta(hours=2 + vi % 5 if vi != 5 else 30)
         req.first_answer_at = answered
         req.status = "answered"
-        session.add(RequestReply(request_id=req.id, author=f"cadre:{cadre.phone}", text=answer, created_at=answered))
+        session.add(
+            RequestReply(request_id=req.id, author=f"cadre:{cadre.phone}", text=answer, created_at=answered)
+        )
         if satisfaction:
             req.satisfaction = satisfaction
             req.satisfaction_at = answered + timedelta(hours=5)
@@ -410,6 +608,7 @@ def _seed_users(session: Session, report: SeedReport) -> None:
     have = set(session.scalars(select(ConsoleUser.username)))
     for username, password, role, village in DEMO_USERS:
         if username not in have:
-            create_console_user(session, username=username, password=password, role=role, village=village,
-                                actor=ACTOR)
+            create_console_user(
+                session, username=username, password=password, role=role, village=village, actor=ACTOR
+            )
             report.add("console_users")

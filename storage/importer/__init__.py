@@ -22,5 +22,17 @@ from storage.importer.read import read_rows
 from storage.importer.shape import COLUMNS, ImportPlan, ImportRefused, Problem, SourceRow, Table
 from storage.importer.template import template_bytes, write_template
 
-__all__ = ["COLUMNS", "ImportPlan", "ImportRefused", "Problem", "SourceRow", "Table", "apply_import", "import_file",
-           "plan_import", "read_rows", "template_bytes", "write_template"]
+__all__ = [
+    "COLUMNS",
+    "ImportPlan",
+    "ImportRefused",
+    "Problem",
+    "SourceRow",
+    "Table",
+    "apply_import",
+    "import_file",
+    "plan_import",
+    "read_rows",
+    "template_bytes",
+    "write_template",
+]

@@ -24,18 +24,37 @@ from storage.importer.shape import (
 
 # Spellings seen in real spreadsheets for the same column.
 _ALIASES = {
-    "村居": "村(居)", "村": "村(居)", "村/居": "村(居)", "村(社区)": "村(居)", "村名": "村(居)",
-    "组": "村民小组", "村民组": "村民小组", "小组": "村民小组",
-    "户主": "户主姓名", "户主名": "户主姓名",
-    "户主手机": "户主电话", "户主联系电话": "户主电话", "联系电话": "户主电话",
-    "人口": "家庭人口", "家庭人数": "家庭人口", "人口数": "家庭人口",
-    "卡号": "服务卡号", "便民服务卡号": "服务卡号",
-    "联户干部姓名": "联户干部", "干部姓名": "联户干部",
-    "干部手机": "干部电话", "联户干部电话": "干部电话",
-    "岗位": "干部岗位", "职务": "干部岗位", "干部职务": "干部岗位",
-    "单位": "干部单位", "工作单位": "干部单位",
-    "包组干部姓名": "包组干部", "包组联户干部": "包组干部",
-    "包组干部手机": "包组干部电话", "包组电话": "包组干部电话",
+    "村居": "村(居)",
+    "村": "村(居)",
+    "村/居": "村(居)",
+    "村(社区)": "村(居)",
+    "村名": "村(居)",
+    "组": "村民小组",
+    "村民组": "村民小组",
+    "小组": "村民小组",
+    "户主": "户主姓名",
+    "户主名": "户主姓名",
+    "户主手机": "户主电话",
+    "户主联系电话": "户主电话",
+    "联系电话": "户主电话",
+    "人口": "家庭人口",
+    "家庭人数": "家庭人口",
+    "人口数": "家庭人口",
+    "卡号": "服务卡号",
+    "便民服务卡号": "服务卡号",
+    "联户干部姓名": "联户干部",
+    "干部姓名": "联户干部",
+    "干部手机": "干部电话",
+    "联户干部电话": "干部电话",
+    "岗位": "干部岗位",
+    "职务": "干部岗位",
+    "干部职务": "干部岗位",
+    "单位": "干部单位",
+    "工作单位": "干部单位",
+    "包组干部姓名": "包组干部",
+    "包组联户干部": "包组干部",
+    "包组干部手机": "包组干部电话",
+    "包组电话": "包组干部电话",
 }
 _FULLWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
 
@@ -88,8 +107,9 @@ def _xlsx_rows(data: bytes) -> Iterable[list[Any]]:
         wb.close()
 
 
-def read_rows(source: str | Path | bytes | IO[bytes], filename: str | None = None,
-              progress: Progress | None = None) -> Table:
+def read_rows(
+    source: str | Path | bytes | IO[bytes], filename: str | None = None, progress: Progress | None = None
+) -> Table:
     """Parse a link list. ``source`` is a path or the file's bytes (``filename`` then gives the format)."""
     if isinstance(source, str | Path):
         filename = filename or Path(source).name
@@ -154,8 +174,10 @@ def _fill(table: Table, raw_rows: Iterable[list[Any]], progress: Progress | None
                 if name not in positions and name not in OPTIONAL_COLUMNS:
                     table.problems.append(Problem(number, name, f"缺少必需的列「{name}」"))
             continue
-        values = {key: (cells[positions[name]] if name in positions and positions[name] < len(cells) else "")
-                  for name, key in COLUMNS}
+        values = {
+            key: (cells[positions[name]] if name in positions and positions[name] < len(cells) else "")
+            for name, key in COLUMNS
+        }
         if table.has_township:
             at = positions[TOWNSHIP_COLUMN]
             values["township"] = cells[at] if at < len(cells) else ""

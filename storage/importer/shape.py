@@ -28,8 +28,20 @@ OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话"}
 # A county's list may name each row's township in a 乡镇 column before 村(居); without it every row belongs to
 # the township the import is for ([general] township, or ``--township``).
 TOWNSHIP_COLUMN = "乡镇"
-EXAMPLE_ROW = ["新桥村", "一组", "王大山", "13812345678", 4, "", "李明", "13987654321", "村支书", "新桥村委会",
-               "李明", "13987654321"]
+EXAMPLE_ROW = [
+    "新桥村",
+    "一组",
+    "王大山",
+    "13812345678",
+    4,
+    "",
+    "李明",
+    "13987654321",
+    "村支书",
+    "新桥村委会",
+    "李明",
+    "13987654321",
+]
 MIN_HOUSEHOLDS = 30  # the programme's minimum per cadre
 PROGRESS_EVERY = 10_000
 
@@ -126,17 +138,33 @@ class ImportPlan:
 
     def summary_lines(self) -> list[str]:
         c = self.counts
-        townships = [f"乡镇：{len(self.parts)} 个（{'、'.join(p.township_name for p in self.parts)}）"] if self.parts else []
-        return townships + [
-            f"村(居)：{c.get('villages', 0)} 个（新增 {c.get('villages_new', 0)}）",
-            f"村民小组：新增 {c.get('groups_new', 0)}",
-            f"联户干部：{c.get('cadres', 0)} 名（新增 {c.get('cadres_new', 0)}，更新 {c.get('cadres_updated', 0)}，"
-            f"未变 {c.get('cadres_unchanged', 0)}）",
-            f"农户：{c.get('households', 0)} 户（新增 {c.get('households_new', 0)}，更新 {c.get('households_updated', 0)}，"
-            f"未变 {c.get('households_unchanged', 0)}）",
-            f"联户关系变更：{c.get('links_changed', 0)}；新编服务卡号：{c.get('cards_assigned', 0)}",
-        ] + ([f"包组干部：{c['group_links']} 个村民小组（变更 {c.get('group_links_changed', 0)}）"]
-             if c.get("group_links") else []) + ([f"数据库中另有 {c['not_in_file']} 户（同一村）不在此文件中，未作改动"] if c.get("not_in_file") else [])
+        townships = (
+            [f"乡镇：{len(self.parts)} 个（{'、'.join(p.township_name for p in self.parts)}）"]
+            if self.parts
+            else []
+        )
+        return (
+            townships
+            + [
+                f"村(居)：{c.get('villages', 0)} 个（新增 {c.get('villages_new', 0)}）",
+                f"村民小组：新增 {c.get('groups_new', 0)}",
+                f"联户干部：{c.get('cadres', 0)} 名（新增 {c.get('cadres_new', 0)}，更新 {c.get('cadres_updated', 0)}，"
+                f"未变 {c.get('cadres_unchanged', 0)}）",
+                f"农户：{c.get('households', 0)} 户（新增 {c.get('households_new', 0)}，更新 {c.get('households_updated', 0)}，"
+                f"未变 {c.get('households_unchanged', 0)}）",
+                f"联户关系变更：{c.get('links_changed', 0)}；新编服务卡号：{c.get('cards_assigned', 0)}",
+            ]
+            + (
+                [f"包组干部：{c['group_links']} 个村民小组（变更 {c.get('group_links_changed', 0)}）"]
+                if c.get("group_links")
+                else []
+            )
+            + (
+                [f"数据库中另有 {c['not_in_file']} 户（同一村）不在此文件中，未作改动"]
+                if c.get("not_in_file")
+                else []
+            )
+        )
 
 
 Progress = Callable[[str, int, int], None]

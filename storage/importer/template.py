@@ -32,7 +32,9 @@ def template_bytes() -> bytes:
     ws.cell(row=1, column=8).comment = Comment("干部以电话识别；同一电话须为同一姓名", "lianxin")
     ws.cell(row=1, column=12).comment = Comment(
         "可留空。包组联户：负责本行所在村民小组的干部电话，须是名单中或系统中的联户干部；"
-        "同一小组各行须填同一人或留空；留空不改变已有的包组干部", "lianxin")
+        "同一小组各行须填同一人或留空；留空不改变已有的包组干部",
+        "lianxin",
+    )
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)

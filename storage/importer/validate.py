@@ -8,8 +8,15 @@ from typing import Any
 from storage.accounts import normalize_phone
 from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, SourceRow
 
-_LIMITS = {"village": 100, "group": 100, "head_name": 50, "cadre_name": 50, "cadre_post": 100, "cadre_unit": 100,
-           "group_cadre_name": 50}
+_LIMITS = {
+    "village": 100,
+    "group": 100,
+    "head_name": 50,
+    "cadre_name": 50,
+    "cadre_post": 100,
+    "cadre_unit": 100,
+    "group_cadre_name": 50,
+}
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
 _CARD = re.compile(r"[0-9A-Za-z\-]{1,20}")
@@ -34,7 +41,9 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
         if not v[key]:
             err(key, f"{COLUMN_OF[key]}为空")
     for key, value in v.items():
-        if "\x00" in value and key in COLUMN_OF:  # PostgreSQL text cannot hold NUL (a DataError, not an answer)
+        if (
+            "\x00" in value and key in COLUMN_OF
+        ):  # PostgreSQL text cannot hold NUL (a DataError, not an answer)
             err(key, "含有不允许的控制字符（NUL）")
     for key, limit in _LIMITS.items():
         if len(v[key]) > limit:
@@ -49,14 +58,25 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
         err("cadre_phone", f"「{v['cadre_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）")
     group_phone = normalize_phone(v["group_cadre_phone"]) if v["group_cadre_phone"] else ""
     if group_phone and not valid_phone(group_phone):
-        err("group_cadre_phone", f"「{v['group_cadre_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）")
+        err(
+            "group_cadre_phone",
+            f"「{v['group_cadre_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）",
+        )
     elif v["group_cadre_name"] and not group_phone:
         err("group_cadre_phone", "填写了包组干部却没有包组干部电话（干部以电话识别）")
     elif group_phone and not v["group"]:
         err("group", "填写了包组干部，但村民小组为空（包组干部联系的是一个村民小组）")
     # The template's example row left in place, unchanged, would add a made-up household and cadre.
-    if ((v["village"], v["group"], v["head_name"], head_phone, v["cadre_name"], cadre_phone, v["cadre_post"],
-         v["cadre_unit"]) == tuple(EXAMPLE_ROW[i] for i in (0, 1, 2, 3, 6, 7, 8, 9))):
+    if (
+        v["village"],
+        v["group"],
+        v["head_name"],
+        head_phone,
+        v["cadre_name"],
+        cadre_phone,
+        v["cadre_post"],
+        v["cadre_unit"],
+    ) == tuple(EXAMPLE_ROW[i] for i in (0, 1, 2, 3, 6, 7, 8, 9)):
         err("head_name", f"这是模板里的示例行（{EXAMPLE_ROW[2]}），请删除这一行后再导入")
     population: int | None = None
     pop = v["population"].replace("人", "").replace("口", "").strip()
@@ -82,9 +102,17 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
     if bad:
         return None
     return {
-        "row": n, "village": v["village"], "group": v["group"], "head_name": v["head_name"],
-        "head_phone": head_phone or None, "population": population, "card": card or None,
-        "cadre_name": v["cadre_name"], "cadre_phone": cadre_phone, "cadre_post": v["cadre_post"] or None,
+        "row": n,
+        "village": v["village"],
+        "group": v["group"],
+        "head_name": v["head_name"],
+        "head_phone": head_phone or None,
+        "population": population,
+        "card": card or None,
+        "cadre_name": v["cadre_name"],
+        "cadre_phone": cadre_phone,
+        "cadre_post": v["cadre_post"] or None,
         "cadre_unit": v["cadre_unit"] or None,
-        "group_cadre_name": v["group_cadre_name"], "group_cadre_phone": group_phone or None,
+        "group_cadre_name": v["group_cadre_name"],
+        "group_cadre_phone": group_phone or None,
     }

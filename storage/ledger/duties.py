@@ -132,8 +132,13 @@ class Scope:
     township_id: int | None = None
 
 
-def resolve_scope(session: Session, *, village: str | None = None, cadre_phone: str | None = None,
-                  township_id: int | None = None) -> Scope:
+def resolve_scope(
+    session: Session,
+    *,
+    village: str | None = None,
+    cadre_phone: str | None = None,
+    township_id: int | None = None,
+) -> Scope:
     village_id = cadre_id = None
     phone = None
     if village:
@@ -155,14 +160,21 @@ def resolve_scope(session: Session, *, village: str | None = None, cadre_phone: 
         if c is None:
             raise LedgerError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
         cadre_id = c.id
-    return Scope(village_id=village_id, village_name=village, cadre_id=cadre_id, cadre_phone=phone,
-                 township_id=township_id)
+    return Scope(
+        village_id=village_id,
+        village_name=village,
+        cadre_id=cadre_id,
+        cadre_phone=phone,
+        township_id=township_id,
+    )
 
 
 def scoped(stmt: Any, scope: Scope) -> Any:
     stmt = stmt.where(Household.purged_at.is_(None))
     if scope.township_id is not None:
-        stmt = stmt.where(Household.village_id.in_(select(Village.id).where(Village.township_id == scope.township_id)))
+        stmt = stmt.where(
+            Household.village_id.in_(select(Village.id).where(Village.township_id == scope.township_id))
+        )
     if scope.village_id is not None:
         stmt = stmt.where(Household.village_id == scope.village_id)
     if scope.cadre_id is not None:
@@ -191,7 +203,12 @@ def duty_columns(visits: Any) -> list[Any]:
 
 
 COUNT_KEYS: tuple[str, ...] = (
-    "info_complete", "card_issued", "policy_done", "commitment_signed", "visited_this_month", "listed",
+    "info_complete",
+    "card_issued",
+    "policy_done",
+    "commitment_signed",
+    "visited_this_month",
+    "listed",
 )
 
 

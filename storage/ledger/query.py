@@ -57,26 +57,39 @@ def cadre_totals(session: Session, *, month: str, scope: Scope = Scope()) -> lis
     )
     counts = {r.cadre_id: r._asdict() for r in session.execute(scoped(stmt, scope))}
 
-    cadres_stmt = select(Cadre, Village.name).outerjoin(Village, Village.id == Cadre.village_id).order_by(Cadre.id)
+    cadres_stmt = (
+        select(Cadre, Village.name).outerjoin(Village, Village.id == Cadre.village_id).order_by(Cadre.id)
+    )
     if scope.cadre_id is not None:
         cadres_stmt = cadres_stmt.where(Cadre.id == scope.cadre_id)
     elif scope.village_id is not None:
         cadres_stmt = cadres_stmt.where(or_(Cadre.village_id == scope.village_id, Cadre.id.in_(list(counts))))
     elif scope.township_id is not None:
         cadres_stmt = cadres_stmt.where(Cadre.township_id == scope.township_id)
-    roles = role_counts(session, month=month,
-                        cadre_ids=diary_cadres(session, scope) if scope.cadre_id is None else [scope.cadre_id])
+    roles = role_counts(
+        session,
+        month=month,
+        cadre_ids=diary_cadres(session, scope) if scope.cadre_id is None else [scope.cadre_id],
+    )
     out = []
     for cadre, village_name in session.execute(cadres_stmt):
         if cadre.id not in counts and not cadre.active:
             continue
         row = counts.get(cadre.id) or {"households": 0, **{k: 0 for k in COUNT_KEYS}}
         row = {k: int(v) for k, v in row.items() if k != "cadre_id"}
-        out.append(with_percentages({
-            "cadre_id": cadre.id, "name": cadre.name, "phone": cadre.phone, "post": cadre.post,
-            "village": village_name, **row,
-            "roles": roles.get(cadre.id, {r: 0 for r in ROLE_NAMES}),
-        }))
+        out.append(
+            with_percentages(
+                {
+                    "cadre_id": cadre.id,
+                    "name": cadre.name,
+                    "phone": cadre.phone,
+                    "post": cadre.post,
+                    "village": village_name,
+                    **row,
+                    "roles": roles.get(cadre.id, {r: 0 for r in ROLE_NAMES}),
+                }
+            )
+        )
     return out
 
 
@@ -105,7 +118,9 @@ def village_totals(session: Session, *, month: str, scope: Scope = Scope()) -> l
         select(Household.village_id, func.count(Household.id))
         .outerjoin(Link, Link.household_id == Household.id)
         .where(Link.id.is_(None))
-        .group_by(Household.village_id), scope)
+        .group_by(Household.village_id),
+        scope,
+    )
     by_village = dict(session.execute(unlinked).tuples().all())
     for row in out:
         row["unlinked"] = int(by_village.get(row["village_id"], 0))
@@ -119,7 +134,9 @@ def totals_of(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return with_percentages(tot)
 
 
-def role_counts(session: Session, *, month: str, cadre_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+def role_counts(
+    session: Session, *, month: str, cadre_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, int]]:
     """Diary entries of the month per cadre and 五个员 role (entries without a role count as 调查)."""
     first, last = month_bounds(month)
     role = func.coalesce(DiaryEntry.role, "调查")
@@ -194,23 +211,44 @@ def _missing(members: Any, income: Any, industries: str | None, difficulties: st
     return missing
 
 
-def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
-                     household_ids: Iterable[int] | None = None) -> list[HouseholdDuties]:
+def household_duties(
+    session: Session, *, month: str, scope: Scope = Scope(), household_ids: Iterable[int] | None = None
+) -> list[HouseholdDuties]:
     """The ledger line of every household in scope (plain columns, no ORM objects: 100,000 rows stay cheap)."""
     visits = visits_subquery(month, diary_cadres(session, scope))
     tasks = tasks_subquery()
     # moved from another cadre at some point: a card not issued since is a card to reissue (换卡待发)
-    moved = (select(LinkChange.id).where(LinkChange.household_id == Household.id, LinkChange.old_cadre_id.is_not(None))
-             .correlate(Household).exists())
+    moved = (
+        select(LinkChange.id)
+        .where(LinkChange.household_id == Household.id, LinkChange.old_cadre_id.is_not(None))
+        .correlate(Household)
+        .exists()
+    )
     stmt = (
-        select(Household.id, Household.head_name, Village.name.label("village"), ServiceCard.number,
-               Cadre.id.label("cadre_id"), Cadre.name.label("cadre_name"), Cadre.phone,
-               # the SQL rule decides what "filled" means, so the list and the counts cannot disagree
-               *(case((cond, 1), else_=0).label(f"{name}_ok") for name, cond in info_field_clauses().items()),
-               Household.info_updated_at, Household.info_updated_by, ServiceCard.issued_on, ServiceCard.issued_by,
-               Household.policy_done_on, Household.policy_done_by, Link.commitment_signed_on,
-               Link.commitment_recorded_by, Household.listed_on, visits.c.visits, visits.c.last_visit,
-               tasks.c.tasks, moved.label("moved"))
+        select(
+            Household.id,
+            Household.head_name,
+            Village.name.label("village"),
+            ServiceCard.number,
+            Cadre.id.label("cadre_id"),
+            Cadre.name.label("cadre_name"),
+            Cadre.phone,
+            # the SQL rule decides what "filled" means, so the list and the counts cannot disagree
+            *(case((cond, 1), else_=0).label(f"{name}_ok") for name, cond in info_field_clauses().items()),
+            Household.info_updated_at,
+            Household.info_updated_by,
+            ServiceCard.issued_on,
+            ServiceCard.issued_by,
+            Household.policy_done_on,
+            Household.policy_done_by,
+            Link.commitment_signed_on,
+            Link.commitment_recorded_by,
+            Household.listed_on,
+            visits.c.visits,
+            visits.c.last_visit,
+            tasks.c.tasks,
+            moved.label("moved"),
+        )
         .select_from(Household)
         .join(Village, Village.id == Household.village_id)
         .outerjoin(Link, Link.household_id == Household.id)
@@ -224,26 +262,51 @@ def household_duties(session: Session, *, month: str, scope: Scope = Scope(),
         stmt = stmt.where(Household.id.in_(list(household_ids)))
     out = []
     for r in session.execute(scoped(stmt, scope)):
-        info_missing = [f for f, ok in zip(INFO_FIELDS, (r.members_ok, r.annual_income_ok, r.industries_ok,
-                                                          r.difficulties_ok), strict=True) if not ok]
+        info_missing = [
+            f
+            for f, ok in zip(
+                INFO_FIELDS,
+                (r.members_ok, r.annual_income_ok, r.industries_ok, r.difficulties_ok),
+                strict=True,
+            )
+            if not ok
+        ]
         row = HouseholdDuties(
-            household_id=r.id, head_name=r.head_name, village=r.village, card_number=r.number,
-            cadre_id=r.cadre_id, cadre_name=r.cadre_name, cadre_phone=r.phone,
-            info_complete=not info_missing, info_missing=info_missing,
-            info_updated_at=r.info_updated_at, info_updated_by=r.info_updated_by,
-            card_issued_on=r.issued_on, card_issued_by=r.issued_by,
-            policy_done_on=r.policy_done_on, policy_done_by=r.policy_done_by,
-            commitment_signed_on=r.commitment_signed_on, commitment_recorded_by=r.commitment_recorded_by,
-            listed_on=r.listed_on, visits_this_month=int(r.visits or 0),
-            last_visit=_as_date(r.last_visit), tasks=int(r.tasks or 0),
+            household_id=r.id,
+            head_name=r.head_name,
+            village=r.village,
+            card_number=r.number,
+            cadre_id=r.cadre_id,
+            cadre_name=r.cadre_name,
+            cadre_phone=r.phone,
+            info_complete=not info_missing,
+            info_missing=info_missing,
+            info_updated_at=r.info_updated_at,
+            info_updated_by=r.info_updated_by,
+            card_issued_on=r.issued_on,
+            card_issued_by=r.issued_by,
+            policy_done_on=r.policy_done_on,
+            policy_done_by=r.policy_done_by,
+            commitment_signed_on=r.commitment_signed_on,
+            commitment_recorded_by=r.commitment_recorded_by,
+            listed_on=r.listed_on,
+            visits_this_month=int(r.visits or 0),
+            last_visit=_as_date(r.last_visit),
+            tasks=int(r.tasks or 0),
         )
-        row.missing = [k for k, done in (
-            ("info", row.info_complete),
-            ("card_reissue" if r.moved else "card", row.card_issued_on is not None),
-            ("policy", row.policy_done_on is not None), ("commitment", row.commitment_signed_on is not None),
-            ("visit", row.visits_this_month > 0), ("link", r.cadre_id is not None),
-            ("listing", row.listed_on is not None),
-        ) if not done]
+        row.missing = [
+            k
+            for k, done in (
+                ("info", row.info_complete),
+                ("card_reissue" if r.moved else "card", row.card_issued_on is not None),
+                ("policy", row.policy_done_on is not None),
+                ("commitment", row.commitment_signed_on is not None),
+                ("visit", row.visits_this_month > 0),
+                ("link", r.cadre_id is not None),
+                ("listing", row.listed_on is not None),
+            )
+            if not done
+        ]
         out.append(row)
     return out
 
@@ -259,8 +322,15 @@ def _as_date(v: Any) -> date | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def build_ledger(session: Session, *, today: date, village: str | None = None, cadre_phone: str | None = None,
-                 month: str | None = None, township_id: int | None = None) -> dict[str, Any]:
+def build_ledger(
+    session: Session,
+    *,
+    today: date,
+    village: str | None = None,
+    cadre_phone: str | None = None,
+    month: str | None = None,
+    township_id: int | None = None,
+) -> dict[str, Any]:
     """Everything ``lianxin ledger`` shows: per cadre, per village, totals, and households with something missing
     (of one township when ``township_id`` is given)."""
     scope = resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id)
@@ -279,12 +349,18 @@ def build_ledger(session: Session, *, today: date, village: str | None = None, c
         "missing": [r.as_dict() for r in rows if r.missing],
         "duties": DUTIES,
         # 包组联户: the groups in scope that have a cadre (for one cadre: the groups they answer for)
-        "groups": [g.as_dict() for g in group_leaders(session, village_id=scope.village_id, cadre_id=scope.cadre_id,
-                                                       township_id=scope.township_id)],
+        "groups": [
+            g.as_dict()
+            for g in group_leaders(
+                session, village_id=scope.village_id, cadre_id=scope.cadre_id, township_id=scope.township_id
+            )
+        ],
     }
 
 
-def ledger_completion(session: Session, cadre_ids: Iterable[int], *, month: str | None = None) -> dict[int, float]:
+def ledger_completion(
+    session: Session, cadre_ids: Iterable[int], *, month: str | None = None
+) -> dict[int, float]:
     """Share (0.0–1.0) of the 五个一 duties done over each cadre's linked households, for the assessment.
 
     Counted per household: information form complete, service card issued, policy publicity done, commitment
@@ -303,8 +379,11 @@ def ledger_completion(session: Session, cadre_ids: Iterable[int], *, month: str 
     )
     duties = 4
     stmt = (
-        select(Link.cadre_id, func.count(Household.id), func.sum(done if visits is None else
-                                                                  done + case((visits.c.visits > 0, 1), else_=0)))
+        select(
+            Link.cadre_id,
+            func.count(Household.id),
+            func.sum(done if visits is None else done + case((visits.c.visits > 0, 1), else_=0)),
+        )
         .select_from(Household)
         .join(Link, Link.household_id == Household.id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)

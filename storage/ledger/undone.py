@@ -42,8 +42,7 @@ def undone_duties(session: Session, duties: Iterable[str]) -> dict[int, Undone]:
         "form": not_(info_complete_clause()),
     }
     stmt = (
-        select(Link.cadre_id, Cadre.name, Household.head_name,
-               *(missing[d].label(d) for d in wanted))
+        select(Link.cadre_id, Cadre.name, Household.head_name, *(missing[d].label(d) for d in wanted))
         .select_from(Household)
         .join(Link, Link.household_id == Household.id)
         .join(Cadre, Cadre.id == Link.cadre_id)

@@ -23,9 +23,14 @@ from storage.tasks.base import (
 
 # The statements of every `任务`, built once per process (SQLAlchemy memoises a built statement's cache key).
 _OPEN_ASSIGNMENTS = (
-    select(TaskAssignment).join(Task)
-    .where(TaskAssignment.cadre_id == bindparam("b_cadre"), Task.published_at.is_not(None),
-           Task.cancelled_at.is_(None), TaskAssignment.status.in_(OPEN_STATUSES + ("fed_back",)))
+    select(TaskAssignment)
+    .join(Task)
+    .where(
+        TaskAssignment.cadre_id == bindparam("b_cadre"),
+        Task.published_at.is_not(None),
+        Task.cancelled_at.is_(None),
+        TaskAssignment.status.in_(OPEN_STATUSES + ("fed_back",)),
+    )
     .order_by(TaskAssignment.deadline, Task.number)
 )
 
@@ -36,10 +41,16 @@ def _acknowledge(number: bool) -> Any:
         task_ids = task_ids.where(Task.number == bindparam("b_number"))
     return (
         update(TaskAssignment)
-        .where(TaskAssignment.cadre_id == bindparam("b_cadre"), TaskAssignment.status.in_(("pending", "delivered")),
-               TaskAssignment.task_id.in_(task_ids))
-        .values(status="acknowledged", acknowledged_at=bindparam("b_now"),
-                delivered_at=func.coalesce(TaskAssignment.delivered_at, bindparam("b_now")))
+        .where(
+            TaskAssignment.cadre_id == bindparam("b_cadre"),
+            TaskAssignment.status.in_(("pending", "delivered")),
+            TaskAssignment.task_id.in_(task_ids),
+        )
+        .values(
+            status="acknowledged",
+            acknowledged_at=bindparam("b_now"),
+            delivered_at=func.coalesce(TaskAssignment.delivered_at, bindparam("b_now")),
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -63,7 +74,8 @@ def acknowledge(session: Session, *, cadre_id: int, now: datetime, number: int |
 
 def get_assignment(session: Session, *, cadre_id: int, number: int) -> TaskAssignment:
     a = session.scalar(
-        select(TaskAssignment).join(Task)
+        select(TaskAssignment)
+        .join(Task)
         .where(Task.number == number, TaskAssignment.cadre_id == cadre_id, Task.published_at.is_not(None))
     )
     if a is None:
@@ -74,7 +86,13 @@ def get_assignment(session: Session, *, cadre_id: int, number: int) -> TaskAssig
 
 
 def feedback(
-    session: Session, *, cadre_id: int, number: int, text: str, now: datetime, done: bool = False,
+    session: Session,
+    *,
+    cadre_id: int,
+    number: int,
+    text: str,
+    now: datetime,
+    done: bool = False,
     inbound_id: int | None = None,
 ) -> TaskAssignment:
     """反馈 N TEXT / 完成 N TEXT."""
@@ -87,8 +105,16 @@ def feedback(
     session.refresh(a)
     cadre = session.get(Cadre, cadre_id)
     assert cadre is not None
-    session.add(Feedback(assignment_id=a.id, kind="done" if done else "feedback", text=text,
-                         author=f"cadre:{cadre.phone}", created_at=now, inbound_id=inbound_id))
+    session.add(
+        Feedback(
+            assignment_id=a.id,
+            kind="done" if done else "feedback",
+            text=text,
+            author=f"cadre:{cadre.phone}",
+            created_at=now,
+            inbound_id=inbound_id,
+        )
+    )
     if a.acknowledged_at is None:
         a.acknowledged_at = now
     if a.delivered_at is None:
@@ -103,9 +129,18 @@ def feedback(
 
 
 def request_extension(
-    session: Session, *, cadre_id: int, number: int, until: date, reason: str, now: datetime,
-    words: NoticeWords, tz: ZoneInfo = DEFAULT_TZ, office_openids: list[str] | None = None,
-    township_office_openids: dict[str, list[str]] | None = None, inbound_id: int | None = None,
+    session: Session,
+    *,
+    cadre_id: int,
+    number: int,
+    until: date,
+    reason: str,
+    now: datetime,
+    words: NoticeWords,
+    tz: ZoneInfo = DEFAULT_TZ,
+    office_openids: list[str] | None = None,
+    township_office_openids: dict[str, list[str]] | None = None,
+    inbound_id: int | None = None,
 ) -> TaskAssignment:
     """延期 N 日期 原因: ask the office for a later deadline (kept at the card's time of day).
 
@@ -127,13 +162,26 @@ def request_extension(
     a.extension_requested_until = new_deadline
     a.extension_reason = reason
     a.extension_status = "requested"
-    session.add(Feedback(assignment_id=a.id, kind="extension_request",
-                         text=f"{until.isoformat()} {reason}", author=f"cadre:{cadre.phone}", created_at=now,
-                         inbound_id=inbound_id))
+    session.add(
+        Feedback(
+            assignment_id=a.id,
+            kind="extension_request",
+            text=f"{until.isoformat()} {reason}",
+            author=f"cadre:{cadre.phone}",
+            created_at=now,
+            inbound_id=inbound_id,
+        )
+    )
     session.flush()
     text = words(a)
-    for openid in office_recipients(session, office_openids or [], township_id=cadre.township_id,
-                                    by_township=township_office_openids):
-        enqueue(session, openid=openid, kind="notice", text=text,
-                key=f"ext-req:{a.id}:{new_deadline.isoformat()}:{openid}")
+    for openid in office_recipients(
+        session, office_openids or [], township_id=cadre.township_id, by_township=township_office_openids
+    ):
+        enqueue(
+            session,
+            openid=openid,
+            kind="notice",
+            text=text,
+            key=f"ext-req:{a.id}:{new_deadline.isoformat()}:{openid}",
+        )
     return a

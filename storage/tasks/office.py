@@ -31,23 +31,37 @@ def office_assignment(session: Session, *, number: int, phone: str) -> TaskAssig
         p = normalize_phone(phone)
     except ValueError as e:
         raise TaskError(f"电话「{phone}」格式不对") from e
-    a = session.scalar(select(TaskAssignment).join(Cadre).where(TaskAssignment.task_id == task.id,
-                                                               Cadre.phone == p))
+    a = session.scalar(
+        select(TaskAssignment).join(Cadre).where(TaskAssignment.task_id == task.id, Cadre.phone == p)
+    )
     if a is None:
         raise TaskError(f"第{number}号督办卡没有派给电话为 {p} 的干部")
     return a
 
 
-def _notify_cadre(session: Session, a: TaskAssignment, text: str, key: str, tz: ZoneInfo = DEFAULT_TZ) -> None:
+def _notify_cadre(
+    session: Session, a: TaskAssignment, text: str, key: str, tz: ZoneInfo = DEFAULT_TZ
+) -> None:
     # The named values of a task push (PRODUCT.md "Pushes"); the first line of the wording says what changed.
-    values = {"number": str(a.task.number), "title": text.strip().partition("\n")[0] or a.task.title,
-              "deadline": push_time(a.deadline, tz), "office": "联户办"}
+    values = {
+        "number": str(a.task.number),
+        "title": text.strip().partition("\n")[0] or a.task.title,
+        "deadline": push_time(a.deadline, tz),
+        "office": "联户办",
+    }
     for openid in cadre_openids(session, a.cadre_id):
         enqueue(session, openid=openid, kind="task", text=text, key=f"{key}:{openid}", template=values)
 
 
 def return_feedback(
-    session: Session, *, number: int, phone: str, reason: str, actor: str, now: datetime, words: NoticeWords,
+    session: Session,
+    *,
+    number: int,
+    phone: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    words: NoticeWords,
 ) -> TaskAssignment:
     """退回: the office sends the cadre's feedback back for rework, with a reason; the cadre is told
     ``words(assignment)``."""
@@ -61,16 +75,30 @@ def return_feedback(
     a.done_at = None
     a.returned_count += 1
     session.add(Feedback(assignment_id=a.id, kind="return", text=reason, author=actor, created_at=now))
-    record(session, actor=actor, action="task.return", target=f"task:{number}:cadre:{a.cadre.phone}",
-           detail={"reason": reason})
+    record(
+        session,
+        actor=actor,
+        action="task.return",
+        target=f"task:{number}:cadre:{a.cadre.phone}",
+        detail={"reason": reason},
+    )
     session.flush()
     _notify_cadre(session, a, words(a), f"task-return:{a.id}:{a.returned_count}")
     return a
 
 
 def answer_extension(
-    session: Session, *, number: int, phone: str, grant: bool, actor: str, now: datetime,
-    words: NoticeWords, until: date | None = None, reason: str = "", tz: ZoneInfo = DEFAULT_TZ,
+    session: Session,
+    *,
+    number: int,
+    phone: str,
+    grant: bool,
+    actor: str,
+    now: datetime,
+    words: NoticeWords,
+    until: date | None = None,
+    reason: str = "",
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> TaskAssignment:
     """Grant (optionally to another date) or refuse a cadre's extension request; the cadre is told
     ``words(assignment)`` (its ``extension_status`` and ``deadline`` already the answer's)."""
@@ -86,11 +114,22 @@ def answer_extension(
         a.extension_status = "granted"
     else:
         a.extension_status = "refused"
-    session.add(Feedback(assignment_id=a.id, kind="extension_grant" if grant else "extension_refuse",
-                         text=(local_text(a.deadline, tz) if grant else reason), author=actor, created_at=now))
-    record(session, actor=actor, action="task.extension_grant" if grant else "task.extension_refuse",
-           target=f"task:{number}:cadre:{a.cadre.phone}",
-           detail={"deadline": a.deadline.isoformat(), "reason": reason or None})
+    session.add(
+        Feedback(
+            assignment_id=a.id,
+            kind="extension_grant" if grant else "extension_refuse",
+            text=(local_text(a.deadline, tz) if grant else reason),
+            author=actor,
+            created_at=now,
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        action="task.extension_grant" if grant else "task.extension_refuse",
+        target=f"task:{number}:cadre:{a.cadre.phone}",
+        detail={"deadline": a.deadline.isoformat(), "reason": reason or None},
+    )
     session.flush()
     n = session.scalar(select(func.count(Feedback.id)).where(Feedback.assignment_id == a.id))
     _notify_cadre(session, a, words(a), f"task-ext:{a.id}:{n}", tz)
@@ -104,14 +143,28 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
     task.cancelled_at = now
     # Its pushes still waiting in the outbox are withdrawn: a cadre must not be told of a card that is gone.
     # (A row carrying other merged messages is left alone; those messages must still go out.)
-    ids = [mid for mid, key, payload in session.execute(
-               select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
-                   OutboxMessage.status == "pending", OutboxMessage.idempotency_key.like(f"task:{task.id}:cadre:%")))
-           if (parse_task_push_key(key) or (0, 0))[0] == task.id and not (payload or {}).get("merged_keys")]
+    ids = [
+        mid
+        for mid, key, payload in session.execute(
+            select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.idempotency_key.like(f"task:{task.id}:cadre:%"),
+            )
+        )
+        if (parse_task_push_key(key) or (0, 0))[0] == task.id and not (payload or {}).get("merged_keys")
+    ]
     withdrawn = 0
     if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile
         withdrawn = session.execute(
-            delete(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-            .execution_options(synchronize_session=False)).rowcount
-    record(session, actor=actor, action="task.cancel", target=f"task:{number}", detail={"pushes_withdrawn": withdrawn})
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    record(
+        session,
+        actor=actor,
+        action="task.cancel",
+        target=f"task:{number}",
+        detail={"pushes_withdrawn": withdrawn},
+    )
     return task

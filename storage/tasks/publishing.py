@@ -39,7 +39,9 @@ def resolve_targets(session: Session, targets: list[str], township_id: int | Non
         raise TaskError("请指定发送对象：all、township:乡镇、village:村名 或 cadre:电话")
     ids: set[int] = set()
     unknown: list[str] = []
-    active = [Cadre.active.is_(True)] + ([Cadre.township_id == township_id] if township_id is not None else [])
+    active = [Cadre.active.is_(True)] + (
+        [Cadre.township_id == township_id] if township_id is not None else []
+    )
     for raw in targets:
         t = raw.strip()
         kind, _, value = t.partition(":")
@@ -49,12 +51,17 @@ def resolve_targets(session: Session, targets: list[str], township_id: int | Non
         elif kind in ("township", "乡镇", "镇") and value:
             tid = session.scalar(select(Township.id).where(Township.name == value))
             if tid is None or (township_id is not None and tid != township_id):
-                unknown.append(f"乡镇「{value}」不存在" if tid is None else f"乡镇「{value}」不归本乡镇办公室管")
+                unknown.append(
+                    f"乡镇「{value}」不存在" if tid is None else f"乡镇「{value}」不归本乡镇办公室管"
+                )
                 continue
             ids.update(session.scalars(select(Cadre.id).where(Cadre.township_id == tid, *active)))
         elif kind in ("village", "村") and value:
-            q = select(Village.id, Township.name).join(Township, Township.id == Village.township_id).where(
-                Village.name == value)
+            q = (
+                select(Village.id, Township.name)
+                .join(Township, Township.id == Village.township_id)
+                .where(Village.name == value)
+            )
             if township_id is not None:
                 q = q.where(Village.township_id == township_id)
             found = session.execute(q).all()
@@ -62,7 +69,9 @@ def resolve_targets(session: Session, targets: list[str], township_id: int | Non
                 unknown.append(f"村「{value}」不存在")
                 continue
             if len(found) > 1:
-                unknown.append(f"村「{value}」在多个乡镇都有（{'、'.join(n for _, n in found)}），请用 --township 指明")
+                unknown.append(
+                    f"村「{value}」在多个乡镇都有（{'、'.join(n for _, n in found)}），请用 --township 指明"
+                )
                 continue
             vid = found[0][0]
             ids.update(session.scalars(select(Cadre.id).where(Cadre.village_id == vid, *active)))
@@ -120,12 +129,16 @@ def create_task(
     if publish_at is not None and publish_at >= deadline:
         raise TaskError("发布时间须早于截止时间")
     targets = list(targets or ["all"])
-    resolve_targets(session, targets, township_id)  # validate now; publish resolves again (cadres may change meanwhile)
+    resolve_targets(
+        session, targets, township_id
+    )  # validate now; publish resolves again (cadres may change meanwhile)
     household_ids = sorted(set(households or []))
     if household_ids:
         hq = select(Household.id).where(Household.id.in_(household_ids))
         if township_id is not None:
-            hq = hq.where(Household.village_id.in_(select(Village.id).where(Village.township_id == township_id)))
+            hq = hq.where(
+                Household.village_id.in_(select(Village.id).where(Village.township_id == township_id))
+            )
         found = set(session.scalars(hq))
         missing = [h for h in household_ids if h not in found]
         if missing:
@@ -134,8 +147,14 @@ def create_task(
         try:
             with session.begin_nested():
                 task = Task(
-                    number=_next_number(session), title=title, body=body, deadline=deadline,
-                    publish_at=publish_at, targets=targets, created_by=actor, created_at=now,
+                    number=_next_number(session),
+                    title=title,
+                    body=body,
+                    deadline=deadline,
+                    publish_at=publish_at,
+                    targets=targets,
+                    created_by=actor,
+                    created_at=now,
                     township_id=township_id,
                 )
                 session.add(task)
@@ -145,10 +164,23 @@ def create_task(
             if attempt == 4:
                 raise
     if household_ids:
-        session.execute(insert(TaskHousehold), [{"task_id": task.id, "household_id": h} for h in household_ids])
-    record(session, actor=actor, action="task.create", target=f"task:{task.number}",
-           detail={"title": title, "targets": targets, "township_id": township_id, "deadline": deadline.isoformat(),
-                   "publish_at": publish_at.isoformat() if publish_at else None, "households": household_ids})
+        session.execute(
+            insert(TaskHousehold), [{"task_id": task.id, "household_id": h} for h in household_ids]
+        )
+    record(
+        session,
+        actor=actor,
+        action="task.create",
+        target=f"task:{task.number}",
+        detail={
+            "title": title,
+            "targets": targets,
+            "township_id": township_id,
+            "deadline": deadline.isoformat(),
+            "publish_at": publish_at.isoformat() if publish_at else None,
+            "households": household_ids,
+        },
+    )
     if publish_at is None or publish_at <= now:
         publish(session, task, now=now, words=words)
     return task
@@ -178,8 +210,10 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
     published).
     """
     res = session.execute(
-        update(Task).where(Task.id == task.id, Task.published_at.is_(None), Task.cancelled_at.is_(None))
-        .values(published_at=now).execution_options(synchronize_session=False)
+        update(Task)
+        .where(Task.id == task.id, Task.published_at.is_(None), Task.cancelled_at.is_(None))
+        .values(published_at=now)
+        .execution_options(synchronize_session=False)
     )
     if not res.rowcount:
         return 0
@@ -190,23 +224,42 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
     if new_ids:
         session.execute(
             insert(TaskAssignment),
-            [{"task_id": task.id, "cadre_id": c, "status": "pending", "deadline": task.deadline}
-             for c in new_ids],
+            [
+                {"task_id": task.id, "cadre_id": c, "status": "pending", "deadline": task.deadline}
+                for c in new_ids
+            ],
         )
     # One push per bound WeChat account of each cadre (normally one); the key keeps it to one per cadre.
-    rows = session.execute(
-        select(WechatIdentity.cadre_id, func.min(WechatIdentity.openid))
-        .where(WechatIdentity.kind == "cadre", WechatIdentity.cadre_id.in_(new_ids),
-               WechatIdentity.unreachable.is_(False))
-        .group_by(WechatIdentity.cadre_id)
-    ).all() if new_ids else []
+    rows = (
+        session.execute(
+            select(WechatIdentity.cadre_id, func.min(WechatIdentity.openid))
+            .where(
+                WechatIdentity.kind == "cadre",
+                WechatIdentity.cadre_id.in_(new_ids),
+                WechatIdentity.unreachable.is_(False),
+            )
+            .group_by(WechatIdentity.cadre_id)
+        ).all()
+        if new_ids
+        else []
+    )
     if rows:
         payload = words(task)
         session.execute(
             insert(OutboxMessage),
-            [{"idempotency_key": task_push_key(task.id, cid), "openid": openid, "kind": "task",
-              "payload": payload, "status": "pending", "attempts": 0,
-              "next_attempt_at": now, "created_at": now} for cid, openid in rows],
+            [
+                {
+                    "idempotency_key": task_push_key(task.id, cid),
+                    "openid": openid,
+                    "kind": "task",
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for cid, openid in rows
+            ],
         )
     return len(new_ids)
 
@@ -214,7 +267,8 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
 def publish_due(session: Session, *, now: datetime, words: PushWords) -> list[Task]:
     """Publish every card whose publish time has come (the publish_tasks job)."""
     due = session.scalars(
-        select(Task).where(Task.published_at.is_(None), Task.cancelled_at.is_(None), Task.publish_at <= now)
+        select(Task)
+        .where(Task.published_at.is_(None), Task.cancelled_at.is_(None), Task.publish_at <= now)
         .order_by(Task.number)
     ).all()
     done = []
@@ -234,7 +288,11 @@ def mark_delivered(session: Session, key: str, *, now: datetime) -> None:
     task_id, cadre_id = parsed
     session.execute(
         update(TaskAssignment)
-        .where(TaskAssignment.task_id == task_id, TaskAssignment.cadre_id == cadre_id,
-               TaskAssignment.status == "pending")
-        .values(status="delivered", delivered_at=now).execution_options(synchronize_session=False)
+        .where(
+            TaskAssignment.task_id == task_id,
+            TaskAssignment.cadre_id == cadre_id,
+            TaskAssignment.status == "pending",
+        )
+        .values(status="delivered", delivered_at=now)
+        .execution_options(synchronize_session=False)
     )

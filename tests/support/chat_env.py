@@ -40,7 +40,10 @@ class Chat:
 
     def notices(self) -> dict[str, str]:
         """The text of the notice pushed to each account (the last one where there are several)."""
-        return {m.openid: m.payload["text"] for m in self.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))}
+        return {
+            m.openid: m.payload["text"]
+            for m in self.all(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
+        }
 
 
 class _FactoryScope:
@@ -58,8 +61,13 @@ class _FactoryScope:
 def make_chat(make_lx: Any, clock: Any, **overrides: Any) -> Chat:
     lx = make_lx(**overrides)
     app = wechat_app(lx)
-    return Chat(lx, clock, WechatClient(app.test_client(), TEST_TOKEN, clock,
-                                         aes_key=overrides.get("wechat.encoding_aes_key", "")))
+    return Chat(
+        lx,
+        clock,
+        WechatClient(
+            app.test_client(), TEST_TOKEN, clock, aes_key=overrides.get("wechat.encoding_aes_key", "")
+        ),
+    )
 
 
 # The cadre chat world: 李明 (PHONE) with 张大爷 (card 20261124, phone 13812345678) and 刘婶 (20261125);
@@ -96,7 +104,10 @@ def busy_cadre_world(make_lx: Any, clock: Any) -> Chat:
         li = f.cadre(name="李明", phone=BUSY_PHONE)
         f.cadre(name="王芳", phone=BUSY_OTHER)
         for i in range(40):
-            f.household(li, head_name=f"张{i:02d}号户主" if i % 2 else f"刘{i:02d}号户主某某某某某某",
-                        card=f"2026{i:04d}")
+            f.household(
+                li,
+                head_name=f"张{i:02d}号户主" if i % 2 else f"刘{i:02d}号户主某某某某某某",
+                card=f"2026{i:04d}",
+            )
     assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(BUSY_PHONE)}")
     return c

@@ -45,28 +45,55 @@ class Factory:
         return v
 
     def group(self, village: Village, name: str = "一组") -> VillagerGroup:
-        g = self.s.scalar(select(VillagerGroup).where(VillagerGroup.village_id == village.id, VillagerGroup.name == name))
+        g = self.s.scalar(
+            select(VillagerGroup).where(VillagerGroup.village_id == village.id, VillagerGroup.name == name)
+        )
         if g is None:
             g = VillagerGroup(village_id=village.id, name=name)
             self.s.add(g)
             self.s.flush()
         return g
 
-    def cadre(self, name: str | None = None, phone: str | None = None, village: Village | None = None,
-              post: str = "村支书", unit: str = "新桥村委会", **kw: Any) -> Cadre:
+    def cadre(
+        self,
+        name: str | None = None,
+        phone: str | None = None,
+        village: Village | None = None,
+        post: str = "村支书",
+        unit: str = "新桥村委会",
+        **kw: Any,
+    ) -> Cadre:
         n = next(_seq)
-        c = Cadre(name=name or f"干部{n}", phone=phone or f"139{n:08d}", post=post, unit=unit,
-                  village_id=(village or self.village()).id, **kw)
+        c = Cadre(
+            name=name or f"干部{n}",
+            phone=phone or f"139{n:08d}",
+            post=post,
+            unit=unit,
+            village_id=(village or self.village()).id,
+            **kw,
+        )
         self.s.add(c)
         self.s.flush()
         return c
 
-    def household(self, cadre: Cadre | None = None, head_name: str | None = None, card: str | None = None,
-                  village: Village | None = None, **kw: Any) -> Household:
+    def household(
+        self,
+        cadre: Cadre | None = None,
+        head_name: str | None = None,
+        card: str | None = None,
+        village: Village | None = None,
+        **kw: Any,
+    ) -> Household:
         n = next(_seq)
         v = village or self.village()
-        h = Household(village_id=v.id, group_id=self.group(v).id, head_name=head_name or f"农户{n}",
-                      head_phone=kw.pop("head_phone", f"138{n:08d}"), population=kw.pop("population", 4), **kw)
+        h = Household(
+            village_id=v.id,
+            group_id=self.group(v).id,
+            head_name=head_name or f"农户{n}",
+            head_phone=kw.pop("head_phone", f"138{n:08d}"),
+            population=kw.pop("population", 4),
+            **kw,
+        )
         self.s.add(h)
         self.s.flush()
         if cadre is not None:
@@ -75,8 +102,14 @@ class Factory:
         self.s.flush()
         return h
 
-    def identity(self, openid: str | None = None, *, cadre: Cadre | None = None,
-                 household: Household | None = None, kind: str | None = None) -> WechatIdentity:
+    def identity(
+        self,
+        openid: str | None = None,
+        *,
+        cadre: Cadre | None = None,
+        household: Household | None = None,
+        kind: str | None = None,
+    ) -> WechatIdentity:
         ident = WechatIdentity(
             openid=openid or f"o{next(_seq):027d}",
             kind=kind or ("cadre" if cadre else "villager" if household else "unknown"),

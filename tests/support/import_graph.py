@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LAYERS = ("storage", "handlers", "reminders", "console", "bot")  # lowest first
-SKIP = ("storage/migrations/versions",)  # Alembic revisions: generated, and they import only alembic/sqlalchemy
+SKIP = (
+    "storage/migrations/versions",
+)  # Alembic revisions: generated, and they import only alembic/sqlalchemy
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,14 @@ def _comment_lines(source: str) -> set[int]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, graph: Graph, name: str, path: Path, is_package: bool, comments: set[int],
-                 lines: list[str]) -> None:
+    def __init__(
+        self, graph: Graph, name: str, path: Path, is_package: bool, comments: set[int], lines: list[str]
+    ) -> None:
         self.g, self.name, self.is_package = graph, name, is_package
         self.rel = path.relative_to(graph.root).as_posix()
         self.comments, self.lines = comments, lines
@@ -123,10 +127,14 @@ class _Visitor(ast.NodeVisitor):
         return above >= 1 and above in self.comments and self.lines[above - 1].strip().startswith("#")
 
     def _add(self, node: ast.stmt, target: str) -> None:
-        if any(e.importer == self.name and e.target == target and e.line == node.lineno for e in self.g.edges[-8:]):
+        if any(
+            e.importer == self.name and e.target == target and e.line == node.lineno
+            for e in self.g.edges[-8:]
+        ):
             return  # `from x import a, b` is one import of x
-        self.g.edges.append(Edge(self.name, target, self.rel, node.lineno, self.depth > 0, self.tc > 0,
-                                 self._why(node)))
+        self.g.edges.append(
+            Edge(self.name, target, self.rel, node.lineno, self.depth > 0, self.tc > 0, self._why(node))
+        )
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -155,8 +163,9 @@ class _Visitor(ast.NodeVisitor):
                 if self._ours(arg.value.lstrip(".")) or arg.value.startswith("."):
                     self.g.dynamic.append(Dynamic(self.name, repr(arg.value), self.rel, node.lineno))
             else:  # a computed name: we cannot tell it is not ours, so it is refused too
-                self.g.dynamic.append(Dynamic(self.name, f"a computed name ({ast.unparse(arg)})", self.rel,
-                                              node.lineno))
+                self.g.dynamic.append(
+                    Dynamic(self.name, f"a computed name ({ast.unparse(arg)})", self.rel, node.lineno)
+                )
         self.generic_visit(node)
 
 
@@ -172,8 +181,14 @@ def build(root: Path, layers: Iterable[str] = LAYERS, skip: Iterable[str] = SKIP
     for path in files:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=str(path))
-        _Visitor(g, _module_name(root, path), path, path.name == "__init__.py", _comment_lines(source),
-                 source.splitlines()).visit(tree)
+        _Visitor(
+            g,
+            _module_name(root, path),
+            path,
+            path.name == "__init__.py",
+            _comment_lines(source),
+            source.splitlines(),
+        ).visit(tree)
     return g
 
 
@@ -183,9 +198,12 @@ def _rank(module: str) -> int:
 
 def upward(g: Graph) -> list[str]:
     """(a) Imports of a package ranked above the importer's."""
-    return [f"{g.where(e)}: {e.importer} ({e.importer.split('.')[0]}) imports {e.target} "
-            f"({e.target.split('.')[0]}), a layer above it (order, lowest first: {', '.join(LAYERS)})"
-            for e in g.edges if _rank(e.target) > _rank(e.importer)]
+    return [
+        f"{g.where(e)}: {e.importer} ({e.importer.split('.')[0]}) imports {e.target} "
+        f"({e.target.split('.')[0]}), a layer above it (order, lowest first: {', '.join(LAYERS)})"
+        for e in g.edges
+        if _rank(e.target) > _rank(e.importer)
+    ]
 
 
 def cycles(g: Graph) -> list[str]:
@@ -240,7 +258,11 @@ def cycles(g: Graph) -> list[str]:
         members = set(comp)
         path = _cycle_through(comp[0], adj, members)
         steps = " -> ".join(f"{a} ({g.where(adj[a][b])})" for a, b in zip(path, path[1:], strict=False))
-        others = "" if len(comp) == len(path) - 1 else f" (the tangle also holds: {', '.join(sorted(members - set(path)))})"
+        others = (
+            ""
+            if len(comp) == len(path) - 1
+            else f" (the tangle also holds: {', '.join(sorted(members - set(path)))})"
+        )
         out.append(f"import cycle among {len(comp)} modules: {steps} -> {path[-1]}{others}")
     return out
 
@@ -269,12 +291,17 @@ def _cycle_through(start: str, adj: dict[str, dict[str, Edge]], members: set[str
 
 def dynamic(g: Graph) -> list[str]:
     """(c) importlib / __import__ loading of our own modules."""
-    return [f"{g.where(d)}: {d.importer} loads {d.what} dynamically; import our modules with a plain import"
-            for d in g.dynamic]
+    return [
+        f"{g.where(d)}: {d.importer} loads {d.what} dynamically; import our modules with a plain import"
+        for d in g.dynamic
+    ]
 
 
 def unexplained(g: Graph) -> list[str]:
     """(d) Function-level imports of our modules without a comment saying why."""
-    return [f"{g.where(e)}: {e.importer} imports {e.target} inside a function without a comment saying why "
-            f"(import at module level, or write the reason on that line or the line above)"
-            for e in g.edges if e.function_level and not e.why]
+    return [
+        f"{g.where(e)}: {e.importer} imports {e.target} inside a function without a comment saying why "
+        f"(import at module level, or write the reason on that line or the line above)"
+        for e in g.edges
+        if e.function_level and not e.why
+    ]

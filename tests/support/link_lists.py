@@ -12,9 +12,20 @@ from sqlalchemy import text
 from storage.importer import COLUMNS, import_file
 
 GOOD = Path(__file__).parent.parent / "data" / "links_35.csv"
-HEADER = [name for name, key in COLUMNS if not key.startswith("group_cadre")]  # the optional 包组 columns: tests/test_group_links.py
-DATA_TABLES = ["township", "village", "villager_group", "cadre", "household", "link", "service_card",
-               "household_info_history", "link_change"]
+HEADER = [
+    name for name, key in COLUMNS if not key.startswith("group_cadre")
+]  # the optional 包组 columns: tests/test_group_links.py
+DATA_TABLES = [
+    "township",
+    "village",
+    "villager_group",
+    "cadre",
+    "household",
+    "link",
+    "service_card",
+    "household_info_history",
+    "link_change",
+]
 
 
 def good_rows() -> list[list[str]]:
@@ -54,7 +65,10 @@ def import_links(session, data: bytes, filename: str = "links.csv"):
 
 
 def snapshot(session) -> dict[str, list[tuple]]:
-    return {t: [tuple(r) for r in session.execute(text(f'SELECT * FROM "{t}" ORDER BY 1')).all()] for t in DATA_TABLES}
+    return {
+        t: [tuple(r) for r in session.execute(text(f'SELECT * FROM "{t}" ORDER BY 1')).all()]
+        for t in DATA_TABLES
+    }
 
 
 COUNTY_HEADER = ["乡镇", *HEADER]
@@ -64,5 +78,7 @@ def county_rows() -> list[list[str]]:
     """A county's list: the good 35 rows for 龙伏镇 and the same villages and families for 青山镇, where other
     cadres (other phones) serve them and the cards are to be numbered (names of villages repeat across townships)."""
     good = good_rows()
-    other = [[*r[:5], "", r[6], "137" + "".join(ch for ch in r[7] if ch.isdigit())[-8:], *r[8:]] for r in good]
+    other = [
+        [*r[:5], "", r[6], "137" + "".join(ch for ch in r[7] if ch.isdigit())[-8:], *r[8:]] for r in good
+    ]
     return [["龙伏镇", *r] for r in good] + [["青山镇", *r] for r in other]

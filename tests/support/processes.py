@@ -15,7 +15,8 @@ def free_port() -> int:
 
 
 def write_config(path: Path, db_url: str, api_base: str, media: Path) -> Path:
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [general]
 media_dir = "{media}"
 log_level = "WARNING"
@@ -38,5 +39,7 @@ id = "TPL_NOTICE"
 id = "TPL_REQUEST"
 [wechat.templates.reply]
 id = "TPL_REPLY"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path

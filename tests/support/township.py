@@ -62,8 +62,13 @@ class Scenario:
         return self.add(Village(township_id=t.id, name=name))
 
     def cadre(self, name: str, phone: str, village: Village, created: str, households: int) -> Cadre:
-        c = self.add(Cadre(name=name, phone=phone, post="联户干部", village_id=village.id, created_at=at(created)))
-        hs = [Household(village_id=village.id, head_name=f"{name}户{i}", population=3) for i in range(households)]
+        c = self.add(
+            Cadre(name=name, phone=phone, post="联户干部", village_id=village.id, created_at=at(created))
+        )
+        hs = [
+            Household(village_id=village.id, head_name=f"{name}户{i}", population=3)
+            for i in range(households)
+        ]
         self.s.add_all(hs)
         self.s.flush()
         self.s.add_all([Link(household_id=h.id, cadre_id=c.id) for h in hs])
@@ -72,33 +77,80 @@ class Scenario:
 
     def diary(self, c: Cadre, local: str, deleted: bool = False) -> None:
         moment = at(local)
-        self.s.add(DiaryEntry(cadre_id=c.id, day=local_day(moment, TZ), text="走访农户", created_at=moment,
-                              deleted_at=moment + timedelta(minutes=5) if deleted else None))
+        self.s.add(
+            DiaryEntry(
+                cadre_id=c.id,
+                day=local_day(moment, TZ),
+                text="走访农户",
+                created_at=moment,
+                deleted_at=moment + timedelta(minutes=5) if deleted else None,
+            )
+        )
 
     def summary(self, c: Cadre, month: str, local: str, on_time: bool) -> None:
         moment = at(local)
-        self.s.add(MonthlySummary(cadre_id=c.id, month=month, text="本月小结", submitted_at=moment,
-                                  submitted_day=local_day(moment, TZ), on_time=on_time))
+        self.s.add(
+            MonthlySummary(
+                cadre_id=c.id,
+                month=month,
+                text="本月小结",
+                submitted_at=moment,
+                submitted_day=local_day(moment, TZ),
+                on_time=on_time,
+            )
+        )
 
-    def task(self, number: int, deadline: str, assignments: list[tuple[Cadre, str | None, int]],
-             cancelled: bool = False) -> None:
-        t = self.add(Task(number=number, title=f"督办事项{number}", body="按要求完成", deadline=at(deadline),
-                          published_at=at("2026-11-01 09:00"), targets=["all"],
-                          cancelled_at=at("2026-11-02 09:00") if cancelled else None))
+    def task(
+        self,
+        number: int,
+        deadline: str,
+        assignments: list[tuple[Cadre, str | None, int]],
+        cancelled: bool = False,
+    ) -> None:
+        t = self.add(
+            Task(
+                number=number,
+                title=f"督办事项{number}",
+                body="按要求完成",
+                deadline=at(deadline),
+                published_at=at("2026-11-01 09:00"),
+                targets=["all"],
+                cancelled_at=at("2026-11-02 09:00") if cancelled else None,
+            )
+        )
         for cadre, fed, returned in assignments:
-            self.s.add(TaskAssignment(task_id=t.id, cadre_id=cadre.id, deadline=t.deadline,
-                                      status="fed_back" if fed else "delivered",
-                                      first_feedback_at=at(fed) if fed else None, returned_count=returned))
+            self.s.add(
+                TaskAssignment(
+                    task_id=t.id,
+                    cadre_id=cadre.id,
+                    deadline=t.deadline,
+                    status="fed_back" if fed else "delivered",
+                    first_feedback_at=at(fed) if fed else None,
+                    returned_count=returned,
+                )
+            )
         self.s.flush()
 
     def request(self, c: Cadre, created: str, answered: str | None, satisfaction: str | None = None) -> None:
         self.seq += 1
         h = self.s.query(Link).filter(Link.cadre_id == c.id).first().household
-        ident = self.add(WechatIdentity(openid=f"ovillager{self.seq:04d}", kind="villager", household_id=h.id))
-        self.add(VillagerRequest(number=self.seq, household_id=h.id, identity_id=ident.id, cadre_id=c.id,
-                                 category="求助", text="路灯坏了", created_at=at(created),
-                                 first_answer_at=at(answered) if answered else None,
-                                 status="answered" if answered else "open", satisfaction=satisfaction))
+        ident = self.add(
+            WechatIdentity(openid=f"ovillager{self.seq:04d}", kind="villager", household_id=h.id)
+        )
+        self.add(
+            VillagerRequest(
+                number=self.seq,
+                household_id=h.id,
+                identity_id=ident.id,
+                cadre_id=c.id,
+                category="求助",
+                text="路灯坏了",
+                created_at=at(created),
+                first_answer_at=at(answered) if answered else None,
+                status="answered" if answered else "open",
+                satisfaction=satisfaction,
+            )
+        )
 
     def build(self) -> None:
         xq, sm = self.village("新桥村"), self.village("石门村")
@@ -109,8 +161,12 @@ class Scenario:
         zhao = self.cadre("赵六", "13900000005", sm, "2026-11-01 00:00", 30)
         days = nov_workdays()
         assert len(days) == 21
-        october = [d for d in (date(2026, 10, 1) + timedelta(i) for i in range(31))
-                   if (d.weekday() < 5 and not date(2026, 10, 1) <= d <= date(2026, 10, 7)) or d == date(2026, 10, 10)]
+        october = [
+            d
+            for d in (date(2026, 10, 1) + timedelta(i) for i in range(31))
+            if (d.weekday() < 5 and not date(2026, 10, 1) <= d <= date(2026, 10, 7))
+            or d == date(2026, 10, 10)
+        ]
         assert len(october) == 18
         for d in october:
             self.diary(zhang, f"{d} 20:00")
@@ -135,8 +191,16 @@ class Scenario:
         self.summary(sun, "2026-11", "2026-11-30 20:00", True)
         self.summary(wang, "2026-11", "2026-11-29 20:00", True)
 
-        self.task(1, "2026-11-20 18:00", [(zhang, "2026-11-19 10:00", 0), (li, "2026-11-20 09:00", 0),
-                                          (sun, "2026-11-18 15:00", 0), (zhao, None, 0)])
+        self.task(
+            1,
+            "2026-11-20 18:00",
+            [
+                (zhang, "2026-11-19 10:00", 0),
+                (li, "2026-11-20 09:00", 0),
+                (sun, "2026-11-18 15:00", 0),
+                (zhao, None, 0),
+            ],
+        )
         self.task(2, "2026-11-28 18:00", [(zhang, "2026-11-28 17:00", 0), (sun, "2026-11-27 11:00", 0)])
         self.task(3, "2026-11-25 18:00", [(sun, "2026-11-24 16:00", 1)])
         self.task(4, "2026-11-26 18:00", [(sun, "2026-11-26 18:00", 0)])

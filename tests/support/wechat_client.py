@@ -36,13 +36,18 @@ def wechat_signature(token: str, *parts: str) -> str:
     return hashlib.sha1("".join(sorted([token, *parts])).encode()).hexdigest()
 
 
-def xml(openid: str, kind: str, *, create_time: int, msg_id: int | None = None, to: str = "gh_test",
-        **fields: Any) -> str:
+def xml(
+    openid: str, kind: str, *, create_time: int, msg_id: int | None = None, to: str = "gh_test", **fields: Any
+) -> str:
     def cdata(v: Any) -> str:
         return "<![CDATA[" + str(v).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
-    parts = [f"<ToUserName>{cdata(to)}</ToUserName>", f"<FromUserName>{cdata(openid)}</FromUserName>",
-             f"<CreateTime>{create_time}</CreateTime>", f"<MsgType>{cdata(kind)}</MsgType>"]
+    parts = [
+        f"<ToUserName>{cdata(to)}</ToUserName>",
+        f"<FromUserName>{cdata(openid)}</FromUserName>",
+        f"<CreateTime>{create_time}</CreateTime>",
+        f"<MsgType>{cdata(kind)}</MsgType>",
+    ]
     for k, v in fields.items():
         parts.append(f"<{k}>{cdata(v)}</{k}>")
     if msg_id is not None:
@@ -56,8 +61,15 @@ class WechatClient:
     ``now`` is a callable giving the current time (the FakeClock), used for timestamp and CreateTime.
     """
 
-    def __init__(self, client: Any, token: str, now: Callable[[], datetime], *, aes_key: str = "",
-                 app_id: str = "wxtestappid") -> None:
+    def __init__(
+        self,
+        client: Any,
+        token: str,
+        now: Callable[[], datetime],
+        *,
+        aes_key: str = "",
+        app_id: str = "wxtestappid",
+    ) -> None:
         self.client = client
         self.token = token
         self.now = now
@@ -76,14 +88,18 @@ class WechatClient:
     def query(self, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
         timestamp = self.ts() if timestamp is None else timestamp
         nonce = nonce or secrets.token_hex(4)
-        return {"timestamp": str(timestamp), "nonce": nonce,
-                "signature": wechat_signature(self.token, str(timestamp), nonce)}
+        return {
+            "timestamp": str(timestamp),
+            "nonce": nonce,
+            "signature": wechat_signature(self.token, str(timestamp), nonce),
+        }
 
     def post_raw(self, body: str | bytes, *, query: dict[str, str] | None = None) -> Any:
         q = query or self.query()
         if self.crypto is not None and (query is None or "encrypt_type" not in query):
-            enc = self.crypto.encrypt_message(body if isinstance(body, str) else body.decode(), q["nonce"],
-                                              q["timestamp"])
+            enc = self.crypto.encrypt_message(
+                body if isinstance(body, str) else body.decode(), q["nonce"], q["timestamp"]
+            )
             from xml.etree.ElementTree import fromstring
 
             root = fromstring(enc)
@@ -93,8 +109,15 @@ class WechatClient:
         self.last = self.client.post("/wechat", query_string=q, data=body, content_type="text/xml")
         return self.last
 
-    def post(self, openid: str, kind: str, *, msg_id: int | None = None, create_time: int | None = None,
-             **fields: Any) -> str | None:
+    def post(
+        self,
+        openid: str,
+        kind: str,
+        *,
+        msg_id: int | None = None,
+        create_time: int | None = None,
+        **fields: Any,
+    ) -> str | None:
         if msg_id is None and kind != "event":
             msg_id = next(_ids)
         body = xml(openid, kind, create_time=create_time or self.ts(), msg_id=msg_id, **fields)
@@ -110,8 +133,9 @@ class WechatClient:
 
         if self.crypto is not None:
             root = fromstring(data)
-            data = self.crypto.decrypt_message(data, root.findtext("MsgSignature"), root.findtext("TimeStamp"),
-                                               root.findtext("Nonce"))
+            data = self.crypto.decrypt_message(
+                data, root.findtext("MsgSignature"), root.findtext("TimeStamp"), root.findtext("Nonce")
+            )
             if isinstance(data, bytes):
                 data = data.decode()
         root = fromstring(data)
@@ -127,7 +151,9 @@ class WechatClient:
     def image(self, openid: str, media_id: str = "img-media-1", **kw: Any) -> str | None:
         return self.post(openid, "image", MediaId=media_id, PicUrl="http://127.0.0.1/pic.jpg", **kw)
 
-    def location(self, openid: str, lat: float = 26.5, lon: float = 106.7, label: str = "新桥村口", **kw: Any) -> str | None:
+    def location(
+        self, openid: str, lat: float = 26.5, lon: float = 106.7, label: str = "新桥村口", **kw: Any
+    ) -> str | None:
         return self.post(openid, "location", Location_X=lat, Location_Y=lon, Scale=15, Label=label, **kw)
 
     def event(self, openid: str, event: str, key: str | None = None, **kw: Any) -> str | None:
