@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage.accounts import normalize_phone
 from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, SourceRow
@@ -27,92 +27,138 @@ def valid_phone(phone: str) -> bool:
     return bool(_MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone))
 
 
+# One check each: (column key, message) for every problem found, none when the cells are right.
+Errors = list[tuple[str, str]]
+
+
+class RowPhones(NamedTuple):
+    """The row's three phones, normalised ("" when the cell is empty)."""
+
+    head: str
+    cadre: str
+    group: str
+
+
 def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
+    """The row's cleaned values, or None with its problems added to ``problems`` (every problem of the row,
+    in the order of the checks below, so the office can fix a row in one go)."""
     v = row.values
-    n = row.number
-    bad = False
-
-    def err(key: str, message: str) -> None:
-        nonlocal bad
-        bad = True
-        problems.append(Problem(n, COLUMN_OF[key], message))
-
-    for key in ("village", "head_name", "cadre_name"):
-        if not v[key]:
-            err(key, f"{COLUMN_OF[key]}为空")
-    for key, value in v.items():
-        if (
-            "\x00" in value and key in COLUMN_OF
-        ):  # PostgreSQL text cannot hold NUL (a DataError, not an answer)
-            err(key, "含有不允许的控制字符（NUL）")
-    for key, limit in _LIMITS.items():
-        if len(v[key]) > limit:
-            err(key, f"过长（{len(v[key])} 字，最多 {limit} 字）")
-    head_phone = normalize_phone(v["head_phone"]) if v["head_phone"] else ""
-    if head_phone and not valid_phone(head_phone):
-        err("head_phone", f"「{v['head_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）")
-    cadre_phone = normalize_phone(v["cadre_phone"]) if v["cadre_phone"] else ""
-    if not cadre_phone:
-        err("cadre_phone", "干部电话为空（干部以电话识别）")
-    elif not valid_phone(cadre_phone):
-        err("cadre_phone", f"「{v['cadre_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）")
-    group_phone = normalize_phone(v["group_cadre_phone"]) if v["group_cadre_phone"] else ""
-    if group_phone and not valid_phone(group_phone):
-        err(
-            "group_cadre_phone",
-            f"「{v['group_cadre_phone']}」不是有效的电话号码（手机 11 位，或带区号的座机）",
-        )
-    elif v["group_cadre_name"] and not group_phone:
-        err("group_cadre_phone", "填写了包组干部却没有包组干部电话（干部以电话识别）")
-    elif group_phone and not v["group"]:
-        err("group", "填写了包组干部，但村民小组为空（包组干部联系的是一个村民小组）")
-    # The template's example row left in place, unchanged, would add a made-up household and cadre.
-    if (
-        v["village"],
-        v["group"],
-        v["head_name"],
-        head_phone,
-        v["cadre_name"],
-        cadre_phone,
-        v["cadre_post"],
-        v["cadre_unit"],
-    ) == tuple(EXAMPLE_ROW[i] for i in (0, 1, 2, 3, 6, 7, 8, 9)):
-        err("head_name", f"这是模板里的示例行（{EXAMPLE_ROW[2]}），请删除这一行后再导入")
-    population: int | None = None
-    pop = v["population"].replace("人", "").replace("口", "").strip()
-    if not pop:
-        err("population", "家庭人口为空")
-    else:
-        try:
-            f = float(pop)
-        except ValueError:
-            err("population", f"「{v['population']}」不是数字")
-        else:
-            if f != int(f):
-                err("population", f"「{v['population']}」不是整数")
-            elif f < 0:
-                err("population", f"「{v['population']}」是负数")
-            elif f > 99:
-                err("population", f"「{v['population']}」不合理（超过 99 人）")
-            else:
-                population = int(f)
+    phones = row_phones(v)
+    population, population_error = parse_population(v["population"])
     card = v["card"].replace(" ", "").upper()
-    if card and not _CARD.fullmatch(card):
-        err("card", f"「{v['card']}」不是有效的卡号（最多 20 位数字或字母）")
-    if bad:
+    errors = [
+        *cell_errors(v),
+        *phone_errors(v, phones),
+        *example_row_error(v, phones),
+        *population_error,
+        *card_error(v["card"], card),
+    ]
+    problems.extend(Problem(row.number, COLUMN_OF[key], message) for key, message in errors)
+    if errors:
         return None
     return {
-        "row": n,
+        "row": row.number,
         "village": v["village"],
         "group": v["group"],
         "head_name": v["head_name"],
-        "head_phone": head_phone or None,
+        "head_phone": phones.head or None,
         "population": population,
         "card": card or None,
         "cadre_name": v["cadre_name"],
-        "cadre_phone": cadre_phone,
+        "cadre_phone": phones.cadre,
         "cadre_post": v["cadre_post"] or None,
         "cadre_unit": v["cadre_unit"] or None,
         "group_cadre_name": v["group_cadre_name"],
-        "group_cadre_phone": group_phone or None,
+        "group_cadre_phone": phones.group or None,
     }
+
+
+def row_phones(v: dict[str, str]) -> RowPhones:
+    """Normalised once, because both the phone checks and the example-row check compare normalised numbers."""
+    return RowPhones(
+        *(
+            normalize_phone(v[key]) if v[key] else ""
+            for key in ("head_phone", "cadre_phone", "group_cadre_phone")
+        )
+    )
+
+
+def cell_errors(v: dict[str, str]) -> Errors:
+    """Required cells, characters the database cannot hold, and lengths the columns can hold."""
+    errors = [(key, f"{COLUMN_OF[key]}为空") for key in ("village", "head_name", "cadre_name") if not v[key]]
+    # PostgreSQL text cannot hold NUL (a DataError, not an answer)
+    errors += [
+        (key, "含有不允许的控制字符（NUL）")
+        for key, value in v.items()
+        if "\x00" in value and key in COLUMN_OF
+    ]
+    errors += [
+        (key, f"过长（{len(v[key])} 字，最多 {limit} 字）")
+        for key, limit in _LIMITS.items()
+        if len(v[key]) > limit
+    ]
+    return errors
+
+
+def phone_errors(v: dict[str, str], phones: RowPhones) -> Errors:
+    """Cadres are known by their phone, so a cadre's phone is required and a 包组干部 needs one (and a group)."""
+    errors: Errors = []
+    if phones.head and not valid_phone(phones.head):
+        errors.append(("head_phone", _not_a_phone(v["head_phone"])))
+    if not phones.cadre:
+        errors.append(("cadre_phone", "干部电话为空（干部以电话识别）"))
+    elif not valid_phone(phones.cadre):
+        errors.append(("cadre_phone", _not_a_phone(v["cadre_phone"])))
+    if phones.group and not valid_phone(phones.group):
+        errors.append(("group_cadre_phone", _not_a_phone(v["group_cadre_phone"])))
+    elif v["group_cadre_name"] and not phones.group:
+        errors.append(("group_cadre_phone", "填写了包组干部却没有包组干部电话（干部以电话识别）"))
+    elif phones.group and not v["group"]:
+        errors.append(("group", "填写了包组干部，但村民小组为空（包组干部联系的是一个村民小组）"))
+    return errors
+
+
+def _not_a_phone(cell: str) -> str:
+    return f"「{cell}」不是有效的电话号码（手机 11 位，或带区号的座机）"
+
+
+def example_row_error(v: dict[str, str], phones: RowPhones) -> Errors:
+    """The template's example row left in place, unchanged, would add a made-up household and cadre."""
+    cells = (
+        v["village"],
+        v["group"],
+        v["head_name"],
+        phones.head,
+        v["cadre_name"],
+        phones.cadre,
+        v["cadre_post"],
+        v["cadre_unit"],
+    )
+    if cells == tuple(EXAMPLE_ROW[i] for i in (0, 1, 2, 3, 6, 7, 8, 9)):
+        return [("head_name", f"这是模板里的示例行（{EXAMPLE_ROW[2]}），请删除这一行后再导入")]
+    return []
+
+
+def parse_population(cell: str) -> tuple[int | None, Errors]:
+    """家庭人口 as people write it ("4", "4人", "4.0" from a spreadsheet): a whole number from 0 to 99."""
+    pop = cell.replace("人", "").replace("口", "").strip()
+    if not pop:
+        return None, [("population", "家庭人口为空")]
+    try:
+        f = float(pop)
+    except ValueError:
+        return None, [("population", f"「{cell}」不是数字")]
+    if f != int(f):
+        return None, [("population", f"「{cell}」不是整数")]
+    if f < 0:
+        return None, [("population", f"「{cell}」是负数")]
+    if f > 99:
+        return None, [("population", f"「{cell}」不合理（超过 99 人）")]
+    return int(f), []
+
+
+def card_error(cell: str, card: str) -> Errors:
+    """A card number as printed may carry spaces; what remains is up to 20 digits, letters or dashes."""
+    if card and not _CARD.fullmatch(card):
+        return [("card", f"「{cell}」不是有效的卡号（最多 20 位数字或字母）")]
+    return []
