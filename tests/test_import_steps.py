@@ -1,13 +1,18 @@
-"""The link-list import's steps one at a time, without a file: a row's own checks (storage/importer/validate.py).
-The whole import, file to database, is tests/test_import.py."""
+"""The link-list import's steps one at a time, without a file or a database: a row's own checks and the rows
+against each other (storage/importer/validate.py), a row against what is stored (matching.py), and what an
+accepted row changes (changes.py). The whole import, file to database, is tests/test_import.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from storage.importer import COLUMNS, Problem, SourceRow
+from storage.importer import COLUMNS, ImportPlan, Problem, SourceRow
+from storage.importer.changes import minimum_warnings, plan_card, plan_details, plan_link
+from storage.importer.matching import card_finds, match_households, stored_household
+from storage.importer.stored import Stored
 from storage.importer.validate import (
     check_row,
+    check_rows_together,
     example_row_error,
     parse_population,
     phone_errors,
@@ -132,3 +137,201 @@ def test_a_good_row_comes_back_cleaned():
         "group_cadre_phone": None,
     }
     assert problems == []
+
+
+# --------------------------------------------------------------------------------------------------
+# The rows against each other
+# --------------------------------------------------------------------------------------------------
+
+
+def _row(n: int, **cells: str) -> dict:
+    problems: list[Problem] = []
+    row = check_row(SourceRow(n, _values(**cells)), problems)
+    assert row is not None, problems
+    return row
+
+
+def test_a_cadre_phone_written_with_two_names_is_refused_on_the_later_row():
+    problems: list[Problem] = []
+    first = check_rows_together([_row(2), _row(3, head_name="高金花", cadre_name="李铭")], problems)
+    assert [(p.row, p.column) for p in problems] == [(3, "联户干部")]
+    assert "在第 2 行是「李明」，此处却是「李铭」" in problems[0].message
+    assert first["13987654321"]["row"] == 2  # the first row names the cadre
+
+
+def test_one_household_twice_is_a_repeat_under_one_cadre_and_a_conflict_under_two():
+    problems: list[Problem] = []
+    check_rows_together([_row(2), _row(3)], problems)
+    assert [(p.row, p.column) for p in problems] == [(3, "户主姓名")]
+    problems.clear()
+    check_rows_together([_row(2), _row(3, cadre_name="赵丽", cadre_phone="08716543210")], problems)
+    assert [(p.row, p.column) for p in problems] == [(3, "干部电话")]
+    assert "一户只能由一名干部联系" in problems[0].message
+
+
+def test_a_card_number_twice_in_the_list_is_refused():
+    problems: list[Problem] = []
+    check_rows_together([_row(2, card="0010"), _row(3, head_name="高金花", card="0010")], problems)
+    assert [str(p) for p in problems] == ["第 3 行 [服务卡号]：卡号 0010 与第 2 行重复"]
+
+
+# --------------------------------------------------------------------------------------------------
+# A row against what is stored
+# --------------------------------------------------------------------------------------------------
+
+
+def _household(hid: int, township_id: int = 1, **fields) -> dict:
+    return {
+        "id": hid,
+        "village_id": 1,
+        "village": "新桥村",
+        "group": "一组",
+        "group_id": 1,
+        "head_name": "陈金花",
+        "head_phone": "13248373760",
+        "population": 4,
+        "township_id": township_id,
+    } | fields
+
+
+def _stored(*households: dict, cards: dict[str, int] | None = None, **fields) -> Stored:
+    by_id = {h["id"]: h for h in households}
+    return Stored(
+        **{
+            "township_id": 1,
+            "township_names": {1: "示范镇", 2: "第二镇"},
+            "villages": {"新桥村": 1},
+            "group_ids": {(1, "一组"): 1},
+            "households": by_id,
+            "by_identity": {
+                (h["village"], h["group"], h["head_name"], h["head_phone"] or ""): h
+                for h in households
+                if h["township_id"] == 1
+            },
+            "card_households": cards or {},
+            "card_of": {hid: (hid, number) for number, hid in (cards or {}).items() if hid in by_id},
+            "links": {},
+            "cadres": {},
+            "cadre_by_id": {},
+        }
+        | fields
+    )
+
+
+@pytest.mark.parametrize(
+    "cells, found",
+    [
+        ({"head_phone": "13700000001"}, True),  # the phone changed
+        ({"head_name": "陈金华"}, True),  # the name corrected, the phone the same
+        ({"group": "二组"}, True),  # moved to another group of the village
+        ({"head_name": "陈金华", "head_phone": "13700000001"}, False),  # both changed: another household
+        ({"head_name": "陈金华", "head_phone": ""}, False),  # no phone to confirm the new name
+        ({"village": "石门村"}, False),  # another village
+    ],
+)
+def test_a_card_number_alone_finds_a_household_whose_head_changed_one_thing(cells, found):
+    assert card_finds(_row(2, card="0010", **cells), _household(7)) is found
+
+
+def test_a_row_is_its_stored_household_by_identity_or_by_card():
+    h = _household(7)
+    stored = _stored(h, cards={"0010": 7})
+    assert stored_household(_row(2), stored) == (h, None)
+    assert stored_household(_row(2, head_phone="13700000001", card="0010"), stored) == (h, None)
+    assert stored_household(_row(2, head_name="高金花", head_phone=""), stored) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "households, cards, words",
+    [
+        ([], {"0010": 7}, "已删除个人信息的户"),
+        (
+            [_household(7, township_id=2, village="第二镇新桥村")],
+            {"0010": 7},
+            "另一乡镇的农户（第二镇新桥村）",
+        ),
+        (
+            [_household(7, head_name="高金花", head_phone="")],
+            {"0010": 7},
+            "已属于另一户（新桥村一组 高金花）",
+        ),
+        (
+            [_household(7), _household(8, head_name="高金花")],
+            {"0010": 8},
+            "已属于另一户（新桥村一组 高金花）",
+        ),
+    ],
+    ids=["purged", "other township", "another household", "identity and card disagree"],
+)
+def test_a_card_number_that_is_another_households_refuses_the_row(households, cards, words):
+    target, problem = stored_household(_row(2, card="0010"), _stored(*households, cards=cards))
+    assert target is None and problem is not None
+    assert (problem.row, problem.column) == (2, "服务卡号") and words in problem.message
+
+
+def test_two_rows_reaching_one_stored_household_refuse_the_second():
+    h = _household(7)
+    problems: list[Problem] = []
+    rows = [_row(2), _row(3, head_phone="13700000001", card="0010"), _row(4, head_name="高金花")]
+    matched = match_households(rows, _stored(h, cards={"0010": 7}), problems)
+    assert [(r["row"], t) for r, t in matched] == [(2, h), (4, None)]
+    assert [str(p) for p in problems] == [
+        "第 3 行 [服务卡号]：与第 2 行指向数据库中的同一户（新桥村一组 陈金花）"
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# What an accepted row changes
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_household_moved_to_another_group_keeps_the_move_in_its_history():
+    plan = ImportPlan(filename="x")
+    assert plan_details(plan, _row(5, group="二组", population="5"), _household(7)) is True
+    assert plan.household_updates == [
+        {"id": 7, "row": 5, "population": 5, "village": "新桥村", "group": "二组"}
+    ]
+    assert [(h["field"], h["old_value"], h["new_value"]) for h in plan.history] == [
+        ("population", "4", "5"),
+        ("group", "新桥村一组", "新桥村二组"),
+    ]
+    assert plan_details(ImportPlan(filename="x"), _row(5), _household(7)) is False
+
+
+def test_an_empty_card_cell_keeps_the_card_and_another_number_renumbers_it():
+    plan = ImportPlan(filename="x")
+    assert plan_card(plan, _row(5), 7, (70, "0010")) is False
+    assert plan_card(plan, _row(5, card="0011"), 7, (70, "0010")) is True
+    assert plan_card(plan, _row(5), 8, None) is True  # no card yet: one is drawn when the plan is applied
+    assert [(u["card_id"], u["old"], u["number"]) for u in plan.card_updates] == [
+        (70, "0010", "0011"),
+        (None, None, None),
+    ]
+
+
+def test_a_household_is_linked_moved_or_left_with_its_cadre():
+    cadre = {"id": 3, "name": "李明"}
+    stored = _stored(links={7: (30, 3)}, cadre_by_id={3: ("13987654321", cadre)})
+    plan = ImportPlan(filename="x")
+    assert plan_link(plan, _row(5), 7, stored) is False
+    assert plan_link(plan, _row(5, cadre_name="赵丽", cadre_phone="08716543210"), 7, stored) is True
+    assert plan_link(plan, _row(5), 8, stored) is True
+    assert [(u["household_id"], u["link_id"], u["old_cadre_id"]) for u in plan.link_updates] == [
+        (7, 30, 3),
+        (8, None, None),
+    ]
+
+
+def test_the_cadre_a_household_moves_away_from_is_warned_below_the_minimum():
+    plan = ImportPlan(filename="x")
+    plan.link_updates = [{"household_id": 7, "link_id": 30, "old_cadre_id": 3, "cadre_phone": "08716543210"}]
+    stored = _stored(
+        cadres={"13987654321": {"id": 3, "name": "李明"}},
+        cadre_by_id={3: ("13987654321", {"id": 3, "name": "李明"})},
+    )
+    first = {"08716543210": _row(5, cadre_name="赵丽", cadre_phone="08716543210")}
+    minimum_warnings(plan, first, stored, {7: "08716543210", 9: "13987654321"}, minimum=2)
+    assert [str(w) for w in plan.warnings] == [
+        "干部 赵丽（08716543210）联系 1 户，少于 2 户的最低要求",
+        "干部 李明（13987654321）联系 1 户，少于 2 户的最低要求",
+    ]

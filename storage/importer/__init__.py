@@ -9,7 +9,9 @@ Three steps, each callable on its own (the CLI runs them in a row; the console p
 - ``apply_import(session, plan, actor=...)`` writes the plan with bulk statements (never per-row queries:
   100,000 households must import in well under a minute) and audits it. The caller owns the transaction.
 
-The parts: shape (columns, table, plan), read, validate (one row), plan, apply (and import_file), template.
+The parts: shape (columns, table, plan), read, validate (the rows without the database), stored (what the
+database holds), matching (the rows against it), changes (what an accepted list changes), plan (the steps in
+order, per township; the group links), apply (and import_file), template.
 
 All or nothing: a plan with any problem is refused whole, and ``apply_import`` refuses to write it.
 A household is the same household when its village, group, head's name and head's phone are the same, or

@@ -1,9 +1,11 @@
 """Planning: every row checked against the file and the database, and what would change worked out — it only
-reads."""
+reads. ``plan_import`` splits a county's list by its 乡镇 column; ``_plan_township`` runs the steps for one
+township: validate.py (the rows alone and together), stored.py (what the database holds), matching.py (the rows
+against it), the group links (包组联户, here) and changes.py (what an accepted list changes)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -11,29 +13,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
-from storage.importer import shape
+from storage.importer import changes
+from storage.importer.matching import cadres_of_other_townships, match_households
 from storage.importer.shape import (
     COLUMN_OF,
     COLUMNS,
     MIN_HOUSEHOLDS,
     TOWNSHIP_COLUMN,
-    CadreWarning,
     ImportPlan,
     Problem,
     Progress,
     SourceRow,
     Table,
 )
-from storage.importer.validate import check_row
-from storage.models import (
-    Cadre,
-    Household,
-    Link,
-    ServiceCard,
-    Township,
-    Village,
-    VillagerGroup,
-)
+from storage.importer.stored import read_stored
+from storage.importer.validate import check_rows, check_rows_together
+from storage.models import Cadre, Link, Village, VillagerGroup
 
 
 def plan_import(
@@ -96,375 +91,38 @@ def plan_import(
 def _plan_township(
     session: Session, table: Table, township: str, minimum: int, progress: Progress | None
 ) -> ImportPlan:
-    """The plan for rows of one township."""
+    """The plan for rows of one township: the rows checked on their own and together (validate.py), against
+    the database (stored.py, matching.py, the group links here), and — when nothing is wrong — what changes
+    (changes.py). A refused plan lists every problem, sorted by row and column."""
     plan = ImportPlan(filename=table.filename, rows=len(table.rows), problems=list(table.problems))
     if plan.problems:
         return plan
-    rows: list[dict[str, Any]] = []
-    for i, raw in enumerate(table.rows, start=1):
-        checked = check_row(raw, plan.problems)
-        if checked is not None:
-            rows.append(checked)
-        if progress and i % shape.PROGRESS_EVERY == 0:
-            progress("check", i, len(table.rows))
+    rows = check_rows(table.rows, plan.problems, progress)
+    first_cadre = check_rows_together(rows, plan.problems)
 
-    # --- consistency inside the file -------------------------------------------------------------
-    first_cadre: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        c = first_cadre.setdefault(r["cadre_phone"], r)
-        if c["cadre_name"] != r["cadre_name"]:
-            plan.problems.append(
-                Problem(
-                    r["row"],
-                    "联户干部",
-                    f"干部电话 {r['cadre_phone']} 在第 {c['row']} 行是"
-                    f"「{c['cadre_name']}」，此处却是「{r['cadre_name']}」",
-                )
-            )
-    by_identity: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    by_card: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_identity[(r["village"], r["group"], r["head_name"], r["head_phone"] or "")].append(r)
-        if r["card"]:
-            by_card[r["card"]].append(r)
-    for (village, group, head, _phone), same in by_identity.items():
-        if len(same) < 2:
-            continue
-        first = same[0]
-        for r in same[1:]:
-            if r["cadre_phone"] != first["cadre_phone"]:
-                plan.problems.append(
-                    Problem(
-                        r["row"],
-                        "干部电话",
-                        f"同一户（{village}{group} {head}）在第 {first['row']} 行联系干部 {first['cadre_name']}，"
-                        f"此处又联系 {r['cadre_name']}：一户只能由一名干部联系",
-                    )
-                )
-            else:
-                plan.problems.append(
-                    Problem(r["row"], "户主姓名", f"与第 {first['row']} 行重复（{village}{group} {head}）")
-                )
-    for card, same in by_card.items():
-        for r in same[1:]:
-            plan.problems.append(Problem(r["row"], "服务卡号", f"卡号 {card} 与第 {same[0]['row']} 行重复"))
-
-    # --- against the database --------------------------------------------------------------------
     plan.township_name = township
-    t = session.scalar(select(Township).where(Township.name == plan.township_name))
-    plan.township_id = t.id if t else None
-    township_names: dict[int, str] = {
-        tid: name for tid, name in session.execute(select(Township.id, Township.name))
-    }
-    villages: dict[str, int] = {}  # this township's, by name (names repeat across a county)
-    village_township: dict[int, int] = {}
-    village_label: dict[int, str] = {}
-    for vid, vname, tid in session.execute(select(Village.id, Village.name, Village.township_id)):
-        village_township[vid] = tid
-        village_label[vid] = vname if tid == plan.township_id else f"{township_names.get(tid, '')}{vname}"
-        if tid == plan.township_id:
-            villages[vname] = vid
-    groups = {
-        gid: (vid, gname)
-        for gid, vid, gname in session.execute(
-            select(VillagerGroup.id, VillagerGroup.village_id, VillagerGroup.name)
-        )
-    }
-    plan.group_ids = {(vid, gname): gid for gid, (vid, gname) in groups.items()}
-    existing: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    by_id: dict[int, dict[str, Any]] = {}
-    for hid, vid, gid, head, phone, pop in session.execute(
-        select(
-            Household.id,
-            Household.village_id,
-            Household.group_id,
-            Household.head_name,
-            Household.head_phone,
-            Household.population,
-        ).where(Household.purged_at.is_(None))
-    ):
-        gname = groups[gid][1] if gid else ""
-        h = {
-            "id": hid,
-            "village_id": vid,
-            "village": village_label.get(vid, f"#{vid}"),
-            "group": gname,
-            "group_id": gid,
-            "head_name": head,
-            "head_phone": phone,
-            "population": pop,
-            "township_id": village_township.get(vid),
-        }
-        if h["township_id"] == plan.township_id:
-            existing.setdefault((h["village"], gname, head, phone or ""), h)
-        by_id[hid] = h
-    cards: dict[str, int] = {}
-    card_of: dict[int, tuple[int, str]] = {}
-    for cid, hid, number in session.execute(
-        select(ServiceCard.id, ServiceCard.household_id, ServiceCard.number)
-    ):
-        cards[number] = hid
-        card_of[hid] = (cid, number)
-    links = {
-        hid: (lid, cid)
-        for lid, hid, cid in session.execute(select(Link.id, Link.household_id, Link.cadre_id))
-    }
-    cadres = {
-        phone: {"id": cid, "name": name, "post": post, "unit": unit, "village_id": vid, "township_id": tid}
-        for cid, phone, name, post, unit, vid, tid in session.execute(
-            select(
-                Cadre.id, Cadre.phone, Cadre.name, Cadre.post, Cadre.unit, Cadre.village_id, Cadre.township_id
-            )
-        )
-    }
-    for phone, r in first_cadre.items():
-        other = cadres.get(phone, {}).get("township_id")
-        if other is not None and other != plan.township_id:
-            plan.problems.append(
-                Problem(
-                    r["row"],
-                    "干部电话",
-                    f"干部电话 {phone} 已是{township_names.get(other, '')}"
-                    f"的干部（{cadres[phone]['name']}）：一名干部只属于一个乡镇",
-                )
-            )
-    cadre_by_id = {c["id"]: (phone, c) for phone, c in cadres.items()}
-
-    targets: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        key = (r["village"], r["group"], r["head_name"], r["head_phone"] or "")
-        h_key = existing.get(key)
-        h_card = by_id.get(cards[r["card"]]) if r["card"] and r["card"] in cards else None
-        if r["card"] and r["card"] in cards and h_card is None:
-            plan.problems.append(
-                Problem(r["row"], "服务卡号", f"卡号 {r['card']} 已属于另一户（已删除个人信息的户）")
-            )
-            continue
-        if h_card and h_card["township_id"] != plan.township_id:
-            plan.problems.append(
-                Problem(
-                    r["row"],
-                    "服务卡号",
-                    f"卡号 {r['card']} 已属于另一乡镇的农户（{h_card['village']}），服务卡号全县唯一",
-                )
-            )
-            continue
-        if h_card and not h_key:
-            # A card number alone finds the household again after its head's phone or name changed (not
-            # both), or after it moved to another group of the same village; anything else is another
-            # household's card, most likely a typo.
-            same_phone = bool(r["head_phone"]) and h_card["head_phone"] == r["head_phone"]
-            if h_card["village"] != r["village"] or (
-                h_card["head_name"] != r["head_name"] and not same_phone
-            ):
-                plan.problems.append(
-                    Problem(
-                        r["row"],
-                        "服务卡号",
-                        f"卡号 {r['card']} 已属于另一户（{h_card['village']}{h_card['group']} "
-                        f"{h_card['head_name']}），不能重复",
-                    )
-                )
-                continue
-        if h_key and h_card and h_key["id"] != h_card["id"]:
-            plan.problems.append(
-                Problem(
-                    r["row"],
-                    "服务卡号",
-                    f"卡号 {r['card']} 已属于另一户（{h_card['village']}{h_card['group']} "
-                    f"{h_card['head_name']}），不能重复",
-                )
-            )
-            continue
-        target = h_key or h_card
-        if target is not None:
-            if target["id"] in targets:
-                other = targets[target["id"]]
-                plan.problems.append(
-                    Problem(
-                        r["row"],
-                        "服务卡号" if r["card"] else "户主姓名",
-                        f"与第 {other['row']} 行指向数据库中的同一户（{target['village']}{target['group']} "
-                        f"{target['head_name']}）",
-                    )
-                )
-                continue
-            targets[target["id"]] = r
-        r["target"] = target
-    _plan_group_links(plan, rows, first_cadre, cadres)
-
+    stored = read_stored(session, township)
+    plan.township_id = stored.township_id
+    plan.group_ids = stored.group_ids
+    cadres_of_other_townships(first_cadre, stored, plan.problems)
+    matched = match_households(rows, stored, plan.problems)
+    _plan_group_links(plan, rows, first_cadre, stored.cadres)
     if plan.problems:
-        plan.problems.sort(
-            key=lambda p: (
-                p.row or 0,
-                [n for n, _ in COLUMNS].index(p.column) if p.column in COLUMN_OF.values() else 99,
-            )
-        )
+        plan.problems.sort(key=_row_and_column)
         return plan
 
-    # --- what changes ------------------------------------------------------------------------------
-    file_villages = list(dict.fromkeys(r["village"] for r in rows))
-    plan.new_villages = [v for v in file_villages if v not in villages]
-    plan.village_ids = {v: villages[v] for v in file_villages if v in villages}
+    changes.plan_places(plan, rows, stored)
     _group_link_changes(session, plan)
-    new_groups = list(dict.fromkeys((r["village"], r["group"]) for r in rows if r["group"]))
-    plan.new_groups = [(v, g) for v, g in new_groups if (plan.village_ids.get(v), g) not in plan.group_ids]
-
-    cadre_villages: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in rows:
-        cadre_villages[r["cadre_phone"]][r["village"]] += 1
-    # post and unit: the first non-empty value in the file; empty cells keep what is stored
-    posts: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for r in rows:
-        if r["cadre_post"]:
-            posts.setdefault(r["cadre_phone"], r["cadre_post"])
-        if r["cadre_unit"]:
-            units.setdefault(r["cadre_phone"], r["cadre_unit"])
-    counts = Counter[str]()
-    for phone, r in first_cadre.items():
-        post, unit = posts.get(phone), units.get(phone)
-        village = cadre_villages[phone].most_common(1)[0][0]
-        if phone not in cadres:
-            plan.new_cadres.append(
-                {"phone": phone, "name": r["cadre_name"], "post": post, "unit": unit, "village": village}
-            )
-            counts["cadres_new"] += 1
-            continue
-        c = cadres[phone]
-        change: dict[str, Any] = {}
-        if c["name"] != r["cadre_name"]:
-            change["name"] = r["cadre_name"]
-        if post and c["post"] != post:
-            change["post"] = post
-        if unit and c["unit"] != unit:
-            change["unit"] = unit
-        if change:
-            plan.cadre_updates.append({"id": c["id"], **change})
-            counts["cadres_updated"] += 1
-        else:
-            counts["cadres_unchanged"] += 1
-        plan.cadre_ids[phone] = c["id"]
-
-    final_cadre: dict[int, str] = {}  # household id -> cadre phone, for existing households after import
-    for hid, (_lid, cid) in links.items():
-        if cid in cadre_by_id:
-            final_cadre[hid] = cadre_by_id[cid][0]
-    for i, r in enumerate(rows, start=1):
-        if progress and i % shape.PROGRESS_EVERY == 0:
-            progress("plan", i, len(rows))
-        h = r.pop("target")
-        if h is None:
-            plan.new_households.append(r)
-            counts["households_new"] += 1
-            if not r["card"]:
-                counts["cards_assigned"] += 1
-            continue
-        hid = h["id"]
-        changes: dict[str, Any] = {}
-        for key in ("head_name", "head_phone", "population"):
-            if h[key] != r[key]:
-                changes[key] = r[key]
-        if h["village"] != r["village"] or h["group"] != r["group"]:
-            changes["village"] = r["village"]
-            changes["group"] = r["group"]
-        changed = False
-        if changes:
-            changed = True
-            plan.household_updates.append({"id": hid, "row": r["row"], **changes})
-            for key, new in changes.items():
-                if key == "village":
-                    continue
-                old = h[key]
-                if key == "group":
-                    old = f"{h['village']}{h['group']}"
-                    new = f"{r['village']}{r['group']}"
-                plan.history.append(
-                    {
-                        "household_id": hid,
-                        "field": key,
-                        "old_value": None if old is None else str(old),
-                        "new_value": None if new is None else str(new),
-                    }
-                )
-        card = card_of.get(hid)
-        if card is None or (r["card"] and card[1] != r["card"]):
-            changed = True
-            plan.card_updates.append(
-                {
-                    "household_id": hid,
-                    "card_id": card[0] if card else None,
-                    "old": card[1] if card else None,
-                    "number": r["card"],
-                    "village": r["village"],
-                }
-            )
-            if r["card"] is None:
-                counts["cards_assigned"] += 1
-        link = links.get(hid)
-        old_cid = link[1] if link else None
-        new_phone = r["cadre_phone"]
-        if old_cid is None or cadre_by_id.get(old_cid, ("",))[0] != new_phone:
-            changed = True
-            plan.link_updates.append(
-                {
-                    "household_id": hid,
-                    "link_id": link[0] if link else None,
-                    "old_cadre_id": old_cid,
-                    "cadre_phone": new_phone,
-                }
-            )
-            counts["links_changed"] += 1
-        final_cadre[hid] = new_phone
-        counts["households_updated" if changed else "households_unchanged"] += 1
-
-    # --- the minimum of 30 households per cadre ---------------------------------------------------
-    per_cadre = Counter(final_cadre.values())
-    for r in plan.new_households:
-        per_cadre[r["cadre_phone"]] += 1
-    concerned = set(first_cadre) | {
-        cadre_by_id[u["old_cadre_id"]][0] for u in plan.link_updates if u["old_cadre_id"] in cadre_by_id
-    }
-    for phone in sorted(concerned):
-        n = per_cadre.get(phone, 0)
-        if n < minimum:
-            name = first_cadre[phone]["cadre_name"] if phone in first_cadre else cadres[phone]["name"]
-            plan.warnings.append(CadreWarning(name=name, phone=phone, households=n, minimum=minimum))
-
-    file_village_ids = set(plan.village_ids.values())
-    touched = {hid for hid in targets}
-    counts["not_in_file"] = sum(
-        1 for hid, h in by_id.items() if h["village_id"] in file_village_ids and hid not in touched
-    )
-    counts["villages"] = len(file_villages)
-    counts["villages_new"] = len(plan.new_villages)
-    counts["groups_new"] = len(plan.new_groups)
-    counts["cadres"] = len(first_cadre)
-    counts["households"] = len(rows)
-    counts["group_links"] = len(plan.group_links)
-    counts["group_links_changed"] = len(plan.group_link_changes)
-    plan.counts = {
-        k: counts.get(k, 0)
-        for k in (
-            "villages",
-            "villages_new",
-            "groups_new",
-            "cadres",
-            "cadres_new",
-            "cadres_updated",
-            "cadres_unchanged",
-            "households",
-            "households_new",
-            "households_updated",
-            "households_unchanged",
-            "links_changed",
-            "cards_assigned",
-            "not_in_file",
-            "group_links",
-            "group_links_changed",
-        )
-    }
+    counts = changes.plan_cadres(plan, rows, first_cadre, stored)
+    household_counts, final_cadre = changes.plan_households(plan, matched, stored, progress)
+    changes.minimum_warnings(plan, first_cadre, stored, final_cadre, minimum)
+    plan.counts = changes.summary_counts(plan, counts + household_counts, rows, matched, first_cadre, stored)
     return plan
+
+
+def _row_and_column(p: Problem) -> tuple[int, int]:
+    """Problems in the order of the spreadsheet: by row, then by the template's column order."""
+    return p.row or 0, [n for n, _ in COLUMNS].index(p.column) if p.column in COLUMN_OF.values() else 99
 
 
 def _plan_group_links(

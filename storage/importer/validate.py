@@ -1,12 +1,16 @@
-"""Validating one row on its own: required cells, lengths, phones, card numbers, the template's example row."""
+"""Validating a list without the database: each row on its own (required cells, lengths, phones, population,
+card numbers, the template's example row), then the rows against each other (one name per cadre phone, one
+cadre per household, each household and card once)."""
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any, NamedTuple
 
 from storage.accounts import normalize_phone
-from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, SourceRow
+from storage.importer import shape
+from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, Progress, SourceRow
 
 _LIMITS = {
     "village": 100,
@@ -162,3 +166,84 @@ def card_error(cell: str, card: str) -> Errors:
     if card and not _CARD.fullmatch(card):
         return [("card", f"「{cell}」不是有效的卡号（最多 20 位数字或字母）")]
     return []
+
+
+# --------------------------------------------------------------------------------------------------
+# The rows against each other
+# --------------------------------------------------------------------------------------------------
+
+
+def check_rows(
+    rows: list[SourceRow], problems: list[Problem], progress: Progress | None
+) -> list[dict[str, Any]]:
+    """Every row checked on its own (``check_row``); the good ones, cleaned. Progress every
+    ``shape.PROGRESS_EVERY`` rows, since a county's list can take a while."""
+    checked: list[dict[str, Any]] = []
+    for i, raw in enumerate(rows, start=1):
+        row = check_row(raw, problems)
+        if row is not None:
+            checked.append(row)
+        if progress and i % shape.PROGRESS_EVERY == 0:
+            progress("check", i, len(rows))
+    return checked
+
+
+def check_rows_together(rows: list[dict[str, Any]], problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    """What no single row shows: one name per cadre phone, one cadre per household, each household and each
+    card once. Returns the first row of each cadre (by phone), which names the cadre for the plan."""
+    first_cadre = cadre_names(rows, problems)
+    households_once(rows, problems)
+    cards_once(rows, problems)
+    return first_cadre
+
+
+def cadre_names(rows: list[dict[str, Any]], problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    """A cadre is known by the phone, so a phone written with two names is a mistake in one of the rows."""
+    first_cadre: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        c = first_cadre.setdefault(r["cadre_phone"], r)
+        if c["cadre_name"] != r["cadre_name"]:
+            problems.append(
+                Problem(
+                    r["row"],
+                    "联户干部",
+                    f"干部电话 {r['cadre_phone']} 在第 {c['row']} 行是"
+                    f"「{c['cadre_name']}」，此处却是「{r['cadre_name']}」",
+                )
+            )
+    return first_cadre
+
+
+def households_once(rows: list[dict[str, Any]], problems: list[Problem]) -> None:
+    """The same household (village, group, head's name and phone) twice: under two cadres it is a conflict
+    (one household, one cadre), under one it is a repeated row."""
+    by_identity: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_identity[(r["village"], r["group"], r["head_name"], r["head_phone"] or "")].append(r)
+    for (village, group, head, _phone), same in by_identity.items():
+        first = same[0]
+        for r in same[1:]:
+            if r["cadre_phone"] != first["cadre_phone"]:
+                problems.append(
+                    Problem(
+                        r["row"],
+                        "干部电话",
+                        f"同一户（{village}{group} {head}）在第 {first['row']} 行联系干部 {first['cadre_name']}，"
+                        f"此处又联系 {r['cadre_name']}：一户只能由一名干部联系",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(r["row"], "户主姓名", f"与第 {first['row']} 行重复（{village}{group} {head}）")
+                )
+
+
+def cards_once(rows: list[dict[str, Any]], problems: list[Problem]) -> None:
+    """A service-card number belongs to one household."""
+    by_card: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["card"]:
+            by_card[r["card"]].append(r)
+    for card, same in by_card.items():
+        for r in same[1:]:
+            problems.append(Problem(r["row"], "服务卡号", f"卡号 {card} 与第 {same[0]['row']} 行重复"))
