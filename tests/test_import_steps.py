@@ -1,10 +1,12 @@
 """The link-list import's steps one at a time, without a file or a database: a row's own checks and the rows
 against each other (storage/importer/validate.py), a row against what is stored (matching.py), and what an
-accepted row changes (changes.py). The whole import, file to database, is tests/test_import.py."""
+accepted row changes (changes.py); and one write step of apply.py whose rule no other test pins. The whole
+import, file to database, is tests/test_import.py."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from storage.importer import COLUMNS, ImportPlan, Problem, SourceRow
 from storage.importer.changes import minimum_warnings, plan_card, plan_details, plan_link
@@ -18,6 +20,8 @@ from storage.importer.validate import (
     phone_errors,
     row_phones,
 )
+from storage.models import Household, HouseholdInfoHistory, ServiceCard
+from tests.support.link_lists import GOOD, good_rows, import_links, to_csv
 
 
 def _values(**cells: str) -> dict[str, str]:
@@ -334,4 +338,29 @@ def test_the_cadre_a_household_moves_away_from_is_warned_below_the_minimum():
     assert [str(w) for w in plan.warnings] == [
         "干部 赵丽（08716543210）联系 1 户，少于 2 户的最低要求",
         "干部 李明（13987654321）联系 1 户，少于 2 户的最低要求",
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_renumbered_card_keeps_its_row_and_the_old_number_goes_to_history(session):
+    import_links(session, GOOD.read_bytes())
+    gao = session.scalar(select(Household).where(Household.head_name == "高金花"))
+    card_id, old = gao.card.id, gao.card.number
+    rows = good_rows()
+    assert rows[0][2] == "高金花"
+    rows[0][5] = "00109999"
+    plan = import_links(session, to_csv(rows))
+    assert plan.ok and plan.counts["households_updated"] == 1 and plan.counts["cards_assigned"] == 0
+    session.expire_all()
+    assert session.get(ServiceCard, card_id).number == "00109999"
+    assert session.scalar(select(ServiceCard.household_id).where(ServiceCard.number == old)) is None
+    history = session.scalars(
+        select(HouseholdInfoHistory).where(HouseholdInfoHistory.field == "card_number")
+    ).all()
+    assert [(h.household_id, h.old_value, h.new_value, h.changed_by) for h in history] == [
+        (gao.id, old, "00109999", "import")
     ]

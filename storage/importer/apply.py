@@ -52,7 +52,10 @@ def apply_import(
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> ImportPlan:
-    """Write ``plan`` (from ``plan_import`` in the same session) with bulk statements; audit it. No commit."""
+    """Write ``plan`` (from ``plan_import`` in the same session) with bulk statements; audit it. No commit.
+
+    The order matters: places before the cadres and households that refer to them, cadres before links, the
+    numbers a list gives reserved before any is drawn."""
     if plan.problems:
         raise ImportRefused(f"{len(plan.problems)} problems; nothing imported")
     if plan.applied:
@@ -63,8 +66,44 @@ def apply_import(
         plan.applied = True
         return plan
     now = now or utcnow()
-    changed_by = "import"
+    _add_places(session, plan)
+    _write_cadres(session, plan, now)
+    numbers = _CardNumbers(session)
+    for r in plan.new_households:
+        if r["card"]:
+            numbers.reserve(r["card"])
+    for u in plan.card_updates:
+        if u["number"]:
+            numbers.reserve(u["number"])
+    _insert_households(session, plan, numbers, now, progress)
+    _update_households(session, plan, now)
+    _write_cards(session, plan, numbers, now)
+    _write_links(session, plan, now)
+    _apply_group_links(session, plan, actor=actor, now=now)
+    record(
+        session,
+        actor=actor,
+        action="import",
+        target=plan.filename,
+        detail={
+            "township": plan.township_name,
+            "rows": plan.rows,
+            **plan.counts,
+            "warnings": len(plan.warnings),
+        },
+    )
+    session.flush()
+    plan.applied = True
+    return plan
 
+
+# What the import writes in the households' history and link changes as the one who changed them.
+CHANGED_BY = "import"
+
+
+def _add_places(session: Session, plan: ImportPlan) -> None:
+    """The township (when the list is its first), new villages and new groups, one row at a time: they are few,
+    and the households inserted next need their ids (kept in the plan)."""
     if plan.township_id is None:
         t = session.scalar(select(Township).where(Township.name == plan.township_name))
         if t is None:
@@ -83,9 +122,15 @@ def apply_import(
         session.flush()
         plan.group_ids[(g.village_id, gname)] = g.id
 
-    def group_id(vname: str, gname: str) -> int | None:
-        return plan.group_ids[(plan.village_ids[vname], gname)] if gname else None
 
+def _group_id(plan: ImportPlan, vname: str, gname: str) -> int | None:
+    """A row's group (None for a row without one), once _add_places has made the new ones."""
+    return plan.group_ids[(plan.village_ids[vname], gname)] if gname else None
+
+
+def _write_cadres(session: Session, plan: ImportPlan, now: datetime) -> None:
+    """New cadres inserted in bulk, their ids read back by phone (in chunks of 500, within any database's limit of
+    bound parameters) for the links; changed names, posts and units updated."""
     if plan.new_cadres:
         session.execute(
             insert(Cadre),
@@ -113,52 +158,54 @@ def apply_import(
     if plan.cadre_updates:
         session.execute(update(Cadre), [{**u, "updated_at": now} for u in plan.cadre_updates])
 
-    numbers = _CardNumbers(session)
-    for r in plan.new_households:
-        if r["card"]:
-            numbers.reserve(r["card"])
-    for u in plan.card_updates:
-        if u["number"]:
-            numbers.reserve(u["number"])
 
-    if plan.new_households:
-        new_ids: list[int] = []
-        chunk = 5000
-        for i in range(0, len(plan.new_households), chunk):
-            part = plan.new_households[i : i + chunk]
-            result = session.execute(
-                insert(Household).returning(Household.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "village_id": plan.village_ids[r["village"]],
-                        "group_id": group_id(r["village"], r["group"]),
-                        "head_name": r["head_name"],
-                        "head_phone": r["head_phone"],
-                        "population": r["population"],
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for r in part
-                ],
-            )
-            new_ids.extend(result.scalars().all())
-            if progress and len(plan.new_households) >= shape.PROGRESS_EVERY:
-                progress("write", min(i + chunk, len(plan.new_households)), len(plan.new_households))
-        session.execute(
-            insert(Link),
+def _insert_households(
+    session: Session, plan: ImportPlan, numbers: _CardNumbers, now: datetime, progress: Progress | None
+) -> None:
+    """New households in chunks of 5,000 (their ids returned in the order given), each with its link and its
+    card (the list's number, or one drawn)."""
+    if not plan.new_households:
+        return
+    new_ids: list[int] = []
+    chunk = 5000
+    for i in range(0, len(plan.new_households), chunk):
+        part = plan.new_households[i : i + chunk]
+        result = session.execute(
+            insert(Household).returning(Household.id, sort_by_parameter_order=True),
             [
-                {"household_id": hid, "cadre_id": plan.cadre_ids[r["cadre_phone"]], "linked_at": now}
-                for hid, r in zip(new_ids, plan.new_households, strict=True)
+                {
+                    "village_id": plan.village_ids[r["village"]],
+                    "group_id": _group_id(plan, r["village"], r["group"]),
+                    "head_name": r["head_name"],
+                    "head_phone": r["head_phone"],
+                    "population": r["population"],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r in part
             ],
         )
-        session.execute(
-            insert(ServiceCard),
-            [
-                {"household_id": hid, "number": r["card"] or numbers.take(plan.village_ids[r["village"]])}
-                for hid, r in zip(new_ids, plan.new_households, strict=True)
-            ],
-        )
+        new_ids.extend(result.scalars().all())
+        if progress and len(plan.new_households) >= shape.PROGRESS_EVERY:
+            progress("write", min(i + chunk, len(plan.new_households)), len(plan.new_households))
+    session.execute(
+        insert(Link),
+        [
+            {"household_id": hid, "cadre_id": plan.cadre_ids[r["cadre_phone"]], "linked_at": now}
+            for hid, r in zip(new_ids, plan.new_households, strict=True)
+        ],
+    )
+    session.execute(
+        insert(ServiceCard),
+        [
+            {"household_id": hid, "number": r["card"] or numbers.take(plan.village_ids[r["village"]])}
+            for hid, r in zip(new_ids, plan.new_households, strict=True)
+        ],
+    )
 
+
+def _update_households(session: Session, plan: ImportPlan, now: datetime) -> None:
+    """Stored households' changed head, phone, population and place, and the history of each change."""
     if plan.household_updates:
         rows = []
         for u in plan.household_updates:
@@ -168,14 +215,19 @@ def apply_import(
                     row[key] = u[key]
             if "village" in u:
                 row["village_id"] = plan.village_ids[u["village"]]
-                row["group_id"] = group_id(u["village"], u["group"])
+                row["group_id"] = _group_id(plan, u["village"], u["group"])
             rows.append(row)
         session.execute(update(Household), rows)
     if plan.history:
         session.execute(
             insert(HouseholdInfoHistory),
-            [{**h, "changed_at": now, "changed_by": changed_by} for h in plan.history],
+            [{**h, "changed_at": now, "changed_by": CHANGED_BY} for h in plan.history],
         )
+
+
+def _write_cards(session: Session, plan: ImportPlan, numbers: _CardNumbers, now: datetime) -> None:
+    """Stored households' cards: a renumbered card keeps its row (the old number goes to the household's
+    history); a household without a card gets one, with the list's number or a drawn one."""
     card_inserts = [u for u in plan.card_updates if u["card_id"] is None]
     card_changes = [u for u in plan.card_updates if u["card_id"] is not None]
     if card_changes:
@@ -191,7 +243,7 @@ def apply_import(
                     "old_value": u["old"],
                     "new_value": u["number"],
                     "changed_at": now,
-                    "changed_by": changed_by,
+                    "changed_by": CHANGED_BY,
                 }
                 for u in card_changes
             ],
@@ -207,14 +259,17 @@ def apply_import(
                 for u in card_inserts
             ],
         )
+
+
+def _write_links(session: Session, plan: ImportPlan, now: datetime) -> None:
+    """Stored households' cadres: a household moved to another cadre starts its duties afresh; one without a
+    cadre is linked; every change is kept in the link changes (the old cadre and the new)."""
     moves = [u for u in plan.link_updates if u["link_id"] is not None]
     fresh = [u for u in plan.link_updates if u["link_id"] is None]
     if moves:
         # the card names the cadre: a card issued under the old one is to be reissued, and the new cadre signs a
         # new commitment letter (what was there goes to the household's history)
-        restart_duties(session, [u["household_id"] for u in moves], changed_by=changed_by, now=now)
-    if moves:
-        # a new cadre signs a new commitment letter with the household
+        restart_duties(session, [u["household_id"] for u in moves], changed_by=CHANGED_BY, now=now)
         session.execute(
             update(Link),
             [
@@ -249,27 +304,11 @@ def apply_import(
                     "old_cadre_id": u["old_cadre_id"],
                     "new_cadre_id": plan.cadre_ids[u["cadre_phone"]],
                     "changed_at": now,
-                    "changed_by": changed_by,
+                    "changed_by": CHANGED_BY,
                 }
                 for u in plan.link_updates
             ],
         )
-    _apply_group_links(session, plan, actor=actor, now=now)
-    record(
-        session,
-        actor=actor,
-        action="import",
-        target=plan.filename,
-        detail={
-            "township": plan.township_name,
-            "rows": plan.rows,
-            **plan.counts,
-            "warnings": len(plan.warnings),
-        },
-    )
-    session.flush()
-    plan.applied = True
-    return plan
 
 
 def _apply_group_links(session: Session, plan: ImportPlan, *, actor: str, now: datetime) -> None:
