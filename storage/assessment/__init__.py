@@ -18,7 +18,8 @@ time limit and unanswered is pending; a monthly summary is due once its month is
 sent). The formula and every choice are written down in docs/assessment.md.
 
 The parts: dialect (the one SQL construct spelled per database), shape (the report's dataclasses), scoring
-(pure), queries (the window and the SQL), assembly (build_report).
+(pure), queries (the window and the SQL), cadre_months (the queries' counts per cadre and month, and one
+cadre-month's Counts), assembly (build_report: scored, ranked, grouped, the trend).
 """
 
 from storage.assessment.assembly import build_report, last_month_key

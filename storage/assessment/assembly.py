@@ -1,11 +1,11 @@
-"""Putting the report together: per cadre-month counts from the queries, summed over the period, scored,
-ranked, grouped by village and the township, and the trend."""
+"""Putting the report together: per cadre-month counts from the queries (cadre_months.py), summed over the
+period, scored, ranked, grouped by village and the township, and the trend."""
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage import remarks
 from storage.assessment import queries
+from storage.assessment.cadre_months import CadreMonths, read_cadre_months, sum_months
 from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
 from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
 from storage.ledger import ledger_completion
@@ -118,144 +119,177 @@ def build_report(
         raise ValueError("now must be an aware datetime")
     period = parse_period(kind, period_key)
     tz = config.tz
-    weights = weights_from(config)
-    sla_hours = int(config["sla"]["first_answer_hours"])
-    min_households = int(config["score"].get("min_households", 30))
-    min_share = float(config["score"]["min_diary_share"])
+    rules = _Rules.of(config)
     w, current, previous, trend_idx = _window_for(period, tz, now)
     w.township_id = township[0] if township else None
     if township:
         w.cadre_ids = queries.township_cadres(session, township[0])
 
-    # Working days per month, up to yesterday: the calendar is Python's (chinesecalendar + overrides);
-    # the cadres' leave against it is SQL.
-    month_workdays: list[list[date]] = []
-    for m in w.months:
-        last = min(m.last, w.as_of)
-        month_workdays.append(queries.workdays_between(m.first, last, config) if last >= m.first else [])
-    owed_days = [(d, i) for i, days in enumerate(month_workdays) for d in days]
-
     cadre_rows = queries.cadres_in_period(session, period.utc_range(tz), period, w.township_id)
-    diary = queries.diary_counts(session, w)
-    leave = queries.leave_days(session, w, owed_days)
-    summaries = queries.summary_counts(session, w)
-    tasks = queries.task_counts(session, w)
-    requests = queries.request_counts(session, w, sla_hours)
+    months = read_cadre_months(session, w, config, rules.sla_hours)
     households = queries.household_counts(session, w)
     # the 五个一 ledger's own definition (information form complete, card handed out, policy explained,
     # commitment signed), as it stands now
     ledger = ledger_completion(session, [row[0] for row in cadre_rows])
     red_list = queries.red_list(session, period, tz, now, w.township_id)
 
-    def month_counts(cid: int, start_day: date, i: int) -> Counts:
-        c = Counts()
-        days = month_workdays[i]
-        c.workdays = len(days) - bisect.bisect_left(days, start_day)
-        c.leave_days = leave.get((cid, i), 0)
-        c.diary_days, c.diary_entries = diary.get((cid, i), (0, 0))
-        c.diary_credited = min(c.diary_days, c.owed)
-        c.summaries_submitted, c.summaries_on_time = summaries.get((cid, i), (0, 0))
-        month = w.months[i]
-        due = (month.last < w.today and month.last >= start_day) or c.summaries_submitted > 0
-        if due:
-            c.summary_months = 1
-            c.summary_months_due_submitted = c.summaries_submitted
-            c.summary_months_due_on_time = c.summaries_on_time
-        t = tasks.get((cid, i))
-        if t:
-            c.tasks_assigned, c.tasks_fed_back, c.tasks_on_time, c.tasks_overdue, c.tasks_returned = t
-        r = requests.get((cid, i))
-        if r:
-            (
-                c.requests_received,
-                c.requests_answered,
-                c.requests_answered_in_sla,
-                c.requests_late,
-                c.answer_seconds,
-                c.requests_rated,
-                c.requests_satisfied,
-            ) = r
-        return c
+    scored = _Scored(trend_scores=[[] for _ in trend_idx], trend_counts=[[] for _ in trend_idx])
+    for cadre in cadre_rows:
+        _score_cadre(scored, cadre, months, households, ledger, rules, (current, previous, trend_idx))
+    _rank_cadres(scored)
+    villages, townships = _villages_and_townships(scored, rules.weights, cadre_rows, county=township is None)
+    title = township[1] if township else str(config["general"]["township"])
+    totals = _totals(title, scored, rules.weights)
+    rows = sorted(scored.rows, key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
+    report = Report(
+        kind=kind,
+        period=period.key,
+        first_day=period.first.isoformat(),
+        last_day=period.last.isoformat(),
+        as_of=min(period.last, w.as_of).isoformat(),
+        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        township=title,
+        previous_period=period.previous().key,
+        weights=rules.weights,
+        sla_hours=rules.sla_hours,
+        min_households=rules.min_households,
+        min_diary_share=rules.min_share,
+        cadres=rows,
+        villages=villages,
+        totals=totals,
+        below_minimum=_below_minimum(rows),
+        red_list=red_list,
+        trend=_trend(w, trend_idx, scored),
+        townships=townships,
+    )
+    remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
+    return report
 
-    def over(per_month: list[Counts], idx: list[int]) -> Counts:
-        if len(idx) == 1:
-            return per_month[idx[0]]  # never mutated afterwards
-        total = Counts()
-        for i in idx:
-            total.add(per_month[i])
-        return total
 
-    rows: list[CadreRow] = []
-    counts_now: list[Counts] = []
-    prev_scores: list[float | None] = []
-    trend_scores: list[list[float | None]] = [[] for _ in trend_idx]
-    trend_counts: list[list[Counts]] = [[] for _ in trend_idx]
-    months_in_period = len(current)
-    several = len({row.township for row in cadre_rows}) > 1
-    for cid, name, phone, post, created_at, village, first_diary_day, township_name in cadre_rows:
-        start_day = queries.start_day(created_at, first_diary_day, tz)
-        per_month = [month_counts(cid, start_day, i) for i in range(len(w.months))]
-        hh = households.get(cid, 0)
-        ledger_share = ledger.get(cid) if hh else None
-        c = over(per_month, current)
-        score, parts = score_counts(c, ledger_share, weights)
-        p_score, _ = score_counts(over(per_month, previous), ledger_share, weights, breakdown=False)
-        prev_scores.append(p_score)
-        for j, i in enumerate(trend_idx):
-            trend_scores[j].append(score_counts(per_month[i], ledger_share, weights, breakdown=False)[0])
-            trend_counts[j].append(per_month[i])
-        coverage = _r4(ratio(c.diary_credited, c.owed))
-        below = []
-        if hh < min_households:
-            below.append("households")
-        if coverage is not None and coverage < min_share:
-            below.append("diary")
-        rows.append(
-            CadreRow(
-                cadre_id=cid,
-                name=name,
-                phone=phone,
-                post=post,
-                village=village or "",
-                households=hh,
-                diary_days=c.diary_days,
-                diary_entries=c.diary_entries,
-                working_days_owed=c.owed,
-                leave_days=c.leave_days,
-                diary_coverage=coverage,
-                summary_submitted=c.summaries_submitted >= months_in_period,
-                summary_on_time=c.summaries_on_time >= months_in_period,
-                summaries_submitted=c.summaries_submitted,
-                summaries_on_time=c.summaries_on_time,
-                months_in_period=months_in_period,
-                tasks_assigned=c.tasks_assigned,
-                tasks_fed_back=c.tasks_fed_back,
-                tasks_on_time=c.tasks_on_time,
-                tasks_overdue=c.tasks_overdue,
-                tasks_pending=c.tasks_assigned - c.tasks_on_time - c.tasks_overdue,
-                tasks_returned=c.tasks_returned,
-                requests_received=c.requests_received,
-                requests_answered=c.requests_answered,
-                requests_answered_in_sla=c.requests_answered_in_sla,
-                requests_late=c.requests_late,
-                requests_pending=c.requests_received - c.requests_answered_in_sla - c.requests_late,
-                avg_first_answer_hours=_hours(c),
-                requests_rated=c.requests_rated,
-                requests_satisfied=c.requests_satisfied,
-                satisfaction=_r4(ratio(c.requests_satisfied, c.requests_rated)),
-                ledger_completion=_r4(ledger_share),
-                score=score,
-                score_breakdown=parts,
-                rank=None,
-                below_minimum=below,
-                township=township_name,
-            )
+@dataclass(frozen=True)
+class _Rules:
+    """The configured rules a report applies (config [score] and [sla]), read once."""
+
+    weights: dict[str, float]
+    sla_hours: int
+    min_households: int
+    min_share: float
+
+    @classmethod
+    def of(cls, config: Any) -> _Rules:
+        return cls(
+            weights=weights_from(config),
+            sla_hours=int(config["sla"]["first_answer_hours"]),
+            min_households=int(config["score"].get("min_households", 30)),
+            min_share=float(config["score"]["min_diary_share"]),
         )
-        counts_now.append(c)
 
-    ranks = competition_ranks([r.score for r in rows])
-    prev_ranks = competition_ranks(prev_scores)
-    for row, rank, p_score, p_rank in zip(rows, ranks, prev_scores, prev_ranks, strict=True):
+
+@dataclass
+class _Scored:
+    """Every cadre's report row, in the order of the query, with what the ranks, the groups, the totals and the
+    trend are made from (one entry per row in each list)."""
+
+    rows: list[CadreRow] = field(default_factory=list)
+    counts: list[Counts] = field(default_factory=list)  # over the period
+    previous_scores: list[float | None] = field(default_factory=list)  # the period before
+    trend_scores: list[list[float | None]] = field(default_factory=list)  # per trend month, per row
+    trend_counts: list[list[Counts]] = field(default_factory=list)  # per trend month, per row
+
+
+def _score_cadre(
+    scored: _Scored,
+    cadre: Any,
+    months: CadreMonths,
+    households: dict[int, int],
+    ledger: dict[int, float],
+    rules: _Rules,
+    spans: tuple[list[int], list[int], list[int]],
+) -> None:
+    """One cadre's row: their months summed over the period and scored, the period before scored the same way for
+    the change, and each trend month scored on its own. ``spans``: the month indexes of the period, the period
+    before, and the trend."""
+    cid, name, phone, post, created_at, village, first_diary_day, township_name = cadre
+    current, previous, trend_idx = spans
+    start_day = queries.start_day(created_at, first_diary_day, months.window.tz)
+    per_month = [months.counts(cid, start_day, i) for i in range(len(months.window.months))]
+    hh = households.get(cid, 0)
+    ledger_share = ledger.get(cid) if hh else None
+    c = sum_months(per_month, current)
+    score, parts = score_counts(c, ledger_share, rules.weights)
+    p_score, _ = score_counts(sum_months(per_month, previous), ledger_share, rules.weights, breakdown=False)
+    scored.previous_scores.append(p_score)
+    for j, i in enumerate(trend_idx):
+        scored.trend_scores[j].append(
+            score_counts(per_month[i], ledger_share, rules.weights, breakdown=False)[0]
+        )
+        scored.trend_counts[j].append(per_month[i])
+    coverage = _r4(ratio(c.diary_credited, c.owed))
+    months_in_period = len(current)
+    scored.rows.append(
+        CadreRow(
+            cadre_id=cid,
+            name=name,
+            phone=phone,
+            post=post,
+            village=village or "",
+            households=hh,
+            diary_days=c.diary_days,
+            diary_entries=c.diary_entries,
+            working_days_owed=c.owed,
+            leave_days=c.leave_days,
+            diary_coverage=coverage,
+            summary_submitted=c.summaries_submitted >= months_in_period,
+            summary_on_time=c.summaries_on_time >= months_in_period,
+            summaries_submitted=c.summaries_submitted,
+            summaries_on_time=c.summaries_on_time,
+            months_in_period=months_in_period,
+            tasks_assigned=c.tasks_assigned,
+            tasks_fed_back=c.tasks_fed_back,
+            tasks_on_time=c.tasks_on_time,
+            tasks_overdue=c.tasks_overdue,
+            tasks_pending=c.tasks_assigned - c.tasks_on_time - c.tasks_overdue,
+            tasks_returned=c.tasks_returned,
+            requests_received=c.requests_received,
+            requests_answered=c.requests_answered,
+            requests_answered_in_sla=c.requests_answered_in_sla,
+            requests_late=c.requests_late,
+            requests_pending=c.requests_received - c.requests_answered_in_sla - c.requests_late,
+            avg_first_answer_hours=_hours(c),
+            requests_rated=c.requests_rated,
+            requests_satisfied=c.requests_satisfied,
+            satisfaction=_r4(ratio(c.requests_satisfied, c.requests_rated)),
+            ledger_completion=_r4(ledger_share),
+            score=score,
+            score_breakdown=parts,
+            rank=None,
+            below_minimum=below_minimum_reasons(hh, coverage, rules.min_households, rules.min_share),
+            township=township_name,
+        )
+    )
+    scored.counts.append(c)
+
+
+def below_minimum_reasons(
+    households: int, coverage: float | None, min_households: int, min_share: float
+) -> list[str]:
+    """Why a cadre is below the programme's minimum: fewer households than the minimum, or a diary coverage
+    under the minimum share (no coverage, nothing owed yet, is not below)."""
+    below = []
+    if households < min_households:
+        below.append("households")
+    if coverage is not None and coverage < min_share:
+        below.append("diary")
+    return below
+
+
+def _rank_cadres(scored: _Scored) -> None:
+    """Competition ranks (1, 2, 2, 4) by score, now and in the period before, and the change between them."""
+    ranks = competition_ranks([r.score for r in scored.rows])
+    prev_ranks = competition_ranks(scored.previous_scores)
+    for row, rank, p_score, p_rank in zip(
+        scored.rows, ranks, scored.previous_scores, prev_ranks, strict=True
+    ):
         row.rank = rank
         row.previous_score, row.previous_rank = p_score, p_rank
         if row.score is not None and p_score is not None:
@@ -263,30 +297,42 @@ def build_report(
         if rank is not None and p_rank is not None:
             row.rank_delta = p_rank - rank
 
-    # Villages: sums of their cadres' counts; ranked by the average score of their cadres
-    # (village names repeat across a county: there a village is named with its township)
+
+def _villages_and_townships(
+    scored: _Scored, weights: dict[str, float], cadre_rows: Any, *, county: bool
+) -> tuple[list[GroupRow], list[GroupRow]]:
+    """Villages: sums of their cadres' counts, ranked by the average score of their cadres (village names repeat
+    across a county: there a village is named with its township). Townships the same way, in a county's report
+    of several."""
+    several = len({row.township for row in cadre_rows}) > 1
     villages = _ranked_groups(
-        rows,
-        counts_now,
-        prev_scores,
+        scored.rows,
+        scored.counts,
+        scored.previous_scores,
         weights,
         lambda r: f"{r.township}·{r.village}" if several else r.village,
     )
     townships = (
-        _ranked_groups(rows, counts_now, prev_scores, weights, lambda r: r.township)
-        if township is None and several
+        _ranked_groups(scored.rows, scored.counts, scored.previous_scores, weights, lambda r: r.township)
+        if county and several
         else []
     )
+    return villages, townships
 
-    title = township[1] if township else str(config["general"]["township"])
-    totals = _group(title, zip(rows, counts_now, strict=True), weights)
-    p_all = [s for s in prev_scores if s is not None]
+
+def _totals(title: str, scored: _Scored, weights: dict[str, float]) -> GroupRow:
+    """The whole township (or county): every cadre's counts summed, the average score now and before."""
+    totals = _group(title, zip(scored.rows, scored.counts, strict=True), weights)
+    p_all = [s for s in scored.previous_scores if s is not None]
     totals.previous_avg_score = round(math.fsum(p_all) / len(p_all), 2) if p_all else None
     if totals.avg_score is not None and totals.previous_avg_score is not None:
         totals.score_delta = round(totals.avg_score - totals.previous_avg_score, 2)
+    return totals
 
-    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
-    below_minimum = [
+
+def _below_minimum(rows: list[CadreRow]) -> list[dict[str, Any]]:
+    """The report's list of cadres below the minimum, by village and name."""
+    return [
         {
             "name": r.name,
             "phone": r.phone,
@@ -299,14 +345,18 @@ def build_report(
         if r.below_minimum
     ]
 
+
+def _trend(w: queries.Window, trend_idx: list[int], scored: _Scored) -> list[TrendPoint]:
+    """Each trend month on its own: the average of the cadres' scores of that month, and the shares of the
+    month's summed counts."""
     trend = []
     for j, i in enumerate(trend_idx):
-        scored = [s for s in trend_scores[j] if s is not None]
-        tc = _township_month(trend_counts[j])
+        scored_month = [s for s in scored.trend_scores[j] if s is not None]
+        tc = _township_month(scored.trend_counts[j])
         trend.append(
             TrendPoint(
                 month=w.months[i].key,
-                avg_score=round(math.fsum(scored) / len(scored), 2) if scored else None,
+                avg_score=round(math.fsum(scored_month) / len(scored_month), 2) if scored_month else None,
                 diary_coverage=_r4(ratio(tc.diary_credited, tc.owed)),
                 task_timeliness=_r4(ratio(tc.tasks_on_time, tc.tasks_on_time + tc.tasks_overdue)),
                 requests_in_sla_share=_r4(
@@ -315,30 +365,7 @@ def build_report(
                 satisfaction=_r4(ratio(tc.requests_satisfied, tc.requests_rated)),
             )
         )
-
-    report = Report(
-        kind=kind,
-        period=period.key,
-        first_day=period.first.isoformat(),
-        last_day=period.last.isoformat(),
-        as_of=min(period.last, w.as_of).isoformat(),
-        generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-        township=title,
-        previous_period=period.previous().key,
-        weights=weights,
-        sla_hours=sla_hours,
-        min_households=min_households,
-        min_diary_share=min_share,
-        cadres=rows,
-        villages=villages,
-        totals=totals,
-        below_minimum=below_minimum,
-        red_list=red_list,
-        trend=trend,
-        townships=townships,
-    )
-    remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
-    return report
+    return trend
 
 
 def _ranked_groups(
