@@ -3,7 +3,8 @@ published circulars: ``lianxin report publish KIND PERIOD [--township T | --coun
 [KIND PERIOD] [--township T | --county]`` (a county: each township publishes its own, the county its county report).
 
 ``report`` is a group whose first word may also be a report kind: ``report month 2026-11`` runs the live report
-(the interface fixed before publishing existed), ``report publish …``/``report published …`` the others."""
+(the interface fixed before publishing existed), ``report publish …``/``report published …`` the others.
+One function per command (each adds its command to the group it is given); ``register`` lists them."""
 
 from __future__ import annotations
 
@@ -46,12 +47,37 @@ class ReportGroup(click.Group):
         )
 
 
-def register(main: click.Group) -> None:
-    @main.group("report", cls=ReportGroup)
-    def report_group() -> None:
+def report_group(parent: click.Group) -> click.Group:
+    @parent.group("report", cls=ReportGroup)
+    def group() -> None:
         """月通报、季点评、年考核；发布与已发布的通报 / reports, and the published circulars."""
 
-    @command(report_group, "live", hidden=True)
+    return group
+
+
+def _emit(content: bytes, out: str | None) -> None:
+    """A report's bytes to the file ``--out`` names, or to standard output."""
+    if out:  # an OSError rolls the session back; the CLI wrapper explains it in one line
+        Path(out).write_bytes(content)
+    else:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+
+
+def _live_format(fmt: str | None, out: str | None) -> str:
+    """``--format``, else the suffix of ``--out``, else json; xlsx only into a file."""
+    if fmt is None:
+        suffix = Path(out).suffix.lower().lstrip(".") if out else "json"
+        if suffix not in ("json", "xlsx", "html"):
+            raise click.UsageError(f"无法从文件名 {out} 判断格式，请加 --format json、xlsx 或 html")
+        fmt = suffix
+    if fmt == "xlsx" and not out:
+        raise click.UsageError("xlsx 需要用 --out 指定输出文件，例如 --out 月通报.xlsx")
+    return fmt
+
+
+def report_live(parent: click.Group) -> None:
+    @command(parent, "live", hidden=True)
     @click.argument("kind", type=click.Choice(list(KINDS)))
     @click.argument("period")
     @click.option(
@@ -90,13 +116,7 @@ def register(main: click.Group) -> None:
             parse_period(kind, period)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="PERIOD") from None
-        if fmt is None:
-            suffix = Path(out).suffix.lower().lstrip(".") if out else "json"
-            if suffix not in ("json", "xlsx", "html"):
-                raise click.UsageError(f"无法从文件名 {out} 判断格式，请加 --format json、xlsx 或 html")
-            fmt = suffix
-        if fmt == "xlsx" and not out:
-            raise click.UsageError("xlsx 需要用 --out 指定输出文件，例如 --out 月通报.xlsx")
+        fmt = _live_format(fmt, out)
         require_schema(lx)
         if county and township:
             raise click.UsageError("--county 与 --township 只能选一个 / give one of --county and --township")
@@ -106,13 +126,8 @@ def register(main: click.Group) -> None:
         scope = township_scope(lx, township)
         with lx.session() as s:
             report = build_report(s, lx.config, kind, period, now=lx.now(), township=scope)
-            content = render(report, fmt)
             # write first, audit second (same transaction): a failed write leaves no "exported" record
-            if out:  # an OSError rolls the session back; the CLI wrapper explains it in one line
-                Path(out).write_bytes(content)
-            else:
-                sys.stdout.buffer.write(content)
-                sys.stdout.flush()
+            _emit(render(report, fmt), out)
             record(
                 s,
                 actor="cli",
@@ -123,44 +138,47 @@ def register(main: click.Group) -> None:
         if out:
             click.echo(f"已导出 {out}（{len(report.cadres)} 名干部）", err=True)
 
-    def _county_report(lx: Lianxin, kind: str, period: str, fmt: str, out: str | None) -> None:
-        with lx.session() as s:
-            data = build_county_report(s, lx.config, kind, period, now=lx.now())
-            content = county_document.render(data, fmt)
-            if out:
-                Path(out).write_bytes(content)
-            else:
-                sys.stdout.buffer.write(content)
-                sys.stdout.flush()
-            record(
-                s,
-                actor="cli",
-                action="report.export",
-                target=f"county:{kind}:{data['period']}",
-                detail={
-                    "format": fmt,
-                    "out": out or "-",
-                    "townships": len(data["townships"]),
-                    "cadres": len(data["cadres"]),
-                },
-            )
-        if out:
-            click.echo(
-                f"已导出 {out}（{len(data['townships'])} 个乡镇，{len(data['cadres'])} 名干部）", err=True
-            )
 
-    def _scope(lx: Lianxin, township: str | None, county: bool) -> tuple[int, str] | None:
-        """The township a published circular is for; None: the county's (``--county``)."""
-        if county and township:
-            raise click.UsageError("--county 与 --township 只能选一个 / give one of --county and --township")
-        if county:
-            return None
-        scope = township_scope(lx, township)
-        if scope is None:
-            raise click.ClickException("尚无乡镇的数据，请先导入联户名单 / nothing imported yet")
-        return scope
+def _county_report(lx: Lianxin, kind: str, period: str, fmt: str, out: str | None) -> None:
+    """``report KIND PERIOD --county``: the county report (every township ranked, every cadre of the county)."""
+    with lx.session() as s:
+        data = build_county_report(s, lx.config, kind, period, now=lx.now())
+        _emit(county_document.render(data, fmt), out)
+        record(
+            s,
+            actor="cli",
+            action="report.export",
+            target=f"county:{kind}:{data['period']}",
+            detail={
+                "format": fmt,
+                "out": out or "-",
+                "townships": len(data["townships"]),
+                "cadres": len(data["cadres"]),
+            },
+        )
+    if out:
+        click.echo(f"已导出 {out}（{len(data['townships'])} 个乡镇，{len(data['cadres'])} 名干部）", err=True)
 
-    @command(report_group, "publish")
+
+def _scope(lx: Lianxin, township: str | None, county: bool) -> tuple[int, str] | None:
+    """The township a published circular is for; None: the county's (``--county``)."""
+    if county and township:
+        raise click.UsageError("--county 与 --township 只能选一个 / give one of --county and --township")
+    if county:
+        return None
+    scope = township_scope(lx, township)
+    if scope is None:
+        raise click.ClickException("尚无乡镇的数据，请先导入联户名单 / nothing imported yet")
+    return scope
+
+
+def _county_deployment(lx: Lianxin) -> bool:
+    with lx.session() as s:
+        return townships.is_county(s)
+
+
+def report_publish(parent: click.Group) -> None:
+    @command(parent, "publish")
     @click.argument("kind", type=click.Choice(list(KINDS)))
     @click.argument("period")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
@@ -183,7 +201,7 @@ def register(main: click.Group) -> None:
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="PERIOD") from None
         key = parse_period(kind, period).key
-        whose = "全县" if scope is None else (scope[1] if county_deployment(lx) else "")
+        whose = "全县" if scope is None else (scope[1] if _county_deployment(lx) else "")
         if not out.published:
             click.echo(
                 f"{whose}{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent"
@@ -196,11 +214,9 @@ def register(main: click.Group) -> None:
         if out.pdf_error:
             click.echo(f"注意：没有 PDF —— {out.pdf_error}", err=True)
 
-    def county_deployment(lx: Lianxin) -> bool:
-        with lx.session() as s:
-            return townships.is_county(s)
 
-    @command(report_group, "published")
+def report_published(parent: click.Group) -> None:
+    @command(parent, "published")
     @click.argument("kind", type=click.Choice(list(KINDS)), required=False)
     @click.argument("period", required=False)
     @click.option(
@@ -227,17 +243,7 @@ def register(main: click.Group) -> None:
         不给期别时：全县部署未指明 --township 列出所有乡镇和全县的 / without a period, a county lists every one."""
         require_schema(lx)
         if kind is None:
-            every = not county and not township and county_deployment(lx)
-            tid = None if every else (scope[0] if (scope := _scope(lx, township, county)) else None)
-            with lx.session() as s:
-                rows = circulars.published(s, tid, every=every)
-            for p in rows:
-                click.echo(
-                    f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
-                    f"{p.published_by}\t{','.join(sorted(p.formats))}"
-                    + (f"\t{p.township or '全县'}" if every else "")
-                )
-            click.echo(f"共 {len(rows)} 期已发布。")
+            _list_published(lx, township, county)
             return
         if period is None:
             raise click.UsageError("请给出期别，例如 lianxin report published month 2026-11")
@@ -260,11 +266,7 @@ def register(main: click.Group) -> None:
                     f"{kind} {key} 没有已发布的 {fmt} 文件 / not published"
                     + ("" if circulars.is_published(s, kind, key, tid) else "（尚未发布）")
                 )
-            if out:
-                Path(out).write_bytes(content)
-            else:
-                sys.stdout.buffer.write(content)
-                sys.stdout.flush()
+            _emit(content, out)
             record(
                 s,
                 actor="cli",
@@ -272,3 +274,26 @@ def register(main: click.Group) -> None:
                 target=f"{kind}:{key}" + (":county" if tid is None else f":township:{tid}"),
                 detail={"format": fmt, "out": out or "-"},
             )
+
+
+def _list_published(lx: Lianxin, township: str | None, county: bool) -> None:
+    """``report published`` without a period: one township's circulars, or in a county (no ``--township``) every
+    township's and the county's."""
+    every = not county and not township and _county_deployment(lx)
+    tid = None if every else (scope[0] if (scope := _scope(lx, township, county)) else None)
+    with lx.session() as s:
+        rows = circulars.published(s, tid, every=every)
+    for p in rows:
+        click.echo(
+            f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
+            f"{p.published_by}\t{','.join(sorted(p.formats))}"
+            + (f"\t{p.township or '全县'}" if every else "")
+        )
+    click.echo(f"共 {len(rows)} 期已发布。")
+
+
+def register(main: click.Group) -> None:
+    """Add this file's commands to ``lianxin``: the group, then one function per command."""
+    group = report_group(main)
+    for add in (report_live, report_publish, report_published):
+        add(group)
