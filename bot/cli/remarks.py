@@ -2,6 +2,7 @@
 | --village V) --text T`` (the 季点评; ``--text ""`` removes it), ``report commend YEAR PHONE --reason R``
 (表彰; ``--withdraw`` takes it back) and ``report commended YEAR [--out F.xlsx]`` (the year's list for the
 年终绩效考核). Thin wrappers over storage/remarks.py; every change and export is audited as actor ``cli``.
+One function per command (each adds its command to the group it is given); ``register`` lists them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,8 @@ from storage.runtime import Lianxin
 SAID = {"saved": "已保存", "removed": "已删除", "unchanged": "没有变化"}
 
 
-def register(main: click.Group) -> None:
-    report_group = main.commands["report"]
-    assert isinstance(report_group, click.Group)
-
-    @command(report_group, "comment")
+def report_comment(parent: click.Group) -> None:
+    @command(parent, "comment")
     @click.argument("quarter", metavar="YYYYQn")
     @click.option("--cadre", "phone", default=None, metavar="PHONE", help="the cadre commented on")
     @click.option("--village", default=None, metavar="V", help="the village commented on")
@@ -61,7 +59,9 @@ def register(main: click.Group) -> None:
         except (remarks.RemarkError, LeaveError) as e:
             raise click.ClickException(str(e)) from None
 
-    @command(report_group, "commend")
+
+def report_commend(parent: click.Group) -> None:
+    @command(parent, "commend")
     @click.argument("year", metavar="YYYY")
     @click.argument("phone")
     @click.option("--reason", default=None, help="表彰事由 (100 characters at most)")
@@ -80,7 +80,9 @@ def register(main: click.Group) -> None:
         except (remarks.RemarkError, LeaveError) as e:
             raise click.ClickException(str(e)) from None
 
-    @command(report_group, "commended")
+
+def report_commended(parent: click.Group) -> None:
+    @command(parent, "commended")
     @click.argument("year", metavar="YYYY")
     @click.option(
         "--out", default=None, metavar="F.xlsx", help="write the list as xlsx (for the 年终绩效考核)"
@@ -112,3 +114,11 @@ def register(main: click.Group) -> None:
             for r in rows:
                 click.echo("\t".join([r.village or "-", r.cadre.name, r.cadre.phone, r.reason]))
             click.echo(f"{key} 年度表彰：共 {len(rows)} 人。" + (f" 已写入 {out}" if out else ""))
+
+
+def register(main: click.Group) -> None:
+    """Add this file's commands to ``lianxin report`` (bot/cli/report.py makes the group; it registers first)."""
+    report_group = main.commands["report"]
+    assert isinstance(report_group, click.Group)
+    for add in (report_comment, report_commend, report_commended):
+        add(report_group)
