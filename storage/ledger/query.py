@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.group_links import group_leaders
@@ -215,6 +215,15 @@ def household_duties(
     session: Session, *, month: str, scope: Scope = Scope(), household_ids: Iterable[int] | None = None
 ) -> list[HouseholdDuties]:
     """The ledger line of every household in scope (plain columns, no ORM objects: 100,000 rows stay cheap)."""
+    stmt = _household_duties_select(session, month, scope)
+    if household_ids is not None:
+        stmt = stmt.where(Household.id.in_(list(household_ids)))
+    return [_ledger_line(r) for r in session.execute(scoped(stmt, scope))]
+
+
+def _household_duties_select(session: Session, month: str, scope: Scope) -> Select[Any]:
+    """One row per household: its card, cadre, the information form's fields as the SQL rule judges them, who
+    recorded each duty and when, the month's visits, the supervision cards about it, and whether it ever moved from another cadre."""
     visits = visits_subquery(month, diary_cadres(session, scope))
     tasks = tasks_subquery()
     # moved from another cadre at some point: a card not issued since is a card to reissue (换卡待发)
@@ -224,7 +233,7 @@ def household_duties(
         .correlate(Household)
         .exists()
     )
-    stmt = (
+    return (
         select(
             Household.id,
             Household.head_name,
@@ -258,57 +267,63 @@ def household_duties(
         .outerjoin(tasks, tasks.c.household_id == Household.id)
         .order_by(Village.name, Cadre.id, Household.id)
     )
-    if household_ids is not None:
-        stmt = stmt.where(Household.id.in_(list(household_ids)))
-    out = []
-    for r in session.execute(scoped(stmt, scope)):
-        info_missing = [
-            f
-            for f, ok in zip(
-                INFO_FIELDS,
-                (r.members_ok, r.annual_income_ok, r.industries_ok, r.difficulties_ok),
-                strict=True,
-            )
-            if not ok
-        ]
-        row = HouseholdDuties(
-            household_id=r.id,
-            head_name=r.head_name,
-            village=r.village,
-            card_number=r.number,
-            cadre_id=r.cadre_id,
-            cadre_name=r.cadre_name,
-            cadre_phone=r.phone,
-            info_complete=not info_missing,
-            info_missing=info_missing,
-            info_updated_at=r.info_updated_at,
-            info_updated_by=r.info_updated_by,
-            card_issued_on=r.issued_on,
-            card_issued_by=r.issued_by,
-            policy_done_on=r.policy_done_on,
-            policy_done_by=r.policy_done_by,
-            commitment_signed_on=r.commitment_signed_on,
-            commitment_recorded_by=r.commitment_recorded_by,
-            listed_on=r.listed_on,
-            visits_this_month=int(r.visits or 0),
-            last_visit=_as_date(r.last_visit),
-            tasks=int(r.tasks or 0),
+
+
+def _ledger_line(r: Any) -> HouseholdDuties:
+    """One row of ``_household_duties_select`` as the household's ledger line."""
+    info_missing = [
+        f
+        for f, ok in zip(
+            INFO_FIELDS,
+            (r.members_ok, r.annual_income_ok, r.industries_ok, r.difficulties_ok),
+            strict=True,
         )
-        row.missing = [
-            k
-            for k, done in (
-                ("info", row.info_complete),
-                ("card_reissue" if r.moved else "card", row.card_issued_on is not None),
-                ("policy", row.policy_done_on is not None),
-                ("commitment", row.commitment_signed_on is not None),
-                ("visit", row.visits_this_month > 0),
-                ("link", r.cadre_id is not None),
-                ("listing", row.listed_on is not None),
-            )
-            if not done
-        ]
-        out.append(row)
-    return out
+        if not ok
+    ]
+    row = HouseholdDuties(
+        household_id=r.id,
+        head_name=r.head_name,
+        village=r.village,
+        card_number=r.number,
+        cadre_id=r.cadre_id,
+        cadre_name=r.cadre_name,
+        cadre_phone=r.phone,
+        info_complete=not info_missing,
+        info_missing=info_missing,
+        info_updated_at=r.info_updated_at,
+        info_updated_by=r.info_updated_by,
+        card_issued_on=r.issued_on,
+        card_issued_by=r.issued_by,
+        policy_done_on=r.policy_done_on,
+        policy_done_by=r.policy_done_by,
+        commitment_signed_on=r.commitment_signed_on,
+        commitment_recorded_by=r.commitment_recorded_by,
+        listed_on=r.listed_on,
+        visits_this_month=int(r.visits or 0),
+        last_visit=_as_date(r.last_visit),
+        tasks=int(r.tasks or 0),
+    )
+    row.missing = missing_duties(row, moved=bool(r.moved))
+    return row
+
+
+def missing_duties(row: HouseholdDuties, *, moved: bool) -> list[str]:
+    """What is still to do for a household, in the ledger's order: the form, the card (to reissue when the
+    household moved from another cadre: the card names the cadre), the publicity, the commitment, a visit this
+    month, a cadre at all, and the public listing."""
+    return [
+        k
+        for k, done in (
+            ("info", row.info_complete),
+            ("card_reissue" if moved else "card", row.card_issued_on is not None),
+            ("policy", row.policy_done_on is not None),
+            ("commitment", row.commitment_signed_on is not None),
+            ("visit", row.visits_this_month > 0),
+            ("link", row.cadre_id is not None),
+            ("listing", row.listed_on is not None),
+        )
+        if not done
+    ]
 
 
 def _as_date(v: Any) -> date | None:
