@@ -291,7 +291,9 @@ def test_migrations_match_models(lx):
     with lx.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": _ours})
         diff = compare_metadata(ctx, Base.metadata)
-    assert diff == [], f"models and migrations differ; run python -m storage.regen_migration: {diff}"
+    # a schema change is storage/models.py plus a new revision in storage/migrations/versions/ (never an edit of a
+    # released one): see docs/architecture.md, "the schema"
+    assert diff == [], f"models and migrations differ; add a revision in storage/migrations/versions/: {diff}"
 
 
 def test_one_cadre_per_household(session):
