@@ -16,7 +16,6 @@ from storage.accounts import normalize_phone
 from storage.importer import changes
 from storage.importer.matching import cadres_of_other_townships, match_households
 from storage.importer.shape import (
-    COLUMN_OF,
     COLUMNS,
     MIN_HOUSEHOLDS,
     TOWNSHIP_COLUMN,
@@ -122,7 +121,8 @@ def _plan_township(
 
 def _row_and_column(p: Problem) -> tuple[int, int]:
     """Problems in the order of the spreadsheet: by row, then by the template's column order."""
-    return p.row or 0, [n for n, _ in COLUMNS].index(p.column) if p.column in COLUMN_OF.values() else 99
+    names = [n for n, _ in COLUMNS]
+    return p.row or 0, names.index(p.column) if p.column is not None and p.column in names else 99
 
 
 def _plan_group_links(
@@ -219,4 +219,4 @@ def _group_link_changes(session: Session, plan: ImportPlan) -> None:
 
 def household_count_by_cadre(session: Session) -> dict[int, int]:
     """Linked households per cadre id (for reports of the 30-household minimum)."""
-    return dict(session.execute(select(Link.cadre_id, func.count()).group_by(Link.cadre_id)).all())
+    return dict(session.execute(select(Link.cadre_id, func.count()).group_by(Link.cadre_id)).tuples().all())
