@@ -177,6 +177,7 @@ class _Rules:
 
     @classmethod
     def of(cls, config: Any) -> _Rules:
+        """The rules as configured (the minimum of households defaults to the programme's 30)."""
         return cls(
             weights=weights_from(config),
             sla_hours=int(config["sla"]["first_answer_hours"]),
