@@ -321,6 +321,34 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="received")  # received|handled|failed
     reply: Mapped[str | None] = mapped_column(Text)  # the reply sent, so a late retry gets the same answer
     error: Mapped[str | None] = mapped_column(Text)
+    # How the body came: 'plain' (no encrypt_type), 'aes' (decrypted with our EncodingAESKey), 'compat' (encrypted
+    # and plain together, read in plain: no key configured). `lianxin wechat check` reports the mix of the last
+    # 24 hours (a key set while the account still sends plain, …). NULL: before this was recorded.
+    transport: Mapped[str | None] = mapped_column(String(8))
+
+
+class SignedQuery(Base):
+    """One signed /wechat query (timestamp, nonce, signature), one message: the signature covers no body in plain
+    mode, so the first body handled under a query is kept (as a hash) while the query's timestamp is accepted, and
+    the same query with another body is refused (bot/wechat/endpoint.py, storage/signed_queries.py)."""
+
+    __tablename__ = "wechat_signed_query"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of timestamp, nonce, signature
+    body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the message's fields
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the query's timestamp + the tolerance
+
+
+class WechatEdgeFault(Base):
+    """What went wrong at /wechat with a message WeChat signed (so: not a stranger's noise), one row per kind:
+    'decrypt_failed' (the EncodingAESKey or AppID does not fit: the key was mistyped or changed) and 'no_key'
+    (an encrypted-only body while no key is configured). Read by `lianxin wechat check`."""
+
+    __tablename__ = "wechat_edge_fault"
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ConversationState(Base):
