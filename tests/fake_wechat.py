@@ -34,6 +34,7 @@ import email.parser
 import email.policy
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -157,6 +158,7 @@ class FakeWechat:
         self.template_once: dict[tuple[str, str], tuple[int, float]] = {}
         self.calls: list[tuple[str, int]] = []  # (endpoint, errcode or HTTP status answered)
         self._qr_init()
+        self._golive_init()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._init_account_setup()
@@ -277,6 +279,8 @@ class FakeWechat:
             return self._json(req, {"errcode": 47001, "errmsg": "data format error"}, "parse")
         if url.path in QR_PATHS:  # parametric QR codes: their own section below
             return self._qr_handle(req, url.path, query, body)
+        if url.path in GOLIVE_PATHS:  # go-live: callback/check, its own section below
+            return self._golive_handle(req, url.path, query, body)
         endpoint = {
             "/cgi-bin/stable_token": "token",
             "/cgi-bin/message/custom/send": "custom",
@@ -802,9 +806,60 @@ class FakeWechat:
                 code = 0
         return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
 
+    # =========================================================================================================
+    # Go-live (golive): 网络检测 callback/check — is a server URL saved in the account's 服务器配置, and how does
+    # WeChat see it. Sources: https://developers.weixin.qq.com/doc/service/api/base/api_callbackcheck (and the
+    # older Basic_Information/Network_Detection.html): POST {"action": "dns"|"ping"|"all", "check_operator":
+    # "CHINANET"|"UNICOM"|"CAP"|"DEFAULT"} → {"dns": [{"ip", "real_operator"}], "ping": [{"ip", "from_operator",
+    # "package_loss", "time"}]}; errcodes 40201 (不正确的URL，一般是开发者未设置回调URL), 40202 (bad action), 40203
+    # (bad check_operator). Clients send the same body: EasyWeChat Base/Client::checkCallbackUrl, WxJava
+    # WxMpService.netCheck. Which accounts may call it is not documented: ``refuse("callback_check", 48001)``
+    # models an account that may not (docs/wechat-rules.md §7c).
+    # =========================================================================================================
+
+    def _golive_init(self) -> None:
+        self.server_url: str | None = None  # the URL saved in 服务器配置; None: never saved (40201)
+        self.ping_loss = "0%"  # "100%": the host drops ping (one packet, so 0% or 100% only, per the doc)
+
+    def _golive_handle(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> None:
+        endpoint = "callback_check"
+        with self.lock:
+            refused = self.refused.get(endpoint)
+        if refused is not None:
+            return self._json(req, {"errcode": refused, "errmsg": f"refused {refused}"}, endpoint)
+        if self._refuse_token(req, endpoint, query):
+            return None
+        action, operator = body.get("action"), body.get("check_operator")
+        if action not in ("dns", "ping", "all"):
+            return self._json(req, {"errcode": 40202, "errmsg": "invalid action"}, endpoint)
+        if operator not in ("CHINANET", "UNICOM", "CAP", "DEFAULT"):
+            return self._json(req, {"errcode": 40203, "errmsg": "invalid check operator"}, endpoint)
+        with self.lock:
+            saved = self.server_url
+        if not saved:
+            return self._json(req, {"errcode": 40201, "errmsg": "invalid url"}, endpoint)
+        host = urlparse(saved).hostname or ""
+        try:
+            ips = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+        except OSError:
+            ips = []
+        answer: dict[str, Any] = {}
+        source = "UNICOM" if operator == "DEFAULT" else operator  # DEFAULT: chosen by the IP (the doc)
+        if action in ("dns", "all"):
+            answer["dns"] = [{"ip": ip, "real_operator": "UNICOM"} for ip in ips]
+        if action in ("ping", "all"):
+            answer["ping"] = [
+                {"ip": ip, "from_operator": source, "package_loss": self.ping_loss, "time": "1.000ms"}
+                for ip in ips
+            ]
+        return self._json(req, answer, endpoint)
+
 
 QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")
 MEDIA_LIFETIME = 3 * 24 * 3600  # temporary media: 3 days (notes §6a)
+GOLIVE_PATHS = ("/cgi-bin/callback/check",)
 
 SETUP_ENDPOINTS = {
     "/cgi-bin/menu/create": "menu_create",

@@ -322,6 +322,15 @@ class WechatClient:
             raise
         return dict(data.get("menu") or {})
 
+    def callback_check(self) -> dict[str, Any]:
+        """网络检测 (callback/check): WeChat resolves the server URL saved in the account's 服务器配置 and pings
+        each address. ``{"dns": [{"ip", "real_operator"}], "ping": [{"ip", "from_operator", "package_loss",
+        "time"}]}``; 40201 when no URL is saved. docs/wechat-rules.md §7c,
+        https://developers.weixin.qq.com/doc/service/api/base/api_callbackcheck"""
+        return dict(
+            self.call("POST", "/cgi-bin/callback/check", json={"action": "all", "check_operator": "DEFAULT"})
+        )
+
     def private_templates(self) -> list[dict[str, Any]]:
         """template/get_all_private_template: the account's chosen templates (id, title, content, example)."""
         data = self.call("GET", "/cgi-bin/template/get_all_private_template")
