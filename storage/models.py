@@ -229,6 +229,34 @@ class ServiceCard(Base):
     household: Mapped[Household] = relationship(back_populates="card")
 
 
+class PrintOrder(Base):
+    """A print asked for in the console (service cards or the public listing). Its page (/print/orders/<token>, a
+    GET, so reopening the tab works) shows the progress while the cards' missing QR codes are made in the
+    background (console/documents/card_codes.py), then the print itself. The state is here, not in a worker's
+    memory, so any worker shows it and a run whose worker died is taken over (``heartbeat_at`` grows stale)."""
+
+    __tablename__ = "print_order"
+    __table_args__ = (
+        CheckConstraint("kind IN ('cards','listing')", name="kind"),
+        CheckConstraint("status IN ('pending','running','done')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the page's address: unguessable
+    kind: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("console_user.id"), index=True
+    )  # who asked: only they see it
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
+    village: Mapped[str | None] = mapped_column(String(100))
+    format: Mapped[str] = mapped_column(String(4))  # html | pdf
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    total: Mapped[int] = mapped_column(Integer, default=0)  # QR codes to make
+    made: Mapped[int] = mapped_column(Integer, default=0)
+    notice: Mapped[str | None] = mapped_column(Text)  # why some cards print without a code
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime | None]  # the background run's last sign of life
+
+
 class DutyRecord(Base):
     """A 五个一 duty recorded for a household (发卡, 宣传, 承诺, 登记), kept for history and 撤销."""
 
