@@ -243,9 +243,8 @@ class PrintOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)  # the page's address: unguessable
     kind: Mapped[str] = mapped_column(String(10))
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("console_user.id"), index=True
-    )  # who asked: only they see it
+    # who asked: only they see it
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), index=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
     village: Mapped[str | None] = mapped_column(String(100))
     format: Mapped[str] = mapped_column(String(4))  # html | pdf

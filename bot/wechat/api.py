@@ -279,16 +279,6 @@ class WechatClient:
             raise WechatError(-2, "qrcode/create answered without ticket/url")
         return dict(data)
 
-    def send_subscribe(
-        self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
-    ) -> dict[str, Any]:
-        """A subscribe notification (message/subscribe/bizsend, wechat-rules.md §4e): the same data mapping,
-        ``page`` the link; for accounts that have 订阅通知 instead of template messages."""
-        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
-        if url:
-            body["page"] = url
-        return self.call("POST", "/cgi-bin/message/subscribe/bizsend", json=body)
-
     def get_media(self, media_id: str) -> Media:
         """A temporary media file (media/get): kept by WeChat for 3 days."""
         resp = self.call("GET", "/cgi-bin/media/get", params={"media_id": media_id}, raw=True)
