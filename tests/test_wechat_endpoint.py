@@ -4,6 +4,7 @@ that must each be refused or answered without changing anything."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -377,3 +378,29 @@ def test_handler_error_gives_apology_and_rolls_back(env: Any, clock: Any, monkey
         assert row.status == "failed" and "boom" in row.error and row.reply == reply
     # WeChat's retry of the same message gets the same apology, nothing runs again
     assert wc.text("o-cadre", "今天走访三户", msg_id=555) == reply
+
+
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        ("annual_renew", "将于 2026年12月20日 到期"),
+        ("verify_expired", "已过期"),
+        ("qualification_verify_success", "重新打印"),
+    ],
+)
+def test_wechat_verification_events_are_told_to_the_office_once(
+    make_lx: Any, clock: Any, event: str, says: str
+) -> None:
+    """微信认证 lasts a year: WeChat's system account sends annual_renew before it lapses and verify_expired when
+    it has (微信认证事件推送); the office hears of it, once, whatever WeChat's retries."""
+    clock.set("2026-11-24 20:00")
+    lx = make_lx(**{"scheduler.office_openids": ["o-office-1", "o-office-2"]})
+    wc = WechatClient(wechat_app(lx).test_client(), TEST_TOKEN, clock)
+    expires = int(datetime(2026, 12, 20, 4, tzinfo=UTC).timestamp())
+    created = wc.ts()
+    for _ in range(2):  # WeChat's retry of the same event
+        assert wc.event("o-wechat-system", event, ExpiredTime=expires, create_time=created) is None
+    with lx.session() as s:
+        pushes = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.openid)))
+    assert [(p.openid, p.kind) for p in pushes] == [("o-office-1", "notice"), ("o-office-2", "notice")]
+    assert all(says in p.payload["text"] for p in pushes), pushes[0].payload["text"]
