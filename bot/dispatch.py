@@ -55,7 +55,7 @@ from storage.wechat_edge import QueryClaim, claim
 log = logging.getLogger("lianxin.bot.dispatch")
 
 # WeChat's customer-service window (下发规则), https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/
-# Customer_Service_Messages.html and /work/notes/wechat-rules.md §5b: a user's message opens 5 messages / 48 h;
+# Customer_Service_Messages.html and docs/wechat-rules.md §5b: a user's message opens 5 messages / 48 h;
 # a follow, a scan of a parametric QR code, a menu click (CLICK, scancode_push, scancode_waitmsg) 3 within 1
 # minute; every other event (location reports, template receipts, VIEW, unsubscribe) opens nothing.
 USER_MESSAGE_WINDOW = (5, timedelta(hours=48))
@@ -153,7 +153,7 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
         quota, length = opens
         open_now = ident.window_until is not None and ident.window_until > now
         left = (ident.window_quota or 0) - (ident.window_sent or 0) if open_now else 0
-        # Quotas do not add up; an action replaces the window when it gives more (wechat-rules.md §5b).
+        # Quotas do not add up; an action replaces the window when it gives more (docs/wechat-rules.md §5b).
         if length == USER_MESSAGE_WINDOW[1] or not open_now or left < quota:
             ident.window_opened_at, ident.window_until, ident.window_quota = now, now + length, quota
             ident.window_sent = 0

@@ -187,7 +187,7 @@ TEMPLATE_VALUE_NAMES: dict[str, tuple[str, ...]] = {
     "notice": ("title", "text", "time"),
 }
 # The type of a template key is its prefix ("thing1" -> thing); WeChat's per-type limits are in
-# reminders/template_values.py (source: /work/notes/wechat-rules.md section 4d).
+# reminders/template_values.py (source: docs/wechat-rules.md section 4d).
 TEMPLATE_KEY_TYPES: tuple[str, ...] = (
     "thing",
     "character_string",

@@ -293,7 +293,7 @@ class WechatIdentity(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window
-    # WeChat's customer-service window as the platform counts it (wechat-rules.md §5b): a user's message opens
+    # WeChat's customer-service window as the platform counts it (docs/wechat-rules.md §5b): a user's message opens
     # 5 messages / 48 h, a follow, a scan or a menu click 3 within 1 minute, other events nothing.
     window_opened_at: Mapped[datetime | None]
     window_until: Mapped[datetime | None]
@@ -669,7 +669,7 @@ class AccessToken(Base):
     token: Mapped[str] = mapped_column(String(600))
     expires_at: Mapped[datetime]
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # stable_token force_refresh: at most 20 a day and 30 s apart (wechat-rules.md §1b)
+    # stable_token force_refresh: at most 20 a day and 30 s apart (docs/wechat-rules.md §1b)
     forced_at: Mapped[datetime | None]
     forced_day: Mapped[str | None] = mapped_column(String(10))
     forced_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

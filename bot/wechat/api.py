@@ -36,7 +36,7 @@ log = logging.getLogger("lianxin.wechat_api")
 
 TOKEN_ERRORS = {40001, 40014, 42001}
 FORCE_GAP = timedelta(seconds=30)  # stable_token force_refresh: at least 30 s apart …
-FORCE_PER_DAY = 20  # … and 20 a day (wechat-rules.md §1b)
+FORCE_PER_DAY = 20  # … and 20 a day (docs/wechat-rules.md §1b)
 TRANSIENT_CODES = {-1}  # system busy
 TOKEN_MARGIN = timedelta(minutes=5)
 
@@ -132,7 +132,7 @@ class WechatClient:
 
     @staticmethod
     def _may_force(row: AccessToken | None, now: datetime) -> bool:
-        """stable_token's force_refresh is allowed 20 times a day, 30 s apart (wechat-rules.md §1b); past
+        """stable_token's force_refresh is allowed 20 times a day, 30 s apart (docs/wechat-rules.md §1b); past
         that, ask without forcing (WeChat hands back the current token)."""
         if row is None or row.forced_at is None:
             return True

@@ -41,7 +41,7 @@ __all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "failed", "run_checks", "summa
 VALUE_NAMES = (
     TEMPLATE_VALUE_NAMES  # the value names each kind of push offers a template (PRODUCT.md "Pushes")
 )
-UNSHOWN_KEYS = {"first", "remark"}  # not displayed since 2023-05-04 (notes §4c)
+UNSHOWN_KEYS = {"first", "remark"}  # not displayed since 2023-05-04 (docs/wechat-rules.md §4c)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\.DATA\s*\}\}")
 
 TOKEN_FIXES = {
