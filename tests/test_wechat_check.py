@@ -360,6 +360,12 @@ def test_encrypted_messages_with_no_key_configured_fail(make_lx, clock, fake):
     assert result.exit_code == 1
     messages = line(result, "messages")
     assert messages.startswith("FAIL") and "encoding_aes_key 为空" in messages
+    # put right the other way: the account switched back to 明文模式, and its messages arrive
+    clock.advance(minutes=5)
+    assert send(server, clock, start=10) == [200]
+    result = check(make_lx, fake, cfg, served)
+    assert result.exit_code == 0, result.output
+    assert line(result, "messages").startswith("OK")
 
 
 def test_a_server_running_with_another_token_fails_the_url_check(make_lx, clock, fake):

@@ -201,6 +201,10 @@ def messages(lx: Lianxin) -> Check:
         seen = wechat_edge.transports_since(s, now - RECENT)
         faults = wechat_edge.faults(s)
         last_aes = wechat_edge.last_received(s, "aes")
+        last_read = max(
+            (t for t in (wechat_edge.last_received(s, "plain"), wechat_edge.last_received(s, "compat")) if t),
+            default=None,
+        )
     plain, aes, compat = seen["plain"], seen["aes"], seen["compat"]
     counted = f"最近 24 小时收到的消息：明文 {plain} 条、密文 {aes + compat} 条"
     keyed = bool(lx.config["wechat"]["encoding_aes_key"])
@@ -222,7 +226,7 @@ def messages(lx: Lianxin) -> Check:
             key_fix,
         )
     missing = None if keyed else recent(wechat_edge.NO_KEY)
-    if missing is not None:
+    if missing is not None and (last_read is None or last_read < missing.last_at):  # not since read fine
         return Check(
             "messages",
             FAIL,
