@@ -17,11 +17,20 @@ One message, one effect — how:
 
 Logging "before it is handled" therefore means: in the same transaction, before the handler runs; the row
 and the effect commit together or not at all.
+
+One signed query, one message: when the endpoint passes a ``QueryClaim`` (storage/wechat_edge.py), its row is the
+transaction's very first statement, before the inbound row — a second request under the same query waits for
+the first transaction on that unique index, then goes on only if it carries the same message (a retry: the
+stored reply) and is refused with ``QueryReused`` otherwise, its transaction rolled back (nothing stored).
+
+The log names a message by its MsgId or, for events (which have none), by a short hash of the dedup key: an
+openid is personal data and stays out of the log.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import threading
@@ -41,11 +50,12 @@ from handlers.routing import route
 from storage.db import insert_or_skip
 from storage.models import InboundMessage, WechatIdentity
 from storage.runtime import Lianxin
+from storage.wechat_edge import QueryClaim, claim
 
 log = logging.getLogger("lianxin.bot.dispatch")
 
 # WeChat's customer-service window (下发规则), https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/
-# Customer_Service_Messages.html and /work/notes/wechat-rules.md §5b: a user's message opens 5 messages / 48 h;
+# Customer_Service_Messages.html and docs/wechat-rules.md §5b: a user's message opens 5 messages / 48 h;
 # a follow, a scan of a parametric QR code, a menu click (CLICK, scancode_push, scancode_waitmsg) 3 within 1
 # minute; every other event (location reports, template receipts, VIEW, unsubscribe) opens nothing.
 USER_MESSAGE_WINDOW = (5, timedelta(hours=48))
@@ -143,7 +153,7 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
         quota, length = opens
         open_now = ident.window_until is not None and ident.window_until > now
         left = (ident.window_quota or 0) - (ident.window_sent or 0) if open_now else 0
-        # Quotas do not add up; an action replaces the window when it gives more (wechat-rules.md §5b).
+        # Quotas do not add up; an action replaces the window when it gives more (docs/wechat-rules.md §5b).
         if length == USER_MESSAGE_WINDOW[1] or not open_now or left < quota:
             ident.window_opened_at, ident.window_until, ident.window_quota = now, now + length, quota
             ident.window_sent = 0
@@ -225,23 +235,37 @@ def _sqlite_lock_fd(path: str) -> int:
     return fd
 
 
-def handle(lx: Lianxin, msg: Message) -> str | None:
-    """Handle one message exactly once; returns the reply text (None = no reply, answer "success")."""
+def handle(
+    lx: Lianxin, msg: Message, *, transport: str | None = None, query: QueryClaim | None = None
+) -> str | None:
+    """Handle one message exactly once; returns the reply text (None = no reply, answer "success").
+
+    ``transport`` (plain | aes | compat) is kept on the inbound row; ``query`` binds the signed query to this
+    message (``storage.wechat_edge.QueryReused`` when it already carried another)."""
     if lx.engine.dialect.name != "sqlite":
-        return _handle(lx, msg)
+        return _handle(lx, msg, transport, query)
     path = lx.engine.url.database
     with _sqlite_writer:
         if not path or path == ":memory:" or path.startswith("file:"):
-            return _handle(lx, msg)
+            return _handle(lx, msg, transport, query)
         fd = _sqlite_lock_fd(path)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            return _handle(lx, msg)
+            return _handle(lx, msg, transport, query)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessage | None:
+def log_name(msg: Message) -> str:
+    """How the log names a message: its MsgId, or a short hash of an event's key (which holds the openid)."""
+    if msg.msg_id:
+        return f"msg:{msg.msg_id}"
+    return "evt:" + hashlib.sha256(msg.dedup_key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+
+
+def _insert_inbound(
+    lx: Lianxin, session: Session, msg: Message, transport: str | None = None
+) -> InboundMessage | None:
     """Log the message as the transaction's first statement; None when its ``dedup_key`` is already stored.
 
     One ``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id`` (PostgreSQL and SQLite ≥ 3.35): a
@@ -262,6 +286,7 @@ def _insert_inbound(lx: Lianxin, session: Session, msg: Message) -> InboundMessa
         "status": "received",
         "reply": None,
         "error": None,
+        "transport": transport,
     }
     row_id = session.connection().execute(_INSERT, values).scalar()  # Core: no ORM bulk-insert machinery
     if row_id is None:
@@ -287,12 +312,14 @@ _OUTCOME = (
 )
 
 
-def _handle(lx: Lianxin, msg: Message) -> str | None:
+def _handle(lx: Lianxin, msg: Message, transport: str | None, query: QueryClaim | None) -> str | None:
     session = lx.sessions()
     try:
-        inbound = _insert_inbound(lx, session, msg)
+        if query is not None:
+            claim(session, query, now=lx.now())  # QueryReused: rolled back below, nothing stored
+        inbound = _insert_inbound(lx, session, msg, transport)
         if inbound is None:
-            log.info("duplicate %s: answering with the stored reply", msg.dedup_key)
+            log.info("duplicate %s: answering with the stored reply", log_name(msg))
             stored = session.execute(_REPLY, {"key": msg.dedup_key[:150]}).first()
             session.rollback()
             return stored.reply if stored is not None and stored.status != "received" else None
@@ -306,7 +333,7 @@ def _handle(lx: Lianxin, msg: Message) -> str | None:
                     reply = paginate(ctx, reply)
             inbound.status = "handled"
         except Exception as e:  # noqa: BLE001 - every failure becomes an apology, never an empty answer
-            log.exception("handling %s (%s, route %s) failed", msg.dedup_key, msg.kind, name)
+            log.exception("handling %s (%s, route %s) failed", log_name(msg), msg.kind, name)
             inbound.status = "failed"
             inbound.error = "".join(traceback.format_exception_only(type(e), e)).strip()[:2000]
             reply = render("error")
@@ -316,7 +343,7 @@ def _handle(lx: Lianxin, msg: Message) -> str | None:
             {"b_id": inbound.id, "b_status": inbound.status, "b_reply": reply, "b_error": inbound.error},
         )
         session.commit()
-        log.debug("handled %s by %s", msg.dedup_key, name)
+        log.debug("handled %s by %s", log_name(msg), name)
         return reply
     except IntegrityError:
         # A unique clash at commit time (SQLite defers nothing, PostgreSQL may report it here): a duplicate.

@@ -6,7 +6,7 @@ argument); a key meant for the other audience gets a short note and that account
 the keys are named here because only here is it known what they do.
 
 Source for the event: WeChat pushes ``<MsgType>event</MsgType><Event>CLICK</Event><EventKey>KEY</EventKey>``
-(https://developers.weixin.qq.com/doc/service/guide/product/message/Receiving_event_pushes.html, notes §3e).
+(https://developers.weixin.qq.com/doc/service/guide/product/message/Receiving_event_pushes.html, docs/wechat-rules.md §3e).
 VIEW clicks (a console page opened) need no answer and fall to events.other.
 """
 

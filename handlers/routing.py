@@ -8,6 +8,7 @@ own predicate says what the message must look like, never who may send it.
 from __future__ import annotations
 
 from handlers import (
+    account_events,
     binding,
     circular_notices,
     diary,
@@ -30,6 +31,7 @@ ROUTERS: tuple[Router, ...] = (
     # ---- anyone ---------------------------------------------------------------------------------------
     villager.scan_router,  # card QR scans (subscribe with qrscene_<token> / SCAN <token>) before the plain follow events
     menu.router,  # menu CLICK: answered like its chat command, by who taps (before events.other)
+    account_events.router,  # 微信认证 events (年审, expired) from WeChat's system account: told to the office
     events.router,
     paging.router,  # 更多
     guide.router,  # 帮助

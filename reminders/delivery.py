@@ -287,12 +287,9 @@ def _send_one(
                     f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)",
                 )
             url = (links or {}).get(m.id) or link_for(lx, m, now)
-            if lx.config["wechat"]["push_api"] == "subscribe":
-                client.send_subscribe(m.openid, tpl[0], tpl[1], url=url)
-            else:
-                # the outbox row's id: WeChat sends one message per openid + id for 10 minutes, which covers a
-                # retry after a claim (CLAIM_SECONDS) ran out behind a dispatcher that died mid-send
-                client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
+            # the outbox row's id: WeChat sends one message per openid + id for 10 minutes, which covers a
+            # retry after a claim (CLAIM_SECONDS) ran out behind a dispatcher that died mid-send
+            client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"

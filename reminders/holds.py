@@ -1,7 +1,7 @@
 """Account-level faults hold delivery; they do not fail messages.
 
 Some answers say nothing about one message and no retry of it can cure them: the account lacks the permission
-(48001: template and customer-service messages are for verified service accounts, wechat-rules.md §8), the
+(48001: template and customer-service messages are for verified service accounts, docs/wechat-rules.md §8), the
 server's IP is not whitelisted (40164), the AppID/AppSecret is wrong (40013/40125, §1a), the template id is
 unknown (40037, §4a) or none is configured. Failing each queued message for them would empty the queue one
 message at a time. Instead delivery of that kind (or of all: ``scope``) is held in ``delivery_hold``:

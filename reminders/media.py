@@ -2,7 +2,7 @@
 browser, and a villager's photo or voice forwarded to the cadre as itself.
 
 Runs with every ``dispatch_outbox`` (every ``[scheduler] dispatch_interval_seconds``), so a message's media is
-fetched within seconds to minutes — well inside media/get's 3 days (notes §6a), with 5 attempts.
+fetched within seconds to minutes — well inside media/get's 3 days (docs/wechat-rules.md §6a), with 5 attempts.
 
 Voice arrives as AMR 8 kHz (``Format`` amr; speex from JSSDK) which no browser plays: Debian's ``ffmpeg``
 turns it into MP3 next to the original (``attachment-N.mp3``). Without ffmpeg the original is kept and the
@@ -111,7 +111,7 @@ def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
         ctype = media.content_type.split(";")[0].strip().lower()
         ext = _EXT.get(ctype) or (Path(media.filename).suffix if media.filename else ".bin")
         if media_type == "voice" and ext == ".bin":
-            ext = ".amr"  # user voice is AMR 8 kHz (notes §6c); the content type is not documented
+            ext = ".amr"  # user voice is AMR 8 kHz (docs/wechat-rules.md §6c); the content type is not documented
         path = folder / f"attachment-{att_id}{ext}"
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(media.content)

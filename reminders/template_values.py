@@ -3,7 +3,7 @@
 Since 2023-05-04 WeChat shows a template message's keyword fields only — neither ``first`` nor ``remark`` —
 each on one line and within its key type's limit; typed keys of the category library (``thing1``,
 ``time2``, ``character_string3``) are refused with 47003 when a value breaks the type's rule.
-Sources: /work/notes/wechat-rules.md §4c-4d, i.e. the official 《关于规范公众号模板消息的公告》
+Sources: docs/wechat-rules.md §4c-4d, i.e. the official 《关于规范公众号模板消息的公告》
 (https://developers.weixin.qq.com/community/develop/doc/000a2ae286cdc0f41a8face4c51801) and the value table of
 https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html#类目模板消息 .
 
@@ -45,7 +45,7 @@ def one_line(value: Any) -> str:
 def fit(key_type: str, value: Any) -> str:
     """The value as a key of this type may carry it: one line, the type's characters, within its limit."""
     text = one_line(value)
-    if key_type == "character_string":  # digits, letters, symbols: no 汉字 (官方 answer, wechat-rules §4d)
+    if key_type == "character_string":  # digits, letters, symbols: no 汉字 (官方 answer, §4d)
         text = "".join(ch for ch in text if ch.isascii()).strip()
     elif key_type == "number":
         text = "".join(ch for ch in text if ch.isdigit() or ch == ".")

@@ -91,11 +91,6 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
             30,
             "the link in a template message to the whole message works this many days",
         ),
-        "push_api": (
-            str,
-            "template",
-            "template = message/template/send; subscribe = message/subscribe/bizsend",
-        ),
     },
     # [wechat.templates] holds one table per kind of push, [wechat.templates.KIND] (see TEMPLATE_VALUE_NAMES)
     "wechat.templates": {},
@@ -192,7 +187,7 @@ TEMPLATE_VALUE_NAMES: dict[str, tuple[str, ...]] = {
     "notice": ("title", "text", "time"),
 }
 # The type of a template key is its prefix ("thing1" -> thing); WeChat's per-type limits are in
-# reminders/template_values.py (source: /work/notes/wechat-rules.md section 4d).
+# reminders/template_values.py (source: docs/wechat-rules.md section 4d).
 TEMPLATE_KEY_TYPES: tuple[str, ...] = (
     "thing",
     "character_string",
@@ -386,11 +381,33 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]
     return out
 
 
+# Keys that once existed: section -> key -> (the value that changes nothing and is still accepted, why it went).
+# Any other value stops start-up with the reason, so nobody believes a removed switch is still on.
+REMOVED: dict[str, dict[str, tuple[Any, str]]] = {
+    "wechat": {
+        "push_api": (
+            "template",
+            '[wechat] push_api = "subscribe" (订阅通知, message/subscribe/bizsend) was removed: 订阅通知 reach only '
+            "users who subscribed to each template through a component on a page, from the account's own "
+            "订阅通知 template library, and are refused with 43101 otherwise — every push would have failed. "
+            "Pushes outside the 48-hour window are template messages ([wechat.templates.KIND]). Delete the "
+            "push_api line. / 订阅通知方式已取消：用户须在网页组件里逐个订阅，否则微信以 43101 拒收；"
+            "请删除 push_api 这一行，48 小时之外的推送用模板消息。",
+        ),
+    },
+}
+
+
 def merge(data: dict[str, dict[str, Any]], layer: dict[str, dict[str, Any]], source: str) -> None:
     for section, keys in layer.items():
         if section not in SCHEMA:
             raise ConfigError(f"{source}: unknown section [{section}]; known: {', '.join(sorted(SCHEMA))}")
         for key, value in keys.items():
+            removed = REMOVED.get(section, {}).get(key)
+            if removed is not None:
+                if value == removed[0]:
+                    continue  # what happens anyway: an old config.toml copied from the example still starts
+                raise ConfigError(f"{source}: {removed[1]}")
             if key not in SCHEMA[section]:
                 known = ", ".join(sorted(SCHEMA[section]))
                 raise ConfigError(f"{source}: unknown key '{key}' in [{section}]; known keys: {known}")
@@ -459,11 +476,6 @@ def load_config(
             f"{source}: [general] timezone {data['general']['timezone']!r} is not a known time zone"
         ) from None
     _check_template_fields(data, source)
-    if data["wechat"]["push_api"] not in ("template", "subscribe"):
-        raise ConfigError(
-            f'{source}: [wechat] push_api must be "template" or "subscribe", '
-            f"got {data['wechat']['push_api']!r}"
-        )
     _check_programme(data["programme"], source)
     _check_township_offices(data["scheduler"]["township_office_openids"], source)
     aes = data["wechat"]["encoding_aes_key"]

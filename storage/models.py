@@ -229,6 +229,33 @@ class ServiceCard(Base):
     household: Mapped[Household] = relationship(back_populates="card")
 
 
+class PrintOrder(Base):
+    """A print asked for in the console (service cards or the public listing). Its page (/print/orders/<token>, a
+    GET, so reopening the tab works) shows the progress while the cards' missing QR codes are made in the
+    background (console/documents/card_codes.py), then the print itself. The state is here, not in a worker's
+    memory, so any worker shows it and a run whose worker died is taken over (``heartbeat_at`` grows stale)."""
+
+    __tablename__ = "print_order"
+    __table_args__ = (
+        CheckConstraint("kind IN ('cards','listing')", name="kind"),
+        CheckConstraint("status IN ('pending','running','done')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the page's address: unguessable
+    kind: Mapped[str] = mapped_column(String(10))
+    # who asked: only they see it
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
+    village: Mapped[str | None] = mapped_column(String(100))
+    format: Mapped[str] = mapped_column(String(4))  # html | pdf
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    total: Mapped[int] = mapped_column(Integer, default=0)  # QR codes to make
+    made: Mapped[int] = mapped_column(Integer, default=0)
+    notice: Mapped[str | None] = mapped_column(Text)  # why some cards print without a code
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime | None]  # the background run's last sign of life
+
+
 class DutyRecord(Base):
     """A 五个一 duty recorded for a household (发卡, 宣传, 承诺, 登记), kept for history and 撤销."""
 
@@ -266,7 +293,7 @@ class WechatIdentity(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window
-    # WeChat's customer-service window as the platform counts it (wechat-rules.md §5b): a user's message opens
+    # WeChat's customer-service window as the platform counts it (docs/wechat-rules.md §5b): a user's message opens
     # 5 messages / 48 h, a follow, a scan or a menu click 3 within 1 minute, other events nothing.
     window_opened_at: Mapped[datetime | None]
     window_until: Mapped[datetime | None]
@@ -321,6 +348,34 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(12), default="received")  # received|handled|failed
     reply: Mapped[str | None] = mapped_column(Text)  # the reply sent, so a late retry gets the same answer
     error: Mapped[str | None] = mapped_column(Text)
+    # How the body came: 'plain' (no encrypt_type), 'aes' (decrypted with our EncodingAESKey), 'compat' (encrypted
+    # and plain together, read in plain: no key configured). `lianxin wechat check` reports the mix of the last
+    # 24 hours (a key set while the account still sends plain, …). NULL: before this was recorded.
+    transport: Mapped[str | None] = mapped_column(String(8))
+
+
+class SignedQuery(Base):
+    """One signed /wechat query (timestamp, nonce, signature), one message: the signature covers no body in plain
+    mode, so the first body handled under a query is kept (as a hash) while the query's timestamp is accepted, and
+    the same query with another body is refused (bot/wechat/endpoint.py, storage/signed_queries.py)."""
+
+    __tablename__ = "wechat_signed_query"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of timestamp, nonce, signature
+    body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the message's fields
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the query's timestamp + the tolerance
+
+
+class WechatEdgeFault(Base):
+    """What went wrong at /wechat with a message WeChat signed (so: not a stranger's noise), one row per kind:
+    'decrypt_failed' (the EncodingAESKey or AppID does not fit: the key was mistyped or changed) and 'no_key'
+    (an encrypted-only body while no key is configured). Read by `lianxin wechat check`."""
+
+    __tablename__ = "wechat_edge_fault"
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ConversationState(Base):
@@ -614,7 +669,7 @@ class AccessToken(Base):
     token: Mapped[str] = mapped_column(String(600))
     expires_at: Mapped[datetime]
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # stable_token force_refresh: at most 20 a day and 30 s apart (wechat-rules.md §1b)
+    # stable_token force_refresh: at most 20 a day and 30 s apart (docs/wechat-rules.md §1b)
     forced_at: Mapped[datetime | None]
     forced_day: Mapped[str | None] = mapped_column(String(10))
     forced_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

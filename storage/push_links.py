@@ -1,6 +1,6 @@
 """Links from a template message to the whole message (PRODUCT.md "Pushes": no login; unguessable; expiring).
 
-WeChat shows a template's keyword fields only, each cut short (wechat-rules.md §4c), so every template message
+WeChat shows a template's keyword fields only, each cut short (docs/wechat-rules.md §4c), so every template message
 carries ``url`` = ``public_url`` + ``/m/<token>``. The token is 32 random bytes (``secrets.token_urlsafe``);
 only its SHA-256 is stored, so the table alone opens nothing. A link shows that one message — for a request,
 its thread and how to answer — and nothing else, until ``[wechat] push_link_days`` have passed.

@@ -7,7 +7,7 @@
         ...
         fake.delivered                  # every message WeChat accepted, in order
 
-Rules kept (each with its source where it is implemented; the reference is /work/notes/wechat-rules.md):
+Rules kept (each with its source where it is implemented; the reference is docs/wechat-rules.md):
 ``stable_token`` gives a token valid 7200 s; ``force_refresh`` makes a new one and revokes the old ones, but
 only once per 30 s and 20 times a day (§1b); a call with an unknown or revoked token gets 40001;
 ``message/custom/send`` needs an open window (else 45015) and has its quota (else 45047): ``interact`` (a
@@ -34,6 +34,7 @@ import email.parser
 import email.policy
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -58,7 +59,7 @@ class Delivered:
 
 
 # The templates of config.example.toml's mapping, as WeChat's category library words them (content format:
-# template/get_all_private_template, wechat-rules.md §4b). Ids TPL_<KIND> (and TPL_<kind>) are what tests use.
+# template/get_all_private_template, docs/wechat-rules.md §4b). Ids TPL_<KIND> (and TPL_<kind>) are what tests use.
 LIBRARY_TEMPLATES: dict[str, tuple[str, str]] = {
     "task": (
         "任务处理提醒",
@@ -89,7 +90,7 @@ def default_templates() -> dict[str, str]:
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+\d*)\.DATA\s*\}\}")
-# Per-type value rules of category-library templates (wechat-rules.md §4d; official table at
+# Per-type value rules of category-library templates (docs/wechat-rules.md §4d; official table at
 # https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html#类目模板消息,
 # captured via mirrors, M): a value breaking its type's rule is refused with 47003 (官方 community answers).
 _TYPE_LIMITS = {
@@ -157,6 +158,7 @@ class FakeWechat:
         self.template_once: dict[tuple[str, str], tuple[int, float]] = {}
         self.calls: list[tuple[str, int]] = []  # (endpoint, errcode or HTTP status answered)
         self._qr_init()
+        self._golive_init()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._init_account_setup()
@@ -203,7 +205,7 @@ class FakeWechat:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def interact(self, openid: str) -> None:
-        """The user sent us a message: 5 customer-service messages within 48 hours (wechat-rules.md §5b,
+        """The user sent us a message: 5 customer-service messages within 48 hours (docs/wechat-rules.md §5b,
         https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/Customer_Service_Messages.html)."""
         with self.lock:
             self.windows[openid] = [0, self.quota, self.now() + 48 * 3600]
@@ -277,6 +279,8 @@ class FakeWechat:
             return self._json(req, {"errcode": 47001, "errmsg": "data format error"}, "parse")
         if url.path in QR_PATHS:  # parametric QR codes: their own section below
             return self._qr_handle(req, url.path, query, body)
+        if url.path in GOLIVE_PATHS:  # go-live: callback/check, its own section below
+            return self._golive_handle(req, url.path, query, body)
         endpoint = {
             "/cgi-bin/stable_token": "token",
             "/cgi-bin/message/custom/send": "custom",
@@ -373,7 +377,7 @@ class FakeWechat:
             if openid in self.unsubscribed:
                 code = 43004
             elif w is None or w[2] <= self.now():
-                code = 45015  # window closed (wechat-rules §5b)
+                code = 45015  # window closed (docs/wechat-rules.md §5b)
             elif w[0] >= w[1]:
                 code = 45047  # the window's quota is used up
             else:
@@ -383,7 +387,7 @@ class FakeWechat:
         return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
 
     def _template(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        # wechat-rules.md §4a (https://developers.weixin.qq.com/doc/service/api/notify/template/
+        # docs/wechat-rules.md §4a (https://developers.weixin.qq.com/doc/service/api/notify/template/
         # api_sendtemplatemessage): 43004 not following, 40037 unknown template id; §4c-4d: first/remark are not
         # shown, each keyword shown on one line, a typed value breaking its rule is refused with 47003.
         openid, tid, data = body.get("touser", ""), body.get("template_id", ""), body.get("data") or {}
@@ -457,7 +461,7 @@ class FakeWechat:
         req.wfile.write(content)
 
     # ------------------------------------------------ template/get_all_private_template (wechat check too)
-    # wechat-rules.md §4b, https://developers.weixin.qq.com/doc/service/api/notify/template/api_getalltemplates.md
+    # docs/wechat-rules.md §4b, https://developers.weixin.qq.com/doc/service/api/notify/template/api_getalltemplates.md
 
     def _all_templates(self, req: BaseHTTPRequestHandler) -> None:
         titles = {content: title for title, content in LIBRARY_TEMPLATES.values()}
@@ -492,7 +496,7 @@ class FakeWechat:
     # =========================================================================================
     # Parametric QR codes (issue 13): qrcode/create and showqrcode. Kept apart from the other endpoints.
     # ================================================================================================
-    # Sources (see /work/notes/wechat-rules.md §2 and §8):
+    # Sources (see docs/wechat-rules.md §2 and §8):
     # - https://developers.weixin.qq.com/doc/service/api/qrcode/qrcodes/api_createqrcode : body shapes,
     #   QR_LIMIT_STR_SCENE with action_info.scene.scene_str of 1..64 characters, answer {ticket, url,
     #   expire_seconds}; at most 100,000 permanent codes per account.
@@ -595,7 +599,7 @@ class FakeWechat:
     # =========================================================================================================
     # Account set-up (feat-menu): token expiry, account scenarios, menu/create + menu/get,
     # template/get_all_private_template, media/upload, customer-service image/voice, media that expires.
-    # Every rule cites its source; /work/notes/wechat-rules.md §1, §3, §4b, §5a, §6, §8 collects them.
+    # Every rule cites its source; docs/wechat-rules.md §1, §3, §4b, §5a, §6, §8 collects them.
     # =========================================================================================================
 
     def _init_account_setup(self) -> None:
@@ -625,7 +629,7 @@ class FakeWechat:
     def add_private_template(self, template_id: str, title: str, keys: list[str]) -> None:
         """A template the account picked from the library; content as get_all_private_template shows it:
         ``标签:{{key.DATA}}`` lines (https://developers.weixin.qq.com/doc/service/api/notify/template/
-        api_getalltemplates.md; typed 类目模板 keys such as thing1, time2 — notes §4b)."""
+        api_getalltemplates.md; typed 类目模板 keys such as thing1, time2 — docs/wechat-rules.md §4b)."""
         content = "".join(f"{k}:{{{{{k}.DATA}}}}\n" for k in keys)
         with self.lock:
             self.private_templates.append(
@@ -643,7 +647,7 @@ class FakeWechat:
     # ---------------------------------------------------------------- scenarios and token life
 
     def _scenario_refusal(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        """What cgi-bin/token and stable_token answer for a badly set-up account (notes §1a, global errcode
+        """What cgi-bin/token and stable_token answer for a badly set-up account (docs/wechat-rules.md §1a, global errcode
         table mirrored in WxJava WxMpErrorMsgEnum.java): 40164 caller IP not in the whitelist (every API call,
         the token first), 40125 wrong AppSecret, 40013 wrong AppID."""
         if self.scenario == "ip_not_whitelisted":
@@ -658,7 +662,7 @@ class FakeWechat:
         return None
 
     # The capabilities an UNVERIFIED 服务号 lacks: 客服接口, 模板消息, 带参数二维码, 素材管理 — menu/* it has
-    # (notes §8: doc/offiaccount/Getting_Started/Explanation_of_interface_privileges.html). Without → 48001.
+    # (docs/wechat-rules.md §8: doc/offiaccount/Getting_Started/Explanation_of_interface_privileges.html). Without → 48001.
     UNVERIFIED_REFUSED = {"custom", "template", "media", "private_templates", "upload", "qrcode"}
 
     def _token_refusal(self, endpoint: str, token: str) -> dict[str, Any] | None:
@@ -677,7 +681,7 @@ class FakeWechat:
 
     def _media_expired(self, media_id: str) -> bool:
         # "临时素材 … 在微信后台保存时间为3天，即3天后media_id失效" → 40007 invalid media_id
-        # https://developers.weixin.qq.com/doc/service/api/material/temporary/api_getmedia (notes §6a)
+        # https://developers.weixin.qq.com/doc/service/api/material/temporary/api_getmedia (docs/wechat-rules.md §6a)
         at = self.media_at.get(media_id)
         return at is not None and self.now() - at > MEDIA_LIFETIME
 
@@ -697,7 +701,7 @@ class FakeWechat:
         if endpoint == "menu_get":
             with self.lock:
                 menu = self.menu
-            if menu is None:  # no API-created menu: 46003 "menu no exist" (notes §3b)
+            if menu is None:  # no API-created menu: 46003 "menu no exist" (docs/wechat-rules.md §3b)
                 return self._json(req, {"errcode": 46003, "errmsg": "menu no exist"}, endpoint)
             return self._json(req, {"menu": {**menu, "menuid": self.menu_id}}, endpoint)
         if endpoint == "private_templates":
@@ -728,7 +732,7 @@ class FakeWechat:
                 req, {"errcode": code, "errmsg": MENU_ERRMSG.get(code, "invalid menu")}, endpoint
             )
         with self.lock:
-            # what menu/get gives back: every button carries "sub_button": [] (notes §3b)
+            # what menu/get gives back: every button carries "sub_button": [] (docs/wechat-rules.md §3b)
             self.menu = {
                 "button": [
                     {**b, "sub_button": [{**s, "sub_button": []} for s in b.get("sub_button", [])]}
@@ -740,7 +744,7 @@ class FakeWechat:
 
     def _upload(self, req: BaseHTTPRequestHandler, query: dict[str, str], raw: bytes) -> None:
         """media/upload, multipart field ``media``: image ≤ 10 MB (png/jpeg/jpg/gif), voice ≤ 2 MB (amr/mp3)
-        https://developers.weixin.qq.com/doc/service/api/material/temporary/api_uploadtempmedia (notes §6b)."""
+        https://developers.weixin.qq.com/doc/service/api/material/temporary/api_uploadtempmedia (docs/wechat-rules.md §6b)."""
         kind = query.get("type", "")
         if kind not in ("image", "voice", "video", "thumb"):
             return self._json(req, {"errcode": 40004, "errmsg": "invalid media type"}, "upload")
@@ -780,7 +784,7 @@ class FakeWechat:
         return self._json(req, {"type": kind, "media_id": media_id, "created_at": int(self.now())}, "upload")
 
     def _custom_media(self, req: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        """Customer-service image/voice: ``{"msgtype":"voice","voice":{"media_id":…}}`` (notes §5a), the same
+        """Customer-service image/voice: ``{"msgtype":"voice","voice":{"media_id":…}}`` (docs/wechat-rules.md §5a), the same
         window and quota as text; an unknown or expired media id → 40007."""
         openid, kind = body.get("touser", ""), body["msgtype"]
         media_id = (body.get(kind) or {}).get("media_id", "")
@@ -791,7 +795,7 @@ class FakeWechat:
             elif openid in self.unsubscribed:
                 code = 43004
             elif w is None or w[2] <= self.now():
-                code = 45015  # window closed (wechat-rules §5b)
+                code = 45015  # window closed (docs/wechat-rules.md §5b)
             elif w[0] >= w[1]:
                 code = 45047
             else:
@@ -802,9 +806,60 @@ class FakeWechat:
                 code = 0
         return self._json(req, {"errcode": code, "errmsg": "ok" if code == 0 else "refused"}, "custom")
 
+    # =========================================================================================================
+    # Go-live (golive): 网络检测 callback/check — is a server URL saved in the account's 服务器配置, and how does
+    # WeChat see it. Sources: https://developers.weixin.qq.com/doc/service/api/base/api_callbackcheck (and the
+    # older Basic_Information/Network_Detection.html): POST {"action": "dns"|"ping"|"all", "check_operator":
+    # "CHINANET"|"UNICOM"|"CAP"|"DEFAULT"} → {"dns": [{"ip", "real_operator"}], "ping": [{"ip", "from_operator",
+    # "package_loss", "time"}]}; errcodes 40201 (不正确的URL，一般是开发者未设置回调URL), 40202 (bad action), 40203
+    # (bad check_operator). Clients send the same body: EasyWeChat Base/Client::checkCallbackUrl, WxJava
+    # WxMpService.netCheck. Which accounts may call it is not documented: ``refuse("callback_check", 48001)``
+    # models an account that may not (docs/wechat-rules.md §7c).
+    # =========================================================================================================
+
+    def _golive_init(self) -> None:
+        self.server_url: str | None = None  # the URL saved in 服务器配置; None: never saved (40201)
+        self.ping_loss = "0%"  # "100%": the host drops ping (one packet, so 0% or 100% only, per the doc)
+
+    def _golive_handle(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> None:
+        endpoint = "callback_check"
+        with self.lock:
+            refused = self.refused.get(endpoint)
+        if refused is not None:
+            return self._json(req, {"errcode": refused, "errmsg": f"refused {refused}"}, endpoint)
+        if self._refuse_token(req, endpoint, query):
+            return None
+        action, operator = body.get("action"), body.get("check_operator")
+        if action not in ("dns", "ping", "all"):
+            return self._json(req, {"errcode": 40202, "errmsg": "invalid action"}, endpoint)
+        if operator not in ("CHINANET", "UNICOM", "CAP", "DEFAULT"):
+            return self._json(req, {"errcode": 40203, "errmsg": "invalid check operator"}, endpoint)
+        with self.lock:
+            saved = self.server_url
+        if not saved:
+            return self._json(req, {"errcode": 40201, "errmsg": "invalid url"}, endpoint)
+        host = urlparse(saved).hostname or ""
+        try:
+            ips = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+        except OSError:
+            ips = []
+        answer: dict[str, Any] = {}
+        source = "UNICOM" if operator == "DEFAULT" else operator  # DEFAULT: chosen by the IP (the doc)
+        if action in ("dns", "all"):
+            answer["dns"] = [{"ip": ip, "real_operator": "UNICOM"} for ip in ips]
+        if action in ("ping", "all"):
+            answer["ping"] = [
+                {"ip": ip, "from_operator": source, "package_loss": self.ping_loss, "time": "1.000ms"}
+                for ip in ips
+            ]
+        return self._json(req, answer, endpoint)
+
 
 QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")
-MEDIA_LIFETIME = 3 * 24 * 3600  # temporary media: 3 days (notes §6a)
+MEDIA_LIFETIME = 3 * 24 * 3600  # temporary media: 3 days (docs/wechat-rules.md §6a)
+GOLIVE_PATHS = ("/cgi-bin/callback/check",)
 
 SETUP_ENDPOINTS = {
     "/cgi-bin/menu/create": "menu_create",
@@ -815,7 +870,7 @@ SETUP_ENDPOINTS = {
 
 # menu/create's limits and errcodes: https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu
 # (1–3 buttons, 1–5 sub buttons, name ≤ 16 bytes top / ≤ 60 bytes sub, key ≤ 128 bytes, url ≤ 1024 bytes);
-# errcode meanings from the global return-code table (WxJava WxMpErrorMsgEnum.java; notes §3a).
+# errcode meanings from the global return-code table (WxJava WxMpErrorMsgEnum.java; docs/wechat-rules.md §3a).
 MENU_ERRMSG = {
     40015: "invalid button type",
     40016: "invalid button size",

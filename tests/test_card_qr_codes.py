@@ -1,6 +1,7 @@
 """Service cards' QR codes: made by the account through ``qrcode/create`` (the fake WeChat API), kept, printed
 from the url WeChat issued, and scanning them (subscribe / SCAN with the card's token) links the household.
-Without credentials, cards print without a QR code and say so; the account's 100,000 limit is respected."""
+Without credentials, or while the account may not make codes (48001), cards print without a QR code and say why;
+a later print adds the codes; the account's 100,000 limit is respected."""
 
 from __future__ import annotations
 
@@ -97,14 +98,37 @@ def test_transient_failures_are_retried(chat: Chat, fake: FakeWechat, tmp_path: 
     assert len(fake.qr_codes) == 2  # the retry asked for the same scene: no orphan code
 
 
-def test_an_account_without_the_permission_is_told_plainly(
+def test_cards_print_without_codes_while_the_account_cannot_make_them_and_a_later_print_adds_them(
     chat: Chat, fake: FakeWechat, tmp_path: Any
 ) -> None:
+    """48001 while 微信认证 is pending or lapsed: the print goes ahead without the codes and says why; once the
+    account may make codes again, the next print adds them."""
     fake.qr_permission = False
-    result = run_cli(chat.lx, "cards", "--out", str(tmp_path / "d.html"))
-    assert result.exit_code != 0 and "48001" in result.output and "认证的服务号" in result.output
-    assert not (tmp_path / "d.html").exists()
+    out = tmp_path / "d.html"
+    result = run_cli(chat.lx, "cards", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "48001" in result.output and "认证的服务号" in result.output and "重新打印" in result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<svg" not in html and "（无二维码）" not in html and 'class="qr"' not in html
+    assert "48001" in html and "发送卡号 20261124" in html
     assert not any(qr_urls(chat).values())
+    fake.qr_permission = True  # 微信认证 done
+    result = run_cli(chat.lx, "cards", "--out", str(tmp_path / "d2.html"))
+    assert result.exit_code == 0 and "新建二维码 2 个" in result.output
+    assert (
+        all(qr_urls(chat).values()) and (tmp_path / "d2.html").read_text(encoding="utf-8").count("<svg") == 2
+    )
+
+
+def test_a_print_cut_short_by_the_account_keeps_the_codes_already_made(
+    chat: Chat, fake: FakeWechat, tmp_path: Any
+) -> None:
+    fake.qr_limit = 1  # the account's limit reached after one code (40053)
+    out = tmp_path / "d3.html"
+    result = run_cli(chat.lx, "cards", "--out", str(out))
+    assert result.exit_code == 0 and "40053" in result.output and "1 张服务卡" in result.output
+    assert sorted(bool(u) for u in qr_urls(chat).values()) == [False, True]
+    assert out.read_text(encoding="utf-8").count("<svg") == 1
 
 
 def test_the_account_limit_is_refused_before_it_is_passed(chat: Chat, fake: FakeWechat) -> None:
@@ -139,7 +163,9 @@ def test_without_credentials_cards_print_without_qr_and_say_so(
     assert result.exit_code == 0, result.output
     assert "未配置微信 app_id" in result.output
     html = out.read_text(encoding="utf-8")
-    assert "<svg" not in html and "（无二维码）" in html and "未配置微信 app_id" in html
+    assert "<svg" not in html and "未配置微信 app_id" in html
+    # no empty box where the code would be: the card tells the villager to send its number
+    assert "（无二维码）" not in html and 'class="qr"' not in html and "发送卡号 20261124" in html
 
 
 def test_the_fake_follows_the_documented_shape(fake: FakeWechat) -> None:

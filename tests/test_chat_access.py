@@ -46,7 +46,14 @@ def chat(make_lx: Any, clock: Any) -> Chat:
 
 
 def dump(lx: Any) -> dict[str, list[tuple[str, ...]]]:
-    skip = {"inbound_message", "wechat_identity", "rate_limit", "conversation_state", "alembic_version"}
+    skip = {
+        "inbound_message",
+        "wechat_signed_query",  # the edge's bookkeeping of each signed request, like inbound_message
+        "wechat_identity",
+        "rate_limit",
+        "conversation_state",
+        "alembic_version",
+    }
     with lx.engine.connect() as conn:
         return {
             t: sorted(tuple(map(str, r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))

@@ -82,6 +82,31 @@ def test_unknown_key_is_named_with_the_known_ones(tmp_path):
     assert "token" in str(e.value) and str(p) in str(e.value)
 
 
+def test_push_api_subscribe_was_removed_and_the_error_says_why(tmp_path):
+    """订阅通知 need each user's subscription through a page component (else 43101): a switch that failed every
+    push is gone, and a config that still turns it on stops start-up saying so."""
+    p = write(tmp_path, '[wechat]\npush_api = "subscribe"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(p, env={})
+    message = str(e.value)
+    assert str(p) in message and "push_api" in message and "removed" in message
+    assert "43101" in message and "订阅" in message
+    # the value that changes nothing (an old copy of config.example.toml) still starts
+    assert (
+        "push_api" not in load_config(write(tmp_path, '[wechat]\npush_api = "template"\n'), env={})["wechat"]
+    )
+
+
+def test_the_cli_refuses_a_config_with_push_api_subscribe(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    p = write(tmp_path, '[wechat]\npush_api = "subscribe"\n')
+    result = CliRunner().invoke(main, ["init", "--config", str(p)])
+    assert result.exit_code != 0 and "43101" in result.output
+
+
 def test_unknown_nested_section(tmp_path):
     p = write(tmp_path, "[wechat.templatez]\ntask = 'x'\n")
     with pytest.raises(ConfigError, match=r"wechat\.templatez"):

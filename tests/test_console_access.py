@@ -414,6 +414,7 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.print_index": [("GET", "/print", {}, 200, 200, 403)],
     "console.print_cards": [("POST", "/print/cards", {"village": "石门村"}, None, 404, 403)],
     "console.print_listing": [("POST", "/print/listing", {"village": "石门村"}, None, 404, 403)],
+    "console.print_order": [("GET", "/print/orders/not-a-token", {}, 404, 404, 403)],
     "console.reports": [("GET", "/reports", {}, 200, 200, 200)],
     "console.report_download": [
         ("GET", "/reports/download?kind=month&period=2026-11&format=json", {}, 200, 403, 403)
@@ -789,7 +790,7 @@ def test_exports_only_for_admins_and_audited(route_world: World, url: str, actio
 def test_printing_is_audited_and_scoped(route_world: World) -> None:
     route_world.lx.config["wechat"]["app_id"] = ""  # no credentials: cards print without QR codes, and say so
     c = route_world.login("xinqiao")
-    r = c.post("/print/cards", {"village": ""})  # a village user prints their own village only
+    r = c.post("/print/cards", {"village": ""}, follow_redirects=True)  # their own village only
     assert r.status_code == 200
     body = r.get_data(as_text=True)
     assert "钱石头" not in body and "张大山" in body

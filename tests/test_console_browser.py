@@ -151,6 +151,8 @@ def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
         form.locator("button[value=html]").click()
     cards = info.value
     cards.wait_for_load_state()
+    # the first print makes the codes in the background: its page shows the progress and reloads until done
+    cards.wait_for_selector(".sheet", timeout=60_000)
     assert cards.locator(".sheet").count() == 2
     assert cards.locator(".sheet").first.locator(".card").count() == 8
     assert cards.locator(".card svg").count() == 9
@@ -275,6 +277,8 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
                 forms.nth(i).locator("button[value=html]").click()
             doc = info.value
             doc.wait_for_load_state()
+            if name == "demo-cards":  # the cards come once their codes are made (the page reloads until then)
+                doc.wait_for_selector(".sheet", timeout=60_000)
             shot(doc, name)
             doc.pdf(
                 path=str(ARTIFACTS / f"console-{name}.pdf"),

@@ -408,7 +408,7 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
 
 
 def test_forced_token_refresh_at_most_once_per_30_seconds_and_counted(wx, fake, clock):
-    """stable_token force_refresh is limited to 20 a day, 30 s apart (wechat-rules.md §1b): a second token
+    """stable_token force_refresh is limited to 20 a day, 30 s apart (docs/wechat-rules.md §1b): a second token
     error right after a forced refresh does not force another; the forced refresh is counted for the day."""
     people = _people(wx, 2)
     for p in people:

@@ -445,6 +445,117 @@ def test_replay_inside_the_window_is_one_effect(env: Env) -> None:
     assert WechatClient.reply_text(env.wc, first) == WechatClient.reply_text(env.wc, again)
 
 
+def test_a_signed_query_carries_one_message_another_body_is_refused(env: Env) -> None:
+    """Plain mode signs the query, not the body: the first message under a query is the only one it carries
+    (the same query with another body → 403, nothing stored); WeChat's retry of the same request still gets
+    the stored reply."""
+    q = env.wc.query()
+    ts = int(env.clock().timestamp())
+    mine = xml("o-cadre", "text", create_time=ts, msg_id=6161, Content="日记 今天走访张大爷家").encode()
+    forged = xml("o-villager", "text", create_time=ts, msg_id=6162, Content="路灯坏了").encode()
+    first = env.post(mine, query=q)
+    assert first.status_code == 200
+    after_first = env.counts()
+    assert env.post(forged, query=q).status_code == 403
+    assert env.counts() == after_first
+    env.clock.advance(seconds=20)
+    again = env.post(mine, query=q)  # WeChat's retry: the same query and the same message
+    assert again.status_code == 200 and env.counts() == after_first
+    assert WechatClient.reply_text(env.wc, again) == WechatClient.reply_text(env.wc, first)
+    # the forged body under a fresh signed query of its own is an ordinary message
+    assert env.post(forged).status_code == 200
+
+
+def test_one_message_per_query_holds_across_workers(env: Env, make_lx: Any) -> None:
+    """Kept in the database: a second worker (its own Lianxin and app) refuses what the first one accepted."""
+    other = Env(make_lx(), env.clock)
+    q = env.wc.query()
+    ts = int(env.clock().timestamp())
+    assert (
+        env.post(
+            xml("o-cadre", "text", create_time=ts, msg_id=6201, Content="日记 一").encode(), query=q
+        ).status_code
+        == 200
+    )
+    before = other.counts()
+    forged = xml("o-cadre", "text", create_time=ts, msg_id=6202, Content="日记 二").encode()
+    assert other.post(forged, query=q).status_code == 403
+    assert other.counts() == before
+
+
+def test_a_captured_encrypted_query_cannot_carry_a_plain_body(make_lx: Any, clock: Any) -> None:
+    """With a key set, plain messages are accepted (兼容模式); the query of an encrypted message WeChat sent must
+    not carry a plain message of someone else's making."""
+    clock.set("2026-11-24 20:00")
+    lx = make_lx(**{"wechat.encoding_aes_key": AES_KEY})
+    env = Env(lx, clock, aes_key=AES_KEY)
+    with lx.session() as s:
+        f = Factory(s)
+        f.identity("o-cadre", cadre=f.cadre(name="李明", phone="13900001111"))
+    ts = int(clock().timestamp())
+    q = env.wc.query()
+    assert (
+        env.wc.post_raw(
+            xml("o-cadre", "text", create_time=ts, msg_id=6301, Content="日记 加密的"), query=q
+        ).status_code
+        == 200
+    )
+    before = env.counts()
+    forged = xml("o-cadre", "text", create_time=ts, msg_id=6302, Content="撤销").encode()
+    assert env.post(forged, query=q).status_code == 403  # the same query, stripped of encrypt_type
+    assert env.counts() == before
+
+
+def test_expired_queries_are_pruned(env: Env, monkeypatch: Any) -> None:
+    from storage import wechat_edge
+    from storage.models import SignedQuery
+
+    monkeypatch.setattr(wechat_edge, "PRUNE_EVERY", 1)
+    ts = int(env.clock().timestamp())
+    for i in range(3):
+        assert (
+            env.post(
+                xml("o-cadre", "text", create_time=ts, msg_id=6400 + i, Content=f"日记 {i}").encode()
+            ).status_code
+            == 200
+        )
+    env.clock.advance(seconds=300 + 301 + 1)  # past the queries' expiry and the pruning margin
+    assert (
+        env.post(
+            xml("o-cadre", "text", create_time=ts + 602, msg_id=6499, Content="日记 后来").encode()
+        ).status_code
+        == 200
+    )
+    with env.lx.session() as s:
+        assert s.scalar(select(func.count()).select_from(SignedQuery)) == 1
+
+
+def test_the_bots_logs_hold_no_openid_and_no_signature(env: Env, caplog: Any, monkeypatch: Any) -> None:
+    """Logs are read by more people than the database (PRODUCT.md: no /wechat signatures in logs); an openid
+    names a person. Handled, duplicate, refused, reused and failing messages alike."""
+    import logging
+
+    import handlers.events as events
+
+    caplog.set_level(logging.DEBUG)
+    ts = int(env.clock().timestamp())
+    q = env.wc.query()
+    event = xml("o-Secret-Openid-1", "event", create_time=ts, Event="subscribe").encode()
+    env.post(event, query=q)
+    env.post(event)  # a duplicate: answered from the stored reply
+    env.post(
+        xml("o-Secret-Openid-1", "text", create_time=ts, msg_id=6501, Content="x").encode(), query=q
+    )  # reused
+    env.post(event, signed=False)  # refused
+    monkeypatch.setattr(events, "show", lambda *a, **k: 1 / 0)
+    env.post(
+        xml("o-Secret-Openid-1", "event", create_time=ts + 1, Event="subscribe").encode()
+    )  # handler fails
+    assert "handling evt:" in caplog.text  # the failure is logged, by a hash of its key
+    assert "o-Secret-Openid-1" not in caplog.text
+    assert q["signature"] not in caplog.text and q["nonce"] not in caplog.text
+
+
 def test_get_url_check_needs_the_signature(env: Env) -> None:
     q = env.wc.query()
     assert env.client.get("/wechat", query_string={**q, "echostr": "abc"}).get_data(as_text=True) == "abc"

@@ -35,7 +35,7 @@ needs_ffmpeg = pytest.mark.skipif(
 
 
 def tiny_amr(tmp_path: Path) -> bytes:
-    """One second of AMR-NB, the format of WeChat's voice messages (8 kHz, notes §6c). Made with ffmpeg's AMR
+    """One second of AMR-NB, the format of WeChat's voice messages (8 kHz, docs/wechat-rules.md §6c). Made with ffmpeg's AMR
     encoder where ffmpeg has one; Debian's ffmpeg only decodes AMR (libopencore-amrnb encoding is not enabled),
     so then the file is written in AMR's storage format (RFC 4867 §5: "#!AMR\\n", then 12.2 kbit/s frames,
     header 0x3C + 31 bytes) — and ffmpeg must decode it, or the test would prove nothing."""

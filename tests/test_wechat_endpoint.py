@@ -4,6 +4,7 @@ that must each be refused or answered without changing anything."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from storage.models import (
     OutboxMessage,
     RequestReply,
     VillagerRequest,
+    WechatEdgeFault,
     WechatIdentity,
 )
 from tests.support.factories import Factory
@@ -119,10 +121,90 @@ def test_safe_mode_reply_is_encrypted(make_lx: Any, clock: Any) -> None:
     body = wc.last.get_data(as_text=True)
     assert "<Encrypt>" in body and "欢迎" not in body and "帮助" not in body
     assert "欢迎" in wc.reply_text(wc.last)
-    # a plain (unencrypted) body is refused in safe mode
-    plain = xml("o-someone", "text", create_time=wc.ts(), msg_id=5, Content="帮助")
-    r = app.test_client().post("/wechat", query_string=wc.query(), data=plain)
+
+
+def transports(lx: Any) -> list[str | None]:
+    with lx.session() as s:
+        return list(s.scalars(select(InboundMessage.transport).order_by(InboundMessage.id)))
+
+
+def edge_faults(lx: Any) -> dict[str, int]:
+    with lx.session() as s:
+        return {f.kind: f.count for f in s.scalars(select(WechatEdgeFault))}
+
+
+def test_with_a_key_set_plain_messages_are_answered_in_plain_and_encrypted_ones_encrypted(
+    make_lx: Any, clock: Any
+) -> None:
+    """兼容模式 (WeChat's FAQ on message encryption: no encrypt_type, or raw = a plain body, answered in plain): a key
+    set before the account leaves plain mode loses no message; each message is recorded with how it came."""
+    lx = make_lx(**{"wechat.encoding_aes_key": AES_KEY})
+    app = wechat_app(lx)
+    plain = WechatClient(app.test_client(), TEST_TOKEN, clock)  # the account still in 明文模式
+    assert "欢迎" in plain.text("o-someone", "帮助")
+    body = plain.last.get_data(as_text=True)
+    assert "<Encrypt>" not in body and "欢迎" in body
+    raw = plain.query()
+    r = app.test_client().post(
+        "/wechat",
+        query_string={**raw, "encrypt_type": "raw"},
+        data=xml("o-someone", "text", create_time=plain.ts(), msg_id=77, Content="帮助"),
+    )
+    assert r.status_code == 200 and "欢迎" in r.get_data(as_text=True)
+    safe = WechatClient(app.test_client(), TEST_TOKEN, clock, aes_key=AES_KEY)  # switched to 安全模式
+    assert "欢迎" in safe.text("o-someone", "帮助")
+    assert "<Encrypt>" in safe.last.get_data(as_text=True)
+    assert transports(lx) == ["plain", "plain", "aes"]
+    assert edge_faults(lx) == {}
+
+
+def test_without_a_key_a_compatible_mode_message_is_read_in_plain(make_lx: Any, clock: Any) -> None:
+    """兼容模式 sends the plain fields beside the Encrypt element (encryption doc: "同时包括明文和密文")."""
+    from wechatpy.crypto import WeChatCrypto
+
+    lx = make_lx()
+    app = wechat_app(lx)
+    wc = WechatClient(app.test_client(), TEST_TOKEN, clock)
+    q = wc.query()
+    inner = xml("o-someone", "text", create_time=wc.ts(), msg_id=88, Content="帮助")
+    enc = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxtestappid").encrypt_message(inner, q["nonce"], q["timestamp"])
+    encrypt = enc.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    both = inner.replace("</xml>", f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    msig = wechat_signature(TEST_TOKEN, q["timestamp"], q["nonce"], encrypt)
+    r = app.test_client().post(
+        "/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": msig}, data=both
+    )
+    assert r.status_code == 200 and "欢迎" in r.get_data(as_text=True)
+    assert transports(lx) == ["compat"]
+
+
+def test_an_encrypted_message_without_a_key_is_refused_and_counted(make_lx: Any, clock: Any) -> None:
+    lx = make_lx()
+    app = wechat_app(lx)
+    sender = WechatClient(app.test_client(), TEST_TOKEN, clock, aes_key=AES_KEY)  # the account in 安全模式
+    r = sender.post_raw(xml("o-someone", "text", create_time=sender.ts(), msg_id=89, Content="帮助"))
     assert r.status_code == 400
+    assert inbound_count(lx) == 0 and edge_faults(lx) == {"no_key": 1}
+
+
+def test_a_key_that_does_not_open_wechats_message_is_refused_and_counted(make_lx: Any, clock: Any) -> None:
+    """A mistyped key (or one changed in the backend only): WeChat's msg_signature holds, decryption fails."""
+    other_key = base64.b64encode(bytes(range(1, 33))).decode().rstrip("=")
+    lx = make_lx(**{"wechat.encoding_aes_key": other_key})
+    app = wechat_app(lx)
+    sender = WechatClient(app.test_client(), TEST_TOKEN, clock, aes_key=AES_KEY)
+    for msg_id in (90, 91):
+        r = sender.post_raw(xml("o-someone", "text", create_time=sender.ts(), msg_id=msg_id, Content="帮助"))
+        assert r.status_code == 400
+    assert inbound_count(lx) == 0 and edge_faults(lx) == {"decrypt_failed": 2}
+    # a forged request (no valid msg_signature) is no evidence about the key: not counted
+    q = sender.query()
+    r = app.test_client().post(
+        "/wechat",
+        query_string={**q, "encrypt_type": "aes", "msg_signature": "f" * 40},
+        data="<xml><Encrypt><![CDATA[abcd]]></Encrypt></xml>",
+    )
+    assert r.status_code == 403 and edge_faults(lx) == {"decrypt_failed": 2}
 
 
 def test_safe_mode_bad_msg_signature_is_403(make_lx: Any, clock: Any) -> None:
@@ -296,3 +378,29 @@ def test_handler_error_gives_apology_and_rolls_back(env: Any, clock: Any, monkey
         assert row.status == "failed" and "boom" in row.error and row.reply == reply
     # WeChat's retry of the same message gets the same apology, nothing runs again
     assert wc.text("o-cadre", "今天走访三户", msg_id=555) == reply
+
+
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        ("annual_renew", "将于 2026年12月20日 到期"),
+        ("verify_expired", "已过期"),
+        ("qualification_verify_success", "重新打印"),
+    ],
+)
+def test_wechat_verification_events_are_told_to_the_office_once(
+    make_lx: Any, clock: Any, event: str, says: str
+) -> None:
+    """微信认证 lasts a year: WeChat's system account sends annual_renew before it lapses and verify_expired when
+    it has (微信认证事件推送); the office hears of it, once, whatever WeChat's retries."""
+    clock.set("2026-11-24 20:00")
+    lx = make_lx(**{"scheduler.office_openids": ["o-office-1", "o-office-2"]})
+    wc = WechatClient(wechat_app(lx).test_client(), TEST_TOKEN, clock)
+    expires = int(datetime(2026, 12, 20, 4, tzinfo=UTC).timestamp())
+    created = wc.ts()
+    for _ in range(2):  # WeChat's retry of the same event
+        assert wc.event("o-wechat-system", event, ExpiredTime=expires, create_time=created) is None
+    with lx.session() as s:
+        pushes = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.openid)))
+    assert [(p.openid, p.kind) for p in pushes] == [("o-office-1", "notice"), ("o-office-2", "notice")]
+    assert all(says in p.payload["text"] for p in pushes), pushes[0].payload["text"]

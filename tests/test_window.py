@@ -1,4 +1,4 @@
-"""WeChat's customer-service window as the platform counts it (wechat-rules.md §5b): a user's message opens
+"""WeChat's customer-service window as the platform counts it (docs/wechat-rules.md §5b): a user's message opens
 5 messages / 48 h; a follow, a scan or a menu click 3 within 1 minute; other events nothing. The outbox chooses
 customer-service message or template from that window."""
 

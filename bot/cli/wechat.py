@@ -57,7 +57,7 @@ def register(main: click.Group) -> None:
 
     @command(wechat, "check")
     def check_cmd(lx: Lianxin) -> None:
-        """检查公众号设置（令牌、模板、菜单、public_url、服务器配置）/ check the account; non-zero on failure."""
+        """检查公众号设置（令牌、模板、菜单、public_url、服务器配置、网络检测、消息加解密）/ check the account; non-zero on failure."""
         require_schema(lx)
         client = WechatClient(lx)
         try:

@@ -36,7 +36,7 @@ log = logging.getLogger("lianxin.wechat_api")
 
 TOKEN_ERRORS = {40001, 40014, 42001}
 FORCE_GAP = timedelta(seconds=30)  # stable_token force_refresh: at least 30 s apart …
-FORCE_PER_DAY = 20  # … and 20 a day (wechat-rules.md §1b)
+FORCE_PER_DAY = 20  # … and 20 a day (docs/wechat-rules.md §1b)
 TRANSIENT_CODES = {-1}  # system busy
 TOKEN_MARGIN = timedelta(minutes=5)
 
@@ -132,7 +132,7 @@ class WechatClient:
 
     @staticmethod
     def _may_force(row: AccessToken | None, now: datetime) -> bool:
-        """stable_token's force_refresh is allowed 20 times a day, 30 s apart (wechat-rules.md §1b); past
+        """stable_token's force_refresh is allowed 20 times a day, 30 s apart (docs/wechat-rules.md §1b); past
         that, ask without forcing (WeChat hands back the current token)."""
         if row is None or row.forced_at is None:
             return True
@@ -279,16 +279,6 @@ class WechatClient:
             raise WechatError(-2, "qrcode/create answered without ticket/url")
         return dict(data)
 
-    def send_subscribe(
-        self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
-    ) -> dict[str, Any]:
-        """A subscribe notification (message/subscribe/bizsend, wechat-rules.md §4e): the same data mapping,
-        ``page`` the link; for accounts that have 订阅通知 instead of template messages."""
-        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
-        if url:
-            body["page"] = url
-        return self.call("POST", "/cgi-bin/message/subscribe/bizsend", json=body)
-
     def get_media(self, media_id: str) -> Media:
         """A temporary media file (media/get): kept by WeChat for 3 days."""
         resp = self.call("GET", "/cgi-bin/media/get", params={"media_id": media_id}, raw=True)
@@ -321,6 +311,15 @@ class WechatClient:
                 return None
             raise
         return dict(data.get("menu") or {})
+
+    def callback_check(self) -> dict[str, Any]:
+        """网络检测 (callback/check): WeChat resolves the server URL saved in the account's 服务器配置 and pings
+        each address. ``{"dns": [{"ip", "real_operator"}], "ping": [{"ip", "from_operator", "package_loss",
+        "time"}]}``; 40201 when no URL is saved. docs/wechat-rules.md §7c,
+        https://developers.weixin.qq.com/doc/service/api/base/api_callbackcheck"""
+        return dict(
+            self.call("POST", "/cgi-bin/callback/check", json={"action": "all", "check_operator": "DEFAULT"})
+        )
 
     def private_templates(self) -> list[dict[str, Any]]:
         """template/get_all_private_template: the account's chosen templates (id, title, content, example)."""

@@ -2,41 +2,46 @@
 
 Checks, in order (each names the errcode and the fix when it fails):
 - token: ``stable_token`` answers with a token — 40125/40013 wrong AppSecret/AppID, 40164 the server's IP
-  is not in the API IP whitelist, 40243 the secret is frozen (notes §1a);
+  is not in the API IP whitelist, 40243 the secret is frozen (docs/wechat-rules.md §1a);
 - account: a verified 服务号 (a call only such an account may make answers something other than 48001);
 - templates: each configured kind's template id is among the account's templates
   (``template/get_all_private_template``) and every ``{{key.DATA}}`` of its content is mapped in ``fields``
   (``first`` and ``remark`` are not shown since 2023 and need no mapping) to a value name of that kind;
 - menu: ``menu/get`` has the menu that ``lianxin wechat menu`` would create;
-- public_url: https, and ``/healthz`` answers there (http://127.0.0.1 or localhost passes with a note: fine
-  for tests, unreachable for WeChat users);
+Server-side checks (bot/wechat/check_server.py):
+- public_url: set (else every template link points at 127.0.0.1), https, and ``/healthz`` answers there;
+- port: a warning when public_url's port is not 80 or 443, the only ones WeChat accepts in a server URL;
 - server: the server URL answers WeChat's URL check (``GET /wechat`` signed with ``[wechat] token``, the
-  echostr back) — the same check WeChat makes when the server configuration is saved (notes §7a).
+  echostr back) — the same check WeChat makes when the server configuration is saved (docs/wechat-rules.md §7a);
+- callback: WeChat's own 网络检测 (``callback/check``): a server URL is saved (40201 when none), it resolves, and
+  to the host of public_url; an account that may not call it is told "cannot check" (SKIP), not a failure;
+- messages: how WeChat sent messages in the last 24 hours (plain / encrypted, from ``inbound_message.transport``)
+  and whether our EncodingAESKey opened them (``wechat_edge_fault``): a key set while the account still sends
+  plain is a warning, a key that does not decrypt what WeChat signed (or no key for encrypted messages) fails.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 
+from bot.wechat import check_server
 from bot.wechat.api import WechatClient
-from bot.wechat.inbound import sign
+from bot.wechat.check_result import FAIL, OK, SKIP, WARN, Check
 from bot.wechat.menu import MenuError, build_menu, same_menu
 from reminders.wechat_port import WechatError
 from storage.config import TEMPLATE_VALUE_NAMES
 from storage.runtime import Lianxin
 
-OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
+__all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "failed", "run_checks", "summary"]
+
 
 VALUE_NAMES = (
     TEMPLATE_VALUE_NAMES  # the value names each kind of push offers a template (PRODUCT.md "Pushes")
 )
-UNSHOWN_KEYS = {"first", "remark"}  # not displayed since 2023-05-04 (notes §4c)
+UNSHOWN_KEYS = {"first", "remark"}  # not displayed since 2023-05-04 (docs/wechat-rules.md §4c)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\.DATA\s*\}\}")
 
 TOKEN_FIXES = {
@@ -47,18 +52,6 @@ TOKEN_FIXES = {
     40243: "AppSecret 已被冻结：到 基本配置 解冻或重置",
     89503: "新 IP 调用需要管理员确认：用管理员微信确认后再试",
 }
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
-
-    def line(self) -> str:
-        text = f"{self.status:<4} {self.name}: {self.detail}"
-        return f"{text} → {self.fix}" if self.fix and self.status in (FAIL, WARN) else text
 
 
 def configured_templates(lx: Lianxin) -> dict[str, tuple[str, dict[str, str]]]:
@@ -189,93 +182,6 @@ def _menu(lx: Lianxin, client: WechatClient) -> Check:
     return Check("menu", OK, f"菜单已发布（{len(current.get('button') or [])} 个一级菜单）")
 
 
-def _local(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1")
-
-
-def _public_url(lx: Lianxin, http: requests.Session) -> tuple[Check, bool]:
-    url = lx.config.public_url
-    parts = urlparse(url)
-    note = ""
-    if parts.scheme != "https":
-        if not (parts.scheme == "http" and _local(parts.hostname or "")):
-            return Check(
-                "public_url",
-                FAIL,
-                f"{url} 不是 https",
-                "微信只打开 https 链接：配置证书后把 https 地址填入 [wechat] public_url",
-            ), False
-        note = "（仅供测试：本机 http 地址，微信用户打不开，正式部署须为 https）"
-    try:
-        resp = http.get(url + "/healthz", timeout=10)
-    except requests.RequestException as e:
-        return Check(
-            "public_url",
-            FAIL,
-            f"{url}/healthz 无法访问：{e.__class__.__name__}",
-            "确认 `lianxin serve` 在运行，且反向代理把该地址转到它",
-        ), False
-    if resp.status_code != 200:
-        return Check(
-            "public_url",
-            FAIL,
-            f"{url}/healthz 答复 HTTP {resp.status_code}",
-            "确认反向代理把该地址转到 `lianxin serve`",
-        ), False
-    return Check(
-        "public_url",
-        OK if not note else WARN,
-        f"{url}/healthz 正常{note}",
-        "正式部署前把 [wechat] public_url 改为 https 地址",
-    ), True
-
-
-def _server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
-    token = lx.config["wechat"]["token"]
-    if not token:
-        return Check(
-            "server",
-            FAIL,
-            "[wechat] token 为空",
-            "在 基本配置 › 服务器配置 设一个令牌 Token，填入 [wechat] token",
-        )
-    if not re.fullmatch(r"[A-Za-z0-9]{3,32}", token):
-        return Check(
-            "server",
-            FAIL,
-            f"[wechat] token 须为 3–32 位英文字母或数字（现为 {len(token)} 位）",
-            "在 服务器配置 重设令牌并填入 [wechat] token",
-        )
-    url = lx.config.public_url + "/wechat"
-    if not reachable:
-        return Check("server", SKIP, f"{url} 的 URL 校验未做（public_url 不可达）")
-    timestamp, nonce, echostr = str(int(lx.now().timestamp())), secrets.token_hex(5), secrets.token_hex(8)
-    query = {
-        "signature": sign(token, timestamp, nonce),
-        "timestamp": timestamp,
-        "nonce": nonce,
-        "echostr": echostr,
-    }
-    try:
-        resp = http.get(url, params=query, timeout=10)
-    except requests.RequestException as e:
-        return Check(
-            "server",
-            FAIL,
-            f"{url} 无法访问：{e.__class__.__name__}",
-            "确认反向代理把 /wechat 转到 `lianxin serve`",
-        )
-    if resp.status_code == 200 and resp.text == echostr:
-        mode = "安全模式" if lx.config["wechat"]["encoding_aes_key"] else "明文模式"
-        return Check("server", OK, f"{url} 通过 URL 校验（令牌一致，{mode}）")
-    return Check(
-        "server",
-        FAIL,
-        f"{url} 未通过 URL 校验（HTTP {resp.status_code}）",
-        "服务器上运行的配置与这里的 [wechat] token 不同：两边改成与 服务器配置 中的令牌一致",
-    )
-
-
 def run_checks(lx: Lianxin, client: WechatClient, *, http: requests.Session | None = None) -> list[Check]:
     http = http or requests.Session()
     checks: list[Check] = []
@@ -294,9 +200,15 @@ def run_checks(lx: Lianxin, client: WechatClient, *, http: requests.Session | No
         checks.extend(
             Check(name, SKIP, "未检查（没有 access_token）") for name in ("account", "templates", "menu")
         )
-    url_check, reachable = _public_url(lx, http)
-    checks.append(url_check)
-    checks.append(_server(lx, http, reachable))
+    url_checks, reachable = check_server.public_url(lx, http)
+    checks.extend(url_checks)
+    checks.append(check_server.server(lx, http, reachable))
+    checks.append(
+        check_server.callback(lx, client)
+        if have_token
+        else Check("callback", SKIP, "未检查（没有 access_token）")
+    )
+    checks.append(check_server.messages(lx))
     return checks
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from flask import Flask, Response, request
 from bot import dispatch
 from bot.wechat.inbound import (
     BadRequest,
+    CannotDecrypt,
     Forbidden,
     SafeMode,
     message_xml,
@@ -27,6 +29,7 @@ from bot.wechat.inbound import (
     to_message,
 )
 from handlers import policy
+from storage import wechat_edge
 from storage.runtime import Lianxin
 
 log = logging.getLogger("lianxin.bot.wechat")
@@ -41,7 +44,7 @@ def register(app: Flask, lx: Lianxin) -> None:
 
     policy.warm_up()  # jieba's dictionary loads here, not inside WeChat's 5-second budget
 
-    def check_query() -> tuple[str, str]:
+    def check_query() -> tuple[str, str, str]:
         args = request.args
         timestamp, nonce, signature = (
             args.get("timestamp", ""),
@@ -56,9 +59,10 @@ def register(app: Flask, lx: Lianxin) -> None:
             ts = int(timestamp)
         except ValueError as e:
             raise Forbidden("bad timestamp") from e
+        # WeChat's server clock and ours must agree within the tolerance (300 s): keep NTP running (docs/deploy.md).
         if abs(lx.now().timestamp() - ts) > tolerance:
-            raise Forbidden("timestamp outside the tolerance (replay?)")
-        return timestamp, nonce
+            raise Forbidden("timestamp outside the tolerance (replay, or this server's clock is off)")
+        return timestamp, nonce, signature
 
     def read_body() -> bytes:
         length = request.content_length
@@ -69,6 +73,40 @@ def register(app: Flask, lx: Lianxin) -> None:
             raise BadRequest("body too large")
         return body
 
+    def fault(kind: str) -> None:
+        """A signed request we could not read: kept for `lianxin wechat check` (its own short transaction)."""
+        try:
+            with lx.session() as s:
+                wechat_edge.record_fault(s, kind, lx.now())
+        except Exception:  # noqa: BLE001 - a diagnostic must never turn a 400 into a 500
+            log.exception("could not record a /wechat fault (%s)", kind)
+
+    def read_message(body: bytes, timestamp: str, nonce: str) -> tuple[dict[str, str], str]:
+        """(the message's fields, transport). encrypt_type=aes: the body holds an Encrypt element (safe mode) or
+        both (兼容模式); absent or "raw": plain (WeChat's FAQ on message encryption, docs/wechat-rules.md §7b).
+        With a key, plain messages are read too (a key set before the account switches modes loses nothing)."""
+        encrypted = request.args.get("encrypt_type", "").lower() == "aes"
+        if encrypted and safe is not None:
+            outer = parse_xml(body)
+            encrypt = outer.get("Encrypt", "").strip()
+            if not encrypt:
+                raise BadRequest("encrypt_type=aes without an Encrypt element")
+            try:
+                inner = safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce)
+            except CannotDecrypt:
+                fault(wechat_edge.DECRYPT_FAILED)  # signed by WeChat, yet our key does not open it
+                raise
+            return parse_xml(inner), "aes"
+        fields = parse_xml(body)
+        if not encrypted:
+            return fields, "plain"
+        # Encrypted, and no key configured: 兼容模式 carries the plain fields as well; safe mode does not.
+        fields.pop("Encrypt", None)
+        if not (fields.get("FromUserName") or "").strip():
+            fault(wechat_edge.NO_KEY)
+            raise BadRequest("an encrypted message, and [wechat] encoding_aes_key is empty")
+        return fields, "compat"
+
     @app.route("/wechat", methods=["GET", "POST"])
     def wechat_endpoint() -> Any:
         try:
@@ -76,20 +114,9 @@ def register(app: Flask, lx: Lianxin) -> None:
                 check_query()
                 echostr = request.args.get("echostr", "")
                 return Response(echostr, mimetype="text/plain")
-            timestamp, nonce = check_query()
+            timestamp, nonce, signature = check_query()
             body = read_body()
-            if safe is not None:
-                if request.args.get("encrypt_type", "").lower() != "aes":
-                    raise BadRequest("safe mode: the body must be encrypted (encrypt_type=aes)")
-                outer = parse_xml(body)
-                encrypt = outer.get("Encrypt", "").strip()
-                if not encrypt:
-                    raise BadRequest("safe mode: no Encrypt element")
-                fields = parse_xml(
-                    safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce)
-                )
-            else:
-                fields = parse_xml(body)
+            fields, transport = read_message(body, timestamp, nonce)
             msg = to_message(fields)
         except Forbidden as e:
             log.warning("refused /wechat request from %s: %s", request.remote_addr, e)
@@ -98,11 +125,24 @@ def register(app: Flask, lx: Lianxin) -> None:
             log.warning("bad /wechat request from %s: %s", request.remote_addr, e)
             return Response("bad request", status=400, mimetype="text/plain")
 
-        text = dispatch.handle(lx, msg)
+        query = wechat_edge.QueryClaim(
+            query=wechat_edge.query_hash(timestamp, nonce, signature),
+            body=wechat_edge.body_hash(fields),
+            expires_at=datetime.fromtimestamp(int(timestamp) + tolerance, tz=UTC),
+        )
+        try:
+            text = dispatch.handle(lx, msg, transport=transport, query=query)
+        except wechat_edge.QueryReused:
+            log.warning(
+                "refused /wechat request from %s: a signed query reused for another message",
+                request.remote_addr,
+            )
+            return Response("forbidden", status=403, mimetype="text/plain")
         if not text:
             return Response("success", mimetype="text/plain")
         xml = reply_xml(msg, fields.get("ToUserName", ""), text, lx.now())
-        if safe is not None:
+        if transport == "aes":
+            assert safe is not None
             xml = safe.encrypt(xml, str(int(lx.now().timestamp())))
         return Response(xml, mimetype="application/xml")
 

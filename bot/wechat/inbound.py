@@ -8,8 +8,11 @@ Order of checks on a POST (each refusal stores nothing):
 2. the URL signature (token, timestamp, nonce) → 403, before a byte of the body is parsed;
 3. the timestamp within [wechat] timestamp_tolerance_seconds of lx.now() → 403 (a replayed request);
 4. the XML, parsed with defusedxml (no DTD, no entities, no external references) → 400;
-5. safe mode: msg_signature over the Encrypt element → 403; AES decryption and AppID → 400; the inner XML
-   parsed with defusedxml again → 400.
+5. ``encrypt_type=aes`` with a key: msg_signature over the Encrypt element → 403; AES decryption and AppID
+   → 400 (and counted for `lianxin wechat check`: the key does not fit); the inner XML parsed with defusedxml
+   again → 400. Without ``encrypt_type`` (or ``raw``) the body is plain, with a key set or not (WeChat's
+   兼容模式: a key set before the account switches modes loses nothing); the reply follows the message;
+6. one signed query, one message: the same query with another message → 403 (storage/wechat_edge.py).
 Then the message becomes a ``handlers.base.Message`` (the handlers never see werobot) and bot.dispatch
 handles it once. The reply goes back as werobot's TextReply XML, encrypted in safe mode.
 
@@ -44,6 +47,10 @@ class BadRequest(Exception):
 
 class Forbidden(Exception):
     """A signature or timestamp check failed: answer 403, store nothing."""
+
+
+class CannotDecrypt(BadRequest):
+    """The Encrypt element is signed right but our EncodingAESKey / AppID does not open it: 400."""
 
 
 # ------------------------------------------------------------------------------------- signing (public)
@@ -115,7 +122,7 @@ class SafeMode:
         try:
             plain = self.prp.decrypt(encrypt, self.app_id)
         except Exception as e:  # werobot raises AppIdValidationError, binascii/struct/ValueError on garbage
-            raise BadRequest(f"cannot decrypt: {e.__class__.__name__}") from e
+            raise CannotDecrypt(f"cannot decrypt: {e.__class__.__name__}") from e
         return bytes(plain)
 
     def encrypt(self, xml: str, timestamp: str) -> str:

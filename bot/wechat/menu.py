@@ -1,6 +1,6 @@
 """The account's custom menu: the default one, ``[wechat.menu]``, and its check against the platform's limits.
 
-Limits (https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu; notes §3a):
+Limits (https://developers.weixin.qq.com/doc/service/api/custommenu/api_createcustommenu; docs/wechat-rules.md §3a):
 1–3 top buttons, 1–5 sub buttons each; a name ≤ 16 bytes on top, ≤ 60 bytes below (UTF-8: a 汉字 is 3 bytes;
 older docs said 40 below, so we warn above 40); a ``key`` ≤ 128 bytes (click); a ``url`` ≤ 1024 bytes (view);
 a button with sub buttons has no type. WeChat shows about 4 汉字 on top and 8 below, the rest as "...".

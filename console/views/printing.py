@@ -1,6 +1,11 @@
 """打印: service cards (A4, 8 a page, with QR codes) and the public listing (公示) per village, as HTML to
 print from the browser or as PDF through headless Chromium. Printing is an export: audited, never for
-read-only accounts; a village account prints only its own village."""
+read-only accounts; a village account prints only its own village.
+
+A print is asked for with a POST, which records a print order and redirects (303) to the order's page: a GET, so
+reloading or reopening the tab works. A township's first print of cards makes one ``qrcode/create`` call per
+card; that runs in the background (console/documents/card_codes.py ``start_order``) while the page shows the
+progress and reloads itself, so no request waits on hundreds of API calls (nginx gives up after 30 s)."""
 
 from __future__ import annotations
 
@@ -9,15 +14,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, render_template, request, send_file
+from flask import Response, abort, redirect, render_template, request, send_file, url_for
 
 from console.access import db, lx, now, record, user, writers
 from console.blueprint import bp
 from console.documents import card_codes
 from console.documents import printing as docs
 from console.views import common
-
-NO_CREDENTIALS = "未配置微信 app_id / app_secret：服务卡不带二维码打印，村民可发送卡号联系干部。"
+from storage import print_orders
+from storage.models import PrintOrder
 
 
 @bp.get("/print")
@@ -45,8 +50,7 @@ def _village_arg() -> str | None:
     return name
 
 
-def _respond(html: str, kind: str, village: str | None) -> Any:
-    fmt = request.form.get("format", "html")
+def _respond(html: str, kind: str, village: str | None, fmt: str) -> Any:
     label = {"cards": "便民服务卡", "listing": "联户公示"}[kind] + (f"-{village}" if village else "")
     if fmt == "pdf":
         with tempfile.TemporaryDirectory() as tmp:
@@ -61,64 +65,119 @@ def _respond(html: str, kind: str, village: str | None) -> Any:
     return Response(html, mimetype="text/html")
 
 
+def _format() -> str:
+    fmt = request.form.get("format", "html")
+    return fmt if fmt in ("html", "pdf") else "html"
+
+
+def _order(kind: str) -> Any:
+    """Record the print asked for and send the browser to its page (a GET: reopening the tab prints again).
+    Cards whose QR codes are still to be made get them in the background first; the page shows the progress."""
+    village = _village_arg()
+    start = False
+    with db() as s:
+        try:
+            printable = docs.printable_cards(s, village=village, township_id=user().township_id)
+        except docs.PrintError as e:
+            abort(400, description=str(e))
+        order = print_orders.create(
+            s,
+            kind=kind,
+            user_id=user().id,
+            township_id=user().township_id,
+            village=village,
+            format=_format(),
+            now=now(),
+        )
+        if kind != "cards":
+            order.status = "done"
+        elif card_codes.credentials_missing(lx().config):
+            order.status, order.notice = "done", card_codes.NO_CREDENTIALS
+        elif all(c.qr_url for c in printable):
+            order.status = "done"
+        else:
+            start = True
+        token, order_id = order.token, order.id
+    if start:
+        start_in_background(lx(), order_id)
+    return redirect(url_for("console.print_order", token=token), code=303)
+
+
+# The background run, a seam for the tests (which run it when they choose instead of in a thread).
+start_in_background = card_codes.start_order
+
+
 @bp.post("/print/cards")
 @writers
 def print_cards() -> Any:
     """Cards with the account's own QR codes, made through the API first where a card has none (kept, so a
-    reprint asks nothing); without WeChat credentials the cards print without a QR code and say so."""
-    village = _village_arg()
-    notice = None
-    with db() as s:
-        try:
-            ids = [c.id for c in docs.printable_cards(s, village=village, township_id=user().township_id)]
-        except docs.PrintError as e:
-            abort(400, description=str(e))
-    if card_codes.credentials_missing(lx().config):
-        notice = NO_CREDENTIALS
-    else:
-        try:
-            run = card_codes.ensure_codes(lx(), ids)
-        except card_codes.QrError as e:
-            abort(502, description=str(e))
-        if run.created:
-            with db() as s:
-                record(s, "cards.qr_create", f"village:{village or '*'}", created=run.created)
-    with db() as s:
-        html, n = docs.render_cards(
-            s, lx().config, village=village, now=now(), notice=notice, township_id=user().township_id
-        )
-        record(
-            s,
-            "cards.print",
-            f"village:{village or '*'}",
-            cards=n,
-            format=request.form.get("format", "html"),
-            qr=notice is None,
-        )
-    return _respond(html, "cards", village)
+    reprint asks nothing); where the account cannot make them (no credentials, 48001 …) the cards print without
+    a code and the print says why."""
+    return _order("cards")
 
 
 @bp.post("/print/listing")
 @writers
 def print_listing() -> Any:
+    return _order("listing")
+
+
+@bp.get("/print/orders/<token>")
+@writers
+def print_order(token: str) -> Any:
+    """The print: while its codes are being made, a page that shows the progress and reloads itself; then the
+    cards or the listing (each showing audited as a print). Only the person who asked sees it."""
+    restart = None
     with db() as s:
-        village = _village_arg()
-        try:
-            html, n = docs.render_listing(
-                s,
-                lx().config,
-                village=village,
-                today=common.today(),
-                mark=True,
-                township_id=user().township_id,
-            )
-        except docs.PrintError as e:
-            abort(400, description=str(e))
+        order = print_orders.by_token(s, token)
+        if order is None or order.user_id != user().id:
+            abort(404)
+        if order.status != "done":
+            if print_orders.stale(order, now()):
+                restart = order.id  # its run died with its worker: take it over (the claim lets one through)
+            page = render_template("print_progress.html", order=order)
+        else:
+            page = None
+            html = _render(s, order)
+            fmt = order.format
+            village = order.village
+            kind = order.kind
+    if restart is not None:
+        start_in_background(lx(), restart)
+    if page is not None:
+        return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store", "Refresh": "2"})
+    return _respond(html, kind, village, fmt)
+
+
+def _render(s: Any, order: PrintOrder) -> str:
+    if order.kind == "cards":
+        html, n = docs.render_cards(
+            s,
+            lx().config,
+            village=order.village,
+            now=now(),
+            notice=order.notice,
+            township_id=order.township_id,
+        )
         record(
             s,
-            "listing.print",
-            f"village:{village or '*'}",
-            households=n,
-            format=request.form.get("format", "html"),
+            "cards.print",
+            f"village:{order.village or '*'}",
+            cards=n,
+            format=order.format,
+            qr=order.notice is None,
         )
-    return _respond(html, "listing", village)
+        return html
+    try:
+        html, n = docs.render_listing(
+            s,
+            lx().config,
+            village=order.village,
+            today=common.today(),
+            mark=True,
+            township_id=order.township_id,
+        )
+    except docs.PrintError as e:
+        abort(400, description=str(e))
+    record(s, "listing.print", f"village:{order.village or '*'}", households=n, format=order.format)
+    return html
