@@ -291,6 +291,23 @@ class BindCode(Base):
     used_at: Mapped[datetime | None]
     used_by_openid: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(100), default="cli")
+    revoked_at: Mapped[datetime | None]  # voided by a newer code for the same cadre
+
+
+class CadreBinding(Base):
+    """One binding of a cadre's WeChat account, kept after it ends: when, which account, with which code, and
+    when and why it was released (shown on the cadre's console page)."""
+
+    __tablename__ = "cadre_binding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    bound_at: Mapped[datetime]
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("bind_code.id"))
+    released_at: Mapped[datetime | None]
+    # rebound (the cadre bound another account) | moved (this account bound another cadre)
+    released_why: Mapped[str | None] = mapped_column(String(20))
+    code: Mapped[BindCode | None] = relationship()
 
 
 class RateLimit(Base):

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.accounts import create_console_user
+from storage.accounts import create_console_user, record_binding
 from storage.demo.handbook import POLICY_HANDBOOK
 from storage.demo.people import CADRE_PHONES, CADRE_POSTS, VILLAGES, DemoHousehold, draw_people, members
 from storage.importer import COLUMNS, SourceRow, Table, apply_import, plan_import
@@ -253,6 +253,7 @@ def _seed_identities(
             )
             open_user_window(have[openid], last)
             session.add(have[openid])
+            record_binding(session, cadre_id=c.id, openid=openid, code_id=None, now=now - timedelta(days=40))
             report.add("identities")
     out: dict[int, WechatIdentity] = {}
     for n, idx in enumerate(VILLAGER_INDEXES, start=1):

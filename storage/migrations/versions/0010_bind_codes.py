@@ -1,0 +1,53 @@
+"""accounts and card numbers (issue 21): voided binding codes and the history of cadres' bindings
+
+- ``bind_code.revoked_at``: a newer code for the same cadre voids the older unused ones;
+- ``cadre_binding``: every binding of a cadre's WeChat account (when, which account, which code, released when
+  and why). Existing bindings are copied in (their code is not known).
+
+Revision ID: 0010_bind_codes
+Revises: 0009_township_circulars
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.timestamps
+
+revision: str = "0010_bind_codes"
+down_revision: str | None = "0009_township_circulars"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("bind_code", schema=None) as b:
+        b.add_column(sa.Column("revoked_at", storage.timestamps.UTCDateTime(), nullable=True))
+    op.create_table(
+        "cadre_binding",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cadre_id", sa.Integer(), nullable=False),
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("bound_at", storage.timestamps.UTCDateTime(), nullable=False),
+        sa.Column("code_id", sa.Integer(), nullable=True),
+        sa.Column("released_at", storage.timestamps.UTCDateTime(), nullable=True),
+        sa.Column("released_why", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(["cadre_id"], ["cadre.id"], name=op.f("fk_cadre_binding_cadre_id_cadre")),
+        sa.ForeignKeyConstraint(["code_id"], ["bind_code.id"], name=op.f("fk_cadre_binding_code_id_bind_code")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cadre_binding")),
+    )
+    with op.batch_alter_table("cadre_binding", schema=None) as b:
+        b.create_index(b.f("ix_cadre_binding_cadre_id"), ["cadre_id"], unique=False)
+    op.execute(
+        "INSERT INTO cadre_binding (cadre_id, openid, bound_at) "
+        "SELECT cadre_id, openid, COALESCE(bound_at, first_seen_at) FROM wechat_identity "
+        "WHERE kind = 'cadre' AND cadre_id IS NOT NULL"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cadre_binding", schema=None) as b:
+        b.drop_index(b.f("ix_cadre_binding_cadre_id"))
+    op.drop_table("cadre_binding")
+    with op.batch_alter_table("bind_code", schema=None) as b:
+        b.drop_column("revoked_at")
