@@ -14,6 +14,7 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
+from handlers.unlink import unlink_words
 from storage import cards
 from storage.db import insert_or_skip, serialize_numbering
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
@@ -118,24 +119,20 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
     household: Household = card.household
     ident = ctx.identity
     already = ident.kind == "villager" and ident.household_id == household.id
-    ident.kind = "villager"
-    ident.household_id = household.id
-    ident.cadre_id = None
     cadre = _cadre_for(ctx, household.id)
     if not already:
-        ident.bound_at = now
-        ident.bound_via = "qr" if scanned else "number"
-        _announce(ctx, ident, household, card, cadre)
+        cards.link(ctx.session, ident, household, via="qr" if scanned else "number", now=now)
+        _announce(ctx, ident, household, cadre)
     ctx.session.flush()
     return ctx.render("card_linked", household=household, cadre=cadre, already=already)
 
 
-def _announce(
-    ctx: Context, ident: WechatIdentity, household: Household, card: ServiceCard, cadre: Cadre | None
-) -> None:
-    """The household's cadre hears of every new link (who could be a stranger holding the number)."""
+def _announce(ctx: Context, ident: WechatIdentity, household: Household, cadre: Cadre | None) -> None:
+    """The household's cadre hears of every new link (who could be a stranger holding the number): the notice
+    names the household and this link's number, never the card number (a forwarded notice must not link
+    anyone), and says the `解绑` that removes exactly this link."""
     target = cadre_openid(ctx.session, cadre.id) if cadre is not None else None
-    if target is None:
+    if target is None or cadre is None:
         return
     others = len(cards.linked_identities(ctx.session, household.id)) - 1
     ctx.outbox.enqueue(
@@ -144,9 +141,10 @@ def _announce(
         ctx.render(
             "link_push",
             household=household,
-            card=card,
             via=ident.bound_via,
             others=others,
+            link_no=ident.link_no,
+            say=unlink_words(ctx.session, cadre.id, household, ident.link_no),
             account=cards.mask_openid(ident.openid),
             time=local_time_text(ctx, ctx.now()),
         ),

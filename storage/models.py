@@ -115,6 +115,9 @@ class Household(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     purged_at: Mapped[datetime | None]  # personal data removed on request (lianxin purge)
+    # WeChat accounts ever linked to the household: each link takes the next number (its 关联号, named in the
+    # cadre's link notice so `解绑 户主姓名 N` removes exactly that account); never reused
+    links_made: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     village: Mapped[Village] = relationship()
     group: Mapped[VillagerGroup | None] = relationship()
@@ -263,6 +266,7 @@ class WechatIdentity(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     bound_at: Mapped[datetime | None]
     bound_via: Mapped[str | None] = mapped_column(String(10))  # villagers: "number" (typed) | "qr" (scanned)
+    link_no: Mapped[int | None] = mapped_column(Integer)  # villagers: the link's number in its household
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.accounts import create_console_user, record_binding
+from storage.cards import number_links
 from storage.demo.handbook import POLICY_HANDBOOK
 from storage.demo.people import CADRE_PHONES, CADRE_POSTS, VILLAGES, DemoHousehold, draw_people, members
 from storage.importer import COLUMNS, SourceRow, Table, apply_import, plan_import
@@ -269,6 +270,8 @@ def _seed_identities(
             )
             open_user_window(have[openid], now - timedelta(hours=3 + 7 * n))
             session.add(have[openid])
+            session.flush()
+            number_links(session, h.id)  # the link's number, as a link made by chat gets
             report.add("identities")
         out[idx] = have[openid]
     session.flush()

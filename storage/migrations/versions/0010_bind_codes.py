@@ -2,7 +2,10 @@
 
 - ``bind_code.revoked_at``: a newer code for the same cadre voids the older unused ones;
 - ``cadre_binding``: every binding of a cadre's WeChat account (when, which account, which code, released when
-  and why). Existing bindings are copied in (their code is not known).
+  and why). Existing bindings are copied in (their code is not known);
+- ``household.links_made`` and ``wechat_identity.link_no``: each WeChat account linked to a household gets the
+  household's next link number (named in the cadre's link notice, so `解绑` removes exactly that account).
+  Existing links are numbered by when they were made.
 
 Revision ID: 0010_bind_codes
 Revises: 0009_township_circulars
@@ -38,6 +41,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cadre_binding", schema=None) as b:
         b.create_index(b.f("ix_cadre_binding_cadre_id"), ["cadre_id"], unique=False)
+    with op.batch_alter_table("household", schema=None) as b:
+        b.add_column(sa.Column("links_made", sa.Integer(), server_default="0", nullable=False))
+    with op.batch_alter_table("wechat_identity", schema=None) as b:
+        b.add_column(sa.Column("link_no", sa.Integer(), nullable=True))
+    conn = op.get_bind()
+    made: dict[int, int] = {}
+    for ident_id, household_id in conn.execute(
+        sa.text(
+            "SELECT id, household_id FROM wechat_identity WHERE kind = 'villager' AND household_id IS NOT NULL "
+            "ORDER BY household_id, bound_at, id"
+        )
+    ).all():
+        made[household_id] = made.get(household_id, 0) + 1
+        conn.execute(sa.text("UPDATE wechat_identity SET link_no = :n WHERE id = :i"),
+                     {"n": made[household_id], "i": ident_id})
+    for household_id, n in made.items():
+        conn.execute(sa.text("UPDATE household SET links_made = :n WHERE id = :h"), {"n": n, "h": household_id})
     op.execute(
         "INSERT INTO cadre_binding (cadre_id, openid, bound_at) "
         "SELECT cadre_id, openid, COALESCE(bound_at, first_seen_at) FROM wechat_identity "
@@ -46,6 +66,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("wechat_identity", schema=None) as b:
+        b.drop_column("link_no")
+    with op.batch_alter_table("household", schema=None) as b:
+        b.drop_column("links_made")
     with op.batch_alter_table("cadre_binding", schema=None) as b:
         b.drop_index(b.f("ix_cadre_binding_cadre_id"))
     op.drop_table("cadre_binding")
