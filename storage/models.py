@@ -531,6 +531,9 @@ class VillagerRequest(Base):
         String(10), default="wechat", server_default="wechat"
     )  # wechat|phone|visit|letter
     recorded_by: Mapped[str | None] = mapped_column(String(100))  # who registered an offline request
+    # an offline request: the household's linked account the office chose to tell of the answer; None = nobody's
+    # WeChat (the person who phoned may have none, and the household's latest link may be a stranger): the cadre
+    answer_to_id: Mapped[int | None] = mapped_column(ForeignKey("wechat_identity.id"))
     category: Mapped[str] = mapped_column(String(10))  # 求助 纠纷 建议 咨询 其他
     role: Mapped[str | None] = mapped_column(String(10))  # the 五个员 role the category maps to
     text: Mapped[str] = mapped_column(Text)
@@ -546,7 +549,8 @@ class VillagerRequest(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
     household: Mapped[Household] = relationship()
     cadre: Mapped[Cadre] = relationship()
-    identity: Mapped[WechatIdentity | None] = relationship()
+    identity: Mapped[WechatIdentity | None] = relationship(foreign_keys=[identity_id])
+    answer_to: Mapped[WechatIdentity | None] = relationship(foreign_keys=[answer_to_id])
     replies: Mapped[list[RequestReply]] = relationship(back_populates="request", order_by="RequestReply.id")
 
 

@@ -392,7 +392,11 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         )
     ],
     "console.leave_decide": [("POST", "/leave/{leave_b}/approve", {}, None, 404, 403)],
-    "console.offline_page": [("GET", "/offline", {}, 200, 200, 403)],
+    "console.offline_page": [
+        ("GET", "/offline", {}, 200, 200, 403),
+        ("GET", "/offline?q=钱", {}, 200, 200, 403),  # found only within the user's scope
+        ("GET", "/offline?household={hh_b}", {}, 200, 404, 403),
+    ],
     "console.offline_diary": [
         (
             "POST",
@@ -404,7 +408,14 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         )
     ],
     "console.offline_request": [
-        ("POST", "/offline/request", {"card": "20000001", "channel": "phone", "text": "x"}, None, 404, 403)
+        (
+            "POST",
+            "/offline/request",
+            {"household_id": "{hh_b}", "channel": "phone", "text": "x"},
+            None,
+            404,
+            403,
+        )
     ],
     "console.ledger": [
         ("GET", "/ledger?village=石门村", {}, 200, 404, 200),

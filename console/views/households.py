@@ -45,6 +45,7 @@ INFO_FIELDS = {
 def households() -> Any:
     q = (request.args.get("q") or "").strip()
     village_id = request.args.get("village", type=int)
+    common.limit_number_lookups(q)
     with db() as s:
         stmt = (
             common.scope_households(select(Household))

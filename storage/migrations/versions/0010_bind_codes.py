@@ -5,7 +5,9 @@
   and why). Existing bindings are copied in (their code is not known);
 - ``household.links_made`` and ``wechat_identity.link_no``: each WeChat account linked to a household gets the
   household's next link number (named in the cadre's link notice, so `解绑` removes exactly that account).
-  Existing links are numbered by when they were made.
+  Existing links are numbered by when they were made;
+- ``villager_request.answer_to_id``: for a request received offline, the linked account the office chose to tell
+  of the answer (none: the cadre is told, never the household's latest link by default).
 
 Revision ID: 0010_bind_codes
 Revises: 0009_township_circulars
@@ -58,6 +60,11 @@ def upgrade() -> None:
                      {"n": made[household_id], "i": ident_id})
     for household_id, n in made.items():
         conn.execute(sa.text("UPDATE household SET links_made = :n WHERE id = :h"), {"n": n, "h": household_id})
+    with op.batch_alter_table("villager_request", schema=None) as b:
+        b.add_column(sa.Column("answer_to_id", sa.Integer(), nullable=True))
+        b.create_foreign_key(
+            "fk_villager_request_answer_to_id_wechat_identity", "wechat_identity", ["answer_to_id"], ["id"]
+        )
     op.execute(
         "INSERT INTO cadre_binding (cadre_id, openid, bound_at) "
         "SELECT cadre_id, openid, COALESCE(bound_at, first_seen_at) FROM wechat_identity "
@@ -66,6 +73,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("villager_request", schema=None) as b:
+        b.drop_constraint("fk_villager_request_answer_to_id_wechat_identity", type_="foreignkey")
+        b.drop_column("answer_to_id")
     with op.batch_alter_table("wechat_identity", schema=None) as b:
         b.drop_column("link_no")
     with op.batch_alter_table("household", schema=None) as b:
