@@ -234,6 +234,7 @@ def create_request(ctx: Context, msg: Message) -> str:
             "cadre_id": cadre.id,
             "channel": "wechat",
             "recorded_by": None,
+            "answer_to_id": None,
             "category": category,
             "role": CATEGORY_ROLE.get(category),
             "text": text,
