@@ -37,8 +37,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "card_guesses_per_hour": (
             int,
             30,
-            "wrong card numbers from all accounts together within an hour that "
-            "pause linking by typed number for an hour (0 = never pause)",
+            "distinct wrong card numbers (8-9 digits) from all accounts together within an hour that start "
+            "a one-hour pause for accounts that typed a wrong number (0 = never pause)",
         ),
         "bind_code_hours": (
             int,
