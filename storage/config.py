@@ -194,6 +194,11 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "session_minutes": (int, 60, "idle console sessions expire after this long"),
         "secure_cookies": (bool, False, "mark cookies Secure (set true behind HTTPS)"),
         "login_attempts": (int, 5, "failed logins before an account is locked for 15 minutes"),
+        "import_upload_hours": (
+            int,
+            24,
+            "an uploaded link list not confirmed within this many hours is deleted (it holds every household)",
+        ),
     },
 }
 
