@@ -15,8 +15,11 @@ from storage.accounts import code_hash, issue_bind_code
 from storage.config import ConfigError, load_config
 from storage.models import AuditLog, BindCode, CadreBinding, OutboxMessage, WechatIdentity
 from tests.support.chat_env import PHONE, Chat, cadre_world
-from tests.support.console_world import World, page_text
-from tests.support.console_world import world_fixture as world  # noqa: F401 - the `world` fixture
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 from tests.support.wechat_client import TEST_TOKEN, WechatClient
 
 
@@ -42,7 +45,7 @@ def chat(make_lx: Any, clock: Any) -> Chat:
 
 
 @pytest.mark.parametrize("role", ["xinqiao", "leader"])
-def test_village_and_viewer_accounts_cannot_issue_a_binding_code(world: World, role: str) -> None:  # noqa: F811
+def test_village_and_viewer_accounts_cannot_issue_a_binding_code(world: World, role: str) -> None:
     c = world.login(role)
     for cadre in ("cadre_a", "cadre_b"):
         assert c.post(f"/cadres/{world.ids[cadre]}/bind-code").status_code == 403
@@ -130,7 +133,7 @@ def test_the_township_office_hears_of_its_own_cadres_takeover(make_lx: Any, cloc
     assert len(notices_to(chat, "o-longfu")) == 1 and notices_to(chat, "o-qingshan") == []
 
 
-def test_the_cadre_page_shows_who_bound_when_with_which_code(world: World) -> None:  # noqa: F811
+def test_the_cadre_page_shows_who_bound_when_with_which_code(world: World) -> None:
     admin = world.login("admin")
     wc = WechatClient(world.app.test_client(), TEST_TOKEN, world.clock)
     for openid in ("o-first-phone", "o-second-phone"):

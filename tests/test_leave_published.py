@@ -13,8 +13,11 @@ from storage import circulars
 from storage import leave as leave_svc
 from storage.assessment import build_report
 from storage.models import AuditLog, Cadre, CadreLeave, Township
-from tests.support.console_world import World, page_text
-from tests.support.console_world import world_fixture as world  # noqa: F401 - the `world` fixture
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 
 
 def _publish(w: World, period: str, *, county: bool = False) -> bytes:
@@ -48,7 +51,7 @@ def _leave_days(w: World, period: str) -> int:
     return next(r["leave_days"] for r in rows if r["name"] == "李明")
 
 
-def test_a_village_account_cannot_record_leave_in_a_published_month(world: World) -> None:  # noqa: F811
+def test_a_village_account_cannot_record_leave_in_a_published_month(world: World) -> None:
     world.clock.set("2026-12-02 10:00")
     published = _publish(world, "2026-11")
     village = world.login("xinqiao")
@@ -63,7 +66,7 @@ def test_a_village_account_cannot_record_leave_in_a_published_month(world: World
     assert _stored(world, "2026-11") == published
 
 
-def test_a_village_account_cannot_approve_leave_in_a_published_month(world: World) -> None:  # noqa: F811
+def test_a_village_account_cannot_approve_leave_in_a_published_month(world: World) -> None:
     world.clock.set("2026-12-02 10:00")
     _publish(world, "2026-11")
     with world.lx.session() as s:
@@ -84,7 +87,7 @@ def test_a_village_account_cannot_approve_leave_in_a_published_month(world: Worl
     assert village.post(f"/leave/{leave_id}/refuse").status_code == 302  # refusing changes no figure
 
 
-def test_the_office_may_and_the_published_copy_never_moves(world: World) -> None:  # noqa: F811
+def test_the_office_may_and_the_published_copy_never_moves(world: World) -> None:
     world.clock.set("2026-12-02 10:00")
     published = _publish(world, "2026-11")
     county = _publish(world, "2026-11", county=True)
@@ -99,7 +102,7 @@ def test_the_office_may_and_the_published_copy_never_moves(world: World) -> None
     assert _stored(world, "2026-11", county=True) == county
 
 
-def test_a_county_published_month_counts_too(world: World) -> None:  # noqa: F811
+def test_a_county_published_month_counts_too(world: World) -> None:
     world.clock.set("2026-12-02 10:00")
     _publish(world, "2026-11", county=True)
     village = world.login("xinqiao")

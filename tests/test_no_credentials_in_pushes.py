@@ -23,7 +23,12 @@ from tests.support.chat_env import Chat, make_chat
 
 CARD_LIKE = re.compile(r"(?<!\d)\d{8,9}(?!\d)")
 PHONE = "13900001111"
-TEMPLATE_DIRS = [Path(__file__).parent.parent / p / "templates" for p in ("handlers", "reminders")]
+ROOT = Path(__file__).parent.parent
+TEMPLATE_DIRS = [
+    ROOT / "handlers" / "templates",
+    ROOT / "reminders" / "templates",
+    ROOT / "console/templates/push",
+]
 # Replies (never pushed) that show a card number to the person who may see it: the cadre's own 农户 list and the
 # start of their 登记 form. Every other template — every push's above all — shows none.
 REPLIES_WITH_CARD_NUMBERS = {"households.txt.j2", "ledger_form_start.txt.j2"}
@@ -116,13 +121,13 @@ def test_no_push_of_a_whole_day_carries_a_card_number(make_lx: Any, clock: Any) 
 
 
 def test_no_push_template_can_print_a_card_number() -> None:
-    """Static: no wording template under handlers/ or reminders/ reads a card's number, except two replies
-    to the cadre's own requests (never pushed)."""
+    """Static: no wording template under handlers/ or reminders/, nor the console's push wording and push page,
+    reads a card's number, except two replies to the cadre's own requests (never pushed)."""
     reading = re.compile(r"card\.number|card_number|\bcard\b\s*}}|\.card\.")
     offenders = [
         p.name
         for d in TEMPLATE_DIRS
-        for p in sorted(d.glob("*.j2"))
+        for p in sorted(d.glob("*"))
         if reading.search(p.read_text(encoding="utf-8")) and p.name not in REPLIES_WITH_CARD_NUMBERS
     ]
     assert offenders == []

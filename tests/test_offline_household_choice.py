@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from console.views import common
 from storage.models import Household, OutboxMessage, RequestReply, VillagerRequest, WechatIdentity
-from tests.support.console_world import World, page_text
-from tests.support.console_world import world_fixture as world  # noqa: F401 - the `world` fixture
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 from tests.support.factories import Factory
 
 
@@ -32,7 +35,7 @@ def _enter(c: Any, w: World, tell: str = "cadre", household: str = "hh_a") -> An
 # ------------------------------------------------------------------------------- who hears the answer
 
 
-def test_by_default_the_office_answer_goes_to_the_cadre_not_the_latest_link(world: World) -> None:  # noqa: F811
+def test_by_default_the_office_answer_goes_to_the_cadre_not_the_latest_link(world: World) -> None:
     _link(world, "o-stranger-latest", "hh_a")  # the household's latest link (demo-villager-001 is older)
     admin = world.login("admin")
     r = _enter(admin, world)
@@ -49,7 +52,7 @@ def test_by_default_the_office_answer_goes_to_the_cadre_not_the_latest_link(worl
     assert "告知村民" in told.payload["text"]
 
 
-def test_the_office_may_pick_one_of_the_households_linked_accounts(world: World) -> None:  # noqa: F811
+def test_the_office_may_pick_one_of_the_households_linked_accounts(world: World) -> None:
     latest = _link(world, "o-stranger-latest", "hh_a")
     family = world.one(select(WechatIdentity.id).where(WechatIdentity.openid == world.openids["villager_a"]))
     admin = world.login("admin")
@@ -62,7 +65,7 @@ def test_the_office_may_pick_one_of_the_households_linked_accounts(world: World)
     assert reply.openid == world.openids["villager_a"]
 
 
-def test_an_account_of_another_household_cannot_be_picked(world: World) -> None:  # noqa: F811
+def test_an_account_of_another_household_cannot_be_picked(world: World) -> None:
     other = world.one(select(WechatIdentity.id).where(WechatIdentity.openid == world.openids["villager_b"]))
     admin = world.login("admin")
     r = _enter(admin, world, tell=str(other))
@@ -73,7 +76,7 @@ def test_an_account_of_another_household_cannot_be_picked(world: World) -> None:
 # ------------------------------------------------------------------------------- no oracle for numbers
 
 
-def test_a_request_cannot_be_entered_by_card_number(world: World) -> None:  # noqa: F811
+def test_a_request_cannot_be_entered_by_card_number(world: World) -> None:
     village = world.login("xinqiao")
     for card in ("10000001", "20000001", "99999999"):  # own village, another village, none at all
         r = village.post("/offline/request", {"card": card, "channel": "phone", "text": "试号"})
@@ -81,7 +84,7 @@ def test_a_request_cannot_be_entered_by_card_number(world: World) -> None:  # no
     assert world.count(VillagerRequest) == 2
 
 
-def test_the_household_search_finds_nothing_outside_the_users_scope(world: World) -> None:  # noqa: F811
+def test_the_household_search_finds_nothing_outside_the_users_scope(world: World) -> None:
     village = world.login("xinqiao")
 
     def found(q: str) -> str:
@@ -100,7 +103,7 @@ def test_the_household_search_finds_nothing_outside_the_users_scope(world: World
     )  # only the last digits shown
 
 
-def test_searches_by_number_are_limited_per_user(world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_searches_by_number_are_limited_per_user(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(common, "NUMBER_LOOKUPS_PER_HOUR", 3)
     village = world.login("xinqiao")
     for q in ("1000", "1001", "1002"):
@@ -120,3 +123,17 @@ def world_all(w: World, stmt: object) -> list[Any]:
         for r in rows:
             s.expunge(r)
         return rows
+
+
+def test_trying_card_numbers_on_the_household_form_is_limited_too(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new card number is checked against every card ("已被其他农户使用"): the office's form counts as a lookup."""
+    monkeypatch.setattr(common, "NUMBER_LOOKUPS_PER_HOUR", 2)
+    admin = world.login("admin")
+    url = f"/households/{world.ids['hh_a']}/link"
+    assert admin.post(url, {"card_number": "10000001"}).status_code == 302  # its own number: no lookup
+    assert admin.post(url, {"card_number": "20000001"}).status_code == 400  # taken
+    assert admin.post(url, {"card_number": "30000001"}).status_code == 302
+    r = admin.post(url, {"card_number": "30000002"})
+    assert r.status_code == 429

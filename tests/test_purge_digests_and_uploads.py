@@ -19,8 +19,11 @@ from storage.models import Household, OutboxMessage, PushLink
 from storage.purge import PURGED_TEXT, purge_household
 from storage.push_links import create_link, find_link
 from tests.support.chat_env import Chat, make_chat
-from tests.support.console_world import World, page_text
-from tests.support.console_world import world_fixture as world  # noqa: F401 - the `world` fixture
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 
 PHONE = "13900001111"
 SECRET = "我家老人查出了慢性病，低保的事想问问"
@@ -126,7 +129,7 @@ def _uploads(w: World) -> list[Path]:
     return sorted(d.iterdir()) if d.is_dir() else []
 
 
-def test_an_abandoned_upload_is_deleted_after_its_hours(world: World) -> None:  # noqa: F811
+def test_an_abandoned_upload_is_deleted_after_its_hours(world: World) -> None:
     c = _upload(world)
     [path] = _uploads(world)
     assert "孙大田" in path.read_text(encoding="utf-8")
@@ -141,14 +144,14 @@ def test_an_abandoned_upload_is_deleted_after_its_hours(world: World) -> None:  
     assert c.post("/import/confirm").status_code == 400  # nothing left to confirm: upload again
 
 
-def test_a_new_upload_sweeps_others_abandoned_ones(world: World) -> None:  # noqa: F811
+def test_a_new_upload_sweeps_others_abandoned_ones(world: World) -> None:
     _upload(world)
     world.clock.advance(hours=25)
     _upload(world)  # a later session's upload (the first one's session timed out long ago)
     assert len(_uploads(world)) == 1
 
 
-def test_a_purge_deletes_every_pending_upload(world: World) -> None:  # noqa: F811
+def test_a_purge_deletes_every_pending_upload(world: World) -> None:
     _upload(world)
     assert len(_uploads(world)) == 1
     state = CliState()

@@ -82,7 +82,11 @@ def foreign_data(conn: Connection) -> dict[str, int]:
     so it runs before the schema is upgraded."""
     have = set(inspect(conn).get_table_names())
     checks = [
-        ("cadre", "干部", select(func.count()).select_from(_CADRE).where(_CADRE.c.phone.not_in(CADRE_PHONES))),
+        (
+            "cadre",
+            "干部",
+            select(func.count()).select_from(_CADRE).where(_CADRE.c.phone.not_in(CADRE_PHONES)),
+        ),
         (
             "village",
             "村(居)",
