@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from handlers.render import mask_phone
 from reminders import media as media_files
+from storage.cards import mask_openid
 from storage.offline import CHANNELS
 
 
@@ -40,6 +41,16 @@ def target_zh(target: str) -> str:
     return str(target)
 
 
+def actor_zh(actor: str | None) -> str:
+    """Who did something, as people say it: console:NAME → 控制台账号 NAME, cli → 命令行（办公室）."""
+    kind, _, value = str(actor or "").partition(":")
+    if kind == "console":
+        return f"控制台账号 {value}"
+    if actor == "cli":
+        return "命令行（办公室）"
+    return str(actor or "")
+
+
 def json_zh(value: Any) -> str:
     """JSON for people: Chinese stays Chinese (tojson writes \\u65b0\\u6865\\u6751); autoescape does the HTML."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -48,7 +59,9 @@ def json_zh(value: Any) -> str:
 def install(app: Flask) -> None:
     app.jinja_env.filters["json_zh"] = json_zh
     app.jinja_env.filters["target_zh"] = target_zh
+    app.jinja_env.filters["actor_zh"] = actor_zh
     app.jinja_env.filters["mask"] = mask_phone
+    app.jinja_env.filters["mask_openid"] = mask_openid
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["md"] = md
     app.jinja_env.globals["ffmpeg_missing"] = lambda: (

@@ -108,9 +108,20 @@ def decision_words(lv: CadreLeave, tz: Any) -> dict[str, Any]:
     }
 
 
-def decide(session: Any, lv: CadreLeave, *, approve: bool, actor: str, now: datetime, tz: Any) -> bool:
+def decide(
+    session: Any,
+    lv: CadreLeave,
+    *,
+    approve: bool,
+    actor: str,
+    now: datetime,
+    tz: Any,
+    may_change_published: bool = True,
+) -> bool:
     """storage.leave.decide_leave, and the push that tells the cadre (once, keyed on the leave)."""
-    if not leave_svc.decide_leave(session, lv, approve=approve, actor=actor, now=now):
+    if not leave_svc.decide_leave(
+        session, lv, approve=approve, actor=actor, now=now, may_change_published=may_change_published
+    ):
         return False
     openid = cadre_openid(session, lv.cadre_id)
     if openid is not None:

@@ -8,7 +8,7 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
 from storage.models import RequestReply, VillagerRequest
-from storage.offline import villager_account
+from storage.offline import CHANNELS, villager_account
 from storage.outbox import reply_values
 
 
@@ -32,7 +32,7 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
         req.first_answer_at = now
     req.status = "answered"
     ctx.session.flush()
-    villager = villager_account(ctx.session, req)  # an offline request: the household's linked account
+    villager = villager_account(ctx.session, req)  # an offline request: only an account the office chose
     relayed = False
     if villager is not None and villager.subscribed and villager.kind == "villager":
         relayed = ctx.outbox.enqueue(
@@ -42,7 +42,9 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
             key=f"reply:{reply.id}:villager",
             template=reply_values(req, cadre.name, text, now, ctx.config.tz),
         )
-    return ctx.render("reply_sent", request=req, relayed=relayed, first=first)
+    return ctx.render(
+        "reply_sent", request=req, relayed=relayed, first=first, offline_channel=CHANNELS.get(req.channel, "")
+    )
 
 
 router = Router("replies", is_cadre, (Route("requests.answer", command("回复"), answer),))

@@ -14,7 +14,7 @@ from handlers.common import cadre_openid
 from handlers.render import render
 from handlers.roles import ROLES
 from storage import offline
-from storage.models import Household, VillagerRequest
+from storage.models import Household, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
 
 
@@ -28,10 +28,18 @@ def record_request(
     actor: str,
     now: datetime,
     tz: Any,
+    answer_to: WechatIdentity | None = None,
 ) -> VillagerRequest:
     """storage.offline.add_offline_request, and the push that forwards it to the cadre (once, keyed on it)."""
     req = offline.add_offline_request(
-        session, household=household, text=text, channel=channel, at=at, actor=actor, now=now
+        session,
+        household=household,
+        text=text,
+        channel=channel,
+        at=at,
+        actor=actor,
+        now=now,
+        answer_to=answer_to,
     )
     openid = cadre_openid(session, req.cadre_id)
     if openid is not None:
@@ -41,6 +49,7 @@ def record_request(
             household=household,
             role=ROLES.get(req.role or "", ""),
             channel=offline.CHANNELS.get(req.channel),
+            answer_to=answer_to,
         )
         # Named values of a ``request`` push (PRODUCT.md "Pushes"): number, household, category, text, time.
         Outbox(session).enqueue(

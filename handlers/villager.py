@@ -4,36 +4,24 @@ request (诉求) forwarded to the linked cadre; satisfaction is asked once after
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from handlers import keywords
+from handlers import card_limits, keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
+from handlers.unlink import unlink_words
 from storage import cards
 from storage.db import insert_or_skip, serialize_numbering
 from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
-from storage.ratelimit import clear_failures, locked_until, record_failure
-from storage.tasks import office_recipients
 
 log = logging.getLogger("lianxin.bot.villager")
 
-# Wrong card numbers, per account: 5 within an hour lock that account for 10 minutes, doubling with every
-# further wrong number. Overall (every account together, a distributed guesser): 30 wrong numbers within an
-# hour ([general] card_guesses_per_hour; 0 = never) stop linking by typed number for everyone for an hour
-# (scanning a card's QR code still links). Anyone can trip that pause on purpose, so the office is told each
-# time it starts, and may lower, raise or switch it off.
-CARD_TRIES = 5
-CARD_LOCK = timedelta(minutes=10)
-CARD_WINDOW = timedelta(hours=1)
-OVERALL_KEY = "card:*"
-OVERALL_LOCK = timedelta(hours=1)
-OVERALL_WINDOW = timedelta(hours=1)
+# How often a card may be tried and linked (per account, per card, across accounts): handlers/card_limits.py.
 REQUEST_KINDS = ("text", "voice", "image", "location")
 QR_PREFIX = "qrscene_"
 
@@ -61,81 +49,44 @@ def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
     return ctx.session.scalar(_CADRE_FOR, {"b_household": household_id})
 
 
-def _wrong(ctx: Context, key: str, *, number: str | None, scanned: bool) -> str:
-    now = ctx.now()
-    _, until = record_failure(
-        ctx.session, key, now, limit=CARD_TRIES, lock_for=CARD_LOCK, window=CARD_WINDOW, grow=True
-    )
-    overall = ctx.config["general"]["card_guesses_per_hour"]
-    if not scanned and overall > 0:
-        _, paused = record_failure(
-            ctx.session, OVERALL_KEY, now, limit=overall, lock_for=OVERALL_LOCK, window=OVERALL_WINDOW
-        )
-        if paused is not None and paused == now + OVERALL_LOCK:  # this very failure started the pause
-            _tell_office_linking_paused(ctx, until=paused, limit=overall)
-    if until is not None:
-        return ctx.render("card_locked", until=local_time_text(ctx, until))
-    return ctx.render(
-        "card_wrong",
-        number=number,
-        scanned=scanned,
-        linked=ctx.identity.kind == "villager",
-        typo=number is not None and cards.number_typo(number),
-    )
-
-
-def _tell_office_linking_paused(ctx: Context, *, until: Any, limit: int) -> None:
-    """One notice per pause: villagers who type their number are turned away until ``until``."""
-    text = ctx.render("card_guess_notice", limit=limit, until=local_time_text(ctx, until))
-    for openid in office_recipients(ctx.session, ctx.config["scheduler"]["office_openids"]):
-        ctx.outbox.enqueue(openid, "notice", text, key=f"card-pause:{until.isoformat()}:{openid}")
-
-
 def link_card(ctx: Context, number: str | None = None, *, scene: str | None = None) -> str:
     """Link this account to the household holding card ``number`` (typed) or whose QR code carries
     ``scene`` (scanned). A family may link several accounts to one household; every new link is told to the
     household's cadre."""
     now = ctx.now()
     scanned = scene is not None
-    key = f"card:{ctx.identity.openid}"
     if is_cadre(ctx):
         # A cadre's account stays a cadre's: scanning a household's card changes nothing.
         card = cards.by_scene(ctx.session, scene) if scanned else find_card(ctx, number or "")
         return ctx.render("card_cadre", household=card.household if card else None)
-    until = locked_until(ctx.session, key, now)
-    if until is None and not scanned and ctx.config["general"]["card_guesses_per_hour"] > 0:
-        until = locked_until(ctx.session, OVERALL_KEY, now)
-        if until is not None:
-            return ctx.render("card_busy", until=local_time_text(ctx, until))
-    if until is not None:
-        return ctx.render("card_locked", until=local_time_text(ctx, until))
+    refused = card_limits.refused_before_lookup(ctx, scanned=scanned)
+    if refused is not None:
+        return refused
     card = cards.by_scene(ctx.session, scene or "") if scanned else find_card(ctx, number or "")
     if card is None or card.household.purged_at is not None:
-        return _wrong(
-            ctx, key, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned
+        return card_limits.wrong(
+            ctx, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned
         )
-    clear_failures(ctx.session, key)
     household: Household = card.household
     ident = ctx.identity
     already = ident.kind == "villager" and ident.household_id == household.id
-    ident.kind = "villager"
-    ident.household_id = household.id
-    ident.cadre_id = None
     cadre = _cadre_for(ctx, household.id)
     if not already:
-        ident.bound_at = now
-        ident.bound_via = "qr" if scanned else "number"
-        _announce(ctx, ident, household, card, cadre)
+        refused = card_limits.refused_before_link(ctx, household, cadre, scanned=scanned)
+        if refused is not None:
+            return refused
+        cards.link(ctx.session, ident, household, via="qr" if scanned else "number", now=now)
+        _announce(ctx, ident, household, cadre)
     ctx.session.flush()
     return ctx.render("card_linked", household=household, cadre=cadre, already=already)
 
 
-def _announce(
-    ctx: Context, ident: WechatIdentity, household: Household, card: ServiceCard, cadre: Cadre | None
-) -> None:
-    """The household's cadre hears of every new link (who could be a stranger holding the number)."""
+def _announce(ctx: Context, ident: WechatIdentity, household: Household, cadre: Cadre | None) -> None:
+    """The household's cadre hears of every new link (who could be a stranger holding the number): the notice
+    names the household and this link's number, never the card number (a forwarded notice must not link
+    anyone), and says the `解绑` that removes exactly this link."""
     target = cadre_openid(ctx.session, cadre.id) if cadre is not None else None
-    if target is None:
+    if target is None or cadre is None:
         return
     others = len(cards.linked_identities(ctx.session, household.id)) - 1
     ctx.outbox.enqueue(
@@ -144,9 +95,10 @@ def _announce(
         ctx.render(
             "link_push",
             household=household,
-            card=card,
             via=ident.bound_via,
             others=others,
+            link_no=ident.link_no,
+            say=unlink_words(ctx.session, cadre.id, household, ident.link_no),
             account=cards.mask_openid(ident.openid),
             time=local_time_text(ctx, ctx.now()),
         ),
@@ -236,6 +188,7 @@ def create_request(ctx: Context, msg: Message) -> str:
             "cadre_id": cadre.id,
             "channel": "wechat",
             "recorded_by": None,
+            "answer_to_id": None,
             "category": category,
             "role": CATEGORY_ROLE.get(category),
             "text": text,

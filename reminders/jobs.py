@@ -3,7 +3,8 @@ number of times — every reminder is sent at most once per (kind, person, perio
 ``ReminderSent`` row with that unique key is inserted in the same transaction as its outbox row.
 
 Names (fixed in PRODUCT.md): publish_tasks, deadline_reminders, diary_reminders, month_end_reminders,
-monthly_circular, villager_sla, dispatch_outbox; and duty_reminders (issue 15 item 8, reminders/duty_reminders.py).
+monthly_circular, villager_sla, dispatch_outbox; and duty_reminders (issue 15 item 8, reminders/duty_reminders.py),
+housekeeping (issue 21 item 13: uploads that outlived their use).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from reminders.reminding import (
 )
 from reminders.render import render
 from storage import tasks as task_svc
+from storage import uploads
 from storage.models import (
     Cadre,
     DiaryEntry,
@@ -358,6 +360,15 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
     )
 
 
+def housekeeping(lx: Any, now: datetime) -> JobResult:
+    """Delete uploaded link lists never confirmed within [console] import_upload_hours (storage/uploads.py)."""
+    hours = lx.config["console"]["import_upload_hours"]
+    removed = uploads.sweep_imports(
+        lx.config["general"]["media_dir"], now=now, older_than=timedelta(hours=hours)
+    )
+    return JobResult("housekeeping", detail={"uploads_removed": removed})
+
+
 JOBS: dict[str, Callable[[Any, datetime], JobResult]] = {
     "publish_tasks": publish_tasks,
     "deadline_reminders": deadline_reminders,
@@ -367,6 +378,7 @@ JOBS: dict[str, Callable[[Any, datetime], JobResult]] = {
     "villager_sla": villager_sla,
     "dispatch_outbox": dispatch_outbox,
     "duty_reminders": duty_reminders,  # reminders/duty_reminders.py: before the [programme] deadlines
+    "housekeeping": housekeeping,
 }
 
 

@@ -54,6 +54,7 @@ def job_triggers(config: Any) -> dict[str, BaseTrigger]:
         "villager_sla": CronTrigger(minute="*/30", timezone=tz),
         "dispatch_outbox": IntervalTrigger(seconds=sch["dispatch_interval_seconds"], timezone=tz),
         "duty_reminders": CronTrigger(hour=9, minute=30, timezone=tz),  # daily; sends only on reminder days
+        "housekeeping": CronTrigger(minute=40, timezone=tz),  # hourly
     }
 
 

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
 
 from storage import townships
 from storage.audit import record
-from storage.models import BindCode, Cadre, ConsoleUser, Village
+from storage.config import BIND_CODE_MAX_HOURS
+from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village
 
-BIND_CODE_DAYS = 7
 _hasher = PasswordHasher()
 
 
@@ -44,19 +44,36 @@ def code_hash(code: str) -> str:
 
 
 def issue_bind_code(
-    session: Session, *, phone: str, actor: str, now: datetime
+    session: Session, *, phone: str, actor: str, now: datetime, hours: int = BIND_CODE_MAX_HOURS
 ) -> tuple[str, Cadre, datetime]:
-    """A fresh 8-digit single-use code for the cadre with this phone; earlier unused codes stay valid."""
+    """A fresh 8-digit single-use code for the cadre with this phone, good for ``hours`` (at most 72).
+
+    Issuing is the office's act (the console allows it to admins only; the CLI is the office). A new code voids
+    the cadre's older unused ones, so a slip lost or photographed earlier stops working when it is replaced."""
     cadre = session.scalar(select(Cadre).where(Cadre.phone == normalize_phone(phone)))
     if cadre is None:
         raise BindError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
-    expires = now + timedelta(days=BIND_CODE_DAYS)
+    expires = now + timedelta(hours=min(max(hours, 1), BIND_CODE_MAX_HOURS))
     for _ in range(20):
         code = f"{secrets.randbelow(10**8):08d}"
         if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(code))) is None:
             break
     else:  # pragma: no cover - 10^8 codes
         raise BindError("could not draw an unused code")
+    voided = (
+        session.execute(
+            update(BindCode)
+            .where(
+                BindCode.cadre_id == cadre.id,
+                BindCode.used_at.is_(None),
+                BindCode.revoked_at.is_(None),
+                BindCode.expires_at > now,
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
     session.add(
         BindCode(
             cadre_id=cadre.id, code_hash=code_hash(code), created_at=now, expires_at=expires, created_by=actor
@@ -67,9 +84,52 @@ def issue_bind_code(
         actor=actor,
         action="bind_code.issue",
         target=f"cadre:{cadre.id}",
-        detail={"expires_at": expires.isoformat()},
+        detail={"expires_at": expires.isoformat(), "voided": voided},
     )
     return code, cadre, expires
+
+
+# ------------------------------------------------------------------------------------ binding history
+
+
+def record_binding(
+    session: Session, *, cadre_id: int, openid: str, code_id: int | None, now: datetime
+) -> CadreBinding:
+    """A cadre's WeChat account was bound (with code ``code_id``): a new row of the cadre's binding history."""
+    row = CadreBinding(cadre_id=cadre_id, openid=openid, bound_at=now, code_id=code_id)
+    session.add(row)
+    return row
+
+
+def release_bindings(
+    session: Session, *, now: datetime, why: str, cadre_id: int | None = None, openid: str | None = None
+) -> int:
+    """Close the open bindings of ``cadre_id`` (or of account ``openid``): released at ``now`` because ``why``
+    (``rebound``: the cadre bound another account; ``moved``: this account bound another cadre)."""
+    stmt = update(CadreBinding).where(CadreBinding.released_at.is_(None))
+    if cadre_id is not None:
+        stmt = stmt.where(CadreBinding.cadre_id == cadre_id)
+    if openid is not None:
+        stmt = stmt.where(CadreBinding.openid == openid)
+    return (
+        session.execute(
+            stmt.values(released_at=now, released_why=why).execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
+
+
+def binding_history(session: Session, cadre_id: int, limit: int = 20) -> list[CadreBinding]:
+    """The cadre's bindings, newest first (with the code each used)."""
+    return list(
+        session.scalars(
+            select(CadreBinding)
+            .where(CadreBinding.cadre_id == cadre_id)
+            .options(joinedload(CadreBinding.code))
+            .order_by(CadreBinding.bound_at.desc(), CadreBinding.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def hash_password(password: str) -> str:

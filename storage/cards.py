@@ -18,10 +18,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import HouseholdInfoHistory, ServiceCard, WechatIdentity
+from storage.models import Household, HouseholdInfoHistory, ServiceCard, WechatIdentity
 
 NUMBER_DIGITS = 8
 PERMANENT_QR_LIMIT = 100_000  # WeChat: at most 100,000 permanent parametric QR codes per account
@@ -169,6 +169,7 @@ class LinkedAccount:
     openid_masked: str
     bound_at: datetime | None
     via: str | None
+    link_no: int | None = None
 
 
 def mask_openid(openid: str) -> str:
@@ -188,9 +189,46 @@ def linked_identities(session: Session, household_id: int) -> list[WechatIdentit
 
 def linked_accounts(session: Session, household_id: int) -> list[LinkedAccount]:
     return [
-        LinkedAccount(i.id, mask_openid(i.openid), i.bound_at, i.bound_via)
+        LinkedAccount(i.id, mask_openid(i.openid), i.bound_at, i.bound_via, i.link_no)
         for i in linked_identities(session, household_id)
     ]
+
+
+def _next_link_no(session: Session, household_id: int) -> int:
+    """The household's next link number, drawn by one UPDATE … RETURNING: two links at once get two numbers
+    (PostgreSQL holds the second until the first commits)."""
+    n = session.execute(
+        update(Household)
+        .where(Household.id == household_id)
+        .values(links_made=Household.links_made + 1)
+        .returning(Household.links_made)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    return int(n)
+
+
+def link(session: Session, identity: WechatIdentity, household: Household, *, via: str, now: datetime) -> int:
+    """Link the account to the household (leaving any household it spoke for before); returns the link's number
+    in the household (its 关联号, which the cadre's notice names and `解绑 户主姓名 N` removes)."""
+    identity.kind = "villager"
+    identity.household_id = household.id
+    identity.cadre_id = None
+    identity.bound_at = now
+    identity.bound_via = via
+    identity.link_no = _next_link_no(session, household.id)
+    session.flush()
+    return identity.link_no
+
+
+def number_links(session: Session, household_id: int) -> list[WechatIdentity]:
+    """The household's linked accounts (latest first), each with a link number: accounts linked before numbers
+    existed (or seeded) are given the next ones, so every account the cadre is shown can be named."""
+    linked = linked_identities(session, household_id)
+    for ident in reversed(linked):
+        if ident.link_no is None:
+            ident.link_no = _next_link_no(session, household_id)
+    session.flush()
+    return linked
 
 
 def unlink(session: Session, identity: WechatIdentity) -> None:
@@ -199,4 +237,5 @@ def unlink(session: Session, identity: WechatIdentity) -> None:
     identity.household_id = None
     identity.bound_at = None
     identity.bound_via = None
+    identity.link_no = None
     session.flush()

@@ -21,6 +21,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says where and why."""
 
 
+# A binding code is a credential for a cadre's account: it lives this long at most; [general] bind_code_hours may
+# shorten it, never lengthen it (load_config refuses more).
+BIND_CODE_MAX_HOURS = 72
+
 # section -> key -> (type or tuple of types, default, description)
 SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "general": {
@@ -33,8 +37,19 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "card_guesses_per_hour": (
             int,
             30,
-            "wrong card numbers from all accounts together within an hour that "
-            "pause linking by typed number for an hour (0 = never pause)",
+            "distinct wrong card numbers (8-9 digits) from all accounts together within an hour that start "
+            "a one-hour pause for accounts that typed a wrong number (0 = never pause)",
+        ),
+        "bind_code_hours": (
+            int,
+            BIND_CODE_MAX_HOURS,
+            "a cadre's binding code works this many hours (1–72: may be shortened, never lengthened)",
+        ),
+        "bind_guesses_per_hour": (
+            int,
+            20,
+            "wrong binding codes from all accounts together within an hour that pause binding for an hour "
+            "for every account that typed a wrong code (0 = never pause)",
         ),
     },
     "database": {
@@ -174,6 +189,11 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "session_minutes": (int, 60, "idle console sessions expire after this long"),
         "secure_cookies": (bool, False, "mark cookies Secure (set true behind HTTPS)"),
         "login_attempts": (int, 5, "failed logins before an account is locked for 15 minutes"),
+        "import_upload_hours": (
+            int,
+            24,
+            "an uploaded link list not confirmed within this many hours is deleted (it holds every household)",
+        ),
     },
 }
 
@@ -477,6 +497,12 @@ def load_config(
         ) from None
     _check_template_fields(data, source)
     _check_programme(data["programme"], source)
+    if not 1 <= data["general"]["bind_code_hours"] <= BIND_CODE_MAX_HOURS:
+        raise ConfigError(
+            f"{source}: [general] bind_code_hours must be 1–{BIND_CODE_MAX_HOURS} "
+            f"(a binding code lives {BIND_CODE_MAX_HOURS} hours at most), "
+            f"got {data['general']['bind_code_hours']!r}"
+        )
     _check_township_offices(data["scheduler"]["township_office_openids"], source)
     aes = data["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:

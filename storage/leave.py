@@ -3,6 +3,11 @@
 Only approved leave counts: on its days no diary is owed and no reminder is sent (``APPROVED`` is the
 condition every reader uses: reminders.jobs, storage.assessment, the console). Functions take ``session``
 and never commit; every change by the office is audited here, in the caller's transaction.
+
+Approved leave lowers the days a cadre owes, so leave on a day of a published circular's period (the cadre's
+township's or the county's: storage.circulars) changes what that period's figures would be. Such leave is the
+office's to record or approve (``may_change_published``: the console's admins, the CLI); a village account is
+refused. Either way the published copy never moves: it is the files stored when it was published.
 """
 
 from __future__ import annotations
@@ -10,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
-from storage.models import Cadre, CadreLeave, Village
+from storage.models import Cadre, CadreLeave, PublishedReport, Village
 from storage.periods import last_day_of_month
 
 APPROVED = CadreLeave.status == "approved"
@@ -63,6 +68,45 @@ def _check(start: date, end: date, reason: str | None) -> str | None:
     return reason
 
 
+class LeaveNeedsOffice(LeaveError):
+    """Leave on a day of a published period, asked of someone who may not change published figures."""
+
+
+def published_periods(session: Session, cadre: Cadre, start: date, end: date) -> list[str]:
+    """The published circulars (month, quarter or year; the cadre's township's or the county's) whose period
+    holds a day of [start, end], as '2026-11', '2026Q4', '2026'."""
+    months, quarters, years = set(), set(), set()
+    d = start.replace(day=1)
+    while d <= end:
+        months.add(f"{d.year:04d}-{d.month:02d}")
+        quarters.add(f"{d.year}Q{(d.month - 1) // 3 + 1}")
+        years.add(str(d.year))
+        d = last_day_of_month(d.year, d.month) + timedelta(days=1)
+    rows = session.execute(
+        select(PublishedReport.kind, PublishedReport.period)
+        .where(
+            or_(
+                and_(PublishedReport.kind == "month", PublishedReport.period.in_(months)),
+                and_(PublishedReport.kind == "quarter", PublishedReport.period.in_(quarters)),
+                and_(PublishedReport.kind == "year", PublishedReport.period.in_(years)),
+            ),
+            or_(PublishedReport.township_id == cadre.township_id, PublishedReport.township_id.is_(None)),
+        )
+        .distinct()
+    ).all()
+    return sorted({period for _, period in rows})
+
+
+def _check_published(session: Session, cadre: Cadre, start: date, end: date, allowed: bool) -> list[str]:
+    periods = published_periods(session, cadre, start, end)
+    if periods and not allowed:
+        raise LeaveNeedsOffice(
+            f"{'、'.join(periods)} 的通报已经发布，涉及这些时段的请假须由镇办公室登记或批准"
+            " / leave in a published period needs the office"
+        )
+    return periods
+
+
 def _overlapping(session: Session, cadre_id: int, start: date, end: date) -> CadreLeave | None:
     return session.scalar(
         select(CadreLeave)
@@ -77,10 +121,20 @@ def _overlapping(session: Session, cadre_id: int, start: date, end: date) -> Cad
 
 
 def add_leave(
-    session: Session, *, cadre: Cadre, start: date, end: date, reason: str | None, actor: str, now: datetime
+    session: Session,
+    *,
+    cadre: Cadre,
+    start: date,
+    end: date,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+    may_change_published: bool = True,
 ) -> CadreLeave:
-    """The office records a cadre's leave: approved at once, audited. Overlapping leave is refused."""
+    """The office records a cadre's leave: approved at once, audited. Overlapping leave is refused, and leave in a
+    published period unless ``may_change_published`` (see the module)."""
     reason = _check(start, end, reason)
+    published = _check_published(session, cadre, start, end, may_change_published)
     clash = _overlapping(session, cadre.id, start, end)
     if clash is not None:
         raise LeaveError(
@@ -105,7 +159,13 @@ def add_leave(
         actor=actor,
         action="leave.add",
         target=f"leave:{leave.id}",
-        detail={"cadre": cadre.phone, "from": start.isoformat(), "to": end.isoformat(), "reason": reason},
+        detail={
+            "cadre": cadre.phone,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "reason": reason,
+            **({"published": published} if published else {}),
+        },
     )
     return leave
 
@@ -133,10 +193,24 @@ def request_leave(
     return leave, True
 
 
-def decide_leave(session: Session, leave: CadreLeave, *, approve: bool, actor: str, now: datetime) -> bool:
+def decide_leave(
+    session: Session,
+    leave: CadreLeave,
+    *,
+    approve: bool,
+    actor: str,
+    now: datetime,
+    may_change_published: bool = True,
+) -> bool:
     """The office approves or refuses a requested leave; False (nothing changed) when it was decided already.
+    Approving leave in a published period needs ``may_change_published`` (refusing changes no figure).
 
     One conditional UPDATE: of two offices deciding at once, exactly one changes the row (and is audited)."""
+    published = (
+        _check_published(session, leave.cadre, leave.start_date, leave.end_date, may_change_published)
+        if approve and leave.status == "requested"
+        else []
+    )
     decided = session.execute(
         update(CadreLeave)
         .where(CadreLeave.id == leave.id, CadreLeave.status == "requested")
@@ -155,6 +229,7 @@ def decide_leave(session: Session, leave: CadreLeave, *, approve: bool, actor: s
             "cadre": leave.cadre.phone,
             "from": leave.start_date.isoformat(),
             "to": leave.end_date.isoformat(),
+            **({"published": published} if published else {}),
         },
     )
     return True

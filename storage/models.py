@@ -115,6 +115,9 @@ class Household(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     purged_at: Mapped[datetime | None]  # personal data removed on request (lianxin purge)
+    # WeChat accounts ever linked to the household: each link takes the next number (its 关联号, named in the
+    # cadre's link notice so `解绑 户主姓名 N` removes exactly that account); never reused
+    links_made: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     village: Mapped[Village] = relationship()
     group: Mapped[VillagerGroup | None] = relationship()
@@ -290,6 +293,7 @@ class WechatIdentity(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     bound_at: Mapped[datetime | None]
     bound_via: Mapped[str | None] = mapped_column(String(10))  # villagers: "number" (typed) | "qr" (scanned)
+    link_no: Mapped[int | None] = mapped_column(Integer)  # villagers: the link's number in its household
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window
@@ -318,6 +322,23 @@ class BindCode(Base):
     used_at: Mapped[datetime | None]
     used_by_openid: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(100), default="cli")
+    revoked_at: Mapped[datetime | None]  # voided by a newer code for the same cadre
+
+
+class CadreBinding(Base):
+    """One binding of a cadre's WeChat account, kept after it ends: when, which account, with which code, and
+    when and why it was released (shown on the cadre's console page)."""
+
+    __tablename__ = "cadre_binding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    bound_at: Mapped[datetime]
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("bind_code.id"))
+    released_at: Mapped[datetime | None]
+    # rebound (the cadre bound another account) | moved (this account bound another cadre)
+    released_why: Mapped[str | None] = mapped_column(String(20))
+    code: Mapped[BindCode | None] = relationship()
 
 
 class RateLimit(Base):
@@ -565,6 +586,9 @@ class VillagerRequest(Base):
         String(10), default="wechat", server_default="wechat"
     )  # wechat|phone|visit|letter
     recorded_by: Mapped[str | None] = mapped_column(String(100))  # who registered an offline request
+    # an offline request: the household's linked account the office chose to tell of the answer; None = nobody's
+    # WeChat (the person who phoned may have none, and the household's latest link may be a stranger): the cadre
+    answer_to_id: Mapped[int | None] = mapped_column(ForeignKey("wechat_identity.id"))
     category: Mapped[str] = mapped_column(String(10))  # 求助 纠纷 建议 咨询 其他
     role: Mapped[str | None] = mapped_column(String(10))  # the 五个员 role the category maps to
     text: Mapped[str] = mapped_column(Text)
@@ -580,7 +604,8 @@ class VillagerRequest(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
     household: Mapped[Household] = relationship()
     cadre: Mapped[Cadre] = relationship()
-    identity: Mapped[WechatIdentity | None] = relationship()
+    identity: Mapped[WechatIdentity | None] = relationship(foreign_keys=[identity_id])
+    answer_to: Mapped[WechatIdentity | None] = relationship(foreign_keys=[answer_to_id])
     replies: Mapped[list[RequestReply]] = relationship(back_populates="request", order_by="RequestReply.id")
 
 

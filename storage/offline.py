@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.cards import number_links
 from storage.db import serialize_numbering
 from storage.ledger import link_mentions
 from storage.models import Cadre, DiaryEntry, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
@@ -87,10 +88,13 @@ def add_offline_request(
     at: datetime,
     actor: str,
     now: datetime,
+    answer_to: WechatIdentity | None = None,
 ) -> VillagerRequest:
     """A request received by phone, visit or letter: numbered like a chat request and given to the
     household's cadre. ``at`` is when it was received (it counts in that period and its time limit runs
-    from then)."""
+    from then). ``answer_to``: one of the household's linked WeChat accounts the office chose to tell of the
+    answer; None (the default) tells the cadre, who passes it on — the person who phoned may have no account,
+    and the household's latest link may be a stranger."""
     text = _text(text)
     if channel not in CHANNELS:
         raise OfflineError(
@@ -98,6 +102,10 @@ def add_offline_request(
         )
     if at > now:
         raise OfflineError("收到时间在将来 / --at is in the future")
+    if answer_to is not None and not _linked_to(answer_to, household):
+        raise OfflineError(
+            "所选微信账号没有关联这户（可能已解除），请重新选择 / that account is not linked to the household"
+        )
     link = session.scalar(select(Link).where(Link.household_id == household.id))
     if link is None:
         raise OfflineError(f"{household.head_name} 户还没有联户干部 / the household has no linked cadre")
@@ -120,6 +128,7 @@ def add_offline_request(
                     status="open",
                     channel=channel,
                     recorded_by=actor,
+                    answer_to_id=answer_to.id if answer_to is not None else None,
                 )
                 session.add(request)
             break
@@ -132,19 +141,38 @@ def add_offline_request(
         actor=actor,
         action="request.offline",
         target=f"request:{request.number}",
-        detail={"household": household.id, "channel": channel, "at": at.isoformat()},
+        detail={
+            "household": household.id,
+            "channel": channel,
+            "at": at.isoformat(),
+            "answer_to": "cadre" if answer_to is None else f"link:{answer_to.link_no}",
+        },
     )
     return request
 
 
+def _linked_to(identity: WechatIdentity, household: Household) -> bool:
+    return identity.kind == "villager" and identity.household_id == household.id
+
+
+def linked_account_by_number(session: Session, household: Household, link_no: int) -> WechatIdentity:
+    """The household's linked account with this link number (关联号), or OfflineError."""
+    for ident in number_links(session, household.id):
+        if ident.link_no == link_no:
+            return ident
+    raise OfflineError(
+        f"{household.head_name} 户没有第{link_no}个关联的微信账号 / no linked account number {link_no}"
+    )
+
+
 def villager_account(session: Session, request: VillagerRequest) -> WechatIdentity | None:
-    """Where an answer to ``request`` is relayed: the account that sent it; for a request registered
-    offline, the household's most recently linked WeChat account (None when it has none)."""
+    """Where an answer to ``request`` is relayed: the account that sent it; for a request registered offline,
+    the linked account the office chose when it was entered, while it is still linked to the household — never
+    the household's latest link by default (None: the answer goes to nobody's WeChat; the cadre passes it on)."""
     if request.identity_id is not None:
         return session.get(WechatIdentity, request.identity_id)
-    return session.scalar(
-        select(WechatIdentity)
-        .where(WechatIdentity.household_id == request.household_id, WechatIdentity.kind == "villager")
-        .order_by(WechatIdentity.bound_at.desc().nullslast(), WechatIdentity.id.desc())
-        .limit(1)
-    )
+    if request.answer_to_id is not None:
+        ident = session.get(WechatIdentity, request.answer_to_id)
+        if ident is not None and ident.kind == "villager" and ident.household_id == request.household_id:
+            return ident
+    return None

@@ -5,7 +5,9 @@ What goes (replaced by a placeholder or emptied):
   sources, industries, difficulties, and the old/new values in its change history;
 - what its people wrote: the text of its requests (诉求) and of every message in their conversations,
   the text and reply of every inbound message from its WeChat accounts, photos/voice attached to its
-  requests (files deleted), and the text of pushes that carried them;
+  requests (files deleted), and the text of pushes that carried them — inside digests that merged them with
+  other messages too, and on those pushes' pages;
+- link lists uploaded in the console and not yet confirmed (storage/uploads.py): any of them may hold its row;
 - names and phone numbers of the household's people where others wrote them: diary entries and task
   feedback that name the household (their text keeps everything else, the name becomes ``某户``);
 - the link between its WeChat accounts and the household (they become unknown accounts; a guided
@@ -30,6 +32,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage import uploads
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.models import (
@@ -248,31 +251,35 @@ def purge_household(
             _delete_file(att.stored_path, media_root)
             att.media_id = att.pic_url = att.stored_path = None
             res.add("attachments", 1)
+    reply_ids = (
+        list(session.scalars(select(RequestReply.id).where(RequestReply.request_id.in_(req_ids))))
+        if req_ids
+        else []
+    )
     keys = [f"request:{i}:%" for i in req_ids] + [f"request-reassign:{i}:%" for i in req_ids]
+    keys += [f"reply:{i}:%" for i in reply_ids]  # answers relayed to a villager, or to the cadre (offline)
     keys += [f"link:h{h.id}:%", f"unlink:h{h.id}:%"]  # the cadre's notices of links to it, and unlink notices
     push_filters = [OutboxMessage.idempotency_key.like(k) for k in keys]
     if openids:
         push_filters.append(OutboxMessage.openid.in_(openids))
-    if push_filters:
-        pushes = list(session.scalars(select(OutboxMessage).where(or_(*push_filters))))
-        for m in pushes:
-            m.payload = {**(m.payload or {}), "text": PURGED_TEXT, "template": None, "original_text": None}
-            res.add("pushes", 1)
-        # The whole-message pages behind those pushes' template links (/m/<token>) go too: a link held by
-        # anyone must not keep showing what was removed.
-        link_filters = [PushLink.outbox_id.in_([m.id for m in pushes])] if pushes else []
-        if req_ids:
-            link_filters.append(PushLink.request_id.in_(req_ids))
-        if openids:
-            link_filters.append(PushLink.openid.in_(openids))
-        if link_filters:
-            res.add(
-                "push_links",
-                session.execute(
-                    delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
-                ).rowcount
-                or 0,
-            )
+    pushes = list(session.scalars(select(OutboxMessage).where(or_(*push_filters))))
+    _purge_pushes(session, pushes, pattern, res)
+    # The whole-message pages behind those pushes' template links (/m/<token>) go too: a link held by anyone
+    # must not keep showing what was removed. A digest's page stays for the other messages it carries, without
+    # the purged ones (_purge_pushes rewrote its text).
+    carriers = {m.id for m in pushes if (m.payload or {}).get("merged")}
+    link_filters = [PushLink.outbox_id.in_([m.id for m in pushes if m.id not in carriers])]
+    if req_ids:
+        link_filters.append(PushLink.request_id.in_(req_ids))
+    if openids:
+        link_filters.append(PushLink.openid.in_(openids))
+    res.add(
+        "push_links",
+        session.execute(
+            delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
+        ).rowcount
+        or 0,
+    )
 
     # 4. names and phones where cadres wrote them
     diary_ids = select(DiaryMention.diary_id).where(DiaryMention.household_id == h.id)
@@ -322,6 +329,10 @@ def purge_household(
                 m.content, m.reply = new, _scrub(pattern, m.reply)
                 res.add("cadre_messages", 1)
 
+    # 6. link lists waiting in the console for confirmation: any may hold the household's row
+    if media_root is not None:
+        res.add("uploads", uploads.sweep_imports(media_root, now=now, older_than=None))
+
     session.flush()
     record(
         session,
@@ -335,6 +346,54 @@ def purge_household(
         },
     )
     return res
+
+
+def _own_text(m: OutboxMessage) -> str:
+    """What this push itself said: a digest's carrier keeps its own message as ``original_text``."""
+    payload = m.payload or {}
+    return str(payload.get("original_text") if payload.get("merged") else payload.get("text") or "")
+
+
+def _purge_pushes(
+    session: Session, pushes: list[OutboxMessage], pattern: re.Pattern[str] | None, res: PurgeResult
+) -> None:
+    """Empty the purged pushes, and take their text out of every digest that carried them.
+
+    A digest (reminders/channels.py ``merge``) is one push whose text joins several messages for one person — the
+    cadre's pushes about several households, say — and whose page shows that text; the purged messages become
+    PURGED_TEXT inside it and the others stay. Its own message may be the purged one too."""
+    by_carrier: dict[int, list[str]] = {}
+    for m in pushes:
+        own = _own_text(m)
+        if (m.payload or {}).get("merged"):
+            by_carrier.setdefault(m.id, []).append(own)
+        elif m.merged_into is not None:
+            by_carrier.setdefault(int(m.merged_into), []).append(own)
+    purged = {m.id for m in pushes}
+    for m in pushes:
+        if m.id in by_carrier:
+            continue  # a carrier: rewritten below, its other messages kept
+        m.payload = {**(m.payload or {}), "text": PURGED_TEXT, "template": None, "original_text": None}
+        res.add("pushes", 1)
+    for carrier_id, texts in by_carrier.items():
+        carrier = session.get(OutboxMessage, carrier_id)
+        if carrier is None:
+            continue
+        payload = dict(carrier.payload or {})
+        payload["text"] = _without(str(payload.get("text") or ""), texts, pattern)
+        if carrier_id in purged:
+            payload["original_text"], payload["template"] = PURGED_TEXT, None
+        carrier.payload = payload
+        res.add("digests", 1)
+        for link in session.scalars(select(PushLink).where(PushLink.outbox_id == carrier_id)):
+            link.text = _without(link.text, texts, pattern)
+            res.add("digest_pages", 1)
+
+
+def _without(text: str, removed: list[str], pattern: re.Pattern[str] | None) -> str:
+    for t in sorted((t for t in removed if t), key=len, reverse=True):
+        text = text.replace(t, PURGED_TEXT)
+    return _scrub(pattern, text) or ""
 
 
 def _delete_file(path: str | None, media_root: str | None) -> None:

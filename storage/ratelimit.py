@@ -22,6 +22,19 @@ def locked_until(session: Session, key: str, now: datetime) -> datetime | None:
     return None
 
 
+def _row(session: Session, key: str, now: datetime) -> RateLimit:
+    row = session.get(RateLimit, key)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = RateLimit(key=key, failures=0, window_start=now)
+                session.add(row)
+        except IntegrityError:  # a concurrent first failure for the same key
+            row = session.get(RateLimit, key, populate_existing=True)
+            assert row is not None
+    return row
+
+
 def record_failure(
     session: Session,
     key: str,
@@ -40,15 +53,7 @@ def record_failure(
     ``fresh_after_lock``: a lock that has run out starts a new count (console logins).
     Returns (failures, locked_until).
     """
-    row = session.get(RateLimit, key)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = RateLimit(key=key, failures=0, window_start=now)
-                session.add(row)
-        except IntegrityError:  # a concurrent first failure for the same key
-            row = session.get(RateLimit, key, populate_existing=True)
-            assert row is not None
+    row = _row(session, key, now)
     locked_now = row.locked_until is not None and row.locked_until > now
     lock_served = row.locked_until is not None and row.locked_until <= now
     window_over = row.window_start < now - window
@@ -70,3 +75,22 @@ def clear_failures(session: Session, key: str) -> None:
     if row is not None:
         session.delete(row)
         session.flush()
+
+
+def failures_in_window(session: Session, key: str, now: datetime, window: timedelta) -> int:
+    """The key's failures still counting at ``now`` (0 once its window has passed and no lock holds)."""
+    row = session.get(RateLimit, key)
+    if row is None:
+        return 0
+    locked = row.locked_until is not None and row.locked_until > now
+    return row.failures if locked or row.window_start >= now - window else 0
+
+
+def hold_until(session: Session, key: str, now: datetime, until: datetime) -> datetime:
+    """Lock ``key`` until ``until`` at least (an account that guessed wrong during a pause waits it out)."""
+    row = _row(session, key, now)
+    row.failures += 1
+    if row.locked_until is None or row.locked_until < until:
+        row.locked_until = until
+    session.flush()
+    return row.locked_until

@@ -146,14 +146,14 @@ def test_bind_code_last_line_hashed_single_use_and_expiring(make_lx, clock, cli)
     assert "李明" in result.stdout
     with chat.lx.session() as s:
         row = s.scalars(select(BindCode)).one()
-        # only the hash is stored, and the code lives seven days
+        # only the hash is stored, and the code lives 72 hours
         assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() and code not in row.code_hash
-        assert row.expires_at - row.created_at == timedelta(days=7)
+        assert row.expires_at - row.created_at == timedelta(hours=72)
         expires = row.expires_at
     clock.set(expires - timedelta(minutes=1))
     assert "绑定成功" in chat.wc.text("o-li", f"绑定 {code}")
     assert "用过了" in chat.wc.text("o-other", f"绑定 {code}")
-    # a second code, used only after its seven days
+    # a second code, used only after its 72 hours
     code2 = cli("bind-code", "13987654321").stdout.strip().splitlines()[-1]
     assert code2 != code
     with chat.lx.session() as s:

@@ -152,7 +152,6 @@ def test_village_user_cannot_touch_another_village(world: World) -> None:
         (f"/requests/{ids['req_b']}/reply", {"text": "越权答复"}),
         (f"/requests/{ids['req_b']}/close", {}),
         (f"/requests/{ids['req_b']}/reassign", {"cadre_id": ids["cadre_a"]}),
-        (f"/cadres/{ids['cadre_b']}/bind-code", {}),
         (f"/requests/{ids['req_a']}/reassign", {"cadre_id": ids["cadre_b"]}),  # to another village's cadre
         (f"/households/{ids['hh_a']}/link", {"cadre_id": ids["cadre_b"]}),
     ]:
@@ -161,7 +160,14 @@ def test_village_user_cannot_touch_another_village(world: World) -> None:
     assert world.one(select(Household.head_name).where(Household.id == ids["hh_b"])) == "钱石头"
     assert world.count(VillagerRequest, VillagerRequest.status == "open") == 2
     # admin-only actions are 403 for a village user
-    for url in ("/tasks", f"/tasks/{ids['task']}/cancel", "/policy", "/import", "/simulator/send"):
+    for url in (
+        "/tasks",
+        f"/tasks/{ids['task']}/cancel",
+        "/policy",
+        "/import",
+        "/simulator/send",
+        f"/cadres/{ids['cadre_b']}/bind-code",
+    ):
         assert c.post(url, {"title": "x"}).status_code == 403, url
     # printing another village is refused
     assert c.post("/print/cards", {"village": "石门村"}).status_code == 404
@@ -310,7 +316,8 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("GET", "/cadres?q=王", {}, 200, 200, 200),
     ],
     "console.cadre": [("GET", "/cadres/{cadre_b}", {}, 200, 404, 200)],
-    "console.cadre_bind_code": [("POST", "/cadres/{cadre_b}/bind-code", {}, None, 404, 403)],
+    # binding codes are the office's: a village account is refused even for its own cadres (issue 21 item 1)
+    "console.cadre_bind_code": [("POST", "/cadres/{cadre_b}/bind-code", {}, None, 403, 403)],
     "console.delivery": [("GET", "/delivery", {}, 200, 403, 403)],
     "console.delivery_retry": [("POST", "/delivery/{outbox}/retry", {}, None, 403, 403)],
     "console.delivery_resume": [("POST", "/delivery/resume", {}, None, 403, 403)],
@@ -385,7 +392,11 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         )
     ],
     "console.leave_decide": [("POST", "/leave/{leave_b}/approve", {}, None, 404, 403)],
-    "console.offline_page": [("GET", "/offline", {}, 200, 200, 403)],
+    "console.offline_page": [
+        ("GET", "/offline", {}, 200, 200, 403),
+        ("GET", "/offline?q=钱", {}, 200, 200, 403),  # found only within the user's scope
+        ("GET", "/offline?household={hh_b}", {}, 200, 404, 403),
+    ],
     "console.offline_diary": [
         (
             "POST",
@@ -397,7 +408,14 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         )
     ],
     "console.offline_request": [
-        ("POST", "/offline/request", {"card": "20000001", "channel": "phone", "text": "x"}, None, 404, 403)
+        (
+            "POST",
+            "/offline/request",
+            {"household_id": "{hh_b}", "channel": "phone", "text": "x"},
+            None,
+            404,
+            403,
+        )
     ],
     "console.ledger": [
         ("GET", "/ledger?village=石门村", {}, 200, 404, 200),

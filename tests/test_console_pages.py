@@ -191,7 +191,7 @@ def test_household_search_escapes_like_wildcards(world: World) -> None:
 
 
 def test_bind_code_slip(world: World) -> None:
-    c = world.login("xinqiao")
+    c = world.login("admin")
     r = c.post(f"/cadres/{world.ids['cadre_a']}/bind-code")
     assert r.status_code == 200
     page = text(r)
@@ -200,8 +200,8 @@ def test_bind_code_slip(world: World) -> None:
     code = re.search(r"绑定 (\d{8})", page).group(1)  # type: ignore[union-attr]
     assert "微信绑定通知单" in page and "李明" in page
     b = world.one(select(BindCode).where(BindCode.code_hash == code_hash(code)))
-    assert b.cadre_id == world.ids["cadre_a"] and b.created_by == "console:xinqiao"
-    assert world.audits("bind_code.issue")[0].actor == "console:xinqiao"
+    assert b.cadre_id == world.ids["cadre_a"] and b.created_by == "console:admin"
+    assert world.audits("bind_code.issue")[0].actor == "console:admin"
     assert "有效" in text(c.get(f"/cadres/{world.ids['cadre_a']}"))
 
 

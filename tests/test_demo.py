@@ -32,6 +32,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import start_of_day
+from tests.support.factories import Factory
 from tests.support.queries import count_in as count
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -217,3 +218,35 @@ def test_demo_runs_the_scheduler_only_with_a_configured_account(lx, tmp_path, mo
     cfg.write_text("[wechat]\napp_id = 'wx1234'\napp_secret = 's'\n", encoding="utf-8")
     assert CliRunner().invoke(main, ["demo", "--config", str(cfg)], env=env).exit_code == 0
     assert calls == [False, True]
+
+
+def test_demo_refuses_a_database_holding_data_it_did_not_make(lx, tmp_path, monkeypatch):
+    """`lianxin demo` seeds the configured database — by default the production default too: a database with
+    real people in it is refused, nothing written, and the message says what to do (issue 21 item 15)."""
+    monkeypatch.chdir(tmp_path)
+    with lx.session() as s:
+        f = Factory(s)
+        f.household(f.cadre(name="真实干部", phone="13700001111"), head_name="真实农户")
+        f.identity("oREAL-wechat-account", kind="unknown")
+    before = all_counts(lx.engine)
+    result = CliRunner().invoke(
+        main, ["demo", "--no-serve"], env={"LIANXIN_DATABASE_URL": lx.config.database_url}
+    )
+    assert result.exit_code != 0
+    assert (
+        "不是演示程序生成" in result.output
+        and "干部 1 个" in result.output
+        and "微信账号 1 个" in result.output
+    )
+    assert "sqlite:///demo.db" in result.output  # what to do instead
+    assert all_counts(lx.engine) == before
+
+
+def test_the_demos_own_database_played_with_is_accepted_again(lx, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = {"LIANXIN_DATABASE_URL": lx.config.database_url}
+    assert CliRunner().invoke(main, ["demo", "--no-serve"], env=env).exit_code == 0
+    with lx.session() as s:
+        Factory(s).identity("sim-household-7", kind="unknown")  # the chat simulator's account
+    again = CliRunner().invoke(main, ["demo", "--no-serve"], env=env)
+    assert again.exit_code == 0, again.output

@@ -484,3 +484,37 @@ def test_a_pre_county_database_with_one_village_under_two_township_rows_is_refus
     with pytest.raises(Exception, match="重名"):
         upgrade(fresh_url, township="龙伏乡")
     assert current_revision(fresh_url) != head_revision()
+
+
+# 0010_bind_codes: the bindings a database already holds start the cadres' binding history.
+
+
+def test_existing_cadre_bindings_start_the_binding_history(fresh_url):
+    from sqlalchemy import text as sql
+
+    upgrade(fresh_url, "0009_township_circulars")
+    now = datetime(2026, 11, 2, 8, tzinfo=UTC).replace(tzinfo=None)
+    with _connected(fresh_url, begin=True) as conn:
+        conn.execute(sql("INSERT INTO township (id, name) VALUES (1, '龙伏镇')"))
+        conn.execute(
+            sql(
+                "INSERT INTO cadre (id, name, phone, township_id, active, created_at, updated_at) VALUES "
+                "(1, '李明', '13900000001', 1, true, :t, :t), (2, '王芳', '13900000002', 1, true, :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO wechat_identity (openid, kind, cadre_id, bound_at, first_seen_at, window_sent, "
+                "window_quota, subscribed, unreachable) VALUES "
+                "('o-li', 'cadre', 1, :t, :t, 0, 0, true, false), "
+                "('o-someone', 'unknown', NULL, NULL, :t, 0, 0, true, false)"
+            ),
+            {"t": now},
+        )
+    upgrade(fresh_url)
+    with _connected(fresh_url) as conn:
+        rows = conn.execute(sql("SELECT cadre_id, openid, code_id, released_at FROM cadre_binding")).all()
+    assert rows == [(1, "o-li", None, None)]
+    downgrade(fresh_url, "-1")
+    assert "cadre_binding" not in tables(fresh_url)

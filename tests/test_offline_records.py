@@ -90,22 +90,48 @@ def test_a_phone_request_is_numbered_pushed_answered_and_counted(chat: Chat) -> 
         and "电话登记" in push.payload["text"]
         and f"回复 {number}" in push.payload["text"]
     )
-    # the cadre answers by chat; the household has no WeChat, so the cadre is told to phone
-    assert "请电话联系" in chat.wc.text("o-li", f"回复 {number} 明天上午带人来修")
+    # the cadre answers by chat; the answer goes to no WeChat, so the cadre is told to phone
+    assert "请电话或上门告知" in chat.wc.text("o-li", f"回复 {number} 明天上午带人来修")
     assert chat.count(RequestReply) == 1
     row = _row(chat)
     assert (row.requests_received, row.requests_answered, row.requests_answered_in_sla) == (1, 1, 1)
     assert chat.one(select(AuditLog.action).where(AuditLog.action == "request.offline")) == "request.offline"
 
 
-def test_the_answer_to_a_phone_request_reaches_the_households_wechat(chat: Chat) -> None:
+def test_the_answer_to_a_phone_request_never_goes_to_the_households_latest_link(chat: Chat) -> None:
+    """The household's latest link may be a stranger holding the number: by default the answer goes to no
+    villager's WeChat (issue 21 item 4); the cadre is told to pass it on."""
     bound(chat)
-    chat.wc.text("o-zhang", "20261124")  # the household links its WeChat
+    chat.wc.text("o-zhang", "20261124")  # the family
+    chat.wc.text("o-stranger", "20261124")  # then someone else, the latest link
     r = run_cli(chat.lx, "record", "request", "2026 1124", "--text", "低保怎么申请", "--via", "visit")
+    assert "答复不发到农户微信" in r.output
     number = int(r.output.strip().splitlines()[-1])
+    assert "请电话或上门告知" in chat.wc.text("o-li", f"回复 {number} 带户口本来村委会")
+    assert chat.count(OutboxMessage, OutboxMessage.kind == "reply") == 0
+    pushed = chat.all(select(OutboxMessage.openid).where(OutboxMessage.openid.in_(["o-zhang", "o-stranger"])))
+    assert all("低保" not in str(p) for p in pushed)
+
+
+def test_the_office_may_choose_which_linked_account_hears_the_answer(chat: Chat) -> None:
+    bound(chat)
+    chat.wc.text("o-zhang", "20261124")  # link 1
+    chat.wc.text("o-stranger", "20261124")  # link 2
+    r = run_cli(chat.lx, "record", "request", "20261124", "--text", "低保怎么申请", "--tell-link", "1")
+    assert r.exit_code == 0, r.output
+    number = int(r.output.strip().splitlines()[-1])
+    assert (
+        "第1个关联" in chat.one(select(OutboxMessage.payload).where(OutboxMessage.kind == "request"))["text"]
+    )
     assert "将转达给村民" in chat.wc.text("o-li", f"回复 {number} 带户口本来村委会")
-    reply = chat.one(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
+    [reply] = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
     assert reply.openid == "o-zhang"
+    # the chosen account unlinked since: the next answer reaches nobody's WeChat, not another account
+    chat.wc.text("o-li", "解绑 张大爷 1")
+    assert "请电话" in chat.wc.text("o-li", f"回复 {number} 再补充一句")
+    assert chat.count(OutboxMessage, OutboxMessage.kind == "reply") == 1
+    bad = run_cli(chat.lx, "record", "request", "20261124", "--text", "x", "--tell-link", "7")
+    assert bad.exit_code != 0 and "没有第7个关联" in bad.output
 
 
 @pytest.mark.parametrize(
@@ -139,9 +165,18 @@ def test_console_enters_a_paper_entry_and_a_visit_request(world: World) -> None:
     entry = world.one(select(DiaryEntry).where(DiaryEntry.source == "paper"))
     assert (entry.entered_by, entry.day.isoformat()) == ("console:admin", "2026-11-23")
     assert "纸质补录" in page_text(admin.get("/diaries"))
+    found = page_text(admin.get("/offline?q=赵小河"))
+    assert "赵小河" in found and f"household={world.ids['hh_a2']}" in found
+    form = page_text(admin.get(f"/offline?household={world.ids['hh_a2']}"))
+    assert 'name="household_id"' in form and 'value="cadre" checked' in form
     r = admin.post(
         "/offline/request",
-        {"card": "10000002", "channel": "visit", "at": "2026-11-24T08:00", "text": "想申请危房改造"},
+        {
+            "household_id": world.ids["hh_a2"],
+            "channel": "visit",
+            "at": "2026-11-24T08:00",
+            "text": "想申请危房改造",
+        },
     )
     assert r.status_code == 302 and "/requests/3" in r.headers["Location"]
     assert "经来访反映（console:admin 登记）" in page_text(admin.get("/requests/3"))
@@ -171,7 +206,7 @@ def test_console_offline_forms_follow_village_scope_and_viewers_cannot_use_them(
     )
     assert (
         village.post(
-            "/offline/request", {"card": "20000001", "channel": "phone", "text": "别村的"}
+            "/offline/request", {"household_id": world.ids["hh_b"], "channel": "phone", "text": "别村的"}
         ).status_code
         == 404
     )

@@ -15,16 +15,19 @@ def register(main: click.Group) -> None:
     @command(main, "bind-code")
     @click.argument("phone")
     def bind_code_cmd(lx: Lianxin, phone: str) -> None:
-        """为干部生成一次性绑定码（7 天有效）/ a one-time code that binds a cadre's WeChat."""
+        """为干部生成一次性绑定码（最长 72 小时有效，旧码作废）/ a one-time code that binds a cadre's WeChat."""
         require_schema(lx)
         try:
             with lx.session() as s:
-                code, cadre, expires = issue_bind_code(s, phone=phone, actor="cli", now=lx.now())
+                code, cadre, expires = issue_bind_code(
+                    s, phone=phone, actor="cli", now=lx.now(), hours=lx.config["general"]["bind_code_hours"]
+                )
         except BindError as e:
             raise click.ClickException(str(e)) from None
         local = expires.astimezone(lx.config.tz)
         click.echo(
-            f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次。"
+            f"干部 {cadre.name}（{cadre.phone}）的绑定码，{local:%Y-%m-%d %H:%M} 前有效，仅可使用一次；"
+            "此前发给该干部、尚未使用的绑定码已作废。"
         )
         click.echo(f"请干部在公众号中发送：绑定 {code}")
         click.echo(code)

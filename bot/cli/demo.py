@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from bot import serve
 from bot.cli.base import command
-from storage.demo.seed import seed_demo
+from storage.demo.seed import foreign_data, seed_demo
 from storage.migrate import upgrade
 from storage.runtime import Lianxin
 
@@ -20,11 +20,22 @@ def register(main: click.Group) -> None:
     @click.option("--no-scheduler", is_flag=True, help="不在本进程运行定时任务 / do not run the scheduler")
     def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
         """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
+        url = make_url(lx.config.database_url).render_as_string(hide_password=True)
+        with lx.engine.connect() as conn:
+            foreign = foreign_data(conn)
+        if foreign:
+            found = "、".join(f"{what} {n} 个" for what, n in foreign.items())
+            raise click.ClickException(
+                f"数据库 {url} 中已有不是演示程序生成的数据（{found}），演示不会写入，以免混入真实数据。"
+                "请为演示另用一个空数据库，例如：LIANXIN_DATABASE_URL=sqlite:///demo.db lianxin demo"
+                "（或在配置文件的 [database] url 中指定）。"
+                f" / {url} holds data the demo did not make; nothing was written. Run the demo on an empty "
+                "database, e.g. LIANXIN_DATABASE_URL=sqlite:///demo.db lianxin demo"
+            )
         upgrade(lx.config.database_url, township=lx.config["general"]["township"])
         tz = lx.config.tz
         with lx.session() as s:
             report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])
-        url = make_url(lx.config.database_url).render_as_string(hide_password=True)
         if report.added:
             added = "，".join(f"{k} {v}" for k, v in sorted(report.added.items()))
             click.echo(f"演示数据已填充 / demo data seeded into {url}: {added}")

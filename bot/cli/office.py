@@ -167,9 +167,24 @@ def register(main: click.Group) -> None:
     @click.option("--text", required=True, help="what the villager asked")
     @click.option("--via", type=click.Choice(list(offline.CHANNELS)), default="phone", show_default=True)
     @click.option("--at", default=None, metavar="ISO", help="when it was received (default: now)")
+    @click.option(
+        "--tell-link",
+        "tell_link",
+        type=int,
+        default=None,
+        metavar="N",
+        help="答复也发给该户第 N 个关联的微信（默认只告诉联户干部）/ also relay the answer to the household's "
+        "linked account number N (default: only the cadre is told)",
+    )
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     def record_request_cmd(
-        lx: Lianxin, card: str, text: str, via: str, at: str | None, township: str | None
+        lx: Lianxin,
+        card: str,
+        text: str,
+        via: str,
+        at: str | None,
+        tell_link: int | None,
+        township: str | None,
     ) -> None:
         """登记群众经电话、来访或来信反映的诉求 / register a villager's request received offline."""
         require_schema(lx)
@@ -178,6 +193,9 @@ def register(main: click.Group) -> None:
             with lx.session() as s:
                 h = offline.household_by_card(s, card)
                 _mine(lx, township, h.village.township_id, f"卡号 {card} 的农户")
+                answer_to = (
+                    offline.linked_account_by_number(s, h, tell_link) if tell_link is not None else None
+                )
                 req = request_notices.record_request(
                     s,
                     household=h,
@@ -187,9 +205,15 @@ def register(main: click.Group) -> None:
                     actor="cli",
                     now=lx.now(),
                     tz=lx.config.tz,
+                    answer_to=answer_to,
                 )
                 click.echo(
-                    f"已登记诉求（{offline.CHANNELS[via]}），转给联户干部 {req.cadre.name}（{req.cadre.phone}）。"
+                    f"已登记诉求（{offline.CHANNELS[via]}），转给联户干部 {req.cadre.name}（{req.cadre.phone}）；"
+                    + (
+                        f"答复将转给该户第{tell_link}个关联的微信。"
+                        if tell_link is not None
+                        else "答复不发到农户微信，由干部告知。"
+                    )
                 )
                 click.echo(str(req.number))
         except offline.OfflineError as e:

@@ -10,10 +10,10 @@ from flask import abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from console.access import db, get_in_scope, now, user, writers
+from console.access import admin_only, db, get_in_scope, lx, now, user
 from console.blueprint import bp
 from console.views import common
-from storage.accounts import BindError, issue_bind_code
+from storage.accounts import BindError, binding_history, issue_bind_code
 from storage.models import (
     BindCode,
     Cadre,
@@ -142,6 +142,7 @@ def cadre(cadre_id: int) -> Any:
                 .limit(5)
             )
         )
+        bindings = binding_history(s, c.id)
         prev = (first - timedelta(days=1)).replace(day=1)
         nxt = last + timedelta(days=1)
         return render_template(
@@ -158,6 +159,7 @@ def cadre(cadre_id: int) -> Any:
             reqs=reqs,
             identities=identities,
             codes=codes,
+            bindings=bindings,
             full=user().sees_full(c.village_id),
             prev=prev,
             nxt=nxt,
@@ -166,12 +168,18 @@ def cadre(cadre_id: int) -> Any:
 
 
 @bp.post("/cadres/<int:cadre_id>/bind-code")
-@writers
+@admin_only  # a binding code takes over the cadre's WeChat role: the office's alone (issue 21)
 def cadre_bind_code(cadre_id: int) -> Any:
     with db() as s:
         c = _cadre(s, cadre_id)
         try:
-            code, c, expires = issue_bind_code(s, phone=c.phone, actor=user().actor, now=now())
+            code, c, expires = issue_bind_code(
+                s,
+                phone=c.phone,
+                actor=user().actor,
+                now=now(),
+                hours=lx().config["general"]["bind_code_hours"],
+            )
         except BindError as e:
             abort(400, description=str(e))
         village = s.get(Village, c.village_id).name if c.village_id else ""

@@ -6,17 +6,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request
+from flask import abort, render_template, request
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from console.access import lx, now, user
+from console.access import db, lx, now, user
+from console.blueprint import bp
 from storage import leave
 from storage import tasks as task_svc
 from storage.models import Cadre, Household, Village
 from storage.periods import start_of_day
+from storage.ratelimit import locked_until, record_failure
 
 PAGE = 50
+# Searches by number (a term with 4 digits or more: card numbers, phones, their last digits) per user and hour:
+# enough for a day's work, too few to use the console as an oracle for card numbers (issue 21 item 11).
+NUMBER_LOOKUPS_PER_HOUR = 60
 
 
 def today() -> date:
@@ -99,3 +104,34 @@ def light(assignment: Any) -> str | None:
 
 def start_of_next_day(day: date) -> datetime:
     return start_of_day(day + timedelta(days=1), lx().config.tz)
+
+
+def limit_number_lookups(term: str) -> None:
+    """Count a search by number for the user; past NUMBER_LOOKUPS_PER_HOUR within an hour, 429 until the hour
+    is over. Counted in its own unit of work, so the refusal that follows does not roll the count back."""
+    if sum(ch.isdigit() for ch in term) < 4:
+        return
+    key, t = f"console-number:{user().id}", now()
+    with db() as s:
+        until = locked_until(s, key, t)
+        if until is None:
+            _, until = record_failure(
+                s,
+                key,
+                t,
+                limit=NUMBER_LOOKUPS_PER_HOUR + 1,
+                lock_for=timedelta(hours=1),
+                window=timedelta(hours=1),
+                fresh_after_lock=True,
+            )
+    if until is not None:
+        abort(
+            429,
+            description=f"按号码查找太频繁（每小时最多 {NUMBER_LOOKUPS_PER_HOUR} 次），请在 "
+            f"{until.astimezone(lx().config.tz):%H:%M} 之后再试，或按户主姓名查找。",
+        )
+
+
+@bp.app_errorhandler(429)
+def _too_many(e: Any) -> Any:
+    return render_template("error.html", code=429, title="操作太频繁", message=e.description), 429

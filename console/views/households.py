@@ -45,6 +45,7 @@ INFO_FIELDS = {
 def households() -> Any:
     q = (request.args.get("q") or "").strip()
     village_id = request.args.get("village", type=int)
+    common.limit_number_lookups(q)
     with db() as s:
         stmt = (
             common.scope_households(select(Household))
@@ -239,6 +240,14 @@ def household_save(household_id: int) -> Any:
 @writers
 def household_link(household_id: int) -> Any:
     f = request.form
+    number = f.get("card_number", "").strip()
+    if number and user().is_admin:
+        # A new number is checked against every card ("已被其他农户使用"): a lookup by number, counted per user
+        # before the unit of work that saves (common.limit_number_lookups commits its own count).
+        with db() as s:
+            current = s.scalar(select(ServiceCard.number).where(ServiceCard.household_id == household_id))
+        if number != current:
+            common.limit_number_lookups(number)
     with db() as s:
         h = _household(s, household_id)
         t = now()
@@ -293,7 +302,6 @@ def household_link(household_id: int) -> Any:
                 link.commitment_recorded_by = f"office:{user().username}"
                 record(s, "commitment.set", f"household:{h.id}", date=signed or None)
                 msgs.append("承诺书日期已更新")
-        number = f.get("card_number", "").strip()
         if number and user().is_admin and (h.card is None or h.card.number != number):
             if not re.fullmatch(r"\d{4,20}", number):
                 abort(400, description="服务卡号应为 4–20 位数字")

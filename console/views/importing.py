@@ -1,10 +1,11 @@
 """导入: upload a link list (.xlsx/.csv) → preview with row errors (storage/importer.plan_import) → confirm
-(apply_import). The upload waits in the media folder under a random name bound to the user's session."""
+(apply_import). The upload waits in the media folder under a random name bound to the user's session
+(storage/uploads.py), and is deleted when confirmed or replaced, or after [console] import_upload_hours."""
 
 from __future__ import annotations
 
 import io
-import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +14,21 @@ from flask import abort, render_template, request, send_file, session
 from console.access import admin_only, db, done, lx, now, record, user
 from console.blueprint import bp
 from handlers import link_notices
-from storage import importer, townships
+from storage import importer, townships, uploads
 
 MAX_UPLOAD = 16 * 1024 * 1024
 
 
-def _dir() -> Path:
-    d = Path(lx().config["general"]["media_dir"]) / "imports"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+def _media() -> str:
+    return str(lx().config["general"]["media_dir"])
 
 
 def _pending() -> tuple[Path, str] | None:
     p = session.get("import")
     if not p or not isinstance(p, dict):
         return None
-    token, name = p.get("token", ""), p.get("name", "")
-    if not token.isalnum():
-        return None
-    path = _dir() / token
-    return (path, name) if path.is_file() else None
+    path = uploads.import_path(_media(), str(p.get("token", "")))
+    return (path, p.get("name", "")) if path is not None else None
 
 
 def _plan(s: Any, data: bytes, name: str) -> Any:
@@ -100,8 +96,9 @@ def import_preview() -> Any:
     old = _pending()
     if old:
         old[0].unlink(missing_ok=True)
-    token = secrets.token_hex(16)
-    (_dir() / token).write_bytes(data)
+    hours = lx().config["console"]["import_upload_hours"]
+    uploads.sweep_imports(_media(), now=now(), older_than=timedelta(hours=hours))  # others' abandoned ones
+    token = uploads.save_import(_media(), data, now=now())
     session["import"] = {"token": token, "name": name}
     s = lx().sessions()
     try:

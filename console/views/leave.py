@@ -1,5 +1,6 @@
 """请假: the month's leave per village; the office (and a village user, for their village's cadres) records
-leave and approves or refuses what cadres asked for by chat. Viewers read. Every change is audited
+leave and approves or refuses what cadres asked for by chat — leave in a period whose circular is published only
+the office (storage/leave.py: it would change published figures). Viewers read. Every change is audited
 (storage/leave.py); a decision is pushed to the cadre (handlers/leave.py)."""
 
 from __future__ import annotations
@@ -82,7 +83,10 @@ def leave_add() -> Any:
                 reason=request.form.get("reason"),
                 actor=user().actor,
                 now=now(),
+                may_change_published=user().is_admin,
             )
+        except leave_svc.LeaveNeedsOffice as e:
+            abort(403, description=str(e).split(" / ")[0])
         except leave_svc.LeaveError as e:
             abort(400, description=str(e).split(" / ")[0])
         name = cadre.name
@@ -97,9 +101,18 @@ def leave_decide(leave_id: int, decision: str) -> Any:
         if lv is None:
             abort(404)
         cadre_in_scope(lv.cadre)
-        changed = chat_leave.decide(
-            s, lv, approve=decision == "approve", actor=user().actor, now=now(), tz=lx().config.tz
-        )
+        try:
+            changed = chat_leave.decide(
+                s,
+                lv,
+                approve=decision == "approve",
+                actor=user().actor,
+                now=now(),
+                tz=lx().config.tz,
+                may_change_published=user().is_admin,
+            )
+        except leave_svc.LeaveNeedsOffice as e:
+            abort(403, description=str(e).split(" / ")[0])
         month = lv.start_date.strftime("%Y-%m")
         if not changed:
             abort(400, description="这条请假已经处理过了")

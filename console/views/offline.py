@@ -1,31 +1,68 @@
 """线下补录: what reached the office on paper or by phone — a cadre's paper diary entry (补录) and a villager's
 request received by phone, visit or letter. The office enters any; a village user only their village's.
 Stored and counted like their chat twins (storage/offline.py), audited; the request is pushed to the cadre
-(handlers/request_notices.py)."""
+(handlers/request_notices.py).
+
+A request is entered by choosing its household — found by the head's name, phone or the card's last digits within
+the user's own scope — never by typing a card number: a form that answers "no such card" for one number and
+"not yours" for another would let a village account test card numbers (issue 21 item 11); searches by number are
+limited per user (common.limit_number_lookups). Who hears the answer is chosen on the form: the cadre (default;
+the person who phoned may have no WeChat) or one of the household's linked accounts, by its link number."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 from flask import abort, render_template, request
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
-from console.access import cadre_in_scope, db, done, in_scope, lx, now, user, writers
+from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user, writers
 from console.blueprint import bp
 from console.views import common
 from handlers import request_notices
 from storage import offline
-from storage.models import Cadre, DiaryEntry, VillagerRequest
+from storage.cards import linked_identities
+from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
+
+FOUND_MAX = 20
+
+
+def _find_households(s: Any, q: str) -> list[Household]:
+    """Households of the user's scope whose head's name matches ``q``, or (4 digits or more) whose phone holds
+    those digits or whose card ends with them."""
+    stmt = (
+        common.scope_households(select(Household))
+        .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
+        .where(Household.purged_at.is_(None))
+        .options(joinedload(Household.village), joinedload(Household.group), joinedload(Household.card))
+        .order_by(Household.head_name, Household.id)
+        .limit(FOUND_MAX)
+    )
+    digits = re.sub(r"\D", "", q)
+    found = [Household.head_name.ilike(common.like(q), escape="\\")]
+    if len(digits) >= 4:
+        found += [Household.head_phone.like(f"%{digits}%"), ServiceCard.number.like(f"%{digits}")]
+    return list(s.scalars(stmt.where(or_(*found))).unique())
 
 
 @bp.get("/offline")
 @writers
 def offline_page() -> Any:
+    q = (request.args.get("q") or "").strip()
+    chosen_id = request.args.get("household", type=int)
+    common.limit_number_lookups(q)
     with db() as s:
         cadres = list(
             s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name))
         )
+        found = _find_households(s, q) if q else []
+        chosen = get_in_scope(s, Household, chosen_id) if chosen_id else None
+        if chosen is not None and chosen.purged_at is not None:
+            abort(404)
+        accounts = linked_identities(s, chosen.id) if chosen is not None else []
         paper = list(
             s.scalars(
                 common.scope_cadres(
@@ -51,6 +88,11 @@ def offline_page() -> Any:
         return render_template(
             "offline.html",
             cadres=cadres,
+            q=q,
+            found=found,
+            found_max=FOUND_MAX,
+            chosen=chosen,
+            accounts=accounts,
             paper=paper,
             requests=offline_requests,
             channels=offline.CHANNELS,
@@ -96,10 +138,20 @@ def offline_request() -> Any:
         at = datetime.fromisoformat(raw).replace(tzinfo=tz) if raw else now()
     except ValueError:
         abort(400, description="收到时间格式不正确")
+    household_id = request.form.get("household_id", type=int)
+    if not household_id:
+        abort(400, description="请先按户主姓名、电话或卡号后几位查找，并选择农户")
+    tell = (request.form.get("tell") or "cadre").strip()
     with db() as s:
+        household = get_in_scope(s, Household, household_id)
+        if household.purged_at is not None:
+            abort(404)
+        answer_to = None
+        if tell != "cadre":
+            answer_to = s.get(WechatIdentity, int(tell)) if tell.isdigit() else None
+            if answer_to is None:
+                abort(400, description="所选微信账号没有关联这户（可能已解除），请重新选择")
         try:
-            household = offline.household_by_card(s, request.form.get("card") or "")
-            in_scope(household.village_id)
             req = request_notices.record_request(
                 s,
                 household=household,
@@ -109,6 +161,7 @@ def offline_request() -> Any:
                 actor=user().actor,
                 now=now(),
                 tz=tz,
+                answer_to=answer_to,
             )
         except offline.OfflineError as e:
             abort(400, description=str(e).split(" / ")[0])

@@ -15,8 +15,9 @@ from console.blueprint import bp
 from console.views import common
 from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
-from storage.offline import villager_account
-from storage.outbox import enqueue, reply_values, request_values
+from storage.offline import CHANNELS, villager_account
+from storage.outbox import enqueue, push_time, reply_values, request_values
+from storage.tasks import cadre_openids
 
 CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
 
@@ -140,7 +141,7 @@ def request_reply(number: int) -> Any:
         r.status = "answered"
         s.flush()
         villager = villager_account(s, r)
-        relayed = False
+        relayed = to_cadre = False
         if villager is not None and villager.subscribed and villager.kind == "villager":
             relayed = enqueue(
                 s,
@@ -150,12 +151,33 @@ def request_reply(number: int) -> Any:
                 template=reply_values(r, "联户办", text, t, lx().config.tz),
                 text=render_template("push/office_reply.txt", r=r, text=text, ask_rating=ask_rating).strip(),
             )
-        record(s, "request.reply", f"request:{number}", reply_id=reply.id, relayed=relayed)
-    return done(
-        "答复已发送给群众。" if relayed else "答复已记录（群众的微信已取消关注，无法推送）。",
-        "console.request_detail",
-        number=number,
-    )
+        elif r.channel != "wechat" and r.answer_to_id is None:
+            # An offline request and no account chosen for it: the cadre passes the answer on, never the
+            # household's latest link (who may be a stranger).
+            cadre_openid = cadre_openids(s, r.cadre_id)
+            if cadre_openid:
+                to_cadre = enqueue(
+                    s,
+                    openid=cadre_openid[0],
+                    kind="notice",
+                    key=f"reply:{reply.id}:cadre",
+                    text=render_template(
+                        "push/office_reply_to_cadre.txt", r=r, text=text, channel=CHANNELS.get(r.channel, "")
+                    ).strip(),
+                    template={
+                        "title": f"第{r.number}号诉求已答复",
+                        "text": text,
+                        "time": push_time(t, lx().config.tz),
+                    },
+                )
+        record(s, "request.reply", f"request:{number}", reply_id=reply.id, relayed=relayed, to_cadre=to_cadre)
+    if relayed:
+        message = "答复已发送给群众。"
+    elif to_cadre:
+        message = "答复已记录，并推送给联户干部，请干部电话或上门告知群众（线下登记的诉求不发到农户微信）。"
+    else:
+        message = "答复已记录（群众收不到微信推送，请电话告知）。"
+    return done(message, "console.request_detail", number=number)
 
 
 @bp.post("/requests/<int:number>/reassign")

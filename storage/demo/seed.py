@@ -20,10 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
-from storage.accounts import create_console_user
+from storage.accounts import create_console_user, record_binding
+from storage.cards import number_links
 from storage.demo.handbook import POLICY_HANDBOOK
 from storage.demo.people import CADRE_PHONES, CADRE_POSTS, VILLAGES, DemoHousehold, draw_people, members
 from storage.importer import COLUMNS, SourceRow, Table, apply_import, plan_import
@@ -59,6 +60,60 @@ DEMO_USERS = [
     ("xinqiao", "demo-village", "village", "新桥村"),
     ("leader", "demo-viewer", "viewer", None),
 ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Whose database is this?
+# --------------------------------------------------------------------------------------------------
+
+_CADRE = table("cadre", column("phone"))
+_VILLAGE = table("village", column("name"))
+_USER = table("console_user", column("username"))
+_IDENTITY = table("wechat_identity", column("openid"))
+
+
+def foreign_data(conn: Connection) -> dict[str, int]:
+    """What the database holds that the demo did not make, {what (Chinese): how many}; empty for an empty
+    database or one the demo filled (and played with: the simulator's ``demo-``/``sim-`` accounts are the demo's).
+
+    ``lianxin demo`` seeds the database the configuration names — by default ``lianxin.db`` in the working folder,
+    the production default too — so it first looks for people it would never make: cadres with other phones,
+    other villages, other console accounts, real WeChat accounts. Plain SQL on columns every schema version has,
+    so it runs before the schema is upgraded."""
+    have = set(inspect(conn).get_table_names())
+    checks = [
+        (
+            "cadre",
+            "干部",
+            select(func.count()).select_from(_CADRE).where(_CADRE.c.phone.not_in(CADRE_PHONES)),
+        ),
+        (
+            "village",
+            "村(居)",
+            select(func.count())
+            .select_from(_VILLAGE)
+            .where(_VILLAGE.c.name.not_in([name for name, _, _ in VILLAGES])),
+        ),
+        (
+            "console_user",
+            "控制台账号",
+            select(func.count())
+            .select_from(_USER)
+            .where(_USER.c.username.not_in([u for u, _, _, _ in DEMO_USERS])),
+        ),
+        (
+            "wechat_identity",
+            "微信账号",
+            select(func.count())
+            .select_from(_IDENTITY)
+            .where(~_IDENTITY.c.openid.like("demo-%"), ~_IDENTITY.c.openid.like("sim-%")),
+        ),
+    ]
+    out = {}
+    for name, label, stmt in checks:
+        if name in have and (n := conn.scalar(stmt) or 0):
+            out[label] = n
+    return out
 
 
 @dataclass
@@ -253,6 +308,7 @@ def _seed_identities(
             )
             open_user_window(have[openid], last)
             session.add(have[openid])
+            record_binding(session, cadre_id=c.id, openid=openid, code_id=None, now=now - timedelta(days=40))
             report.add("identities")
     out: dict[int, WechatIdentity] = {}
     for n, idx in enumerate(VILLAGER_INDEXES, start=1):
@@ -268,6 +324,8 @@ def _seed_identities(
             )
             open_user_window(have[openid], now - timedelta(hours=3 + 7 * n))
             session.add(have[openid])
+            session.flush()
+            number_links(session, h.id)  # the link's number, as a link made by chat gets
             report.add("identities")
         out[idx] = have[openid]
     session.flush()

@@ -50,9 +50,11 @@ def run_migrations_online() -> None:
         _migrate(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as conn:
-        _migrate(conn)
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _migrate(conn)
+    finally:  # a refused upgrade too: else its pooled connection lingers until the garbage collector finds it
+        engine.dispose()
 
 
 if context.is_offline_mode():

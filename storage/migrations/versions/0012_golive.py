@@ -14,7 +14,7 @@ from alembic import op
 import storage.timestamps
 
 revision: str = "0012_golive"
-down_revision: str | None = "0009_township_circulars"
+down_revision: str | None = "0010_bind_codes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
