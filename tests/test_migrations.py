@@ -516,5 +516,5 @@ def test_existing_cadre_bindings_start_the_binding_history(fresh_url):
     with _connected(fresh_url) as conn:
         rows = conn.execute(sql("SELECT cadre_id, openid, code_id, released_at FROM cadre_binding")).all()
     assert rows == [(1, "o-li", None, None)]
-    downgrade(fresh_url, "-1")
+    downgrade(fresh_url, "0009_township_circulars")
     assert "cadre_binding" not in tables(fresh_url)

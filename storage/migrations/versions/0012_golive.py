@@ -4,7 +4,7 @@ transport) and the faults of signed requests we could not read (wechat_edge_faul
 background, a print page that survives a reload; issue 22 item 4)
 
 Revision ID: 0012_golive
-Revises: 0009_township_circulars
+Revises: 0010_bind_codes
 """
 from collections.abc import Sequence
 
