@@ -76,6 +76,8 @@ STATUS_ZH = {
     "sent": "已发送",
     "failed": "发送失败",
     "merged": "已合并",
+    "expired": "已过期未发",
+    "refused": "对方拒收",
     # lights
     "green": "正常",
     "yellow": "临期",

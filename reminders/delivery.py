@@ -40,6 +40,7 @@ from reminders.channels import link_for, make_links, merge, recipients, template
 from reminders.outbox_claims import (
     CLAIM_SECONDS,
     claim,
+    expire_stale,
     finish,
     record_failed,
     record_retry,
@@ -78,6 +79,7 @@ class DispatchResult:
     merged: int = 0
     retried: int = 0
     failed: int = 0
+    expired: int = 0  # reminders dropped because their period ended before delivery
     paused: bool = False
     held: list[str] = field(default_factory=list)  # scopes held by an account-level fault (reminders.holds)
     busy: bool = False  # SQLite: another dispatcher holds the lease
@@ -85,7 +87,16 @@ class DispatchResult:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DispatchResult) -> None:
-        for name in ("claimed", "sent", "sent_custom", "sent_template", "merged", "retried", "failed"):
+        for name in (
+            "claimed",
+            "sent",
+            "sent_custom",
+            "sent_template",
+            "merged",
+            "retried",
+            "failed",
+            "expired",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.paused = self.paused or other.paused
         self.errors.extend(other.errors)
@@ -139,6 +150,8 @@ def dispatch_outbox(
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
     now = now or lx.now()
     result = DispatchResult()
+    # Before anything can hold the queue back: a reminder whose period is over is dropped, not delivered late.
+    result.expired = expire_stale(lx, now)
     if not configured(lx):
         # No AppID/AppSecret (a demo or a fresh install): keep everything queued rather than fail it.
         result.not_configured = True
@@ -406,10 +419,12 @@ def _sender_of(s: Session, m: OutboxMessage) -> str | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def list_outbox(session: Session, *, failed_only: bool = False, limit: int = 100) -> list[OutboxMessage]:
+def list_outbox(
+    session: Session, *, failed_only: bool = False, status: str | None = None, limit: int = 100
+) -> list[OutboxMessage]:
     q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    if failed_only:
-        q = q.where(OutboxMessage.status == "failed")
+    if failed_only or status:
+        q = q.where(OutboxMessage.status == (status or "failed"))
     return list(session.scalars(q))
 
 

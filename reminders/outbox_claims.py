@@ -30,15 +30,38 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
 # --------------------------------------------------------------------------------------------------
 
 
+def expire_stale(lx: Lianxin, now: datetime) -> int:
+    """Drop every undelivered push whose period is over (``expires_at`` ≤ ``now``): status ``expired``, kept
+    for the record (the delivery page, ``lianxin outbox``). Held, paused, waiting for back-off or for a person
+    who refuses messages: a reminder of yesterday's diary is not delivered today. Returns how many."""
+    with lx.session() as s:
+        lease.write_lock(s)
+        res = s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status.in_(("pending", "refused")),
+                OutboxMessage.expires_at.is_not(None),
+                OutboxMessage.expires_at <= now,
+            )
+            .values(status="expired", claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(res.rowcount or 0)
+
+
 def _due(now: datetime, real_now: datetime) -> Any:
-    return or_(
-        # A message never tried is always due (--now in the past must not hold back what was just queued);
-        # a retried one waits for its back-off, measured on the clock we were given.
-        and_(
-            OutboxMessage.status == "pending",
-            or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
+    return and_(
+        or_(
+            # A message never tried is always due (--now in the past must not hold back what was just queued);
+            # a retried one waits for its back-off, measured on the clock we were given.
+            and_(
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
+            ),
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
         ),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
+        # never a push whose period is over (expire_stale drops it)
+        or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
     )
 
 
