@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from handlers import request_routing
 from reminders import holds, lease
 from reminders.channels import link_for, make_links, merge, recipients, template_for
 from reminders.outbox_claims import (
@@ -60,6 +61,7 @@ from storage.audit import record
 from storage.db import is_sqlite
 from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
+from storage.reachability import mark_unreachable
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
 from storage.timestamps import utcnow
@@ -220,7 +222,7 @@ def _deliver_batch(
         r = people[openid]
         if r.unreachable:
             for m in msgs:
-                record_failed(lx, m, claim_id, f"unreachable: {r.reason or '无法送达'}")
+                _undeliverable(lx, m, claim_id, r.reason or "无法送达", now)
                 result.failed += 1
             continue
         if r.window_open and r.quota_left > 0:
@@ -352,15 +354,44 @@ def _pause(lx: Lianxin, now: datetime) -> None:
     lease.set_until(lx.engine, PAUSE_LEASE, "45009", until)
 
 
+def _undeliverable(lx: Lianxin, m: OutboxMessage, claim_id: str, reason: str, now: datetime) -> None:
+    """A push to someone already known to be unreachable: no call to WeChat. A villager's request to a cadre
+    goes to the office instead (handlers/request_routing.py); anything else fails, saying why."""
+    with lx.session() as s:
+        rerouted = _reroute_request(s, lx, m, reason, now)
+        note = f"unreachable: {reason}" + ("（诉求已转办公室）" if rerouted else "")
+        finish(s, m, claim_id, status="failed", attempts=m.attempts + 1, last_error=note)
+
+
+def _reroute_request(s: Session, lx: Lianxin, m: OutboxMessage, reason: str, now: datetime) -> bool:
+    """A villager's request (kind ``request``) that cannot reach its cadre: to the office, the villager told."""
+    number = str(((m.payload or {}).get("template") or {}).get("number", ""))
+    if m.kind != "request" or not number.isdigit():
+        return False
+    ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
+    if ident is None or ident.kind != "cadre":
+        return False  # the office's own copy of a request (its account unreachable) is not sent on again
+    return request_routing.reroute(
+        s, number=int(number), reason=reason, key=m.idempotency_key, config=lx.config, now=now
+    )
+
+
 def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
     reason = f"{e.errcode} 用户已取消关注" if e.errcode == 43004 else str(e)
     with lx.session() as s:
-        finish(s, m, claim_id, status="failed", attempts=m.attempts + 1, last_error=str(e))
+        rerouted = _reroute_request(s, lx, m, reason, now)
+        finish(
+            s,
+            m,
+            claim_id,
+            status="failed",
+            attempts=m.attempts + 1,
+            last_error=str(e) + ("（诉求已转办公室）" if rerouted else ""),
+        )
         ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
         who = m.openid
         if ident is not None:
-            ident.unreachable = True
-            ident.unreachable_reason = reason[:200]
+            mark_unreachable(ident, reason, unfollowed=e.errcode == 43004, now=now)
             if ident.cadre_id:
                 c = s.get(Cadre, ident.cadre_id)
                 who = f"干部 {c.name}（{c.phone}）" if c else who
@@ -379,7 +410,7 @@ def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatErr
                 ),
                 key=f"unreachable:{m.openid}:{openid}",
             )
-        sender = _sender_of(s, m)
+        sender = None if rerouted else _sender_of(s, m)  # a rerouted request's villager hears it from there
         if sender is not None and sender != m.openid:
             # Whoever the message came from (the cadre who answered, the villager who asked) learns it did not
             # arrive, so they can phone instead.
