@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import request_routing, unreachable_notices
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_of, is_cadre
 from handlers.guide import show
-from storage.models import Cadre
-from storage.reachability import UNFOLLOWED, mark_reachable, mark_unreachable
-from storage.tasks import office_recipients
+from storage import push_receipts
+from storage.push_receipts import TEMPLATE_JOB_FINISHED
+from storage.reachability import REFUSED, UNFOLLOWED, mark_reachable, mark_unreachable
 
 
 def _event(name: str) -> Any:
@@ -32,29 +33,45 @@ def unsubscribe(ctx: Context, msg: Message) -> None:
     if newly and is_cadre(ctx):
         # Nothing reaches this cadre any more: the office hears it now, not when a push fails; their villagers'
         # requests go to the office from now on (handlers/request_routing.py).
-        tell_office_cadre_unreachable(ctx, cadre_of(ctx), unfollowed=True)
+        unreachable_notices.cadre_unreachable(
+            ctx.session, ident, cadre_of(ctx), unfollowed=True, config=ctx.config, now=ctx.now()
+        )
     ctx.session.flush()
     return None  # WeChat delivers nothing to an account that just unfollowed
 
 
-def tell_office_cadre_unreachable(ctx: Context, cadre: Cadre, *, unfollowed: bool) -> None:
-    text = ctx.render("cadre_unreachable_notice", cadre=cadre, unfollowed=unfollowed)
-    sched = ctx.config["scheduler"]
-    offices = office_recipients(
-        ctx.session,
-        sched["office_openids"],
-        township_id=cadre.township_id,
-        by_township=sched["township_office_openids"],
+def template_finished(ctx: Context, msg: Message) -> None:
+    """WeChat's late word on a template message (``TEMPLATESENDJOBFINISH``, storage/push_receipts.py): a push
+    that failed after all is marked; one the person refused marks them as refusing messages (no more tries until
+    they write to us; the office told once) and a villager's request that never reached its cadre goes to the
+    office. Nothing is said back: the event is WeChat's, not the person's."""
+    raw = msg.raw
+    msgid = (raw.get("MsgID") or raw.get("MsgId") or "").strip()
+    status = (raw.get("Status") or "").strip()
+    row = push_receipts.template_job_finished(
+        ctx.session, openid=ctx.identity.openid, msgid=msgid, status=status
     )
-    stamp = int(ctx.now().timestamp())
-    for openid in offices:
-        ctx.outbox.enqueue(
-            openid,
-            "notice",
-            text,
-            key=f"cadre-unreachable:{ctx.identity.openid}:{stamp}:{openid}",
-            template={"title": f"{cadre.name}的微信无法接收", "text": "其联系户诉求将转给办公室"},
+    if row is None or row.status != "refused":
+        return None
+    ident = ctx.identity
+    reason = f"{REFUSED}（{status}）"
+    if mark_unreachable(ident, reason, unfollowed=False, now=ctx.now()):
+        unreachable_notices.refuses_messages(
+            ctx.session, ident, reason=reason, config=ctx.config, now=ctx.now()
         )
+    number = str(((row.payload or {}).get("template") or {}).get("number", ""))
+    if row.kind == "request" and is_cadre(ctx) and number.isdigit():
+        if request_routing.reroute(
+            ctx.session,
+            number=int(number),
+            reason=reason,
+            key=row.idempotency_key,
+            config=ctx.config,
+            now=ctx.now(),
+        ):
+            row.status, row.last_error = "failed", f"{row.last_error}（诉求已转办公室）"
+    ctx.session.flush()
+    return None
 
 
 def other_event(ctx: Context, msg: Message) -> None:
@@ -72,6 +89,7 @@ router = Router(
     (
         Route("events.subscribe", _event("subscribe"), subscribe),
         Route("events.unsubscribe", _event("unsubscribe"), unsubscribe),
+        Route("events.template_finished", _event(TEMPLATE_JOB_FINISHED), template_finished),
         Route("events.other", _any_event, other_event),
     ),
 )

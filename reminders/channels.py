@@ -13,6 +13,7 @@ from reminders.template_values import template_data, values_of
 from storage.models import OutboxMessage, WechatIdentity
 from storage.outbox import push_time
 from storage.push_links import create_link, create_links
+from storage.reachability import refuses_messages
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -25,6 +26,7 @@ class Recipient:
     quota_left: int
     unreachable: bool
     reason: str | None
+    refuses: bool = False  # still follows but switched off messages: pushes wait until they write again
 
 
 def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Recipient]:
@@ -67,6 +69,7 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
             left,
             gone,
             ident.unreachable_reason or ("已取消关注" if not ident.subscribed else None),
+            refuses_messages(ident),
         )
     return out
 

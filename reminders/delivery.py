@@ -16,7 +16,10 @@ One dispatch run:
 
 Errors: temporary (5xx, timeouts, -1) → back-off ``retry_base_seconds * 2^(attempts-1)`` up to 1 h, and
 ``failed`` after ``max_attempts``; 45015/45047 → the same message as a template at once; 43004 → the person
-is marked unreachable, the office and the sender told; 45009 → delivery pauses (lease ``delivery-paused``)
+is marked unreachable, the office and the sender told; 48002/43101 (they switched off the account's messages) →
+the push ``refused``, the person marked, the office told once, their pushes kept untried until they write again
+(a ``TEMPLATESENDJOBFINISH`` event ``failed:user block`` does the same afterwards, handlers/events.py); a
+villager's request that cannot reach its cadre goes to the office (handlers/request_routing.py); 45009 → delivery pauses (lease ``delivery-paused``)
 until local midnight or ``quota_pause_hours``; account-level faults (48001, 40164, 40125/40013, 40037 or no
 template, 45011) → delivery of that kind or of all is held, nothing failed (reminders/holds.py); anything
 else → ``failed`` at once (``lianxin outbox --failed``). A template message carries the push's named values
@@ -35,7 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import request_routing
+from handlers import request_routing, unreachable_notices
 from reminders import holds, lease
 from reminders.channels import link_for, make_links, merge, recipients, template_for
 from reminders.outbox_claims import (
@@ -47,11 +50,13 @@ from reminders.outbox_claims import (
     record_retry,
     record_sent,
     release,
+    requeue_refused,
 )
 from reminders.render import render
 from reminders.wechat_port import (
     DAILY_QUOTA,
     FALLBACK_TO_TEMPLATE,
+    REFUSED,
     UNREACHABLE,
     TransientError,
     WechatApi,
@@ -61,6 +66,7 @@ from storage.audit import record
 from storage.db import is_sqlite
 from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
+from storage.reachability import REFUSED as REFUSED_REASON
 from storage.reachability import mark_unreachable
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
@@ -152,7 +158,9 @@ def dispatch_outbox(
     """Deliver everything due at ``now`` (default: the clock). Safe to run in several processes at once."""
     now = now or lx.now()
     result = DispatchResult()
-    # Before anything can hold the queue back: a reminder whose period is over is dropped, not delivered late.
+    # Before anything can hold the queue back: the pushes of people who refused messages and wrote to us since
+    # are due again, and a reminder whose period is over is dropped, not delivered late.
+    requeue_refused(lx, now)
     result.expired = expire_stale(lx, now)
     if not configured(lx):
         # No AppID/AppSecret (a demo or a fresh install): keep everything queued rather than fail it.
@@ -222,7 +230,7 @@ def _deliver_batch(
         r = people[openid]
         if r.unreachable:
             for m in msgs:
-                _undeliverable(lx, m, claim_id, r.reason or "无法送达", now)
+                _undeliverable(lx, m, claim_id, r.reason or "无法送达", now, refuses=r.refuses)
                 result.failed += 1
             continue
         if r.window_open and r.quota_left > 0:
@@ -283,6 +291,7 @@ def _send_one(
 ) -> str | None:
     """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
     text = (m.payload or {}).get("text", "")
+    msgid: str | None = None
     try:
         if channel == "custom":
             try:
@@ -307,7 +316,8 @@ def _send_one(
             else:
                 # the outbox row's id: WeChat sends one message per openid + id for 10 minutes, which covers a
                 # retry after a claim (CLAIM_SECONDS) ran out behind a dispatcher that died mid-send
-                client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
+                answer = client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
+                msgid = str(answer.get("msgid") or "")[:32] or None
     except TransientError as e:
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"
@@ -327,12 +337,14 @@ def _send_one(
             raise _Hold(scope) from None
         if e.errcode in UNREACHABLE:
             _mark_unreachable(lx, m, claim_id, e, now)
+        elif e.errcode in REFUSED:
+            _mark_refused(lx, m, claim_id, e, now)
         else:
             record_failed(lx, m, claim_id, str(e))
         result.failed += 1
         result.errors.append(f"{m.id}: {e}")
         return None
-    record_sent(lx, m, claim_id, channel, now)
+    record_sent(lx, m, claim_id, channel, now, msgid)
     result.sent += 1
     if channel == "custom":
         result.sent_custom += 1
@@ -354,13 +366,38 @@ def _pause(lx: Lianxin, now: datetime) -> None:
     lease.set_until(lx.engine, PAUSE_LEASE, "45009", until)
 
 
-def _undeliverable(lx: Lianxin, m: OutboxMessage, claim_id: str, reason: str, now: datetime) -> None:
+def _undeliverable(
+    lx: Lianxin, m: OutboxMessage, claim_id: str, reason: str, now: datetime, *, refuses: bool = False
+) -> None:
     """A push to someone already known to be unreachable: no call to WeChat. A villager's request to a cadre
-    goes to the office instead (handlers/request_routing.py); anything else fails, saying why."""
+    goes to the office instead (handlers/request_routing.py); a push to someone who refuses messages waits
+    (``refused``) until they write to us again; anything else fails, saying why."""
     with lx.session() as s:
         rerouted = _reroute_request(s, lx, m, reason, now)
         note = f"unreachable: {reason}" + ("（诉求已转办公室）" if rerouted else "")
-        finish(s, m, claim_id, status="failed", attempts=m.attempts + 1, last_error=note)
+        status = "refused" if refuses and not rerouted else "failed"
+        attempts = m.attempts + (status == "failed")
+        finish(s, m, claim_id, status=status, attempts=attempts, last_error=note)
+
+
+def _mark_refused(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
+    """48002/43101: the person switched off the account's messages. The push is kept (``refused``) and so are
+    their others, untried, until they write to us again (outbox_claims.requeue_refused); the office is told
+    once; a villager's request to such a cadre goes to the office."""
+    reason = f"{REFUSED_REASON}（{e.errcode}）"
+    with lx.session() as s:
+        rerouted = _reroute_request(s, lx, m, reason, now)
+        finish(
+            s,
+            m,
+            claim_id,
+            status="failed" if rerouted else "refused",
+            attempts=m.attempts + 1,
+            last_error=str(e) + ("（诉求已转办公室）" if rerouted else ""),
+        )
+        ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
+        if ident is not None and mark_unreachable(ident, reason, unfollowed=False, now=now):
+            unreachable_notices.refuses_messages(s, ident, reason=reason, config=lx.config, now=now)
 
 
 def _reroute_request(s: Session, lx: Lianxin, m: OutboxMessage, reason: str, now: datetime) -> bool:

@@ -49,6 +49,24 @@ def expire_stale(lx: Lianxin, now: datetime) -> int:
         return int(res.rowcount or 0)
 
 
+def requeue_refused(lx: Lianxin, now: datetime) -> int:
+    """Pushes kept back because their person refused messages (status ``refused``) are due again once that
+    person is reachable again: they wrote to us (bot.dispatch clears the mark) or followed anew. Returns how
+    many."""
+    with lx.session() as s:
+        lease.write_lock(s)
+        back = select(WechatIdentity.openid).where(
+            WechatIdentity.unreachable.is_(False), WechatIdentity.subscribed.is_(True)
+        )
+        res = s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "refused", OutboxMessage.openid.in_(back))
+            .values(status="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(res.rowcount or 0)
+
+
 def _due(now: datetime, real_now: datetime) -> Any:
     return and_(
         or_(
@@ -117,7 +135,10 @@ def finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool
     return bool(res.rowcount)
 
 
-def record_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, now: datetime) -> None:
+def record_sent(
+    lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, now: datetime, msgid: str | None = None
+) -> None:
+    """``msgid``: what template/send answered, by which a later TEMPLATESENDJOBFINISH names this push."""
     with lx.session() as s:
         if finish(
             s,
@@ -128,6 +149,7 @@ def record_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, no
             sent_at=now,
             attempts=OutboxMessage.attempts + 1,
             last_error=None,
+            wechat_msgid=msgid,
         ):
             # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
             for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:

@@ -133,9 +133,8 @@ def test_an_overdue_reminder_stays_but_due_soon_expires_at_the_deadline(lx, fake
 def test_expired_reminders_are_listed_by_lianxin_outbox_and_on_the_delivery_page(
     lx, fake, clock, tmp_path, monkeypatch
 ):
-    from bot.app import create_app
     from bot.cli import main
-    from tests.support.console_world import Client
+    from tests.support.console_world import admin_client
 
     clock.set("2026-11-24 19:30")
     _cadre(lx)
@@ -149,19 +148,6 @@ def test_expired_reminders_are_listed_by_lianxin_outbox_and_on_the_delivery_page
     r = CliRunner().invoke(main, ["outbox", "--expired"])
     assert r.exit_code == 0 and "expired" in r.output and "不再补发" in r.output, r.output
     assert "expired 1" in CliRunner().invoke(main, ["outbox"]).output
-    from argon2 import PasswordHasher
-
-    from storage.models import ConsoleUser
-
-    with lx.session() as s:
-        s.add(
-            ConsoleUser(
-                username="admin",
-                password_hash=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash("admin-pass-1"),
-                role="admin",
-            )
-        )
-    c = Client(create_app(lx).test_client())
-    assert c.login("admin", "admin-pass-1").status_code == 302
+    c = admin_client(lx)
     page = c.get("/delivery").get_data(as_text=True)
     assert "过期未发的提醒（1）" in page and "今天" in page
