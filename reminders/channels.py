@@ -60,7 +60,10 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
             out[openid] = Recipient(openid, None, False, 0, False, None)
             continue
         open_ = ident.window_until is not None and now < ident.window_until
-        left = max(0, min(cap, ident.window_quota or 0) - int(used.get(openid, 0))) if open_ else 0
+        # window_sent counts every message of the window (a text's parts, forwarded photos and voice); the sent
+        # rows are the older count (one per row): the larger is what WeChat has counted at least.
+        spent = max(int(used.get(openid, 0)), ident.window_sent or 0)
+        left = max(0, min(cap, ident.window_quota or 0) - spent) if open_ else 0
         gone = ident.unreachable or not ident.subscribed
         out[openid] = Recipient(
             openid,
@@ -84,16 +87,114 @@ def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] 
     return table["id"], template_data(table["fields"], values)
 
 
+# ----------------------------------------------------------------------------------- the window's messages
+#
+# A customer-service text longer than WeChat takes is refused with 45002, and WeChat publishes no limit
+# (docs/wechat-rules.md "推送的边界"): ``[wechat] custom_text_max_bytes`` (2000 UTF-8 bytes, under the community's
+# 2048) caps every text we send. A longer message goes in numbered parts, each one of the window's messages; a
+# digest of queued messages takes only as many as fit; what does not fit in the window's messages left goes as a
+# template message, whose link shows the whole. A digest exists only for the one send that carries it: any other
+# outcome (a template instead, a refusal, a retry, a hold) takes it apart again (``unmerge``), so no merged message
+# is lost and a template never carries a digest's empty values.
+
+PART_MARK_BYTES = 20  # room for "（12/12）" in front of each part
+
+
+def text_bytes(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _within(text: str, room: int) -> str:
+    """The longest beginning of ``text`` that fits ``room`` bytes (at least one character)."""
+    used, end = 0, 0
+    for ch in text:
+        size = len(ch.encode("utf-8"))
+        if used + size > room and end:
+            break
+        used, end = used + size, end + 1
+    return text[:end]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` as customer-service texts of at most ``limit`` UTF-8 bytes: whole lines where they fit, numbered
+    （1/3）… when there are several. Nothing is cut off."""
+    if text_bytes(text) <= limit:
+        return [text]
+    room = max(limit - PART_MARK_BYTES, 4)
+    chunks: list[str] = []
+    cur = ""
+    for line in text.splitlines(keepends=True):
+        while text_bytes(line) > room:  # one line longer than a part: cut it by characters
+            if cur:
+                chunks.append(cur)
+                cur = ""
+            head = _within(line, room)
+            chunks.append(head)
+            line = line[len(head) :]
+        if cur and text_bytes(cur + line) > room:
+            chunks.append(cur)
+            cur = ""
+        cur += line
+    if cur.strip():
+        chunks.append(cur)
+    n = len(chunks)
+    return [f"（{i}/{n}）{c.rstrip()}" for i, c in enumerate(chunks, 1)]
+
+
+def _text(m: OutboxMessage) -> str:
+    return str((m.payload or {}).get("text", ""))
+
+
+def digest_text(msgs: list[OutboxMessage]) -> str:
+    return render("digest", items=[_text(m) for m in msgs])
+
+
+def plan_person(
+    msgs: list[OutboxMessage], *, window_open: bool, quota_left: int, limit: int
+) -> list[tuple[list[OutboxMessage], str]]:
+    """How one person's messages go: ``(messages, "custom" | "template")``, several messages being one digest.
+
+    Inside the window, while its messages last: each message as itself (in parts when longer than ``limit``);
+    when they do not all fit, the first ones singly and the rest merged into digests of at most ``limit`` bytes,
+    one window message each; whatever is left over (or too long for a digest and the window) as templates."""
+    if not window_open or quota_left <= 0:
+        return [([m], "template") for m in msgs]
+    cost = {m.id: len(split_text(_text(m), limit)) for m in msgs}
+    if sum(cost.values()) <= quota_left:
+        return [([m], "custom") for m in msgs]
+    out: list[tuple[list[OutboxMessage], str]] = []
+    budget, rest = quota_left, list(msgs)
+    while rest and budget - cost[rest[0].id] >= 1:  # singly, keeping one message for a digest of the rest
+        m = rest.pop(0)
+        out.append(([m], "custom"))
+        budget -= cost[m.id]
+    while rest and budget > 0:
+        group: list[OutboxMessage] = []
+        for m in list(rest):
+            if cost[m.id] == 1 and text_bytes(digest_text([*group, m])) <= limit:
+                group.append(m)
+                rest.remove(m)
+        if not group:
+            break
+        out.append((group, "custom"))
+        budget -= 1
+    out.extend(([m], "template") for m in rest)
+    return out
+
+
 def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessage:
-    """Turn several pending messages for one person into one digest carried by the first row."""
+    """Turn several pending messages for one person into one digest carried by the first row (its own payload
+    kept as ``original``, for ``unmerge``)."""
     carrier, rest = msgs[0], msgs[1:]
     items = [(m.payload or {}).get("text", "") for m in msgs]
     digest = render("digest", items=items)
-    payload = dict(carrier.payload or {})
+    original = dict(carrier.payload or {})
+    payload = dict(original)
     payload.update(
         {
             "text": digest,
             "original_text": items[0],
+            "original": original,
             "merged": [m.id for m in rest],
             "merged_keys": [m.idempotency_key for m in rest],
             "template": None,
@@ -114,6 +215,54 @@ def merge(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str) -> OutboxMessag
         )
     carrier.payload = payload
     return carrier
+
+
+def is_digest(m: OutboxMessage) -> bool:
+    return bool((m.payload or {}).get("merged"))
+
+
+def unmerge(lx: Lianxin, carrier: OutboxMessage, claim_id: str) -> OutboxMessage:
+    """Take a digest apart: the carrier gets its own message back (text and named values) and every message
+    merged into it is pending again, each to go its own way. Returns the carrier."""
+    payload = dict((carrier.payload or {}).get("original") or carrier.payload or {})
+    ids = [int(i) for i in (carrier.payload or {}).get("merged", [])]
+    with lx.session() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == carrier.id, OutboxMessage.claimed_by == claim_id)
+            .values(payload=payload)
+            .execution_options(synchronize_session=False)
+        )
+        if ids:
+            s.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.status == "merged",
+                    OutboxMessage.merged_into == carrier.id,
+                )
+                .values(status="pending", merged_into=None, claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+    carrier.payload = payload
+    return carrier
+
+
+def window_refused(lx: Lianxin, openid: str, errcode: int, now: datetime) -> None:
+    """WeChat says the window is closed (45015) or its messages are spent (45047), whatever our records say:
+    record that, so the person's next messages go as templates without asking again."""
+    values: dict[str, Any] = (
+        {"window_until": now}
+        if errcode == 45015
+        else {"window_sent": WechatIdentity.window_quota}  # 45047: the quota is used up
+    )
+    with lx.session() as s:
+        s.execute(
+            update(WechatIdentity)
+            .where(WechatIdentity.openid == openid)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[int, str]:

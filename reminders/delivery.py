@@ -40,13 +40,25 @@ from sqlalchemy.orm import Session
 
 from handlers import request_routing, unreachable_notices
 from reminders import holds, lease
-from reminders.channels import link_for, make_links, merge, recipients, template_for
+from reminders.channels import (
+    is_digest,
+    link_for,
+    make_links,
+    merge,
+    plan_person,
+    recipients,
+    split_text,
+    template_for,
+    unmerge,
+    window_refused,
+)
 from reminders.outbox_claims import (
     CLAIM_SECONDS,
     claim,
     expire_stale,
     finish,
     record_failed,
+    record_parts_sent,
     record_retry,
     record_sent,
     release,
@@ -54,6 +66,7 @@ from reminders.outbox_claims import (
 )
 from reminders.render import render
 from reminders.wechat_port import (
+    CONTENT_TOO_LONG,
     DAILY_QUOTA,
     FALLBACK_TO_TEMPLATE,
     REFUSED,
@@ -221,8 +234,11 @@ def _deliver_batch(
 ) -> None:
     held_kinds = set() if held_kinds is None else held_kinds
     probing = set() if probing is None else probing
+    limit = lx.config["wechat"]["custom_text_max_bytes"]
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
     for m in batch:
+        if is_digest(m):  # a digest released by a pause or a hold: its messages go their own ways again
+            m = unmerge(lx, m, claim_id)
         by_person[m.openid].append(m)
     people = recipients(lx, list(by_person), now)
     plan: list[tuple[OutboxMessage, str]] = []  # (message, "custom" | "template")
@@ -233,39 +249,37 @@ def _deliver_batch(
                 _undeliverable(lx, m, claim_id, r.reason or "无法送达", now, refuses=r.refuses)
                 result.failed += 1
             continue
-        if r.window_open and r.quota_left > 0:
-            if len(msgs) > r.quota_left:
-                # Quota short: the first quota_left-1 go one by one, the rest as one digest.
-                single, rest = msgs[: r.quota_left - 1], msgs[r.quota_left - 1 :]
-                if len(rest) > 1:
-                    carrier = merge(lx, rest, claim_id)
-                    result.merged += len(rest) - 1
-                    rest = [carrier]
-                msgs = single + rest
-            plan.extend((m, "custom") for m in msgs)
-        else:
-            plan.extend((m, "template") for m in msgs)
+        for group, channel in plan_person(
+            msgs, window_open=r.window_open, quota_left=r.quota_left, limit=limit
+        ):
+            if len(group) > 1:
+                result.merged += len(group) - 1
+                plan.append((merge(lx, group, claim_id), channel))
+            else:
+                plan.append((group[0], channel))
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
     links = make_links(
         lx, [m for m, channel in plan if channel == "template" and m.kind not in held_kinds], now
     )
     for i, (m, channel) in enumerate(plan):
         if m.kind in held_kinds:
-            release(lx, [m], claim_id)
+            _release(lx, [m], claim_id)
             continue
         if channel == "custom" and m.openid in closed:
+            if is_digest(m):
+                m = unmerge(lx, m, claim_id)
             channel = "template"
         try:
             sent = _send_one(lx, client, m, channel, claim_id, now, result, closed, links)
         except _Pause:
-            release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
+            _release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
         except _Hold as h:
             result.held = sorted(set(result.held) | {h.scope})
             if h.scope == "all":
-                release(lx, [p for p, _ in plan[i:]], claim_id, note=f"held: {m.last_error or h.scope}")
+                _release(lx, [p for p, _ in plan[i:]], claim_id, note=f"held: {m.last_error or h.scope}")
                 raise _Pause() from None
-            release(lx, [m], claim_id, note="held")
+            _release(lx, [m], claim_id, note="held")
             held_kinds.add(h.scope)
             continue
         if sent and probing:
@@ -276,6 +290,15 @@ def _deliver_batch(
             if cured:
                 holds.lift(lx, cured)
                 probing -= cured
+
+
+def _release(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str, note: str | None = None) -> None:
+    """Give unsent rows back (pause, hold); a digest among them is taken apart first, so that nothing stays
+    merged into a row that may never be sent (an expired reminder, a kind held for days)."""
+    for m in msgs:
+        if is_digest(m):
+            unmerge(lx, m, claim_id)
+    release(lx, msgs, claim_id, note=note)
 
 
 def _send_one(
@@ -290,20 +313,34 @@ def _send_one(
     links: dict[int, str] | None = None,
 ) -> str | None:
     """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
-    text = (m.payload or {}).get("text", "")
     msgid: str | None = None
+    parts_sent = 0
     try:
         if channel == "custom":
             try:
-                client.send_text(m.openid, text)
+                parts_sent = _send_text_parts(lx, client, m, claim_id)
             except WechatError as e:
-                if e.errcode not in FALLBACK_TO_TEMPLATE or isinstance(e, TransientError):
+                if (e.errcode not in FALLBACK_TO_TEMPLATE and e.errcode != CONTENT_TOO_LONG) or isinstance(
+                    e, TransientError
+                ):
                     raise
                 log.info("outbox %s: %s on customer-service message; sending as template", m.id, e.errcode)
+                if e.errcode == CONTENT_TOO_LONG:
+                    log.warning(
+                        "outbox %s: 45002, WeChat took no %d-byte text: lower [wechat] custom_text_max_bytes",
+                        m.id,
+                        len(str((m.payload or {}).get("text", "")).encode("utf-8")),
+                    )
                 channel = "template"
-                if closed is not None:
-                    closed.add(m.openid)
+                if e.errcode in FALLBACK_TO_TEMPLATE:
+                    window_refused(lx, m.openid, e.errcode, now)
+                    if closed is not None:
+                        closed.add(m.openid)
+                if is_digest(m):  # each merged message goes as its own template, with its own values
+                    m = unmerge(lx, m, claim_id)
         if channel == "template":
+            if is_digest(m):
+                m = unmerge(lx, m, claim_id)
             tpl = template_for(lx, m)
             if tpl is None:
                 raise WechatError(
@@ -319,11 +356,15 @@ def _send_one(
                 answer = client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
                 msgid = str(answer.get("msgid") or "")[:32] or None
     except TransientError as e:
+        if is_digest(m):  # tried again later as itself; its merged messages go their own ways meanwhile
+            m = unmerge(lx, m, claim_id)
         outcome = record_retry(lx, m, claim_id, str(e), now)
         result.retried += outcome == "retried"
         result.failed += outcome == "failed"
         return None
     except WechatError as e:
+        if is_digest(m):
+            m = unmerge(lx, m, claim_id)
         if e.errcode in DAILY_QUOTA:
             _pause(lx, now)
             raise _Pause() from None
@@ -344,13 +385,26 @@ def _send_one(
         result.failed += 1
         result.errors.append(f"{m.id}: {e}")
         return None
-    record_sent(lx, m, claim_id, channel, now, msgid)
+    record_sent(lx, m, claim_id, channel, now, msgid, window_messages=parts_sent)
     result.sent += 1
     if channel == "custom":
         result.sent_custom += 1
     else:
         result.sent_template += 1
     return channel
+
+
+def _send_text_parts(lx: Lianxin, client: WechatApi, m: OutboxMessage, claim_id: str) -> int:
+    """Send ``m`` as customer-service text, in parts when longer than ``[wechat] custom_text_max_bytes``;
+    returns how many window messages went. Each part sent is recorded on the row, so a retry after a temporary
+    error goes on from the next part instead of sending the first ones twice."""
+    parts = split_text(str((m.payload or {}).get("text", "")), lx.config["wechat"]["custom_text_max_bytes"])
+    done = int((m.payload or {}).get("parts_sent") or 0)
+    for i in range(done, len(parts)):
+        client.send_text(m.openid, parts[i])
+        if i + 1 < len(parts):
+            record_parts_sent(lx, m, claim_id, i + 1)
+    return len(parts) - done
 
 
 def _pause(lx: Lianxin, now: datetime) -> None:

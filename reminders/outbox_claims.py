@@ -136,9 +136,17 @@ def finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool
 
 
 def record_sent(
-    lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, now: datetime, msgid: str | None = None
+    lx: Lianxin,
+    msg: OutboxMessage,
+    claim_id: str,
+    channel: str,
+    now: datetime,
+    msgid: str | None = None,
+    *,
+    window_messages: int = 1,
 ) -> None:
-    """``msgid``: what template/send answered, by which a later TEMPLATESENDJOBFINISH names this push."""
+    """``msgid``: what template/send answered, by which a later TEMPLATESENDJOBFINISH names this push;
+    ``window_messages``: how many of the window's messages a customer-service push took (its parts)."""
     with lx.session() as s:
         if finish(
             s,
@@ -154,13 +162,27 @@ def record_sent(
             # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
             for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
                 mark_delivered(s, key, now=now)
-            if channel == "custom":  # shown by the console; the quota itself is counted from sent rows
+            if channel == "custom":  # every message of the window: a text's parts count one each
                 s.execute(
                     update(WechatIdentity)
                     .where(WechatIdentity.openid == msg.openid)
-                    .values(window_sent=WechatIdentity.window_sent + 1)
+                    .values(window_sent=WechatIdentity.window_sent + max(1, window_messages))
                     .execution_options(synchronize_session=False)
                 )
+
+
+def record_parts_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, n: int) -> None:
+    """The first ``n`` parts of a long customer-service text went out (payload ``parts_sent``)."""
+    payload = dict(msg.payload or {})
+    payload["parts_sent"] = n
+    with lx.session() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == msg.id, OutboxMessage.claimed_by == claim_id)
+            .values(payload=payload)
+            .execution_options(synchronize_session=False)
+        )
+    msg.payload = payload
 
 
 def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:

@@ -18,6 +18,7 @@ UNREACHABLE = {43004}  # the user unsubscribed
 # (developers' community doc/000a4a980007c0a02513aea3d61400; WxJava WxMaErrorMsgEnum CODE_43101 for 订阅消息).
 REFUSED = {48002, 43101}
 DAILY_QUOTA = {45009}  # API calls for today used up
+CONTENT_TOO_LONG = 45002  # "content size out of limit": a customer-service text longer than WeChat takes
 
 
 class WechatError(Exception):

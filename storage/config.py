@@ -66,6 +66,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
             5,
             "at most this many of a window's customer-service messages are used (WeChat: 5 after a user's message, 3 after a follow/scan/menu click)",
         ),
+        "custom_text_max_bytes": (
+            int,
+            2000,
+            "the most UTF-8 bytes of one customer-service text (WeChat refuses longer ones with 45002 and "
+            "publishes no limit; the community's figure is 2048): longer messages go in parts or as a template",
+        ),
         "max_attempts": (
             int,
             8,
