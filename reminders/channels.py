@@ -83,8 +83,9 @@ def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] 
     if not table["id"]:
         return None
     values = values_of(msg.kind, msg.payload or {})
-    values.setdefault("time", push_time(msg.created_at or utcnow(), lx.config.tz))
-    return table["id"], template_data(table["fields"], values)
+    at = push_time(msg.created_at or utcnow(), lx.config.tz)
+    values.setdefault("time", at)
+    return table["id"], template_data(table["fields"], values, default_time=at)
 
 
 # ----------------------------------------------------------------------------------- the window's messages

@@ -92,9 +92,13 @@ def default_templates() -> dict[str, str]:
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+\d*)\.DATA\s*\}\}")
 # Per-type value rules of category-library templates (wechat-rules.md §4d; official table at
 # https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html#类目模板消息,
-# captured via mirrors, M): a value breaking its type's rule is refused with 47003 (官方 community answers).
+# captured via mirrors, M — the same table as the subscription messages' 参数值内容限制说明, mirrored at
+# https://blog.csdn.net/wwwwrrrrwr/article/details/128147589): a value breaking its type's rule is refused with
+# 47003 (官方 community answers), and so is an empty one: 47003 "模板参数不准确，可能为空或者不满足规则" (WxJava
+# WxMpErrorMsgEnum CODE_47003). short_thing, const and enum lengths are not in the table (L: 5, 20, 20).
 _TYPE_LIMITS = {
     "thing": 20,
+    "short_thing": 5,
     "character_string": 32,
     "number": 32,
     "letter": 32,
@@ -105,12 +109,29 @@ _TYPE_LIMITS = {
     "phone_number": 17,
     "amount": 11,
     "time": 32,
+    "date": 32,
+    "const": 20,
+    "enum": 20,
 }
+# The table's notes: "时间格式支持HH:MM:SS或者HH:MM。日期包含年月日，为y年m月d日,y年m月、m月d日格式，或者用‘-’、‘/’、
+# ‘.’符号连接，如2018-01-01,2018/01/01,2018.01.01,2018-01,01-01"; a time may follow a date, a period is two of them
+# joined by "~".
+_DATE = r"(?:\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2})"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
+_TIME_VALUE = re.compile(rf"^(?:{_DATE}\s*)?{_CLOCK}$")
+_DATE_VALUE = re.compile(rf"^{_DATE}(?:\s*{_CLOCK})?$")
+_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def _period(value: str, pattern: re.Pattern[str]) -> bool:
+    return all(pattern.match(part.strip()) for part in value.split("~"))
 
 
 def value_breaks_rule(key: str, value: str) -> bool:
     m = re.match(r"^([a-z_]+?)\d+$", key)
     kind = m.group(1) if m else ""
+    if not value.strip():
+        return True  # 47003: "可能为空"
     if "\n" in value or "\r" in value:
         return True  # §4c: no line breaks
     limit = _TYPE_LIMITS.get(kind, 20)
@@ -124,6 +145,12 @@ def value_breaks_rule(key: str, value: str) -> bool:
         return not all(ch.isdigit() or ch == "." for ch in value)
     if kind == "letter":
         return not all(ch.isascii() and ch.isalpha() for ch in value)
+    if kind == "phrase":
+        return not _HAN.match(value)  # "5个以内纯汉字"
+    if kind == "time":
+        return not _period(value, _TIME_VALUE)
+    if kind == "date":
+        return not _period(value, _DATE_VALUE)
     return False
 
 
