@@ -154,9 +154,10 @@ class _Pause(Exception):
 
 
 class _Hold(Exception):
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, template_only: bool = False) -> None:
         super().__init__(scope)
         self.scope = scope
+        self.template_only = template_only
 
 
 def dispatch_outbox(
@@ -183,7 +184,7 @@ def dispatch_outbox(
         result.paused = True
         return result
     current = holds.active(lx)
-    all_held, held_kinds = holds.blocked(current, now)
+    all_held, held_kinds, template_held = holds.blocked(current, now)
     if all_held:
         result.paused = True
         result.held = sorted(h.scope for h in current)
@@ -198,15 +199,35 @@ def dispatch_outbox(
         return result
     own_client = client is None
     client = client or make_client(lx)
+    given_back: set[int] = set()  # rows this run released for a held template: not claimed again this run
     try:
         for _ in range(max_batches):
             claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
-            batch = claim(lx, claim_id=claim_id, now=now, limit=limit, exclude_kinds=held_kinds)
+            batch = claim(
+                lx,
+                claim_id=claim_id,
+                now=now,
+                limit=limit,
+                exclude_kinds=held_kinds,
+                template_held=template_held,
+                skip_ids=given_back,
+            )
             if not batch:
                 break
             result.claimed += len(batch)
             try:
-                _deliver_batch(lx, client, batch, claim_id, now, result, held_kinds, probing)
+                _deliver_batch(
+                    lx,
+                    client,
+                    batch,
+                    claim_id,
+                    now,
+                    result,
+                    held_kinds,
+                    probing,
+                    template_held=template_held,
+                    given_back=given_back,
+                )
             except _Pause:
                 result.paused = True
                 break
@@ -231,9 +252,14 @@ def _deliver_batch(
     result: DispatchResult,
     held_kinds: set[str] | None = None,
     probing: set[str] | None = None,
+    *,
+    template_held: set[str] | None = None,
+    given_back: set[int] | None = None,
 ) -> None:
     held_kinds = set() if held_kinds is None else held_kinds
     probing = set() if probing is None else probing
+    template_held = set() if template_held is None else template_held
+    given_back = set() if given_back is None else given_back
     limit = lx.config["wechat"]["custom_text_max_bytes"]
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
     for m in batch:
@@ -259,7 +285,13 @@ def _deliver_batch(
                 plan.append((group[0], channel))
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
     links = make_links(
-        lx, [m for m, channel in plan if channel == "template" and m.kind not in held_kinds], now
+        lx,
+        [
+            m
+            for m, channel in plan
+            if channel == "template" and m.kind not in held_kinds and m.kind not in template_held
+        ],
+        now,
     )
     for i, (m, channel) in enumerate(plan):
         if m.kind in held_kinds:
@@ -269,6 +301,11 @@ def _deliver_batch(
             if is_digest(m):
                 m = unmerge(lx, m, claim_id)
             channel = "template"
+        if channel == "template" and m.kind in template_held:
+            # its template is held: it waits for the cure (or for a window that lets it go as a message)
+            _release(lx, [m], claim_id, note="held")
+            given_back.add(m.id)
+            continue
         try:
             sent = _send_one(lx, client, m, channel, claim_id, now, result, closed, links)
         except _Pause:
@@ -280,7 +317,11 @@ def _deliver_batch(
                 _release(lx, [p for p, _ in plan[i:]], claim_id, note=f"held: {m.last_error or h.scope}")
                 raise _Pause() from None
             _release(lx, [m], claim_id, note="held")
-            held_kinds.add(h.scope)
+            if h.template_only:
+                template_held.add(h.scope)
+                given_back.add(m.id)
+            else:
+                held_kinds.add(h.scope)
             continue
         if sent and probing:
             # A probe went through: the cause is gone. A kind held for its template is cured by a template.
@@ -375,7 +416,7 @@ def _send_one(
             log.warning("outbox %s: %s; delivery of %s held", m.id, e, scope)
             holds.hold(lx, scope=scope, errcode=e.errcode, detail=str(e), now=now)
             m.last_error = str(e)
-            raise _Hold(scope) from None
+            raise _Hold(scope, fault.template_only and scope != "all") from None
         if e.errcode in UNREACHABLE:
             _mark_unreachable(lx, m, claim_id, e, now)
         elif e.errcode in REFUSED:

@@ -122,15 +122,61 @@ def describe(hold: DeliveryHold) -> tuple[str, str]:
     return fault.why, fault.todo.format(kind=kind)
 
 
+@dataclass(frozen=True)
+class HoldView:
+    """A hold as people are told of it: the console's banner on every page, /healthz, the delivery page."""
+
+    scope: str
+    label: str  # 全部推送 | “task”类推送
+    errcode: int
+    why: str
+    todo: str
+    since: datetime
+    next_probe_at: datetime
+    template_only: bool  # customer-service messages of the kind still go to people whose window is open
+
+
+KIND_LABELS = {
+    "task": "督办卡",
+    "reminder": "提醒",
+    "request": "村民诉求",
+    "reply": "诉求答复",
+    "notice": "通知",
+}
+
+
+def current(lx: Lianxin) -> list[HoldView]:
+    """Every active hold, described: the one function the console's banner, the delivery page and /healthz use."""
+    out = []
+    for h in active(lx):
+        why, todo = describe(h)
+        label = "全部推送" if h.scope == "all" else f"{KIND_LABELS.get(h.scope, h.scope)}类推送"
+        out.append(
+            HoldView(
+                h.scope, label, h.errcode, why, todo, h.since, h.next_probe_at, is_template_only(h.errcode)
+            )
+        )
+    return out
+
+
 def active(lx: Lianxin) -> list[DeliveryHold]:
     with lx.sessions() as s:
         return list(s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope)))
 
 
-def blocked(holds: list[DeliveryHold], now: datetime) -> tuple[bool, set[str]]:
-    """(everything held, kinds held) at ``now``: a hold whose probe time has come lets a batch through."""
+def blocked(holds: list[DeliveryHold], now: datetime) -> tuple[bool, set[str], set[str]]:
+    """(everything held, kinds held, kinds whose template messages only are held) at ``now``: a hold whose
+    probe time has come lets a batch through. A kind held for its template (``Fault.template_only``) still goes
+    as customer-service messages to people whose window is open: the channel that is not held."""
     waiting = [h for h in holds if h.next_probe_at > now]
-    return any(h.scope == "all" for h in waiting), {h.scope for h in waiting if h.scope != "all"}
+    kinds = {h.scope for h in waiting if h.scope != "all"}
+    template_only = {h.scope for h in waiting if h.scope in kinds and is_template_only(h.errcode)}
+    return any(h.scope == "all" for h in waiting), kinds - template_only, template_only
+
+
+def is_template_only(errcode: int) -> bool:
+    fault = FAULTS.get(errcode)
+    return fault is not None and fault.template_only
 
 
 def hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:

@@ -84,10 +84,19 @@ def _due(now: datetime, real_now: datetime) -> Any:
 
 
 def claim(
-    lx: Lianxin, *, claim_id: str, now: datetime, limit: int, exclude_kinds: set[str] | None = None
+    lx: Lianxin,
+    *,
+    claim_id: str,
+    now: datetime,
+    limit: int,
+    exclude_kinds: set[str] | None = None,
+    template_held: set[str] | None = None,
+    skip_ids: set[int] | None = None,
 ) -> list[OutboxMessage]:
     """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them; kinds whose
-    delivery is held (reminders.holds) are left alone."""
+    delivery is held (reminders.holds) are left alone, kinds whose template only is held are taken for people
+    whose window is open (a customer-service message can still carry them), ``skip_ids`` not at all (rows this
+    run already gave back)."""
     real_now = utcnow()
     until = real_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
@@ -95,6 +104,15 @@ def claim(
         q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
         if exclude_kinds:
             q = q.where(OutboxMessage.kind.not_in(sorted(exclude_kinds)))
+        if template_held:
+            window_open = select(WechatIdentity.openid).where(
+                WechatIdentity.window_until > now, WechatIdentity.window_quota > WechatIdentity.window_sent
+            )
+            q = q.where(
+                or_(OutboxMessage.kind.not_in(sorted(template_held)), OutboxMessage.openid.in_(window_open))
+            )
+        if skip_ids:
+            q = q.where(OutboxMessage.id.not_in(sorted(skip_ids)))
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         ids = list(s.scalars(q))

@@ -99,7 +99,9 @@ def fit(key_type: str, value: Any, *, default_time: str = "") -> str:
     """The value as a key of this type may carry it: one line, the type's characters, within its limit, never
     empty. ``default_time`` (a time as push_time writes it) stands in for a time or date that cannot be read."""
     text = one_line(value)
-    if key_type == "character_string":  # digits, letters, symbols: no 汉字, no blanks (官方 answer, value table)
+    if (
+        key_type == "character_string"
+    ):  # digits, letters, symbols: no 汉字, no blanks (官方 answer, value table)
         text = "".join(ch for ch in text if ch.isascii() and ch.isprintable() and not ch.isspace())
     elif key_type == "number":
         text = "".join(ch for ch in text if ch.isdigit() or ch == ".")
@@ -114,7 +116,9 @@ def fit(key_type: str, value: Any, *, default_time: str = "") -> str:
     elif key_type == "amount":
         text = "".join(ch for ch in text if ch.isdigit() or ch in ".¥$元")
     elif key_type == "time":
-        text = _when(text, with_date=True, with_time=True) or _when(text, with_date=False, with_time=True) or ""
+        text = (
+            _when(text, with_date=True, with_time=True) or _when(text, with_date=False, with_time=True) or ""
+        )
         if text and ":" not in text:  # a date alone is no time: the end of that day
             text += " 23:59"
         text = text or default_time
