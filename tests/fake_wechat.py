@@ -19,7 +19,12 @@ within its key type's rule (else 47003); ``first``/``remark`` are not displayed 
 is what the phone shows, ``(label, value)`` per line of the content; ``refuse(endpoint, errcode)`` answers
 that errcode to every call until ``cure()`` (48001 unverified account, 40164 IP not whitelisted, …);
 ``media/get`` serves ``media`` by id (else 40007); ``template/get_all_private_template`` lists the registry.
-``qrcode/create`` makes permanent string-scene codes (1–64 characters, ``qr_limit`` of them, 48001 when
+The platform's edges (section "Push edges" at the end of the class): ``block(openid)`` (a user who switched off
+messages: 48002 on customer-service messages, template messages accepted and then a ``failed:user block``
+TEMPLATESENDJOBFINISH event, or 43101 at once), ``job_events`` / ``take_job_events()``, ``job_outcome``,
+``banned_templates`` (43116), customer-service texts over 2048 bytes (45002), empty or ill-typed template values
+(47003), 40164 from the token endpoints only, ``cgi-bin/token``, subscribe notifications without a subscription
+(43101). ``qrcode/create`` makes permanent string-scene codes (1–64 characters, ``qr_limit`` of them, 48001 when
 ``qr_permission`` is off) and ``showqrcode`` shows them — their rules and sources are in the section at the
 end of the class.
 
