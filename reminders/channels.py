@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from reminders.outbox_claims import record_parts_sent
 from reminders.render import render
 from reminders.template_values import template_data, values_of
+from reminders.wechat_port import WechatApi
 from storage.models import OutboxMessage, WechatIdentity
 from storage.outbox import push_time
 from storage.push_links import create_link, create_links
@@ -297,3 +299,16 @@ def link_for(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
             days=lx.config["wechat"]["push_link_days"],
         )
     return f"{lx.config.public_url}/m/{token}"
+
+
+def send_text_parts(lx: Lianxin, client: WechatApi, m: OutboxMessage, claim_id: str) -> int:
+    """Send ``m`` as customer-service text, in parts when longer than ``[wechat] custom_text_max_bytes``;
+    returns how many window messages went. Each part sent is recorded on the row, so a retry after a temporary
+    error goes on from the next part instead of sending the first ones twice."""
+    parts = split_text(str((m.payload or {}).get("text", "")), lx.config["wechat"]["custom_text_max_bytes"])
+    done = int((m.payload or {}).get("parts_sent") or 0)
+    for i in range(done, len(parts)):
+        client.send_text(m.openid, parts[i])
+        if i + 1 < len(parts):
+            record_parts_sent(lx, m, claim_id, i + 1)
+    return len(parts) - done

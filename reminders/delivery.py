@@ -1,30 +1,37 @@
-"""Delivery of the outbox to WeChat (claims in outbox_claims.py, the channel in channels.py, media in media.py).
+"""Delivery of the outbox to WeChat (claims in outbox_claims.py, the channel in channels.py, media in media.py,
+pushes to people who cannot be reached in undeliverable.py).
 
 One dispatch run:
+0. makes due again the pushes of people who refused messages and wrote to us since, and drops as ``expired``
+   every reminder whose period is over (outbox_claims: ``requeue_refused``, ``expire_stale``) — held or not.
 1. claims due rows: ``pending`` rows whose next attempt has come, and ``sending`` rows whose claim expired
    (their dispatcher died). PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so several dispatchers share the
    queue; SQLite: a database lease so one dispatcher works at a time. Claimed rows get ``sending`` with a
    ``claimed_until`` lease, in a short committed transaction — a dispatcher killed mid-batch loses nothing,
    its rows are claimed again once the lease runs out.
-2. chooses the channel per recipient: a customer-service message while the 48-hour window is open and its
-   quota (``[wechat] custom_quota_per_window``) is not spent, else a template message. When one person has
-   more pending messages than quota left, they are merged into one digest (the others become ``merged``).
+2. chooses the channel per recipient (channels.plan_person): customer-service messages while the 48-hour window
+   is open and its messages (``[wechat] custom_quota_per_window``) last — a long text in parts of at most
+   ``custom_text_max_bytes``, what does not fit merged into digests that fit — else template messages.
 3. sends each message and records the answer in a one-row UPDATE (conditional on the claim). A message can
    thus go out twice only if the process dies between WeChat's answer and that UPDATE — and then not a
    template message sent again within 10 minutes: it carries the row's id as WeChat's ``client_msg_id``
    (防重入 id), so WeChat shows it once. A customer-service message has no such id and may show twice.
 
 Errors: temporary (5xx, timeouts, -1) → back-off ``retry_base_seconds * 2^(attempts-1)`` up to 1 h, and
-``failed`` after ``max_attempts``; 45015/45047 → the same message as a template at once; 43004 → the person
-is marked unreachable, the office and the sender told; 48002/43101 (they switched off the account's messages) →
-the push ``refused``, the person marked, the office told once, their pushes kept untried until they write again
-(a ``TEMPLATESENDJOBFINISH`` event ``failed:user block`` does the same afterwards, handlers/events.py); a
-villager's request that cannot reach its cadre goes to the office (handlers/request_routing.py); 45009 → delivery pauses (lease ``delivery-paused``)
-until local midnight or ``quota_pause_hours``; account-level faults (48001, 40164, 40125/40013, 40037 or no
-template, 45011) → delivery of that kind or of all is held, nothing failed (reminders/holds.py); anything
-else → ``failed`` at once (``lianxin outbox --failed``). A template message carries the push's named values
-on the configured keys (reminders/template_values.py) and a link to the whole message (storage/push_links.py).
+``failed`` after ``max_attempts``; 45015/45047 (recorded on the window) and 45002 → the same message as a
+template at once; 43004 → the person is marked unreachable, the office and the sender told; 48002/43101 (they
+switched off the account's messages) → the push ``refused``, the person marked, the office told once, their
+pushes kept untried until they write again (a ``TEMPLATESENDJOBFINISH`` event ``failed:user block`` does the
+same afterwards, handlers/events.py); a villager's request that cannot reach its cadre goes to the office
+(handlers/request_routing.py); 45009 → delivery pauses until local midnight or ``quota_pause_hours``
+(holds.pause_for_quota); account-level faults (48001, 40164, 40125/40013, 45011) hold all delivery and template
+faults (40037 or no template, 47003, 43116, 48004) the kind's template messages, nothing failed
+(reminders/holds.py); anything else → ``failed`` at once (``lianxin outbox --failed``). A digest never outlives
+the send that carries it: any other outcome takes it apart (channels.unmerge). A template message carries the
+push's named values on the configured keys (reminders/template_values.py) and a link to the whole message
+(storage/push_links.py).
 """
+
 
 from __future__ import annotations
 
@@ -35,10 +42,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from handlers import request_routing, unreachable_notices
 from reminders import holds, lease
 from reminders.channels import (
     is_digest,
@@ -47,24 +50,24 @@ from reminders.channels import (
     merge,
     plan_person,
     recipients,
-    split_text,
+    send_text_parts,
     template_for,
     unmerge,
     window_refused,
 )
+from reminders.holds import PAUSE_LEASE, paused_until  # noqa: F401 - re-exported (45009 pauses all)
 from reminders.outbox_claims import (
     CLAIM_SECONDS,
     claim,
     expire_stale,
-    finish,
     record_failed,
-    record_parts_sent,
     record_retry,
     record_sent,
     release,
     requeue_refused,
 )
-from reminders.render import render
+from reminders.outbox_listing import list_outbox, outbox_counts, retry  # noqa: F401 - re-exported
+from reminders.undeliverable import mark_refused, mark_unreachable_on_send, undeliverable
 from reminders.wechat_port import (
     CONTENT_TOO_LONG,
     DAILY_QUOTA,
@@ -75,19 +78,13 @@ from reminders.wechat_port import (
     WechatApi,
     WechatError,
 )
-from storage.audit import record
 from storage.db import is_sqlite
-from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
-from storage.outbox import enqueue
-from storage.reachability import REFUSED as REFUSED_REASON
-from storage.reachability import mark_unreachable
+from storage.models import OutboxMessage
 from storage.runtime import Lianxin
-from storage.tasks import office_recipients
 from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.delivery")
 
-PAUSE_LEASE = "delivery-paused"
 SQLITE_LEASE = "dispatcher-sqlite"
 
 
@@ -125,11 +122,6 @@ class DispatchResult:
 
 def _worker_id() -> str:
     return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def paused_until(lx: Lianxin) -> datetime | None:
-    held = lease.holder_of(lx.engine, PAUSE_LEASE, now=utcnow())
-    return held[1] if held else None
 
 
 def configured(lx: Lianxin) -> bool:
@@ -272,7 +264,7 @@ def _deliver_batch(
         r = people[openid]
         if r.unreachable:
             for m in msgs:
-                _undeliverable(lx, m, claim_id, r.reason or "无法送达", now, refuses=r.refuses)
+                undeliverable(lx, m, claim_id, r.reason or "无法送达", now, refuses=r.refuses)
                 result.failed += 1
             continue
         for group, channel in plan_person(
@@ -359,7 +351,7 @@ def _send_one(
     try:
         if channel == "custom":
             try:
-                parts_sent = _send_text_parts(lx, client, m, claim_id)
+                parts_sent = send_text_parts(lx, client, m, claim_id)
             except WechatError as e:
                 if (e.errcode not in FALLBACK_TO_TEMPLATE and e.errcode != CONTENT_TOO_LONG) or isinstance(
                     e, TransientError
@@ -407,7 +399,7 @@ def _send_one(
         if is_digest(m):
             m = unmerge(lx, m, claim_id)
         if e.errcode in DAILY_QUOTA:
-            _pause(lx, now)
+            holds.pause_for_quota(lx)
             raise _Pause() from None
         fault = holds.fault_for(e.errcode)
         if fault is not None:
@@ -418,9 +410,9 @@ def _send_one(
             m.last_error = str(e)
             raise _Hold(scope, fault.template_only and scope != "all") from None
         if e.errcode in UNREACHABLE:
-            _mark_unreachable(lx, m, claim_id, e, now)
+            mark_unreachable_on_send(lx, m, claim_id, e, now)
         elif e.errcode in REFUSED:
-            _mark_refused(lx, m, claim_id, e, now)
+            mark_refused(lx, m, claim_id, e, now)
         else:
             record_failed(lx, m, claim_id, str(e))
         result.failed += 1
@@ -433,177 +425,3 @@ def _send_one(
     else:
         result.sent_template += 1
     return channel
-
-
-def _send_text_parts(lx: Lianxin, client: WechatApi, m: OutboxMessage, claim_id: str) -> int:
-    """Send ``m`` as customer-service text, in parts when longer than ``[wechat] custom_text_max_bytes``;
-    returns how many window messages went. Each part sent is recorded on the row, so a retry after a temporary
-    error goes on from the next part instead of sending the first ones twice."""
-    parts = split_text(str((m.payload or {}).get("text", "")), lx.config["wechat"]["custom_text_max_bytes"])
-    done = int((m.payload or {}).get("parts_sent") or 0)
-    for i in range(done, len(parts)):
-        client.send_text(m.openid, parts[i])
-        if i + 1 < len(parts):
-            record_parts_sent(lx, m, claim_id, i + 1)
-    return len(parts) - done
-
-
-def _pause(lx: Lianxin, now: datetime) -> None:
-    hours = lx.config["wechat"]["quota_pause_hours"]
-    real = utcnow()
-    if hours > 0:
-        until = real + timedelta(hours=hours)
-    else:
-        tz = lx.config.tz
-        local = real.astimezone(tz)
-        until = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    log.warning("45009: WeChat API daily quota spent; delivery paused until %s", until.isoformat())
-    lease.set_until(lx.engine, PAUSE_LEASE, "45009", until)
-
-
-def _undeliverable(
-    lx: Lianxin, m: OutboxMessage, claim_id: str, reason: str, now: datetime, *, refuses: bool = False
-) -> None:
-    """A push to someone already known to be unreachable: no call to WeChat. A villager's request to a cadre
-    goes to the office instead (handlers/request_routing.py); a push to someone who refuses messages waits
-    (``refused``) until they write to us again; anything else fails, saying why."""
-    with lx.session() as s:
-        rerouted = _reroute_request(s, lx, m, reason, now)
-        note = f"unreachable: {reason}" + ("（诉求已转办公室）" if rerouted else "")
-        status = "refused" if refuses and not rerouted else "failed"
-        attempts = m.attempts + (status == "failed")
-        finish(s, m, claim_id, status=status, attempts=attempts, last_error=note)
-
-
-def _mark_refused(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
-    """48002/43101: the person switched off the account's messages. The push is kept (``refused``) and so are
-    their others, untried, until they write to us again (outbox_claims.requeue_refused); the office is told
-    once; a villager's request to such a cadre goes to the office."""
-    reason = f"{REFUSED_REASON}（{e.errcode}）"
-    with lx.session() as s:
-        rerouted = _reroute_request(s, lx, m, reason, now)
-        finish(
-            s,
-            m,
-            claim_id,
-            status="failed" if rerouted else "refused",
-            attempts=m.attempts + 1,
-            last_error=str(e) + ("（诉求已转办公室）" if rerouted else ""),
-        )
-        ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
-        if ident is not None and mark_unreachable(ident, reason, unfollowed=False, now=now):
-            unreachable_notices.refuses_messages(s, ident, reason=reason, config=lx.config, now=now)
-
-
-def _reroute_request(s: Session, lx: Lianxin, m: OutboxMessage, reason: str, now: datetime) -> bool:
-    """A villager's request (kind ``request``) that cannot reach its cadre: to the office, the villager told."""
-    number = str(((m.payload or {}).get("template") or {}).get("number", ""))
-    if m.kind != "request" or not number.isdigit():
-        return False
-    ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
-    if ident is None or ident.kind != "cadre":
-        return False  # the office's own copy of a request (its account unreachable) is not sent on again
-    return request_routing.reroute(
-        s, number=int(number), reason=reason, key=m.idempotency_key, config=lx.config, now=now
-    )
-
-
-def _mark_unreachable(lx: Lianxin, m: OutboxMessage, claim_id: str, e: WechatError, now: datetime) -> None:
-    reason = f"{e.errcode} 用户已取消关注" if e.errcode == 43004 else str(e)
-    with lx.session() as s:
-        rerouted = _reroute_request(s, lx, m, reason, now)
-        finish(
-            s,
-            m,
-            claim_id,
-            status="failed",
-            attempts=m.attempts + 1,
-            last_error=str(e) + ("（诉求已转办公室）" if rerouted else ""),
-        )
-        ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
-        who = m.openid
-        if ident is not None:
-            mark_unreachable(ident, reason, unfollowed=e.errcode == 43004, now=now)
-            if ident.cadre_id:
-                c = s.get(Cadre, ident.cadre_id)
-                who = f"干部 {c.name}（{c.phone}）" if c else who
-            elif ident.household_id:
-                h = s.get(Household, ident.household_id)
-                who = f"农户 {h.head_name}" if h else who
-        for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
-            if openid == m.openid:
-                continue
-            enqueue(
-                s,
-                openid=openid,
-                kind="notice",
-                text=render(
-                    "unreachable_notice", who=who, reason=reason, text=(m.payload or {}).get("text", "")
-                ),
-                key=f"unreachable:{m.openid}:{openid}",
-            )
-        sender = None if rerouted else _sender_of(s, m)  # a rerouted request's villager hears it from there
-        if sender is not None and sender != m.openid:
-            # Whoever the message came from (the cadre who answered, the villager who asked) learns it did not
-            # arrive, so they can phone instead.
-            enqueue(
-                s,
-                openid=sender,
-                kind="notice",
-                key=f"unreachable-sender:{m.id}",
-                text=render("unreachable_sender", who=who, text=(m.payload or {}).get("text", "")),
-            )
-
-
-def _sender_of(s: Session, m: OutboxMessage) -> str | None:
-    """The openid of whoever a relayed message came from: a reply's cadre, a request's villager."""
-    number = str(((m.payload or {}).get("template") or {}).get("number", ""))
-    if m.kind not in ("reply", "request") or not number.isdigit():
-        return None
-    req = s.scalar(select(VillagerRequest).where(VillagerRequest.number == int(number)))
-    if req is None:
-        return None
-    if m.kind == "request":
-        ident = s.get(WechatIdentity, req.identity_id)
-        return ident.openid if ident is not None and not ident.unreachable else None
-    return s.scalar(
-        select(WechatIdentity.openid)
-        .where(
-            WechatIdentity.cadre_id == req.cadre_id,
-            WechatIdentity.kind == "cadre",
-            WechatIdentity.unreachable.is_(False),
-        )
-        .limit(1)
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Listing for `lianxin outbox` and the console
-# --------------------------------------------------------------------------------------------------
-
-
-def list_outbox(
-    session: Session, *, failed_only: bool = False, status: str | None = None, limit: int = 100
-) -> list[OutboxMessage]:
-    q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    if failed_only or status:
-        q = q.where(OutboxMessage.status == (status or "failed"))
-    return list(session.scalars(q))
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    return dict(
-        session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-    )
-
-
-def retry(session: Session, message_id: int, *, now: datetime, actor: str = "cli") -> OutboxMessage:
-    """Put a failed message back in the queue (after the cause was fixed)."""
-    m = session.get(OutboxMessage, message_id)
-    if m is None:
-        raise ValueError(f"没有编号为 {message_id} 的消息")
-    if m.status != "failed":
-        raise ValueError(f"消息 {message_id} 的状态是 {m.status}，只有失败的消息可以重发")
-    m.status, m.attempts, m.next_attempt_at, m.claimed_by, m.claimed_until = "pending", 0, now, None, None
-    record(session, actor=actor, action="outbox.retry", target=f"outbox:{message_id}")
-    return m

@@ -16,6 +16,7 @@ the held messages are delivered, each once. ``lianxin outbox --resume`` probes a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,11 +24,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from reminders import lease
 from reminders.render import render
 from storage.models import DeliveryHold
 from storage.outbox import enqueue
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
+from storage.timestamps import utcnow
+
+log = logging.getLogger("lianxin.delivery")
 
 
 @dataclass(frozen=True)
@@ -261,3 +266,27 @@ def resume_now(lx: Lianxin, now: datetime) -> int:
         for row in rows:
             row.next_probe_at = now
         return len(rows)
+
+
+# 45009 (the day's API calls spent) pauses all delivery with a lease until local midnight (real time: WeChat's
+# day), or [wechat] quota_pause_hours.
+PAUSE_LEASE = "delivery-paused"
+
+
+def paused_until(lx: Lianxin) -> datetime | None:
+    held = lease.holder_of(lx.engine, PAUSE_LEASE, now=utcnow())
+    return held[1] if held else None
+
+
+def pause_for_quota(lx: Lianxin) -> None:
+    """45009: the API's calls for today are spent; nothing goes until local midnight (or quota_pause_hours)."""
+    hours = lx.config["wechat"]["quota_pause_hours"]
+    real = utcnow()
+    if hours > 0:
+        until = real + timedelta(hours=hours)
+    else:
+        tz = lx.config.tz
+        local = real.astimezone(tz)
+        until = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    log.warning("45009: WeChat API daily quota spent; delivery paused until %s", until.isoformat())
+    lease.set_until(lx.engine, PAUSE_LEASE, "45009", until)
