@@ -195,3 +195,35 @@ def test_a_refused_card_push_no_longer_counts_as_delivered(chat: Chat, fake):
     assert chat.one(select(TaskAssignment.status)) == "delivered"
     _deliver_job_events(chat, fake)
     assert chat.one(select(TaskAssignment.status)) == "pending"
+
+
+def test_a_card_cancelled_while_its_cadre_refuses_messages_is_not_sent_when_they_write_again(
+    chat: Chat, fake
+):
+    from handlers import task_notices
+    from storage.tasks import cancel_task
+
+    fake.interact("o-li")
+    fake.block("o-li")
+    with chat.lx.session() as s:
+        card = task_notices.create_task(
+            s,
+            title="冬季防火",
+            body="入户宣传",
+            deadline=chat.clock() + timedelta(days=3),
+            targets=[f"cadre:{PHONE}"],
+            actor="test",
+            now=chat.clock(),
+            tz=chat.lx.config.tz,
+        )
+    dispatch_outbox(chat.lx)
+    _deliver_job_events(chat, fake)  # whichever way it went, WeChat says the cadre refused it
+    [row] = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "task"))
+    assert row.status == "refused"
+    with chat.lx.session() as s:
+        cancel_task(s, number=card.number, actor="test", now=chat.clock())
+    fake.unblock("o-li")
+    chat.wc.text("o-li", "任务")
+    dispatch_outbox(chat.lx)
+    assert not chat.all(select(OutboxMessage).where(OutboxMessage.kind == "task"))
+    assert not any("冬季防火" in t for t in fake.texts_to("o-li"))
