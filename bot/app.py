@@ -19,6 +19,7 @@ from bot.wechat import endpoint
 from bot.wechat.api import WechatClient
 from console import web as console_web
 from console.documents import report as report_document
+from reminders import delivery, holds
 from storage.config import Config, load_config
 from storage.db import make_engine, make_sessionmaker
 from storage.runtime import Lianxin
@@ -53,7 +54,28 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
                 conn.execute(text("SELECT 1"))
         except Exception as e:  # noqa: BLE001 - a health check reports, it does not raise
             return jsonify({"status": "error", "database": str(e.__class__.__name__)}), 503
-        return jsonify({"status": "ok"})
+        # 200 while serving: held delivery is the account's fault, not the process's; monitoring alerts on
+        # "delivery" != "ok" (docs/pushes.md)
+        held = holds.current(lx)
+        paused = delivery.paused_until(lx)
+        return jsonify(
+            {
+                "status": "ok",
+                "delivery": "held" if held else "paused" if paused else "ok",
+                "holds": [
+                    {
+                        "scope": h.scope,
+                        "errcode": h.errcode,
+                        "reason": h.why,
+                        "todo": h.todo,
+                        "since": h.since.isoformat(),
+                        "next_probe_at": h.next_probe_at.isoformat(),
+                    }
+                    for h in held
+                ],
+                **({"paused_until": paused.isoformat()} if paused else {}),
+            }
+        )
 
     endpoint.register(app, lx)
     console_web.register(app, lx)

@@ -97,6 +97,9 @@ _IDENT = WechatIdentity.__table__
 # A user's own message always opens a new 5-message / 48-hour window (quotas do not add up, and nothing an
 # event opens is longer), so for the common case the identity's SELECT and its window UPDATE are one
 # statement: UPDATE … RETURNING the whole row, which becomes the ORM object without a SELECT.
+# The same statement makes the person reachable again (storage/reachability.py): one writes only to an account
+# one follows, and someone who had switched off its messages and writes again is tried again — their pushes
+# kept back as ``refused`` are due again at the next dispatch (reminders/outbox_claims.requeue_refused).
 _OPEN_USER_WINDOW = (
     update(_IDENT)
     .where(_IDENT.c.openid == bindparam("b_openid"))
@@ -106,6 +109,10 @@ _OPEN_USER_WINDOW = (
         window_until=bindparam("b_until"),
         window_quota=USER_MESSAGE_WINDOW[0],
         window_sent=0,
+        subscribed=True,
+        unsubscribed_at=None,
+        unreachable=False,
+        unreachable_reason=None,
     )
     .returning(*_IDENT.c)
 )

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from handlers.render import mask_phone
+from reminders import holds
 from reminders import media as media_files
 from storage.cards import mask_openid
 from storage.offline import CHANNELS
@@ -67,6 +68,8 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["ffmpeg_missing"] = lambda: (
         media_files.ffmpeg_path() is None
     )  # voice: say so, don't fail silently
+    # held delivery, for the banner of every page (base.html; only for accounts that can act on it)
+    app.jinja_env.globals["delivery_holds"] = lambda: holds.current(current_app.config["LIANXIN"])
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
     app.jinja_env.globals["CHANNEL_ZH"] = CHANNELS
@@ -89,6 +92,8 @@ STATUS_ZH = {
     "sent": "已发送",
     "failed": "发送失败",
     "merged": "已合并",
+    "expired": "已过期未发",
+    "refused": "对方拒收",
     # lights
     "green": "正常",
     "yellow": "临期",

@@ -10,13 +10,30 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from storage.models import RequestReply, VillagerRequest
+from storage.models import Attachment, RequestReply, VillagerRequest
 from storage.push_links import find_link
 
 links = Blueprint("push_links", __name__, template_folder="templates")
 
 TITLES = {"task": "督办卡", "reminder": "提醒", "request": "群众诉求", "reply": "诉求答复", "notice": "通知"}
+
+
+def request_media(session: Session, request_id: int) -> list[dict[str, Any]]:
+    """The photos and voice of request ``request_id`` for its page (console/push_media.py serves them): id,
+    kind, and whether the file is here yet (it is fetched from WeChat within minutes of arriving)."""
+    rows = session.scalars(
+        select(Attachment)
+        .where(
+            Attachment.owner_type == "request",
+            Attachment.owner_id == request_id,
+            Attachment.media_type.in_(("image", "voice")),
+        )
+        .order_by(Attachment.id)
+    )
+    return [{"id": a.id, "kind": a.media_type, "ready": bool(a.stored_path)} for a in rows]
 
 
 @links.get("/m/<token>")
@@ -41,6 +58,8 @@ def show(token: str) -> Any:
                     "at": req.created_at.astimezone(lx.config.tz),
                     "status": req.status,
                     "replies": [(r.created_at.astimezone(lx.config.tz), r.text) for r in replies],
+                    # the request's photo and voice, shown and played from /m/<token>/media/<id>
+                    "media": request_media(s, req.id),
                 }
         page = render_template(
             "push/link.html",
@@ -50,6 +69,7 @@ def show(token: str) -> Any:
             at=link.created_at.astimezone(lx.config.tz),
             thread=thread,
             expires=link.expires_at.astimezone(lx.config.tz),
+            token=token,
         )
     resp = current_app.make_response(page)
     # Nobody else's business: no caching by proxies, no referrer leaking the token, not indexed.

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from console import access, filters, push_links  # noqa: F401  - access: before_request hooks
+from console import access, filters, push_links, push_media  # noqa: F401  - access: before_request hooks
 from console.blueprint import bp
 from console.views import (  # noqa: F401  - importing a view module attaches its routes
     audit,

@@ -41,7 +41,13 @@ class Message:
         """WeChat retries carry the same MsgId; events have none, so sender + CreateTime + event."""
         if self.msg_id:
             return f"msg:{self.msg_id}"
-        return f"evt:{self.openid}:{int(self.create_time.timestamp())}:{self.event or self.kind}"
+        key = f"evt:{self.openid}:{int(self.create_time.timestamp())}:{self.event or self.kind}"
+        # Two template messages to one person end in the same second: their TEMPLATESENDJOBFINISH events differ
+        # only by MsgID (the template message's msgid), so it is part of the key.
+        receipt = (
+            self.raw.get("MsgID") or self.raw.get("MsgId") if self.event == "TEMPLATESENDJOBFINISH" else None
+        )
+        return f"{key}:{str(receipt).strip()[:24]}" if receipt else key
 
 
 class Outbox:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import request_routing, unreachable_notices
 from handlers.base import Context, Message, Route, Router, anyone
+from handlers.common import cadre_of, is_cadre
 from handlers.guide import show
+from storage import push_receipts
+from storage.push_receipts import TEMPLATE_JOB_FINISHED
+from storage.reachability import REFUSED, UNFOLLOWED, mark_reachable, mark_unreachable
 
 
 def _event(name: str) -> Any:
@@ -17,23 +22,56 @@ def _event(name: str) -> Any:
 
 
 def subscribe(ctx: Context, msg: Message) -> str:
-    ident = ctx.identity
-    ident.subscribed = True
-    ident.unsubscribed_at = None
-    ident.unreachable = False
-    ident.unreachable_reason = None
+    mark_reachable(ctx.identity)
     ctx.session.flush()
     return show(ctx, msg)
 
 
 def unsubscribe(ctx: Context, msg: Message) -> None:
     ident = ctx.identity
-    ident.subscribed = False
-    ident.unsubscribed_at = ctx.now()
-    ident.unreachable = True
-    ident.unreachable_reason = "取消关注"
+    newly = mark_unreachable(ident, UNFOLLOWED, unfollowed=True, now=ctx.now())
+    if newly and is_cadre(ctx):
+        # Nothing reaches this cadre any more: the office hears it now, not when a push fails; their villagers'
+        # requests go to the office from now on (handlers/request_routing.py).
+        unreachable_notices.cadre_unreachable(
+            ctx.session, ident, cadre_of(ctx), unfollowed=True, config=ctx.config, now=ctx.now()
+        )
     ctx.session.flush()
     return None  # WeChat delivers nothing to an account that just unfollowed
+
+
+def template_finished(ctx: Context, msg: Message) -> None:
+    """WeChat's late word on a template message (``TEMPLATESENDJOBFINISH``, storage/push_receipts.py): a push
+    that failed after all is marked; one the person refused marks them as refusing messages (no more tries until
+    they write to us; the office told once) and a villager's request that never reached its cadre goes to the
+    office. Nothing is said back: the event is WeChat's, not the person's."""
+    raw = msg.raw
+    msgid = (raw.get("MsgID") or raw.get("MsgId") or "").strip()
+    status = (raw.get("Status") or "").strip()
+    row = push_receipts.template_job_finished(
+        ctx.session, openid=ctx.identity.openid, msgid=msgid, status=status
+    )
+    if row is None or row.status != "refused":
+        return None
+    ident = ctx.identity
+    reason = f"{REFUSED}（{status}）"
+    if mark_unreachable(ident, reason, unfollowed=False, now=ctx.now()):
+        unreachable_notices.refuses_messages(
+            ctx.session, ident, reason=reason, config=ctx.config, now=ctx.now()
+        )
+    number = str(((row.payload or {}).get("template") or {}).get("number", ""))
+    if row.kind == "request" and is_cadre(ctx) and number.isdigit():
+        if request_routing.reroute(
+            ctx.session,
+            number=int(number),
+            reason=reason,
+            key=row.idempotency_key,
+            config=ctx.config,
+            now=ctx.now(),
+        ):
+            row.status, row.last_error = "failed", f"{row.last_error}（诉求已转办公室）"
+    ctx.session.flush()
+    return None
 
 
 def other_event(ctx: Context, msg: Message) -> None:
@@ -51,6 +89,7 @@ router = Router(
     (
         Route("events.subscribe", _event("subscribe"), subscribe),
         Route("events.unsubscribe", _event("unsubscribe"), unsubscribe),
+        Route("events.template_finished", _event(TEMPLATE_JOB_FINISHED), template_finished),
         Route("events.other", _any_event, other_event),
     ),
 )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from handlers import card_limits, keywords
+from handlers import card_limits, keywords, request_routing
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
@@ -222,20 +222,23 @@ def create_request(ctx: Context, msg: Message) -> str:
                 created_at=ctx.now(),
             )
         )
-    target = cadre_openid(ctx.session, cadre.id)
-    if target is not None:
-        ctx.outbox.enqueue(
-            target,
-            "request",
-            ctx.render(
-                "request_push", request=request, household=household, role=ROLES.get(request.role or "", "")
-            ),
-            key=f"request:{request.id}:cadre",
-            template=request_values(request, ctx.config.tz, household),
-        )
+    # to the cadre, or to the office when the cadre's WeChat cannot be reached (handlers/request_routing.py)
+    went = request_routing.forward(
+        ctx.session,
+        request=request,
+        household=household,
+        cadre=cadre,
+        cadre_text=ctx.render(
+            "request_push", request=request, household=household, role=ROLES.get(request.role or "", "")
+        ),
+        config=ctx.config,
+    )
     ctx.session.flush()
     return ctx.render(
-        "request_received", request=request, cadre=cadre, role=ROLES.get(request.role or "", "")
+        "request_received_office" if went == request_routing.TO_OFFICE else "request_received",
+        request=request,
+        cadre=cadre,
+        role=ROLES.get(request.role or "", ""),
     )
 
 

@@ -18,6 +18,7 @@ from reminders.reminding import (
     Reminder,
     already,
     bound_cadres,
+    end_of_day,
     notify_office,
     office_recipients,
     on_leave,
@@ -84,6 +85,7 @@ def duty_reminders(lx: Any, now: datetime) -> JobResult:
                     openids[cid],
                     render("duty_reminder", cadre_name=u.name, items=items),
                     values={"what": what, "due": f"{_date_text(first_due)} 23:59"},
+                    expires_at=end_of_day(day, lx.config.tz),  # it counts the days left from today
                 )
             )
         sent, skipped = remind_many(s, todo, now=now)

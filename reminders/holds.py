@@ -3,7 +3,8 @@
 Some answers say nothing about one message and no retry of it can cure them: the account lacks the permission
 (48001: template and customer-service messages are for verified service accounts, docs/wechat-rules.md §8), the
 server's IP is not whitelisted (40164), the AppID/AppSecret is wrong (40013/40125, §1a), the template id is
-unknown (40037, §4a) or none is configured. Failing each queued message for them would empty the queue one
+unknown (40037, §4a) or none is configured, the template's keys do not match the configured fields (47003), the
+template is banned (43116) or the template API is (48004). Failing each queued message for them would empty the queue one
 message at a time. Instead delivery of that kind (or of all: ``scope``) is held in ``delivery_hold``:
 the message that met the fault goes back to ``pending`` untouched, the others are not even claimed, the office
 is told once (one notice, queued when the hold begins), the console's delivery page and ``lianxin outbox``
@@ -15,6 +16,7 @@ the held messages are delivered, each once. ``lianxin outbox --resume`` probes a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,11 +24,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from reminders import lease
 from reminders.render import render
 from storage.models import DeliveryHold
 from storage.outbox import enqueue
 from storage.runtime import Lianxin
 from storage.tasks import office_recipients
+from storage.timestamps import utcnow
+
+log = logging.getLogger("lianxin.delivery")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class Fault:
     scope: str  # "all" | "kind"
     why: str
     todo: str
+    # The fault is the kind's template's (its id, its keys, a ban): customer-service messages of that kind, to
+    # people whose 48-hour window is open, still go while the template messages wait.
+    template_only: bool = False
 
 
 NO_TEMPLATE = 0  # our own code for "no template id configured"
@@ -62,11 +71,38 @@ FAULTS: dict[int, Fault] = {
         "kind",
         "模板 ID 无效（40037）：公众号里没有这个模板",
         "在公众号后台“模板消息 → 我的模板”核对，改正 config.toml 中的 [wechat.templates.{kind}] id",
+        template_only=True,
     ),
     NO_TEMPLATE: Fault(
         "kind",
         "没有配置模板 ID",
         "在公众号后台选用模板，填入 config.toml 中的 [wechat.templates.{kind}] id（见 docs/deploy.md）",
+        template_only=True,
+    ),
+    # 47003 "模板参数不准确，可能为空或者不满足规则，errmsg会提示具体是哪个字段出错" (argument invalid; WxJava
+    # WxMpErrorMsgEnum CODE_47003): every value is fitted to its key's type (reminders/template_values.py), so
+    # what is left is the mapping — a key the template does not have, or of another type than its name says.
+    47003: Fault(
+        "kind",
+        "模板字段与配置不符（47003）：微信拒收了某个字段的取值",
+        "执行 lianxin wechat check 核对 [wechat.templates.{kind}] fields 与模板的字段（字段名和类型），"
+        "改正后重启并执行 lianxin outbox --resume",
+        template_only=True,
+    ),
+    # 43116 "该模板因滥用被限制下发" (WxJava WeChatApiResultEnumeration CODE_43116): this template may not be sent.
+    43116: Fault(
+        "kind",
+        "该模板因被投诉滥用已被微信限制下发（43116）",
+        "在公众号后台“模板消息”选用另一个合适的模板，改 config.toml 中的 [wechat.templates.{kind}] id 和 "
+        "fields，重启后执行 lianxin outbox --resume",
+        template_only=True,
+    ),
+    # 48004 "api接口被封禁，请登录mp.weixin.qq.com查看详情" (WxJava WxMpErrorMsgEnum CODE_48004).
+    48004: Fault(
+        "kind",
+        "模板消息接口被微信封禁（48004）",
+        "登录 mp.weixin.qq.com 查看封禁原因并申诉；解封后执行 lianxin outbox --resume",
+        template_only=True,
     ),
     45011: Fault("all", "接口调用过于频繁（45011，每分钟限额）", "无需处理：一分钟后自动继续"),
 }
@@ -86,7 +122,46 @@ def describe(hold: DeliveryHold) -> tuple[str, str]:
     kind = hold.scope if hold.scope != "all" else ""
     if fault is None:
         return hold.reason, "lianxin outbox --resume"
+    if hold.errcode == 47003:  # WeChat's errmsg names the key ("data.thing2.value invalid")
+        return f"{fault.why}：{hold.reason}", fault.todo.format(kind=kind)
     return fault.why, fault.todo.format(kind=kind)
+
+
+@dataclass(frozen=True)
+class HoldView:
+    """A hold as people are told of it: the console's banner on every page, /healthz, the delivery page."""
+
+    scope: str
+    label: str  # 全部推送 | “task”类推送
+    errcode: int
+    why: str
+    todo: str
+    since: datetime
+    next_probe_at: datetime
+    template_only: bool  # customer-service messages of the kind still go to people whose window is open
+
+
+KIND_LABELS = {
+    "task": "督办卡",
+    "reminder": "提醒",
+    "request": "村民诉求",
+    "reply": "诉求答复",
+    "notice": "通知",
+}
+
+
+def current(lx: Lianxin) -> list[HoldView]:
+    """Every active hold, described: the one function the console's banner, the delivery page and /healthz use."""
+    out = []
+    for h in active(lx):
+        why, todo = describe(h)
+        label = "全部推送" if h.scope == "all" else f"{KIND_LABELS.get(h.scope, h.scope)}类推送"
+        out.append(
+            HoldView(
+                h.scope, label, h.errcode, why, todo, h.since, h.next_probe_at, is_template_only(h.errcode)
+            )
+        )
+    return out
 
 
 def active(lx: Lianxin) -> list[DeliveryHold]:
@@ -94,10 +169,19 @@ def active(lx: Lianxin) -> list[DeliveryHold]:
         return list(s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope)))
 
 
-def blocked(holds: list[DeliveryHold], now: datetime) -> tuple[bool, set[str]]:
-    """(everything held, kinds held) at ``now``: a hold whose probe time has come lets a batch through."""
+def blocked(holds: list[DeliveryHold], now: datetime) -> tuple[bool, set[str], set[str]]:
+    """(everything held, kinds held, kinds whose template messages only are held) at ``now``: a hold whose
+    probe time has come lets a batch through. A kind held for its template (``Fault.template_only``) still goes
+    as customer-service messages to people whose window is open: the channel that is not held."""
     waiting = [h for h in holds if h.next_probe_at > now]
-    return any(h.scope == "all" for h in waiting), {h.scope for h in waiting if h.scope != "all"}
+    kinds = {h.scope for h in waiting if h.scope != "all"}
+    template_only = {h.scope for h in waiting if h.scope in kinds and is_template_only(h.errcode)}
+    return any(h.scope == "all" for h in waiting), kinds - template_only, template_only
+
+
+def is_template_only(errcode: int) -> bool:
+    fault = FAULTS.get(errcode)
+    return fault is not None and fault.template_only
 
 
 def hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
@@ -182,3 +266,27 @@ def resume_now(lx: Lianxin, now: datetime) -> int:
         for row in rows:
             row.next_probe_at = now
         return len(rows)
+
+
+# 45009 (the day's API calls spent) pauses all delivery with a lease until local midnight (real time: WeChat's
+# day), or [wechat] quota_pause_hours.
+PAUSE_LEASE = "delivery-paused"
+
+
+def paused_until(lx: Lianxin) -> datetime | None:
+    held = lease.holder_of(lx.engine, PAUSE_LEASE, now=utcnow())
+    return held[1] if held else None
+
+
+def pause_for_quota(lx: Lianxin) -> None:
+    """45009: the API's calls for today are spent; nothing goes until local midnight (or quota_pause_hours)."""
+    hours = lx.config["wechat"]["quota_pause_hours"]
+    real = utcnow()
+    if hours > 0:
+        until = real + timedelta(hours=hours)
+    else:
+        tz = lx.config.tz
+        local = real.astimezone(tz)
+        until = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    log.warning("45009: WeChat API daily quota spent; delivery paused until %s", until.isoformat())
+    lease.set_until(lx.engine, PAUSE_LEASE, "45009", until)

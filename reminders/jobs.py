@@ -26,6 +26,7 @@ from reminders.reminding import (
     Reminder,
     already,
     bound_cadres,
+    end_of_day,
     notify_office,
     office_recipients,
     on_leave,
@@ -130,6 +131,9 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                             "deadline": push_time(a.deadline, tz),
                             "office": lx.config["general"]["township"],
                         },
+                        # "due soon" is stale once the deadline passes (the overdue reminder takes over); the
+                        # overdue reminder is about an open card and keeps its place like the card itself
+                        expires_at=a.deadline if kind == "deadline_soon" else None,
                     )
                 )
         sent, skipped = remind_many(s, todo, now=now)
@@ -145,7 +149,17 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
             if mine:
                 listed = [{**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in mine]
                 text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
-                notify_office(s, res, "overdue_list", today.isoformat(), text, openids_, now=now)
+                # the next day's list replaces this one
+                notify_office(
+                    s,
+                    res,
+                    "overdue_list",
+                    today.isoformat(),
+                    text,
+                    openids_,
+                    now=now,
+                    expires_at=end_of_day(today, tz),
+                )
     return res
 
 
@@ -172,6 +186,7 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
             now=now,
             values={"what": "今天的民情日记", "due": f"{day.year}年{day.month}月{day.day}日 23:59"},
             text=lambda cadre: render("diary_reminder", cadre=cadre, day=day),
+            expires_at=end_of_day(day, lx.config.tz),  # "today's diary" means nothing tomorrow
         )
     return res
 
@@ -186,6 +201,7 @@ def _remind_cadres_who_owe(
     now: datetime,
     text: Callable[[Cadre], str],
     values: dict[str, str] | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
     """Remind every bound cadre not on leave on ``day`` and not in ``paid`` (those who did what is owed),
     once per (kind, cadre, day): the ones already reminded are counted as skipped."""
@@ -200,7 +216,17 @@ def _remind_cadres_who_owe(
         if f"cadre:{cid}" in done_before:
             res.skipped += 1
             continue
-        todo.append(Reminder(kind, f"cadre:{cid}", day.isoformat(), openid, text(cadres[cid]), values=values))
+        todo.append(
+            Reminder(
+                kind,
+                f"cadre:{cid}",
+                day.isoformat(),
+                openid,
+                text(cadres[cid]),
+                values=values,
+                expires_at=expires_at,
+            )
+        )
     sent, skipped = remind_many(s, todo, now=now)
     res.sent += sent
     res.skipped += skipped
@@ -233,6 +259,8 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
             text=lambda cadre: render(
                 "month_end_reminder", cadre=cadre, month_label=f"{day.month}月", days_left=days_left
             ),
+            # "N days left" is stale the next day (that day's reminder says it again); none after the month
+            expires_at=end_of_day(day, lx.config.tz),
         )
     return res
 
@@ -352,6 +380,7 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
             "merged": r.merged,
             "retried": r.retried,
             "failed": r.failed,
+            "expired": r.expired,
             "paused": r.paused,
             "busy": r.busy,
             "media": fetched,

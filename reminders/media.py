@@ -9,8 +9,9 @@ turns it into MP3 next to the original (``attachment-N.mp3``). Without ffmpeg th
 console says that ffmpeg is missing (``voice_playable``).
 
 A villager's photo or voice (a request) goes to the cadre as a customer-service ``image``/``voice`` message
-(media/upload, then message/custom/send) when the cadre's 48-hour window is open and has quota left; else
-only the text push (request_push, queued when the request arrived) carries it. Each attachment is forwarded
+(media/upload, then message/custom/send) when the cadre's 48-hour window is open and has quota left — and counts
+as one of the window's messages (``window_sent``); else only the text push (request_push, queued when the request
+arrived) carries it, and its link (``/m/<token>``, console/push_media.py) shows the photo and plays the voice. Each attachment is forwarded
 at most once: ``forwarded_at`` is claimed before sending (a crash between claim and send loses the forward,
 never doubles it — the text push still tells the cadre).
 """
@@ -29,7 +30,7 @@ from handlers.common import cadre_openid
 from reminders.channels import recipients
 from reminders.delivery import configured, make_client
 from reminders.wechat_port import Media, WechatApi, WechatError
-from storage.models import Attachment, VillagerRequest
+from storage.models import Attachment, VillagerRequest, WechatIdentity
 from storage.runtime import Lianxin
 
 MEDIA_WINDOW = timedelta(days=3)
@@ -243,4 +244,12 @@ def _forward(
         client.send_media(target, kind, media_id)
     except WechatError as e:
         return f"not forwarded ({e.errcode}): the text push carries it"
+    # one of the window's messages, as WeChat counts it (5 per user message): the next push knows it is spent
+    with lx.session() as s:
+        s.execute(
+            update(WechatIdentity)
+            .where(WechatIdentity.openid == target)
+            .values(window_sent=WechatIdentity.window_sent + 1)
+            .execution_options(synchronize_session=False)
+        )
     return "sent"

@@ -30,23 +30,73 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
 # --------------------------------------------------------------------------------------------------
 
 
+def expire_stale(lx: Lianxin, now: datetime) -> int:
+    """Drop every undelivered push whose period is over (``expires_at`` ≤ ``now``): status ``expired``, kept
+    for the record (the delivery page, ``lianxin outbox``). Held, paused, waiting for back-off or for a person
+    who refuses messages: a reminder of yesterday's diary is not delivered today. Returns how many."""
+    with lx.session() as s:
+        lease.write_lock(s)
+        res = s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status.in_(("pending", "refused")),
+                OutboxMessage.expires_at.is_not(None),
+                OutboxMessage.expires_at <= now,
+            )
+            .values(status="expired", claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(res.rowcount or 0)
+
+
+def requeue_refused(lx: Lianxin, now: datetime) -> int:
+    """Pushes kept back because their person refused messages (status ``refused``) are due again once that
+    person is reachable again: they wrote to us (bot.dispatch clears the mark) or followed anew. Returns how
+    many."""
+    with lx.session() as s:
+        lease.write_lock(s)
+        back = select(WechatIdentity.openid).where(
+            WechatIdentity.unreachable.is_(False), WechatIdentity.subscribed.is_(True)
+        )
+        res = s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "refused", OutboxMessage.openid.in_(back))
+            .values(status="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(res.rowcount or 0)
+
+
 def _due(now: datetime, real_now: datetime) -> Any:
-    return or_(
-        # A message never tried is always due (--now in the past must not hold back what was just queued);
-        # a retried one waits for its back-off, measured on the clock we were given.
-        and_(
-            OutboxMessage.status == "pending",
-            or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
+    return and_(
+        or_(
+            # A message never tried is always due (--now in the past must not hold back what was just queued);
+            # a retried one waits for its back-off, measured on the clock we were given.
+            and_(
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
+            ),
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
         ),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
+        # never a push whose period is over (expire_stale drops it)
+        or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
     )
 
 
 def claim(
-    lx: Lianxin, *, claim_id: str, now: datetime, limit: int, exclude_kinds: set[str] | None = None
+    lx: Lianxin,
+    *,
+    claim_id: str,
+    now: datetime,
+    limit: int,
+    exclude_kinds: set[str] | None = None,
+    template_held: set[str] | None = None,
+    skip_ids: set[int] | None = None,
 ) -> list[OutboxMessage]:
     """Mark up to ``limit`` due rows as ours (``sending`` until a lease runs out) and return them; kinds whose
-    delivery is held (reminders.holds) are left alone."""
+    delivery is held (reminders.holds) are left alone, kinds whose template only is held are taken for people
+    whose window is open (a customer-service message can still carry them), ``skip_ids`` not at all (rows this
+    run already gave back)."""
     real_now = utcnow()
     until = real_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
@@ -54,6 +104,15 @@ def claim(
         q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
         if exclude_kinds:
             q = q.where(OutboxMessage.kind.not_in(sorted(exclude_kinds)))
+        if template_held:
+            window_open = select(WechatIdentity.openid).where(
+                WechatIdentity.window_until > now, WechatIdentity.window_quota > WechatIdentity.window_sent
+            )
+            q = q.where(
+                or_(OutboxMessage.kind.not_in(sorted(template_held)), OutboxMessage.openid.in_(window_open))
+            )
+        if skip_ids:
+            q = q.where(OutboxMessage.id.not_in(sorted(skip_ids)))
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         ids = list(s.scalars(q))
@@ -94,7 +153,18 @@ def finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool
     return bool(res.rowcount)
 
 
-def record_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, now: datetime) -> None:
+def record_sent(
+    lx: Lianxin,
+    msg: OutboxMessage,
+    claim_id: str,
+    channel: str,
+    now: datetime,
+    msgid: str | None = None,
+    *,
+    window_messages: int = 1,
+) -> None:
+    """``msgid``: what template/send answered, by which a later TEMPLATESENDJOBFINISH names this push;
+    ``window_messages``: how many of the window's messages a customer-service push took (its parts)."""
     with lx.session() as s:
         if finish(
             s,
@@ -105,17 +175,32 @@ def record_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, channel: str, no
             sent_at=now,
             attempts=OutboxMessage.attempts + 1,
             last_error=None,
+            wechat_msgid=msgid,
         ):
             # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
             for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
                 mark_delivered(s, key, now=now)
-            if channel == "custom":  # shown by the console; the quota itself is counted from sent rows
+            if channel == "custom":  # every message of the window: a text's parts count one each
                 s.execute(
                     update(WechatIdentity)
                     .where(WechatIdentity.openid == msg.openid)
-                    .values(window_sent=WechatIdentity.window_sent + 1)
+                    .values(window_sent=WechatIdentity.window_sent + max(1, window_messages))
                     .execution_options(synchronize_session=False)
                 )
+
+
+def record_parts_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, n: int) -> None:
+    """The first ``n`` parts of a long customer-service text went out (payload ``parts_sent``)."""
+    payload = dict(msg.payload or {})
+    payload["parts_sent"] = n
+    with lx.session() as s:
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == msg.id, OutboxMessage.claimed_by == claim_id)
+            .values(payload=payload)
+            .execution_options(synchronize_session=False)
+        )
+    msg.payload = payload
 
 
 def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:

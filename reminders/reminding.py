@@ -8,7 +8,7 @@ same helpers without importing the job registry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -19,6 +19,7 @@ from storage import leave
 from storage import tasks as task_svc
 from storage.models import Cadre, OutboxMessage, ReminderSent, Township, WechatIdentity
 from storage.outbox import enqueue
+from storage.periods import start_of_day
 
 
 @dataclass
@@ -56,8 +57,10 @@ def remind_once(
     now: datetime,
     outbox_kind: str = "reminder",
     template: dict[str, Any] | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
-    """Queue one reminder unless (kind, person, period) was reminded before; same transaction for both."""
+    """Queue one reminder unless (kind, person, period) was reminded before; same transaction for both.
+    ``expires_at``: when the period is over, the push is no longer delivered (storage.outbox.enqueue)."""
     try:
         with session.begin_nested():
             session.add(ReminderSent(kind=kind, person=person, period=period, sent_at=now))
@@ -71,6 +74,7 @@ def remind_once(
         text=text,
         template=template,
         key=f"rem:{kind}:{person}:{period}",
+        expires_at=expires_at,
     )
     return True
 
@@ -84,6 +88,7 @@ class Reminder:
     text: str
     outbox_kind: str = "reminder"
     values: dict[str, str] | None = None  # the push's named values (PRODUCT.md "Pushes")
+    expires_at: datetime | None = None  # the period's end: an undelivered reminder is dropped then
 
 
 def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tuple[int, int]:
@@ -110,6 +115,7 @@ def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tu
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,
+                        "expires_at": r.expires_at,
                     }
                     for r in items
                 ],
@@ -127,6 +133,7 @@ def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tu
                 now=now,
                 outbox_kind=r.outbox_kind,
                 template=r.values,
+                expires_at=r.expires_at,
             )
             for r in items
         )
@@ -134,9 +141,18 @@ def remind_many(session: Session, items: list[Reminder], *, now: datetime) -> tu
 
 
 def notify_office(
-    session: Session, res: JobResult, kind: str, period: str, text: str, openids: list[str], *, now: datetime
+    session: Session,
+    res: JobResult,
+    kind: str,
+    period: str,
+    text: str,
+    openids: list[str],
+    *,
+    now: datetime,
+    expires_at: datetime | None = None,
 ) -> None:
-    """A notice to each office account, once per (kind, account, period)."""
+    """A notice to each office account, once per (kind, account, period); ``expires_at`` for a notice that a
+    newer one replaces (the day's overdue list)."""
     for openid in openids:
         res.tally(
             remind_once(
@@ -148,6 +164,7 @@ def notify_office(
                 text=text,
                 now=now,
                 outbox_kind="notice",
+                expires_at=expires_at,
             )
         )
 
@@ -174,6 +191,11 @@ def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]
         select(Township.id, Township.name).where(Township.name.in_(list(table))).order_by(Township.id)
     ).tuples()
     return [(tid, sorted(set(table[name]))) for tid, name in rows if table[name]]
+
+
+def end_of_day(day: date, tz: Any) -> datetime:
+    """The instant local day ``day`` ends: a reminder for that day is stale after it."""
+    return start_of_day(day + timedelta(days=1), tz)
 
 
 def already(session: Session, kind: str, period: str) -> set[str]:

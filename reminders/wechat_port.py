@@ -12,7 +12,13 @@ from typing import Any, Protocol
 
 FALLBACK_TO_TEMPLATE = {45015, 45047}  # out of the 48-hour window; customer-service quota spent
 UNREACHABLE = {43004}  # the user unsubscribed
+# The user switched off the account's messages: 48002 "粉丝拒收消息（粉丝在公众号选项中，关闭了“接收消息”）"
+# (global return codes; WxJava WxMpErrorMsgEnum CODE_48002), and 43101 "user refuse to accept the msg", which
+# template/send answers in the same case though the return-code table does not list it for template messages
+# (developers' community doc/000a4a980007c0a02513aea3d61400; WxJava WxMaErrorMsgEnum CODE_43101 for 订阅消息).
+REFUSED = {48002, 43101}
 DAILY_QUOTA = {45009}  # API calls for today used up
+CONTENT_TOO_LONG = 45002  # "content size out of limit": a customer-service text longer than WeChat takes
 
 
 class WechatError(Exception):

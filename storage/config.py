@@ -81,6 +81,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
             5,
             "at most this many of a window's customer-service messages are used (WeChat: 5 after a user's message, 3 after a follow/scan/menu click)",
         ),
+        "custom_text_max_bytes": (
+            int,
+            2000,
+            "the most UTF-8 bytes of one customer-service text (WeChat refuses longer ones with 45002 and "
+            "publishes no limit; the community's figure is 2048): longer messages go in parts or as a template",
+        ),
         "max_attempts": (
             int,
             8,
@@ -220,7 +226,14 @@ TEMPLATE_KEY_TYPES: tuple[str, ...] = (
     "phone_number",
     "letter",
     "symbol",
+    # in category templates too, but not in WeChat's value table (reminders/template_values.py says how they
+    # are filled); enum and const take a literal value (below) where the template expects one of its own
+    "date",
+    "short_thing",
+    "const",
+    "enum",
 )
+LITERAL = "="  # fields = { const3 = "=已受理" }: this text itself, not a named value
 _KEY_RE = re.compile(r"^(?P<type>[a-z_]+?)(?P<n>\d+)$")
 # A mapping that fits templates commonly found in WeChat's 类目模板 library; config.example.toml shows the same.
 DEFAULT_TEMPLATE_FIELDS: dict[str, dict[str, str]] = {
@@ -262,6 +275,17 @@ def template_key_type(key: str) -> str | None:
     return None
 
 
+def template_literal(name: str) -> str | None:
+    """The text of a literal value (``"=已受理"`` → ``"已受理"``), or None for a value name."""
+    return name[len(LITERAL) :] if isinstance(name, str) and name.startswith(LITERAL) else None
+
+
+def template_value_known(kind: str, name: str) -> bool:
+    """A kind's value name, or a literal: what a template key may be mapped to."""
+    literal = template_literal(name)
+    return bool(literal.strip()) if literal is not None else name in TEMPLATE_VALUE_NAMES.get(kind, ())
+
+
 def _check_template_fields(data: dict[str, dict[str, Any]], source: str) -> None:
     for kind, names in TEMPLATE_VALUE_NAMES.items():
         section = f"wechat.templates.{kind}"
@@ -271,10 +295,10 @@ def _check_template_fields(data: dict[str, dict[str, Any]], source: str) -> None
                     f"{source}: [{section}] fields: key '{key}' has no known type prefix "
                     f"(a template key is a type and a number, e.g. thing1; types: {', '.join(TEMPLATE_KEY_TYPES)})"
                 )
-            if not isinstance(name, str) or name not in names:
+            if not isinstance(name, str) or not template_value_known(kind, name):
                 raise ConfigError(
                     f"{source}: [{section}] fields: key '{key}' maps to unknown value {name!r}; "
-                    f"a {kind} push offers: {', '.join(names)}"
+                    f"a {kind} push offers: {', '.join(names)} (or a fixed text written \"=text\")"
                 )
 
 

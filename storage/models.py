@@ -645,7 +645,12 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_message"
     __table_args__ = (
-        CheckConstraint("status IN ('pending','sending','sent','failed','merged')", name="outbox_status"),
+        # expired: a reminder whose period ended before it could be delivered (never sent late); refused: the
+        # person switched off messages (48002, TEMPLATESENDJOBFINISH failed:user block), kept until they write again
+        CheckConstraint(
+            "status IN ('pending','sending','sent','failed','merged','expired','refused')",
+            name="outbox_status",
+        ),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -663,6 +668,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     merged_into: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime | None]  # a reminder's period ends: not delivered after this (status expired)
+    # the msgid message/template/send answered: WeChat's TEMPLATESENDJOBFINISH event names the push by it
+    wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class ReminderSent(Base):

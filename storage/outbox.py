@@ -32,11 +32,15 @@ def enqueue(
     text: str,
     key: str,
     template: dict[str, Any] | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue a push; returns False when a push with this key was already queued (nothing added).
 
     ``template`` holds the push's named values (PRODUCT.md "Pushes": task number/title/deadline/office, …);
     delivery maps them onto the configured template's keys (reminders.template_values).
+    ``expires_at``: the end of the period a reminder is about (its day, its month, the deadline it warns of);
+    a push still undelivered then is dropped as ``expired`` rather than delivered late. None: never (cards,
+    villagers' requests and replies, notices keep their place however long delivery is held).
 
     One statement: ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥
     3.35). A concurrent insert of the same key waits for the other transaction and then inserts nothing, so
@@ -59,6 +63,8 @@ def enqueue(
         "created_at": now,
         "sent_at": None,
         "merged_into": None,
+        "expires_at": expires_at,
+        "wechat_msgid": None,
     }
     conn = session.connection()  # Core: the ORM's bulk-insert machinery costs more than the statement
     return conn.execute(_INSERT, values).first() is not None

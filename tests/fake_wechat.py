@@ -19,7 +19,12 @@ within its key type's rule (else 47003); ``first``/``remark`` are not displayed 
 is what the phone shows, ``(label, value)`` per line of the content; ``refuse(endpoint, errcode)`` answers
 that errcode to every call until ``cure()`` (48001 unverified account, 40164 IP not whitelisted, …);
 ``media/get`` serves ``media`` by id (else 40007); ``template/get_all_private_template`` lists the registry.
-``qrcode/create`` makes permanent string-scene codes (1–64 characters, ``qr_limit`` of them, 48001 when
+The platform's edges (section "Push edges" at the end of the class): ``block(openid)`` (a user who switched off
+messages: 48002 on customer-service messages, template messages accepted and then a ``failed:user block``
+TEMPLATESENDJOBFINISH event, or 43101 at once), ``job_events`` / ``take_job_events()``, ``job_outcome``,
+``banned_templates`` (43116), customer-service texts over 2048 bytes (45002), empty or ill-typed template values
+(47003), 40164 from the token endpoints only, ``cgi-bin/token``, subscribe notifications without a subscription
+(43101). ``qrcode/create`` makes permanent string-scene codes (1–64 characters, ``qr_limit`` of them, 48001 when
 ``qr_permission`` is off) and ``showqrcode`` shows them — their rules and sources are in the section at the
 end of the class.
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import itertools
 import json
 import re
 import socket
@@ -92,9 +98,13 @@ def default_templates() -> dict[str, str]:
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]+\d*)\.DATA\s*\}\}")
 # Per-type value rules of category-library templates (docs/wechat-rules.md §4d; official table at
 # https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html#类目模板消息,
-# captured via mirrors, M): a value breaking its type's rule is refused with 47003 (官方 community answers).
+# captured via mirrors, M — the same table as the subscription messages' 参数值内容限制说明, mirrored at
+# https://blog.csdn.net/wwwwrrrrwr/article/details/128147589): a value breaking its type's rule is refused with
+# 47003 (官方 community answers), and so is an empty one: 47003 "模板参数不准确，可能为空或者不满足规则" (WxJava
+# WxMpErrorMsgEnum CODE_47003). short_thing, const and enum lengths are not in the table (L: 5, 20, 20).
 _TYPE_LIMITS = {
     "thing": 20,
+    "short_thing": 5,
     "character_string": 32,
     "number": 32,
     "letter": 32,
@@ -105,12 +115,29 @@ _TYPE_LIMITS = {
     "phone_number": 17,
     "amount": 11,
     "time": 32,
+    "date": 32,
+    "const": 20,
+    "enum": 20,
 }
+# The table's notes: "时间格式支持HH:MM:SS或者HH:MM。日期包含年月日，为y年m月d日,y年m月、m月d日格式，或者用‘-’、‘/’、
+# ‘.’符号连接，如2018-01-01,2018/01/01,2018.01.01,2018-01,01-01"; a time may follow a date, a period is two of them
+# joined by "~".
+_DATE = r"(?:\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2})"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
+_TIME_VALUE = re.compile(rf"^(?:{_DATE}\s*)?{_CLOCK}$")
+_DATE_VALUE = re.compile(rf"^{_DATE}(?:\s*{_CLOCK})?$")
+_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def _period(value: str, pattern: re.Pattern[str]) -> bool:
+    return all(pattern.match(part.strip()) for part in value.split("~"))
 
 
 def value_breaks_rule(key: str, value: str) -> bool:
     m = re.match(r"^([a-z_]+?)\d+$", key)
     kind = m.group(1) if m else ""
+    if not value.strip():
+        return True  # 47003: "可能为空"
     if "\n" in value or "\r" in value:
         return True  # §4c: no line breaks
     limit = _TYPE_LIMITS.get(kind, 20)
@@ -124,6 +151,12 @@ def value_breaks_rule(key: str, value: str) -> bool:
         return not all(ch.isdigit() or ch == "." for ch in value)
     if kind == "letter":
         return not all(ch.isascii() and ch.isalpha() for ch in value)
+    if kind == "phrase":
+        return not _HAN.match(value)  # "5个以内纯汉字"
+    if kind == "time":
+        return not _period(value, _TIME_VALUE)
+    if kind == "date":
+        return not _period(value, _DATE_VALUE)
     return False
 
 
@@ -162,6 +195,7 @@ class FakeWechat:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._init_account_setup()
+        self._init_push_edges()
 
     # ---------------------------------------------------------------- control
 
@@ -281,6 +315,9 @@ class FakeWechat:
             return self._qr_handle(req, url.path, query, body)
         if url.path in GOLIVE_PATHS:  # go-live: callback/check, its own section below
             return self._golive_handle(req, url.path, query, body)
+        if url.path in EDGE_PATHS:  # push edges section below (cgi-bin/token; subscribe notifications' 43101)
+            if self._edge_handle(req, url.path, query, body):
+                return None
         endpoint = {
             "/cgi-bin/stable_token": "token",
             "/cgi-bin/message/custom/send": "custom",
@@ -376,6 +413,8 @@ class FakeWechat:
             w = self.windows.get(openid)
             if openid in self.unsubscribed:
                 code = 43004
+            elif (edge := self._custom_edge(openid, body["text"]["content"])) is not None:
+                code = edge  # 48002 refuses messages, 45002 too long (push edges section)
             elif w is None or w[2] <= self.now():
                 code = 45015  # window closed (docs/wechat-rules.md §5b)
             elif w[0] >= w[1]:
@@ -397,12 +436,15 @@ class FakeWechat:
             seen = self.template_once.get(once) if once[1] else None
         if seen is not None and self.now() - seen[1] < 600:
             return self._json(req, {"errcode": 0, "errmsg": "ok", "msgid": seen[0]}, "template")
+        job_status = "success"
         with self.lock:
             content = self.templates.get(tid)
             if openid in self.unsubscribed:
                 code = 43004
             elif content is None:
                 code = 40037
+            elif (edge := self._template_edge(openid, tid)) is not None:
+                code, errmsg = edge  # 43116 banned template, 43101 refused (push edges section)
             else:
                 keys = _PLACEHOLDER.findall(content)
                 code = 0
@@ -425,20 +467,22 @@ class FakeWechat:
                         item = data.get(m.group(1))
                         shown.append((label, str(item.get("value", "")) if isinstance(item, dict) else ""))
                     text = "\n".join(v for _, v in shown)
-                    self.delivered.append(
-                        Delivered(
-                            "template",
-                            openid,
-                            text,
-                            tid,
-                            data,
-                            displayed=shown,
-                            url=body.get("url") or body.get("page") or None,
+                    job_status = self._job_status(openid)  # WeChat takes it; the event says how it ended
+                    if job_status == "success":
+                        self.delivered.append(
+                            Delivered(
+                                "template",
+                                openid,
+                                text,
+                                tid,
+                                data,
+                                displayed=shown,
+                                url=body.get("url") or body.get("page") or None,
+                            )
                         )
-                    )
         answer: dict[str, Any] = {"errcode": code, "errmsg": "ok" if code == 0 else errmsg}
         if code == 0:
-            answer["msgid"] = len(self.delivered)
+            answer["msgid"] = self._job_finished(openid, job_status)
             if once[1]:
                 with self.lock:
                     self.template_once[once] = (answer["msgid"], self.now())
@@ -648,9 +692,13 @@ class FakeWechat:
 
     def _scenario_refusal(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """What cgi-bin/token and stable_token answer for a badly set-up account (docs/wechat-rules.md §1a, global errcode
-        table mirrored in WxJava WxMpErrorMsgEnum.java): 40164 caller IP not in the whitelist (every API call,
-        the token first), 40125 wrong AppSecret, 40013 wrong AppID."""
-        if self.scenario == "ip_not_whitelisted":
+        table mirrored in WxJava WxMpErrorMsgEnum.java): 40164 caller IP not in the whitelist (the token
+        endpoints only, see below), 40125 wrong AppSecret, 40013 wrong AppID."""
+        if self.scenario == "ip_not_whitelisted" and endpoint == "token":
+            # 40164 is documented for 获取access_token only: "对调用“获取access_token”接口增加IP白名单校验 …
+            # 如非白名单IP调用，将返回错误码：40164" (the IP-whitelist notice, quoted at
+            # https://www.cnblogs.com/romanticcrystal/p/14890148.html; the token pages of developers.weixin.qq.com
+            # list 40164); cgi-bin/token and stable_token both (push edges section serves cgi-bin/token)
             return {
                 "errcode": 40164,
                 "errmsg": "invalid ip 203.0.113.9 ipv6 ::ffff:203.0.113.9, not in whitelist",
@@ -794,6 +842,8 @@ class FakeWechat:
                 code = 40007
             elif openid in self.unsubscribed:
                 code = 43004
+            elif openid in self.blocked:
+                code = 48002  # refuses messages (push edges section)
             elif w is None or w[2] <= self.now():
                 code = 45015  # window closed (docs/wechat-rules.md §5b)
             elif w[0] >= w[1]:
@@ -856,8 +906,126 @@ class FakeWechat:
             ]
         return self._json(req, answer, endpoint)
 
+    # Push edges (#22 items 7-14): people who refuse messages and WeChat's late word on template messages
+    # (TEMPLATESENDJOBFINISH), over-long customer-service texts (45002), banned templates (43116, 48004), typed
+    # values (47003), subscribe notifications without a subscription (43101), the plain token endpoint (40164).
+    # Each rule cites its source; docs/wechat-rules.md "推送的边界" collects them.
+    # =========================================================================================================
+
+    def _init_push_edges(self) -> None:
+        # openid -> what template/send answers a user who switched off the account's messages: 0 = accepted,
+        # then the TEMPLATESENDJOBFINISH event says "failed:user block" (the documented way, 事件推送 of
+        # https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html);
+        # 43101 = refused at once, as the developers' community reports for template/send
+        # (https://developers.weixin.qq.com/community/develop/doc/000a4a980007c0a02513aea3d61400, L).
+        # Customer-service messages to them get 48002 "粉丝拒收消息（粉丝在公众号选项中，关闭了“接收消息”）"
+        # (global return codes, mirrored in WxJava WxMpErrorMsgEnum CODE_48002).
+        self.blocked: dict[str, int] = {}
+        # (openid, msgid, Status) of the TEMPLATESENDJOBFINISH event WeChat POSTs after each template message it
+        # accepted; tests deliver them to /wechat. Status "success" | "failed:user block" | "failed:system
+        # failed" (documented, same page) | "failed:freq limit" (community only: doc/000ecccb7cc1b0060da1f5ee86f400
+        # and DOMAIN.md; its meaning is not documented, L).
+        self.job_events: list[tuple[str, str, str]] = []
+        self.job_outcome: dict[
+            str, str
+        ] = {}  # openid -> the failed:… Status their next template messages end in
+        self._msgids = itertools.count(3_487_542_469_355_618_313)  # 64-bit ids like the community's samples
+        # 43116 "该模板因滥用被限制下发" (this template was restricted for abuse; WxJava WeChatApiResultEnumeration
+        # CODE_43116): every send of a banned template id is refused; 48004 "api接口被封禁" (API banned; WxJava
+        # WxMpErrorMsgEnum CODE_48004) is refuse("template", 48004).
+        self.banned_templates: set[str] = set()
+        # Customer-service text: WeChat publishes no limit for message/custom/send's text.content and answers
+        # 45002 "content size out of limit" (消息内容超过限制, WxJava CODE_45002) past it. The community's figure
+        # is 2048 bytes of UTF-8 (2047 for a passive reply, dodgepudding/wechat-php-sdk#363; 2048 documented for
+        # WeCom's sibling API and used by JeffreySu/WeiXinMPSDK#2875's splitting): the fake refuses more (L).
+        self.custom_text_limit = 2048
+        # message/subscribe/bizsend (订阅通知) reaches only users who subscribed through a component (a
+        # wx-open-subscribe button) to that template; others get 43101 "user refuse to accept the msg"
+        # (https://developers.weixin.qq.com/doc/service/Subscription_Messages/intro.html; WxJava WxMaErrorMsgEnum
+        # CODE_43101 "用户拒绝接受消息，如果用户之前曾经订阅过，则表示用户取消了订阅关系").
+        self.subscribers: set[tuple[str, str]] = set()  # (openid, template_id) subscribed through a component
+
+    def block(self, openid: str, *, template_errcode: int = 0) -> None:
+        """The user switched off 接收消息 in the account's settings (see _init_push_edges)."""
+        with self.lock:
+            self.blocked[openid] = template_errcode
+
+    def unblock(self, openid: str) -> None:
+        with self.lock:
+            self.blocked.pop(openid, None)
+
+    def take_job_events(self) -> list[tuple[str, str, str]]:
+        """The TEMPLATESENDJOBFINISH events WeChat would have POSTed since the last call."""
+        with self.lock:
+            out, self.job_events = self.job_events, []
+        return out
+
+    def _custom_edge(self, openid: str, content: str) -> int | None:
+        """Called with the lock held. A refusing user (48002) or a text over the limit (45002)."""
+        if openid in self.blocked:
+            return 48002
+        if len(content.encode("utf-8")) > self.custom_text_limit:
+            return 45002
+        return None
+
+    def _template_edge(self, openid: str, template_id: str) -> tuple[int, str] | None:
+        """Called with the lock held: a banned template (43116) or a user who refuses and is refused at once."""
+        if template_id in self.banned_templates:
+            return 43116, "This template has been restricted due to excessive abuse"
+        if self.blocked.get(openid):
+            return self.blocked[openid], "user refuse to accept the msg"
+        return None
+
+    def _job_status(self, openid: str) -> str:
+        """Called with the lock held: how a template message WeChat accepted ends for this user."""
+        if openid in self.blocked:
+            return "failed:user block"
+        return self.job_outcome.get(openid, "success")
+
+    def _job_finished(self, openid: str, status: str) -> str:
+        msgid = str(next(self._msgids))
+        with self.lock:
+            self.job_events.append((openid, msgid, status))
+        return msgid
+
+    def _edge_handle(
+        self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> bool:
+        """Answer (True) what this section decides for ``path``; False lets the general endpoint go on."""
+        if path == "/cgi-bin/token":
+            # GET cgi-bin/token?grant_type=client_credential&appid&secret: the older token endpoint, same account
+            # rules as stable_token (40164 from a non-whitelisted IP, 40125, 40013) and, unlike it, a new token
+            # on every call that invalidates the one before
+            # (https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html).
+            scenario = self._scenario_refusal("token", {})
+            if scenario is not None:
+                self._json(req, scenario, "token")
+                return True
+            if query.get("grant_type") != "client_credential" or query.get("appid") != self.app_id:
+                self._json(req, {"errcode": 40013, "errmsg": "invalid appid"}, "token")
+                return True
+            if query.get("secret") != self.secret:
+                self._json(req, {"errcode": 40125, "errmsg": "invalid appsecret"}, "token")
+                return True
+            with self.lock:
+                self.token_fetches += 1
+                token = f"TOKEN_{uuid.uuid4().hex}"
+                self.tokens = {token}
+                self.token_expires = {token: self.now() + self.token_ttl}
+            self._json(req, {"access_token": token, "expires_in": self.token_ttl}, "token")
+            return True
+        if path == "/cgi-bin/message/subscribe/bizsend":
+            with self.lock:
+                subscribed = (body.get("touser", ""), body.get("template_id", "")) in self.subscribers
+            if not subscribed and not self._refuse_token(req, "template", query):
+                self._json(req, {"errcode": 43101, "errmsg": "user refuse to accept the msg"}, "template")
+                return True
+            return not subscribed
+        return False
+
 
 QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")
+EDGE_PATHS = ("/cgi-bin/token", "/cgi-bin/message/subscribe/bizsend")
 MEDIA_LIFETIME = 3 * 24 * 3600  # temporary media: 3 days (docs/wechat-rules.md §6a)
 GOLIVE_PATHS = ("/cgi-bin/callback/check",)
 

@@ -323,6 +323,8 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.delivery_resume": [("POST", "/delivery/resume", {}, None, 403, 403)],
     # The link in a template message: no login by design (tests/test_push_links.py); a made-up token opens nothing.
     "push_links.show": [("GET", "/m/not-a-real-token", {}, 404, 404, 404)],
+    # a request's photo or voice behind that link (tests/test_push_media.py): the same token opens it, nothing else
+    "push_links.media": [("GET", "/m/not-a-real-token/media/1", {}, 404, 404, 404)],
     "console.diaries": [
         ("GET", "/diaries?cadre={cadre_b}", {}, 200, 200, 200),
         ("GET", "/diaries?q=调解", {}, 200, 200, 200),

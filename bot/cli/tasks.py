@@ -331,12 +331,23 @@ def dispatch_command(parent: click.Group) -> None:
 def outbox_command(parent: click.Group) -> None:
     @command(parent, "outbox")
     @click.option("--failed", is_flag=True, help="只列出发送失败的消息")
+    @click.option(
+        "--expired",
+        is_flag=True,
+        help="只列出过期未发的提醒（时段已过，不再补发）/ reminders dropped as expired",
+    )
     @click.option("--retry", "retry_id", type=int, default=None, help="把失败的消息重新排队")
     @click.option("--resume", is_flag=True, help="原因已消除：立即恢复暂停的投递 / resume held delivery now")
     @click.option("--limit", default=50, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="JSON 输出")
     def outbox_cmd(
-        lx: Lianxin, failed: bool, retry_id: int | None, resume: bool, limit: int, as_json: bool
+        lx: Lianxin,
+        failed: bool,
+        expired: bool,
+        retry_id: int | None,
+        resume: bool,
+        limit: int,
+        as_json: bool,
     ) -> None:
         """待发消息队列、暂停原因与失败消息 / the outbox, why delivery is held, and its failures."""
         require_schema(lx)
@@ -366,7 +377,9 @@ def outbox_command(parent: click.Group) -> None:
             return
         with lx.session() as s:
             counts = delivery.outbox_counts(s)
-            rows = delivery.list_outbox(s, failed_only=failed, limit=limit)
+            rows = delivery.list_outbox(
+                s, status="failed" if failed else "expired" if expired else None, limit=limit
+            )
         held = holds.active(lx)
         if as_json:
             click.echo(
@@ -396,6 +409,7 @@ def outbox_command(parent: click.Group) -> None:
                                 "key": m.idempotency_key,
                                 "created_at": m.created_at.isoformat(),
                                 "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                                "expires_at": m.expires_at.isoformat() if m.expires_at else None,
                             }
                             for m in rows
                         ],
@@ -419,6 +433,8 @@ def outbox_command(parent: click.Group) -> None:
         for m in rows:
             text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
             err = f"  错误: {m.last_error}" if m.last_error else ""
+            if m.status == "expired" and m.expires_at:
+                err += f"  已过期（时段结束于 {_local(lx, m.expires_at)}，不再补发）"
             click.echo(
                 f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}"
             )

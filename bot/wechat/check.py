@@ -32,7 +32,7 @@ from bot.wechat.api import WechatClient
 from bot.wechat.check_result import FAIL, OK, SKIP, WARN, Check
 from bot.wechat.menu import MenuError, build_menu, same_menu
 from reminders.wechat_port import WechatError
-from storage.config import TEMPLATE_VALUE_NAMES
+from storage.config import TEMPLATE_VALUE_NAMES, template_value_known
 from storage.runtime import Lianxin
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Check", "failed", "run_checks", "summary"]
@@ -141,7 +141,7 @@ def _templates(lx: Lianxin, client: WechatClient) -> list[Check]:
         keys = [k for k in PLACEHOLDER.findall(tpl.get("content", "")) if k not in UNSHOWN_KEYS]
         unmapped = [k for k in keys if k not in fields]
         extra = [k for k in fields if k not in keys]
-        unknown = [f"{k}={v}" for k, v in fields.items() if v not in VALUE_NAMES[kind]]
+        unknown = [f"{k}={v}" for k, v in fields.items() if not template_value_known(kind, v)]
         problems = []
         if unmapped:
             problems.append("模板的字段未映射：" + "、".join(unmapped))

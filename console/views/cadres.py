@@ -26,6 +26,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.reachability import unreachable_cadres
 
 
 @bp.get("/cadres")
@@ -56,8 +57,10 @@ def cadres() -> Any:
                 )
             )
         )
+        unreachable = unreachable_cadres(s, ids)  # their WeChat gets nothing: requests go to the office
         return render_template(
             "cadres.html",
+            unreachable=unreachable,
             rows=rows,
             page=page,
             more=more,
@@ -148,6 +151,7 @@ def cadre(cadre_id: int) -> Any:
         return render_template(
             "cadre.html",
             c=c,
+            unreachable=unreachable_cadres(s, [c.id]).get(c.id),
             first=first,
             weeks=weeks,
             days=days,

@@ -14,6 +14,7 @@ from console.views import common
 from console.views.reporting import ranking_for
 from storage import tasks as task_svc
 from storage.models import Cadre, DiaryEntry, VillagerRequest
+from storage.reachability import unreachable_cadres
 
 
 @bp.get("/")
@@ -89,6 +90,7 @@ def dashboard() -> Any:
             )
             or 0
         )
+        unreachable = unreachable_cadres(s, ids)
         month = f"{day.year:04d}-{day.month:02d}"
         ranking = ranking_for(s, "month", month)
         return render_template(
@@ -102,6 +104,7 @@ def dashboard() -> Any:
             due=due,
             buckets=buckets,
             unread=unread,
+            unreachable=[(c, unreachable[c.id]) for c in cadres if c.id in unreachable],
             ranking=ranking,
             month=month,
             hours=hours,

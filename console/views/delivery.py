@@ -28,20 +28,31 @@ def delivery() -> Any:
             )
         )
         failed = delivery_svc.list_outbox(s, failed_only=True, limit=200)
+        expired = delivery_svc.list_outbox(s, status="expired", limit=100)
+        refused = delivery_svc.list_outbox(s, status="refused", limit=100)
         counts = delivery_svc.outbox_counts(s)
         idents = (
             {
                 i.openid: i
                 for i in s.scalars(
-                    select(WechatIdentity).where(WechatIdentity.openid.in_([m.openid for m in failed]))
+                    select(WechatIdentity).where(
+                        WechatIdentity.openid.in_([m.openid for m in failed + expired + refused])
+                    )
                 )
             }
-            if failed
+            if failed or expired or refused
             else {}
         )
         held = [(h, *holds.describe(h)) for h in s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope))]
         return render_template(
-            "delivery.html", unreachable=unreachable, failed=failed, counts=counts, idents=idents, held=held
+            "delivery.html",
+            unreachable=unreachable,
+            failed=failed,
+            expired=expired,
+            refused=refused,
+            counts=counts,
+            idents=idents,
+            held=held,
         )
 
 

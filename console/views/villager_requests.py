@@ -17,6 +17,7 @@ from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.offline import CHANNELS, villager_account
 from storage.outbox import enqueue, push_time, reply_values, request_values
+from storage.reachability import unreachable_cadres
 from storage.tasks import cadre_openids
 
 CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
@@ -63,6 +64,11 @@ def requests_inbox() -> Any:
             stmt = stmt.where(VillagerRequest.cadre_id == a.get("cadre", type=int))
         if a.get("satisfaction") in ("满意", "不满意"):
             stmt = stmt.where(VillagerRequest.satisfaction == a["satisfaction"])
+        unreachable = unreachable_cadres(
+            s
+        )  # the office answers for these cadres (handlers/request_routing.py)
+        if a.get("unreachable"):
+            stmt = stmt.where(VillagerRequest.cadre_id.in_(list(unreachable)))
         q = (a.get("q") or "").strip()
         if q:
             stmt = stmt.where(common.text_filter(q, VillagerRequest.text, Household.head_name))
@@ -80,6 +86,7 @@ def requests_inbox() -> Any:
             args=common.query_args(),
             limit=limit,
             hours=hours,
+            unreachable=unreachable,
         )
 
 

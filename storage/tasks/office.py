@@ -147,7 +147,8 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
         mid
         for mid, key, payload in session.execute(
             select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
-                OutboxMessage.status == "pending",
+                # refused: kept for a cadre who switched off messages, sent when they write again — not now
+                OutboxMessage.status.in_(("pending", "refused")),
                 OutboxMessage.idempotency_key.like(f"task:{task.id}:cadre:%"),
             )
         )
@@ -157,7 +158,7 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
     if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile
         withdrawn = session.execute(
             delete(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(("pending", "refused")))
             .execution_options(synchronize_session=False)
         ).rowcount
     record(

@@ -296,3 +296,22 @@ def mark_delivered(session: Session, key: str, *, now: datetime) -> None:
         .values(status="delivered", delivered_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def mark_undelivered(session: Session, key: str) -> None:
+    """WeChat reported afterwards that a card's push did not reach the cadre (TEMPLATESENDJOBFINISH failed):
+    the card's board shows it as not delivered again (only an assignment still merely 'delivered')."""
+    parsed = parse_task_push_key(key)
+    if parsed is None:
+        return
+    task_id, cadre_id = parsed
+    session.execute(
+        update(TaskAssignment)
+        .where(
+            TaskAssignment.task_id == task_id,
+            TaskAssignment.cadre_id == cadre_id,
+            TaskAssignment.status == "delivered",
+        )
+        .values(status="pending", delivered_at=None)
+        .execution_options(synchronize_session=False)
+    )

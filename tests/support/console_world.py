@@ -307,3 +307,13 @@ def world_fixture(lx: Any, clock: Any) -> World:
 def page_text(r: Any) -> str:
     """A test-client response's body as text."""
     return r.get_data(as_text=True)
+
+
+def admin_client(lx: Any, username: str = "admin") -> Client:
+    """A logged-in console client of a fresh admin account on ``lx`` (for tests whose world is not build_world)."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    with lx.session() as s:
+        s.add(ConsoleUser(username=username, password_hash=cheap.hash("admin-pass-1"), role="admin"))
+    c = Client(create_app(lx).test_client())
+    assert c.login(username, "admin-pass-1").status_code == 302
+    return c
