@@ -32,7 +32,6 @@ push's named values on the configured keys (reminders/template_values.py) and a 
 (storage/push_links.py).
 """
 
-
 from __future__ import annotations
 
 import logging

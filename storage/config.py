@@ -298,7 +298,7 @@ def _check_template_fields(data: dict[str, dict[str, Any]], source: str) -> None
             if not isinstance(name, str) or not template_value_known(kind, name):
                 raise ConfigError(
                     f"{source}: [{section}] fields: key '{key}' maps to unknown value {name!r}; "
-                    f"a {kind} push offers: {', '.join(names)} (or a fixed text written \"=text\")"
+                    f'a {kind} push offers: {", ".join(names)} (or a fixed text written "=text")'
                 )
 
 
