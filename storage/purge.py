@@ -383,6 +383,8 @@ def _purge_pushes(
         payload["text"] = _without(str(payload.get("text") or ""), texts, pattern)
         if carrier_id in purged:
             payload["original_text"], payload["template"] = PURGED_TEXT, None
+            if isinstance(payload.get("original"), dict):  # kept by channels.merge for unmerge
+                payload["original"] = {**payload["original"], "text": PURGED_TEXT, "template": None}
         carrier.payload = payload
         res.add("digests", 1)
         for link in session.scalars(select(PushLink).where(PushLink.outbox_id == carrier_id)):
