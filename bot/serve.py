@@ -15,8 +15,28 @@ from werkzeug.serving import run_simple
 from bot.app import build, create_app
 from reminders.scheduler import start_background
 from storage.runtime import Lianxin
+from storage.secrets import secret_key
 
 log = logging.getLogger("lianxin.serve")
+
+
+class ServeRefused(Exception):
+    """The deployment cannot be served as asked; the message says what to do."""
+
+
+def check_workers(lx: Lianxin, workers: int) -> None:
+    """Several workers need one session key between them (issue 22 item 1): each drawing its own logged users
+    out at random. Refused unless ``[console] secret_key`` is set or ``lianxin init`` kept one in the database."""
+    if workers <= 1:
+        return
+    with lx.session() as s:
+        key = secret_key(s, configured=lx.config["console"]["secret_key"])
+    if key is None:
+        raise ServeRefused(
+            f"--workers {workers} 需要所有进程共用的会话密钥，但配置 [console] secret_key 为空，数据库中也没有："
+            "请先运行 `lianxin init`（会生成并保存一个）/ several workers need a shared session key: "
+            "run `lianxin init` (it makes one and keeps it in the database), or set [console] secret_key"
+        )
 
 
 def _start_scheduler(lx: Lianxin) -> Any:
@@ -24,6 +44,7 @@ def _start_scheduler(lx: Lianxin) -> Any:
 
 
 def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -> None:
+    check_workers(lx, workers)
     if workers <= 1:
         app = create_app(lx)
         sched = _start_scheduler(lx) if scheduler else None

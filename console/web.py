@@ -1,16 +1,22 @@
 """Mounting the console: importing the views attaches their routes to the blueprint (console/blueprint.py).
 
 ``register(app, lx)`` configures the session cookie and mounts the blueprint.
+
+The cookie's signing key is the deployment's (storage/secrets.py): ``[console] secret_key``, else the key
+``lianxin init`` kept in the database, so every worker reads the same. With neither (a database never given
+``lianxin init``), this process draws its own: fine for one process, and ``serve --workers N`` refuses to start.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
-from console import access, filters, push_links  # noqa: F401  - access: before_request hooks
+from console import access, filters, login, push_links  # noqa: F401  - access: before_request hooks
 from console.blueprint import bp
 from console.views import (  # noqa: F401  - importing a view module attaches its routes
     audit,
@@ -36,11 +42,29 @@ from console.views import (  # noqa: F401  - importing a view module attaches it
     villager_requests,
 )
 from storage.runtime import Lianxin
+from storage.secrets import secret_key
+
+log = logging.getLogger("lianxin.console")
+
+
+def _shared_key(lx: Lianxin) -> str | None:
+    try:
+        with lx.session() as s:
+            return secret_key(s, configured=lx.config["console"]["secret_key"])
+    except SQLAlchemyError:  # a schema older than the key's table: `lianxin init` upgrades it and makes one
+        return lx.config["console"]["secret_key"] or None
 
 
 def register(app: Flask, lx: Lianxin) -> None:
     cfg = lx.config["console"]
-    app.secret_key = cfg["secret_key"] or secrets.token_hex(32)
+    key = _shared_key(lx)
+    if key is None:
+        log.warning(
+            "no [console] secret_key and none kept in the database: this process made its own "
+            "(run `lianxin init` so that every worker shares one)"
+        )
+    app.secret_key = key or secrets.token_hex(32)
+    app.config["SECRET_KEY_SHARED"] = key is not None
     app.config.update(
         SESSION_COOKIE_NAME="lianxin_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -38,8 +38,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def served(lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
-    w = build_world(lx, clock)
+def served(make_lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
+    w = build_world(make_lx(**{"console.simulator": True}), clock)
     with serve_in_thread(w.app) as base:
         yield w, base
 

@@ -10,6 +10,7 @@ from bot.cli.base import command
 from storage.demo.seed import seed_demo
 from storage.migrate import upgrade
 from storage.runtime import Lianxin
+from storage.secrets import ensure_secret_key
 
 
 def register(main: click.Group) -> None:
@@ -21,8 +22,11 @@ def register(main: click.Group) -> None:
     def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
         """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
         upgrade(lx.config.database_url, township=lx.config["general"]["township"])
+        # The demo's chat simulator speaks as its demo accounts; a real deployment turns it on only by choice.
+        lx.config.data["console"]["simulator"] = True
         tz = lx.config.tz
         with lx.session() as s:
+            ensure_secret_key(s, now=lx.now())  # as `lianxin init` does
             report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])
         url = make_url(lx.config.database_url).render_as_string(hide_password=True)
         if report.added:
