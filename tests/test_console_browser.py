@@ -240,6 +240,7 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     from storage.demo.seed import DEMO_USERS, seed_demo
 
     clock.set("2026-11-24 17:00")
+    lx.config["console"]["simulator"] = True  # as `lianxin demo` sets it
     with lx.session() as s:
         seed_demo(s, tz=lx.config.tz, now=clock())
     user, password = DEMO_USERS[0][0], DEMO_USERS[0][1]
@@ -287,6 +288,48 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
                 assert doc.locator(".card svg").count() == len(fake.qr_codes) > 0
             else:
                 assert "新桥村“三五连心”联户名单公示" in doc.locator("h1").first.inner_text()
+
+
+def test_the_console_works_under_its_content_security_policy(served: tuple[World, str], browser: Any) -> None:
+    """Every kind of console page in Chromium with the CSP sent (tests/test_console_headers.py): nothing refused
+    (a script, a style, an image, a frame, a form), the script's confirm still asks, the report's frame shows."""
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " e => console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    login(page, base)
+    for path in (
+        "/",
+        "/cadres",
+        f"/cadres/{w.ids['cadre_a']}",
+        "/households",
+        f"/households/{w.ids['hh_a']}",
+        "/tasks",
+        f"/tasks/{w.ids['task']}",
+        "/requests",
+        f"/requests/{w.ids['req_a']}",
+        "/diaries",
+        "/ledger",
+        "/reports",
+        "/print",
+        "/simulator?openid=demo-cadre-01",
+        "/delivery",
+    ):
+        page.goto(base + path)
+        assert page.locator("h1").count() >= 1, path
+    page.goto(base + "/reports")
+    frame = page.frame_locator("iframe")
+    assert frame.locator("h1").first.is_visible()  # the whole report, framed by its own site
+    page.goto(base + f"/tasks/{w.ids['task']}")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.locator("button", has_text="撤销此卡").click()
+    assert asked and "撤销" in asked[0]  # console.js runs (script-src 'self')
+    assert refused == []
 
 
 def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: Any) -> None:
