@@ -1,7 +1,8 @@
 """Running the web app: werkzeug's threaded server for one worker, gunicorn for several.
 
 The scheduler runs in the serving process (the gunicorn master with several workers, so forks do not
-copy it); a lease in the database keeps it to one active scheduler per database anyway.
+copy it); a lease in the database keeps it to one active scheduler per database anyway. Both servers log each
+request's path alone, never its query or a page's token (bot/logs.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gunicorn.app.base import BaseApplication
 from werkzeug.serving import run_simple
 
 from bot.app import build, create_app
+from bot.logs import GUNICORN_ACCESS_FORMAT, AccessLogHandler, GunicornLogger
 from reminders.scheduler import start_background
 from storage.runtime import Lianxin
 from storage.secrets import secret_key
@@ -53,7 +55,7 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
             flush=True,
         )
         try:
-            run_simple(host, port, app, threaded=True, use_reloader=False)
+            run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=AccessLogHandler)
         finally:
             if sched is not None:
                 sched.shutdown(wait=False)
@@ -68,7 +70,9 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 30)
-            self.cfg.set("accesslog", None)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", GUNICORN_ACCESS_FORMAT)
+            self.cfg.set("logger_class", GunicornLogger)
             if scheduler:
                 self.cfg.set("when_ready", lambda _server: _start_scheduler(lx))
 
