@@ -22,6 +22,7 @@ from handlers.common import command, local_time_text
 from storage.accounts import code_hash
 from storage.audit import record
 from storage.models import BindCode, Cadre, WechatIdentity
+from storage.push_links import revoke_links_for
 from storage.ratelimit import clear_failures, locked_until, record_failure
 
 log = logging.getLogger("lianxin.bot.binding")
@@ -99,6 +100,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         old.kind = "unknown"
         old.cadre_id = None
         old.bound_at = None
+        revoke_links_for(old.openid, session=ctx.session, now=now)  # its pages of earlier pushes die
     if released:
         detail["released_openids"] = [o.openid for o in released]
     was_villager = ident.kind == "villager"

@@ -14,6 +14,7 @@ from handlers.common import cadre_of, command, is_cadre
 from storage import cards
 from storage.audit import record
 from storage.models import Link
+from storage.push_links import revoke_links_for
 
 
 def unlink(ctx: Context, msg: Message, rest: str) -> str:
@@ -36,6 +37,7 @@ def unlink(ctx: Context, msg: Message, rest: str) -> str:
     latest = linked[0]
     via, masked = latest.bound_via, cards.mask_openid(latest.openid)
     cards.unlink(ctx.session, latest)
+    revoke_links_for(latest.openid, session=ctx.session, now=ctx.now())  # its pages of earlier pushes die
     ctx.outbox.enqueue(
         latest.openid,
         "notice",
