@@ -3,7 +3,7 @@
 - **Sessions live on the server** (storage/console_sessions.py): login makes one, logout ends it; the cookie holds
   only its random id, so a copy of an old cookie opens nothing.
 - **Wrong passwords lock the account tried**, never an address: ``[console] login_attempts`` wrong passwords for
-  one account within an hour lock it for 15 minutes (the office is told, once per lock). An address that
+  one account within an hour lock it for 15 minutes (the office is told, once a day per account). An address that
   keeps failing (``ADDRESS_FACTOR`` times that, across any accounts) is **slowed**: each of its further attempts
   waits a moment before it is checked, one at a time per process. An office behind one address, or every user
   behind a proxy that was not declared, is slowed down by an attacker there, never locked out.
@@ -139,7 +139,8 @@ def _address_delay(s: Session, address: str, t: datetime, limit: int) -> float:
 
 
 def _tell_office_of_lock(s: Session, u: ConsoleUser, until: datetime) -> None:
-    """A notice to the office of the account's township (the deployment's for a county account)."""
+    """A notice to the office of the account's township (the deployment's for a county account), once per
+    account and day: someone who keeps guessing relocks it every 15 minutes, and one notice says enough."""
     tz = lx().config.tz
     township_id = u.township_id
     if u.village_id is not None:
@@ -155,7 +156,7 @@ def _tell_office_of_lock(s: Session, u: ConsoleUser, until: datetime) -> None:
         s,
         JobResult("console_login_locked"),
         "login_locked",
-        f"{u.username}:{until.isoformat()}",
+        f"{u.username}:{until.astimezone(tz).date().isoformat()}",
         text,
         office_recipients(s, lx().config, township_id),
         now=now(),

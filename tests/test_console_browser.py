@@ -347,9 +347,11 @@ def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: 
     assert "已安排立即试投" in page.locator(".flash").first.inner_text()
 
 
-def test_the_link_in_a_template_reads_on_a_phone_without_login(
+def test_the_link_in_a_template_reads_on_its_recipients_phone_without_login(
     served: tuple[World, str], browser: Any
 ) -> None:
+    """Chromium as the recipient's WeChat (the fake WeChat's web OAuth knows it by a header): the page opens,
+    without login; in another WeChat or an ordinary browser it does not."""
     from storage.push_links import create_link
 
     w, base = served
@@ -358,18 +360,35 @@ def test_the_link_in_a_template_reads_on_a_phone_without_login(
     )
     with w.lx.session() as s:
         token = create_link(
-            s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text}, now=w.lx.now(), days=30
+            s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text}, now=w.lx.now(), days=7
         )
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    page.goto(f"{base}/m/{token}")
-    assert "/login" not in page.url
-    assert "请逐户检查取暖设施" in page.locator("#message").inner_text()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
-    assert page.locator("a").count() == 0
-    shot(page, "push-link-phone")
-    assert page.goto(f"{base}/m/{token[:-1]}").status == 404
-    context.close()
+    with FakeWechat() as fake:
+        w.lx.config["wechat"].update(api_base=fake.url, oauth_base=fake.url, public_url=base)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        context.set_extra_http_headers({"X-Fake-Wechat-User": "o-x"})
+        page = context.new_page()
+        page.goto(f"{base}/m/{token}")
+        # back from WeChat, the code gone from the address (the browser keeps the authorize link's fragment)
+        assert page.url.split("#")[0] == f"{base}/m/{token}"
+        assert "请逐户检查取暖设施" in page.locator("#message").inner_text()
+        assert (
+            page.evaluate("document.documentElement.scrollWidth") <= 390
+        )  # no sideways scrolling on a phone
+        assert page.locator("a").count() == 0
+        shot(page, "push-link-phone")
+        assert page.goto(f"{base}/m/{token[:-1]}").status == 404
+        assert "已经失效" in page.locator("main").inner_text()
+        context.close()
+        other = browser.new_context(is_mobile=True)
+        other.set_extra_http_headers({"X-Fake-Wechat-User": "o-someone-else"})
+        page = other.new_page()
+        page.goto(f"{base}/m/{token}")
+        assert "不是发给您的" in page.locator("main").inner_text() and "取暖设施" not in page.content()
+        other.close()
+        plain = browser.new_page()  # an ordinary browser: WeChat's own page, no code
+        plain.goto(f"{base}/m/{token}")
+        assert "请在微信客户端打开" in plain.content() and "取暖设施" not in plain.content()
+        plain.close()
 
 
 def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], browser: Any) -> None:

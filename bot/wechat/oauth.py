@@ -36,19 +36,18 @@ STATE = re.compile(r"[A-Za-z0-9]{1,128}")
 
 
 class PageOAuth:
+    """Reads ``[wechat]`` at each call (as the API client is made per use), so one app follows its config."""
+
     def __init__(self, lx: Lianxin) -> None:
-        cfg = lx.config["wechat"]
-        self.app_id, self.secret = cfg["app_id"], cfg["app_secret"]
-        self.api_base = cfg["api_base"].rstrip("/")
-        self.oauth_base = cfg["oauth_base"].rstrip("/")
-        self.timeout = cfg["request_timeout_seconds"]
+        self.lx = lx
 
     def authorize_url(self, redirect_uri: str, state: str) -> str:
         """Where to send the browser; it comes back to ``redirect_uri`` with ``code`` and ``state``."""
         if not STATE.fullmatch(state):
             raise ValueError("state: [A-Za-z0-9], 1-128 characters")
+        cfg = self.lx.config["wechat"]
         return (
-            f"{self.oauth_base}/connect/oauth2/authorize?appid={self.app_id}"
+            f"{cfg['oauth_base'].rstrip('/')}/connect/oauth2/authorize?appid={cfg['app_id']}"
             f"&redirect_uri={quote(redirect_uri, safe='')}&response_type=code&scope=snsapi_base"
             f"&state={state}#wechat_redirect"
         )
@@ -56,16 +55,17 @@ class PageOAuth:
     def openid(self, code: str) -> str | None:
         """The openid of whoever WeChat gave ``code`` to; None when WeChat refuses the code (used, expired, made
         for another account) or does not answer."""
+        cfg = self.lx.config["wechat"]
         try:
             resp = requests.get(
-                self.api_base + "/sns/oauth2/access_token",
+                cfg["api_base"].rstrip("/") + "/sns/oauth2/access_token",
                 params={
-                    "appid": self.app_id,
-                    "secret": self.secret,
+                    "appid": cfg["app_id"],
+                    "secret": cfg["app_secret"],
                     "code": code,
                     "grant_type": "authorization_code",
                 },
-                timeout=self.timeout,
+                timeout=cfg["request_timeout_seconds"],
             )
             data = resp.json()
         except (requests.RequestException, ValueError) as e:
