@@ -1,4 +1,5 @@
-"""Who may do what: login, roles, township and village scope, CSRF, session timeout, login rate limiting, audit.
+"""Who may do what: the session check on every request, roles, township and village scope, CSRF, audit.
+(Logging in and out, and the login limits, are console/login.py; sessions themselves storage/console_sessions.py.)
 
 Roles: ``admin`` (a township's office: everything of that township), ``village`` (a village secretary: only their
 village's cadres, households and requests), ``viewer`` (a township's leaders: read only, no exports); in a county
