@@ -1,7 +1,8 @@
 """The app factory: one ``Lianxin`` object (config, engine, sessions, clock) and the Flask app around it.
 
 The only module that wires the layers together: it hands the lower layers what they call upwards without
-importing it (the outbound WeChat client for delivery, the signed /wechat POST for the console's simulator).
+importing it (the outbound WeChat client for delivery, the signed /wechat POST for the console's simulator,
+WeChat's web OAuth for the pages behind template messages).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
-from bot.wechat import endpoint
+from bot.wechat import endpoint, oauth
 from bot.wechat.api import WechatClient
 from console import web as console_web
 from console.documents import report as report_document
@@ -80,4 +81,5 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
     endpoint.register(app, lx)
     console_web.register(app, lx)
     app.config["WECHAT_POST"] = partial(endpoint.post_signed, app, lx)  # the console's chat simulator
+    app.config["PAGE_OAUTH"] = oauth.page_oauth(lx)  # who opens a push's page (None: the link alone)
     return app

@@ -1,4 +1,5 @@
-"""Who may do what: login, roles, township and village scope, CSRF, session timeout, login rate limiting, audit.
+"""Who may do what: the session check on every request, roles, township and village scope, CSRF, audit.
+(Logging in and out, and the login limits, are console/login.py; sessions themselves storage/console_sessions.py.)
 
 Roles: ``admin`` (a township's office: everything of that township), ``village`` (a village secretary: only their
 village's cadres, households and requests), ``viewer`` (a township's leaders: read only, no exports); in a county
@@ -26,15 +27,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.blueprint import bp
-from storage import audit
-from storage.accounts import verify_password
+from storage import audit, console_sessions
 from storage.models import Cadre, ConsoleUser, Township, Village
-from storage.ratelimit import clear_failures, locked_until, record_failure
 from storage.runtime import Lianxin
 
-LOCK_MINUTES = 15
-IP_FACTOR = 4  # failures allowed per address = login_attempts x this
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+# The chat simulator speaks as any demo account through the real /wechat: it exists only where
+# [console] simulator is on (`lianxin demo`), else its pages are 404 for everyone (issue 21 item 9).
+SIMULATOR_ENDPOINTS = {"console.simulator", "console.simulator_open", "console.simulator_send"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -185,7 +185,18 @@ def csrf_token() -> str:
 def _globals() -> dict[str, Any]:
     u = g.get("user")
     name = u.township_name if u is not None and u.township_name else lx().config["general"]["township"]
-    return {"csrf_token": csrf_token, "current_user": u, "township": name}
+    return {
+        "csrf_token": csrf_token,
+        "current_user": u,
+        "township": name,
+        "simulator_on": lx().config["console"]["simulator"],
+    }
+
+
+def session_limits() -> tuple[timedelta, timedelta]:
+    """(idle, absolute) lifetime of a console session."""
+    cfg = lx().config["console"]
+    return timedelta(minutes=cfg["session_minutes"]), timedelta(hours=cfg["session_hours"])
 
 
 @bp.before_request
@@ -197,6 +208,8 @@ def _guard() -> Any:
         request.method == "POST" and any("\x00" in v for _, vs in request.form.lists() for v in vs)
     ):
         abort(400, description="输入中含有不允许的字符。")
+    if request.endpoint in SIMULATOR_ENDPOINTS and not lx().config["console"]["simulator"]:
+        abort(404)
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
         expected = session.get("csrf") or ""
@@ -204,22 +217,21 @@ def _guard() -> Any:
             abort(400, description="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    uid = session.get("uid")
-    last = session.get("last")
-    t = now()
-    minutes = lx().config["console"]["session_minutes"]
-    if uid is None or last is None or t.timestamp() - float(last) > minutes * 60:
-        if uid is not None:
-            session.pop("uid", None)
-            flash("登录已超时，请重新登录。", "warn")
-        return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+    sid = session.get("sid") or ""
+    idle, lifetime = session_limits()
     with db() as s:
-        u = s.get(ConsoleUser, uid)
-        if u is None or not u.active:
+        row = console_sessions.find(s, sid, now=now(), idle=idle, lifetime=lifetime) if sid else None
+        u = s.get(ConsoleUser, row.user_id) if row is not None else None
+        if u is not None and u.active:
+            g.user = _user(s, u)
+            g.sid = sid
+    if g.user is None:
+        if (
+            sid
+        ):  # a session that ended (logout, timeout, lifetime, a disabled account): its cookie is forgotten
             session.clear()
-            return redirect(url_for("console.login"))
-        g.user = _user(s, u)
-    session["last"] = t.timestamp()
+            flash("登录已超时或已退出，请重新登录。", "warn")
+        return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
     if request.method == "POST" and not g.user.can_write and request.endpoint != "console.logout":
         abort(403, description="只读账号不能修改数据。")
     return None
@@ -266,89 +278,6 @@ def _error(e: Any) -> Any:
         title=titles.get(e.code, "错误"),
         message=e.description if e.code != 404 else "该记录不存在，或不在您的权限范围内。",
     ), e.code
-
-
-# --------------------------------------------------------------------------------------------------
-# Login with rate limiting
-# --------------------------------------------------------------------------------------------------
-
-
-def _limit_key(username: str) -> str:
-    return f"console-login:{username.strip().lower()}"
-
-
-def _fail(s: Session, key: str, t: datetime, limit: int) -> bool:
-    """Count a failure; True when the account (or address) is now locked."""
-    _, until = record_failure(
-        s,
-        key,
-        t,
-        limit=limit,
-        lock_for=timedelta(minutes=LOCK_MINUTES),
-        window=timedelta(hours=1),
-        fresh_after_lock=True,
-    )
-    return until is not None
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> Any:
-    error = None
-    if request.method == "POST":
-        username = (request.form.get("username") or "").strip()
-        password = request.form.get("password") or ""
-        t = now()
-        key = _limit_key(username)
-        # Per address too, with more room (an office shares one address): guessing across many usernames
-        # from one place is slowed down as well.
-        ip_key = f"console-login-ip:{request.remote_addr or '?'}"
-        limit = lx().config["console"]["login_attempts"]
-        with db() as s:
-            until = locked_until(s, key, t) or locked_until(s, ip_key, t)
-            if until is not None:
-                error = (
-                    f"登录失败次数过多，账号已锁定至 {until.astimezone(lx().config.tz):%H:%M}，请稍后再试。"
-                )
-                audit.record(s, actor=f"console:{username}", action="login.locked", target=f"user:{username}")
-            else:
-                u = (
-                    s.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
-                    if username
-                    else None
-                )
-                if u is not None and u.active and verify_password(u.password_hash, password):
-                    clear_failures(s, key)
-                    u.last_login_at = t
-                    audit.record(
-                        s, actor=f"console:{u.username}", action="login", target=f"user:{u.username}"
-                    )
-                    session.clear()
-                    session.permanent = True
-                    session["uid"] = u.id
-                    session["last"] = t.timestamp()
-                    csrf_token()
-                    nxt = request.args.get("next") or ""
-                    return redirect(
-                        nxt
-                        if nxt.startswith("/") and not nxt.startswith("//")
-                        else url_for("console.dashboard")
-                    )
-                locked = _fail(s, key, t, limit)
-                _fail(s, ip_key, t, limit * IP_FACTOR)
-                audit.record(
-                    s, actor=f"console:{username or '?'}", action="login.failed", target=f"user:{username}"
-                )
-                error = (
-                    f"登录失败次数过多，账号已锁定 {LOCK_MINUTES} 分钟。" if locked else "账号或密码不正确。"
-                )
-    return render_template("login.html", error=error), (401 if error else 200)
-
-
-@bp.post("/logout")
-def logout() -> Any:
-    session.clear()
-    flash("已退出登录。", "ok")
-    return redirect(url_for("console.login"))
 
 
 def done(message: str, endpoint: str, **values: Any) -> Any:

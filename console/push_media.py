@@ -4,7 +4,8 @@ Outside the 48-hour window a villager's photo or voice cannot be forwarded to th
 customer-service message); the request's template message links to ``/m/<token>`` (console/push_links.py),
 which shows the photo and plays the voice from here: the same token, only that request's attachments, the
 voice as MP3 (WeChat's AMR plays in no browser; reminders/media.playable_voice), sent ``Cache-Control:
-private`` (a phone may keep it, no proxy may), never indexed, no referrer. Unknown, expired or foreign → 404.
+private`` (a phone may keep it, no proxy may), never indexed, no referrer. Unknown, expired or foreign → 404;
+where pages open for their recipient only (web OAuth, console/push_links.py), so do their media.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from flask import abort, current_app, send_file
 
-from console.push_links import links
+from console.push_links import links, viewer_may_see
 from reminders.media import PLAYABLE_TYPE, playable_voice
 from storage.models import Attachment
 from storage.push_links import find_link
@@ -27,8 +28,8 @@ def media(token: str, att_id: int) -> Any:
     lx = current_app.config["LIANXIN"]
     with lx.sessions() as s:
         link = find_link(s, token, lx.now())
-        if link is None or link.request_id is None:
-            abort(404)
+        if link is None or link.request_id is None or not viewer_may_see(link, lx.now()):
+            abort(404)  # a recipient-bound page's media are the recipient's too
         att = s.get(Attachment, att_id)
         if (
             att is None

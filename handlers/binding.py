@@ -34,6 +34,7 @@ from storage.accounts import code_hash
 from storage.audit import record
 from storage.cards import mask_openid
 from storage.models import BindCode, Cadre, WechatIdentity
+from storage.push_links import revoke_links_for
 from storage.ratelimit import (
     clear_failures,
     failures_in_window,
@@ -128,6 +129,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         old.kind = "unknown"
         old.cadre_id = None
         old.bound_at = None
+        revoke_links_for(old.openid, session=ctx.session, now=now)  # its pages of earlier pushes die
     if released:
         detail["released_openids"] = [o.openid for o in released]
     was_villager = ident.kind == "villager"

@@ -24,6 +24,7 @@ from handlers.common import cadre_of, command, is_cadre
 from storage import cards
 from storage.audit import record
 from storage.models import Household, Link, ServiceCard, WechatIdentity
+from storage.push_links import revoke_links_for
 
 # the link's number after the household: "2", "2号", "第2个"
 _LINK_NO = re.compile(r"^第?(\d{1,3})(?:号|號|个|個)?$")
@@ -129,6 +130,7 @@ def unlink(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("unlink_choose", household=household, accounts=accounts, say=say)
     gone = _account(ctx, target)
     cards.unlink(ctx.session, target)
+    revoke_links_for(target.openid, session=ctx.session, now=ctx.now())  # its pages of earlier pushes die
     ctx.outbox.enqueue(
         target.openid,
         "notice",

@@ -146,6 +146,12 @@ def verify_password(password_hash: str, password: str) -> bool:
 ROLES = ("county-admin", "county-viewer", "admin", "viewer", "village")
 
 
+def check_password(password: str) -> None:
+    """The rule for a console password (a new account's and a changed one's)."""
+    if len(password) < 8:
+        raise AccountError("密码至少 8 位 / the password needs at least 8 characters")
+
+
 def create_console_user(
     session: Session,
     *,
@@ -165,8 +171,7 @@ def create_console_user(
         raise AccountError("账号名应为 2–50 个字母、数字、汉字或 . - _ @")
     if role not in ROLES:
         raise AccountError("role must be county-admin, county-viewer, admin, village or viewer")
-    if len(password) < 8:
-        raise AccountError("密码至少 8 位 / the password needs at least 8 characters")
+    check_password(password)
     village_id = township_id = None
     if role.startswith("county-"):
         if township or village:

@@ -12,6 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -109,8 +110,20 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         ),
         "push_link_days": (
             int,
-            30,
-            "the link in a template message to the whole message works this many days",
+            7,
+            "the link in a template message to the whole message works this many days "
+            "(and ends at once when its recipient's account is unlinked or released)",
+        ),
+        "page_oauth": (
+            bool,
+            True,
+            "open the page behind a template message's link only for its recipient, who is recognised "
+            "silently by WeChat's 网页授权 (snsapi_base); needs app_id and app_secret (else the link alone opens it)",
+        ),
+        "oauth_base": (
+            str,
+            "https://open.weixin.qq.com",
+            "base URL of WeChat's 网页授权 page (connect/oauth2/authorize; tests use a local fake)",
         ),
     },
     # [wechat.templates] holds one table per kind of push, [wechat.templates.KIND] (see TEMPLATE_VALUE_NAMES)
@@ -190,11 +203,36 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "secret_key": (
             str,
             "",
-            "signs console sessions; empty = generated at start (sessions end on restart)",
+            "signs console cookies; empty = the key `lianxin init` made and kept in the database "
+            "(shared by every worker)",
         ),
         "session_minutes": (int, 60, "idle console sessions expire after this long"),
-        "secure_cookies": (bool, False, "mark cookies Secure (set true behind HTTPS)"),
-        "login_attempts": (int, 5, "failed logins before an account is locked for 15 minutes"),
+        "session_hours": (
+            int,
+            12,
+            "a console session ends this long after login however active it is (then log in again)",
+        ),
+        "secure_cookies": (
+            bool,
+            False,
+            "mark cookies Secure (always so when public_url is https)",
+        ),
+        "login_attempts": (
+            int,
+            5,
+            "wrong passwords for one account before it is locked for 15 minutes (the office is told)",
+        ),
+        "trusted_proxies": (
+            list,
+            [],
+            "addresses or networks (CIDR) of reverse proxies (nginx) whose X-Forwarded-For is believed; "
+            "empty = the connecting address is the client",
+        ),
+        "simulator": (
+            bool,
+            False,
+            "offer the chat simulator (/simulator) to the office; `lianxin demo` turns it on",
+        ),
         "import_upload_hours": (
             int,
             24,
@@ -331,6 +369,22 @@ def _check_programme(section: dict[str, Any], source: str) -> None:
         raise ConfigError(
             f"{source}: [programme] remind_days_before must be a list of whole days 0–366, got {days!r}"
         )
+
+
+def trusted_networks(config: Any) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``[console] trusted_proxies`` as networks (a bare address is a network of one)."""
+    return tuple(ip_network(str(p).strip(), strict=False) for p in config["console"]["trusted_proxies"])
+
+
+def _check_trusted_proxies(section: dict[str, Any], source: str) -> None:
+    for p in section["trusted_proxies"]:
+        try:
+            ip_network(str(p).strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: [console] trusted_proxies: {p!r} is not an address or network "
+                '(e.g. "127.0.0.1" or "10.0.0.0/8")'
+            ) from None
 
 
 def _check_township_offices(table: dict[str, Any], source: str) -> None:
@@ -528,6 +582,7 @@ def load_config(
             f"got {data['general']['bind_code_hours']!r}"
         )
     _check_township_offices(data["scheduler"]["township_office_openids"], source)
+    _check_trusted_proxies(data["console"], source)
     aes = data["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(f"{source}: [wechat] encoding_aes_key must be 43 characters (it is {len(aes)})")

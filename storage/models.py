@@ -812,6 +812,32 @@ class ConsoleUser(Base):
     village: Mapped[Village | None] = relationship()
 
 
+class ConsoleSession(Base):
+    """A console login, kept on the server (issue 21 item 6): the cookie carries a random id whose SHA-256 is
+    ``sid_hash``; logout, disabling the account and a password change end it (``ended_at``), and it ends by
+    itself after ``[console] session_minutes`` idle or ``session_hours`` in all."""
+
+    __tablename__ = "console_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # logout | disabled | password | replaced
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class AppSecret(Base):
+    """Secrets the deployment makes for itself and every process shares (issue 22 item 1): the console's
+    session key, made at ``lianxin init`` when ``[console] secret_key`` is empty (storage/secrets.py)."""
+
+    __tablename__ = "app_secret"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditLog(Base):
     """Every change and every export by the office (console or CLI)."""
 
@@ -832,12 +858,19 @@ class PushLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    openid: Mapped[str] = mapped_column(String(64))
+    openid: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     request_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # issue 21 item 3: revoked when the recipient's account is unlinked or released (storage/push_links.py);
+    # views by the recipient (first, last, how many) and opened by anyone else, shown to the office
+    revoked_at: Mapped[datetime | None]
+    views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_viewed_at: Mapped[datetime | None]
+    last_viewed_at: Mapped[datetime | None]
+    refused_views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DeliveryHold(Base):

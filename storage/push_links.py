@@ -3,7 +3,12 @@
 WeChat shows a template's keyword fields only, each cut short (docs/wechat-rules.md §4c), so every template message
 carries ``url`` = ``public_url`` + ``/m/<token>``. The token is 32 random bytes (``secrets.token_urlsafe``);
 only its SHA-256 is stored, so the table alone opens nothing. A link shows that one message — for a request,
-its thread and how to answer — and nothing else, until ``[wechat] push_link_days`` have passed.
+its thread and how to answer — and nothing else, until ``[wechat] push_link_days`` (7 by default) have passed.
+
+A link is its recipient's (issue 21 item 3): where WeChat's web OAuth is configured the page opens only for the
+``openid`` it was sent to (console/push_links.py); it dies at once when that account is unlinked from its
+household or released by its cadre (``revoke_links_for``, called where that happens: storage/cards.unlink,
+handlers/binding.py) or its household is closed; and each opening is counted (``record_view``) for the office.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import PushLink, VillagerRequest
@@ -100,10 +105,51 @@ def create_links(session: Session, items: list[dict[str, Any]], *, now: datetime
 
 
 def find_link(session: Session, token: str, now: datetime) -> PushLink | None:
-    """The link this token opens, or None (unknown, malformed or expired: the same answer for all three)."""
+    """The link this token opens, or None (unknown, malformed, expired or revoked: the same answer for all)."""
     if not token or len(token) > 100:
         return None
     link = session.scalar(select(PushLink).where(PushLink.token_hash == _hash(token)))
-    if link is None or link.expires_at <= now:
+    if link is None or link.expires_at <= now or link.revoked_at is not None:
         return None
     return link
+
+
+def revoke_links_for(openid: str, *, session: Session, now: datetime) -> int:
+    """Every live link sent to this account stops working now (its account was unlinked or released, or its
+    household closed); how many. Links sent to the account later are its new owner's and work."""
+    result = session.execute(
+        update(PushLink)
+        .where(PushLink.openid == openid, PushLink.revoked_at.is_(None), PushLink.expires_at > now)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def record_view(session: Session, link: PushLink, *, now: datetime, refused: bool = False) -> None:
+    """One opening of the link: by its recipient (counted, first and last kept), or ``refused`` (someone else's
+    WeChat account opened a forwarded link and saw nothing)."""
+    if refused:
+        link.refused_views = (link.refused_views or 0) + 1
+        return
+    link.views = (link.views or 0) + 1
+    link.first_viewed_at = link.first_viewed_at or now
+    link.last_viewed_at = now
+
+
+def links_about_request(session: Session, request_id: int) -> list[PushLink]:
+    """The links pushed about one villager's request (to its cadre, to the villager), oldest first."""
+    return list(
+        session.scalars(select(PushLink).where(PushLink.request_id == request_id).order_by(PushLink.id))
+    )
+
+
+def recent_links(session: Session, *, limit: int = 50) -> list[PushLink]:
+    return list(session.scalars(select(PushLink).order_by(PushLink.id.desc()).limit(limit)))
+
+
+def link_state(link: PushLink, now: datetime) -> str:
+    """'revoked' | 'expired' | 'live'."""
+    if link.revoked_at is not None:
+        return "revoked"
+    return "expired" if link.expires_at <= now else "live"

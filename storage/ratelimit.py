@@ -69,6 +69,16 @@ def record_failure(
     return row.failures, row.locked_until
 
 
+def count_failure(session: Session, key: str, now: datetime, *, window: timedelta, add: bool = True) -> int:
+    """Failures of ``key`` within ``window`` (counting this one when ``add``), never locking: for limits that
+    slow rather than lock (console logins per address)."""
+    if not add:
+        row = session.get(RateLimit, key)
+        return 0 if row is None or row.window_start < now - window else row.failures
+    failures, _ = record_failure(session, key, now, limit=2**31 - 1, lock_for=timedelta(0), window=window)
+    return failures
+
+
 def clear_failures(session: Session, key: str) -> None:
     """A success forgets the key's failures."""
     row = session.get(RateLimit, key)

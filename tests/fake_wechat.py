@@ -26,7 +26,9 @@ TEMPLATESENDJOBFINISH event, or 43101 at once), ``job_events`` / ``take_job_even
 (47003), 40164 from the token endpoints only, ``cgi-bin/token``, subscribe notifications without a subscription
 (43101). ``qrcode/create`` makes permanent string-scene codes (1–64 characters, ``qr_limit`` of them, 48001 when
 ``qr_permission`` is off) and ``showqrcode`` shows them — their rules and sources are in the section at the
-end of the class.
+end of the class. Web OAuth (网页授权): ``connect/oauth2/authorize`` gives a code to the WeChat user named by the
+``X-Fake-Wechat-User`` header and ``sns/oauth2/access_token`` trades it for that user's openid, once, within
+5 minutes (40163 when used, 40029 when unknown or stale) — its own section, with sources, at the end too.
 
 Programmable failures: ``fail(endpoint, what, times=1)`` where endpoint is custom | template | media |
 token | qrcode | any and ``what`` is an HTTP status (500), an errcode (-1, 40001, 42001, 45009, 45015, 45047,
@@ -49,7 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlparse
 
 
 @dataclass
@@ -192,6 +194,7 @@ class FakeWechat:
         self.calls: list[tuple[str, int]] = []  # (endpoint, errcode or HTTP status answered)
         self._qr_init()
         self._golive_init()
+        self._oauth_init()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._init_account_setup()
@@ -303,6 +306,8 @@ class FakeWechat:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        if url.path in OAUTH_PATHS:  # web OAuth (网页授权): its own section at the end of the class
+            return self._oauth_handle(req, url.path, url.query)
         if (
             url.path in SETUP_ENDPOINTS
         ):  # account set-up section below (menu, templates, media upload, scenarios)
@@ -1023,6 +1028,108 @@ class FakeWechat:
             return not subscribed
         return False
 
+    # =========================================================================================================
+    # Web OAuth (网页授权, issue 21 item 3): who opens a page inside WeChat, with scope snsapi_base.
+    # =========================================================================================================
+    # Sources:
+    # - 官方文档「网页授权」 https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
+    #   (quoted in developers' community answers and juejin.cn/post/7498195018692771879): the authorize link
+    #   open.weixin.qq.com/connect/oauth2/authorize?appid&redirect_uri&response_type=code&scope&state#wechat_redirect
+    #   is matched strictly — parameters out of order and "授权页面将无法正常访问"; state only a-zA-Z0-9, ≤ 128
+    #   bytes; snsapi_base is silent ("静默授权并自动跳转到回调页"); the browser comes back to
+    #   redirect_uri?code=CODE&state=STATE; redirect_uri's host must be the 网页授权域名 set in the account (a
+    #   domain, not a URL: pages under www.qq.com pass, pay.qq.com does not); "code作为换取access_token的票据，
+    #   每次用户授权带上的code将不一样，code只能使用一次，5分钟未被使用自动过期".
+    # - sns/oauth2/access_token (GET appid, secret, code, grant_type=authorization_code) →
+    #   {access_token, expires_in 7200, refresh_token, openid, scope}:
+    #   https://developers.weixin.qq.com/doc/service/api/webdev/access/api_snsaccesstoken.md; errors 40029
+    #   "invalid code" (open-platform doc, same endpoint), 40163 "code been used" (WxJava issue 372).
+    # - Outside WeChat the authorize page shows "请在微信客户端打开链接" and gives no code (wechatpy/WxJava
+    #   users' reports; the official page says to open it in the WeChat client).
+    # Not documented, assumed here (L): an expired code answers 40029 like an unknown one; a wrong secret answers
+    # 40125 and a wrong appid 40013 as on the other token endpoints.
+    # The fake stands in for the WeChat client: a request to the authorize page carrying the header
+    # ``X-Fake-Wechat-User: <openid>`` comes from that user's WeChat; without it, from an ordinary browser.
+
+    def _oauth_init(self) -> None:
+        self.oauth_domain: str | None = (
+            None  # the account's 网页授权域名; None: any host (tests that do not care)
+        )
+        self.oauth_codes: dict[str, tuple[str, float, bool]] = {}  # code -> (openid, issued at, used)
+        self.oauth_log: list[tuple[str, str]] = []  # (what, detail): authorize / exchange answers
+
+    def _oauth_handle(self, req: BaseHTTPRequestHandler, path: str, raw_query: str) -> None:
+        pairs = parse_qsl(raw_query, keep_blank_values=True)
+        query = dict(pairs)
+        if path == "/connect/oauth2/authorize":
+            return self._oauth_authorize(req, [k for k, _ in pairs], query)
+        return self._oauth_exchange(req, query)
+
+    def _oauth_page(self, req: BaseHTTPRequestHandler, text: str) -> None:
+        body = f"<!doctype html><meta charset='utf-8'><p>{text}</p>".encode()
+        with self.lock:
+            self.oauth_log.append(("authorize", text))
+        req.send_response(200)
+        req.send_header("Content-Type", "text/html; charset=utf-8")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+    def _oauth_authorize(self, req: BaseHTTPRequestHandler, keys: list[str], q: dict[str, str]) -> None:
+        user = req.headers.get("X-Fake-Wechat-User")
+        if not user:
+            return self._oauth_page(req, "请在微信客户端打开链接")
+        if keys != ["appid", "redirect_uri", "response_type", "scope", "state"]:
+            return self._oauth_page(req, "该链接无法访问")  # the documented strict match
+        redirect = q["redirect_uri"]
+        host = urlparse(redirect).hostname or ""
+        if q["appid"] != self.app_id:
+            return self._oauth_page(req, "appid 参数错误")
+        if q["response_type"] != "code" or q["scope"] not in ("snsapi_base", "snsapi_userinfo"):
+            return self._oauth_page(req, "scope 参数错误或没有 scope 权限")
+        if not re.fullmatch(r"[A-Za-z0-9]{0,128}", q["state"]):
+            return self._oauth_page(req, "state 参数错误")
+        if self.oauth_domain is not None and host != self.oauth_domain:
+            return self._oauth_page(req, "redirect_uri 参数错误")
+        code = uuid.uuid4().hex
+        with self.lock:
+            self.oauth_codes[code] = (user, self.now(), False)
+            self.oauth_log.append(("authorize", f"code for {user}"))
+        sep = "&" if "?" in redirect else "?"
+        req.send_response(302)
+        req.send_header("Location", f"{redirect}{sep}code={code}&state={q['state']}")
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    def _oauth_exchange(self, req: BaseHTTPRequestHandler, q: dict[str, str]) -> None:
+        if q.get("appid") != self.app_id:
+            return self._json(req, {"errcode": 40013, "errmsg": "invalid appid"}, "oauth")
+        if q.get("secret") != self.secret:
+            return self._json(req, {"errcode": 40125, "errmsg": "invalid appsecret"}, "oauth")
+        if q.get("grant_type") != "authorization_code":
+            return self._json(req, {"errcode": 40002, "errmsg": "invalid grant_type"}, "oauth")
+        code = q.get("code", "")
+        with self.lock:
+            found = self.oauth_codes.get(code)
+            if found is not None and found[2]:
+                answer: dict[str, Any] = {"errcode": 40163, "errmsg": "code been used"}
+            elif found is None or self.now() - found[1] > OAUTH_CODE_SECONDS:
+                answer = {"errcode": 40029, "errmsg": "invalid code"}
+            else:
+                self.oauth_codes[code] = (found[0], found[1], True)
+                answer = {
+                    "access_token": uuid.uuid4().hex,
+                    "expires_in": 7200,
+                    "refresh_token": uuid.uuid4().hex,
+                    "openid": found[0],
+                    "scope": "snsapi_base",
+                }
+            self.oauth_log.append(("exchange", str(answer.get("errcode", "ok"))))
+        return self._json(req, answer, "oauth")
+
+
+OAUTH_PATHS = ("/connect/oauth2/authorize", "/sns/oauth2/access_token")
+OAUTH_CODE_SECONDS = 300  # "5分钟未被使用自动过期"
 
 QR_PATHS = ("/cgi-bin/qrcode/create", "/cgi-bin/showqrcode")
 EDGE_PATHS = ("/cgi-bin/token", "/cgi-bin/message/subscribe/bizsend")

@@ -38,8 +38,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def served(lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
-    w = build_world(lx, clock)
+def served(make_lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
+    w = build_world(make_lx(**{"console.simulator": True}), clock)
     with serve_in_thread(w.app) as base:
         yield w, base
 
@@ -242,6 +242,7 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     from storage.demo.seed import DEMO_USERS, seed_demo
 
     clock.set("2026-11-24 17:00")
+    lx.config["console"]["simulator"] = True  # as `lianxin demo` sets it
     with lx.session() as s:
         seed_demo(s, tz=lx.config.tz, now=clock())
     user, password = DEMO_USERS[0][0], DEMO_USERS[0][1]
@@ -293,6 +294,48 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
                 assert "新桥村“三五连心”联户名单公示" in doc.locator("h1").first.inner_text()
 
 
+def test_the_console_works_under_its_content_security_policy(served: tuple[World, str], browser: Any) -> None:
+    """Every kind of console page in Chromium with the CSP sent (tests/test_console_headers.py): nothing refused
+    (a script, a style, an image, a frame, a form), the script's confirm still asks, the report's frame shows."""
+    w, base = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " e => console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    login(page, base)
+    for path in (
+        "/",
+        "/cadres",
+        f"/cadres/{w.ids['cadre_a']}",
+        "/households",
+        f"/households/{w.ids['hh_a']}",
+        "/tasks",
+        f"/tasks/{w.ids['task']}",
+        "/requests",
+        f"/requests/{w.ids['req_a']}",
+        "/diaries",
+        "/ledger",
+        "/reports",
+        "/print",
+        "/simulator?openid=demo-cadre-01",
+        "/delivery",
+    ):
+        page.goto(base + path)
+        assert page.locator("h1").count() >= 1, path
+    page.goto(base + "/reports")
+    frame = page.frame_locator("iframe")
+    assert frame.locator("h1").first.is_visible()  # the whole report, framed by its own site
+    page.goto(base + f"/tasks/{w.ids['task']}")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.locator("button", has_text="撤销此卡").click()
+    assert asked and "撤销" in asked[0]  # console.js runs (script-src 'self')
+    assert refused == []
+
+
 def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: Any) -> None:
     from reminders import holds
 
@@ -308,9 +351,11 @@ def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: 
     assert "已安排立即试投" in page.locator(".flash").first.inner_text()
 
 
-def test_the_link_in_a_template_reads_on_a_phone_without_login(
+def test_the_link_in_a_template_reads_on_its_recipients_phone_without_login(
     served: tuple[World, str], browser: Any
 ) -> None:
+    """Chromium as the recipient's WeChat (the fake WeChat's web OAuth knows it by a header): the page opens,
+    without login; in another WeChat or an ordinary browser it does not."""
     from storage.push_links import create_link
 
     w, base = served
@@ -319,18 +364,35 @@ def test_the_link_in_a_template_reads_on_a_phone_without_login(
     )
     with w.lx.session() as s:
         token = create_link(
-            s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text}, now=w.lx.now(), days=30
+            s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text}, now=w.lx.now(), days=7
         )
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    page.goto(f"{base}/m/{token}")
-    assert "/login" not in page.url
-    assert "请逐户检查取暖设施" in page.locator("#message").inner_text()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
-    assert page.locator("a").count() == 0
-    shot(page, "push-link-phone")
-    assert page.goto(f"{base}/m/{token[:-1]}").status == 404
-    context.close()
+    with FakeWechat() as fake:
+        w.lx.config["wechat"].update(api_base=fake.url, oauth_base=fake.url, public_url=base)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        context.set_extra_http_headers({"X-Fake-Wechat-User": "o-x"})
+        page = context.new_page()
+        page.goto(f"{base}/m/{token}")
+        # back from WeChat, the code gone from the address (the browser keeps the authorize link's fragment)
+        assert page.url.split("#")[0] == f"{base}/m/{token}"
+        assert "请逐户检查取暖设施" in page.locator("#message").inner_text()
+        assert (
+            page.evaluate("document.documentElement.scrollWidth") <= 390
+        )  # no sideways scrolling on a phone
+        assert page.locator("a").count() == 0
+        shot(page, "push-link-phone")
+        assert page.goto(f"{base}/m/{token[:-1]}").status == 404
+        assert "已经失效" in page.locator("main").inner_text()
+        context.close()
+        other = browser.new_context(is_mobile=True)
+        other.set_extra_http_headers({"X-Fake-Wechat-User": "o-someone-else"})
+        page = other.new_page()
+        page.goto(f"{base}/m/{token}")
+        assert "不是发给您的" in page.locator("main").inner_text() and "取暖设施" not in page.content()
+        other.close()
+        plain = browser.new_page()  # an ordinary browser: WeChat's own page, no code
+        plain.goto(f"{base}/m/{token}")
+        assert "请在微信客户端打开" in plain.content() and "取暖设施" not in plain.content()
+        plain.close()
 
 
 def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], browser: Any) -> None:

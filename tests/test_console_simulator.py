@@ -1,5 +1,6 @@
-"""The console's chat simulator: it talks to the real /wechat (signed, also in safe mode), shows the office's
-pushes, and never uses real accounts."""
+"""The console's chat simulator: off unless ``[console] simulator = true`` (404 for everyone, issue 21 item 9); on,
+it talks to the real /wechat (signed, also in safe mode), shows the office's pushes, and never uses real
+accounts."""
 
 from __future__ import annotations
 
@@ -7,18 +8,40 @@ import base64
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from bot.app import create_app
 from storage.models import InboundMessage, WechatIdentity
-from tests.support.console_world import (
-    World,
-    build_world,
-    page_text,
-    world_fixture,  # noqa: F401 - the `world` fixture
-)
+from tests.support.console_world import Client, World, build_world, page_text
 from tests.support.factories import Factory
 
 text = page_text
+SIMULATOR = {"console.simulator": True}
+
+
+@pytest.fixture
+def world(make_lx: Any, clock: Any) -> World:
+    return build_world(make_lx(**SIMULATOR), clock)
+
+
+def test_the_simulator_is_not_there_unless_configured(make_lx: Any, clock: Any) -> None:
+    """A deployment that did not ask for it has no simulator: 404 to the office, to everyone else, and no
+    message reaches /wechat through it (it could speak as a real cadre to real villagers)."""
+    w = build_world(make_lx(), clock)
+    admin = w.login("admin")
+    assert admin.get("/simulator").status_code == 404
+    assert admin.get("/simulator?openid=demo-cadre-01").status_code == 404
+    assert admin.post("/simulator/send", {"openid": "demo-cadre-01", "text": "帮助"}).status_code == 404
+    assert admin.post("/simulator/open", {"cadre_id": w.ids["cadre_a"]}).status_code == 404
+    assert "模拟聊天" not in text(admin.get("/"))
+    stranger = Client(w.app.test_client())
+    assert stranger.get("/simulator").status_code == 404
+    assert stranger.post("/simulator/send", {"openid": "demo-cadre-01", "text": "x"}).status_code == 404
+    assert w.count(InboundMessage) == 0
+    # the same database served with the simulator on: the office has it
+    on = World(w.lx, clock, create_app(make_lx(**SIMULATOR))).login("admin")
+    assert on.get("/simulator").status_code == 200 and "模拟聊天" in text(on.get("/"))
 
 
 def test_simulator_chats_through_wechat(world: World) -> None:
@@ -80,7 +103,7 @@ def test_simulator_never_uses_real_accounts(world: World) -> None:
 
 def test_simulator_in_safe_mode(make_lx: Any, clock: Any) -> None:
     key = base64.b64encode(bytes(range(32))).decode().rstrip("=")
-    lx = make_lx(**{"wechat.encoding_aes_key": key})
+    lx = make_lx(**{"wechat.encoding_aes_key": key, **SIMULATOR})
     w = build_world(lx, clock)
     c = w.login("admin")
     assert "安全模式" in text(c.get("/simulator?openid=demo-cadre-01"))

@@ -33,6 +33,7 @@ from sqlalchemy import func, insert, inspect, select, text, update
 
 from handlers import task_notices as tasks
 from storage.models import Cadre, Lease, OutboxMessage, ReminderSent, WechatIdentity
+from storage.secrets import ensure_secret_key
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.processes import free_port as _free_port
@@ -141,6 +142,7 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
             from tests.support.factories import Factory
 
             village = Factory(s).village()
+            ensure_secret_key(s, now=now)  # as `lianxin init` does: `serve --workers 2` needs the shared key
             s.execute(
                 insert(Cadre),
                 [

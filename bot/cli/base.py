@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ import click
 from sqlalchemy import inspect
 from sqlalchemy.exc import ArgumentError
 
+from bot import logs
 from bot.app import build
 from storage import townships
 from storage.config import ConfigError, load_config
@@ -38,12 +38,7 @@ class CliState:
                 config = load_config(self.config_path)
             except ConfigError as e:
                 raise click.ClickException(f"配置错误 / configuration error: {e}") from None
-            logging.basicConfig(
-                level=config["general"]["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-            )
-            if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-                # Alembic's INFO lines ("setup plugin ...") buried the demo's console URL and logins.
-                logging.getLogger("alembic").setLevel(logging.WARNING)
+            logs.configure(config["general"]["log_level"])
             try:
                 self._lx = build(config)
             except (ArgumentError, ImportError) as e:  # an unparsable URL, or a driver we do not ship

@@ -10,6 +10,7 @@ from bot.cli.base import command
 from storage.demo.seed import foreign_data, seed_demo
 from storage.migrate import upgrade
 from storage.runtime import Lianxin
+from storage.secrets import ensure_secret_key
 
 
 def register(main: click.Group) -> None:
@@ -33,8 +34,11 @@ def register(main: click.Group) -> None:
                 "database, e.g. LIANXIN_DATABASE_URL=sqlite:///demo.db lianxin demo"
             )
         upgrade(lx.config.database_url, township=lx.config["general"]["township"])
+        # The demo's chat simulator speaks as its demo accounts; a real deployment turns it on only by choice.
+        lx.config.data["console"]["simulator"] = True
         tz = lx.config.tz
         with lx.session() as s:
+            ensure_secret_key(s, now=lx.now())  # as `lianxin init` does
             report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])
         if report.added:
             added = "，".join(f"{k} {v}" for k, v in sorted(report.added.items()))

@@ -18,10 +18,13 @@ def register(main: click.Group) -> None:
     def serve_cmd(lx: Lianxin, host: str, port: int, workers: int, no_scheduler: bool) -> None:
         """运行 /wechat 与控制台 / serve /wechat and the console."""
         require_schema(lx)
-        serve.serve(
-            lx,
-            host=host,
-            port=port,
-            workers=workers,
-            scheduler=not no_scheduler and lx.config["scheduler"]["enabled"],
-        )
+        try:
+            serve.serve(
+                lx,
+                host=host,
+                port=port,
+                workers=workers,
+                scheduler=not no_scheduler and lx.config["scheduler"]["enabled"],
+            )
+        except serve.ServeRefused as e:
+            raise click.ClickException(str(e)) from None

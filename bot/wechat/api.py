@@ -29,6 +29,7 @@ from sqlalchemy import select
 from reminders import lease
 from reminders.wechat_port import Media, TransientError, WechatError
 from storage.models import AccessToken
+from storage.redact import redact
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -192,7 +193,8 @@ class WechatClient:
                 headers={"Content-Type": "application/json; charset=utf-8"} if json is not None else None,
             )
         except (requests.Timeout, requests.ConnectionError) as e:
-            raise TransientError(-1, f"{e.__class__.__name__}: {e}") from None
+            # requests' message holds the URL with its access_token: kept and logged, it must not hold that
+            raise TransientError(-1, redact(f"{e.__class__.__name__}: {e}")) from None
         if resp.status_code >= 500:
             raise TransientError(-1, f"HTTP {resp.status_code}")
         if resp.status_code >= 400:
@@ -338,7 +340,7 @@ class WechatClient:
                     files={"media": (filename, content, content_type)},
                 )
             except (requests.Timeout, requests.ConnectionError) as e:
-                raise TransientError(-1, f"{e.__class__.__name__}: {e}") from None
+                raise TransientError(-1, redact(f"{e.__class__.__name__}: {e}")) from None
             if resp.status_code >= 500:
                 raise TransientError(-1, f"HTTP {resp.status_code}")
             try:

@@ -8,11 +8,13 @@ from typing import Any
 from flask import abort, render_template
 from sqlalchemy import select
 
+from console import push_links
 from console.access import db, deployment_only, done, lx, now, record, user
 from console.blueprint import bp
 from reminders import delivery as delivery_svc
 from reminders import holds
 from storage.models import DeliveryHold, WechatIdentity
+from storage.push_links import recent_links
 
 
 @bp.get("/delivery")
@@ -53,6 +55,7 @@ def delivery() -> Any:
             counts=counts,
             idents=idents,
             held=held,
+            links=push_links.link_rows(s, recent_links(s, limit=50), now()),
         )
 
 

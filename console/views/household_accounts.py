@@ -13,6 +13,7 @@ from console.blueprint import bp
 from storage import cards
 from storage.models import Household, WechatIdentity
 from storage.outbox import enqueue
+from storage.push_links import revoke_links_for
 
 
 @bp.post("/households/<int:household_id>/unlink")
@@ -26,6 +27,7 @@ def household_unlink(household_id: int) -> Any:
             abort(400, description="该微信账号没有关联这户（可能已被解除），未作改动。")
         via, masked = ident.bound_via, cards.mask_openid(ident.openid)
         cards.unlink(s, ident)
+        revoke_links_for(ident.openid, session=s, now=now())  # its pages of earlier pushes die
         text = render_template("push/unlinked_by_office.txt", household=h).strip()
         enqueue(
             s,

@@ -10,6 +10,7 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
 from console.blueprint import bp
 from console.views import common
@@ -17,6 +18,7 @@ from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.offline import CHANNELS, villager_account
 from storage.outbox import enqueue, push_time, reply_values, request_values
+from storage.push_links import links_about_request
 from storage.reachability import unreachable_cadres
 from storage.tasks import cadre_openids
 
@@ -124,6 +126,7 @@ def request_detail(number: int) -> Any:
             now=now(),
             full=user().sees_full(r.household.village_id),
             sim=sim,
+            links=push_links.link_rows(s, links_about_request(s, r.id), now()),
         )
 
 

@@ -4,7 +4,7 @@ transport) and the faults of signed requests we could not read (wechat_edge_faul
 background, a print page that survives a reload; issue 22 item 4)
 
 Revision ID: 0012_golive
-Revises: 0010_bind_codes
+Revises: 0011_console_sessions
 """
 from collections.abc import Sequence
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.timestamps
 
 revision: str = "0012_golive"
-down_revision: str | None = "0010_bind_codes"
+down_revision: str | None = "0011_console_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,51 @@
+"""What must never be written down or shown whole (issue 21 items 3 and 10), as one set of rules.
+
+- ``redact(text)`` for log lines: a URL's query string goes (console search terms — phones, card numbers,
+  health words —, ``/wechat``'s signature, timestamp, nonce and openid, the WeChat API's ``access_token``, the
+  web-OAuth ``code`` and ``secret``), the token of a ``/m/<token>`` page goes, ``key=value`` and JSON forms of
+  credentials go, and phone-, ID-number- and card-number-like digit runs are masked.
+- ``mask_personal_numbers(text)`` for pages under ``public_url``: phone-like (11 digits starting with 1) and
+  ID-number-like (15 or 18 characters) runs shown masked, as the console masks phones in lists.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PAGE_TOKEN = re.compile(r"(/m/)[A-Za-z0-9_\-]{8,}")
+_QUERY = re.compile(r"(?<=[^\s?=&\"'])\?[^\s\"'<>]+")
+_CREDENTIAL = re.compile(
+    r"\b(access_token|refresh_token|secret|appsecret|app_secret|code|signature|msg_signature|nonce|echostr"
+    r"|openid|password|csrf_token|encoding_aes_key)=[^&\s\"'<>]+",
+    re.IGNORECASE,
+)
+_JSON_CREDENTIAL = re.compile(
+    r"([\"'](?:access_token|refresh_token|secret|app_secret|password|code)[\"']\s*:\s*[\"'])[^\"']*",
+    re.IGNORECASE,
+)
+# Digit runs: an ID number (18 with a final check character, or the old 15), a mobile phone (11, starting with 1),
+# a service card number (8). Bounded by non-digits so longer numbers (WeChat MsgIds, timestamps) stay whole.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
+_CARD_LIKE = re.compile(r"(?<!\d)\d{4}(\d{4})(?!\d)")
+
+
+def redact_path(path: str) -> str:
+    """A request path for a log: no query, no page token."""
+    return _PAGE_TOKEN.sub(r"\1…", path.split("?", 1)[0])
+
+
+def mask_personal_numbers(text: str) -> str:
+    """Phone- and ID-number-like digit runs masked (``138****2222``, ``1101************3X``)."""
+    text = _ID_NUMBER.sub(lambda m: m.group(0)[:4] + "*" * (len(m.group(0)) - 6) + m.group(0)[-2:], text)
+    return _PHONE.sub(r"\1****\2", text)
+
+
+def redact(text: str) -> str:
+    """A log line with nothing in it that lets anyone in or names anyone (see the module)."""
+    text = _PAGE_TOKEN.sub(r"\1…", text)
+    text = _QUERY.sub("?…", text)
+    text = _CREDENTIAL.sub(r"\1=…", text)
+    text = _JSON_CREDENTIAL.sub(r"\1…", text)
+    text = mask_personal_numbers(text)
+    return _CARD_LIKE.sub(r"****\1", text)
