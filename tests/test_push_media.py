@@ -18,9 +18,11 @@ from storage.outbox import user_window_columns
 from tests.fake_wechat import FakeWechat
 from tests.support.cli import run_cli
 from tests.support.console_world import build_world
+from tests.support.wechat_browser import open_link
 from tests.support.wechat_client import TEST_TOKEN, WechatClient
 from tests.test_voice_kept import needs_ffmpeg, tiny_amr
 
+PUBLIC = "https://lianxin.example.gov.cn"
 TEMPLATES = {
     f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
 }
@@ -35,7 +37,17 @@ def fake() -> Iterator[FakeWechat]:
 @pytest.fixture
 def world(make_lx: Any, clock: Any, fake: FakeWechat) -> Any:
     clock.set("2026-11-24 19:00")
-    return build_world(make_lx(**{"wechat.api_base": fake.url, **TEMPLATES}), clock)
+    return build_world(
+        make_lx(
+            **{
+                "wechat.api_base": fake.url,
+                "wechat.oauth_base": fake.url,
+                "wechat.public_url": PUBLIC,
+                **TEMPLATES,
+            }
+        ),
+        clock,
+    )
 
 
 def dispatch(w: Any) -> None:
@@ -66,10 +78,12 @@ def test_outside_the_window_the_requests_page_shows_the_photo_and_plays_the_voic
     dispatch(w)
     pushes = [d for d in fake.delivered if d.openid == cadre and d.template_id == "TPL_REQUEST"]
     assert len(pushes) == 2 and not any(d.text.startswith(("[voice:", "[image:")) for d in fake.delivered)
-    web = w.app.test_client()
+    web = w.app.test_client()  # the cadre's phone: WeChat's web OAuth names them to each page
     kinds = {}
+    pages = {}
     for d in pushes:
-        page = web.get(urlparse(d.url).path).get_data(as_text=True)
+        page = open_link(web, d.url, public=PUBLIC, openid=cadre).text
+        pages[urlparse(d.url).path] = page
         for tag, src in re.findall(r'<(img|audio)[^>]*src="([^"]+)"', page):
             r = web.get(src)
             r.close()  # the file is streamed: close it as a server would
@@ -79,11 +93,15 @@ def test_outside_the_window_the_requests_page_shows_the_photo_and_plays_the_voic
     assert kinds == {"img": "image/jpeg", "audio": "audio/mpeg"}  # the voice as MP3, which phones play
     # a link opens its own request's media only
     first, second = (urlparse(d.url).path for d in pushes)
-    own = {p: re.findall(r"/media/(\d+)", web.get(p).get_data(as_text=True)) for p in (first, second)}
+    own = {p: re.findall(r"/media/(\d+)", pages[p]) for p in (first, second)}
     [other] = own[second]
     assert other not in own[first]
     assert web.get(f"{first}/media/{other}").status_code == 404
     assert web.get(f"/m/not-a-token/media/{other}").status_code == 404
+    # someone the link was forwarded to gets neither the page nor its media
+    stranger = w.app.test_client()
+    assert "照片" not in open_link(stranger, pushes[1].url, public=PUBLIC, openid="o-stranger").text
+    assert stranger.get(f"{second}/media/{other}").status_code == 404
 
 
 def test_forwarded_photos_count_against_the_window_and_the_next_push_knows(world, fake, tmp_path):
