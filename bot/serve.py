@@ -41,11 +41,27 @@ def check_workers(lx: Lianxin, workers: int) -> None:
         )
 
 
+DEFAULT_TOKEN = "lianxin-dev-token"  # storage/config.py's default: public in the repository
+
+
+def check_token(lx: Lianxin) -> None:
+    """The default ``[wechat] token`` is printed in this repository, so anyone could sign messages to /wechat as
+    WeChat (bind with a stolen code, speak as any openid). With a real account (``app_id`` set) it is refused."""
+    wechat = lx.config["wechat"]
+    if wechat["app_id"] and wechat["token"] == DEFAULT_TOKEN:
+        raise ServeRefused(
+            "[wechat] token 仍是示例值 lianxin-dev-token（公开在代码里，任何人都能冒充微信发消息）：请换成公众号后台"
+            "“服务器配置”里自己设的 Token（3–32 位字母或数字）/ [wechat] token is still the published example "
+            "value: set the Token of the account's server settings"
+        )
+
+
 def _start_scheduler(lx: Lianxin) -> Any:
     return start_background(lx)
 
 
 def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -> None:
+    check_token(lx)
     check_workers(lx, workers)
     if workers <= 1:
         app = create_app(lx)

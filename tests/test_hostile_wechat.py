@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, inspect, select, text
 
+from bot import serve
 from storage.models import InboundMessage
+from tests.support.cli import run_cli
 from tests.support.factories import Factory
 from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app, wechat_signature, xml
 
@@ -615,3 +617,14 @@ def test_nul_and_invalid_characters_are_refused_at_the_edge(env: Env, content: b
         resp = env.post(body)
         assert resp.status_code == 400, (body, resp.status_code)
         assert env.counts() == before
+
+
+def test_a_real_account_is_not_served_with_the_published_example_token(make_lx: Any) -> None:
+    """The example token is printed in the repository: anyone could sign /wechat requests as WeChat."""
+    published = make_lx(**{"wechat.app_id": "wx0123456789abcdef", "wechat.token": serve.DEFAULT_TOKEN})
+    result = run_cli(published, "serve")
+    assert result.exit_code != 0 and "lianxin-dev-token" in result.output
+    serve.check_token(make_lx(**{"wechat.app_id": "wx0123456789abcdef", "wechat.token": "own-token-2026"}))
+    serve.check_token(
+        make_lx(**{"wechat.app_id": "", "wechat.token": serve.DEFAULT_TOKEN})
+    )  # no account (the demo): allowed
