@@ -20,7 +20,6 @@ answer — readable on a phone, and nothing more. What keeps it its recipient's:
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,7 +28,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Attachment, PushLink, RequestReply, ServiceCard, VillagerRequest, WechatIdentity
+from storage.cards import mask_card_numbers
+from storage.models import Attachment, PushLink, RequestReply, VillagerRequest, WechatIdentity
 from storage.push_links import find_link, link_state, record_view
 from storage.redact import mask_personal_numbers
 
@@ -37,7 +37,6 @@ links = Blueprint("push_links", __name__, template_folder="templates")
 
 TITLES = {"task": "督办卡", "reminder": "提醒", "request": "群众诉求", "reply": "诉求答复", "notice": "通知"}
 VIEWER_HOURS = 24  # a viewer recognised by WeChat is believed this long in that browser
-_DIGITS = re.compile(r"(?<!\d)\d{6,12}(?!\d)")
 
 
 def request_media(session: Session, request_id: int) -> list[dict[str, Any]]:
@@ -73,16 +72,9 @@ def _private(page: Any, status: int = 200) -> Any:
 
 
 def _masked(s: Session, texts: list[str]) -> list[str]:
-    """Phone- and ID-like runs masked; so is any run that is a service card's number (a villager may have
-    typed theirs into a request)."""
-    runs = {m.group(0) for t in texts for m in _DIGITS.finditer(t or "")}
-    cards = set(s.scalars(select(ServiceCard.number).where(ServiceCard.number.in_(runs)))) if runs else set()
-
-    def one(t: str) -> str:
-        t = _DIGITS.sub(lambda m: "*" * len(m.group(0)) if m.group(0) in cards else m.group(0), t or "")
-        return mask_personal_numbers(t)
-
-    return [one(t) for t in texts]
+    """Phone- and ID-like runs masked; so is any service card's number (a villager may have typed theirs into a
+    request), however it was written."""
+    return [mask_personal_numbers(mask_card_numbers(s, t or "")) for t in texts]
 
 
 def viewer_may_see(link: PushLink, now: datetime) -> bool:

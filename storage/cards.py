@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Household, HouseholdInfoHistory, ServiceCard, WechatIdentity
+from storage.redact import mask_runs, number_runs
 
 NUMBER_DIGITS = 8
 PERMANENT_QR_LIMIT = 100_000  # WeChat: at most 100,000 permanent parametric QR codes per account
@@ -239,3 +240,16 @@ def unlink(session: Session, identity: WechatIdentity) -> None:
     identity.bound_via = None
     identity.link_no = None
     session.flush()
+
+
+def mask_card_numbers(session: Session, text: str) -> str:
+    """``text`` with every service card number in it starred out, however it was typed (spaced, full-width …).
+
+    A card number is its household's credential (PRODUCT.md "Safe to run for real"): no push and no page under
+    public_url may carry one, even when a villager typed their own into a request. One query, and only when
+    the text holds an 8- or 9-digit run."""
+    candidates = {d for _s, _e, d in number_runs(text or "") if len(d) in (8, 9) and d.isdigit()}
+    if not candidates:
+        return text
+    found = set(session.scalars(select(ServiceCard.number).where(ServiceCard.number.in_(candidates))))
+    return mask_runs(text, {n: "*" * len(n) for n in found}) if found else text

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storage.cards import mask_card_numbers
 from storage.db import insert_or_skip
 from storage.models import OutboxMessage
 from storage.timestamps import utcnow
@@ -47,6 +48,12 @@ def enqueue(
     it loses quietly without spoiling the caller's transaction (no savepoint needed)."""
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
+    # No push carries a card number, not even one a villager typed into their request (issue 21 item 2).
+    text = mask_card_numbers(session, text)
+    if template:
+        template = {
+            k: mask_card_numbers(session, v) if isinstance(v, str) else v for k, v in template.items()
+        }
     now = utcnow()
     values = {
         "idempotency_key": key,

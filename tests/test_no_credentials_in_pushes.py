@@ -19,6 +19,7 @@ from reminders import jobs
 from storage import cards
 from storage import leave as leave_svc
 from storage.models import Cadre, Household, Link, OutboxMessage, ServiceCard
+from storage.redact import number_runs
 from tests.support.chat_env import Chat, make_chat
 
 CARD_LIKE = re.compile(r"(?<!\d)\d{8,9}(?!\d)")
@@ -58,6 +59,8 @@ def _day_of_pushes(make_lx: Any, clock: Any) -> Chat:
     wc.event("o-liu", "SCAN", key=scene)  # link by scan
     wc.text("o-zhang-son", "20261124")
     wc.text("o-zhang", "我家的水管坏了，卡号是我家的，麻烦来看看")  # a request: pushed to the cadre
+    # a villager who types their own card number, as people write it: it is starred out of every push
+    wc.text("o-zhang", "我家卡号 2026 1124，就是２０２６１１２４，电话13912345678，请回电")
     wc.text("o-li", "回复 1 明天上午去看")  # the answer: pushed to the villager
     wc.text("o-zhang", "不满意")  # reopened: pushed to the cadre
     wc.text("o-li", "解绑 张大爷 2")  # unlinked: the account is told
@@ -78,7 +81,7 @@ def _day_of_pushes(make_lx: Any, clock: Any) -> Chat:
         request_notices.record_request(
             s,
             household=zhang,
-            text="电话反映：路灯不亮",
+            text="电话反映：路灯不亮（卡号20261124）",
             channel="phone",
             at=clock(),
             actor="cli",
@@ -118,6 +121,15 @@ def test_no_push_of_a_whole_day_carries_a_card_number(make_lx: Any, clock: Any) 
         for text in shown:
             assert CARD_LIKE.search(text) is None, f"{m.idempotency_key}: {text}"
             assert not any(n in text for n in numbers), f"{m.idempotency_key}: {text}"
+            typed = {digits for _s, _e, digits in number_runs(text)}
+            assert not typed & numbers, f"{m.idempotency_key}: {text}"
+    # what the villager wrote still reaches the cadre, only the card number starred
+    typed_in = [m for m in pushes if "请回电" in (m.payload.get("text") or "")]
+    assert (
+        typed_in
+        and "13912345678" in typed_in[0].payload["text"]
+        and "********" in typed_in[0].payload["text"]
+    )
 
 
 def test_no_push_template_can_print_a_card_number() -> None:

@@ -377,6 +377,23 @@ def test_numbers_are_masked_on_the_page(chat: Chat, fake: FakeWechat) -> None:
     assert "138****5678" in html and "家里3口人" in html and "2026年办的" in html
 
 
+def test_numbers_are_masked_on_the_page_however_they_were_typed(chat: Chat, fake: FakeWechat) -> None:
+    typed = [
+        "138-1234-5678",
+        "139 8765 4321",
+        "+8613700001111",
+        "１３６１２３４５６７８",
+        "110105 19491231 0021",
+        "2026 1124",
+    ]
+    url = _request_link(chat, fake, "请回电：" + "，".join(typed) + "，2026年11月24日办的")
+    html = _page(chat, url).get_data()
+    for number in typed:
+        assert number not in html, number
+    assert "1234-5678" not in html and "87654321" not in html.replace(" ", "")
+    assert "2026年11月24日办的" in html  # a date is not a number to hide
+
+
 def test_a_bad_link_speaks_to_a_villager(chat: Chat) -> None:
     for path in ("/m/not-a-real-token", "/m/" + "x" * 300):
         r = create_app(chat.lx).test_client().get(path)
