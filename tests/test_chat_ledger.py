@@ -343,3 +343,22 @@ def test_parse_income_refuses(text):
 
     with pytest.raises(Invalid):
         parse_income(text)
+
+
+def test_another_cadres_card_number_is_answered_as_a_missing_one(lx, world):
+    """A number is a credential: the reply must not tell real numbers apart from made-up ones."""
+    wc, ids = world
+    with lx.session() as s:
+        theirs = s.scalar(
+            select(ServiceCard.number)
+            .join(Household, ServiceCard.household_id == Household.id)
+            .where(Household.head_name == "张三")
+        )
+    real, made_up = (
+        say(wc, f"宣传 {theirs}", who="o_cadre_other"),
+        say(wc, "宣传 87654321", who="o_cadre_other"),
+    )
+    assert real.replace(theirs, "N") == made_up.replace("87654321", "N")
+    assert say(wc, f"登记 {theirs}", who="o_cadre_other").replace(theirs, "N") == say(
+        wc, "登记 87654321", who="o_cadre_other"
+    ).replace("87654321", "N")

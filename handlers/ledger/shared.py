@@ -84,7 +84,8 @@ def own_households(ctx: Context, cadre_id: int) -> list[Household]:
 
 
 def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
-    """Each word is a card number or a head's name; only the cadre's own households are found."""
+    """Each word is a card number or a head's name; only the cadre's own households are found. A name of another
+    cadre's household is "not yours"; a number that is not the cadre's own is "not found", whoever holds it."""
     t = Targets()
     seen: set[int] = set()
     for w in words:
@@ -110,9 +111,11 @@ def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
                 t.found.append(own[0])
         elif len(own) > 1:
             t.ambiguous.append(w)
-        elif candidates:
+        elif candidates and number is None:
             t.not_theirs.append(w)
         else:
+            # Another cadre's card number is answered as a missing one: "not yours" would tell whoever holds a
+            # cadre's WeChat which numbers are real, 200 to a message (issue 21: card numbers are credentials).
             t.not_found.append(w)
     return t
 
