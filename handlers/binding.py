@@ -133,6 +133,8 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     if released:
         detail["released_openids"] = [o.openid for o in released]
     was_villager = ident.kind == "villager"
+    if ident.kind in ("cadre", "villager"):  # the pages of what this account was sent before were that role's
+        revoke_links_for(ident.openid, session=ctx.session, now=now)
     # This account spoke for another cadre: say so, or that cadre silently stops getting cards and reminders.
     was_cadre = ctx.session.get(Cadre, ident.cadre_id) if ident.kind == "cadre" and ident.cadre_id else None
     accounts.release_bindings(ctx.session, now=now, why="rebound", cadre_id=cadre.id)

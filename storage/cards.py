@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Household, HouseholdInfoHistory, ServiceCard, WechatIdentity
+from storage.push_links import revoke_links_for
 from storage.redact import mask_runs, number_runs
 
 NUMBER_DIGITS = 8
@@ -210,7 +211,10 @@ def _next_link_no(session: Session, household_id: int) -> int:
 
 def link(session: Session, identity: WechatIdentity, household: Household, *, via: str, now: datetime) -> int:
     """Link the account to the household (leaving any household it spoke for before); returns the link's number
-    in the household (its 关联号, which the cadre's notice names and `解绑 户主姓名 N` removes)."""
+    in the household (its 关联号, which the cadre's notice names and `解绑 户主姓名 N` removes). An account that
+    spoke for another household or a cadre loses the pages of its earlier pushes: they were that role's."""
+    if identity.kind == "cadre" or (identity.household_id is not None and identity.household_id != household.id):
+        revoke_links_for(identity.openid, session=session, now=now)
     identity.kind = "villager"
     identity.household_id = household.id
     identity.cadre_id = None

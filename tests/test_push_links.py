@@ -19,7 +19,7 @@ from bot.wechat.oauth import page_oauth
 from handlers import task_notices
 from reminders.delivery import dispatch_outbox
 from storage.models import ConsoleUser, PushLink, VillagerRequest, WechatIdentity
-from storage.push_links import _hash, revoke_links_for
+from storage.push_links import _hash, create_link, find_link, revoke_links_for
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 from tests.support.console_world import Client
@@ -336,6 +336,38 @@ def test_a_released_cadre_account_loses_its_links(chat: Chat, fake: FakeWechat) 
     assert "绑定成功" in chat.wc.text("o-li-new-phone", f"绑定 {chat.code(PHONE)}")  # the old phone released
     assert _page(chat, url, viewer="o-li").status_code == 404
     assert _page(chat, url, viewer="o-li-new-phone").status_code == 404  # not the new phone's either
+
+
+def test_a_cadre_account_that_binds_as_another_cadre_loses_the_first_cadres_links(
+    chat: Chat, fake: FakeWechat
+) -> None:
+    with chat.factory() as f:
+        f.cadre(name="王强", phone="13900002222", post="村主任")
+    url = _request_link(chat, fake)
+    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {chat.code('13900002222')}")  # now speaks for 王强
+    assert _page(chat, url, viewer="o-li").status_code == 404  # 李明's villagers' requests are not 王强's
+
+
+def test_a_villager_account_that_links_another_household_loses_the_first_households_links(
+    chat: Chat, fake: FakeWechat
+) -> None:
+    with chat.factory() as f:
+        f.household(
+            f.cadre(name="王强", phone="13900002222", post="村主任"), head_name="赵叔", card="20261188"
+        )
+    with chat.lx.session() as s:
+        token = create_link(
+            s,
+            outbox_id=None,
+            openid="o-zhang",
+            kind="reply",
+            payload={"text": "张大爷家的答复"},
+            now=chat.clock(),
+            days=7,
+        )
+    assert "绑定成功" in chat.wc.text("o-zhang", "20261188")  # the same phone now speaks for 赵叔's household
+    with chat.lx.session() as s:
+        assert find_link(s, token, chat.clock()) is None
 
 
 def test_the_office_unlinking_an_account_in_the_console_kills_its_links(chat: Chat, fake: FakeWechat) -> None:
