@@ -178,6 +178,29 @@ def test_without_a_key_a_compatible_mode_message_is_read_in_plain(make_lx: Any, 
     assert transports(lx) == ["compat"]
 
 
+def test_a_mistyped_key_in_compatible_mode_loses_nothing_and_is_counted(make_lx: Any, clock: Any) -> None:
+    """兼容模式 carries the plain fields beside Encrypt: a key that does not open Encrypt is reported by `wechat
+    check`, and the message is read from its plain fields rather than refused."""
+    from wechatpy.crypto import WeChatCrypto
+
+    other_key = base64.b64encode(bytes(range(1, 33))).decode().rstrip("=")
+    lx = make_lx(**{"wechat.encoding_aes_key": other_key})
+    app = wechat_app(lx)
+    wc = WechatClient(app.test_client(), TEST_TOKEN, clock)
+    q = wc.query()
+    inner = xml("o-someone", "text", create_time=wc.ts(), msg_id=87, Content="帮助")
+    enc = WeChatCrypto(TEST_TOKEN, AES_KEY, "wxtestappid").encrypt_message(inner, q["nonce"], q["timestamp"])
+    encrypt = enc.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    both = inner.replace("</xml>", f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    msig = wechat_signature(TEST_TOKEN, q["timestamp"], q["nonce"], encrypt)
+    r = app.test_client().post(
+        "/wechat", query_string={**q, "encrypt_type": "aes", "msg_signature": msig}, data=both
+    )
+    assert r.status_code == 200 and "欢迎" in r.get_data(as_text=True)
+    assert "<Encrypt>" not in r.get_data(as_text=True)  # answered in plain: our key cannot encrypt for WeChat
+    assert transports(lx) == ["compat"] and edge_faults(lx) == {"decrypt_failed": 1}
+
+
 def test_an_encrypted_message_without_a_key_is_refused_and_counted(make_lx: Any, clock: Any) -> None:
     lx = make_lx()
     app = wechat_app(lx)
