@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage import circulars
 from storage import leave as leave_svc
 from storage.assessment import build_report
-from storage.models import AuditLog, Cadre, CadreLeave, Township
+from storage.models import AuditLog, Cadre, CadreLeave, DiaryEntry, Township, VillagerRequest
 from tests.support.console_world import (
     World,
     page_text,
@@ -109,3 +109,26 @@ def test_a_county_published_month_counts_too(world: World) -> None:
     r = village.post("/leave", {"cadre_id": world.ids["cadre_a"], "start": "2026-11-20", "end": "2026-11-20"})
     assert r.status_code == 403 and world.count(CadreLeave) == 0
     assert world.count(AuditLog, AuditLog.action == "leave.add") == 0
+
+
+def test_a_village_account_cannot_enter_paper_diaries_or_offline_requests_in_a_published_month(
+    world: World,
+) -> None:
+    """A paper diary or an offline request dated in a published month changes its figures as leave does."""
+    world.clock.set("2026-12-02 10:00")
+    published = _publish(world, "2026-11")
+    village, admin = world.login("xinqiao"), world.login("admin")
+    diary = {"cadre_id": world.ids["cadre_a"], "day": "2026-11-10", "text": "走访张三户"}
+    request = {
+        "household_id": world.ids["hh_a"],
+        "channel": "phone",
+        "text": "路灯坏了",
+        "at": "2026-11-20T10:00",
+    }
+    before = (world.count(DiaryEntry), world.count(VillagerRequest))
+    assert village.post("/offline/diary", diary).status_code == 403
+    assert village.post("/offline/request", request).status_code == 403
+    assert (world.count(DiaryEntry), world.count(VillagerRequest)) == before
+    assert village.post("/offline/diary", {**diary, "day": "2026-12-01"}).status_code == 302  # not published
+    assert admin.post("/offline/diary", diary).status_code == 302  # the office may
+    assert _stored(world, "2026-11") == published

@@ -23,7 +23,7 @@ from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user
 from console.blueprint import bp
 from console.views import common
 from handlers import request_notices
-from storage import offline
+from storage import leave, offline
 from storage.cards import linked_identities
 from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
 
@@ -101,6 +101,16 @@ def offline_page() -> Any:
         )
 
 
+def _published_needs_office(s: Any, cadre: Cadre, day: date) -> None:
+    """A paper diary or an offline request dated in a published period changes published figures: the office's
+    (admin) alone, as leave is (storage/leave.py); a village account is refused and nothing changes."""
+    periods = leave.published_periods(s, cadre, day, day)
+    if periods and not user().is_admin:
+        abort(
+            403, description=f"{'、'.join(periods)} 的通报已经发布，补录这一时段的日记或诉求须由镇办公室办理"
+        )
+
+
 @bp.post("/offline/diary")
 @writers
 def offline_diary() -> Any:
@@ -113,6 +123,7 @@ def offline_diary() -> Any:
         if cadre is None:
             abort(400, description="请选择干部")
         cadre_in_scope(cadre)
+        _published_needs_office(s, cadre, day)
         try:
             offline.add_paper_diary(
                 s,
@@ -146,6 +157,8 @@ def offline_request() -> Any:
         household = get_in_scope(s, Household, household_id)
         if household.purged_at is not None:
             abort(404)
+        if household.link is not None:
+            _published_needs_office(s, household.link.cadre, at.astimezone(tz).date())
         answer_to = None
         if tell != "cadre":
             answer_to = s.get(WechatIdentity, int(tell)) if tell.isdigit() else None
