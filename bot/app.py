@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter, Map
 
 from bot.wechat import endpoint, oauth
 from bot.wechat.api import WechatClient
@@ -40,11 +41,22 @@ def build(config: Config | None = None, *, clock: Callable[[], datetime] | None 
     return lx
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """Werkzeug's ``int`` converter bounded to a database integer (BIGINT)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(lx: Lianxin | Config | None = None) -> Flask:
     """The WSGI app: /wechat (the bot), /healthz, and the console at /."""
     if not isinstance(lx, Lianxin):
         lx = build(lx)
     app = Flask("lianxin", static_folder=None)
+    # Before any route: an id no database column can hold (<int:…> past 2**63 - 1) is a page that does not
+    # exist (404), not a driver's OverflowError (500).
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config["LIANXIN"] = lx
     app.config["MAX_CONTENT_LENGTH"] = max(lx.config["wechat"]["max_body_bytes"], 16 * 1024 * 1024)
 
