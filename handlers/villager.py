@@ -4,6 +4,7 @@ request (诉求) forwarded to the linked cadre; satisfaction is asked once after
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -106,12 +107,19 @@ def _announce(ctx: Context, ident: WechatIdentity, household: Household, cadre: 
     )
 
 
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
 def _card_text(ctx: Context, msg: Message) -> dict[str, Any] | None:
     # Unbound accounts link; a linked villager sending a card number is reminded (own card) or moves to the
     # household of that card (a family member's account) — not a request whose text is the number.
     if msg.kind != "text":
         return None
     number = keywords.looks_like_card_number(msg.text.strip())
+    if number and is_villager(ctx) and (len(number) < 6 or _MOBILE.fullmatch(number)):
+        return (
+            None  # a linked villager's phone number or a short figure ("5000") is for the cadre, not a card
+        )
     return {"number": number} if number else None
 
 

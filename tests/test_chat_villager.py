@@ -404,3 +404,13 @@ def test_linked_villager_sending_a_card_number(chat: Chat) -> None:
     chat.wc.text("o-zhang", "水管坏了")
     req = chat.one(select(VillagerRequest))
     assert req.text == "水管坏了" and chat.one(select(Cadre.name).where(Cadre.id == req.cadre_id)) == "王芳"
+
+
+def test_a_linked_villagers_phone_number_or_short_figure_reaches_the_cadre(chat: Chat) -> None:
+    """ "13812345678" (call me back) or "5000" (the sum in question) from a linked villager is a request, never a
+    wrong card number that counts toward the lock."""
+    linked(chat, "o-zhang")
+    for text in ("13812345678", "138 1234 5678", "5000"):
+        assert "诉求编号" in chat.wc.text("o-zhang", text)
+    assert chat.count(VillagerRequest) == 3
+    assert "没有找到" in chat.wc.text("o-stranger", "5000")  # an unlinked account is still helped to its card
