@@ -42,8 +42,14 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
             key=f"reply:{reply.id}:villager",
             template=reply_values(req, cadre.name, text, now, ctx.config.tz),
         )
+    refusing = relayed and villager is not None and bool(villager.unreachable)  # 48002: kept until they write
     return ctx.render(
-        "reply_sent", request=req, relayed=relayed, first=first, offline_channel=CHANNELS.get(req.channel, "")
+        "reply_sent",
+        request=req,
+        relayed=relayed,
+        refusing=refusing,
+        first=first,
+        offline_channel=CHANNELS.get(req.channel, ""),
     )
 
 

@@ -227,3 +227,16 @@ def test_a_card_cancelled_while_its_cadre_refuses_messages_is_not_sent_when_they
     dispatch_outbox(chat.lx)
     assert not chat.all(select(OutboxMessage).where(OutboxMessage.kind == "task"))
     assert not any("冬季防火" in t for t in fake.texts_to("o-li"))
+
+
+def test_a_cadre_answering_someone_who_refuses_messages_is_told_to_phone(chat: Chat, fake):
+    fake.block("o-zhang")
+    _queue(chat, "o-zhang", "您的诉求已办理", "r1")
+    dispatch_outbox(chat.lx)  # 48002: 张大爷 marked as refusing messages
+    chat.wc.text("o-zhang", "路灯坏了")  # writing again takes the mark off; switch messages off once more
+    fake.block("o-zhang")
+    _queue(chat, "o-zhang", "又一条", "r2")
+    dispatch_outbox(chat.lx)
+    number = chat.one(select(VillagerRequest.number))
+    answer = chat.wc.text("o-li", f"回复 {number} 明天派人修")
+    assert "关闭了公众号消息" in answer and "电话" in answer and "将转达给村民" not in answer
