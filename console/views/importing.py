@@ -1,6 +1,7 @@
-"""导入: upload a link list (.xlsx/.csv) → preview with row errors (storage/importer.plan_import) → confirm
-(apply_import). The upload waits in the media folder under a random name bound to the user's session
-(storage/uploads.py), and is deleted when confirmed or replaced, or after [console] import_upload_hours."""
+"""导入: upload a link list (.xlsx/.csv) → preview with row errors (``plan_import``, storage/importer/plan.py) →
+confirm (``apply_import``, storage/importer/apply.py). The upload waits in the media folder under a random name
+bound to the user's session (storage/uploads.py), and is deleted when confirmed or replaced, or after [console]
+import_upload_hours."""
 
 from __future__ import annotations
 

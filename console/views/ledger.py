@@ -1,5 +1,5 @@
 """五个一台账: each cadre's and village's duties to their households, and the households with something missing
-(storage/ledger.py); downloads through console/documents/ledger.py (admins only, audited, phones masked)."""
+(storage/ledger/); downloads through console/documents/ledger.py (admins only, audited, phones masked)."""
 
 from __future__ import annotations
 

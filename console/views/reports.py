@@ -1,4 +1,4 @@
-"""考核: monthly circular, quarterly review, annual assessment (storage/assessment.py), with bar charts and
+"""考核: monthly circular, quarterly review, annual assessment (storage/assessment/), with bar charts and
 downloads (console/documents/report.py renderers; admins only, every download audited)."""
 
 from __future__ import annotations

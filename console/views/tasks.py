@@ -1,5 +1,5 @@
 """督办卡: compose (targets, deadline, publish time), the progress board per cadre, the feedback timeline with
-photos, send back, extensions. Every operation goes through storage/tasks.py."""
+photos, send back, extensions. Every operation goes through storage/tasks/."""
 
 from __future__ import annotations
 
