@@ -9,6 +9,10 @@ for the county roles. Every POST carries the session's CSRF token (400 without i
 (403). A record outside a user's township or village is 404, as if it did not exist. What belongs to the whole
 deployment rather than a township (the WeChat account's delivery and simulator, the policy handbook, the audit
 log) is for ``User.runs_deployment``: the county admin, or the admin of a deployment that holds one township.
+
+One mechanism for every page: ``guard`` runs before every request to any of the console's areas (console/areas.py
+registers them all inside the one ``console`` blueprint it hangs on); the per-view rules are the decorators and
+scope checks below.
 """
 
 from __future__ import annotations
@@ -169,7 +173,8 @@ def deployment_only(fn: F) -> F:
 
 
 # --------------------------------------------------------------------------------------------------
-# Request hooks: session timeout, login required, CSRF, read-only viewers
+# The guard before every console request (console/areas.py hangs it on the blueprint that holds every
+# area): session timeout, login required, CSRF, read-only viewers; and the templates' globals
 # --------------------------------------------------------------------------------------------------
 
 
