@@ -18,6 +18,7 @@ from console import access, areas
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "console" / "templates"
+Call = tuple[str, str, bool, set[str]]  # where, endpoint (or its literal prefix), is a prefix, keyword names
 
 # The URL map as it was when the console was one blueprint (every page's address, printed links and tests rely
 # on them): (rule, methods other than HEAD and OPTIONS). A new page adds its row here deliberately.
@@ -120,30 +121,7 @@ def test_the_url_map_is_the_one_people_and_printed_links_know(app: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _template_calls() -> list[tuple[str, str, bool, set[str]]]:
-    """(where, endpoint or its literal prefix, is a prefix, keyword names) for each url_for in a template."""
-    env = Environment(extensions=["jinja2.ext.do"])
-    out = []
-    for path in sorted(TEMPLATES.rglob("*")):
-        if not path.is_file() or path.suffix not in (".html", ".j2", ".txt"):
-            continue
-        tree = env.parse(path.read_text(encoding="utf-8"))
-        for call in tree.find_all(nodes.Call):
-            if not (isinstance(call.node, nodes.Name) and call.node.name == "url_for"):
-                continue
-            where = f"{path.relative_to(ROOT)}:{call.lineno}"
-            first = call.args[0]
-            kws = {k.key for k in call.kwargs}
-            if isinstance(first, nodes.Const):
-                out.append((where, first.value, False, kws))
-            elif isinstance(first, nodes.Add) and isinstance(first.left, nodes.Const):
-                out.append((where, first.left.value, True, kws))
-            else:
-                raise AssertionError(f"{where}: url_for with an endpoint this test cannot read")
-    return out
-
-
-def _python_calls() -> list[tuple[str, str, bool, set[str]]]:
+def _python_calls() -> list[Call]:
     """The same for the console's Python: url_for("…") and access.done(message, "…", …)."""
     out = []
     for path in sorted((ROOT / "console").rglob("*.py")):
@@ -170,11 +148,33 @@ def _dummy(rule: Any, name: str) -> Any:
     return "x"
 
 
-def test_every_url_for_in_templates_and_views_builds(app: Any) -> None:
+def _template_calls_in(directory: Path) -> list[Call]:
+    """(where, endpoint or its literal prefix, is a prefix, keyword names) for each url_for in its templates."""
+    env = Environment(extensions=["jinja2.ext.do"])
+    out = []
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or path.suffix not in (".html", ".j2", ".txt"):
+            continue
+        tree = env.parse(path.read_text(encoding="utf-8"))
+        for call in tree.find_all(nodes.Call):
+            if not (isinstance(call.node, nodes.Name) and call.node.name == "url_for"):
+                continue
+            where = f"{path.relative_to(directory)}:{call.lineno}"
+            first = call.args[0]
+            kws = {k.key for k in call.kwargs}
+            if isinstance(first, nodes.Const):
+                out.append((where, first.value, False, kws))
+            elif isinstance(first, nodes.Add) and isinstance(first.left, nodes.Const):
+                out.append((where, first.left.value, True, kws))
+            else:
+                raise AssertionError(f"{where}: url_for with an endpoint this test cannot read")
+    return out
+
+
+def unbuildable(app: Any, calls: list[Call]) -> list[str]:
+    """The calls whose url_for does not build: no such endpoint, or a required argument missing."""
     from flask import url_for  # noqa: PLC0415 - only inside a request context
 
-    calls = _template_calls() + _python_calls()
-    assert len(calls) > 100  # the parsers found the calls (115 in templates alone when this was written)
     rules: dict[str, list[Any]] = {}
     for r in app.url_map.iter_rules():
         rules.setdefault(r.endpoint, []).append(r)
@@ -196,16 +196,28 @@ def test_every_url_for_in_templates_and_views_builds(app: Any) -> None:
             # a literal endpoint must build; 'console.printing.print_' + kind: some endpoint of that prefix
             if errors and (not prefix or not built):
                 failures += errors
+    return failures
+
+
+def test_every_url_for_in_templates_and_views_builds(app: Any) -> None:
+    calls = _template_calls_in(TEMPLATES) + _python_calls()
+    assert len(calls) > 100  # the parsers found the calls (115 in templates alone when this was written)
+    failures = unbuildable(app, calls)
     assert not failures, "\n".join(failures)
 
 
-def test_an_unknown_endpoint_in_a_template_is_found(tmp_path: Path, app: Any) -> None:
-    """The check above reads templates with Jinja's parser: a renamed endpoint left in a template is caught."""
-    env = Environment()
-    tree = env.parse("<a href=\"{{ url_for('console.cadre', cadre_id=c.id) }}\">x</a>")
-    [call] = [c for c in tree.find_all(nodes.Call) if getattr(c.node, "name", "") == "url_for"]
-    assert call.args[0].value == "console.cadre"  # the name before the areas
-    assert "console.cadre" not in {r.endpoint for r in app.url_map.iter_rules()}
+def test_a_stale_endpoint_or_a_missing_argument_in_a_template_is_found(tmp_path: Path, app: Any) -> None:
+    (tmp_path / "page.html").write_text(
+        "<a href=\"{{ url_for('console.cadre', cadre_id=c.id) }}\">old name</a>\n"
+        "<a href=\"{{ url_for('console.cadres.cadre') }}\">no id</a>\n"
+        "<a href=\"{{ url_for('console.cadres.cadre', cadre_id=c.id) }}\">fine</a>\n",
+        encoding="utf-8",
+    )
+    found = unbuildable(app, _template_calls_in(tmp_path))
+    assert found == [
+        "page.html:1: no endpoint 'console.cadre'",
+        "page.html:2: url_for('console.cadres.cadre', []): BuildError",
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
