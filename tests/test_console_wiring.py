@@ -14,6 +14,7 @@ import pytest
 from jinja2 import Environment, nodes
 from werkzeug.routing import AnyConverter, IntegerConverter
 
+from bot.app import create_app
 from console import access, areas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,8 +103,6 @@ OPEN_IN_CONSOLE = {"console.login.login", "console.static"}
 
 @pytest.fixture
 def app(make_lx: Any) -> Any:
-    from bot.app import create_app  # noqa: PLC0415 - as every console test: the whole app, bot included
-
     return create_app(make_lx(**{"console.simulator": True}))
 
 
