@@ -9,6 +9,10 @@ for the county roles. Every POST carries the session's CSRF token (400 without i
 (403). A record outside a user's township or village is 404, as if it did not exist. What belongs to the whole
 deployment rather than a township (the WeChat account's delivery and simulator, the policy handbook, the audit
 log) is for ``User.runs_deployment``: the county admin, or the admin of a deployment that holds one township.
+
+One mechanism for every page: ``guard`` runs before every request to any of the console's areas (console/areas.py
+registers them all inside the one ``console`` blueprint it hangs on); the per-view rules are the decorators and
+scope checks below.
 """
 
 from __future__ import annotations
@@ -22,19 +26,18 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.blueprint import bp
 from storage import audit, console_sessions
 from storage.models import Cadre, ConsoleUser, Township, Village
 from storage.runtime import Lianxin
 
-PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+PUBLIC_ENDPOINTS = {"console.login.login", "console.static"}
 # The chat simulator speaks as any demo account through the real /wechat: it exists only where
 # [console] simulator is on (`lianxin demo`), else its pages are 404 for everyone (issue 21 item 9).
-SIMULATOR_ENDPOINTS = {"console.simulator", "console.simulator_open", "console.simulator_send"}
+SIMULATOR_BLUEPRINT = "console.simulator"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -170,7 +173,8 @@ def deployment_only(fn: F) -> F:
 
 
 # --------------------------------------------------------------------------------------------------
-# Request hooks: session timeout, login required, CSRF, read-only viewers
+# The guard before every console request (console/areas.py hangs it on the blueprint that holds every
+# area): session timeout, login required, CSRF, read-only viewers; and the templates' globals
 # --------------------------------------------------------------------------------------------------
 
 
@@ -181,8 +185,7 @@ def csrf_token() -> str:
     return tok
 
 
-@bp.app_context_processor
-def _globals() -> dict[str, Any]:
+def template_globals() -> dict[str, Any]:
     u = g.get("user")
     name = u.township_name if u is not None and u.township_name else lx().config["general"]["township"]
     return {
@@ -199,8 +202,9 @@ def session_limits() -> tuple[timedelta, timedelta]:
     return timedelta(minutes=cfg["session_minutes"]), timedelta(hours=cfg["session_hours"])
 
 
-@bp.before_request
-def _guard() -> Any:
+def guard() -> Any:
+    """Before every request to the console's areas (console/areas.py hangs it on the console blueprint that holds
+    them all): refused input, the simulator's switch, CSRF, login, read-only accounts."""
     g.user = None
     # NUL cannot be stored in PostgreSQL text (psycopg DataError → a 500 on every search box and form); no one
     # types it, so a request carrying one is refused before anything reads it.
@@ -208,7 +212,7 @@ def _guard() -> Any:
         request.method == "POST" and any("\x00" in v for _, vs in request.form.lists() for v in vs)
     ):
         abort(400, description="输入中含有不允许的字符。")
-    if request.endpoint in SIMULATOR_ENDPOINTS and not lx().config["console"]["simulator"]:
+    if request.blueprint == SIMULATOR_BLUEPRINT and not lx().config["console"]["simulator"]:
         abort(404)
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
@@ -231,8 +235,10 @@ def _guard() -> Any:
         ):  # a session that ended (logout, timeout, lifetime, a disabled account): its cookie is forgotten
             session.clear()
             flash("登录已超时或已退出，请重新登录。", "warn")
-        return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
-    if request.method == "POST" and not g.user.can_write and request.endpoint != "console.logout":
+        return redirect(
+            url_for("console.login.login", next=request.full_path if request.method == "GET" else None)
+        )
+    if request.method == "POST" and not g.user.can_write and request.endpoint != "console.login.logout":
         abort(403, description="只读账号不能修改数据。")
     return None
 
@@ -263,21 +269,6 @@ def _user(s: Session, u: ConsoleUser) -> User:
         village_ids=village_ids,
         runs_deployment=runs,
     )
-
-
-@bp.app_errorhandler(400)
-@bp.app_errorhandler(403)
-@bp.app_errorhandler(404)
-def _error(e: Any) -> Any:
-    if request.path.startswith("/wechat"):
-        return e
-    titles = {400: "请求无效", 403: "没有权限", 404: "找不到该记录"}
-    return render_template(
-        "error.html",
-        code=e.code,
-        title=titles.get(e.code, "错误"),
-        message=e.description if e.code != 404 else "该记录不存在，或不在您的权限范围内。",
-    ), e.code
 
 
 def done(message: str, endpoint: str, **values: Any) -> Any:

@@ -26,18 +26,19 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.access import csrf_token, db, lx, now
-from console.blueprint import bp
 from reminders.reminding import JobResult, notify_office, office_recipients
 from storage import audit, console_sessions
 from storage.accounts import hash_password, verify_password
 from storage.config import trusted_networks
 from storage.models import ConsoleUser, Village
 from storage.ratelimit import clear_failures, count_failure, locked_until, record_failure
+
+bp = Blueprint("login", __name__)
 
 LOCK_MINUTES = 15
 ADDRESS_FACTOR = 4  # an address is slowed after login_attempts x this failures within an hour
@@ -236,7 +237,7 @@ def login() -> Any:
             with db() as s:
                 session["sid"] = console_sessions.start(s, user_id=uid, now=t, address=address)
             csrf_token()
-            return redirect(safe_next(request.args.get("next")) or url_for("console.dashboard"))
+            return redirect(safe_next(request.args.get("next")) or url_for("console.dashboard.dashboard"))
         status = 401
     return render_template("login.html", error=error), status
 
@@ -248,4 +249,4 @@ def logout() -> Any:
         audit.record(s, actor=f"console:{g.user.username}", action="logout", target=f"user:{g.user.username}")
     session.clear()
     flash("已退出登录。", "ok")
-    return redirect(url_for("console.login"))
+    return redirect(url_for("console.login.login"))

@@ -1,6 +1,6 @@
 """``/m/<token>``: the whole message behind a template message, for its recipient (issue 21 item 3).
 
-Deliberately outside the console blueprint (and its login guard) and linking nowhere else: the page shows the
+Deliberately outside the console's areas (and their login guard: console/areas.py) and linking nowhere else: the page shows the
 one message the token was made for (storage.push_links) — for a villager's request its thread and how to
 answer — readable on a phone, and nothing more. What keeps it its recipient's:
 
@@ -33,7 +33,7 @@ from storage.models import Attachment, PushLink, RequestReply, VillagerRequest, 
 from storage.push_links import find_link, link_state, record_view
 from storage.redact import mask_personal_numbers
 
-links = Blueprint("push_links", __name__, template_folder="templates")
+bp = Blueprint("push_links", __name__, template_folder="templates")
 
 TITLES = {"task": "督办卡", "reminder": "提醒", "request": "群众诉求", "reply": "诉求答复", "notice": "通知"}
 VIEWER_HOURS = 24  # a viewer recognised by WeChat is believed this long in that browser
@@ -128,7 +128,7 @@ def _page(s: Session, link: PushLink, lx: Any, token: str) -> Any:
     )
 
 
-@links.get("/m/<token>")
+@bp.get("/m/<token>")
 def show(token: str) -> Any:
     lx = current_app.config["LIANXIN"]
     oauth: PageOAuth | None = current_app.config.get("PAGE_OAUTH")

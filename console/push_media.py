@@ -13,17 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, send_file
+from flask import Blueprint, abort, current_app, send_file
 
-from console.push_links import links, viewer_may_see
+from console.push_links import viewer_may_see
 from reminders.media import PLAYABLE_TYPE, playable_voice
 from storage.models import Attachment
 from storage.push_links import find_link
 
+bp = Blueprint("push_media", __name__)
+
 SHOWN = ("image", "voice")  # as console.push_links.request_media lists them
 
 
-@links.get("/m/<token>/media/<int:att_id>")
+@bp.get("/m/<token>/media/<int:att_id>")
 def media(token: str, att_id: int) -> Any:
     lx = current_app.config["LIANXIN"]
     with lx.sessions() as s:

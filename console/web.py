@@ -1,6 +1,5 @@
-"""Mounting the console: importing the views attaches their routes to the blueprint (console/blueprint.py).
-
-``register(app, lx)`` configures the session cookie and mounts the blueprint.
+"""Mounting the console: ``register(app, lx)`` configures the session cookie and the security headers, and mounts
+the console's areas (console/areas.py: the one list of its blueprints).
 
 The cookie's signing key is the deployment's (storage/secrets.py): ``[console] secret_key``, else the key
 ``lianxin init`` kept in the database, so every worker reads the same. With neither (a database never given
@@ -16,31 +15,7 @@ from datetime import timedelta
 from flask import Flask, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from console import access, filters, login, push_links, push_media  # noqa: F401  - access: before_request hooks
-from console.blueprint import bp
-from console.views import (  # noqa: F401  - importing a view module attaches its routes
-    audit,
-    cadres,
-    circulars,
-    county,
-    dashboard,
-    delivery,
-    diaries,
-    diary_book,
-    household_accounts,
-    households,
-    importing,
-    leave,
-    ledger,
-    offline,
-    policy,
-    printing,
-    remarks,
-    reports,
-    simulator,
-    tasks,
-    villager_requests,
-)
+from console import areas, filters
 from storage.runtime import Lianxin
 from storage.secrets import secret_key
 
@@ -53,7 +28,7 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
-FRAMED_BY_SELF = {"console.report_full"}  # the whole report, shown in a frame on /reports
+FRAMED_BY_SELF = {"console.reports.report_full"}  # the whole report, shown in a frame on /reports
 
 
 def security_headers(resp: Response) -> Response:
@@ -101,5 +76,4 @@ def register(app: Flask, lx: Lianxin) -> None:
     )
     filters.install(app)
     app.after_request(security_headers)
-    app.register_blueprint(bp)
-    app.register_blueprint(push_links.links)  # /m/<token>: no login, outside the console's guard
+    areas.mount(app)

@@ -378,7 +378,7 @@ class InboundMessage(Base):
 class SignedQuery(Base):
     """One signed /wechat query (timestamp, nonce, signature), one message: the signature covers no body in plain
     mode, so the first body handled under a query is kept (as a hash) while the query's timestamp is accepted, and
-    the same query with another body is refused (bot/wechat/endpoint.py, storage/signed_queries.py)."""
+    the same query with another body is refused (bot/wechat/endpoint.py, storage/wechat_edge.py)."""
 
     __tablename__ = "wechat_signed_query"
     id: Mapped[int] = mapped_column(primary_key=True)

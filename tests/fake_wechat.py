@@ -725,7 +725,7 @@ class FakeWechat:
         with self.lock:
             expires = self.token_expires.get(token)
             if expires is not None and expires <= self.now():
-                # an expired token: 42001 "access_token expired" (global errcode table; wechatpy client/base.py
+                # an expired token: 42001 "access_token expired" (global errcode table; wechatpy's wechatpy/client/base.py
                 # treats 40001/40014/42001 as "refetch the token")
                 return {"errcode": 42001, "errmsg": "access_token expired"}
         if self.scenario == "unverified" and endpoint in self.UNVERIFIED_REFUSED and token in self.tokens:

@@ -162,7 +162,7 @@ def test_after_login_no_other_site(world: World, nxt: str) -> None:
     assert safe_next(nxt) is None
     r = _login(world, "admin", PASSWORDS["admin"], nxt=nxt)
     if "\x00" in nxt:
-        assert r.status_code == 400  # NUL is refused before anything (console/access.py _guard)
+        assert r.status_code == 400  # NUL is refused before anything (console/access.py guard)
         return
     assert r.status_code == 302 and r.headers["Location"] == "/"
 

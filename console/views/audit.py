@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from console.access import db, deployment_only
-from console.blueprint import bp
 from console.views import common
 from storage.models import AuditLog
+
+bp = Blueprint("audit", __name__)
 
 
 @bp.get("/audit")

@@ -6,12 +6,11 @@ import calendar
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from console.access import admin_only, db, get_in_scope, lx, now, user
-from console.blueprint import bp
 from console.views import common
 from storage.accounts import BindError, binding_history, issue_bind_code
 from storage.models import (
@@ -27,6 +26,8 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.reachability import unreachable_cadres
+
+bp = Blueprint("cadres", __name__)
 
 
 @bp.get("/cadres")

@@ -12,15 +12,16 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.access import admin_only, db, done, lx, now, record, user
-from console.blueprint import bp
 from console.documents import publishing
 from storage import circulars, townships
 from storage.models import Township
+
+bp = Blueprint("circulars", __name__)
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
 MIME = {
@@ -97,14 +98,16 @@ def circular_publish() -> Any:
             abort(400, description=str(e).split(" / ")[0])
         whose = "全县" if where is None else (where[1] if townships.is_county(s) else "")
     if not out.published:
-        return done(f"{whose}{KIND_ZH[kind]} {period} 已经发布过，没有再推送。", "console.circulars_page")
+        return done(
+            f"{whose}{KIND_ZH[kind]} {period} 已经发布过，没有再推送。", "console.circulars.circulars_page"
+        )
     note = f"（没有 PDF：{out.pdf_error}）" if out.pdf_error else ""
     told = (
         "全县报表不推送给干部。"
         if where is None
         else f"已向 {out.pushes} 名干部推送各自在本乡镇的得分和名次。"
     )
-    return done(f"已发布{whose}{KIND_ZH[kind]} {period}，{told}{note}", "console.circulars_page")
+    return done(f"已发布{whose}{KIND_ZH[kind]} {period}，{told}{note}", "console.circulars.circulars_page")
 
 
 @bp.get("/circulars/<any(month, quarter, year):kind>/<period>.<any(json, xlsx, html, pdf):fmt>")

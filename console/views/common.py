@@ -6,12 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, render_template, request
+from flask import abort, request
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from console.access import db, lx, now, user
-from console.blueprint import bp
 from storage import leave
 from storage import tasks as task_svc
 from storage.models import Cadre, Household, Village
@@ -130,8 +129,3 @@ def limit_number_lookups(term: str) -> None:
             description=f"按号码查找太频繁（每小时最多 {NUMBER_LOOKUPS_PER_HOUR} 次），请在 "
             f"{until.astimezone(lx().config.tz):%H:%M} 之后再试，或按户主姓名查找。",
         )
-
-
-@bp.app_errorhandler(429)
-def _too_many(e: Any) -> Any:
-    return render_template("error.html", code=429, title="操作太频繁", message=e.description), 429

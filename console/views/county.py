@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 
 from console.access import admin_only, db, lx, now, record, user
-from console.blueprint import bp
 from console.documents import county_report as county_document
 from console.views.reports import FORMATS, KIND_ZH, _default_period
 from storage.assessment.county import build_county_report
+
+bp = Blueprint("county", __name__)
 
 
 def _county_only() -> None:

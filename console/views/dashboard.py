@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import render_template
+from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from console.access import db, lx, now, user
-from console.blueprint import bp
 from console.views import common
 from console.views.reporting import ranking_for
 from storage import tasks as task_svc
 from storage.models import Cadre, DiaryEntry, VillagerRequest
 from storage.reachability import unreachable_cadres
+
+bp = Blueprint("dashboard", __name__)
 
 
 @bp.get("/")

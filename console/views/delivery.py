@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template
+from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
 from console import push_links
 from console.access import db, deployment_only, done, lx, now, record, user
-from console.blueprint import bp
 from reminders import delivery as delivery_svc
 from reminders import holds
 from storage.models import DeliveryHold, WechatIdentity
 from storage.push_links import recent_links
+
+bp = Blueprint("delivery", __name__)
 
 
 @bp.get("/delivery")
@@ -67,7 +68,8 @@ def delivery_resume() -> Any:
     with db() as s:
         record(s, "outbox.resume", None, holds=n)
     return done(
-        "已安排立即试投；若原因已消除，投递会自动恢复。" if n else "没有暂停的投递。", "console.delivery"
+        "已安排立即试投；若原因已消除，投递会自动恢复。" if n else "没有暂停的投递。",
+        "console.delivery.delivery",
     )
 
 
@@ -79,4 +81,4 @@ def delivery_retry(message_id: int) -> Any:
             delivery_svc.retry(s, message_id, now=now(), actor=user().actor)
         except ValueError as e:
             abort(400, description=str(e))
-    return done(f"消息 {message_id} 已重新排队发送。", "console.delivery")
+    return done(f"消息 {message_id} 已重新排队发送。", "console.delivery.delivery")

@@ -8,12 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, render_template, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from console.access import cadre_in_scope, db, in_scope, lx
-from console.blueprint import bp
 from console.views import common
 from reminders.media import PLAYABLE_TYPE, playable_voice
 from storage.models import (
@@ -25,6 +24,8 @@ from storage.models import (
     TaskAssignment,
     VillagerRequest,
 )
+
+bp = Blueprint("diaries", __name__)
 
 
 @bp.get("/diaries")

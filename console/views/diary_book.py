@@ -10,13 +10,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, request, send_file
+from flask import Blueprint, Response, abort, request, send_file
 
 from console.access import db, get_in_scope, in_scope, lx, user, writers
-from console.blueprint import bp
 from console.documents import diary_book, printing
 from storage.diary_book import DiaryBookError, month_period
 from storage.models import Cadre, Village
+
+bp = Blueprint("diary_book", __name__)
 
 
 @bp.get("/diaries/book")

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from console.access import db, done, get_in_scope, now, record, writers
-from console.blueprint import bp
 from storage import cards
 from storage.models import Household, WechatIdentity
 from storage.outbox import enqueue
 from storage.push_links import revoke_links_for
+
+bp = Blueprint("household_accounts", __name__)
 
 
 @bp.post("/households/<int:household_id>/unlink")
@@ -39,6 +40,6 @@ def household_unlink(household_id: int) -> Any:
         record(s, "household.unlink", f"household:{h.id}", account=masked, via=via, by="console")
     return done(
         f"已解除微信账号 {masked} 与该户的关联，并已通知该账号。",
-        "console.household",
+        "console.households.household",
         household_id=household_id,
     )

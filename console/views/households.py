@@ -7,12 +7,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
-from console.blueprint import bp
 from console.views import common
 from handlers import link_notices
 from storage import cards, links
@@ -27,6 +26,8 @@ from storage.models import (
     ServiceCard,
     VillagerRequest,
 )
+
+bp = Blueprint("households", __name__)
 
 INFO_FIELDS = {
     "head_name": "户主姓名",
@@ -232,7 +233,9 @@ def household_save(household_id: int) -> Any:
             h.info_updated_by = f"office:{user().username}"
             record(s, "household.edit", f"household:{h.id}", fields=changed)
         return done(
-            "已保存民情信息登记表。" if changed else "没有改动。", "console.household", household_id=h.id
+            "已保存民情信息登记表。" if changed else "没有改动。",
+            "console.households.household",
+            household_id=h.id,
         )
 
 
@@ -316,4 +319,8 @@ def household_link(household_id: int) -> Any:
                 h.card.number = number
             record(s, "card.number", f"household:{h.id}", old=old_number, new=number)
             msgs.append(f"服务卡号改为 {number}")
-        return done("；".join(msgs) + "。" if msgs else "没有改动。", "console.household", household_id=h.id)
+        return done(
+            "；".join(msgs) + "。" if msgs else "没有改动。",
+            "console.households.household",
+            household_id=h.id,
+        )

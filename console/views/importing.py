@@ -1,6 +1,7 @@
-"""导入: upload a link list (.xlsx/.csv) → preview with row errors (storage/importer.plan_import) → confirm
-(apply_import). The upload waits in the media folder under a random name bound to the user's session
-(storage/uploads.py), and is deleted when confirmed or replaced, or after [console] import_upload_hours."""
+"""导入: upload a link list (.xlsx/.csv) → preview with row errors (``plan_import``, storage/importer/plan.py) →
+confirm (``apply_import``, storage/importer/apply.py). The upload waits in the media folder under a random name
+bound to the user's session (storage/uploads.py), and is deleted when confirmed or replaced, or after [console]
+import_upload_hours."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import abort, render_template, request, send_file, session
+from flask import Blueprint, abort, render_template, request, send_file, session
 
 from console.access import admin_only, db, done, lx, now, record, user
-from console.blueprint import bp
 from handlers import link_notices
 from storage import importer, townships, uploads
+
+bp = Blueprint("importing", __name__)
 
 MAX_UPLOAD = 16 * 1024 * 1024
 
@@ -127,4 +129,4 @@ def import_confirm() -> Any:
         lines = plan.summary_lines()
     path.unlink(missing_ok=True)
     session.pop("import", None)
-    return done("导入完成：" + "；".join(lines), "console.import_form")
+    return done("导入完成：" + "；".join(lines), "console.importing.import_form")

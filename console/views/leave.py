@@ -9,16 +9,17 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from console.access import cadre_in_scope, db, done, lx, now, user, writers
-from console.blueprint import bp
 from console.views import common
 from handlers import leave as chat_leave
 from storage import leave as leave_svc
 from storage.models import Cadre, CadreLeave
 from storage.periods import parse_period
+
+bp = Blueprint("leave", __name__)
 
 
 def _month() -> tuple[int, int, str]:
@@ -90,7 +91,7 @@ def leave_add() -> Any:
         except leave_svc.LeaveError as e:
             abort(400, description=str(e).split(" / ")[0])
         name = cadre.name
-    return done(f"已登记 {name} 的请假。", "console.leave_page", month=start.strftime("%Y-%m"))
+    return done(f"已登记 {name} 的请假。", "console.leave.leave_page", month=start.strftime("%Y-%m"))
 
 
 @bp.post("/leave/<int:leave_id>/<any(approve, refuse):decision>")
@@ -118,6 +119,6 @@ def leave_decide(leave_id: int, decision: str) -> Any:
             abort(400, description="这条请假已经处理过了")
     return done(
         "已批准，已通知干部。" if decision == "approve" else "已退回，已通知干部。",
-        "console.leave_page",
+        "console.leave.leave_page",
         month=month,
     )

@@ -1,5 +1,5 @@
 """五个一台账: each cadre's and village's duties to their households, and the households with something missing
-(storage/ledger.py); downloads through console/documents/ledger.py (admins only, audited, phones masked)."""
+(storage/ledger/); downloads through console/documents/ledger.py (admins only, audited, phones masked)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import io
 import re
 from typing import Any
 
-from flask import abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 
 from console.access import admin_only, db, lx, record, user
-from console.blueprint import bp
 from console.documents import ledger as ledger_document
 from console.views import common
 from handlers.render import mask_phone
 from storage import ledger as ledger_svc
 from storage.group_links import group_leaders
+
+bp = Blueprint("ledger", __name__)
 
 MISSING_SHOWN = 300
 FORMATS = {

@@ -15,17 +15,18 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user, writers
-from console.blueprint import bp
 from console.views import common
 from handlers import request_notices
 from storage import leave, offline
 from storage.cards import linked_identities
 from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
+
+bp = Blueprint("offline", __name__)
 
 FOUND_MAX = 20
 
@@ -137,7 +138,7 @@ def offline_diary() -> Any:
         except offline.OfflineError as e:
             abort(400, description=str(e).split(" / ")[0])
         name = cadre.name
-    return done(f"已补录 {name} {day} 的民情日记。", "console.offline_page")
+    return done(f"已补录 {name} {day} 的民情日记。", "console.offline.offline_page")
 
 
 @bp.post("/offline/request")
@@ -179,4 +180,6 @@ def offline_request() -> Any:
         except offline.OfflineError as e:
             abort(400, description=str(e).split(" / ")[0])
         number = req.number
-    return done(f"已登记第{number}号诉求，已转给联户干部。", "console.request_detail", number=number)
+    return done(
+        f"已登记第{number}号诉求，已转给联户干部。", "console.villager_requests.request_detail", number=number
+    )

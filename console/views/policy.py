@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from console.access import db, deployment_only, done, now, record, user
-from console.blueprint import bp
 from console.views import common
 from handlers.policy import DEFAULT_TOPICS
 from storage.models import PolicyEntry
+
+bp = Blueprint("policy", __name__)
 
 
 @bp.get("/policy")
@@ -63,7 +64,7 @@ def policy_save() -> Any:
         e.updated_at, e.updated_by = now(), f"office:{user().username}"
         s.flush()
         record(s, action, f"policy:{e.id}", topic=topic, title=title)
-    return done("政策条目已保存。", "console.policy", topic=topic)
+    return done("政策条目已保存。", "console.policy.policy", topic=topic)
 
 
 @bp.post("/policy/<int:entry_id>/delete")
@@ -75,4 +76,4 @@ def policy_delete(entry_id: int) -> Any:
             abort(404)
         record(s, "policy.delete", f"policy:{e.id}", topic=e.topic, title=e.title)
         s.delete(e)
-    return done("政策条目已删除。", "console.policy")
+    return done("政策条目已删除。", "console.policy.policy")

@@ -14,15 +14,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
 
 from console.access import db, lx, now, record, user, writers
-from console.blueprint import bp
 from console.documents import card_codes
 from console.documents import printing as docs
 from console.views import common
 from storage import print_orders
 from storage.models import PrintOrder
+
+bp = Blueprint("printing", __name__)
 
 
 @bp.get("/print")
@@ -100,7 +101,7 @@ def _order(kind: str) -> Any:
         token, order_id = order.token, order.id
     if start:
         start_in_background(lx(), order_id)
-    return redirect(url_for("console.print_order", token=token), code=303)
+    return redirect(url_for("console.printing.print_order", token=token), code=303)
 
 
 # The background run, a seam for the tests (which run it when they choose instead of in a thread).

@@ -8,15 +8,16 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import abort, request, send_file
+from flask import Blueprint, abort, request, send_file
 
 from console.access import admin_only, cadre_in_scope, db, done, in_scope, now, record, user
-from console.blueprint import bp
 from console.documents import report as report_document
 from console.views import common
 from console.views.reporting import build_obj
 from storage import remarks
 from storage.models import Cadre, Village
+
+bp = Blueprint("remarks", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -71,7 +72,7 @@ def report_remark() -> Any:
                 abort(400, description="点评属于季点评，表彰属于年考核")
         except remarks.RemarkError as e:
             abort(400, description=str(e).split(" / ")[0])
-    return done(said, "console.reports", kind=kind, period=period)
+    return done(said, "console.reports.reports", kind=kind, period=period)
 
 
 @bp.get("/reports/commendations.xlsx")

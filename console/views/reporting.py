@@ -1,4 +1,4 @@
-"""The assessment (storage/assessment.py) for the console: the report of a period, and the dashboard's cached ranking."""
+"""The assessment (storage/assessment/) for the console: the report of a period, and the dashboard's cached ranking."""
 
 from __future__ import annotations
 

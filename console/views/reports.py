@@ -1,4 +1,4 @@
-"""考核: monthly circular, quarterly review, annual assessment (storage/assessment.py), with bar charts and
+"""考核: monthly circular, quarterly review, annual assessment (storage/assessment/), with bar charts and
 downloads (console/documents/report.py renderers; admins only, every download audited)."""
 
 from __future__ import annotations
@@ -6,15 +6,16 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 
 from console.access import admin_only, db, record, user
-from console.blueprint import bp
 from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
 from storage import townships
+
+bp = Blueprint("reports", __name__)
 
 KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
 FORMATS = {

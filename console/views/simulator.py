@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
 from console.access import db, deployment_only, done, lx, record
-from console.blueprint import bp
 from storage import cards
 from storage.models import Cadre, Household, InboundMessage, OutboxMessage, WechatIdentity
+
+bp = Blueprint("simulator", __name__)
 
 SIM_PREFIXES = ("demo-", "sim-")
 
@@ -146,7 +147,7 @@ def simulator_open() -> Any:
         openid = f.get("openid", "")
     if not _allowed(openid):
         abort(400, description="请选择一个演示身份")
-    return redirect(url_for("console.simulator", openid=openid))
+    return redirect(url_for("console.simulator.simulator", openid=openid))
 
 
 def post_to_wechat(openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:
@@ -192,4 +193,4 @@ def simulator_send() -> Any:
         record(s, "simulator.send", f"openid:{openid}", kind=action)
     if status != 200:
         abort(502, description=f"/wechat 返回 {status}")
-    return done("已发送。", "console.simulator", openid=openid)
+    return done("已发送。", "console.simulator.simulator", openid=openid)

@@ -1,5 +1,5 @@
 """督办卡: compose (targets, deadline, publish time), the progress board per cadre, the feedback timeline with
-photos, send back, extensions. Every operation goes through storage/tasks.py."""
+photos, send back, extensions. Every operation goes through storage/tasks/."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
-from console.blueprint import bp
 from console.views import common
 from handlers import task_notices
 from storage import tasks as svc
 from storage import townships
 from storage.models import Attachment, Task, TaskAssignment
+
+bp = Blueprint("tasks", __name__)
 
 
 def _yellow() -> int:
@@ -95,7 +96,7 @@ def task_create() -> Any:
             abort(400, description=str(e))
         number, published = task.number, task.published_at is not None
     msg = f"第{number}号督办卡已{'发布，推送已排队' if published else '保存，将按时发布'}。"
-    return done(msg, "console.task", number=number)
+    return done(msg, "console.tasks.task", number=number)
 
 
 @bp.get("/tasks/<int:number>")
@@ -180,7 +181,9 @@ def task_return(number: int, cadre_id: int) -> Any:
             )
         except svc.TaskError as e:
             abort(400, description=str(e))
-    return done("已退回，并通知干部重新办理。", "console.task_timeline", number=number, cadre_id=cadre_id)
+    return done(
+        "已退回，并通知干部重新办理。", "console.tasks.task_timeline", number=number, cadre_id=cadre_id
+    )
 
 
 @bp.post("/tasks/<int:number>/cadres/<int:cadre_id>/extension")
@@ -212,7 +215,7 @@ def task_extension(number: int, cadre_id: int) -> Any:
             abort(400, description=str(e))
     return done(
         "已同意延期。" if grant else "已拒绝延期申请。",
-        "console.task_timeline",
+        "console.tasks.task_timeline",
         number=number,
         cadre_id=cadre_id,
     )
@@ -229,4 +232,4 @@ def task_cancel(number: int) -> Any:
             svc.cancel_task(s, number=number, actor=user().actor, now=now())
         except svc.TaskError as e:
             abort(400, description=str(e))
-    return done(f"第{number}号督办卡已撤销。", "console.tasks")
+    return done(f"第{number}号督办卡已撤销。", "console.tasks.tasks")

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
-from console.blueprint import bp
 from console.views import common
 from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
@@ -21,6 +20,8 @@ from storage.outbox import enqueue, push_time, reply_values, request_values
 from storage.push_links import links_about_request
 from storage.reachability import unreachable_cadres
 from storage.tasks import cadre_openids
+
+bp = Blueprint("villager_requests", __name__)
 
 CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
 
@@ -187,7 +188,7 @@ def request_reply(number: int) -> Any:
         message = "答复已记录，并推送给联户干部，请干部电话或上门告知群众（线下登记的诉求不发到农户微信）。"
     else:
         message = "答复已记录（群众收不到微信推送，请电话告知）。"
-    return done(message, "console.request_detail", number=number)
+    return done(message, "console.villager_requests.request_detail", number=number)
 
 
 @bp.post("/requests/<int:number>/reassign")
@@ -203,7 +204,7 @@ def request_reassign(number: int) -> Any:
         if c.township_id != r.household.village.township_id:
             abort(400, description="干部与农户不在同一乡镇")
         if c.id == r.cadre_id:
-            return done("没有改动。", "console.request_detail", number=number)
+            return done("没有改动。", "console.villager_requests.request_detail", number=number)
         old = r.cadre_id
         r.cadre_id = c.id
         record(s, "request.reassign", f"request:{number}", old_cadre=old, new_cadre=c.id)
@@ -223,7 +224,9 @@ def request_reassign(number: int) -> Any:
                 template=request_values(r, lx().config.tz),
             )
         name = c.name
-    return done(f"已转交 {name} 办理，并通知了该干部。", "console.request_detail", number=number)
+    return done(
+        f"已转交 {name} 办理，并通知了该干部。", "console.villager_requests.request_detail", number=number
+    )
 
 
 @bp.post("/requests/<int:number>/close")
@@ -232,7 +235,7 @@ def request_close(number: int) -> Any:
     with db() as s:
         r = _request(s, number)
         if r.status == "closed":
-            return done("该诉求已办结。", "console.request_detail", number=number)
+            return done("该诉求已办结。", "console.villager_requests.request_detail", number=number)
         r.status, r.closed_at, r.closed_by = "closed", now(), f"office:{user().username}"
         record(s, "request.close", f"request:{number}")
-    return done(f"第{number}号诉求已办结。", "console.request_detail", number=number)
+    return done(f"第{number}号诉求已办结。", "console.villager_requests.request_detail", number=number)

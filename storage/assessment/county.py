@@ -4,7 +4,7 @@ explainable breakdown, and the county's cadres ranked across townships.
 Built from ONE report over every cadre of the deployment (``build_report`` with no township): a cadre's score
 depends only on their own counts and the weights, so it is the same number the township's own report shows; the
 township rank is the competition rank among the township's cadres, as in the township's report
-(tests/test_county.py checks both against the township reports).
+(tests/test_county_report.py checks both against the township reports).
 """
 
 from __future__ import annotations
