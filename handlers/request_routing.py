@@ -75,12 +75,12 @@ def to_office(
     """The request as a push to each office account (its cadre could not be reached); returns how many."""
     text = render("request_to_office", request=request, household=household, cadre=cadre, reason=reason)
     values = request_values(request, config.tz, household) | {"category": "干部无法接收"}
-    sched = config["scheduler"]
+    sched = config.scheduler
     offices = office_recipients(
         session,
-        sched["office_openids"],
+        sched.office_openids,
         township_id=cadre.township_id,
-        by_township=sched["township_office_openids"],
+        by_township=sched.township_office_openids,
     )
     for openid in offices:
         enqueue(session, openid=openid, kind="request", text=text, key=f"{key}:{openid}", template=values)

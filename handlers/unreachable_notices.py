@@ -20,12 +20,12 @@ from storage.tasks import office_recipients
 
 
 def _offices(session: Session, config: Any, cadre: Cadre | None) -> list[str]:
-    sched = config["scheduler"]
+    sched = config.scheduler
     return office_recipients(
         session,
-        sched["office_openids"],
+        sched.office_openids,
         township_id=cadre.township_id if cadre is not None else None,
-        by_township=sched["township_office_openids"],
+        by_township=sched.township_office_openids,
     )
 
 

@@ -24,10 +24,10 @@ def _dates(values: list[Any]) -> set[date]:
 
 
 def is_workday(d: date, config: Any) -> bool:
-    holidays = config["holidays"]
-    if d in _dates(holidays["extra_holidays"]):
+    holidays = config.holidays
+    if d in _dates(holidays.extra_holidays):
         return False
-    if d in _dates(holidays["extra_workdays"]):
+    if d in _dates(holidays.extra_workdays):
         return True
     try:
         return bool(chinese_calendar.is_workday(d))
@@ -49,7 +49,7 @@ def working_hours_between(start: datetime, end: datetime, config: Any) -> float:
         return 0.0
     tz = config.tz
     s_local, e_local = start.astimezone(tz), end.astimezone(tz)
-    day_start, day_end = _hm(config["sla"]["work_day_start"]), _hm(config["sla"]["work_day_end"])
+    day_start, day_end = _hm(config.sla.work_day_start), _hm(config.sla.work_day_end)
     total = 0.0
     d = s_local.date()
     while d <= e_local.date():

@@ -91,8 +91,8 @@ class PrintCodes:
 
 
 def credentials_missing(config: object) -> bool:
-    wechat = config["wechat"]  # type: ignore[index]
-    return not (wechat.get("app_id") and wechat.get("app_secret"))
+    wechat = config.wechat
+    return not (wechat.app_id and wechat.app_secret)
 
 
 def ensure_codes(

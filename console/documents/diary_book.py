@@ -130,7 +130,7 @@ def make_book(
     if (cadre is None) == (village is None):
         raise ValueError("one cadre or one village")
     period = month_period(month)
-    tz, township = config.tz, config["general"]["township"]
+    tz, township = config.tz, config.general.township
     if cadre is not None:
         books = [cadre_book(session, cadre=cadre, month=period, tz=tz, township=township)]
         target, label = f"cadre:{cadre.phone}:{period.key}", cadre.name
@@ -141,7 +141,7 @@ def make_book(
     html = render_books(
         books,
         month=period.key,
-        media_dir=config["general"]["media_dir"],
+        media_dir=config.general.media_dir,
         village=village.name if village is not None else None,
     )
     entries = sum(b.entry_count for b in books)

@@ -96,7 +96,7 @@ def _village(session: Session, name: str | None, township_id: int | None = None)
 
 def _title(session: Session, config: Any, township_id: int | None) -> str:
     name = session.scalar(select(Township.name).where(Township.id == township_id)) if township_id else None
-    return name or str(config["general"]["township"])
+    return name or str(config.general.township)
 
 
 def _rows(
@@ -175,7 +175,7 @@ def render_cards(
         .render(
             pages=pages,
             township=_title(session, config, township_id),
-            account=config["general"]["account_name"],
+            account=config.general.account_name,
             village=village,
             count=len(rows),
             notice=notice,

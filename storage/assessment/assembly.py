@@ -138,7 +138,7 @@ def build_report(
         _score_cadre(scored, cadre, months, households, ledger, rules, (current, previous, trend_idx))
     _rank_cadres(scored)
     villages, townships = _villages_and_townships(scored, rules.weights, cadre_rows, county=township is None)
-    title = township[1] if township else str(config["general"]["township"])
+    title = township[1] if township else str(config.general.township)
     totals = _totals(title, scored, rules.weights)
     rows = sorted(scored.rows, key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
     report = Report(
@@ -180,9 +180,9 @@ class _Rules:
         """The rules as configured (the minimum of households defaults to the programme's 30)."""
         return cls(
             weights=weights_from(config),
-            sla_hours=int(config["sla"]["first_answer_hours"]),
-            min_households=int(config["score"].get("min_households", 30)),
-            min_share=float(config["score"]["min_diary_share"]),
+            sla_hours=int(config.sla.first_answer_hours),
+            min_households=int(config.score.min_households),
+            min_share=float(config.score.min_diary_share),
         )
 
 

@@ -15,8 +15,8 @@ def ratio(num: float, den: float) -> float | None:
 
 
 def weights_from(config: Any) -> dict[str, float]:
-    section = config["score"]
-    return {k: float(section[k]) for k in COMPONENTS}
+    section = config.score
+    return {k: float(getattr(section, k)) for k in COMPONENTS}
 
 
 def score_counts(
