@@ -63,7 +63,7 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
 
     config = lx.config
 
-    class _App(BaseApplication):  # type: ignore[misc]
+    class _App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)

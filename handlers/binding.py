@@ -33,6 +33,7 @@ from storage import accounts
 from storage.accounts import code_hash
 from storage.audit import record
 from storage.cards import mask_openid
+from storage.db import rows_changed
 from storage.models import BindCode, Cadre, WechatIdentity
 from storage.push_links import revoke_links_for
 from storage.ratelimit import (
@@ -105,12 +106,14 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("bind_already", cadre=cadre)
 
     # Claim the code: only one account can flip used_at from NULL.
-    claimed = ctx.session.execute(
-        update(BindCode)
-        .where(BindCode.id == row.id, BindCode.used_at.is_(None), BindCode.revoked_at.is_(None))
-        .values(used_at=now, used_by_openid=ident.openid)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = rows_changed(
+        ctx.session.execute(
+            update(BindCode)
+            .where(BindCode.id == row.id, BindCode.used_at.is_(None), BindCode.revoked_at.is_(None))
+            .values(used_at=now, used_by_openid=ident.openid)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if claimed != 1:
         return ctx.render("bind_used", left=MAX_WRONG, bound_as=bound_as)
 

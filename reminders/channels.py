@@ -54,7 +54,9 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
                     OutboxMessage.sent_at >= WechatIdentity.window_opened_at,
                 )
                 .group_by(OutboxMessage.openid)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     for openid in openids:
         ident = idents.get(openid)

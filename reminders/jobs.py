@@ -289,7 +289,7 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
                     s, lx.config, "month", period, now, render=lx.render_report, township=township
                 )
                 stored[name] = True
-                ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
+                ranked = sorted((r for r in report.cadres if r.rank), key=lambda r: r.rank or 0)
                 top = [r.name for r in ranked[:3]]
             else:
                 stored[name] = "already"

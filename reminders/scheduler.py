@@ -29,6 +29,7 @@ from sqlalchemy import inspect
 
 from reminders import jobs, lease
 from reminders.jobs import JOBS
+from storage.config import Config
 from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.scheduler")
@@ -40,7 +41,7 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 _current: dict[str, Any] = {}
 
 
-def job_triggers(config: Any) -> dict[str, BaseTrigger]:
+def job_triggers(config: Config) -> dict[str, BaseTrigger]:
     """When each job runs (all times in the configured zone)."""
     tz = config.tz
     sch = config.scheduler
@@ -164,7 +165,7 @@ class SchedulerRunner:
             sched.shutdown(wait=wait)
 
 
-def sync_jobs(sched: BackgroundScheduler, config: Any) -> list[str]:
+def sync_jobs(sched: BackgroundScheduler, config: Config) -> list[str]:
     """Make the stored jobs match ``job_triggers``: add missing ones, replace changed ones, drop unknown ones.
     A job whose trigger is unchanged keeps its next run time (so a missed run is made up within the grace).
     Returns the names (re)written."""

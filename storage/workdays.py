@@ -12,6 +12,8 @@ from typing import Any
 
 import chinese_calendar
 
+from storage.config import Config
+
 log = logging.getLogger("lianxin.holidays")
 _warned: set[int] = set()
 
@@ -23,7 +25,7 @@ def _dates(values: list[Any]) -> set[date]:
     return out
 
 
-def is_workday(d: date, config: Any) -> bool:
+def is_workday(d: date, config: Config) -> bool:
     holidays = config.holidays
     if d in _dates(holidays.extra_holidays):
         return False
@@ -43,7 +45,7 @@ def _hm(value: str) -> time:
     return time(int(h), int(m or 0))
 
 
-def working_hours_between(start: datetime, end: datetime, config: Any) -> float:
+def working_hours_between(start: datetime, end: datetime, config: Config) -> float:
     """Working hours (working days, between [sla] work_day_start and work_day_end) from start to end."""
     if end <= start:
         return 0.0

@@ -13,13 +13,13 @@ import base64
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
 from handlers.render import render as render_chat
 from storage import audit
+from storage.config import Config
 from storage.diary_book import BookEntry, BookMedia, CadreBook, cadre_book, month_period, village_books
 from storage.models import Cadre, Village
 from storage.roles import ROLES
@@ -117,7 +117,7 @@ class Book:
 
 def make_book(
     session: Session,
-    config: Any,
+    config: Config,
     *,
     month: str,
     actor: str,

@@ -16,6 +16,7 @@ from storage.assessment import queries
 from storage.assessment.cadre_months import CadreMonths, read_cadre_months, sum_months
 from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
 from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
+from storage.config import Config
 from storage.ledger import ledger_completion
 from storage.periods import Period, last_day_of_month, local_day, month_key, parse_period
 
@@ -102,7 +103,7 @@ def _window_for(
 
 def build_report(
     session: Session,
-    config: Any,
+    config: Config,
     kind: str,
     period_key: str,
     *,
@@ -176,7 +177,7 @@ class _Rules:
     min_share: float
 
     @classmethod
-    def of(cls, config: Any) -> _Rules:
+    def of(cls, config: Config) -> _Rules:
         """The rules as configured (the minimum of households defaults to the programme's 30)."""
         return cls(
             weights=weights_from(config),
