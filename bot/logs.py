@@ -69,7 +69,7 @@ class AccessLogHandler(WSGIRequestHandler):
         super().log(type, "%s", redact(message % args if args else message))
 
 
-class GunicornLogger(_GunicornLogger):  # type: ignore[misc]
+class GunicornLogger(_GunicornLogger):
     """gunicorn's logger with the path alone in the access log and every line of both logs redacted."""
 
     def setup(self, cfg: Any) -> None:

@@ -32,7 +32,7 @@ def check_workers(lx: Lianxin, workers: int) -> None:
     if workers <= 1:
         return
     with lx.session() as s:
-        key = secret_key(s, configured=lx.config["console"]["secret_key"])
+        key = secret_key(s, configured=lx.config.console.secret_key)
     if key is None:
         raise ServeRefused(
             f"--workers {workers} 需要所有进程共用的会话密钥，但配置 [console] secret_key 为空，数据库中也没有："
@@ -47,8 +47,8 @@ DEFAULT_TOKEN = "lianxin-dev-token"  # storage/config.py's default: public in th
 def check_token(lx: Lianxin) -> None:
     """The default ``[wechat] token`` is printed in this repository, so anyone could sign messages to /wechat as
     WeChat (bind with a stolen code, speak as any openid). With a real account (``app_id`` set) it is refused."""
-    wechat = lx.config["wechat"]
-    if wechat["app_id"] and wechat["token"] == DEFAULT_TOKEN:
+    wechat = lx.config.wechat
+    if wechat.app_id and wechat.token == DEFAULT_TOKEN:
         raise ServeRefused(
             "[wechat] token 仍是示例值 lianxin-dev-token（公开在代码里，任何人都能冒充微信发消息）：请换成公众号后台"
             "“服务器配置”里自己设的 Token（3–32 位字母或数字）/ [wechat] token is still the published example "
@@ -79,7 +79,7 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
 
     config = lx.config
 
-    class _App(BaseApplication):  # type: ignore[misc]
+    class _App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)

@@ -94,7 +94,7 @@ def _viewer(now: datetime) -> str | None:
 
 def _page(s: Session, link: PushLink, lx: Any, token: str) -> Any:
     tz = lx.config.tz
-    thread = None
+    thread: dict[str, Any] | None = None
     texts = [link.text]
     if link.request_id is not None:
         req = s.get(VillagerRequest, link.request_id)

@@ -58,7 +58,7 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
     scanned = scene is not None
     if is_cadre(ctx):
         # A cadre's account stays a cadre's: scanning a household's card changes nothing.
-        card = cards.by_scene(ctx.session, scene) if scanned else find_card(ctx, number or "")
+        card = cards.by_scene(ctx.session, scene) if scene is not None else find_card(ctx, number or "")
         return ctx.render("card_cadre", household=card.household if card else None)
     refused = card_limits.refused_before_lookup(ctx, scanned=scanned)
     if refused is not None:
@@ -219,6 +219,8 @@ def create_request(ctx: Context, msg: Message) -> str:
             make_transient_to_detached(request)  # as if loaded: in the session, nothing to flush
             ctx.session.add(request)
             break
+    if request is None:  # five numbers taken meanwhile: fail as storage/offline.py does, not on None.id
+        raise RuntimeError("could not draw a request number")
     if msg.kind in ("image", "voice", "location"):
         ctx.session.add(
             Attachment(

@@ -69,7 +69,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config["general"]["township"])
+        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config.general.township)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 
@@ -77,7 +77,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
     """Before the deadline (within [scheduler] deadline_warning_hours), once overdue, and the office list."""
     res = JobResult("deadline_reminders")
     tz = lx.config.tz
-    hours = lx.config["scheduler"]["deadline_warning_hours"]
+    hours = lx.config.scheduler.deadline_warning_hours
     with lx.session() as s:
         write_lock(s)
         today = _local_day(lx, now)
@@ -129,7 +129,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                             "number": str(a.task.number),
                             "title": a.task.title,
                             "deadline": push_time(a.deadline, tz),
-                            "office": lx.config["general"]["township"],
+                            "office": lx.config.general.township,
                         },
                         # "due soon" is stale once the deadline passes (the overdue reminder takes over); the
                         # overdue reminder is about an open card and keeps its place like the card itself
@@ -238,7 +238,7 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
     day = _local_day(lx, now)
     last = last_day_of_month(day.year, day.month)
     days_left = (last - day).days + 1
-    if days_left > lx.config["scheduler"]["month_end_days"]:
+    if days_left > lx.config.scheduler.month_end_days:
         res.detail["in_window"] = False
         return res
     month = month_key(day)
@@ -289,7 +289,7 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
                     s, lx.config, "month", period, now, render=lx.render_report, township=township
                 )
                 stored[name] = True
-                ranked = sorted((r for r in report.cadres if getattr(r, "rank", None)), key=lambda r: r.rank)
+                ranked = sorted((r for r in report.cadres if r.rank), key=lambda r: r.rank or 0)
                 top = [r.name for r in ranked[:3]]
             else:
                 stored[name] = "already"
@@ -313,8 +313,8 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
     escalate to the office after escalate_after_working_hours (both counted in working hours)."""
     res = JobResult("villager_sla")
     cfg = lx.config
-    remind_after = cfg["sla"]["remind_after_working_hours"]
-    escalate_after = cfg["sla"]["escalate_after_working_hours"]
+    remind_after = cfg.sla.remind_after_working_hours
+    escalate_after = cfg.sla.escalate_after_working_hours
     with lx.session() as s:
         write_lock(s)
         openids = bound_cadres(s)
@@ -391,10 +391,8 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
 
 def housekeeping(lx: Any, now: datetime) -> JobResult:
     """Delete uploaded link lists never confirmed within [console] import_upload_hours (storage/uploads.py)."""
-    hours = lx.config["console"]["import_upload_hours"]
-    removed = uploads.sweep_imports(
-        lx.config["general"]["media_dir"], now=now, older_than=timedelta(hours=hours)
-    )
+    hours = lx.config.console.import_upload_hours
+    removed = uploads.sweep_imports(lx.config.general.media_dir, now=now, older_than=timedelta(hours=hours))
     return JobResult("housekeeping", detail={"uploads_removed": removed})
 
 

@@ -30,6 +30,7 @@ from handlers.common import cadre_openid
 from reminders.channels import recipients
 from reminders.delivery import configured, make_client
 from reminders.wechat_port import Media, WechatApi, WechatError
+from storage.db import rows_changed
 from storage.models import Attachment, VillagerRequest, WechatIdentity
 from storage.runtime import Lianxin
 
@@ -71,7 +72,7 @@ def download_media(
 
 
 def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
-    root = Path(lx.config["general"]["media_dir"])
+    root = Path(lx.config.general.media_dir)
     with lx.sessions() as s:
         todo = list(
             s.execute(
@@ -211,11 +212,13 @@ def forward_to_cadre(
 ) -> str:
     """Send a villager's photo or voice to the request's cadre as itself, at most once; returns the note."""
     with lx.session() as s:
-        claimed = s.execute(
-            update(Attachment)
-            .where(Attachment.id == att_id, Attachment.forwarded_at.is_(None))
-            .values(forwarded_at=now, forward_note="sending")
-        ).rowcount
+        claimed = rows_changed(
+            s.execute(
+                update(Attachment)
+                .where(Attachment.id == att_id, Attachment.forwarded_at.is_(None))
+                .values(forwarded_at=now, forward_note="sending")
+            )
+        )
         req = s.get(VillagerRequest, request_id)
         target = cadre_openid(s, req.cadre_id) if req is not None else None
     if not claimed:

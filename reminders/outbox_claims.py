@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from reminders import lease
+from storage.db import rows_changed
 from storage.models import OutboxMessage, WechatIdentity
 from storage.runtime import Lianxin
 from storage.tasks import mark_delivered
@@ -46,7 +47,7 @@ def expire_stale(lx: Lianxin, now: datetime) -> int:
             .values(status="expired", claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
-        return int(res.rowcount or 0)
+        return int(rows_changed(res) or 0)
 
 
 def requeue_refused(lx: Lianxin, now: datetime) -> int:
@@ -64,7 +65,7 @@ def requeue_refused(lx: Lianxin, now: datetime) -> int:
             .values(status="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
-        return int(res.rowcount or 0)
+        return int(rows_changed(res) or 0)
 
 
 def _due(now: datetime, real_now: datetime) -> Any:
@@ -150,7 +151,7 @@ def finish(s: Session, msg: OutboxMessage, claim_id: str, **values: Any) -> bool
         .values(claimed_until=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return bool(res.rowcount)
+    return bool(rows_changed(res))
 
 
 def record_sent(
@@ -204,10 +205,10 @@ def record_parts_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, n: int) ->
 
 
 def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:
-    cfg = lx.config["wechat"]
+    cfg = lx.config.wechat
     attempts = msg.attempts + 1
     with lx.session() as s:
-        if attempts >= cfg["max_attempts"]:
+        if attempts >= cfg.max_attempts:
             finish(s, msg, claim_id, status="failed", attempts=attempts, last_error=error)
             return "failed"
         finish(
@@ -217,7 +218,7 @@ def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now
             status="pending",
             attempts=attempts,
             last_error=error,
-            next_attempt_at=now + backoff(attempts, cfg["retry_base_seconds"]),
+            next_attempt_at=now + backoff(attempts, cfg.retry_base_seconds),
         )
         return "retried"
 

@@ -23,7 +23,9 @@ def list_outbox(
 
 def outbox_counts(session: Session) -> dict[str, int]:
     return dict(
-        session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+        session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        .tuples()
+        .all()
     )
 
 

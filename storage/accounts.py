@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from storage import townships
 from storage.audit import record
 from storage.config import BIND_CODE_MAX_HOURS
+from storage.db import rows_changed
 from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village
 
 _hasher = PasswordHasher()
@@ -61,17 +62,19 @@ def issue_bind_code(
     else:  # pragma: no cover - 10^8 codes
         raise BindError("could not draw an unused code")
     voided = (
-        session.execute(
-            update(BindCode)
-            .where(
-                BindCode.cadre_id == cadre.id,
-                BindCode.used_at.is_(None),
-                BindCode.revoked_at.is_(None),
-                BindCode.expires_at > now,
+        rows_changed(
+            session.execute(
+                update(BindCode)
+                .where(
+                    BindCode.cadre_id == cadre.id,
+                    BindCode.used_at.is_(None),
+                    BindCode.revoked_at.is_(None),
+                    BindCode.expires_at > now,
+                )
+                .values(revoked_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         or 0
     )
     session.add(
@@ -112,9 +115,11 @@ def release_bindings(
     if openid is not None:
         stmt = stmt.where(CadreBinding.openid == openid)
     return (
-        session.execute(
-            stmt.values(released_at=now, released_why=why).execution_options(synchronize_session=False)
-        ).rowcount
+        rows_changed(
+            session.execute(
+                stmt.values(released_at=now, released_why=why).execution_options(synchronize_session=False)
+            )
+        )
         or 0
     )
 

@@ -213,7 +213,9 @@ def link(session: Session, identity: WechatIdentity, household: Household, *, vi
     """Link the account to the household (leaving any household it spoke for before); returns the link's number
     in the household (its 关联号, which the cadre's notice names and `解绑 户主姓名 N` removes). An account that
     spoke for another household or a cadre loses the pages of its earlier pushes: they were that role's."""
-    if identity.kind == "cadre" or (identity.household_id is not None and identity.household_id != household.id):
+    if identity.kind == "cadre" or (
+        identity.household_id is not None and identity.household_id != household.id
+    ):
         revoke_links_for(identity.openid, session=session, now=now)
     identity.kind = "villager"
     identity.household_id = household.id

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from storage.accounts import AccountError, check_password, hash_password
 from storage.audit import record
+from storage.db import rows_changed
 from storage.models import ConsoleSession, ConsoleUser
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -86,7 +87,7 @@ def end_all(
     q = update(ConsoleSession).where(ConsoleSession.user_id == user_id, ConsoleSession.ended_at.is_(None))
     if keep_sid:
         q = q.where(ConsoleSession.sid_hash != _hash(keep_sid))
-    return session.execute(q.values(ended_at=now, end_reason=reason)).rowcount or 0
+    return rows_changed(session.execute(q.values(ended_at=now, end_reason=reason))) or 0
 
 
 def _user(session: Session, username: str) -> ConsoleUser:

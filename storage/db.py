@@ -7,7 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, text
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    Result,
+    Table,
+    TextualSelect,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,7 +104,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def insert_or_skip(table: Table, key: str) -> TextClause:
+def insert_or_skip(table: Table, key: str) -> TextualSelect:
     """``INSERT INTO table (…) VALUES (…) ON CONFLICT (key) DO NOTHING RETURNING id`` for every column but ``id``,
     as a text statement with the columns' types: the same SQL on PostgreSQL and SQLite ≥ 3.35, and one that
     SQLAlchemy's compiled cache keeps. The dialects' own ``insert().on_conflict_do_nothing()`` is never cached
@@ -107,6 +117,14 @@ def insert_or_skip(table: Table, key: str) -> TextClause:
         f'VALUES ({", ".join(f":{c.name}" for c in cols)}) ON CONFLICT ("{key}") DO NOTHING RETURNING id'
     )
     return text(sql).bindparams(*[bindparam(c.name, type_=c.type) for c in cols]).columns(table.c.id)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through ``Session.execute`` matched. The session types every result
+    as ``Result``; a DML statement's is a ``CursorResult``, which alone holds the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 # pg_advisory_xact_lock keys (bigint): one per counter drawn as MAX(...) + 1 in a transaction.

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.db import rows_changed
 from storage.models import Cadre, CadreLeave, PublishedReport, Village
 from storage.periods import last_day_of_month
 
@@ -218,7 +219,7 @@ def decide_leave(
         .execution_options(synchronize_session=False)
     )
     session.refresh(leave)
-    if decided.rowcount != 1:
+    if rows_changed(decided) != 1:
         return False
     audit.record(
         session,

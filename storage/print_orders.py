@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import rows_changed
 from storage.models import PrintOrder
 
 STALE = timedelta(
@@ -56,18 +57,20 @@ def by_token(session: Session, token: str) -> PrintOrder | None:
 
 def claim(session: Session, order_id: int, *, now: datetime) -> bool:
     """Start (or take over) the background run of this order; False when another live run has it or it is done."""
-    done = session.execute(
-        update(PrintOrder)
-        .where(
-            PrintOrder.id == order_id,
-            or_(
-                PrintOrder.status == "pending",
-                (PrintOrder.status == "running")
-                & or_(PrintOrder.heartbeat_at.is_(None), PrintOrder.heartbeat_at < now - STALE),
-            ),
+    done = rows_changed(
+        session.execute(
+            update(PrintOrder)
+            .where(
+                PrintOrder.id == order_id,
+                or_(
+                    PrintOrder.status == "pending",
+                    (PrintOrder.status == "running")
+                    & or_(PrintOrder.heartbeat_at.is_(None), PrintOrder.heartbeat_at < now - STALE),
+                ),
+            )
+            .values(status="running", heartbeat_at=now)
         )
-        .values(status="running", heartbeat_at=now)
-    ).rowcount
+    )
     return bool(done)
 
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from storage import uploads
 from storage.accounts import normalize_phone
 from storage.audit import record
+from storage.db import rows_changed
 from storage.models import (
     Attachment,
     ConversationState,
@@ -172,22 +173,26 @@ def purge_household(
     res.add("fields", len(cleared))
     res.add(
         "history",
-        session.execute(
-            update(HouseholdInfoHistory)
-            .where(HouseholdInfoHistory.household_id == h.id)
-            .values(old_value=None, new_value=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        rows_changed(
+            session.execute(
+                update(HouseholdInfoHistory)
+                .where(HouseholdInfoHistory.household_id == h.id)
+                .values(old_value=None, new_value=None)
+                .execution_options(synchronize_session=False)
+            )
+        )
         or 0,
     )
     res.add(
         "duty_previous",
-        session.execute(
-            update(DutyRecord)
-            .where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
-            .values(previous=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        rows_changed(
+            session.execute(
+                update(DutyRecord)
+                .where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
+                .values(previous=None)
+                .execution_options(synchronize_session=False)
+            )
+        )
         or 0,
     )
 
@@ -214,12 +219,14 @@ def purge_household(
     if openids:
         res.add(
             "inbound",
-            session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.openid.in_(openids))
-                .values(content=None, reply=None, media_id=None)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            rows_changed(
+                session.execute(
+                    update(InboundMessage)
+                    .where(InboundMessage.openid.in_(openids))
+                    .values(content=None, reply=None, media_id=None)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             or 0,
         )
     # A guided 登记 form open on this household (someone's chat state) is dropped.
@@ -237,12 +244,14 @@ def purge_household(
     if req_ids:
         res.add(
             "request_replies",
-            session.execute(
-                update(RequestReply)
-                .where(RequestReply.request_id.in_(req_ids))
-                .values(text=PURGED_TEXT)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            rows_changed(
+                session.execute(
+                    update(RequestReply)
+                    .where(RequestReply.request_id.in_(req_ids))
+                    .values(text=PURGED_TEXT)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             or 0,
         )
         for att in session.scalars(
@@ -275,9 +284,11 @@ def purge_household(
         link_filters.append(PushLink.openid.in_(openids))
     res.add(
         "push_links",
-        session.execute(
-            delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
-        ).rowcount
+        rows_changed(
+            session.execute(
+                delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
+            )
+        )
         or 0,
     )
 

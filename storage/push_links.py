@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import rows_changed
 from storage.models import PushLink, VillagerRequest
 
 
@@ -81,7 +82,9 @@ def create_links(session: Session, items: list[dict[str, Any]], *, now: datetime
                 select(VillagerRequest.number, VillagerRequest.id).where(
                     VillagerRequest.number.in_(set(numbers.values()))
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     tokens, rows = [], []
     for item in items:
@@ -123,7 +126,7 @@ def revoke_links_for(openid: str, *, session: Session, now: datetime) -> int:
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_changed(result) or 0
 
 
 def record_view(session: Session, link: PushLink, *, now: datetime, refused: bool = False) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.db import insert_or_skip
+from storage.db import insert_or_skip, rows_changed
 from storage.models import InboundMessage, SignedQuery, WechatEdgeFault
 
 PRUNE_EVERY = 256
@@ -84,11 +84,13 @@ def claim(session: Session, c: QueryClaim, *, now: datetime) -> None:
 
 def record_fault(session: Session, kind: str, now: datetime) -> None:
     """Count one fault of ``kind`` (DECRYPT_FAILED, NO_KEY); the caller commits."""
-    done = session.execute(
-        update(WechatEdgeFault)
-        .where(WechatEdgeFault.kind == kind)
-        .values(last_at=now, count=WechatEdgeFault.count + 1)
-    ).rowcount
+    done = rows_changed(
+        session.execute(
+            update(WechatEdgeFault)
+            .where(WechatEdgeFault.kind == kind)
+            .values(last_at=now, count=WechatEdgeFault.count + 1)
+        )
+    )
     if not done:
         try:
             with session.begin_nested():

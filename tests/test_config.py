@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.config import SCHEMA, ConfigError, defaults, load_config
+from storage.config import SCHEMA, Config, ConfigError, TemplateConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -43,7 +43,7 @@ def test_example_documents_every_key_and_loads():
                 f"[{section}] {key}: no English comment"
             )
     # the example shows the defaults, so copying it changes nothing
-    assert cfg.data == defaults()
+    assert cfg == Config()
 
 
 def test_defaults_without_any_file(tmp_path, monkeypatch):
@@ -92,8 +92,8 @@ def test_push_api_subscribe_was_removed_and_the_error_says_why(tmp_path):
     assert str(p) in message and "push_api" in message and "removed" in message
     assert "43101" in message and "订阅" in message
     # the value that changes nothing (an old copy of config.example.toml) still starts
-    assert (
-        "push_api" not in load_config(write(tmp_path, '[wechat]\npush_api = "template"\n'), env={})["wechat"]
+    assert not hasattr(
+        load_config(write(tmp_path, '[wechat]\npush_api = "template"\n'), env={}).wechat, "push_api"
     )
 
 
@@ -131,7 +131,7 @@ def test_ill_typed_value_names_key_and_expected_type(tmp_path, line, expected):
 
 def test_integer_accepted_where_a_number_is_expected(tmp_path):
     p = write(tmp_path, "[score]\ndiary = 50\n")
-    assert load_config(p, env={})["score"]["diary"] == 50.0
+    assert load_config(p, env={}).score.diary == 50.0
 
 
 def test_bad_timezone(tmp_path):
@@ -176,10 +176,10 @@ def test_lookup_order_explicit_then_env_then_cwd(tmp_path, monkeypatch):
     explicit = write(tmp_path, "[general]\ntownship = '命令行镇'\n", "explicit.toml")
     monkeypatch.chdir(cwd)
     monkeypatch.delenv("LIANXIN_CONFIG", raising=False)
-    assert load_config(env={})["general"]["township"] == "当前目录镇"
+    assert load_config(env={}).general.township == "当前目录镇"
     monkeypatch.setenv("LIANXIN_CONFIG", str(env_file))
-    assert load_config(env={})["general"]["township"] == "环境变量镇"
-    assert load_config(explicit, env={})["general"]["township"] == "命令行镇"
+    assert load_config(env={}).general.township == "环境变量镇"
+    assert load_config(explicit, env={}).general.township == "命令行镇"
     monkeypatch.setenv("LIANXIN_CONFIG", str(tmp_path / "gone.toml"))
     with pytest.raises(ConfigError, match=r"gone\.toml \(from \$LIANXIN_CONFIG\) does not exist"):
         load_config(env={})
@@ -203,12 +203,11 @@ def test_template_tables_map_keys_to_named_values(tmp_path):
         'fields = { thing1 = "household", character_string2 = "number", time3 = "time" }\n',
     )
     cfg = load_config(p, env={})
-    assert cfg["wechat.templates.request"] == {
-        "id": "TPL_R",
-        "fields": {"thing1": "household", "character_string2": "number", "time3": "time"},
-    }
+    assert cfg.templates["request"] == TemplateConfig(
+        id="TPL_R", fields={"thing1": "household", "character_string2": "number", "time3": "time"}
+    )
     # the other kinds keep their defaults
-    assert cfg["wechat.templates.task"]["id"] == ""
+    assert cfg.templates["task"].id == ""
 
 
 def test_template_field_naming_an_unknown_value_stops_start_up(tmp_path):
@@ -246,3 +245,34 @@ def test_public_url_is_read_from_wechat_and_still_from_its_older_general_place(t
     old.write_text('[general]\npublic_url = "https://old.example.cn"\n', encoding="utf-8")
     assert load_config(old).public_url == "https://old.example.cn"
     assert load_config(None).public_url == "http://127.0.0.1:8000"
+
+
+def test_values_arrive_typed_at_their_attribute_from_file_and_dotted_overrides(tmp_path):
+    p = write(tmp_path, "[wechat]\nrequest_timeout_seconds = 3\n[scheduler]\noffice_openids = ['o1']\n")
+    cfg = load_config(p, env={}, overrides={"wechat.templates.task.id": "T1", "wechat.menu.buttons": []})
+    assert cfg.wechat.request_timeout_seconds == 3.0 and isinstance(cfg.wechat.request_timeout_seconds, float)
+    assert cfg.scheduler.office_openids == ["o1"]
+    assert cfg.templates["task"].id == "T1" and cfg.templates["reply"].id == ""
+    assert cfg.menu.buttons == []
+
+
+def test_config_is_read_by_attribute_only_and_a_test_may_change_a_section():
+    """The string-keyed reads are gone (no second way in to drift back to); sections are mutable for tests,
+    and two loads never share a default list."""
+    cfg, other = load_config(None, env={}), load_config(None, env={})
+    # a table's name held in a variable: the conversion script (issue 23) would rewrite a literal one
+    for table in SCHEMA:
+        with pytest.raises(TypeError):
+            cfg[table]  # type: ignore[index]
+    cfg.scheduler.office_openids.append("o-office")
+    cfg.general.bind_guesses_per_hour = 6
+    assert other.scheduler.office_openids == [] and other.general.bind_guesses_per_hour == 20
+    assert Config().templates["task"].fields is not Config().templates["task"].fields
+
+
+def test_schema_is_derived_from_the_sections_and_lists_every_key_once():
+    cfg = Config()
+    assert set(SCHEMA["wechat"]) == set(vars(cfg.wechat))
+    assert SCHEMA["wechat.templates.task"]["fields"][1] == cfg.templates["task"].fields
+    assert SCHEMA["scheduler"]["township_office_openids"][0] is dict
+    assert SCHEMA["wechat.menu"]["buttons"][0] is list and SCHEMA["wechat.templates"] == {}

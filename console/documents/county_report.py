@@ -73,7 +73,8 @@ def render_xlsx(data: dict[str, Any]) -> bytes:
     from openpyxl import Workbook  # a heavy import, only for this format
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.active  # a new workbook has its first sheet
+    assert ws is not None
     ws.title = "乡镇排名"
     parts = [p["key"] for t in data["townships"] for p in t["score_breakdown"]]
     parts = list(dict.fromkeys(parts))

@@ -152,7 +152,9 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     if mask_phones:
         _mask_all(data)
     wb = Workbook()
-    wb.remove(wb.active)
+    first = wb.active  # the empty sheet a new workbook starts with
+    assert first is not None
+    wb.remove(first)
     sheets, cols = lab["sheets"], lab["columns"]
     ccols, vcols = _remark_columns(report.kind, cols["cadres"], cols["villages"])
 
@@ -252,7 +254,9 @@ def render_commendations_xlsx(report: Report, *, mask_phones: bool = False) -> b
     if mask_phones:
         _mask_all(data)
     wb = Workbook()
-    wb.remove(wb.active)
+    first = wb.active  # the empty sheet a new workbook starts with
+    assert first is not None
+    wb.remove(first)
     _commendation_sheet(wb, data)
     buf = io.BytesIO()
     wb.save(buf)

@@ -49,7 +49,9 @@ def cadres() -> Any:
         households = dict(
             s.execute(
                 select(Link.cadre_id, func.count()).where(Link.cadre_id.in_(ids)).group_by(Link.cadre_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         bound = set(
             s.scalars(
@@ -75,7 +77,7 @@ def cadres() -> Any:
 
 
 def _cadre(s: Any, cadre_id: int) -> Cadre:
-    return get_in_scope(s, Cadre, cadre_id)  # type: ignore[no-any-return]
+    return get_in_scope(s, Cadre, cadre_id)
 
 
 @bp.get("/cadres/<int:cadre_id>")
@@ -183,9 +185,9 @@ def cadre_bind_code(cadre_id: int) -> Any:
                 phone=c.phone,
                 actor=user().actor,
                 now=now(),
-                hours=lx().config["general"]["bind_code_hours"],
+                hours=lx().config.general.bind_code_hours,
             )
         except BindError as e:
             abort(400, description=str(e))
-        village = s.get(Village, c.village_id).name if c.village_id else ""
+        village = s.get_one(Village, c.village_id).name if c.village_id else ""
         return render_template("bind_slip.html", c=c, code=code, expires=expires, village=village)

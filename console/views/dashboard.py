@@ -22,7 +22,7 @@ bp = Blueprint("dashboard", __name__)
 def dashboard() -> Any:
     t = now()
     day = common.today()
-    hours = lx().config["sla"]["first_answer_hours"]
+    hours = lx().config.sla.first_answer_hours
     with db() as s:
         cadres = list(
             s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name)))

@@ -81,7 +81,7 @@ def households() -> Any:
 
 
 def _household(s: Any, household_id: int) -> Household:
-    return get_in_scope(s, Household, household_id)  # type: ignore[no-any-return]
+    return get_in_scope(s, Household, household_id)
 
 
 @bp.get("/households/<int:household_id>")

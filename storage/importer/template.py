@@ -13,6 +13,7 @@ def template_bytes() -> bytes:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
@@ -24,7 +25,7 @@ def template_bytes() -> bytes:
         cell = ws.cell(row=1, column=i)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        ws.column_dimensions[cell.column_letter].width = 14
+        ws.column_dimensions[get_column_letter(i)].width = 14
         for r in (2,):
             if name in ("户主电话", "干部电话", "服务卡号", "包组干部电话"):
                 ws.cell(row=r, column=i).number_format = "@"

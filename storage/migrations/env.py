@@ -29,8 +29,10 @@ def _migrate(conn: Connection) -> None:
     so an existing database with data could not be upgraded. Checks are off during the migration (the PRAGMA
     only works outside a transaction) and every reference is verified before the revisions commit."""
     sqlite = conn.dialect.name == "sqlite"
+    driver = conn.connection.driver_connection  # the sqlite3 connection (a live connection always has one)
+    assert driver is not None
     if sqlite:  # on the driver's connection: storage.db makes every SQLAlchemy transaction an explicit BEGIN
-        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        driver.execute("PRAGMA foreign_keys=OFF")
     try:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
@@ -41,7 +43,7 @@ def _migrate(conn: Connection) -> None:
                     raise RuntimeError(f"migration left rows pointing at nothing: {broken[:5]}")
     finally:
         if sqlite:
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 def run_migrations_online() -> None:

@@ -174,7 +174,7 @@ def list_tasks(
                     "red"
                     if c["overdue"]
                     else "yellow"
-                    if t.deadline - now <= timedelta(hours=yellow_hours) and sum(c[s] for s in OPEN_STATUSES)
+                    if t.deadline - now <= timedelta(hours=yellow_hours) and any(c[s] for s in OPEN_STATUSES)
                     else "green"
                 ),
             }

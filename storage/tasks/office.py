@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
 from storage.audit import record
+from storage.db import rows_changed
 from storage.models import Cadre, Feedback, OutboxMessage, Task, TaskAssignment
 from storage.outbox import enqueue, push_time
 from storage.periods import local_text
@@ -156,11 +157,13 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
     ]
     withdrawn = 0
     if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile
-        withdrawn = session.execute(
-            delete(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(("pending", "refused")))
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        withdrawn = rows_changed(
+            session.execute(
+                delete(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(("pending", "refused")))
+                .execution_options(synchronize_session=False)
+            )
+        )
     record(
         session,
         actor=actor,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
 from storage.audit import record
+from storage.db import rows_changed
 from storage.models import (
     Cadre,
     Household,
@@ -215,7 +216,7 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
         .values(published_at=now)
         .execution_options(synchronize_session=False)
     )
-    if not res.rowcount:
+    if not rows_changed(res):
         return 0
     task.published_at = now
     cadre_ids = resolve_targets(session, list(task.targets or ["all"]), task.township_id)
