@@ -144,16 +144,20 @@ class RenderRecorder:
         return found[-1]
 
     def behind(self, text: str) -> Render:
-        """The render that made ``text`` (a reply, a push's text): the latest whose text it is, else the latest
-        it begins with (a reply with a page footer or a guide appended)."""
+        """The render that made ``text`` (a reply, a push's text): the latest whose text it is, else the latest it
+        begins with (a reply with a guide appended), else the latest that begins with its first line (the first
+        page of a long reply)."""
         said = (text or "").strip()
-        texts = [r for r in self.renders if r.kind == "text" and r.text]
-        for r in reversed(texts):
-            if r.text == said:
-                return r
-        for r in reversed(texts):
-            if said.startswith(r.text or "\0"):
-                return r
+        texts = [r for r in reversed(self.renders) if r.kind == "text" and r.text]
+        first_line = said.split("\n", 1)[0]
+        for fits in (
+            lambda r: r.text == said,
+            lambda r: said.startswith(r.text),
+            lambda r: bool(first_line) and r.text.startswith(first_line),
+        ):
+            for r in texts:
+                if fits(r):
+                    return r
         raise AssertionError(f"no render made {said[:80]!r}; rendered: {self.names()}")
 
     def all_behind(self, text: str) -> list[str]:

@@ -1,9 +1,9 @@
 """How many of the suite's assertions compare exact Chinese wording: ``python -m tests.support.wording_census``
-(``-v`` lists the files). Issue #23 item 9 tracks the figure; tests/support/renders.py says when a test should
+(``-v`` lists the files; a folder argument counts another checkout's tests/). Issue #23 item 9 tracks the figure; tests/support/renders.py says when a test should
 assert words and when effects.
 
 Counted: ``assert`` statements under tests/. *Chinese*: the assertion compares (``==``, ``!=``, ``in``,
-``not in``) a string literal holding CJK characters. *Wording*: of those, the ones where some such literal is not
+``not in``) a string literal holding CJK characters (not one it passes to a call: that is input). *Wording*: of those, the ones where some such literal is not
 part of a Chinese string the file (or tests/support/) writes outside its assertions — so ``"张大爷" in page``
 after ``head_name="张大爷"`` checks data that came back, while ``"已收到" in reply`` checks the product's words.
 A heuristic, good for a trend, not an exact count.
@@ -26,12 +26,21 @@ def _chinese(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(CJK.search(node.value))
 
 
+def _literals(node: ast.AST) -> list[str]:
+    """The Chinese literals an operand holds, not counting a call's arguments (what the test sends in)."""
+    if _chinese(node):
+        return [node.value]  # type: ignore[attr-defined]
+    if isinstance(node, ast.Call):
+        return _literals(node.func)
+    return [s for child in ast.iter_child_nodes(node) for s in _literals(child)]
+
+
 def _compared_literals(test: ast.AST) -> list[str]:
     found: list[str] = []
     for n in ast.walk(test):
         if isinstance(n, ast.Compare) and any(isinstance(op, COMPARE) for op in n.ops):
             for side in (n.left, *n.comparators):
-                found += [m.value for m in ast.walk(side) if _chinese(m)]  # type: ignore[attr-defined]
+                found += _literals(side)
     return found
 
 
@@ -74,7 +83,9 @@ def census(root: Path = TESTS) -> Census:
 
 
 def main(argv: list[str]) -> int:
-    c = census()
+    """``[-v] [TESTS_DIR]``: the figures for this checkout's tests/ or another's (main's, to compare)."""
+    folders = [Path(a) for a in argv if not a.startswith("-")]
+    c = census(folders[0].resolve() if folders else TESTS)
     if "-v" in argv:
         print("wording chinese asserts  file")
         for name, (a, ch, w) in sorted(c.per_file.items(), key=lambda kv: -kv[1][2]):
