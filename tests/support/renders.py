@@ -146,10 +146,10 @@ class RenderRecorder:
     def behind(self, text: str) -> Render:
         """The render that made ``text`` (a reply, a push's text): the latest whose text it is, else the latest it
         begins with (a reply with a guide appended), else the latest that begins with its first line (the first
-        page of a long reply)."""
+        page of a long reply; a template message's first value, cut short with "…")."""
         said = (text or "").strip()
         texts = [r for r in reversed(self.renders) if r.kind == "text" and r.text]
-        first_line = said.split("\n", 1)[0]
+        first_line = said.split("\n", 1)[0].removesuffix("…")
         for fits in (
             lambda r: r.text == said,
             lambda r: said.startswith(r.text),
