@@ -160,6 +160,14 @@ class RenderRecorder:
                     return r
         raise AssertionError(f"no render made {said[:80]!r}; rendered: {self.names()}")
 
+    def part(self, name: str, text: str) -> Render:
+        """The latest render of ``name`` whose text is part of ``text`` (the page footer of the page shown)."""
+        said = (text or "").strip()
+        for r in reversed(self.named(name)):
+            if r.text and r.text in said:
+                return r
+        raise AssertionError(f"no {name} in {said[-80:]!r}; rendered: {self.names()}")
+
     def all_behind(self, text: str) -> list[str]:
         """The names of the renders whose text is part of ``text``, in order (replies put together from several
         templates, digests of several pushes)."""
