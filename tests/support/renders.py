@@ -2,9 +2,10 @@
 
 Every chat reply and push is rendered from a named template (``handlers/templates/*.txt.j2``,
 ``reminders/templates/*.txt.j2``, through ``handlers.render.render_from``) and every console page from a Flask
-template (``console/templates/*.html``). The ``renders`` fixture (tests/conftest.py) records each of them as a
-`Render`: the template's name (``"diary_saved"``, ``"request_push"``, ``"task.html"``), the values it was given
-and, for chat text, the text it made. A test then says what happened::
+template (``console/templates/*.html``; the console's own pushes too, ``push/office_reply.txt``). The ``renders``
+fixture (tests/conftest.py) records each of them as a `Render`: the template's name (``"diary_saved"``,
+``"request_push"``, ``"task.html"``), the values it was given (mapped rows as they were at that moment, see
+`Snapshot`) and, for chat text, the text it made. A test then says what happened::
 
     reply = chat.wc.text("o-li", "日记 走访三户")
     assert renders.behind(reply).name == "diary_saved"          # the reply the cadre got …
@@ -12,13 +13,19 @@ and, for chat text, the text it made. A test then says what happened::
     push = renders.behind(row.payload["text"])                 # the push in an outbox row
     assert push.name == "request_push" and push.values["request"].number == 7
 
+``behind(text)`` finds the render that made a reply or a push (also the first page of a long reply and a
+template message's shortened first line); ``part(name, text)`` the render of ``name`` inside it (the page footer
+of the page shown); ``page(name)`` the latest console page; ``names()``, ``named(name)``, ``last(name)`` the rest.
+Renders happen in this process only: a server started as a subprocess is not heard.
+
 When to assert wording and when effects. Assert the words only where the words are the behaviour: a reply a
 villager or cadre reads and acts on (the card-linked reply naming the cadre, post and phone; help and usage
 texts; what bad input is told), a printed document, an error an operator must act on. Name those tests for it
 (``…_wording``) or say so in their docstring, so whoever rewords a template knows which tests pin words on
 purpose. Everywhere else assert the effect: rows written or left alone, which template answered with which values
-(this recorder), pushes queued (outbox rows and their keys), figures, HTTP status codes, JSON output, element ids.
-Then the office can reword a template (and #25 can turn machine words into Chinese) without touching tests that
+(this recorder), pushes queued (outbox rows and their keys), figures, HTTP status codes, a page's context, stable
+markers (element ids, form actions, CSS classes), JSON output (``lianxin outbox --json``) and the CLI's
+tab-separated rows. Then the office can reword a template (and #25 can turn machine words into Chinese) without touching tests that
 were about something else. A test converted from words to effects keeps at least as many assertions, and still
 fails when the behaviour breaks.
 
