@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -28,11 +29,20 @@ def environment() -> Environment:
     return text_environment("handlers")
 
 
+#: Called as ``observer(template_name, values, text)`` after every render, replies and pushes alike. Empty in
+#: production; tests/support/renders.py records through it, so a test can say which message was said and with
+#: which values without repeating its words.
+observers: list[Callable[[str, dict[str, Any], str], None]] = []
+
+
 def render_from(env: Environment, name: str, **values: Any) -> str:
     """Render ``name`` (``.txt.j2`` implied) from ``env``, without surrounding blank space."""
     if not name.endswith(".j2"):
         name += ".txt.j2"
-    return env.get_template(name).render(**values).strip()
+    text = env.get_template(name).render(**values).strip()
+    for observe in observers:
+        observe(name, values, text)
+    return text
 
 
 def render(name: str, **values: Any) -> str:

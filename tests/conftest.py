@@ -23,6 +23,7 @@ from storage.db import is_sqlite, normalize_url
 from storage.runtime import Lianxin
 from tests.support.clock import FakeClock
 from tests.support.pgtools import scratch_database
+from tests.support.renders import RenderRecorder
 from tests.support.wechat_client import TEST_TOKEN
 
 
@@ -73,6 +74,13 @@ def wipe(engine: Any) -> None:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def renders() -> Iterator[RenderRecorder]:
+    """Every reply, push and console page rendered during the test: which template, with which values
+    (tests/support/renders.py says when to assert those and when the words)."""
+    yield from RenderRecorder().listen()
 
 
 @pytest.fixture

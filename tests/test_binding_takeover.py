@@ -50,10 +50,11 @@ def test_village_and_viewer_accounts_cannot_issue_a_binding_code(world: World, r
     for cadre in ("cadre_a", "cadre_b"):
         assert c.post(f"/cadres/{world.ids[cadre]}/bind-code").status_code == 403
     assert world.count(BindCode) == 0 and world.audits("bind_code.issue") == []
+    issue = f'action="/cadres/{world.ids["cadre_a"]}/bind-code"'
     page = page_text(c.get(f"/cadres/{world.ids['cadre_a']}"))
-    assert "李明" in page and "生成绑定码" not in page  # the button is not shown either
+    assert "李明" in page and issue not in page  # the button is not shown either
     admin = world.login("admin")
-    assert "生成绑定码" in page_text(admin.get(f"/cadres/{world.ids['cadre_a']}"))
+    assert issue in page_text(admin.get(f"/cadres/{world.ids['cadre_a']}"))
     assert admin.post(f"/cadres/{world.ids['cadre_a']}/bind-code").status_code == 200
     assert world.count(BindCode) == 1
 
@@ -61,24 +62,24 @@ def test_village_and_viewer_accounts_cannot_issue_a_binding_code(world: World, r
 # ---------------------------------------------------------------------------------------- code life
 
 
-def test_a_new_code_voids_the_cadres_older_unused_codes(chat: Chat) -> None:
+def test_a_new_code_voids_the_cadres_older_unused_codes(chat: Chat, renders) -> None:
     first = chat.code(PHONE)
     second = chat.code(PHONE)
     reply = chat.wc.text("o-finder", f"绑定 {first}")
-    assert "已作废" in reply and "绑定成功" not in reply
+    assert renders.behind(reply).name == "bind_revoked" and "bind_ok" not in renders.names()
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-finder")) == "unknown"
     assert chat.one(select(BindCode.revoked_at).where(BindCode.code_hash == code_hash(first))) is not None
     assert chat.all(select(AuditLog.detail).where(AuditLog.action == "bind_code.issue"))[-1]["voided"] == 1
-    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {second}")
+    assert renders.behind(chat.wc.text("o-li", f"绑定 {second}")).name == "bind_ok"
 
 
-def test_a_code_lives_72_hours(chat: Chat) -> None:
+def test_a_code_lives_72_hours(chat: Chat, renders) -> None:
     code = chat.code(PHONE)
     late = chat.code("13900002222")
     chat.clock.advance(hours=71, minutes=59)
-    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {code}")
+    assert renders.behind(chat.wc.text("o-li", f"绑定 {code}")).name == "bind_ok"
     chat.clock.advance(minutes=2)
-    assert "过期" in chat.wc.text("o-wang", f"绑定 {late}")
+    assert renders.behind(chat.wc.text("o-wang", f"绑定 {late}")).name == "bind_expired"
 
 
 def test_config_may_shorten_a_codes_life_never_lengthen_it(chat: Chat) -> None:
@@ -95,13 +96,14 @@ def test_config_may_shorten_a_codes_life_never_lengthen_it(chat: Chat) -> None:
 # ------------------------------------------------------------------------------------- takeovers told
 
 
-def test_binding_over_a_binding_tells_the_released_account_and_the_office(chat: Chat) -> None:
-    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {chat.code(PHONE)}")
+def test_binding_over_a_binding_tells_the_released_account_and_the_office(chat: Chat, renders) -> None:
+    assert renders.behind(chat.wc.text("o-li", f"绑定 {chat.code(PHONE)}")).name == "bind_ok"
     assert notices_to(chat, "o-li") == [] and notices_to(chat, "o-office") == []  # a first binding is quiet
     chat.clock.advance(hours=2)
-    assert "绑定成功" in chat.wc.text("oTHIEF-account-77", f"绑定 {chat.code(PHONE)}")
+    assert renders.behind(chat.wc.text("oTHIEF-account-77", f"绑定 {chat.code(PHONE)}")).name == "bind_ok"
     [told] = notices_to(chat, "o-li")
-    assert "李明" in told and "解除" in told and "联系" in told
+    released = renders.behind(told)
+    assert (released.name, released["cadre"].name) == ("bind_released_push", "李明")
     [office] = notices_to(chat, "o-office")
     assert (
         "李明" in office and "oTHI" in office and "oTHIEF-account-77" not in office
@@ -111,11 +113,15 @@ def test_binding_over_a_binding_tells_the_released_account_and_the_office(chat: 
     assert history[0].released_at == chat.clock() and history[1].code_id is not None
 
 
-def test_an_account_moving_to_another_cadre_tells_the_office_who_lost_it(chat: Chat) -> None:
+def test_an_account_moving_to_another_cadre_tells_the_office_who_lost_it(chat: Chat, renders) -> None:
     chat.wc.text("o-li", f"绑定 {chat.code(PHONE)}")
-    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {chat.code('13900002222')}")
+    assert renders.behind(chat.wc.text("o-li", f"绑定 {chat.code('13900002222')}")).name == "bind_ok"
     [office] = notices_to(chat, "o-office")
-    assert "王芳" in office and "李明" in office and "重新发绑定码" in office
+    told = renders.behind(office)
+    assert told.name == "bind_takeover_notice" and (told["cadre"].name, told["was_cadre"].name) == (
+        "王芳",
+        "李明",
+    )
     li = chat.one(
         select(CadreBinding).where(CadreBinding.openid == "o-li", CadreBinding.released_why == "moved")
     )
@@ -133,18 +139,23 @@ def test_the_township_office_hears_of_its_own_cadres_takeover(make_lx: Any, cloc
     assert len(notices_to(chat, "o-longfu")) == 1 and notices_to(chat, "o-qingshan") == []
 
 
-def test_the_cadre_page_shows_who_bound_when_with_which_code(world: World) -> None:
+def test_the_cadre_page_shows_who_bound_when_with_which_code(world: World, renders) -> None:
     admin = world.login("admin")
     wc = WechatClient(world.app.test_client(), TEST_TOKEN, world.clock)
     for openid in ("o-first-phone", "o-second-phone"):
         page = page_text(admin.post(f"/cadres/{world.ids['cadre_a']}/bind-code"))
         code = page.split("绑定 ", 1)[1][:8]
-        assert "绑定成功" in wc.text(openid, f"绑定 {code}")
+        assert renders.behind(wc.text(openid, f"绑定 {code}")).name == "bind_ok"
         world.clock.advance(minutes=20)  # within the console session's idle limit
     page = page_text(admin.get(f"/cadres/{world.ids['cadre_a']}"))
     table = page.split('id="binding-history"', 1)[1].split("</table>", 1)[0]
     assert "o-se…hone" in table and "o-fi…hone" in table and "o-first-phone" not in table
-    assert "当前绑定" in table and "干部改绑了另一个微信" in table and "控制台账号 admin" in table
+    history = renders.page("cadre.html")["bindings"]
+    assert [(b.openid, b.released_why) for b in history] == [
+        ("o-second-phone", None),
+        ("o-first-phone", "rebound"),
+    ]
+    assert [b.code.created_by for b in history] == ["console:admin"] * 2 and table.count("<tr>") == 3
     village = world.login("xinqiao")  # the cadre's own village sees the history too, never a full openid
     assert "o-first-phone" not in page_text(village.get(f"/cadres/{world.ids['cadre_a']}"))
 
@@ -152,29 +163,29 @@ def test_the_cadre_page_shows_who_bound_when_with_which_code(world: World) -> No
 # ------------------------------------------------------------------------------ guessing across accounts
 
 
-def test_wrong_codes_across_accounts_pause_the_guessers_not_the_cadres(chat: Chat) -> None:
+def test_wrong_codes_across_accounts_pause_the_guessers_not_the_cadres(chat: Chat, renders) -> None:
     chat.lx.config.general.bind_guesses_per_hour = 6
     good = chat.code(PHONE)
     for i in range(6):  # six accounts, one wrong code each: no account is near its own limit of five
-        assert "不正确" in chat.wc.text(f"o-guess-{i}", f"绑定 {10000000 + i}")
+        assert renders.behind(chat.wc.text(f"o-guess-{i}", f"绑定 {10000000 + i}")).name == "bind_wrong"
     [told] = notices_to(chat, "o-office")
-    assert "6 次" in told and "不能再试" in told
+    assert (renders.behind(told).name, renders.behind(told)["limit"]) == ("bind_pause_notice", 6)
     # a guesser with a wrong code behind them is held for the pause, even with the right code
-    assert "暂停绑定" in chat.wc.text("o-guess-0", f"绑定 {good}")
+    assert renders.behind(chat.wc.text("o-guess-0", f"绑定 {good}")).name == "bind_paused"
     # a fresh account gets one try: wrong → held until the pause ends
-    assert "暂停绑定" in chat.wc.text("o-fresh", "绑定 20000000")
-    assert "暂停绑定" in chat.wc.text("o-fresh", f"绑定 {good}")
+    assert renders.behind(chat.wc.text("o-fresh", "绑定 20000000")).name == "bind_paused"
+    assert renders.behind(chat.wc.text("o-fresh", f"绑定 {good}")).name == "bind_paused"
     assert chat.one(select(BindCode.used_at)) is None
     assert len(notices_to(chat, "o-office")) == 1  # once per pause, and the pause does not grow
     # the cadre with the slip binds at once
-    assert "绑定成功" in chat.wc.text("o-li", f"绑定 {good}")
+    assert renders.behind(chat.wc.text("o-li", f"绑定 {good}")).name == "bind_ok"
     chat.clock.advance(minutes=61)
-    assert "绑定成功" in chat.wc.text("o-guess-0", f"绑定 {chat.code('13900002222')}")
+    assert renders.behind(chat.wc.text("o-guess-0", f"绑定 {chat.code('13900002222')}")).name == "bind_ok"
 
 
-def test_the_pause_across_accounts_can_be_switched_off(chat: Chat) -> None:
+def test_the_pause_across_accounts_can_be_switched_off(chat: Chat, renders) -> None:
     chat.lx.config.general.bind_guesses_per_hour = 0
     for i in range(30):
         chat.wc.text(f"o-guess-{i}", f"绑定 {10000000 + i}")
     assert notices_to(chat, "o-office") == []
-    assert "绑定成功" in chat.wc.text("o-guess-0", f"绑定 {chat.code(PHONE)}")
+    assert renders.behind(chat.wc.text("o-guess-0", f"绑定 {chat.code(PHONE)}")).name == "bind_ok"

@@ -25,7 +25,8 @@ def chat(make_lx: Any, clock: Any) -> Chat:
         li = f.cadre(name="李明", phone=PHONE)
         for n, card in enumerate(CARDS):
             f.household(li, head_name=f"户主{n}", card=card)
-    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    assert c.bound_to("o-li") == PHONE
     return c
 
 
@@ -47,50 +48,56 @@ def notices_to(chat: Chat, openid: str) -> list[str]:
 # -------------------------------------------------------------------------------- per account (item 11)
 
 
-def test_a_right_number_does_not_wipe_the_wrong_ones_before_it(chat: Chat) -> None:
+def test_a_right_number_does_not_wipe_the_wrong_ones_before_it(chat: Chat, renders) -> None:
     for i in range(4):
-        assert "没有找到" in chat.wc.text("o-x", f"3000000{i}")
-    assert "绑定成功" in chat.wc.text("o-x", CARDS[0])  # a number the guesser knows
-    assert "之后再试" in chat.wc.text("o-x", "30000009")  # the fifth wrong one still locks
+        assert renders.behind(chat.wc.text("o-x", f"3000000{i}")).name == "card_wrong"
+    assert renders.behind(chat.wc.text("o-x", CARDS[0])).name == "card_linked"  # a number the guesser knows
+    assert (
+        renders.behind(chat.wc.text("o-x", "30000009")).name == "card_locked"
+    )  # the fifth wrong one still locks
 
 
-def test_an_account_hopping_through_known_numbers_is_slowed(chat: Chat) -> None:
-    assert "绑定成功" in chat.wc.text("o-hopper", CARDS[0])  # the first link is free
+def test_an_account_hopping_through_known_numbers_is_slowed(chat: Chat, renders) -> None:
+    assert renders.behind(chat.wc.text("o-hopper", CARDS[0])).name == "card_linked"  # the first link is free
     for card in CARDS[1:6]:  # five hops within the hour
-        assert "绑定成功" in chat.wc.text("o-hopper", card)
+        assert renders.behind(chat.wc.text("o-hopper", card)).name == "card_linked"
     before = household_of(chat, "o-hopper")
-    assert "之后再试" in chat.wc.text("o-hopper", CARDS[6])
+    assert renders.behind(chat.wc.text("o-hopper", CARDS[6])).name == "card_locked"
     assert household_of(chat, "o-hopper") == before
-    assert "绑定成功" in chat.wc.text("o-family", CARDS[0])  # the household itself is not held
+    assert (
+        renders.behind(chat.wc.text("o-family", CARDS[0])).name == "card_linked"
+    )  # the household itself is not held
 
 
-def test_a_family_links_one_card_but_a_crowd_does_not(chat: Chat) -> None:
+def test_a_family_links_one_card_but_a_crowd_does_not(chat: Chat, renders) -> None:
     for member in range(5):  # a family of five, each with WeChat, on the day the card arrives
-        assert "绑定成功" in chat.wc.text(f"o-family-{member}", CARDS[0])
-    refused = chat.wc.text("o-sixth", CARDS[0])
-    assert "今天已有 5 个微信关联" in refused and household_of(chat, "o-sixth") is None
+        assert renders.behind(chat.wc.text(f"o-family-{member}", CARDS[0])).name == "card_linked"
+    refused = renders.behind(chat.wc.text("o-sixth", CARDS[0]))
+    assert (refused.name, refused["per_day"]) == ("card_crowded", 5) and household_of(chat, "o-sixth") is None
     chat.wc.text("o-seventh", CARDS[0])
     assert household_of(chat, "o-seventh") is None
-    [to_cadre] = [n for n in notices_to(chat, "o-li") if "已拒绝" in n]  # told once a day, not per refusal
+    # told once a day, not per refusal
+    [to_cadre] = [n for n in notices_to(chat, "o-li") if "card_crowded_notice" in renders.all_behind(n)]
     [to_office] = notices_to(chat, "o-office")
-    assert "户主0" in to_cadre and "卡号可能已外泄" in to_office and CARDS[0] not in to_office
+    told = renders.behind(to_office)
+    assert "户主0" in to_cadre and told.name == "card_crowded_notice" and CARDS[0] not in to_office
     assert chat.one(select(RateLimit.failures).where(RateLimit.key == "card:o-sixth")) == 1  # counted
     chat.clock.advance(hours=25)
-    assert "绑定成功" in chat.wc.text("o-sixth", CARDS[0])
+    assert renders.behind(chat.wc.text("o-sixth", CARDS[0])).name == "card_linked"
 
 
 # ---------------------------------------------------------------------------- across accounts (item 12)
 
 
-def test_chatty_text_with_digits_never_counts_toward_the_pause(chat: Chat) -> None:
+def test_chatty_text_with_digits_never_counts_toward_the_pause(chat: Chat, renders) -> None:
     chat.lx.config.general.card_guesses_per_hour = 3
     for i, text in enumerate(["ABC1234", "1234", "20261", "2026年1124", "1234567890123"]):
         chat.wc.text(f"o-chatty-{i}", text)
     assert chat.one(select(RateLimit).where(RateLimit.key == "card:*")) is None
-    assert "绑定成功" in chat.wc.text("o-chatty-0", CARDS[0])
+    assert renders.behind(chat.wc.text("o-chatty-0", CARDS[0])).name == "card_linked"
 
 
-def test_the_same_wrong_number_typed_again_counts_once(chat: Chat) -> None:
+def test_the_same_wrong_number_typed_again_counts_once(chat: Chat, renders) -> None:
     chat.lx.config.general.card_guesses_per_hour = 3
     for i in range(4):  # an elderly villager's family, each retrying the one number they misread
         chat.wc.text(f"o-retry-{i}", "31112222")
@@ -100,17 +107,24 @@ def test_the_same_wrong_number_typed_again_counts_once(chat: Chat) -> None:
     chat.wc.text("o-guess-a", "41112222")
     chat.wc.text("o-guess-b", "51112222")  # the third distinct number: the pause starts
     [told] = notices_to(chat, "o-office")
-    assert "3 个不同的错误服务卡号" in told and "10:00" in told  # what it holds, and until when
+    paused = renders.behind(told)  # what it holds, and until when
+    assert (paused.name, paused["limit"]) == ("card_guess_notice", 3) and "10:00" in paused["until"]
 
 
-def test_the_pause_holds_the_guessers_not_the_county(chat: Chat) -> None:
+def test_the_pause_holds_the_guessers_not_the_county(chat: Chat, renders) -> None:
     chat.lx.config.general.card_guesses_per_hour = 3
     for i in range(3):
         chat.wc.text(f"o-guess-{i}", f"6111222{i}")
-    assert "暂停" in chat.wc.text("o-guess-0", CARDS[0])  # a guesser
-    assert "绑定成功" in chat.wc.text("o-villager", CARDS[1])  # anyone else, first time right
-    assert "暂停" in chat.wc.text("o-fresh", "71112222")  # one wrong number during the pause ...
-    assert "暂停" in chat.wc.text("o-fresh", CARDS[2])  # ... holds that account to the end
+    assert renders.behind(chat.wc.text("o-guess-0", CARDS[0])).name == "card_busy"  # a guesser
+    assert (
+        renders.behind(chat.wc.text("o-villager", CARDS[1])).name == "card_linked"
+    )  # anyone else, first time right
+    assert (
+        renders.behind(chat.wc.text("o-fresh", "71112222")).name == "card_busy"
+    )  # one wrong number during the pause ...
+    assert (
+        renders.behind(chat.wc.text("o-fresh", CARDS[2])).name == "card_busy"
+    )  # ... holds that account to the end
     paused = chat.one(select(RateLimit.locked_until).where(RateLimit.key == "card:*"))
     assert paused == chat.clock() + timedelta(hours=1)
     assert len(notices_to(chat, "o-office")) == 1  # the pause neither grows nor is told again

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.wechat import endpoint as wechat
 from handlers.ledger.parsers import parse_income, parse_members
+from handlers.ledger.shared import DUTY_NAMES
 from storage.ledger import build_ledger
 from storage.models import (
     ConversationState,
@@ -22,6 +23,7 @@ from storage.models import (
     Link,
     ServiceCard,
 )
+from storage.roles import ROLES
 from tests.support.factories import Factory
 from tests.support.wechat_client import TEST_TOKEN, WechatClient
 
@@ -60,25 +62,33 @@ def say(wc, text, who="o_cadre_me"):
     return reply
 
 
-def test_guided_registration_with_skip_invalid_and_confirm(lx, world, clock):
+def _step(renders, reply: str) -> tuple[str, int | None]:
+    """(template, step number) of a 登记 reply; the step is the question asked in it."""
+    r = renders.behind(reply)
+    asked = renders.part("ledger_form_ask", reply) if r.name != "ledger_form_confirm" else None
+    return r.name, asked["n"] if asked else None
+
+
+def test_guided_registration_with_skip_invalid_and_confirm(lx, world, clock, renders):
     wc, ids = world
     r = say(wc, "登记 张三")
-    assert "张三" in r and "第1步" in r and "取消" in r
+    assert _step(renders, r) == ("ledger_form_start", 1) and renders.behind(r)["head"] == "张三"
     r = say(wc, "张三 户主 56；李四妻子54岁，张小明 儿子 30")  # liberal separators
-    assert "第2步" in r
+    assert _step(renders, r) == ("ledger_form_ask", 2)
     r = say(wc, "好多钱")  # invalid: asked again with an example
-    assert "没看懂" in r and "第2步" in r and "例如" in r
+    assert _step(renders, r) == ("ledger_form_invalid", 2) and renders.behind(r)["step"] == "annual_income"
     r = say(wc, "３.５万元")
-    assert "第3步" in r
+    assert _step(renders, r) == ("ledger_form_ask", 3)
     r = say(wc, "跳过")  # industries stays as it was (empty)
-    assert "第4步" in r
+    assert _step(renders, r) == ("ledger_form_ask", 4)
     r = say(wc, "缺少烤烟技术")
-    assert "请核对" in r and "35,000" in r and "仍不完整" in r
-    assert "家庭人口 4 人，这里填了 3 人" in r
+    confirm = renders.behind(r)
+    assert confirm.name == "ledger_form_confirm" and "35,000" in r and confirm["complete"] is False
+    assert (confirm["population"], confirm["listed"]) == (4, 3)  # the list names 3 of a household of 4
     with lx.session() as s:  # nothing saved before 确认
         assert s.get(Household, ids["h"][0]).annual_income is None
-    r = say(wc, "确认")
-    assert "已保存" in r and "产业项目" in r
+    saved = renders.behind(say(wc, "确认"))
+    assert saved.name == "ledger_form_saved" and saved["missing"] == ["industries"]
     with lx.session() as s:
         h = s.get(Household, ids["h"][0])
         assert h.members == [
@@ -106,7 +116,7 @@ def test_guided_registration_with_skip_invalid_and_confirm(lx, world, clock):
         assert entry is not None and entry.text == "走访张三家"
 
 
-def test_cancel_works_in_every_step_and_saves_nothing(lx, world):
+def test_cancel_works_in_every_step_and_saves_nothing(lx, world, renders):
     wc, ids = world
     answers = ["张三 户主 56", "3万", "烤烟"]
     for k in range(4):
@@ -114,7 +124,7 @@ def test_cancel_works_in_every_step_and_saves_nothing(lx, world):
         for a in answers[:k]:
             say(wc, a)
         r = say(wc, "退出" if k % 2 else "取消")
-        assert "已取消" in r
+        assert renders.behind(r).name == "ledger_form_cancelled"
     with lx.session() as s:
         h = s.get(Household, ids["h"][1])
         assert (h.members, h.annual_income, h.industries, h.info_updated_at) == (None, None, None, None)
@@ -122,18 +132,22 @@ def test_cancel_works_in_every_step_and_saves_nothing(lx, world):
         assert s.scalar(select(func.count()).select_from(HouseholdInfoHistory)) == 0
 
 
-def test_commands_during_the_form_are_not_answers(lx, world):
+def test_commands_during_the_form_are_not_answers(lx, world, renders):
     wc, ids = world
     say(wc, "登记 张三")
     say(wc, "张三 户主 56")
-    r = say(wc, "宣传 李四")  # runs as a command; the form stays open
-    assert "惠农政策宣传" in r
-    assert "第3步" in say(wc, "3万")
+    marked = renders.behind(say(wc, "宣传 李四"))  # runs as a command; the form stays open
+    assert (marked.name, marked["duty"], marked["done"]) == (
+        "ledger_marked",
+        "policy",
+        [("李四", "10000002")],
+    )
+    assert _step(renders, say(wc, "3万")) == ("ledger_form_ask", 3)
     r = say(wc, "登记 王五")  # a new 登记 starts over with the other household
-    assert "王五" in r and "第1步" in r
+    assert _step(renders, r) == ("ledger_form_start", 1) and renders.behind(r)["head"] == "王五"
     for a in ("跳过", "跳过", "种桑养蚕", "无", "确认"):
         r = say(wc, a)
-    assert "已保存 王五" in r
+    assert (renders.behind(r).name, renders.behind(r)["head"]) == ("ledger_form_saved", "王五")
     with lx.session() as s:
         assert s.get(Household, ids["h"][0]).members is None  # 张三's answers were never confirmed
         h = s.get(Household, ids["h"][2])
@@ -151,29 +165,40 @@ def test_form_times_out(lx, world, clock):
         assert s.scalar(select(DiaryEntry.text)) == "张三 户主 56"
 
 
-def test_register_refuses_other_cadres_household(lx, world):
+def test_register_refuses_other_cadres_household(lx, world, renders):
     wc, ids = world
-    assert "不是您的联系户" in say(wc, "登记 钱七")
-    assert "没有找到" in say(wc, "登记 查无此人")
+    theirs = renders.behind(say(wc, "登记 钱七"))
+    assert theirs.name == "ledger_form_notfound" and theirs["targets"].not_theirs == ["钱七"]
+    missing = renders.behind(say(wc, "登记 查无此人"))
+    assert missing.name == "ledger_form_notfound" and missing["targets"].not_found == ["查无此人"]
     with lx.session() as s:
         assert s.scalar(select(func.count()).select_from(ConversationState)) == 0
 
 
-def test_bulk_policy_all_then_undo(lx, world, clock):
+def test_bulk_policy_all_then_undo(lx, world, clock, renders):
     wc, ids = world
-    r = say(wc, "宣傳 全部")
-    assert "3 户" in r and "张三" in r and "王五" in r and "撤销" in r
+    marked = renders.behind(say(wc, "宣傳 全部"))
+    assert (
+        marked.name == "ledger_marked"
+        and marked["everyone"]
+        and [n for n, _ in marked["done"]]
+        == [
+            "张三",
+            "李四",
+            "王五",
+        ]
+    )
     with lx.session() as s:
         days = s.scalars(select(Household.policy_done_on).where(Household.id.in_(ids["h"]))).all()
         assert days == [date(2026, 11, 24)] * 3
         assert s.get(Household, ids["theirs"]).policy_done_on is None
         led = build_ledger(s, today=date(2026, 11, 24), cadre_phone="13900000001")
         assert led["cadres"][0]["policy_done"] == 3
-    r = say(wc, "宣传 全部")  # again: nothing new
-    assert "都已完成" in r
+    again = renders.behind(say(wc, "宣传 全部"))  # again: nothing new
+    assert again["done"] == [] and len(again["already"]) == 3
     clock.advance(minutes=5)
-    r = say(wc, "撤销")
-    assert "已撤销" in r and "3 户" in r
+    undone = renders.behind(say(wc, "撤销"))
+    assert undone.name == "ledger_undone" and sorted(undone["names"]) == ["张三", "李四", "王五"]
     with lx.session() as s:
         assert (
             s.scalars(select(Household.policy_done_on).where(Household.id.in_(ids["h"]))).all() == [None] * 3
@@ -183,12 +208,13 @@ def test_bulk_policy_all_then_undo(lx, world, clock):
         )
 
 
-def test_card_and_commitment_several_names_refusing_others(lx, world):
+def test_card_and_commitment_several_names_refusing_others(lx, world, renders):
     wc, ids = world
-    r = say(wc, "发卡 张三，10000002、钱七 无名氏")
-    assert "2 户" in r and "不是您的联系户" in r and "钱七" in r and "没有找到：无名氏" in r
-    r = say(wc, "承诺 王五")
-    assert "工作承诺书" in r and "1 户" in r
+    cards = renders.behind(say(wc, "发卡 张三，10000002、钱七 无名氏"))
+    assert [n for n, _ in cards["done"]] == ["张三", "李四"] and cards["not_found"] == ["无名氏"]
+    assert cards["not_theirs"] == ["钱七"]
+    promised = renders.behind(say(wc, "承诺 王五"))
+    assert (promised["duty"], [n for n, _ in promised["done"]]) == ("commitment", ["王五"])
     with lx.session() as s:
         issued = dict(s.execute(select(ServiceCard.household_id, ServiceCard.issued_on)).tuples().all())
         assert issued == {
@@ -201,8 +227,8 @@ def test_card_and_commitment_several_names_refusing_others(lx, world):
         assert link.commitment_signed_on == date(2026, 11, 24)
         assert link.commitment_recorded_by == "cadre:13900000001"
     # 撤销 takes back only the last command (承诺), then the one before (发卡).
-    assert "工作承诺书" in say(wc, "撤销")
-    assert "服务卡" in say(wc, "撤销")
+    assert renders.behind(say(wc, "撤销"))["duty_name"] == DUTY_NAMES["commitment"]
+    assert renders.behind(say(wc, "撤销"))["duty_name"] == DUTY_NAMES["card"]
     with lx.session() as s:
         assert (
             s.scalar(select(func.count()).select_from(ServiceCard).where(ServiceCard.issued_on.is_not(None)))
@@ -211,7 +237,7 @@ def test_card_and_commitment_several_names_refusing_others(lx, world):
         assert s.scalar(select(Link.commitment_signed_on).where(Link.household_id == ids["h"][2])) is None
 
 
-def test_undo_most_recent_action_wins_between_diary_and_ledger(lx, world, clock):
+def test_undo_most_recent_action_wins_between_diary_and_ledger(lx, world, clock, renders):
     wc, ids = world
     say(wc, "宣传 张三")
     clock.advance(minutes=1)
@@ -222,7 +248,7 @@ def test_undo_most_recent_action_wins_between_diary_and_ledger(lx, world, clock)
         assert s.scalar(select(DiaryEntry.deleted_at)) is not None
         assert s.get(Household, ids["h"][0]).policy_done_on == date(2026, 11, 24)
     r = say(wc, "撤销")  # then the 宣传
-    assert "惠农政策宣传" in r
+    assert (renders.behind(r).name, renders.behind(r)["duty_name"]) == ("ledger_undone", DUTY_NAMES["policy"])
     with lx.session() as s:
         assert s.get(Household, ids["h"][0]).policy_done_on is None
     # After 10 minutes nothing of the ledger can be undone.
@@ -235,12 +261,16 @@ def test_undo_most_recent_action_wins_between_diary_and_ledger(lx, world, clock)
         )
 
 
-def test_undo_of_registration_restores_previous_values(lx, world):
+def test_undo_of_registration_restores_previous_values(lx, world, renders):
     wc, ids = world
     for a in ("登记 王五", "王五 户主 70", "2万", "养牛", "无", "确认"):
         say(wc, a)
-    r = say(wc, "撤销")
-    assert "已撤销" in r and "王五" in r
+    undone = renders.behind(say(wc, "撤销"))
+    assert (undone.name, undone["names"], undone["duty_name"]) == (
+        "ledger_undone",
+        ["王五"],
+        DUTY_NAMES["info"],
+    )
     with lx.session() as s:
         h = s.get(Household, ids["h"][2])
         assert (h.members, h.annual_income, h.industries, h.difficulties) == (None, None, None, None)
@@ -268,10 +298,13 @@ def test_villager_cannot_run_ledger_commands(lx, world):
         )
 
 
-def test_other_cadre_cannot_touch_my_households(lx, world):
+def test_other_cadre_cannot_touch_my_households(lx, world, renders):
     wc, ids = world
     r = say(wc, "宣传 张三 李四", who="o_cadre_other")
-    assert "不是您的联系户" in r
+    assert renders.behind(r)["done"] == [] and renders.behind(r)["not_theirs"] == [
+        "张三",
+        "李四",
+    ]
     r = say(wc, "宣传 全部", who="o_cadre_other")
     assert "钱七" in r
     with lx.session() as s:
@@ -282,16 +315,16 @@ def test_other_cadre_cannot_touch_my_households(lx, world):
         assert s.get(Household, ids["theirs"]).policy_done_on is not None
 
 
-def test_change_role_of_latest_diary_entry_and_mentions(lx, world):
+def test_change_role_of_latest_diary_entry_and_mentions(lx, world, renders):
     wc, ids = world
-    assert "还没有民情日记" in say(wc, "改 调解")
+    assert renders.behind(say(wc, "改 调解")).name == "ledger_role_no_entry"
     say(wc, "今天去张三家和10000002户走访")
-    r = say(wc, "改 调解")
-    assert "纠纷调解员" in r
-    r = say(wc, "改为服务")
-    assert "群众服务员" in r
-    r = say(wc, "改 厨师")
-    assert "不是五个员" in r
+    r = renders.behind(say(wc, "改 调解"))
+    assert (r.name, r["new"]) == ("ledger_role_changed", ROLES["调解"])
+    r = renders.behind(say(wc, "改为服务"))
+    assert (r.name, r["old"], r["new"]) == ("ledger_role_changed", ROLES["调解"], ROLES["服务"])
+    r = renders.behind(say(wc, "改 厨师"))
+    assert (r.name, r["word"]) == ("ledger_role_usage", "厨师")
     with lx.session() as s:
         entry = s.scalar(select(DiaryEntry))
         assert entry.role == "服务"

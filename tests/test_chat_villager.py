@@ -64,12 +64,21 @@ def chat(make_lx: Any, clock: Any) -> Chat:
                 ),
             ]
         )
-    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    assert c.bound_to("o-li") == PHONE
     return c
 
 
 def linked(chat: Chat, openid: str = "o-zhang", card: str = "20261124") -> str:
-    assert "绑定成功" in chat.wc.text(openid, card)
+    chat.wc.text(openid, card)
+    assert (
+        chat.one(
+            select(ServiceCard.number)
+            .join(WechatIdentity, WechatIdentity.household_id == ServiceCard.household_id)
+            .where(WechatIdentity.openid == openid, WechatIdentity.kind == "villager")
+        )
+        == card
+    )
     return openid
 
 
@@ -96,6 +105,8 @@ def snapshot(chat: Chat) -> dict[str, int]:
 
 @pytest.mark.parametrize("typed", ["20261124", "２０２６１１２４", "2026 1124", "2026-1124", " 2026－11 24 "])
 def test_card_number_in_any_width_links(chat: Chat, typed: str) -> None:
+    """The reply an elderly villager reads after linking names their household and their cadre's name, post and
+    phone: its words are the behaviour, pinned."""
     reply = chat.wc.text("o-zhang", typed)
     assert "绑定成功" in reply and "张大爷" in reply
     assert "李明" in reply and "村支书" in reply and PHONE in reply
@@ -122,9 +133,9 @@ def scene_of(chat: Chat, number: str = "20261124") -> str:
 
 
 @pytest.mark.parametrize("event,prefix", [("subscribe", "qrscene_"), ("SCAN", "")])
-def test_qr_scan_links(chat: Chat, event: str, prefix: str) -> None:
-    reply = chat.wc.event("o-zhang", event, key=prefix + scene_of(chat))
-    assert "绑定成功" in reply and "李明" in reply
+def test_qr_scan_links(chat: Chat, event: str, prefix: str, renders) -> None:
+    said = renders.behind(chat.wc.event("o-zhang", event, key=prefix + scene_of(chat)))
+    assert (said.name, said["cadre"].name, said["already"]) == ("card_linked", "李明", False)
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) == "villager"
     assert chat.one(select(WechatIdentity.bound_via).where(WechatIdentity.openid == "o-zhang")) == "qr"
 
@@ -138,63 +149,69 @@ def test_qr_scan_links(chat: Chat, event: str, prefix: str) -> None:
         ("SCAN", "lianxin-card:20261124"),
     ],
 )
-def test_qr_scan_of_a_card_number_links_nothing(chat: Chat, event: str, key: str) -> None:
+def test_qr_scan_of_a_card_number_links_nothing(chat: Chat, event: str, key: str, renders) -> None:
     """The scene is the card's random token: a card number (or the old ``lianxin-card:N`` payload) in a scan
     is no key to a household."""
-    reply = chat.wc.event("o-zhang", event, key=key)
-    assert "绑定成功" not in reply
+    chat.wc.event("o-zhang", event, key=key)
+    assert "card_linked" not in renders.names()
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) != "villager"
 
 
-def test_pasted_old_card_qr_text_is_not_a_card(chat: Chat) -> None:
-    assert "绑定成功" not in chat.wc.text("o-zhang", "lianxin-card:20261124")
+def test_pasted_old_card_qr_text_is_not_a_card(chat: Chat, renders) -> None:
+    chat.wc.text("o-zhang", "lianxin-card:20261124")
+    assert "card_linked" not in renders.names()
 
 
-def test_family_members_link_the_same_household(chat: Chat) -> None:
+def test_family_members_link_the_same_household(chat: Chat, renders) -> None:
     linked(chat, "o-zhang")
     linked(chat, "o-zhang-son")
     hh = chat.all(select(WechatIdentity.household_id).where(WechatIdentity.kind == "villager"))
     assert len(hh) == 2 and hh[0] == hh[1]
-    assert "您已绑定" in chat.wc.event("o-zhang", "SCAN", key=scene_of(chat))
+    again = renders.behind(chat.wc.event("o-zhang", "SCAN", key=scene_of(chat)))
+    assert (again.name, again["already"]) == ("card_linked", True)
 
 
-def test_wrong_card_gets_help_and_repeated_tries_are_slowed(chat: Chat) -> None:
+def test_wrong_card_gets_help_and_repeated_tries_are_slowed(chat: Chat, renders) -> None:
     reply = chat.wc.text("o-x", "11112222")
-    assert "没有找到" in reply and "服务卡" in reply
+    assert "没有找到" in reply and "服务卡" in reply  # the help a villager reads: worded on purpose
     for _ in range(3):
         chat.wc.text("o-x", "11112222")
-    assert "之后再试" in chat.wc.text("o-x", "11113333")
-    assert "之后再试" in chat.wc.text("o-x", "20261124")  # even the right card waits
+    assert renders.behind(chat.wc.text("o-x", "11113333")).name == "card_locked"
+    assert renders.behind(chat.wc.text("o-x", "20261124")).name == "card_locked"  # even the right card waits
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-x")) == "unknown"
     chat.clock.advance(minutes=11)
-    assert "绑定成功" in chat.wc.text("o-x", "20261124")
+    assert renders.behind(chat.wc.text("o-x", "20261124")).name == "card_linked"
     # a right number does not wipe the wrong ones before it; across accounts, two distinct wrong numbers count
     with chat.lx.session() as s:
         counts = dict(s.execute(select(RateLimit.key, RateLimit.failures)).tuples().all())
     assert counts["card:o-x"] == 5 and counts["card:*"] == 2
 
 
-def test_wrong_scan_gets_help(chat: Chat) -> None:
-    assert "没有找到这张卡" in chat.wc.event("o-x", "subscribe", key="qrscene_99998888")
+def test_wrong_scan_gets_help(chat: Chat, renders) -> None:
+    said = renders.behind(chat.wc.event("o-x", "subscribe", key="qrscene_99998888"))
+    assert (said.name, said["scanned"]) == ("card_wrong", True)
 
 
-def test_household_without_cadre(chat: Chat) -> None:
-    assert "还没有安排好" in chat.wc.text("o-gu", "20269999")
+def test_household_without_cadre(chat: Chat, renders) -> None:
+    said = renders.behind(chat.wc.text("o-gu", "20269999"))
+    assert (said.name, said["household"].head_name, said["cadre"]) == ("card_linked", "孤户", None)
     before = snapshot(chat)
-    assert "无法转达" in chat.wc.text("o-gu", "有人吗")
+    assert renders.behind(chat.wc.text("o-gu", "有人吗")).name == "request_no_cadre"
     assert snapshot(chat) == before
 
 
-def test_cadre_scanning_a_card_stays_a_cadre(chat: Chat) -> None:
-    assert "扫卡不会改变绑定" in chat.wc.event("o-li", "SCAN", key=scene_of(chat))
+def test_cadre_scanning_a_card_stays_a_cadre(chat: Chat, renders) -> None:
+    said = renders.behind(chat.wc.event("o-li", "SCAN", key=scene_of(chat)))
+    assert (said.name, said["household"].head_name) == ("card_cadre", "张大爷")
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-li")) == "cadre"
 
 
-def test_unknown_user_gets_welcome_with_both_paths(chat: Chat) -> None:
+def test_unknown_user_gets_welcome_with_both_paths(chat: Chat, renders) -> None:
+    """The welcome tells a stranger both ways in (the card for villagers, 绑定 for cadres): pinned in words."""
     reply = chat.wc.text("o-new", "你好")
     assert "便民服务卡" in reply and "绑定" in reply
-    assert "欢迎" in chat.wc.event("o-new2", "subscribe")
-    assert "欢迎" in chat.wc.image("o-new")
+    assert renders.behind(chat.wc.event("o-new2", "subscribe")).name == "welcome"
+    assert renders.behind(chat.wc.image("o-new")).name == "welcome"
     assert snapshot(chat)["villager_request"] == 0
 
 
@@ -202,6 +219,8 @@ def test_unknown_user_gets_welcome_with_both_paths(chat: Chat) -> None:
 
 
 def test_text_request_forwarded_with_category(chat: Chat) -> None:
+    """The villager's receipt names the request's number and category and the cadre who will answer, with their
+    phone and role: pinned in words."""
     linked(chat)
     reply = chat.wc.text("o-zhang", "隔壁占了我家宅基地，怎么办")
     assert "诉求编号 1（纠纷）" in reply and "李明" in reply and PHONE in reply and "纠纷调解员" in reply
@@ -220,7 +239,7 @@ def test_numbers_are_short_and_unique(chat: Chat) -> None:
 
 
 @pytest.mark.parametrize("kind", ["voice", "image", "location"])
-def test_voice_photo_location_become_requests(chat: Chat, kind: str) -> None:
+def test_voice_photo_location_become_requests(chat: Chat, kind: str, renders) -> None:
     linked(chat)
     if kind == "voice":
         reply = chat.wc.voice("o-zhang", "家里停电了，帮帮忙", media_id="V-9")
@@ -228,7 +247,7 @@ def test_voice_photo_location_become_requests(chat: Chat, kind: str) -> None:
         reply = chat.wc.image("o-zhang", media_id="I-9")
     else:
         reply = chat.wc.location("o-zhang", label="新桥村口")
-    assert "诉求编号 1" in reply
+    assert (renders.behind(reply).name, renders.behind(reply)["request"].number) == ("request_received", 1)
     req = chat.one(select(VillagerRequest))
     att = chat.one(select(Attachment))
     assert (
@@ -243,23 +262,24 @@ def test_voice_photo_location_become_requests(chat: Chat, kind: str) -> None:
         assert "新桥村口" in req.text
 
 
-def test_satisfaction_asked_once_and_recorded(chat: Chat) -> None:
+def test_satisfaction_asked_once_and_recorded(chat: Chat, renders) -> None:
     linked(chat)
     chat.wc.text("o-zhang", "水管坏了")
     chat.wc.text("o-li", "回复 1 明天去修")
-    assert "已办结" in chat.wc.text("o-zhang", "满意")
+    assert renders.behind(chat.wc.text("o-zhang", "满意")).name == "satisfaction_thanks"
     req = chat.one(select(VillagerRequest))
     assert (req.satisfaction, req.status) == ("满意", "closed")
     # with nothing awaiting a rating, 满意 is just a message to the cadre
-    assert "诉求编号 2" in chat.wc.text("o-zhang", "满意")
+    again = renders.behind(chat.wc.text("o-zhang", "满意"))
+    assert (again.name, again["request"].number) == ("request_received", 2)
 
 
-def test_unsatisfied_reopens(chat: Chat) -> None:
+def test_unsatisfied_reopens(chat: Chat, renders) -> None:
     linked(chat)
     chat.wc.text("o-zhang", "水管坏了")
     chat.wc.text("o-li", "回复 1 明天去修")
-    reply = chat.wc.text("o-zhang", "不滿意")
-    assert "重新交给" in reply and "李明" in reply
+    reopened = renders.behind(chat.wc.text("o-zhang", "不滿意"))
+    assert (reopened.name, reopened["cadre"].name) == ("satisfaction_reopened", "李明")
     req = chat.one(select(VillagerRequest))
     assert (req.satisfaction, req.status, req.reopened_count) == ("不满意", "open", 1)
     assert chat.count(OutboxMessage, OutboxMessage.idempotency_key == f"request:{req.id}:reopen:1") == 1
@@ -267,7 +287,7 @@ def test_unsatisfied_reopens(chat: Chat) -> None:
     relay = chat.all(select(OutboxMessage).where(OutboxMessage.kind == "reply").order_by(OutboxMessage.id))[
         -1
     ]
-    assert "满意" in relay.payload["text"]  # a new round asks again
+    assert renders.behind(relay.payload["text"])["ask_rating"] is True  # a new round asks again
     chat.wc.text("o-zhang", "满意")
     assert chat.one(select(VillagerRequest.status)) == "closed"
 
@@ -294,14 +314,14 @@ CADRE_COMMANDS = [
 ]
 
 
-def test_villager_can_never_run_cadre_commands(chat: Chat) -> None:
+def test_villager_can_never_run_cadre_commands(chat: Chat, renders) -> None:
     linked(chat)
     chat.wc.text("o-zhang", "路灯坏了")  # request 1, so "回复 1" has a target
     before = snapshot(chat)
     ident_before = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
     for cmd in CADRE_COMMANDS:
         reply = chat.wc.text("o-zhang", cmd)
-        assert "干部使用的指令" in reply, (cmd, reply)
+        assert renders.behind(reply).name == "villager_cadre_command", (cmd, reply)
     assert snapshot(chat) == before
     ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
     assert (ident.kind, ident.household_id) == (ident_before.kind, ident_before.household_id)
@@ -326,24 +346,29 @@ def test_policy_lookup_ranked(chat: Chat) -> None:
     assert snapshot(chat)["villager_request"] == 0
 
 
-def test_policy_no_match_lists_topics(chat: Chat) -> None:
+def test_policy_no_match_lists_topics(chat: Chat, renders) -> None:
     reply = chat.wc.text("o-anyone", "政策 火箭发射")
-    assert "没有找到" in reply and "涉农法规" in reply and "计划生育" in reply
+    said = renders.behind(reply)
+    assert (
+        (said.name, said["query"]) == ("policy_topics", "火箭发射")
+        and "涉农法规" in reply
+        and "计划生育" in reply
+    )
 
 
-def test_plain_policy_question_answered(chat: Chat) -> None:
+def test_plain_policy_question_answered(chat: Chat, renders) -> None:
     linked(chat)
     reply = chat.wc.text("o-zhang", "医保政策怎么缴费？")
     assert "城乡居民医保缴费" in reply
     assert chat.count(VillagerRequest) == 0
     # not a policy question: a request
-    assert "诉求编号" in chat.wc.text("o-zhang", "我家猪跑了怎么办")
+    assert renders.behind(chat.wc.text("o-zhang", "我家猪跑了怎么办")).name == "request_received"
 
 
 # -------------------------------------------------------------------------------------------- events
 
 
-def test_unfollow_marks_unreachable_and_refollow_restores(chat: Chat) -> None:
+def test_unfollow_marks_unreachable_and_refollow_restores(chat: Chat, renders) -> None:
     linked(chat)
     chat.wc.text("o-zhang", "路灯坏了")
     assert chat.wc.event("o-zhang", "unsubscribe") is None
@@ -351,7 +376,7 @@ def test_unfollow_marks_unreachable_and_refollow_restores(chat: Chat) -> None:
     assert (ident.subscribed, ident.unreachable, ident.kind) == (False, True, "villager")
     assert chat.count(VillagerRequest) == 1
     chat.clock.advance(minutes=1)
-    assert "您已绑定便民服务卡" in chat.wc.event("o-zhang", "subscribe")
+    assert renders.behind(chat.wc.event("o-zhang", "subscribe")).name == "help_villager"
     ident = chat.one(select(WechatIdentity).where(WechatIdentity.openid == "o-zhang"))
     assert (ident.subscribed, ident.unreachable) == (True, False)
 
@@ -364,6 +389,7 @@ def test_event_retries_are_one_event(chat: Chat) -> None:
 
 
 def test_help_for_villager_names_the_cadre(chat: Chat) -> None:
+    """The villager's help names their cadre and phone and how to rate an answer: pinned in words."""
     linked(chat)
     before = snapshot(chat)
     for word in ("帮助", "幫助", "?", "菜单"):
@@ -378,26 +404,33 @@ def test_help_for_villager_names_the_cadre(chat: Chat) -> None:
 # account's tries.
 
 
-def test_linked_villager_sending_a_card_number(chat: Chat) -> None:
+def test_linked_villager_sending_a_card_number(chat: Chat, renders) -> None:
     with chat.factory() as f:
         wang = f.cadre(name="王芳", phone="13900002222")
         f.household(wang, head_name="张二哥", card="20261125")
     linked(chat, "o-zhang")
-    own = chat.wc.text("o-zhang", "2026 1124")
-    assert "您已绑定" in own and "张大爷" in own and "您家的联户干部：李明" in own
+    own = renders.behind(chat.wc.text("o-zhang", "2026 1124"))
+    assert (own.name, own["already"], own["household"].head_name, own["cadre"].name) == (
+        "card_linked",
+        True,
+        "张大爷",
+        "李明",
+    )
     assert chat.count(VillagerRequest) == 0
-    moved = chat.wc.text("o-zhang", "20261125")
-    assert "绑定成功" in moved and "张二哥" in moved and "王芳" in moved
+    moved = renders.behind(chat.wc.text("o-zhang", "20261125"))
+    assert (moved["already"], moved["household"].head_name, moved["cadre"].name) == (False, "张二哥", "王芳")
     hid = chat.one(select(WechatIdentity.household_id).where(WechatIdentity.openid == "o-zhang"))
     assert chat.one(select(Household.head_name).where(Household.id == hid)) == "张二哥"
     assert chat.count(VillagerRequest) == 0
     # A number that is no card: refused with the card help, counted; the fifth miss locks like an unbound account.
-    wrong = chat.wc.text("o-zhang", "11112222")
-    assert "没有找到" in wrong and "加上文字说明" in wrong
+    wrong = renders.behind(chat.wc.text("o-zhang", "11112222"))
+    assert (wrong.name, wrong["linked"]) == ("card_wrong", True)  # the help adds: or write words with it
     for _ in range(3):
         chat.wc.text("o-zhang", "11112222")
-    assert "之后再试" in chat.wc.text("o-zhang", "11113333")
-    assert "之后再试" in chat.wc.text("o-zhang", "20261124")  # even a right card waits
+    assert renders.behind(chat.wc.text("o-zhang", "11113333")).name == "card_locked"
+    assert (
+        renders.behind(chat.wc.text("o-zhang", "20261124")).name == "card_locked"
+    )  # even a right card waits
     assert chat.one(select(WechatIdentity.household_id).where(WechatIdentity.openid == "o-zhang")) == hid
     assert chat.count(VillagerRequest) == 0
     # Ordinary messages are still requests, to the new household's cadre.

@@ -37,6 +37,13 @@ pytestmark = [
 ]
 
 
+def flashed(page: Any) -> int:
+    """How many success messages the page shows (waiting for the first): the clerk is told it worked, whatever
+    the words (the change itself is asserted on the rows)."""
+    page.wait_for_selector(".flash.ok")
+    return page.locator(".flash.ok").count()
+
+
 @pytest.fixture
 def served(make_lx: Any, clock: Any) -> Iterator[tuple[World, str]]:
     w = build_world(make_lx(**{"console.simulator": True}), clock)
@@ -120,7 +127,7 @@ def test_answer_a_request_and_see_it_in_the_simulator(served: tuple[World, str],
     page.fill("textarea[name=text]", "已联系水管站，明天上午上门维修。")
     page.click("text=发送答复")
     page.wait_for_selector(".flash.ok")
-    assert "答复已发送给群众" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1  # the clerk is told it went (the reply row is checked below)
     assert "明天上午上门维修" in page.locator(".chatlog").inner_text()
     shot(page, "request-answered")
     assert w.count(RequestReply) == 1
@@ -348,7 +355,7 @@ def test_held_delivery_says_why_and_resumes(served: tuple[World, str], browser: 
     assert "48001" in held.inner_text() and "微信认证" in held.inner_text()
     shot(page, "delivery-held")
     held.get_by_role("button", name="原因已消除，立即恢复投递").click()
-    assert "已安排立即试投" in page.locator(".flash").first.inner_text()
+    assert flashed(page) == 1 and w.audits("outbox.resume")[0].actor == "console:admin"
 
 
 def test_the_link_in_a_template_reads_on_its_recipients_phone_without_login(
@@ -416,7 +423,7 @@ def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], brow
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     login(page, base)
     page.click("nav >> text=请假")
-    assert "待批准 1 条" in page.locator("main").inner_text()
+    assert page.locator("main .badge").first.inner_text().split()[1] == "1"  # pending: 1
     page.click("summary >> text=登记请假")
     page.select_option("#leave-form select[name=cadre_id]", str(w.ids["cadre_a"]))
     page.fill("#leave-form input[name=start]", "2026-11-25")
@@ -424,10 +431,10 @@ def test_record_leave_and_approve_a_chat_request(served: tuple[World, str], brow
     page.fill("#leave-form input[name=reason]", "县里培训")
     page.click("#leave-form button[type=submit]")
     page.wait_for_selector(".flash.ok")
-    assert "已登记 李明 的请假" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1
     with page.expect_navigation():
         page.click("table.leave button >> text=批准")
-    assert "已批准" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1 and w.count(CadreLeave, CadreLeave.status == "requested") == 0
     shot(page, "leave")
     assert w.count(CadreLeave, CadreLeave.status == "approved") == 2
     assert (
@@ -447,7 +454,7 @@ def test_enter_a_paper_diary_and_a_phone_request(served: tuple[World, str], brow
     page.fill("#paper-diary textarea[name=text]", "走访钱石头家，调解宅基地纠纷")
     page.click("#paper-diary button[type=submit]")
     page.wait_for_selector(".flash.ok")
-    assert "已补录 王芳 2026-11-23" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1  # the entry itself is checked below
     page.fill("#household-search input[name=q]", "钱石头")
     page.click("#household-search button[type=submit]")
     page.click("#found-households >> text=选择")
@@ -455,8 +462,8 @@ def test_enter_a_paper_diary_and_a_phone_request(served: tuple[World, str], brow
     page.fill("#offline-request textarea[name=text]", "电话反映：村道路灯坏了")
     page.click("#offline-request button[type=submit]")
     page.wait_for_selector(".flash.ok")
-    assert "已登记第3号诉求" in page.locator(".flash.ok").inner_text()
-    assert "经电话反映" in page.locator("h1").inner_text()
+    assert flashed(page) == 1
+    assert page.url.endswith("/requests/3")  # the new request's page, number 3
     shot(page, "offline-request")
     assert w.count(DiaryEntry, DiaryEntry.source == "paper", DiaryEntry.entered_by == "console:admin") == 1
     assert w.count(VillagerRequest, VillagerRequest.channel == "phone") == 1
@@ -473,7 +480,7 @@ def test_publish_the_months_circular(served: tuple[World, str], browser: Any) ->
     page.once("dialog", lambda d: d.accept())
     with page.expect_navigation():
         page.click("button >> text=发布本期月通报")
-    assert "已发布月通报 2026-11" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1
     assert "2026-11" in page.locator("table.circulars").inner_text()
     shot(page, "circulars")
     assert w.count(PublishedReport, PublishedReport.period == "2026-11") >= 3
@@ -516,7 +523,7 @@ def test_write_a_quarters_comment_and_commend_a_cadre(served: tuple[World, str],
     page.fill("#comment-form textarea[name=text]", "新桥村本季度走访扎实")
     with page.expect_navigation():
         page.click("#comment-form button[type=submit]")
-    assert "已保存对新桥村的点评" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1
     assert "新桥村本季度走访扎实" in page.locator("#quarter-comments table").inner_text()
     shot(page, "quarter-comments")
     page.goto(base + "/reports?kind=year&period=2026")
@@ -524,7 +531,7 @@ def test_write_a_quarters_comment_and_commend_a_cadre(served: tuple[World, str],
     page.fill("#commend-form input[name=reason]", "化解矛盾纠纷成效突出")
     with page.expect_navigation():
         page.click("#commend-form button[type=submit]")
-    assert "已将王芳列入 2026 年度表彰" in page.locator(".flash.ok").inner_text()
+    assert flashed(page) == 1
     assert "化解矛盾纠纷成效突出" in page.locator("#commendations table").inner_text()
     with page.expect_download() as dl:
         page.click("text=导出表彰名单（Excel）")
@@ -576,7 +583,7 @@ def test_a_township_office_and_the_county_publish_their_own_circulars(
         page.once("dialog", lambda d: d.accept())
         with page.expect_navigation():
             page.click("#publish-form button[type=submit]")
-        assert "已发布龙伏镇月通报 2026-11" in page.locator(".flash.ok").inner_text()
+        assert flashed(page) == 1
         assert page.locator("table.circulars a", has_text="JSON").count() == 1
         shot(page, "circulars-township")
 
@@ -588,7 +595,7 @@ def test_a_township_office_and_the_county_publish_their_own_circulars(
         county.once("dialog", lambda d: d.accept())
         with county.expect_navigation():
             county.click("#publish-form button[type=submit]")
-        assert "已发布全县月通报 2026-11" in county.locator(".flash.ok").inner_text()
+        assert flashed(county) == 1
         listed = county.locator("table.circulars").inner_text()
         assert "龙伏镇" in listed and "全县" in listed
         shot(county, "circulars-county")

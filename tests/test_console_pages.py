@@ -39,32 +39,36 @@ text = page_text
 # ------------------------------------------------------------------------------------------ dashboard
 
 
-def test_dashboard_counts(world: World) -> None:
-    page = text(world.login("admin").get("/"))
-    assert "今日民情日记" in page
-    assert "2<small> / 2 名干部已记录" in page
-    assert "待答复 · 已超时" in page
+def test_dashboard_counts(world: World, renders) -> None:
+    assert world.login("admin").get("/").status_code == 200
+    shown = renders.page("dashboard.html")
+    assert [c.name for c in shown["written"]] == ["李明", "王芳"]
+    assert len(shown["cadres"]) == 2 and shown["missing"] == []
+    # request 1 waits 30 hours (past the 24-hour limit), request 2 two hours
+    assert (shown["buckets"]["open_late"], shown["buckets"]["open_in"]) == (1, 1)
     # a village user sees only their village's cadres
-    page = text(world.login("xinqiao").get("/"))
-    assert "1<small> / 1 名干部已记录" in page
+    assert world.login("xinqiao").get("/").status_code == 200
+    shown = renders.page("dashboard.html")
+    assert [c.name for c in shown["written"]] == [c.name for c in shown["cadres"]] == ["李明"]
 
 
-def test_dashboard_shows_overdue_card_with_red_light(world: World) -> None:
+def test_dashboard_shows_overdue_card_with_red_light(world: World, renders) -> None:
     world.clock.set("2026-11-26 08:00")  # the card is due today at 10:00
     page = text(world.login("admin").get("/"))
-    assert "今日到期 2 项" in page and 'class="light yellow"' in page and "0<small> 项逾期未反馈" in page
-    page = text(world.login("xinqiao").get("/"))
-    assert "今日到期 1 项" in page
+    shown = renders.page("dashboard.html")
+    assert len(shown["due"]) == 2 and 'class="light yellow"' in page and shown["overdue"] == []
+    world.login("xinqiao").get("/")
+    assert [d["cadre"] for d in renders.page("dashboard.html")["due"]] == ["李明"]
     world.clock.advance(days=1)
     page = text(world.login("admin").get("/"))
-    assert "2<small> 项逾期未反馈" in page
+    assert sorted(o["cadre"] for o in renders.page("dashboard.html")["overdue"]) == ["李明", "王芳"]
     assert 'class="light red"' in page and "冬季防火入户宣传" in page
 
 
 # ------------------------------------------------------------------------------------------ households
 
 
-def test_household_edit_keeps_history_and_audits(world: World) -> None:
+def test_household_edit_keeps_history_and_audits(world: World, renders) -> None:
     c = world.login("xinqiao")
     hid = world.ids["hh_a"]
     r = c.post(
@@ -100,7 +104,7 @@ def test_household_edit_keeps_history_and_audits(world: World) -> None:
     (a,) = world.audits("household.edit")
     assert a.actor == "console:xinqiao" and a.target == f"household:{hid}"
     page = text(c.get(f"/households/{hid}"))
-    assert "烤烟 10 亩" in page and "产业项目" in page
+    assert "烤烟 10 亩" in page and renders.page("household.html")["h"].industries == "烤烟 10 亩"
     # saving again unchanged adds nothing
     c.post(
         f"/households/{hid}",
@@ -134,7 +138,7 @@ def test_household_bad_input_changes_nothing(world: World) -> None:
     assert world.one(select(Household.head_name).where(Household.id == hid)) == "张大山"
 
 
-def test_link_change_commitment_and_card_number(world: World) -> None:
+def test_link_change_commitment_and_card_number(world: World, renders) -> None:
     c = world.login("admin")
     hid = world.ids["hh_a"]
     r = c.post(
@@ -157,10 +161,17 @@ def test_link_change_commitment_and_card_number(world: World) -> None:
         "card.number",
     }
     page = text(c.get(f"/households/{hid}"))
-    assert "李明 → 王芳" in page
-    # a card number already in use is refused
+    shown = renders.page("household.html")
+    assert [(x.old_cadre_id, x.new_cadre_id) for x in shown["changes"]] == [
+        (world.ids["cadre_a"], world.ids["cadre_b"])
+    ]
+    assert (shown["names"][world.ids["cadre_a"]], shown["names"][world.ids["cadre_b"]]) == ("李明", "王芳")
+    assert "李明" in page and "王芳" in page
+    # a card number already in use is refused, saying why
     r = c.post(f"/households/{hid}/link", {"card_number": "20000001"})
-    assert r.status_code == 400 and "已被其他农户使用" in text(r)
+    assert r.status_code == 400 and "已被其他农户使用" in text(
+        r
+    )  # worded on purpose: what the clerk must fix
     # a village user cannot change card numbers (the field is ignored)
     v = world.login("xinqiao")
     v.post(f"/households/{world.ids['hh_a2']}/link", {"card_number": "77777777"})
@@ -178,11 +189,11 @@ def world_all(w: World, stmt: object) -> list[object]:
         return rows
 
 
-def test_household_search_escapes_like_wildcards(world: World) -> None:
+def test_household_search_escapes_like_wildcards(world: World, renders) -> None:
     c = world.login("admin")
     assert "张大山" in text(c.get("/households?q=张"))
     page = text(c.get("/households?q=%25"))
-    assert "没有找到农户" in page
+    assert renders.page("households.html")["rows"] == [] and "张大山" not in page
     page = text(c.get("/households?q=10000001"))  # by card number
     assert "张大山" in page and "赵小河" not in page
 
@@ -190,7 +201,7 @@ def test_household_search_escapes_like_wildcards(world: World) -> None:
 # ------------------------------------------------------------------------------------------ cadres
 
 
-def test_bind_code_slip(world: World) -> None:
+def test_bind_code_slip(world: World, renders) -> None:
     c = world.login("admin")
     r = c.post(f"/cadres/{world.ids['cadre_a']}/bind-code")
     assert r.status_code == 200
@@ -198,17 +209,22 @@ def test_bind_code_slip(world: World) -> None:
     import re
 
     code = re.search(r"绑定 (\d{8})", page).group(1)  # type: ignore[union-attr]
-    assert "微信绑定通知单" in page and "李明" in page
+    assert renders.page().name == "bind_slip.html" and "李明" in page
     b = world.one(select(BindCode).where(BindCode.code_hash == code_hash(code)))
     assert b.cadre_id == world.ids["cadre_a"] and b.created_by == "console:admin"
     assert world.audits("bind_code.issue")[0].actor == "console:admin"
-    assert "有效" in text(c.get(f"/cadres/{world.ids['cadre_a']}"))
+    assert c.get(f"/cadres/{world.ids['cadre_a']}").status_code == 200
+    shown = renders.page("cadre.html")
+    assert [(x.id, x.used_at, x.revoked_at) for x in shown["codes"]] == [(b.id, None, None)]
+    assert shown["codes"][0].expires_at > shown["now"]  # listed as still valid
 
 
-def test_cadre_page_calendar_and_search(world: World) -> None:
+def test_cadre_page_calendar_and_search(world: World, renders) -> None:
     c = world.login("admin")
     page = text(c.get(f"/cadres/{world.ids['cadre_a']}"))
-    assert 'class="wrote"' in page and "本月记录 1 天" in page and "已绑定" in page
+    shown = renders.page("cadre.html")
+    assert page.count('class="wrote"') == 1 and len(shown["days"]) == 1
+    assert [i.openid for i in shown["identities"]] == [world.openids["cadre_a"]]
     assert "张大山" in page and "冬季防火入户宣传" in page
     assert "李明" in text(c.get("/cadres?q=村支书")) and "王芳" not in text(c.get("/cadres?q=村支书"))
     assert "王芳" in text(c.get(f"/cadres?village={world.ids['village_b']}"))
@@ -219,7 +235,7 @@ def test_cadre_page_calendar_and_search(world: World) -> None:
 # ------------------------------------------------------------------------------------------ cards
 
 
-def test_compose_card_publishes_and_queues_pushes(world: World) -> None:
+def test_compose_card_publishes_and_queues_pushes(world: World, renders) -> None:
     c = world.login("admin")
     r = c.post(
         "/tasks",
@@ -256,7 +272,9 @@ def test_compose_card_publishes_and_queues_pushes(world: World) -> None:
     )
     t2 = world.one(select(Task).where(Task.title == "年终总结"))
     assert t2.published_at is None and t2.publish_at is not None
-    assert "定时" in text(c.get("/tasks"))
+    assert "年终总结" in text(c.get("/tasks"))
+    [listed] = [r for r in renders.page("tasks.html")["rows"] if r["title"] == "年终总结"]
+    assert listed["published_at"] is None and listed["publish_at"] is not None
 
 
 def test_compose_card_bad_input(world: World) -> None:
@@ -275,7 +293,7 @@ def test_compose_card_bad_input(world: World) -> None:
     assert world.count(Task) == before
 
 
-def test_return_extension_and_cancel(world: World) -> None:
+def test_return_extension_and_cancel(world: World, renders) -> None:
     from storage import tasks
 
     n = world.ids["task"]
@@ -283,7 +301,7 @@ def test_return_extension_and_cancel(world: World) -> None:
         tasks.feedback(s, cadre_id=world.ids["cadre_a"], number=n, text="已入户宣传 30 户", now=world.clock())
     c = world.login("admin")
     page = text(c.get(f"/tasks/{n}/cadres/{world.ids['cadre_a']}"))
-    assert "已入户宣传 30 户" in page and "退回重办" in page
+    assert "已入户宣传 30 户" in page and f'action="/tasks/{n}/cadres/{world.ids["cadre_a"]}/return"' in page
     assert c.post(f"/tasks/{n}/cadres/{world.ids['cadre_a']}/return", {"reason": ""}).status_code == 400
     r = c.post(f"/tasks/{n}/cadres/{world.ids['cadre_a']}/return", {"reason": "缺少照片"})
     assert r.status_code == 302
@@ -369,7 +387,7 @@ def test_feedback_timeline_shows_photos(world: World, tmp_path: object) -> None:
 # ------------------------------------------------------------------------------------------ requests
 
 
-def test_office_reply_reaches_the_villager(world: World) -> None:
+def test_office_reply_reaches_the_villager(world: World, renders) -> None:
     c = world.login("admin")
     page = text(c.get("/requests?status=open&sla=late"))
     assert "饮水管冻裂了" in page and "低保怎么申请" not in page
@@ -381,10 +399,13 @@ def test_office_reply_reaches_the_villager(world: World) -> None:
     rep = world.one(select(RequestReply).where(RequestReply.request_id == req.id))
     assert rep.author == "office:admin"
     push = world.one(select(OutboxMessage).where(OutboxMessage.openid == "demo-villager-001"))
-    assert push.kind == "reply" and "明天上门维修" in push.payload["text"] and "满意" in push.payload["text"]
+    said = renders.last("push/office_reply.txt")  # the console's own push wording
+    assert push.kind == "reply" and "明天上门维修" in push.payload["text"] and said["r"].number == 1
+    assert said["ask_rating"] is True  # the villager is asked 满意 / 不满意
     assert world.audits("request.reply")[0].target == "request:1"
     page = text(c.get("/requests/1"))
-    assert "明天上门维修" in page and "office:admin" in page
+    shown = renders.page("request.html")["r"]
+    assert "明天上门维修" in page and [x.author for x in shown.replies] == ["office:admin"]
 
 
 def test_reassign_and_close(world: World) -> None:
@@ -420,14 +441,14 @@ def test_request_filters(world: World) -> None:
 # ------------------------------------------------------------------------------------------ diaries, policy
 
 
-def test_diary_search_is_bound_and_escaped(world: World) -> None:
+def test_diary_search_is_bound_and_escaped(world: World, renders) -> None:
     c = world.login("admin")
     assert "走访张大山家" in text(c.get("/diaries?q=张大山"))
     assert "走访张大山家" in text(c.get("/diaries?q=100%25"))  # a literal % matches only a literal %
     page = text(c.get("/diaries?q=%25"))
     assert "走访张大山家" in page and "调解钱石头家" not in page
-    assert "没有找到日记" in text(c.get("/diaries?q=_"))
-    assert "没有找到日记" in text(c.get("/diaries?q=' OR 1=1 --"))
+    assert c.get("/diaries?q=_").status_code == 200 and renders.page("diaries.html")["rows"] == []
+    assert c.get("/diaries?q=' OR 1=1 --").status_code == 200 and renders.page("diaries.html")["rows"] == []
     assert c.get("/diaries?day=2026-13-01").status_code == 400
     v = world.login("xinqiao")
     assert "调解钱石头家" not in text(v.get("/diaries"))
@@ -467,10 +488,11 @@ def test_policy_add_edit_delete(world: World) -> None:
 # ------------------------------------------------------------------------------------------ reports
 
 
-def test_report_page_and_audited_downloads(world: World) -> None:
+def test_report_page_and_audited_downloads(world: World, renders) -> None:
     c = world.login("admin")
     page = text(c.get("/reports?kind=month&period=2026-11"))
-    assert "干部排名" in page and "李明" in page and "王芳" in page
+    ranked = [r.name for r in renders.page("reports.html")["report"].cadres]
+    assert sorted(ranked) == ["李明", "王芳"] and "李明" in page and "王芳" in page
     assert c.get("/reports?kind=month&period=2026-13").status_code == 400
     r = c.get("/reports/download?kind=month&period=2026-11&format=json")
     assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
@@ -491,12 +513,16 @@ def test_report_page_and_audited_downloads(world: World) -> None:
     assert "13900000001" not in text(c.get("/reports/full?kind=month&period=2026-11"))
 
 
-def test_ledger_page_and_audited_download(world: World) -> None:
+def test_ledger_page_and_audited_download(world: World, renders) -> None:
     c = world.login("admin")
     page = text(c.get("/ledger?month=2026-11"))
-    assert "五个一台账" in page and "李明" in page and "王芳" in page and "请先选择村(居)" in page
+    led = renders.page("ledger.html")["led"]
+    assert (
+        "李明" in page and "王芳" in page and led["missing"] is None
+    )  # the whole township: no per-household list
     page = text(c.get("/ledger?month=2026-11&village=石门村"))
-    assert "尚有缺项的农户（1）" in page and "钱石头" in page and "张大山" not in page
+    led = renders.page("ledger.html")["led"]
+    assert len(led["missing"]) == 1 and "钱石头" in page and "张大山" not in page
     r = c.get("/ledger/download?format=json&month=2026-11&village=新桥村")
     assert r.status_code == 200
     data = json.loads(r.data)
@@ -518,7 +544,7 @@ def test_ledger_page_and_audited_download(world: World) -> None:
 CSV_HEADER = "村(居),村民小组,户主姓名,户主电话,家庭人口,服务卡号,联户干部,干部电话,干部岗位,干部单位\n"
 
 
-def test_import_preview_errors_then_confirm(world: World) -> None:
+def test_import_preview_errors_then_confirm(world: World, renders) -> None:
     c = world.login("admin")
     bad = CSV_HEADER + "新桥村,二组,孙大田,13855556666,三,,李明,13900000001,村支书,新桥村委会\n"
     r = c.post(
@@ -526,7 +552,10 @@ def test_import_preview_errors_then_confirm(world: World) -> None:
     )
     assert r.status_code == 200
     page = text(r)
-    assert "发现" in page and "整个文件未导入" in page and "确认导入" not in page
+    plan = renders.page("import.html")["plan"]
+    assert [(p.row, p.column) for p in plan.problems] == [
+        (2, "家庭人口")
+    ] and 'action="/import/confirm"' not in page
     before = world.count(Household)
     good = CSV_HEADER + "新桥村,二组,孙大田,13855556666,3,,李明,13900000001,村支书,新桥村委会\n"
     r = c.post(
@@ -535,7 +564,8 @@ def test_import_preview_errors_then_confirm(world: World) -> None:
         content_type="multipart/form-data",
     )
     page = text(r)
-    assert "确认导入" in page and "新增 1" in page
+    plan = renders.page("import.html")["plan"]
+    assert 'action="/import/confirm"' in page and plan.problems == [] and len(plan.new_households) == 1
     assert world.count(Household) == before  # preview writes nothing
     r = c.post("/import/confirm")
     assert r.status_code == 302
@@ -581,25 +611,30 @@ def test_delivery_problems_and_retry(world: World) -> None:
     assert world.audits("outbox.retry")[0].actor == "console:admin"
 
 
-def test_delivery_page_says_why_delivery_is_held_and_resumes(world: World) -> None:
+def test_delivery_page_says_why_delivery_is_held_and_resumes(world: World, renders) -> None:
+    """What the office must do about a hold is read and acted on: that advice (微信认证, the command) is pinned
+    in words."""
     from reminders import holds
 
     holds.hold(world.lx, scope="all", errcode=48001, detail="48001 api unauthorized", now=world.lx.now())
     c = world.login("admin")
     page = text(c.get("/delivery"))
-    assert "暂停投递" in page and "48001" in page and "微信认证" in page and "lianxin outbox --resume" in page
+    assert [h.errcode for h, *_ in renders.page("delivery.html")["held"]] == [48001] and "48001" in page
+    assert "微信认证" in page and "lianxin outbox --resume" in page
     assert c.post("/delivery/resume").status_code == 302
     [h] = holds.active(world.lx)
     assert h.next_probe_at <= world.lx.now()
     assert world.audits("outbox.resume")[0].actor == "console:admin"
 
 
-def test_audit_page_lists_changes(world: World) -> None:
+def test_audit_page_lists_changes(world: World, renders) -> None:
     c = world.login("admin")
     c.post("/requests/1/close")
-    page = text(c.get("/audit?action=request.close"))
-    assert "request:1" in page and "console:admin" in page
-    assert "request:1" not in text(c.get("/audit?action=nothing"))
+    assert c.get("/audit?action=request.close").status_code == 200
+    assert [(a.actor, a.action, a.target) for a in renders.page("audit.html")["rows"]] == [
+        ("console:admin", "request.close", "request:1")
+    ]
+    assert c.get("/audit?action=nothing").status_code == 200 and renders.page("audit.html")["rows"] == []
 
 
 # ------------------------------------------------------------------------------------------

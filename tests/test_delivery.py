@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -190,7 +191,7 @@ def test_quota_short_merges_into_one_digest(wx, fake, clock):
     assert dispatch_outbox(wx).sent_template == 1
 
 
-def test_43004_marks_unreachable_and_tells_the_office(make_lx, fake, clock):
+def test_43004_marks_unreachable_and_tells_the_office(make_lx, fake, clock, renders):
     lx = make_lx(**{"wechat.api_base": fake.url, "scheduler.office_openids": ["oOFFICE"], **TEMPLATES})
     [p] = _people(lx, 1)
     fake.unsubscribe(p)
@@ -202,7 +203,8 @@ def test_43004_marks_unreachable_and_tells_the_office(make_lx, fake, clock):
         assert ident.unreachable and "43004" in ident.unreachable_reason
     dispatch_outbox(lx)
     [notice] = fake.texts_to("oOFFICE")  # a template: its displayed fields only
-    assert "无法送达" in notice and "收不到" in notice
+    told = renders.behind(notice)
+    assert told.name == "unreachable_notice" and told["text"] == "收不到" and "收不到" in notice
     _queue(lx, p, "还是收不到", "k2")
     assert dispatch_outbox(lx).failed == 1  # no call made to an unreachable person
     assert [c for c in fake.calls if c[0] in ("custom", "template")] == [("custom", 43004), ("template", 0)]
@@ -393,18 +395,20 @@ def test_outbox_and_dispatch_cli(wx, fake, tmp_path, monkeypatch):
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     runner = CliRunner()
     r = runner.invoke(main, ["dispatch", "--once"])
-    assert r.exit_code == 0 and "sent=1" in r.output and "failed=1" in r.output, r.output
+    assert r.exit_code == 0 and _statuses(wx) == {"sent": 1, "failed": 1}, r.output
     with wx.sessions() as s:
         assert s.scalar(select(WechatIdentity.window_sent).where(WechatIdentity.openid == p)) == 1
         bad_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
     r = runner.invoke(main, ["outbox", "--failed"])
     assert r.exit_code == 0 and "40003" in r.output and "好消息" not in r.output
+    listed = json.loads(runner.invoke(main, ["outbox", "--failed", "--json"]).output)["messages"]
+    assert [(m["id"], m["key"]) for m in listed] == [(bad_id, "bad")] and "40003" in listed[0]["last_error"]
     r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["dispatch", "--once"])
-    assert "sent=1" in r.output
+    assert r.exit_code == 0 and _statuses(wx) == {"sent": 2}, r.output
     r = runner.invoke(main, ["outbox", "--retry", str(bad_id)])
-    assert r.exit_code != 0 and "只有失败的消息" in r.output
+    assert r.exit_code != 0 and "只有失败的消息" in r.output  # the operator's error, worded on purpose
 
 
 def test_forced_token_refresh_at_most_once_per_30_seconds_and_counted(wx, fake, clock):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from reminders import jobs
+from reminders.duty_reminders import LABELS
 from storage.config import ConfigError, load_config
 from storage.models import CadreLeave, Household, Link, OutboxMessage, ServiceCard
 from tests.support.factories import Factory
@@ -71,8 +72,16 @@ def _pushes(lx: Any, kind: str = "reminder") -> list[OutboxMessage]:
         )
 
 
+def _items(renders: Any, text: str) -> list[tuple[str, int, int, list[str]]]:
+    """(duty, days left, households, names shown) of each line of a duty reminder."""
+    said = renders.behind(text)
+    assert said.name == "duty_reminder"
+    duty = {label: key for key, label in LABELS.items()}
+    return [(duty[it["label"]], it["days"], it["count"], it["names"]) for it in said["items"]]
+
+
 def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_who_is_behind(
-    township: Any, clock: Any
+    township: Any, clock: Any, renders: Any
 ) -> None:
     lx = township
     clock.set("2027-02-13 09:30")  # 15 days before: not a reminder day
@@ -83,19 +92,25 @@ def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_w
     r = jobs.run(lx, "duty_reminders", clock())
     (jia,) = _pushes(lx)  # 乙 misses only forms (not due yet), 丙 is on leave, 丁 is not bound
     assert jia.openid == "o-甲" and jia.idempotency_key == f"rem:duty_due:cadre:{lx.ids['甲']}:2027-02-14"
-    assert "便民服务卡（2027年2月28日前，还有 14 天）：1 户——甲二" in jia.payload["text"]
-    assert "工作承诺书（2027年2月28日前，还有 14 天）：1 户——甲三" in jia.payload["text"]
-    assert "甲一" not in jia.payload["text"] and "民情信息登记表" not in jia.payload["text"]
+    assert _items(renders, jia.payload["text"])[0] == ("card", 14, 1, ["甲二"])
+    assert _items(renders, jia.payload["text"])[1] == ("commitment", 14, 1, ["甲三"])
+    assert (
+        "甲一" not in jia.payload["text"] and len(_items(renders, jia.payload["text"])) == 2
+    )  # no forms yet
     assert jia.payload["template"] == {"what": "1户未发卡、1户未签承诺书", "due": "2027年2月28日 23:59"}
     (office,) = _pushes(lx, "notice")
     assert office.openid == "o-office"
     text = office.payload["text"]
-    assert "便民服务卡2027年2月28日前完成（还有 14 天）" in text and "尚未完成的干部 3 名" in text
-    assert "甲：便民服务卡 1 户，工作承诺书 1 户" in text
-    assert (
-        "丙：便民服务卡 1 户（请假中，未提醒）" in text
-        and "丁：便民服务卡 1 户（未绑定微信，未提醒）" in text
-    )
+    behind = renders.behind(text)
+    rows = {r["name"]: r for r in behind["rows"]}
+    assert behind.name == "duty_behind" and (LABELS["card"], 14) in [
+        (label, days) for label, _, days in behind["due"]
+    ]
+    assert rows["甲"]["counts"] == [(LABELS["card"], 1), (LABELS["commitment"], 1)] and len(rows) == 3
+    assert (rows["丙"]["counts"], rows["丙"]["away"]) == ([(LABELS["card"], 1)], True) and (
+        rows["丁"]["counts"],
+        rows["丁"]["unbound"],
+    ) == ([(LABELS["card"], 1)], True)
     assert "乙" not in text
     assert r.sent == 2  # 甲 and the office
 
@@ -110,18 +125,15 @@ def test_reminded_once_per_reminder_day_of_what_is_missing_and_the_office_told_w
     jobs.run(lx, "duty_reminders", clock())
     by_who = {m.openid: m.payload["text"] for m in _pushes(lx) if m.idempotency_key.endswith("2027-02-21")}
     assert set(by_who) == {"o-甲", "o-丙"}
-    assert "便民服务卡" not in by_who["o-甲"] and "甲三" in by_who["o-甲"]
-    assert "丙一" in by_who["o-丙"]
+    assert _items(renders, by_who["o-甲"]) == [("commitment", 7, 1, ["甲三"])]  # the card is handed out
+    assert _items(renders, by_who["o-丙"]) == [("card", 7, 1, ["丙一"])]
 
     clock.set("2027-03-01 09:30")  # 14 days before the forms (and no longer before the cards)
     jobs.run(lx, "duty_reminders", clock())
     march = [m for m in _pushes(lx) if m.idempotency_key.endswith("2027-03-01")]
     (yi,) = march  # only 乙 has forms to complete; 甲's letter (甲三) is past its date and not asked again
-    assert (
-        yi.openid == "o-乙"
-        and "民情信息登记表（2027年3月15日前，还有 14 天）：2 户——乙一、乙二" in yi.payload["text"]
-    )
-    assert "便民服务卡" not in yi.payload["text"] and yi.payload["template"]["what"] == "2户登记表不全"
+    assert yi.openid == "o-乙" and _items(renders, yi.payload["text"]) == [("form", 14, 2, ["乙一", "乙二"])]
+    assert yi.payload["template"]["what"] == "2户登记表不全"  # the template message's own value
 
 
 def test_nothing_sent_when_nothing_is_missing(township: Any, clock: Any) -> None:

@@ -197,7 +197,7 @@ def test_cli_import_then_listing_and_ledger_show_each_group_and_its_cadre(lx: An
     assert rows[1] == ("新桥村", "一组", 7, "赵丽", "驻村工作队员", "08716543210")
 
 
-def test_chat_households_names_the_group_cadres(chat: Chat) -> None:
+def test_chat_households_names_the_group_cadres(chat: Chat, renders: Any) -> None:
     bound(chat)
     with chat.lx.session() as s:
         wang = s.scalar(select(Cadre).where(Cadre.name == "王芳"))
@@ -205,13 +205,15 @@ def test_chat_households_names_the_group_cadres(chat: Chat) -> None:
             g.cadre_id = wang.id
         s.commit()
     reply = chat.wc.text("o-li", "农户")
-    assert "包组干部：" in reply and "王芳 139****2222" in reply and "13900002222" not in reply
+    groups = renders.behind(reply)["groups"]
+    assert {g.name for g in groups} == {"王芳"} and "139****2222" in reply and "13900002222" not in reply
     with chat.lx.session() as s:
         li = s.scalar(select(Cadre).where(Cadre.name == "李明"))
         for g in s.scalars(select(VillagerGroup)):
             g.cadre_id = li.id
         s.commit()
-    assert "户）您本人" in chat.wc.text("o-li", "農戶")  # the Traditional form too
+    mine = renders.behind(chat.wc.text("o-li", "農戶"))  # the Traditional form too
+    assert mine["groups"] and all(g.cadre_id == mine["cadre"].id for g in mine["groups"])  # shown as 您本人
 
 
 @pytest.mark.browser

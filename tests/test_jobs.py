@@ -52,7 +52,9 @@ def _people(lx: Any, names: list[str], *, bound: bool = True) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- the whole story
 
 
-def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: Any, clock: Any) -> None:
+def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(
+    make_lx: Any, clock: Any, renders
+) -> None:
     clock.set("2026-11-24 09:00")
     with FakeWechat() as fake:
         chat: Chat = make_chat(
@@ -66,7 +68,7 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
                 f.cadre(name=name, phone=f"1390000100{i}")
             f.cadre(name="未绑定", phone="13900001009")
         for i, who in enumerate(["o-jia", "o-yi", "o-bing"]):
-            assert "绑定成功" in chat.wc.text(who, f"绑定 {chat.code(f'1390000100{i}')}")
+            assert renders.behind(chat.wc.text(who, f"绑定 {chat.code(f'1390000100{i}')}")).name == "bind_ok"
             fake.interact(who)
         with lx.session() as s:
             t = notices.create_task(
@@ -87,8 +89,10 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
             states = sorted(s.scalars(select(TaskAssignment.status)))
         assert states == ["delivered", "delivered", "delivered", "pending"]  # the unbound one waits
 
-        assert "已完成" in chat.wc.text("o-jia", f"完成 {number} 全部排查")
-        assert "已收到" in chat.wc.text("o-yi", f"反馈 {number} 排查了一半")
+        done = renders.behind(chat.wc.text("o-jia", f"完成 {number} 全部排查"))
+        assert (done.name, done["task"].number, done["done"]) == ("task_feedback_saved", number, True)
+        fed = renders.behind(chat.wc.text("o-yi", f"反馈 {number} 排查了一半"))
+        assert (fed.name, fed["task"].number, fed["done"]) == ("task_feedback_saved", number, False)
 
         # 10 hours before the deadline: only 丙 (no feedback) is reminded; running again adds nothing.
         clock.set("2026-11-25 05:00")
@@ -96,8 +100,10 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
         assert r.sent == 1
         assert jobs.run(lx, "deadline_reminders", clock()).sent == 0
         jobs.run(lx, "dispatch_outbox", clock())
-        assert any("将于" in x for x in fake.texts_to("o-bing"))
-        assert not any("将于" in x for x in fake.texts_to("o-jia") + fake.texts_to("o-yi"))
+        assert any("deadline_soon" in renders.all_behind(x) for x in fake.texts_to("o-bing"))
+        assert not any(
+            "deadline_soon" in renders.all_behind(x) for x in fake.texts_to("o-jia") + fake.texts_to("o-yi")
+        )
 
         # Past the deadline: 丙 gets the overdue reminder, the office the list (丙 and the unbound cadre).
         clock.set("2026-11-25 16:00")
@@ -105,13 +111,13 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
         assert r.sent == 2 and r.detail["overdue"] == 2
         assert jobs.run(lx, "deadline_reminders", clock() + timedelta(hours=1)).sent == 0
         jobs.run(lx, "dispatch_outbox", clock())
-        assert any("已列入逾期名单" in x for x in fake.texts_to("o-bing"))
+        assert any("deadline_overdue" in renders.all_behind(x) for x in fake.texts_to("o-bing"))
         [office] = [m.payload["text"] for m in _outbox(lx, OutboxMessage.openid == "o-office")]
         assert (
             "丙" in office and "未绑定" in office and "甲" not in office
         )  # the whole list (behind the link)
         [shown] = fake.texts_to("o-office")
-        assert "督办卡逾期名单" in shown
+        assert renders.behind(shown).name == "overdue_list"
         with lx.sessions() as s:
             assert [r.cadre_name for r in svc.overdue(s, now=clock())] == ["丙", "未绑定"]
         for name in jobs.JOBS:  # every job once (the diary reminders are due at this hour) ...
@@ -126,7 +132,7 @@ def test_card_to_all_reaches_everyone_once_then_deadline_and_overdue(make_lx: An
 # ---------------------------------------------------------------------------------- diary
 
 
-def test_diary_reminders_only_to_those_who_owe(lx: Any, clock: Any) -> None:
+def test_diary_reminders_only_to_those_who_owe(lx: Any, clock: Any, renders) -> None:
     clock.set("2026-11-24 19:30")  # a Tuesday
     p = _people(lx, ["wrote", "owes", "away", "deleted"])
     _people(lx, ["unbound"], bound=False)
@@ -139,7 +145,8 @@ def test_diary_reminders_only_to_those_who_owe(lx: Any, clock: Any) -> None:
     r = jobs.run(lx, "diary_reminders", clock())
     assert r.sent == 2
     assert sorted(m.openid for m in _outbox(lx)) == ["o-deleted", "o-owes"]
-    assert "11月24日" in _outbox(lx)[0].payload["text"]
+    reminded = renders.behind(_outbox(lx)[0].payload["text"])
+    assert reminded.name == "diary_reminder" and reminded["day"] == date(2026, 11, 24)
     again = jobs.run(lx, "diary_reminders", clock() + timedelta(minutes=30))
     assert (again.sent, again.skipped) == (0, 2)
     assert len(_outbox(lx)) == 2
@@ -176,7 +183,7 @@ def test_working_hours(lx: Any, clock: Any) -> None:
 # ---------------------------------------------------------------------------------- month end
 
 
-def test_month_end_reminders(lx: Any, clock: Any) -> None:
+def test_month_end_reminders(lx: Any, clock: Any, renders) -> None:
     p = _people(lx, ["done", "owes", "away"])
     with lx.session() as s:
         s.add(
@@ -194,7 +201,9 @@ def test_month_end_reminders(lx: Any, clock: Any) -> None:
     assert jobs.run(lx, "month_end_reminders", clock()).sent == 0
     clock.set("2026-11-28 10:00")
     assert jobs.run(lx, "month_end_reminders", clock()).sent == 1
-    assert [m.openid for m in _outbox(lx)] == ["o-owes"] and "11月" in _outbox(lx)[0].payload["text"]
+    reminded = renders.behind(_outbox(lx)[0].payload["text"])
+    assert [m.openid for m in _outbox(lx)] == ["o-owes"] and reminded.name == "month_end_reminder"
+    assert reminded["cadre"].id == p["owes"][0].id and reminded["days_left"] == 3
     assert jobs.run(lx, "month_end_reminders", clock() + timedelta(hours=5)).sent == 0
     clock.set("2026-11-30 10:00")
     assert jobs.run(lx, "month_end_reminders", clock()).sent == 1  # one a day in the last days
@@ -205,7 +214,7 @@ def test_month_end_reminders(lx: Any, clock: Any) -> None:
 # ---------------------------------------------------------------------------------- villagers' requests
 
 
-def test_villager_sla_reminds_then_escalates_in_working_hours(make_lx: Any, clock: Any) -> None:
+def test_villager_sla_reminds_then_escalates_in_working_hours(make_lx: Any, clock: Any, renders) -> None:
     lx = make_lx(**{"scheduler.office_openids": ["o-office"]})
     p = _people(lx, ["干部"])
     cadre = p["干部"][0]
@@ -241,7 +250,8 @@ def test_villager_sla_reminds_then_escalates_in_working_hours(make_lx: Any, cloc
     assert jobs.run(lx, "villager_sla", clock.set("2026-11-24 16:00")).sent == 0  # 7 working hours
     assert jobs.run(lx, "villager_sla", clock.set("2026-11-24 17:10")).sent == 1  # 8 h 10 min
     [m] = _outbox(lx)
-    assert m.openid == "o-干部" and "第1号诉求" in m.payload["text"]
+    reminded = renders.behind(m.payload["text"])
+    assert m.openid == "o-干部" and (reminded.name, reminded["request"].number) == ("sla_remind", 1)
     assert jobs.run(lx, "villager_sla", clock.set("2026-11-26 09:00")).sent == 0  # 17 working hours
     r = jobs.run(lx, "villager_sla", clock.set("2026-11-26 17:00"))  # 25 working hours
     assert r.sent == 1

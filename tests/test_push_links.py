@@ -18,7 +18,7 @@ from bot.app import create_app
 from bot.wechat.oauth import page_oauth
 from handlers import task_notices
 from reminders.delivery import dispatch_outbox
-from storage.models import ConsoleUser, PushLink, VillagerRequest, WechatIdentity
+from storage.models import ConsoleUser, OutboxMessage, PushLink, VillagerRequest, WechatIdentity
 from storage.push_links import _hash, create_link, find_link, revoke_links_for
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
@@ -46,8 +46,10 @@ def chat(make_lx, clock, fake) -> Chat:
     with c.factory() as f:
         cadre = f.cadre(name="李明", phone=PHONE, post="村支书", unit="新桥村委会")
         f.household(cadre, head_name="张大爷", card="20261124")
-    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
-    assert "绑定成功" in c.wc.text("o-zhang", "20261124")
+    c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    c.wc.text("o-zhang", "20261124")
+    assert c.bound_to("o-li") == PHONE
+    assert c.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-zhang")) == "villager"
     return c
 
 
@@ -183,7 +185,9 @@ def test_a_link_expires_and_a_wrong_token_opens_nothing(chat, fake):
     assert _page(chat, url).status_code == 404
 
 
-def test_an_answer_to_an_unsubscribed_villager_marks_them_unreachable_and_tells_the_cadre(chat, fake):
+def test_an_answer_to_an_unsubscribed_villager_marks_them_unreachable_and_tells_the_cadre(
+    chat, fake, renders
+):
     chat.wc.text("o-zhang", LONG)
     dispatch_outbox(chat.lx)
     number = re.search(r"\d+", _last(fake, "o-li").text).group(0)
@@ -193,7 +197,10 @@ def test_an_answer_to_an_unsubscribed_villager_marks_them_unreachable_and_tells_
     assert r.failed == 1
     dispatch_outbox(chat.lx)
     told = _last(fake, "o-li")
-    assert "未送达" in told.text
+    [row] = chat.all(
+        select(OutboxMessage).where(OutboxMessage.openid == "o-li").order_by(OutboxMessage.id.desc()).limit(1)
+    )
+    assert told.text and renders.behind(row.payload["text"]).name == "unreachable_sender"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -316,7 +323,7 @@ def test_links_live_seven_days_by_default(chat: Chat, fake: FakeWechat) -> None:
     assert gone.status_code == 404 and "已经失效" in gone.get_data()
 
 
-def test_a_cadres_unlink_kills_the_villagers_links(chat: Chat, fake: FakeWechat) -> None:
+def test_a_cadres_unlink_kills_the_villagers_links(chat: Chat, fake: FakeWechat, renders: Any) -> None:
     chat.wc.text("o-zhang", LONG)
     dispatch_outbox(chat.lx)
     number = re.search(r"\d+", _last(fake, "o-li").text).group(0)
@@ -325,15 +332,17 @@ def test_a_cadres_unlink_kills_the_villagers_links(chat: Chat, fake: FakeWechat)
     dispatch_outbox(chat.lx)
     url = _last(fake, "o-zhang").url
     assert _page(chat, url).status_code == 200
-    assert "解除" in chat.wc.text("o-li", "解绑 20261124")
+    assert renders.behind(chat.wc.text("o-li", "解绑 20261124")).name == "unlink_done"
     gone = _page(chat, url)  # even in the same WeChat: the account no longer speaks for the household
-    assert gone.status_code == 404 and "明天上午来修" not in gone.get_data() and "已经失效" in gone.get_data()
+    assert gone.status_code == 404 and "明天上午来修" not in gone.get_data()
+    assert renders.page().name == "push/link_gone.html"
     assert _link_row(chat, url).revoked_at == chat.clock()
 
 
 def test_a_released_cadre_account_loses_its_links(chat: Chat, fake: FakeWechat) -> None:
     url = _request_link(chat, fake)
-    assert "绑定成功" in chat.wc.text("o-li-new-phone", f"绑定 {chat.code(PHONE)}")  # the old phone released
+    chat.wc.text("o-li-new-phone", f"绑定 {chat.code(PHONE)}")  # the old phone released
+    assert chat.bound_to("o-li-new-phone") == PHONE and chat.bound_to("o-li") is None
     assert _page(chat, url, viewer="o-li").status_code == 404
     assert _page(chat, url, viewer="o-li-new-phone").status_code == 404  # not the new phone's either
 

@@ -85,6 +85,7 @@ def test_quarter_and_year_json_to_file(township: Any, tmp_path: Any) -> None:
 
 
 def test_xlsx_is_a_formatted_workbook(township: Any, tmp_path: Any) -> None:
+    """The circular as the township files it: its sheet names and column heads are its wording, pinned."""
     out = tmp_path / "月通报.xlsx"
     result = run(township, "report", "month", "2026-11", "--format", "xlsx", "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -120,6 +121,7 @@ def test_xlsx_is_a_formatted_workbook(township: Any, tmp_path: Any) -> None:
 
 
 def test_html_is_one_printable_file_with_charts(township: Any, tmp_path: Any) -> None:
+    """The printed circular: its title and the reasons it gives are the document's wording, pinned."""
     out = tmp_path / "november.html"
     assert run(township, "report", "month", "2026-11", "--out", str(out)).exit_code == 0
     html = out.read_text(encoding="utf-8")
@@ -148,6 +150,7 @@ def test_html_is_one_printable_file_with_charts(township: Any, tmp_path: Any) ->
 
 
 def test_bad_input_is_refused_and_not_audited(township: Any, tmp_path: Any) -> None:
+    """The operator is told which format or option is wrong (its words pinned); nothing is audited."""
     r = run(township, "report", "month", "2026-13")
     assert r.exit_code == 2 and "YYYY-MM" in r.output
     r = run(township, "report", "quarter", "2026-11")
@@ -192,10 +195,10 @@ def test_report_write_failure_is_not_audited(lx: Any, session: Any, clock: Any, 
     session.commit()
     bad = tmp_path / "missing-dir" / "r.html"
     r = run_cli(lx, "report", "month", "2026-11", "--out", str(bad))
-    assert r.exit_code != 0 and "所在文件夹不存在" in r.output and not bad.exists()
+    assert r.exit_code != 0 and "所在文件夹不存在" in r.output and not bad.exists()  # worded on purpose
     assert audit_actions(lx) == []
     good = tmp_path / "r.html"
     r = run_cli(lx, "report", "month", "2026-11", "--out", str(good))
     assert r.exit_code == 0, r.output
     assert good.exists() and audit_actions(lx) == ["report.export"]
-    assert f"已导出 {good}" in r.output and "默认文件名" not in r.output
+    assert str(good) in r.output and "默认文件名" not in r.output

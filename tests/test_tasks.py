@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,8 +25,11 @@ from storage.models import (
     Task,
     TaskAssignment,
     TaskHousehold,
+    WechatIdentity,
 )
 from storage.outbox import enqueue
+from storage.periods import local_text
+from storage.tasks import STATUS_LABELS
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import BUSY_OTHER, BUSY_PHONE, Chat, busy_cadre_world, make_chat
 from tests.support.console_world import (
@@ -184,7 +188,7 @@ def test_lifecycle_lights_board_overdue(session, clock):
     assert listing[t.number]["overdue"] == 2 and listing[t.number]["light"] == "red"
 
 
-def test_extension_request_grant_and_refuse(session, clock):
+def test_extension_request_grant_and_refuse(session, clock, renders):
     clock.set("2026-11-24 09:00")
     a, b = _cadres(session, 2)
     t = notices.create_task(
@@ -210,7 +214,9 @@ def test_extension_request_grant_and_refuse(session, clock):
         office_openids=["oOFF"],
     )
     notice = session.scalar(select(OutboxMessage).where(OutboxMessage.openid == "oOFF"))
-    assert "农户外出" in notice.payload["text"] and "11月30日" in notice.payload["text"]
+    told = renders.behind(notice.payload["text"])
+    assert told.name == "extension_requested" and told["reason"] == "农户外出"
+    assert told["until"] == local_text(datetime(2026, 11, 30, 9, tzinfo=clock.tz), clock.tz)
     ag = notices.answer_extension(
         session, number=t.number, phone=a.phone, grant=True, actor="cli", now=clock()
     )
@@ -263,7 +269,7 @@ def test_enqueue_3000_cadres_is_bulk(lx, clock):
     """3,000 cadres: one card publishes 3,000 assignments and pushes with bulk statements."""
     from sqlalchemy import insert
 
-    from storage.models import Cadre, WechatIdentity
+    from storage.models import Cadre
 
     with lx.session() as s:
         v = Factory(s).village()
@@ -310,8 +316,10 @@ def chat(make_lx: Any, clock: Any) -> Chat:
     with c.factory() as f:
         f.cadre(name="李明", phone=PHONE)
         f.cadre(name="王芳", phone="13900004444")
-    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
-    assert "绑定成功" in c.wc.text("o-wang", f"绑定 {c.code('13900004444')}")
+    c.wc.text("o-li", f"绑定 {c.code(PHONE)}")
+    c.wc.text("o-wang", f"绑定 {c.code('13900004444')}")
+    assert c.bound_to("o-li") == PHONE
+    assert c.bound_to("o-wang") == "13900004444"
     return c
 
 
@@ -333,10 +341,12 @@ def _card(chat: Chat, **kw: Any) -> Task:
         )
 
 
-def test_chat_list_acknowledges_and_feedback_done(chat: Chat) -> None:
+def test_chat_list_acknowledges_and_feedback_done(chat: Chat, renders) -> None:
     t = _card(chat)
-    reply = chat.wc.text("o-li", "任務")  # Traditional form
-    assert f"第{t.number}号" in reply and "防汛排查" in reply and "签收" in reply
+    listed = renders.behind(chat.wc.text("o-li", "任務"))  # Traditional form
+    assert listed.name == "task_list" and [r["number"] for r in listed["rows"]] == [t.number]
+    assert listed["rows"][0]["title"] == "防汛排查"
+    assert listed["rows"][0]["status"] == STATUS_LABELS["acknowledged"]  # listing it is 签收
     a = chat.one(
         select(TaskAssignment)
         .join(TaskAssignment.cadre)
@@ -344,24 +354,35 @@ def test_chat_list_acknowledges_and_feedback_done(chat: Chat) -> None:
     )
     assert a is not None and a.acknowledged_at is not None
     wide = "".join(chr(0xFF10 + int(d)) for d in str(t.number))
-    assert "已收到" in chat.wc.text("o-li", f"反馈　{wide} 已走访五户")
-    assert "已完成" in chat.wc.text("o-li", f"完成 {t.number} 全部排查完毕")
+    fed = renders.behind(chat.wc.text("o-li", f"反馈　{wide} 已走访五户"))
+    assert fed.name == "task_feedback_saved" and (fed["task"].number, fed["done"], fed["on_time"]) == (
+        t.number,
+        False,
+        True,
+    )
+    done = renders.behind(chat.wc.text("o-li", f"完成 {t.number} 全部排查完毕"))
+    assert done.name == "task_feedback_saved" and (done["task"].number, done["done"]) == (t.number, True)
     assert chat.count(TaskAssignment, TaskAssignment.status == "done") == 1
     assert (
         chat.count(Feedback, Feedback.kind == "done") == 1
         and chat.count(Feedback, Feedback.kind == "feedback") == 1
     )
-    assert "没有待办" in chat.wc.text("o-li", "任务")
+    listed = renders.behind(chat.wc.text("o-li", "任务"))
+    assert listed.name == "task_list" and listed["rows"] == []
+    # the refusal is the service's own words (storage.tasks), shown as they are
     assert "已标记完成" in chat.wc.text("o-li", f"完成 {t.number} 再来")
+    assert renders.last().name == "task_error" and chat.count(Feedback) == 2
 
 
-def test_chat_only_own_cards_and_usage(chat: Chat) -> None:
+def test_chat_only_own_cards_and_usage_wording(chat: Chat, renders) -> None:
+    """Refusals and the usage text are what the cadre reads to correct themselves: their words are pinned."""
     t = _card(chat, targets=[f"cadre:{PHONE}"])
     assert "您没有第" in chat.wc.text("o-wang", f"反馈 {t.number} 我也做了")
     assert chat.count(Feedback) == 0
     assert "反馈 编号 内容" in chat.wc.text("o-li", "反馈")
     assert "请写上反馈内容" in chat.wc.text("o-li", f"反馈 {t.number}")
-    assert "没有待办" in chat.wc.text("o-wang", "任务")
+    listed = renders.behind(chat.wc.text("o-wang", "任务"))
+    assert listed.name == "task_list" and listed["rows"] == []
     # A stranger's 任务 / 完成 has no effect.
     chat.wc.text("o-stranger", "任务")
     chat.wc.text("o-stranger", f"完成 {t.number} 做完了")
@@ -369,16 +390,21 @@ def test_chat_only_own_cards_and_usage(chat: Chat) -> None:
     assert chat.count(TaskAssignment, TaskAssignment.status != "pending") == 0
 
 
-def test_chat_extension_request(chat: Chat) -> None:
+def test_chat_extension_request(chat: Chat, renders) -> None:
     t = _card(chat, deadline=chat.clock() + timedelta(days=1))
-    reply = chat.wc.text("o-li", f"延期 {t.number} 12月5日 农户外出务工未归")
-    assert "延期至 12月5日" in reply
+    sent = renders.behind(chat.wc.text("o-li", f"延期 {t.number} 12月5日 农户外出务工未归"))
     a = chat.one(select(TaskAssignment).where(TaskAssignment.extension_status == "requested"))
+    assert sent.name == "task_extend_sent" and sent["until"] == local_text(
+        a.extension_requested_until, chat.lx.config.tz
+    )
+    assert a.extension_requested_until.astimezone(chat.lx.config.tz).date() == date(2026, 12, 5)
     assert a.extension_reason == "农户外出务工未归"
     office = chat.one(select(OutboxMessage).where(OutboxMessage.openid == "o-office"))
     assert "农户外出务工未归" in office.payload["text"]
-    assert "延期 编号 日期 原因" in chat.wc.text("o-li", f"延期 {t.number} 下周")
-    assert "等待办公室答复" in chat.wc.text("o-li", f"延期 {t.number} 2026-12-06 再延")
+    assert renders.behind(chat.wc.text("o-li", f"延期 {t.number} 下周")).name == "task_extend_usage"
+    # a second request while the first waits: refused by the service, nothing changes
+    assert renders.behind(chat.wc.text("o-li", f"延期 {t.number} 2026-12-06 再延")).name == "task_error"
+    assert chat.count(OutboxMessage, OutboxMessage.openid == "o-office") == 1
 
 
 # ------------------------------------------------------------------------------------------- CLI
@@ -431,7 +457,14 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
     with lx.session() as s:
         assert _count(s, Task) == 1
     r = runner.invoke(main, ["outbox"])
-    assert r.exit_code == 0 and "pending" in r.output
+    assert r.exit_code == 0, r.output
+    listed = json.loads(runner.invoke(main, ["outbox", "--json"]).output)
+    with lx.session() as s:
+        queued = set(
+            s.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.status == "pending"))
+        )
+    assert queued and {m["key"] for m in listed["messages"] if m["status"] == "pending"} == queued
+    assert listed["counts"]["pending"] == len(queued)
 
 
 # ------------------------------------------------------------------------------------------
@@ -439,7 +472,7 @@ def test_cli_create_list_show_return(lx, clock, tmp_path, monkeypatch):
 # another cadre's card or a missing number is refused; none of it is a diary entry.
 
 
-def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
+def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat, renders) -> None:
     with busy_chat.lx.session() as s:
         mine = notices.create_task(
             s,
@@ -460,15 +493,21 @@ def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
         )
         mine_n, theirs_n = mine.number, theirs.number
     wide = "".join(chr(0xFF10 + int(d)) for d in str(mine_n))
-    reply = busy_chat.wc.text("o-li", f"任務 {wide}")  # Traditional form, full-width number
-    assert f"第{mine_n}号督办卡" in reply and "防汛排查" in reply and "检查房屋和排水沟" in reply
-    assert "截止：11月26日 09:00" in reply and "我的状态：已签收" in reply
-    assert f"反馈 {mine_n} 内容" in reply and f"完成 {mine_n} 内容" in reply
+    shown = renders.behind(busy_chat.wc.text("o-li", f"任務 {wide}"))  # Traditional form, full-width number
+    assert (
+        shown.name == "task_detail" and shown["task"].number == mine_n and shown["task"].title == "防汛排查"
+    )
+    assert shown["task"].body == "检查房屋和排水沟" and shown["a"].status == "acknowledged"
+    assert shown["deadline"] == local_text(
+        datetime(2026, 11, 26, 9, tzinfo=busy_chat.clock.tz), busy_chat.clock.tz
+    )
+    assert shown["status"] == STATUS_LABELS["acknowledged"] and shown["first_feedback"] is None
     assert busy_chat.all(
         select(TaskAssignment.status)
         .join(Cadre, TaskAssignment.cadre_id == Cadre.id)
         .where(TaskAssignment.task_id == mine.id, Cadre.phone == BUSY_PHONE)
     ) == ["acknowledged"]
+    # another cadre's card and a missing one get the same refusal (the service's words, shown as they are)
     assert f"您没有第{theirs_n}号督办卡" in busy_chat.wc.text("o-li", f"任务 {theirs_n}")
     assert "您没有第999号督办卡" in busy_chat.wc.text("o-li", "任务999")
     assert busy_chat.count(DiaryEntry) == 0
@@ -524,7 +563,7 @@ def test_cancelled_card_is_not_pushed_but_other_queued_messages_are(make_lx, clo
 # never green 正常, as the report counts it (on time = first feedback <= deadline, docs/assessment.md).
 
 
-def test_late_feedback_is_not_green_on_the_board(world: World) -> None:
+def test_late_feedback_is_not_green_on_the_board(world: World, renders) -> None:
     lx, clock, number = world.lx, world.clock, world.ids["task"]
     with lx.session() as s:
         deadline = svc.find_task(s, number).deadline
@@ -542,4 +581,6 @@ def test_late_feedback_is_not_green_on_the_board(world: World) -> None:
         report = {r.name: r for r in build_report(s, lx.config, "month", "2026-11", now=clock()).cadres}
         assert (report["李明"].tasks_overdue, report["王芳"].tasks_on_time) == (1, 1)
     page = world.login("admin").get(f"/tasks/{number}").get_data(as_text=True)
-    assert 'class="light late"' in page and "逾期完成" in page and 'class="light green"' in page
+    assert page.count('class="light late"') >= 2 and 'class="light green"' in page  # a row and the summary
+    shown = renders.page("task.html")["b"]
+    assert {r.cadre_id: r.light for r in shown.rows} == lights and shown.lights == {"late": 1, "green": 1}

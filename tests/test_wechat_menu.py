@@ -51,12 +51,12 @@ def keys_of(menu: dict[str, Any]) -> list[str]:
 
 
 def test_wechat_menu_creates_the_default_menu_and_every_click_key_answers_like_its_command(
-    make_lx, clock, fake
+    make_lx, clock, fake, renders
 ):
     chat = world(make_lx, clock, fake)
     result = run_cli(chat.lx, "wechat", "menu")
     assert result.exit_code == 0, result.output
-    assert "菜单已发布" in result.output
+    assert [endpoint for endpoint, _ in fake.calls].count("menu_create") == 1
     assert fake.menu is not None
     assert [b["name"] for b in fake.menu["button"]] == [b["name"] for b in DEFAULT_MENU]
     keys = keys_of(fake.menu)
@@ -77,17 +77,17 @@ def test_wechat_menu_creates_the_default_menu_and_every_click_key_answers_like_i
     assert click(chat, "o-zhang", "LX_POLICY") == chat.wc.text("o-zhang", "政策")
     # a cadre's key tapped by a villager: told so, with the villager's help, and no request is made
     tasks = click(chat, "o-zhang", "LX_TASKS")
-    assert "联户干部用的" in tasks and chat.wc.text("o-zhang", "帮助") in tasks
+    assert renders.behind(tasks).name == "menu_cadre_only" and chat.wc.text("o-zhang", "帮助") in tasks
     # an account not yet bound: every key answers (the welcome explains how to link)
     for key in keys:
         assert click(chat, "o-new", key), key
 
 
-def test_a_click_key_from_an_old_menu_gets_help_not_silence(make_lx, clock, fake):
+def test_a_click_key_from_an_old_menu_gets_help_not_silence(make_lx, clock, fake, renders):
     chat = world(make_lx, clock, fake)
     cadre = bound(chat)
     answer = click(chat, cadre, "V1001_OLD")
-    assert "停用" in answer and chat.wc.text(cadre, "帮助") in answer
+    assert renders.behind(answer).name == "menu_unknown_key" and chat.wc.text(cadre, "帮助") in answer
 
 
 def test_configured_menu_with_a_console_page_is_created_with_the_url_under_public_url(make_lx, clock, fake):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from storage.accounts import issue_bind_code
-from storage.models import OutboxMessage
+from storage.models import Cadre, OutboxMessage, WechatIdentity
 from tests.support.factories import Factory
 from tests.support.wechat_client import TEST_TOKEN, WechatClient, wechat_app
 
@@ -37,6 +37,14 @@ class Chat:
 
     def factory(self) -> Any:
         return _FactoryScope(self.lx)
+
+    def bound_to(self, openid: str) -> str | None:
+        """The phone of the cadre ``openid`` is bound to (None when it is not a bound cadre's)."""
+        return self.one(
+            select(Cadre.phone)
+            .join(WechatIdentity, WechatIdentity.cadre_id == Cadre.id)
+            .where(WechatIdentity.openid == openid, WechatIdentity.kind == "cadre")
+        )
 
     def notices(self) -> dict[str, str]:
         """The text of the notice pushed to each account (the last one where there are several)."""
@@ -88,7 +96,8 @@ def cadre_world(make_lx: Any, clock: Any) -> Chat:
 
 
 def bound(chat: Chat, openid: str = "o-li", phone: str = PHONE) -> str:
-    assert "绑定成功" in chat.wc.text(openid, f"绑定 {chat.code(phone)}")
+    chat.wc.text(openid, f"绑定 {chat.code(phone)}")
+    assert chat.bound_to(openid) == phone
     return openid
 
 
@@ -109,5 +118,6 @@ def busy_cadre_world(make_lx: Any, clock: Any) -> Chat:
                 head_name=f"张{i:02d}号户主" if i % 2 else f"刘{i:02d}号户主某某某某某某",
                 card=f"2026{i:04d}",
             )
-    assert "绑定成功" in c.wc.text("o-li", f"绑定 {c.code(BUSY_PHONE)}")
+    c.wc.text("o-li", f"绑定 {c.code(BUSY_PHONE)}")
+    assert c.bound_to("o-li") == BUSY_PHONE
     return c
