@@ -838,6 +838,16 @@ class AppSecret(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class NumberCounter(Base):
+    """The next number of each kind people type (storage/numbering.py): ``task`` (督办卡号, ``反馈 N``) and
+    ``villager_request`` (诉求号, ``回复 M``). One row per kind, bumped by one UPDATE in the transaction that uses
+    the number; a row missing (a fresh database) starts at 1."""
+
+    __tablename__ = "number_counter"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+
+
 class AuditLog(Base):
     """Every change and every export by the office (console or CLI)."""
 

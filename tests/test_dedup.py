@@ -199,8 +199,9 @@ def test_sqlite_writers_of_one_process_get_the_lock_in_arrival_order() -> None:
 def test_villagers_asking_at_the_same_moment_each_get_a_request_of_their_own(
     lx: Any, clock: Any, server: str
 ) -> None:
-    """Request numbers are MAX + 1: concurrent transactions take turns drawing them (on PostgreSQL ~25% of
-    requests failed at 20 connections while they raced and retried), so none gets the apology."""
+    """Request numbers come from one counter row (storage/numbering.py): concurrent transactions take turns
+    drawing them (on PostgreSQL ~25% of requests failed at 20 connections while MAX + 1 raced and retried), so
+    none gets the apology."""
     with lx.session() as s:
         f = Factory(s)
         cadre = f.cadre(name="王芳", phone="13900002222")

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
+from storage import numbering
 from storage.accounts import create_console_user, record_binding
 from storage.cards import number_links
 from storage.demo.handbook import POLICY_HANDBOOK
@@ -483,7 +484,6 @@ def _seed_tasks(
 ) -> None:
     rng = random.Random(SEED + 2)
     have = set(session.scalars(select(Task.title)))
-    number = (session.scalar(select(func.max(Task.number))) or 0) + 1
     village_of = {c.id: c.village_id for c in cadres}
     villages = {v.name: v.id for v in session.scalars(select(Village))}
     for title, body, published_ago, deadline_in, targets in TASKS:
@@ -495,7 +495,7 @@ def _seed_tasks(
             published = now - timedelta(minutes=30)
         deadline = _local(today + timedelta(days=deadline_in), 18, 0, tz)
         task = Task(
-            number=number,
+            number=numbering.draw(session, "task"),
             title=title,
             body=body,
             deadline=deadline,
@@ -504,7 +504,6 @@ def _seed_tasks(
             created_by="office:admin",
             created_at=published,
         )
-        number += 1
         session.add(task)
         session.flush()
         report.add("tasks")
@@ -620,7 +619,6 @@ def _seed_requests(
     report: SeedReport,
 ) -> None:
     have = set(session.execute(select(VillagerRequest.household_id, VillagerRequest.text)).tuples())
-    number = (session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1
     for vi, hours_ago, text, answer, satisfaction in REQUESTS:
         idx = VILLAGER_INDEXES[vi]
         p = people[idx]
@@ -631,7 +629,7 @@ def _seed_requests(
         created = now - timedelta(hours=hours_ago)
         category = guess_category(text)
         req = VillagerRequest(
-            number=number,
+            number=numbering.draw(session, "villager_request"),
             household_id=h.id,
             identity_id=identities[idx].id,
             cadre_id=cadre.id,
@@ -641,7 +639,6 @@ def _seed_requests(
             created_at=created,
             status="open",
         )
-        number += 1
         session.add(req)
         session.flush()
         report.add("requests")

@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage import numbering
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.models import (
@@ -95,10 +95,6 @@ def resolve_targets(session: Session, targets: list[str], township_id: int | Non
     return sorted(ids)
 
 
-def _next_number(session: Session) -> int:
-    return (session.scalar(select(func.max(Task.number))) or 0) + 1
-
-
 def create_task(
     session: Session,
     *,
@@ -143,26 +139,19 @@ def create_task(
         missing = [h for h in household_ids if h not in found]
         if missing:
             raise TaskError(f"农户不存在：{missing}")
-    for attempt in range(5):
-        try:
-            with session.begin_nested():
-                task = Task(
-                    number=_next_number(session),
-                    title=title,
-                    body=body,
-                    deadline=deadline,
-                    publish_at=publish_at,
-                    targets=targets,
-                    created_by=actor,
-                    created_at=now,
-                    township_id=township_id,
-                )
-                session.add(task)
-                session.flush()
-            break
-        except IntegrityError:  # a concurrent card took the number; take the next one
-            if attempt == 4:
-                raise
+    task = Task(
+        number=numbering.draw(session, "task"),
+        title=title,
+        body=body,
+        deadline=deadline,
+        publish_at=publish_at,
+        targets=targets,
+        created_by=actor,
+        created_at=now,
+        township_id=township_id,
+    )
+    session.add(task)
+    session.flush()
     if household_ids:
         session.execute(
             insert(TaskHousehold), [{"task_id": task.id, "household_id": h} for h in household_ids]

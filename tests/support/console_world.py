@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from storage import numbering
 from storage.models import (
     Attachment,
     AuditLog,
@@ -121,7 +122,7 @@ def build_world(lx: Any, clock: Any) -> World:
         va = f.identity("demo-villager-001", household=ha)
         vb = f.identity("demo-villager-002", household=hb)
         ra = VillagerRequest(
-            number=1,
+            number=numbering.draw(s, "villager_request"),  # 1
             household_id=ha.id,
             identity_id=va.id,
             cadre_id=a.id,
@@ -130,7 +131,7 @@ def build_world(lx: Any, clock: Any) -> World:
             created_at=clock() - timedelta(hours=30),
         )
         rb = VillagerRequest(
-            number=2,
+            number=numbering.draw(s, "villager_request"),  # 2
             household_id=hb.id,
             identity_id=vb.id,
             cadre_id=b.id,
@@ -231,7 +232,7 @@ def add_second_township(w: World) -> None:
         i2 = f.identity("demo-villager-009", household=h2)
         f.identity("demo-cadre-09", cadre=c2)
         r2 = VillagerRequest(
-            number=3,
+            number=numbering.draw(s, "villager_request"),  # 3
             household_id=h2.id,
             identity_id=i2.id,
             cadre_id=c2.id,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from storage import numbering
 from storage.models import (
     Cadre,
     CadreLeave,
@@ -139,7 +140,7 @@ class Scenario:
         )
         self.add(
             VillagerRequest(
-                number=self.seq,
+                number=numbering.draw(self.s, "villager_request"),
                 household_id=h.id,
                 identity_id=ident.id,
                 cadre_id=c.id,

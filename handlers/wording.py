@@ -1,0 +1,27 @@
+"""The push wording of every domain service, as one object (``storage.wording.Wording``) that ``bot.app.build``
+puts on ``Lianxin.words``: the console and the CLI pass it to storage's services instead of importing chat
+handlers. The words themselves are the feature modules': handlers/task_notices.py (cards) and
+handlers/request_notices.py (villagers' requests).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from handlers import request_notices, task_notices
+from storage.requests import RequestWords
+from storage.tasks import PushWords
+
+
+class ChatWording:
+    """``storage.wording.Wording`` from handlers' .txt.j2 templates."""
+
+    @property
+    def requests(self) -> RequestWords:
+        return request_notices.WORDS
+
+    def task_published(self, tz: ZoneInfo, office: str = "") -> PushWords:
+        return task_notices.published_words(tz, office)
+
+
+WORDING = ChatWording()
