@@ -28,8 +28,8 @@ QR_PREFIX = "qrscene_"
 
 
 def find_card(ctx: Context, number: str) -> ServiceCard | None:
-    """A card by its number, ignoring the spaces and dashes it may have been printed or stored with."""
-    return cards.by_number(ctx.session, keywords.digits_only(number))
+    """A card by its number, however it was typed (storage.cards.by_number)."""
+    return cards.by_number(ctx.session, number)
 
 
 def link_card(ctx: Context, number: str | None = None, *, scene: str | None = None) -> str:
@@ -48,7 +48,7 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
     card = cards.by_scene(ctx.session, scene or "") if scanned else find_card(ctx, number or "")
     if card is None or card.household.purged_at is not None:
         return card_limits.wrong(
-            ctx, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned
+            ctx, number=None if scanned else cards.normalize_number(number), scanned=scanned
         )
     household: Household = card.household
     ident = ctx.identity

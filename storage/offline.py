@@ -7,17 +7,15 @@ and refuse bad input with an ``OfflineError`` before changing anything.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import audit, requests
+from storage import audit, cards, requests
 from storage.cards import number_links
 from storage.ledger import link_mentions
-from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
+from storage.models import Cadre, DiaryEntry, Household, VillagerRequest, WechatIdentity
 from storage.requests import RequestWords
 from storage.roles import guess_category, guess_role
 
@@ -68,12 +66,9 @@ def add_paper_diary(
 
 
 def household_by_card(session: Session, card: str) -> Household:
-    number = re.sub(r"[\s-]", "", card or "").upper()
-    h = session.scalar(
-        select(Household)
-        .join(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(ServiceCard.number == number)
-    )
+    """The household holding card ``card`` (storage.cards.by_number), or OfflineError."""
+    found = cards.by_number(session, card)
+    h = found.household if found is not None else None
     if h is None or h.purged_at is not None:
         raise OfflineError(f"没有卡号为 {card} 的农户 / no household with card {card}")
     return h

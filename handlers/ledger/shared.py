@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from handlers import keywords
 from handlers.base import Context, Message
-from storage.models import Cadre, Household, Link, ServiceCard
+from storage import cards
+from storage.models import Cadre, Household, Link
 
 UNDO_WINDOW = timedelta(minutes=10)
 
@@ -90,13 +91,8 @@ def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
     for w in words:
         number = keywords.looks_like_card_number(w)
         if number is not None:
-            candidates = list(
-                ctx.session.scalars(
-                    select(Household)
-                    .join(ServiceCard, ServiceCard.household_id == Household.id)
-                    .where(ServiceCard.number == number, Household.purged_at.is_(None))
-                )
-            )
+            card = cards.by_number(ctx.session, number)
+            candidates = [card.household] if card is not None and card.household.purged_at is None else []
         else:
             candidates = list(
                 ctx.session.scalars(

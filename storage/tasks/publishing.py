@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from storage import numbering
 from storage.accounts import normalize_phone
 from storage.audit import record
+from storage.cards import by_number
 from storage.models import (
     Cadre,
     Household,
     OutboxMessage,
-    ServiceCard,
     Task,
     TaskAssignment,
     TaskHousehold,
@@ -175,15 +175,15 @@ def create_task(
     return task
 
 
-def households_by_cards(session: Session, cards: list[str]) -> list[int]:
+def households_by_cards(session: Session, numbers: list[str]) -> list[int]:
     """Household ids for service-card numbers (the CLI's --household); unknown cards → TaskError."""
     out, missing = [], []
-    for c in cards:
-        hid = session.scalar(select(ServiceCard.household_id).where(ServiceCard.number == c.strip()))
-        if hid is None:
+    for c in numbers:
+        card = by_number(session, c)
+        if card is None:
             missing.append(c)
         else:
-            out.append(hid)
+            out.append(card.household_id)
     if missing:
         raise TaskError(f"服务卡号不存在：{'、'.join(missing)}")
     return out
