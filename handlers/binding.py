@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import command, local_time_text
-from storage import accounts
+from storage import accounts, offices
 from storage.accounts import code_hash
 from storage.audit import record
 from storage.cards import mask_openid
@@ -42,7 +42,6 @@ from storage.ratelimit import (
     locked_until,
     record_failure,
 )
-from storage.tasks import office_recipients
 
 log = logging.getLogger("lianxin.bot.binding")
 
@@ -183,7 +182,7 @@ def _wrong(
 def _tell_office_binding_paused(ctx: Context, *, until: datetime, limit: int) -> None:
     """Once per pause (keyed on its end): who is held and until when."""
     text = ctx.render("bind_pause_notice", limit=limit, until=local_time_text(ctx, until))
-    for openid in office_recipients(ctx.session, ctx.config["scheduler"]["office_openids"]):
+    for openid in offices.recipients(ctx.session, ctx.config):
         ctx.outbox.enqueue(openid, "notice", text, key=f"bind-pause:{until.isoformat()}:{openid}")
 
 
@@ -202,7 +201,6 @@ def _tell_of_takeover(
             ctx.render("bind_released_push", cadre=cadre, time=when),
             key=f"bind-released:c{cadre.id}:{old.openid}:{now.isoformat()}",
         )
-    sched = ctx.config["scheduler"]
     text = ctx.render(
         "bind_takeover_notice",
         cadre=cadre,
@@ -211,12 +209,7 @@ def _tell_of_takeover(
         released=[mask_openid(o.openid) for o in released],
         was_cadre=was_cadre,
     )
-    for openid in office_recipients(
-        ctx.session,
-        sched["office_openids"],
-        township_id=cadre.township_id,
-        by_township=sched["township_office_openids"],
-    ):
+    for openid in offices.recipients(ctx.session, ctx.config, cadre.township_id):
         ctx.outbox.enqueue(
             openid, "notice", text, key=f"bind-takeover:c{cadre.id}:{openid}:{now.isoformat()}"
         )

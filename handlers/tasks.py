@@ -144,8 +144,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
             reason=reason,
             now=msg.create_time,
             tz=ctx.config.tz,
-            office_openids=ctx.config["scheduler"]["office_openids"],
-            township_office_openids=ctx.config["scheduler"]["township_office_openids"],
+            config=ctx.config,
             inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
         )
     except TaskError as e:

@@ -14,19 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handlers.render import render
+from storage import offices
 from storage.models import Cadre, Household, WechatIdentity
 from storage.outbox import enqueue
-from storage.tasks import office_recipients
 
 
 def _offices(session: Session, config: Any, cadre: Cadre | None) -> list[str]:
-    sched = config["scheduler"]
-    return office_recipients(
-        session,
-        sched["office_openids"],
-        township_id=cadre.township_id if cadre is not None else None,
-        by_township=sched["township_office_openids"],
-    )
+    return offices.recipients(session, config, cadre.township_id if cadre is not None else None)
 
 
 def cadre_unreachable(

@@ -17,13 +17,12 @@ from handlers import unreachable_notices
 from reminders.outbox_claims import finish
 from reminders.render import render
 from reminders.wechat_port import WechatError
-from storage import requests
+from storage import offices, requests
 from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
 from storage.reachability import REFUSED as REFUSED_REASON
 from storage.reachability import mark_unreachable
 from storage.runtime import Lianxin
-from storage.tasks import office_recipients
 
 
 def undeliverable(
@@ -103,7 +102,7 @@ def mark_unreachable_on_send(
             elif ident.household_id:
                 h = s.get(Household, ident.household_id)
                 who = f"农户 {h.head_name}" if h else who
-        for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
+        for openid in offices.recipients(s, lx.config):
             if openid == m.openid:
                 continue
             enqueue(

@@ -28,12 +28,11 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from storage import numbering
+from storage import numbering, offices
 from storage.models import Cadre, Household, Link, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue, push_time, request_values
 from storage.reachability import cadre_accounts, reachable
 from storage.roles import CATEGORY_ROLE
-from storage.tasks import office_recipients
 
 TO_CADRE, TO_OFFICE, NOWHERE = "cadre", "office", "none"
 
@@ -193,16 +192,10 @@ def to_office(
     """The request as a push to each office account (its cadre could not be reached); returns how many."""
     text = words.to_office(request, household, cadre, reason)
     values = request_values(request, config.tz, household) | {"category": "干部无法接收"}
-    sched = config["scheduler"]
-    offices = office_recipients(
-        session,
-        sched["office_openids"],
-        township_id=cadre.township_id,
-        by_township=sched["township_office_openids"],
-    )
-    for openid in offices:
+    told = offices.recipients(session, config, cadre.township_id)
+    for openid in told:
         enqueue(session, openid=openid, kind="request", text=text, key=f"{key}:{openid}", template=values)
-    return len(offices)
+    return len(told)
 
 
 def reroute(

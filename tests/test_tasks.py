@@ -15,6 +15,7 @@ from handlers import task_notices as notices
 from reminders.delivery import dispatch_outbox
 from storage import tasks as svc
 from storage.assessment import build_report
+from storage.config import load_config
 from storage.models import (
     AuditLog,
     Cadre,
@@ -184,6 +185,9 @@ def test_lifecycle_lights_board_overdue(session, clock):
     assert listing[t.number]["overdue"] == 2 and listing[t.number]["light"] == "red"
 
 
+OFFICE_OOFF = load_config(overrides={"scheduler.office_openids": ["oOFF"]}, env={})
+
+
 def test_extension_request_grant_and_refuse(session, clock):
     clock.set("2026-11-24 09:00")
     a, b = _cadres(session, 2)
@@ -198,7 +202,7 @@ def test_extension_request_grant_and_refuse(session, clock):
             until=date(2026, 11, 24),
             reason="r",
             now=clock(),
-            office_openids=["oOFF"],
+            config=OFFICE_OOFF,
         )
     notices.request_extension(
         session,
@@ -207,7 +211,7 @@ def test_extension_request_grant_and_refuse(session, clock):
         until=date(2026, 11, 30),
         reason="农户外出",
         now=clock(),
-        office_openids=["oOFF"],
+        config=OFFICE_OOFF,
     )
     notice = session.scalar(select(OutboxMessage).where(OutboxMessage.openid == "oOFF"))
     assert "农户外出" in notice.payload["text"] and "11月30日" in notice.payload["text"]
@@ -227,7 +231,7 @@ def test_extension_request_grant_and_refuse(session, clock):
         until=date(2026, 11, 28),
         reason="生病",
         now=clock(),
-        office_openids=[],
+        config=load_config(env={}),
     )
     rb = notices.answer_extension(
         session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(), reason="任务紧急"

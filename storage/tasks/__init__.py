@@ -9,7 +9,7 @@ Lifecycle of one assignment: pending (queued) → delivered (WeChat took the pus
 sent 任务 or 反馈) → fed_back → done; the office may send feedback back (returned) for rework, which makes
 the assignment open again.
 
-The parts: base (states, error, keys, recipients), publishing (create, publish), answers (the cadre's side),
+The parts: base (states, error, keys, a cadre's accounts), publishing (create, publish), answers (the cadre's side),
 office (the office's side), board (lights, board, lists). Callers use ``storage.tasks`` as one namespace.
 """
 
@@ -24,7 +24,6 @@ from storage.tasks.base import (
     TaskError,
     cadre_openids,
     find_task,
-    office_recipients,
     parse_task_push_key,
     task_push_key,
 )
@@ -80,7 +79,6 @@ __all__ = [
     "mark_delivered",
     "mark_undelivered",
     "office_assignment",
-    "office_recipients",
     "open_assignments",
     "overdue",
     "parse_task_push_key",

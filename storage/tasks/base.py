@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Task, TaskAssignment, Township, WechatIdentity
+from storage.models import Task, TaskAssignment, WechatIdentity
 
 OPEN_STATUSES = ("pending", "delivered", "acknowledged", "returned")
 ANSWERED_STATUSES = ("fed_back", "done")
@@ -58,30 +58,6 @@ def find_task(session: Session, number: int) -> Task:
 def deadline_on(day: date, current: datetime, tz: ZoneInfo) -> datetime:
     local = current.astimezone(tz)
     return datetime.combine(day, local.time(), tzinfo=tz).astimezone(current.tzinfo)
-
-
-def office_recipients(
-    session: Session,
-    configured: list[str],
-    *,
-    township_id: int | None = None,
-    by_township: dict[str, list[str]] | None = None,
-) -> list[str]:
-    """Openids of the office: [scheduler] office_openids plus accounts bound as office (the deployment's office:
-    in a county, the county's — office identities carry no township), and for a notice about one township's
-    cadres also that township's own office ([scheduler] township_office_openids, keyed by township name)."""
-    found = set(configured)
-    found.update(
-        session.scalars(
-            select(WechatIdentity.openid).where(
-                WechatIdentity.kind == "office", WechatIdentity.unreachable.is_(False)
-            )
-        )
-    )
-    if township_id is not None and by_township:
-        name = session.scalar(select(Township.name).where(Township.id == township_id))
-        found.update(by_township.get(name or "", []))
-    return sorted(found)
 
 
 def cadre_openids(session: Session, cadre_id: int) -> list[str]:
