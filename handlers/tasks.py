@@ -130,7 +130,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
     number, rest2 = keywords.leading_number(rest)
     if number is None:
         return ctx.render("task_extend_usage")
-    today = msg.create_time.astimezone(ctx.config.tz).date()
+    today = ctx.message_day(msg)
     day, reason = parse_day(rest2, today)
     if day is None or not reason:
         return ctx.render("task_extend_usage")

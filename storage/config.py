@@ -26,10 +26,15 @@ class ConfigError(Exception):
 # shorten it, never lengthen it (load_config refuses more).
 BIND_CODE_MAX_HOURS = 72
 
+# [general] timezone's default, the one home of the programme's zone: ``DEFAULT_TZ`` is for the few callers that
+# have no config at hand (a service called from a test or a script); everyone else reads ``Config.tz``.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+
 # section -> key -> (type or tuple of types, default, description)
 SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "general": {
-        "timezone": (str, "Asia/Shanghai", "IANA time zone for diary days, months and reminders"),
+        "timezone": (str, DEFAULT_TIMEZONE, "IANA time zone for diary days, months and reminders"),
         "township": (str, "示范镇", "the township's name, shown on reports and cards"),
         "media_dir": (str, "media", "folder where downloaded photos and voice are kept"),
         "public_url": (str, "", "older place of [wechat] public_url, still read when that one is empty"),

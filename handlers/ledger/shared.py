@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from handlers import keywords
-from handlers.base import Context, Message
+from handlers.base import Context
 from storage import cards
 from storage.models import Cadre, Household, Link
 
@@ -33,10 +33,6 @@ def fold_word(text: str) -> str:
 
 def by_cadre(cadre: Cadre) -> str:
     return f"cadre:{cadre.phone}"
-
-
-def message_day(ctx: Context, msg: Message) -> date:
-    return ctx.local_date(msg.create_time)
 
 
 def whole_minutes(td: timedelta) -> int:

@@ -13,10 +13,10 @@ The parts: base (states, error, keys, a cadre's accounts), publishing (create, p
 office (the office's side), board (lights, board, lists). Callers use ``storage.tasks`` as one namespace.
 """
 
+from storage.config import DEFAULT_TZ
 from storage.tasks.answers import acknowledge, feedback, get_assignment, open_assignments, request_extension
 from storage.tasks.base import (
     ANSWERED_STATUSES,
-    DEFAULT_TZ,
     LIGHT_LABELS,
     OPEN_STATUSES,
     STATUS_LABELS,

@@ -10,11 +10,11 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import offices
+from storage.config import DEFAULT_TZ
 from storage.models import Cadre, Feedback, Task, TaskAssignment
 from storage.outbox import enqueue
 from storage.periods import local_text
 from storage.tasks.base import (
-    DEFAULT_TZ,
     OPEN_STATUSES,
     NoticeWords,
     TaskError,

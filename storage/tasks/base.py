@@ -24,7 +24,6 @@ STATUS_LABELS = {
     "returned": "已退回",
 }
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "late": "逾期完成"}
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 
 NoticeWords = Callable[[TaskAssignment], str]

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
 from storage.audit import record
+from storage.config import DEFAULT_TZ
 from storage.models import Cadre, Feedback, OutboxMessage, Task, TaskAssignment
 from storage.outbox import enqueue, push_time
 from storage.periods import local_text
 from storage.tasks.base import (
     ANSWERED_STATUSES,
-    DEFAULT_TZ,
     NoticeWords,
     TaskError,
     cadre_openids,

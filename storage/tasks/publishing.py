@@ -15,6 +15,7 @@ from storage import numbering
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.cards import by_number
+from storage.config import DEFAULT_TZ
 from storage.models import (
     Cadre,
     Household,
@@ -26,7 +27,7 @@ from storage.models import (
     Village,
     WechatIdentity,
 )
-from storage.tasks.base import DEFAULT_TZ, TaskError, parse_task_push_key, task_push_key
+from storage.tasks.base import TaskError, parse_task_push_key, task_push_key
 
 PushWords = Callable[[Task], dict[str, Any]]
 """The payload of a card's push (``text`` and the WeChat ``template`` fields), written by the caller."""
