@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import request_notices, task_notices
 from storage.requests import RequestWords
-from storage.tasks import PushWords
+from storage.tasks import NoticeWords, PushWords
 
 
 class ChatWording:
@@ -22,6 +22,12 @@ class ChatWording:
 
     def task_published(self, tz: ZoneInfo, office: str = "") -> PushWords:
         return task_notices.published_words(tz, office)
+
+    def task_returned(self, reason: str) -> NoticeWords:
+        return task_notices.returned_words(reason)
+
+    def extension_answered(self, tz: ZoneInfo, reason: str = "") -> NoticeWords:
+        return task_notices.extension_answered_words(tz, reason)
 
 
 WORDING = ChatWording()

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import task_notices
 from reminders import delivery, media
 from reminders.duty_reminders import duty_reminders
 from reminders.lease import write_lock
@@ -67,7 +66,8 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config["general"]["township"])
+        words = lx.wording().task_published(lx.config.tz, lx.config["general"]["township"])
+        done = task_svc.publish_due(s, now=now, words=words)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 

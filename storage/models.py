@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.targets import Target, TargetList
 from storage.timestamps import JSONType, UTCDateTime, utcnow
 
 NAMING = {
@@ -477,9 +478,8 @@ class Task(Base):
     deadline: Mapped[datetime] = mapped_column(index=True)
     publish_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
-    targets: Mapped[list[Any]] = mapped_column(
-        JSONType, default=list
-    )  # ["all"], ["village:X"], ["cadre:PHONE"]
+    # whom it is for, by id (storage/targets.py): everyone, townships, villages or cadres
+    targets: Mapped[list[Target]] = mapped_column(TargetList, default=list)
     # The issuing township's office; None: issued by the county (it may reach several townships).
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="cli")

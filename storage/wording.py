@@ -12,7 +12,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from storage.requests import RequestWords
-from storage.tasks import PushWords
+from storage.tasks import NoticeWords, PushWords
 
 
 class Wording(Protocol):
@@ -25,4 +25,12 @@ class Wording(Protocol):
 
     def task_published(self, tz: ZoneInfo, office: str = "") -> PushWords:
         """A newly published card's push (storage.tasks.create_task, publish); ``office``: the issuing office."""
+        ...
+
+    def task_returned(self, reason: str) -> NoticeWords:
+        """The cadre's notice of feedback sent back for ``reason`` (storage.tasks.return_feedback)."""
+        ...
+
+    def extension_answered(self, tz: ZoneInfo, reason: str = "") -> NoticeWords:
+        """The cadre's notice of the office's answer to a 延期 request (storage.tasks.answer_extension)."""
         ...

@@ -18,6 +18,7 @@ from storage.models import (
     TaskAssignment,
     WechatIdentity,
 )
+from storage.targets import Target
 from tests.support.chat_env import PHONE, Chat, bound, cadre_world
 
 
@@ -152,7 +153,11 @@ def test_photo_attaches_to_recent_feedback(chat: Chat) -> None:
     with chat.lx.session() as s:
         cid = s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
         t = Task(
-            number=7, title="清理河道", body="…", deadline=chat.clock() + timedelta(days=2), targets=["all"]
+            number=7,
+            title="清理河道",
+            body="…",
+            deadline=chat.clock() + timedelta(days=2),
+            targets=[Target.all()],
         )
         s.add(t)
         s.flush()

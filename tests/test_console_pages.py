@@ -24,9 +24,11 @@ from storage.models import (
     ServiceCard,
     Task,
     TaskAssignment,
+    Village,
     VillagerRequest,
     WechatIdentity,
 )
+from storage.targets import Target
 from tests.support.console_world import (
     World,
     page_text,
@@ -234,7 +236,10 @@ def test_compose_card_publishes_and_queues_pushes(world: World) -> None:
     )
     assert r.status_code == 302
     t = world.one(select(Task).where(Task.title == "核查危房"))
-    assert t.published_at is not None and t.targets == ["village:新桥村"] and t.created_by == "console:admin"
+    assert t.published_at is not None and t.created_by == "console:admin"
+    assert t.targets == [
+        Target.village(world.one(select(Village.id).where(Village.name == "新桥村")), "新桥村")
+    ]
     assert world.count(TaskAssignment, TaskAssignment.task_id == t.id) == 1
     assert (
         world.count(OutboxMessage, OutboxMessage.kind == "task", OutboxMessage.openid == "demo-cadre-01") == 2

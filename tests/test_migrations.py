@@ -34,6 +34,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.targets import Target
 from tests.support.factories import Factory
 from tests.support.pgtools import scratch_database
 
@@ -231,7 +232,7 @@ def test_check_constraints_on_kinds_and_statuses(session, base):
     _violates(session, WechatIdentity(openid="o-x", kind="boss"))
     _violates(session, ConsoleUser(username="u1", password_hash="x", role="root"))
     now = datetime.now(UTC)
-    task = Task(number=1, title="t", body="b", deadline=now + timedelta(days=1), targets=["all"])
+    task = Task(number=1, title="t", body="b", deadline=now + timedelta(days=1), targets=[Target.all()])
     session.add(task)
     session.commit()
     _violates(
@@ -245,7 +246,7 @@ def test_check_constraints_on_kinds_and_statuses(session, base):
 def test_unique_natural_keys(session, base):
     f, cadre, h = base
     now = datetime.now(UTC)
-    task = Task(number=7, title="t", body="b", deadline=now, targets=["all"])
+    task = Task(number=7, title="t", body="b", deadline=now, targets=[Target.all()])
     session.add(task)
     session.add(
         MonthlySummary(cadre_id=cadre.id, month="2026-11", text="a", submitted_day=date(2026, 11, 30))

@@ -19,6 +19,7 @@ from reminders import jobs
 from storage import cards, offline
 from storage import leave as leave_svc
 from storage.models import Cadre, Household, Link, OutboxMessage, ServiceCard
+from storage.targets import Target
 from tests.support.chat_env import Chat, make_chat
 
 CARD_LIKE = re.compile(r"(?<!\d)\d{8,9}(?!\d)")
@@ -69,7 +70,7 @@ def _day_of_pushes(make_lx: Any, clock: Any) -> Chat:
             title="冬季防火入户宣传",
             body="逐户宣传防火知识",
             deadline=clock() + timedelta(hours=20),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=clock(),
             tz=chat.lx.config.tz,

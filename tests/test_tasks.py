@@ -27,6 +27,7 @@ from storage.models import (
     TaskHousehold,
 )
 from storage.outbox import enqueue
+from storage.targets import Target
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import BUSY_OTHER, BUSY_PHONE, Chat, busy_cadre_world, make_chat
 from tests.support.console_world import (
@@ -58,7 +59,7 @@ def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
         title="秋冬季防火排查",
         body="走访每户检查用火用电",
         deadline=clock() + timedelta(days=3),
-        targets=["all"],
+        targets=[Target.all()],
         now=clock(),
     )
     session.commit()
@@ -87,7 +88,7 @@ def test_targets_villages_and_cadres(session, clock):
         title="t",
         body="",
         deadline=clock() + timedelta(days=1),
-        targets=["village:新桥村", f"cadre:{in_b[0].phone}"],
+        targets=svc.parse_targets(session, ["village:新桥村", f"cadre:{in_b[0].phone}"]),
         now=clock(),
     )
     assert set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == t.id))) == {
@@ -119,6 +120,8 @@ def test_bad_input_writes_nothing(session, clock, kw, message):
         **kw,
     }
     with pytest.raises(svc.TaskError, match=message):
+        if "targets" in args:  # named at the door's edge, as `lianxin task create --to` does
+            args["targets"] = svc.parse_targets(session, args["targets"])
         notices.create_task(session, **args)
     session.rollback()
     assert (
@@ -252,7 +255,7 @@ def test_household_cards_and_other_cadres_cards(session, clock):
         title="t",
         body="",
         deadline=clock() + timedelta(days=1),
-        targets=[f"cadre:{a.phone}"],
+        targets=svc.parse_targets(session, [f"cadre:{a.phone}"]),
         households=ids,
         now=clock(),
     )
@@ -326,6 +329,8 @@ def busy_chat(make_lx: Any, clock: Any) -> Chat:
 
 def _card(chat: Chat, **kw: Any) -> Task:
     with chat.lx.session() as s:
+        if "targets" in kw:  # the CLI's --to words, named once at its edge
+            kw["targets"] = svc.parse_targets(s, kw["targets"])
         return notices.create_task(
             s,
             title=kw.pop("title", "防汛排查"),
@@ -460,7 +465,7 @@ def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat) -> None:
             now=busy_chat.clock(),
             tz=busy_chat.lx.config.tz,
             deadline=busy_chat.clock() + timedelta(days=2),
-            targets=[f"cadre:{BUSY_OTHER}"],
+            targets=svc.parse_targets(s, [f"cadre:{BUSY_OTHER}"]),
         )
         mine_n, theirs_n = mine.number, theirs.number
     wide = "".join(chr(0xFF10 + int(d)) for d in str(mine_n))

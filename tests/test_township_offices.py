@@ -14,6 +14,7 @@ from sqlalchemy import select
 from handlers import task_notices
 from reminders import jobs
 from storage.models import Cadre, Household, Link, OutboxMessage, Task, Township, Village, VillagerRequest
+from storage.targets import Target
 from tests.support.factories import Factory
 
 OFFICES = {
@@ -52,7 +53,7 @@ def county(make_lx: Any, clock: Any) -> Any:
                 title=f"督办{tid or 1}",
                 body="x",
                 deadline=clock() + timedelta(hours=33),
-                targets=["all"],
+                targets=[Target.all()],
                 actor="test",
                 now=clock(),
                 tz=lx.config.tz,

@@ -51,6 +51,7 @@ from storage.models import (
 from storage.outbox import open_user_window
 from storage.periods import month_key, previous_month
 from storage.roles import CATEGORY_ROLE, guess_category, guess_role
+from storage.targets import Target
 
 SEED = 20261124
 ACTOR = "demo"
@@ -437,14 +438,14 @@ def _seed_summaries(
 
 
 TASKS = [
-    # title, body, published (days before today), deadline (days after today), targets
+    # title, body, published (days before today), deadline (days after today), villages (none: every cadre)
     (
         "开展房前屋后环境卫生大扫除",
         "请各联户干部动员所联系农户清理房前屋后柴草、垃圾和杂物，做到粪堆、柴堆、土堆、垃圾堆“四堆”整治到位，"
         "并拍照反馈整治前后对比情况。",
         19,
         -12,
-        ["all"],
+        (),
     ),
     (
         "冬季森林防火入户宣传",
@@ -452,7 +453,7 @@ TASKS = [
         "完成后反馈送达户数和照片。",
         9,
         -2,
-        ["all"],
+        (),
     ),
     (
         "城乡居民医保参保缴费动员",
@@ -460,7 +461,7 @@ TASKS = [
         "反馈已缴户数、未缴户数及原因。",
         5,
         6,
-        ["all"],
+        (),
     ),
     (
         "排查独居老人冬季取暖安全",
@@ -468,7 +469,7 @@ TASKS = [
         "无法整改的报镇群众工作站。",
         0,
         3,
-        ["village:新桥村", "village:石门村"],
+        ("新桥村", "石门村"),
     ),
 ]
 FEEDBACKS = [
@@ -486,7 +487,7 @@ def _seed_tasks(
     have = set(session.scalars(select(Task.title)))
     village_of = {c.id: c.village_id for c in cadres}
     villages = {v.name: v.id for v in session.scalars(select(Village))}
-    for title, body, published_ago, deadline_in, targets in TASKS:
+    for title, body, published_ago, deadline_in, names in TASKS:
         draws = [(rng.random(), rng.random(), rng.randrange(len(FEEDBACKS))) for _ in cadres]
         if title in have:
             continue
@@ -500,14 +501,14 @@ def _seed_tasks(
             body=body,
             deadline=deadline,
             published_at=published,
-            targets=targets,
+            targets=[Target.village(villages[n], n) for n in names] or [Target.all()],
             created_by="office:admin",
             created_at=published,
         )
         session.add(task)
         session.flush()
         report.add("tasks")
-        wanted = {villages[t.split(":", 1)[1]] for t in targets if t.startswith("village:")}
+        wanted = {villages[n] for n in names}
         for k, c in enumerate(cadres):
             if wanted and village_of[c.id] not in wanted:
                 continue

@@ -24,6 +24,7 @@ from storage.models import (
     Village,
     VillagerRequest,
 )
+from storage.targets import Target
 from tests.support.factories import Factory
 
 PASSWORDS = {"admin": "admin-pass-1", "xinqiao": "village-pass-1", "leader": "viewer-pass-1"}
@@ -204,7 +205,7 @@ def build_world(lx: Any, clock: Any) -> World:
             title="冬季防火入户宣传",
             body="逐户宣传防火知识",
             deadline=clock() + timedelta(days=2),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=clock(),
             tz=lx.config.tz,
@@ -281,7 +282,7 @@ def add_second_township(w: World) -> None:
             title="青山镇自己的督办卡",
             body="只发青山镇",
             deadline=clock() + timedelta(days=2),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=clock(),
             tz=w.lx.config.tz,

@@ -24,6 +24,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import local_day
+from storage.targets import Target
 from tests.support.factories import Factory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -115,7 +116,7 @@ class Scenario:
                 body="按要求完成",
                 deadline=at(deadline),
                 published_at=at("2026-11-01 09:00"),
-                targets=["all"],
+                targets=[Target.all()],
                 cancelled_at=at("2026-11-02 09:00") if cancelled else None,
             )
         )

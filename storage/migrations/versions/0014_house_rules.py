@@ -2,10 +2,16 @@
 
 - ``number_counter``: the next 督办卡号 (``task``) and 诉求号 (``villager_request``), one row each
   (storage/numbering.py); each starts after the largest number already issued, so no number is issued twice.
+- ``task.targets``: from strings re-parsed by name (``"village:石门村"``) to typed targets by id
+  (storage/targets.py: ``{"kind", "id", "label"}``). Names are looked up once here (a village named twice: the
+  card's own township's); a place or phone not found keeps its label with no id and reaches no one. Downgrade
+  writes the labels back as ``kind:label`` strings.
 
 Revision ID: 0014_house_rules
 Revises: 0013_push_edges
 """
+import json
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -28,7 +34,61 @@ def upgrade() -> None:
         op.execute(
             f"INSERT INTO number_counter (name, next_value) SELECT '{name}', COALESCE(MAX(number), 0) + 1 FROM {name}"
         )
+    _typed_targets(op.get_bind())
+
+
+# --------------------------------------------------------------------------------------------- targets
+
+KINDS = {"township": "township", "乡镇": "township", "镇": "township", "village": "village", "村": "village",
+         "cadre": "cadre", "干部": "cadre"}
+
+
+def _json(raw: object) -> list:
+    return json.loads(raw) if isinstance(raw, str) else list(raw or [])
+
+
+def _phone(raw: str) -> str:
+    """As storage.accounts.normalize_phone read it when the card was made."""
+    s = raw.translate({0xFF10 + i: 0x30 + i for i in range(10)})
+    s = re.sub(r"[\s\-—－()（）]", "", s)
+    return s[3:] if s.startswith("+86") else s[4:] if s.startswith("0086") else s
+
+
+def _typed_targets(conn: sa.Connection) -> None:
+    for task_id, township_id, raw in conn.execute(sa.text("SELECT id, township_id, targets FROM task")).all():
+        typed = [_typed(conn, str(t), township_id) for t in _json(raw)]
+        conn.execute(sa.text("UPDATE task SET targets = :t WHERE id = :i"), {"t": json.dumps(typed), "i": task_id})
+
+
+def _typed(conn: sa.Connection, text: str, township_id: int | None) -> dict:
+    word = text.strip()
+    kind_word, _, value = word.partition(":")
+    kind, value = KINDS.get(kind_word.strip().lower()), value.strip()
+    if word in ("all", "全部"):
+        return {"kind": "all", "id": None, "label": ""}
+    if kind is None:  # refused when the card was made, so none is expected: it reaches no one
+        return {"kind": "village", "id": None, "label": word}
+    if kind == "township":
+        found = conn.execute(sa.text("SELECT id FROM township WHERE name = :n"), {"n": value}).scalar()
+    elif kind == "village":
+        rows = conn.execute(
+            sa.text("SELECT id, township_id FROM village WHERE name = :n ORDER BY id"), {"n": value}
+        ).all()
+        own = [r for r in rows if township_id is None or r[1] == township_id]
+        found = own[0][0] if own else None
+    else:
+        value = _phone(value)
+        found = conn.execute(sa.text("SELECT id FROM cadre WHERE phone = :p"), {"p": value}).scalar()
+    return {"kind": kind, "id": found, "label": value}
+
+
+def _target_text(t: dict) -> str:
+    return "all" if t.get("kind") == "all" else f"{t.get('kind')}:{t.get('label') or ''}"
 
 
 def downgrade() -> None:
+    conn = op.get_bind()
+    for task_id, raw in conn.execute(sa.text("SELECT id, targets FROM task")).all():
+        old = [_target_text(t) for t in _json(raw)]
+        conn.execute(sa.text("UPDATE task SET targets = :t WHERE id = :i"), {"t": json.dumps(old), "i": task_id})
     op.drop_table("number_counter")
