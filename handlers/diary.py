@@ -198,7 +198,7 @@ def photo(ctx: Context, msg: Message) -> str:
     )
     fb = ctx.session.scalar(
         select(Feedback)
-        .where(Feedback.author == f"cadre:{cadre.phone}", Feedback.created_at >= since)
+        .where(Feedback.cadre_id == cadre.id, Feedback.created_at >= since)
         .order_by(Feedback.created_at.desc(), Feedback.id.desc())
         .limit(1)
     )

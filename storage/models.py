@@ -534,7 +534,10 @@ class Feedback(Base):
         String(20)
     )  # feedback|done|return|extension_request|extension_grant|extension_refuse
     text: Mapped[str] = mapped_column(Text, default="")
-    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>" or "office:<user>"
+    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>" or "office:<user>", as shown
+    # the cadre who wrote it (None: the office): what a photo sent just after joins, by id, never by the author
+    # text (a phone may change)
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
@@ -671,6 +674,9 @@ class OutboxMessage(Base):
     expires_at: Mapped[datetime | None]  # a reminder's period ends: not delivered after this (status expired)
     # the msgid message/template/send answered: WeChat's TEMPLATESENDJOBFINISH event names the push by it
     wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
+    # a card's push: the assignment it tells the cadre of (delivery marks it delivered; a cancelled card's
+    # pending pushes are found by it) — the id itself, never parsed back out of the idempotency key
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("task_assignment.id"), index=True)
 
 
 class ReminderSent(Base):

@@ -66,6 +66,7 @@ def enqueue(
         "merged_into": None,
         "expires_at": expires_at,
         "wechat_msgid": None,
+        "assignment_id": None,
     }
     conn = session.connection()  # Core: the ORM's bulk-insert machinery costs more than the statement
     return conn.execute(_INSERT, values).first() is not None

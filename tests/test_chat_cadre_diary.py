@@ -170,6 +170,7 @@ def test_photo_attaches_to_recent_feedback(chat: Chat) -> None:
                 kind="feedback",
                 text="已清理",
                 author=f"cadre:{PHONE}",
+                cadre_id=cid,
                 created_at=chat.clock(),
             )
         )

@@ -544,6 +544,7 @@ def _seed_tasks(
                     kind="done" if done else "feedback",
                     text=FEEDBACKS[which],
                     author=f"cadre:{c.phone}",
+                    cadre_id=c.id,
                     created_at=at,
                 )
             )

@@ -25,7 +25,6 @@ from storage.tasks.base import (
     TaskError,
     cadre_openids,
     find_task,
-    parse_task_push_key,
     task_push_key,
 )
 from storage.tasks.board import (
@@ -86,7 +85,6 @@ __all__ = [
     "open_assignments",
     "overdue",
     "parse_targets",
-    "parse_task_push_key",
     "publish",
     "publish_due",
     "request_extension",

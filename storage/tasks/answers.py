@@ -111,6 +111,7 @@ def feedback(
             kind="done" if done else "feedback",
             text=text,
             author=f"cadre:{cadre.phone}",
+            cadre_id=cadre.id,
             created_at=now,
             inbound_id=inbound_id,
         )
@@ -167,6 +168,7 @@ def request_extension(
             kind="extension_request",
             text=f"{until.isoformat()} {reason}",
             author=f"cadre:{cadre.phone}",
+            cadre_id=cadre.id,
             created_at=now,
             inbound_id=inbound_id,
         )

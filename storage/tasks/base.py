@@ -3,7 +3,6 @@ a card is looked up and who is told."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -37,14 +36,6 @@ class TaskError(ValueError):
 
 def task_push_key(task_id: int, cadre_id: int) -> str:
     return f"task:{task_id}:cadre:{cadre_id}"
-
-
-_TASK_KEY = re.compile(r"^task:(\d+):cadre:(\d+)$")
-
-
-def parse_task_push_key(key: str) -> tuple[int, int] | None:
-    m = _TASK_KEY.match(key)
-    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def find_task(session: Session, number: int) -> Task:

@@ -21,7 +21,6 @@ from storage.tasks.base import (
     cadre_openids,
     deadline_on,
     find_task,
-    parse_task_push_key,
 )
 
 
@@ -145,14 +144,16 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
     # (A row carrying other merged messages is left alone; those messages must still go out.)
     ids = [
         mid
-        for mid, key, payload in session.execute(
-            select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
+        for mid, payload in session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).where(
                 # refused: kept for a cadre who switched off messages, sent when they write again — not now
                 OutboxMessage.status.in_(("pending", "refused")),
-                OutboxMessage.idempotency_key.like(f"task:{task.id}:cadre:%"),
+                OutboxMessage.assignment_id.in_(
+                    select(TaskAssignment.id).where(TaskAssignment.task_id == task.id)
+                ),
             )
         )
-        if (parse_task_push_key(key) or (0, 0))[0] == task.id and not (payload or {}).get("merged_keys")
+        if not (payload or {}).get("merged")
     ]
     withdrawn = 0
     if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile

@@ -25,7 +25,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.targets import Target
-from storage.tasks.base import TaskError, parse_task_push_key, task_push_key
+from storage.tasks.base import TaskError, task_push_key
 from storage.tasks.targets import cadre_ids
 
 PushWords = Callable[[Task], dict[str, Any]]
@@ -165,14 +165,16 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
     reached = cadre_ids(session, task.targets or [Target.all()], task.township_id)
     already = set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == task.id)))
     new_ids = [c for c in reached if c not in already]
+    assignment_of: dict[int, int] = {}
     if new_ids:
-        session.execute(
-            insert(TaskAssignment),
+        made = session.execute(
+            insert(TaskAssignment).returning(TaskAssignment.cadre_id, TaskAssignment.id),
             [
                 {"task_id": task.id, "cadre_id": c, "status": "pending", "deadline": task.deadline}
                 for c in new_ids
             ],
         )
+        assignment_of = {cadre_id: assignment_id for cadre_id, assignment_id in made}
     # One push per bound WeChat account of each cadre (normally one); the key keeps it to one per cadre.
     rows = (
         session.execute(
@@ -201,6 +203,7 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
+                    "assignment_id": assignment_of[cid],
                 }
                 for cid, openid in rows
             ],
@@ -224,38 +227,43 @@ def publish_due(session: Session, *, now: datetime, words: PushWords) -> list[Ta
     return done
 
 
-def mark_delivered(session: Session, key: str, *, now: datetime) -> None:
-    """Called by delivery when WeChat took a card's push (same transaction as the outbox update)."""
-    parsed = parse_task_push_key(key)
-    if parsed is None:
+def _assignments_told(session: Session, push: OutboxMessage) -> list[int]:
+    """The assignments a sent push told its cadre of: its own, and those of the pushes a digest carries (their
+    row ids are in the carrier's payload, reminders/channels.py ``merge``)."""
+    ids = [push.assignment_id] if push.assignment_id is not None else []
+    carried = [int(i) for i in (push.payload or {}).get("merged", [])]
+    if carried:
+        ids += session.scalars(
+            select(OutboxMessage.assignment_id).where(
+                OutboxMessage.id.in_(carried), OutboxMessage.assignment_id.is_not(None)
+            )
+        )
+    return [i for i in ids if i is not None]
+
+
+def mark_delivered(session: Session, push: OutboxMessage, *, now: datetime) -> None:
+    """Called by delivery when WeChat took a push (same transaction as the outbox update): the card
+    assignments it told of (``OutboxMessage.assignment_id``, its own and its digest's) are delivered."""
+    ids = _assignments_told(session, push)
+    if not ids:
         return
-    task_id, cadre_id = parsed
     session.execute(
         update(TaskAssignment)
-        .where(
-            TaskAssignment.task_id == task_id,
-            TaskAssignment.cadre_id == cadre_id,
-            TaskAssignment.status == "pending",
-        )
+        .where(TaskAssignment.id.in_(ids), TaskAssignment.status == "pending")
         .values(status="delivered", delivered_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
-def mark_undelivered(session: Session, key: str) -> None:
-    """WeChat reported afterwards that a card's push did not reach the cadre (TEMPLATESENDJOBFINISH failed):
-    the card's board shows it as not delivered again (only an assignment still merely 'delivered')."""
-    parsed = parse_task_push_key(key)
-    if parsed is None:
+def mark_undelivered(session: Session, push: OutboxMessage) -> None:
+    """WeChat reported afterwards that a push did not reach the cadre (TEMPLATESENDJOBFINISH failed): the
+    cards' boards show its assignments as not delivered again (only those still merely 'delivered')."""
+    ids = _assignments_told(session, push)
+    if not ids:
         return
-    task_id, cadre_id = parsed
     session.execute(
         update(TaskAssignment)
-        .where(
-            TaskAssignment.task_id == task_id,
-            TaskAssignment.cadre_id == cadre_id,
-            TaskAssignment.status == "delivered",
-        )
+        .where(TaskAssignment.id.in_(ids), TaskAssignment.status == "delivered")
         .values(status="pending", delivered_at=None)
         .execution_options(synchronize_session=False)
     )

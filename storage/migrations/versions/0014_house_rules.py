@@ -6,6 +6,11 @@
   (storage/targets.py: ``{"kind", "id", "label"}``). Names are looked up once here (a village named twice: the
   card's own township's); a place or phone not found keeps its label with no id and reaches no one. Downgrade
   writes the labels back as ``kind:label`` strings.
+- ``outbox_message.assignment_id``: a card's push names its assignment by id (delivery marked it by parsing the
+  idempotency key ``task:<task>:cadre:<cadre>``); filled here for the existing card pushes, from that key.
+- ``feedback.cadre_id``: the cadre who wrote an entry of a card's timeline (None: the office), by which a photo
+  sent just after joins it (it matched the author text ``cadre:<phone>``); filled from the assignment's cadre
+  for the entries a cadre wrote.
 
 Revision ID: 0014_house_rules
 Revises: 0013_push_edges
@@ -35,6 +40,41 @@ def upgrade() -> None:
             f"INSERT INTO number_counter (name, next_value) SELECT '{name}', COALESCE(MAX(number), 0) + 1 FROM {name}"
         )
     _typed_targets(op.get_bind())
+    with op.batch_alter_table("outbox_message", schema=None) as b:
+        b.add_column(sa.Column("assignment_id", sa.Integer(), nullable=True))
+        b.create_index(b.f("ix_outbox_message_assignment_id"), ["assignment_id"], unique=False)
+        b.create_foreign_key(
+            "fk_outbox_message_assignment_id_task_assignment", "task_assignment", ["assignment_id"], ["id"]
+        )
+    _fill_assignment_ids(op.get_bind())
+    with op.batch_alter_table("feedback", schema=None) as b:
+        b.add_column(sa.Column("cadre_id", sa.Integer(), nullable=True))
+        b.create_index(b.f("ix_feedback_cadre_id"), ["cadre_id"], unique=False)
+        b.create_foreign_key("fk_feedback_cadre_id_cadre", "cadre", ["cadre_id"], ["id"])
+    op.execute(
+        "UPDATE feedback SET cadre_id = (SELECT cadre_id FROM task_assignment WHERE task_assignment.id = "
+        "feedback.assignment_id) WHERE author LIKE 'cadre:%'"
+    )
+
+
+TASK_KEY = re.compile(r"^task:(\d+):cadre:(\d+)$")
+
+
+def _fill_assignment_ids(conn: sa.Connection) -> None:
+    assignments = {
+        (task_id, cadre_id): aid
+        for aid, task_id, cadre_id in conn.execute(sa.text("SELECT id, task_id, cadre_id FROM task_assignment"))
+    }
+    rows = conn.execute(
+        sa.text("SELECT id, idempotency_key FROM outbox_message WHERE idempotency_key LIKE 'task:%:cadre:%'")
+    ).all()
+    for row_id, key in rows:
+        m = TASK_KEY.match(key)
+        aid = assignments.get((int(m.group(1)), int(m.group(2)))) if m else None
+        if aid is not None:
+            conn.execute(
+                sa.text("UPDATE outbox_message SET assignment_id = :a WHERE id = :i"), {"a": aid, "i": row_id}
+            )
 
 
 # --------------------------------------------------------------------------------------------- targets
@@ -87,6 +127,14 @@ def _target_text(t: dict) -> str:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("feedback", schema=None) as b:
+        b.drop_constraint("fk_feedback_cadre_id_cadre", type_="foreignkey")
+        b.drop_index(b.f("ix_feedback_cadre_id"))
+        b.drop_column("cadre_id")
+    with op.batch_alter_table("outbox_message", schema=None) as b:
+        b.drop_constraint("fk_outbox_message_assignment_id_task_assignment", type_="foreignkey")
+        b.drop_index(b.f("ix_outbox_message_assignment_id"))
+        b.drop_column("assignment_id")
     conn = op.get_bind()
     for task_id, raw in conn.execute(sa.text("SELECT id, targets FROM task")).all():
         old = [_target_text(t) for t in _json(raw)]
