@@ -30,7 +30,7 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import command, local_time_text
 from storage import accounts, offices
-from storage.accounts import code_hash
+from storage.accounts import find_bind_code
 from storage.audit import record
 from storage.cards import mask_openid
 from storage.models import BindCode, Cadre, WechatIdentity
@@ -83,7 +83,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("bind_usage")
     if paused is not None and failures_in_window(ctx.session, _key(ctx), now, LOCK) > 0:
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    row = ctx.session.scalar(select(BindCode).where(BindCode.code_hash == code_hash(code)))
+    row = find_bind_code(ctx.session, code)
     problem = None
     if row is None:
         problem = "wrong"

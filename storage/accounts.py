@@ -1,8 +1,10 @@
-"""Binding codes for cadres and console accounts (argon2 hashes)."""
+"""Binding codes for cadres (kept as HMACs under the deployment's secret) and console accounts (passwords as
+argon2 hashes)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from storage import townships
 from storage.audit import record
 from storage.config import BIND_CODE_MAX_HOURS
 from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village
+from storage.secrets import ensure_secret_key, stored_secret_key
 
 _hasher = PasswordHasher()
 
@@ -39,8 +42,27 @@ def normalize_phone(raw: str) -> str:
     return s
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+# Binding codes are keyed with their own key derived from the deployment's secret (storage/secrets.py), so the
+# digest of a code is of no use for anything else keyed with that secret.
+_BIND_CODE_PURPOSE = b"lianxin/bind-code/v1"
+
+
+def code_hash(key: str, code: str) -> str:
+    """What is kept of binding code ``code``: HMAC-SHA256 under a key derived from the deployment's secret
+    ``key``. Why not a plain hash: there are only 10^8 codes, so an unsalted sha256 in a leaked database (a
+    backup, an export) gave every unused code back in seconds; without the secret, the HMAC gives nothing."""
+    derived = hmac.new(key.encode(), _BIND_CODE_PURPOSE, hashlib.sha256).digest()
+    return hmac.new(derived, code.encode(), hashlib.sha256).hexdigest()
+
+
+def find_bind_code(session: Session, code: str) -> BindCode | None:
+    """The binding code row for the typed ``code`` (used, voided and expired ones too), or None. Keyed with the
+    secret kept in the database (storage.secrets): the same for the CLI that issues and every worker that
+    checks, and untouched when an operator changes ``[console] secret_key``."""
+    key = stored_secret_key(session)
+    if key is None:  # no code was ever issued: issuing makes the key
+        return None
+    return session.scalar(select(BindCode).where(BindCode.code_hash == code_hash(key, code)))
 
 
 def issue_bind_code(
@@ -54,9 +76,10 @@ def issue_bind_code(
     if cadre is None:
         raise BindError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
     expires = now + timedelta(hours=min(max(hours, 1), BIND_CODE_MAX_HOURS))
+    key, _ = ensure_secret_key(session, now=now)
     for _ in range(20):
         code = f"{secrets.randbelow(10**8):08d}"
-        if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(code))) is None:
+        if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(key, code))) is None:
             break
     else:  # pragma: no cover - 10^8 codes
         raise BindError("could not draw an unused code")
@@ -76,7 +99,11 @@ def issue_bind_code(
     )
     session.add(
         BindCode(
-            cadre_id=cadre.id, code_hash=code_hash(code), created_at=now, expires_at=expires, created_by=actor
+            cadre_id=cadre.id,
+            code_hash=code_hash(key, code),
+            created_at=now,
+            expires_at=expires,
+            created_by=actor,
         )
     )
     record(

@@ -3,8 +3,11 @@
 ``[console] secret_key`` signs the console's session cookies. Left empty, each process used to draw its own, so
 behind ``serve --workers 2`` a request after login went to a worker that could not read the cookie (random
 logouts). Now ``lianxin init`` makes one key and keeps it in the ``app_secret`` table; every worker reads the
-same one. A configured ``secret_key`` still wins (an operator who sets one keeps it). A later pass keys HMACs
-of binding codes with the same secret: ``secret_key`` is the one function both use.
+same one. A configured ``secret_key`` still wins for the cookies (an operator who sets one keeps it).
+
+Binding codes are kept as HMACs under a key derived from the key kept here (storage/accounts.py
+``code_hash``): the CLI that issues a code and every worker that checks one read the same row, and changing
+``[console] secret_key`` (which logs everyone out) does not void the codes.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.accounts import code_hash, issue_bind_code
+from storage.accounts import find_bind_code, issue_bind_code
 from storage.config import ConfigError, load_config
 from storage.models import AuditLog, BindCode, CadreBinding, OutboxMessage, WechatIdentity
 from tests.support.chat_env import PHONE, Chat, cadre_world
@@ -67,7 +67,8 @@ def test_a_new_code_voids_the_cadres_older_unused_codes(chat: Chat) -> None:
     reply = chat.wc.text("o-finder", f"绑定 {first}")
     assert "已作废" in reply and "绑定成功" not in reply
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-finder")) == "unknown"
-    assert chat.one(select(BindCode.revoked_at).where(BindCode.code_hash == code_hash(first))) is not None
+    with chat.lx.session() as s:
+        assert find_bind_code(s, first).revoked_at is not None
     assert chat.all(select(AuditLog.detail).where(AuditLog.action == "bind_code.issue"))[-1]["voided"] == 1
     assert "绑定成功" in chat.wc.text("o-li", f"绑定 {second}")
 

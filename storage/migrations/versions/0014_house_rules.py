@@ -1,4 +1,5 @@
-"""one home for each rule (issue 23): numbers drawn from a counter row
+"""one home for each rule (issue 23): numbers from a counter row, typed targets and references, binding codes
+as HMACs
 
 - ``number_counter``: the next 督办卡号 (``task``) and 诉求号 (``villager_request``), one row each
   (storage/numbering.py); each starts after the largest number already issued, so no number is issued twice.
@@ -11,6 +12,10 @@
 - ``feedback.cadre_id``: the cadre who wrote an entry of a card's timeline (None: the office), by which a photo
   sent just after joins it (it matched the author text ``cadre:<phone>``); filled from the assignment's cadre
   for the entries a cadre wrote.
+- ``bind_code.code_hash``: binding codes are kept as HMACs under the deployment's secret (storage/accounts.py
+  ``code_hash``) instead of an unsalted sha256. The codes issued before cannot be rehashed (only their sha256
+  is known), so every unused one is voided here (``revoked_at`` set): a code lives 72 hours at most, and the
+  office issues a new one (the console shows the old one as voided). Downgrade leaves them voided.
 
 Revision ID: 0014_house_rules
 Revises: 0013_push_edges
@@ -18,6 +23,7 @@ Revises: 0013_push_edges
 import json
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -54,6 +60,13 @@ def upgrade() -> None:
     op.execute(
         "UPDATE feedback SET cadre_id = (SELECT cadre_id FROM task_assignment WHERE task_assignment.id = "
         "feedback.assignment_id) WHERE author LIKE 'cadre:%'"
+    )
+    # Real time, not the product's clock (a migration has none): when the old codes stopped working; naive UTC
+    # text as storage/timestamps.py keeps it (the same on SQLite and PostgreSQL).
+    voided_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    op.get_bind().execute(
+        sa.text("UPDATE bind_code SET revoked_at = :t WHERE used_at IS NULL AND revoked_at IS NULL"),
+        {"t": voided_at},
     )
 
 
