@@ -83,7 +83,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("bind_usage")
     if paused is not None and failures_in_window(ctx.session, _key(ctx), now, LOCK) > 0:
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    row = find_bind_code(ctx.session, code)
+    row = find_bind_code(ctx.session, code, configured_secret=ctx.config["console"]["secret_key"])
     problem = None
     if row is None:
         problem = "wrong"

@@ -55,28 +55,45 @@ def code_hash(key: str, code: str) -> str:
     return hmac.new(derived, code.encode(), hashlib.sha256).hexdigest()
 
 
-def find_bind_code(session: Session, code: str) -> BindCode | None:
-    """The binding code row for the typed ``code`` (used, voided and expired ones too), or None. Keyed with the
-    secret kept in the database (storage.secrets): the same for the CLI that issues and every worker that
-    checks, and untouched when an operator changes ``[console] secret_key``."""
-    key = stored_secret_key(session)
-    if key is None:  # no code was ever issued: issuing makes the key
+def bind_code_secret(session: Session, configured: str, *, now: datetime | None = None) -> str | None:
+    """The deployment's secret that binding codes are keyed with (storage.secrets.secret_key, the console's too):
+    ``[console] secret_key`` when set — kept outside the database, so a copy of the database gives no code
+    back — else the key kept in the database (made at ``now`` when there is none yet; None when there is none
+    and ``now`` is not given: then no code was ever issued)."""
+    if configured:
+        return configured
+    return ensure_secret_key(session, now=now)[0] if now is not None else stored_secret_key(session)
+
+
+def find_bind_code(session: Session, code: str, *, configured_secret: str) -> BindCode | None:
+    """The binding code row for the typed ``code`` (used, voided and expired ones too), or None.
+    ``configured_secret``: ``[console] secret_key`` (empty: the key kept in the database)."""
+    key = bind_code_secret(session, configured_secret)
+    if key is None:
         return None
     return session.scalar(select(BindCode).where(BindCode.code_hash == code_hash(key, code)))
 
 
 def issue_bind_code(
-    session: Session, *, phone: str, actor: str, now: datetime, hours: int = BIND_CODE_MAX_HOURS
+    session: Session,
+    *,
+    phone: str,
+    actor: str,
+    now: datetime,
+    configured_secret: str,
+    hours: int = BIND_CODE_MAX_HOURS,
 ) -> tuple[str, Cadre, datetime]:
     """A fresh 8-digit single-use code for the cadre with this phone, good for ``hours`` (at most 72).
 
     Issuing is the office's act (the console allows it to admins only; the CLI is the office). A new code voids
-    the cadre's older unused ones, so a slip lost or photographed earlier stops working when it is replaced."""
+    the cadre's older unused ones, so a slip lost or photographed earlier stops working when it is replaced.
+    ``configured_secret``: ``[console] secret_key`` (``bind_code_secret``), which the code's HMAC is keyed with."""
     cadre = session.scalar(select(Cadre).where(Cadre.phone == normalize_phone(phone)))
     if cadre is None:
         raise BindError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
     expires = now + timedelta(hours=min(max(hours, 1), BIND_CODE_MAX_HOURS))
-    key, _ = ensure_secret_key(session, now=now)
+    key = bind_code_secret(session, configured_secret, now=now)
+    assert key is not None  # made now when there was none
     for _ in range(20):
         code = f"{secrets.randbelow(10**8):08d}"
         if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(key, code))) is None:

@@ -208,8 +208,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "secret_key": (
             str,
             "",
-            "signs console cookies; empty = the key `lianxin init` made and kept in the database "
-            "(shared by every worker)",
+            "signs console cookies and keys binding codes' HMACs; empty = the key `lianxin init` made and kept in "
+            "the database (shared by every worker)",
         ),
         "session_minutes": (int, 60, "idle console sessions expire after this long"),
         "session_hours": (

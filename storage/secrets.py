@@ -5,9 +5,10 @@ behind ``serve --workers 2`` a request after login went to a worker that could n
 logouts). Now ``lianxin init`` makes one key and keeps it in the ``app_secret`` table; every worker reads the
 same one. A configured ``secret_key`` still wins for the cookies (an operator who sets one keeps it).
 
-Binding codes are kept as HMACs under a key derived from the key kept here (storage/accounts.py
-``code_hash``): the CLI that issues a code and every worker that checks one read the same row, and changing
-``[console] secret_key`` (which logs everyone out) does not void the codes.
+Binding codes are kept as HMACs under a key derived from the same secret (storage/accounts.py ``code_hash``,
+``bind_code_secret``): a configured ``secret_key`` lives outside the database, so a copy of the database gives
+no code back; without one, the key kept here at least covers a leak of the codes' table alone. Changing
+``secret_key`` voids the unused codes (they live 72 hours at most) as it logs everyone out.
 """
 
 from __future__ import annotations

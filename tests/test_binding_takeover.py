@@ -68,7 +68,7 @@ def test_a_new_code_voids_the_cadres_older_unused_codes(chat: Chat) -> None:
     assert "已作废" in reply and "绑定成功" not in reply
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-finder")) == "unknown"
     with chat.lx.session() as s:
-        assert find_bind_code(s, first).revoked_at is not None
+        assert find_bind_code(s, first, configured_secret="").revoked_at is not None
     assert chat.all(select(AuditLog.detail).where(AuditLog.action == "bind_code.issue"))[-1]["voided"] == 1
     assert "绑定成功" in chat.wc.text("o-li", f"绑定 {second}")
 
@@ -89,7 +89,9 @@ def test_config_may_shorten_a_codes_life_never_lengthen_it(chat: Chat) -> None:
         load_config(overrides={"general.bind_code_hours": 0}, env={})
     assert load_config(overrides={"general.bind_code_hours": 24}, env={})["general"]["bind_code_hours"] == 24
     with chat.lx.session() as s:
-        _, _, expires = issue_bind_code(s, phone=PHONE, actor="test", now=chat.clock(), hours=500)
+        _, _, expires = issue_bind_code(
+            s, phone=PHONE, actor="test", now=chat.clock(), configured_secret="", hours=500
+        )
     assert expires - chat.clock() == timedelta(hours=72)  # the service caps it too
 
 

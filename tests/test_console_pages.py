@@ -201,7 +201,7 @@ def test_bind_code_slip(world: World) -> None:
     code = re.search(r"绑定 (\d{8})", page).group(1)  # type: ignore[union-attr]
     assert "微信绑定通知单" in page and "李明" in page
     with world.lx.session() as s:
-        b = find_bind_code(s, code)
+        b = find_bind_code(s, code, configured_secret="")
         assert b.cadre_id == world.ids["cadre_a"] and b.created_by == "console:admin"
     assert world.audits("bind_code.issue")[0].actor == "console:admin"
     assert "有效" in text(c.get(f"/cadres/{world.ids['cadre_a']}"))

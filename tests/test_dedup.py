@@ -40,7 +40,11 @@ def people(lx: Any, clock: Any) -> dict[str, Any]:
         f.household(cadre, head_name="张大爷", card="20261124")
         f.household(cadre, head_name="刘婶", card="20261125")
         f.identity("o-li", cadre=cadre)
-        return {"code": issue_bind_code(s, phone="13900001111", actor="test", now=clock())[0]}
+        return {
+            "code": issue_bind_code(s, phone="13900001111", actor="test", now=clock(), configured_secret="")[
+                0
+            ]
+        }
 
 
 def post_at_once(url: str, bodies: list[str], clock: Any) -> list[requests.Response]:

@@ -78,7 +78,7 @@ def setup_people(lx: Any, clock: Any) -> dict[str, Any]:
         f = Factory(s)
         cadre = f.cadre(name="李明", phone="13900001111", post="村支书")
         hh = f.household(cadre, head_name="张大爷", card="20261124")
-        code, _, _ = issue_bind_code(s, phone="13900001111", actor="test", now=clock())
+        code, _, _ = issue_bind_code(s, phone="13900001111", actor="test", now=clock(), configured_secret="")
         return {"cadre_id": cadre.id, "household_id": hh.id, "code": code}
 
 
