@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from storage import numbering, offices
@@ -70,7 +70,7 @@ _CADRE_FOR = (  # one statement, not the Link and then its Cadre
     .where(Link.household_id == bindparam("b_household"))
     .limit(1)
 )
-_TABLE = VillagerRequest.__table__
+_TABLE = cast(Table, VillagerRequest.__table__)
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
@@ -113,7 +113,7 @@ def _one(
             found.append(Target.cadre(cid, phone))
 
 
-def _active(township_id: int | None) -> list[object]:
+def _active(township_id: int | None) -> list[ColumnElement[bool]]:
     return [Cadre.active.is_(True)] + ([Cadre.township_id == township_id] if township_id is not None else [])
 
 
