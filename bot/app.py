@@ -32,9 +32,7 @@ log = logging.getLogger("lianxin")
 
 def build(config: Config | None = None, *, clock: Callable[[], datetime] | None = None) -> Lianxin:
     config = config or load_config()
-    engine = make_engine(
-        config.database_url, echo=config["database"]["echo"], pool_size=config["database"]["pool_size"]
-    )
+    engine = make_engine(config.database_url, echo=config.database.echo, pool_size=config.database.pool_size)
     lx = Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
     lx.wechat_api = partial(WechatClient, lx)
     lx.render_report = report_document.render
@@ -48,7 +46,7 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
         lx = build(lx)
     app = Flask("lianxin", static_folder=None)
     app.config["LIANXIN"] = lx
-    app.config["MAX_CONTENT_LENGTH"] = max(lx.config["wechat"]["max_body_bytes"], 16 * 1024 * 1024)
+    app.config["MAX_CONTENT_LENGTH"] = max(lx.config.wechat.max_body_bytes, 16 * 1024 * 1024)
 
     @app.get("/healthz")
     def healthz() -> Any:

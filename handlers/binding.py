@@ -63,7 +63,7 @@ def _bound_cadre(ctx: Context) -> Cadre | None:
 
 
 def _paused(ctx: Context, now: datetime) -> datetime | None:
-    if ctx.config["general"]["bind_guesses_per_hour"] <= 0:
+    if ctx.config.general.bind_guesses_per_hour <= 0:
         return None
     return locked_until(ctx.session, OVERALL_KEY, now)
 
@@ -83,7 +83,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("bind_usage")
     if paused is not None and failures_in_window(ctx.session, _key(ctx), now, LOCK) > 0:
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    row = find_bind_code(ctx.session, code, configured_secret=ctx.config["console"]["secret_key"])
+    row = find_bind_code(ctx.session, code, configured_secret=ctx.config.console.secret_key)
     problem = None
     if row is None:
         problem = "wrong"
@@ -166,7 +166,7 @@ def _wrong(
         # During a pause one wrong code holds the account until the pause ends, and the pause does not grow.
         hold_until(ctx.session, _key(ctx), now, paused)
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    overall = ctx.config["general"]["bind_guesses_per_hour"]
+    overall = ctx.config.general.bind_guesses_per_hour
     if overall > 0:
         _, started = record_failure(
             ctx.session, OVERALL_KEY, now, limit=overall, lock_for=PAUSE, window=PAUSE

@@ -47,7 +47,7 @@ def _key(ctx: Context) -> str:
 
 
 def _paused(ctx: Context, now: datetime) -> datetime | None:
-    if ctx.config["general"]["card_guesses_per_hour"] <= 0:
+    if ctx.config.general.card_guesses_per_hour <= 0:
         return None
     return locked_until(ctx.session, OVERALL_KEY, now)
 
@@ -90,7 +90,7 @@ def wrong(ctx: Context, *, number: str | None, scanned: bool) -> str:
 
 
 def _count_across_accounts(ctx: Context, number: str, now: datetime) -> None:
-    limit = ctx.config["general"]["card_guesses_per_hour"]
+    limit = ctx.config.general.card_guesses_per_hour
     if limit <= 0:
         return
     # Distinct numbers: the same wrong number typed again (an elderly villager retrying) is one guess. Kept

@@ -124,7 +124,7 @@ def _worker_id() -> str:
 
 
 def configured(lx: Lianxin) -> bool:
-    return bool(lx.config["wechat"]["app_id"] and lx.config["wechat"]["app_secret"])
+    return bool(lx.config.wechat.app_id and lx.config.wechat.app_secret)
 
 
 def make_client(lx: Lianxin) -> WechatApi:
@@ -251,7 +251,7 @@ def _deliver_batch(
     probing = set() if probing is None else probing
     template_held = set() if template_held is None else template_held
     given_back = set() if given_back is None else given_back
-    limit = lx.config["wechat"]["custom_text_max_bytes"]
+    limit = lx.config.wechat.custom_text_max_bytes
     by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
     for m in batch:
         if is_digest(m):  # a digest released by a pause or a hold: its messages go their own ways again

@@ -195,7 +195,7 @@ def hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -
 
 
 def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
-    probe = timedelta(minutes=lx.config["wechat"]["hold_probe_minutes"])
+    probe = timedelta(minutes=lx.config.wechat.hold_probe_minutes)
     with lx.session() as s:
         row = s.scalar(select(DeliveryHold).where(DeliveryHold.scope == scope))
         if errcode == 45011:  # per-minute limit: back off 1, 2, 4 … minutes, at most the probe interval
@@ -280,7 +280,7 @@ def paused_until(lx: Lianxin) -> datetime | None:
 
 def pause_for_quota(lx: Lianxin) -> None:
     """45009: the API's calls for today are spent; nothing goes until local midnight (or quota_pause_hours)."""
-    hours = lx.config["wechat"]["quota_pause_hours"]
+    hours = lx.config.wechat.quota_pause_hours
     real = utcnow()
     if hours > 0:
         until = real + timedelta(hours=hours)

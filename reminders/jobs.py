@@ -66,7 +66,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        words = lx.wording().task_published(lx.config.tz, lx.config["general"]["township"])
+        words = lx.wording().task_published(lx.config.tz, lx.config.general.township)
         done = task_svc.publish_due(s, now=now, words=words)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
@@ -75,7 +75,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
     """Before the deadline (within [scheduler] deadline_warning_hours), once overdue, and the office list."""
     res = JobResult("deadline_reminders")
     tz = lx.config.tz
-    hours = lx.config["scheduler"]["deadline_warning_hours"]
+    hours = lx.config.scheduler.deadline_warning_hours
     with lx.session() as s:
         write_lock(s)
         today = _local_day(lx, now)
@@ -127,7 +127,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
                             "number": str(a.task.number),
                             "title": a.task.title,
                             "deadline": push_time(a.deadline, tz),
-                            "office": lx.config["general"]["township"],
+                            "office": lx.config.general.township,
                         },
                         # "due soon" is stale once the deadline passes (the overdue reminder takes over); the
                         # overdue reminder is about an open card and keeps its place like the card itself
@@ -236,7 +236,7 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
     day = _local_day(lx, now)
     last = last_day_of_month(day.year, day.month)
     days_left = (last - day).days + 1
-    if days_left > lx.config["scheduler"]["month_end_days"]:
+    if days_left > lx.config.scheduler.month_end_days:
         res.detail["in_window"] = False
         return res
     month = month_key(day)
@@ -311,8 +311,8 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
     escalate to the office after escalate_after_working_hours (both counted in working hours)."""
     res = JobResult("villager_sla")
     cfg = lx.config
-    remind_after = cfg["sla"]["remind_after_working_hours"]
-    escalate_after = cfg["sla"]["escalate_after_working_hours"]
+    remind_after = cfg.sla.remind_after_working_hours
+    escalate_after = cfg.sla.escalate_after_working_hours
     with lx.session() as s:
         write_lock(s)
         openids = bound_cadres(s)
@@ -389,10 +389,8 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
 
 def housekeeping(lx: Any, now: datetime) -> JobResult:
     """Delete uploaded link lists never confirmed within [console] import_upload_hours (storage/uploads.py)."""
-    hours = lx.config["console"]["import_upload_hours"]
-    removed = uploads.sweep_imports(
-        lx.config["general"]["media_dir"], now=now, older_than=timedelta(hours=hours)
-    )
+    hours = lx.config.console.import_upload_hours
+    removed = uploads.sweep_imports(lx.config.general.media_dir, now=now, older_than=timedelta(hours=hours))
     return JobResult("housekeeping", detail={"uploads_removed": removed})
 
 

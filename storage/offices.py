@@ -13,18 +13,17 @@ township name).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.config import Config
 from storage.models import Township, WechatIdentity
 
 
-def recipients(session: Session, config: Any, township_id: int | None = None) -> list[str]:
+def recipients(session: Session, config: Config, township_id: int | None = None) -> list[str]:
     """The office accounts told about something of ``township_id`` (None: of the whole deployment), sorted."""
-    sched = config["scheduler"]
-    found = set(sched["office_openids"])
+    sched = config.scheduler
+    found = set(sched.office_openids)
     found.update(
         session.scalars(
             select(WechatIdentity.openid).where(
@@ -32,18 +31,18 @@ def recipients(session: Session, config: Any, township_id: int | None = None) ->
             )
         )
     )
-    by_township = sched["township_office_openids"]
+    by_township = sched.township_office_openids
     if township_id is not None and by_township:
         name = session.scalar(select(Township.name).where(Township.id == township_id))
         found.update(by_township.get(name or "", []))
     return sorted(found)
 
 
-def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]]]:
+def township_offices(session: Session, config: Config) -> list[tuple[int, list[str]]]:
     """(township id, its own office's openids) for each township of [scheduler] township_office_openids that
     exists (a name that is no township of the deployment is ignored): for the per-township digests a job sends
     beside the deployment's."""
-    table = config["scheduler"]["township_office_openids"]
+    table = config.scheduler.township_office_openids
     if not table:
         return []
     rows = session.execute(

@@ -8,12 +8,12 @@ and refuse bad input with an ``OfflineError`` before changing anything.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from storage import audit, cards, requests
 from storage.cards import number_links
+from storage.config import Config
 from storage.ledger import link_mentions
 from storage.models import Cadre, DiaryEntry, Household, VillagerRequest, WechatIdentity
 from storage.requests import RequestWords
@@ -84,7 +84,7 @@ def add_offline_request(
     actor: str,
     now: datetime,
     words: RequestWords,
-    config: Any,
+    config: Config,
     answer_to: WechatIdentity | None = None,
 ) -> VillagerRequest:
     """A request received by phone, visit or letter: made as a chat request is (storage/requests.py: numbered,

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from storage import numbering, offices
+from storage.config import Config
 from storage.models import Cadre, Household, Link, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue, push_time, request_values
 from storage.reachability import cadre_accounts, reachable
@@ -88,7 +89,7 @@ def create(
     category: str,
     created_at: datetime,
     words: RequestWords,
-    config: Any,
+    config: Config,
     msg_type: str = "text",
     identity_id: int | None = None,
     inbound_id: int | None = None,
@@ -148,7 +149,7 @@ def forward(
     cadre: Cadre,
     text: str,
     words: RequestWords,
-    config: Any,
+    config: Config,
 ) -> str:
     """Queue the request's push (``text``) to its cadre (``TO_CADRE``), or to the office when the cadre's WeChat
     cannot be reached (``TO_OFFICE``); ``NOWHERE`` when the cadre has no WeChat bound yet (the console lists it)."""
@@ -187,7 +188,7 @@ def to_office(
     reason: str,
     key: str,
     words: RequestWords,
-    config: Any,
+    config: Config,
 ) -> int:
     """The request as a push to each office account (its cadre could not be reached); returns how many."""
     text = words.to_office(request, household, cadre, reason)
@@ -199,7 +200,14 @@ def to_office(
 
 
 def reroute(
-    session: Session, *, number: int, reason: str, key: str, words: RequestWords, config: Any, now: datetime
+    session: Session,
+    *,
+    number: int,
+    reason: str,
+    key: str,
+    words: RequestWords,
+    config: Config,
+    now: datetime,
 ) -> bool:
     """Delivery met an unreachable cadre with request ``number``'s push (queued under ``key``): the office gets
     the request and the villager is told, once, that the office has it. False when there is no such request."""

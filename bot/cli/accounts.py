@@ -24,8 +24,8 @@ def register(main: click.Group) -> None:
                     phone=phone,
                     actor="cli",
                     now=lx.now(),
-                    configured_secret=lx.config["console"]["secret_key"],
-                    hours=lx.config["general"]["bind_code_hours"],
+                    configured_secret=lx.config.console.secret_key,
+                    hours=lx.config.general.bind_code_hours,
                 )
         except BindError as e:
             raise click.ClickException(str(e)) from None
@@ -69,7 +69,7 @@ def register(main: click.Group) -> None:
                     village=village,
                     actor="cli",
                     township=township,
-                    default_township=lx.config["general"]["township"],
+                    default_township=lx.config.general.township,
                 )
         except AccountError as e:
             raise click.ClickException(str(e)) from None

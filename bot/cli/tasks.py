@@ -97,7 +97,7 @@ def task_create(parent: click.Group) -> None:
                 write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
                 to = tasks.parse_targets(s, targets, scope[0] if scope else None)  # the --to words, once
-                office = scope[1] if scope else lx.config["general"]["township"]
+                office = scope[1] if scope else lx.config.general.township
                 task = tasks.create_task(
                     s,
                     title=title,
@@ -129,7 +129,7 @@ def task_list(parent: click.Group) -> None:
         """所有督办卡及进度 / every card with its progress."""
         require_schema(lx)
         with lx.session() as s:
-            rows = tasks.list_tasks(s, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"])
+            rows = tasks.list_tasks(s, now=lx.now(), yellow_hours=lx.config.scheduler.yellow_hours)
         if not rows:
             click.echo("还没有督办卡。")
         for r in rows:
@@ -151,9 +151,7 @@ def task_show(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                b = tasks.board(
-                    s, number=number, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"]
-                )
+                b = tasks.board(s, number=number, now=lx.now(), yellow_hours=lx.config.scheduler.yellow_hours)
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
         t = b.task
@@ -323,7 +321,7 @@ def dispatch_command(parent: click.Group) -> None:
     def dispatch_cmd(lx: Lianxin, interval: float | None, once: bool) -> None:
         """投递进程：循环发送待发消息并下载媒体（可多开，PostgreSQL 上分摊）/ a dispatcher loop."""
         require_schema(lx)
-        wait = interval if interval is not None else lx.config["scheduler"]["dispatch_interval_seconds"]
+        wait = interval if interval is not None else lx.config.scheduler.dispatch_interval_seconds
         stop = threading.Event()
         if not once:
             signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -36,11 +36,11 @@ log = logging.getLogger("lianxin.bot.wechat")
 
 
 def register(app: Flask, lx: Lianxin) -> None:
-    cfg = lx.config["wechat"]
-    token: str = cfg["token"]
-    safe = SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"]) if cfg["encoding_aes_key"] else None
-    max_body: int = cfg["max_body_bytes"]
-    tolerance: int = cfg["timestamp_tolerance_seconds"]
+    cfg = lx.config.wechat
+    token: str = cfg.token
+    safe = SafeMode(token, cfg.encoding_aes_key, cfg.app_id) if cfg.encoding_aes_key else None
+    max_body: int = cfg.max_body_bytes
+    tolerance: int = cfg.timestamp_tolerance_seconds
 
     policy.warm_up()  # jieba's dictionary loads here, not inside WeChat's 5-second budget
 
@@ -149,16 +149,16 @@ def register(app: Flask, lx: Lianxin) -> None:
 
 def post_signed(app: Flask, lx: Lianxin, openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:
     """POST one signed (and in safe mode encrypted) message to /wechat; (status, reply text or None)."""
-    cfg = lx.config["wechat"]
-    token = cfg["token"]
+    cfg = lx.config.wechat
+    token = cfg.token
     ts = int(lx.now().timestamp())
     msg_id = secrets.randbits(62) if kind != "event" else None
     xml = message_xml(openid, kind, create_time=ts, msg_id=msg_id, **fields)
     query = signed_query(token, ts)
     safe = None
-    if cfg["encoding_aes_key"]:
-        safe = SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"])
-        encrypted = safe.prp.encrypt(xml, cfg["app_id"]).decode()
+    if cfg.encoding_aes_key:
+        safe = SafeMode(token, cfg.encoding_aes_key, cfg.app_id)
+        encrypted = safe.prp.encrypt(xml, cfg.app_id).decode()
         query["encrypt_type"] = "aes"
         query["msg_signature"] = sign(token, query["timestamp"], query["nonce"], encrypted)
         xml = f"<xml><ToUserName><![CDATA[gh_lianxin]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"

@@ -20,7 +20,7 @@ from storage.targets import TargetKind
 
 
 def _yellow() -> int:
-    return lx().config["scheduler"]["yellow_hours"]
+    return lx().config.scheduler.yellow_hours
 
 
 def _local_dt(value: str, what: str) -> datetime:
@@ -70,7 +70,7 @@ def task_create() -> Any:
         try:
             households = svc.households_by_cards(s, cards) if cards else None
             targets = svc.named_targets(s, kind, names, user().township_id)
-            office = user().township_name or lx().config["general"]["township"]
+            office = user().township_name or lx().config.general.township
             task = svc.create_task(
                 s,
                 title=f.get("title", ""),

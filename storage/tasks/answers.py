@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import offices
-from storage.config import DEFAULT_TZ
+from storage.config import DEFAULT_TZ, Config
 from storage.models import Cadre, Feedback, Task, TaskAssignment
 from storage.outbox import enqueue
 from storage.periods import local_text
@@ -139,7 +139,7 @@ def request_extension(
     now: datetime,
     words: NoticeWords,
     tz: ZoneInfo = DEFAULT_TZ,
-    config: Any,
+    config: Config,
     inbound_id: int | None = None,
 ) -> TaskAssignment:
     """延期 N 日期 原因: ask the office for a later deadline (kept at the card's time of day).

@@ -26,7 +26,7 @@ class Chat:
                 phone=phone,
                 actor="test",
                 now=self.clock(),
-                configured_secret=self.lx.config["console"]["secret_key"],
+                configured_secret=self.lx.config.console.secret_key,
             )[0]
 
     def count(self, model: Any, *where: Any) -> int:
