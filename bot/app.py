@@ -21,6 +21,7 @@ from bot.wechat import endpoint, oauth
 from bot.wechat.api import WechatClient
 from console import web as console_web
 from console.documents import report as report_document
+from handlers import wording
 from reminders import delivery, holds
 from storage.config import Config, load_config
 from storage.db import make_engine, make_sessionmaker
@@ -36,6 +37,7 @@ def build(config: Config | None = None, *, clock: Callable[[], datetime] | None 
     lx = Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
     lx.wechat_api = partial(WechatClient, lx)
     lx.render_report = report_document.render
+    lx.words = wording.WORDING
     return lx
 
 

@@ -36,7 +36,7 @@ import os
 import threading
 import traceback
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +47,7 @@ from handlers.base import Context, Message, Outbox
 from handlers.paging import paginate
 from handlers.render import render
 from handlers.routing import route
+from storage import service_window
 from storage.db import insert_or_skip
 from storage.models import InboundMessage, WechatIdentity
 from storage.runtime import Lianxin
@@ -54,22 +55,11 @@ from storage.wechat_edge import QueryClaim, claim
 
 log = logging.getLogger("lianxin.bot.dispatch")
 
-# WeChat's customer-service window (下发规则), https://developers.weixin.qq.com/doc/offiaccount/Customer_Service/
-# Customer_Service_Messages.html and docs/wechat-rules.md §5b: a user's message opens 5 messages / 48 h;
-# a follow, a scan of a parametric QR code, a menu click (CLICK, scancode_push, scancode_waitmsg) 3 within 1
-# minute; every other event (location reports, template receipts, VIEW, unsubscribe) opens nothing.
-USER_MESSAGE_WINDOW = (5, timedelta(hours=48))
-ACTION_WINDOW = (3, timedelta(minutes=1))
-ACTION_EVENTS = frozenset({"subscribe", "SCAN", "CLICK", "scancode_push", "scancode_waitmsg"})
 
-
-def window_opened_by(msg: Message) -> tuple[int, timedelta] | None:
-    """(quota, length) of the window this inbound message opens, or None."""
-    if msg.kind != "event":
-        return USER_MESSAGE_WINDOW
-    if msg.event in ACTION_EVENTS:
-        return ACTION_WINDOW
-    return None
+def window_opened_by(msg: Message) -> service_window.Window | None:
+    """(quota, length) of WeChat's customer-service window this inbound message opens (storage/service_window.py),
+    or None."""
+    return service_window.opened_by(msg.kind, msg.event)
 
 
 # ----------------------------------------------------------------------------------------------- context
@@ -107,7 +97,7 @@ _OPEN_USER_WINDOW = (
         last_inbound_at=bindparam("b_now"),
         window_opened_at=bindparam("b_now"),
         window_until=bindparam("b_until"),
-        window_quota=USER_MESSAGE_WINDOW[0],
+        window_quota=service_window.USER_MESSAGE.quota,
         window_sent=0,
         subscribed=True,
         unsubscribed_at=None,
@@ -123,7 +113,8 @@ def _identity_opening_user_window(session: Session, openid: str, now: datetime) 
     row = (
         session.connection()
         .execute(
-            _OPEN_USER_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + USER_MESSAGE_WINDOW[1]}
+            _OPEN_USER_WINDOW,
+            {"b_openid": openid, "b_now": now, "b_until": now + service_window.USER_MESSAGE.length},
         )
         .first()
     )
@@ -161,7 +152,7 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
         open_now = ident.window_until is not None and ident.window_until > now
         left = (ident.window_quota or 0) - (ident.window_sent or 0) if open_now else 0
         # Quotas do not add up; an action replaces the window when it gives more (docs/wechat-rules.md §5b).
-        if length == USER_MESSAGE_WINDOW[1] or not open_now or left < quota:
+        if length == service_window.USER_MESSAGE.length or not open_now or left < quota:
             ident.window_opened_at, ident.window_until, ident.window_quota = now, now + length, quota
             ident.window_sent = 0
     return Context(

@@ -13,6 +13,7 @@ from reminders import holds
 from reminders import media as media_files
 from storage.cards import mask_openid
 from storage.offline import CHANNELS
+from storage.targets import Target, TargetKind
 
 
 def _tz() -> Any:
@@ -30,15 +31,14 @@ def md(value: date | None) -> str:
     return f"{value.month}月{value.day}日" if value else ""
 
 
-def target_zh(target: str) -> str:
-    """A card's target as people say it: all → 全体干部, village:X → X, cadre:PHONE → 干部 138****5678."""
-    kind, _, value = str(target).partition(":")
-    if target in ("all", "全部"):
+def target_zh(target: Target) -> str:
+    """A card's target as people say it: everyone → 全体干部, a village → its name, a cadre → 干部 138****5678."""
+    if target.kind is TargetKind.ALL:
         return "全体干部"
-    if kind == "village":
-        return value
-    if kind == "cadre":
-        return f"干部 {mask_phone(value)}"
+    if target.kind is TargetKind.VILLAGE:
+        return target.label
+    if target.kind is TargetKind.CADRE:
+        return f"干部 {mask_phone(target.label)}"
     return str(target)
 
 

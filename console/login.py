@@ -31,8 +31,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.access import csrf_token, db, lx, now
-from reminders.reminding import JobResult, notify_office, office_recipients
-from storage import audit, console_sessions
+from reminders.reminding import JobResult, notify_office
+from storage import audit, console_sessions, offices
 from storage.accounts import hash_password, verify_password
 from storage.config import trusted_networks
 from storage.models import ConsoleUser, Village
@@ -159,7 +159,7 @@ def _tell_office_of_lock(s: Session, u: ConsoleUser, until: datetime) -> None:
         "login_locked",
         f"{u.username}:{until.astimezone(tz).date().isoformat()}",
         text,
-        office_recipients(s, lx().config, township_id),
+        offices.recipients(s, lx().config, township_id),
         now=now(),
     )
 

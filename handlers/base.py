@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from storage.config import Config
 from storage.models import InboundMessage, WechatIdentity
 from storage.outbox import enqueue
+from storage.periods import local_day
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,14 @@ class Context:
         return self.config.tz
 
     def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(self.config.tz).date()
+        """The configured zone's calendar day of ``moment`` (storage.periods.local_day)."""
+        return local_day(moment, self.config.tz)
+
+    def message_day(self, msg: Message) -> date:
+        """The local day a message belongs to: the day of its WeChat CreateTime, not of when we handle it (a
+        diary entry sent at 23:59 and retried after midnight is still that day's). The one way every handler
+        asks it (diary, 小结, ledger marks, 请假, 本月, 延期)."""
+        return self.local_date(msg.create_time)
 
 
 Predicate = Callable[[Context, Message], "dict[str, Any] | None"]

@@ -29,8 +29,8 @@ from sqlalchemy import select, update
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import command, local_time_text
-from storage import accounts
-from storage.accounts import code_hash
+from storage import accounts, offices
+from storage.accounts import find_bind_code
 from storage.audit import record
 from storage.cards import mask_openid
 from storage.db import rows_changed
@@ -43,7 +43,6 @@ from storage.ratelimit import (
     locked_until,
     record_failure,
 )
-from storage.tasks import office_recipients
 
 log = logging.getLogger("lianxin.bot.binding")
 
@@ -85,7 +84,7 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("bind_usage")
     if paused is not None and failures_in_window(ctx.session, _key(ctx), now, LOCK) > 0:
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    row = ctx.session.scalar(select(BindCode).where(BindCode.code_hash == code_hash(code)))
+    row = find_bind_code(ctx.session, code, configured_secret=ctx.config.console.secret_key)
     problem = None
     if row is None:
         problem = "wrong"
@@ -188,7 +187,7 @@ def _wrong(
 def _tell_office_binding_paused(ctx: Context, *, until: datetime, limit: int) -> None:
     """Once per pause (keyed on its end): who is held and until when."""
     text = ctx.render("bind_pause_notice", limit=limit, until=local_time_text(ctx, until))
-    for openid in office_recipients(ctx.session, ctx.config.scheduler.office_openids):
+    for openid in offices.recipients(ctx.session, ctx.config):
         ctx.outbox.enqueue(openid, "notice", text, key=f"bind-pause:{until.isoformat()}:{openid}")
 
 
@@ -207,7 +206,6 @@ def _tell_of_takeover(
             ctx.render("bind_released_push", cadre=cadre, time=when),
             key=f"bind-released:c{cadre.id}:{old.openid}:{now.isoformat()}",
         )
-    sched = ctx.config.scheduler
     text = ctx.render(
         "bind_takeover_notice",
         cadre=cadre,
@@ -216,12 +214,7 @@ def _tell_of_takeover(
         released=[mask_openid(o.openid) for o in released],
         was_cadre=was_cadre,
     )
-    for openid in office_recipients(
-        ctx.session,
-        sched.office_openids,
-        township_id=cadre.township_id,
-        by_township=sched.township_office_openids,
-    ):
+    for openid in offices.recipients(ctx.session, ctx.config, cadre.township_id):
         ctx.outbox.enqueue(
             openid, "notice", text, key=f"bind-takeover:c{cadre.id}:{openid}:{now.isoformat()}"
         )

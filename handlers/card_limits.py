@@ -27,10 +27,9 @@ from datetime import datetime, timedelta
 
 from handlers.base import Context
 from handlers.common import cadre_openid, local_time_text
-from storage import cards
+from storage import cards, offices
 from storage.models import Cadre, Household
 from storage.ratelimit import failures_in_window, hold_until, locked_until, record_failure
-from storage.tasks import office_recipients
 
 CARD_TRIES = 5
 CARD_LOCK = timedelta(minutes=10)
@@ -103,7 +102,7 @@ def _count_across_accounts(ctx: Context, number: str, now: datetime) -> None:
     _, started = record_failure(ctx.session, OVERALL_KEY, now, limit=limit, lock_for=PAUSE, window=PAUSE)
     if started is not None:
         text = ctx.render("card_guess_notice", limit=limit, until=local_time_text(ctx, started))
-        for openid in office_recipients(ctx.session, ctx.config.scheduler.office_openids):
+        for openid in offices.recipients(ctx.session, ctx.config):
             ctx.outbox.enqueue(openid, "notice", text, key=f"card-pause:{started.isoformat()}:{openid}")
 
 
@@ -131,7 +130,6 @@ def refused_before_link(
 
 def _tell_of_crowding(ctx: Context, household: Household, cadre: Cadre | None) -> None:
     day = ctx.local_date(ctx.now()).isoformat()
-    sched = ctx.config.scheduler
     text = ctx.render(
         "card_crowded_notice",
         household=household,
@@ -139,14 +137,7 @@ def _tell_of_crowding(ctx: Context, household: Household, cadre: Cadre | None) -
         account=cards.mask_openid(ctx.identity.openid),
         time=local_time_text(ctx, ctx.now()),
     )
-    told = set(
-        office_recipients(
-            ctx.session,
-            sched.office_openids,
-            township_id=household.village.township_id,
-            by_township=sched.township_office_openids,
-        )
-    )
+    told = set(offices.recipients(ctx.session, ctx.config, household.village.township_id))
     if cadre is not None and (openid := cadre_openid(ctx.session, cadre.id)) is not None:
         told.add(openid)
     for openid in sorted(told):

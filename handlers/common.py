@@ -80,9 +80,5 @@ def kinds(*names: str) -> Predicate:
 # ------------------------------------------------------------------------------------------- time
 
 
-def local_date(ctx: Context, moment: datetime) -> Any:
-    return moment.astimezone(ctx.config.tz).date()
-
-
 def local_time_text(ctx: Context, moment: datetime) -> str:
     return moment.astimezone(ctx.config.tz).strftime("%H:%M")

@@ -6,14 +6,14 @@ even if WeChat delivers it after midnight).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from handlers.base import Context, Message, Route, Router
-from handlers.common import cadre_of, command, is_cadre, kinds, local_date
+from handlers.common import cadre_of, command, is_cadre, kinds
 from handlers.roles import ROLES, guess_role
 from storage.ledger import link_mentions
 from storage.models import Attachment, DiaryEntry, Feedback, MonthlySummary
@@ -22,10 +22,6 @@ from storage.periods import last_day_of_month, month_key, previous_month
 UNDO_WINDOW = timedelta(minutes=10)
 PHOTO_WINDOW = timedelta(minutes=10)
 SUMMARY_GRACE_DAYS = 3  # in a month's first days, 小结 is for the previous month if that has none yet
-
-
-def _message_time(ctx: Context) -> datetime:
-    return ctx.inbound.create_time if ctx.inbound is not None else ctx.now()
 
 
 # Built once per process (every diary reply runs it): SQLAlchemy memoises a built statement's cache key, so
@@ -47,13 +43,13 @@ def diary_days(ctx: Context, cadre_id: int, day: date) -> int:
     return ctx.session.scalar(_DIARY_DAYS, {"b_cadre": cadre_id, "b_first": first, "b_last": last}) or 0
 
 
-def save_diary_entry(ctx: Context, text: str, source: str, media_id: str | None) -> DiaryEntry:
+def save_diary_entry(ctx: Context, msg: Message, text: str, source: str, media_id: str | None) -> DiaryEntry:
     """Store one diary entry for the message's local day. The one place a chat diary entry is written:
     other features hook here (e.g. the ledger links the households the text mentions)."""
     assert is_cadre(ctx), "is_cadre() guards every cadre route"
     values = {
         "cadre_id": ctx.identity.cadre_id,  # the id is enough: no Cadre row is loaded for a diary entry
-        "day": local_date(ctx, _message_time(ctx)),
+        "day": ctx.message_day(msg),
         "text": text,
         "source": source,
         "entered_by": None,
@@ -96,7 +92,7 @@ def write(ctx: Context, msg: Message, rest: str) -> str:
     text = rest.strip()
     if not text:
         return ctx.render("diary_usage")
-    return _saved_reply(ctx, save_diary_entry(ctx, text, "text", None))
+    return _saved_reply(ctx, save_diary_entry(ctx, msg, text, "text", None))
 
 
 def plain(ctx: Context, msg: Message) -> str:
@@ -106,11 +102,11 @@ def plain(ctx: Context, msg: Message) -> str:
         if not text:
             # WeChat gave no speech recognition: keep the voice (media id) and say so.
             text = ctx.render("diary_voice_placeholder")
-        return _saved_reply(ctx, save_diary_entry(ctx, text, "voice", msg.media_id))
+        return _saved_reply(ctx, save_diary_entry(ctx, msg, text, "voice", msg.media_id))
     text = msg.text.strip()
     if not text:
         return ctx.render("diary_usage")
-    return _saved_reply(ctx, save_diary_entry(ctx, text, "text", None))
+    return _saved_reply(ctx, save_diary_entry(ctx, msg, text, "text", None))
 
 
 def undo(ctx: Context, msg: Message, rest: str) -> str:
@@ -154,7 +150,7 @@ def summary(ctx: Context, msg: Message, rest: str) -> str:
     if not text:
         return ctx.render("summary_usage")
     cadre = cadre_of(ctx)
-    day = local_date(ctx, _message_time(ctx))
+    day = ctx.message_day(msg)
     month = summary_month(ctx, cadre.id, day)
     year, mon = (int(x) for x in month.split("-"))
     on_time = day <= last_day_of_month(year, mon)
@@ -202,7 +198,7 @@ def photo(ctx: Context, msg: Message) -> str:
     )
     fb = ctx.session.scalar(
         select(Feedback)
-        .where(Feedback.author == f"cadre:{cadre.phone}", Feedback.created_at >= since)
+        .where(Feedback.cadre_id == cadre.id, Feedback.created_at >= since)
         .order_by(Feedback.created_at.desc(), Feedback.id.desc())
         .limit(1)
     )

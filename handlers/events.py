@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import request_routing, unreachable_notices
+from handlers import request_notices, unreachable_notices
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_of, is_cadre
 from handlers.guide import show
-from storage import push_receipts
+from storage import push_receipts, requests
 from storage.push_receipts import TEMPLATE_JOB_FINISHED
 from storage.reachability import REFUSED, UNFOLLOWED, mark_reachable, mark_unreachable
 
@@ -32,7 +32,7 @@ def unsubscribe(ctx: Context, msg: Message) -> None:
     newly = mark_unreachable(ident, UNFOLLOWED, unfollowed=True, now=ctx.now())
     if newly and is_cadre(ctx):
         # Nothing reaches this cadre any more: the office hears it now, not when a push fails; their villagers'
-        # requests go to the office from now on (handlers/request_routing.py).
+        # requests go to the office from now on (storage/requests.py).
         unreachable_notices.cadre_unreachable(
             ctx.session, ident, cadre_of(ctx), unfollowed=True, config=ctx.config, now=ctx.now()
         )
@@ -61,11 +61,12 @@ def template_finished(ctx: Context, msg: Message) -> None:
         )
     number = str(((row.payload or {}).get("template") or {}).get("number", ""))
     if row.kind == "request" and is_cadre(ctx) and number.isdigit():
-        if request_routing.reroute(
+        if requests.reroute(
             ctx.session,
             number=int(number),
             reason=reason,
             key=row.idempotency_key,
+            words=request_notices.WORDS,
             config=ctx.config,
             now=ctx.now(),
         ):

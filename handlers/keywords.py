@@ -19,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from storage.cards import normalize_number
+
 # Traditional → Simplified for the characters of our keywords (and a few common words around them).
 _TRAD = str.maketrans(
     {
@@ -278,16 +280,17 @@ def leading_number(text: str) -> tuple[int | None, str]:
 
 
 def digits_only(text: str) -> str:
-    """Full-width digits → ASCII; spaces, dashes and dots dropped; letters upper-cased (card numbers)."""
-    s = unicodedata.normalize("NFKC", text)
-    return re.sub(r"[\s\-_.·—－]", "", s).upper()
+    """A binding code as typed: full-width digits → ASCII; spaces, dashes and dots dropped (as a card number is
+    normalised, storage.cards.normalize_number)."""
+    return normalize_number(text)
 
 
 def looks_like_card_number(text: str | None) -> str | None:
-    """The normalised card number if the whole message is one (4–20 letters/digits, at least 4 digits)."""
+    """The chat's recognizer of a card number: the normalised number (storage.cards.normalize_number, the one
+    normalization every lookup uses) if the whole message is one (4–20 letters/digits, at least 4 digits)."""
     if not text:
         return None
-    s = digits_only(text)
+    s = normalize_number(text)
     if re.fullmatch(r"[A-Z0-9]{4,20}", s) and sum(c.isdigit() for c in s) >= 4:
         return s
     return None

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from handlers.base import Context, Message, Outbox, Route, Router
-from handlers.common import cadre_of, cadre_openid, command, is_cadre, local_date
+from handlers.common import cadre_of, cadre_openid, command, is_cadre
 from handlers.render import render
 from storage import leave as leave_svc
 from storage.models import CadreLeave
@@ -76,8 +76,7 @@ def parse_leave(text: str, today: date) -> tuple[date, date, str]:
 def ask(ctx: Context, msg: Message, rest: str) -> str:
     if not rest.strip():
         return ctx.render("leave_usage")
-    when = ctx.inbound.create_time if ctx.inbound is not None else ctx.now()
-    today = local_date(ctx, when)
+    today = ctx.message_day(msg)
     try:
         start, end, reason = parse_leave(rest, today)
     except DatesError:

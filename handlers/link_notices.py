@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from handlers.base import Outbox
 from handlers.render import render
+from storage.config import DEFAULT_TZ
 from storage.links import last_change_ids
 from storage.models import Cadre, Household, Link, WechatIdentity
 from storage.outbox import push_time
 from storage.timestamps import utcnow
-
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")  # [general] timezone's default, for callers without the config
 
 
 def tell_villagers(session: Any, household_ids: Iterable[int], *, tz: Any = None) -> int:

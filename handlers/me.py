@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, case, func, select
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
-from handlers.common import cadre_of, command, is_cadre, local_date
+from handlers.common import cadre_of, command, is_cadre
 from handlers.paging import pages_of, paginate
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import (
@@ -74,8 +74,7 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
 
 def month(ctx: Context, msg: Message, rest: str) -> str:
     cadre = cadre_of(ctx)
-    when = ctx.inbound.create_time if ctx.inbound is not None else ctx.now()
-    today: date = local_date(ctx, when)
+    today: date = ctx.message_day(msg)
     first, last = today.replace(day=1), last_day_of_month(today.year, today.month)
     start, end = start_of_day(first, ctx.config.tz), start_of_day(last + timedelta(days=1), ctx.config.tz)
     s = ctx.session

@@ -1,62 +1,38 @@
-"""A villager's request received offline (phone, visit, letter) and registered by the office: stored by
-storage.offline like one sent by chat, and pushed to the household's cadre with the chat request's wording
-(request_push.txt.j2, naming the channel). At the handlers level for the same reason as task_notices: the
-console and the CLI sit higher and share it.
+"""What a villager's request's pushes say (storage/requests.py decides who gets them): the cadre's push
+(request_push.txt.j2, naming the channel of a request the office registered), the office's when the cadre's
+WeChat cannot be reached (request_to_office) and the villager's when it went to the office after all
+(request_rerouted_push). The chat passes ``WORDS`` to storage itself; the console, the CLI and delivery get the
+same object from ``Lianxin.words`` (bot.app.build wires it), so none of them goes through a chat handler.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from handlers.base import Outbox
-from handlers.common import cadre_openid
 from handlers.render import render
 from handlers.roles import ROLES
-from storage import offline
-from storage.models import Household, VillagerRequest, WechatIdentity
-from storage.outbox import request_values
+from storage.models import Cadre, Household, VillagerRequest, WechatIdentity
+from storage.offline import CHANNELS
 
 
-def record_request(
-    session: Any,
-    *,
-    household: Household,
-    text: str,
-    channel: str,
-    at: datetime,
-    actor: str,
-    now: datetime,
-    tz: Any,
-    answer_to: WechatIdentity | None = None,
-) -> VillagerRequest:
-    """storage.offline.add_offline_request, and the push that forwards it to the cadre (once, keyed on it)."""
-    req = offline.add_offline_request(
-        session,
-        household=household,
-        text=text,
-        channel=channel,
-        at=at,
-        actor=actor,
-        now=now,
-        answer_to=answer_to,
-    )
-    openid = cadre_openid(session, req.cadre_id)
-    if openid is not None:
-        text_ = render(
+class RequestNotices:
+    """``storage.requests.RequestWords`` from the .txt.j2 templates."""
+
+    def to_cadre(
+        self, request: VillagerRequest, household: Household, answer_to: WechatIdentity | None
+    ) -> str:
+        return render(
             "request_push",
-            request=req,
+            request=request,
             household=household,
-            role=ROLES.get(req.role or "", ""),
-            channel=offline.CHANNELS.get(req.channel),
+            role=ROLES.get(request.role or "", ""),
+            channel=CHANNELS.get(request.channel),
             answer_to=answer_to,
         )
-        # Named values of a ``request`` push (PRODUCT.md "Pushes"): number, household, category, text, time.
-        Outbox(session).enqueue(
-            openid,
-            "request",
-            text_,
-            key=f"request:{req.id}:cadre",
-            template=request_values(req, tz, household),
-        )
-    return req
+
+    def to_office(self, request: VillagerRequest, household: Household, cadre: Cadre, reason: str) -> str:
+        return render("request_to_office", request=request, household=household, cadre=cadre, reason=reason)
+
+    def rerouted(self, request: VillagerRequest, cadre: Cadre) -> str:
+        return render("request_rerouted_push", request=request, cadre=cadre)
+
+
+WORDS = RequestNotices()

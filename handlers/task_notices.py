@@ -1,12 +1,10 @@
-"""What a card's pushes say, and the card operations that push, for every caller (chat, console, CLI, jobs).
+"""What a card's pushes say: the words storage/tasks' push-making functions take (``words=``).
 
-storage/tasks decides who is told and under which key, in the caller's transaction, but renders no chat text:
-its push-making functions take ``words=``. This module supplies those words from the .txt.j2 templates
-(handlers/templates: task_published, task_returned, extension_requested / granted / refused) and wraps each
-such operation with the signature it always had, so a caller writes ``task_notices.create_task(...)`` and
-gets the card, its assignments and its pushes. It sits at the handlers level because the chat's 延期 pushes
-to the office, and handlers may import only storage; the jobs (publish_tasks), the console and the CLI sit
-higher and import it from here. Everything that does not push is called in storage.tasks directly.
+storage/tasks decides who is told and under which key, in the caller's transaction, but renders no chat text.
+This module writes the words from the .txt.j2 templates (handlers/templates: task_published, task_returned,
+extension_requested / granted / refused): ``*_words`` make them; the wrappers below pass them for the chat's
+延期 and the publish_tasks job. The console and the CLI call storage.tasks themselves, with these words from
+``Lianxin.words`` (handlers/wording.py, wired by bot.app.build), so no office door goes through a chat handler.
 """
 
 from __future__ import annotations
@@ -54,8 +52,8 @@ def publish_due(session: Any, *, now: datetime, tz: ZoneInfo = DEFAULT_TZ, offic
     return tasks.publish_due(session, now=now, words=published_words(tz, office))
 
 
-def request_extension(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **request: Any) -> TaskAssignment:
-    """storage.tasks.request_extension (延期), the office's notice worded here."""
+def extension_requested_words(tz: ZoneInfo) -> tasks.NoticeWords:
+    """The office's notice of a cadre's 延期 request."""
 
     def words(a: TaskAssignment) -> str:
         assert a.extension_requested_until is not None and a.extension_reason is not None
@@ -67,28 +65,40 @@ def request_extension(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **request: Any
             reason=a.extension_reason,
         )
 
-    return tasks.request_extension(session, tz=tz, words=words, **request)
+    return words
 
 
-def return_feedback(session: Any, *, reason: str, **answer: Any) -> TaskAssignment:
-    """storage.tasks.return_feedback (退回), the cadre's notice worded here."""
+def returned_words(reason: str) -> tasks.NoticeWords:
+    """The cadre's notice of feedback sent back (退回) for ``reason``."""
     # storage strips the reason before it is stored; the notice shows the same stripped reason.
-    return tasks.return_feedback(
-        session,
-        reason=reason,
-        words=lambda a: render("task_returned", task=a.task, reason=(reason or "").strip()),
-        **answer,
-    )
+    return lambda a: render("task_returned", task=a.task, reason=(reason or "").strip())
 
 
-def answer_extension(
-    session: Any, *, reason: str = "", tz: ZoneInfo = DEFAULT_TZ, **answer: Any
-) -> TaskAssignment:
-    """storage.tasks.answer_extension, the cadre's notice worded here."""
+def extension_answered_words(tz: ZoneInfo, reason: str = "") -> tasks.NoticeWords:
+    """The cadre's notice of the office's answer to a 延期 request (granted, or refused for ``reason``)."""
 
     def words(a: TaskAssignment) -> str:
         if a.extension_status == "granted":
             return render("extension_granted", task=a.task, deadline=local_text(a.deadline, tz))
         return render("extension_refused", task=a.task, deadline=local_text(a.deadline, tz), reason=reason)
 
-    return tasks.answer_extension(session, reason=reason, tz=tz, words=words, **answer)
+    return words
+
+
+def request_extension(session: Any, *, tz: ZoneInfo = DEFAULT_TZ, **request: Any) -> TaskAssignment:
+    """storage.tasks.request_extension (延期), the office's notice worded here."""
+    return tasks.request_extension(session, tz=tz, words=extension_requested_words(tz), **request)
+
+
+def return_feedback(session: Any, *, reason: str, **answer: Any) -> TaskAssignment:
+    """storage.tasks.return_feedback (退回), the cadre's notice worded here."""
+    return tasks.return_feedback(session, reason=reason, words=returned_words(reason), **answer)
+
+
+def answer_extension(
+    session: Any, *, reason: str = "", tz: ZoneInfo = DEFAULT_TZ, **answer: Any
+) -> TaskAssignment:
+    """storage.tasks.answer_extension, the cadre's notice worded here."""
+    return tasks.answer_extension(
+        session, reason=reason, tz=tz, words=extension_answered_words(tz, reason), **answer
+    )

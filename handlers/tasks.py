@@ -130,7 +130,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
     number, rest2 = keywords.leading_number(rest)
     if number is None:
         return ctx.render("task_extend_usage")
-    today = msg.create_time.astimezone(ctx.config.tz).date()
+    today = ctx.message_day(msg)
     day, reason = parse_day(rest2, today)
     if day is None or not reason:
         return ctx.render("task_extend_usage")
@@ -144,8 +144,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
             reason=reason,
             now=msg.create_time,
             tz=ctx.config.tz,
-            office_openids=ctx.config.scheduler.office_openids,
-            township_office_openids=ctx.config.scheduler.township_office_openids,
+            config=ctx.config,
             inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
         )
     except TaskError as e:

@@ -23,7 +23,7 @@ from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
 from storage import cards
 from storage.audit import record
-from storage.models import Household, Link, ServiceCard, WechatIdentity
+from storage.models import Household, Link, WechatIdentity
 from storage.push_links import revoke_links_for
 
 # the link's number after the household: "2", "2号", "第2个"
@@ -72,13 +72,10 @@ def _households(ctx: Context, cadre_id: int, words: list[str]) -> list[Household
     """The cadre's own households the words name: a card number, or a head's name and maybe a 村民小组."""
     number = keywords.looks_like_card_number(words[0])
     if number is not None and number.isdigit():
-        return list(
-            ctx.session.scalars(
-                _own(ctx.session, cadre_id)
-                .join(ServiceCard, ServiceCard.household_id == Household.id)
-                .where(ServiceCard.number == number)
-            )
-        )
+        card = cards.by_number(ctx.session, number)
+        if card is None:
+            return []
+        return list(ctx.session.scalars(_own(ctx.session, cadre_id).where(Household.id == card.household_id)))
     found = list(ctx.session.scalars(_own(ctx.session, cadre_id).where(Household.head_name == words[0])))
     if len(words) > 1:
         group = "".join(words[1:])

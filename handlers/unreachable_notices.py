@@ -13,20 +13,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from handlers.render import render
+from storage import offices
 from storage.config import Config
 from storage.models import Cadre, Household, WechatIdentity
 from storage.outbox import enqueue
-from storage.tasks import office_recipients
 
 
 def _offices(session: Session, config: Config, cadre: Cadre | None) -> list[str]:
-    sched = config.scheduler
-    return office_recipients(
-        session,
-        sched.office_openids,
-        township_id=cadre.township_id if cadre is not None else None,
-        by_township=sched.township_office_openids,
-    )
+    return offices.recipients(session, config, cadre.township_id if cadre is not None else None)
 
 
 def cadre_unreachable(

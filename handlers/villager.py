@@ -7,17 +7,15 @@ import logging
 import re
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import select
 
-from handlers import card_limits, keywords, request_routing
+from handlers import card_limits, keywords, request_notices
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
-from handlers.roles import CATEGORY_ROLE, ROLES, guess_category
+from handlers.roles import ROLES, guess_category
 from handlers.unlink import unlink_words
-from storage import cards
-from storage.db import insert_or_skip, serialize_numbering
-from storage.models import Attachment, Cadre, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
+from storage import cards, requests
+from storage.models import Attachment, Cadre, Household, ServiceCard, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
 
 log = logging.getLogger("lianxin.bot.villager")
@@ -31,23 +29,8 @@ QR_PREFIX = "qrscene_"
 
 
 def find_card(ctx: Context, number: str) -> ServiceCard | None:
-    """A card by its number, ignoring the spaces and dashes it may have been printed or stored with."""
-    return cards.by_number(ctx.session, keywords.digits_only(number))
-
-
-# Statements of every villager request, built once per process (SQLAlchemy memoises a built statement's key).
-_CADRE_FOR = (  # one statement, not the Link and then its Cadre
-    select(Cadre)
-    .join(Link, Link.cadre_id == Cadre.id)
-    .where(Link.household_id == bindparam("b_household"))
-    .limit(1)
-)
-_NEXT_NUMBER = select(func.max(VillagerRequest.number))
-_INSERT_REQUEST = insert_or_skip(VillagerRequest.__table__, "number")
-
-
-def _cadre_for(ctx: Context, household_id: int) -> Cadre | None:
-    return ctx.session.scalar(_CADRE_FOR, {"b_household": household_id})
+    """A card by its number, however it was typed (storage.cards.by_number)."""
+    return cards.by_number(ctx.session, number)
 
 
 def link_card(ctx: Context, number: str | None = None, *, scene: str | None = None) -> str:
@@ -66,12 +49,12 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
     card = cards.by_scene(ctx.session, scene or "") if scanned else find_card(ctx, number or "")
     if card is None or card.household.purged_at is not None:
         return card_limits.wrong(
-            ctx, number=None if scanned else keywords.digits_only(number or ""), scanned=scanned
+            ctx, number=None if scanned else cards.normalize_number(number), scanned=scanned
         )
     household: Household = card.household
     ident = ctx.identity
     already = ident.kind == "villager" and ident.household_id == household.id
-    cadre = _cadre_for(ctx, household.id)
+    cadre = requests.cadre_for(ctx.session, household.id)
     if not already:
         refused = card_limits.refused_before_link(ctx, household, cadre, scanned=scanned)
         if refused is not None:
@@ -157,11 +140,6 @@ def unknown_card_hint(ctx: Context, msg: Message) -> str:
 # ----------------------------------------------------------------------------------------- requests
 
 
-def _next_number(ctx: Context) -> int:
-    serialize_numbering(ctx.session, "villager_request.number")  # PostgreSQL: concurrent requests take turns
-    return (ctx.session.scalar(_NEXT_NUMBER) or 0) + 1
-
-
 def _request_text(ctx: Context, msg: Message) -> str:
     if msg.kind == "text":
         return msg.text.strip()
@@ -176,51 +154,31 @@ def _request_text(ctx: Context, msg: Message) -> str:
 
 
 def create_request(ctx: Context, msg: Message) -> str:
-    """Every message of a linked villager becomes a request with a short number, forwarded to the cadre."""
+    """Every message of a linked villager becomes a request with a short number, forwarded to the cadre
+    (storage/requests.py: numbered, stored and pushed as the office's offline entry is)."""
     ident = ctx.identity
     household = ctx.session.get(Household, ident.household_id)
     assert household is not None
-    cadre = _cadre_for(ctx, household.id)
+    cadre = requests.cadre_for(ctx.session, household.id)
     if cadre is None:
         return ctx.render("request_no_cadre")
     text = _request_text(ctx, msg)
     if not text:
         return ctx.render("help_villager", cadre=cadre)
-    category = guess_category(text) if msg.kind in ("text", "voice") else "其他"
-    request = None
-    for _ in range(5):  # numbers are max+1: a concurrent request may take ours; then the next one
-        values = {
-            "number": _next_number(ctx),
-            "household_id": household.id,
-            "identity_id": ident.id,
-            "cadre_id": cadre.id,
-            "channel": "wechat",
-            "recorded_by": None,
-            "answer_to_id": None,
-            "category": category,
-            "role": CATEGORY_ROLE.get(category),
-            "text": text,
-            "msg_type": msg.kind,
-            "created_at": ctx.now(),
-            "first_answer_at": None,
-            "status": "open",
-            "satisfaction": None,
-            "satisfaction_at": None,
-            "reopened_count": 0,
-            "closed_at": None,
-            "closed_by": None,
-            "inbound_id": ctx.inbound.id if ctx.inbound is not None else None,
-        }
-        # Core INSERT … ON CONFLICT (number) DO NOTHING RETURNING id: a number taken meanwhile (PostgreSQL waits
-        # for the other transaction) inserts nothing and spoils nothing, so no savepoint is needed.
-        row_id = ctx.session.connection().execute(_INSERT_REQUEST, values).scalar()
-        if row_id is not None:
-            request = VillagerRequest(id=row_id, **values)
-            make_transient_to_detached(request)  # as if loaded: in the session, nothing to flush
-            ctx.session.add(request)
-            break
-    if request is None:  # five numbers taken meanwhile: fail as storage/offline.py does, not on None.id
-        raise RuntimeError("could not draw a request number")
+    made = requests.create(
+        ctx.session,
+        household=household,
+        cadre=cadre,
+        text=text,
+        category=guess_category(text) if msg.kind in ("text", "voice") else "其他",
+        created_at=ctx.now(),
+        msg_type=msg.kind,
+        identity_id=ident.id,
+        inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+        words=request_notices.WORDS,
+        config=ctx.config,
+    )
+    request = made.request
     if msg.kind in ("image", "voice", "location"):
         ctx.session.add(
             Attachment(
@@ -232,20 +190,9 @@ def create_request(ctx: Context, msg: Message) -> str:
                 created_at=ctx.now(),
             )
         )
-    # to the cadre, or to the office when the cadre's WeChat cannot be reached (handlers/request_routing.py)
-    went = request_routing.forward(
-        ctx.session,
-        request=request,
-        household=household,
-        cadre=cadre,
-        cadre_text=ctx.render(
-            "request_push", request=request, household=household, role=ROLES.get(request.role or "", "")
-        ),
-        config=ctx.config,
-    )
     ctx.session.flush()
     return ctx.render(
-        "request_received_office" if went == request_routing.TO_OFFICE else "request_received",
+        "request_received_office" if made.went == requests.TO_OFFICE else "request_received",
         request=request,
         cadre=cadre,
         role=ROLES.get(request.role or "", ""),
@@ -310,7 +257,7 @@ def unsatisfied(ctx: Context, msg: Message) -> str:
 def cadre_command(ctx: Context, msg: Message) -> str:
     """A villager typed a cadre's command: explain, change nothing."""
     household = ctx.session.get(Household, ctx.identity.household_id)
-    cadre = _cadre_for(ctx, household.id) if household else None
+    cadre = requests.cadre_for(ctx.session, household.id) if household else None
     return ctx.render("villager_cadre_command", cadre=cadre)
 
 

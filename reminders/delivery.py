@@ -23,7 +23,7 @@ template at once; 43004 → the person is marked unreachable, the office and the
 switched off the account's messages) → the push ``refused``, the person marked, the office told once, their
 pushes kept untried until they write again (a ``TEMPLATESENDJOBFINISH`` event ``failed:user block`` does the
 same afterwards, handlers/events.py); a villager's request that cannot reach its cadre goes to the office
-(handlers/request_routing.py); 45009 → delivery pauses until local midnight or ``quota_pause_hours``
+(storage/requests.py); 45009 → delivery pauses until local midnight or ``quota_pause_hours``
 (holds.pause_for_quota); account-level faults (48001, 40164, 40125/40013, 45011) hold all delivery and template
 faults (40037 or no template, 47003, 43116, 48004) the kind's template messages, nothing failed
 (reminders/holds.py); anything else → ``failed`` at once (``lianxin outbox --failed``). A digest never outlives

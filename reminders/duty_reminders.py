@@ -20,12 +20,11 @@ from reminders.reminding import (
     bound_cadres,
     end_of_day,
     notify_office,
-    office_recipients,
     on_leave,
     remind_many,
-    township_offices,
 )
 from reminders.render import render
+from storage import offices
 from storage.config import programme_dates
 from storage.ledger import DUTIES, undone_duties
 from storage.models import Cadre, Village
@@ -120,7 +119,7 @@ def duty_reminders(lx: Any, now: datetime) -> JobResult:
             # the county's office (or a lone township's) gets the whole list; each township's office its own part
             # (an account that has the whole list gets no part of it; one listed for two townships gets both parts)
             told: set[str] = set()
-            for township_id, office in [(None, office_recipients(s, lx.config))] + township_offices(
+            for township_id, office in [(None, offices.recipients(s, lx.config))] + offices.township_offices(
                 s, lx.config
             ):
                 mine = [r for r in rows if township_id is None or r["township_id"] == township_id]

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from reminders import lease
 from reminders.render import render
+from storage import offices
 from storage.models import DeliveryHold
 from storage.outbox import enqueue
 from storage.runtime import Lianxin
-from storage.tasks import office_recipients
 from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.delivery")
@@ -240,7 +240,7 @@ def _tell_office(lx: Lianxin, s: Session, *, scope: str, errcode: int, now: date
         todo=fault.todo.format(kind=scope),
         since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"),
     )
-    for openid in office_recipients(s, lx.config.scheduler.office_openids):
+    for openid in offices.recipients(s, lx.config):
         enqueue(
             s,
             openid=openid,

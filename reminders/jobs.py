@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import task_notices
 from reminders import delivery, media
 from reminders.duty_reminders import duty_reminders
 from reminders.lease import write_lock
@@ -28,15 +27,13 @@ from reminders.reminding import (
     bound_cadres,
     end_of_day,
     notify_office,
-    office_recipients,
     on_leave,
     remind_many,
     remind_once,
-    township_offices,
 )
 from reminders.render import render
+from storage import offices, uploads
 from storage import tasks as task_svc
-from storage import uploads
 from storage.models import (
     Cadre,
     DiaryEntry,
@@ -69,7 +66,8 @@ def _local_day(lx: Any, now: datetime) -> date:
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
         write_lock(s)
-        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config.general.township)
+        words = lx.wording().task_published(lx.config.tz, lx.config.general.township)
+        done = task_svc.publish_due(s, now=now, words=words)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 
@@ -142,7 +140,7 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
         rows = task_svc.overdue(s, now=now)
         res.detail["overdue"] = len(rows)
         # the county's office (or a lone township's) gets the whole list; each township's office its own part
-        for township_id, openids_ in [(None, office_recipients(s, lx.config))] + township_offices(
+        for township_id, openids_ in [(None, offices.recipients(s, lx.config))] + offices.township_offices(
             s, lx.config
         ):
             mine = rows if township_id is None else task_svc.overdue(s, now=now, township_id=township_id)
@@ -301,7 +299,7 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
                 "monthly_circular",
                 f"{period}:{tid}" if county else period,
                 text,
-                office_recipients(s, lx.config, tid),
+                offices.recipients(s, lx.config, tid),
                 now=now,
             )
         res.detail["stored"] = stored if county else next(iter(stored.values()))
@@ -319,7 +317,7 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
         write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
-        offices: dict[int, list[str]] = {}  # township → its office's and the county's openids, read once
+        told: dict[int, list[str]] = {}  # township → its office's and the county's openids, read once
         rows = s.execute(
             select(VillagerRequest, Household.head_name, Village.name, Cadre)
             .join(Household, Household.id == VillagerRequest.household_id)
@@ -361,9 +359,9 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
                     hours=int(hours),
                 )
                 # the cadre's township's office and the county's
-                if cadre.township_id not in offices:
-                    offices[cadre.township_id] = office_recipients(s, cfg, cadre.township_id)
-                notify_office(s, res, "sla_escalate", period, text, offices[cadre.township_id], now=now)
+                if cadre.township_id not in told:
+                    told[cadre.township_id] = offices.recipients(s, cfg, cadre.township_id)
+                notify_office(s, res, "sla_escalate", period, text, told[cadre.township_id], now=now)
     return res
 
 

@@ -179,8 +179,7 @@ def record_sent(
             wechat_msgid=msgid,
         ):
             # A card's push (or a digest carrying some) marks those assignments delivered, same transaction.
-            for key in [msg.idempotency_key, *(msg.payload or {}).get("merged_keys", [])]:
-                mark_delivered(s, key, now=now)
+            mark_delivered(s, msg, now=now)
             if channel == "custom":  # every message of the window: a text's parts count one each
                 s.execute(
                     update(WechatIdentity)

@@ -16,9 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import leave
-from storage import tasks as task_svc
-from storage.config import Config
-from storage.models import Cadre, OutboxMessage, ReminderSent, Township, WechatIdentity
+from storage.models import Cadre, OutboxMessage, ReminderSent, WechatIdentity
 from storage.outbox import enqueue
 from storage.periods import start_of_day
 
@@ -168,30 +166,6 @@ def notify_office(
                 expires_at=expires_at,
             )
         )
-
-
-def office_recipients(session: Session, config: Config, township_id: int | None = None) -> list[str]:
-    """The office accounts told about something of ``township_id`` (None: of the whole deployment): the county's
-    ([scheduler] office_openids, office identities) and that township's ([scheduler] township_office_openids)."""
-    sched = config.scheduler
-    return task_svc.office_recipients(
-        session,
-        sched.office_openids,
-        township_id=township_id,
-        by_township=sched.township_office_openids,
-    )
-
-
-def township_offices(session: Session, config: Config) -> list[tuple[int, list[str]]]:
-    """(township id, its office's openids) for each township of [scheduler] township_office_openids that exists
-    (a name that is no township of the deployment is ignored)."""
-    table = config.scheduler.township_office_openids
-    if not table:
-        return []
-    rows = session.execute(
-        select(Township.id, Township.name).where(Township.name.in_(list(table))).order_by(Township.id)
-    ).tuples()
-    return [(tid, sorted(set(table[name]))) for tid, name in rows if table[name]]
 
 
 def end_of_day(day: date, tz: Any) -> datetime:

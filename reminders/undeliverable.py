@@ -2,7 +2,7 @@
 
 Called by delivery (reminders/delivery.py) for a push whose person is known to be unreachable (no call to WeChat),
 and for 43004 (unfollowed) and 48002/43101 (refuses messages) answered to a send. The rule of who is reachable is
-storage/reachability.py; a request to a cadre who cannot be reached goes to the office (handlers/request_routing.py);
+storage/reachability.py; a request to a cadre who cannot be reached goes to the office (storage/requests.py);
 the office's notice about a refusing person is handlers/unreachable_notices.py's.
 """
 
@@ -13,23 +13,23 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import request_routing, unreachable_notices
+from handlers import unreachable_notices
 from reminders.outbox_claims import finish
 from reminders.render import render
 from reminders.wechat_port import WechatError
+from storage import offices, requests
 from storage.models import Cadre, Household, OutboxMessage, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
 from storage.reachability import REFUSED as REFUSED_REASON
 from storage.reachability import mark_unreachable
 from storage.runtime import Lianxin
-from storage.tasks import office_recipients
 
 
 def undeliverable(
     lx: Lianxin, m: OutboxMessage, claim_id: str, reason: str, now: datetime, *, refuses: bool = False
 ) -> None:
     """A push to someone already known to be unreachable: no call to WeChat. A villager's request to a cadre
-    goes to the office instead (handlers/request_routing.py); a push to someone who refuses messages waits
+    goes to the office instead (storage/requests.py); a push to someone who refuses messages waits
     (``refused``) until they write to us again; anything else fails, saying why."""
     with lx.session() as s:
         rerouted = reroute_request(s, lx, m, reason, now)
@@ -67,8 +67,14 @@ def reroute_request(s: Session, lx: Lianxin, m: OutboxMessage, reason: str, now:
     ident = s.scalar(select(WechatIdentity).where(WechatIdentity.openid == m.openid))
     if ident is None or ident.kind != "cadre":
         return False  # the office's own copy of a request (its account unreachable) is not sent on again
-    return request_routing.reroute(
-        s, number=int(number), reason=reason, key=m.idempotency_key, config=lx.config, now=now
+    return requests.reroute(
+        s,
+        number=int(number),
+        reason=reason,
+        key=m.idempotency_key,
+        words=lx.wording().requests,
+        config=lx.config,
+        now=now,
     )
 
 
@@ -96,7 +102,7 @@ def mark_unreachable_on_send(
             elif ident.household_id:
                 h = s.get(Household, ident.household_id)
                 who = f"农户 {h.head_name}" if h else who
-        for openid in office_recipients(s, lx.config.scheduler.office_openids):
+        for openid in offices.recipients(s, lx.config):
             if openid == m.openid:
                 continue
             enqueue(

@@ -1,8 +1,10 @@
-"""Binding codes for cadres and console accounts (argon2 hashes)."""
+"""Binding codes for cadres (kept as HMACs under the deployment's secret) and console accounts (passwords as
+argon2 hashes)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ from storage.audit import record
 from storage.config import BIND_CODE_MAX_HOURS
 from storage.db import rows_changed
 from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village
+from storage.secrets import ensure_secret_key, stored_secret_key
 
 _hasher = PasswordHasher()
 
@@ -40,24 +43,61 @@ def normalize_phone(raw: str) -> str:
     return s
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+# Binding codes are keyed with their own key derived from the deployment's secret (storage/secrets.py), so the
+# digest of a code is of no use for anything else keyed with that secret.
+_BIND_CODE_PURPOSE = b"lianxin/bind-code/v1"
+
+
+def code_hash(key: str, code: str) -> str:
+    """What is kept of binding code ``code``: HMAC-SHA256 under a key derived from the deployment's secret
+    ``key``. Why not a plain hash: there are only 10^8 codes, so an unsalted sha256 in a leaked database (a
+    backup, an export) gave every unused code back in seconds; without the secret, the HMAC gives nothing."""
+    derived = hmac.new(key.encode(), _BIND_CODE_PURPOSE, hashlib.sha256).digest()
+    return hmac.new(derived, code.encode(), hashlib.sha256).hexdigest()
+
+
+def bind_code_secret(session: Session, configured: str, *, now: datetime | None = None) -> str | None:
+    """The deployment's secret that binding codes are keyed with (storage.secrets.secret_key, the console's too):
+    ``[console] secret_key`` when set — kept outside the database, so a copy of the database gives no code
+    back — else the key kept in the database (made at ``now`` when there is none yet; None when there is none
+    and ``now`` is not given: then no code was ever issued)."""
+    if configured:
+        return configured
+    return ensure_secret_key(session, now=now)[0] if now is not None else stored_secret_key(session)
+
+
+def find_bind_code(session: Session, code: str, *, configured_secret: str) -> BindCode | None:
+    """The binding code row for the typed ``code`` (used, voided and expired ones too), or None.
+    ``configured_secret``: ``[console] secret_key`` (empty: the key kept in the database)."""
+    key = bind_code_secret(session, configured_secret)
+    if key is None:
+        return None
+    return session.scalar(select(BindCode).where(BindCode.code_hash == code_hash(key, code)))
 
 
 def issue_bind_code(
-    session: Session, *, phone: str, actor: str, now: datetime, hours: int = BIND_CODE_MAX_HOURS
+    session: Session,
+    *,
+    phone: str,
+    actor: str,
+    now: datetime,
+    configured_secret: str,
+    hours: int = BIND_CODE_MAX_HOURS,
 ) -> tuple[str, Cadre, datetime]:
     """A fresh 8-digit single-use code for the cadre with this phone, good for ``hours`` (at most 72).
 
     Issuing is the office's act (the console allows it to admins only; the CLI is the office). A new code voids
-    the cadre's older unused ones, so a slip lost or photographed earlier stops working when it is replaced."""
+    the cadre's older unused ones, so a slip lost or photographed earlier stops working when it is replaced.
+    ``configured_secret``: ``[console] secret_key`` (``bind_code_secret``), which the code's HMAC is keyed with."""
     cadre = session.scalar(select(Cadre).where(Cadre.phone == normalize_phone(phone)))
     if cadre is None:
         raise BindError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
     expires = now + timedelta(hours=min(max(hours, 1), BIND_CODE_MAX_HOURS))
+    key = bind_code_secret(session, configured_secret, now=now)
+    assert key is not None  # made now when there was none
     for _ in range(20):
         code = f"{secrets.randbelow(10**8):08d}"
-        if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(code))) is None:
+        if session.scalar(select(BindCode.id).where(BindCode.code_hash == code_hash(key, code))) is None:
             break
     else:  # pragma: no cover - 10^8 codes
         raise BindError("could not draw an unused code")
@@ -79,7 +119,11 @@ def issue_bind_code(
     )
     session.add(
         BindCode(
-            cadre_id=cadre.id, code_hash=code_hash(code), created_at=now, expires_at=expires, created_by=actor
+            cadre_id=cadre.id,
+            code_hash=code_hash(key, code),
+            created_at=now,
+            expires_at=expires,
+            created_by=actor,
         )
     )
     record(

@@ -14,7 +14,9 @@ WeChat's 1–64 for ``scene_str`` — and never derived from the number.
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,8 +85,27 @@ def new_scene() -> str:
     return secrets.token_urlsafe(24)
 
 
-def by_number(session: Session, number: str) -> ServiceCard | None:
-    """A card by its normalised number, also one stored with spaces or dashes."""
+# What a typed or printed card number may carry besides its digits: spaces, dashes, dots, underscores.
+_SEPARATORS = re.compile(r"[\s\-_.·—－]")
+
+
+def normalize_number(text: str | None) -> str:
+    """A card number as typed, printed or listed → as stored: full-width digits made ASCII, spaces, dashes and
+    dots dropped, letters upper-cased ("２０２６ １１２４" → "20261124").
+
+    The one normalization of card numbers, so that the chat (handlers/keywords.looks_like_card_number), the
+    office's lookups (offline entry, purge, a card's households) and the link-list importer agree on what a
+    number is; four slightly different ones used to find a card in one place and miss it in another."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+
+
+def by_number(session: Session, number: str | None) -> ServiceCard | None:
+    """The card with this number, however it was typed (``normalize_number``) — the one lookup of a card by its
+    number, for every caller. A card stored before numbers were normalised (with spaces or dashes) is found
+    too."""
+    number = normalize_number(number)
+    if not number:
+        return None
     card = session.scalar(select(ServiceCard).where(ServiceCard.number == number))
     if card is None:
         stored = func.upper(func.replace(func.replace(ServiceCard.number, "-", ""), " ", ""))

@@ -35,6 +35,11 @@ class ConfigError(Exception):
 # shorten it, never lengthen it (load_config refuses more).
 BIND_CODE_MAX_HOURS = 72
 
+# [general] timezone's default, the one home of the programme's zone: ``DEFAULT_TZ`` is for the few callers that
+# have no config at hand (a service called from a test or a script); everyone else reads ``Config.tz``.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+
 _T = TypeVar("_T")
 
 
@@ -54,7 +59,7 @@ def section(factory: Callable[[], _T], toml: str | None = None) -> _T:
 class GeneralConfig:
     """[general]"""
 
-    timezone: str = setting("Asia/Shanghai", "IANA time zone for diary days, months and reminders")
+    timezone: str = setting(DEFAULT_TIMEZONE, "IANA time zone for diary days, months and reminders")
     township: str = setting("示范镇", "the township's name, shown on reports and cards")
     media_dir: str = setting("media", "folder where downloaded photos and voice are kept")
     public_url: str = setting("", "older place of [wechat] public_url, still read when that one is empty")
@@ -306,8 +311,8 @@ class ConsoleConfig:
 
     secret_key: str = setting(
         "",
-        "signs console cookies; empty = the key `lianxin init` made and kept in the database "
-        "(shared by every worker)",
+        "signs console cookies and keys binding codes' HMACs; empty = the key `lianxin init` made and kept in "
+        "the database (shared by every worker)",
     )
     session_minutes: int = setting(60, "idle console sessions expire after this long")
     session_hours: int = setting(

@@ -125,23 +125,3 @@ def rows_changed(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
     return result.rowcount
-
-
-# pg_advisory_xact_lock keys (bigint): one per counter drawn as MAX(...) + 1 in a transaction.
-NUMBERING_LOCKS = {"villager_request.number": 0x6C78_0001}
-
-
-def serialize_numbering(session: Session, counter: str) -> None:
-    """Make the transactions that draw ``counter`` as MAX + 1 take turns, until each commits.
-
-    On PostgreSQL concurrent transactions read the same MAX and all but one collide on the unique index (with
-    8 threads at 20 connections, five retries were not enough: ~25% of villager requests failed in
-    bench/inbound.py --kinds request). A transaction-level advisory lock, released at commit or rollback,
-    makes the next one read the committed MAX. SQLite needs nothing: one writer at a time already.
-    """
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(_ADVISORY_LOCK, {"key": NUMBERING_LOCKS[counter]})
-
-
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.targets import Target, TargetList
 from storage.timestamps import JSONType, UTCDateTime, utcnow
 
 NAMING = {
@@ -481,9 +482,8 @@ class Task(Base):
     deadline: Mapped[datetime] = mapped_column(index=True)
     publish_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
-    targets: Mapped[list[Any]] = mapped_column(
-        JSONType, default=list
-    )  # ["all"], ["village:X"], ["cadre:PHONE"]
+    # whom it is for, by id (storage/targets.py): everyone, townships, villages or cadres
+    targets: Mapped[list[Target]] = mapped_column(TargetList, default=list)
     # The issuing township's office; None: issued by the county (it may reach several townships).
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="cli")
@@ -538,7 +538,10 @@ class Feedback(Base):
         String(20)
     )  # feedback|done|return|extension_request|extension_grant|extension_refuse
     text: Mapped[str] = mapped_column(Text, default="")
-    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>" or "office:<user>"
+    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>" or "office:<user>", as shown
+    # the cadre who wrote it (None: the office): what a photo sent just after joins, by id, never by the author
+    # text (a phone may change)
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
@@ -675,6 +678,9 @@ class OutboxMessage(Base):
     expires_at: Mapped[datetime | None]  # a reminder's period ends: not delivered after this (status expired)
     # the msgid message/template/send answered: WeChat's TEMPLATESENDJOBFINISH event names the push by it
     wechat_msgid: Mapped[str | None] = mapped_column(String(32), index=True)
+    # a card's push: the assignment it tells the cadre of (delivery marks it delivered; a cancelled card's
+    # pending pushes are found by it) — the id itself, never parsed back out of the idempotency key
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("task_assignment.id"), index=True)
 
 
 class ReminderSent(Base):
@@ -840,6 +846,16 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NumberCounter(Base):
+    """The next number of each kind people type (storage/numbering.py): ``task`` (督办卡号, ``反馈 N``) and
+    ``villager_request`` (诉求号, ``回复 M``). One row per kind, bumped by one UPDATE in the transaction that uses
+    the number; a row missing (a fresh database) starts at 1."""
+
+    __tablename__ = "number_counter"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
 
 
 class AuditLog(Base):

@@ -7,19 +7,17 @@ and refuse bad input with an ``OfflineError`` before changing anything.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import audit
+from storage import audit, cards, requests
 from storage.cards import number_links
-from storage.db import serialize_numbering
+from storage.config import Config
 from storage.ledger import link_mentions
-from storage.models import Cadre, DiaryEntry, Household, Link, ServiceCard, VillagerRequest, WechatIdentity
-from storage.roles import CATEGORY_ROLE, guess_category, guess_role
+from storage.models import Cadre, DiaryEntry, Household, VillagerRequest, WechatIdentity
+from storage.requests import RequestWords
+from storage.roles import guess_category, guess_role
 
 CHANNELS = {"phone": "电话", "visit": "来访", "letter": "来信"}
 TEXT_MAX = 5000
@@ -68,12 +66,9 @@ def add_paper_diary(
 
 
 def household_by_card(session: Session, card: str) -> Household:
-    number = re.sub(r"[\s-]", "", card or "").upper()
-    h = session.scalar(
-        select(Household)
-        .join(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(ServiceCard.number == number)
-    )
+    """The household holding card ``card`` (storage.cards.by_number), or OfflineError."""
+    found = cards.by_number(session, card)
+    h = found.household if found is not None else None
     if h is None or h.purged_at is not None:
         raise OfflineError(f"没有卡号为 {card} 的农户 / no household with card {card}")
     return h
@@ -88,13 +83,16 @@ def add_offline_request(
     at: datetime,
     actor: str,
     now: datetime,
+    words: RequestWords,
+    config: Config,
     answer_to: WechatIdentity | None = None,
 ) -> VillagerRequest:
-    """A request received by phone, visit or letter: numbered like a chat request and given to the
-    household's cadre. ``at`` is when it was received (it counts in that period and its time limit runs
-    from then). ``answer_to``: one of the household's linked WeChat accounts the office chose to tell of the
-    answer; None (the default) tells the cadre, who passes it on — the person who phoned may have no account,
-    and the household's latest link may be a stranger."""
+    """A request received by phone, visit or letter: made as a chat request is (storage/requests.py: numbered,
+    given to the household's cadre — or the office when the cadre's WeChat cannot be reached — and pushed with
+    ``words``). ``at`` is when it was received (it counts in that period and its time limit runs from then).
+    ``answer_to``: one of the household's linked WeChat accounts the office chose to tell of the answer; None
+    (the default) tells the cadre, who passes it on — the person who phoned may have no account, and the
+    household's latest link may be a stranger."""
     text = _text(text)
     if channel not in CHANNELS:
         raise OfflineError(
@@ -106,36 +104,22 @@ def add_offline_request(
         raise OfflineError(
             "所选微信账号没有关联这户（可能已解除），请重新选择 / that account is not linked to the household"
         )
-    link = session.scalar(select(Link).where(Link.household_id == household.id))
-    if link is None:
+    cadre = requests.cadre_for(session, household.id)
+    if cadre is None:
         raise OfflineError(f"{household.head_name} 户还没有联户干部 / the household has no linked cadre")
-    category = guess_category(text)
-    request = None
-    serialize_numbering(session, "villager_request.number")  # PostgreSQL: writers of numbers take turns
-    for _ in range(5):  # two writers may draw the same number: the unique number decides, the loser retries
-        try:
-            with session.begin_nested():
-                request = VillagerRequest(
-                    number=(session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1,
-                    household_id=household.id,
-                    identity_id=None,
-                    cadre_id=link.cadre_id,
-                    category=category,
-                    role=CATEGORY_ROLE.get(category),
-                    text=text,
-                    msg_type="text",
-                    created_at=at,
-                    status="open",
-                    channel=channel,
-                    recorded_by=actor,
-                    answer_to_id=answer_to.id if answer_to is not None else None,
-                )
-                session.add(request)
-            break
-        except IntegrityError:
-            request = None
-    if request is None:
-        raise RuntimeError("could not draw a request number")
+    request = requests.create(
+        session,
+        household=household,
+        cadre=cadre,
+        text=text,
+        category=guess_category(text),
+        created_at=at,
+        channel=channel,
+        recorded_by=actor,
+        answer_to=answer_to,
+        words=words,
+        config=config,
+    ).request
     audit.record(
         session,
         actor=actor,

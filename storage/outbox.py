@@ -6,7 +6,7 @@ often the code that causes it runs. Delivery lives in reminders.delivery.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from storage.cards import mask_card_numbers
 from storage.db import insert_or_skip
 from storage.models import OutboxMessage
+from storage.service_window import USER_MESSAGE
 from storage.timestamps import utcnow
 
 KINDS = ("task", "reminder", "request", "reply", "notice")
@@ -72,6 +73,7 @@ def enqueue(
         "merged_into": None,
         "expires_at": expires_at,
         "wechat_msgid": None,
+        "assignment_id": None,
     }
     conn = session.connection()  # Core: the ORM's bulk-insert machinery costs more than the statement
     return conn.execute(_INSERT, values).first() is not None
@@ -94,16 +96,13 @@ def reply_values(request: Any, cadre: str, text: str, at: datetime, tz: Any) -> 
     return {"number": str(request.number), "cadre": cadre, "text": text, "time": push_time(at, tz)}
 
 
-USER_WINDOW_QUOTA, USER_WINDOW = 5, timedelta(hours=48)
-
-
 def open_user_window(ident: Any, at: datetime | None) -> None:
     """Record that ``ident`` wrote to us at ``at`` (5 customer-service messages / 48 h); None closes the window.
     For seeds, imports and tests; live traffic goes through bot.dispatch, which applies every rule."""
     ident.last_inbound_at = at
     ident.window_opened_at = at
-    ident.window_until = at + USER_WINDOW if at else None
-    ident.window_quota = USER_WINDOW_QUOTA if at else 0
+    ident.window_until = at + USER_MESSAGE.length if at else None
+    ident.window_quota = USER_MESSAGE.quota if at else 0
     ident.window_sent = 0
 
 
@@ -112,8 +111,8 @@ def user_window_columns(at: datetime | None) -> dict[str, Any]:
     return {
         "last_inbound_at": at,
         "window_opened_at": at,
-        "window_until": at + USER_WINDOW if at else None,
-        "window_quota": USER_WINDOW_QUOTA if at else 0,
+        "window_until": at + USER_MESSAGE.length if at else None,
+        "window_quota": USER_MESSAGE.quota if at else 0,
         "window_sent": 0,
     }
 

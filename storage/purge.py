@@ -32,7 +32,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage import uploads
+from storage import cards, uploads
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.db import rows_changed
@@ -50,7 +50,6 @@ from storage.models import (
     OutboxMessage,
     PushLink,
     RequestReply,
-    ServiceCard,
     TaskAssignment,
     TaskHousehold,
     VillagerRequest,
@@ -93,12 +92,8 @@ def find_household(
             raise PurgeError(f"没有编号为 {household_id} 的农户 / no household {household_id}")
         return h
     if card:
-        number = re.sub(r"\s", "", card).upper()
-        h = session.scalar(
-            select(Household)
-            .join(ServiceCard, ServiceCard.household_id == Household.id)
-            .where(ServiceCard.number == number)
-        )
+        found = cards.by_number(session, card)
+        h = found.household if found is not None else None
         if h is None:
             raise PurgeError(f"没有卡号为 {card} 的农户 / no household with card {card}")
         return h

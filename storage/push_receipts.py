@@ -37,6 +37,5 @@ def template_job_finished(session: Session, *, openid: str, msgid: str, status: 
         return None
     row.status = "refused" if status == USER_BLOCK else "failed"
     row.last_error = f"{TEMPLATE_JOB_FINISHED} {status}（微信事后报告未送达）"
-    for key in [row.idempotency_key, *(row.payload or {}).get("merged_keys", [])]:
-        mark_undelivered(session, key)
+    mark_undelivered(session, row)
     return row

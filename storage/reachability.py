@@ -8,7 +8,7 @@ mark with the message that opens the window).
 
 A cadre is unreachable when the account they are bound with (the most recently bound one, as
 handlers.common.cadre_openid picks it) is: their villagers' requests then go to the office instead
-(handlers/request_routing.py), and the office's pages say so.
+(storage/requests.py), and the office's pages say so.
 """
 
 from __future__ import annotations

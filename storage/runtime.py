@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.config import Config
 from storage.db import session_scope
 from storage.timestamps import utcnow
+from storage.wording import Wording
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Lianxin:
     wechat_api: Callable[[], Any] | None = None
     # render(report, fmt) -> bytes for the stored monthly report (console.documents.report.render).
     render_report: Callable[[Any, str], bytes] | None = None
+    # The wording of the pushes storage's services queue (handlers/wording.py), for the doors above handlers.
+    words: Wording | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -43,6 +46,12 @@ class Lianxin:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def wording(self) -> Wording:
+        """The push wording for storage's services (storage.wording.Wording), wired by bot.app.build."""
+        if self.words is None:
+            raise RuntimeError("Lianxin.words is wired by bot.app.build")
+        return self.words
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,8 +3,12 @@
 ``[console] secret_key`` signs the console's session cookies. Left empty, each process used to draw its own, so
 behind ``serve --workers 2`` a request after login went to a worker that could not read the cookie (random
 logouts). Now ``lianxin init`` makes one key and keeps it in the ``app_secret`` table; every worker reads the
-same one. A configured ``secret_key`` still wins (an operator who sets one keeps it). A later pass keys HMACs
-of binding codes with the same secret: ``secret_key`` is the one function both use.
+same one. A configured ``secret_key`` still wins for the cookies (an operator who sets one keeps it).
+
+Binding codes are kept as HMACs under a key derived from the same secret (storage/accounts.py ``code_hash``,
+``bind_code_secret``): a configured ``secret_key`` lives outside the database, so a copy of the database gives
+no code back; without one, the key kept here at least covers a leak of the codes' table alone. Changing
+``secret_key`` voids the unused codes (they live 72 hours at most) as it logs everyone out.
 """
 
 from __future__ import annotations

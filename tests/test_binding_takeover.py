@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.accounts import code_hash, issue_bind_code
+from storage.accounts import find_bind_code, issue_bind_code
 from storage.config import ConfigError, load_config
 from storage.models import AuditLog, BindCode, CadreBinding, OutboxMessage, WechatIdentity
 from tests.support.chat_env import PHONE, Chat, cadre_world
@@ -68,7 +68,8 @@ def test_a_new_code_voids_the_cadres_older_unused_codes(chat: Chat, renders) -> 
     reply = chat.wc.text("o-finder", f"绑定 {first}")
     assert renders.behind(reply).name == "bind_revoked" and "bind_ok" not in renders.names()
     assert chat.one(select(WechatIdentity.kind).where(WechatIdentity.openid == "o-finder")) == "unknown"
-    assert chat.one(select(BindCode.revoked_at).where(BindCode.code_hash == code_hash(first))) is not None
+    with chat.lx.session() as s:
+        assert find_bind_code(s, first, configured_secret="").revoked_at is not None
     assert chat.all(select(AuditLog.detail).where(AuditLog.action == "bind_code.issue"))[-1]["voided"] == 1
     assert renders.behind(chat.wc.text("o-li", f"绑定 {second}")).name == "bind_ok"
 
@@ -89,7 +90,9 @@ def test_config_may_shorten_a_codes_life_never_lengthen_it(chat: Chat) -> None:
         load_config(overrides={"general.bind_code_hours": 0}, env={})
     assert load_config(overrides={"general.bind_code_hours": 24}, env={}).general.bind_code_hours == 24
     with chat.lx.session() as s:
-        _, _, expires = issue_bind_code(s, phone=PHONE, actor="test", now=chat.clock(), hours=500)
+        _, _, expires = issue_bind_code(
+            s, phone=PHONE, actor="test", now=chat.clock(), configured_secret="", hours=500
+        )
     assert expires - chat.clock() == timedelta(hours=72)  # the service caps it too
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import inspect, select, text
 
 from handlers import task_notices as tasks
 from storage.models import VillagerRequest
+from storage.tasks import parse_targets
 from tests.support.chat_env import Chat, make_chat
 
 
@@ -31,7 +32,7 @@ def chat(make_lx: Any, clock: Any) -> Chat:
             title="只给王芳",
             body="x",
             deadline=clock() + timedelta(days=2),
-            targets=["cadre:13900002222"],
+            targets=parse_targets(f.s, ["cadre:13900002222"]),
             actor="test",
             now=clock(),
             tz=c.lx.config.tz,

@@ -18,6 +18,7 @@ from storage.models import (
     TaskAssignment,
     WechatIdentity,
 )
+from storage.targets import Target
 from tests.support.chat_env import PHONE, Chat, bound, cadre_world
 
 
@@ -189,7 +190,11 @@ def test_photo_attaches_to_recent_feedback(chat: Chat, renders) -> None:
     with chat.lx.session() as s:
         cid = s.scalar(select(WechatIdentity.cadre_id).where(WechatIdentity.openid == "o-li"))
         t = Task(
-            number=7, title="清理河道", body="…", deadline=chat.clock() + timedelta(days=2), targets=["all"]
+            number=7,
+            title="清理河道",
+            body="…",
+            deadline=chat.clock() + timedelta(days=2),
+            targets=[Target.all()],
         )
         s.add(t)
         s.flush()
@@ -202,6 +207,7 @@ def test_photo_attaches_to_recent_feedback(chat: Chat, renders) -> None:
                 kind="feedback",
                 text="已清理",
                 author=f"cadre:{PHONE}",
+                cadre_id=cid,
                 created_at=chat.clock(),
             )
         )

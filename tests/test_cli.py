@@ -13,9 +13,10 @@ from sqlalchemy import create_engine, select, text
 
 from bot.cli import main
 from console.documents import printing
-from storage.accounts import verify_password
+from storage.accounts import code_hash, verify_password
 from storage.migrate import head_revision
 from storage.models import AuditLog, BindCode, Cadre, ConsoleUser, Household, Township
+from storage.secrets import stored_secret_key
 from tests.support.chat_env import make_chat
 from tests.support.factories import Factory
 from tests.support.link_lists import GOOD
@@ -157,8 +158,9 @@ def test_bind_code_last_line_hashed_single_use_and_expiring(make_lx, clock, cli,
     assert "李明" in result.stdout
     with chat.lx.session() as s:
         row = s.scalars(select(BindCode)).one()
-        # only the hash is stored, and the code lives 72 hours
-        assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() and code not in row.code_hash
+        # only an HMAC under the deployment's secret is stored (not a plain hash), and the code lives 72 hours
+        assert row.code_hash == code_hash(stored_secret_key(s), code) and code not in row.code_hash
+        assert row.code_hash != hashlib.sha256(code.encode()).hexdigest()
         assert row.expires_at - row.created_at == timedelta(hours=72)
         expires = row.expires_at
     clock.set(expires - timedelta(minutes=1))

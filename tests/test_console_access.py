@@ -20,8 +20,10 @@ from storage.models import (
     PublishedReport,
     RateLimit,
     RequestReply,
+    Township,
     VillagerRequest,
 )
+from storage.targets import Target
 from tests.support.console_world import (
     Client,
     World,
@@ -885,7 +887,10 @@ def test_a_county_card_reaches_both_townships_and_each_office_sees_its_own_feedb
     assert r.status_code == 302, r.get_data(as_text=True)
     with route_world.lx.session() as s:
         card = s.scalar(select(Task).where(Task.title == "全县秸秆禁烧"))
-        assert card.township_id is None and card.targets == ["township:龙伏镇", "township:青山镇"]
+        assert card.township_id is None and card.targets == [
+            Target.township(ids["township_a"], "龙伏镇"),
+            Target.township(s.scalar(select(Township.id).where(Township.name == "青山镇")), "青山镇"),
+        ]
         number = card.number
         for cadre, text in ((ids["cadre_b"], "石门村已宣传完毕"), (ids["cadre_t2"], "白云村已宣传完毕")):
             task_svc.feedback(s, cadre_id=cadre, number=number, text=text, now=route_world.clock())

@@ -111,7 +111,7 @@ def test_compose_and_publish_a_card(served: tuple[World, str], browser: Any) -> 
     assert page.get_by_role("link", name="王芳").is_visible()
     shot(page, "card-board")
     t = w.one(select(Task).where(Task.title == "清理河道垃圾"))
-    assert t.published_at is not None and t.targets == ["village:石门村"]
+    assert t.published_at is not None and [str(x) for x in t.targets] == ["village:石门村"]
     assert w.count(OutboxMessage, OutboxMessage.kind == "task", OutboxMessage.openid == "demo-cadre-02") == 2
 
 

@@ -8,11 +8,10 @@ import json
 
 from sqlalchemy import select
 
-from storage.accounts import code_hash
+from storage.accounts import find_bind_code
 from storage.audit import record
 from storage.models import (
     AuditLog,
-    BindCode,
     Feedback,
     Household,
     HouseholdInfoHistory,
@@ -24,9 +23,11 @@ from storage.models import (
     ServiceCard,
     Task,
     TaskAssignment,
+    Village,
     VillagerRequest,
     WechatIdentity,
 )
+from storage.targets import Target
 from tests.support.console_world import (
     World,
     page_text,
@@ -210,8 +211,9 @@ def test_bind_code_slip(world: World, renders) -> None:
 
     code = re.search(r"绑定 (\d{8})", page).group(1)  # type: ignore[union-attr]
     assert renders.page().name == "bind_slip.html" and "李明" in page
-    b = world.one(select(BindCode).where(BindCode.code_hash == code_hash(code)))
-    assert b.cadre_id == world.ids["cadre_a"] and b.created_by == "console:admin"
+    with world.lx.session() as s:
+        b = find_bind_code(s, code, configured_secret="")
+        assert b.cadre_id == world.ids["cadre_a"] and b.created_by == "console:admin"
     assert world.audits("bind_code.issue")[0].actor == "console:admin"
     assert c.get(f"/cadres/{world.ids['cadre_a']}").status_code == 200
     shown = renders.page("cadre.html")
@@ -250,7 +252,10 @@ def test_compose_card_publishes_and_queues_pushes(world: World, renders) -> None
     )
     assert r.status_code == 302
     t = world.one(select(Task).where(Task.title == "核查危房"))
-    assert t.published_at is not None and t.targets == ["village:新桥村"] and t.created_by == "console:admin"
+    assert t.published_at is not None and t.created_by == "console:admin"
+    assert t.targets == [
+        Target.village(world.one(select(Village.id).where(Village.name == "新桥村")), "新桥村")
+    ]
     assert world.count(TaskAssignment, TaskAssignment.task_id == t.id) == 1
     assert (
         world.count(OutboxMessage, OutboxMessage.kind == "task", OutboxMessage.openid == "demo-cadre-01") == 2

@@ -40,7 +40,11 @@ def people(lx: Any, clock: Any) -> dict[str, Any]:
         f.household(cadre, head_name="张大爷", card="20261124")
         f.household(cadre, head_name="刘婶", card="20261125")
         f.identity("o-li", cadre=cadre)
-        return {"code": issue_bind_code(s, phone="13900001111", actor="test", now=clock())[0]}
+        return {
+            "code": issue_bind_code(s, phone="13900001111", actor="test", now=clock(), configured_secret="")[
+                0
+            ]
+        }
 
 
 def post_at_once(url: str, bodies: list[str], clock: Any) -> list[requests.Response]:
@@ -199,8 +203,9 @@ def test_sqlite_writers_of_one_process_get_the_lock_in_arrival_order() -> None:
 def test_villagers_asking_at_the_same_moment_each_get_a_request_of_their_own(
     lx: Any, clock: Any, server: str
 ) -> None:
-    """Request numbers are MAX + 1: concurrent transactions take turns drawing them (on PostgreSQL ~25% of
-    requests failed at 20 connections while they raced and retried), so none gets the apology."""
+    """Request numbers come from one counter row (storage/numbering.py): concurrent transactions take turns
+    drawing them (on PostgreSQL ~25% of requests failed at 20 connections while MAX + 1 raced and retried), so
+    none gets the apology."""
     with lx.session() as s:
         f = Factory(s)
         cadre = f.cadre(name="王芳", phone="13900002222")

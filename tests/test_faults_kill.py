@@ -31,6 +31,7 @@ from handlers import task_notices as tasks
 from reminders.delivery import SQLITE_LEASE
 from storage.models import Cadre, Lease, OutboxMessage, TaskAssignment, WechatIdentity
 from storage.outbox import user_window_columns
+from storage.targets import Target
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.processes import write_config
@@ -116,7 +117,7 @@ def broadcast(lx: Any, fake: FakeWechat) -> int:
             title="冬季防火入户宣传",
             body="逐户宣传防火知识，本周内反馈。",
             deadline=now + timedelta(days=3),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=now,
             tz=lx.config.tz,

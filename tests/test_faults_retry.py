@@ -62,7 +62,7 @@ def people(lx: Any, clock: Any) -> dict[str, str]:
         f.identity("o-li", cadre=cadre)
         f.identity("o-wang", household=h)
         f.cadre(name="赵新", phone="13900003333")
-        code = issue_bind_code(s, phone="13900003333", actor="test", now=clock())[0]
+        code = issue_bind_code(s, phone="13900003333", actor="test", now=clock(), configured_secret="")[0]
     return {"code": code}
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, inspect, select, text, update
 from handlers import task_notices as tasks
 from storage.models import Cadre, Lease, OutboxMessage, ReminderSent, WechatIdentity
 from storage.secrets import ensure_secret_key
+from storage.targets import Target
 from storage.timestamps import utcnow
 from tests.fake_wechat import FakeWechat
 from tests.support.processes import free_port as _free_port
@@ -172,7 +173,7 @@ def world(lx: Any, migrated_db: str, tmp_path: Path) -> Iterator[tuple[Any, Fake
                 title="防汛检查",
                 body="检查责任区内危房和山塘。",
                 deadline=now + timedelta(hours=6),
-                targets=["all"],
+                targets=[Target.all()],
                 actor="test",
                 now=now,
                 tz=lx.config.tz,

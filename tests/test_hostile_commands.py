@@ -237,7 +237,13 @@ def test_rate_limited_binding_attempts_stop_at_the_lock(world: World) -> None:
     from storage.models import RateLimit, WechatIdentity
 
     with world.lx.session() as s:
-        good = issue_bind_code(s, phone="13900001111", actor="test", now=world.clock())[0]
+        good = issue_bind_code(
+            s,
+            phone="13900001111",
+            actor="test",
+            now=world.clock(),
+            configured_secret=world.lx.config.console.secret_key,
+        )[0]
     wrong = [f"{(int(good) + k) % 10**8:08d}" for k in range(1, 6)]
     for code in wrong:
         world.send("o-guesser", f"绑定 {code}")

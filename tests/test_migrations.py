@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +23,12 @@ from storage.models import (
     BindCode,
     CadreLeave,
     ConsoleUser,
+    Feedback,
     Household,
     InboundMessage,
     Link,
     MonthlySummary,
+    OutboxMessage,
     ReminderSent,
     RequestReply,
     ServiceCard,
@@ -34,6 +37,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.targets import Target, TargetKind
 from tests.support.factories import Factory
 from tests.support.pgtools import scratch_database
 
@@ -231,7 +235,7 @@ def test_check_constraints_on_kinds_and_statuses(session, base):
     _violates(session, WechatIdentity(openid="o-x", kind="boss"))
     _violates(session, ConsoleUser(username="u1", password_hash="x", role="root"))
     now = datetime.now(UTC)
-    task = Task(number=1, title="t", body="b", deadline=now + timedelta(days=1), targets=["all"])
+    task = Task(number=1, title="t", body="b", deadline=now + timedelta(days=1), targets=[Target.all()])
     session.add(task)
     session.commit()
     _violates(
@@ -245,7 +249,7 @@ def test_check_constraints_on_kinds_and_statuses(session, base):
 def test_unique_natural_keys(session, base):
     f, cadre, h = base
     now = datetime.now(UTC)
-    task = Task(number=7, title="t", body="b", deadline=now, targets=["all"])
+    task = Task(number=7, title="t", body="b", deadline=now, targets=[Target.all()])
     session.add(task)
     session.add(
         MonthlySummary(cadre_id=cadre.id, month="2026-11", text="a", submitted_day=date(2026, 11, 30))
@@ -518,3 +522,107 @@ def test_existing_cadre_bindings_start_the_binding_history(fresh_url):
     assert rows == [(1, "o-li", None, None)]
     downgrade(fresh_url, "0009_township_circulars")
     assert "cadre_binding" not in tables(fresh_url)
+
+
+def test_house_rules_migration_keeps_numbers_types_targets_and_references_and_voids_old_codes(fresh_url):
+    """0014: the counters start after the numbers issued; target strings become typed targets by id; card pushes
+    and cadres' feedback get their assignment's and cadre's ids; unused sha256 binding codes are voided. Down
+    again, the targets are strings as before."""
+    from sqlalchemy import text as sql
+
+    from storage import numbering
+
+    upgrade(fresh_url, "0013_push_edges")
+    now = datetime(2026, 11, 2, 8, tzinfo=UTC).replace(tzinfo=None)
+    with _connected(fresh_url, begin=True) as conn:
+        conn.execute(sql("INSERT INTO township (id, name) VALUES (1, '龙伏镇')"))
+        conn.execute(sql("INSERT INTO village (id, township_id, name) VALUES (1, 1, '新桥村')"))
+        conn.execute(
+            sql(
+                "INSERT INTO cadre (id, name, phone, village_id, township_id, active, created_at, updated_at) "
+                "VALUES (1, '李明', '13900000001', 1, 1, true, :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO household (id, village_id, head_name, population, created_at, updated_at) "
+                "VALUES (1, 1, '张大爷', 3, :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO task (id, number, title, body, deadline, targets, created_by, created_at) VALUES "
+                "(1, 7, '秋收', '入户', :t, :targets, 'cli', :t)"
+            ),
+            {"t": now, "targets": '["village:新桥村", "干部:139 0000 0001", "all", "village:没有的村"]'},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO task_assignment (id, task_id, cadre_id, status, deadline, returned_count) "
+                "VALUES (5, 1, 1, 'pending', :t, 0)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO feedback (assignment_id, kind, text, author, created_at) VALUES "
+                "(5, 'feedback', '已走访', 'cadre:13900000001', :t), (5, 'return', '补照片', 'console:admin', :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO outbox_message (idempotency_key, openid, kind, payload, status, attempts, "
+                "next_attempt_at, created_at) VALUES ('task:1:cadre:1', 'o-li', 'task', '{}', 'pending', 0, :t, :t), "
+                "('rem:x', 'o-li', 'reminder', '{}', 'pending', 0, :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO villager_request (number, household_id, cadre_id, channel, category, text, msg_type, "
+                "created_at, status, reopened_count) VALUES (41, 1, 1, 'phone', '求助', '漏雨', 'text', :t, 'open', 0)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO bind_code (cadre_id, code_hash, created_at, expires_at, created_by, used_at) VALUES "
+                "(1, :unused, :t, :t, 'cli', NULL), (1, :used, :t, :t, 'cli', :t)"
+            ),
+            {"t": now, "unused": "a" * 64, "used": "b" * 64},
+        )
+    upgrade(fresh_url)
+    engine = make_engine(fresh_url)
+    try:
+        with Session(engine) as s, s.begin():
+            assert numbering.draw(s, "task") == 8 and numbering.draw(s, "villager_request") == 42
+            assert s.get(Task, 1).targets == [
+                Target.village(1, "新桥村"),
+                Target.cadre(1, "13900000001"),
+                Target.all(),
+                Target(TargetKind.VILLAGE, None, "没有的村"),
+            ]
+            keys = dict(
+                s.execute(select(OutboxMessage.idempotency_key, OutboxMessage.assignment_id)).tuples().all()
+            )
+            assert keys == {"task:1:cadre:1": 5, "rem:x": None}
+            assert dict(s.execute(select(Feedback.kind, Feedback.cadre_id)).tuples().all()) == {
+                "feedback": 1,
+                "return": None,
+            }
+            voided = dict(s.execute(select(BindCode.code_hash, BindCode.revoked_at)).tuples().all())
+            assert voided["a" * 64] is not None and voided["b" * 64] is None
+    finally:
+        engine.dispose()
+    downgrade(fresh_url, "0013_push_edges")
+    with _connected(fresh_url) as conn:
+        raw = conn.execute(sql("SELECT targets FROM task")).scalar()
+    assert (json.loads(raw) if isinstance(raw, str) else raw) == [
+        "village:新桥村",
+        "cadre:13900000001",
+        "all",
+        "village:没有的村",
+    ]

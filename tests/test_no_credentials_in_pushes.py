@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers import leave as chat_leave
-from handlers import link_notices, request_notices, task_notices
+from handlers import link_notices, task_notices
 from reminders import jobs
-from storage import cards
+from storage import cards, offline
 from storage import leave as leave_svc
 from storage.models import Cadre, Household, Link, OutboxMessage, ServiceCard
 from storage.redact import number_runs
+from storage.targets import Target
 from tests.support.chat_env import Chat, make_chat
 
 CARD_LIKE = re.compile(r"(?<!\d)\d{8,9}(?!\d)")
@@ -72,13 +73,13 @@ def _day_of_pushes(make_lx: Any, clock: Any) -> Chat:
             title="冬季防火入户宣传",
             body="逐户宣传防火知识",
             deadline=clock() + timedelta(hours=20),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=clock(),
             tz=chat.lx.config.tz,
         )
         zhang = s.scalar(select(Household).where(Household.head_name == "张大爷"))
-        request_notices.record_request(
+        offline.add_offline_request(
             s,
             household=zhang,
             text="电话反映：路灯不亮（卡号20261124）",
@@ -86,7 +87,8 @@ def _day_of_pushes(make_lx: Any, clock: Any) -> Chat:
             at=clock(),
             actor="cli",
             now=clock(),
-            tz=chat.lx.config.tz,
+            words=chat.lx.wording().requests,
+            config=chat.lx.config,
         )
         # a move to another cadre: the household's accounts are told the new cadre
         link = s.scalar(select(Link).where(Link.household_id == zhang.id))

@@ -20,6 +20,7 @@ from handlers import task_notices
 from reminders.delivery import dispatch_outbox
 from storage.models import ConsoleUser, OutboxMessage, PushLink, VillagerRequest, WechatIdentity
 from storage.push_links import _hash, create_link, find_link, revoke_links_for
+from storage.targets import Target
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, make_chat
 from tests.support.console_world import Client
@@ -125,7 +126,7 @@ def test_a_cadres_reply_and_a_supervision_card_link_their_whole_text(chat, fake)
             title="冬季安全排查：逐户检查取暖设施和电线",
             body="请于本周内完成入户排查并反馈。",
             deadline=chat.clock() + timedelta(days=3),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=chat.clock(),
             tz=chat.lx.config.tz,

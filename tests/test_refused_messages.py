@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from reminders.delivery import dispatch_outbox
 from storage.models import OutboxMessage, TaskAssignment, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue
+from storage.tasks import parse_targets
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import Chat, bound, make_chat
 from tests.support.console_world import admin_client
@@ -185,7 +186,7 @@ def test_a_refused_card_push_no_longer_counts_as_delivered(chat: Chat, fake):
             title="冬季防火",
             body="入户宣传",
             deadline=chat.clock() + timedelta(days=3),
-            targets=[f"cadre:{PHONE}"],
+            targets=parse_targets(s, [f"cadre:{PHONE}"]),
             actor="test",
             now=chat.clock(),
             tz=chat.lx.config.tz,
@@ -211,7 +212,7 @@ def test_a_card_cancelled_while_its_cadre_refuses_messages_is_not_sent_when_they
             title="冬季防火",
             body="入户宣传",
             deadline=chat.clock() + timedelta(days=3),
-            targets=[f"cadre:{PHONE}"],
+            targets=parse_targets(s, [f"cadre:{PHONE}"]),
             actor="test",
             now=chat.clock(),
             tz=chat.lx.config.tz,

@@ -16,6 +16,7 @@ from reminders import jobs
 from reminders.delivery import dispatch_outbox
 from storage.models import Cadre, OutboxMessage
 from storage.outbox import enqueue
+from storage.tasks import parse_targets
 from tests.fake_wechat import FakeWechat
 from tests.support.factories import Factory
 
@@ -61,7 +62,7 @@ def test_a_week_of_held_delivery_delivers_todays_diary_reminder_only_and_every_c
             title="冬季防火入户宣传",
             body="逐户宣传",
             deadline=clock() + timedelta(days=30),
-            targets=[f"cadre:{s.get(Cadre, cadre_id).phone}"],
+            targets=parse_targets(s, [f"cadre:{s.get(Cadre, cadre_id).phone}"]),
             actor="test",
             now=clock(),
             tz=lx.config.tz,
@@ -110,7 +111,7 @@ def test_an_overdue_reminder_stays_but_due_soon_expires_at_the_deadline(lx, fake
             title="报送防火台账",
             body="本周内",
             deadline=clock() + timedelta(hours=12),
-            targets=[f"cadre:{phone}"],
+            targets=parse_targets(s, [f"cadre:{phone}"]),
             actor="test",
             now=clock(),
             tz=lx.config.tz,

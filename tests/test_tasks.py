@@ -16,6 +16,7 @@ from handlers import task_notices as notices
 from reminders.delivery import dispatch_outbox
 from storage import tasks as svc
 from storage.assessment import build_report
+from storage.config import load_config
 from storage.models import (
     AuditLog,
     Cadre,
@@ -29,6 +30,7 @@ from storage.models import (
 )
 from storage.outbox import enqueue
 from storage.periods import local_text
+from storage.targets import Target
 from storage.tasks import STATUS_LABELS
 from tests.fake_wechat import FakeWechat
 from tests.support.chat_env import BUSY_OTHER, BUSY_PHONE, Chat, busy_cadre_world, make_chat
@@ -61,7 +63,7 @@ def test_create_to_all_publishes_one_push_per_bound_cadre(session, clock):
         title="秋冬季防火排查",
         body="走访每户检查用火用电",
         deadline=clock() + timedelta(days=3),
-        targets=["all"],
+        targets=[Target.all()],
         now=clock(),
     )
     session.commit()
@@ -90,7 +92,7 @@ def test_targets_villages_and_cadres(session, clock):
         title="t",
         body="",
         deadline=clock() + timedelta(days=1),
-        targets=["village:新桥村", f"cadre:{in_b[0].phone}"],
+        targets=svc.parse_targets(session, ["village:新桥村", f"cadre:{in_b[0].phone}"]),
         now=clock(),
     )
     assert set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == t.id))) == {
@@ -122,6 +124,8 @@ def test_bad_input_writes_nothing(session, clock, kw, message):
         **kw,
     }
     with pytest.raises(svc.TaskError, match=message):
+        if "targets" in args:  # named at the door's edge, as `lianxin task create --to` does
+            args["targets"] = svc.parse_targets(session, args["targets"])
         notices.create_task(session, **args)
     session.rollback()
     assert (
@@ -188,6 +192,9 @@ def test_lifecycle_lights_board_overdue(session, clock):
     assert listing[t.number]["overdue"] == 2 and listing[t.number]["light"] == "red"
 
 
+OFFICE_OOFF = load_config(overrides={"scheduler.office_openids": ["oOFF"]}, env={})
+
+
 def test_extension_request_grant_and_refuse(session, clock, renders):
     clock.set("2026-11-24 09:00")
     a, b = _cadres(session, 2)
@@ -202,7 +209,7 @@ def test_extension_request_grant_and_refuse(session, clock, renders):
             until=date(2026, 11, 24),
             reason="r",
             now=clock(),
-            office_openids=["oOFF"],
+            config=OFFICE_OOFF,
         )
     notices.request_extension(
         session,
@@ -211,7 +218,7 @@ def test_extension_request_grant_and_refuse(session, clock, renders):
         until=date(2026, 11, 30),
         reason="农户外出",
         now=clock(),
-        office_openids=["oOFF"],
+        config=OFFICE_OOFF,
     )
     notice = session.scalar(select(OutboxMessage).where(OutboxMessage.openid == "oOFF"))
     told = renders.behind(notice.payload["text"])
@@ -233,7 +240,7 @@ def test_extension_request_grant_and_refuse(session, clock, renders):
         until=date(2026, 11, 28),
         reason="生病",
         now=clock(),
-        office_openids=[],
+        config=load_config(env={}),
     )
     rb = notices.answer_extension(
         session, number=t.number, phone=b.phone, grant=False, actor="cli", now=clock(), reason="任务紧急"
@@ -254,7 +261,7 @@ def test_household_cards_and_other_cadres_cards(session, clock):
         title="t",
         body="",
         deadline=clock() + timedelta(days=1),
-        targets=[f"cadre:{a.phone}"],
+        targets=svc.parse_targets(session, [f"cadre:{a.phone}"]),
         households=ids,
         now=clock(),
     )
@@ -330,6 +337,8 @@ def busy_chat(make_lx: Any, clock: Any) -> Chat:
 
 def _card(chat: Chat, **kw: Any) -> Task:
     with chat.lx.session() as s:
+        if "targets" in kw:  # the CLI's --to words, named once at its edge
+            kw["targets"] = svc.parse_targets(s, kw["targets"])
         return notices.create_task(
             s,
             title=kw.pop("title", "防汛排查"),
@@ -489,7 +498,7 @@ def test_task_number_shows_my_card_and_not_anothers(busy_chat: Chat, renders) ->
             now=busy_chat.clock(),
             tz=busy_chat.lx.config.tz,
             deadline=busy_chat.clock() + timedelta(days=2),
-            targets=[f"cadre:{BUSY_OTHER}"],
+            targets=svc.parse_targets(s, [f"cadre:{BUSY_OTHER}"]),
         )
         mine_n, theirs_n = mine.number, theirs.number
     wide = "".join(chr(0xFF10 + int(d)) for d in str(mine_n))

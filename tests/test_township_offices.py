@@ -14,6 +14,7 @@ from sqlalchemy import select
 from handlers import task_notices
 from reminders import jobs
 from storage.models import Cadre, Household, Link, OutboxMessage, Task, Township, Village, VillagerRequest
+from storage.targets import Target
 from tests.support.factories import Factory
 
 OFFICES = {
@@ -52,7 +53,7 @@ def county(make_lx: Any, clock: Any) -> Any:
                 title=f"督办{tid or 1}",
                 body="x",
                 deadline=clock() + timedelta(hours=33),
-                targets=["all"],
+                targets=[Target.all()],
                 actor="test",
                 now=clock(),
                 tz=lx.config.tz,
@@ -111,8 +112,7 @@ def test_an_extension_request_reaches_the_cadres_township_office_and_the_countys
             reason="农户外出",
             now=clock(),
             tz=county.config.tz,
-            office_openids=county.config.scheduler.office_openids,
-            township_office_openids=county.config.scheduler.township_office_openids,
+            config=county.config,
         )
     told = _told(county)
     assert sorted(told) == ["o-county", "o-qingshan"] and "农户外出" in told["o-qingshan"][0]

@@ -82,7 +82,7 @@ def setup_people(lx: Any, clock: Any) -> dict[str, Any]:
         f = Factory(s)
         cadre = f.cadre(name="李明", phone="13900001111", post="村支书")
         hh = f.household(cadre, head_name="张大爷", card="20261124")
-        code, _, _ = issue_bind_code(s, phone="13900001111", actor="test", now=clock())
+        code, _, _ = issue_bind_code(s, phone="13900001111", actor="test", now=clock(), configured_secret="")
         return {"cadre_id": cadre.id, "household_id": hh.id, "code": code}
 
 
@@ -400,8 +400,8 @@ def test_handler_error_gives_apology_and_rolls_back(
 
     real = diary.save_diary_entry
 
-    def half_then_boom(ctx: Any, text: str, source: str, media_id: Any) -> Any:
-        real(ctx, text, source, media_id)  # the entry is written, then the handler fails
+    def half_then_boom(*args: Any) -> Any:
+        real(*args)  # the entry is written, then the handler fails
         raise RuntimeError("boom")
 
     monkeypatch.setattr(diary, "save_diary_entry", half_then_boom)

@@ -20,7 +20,12 @@ def register(main: click.Group) -> None:
         try:
             with lx.session() as s:
                 code, cadre, expires = issue_bind_code(
-                    s, phone=phone, actor="cli", now=lx.now(), hours=lx.config.general.bind_code_hours
+                    s,
+                    phone=phone,
+                    actor="cli",
+                    now=lx.now(),
+                    configured_secret=lx.config.console.secret_key,
+                    hours=lx.config.general.bind_code_hours,
                 )
         except BindError as e:
             raise click.ClickException(str(e)) from None

@@ -1,8 +1,8 @@
 """The office's month on the command line: ``lianxin leave add|list`` (a cadre's leave) and ``lianxin record
 diary|request`` (a paper diary entry, a villager's request received by phone, visit or letter).
 
-Thin wrappers: the work is in storage/leave.py, storage/offline.py and handlers/request_notices.py (which words
-the cadre's push); every change is audited as actor ``cli``.
+Thin wrappers: the work is in storage/leave.py and storage/offline.py (a request is made by storage/requests.py,
+its push worded by ``Lianxin.words``); every change is audited as actor ``cli``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import date, datetime
 import click
 
 from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
-from handlers import request_notices
 from storage import leave as leave_svc
 from storage import offline
 from storage.periods import parse_period
@@ -196,7 +195,7 @@ def register(main: click.Group) -> None:
                 answer_to = (
                     offline.linked_account_by_number(s, h, tell_link) if tell_link is not None else None
                 )
-                req = request_notices.record_request(
+                req = offline.add_offline_request(
                     s,
                     household=h,
                     text=text,
@@ -204,7 +203,8 @@ def register(main: click.Group) -> None:
                     at=when,
                     actor="cli",
                     now=lx.now(),
-                    tz=lx.config.tz,
+                    words=lx.wording().requests,
+                    config=lx.config,
                     answer_to=answer_to,
                 )
                 click.echo(

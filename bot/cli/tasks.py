@@ -19,7 +19,6 @@ from typing import Any
 import click
 
 from bot.cli.base import command, require_schema, township_scope
-from handlers import task_notices
 from reminders import delivery, holds, jobs, scheduler
 from reminders.lease import write_lock
 from storage import tasks, townships
@@ -97,18 +96,20 @@ def task_create(parent: click.Group) -> None:
             with lx.session() as s:
                 write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
-                task = task_notices.create_task(
+                to = tasks.parse_targets(s, targets, scope[0] if scope else None)  # the --to words, once
+                office = scope[1] if scope else lx.config.general.township
+                task = tasks.create_task(
                     s,
                     title=title,
                     body=body,
                     deadline=dl,
-                    targets=list(targets) or ["all"],
+                    targets=to,
                     publish_at=pa,
                     actor="cli",
                     households=hh,
                     now=lx.now(),
                     tz=tz,
-                    office=scope[1] if scope else lx.config.general.township,
+                    words=lx.wording().task_published(tz, office),
                     township_id=scope[0] if scope else None,
                 )
                 n = len(task.assignments) if task.published_at else 0
@@ -158,7 +159,7 @@ def task_show(parent: click.Group) -> None:
         if t.body:
             click.echo(t.body)
         click.echo(
-            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(t.targets)}"
+            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(str(x) for x in t.targets)}"
         )
         click.echo(
             "状态："
@@ -185,8 +186,14 @@ def task_return(parent: click.Group) -> None:
         try:
             with lx.session() as s:
                 write_lock(s)
-                a = task_notices.return_feedback(
-                    s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now()
+                a = tasks.return_feedback(
+                    s,
+                    number=number,
+                    phone=phone,
+                    reason=reason,
+                    actor="cli",
+                    now=lx.now(),
+                    words=lx.wording().task_returned(reason),
                 )
                 name = a.cadre.name
         except tasks.TaskError as e:
@@ -208,7 +215,7 @@ def task_extend(parent: click.Group) -> None:
         try:
             with lx.session() as s:
                 write_lock(s)
-                a = task_notices.answer_extension(
+                a = tasks.answer_extension(
                     s,
                     number=number,
                     phone=phone,
@@ -218,6 +225,7 @@ def task_extend(parent: click.Group) -> None:
                     until=day,
                     reason=reason,
                     tz=lx.config.tz,
+                    words=lx.wording().extension_answered(lx.config.tz, reason),
                 )
                 name, deadline = a.cadre.name, a.deadline
         except tasks.TaskError as e:

@@ -185,6 +185,7 @@ def cadre_bind_code(cadre_id: int) -> Any:
                 phone=c.phone,
                 actor=user().actor,
                 now=now(),
+                configured_secret=lx().config.console.secret_key,
                 hours=lx().config.general.bind_code_hours,
             )
         except BindError as e:

@@ -243,13 +243,13 @@ def household_save(household_id: int) -> Any:
 @writers
 def household_link(household_id: int) -> Any:
     f = request.form
-    number = f.get("card_number", "").strip()
+    number = cards.normalize_number(f.get("card_number", ""))
     if number and user().is_admin:
         # A new number is checked against every card ("已被其他农户使用"): a lookup by number, counted per user
         # before the unit of work that saves (common.limit_number_lookups commits its own count).
         with db() as s:
             current = s.scalar(select(ServiceCard.number).where(ServiceCard.household_id == household_id))
-        if number != current:
+        if number != cards.normalize_number(current):
             common.limit_number_lookups(number)
     with db() as s:
         h = _household(s, household_id)
@@ -305,12 +305,11 @@ def household_link(household_id: int) -> Any:
                 link.commitment_recorded_by = f"office:{user().username}"
                 record(s, "commitment.set", f"household:{h.id}", date=signed or None)
                 msgs.append("承诺书日期已更新")
-        if number and user().is_admin and (h.card is None or h.card.number != number):
+        if number and user().is_admin and (h.card is None or cards.normalize_number(h.card.number) != number):
             if not re.fullmatch(r"\d{4,20}", number):
                 abort(400, description="服务卡号应为 4–20 位数字")
-            if s.scalar(
-                select(ServiceCard.id).where(ServiceCard.number == number, ServiceCard.household_id != h.id)
-            ):
+            other = cards.by_number(s, number)
+            if other is not None and other.household_id != h.id:
                 abort(400, description=f"服务卡号 {number} 已被其他农户使用")
             old_number = h.card.number if h.card else None
             if h.card is None:

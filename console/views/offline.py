@@ -1,7 +1,7 @@
 """线下补录: what reached the office on paper or by phone — a cadre's paper diary entry (补录) and a villager's
 request received by phone, visit or letter. The office enters any; a village user only their village's.
-Stored and counted like their chat twins (storage/offline.py), audited; the request is pushed to the cadre
-(handlers/request_notices.py).
+Stored and counted like their chat twins (storage/offline.py), audited; the request is made and pushed to the
+cadre as a chat request is (storage/requests.py), worded by ``Lianxin.words``.
 
 A request is entered by choosing its household — found by the head's name, phone or the card's last digits within
 the user's own scope — never by typing a card number: a form that answers "no such card" for one number and
@@ -21,7 +21,6 @@ from sqlalchemy.orm import joinedload
 
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user, writers
 from console.views import common
-from handlers import request_notices
 from storage import leave, offline
 from storage.cards import linked_identities
 from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
@@ -166,7 +165,7 @@ def offline_request() -> Any:
             if answer_to is None:
                 abort(400, description="所选微信账号没有关联这户（可能已解除），请重新选择")
         try:
-            req = request_notices.record_request(
+            req = offline.add_offline_request(
                 s,
                 household=household,
                 text=request.form.get("text") or "",
@@ -174,7 +173,8 @@ def offline_request() -> Any:
                 at=at,
                 actor=user().actor,
                 now=now(),
-                tz=tz,
+                words=lx().wording().requests,
+                config=lx().config,
                 answer_to=answer_to,
             )
         except offline.OfflineError as e:

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
 from console.views import common
-from handlers import task_notices
 from storage import tasks as svc
 from storage import townships
 from storage.models import Attachment, Task, TaskAssignment
+from storage.targets import TargetKind
 
 bp = Blueprint("tasks", __name__)
 
@@ -60,25 +60,19 @@ def tasks() -> Any:
 @admin_only
 def task_create() -> Any:
     f = request.form
-    targets: list[str] = []
-    scope = f.get("scope", "all")
-    if scope == "all":
-        targets = ["all"]
-    elif scope == "township":
-        targets = [f"township:{v}" for v in f.getlist("townships") if v.strip()]
-    elif scope == "village":
-        targets = [f"village:{v}" for v in f.getlist("villages") if v.strip()]
-    elif scope == "cadre":
-        targets = [f"cadre:{p}" for p in re.split(r"[\s,，、;；]+", f.get("phones", "")) if p.strip()]
-    if not targets:
+    chosen = _chosen(f)
+    if chosen is None:
         abort(400, description="请选择发送对象（全部、村或干部电话）")
+    kind, names = chosen
     deadline = _local_dt(f.get("deadline", ""), "截止时间")
     publish_at = _local_dt(f["publish_at"], "发布时间") if f.get("publish_at", "").strip() else None
     cards = [c for c in re.split(r"[\s,，、;；]+", f.get("cards", "")) if c]
     with db() as s:
         try:
             households = svc.households_by_cards(s, cards) if cards else None
-            task = task_notices.create_task(
+            targets = svc.named_targets(s, kind, names, user().township_id)
+            office = user().township_name or lx().config.general.township
+            task = svc.create_task(
                 s,
                 title=f.get("title", ""),
                 body=f.get("body", ""),
@@ -89,7 +83,7 @@ def task_create() -> Any:
                 households=households,
                 now=now(),
                 tz=lx().config.tz,
-                office=user().township_name or lx().config.general.township,
+                words=lx().wording().task_published(lx().config.tz, office),
                 township_id=user().township_id,
             )
         except svc.TaskError as e:
@@ -97,6 +91,22 @@ def task_create() -> Any:
         number, published = task.number, task.published_at is not None
     msg = f"第{number}号督办卡已{'发布，推送已排队' if published else '保存，将按时发布'}。"
     return done(msg, "console.tasks.task", number=number)
+
+
+def _chosen(f: Any) -> tuple[TargetKind, list[str]] | None:
+    """What the form's scope names: everyone, townships or villages (by name), cadres (by phone); None: nothing."""
+    scope = f.get("scope", "all")
+    if scope == "all":
+        return TargetKind.ALL, []
+    if scope == "township":
+        names = [v for v in f.getlist("townships") if v.strip()]
+    elif scope == "village":
+        names = [v for v in f.getlist("villages") if v.strip()]
+    elif scope == "cadre":
+        names = [p for p in re.split(r"[\s,，、;；]+", f.get("phones", "")) if p.strip()]
+    else:
+        return None
+    return (TargetKind(scope), names) if names else None
 
 
 @bp.get("/tasks/<int:number>")
@@ -171,13 +181,15 @@ def task_return(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            task_notices.return_feedback(
+            reason = request.form.get("reason", "")
+            svc.return_feedback(
                 s,
                 number=number,
                 phone=a.cadre.phone,
-                reason=request.form.get("reason", ""),
+                reason=reason,
                 actor=user().actor,
                 now=now(),
+                words=lx().wording().task_returned(reason),
             )
         except svc.TaskError as e:
             abort(400, description=str(e))
@@ -200,7 +212,8 @@ def task_extension(number: int, cadre_id: int) -> Any:
     with db() as s:
         a = _assignment(s, number, cadre_id)
         try:
-            task_notices.answer_extension(
+            reason = f.get("reason", "").strip()
+            svc.answer_extension(
                 s,
                 number=number,
                 phone=a.cadre.phone,
@@ -208,8 +221,9 @@ def task_extension(number: int, cadre_id: int) -> Any:
                 actor=user().actor,
                 now=now(),
                 until=until,
-                reason=f.get("reason", "").strip(),
+                reason=reason,
                 tz=lx().config.tz,
+                words=lx().wording().extension_answered(lx().config.tz, reason),
             )
         except svc.TaskError as e:
             abort(400, description=str(e))

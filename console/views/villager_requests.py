@@ -67,9 +67,7 @@ def requests_inbox() -> Any:
             stmt = stmt.where(VillagerRequest.cadre_id == a.get("cadre", type=int))
         if a.get("satisfaction") in ("满意", "不满意"):
             stmt = stmt.where(VillagerRequest.satisfaction == a["satisfaction"])
-        unreachable = unreachable_cadres(
-            s
-        )  # the office answers for these cadres (handlers/request_routing.py)
+        unreachable = unreachable_cadres(s)  # the office answers for these cadres (storage/requests.py)
         if a.get("unreachable"):
             stmt = stmt.where(VillagerRequest.cadre_id.in_(list(unreachable)))
         q = (a.get("q") or "").strip()

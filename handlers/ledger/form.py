@@ -23,7 +23,6 @@ from handlers.ledger.shared import (
     card_number,
     fold_word,
     iso,
-    message_day,
     resolve,
     split_words,
     whole_minutes,
@@ -224,7 +223,7 @@ def _save_form(
         setattr(h, f, new)
     h.info_updated_at = now
     h.info_updated_by = by
-    day = message_day(ctx, msg)
+    day = ctx.message_day(msg)
     ctx.session.add(
         DutyRecord(
             household_id=h.id,

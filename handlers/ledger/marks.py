@@ -20,7 +20,6 @@ from handlers.ledger.shared import (
     card_number,
     fold_word,
     iso,
-    message_day,
     own_households,
     resolve,
     split_words,
@@ -70,7 +69,7 @@ def mark(ctx: Context, msg: Message, rest: str, duty: str) -> str:
             return ctx.render("ledger_no_households")
     else:
         targets = resolve(ctx, cadre.id, words)
-    day = message_day(ctx, msg)
+    day = ctx.message_day(msg)
     now = ctx.now()
     batch = uuid.uuid4().hex
     done: list[Household] = []

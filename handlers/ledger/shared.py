@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from handlers import keywords
-from handlers.base import Context, Message
-from storage.models import Cadre, Household, Link, ServiceCard
+from handlers.base import Context
+from storage import cards
+from storage.models import Cadre, Household, Link
 
 UNDO_WINDOW = timedelta(minutes=10)
 
@@ -32,10 +33,6 @@ def fold_word(text: str) -> str:
 
 def by_cadre(cadre: Cadre) -> str:
     return f"cadre:{cadre.phone}"
-
-
-def message_day(ctx: Context, msg: Message) -> date:
-    return ctx.local_date(msg.create_time)
 
 
 def whole_minutes(td: timedelta) -> int:
@@ -91,13 +88,8 @@ def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
     for w in words:
         number = keywords.looks_like_card_number(w)
         if number is not None:
-            candidates = list(
-                ctx.session.scalars(
-                    select(Household)
-                    .join(ServiceCard, ServiceCard.household_id == Household.id)
-                    .where(ServiceCard.number == number, Household.purged_at.is_(None))
-                )
-            )
+            card = cards.by_number(ctx.session, number)
+            candidates = [card.household] if card is not None and card.household.purged_at is None else []
         else:
             candidates = list(
                 ctx.session.scalars(

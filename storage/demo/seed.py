@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
+from storage import numbering
 from storage.accounts import create_console_user, record_binding
 from storage.cards import number_links
 from storage.demo.handbook import POLICY_HANDBOOK
@@ -50,6 +51,7 @@ from storage.models import (
 from storage.outbox import open_user_window
 from storage.periods import month_key, previous_month
 from storage.roles import CATEGORY_ROLE, guess_category, guess_role
+from storage.targets import Target
 
 SEED = 20261124
 ACTOR = "demo"
@@ -436,14 +438,14 @@ def _seed_summaries(
 
 
 TASKS = [
-    # title, body, published (days before today), deadline (days after today), targets
+    # title, body, published (days before today), deadline (days after today), villages (none: every cadre)
     (
         "开展房前屋后环境卫生大扫除",
         "请各联户干部动员所联系农户清理房前屋后柴草、垃圾和杂物，做到粪堆、柴堆、土堆、垃圾堆“四堆”整治到位，"
         "并拍照反馈整治前后对比情况。",
         19,
         -12,
-        ["all"],
+        (),
     ),
     (
         "冬季森林防火入户宣传",
@@ -451,7 +453,7 @@ TASKS = [
         "完成后反馈送达户数和照片。",
         9,
         -2,
-        ["all"],
+        (),
     ),
     (
         "城乡居民医保参保缴费动员",
@@ -459,7 +461,7 @@ TASKS = [
         "反馈已缴户数、未缴户数及原因。",
         5,
         6,
-        ["all"],
+        (),
     ),
     (
         "排查独居老人冬季取暖安全",
@@ -467,7 +469,7 @@ TASKS = [
         "无法整改的报镇群众工作站。",
         0,
         3,
-        ["village:新桥村", "village:石门村"],
+        ("新桥村", "石门村"),
     ),
 ]
 FEEDBACKS = [
@@ -483,10 +485,9 @@ def _seed_tasks(
 ) -> None:
     rng = random.Random(SEED + 2)
     have = set(session.scalars(select(Task.title)))
-    number = (session.scalar(select(func.max(Task.number))) or 0) + 1
     village_of = {c.id: c.village_id for c in cadres}
     villages = {v.name: v.id for v in session.scalars(select(Village))}
-    for title, body, published_ago, deadline_in, targets in TASKS:
+    for title, body, published_ago, deadline_in, names in TASKS:
         draws = [(rng.random(), rng.random(), rng.randrange(len(FEEDBACKS))) for _ in cadres]
         if title in have:
             continue
@@ -495,20 +496,19 @@ def _seed_tasks(
             published = now - timedelta(minutes=30)
         deadline = _local(today + timedelta(days=deadline_in), 18, 0, tz)
         task = Task(
-            number=number,
+            number=numbering.draw(session, "task"),
             title=title,
             body=body,
             deadline=deadline,
             published_at=published,
-            targets=targets,
+            targets=[Target.village(villages[n], n) for n in names] or [Target.all()],
             created_by="office:admin",
             created_at=published,
         )
-        number += 1
         session.add(task)
         session.flush()
         report.add("tasks")
-        wanted = {villages[t.split(":", 1)[1]] for t in targets if t.startswith("village:")}
+        wanted = {villages[n] for n in names}
         for k, c in enumerate(cadres):
             if wanted and village_of[c.id] not in wanted:
                 continue
@@ -544,6 +544,7 @@ def _seed_tasks(
                     kind="done" if done else "feedback",
                     text=FEEDBACKS[which],
                     author=f"cadre:{c.phone}",
+                    cadre_id=c.id,
                     created_at=at,
                 )
             )
@@ -620,7 +621,6 @@ def _seed_requests(
     report: SeedReport,
 ) -> None:
     have = set(session.execute(select(VillagerRequest.household_id, VillagerRequest.text)).tuples())
-    number = (session.scalar(select(func.max(VillagerRequest.number))) or 0) + 1
     for vi, hours_ago, text, answer, satisfaction in REQUESTS:
         idx = VILLAGER_INDEXES[vi]
         p = people[idx]
@@ -631,7 +631,7 @@ def _seed_requests(
         created = now - timedelta(hours=hours_ago)
         category = guess_category(text)
         req = VillagerRequest(
-            number=number,
+            number=numbering.draw(session, "villager_request"),
             household_id=h.id,
             identity_id=identities[idx].id,
             cadre_id=cadre.id,
@@ -641,7 +641,6 @@ def _seed_requests(
             created_at=created,
             status="open",
         )
-        number += 1
         session.add(req)
         session.flush()
         report.add("requests")

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any, NamedTuple
 
 from storage.accounts import normalize_phone
+from storage.cards import normalize_number
 from storage.importer import shape
 from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, Progress, SourceRow
 
@@ -49,7 +50,7 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
     v = row.values
     phones = row_phones(v)
     population, population_error = parse_population(v["population"])
-    card = v["card"].replace(" ", "").upper()
+    card = normalize_number(v["card"])
     errors = [
         *cell_errors(v),
         *phone_errors(v, phones),
@@ -162,7 +163,8 @@ def parse_population(cell: str) -> tuple[int | None, Errors]:
 
 
 def card_error(cell: str, card: str) -> Errors:
-    """A card number as printed may carry spaces; what remains is up to 20 digits, letters or dashes."""
+    """A card number as printed may carry spaces and dashes (storage.cards.normalize_number drops them); what
+    remains is up to 20 digits or letters."""
     if card and not _CARD.fullmatch(card):
         return [("card", f"「{cell}」不是有效的卡号（最多 20 位数字或字母）")]
     return []

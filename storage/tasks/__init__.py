@@ -9,14 +9,15 @@ Lifecycle of one assignment: pending (queued) → delivered (WeChat took the pus
 sent 任务 or 反馈) → fed_back → done; the office may send feedback back (returned) for rework, which makes
 the assignment open again.
 
-The parts: base (states, error, keys, recipients), publishing (create, publish), answers (the cadre's side),
-office (the office's side), board (lights, board, lists). Callers use ``storage.tasks`` as one namespace.
+The parts: base (states, error, keys, a cadre's accounts), publishing (create, publish), answers (the cadre's
+side), office (the office's side), board (lights, board, lists), targets (whom a card is for). Callers use
+``storage.tasks`` as one namespace.
 """
 
+from storage.config import DEFAULT_TZ
 from storage.tasks.answers import acknowledge, feedback, get_assignment, open_assignments, request_extension
 from storage.tasks.base import (
     ANSWERED_STATUSES,
-    DEFAULT_TZ,
     LIGHT_LABELS,
     OPEN_STATUSES,
     STATUS_LABELS,
@@ -24,8 +25,6 @@ from storage.tasks.base import (
     TaskError,
     cadre_openids,
     find_task,
-    office_recipients,
-    parse_task_push_key,
     task_push_key,
 )
 from storage.tasks.board import (
@@ -49,8 +48,10 @@ from storage.tasks.publishing import (
     mark_undelivered,
     publish,
     publish_due,
-    resolve_targets,
 )
+from storage.tasks.targets import cadre_ids as target_cadre_ids
+from storage.tasks.targets import named as named_targets
+from storage.tasks.targets import parse as parse_targets
 
 __all__ = [
     "ANSWERED_STATUSES",
@@ -79,16 +80,16 @@ __all__ = [
     "list_tasks",
     "mark_delivered",
     "mark_undelivered",
+    "named_targets",
     "office_assignment",
-    "office_recipients",
     "open_assignments",
     "overdue",
-    "parse_task_push_key",
+    "parse_targets",
     "publish",
     "publish_due",
     "request_extension",
-    "resolve_targets",
     "return_feedback",
+    "target_cadre_ids",
     "task_push_key",
     "timeline",
     "township_sees",

@@ -9,16 +9,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from storage import offices
+from storage.config import DEFAULT_TZ, Config
 from storage.models import Cadre, Feedback, Task, TaskAssignment
 from storage.outbox import enqueue
 from storage.periods import local_text
 from storage.tasks.base import (
-    DEFAULT_TZ,
     OPEN_STATUSES,
     NoticeWords,
     TaskError,
     deadline_on,
-    office_recipients,
 )
 
 # The statements of every `任务`, built once per process (SQLAlchemy memoises a built statement's cache key).
@@ -111,6 +111,7 @@ def feedback(
             kind="done" if done else "feedback",
             text=text,
             author=f"cadre:{cadre.phone}",
+            cadre_id=cadre.id,
             created_at=now,
             inbound_id=inbound_id,
         )
@@ -138,8 +139,7 @@ def request_extension(
     now: datetime,
     words: NoticeWords,
     tz: ZoneInfo = DEFAULT_TZ,
-    office_openids: list[str] | None = None,
-    township_office_openids: dict[str, list[str]] | None = None,
+    config: Config,
     inbound_id: int | None = None,
 ) -> TaskAssignment:
     """延期 N 日期 原因: ask the office for a later deadline (kept at the card's time of day).
@@ -168,15 +168,14 @@ def request_extension(
             kind="extension_request",
             text=f"{until.isoformat()} {reason}",
             author=f"cadre:{cadre.phone}",
+            cadre_id=cadre.id,
             created_at=now,
             inbound_id=inbound_id,
         )
     )
     session.flush()
     text = words(a)
-    for openid in office_recipients(
-        session, office_openids or [], township_id=cadre.township_id, by_township=township_office_openids
-    ):
+    for openid in offices.recipients(session, config, cadre.township_id):
         enqueue(
             session,
             openid=openid,

@@ -3,7 +3,6 @@ a card is looked up and who is told."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Task, TaskAssignment, Township, WechatIdentity
+from storage.models import Task, TaskAssignment, WechatIdentity
 
 OPEN_STATUSES = ("pending", "delivered", "acknowledged", "returned")
 ANSWERED_STATUSES = ("fed_back", "done")
@@ -24,7 +23,6 @@ STATUS_LABELS = {
     "returned": "已退回",
 }
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "late": "逾期完成"}
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
 
 NoticeWords = Callable[[TaskAssignment], str]
@@ -40,14 +38,6 @@ def task_push_key(task_id: int, cadre_id: int) -> str:
     return f"task:{task_id}:cadre:{cadre_id}"
 
 
-_TASK_KEY = re.compile(r"^task:(\d+):cadre:(\d+)$")
-
-
-def parse_task_push_key(key: str) -> tuple[int, int] | None:
-    m = _TASK_KEY.match(key)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
 def find_task(session: Session, number: int) -> Task:
     task = session.scalar(select(Task).where(Task.number == number))
     if task is None:
@@ -58,30 +48,6 @@ def find_task(session: Session, number: int) -> Task:
 def deadline_on(day: date, current: datetime, tz: ZoneInfo) -> datetime:
     local = current.astimezone(tz)
     return datetime.combine(day, local.time(), tzinfo=tz).astimezone(current.tzinfo)
-
-
-def office_recipients(
-    session: Session,
-    configured: list[str],
-    *,
-    township_id: int | None = None,
-    by_township: dict[str, list[str]] | None = None,
-) -> list[str]:
-    """Openids of the office: [scheduler] office_openids plus accounts bound as office (the deployment's office:
-    in a county, the county's — office identities carry no township), and for a notice about one township's
-    cadres also that township's own office ([scheduler] township_office_openids, keyed by township name)."""
-    found = set(configured)
-    found.update(
-        session.scalars(
-            select(WechatIdentity.openid).where(
-                WechatIdentity.kind == "office", WechatIdentity.unreachable.is_(False)
-            )
-        )
-    )
-    if township_id is not None and by_township:
-        name = session.scalar(select(Township.name).where(Township.id == township_id))
-        found.update(by_township.get(name or "", []))
-    return sorted(found)
 
 
 def cadre_openids(session: Session, cadre_id: int) -> list[str]:

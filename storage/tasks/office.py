@@ -10,19 +10,18 @@ from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
 from storage.audit import record
+from storage.config import DEFAULT_TZ
 from storage.db import rows_changed
 from storage.models import Cadre, Feedback, OutboxMessage, Task, TaskAssignment
 from storage.outbox import enqueue, push_time
 from storage.periods import local_text
 from storage.tasks.base import (
     ANSWERED_STATUSES,
-    DEFAULT_TZ,
     NoticeWords,
     TaskError,
     cadre_openids,
     deadline_on,
     find_task,
-    parse_task_push_key,
 )
 
 
@@ -146,14 +145,16 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
     # (A row carrying other merged messages is left alone; those messages must still go out.)
     ids = [
         mid
-        for mid, key, payload in session.execute(
-            select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
+        for mid, payload in session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).where(
                 # refused: kept for a cadre who switched off messages, sent when they write again — not now
                 OutboxMessage.status.in_(("pending", "refused")),
-                OutboxMessage.idempotency_key.like(f"task:{task.id}:cadre:%"),
+                OutboxMessage.assignment_id.in_(
+                    select(TaskAssignment.id).where(TaskAssignment.task_id == task.id)
+                ),
             )
         )
-        if (parse_task_push_key(key) or (0, 0))[0] == task.id and not (payload or {}).get("merged_keys")
+        if not (payload or {}).get("merged")
     ]
     withdrawn = 0
     if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile

@@ -1,5 +1,5 @@
-"""Creating and publishing a card: its targets, its number, one assignment per cadre and one push per bound
-cadre, in bulk."""
+"""Creating and publishing a card: its checks, its number, one assignment per cadre its targets reach
+(storage/tasks/targets.py) and one push per bound cadre, in bulk."""
 
 from __future__ import annotations
 
@@ -9,95 +9,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.accounts import normalize_phone
+from storage import numbering
 from storage.audit import record
+from storage.cards import by_number
+from storage.config import DEFAULT_TZ
 from storage.db import rows_changed
 from storage.models import (
-    Cadre,
     Household,
     OutboxMessage,
-    ServiceCard,
     Task,
     TaskAssignment,
     TaskHousehold,
-    Township,
     Village,
     WechatIdentity,
 )
-from storage.tasks.base import DEFAULT_TZ, TaskError, parse_task_push_key, task_push_key
+from storage.targets import Target
+from storage.tasks.base import TaskError, task_push_key
+from storage.tasks.targets import cadre_ids
 
 PushWords = Callable[[Task], dict[str, Any]]
 """The payload of a card's push (``text`` and the WeChat ``template`` fields), written by the caller."""
-
-
-def resolve_targets(session: Session, targets: list[str], township_id: int | None = None) -> list[int]:
-    """Active cadre ids named by targets: ``all``, ``township:NAME``, ``village:NAME``, ``cadre:PHONE``; unknown →
-    TaskError. ``township_id``: a township's card reaches that township's cadres only (None: the county's card)."""
-    if not targets:
-        raise TaskError("请指定发送对象：all、township:乡镇、village:村名 或 cadre:电话")
-    ids: set[int] = set()
-    unknown: list[str] = []
-    active = [Cadre.active.is_(True)] + (
-        [Cadre.township_id == township_id] if township_id is not None else []
-    )
-    for raw in targets:
-        t = raw.strip()
-        kind, _, value = t.partition(":")
-        kind, value = kind.strip().lower(), value.strip()
-        if t in ("all", "全部"):
-            ids.update(session.scalars(select(Cadre.id).where(*active)))
-        elif kind in ("township", "乡镇", "镇") and value:
-            tid = session.scalar(select(Township.id).where(Township.name == value))
-            if tid is None or (township_id is not None and tid != township_id):
-                unknown.append(
-                    f"乡镇「{value}」不存在" if tid is None else f"乡镇「{value}」不归本乡镇办公室管"
-                )
-                continue
-            ids.update(session.scalars(select(Cadre.id).where(Cadre.township_id == tid, *active)))
-        elif kind in ("village", "村") and value:
-            q = (
-                select(Village.id, Township.name)
-                .join(Township, Township.id == Village.township_id)
-                .where(Village.name == value)
-            )
-            if township_id is not None:
-                q = q.where(Village.township_id == township_id)
-            found = session.execute(q).all()
-            if not found:
-                unknown.append(f"村「{value}」不存在")
-                continue
-            if len(found) > 1:
-                unknown.append(
-                    f"村「{value}」在多个乡镇都有（{'、'.join(n for _, n in found)}），请用 --township 指明"
-                )
-                continue
-            vid = found[0][0]
-            ids.update(session.scalars(select(Cadre.id).where(Cadre.village_id == vid, *active)))
-        elif kind in ("cadre", "干部") and value:
-            try:
-                phone = normalize_phone(value)
-            except ValueError:
-                unknown.append(f"电话「{value}」格式不对")
-                continue
-            cid = session.scalar(select(Cadre.id).where(Cadre.phone == phone, *active))
-            if cid is None:
-                unknown.append(f"没有电话为 {phone} 的在职干部")
-                continue
-            ids.add(cid)
-        else:
-            unknown.append(f"无法识别的对象「{t}」（应为 all、township:乡镇、village:村名 或 cadre:电话）")
-    if unknown:
-        raise TaskError("；".join(unknown))
-    if not ids:
-        raise TaskError("所选对象中没有在职干部")
-    return sorted(ids)
-
-
-def _next_number(session: Session) -> int:
-    return (session.scalar(select(func.max(Task.number))) or 0) + 1
 
 
 def create_task(
@@ -106,7 +39,7 @@ def create_task(
     title: str,
     body: str,
     deadline: datetime,
-    targets: list[str] | None = None,
+    targets: list[Target] | None = None,
     publish_at: datetime | None = None,
     actor: str = "cli",
     households: list[int] | None = None,
@@ -116,24 +49,58 @@ def create_task(
     township_id: int | None = None,
 ) -> Task:
     """A new card with the next number; published at once unless ``publish_at`` is later than ``now``.
-    ``township_id``: the issuing township's office (its card reaches its cadres only); None: the county's card."""
+    ``targets``: whom it is for (storage.tasks.targets names them at the door's edge; None: everyone);
+    ``township_id``: the issuing township's office (its card reaches its cadres only); None: the county's card.
+    Bad input → TaskError before anything is written."""
+    title, body = _checked_text(title, body)
+    _check_times(deadline, publish_at, now, tz)
+    targets = list(targets or [Target.all()])
+    cadre_ids(session, targets, township_id)  # someone must be reached now; publish resolves again later
+    household_ids = _checked_households(session, households or [], township_id)
+    task = Task(
+        number=numbering.draw(session, "task"),
+        title=title,
+        body=body,
+        deadline=deadline,
+        publish_at=publish_at,
+        targets=targets,
+        created_by=actor,
+        created_at=now,
+        township_id=township_id,
+    )
+    session.add(task)
+    session.flush()
+    if household_ids:
+        session.execute(
+            insert(TaskHousehold), [{"task_id": task.id, "household_id": h} for h in household_ids]
+        )
+    _audit_created(session, task, actor=actor, households=household_ids)
+    if publish_at is None or publish_at <= now:
+        publish(session, task, now=now, words=words)
+    return task
+
+
+def _checked_text(title: str, body: str) -> tuple[str, str]:
     title = (title or "").strip()
-    body = (body or "").strip()
     if not title:
         raise TaskError("督办卡标题不能为空")
     if len(title) > 200:
         raise TaskError("督办卡标题不能超过 200 字")
+    return title, (body or "").strip()
+
+
+def _check_times(deadline: datetime, publish_at: datetime | None, now: datetime, tz: ZoneInfo) -> None:
     if deadline.tzinfo is None or (publish_at is not None and publish_at.tzinfo is None):
         raise TaskError("时间须带时区")
     if deadline <= now:
         raise TaskError(f"截止时间 {deadline.astimezone(tz):%Y-%m-%d %H:%M} 已过，请给一个将来的时间")
     if publish_at is not None and publish_at >= deadline:
         raise TaskError("发布时间须早于截止时间")
-    targets = list(targets or ["all"])
-    resolve_targets(
-        session, targets, township_id
-    )  # validate now; publish resolves again (cadres may change meanwhile)
-    household_ids = sorted(set(households or []))
+
+
+def _checked_households(session: Session, households: list[int], township_id: int | None) -> list[int]:
+    """The households the card concerns, each existing (and the issuing township's, for a township's card)."""
+    household_ids = sorted(set(households))
     if household_ids:
         hq = select(Household.id).where(Household.id.in_(household_ids))
         if township_id is not None:
@@ -144,58 +111,35 @@ def create_task(
         missing = [h for h in household_ids if h not in found]
         if missing:
             raise TaskError(f"农户不存在：{missing}")
-    for attempt in range(5):
-        try:
-            with session.begin_nested():
-                task = Task(
-                    number=_next_number(session),
-                    title=title,
-                    body=body,
-                    deadline=deadline,
-                    publish_at=publish_at,
-                    targets=targets,
-                    created_by=actor,
-                    created_at=now,
-                    township_id=township_id,
-                )
-                session.add(task)
-                session.flush()
-            break
-        except IntegrityError:  # a concurrent card took the number; take the next one
-            if attempt == 4:
-                raise
-    if household_ids:
-        session.execute(
-            insert(TaskHousehold), [{"task_id": task.id, "household_id": h} for h in household_ids]
-        )
+    return household_ids
+
+
+def _audit_created(session: Session, task: Task, *, actor: str, households: list[int]) -> None:
     record(
         session,
         actor=actor,
         action="task.create",
         target=f"task:{task.number}",
         detail={
-            "title": title,
-            "targets": targets,
-            "township_id": township_id,
-            "deadline": deadline.isoformat(),
-            "publish_at": publish_at.isoformat() if publish_at else None,
-            "households": household_ids,
+            "title": task.title,
+            "targets": [str(t) for t in task.targets],
+            "township_id": task.township_id,
+            "deadline": task.deadline.isoformat(),
+            "publish_at": task.publish_at.isoformat() if task.publish_at else None,
+            "households": households,
         },
     )
-    if publish_at is None or publish_at <= now:
-        publish(session, task, now=now, words=words)
-    return task
 
 
-def households_by_cards(session: Session, cards: list[str]) -> list[int]:
+def households_by_cards(session: Session, numbers: list[str]) -> list[int]:
     """Household ids for service-card numbers (the CLI's --household); unknown cards → TaskError."""
     out, missing = [], []
-    for c in cards:
-        hid = session.scalar(select(ServiceCard.household_id).where(ServiceCard.number == c.strip()))
-        if hid is None:
+    for c in numbers:
+        card = by_number(session, c)
+        if card is None:
             missing.append(c)
         else:
-            out.append(hid)
+            out.append(card.household_id)
     if missing:
         raise TaskError(f"服务卡号不存在：{'、'.join(missing)}")
     return out
@@ -219,17 +163,19 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
     if not rows_changed(res):
         return 0
     task.published_at = now
-    cadre_ids = resolve_targets(session, list(task.targets or ["all"]), task.township_id)
+    reached = cadre_ids(session, task.targets or [Target.all()], task.township_id)
     already = set(session.scalars(select(TaskAssignment.cadre_id).where(TaskAssignment.task_id == task.id)))
-    new_ids = [c for c in cadre_ids if c not in already]
+    new_ids = [c for c in reached if c not in already]
+    assignment_of: dict[int, int] = {}
     if new_ids:
-        session.execute(
-            insert(TaskAssignment),
+        made = session.execute(
+            insert(TaskAssignment).returning(TaskAssignment.cadre_id, TaskAssignment.id),
             [
                 {"task_id": task.id, "cadre_id": c, "status": "pending", "deadline": task.deadline}
                 for c in new_ids
             ],
         )
+        assignment_of = {cadre_id: assignment_id for cadre_id, assignment_id in made}
     # One push per bound WeChat account of each cadre (normally one); the key keeps it to one per cadre.
     rows = (
         session.execute(
@@ -258,6 +204,7 @@ def publish(session: Session, task: Task, *, now: datetime, words: PushWords) ->
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
+                    "assignment_id": assignment_of[cid],
                 }
                 for cid, openid in rows
             ],
@@ -281,38 +228,43 @@ def publish_due(session: Session, *, now: datetime, words: PushWords) -> list[Ta
     return done
 
 
-def mark_delivered(session: Session, key: str, *, now: datetime) -> None:
-    """Called by delivery when WeChat took a card's push (same transaction as the outbox update)."""
-    parsed = parse_task_push_key(key)
-    if parsed is None:
+def _assignments_told(session: Session, push: OutboxMessage) -> list[int]:
+    """The assignments a sent push told its cadre of: its own, and those of the pushes a digest carries (their
+    row ids are in the carrier's payload, reminders/channels.py ``merge``)."""
+    ids = [push.assignment_id] if push.assignment_id is not None else []
+    carried = [int(i) for i in (push.payload or {}).get("merged", [])]
+    if carried:
+        ids += session.scalars(
+            select(OutboxMessage.assignment_id).where(
+                OutboxMessage.id.in_(carried), OutboxMessage.assignment_id.is_not(None)
+            )
+        )
+    return [i for i in ids if i is not None]
+
+
+def mark_delivered(session: Session, push: OutboxMessage, *, now: datetime) -> None:
+    """Called by delivery when WeChat took a push (same transaction as the outbox update): the card
+    assignments it told of (``OutboxMessage.assignment_id``, its own and its digest's) are delivered."""
+    ids = _assignments_told(session, push)
+    if not ids:
         return
-    task_id, cadre_id = parsed
     session.execute(
         update(TaskAssignment)
-        .where(
-            TaskAssignment.task_id == task_id,
-            TaskAssignment.cadre_id == cadre_id,
-            TaskAssignment.status == "pending",
-        )
+        .where(TaskAssignment.id.in_(ids), TaskAssignment.status == "pending")
         .values(status="delivered", delivered_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
-def mark_undelivered(session: Session, key: str) -> None:
-    """WeChat reported afterwards that a card's push did not reach the cadre (TEMPLATESENDJOBFINISH failed):
-    the card's board shows it as not delivered again (only an assignment still merely 'delivered')."""
-    parsed = parse_task_push_key(key)
-    if parsed is None:
+def mark_undelivered(session: Session, push: OutboxMessage) -> None:
+    """WeChat reported afterwards that a push did not reach the cadre (TEMPLATESENDJOBFINISH failed): the
+    cards' boards show its assignments as not delivered again (only those still merely 'delivered')."""
+    ids = _assignments_told(session, push)
+    if not ids:
         return
-    task_id, cadre_id = parsed
     session.execute(
         update(TaskAssignment)
-        .where(
-            TaskAssignment.task_id == task_id,
-            TaskAssignment.cadre_id == cadre_id,
-            TaskAssignment.status == "delivered",
-        )
+        .where(TaskAssignment.id.in_(ids), TaskAssignment.status == "delivered")
         .values(status="pending", delivered_at=None)
         .execution_options(synchronize_session=False)
     )

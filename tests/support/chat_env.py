@@ -21,7 +21,13 @@ class Chat:
 
     def code(self, phone: str) -> str:
         with self.lx.session() as s:
-            return issue_bind_code(s, phone=phone, actor="test", now=self.clock())[0]
+            return issue_bind_code(
+                s,
+                phone=phone,
+                actor="test",
+                now=self.clock(),
+                configured_secret=self.lx.config.console.secret_key,
+            )[0]
 
     def count(self, model: Any, *where: Any) -> int:
         with self.lx.session() as s:

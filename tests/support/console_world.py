@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from storage import numbering
 from storage.models import (
     Attachment,
     AuditLog,
@@ -23,6 +24,7 @@ from storage.models import (
     Village,
     VillagerRequest,
 )
+from storage.targets import Target
 from tests.support.factories import Factory
 
 PASSWORDS = {"admin": "admin-pass-1", "xinqiao": "village-pass-1", "leader": "viewer-pass-1"}
@@ -121,7 +123,7 @@ def build_world(lx: Any, clock: Any) -> World:
         va = f.identity("demo-villager-001", household=ha)
         vb = f.identity("demo-villager-002", household=hb)
         ra = VillagerRequest(
-            number=1,
+            number=numbering.draw(s, "villager_request"),  # 1
             household_id=ha.id,
             identity_id=va.id,
             cadre_id=a.id,
@@ -130,7 +132,7 @@ def build_world(lx: Any, clock: Any) -> World:
             created_at=clock() - timedelta(hours=30),
         )
         rb = VillagerRequest(
-            number=2,
+            number=numbering.draw(s, "villager_request"),  # 2
             household_id=hb.id,
             identity_id=vb.id,
             cadre_id=b.id,
@@ -203,7 +205,7 @@ def build_world(lx: Any, clock: Any) -> World:
             title="冬季防火入户宣传",
             body="逐户宣传防火知识",
             deadline=clock() + timedelta(days=2),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=clock(),
             tz=lx.config.tz,
@@ -231,7 +233,7 @@ def add_second_township(w: World) -> None:
         i2 = f.identity("demo-villager-009", household=h2)
         f.identity("demo-cadre-09", cadre=c2)
         r2 = VillagerRequest(
-            number=3,
+            number=numbering.draw(s, "villager_request"),  # 3
             household_id=h2.id,
             identity_id=i2.id,
             cadre_id=c2.id,
@@ -280,7 +282,7 @@ def add_second_township(w: World) -> None:
             title="青山镇自己的督办卡",
             body="只发青山镇",
             deadline=clock() + timedelta(days=2),
-            targets=["all"],
+            targets=[Target.all()],
             actor="test",
             now=clock(),
             tz=w.lx.config.tz,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from storage import numbering
 from storage.models import (
     Cadre,
     CadreLeave,
@@ -23,6 +24,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import local_day
+from storage.targets import Target
 from tests.support.factories import Factory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -114,7 +116,7 @@ class Scenario:
                 body="按要求完成",
                 deadline=at(deadline),
                 published_at=at("2026-11-01 09:00"),
-                targets=["all"],
+                targets=[Target.all()],
                 cancelled_at=at("2026-11-02 09:00") if cancelled else None,
             )
         )
@@ -139,7 +141,7 @@ class Scenario:
         )
         self.add(
             VillagerRequest(
-                number=self.seq,
+                number=numbering.draw(self.s, "villager_request"),
                 household_id=h.id,
                 identity_id=ident.id,
                 cadre_id=c.id,
