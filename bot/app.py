@@ -22,7 +22,7 @@ from console import web as console_web
 from console.documents import report as report_document
 from reminders import delivery, holds
 from storage.config import Config, load_config
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_engine
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -34,7 +34,8 @@ def build(config: Config | None = None, *, clock: Callable[[], datetime] | None 
     engine = make_engine(
         config.database_url, echo=config["database"]["echo"], pool_size=config["database"]["pool_size"]
     )
-    lx = Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
+    clock = clock or utcnow  # real time: the product runs on the wall clock; tests hand in their FakeClock
+    lx = Lianxin(config=config, engine=engine, clock=clock)
     lx.wechat_api = partial(WechatClient, lx)
     lx.render_report = report_document.render
     return lx

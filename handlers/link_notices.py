@@ -17,7 +17,7 @@ from handlers.render import render
 from storage.links import last_change_ids
 from storage.models import Cadre, Household, Link, WechatIdentity
 from storage.outbox import push_time
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")  # [general] timezone's default, for callers without the config
 
@@ -53,7 +53,7 @@ def tell_villagers(session: Any, household_ids: Iterable[int], *, tz: Any = None
             template={
                 "title": "联户干部变更",
                 "text": f"{cadre.name} {cadre.phone}",
-                "time": push_time(utcnow(), tz or DEFAULT_TZ),
+                "time": push_time(now_of(session), tz or DEFAULT_TZ),
             },
         )
     return queued

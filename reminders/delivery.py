@@ -80,7 +80,6 @@ from reminders.wechat_port import (
 from storage.db import is_sqlite
 from storage.models import OutboxMessage
 from storage.runtime import Lianxin
-from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.delivery")
 
@@ -184,7 +183,7 @@ def dispatch_outbox(
     worker = worker or _worker_id()
     sqlite = is_sqlite(lx.engine)
     if sqlite and not lease.acquire(
-        lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow()
+        lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=lease.real_now()
     ):
         result.busy = True
         return result
@@ -224,7 +223,11 @@ def dispatch_outbox(
                 break
             if sqlite:
                 lease.acquire(
-                    lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow()
+                    lx.engine,
+                    SQLITE_LEASE,
+                    worker,
+                    ttl=timedelta(seconds=CLAIM_SECONDS),
+                    now=lease.real_now(),
                 )
     finally:
         if sqlite:

@@ -2,6 +2,11 @@
 
 Used for the one active scheduler, the one token refresher, the one SQLite dispatcher, and the 45009
 delivery pause. Each call is its own short transaction, so a lease is visible to other processes at once.
+
+Leases are measured in real time (``real_now``), not on the injected clock: they are held between processes —
+a scheduler and a dispatcher, ``lianxin jobs run --now`` beside ``lianxin serve``, a test beside the subprocess
+it started — and only the wall clock is the same in all of them. A renewal every few real seconds (the
+scheduler's thread) would not keep a lease measured on a clock that stands still.
 """
 
 from __future__ import annotations
@@ -13,6 +18,12 @@ from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Lease
+from storage.timestamps import utcnow
+
+
+def real_now() -> datetime:
+    """The time leases are measured in (see the module)."""
+    return utcnow()  # real time: leases are held between processes, each of which may run its own clock
 
 
 def acquire(engine: Engine, name: str, holder: str, *, ttl: timedelta, now: datetime) -> bool:

@@ -16,7 +16,6 @@ from reminders import lease
 from storage.models import OutboxMessage, WechatIdentity
 from storage.runtime import Lianxin
 from storage.tasks import mark_delivered
-from storage.timestamps import utcnow
 
 CLAIM_SECONDS = 120
 
@@ -67,16 +66,18 @@ def requeue_refused(lx: Lianxin, now: datetime) -> int:
         return int(res.rowcount or 0)
 
 
-def _due(now: datetime, real_now: datetime) -> Any:
+def _due(now: datetime, clock_now: datetime) -> Any:
+    """Due at ``now`` (the run's time, which ``jobs run dispatch_outbox --now`` may set), with claims measured on
+    the process's clock (``clock_now``): a claim is a lease between dispatchers, never moved by ``--now``."""
     return and_(
         or_(
-            # A message never tried is always due (--now in the past must not hold back what was just queued);
-            # a retried one waits for its back-off, measured on the clock we were given.
+            # A message never tried is always due: ``--now`` only moves the clock for back-off, it never skips a
+            # message (PRODUCT.md). A retried one waits for its back-off, measured on the run's time.
             and_(
                 OutboxMessage.status == "pending",
                 or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
             ),
-            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= clock_now),
         ),
         # never a push whose period is over (expire_stale drops it)
         or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
@@ -97,11 +98,11 @@ def claim(
     delivery is held (reminders.holds) are left alone, kinds whose template only is held are taken for people
     whose window is open (a customer-service message can still carry them), ``skip_ids`` not at all (rows this
     run already gave back)."""
-    real_now = utcnow()
-    until = real_now + timedelta(seconds=CLAIM_SECONDS)
+    clock_now = lx.now()
+    until = clock_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
         lease.write_lock(s)
-        q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
+        q = select(OutboxMessage.id).where(_due(now, clock_now)).order_by(OutboxMessage.id).limit(limit)
         if exclude_kinds:
             q = q.where(OutboxMessage.kind.not_in(sorted(exclude_kinds)))
         if template_held:
@@ -120,7 +121,7 @@ def claim(
             return []
         s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), _due(now, real_now))
+            .where(OutboxMessage.id.in_(ids), _due(now, clock_now))
             .values(status="sending", claimed_by=claim_id, claimed_until=until)
             .execution_options(synchronize_session=False)
         )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, TextClause, bindparam, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.timestamps import with_clock
 
 
 def normalize_url(url: str) -> str:
@@ -76,8 +79,10 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     return engine
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_sessionmaker(engine: Engine, *, clock: Callable[[], datetime]) -> sessionmaker[Session]:
+    """Sessions on ``engine`` whose connections carry ``clock`` (storage/timestamps.py: their rows are stamped by
+    it, ``now_of(session)`` reads it)."""
+    return sessionmaker(bind=with_clock(engine, clock), expire_on_commit=False, future=True)
 
 
 @contextmanager

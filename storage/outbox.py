@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_or_skip
 from storage.models import OutboxMessage
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 KINDS = ("task", "reminder", "request", "reply", "notice")
 
@@ -47,7 +47,7 @@ def enqueue(
     it loses quietly without spoiling the caller's transaction (no savepoint needed)."""
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    now = utcnow()
+    now = now_of(session)
     values = {
         "idempotency_key": key,
         "openid": openid,

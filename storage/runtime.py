@@ -16,8 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.config import Config
-from storage.db import session_scope
-from storage.timestamps import utcnow
+from storage.db import make_sessionmaker, session_scope
 
 
 @dataclass
@@ -26,14 +25,19 @@ class Lianxin:
 
     config: Config
     engine: Engine
-    sessions: sessionmaker[Session]
-    clock: Callable[[], datetime] = utcnow
+    # The one clock (storage/timestamps.py): the wall clock in production, a FakeClock in tests. Sessions carry it.
+    clock: Callable[[], datetime]
+    sessions: sessionmaker[Session] = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
     # Wired by bot.app.build, so the layers below bot can call the transport without importing it:
     # makes an outbound WeChat API client (reminders.wechat_port.WechatApi, implemented in bot/wechat/api.py).
     wechat_api: Callable[[], Any] | None = None
     # render(report, fmt) -> bytes for the stored monthly report (console.documents.report.render).
     render_report: Callable[[Any, str], bytes] | None = None
+
+    def __post_init__(self) -> None:
+        # ``self.now`` rather than ``self.clock``: a test that swaps the clock is followed by every session.
+        self.sessions = make_sessionmaker(self.engine, clock=self.now)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

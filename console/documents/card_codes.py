@@ -34,7 +34,6 @@ from reminders.wechat_port import TransientError, WechatApi, WechatError
 from storage import audit, cards, print_orders
 from storage.models import ConsoleUser, PrintOrder, ServiceCard
 from storage.runtime import Lianxin
-from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.console.card_codes")
 
@@ -268,6 +267,6 @@ def _one(
         assert card is not None
         card.qr_ticket = str(answer["ticket"])[:255]
         card.qr_url = str(answer["url"])[:255]
-        card.qr_created_at = utcnow()
+        card.qr_created_at = lx.now()
     run.created += 1
     run.numbers.append(number)
