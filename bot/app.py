@@ -22,7 +22,7 @@ from console import web as console_web
 from console.documents import report as report_document
 from reminders import delivery, holds
 from storage.config import Config, load_config
-from storage.db import make_engine
+from storage.db import make_engine, read_only
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -52,7 +52,7 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
     @app.get("/healthz")
     def healthz() -> Any:
         try:
-            with lx.engine.connect() as conn:
+            with read_only(lx.engine).connect() as conn:  # never queues behind a writer
                 conn.execute(text("SELECT 1"))
         except Exception as e:  # noqa: BLE001 - a health check reports, it does not raise
             return jsonify({"status": "error", "database": str(e.__class__.__name__)}), 503

@@ -36,7 +36,7 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
     follow, scan or menu click), less those already sent since it opened."""
     cap = lx.config["wechat"]["custom_quota_per_window"]
     out: dict[str, Recipient] = {}
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         idents = {
             i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))
         }

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from reminders.lease import write_lock
 from reminders.reminding import (
     JobResult,
     Reminder,
@@ -51,7 +50,6 @@ def duty_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     res.detail["duties"] = ",".join(sorted(due))
     with lx.session() as s:
-        write_lock(s)
         undone = undone_duties(s, due)
         openids = bound_cadres(s)
         away = on_leave(s, day)

@@ -164,7 +164,7 @@ def current(lx: Lianxin) -> list[HoldView]:
 
 
 def active(lx: Lianxin) -> list[DeliveryHold]:
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         return list(s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope)))
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from handlers import task_notices
 from reminders import delivery, media
 from reminders.duty_reminders import duty_reminders
-from reminders.lease import write_lock
 from reminders.reminding import (
     JobResult,
     Reminder,
@@ -68,7 +67,6 @@ def _local_day(lx: Any, now: datetime) -> date:
 
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
-        write_lock(s)
         done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config["general"]["township"])
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
@@ -79,7 +77,6 @@ def deadline_reminders(lx: Any, now: datetime) -> JobResult:
     tz = lx.config.tz
     hours = lx.config["scheduler"]["deadline_warning_hours"]
     with lx.session() as s:
-        write_lock(s)
         today = _local_day(lx, now)
         away = on_leave(s, today)
         openids = bound_cadres(s)
@@ -171,7 +168,6 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
         res.detail["workday"] = False
         return res
     with lx.session() as s:
-        write_lock(s)
         wrote = set(
             s.scalars(
                 select(DiaryEntry.cadre_id).where(DiaryEntry.day == day, DiaryEntry.deleted_at.is_(None))
@@ -243,7 +239,6 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     month = month_key(day)
     with lx.session() as s:
-        write_lock(s)
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
         _remind_cadres_who_owe(
             s,
@@ -275,7 +270,6 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
     if lx.render_report is None:
         raise RuntimeError("no report renderer wired: build the Lianxin with bot.app.build")
     with lx.session() as s:
-        write_lock(s)
         every: list[tuple[int, str] | None] = list(
             s.execute(select(Township.id, Township.name).order_by(Township.id)).tuples()
         )
@@ -316,7 +310,6 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
     remind_after = cfg["sla"]["remind_after_working_hours"]
     escalate_after = cfg["sla"]["escalate_after_working_hours"]
     with lx.session() as s:
-        write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
         offices: dict[int, list[str]] = {}  # township → its office's and the county's openids, read once

@@ -12,11 +12,11 @@ scheduler's thread) would not keep a lease measured on a clock that stands still
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from storage.db import read_only
 from storage.models import Lease
 from storage.timestamps import utcnow
 
@@ -52,7 +52,7 @@ def release(engine: Engine, name: str, holder: str) -> None:
 
 def holder_of(engine: Engine, name: str, *, now: datetime) -> tuple[str, datetime] | None:
     """(holder, expires_at) of an unexpired lease, else None."""
-    with engine.connect() as conn:
+    with read_only(engine).connect() as conn:  # asked on every health check: never queues behind a writer
         row = conn.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
     if row is None or row.expires_at <= now:
         return None
@@ -69,14 +69,3 @@ def set_until(engine: Engine, name: str, holder: str, until: datetime) -> None:
                     conn.execute(insert(Lease).values(name=name, holder=holder, expires_at=until))
             except IntegrityError:
                 conn.execute(update(Lease).where(Lease.name == name).values(holder=holder, expires_at=until))
-
-
-def write_lock(session: Any) -> None:
-    """On SQLite, take the database's write lock now, as the transaction's first statement.
-
-    In WAL mode a transaction that reads first and writes later fails at once ("database is locked",
-    no busy wait) if another connection committed a write in between; one that starts by writing waits
-    for the lock instead. Jobs, claims and CLI changes therefore start with this. No-op on PostgreSQL.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("DELETE FROM lease WHERE 1 = 0"))

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from reminders import lease
 from storage.models import OutboxMessage, WechatIdentity
 from storage.runtime import Lianxin
 from storage.tasks import mark_delivered
@@ -34,7 +33,6 @@ def expire_stale(lx: Lianxin, now: datetime) -> int:
     for the record (the delivery page, ``lianxin outbox``). Held, paused, waiting for back-off or for a person
     who refuses messages: a reminder of yesterday's diary is not delivered today. Returns how many."""
     with lx.session() as s:
-        lease.write_lock(s)
         res = s.execute(
             update(OutboxMessage)
             .where(
@@ -53,7 +51,6 @@ def requeue_refused(lx: Lianxin, now: datetime) -> int:
     person is reachable again: they wrote to us (bot.dispatch clears the mark) or followed anew. Returns how
     many."""
     with lx.session() as s:
-        lease.write_lock(s)
         back = select(WechatIdentity.openid).where(
             WechatIdentity.unreachable.is_(False), WechatIdentity.subscribed.is_(True)
         )
@@ -101,7 +98,6 @@ def claim(
     clock_now = lx.now()
     until = clock_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
-        lease.write_lock(s)
         q = select(OutboxMessage.id).where(_due(now, clock_now)).order_by(OutboxMessage.id).limit(limit)
         if exclude_kinds:
             q = q.where(OutboxMessage.kind.not_in(sorted(exclude_kinds)))

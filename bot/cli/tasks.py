@@ -21,7 +21,6 @@ import click
 from bot.cli.base import command, require_schema, township_scope
 from handlers import task_notices
 from reminders import delivery, holds, jobs, scheduler
-from reminders.lease import write_lock
 from storage import tasks, townships
 from storage.runtime import Lianxin
 
@@ -95,7 +94,6 @@ def task_create(parent: click.Group) -> None:
         scope = township_scope(lx, township) if township or single else None
         try:
             with lx.session() as s:
-                write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
                 task = task_notices.create_task(
                     s,
@@ -186,7 +184,6 @@ def task_return(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                write_lock(s)
                 a = task_notices.return_feedback(
                     s, number=number, phone=phone, reason=reason, actor="cli", now=lx.now()
                 )
@@ -209,7 +206,6 @@ def task_extend(parent: click.Group) -> None:
         day = parse_when(until, lx.config.tz, what="--until").date() if until else None
         try:
             with lx.session() as s:
-                write_lock(s)
                 a = task_notices.answer_extension(
                     s,
                     number=number,
@@ -235,7 +231,6 @@ def task_cancel(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                write_lock(s)
                 tasks.cancel_task(s, number=number, actor="cli", now=lx.now())
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
@@ -369,7 +364,6 @@ def outbox_command(parent: click.Group) -> None:
         if retry_id is not None:
             try:
                 with lx.session() as s:
-                    write_lock(s)
                     delivery.retry(s, retry_id, now=lx.now(), actor="cli")
             except ValueError as e:
                 raise click.ClickException(str(e)) from None

@@ -84,7 +84,7 @@ class WechatClient:
     # ---------------------------------------------------------------- token
 
     def _stored_token(self) -> AccessToken | None:
-        with self.lx.sessions() as s:
+        with self.lx.read_session() as s:
             return s.scalar(select(AccessToken).where(AccessToken.app_id == self.app_id))
 
     def token(self) -> str:
@@ -158,7 +158,6 @@ class WechatClient:
     def _store_token(self, token: str, expires_in: int, *, forced: bool = False) -> None:
         now = _wechat_now()
         with self.lx.session() as s:
-            lease.write_lock(s)
             row = s.get(AccessToken, self.app_id)
             if row is None:
                 row = AccessToken(

@@ -105,7 +105,7 @@ def ensure_codes(
 ) -> QrRun:
     """Make the missing QR codes of these cards; QrError (with what is done kept) when it cannot."""
     run = QrRun()
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         missing = (
             list(
                 s.scalars(
@@ -166,7 +166,7 @@ def codes_for_print(
 def _with_code(lx: Lianxin, card_ids: list[int]) -> int:
     if not card_ids:
         return 0
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         return len(
             list(
                 s.scalars(
