@@ -182,3 +182,15 @@ def test_a_deferred_transaction_that_writes_after_reading_is_overtaken(lx: Any) 
             conn.execute(insert(AuditLog).values(at=lx.now(), actor="test:me", action="late"))
     with lx.read_session() as s:
         assert list(s.scalars(select(AuditLog.action))) == ["other.write"]
+
+
+def test_console_pages_are_read_while_a_writer_holds_the_lock(world: World) -> None:
+    """A GET reads in read-only sessions (the session check included): it is served while another transaction
+    holds SQLite's write lock, instead of queueing behind it (a writer's page would wait out the busy timeout)."""
+    c = world.login("admin")
+    with world.lx.session() as w:
+        audit.record(w, actor="test", action="held")
+        w.flush()  # this transaction now holds the write lock, uncommitted
+        for page in ("/", "/cadres", f"/cadres/{world.ids['cadre_a']}", "/tasks", "/requests"):
+            r = c.get(page)
+            assert r.status_code == 200, (page, r.status_code)
