@@ -31,9 +31,7 @@ log = logging.getLogger("lianxin")
 
 def build(config: Config | None = None, *, clock: Callable[[], datetime] | None = None) -> Lianxin:
     config = config or load_config()
-    engine = make_engine(
-        config.database_url, echo=config["database"]["echo"], pool_size=config["database"]["pool_size"]
-    )
+    engine = make_engine(config.database_url, echo=config.database.echo, pool_size=config.database.pool_size)
     clock = clock or utcnow  # real time: the product runs on the wall clock; tests hand in their FakeClock
     lx = Lianxin(config=config, engine=engine, clock=clock)
     lx.wechat_api = partial(WechatClient, lx)
@@ -47,7 +45,7 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
         lx = build(lx)
     app = Flask("lianxin", static_folder=None)
     app.config["LIANXIN"] = lx
-    app.config["MAX_CONTENT_LENGTH"] = max(lx.config["wechat"]["max_body_bytes"], 16 * 1024 * 1024)
+    app.config["MAX_CONTENT_LENGTH"] = max(lx.config.wechat.max_body_bytes, 16 * 1024 * 1024)
 
     @app.get("/healthz")
     def healthz() -> Any:

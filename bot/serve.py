@@ -32,7 +32,7 @@ def check_workers(lx: Lianxin, workers: int) -> None:
     if workers <= 1:
         return
     with lx.session() as s:
-        key = secret_key(s, configured=lx.config["console"]["secret_key"])
+        key = secret_key(s, configured=lx.config.console.secret_key)
     if key is None:
         raise ServeRefused(
             f"--workers {workers} 需要所有进程共用的会话密钥，但配置 [console] secret_key 为空，数据库中也没有："

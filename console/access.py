@@ -195,19 +195,19 @@ def csrf_token() -> str:
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
     u = g.get("user")
-    name = u.township_name if u is not None and u.township_name else lx().config["general"]["township"]
+    name = u.township_name if u is not None and u.township_name else lx().config.general.township
     return {
         "csrf_token": csrf_token,
         "current_user": u,
         "township": name,
-        "simulator_on": lx().config["console"]["simulator"],
+        "simulator_on": lx().config.console.simulator,
     }
 
 
 def session_limits() -> tuple[timedelta, timedelta]:
     """(idle, absolute) lifetime of a console session."""
-    cfg = lx().config["console"]
-    return timedelta(minutes=cfg["session_minutes"]), timedelta(hours=cfg["session_hours"])
+    cfg = lx().config.console
+    return timedelta(minutes=cfg.session_minutes), timedelta(hours=cfg.session_hours)
 
 
 @bp.before_request
@@ -219,7 +219,7 @@ def _guard() -> Any:
         request.method == "POST" and any("\x00" in v for _, vs in request.form.lists() for v in vs)
     ):
         abort(400, description="输入中含有不允许的字符。")
-    if request.endpoint in SIMULATOR_ENDPOINTS and not lx().config["console"]["simulator"]:
+    if request.endpoint in SIMULATOR_ENDPOINTS and not lx().config.console.simulator:
         abort(404)
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""

@@ -166,7 +166,7 @@ def _tell_office_of_lock(s: Session, u: ConsoleUser, until: datetime) -> None:
 def _check(username: str, password: str, t: datetime, address: str) -> tuple[int | None, str | None]:
     """(the user's id, None) when the password is right; (None, what to say) otherwise. Counts failures."""
     key = _limit_key(username)
-    limit = lx().config["console"]["login_attempts"]
+    limit = lx().config.console.login_attempts
     with db() as s:
         until = locked_until(s, key, t)
         if until is not None:
@@ -214,7 +214,7 @@ def login() -> Any:
         address = request_address()
         t = now()
         with db() as s:
-            delay = _address_delay(s, address, t, lx().config["console"]["login_attempts"])
+            delay = _address_delay(s, address, t, lx().config.console.login_attempts)
         slowed = False
         if delay:
             with _slowed_lock:

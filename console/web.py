@@ -76,13 +76,13 @@ def security_headers(resp: Response) -> Response:
 def _shared_key(lx: Lianxin) -> str | None:
     try:
         with lx.session() as s:
-            return secret_key(s, configured=lx.config["console"]["secret_key"])
+            return secret_key(s, configured=lx.config.console.secret_key)
     except SQLAlchemyError:  # a schema older than the key's table: `lianxin init` upgrades it and makes one
-        return lx.config["console"]["secret_key"] or None
+        return lx.config.console.secret_key or None
 
 
 def register(app: Flask, lx: Lianxin) -> None:
-    cfg = lx.config["console"]
+    cfg = lx.config.console
     key = _shared_key(lx)
     if key is None:
         log.warning(
@@ -96,8 +96,8 @@ def register(app: Flask, lx: Lianxin) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Secure whenever users reach the product over https (also when secure_cookies was forgotten)
-        SESSION_COOKIE_SECURE=bool(cfg["secure_cookies"]) or lx.config.public_url.startswith("https://"),
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=cfg["session_minutes"]),
+        SESSION_COOKIE_SECURE=bool(cfg.secure_cookies) or lx.config.public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=cfg.session_minutes),
     )
     filters.install(app)
     app.after_request(security_headers)

@@ -36,7 +36,7 @@ def _expiry(ctx: Context, msg: Message) -> str | None:
 def tell_office(ctx: Context, msg: Message) -> None:
     text = ctx.render("account_verification", event=msg.event, expires=_expiry(ctx, msg))
     when = int(msg.create_time.timestamp())
-    for openid in office_recipients(ctx.session, ctx.config["scheduler"]["office_openids"]):
+    for openid in office_recipients(ctx.session, ctx.config.scheduler.office_openids):
         ctx.outbox.enqueue(openid, "notice", text, key=f"account:{msg.event}:{when}:{openid}")
     return None  # WeChat's system account reads no reply
 

@@ -64,7 +64,7 @@ def _bound_cadre(ctx: Context) -> Cadre | None:
 
 
 def _paused(ctx: Context, now: datetime) -> datetime | None:
-    if ctx.config["general"]["bind_guesses_per_hour"] <= 0:
+    if ctx.config.general.bind_guesses_per_hour <= 0:
         return None
     return locked_until(ctx.session, OVERALL_KEY, now)
 
@@ -200,7 +200,7 @@ def _wrong(
         # During a pause one wrong code holds the account until the pause ends, and the pause does not grow.
         hold_until(ctx.session, _key(ctx), now, paused)
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    overall = ctx.config["general"]["bind_guesses_per_hour"]
+    overall = ctx.config.general.bind_guesses_per_hour
     if overall > 0:
         _, started = record_failure(
             ctx.session, OVERALL_KEY, now, limit=overall, lock_for=PAUSE, window=PAUSE
@@ -216,7 +216,7 @@ def _wrong(
 def _tell_office_binding_paused(ctx: Context, *, until: datetime, limit: int) -> None:
     """Once per pause (keyed on its end): who is held and until when."""
     text = ctx.render("bind_pause_notice", limit=limit, until=local_time_text(ctx, until))
-    for openid in office_recipients(ctx.session, ctx.config["scheduler"]["office_openids"]):
+    for openid in office_recipients(ctx.session, ctx.config.scheduler.office_openids):
         ctx.outbox.enqueue(openid, "notice", text, key=f"bind-pause:{until.isoformat()}:{openid}")
 
 
@@ -235,7 +235,7 @@ def _tell_of_takeover(
             ctx.render("bind_released_push", cadre=cadre, time=when),
             key=f"bind-released:c{cadre.id}:{old.openid}:{now.isoformat()}",
         )
-    sched = ctx.config["scheduler"]
+    sched = ctx.config.scheduler
     text = ctx.render(
         "bind_takeover_notice",
         cadre=cadre,
@@ -246,9 +246,9 @@ def _tell_of_takeover(
     )
     for openid in office_recipients(
         ctx.session,
-        sched["office_openids"],
+        sched.office_openids,
         township_id=cadre.township_id,
-        by_township=sched["township_office_openids"],
+        by_township=sched.township_office_openids,
     ):
         ctx.outbox.enqueue(
             openid, "notice", text, key=f"bind-takeover:c{cadre.id}:{openid}:{now.isoformat()}"

@@ -48,7 +48,7 @@ def _key(ctx: Context) -> str:
 
 
 def _paused(ctx: Context, now: datetime) -> datetime | None:
-    if ctx.config["general"]["card_guesses_per_hour"] <= 0:
+    if ctx.config.general.card_guesses_per_hour <= 0:
         return None
     return locked_until(ctx.session, OVERALL_KEY, now)
 
@@ -91,7 +91,7 @@ def wrong(ctx: Context, *, number: str | None, scanned: bool) -> str:
 
 
 def _count_across_accounts(ctx: Context, number: str, now: datetime) -> None:
-    limit = ctx.config["general"]["card_guesses_per_hour"]
+    limit = ctx.config.general.card_guesses_per_hour
     if limit <= 0:
         return
     # Distinct numbers: the same wrong number typed again (an elderly villager retrying) is one guess. Kept
@@ -103,7 +103,7 @@ def _count_across_accounts(ctx: Context, number: str, now: datetime) -> None:
     _, started = record_failure(ctx.session, OVERALL_KEY, now, limit=limit, lock_for=PAUSE, window=PAUSE)
     if started is not None:
         text = ctx.render("card_guess_notice", limit=limit, until=local_time_text(ctx, started))
-        for openid in office_recipients(ctx.session, ctx.config["scheduler"]["office_openids"]):
+        for openid in office_recipients(ctx.session, ctx.config.scheduler.office_openids):
             ctx.outbox.enqueue(openid, "notice", text, key=f"card-pause:{started.isoformat()}:{openid}")
 
 
@@ -131,7 +131,7 @@ def refused_before_link(
 
 def _tell_of_crowding(ctx: Context, household: Household, cadre: Cadre | None) -> None:
     day = ctx.local_date(ctx.now()).isoformat()
-    sched = ctx.config["scheduler"]
+    sched = ctx.config.scheduler
     text = ctx.render(
         "card_crowded_notice",
         household=household,
@@ -142,9 +142,9 @@ def _tell_of_crowding(ctx: Context, household: Household, cadre: Cadre | None) -
     told = set(
         office_recipients(
             ctx.session,
-            sched["office_openids"],
+            sched.office_openids,
             township_id=household.village.township_id,
-            by_township=sched["township_office_openids"],
+            by_township=sched.township_office_openids,
         )
     )
     if cadre is not None and (openid := cadre_openid(ctx.session, cadre.id)) is not None:

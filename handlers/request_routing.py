@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.render import render
+from storage.config import Config
 from storage.models import Cadre, Household, VillagerRequest, WechatIdentity
 from storage.outbox import enqueue, push_time, request_values
 from storage.reachability import cadre_accounts, reachable
@@ -33,7 +34,7 @@ def forward(
     household: Household,
     cadre: Cadre,
     cadre_text: str,
-    config: Any,
+    config: Config,
 ) -> str:
     """Queue the request's push to its cadre (``TO_CADRE``), or to the office when the cadre's WeChat cannot be
     reached (``TO_OFFICE``); ``NOWHERE`` when the cadre has no WeChat bound yet (the console lists it)."""
@@ -70,24 +71,24 @@ def to_office(
     cadre: Cadre,
     reason: str,
     key: str,
-    config: Any,
+    config: Config,
 ) -> int:
     """The request as a push to each office account (its cadre could not be reached); returns how many."""
     text = render("request_to_office", request=request, household=household, cadre=cadre, reason=reason)
     values = request_values(request, config.tz, household) | {"category": "干部无法接收"}
-    sched = config["scheduler"]
+    sched = config.scheduler
     offices = office_recipients(
         session,
-        sched["office_openids"],
+        sched.office_openids,
         township_id=cadre.township_id,
-        by_township=sched["township_office_openids"],
+        by_township=sched.township_office_openids,
     )
     for openid in offices:
         enqueue(session, openid=openid, kind="request", text=text, key=f"{key}:{openid}", template=values)
     return len(offices)
 
 
-def reroute(session: Session, *, number: int, reason: str, key: str, config: Any, now: Any) -> bool:
+def reroute(session: Session, *, number: int, reason: str, key: str, config: Config, now: Any) -> bool:
     """Delivery met an unreachable cadre with request ``number``'s push (queued under ``key``): the office gets
     the request and the villager is told, once, that the office has it. False when there is no such request."""
     req = session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))

@@ -29,7 +29,7 @@ def my_tasks(ctx: Context, msg: Message, rest: str = "") -> str:
         return card(ctx, msg, number)
     svc.acknowledge(ctx.session, cadre_id=cadre.id, now=now)
     items = svc.open_assignments(ctx.session, cadre.id)
-    yellow = ctx.config["scheduler"]["yellow_hours"]
+    yellow = ctx.config.scheduler.yellow_hours
     rows = [
         {
             "number": a.task.number,
@@ -55,7 +55,7 @@ def card(ctx: Context, msg: Message, number: int) -> str:
         return ctx.render("task_error", message=str(e))
     if svc.acknowledge(ctx.session, cadre_id=cadre.id, now=msg.create_time, number=number):
         ctx.session.refresh(a)
-    yellow = ctx.config["scheduler"]["yellow_hours"]
+    yellow = ctx.config.scheduler.yellow_hours
     return ctx.render(
         "task_detail",
         task=a.task,
@@ -144,8 +144,8 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
             reason=reason,
             now=msg.create_time,
             tz=ctx.config.tz,
-            office_openids=ctx.config["scheduler"]["office_openids"],
-            township_office_openids=ctx.config["scheduler"]["township_office_openids"],
+            office_openids=ctx.config.scheduler.office_openids,
+            township_office_openids=ctx.config.scheduler.township_office_openids,
             inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
         )
     except TaskError as e:

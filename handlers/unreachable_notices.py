@@ -9,28 +9,28 @@ Used by the chat (handlers/events.py) and by delivery (reminders/delivery.py), s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from handlers.render import render
+from storage.config import Config
 from storage.models import Cadre, Household, WechatIdentity
 from storage.outbox import enqueue
 from storage.tasks import office_recipients
 
 
-def _offices(session: Session, config: Any, cadre: Cadre | None) -> list[str]:
-    sched = config["scheduler"]
+def _offices(session: Session, config: Config, cadre: Cadre | None) -> list[str]:
+    sched = config.scheduler
     return office_recipients(
         session,
-        sched["office_openids"],
+        sched.office_openids,
         township_id=cadre.township_id if cadre is not None else None,
-        by_township=sched["township_office_openids"],
+        by_township=sched.township_office_openids,
     )
 
 
 def cadre_unreachable(
-    session: Session, ident: WechatIdentity, cadre: Cadre, *, unfollowed: bool, config: Any, now: datetime
+    session: Session, ident: WechatIdentity, cadre: Cadre, *, unfollowed: bool, config: Config, now: datetime
 ) -> None:
     """A cadre's WeChat gets nothing now; their villagers' requests go to the office from now on."""
     text = render("cadre_unreachable_notice", cadre=cadre, unfollowed=unfollowed)
@@ -49,7 +49,7 @@ def cadre_unreachable(
 
 
 def refuses_messages(
-    session: Session, ident: WechatIdentity, *, reason: str, config: Any, now: datetime
+    session: Session, ident: WechatIdentity, *, reason: str, config: Config, now: datetime
 ) -> None:
     """``ident`` switched off the account's messages: the office is told (once a day at most) whom to phone."""
     cadre = session.get(Cadre, ident.cadre_id) if ident.cadre_id else None

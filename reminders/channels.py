@@ -34,7 +34,7 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
     """Each person's window as WeChat counts it (bot.dispatch stores it with the message that opened it):
     open until ``window_until``, ``window_quota`` customer-service messages (5 after a user's message, 3 after a
     follow, scan or menu click), less those already sent since it opened."""
-    cap = lx.config["wechat"]["custom_quota_per_window"]
+    cap = lx.config.wechat.custom_quota_per_window
     out: dict[str, Recipient] = {}
     with lx.read_session() as s:
         idents = {
@@ -80,13 +80,13 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
 
 def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] | None:
     """(template id, data) for this push: its named values on the kind's configured keys; None = no template."""
-    table = lx.config[f"wechat.templates.{msg.kind}"]
-    if not table["id"]:
+    table = lx.config.templates[msg.kind]
+    if not table.id:
         return None
     values = values_of(msg.kind, msg.payload or {})
     at = push_time(msg.created_at or lx.now(), lx.config.tz)
     values.setdefault("time", at)
-    return table["id"], template_data(table["fields"], values, default_time=at)
+    return table.id, template_data(table.fields, values, default_time=at)
 
 
 # ----------------------------------------------------------------------------------- the window's messages
@@ -278,7 +278,7 @@ def make_links(lx: Lianxin, msgs: list[OutboxMessage], now: datetime) -> dict[in
             s,
             [{"outbox_id": m.id, "openid": m.openid, "kind": m.kind, "payload": m.payload} for m in msgs],
             now=now,
-            days=lx.config["wechat"]["push_link_days"],
+            days=lx.config.wechat.push_link_days,
         )
     for m, token in zip(msgs, tokens, strict=True):
         out[m.id] = f"{base}/m/{token}"
@@ -295,7 +295,7 @@ def link_for(lx: Lianxin, m: OutboxMessage, now: datetime) -> str:
             kind=m.kind,
             payload=m.payload or {},
             now=now,
-            days=lx.config["wechat"]["push_link_days"],
+            days=lx.config.wechat.push_link_days,
         )
     return f"{lx.config.public_url}/m/{token}"
 
@@ -304,7 +304,7 @@ def send_text_parts(lx: Lianxin, client: WechatApi, m: OutboxMessage, claim_id: 
     """Send ``m`` as customer-service text, in parts when longer than ``[wechat] custom_text_max_bytes``;
     returns how many window messages went. Each part sent is recorded on the row, so a retry after a temporary
     error goes on from the next part instead of sending the first ones twice."""
-    parts = split_text(str((m.payload or {}).get("text", "")), lx.config["wechat"]["custom_text_max_bytes"])
+    parts = split_text(str((m.payload or {}).get("text", "")), lx.config.wechat.custom_text_max_bytes)
     done = int((m.payload or {}).get("parts_sent") or 0)
     for i in range(done, len(parts)):
         client.send_text(m.openid, parts[i])

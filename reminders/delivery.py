@@ -123,7 +123,7 @@ def _worker_id() -> str:
 
 
 def configured(lx: Lianxin) -> bool:
-    return bool(lx.config["wechat"]["app_id"] and lx.config["wechat"]["app_secret"])
+    return bool(lx.config.wechat.app_id and lx.config.wechat.app_secret)
 
 
 def make_client(lx: Lianxin) -> WechatApi:
@@ -298,7 +298,7 @@ def _plan(run: _Run, batch: list[OutboxMessage], claim_id: str) -> list[tuple[Ou
             m = unmerge(lx, m, claim_id)
         by_person[m.openid].append(m)
     people = recipients(lx, list(by_person), run.now)
-    limit = lx.config["wechat"]["custom_text_max_bytes"]
+    limit = lx.config.wechat.custom_text_max_bytes
     plan: list[tuple[OutboxMessage, str]] = []
     for openid, msgs in by_person.items():
         r = people[openid]

@@ -43,7 +43,7 @@ def _date_text(d: date) -> str:
 def duty_reminders(lx: Any, now: datetime) -> JobResult:
     res = JobResult("duty_reminders")
     day = now.astimezone(lx.config.tz).date()
-    before = set(lx.config["programme"]["remind_days_before"])
+    before = set(lx.config.programme.remind_days_before)
     due = {duty: d for duty, d in programme_dates(lx.config).items() if (d - day).days in before}
     if not due:
         res.detail["reminder_day"] = False

@@ -194,7 +194,7 @@ def hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -
 
 
 def _hold(lx: Lianxin, *, scope: str, errcode: int, detail: str, now: datetime) -> None:
-    probe = timedelta(minutes=lx.config["wechat"]["hold_probe_minutes"])
+    probe = timedelta(minutes=lx.config.wechat.hold_probe_minutes)
     with lx.session() as s:
         row = s.scalar(select(DeliveryHold).where(DeliveryHold.scope == scope))
         if errcode == 45011:  # per-minute limit: back off 1, 2, 4 … minutes, at most the probe interval
@@ -239,7 +239,7 @@ def _tell_office(lx: Lianxin, s: Session, *, scope: str, errcode: int, now: date
         todo=fault.todo.format(kind=scope),
         since=now.astimezone(lx.config.tz).strftime("%Y-%m-%d %H:%M"),
     )
-    for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
+    for openid in office_recipients(s, lx.config.scheduler.office_openids):
         enqueue(
             s,
             openid=openid,
@@ -279,7 +279,7 @@ def paused_until(lx: Lianxin) -> datetime | None:
 
 def pause_for_quota(lx: Lianxin) -> None:
     """45009: the API's calls for today are spent; nothing goes until local midnight (or quota_pause_hours)."""
-    hours = lx.config["wechat"]["quota_pause_hours"]
+    hours = lx.config.wechat.quota_pause_hours
     real = lease.real_now()  # WeChat counts its day in real time
     if hours > 0:
         until = real + timedelta(hours=hours)

@@ -67,7 +67,7 @@ def _local_day(lx: Any, now: datetime) -> date:
 
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
-        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config["general"]["township"])
+        done = task_notices.publish_due(s, now=now, tz=lx.config.tz, office=lx.config.general.township)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
 
 
@@ -91,7 +91,7 @@ def _deadline_reminders_due(lx: Any, s: Session, res: JobResult, now: datetime) 
     tz = lx.config.tz
     away = on_leave(s, _local_day(lx, now))
     openids = bound_cadres(s)
-    soon = task_svc.due_soon(s, now=now, hours=lx.config["scheduler"]["deadline_warning_hours"])
+    soon = task_svc.due_soon(s, now=now, hours=lx.config.scheduler.deadline_warning_hours)
     late = list(
         s.scalars(
             select(TaskAssignment)
@@ -134,7 +134,7 @@ def _deadline_reminders_due(lx: Any, s: Session, res: JobResult, now: datetime) 
                         "number": str(a.task.number),
                         "title": a.task.title,
                         "deadline": push_time(a.deadline, tz),
-                        "office": lx.config["general"]["township"],
+                        "office": lx.config.general.township,
                     },
                     # "due soon" is stale once the deadline passes (the overdue reminder takes over); the
                     # overdue reminder is about an open card and keeps its place like the card itself
@@ -240,7 +240,7 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
     day = _local_day(lx, now)
     last = last_day_of_month(day.year, day.month)
     days_left = (last - day).days + 1
-    if days_left > lx.config["scheduler"]["month_end_days"]:
+    if days_left > lx.config.scheduler.month_end_days:
         res.detail["in_window"] = False
         return res
     month = month_key(day)
@@ -313,8 +313,8 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
     escalate to the office after escalate_after_working_hours (both counted in working hours)."""
     res = JobResult("villager_sla")
     cfg = lx.config
-    remind_after = cfg["sla"]["remind_after_working_hours"]
-    escalate_after = cfg["sla"]["escalate_after_working_hours"]
+    remind_after = cfg.sla.remind_after_working_hours
+    escalate_after = cfg.sla.escalate_after_working_hours
     with lx.session() as s:
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
@@ -390,10 +390,8 @@ def dispatch_outbox(lx: Any, now: datetime) -> JobResult:
 
 def housekeeping(lx: Any, now: datetime) -> JobResult:
     """Delete uploaded link lists never confirmed within [console] import_upload_hours (storage/uploads.py)."""
-    hours = lx.config["console"]["import_upload_hours"]
-    removed = uploads.sweep_imports(
-        lx.config["general"]["media_dir"], now=now, older_than=timedelta(hours=hours)
-    )
+    hours = lx.config.console.import_upload_hours
+    removed = uploads.sweep_imports(lx.config.general.media_dir, now=now, older_than=timedelta(hours=hours))
     return JobResult("housekeeping", detail={"uploads_removed": removed})
 
 

@@ -71,7 +71,7 @@ def download_media(
 
 
 def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
-    root = Path(lx.config["general"]["media_dir"])
+    root = Path(lx.config.general.media_dir)
     with lx.read_session() as s:
         todo = list(
             s.execute(

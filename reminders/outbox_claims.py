@@ -201,10 +201,10 @@ def record_parts_sent(lx: Lianxin, msg: OutboxMessage, claim_id: str, n: int) ->
 
 
 def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now: datetime) -> str:
-    cfg = lx.config["wechat"]
+    cfg = lx.config.wechat
     attempts = msg.attempts + 1
     with lx.session() as s:
-        if attempts >= cfg["max_attempts"]:
+        if attempts >= cfg.max_attempts:
             finish(s, msg, claim_id, status="failed", attempts=attempts, last_error=error)
             return "failed"
         finish(
@@ -214,7 +214,7 @@ def record_retry(lx: Lianxin, msg: OutboxMessage, claim_id: str, error: str, now
             status="pending",
             attempts=attempts,
             last_error=error,
-            next_attempt_at=now + backoff(attempts, cfg["retry_base_seconds"]),
+            next_attempt_at=now + backoff(attempts, cfg.retry_base_seconds),
         )
         return "retried"
 

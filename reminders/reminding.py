@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage import leave
 from storage import tasks as task_svc
+from storage.config import Config
 from storage.models import Cadre, OutboxMessage, ReminderSent, Township, WechatIdentity
 from storage.outbox import enqueue
 from storage.periods import start_of_day
@@ -169,22 +170,22 @@ def notify_office(
         )
 
 
-def office_recipients(session: Session, config: Any, township_id: int | None = None) -> list[str]:
+def office_recipients(session: Session, config: Config, township_id: int | None = None) -> list[str]:
     """The office accounts told about something of ``township_id`` (None: of the whole deployment): the county's
     ([scheduler] office_openids, office identities) and that township's ([scheduler] township_office_openids)."""
-    sched = config["scheduler"]
+    sched = config.scheduler
     return task_svc.office_recipients(
         session,
-        sched["office_openids"],
+        sched.office_openids,
         township_id=township_id,
-        by_township=sched["township_office_openids"],
+        by_township=sched.township_office_openids,
     )
 
 
-def township_offices(session: Session, config: Any) -> list[tuple[int, list[str]]]:
+def township_offices(session: Session, config: Config) -> list[tuple[int, list[str]]]:
     """(township id, its office's openids) for each township of [scheduler] township_office_openids that exists
     (a name that is no township of the deployment is ignored)."""
-    table = config["scheduler"]["township_office_openids"]
+    table = config.scheduler.township_office_openids
     if not table:
         return []
     rows = session.execute(

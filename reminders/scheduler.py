@@ -29,6 +29,7 @@ from sqlalchemy import inspect
 
 from reminders import jobs, lease
 from reminders.jobs import JOBS
+from storage.config import Config
 
 log = logging.getLogger("lianxin.scheduler")
 
@@ -39,11 +40,11 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 _current: dict[str, Any] = {}
 
 
-def job_triggers(config: Any) -> dict[str, BaseTrigger]:
+def job_triggers(config: Config) -> dict[str, BaseTrigger]:
     """When each job runs (all times in the configured zone)."""
     tz = config.tz
-    sch = config["scheduler"]
-    hour, _, minute = sch["diary_reminder_time"].partition(":")
+    sch = config.scheduler
+    hour, _, minute = sch.diary_reminder_time.partition(":")
     return {
         "publish_tasks": IntervalTrigger(minutes=1, timezone=tz),
         "deadline_reminders": CronTrigger(minute=5, timezone=tz),  # hourly
@@ -51,7 +52,7 @@ def job_triggers(config: Any) -> dict[str, BaseTrigger]:
         "month_end_reminders": CronTrigger(hour=10, minute=0, timezone=tz),
         "monthly_circular": CronTrigger(day=1, hour=8, minute=0, timezone=tz),
         "villager_sla": CronTrigger(minute="*/30", timezone=tz),
-        "dispatch_outbox": IntervalTrigger(seconds=sch["dispatch_interval_seconds"], timezone=tz),
+        "dispatch_outbox": IntervalTrigger(seconds=sch.dispatch_interval_seconds, timezone=tz),
         "duty_reminders": CronTrigger(hour=9, minute=30, timezone=tz),  # daily; sends only on reminder days
         "housekeeping": CronTrigger(minute=40, timezone=tz),  # hourly
     }
@@ -150,7 +151,7 @@ class SchedulerRunner:
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": cfg["scheduler"]["misfire_grace_seconds"],
+                "misfire_grace_time": cfg.scheduler.misfire_grace_seconds,
             },
             timezone=cfg.tz,
         )
@@ -165,11 +166,11 @@ class SchedulerRunner:
             sched.shutdown(wait=wait)
 
 
-def sync_jobs(sched: BackgroundScheduler, config: Any) -> list[str]:
+def sync_jobs(sched: BackgroundScheduler, config: Config) -> list[str]:
     """Make the stored jobs match ``job_triggers``: add missing ones, replace changed ones, drop unknown ones.
     A job whose trigger is unchanged keeps its next run time (so a missed run is made up within the grace).
     Returns the names (re)written."""
-    grace = config["scheduler"]["misfire_grace_seconds"]
+    grace = config.scheduler.misfire_grace_seconds
     wanted = job_triggers(config)
     written = []
     for job in sched.get_jobs():

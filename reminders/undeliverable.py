@@ -96,7 +96,7 @@ def mark_unreachable_on_send(
             elif ident.household_id:
                 h = s.get(Household, ident.household_id)
                 who = f"农户 {h.head_name}" if h else who
-        for openid in office_recipients(s, lx.config["scheduler"]["office_openids"]):
+        for openid in office_recipients(s, lx.config.scheduler.office_openids):
             if openid == m.openid:
                 continue
             enqueue(

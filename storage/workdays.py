@@ -12,6 +12,8 @@ from typing import Any
 
 import chinese_calendar
 
+from storage.config import Config
+
 log = logging.getLogger("lianxin.holidays")
 _warned: set[int] = set()
 
@@ -23,11 +25,11 @@ def _dates(values: list[Any]) -> set[date]:
     return out
 
 
-def is_workday(d: date, config: Any) -> bool:
-    holidays = config["holidays"]
-    if d in _dates(holidays["extra_holidays"]):
+def is_workday(d: date, config: Config) -> bool:
+    holidays = config.holidays
+    if d in _dates(holidays.extra_holidays):
         return False
-    if d in _dates(holidays["extra_workdays"]):
+    if d in _dates(holidays.extra_workdays):
         return True
     try:
         return bool(chinese_calendar.is_workday(d))
@@ -43,13 +45,13 @@ def _hm(value: str) -> time:
     return time(int(h), int(m or 0))
 
 
-def working_hours_between(start: datetime, end: datetime, config: Any) -> float:
+def working_hours_between(start: datetime, end: datetime, config: Config) -> float:
     """Working hours (working days, between [sla] work_day_start and work_day_end) from start to end."""
     if end <= start:
         return 0.0
     tz = config.tz
     s_local, e_local = start.astimezone(tz), end.astimezone(tz)
-    day_start, day_end = _hm(config["sla"]["work_day_start"]), _hm(config["sla"]["work_day_end"])
+    day_start, day_end = _hm(config.sla.work_day_start), _hm(config.sla.work_day_end)
     total = 0.0
     d = s_local.date()
     while d <= e_local.date():

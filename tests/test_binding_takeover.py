@@ -37,7 +37,7 @@ def notices_to(chat: Chat, openid: str) -> list[str]:
 @pytest.fixture
 def chat(make_lx: Any, clock: Any) -> Chat:
     c = cadre_world(make_lx, clock)
-    c.lx.config["scheduler"]["office_openids"] = ["o-office"]
+    c.lx.config.scheduler.office_openids = ["o-office"]
     return c
 
 
@@ -86,7 +86,7 @@ def test_config_may_shorten_a_codes_life_never_lengthen_it(chat: Chat) -> None:
         load_config(overrides={"general.bind_code_hours": 73}, env={})
     with pytest.raises(ConfigError, match="bind_code_hours"):
         load_config(overrides={"general.bind_code_hours": 0}, env={})
-    assert load_config(overrides={"general.bind_code_hours": 24}, env={})["general"]["bind_code_hours"] == 24
+    assert load_config(overrides={"general.bind_code_hours": 24}, env={}).general.bind_code_hours == 24
     with chat.lx.session() as s:
         _, _, expires = issue_bind_code(s, phone=PHONE, actor="test", now=chat.clock(), hours=500)
     assert expires - chat.clock() == timedelta(hours=72)  # the service caps it too
@@ -124,7 +124,7 @@ def test_an_account_moving_to_another_cadre_tells_the_office_who_lost_it(chat: C
 
 def test_the_township_office_hears_of_its_own_cadres_takeover(make_lx: Any, clock: Any) -> None:
     chat = cadre_world(make_lx, clock)
-    chat.lx.config["scheduler"]["township_office_openids"] = {
+    chat.lx.config.scheduler.township_office_openids = {
         "龙伏镇": ["o-longfu"],
         "青山镇": ["o-qingshan"],
     }
@@ -153,7 +153,7 @@ def test_the_cadre_page_shows_who_bound_when_with_which_code(world: World) -> No
 
 
 def test_wrong_codes_across_accounts_pause_the_guessers_not_the_cadres(chat: Chat) -> None:
-    chat.lx.config["general"]["bind_guesses_per_hour"] = 6
+    chat.lx.config.general.bind_guesses_per_hour = 6
     good = chat.code(PHONE)
     for i in range(6):  # six accounts, one wrong code each: no account is near its own limit of five
         assert "不正确" in chat.wc.text(f"o-guess-{i}", f"绑定 {10000000 + i}")
@@ -173,7 +173,7 @@ def test_wrong_codes_across_accounts_pause_the_guessers_not_the_cadres(chat: Cha
 
 
 def test_the_pause_across_accounts_can_be_switched_off(chat: Chat) -> None:
-    chat.lx.config["general"]["bind_guesses_per_hour"] = 0
+    chat.lx.config.general.bind_guesses_per_hour = 0
     for i in range(30):
         chat.wc.text(f"o-guess-{i}", f"绑定 {10000000 + i}")
     assert notices_to(chat, "o-office") == []

@@ -83,7 +83,7 @@ def test_a_family_links_one_card_but_a_crowd_does_not(chat: Chat) -> None:
 
 
 def test_chatty_text_with_digits_never_counts_toward_the_pause(chat: Chat) -> None:
-    chat.lx.config["general"]["card_guesses_per_hour"] = 3
+    chat.lx.config.general.card_guesses_per_hour = 3
     for i, text in enumerate(["ABC1234", "1234", "20261", "2026年1124", "1234567890123"]):
         chat.wc.text(f"o-chatty-{i}", text)
     assert chat.one(select(RateLimit).where(RateLimit.key == "card:*")) is None
@@ -91,7 +91,7 @@ def test_chatty_text_with_digits_never_counts_toward_the_pause(chat: Chat) -> No
 
 
 def test_the_same_wrong_number_typed_again_counts_once(chat: Chat) -> None:
-    chat.lx.config["general"]["card_guesses_per_hour"] = 3
+    chat.lx.config.general.card_guesses_per_hour = 3
     for i in range(4):  # an elderly villager's family, each retrying the one number they misread
         chat.wc.text(f"o-retry-{i}", "31112222")
         chat.wc.text(f"o-retry-{i}", "31112222")
@@ -104,7 +104,7 @@ def test_the_same_wrong_number_typed_again_counts_once(chat: Chat) -> None:
 
 
 def test_the_pause_holds_the_guessers_not_the_county(chat: Chat) -> None:
-    chat.lx.config["general"]["card_guesses_per_hour"] = 3
+    chat.lx.config.general.card_guesses_per_hour = 3
     for i in range(3):
         chat.wc.text(f"o-guess-{i}", f"6111222{i}")
     assert "暂停" in chat.wc.text("o-guess-0", CARDS[0])  # a guesser

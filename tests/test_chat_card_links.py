@@ -136,7 +136,7 @@ def test_wrong_numbers_from_many_accounts_pause_the_guessers_for_a_while(chat: C
     """A distributed guesser: 30 distinct wrong numbers within an hour, from 30 accounts, start a pause of an
     hour for the accounts that guessed; a villager who never typed a wrong number still links, and scanning a
     card's QR code always links."""
-    chat.lx.config["scheduler"]["office_openids"] = ["o-office"]
+    chat.lx.config.scheduler.office_openids = ["o-office"]
     for i in range(30):
         assert "没有找到" in chat.wc.text(f"o-guess-{i}", f"5{i:06d}1")
     reply = chat.wc.text("o-guess-0", "20261124")  # a guesser, even with a right number: held

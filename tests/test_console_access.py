@@ -819,7 +819,7 @@ def test_exports_only_for_admins_and_audited(route_world: World, url: str, actio
 
 
 def test_printing_is_audited_and_scoped(route_world: World) -> None:
-    route_world.lx.config["wechat"]["app_id"] = ""  # no credentials: cards print without QR codes, and say so
+    route_world.lx.config.wechat.app_id = ""  # no credentials: cards print without QR codes, and say so
     c = route_world.login("xinqiao")
     r = c.post("/print/cards", {"village": ""}, follow_redirects=True)  # their own village only
     assert r.status_code == 200

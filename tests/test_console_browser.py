@@ -133,7 +133,7 @@ def test_answer_a_request_and_see_it_in_the_simulator(served: tuple[World, str],
 def test_print_service_cards(served: tuple[World, str], browser: Any) -> None:
     w, base = served
     fake = FakeWechat().start()  # the cards' QR codes are made by the (fake) account on first print
-    w.lx.config["wechat"]["api_base"] = fake.url
+    w.lx.config.wechat.api_base = fake.url
     from storage.models import Cadre
     from tests.support.factories import Factory
 
@@ -242,12 +242,12 @@ def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     from storage.demo.seed import DEMO_USERS, seed_demo
 
     clock.set("2026-11-24 17:00")
-    lx.config["console"]["simulator"] = True  # as `lianxin demo` sets it
+    lx.config.console.simulator = True  # as `lianxin demo` sets it
     with lx.session() as s:
         seed_demo(s, tz=lx.config.tz, now=clock())
     user, password = DEMO_USERS[0][0], DEMO_USERS[0][1]
     with FakeWechat() as fake, serve_in_thread(create_app(lx)) as base:
-        lx.config["wechat"]["api_base"] = fake.url  # printing makes the cards' QR codes through the API
+        lx.config.wechat.api_base = fake.url  # printing makes the cards' QR codes through the API
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(base + "/")
         page.fill("input[name=username]", user)
@@ -367,7 +367,9 @@ def test_the_link_in_a_template_reads_on_its_recipients_phone_without_login(
             s, outbox_id=None, openid="o-x", kind="task", payload={"text": long_text}, now=w.lx.now(), days=7
         )
     with FakeWechat() as fake:
-        w.lx.config["wechat"].update(api_base=fake.url, oauth_base=fake.url, public_url=base)
+        w.lx.config.wechat.api_base = fake.url
+        w.lx.config.wechat.oauth_base = fake.url
+        w.lx.config.wechat.public_url = base
         context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
         context.set_extra_http_headers({"X-Fake-Wechat-User": "o-x"})
         page = context.new_page()

@@ -54,7 +54,7 @@ def test_photos_and_voice_are_private_to_whoever_asked(world: World) -> None:
             s, cadre_id=world.ids["cadre_a"], number=world.ids["task"], text="见照片", now=world.clock()
         )
         fb = s.scalar(select(Feedback).where(Feedback.assignment_id == a.id))
-        media = Path(world.lx.config["general"]["media_dir"])
+        media = Path(world.lx.config.general.media_dir)
         media.mkdir(parents=True, exist_ok=True)
         (media / "p1.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
         att = Attachment(

@@ -325,7 +325,7 @@ def test_feedback_timeline_shows_photos(world: World, tmp_path: object) -> None:
     with world.lx.session() as s:
         a = tasks.feedback(s, cadre_id=world.ids["cadre_a"], number=n, text="见照片", now=world.clock())
         fb = s.scalar(select(Feedback).where(Feedback.assignment_id == a.id))
-        media = Path(world.lx.config["general"]["media_dir"])
+        media = Path(world.lx.config.general.media_dir)
         media.mkdir(parents=True, exist_ok=True)
         (media / "p1.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")
         s.add(

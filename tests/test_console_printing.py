@@ -97,7 +97,7 @@ def test_listing_per_village(world: World) -> None:
 def fake(world: World) -> Any:
     """The fake WeChat API behind the world's credentials: printing cards makes their QR codes there."""
     with FakeWechat() as f:
-        world.lx.config["wechat"]["api_base"] = f.url
+        world.lx.config.wechat.api_base = f.url
         yield f
 
 

@@ -277,7 +277,7 @@ def test_media_download(wx, fake, clock, tmp_path):
     with wx.sessions() as s:
         ok, bad = s.scalars(select(Attachment).order_by(Attachment.id)).all()
         assert Path(ok.stored_path).read_bytes() == b"\xff\xd8jpegdata"
-        assert ok.stored_path.startswith(wx.config["general"]["media_dir"]) and ok.size == 10
+        assert ok.stored_path.startswith(wx.config.general.media_dir) and ok.size == 10
         assert bad.downloaded_at is None and bad.download_attempts == 1 and "40007" in bad.download_error
     assert download_media(wx) == 0
 

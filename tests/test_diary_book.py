@@ -49,7 +49,7 @@ def seed(w: World) -> None:
     """李明 (新桥村): a month of entries (one undone, one in October), a photo, a voice entry, a paper entry, leave
     and the 小结; 王芳 (石门村) and 陈静 (新桥村) each one entry of their own."""
     tz = w.lx.config.tz
-    media = Path(w.lx.config["general"]["media_dir"])
+    media = Path(w.lx.config.general.media_dir)
     media.mkdir(parents=True, exist_ok=True)
     (media / "p1.png").write_bytes(_png())
 

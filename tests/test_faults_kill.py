@@ -149,7 +149,7 @@ def outbox_left(lx: Any) -> int:
 
 def test_sigkill_mid_broadcast_loses_nothing(lx: Any, migrated_db: str, tmp_path: Path) -> None:
     with FakeWechat() as fake:
-        lx.config["wechat"]["api_base"] = fake.url
+        lx.config.wechat.api_base = fake.url
         number = broadcast(lx, fake)
         with lx.sessions() as s:
             assert s.scalar(select(func.count()).select_from(OutboxMessage)) == N

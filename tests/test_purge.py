@@ -115,7 +115,7 @@ def counts(lx: Any) -> tuple[Any, Any]:
 def test_purge_removes_personal_data_everywhere_and_keeps_counts(chat: Chat, tmp_path: Path) -> None:
     lx = chat.lx
     # the photo was downloaded into the media folder
-    media = Path(lx.config["general"]["media_dir"])
+    media = Path(lx.config.general.media_dir)
     media.mkdir(parents=True, exist_ok=True)
     photo = media / "attachment-zhang.jpg"
     photo.write_bytes(b"\xff\xd8fake")

@@ -81,9 +81,7 @@ def _digest(chat: Chat, first: str, second: str) -> tuple[int, str]:
 def _purge(chat: Chat, name: str = "张大山") -> None:
     with chat.lx.session() as s:
         h = s.scalar(select(Household).where(Household.head_name == name))
-        purge_household(
-            s, h, actor="test", now=chat.clock(), media_root=chat.lx.config["general"]["media_dir"]
-        )
+        purge_household(s, h, actor="test", now=chat.clock(), media_root=chat.lx.config.general.media_dir)
 
 
 @pytest.mark.parametrize("carried_by", ["other", "purged"])
@@ -125,7 +123,7 @@ def _upload(w: World) -> Any:
 
 
 def _uploads(w: World) -> list[Path]:
-    d = Path(w.lx.config["general"]["media_dir"]) / "imports"
+    d = Path(w.lx.config.general.media_dir) / "imports"
     return sorted(d.iterdir()) if d.is_dir() else []
 
 

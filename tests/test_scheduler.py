@@ -56,7 +56,7 @@ def test_one_active_scheduler_jobs_stored_once(fresh_store: Any, make_lx: Any) -
     try:
         stored = _stored(lx)
         assert sorted(stored) == sorted(jobs.JOBS)
-        grace = lx.config["scheduler"]["misfire_grace_seconds"]
+        grace = lx.config.scheduler.misfire_grace_seconds
         assert all(j.misfire_grace_time == grace and j.coalesce for j in stored.values())
         assert stored["diary_reminders"].func_ref == "reminders.scheduler:run_job"
         assert stored["diary_reminders"].args == ("diary_reminders",)

@@ -119,7 +119,7 @@ def test_date_const_enum_and_short_thing_keys_can_be_configured_with_a_fixed_tex
         env={},
     )
     data = template_data(
-        cfg["wechat.templates.request"]["fields"],
+        cfg.templates["request"].fields,
         {"number": "37", "household": "张大山家庭", "time": "2026年12月1日 09:30"},
     )
     assert data == {

@@ -111,8 +111,8 @@ def test_an_extension_request_reaches_the_cadres_township_office_and_the_countys
             reason="农户外出",
             now=clock(),
             tz=county.config.tz,
-            office_openids=county.config["scheduler"]["office_openids"],
-            township_office_openids=county.config["scheduler"]["township_office_openids"],
+            office_openids=county.config.scheduler.office_openids,
+            township_office_openids=county.config.scheduler.township_office_openids,
         )
     told = _told(county)
     assert sorted(told) == ["o-county", "o-qingshan"] and "农户外出" in told["o-qingshan"][0]

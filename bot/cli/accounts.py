@@ -20,7 +20,7 @@ def register(main: click.Group) -> None:
         try:
             with lx.session() as s:
                 code, cadre, expires = issue_bind_code(
-                    s, phone=phone, actor="cli", now=lx.now(), hours=lx.config["general"]["bind_code_hours"]
+                    s, phone=phone, actor="cli", now=lx.now(), hours=lx.config.general.bind_code_hours
                 )
         except BindError as e:
             raise click.ClickException(str(e)) from None
@@ -64,7 +64,7 @@ def register(main: click.Group) -> None:
                     village=village,
                     actor="cli",
                     township=township,
-                    default_township=lx.config["general"]["township"],
+                    default_township=lx.config.general.township,
                 )
         except AccountError as e:
             raise click.ClickException(str(e)) from None

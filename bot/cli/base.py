@@ -39,7 +39,7 @@ class CliState:
                 config = load_config(self.config_path)
             except ConfigError as e:
                 raise click.ClickException(f"配置错误 / configuration error: {e}") from None
-            logs.configure(config["general"]["log_level"])
+            logs.configure(config.general.log_level)
             try:
                 self._lx = build(config)
             except (ArgumentError, ImportError) as e:  # an unparsable URL, or a driver we do not ship
@@ -131,7 +131,7 @@ def township_scope(lx: Lianxin, name: str | None) -> tuple[int, str] | None:
         if not name and townships.count(s) == 0:
             return None
         try:
-            t = townships.resolve(s, name, default=lx.config["general"]["township"])
+            t = townships.resolve(s, name, default=lx.config.general.township)
         except townships.TownshipRefused as e:
             raise click.ClickException(str(e)) from None
         return t.id, t.name

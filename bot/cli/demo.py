@@ -34,13 +34,13 @@ def register(main: click.Group) -> None:
                 f" / {url} holds data the demo did not make; nothing was written. Run the demo on an empty "
                 "database, e.g. LIANXIN_DATABASE_URL=sqlite:///demo.db lianxin demo"
             )
-        upgrade(lx.config.database_url, township=lx.config["general"]["township"])
+        upgrade(lx.config.database_url, township=lx.config.general.township)
         # The demo's chat simulator speaks as its demo accounts; a real deployment turns it on only by choice.
-        lx.config.data["console"]["simulator"] = True
+        lx.config.console.simulator = True
         tz = lx.config.tz
         with lx.session() as s:
             ensure_secret_key(s, now=lx.now())  # as `lianxin init` does
-            report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config["general"]["township"])
+            report = seed_demo(s, tz=tz, now=lx.now(), township=lx.config.general.township)
         if report.added:
             added = "，".join(f"{k} {v}" for k, v in sorted(report.added.items()))
             click.echo(f"演示数据已填充 / demo data seeded into {url}: {added}")
@@ -54,8 +54,8 @@ def register(main: click.Group) -> None:
             return
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         click.echo(f"控制台 / console: http://{shown}:{port}/")
-        scheduler = not no_scheduler and lx.config["scheduler"]["enabled"]
-        if scheduler and not lx.config["wechat"]["app_id"]:
+        scheduler = not no_scheduler and lx.config.scheduler.enabled
+        if scheduler and not lx.config.wechat.app_id:
             # The demo's WeChat accounts are fake: without a configured Official Account the scheduler would
             # queue pushes that can only fail against the real API. `lianxin jobs run NAME` still shows them.
             scheduler = False

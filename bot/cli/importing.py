@@ -57,14 +57,14 @@ def register(main: click.Group) -> None:
                 )
             try:
                 name = (
-                    lx.config["general"]["township"]
+                    lx.config.general.township
                     if table.has_township
-                    else townships.resolve_name(s, township, default=lx.config["general"]["township"])
+                    else townships.resolve_name(s, township, default=lx.config.general.township)
                 )
             except townships.TownshipRefused as e:
                 raise click.ClickException(str(e)) from None
             plan = plan_import(
-                s, table, township=name, minimum=lx.config["score"]["min_households"], progress=_progress
+                s, table, township=name, minimum=lx.config.score.min_households, progress=_progress
             )
             if plan.ok:
                 try:

@@ -40,7 +40,7 @@ def run_ledger(
             content = ledger_render.to_json(led)
         elif fmt == "html":
             content = ledger_render.to_html(
-                led, township=township[1] if township else lx.config["general"]["township"]
+                led, township=township[1] if township else lx.config.general.township
             )
         else:
             content = ledger_render.to_xlsx(led)

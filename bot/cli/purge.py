@@ -45,7 +45,7 @@ def register(main: click.Group) -> None:
                     actor="cli",
                     now=lx.now(),
                     reason=reason,
-                    media_root=lx.config["general"]["media_dir"],
+                    media_root=lx.config.general.media_dir,
                 )
         except PurgeError as e:
             raise click.ClickException(str(e)) from None

@@ -24,7 +24,7 @@ def register(main: click.Group) -> None:
                 host=host,
                 port=port,
                 workers=workers,
-                scheduler=not no_scheduler and lx.config["scheduler"]["enabled"],
+                scheduler=not no_scheduler and lx.config.scheduler.enabled,
             )
         except serve.ServeRefused as e:
             raise click.ClickException(str(e)) from None

@@ -106,7 +106,7 @@ def task_create(parent: click.Group) -> None:
                     households=hh,
                     now=lx.now(),
                     tz=tz,
-                    office=scope[1] if scope else lx.config["general"]["township"],
+                    office=scope[1] if scope else lx.config.general.township,
                     township_id=scope[0] if scope else None,
                 )
                 n = len(task.assignments) if task.published_at else 0
@@ -126,7 +126,7 @@ def task_list(parent: click.Group) -> None:
         """所有督办卡及进度 / every card with its progress."""
         require_schema(lx)
         with lx.session() as s:
-            rows = tasks.list_tasks(s, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"])
+            rows = tasks.list_tasks(s, now=lx.now(), yellow_hours=lx.config.scheduler.yellow_hours)
         if not rows:
             click.echo("还没有督办卡。")
         for r in rows:
@@ -148,9 +148,7 @@ def task_show(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                b = tasks.board(
-                    s, number=number, now=lx.now(), yellow_hours=lx.config["scheduler"]["yellow_hours"]
-                )
+                b = tasks.board(s, number=number, now=lx.now(), yellow_hours=lx.config.scheduler.yellow_hours)
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
         t = b.task
@@ -310,7 +308,7 @@ def dispatch_command(parent: click.Group) -> None:
     def dispatch_cmd(lx: Lianxin, interval: float | None, once: bool) -> None:
         """投递进程：循环发送待发消息并下载媒体（可多开，PostgreSQL 上分摊）/ a dispatcher loop."""
         require_schema(lx)
-        wait = interval if interval is not None else lx.config["scheduler"]["dispatch_interval_seconds"]
+        wait = interval if interval is not None else lx.config.scheduler.dispatch_interval_seconds
         stop = threading.Event()
         if not once:
             signal.signal(signal.SIGTERM, lambda *_: stop.set())

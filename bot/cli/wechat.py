@@ -31,7 +31,7 @@ def register(main: click.Group) -> None:
         """发布自定义菜单（[wechat.menu] 或默认菜单）/ create the custom menu (menu/create)."""
         require_schema(lx)  # the access token is kept in the database, shared with the server
         try:
-            menu = build_menu(lx.config["wechat.menu"]["buttons"], lx.config.public_url)
+            menu = build_menu(lx.config.menu.buttons, lx.config.public_url)
         except MenuError as e:
             raise click.ClickException(f"[wechat.menu] 有误，未发布 / not published: {e}") from None
         for line in describe(menu.body):

@@ -69,11 +69,11 @@ class WechatClient:
         self, lx: Lianxin, *, http: requests.Session | None = None, holder: str | None = None
     ) -> None:
         self.lx = lx
-        cfg = lx.config["wechat"]
-        self.base = cfg["api_base"].rstrip("/")
-        self.app_id = cfg["app_id"]
-        self.secret = cfg["app_secret"]
-        self.timeout = cfg["request_timeout_seconds"]
+        cfg = lx.config.wechat
+        self.base = cfg.api_base.rstrip("/")
+        self.app_id = cfg.app_id
+        self.secret = cfg.app_secret
+        self.timeout = cfg.request_timeout_seconds
         self.http = http or _session_for(self.base)
         self._cached: tuple[str, datetime] | None = None
         self.holder = holder or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -58,8 +58,8 @@ def configured_templates(lx: Lianxin) -> dict[str, tuple[str, dict[str, str]]]:
     """kind -> (template id, fields) for each configured kind (``[wechat.templates.KIND] id, fields``)."""
     out: dict[str, tuple[str, dict[str, str]]] = {}
     for kind in VALUE_NAMES:
-        section = lx.config[f"wechat.templates.{kind}"]
-        tid, fields = section["id"], dict(section["fields"] or {})
+        section = lx.config.templates[kind]
+        tid, fields = section.id, dict(section.fields or {})
         if tid:
             out[kind] = (str(tid), {str(k): str(v) for k, v in fields.items()})
     return out
@@ -168,7 +168,7 @@ def _templates(lx: Lianxin, client: WechatClient) -> list[Check]:
 
 def _menu(lx: Lianxin, client: WechatClient) -> Check:
     try:
-        wanted = build_menu(lx.config["wechat.menu"]["buttons"], lx.config.public_url).body
+        wanted = build_menu(lx.config.menu.buttons, lx.config.public_url).body
     except MenuError as e:
         return Check("menu", FAIL, f"[wechat.menu] 有误：{e}", "按 docs/deploy.md 改正 [wechat.menu]")
     try:

@@ -29,7 +29,7 @@ ALLOWED_PORTS = (80, 443)  # the only ports WeChat accepts in a server URL (docs
 
 def public_url(lx: Lianxin, http: requests.Session) -> tuple[list[Check], bool]:
     """public_url set, https, on a port WeChat accepts, and /healthz answering there; (checks, reachable)."""
-    configured = lx.config["wechat"]["public_url"] or lx.config["general"]["public_url"]
+    configured = lx.config.wechat.public_url or lx.config.general.public_url
     url = lx.config.public_url
     if not configured:
         return [
@@ -91,7 +91,7 @@ def public_url(lx: Lianxin, http: requests.Session) -> tuple[list[Check], bool]:
 
 
 def server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
-    token = lx.config["wechat"]["token"]
+    token = lx.config.wechat.token
     if not token:
         return Check(
             "server",
@@ -126,7 +126,7 @@ def server(lx: Lianxin, http: requests.Session, reachable: bool) -> Check:
             "确认反向代理把 /wechat 转到 `lianxin serve`",
         )
     if resp.status_code == 200 and resp.text == echostr:
-        mode = "安全模式" if lx.config["wechat"]["encoding_aes_key"] else "明文模式"
+        mode = "安全模式" if lx.config.wechat.encoding_aes_key else "明文模式"
         return Check("server", OK, f"{url} 通过 URL 校验（令牌一致，{mode}）")
     return Check(
         "server",
@@ -207,7 +207,7 @@ def messages(lx: Lianxin) -> Check:
         )
     plain, aes, compat = seen["plain"], seen["aes"], seen["compat"]
     counted = f"最近 24 小时收到的消息：明文 {plain} 条、密文 {aes + compat} 条"
-    keyed = bool(lx.config["wechat"]["encoding_aes_key"])
+    keyed = bool(lx.config.wechat.encoding_aes_key)
     key_fix = (
         "从 基本配置 › 服务器配置 复制 EncodingAESKey 填入 [wechat] encoding_aes_key，重启 `lianxin serve`"
     )

@@ -48,14 +48,12 @@ class Endpoint:
     them: the signature and its time, the body's size, decryption and parsing, then the dispatcher."""
 
     def __init__(self, lx: Lianxin) -> None:
-        cfg = lx.config["wechat"]
+        cfg = lx.config.wechat
         self.lx = lx
-        self.token: str = cfg["token"]
-        self.safe = (
-            SafeMode(self.token, cfg["encoding_aes_key"], cfg["app_id"]) if cfg["encoding_aes_key"] else None
-        )
-        self.max_body: int = cfg["max_body_bytes"]
-        self.tolerance: int = cfg["timestamp_tolerance_seconds"]
+        self.token: str = cfg.token
+        self.safe = SafeMode(self.token, cfg.encoding_aes_key, cfg.app_id) if cfg.encoding_aes_key else None
+        self.max_body: int = cfg.max_body_bytes
+        self.tolerance: int = cfg.timestamp_tolerance_seconds
 
     def serve(self) -> Any:
         """GET answers WeChat's URL check with ``echostr``; POST handles one message (403 for a bad signature,
@@ -168,16 +166,16 @@ class Endpoint:
 
 def post_signed(app: Flask, lx: Lianxin, openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:
     """POST one signed (and in safe mode encrypted) message to /wechat; (status, reply text or None)."""
-    cfg = lx.config["wechat"]
-    token = cfg["token"]
+    cfg = lx.config.wechat
+    token = cfg.token
     ts = int(lx.now().timestamp())
     msg_id = secrets.randbits(62) if kind != "event" else None
     xml = message_xml(openid, kind, create_time=ts, msg_id=msg_id, **fields)
     query = signed_query(token, ts)
     safe = None
-    if cfg["encoding_aes_key"]:
-        safe = SafeMode(token, cfg["encoding_aes_key"], cfg["app_id"])
-        encrypted = safe.prp.encrypt(xml, cfg["app_id"]).decode()
+    if cfg.encoding_aes_key:
+        safe = SafeMode(token, cfg.encoding_aes_key, cfg.app_id)
+        encrypted = safe.prp.encrypt(xml, cfg.app_id).decode()
         query["encrypt_type"] = "aes"
         query["msg_signature"] = sign(token, query["timestamp"], query["nonce"], encrypted)
         xml = f"<xml><ToUserName><![CDATA[gh_lianxin]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"

@@ -45,9 +45,9 @@ class PageOAuth:
         """Where to send the browser; it comes back to ``redirect_uri`` with ``code`` and ``state``."""
         if not STATE.fullmatch(state):
             raise ValueError("state: [A-Za-z0-9], 1-128 characters")
-        cfg = self.lx.config["wechat"]
+        cfg = self.lx.config.wechat
         return (
-            f"{cfg['oauth_base'].rstrip('/')}/connect/oauth2/authorize?appid={cfg['app_id']}"
+            f"{cfg.oauth_base.rstrip('/')}/connect/oauth2/authorize?appid={cfg.app_id}"
             f"&redirect_uri={quote(redirect_uri, safe='')}&response_type=code&scope=snsapi_base"
             f"&state={state}#wechat_redirect"
         )
@@ -55,17 +55,17 @@ class PageOAuth:
     def openid(self, code: str) -> str | None:
         """The openid of whoever WeChat gave ``code`` to; None when WeChat refuses the code (used, expired, made
         for another account) or does not answer."""
-        cfg = self.lx.config["wechat"]
+        cfg = self.lx.config.wechat
         try:
             resp = requests.get(
-                cfg["api_base"].rstrip("/") + "/sns/oauth2/access_token",
+                cfg.api_base.rstrip("/") + "/sns/oauth2/access_token",
                 params={
-                    "appid": cfg["app_id"],
-                    "secret": cfg["app_secret"],
+                    "appid": cfg.app_id,
+                    "secret": cfg.app_secret,
                     "code": code,
                     "grant_type": "authorization_code",
                 },
-                timeout=cfg["request_timeout_seconds"],
+                timeout=cfg.request_timeout_seconds,
             )
             data = resp.json()
         except (requests.RequestException, ValueError) as e:
@@ -79,7 +79,7 @@ class PageOAuth:
 
 
 def page_oauth(lx: Lianxin) -> PageOAuth | None:
-    cfg = lx.config["wechat"]
-    if not cfg["page_oauth"] or not cfg["app_id"] or not cfg["app_secret"]:
+    cfg = lx.config.wechat
+    if not cfg.page_oauth or not cfg.app_id or not cfg.app_secret:
         return None
     return PageOAuth(lx)

@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from console.documents import printing as docs
 from reminders.wechat_port import TransientError, WechatApi, WechatError
 from storage import audit, cards, print_orders
+from storage.config import Config
 from storage.models import ConsoleUser, PrintOrder, ServiceCard
 from storage.runtime import Lianxin
 
@@ -89,9 +90,9 @@ class PrintCodes:
     notice: str | None = None
 
 
-def credentials_missing(config: object) -> bool:
-    wechat = config["wechat"]  # type: ignore[index]
-    return not (wechat.get("app_id") and wechat.get("app_secret"))
+def credentials_missing(config: Config) -> bool:
+    wechat = config.wechat
+    return not (wechat.app_id and wechat.app_secret)
 
 
 def ensure_codes(

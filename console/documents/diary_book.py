@@ -13,13 +13,13 @@ import base64
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
 from handlers.render import render as render_chat
 from storage import audit
+from storage.config import Config
 from storage.diary_book import BookEntry, BookMedia, CadreBook, cadre_book, month_period, village_books
 from storage.models import Cadre, Village
 from storage.roles import ROLES
@@ -118,7 +118,7 @@ class Book:
 
 def make_book(
     session: Session,
-    config: Any,
+    config: Config,
     *,
     month: str,
     cadre: Cadre | None = None,
@@ -130,7 +130,7 @@ def make_book(
     if (cadre is None) == (village is None):
         raise ValueError("one cadre or one village")
     period = month_period(month)
-    tz, township = config.tz, config["general"]["township"]
+    tz, township = config.tz, config.general.township
     if cadre is not None:
         books = [cadre_book(session, cadre=cadre, month=period, tz=tz, township=township)]
         target, label = f"cadre:{cadre.phone}:{period.key}", cadre.name
@@ -141,7 +141,7 @@ def make_book(
     html = render_books(
         books,
         month=period.key,
-        media_dir=config["general"]["media_dir"],
+        media_dir=config.general.media_dir,
         village=village.name if village is not None else None,
     )
     entries = sum(b.entry_count for b in books)

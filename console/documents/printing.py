@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.config import Config
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
 
@@ -94,9 +94,9 @@ def _village(session: Session, name: str | None, township_id: int | None = None)
     return found[0]
 
 
-def _title(session: Session, config: Any, township_id: int | None) -> str:
+def _title(session: Session, config: Config, township_id: int | None) -> str:
     name = session.scalar(select(Township.name).where(Township.id == township_id)) if township_id else None
-    return name or str(config["general"]["township"])
+    return name or str(config.general.township)
 
 
 def _rows(
@@ -158,7 +158,7 @@ def card_rows(
 
 def render_cards(
     session: Session,
-    config: Any,
+    config: Config,
     *,
     village: str | None = None,
     now: datetime | None = None,
@@ -175,7 +175,7 @@ def render_cards(
         .render(
             pages=pages,
             township=_title(session, config, township_id),
-            account=config["general"]["account_name"],
+            account=config.general.account_name,
             village=village,
             count=len(rows),
             notice=notice,
@@ -191,7 +191,7 @@ def render_cards(
 
 def render_listing(
     session: Session,
-    config: Any,
+    config: Config,
     *,
     village: str | None = None,
     today: date,

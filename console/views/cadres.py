@@ -189,7 +189,7 @@ def cadre_bind_code(cadre_id: int) -> Any:
                 phone=c.phone,
                 actor=user().actor,
                 now=now(),
-                hours=lx().config["general"]["bind_code_hours"],
+                hours=lx().config.general.bind_code_hours,
             )
         except BindError as e:
             abort(400, description=str(e))

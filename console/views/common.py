@@ -99,7 +99,7 @@ def text_filter(term: str, *cols: Any) -> Any:
 
 def light(assignment: Any) -> str | None:
     """The tasks service's traffic light (green/yellow/red) for an assignment."""
-    return task_svc.light(assignment, now(), lx().config["scheduler"]["yellow_hours"])
+    return task_svc.light(assignment, now(), lx().config.scheduler.yellow_hours)
 
 
 def start_of_next_day(day: date) -> datetime:

@@ -21,7 +21,7 @@ from storage.reachability import unreachable_cadres
 def dashboard() -> Any:
     t = now()
     day = common.today()
-    hours = lx().config["sla"]["first_answer_hours"]
+    hours = lx().config.sla.first_answer_hours
     with db() as s:
         cadres = list(
             s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True)).order_by(Cadre.name)))

@@ -115,7 +115,7 @@ def _stored(attachment_id: int) -> tuple[Attachment, Path]:
             abort(404)
         _owner_in_scope(s, att)
         s.expunge(att)
-    base = Path(lx().config["general"]["media_dir"]).resolve()
+    base = Path(lx().config.general.media_dir).resolve()
     path = Path(att.stored_path)
     path = (path if path.is_absolute() else base / path).resolve()
     if base not in path.parents or not path.is_file():

@@ -20,7 +20,7 @@ MAX_UPLOAD = 16 * 1024 * 1024
 
 
 def _media() -> str:
-    return str(lx().config["general"]["media_dir"])
+    return str(lx().config.general.media_dir)
 
 
 def _pending() -> tuple[Path, str] | None:
@@ -47,7 +47,7 @@ def _plan(s: Any, data: bytes, name: str) -> Any:
                 )
     elif township is None and not table.has_township:
         try:
-            township = townships.resolve_name(s, None, default=lx().config["general"]["township"])
+            township = townships.resolve_name(s, None, default=lx().config.general.township)
         except townships.TownshipRefused:
             table.problems.append(
                 importer.Problem(
@@ -59,8 +59,8 @@ def _plan(s: Any, data: bytes, name: str) -> Any:
     return importer.plan_import(
         s,
         table,
-        township=township or lx().config["general"]["township"],
-        minimum=lx().config["score"]["min_households"],
+        township=township or lx().config.general.township,
+        minimum=lx().config.score.min_households,
     )
 
 
@@ -96,7 +96,7 @@ def import_preview() -> Any:
     old = _pending()
     if old:
         old[0].unlink(missing_ok=True)
-    hours = lx().config["console"]["import_upload_hours"]
+    hours = lx().config.console.import_upload_hours
     uploads.sweep_imports(_media(), now=now(), older_than=timedelta(hours=hours))  # others' abandoned ones
     token = uploads.save_import(_media(), data, now=now())
     session["import"] = {"token": token, "name": name}

@@ -110,7 +110,7 @@ def ledger_download() -> Any:
             data: bytes = ledger_document.to_json(led).encode("utf-8")
         elif fmt == "html":
             data = ledger_document.to_html(
-                led, township=user().township_name or lx().config["general"]["township"]
+                led, township=user().township_name or lx().config.general.township
             ).encode("utf-8")
         else:
             data = ledger_document.to_xlsx(led)

@@ -20,7 +20,7 @@ from storage.models import Attachment, Task, TaskAssignment
 
 
 def _yellow() -> int:
-    return lx().config["scheduler"]["yellow_hours"]
+    return lx().config.scheduler.yellow_hours
 
 
 def _local_dt(value: str, what: str) -> datetime:
@@ -88,7 +88,7 @@ def task_create() -> Any:
                 households=households,
                 now=now(),
                 tz=lx().config.tz,
-                office=user().township_name or lx().config["general"]["township"],
+                office=user().township_name or lx().config.general.township,
                 township_id=user().township_id,
             )
         except svc.TaskError as e:

@@ -29,7 +29,7 @@ CATEGORIES = ("求助", "纠纷", "建议", "咨询", "其他")
 def requests_inbox() -> Any:
     a = request.args
     t = now()
-    hours = lx().config["sla"]["first_answer_hours"]
+    hours = lx().config.sla.first_answer_hours
     with db() as s:
         stmt = (
             select(VillagerRequest)
@@ -113,7 +113,7 @@ def request_detail(number: int) -> Any:
         cadres = list(
             s.scalars(common.scope_cadres(select(Cadre).where(Cadre.active.is_(True))).order_by(Cadre.name))
         )
-        deadline = r.created_at + timedelta(hours=lx().config["sla"]["first_answer_hours"])
+        deadline = r.created_at + timedelta(hours=lx().config.sla.first_answer_hours)
         sim = (
             r.identity.openid if r.identity and user().is_admin and is_simulated(r.identity.openid) else None
         )

@@ -16,6 +16,7 @@ from storage.assessment import queries
 from storage.assessment.cadre_months import CadreMonths, read_cadre_months, sum_months
 from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
 from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
+from storage.config import Config
 from storage.ledger import ledger_completion
 from storage.periods import Period, last_day_of_month, local_day, month_key, parse_period
 
@@ -102,7 +103,7 @@ def _window_for(
 
 def build_report(
     session: Session,
-    config: Any,
+    config: Config,
     kind: str,
     period_key: str,
     *,
@@ -138,7 +139,7 @@ def build_report(
         _score_cadre(scored, cadre, months, households, ledger, rules, (current, previous, trend_idx))
     _rank_cadres(scored)
     villages, townships = _villages_and_townships(scored, rules.weights, cadre_rows, county=township is None)
-    title = township[1] if township else str(config["general"]["township"])
+    title = township[1] if township else str(config.general.township)
     totals = _totals(title, scored, rules.weights)
     rows = sorted(scored.rows, key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
     report = Report(
@@ -176,13 +177,13 @@ class _Rules:
     min_share: float
 
     @classmethod
-    def of(cls, config: Any) -> _Rules:
+    def of(cls, config: Config) -> _Rules:
         """The rules as configured (the minimum of households defaults to the programme's 30)."""
         return cls(
             weights=weights_from(config),
-            sla_hours=int(config["sla"]["first_answer_hours"]),
-            min_households=int(config["score"].get("min_households", 30)),
-            min_share=float(config["score"]["min_diary_share"]),
+            sla_hours=int(config.sla.first_answer_hours),
+            min_households=int(config.score.min_households),
+            min_share=float(config.score.min_diary_share),
         )
 
 

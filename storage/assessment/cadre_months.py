@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage.assessment import queries
 from storage.assessment.shape import Counts
+from storage.config import Config
 
 # (cadre id, month index in the window) -> the query's tuple for that cadre-month
 PerCadreMonth = dict[tuple[int, int], Any]
@@ -63,7 +64,7 @@ class CadreMonths:
         return c
 
 
-def read_cadre_months(session: Session, w: queries.Window, config: Any, sla_hours: int) -> CadreMonths:
+def read_cadre_months(session: Session, w: queries.Window, config: Config, sla_hours: int) -> CadreMonths:
     """The window's per cadre-month counts. Working days come from Python's calendar (chinesecalendar and the
     configured overrides); the cadres' leave against them is SQL."""
     workdays: list[list[date]] = []

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from storage.assessment.assembly import build_report
 from storage.assessment.scoring import competition_ranks
 from storage.assessment.shape import CadreRow, GroupRow, Report
+from storage.config import Config
 from storage.models import Township
 
 TOP_AND_BOTTOM = 10
@@ -133,7 +134,7 @@ def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
 
 
 def build_county_report(
-    session: Session, config: Any, kind: str, period_key: str, *, now: datetime
+    session: Session, config: Config, kind: str, period_key: str, *, now: datetime
 ) -> dict[str, Any]:
     """The county report of a period as of ``now`` (every township of the deployment, those without cadres too)."""
     report = build_report(session, config, kind, period_key, now=now)

@@ -13,6 +13,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from storage.assessment.dialect import seconds_between
 from storage.assessment.shape import RedCard
+from storage.config import Config
 from storage.leave import APPROVED
 from storage.models import (
     Cadre,
@@ -32,7 +33,7 @@ from storage.workdays import is_workday
 SATISFIED = "满意"
 
 
-def workdays_between(first: date, last: date, config: Any) -> list[date]:
+def workdays_between(first: date, last: date, config: Config) -> list[date]:
     return [
         first + timedelta(days=i)
         for i in range((last - first).days + 1)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from storage.assessment.shape import Counts, ScorePart
+from storage.config import Config
 
 COMPONENTS = ("diary", "summary", "tasks", "requests", "satisfaction", "ledger")
 
@@ -14,9 +14,9 @@ def ratio(num: float, den: float) -> float | None:
     return None if den <= 0 else num / den
 
 
-def weights_from(config: Any) -> dict[str, float]:
-    section = config["score"]
-    return {k: float(section[k]) for k in COMPONENTS}
+def weights_from(config: Config) -> dict[str, float]:
+    section = config.score
+    return {k: float(getattr(section, k)) for k in COMPONENTS}
 
 
 def score_counts(
