@@ -305,7 +305,7 @@ def prepare_db(url: str, work: Path, households: int, cadres: int) -> int:
 
     upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, clock=utcnow)  # real time: a benchmark seeds its rows now
     links = work / "links.csv"
     if not links.exists():
         load_import_bench().generate(links, households, cadres)

@@ -24,7 +24,7 @@ from console.documents import report as report_document
 from handlers import wording
 from reminders import delivery, holds
 from storage.config import Config, load_config
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_engine, read_only
 from storage.runtime import Lianxin
 from storage.timestamps import utcnow
 
@@ -34,7 +34,8 @@ log = logging.getLogger("lianxin")
 def build(config: Config | None = None, *, clock: Callable[[], datetime] | None = None) -> Lianxin:
     config = config or load_config()
     engine = make_engine(config.database_url, echo=config.database.echo, pool_size=config.database.pool_size)
-    lx = Lianxin(config=config, engine=engine, sessions=make_sessionmaker(engine), clock=clock or utcnow)
+    clock = clock or utcnow  # real time: the product runs on the wall clock; tests hand in their FakeClock
+    lx = Lianxin(config=config, engine=engine, clock=clock)
     lx.wechat_api = partial(WechatClient, lx)
     lx.render_report = report_document.render
     lx.words = wording.WORDING
@@ -63,7 +64,7 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
     @app.get("/healthz")
     def healthz() -> Any:
         try:
-            with lx.engine.connect() as conn:
+            with read_only(lx.engine).connect() as conn:  # never queues behind a writer
                 conn.execute(text("SELECT 1"))
         except Exception as e:  # noqa: BLE001 - a health check reports, it does not raise
             return jsonify({"status": "error", "database": str(e.__class__.__name__)}), 503

@@ -100,9 +100,13 @@ def now() -> datetime:
 
 
 @contextmanager
-def db() -> Iterator[Session]:
-    """One unit of work per request action (commits on success)."""
-    with lx().session() as s:
+def db(*, write: bool | None = None) -> Iterator[Session]:
+    """One unit of work per request action. A POST's writes (commits on success; on SQLite it holds the write
+    lock from its first statement, storage/db.py); a GET's only reads, in a read-only session that never waits
+    for a writer. ``write=True`` for a GET that records something (an export's audit row)."""
+    if write is None:
+        write = request.method not in ("GET", "HEAD")
+    with lx().session() if write else lx().read_session() as s:
         yield s
 
 
@@ -112,6 +116,13 @@ def user() -> User:
 
 def record(s: Session, action: str, target: str | None = None, **detail: Any) -> None:
     audit.record(s, actor=user().actor, action=action, target=target, detail=detail or None)
+
+
+def record_export(action: str, target: str | None = None, **detail: Any) -> None:
+    """Audit what a GET has just made (a download, a print) in a short unit of work of its own: the GET reads
+    without queueing behind writers, and the row is written once the file exists (none when making it failed)."""
+    with db(write=True) as s:
+        record(s, action, target, **detail)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -223,12 +234,17 @@ def guard() -> Any:
         return None
     sid = session.get("sid") or ""
     idle, lifetime = session_limits()
-    with db() as s:
+    seen = None
+    with lx().read_session() as s:  # every request passes here: it must not queue behind writers
         row = console_sessions.find(s, sid, now=now(), idle=idle, lifetime=lifetime) if sid else None
         u = s.get(ConsoleUser, row.user_id) if row is not None else None
         if u is not None and u.active:
             g.user = _user(s, u)
             g.sid = sid
+            seen = row.last_seen_at if row is not None else None
+    if seen is not None and console_sessions.due_for_touch(seen, now()):
+        with lx().session() as s:
+            console_sessions.touch(s, sid, now=now())
     if g.user is None:
         if (
             sid

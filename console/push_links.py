@@ -133,26 +133,34 @@ def show(token: str) -> Any:
     lx = current_app.config["LIANXIN"]
     oauth: PageOAuth | None = current_app.config.get("PAGE_OAUTH")
     now = lx.now()
-    with lx.session() as s:
+    with lx.read_session() as s:  # WeChat's OAuth answer is awaited outside any writing transaction
         link = find_link(s, token, now)
-        if link is None:
-            return _private(render_template("push/link_gone.html"), 404)
-        if oauth is None or _viewer(now) == link.openid:
+        recipient = link.openid if link is not None else None
+    if recipient is None:
+        return _private(render_template("push/link_gone.html"), 404)
+    if oauth is None or _viewer(now) == recipient:
+        with lx.session() as s:
+            link = find_link(s, token, now)
+            if link is None:  # revoked meanwhile
+                return _private(render_template("push/link_gone.html"), 404)
             record_view(s, link, now=now)
             return _private(_page(s, link, lx, token))
-        code, state = request.args.get("code"), request.args.get("state") or ""
-        if not code:
-            state = secrets.token_hex(16)
-            session["m_state"] = state
-            return redirect(oauth.authorize_url(f"{lx.config.public_url}/m/{token}", state))
-        expected = session.pop("m_state", None)
-        viewer = oauth.openid(code) if expected and secrets.compare_digest(state, expected) else None
-        if viewer is None:  # a used or stale code, or a state this browser did not start: open it afresh
-            return _private(render_template("push/link_retry.html", path=f"/m/{token}"), 403)
-        session["m_viewer"] = {"openid": viewer, "at": now.timestamp()}
-        if viewer != link.openid:
-            record_view(s, link, now=now, refused=True)
-            return _private(render_template("push/link_not_yours.html"), 403)
+    code, state = request.args.get("code"), request.args.get("state") or ""
+    if not code:
+        state = secrets.token_hex(16)
+        session["m_state"] = state
+        return redirect(oauth.authorize_url(f"{lx.config.public_url}/m/{token}", state))
+    expected = session.pop("m_state", None)
+    viewer = oauth.openid(code) if expected and secrets.compare_digest(state, expected) else None
+    if viewer is None:  # a used or stale code, or a state this browser did not start: open it afresh
+        return _private(render_template("push/link_retry.html", path=f"/m/{token}"), 403)
+    session["m_viewer"] = {"openid": viewer, "at": now.timestamp()}
+    if viewer != recipient:
+        with lx.session() as s:
+            link = find_link(s, token, now)
+            if link is not None:
+                record_view(s, link, now=now, refused=True)
+        return _private(render_template("push/link_not_yours.html"), 403)
     return redirect(f"/m/{token}")  # the same page without the code in the address bar
 
 

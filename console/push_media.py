@@ -28,7 +28,7 @@ SHOWN = ("image", "voice")  # as console.push_links.request_media lists them
 @bp.get("/m/<token>/media/<int:att_id>")
 def media(token: str, att_id: int) -> Any:
     lx = current_app.config["LIANXIN"]
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         link = find_link(s, token, lx.now())
         if link is None or link.request_id is None or not viewer_may_see(link, lx.now()):
             abort(404)  # a recipient-bound page's media are the recipient's too

@@ -74,64 +74,77 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
     # A bound cadre whose code is refused is told the binding they have still stands (the attempt still counts).
     bound_as = _bound_cadre(ctx)
     paused = _paused(ctx, now)
-    until = locked_until(ctx.session, _key(ctx), now)
-    if until is not None and until == paused:  # held for the pause across accounts
-        return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
-    if until is not None:
-        return ctx.render("bind_locked", until=local_time_text(ctx, until), bound_as=bound_as)
+    held = _held(ctx, now, paused, bound_as)
+    if held is not None:
+        return held
     code = keywords.digits_only(rest)
     if not code:
         return ctx.render("bind_usage")
     if paused is not None and failures_in_window(ctx.session, _key(ctx), now, LOCK) > 0:
         return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
     row = find_bind_code(ctx.session, code, configured_secret=ctx.config.console.secret_key)
-    problem = None
-    if row is None:
-        problem = "wrong"
-    elif row.used_at is not None:
-        problem = "used"
-    elif row.revoked_at is not None:
-        problem = "revoked"
-    elif row.expires_at <= now:
-        problem = "expired"
+    problem = _problem(row, now)
     if problem is not None:
         return _wrong(ctx, problem, now=now, paused=paused, bound_as=bound_as)
     assert row is not None
     cadre = ctx.session.get(Cadre, row.cadre_id)
     assert cadre is not None
-    ident = ctx.identity
-    if ident.kind == "cadre" and ident.cadre_id == cadre.id:
+    if ctx.identity.kind == "cadre" and ctx.identity.cadre_id == cadre.id:
         clear_failures(ctx.session, _key(ctx))
         return ctx.render("bind_already", cadre=cadre)
+    if not _claim(ctx, row, now):
+        return ctx.render("bind_used", left=MAX_WRONG, bound_as=bound_as)
+    return _bind(ctx, cadre, row, now)
 
-    # Claim the code: only one account can flip used_at from NULL.
+
+def _held(ctx: Context, now: datetime, paused: datetime | None, bound_as: Cadre | None) -> str | None:
+    """The reply to an account that may not try a code now (held by the pause across accounts, or locked after
+    its own wrong codes), else None."""
+    until = locked_until(ctx.session, _key(ctx), now)
+    if until is not None and until == paused:  # held for the pause across accounts
+        return ctx.render("bind_paused", until=local_time_text(ctx, paused), bound_as=bound_as)
+    if until is not None:
+        return ctx.render("bind_locked", until=local_time_text(ctx, until), bound_as=bound_as)
+    return None
+
+
+def _problem(row: BindCode | None, now: datetime) -> str | None:
+    """Why a code cannot bind (wrong, used, revoked by a newer one, expired), or None."""
+    if row is None:
+        return "wrong"
+    if row.used_at is not None:
+        return "used"
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at <= now:
+        return "expired"
+    return None
+
+
+def _claim(ctx: Context, row: BindCode, now: datetime) -> bool:
+    """Claim the code for this account: only one account can flip ``used_at`` from NULL (one conditional UPDATE,
+    so two accounts racing for one code cannot both win)."""
     claimed = rows_changed(
         ctx.session.execute(
             update(BindCode)
             .where(BindCode.id == row.id, BindCode.used_at.is_(None), BindCode.revoked_at.is_(None))
-            .values(used_at=now, used_by_openid=ident.openid)
+            .values(used_at=now, used_by_openid=ctx.identity.openid)
             .execution_options(synchronize_session=False)
         )
     )
-    if claimed != 1:
-        return ctx.render("bind_used", left=MAX_WRONG, bound_as=bound_as)
+    return claimed == 1
 
+
+def _bind(ctx: Context, cadre: Cadre, row: BindCode, now: datetime) -> str:
+    """Make this account the cadre's (with a claimed code): the cadre's earlier account is released, the
+    binding history and the audit log record it, and a takeover is told to the released account and the office."""
+    ident = ctx.identity
     detail: dict[str, Any] = {"openid": ident.openid, "previous_kind": ident.kind, "code": row.id}
     if ident.kind == "cadre" and ident.cadre_id:
         detail["previous_cadre_id"] = ident.cadre_id
     if ident.household_id:
         detail["previous_household_id"] = ident.household_id
-    # Release the cadre's earlier account(s): one cadre, one account.
-    released = ctx.session.scalars(
-        select(WechatIdentity).where(
-            WechatIdentity.cadre_id == cadre.id, WechatIdentity.kind == "cadre", WechatIdentity.id != ident.id
-        )
-    ).all()
-    for old in released:
-        old.kind = "unknown"
-        old.cadre_id = None
-        old.bound_at = None
-        revoke_links_for(old.openid, session=ctx.session, now=now)  # its pages of earlier pushes die
+    released = _release_earlier_accounts(ctx, cadre, now)
     if released:
         detail["released_openids"] = [o.openid for o in released]
     was_villager = ident.kind == "villager"
@@ -156,11 +169,31 @@ def bind(ctx: Context, msg: Message, rest: str) -> str:
         detail=detail,
     )
     if released or was_cadre is not None:
-        _tell_of_takeover(ctx, cadre, list(released), was_cadre)
+        _tell_of_takeover(ctx, cadre, released, was_cadre)
     ctx.session.flush()
     return ctx.render(
         "bind_ok", cadre=cadre, rebound=bool(released), was_villager=was_villager, was_cadre=was_cadre
     )
+
+
+def _release_earlier_accounts(ctx: Context, cadre: Cadre, now: datetime) -> list[WechatIdentity]:
+    """One cadre, one account: the cadre's other accounts become unknown (so pushes go to one account only),
+    and the pages of the pushes they were sent stop opening. Returns them."""
+    released = list(
+        ctx.session.scalars(
+            select(WechatIdentity).where(
+                WechatIdentity.cadre_id == cadre.id,
+                WechatIdentity.kind == "cadre",
+                WechatIdentity.id != ctx.identity.id,
+            )
+        )
+    )
+    for old in released:
+        old.kind = "unknown"
+        old.cadre_id = None
+        old.bound_at = None
+        revoke_links_for(old.openid, session=ctx.session, now=now)  # its pages of earlier pushes die
+    return released
 
 
 def _wrong(

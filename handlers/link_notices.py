@@ -17,7 +17,7 @@ from storage.config import DEFAULT_TZ
 from storage.links import last_change_ids
 from storage.models import Cadre, Household, Link, WechatIdentity
 from storage.outbox import push_time
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 
 def tell_villagers(session: Any, household_ids: Iterable[int], *, tz: Any = None) -> int:
@@ -51,7 +51,7 @@ def tell_villagers(session: Any, household_ids: Iterable[int], *, tz: Any = None
             template={
                 "title": "联户干部变更",
                 "text": f"{cadre.name} {cadre.phone}",
-                "time": push_time(utcnow(), tz or DEFAULT_TZ),
+                "time": push_time(now_of(session), tz or DEFAULT_TZ),
             },
         )
     return queued

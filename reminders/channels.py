@@ -17,7 +17,6 @@ from storage.outbox import push_time
 from storage.push_links import create_link, create_links
 from storage.reachability import refuses_messages
 from storage.runtime import Lianxin
-from storage.timestamps import utcnow
 
 
 @dataclass
@@ -37,7 +36,7 @@ def recipients(lx: Lianxin, openids: list[str], now: datetime) -> dict[str, Reci
     follow, scan or menu click), less those already sent since it opened."""
     cap = lx.config.wechat.custom_quota_per_window
     out: dict[str, Recipient] = {}
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         idents = {
             i.openid: i for i in s.scalars(select(WechatIdentity).where(WechatIdentity.openid.in_(openids)))
         }
@@ -87,7 +86,7 @@ def template_for(lx: Lianxin, msg: OutboxMessage) -> tuple[str, dict[str, Any]] 
     if not table.id:
         return None
     values = values_of(msg.kind, msg.payload or {})
-    at = push_time(msg.created_at or utcnow(), lx.config.tz)
+    at = push_time(msg.created_at or lx.now(), lx.config.tz)
     values.setdefault("time", at)
     return table.id, template_data(table.fields, values, default_time=at)
 

@@ -80,7 +80,6 @@ from reminders.wechat_port import (
 from storage.db import is_sqlite
 from storage.models import OutboxMessage
 from storage.runtime import Lianxin
-from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.delivery")
 
@@ -167,161 +166,181 @@ def dispatch_outbox(
     # are due again, and a reminder whose period is over is dropped, not delivered late.
     requeue_refused(lx, now)
     result.expired = expire_stale(lx, now)
-    if not configured(lx):
-        # No AppID/AppSecret (a demo or a fresh install): keep everything queued rather than fail it.
-        result.not_configured = True
+    held = _held(lx, now, result)
+    if held is None:
         return result
+    worker = worker or _worker_id()
+    sqlite = is_sqlite(lx.engine)
+    if sqlite and not _sqlite_turn(lx, worker):
+        result.busy = True
+        return result
+    own_client = client is None
+    run = _Run(lx, client or make_client(lx), now, result, *held)
+    try:
+        for _ in range(max_batches):
+            if not _one_batch(run, worker, limit):
+                break
+            if sqlite:
+                _sqlite_turn(lx, worker)
+    finally:
+        if sqlite:
+            lease.release(lx.engine, SQLITE_LEASE, worker)
+        if own_client:
+            run.client.close()
+    return result
+
+
+@dataclass
+class _Run:
+    """One dispatch run, shared by its batches: what is held (kinds, kinds whose template only), the holds whose
+    probe time has come, the rows this run gave back (not claimed again), and the result."""
+
+    lx: Lianxin
+    client: WechatApi
+    now: datetime
+    result: DispatchResult
+    held_kinds: set[str]
+    template_held: set[str]
+    probing: set[str]
+    given_back: set[int] = field(default_factory=set)
+
+
+def _held(lx: Lianxin, now: datetime, result: DispatchResult) -> tuple[set[str], set[str], set[str]] | None:
+    """None when nothing may go now — no AppID/AppSecret (a demo or a fresh install: everything stays queued
+    rather than fails), a 45009 pause, or everything held (noted on ``result``); else (kinds held, kinds whose
+    template only is held, holds to probe with this run)."""
+    if not configured(lx):
+        result.not_configured = True
+        return None
     if paused_until(lx) is not None:
         result.paused = True
-        return result
+        return None
     current = holds.active(lx)
     all_held, held_kinds, template_held = holds.blocked(current, now)
     if all_held:
         result.paused = True
         result.held = sorted(h.scope for h in current)
-        return result
-    probing = {h.scope for h in current if h.next_probe_at <= now}
-    worker = worker or _worker_id()
-    sqlite = is_sqlite(lx.engine)
-    if sqlite and not lease.acquire(
-        lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow()
-    ):
-        result.busy = True
-        return result
-    own_client = client is None
-    client = client or make_client(lx)
-    given_back: set[int] = set()  # rows this run released for a held template: not claimed again this run
+        return None
+    return held_kinds, template_held, {h.scope for h in current if h.next_probe_at <= now}
+
+
+def _sqlite_turn(lx: Lianxin, worker: str) -> bool:
+    """SQLite: one dispatcher at a time, by a lease taken before the first batch and renewed after each."""
+    ttl = timedelta(seconds=CLAIM_SECONDS)
+    return lease.acquire(lx.engine, SQLITE_LEASE, worker, ttl=ttl, now=lease.real_now())
+
+
+def _one_batch(run: _Run, worker: str, limit: int) -> bool:
+    """Claim a batch and deliver it; False when there was nothing to claim or delivery paused."""
+    claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
+    batch = claim(
+        run.lx,
+        claim_id=claim_id,
+        now=run.now,
+        limit=limit,
+        exclude_kinds=run.held_kinds,
+        template_held=run.template_held,
+        skip_ids=run.given_back,
+    )
+    if not batch:
+        return False
+    run.result.claimed += len(batch)
     try:
-        for _ in range(max_batches):
-            claim_id = f"{worker}:{uuid.uuid4().hex[:8]}"
-            batch = claim(
-                lx,
-                claim_id=claim_id,
-                now=now,
-                limit=limit,
-                exclude_kinds=held_kinds,
-                template_held=template_held,
-                skip_ids=given_back,
-            )
-            if not batch:
-                break
-            result.claimed += len(batch)
-            try:
-                _deliver_batch(
-                    lx,
-                    client,
-                    batch,
-                    claim_id,
-                    now,
-                    result,
-                    held_kinds,
-                    probing,
-                    template_held=template_held,
-                    given_back=given_back,
-                )
-            except _Pause:
-                result.paused = True
-                break
-            if sqlite:
-                lease.acquire(
-                    lx.engine, SQLITE_LEASE, worker, ttl=timedelta(seconds=CLAIM_SECONDS), now=utcnow()
-                )
-    finally:
-        if sqlite:
-            lease.release(lx.engine, SQLITE_LEASE, worker)
-        if own_client:
-            client.close()
-    return result
+        _deliver_batch(run, batch, claim_id)
+    except _Pause:
+        run.result.paused = True
+        return False
+    return True
 
 
-def _deliver_batch(
-    lx: Lianxin,
-    client: WechatApi,
-    batch: list[OutboxMessage],
-    claim_id: str,
-    now: datetime,
-    result: DispatchResult,
-    held_kinds: set[str] | None = None,
-    probing: set[str] | None = None,
-    *,
-    template_held: set[str] | None = None,
-    given_back: set[int] | None = None,
-) -> None:
-    held_kinds = set() if held_kinds is None else held_kinds
-    probing = set() if probing is None else probing
-    template_held = set() if template_held is None else template_held
-    given_back = set() if given_back is None else given_back
-    limit = lx.config.wechat.custom_text_max_bytes
-    by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
-    for m in batch:
-        if is_digest(m):  # a digest released by a pause or a hold: its messages go their own ways again
-            m = unmerge(lx, m, claim_id)
-        by_person[m.openid].append(m)
-    people = recipients(lx, list(by_person), now)
-    plan: list[tuple[OutboxMessage, str]] = []  # (message, "custom" | "template")
-    for openid, msgs in by_person.items():
-        r = people[openid]
-        if r.unreachable:
-            for m in msgs:
-                undeliverable(lx, m, claim_id, r.reason or "无法送达", now, refuses=r.refuses)
-                result.failed += 1
-            continue
-        for group, channel in plan_person(
-            msgs, window_open=r.window_open, quota_left=r.quota_left, limit=limit
-        ):
-            if len(group) > 1:
-                result.merged += len(group) - 1
-                plan.append((merge(lx, group, claim_id), channel))
-            else:
-                plan.append((group[0], channel))
+def _deliver_batch(run: _Run, batch: list[OutboxMessage], claim_id: str) -> None:
+    """Send a claimed batch as planned per person; a hold met on the way gives back what it holds, a pause gives
+    back the rest of the batch (``_Pause`` goes up: the run stops)."""
+    lx = run.lx
+    plan = _plan(run, batch, claim_id)
     closed: set[str] = set()  # people WeChat refused a customer-service message this batch (45015/45047)
+    held = run.held_kinds | run.template_held
     links = make_links(
-        lx,
-        [
-            m
-            for m, channel in plan
-            if channel == "template" and m.kind not in held_kinds and m.kind not in template_held
-        ],
-        now,
+        lx, [m for m, channel in plan if channel == "template" and m.kind not in held], run.now
     )
     for i, (m, channel) in enumerate(plan):
-        if m.kind in held_kinds:
+        if m.kind in run.held_kinds:
             _release(lx, [m], claim_id)
             continue
         if channel == "custom" and m.openid in closed:
             if is_digest(m):
                 m = unmerge(lx, m, claim_id)
             channel = "template"
-        if channel == "template" and m.kind in template_held:
+        if channel == "template" and m.kind in run.template_held:
             # its template is held: it waits for the cure (or for a window that lets it go as a message)
             _release(lx, [m], claim_id, note="held")
-            given_back.add(m.id)
+            run.given_back.add(m.id)
             continue
         try:
-            sent = _send_one(lx, client, m, channel, claim_id, now, result, closed, links)
+            sent = _send_one(run, m, channel, claim_id, closed, links)
         except _Pause:
             _release(lx, [p for p, _ in plan[i:]], claim_id, note="45009: delivery paused")
             raise
         except _Hold as h:
-            result.held = sorted(set(result.held) | {h.scope})
-            if h.scope == "all":
-                _release(lx, [p for p, _ in plan[i:]], claim_id, note=f"held: {m.last_error or h.scope}")
-                raise _Pause() from None
-            _release(lx, [m], claim_id, note="held")
-            if h.template_only:
-                template_held.add(h.scope)
-                given_back.add(m.id)
-            else:
-                held_kinds.add(h.scope)
+            _hold_met(run, h, m, [p for p, _ in plan[i:]], claim_id)
             continue
-        if sent and probing:
-            # A probe went through: the cause is gone. A kind held for its template is cured by a template.
-            cured = {"all"} & probing
-            if sent == "template" and m.kind in probing:
-                cured.add(m.kind)
-            if cured:
-                holds.lift(lx, cured)
-                probing -= cured
+        if sent and run.probing:
+            _lift_cured(run, sent, m)
+
+
+def _plan(run: _Run, batch: list[OutboxMessage], claim_id: str) -> list[tuple[OutboxMessage, str]]:
+    """(message, "custom" | "template") per message of the batch, by person (channels.plan_person: the window's
+    messages first, what does not fit merged into digests); people who cannot be reached are settled here."""
+    lx = run.lx
+    by_person: dict[str, list[OutboxMessage]] = defaultdict(list)
+    for m in batch:
+        if is_digest(m):  # a digest released by a pause or a hold: its messages go their own ways again
+            m = unmerge(lx, m, claim_id)
+        by_person[m.openid].append(m)
+    people = recipients(lx, list(by_person), run.now)
+    limit = lx.config.wechat.custom_text_max_bytes
+    plan: list[tuple[OutboxMessage, str]] = []
+    for openid, msgs in by_person.items():
+        r = people[openid]
+        if r.unreachable:
+            for m in msgs:
+                undeliverable(lx, m, claim_id, r.reason or "无法送达", run.now, refuses=r.refuses)
+                run.result.failed += 1
+            continue
+        for group, channel in plan_person(
+            msgs, window_open=r.window_open, quota_left=r.quota_left, limit=limit
+        ):
+            if len(group) > 1:
+                run.result.merged += len(group) - 1
+                plan.append((merge(lx, group, claim_id), channel))
+            else:
+                plan.append((group[0], channel))
+    return plan
+
+
+def _hold_met(run: _Run, h: _Hold, m: OutboxMessage, rest: list[OutboxMessage], claim_id: str) -> None:
+    """An account-level fault held ``m``'s scope: everything (the batch's rest is given back, the run pauses), or
+    its kind (the kind is not sent this run), or its kind's template only (still sent inside windows)."""
+    run.result.held = sorted(set(run.result.held) | {h.scope})
+    if h.scope == "all":
+        _release(run.lx, rest, claim_id, note=f"held: {m.last_error or h.scope}")
+        raise _Pause() from None
+    _release(run.lx, [m], claim_id, note="held")
+    if h.template_only:
+        run.template_held.add(h.scope)
+        run.given_back.add(m.id)
+    else:
+        run.held_kinds.add(h.scope)
+
+
+def _lift_cured(run: _Run, sent: str, m: OutboxMessage) -> None:
+    """A probe went through: the cause is gone. A kind held for its template is cured by a template."""
+    cured = {"all"} & run.probing
+    if sent == "template" and m.kind in run.probing:
+        cured.add(m.kind)
+    if cured:
+        holds.lift(run.lx, cured)
+        run.probing -= cured
 
 
 def _release(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str, note: str | None = None) -> None:
@@ -334,90 +353,104 @@ def _release(lx: Lianxin, msgs: list[OutboxMessage], claim_id: str, note: str | 
 
 
 def _send_one(
-    lx: Lianxin,
-    client: WechatApi,
-    m: OutboxMessage,
-    channel: str,
-    claim_id: str,
-    now: datetime,
-    result: DispatchResult,
-    closed: set[str] | None = None,
-    links: dict[int, str] | None = None,
+    run: _Run, m: OutboxMessage, channel: str, claim_id: str, closed: set[str], links: dict[int, str]
 ) -> str | None:
     """Send one message; returns the channel it went by, or None (retried, failed, unreachable)."""
+    lx = run.lx
     msgid: str | None = None
     parts_sent = 0
     try:
         if channel == "custom":
-            try:
-                parts_sent = send_text_parts(lx, client, m, claim_id)
-            except WechatError as e:
-                if (e.errcode not in FALLBACK_TO_TEMPLATE and e.errcode != CONTENT_TOO_LONG) or isinstance(
-                    e, TransientError
-                ):
-                    raise
-                log.info("outbox %s: %s on customer-service message; sending as template", m.id, e.errcode)
-                if e.errcode == CONTENT_TOO_LONG:
-                    log.warning(
-                        "outbox %s: 45002, WeChat took no %d-byte text: lower [wechat] custom_text_max_bytes",
-                        m.id,
-                        len(str((m.payload or {}).get("text", "")).encode("utf-8")),
-                    )
+            parts = _send_custom(run, m, claim_id, closed)
+            if parts is None:
                 channel = "template"
-                if e.errcode in FALLBACK_TO_TEMPLATE:
-                    window_refused(lx, m.openid, e.errcode, now)
-                    if closed is not None:
-                        closed.add(m.openid)
-                if is_digest(m):  # each merged message goes as its own template, with its own values
-                    m = unmerge(lx, m, claim_id)
+            else:
+                parts_sent = parts
         if channel == "template":
-            if is_digest(m):
+            if is_digest(m):  # each merged message goes as its own template, with its own values
                 m = unmerge(lx, m, claim_id)
-            tpl = template_for(lx, m)
-            if tpl is None:
-                raise WechatError(
-                    holds.NO_TEMPLATE,
-                    f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)",
-                )
-            url = (links or {}).get(m.id) or link_for(lx, m, now)
-            # the outbox row's id: WeChat sends one message per openid + id for 10 minutes, which covers a
-            # retry after a claim (CLAIM_SECONDS) ran out behind a dispatcher that died mid-send
-            answer = client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
-            msgid = str(answer.get("msgid") or "")[:32] or None
+            msgid = _send_template(run, m, links)
     except TransientError as e:
         if is_digest(m):  # tried again later as itself; its merged messages go their own ways meanwhile
             m = unmerge(lx, m, claim_id)
-        outcome = record_retry(lx, m, claim_id, str(e), now)
-        result.retried += outcome == "retried"
-        result.failed += outcome == "failed"
+        outcome = record_retry(lx, m, claim_id, str(e), run.now)
+        run.result.retried += outcome == "retried"
+        run.result.failed += outcome == "failed"
         return None
     except WechatError as e:
         if is_digest(m):
             m = unmerge(lx, m, claim_id)
-        if e.errcode in DAILY_QUOTA:
-            holds.pause_for_quota(lx)
-            raise _Pause() from None
-        fault = holds.fault_for(e.errcode)
-        if fault is not None:
-            # Account-level: no retry of this message can cure it. Hold, do not fail (reminders/holds.py).
-            scope = holds.scope_of(fault, m.kind)
-            log.warning("outbox %s: %s; delivery of %s held", m.id, e, scope)
-            holds.hold(lx, scope=scope, errcode=e.errcode, detail=str(e), now=now)
-            m.last_error = str(e)
-            raise _Hold(scope, fault.template_only and scope != "all") from None
-        if e.errcode in UNREACHABLE:
-            mark_unreachable_on_send(lx, m, claim_id, e, now)
-        elif e.errcode in REFUSED:
-            mark_refused(lx, m, claim_id, e, now)
-        else:
-            record_failed(lx, m, claim_id, str(e))
-        result.failed += 1
-        result.errors.append(f"{m.id}: {e}")
+        _refused(run, m, claim_id, e)
         return None
-    record_sent(lx, m, claim_id, channel, now, msgid, window_messages=parts_sent)
-    result.sent += 1
+    record_sent(lx, m, claim_id, channel, run.now, msgid, window_messages=parts_sent)
+    run.result.sent += 1
     if channel == "custom":
-        result.sent_custom += 1
+        run.result.sent_custom += 1
     else:
-        result.sent_template += 1
+        run.result.sent_template += 1
     return channel
+
+
+def _send_custom(run: _Run, m: OutboxMessage, claim_id: str, closed: set[str]) -> int | None:
+    """Send ``m`` as customer-service message(s); the parts sent, or None when WeChat's answer says to send it as
+    a template instead (45015/45047: the window is closed, recorded and remembered for the batch; 45002: too
+    long). Any other error goes up."""
+    try:
+        return send_text_parts(run.lx, run.client, m, claim_id)
+    except WechatError as e:
+        if (e.errcode not in FALLBACK_TO_TEMPLATE and e.errcode != CONTENT_TOO_LONG) or isinstance(
+            e, TransientError
+        ):
+            raise
+        log.info("outbox %s: %s on customer-service message; sending as template", m.id, e.errcode)
+        if e.errcode == CONTENT_TOO_LONG:
+            log.warning(
+                "outbox %s: 45002, WeChat took no %d-byte text: lower [wechat] custom_text_max_bytes",
+                m.id,
+                len(str((m.payload or {}).get("text", "")).encode("utf-8")),
+            )
+        if e.errcode in FALLBACK_TO_TEMPLATE:
+            window_refused(run.lx, m.openid, e.errcode, run.now)
+            closed.add(m.openid)
+        return None
+
+
+def _send_template(run: _Run, m: OutboxMessage, links: dict[int, str]) -> str | None:
+    """Send ``m`` as a template message with its link; WeChat's msgid (a later TEMPLATESENDJOBFINISH names it)."""
+    tpl = template_for(run.lx, m)
+    if tpl is None:
+        raise WechatError(
+            holds.NO_TEMPLATE,
+            f"no template id configured for kind {m.kind!r} ([wechat.templates.{m.kind}] id)",
+        )
+    url = links.get(m.id) or link_for(run.lx, m, run.now)
+    # the outbox row's id: WeChat sends one message per openid + id for 10 minutes, which covers a
+    # retry after a claim (CLAIM_SECONDS) ran out behind a dispatcher that died mid-send
+    answer = run.client.send_template(m.openid, tpl[0], tpl[1], url=url, client_msg_id=f"lx{m.id}")
+    return str(answer.get("msgid") or "")[:32] or None
+
+
+def _refused(run: _Run, m: OutboxMessage, claim_id: str, e: WechatError) -> None:
+    """WeChat refused ``m`` for good: 45009 pauses all delivery (``_Pause``); an account-level fault holds its
+    scope, nothing failed (``_Hold``, reminders/holds.py); the person unreachable or refusing messages is marked;
+    anything else fails the message."""
+    lx = run.lx
+    if e.errcode in DAILY_QUOTA:
+        holds.pause_for_quota(lx)
+        raise _Pause() from None
+    fault = holds.fault_for(e.errcode)
+    if fault is not None:
+        # Account-level: no retry of this message can cure it. Hold, do not fail (reminders/holds.py).
+        scope = holds.scope_of(fault, m.kind)
+        log.warning("outbox %s: %s; delivery of %s held", m.id, e, scope)
+        holds.hold(lx, scope=scope, errcode=e.errcode, detail=str(e), now=run.now)
+        m.last_error = str(e)
+        raise _Hold(scope, fault.template_only and scope != "all") from None
+    if e.errcode in UNREACHABLE:
+        mark_unreachable_on_send(lx, m, claim_id, e, run.now)
+    elif e.errcode in REFUSED:
+        mark_refused(lx, m, claim_id, e, run.now)
+    else:
+        record_failed(lx, m, claim_id, str(e))
+    run.result.failed += 1
+    run.result.errors.append(f"{m.id}: {e}")

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from reminders.lease import write_lock
 from reminders.reminding import (
     JobResult,
     Reminder,
@@ -50,91 +49,124 @@ def duty_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     res.detail["duties"] = ",".join(sorted(due))
     with lx.session() as s:
-        write_lock(s)
         undone = undone_duties(s, due)
         openids = bound_cadres(s)
         away = on_leave(s, day)
-        done_before = already(s, KIND, day.isoformat())
-        todo: list[Reminder] = []
-        for cid, u in sorted(undone.items()):
-            if cid not in openids or cid in away:
-                continue
-            if f"cadre:{cid}" in done_before:
-                res.skipped += 1
-                continue
-            items = [
-                {
-                    "label": LABELS[d],
-                    "due": _date_text(due[d]),
-                    "days": (due[d] - day).days,
-                    "count": len(heads),
-                    "names": heads[:NAMES_SHOWN],
-                    "more": max(0, len(heads) - NAMES_SHOWN),
-                }
-                for d, heads in u.households.items()
-                if heads
-            ]
-            first_due = min(due[d] for d, heads in u.households.items() if heads)
-            what = "、".join(f"{len(heads)}{SHORT[d]}" for d, heads in u.households.items() if heads)
-            todo.append(
-                Reminder(
-                    KIND,
-                    f"cadre:{cid}",
-                    day.isoformat(),
-                    openids[cid],
-                    render("duty_reminder", cadre_name=u.name, items=items),
-                    values={"what": what, "due": f"{_date_text(first_due)} 23:59"},
-                    expires_at=end_of_day(day, lx.config.tz),  # it counts the days left from today
-                )
-            )
+        todo = _cadre_reminders(lx, s, res, undone, due, day, openids=openids, away=away)
         sent, skipped = remind_many(s, todo, now=now)
         res.sent += sent
         res.skipped += skipped
         res.detail["behind"] = len(undone)
         if undone:
-            stmt = (
-                select(Cadre.id, Village.name, Cadre.township_id)
-                .outerjoin(Village, Village.id == Cadre.village_id)
-                .where(Cadre.id.in_(list(undone)))
-            )
-            villages: dict[int, str] = {}
-            township_of: dict[int, int] = {}
-            for cid, name, tid in s.execute(stmt):
-                villages[cid], township_of[cid] = name, tid
-            rows = [
-                {
-                    "name": u.name,
-                    "village": villages.get(cid) or "",
-                    "counts": [(LABELS[d], len(h)) for d, h in u.households.items() if h],
-                    "away": cid in away,
-                    "unbound": cid not in openids,
-                    "township_id": township_of.get(cid),
-                }
-                for cid, u in sorted(undone.items(), key=lambda kv: (villages.get(kv[0]) or "", kv[1].name))
-            ]
-            dates = [
-                (LABELS[d], _date_text(v), (v - day).days)
-                for d, v in sorted(due.items(), key=lambda kv: kv[1])
-            ]
-            # the county's office (or a lone township's) gets the whole list; each township's office its own part
-            # (an account that has the whole list gets no part of it; one listed for two townships gets both parts)
-            told: set[str] = set()
-            for township_id, office in [(None, offices.recipients(s, lx.config))] + offices.township_offices(
-                s, lx.config
-            ):
-                mine = [r for r in rows if township_id is None or r["township_id"] == township_id]
-                office = [o for o in office if o not in told]
-                if mine and office:
-                    period = day.isoformat() if township_id is None else f"{day.isoformat()}:t{township_id}"
-                    notify_office(
-                        s,
-                        res,
-                        "duty_behind",
-                        period,
-                        render("duty_behind", rows=mine, limit=30, due=dates),
-                        office,
-                        now=now,
-                    )
-                if township_id is None:
-                    told.update(office)
+            rows = _behind_rows(s, undone, openids=openids, away=away)
+            _tell_offices(lx, s, res, rows, due, day, now)
     return res
+
+
+def _cadre_reminders(
+    lx: Any,
+    s: Any,
+    res: JobResult,
+    undone: dict[int, Any],
+    due: dict[str, date],
+    day: date,
+    *,
+    openids: dict[int, str],
+    away: set[int],
+) -> list[Reminder]:
+    """Today's reminder for each bound cadre not on leave with households still missing a duty, unless already
+    reminded today (counted as skipped): what is missing, by when, naming the first households."""
+    done_before = already(s, KIND, day.isoformat())
+    todo: list[Reminder] = []
+    for cid, u in sorted(undone.items()):
+        if cid not in openids or cid in away:
+            continue
+        if f"cadre:{cid}" in done_before:
+            res.skipped += 1
+            continue
+        items = [
+            {
+                "label": LABELS[d],
+                "due": _date_text(due[d]),
+                "days": (due[d] - day).days,
+                "count": len(heads),
+                "names": heads[:NAMES_SHOWN],
+                "more": max(0, len(heads) - NAMES_SHOWN),
+            }
+            for d, heads in u.households.items()
+            if heads
+        ]
+        first_due = min(due[d] for d, heads in u.households.items() if heads)
+        what = "、".join(f"{len(heads)}{SHORT[d]}" for d, heads in u.households.items() if heads)
+        todo.append(
+            Reminder(
+                KIND,
+                f"cadre:{cid}",
+                day.isoformat(),
+                openids[cid],
+                render("duty_reminder", cadre_name=u.name, items=items),
+                values={"what": what, "due": f"{_date_text(first_due)} 23:59"},
+                expires_at=end_of_day(day, lx.config.tz),  # it counts the days left from today
+            )
+        )
+    return todo
+
+
+def _behind_rows(
+    s: Any, undone: dict[int, Any], *, openids: dict[int, str], away: set[int]
+) -> list[dict[str, Any]]:
+    """The office's list of cadres behind, by village then name: what each still owes, whether they are on
+    leave or unbound (so not reminded), and their township (each township's office gets its part)."""
+    stmt = (
+        select(Cadre.id, Village.name, Cadre.township_id)
+        .outerjoin(Village, Village.id == Cadre.village_id)
+        .where(Cadre.id.in_(list(undone)))
+    )
+    villages: dict[int, str] = {}
+    township_of: dict[int, int] = {}
+    for cid, name, tid in s.execute(stmt):
+        villages[cid], township_of[cid] = name, tid
+    return [
+        {
+            "name": u.name,
+            "village": villages.get(cid) or "",
+            "counts": [(LABELS[d], len(h)) for d, h in u.households.items() if h],
+            "away": cid in away,
+            "unbound": cid not in openids,
+            "township_id": township_of.get(cid),
+        }
+        for cid, u in sorted(undone.items(), key=lambda kv: (villages.get(kv[0]) or "", kv[1].name))
+    ]
+
+
+def _tell_offices(
+    lx: Any,
+    s: Any,
+    res: JobResult,
+    rows: list[dict[str, Any]],
+    due: dict[str, date],
+    day: date,
+    now: datetime,
+) -> None:
+    """The county's office (or a lone township's) gets the whole list; each township's office its own part (an
+    account that has the whole list gets no part of it; one listed for two townships gets both parts)."""
+    dates = [(LABELS[d], _date_text(v), (v - day).days) for d, v in sorted(due.items(), key=lambda kv: kv[1])]
+    told: set[str] = set()
+    for township_id, office in [(None, offices.recipients(s, lx.config))] + offices.township_offices(
+        s, lx.config
+    ):
+        mine = [r for r in rows if township_id is None or r["township_id"] == township_id]
+        office = [o for o in office if o not in told]
+        if mine and office:
+            period = day.isoformat() if township_id is None else f"{day.isoformat()}:t{township_id}"
+            notify_office(
+                s,
+                res,
+                "duty_behind",
+                period,
+                render("duty_behind", rows=mine, limit=30, due=dates),
+                office,
+                now=now,
+            )
+        if township_id is None:
+            told.update(office)

@@ -30,7 +30,6 @@ from storage import offices
 from storage.models import DeliveryHold
 from storage.outbox import enqueue
 from storage.runtime import Lianxin
-from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.delivery")
 
@@ -165,7 +164,7 @@ def current(lx: Lianxin) -> list[HoldView]:
 
 
 def active(lx: Lianxin) -> list[DeliveryHold]:
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         return list(s.scalars(select(DeliveryHold).order_by(DeliveryHold.scope)))
 
 
@@ -274,14 +273,14 @@ PAUSE_LEASE = "delivery-paused"
 
 
 def paused_until(lx: Lianxin) -> datetime | None:
-    held = lease.holder_of(lx.engine, PAUSE_LEASE, now=utcnow())
+    held = lease.holder_of(lx.engine, PAUSE_LEASE, now=lease.real_now())
     return held[1] if held else None
 
 
 def pause_for_quota(lx: Lianxin) -> None:
     """45009: the API's calls for today are spent; nothing goes until local midnight (or quota_pause_hours)."""
     hours = lx.config.wechat.quota_pause_hours
-    real = utcnow()
+    real = lease.real_now()  # WeChat counts its day in real time
     if hours > 0:
         until = real + timedelta(hours=hours)
     else:

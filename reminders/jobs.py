@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from reminders import delivery, media
 from reminders.duty_reminders import duty_reminders
-from reminders.lease import write_lock
 from reminders.reminding import (
     JobResult,
     Reminder,
@@ -65,7 +64,6 @@ def _local_day(lx: Any, now: datetime) -> date:
 
 def publish_tasks(lx: Any, now: datetime) -> JobResult:
     with lx.session() as s:
-        write_lock(s)
         words = lx.wording().task_published(lx.config.tz, lx.config.general.township)
         done = task_svc.publish_due(s, now=now, words=words)
     return JobResult("publish_tasks", sent=len(done), detail={"cards": [t.number for t in done]})
@@ -74,91 +72,98 @@ def publish_tasks(lx: Any, now: datetime) -> JobResult:
 def deadline_reminders(lx: Any, now: datetime) -> JobResult:
     """Before the deadline (within [scheduler] deadline_warning_hours), once overdue, and the office list."""
     res = JobResult("deadline_reminders")
-    tz = lx.config.tz
-    hours = lx.config.scheduler.deadline_warning_hours
     with lx.session() as s:
-        write_lock(s)
-        today = _local_day(lx, now)
-        away = on_leave(s, today)
-        openids = bound_cadres(s)
-        soon = task_svc.due_soon(s, now=now, hours=hours)
-        late = list(
-            s.scalars(
-                select(TaskAssignment)
-                .join(Task)
-                .where(
-                    Task.published_at.is_not(None),
-                    Task.cancelled_at.is_(None),
-                    TaskAssignment.status.in_(task_svc.OPEN_STATUSES),
-                    TaskAssignment.deadline <= now,
-                )
-            )
-        )
-        # Reminders already sent, read once (old unanswered cards would otherwise cost a failed insert each run).
-        sent_before = set(
-            s.execute(
-                select(ReminderSent.kind, ReminderSent.person, ReminderSent.period).where(
-                    ReminderSent.kind.in_(("deadline_soon", "deadline_overdue"))
-                )
-            ).tuples()
-        )
-        todo: list[Reminder] = []
-        for kind, items, template in (
-            ("deadline_soon", soon, "deadline_soon"),
-            ("deadline_overdue", late, "deadline_overdue"),
-        ):
-            for a in items:
-                if a.cadre_id in away or a.cadre_id not in openids:
-                    continue
-                # The deadline is part of the period: an extension granted re-arms the reminder.
-                period = f"task:{a.task_id}:{a.deadline.isoformat()}"
-                if (kind, f"cadre:{a.cadre_id}", period) in sent_before:
-                    res.skipped += 1
-                    continue
-                todo.append(
-                    Reminder(
-                        kind,
-                        f"cadre:{a.cadre_id}",
-                        period,
-                        openids[a.cadre_id],
-                        render(template, task=a.task, deadline=local_text(a.deadline, tz)),
-                        "task",
-                        {
-                            "number": str(a.task.number),
-                            "title": a.task.title,
-                            "deadline": push_time(a.deadline, tz),
-                            "office": lx.config.general.township,
-                        },
-                        # "due soon" is stale once the deadline passes (the overdue reminder takes over); the
-                        # overdue reminder is about an open card and keeps its place like the card itself
-                        expires_at=a.deadline if kind == "deadline_soon" else None,
-                    )
-                )
+        todo = _deadline_reminders_due(lx, s, res, now)
         sent, skipped = remind_many(s, todo, now=now)
         res.sent += sent
         res.skipped += skipped
         rows = task_svc.overdue(s, now=now)
         res.detail["overdue"] = len(rows)
-        # the county's office (or a lone township's) gets the whole list; each township's office its own part
-        for township_id, openids_ in [(None, offices.recipients(s, lx.config))] + offices.township_offices(
-            s, lx.config
-        ):
-            mine = rows if township_id is None else task_svc.overdue(s, now=now, township_id=township_id)
-            if mine:
-                listed = [{**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in mine]
-                text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
-                # the next day's list replaces this one
-                notify_office(
-                    s,
-                    res,
-                    "overdue_list",
-                    today.isoformat(),
-                    text,
-                    openids_,
-                    now=now,
-                    expires_at=end_of_day(today, tz),
-                )
+        _overdue_lists(lx, s, res, rows, now)
     return res
+
+
+def _deadline_reminders_due(lx: Any, s: Session, res: JobResult, now: datetime) -> list[Reminder]:
+    """A reminder per open assignment of a bound cadre not on leave: ``deadline_soon`` within the warning hours,
+    ``deadline_overdue`` once past; each once per deadline (an extension re-arms it), those already sent skipped."""
+    tz = lx.config.tz
+    away = on_leave(s, _local_day(lx, now))
+    openids = bound_cadres(s)
+    soon = task_svc.due_soon(s, now=now, hours=lx.config.scheduler.deadline_warning_hours)
+    late = list(
+        s.scalars(
+            select(TaskAssignment)
+            .join(Task)
+            .where(
+                Task.published_at.is_not(None),
+                Task.cancelled_at.is_(None),
+                TaskAssignment.status.in_(task_svc.OPEN_STATUSES),
+                TaskAssignment.deadline <= now,
+            )
+        )
+    )
+    # Reminders already sent, read once (old unanswered cards would otherwise cost a failed insert each run).
+    sent_before = set(
+        s.execute(
+            select(ReminderSent.kind, ReminderSent.person, ReminderSent.period).where(
+                ReminderSent.kind.in_(("deadline_soon", "deadline_overdue"))
+            )
+        ).tuples()
+    )
+    todo: list[Reminder] = []
+    for kind, items in (("deadline_soon", soon), ("deadline_overdue", late)):
+        for a in items:
+            if a.cadre_id in away or a.cadre_id not in openids:
+                continue
+            # The deadline is part of the period: an extension granted re-arms the reminder.
+            period = f"task:{a.task_id}:{a.deadline.isoformat()}"
+            if (kind, f"cadre:{a.cadre_id}", period) in sent_before:
+                res.skipped += 1
+                continue
+            todo.append(
+                Reminder(
+                    kind,
+                    f"cadre:{a.cadre_id}",
+                    period,
+                    openids[a.cadre_id],
+                    render(kind, task=a.task, deadline=local_text(a.deadline, tz)),
+                    "task",
+                    {
+                        "number": str(a.task.number),
+                        "title": a.task.title,
+                        "deadline": push_time(a.deadline, tz),
+                        "office": lx.config.general.township,
+                    },
+                    # "due soon" is stale once the deadline passes (the overdue reminder takes over); the
+                    # overdue reminder is about an open card and keeps its place like the card itself
+                    expires_at=a.deadline if kind == "deadline_soon" else None,
+                )
+            )
+    return todo
+
+
+def _overdue_lists(lx: Any, s: Session, res: JobResult, rows: list[Any], now: datetime) -> None:
+    """The day's list of overdue cards: the county's office (or a lone township's) gets the whole list, each
+    township's office its own part; the next day's list replaces this one."""
+    tz = lx.config.tz
+    today = _local_day(lx, now)
+    for township_id, openids_ in [(None, offices.recipients(s, lx.config))] + offices.township_offices(
+        s, lx.config
+    ):
+        mine = rows if township_id is None else task_svc.overdue(s, now=now, township_id=township_id)
+        if mine:
+            listed = [{**r.__dict__, "deadline_text": local_text(r.deadline, tz)} for r in mine]
+            text = render("overdue_list", rows=listed, limit=30, now=local_text(now, tz))
+            notify_office(
+                s,
+                res,
+                "overdue_list",
+                today.isoformat(),
+                text,
+                openids_,
+                now=now,
+                expires_at=end_of_day(today, tz),
+            )
 
 
 def diary_reminders(lx: Any, now: datetime) -> JobResult:
@@ -169,7 +174,6 @@ def diary_reminders(lx: Any, now: datetime) -> JobResult:
         res.detail["workday"] = False
         return res
     with lx.session() as s:
-        write_lock(s)
         wrote = set(
             s.scalars(
                 select(DiaryEntry.cadre_id).where(DiaryEntry.day == day, DiaryEntry.deleted_at.is_(None))
@@ -241,7 +245,6 @@ def month_end_reminders(lx: Any, now: datetime) -> JobResult:
         return res
     month = month_key(day)
     with lx.session() as s:
-        write_lock(s)
         submitted = set(s.scalars(select(MonthlySummary.cadre_id).where(MonthlySummary.month == month)))
         _remind_cadres_who_owe(
             s,
@@ -273,7 +276,6 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
     if lx.render_report is None:
         raise RuntimeError("no report renderer wired: build the Lianxin with bot.app.build")
     with lx.session() as s:
-        write_lock(s)
         every: list[tuple[int, str] | None] = list(
             s.execute(select(Township.id, Township.name).order_by(Township.id)).tuples()
         )
@@ -314,7 +316,6 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
     remind_after = cfg.sla.remind_after_working_hours
     escalate_after = cfg.sla.escalate_after_working_hours
     with lx.session() as s:
-        write_lock(s)
         openids = bound_cadres(s)
         away = on_leave(s, _local_day(lx, now))
         told: dict[int, list[str]] = {}  # township → its office's and the county's openids, read once

@@ -2,17 +2,28 @@
 
 Used for the one active scheduler, the one token refresher, the one SQLite dispatcher, and the 45009
 delivery pause. Each call is its own short transaction, so a lease is visible to other processes at once.
+
+Leases are measured in real time (``real_now``), not on the injected clock: they are held between processes —
+a scheduler and a dispatcher, ``lianxin jobs run --now`` beside ``lianxin serve``, a test beside the subprocess
+it started — and only the wall clock is the same in all of them. A renewal every few real seconds (the
+scheduler's thread) would not keep a lease measured on a clock that stands still.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from storage.db import read_only
 from storage.models import Lease
+from storage.timestamps import utcnow
+
+
+def real_now() -> datetime:
+    """The time leases are measured in (see the module)."""
+    return utcnow()  # real time: leases are held between processes, each of which may run its own clock
 
 
 def acquire(engine: Engine, name: str, holder: str, *, ttl: timedelta, now: datetime) -> bool:
@@ -41,7 +52,7 @@ def release(engine: Engine, name: str, holder: str) -> None:
 
 def holder_of(engine: Engine, name: str, *, now: datetime) -> tuple[str, datetime] | None:
     """(holder, expires_at) of an unexpired lease, else None."""
-    with engine.connect() as conn:
+    with read_only(engine).connect() as conn:  # asked on every health check: never queues behind a writer
         row = conn.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
     if row is None or row.expires_at <= now:
         return None
@@ -58,14 +69,3 @@ def set_until(engine: Engine, name: str, holder: str, until: datetime) -> None:
                     conn.execute(insert(Lease).values(name=name, holder=holder, expires_at=until))
             except IntegrityError:
                 conn.execute(update(Lease).where(Lease.name == name).values(holder=holder, expires_at=until))
-
-
-def write_lock(session: Any) -> None:
-    """On SQLite, take the database's write lock now, as the transaction's first statement.
-
-    In WAL mode a transaction that reads first and writes later fails at once ("database is locked",
-    no busy wait) if another connection committed a write in between; one that starts by writing waits
-    for the lock instead. Jobs, claims and CLI changes therefore start with this. No-op on PostgreSQL.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("DELETE FROM lease WHERE 1 = 0"))

@@ -73,7 +73,7 @@ def download_media(
 
 def _download(lx: Lianxin, client: WechatApi, now: datetime, limit: int) -> int:
     root = Path(lx.config.general.media_dir)
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         todo = list(
             s.execute(
                 select(

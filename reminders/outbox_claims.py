@@ -12,12 +12,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from reminders import lease
 from storage.db import rows_changed
 from storage.models import OutboxMessage, WechatIdentity
 from storage.runtime import Lianxin
 from storage.tasks import mark_delivered
-from storage.timestamps import utcnow
 
 CLAIM_SECONDS = 120
 
@@ -36,7 +34,6 @@ def expire_stale(lx: Lianxin, now: datetime) -> int:
     for the record (the delivery page, ``lianxin outbox``). Held, paused, waiting for back-off or for a person
     who refuses messages: a reminder of yesterday's diary is not delivered today. Returns how many."""
     with lx.session() as s:
-        lease.write_lock(s)
         res = s.execute(
             update(OutboxMessage)
             .where(
@@ -55,7 +52,6 @@ def requeue_refused(lx: Lianxin, now: datetime) -> int:
     person is reachable again: they wrote to us (bot.dispatch clears the mark) or followed anew. Returns how
     many."""
     with lx.session() as s:
-        lease.write_lock(s)
         back = select(WechatIdentity.openid).where(
             WechatIdentity.unreachable.is_(False), WechatIdentity.subscribed.is_(True)
         )
@@ -68,16 +64,18 @@ def requeue_refused(lx: Lianxin, now: datetime) -> int:
         return int(rows_changed(res) or 0)
 
 
-def _due(now: datetime, real_now: datetime) -> Any:
+def _due(now: datetime, clock_now: datetime) -> Any:
+    """Due at ``now`` (the run's time, which ``jobs run dispatch_outbox --now`` may set), with claims measured on
+    the process's clock (``clock_now``): a claim is a lease between dispatchers, never moved by ``--now``."""
     return and_(
         or_(
-            # A message never tried is always due (--now in the past must not hold back what was just queued);
-            # a retried one waits for its back-off, measured on the clock we were given.
+            # A message never tried is always due: ``--now`` only moves the clock for back-off, it never skips a
+            # message (PRODUCT.md). A retried one waits for its back-off, measured on the run's time.
             and_(
                 OutboxMessage.status == "pending",
                 or_(OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now),
             ),
-            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= real_now),
+            and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= clock_now),
         ),
         # never a push whose period is over (expire_stale drops it)
         or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
@@ -98,11 +96,10 @@ def claim(
     delivery is held (reminders.holds) are left alone, kinds whose template only is held are taken for people
     whose window is open (a customer-service message can still carry them), ``skip_ids`` not at all (rows this
     run already gave back)."""
-    real_now = utcnow()
-    until = real_now + timedelta(seconds=CLAIM_SECONDS)
+    clock_now = lx.now()
+    until = clock_now + timedelta(seconds=CLAIM_SECONDS)
     with lx.session() as s:
-        lease.write_lock(s)
-        q = select(OutboxMessage.id).where(_due(now, real_now)).order_by(OutboxMessage.id).limit(limit)
+        q = select(OutboxMessage.id).where(_due(now, clock_now)).order_by(OutboxMessage.id).limit(limit)
         if exclude_kinds:
             q = q.where(OutboxMessage.kind.not_in(sorted(exclude_kinds)))
         if template_held:
@@ -121,7 +118,7 @@ def claim(
             return []
         s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), _due(now, real_now))
+            .where(OutboxMessage.id.in_(ids), _due(now, clock_now))
             .values(status="sending", claimed_by=claim_id, claimed_until=until)
             .execution_options(synchronize_session=False)
         )

@@ -30,7 +30,6 @@ from sqlalchemy import inspect
 from reminders import jobs, lease
 from reminders.jobs import JOBS
 from storage.config import Config
-from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.scheduler")
 
@@ -117,7 +116,9 @@ class SchedulerRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                held = lease.acquire(self.lx.engine, LEASE_NAME, self.holder, ttl=self.ttl, now=utcnow())
+                held = lease.acquire(
+                    self.lx.engine, LEASE_NAME, self.holder, ttl=self.ttl, now=lease.real_now()
+                )
             except Exception:  # noqa: BLE001 - the database may be away for a moment; try again
                 log.exception("scheduler lease check failed")
                 held = False
@@ -137,7 +138,7 @@ class SchedulerRunner:
                 self.is_leader = False
                 self._stop_scheduler(wait=False)
             elif not held:
-                current = lease.holder_of(self.lx.engine, LEASE_NAME, now=utcnow())
+                current = lease.holder_of(self.lx.engine, LEASE_NAME, now=lease.real_now())
                 log.debug("scheduler waiting; lease held by %s", current[0] if current else "nobody")
             self._stop.wait(self.renew_seconds)
 
@@ -250,4 +251,4 @@ def list_jobs(lx: Any, now: datetime | None = None) -> list[dict[str, Any]]:
 
 
 def lease_holder(lx: Any) -> tuple[str, datetime] | None:
-    return lease.holder_of(lx.engine, LEASE_NAME, now=utcnow())
+    return lease.holder_of(lx.engine, LEASE_NAME, now=lease.real_now())

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.models import AuditLog
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 
 def record(
@@ -18,4 +18,4 @@ def record(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(AuditLog(at=utcnow(), actor=actor, action=action, target=target, detail=detail))
+    session.add(AuditLog(at=now_of(session), actor=actor, action=action, target=target, detail=detail))

@@ -58,7 +58,7 @@ def find(
     session: Session, sid: str, *, now: datetime, idle: timedelta, lifetime: timedelta
 ) -> ConsoleSession | None:
     """The live session with this id, or None (unknown, ended, idle too long, or older than its lifetime).
-    A live one is marked as seen now (at most once a minute)."""
+    Reads only (every console request asks, in a read-only session); ``touch`` marks it as seen."""
     if not sid or len(sid) > 100:
         return None
     row = session.scalar(select(ConsoleSession).where(ConsoleSession.sid_hash == _hash(sid)))
@@ -66,9 +66,25 @@ def find(
         return None
     if row.last_seen_at + idle <= now or row.created_at + lifetime <= now:
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
-        row.last_seen_at = now
     return row
+
+
+def due_for_touch(last_seen_at: datetime, now: datetime) -> bool:
+    """Whether a live session last seen at ``last_seen_at`` is to be marked as seen (at most once a minute)."""
+    return now - last_seen_at >= TOUCH_EVERY
+
+
+def touch(session: Session, sid: str, *, now: datetime) -> None:
+    """Mark the live session as seen now (one conditional UPDATE: two requests at once write it once)."""
+    session.execute(
+        update(ConsoleSession)
+        .where(
+            ConsoleSession.sid_hash == _hash(sid),
+            ConsoleSession.ended_at.is_(None),
+            ConsoleSession.last_seen_at <= now - TOUCH_EVERY,
+        )
+        .values(last_seen_at=now)
+    )
 
 
 def end(session: Session, sid: str, *, now: datetime, reason: str = "logout") -> None:

@@ -1,10 +1,12 @@
-"""Engines and sessions. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL goes through psycopg 3."""
+"""Engines and sessions. SQLite gets WAL, foreign keys, a busy timeout and the writer lock taken by the session
+layer (``READ_ONLY`` below); PostgreSQL goes through psycopg 3."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.timestamps import with_clock
 
 
 def normalize_url(url: str) -> str:
@@ -39,6 +43,27 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
 SQLITE_NEEDED = (3, 35)  # INSERT … ON CONFLICT … RETURNING
 
 
+# The writer lock, taken by the session layer (not by convention in each caller). SQLite has one writer at a time.
+# In WAL mode a transaction that begins deferred, reads, and then writes cannot wait for the lock: when another
+# connection has committed a write since its read, its first write fails at once with "database is locked"
+# (SQLITE_BUSY_SNAPSHOT), mid-transaction, whatever the busy timeout. So every transaction begins with
+# BEGIN IMMEDIATE — it takes the write lock first, waiting its turn on the busy timeout like any writer — unless
+# its connection is marked read-only (``read_only(engine)``, ``Lianxin.read_session``): those begin deferred,
+# read a snapshot and never queue behind writers (WAL lets readers and one writer run together). Sessions of
+# ``make_sessionmaker(read_only=True)`` refuse to write, so a reader cannot grow into the writer it did not lock
+# for. PostgreSQL has row locks and needs neither; its read-only sessions refuse writes all the same.
+READ_ONLY = "lianxin_read_only"
+
+
+class ReadOnlySession(RuntimeError):
+    """A write through a read-only session: open it with ``Lianxin.session()`` instead."""
+
+
+def read_only(engine: Engine) -> Engine:
+    """``engine`` (sharing its pool) whose transactions begin deferred on SQLite: for work that only reads."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
@@ -55,8 +80,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # The stdlib driver opens transactions lazily and never for SELECT; we take control so that
-            # BEGIN IMMEDIATE can be used where a writer must not be overtaken (leases, claims).
+            # The stdlib driver opens transactions lazily and never for SELECT; we take control and emit BEGIN
+            # ourselves (_sqlite_begin), as SQLAlchemy's SQLite documentation describes ("Enabling Non-Legacy SQLite
+            # Transactional Modes": isolation_level None here, BEGIN on the connection's "begin" event).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
@@ -68,7 +94,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(
+                "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+            )
 
         return engine
     kwargs["pool_size"] = pool_size
@@ -86,8 +114,31 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     return engine
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_sessionmaker(
+    engine: Engine, *, clock: Callable[[], datetime], read_only: bool = False
+) -> sessionmaker[Session]:
+    """Sessions on ``engine`` whose connections carry ``clock`` (storage/timestamps.py: their rows are stamped by
+    it, ``now_of(session)`` reads it). Writers by default (``BEGIN IMMEDIATE`` on SQLite, see ``READ_ONLY``);
+    ``read_only``: deferred, and a flush or an ORM insert, update or delete raises ``ReadOnlySession``."""
+    bind = with_clock(engine, clock)
+    if not read_only:
+        return sessionmaker(bind=bind, expire_on_commit=False, future=True)
+    readers = sessionmaker(
+        bind=bind.execution_options(**{READ_ONLY: True}), expire_on_commit=False, future=True
+    )
+    event.listen(readers, "before_flush", _refuse_flush)
+    event.listen(readers, "do_orm_execute", _refuse_dml)
+    return readers
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise ReadOnlySession("a read-only session was asked to write; use Lianxin.session()")
+
+
+def _refuse_dml(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlySession("a read-only session was asked to write; use Lianxin.session()")
 
 
 @contextmanager

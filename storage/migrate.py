@@ -9,7 +9,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.db import make_engine, normalize_url
+from storage.db import make_engine, normalize_url, read_only
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,7 +40,7 @@ def head_revision() -> str | None:
 def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
+        with read_only(engine).connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()

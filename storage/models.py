@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.targets import Target, TargetList
-from storage.timestamps import JSONType, UTCDateTime, utcnow
+from storage.timestamps import JSONType, UTCDateTime, stamp
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -117,8 +117,8 @@ class Household(Base):
     policy_done_on: Mapped[date | None] = mapped_column(Date)  # 惠农政策宣传 delivered and explained
     policy_done_by: Mapped[str | None] = mapped_column(String(100))
     listed_on: Mapped[date | None] = mapped_column(Date)  # shown in the village's public listing (公示)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
     purged_at: Mapped[datetime | None]  # personal data removed on request (lianxin purge)
     # WeChat accounts ever linked to the household: each link takes the next number (its 关联号, named in the
     # cadre's link notice so `解绑 户主姓名 N` removes exactly that account); never reused
@@ -136,7 +136,7 @@ class HouseholdInfoHistory(Base):
     __tablename__ = "household_info_history"
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=stamp)
     changed_by: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "office:<user>", "import"
     field: Mapped[str] = mapped_column(String(50))
     old_value: Mapped[str | None] = mapped_column(Text)
@@ -164,8 +164,8 @@ class Cadre(Base):
     # The township the cadre serves (a county deployment holds several): given, or the village's.
     township_id: Mapped[int] = mapped_column(ForeignKey("township.id"), index=True, default=_village_township)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
     village: Mapped[Village | None] = relationship()
     township: Mapped[Township] = relationship()
 
@@ -198,7 +198,7 @@ class Link(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), unique=True)
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
-    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    linked_at: Mapped[datetime] = mapped_column(default=stamp)
     commitment_signed_on: Mapped[date | None] = mapped_column(Date)  # 工作承诺书
     commitment_recorded_by: Mapped[str | None] = mapped_column(String(100))
     household: Mapped[Household] = relationship(back_populates="link")
@@ -213,7 +213,7 @@ class LinkChange(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     old_cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"))
     new_cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"))
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=stamp)
     changed_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -260,7 +260,7 @@ class PrintOrder(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)  # QR codes to make
     made: Mapped[int] = mapped_column(Integer, default=0)
     notice: Mapped[str | None] = mapped_column(Text)  # why some cards print without a code
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     heartbeat_at: Mapped[datetime | None]  # the background run's last sign of life
 
 
@@ -275,7 +275,7 @@ class DutyRecord(Base):
     done_on: Mapped[date] = mapped_column(Date)
     previous: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # what to restore on 撤销
     recorded_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     undone_at: Mapped[datetime | None]
 
 
@@ -299,7 +299,7 @@ class WechatIdentity(Base):
     bound_at: Mapped[datetime | None]
     bound_via: Mapped[str | None] = mapped_column(String(10))  # villagers: "number" (typed) | "qr" (scanned)
     link_no: Mapped[int | None] = mapped_column(Integer)  # villagers: the link's number in its household
-    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_seen_at: Mapped[datetime] = mapped_column(default=stamp)
     last_inbound_at: Mapped[datetime | None]  # opens WeChat's 48-hour customer-service window
     window_sent: Mapped[int] = mapped_column(Integer, default=0)  # customer-service messages in this window
     # WeChat's customer-service window as the platform counts it (docs/wechat-rules.md §5b): a user's message opens
@@ -322,7 +322,7 @@ class BindCode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_openid: Mapped[str | None] = mapped_column(String(64))
@@ -352,7 +352,7 @@ class RateLimit(Base):
     __tablename__ = "rate_limit"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    window_start: Mapped[datetime] = mapped_column(default=stamp)
     locked_until: Mapped[datetime | None]
 
 
@@ -370,7 +370,7 @@ class InboundMessage(Base):
     content: Mapped[str | None] = mapped_column(Text)
     media_id: Mapped[str | None] = mapped_column(String(200))
     create_time: Mapped[datetime]  # WeChat's CreateTime
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=stamp)
     status: Mapped[str] = mapped_column(String(12), default="received")  # received|handled|failed
     reply: Mapped[str | None] = mapped_column(Text)  # the reply sent, so a late retry gets the same answer
     error: Mapped[str | None] = mapped_column(Text)
@@ -414,7 +414,7 @@ class ConversationState(Base):
     step: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     expires_at: Mapped[datetime]
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -437,7 +437,7 @@ class DiaryEntry(Base):
     )  # 补录: who entered a paper entry ("cli", "console:<user>")
     media_id: Mapped[str | None] = mapped_column(String(200))  # voice media id
     role: Mapped[str | None] = mapped_column(String(10))  # 五个员: 调查 宣传 调解 服务 指导
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
     deleted_at: Mapped[datetime | None]  # 撤销
     cadre: Mapped[Cadre] = relationship()
@@ -460,7 +460,7 @@ class MonthlySummary(Base):
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"))
     month: Mapped[str] = mapped_column(String(7))
     text: Mapped[str] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(default=stamp)
     submitted_day: Mapped[date] = mapped_column(Date)  # local date, to judge 'on time'
     on_time: Mapped[bool] = mapped_column(Boolean, default=True)
     cadre: Mapped[Cadre] = relationship()
@@ -487,7 +487,7 @@ class Task(Base):
     # The issuing township's office; None: issued by the county (it may reach several townships).
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="cli")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     cancelled_at: Mapped[datetime | None]
     assignments: Mapped[list[TaskAssignment]] = relationship(back_populates="task")
 
@@ -542,7 +542,7 @@ class Feedback(Base):
     # the cadre who wrote it (None: the office): what a photo sent just after joins, by id, never by the author
     # text (a phone may change)
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
 
 
@@ -563,7 +563,7 @@ class Attachment(Base):
     download_attempts: Mapped[int] = mapped_column(Integer, default=0)
     downloaded_at: Mapped[datetime | None]
     download_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     # A villager's photo or voice forwarded to the cadre as itself (customer-service image/voice), once:
     # set when the forward is claimed; forward_note says how it ended (sent, window closed, error).
     forwarded_at: Mapped[datetime | None]
@@ -600,7 +600,7 @@ class VillagerRequest(Base):
     role: Mapped[str | None] = mapped_column(String(10))  # the 五个员 role the category maps to
     text: Mapped[str] = mapped_column(Text)
     msg_type: Mapped[str] = mapped_column(String(12), default="text")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     first_answer_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(10), default="open")
     satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意
@@ -624,7 +624,7 @@ class RequestReply(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("villager_request.id"), index=True)
     author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "office:<user>", "villager"
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     request: Mapped[VillagerRequest] = relationship(back_populates="replies")
 
 
@@ -638,7 +638,7 @@ class PolicyEntry(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     keywords: Mapped[str | None] = mapped_column(Text)  # extra words that should find this entry
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
     updated_by: Mapped[str | None] = mapped_column(String(100))
 
 
@@ -667,12 +667,12 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)  # {"text": ..., "template": {...}}
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=stamp)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None]
     channel: Mapped[str | None] = mapped_column(String(10))  # custom | template
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     sent_at: Mapped[datetime | None]
     merged_into: Mapped[int | None] = mapped_column(BigInteger)
     expires_at: Mapped[datetime | None]  # a reminder's period ends: not delivered after this (status expired)
@@ -692,7 +692,7 @@ class ReminderSent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     person: Mapped[str] = mapped_column(String(100))
     period: Mapped[str] = mapped_column(String(40))
-    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Lease(Base):
@@ -711,7 +711,7 @@ class AccessToken(Base):
     app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     token: Mapped[str] = mapped_column(String(600))
     expires_at: Mapped[datetime]
-    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    refreshed_at: Mapped[datetime] = mapped_column(default=stamp)
     # stable_token force_refresh: at most 20 a day and 30 s apart (docs/wechat-rules.md §1b)
     forced_at: Mapped[datetime | None]
     forced_day: Mapped[str | None] = mapped_column(String(10))
@@ -742,7 +742,7 @@ class StoredReport(Base):
     period: Mapped[str] = mapped_column(String(10))
     format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class PublishedReport(Base):
@@ -769,7 +769,7 @@ class PublishedReport(Base):
     period: Mapped[str] = mapped_column(String(10))
     format: Mapped[str] = mapped_column(String(5))  # json | xlsx | html | pdf
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime] = mapped_column(default=stamp)
     published_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -792,7 +792,7 @@ class OfficeRemark(Base):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
     text: Mapped[str] = mapped_column(Text)
     written_by: Mapped[str] = mapped_column(String(100))
-    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+    written_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -817,7 +817,7 @@ class ConsoleUser(Base):
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     last_login_at: Mapped[datetime | None]
     village: Mapped[Village | None] = relationship()
 
@@ -831,8 +831,8 @@ class ConsoleSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"), index=True)
     sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(20))  # logout | disabled | password | replaced
     address: Mapped[str | None] = mapped_column(String(64))
@@ -845,7 +845,7 @@ class AppSecret(Base):
     __tablename__ = "app_secret"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class NumberCounter(Base):
@@ -863,7 +863,7 @@ class AuditLog(Base):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     actor: Mapped[str] = mapped_column(String(100))  # "console:<user>" or "cli"
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str | None] = mapped_column(String(200))
@@ -882,7 +882,7 @@ class PushLink(Base):
     kind: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     request_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     expires_at: Mapped[datetime]
     # issue 21 item 3: revoked when the recipient's account is unlinked or released (storage/push_links.py);
     # views by the recipient (first, last, how many) and opened by anyone else, shown to the office
@@ -904,6 +904,6 @@ class DeliveryHold(Base):
     )  # 'all' | task | reminder | request | reply | notice
     errcode: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    since: Mapped[datetime] = mapped_column(default=utcnow)
+    since: Mapped[datetime] = mapped_column(default=stamp)
     next_probe_at: Mapped[datetime]
     notified: Mapped[bool] = mapped_column(Boolean, default=False)

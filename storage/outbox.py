@@ -15,7 +15,7 @@ from storage.cards import mask_card_numbers
 from storage.db import insert_or_skip
 from storage.models import OutboxMessage
 from storage.service_window import USER_MESSAGE
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 KINDS = ("task", "reminder", "request", "reply", "notice")
 
@@ -55,7 +55,7 @@ def enqueue(
         template = {
             k: mask_card_numbers(session, v) if isinstance(v, str) else v for k, v in template.items()
         }
-    now = utcnow()
+    now = now_of(session)
     values = {
         "idempotency_key": key,
         "openid": openid,

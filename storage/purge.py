@@ -28,6 +28,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -139,59 +140,92 @@ def purge_household(
     reason: str | None = None,
     media_root: str | None = None,
 ) -> PurgeResult:
-    """Remove ``household``'s personal data in the caller's transaction; see the module's docstring."""
+    """Remove ``household``'s personal data in the caller's transaction; see the module's docstring.
+
+    One step per kind of place the data lives, in this order (each takes the result and adds its counts):
+    the form, the accounts and what they sent, the requests and the pushes and pages that carried them, what
+    cadres wrote, the cadres' own chat messages, the link lists waiting in the console; then the audit row."""
     h = household
     res = PurgeResult(h.id)
     if h.purged_at is not None:
         res.already = True
         return res
-    pattern = _scrubber(h)
-
-    # 1. the information form and its history
-    personal = (
-        "head_phone",
-        "address",
-        "members",
-        "annual_income",
-        "income_sources",
-        "industries",
-        "difficulties",
+    pattern = _scrubber(h)  # before the form is cleared: it is made of the names and phones it holds
+    cleared = _clear_form(session, h, actor=actor, now=now, res=res)
+    openids = _unlink_accounts(session, h, res)
+    reqs = _clear_requests(session, h, res, media_root=media_root)
+    _clear_request_pushes(session, h, [r.id for r in reqs], openids, pattern, res)
+    _scrub_cadres_writing(session, h, pattern, res)
+    _scrub_cadres_messages(session, h, reqs, pattern, res)
+    if media_root is not None:  # link lists waiting in the console for confirmation: any may hold its row
+        res.add("uploads", uploads.sweep_imports(media_root, now=now, older_than=None))
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="household.purge",
+        target=f"household:{h.id}",
+        detail={
+            "reason": reason or "",
+            "fields": cleared,
+            **{k: v for k, v in res.counts.items() if k != "fields"},
+        },
     )
-    cleared = [f for f in personal if getattr(h, f) not in (None, "", [])]
+    return res
+
+
+PERSONAL_FIELDS = (
+    "head_phone",
+    "address",
+    "members",
+    "annual_income",
+    "income_sources",
+    "industries",
+    "difficulties",
+)
+
+
+def _clear_form(session: Session, h: Household, *, actor: str, now: datetime, res: PurgeResult) -> list[str]:
+    """1. The 民情信息登记表 and its change history, and the ``previous`` values kept for 撤销 of its duties;
+    the household is marked purged. Returns the names of the fields that held something (for the audit)."""
+    cleared = [f for f in PERSONAL_FIELDS if getattr(h, f) not in (None, "", [])]
     if h.head_name != PURGED_NAME:
         cleared.insert(0, "head_name")
     h.head_name = PURGED_NAME
-    for f in personal:
+    for f in PERSONAL_FIELDS:
         setattr(h, f, None)
     h.info_updated_at, h.info_updated_by = now, actor
     h.purged_at = now
     res.add("fields", len(cleared))
     res.add(
         "history",
-        rows_changed(
-            session.execute(
-                update(HouseholdInfoHistory)
-                .where(HouseholdInfoHistory.household_id == h.id)
-                .values(old_value=None, new_value=None)
-                .execution_options(synchronize_session=False)
-            )
-        )
-        or 0,
+        _rows(
+            session,
+            update(HouseholdInfoHistory)
+            .where(HouseholdInfoHistory.household_id == h.id)
+            .values(old_value=None, new_value=None),
+        ),
     )
     res.add(
         "duty_previous",
-        rows_changed(
-            session.execute(
-                update(DutyRecord)
-                .where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
-                .values(previous=None)
-                .execution_options(synchronize_session=False)
-            )
-        )
-        or 0,
+        _rows(
+            session,
+            update(DutyRecord)
+            .where(DutyRecord.household_id == h.id, DutyRecord.previous.is_not(None))
+            .values(previous=None),
+        ),
     )
+    return cleared
 
-    # 2. its WeChat accounts: unlinked; what they sent, emptied
+
+def _rows(session: Session, stmt: Any) -> int:
+    """How many rows a bulk UPDATE or DELETE changed (the session's objects are not synchronised)."""
+    return rows_changed(session.execute(stmt.execution_options(synchronize_session=False)))
+
+
+def _unlink_accounts(session: Session, h: Household, res: PurgeResult) -> list[str]:
+    """2. Its WeChat accounts (linked, or that sent its requests): unlinked from it, what they sent emptied, a
+    guided 登记 form open on it dropped. Returns their openids (their pushes and pages go in step 3)."""
     idents = list(
         session.scalars(
             select(WechatIdentity).where(
@@ -214,47 +248,59 @@ def purge_household(
     if openids:
         res.add(
             "inbound",
-            rows_changed(
-                session.execute(
-                    update(InboundMessage)
-                    .where(InboundMessage.openid.in_(openids))
-                    .values(content=None, reply=None, media_id=None)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            or 0,
+            _rows(
+                session,
+                update(InboundMessage)
+                .where(InboundMessage.openid.in_(openids))
+                .values(content=None, reply=None, media_id=None),
+            ),
         )
-    # A guided 登记 form open on this household (someone's chat state) is dropped.
     for state in session.scalars(select(ConversationState)):
         if isinstance(state.data, dict) and state.data.get("household_id") == h.id:
             session.delete(state)
             res.add("conversations", 1)
+    return openids
 
-    # 3. its requests: text, conversation, attachments, the pushes that carried them
+
+def _clear_requests(
+    session: Session, h: Household, res: PurgeResult, *, media_root: str | None
+) -> list[VillagerRequest]:
+    """3a. Its requests: their text, the conversation's replies, their photos and voice (files deleted inside the
+    media folder only). Returns the requests (their numbers and ids name the pushes and answers that go next)."""
     reqs = list(session.scalars(select(VillagerRequest).where(VillagerRequest.household_id == h.id)))
     req_ids = [r.id for r in reqs]
     for r in reqs:
         r.text = PURGED_TEXT
     res.add("requests", len(reqs))
-    if req_ids:
-        res.add(
-            "request_replies",
-            rows_changed(
-                session.execute(
-                    update(RequestReply)
-                    .where(RequestReply.request_id.in_(req_ids))
-                    .values(text=PURGED_TEXT)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            or 0,
-        )
-        for att in session.scalars(
-            select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(req_ids))
-        ):
-            _delete_file(att.stored_path, media_root)
-            att.media_id = att.pic_url = att.stored_path = None
-            res.add("attachments", 1)
+    if not req_ids:
+        return reqs
+    res.add(
+        "request_replies",
+        _rows(
+            session, update(RequestReply).where(RequestReply.request_id.in_(req_ids)).values(text=PURGED_TEXT)
+        ),
+    )
+    for att in session.scalars(
+        select(Attachment).where(Attachment.owner_type == "request", Attachment.owner_id.in_(req_ids))
+    ):
+        _delete_file(att.stored_path, media_root)
+        att.media_id = att.pic_url = att.stored_path = None
+        res.add("attachments", 1)
+    return reqs
+
+
+def _clear_request_pushes(
+    session: Session,
+    h: Household,
+    req_ids: list[int],
+    openids: list[str],
+    pattern: re.Pattern[str] | None,
+    res: PurgeResult,
+) -> None:
+    """3b. The pushes that carried its requests, their answers and its link notices, and every push to its
+    accounts (inside digests too), and the whole-message pages behind them (/m/<token>): a link held by anyone
+    must not keep showing what was removed. A digest's page stays for the other messages it carries, without
+    the purged ones (``_purge_pushes`` rewrote its text)."""
     reply_ids = (
         list(session.scalars(select(RequestReply.id).where(RequestReply.request_id.in_(req_ids))))
         if req_ids
@@ -268,26 +314,20 @@ def purge_household(
         push_filters.append(OutboxMessage.openid.in_(openids))
     pushes = list(session.scalars(select(OutboxMessage).where(or_(*push_filters))))
     _purge_pushes(session, pushes, pattern, res)
-    # The whole-message pages behind those pushes' template links (/m/<token>) go too: a link held by anyone
-    # must not keep showing what was removed. A digest's page stays for the other messages it carries, without
-    # the purged ones (_purge_pushes rewrote its text).
     carriers = {m.id for m in pushes if (m.payload or {}).get("merged")}
     link_filters = [PushLink.outbox_id.in_([m.id for m in pushes if m.id not in carriers])]
     if req_ids:
         link_filters.append(PushLink.request_id.in_(req_ids))
     if openids:
         link_filters.append(PushLink.openid.in_(openids))
-    res.add(
-        "push_links",
-        rows_changed(
-            session.execute(
-                delete(PushLink).where(or_(*link_filters)).execution_options(synchronize_session=False)
-            )
-        )
-        or 0,
-    )
+    res.add("push_links", _rows(session, delete(PushLink).where(or_(*link_filters))))
 
-    # 4. names and phones where cadres wrote them
+
+def _scrub_cadres_writing(
+    session: Session, h: Household, pattern: re.Pattern[str] | None, res: PurgeResult
+) -> None:
+    """4. Names and phones of its people where cadres wrote them: diary entries that mention it, feedback on
+    cards about it (the rest of their text stays; a name becomes 某户)."""
     diary_ids = select(DiaryMention.diary_id).where(DiaryMention.household_id == h.id)
     for e in session.scalars(select(DiaryEntry).where(DiaryEntry.id.in_(diary_ids))):
         new = _scrub(pattern, e.text)
@@ -305,7 +345,16 @@ def purge_household(
             fb.text = new or ""
             res.add("feedback", 1)
 
-    # 5. the cadres' own chat messages that named the household or answered its requests
+
+def _scrub_cadres_messages(
+    session: Session,
+    h: Household,
+    reqs: list[VillagerRequest],
+    pattern: re.Pattern[str] | None,
+    res: PurgeResult,
+) -> None:
+    """5. The chat messages of its cadres (linked, or who had its requests) that answered its requests
+    (emptied whole: ``回复 N …`` is the answer itself) or named its people (scrubbed, with their replies)."""
     cadre_openids = list(
         session.scalars(
             select(WechatIdentity.openid).where(
@@ -318,40 +367,23 @@ def purge_household(
             )
         )
     )
+    if not cadre_openids:
+        return
     answers = [re.compile(rf"^\s*(回复|答复|回覆|答覆)\s*[#＃]?\s*{r.number}(?!\d)") for r in reqs]
-    if cadre_openids:
-        for m in session.scalars(
-            select(InboundMessage).where(
-                InboundMessage.openid.in_(cadre_openids), InboundMessage.content.is_not(None)
-            )
-        ):
-            text = unicodedata.normalize("NFKC", m.content or "")
-            if any(a.match(text) for a in answers):
-                m.content, m.reply = PURGED_TEXT, None
-                res.add("cadre_messages", 1)
-                continue
-            new = _scrub(pattern, m.content)
-            if new != m.content:
-                m.content, m.reply = new, _scrub(pattern, m.reply)
-                res.add("cadre_messages", 1)
-
-    # 6. link lists waiting in the console for confirmation: any may hold the household's row
-    if media_root is not None:
-        res.add("uploads", uploads.sweep_imports(media_root, now=now, older_than=None))
-
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="household.purge",
-        target=f"household:{h.id}",
-        detail={
-            "reason": reason or "",
-            "fields": cleared,
-            **{k: v for k, v in res.counts.items() if k != "fields"},
-        },
-    )
-    return res
+    for m in session.scalars(
+        select(InboundMessage).where(
+            InboundMessage.openid.in_(cadre_openids), InboundMessage.content.is_not(None)
+        )
+    ):
+        text = unicodedata.normalize("NFKC", m.content or "")
+        if any(a.match(text) for a in answers):
+            m.content, m.reply = PURGED_TEXT, None
+            res.add("cadre_messages", 1)
+            continue
+        new = _scrub(pattern, m.content)
+        if new != m.content:
+            m.content, m.reply = new, _scrub(pattern, m.reply)
+            res.add("cadre_messages", 1)
 
 
 def _own_text(m: OutboxMessage) -> str:

@@ -16,8 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.config import Config
-from storage.db import session_scope
-from storage.timestamps import utcnow
+from storage.db import make_sessionmaker, session_scope
 from storage.wording import Wording
 
 
@@ -27,8 +26,11 @@ class Lianxin:
 
     config: Config
     engine: Engine
-    sessions: sessionmaker[Session]
-    clock: Callable[[], datetime] = utcnow
+    # The one clock (storage/timestamps.py): the wall clock in production, a FakeClock in tests. Sessions carry it.
+    clock: Callable[[], datetime]
+    # Writers (BEGIN IMMEDIATE on SQLite: storage/db.py READ_ONLY) and readers (deferred, refusing to write).
+    sessions: sessionmaker[Session] = field(init=False)
+    read_sessions: sessionmaker[Session] = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
     # Wired by bot.app.build, so the layers below bot can call the transport without importing it:
     # makes an outbound WeChat API client (reminders.wechat_port.WechatApi, implemented in bot/wechat/api.py).
@@ -38,11 +40,28 @@ class Lianxin:
     # The wording of the pushes storage's services queue (handlers/wording.py), for the doors above handlers.
     words: Wording | None = None
 
+    def __post_init__(self) -> None:
+        # ``self.now`` rather than ``self.clock``: a test that swaps the clock is followed by every session.
+        self.sessions = make_sessionmaker(self.engine, clock=self.now)
+        self.read_sessions = make_sessionmaker(self.engine, clock=self.now, read_only=True)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on error."""
+        """One unit of work: commits on success, rolls back on error. On SQLite it holds the write lock from its
+        first statement (storage/db.py), so a unit of work that reads before it writes is never overtaken."""
         with session_scope(self.sessions) as s:
             yield s
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads: it never waits for a writer and refuses to write (storage/db.py)."""
+        s = self.read_sessions()
+        try:
+            yield s
+            if s.new or s.deleted or s.dirty:  # a write that never flushed must not vanish without a word
+                s.flush()  # raises ReadOnlySession
+        finally:
+            s.close()
 
     def now(self) -> datetime:
         return self.clock()

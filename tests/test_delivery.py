@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from bot.wechat.api import WechatClient
 from reminders.delivery import dispatch_outbox, paused_until, retry
 from reminders.media import download_media
+from reminders.outbox_claims import CLAIM_SECONDS
 from storage.models import AccessToken, Attachment, OutboxMessage, WechatIdentity
 from storage.outbox import enqueue, open_user_window, user_window_columns
 from storage.timestamps import utcnow
@@ -256,10 +257,7 @@ def test_killed_dispatcher_loses_nothing(wx, fake, clock):
     claimed = claim(wx, claim_id="dead-dispatcher", now=clock(), limit=10)
     assert len(claimed) == 4
     assert dispatch_outbox(wx).sent == 0  # claimed by someone alive, as far as we know
-    from sqlalchemy import update
-
-    with wx.session() as s:  # the dead dispatcher's lease runs out
-        s.execute(update(OutboxMessage).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    clock.advance(seconds=CLAIM_SECONDS + 1)  # the dead dispatcher's claim runs out
     assert dispatch_outbox(wx).sent == 4
     assert sorted(d.text for d in fake.delivered) == ["m0", "m1", "m2", "m3"]
 
@@ -449,8 +447,7 @@ def test_a_template_resent_after_a_dispatcher_died_before_recording_it_shows_onc
         dispatch_outbox(wx)
     monkeypatch.setattr(delivery, "record_sent", real_record_sent)
     assert len(fake.delivered) == 1
-    with wx.session() as s:  # the dead dispatcher's claim runs out
-        s.execute(update(OutboxMessage).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    clock.advance(seconds=CLAIM_SECONDS + 1)  # the dead dispatcher's claim runs out
     r = dispatch_outbox(wx)
     with wx.sessions() as s:
         errs = list(s.scalars(select(OutboxMessage.last_error)))

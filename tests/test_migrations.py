@@ -38,6 +38,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.targets import Target, TargetKind
+from storage.timestamps import with_clock
 from tests.support.factories import Factory
 from tests.support.pgtools import scratch_database
 
@@ -86,13 +87,13 @@ def test_upgrade_from_empty_downgrade_one_step_and_upgrade_again(fresh_url):
     assert diff(fresh_url) == []
 
 
-def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fresh_url):
+def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fresh_url, clock):
     """SQLite changes a column by copying the table; with rows pointing at it (a reply to a request) the copy
     must neither be refused by the foreign keys nor lose a row, in either direction."""
     upgrade(fresh_url)
     engine = make_engine(fresh_url)
     try:
-        with Session(engine) as s, s.begin():
+        with Session(with_clock(engine, clock)) as s, s.begin():
             f = Factory(s)
             cadre = f.cadre()
             h = f.household(cadre, head_name="张大爷")
@@ -129,13 +130,13 @@ def test_a_database_with_answered_requests_migrates_down_and_up_keeping_them(fre
         engine.dispose()
 
 
-def test_downgrading_below_the_office_month_keeps_only_leave_that_counted(fresh_url):
+def test_downgrading_below_the_office_month_keeps_only_leave_that_counted(fresh_url, clock):
     """The older schema has no leave status (every row is leave that counts): a request still waiting or a
     refused one must go, not become approved leave."""
     upgrade(fresh_url)
     engine = make_engine(fresh_url)
     try:
-        with Session(engine) as s, s.begin():
+        with Session(with_clock(engine, clock)) as s, s.begin():
             cadre = Factory(s).cadre()
             for status, day in (("approved", 1), ("requested", 8), ("refused", 15)):
                 s.add(

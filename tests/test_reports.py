@@ -33,7 +33,7 @@ run = partial(run_cli, catch_exceptions=False)
 
 
 def audits(lx: Any) -> list[tuple[str, str, str | None]]:
-    with lx.session() as s:
+    with lx.read_session() as s:
         return [(a.actor, a.action, a.target) for a in s.scalars(select(AuditLog).order_by(AuditLog.id))]
 
 

@@ -19,6 +19,7 @@ from bot import logs
 from bot.app import build
 from storage import townships
 from storage.config import ConfigError, load_config
+from storage.db import read_only
 from storage.runtime import Lianxin
 
 
@@ -105,7 +106,7 @@ def command(group: click.Group, *args: Any, **kwargs: Any) -> Callable[[Callable
 def require_schema(lx: Lianxin) -> None:
     """Stop with a clear message when the database has not been initialised."""
     try:
-        ok = inspect(lx.engine).has_table("cadre")
+        ok = inspect(read_only(lx.engine)).has_table("cadre")
     except Exception as e:  # noqa: BLE001
         raise click.ClickException(f"无法连接数据库 / cannot reach the database: {e}") from None
     if not ok:
@@ -126,7 +127,7 @@ TOWNSHIP_HELP = "乡镇（全县部署时需指明）/ the township, needed wher
 def township_scope(lx: Lianxin, name: str | None) -> tuple[int, str] | None:
     """(id, name) of the township a command acts on: ``--township`` (must exist), or the deployment's only one;
     None before anything was imported. In a county deployment without ``--township`` it stops with the names."""
-    with lx.session() as s:
+    with lx.read_session() as s:  # commands ask while their own unit of work is open: it must not wait for it
         if not name and townships.count(s) == 0:
             return None
         try:

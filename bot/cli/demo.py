@@ -7,6 +7,7 @@ from sqlalchemy.engine import make_url
 
 from bot import serve
 from bot.cli.base import command
+from storage.db import read_only
 from storage.demo.seed import foreign_data, seed_demo
 from storage.migrate import upgrade
 from storage.runtime import Lianxin
@@ -22,7 +23,7 @@ def register(main: click.Group) -> None:
     def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
         """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
         url = make_url(lx.config.database_url).render_as_string(hide_password=True)
-        with lx.engine.connect() as conn:
+        with read_only(lx.engine).connect() as conn:
             foreign = foreign_data(conn)
         if foreign:
             found = "、".join(f"{what} {n} 个" for what, n in foreign.items())

@@ -35,7 +35,7 @@ def make(
     # A cadre's phone identifies them across a county (--township only checks it); a village's name needs its
     # township where the deployment holds several (township_scope stops with the names).
     scope = township_scope(lx, township) if township is not None or village is not None else None
-    with lx.session() as s:
+    with lx.read_session() as s:
         cadre = book_data.cadre_by_phone(s, phone) if phone is not None else None
         if cadre is not None and scope is not None and cadre.township_id != scope[0]:
             raise book_data.DiaryBookError(
@@ -46,10 +46,10 @@ def make(
             if village is not None
             else None
         )
-        book = diary_book.make_book(
-            s, lx.config, month=month, actor="cli", fmt=suffix.lstrip("."), cadre=cadre, village=vil
-        )
-        path = printing.write(book.html, out)  # a failed PDF rolls the audit row back with the session
+        book = diary_book.make_book(s, lx.config, month=month, cadre=cadre, village=vil)
+    path = printing.write(book.html, out)  # a failed PDF stops here: no audit row for a book not made
+    with lx.session() as s:
+        diary_book.record_export(s, book, actor="cli", fmt=suffix.lstrip("."))
     who = f"{book.cadres} 名干部" if vil is not None else "1 名干部"
     return f"已生成 {book.name}：{who}，{book.entries} 条日记 → {path}"
 

@@ -2,7 +2,8 @@
 diary|request`` (a paper diary entry, a villager's request received by phone, visit or letter).
 
 Thin wrappers: the work is in storage/leave.py and storage/offline.py (a request is made by storage/requests.py,
-its push worded by ``Lianxin.words``); every change is audited as actor ``cli``.
+its push worded by ``Lianxin.words``); every change is audited as actor ``cli``. One function per command (each
+adds its command to the group it is given); ``register`` lists them.
 """
 
 from __future__ import annotations
@@ -83,12 +84,16 @@ def list_leave(lx: Lianxin, *, month: str, township: str | None = None) -> list[
     return lines
 
 
-def register(main: click.Group) -> None:
-    @main.group("leave")
-    def leave_group() -> None:
+def leave_group(parent: click.Group) -> click.Group:
+    @parent.group("leave")
+    def group() -> None:
         """干部请假 / a cadre's leave (no diary owed, no reminder on those days)."""
 
-    @command(leave_group, "add")
+    return group
+
+
+def leave_add(parent: click.Group) -> None:
+    @command(parent, "add")
     @click.argument("phone")
     @click.option("--from", "start", required=True, metavar="DATE", help="first day (YYYY-MM-DD)")
     @click.option("--to", "end", required=True, metavar="DATE", help="last day (YYYY-MM-DD), inclusive")
@@ -113,7 +118,9 @@ def register(main: click.Group) -> None:
         except leave_svc.LeaveError as e:
             raise click.ClickException(str(e)) from None
 
-    @command(leave_group, "list")
+
+def leave_list(parent: click.Group) -> None:
+    @command(parent, "list")
     @click.option("--month", default=None, metavar="YYYY-MM", help="default: this month")
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     def leave_list_cmd(lx: Lianxin, month: str | None, township: str | None) -> None:
@@ -129,11 +136,17 @@ def register(main: click.Group) -> None:
             click.echo(line)
         click.echo(f"{month}：共 {len(lines)} 条请假记录。")
 
-    @main.group("record")
-    def record_group() -> None:
+
+def record_group(parent: click.Group) -> click.Group:
+    @parent.group("record")
+    def group() -> None:
         """补录线下记录 / enter what reached the office on paper or by phone."""
 
-    @command(record_group, "diary")
+    return group
+
+
+def record_diary(parent: click.Group) -> None:
+    @command(parent, "diary")
     @click.argument("phone")
     @click.option("--date", "day", required=True, metavar="DATE", help="the diary's day (YYYY-MM-DD)")
     @click.option("--text", required=True, help="the entry as written on paper")
@@ -161,7 +174,9 @@ def register(main: click.Group) -> None:
         except (leave_svc.LeaveError, offline.OfflineError) as e:
             raise click.ClickException(str(e)) from None
 
-    @command(record_group, "request")
+
+def record_request(parent: click.Group) -> None:
+    @command(parent, "request")
     @click.argument("card")
     @click.option("--text", required=True, help="what the villager asked")
     @click.option("--via", type=click.Choice(list(offline.CHANNELS)), default="phone", show_default=True)
@@ -218,3 +233,13 @@ def register(main: click.Group) -> None:
                 click.echo(str(req.number))
         except offline.OfflineError as e:
             raise click.ClickException(str(e)) from None
+
+
+def register(main: click.Group) -> None:
+    """Add this file's commands to ``lianxin``."""
+    leave = leave_group(main)
+    for add in (leave_add, leave_list):
+        add(leave)
+    record = record_group(main)
+    for add in (record_diary, record_request):
+        add(record)

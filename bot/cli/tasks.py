@@ -20,7 +20,6 @@ import click
 
 from bot.cli.base import command, require_schema, township_scope
 from reminders import delivery, holds, jobs, scheduler
-from reminders.lease import write_lock
 from storage import tasks, townships
 from storage.runtime import Lianxin
 
@@ -94,7 +93,6 @@ def task_create(parent: click.Group) -> None:
         scope = township_scope(lx, township) if township or single else None
         try:
             with lx.session() as s:
-                write_lock(s)
                 hh = tasks.households_by_cards(s, list(households)) if households else []
                 to = tasks.parse_targets(s, targets, scope[0] if scope else None)  # the --to words, once
                 office = scope[1] if scope else lx.config.general.township
@@ -185,7 +183,6 @@ def task_return(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                write_lock(s)
                 a = tasks.return_feedback(
                     s,
                     number=number,
@@ -214,7 +211,6 @@ def task_extend(parent: click.Group) -> None:
         day = parse_when(until, lx.config.tz, what="--until").date() if until else None
         try:
             with lx.session() as s:
-                write_lock(s)
                 a = tasks.answer_extension(
                     s,
                     number=number,
@@ -241,7 +237,6 @@ def task_cancel(parent: click.Group) -> None:
         require_schema(lx)
         try:
             with lx.session() as s:
-                write_lock(s)
                 tasks.cancel_task(s, number=number, actor="cli", now=lx.now())
         except tasks.TaskError as e:
             raise click.ClickException(str(e)) from None
@@ -358,92 +353,105 @@ def outbox_command(parent: click.Group) -> None:
         """待发消息队列、暂停原因与失败消息 / the outbox, why delivery is held, and its failures."""
         require_schema(lx)
         if resume:
-            n = holds.resume_now(lx, lx.now())
-            if n == 0:
-                click.echo("没有暂停的投递。")
-                return
-            r = delivery.dispatch_outbox(lx)
-            still = holds.active(lx)
-            click.echo(
-                f"已试投：发出 {r.sent} 条"
-                + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else "；投递已恢复。")
-            )
-            for h in still:
-                why, todo = holds.describe(h)
-                click.echo(f"  {h.scope}: {why}\n    处理：{todo}")
+            _resume(lx)
             return
         if retry_id is not None:
-            try:
-                with lx.session() as s:
-                    write_lock(s)
-                    delivery.retry(s, retry_id, now=lx.now(), actor="cli")
-            except ValueError as e:
-                raise click.ClickException(str(e)) from None
-            click.echo(f"消息 {retry_id} 已重新排队。")
+            _retry(lx, retry_id)
             return
-        with lx.session() as s:
+        with lx.read_session() as s:
             counts = delivery.outbox_counts(s)
             rows = delivery.list_outbox(
                 s, status="failed" if failed else "expired" if expired else None, limit=limit
             )
         held = holds.active(lx)
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "counts": counts,
-                        "held": [
-                            {
-                                "scope": h.scope,
-                                "errcode": h.errcode,
-                                "why": holds.describe(h)[0],
-                                "todo": holds.describe(h)[1],
-                                "since": h.since.isoformat(),
-                                "next_probe_at": h.next_probe_at.isoformat(),
-                            }
-                            for h in held
-                        ],
-                        "messages": [
-                            {
-                                "id": m.id,
-                                "status": m.status,
-                                "kind": m.kind,
-                                "openid": m.openid,
-                                "attempts": m.attempts,
-                                "channel": m.channel,
-                                "last_error": m.last_error,
-                                "key": m.idempotency_key,
-                                "created_at": m.created_at.isoformat(),
-                                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                                "expires_at": m.expires_at.isoformat() if m.expires_at else None,
-                            }
-                            for m in rows
-                        ],
-                    },
-                    ensure_ascii=False,
-                    indent=2,
-                )
-            )
+            click.echo(json.dumps(_outbox_json(counts, held, rows), ensure_ascii=False, indent=2))
             return
-        click.echo("队列：" + ("，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "空"))
-        until = delivery.paused_until(lx)
-        if until:
-            click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
-        for h in held:
-            why, todo = holds.describe(h)
-            scope = "全部推送" if h.scope == "all" else f"“{h.scope}”类推送"
-            click.echo(
-                f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
-                f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume"
-            )
-        for m in rows:
-            text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
-            err = f"  错误: {m.last_error}" if m.last_error else ""
-            if m.status == "expired" and m.expires_at:
-                err += f"  已过期（时段结束于 {_local(lx, m.expires_at)}，不再补发）"
-            click.echo(
-                f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}"
-            )
+        _echo_outbox(lx, counts, held, rows)
+
+
+def _resume(lx: Lianxin) -> None:
+    """``--resume``: the office says the cause is gone; lift every hold and try a delivery now."""
+    n = holds.resume_now(lx, lx.now())
+    if n == 0:
+        click.echo("没有暂停的投递。")
+        return
+    r = delivery.dispatch_outbox(lx)
+    still = holds.active(lx)
+    click.echo(
+        f"已试投：发出 {r.sent} 条"
+        + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else "；投递已恢复。")
+    )
+    for h in still:
+        why, todo = holds.describe(h)
+        click.echo(f"  {h.scope}: {why}\n    处理：{todo}")
+
+
+def _retry(lx: Lianxin, retry_id: int) -> None:
+    """``--retry ID``: a failed message queued again (audited)."""
+    try:
+        with lx.session() as s:
+            delivery.retry(s, retry_id, now=lx.now(), actor="cli")
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"消息 {retry_id} 已重新排队。")
+
+
+def _outbox_json(counts: dict[str, int], held: list[Any], rows: list[Any]) -> dict[str, Any]:
+    """``--json``: the queue's counts, the holds with why and what to do, and the listed messages."""
+    return {
+        "counts": counts,
+        "held": [
+            {
+                "scope": h.scope,
+                "errcode": h.errcode,
+                "why": holds.describe(h)[0],
+                "todo": holds.describe(h)[1],
+                "since": h.since.isoformat(),
+                "next_probe_at": h.next_probe_at.isoformat(),
+            }
+            for h in held
+        ],
+        "messages": [
+            {
+                "id": m.id,
+                "status": m.status,
+                "kind": m.kind,
+                "openid": m.openid,
+                "attempts": m.attempts,
+                "channel": m.channel,
+                "last_error": m.last_error,
+                "key": m.idempotency_key,
+                "created_at": m.created_at.isoformat(),
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "expires_at": m.expires_at.isoformat() if m.expires_at else None,
+            }
+            for m in rows
+        ],
+    }
+
+
+def _echo_outbox(lx: Lianxin, counts: dict[str, int], held: list[Any], rows: list[Any]) -> None:
+    """The same for a person: counts, a 45009 pause, each hold with what to do, one line per message."""
+    click.echo("队列：" + ("，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "空"))
+    until = delivery.paused_until(lx)
+    if until:
+        click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
+    for h in held:
+        why, todo = holds.describe(h)
+        scope = "全部推送" if h.scope == "all" else f"“{h.scope}”类推送"
+        click.echo(
+            f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
+            f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume"
+        )
+    for m in rows:
+        text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
+        err = f"  错误: {m.last_error}" if m.last_error else ""
+        if m.status == "expired" and m.expires_at:
+            err += f"  已过期（时段结束于 {_local(lx, m.expires_at)}，不再补发）"
+        click.echo(
+            f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}"
+        )
 
 
 def register(main: click.Group) -> None:

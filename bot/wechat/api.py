@@ -35,6 +35,12 @@ from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.wechat_api")
 
+
+def _wechat_now() -> datetime:
+    """A token expires at WeChat in real time, and the lease on refreshing it is held between processes."""
+    return utcnow()  # real time: WeChat's token expiry, and a lease between processes
+
+
 TOKEN_ERRORS = {40001, 40014, 42001}
 FORCE_GAP = timedelta(seconds=30)  # stable_token force_refresh: at least 30 s apart …
 FORCE_PER_DAY = 20  # … and 20 a day (docs/wechat-rules.md §1b)
@@ -78,17 +84,17 @@ class WechatClient:
     # ---------------------------------------------------------------- token
 
     def _stored_token(self) -> AccessToken | None:
-        with self.lx.sessions() as s:
+        with self.lx.read_session() as s:
             return s.scalar(select(AccessToken).where(AccessToken.app_id == self.app_id))
 
     def token(self) -> str:
         """The shared token. Kept in memory between calls: if another process replaced it meanwhile, WeChat
         answers 40001 and ``call`` picks the new one up from the database."""
         cached = self._cached
-        if cached is not None and cached[1] - TOKEN_MARGIN > utcnow():
+        if cached is not None and cached[1] - TOKEN_MARGIN > _wechat_now():
             return cached[0]
         row = self._stored_token()
-        if row is not None and row.expires_at - TOKEN_MARGIN > utcnow():
+        if row is not None and row.expires_at - TOKEN_MARGIN > _wechat_now():
             self._cached = (row.token, row.expires_at)
             return row.token
         return self.refresh_token(stale=row.token if row else None)
@@ -96,26 +102,30 @@ class WechatClient:
     def refresh_token(self, *, stale: str | None, force: bool = False, wait_seconds: float = 15.0) -> str:
         """Fetch a new token unless another process already replaced ``stale``; one refresher at a time."""
         name = f"wechat-token:{self.app_id}"
-        deadline = time.monotonic() + wait_seconds
+        deadline = time.monotonic() + wait_seconds  # real time: how long we wait for another process
         while True:
             row = self._stored_token()
-            if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > utcnow():
+            if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > _wechat_now():
                 self._cached = (row.token, row.expires_at)
                 return row.token
-            now = utcnow()
+            now = _wechat_now()
             if lease.acquire(self.lx.engine, name, self.holder, ttl=timedelta(seconds=30), now=now):
                 try:
                     row = self._stored_token()
-                    if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > utcnow():
+                    if (
+                        row is not None
+                        and row.token != stale
+                        and row.expires_at - TOKEN_MARGIN > _wechat_now()
+                    ):
                         return row.token
                     force = force and self._may_force(row, now)
                     token, expires_in = self._fetch_stable_token(force=force)
                     self._store_token(token, expires_in, forced=force)
-                    self._cached = (token, utcnow() + timedelta(seconds=expires_in))
+                    self._cached = (token, _wechat_now() + timedelta(seconds=expires_in))
                     return token
                 finally:
                     lease.release(self.lx.engine, name, self.holder)
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline:  # real time: see deadline
                 raise TransientError(-1, "access token refresh held by another process too long")
             time.sleep(0.05)
 
@@ -146,9 +156,8 @@ class WechatClient:
         return True
 
     def _store_token(self, token: str, expires_in: int, *, forced: bool = False) -> None:
-        now = utcnow()
+        now = _wechat_now()
         with self.lx.session() as s:
-            lease.write_lock(s)
             row = s.get(AccessToken, self.app_id)
             if row is None:
                 row = AccessToken(
@@ -297,7 +306,7 @@ class WechatClient:
         keeps the token it gets. Returns its expires_in; raises WechatError (40125, 40013, 40164, …)."""
         token, expires_in = self._fetch_stable_token(force=False)
         self._store_token(token, expires_in)
-        self._cached = (token, utcnow() + timedelta(seconds=expires_in))
+        self._cached = (token, _wechat_now() + timedelta(seconds=expires_in))
         return expires_in
 
     def create_menu(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The /wechat route: the order of checks (see bot/wechat/inbound.py), then bot.dispatch handles the message once.
+"""The /wechat route: the order of checks (see bot/wechat/inbound.py; one method of ``Endpoint`` each), then
+bot.dispatch handles the message once.
 
 Also ``post_signed``: one message POSTed to this route the way WeChat sends it, for the console's chat
 simulator (injected by bot.app.create_app, so the console need not import bot).
@@ -36,15 +37,69 @@ log = logging.getLogger("lianxin.bot.wechat")
 
 
 def register(app: Flask, lx: Lianxin) -> None:
-    cfg = lx.config.wechat
-    token: str = cfg.token
-    safe = SafeMode(token, cfg.encoding_aes_key, cfg.app_id) if cfg.encoding_aes_key else None
-    max_body: int = cfg.max_body_bytes
-    tolerance: int = cfg.timestamp_tolerance_seconds
-
+    """Mount /wechat on ``app`` (GET: WeChat's URL check; POST: a message)."""
     policy.warm_up()  # jieba's dictionary loads here, not inside WeChat's 5-second budget
+    endpoint = Endpoint(lx)
+    app.add_url_rule("/wechat", "wechat_endpoint", endpoint.serve, methods=["GET", "POST"])
 
-    def check_query() -> tuple[str, str, str]:
+
+class Endpoint:
+    """The route's settings (read once from [wechat]) and one method per check, in the order ``serve`` runs
+    them: the signature and its time, the body's size, decryption and parsing, then the dispatcher."""
+
+    def __init__(self, lx: Lianxin) -> None:
+        cfg = lx.config.wechat
+        self.lx = lx
+        self.token: str = cfg.token
+        self.safe = SafeMode(self.token, cfg.encoding_aes_key, cfg.app_id) if cfg.encoding_aes_key else None
+        self.max_body: int = cfg.max_body_bytes
+        self.tolerance: int = cfg.timestamp_tolerance_seconds
+
+    def serve(self) -> Any:
+        """GET answers WeChat's URL check with ``echostr``; POST handles one message (403 for a bad signature,
+        400 for a body that cannot be read, both before anything is stored)."""
+        try:
+            if request.method == "GET":
+                self.check_query()
+                return Response(request.args.get("echostr", ""), mimetype="text/plain")
+            timestamp, nonce, signature = self.check_query()
+            fields, transport = self.read_message(self.read_body(), timestamp, nonce)
+            msg = to_message(fields)
+        except Forbidden as e:
+            log.warning("refused /wechat request from %s: %s", request.remote_addr, e)
+            return Response("forbidden", status=403, mimetype="text/plain")
+        except BadRequest as e:
+            log.warning("bad /wechat request from %s: %s", request.remote_addr, e)
+            return Response("bad request", status=400, mimetype="text/plain")
+        return self.answer(msg, fields, transport, (timestamp, nonce, signature))
+
+    def answer(self, msg: Any, fields: dict[str, str], transport: str, signed: tuple[str, str, str]) -> Any:
+        """Hand the message to the dispatcher under its signed query (one query, one message) and turn the reply
+        into reply XML (encrypted in safe mode); "success" when there is nothing to say."""
+        timestamp, nonce, signature = signed
+        query = wechat_edge.QueryClaim(
+            query=wechat_edge.query_hash(timestamp, nonce, signature),
+            body=wechat_edge.body_hash(fields),
+            expires_at=datetime.fromtimestamp(int(timestamp) + self.tolerance, tz=UTC),
+        )
+        try:
+            text = dispatch.handle(self.lx, msg, transport=transport, query=query)
+        except wechat_edge.QueryReused:
+            log.warning(
+                "refused /wechat request from %s: a signed query reused for another message",
+                request.remote_addr,
+            )
+            return Response("forbidden", status=403, mimetype="text/plain")
+        if not text:
+            return Response("success", mimetype="text/plain")
+        xml = reply_xml(msg, fields.get("ToUserName", ""), text, self.lx.now())
+        if transport == "aes":
+            assert self.safe is not None
+            xml = self.safe.encrypt(xml, str(int(self.lx.now().timestamp())))
+        return Response(xml, mimetype="application/xml")
+
+    def check_query(self) -> tuple[str, str, str]:
+        """(timestamp, nonce, signature) of a query signed with our token, at a time within the tolerance."""
         args = request.args
         timestamp, nonce, signature = (
             args.get("timestamp", ""),
@@ -52,7 +107,7 @@ def register(app: Flask, lx: Lianxin) -> None:
             args.get("signature", ""),
         )
         if not (timestamp and nonce and signature) or not hmac.compare_digest(
-            sign(token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")
+            sign(self.token, timestamp, nonce).encode(), signature.encode("utf-8", "surrogateescape")
         ):
             raise Forbidden("bad signature")
         try:
@@ -60,41 +115,42 @@ def register(app: Flask, lx: Lianxin) -> None:
         except ValueError as e:
             raise Forbidden("bad timestamp") from e
         # WeChat's server clock and ours must agree within the tolerance (300 s): keep NTP running (docs/deploy.md).
-        if abs(lx.now().timestamp() - ts) > tolerance:
+        if abs(self.lx.now().timestamp() - ts) > self.tolerance:
             raise Forbidden("timestamp outside the tolerance (replay, or this server's clock is off)")
         return timestamp, nonce, signature
 
-    def read_body() -> bytes:
+    def read_body(self) -> bytes:
+        """The body, at most [wechat] max_body_bytes (400 beyond, announced or not)."""
         length = request.content_length
-        if length is not None and length > max_body:
+        if length is not None and length > self.max_body:
             raise BadRequest("body too large")
-        body = request.stream.read(max_body + 1)
-        if len(body) > max_body:
+        body = request.stream.read(self.max_body + 1)
+        if len(body) > self.max_body:
             raise BadRequest("body too large")
         return body
 
-    def fault(kind: str) -> None:
+    def fault(self, kind: str) -> None:
         """A signed request we could not read: kept for `lianxin wechat check` (its own short transaction)."""
         try:
-            with lx.session() as s:
-                wechat_edge.record_fault(s, kind, lx.now())
+            with self.lx.session() as s:
+                wechat_edge.record_fault(s, kind, self.lx.now())
         except Exception:  # noqa: BLE001 - a diagnostic must never turn a 400 into a 500
             log.exception("could not record a /wechat fault (%s)", kind)
 
-    def read_message(body: bytes, timestamp: str, nonce: str) -> tuple[dict[str, str], str]:
+    def read_message(self, body: bytes, timestamp: str, nonce: str) -> tuple[dict[str, str], str]:
         """(the message's fields, transport). encrypt_type=aes: the body holds an Encrypt element (safe mode) or
         both (兼容模式); absent or "raw": plain (WeChat's FAQ on message encryption, docs/wechat-rules.md §7b).
         With a key, plain messages are read too (a key set before the account switches modes loses nothing)."""
         encrypted = request.args.get("encrypt_type", "").lower() == "aes"
-        if encrypted and safe is not None:
+        if encrypted and self.safe is not None:
             outer = parse_xml(body)
             encrypt = outer.get("Encrypt", "").strip()
             if not encrypt:
                 raise BadRequest("encrypt_type=aes without an Encrypt element")
             try:
-                inner = safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce)
+                inner = self.safe.decrypt(encrypt, request.args.get("msg_signature", ""), timestamp, nonce)
             except CannotDecrypt:
-                fault(wechat_edge.DECRYPT_FAILED)  # signed by WeChat, yet our key does not open it
+                self.fault(wechat_edge.DECRYPT_FAILED)  # signed by WeChat, yet our key does not open it
                 # 兼容模式 sends the plain fields beside Encrypt: a mistyped key then loses nothing (the query's
                 # plain signature was checked); `wechat check` reports the key. Safe mode has no plain fields.
                 outer.pop("Encrypt", None)
@@ -108,48 +164,9 @@ def register(app: Flask, lx: Lianxin) -> None:
         # Encrypted, and no key configured: 兼容模式 carries the plain fields as well; safe mode does not.
         fields.pop("Encrypt", None)
         if not (fields.get("FromUserName") or "").strip():
-            fault(wechat_edge.NO_KEY)
+            self.fault(wechat_edge.NO_KEY)
             raise BadRequest("an encrypted message, and [wechat] encoding_aes_key is empty")
         return fields, "compat"
-
-    @app.route("/wechat", methods=["GET", "POST"])
-    def wechat_endpoint() -> Any:
-        try:
-            if request.method == "GET":
-                check_query()
-                echostr = request.args.get("echostr", "")
-                return Response(echostr, mimetype="text/plain")
-            timestamp, nonce, signature = check_query()
-            body = read_body()
-            fields, transport = read_message(body, timestamp, nonce)
-            msg = to_message(fields)
-        except Forbidden as e:
-            log.warning("refused /wechat request from %s: %s", request.remote_addr, e)
-            return Response("forbidden", status=403, mimetype="text/plain")
-        except BadRequest as e:
-            log.warning("bad /wechat request from %s: %s", request.remote_addr, e)
-            return Response("bad request", status=400, mimetype="text/plain")
-
-        query = wechat_edge.QueryClaim(
-            query=wechat_edge.query_hash(timestamp, nonce, signature),
-            body=wechat_edge.body_hash(fields),
-            expires_at=datetime.fromtimestamp(int(timestamp) + tolerance, tz=UTC),
-        )
-        try:
-            text = dispatch.handle(lx, msg, transport=transport, query=query)
-        except wechat_edge.QueryReused:
-            log.warning(
-                "refused /wechat request from %s: a signed query reused for another message",
-                request.remote_addr,
-            )
-            return Response("forbidden", status=403, mimetype="text/plain")
-        if not text:
-            return Response("success", mimetype="text/plain")
-        xml = reply_xml(msg, fields.get("ToUserName", ""), text, lx.now())
-        if transport == "aes":
-            assert safe is not None
-            xml = safe.encrypt(xml, str(int(lx.now().timestamp())))
-        return Response(xml, mimetype="application/xml")
 
 
 def post_signed(app: Flask, lx: Lianxin, openid: str, kind: str, **fields: Any) -> tuple[int, str | None]:

@@ -35,7 +35,6 @@ from storage import audit, cards, print_orders
 from storage.config import Config
 from storage.models import ConsoleUser, PrintOrder, ServiceCard
 from storage.runtime import Lianxin
-from storage.timestamps import utcnow
 
 log = logging.getLogger("lianxin.console.card_codes")
 
@@ -107,7 +106,7 @@ def ensure_codes(
 ) -> QrRun:
     """Make the missing QR codes of these cards; QrError (with what is done kept) when it cannot."""
     run = QrRun()
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         missing = (
             list(
                 s.scalars(
@@ -168,7 +167,7 @@ def codes_for_print(
 def _with_code(lx: Lianxin, card_ids: list[int]) -> int:
     if not card_ids:
         return 0
-    with lx.sessions() as s:
+    with lx.read_session() as s:
         return len(
             list(
                 s.scalars(
@@ -269,6 +268,6 @@ def _one(
         assert card is not None
         card.qr_ticket = str(answer["ticket"])[:255]
         card.qr_url = str(answer["url"])[:255]
-        card.qr_created_at = utcnow()
+        card.qr_created_at = lx.now()
     run.created += 1
     run.numbers.append(number)

@@ -113,6 +113,7 @@ class Book:
     name: str  # the file name to offer, without suffix
     cadres: int
     entries: int
+    target: str  # what the audit row names: cadre:PHONE:MONTH or village:NAME:MONTH
 
 
 def make_book(
@@ -120,13 +121,12 @@ def make_book(
     config: Config,
     *,
     month: str,
-    actor: str,
-    fmt: str,
     cadre: Cadre | None = None,
     village: Village | None = None,
 ) -> Book:
-    """The book of ``cadre`` (or of every cadre of ``village``) for ``month``, audited as an export
-    (``diary_book.export``) in the caller's transaction. DiaryBookError for a month that is not YYYY-MM."""
+    """The book of ``cadre`` (or of every cadre of ``village``) for ``month``; it only reads. The caller audits it
+    with ``record_export`` once the file is made (a book is read and printed without holding SQLite's write
+    lock through Chromium). DiaryBookError for a month that is not YYYY-MM."""
     if (cadre is None) == (village is None):
         raise ValueError("one cadre or one village")
     period = month_period(month)
@@ -145,11 +145,15 @@ def make_book(
         village=village.name if village is not None else None,
     )
     entries = sum(b.entry_count for b in books)
+    return Book(html, f"民情日记-{label}-{period.key}", len(books), entries, target)
+
+
+def record_export(session: Session, book: Book, *, actor: str, fmt: str) -> None:
+    """The audit row of a book given out (``diary_book.export``)."""
     audit.record(
         session,
         actor=actor,
         action="diary_book.export",
-        target=target,
-        detail={"format": fmt, "cadres": len(books), "entries": entries},
+        target=book.target,
+        detail={"format": fmt, "cadres": book.cadres, "entries": book.entries},
     )
-    return Book(html, f"民情日记-{label}-{period.key}", len(books), entries)

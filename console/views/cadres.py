@@ -83,95 +83,102 @@ def _cadre(s: Any, cadre_id: int) -> Cadre:
 @bp.get("/cadres/<int:cadre_id>")
 def cadre(cadre_id: int) -> Any:
     today = common.today()
-    try:
-        y, m = (int(x) for x in (request.args.get("month") or f"{today.year}-{today.month}").split("-"))
-        first = date(y, m, 1)
-    except ValueError:
-        first = today.replace(day=1)
-    last = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+    first, last = _month_asked(today)
     with db() as s:
         c = _cadre(s, cadre_id)
-        days = set(
-            s.scalars(
-                select(DiaryEntry.day).where(
-                    DiaryEntry.cadre_id == c.id,
-                    DiaryEntry.deleted_at.is_(None),
-                    DiaryEntry.day >= first,
-                    DiaryEntry.day <= last,
-                )
-            )
-        )
-        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
-        summary = s.scalar(
-            select(MonthlySummary).where(
-                MonthlySummary.cadre_id == c.id, MonthlySummary.month == f"{first.year:04d}-{first.month:02d}"
-            )
-        )
-        households = list(
-            s.scalars(
-                select(Household)
-                .join(Link)
-                .where(Link.cadre_id == c.id)
-                .options(joinedload(Household.card), joinedload(Household.link))
-                .order_by(Household.head_name)
-            )
-        )
-        assignments = list(
-            s.scalars(
-                select(TaskAssignment)
-                .where(TaskAssignment.cadre_id == c.id)
-                .options(joinedload(TaskAssignment.task))
-                .order_by(TaskAssignment.deadline.desc())
-                .limit(50)
-            )
-        )
-        lights = {a.id: common.light(a) for a in assignments}
-        reqs = list(
-            s.scalars(
-                select(VillagerRequest)
-                .where(VillagerRequest.cadre_id == c.id)
-                .options(joinedload(VillagerRequest.household))
-                .order_by(VillagerRequest.created_at.desc())
-                .limit(50)
-            )
-        )
-        identities = list(
-            s.scalars(
-                select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre")
-            )
-        )
-        codes = list(
-            s.scalars(
-                select(BindCode)
-                .where(BindCode.cadre_id == c.id)
-                .order_by(BindCode.created_at.desc())
-                .limit(5)
-            )
-        )
-        bindings = binding_history(s, c.id)
-        prev = (first - timedelta(days=1)).replace(day=1)
-        nxt = last + timedelta(days=1)
         return render_template(
             "cadre.html",
             c=c,
             unreachable=unreachable_cadres(s, [c.id]).get(c.id),
             first=first,
-            weeks=weeks,
-            days=days,
             today=today,
-            summary=summary,
-            households=households,
-            assignments=assignments,
-            lights=lights,
-            reqs=reqs,
-            identities=identities,
-            codes=codes,
-            bindings=bindings,
+            **_diary_month(s, c, first, last),
+            **_work(s, c),
+            **_accounts(s, c),
             full=user().sees_full(c.village_id),
-            prev=prev,
-            nxt=nxt,
+            prev=(first - timedelta(days=1)).replace(day=1),
+            nxt=last + timedelta(days=1),
             now=now(),
         )
+
+
+def _month_asked(today: date) -> tuple[date, date]:
+    """(first, last) day of the month in ``?month=YYYY-MM``; this month when it is missing or unreadable."""
+    try:
+        y, m = (int(x) for x in (request.args.get("month") or f"{today.year}-{today.month}").split("-"))
+        first = date(y, m, 1)
+    except ValueError:
+        first = today.replace(day=1)
+    return first, date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+
+
+def _diary_month(s: Any, c: Cadre, first: date, last: date) -> dict[str, Any]:
+    """The diary calendar of the month: the weeks, the days with an entry, the month's summary."""
+    days = set(
+        s.scalars(
+            select(DiaryEntry.day).where(
+                DiaryEntry.cadre_id == c.id,
+                DiaryEntry.deleted_at.is_(None),
+                DiaryEntry.day >= first,
+                DiaryEntry.day <= last,
+            )
+        )
+    )
+    summary = s.scalar(
+        select(MonthlySummary).where(
+            MonthlySummary.cadre_id == c.id, MonthlySummary.month == f"{first.year:04d}-{first.month:02d}"
+        )
+    )
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    return {"weeks": weeks, "days": days, "summary": summary}
+
+
+def _work(s: Any, c: Cadre) -> dict[str, Any]:
+    """The cadre's households, their latest 50 cards (with each one's light) and latest 50 requests."""
+    households = list(
+        s.scalars(
+            select(Household)
+            .join(Link)
+            .where(Link.cadre_id == c.id)
+            .options(joinedload(Household.card), joinedload(Household.link))
+            .order_by(Household.head_name)
+        )
+    )
+    assignments = list(
+        s.scalars(
+            select(TaskAssignment)
+            .where(TaskAssignment.cadre_id == c.id)
+            .options(joinedload(TaskAssignment.task))
+            .order_by(TaskAssignment.deadline.desc())
+            .limit(50)
+        )
+    )
+    reqs = list(
+        s.scalars(
+            select(VillagerRequest)
+            .where(VillagerRequest.cadre_id == c.id)
+            .options(joinedload(VillagerRequest.household))
+            .order_by(VillagerRequest.created_at.desc())
+            .limit(50)
+        )
+    )
+    lights = {a.id: common.light(a) for a in assignments}
+    return {"households": households, "assignments": assignments, "lights": lights, "reqs": reqs}
+
+
+def _accounts(s: Any, c: Cadre) -> dict[str, Any]:
+    """The cadre's bound WeChat account(s), their latest five binding codes, their binding history."""
+    identities = list(
+        s.scalars(
+            select(WechatIdentity).where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre")
+        )
+    )
+    codes = list(
+        s.scalars(
+            select(BindCode).where(BindCode.cadre_id == c.id).order_by(BindCode.created_at.desc()).limit(5)
+        )
+    )
+    return {"identities": identities, "codes": codes, "bindings": binding_history(s, c.id)}
 
 
 @bp.post("/cadres/<int:cadre_id>/bind-code")

@@ -16,7 +16,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.access import admin_only, db, done, lx, now, record, user
+from console.access import admin_only, db, done, lx, now, record_export, user
 from console.documents import publishing
 from storage import circulars, townships
 from storage.models import Township
@@ -117,14 +117,13 @@ def circular_file(kind: str, period: str, fmt: str) -> Any:
         where = scope(s, request.args.get("township"))
         tid = where[0] if where else None
         content = circulars.stored_file(s, kind, period, fmt, tid)
-        if content is None:
-            abort(404)
-        record(
-            s,
-            "report.export_published",
-            f"report:{kind}:{period}" + (":county" if tid is None else f":township:{tid}"),
-            format=fmt,
-        )
+    if content is None:
+        abort(404)
+    record_export(
+        "report.export_published",
+        f"report:{kind}:{period}" + (":county" if tid is None else f":township:{tid}"),
+        format=fmt,
+    )
     return send_file(
         io.BytesIO(content),
         mimetype=MIME[fmt],

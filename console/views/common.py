@@ -111,7 +111,7 @@ def limit_number_lookups(term: str) -> None:
     if sum(ch.isdigit() for ch in term) < 4:
         return
     key, t = f"console-number:{user().id}", now()
-    with db() as s:
+    with db(write=True) as s:
         until = locked_until(s, key, t)
         if until is None:
             _, until = record_failure(

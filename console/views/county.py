@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
 
-from console.access import admin_only, db, lx, now, record, user
+from console.access import admin_only, db, lx, now, record_export, user
 from console.documents import county_report as county_document
 from console.views.reports import FORMATS, KIND_ZH, _default_period
 from storage.assessment.county import build_county_report
@@ -57,8 +57,8 @@ def county_download() -> Any:
         abort(400, description="格式应为 json、xlsx 或 html")
     with db() as s:
         data = _build(s, kind, (request.args.get("period") or "").strip())
-        content = county_document.render(data, fmt, mask_phones=True)
-        record(s, "report.export", f"county:{kind}:{data['period']}", format=fmt)
+    content = county_document.render(data, fmt, mask_phones=True)
+    record_export("report.export", f"county:{kind}:{data['period']}", format=fmt)
     return send_file(
         io.BytesIO(content),
         mimetype=FORMATS[fmt],

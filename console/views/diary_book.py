@@ -43,16 +43,18 @@ def diary_book_export() -> Any:
             if village is None:
                 abort(404)
             in_scope(village.id)
-        book = diary_book.make_book(
-            s, lx().config, month=month, actor=user().actor, fmt=fmt, cadre=cadre, village=village
-        )
-        if fmt == "html":
-            return Response(book.html, mimetype="text/html")
+        book = diary_book.make_book(s, lx().config, month=month, cadre=cadre, village=village)
+    data: bytes | None = None
+    if fmt == "pdf":
         with tempfile.TemporaryDirectory(prefix="lianxin-book-") as tmp:
             try:
                 data = printing.html_to_pdf(book.html, Path(tmp) / "book.pdf").read_bytes()
             except printing.PrintError as e:
-                abort(400, description=str(e))  # the session rolls back: no audit row for a book not given
+                abort(400, description=str(e))  # no audit row for a book not given
+    with db(write=True) as s:
+        diary_book.record_export(s, book, actor=user().actor, fmt=fmt)
+    if data is None:
+        return Response(book.html, mimetype="text/html")
     return send_file(
         io.BytesIO(data), mimetype="application/pdf", as_attachment=False, download_name=f"{book.name}.pdf"
     )

@@ -242,6 +242,7 @@ def household_save(household_id: int) -> Any:
 @bp.post("/households/<int:household_id>/link")
 @writers
 def household_link(household_id: int) -> Any:
+    """The household's cadre, its commitment letter's date and (the office's) its card number, from one form."""
     f = request.form
     number = cards.normalize_number(f.get("card_number", ""))
     if number and user().is_admin:
@@ -253,73 +254,88 @@ def household_link(household_id: int) -> Any:
             common.limit_number_lookups(number)
     with db() as s:
         h = _household(s, household_id)
-        t = now()
-        msgs = []
-        moved = False
+        msgs: list[str] = []
         old_signed = h.link.commitment_signed_on if h.link else None
-        cadre_id = f.get("cadre_id", type=int)
-        link = h.link
-        if cadre_id and (link is None or link.cadre_id != cadre_id):
-            c = s.get(Cadre, cadre_id)
-            if c is None:
-                abort(400, description="请选择一名干部")
-            cadre_in_scope(c)
-            if c.township_id != h.village.township_id:
-                abort(400, description="干部与农户不在同一乡镇，不能联户")
-            old = link.cadre_id if link else None
-            if link is None:
-                link = Link(household_id=h.id, cadre_id=c.id, linked_at=t)
-                s.add(link)
-            else:
-                link.cadre_id, link.linked_at = c.id, t
-            s.add(
-                LinkChange(
-                    household_id=h.id,
-                    old_cadre_id=old,
-                    new_cadre_id=c.id,
-                    changed_at=t,
-                    changed_by=f"office:{user().username}",
-                )
-            )
-            if old is not None:  # the new cadre's duties start afresh: card to reissue, commitment to sign
-                moved = True
-                links.restart_duties(s, [h.id], changed_by=f"office:{user().username}", now=t)
-                s.flush()
-                told = link_notices.tell_villagers(s, [h.id], tz=lx().config.tz)
-                msgs.append(
-                    "服务卡需重新发放（换卡待发），承诺书需重新签订"
-                    + (f"，已通知农户微信 {told} 个" if told else "")
-                )
-            record(s, "link.change", f"household:{h.id}", old_cadre=old, new_cadre=c.id)
-            msgs.insert(0, f"联系干部改为 {c.name}")
-        signed = f.get("commitment_signed_on", "").strip()
+        link, moved = _change_cadre(s, h, f.get("cadre_id", type=int), msgs)
         if link is not None and "commitment_signed_on" in f:
-            try:
-                d = date.fromisoformat(signed) if signed else None
-            except ValueError:
-                abort(400, description="承诺书签订日期应写作 YYYY-MM-DD")
-            # After a move, the date the form showed is the old cadre's letter: only a date the office changed
-            # belongs to the new cadre.
-            if d != link.commitment_signed_on and not (moved and d == old_signed):
-                link.commitment_signed_on = d
-                link.commitment_recorded_by = f"office:{user().username}"
-                record(s, "commitment.set", f"household:{h.id}", date=signed or None)
-                msgs.append("承诺书日期已更新")
+            _set_commitment(s, h, link, f.get("commitment_signed_on", "").strip(), moved, old_signed, msgs)
         if number and user().is_admin and (h.card is None or cards.normalize_number(h.card.number) != number):
-            if not re.fullmatch(r"\d{4,20}", number):
-                abort(400, description="服务卡号应为 4–20 位数字")
-            other = cards.by_number(s, number)
-            if other is not None and other.household_id != h.id:
-                abort(400, description=f"服务卡号 {number} 已被其他农户使用")
-            old_number = h.card.number if h.card else None
-            if h.card is None:
-                s.add(ServiceCard(household_id=h.id, number=number))
-            else:
-                h.card.number = number
-            record(s, "card.number", f"household:{h.id}", old=old_number, new=number)
-            msgs.append(f"服务卡号改为 {number}")
+            _set_card_number(s, h, number, msgs)
         return done(
             "；".join(msgs) + "。" if msgs else "没有改动。",
             "console.households.household",
             household_id=h.id,
         )
+
+
+def _change_cadre(s: Any, h: Household, cadre_id: int | None, msgs: list[str]) -> tuple[Link | None, bool]:
+    """Link the household to another cadre (in scope, same township). Returns its link and whether it moved from
+    one cadre to another, whose duties then start afresh (card to reissue, commitment to sign) and whose
+    villagers are told."""
+    link = h.link
+    if not cadre_id or (link is not None and link.cadre_id == cadre_id):
+        return link, False
+    c = s.get(Cadre, cadre_id)
+    if c is None:
+        abort(400, description="请选择一名干部")
+    cadre_in_scope(c)
+    if c.township_id != h.village.township_id:
+        abort(400, description="干部与农户不在同一乡镇，不能联户")
+    t = now()
+    old = link.cadre_id if link else None
+    if link is None:
+        link = Link(household_id=h.id, cadre_id=c.id, linked_at=t)
+        s.add(link)
+    else:
+        link.cadre_id, link.linked_at = c.id, t
+    s.add(
+        LinkChange(
+            household_id=h.id,
+            old_cadre_id=old,
+            new_cadre_id=c.id,
+            changed_at=t,
+            changed_by=f"office:{user().username}",
+        )
+    )
+    if old is not None:
+        links.restart_duties(s, [h.id], changed_by=f"office:{user().username}", now=t)
+        s.flush()
+        told = link_notices.tell_villagers(s, [h.id], tz=lx().config.tz)
+        msgs.append(
+            "服务卡需重新发放（换卡待发），承诺书需重新签订" + (f"，已通知农户微信 {told} 个" if told else "")
+        )
+    record(s, "link.change", f"household:{h.id}", old_cadre=old, new_cadre=c.id)
+    msgs.insert(0, f"联系干部改为 {c.name}")
+    return link, old is not None
+
+
+def _set_commitment(
+    s: Any, h: Household, link: Link, signed: str, moved: bool, old_signed: date | None, msgs: list[str]
+) -> None:
+    """The date the commitment letter came back signed. After a move, the date the form showed is the old
+    cadre's letter: only a date the office changed belongs to the new cadre."""
+    try:
+        d = date.fromisoformat(signed) if signed else None
+    except ValueError:
+        abort(400, description="承诺书签订日期应写作 YYYY-MM-DD")
+    if d != link.commitment_signed_on and not (moved and d == old_signed):
+        link.commitment_signed_on = d
+        link.commitment_recorded_by = f"office:{user().username}"
+        record(s, "commitment.set", f"household:{h.id}", date=signed or None)
+        msgs.append("承诺书日期已更新")
+
+
+def _set_card_number(s: Any, h: Household, number: str, msgs: list[str]) -> None:
+    """The office gives the household another card number (refused when it is another household's)."""
+    if not re.fullmatch(r"\d{4,20}", number):
+        abort(400, description="服务卡号应为 4–20 位数字")
+    other = cards.by_number(s, number)
+    if other is not None and other.household_id != h.id:
+        abort(400, description=f"服务卡号 {number} 已被其他农户使用")
+    old_number = h.card.number if h.card else None
+    if h.card is None:
+        s.add(ServiceCard(household_id=h.id, number=number))
+    else:
+        h.card.number = number
+    record(s, "card.number", f"household:{h.id}", old=old_number, new=number)
+    msgs.append(f"服务卡号改为 {number}")

@@ -102,12 +102,8 @@ def import_preview() -> Any:
     uploads.sweep_imports(_media(), now=now(), older_than=timedelta(hours=hours))  # others' abandoned ones
     token = uploads.save_import(_media(), data, now=now())
     session["import"] = {"token": token, "name": name}
-    s = lx().sessions()
-    try:
+    with lx().read_session() as s:  # the preview plans, it writes nothing
         plan = _plan(s, data, name)
-    finally:
-        s.rollback()
-        s.close()
     return render_template("import.html", plan=plan, name=name)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
 
-from console.access import admin_only, db, lx, record, user
+from console.access import admin_only, db, lx, record_export, user
 from console.documents import ledger as ledger_document
 from console.views import common
 from handlers.render import mask_phone
@@ -115,7 +115,7 @@ def ledger_download() -> Any:
             ).encode("utf-8")
         else:
             data = ledger_document.to_xlsx(led)
-        record(s, "ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)
+    record_export("ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)
     return send_file(
         io.BytesIO(data),
         mimetype=FORMATS[fmt],

@@ -129,7 +129,7 @@ def print_order(token: str) -> Any:
     """The print: while its codes are being made, a page that shows the progress and reloads itself; then the
     cards or the listing (each showing audited as a print). Only the person who asked sees it."""
     restart = None
-    with db() as s:
+    with db(write=True) as s:  # showing the print audits it (and a listing marks its households listed)
         order = print_orders.by_token(s, token)
         if order is None or order.user_id != user().id:
             abort(404)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, request, send_file
 
-from console.access import admin_only, cadre_in_scope, db, done, in_scope, now, record, user
+from console.access import admin_only, cadre_in_scope, db, done, in_scope, now, record_export, user
 from console.documents import report as report_document
 from console.views import common
 from console.views.reporting import build_obj
@@ -84,14 +84,13 @@ def report_commendations() -> Any:
             report = build_obj(s, "year", remarks.year_key(year))
         except ValueError as e:
             abort(400, description=str(e))
-        data = report_document.render_commendations_xlsx(report, mask_phones=True)
-        record(
-            s,
-            "report.export",
-            f"commendations:{report.period}",
-            format="xlsx",
-            cadres=sum(1 for c in report.cadres if c.commended),
-        )
+    data = report_document.render_commendations_xlsx(report, mask_phones=True)
+    record_export(
+        "report.export",
+        f"commendations:{report.period}",
+        format="xlsx",
+        cadres=sum(1 for c in report.cadres if c.commended),
+    )
     return send_file(
         io.BytesIO(data),
         mimetype=XLSX,

@@ -52,6 +52,7 @@ from storage.outbox import open_user_window
 from storage.periods import month_key, previous_month
 from storage.roles import CATEGORY_ROLE, guess_category, guess_role
 from storage.targets import Target
+from storage.timestamps import now_of
 
 SEED = 20261124
 ACTOR = "demo"
@@ -148,7 +149,7 @@ def seed_demo(
 ) -> SeedReport:
     """Seed (or complete) the demo township. ``now`` defaults to 17:00 local on ``today``."""
     if now is None:
-        today = today or datetime.now(tz).date()
+        today = today or now_of(session).astimezone(tz).date()
         now = _local(today, 17, 0, tz)
     today = today or now.astimezone(tz).date()
     rng = random.Random(SEED)

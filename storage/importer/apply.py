@@ -27,7 +27,7 @@ from storage.models import (
     Village,
     VillagerGroup,
 )
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 
 class _CardNumbers:
@@ -65,7 +65,7 @@ def apply_import(
             apply_import(session, part, actor=actor, now=now, progress=progress)
         plan.applied = True
         return plan
-    now = now or utcnow()
+    now = now or now_of(session)
     _add_places(session, plan)
     _write_cadres(session, plan, now)
     numbers = _CardNumbers(session)

@@ -19,7 +19,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.outbox import open_user_window
-from storage.timestamps import utcnow
+from storage.timestamps import now_of
 
 _seq = itertools.count(1)
 
@@ -115,9 +115,9 @@ class Factory:
             kind=kind or ("cadre" if cadre else "villager" if household else "unknown"),
             cadre_id=cadre.id if cadre else None,
             household_id=household.id if household else None,
-            bound_at=utcnow() if (cadre or household) else None,
+            bound_at=now_of(self.s) if (cadre or household) else None,
         )
-        open_user_window(ident, utcnow())
+        open_user_window(ident, now_of(self.s))
         self.s.add(ident)
         self.s.flush()
         return ident
