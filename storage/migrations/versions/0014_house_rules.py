@@ -63,7 +63,7 @@ def upgrade() -> None:
     )
     # Real time, not the product's clock (a migration has none): when the old codes stopped working; naive UTC
     # text as storage/timestamps.py keeps it (the same on SQLite and PostgreSQL).
-    voided_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    voided_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # real time: a migration has no product clock
     op.get_bind().execute(
         sa.text("UPDATE bind_code SET revoked_at = :t WHERE used_at IS NULL AND revoked_at IS NULL"),
         {"t": voided_at},
