@@ -309,6 +309,9 @@ def _clear_request_pushes(
     keys = [f"request:{i}:%" for i in req_ids] + [f"request-reassign:{i}:%" for i in req_ids]
     keys += [f"reply:{i}:%" for i in reply_ids]  # answers relayed to a villager, or to the cadre (offline)
     keys += [f"link:h{h.id}:%", f"unlink:h{h.id}:%"]  # the cadre's notices of links to it, and unlink notices
+    keys += [f"card-crowded:h{h.id}:%"]  # the office told its card linked too many accounts
+    # the office told one of its accounts refuses messages or cannot be reached (keyed by that account)
+    keys += [f"{kind}:{openid}:%" for openid in openids for kind in ("refused", "unreachable")]
     push_filters = [OutboxMessage.idempotency_key.like(k) for k in keys]
     if openids:
         push_filters.append(OutboxMessage.openid.in_(openids))

@@ -25,10 +25,12 @@ from storage.models import (
     DiaryMention,
     Household,
     HouseholdInfoHistory,
+    OutboxMessage,
     RequestReply,
     VillagerRequest,
     WechatIdentity,
 )
+from storage.outbox import enqueue
 from storage.purge import PURGED_NAME, PurgeError, find_household, purge_household
 from storage.push_links import create_link, find_link
 from tests.support.chat_env import Chat, make_chat
@@ -243,3 +245,32 @@ def test_purge_function_by_id_keeps_the_card_and_link(chat: Chat) -> None:
         assert h.card is not None and h.card.number == "20261124"
         again = purge_household(s, h, actor="console:admin", now=chat.lx.now())
         assert again.already and again.counts == {}
+
+
+def test_purge_takes_the_household_out_of_the_offices_notices_about_its_accounts(chat: Chat) -> None:
+    """The office is told when one of the household's accounts refuses messages or cannot be reached, and when
+    its card links too many accounts: those notices name the household too."""
+    with chat.lx.session() as s:
+        h = find_household(s, card="20261124")
+        for key in (
+            "refused:o-zhang:2026-11-24:o-office",
+            "unreachable:o-zhang:o-office",
+            f"card-crowded:h{h.id}:2026-11-24:o-office",
+        ):
+            enqueue(s, openid="o-office", kind="notice", text=f"【用户拒收消息】{HEAD} 户（新桥村）", key=key)
+        enqueue(
+            s,
+            openid="o-office",
+            kind="notice",
+            text=f"【用户拒收消息】{OTHER} 户",
+            key="refused:o-liu:2026-11-24:o-office",
+        )
+    with chat.lx.session() as s:
+        purge_household(s, find_household(s, card="20261124"), actor="cli", now=chat.lx.now())
+    with chat.lx.session() as s:
+        notices = {
+            m.idempotency_key: m.payload["text"]
+            for m in s.scalars(select(OutboxMessage).where(OutboxMessage.openid == "o-office"))
+        }
+    assert all(HEAD not in text for text in notices.values()), notices
+    assert OTHER in notices["refused:o-liu:2026-11-24:o-office"]  # another household's notice is untouched
