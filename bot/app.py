@@ -43,10 +43,11 @@ def build(config: Config | None = None, *, clock: Callable[[], datetime] | None 
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """Werkzeug's ``int`` converter bounded to a database integer (BIGINT)."""
+    """Werkzeug's ``int`` converter bounded to what our ids are: INTEGER primary keys, 32 bits on PostgreSQL
+    (a larger number there is "integer out of range", a 500 — CI caught it on PostgreSQL only)."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 
@@ -55,7 +56,7 @@ def create_app(lx: Lianxin | Config | None = None) -> Flask:
     if not isinstance(lx, Lianxin):
         lx = build(lx)
     app = Flask("lianxin", static_folder=None)
-    # Before any route: an id no database column can hold (<int:…> past 2**63 - 1) is a page that does not
+    # Before any route: an id no database column can hold (<int:…> past 2**31 - 1) is a page that does not
     # exist (404), not a driver's OverflowError (500).
     app.url_map.converters["int"] = DatabaseIntConverter
     app.config["LIANXIN"] = lx
