@@ -69,7 +69,7 @@ LATENCY = (0.05, 0.15)
 # ------------------------------------------------------------------------------------------- fake API
 
 
-def _fake_process(conn: Any) -> None:
+def _fake_process(conn: Any, cadres: int) -> None:
     """The fake WeChat API, each call held 50–150 ms; reports its URL, then on request what it received."""
     from tests.fake_wechat import FakeWechat
 
@@ -79,7 +79,7 @@ def _fake_process(conn: Any) -> None:
             return super()._handle(req, method)
 
     with SlowFake() as fake:
-        for i in range(3000):
+        for i in range(cadres):
             fake.interact(f"{inbound.OPENID_PREFIX}{i:06d}")  # each cadre wrote to us today
         conn.send(fake.url)
         conn.recv()  # "report"
@@ -128,8 +128,8 @@ class Diaries:
     """Signed diary texts, open-loop at ``rate`` a second, from the cadres in turn; latency from when each was
     due."""
 
-    def __init__(self, port: int, rate: float, threads: int = 24) -> None:
-        self.port, self.rate, self.threads = port, rate, threads
+    def __init__(self, port: int, rate: float, cadres: int, threads: int = 24) -> None:
+        self.port, self.rate, self.threads, self.cadres = port, rate, threads, cadres
         self.latencies: list[float] = []
         self.status: dict[int, int] = {}
         self.errors = 0
@@ -152,7 +152,7 @@ class Diaries:
             time.sleep(max(0.0, due - time.monotonic()))
             if self.stop.is_set():
                 break
-            openid = f"{inbound.OPENID_PREFIX}{i % 3000:06d}"
+            openid = f"{inbound.OPENID_PREFIX}{i % self.cadres:06d}"
             body = message_xml(
                 openid,
                 "text",
@@ -161,14 +161,18 @@ class Diaries:
                 Content=f"走访第{i}户，了解冬季取暖情况",
             ).encode()
             q = urllib.parse.urlencode(signed_query(inbound.TOKEN, int(time.time())))
-            try:
-                conn.request("POST", f"/wechat?{q}", body, {"Content-Type": "text/xml"})
-                r = conn.getresponse()
-                r.read()
-                code = r.status
-            except OSError:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            code = None
+            for _attempt in (1, 2):  # a kept-alive connection the server closed meanwhile: once more, afresh
+                try:
+                    conn.request("POST", f"/wechat?{q}", body, {"Content-Type": "text/xml"})
+                    r = conn.getresponse()
+                    r.read()
+                    code = r.status
+                    break
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            if code is None:
                 with self.lock:
                     self.errors += 1
                 continue
@@ -224,8 +228,8 @@ class Office:
 # ------------------------------------------------------------------------------------------- database
 
 
-def prepare(url: str, work: Path) -> None:
-    inbound.prepare_db(url, work, 100_000, 3000)
+def prepare(url: str, work: Path, households: int, cadres: int) -> None:
+    inbound.prepare_db(url, work, households, cadres)
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -243,6 +247,7 @@ def prepare(url: str, work: Path) -> None:
                     "password_hash": hasher.hash(PASSWORD),
                     "role": "admin",
                     "township_id": township_id,
+                    "created_at": utcnow(),  # real time: a benchmark seeds its rows now
                     "active": True,
                 }
                 for i in (1, 2)
@@ -297,33 +302,34 @@ def pct(xs: list[float], p: float) -> float:
 def evening(label: str, url: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     fake_end, fake_conn = ctx.Pipe()
-    fake = ctx.Process(target=_fake_process, args=(fake_conn,), daemon=True)
+    fake = ctx.Process(target=_fake_process, args=(fake_conn, args.cadres), daemon=True)
     fake.start()
     api = fake_end.recv()
     cfg = work / f"{label}.toml"
     cfg.write_text(
         f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{inbound.TOKEN}"\napp_id = "wxtestappid"\n'
-        f'app_secret = "testsecret"\napi_base = "{api}"\n\n[scheduler]\nenabled = false\n',
+        f'app_secret = "testsecret"\napi_base = "{api}"\n\n[scheduler]\nenabled = false\n\n'
+        '[console]\nsecret_key = "bench-evening-session-key-0123456789"\n',
         encoding="utf-8",
     )
     srv = inbound.start_lianxin(work, label, cfg, 2)
     first_id = last_outbox_id(url)
     diaries_before = outcome(url, first_id)["diaries"]
     stop = threading.Event()
-    load = Diaries(srv.port, args.rate)
+    load = Diaries(srv.port, args.rate, args.cadres)
     office = [Office(srv.port, f"office{i}", stop) for i in (1, 2)]
     load_avg = [os.getloadavg()[0]]
     try:
-        threads = load.start() + [threading.Thread(target=o.run, daemon=True) for o in office]
-        for t in threads[load.threads :]:
-            t.start()
-        time.sleep(5)  # the evening's traffic is on before 21:00 strikes
         sched_end, sched_conn = ctx.Pipe()
         sched = ctx.Process(target=_scheduler_process, args=(str(cfg), sched_conn, 10.0), daemon=True)
         t21 = time.monotonic()
         sched.start()
         _, queued, _ = sched_end.recv()
         queued_at = time.monotonic() - t21
+        # the diaries and the office's browsing from the moment the reminders are queued until all are out
+        threads = load.start() + [threading.Thread(target=o.run, daemon=True) for o in office]
+        for t in threads[load.threads :]:
+            t.start()
         drained_at = None
         while time.monotonic() - t21 < args.cap:
             time.sleep(2)
@@ -413,6 +419,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=50.0, help="diaries a second")
     ap.add_argument("--min-seconds", type=float, default=60.0)
     ap.add_argument("--cap", type=float, default=900.0, help="give up after this many seconds")
+    ap.add_argument("--cadres", type=int, default=3000)
+    ap.add_argument("--households", type=int, default=100_000)
     ap.add_argument("--only", choices=("sqlite", "pg"))
     args = ap.parse_args()
     args_rate = args.rate
@@ -426,13 +434,13 @@ def main() -> None:
         if args.only != "pg":
             url = f"sqlite:///{work / 'evening.db'}"
             t = time.perf_counter()
-            prepare(url, work)
+            prepare(url, work, args.households, args.cadres)
             print(f"sqlite: seeded in {time.perf_counter() - t:.0f} s", flush=True)
             results.append(evening("sqlite", url, work, args))
         if args.pg and args.only != "sqlite":
             url, admin = inbound.recreate_pg(args.pg)
             try:
-                prepare(url, work)
+                prepare(url, work, args.households, args.cadres)
                 results.append(evening("pg", url, work, args))
             finally:
                 inbound.drop_pg(admin)

@@ -248,7 +248,8 @@ def start_echo(work: Path, workers: int) -> Server:
 def write_config(work: Path, name: str, url: str) -> Path:
     cfg = work / f"{name}.toml"
     cfg.write_text(
-        f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{TOKEN}"\n\n[scheduler]\nenabled = false\n',
+        f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{TOKEN}"\n\n[scheduler]\nenabled = false\n\n'
+        '[console]\nsecret_key = "bench-inbound-session-key-0123456789"\n',  # several workers share it
         encoding="utf-8",
     )
     return cfg
