@@ -32,6 +32,7 @@ from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Cadre, ConsoleUser, DiaryEntry, Household, Link, VillagerRequest, WechatIdentity  # noqa: E402
+from storage.targets import Target  # noqa: E402
 from storage.timestamps import utcnow  # noqa: E402
 
 PAGES = [
@@ -138,7 +139,7 @@ def seed(url: str, workdir: Path, households: int, cadres: int) -> tuple[int, in
             title="冬季防火入户宣传",
             body="逐户宣传",
             deadline=now + timedelta(days=3),
-            targets=["all"],
+            targets=[Target.all()],
             actor="bench",
             now=now,
             tz=tz,

@@ -35,6 +35,7 @@ from storage.config import load_config  # noqa: E402
 from storage.db import normalize_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import ConsoleUser, Township  # noqa: E402
+from storage.timestamps import utcnow  # noqa: E402
 
 DEFAULT_PG = "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres"
 TOWNSHIPS, VILLAGES_EACH = 20, 5
@@ -94,7 +95,14 @@ def _users(url: str, county: bool) -> None:
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(PASSWORD)
     with engine.begin() as conn:
         users = [
-            {"username": "town", "password_hash": cheap, "role": "admin", "township_id": 1, "active": True}
+            {
+                "username": "town",
+                "password_hash": cheap,
+                "role": "admin",
+                "township_id": 1,
+                "active": True,
+                "created_at": utcnow(),  # real time: a benchmark seeds its rows now
+            }
         ]
         if county:
             users.append(
@@ -104,6 +112,7 @@ def _users(url: str, county: bool) -> None:
                     "role": "county-admin",
                     "township_id": None,
                     "active": True,
+                    "created_at": utcnow(),  # real time: a benchmark seeds its rows now
                 }
             )
         conn.execute(insert(ConsoleUser), users)

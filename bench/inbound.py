@@ -70,12 +70,15 @@ VENV = ROOT / ".venv" / "bin"
 
 LUA = r"""
 -- bench/inbound.py: a unique MsgId per request, the next cadre in turn, WeChat's CreateTime.
--- args: msgid_base openid_prefix n_openids limit_per_thread(0 = run for -d) mode
+-- args: msgid_base openid_prefix n_openids limit_per_thread(0 = run for -d) mode queries_file n_threads
+-- Each request carries its own signed query (a line of queries_file): lianxin refuses a signed query reused for
+-- another message (replay protection, issue 22), as WeChat never reuses one.
 -- mode: diary (rotating texts) | text:WORD (that text) | dup (a fixed MsgId per openid: WeChat's retry)
 ok = 0
 bad = 0
 local counter = 0
-local base, prefix, n_ids, limit, mode, word
+local base, prefix, n_ids, limit, mode, word, n_threads
+local queries = {}
 local threads = {}
 local texts = {
   "今天走访了农户，了解春耕备耕情况，帮助联系农资。",
@@ -96,6 +99,8 @@ function init(args)
   n_ids = tonumber(args[3])
   limit = tonumber(args[4] or "0")
   mode = args[5] or "diary"
+  for line in io.lines(args[6]) do queries[#queries + 1] = line end
+  n_threads = tonumber(args[7])
   if string.sub(mode, 1, 5) == "text:" then word = string.sub(mode, 6) end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "text/xml"
@@ -111,7 +116,8 @@ function request()
   local body = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[" .. openid ..
     "]]></FromUserName><CreateTime>" .. os.time() .. "</CreateTime><MsgType><![CDATA[text]]></MsgType>" ..
     "<Content><![CDATA[" .. content .. "]]></Content><MsgId>" .. msgid .. "</MsgId></xml>"
-  return wrk.format(nil, nil, nil, body)
+  local path = "/wechat?" .. queries[((counter - 1) * n_threads + tid) % #queries + 1]
+  return wrk.format(nil, path, nil, body)
 end
 
 function response(status, headers, body)
@@ -248,7 +254,8 @@ def start_echo(work: Path, workers: int) -> Server:
 def write_config(work: Path, name: str, url: str) -> Path:
     cfg = work / f"{name}.toml"
     cfg.write_text(
-        f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{TOKEN}"\n\n[scheduler]\nenabled = false\n',
+        f'[database]\nurl = "{url}"\n\n[wechat]\ntoken = "{TOKEN}"\n\n[scheduler]\nenabled = false\n\n'
+        '[console]\nsecret_key = "bench-inbound-session-key-0123456789"\n',  # several workers share it
         encoding="utf-8",
     )
     return cfg
@@ -412,8 +419,16 @@ class Wrk:
     def run(self, port: int, seconds: int, limit: int = 0, kind: str = "diary") -> dict[str, Any]:
         """One wrk run; with ``limit`` each wrk thread stops after that many 2xx answers."""
         self.runs += 1
-        q = signed_query(TOKEN, int(time.time()))
-        url = f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode(q)}"
+        queries = self.script.with_name("queries.txt")
+        now = int(time.time())  # real time: WeChat's timestamp, inside lianxin's 300 s tolerance
+        queries.write_text(
+            "\n".join(
+                urllib.parse.urlencode(signed_query(TOKEN, now, f"r{self.runs}n{i}"))
+                for i in range(max(5000, int(seconds * 4000)))
+            ),
+            encoding="ascii",
+        )
+        url = f"http://127.0.0.1:{port}/wechat"
         base = self.runs * 10_000_000_000
         cmd = [
             "wrk",
@@ -430,6 +445,8 @@ class Wrk:
             url,
             "--",
             *self.kind_args(base, kind, limit),
+            str(queries),
+            str(self.threads),
         ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None and proc.stderr is not None

@@ -49,6 +49,7 @@ from storage.models import (  # noqa: E402
     Village,
     WechatIdentity,
 )
+from storage.targets import Target  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_PG = "postgresql://lianxin:lianxin@127.0.0.1:5432/postgres"
@@ -191,7 +192,7 @@ def seed(url: str) -> dict[str, int]:
                     "body": "按要求完成",
                     "deadline": deadline,
                     "published_at": deadline - timedelta(days=7),
-                    "targets": ["all"],
+                    "targets": [Target.all()],
                     "created_by": "cli",
                     "created_at": deadline - timedelta(days=7),
                 }

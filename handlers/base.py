@@ -74,6 +74,9 @@ class Context:
     now: Callable[[], datetime]
     render: Callable[..., str]
     outbox: Outbox
+    # True when the dispatcher read with the identity's row that it has no conversation state (no guided 登记,
+    # no pages kept for 更多): handlers/conversation.py then answers "none" without a SELECT
+    no_conversation: bool = False
 
     @property
     def tz(self) -> Any:

@@ -21,6 +21,9 @@ from storage.periods import last_day_of_month, month_key, previous_month
 
 UNDO_WINDOW = timedelta(minutes=10)
 PHOTO_WINDOW = timedelta(minutes=10)
+MONTH_DAYS = (
+    "month_days"  # set on an entry just saved: distinct days of its month with an entry, its own included
+)
 SUMMARY_GRACE_DAYS = 3  # in a month's first days, 小结 is for the previous month if that has none yet
 
 
@@ -33,7 +36,22 @@ _DIARY_DAYS = select(func.count(func.distinct(DiaryEntry.day))).where(
     DiaryEntry.deleted_at.is_(None),
 )
 _DIARY = DiaryEntry.__table__
-_INSERT_DIARY = insert(_DIARY).returning(_DIARY.c.id)
+_EARLIER = _DIARY.alias("earlier")
+# The entry's INSERT also answers the reply's "第 N 天": the distinct *other* days of its month with an entry,
+# plus its own day. Counted without the new row, so both databases agree (PostgreSQL's RETURNING subquery
+# sees the table before the INSERT, SQLite's after it); one statement instead of an INSERT and a SELECT.
+_OTHER_DAYS = (
+    select(func.count(func.distinct(_EARLIER.c.day)))
+    .where(
+        _EARLIER.c.cadre_id == bindparam("b_cadre"),
+        _EARLIER.c.day >= bindparam("b_first"),
+        _EARLIER.c.day <= bindparam("b_last"),
+        _EARLIER.c.day != bindparam("b_day"),
+        _EARLIER.c.deleted_at.is_(None),
+    )
+    .scalar_subquery()
+)
+_INSERT_DIARY = insert(_DIARY).returning(_DIARY.c.id, _OTHER_DAYS.label("other_days"))
 
 
 def diary_days(ctx: Context, cadre_id: int, day: date) -> int:
@@ -47,9 +65,10 @@ def save_diary_entry(ctx: Context, msg: Message, text: str, source: str, media_i
     """Store one diary entry for the message's local day. The one place a chat diary entry is written:
     other features hook here (e.g. the ledger links the households the text mentions)."""
     assert is_cadre(ctx), "is_cadre() guards every cadre route"
+    day = ctx.message_day(msg)
     values = {
         "cadre_id": ctx.identity.cadre_id,  # the id is enough: no Cadre row is loaded for a diary entry
-        "day": ctx.message_day(msg),
+        "day": day,
         "text": text,
         "source": source,
         "entered_by": None,
@@ -61,8 +80,12 @@ def save_diary_entry(ctx: Context, msg: Message, text: str, source: str, media_i
     }
     # Core INSERT … RETURNING id (the ORM's unit of work cost more than the statement); the row becomes the ORM
     # object without a SELECT, in the session as if loaded, so a later change to it is still flushed.
-    entry = DiaryEntry(id=ctx.session.connection().execute(_INSERT_DIARY, values).scalar_one(), **values)
+    first, last = day.replace(day=1), last_day_of_month(day.year, day.month)
+    bounds = {"b_cadre": values["cadre_id"], "b_day": day, "b_first": first, "b_last": last}
+    row = ctx.session.connection().execute(_INSERT_DIARY, {**values, **bounds}).one()
+    entry = DiaryEntry(id=row.id, **values)
     make_transient_to_detached(entry)
+    setattr(entry, MONTH_DAYS, row.other_days + 1)  # the reply's count, read by _saved_reply (not a column)
     ctx.session.add(entry)
     if source == "voice" and media_id:
         # The audio itself is kept: WeChat holds it 3 days, the download job fetches it within minutes
@@ -83,7 +106,7 @@ def save_diary_entry(ctx: Context, msg: Message, text: str, source: str, media_i
 
 
 def _saved_reply(ctx: Context, entry: DiaryEntry) -> str:
-    n = diary_days(ctx, entry.cadre_id, entry.day)
+    n = getattr(entry, MONTH_DAYS, None) or diary_days(ctx, entry.cadre_id, entry.day)
     return ctx.render("diary_saved", day=entry.day, n=n, role=ROLES.get(entry.role or "", ""))
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
+from handlers import conversation
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import command
 from storage.models import ConversationState
@@ -48,12 +47,6 @@ def _fit(line: str, budget: int) -> int:
     return len(line)
 
 
-def _state(ctx: Context) -> ConversationState | None:
-    return ctx.session.scalar(
-        select(ConversationState).where(ConversationState.identity_id == ctx.identity.id)
-    )
-
-
 def pages_of(reply: str) -> list[str]:
     """The pages ``paginate`` would show for ``reply`` (one page when it fits in one reply)."""
     return [reply] if len(reply.encode()) <= REPLY_LIMIT_BYTES else split_pages(reply)
@@ -79,16 +72,18 @@ def paginate(ctx: Context, reply: str, first: int = 1) -> str:
     ]
     if not rest:
         return shown
-    state = _state(ctx)
+    state = conversation.current(ctx)
     expires = ctx.now() + timedelta(minutes=PAGING_MINUTES)
     if state is None or state.expires_at <= ctx.now():
         if state is not None:
             ctx.session.delete(state)
             ctx.session.flush()
-        state = ConversationState(
-            identity_id=ctx.identity.id, flow="more", step="more", data={}, expires_at=expires
+        state = conversation.start(
+            ctx,
+            ConversationState(
+                identity_id=ctx.identity.id, flow="more", step="more", data={}, expires_at=expires
+            ),
         )
-        ctx.session.add(state)
     state.data = {**(state.data or {}), "_more": rest}
     if state.flow == "more":
         state.expires_at = expires
@@ -98,7 +93,7 @@ def paginate(ctx: Context, reply: str, first: int = 1) -> str:
 
 def next_page(ctx: Context) -> str | None:
     """The next kept page, or None when nothing is left."""
-    state = _state(ctx)
+    state = conversation.current(ctx)
     if state is None or not (state.data or {}).get("_more"):
         return None
     if state.flow == "more" and state.expires_at <= ctx.now():

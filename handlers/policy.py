@@ -7,10 +7,11 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
@@ -115,22 +116,90 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A handbook entry as the chat reads it (what policy_results shows), with its text folded for matching."""
+
+    id: int
+    topic: str
+    title: str
+    body: str
+    keywords: str
+    folded: tuple[str, str, str, str]  # title, keywords, topic, body as keywords.fold makes them
+
+
 @dataclass
 class Hit:
-    entry: PolicyEntry
+    entry: Entry
     score: float
 
 
-def search(ctx: Context, query: str) -> list[Hit]:
+@dataclass(frozen=True)
+class Handbook:
+    entries: tuple[Entry, ...]
+    topics: tuple[str, ...]
+
+
+# The handbook read once per change, per process: every villager's question (a request ending in 吗 is one) asked
+# whether it was a policy question by loading every entry. It is read again when its row count, highest id or
+# latest edit or total text length moves (one aggregate SELECT instead of two SELECTs of every row and their ORM
+# objects). Only an edit of the same length within the same microsecond as the last one would go unseen.
+_VERSION = select(
+    func.count(PolicyEntry.id),
+    func.max(PolicyEntry.id),
+    func.max(PolicyEntry.updated_at),
+    func.sum(
+        func.length(PolicyEntry.title)
+        + func.length(PolicyEntry.body)
+        + func.length(PolicyEntry.topic)
+        + func.length(func.coalesce(PolicyEntry.keywords, ""))
+    ),
+)
+# engine -> (version, handbook); weak, so a test's or a closed township's engine takes its handbook with it.
+_handbooks: weakref.WeakKeyDictionary[Any, tuple[Any, Handbook]] = weakref.WeakKeyDictionary()
+_handbooks_lock = threading.Lock()
+
+
+def handbook(ctx: Context) -> Handbook:
+    """The handbook as it stands in the database (cached while it does not change)."""
+    version = tuple(ctx.session.execute(_VERSION).one())
+    engine = ctx.session.get_bind()
+    cached = _handbooks.get(engine)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = ctx.session.scalars(select(PolicyEntry).order_by(PolicyEntry.topic, PolicyEntry.title)).all()
+    book = Handbook(
+        entries=tuple(
+            Entry(
+                id=e.id,
+                topic=e.topic,
+                title=e.title,
+                body=e.body,
+                keywords=e.keywords or "",
+                folded=(
+                    keywords.fold(e.title),
+                    keywords.fold(e.keywords or ""),
+                    keywords.fold(e.topic),
+                    keywords.fold(e.body),
+                ),
+            )
+            for e in rows
+        ),
+        topics=tuple(sorted({e.topic for e in rows})),
+    )
+    with _handbooks_lock:
+        _handbooks[engine] = (version, book)
+    return book
+
+
+def search(book: Handbook, query: str) -> list[Hit]:
     """Entries ranked by weighted word matches: title and keywords count most, then topic, then body."""
     terms = words(query)
     if not terms:
         return []
     hits = []
-    for entry in ctx.session.scalars(select(PolicyEntry)):
-        title, kw, topic, body = (
-            keywords.fold(x or "") for x in (entry.title, entry.keywords, entry.topic, entry.body)
-        )
+    for entry in book.entries:
+        title, kw, topic, body = entry.folded
         score = 0.0
         for t in terms:
             if t in title:
@@ -147,19 +216,19 @@ def search(ctx: Context, query: str) -> list[Hit]:
     return hits
 
 
-def topics(ctx: Context) -> list[str]:
-    found = list(ctx.session.scalars(select(PolicyEntry.topic).distinct().order_by(PolicyEntry.topic)))
-    return found or list(DEFAULT_TOPICS)
+def topics(book: Handbook) -> list[str]:
+    return list(book.topics) or list(DEFAULT_TOPICS)
 
 
 def answer(ctx: Context, query: str, *, explicit: bool) -> str:
-    hits = search(ctx, query) if query.strip() else []
+    book = handbook(ctx)
+    hits = search(book, query) if query.strip() else []
     if not hits:
         return ctx.render(
             "policy_topics",
-            topics=topics(ctx),
+            topics=topics(book),
             query=query.strip(),
-            empty=ctx.session.scalar(select(PolicyEntry.id).limit(1)) is None,
+            empty=not book.entries,
         )
     return ctx.render(
         "policy_results",
@@ -183,8 +252,9 @@ def _plain_question(ctx: Context, msg: Message) -> dict[str, Any] | None:
     text = keywords.fold(msg.text)
     if keywords.parse(msg.text) is not None or not any(q in text for q in _QUESTION):
         return None
-    names_topic = "政策" in text or any(t in text for t in topics(ctx))
-    hits = search(ctx, text)
+    book = handbook(ctx)
+    names_topic = "政策" in text or any(t in text for t in topics(book))
+    hits = search(book, text)
     if hits and hits[0].score >= 3 and (names_topic or hits[0].score >= 6):
         return {}
     return None

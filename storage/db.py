@@ -108,8 +108,16 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _pg_prepared(dbapi_conn: Any, _record: Any) -> None:
+    def _pg_session(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.prepared_max = 256
+        # PostgreSQL's JIT compiles any query its planner costs high, and an OR of IN (subquery) over a year's
+        # diary is costed in the millions though never run: the county's year report spent 0.5 s of a 0.55 s
+        # query compiling (EXPLAIN ANALYZE, bench/RESULTS.md "issue 27"). Our queries are short; JIT only costs.
+        # A SET on the new connection (committed: it would be undone with its transaction), not the startup
+        # "options" parameter, which connection poolers such as PgBouncer refuse.
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET jit = off")
+        dbapi_conn.commit()
 
     return engine
 

@@ -38,6 +38,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from storage.assessment import Counts, build_report, competition_ranks, score_counts
 from storage.models import (
@@ -442,3 +443,25 @@ def test_days_owed_start_when_the_cadre_joined(lx: Any, session: Any) -> None:
     assert (rows["郑十"].working_days_owed, rows["郑十"].leave_days, rows["郑十"].diary_days) == (19, 2, 2)
     # October is before either joined: nothing owed, no October score
     assert rows["吴九"].previous_score is None and rows["郑十"].previous_score is None
+
+
+def test_counts_add_sums_every_field() -> None:
+    """Periods are sums of months: a field Counts.add left out would silently read as zero in every quarter."""
+    from dataclasses import fields
+
+    a, b = Counts(), Counts()
+    for i, f in enumerate(fields(Counts), start=1):
+        setattr(a, f.name, i)
+        setattr(b, f.name, 100 * i)
+    a.add(b)
+    assert {f.name: getattr(a, f.name) for f in fields(Counts)} == {
+        f.name: 101 * i for i, f in enumerate(fields(Counts), start=1)
+    }
+
+
+def test_postgres_connections_run_without_jit(lx: Any) -> None:
+    """JIT compiled the county report's cadre query for 0.5 s of its 0.55 s (bench/RESULTS.md, issue 27)."""
+    if lx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with lx.read_session() as s:
+        assert s.execute(text("SHOW jit")).scalar() == "off"

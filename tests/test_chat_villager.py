@@ -365,6 +365,21 @@ def test_plain_policy_question_answered(chat: Chat, renders) -> None:
     assert renders.behind(chat.wc.text("o-zhang", "我家猪跑了怎么办")).name == "request_received"
 
 
+def test_policy_answer_follows_the_office_edits_at_once(chat: Chat) -> None:
+    """The handbook is cached per process; an edit, an addition and a deletion each show in the next answer."""
+    assert "城乡居民医保缴费" in chat.wc.text("o-anyone", "政策 医保")
+    with chat.lx.session() as s:
+        entry = s.scalar(select(PolicyEntry).where(PolicyEntry.title == "城乡居民医保缴费"))
+        entry.body = entry.body + "今年起可在手机上缴。"  # same instant as its last edit: the length moves
+    assert "今年起可在手机上缴" in chat.wc.text("o-anyone", "政策 医保")
+    with chat.lx.session() as s:
+        s.add(PolicyEntry(topic="涉农法规", title="耕地地力补贴", body="按承包面积发放。", keywords="补贴"))
+    assert "按承包面积发放" in chat.wc.text("o-anyone", "政策 耕地补贴")
+    with chat.lx.session() as s:
+        s.delete(s.scalar(select(PolicyEntry).where(PolicyEntry.title == "耕地地力补贴")))
+    assert "按承包面积发放" not in chat.wc.text("o-anyone", "政策 耕地补贴")
+
+
 # -------------------------------------------------------------------------------------------- events
 
 

@@ -11,9 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
-
-from handlers import keywords
+from handlers import conversation, keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
 from handlers.ledger.parsers import PARSERS, Invalid, from_json, history_value, to_json
@@ -40,15 +38,6 @@ SKIP_WORDS = frozenset({"跳过", "略过", "下一步", "不变", "skip"})
 YES_WORDS = frozenset({"确认", "确定", "是", "是的", "好", "好的", "对", "保存", "ok", "yes", "y"})
 
 
-_STATE = select(ConversationState).where(
-    ConversationState.identity_id == bindparam("b_identity")
-)  # built once
-
-
-def _state(ctx: Context) -> ConversationState | None:
-    return ctx.session.scalar(_STATE, {"b_identity": ctx.identity.id})
-
-
 def _end_form(ctx: Context, state: ConversationState) -> None:
     """Leave the form; pages kept for 更多 (handlers.paging.paginate) stay available."""
     more = (state.data or {}).get("_more")
@@ -72,17 +61,19 @@ def register(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("ledger_form_notfound", word=words[0], targets=targets)
     h = targets.found[0]
     now = ctx.now()
-    state = _state(ctx)
+    state = conversation.current(ctx)
     data = {"household_id": h.id, "answers": {}}
     if state is None:
-        state = ConversationState(
-            identity_id=ctx.identity.id,
-            flow=FORM_FLOW,
-            step=FORM_STEPS[0],
-            data=data,
-            expires_at=now + FORM_TIMEOUT,
+        state = conversation.start(
+            ctx,
+            ConversationState(
+                identity_id=ctx.identity.id,
+                flow=FORM_FLOW,
+                step=FORM_STEPS[0],
+                data=data,
+                expires_at=now + FORM_TIMEOUT,
+            ),
         )
-        ctx.session.add(state)
     else:
         more = (state.data or {}).get("_more") if state.expires_at > now else None
         state.flow, state.step, state.expires_at = FORM_FLOW, FORM_STEPS[0], now + FORM_TIMEOUT
@@ -105,7 +96,7 @@ def match_form(ctx: Context, msg: Message) -> dict[str, Any] | None:
     """While a cadre's 登记 is open (not timed out), their text and voice messages answer it."""
     if msg.kind not in ("text", "voice"):
         return None
-    state = _state(ctx)
+    state = conversation.current(ctx)
     if state is None or state.flow != FORM_FLOW or state.expires_at <= ctx.now():
         return None
     # Another command (登记 李四, 宣传 全部, 日记 …) is not an answer: it runs, and the form stays open for the
