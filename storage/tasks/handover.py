@@ -51,9 +51,9 @@ class CardsCarried:
         default_factory=list
     )  # the old cadre's withdrawn (the successor had the card)
 
-    @property
-    def total(self) -> int:
-        return len(self.moved) + len(self.added) + len(self.withdrawn)
+    def numbers(self) -> list[int]:
+        """Every card touched."""
+        return sorted(set(self.moved + self.added + self.withdrawn))
 
 
 def open_cards_about(

@@ -8,6 +8,7 @@
 Revision ID: 0016_people_cadres
 Revises: 0014_house_rules
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
