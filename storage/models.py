@@ -605,8 +605,8 @@ class VillagerRequest(Base):
     msg_type: Mapped[str] = mapped_column(String(12), default="text")
     created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     first_answer_at: Mapped[datetime | None]
-    # handed to another cadre with its household (storage/handover.py) before anyone answered: it reached its
-    # cadre then, so its time limit runs from here and it counts in this period (storage/assessment/queries.py)
+    # handed to another cadre with its household (storage/handover.py) before anyone answered: when it reached
+    # its present cadre (shown to the office; the assessment still counts it from ``created_at``)
     handed_over_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(10), default="open")
     satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意

@@ -9,7 +9,7 @@ the work is done by whoever now looks after the household — and the past stays
 - the assignment row itself moves to the successor (as if just published to them: pending, pushed) when the old
   cadre keeps none of the card's households; when they keep some, they keep their assignment and the successor
   gets one of their own beside it; when the successor already has the card, the old cadre's is withdrawn;
-- a withdrawn or moved assignment's pushes still waiting for the old cadre are withdrawn (tasks/office.py
+- a withdrawn or moved assignment's pushes still waiting for the old cadre are withdrawn (storage/tasks/office.py
   ``withdraw_pushes``), so they are never told of a card that is no longer theirs.
 
 A retiring cadre's open cards not yet due and never answered are withdrawn the same way (``withdraw_open``): they
@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from storage.models import (
     Cadre,
@@ -76,7 +77,7 @@ def open_cards_about(
     )
 
 
-def _carried(cadre_id: int, now: datetime) -> list[object]:
+def _carried(cadre_id: int, now: datetime) -> list[ColumnElement[bool]]:
     """The conditions an assignment meets to go with its households (or be withdrawn on retiring)."""
     return [
         TaskAssignment.cadre_id == cadre_id,
