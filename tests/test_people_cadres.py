@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from console.documents.printing import card_rows
 from storage import push_links, tasks
 from storage.models import (
     AuditLog,
@@ -223,3 +224,34 @@ def test_cadre_list_filters_by_village(chat: Chat) -> None:
     assert listed == {"cadres": []}
     text = cli(chat, "cadre", "list").output
     assert "李明" in text and "在岗" in text
+
+
+def test_after_handover_and_retire_the_card_names_the_successor_and_cards_for_all_skip_the_retired(
+    chat: Chat,
+) -> None:
+    assert cli(chat, "cadre", "handover", PHONE, "--to", NEW, "--name", "陈新").exit_code == 0
+    assert cli(chat, "cadre", "retire", PHONE).exit_code == 0
+    with chat.lx.read_session() as s:
+        printed = {row.number: row.cadre_name for row in card_rows(s)}
+    assert printed["20261124"] == "陈新" and printed["20261125"] == "陈新" and printed["20261126"] == "王芳"
+    issued = cli(
+        chat, "task", "create", "--title", "冬季防火", "--body", "逐户宣传", "--deadline", "2026-11-30"
+    )
+    assert issued.exit_code == 0, issued.output
+    retired = chat.one(select(Cadre.id).where(Cadre.phone == PHONE))
+    assert retired not in chat.all(select(TaskAssignment.cadre_id))
+    assert chat.count(TaskAssignment) == 2  # 陈新 and 王芳
+    to_him = cli(
+        chat,
+        "task",
+        "create",
+        "--title",
+        "x",
+        "--body",
+        "y",
+        "--deadline",
+        "2026-11-30",
+        "--to",
+        f"cadre:{PHONE}",
+    )
+    assert to_him.exit_code != 0
