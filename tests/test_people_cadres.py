@@ -255,3 +255,48 @@ def test_after_handover_and_retire_the_card_names_the_successor_and_cards_for_al
         f"cadre:{PHONE}",
     )
     assert to_him.exit_code != 0
+
+
+def _card(chat: Chat, to: str, cards: list[str], days: int = 3) -> int:
+    with chat.lx.session() as s:
+        task = tasks.create_task(
+            s,
+            title="入户核查",
+            body="请核实情况",
+            deadline=chat.clock() + timedelta(days=days),
+            targets=tasks.parse_targets(s, (f"cadre:{to}",), None),
+            households=tasks.households_by_cards(s, cards),
+            now=chat.clock(),
+            words=chat.lx.wording().task_published(chat.lx.config.tz),
+        )
+        return task.number
+
+
+def test_a_card_about_households_on_both_sides_is_given_to_the_successor_too(chat: Chat) -> None:
+    bound(chat, "o-wang", OTHER)
+    _card(chat, PHONE, ["20261124", "20261125"])
+    assert cli(chat, "cadre", "handover", PHONE, "--to", OTHER, "--card", "20261125").exit_code == 0
+    phones = chat.all(
+        select(Cadre.phone).join(TaskAssignment, TaskAssignment.cadre_id == Cadre.id).order_by(Cadre.phone)
+    )
+    assert phones == [PHONE, OTHER]  # 李明 keeps his (张大爷 is still his), 王芳 gets her own
+    assert len(pushes(chat, "o-wang", "task")) == 1
+
+
+def test_the_moved_request_is_pushed_to_the_successor(chat: Chat) -> None:
+    bound(chat, "o-wang", OTHER)
+    chat.wc.text("o-zhang", "门口的路灯坏了，请帮忙修一下")
+    assert cli(chat, "household", "move", "20261124", "--cadre", OTHER).exit_code == 0
+    [pushed] = pushes(chat, "o-wang", "request")
+    assert "路灯" in pushed and "张大爷" in pushed
+
+
+def test_retiring_withdraws_open_cards_not_yet_due_and_keeps_the_answered(chat: Chat) -> None:
+    _card(chat, PHONE, [])  # a card for 李明 about no household: it stays with him at the handover
+    assert cli(chat, "cadre", "handover", PHONE, "--to", OTHER).exit_code == 0
+    li = chat.one(select(Cadre.id).where(Cadre.phone == PHONE))
+    assert chat.count(TaskAssignment, TaskAssignment.cadre_id == li) == 1
+    result = cli(chat, "cadre", "retire", PHONE)
+    assert result.exit_code == 0 and "督办卡 1 张" in result.output
+    assert chat.count(TaskAssignment, TaskAssignment.cadre_id == li) == 0
+    assert pushes(chat, "o-li", "task") == []  # its push, still waiting, withdrawn
