@@ -606,7 +606,8 @@ class VillagerRequest(Base):
     created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     first_answer_at: Mapped[datetime | None]
     # handed to another cadre with its household (storage/handover.py) before anyone answered: when it reached
-    # its present cadre (shown to the office; the assessment still counts it from ``created_at``)
+    # its present cadre, whose time limit runs from here (storage/assessment/queries.py; the month is still
+    # that of ``created_at``)
     handed_over_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(10), default="open")
     satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意

@@ -86,3 +86,17 @@ def test_the_report_before_the_handover_month_still_shows_the_retired_cadre(chat
     november = report(chat, "2026-11", "2026-12-02 09:00")
     assert november["李明"].households == 2 and november["王芳"].households == 3
     assert "李明" not in report(chat, "2026-12", "2027-01-04 09:00")
+
+
+def test_a_handed_over_request_gives_the_successor_the_full_time_limit(chat: Chat) -> None:
+    bound(chat, "o-wang", OTHER)
+    chat.clock.set("2026-11-16 09:00")
+    chat.wc.text("o-zhang", "家里水管冻裂了，能帮忙找人修吗")
+    number = chat.one(select(VillagerRequest.number))
+    chat.clock.advance(hours=25)  # past 李明's 24 hours
+    assert run_cli(chat.lx, "household", "move", "20261124", "--cadre", OTHER).exit_code == 0
+    chat.clock.advance(hours=2)
+    chat.wc.text("o-wang", f"回复 {number} 已安排水管师傅下午上门")
+    assert chat.one(select(VillagerRequest.first_answer_at)) is not None
+    wang = report(chat, "2026-11", "2026-12-02 09:00")["王芳"]
+    assert (wang.requests_received, wang.requests_answered_in_sla, wang.requests_late) == (1, 1, 0)

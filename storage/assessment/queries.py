@@ -267,12 +267,15 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     b = w.utc_bounds()
     r = VillagerRequest
     limit = sla_hours * 3600
-    secs = seconds_between(r.created_at, r.first_answer_at)
+    # the time limit runs from when the request reached its present cadre: its receipt, or its handover with its
+    # household (storage/handover.py); it counts in the month it was received
+    reached = func.coalesce(r.handed_over_at, r.created_at)
+    secs = seconds_between(reached, r.first_answer_at)
     answered = r.first_answer_at.is_not(None)
     in_sla = and_(answered, secs <= limit)
     late = or_(
         and_(answered, secs > limit),
-        and_(r.first_answer_at.is_(None), r.created_at <= w.now - timedelta(hours=sla_hours)),
+        and_(r.first_answer_at.is_(None), reached <= w.now - timedelta(hours=sla_hours)),
     )
     sub = (
         select(

@@ -3,7 +3,7 @@
 - ``cadre.retired_on``: the first day a retired cadre (``active`` false) no longer serves (storage/cadres.py
   ``retire``); reports count their days before it and leave them out of periods that start after it.
 - ``villager_request.handed_over_at``: an unanswered request handed to the household's new cadre
-  (storage/handover.py): when it reached its present cadre.
+  (storage/handover.py): when it reached its present cadre, whose time limit runs from then.
 
 Revision ID: 0016_people_cadres
 Revises: 0014_house_rules
