@@ -23,14 +23,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage import links, push_links, requests
 from storage.audit import record
 from storage.cards import normalize_number
 from storage.config import Config
-from storage.models import Cadre, Household, Link, LinkChange, ServiceCard, VillagerRequest, WechatIdentity
+from storage.models import (
+    Cadre,
+    Household,
+    Link,
+    LinkChange,
+    OutboxMessage,
+    ServiceCard,
+    VillagerRequest,
+    WechatIdentity,
+)
 from storage.tasks.handover import carry_cards
 from storage.tasks.publishing import PushWords
 
@@ -163,11 +172,12 @@ def _carry_requests(
             key=f"request:{req.id}:handover:{now.isoformat()}",
         )
         carried.append(req.number)
-    return carried, _revoke_old_pages(session, moved, now)
+    return carried, _revoke_old_pages(session, moved, carried, now)
 
 
-def _revoke_old_pages(session: Session, moved: dict[int, int], now: datetime) -> int:
-    """The pages of pushes the old cadres' accounts were sent about the moved households' requests stop opening."""
+def _revoke_old_pages(session: Session, moved: dict[int, int], carried: list[int], now: datetime) -> int:
+    """The pages of pushes the old cadres' accounts were sent about the moved households' requests stop opening,
+    and the pushes of the carried requests still waiting for them are withdrawn (the successor has them)."""
     openids = list(
         session.scalars(
             select(WechatIdentity.openid).where(
@@ -178,7 +188,32 @@ def _revoke_old_pages(session: Session, moved: dict[int, int], now: datetime) ->
     request_ids = list(
         session.scalars(select(VillagerRequest.id).where(VillagerRequest.household_id.in_(list(moved))))
     )
+    if openids and carried:
+        _withdraw_waiting(session, openids, carried)
     return push_links.revoke_links_about(session, openids=openids, request_ids=request_ids, now=now)
+
+
+def _withdraw_waiting(session: Session, openids: list[str], numbers: list[int]) -> None:
+    """Delete the request pushes to ``openids`` about requests ``numbers`` still waiting in the outbox (a row
+    carrying other merged messages is left alone: those must still go out)."""
+    ids = list(session.scalars(select(VillagerRequest.id).where(VillagerRequest.number.in_(numbers))))
+    waiting = [
+        mid
+        for mid, key, payload in session.execute(
+            select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.payload).where(
+                OutboxMessage.openid.in_(openids),
+                OutboxMessage.kind == "request",
+                OutboxMessage.status.in_(("pending", "refused")),
+            )
+        )
+        if any(key.startswith(f"request:{rid}:") for rid in ids) and not (payload or {}).get("merged")
+    ]
+    if waiting:
+        session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(waiting), OutboxMessage.status.in_(("pending", "refused")))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def households_of(session: Session, cadre_id: int, cards: Iterable[str] = ()) -> list[int]:

@@ -286,9 +286,11 @@ def test_a_card_about_households_on_both_sides_is_given_to_the_successor_too(cha
 def test_the_moved_request_is_pushed_to_the_successor(chat: Chat) -> None:
     bound(chat, "o-wang", OTHER)
     chat.wc.text("o-zhang", "门口的路灯坏了，请帮忙修一下")
+    assert len(pushes(chat, "o-li", "request")) == 1
     assert cli(chat, "household", "move", "20261124", "--cadre", OTHER).exit_code == 0
     [pushed] = pushes(chat, "o-wang", "request")
     assert "路灯" in pushed and "张大爷" in pushed
+    assert pushes(chat, "o-li", "request") == []  # still waiting for 李明: withdrawn, 王芳 has it
 
 
 def test_retiring_withdraws_open_cards_not_yet_due_and_keeps_the_answered(chat: Chat) -> None:
