@@ -203,6 +203,7 @@ def withdraw(session: Session, assignment_ids: list[int]) -> list[int]:
         session.scalars(
             select(TaskAssignment.id).where(
                 TaskAssignment.id.in_(assignment_ids),
+                TaskAssignment.extension_requested_until.is_(None),
                 ~exists().where(Feedback.assignment_id == TaskAssignment.id),
             )
         )
