@@ -102,7 +102,10 @@ def _list_and_handover(cadre_group: click.Group) -> None:
         except (CadreError, HandoverError) as e:
             raise click.ClickException(str(e)) from None
         if made:
-            click.echo(f"已新建干部 {new_name}（{cadres.valid_phone(to)}）")
+            phone2 = cadres.valid_phone(to)
+            click.echo(
+                f"已新建干部 {new_name}（{phone2}），请用 lianxin bind-code {phone2} 为其生成微信绑定码"
+            )
         click.echo(_said(handed, new_name))
 
 
