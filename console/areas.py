@@ -25,6 +25,7 @@ from flask import Blueprint, Flask
 from console import access, errors, login, push_links, push_media
 from console.views import (
     audit,
+    cadre_changes,
     cadres,
     circulars,
     county,
@@ -54,6 +55,8 @@ AREAS: tuple[Blueprint, ...] = (
     dashboard.bp,
     # people: 干部, 农户 and the WeChat accounts linked to them
     cadres.bp,
+    # 交接, 退出, 改电话, 更正 on the cadre's page (the office's)
+    cadre_changes.bp,
     households.bp,
     household_accounts.bp,
     # work: 督办卡, 群众诉求, 线下补录, 请假, 民情日记 (and their photos and voice)

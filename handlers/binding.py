@@ -24,7 +24,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router, anyone
@@ -177,23 +177,11 @@ def _bind(ctx: Context, cadre: Cadre, row: BindCode, now: datetime) -> str:
 
 
 def _release_earlier_accounts(ctx: Context, cadre: Cadre, now: datetime) -> list[WechatIdentity]:
-    """One cadre, one account: the cadre's other accounts become unknown (so pushes go to one account only),
-    and the pages of the pushes they were sent stop opening. Returns them."""
-    released = list(
-        ctx.session.scalars(
-            select(WechatIdentity).where(
-                WechatIdentity.cadre_id == cadre.id,
-                WechatIdentity.kind == "cadre",
-                WechatIdentity.id != ctx.identity.id,
-            )
-        )
+    """One cadre, one account: the cadre's other accounts are released (storage/accounts.py), so pushes go to one
+    account only and the pages of the pushes they were sent stop opening. Returns them."""
+    return accounts.release_cadre_accounts(
+        ctx.session, cadre_id=cadre.id, now=now, keep_identity_id=ctx.identity.id
     )
-    for old in released:
-        old.kind = "unknown"
-        old.cadre_id = None
-        old.bound_at = None
-        revoke_links_for(old.openid, session=ctx.session, now=now)  # its pages of earlier pushes die
-    return released
 
 
 def _wrong(

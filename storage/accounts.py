@@ -18,7 +18,8 @@ from storage import townships
 from storage.audit import record
 from storage.config import BIND_CODE_MAX_HOURS
 from storage.db import rows_changed
-from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village
+from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village, WechatIdentity
+from storage.push_links import revoke_links_for
 from storage.secrets import ensure_secret_key, stored_secret_key
 
 _hasher = PasswordHasher()
@@ -92,6 +93,8 @@ def issue_bind_code(
     cadre = session.scalar(select(Cadre).where(Cadre.phone == normalize_phone(phone)))
     if cadre is None:
         raise BindError(f"没有电话为 {phone} 的干部 / no cadre with phone {phone}")
+    if not cadre.active:
+        raise BindError(f"干部 {cadre.name} 已退出，不能再绑定微信 / {phone} has retired")
     expires = now + timedelta(hours=min(max(hours, 1), BIND_CODE_MAX_HOURS))
     key = bind_code_secret(session, configured_secret, now=now)
     assert key is not None  # made now when there was none
@@ -101,22 +104,7 @@ def issue_bind_code(
             break
     else:  # pragma: no cover - 10^8 codes
         raise BindError("could not draw an unused code")
-    voided = (
-        rows_changed(
-            session.execute(
-                update(BindCode)
-                .where(
-                    BindCode.cadre_id == cadre.id,
-                    BindCode.used_at.is_(None),
-                    BindCode.revoked_at.is_(None),
-                    BindCode.expires_at > now,
-                )
-                .values(revoked_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        )
-        or 0
-    )
+    voided = void_bind_codes(session, cadre_id=cadre.id, now=now)
     session.add(
         BindCode(
             cadre_id=cadre.id,
@@ -136,6 +124,27 @@ def issue_bind_code(
     return code, cadre, expires
 
 
+def void_bind_codes(session: Session, *, cadre_id: int, now: datetime) -> int:
+    """The cadre's unused, unexpired binding codes stop working now (a newer code was issued, or the cadre
+    retired); how many."""
+    return (
+        rows_changed(
+            session.execute(
+                update(BindCode)
+                .where(
+                    BindCode.cadre_id == cadre_id,
+                    BindCode.used_at.is_(None),
+                    BindCode.revoked_at.is_(None),
+                    BindCode.expires_at > now,
+                )
+                .values(revoked_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        or 0
+    )
+
+
 # ------------------------------------------------------------------------------------ binding history
 
 
@@ -152,7 +161,8 @@ def release_bindings(
     session: Session, *, now: datetime, why: str, cadre_id: int | None = None, openid: str | None = None
 ) -> int:
     """Close the open bindings of ``cadre_id`` (or of account ``openid``): released at ``now`` because ``why``
-    (``rebound``: the cadre bound another account; ``moved``: this account bound another cadre)."""
+    (``rebound``: the cadre bound another account; ``moved``: this account bound another cadre; ``retired``: the
+    cadre retired, storage/cadres.py)."""
     stmt = update(CadreBinding).where(CadreBinding.released_at.is_(None))
     if cadre_id is not None:
         stmt = stmt.where(CadreBinding.cadre_id == cadre_id)
@@ -166,6 +176,29 @@ def release_bindings(
         )
         or 0
     )
+
+
+def release_cadre_accounts(
+    session: Session, *, cadre_id: int, now: datetime, keep_identity_id: int | None = None
+) -> list[WechatIdentity]:
+    """The cadre's bound WeChat accounts (but ``keep_identity_id``, the one binding now) become unknown, so pushes go
+    to no account of theirs, and the pages of the pushes they were sent stop opening. Returns them (to be told).
+    The binding history is closed separately (``release_bindings``), with the reason."""
+    released = list(
+        session.scalars(
+            select(WechatIdentity).where(
+                WechatIdentity.cadre_id == cadre_id,
+                WechatIdentity.kind == "cadre",
+                WechatIdentity.id != (keep_identity_id or 0),
+            )
+        )
+    )
+    for old in released:
+        old.kind = "unknown"
+        old.cadre_id = None
+        old.bound_at = None
+        revoke_links_for(old.openid, session=session, now=now)  # its pages of earlier pushes die
+    return released
 
 
 def binding_history(session: Session, cadre_id: int, limit: int = 20) -> list[CadreBinding]:

@@ -164,6 +164,9 @@ class Cadre(Base):
     # The township the cadre serves (a county deployment holds several): given, or the village's.
     township_id: Mapped[int] = mapped_column(ForeignKey("township.id"), index=True, default=_village_township)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 退出 (storage/cadres.py retire): the first day the cadre no longer serves; ``active`` is False from then on.
+    # Their history stays; reports count their days before it, and leave them out of periods that start after it.
+    retired_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=stamp)
     updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
     village: Mapped[Village | None] = relationship()
@@ -341,7 +344,7 @@ class CadreBinding(Base):
     bound_at: Mapped[datetime]
     code_id: Mapped[int | None] = mapped_column(ForeignKey("bind_code.id"))
     released_at: Mapped[datetime | None]
-    # rebound (the cadre bound another account) | moved (this account bound another cadre)
+    # rebound (the cadre bound another account) | moved (this account bound another cadre) | retired (the cadre)
     released_why: Mapped[str | None] = mapped_column(String(20))
     code: Mapped[BindCode | None] = relationship()
 
@@ -602,6 +605,10 @@ class VillagerRequest(Base):
     msg_type: Mapped[str] = mapped_column(String(12), default="text")
     created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     first_answer_at: Mapped[datetime | None]
+    # handed to another cadre with its household (storage/handover.py) before anyone answered: when it reached
+    # its present cadre, whose time limit runs from here (storage/assessment/queries.py; the month is still
+    # that of ``created_at``)
+    handed_over_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(10), default="open")
     satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意
     satisfaction_at: Mapped[datetime | None]

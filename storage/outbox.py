@@ -35,6 +35,7 @@ def enqueue(
     key: str,
     template: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
+    assignment_id: int | None = None,
 ) -> bool:
     """Queue a push; returns False when a push with this key was already queued (nothing added).
 
@@ -43,6 +44,7 @@ def enqueue(
     ``expires_at``: the end of the period a reminder is about (its day, its month, the deadline it warns of);
     a push still undelivered then is dropped as ``expired`` rather than delivered late. None: never (cards,
     villagers' requests and replies, notices keep their place however long delivery is held).
+    ``assignment_id``: a card's push, the assignment it tells its cadre of (delivery marks it delivered).
 
     One statement: ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥
     3.35). A concurrent insert of the same key waits for the other transaction and then inserts nothing, so
@@ -73,7 +75,7 @@ def enqueue(
         "merged_into": None,
         "expires_at": expires_at,
         "wechat_msgid": None,
-        "assignment_id": None,
+        "assignment_id": assignment_id,
     }
     conn = session.connection()  # Core: the ORM's bulk-insert machinery costs more than the statement
     return conn.execute(_INSERT, values).first() is not None

@@ -8,7 +8,9 @@ its thread and how to answer — and nothing else, until ``[wechat] push_link_da
 A link is its recipient's (issue 21 item 3): where WeChat's web OAuth is configured the page opens only for the
 ``openid`` it was sent to (console/push_links.py); it dies at once when that account is unlinked from its
 household or released by its cadre (``revoke_links_for``, called where that happens: storage/cards.unlink,
-handlers/binding.py) or its household is closed; and each opening is counted (``record_view``) for the office.
+handlers/binding.py) or its household is closed; the links a cadre was sent about a household's requests die when
+the household moves to another cadre (``revoke_links_about``, storage/handover.py); and each opening is counted
+(``record_view``) for the office.
 """
 
 from __future__ import annotations
@@ -123,6 +125,25 @@ def revoke_links_for(openid: str, *, session: Session, now: datetime) -> int:
     result = session.execute(
         update(PushLink)
         .where(PushLink.openid == openid, PushLink.revoked_at.is_(None), PushLink.expires_at > now)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result) or 0
+
+
+def revoke_links_about(session: Session, *, openids: list[str], request_ids: list[int], now: datetime) -> int:
+    """The live links sent to ``openids`` about requests ``request_ids`` stop working now (the household moved to
+    another cadre: its old cadre no longer reads its thread); how many. Their other links still work."""
+    if not openids or not request_ids:
+        return 0
+    result = session.execute(
+        update(PushLink)
+        .where(
+            PushLink.openid.in_(openids),
+            PushLink.request_id.in_(request_ids),
+            PushLink.revoked_at.is_(None),
+            PushLink.expires_at > now,
+        )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )

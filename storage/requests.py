@@ -150,9 +150,12 @@ def forward(
     text: str,
     words: RequestWords,
     config: Config,
+    key: str | None = None,
 ) -> str:
     """Queue the request's push (``text``) to its cadre (``TO_CADRE``), or to the office when the cadre's WeChat
-    cannot be reached (``TO_OFFICE``); ``NOWHERE`` when the cadre has no WeChat bound yet (the console lists it)."""
+    cannot be reached (``TO_OFFICE``); ``NOWHERE`` when the cadre has no WeChat bound yet (the console lists it).
+    ``key``: the push's idempotency key when it is not the request's first push (a handover: storage/handover.py)."""
+    key = key or f"request:{request.id}"
     ident = cadre_accounts(session, [cadre.id]).get(cadre.id)
     if ident is None:
         return NOWHERE
@@ -162,7 +165,7 @@ def forward(
             openid=ident.openid,
             kind="request",
             text=text,
-            key=f"request:{request.id}:cadre",
+            key=f"{key}:cadre",
             template=request_values(request, config.tz, household),
         )
         return TO_CADRE
@@ -172,7 +175,7 @@ def forward(
         household=household,
         cadre=cadre,
         reason=ident.unreachable_reason or "取消关注",
-        key=f"request:{request.id}:office",
+        key=f"{key}:office",
         words=words,
         config=config,
     )

@@ -86,6 +86,10 @@ GET_MATRIX = [
 # Every POST route, with ids filled in; a viewer gets 403 on each, anyone without CSRF gets 400.
 POST_ROUTES = [
     "/cadres/{cadre_a}/bind-code",
+    "/cadres/{cadre_a}/handover",
+    "/cadres/{cadre_a}/retire",
+    "/cadres/{cadre_a}/phone",
+    "/cadres/{cadre_a}/edit",
     "/households/{hh_a}",
     "/households/{hh_a}/link",
     "/tasks",
@@ -331,6 +335,17 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.cadres.cadre": [("GET", "/cadres/{cadre_b}", {}, 200, 404, 200)],
     # binding codes are the office's: a village account is refused even for its own cadres (issue 21 item 1)
     "console.cadres.cadre_bind_code": [("POST", "/cadres/{cadre_b}/bind-code", {}, None, 403, 403)],
+    # a cadre's changes (交接, 退出, 改电话, 更正) are the office admin's alone (issue 24)
+    "console.cadre_changes.cadre_handover": [
+        ("POST", "/cadres/{cadre_b}/handover", {"household": "{hh_b}", "to": "{cadre_a}"}, None, 403, 403)
+    ],
+    "console.cadre_changes.cadre_retire": [("POST", "/cadres/{cadre_b}/retire", {}, None, 403, 403)],
+    "console.cadre_changes.cadre_phone": [
+        ("POST", "/cadres/{cadre_b}/phone", {"phone": "13900008888"}, None, 403, 403)
+    ],
+    "console.cadre_changes.cadre_edit": [
+        ("POST", "/cadres/{cadre_b}/edit", {"name": "改名"}, None, 403, 403)
+    ],
     "console.delivery.delivery": [("GET", "/delivery", {}, 200, 403, 403)],
     "console.delivery.delivery_retry": [("POST", "/delivery/{outbox}/retry", {}, None, 403, 403)],
     "console.delivery.delivery_resume": [("POST", "/delivery/resume", {}, None, 403, 403)],

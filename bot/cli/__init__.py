@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.cli import (
     accounts,  # lianxin bind-code / lianxin user add
+    cadres,  # lianxin cadre list|handover|retire|phone|edit / lianxin household move
     demo,  # lianxin demo
     diary_book,  # lianxin diary-book (a cadre's or a village's 民情日记 of the month)
     importing,  # lianxin import
@@ -27,6 +28,7 @@ from bot.cli.base import CliState, command, main, require_schema
 COMMAND_GROUPS = (
     schema,
     accounts,
+    cadres,
     serving,
     importing,
     demo,

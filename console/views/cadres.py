@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from console.access import admin_only, db, get_in_scope, lx, now, user
 from console.views import common
+from console.views.cadre_changes import CHANGE_ZH, changes_of, successors
 from storage.accounts import BindError, binding_history, issue_bind_code
 from storage.models import (
     BindCode,
@@ -96,6 +97,10 @@ def cadre(cadre_id: int) -> Any:
             **_work(s, c),
             **_accounts(s, c),
             full=user().sees_full(c.village_id),
+            # the office's changes (console/views/cadre_changes.py): who may take over, what was changed
+            successors=successors(s, c) if user().is_admin and c.active else [],
+            changes=changes_of(s, c.id),
+            change_zh=CHANGE_ZH,
             prev=(first - timedelta(days=1)).replace(day=1),
             nxt=last + timedelta(days=1),
             now=now(),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
 from console.views import common
 from handlers import link_notices
-from storage import cards, links
+from storage import cards, handover
 from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,
@@ -286,23 +286,34 @@ def _change_cadre(s: Any, h: Household, cadre_id: int | None, msgs: list[str]) -
     if link is None:
         link = Link(household_id=h.id, cadre_id=c.id, linked_at=t)
         s.add(link)
-    else:
-        link.cadre_id, link.linked_at = c.id, t
-    s.add(
-        LinkChange(
-            household_id=h.id,
-            old_cadre_id=old,
-            new_cadre_id=c.id,
-            changed_at=t,
-            changed_by=f"office:{user().username}",
+        s.add(
+            LinkChange(
+                household_id=h.id,
+                old_cadre_id=None,
+                new_cadre_id=c.id,
+                changed_at=t,
+                changed_by=f"office:{user().username}",
+            )
         )
-    )
-    if old is not None:
-        links.restart_duties(s, [h.id], changed_by=f"office:{user().username}", now=t)
-        s.flush()
-        told = link_notices.tell_villagers(s, [h.id], tz=lx().config.tz)
+    else:  # a move is a handover of one household (storage/handover.py): requests, cards and villagers go along
+        try:
+            handed = handover.hand_over(
+                s,
+                household_ids=[h.id],
+                successor=c,
+                actor=f"office:{user().username}",
+                now=t,
+                words=link_notices.handover_words(lx().wording(), lx().config.tz),
+                config=lx().config,
+            )
+        except handover.HandoverError as e:
+            abort(400, description=str(e))
+        told = handed.villagers_told
         msgs.append(
-            "服务卡需重新发放（换卡待发），承诺书需重新签订" + (f"，已通知农户微信 {told} 个" if told else "")
+            "服务卡需重新发放（换卡待发），承诺书需重新签订"
+            + (f"，随户转交未答复诉求 {len(handed.requests)} 条" if handed.requests else "")
+            + (f"、督办卡 {len(handed.cards)} 张" if handed.cards else "")
+            + (f"，已通知农户微信 {told} 个" if told else "")
         )
     record(s, "link.change", f"household:{h.id}", old_cadre=old, new_cadre=c.id)
     msgs.insert(0, f"联系干部改为 {c.name}")

@@ -128,7 +128,7 @@ def build_report(
 
     cadre_rows = queries.cadres_in_period(session, period.utc_range(tz), period, w.township_id)
     months = read_cadre_months(session, w, config, rules.sla_hours)
-    households = queries.household_counts(session, w)
+    households = queries.household_counts(session, w, period.utc_range(tz))
     # the 五个一 ledger's own definition (information form complete, card handed out, policy explained,
     # commitment signed), as it stands now
     ledger = ledger_completion(session, [row[0] for row in cadre_rows])
@@ -211,10 +211,10 @@ def _score_cadre(
     """One cadre's row: their months summed over the period and scored, the period before scored the same way for
     the change, and each trend month scored on its own. ``spans``: the month indexes of the period, the period
     before, and the trend."""
-    cid, name, phone, post, created_at, village, first_diary_day, township_name = cadre
+    cid, name, phone, post, created_at, village, first_diary_day, township_name, retired_on = cadre
     current, previous, trend_idx = spans
     start_day = queries.start_day(created_at, first_diary_day, months.window.tz)
-    per_month = [months.counts(cid, start_day, i) for i in range(len(months.window.months))]
+    per_month = [months.counts(cid, start_day, i, retired_on) for i in range(len(months.window.months))]
     hh = households.get(cid, 0)
     ledger_share = ledger.get(cid) if hh else None
     c = sum_months(per_month, current)

@@ -30,19 +30,24 @@ class CadreMonths:
     tasks: PerCadreMonth  # (assigned, fed back, on time, overdue, returned)
     requests: PerCadreMonth  # (received, answered, in time, late, seconds to answer, rated, satisfied)
 
-    def counts(self, cadre_id: int, start_day: date, i: int) -> Counts:
+    def counts(self, cadre_id: int, start_day: date, i: int, end_day: date | None = None) -> Counts:
         """Cadre ``cadre_id``'s counts in month ``i``: working days owed from their ``start_day`` (the day they
-        joined or first wrote), diary days credited up to what was owed, and the month's summary due once the
-        month is over — or as soon as it is sent."""
+        joined or first wrote) until ``end_day`` (the day they retired, not owed; None: serving), diary days
+        credited up to what was owed, and the month's summary due once the month is over — or as soon as it is
+        sent; a cadre who retired before the month's end owes none for it."""
         c = Counts()
         days = self.workdays[i]
-        c.workdays = len(days) - bisect.bisect_left(days, start_day)
+        last = len(days) if end_day is None else bisect.bisect_left(days, end_day)
+        c.workdays = max(0, last - bisect.bisect_left(days, start_day))
         c.leave_days = self.leave.get((cadre_id, i), 0)
         c.diary_days, c.diary_entries = self.diary.get((cadre_id, i), (0, 0))
         c.diary_credited = min(c.diary_days, c.owed)
         c.summaries_submitted, c.summaries_on_time = self.summaries.get((cadre_id, i), (0, 0))
         month = self.window.months[i]
-        due = (month.last < self.window.today and month.last >= start_day) or c.summaries_submitted > 0
+        serving = end_day is None or month.last < end_day
+        due = (
+            serving and month.last < self.window.today and month.last >= start_day
+        ) or c.summaries_submitted > 0
         if due:
             c.summary_months = 1
             c.summary_months_due_submitted = c.summaries_submitted

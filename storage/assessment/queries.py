@@ -20,6 +20,7 @@ from storage.models import (
     CadreLeave,
     DiaryEntry,
     Link,
+    LinkChange,
     MonthlySummary,
     Task,
     TaskAssignment,
@@ -119,10 +120,13 @@ def township_cadres(session: Session, township_id: int) -> list[int]:
 def cadres_in_period(
     session: Session, period_bounds: tuple[datetime, datetime], period: Period, township_id: int | None = None
 ) -> list[Any]:
-    """Active cadres, and inactive ones with anything in the period (their work still counts); of one township."""
+    """Active cadres, and inactive ones with anything in the period (their work still counts); of one township.
+    A cadre retired before the period began (``retired_on`` on or before its first day) is not in it."""
     start, end = period_bounds
+    serving = or_(Cadre.retired_on.is_(None), Cadre.retired_on > period.first)
     active_in_period = or_(
         Cadre.active.is_(True),
+        Cadre.retired_on > period.first,  # retired during the period (or since): their days in it count
         Cadre.id.in_(
             select(DiaryEntry.cadre_id).where(DiaryEntry.day >= period.first, DiaryEntry.day <= period.last)
         ),
@@ -147,10 +151,11 @@ def cadres_in_period(
             Village.name.label("village"),
             _first_diary_day(Cadre.id).label("first_diary_day"),
             Township.name.label("township"),
+            Cadre.retired_on,
         )
         .outerjoin(Village, Village.id == Cadre.village_id)
         .join(Township, Township.id == Cadre.township_id)
-        .where(active_in_period)
+        .where(active_in_period, serving)
     )
     if township_id is not None:
         q = q.where(Cadre.township_id == township_id)
@@ -262,12 +267,15 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     b = w.utc_bounds()
     r = VillagerRequest
     limit = sla_hours * 3600
-    secs = seconds_between(r.created_at, r.first_answer_at)
+    # the time limit runs from when the request reached its present cadre: its receipt, or its handover with its
+    # household (storage/handover.py); it counts in the month it was received
+    reached = func.coalesce(r.handed_over_at, r.created_at)
+    secs = seconds_between(reached, r.first_answer_at)
     answered = r.first_answer_at.is_not(None)
     in_sla = and_(answered, secs <= limit)
     late = or_(
         and_(answered, secs > limit),
-        and_(r.first_answer_at.is_(None), r.created_at <= w.now - timedelta(hours=sla_hours)),
+        and_(r.first_answer_at.is_(None), reached <= w.now - timedelta(hours=sla_hours)),
     )
     sub = (
         select(
@@ -308,12 +316,24 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     return out
 
 
-def household_counts(session: Session, w: Window) -> dict[int, int]:
-    """Current links per cadre."""
+def household_counts(session: Session, w: Window, period_bounds: tuple[datetime, datetime]) -> dict[int, int]:
+    """Households per cadre for the period: those linked to them now, and those that left them (a handover, a
+    move: LinkChange) during the period or after it — each cadre of a handover month counts the households they
+    looked after in it (docs/assessment.md "Handover and retirement")."""
+    start, _end = period_bounds
+    linked = select(Link.cadre_id.label("cadre_id"), Link.household_id.label("household_id")).where(
+        w.mine(Link.cadre_id)
+    )
+    left = select(
+        LinkChange.old_cadre_id.label("cadre_id"), LinkChange.household_id.label("household_id")
+    ).where(
+        LinkChange.old_cadre_id.is_not(None), LinkChange.changed_at >= start, w.mine(LinkChange.old_cadre_id)
+    )
+    both = linked.union(left).subquery()
     return {
         cid: n
         for cid, n in session.execute(
-            select(Link.cadre_id, func.count()).where(w.mine(Link.cadre_id)).group_by(Link.cadre_id)
+            select(both.c.cadre_id, func.count(distinct(both.c.household_id))).group_by(both.c.cadre_id)
         )
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -142,29 +143,7 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
         raise TaskError(f"第{number}号督办卡已撤销")
     task.cancelled_at = now
     # Its pushes still waiting in the outbox are withdrawn: a cadre must not be told of a card that is gone.
-    # (A row carrying other merged messages is left alone; those messages must still go out.)
-    ids = [
-        mid
-        for mid, payload in session.execute(
-            select(OutboxMessage.id, OutboxMessage.payload).where(
-                # refused: kept for a cadre who switched off messages, sent when they write again — not now
-                OutboxMessage.status.in_(("pending", "refused")),
-                OutboxMessage.assignment_id.in_(
-                    select(TaskAssignment.id).where(TaskAssignment.task_id == task.id)
-                ),
-            )
-        )
-        if not (payload or {}).get("merged")
-    ]
-    withdrawn = 0
-    if ids:  # conditional on still pending: a dispatcher may have claimed one meanwhile
-        withdrawn = rows_changed(
-            session.execute(
-                delete(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(("pending", "refused")))
-                .execution_options(synchronize_session=False)
-            )
-        )
+    withdrawn = withdraw_pushes(session, select(TaskAssignment.id).where(TaskAssignment.task_id == task.id))
     record(
         session,
         actor=actor,
@@ -173,3 +152,30 @@ def cancel_task(session: Session, *, number: int, actor: str, now: datetime) -> 
         detail={"pushes_withdrawn": withdrawn},
     )
     return task
+
+
+def withdraw_pushes(session: Session, assignment_ids: Any) -> int:
+    """Delete the pushes still waiting in the outbox that tell a cadre of these assignments (a list of ids or a
+    SELECT of them): the card was cancelled, or it went to another cadre with its household. A row carrying other
+    merged messages is left alone; those messages must still go out. Returns how many."""
+    ids = [
+        mid
+        for mid, payload in session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).where(
+                # refused: kept for a cadre who switched off messages, sent when they write again — not now
+                OutboxMessage.status.in_(("pending", "refused")),
+                OutboxMessage.assignment_id.in_(assignment_ids),
+            )
+        )
+        if not (payload or {}).get("merged")
+    ]
+    if not ids:
+        return 0
+    # conditional on still pending: a dispatcher may have claimed one meanwhile
+    return rows_changed(
+        session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(("pending", "refused")))
+            .execution_options(synchronize_session=False)
+        )
+    )
