@@ -470,6 +470,25 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.villager_requests.request_reply": [
         ("POST", "/requests/{req_b}/reply", {"text": "越权答复"}, None, 404, 403)
     ],
+    # 矛盾调解 (console/views/disputes.py): the list is scoped like the requests; its forms act on a request in scope
+    "console.disputes.disputes_list": [
+        ("GET", "/disputes", {}, 200, 200, 200),
+        ("GET", "/disputes?village={village_b}&outcome=open", {}, 200, 200, 200),
+    ],
+    "console.disputes.dispute_mark": [("POST", "/requests/{req_b}/dispute", {}, None, 404, 403)],
+    "console.disputes.dispute_unmark": [("POST", "/requests/{req_b}/dispute/unmark", {}, None, 404, 403)],
+    "console.disputes.dispute_party_add": [
+        ("POST", "/requests/{req_b}/dispute/parties", {"household_id": "{hh_b}"}, None, 404, 403)
+    ],
+    "console.disputes.dispute_party_remove": [
+        ("POST", "/requests/{req_b}/dispute/parties/{hh_b}/remove", {}, None, 404, 403)
+    ],
+    "console.disputes.dispute_step": [
+        ("POST", "/requests/{req_b}/dispute/steps", {"text": "越权调解"}, None, 404, 403)
+    ],
+    "console.disputes.dispute_outcome": [
+        ("POST", "/requests/{req_b}/dispute/outcome", {"outcome": "resolved"}, None, 404, 403)
+    ],
     "console.simulator.simulator": [("GET", "/simulator", {}, 200, 403, 403)],
     "console.simulator.simulator_open": [
         ("POST", "/simulator/open", {"openid": "demo-villager-002"}, None, 403, 403)

@@ -106,6 +106,10 @@ class CadreRow:
     commended: bool = False  # year: commended (表彰) by the office
     commendation: str | None = None  # year: the reason
     township: str = ""
+    # 矛盾调解员 (storage/disputes.py): disputes mediated in the period (a step or an outcome dated in it), and of
+    # them those that ended 调解成功 in it; not scored
+    disputes_mediated: int = 0
+    disputes_resolved: int = 0
 
 
 @dataclass
