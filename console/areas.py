@@ -60,7 +60,8 @@ AREAS: tuple[Blueprint, ...] = (
     # work: 督办卡, 群众诉求, 线下补录, 请假, 民情日记 (and their photos and voice)
     tasks.bp,
     villager_requests.bp,
-    disputes.bp,  # 矛盾调解 (its forms sit on the request's page)
+    # 矛盾调解 (its forms sit on the request's page)
+    disputes.bp,
     offline.bp,
     leave.bp,
     diaries.bp,

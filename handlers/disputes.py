@@ -60,6 +60,8 @@ def handle(ctx: Context, msg: Message, rest: str) -> str:
     req = ctx.session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
     if req is None or req.cadre_id != cadre.id:
         return ctx.render("reply_not_found", number=number)
+    if len(text) > disputes.MAX_TEXT:  # refused before the mark: bad input changes nothing
+        return ctx.render("dispute_refused", request=req, reason=f"内容不能超过 {disputes.MAX_TEXT} 字")
     dispute, marked = disputes.mark(ctx.session, request=req, by=f"cadre:{cadre.phone}", now=ctx.now())
     names = _split_word(text, _PARTIES)
     if names is not None:

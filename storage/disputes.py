@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from storage.models import (
     Dispute,
@@ -88,7 +88,9 @@ def mark(session: Session, *, request: VillagerRequest, by: str, now: datetime) 
     request.category = DISPUTE_CATEGORY
     request.role = CATEGORY_ROLE[DISPUTE_CATEGORY]
     session.flush()
-    session.add(DisputeParty(dispute_id=dispute.id, household_id=request.household_id, added_by=by, added_at=now))
+    session.add(
+        DisputeParty(dispute_id=dispute.id, household_id=request.household_id, added_by=by, added_at=now)
+    )
     session.flush()
     return dispute, True
 
@@ -119,9 +121,7 @@ def _township_of_household(session: Session, household_id: int) -> int | None:
     )
 
 
-def add_party(
-    session: Session, *, dispute: Dispute, household: Household, by: str, now: datetime
-) -> bool:
+def add_party(session: Session, *, dispute: Dispute, household: Household, by: str, now: datetime) -> bool:
     """Add ``household`` to the parties (a household of the request's township). False when it is one already."""
     request = session.get(VillagerRequest, dispute.request_id)
     assert request is not None
@@ -189,9 +189,12 @@ def set_outcome(
 
 
 def steps_count(session: Session, dispute_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(DisputeStep).where(DisputeStep.dispute_id == dispute_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(DisputeStep).where(DisputeStep.dispute_id == dispute_id)
+        )
+        or 0
+    )
 
 
 @dataclass(frozen=True)

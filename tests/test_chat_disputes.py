@@ -33,9 +33,7 @@ def chat(make_lx: Any, clock: Any) -> Chat:
 
 def _parties(chat: Chat) -> set[str]:
     return set(
-        chat.all(
-            select(Household.head_name).join(DisputeParty, DisputeParty.household_id == Household.id)
-        )
+        chat.all(select(Household.head_name).join(DisputeParty, DisputeParty.household_id == Household.id))
     )
 
 

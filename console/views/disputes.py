@@ -32,7 +32,9 @@ def disputes_list() -> Any:
             .join(VillagerRequest, VillagerRequest.id == Dispute.request_id)
             .join(Household, Household.id == VillagerRequest.household_id)
             .options(
-                joinedload(Dispute.request).joinedload(VillagerRequest.household).joinedload(Household.village),
+                joinedload(Dispute.request)
+                .joinedload(VillagerRequest.household)
+                .joinedload(Household.village),
                 joinedload(Dispute.cadre),
             )
             .order_by(Dispute.marked_at.desc(), Dispute.id.desc())
@@ -74,9 +76,7 @@ def panel(s: Session, r: VillagerRequest) -> dict[str, Any]:
         )
     return {
         "dispute": d,
-        "parties": [
-            (p.household, user().sees_village(p.household.village_id)) for p in d.parties
-        ]
+        "parties": [(p.household, user().sees_village(p.household.village_id)) for p in d.parties]
         if d is not None
         else [],
         "outcomes": disputes.OUTCOMES,
