@@ -36,6 +36,7 @@ from console.views import (
     household_accounts,
     households,
     importing,
+    insights,
     leave,
     ledger,
     offline,
@@ -62,6 +63,8 @@ AREAS: tuple[Blueprint, ...] = (
     villager_requests.bp,
     # 矛盾调解 (its forms sit on the request's page)
     disputes.bp,
+    # 民情热点 (民情分析 of a month)
+    insights.bp,
     offline.bp,
     leave.bp,
     diaries.bp,

@@ -489,6 +489,11 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.disputes.dispute_outcome": [
         ("POST", "/requests/{req_b}/dispute/outcome", {"outcome": "resolved"}, None, 404, 403)
     ],
+    # 民情热点: counts only, every role; a village account sees its own village's (another's: 404)
+    "console.insights.insights_page": [
+        ("GET", "/insights?period=2026-11", {}, 200, 200, 200),
+        ("GET", "/insights?period=2026-11&village={village_b}", {}, 200, 404, 200),
+    ],
     "console.simulator.simulator": [("GET", "/simulator", {}, 200, 403, 403)],
     "console.simulator.simulator_open": [
         ("POST", "/simulator/open", {"openid": "demo-villager-002"}, None, 403, 403)

@@ -42,6 +42,7 @@ URL_MAP = {
     ("/disputes", ("GET",)),
     ("/healthz", ("GET",)),
     ("/households", ("GET",)),
+    ("/insights", ("GET",)),
     ("/households/<int:household_id>", ("GET",)),
     ("/households/<int:household_id>", ("POST",)),
     ("/households/<int:household_id>/link", ("POST",)),

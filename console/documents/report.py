@@ -23,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from console.documents import insights as insights_document
 from handlers.render import mask_phone as handlers_mask_phone
 from storage import stored_reports
 from storage.assessment import Report
@@ -204,6 +205,8 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     _sheet(wb, sheets["trend"], cols["trend"], data["trend"])
     if report.kind == "year":
         _commendation_sheet(wb, data)
+    if report.insights is not None:  # 民情热点 (console/documents/insights.py attach)
+        insights_document.add_sheet(wb, report.insights)
     notes = [{"item": k, "value": v} for k, v in _notes(report)]
     ws = _sheet(wb, sheets["notes"], {"item": "项目", "value": "说明"}, notes)
     ws.column_dimensions["B"].width = 90

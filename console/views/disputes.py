@@ -72,7 +72,7 @@ def panel(s: Session, r: VillagerRequest) -> dict[str, Any]:
             s,
             query=q,
             township_id=r.household.village.township_id,
-            village_ids=[user().village_id] if user().role == "village" else None,
+            village_ids=[user().village_id or 0] if user().role == "village" else None,
         )
     return {
         "dispute": d,

@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
 
-from console.access import admin_only, db, record_export, user
+from console.access import admin_only, db, lx, record_export, user
+from console.documents import insights as insights_document
 from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
@@ -98,6 +99,7 @@ def report_download() -> Any:
             report = build_obj(s, kind, period)
         except ValueError as e:
             abort(400, description=str(e))
+        insights_document.attach(s, lx().config, report, user().township_id)
     data = report_document.render(report, fmt, mask_phones=True)  # the console masks phones; the CLI does not
     record_export("report.export", f"report:{kind}:{report.period}", format=fmt)
     if isinstance(data, str):
