@@ -45,6 +45,7 @@ from console.views import (
     remarks,
     reports,
     simulator,
+    station,
     tasks,
     villager_requests,
 )
@@ -65,6 +66,8 @@ AREAS: tuple[Blueprint, ...] = (
     disputes.bp,
     # 民情热点 (民情分析 of a month)
     insights.bp,
+    # 动员会, 单位办点, 好经验好做法 (the seed's remaining pieces)
+    station.bp,
     offline.bp,
     leave.bp,
     diaries.bp,

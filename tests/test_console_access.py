@@ -494,6 +494,29 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("GET", "/insights?period=2026-11", {}, 200, 200, 200),
         ("GET", "/insights?period=2026-11&village={village_b}", {}, 200, 404, 200),
     ],
+    # 动员会, 单位办点, 好经验好做法 (console/views/station.py): another village's register is a 404
+    "console.station.station_page": [
+        ("GET", "/station", {}, 200, 200, 200),
+        ("GET", "/station?village={village_b}", {}, 200, 404, 200),
+    ],
+    "console.station.meeting_add": [
+        (
+            "POST",
+            "/station/{village_b}/meetings",
+            {"day": "2026-11-28", "title": "越权动员会"},
+            None,
+            404,
+            403,
+        )
+    ],
+    "console.station.meeting_notify": [("POST", "/station/meetings/999999/notify", {}, None, 404, 403)],
+    "console.station.station_unit": [
+        ("POST", "/station/{village_b}/unit", {"unit": "越权单位"}, None, 403, 403)
+    ],
+    "console.station.practices_page": [("GET", "/practices", {}, 200, 200, 200)],
+    "console.station.practice_add": [
+        ("POST", "/practices", {"title": "越权", "text": "越权", "day": "2026-11-24"}, None, 403, 403)
+    ],
     "console.simulator.simulator": [("GET", "/simulator", {}, 200, 403, 403)],
     "console.simulator.simulator_open": [
         ("POST", "/simulator/open", {"openid": "demo-villager-002"}, None, 403, 403)

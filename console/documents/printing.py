@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import station_units
 from storage.config import Config
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
@@ -201,11 +202,14 @@ def render_listing(
     """(HTML, number of households): one section per village, a page each. ``mark`` sets ``listed_on``."""
     v = _village(session, village, township_id)
     by_village: dict[str, list[ListingRow]] = {}
+    units: dict[str, tuple[Village, list[str | None]]] = {}  # 单位办点 (storage/station_units.py)
     listed: list[Household] = []
     for h, vil, g, _card, cadre, link in _rows(session, v, township_id):
         by_village.setdefault(vil.name, [])
+        units.setdefault(vil.name, (vil, []))
         if cadre is None:
             continue
+        units[vil.name][1].append(cadre.unit)
         by_village[vil.name].append(
             ListingRow(
                 g.name if g else "",
@@ -233,6 +237,7 @@ def render_listing(
                 "rows": rows,
                 "groups": leaders.get(name, []),
                 "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()],
+                "station_unit": station_units.shown(*units[name])[0],
             }
         )
     html = (

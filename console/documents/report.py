@@ -247,8 +247,20 @@ def _commendation_sheet(wb: Any, data: dict[str, Any]) -> Any:
     return _sheet(wb, labels()["remarks"]["commend_sheet"], COMMENDATION_COLUMNS, rows)
 
 
-def render_commendations_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
-    """The year's commended cadres as one sheet, for the 年终绩效考核 (``report`` is a year's)."""
+PRACTICE_COLUMNS = {
+    "day": "日期",
+    "title": "好经验好做法",
+    "village": "村(居)",
+    "cadre": "干部",
+    "text": "内容",
+}
+
+
+def render_commendations_xlsx(
+    report: Report, *, mask_phones: bool = False, practices: list[dict[str, Any]] | None = None
+) -> bytes:
+    """The year's commended cadres as one sheet, for the 年终绩效考核 (``report`` is a year's); with
+    ``practices`` (storage/practices.py rows) a second sheet, the year's 好经验好做法."""
     from openpyxl import Workbook
 
     if report.kind != "year":
@@ -261,6 +273,8 @@ def render_commendations_xlsx(report: Report, *, mask_phones: bool = False) -> b
     assert first is not None
     wb.remove(first)
     _commendation_sheet(wb, data)
+    if practices is not None:
+        _sheet(wb, "好经验好做法", PRACTICE_COLUMNS, practices)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -14,7 +14,7 @@ from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
-from storage import townships
+from storage import practices, townships
 
 bp = Blueprint("reports", __name__)
 
@@ -64,6 +64,10 @@ def reports() -> Any:
             formats=list(FORMATS),
             can_download=user().is_admin,
             **remark_options(s),
+            # 好经验好做法 shown with the year's commendations (storage/practices.py)
+            practices=practices.of_year(s, year=int(report.period), township_id=user().township_id)
+            if kind == "year"
+            else [],
             # the report shown is the township's (or the only one's): the button publishes it
             can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)),
         )
