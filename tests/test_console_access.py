@@ -451,6 +451,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.printing.print_index": [("GET", "/print", {}, 200, 200, 403)],
     "console.printing.print_cards": [("POST", "/print/cards", {"village": "石门村"}, None, 404, 403)],
     "console.printing.print_listing": [("POST", "/print/listing", {"village": "石门村"}, None, 404, 403)],
+    "console.printing.print_commitments": [
+        ("POST", "/print/commitments", {"village": "石门村"}, None, 404, 403)
+    ],
     "console.printing.print_order": [("GET", "/print/orders/not-a-token", {}, 404, 404, 403)],
     "console.reports.reports": [("GET", "/reports", {}, 200, 200, 200)],
     "console.reports.report_download": [

@@ -72,6 +72,7 @@ URL_MAP = {
     ("/policy/<int:entry_id>/delete", ("POST",)),
     ("/print", ("GET",)),
     ("/print/cards", ("POST",)),
+    ("/print/commitments", ("POST",)),
     ("/print/listing", ("POST",)),
     ("/print/orders/<token>", ("GET",)),
     ("/reports", ("GET",)),

@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from console.documents.printing import render_listing
-from storage.models import GoodPractice, OutboxMessage, Village, VillageMeeting
+from storage.models import GoodPractice, Link, OutboxMessage, Village, VillageMeeting
+from tests.support.cli import run_cli
 from tests.support.console_world import (
     World,
     page_text,
@@ -109,3 +110,24 @@ def test_the_pages_answer(world: Any) -> None:
     leader = world.login("leader")
     assert leader.get("/station").status_code == 200 and leader.get("/practices").status_code == 200
     assert leader.post("/practices", {"title": "x", "text": "y", "day": "2026-11-20"}).status_code == 403
+
+
+def test_a_commitment_letter_per_linked_household_is_printed_and_audited(world: World, tmp_path: Any) -> None:
+    admin = world.login("admin")
+    r = admin.post("/print/commitments", {"village": "新桥村", "format": "html"})
+    assert r.status_code == 200
+    html = page_text(r)
+    assert html.count('class="letter"') == 2  # 张大山 and 赵小河, both linked to 李明
+    assert "张大山" in html and "赵小河" in html and "钱石头" not in html
+    assert "10000001" not in html  # no card numbers on a letter
+    assert "commitments.print" in [a.action for a in world.audits("commitments.print")]
+    # the date it came back signed, recorded on the household's page, is printed on a reprint
+    with world.lx.session() as s:
+        link = s.scalars(select(Link).where(Link.household_id == world.ids["hh_a"])).one()
+        link.commitment_signed_on = date(2026, 11, 20)
+    again = page_text(admin.post("/print/commitments", {"village": "新桥村", "format": "html"}))
+    assert "已于 2026-11-20 签回" in again
+    out = tmp_path / "承诺书.html"
+    res = run_cli(world.lx, "commitments", "--village", "石门村", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert out.read_text(encoding="utf-8").count('class="letter"') == 1

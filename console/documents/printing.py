@@ -252,6 +252,57 @@ def render_listing(
     return html, len(listed)
 
 
+@dataclass
+class CommitmentLetter:
+    """One household's 联户工作承诺书: the cadre's promise, to be signed by both and handed back."""
+
+    village: str
+    group: str
+    head_name: str
+    cadre_name: str
+    cadre_post: str
+    cadre_phone: str
+    signed_on: date | None  # came back signed (recorded in the console: the household's page)
+
+
+def render_commitments(
+    session: Session,
+    config: Config,
+    *,
+    village: str | None = None,
+    today: date,
+    township_id: int | None = None,
+) -> tuple[str, int]:
+    """(HTML, number of letters): a 联户工作承诺书 per linked household, one A4 page each (the seed: every cadre
+    signs one with each household, handed back to the office for its files). No card numbers."""
+    v = _village(session, village, township_id)
+    letters = [
+        CommitmentLetter(
+            vil.name,
+            g.name if g else "",
+            h.head_name,
+            cadre.name,
+            cadre.post or "",
+            cadre.phone,
+            link.commitment_signed_on if link else None,
+        )
+        for h, vil, g, _card, cadre, link in _rows(session, v, township_id)
+        if cadre is not None
+    ]
+    html = (
+        environment()
+        .get_template("print/commitments.html")
+        .render(
+            letters=letters,
+            township=_title(session, config, township_id),
+            account=config.general.account_name,
+            sla_hours=config.sla.first_answer_hours,
+            today=today,
+        )
+    )
+    return html, len(letters)
+
+
 # --------------------------------------------------------------------------------------------------
 # PDF through headless Chromium
 # --------------------------------------------------------------------------------------------------
