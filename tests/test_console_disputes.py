@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from console.documents.report import render
 from storage.assessment import build_report
-from storage.models import Dispute, DisputeParty, DisputeStep, VillagerRequest
+from storage.models import Dispute, DisputeParty, DisputeStep, Household, VillagerRequest
+from storage.purge import purge_household
 from tests.support.console_world import (
     World,
     page_text,
@@ -100,3 +101,19 @@ def test_the_month_report_counts_the_cadres_mediation(world: World) -> None:
     with world.lx.session() as s:
         october = build_report(s, world.lx.config, "month", "2026-10", now=world.clock())
     assert all(c.disputes_mediated == 0 for c in october.cadres)
+
+
+def test_a_purged_partys_name_leaves_the_mediation_notes(world: World) -> None:
+    admin = world.login("admin")
+    admin.post("/requests/1/dispute")
+    admin.post("/requests/1/dispute/parties", {"household_id": world.ids["hh_a2"]})
+    admin.post("/requests/1/dispute/steps", {"text": "赵小河同意让出排水沟，电话 13811112222 已核实"})
+    admin.post("/requests/1/dispute/outcome", {"outcome": "resolved", "note": "赵小河签字"})
+    with world.lx.session() as s:
+        h = s.get(Household, world.ids["hh_a2"])
+        res = purge_household(s, h, actor="console:admin", now=world.clock())
+        assert res.counts.get("dispute_steps") == 1 and res.counts.get("dispute_notes") == 1
+    step = world.one(select(DisputeStep))
+    assert "赵小河" not in step.text and "让出排水沟" in step.text
+    assert "赵小河" not in (world.one(select(Dispute)).outcome_note or "")
+    assert world.count(DisputeParty) == 2  # still a party: the dispute still counts
