@@ -62,6 +62,8 @@ def handle(ctx: Context, msg: Message, rest: str) -> str:
         return ctx.render("reply_not_found", number=number)
     if len(text) > disputes.MAX_TEXT:  # refused before the mark: bad input changes nothing
         return ctx.render("dispute_refused", request=req, reason=f"内容不能超过 {disputes.MAX_TEXT} 字")
+    if _unusable(text):  # `当事人` without a name, `结果` without a known outcome: nothing is marked either
+        return ctx.render("dispute_usage", request=req)
     dispute, marked = disputes.mark(ctx.session, request=req, by=f"cadre:{cadre.phone}", now=ctx.now())
     names = _split_word(text, _PARTIES)
     if names is not None:
@@ -91,6 +93,18 @@ def handle(ctx: Context, msg: Message, rest: str) -> str:
         day=ctx.message_day(msg),
         steps=disputes.steps_count(ctx.session, dispute.id),
     )
+
+
+def _unusable(text: str) -> bool:
+    names = _split_word(text, _PARTIES)
+    if names is not None:
+        return not [n for n in _SEPARATORS.split(names) if n]
+    outcome = _split_word(text, _OUTCOME)
+    if outcome is not None:
+        return (
+            disputes.parse_outcome(keywords.fold(_SEPARATORS.split(outcome.strip(), maxsplit=1)[0])) is None
+        )
+    return False
 
 
 def _parties(ctx: Context, cadre: Cadre, req: VillagerRequest, dispute: Dispute, names: str) -> str:

@@ -125,3 +125,11 @@ def test_a_villager_writing_tiaojie_makes_a_request(chat: Chat, renders: Any) ->
     """调解 is not a cadre-only command: a villager asking for mediation is asking their cadre."""
     chat.wc.text("o-zhang", "调解：刘家占了我家宅基地")
     assert chat.count(VillagerRequest) == 2 and chat.count(Dispute) == 0
+
+
+def test_bad_input_on_an_unmarked_request_marks_nothing(chat: Chat, renders: Any) -> None:
+    for text in ("调解 1 结果 还行吧", "调解 1 当事人", "调解 1 " + "很长" * 600):
+        reply = chat.wc.text("o-li", text)
+        assert renders.behind(reply).name in ("dispute_usage", "dispute_refused"), text
+    assert chat.count(Dispute) == 0
+    assert chat.one(select(VillagerRequest.category)) != "纠纷"
