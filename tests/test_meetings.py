@@ -9,7 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.models import AuditLog, OutboxMessage, VillageMeeting
+from reminders.delivery import dispatch_outbox
+from storage.models import AuditLog, OutboxMessage, Village, VillageMeeting
+from tests.fake_wechat import FakeWechat
+from tests.support.chat_env import bound, make_chat
 from tests.support.cli import audit_actions, run_cli
 from tests.support.console_world import (
     World,
@@ -90,3 +93,35 @@ def test_bad_input_is_refused_and_records_nothing(world: World) -> None:
         r = run_cli(world.lx, *args)
         assert r.exit_code != 0, args
     assert world.count(VillageMeeting) == 0 and world.count(AuditLog) == before and _pushes(world) == []
+
+
+TEMPLATES = {
+    f"wechat.templates.{k}.id": f"TPL_{k.upper()}" for k in ("task", "reminder", "request", "reply", "notice")
+}
+
+
+def test_the_notice_reaches_the_villagers_wechat(make_lx: Any, clock: Any) -> None:
+    """Tried as a township would: the meeting's notice is delivered by the outbox to the linked villager's
+    WeChat (the fake API), and to the cadre for the household that has no account."""
+    with FakeWechat() as fake:
+        clock.set("2026-11-24 20:00")
+        chat = make_chat(make_lx, clock, **{"wechat.api_base": fake.url, **TEMPLATES})
+        with chat.factory() as f:
+            li = f.cadre(name="李明", phone="13900001111")
+            f.household(li, head_name="张大爷", card="20261124")
+            f.household(li, head_name="刘婶", card="20261125")
+        bound(chat)  # 李明 as o-li
+        chat.wc.text("o-zhang", "20261124")  # 张大爷's account
+        fake.interact("o-li")
+        fake.interact("o-zhang")
+        village = chat.one(select(Village.name))
+        args = ("meeting", "add", "--village", village, "--date", "2026-11-28", "--title", "冬季防火动员会")
+        r = run_cli(chat.lx, *args, "--notify")
+        assert r.exit_code == 0, r.output
+        dispatch_outbox(chat.lx)
+        assert any("冬季防火动员会" in t for t in fake.texts_to("o-zhang"))
+        to_cadre = [t for t in fake.texts_to("o-li") if "冬季防火动员会" in t]
+        assert len(to_cadre) == 1 and "刘婶" in to_cadre[0]
+        assert run_cli(chat.lx, *args, "--notify").exit_code == 0
+        dispatch_outbox(chat.lx)
+        assert sum("冬季防火动员会" in t for t in fake.texts_to("o-zhang")) == 1  # once
