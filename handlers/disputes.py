@@ -15,6 +15,7 @@ entry (the route does not match and the diary takes it).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -29,15 +30,18 @@ _keyword = command("调解")
 _PARTIES = ("当事人", "当事方", "双方", "对方")
 _OUTCOME = ("结果", "结案", "调解结果")
 _SEPARATORS = re.compile(r"[\s,，、;；/]+")
+# a request number: digits after an optional #, then the end, a space, a separator or 号 (not "3起", "2户")
+_NUMBER_ALONE = re.compile(r"\s*[#＃]?\s*\d+(?:$|[\s:：,，、号號])")
 
 
 def match(ctx: Context, msg: Message) -> dict[str, Any] | None:
-    """`调解` alone, or `调解` and a request number; anything else is not this command (a diary takes it)."""
+    """`调解` alone, or `调解` and a request number standing alone (`调解 12 …`, `调解 #12：…`, `调解 12号`);
+    anything else is not this command: "调解 3起邻里纠纷" is a diary entry (a count, not a request number)."""
     parsed = _keyword(ctx, msg)
     if parsed is None:
         return None
     rest = parsed["rest"]
-    if rest and keywords.leading_number(rest)[0] is None:
+    if rest and not _NUMBER_ALONE.match(unicodedata.normalize("NFKC", rest)):
         return None
     return {"rest": rest}
 

@@ -133,3 +133,11 @@ def test_bad_input_on_an_unmarked_request_marks_nothing(chat: Chat, renders: Any
         assert renders.behind(reply).name in ("dispute_usage", "dispute_refused"), text
     assert chat.count(Dispute) == 0
     assert chat.one(select(VillagerRequest.category)) != "纠纷"
+
+
+def test_a_count_after_tiaojie_is_a_diary_entry_not_a_request_number(chat: Chat, renders: Any) -> None:
+    reply = chat.wc.text("o-li", "调解 3起邻里纠纷，均已化解")
+    assert renders.behind(reply).name == "diary_saved"
+    assert chat.count(DiaryEntry) == 1 and chat.count(Dispute) == 0
+    reply = chat.wc.text("o-li", "调解 1号")
+    assert renders.behind(reply).name == "dispute_marked"
