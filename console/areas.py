@@ -33,9 +33,11 @@ from console.views import (
     delivery,
     diaries,
     diary_book,
+    disputes,
     household_accounts,
     households,
     importing,
+    insights,
     leave,
     ledger,
     offline,
@@ -44,6 +46,7 @@ from console.views import (
     remarks,
     reports,
     simulator,
+    station,
     tasks,
     villager_requests,
 )
@@ -62,6 +65,12 @@ AREAS: tuple[Blueprint, ...] = (
     # work: 督办卡, 群众诉求, 线下补录, 请假, 民情日记 (and their photos and voice)
     tasks.bp,
     villager_requests.bp,
+    # 矛盾调解 (its forms sit on the request's page)
+    disputes.bp,
+    # 民情热点 (民情分析 of a month)
+    insights.bp,
+    # 动员会, 单位办点, 好经验好做法 (the seed's remaining pieces)
+    station.bp,
     offline.bp,
     leave.bp,
     diaries.bp,

@@ -103,6 +103,9 @@ _TRAD = str.maketrans(
         "體": "体",
         "學": "学",
         "實": "实",
+        "調": "调",
+        "當": "当",
+        "雙": "双",
     }
 )
 
@@ -133,6 +136,8 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
     "改": (("改",), False),
     "解绑": (("解绑", "解除绑定", "解除关联", "取消关联"), False),
     "请假": (("请假", "申请请假"), False),
+    # 矛盾调解 of a request (handlers/disputes.py); not a cadre-only command: a villager's "调解：…" is a request
+    "调解": (("调解", "矛盾调解", "纠纷调解"), False),
 }
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.

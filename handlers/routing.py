@@ -12,6 +12,7 @@ from handlers import (
     binding,
     circular_notices,
     diary,
+    disputes,
     events,
     guide,
     leave,
@@ -46,6 +47,7 @@ ROUTERS: tuple[Router, ...] = (
     tasks.router,
     diary.router,
     replies.router,
+    disputes.router,  # 调解 M (a number must follow: `调解 …` without one stays a diary entry)
     leave.router,  # 请假
     circular_notices.router,  # 排名
     me.router,

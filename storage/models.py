@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     ForeignKey,
     Index,
@@ -76,6 +77,9 @@ class Village(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     township_id: Mapped[int] = mapped_column(ForeignKey("township.id"))
     name: Mapped[str] = mapped_column(String(100))
+    # 单位办点: the stationed unit that runs the village's demonstration point (the seed's "单位办点…一并公示"),
+    # set by the office and shown on the public listing (storage/station_units.py); None: none named
+    station_unit: Mapped[str | None] = mapped_column(String(100))
     township: Mapped[Township] = relationship()
 
 
@@ -800,6 +804,106 @@ class OfficeRemark(Base):
     text: Mapped[str] = mapped_column(Text)
     written_by: Mapped[str] = mapped_column(String(100))
     written_at: Mapped[datetime] = mapped_column(default=stamp)
+
+
+# --------------------------------------------------------------------------------------------------
+# The station's work (issue 26 items 2 and 4): disputes, the 动员会 register, 好经验好做法
+# --------------------------------------------------------------------------------------------------
+
+
+class Dispute(Base):
+    """矛盾调解: a villager request marked a dispute (by its cadre in chat, ``调解 M``, or by the office), with its
+    parties, its mediation steps and its outcome (storage/disputes.py). ``cadre_id`` is the mediator: the request's
+    cadre when it was marked; the month report counts their work (``disputes_mediated``)."""
+
+    __tablename__ = "dispute"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('resolved','transferred','unresolved')", name="dispute_outcome"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("villager_request.id"), unique=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    category_before: Mapped[str] = mapped_column(String(10))  # the request's category, restored when unmarked
+    marked_at: Mapped[datetime] = mapped_column(default=stamp)
+    marked_by: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "office:<user>"
+    # resolved 调解成功 | transferred 转办 | unresolved 未调解; None: still being mediated
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    outcome_on: Mapped[date | None] = mapped_column(Date, index=True)  # local day the outcome was recorded
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
+    request: Mapped[VillagerRequest] = relationship()
+    cadre: Mapped[Cadre] = relationship()
+    parties: Mapped[list[DisputeParty]] = relationship(order_by="DisputeParty.added_at")
+    steps: Mapped[list[DisputeStep]] = relationship(order_by=lambda: (DisputeStep.day, DisputeStep.id))
+
+
+class DisputeParty(Base):
+    """A household that is a party to a dispute."""
+
+    __tablename__ = "dispute_party"
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True, index=True)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=stamp)
+    household: Mapped[Household] = relationship()
+
+
+class DisputeStep(Base):
+    """One mediation step of a dispute: a dated note (the local day it was done)."""
+
+    __tablename__ = "dispute_step"
+    __table_args__ = (Index("ix_dispute_step_day", "dispute_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"))
+    day: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "office:<user>"
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+
+
+meeting_cadre = Table(
+    "village_meeting_cadre",
+    Base.metadata,
+    Column("meeting_id", ForeignKey("village_meeting.id"), primary_key=True),
+    Column("cadre_id", ForeignKey("cadre.id"), primary_key=True, index=True),
+)
+
+
+class VillageMeeting(Base):
+    """动员会: a meeting on a village's register (date, title, the cadres who came and how many villagers), and
+    when its notice was queued to the village's linked households (storage/meetings.py)."""
+
+    __tablename__ = "village_meeting"
+    __table_args__ = (UniqueConstraint("village_id", "day", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(200))
+    villagers: Mapped[int] = mapped_column(Integer, default=0)  # villagers who came (a count, no names)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    notified_at: Mapped[datetime | None]  # its notice queued (once; a second --notify queues nothing new)
+    village: Mapped[Village] = relationship()
+    cadres: Mapped[list[Cadre]] = relationship(secondary=meeting_cadre, order_by="Cadre.name")
+
+
+class GoodPractice(Base):
+    """好经验好做法 the office collects during the year (a village's or a cadre's), shown with the year's
+    commendations (storage/practices.py)."""
+
+    __tablename__ = "good_practice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("township.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("cadre.id"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    written_by: Mapped[str] = mapped_column(String(100))
+    written_at: Mapped[datetime] = mapped_column(default=stamp)
+    village: Mapped[Village | None] = relationship()
+    cadre: Mapped[Cadre | None] = relationship()
 
 
 # --------------------------------------------------------------------------------------------------

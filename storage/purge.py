@@ -9,7 +9,8 @@ What goes (replaced by a placeholder or emptied):
   other messages too, and on those pushes' pages;
 - link lists uploaded in the console and not yet confirmed (storage/uploads.py): any of them may hold its row;
 - names and phone numbers of the household's people where others wrote them: diary entries and task
-  feedback that name the household (their text keeps everything else, the name becomes ``某户``);
+  feedback that name the household, the 矛盾调解 notes of disputes it is a party to (their text keeps
+  everything else, the name becomes ``某户``);
 - the link between its WeChat accounts and the household (they become unknown accounts; a guided
   登记 form open on the household is dropped); the ``previous`` values kept for 撤销 of its duties.
 
@@ -42,6 +43,9 @@ from storage.models import (
     ConversationState,
     DiaryEntry,
     DiaryMention,
+    Dispute,
+    DisputeParty,
+    DisputeStep,
     DutyRecord,
     Feedback,
     Household,
@@ -156,6 +160,7 @@ def purge_household(
     reqs = _clear_requests(session, h, res, media_root=media_root)
     _clear_request_pushes(session, h, [r.id for r in reqs], openids, pattern, res)
     _scrub_cadres_writing(session, h, pattern, res)
+    _scrub_mediation(session, h, pattern, res)
     _scrub_cadres_messages(session, h, reqs, pattern, res)
     if media_root is not None:  # link lists waiting in the console for confirmation: any may hold its row
         res.add("uploads", uploads.sweep_imports(media_root, now=now, older_than=None))
@@ -347,6 +352,24 @@ def _scrub_cadres_writing(
         if new != fb.text:
             fb.text = new or ""
             res.add("feedback", 1)
+
+
+def _scrub_mediation(
+    session: Session, h: Household, pattern: re.Pattern[str] | None, res: PurgeResult
+) -> None:
+    """4b. Names and phones of its people in the 矛盾调解 notes of disputes it is a party to (storage/disputes.py):
+    the mediation steps and the outcome's note (it stays a party: the dispute still counts)."""
+    disputes = select(DisputeParty.dispute_id).where(DisputeParty.household_id == h.id)
+    for step in session.scalars(select(DisputeStep).where(DisputeStep.dispute_id.in_(disputes))):
+        new = _scrub(pattern, step.text)
+        if new != step.text:
+            step.text = new or ""
+            res.add("dispute_steps", 1)
+    for d in session.scalars(select(Dispute).where(Dispute.id.in_(disputes))):
+        new = _scrub(pattern, d.outcome_note)
+        if new != d.outcome_note:
+            d.outcome_note = new
+            res.add("dispute_notes", 1)
 
 
 def _scrub_cadres_messages(

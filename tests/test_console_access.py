@@ -466,6 +466,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.printing.print_index": [("GET", "/print", {}, 200, 200, 403)],
     "console.printing.print_cards": [("POST", "/print/cards", {"village": "石门村"}, None, 404, 403)],
     "console.printing.print_listing": [("POST", "/print/listing", {"village": "石门村"}, None, 404, 403)],
+    "console.printing.print_commitments": [
+        ("POST", "/print/commitments", {"village": "石门村"}, None, 404, 403)
+    ],
     "console.printing.print_order": [("GET", "/print/orders/not-a-token", {}, 404, 404, 403)],
     "console.reports.reports": [("GET", "/reports", {}, 200, 200, 200)],
     "console.reports.report_download": [
@@ -484,6 +487,53 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     ],
     "console.villager_requests.request_reply": [
         ("POST", "/requests/{req_b}/reply", {"text": "越权答复"}, None, 404, 403)
+    ],
+    # 矛盾调解 (console/views/disputes.py): the list is scoped like the requests; its forms act on a request in scope
+    "console.disputes.disputes_list": [
+        ("GET", "/disputes", {}, 200, 200, 200),
+        ("GET", "/disputes?village={village_b}&outcome=open", {}, 200, 200, 200),
+    ],
+    "console.disputes.dispute_mark": [("POST", "/requests/{req_b}/dispute", {}, None, 404, 403)],
+    "console.disputes.dispute_unmark": [("POST", "/requests/{req_b}/dispute/unmark", {}, None, 404, 403)],
+    "console.disputes.dispute_party_add": [
+        ("POST", "/requests/{req_b}/dispute/parties", {"household_id": "{hh_b}"}, None, 404, 403)
+    ],
+    "console.disputes.dispute_party_remove": [
+        ("POST", "/requests/{req_b}/dispute/parties/{hh_b}/remove", {}, None, 404, 403)
+    ],
+    "console.disputes.dispute_step": [
+        ("POST", "/requests/{req_b}/dispute/steps", {"text": "越权调解"}, None, 404, 403)
+    ],
+    "console.disputes.dispute_outcome": [
+        ("POST", "/requests/{req_b}/dispute/outcome", {"outcome": "resolved"}, None, 404, 403)
+    ],
+    # 民情热点: counts only, every role; a village account sees its own village's (another's: 404)
+    "console.insights.insights_page": [
+        ("GET", "/insights?period=2026-11", {}, 200, 200, 200),
+        ("GET", "/insights?period=2026-11&village={village_b}", {}, 200, 404, 200),
+    ],
+    # 动员会, 单位办点, 好经验好做法 (console/views/station.py): another village's register is a 404
+    "console.station.station_page": [
+        ("GET", "/station", {}, 200, 200, 200),
+        ("GET", "/station?village={village_b}", {}, 200, 404, 200),
+    ],
+    "console.station.meeting_add": [
+        (
+            "POST",
+            "/station/{village_b}/meetings",
+            {"day": "2026-11-28", "title": "越权动员会"},
+            None,
+            404,
+            403,
+        )
+    ],
+    "console.station.meeting_notify": [("POST", "/station/meetings/999999/notify", {}, None, 404, 403)],
+    "console.station.station_unit": [
+        ("POST", "/station/{village_b}/unit", {"unit": "越权单位"}, None, 403, 403)
+    ],
+    "console.station.practices_page": [("GET", "/practices", {}, 200, 200, 200)],
+    "console.station.practice_add": [
+        ("POST", "/practices", {"title": "越权", "text": "越权", "day": "2026-11-24"}, None, 403, 403)
     ],
     "console.simulator.simulator": [("GET", "/simulator", {}, 200, 403, 403)],
     "console.simulator.simulator_open": [

@@ -98,6 +98,7 @@ def test_xlsx_is_a_formatted_workbook(township: Any, tmp_path: Any) -> None:
         "未达最低要求",
         "督办卡逾期红榜",
         "月度趋势",
+        "民情热点",  # 民情分析 of the month (console/documents/insights.py)
         "计分说明",
     ]
     ws = wb["干部排名"]

@@ -20,6 +20,7 @@ from bot.cli import (
     report,  # lianxin report month|quarter|year
     schema,  # lianxin init
     serving,  # lianxin serve
+    station,  # lianxin insights month / lianxin meeting add (the station's work)
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
     wechat,  # lianxin wechat menu / lianxin wechat check
 )
@@ -41,6 +42,7 @@ COMMAND_GROUPS = (
     office,
     diary_book,
     remarks,
+    station,
 )
 
 for _group in COMMAND_GROUPS:

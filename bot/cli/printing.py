@@ -1,4 +1,5 @@
-"""`lianxin cards` and `lianxin listing`: print service cards / the public listing (renderers in
+"""`lianxin cards`, `lianxin listing` and `lianxin commitments`: print service cards / the public listing / the
+联户工作承诺书, a letter per linked household (renderers in
 console/documents/printing.py; QR codes made through the API in console/documents/card_codes.py)."""
 
 from __future__ import annotations
@@ -75,6 +76,22 @@ def register(main: click.Group) -> None:
         require_schema(lx)
         _print(lx, "listing", village, out, _township_id(lx, township))
 
+    commitments_command(main)  # lianxin commitments (联户工作承诺书)
+
+
+def commitments_command(main: click.Group) -> None:
+    @command(main, "commitments")
+    @click.option("--township", default=None, help=TOWNSHIP_HELP)
+    @click.option("--village", default=None, help="只打印这个村(居) / only this village")
+    @click.option(
+        "--out", "out", required=True, type=click.Path(dir_okay=False), help="输出文件 .html 或 .pdf"
+    )
+    def commitments_cmd(lx: Lianxin, township: str | None, village: str | None, out: str) -> None:
+        """打印联户工作承诺书（每户一页）/ print the commitment letters, one per linked household."""
+        _check_out(out)
+        require_schema(lx)
+        _print(lx, "commitments", village, out, _township_id(lx, township))
+
 
 def _township_id(lx: Lianxin, name: str | None) -> int | None:
     scope = township_scope(lx, name)
@@ -126,6 +143,15 @@ def _print(
                     s, lx.config, village=village, now=lx.now(), notice=notice, township_id=township_id
                 )
                 what = f"{n} 张服务卡（{(n + docs.CARDS_PER_PAGE - 1) // docs.CARDS_PER_PAGE} 页）"
+            elif kind == "commitments":
+                html, n = docs.render_commitments(
+                    s,
+                    lx.config,
+                    village=village,
+                    today=local_day(lx.now(), lx.config.tz),
+                    township_id=township_id,
+                )
+                what = f"{n} 份联户工作承诺书"
             else:
                 html, n = docs.render_listing(
                     s,

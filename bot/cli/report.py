@@ -16,6 +16,7 @@ import click
 
 from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
 from console.documents import county_report as county_document
+from console.documents import insights as insights_document
 from console.documents import publishing
 from console.documents.report import render
 from storage import circulars, townships
@@ -126,6 +127,7 @@ def report_live(parent: click.Group) -> None:
         scope = township_scope(lx, township)
         with lx.session() as s:
             report = build_report(s, lx.config, kind, period, now=lx.now(), township=scope)
+            insights_document.attach(s, lx.config, report, scope[0] if scope else None)
             # write first, audit second (same transaction): a failed write leaves no "exported" record
             _emit(render(report, fmt), out)
             record(

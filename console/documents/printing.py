@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import station_units
 from storage.config import Config
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
@@ -201,11 +202,14 @@ def render_listing(
     """(HTML, number of households): one section per village, a page each. ``mark`` sets ``listed_on``."""
     v = _village(session, village, township_id)
     by_village: dict[str, list[ListingRow]] = {}
+    units: dict[str, tuple[Village, list[str | None]]] = {}  # 单位办点 (storage/station_units.py)
     listed: list[Household] = []
     for h, vil, g, _card, cadre, link in _rows(session, v, township_id):
         by_village.setdefault(vil.name, [])
+        units.setdefault(vil.name, (vil, []))
         if cadre is None:
             continue
+        units[vil.name][1].append(cadre.unit)
         by_village[vil.name].append(
             ListingRow(
                 g.name if g else "",
@@ -233,6 +237,7 @@ def render_listing(
                 "rows": rows,
                 "groups": leaders.get(name, []),
                 "cadres": [(nm, post, phone, k) for phone, (nm, post, k) in cadres.items()],
+                "station_unit": station_units.shown(*units[name])[0],
             }
         )
     html = (
@@ -245,6 +250,57 @@ def render_listing(
             if h.listed_on is None:
                 h.listed_on = today
     return html, len(listed)
+
+
+@dataclass
+class CommitmentLetter:
+    """One household's 联户工作承诺书: the cadre's promise, to be signed by both and handed back."""
+
+    village: str
+    group: str
+    head_name: str
+    cadre_name: str
+    cadre_post: str
+    cadre_phone: str
+    signed_on: date | None  # came back signed (recorded in the console: the household's page)
+
+
+def render_commitments(
+    session: Session,
+    config: Config,
+    *,
+    village: str | None = None,
+    today: date,
+    township_id: int | None = None,
+) -> tuple[str, int]:
+    """(HTML, number of letters): a 联户工作承诺书 per linked household, one A4 page each (the seed: every cadre
+    signs one with each household, handed back to the office for its files). No card numbers."""
+    v = _village(session, village, township_id)
+    letters = [
+        CommitmentLetter(
+            vil.name,
+            g.name if g else "",
+            h.head_name,
+            cadre.name,
+            cadre.post or "",
+            cadre.phone,
+            link.commitment_signed_on if link else None,
+        )
+        for h, vil, g, _card, cadre, link in _rows(session, v, township_id)
+        if cadre is not None
+    ]
+    html = (
+        environment()
+        .get_template("print/commitments.html")
+        .render(
+            letters=letters,
+            township=_title(session, config, township_id),
+            account=config.general.account_name,
+            sla_hours=config.sla.first_answer_hours,
+            today=today,
+        )
+    )
+    return html, len(letters)
 
 
 # --------------------------------------------------------------------------------------------------

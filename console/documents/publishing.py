@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from console.documents import county_report
+from console.documents import insights as insights_document
 from console.documents.printing import PrintError, html_to_pdf
 from console.documents.report import render
 from handlers import circular_notices
@@ -77,6 +78,7 @@ def publish(
     if circulars.is_published(session, kind, key, tid):
         return Outcome(False, 0, 0, ())
     report = build_report(session, config, kind, key, now=now, township=township)
+    insights_document.attach(session, config, report, tid)  # the month's xlsx gains 民情热点
     files = {fmt: render(report, fmt) for fmt in ("json", "xlsx", "html")}
     pdf_error = _with_pdf(files)
     data: dict[str, Any] = json.loads(files["json"])

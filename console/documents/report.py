@@ -23,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from console.documents import insights as insights_document
 from handlers.render import mask_phone as handlers_mask_phone
 from storage import stored_reports
 from storage.assessment import Report
@@ -204,6 +205,8 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     _sheet(wb, sheets["trend"], cols["trend"], data["trend"])
     if report.kind == "year":
         _commendation_sheet(wb, data)
+    if report.insights is not None:  # 民情热点 (console/documents/insights.py attach)
+        insights_document.add_sheet(wb, report.insights)
     notes = [{"item": k, "value": v} for k, v in _notes(report)]
     ws = _sheet(wb, sheets["notes"], {"item": "项目", "value": "说明"}, notes)
     ws.column_dimensions["B"].width = 90
@@ -244,8 +247,20 @@ def _commendation_sheet(wb: Any, data: dict[str, Any]) -> Any:
     return _sheet(wb, labels()["remarks"]["commend_sheet"], COMMENDATION_COLUMNS, rows)
 
 
-def render_commendations_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
-    """The year's commended cadres as one sheet, for the 年终绩效考核 (``report`` is a year's)."""
+PRACTICE_COLUMNS = {
+    "day": "日期",
+    "title": "好经验好做法",
+    "village": "村(居)",
+    "cadre": "干部",
+    "text": "内容",
+}
+
+
+def render_commendations_xlsx(
+    report: Report, *, mask_phones: bool = False, practices: list[dict[str, Any]] | None = None
+) -> bytes:
+    """The year's commended cadres as one sheet, for the 年终绩效考核 (``report`` is a year's); with
+    ``practices`` (storage/practices.py rows) a second sheet, the year's 好经验好做法."""
     from openpyxl import Workbook
 
     if report.kind != "year":
@@ -258,6 +273,8 @@ def render_commendations_xlsx(report: Report, *, mask_phones: bool = False) -> b
     assert first is not None
     wb.remove(first)
     _commendation_sheet(wb, data)
+    if practices is not None:
+        _sheet(wb, "好经验好做法", PRACTICE_COLUMNS, practices)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -52,7 +52,9 @@ def _village_arg() -> str | None:
 
 
 def _respond(html: str, kind: str, village: str | None, fmt: str) -> Any:
-    label = {"cards": "便民服务卡", "listing": "联户公示"}[kind] + (f"-{village}" if village else "")
+    label = {"cards": "便民服务卡", "listing": "联户公示", "commitments": "联户工作承诺书"}[kind] + (
+        f"-{village}" if village else ""
+    )
     if fmt == "pdf":
         with tempfile.TemporaryDirectory() as tmp:
             try:
@@ -121,6 +123,22 @@ def print_cards() -> Any:
 @writers
 def print_listing() -> Any:
     return _order("listing")
+
+
+@bp.post("/print/commitments")
+@writers
+def print_commitments() -> Any:
+    """联户工作承诺书, a letter per linked household (nothing to make first: printed at once, audited)."""
+    village, fmt = _village_arg(), _format()
+    with db() as s:
+        try:
+            html, n = docs.render_commitments(
+                s, lx().config, village=village, today=common.today(), township_id=user().township_id
+            )
+        except docs.PrintError as e:
+            abort(400, description=str(e))
+        record(s, "commitments.print", f"village:{village or '*'}", letters=n, format=fmt)
+    return _respond(html, "commitments", village, fmt)
 
 
 @bp.get("/print/orders/<token>")

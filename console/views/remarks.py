@@ -14,7 +14,7 @@ from console.access import admin_only, cadre_in_scope, db, done, in_scope, now, 
 from console.documents import report as report_document
 from console.views import common
 from console.views.reporting import build_obj
-from storage import remarks
+from storage import practices, remarks
 from storage.models import Cadre, Village
 
 bp = Blueprint("remarks", __name__)
@@ -84,7 +84,8 @@ def report_commendations() -> Any:
             report = build_obj(s, "year", remarks.year_key(year))
         except ValueError as e:
             abort(400, description=str(e))
-    data = report_document.render_commendations_xlsx(report, mask_phones=True)
+        found = practices.rows(practices.of_year(s, year=int(report.period), township_id=user().township_id))
+    data = report_document.render_commendations_xlsx(report, mask_phones=True, practices=found)
     record_export(
         "report.export",
         f"commendations:{report.period}",

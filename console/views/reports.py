@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
 
-from console.access import admin_only, db, record_export, user
+from console.access import admin_only, db, lx, record_export, user
+from console.documents import insights as insights_document
 from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
-from storage import townships
+from storage import practices, townships
 
 bp = Blueprint("reports", __name__)
 
@@ -63,6 +64,10 @@ def reports() -> Any:
             formats=list(FORMATS),
             can_download=user().is_admin,
             **remark_options(s),
+            # 好经验好做法 shown with the year's commendations (storage/practices.py)
+            practices=practices.of_year(s, year=int(report.period), township_id=user().township_id)
+            if kind == "year"
+            else [],
             # the report shown is the township's (or the only one's): the button publishes it
             can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)),
         )
@@ -98,6 +103,7 @@ def report_download() -> Any:
             report = build_obj(s, kind, period)
         except ValueError as e:
             abort(400, description=str(e))
+        insights_document.attach(s, lx().config, report, user().township_id)
     data = report_document.render(report, fmt, mask_phones=True)  # the console masks phones; the CLI does not
     record_export("report.export", f"report:{kind}:{report.period}", format=fmt)
     if isinstance(data, str):

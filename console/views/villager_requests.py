@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
 from console.views import common
+from console.views import disputes as disputes_view
 from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.offline import CHANNELS, villager_account
@@ -126,6 +127,7 @@ def request_detail(number: int) -> Any:
             full=user().sees_full(r.household.village_id),
             sim=sim,
             links=push_links.link_rows(s, links_about_request(s, r.id), now()),
+            dispute=disputes_view.panel(s, r),  # 矛盾调解 (console/views/disputes.py, _dispute.html)
         )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage import remarks
+from storage import disputes, remarks
 from storage.assessment import queries
 from storage.assessment.cadre_months import CadreMonths, read_cadre_months, sum_months
 from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
@@ -138,6 +138,7 @@ def build_report(
     for cadre in cadre_rows:
         _score_cadre(scored, cadre, months, households, ledger, rules, (current, previous, trend_idx))
     _rank_cadres(scored)
+    _count_disputes(session, scored.rows, period)
     villages, townships = _villages_and_townships(scored, rules.weights, cadre_rows, county=township is None)
     title = township[1] if township else str(config.general.township)
     totals = _totals(title, scored, rules.weights)
@@ -165,6 +166,17 @@ def build_report(
     )
     remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
     return report
+
+
+def _count_disputes(session: Session, rows: list[CadreRow], period: Period) -> None:
+    """Each cadre's 矛盾调解员 work in the period (storage/disputes.py), on their row; not part of the score."""
+    counts = disputes.mediated_counts(
+        session, first=period.first, last=period.last, cadre_ids=[r.cadre_id for r in rows]
+    )
+    for row in rows:
+        found = counts.get(row.cadre_id)
+        if found is not None:
+            row.disputes_mediated, row.disputes_resolved = found.mediated, found.resolved
 
 
 @dataclass(frozen=True)

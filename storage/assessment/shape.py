@@ -126,6 +126,10 @@ class CadreRow:
     commended: bool = False  # year: commended (表彰) by the office
     commendation: str | None = None  # year: the reason
     township: str = ""
+    # 矛盾调解员 (storage/disputes.py): disputes mediated in the period (a step or an outcome dated in it), and of
+    # them those that ended 调解成功 in it; not scored
+    disputes_mediated: int = 0
+    disputes_resolved: int = 0
 
 
 @dataclass
@@ -209,6 +213,9 @@ class Report:
     trend: list[TrendPoint]
     # a report over several townships (the county's): each township's figures, ranked by average score
     townships: list[GroupRow] = field(default_factory=list)
+    # 民情分析 of a month (storage/insights.py Insights), attached by the console's and the CLI's callers (the words
+    # need handlers/policy.py's jieba): the xlsx gains its sheet 民情热点; not part of the JSON report
+    insights: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""
@@ -228,7 +235,7 @@ class Report:
             "totals": plain(self.totals),
         }
         for f in fields(self):
-            if f.name not in out:
+            if f.name not in out and f.name != "insights":
                 out[f.name] = plain(getattr(self, f.name))
         # The office's remarks belong to one kind of report each: 点评 to the quarter, 表彰 to the year.
         drop = {
