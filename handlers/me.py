@@ -25,6 +25,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import last_day_of_month, month_key, start_of_day
+from storage.register import in_programme
 
 
 def households(ctx: Context, msg: Message, rest: str) -> str:
@@ -46,7 +47,7 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
         .join(Village, Village.id == Household.village_id)
         .outerjoin(VillagerGroup, VillagerGroup.id == Household.group_id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None))
+        .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None), in_programme())
         .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id)
     ).all()
     items = [

@@ -115,11 +115,12 @@ def import_confirm() -> Any:
         abort(400, description="没有待确认的导入文件，请重新上传")
     path, name = pending
     data = path.read_bytes()
+    yes = request.form.get("accept_register_edits") == "1"
     with db() as s:
         plan = _plan(s, data, name)
-        if not plan.ok:
-            return render_template("import.html", plan=plan, name=name), 400
-        importer.apply_import(s, plan, actor=user().actor, now=now())
+        if not plan.ok or (plan.needs_yes and not yes):  # the register's own changes: only with the tick
+            return render_template("import.html", plan=plan, name=name, ask_yes=plan.ok), 400
+        importer.apply_import(s, plan, actor=user().actor, now=now(), yes=yes)
         link_notices.tell_villagers(s, plan.moved_households, tz=lx().config.tz)
         record(s, "import.console", f"file:{name}", rows=plan.rows, counts=plan.counts)
         lines = plan.summary_lines()

@@ -19,6 +19,7 @@ from storage.models import (
     Cadre,
     CadreLeave,
     DiaryEntry,
+    Household,
     Link,
     MonthlySummary,
     Task,
@@ -28,6 +29,7 @@ from storage.models import (
     VillagerRequest,
 )
 from storage.periods import Period, local_day, parse_period, start_of_day
+from storage.register import in_programme
 from storage.workdays import is_workday
 
 SATISFIED = "满意"
@@ -308,12 +310,16 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     return out
 
 
-def household_counts(session: Session, w: Window) -> dict[int, int]:
-    """Current links per cadre."""
+def household_counts(session: Session, w: Window, since: date | None = None) -> dict[int, int]:
+    """Current links per cadre, of the households in the programme on ``since`` (the period's first day): one
+    closed during the period counts for it, one closed before it does not (storage/register.py)."""
     return {
         cid: n
         for cid, n in session.execute(
-            select(Link.cadre_id, func.count()).where(w.mine(Link.cadre_id)).group_by(Link.cadre_id)
+            select(Link.cadre_id, func.count())
+            .join(Household, Household.id == Link.household_id)
+            .where(w.mine(Link.cadre_id), in_programme(since))
+            .group_by(Link.cadre_id)
         )
     }
 

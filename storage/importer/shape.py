@@ -94,6 +94,23 @@ class CadreWarning:
         return f"干部 {self.name}（{self.phone}）联系 {self.households} 户，少于 {self.minimum} 户的最低要求"
 
 
+@dataclass(frozen=True)
+class RegisterEdit:
+    """A change made in the register since the lists (storage/register.py, a move or a handover) that this list
+    would undo, or that it leaves out: shown before the list is applied, which then needs the office's yes
+    (console: a tick; CLI: ``--yes``). ``kind``: ``reopen`` (a closed household named again: applying reopens
+    it), ``move`` (a household the register gave another cadre, named under a different one: applying moves it
+    back), ``missing`` (a household the register added, not in the list: applying leaves it as it is)."""
+
+    kind: str
+    row: int | None  # the list's row (None for a household the list leaves out)
+    household_id: int
+    message: str
+
+    def __str__(self) -> str:
+        return (f"第 {self.row} 行：" if self.row is not None else "") + self.message
+
+
 @dataclass
 class ImportPlan:
     """What an import would do. ``problems`` non-empty = refused; ``counts`` and ``warnings`` for the summary."""
@@ -121,6 +138,10 @@ class ImportPlan:
     # 包组联户: (village, group) -> {"phone", "name", "row"} named in the file; changes against the database
     group_links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     group_link_changes: list[dict[str, Any]] = field(default_factory=list)
+    # register edits the list would undo or leaves out (storage/importer/register_edits.py); closed households
+    # it names again, reopened when it is applied
+    register_edits: list[RegisterEdit] = field(default_factory=list)
+    reopen: list[int] = field(default_factory=list)
     applied: bool = False
     # A list naming several townships is planned per township: one part each, applied together.
     parts: list[ImportPlan] = field(default_factory=list)
@@ -128,6 +149,12 @@ class ImportPlan:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def needs_yes(self) -> bool:
+        """The list would undo (or leaves out) changes made in the register: applied only when the office says
+        yes to what ``register_edits`` lists."""
+        return bool(self.register_edits)
 
     @property
     def moved_households(self) -> list[int]:
@@ -157,6 +184,11 @@ class ImportPlan:
             + (
                 [f"包组干部：{c['group_links']} 个村民小组（变更 {c.get('group_links_changed', 0)}）"]
                 if c.get("group_links")
+                else []
+            )
+            + (
+                [f"已销户又出现在名单中的农户：{c['households_reopened']} 户（导入后恢复在册）"]
+                if c.get("households_reopened")
                 else []
             )
             + (

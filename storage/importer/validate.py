@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from typing import Any, NamedTuple
 
-from storage.accounts import normalize_phone
+from storage.accounts import normalize_phone, valid_phone
 from storage.cards import normalize_number
 from storage.importer import shape
 from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, Progress, SourceRow
@@ -22,14 +22,7 @@ _LIMITS = {
     "cadre_unit": 100,
     "group_cadre_name": 50,
 }
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
 _CARD = re.compile(r"[0-9A-Za-z\-]{1,20}")
-
-
-def valid_phone(phone: str) -> bool:
-    """A mainland mobile (11 digits, 1[3-9]…) or a landline with its area code (0xx/0xxx + 7–8 digits)."""
-    return bool(_MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone))
 
 
 # One check each: (column key, message) for every problem found, none when the cells are right.

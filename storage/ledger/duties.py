@@ -24,6 +24,7 @@ from storage.models import (
     Village,
 )
 from storage.periods import last_day_of_month
+from storage.register import in_programme
 
 # The information form's required fields, in the order the guided 登记 asks for them.
 INFO_FIELDS: tuple[str, ...] = ("members", "annual_income", "industries", "difficulties")
@@ -130,6 +131,8 @@ class Scope:
     cadre_id: int | None = None
     cadre_phone: str | None = None
     township_id: int | None = None
+    # the day the ledger is of: households closed on or before it are left out (storage/register.py); None: now
+    on: date | None = None
 
 
 def resolve_scope(
@@ -170,7 +173,7 @@ def resolve_scope(
 
 
 def scoped(stmt: Any, scope: Scope) -> Any:
-    stmt = stmt.where(Household.purged_at.is_(None))
+    stmt = stmt.where(Household.purged_at.is_(None), in_programme(scope.on))
     if scope.township_id is not None:
         stmt = stmt.where(
             Household.village_id.in_(select(Village.id).where(Village.township_id == scope.township_id))

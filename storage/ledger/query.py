@@ -4,7 +4,7 @@ whole ledger, and the completion share the assessment may weight."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from storage.models import (
     Village,
 )
 from storage.periods import month_key
+from storage.register import in_programme
 
 # Aggregates
 # --------------------------------------------------------------------------------------------------
@@ -348,8 +349,11 @@ def build_ledger(
 ) -> dict[str, Any]:
     """Everything ``lianxin ledger`` shows: per cadre, per village, totals, and households with something missing
     (of one township when ``township_id`` is given)."""
-    scope = resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id)
     month = month or month_key(today)
+    scope = replace(
+        resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id),
+        on=min(today, month_bounds(month)[1]),  # a past month's ledger keeps the households closed after it
+    )
     cadres = cadre_totals(session, month=month, scope=scope)
     villages = village_totals(session, month=month, scope=scope)
     rows = household_duties(session, month=month, scope=scope)
@@ -402,7 +406,7 @@ def ledger_completion(
         .select_from(Household)
         .join(Link, Link.household_id == Household.id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Link.cadre_id.in_(ids), Household.purged_at.is_(None))
+        .where(Link.cadre_id.in_(ids), Household.purged_at.is_(None), in_programme())
         .group_by(Link.cadre_id)
     )
     if visits is not None:
