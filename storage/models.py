@@ -137,17 +137,6 @@ class Household(Base):
     card: Mapped[ServiceCard | None] = relationship(back_populates="household", uselist=False)
 
 
-class HouseholdTag(Base):
-    """A 重点人群 tag of a household (低保户, 独居老人 …; storage/household_tags.py): seen by the office and the
-    household's own cadre only, never on a public listing, a card, a push or a page under public_url."""
-
-    __tablename__ = "household_tag"
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
-    added_at: Mapped[datetime] = mapped_column(default=stamp)
-    added_by: Mapped[str] = mapped_column(String(100))  # "import", "office:<user>", "cli"
-
-
 class HouseholdInfoHistory(Base):
     """One change to a household's information form: kept so the office can see what changed and who did it."""
 
@@ -864,27 +853,6 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=stamp)
-
-
-class ImportArchive(Base):
-    """A link list as the office submitted it (the seed's 存档): the file's bytes, kept in the database (so a
-    backup of the database holds it; docs/deploy.md), with who imported it and when. One row per applied import,
-    from the CLI or the console; ``lianxin purge`` empties the content of every list holding the purged household
-    (``content_removed_at``) and keeps the rest."""
-
-    __tablename__ = "import_archive"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"), index=True)  # None: a county's list
-    filename: Mapped[str] = mapped_column(String(255))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[int] = mapped_column(Integer, default=0)
-    counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    imported_by: Mapped[str] = mapped_column(String(100))  # "cli" or "console:<user>"
-    imported_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
-    content_removed_at: Mapped[datetime | None]
-    content_removed_why: Mapped[str | None] = mapped_column(String(40))
 
 
 class NumberCounter(Base):

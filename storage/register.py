@@ -107,10 +107,14 @@ def _checked(new: NewHousehold) -> tuple[str, str, str]:
 
 
 def _village(session: Session, township_id: int, name: str) -> Village:
-    v = session.scalar(select(Village).where(Village.township_id == township_id, Village.name == name.strip()))
+    v = session.scalar(
+        select(Village).where(Village.township_id == township_id, Village.name == name.strip())
+    )
     if v is None:
         known = "、".join(
-            session.scalars(select(Village.name).where(Village.township_id == township_id).order_by(Village.name))
+            session.scalars(
+                select(Village.name).where(Village.township_id == township_id).order_by(Village.name)
+            )
         )
         raise RegisterError(f"没有名为「{name}」的村(居)；现有：{known or '（无）'}")
     return v
@@ -180,7 +184,9 @@ def add_household(
     session.flush()
     session.add(Link(household_id=h.id, cadre_id=cadre.id, linked_at=now))
     session.add(
-        LinkChange(household_id=h.id, old_cadre_id=None, new_cadre_id=cadre.id, changed_at=now, changed_by=actor)
+        LinkChange(
+            household_id=h.id, old_cadre_id=None, new_cadre_id=cadre.id, changed_at=now, changed_by=actor
+        )
     )
     session.add(ServiceCard(household_id=h.id, number=cards.draw_number(session)))
     session.flush()
@@ -245,7 +251,9 @@ def close_household(
     for ident in unlinked:
         cards.unlink(session, ident)
         revoke_links_for(ident.openid, session=session, now=now)
-    cadre = session.scalar(select(Cadre).join(Link, Link.cadre_id == Cadre.id).where(Link.household_id == h.id))
+    cadre = session.scalar(
+        select(Cadre).join(Link, Link.cadre_id == Cadre.id).where(Link.household_id == h.id)
+    )
     record(
         session,
         actor=actor,

@@ -195,6 +195,9 @@ def _household(hid: int, township_id: int = 1, **fields) -> dict:
         "head_phone": "13248373760",
         "population": 4,
         "township_id": township_id,
+        "added_by": None,
+        "closed_on": None,
+        "closed_reason": None,
     } | fields
 
 

@@ -10,6 +10,7 @@ from bot.cli import (
     accounts,  # lianxin bind-code / lianxin user add
     demo,  # lianxin demo
     diary_book,  # lianxin diary-book (a cadre's or a village's 民情日记 of the month)
+    households,  # lianxin household add / close (the register without re-importing)
     importing,  # lianxin import
     ledger,  # lianxin ledger
     office,  # lianxin leave / lianxin record (the office's month)
@@ -39,6 +40,7 @@ COMMAND_GROUPS = (
     office,
     diary_book,
     remarks,
+    households,
 )
 
 for _group in COMMAND_GROUPS:

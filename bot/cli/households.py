@@ -86,7 +86,9 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise click.BadParameter(f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint="--date") from None
+        raise click.BadParameter(
+            f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint="--date"
+        ) from None
 
 
 def register(main: click.Group) -> None:
@@ -120,7 +122,9 @@ def register(main: click.Group) -> None:
     @command(group, "close")
     @click.argument("card")
     @click.option("--reason", type=click.Choice(list(register_svc.REASONS)), required=True)
-    @click.option("--date", "on", default=None, metavar="YYYY-MM-DD", help="销户日期，默认今天 / default today")
+    @click.option(
+        "--date", "on", default=None, metavar="YYYY-MM-DD", help="销户日期，默认今天 / default today"
+    )
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     def close_cmd(lx: Lianxin, card: str, reason: str, on: str | None, township: str | None) -> None:
         """销户：该户退出联户，卡号不再关联，已关联的微信被解除并通知 / the household leaves the programme."""

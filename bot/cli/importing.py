@@ -40,6 +40,34 @@ def _refuse_register_edits(file: Path, plan: ImportPlan) -> None:
     raise SystemExit(1)
 
 
+def _report(file: Path, plan: ImportPlan, told: int) -> None:
+    """What the import did (or why it wrote nothing: then exit 1)."""
+    if not plan.ok:
+        click.echo(
+            f"文件 {file.name} 有 {len(plan.problems)} 处问题，未导入任何数据 / refused, nothing written:",
+            err=True,
+        )
+        for p in plan.problems:
+            click.echo(f"  {p}", err=True)
+        raise SystemExit(1)
+    click.echo(f"已导入 {file.name}（{plan.rows} 行）")
+    for line in plan.summary_lines():
+        click.echo(f"  {line}")
+    for e in plan.register_edits:
+        click.echo(f"  已按名单处理登记变更：{e}")
+    if plan.moved_households:
+        click.echo(
+            f"  {len(plan.moved_households)} 户换了联户干部：服务卡换卡待发、承诺书待重签；已通知农户微信 {told} 个"
+        )
+    if (
+        plan.counts.get("households_new", 0) + plan.counts.get("households_updated", 0) == 0
+        and plan.counts.get("cadres_new", 0) + plan.counts.get("cadres_updated", 0) == 0
+    ):
+        click.echo("  全部未变 / everything unchanged")
+    for w in plan.warnings:
+        click.echo(f"警告：{w}")
+
+
 def register(main: click.Group) -> None:
     @command(main, "import")
     @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
@@ -93,6 +121,7 @@ def register(main: click.Group) -> None:
                 )
             except townships.TownshipRefused as e:
                 raise click.ClickException(str(e)) from None
+            told = 0
             plan = plan_import(
                 s, table, township=name, minimum=lx.config.score.min_households, progress=_progress
             )
@@ -104,27 +133,4 @@ def register(main: click.Group) -> None:
                     told = link_notices.tell_villagers(s, plan.moved_households, tz=lx.config.tz)
                 except ImportRefused as e:  # pragma: no cover - plan.ok was checked
                     raise click.ClickException(str(e)) from None
-        if not plan.ok:
-            click.echo(
-                f"文件 {file.name} 有 {len(plan.problems)} 处问题，未导入任何数据 / refused, nothing written:",
-                err=True,
-            )
-            for p in plan.problems:
-                click.echo(f"  {p}", err=True)
-            raise SystemExit(1)
-        click.echo(f"已导入 {file.name}（{plan.rows} 行）")
-        for line in plan.summary_lines():
-            click.echo(f"  {line}")
-        for e in plan.register_edits:
-            click.echo(f"  已按名单处理登记变更：{e}")
-        if plan.moved_households:
-            click.echo(
-                f"  {len(plan.moved_households)} 户换了联户干部：服务卡换卡待发、承诺书待重签；已通知农户微信 {told} 个"
-            )
-        if (
-            plan.counts.get("households_new", 0) + plan.counts.get("households_updated", 0) == 0
-            and plan.counts.get("cadres_new", 0) + plan.counts.get("cadres_updated", 0) == 0
-        ):
-            click.echo("  全部未变 / everything unchanged")
-        for w in plan.warnings:
-            click.echo(f"警告：{w}")
+        _report(file, plan, told)

@@ -94,7 +94,9 @@ def plan_households(
     final_cadre: dict[int, str] = {}  # household id -> cadre phone, for existing households after import
     for hid, (_lid, cid) in stored.links.items():
         h = stored.households.get(hid)
-        if cid in stored.cadre_by_id and h is not None and h["closed_on"] is None:  # closed: nobody's any more
+        if (
+            cid in stored.cadre_by_id and h is not None and h["closed_on"] is None
+        ):  # closed: nobody's any more
             final_cadre[hid] = stored.cadre_by_id[cid][0]
     for i, (r, h) in enumerate(matched, start=1):
         if progress and i % shape.PROGRESS_EVERY == 0:

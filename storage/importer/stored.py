@@ -3,7 +3,7 @@ columns and no ORM objects (100,000 households must plan in seconds). It only re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +46,8 @@ class Stored:
     links: dict[int, tuple[int, int]]  # household id -> (link id, cadre id)
     cadres: dict[str, dict[str, Any]]  # by phone, every township's
     cadre_by_id: dict[int, tuple[str, dict[str, Any]]]  # cadre id -> (phone, cadre)
-    register_links: dict[int, dict[str, Any]]  # household id -> its latest link change, made outside an import
+    # household id -> its latest link change, made outside an import
+    register_links: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_stored(session: Session, township: str) -> Stored:
@@ -150,7 +151,9 @@ def _read_households(
         if h["township_id"] == township_id:
             key = (h["village"], gname, head, phone or "")
             first = by_identity.setdefault(key, h)
-            if first["closed_on"] is not None and closed_on is None:  # a household in the programme comes first
+            if (
+                first["closed_on"] is not None and closed_on is None
+            ):  # a household in the programme comes first
                 by_identity[key] = h
         households[hid] = h
     return households, by_identity
