@@ -24,6 +24,7 @@ from flask import Blueprint, Flask
 
 from console import access, errors, login, push_links, push_media
 from console.views import (
+    accounts,
     audit,
     cadres,
     circulars,
@@ -71,9 +72,11 @@ AREAS: tuple[Blueprint, ...] = (
     diary_book.bp,
     # printing: service cards and the public listing
     printing.bp,
-    # the office's tools: 导入, 惠农政策
+    # the office's tools: 导入, 惠农政策, 账号
     importing.bp,
     policy.bp,
+    # 账号 (the office's console accounts) and 修改密码 (everyone's own)
+    accounts.bp,
     # the deployment's: 推送问题, 审计, 模拟聊天 (on only where [console] simulator is)
     delivery.bp,
     audit.bp,

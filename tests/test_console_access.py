@@ -358,6 +358,17 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("POST", "/households/{hh_b}/unlink", {"identity_id": "1"}, None, 404, 403)
     ],
     "console.importing.import_form": [("GET", "/import", {}, 200, 403, 403)],
+    # 账号: the office's (a township's admin: its own township's accounts; another's id is 404, TOWNSHIP_404)
+    "console.accounts.accounts": [("GET", "/accounts", {}, 200, 403, 403)],
+    "console.accounts.account_add": [("POST", "/accounts", {"username": "newone"}, None, 403, 403)],
+    "console.accounts.account_disable": [("POST", "/accounts/{user_b}/disable", {}, None, 403, 403)],
+    "console.accounts.account_enable": [("POST", "/accounts/{user_b}/enable", {}, None, 403, 403)],
+    "console.accounts.account_password": [
+        ("POST", "/accounts/{user_b}/password", {"password": "stolen-pass-1"}, None, 403, 403)
+    ],
+    "console.accounts.account_role": [("POST", "/accounts/{user_b}/role", {"role": "admin"}, None, 403, 403)],
+    # 修改密码: everyone's own (its POST, open to read-only accounts too: tests/test_console_accounts.py)
+    "console.accounts.own_password": [("GET", "/password", {}, 200, 200, 200)],
     "console.importing.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.importing.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
     "console.importing.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
@@ -501,7 +512,14 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
 
 
 # Public or session-only endpoints, checked elsewhere (login/logout in test_console_access and test_hostile_console).
-NOT_IN_TABLE = {"console.login.login", "console.login.logout", "console.static", "healthz", "wechat_endpoint"}
+NOT_IN_TABLE = {
+    "console.login.login",
+    "console.login.logout",
+    "console.static",
+    "healthz",
+    "wechat_endpoint",
+    "console.accounts.own_password_save",  # one's own password, every role: tests/test_console_accounts.py
+}
 
 
 ROLES = {"admin": 3, "xinqiao": 4, "leader": 5}
@@ -537,6 +555,10 @@ TOWNSHIP_404 = {
     "console.remarks.report_remark",
     "console.circulars.circular_publish",
     "console.circulars.circular_file",
+    "console.accounts.account_disable",
+    "console.accounts.account_enable",
+    "console.accounts.account_password",
+    "console.accounts.account_role",
 }
 COUNTY_ROLES = {"county": 3, "county-leader": 5}
 
@@ -606,6 +628,9 @@ def route_world(lx: Any, clock: Any) -> World:
             outbox=msg.id,
             leave_b=leave_b.id,
             policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")),
+            # an account of the world's township (the viewer) and one outside 龙伏镇 (the county's viewer)
+            user_b=s.scalar(text("SELECT id FROM console_user WHERE username = 'leader'")),
+            user_t2=s.scalar(text("SELECT id FROM console_user WHERE username = 'county-leader'")),
         )
     return w
 
@@ -622,6 +647,7 @@ def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
         "attachment_b": ids["attachment_t2"],
         "task": ids["task_t2"],
         "township_a": ids["township_t2"],
+        "user_b": ids["user_t2"],
     }
 
 

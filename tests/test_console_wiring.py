@@ -25,6 +25,14 @@ Call = tuple[str, str, bool, set[str]]  # where, endpoint (or its literal prefix
 # on them): (rule, methods other than HEAD and OPTIONS). A new page adds its row here deliberately.
 URL_MAP = {
     ("/", ("GET",)),
+    ("/accounts", ("GET",)),
+    ("/accounts", ("POST",)),
+    ("/accounts/<int:user_id>/disable", ("POST",)),
+    ("/accounts/<int:user_id>/enable", ("POST",)),
+    ("/accounts/<int:user_id>/password", ("POST",)),
+    ("/accounts/<int:user_id>/role", ("POST",)),
+    ("/password", ("GET",)),
+    ("/password", ("POST",)),
     ("/audit", ("GET",)),
     ("/cadres", ("GET",)),
     ("/cadres/<int:cadre_id>", ("GET",)),

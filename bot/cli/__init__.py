@@ -21,6 +21,7 @@ from bot.cli import (
     schema,  # lianxin init
     serving,  # lianxin serve
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
+    users,  # lianxin user list / disable / enable / passwd / role (after accounts: user add)
     wechat,  # lianxin wechat menu / lianxin wechat check
 )
 from bot.cli.base import CliState, command, main, require_schema
@@ -28,6 +29,7 @@ from bot.cli.base import CliState, command, main, require_schema
 COMMAND_GROUPS = (
     schema,
     accounts,
+    users,
     serving,
     importing,
     demo,
