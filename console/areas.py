@@ -34,6 +34,7 @@ from console.views import (
     diaries,
     diary_book,
     household_accounts,
+    household_register,
     households,
     importing,
     leave,
@@ -56,6 +57,7 @@ AREAS: tuple[Blueprint, ...] = (
     # people: 干部, 农户 and the WeChat accounts linked to them
     cadres.bp,
     households.bp,
+    household_register.bp,
     household_accounts.bp,
     # work: 督办卡, 群众诉求, 线下补录, 请假, 民情日记 (and their photos and voice)
     tasks.bp,

@@ -855,6 +855,28 @@ class AppSecret(Base):
     created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
+class ImportArchive(Base):
+    """A link list as the office submitted it (the seed's 存档; storage/import_archive.py): the file's bytes, kept in
+    the database (a backup of the database holds it; docs/deploy.md), with who imported it and when. One row per
+    applied import, from the CLI or the console; ``lianxin purge`` empties ``content`` and says why."""
+
+    __tablename__ = "import_archive"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int | None] = mapped_column(
+        ForeignKey("township.id"), index=True
+    )  # None: a county's list
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    imported_by: Mapped[str] = mapped_column(String(100))  # "cli" or "console:<user>"
+    imported_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
+    content_removed_at: Mapped[datetime | None]
+    content_removed_why: Mapped[str | None] = mapped_column(String(40))
+
+
 class NumberCounter(Base):
     """The next number of each kind people type (storage/numbering.py): ``task`` (督办卡号, ``反馈 N``) and
     ``villager_request`` (诉求号, ``回复 M``). One row per kind, bumped by one UPDATE in the transaction that uses

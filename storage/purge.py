@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage import cards, uploads
+from storage import cards, import_archive, uploads
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.db import rows_changed
@@ -159,6 +159,11 @@ def purge_household(
     _scrub_cadres_messages(session, h, reqs, pattern, res)
     if media_root is not None:  # link lists waiting in the console for confirmation: any may hold its row
         res.add("uploads", uploads.sweep_imports(media_root, now=now, older_than=None))
+    # the archived link lists (storage/import_archive.py) of its township and the county's: any may hold its row
+    res.add(
+        "archived_lists",
+        import_archive.forget_content(session, township_id=h.village.township_id, why="purge", now=now),
+    )
     session.flush()
     record(
         session,

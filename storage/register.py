@@ -12,10 +12,11 @@
   its cadre's household count, the ledger and the reports (``in_programme``); the days before still count.
   Nothing is deleted: the household page shows it as 已销户 with the reason and the day; its history, duties
   and requests stay.
-- **Its open requests** stay with its cadre, who may still answer them (回复 M, the console): the answer reaches
-  the account that asked, as the answer to any request of an account unlinked since does — the family that
-  moved away still gets its answer. No new request is made for it: its accounts are unlinked, and the office's
-  offline entry refuses a closed household (storage/offline.py).
+- **Its open requests** stay with its cadre, who may still answer and close them (回复 M, the console): the
+  answer is recorded, but not pushed to the accounts unlinked at the closing — as for any account unlinked
+  (handlers/replies.py relays to a linked villager only); they were told whom to ask, and the cadre's reply
+  says the answer did not reach anyone. No new request is made for it: its accounts are unlinked, and the
+  office's offline entry refuses a closed household (storage/offline.py).
 - **Reopen**: only a link list that names a closed household again, after the office confirmed the preview that
   said so (storage/importer/register_edits.py).
 

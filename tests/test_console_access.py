@@ -354,6 +354,21 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("POST", "/households/{hh_b}/link", {"cadre_id": "{cadre_a}"}, None, 404, 403),
         ("POST", "/households/{hh_a}/link", {"cadre_id": "{cadre_b}"}, None, 404, 403),
     ],
+    # the register without re-importing: the office's (tests/test_household_register.py)
+    "console.household_register.household_new": [("GET", "/households/new", {}, 200, 403, 403)],
+    "console.household_register.household_add": [
+        (
+            "POST",
+            "/households/new",
+            {"village_id": "{village_b}", "head": "新户", "size": "2"},
+            None,
+            403,
+            403,
+        )
+    ],
+    "console.household_register.household_close": [
+        ("POST", "/households/{hh_b}/close", {"reason": "迁出"}, None, 403, 403)
+    ],
     "console.household_accounts.household_unlink": [
         ("POST", "/households/{hh_b}/unlink", {"identity_id": "1"}, None, 404, 403)
     ],
@@ -372,6 +387,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.importing.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.importing.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
     "console.importing.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
+    # the lists as submitted (tests/test_import_archive.py): none archived in this world, so 404 for the office
+    "console.importing.import_archive_list": [("GET", "/import/archive", {}, 200, 403, 403)],
+    "console.importing.import_archive_file": [("GET", "/import/archive/1", {}, 404, 403, 403)],
     # The county report: the county's accounts only (the admin and viewer of the world hold no township: county)
     "console.county.county": [("GET", "/county?kind=month&period=2026-11", {}, 200, 403, 200)],
     "console.county.county_download": [
@@ -557,6 +575,8 @@ TOWNSHIP_404 = {
     "console.circulars.circular_file",
     "console.accounts.account_disable",
     "console.accounts.account_enable",
+    "console.household_register.household_add",
+    "console.household_register.household_close",
     "console.accounts.account_password",
     "console.accounts.account_role",
 }

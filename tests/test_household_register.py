@@ -21,10 +21,16 @@ from storage.models import (
     OutboxMessage,
     ServiceCard,
     VillagerGroup,
+    VillagerRequest,
     WechatIdentity,
 )
 from tests.support.chat_env import PHONE, Chat, bound, cadre_world
 from tests.support.cli import audit_actions, run_cli
+from tests.support.console_world import (
+    World,
+    page_text,
+    world_fixture,  # noqa: F401 - the `world` fixture
+)
 from tests.support.link_lists import GOOD
 
 
@@ -214,3 +220,77 @@ def test_reimporting_a_list_without_an_added_household_names_it(make_lx: Any, cl
     assert run_cli(lx, "import", str(GOOD), "--township", "示范镇", "--yes").exit_code == 0
     with lx.session() as s:
         assert s.scalar(select(Household).where(Household.head_name == "孙大娘")) is not None
+
+
+def test_a_closed_households_open_request_stays_answerable_by_its_cadre(chat: Chat, renders: Any) -> None:
+    """Decided (storage/register.py): the cadre may still answer and close it; the answer is recorded, and not
+    pushed to the accounts unlinked at the closing (they were told whom to ask) — the cadre's reply says so."""
+    bound(chat)
+    chat.wc.text("o-zhang", "20261124")
+    chat.wc.text("o-zhang", "家里水管冻裂了，请帮忙看看")
+    number = chat.one(select(VillagerRequest.number).where(VillagerRequest.text.like("%水管%")))
+    assert number is not None
+    assert run_cli(chat.lx, "household", "close", "20261124", "--reason", "迁出").exit_code == 0
+    sent = renders.behind(chat.wc.text("o-li", f"回复 {number} 已安排师傅明天上门"))
+    assert sent.name == "reply_sent" and sent["relayed"] is False
+    req = chat.one(select(VillagerRequest).where(VillagerRequest.number == number))
+    assert req.first_answer_at is not None
+    kinds = [m.kind for m in chat.all(select(OutboxMessage).where(OutboxMessage.openid == "o-zhang"))]
+    assert kinds == ["notice"]  # the closing's notice only
+
+
+# ------------------------------------------------------------------------------------------------ console
+
+
+def test_the_office_adds_and_closes_a_household_on_the_console(world: World) -> None:
+    office = world.login("admin")
+    assert office.get("/households/new").status_code == 200
+    r = office.post(
+        "/households/new",
+        {
+            "village_id": str(world.ids["village_a"]),
+            "group": "三组",
+            "head": "孙大娘",
+            "phone": "13811119999",
+            "size": "2",
+            "cadre_id": str(world.ids["cadre_a"]),
+        },
+    )
+    assert r.status_code == 302
+    h = world.one(select(Household).where(Household.head_name == "孙大娘"))
+    assert h is not None and h.added_by == "console:admin"
+    assert world.one(select(ServiceCard.number).where(ServiceCard.household_id == h.id))
+    refused = office.post(
+        "/households/new",
+        {
+            "village_id": str(world.ids["village_a"]),
+            "head": "",
+            "size": "2",
+            "cadre_id": str(world.ids["cadre_a"]),
+        },
+    )
+    assert refused.status_code == 400
+
+    hh_a = world.ids["hh_a"]  # 张大山, linked by demo-villager-001
+    assert 'id="household-close"' in page_text(office.get(f"/households/{hh_a}"))
+    assert (
+        office.post(f"/households/{hh_a}/close", {"reason": "去世", "date": "2026-11-23"}).status_code == 302
+    )
+    closed = world.one(select(Household).where(Household.id == hh_a))
+    assert (closed.closed_on, closed.closed_reason) == (date(2026, 11, 23), "去世")
+    assert world.count(WechatIdentity, WechatIdentity.household_id == hh_a) == 0
+    assert world.count(OutboxMessage, OutboxMessage.openid == "demo-villager-001") >= 1
+    page = page_text(office.get(f"/households/{hh_a}"))
+    assert 'id="household-closed"' in page and "去世" in page and 'id="household-close"' not in page
+    assert "已销户" in page_text(office.get("/households"))
+    again = office.post(f"/households/{hh_a}/close", {"reason": "迁出"})
+    assert again.status_code == 400
+    assert [a.actor for a in world.audits("household.close")] == ["console:admin"]
+    assert [a.actor for a in world.audits("household.add")] == ["console:admin"]
+
+
+def test_a_village_account_neither_adds_nor_closes(world: World) -> None:
+    clerk = world.login("xinqiao")
+    assert clerk.get("/households/new").status_code == 403
+    assert clerk.post(f"/households/{world.ids['hh_a']}/close", {"reason": "迁出"}).status_code == 403
+    assert world.one(select(Household.closed_on).where(Household.id == world.ids["hh_a"])) is None

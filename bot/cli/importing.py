@@ -8,7 +8,7 @@ import click
 
 from bot.cli.base import command, require_schema
 from handlers import link_notices
-from storage import townships
+from storage import import_archive, townships
 from storage.importer import (
     ImportPlan,
     ImportRefused,
@@ -130,6 +130,16 @@ def register(main: click.Group) -> None:
             if plan.ok:
                 try:
                     apply_import(s, plan, actor="cli", now=lx.now(), progress=_progress, yes=yes)
+                    import_archive.keep(  # the list as submitted (storage/import_archive.py)
+                        s,
+                        data=file.read_bytes(),
+                        filename=file.name,
+                        township_id=None if plan.parts else plan.township_id,
+                        rows=plan.rows,
+                        counts=plan.counts,
+                        actor="cli",
+                        now=lx.now(),
+                    )
                     told = link_notices.tell_villagers(s, plan.moved_households, tz=lx.config.tz)
                 except ImportRefused as e:  # pragma: no cover - plan.ok was checked
                     raise click.ClickException(str(e)) from None

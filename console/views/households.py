@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
 from console.views import common
 from handlers import link_notices
-from storage import cards, links
+from storage import cards, links, register
 from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,
@@ -140,6 +140,7 @@ def household(household_id: int) -> Any:
             full=user().sees_full(h.village_id),
             members_text=_members_text(h.members),
             edit=request.args.get("edit") == "1",
+            reasons=register.REASONS,
         )
 
 
