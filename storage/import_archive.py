@@ -16,7 +16,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import ImportArchive
@@ -60,7 +60,7 @@ def listed(session: Session, *, township_id: int | None = None) -> list[ImportAr
 
 def forget_content(session: Session, *, township_id: int | None, why: str, now: datetime) -> int:
     """Empty the content of the township's archived lists and the county's (``purge``); how many."""
-    cond = ImportArchive.township_id.is_(None)
+    cond: ColumnElement[bool] = ImportArchive.township_id.is_(None)
     if township_id is not None:
         cond = or_(cond, ImportArchive.township_id == township_id)
     result = session.execute(

@@ -137,6 +137,17 @@ class Household(Base):
     card: Mapped[ServiceCard | None] = relationship(back_populates="household", uselist=False)
 
 
+class HouseholdTag(Base):
+    """A 重点人群 tag of a household (低保户, 独居老人 …; storage/household_tags.py): seen by the office only, never on
+    a public listing, a card, a push or a page under public_url."""
+
+    __tablename__ = "household_tag"
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=stamp)
+    added_by: Mapped[str] = mapped_column(String(100))  # "import", "cli", "console:<user>"
+
+
 class HouseholdInfoHistory(Base):
     """One change to a household's information form: kept so the office can see what changed and who did it."""
 

@@ -46,6 +46,7 @@ from storage.models import (
     Feedback,
     Household,
     HouseholdInfoHistory,
+    HouseholdTag,
     InboundMessage,
     Link,
     OutboxMessage,
@@ -201,6 +202,7 @@ def _clear_form(session: Session, h: Household, *, actor: str, now: datetime, re
         setattr(h, f, None)
     h.info_updated_at, h.info_updated_by = now, actor
     h.purged_at = now
+    session.execute(delete(HouseholdTag).where(HouseholdTag.household_id == h.id))  # 重点人群: personal too
     res.add("fields", len(cleared))
     res.add(
         "history",

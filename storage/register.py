@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from storage import cards
+from storage import cards, household_tags
 from storage.accounts import normalize_phone, valid_phone
 from storage.audit import record
 from storage.models import (
@@ -104,6 +104,10 @@ def _checked(new: NewHousehold) -> tuple[str, str, str]:
         raise RegisterError(f"户主电话「{new.phone}」不是有效的手机号或带区号的座机号")
     if not 0 <= new.size <= MAX_POPULATION:
         raise RegisterError(f"家庭人口应为 0–{MAX_POPULATION} 的整数")
+    try:
+        household_tags.parse(new.tags)
+    except household_tags.TagError as e:
+        raise RegisterError(str(e)) from None
     return head, phone, group
 
 
@@ -191,6 +195,8 @@ def add_household(
     )
     session.add(ServiceCard(household_id=h.id, number=cards.draw_number(session)))
     session.flush()
+    if new.tags:
+        household_tags.replace(session, {h.id: household_tags.parse(new.tags)}, actor=actor, now=now)
     session.refresh(h)
     record(
         session,

@@ -366,6 +366,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
             403,
         )
     ],
+    "console.household_register.household_tags_save": [
+        ("POST", "/households/{hh_b}/tags", {"tags": "低保户"}, None, 403, 403)
+    ],
     "console.household_register.household_close": [
         ("POST", "/households/{hh_b}/close", {"reason": "迁出"}, None, 403, 403)
     ],
@@ -577,6 +580,7 @@ TOWNSHIP_404 = {
     "console.accounts.account_enable",
     "console.household_register.household_add",
     "console.household_register.household_close",
+    "console.household_register.household_tags_save",
     "console.accounts.account_password",
     "console.accounts.account_role",
 }

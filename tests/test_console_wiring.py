@@ -53,6 +53,7 @@ URL_MAP = {
     ("/households/new", ("GET",)),
     ("/households/new", ("POST",)),
     ("/households/<int:household_id>/close", ("POST",)),
+    ("/households/<int:household_id>/tags", ("POST",)),
     ("/households/<int:household_id>", ("POST",)),
     ("/households/<int:household_id>/link", ("POST",)),
     ("/households/<int:household_id>/unlink", ("POST",)),

@@ -102,6 +102,7 @@ def register(main: click.Group) -> None:
     @click.option("--phone", default="", help="户主电话 / the head's phone")
     @click.option("--size", type=int, required=True, help="家庭人口 / people in the household")
     @click.option("--cadre", "cadre", required=True, metavar="PHONE", help="联户干部电话 / the cadre's phone")
+    @click.option("--tag", "tags", multiple=True, metavar="T", help="重点人群标签，可多次 / a 重点人群 tag")
     def add_cmd(
         lx: Lianxin,
         township: str | None,
@@ -111,10 +112,17 @@ def register(main: click.Group) -> None:
         phone: str,
         size: int,
         cadre: str,
+        tags: tuple[str, ...],
     ) -> None:
         """新增一户（不必重新导入名单）；最后一行是服务卡号 / add a household; prints its card number last."""
         new = register_svc.NewHousehold(
-            village=village, group=group_name, head=head, phone=phone, size=size, cadre_phone=cadre
+            village=village,
+            group=group_name,
+            head=head,
+            phone=phone,
+            size=size,
+            cadre_phone=cadre,
+            tags=tags,
         )
         for line in add_household(lx, new, township=township):
             click.echo(line)

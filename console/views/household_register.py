@@ -12,10 +12,21 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
-from console.access import admin_only, cadre_in_scope, db, done, get_in_scope, in_scope, lx, now, user
+from console.access import (
+    admin_only,
+    cadre_in_scope,
+    db,
+    done,
+    get_in_scope,
+    in_scope,
+    lx,
+    now,
+    record,
+    user,
+)
 from console.views import common
 from handlers import household_notices
-from storage import register
+from storage import household_tags, register
 from storage.models import Cadre, Household, Village
 
 bp = Blueprint("household_register", __name__)
@@ -47,6 +58,7 @@ def household_add() -> Any:
         in_scope(v.id)
         c = s.get(Cadre, f.get("cadre_id", type=int) or 0)
         cadre_in_scope(c)
+        assert c is not None  # cadre_in_scope: 404 for none
         new = register.NewHousehold(
             village=v.name,
             group=f.get("group", ""),
@@ -61,6 +73,25 @@ def household_add() -> Any:
             abort(400, description=str(e))
         number, hid = h.card.number if h.card else "", h.id
     return done(f"已新增农户，服务卡号 {number}。", "console.households.household", household_id=hid)
+
+
+@bp.post("/households/<int:household_id>/tags")
+@admin_only
+def household_tags_save(household_id: int) -> Any:
+    """重点人群 tags (storage/household_tags.py): the office's only, audited."""
+    try:
+        tags = household_tags.parse(request.form.get("tags", ""))
+    except household_tags.TagError as e:
+        abort(400, description=str(e))
+    with db() as s:
+        h: Household = get_in_scope(s, Household, household_id)
+        old = household_tags.tags_of(s, [h.id]).get(h.id, [])
+        if household_tags.replace(s, {h.id: tags}, actor=user().actor, now=now()):
+            record(s, "household.tags", f"household:{h.id}", old=old, new=tags)
+            message = "已保存重点人群标签。"
+        else:
+            message = "没有改动。"
+    return done(message, "console.households.household", household_id=household_id)
 
 
 @bp.post("/households/<int:household_id>/close")

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from storage import household_tags
 from storage.audit import record
 from storage.cards import random_number
 from storage.importer import shape
@@ -89,6 +90,8 @@ def apply_import(
     for hid in plan.reopen:  # closed in the register, named again: the office said yes to the preview
         reopen_household(session, hid, actor=CHANGED_BY, now=now)
     _apply_group_links(session, plan, actor=actor, now=now)
+    if plan.has_tags:  # 重点人群: the list's column sets the tags of the households it names
+        household_tags.replace(session, plan.tags, actor=CHANGED_BY, now=now)
     record(
         session,
         actor=actor,
@@ -195,7 +198,10 @@ def _insert_households(
                 for r in part
             ],
         )
-        new_ids.extend(result.scalars().all())
+        ids = result.scalars().all()
+        new_ids.extend(ids)
+        if plan.has_tags:
+            plan.tags.update((hid, r["tags"]) for hid, r in zip(ids, part, strict=True))
         if progress and len(plan.new_households) >= shape.PROGRESS_EVERY:
             progress("write", min(i + chunk, len(plan.new_households)), len(plan.new_households))
     session.execute(

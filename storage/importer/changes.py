@@ -107,6 +107,8 @@ def plan_households(
             if not r["card"]:
                 counts["cards_assigned"] += 1
             continue
+        if plan.has_tags:
+            plan.tags[h["id"]] = r["tags"]
         details = plan_details(plan, r, h)
         card = plan_card(plan, r, h["id"], stored.card_of.get(h["id"]))
         link = plan_link(plan, r, h["id"], stored)

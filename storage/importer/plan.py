@@ -95,7 +95,9 @@ def _plan_township(
     """The plan for rows of one township: the rows checked on their own and together (validate.py), against
     the database (stored.py, matching.py, the group links here), and — when nothing is wrong — what changes
     (changes.py). A refused plan lists every problem, sorted by row and column."""
-    plan = ImportPlan(filename=table.filename, rows=len(table.rows), problems=list(table.problems))
+    plan = ImportPlan(
+        filename=table.filename, rows=len(table.rows), problems=list(table.problems), has_tags=table.has_tags
+    )
     if plan.problems:
         return plan
     rows = check_rows(table.rows, plan.problems, progress)

@@ -22,9 +22,12 @@ COLUMNS: list[tuple[str, str]] = [
     # a cadre of this file or of the database; every row of a group names the same one or leaves it empty
     ("包组干部", "group_cadre_name"),
     ("包组干部电话", "group_cadre_phone"),
+    # 重点人群 (optional): the household's tags, separated by 、 or , (storage/household_tags.py); a list with the
+    # column sets each named household's tags, one without it leaves them alone
+    ("重点人群", "tags"),
 ]
 COLUMN_OF: dict[str, str] = {key: name for name, key in COLUMNS}
-OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话"}
+OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话", "重点人群"}
 # A county's list may name each row's township in a 乡镇 column before 村(居); without it every row belongs to
 # the township the import is for ([general] township, or ``--township``).
 TOWNSHIP_COLUMN = "乡镇"
@@ -41,6 +44,7 @@ EXAMPLE_ROW = [
     "新桥村委会",
     "李明",
     "13987654321",
+    "",
 ]
 MIN_HOUSEHOLDS = 30  # the programme's minimum per cadre
 PROGRESS_EVERY = 10_000
@@ -81,6 +85,7 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     has_township: bool = False  # the 乡镇 column is there (SourceRow.values["township"])
+    has_tags: bool = False  # the 重点人群 column is there: the list sets the tags of the households it names
 
 
 @dataclass
@@ -142,6 +147,9 @@ class ImportPlan:
     # it names again, reopened when it is applied
     register_edits: list[RegisterEdit] = field(default_factory=list)
     reopen: list[int] = field(default_factory=list)
+    # 重点人群: with the column, each named household's tags (existing ones here; new ones once their ids exist)
+    has_tags: bool = False
+    tags: dict[int, list[str]] = field(default_factory=dict)
     applied: bool = False
     # A list naming several townships is planned per township: one part each, applied together.
     parts: list[ImportPlan] = field(default_factory=list)

@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from typing import Any, NamedTuple
 
+from storage import household_tags
 from storage.accounts import normalize_phone, valid_phone
 from storage.cards import normalize_number
 from storage.importer import shape
@@ -50,6 +51,7 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
         *example_row_error(v, phones),
         *population_error,
         *card_error(v["card"], card),
+        *tag_error(v["tags"]),
     ]
     problems.extend(Problem(row.number, COLUMN_OF[key], message) for key, message in errors)
     if errors:
@@ -68,7 +70,17 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
         "cadre_unit": v["cadre_unit"] or None,
         "group_cadre_name": v["group_cadre_name"],
         "group_cadre_phone": phones.group or None,
+        "tags": household_tags.parse(v["tags"]),
     }
+
+
+def tag_error(cell: str) -> Errors:
+    """The 重点人群 cell (storage/household_tags.py says which tags are accepted)."""
+    try:
+        household_tags.parse(cell)
+    except household_tags.TagError as e:
+        return [("tags", str(e))]
+    return []
 
 
 def row_phones(v: dict[str, str]) -> RowPhones:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.accounts import normalize_phone
+from storage.household_tags import has_tag
 from storage.models import (
     Cadre,
     DiaryEntry,
@@ -133,6 +134,8 @@ class Scope:
     township_id: int | None = None
     # the day the ledger is of: households closed on or before it are left out (storage/register.py); None: now
     on: date | None = None
+    # 重点人群: only the households with this tag (storage/household_tags.py; the office's filter)
+    tag: str | None = None
 
 
 def resolve_scope(
@@ -182,6 +185,8 @@ def scoped(stmt: Any, scope: Scope) -> Any:
         stmt = stmt.where(Household.village_id == scope.village_id)
     if scope.cadre_id is not None:
         stmt = stmt.where(Link.cadre_id == scope.cadre_id)
+    if scope.tag:
+        stmt = stmt.where(has_tag(scope.tag))
     return stmt
 
 

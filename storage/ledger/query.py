@@ -346,13 +346,15 @@ def build_ledger(
     cadre_phone: str | None = None,
     month: str | None = None,
     township_id: int | None = None,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     """Everything ``lianxin ledger`` shows: per cadre, per village, totals, and households with something missing
-    (of one township when ``township_id`` is given)."""
+    (of one township when ``township_id`` is given; of the households tagged ``tag`` when it is given)."""
     month = month or month_key(today)
     scope = replace(
         resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id),
         on=min(today, month_bounds(month)[1]),  # a past month's ledger keeps the households closed after it
+        tag=(tag or "").strip() or None,
     )
     cadres = cadre_totals(session, month=month, scope=scope)
     villages = village_totals(session, month=month, scope=scope)
@@ -361,7 +363,7 @@ def build_ledger(
         "kind": "ledger",
         "date": today.isoformat(),
         "month": month,
-        "filters": {"village": village, "cadre": scope.cadre_phone},
+        "filters": {"village": village, "cadre": scope.cadre_phone, "tag": scope.tag},
         "cadres": cadres,
         "villages": villages,
         "totals": totals_of(villages),

@@ -3,6 +3,7 @@ re-importing
 
 - ``household.added_by`` (who added it outside a list; None: a list did), ``closed_on`` / ``closed_reason`` /
   ``closed_at`` / ``closed_by`` (the household left the programme: storage/register.py).
+- ``household_tag``: a household's 重点人群 tags (storage/household_tags.py; issue 24 item 6).
 - ``import_archive``: every applied link list's file, who imported it and when (storage/import_archive.py;
   issue 24 item 7).
 
@@ -32,6 +33,18 @@ def upgrade() -> None:
         b.add_column(sa.Column("closed_by", sa.String(length=100), nullable=True))
         b.create_index(b.f("ix_household_closed_on"), ["closed_on"], unique=False)
     op.create_table(
+        "household_tag",
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("tag", sa.String(length=20), nullable=False),
+        sa.Column("added_at", storage.timestamps.UTCDateTime(), nullable=False),
+        sa.Column("added_by", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["household_id"], ["household.id"], name=op.f("fk_household_tag_household_id_household")
+        ),
+        sa.PrimaryKeyConstraint("household_id", "tag", name=op.f("pk_household_tag")),
+    )
+    op.create_index(op.f("ix_household_tag_tag"), "household_tag", ["tag"], unique=False)
+    op.create_table(
         "import_archive",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("township_id", sa.Integer(), nullable=True),
@@ -58,6 +71,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_import_archive_imported_at"), table_name="import_archive")
     op.drop_index(op.f("ix_import_archive_township_id"), table_name="import_archive")
     op.drop_table("import_archive")
+    op.drop_index(op.f("ix_household_tag_tag"), table_name="household_tag")
+    op.drop_table("household_tag")
     with op.batch_alter_table("household") as b:
         b.drop_index(b.f("ix_household_closed_on"))
         b.drop_column("closed_by")
