@@ -5,9 +5,10 @@ sets each named household's tags to its cell, an empty cell clearing them; a lis
 ``lianxin household add --tag``, and the office's household page. Which tags: the known ones (``KNOWN``) and
 free ones — a township has its own (e.g. 退役军人) — of at most ``MAX_LEN`` characters, letters and digits only.
 
-Who sees them: the office (console admins) — the households page and the ledger filter by them — and nobody
-else: never the public listing, a service card, a push or a page under public_url (none of those read this
-module; tests/test_household_tags.py checks each place). Functions take ``session`` and never commit.
+Who sees them: the office (console admins) — the households page and the ledger filter by them — and the
+household's own cadre (the 农户 reply, handlers/me.py); nobody else: not a village account, and never the public
+listing, a service card, a push or a page under public_url (none of those read this module;
+tests/test_household_tags.py checks each place). Functions take ``session`` and never commit.
 """
 
 from __future__ import annotations

@@ -138,8 +138,8 @@ class Household(Base):
 
 
 class HouseholdTag(Base):
-    """A 重点人群 tag of a household (低保户, 独居老人 …; storage/household_tags.py): seen by the office only, never on
-    a public listing, a card, a push or a page under public_url."""
+    """A 重点人群 tag of a household (低保户, 独居老人 …; storage/household_tags.py): seen by the office and the
+    household's own cadre only, never on a public listing, a card, a push or a page under public_url."""
 
     __tablename__ = "household_tag"
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)

@@ -190,3 +190,22 @@ def test_tags_are_never_in_a_push_or_on_a_page_under_public_url(make_lx: Any, cl
             page = open_link(client, url, public=PUBLIC, openid="o-li")
             assert page.status == 200 and "张大爷" in page.text and "特困户" not in page.text
         assert chat.one(select(ServiceCard.number)) == "20261124"
+
+
+def test_the_households_own_cadre_sees_its_tags_in_the_households_reply(
+    make_lx: Any, clock: Any, renders: Any
+) -> None:
+    clock.set("2026-11-24 09:00")
+    chat = make_chat(make_lx, clock)
+    with chat.factory() as f:
+        li = f.cadre(name="李明", phone="13900001111")
+        wang = f.cadre(name="王芳", phone="13900002222")
+        h = f.household(li, head_name="张大爷", card="20261124")
+        f.household(wang, head_name="赵叔", card="20261126")
+        f.s.add(HouseholdTag(household_id=h.id, tag="独居老人", added_by="test"))
+    chat.wc.text("o-li", f"绑定 {chat.code('13900001111')}")
+    chat.wc.text("o-wang", f"绑定 {chat.code('13900002222')}")
+    mine = chat.wc.text("o-li", "农户")
+    assert renders.behind(mine).name == "households" and "独居老人" in mine
+    theirs = chat.wc.text("o-wang", "农户")
+    assert "独居老人" not in theirs and "张大爷" not in theirs
