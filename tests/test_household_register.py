@@ -294,3 +294,20 @@ def test_a_village_account_neither_adds_nor_closes(world: World) -> None:
     assert clerk.get("/households/new").status_code == 403
     assert clerk.post(f"/households/{world.ids['hh_a']}/close", {"reason": "迁出"}).status_code == 403
     assert world.one(select(Household.closed_on).where(Household.id == world.ids["hh_a"])) is None
+
+
+def test_the_office_records_no_new_offline_request_for_a_closed_household(world: World) -> None:
+    office = world.login("admin")
+    assert office.post(f"/households/{world.ids['hh_a2']}/close", {"reason": "迁出"}).status_code == 302
+    before = world.count(VillagerRequest)
+    r = office.post(
+        "/offline/request",
+        {
+            "household_id": world.ids["hh_a2"],
+            "channel": "visit",
+            "at": "2026-11-24T08:00",
+            "text": "想申请危房改造",
+        },
+    )
+    assert r.status_code == 400 and "销户" in page_text(r)
+    assert world.count(VillagerRequest) == before
