@@ -73,13 +73,26 @@ def tags_of(session: Session, household_ids: Iterable[int]) -> dict[int, list[st
     return out
 
 
+CHUNK = 5000  # ids per IN (…): a list of 100,000 households stays under the drivers' parameter limits
+
+
 def replace(session: Session, tags: Mapping[int, list[str]], *, actor: str, now: datetime) -> int:
-    """Each household's tags become exactly the given ones; how many households changed."""
-    current = tags_of(session, tags.keys())
-    changed = [hid for hid, new in tags.items() if sorted(new) != current.get(hid, [])]
+    """Each household's tags become exactly the given ones; how many households changed. A whole list's
+    households at once: the stored tags are read in one pass (few households carry any), not per household."""
+    current: dict[int, list[str]] = {}
+    if len(tags) > CHUNK:
+        for hid, tag in session.execute(select(HouseholdTag.household_id, HouseholdTag.tag)):
+            if hid in tags:
+                current.setdefault(hid, []).append(tag)
+    else:
+        current = tags_of(session, tags.keys())
+    changed = [hid for hid, new in tags.items() if sorted(new) != sorted(current.get(hid, []))]
     if not changed:
         return 0
-    session.execute(delete(HouseholdTag).where(HouseholdTag.household_id.in_(changed)))
+    for i in range(0, len(changed), CHUNK):
+        part = [hid for hid in changed[i : i + CHUNK] if hid in current]
+        if part:
+            session.execute(delete(HouseholdTag).where(HouseholdTag.household_id.in_(part)))
     rows = [
         {"household_id": hid, "tag": t, "added_at": now, "added_by": actor}
         for hid in changed

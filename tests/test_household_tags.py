@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.app import create_app
 from console.documents.printing import render_cards, render_listing
 from reminders.delivery import dispatch_outbox
+from storage import household_tags
 from storage.importer import import_file
 from storage.models import Household, HouseholdTag, OutboxMessage, ServiceCard
 from tests.fake_wechat import FakeWechat
@@ -209,3 +210,14 @@ def test_the_households_own_cadre_sees_its_tags_in_the_households_reply(
     assert renders.behind(mine).name == "households" and "独居老人" in mine
     theirs = chat.wc.text("o-wang", "农户")
     assert "独居老人" not in theirs and "张大爷" not in theirs
+
+
+def test_a_big_lists_tags_are_read_and_written_in_chunks(session: Any, monkeypatch: Any) -> None:
+    """A county's list names 100,000 households: the tags are read in one pass and deleted in chunks (the
+    drivers' parameter limits), with the same result as a small list's."""
+    monkeypatch.setattr(household_tags, "CHUNK", 2)
+    rows = tagged_rows()
+    import_file(session, to_csv(rows, header=TAGS_HEADER), filename="l.csv", actor="t", township="示范镇")
+    rows[0][-1], rows[1][-1], rows[2][-1] = "监测户", "", "脱贫户"
+    import_file(session, to_csv(rows, header=TAGS_HEADER), filename="l.csv", actor="t", township="示范镇")
+    assert tags_by_head(session) == {rows[0][2]: ["监测户"], rows[2][2]: ["脱贫户"]}
