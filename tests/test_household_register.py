@@ -15,9 +15,11 @@ from storage.importer import plan_import, read_rows
 from storage.ledger.query import build_ledger
 from storage.models import (
     AuditLog,
+    Cadre,
     Household,
     HouseholdInfoHistory,
     Link,
+    LinkChange,
     OutboxMessage,
     ServiceCard,
     VillagerGroup,
@@ -311,3 +313,30 @@ def test_the_office_records_no_new_offline_request_for_a_closed_household(world:
     )
     assert r.status_code == 400 and "销户" in page_text(r)
     assert world.count(VillagerRequest) == before
+
+
+def test_reimporting_a_list_that_puts_a_moved_household_back_under_its_old_cadre_names_it(
+    make_lx: Any, clock: Any
+) -> None:
+    clock.set("2026-11-24 10:00")
+    lx = make_lx()
+    assert run_cli(lx, "import", str(GOOD), "--township", "示范镇").exit_code == 0
+    with lx.session() as s:  # the register moves 陈金花 (李明's in the list) to another cadre of the list
+        h = s.scalar(select(Household).join(ServiceCard).where(ServiceCard.number == "00100002"))
+        link = s.scalar(select(Link).where(Link.household_id == h.id))
+        other = s.scalar(select(Cadre).where(Cadre.id != link.cadre_id).order_by(Cadre.id))
+        s.add(
+            LinkChange(
+                household_id=h.id,
+                old_cadre_id=link.cadre_id,
+                new_cadre_id=other.id,
+                changed_at=clock(),
+                changed_by="console:admin",
+            )
+        )
+        link.cadre_id = other.id
+    with lx.session() as s:
+        plan = plan_import(s, read_rows(GOOD.read_bytes(), GOOD.name), township="示范镇")
+    assert [(e.kind, e.row, "陈金花" in e.message) for e in plan.register_edits] == [("move", 3, True)]
+    refused = run_cli(lx, "import", str(GOOD), "--township", "示范镇")
+    assert refused.exit_code == 1 and "陈金花" in refused.output
