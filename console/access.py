@@ -35,6 +35,8 @@ from storage.models import Cadre, ConsoleUser, Township, Village
 from storage.runtime import Lianxin
 
 PUBLIC_ENDPOINTS = {"console.login.login", "console.static"}
+# What a read-only account may still POST: its own logout and its own password (console/views/accounts.py)
+OWN_ACCOUNT_POSTS = {"console.login.logout", "console.accounts.own_password_save"}
 # The chat simulator speaks as any demo account through the real /wechat: it exists only where
 # [console] simulator is on (`lianxin demo`), else its pages are 404 for everyone (issue 21 item 9).
 SIMULATOR_BLUEPRINT = "console.simulator"
@@ -254,7 +256,7 @@ def guard() -> Any:
         return redirect(
             url_for("console.login.login", next=request.full_path if request.method == "GET" else None)
         )
-    if request.method == "POST" and not g.user.can_write and request.endpoint != "console.login.logout":
+    if request.method == "POST" and not g.user.can_write and request.endpoint not in OWN_ACCOUNT_POSTS:
         abort(403, description="只读账号不能修改数据。")
     return None
 

@@ -24,6 +24,7 @@ from flask import Blueprint, Flask
 
 from console import access, errors, login, push_links, push_media
 from console.views import (
+    accounts,
     audit,
     cadre_changes,
     cadres,
@@ -35,6 +36,7 @@ from console.views import (
     diary_book,
     disputes,
     household_accounts,
+    household_register,
     households,
     importing,
     insights,
@@ -61,6 +63,7 @@ AREAS: tuple[Blueprint, ...] = (
     # 交接, 退出, 改电话, 更正 on the cadre's page (the office's)
     cadre_changes.bp,
     households.bp,
+    household_register.bp,
     household_accounts.bp,
     # work: 督办卡, 群众诉求, 线下补录, 请假, 民情日记 (and their photos and voice)
     tasks.bp,
@@ -83,9 +86,11 @@ AREAS: tuple[Blueprint, ...] = (
     diary_book.bp,
     # printing: service cards and the public listing
     printing.bp,
-    # the office's tools: 导入, 惠农政策
+    # the office's tools: 导入, 惠农政策, 账号
     importing.bp,
     policy.bp,
+    # 账号 (the office's console accounts) and 修改密码 (everyone's own)
+    accounts.bp,
     # the deployment's: 推送问题, 审计, 模拟聊天 (on only where [console] simulator is)
     delivery.bp,
     audit.bp,

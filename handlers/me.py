@@ -11,6 +11,7 @@ from handlers import keywords
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
 from handlers.paging import pages_of, paginate
+from storage import household_tags
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import (
     DiaryEntry,
@@ -25,6 +26,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.periods import last_day_of_month, month_key, start_of_day
+from storage.register import in_programme
 
 
 def households(ctx: Context, msg: Message, rest: str) -> str:
@@ -46,11 +48,13 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
         .join(Village, Village.id == Household.village_id)
         .outerjoin(VillagerGroup, VillagerGroup.id == Household.group_id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None))
+        .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None), in_programme())
         .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id)
     ).all()
+    # 重点人群: the household's own cadre sees its tags (storage/household_tags.py)
+    tags = household_tags.tags_of(ctx.session, [r[0].id for r in rows])
     items = [
-        {"h": h, "village": v, "group": g, "card": c, "wechat": n}
+        {"h": h, "village": v, "group": g, "card": c, "wechat": n, "tags": tags.get(h.id, [])}
         for h, v, g, c, n, _gid in rows
         if not query or keywords.fold(query) in keywords.fold(h.head_name)
     ]

@@ -52,9 +52,13 @@ def link_card(ctx: Context, number: str | None = None, *, scene: str | None = No
             ctx, number=None if scanned else cards.normalize_number(number), scanned=scanned
         )
     household: Household = card.household
+    cadre = requests.cadre_for(ctx.session, household.id)
+    if household.closed_on is not None:
+        # a closed household's card links no more (storage/register.py); it is the household's own number, not a
+        # guess: nothing is counted, and the answer says whom to ask (its cadre while in post, else the office)
+        return ctx.render("card_closed", household=household, cadre=cadre if cadre and cadre.active else None)
     ident = ctx.identity
     already = ident.kind == "villager" and ident.household_id == household.id
-    cadre = requests.cadre_for(ctx.session, household.id)
     if not already:
         refused = card_limits.refused_before_link(ctx, household, cadre, scanned=scanned)
         if refused is not None:

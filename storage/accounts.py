@@ -44,6 +44,16 @@ def normalize_phone(raw: str) -> str:
     return s
 
 
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
+
+
+def valid_phone(phone: str) -> bool:
+    """A mainland mobile (11 digits, 1[3-9]…) or a landline with its area code (0xx/0xxx + 7–8 digits), as
+    ``normalize_phone`` gives it: the one rule for a phone the register keeps (link list, ``household add``)."""
+    return bool(_MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone))
+
+
 # Binding codes are keyed with their own key derived from the deployment's secret (storage/secrets.py), so the
 # digest of a code is of no use for anything else keyed with that secret.
 _BIND_CODE_PURPOSE = b"lianxin/bind-code/v1"

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from storage import accounts
 from storage.audit import record
-from storage.models import Cadre, Link, Village, WechatIdentity
+from storage.models import Cadre, Household, Link, Village, WechatIdentity
 from storage.outbox import enqueue
+from storage.register import in_programme
 from storage.tasks.handover import withdraw_open
 
 PHONE = re.compile(r"1\d{10}|0\d{9,11}|\d{7,8}")
@@ -54,7 +55,16 @@ def valid_phone(raw: str) -> str:
 
 def listing(session: Session, village: str | None = None) -> list[dict[str, object]]:
     """The cadres (of one village, by name), with their households, whether a WeChat is bound and their status."""
-    counts = dict(session.execute(select(Link.cadre_id, func.count()).group_by(Link.cadre_id)).tuples().all())
+    counts = dict(
+        session.execute(
+            select(Link.cadre_id, func.count())
+            .join(Household, Household.id == Link.household_id)
+            .where(in_programme())  # a closed household is no longer looked after
+            .group_by(Link.cadre_id)
+        )
+        .tuples()
+        .all()
+    )
     bound = set(
         session.scalars(
             select(WechatIdentity.cadre_id).where(
@@ -133,7 +143,15 @@ def retire(
     """Retire ``cadre`` from day ``on`` (the module says what follows). Refused while they have households."""
     if not cadre.active:
         raise CadreError(f"干部 {cadre.name} 已于 {cadre.retired_on or ''} 退出")
-    left = session.scalar(select(func.count()).select_from(Link).where(Link.cadre_id == cadre.id)) or 0
+    left = (
+        session.scalar(
+            select(func.count())
+            .select_from(Link)
+            .join(Household, Household.id == Link.household_id)
+            .where(Link.cadre_id == cadre.id, in_programme())  # closed households stay with their history
+        )
+        or 0
+    )
     if left:
         raise CadreError(
             f"干部 {cadre.name} 还联系着 {left} 户农户，请先交接（lianxin cadre handover {cadre.phone} --to …）"

@@ -81,6 +81,15 @@ def random_number(used: set[str] | None = None) -> str:
             return number
 
 
+def draw_number(session: Session) -> str:
+    """A fresh random card number for one new card (``household add``): drawn as ``random_number`` draws them
+    (an import draws many against the set it read once), and checked against every stored number."""
+    while True:
+        number = random_number()
+        if session.scalar(select(ServiceCard.id).where(ServiceCard.number == number)) is None:
+            return number
+
+
 def new_scene() -> str:
     return secrets.token_urlsafe(24)
 

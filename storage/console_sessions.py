@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from storage.accounts import AccountError, check_password, hash_password
 from storage.audit import record
+from storage.console_users import refuse_losing_admin
 from storage.db import rows_changed
 from storage.models import ConsoleSession, ConsoleUser
 
@@ -113,9 +114,14 @@ def _user(session: Session, username: str) -> ConsoleUser:
     return u
 
 
-def disable_user(session: Session, *, username: str, actor: str, now: datetime) -> ConsoleUser:
-    """The account can no longer log in, and its sessions end at once (PRODUCT.md ``user disable``)."""
+def disable_user(
+    session: Session, *, username: str, actor: str, now: datetime, by: str | None = None
+) -> ConsoleUser:
+    """The account can no longer log in, and its sessions end at once (PRODUCT.md ``user disable``). Refused for
+    oneself (``by``: the console user asking) and for a township's last active admin
+    (storage/console_users.py)."""
     u = _user(session, username)
+    refuse_losing_admin(session, u, by=by)
     u.active = False
     ended = end_all(session, u.id, now=now, reason="disabled")
     record(

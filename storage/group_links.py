@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Cadre, Household, Village, VillagerGroup
+from storage.register import in_programme
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def group_leaders(
     township (a township's office sees its own groups only)."""
     counts = (
         select(Household.group_id, func.count(Household.id).label("n"))
-        .where(Household.purged_at.is_(None), Household.group_id.is_not(None))
+        .where(Household.purged_at.is_(None), in_programme(), Household.group_id.is_not(None))
         .group_by(Household.group_id)
         .subquery()
     )

@@ -40,6 +40,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.register import in_programme
 from storage.tasks.handover import carry_cards
 from storage.tasks.publishing import PushWords
 
@@ -224,7 +225,7 @@ def households_of(session: Session, cadre_id: int, cards: Iterable[str] = ()) ->
         select(Household.id, ServiceCard.number)
         .join(Link, Link.household_id == Household.id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Link.cadre_id == cadre_id)
+        .where(Link.cadre_id == cadre_id, in_programme())  # a closed household stays with its history
     ).all()
     if not wanted:
         return sorted(hid for hid, _ in rows)

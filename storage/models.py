@@ -127,11 +127,29 @@ class Household(Base):
     # WeChat accounts ever linked to the household: each link takes the next number (its 关联号, named in the
     # cadre's link notice so `解绑 户主姓名 N` removes exactly that account); never reused
     links_made: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The register without re-importing (storage/register.py): who added it outside a list (None: a list did),
+    # and its closing — the day it left the programme (it counts for the days before), why, who and when
+    added_by: Mapped[str | None] = mapped_column(String(100))
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    closed_reason: Mapped[str | None] = mapped_column(String(10))  # 迁出 | 去世 | 合户 | 其他
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
 
     village: Mapped[Village] = relationship()
     group: Mapped[VillagerGroup | None] = relationship()
     link: Mapped[Link | None] = relationship(back_populates="household", uselist=False)
     card: Mapped[ServiceCard | None] = relationship(back_populates="household", uselist=False)
+
+
+class HouseholdTag(Base):
+    """A 重点人群 tag of a household (低保户, 独居老人 …; storage/household_tags.py): seen by the office and the
+    household's own cadre only, never on a public listing, a card, a push or a page under public_url."""
+
+    __tablename__ = "household_tag"
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=stamp)
+    added_by: Mapped[str] = mapped_column(String(100))  # "import", "cli", "console:<user>"
 
 
 class HouseholdInfoHistory(Base):
@@ -957,6 +975,28 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=stamp)
+
+
+class ImportArchive(Base):
+    """A link list as the office submitted it (the seed's 存档; storage/import_archive.py): the file's bytes, kept in
+    the database (a backup of the database holds it; docs/deploy.md), with who imported it and when. One row per
+    applied import, from the CLI or the console; ``lianxin purge`` empties ``content`` and says why."""
+
+    __tablename__ = "import_archive"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int | None] = mapped_column(
+        ForeignKey("township.id"), index=True
+    )  # None: a county's list
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    imported_by: Mapped[str] = mapped_column(String(100))  # "cli" or "console:<user>"
+    imported_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
+    content_removed_at: Mapped[datetime | None]
+    content_removed_why: Mapped[str | None] = mapped_column(String(40))
 
 
 class NumberCounter(Base):

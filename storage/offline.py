@@ -104,6 +104,11 @@ def add_offline_request(
         raise OfflineError(
             "所选微信账号没有关联这户（可能已解除），请重新选择 / that account is not linked to the household"
         )
+    if household.closed_on is not None:  # storage/register.py: no new request for a household that left
+        raise OfflineError(
+            f"{household.head_name} 户已于 {household.closed_on.isoformat()} 销户（{household.closed_reason}），"
+            "不再登记新的诉求 / the household has left the programme"
+        )
     cadre = requests.cadre_for(session, household.id)
     if cadre is None:
         raise OfflineError(f"{household.head_name} 户还没有联户干部 / the household has no linked cadre")

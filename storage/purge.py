@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage import cards, uploads
+from storage import cards, import_archive, uploads
 from storage.accounts import normalize_phone
 from storage.audit import record
 from storage.db import rows_changed
@@ -50,6 +50,7 @@ from storage.models import (
     Feedback,
     Household,
     HouseholdInfoHistory,
+    HouseholdTag,
     InboundMessage,
     Link,
     OutboxMessage,
@@ -164,6 +165,11 @@ def purge_household(
     _scrub_cadres_messages(session, h, reqs, pattern, res)
     if media_root is not None:  # link lists waiting in the console for confirmation: any may hold its row
         res.add("uploads", uploads.sweep_imports(media_root, now=now, older_than=None))
+    # the archived link lists (storage/import_archive.py) of its township and the county's: any may hold its row
+    res.add(
+        "archived_lists",
+        import_archive.forget_content(session, township_id=h.village.township_id, why="purge", now=now),
+    )
     session.flush()
     record(
         session,
@@ -201,6 +207,7 @@ def _clear_form(session: Session, h: Household, *, actor: str, now: datetime, re
         setattr(h, f, None)
     h.info_updated_at, h.info_updated_by = now, actor
     h.purged_at = now
+    session.execute(delete(HouseholdTag).where(HouseholdTag.household_id == h.id))  # 重点人群: personal too
     res.add("fields", len(cleared))
     res.add(
         "history",

@@ -369,13 +369,45 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("POST", "/households/{hh_b}/link", {"cadre_id": "{cadre_a}"}, None, 404, 403),
         ("POST", "/households/{hh_a}/link", {"cadre_id": "{cadre_b}"}, None, 404, 403),
     ],
+    # the register without re-importing: the office's (tests/test_household_register.py)
+    "console.household_register.household_new": [("GET", "/households/new", {}, 200, 403, 403)],
+    "console.household_register.household_add": [
+        (
+            "POST",
+            "/households/new",
+            {"village_id": "{village_b}", "head": "新户", "size": "2"},
+            None,
+            403,
+            403,
+        )
+    ],
+    "console.household_register.household_tags_save": [
+        ("POST", "/households/{hh_b}/tags", {"tags": "低保户"}, None, 403, 403)
+    ],
+    "console.household_register.household_close": [
+        ("POST", "/households/{hh_b}/close", {"reason": "迁出"}, None, 403, 403)
+    ],
     "console.household_accounts.household_unlink": [
         ("POST", "/households/{hh_b}/unlink", {"identity_id": "1"}, None, 404, 403)
     ],
     "console.importing.import_form": [("GET", "/import", {}, 200, 403, 403)],
+    # 账号: the office's (a township's admin: its own township's accounts; another's id is 404, TOWNSHIP_404)
+    "console.accounts.accounts": [("GET", "/accounts", {}, 200, 403, 403)],
+    "console.accounts.account_add": [("POST", "/accounts", {"username": "newone"}, None, 403, 403)],
+    "console.accounts.account_disable": [("POST", "/accounts/{user_b}/disable", {}, None, 403, 403)],
+    "console.accounts.account_enable": [("POST", "/accounts/{user_b}/enable", {}, None, 403, 403)],
+    "console.accounts.account_password": [
+        ("POST", "/accounts/{user_b}/password", {"password": "stolen-pass-1"}, None, 403, 403)
+    ],
+    "console.accounts.account_role": [("POST", "/accounts/{user_b}/role", {"role": "admin"}, None, 403, 403)],
+    # 修改密码: everyone's own (its POST, open to read-only accounts too: tests/test_console_accounts.py)
+    "console.accounts.own_password": [("GET", "/password", {}, 200, 200, 200)],
     "console.importing.import_preview": [("POST", "/import", {}, None, 403, 403)],
     "console.importing.import_confirm": [("POST", "/import/confirm", {}, None, 403, 403)],
     "console.importing.import_template": [("GET", "/import/template.xlsx", {}, 200, 403, 403)],
+    # the lists as submitted (tests/test_import_archive.py): none archived in this world, so 404 for the office
+    "console.importing.import_archive_list": [("GET", "/import/archive", {}, 200, 403, 403)],
+    "console.importing.import_archive_file": [("GET", "/import/archive/1", {}, 404, 403, 403)],
     # The county report: the county's accounts only (the admin and viewer of the world hold no township: county)
     "console.county.county": [("GET", "/county?kind=month&period=2026-11", {}, 200, 403, 200)],
     "console.county.county_download": [
@@ -566,7 +598,14 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
 
 
 # Public or session-only endpoints, checked elsewhere (login/logout in test_console_access and test_hostile_console).
-NOT_IN_TABLE = {"console.login.login", "console.login.logout", "console.static", "healthz", "wechat_endpoint"}
+NOT_IN_TABLE = {
+    "console.login.login",
+    "console.login.logout",
+    "console.static",
+    "healthz",
+    "wechat_endpoint",
+    "console.accounts.own_password_save",  # one's own password, every role: tests/test_console_accounts.py
+}
 
 
 ROLES = {"admin": 3, "xinqiao": 4, "leader": 5}
@@ -602,6 +641,13 @@ TOWNSHIP_404 = {
     "console.remarks.report_remark",
     "console.circulars.circular_publish",
     "console.circulars.circular_file",
+    "console.accounts.account_disable",
+    "console.accounts.account_enable",
+    "console.household_register.household_add",
+    "console.household_register.household_close",
+    "console.household_register.household_tags_save",
+    "console.accounts.account_password",
+    "console.accounts.account_role",
 }
 COUNTY_ROLES = {"county": 3, "county-leader": 5}
 
@@ -671,6 +717,9 @@ def route_world(lx: Any, clock: Any) -> World:
             outbox=msg.id,
             leave_b=leave_b.id,
             policy=s.scalar(text("SELECT id FROM policy_entry LIMIT 1")),
+            # an account of the world's township (the viewer) and one outside 龙伏镇 (the county's viewer)
+            user_b=s.scalar(text("SELECT id FROM console_user WHERE username = 'leader'")),
+            user_t2=s.scalar(text("SELECT id FROM console_user WHERE username = 'county-leader'")),
         )
     return w
 
@@ -687,6 +736,7 @@ def t2_ids(ids: dict[str, Any]) -> dict[str, Any]:
         "attachment_b": ids["attachment_t2"],
         "task": ids["task_t2"],
         "township_a": ids["township_t2"],
+        "user_b": ids["user_t2"],
     }
 
 

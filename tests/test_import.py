@@ -345,7 +345,11 @@ def test_template_has_headers_and_an_example_row_that_imports_once_filled_in(ses
     wb = load_workbook(path)
     ws = wb.active
     values = [[c.value for c in row] for row in ws.iter_rows()]
-    assert values[0] == [name for name, _ in importer.COLUMNS] == HEADER + ["包组干部", "包组干部电话"]
+    assert (
+        values[0]
+        == [name for name, _ in importer.COLUMNS]
+        == HEADER + ["包组干部", "包组干部电话", "重点人群"]
+    )
     assert len(values) == 2 and values[1][2] == "王大山"
     # Left in place, the example would add a made-up household and cadre: it is named and nothing is written.
     plan = import_links(session, path.read_bytes(), "模板.xlsx")

@@ -38,6 +38,7 @@ def _values(**cells: str) -> dict[str, str]:
         "cadre_unit": "",
         "group_cadre_name": "",
         "group_cadre_phone": "",
+        "tags": "",
     }
     assert set(base) == {key for _, key in COLUMNS}
     return base | cells
@@ -139,6 +140,7 @@ def test_a_good_row_comes_back_cleaned():
         "cadre_unit": None,
         "group_cadre_name": "",
         "group_cadre_phone": None,
+        "tags": [],
     }
     assert problems == []
 
@@ -195,6 +197,9 @@ def _household(hid: int, township_id: int = 1, **fields) -> dict:
         "head_phone": "13248373760",
         "population": 4,
         "township_id": township_id,
+        "added_by": None,
+        "closed_on": None,
+        "closed_reason": None,
     } | fields
 
 

@@ -302,3 +302,22 @@ def test_retiring_withdraws_open_cards_not_yet_due_and_keeps_the_answered(chat: 
     assert result.exit_code == 0 and "督办卡 1 张" in result.output
     assert chat.count(TaskAssignment, TaskAssignment.cadre_id == li) == 0
     assert pushes(chat, "o-li", "task") == []  # its push, still waiting, withdrawn
+
+
+def test_a_cadre_whose_households_are_all_closed_may_retire(chat: Chat) -> None:
+    """Closed households keep their link for the history, but nobody is left to hand over (issue 24 items 2, 4)."""
+    numbers = chat.all(
+        select(ServiceCard.number)
+        .join(Link, Link.household_id == ServiceCard.household_id)
+        .join(Cadre, Cadre.id == Link.cadre_id)
+        .where(Cadre.phone == PHONE)
+    )
+    assert numbers
+    for number in numbers:
+        closed = cli(chat, "household", "close", number, "--reason", "迁出")
+        assert closed.exit_code == 0, closed.output
+    listed = json.loads(cli(chat, "cadre", "list", "--format", "json").output)["cadres"]
+    assert {c["phone"]: c["households"] for c in listed}[PHONE] == 0
+    result = cli(chat, "cadre", "retire", PHONE)
+    assert result.exit_code == 0, result.output
+    assert chat.one(select(Cadre.active).where(Cadre.phone == PHONE)) is False

@@ -11,6 +11,7 @@ from bot.cli import (
     cadres,  # lianxin cadre list|handover|retire|phone|edit / lianxin household move
     demo,  # lianxin demo
     diary_book,  # lianxin diary-book (a cadre's or a village's 民情日记 of the month)
+    households,  # lianxin household add / close (the register without re-importing)
     importing,  # lianxin import
     ledger,  # lianxin ledger
     office,  # lianxin leave / lianxin record (the office's month)
@@ -22,6 +23,7 @@ from bot.cli import (
     serving,  # lianxin serve
     station,  # lianxin insights month / lianxin meeting add (the station's work)
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
+    users,  # lianxin user list / disable / enable / passwd / role (after accounts: user add)
     wechat,  # lianxin wechat menu / lianxin wechat check
 )
 from bot.cli.base import CliState, command, main, require_schema
@@ -30,6 +32,7 @@ COMMAND_GROUPS = (
     schema,
     accounts,
     cadres,
+    users,
     serving,
     importing,
     demo,
@@ -43,6 +46,7 @@ COMMAND_GROUPS = (
     diary_book,
     remarks,
     station,
+    households,
 )
 
 for _group in COMMAND_GROUPS:

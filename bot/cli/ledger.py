@@ -23,6 +23,7 @@ def run_ledger(
     out: str | None,
     month: str | None = None,
     township: tuple[int, str] | None = None,
+    tag: str | None = None,
 ) -> str | bytes:
     """Build, render, audit and (with ``out``) write the ledger; returns what was rendered."""
     today = lx.now().astimezone(lx.config.tz).date()
@@ -34,6 +35,7 @@ def run_ledger(
             cadre_phone=cadre,
             month=month,
             township_id=township[0] if township else None,
+            tag=tag,
         )
         content: str | bytes
         if fmt == "json":
@@ -55,6 +57,7 @@ def run_ledger(
             detail={
                 "format": fmt,
                 "village": village,
+                "tag": tag,
                 "cadre": led["filters"]["cadre"],
                 "month": led["month"],
                 "cadres": len(led["cadres"]),
@@ -85,6 +88,9 @@ def register(main: click.Group) -> None:
         metavar="YYYY-MM",
         help="month whose diary visits count (default: this month)",
     )
+    @click.option(
+        "--tag", default=None, metavar="T", help="只计有此重点人群标签的农户 / only households tagged T"
+    )
     def ledger_cmd(
         lx: Lianxin,
         township: str | None,
@@ -93,6 +99,7 @@ def register(main: click.Group) -> None:
         fmt: str | None,
         out: str | None,
         month: str | None,
+        tag: str | None,
     ) -> None:
         """五个一台账：每位干部对每户的五个一完成情况与缺项 / the 五个一 ledger."""
         require_schema(lx)
@@ -115,6 +122,7 @@ def register(main: click.Group) -> None:
                 out=out,
                 month=month,
                 township=township_scope(lx, township),
+                tag=tag,
             )
         except LedgerError as e:
             raise click.ClickException(str(e)) from None

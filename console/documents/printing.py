@@ -30,6 +30,7 @@ from storage import station_units
 from storage.config import Config
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
+from storage.register import in_programme
 
 CARDS_PER_PAGE = 8
 
@@ -110,7 +111,7 @@ def _rows(
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
         .outerjoin(Link, Link.household_id == Household.id)
         .outerjoin(Cadre, Link.cadre_id == Cadre.id)
-        .where(Household.purged_at.is_(None))
+        .where(Household.purged_at.is_(None), in_programme())  # a closed household gets no card, no listing
         .order_by(Village.name, Cadre.name, Cadre.id, VillagerGroup.id, Household.head_name, Household.id)
     )
     if village is not None:

@@ -27,6 +27,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.reachability import unreachable_cadres
+from storage.register import in_programme
 
 bp = Blueprint("cadres", __name__)
 
@@ -49,7 +50,10 @@ def cadres() -> Any:
         ids = [c.id for c in rows]
         households = dict(
             s.execute(
-                select(Link.cadre_id, func.count()).where(Link.cadre_id.in_(ids)).group_by(Link.cadre_id)
+                select(Link.cadre_id, func.count())
+                .join(Household, Household.id == Link.household_id)
+                .where(Link.cadre_id.in_(ids), in_programme())
+                .group_by(Link.cadre_id)
             )
             .tuples()
             .all()
@@ -144,7 +148,7 @@ def _work(s: Any, c: Cadre) -> dict[str, Any]:
         s.scalars(
             select(Household)
             .join(Link)
-            .where(Link.cadre_id == c.id)
+            .where(Link.cadre_id == c.id, in_programme())
             .options(joinedload(Household.card), joinedload(Household.link))
             .order_by(Household.head_name)
         )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
 from console.views import common
 from handlers import link_notices
-from storage import cards, handover
+from storage import cards, handover, household_tags, register
 from storage.accounts import normalize_phone
 from storage.models import (
     Cadre,
@@ -67,7 +67,11 @@ def households() -> Any:
             )
         if village_id:
             stmt = stmt.where(Household.village_id == village_id)
+        tag = ((request.args.get("tag") or "").strip() or None) if user().is_admin else None  # the office's
+        if tag:
+            stmt = stmt.where(household_tags.has_tag(tag))
         rows, page, more = common.paged(s, stmt)
+        office = user().is_admin
         return render_template(
             "households.html",
             rows=rows,
@@ -77,6 +81,9 @@ def households() -> Any:
             village_id=village_id,
             villages=common.villages(s),
             args=common.query_args(),
+            tag=tag,
+            tags=household_tags.known_tags(s) if office else [],
+            tags_of=household_tags.tags_of(s, [h.id for h in rows]) if office else {},
         )
 
 
@@ -140,6 +147,8 @@ def household(household_id: int) -> Any:
             full=user().sees_full(h.village_id),
             members_text=_members_text(h.members),
             edit=request.args.get("edit") == "1",
+            reasons=register.REASONS,
+            tags=household_tags.tags_of(s, [h.id]).get(h.id, []) if user().is_admin else None,
         )
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file, session
 
-from console.access import admin_only, db, done, lx, now, record, user
+from console.access import admin_only, db, done, lx, now, record, record_export, user
 from handlers import link_notices
-from storage import importer, townships, uploads
+from storage import import_archive, importer, townships, uploads
+from storage.models import ImportArchive
 
 bp = Blueprint("importing", __name__)
 
@@ -115,14 +116,49 @@ def import_confirm() -> Any:
         abort(400, description="没有待确认的导入文件，请重新上传")
     path, name = pending
     data = path.read_bytes()
+    yes = request.form.get("accept_register_edits") == "1"
     with db() as s:
         plan = _plan(s, data, name)
-        if not plan.ok:
-            return render_template("import.html", plan=plan, name=name), 400
-        importer.apply_import(s, plan, actor=user().actor, now=now())
+        if not plan.ok or (plan.needs_yes and not yes):  # the register's own changes: only with the tick
+            return render_template("import.html", plan=plan, name=name, ask_yes=plan.ok), 400
+        importer.apply_import(s, plan, actor=user().actor, now=now(), yes=yes)
         link_notices.tell_villagers(s, plan.moved_households, tz=lx().config.tz)
         record(s, "import.console", f"file:{name}", rows=plan.rows, counts=plan.counts)
+        import_archive.keep(  # the list as submitted; the upload itself is deleted below
+            s,
+            data=data,
+            filename=name,
+            township_id=None if plan.parts else plan.township_id,
+            rows=plan.rows,
+            counts=plan.counts,
+            actor=user().actor,
+            now=now(),
+        )
         lines = plan.summary_lines()
     path.unlink(missing_ok=True)
     session.pop("import", None)
     return done("导入完成：" + "；".join(lines), "console.importing.import_form")
+
+
+@bp.get("/import/archive")
+@admin_only
+def import_archive_list() -> Any:
+    """The lists as submitted (storage/import_archive.py): a township's office its own, the county's every one."""
+    with db() as s:
+        rows = import_archive.listed(s, township_id=user().township_id)
+        return render_template("import_archive.html", rows=rows)
+
+
+@bp.get("/import/archive/<int:archive_id>")
+@admin_only
+def import_archive_file(archive_id: int) -> Any:
+    """One archived list, as it was submitted (audited)."""
+    with db() as s:
+        a = s.get(ImportArchive, archive_id)
+        if a is None or (user().township_id is not None and a.township_id != user().township_id):
+            abort(404)
+        if a.content is None:
+            abort(410, description="该名单的内容已按个人信息清除要求删除，仅保留导入记录。")
+        data, filename = bytes(a.content), a.filename
+    record_export("import.archive.download", f"import_archive:{archive_id}", filename=filename)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=filename)

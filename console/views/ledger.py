@@ -13,6 +13,7 @@ from console.access import admin_only, db, lx, record_export, user
 from console.documents import ledger as ledger_document
 from console.views import common
 from handlers.render import mask_phone
+from storage import household_tags
 from storage import ledger as ledger_svc
 from storage.group_links import group_leaders
 
@@ -24,6 +25,11 @@ FORMATS = {
     "html": "text/html; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def _tag() -> str | None:
+    """重点人群 filter: the office's only (storage/household_tags.py); ignored for other accounts."""
+    return ((request.args.get("tag") or "").strip() or None) if user().is_admin else None
 
 
 def _build(s: Any) -> tuple[dict[str, Any], str, str | None]:
@@ -41,7 +47,12 @@ def _build(s: Any) -> tuple[dict[str, Any], str, str | None]:
         abort(404)  # another township's village: as if it did not exist
     try:
         led = ledger_svc.build_ledger(
-            s, today=common.today(), village=village, month=month or None, township_id=user().township_id
+            s,
+            today=common.today(),
+            village=village,
+            month=month or None,
+            township_id=user().township_id,
+            tag=_tag(),
         )
     except ledger_svc.LedgerError as e:
         abort(400, description=str(e))
@@ -59,7 +70,7 @@ def _summary(s: Any) -> tuple[dict[str, Any], str, str | None]:
         abort(400, description="月份应写作 YYYY-MM")
     today = common.today()
     month = month or f"{today.year:04d}-{today.month:02d}"
-    scope = ledger_svc.Scope(township_id=user().township_id)
+    scope = ledger_svc.Scope(township_id=user().township_id, tag=_tag())
     villages = ledger_svc.village_totals(s, month=month, scope=scope)
     led = {
         "month": month,
@@ -85,6 +96,8 @@ def ledger() -> Any:
             villages=common.villages(s),
             shown=MISSING_SHOWN,
             can_download=user().is_admin,
+            tag=_tag(),
+            tags=household_tags.known_tags(s) if user().is_admin else [],
         )
 
 

@@ -14,6 +14,7 @@ from handlers import keywords
 from handlers.base import Context
 from storage import cards
 from storage.models import Cadre, Household, Link
+from storage.register import in_programme
 
 UNDO_WINDOW = timedelta(minutes=10)
 
@@ -74,7 +75,7 @@ def own_households(ctx: Context, cadre_id: int) -> list[Household]:
         ctx.session.scalars(
             select(Household)
             .join(Link, Link.household_id == Household.id)
-            .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None))
+            .where(Link.cadre_id == cadre_id, Household.purged_at.is_(None), in_programme())
             .order_by(Household.id)
         )
     )
@@ -96,7 +97,12 @@ def resolve(ctx: Context, cadre_id: int, words: list[str]) -> Targets:
                     select(Household).where(Household.head_name == w, Household.purged_at.is_(None))
                 )
             )
-        own = [h for h in candidates if h.link is not None and h.link.cadre_id == cadre_id]
+        # a closed household (storage/register.py) has no duties left: as if it were not the cadre's
+        own = [
+            h
+            for h in candidates
+            if h.link is not None and h.link.cadre_id == cadre_id and h.closed_on is None
+        ]
         if len(own) == 1:
             if own[0].id not in seen:
                 seen.add(own[0].id)

@@ -128,7 +128,7 @@ def build_report(
 
     cadre_rows = queries.cadres_in_period(session, period.utc_range(tz), period, w.township_id)
     months = read_cadre_months(session, w, config, rules.sla_hours)
-    households = queries.household_counts(session, w, period.utc_range(tz))
+    households = queries.household_counts(session, w, period.utc_range(tz), period.first)
     # the 五个一 ledger's own definition (information form complete, card handed out, policy explained,
     # commitment signed), as it stands now
     ledger = ledger_completion(session, [row[0] for row in cadre_rows])

@@ -19,6 +19,7 @@ from storage.models import (
     Cadre,
     CadreLeave,
     DiaryEntry,
+    Household,
     Link,
     LinkChange,
     MonthlySummary,
@@ -29,6 +30,7 @@ from storage.models import (
     VillagerRequest,
 )
 from storage.periods import Period, local_day, parse_period, start_of_day
+from storage.register import in_programme
 from storage.workdays import is_workday
 
 SATISFIED = "满意"
@@ -316,10 +318,14 @@ def request_counts(session: Session, w: Window, sla_hours: int) -> dict[tuple[in
     return out
 
 
-def household_counts(session: Session, w: Window, period_bounds: tuple[datetime, datetime]) -> dict[int, int]:
+def household_counts(
+    session: Session, w: Window, period_bounds: tuple[datetime, datetime], since: date | None = None
+) -> dict[int, int]:
     """Households per cadre for the period: those linked to them now, and those that left them (a handover, a
     move: LinkChange) during the period or after it — each cadre of a handover month counts the households they
-    looked after in it (docs/assessment.md "Handover and retirement")."""
+    looked after in it (docs/assessment.md "Handover and retirement"); of the households in the programme on
+    ``since`` (the period's first day): one closed during the period counts for it, one closed before it does
+    not (storage/register.py)."""
     start, _end = period_bounds
     linked = select(Link.cadre_id.label("cadre_id"), Link.household_id.label("household_id")).where(
         w.mine(Link.cadre_id)
@@ -333,7 +339,10 @@ def household_counts(session: Session, w: Window, period_bounds: tuple[datetime,
     return {
         cid: n
         for cid, n in session.execute(
-            select(both.c.cadre_id, func.count(distinct(both.c.household_id))).group_by(both.c.cadre_id)
+            select(both.c.cadre_id, func.count(distinct(both.c.household_id)))
+            .join(Household, Household.id == both.c.household_id)
+            .where(in_programme(since))
+            .group_by(both.c.cadre_id)
         )
     }
 

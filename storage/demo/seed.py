@@ -195,6 +195,7 @@ def _seed_links(
         first = (h.village, h.group) not in led
         led.add((h.village, h.group))
         values += [name, CADRE_PHONES[h.cadre]] if first else ["", ""]
+        values.append("")  # 重点人群: none (the demo's table has no such column, so its tags are left alone)
         table.rows.append(
             SourceRow(number=n, values={key: v for (_, key), v in zip(COLUMNS, values, strict=True)})
         )

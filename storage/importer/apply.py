@@ -9,12 +9,14 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from storage import household_tags
 from storage.audit import record
 from storage.cards import random_number
 from storage.importer import shape
 from storage.importer.plan import plan_import
 from storage.importer.read import read_rows
 from storage.importer.shape import MIN_HOUSEHOLDS, ImportPlan, ImportRefused, Progress
+from storage.importer.stored import IMPORT_ACTOR
 from storage.links import restart_duties
 from storage.models import (
     Cadre,
@@ -27,6 +29,7 @@ from storage.models import (
     Village,
     VillagerGroup,
 )
+from storage.register import reopen_household
 from storage.timestamps import now_of
 
 
@@ -51,8 +54,11 @@ def apply_import(
     actor: str,
     now: datetime | None = None,
     progress: Progress | None = None,
+    yes: bool = False,
 ) -> ImportPlan:
     """Write ``plan`` (from ``plan_import`` in the same session) with bulk statements; audit it. No commit.
+    A plan that would undo the register's own changes (``plan.needs_yes``) is written only with ``yes``: the
+    office saw ``plan.register_edits`` and said so.
 
     The order matters: places before the cadres and households that refer to them, cadres before links, the
     numbers a list gives reserved before any is drawn."""
@@ -60,9 +66,11 @@ def apply_import(
         raise ImportRefused(f"{len(plan.problems)} problems; nothing imported")
     if plan.applied:
         raise ImportRefused("this plan has already been applied")
+    if plan.needs_yes and not yes:
+        raise ImportRefused(f"名单与 {len(plan.register_edits)} 处登记变更不一致，需确认后才能导入")
     if plan.parts:  # a county's list: each township's part, in the one transaction
         for part in plan.parts:
-            apply_import(session, part, actor=actor, now=now, progress=progress)
+            apply_import(session, part, actor=actor, now=now, progress=progress, yes=yes)
         plan.applied = True
         return plan
     now = now or now_of(session)
@@ -79,7 +87,11 @@ def apply_import(
     _update_households(session, plan, now)
     _write_cards(session, plan, numbers, now)
     _write_links(session, plan, now)
+    for hid in plan.reopen:  # closed in the register, named again: the office said yes to the preview
+        reopen_household(session, hid, actor=CHANGED_BY, now=now)
     _apply_group_links(session, plan, actor=actor, now=now)
+    if plan.has_tags:  # 重点人群: the list's column sets the tags of the households it names
+        household_tags.replace(session, plan.tags, actor=CHANGED_BY, now=now)
     record(
         session,
         actor=actor,
@@ -90,6 +102,7 @@ def apply_import(
             "rows": plan.rows,
             **plan.counts,
             "warnings": len(plan.warnings),
+            "register_edits": len(plan.register_edits),
         },
     )
     session.flush()
@@ -98,7 +111,7 @@ def apply_import(
 
 
 # What the import writes in the households' history and link changes as the one who changed them.
-CHANGED_BY = "import"
+CHANGED_BY = IMPORT_ACTOR
 
 
 def _add_places(session: Session, plan: ImportPlan) -> None:
@@ -185,7 +198,10 @@ def _insert_households(
                 for r in part
             ],
         )
-        new_ids.extend(result.scalars().all())
+        ids = result.scalars().all()
+        new_ids.extend(ids)
+        if plan.has_tags:
+            plan.tags.update((hid, r["tags"]) for hid, r in zip(ids, part, strict=True))
         if progress and len(plan.new_households) >= shape.PROGRESS_EVERY:
             progress("write", min(i + chunk, len(plan.new_households)), len(plan.new_households))
     session.execute(
@@ -344,10 +360,12 @@ def import_file(
     minimum: int = MIN_HOUSEHOLDS,
     now: datetime | None = None,
     progress: Progress | None = None,
+    yes: bool = False,
 ) -> ImportPlan:
-    """Read, plan and (when there is no problem) apply in one go; the returned plan says which happened."""
+    """Read, plan and (when there is no problem, and ``yes`` to any register edits it would undo) apply in one
+    go; the returned plan says which happened (``plan.applied``)."""
     table = read_rows(source, filename, progress=progress)
     plan = plan_import(session, table, township=township, minimum=minimum, progress=progress)
-    if plan.ok:
-        apply_import(session, plan, actor=actor, now=now, progress=progress)
+    if plan.ok and (yes or not plan.needs_yes):
+        apply_import(session, plan, actor=actor, now=now, progress=progress, yes=yes)
     return plan

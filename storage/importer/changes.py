@@ -25,6 +25,7 @@ COUNT_KEYS = (
     "households_new",
     "households_updated",
     "households_unchanged",
+    "households_reopened",
     "links_changed",
     "cards_assigned",
     "not_in_file",
@@ -92,7 +93,10 @@ def plan_households(
     counts = Counter[str]()
     final_cadre: dict[int, str] = {}  # household id -> cadre phone, for existing households after import
     for hid, (_lid, cid) in stored.links.items():
-        if cid in stored.cadre_by_id:
+        h = stored.households.get(hid)
+        if (
+            cid in stored.cadre_by_id and h is not None and h["closed_on"] is None
+        ):  # closed: nobody's any more
             final_cadre[hid] = stored.cadre_by_id[cid][0]
     for i, (r, h) in enumerate(matched, start=1):
         if progress and i % shape.PROGRESS_EVERY == 0:
@@ -103,15 +107,21 @@ def plan_households(
             if not r["card"]:
                 counts["cards_assigned"] += 1
             continue
+        if plan.has_tags:
+            plan.tags[h["id"]] = r["tags"]
         details = plan_details(plan, r, h)
         card = plan_card(plan, r, h["id"], stored.card_of.get(h["id"]))
         link = plan_link(plan, r, h["id"], stored)
+        reopen = h["closed_on"] is not None  # closed in the register, named again (register_edits.py asks)
+        if reopen:
+            plan.reopen.append(h["id"])
+            counts["households_reopened"] += 1
         if card and r["card"] is None:
             counts["cards_assigned"] += 1
         if link:
             counts["links_changed"] += 1
         final_cadre[h["id"]] = r["cadre_phone"]
-        counts["households_updated" if details or card or link else "households_unchanged"] += 1
+        counts["households_updated" if details or card or link or reopen else "households_unchanged"] += 1
     return counts, final_cadre
 
 
@@ -221,7 +231,7 @@ def summary_counts(
     counts["not_in_file"] = sum(
         1
         for hid, h in stored.households.items()
-        if h["village_id"] in file_village_ids and hid not in touched
+        if h["village_id"] in file_village_ids and hid not in touched and h["closed_on"] is None
     )
     counts["villages"] = len(dict.fromkeys(r["village"] for r in rows))
     counts["villages_new"] = len(plan.new_villages)

@@ -1,7 +1,8 @@
 """Planning: every row checked against the file and the database, and what would change worked out — it only
 reads. ``plan_import`` splits a county's list by its 乡镇 column; ``_plan_township`` runs the steps for one
 township: validate.py (the rows alone and together), stored.py (what the database holds), matching.py (the rows
-against it), the group links (包组联户, here) and changes.py (what an accepted list changes)."""
+against it), the group links (包组联户, here), changes.py (what an accepted list changes) and register_edits.py
+(what it would undo of the register's own changes, for the office to confirm)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.accounts import normalize_phone
-from storage.importer import changes
+from storage.importer import changes, register_edits
 from storage.importer.matching import cadres_of_other_townships, match_households
 from storage.importer.shape import (
     COLUMNS,
@@ -81,6 +82,7 @@ def plan_import(
         plan.parts.append(part)
         plan.problems.extend(part.problems)
         plan.warnings.extend(part.warnings)
+        plan.register_edits.extend(part.register_edits)
         for k, v in part.counts.items():
             plan.counts[k] = plan.counts.get(k, 0) + v
     plan.problems.sort(key=lambda p: p.row or 0)
@@ -93,7 +95,9 @@ def _plan_township(
     """The plan for rows of one township: the rows checked on their own and together (validate.py), against
     the database (stored.py, matching.py, the group links here), and — when nothing is wrong — what changes
     (changes.py). A refused plan lists every problem, sorted by row and column."""
-    plan = ImportPlan(filename=table.filename, rows=len(table.rows), problems=list(table.problems))
+    plan = ImportPlan(
+        filename=table.filename, rows=len(table.rows), problems=list(table.problems), has_tags=table.has_tags
+    )
     if plan.problems:
         return plan
     rows = check_rows(table.rows, plan.problems, progress)
@@ -114,6 +118,7 @@ def _plan_township(
     _group_link_changes(session, plan)
     counts = changes.plan_cadres(plan, rows, first_cadre, stored)
     household_counts, final_cadre = changes.plan_households(plan, matched, stored, progress)
+    register_edits.find(plan, matched, stored)
     changes.minimum_warnings(plan, first_cadre, stored, final_cadre, minimum)
     plan.counts = changes.summary_counts(plan, counts + household_counts, rows, matched, first_cadre, stored)
     return plan

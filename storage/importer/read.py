@@ -170,6 +170,7 @@ def _fill(table: Table, raw_rows: Iterable[list[Any]], progress: Progress | None
                     positions.setdefault(name, i)
                 elif name:
                     table.ignored_columns.append(name)
+            table.has_tags = "重点人群" in positions
             for name, _key in COLUMNS:
                 if name not in positions and name not in OPTIONAL_COLUMNS:
                     table.problems.append(Problem(number, name, f"缺少必需的列「{name}」"))

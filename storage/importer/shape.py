@@ -22,9 +22,12 @@ COLUMNS: list[tuple[str, str]] = [
     # a cadre of this file or of the database; every row of a group names the same one or leaves it empty
     ("包组干部", "group_cadre_name"),
     ("包组干部电话", "group_cadre_phone"),
+    # 重点人群 (optional): the household's tags, separated by 、 or , (storage/household_tags.py); a list with the
+    # column sets each named household's tags, one without it leaves them alone
+    ("重点人群", "tags"),
 ]
 COLUMN_OF: dict[str, str] = {key: name for name, key in COLUMNS}
-OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话"}
+OPTIONAL_COLUMNS = {"服务卡号", "包组干部", "包组干部电话", "重点人群"}
 # A county's list may name each row's township in a 乡镇 column before 村(居); without it every row belongs to
 # the township the import is for ([general] township, or ``--township``).
 TOWNSHIP_COLUMN = "乡镇"
@@ -41,6 +44,7 @@ EXAMPLE_ROW = [
     "新桥村委会",
     "李明",
     "13987654321",
+    "",
 ]
 MIN_HOUSEHOLDS = 30  # the programme's minimum per cadre
 PROGRESS_EVERY = 10_000
@@ -81,6 +85,7 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     has_township: bool = False  # the 乡镇 column is there (SourceRow.values["township"])
+    has_tags: bool = False  # the 重点人群 column is there: the list sets the tags of the households it names
 
 
 @dataclass
@@ -92,6 +97,23 @@ class CadreWarning:
 
     def __str__(self) -> str:
         return f"干部 {self.name}（{self.phone}）联系 {self.households} 户，少于 {self.minimum} 户的最低要求"
+
+
+@dataclass(frozen=True)
+class RegisterEdit:
+    """A change made in the register since the lists (storage/register.py, a move or a handover) that this list
+    would undo, or that it leaves out: shown before the list is applied, which then needs the office's yes
+    (console: a tick; CLI: ``--yes``). ``kind``: ``reopen`` (a closed household named again: applying reopens
+    it), ``move`` (a household the register gave another cadre, named under a different one: applying moves it
+    back), ``missing`` (a household the register added, not in the list: applying leaves it as it is)."""
+
+    kind: str
+    row: int | None  # the list's row (None for a household the list leaves out)
+    household_id: int
+    message: str
+
+    def __str__(self) -> str:
+        return (f"第 {self.row} 行：" if self.row is not None else "") + self.message
 
 
 @dataclass
@@ -121,6 +143,13 @@ class ImportPlan:
     # 包组联户: (village, group) -> {"phone", "name", "row"} named in the file; changes against the database
     group_links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     group_link_changes: list[dict[str, Any]] = field(default_factory=list)
+    # register edits the list would undo or leaves out (storage/importer/register_edits.py); closed households
+    # it names again, reopened when it is applied
+    register_edits: list[RegisterEdit] = field(default_factory=list)
+    reopen: list[int] = field(default_factory=list)
+    # 重点人群: with the column, each named household's tags (existing ones here; new ones once their ids exist)
+    has_tags: bool = False
+    tags: dict[int, list[str]] = field(default_factory=dict)
     applied: bool = False
     # A list naming several townships is planned per township: one part each, applied together.
     parts: list[ImportPlan] = field(default_factory=list)
@@ -128,6 +157,12 @@ class ImportPlan:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def needs_yes(self) -> bool:
+        """The list would undo (or leaves out) changes made in the register: applied only when the office says
+        yes to what ``register_edits`` lists."""
+        return bool(self.register_edits)
 
     @property
     def moved_households(self) -> list[int]:
@@ -157,6 +192,11 @@ class ImportPlan:
             + (
                 [f"包组干部：{c['group_links']} 个村民小组（变更 {c.get('group_links_changed', 0)}）"]
                 if c.get("group_links")
+                else []
+            )
+            + (
+                [f"已销户又出现在名单中的农户：{c['households_reopened']} 户（导入后恢复在册）"]
+                if c.get("households_reopened")
                 else []
             )
             + (

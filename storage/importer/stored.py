@@ -3,14 +3,25 @@ columns and no ORM objects (100,000 households must plan in seconds). It only re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
+from storage.models import (
+    Cadre,
+    Household,
+    Link,
+    LinkChange,
+    ServiceCard,
+    Township,
+    Village,
+    VillagerGroup,
+)
 
+# What the import writes in the households' history and link changes as the one who changed them.
+IMPORT_ACTOR = "import"
 # (village, group, head's name, head's phone or ""): what makes two rows, or a row and a stored household, the
 # same household
 Identity = tuple[str, str, str, str]
@@ -20,7 +31,9 @@ Identity = tuple[str, str, str, str]
 class Stored:
     """The database as the plan of one township sees it. Households are dicts with the keys id, village_id,
     village (named with its township when it is another township's), group, group_id, head_name, head_phone,
-    population, township_id; cadres are dicts with id, name, post, unit, village_id, township_id."""
+    population, township_id, added_by, closed_on, closed_reason; cadres are dicts with id, name, post, unit,
+    village_id, township_id. ``register_links``: each household whose latest link change the register made (not
+    an import) — a move, a handover, a household added — with that change (changed_by, old/new cadre, when)."""
 
     township_id: int | None  # None: the township is new
     township_names: dict[int, str]
@@ -33,6 +46,8 @@ class Stored:
     links: dict[int, tuple[int, int]]  # household id -> (link id, cadre id)
     cadres: dict[str, dict[str, Any]]  # by phone, every township's
     cadre_by_id: dict[int, tuple[str, dict[str, Any]]]  # cadre id -> (phone, cadre)
+    # household id -> its latest link change, made outside an import
+    register_links: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_stored(session: Session, township: str) -> Stored:
@@ -74,6 +89,7 @@ def read_stored(session: Session, township: str) -> Stored:
         links=links,
         cadres=cadres,
         cadre_by_id={c["id"]: (phone, c) for phone, c in cadres.items()},
+        register_links=_read_register_links(session),
     )
 
 
@@ -104,7 +120,7 @@ def _read_households(
     its row in a list is a new household)."""
     households: dict[int, dict[str, Any]] = {}
     by_identity: dict[Identity, dict[str, Any]] = {}
-    for hid, vid, gid, head, phone, pop in session.execute(
+    for hid, vid, gid, head, phone, pop, added_by, closed_on, closed_reason in session.execute(
         select(
             Household.id,
             Household.village_id,
@@ -112,6 +128,9 @@ def _read_households(
             Household.head_name,
             Household.head_phone,
             Household.population,
+            Household.added_by,
+            Household.closed_on,
+            Household.closed_reason,
         ).where(Household.purged_at.is_(None))
     ):
         gname = groups[gid][1] if gid else ""
@@ -125,11 +144,36 @@ def _read_households(
             "head_phone": phone,
             "population": pop,
             "township_id": village_township.get(vid),
+            "added_by": added_by,
+            "closed_on": closed_on,
+            "closed_reason": closed_reason,
         }
         if h["township_id"] == township_id:
-            by_identity.setdefault((h["village"], gname, head, phone or ""), h)
+            key = (h["village"], gname, head, phone or "")
+            first = by_identity.setdefault(key, h)
+            if (
+                first["closed_on"] is not None and closed_on is None
+            ):  # a household in the programme comes first
+                by_identity[key] = h
         households[hid] = h
     return households, by_identity
+
+
+def _read_register_links(session: Session) -> dict[int, dict[str, Any]]:
+    """Each household's latest link change, where the register made it (``household move``, a handover, the
+    console, ``household add``) rather than an import: what a list naming another cadre would undo."""
+    latest: dict[int, dict[str, Any]] = {}
+    for hid, by, old, new, at in session.execute(
+        select(
+            LinkChange.household_id,
+            LinkChange.changed_by,
+            LinkChange.old_cadre_id,
+            LinkChange.new_cadre_id,
+            LinkChange.changed_at,
+        ).order_by(LinkChange.id)
+    ):
+        latest[hid] = {"changed_by": by, "old_cadre_id": old, "new_cadre_id": new, "changed_at": at}
+    return {hid: c for hid, c in latest.items() if c["changed_by"] != IMPORT_ACTOR}
 
 
 def _read_cadres(session: Session) -> dict[str, dict[str, Any]]:

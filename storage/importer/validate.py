@@ -8,7 +8,8 @@ import re
 from collections import defaultdict
 from typing import Any, NamedTuple
 
-from storage.accounts import normalize_phone
+from storage import household_tags
+from storage.accounts import normalize_phone, valid_phone
 from storage.cards import normalize_number
 from storage.importer import shape
 from storage.importer.shape import COLUMN_OF, EXAMPLE_ROW, Problem, Progress, SourceRow
@@ -22,14 +23,7 @@ _LIMITS = {
     "cadre_unit": 100,
     "group_cadre_name": 50,
 }
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
 _CARD = re.compile(r"[0-9A-Za-z\-]{1,20}")
-
-
-def valid_phone(phone: str) -> bool:
-    """A mainland mobile (11 digits, 1[3-9]…) or a landline with its area code (0xx/0xxx + 7–8 digits)."""
-    return bool(_MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone))
 
 
 # One check each: (column key, message) for every problem found, none when the cells are right.
@@ -57,6 +51,7 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
         *example_row_error(v, phones),
         *population_error,
         *card_error(v["card"], card),
+        *tag_error(v["tags"]),
     ]
     problems.extend(Problem(row.number, COLUMN_OF[key], message) for key, message in errors)
     if errors:
@@ -75,7 +70,17 @@ def check_row(row: SourceRow, problems: list[Problem]) -> dict[str, Any] | None:
         "cadre_unit": v["cadre_unit"] or None,
         "group_cadre_name": v["group_cadre_name"],
         "group_cadre_phone": phones.group or None,
+        "tags": household_tags.parse(v["tags"]),
     }
+
+
+def tag_error(cell: str) -> Errors:
+    """The 重点人群 cell (storage/household_tags.py says which tags are accepted)."""
+    try:
+        household_tags.parse(cell)
+    except household_tags.TagError as e:
+        return [("tags", str(e))]
+    return []
 
 
 def row_phones(v: dict[str, str]) -> RowPhones:

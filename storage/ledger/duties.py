@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.accounts import normalize_phone
+from storage.household_tags import has_tag
 from storage.models import (
     Cadre,
     DiaryEntry,
@@ -24,6 +25,7 @@ from storage.models import (
     Village,
 )
 from storage.periods import last_day_of_month
+from storage.register import in_programme
 
 # The information form's required fields, in the order the guided 登记 asks for them.
 INFO_FIELDS: tuple[str, ...] = ("members", "annual_income", "industries", "difficulties")
@@ -130,6 +132,10 @@ class Scope:
     cadre_id: int | None = None
     cadre_phone: str | None = None
     township_id: int | None = None
+    # the day the ledger is of: households closed on or before it are left out (storage/register.py); None: now
+    on: date | None = None
+    # 重点人群: only the households with this tag (storage/household_tags.py; the office's filter)
+    tag: str | None = None
 
 
 def resolve_scope(
@@ -170,7 +176,7 @@ def resolve_scope(
 
 
 def scoped(stmt: Any, scope: Scope) -> Any:
-    stmt = stmt.where(Household.purged_at.is_(None))
+    stmt = stmt.where(Household.purged_at.is_(None), in_programme(scope.on))
     if scope.township_id is not None:
         stmt = stmt.where(
             Household.village_id.in_(select(Village.id).where(Village.township_id == scope.township_id))
@@ -179,6 +185,8 @@ def scoped(stmt: Any, scope: Scope) -> Any:
         stmt = stmt.where(Household.village_id == scope.village_id)
     if scope.cadre_id is not None:
         stmt = stmt.where(Link.cadre_id == scope.cadre_id)
+    if scope.tag:
+        stmt = stmt.where(has_tag(scope.tag))
     return stmt
 
 

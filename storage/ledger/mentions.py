@@ -15,6 +15,7 @@ from storage.models import (
     Link,
     ServiceCard,
 )
+from storage.register import in_programme
 
 
 def _normalize(text: str) -> str:
@@ -26,7 +27,7 @@ _CADRE_NAMES = (
     select(Household.id, Household.head_name, ServiceCard.number)
     .join(Link, Link.household_id == Household.id)
     .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-    .where(Link.cadre_id == bindparam("b_cadre"), Household.purged_at.is_(None))
+    .where(Link.cadre_id == bindparam("b_cadre"), Household.purged_at.is_(None), in_programme())
 )
 
 

@@ -4,7 +4,7 @@ whole ledger, and the completion share the assessment may weight."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from storage.models import (
     Village,
 )
 from storage.periods import month_key
+from storage.register import in_programme
 
 # Aggregates
 # --------------------------------------------------------------------------------------------------
@@ -345,11 +346,16 @@ def build_ledger(
     cadre_phone: str | None = None,
     month: str | None = None,
     township_id: int | None = None,
+    tag: str | None = None,
 ) -> dict[str, Any]:
     """Everything ``lianxin ledger`` shows: per cadre, per village, totals, and households with something missing
-    (of one township when ``township_id`` is given)."""
-    scope = resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id)
+    (of one township when ``township_id`` is given; of the households tagged ``tag`` when it is given)."""
     month = month or month_key(today)
+    scope = replace(
+        resolve_scope(session, village=village, cadre_phone=cadre_phone, township_id=township_id),
+        on=min(today, month_bounds(month)[1]),  # a past month's ledger keeps the households closed after it
+        tag=(tag or "").strip() or None,
+    )
     cadres = cadre_totals(session, month=month, scope=scope)
     villages = village_totals(session, month=month, scope=scope)
     rows = household_duties(session, month=month, scope=scope)
@@ -357,7 +363,7 @@ def build_ledger(
         "kind": "ledger",
         "date": today.isoformat(),
         "month": month,
-        "filters": {"village": village, "cadre": scope.cadre_phone},
+        "filters": {"village": village, "cadre": scope.cadre_phone, "tag": scope.tag},
         "cadres": cadres,
         "villages": villages,
         "totals": totals_of(villages),
@@ -402,7 +408,7 @@ def ledger_completion(
         .select_from(Household)
         .join(Link, Link.household_id == Household.id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Link.cadre_id.in_(ids), Household.purged_at.is_(None))
+        .where(Link.cadre_id.in_(ids), Household.purged_at.is_(None), in_programme())
         .group_by(Link.cadre_id)
     )
     if visits is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.ledger.duties import info_complete_clause
 from storage.models import Cadre, Household, Link, ServiceCard
+from storage.register import in_programme
 
 # duty -> the ledger's key in storage.ledger.DUTIES: "card" (便民服务卡 handed out), "commitment" (工作承诺书
 # signed), "form" (民情信息登记表 complete)
@@ -47,7 +48,12 @@ def undone_duties(session: Session, duties: Iterable[str]) -> dict[int, Undone]:
         .join(Link, Link.household_id == Household.id)
         .join(Cadre, Cadre.id == Link.cadre_id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(Household.purged_at.is_(None), Cadre.active.is_(True), or_(*(missing[d] for d in wanted)))
+        .where(
+            Household.purged_at.is_(None),
+            in_programme(),
+            Cadre.active.is_(True),
+            or_(*(missing[d] for d in wanted)),
+        )
         .order_by(Link.cadre_id, Household.id)
     )
     out: dict[int, Undone] = {}

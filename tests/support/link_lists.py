@@ -13,8 +13,8 @@ from storage.importer import COLUMNS, import_file
 
 GOOD = Path(__file__).parent.parent / "data" / "links_35.csv"
 HEADER = [
-    name for name, key in COLUMNS if not key.startswith("group_cadre")
-]  # the optional 包组 columns: tests/test_group_links.py
+    name for name, key in COLUMNS if not key.startswith("group_cadre") and key != "tags"
+]  # the optional 包组 columns: tests/test_group_links.py; 重点人群: tests/test_household_tags.py
 DATA_TABLES = [
     "township",
     "village",
