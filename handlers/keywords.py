@@ -133,6 +133,7 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
     "改": (("改",), False),
     "解绑": (("解绑", "解除绑定", "解除关联", "取消关联"), False),
     "请假": (("请假", "申请请假"), False),
+    "转办": (("转办", "转部门"), False),
 }
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.
@@ -156,6 +157,7 @@ CADRE_COMMANDS: frozenset[str] = frozenset(
         "解绑",
         "请假",
         "排名",
+        "转办",
     }
 )
 

@@ -30,7 +30,10 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
     first = req.first_answer_at is None
     if first:
         req.first_answer_at = now
-    req.status = "answered"
+    if (
+        req.status != "transferred"
+    ):  # a department still has it (转办): the cadre's word is added, not its answer
+        req.status = "answered"
     ctx.session.flush()
     villager = villager_account(ctx.session, req)  # an offline request: only an account the office chose
     relayed = False

@@ -20,6 +20,7 @@ from handlers import (
     paging,
     policy,
     replies,
+    station,
     tasks,
     unlink,
     villager,
@@ -46,6 +47,7 @@ ROUTERS: tuple[Router, ...] = (
     tasks.router,
     diary.router,
     replies.router,
+    station.router,  # 转办 M 部门 说明
     leave.router,  # 请假
     circular_notices.router,  # 排名
     me.router,
