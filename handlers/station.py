@@ -6,7 +6,6 @@ the township's departments."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from sqlalchemy import select
 
@@ -21,15 +20,16 @@ from storage.periods import local_text
 
 
 def _department(ctx: Context, township_id: int, rest: str) -> tuple[Department | None, str]:
-    """The department at the start of ``rest`` and the note after it: a department's full name typed without a
-    space ("民政办低保复核"), else the first word as the cadre wrote it (station.match)."""
-    text = unicodedata.normalize("NFKC", rest).strip()
+    """The department at the start of ``rest`` and the note after it (kept as the cadre wrote it): a department's
+    full name, also typed without a space ("民政办低保复核"), else the first word as written (station.match)."""
+    rest = rest.strip()
     for dept in station.of_township(ctx.session, township_id):
-        if text.startswith(dept.name):
-            return dept, text[len(dept.name) :].lstrip(" :：,，、").strip()
-    word, _, note = text.partition(" ")
+        for i in range(len(dept.name), min(len(rest), 2 * len(dept.name)) + 1):
+            if keywords.fold(rest[:i]) == dept.name:
+                return dept, rest[i:].lstrip(" \u3000:：,，、").strip()
+    word, _, note = rest.replace("\u3000", " ").partition(" ")
     word = re.split(r"[:：,，、]", word, maxsplit=1)[0]
-    return station.match(ctx.session, township_id, word), note.strip()
+    return station.match(ctx.session, township_id, keywords.fold(word)), note.strip()
 
 
 def transfer(ctx: Context, msg: Message, rest: str) -> str:

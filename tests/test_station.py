@@ -1,0 +1,203 @@
+"""The station's 转办 (issue 26 item 1): a cadre passes a villager's request to a township department with a time
+limit, the department answers, the answer reaches the villager the way a cadre's 回复 does, the villager's rating
+counts for the department as well as the cadre, and the request is 办结 (storage/station/, handlers/station.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from reminders import jobs
+from storage import station
+from storage.models import (
+    Department,
+    OutboxMessage,
+    RequestReply,
+    RequestTransfer,
+    Township,
+    VillagerRequest,
+)
+from tests.support.chat_env import Chat, bound, cadre_world
+
+STAFF = "o-minzheng"
+
+
+@pytest.fixture
+def chat(make_lx: Any, clock: Any) -> Chat:
+    c = cadre_world(make_lx, clock)  # 2026-11-24 20:00, a Tuesday
+    bound(c)
+    c.wc.text("o-zhang", "20261124")  # 张大爷's household
+    with c.lx.session() as s:
+        tid = s.scalar(select(Township.id))
+        station.add_or_update(s, township_id=tid, name="民政办", actor="test", openids=[STAFF])
+        station.add_or_update(s, township_id=tid, name="司法所", actor="test")
+    return c
+
+
+def _ask(chat: Chat, text: str = "低保怎么申请复核？") -> VillagerRequest:
+    chat.wc.text("o-zhang", text)
+    return chat.one(select(VillagerRequest).order_by(VillagerRequest.id.desc()))
+
+
+def _to(chat: Chat, openid: str, kind: str | None = None) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).where(OutboxMessage.openid == openid).order_by(OutboxMessage.id)
+    if kind is not None:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return chat.all(stmt)
+
+
+def _answer(chat: Chat, number: int, text: str, dept: str = "民政办") -> None:
+    with chat.lx.session() as s:
+        req = s.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
+        d = s.scalar(select(Department).where(Department.name == dept))
+        station.answer(
+            s,
+            request=req,
+            department=d,
+            text=text,
+            actor="console:mz",
+            now=chat.clock(),
+            config=chat.lx.config,
+            words=chat.lx.wording().station(chat.lx.config.tz),
+        )
+
+
+def test_a_cadre_passes_a_request_to_a_department_which_answers_and_the_villager_rates_it(
+    chat: Chat, renders: Any
+) -> None:
+    req = _ask(chat)
+    reply = renders.behind(
+        chat.wc.text("o-li", "轉辦 1 民政辦申请低保复核，材料已收齐")
+    )  # Traditional, no space before the note
+    assert reply.name == "station_transferred" and reply["department"] == "民政办"
+    t = chat.one(select(RequestTransfer))
+    # five working days after Tuesday 24 November: Tuesday 1 December, at the end of work (17:30 Beijing)
+    assert t.due.astimezone(chat.lx.config.tz).isoformat() == "2026-12-01T17:30:00+08:00"
+    assert (t.status, t.note, t.transferred_by) == ("open", "申请低保复核，材料已收齐", "cadre:13900001111")
+    assert chat.one(select(VillagerRequest.status)) == "transferred"
+    # the department's staff and the villager are told
+    [staff] = _to(chat, STAFF)
+    assert renders.behind(staff.payload["text"]).name == "station_to_department"
+    told = renders.behind(_to(chat, "o-zhang", "reply")[-1].payload["text"])
+    assert told.name == "station_to_villager"
+
+    chat.clock.advance(hours=15)
+    _answer(chat, req.number, "已受理，下周一入户核查。")
+    answered = renders.behind(_to(chat, "o-zhang", "reply")[-1].payload["text"])
+    assert (answered.name, answered["ask_rating"]) == ("station_answer_villager", True)
+    assert "已受理，下周一入户核查。" in _to(chat, "o-zhang", "reply")[-1].payload["text"]
+    to_cadre = renders.behind(_to(chat, "o-li", "notice")[-1].payload["text"])
+    assert (to_cadre.name, to_cadre["relayed"]) == ("station_answer_cadre", True)
+    assert chat.one(select(RequestReply.author)) == "department:民政办"
+
+    assert renders.behind(chat.wc.text("o-zhang", "满意")).name == "satisfaction_thanks"
+    req = chat.one(select(VillagerRequest))
+    t = chat.one(select(RequestTransfer))
+    assert (req.status, req.satisfaction) == ("closed", "满意")
+    assert (t.status, t.satisfaction, t.closed_by) == ("closed", "满意", "villager")
+
+
+def test_an_unsatisfied_villager_sends_it_back_to_the_cadre_and_the_department_is_told(
+    chat: Chat, renders: Any
+) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办")
+    _answer(chat, 1, "不符合条件。")
+    chat.wc.text("o-zhang", "不满意")
+    req = chat.one(select(VillagerRequest))
+    t = chat.one(select(RequestTransfer))
+    assert (req.status, t.status, t.satisfaction) == ("open", "answered", "不满意")
+    assert renders.behind(_to(chat, STAFF)[-1].payload["text"]).name == "station_unsatisfied"
+
+
+def test_an_unknown_department_is_answered_with_the_townships_departments_and_changes_nothing(
+    chat: Chat, renders: Any
+) -> None:
+    _ask(chat)
+    said = renders.behind(chat.wc.text("o-li", "转办 1 水利站 帮忙"))
+    assert said.name == "station_unknown_department" and said["names"] == "司法所、民政办"
+    assert chat.count(RequestTransfer) == 0
+    assert chat.one(select(VillagerRequest.status)) == "open"
+
+
+def test_another_cadres_request_cannot_be_passed_on(chat: Chat, renders: Any) -> None:
+    _ask(chat)
+    bound(chat, "o-wang", "13900002222")
+    assert renders.behind(chat.wc.text("o-wang", "转办 1 民政办")).name == "reply_not_found"
+    assert chat.count(RequestTransfer) == 0
+
+
+def test_a_request_with_a_department_cannot_be_passed_again(chat: Chat, renders: Any) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办")
+    again = renders.behind(chat.wc.text("o-li", "转办 1 司法所"))
+    assert again.name == "station_refused" and "民政办" in again["message"]
+    assert chat.count(RequestTransfer) == 1
+
+
+def test_the_cadres_word_while_a_department_has_it_does_not_end_the_transfer(chat: Chat) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办")
+    chat.wc.text("o-li", "回复 1 已转民政办，请耐心等待")
+    assert chat.one(select(VillagerRequest.status)) == "transferred"
+
+
+def test_more_time_asked_is_granted_by_the_office_and_moves_the_time_limit(chat: Chat) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办")
+    words = chat.lx.wording().station(chat.lx.config.tz)
+    with chat.lx.session() as s:
+        req = s.scalar(select(VillagerRequest))
+        d = s.scalar(select(Department).where(Department.name == "民政办"))
+        common = {"now": chat.clock(), "config": chat.lx.config, "words": words}
+        with pytest.raises(station.StationError):  # no reason given
+            station.ask_extension(
+                s, request=req, department=d, until=date(2026, 12, 4), reason=" ", actor="x", **common
+            )
+        station.ask_extension(
+            s,
+            request=req,
+            department=d,
+            until=date(2026, 12, 4),
+            reason="需入户核查",
+            actor="console:mz",
+            **common,
+        )
+        t = station.answer_extension(s, request=req, grant=True, actor="console:office", **common)
+        assert t.due.astimezone(chat.lx.config.tz).isoformat() == "2026-12-04T17:30:00+08:00"
+        assert t.extension_status == "granted"
+
+
+def test_a_department_hands_a_request_back_to_the_cadre_with_its_reason(chat: Chat, renders: Any) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 司法所")
+    with chat.lx.session() as s:
+        req = s.scalar(select(VillagerRequest))
+        d = s.scalar(select(Department).where(Department.name == "司法所"))
+        station.hand_back(
+            s,
+            request=req,
+            department=d,
+            reason="属民政办职责",
+            actor="console:sf",
+            now=chat.clock(),
+            config=chat.lx.config,
+            words=chat.lx.wording().station(chat.lx.config.tz),
+        )
+    assert chat.one(select(VillagerRequest.status)) == "open"
+    assert chat.one(select(RequestTransfer.status)) == "returned"
+    assert renders.behind(_to(chat, "o-li", "notice")[-1].payload["text"]).name == "station_handed_back"
+    chat.wc.text("o-li", "转办 1 民政办 司法所退回")  # the cadre may pass it on again
+    assert chat.count(RequestTransfer) == 2
+
+
+def test_the_sla_does_not_chase_the_cadre_for_a_request_a_department_has(chat: Chat, renders: Any) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办")
+    before = chat.count(OutboxMessage)
+    jobs.run(chat.lx, "villager_sla", chat.clock.set("2026-11-27 17:00"))  # > 24 working hours
+    names = [renders.behind(m.payload["text"]).name for m in chat.all(select(OutboxMessage))[before:]]
+    assert "sla_remind" not in names and "sla_escalate" not in names
