@@ -43,6 +43,8 @@ from console.views import (
     remarks,
     reports,
     simulator,
+    station,
+    station_desk,
     tasks,
     villager_requests,
 )
@@ -59,6 +61,9 @@ AREAS: tuple[Blueprint, ...] = (
     # work: 督办卡, 群众诉求, 线下补录, 请假, 民情日记 (and their photos and voice)
     tasks.bp,
     villager_requests.bp,
+    # 转办: the departments and the board of requests with them; a department's own desk (role department)
+    station.bp,
+    station_desk.bp,
     offline.bp,
     leave.bp,
     diaries.bp,

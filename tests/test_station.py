@@ -4,6 +4,7 @@ counts for the department as well as the cadre, and the request is 办结 (stora
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from reminders import jobs
 from storage import station
 from storage.models import (
+    ConsoleUser,
     Department,
     OutboxMessage,
     RequestReply,
@@ -21,6 +23,7 @@ from storage.models import (
     VillagerRequest,
 )
 from tests.support.chat_env import Chat, bound, cadre_world
+from tests.support.cli import audit_actions, run_cli
 
 STAFF = "o-minzheng"
 
@@ -201,3 +204,95 @@ def test_the_sla_does_not_chase_the_cadre_for_a_request_a_department_has(chat: C
     jobs.run(chat.lx, "villager_sla", chat.clock.set("2026-11-27 17:00"))  # > 24 working hours
     names = [renders.behind(m.payload["text"]).name for m in chat.all(select(OutboxMessage))[before:]]
     assert "sla_remind" not in names and "sla_escalate" not in names
+
+
+# ------------------------------------------------------------------------------------------- the command line
+
+
+def test_the_office_adds_departments_and_accounts_and_passes_answers_and_closes_on_the_command_line(
+    chat: Chat,
+) -> None:
+    lx = chat.lx
+    ok = run_cli(lx, "department", "add", "农业农村办", "--openid", "o-nongye")
+    assert ok.exit_code == 0, ok.output
+    listed = run_cli(lx, "department", "list", catch_exceptions=False).output
+    assert "农业农村办\t账号 0\t微信 1\t在办 0" in listed and "民政办" in listed
+    assert run_cli(lx, "department", "add", "x").exit_code != 0  # a name too short: refused, nothing added
+    made = run_cli(
+        lx, "user", "add", "mz", "--role", "department", "--department", "民政办", input="pass-word-1\n"
+    )
+    assert made.exit_code == 0, made.output
+    assert (
+        run_cli(
+            lx, "user", "add", "mz2", "--role", "department", "--department", "水利站", input="pass-word-1\n"
+        ).exit_code
+        != 0
+    )
+    with lx.session() as s:
+        u = s.scalar(select(ConsoleUser).where(ConsoleUser.username == "mz"))
+        assert (u.role, u.department_id) == (
+            "department",
+            s.scalar(select(Department.id).where(Department.name == "民政办")),
+        )
+
+    _ask(chat)
+    _ask(chat, "路灯坏了")
+    done = run_cli(
+        lx, "request", "transfer", "1", "--to", "民政办", "--due", "2026-11-30", "--note", "低保复核"
+    )
+    assert done.exit_code == 0, done.output
+    assert run_cli(lx, "request", "transfer", "9", "--to", "民政办").exit_code != 0
+    assert (
+        run_cli(lx, "request", "transfer", "2", "--to", "民政办", "--due", "2026-11-01").exit_code != 0
+    )  # past
+    # the cadre is told the office passed it on
+    assert any(
+        "已转办" in (m.payload.get("template") or {}).get("title", "") for m in _to(chat, "o-li", "notice")
+    )
+
+    rows = json.loads(run_cli(lx, "request", "list", "--format", "json").output)["requests"]
+    assert [(r["number"], r["department"], r["status"]) for r in rows] == [
+        (1, "民政办", "transferred"),
+        (2, None, "open"),
+    ]
+    assert set(rows[0]) == {
+        "number",
+        "household",
+        "cadre",
+        "department",
+        "status",
+        "received_at",
+        "due",
+        "answered_at",
+    }
+    assert (rows[0]["household"], rows[0]["cadre"], rows[0]["due"]) == (
+        "张大爷",
+        "李明",
+        "2026-11-30T17:30+08:00",
+    )
+    only = json.loads(run_cli(lx, "request", "list", "--department", "民政办", "--format", "json").output)
+    assert [r["number"] for r in only["requests"]] == [1]
+    transferred = json.loads(
+        run_cli(lx, "request", "list", "--status", "transferred", "--format", "json").output
+    )
+    assert [r["number"] for r in transferred["requests"]] == [1]
+
+    assert (
+        run_cli(lx, "request", "answer", "1", "--as", "司法所", "--text", "x").exit_code != 0
+    )  # not with it
+    assert (
+        run_cli(lx, "request", "answer", "1", "--as", "民政办", "--text", "符合条件，已上报。").exit_code == 0
+    )
+    assert "符合条件，已上报。" in _to(chat, "o-zhang", "reply")[-1].payload["text"]
+    assert run_cli(lx, "request", "close", "1").exit_code == 0
+    assert chat.one(select(VillagerRequest.status).where(VillagerRequest.number == 1)) == "closed"
+    assert chat.one(select(RequestTransfer.status)) == "closed"
+    actions = audit_actions(lx)
+    for action in (
+        "department.add",
+        "user.add",
+        "request.transfer",
+        "request.department_answer",
+        "request.close",
+    ):
+        assert action in actions

@@ -19,6 +19,7 @@ from bot.cli import (
     report,  # lianxin report month|quarter|year
     schema,  # lianxin init
     serving,  # lianxin serve
+    station,  # lianxin department / lianxin request (转办, the station's departments)
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
     wechat,  # lianxin wechat menu / lianxin wechat check
 )
@@ -39,6 +40,7 @@ COMMAND_GROUPS = (
     office,
     diary_book,
     remarks,
+    station,
 )
 
 for _group in COMMAND_GROUPS:

@@ -7,7 +7,7 @@ limits (issue 26; docs/station.md for the office).
 - transfers.py: 转办 and the department's answer (reaching the villager the way a cadre's 回复 does);
 - steps.py: more time (the office grants or refuses), handed back, 办结, the villager's rating (回访);
 - board.py: the office's board with traffic lights, a department's queue, ``lianxin request list``.
-The month's figures per department are storage/assessment/departments.py.
+The month's figures per department are in the month report (storage/assessment/).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from storage.station.departments import (
     of_township,
     summary,
 )
-from storage.station.steps import answer_extension, ask_extension, close, hand_back, rated
+from storage.station.steps import answer_extension, ask_extension, close, end_transfer, hand_back, rated
 from storage.station.transfers import answer, transfer
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "current",
     "department_queue",
     "due_on",
+    "end_transfer",
     "hand_back",
     "history",
     "light_of",

@@ -135,19 +135,23 @@ def summary(session: Session, township_id: int | None) -> list[dict[str, object]
     """Each department with its counts: console accounts, staff WeChat accounts, requests open with it now."""
     depts = of_township(session, township_id, active_only=False)
     ids = [d.id for d in depts]
-    accounts = dict(
+    accounts: dict[int | None, int] = dict(
         session.execute(
             select(ConsoleUser.department_id, func.count())
             .where(ConsoleUser.department_id.in_(ids), ConsoleUser.active.is_(True))
             .group_by(ConsoleUser.department_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
-    open_now = dict(
+    open_now: dict[int, int] = dict(
         session.execute(
             select(RequestTransfer.department_id, func.count())
             .where(RequestTransfer.department_id.in_(ids), RequestTransfer.status == "open")
             .group_by(RequestTransfer.department_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     return [
         {

@@ -174,11 +174,17 @@ def close(
     if request.status == "closed":
         return False
     request.status, request.closed_at, request.closed_by = "closed", now, actor
+    end_transfer(session, request, actor=actor, now=now)
+    audit_step(session, actor, "request.close", request, department=department.name if department else None)
+    return True
+
+
+def end_transfer(session: Session, request: VillagerRequest, *, actor: str, now: datetime) -> None:
+    """A request closed (办结, by whoever closes it) closes its passing to a department too, if one has it."""
+    t = current(session, request.id)
     if t is not None and t.status in ("open", "answered"):
         t.status, t.closed_at, t.closed_by = "closed", now, actor
     session.flush()
-    audit_step(session, actor, "request.close", request, department=department.name if department else None)
-    return True
 
 
 def rated(
