@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from reminders import jobs
@@ -296,3 +297,65 @@ def test_the_office_adds_departments_and_accounts_and_passes_answers_and_closes_
         "request.close",
     ):
         assert action in actions
+
+
+# --------------------------------------------------------------------------------------- the month's figures
+
+
+def test_the_month_report_counts_a_transferred_request_for_the_cadre_and_the_department(
+    chat: Chat, tmp_path: Any
+) -> None:
+    """Issue 26's trial: a villager's 低保 question goes from the cadre to 民政办 with a time limit, 民政办 answers,
+    the villager gets the answer through the same channel and rates it; the month report counts it for both."""
+    req = _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办 申请低保复核")
+    chat.clock.advance(hours=16)
+    run_cli(chat.lx, "request", "answer", "1", "--as", "民政办", "--text", "符合条件，已上报县民政局。")
+    chat.wc.text("o-zhang", "满意")
+    _ask(chat, "宅基地纠纷")  # 2: passed to 司法所 by the office, answered after its time limit, rated 不满意
+    run_cli(chat.lx, "request", "transfer", "2", "--to", "司法所", "--due", "2026-11-26")
+    chat.clock.set("2026-11-27 09:00")
+    _answer(chat, 2, "已调解。", dept="司法所")
+    chat.clock.set("2026-12-02 09:00")
+    _answer(chat, 2, "再次答复。", dept="司法所")
+    chat.wc.text("o-zhang", "不满意")
+    assert req.number == 1
+
+    out = tmp_path / "m.json"
+    r = run_cli(chat.lx, "report", "month", "2026-11", "--format", "json", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    by_name = {d["name"]: d for d in data["departments"]}
+    assert {k: by_name["民政办"][k] for k in ("received", "answered_in_time", "closed", "satisfied", "unsatisfied")} == {
+        "received": 1, "answered_in_time": 1, "closed": 1, "satisfied": 1, "unsatisfied": 0,
+    }  # fmt: skip
+    assert {k: by_name["司法所"][k] for k in ("received", "answered_in_time", "closed", "satisfied", "unsatisfied")} == {
+        "received": 1, "answered_in_time": 0, "closed": 0, "satisfied": 0, "unsatisfied": 1,
+    }  # fmt: skip
+    [cadre] = [c for c in data["cadres"] if c["name"] == "李明"]
+    assert (cadre["requests_received"], cadre["requests_rated"], cadre["requests_satisfied"]) == (2, 2, 1)
+    for fmt, needle in (("html", "部门转办"), ("xlsx", None)):
+        path = tmp_path / f"m.{fmt}"
+        assert (
+            run_cli(chat.lx, "report", "month", "2026-11", "--format", fmt, "--out", str(path)).exit_code == 0
+        )
+        if needle:
+            page = path.read_text(encoding="utf-8")
+            assert needle in page and "民政办" in page
+        else:
+            wb = load_workbook(path)
+            rows = list(wb["部门转办"].values)
+            assert rows[0][:3] == ("乡镇", "部门", "转办件数") and ("民政办", 1) in [
+                (r[1], r[2]) for r in rows[1:]
+            ]
+    county = tmp_path / "c.json"
+    assert (
+        run_cli(
+            chat.lx, "report", "month", "2026-11", "--county", "--format", "json", "--out", str(county)
+        ).exit_code
+        == 0
+    )
+    assert {d["name"] for d in json.loads(county.read_text(encoding="utf-8"))["departments"]} == {
+        "民政办",
+        "司法所",
+    }

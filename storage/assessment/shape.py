@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from storage.assessment.departments import DepartmentRow
+
 KINDS = ("month", "quarter", "year")
 
 
@@ -189,6 +191,8 @@ class Report:
     trend: list[TrendPoint]
     # a report over several townships (the county's): each township's figures, ranked by average score
     townships: list[GroupRow] = field(default_factory=list)
+    # the township's departments (转办, storage/assessment/departments.py): what was passed to each and its fate
+    departments: list[DepartmentRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""
