@@ -198,13 +198,32 @@ def test_a_department_hands_a_request_back_to_the_cadre_with_its_reason(chat: Ch
     assert chat.count(RequestTransfer) == 2
 
 
-def test_the_sla_does_not_chase_the_cadre_for_a_request_a_department_has(chat: Chat, renders: Any) -> None:
+def test_the_sla_chases_the_department_by_its_time_limit_and_not_the_cadre(
+    make_lx: Any, clock: Any, renders: Any
+) -> None:
+    chat = cadre_world(lambda **kw: make_lx(**{"scheduler.office_openids": ["o-office"], **kw}), clock)
+    bound(chat)
+    chat.wc.text("o-zhang", "20261124")
+    with chat.lx.session() as s:
+        station.add_or_update(
+            s, township_id=s.scalar(select(Township.id)), name="民政办", actor="t", openids=[STAFF]
+        )
     _ask(chat)
-    chat.wc.text("o-li", "转办 1 民政办")
-    before = chat.count(OutboxMessage)
-    jobs.run(chat.lx, "villager_sla", chat.clock.set("2026-11-27 17:00"))  # > 24 working hours
-    names = [renders.behind(m.payload["text"]).name for m in chat.all(select(OutboxMessage))[before:]]
-    assert "sla_remind" not in names and "sla_escalate" not in names
+    chat.wc.text("o-li", "转办 1 民政办")  # due Tuesday 1 December 17:30
+
+    def sent(at: str) -> list[tuple[str, str]]:
+        before = chat.count(OutboxMessage)
+        jobs.run(chat.lx, "villager_sla", clock.set(at))
+        return [
+            (m.openid, renders.behind(m.payload["text"]).name)
+            for m in chat.all(select(OutboxMessage))[before:]
+        ]
+
+    assert sent("2026-11-27 17:00") == []  # > 24 working hours: the cadre is not chased, the limit is far
+    assert sent("2026-11-30 18:00") == [(STAFF, "transfer_chase")]  # within a day of the limit
+    assert sent("2026-11-30 19:00") == []  # once
+    assert sorted(sent("2026-12-01 18:00")) == [(STAFF, "transfer_chase"), ("o-office", "transfer_overdue")]
+    assert sent("2026-12-02 09:00") == []
 
 
 # ------------------------------------------------------------------------------------------- the command line
