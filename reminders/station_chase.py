@@ -32,7 +32,8 @@ def chase_departments(lx: Any, s: Session, res: JobResult, now: datetime) -> Non
             continue
         values = {"row": row, "due": local_text(t.due, cfg.tz), "overdue": overdue}
         text = render("transfer_chase", **values)
-        period = f"transfer:{t.id}:{t.due.isoformat()}:{'overdue' if overdue else 'soon'}"
+        # ReminderSent.period holds 40 characters: the passing, its time limit (an extension moves it), the step
+        period = f"transfer:{t.id}:{int(t.due.timestamp())}:{'late' if overdue else 'soon'}"
         for openid in t.department.openids or []:
             res.tally(
                 remind_once(

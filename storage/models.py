@@ -603,7 +603,7 @@ class VillagerRequest(Base):
     msg_type: Mapped[str] = mapped_column(String(12), default="text")
     created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     first_answer_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(12), default="open")  # 12: "transferred"
     satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意
     satisfaction_at: Mapped[datetime | None]
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,7 +4,8 @@ became of each passing, and console accounts of a department
 - ``department``: a township's 站办所 with the WeChat accounts of its staff (``openids``).
 - ``request_transfer``: one passing of a villager's request to a department (转办): due date, answer, more time
   asked, handed back, closed (办结), the villager's rating of the department's answer.
-- ``villager_request.department_id`` (the department it was last passed to) and the status ``transferred``.
+- ``villager_request.department_id`` (the department it was last passed to) and the status ``transferred`` (the
+  column widened from 10 to 12 characters for it).
 - ``console_user.department_id`` and the role ``department``.
 
 Downgrade: requests still with a department go back to their cadres (``open``), department accounts are
@@ -48,6 +49,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_department_township_id"), "department", ["township_id"], unique=False)
     with op.batch_alter_table("villager_request", schema=None) as b:
         b.add_column(sa.Column("department_id", sa.Integer(), nullable=True))
+        b.alter_column("status", existing_type=sa.String(length=10), type_=sa.String(length=12), existing_nullable=False)
         b.create_index(b.f("ix_villager_request_department_id"), ["department_id"], unique=False)
         b.create_foreign_key(b.f("fk_villager_request_department_id_department"), "department", ["department_id"], ["id"])
         b.drop_constraint("request_status", type_="check")
@@ -109,5 +111,6 @@ def downgrade() -> None:
         b.drop_constraint(b.f("fk_villager_request_department_id_department"), type_="foreignkey")
         b.drop_index(b.f("ix_villager_request_department_id"))
         b.drop_column("department_id")
+        b.alter_column("status", existing_type=sa.String(length=12), type_=sa.String(length=10), existing_nullable=False)
     op.drop_index(op.f("ix_department_township_id"), table_name="department")
     op.drop_table("department")
