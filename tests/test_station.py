@@ -378,3 +378,47 @@ def test_the_month_report_counts_a_transferred_request_for_the_cadre_and_the_dep
         "民政办",
         "司法所",
     }
+
+
+def test_passing_it_again_after_an_unsatisfied_answer_ends_the_first_passing(chat: Chat) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 司法所")
+    _answer(chat, 1, "请找民政办。", dept="司法所")
+    chat.wc.text("o-zhang", "不满意")
+    chat.wc.text("o-li", "转办 1 民政办")
+    rows = chat.all(select(RequestTransfer).order_by(RequestTransfer.id))
+    assert [(t.status, t.satisfaction) for t in rows] == [("closed", "不满意"), ("open", None)]
+    with chat.lx.session() as s:
+        board = station.office_board(s, now=chat.clock(), yellow_hours=24)
+        assert [r.department for r in board] == ["民政办"]
+
+
+def test_a_cadre_without_a_number_or_department_is_shown_how_and_a_refused_extension_keeps_the_limit(
+    chat: Chat, renders: Any
+) -> None:
+    _ask(chat)
+    assert renders.behind(chat.wc.text("o-li", "转办")).name == "station_usage"
+    assert renders.behind(chat.wc.text("o-li", "转办 1")).name == "station_usage"
+    assert chat.count(RequestTransfer) == 0
+    chat.wc.text("o-li", "转办 1 民政办")
+    words = chat.lx.wording().station(chat.lx.config.tz)
+    with chat.lx.session() as s:
+        req = s.scalar(select(VillagerRequest))
+        d = s.scalar(select(Department).where(Department.name == "民政办"))
+        common = {"now": chat.clock(), "config": chat.lx.config, "words": words}
+        due = station.current(s, req.id).due
+        station.ask_extension(
+            s,
+            request=req,
+            department=d,
+            until=date(2026, 12, 4),
+            reason="材料未齐",
+            actor="console:mz",
+            **common,
+        )
+        t = station.answer_extension(
+            s, request=req, grant=False, actor="console:office", reason="按时办理", **common
+        )
+        assert (t.extension_status, t.due) == ("refused", due)
+    told = renders.behind(_to(chat, STAFF)[-1].payload["text"])
+    assert told.name == "station_extension_answered" and told["reason"] == "按时办理"

@@ -52,6 +52,11 @@ def transfer(
     if not department.active or department.township_id != township_of(session, request):
         raise StationError(f"{department.name}不是本镇的部门 / not a department of the request's township")
     limit = due_on(due, now, config)
+    previous = current(session, request.id)
+    if (
+        previous is not None and previous.status == "answered"
+    ):  # answered, the villager not satisfied: passed on
+        previous.status, previous.closed_at, previous.closed_by = "closed", now, actor
     t = RequestTransfer(
         request_id=request.id,
         department_id=department.id,
