@@ -74,6 +74,16 @@ def transfer(
     session.flush()
     t.department = department
     t.request = request
+    _tell_of_transfer(session, t, actor=actor, now=now, config=config, words=words)
+    audit_step(session, actor, "request.transfer", request, department=department.name, due=limit.isoformat())
+    return t
+
+
+def _tell_of_transfer(
+    session: Session, t: RequestTransfer, *, actor: str, now: datetime, config: Config, words: StationWords
+) -> None:
+    """The department's staff, the villager and — when the office passed it — the cadre are told of ``t``."""
+    request, department = t.request, t.department
     tz = config.tz
     key = f"request:{request.id}:transfer:{t.id}"
     tell_department(
@@ -105,8 +115,6 @@ def transfer(
             now,
             tz,
         )
-    audit_step(session, actor, "request.transfer", request, department=department.name, due=limit.isoformat())
-    return t
 
 
 def answer(
