@@ -17,12 +17,14 @@ from storage import station
 from storage.models import (
     ConsoleUser,
     Department,
+    Household,
     OutboxMessage,
     RequestReply,
     RequestTransfer,
     Township,
     VillagerRequest,
 )
+from storage.purge import purge_household
 from tests.support.chat_env import Chat, bound, cadre_world
 from tests.support.cli import audit_actions, run_cli
 
@@ -422,3 +424,16 @@ def test_a_cadre_without_a_number_or_department_is_shown_how_and_a_refused_exten
         assert (t.extension_status, t.due) == ("refused", due)
     told = renders.behind(_to(chat, STAFF)[-1].payload["text"])
     assert told.name == "station_extension_answered" and told["reason"] == "按时办理"
+
+
+def test_purging_a_household_removes_the_notes_and_reasons_of_its_transfers(chat: Chat) -> None:
+    _ask(chat)
+    chat.wc.text("o-li", "转办 1 民政办 张大爷患病，电话 13812345678")
+    with chat.lx.session() as s:
+        h = s.scalar(select(Household).where(Household.head_name == "张大爷"))
+        res = purge_household(s, h, actor="cli", now=chat.clock())
+        assert res.counts["request_transfers"] == 1
+    t = chat.one(select(RequestTransfer))
+    assert (t.note, t.extension_reason, t.returned_reason) == (None, None, None)
+    staff = _to(chat, STAFF)[0]
+    assert "13812345678" not in staff.payload["text"]  # the push that carried it was purged too
