@@ -14,6 +14,7 @@ from storage import station
 from storage.models import ConsoleUser, Department, OutboxMessage, RequestTransfer, Township, VillagerRequest
 from tests.support.cli import run_cli
 from tests.support.console_world import Client, World, build_world, page_text
+from tests.test_console_access import ROUTES, dump, fill, route_world  # noqa: F401 - route_world: the fixture
 
 PASSWORD = "dept-pass-01"
 
@@ -136,3 +137,46 @@ def test_a_department_account_is_made_on_the_command_line_only_for_a_department_
         == world.ids["民政办"]
     )
     assert world.count(Department) == 2
+
+
+def test_a_department_account_on_every_route_of_the_access_table(route_world: World) -> None:  # noqa: F811
+    """The route × role table (tests/test_console_access.py) for a department's account: every page but its desk
+    sends it to the desk, every other change is refused, and nothing changes."""
+    w = route_world
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    with w.lx.session() as s:
+        tid = s.scalar(select(Township.id).where(Township.id == w.ids["township_a"]))
+        dept, _ = station.add_or_update(s, township_id=tid, name="民政办", actor="test")
+        s.add(
+            ConsoleUser(
+                username="mz",
+                password_hash=cheap.hash(PASSWORD),
+                role="department",
+                township_id=tid,
+                department_id=dept.id,
+            )
+        )
+    c = _login(w, "mz")
+    before = dump(w.lx)
+    checked = 0
+    for endpoint, rows in ROUTES.items():
+        if not endpoint.startswith("console."):
+            continue  # the pages behind template messages (/m/<token>): no console login, their own rules
+        for method, url, form, *_ in rows:
+            url = fill(url, w.ids)
+            r = c.get(url) if method == "GET" else c.post(url, {k: fill(v, w.ids) for k, v in form.items()})
+            checked += 1
+            if endpoint == "console.station_desk.desk":
+                assert r.status_code == 200, url
+            elif endpoint == "console.station_desk.desk_step":
+                assert r.status_code == 404, url  # never passed to 民政办
+            elif endpoint.startswith("console.simulator."):
+                assert r.status_code == 404, url  # off here, for everyone
+            elif method == "GET":
+                assert r.status_code == 302 and r.headers["Location"].endswith("/desk"), (
+                    f"{url}: {r.status_code}"
+                )
+            else:
+                assert r.status_code == 403, f"{method} {url}: {r.status_code}"
+    assert checked >= 40
+    assert dump(w.lx) == before
