@@ -43,9 +43,9 @@ from console.views import (
     remarks,
     reports,
     simulator,
-    station,
     station_desk,
     tasks,
+    transfers,
     villager_requests,
 )
 
@@ -62,7 +62,7 @@ AREAS: tuple[Blueprint, ...] = (
     tasks.bp,
     villager_requests.bp,
     # 转办: the departments and the board of requests with them; a department's own desk (role department)
-    station.bp,
+    transfers.bp,
     station_desk.bp,
     offline.bp,
     leave.bp,

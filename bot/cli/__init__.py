@@ -19,8 +19,8 @@ from bot.cli import (
     report,  # lianxin report month|quarter|year
     schema,  # lianxin init
     serving,  # lianxin serve
-    station,  # lianxin department / lianxin request (转办, the station's departments)
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
+    transfers,  # lianxin department / lianxin request (转办: the station's departments)
     wechat,  # lianxin wechat menu / lianxin wechat check
 )
 from bot.cli.base import CliState, command, main, require_schema
@@ -40,7 +40,7 @@ COMMAND_GROUPS = (
     office,
     diary_book,
     remarks,
-    station,
+    transfers,
 )
 
 for _group in COMMAND_GROUPS:

@@ -14,7 +14,7 @@ from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
 from console.views import common
 from console.views.simulator import is_simulated
-from console.views.station import transfer_form_values
+from console.views.transfers import transfer_form_values
 from storage import station
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.offline import CHANNELS, villager_account
@@ -128,7 +128,7 @@ def request_detail(number: int) -> Any:
             full=user().sees_full(r.household.village_id),
             sim=sim,
             links=push_links.link_rows(s, links_about_request(s, r.id), now()),
-            **transfer_form_values(s, r),  # 转办 (console/templates/_station_request.html)
+            **transfer_form_values(s, r),  # 转办 (console/templates/_transfer_request.html)
         )
 
 

@@ -5,7 +5,7 @@ Why openids on the department row rather than a binding code per staff member: a
 the console (accounts of role ``department``), and WeChat only tells them something is waiting; the office
 already keeps its own accounts as such a list in the configuration (storage/offices.py), and a second binding flow (codes, takeovers, releases) for a
 few accounts per township would be a second home for the binding rule. The office sets them on the command line
-(``lianxin department add NAME --openid O``) or on the console's 转办 page (console/views/station.py).
+(``lianxin department add NAME --openid O``) or on the console's 转办 page (console/views/transfers.py).
 """
 
 from __future__ import annotations

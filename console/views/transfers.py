@@ -15,7 +15,7 @@ from console.access import admin_only, db, done, in_scope, lx, now, roles, user
 from storage import station
 from storage.models import Department, VillagerRequest
 
-bp = Blueprint("station", __name__)
+bp = Blueprint("transfers", __name__)
 YELLOW_HOURS = 24  # yellow: due within a day, as on the card board
 
 
@@ -31,14 +31,14 @@ def _refused(e: station.StationError) -> Any:
     abort(400, description=str(e).split(" / ")[0])
 
 
-@bp.get("/station")
+@bp.get("/transfers")
 @roles("admin", "viewer")
-def station_board() -> Any:
+def transfers_board() -> Any:
     u = user()
     with db() as s:
         rows = station.office_board(s, now=now(), yellow_hours=YELLOW_HOURS, township_id=u.township_id)
         return render_template(
-            "station.html",
+            "transfers.html",
             rows=rows,
             asked=[
                 r for r in rows if r.transfer.extension_status == "requested" and r.transfer.status == "open"
@@ -48,9 +48,9 @@ def station_board() -> Any:
         )
 
 
-@bp.post("/station/departments")
+@bp.post("/transfers/departments")
 @admin_only
-def station_department_save() -> Any:
+def department_save() -> Any:
     u = user()
     openids = [x for x in (request.form.get("openids") or "").splitlines() if x.strip()]
     with db() as s:
@@ -70,7 +70,7 @@ def station_department_save() -> Any:
         except station.StationError as e:
             _refused(e)
         name = dept.name
-    return done(f"{'已添加' if made else '已更新'}部门 {name}。", "console.station.station_board")
+    return done(f"{'已添加' if made else '已更新'}部门 {name}。", "console.transfers.transfers_board")
 
 
 @bp.post("/requests/<int:number>/transfer")
@@ -108,9 +108,9 @@ def request_transfer(number: int) -> Any:
     )
 
 
-@bp.post("/station/<int:number>/extension")
+@bp.post("/transfers/<int:number>/extension")
 @admin_only
-def station_extension(number: int) -> Any:
+def extension_answer(number: int) -> Any:
     grant = request.form.get("grant") == "1"
     with db() as s:
         r = _scoped_request(s, number)
@@ -129,12 +129,12 @@ def station_extension(number: int) -> Any:
             _refused(e)
     return done(
         f"已{'批准' if grant else '不批准'}第{number}号诉求的延期申请，并通知了部门。",
-        "console.station.station_board",
+        "console.transfers.transfers_board",
     )
 
 
 def transfer_form_values(s: Any, r: VillagerRequest) -> dict[str, Any]:
-    """What the request page's 转办 block shows (console/templates/_station_request.html)."""
+    """What the request page's 转办 block shows (console/templates/_transfer_request.html)."""
     return {
         "station_departments": station.of_township(s, station.township_of(s, r)),
         "station_history": station.history(s, r.id),

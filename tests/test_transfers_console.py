@@ -1,6 +1,6 @@
 """转办 in the console (issue 26 item 1): the office passes a request to a department and grants its request for
 more time; a department's account (role ``department``) sees and answers its own requests only and reaches no
-other page; the answer reaches the villager (console/views/station.py, console/views/station_desk.py)."""
+other page; the answer reaches the villager (console/views/transfers.py, console/views/station_desk.py)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def _login(w: World, username: str) -> Client:
 
 def _transfer(w: World) -> Any:
     admin = w.login("admin")
-    assert "转办" in page_text(admin.get("/station"))
+    assert "转办" in page_text(admin.get("/transfers"))
     assert "转给部门办理" in page_text(admin.get("/requests/2"))
     r = admin.post("/requests/2/transfer", {"department_id": str(w.ids["民政办"]), "note": "低保复核"})
     assert r.status_code == 302, page_text(r)
@@ -60,15 +60,15 @@ def test_the_office_passes_a_request_and_the_department_answers_it_in_the_consol
     admin = _transfer(world)
     assert world.one(select(VillagerRequest.status).where(VillagerRequest.number == 2)) == "transferred"
     assert world.count(OutboxMessage, OutboxMessage.openid == "o-minzheng") == 1  # the staff are told
-    assert "第2号" in page_text(admin.get("/station"))
+    assert "第2号" in page_text(admin.get("/transfers"))
 
     mz = _login(world, "mz")
     desk = page_text(mz.get("/desk"))
     assert "低保怎么申请" in desk and "钱石头" in desk and "饮水管" not in desk
     # more time, granted by the office
     assert mz.post("/desk/2/extension", {"until": "2026-12-10", "reason": "需入户核查"}).status_code == 302
-    assert "需入户核查" in page_text(admin.get("/station"))
-    assert admin.post("/station/2/extension", {"grant": "1"}).status_code == 302
+    assert "需入户核查" in page_text(admin.get("/transfers"))
+    assert admin.post("/transfers/2/extension", {"grant": "1"}).status_code == 302
     due = world.one(select(RequestTransfer.due))
     assert due.astimezone(world.lx.config.tz).date().isoformat() == "2026-12-10"
 
@@ -91,7 +91,7 @@ def test_a_department_sees_and_answers_its_own_requests_only_and_no_other_page(w
     assert sf.post("/desk/2/answer", {"text": "越权"}).status_code == 404
     mz = _login(world, "mz")
     assert mz.post("/desk/1/answer", {"text": "不是我的"}).status_code == 404  # never passed to 民政办
-    for url in ("/", "/cadres", "/households", "/requests/1", "/station", "/audit"):
+    for url in ("/", "/cadres", "/households", "/requests/1", "/transfers", "/audit"):
         r = mz.get(url)
         assert r.status_code == 302 and r.headers["Location"].endswith("/desk"), url
     assert mz.post("/requests/1/reply", {"text": "x"}).status_code == 403
