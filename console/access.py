@@ -37,9 +37,14 @@ from storage.runtime import Lianxin
 PUBLIC_ENDPOINTS = {"console.login.login", "console.static"}
 # What a read-only account may still POST: its own logout and its own password (console/views/accounts.py)
 OWN_ACCOUNT_POSTS = {"console.login.logout", "console.accounts.own_password_save"}
+# what every account may open about itself, a department's too (its own password page)
+OWN_ACCOUNT_PAGES = OWN_ACCOUNT_POSTS | {"console.accounts.own_password"}
 # The chat simulator speaks as any demo account through the real /wechat: it exists only where
 # [console] simulator is on (`lianxin demo`), else its pages are 404 for everyone (issue 21 item 9).
 SIMULATOR_BLUEPRINT = "console.simulator"
+# A department's account (站办所, role ``department``) sees its own transferred requests and nothing else of the
+# township: only these areas (console/views/station_desk.py) and logging out.
+DEPARTMENT_BLUEPRINTS = frozenset({"console.station_desk"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -47,7 +52,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class User:
     id: int
     username: str
-    role: str  # admin | village | viewer (the county roles: admin / viewer of every township)
+    role: str  # admin | village | viewer | department (the county roles: admin / viewer of every township)
     village_id: int | None
     village_name: str | None
     account_role: str = ""  # as stored: county-admin, county-viewer, admin, village, viewer
@@ -55,6 +60,7 @@ class User:
     township_name: str | None = None
     village_ids: frozenset[int] | None = None  # the township's villages; None: every village
     runs_deployment: bool = False
+    department_id: int | None = None  # role department: the one department (站办所) it answers for
 
     @property
     def actor(self) -> str:
@@ -70,7 +76,7 @@ class User:
 
     @property
     def can_write(self) -> bool:
-        return self.role in ("admin", "village")
+        return self.role in ("admin", "village", "department")  # department: its own desk only (guard)
 
     def sees_township(self, township_id: int | None) -> bool:
         return self.township_id is None or township_id == self.township_id
@@ -256,6 +262,14 @@ def guard() -> Any:
         return redirect(
             url_for("console.login.login", next=request.full_path if request.method == "GET" else None)
         )
+    if (
+        g.user.role == "department"
+        and request.blueprint not in DEPARTMENT_BLUEPRINTS
+        and request.endpoint not in OWN_ACCOUNT_PAGES
+    ):
+        if request.method == "GET":
+            return redirect(url_for("console.station_desk.desk"))
+        abort(403)
     if request.method == "POST" and not g.user.can_write and request.endpoint not in OWN_ACCOUNT_POSTS:
         abort(403, description="只读账号不能修改数据。")
     return None
@@ -286,6 +300,7 @@ def _user(s: Session, u: ConsoleUser) -> User:
         township_name=s.scalar(select(Township.name).where(Township.id == tid)) if tid else None,
         village_ids=village_ids,
         runs_deployment=runs,
+        department_id=u.department_id,
     )
 
 

@@ -49,7 +49,9 @@ from console.views import (
     reports,
     simulator,
     station,
+    station_desk,
     tasks,
+    transfers,
     villager_requests,
 )
 
@@ -74,6 +76,9 @@ AREAS: tuple[Blueprint, ...] = (
     insights.bp,
     # 动员会, 单位办点, 好经验好做法 (the seed's remaining pieces)
     station.bp,
+    # 转办: the departments and the board of requests with them; a department's own desk (role department)
+    transfers.bp,
+    station_desk.bp,
     offline.bp,
     leave.bp,
     diaries.bp,

@@ -87,6 +87,7 @@ STATUS_ZH = {
     "open": "待答复",
     "answered": "已答复",
     "closed": "已办结",
+    "transferred": "已转办",  # with a township department (storage/station/)
     # outbox
     "sending": "发送中",
     "sent": "已发送",
@@ -107,4 +108,5 @@ ROLE_ZH = {
     "viewer": "只读（领导）",
     "county-admin": "县级管理员",
     "county-viewer": "县级只读（领导）",
+    "department": "站办所",
 }

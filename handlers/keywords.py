@@ -138,6 +138,7 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], bool]] = {
     "请假": (("请假", "申请请假"), False),
     # 矛盾调解 of a request (handlers/disputes.py); not a cadre-only command: a villager's "调解：…" is a request
     "调解": (("调解", "矛盾调解", "纠纷调解"), False),
+    "转办": (("转办", "转部门"), False),
 }
 
 # Commands only a bound cadre may run. A villager who types one gets help, never the effect.
@@ -161,6 +162,7 @@ CADRE_COMMANDS: frozenset[str] = frozenset(
         "解绑",
         "请假",
         "排名",
+        "转办",
     }
 )
 

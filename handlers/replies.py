@@ -30,7 +30,9 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
     first = req.first_answer_at is None
     if first:
         req.first_answer_at = now
-    req.status = "answered"
+    # a department still has it (转办): the cadre's word is added to the conversation, not its answer
+    if req.status != "transferred":
+        req.status = "answered"
     ctx.session.flush()
     villager = villager_account(ctx.session, req)  # an offline request: only an account the office chose
     relayed = False

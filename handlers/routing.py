@@ -21,6 +21,7 @@ from handlers import (
     paging,
     policy,
     replies,
+    station,
     tasks,
     unlink,
     villager,
@@ -48,6 +49,7 @@ ROUTERS: tuple[Router, ...] = (
     diary.router,
     replies.router,
     disputes.router,  # 调解 M (a number must follow: `调解 …` without one stays a diary entry)
+    station.router,  # 转办 M 部门 说明
     leave.router,  # 请假
     circular_notices.router,  # 排名
     me.router,

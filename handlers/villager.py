@@ -13,8 +13,9 @@ from handlers import card_limits, keywords, request_notices
 from handlers.base import Context, Message, Route, Router, anyone
 from handlers.common import cadre_openid, is_cadre, is_villager, local_time_text, unbound_or_villager
 from handlers.roles import ROLES, guess_category
+from handlers.station_notices import StationNotices
 from handlers.unlink import unlink_words
-from storage import cards, requests
+from storage import cards, requests, station
 from storage.models import Attachment, Cadre, Household, ServiceCard, VillagerRequest, WechatIdentity
 from storage.outbox import request_values
 
@@ -232,6 +233,7 @@ def satisfied(ctx: Context, msg: Message) -> str:
     req.status = "closed"
     req.closed_at = ctx.now()
     req.closed_by = "villager"
+    _rated_for_department(ctx, req)
     ctx.session.flush()
     return ctx.render("satisfaction_thanks", request=req)
 
@@ -254,8 +256,21 @@ def unsatisfied(ctx: Context, msg: Message) -> str:
             key=f"request:{req.id}:reopen:{req.reopened_count}",
             template=request_values(req, ctx.config.tz) | {"category": "不满意重办"},
         )
+    _rated_for_department(ctx, req)
     ctx.session.flush()
     return ctx.render("satisfaction_reopened", request=req, cadre=cadre)
+
+
+def _rated_for_department(ctx: Context, req: VillagerRequest) -> None:
+    """回访 counts for the department whose answer was rated (storage.station.rated), as well as for the cadre."""
+    station.rated(
+        ctx.session,
+        request=req,
+        satisfaction=req.satisfaction or "",
+        now=ctx.now(),
+        config=ctx.config,
+        words=StationNotices(ctx.tz),
+    )
 
 
 def cadre_command(ctx: Context, msg: Message) -> str:

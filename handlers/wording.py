@@ -1,15 +1,16 @@
 """The push wording of every domain service, as one object (``storage.wording.Wording``) that ``bot.app.build``
 puts on ``Lianxin.words``: the console and the CLI pass it to storage's services instead of importing chat
-handlers. The words themselves are the feature modules': handlers/task_notices.py (cards) and
-handlers/request_notices.py (villagers' requests).
+handlers. The words themselves are the feature modules': handlers/task_notices.py (cards),
+handlers/request_notices.py (villagers' requests) and handlers/station_notices.py (转办).
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from handlers import request_notices, task_notices
+from handlers import request_notices, station_notices, task_notices
 from storage.requests import RequestWords
+from storage.station import StationWords
 from storage.tasks import NoticeWords, PushWords
 
 
@@ -19,6 +20,9 @@ class ChatWording:
     @property
     def requests(self) -> RequestWords:
         return request_notices.WORDS
+
+    def station(self, tz: ZoneInfo) -> StationWords:
+        return station_notices.StationNotices(tz)
 
     def task_published(self, tz: ZoneInfo, office: str = "") -> PushWords:
         return task_notices.published_words(tz, office)

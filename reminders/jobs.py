@@ -31,6 +31,7 @@ from reminders.reminding import (
     remind_once,
 )
 from reminders.render import render
+from reminders.station_chase import chase_departments
 from storage import offices, uploads
 from storage import tasks as task_svc
 from storage.models import (
@@ -310,7 +311,8 @@ def monthly_circular(lx: Any, now: datetime) -> JobResult:
 
 def villager_sla(lx: Any, now: datetime) -> JobResult:
     """Requests still without a first answer: remind the cadre after [sla] remind_after_working_hours,
-    escalate to the office after escalate_after_working_hours (both counted in working hours)."""
+    escalate to the office after escalate_after_working_hours (both counted in working hours). A request passed to
+    a department is the department's: chased by its time limit (reminders/station_chase.py)."""
     res = JobResult("villager_sla")
     cfg = lx.config
     remind_after = cfg.sla.remind_after_working_hours
@@ -363,6 +365,7 @@ def villager_sla(lx: Any, now: datetime) -> JobResult:
                 if cadre.township_id not in told:
                     told[cadre.township_id] = offices.recipients(s, cfg, cadre.township_id)
                 notify_office(s, res, "sla_escalate", period, text, told[cadre.township_id], now=now)
+        chase_departments(lx, s, res, now)  # a request passed on (转办): its department, by its time limit
     return res
 
 

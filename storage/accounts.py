@@ -18,7 +18,7 @@ from storage import townships
 from storage.audit import record
 from storage.config import BIND_CODE_MAX_HOURS
 from storage.db import rows_changed
-from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Village, WechatIdentity
+from storage.models import BindCode, Cadre, CadreBinding, ConsoleUser, Department, Village, WechatIdentity
 from storage.push_links import revoke_links_for
 from storage.secrets import ensure_secret_key, stored_secret_key
 
@@ -235,7 +235,7 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-ROLES = ("county-admin", "county-viewer", "admin", "viewer", "village")
+ROLES = ("county-admin", "county-viewer", "admin", "viewer", "village", "department")
 
 
 def check_password(password: str) -> None:
@@ -254,15 +254,17 @@ def create_console_user(
     actor: str,
     township: str | None = None,
     default_township: str = "示范镇",
+    department: str | None = None,
 ) -> ConsoleUser:
     """A console account. County roles see every township; ``admin``/``viewer`` are one township's (``township``,
     or the deployment's only one — made from ``default_township`` before any import); ``village`` one village of
-    one township. In a county deployment a township role without ``township`` is refused, naming them."""
+    one township; ``department`` one department (站办所) of one township: its own transferred requests only. In a
+    county deployment a township role without ``township`` is refused, naming them."""
     username = username.strip()
     if not re.fullmatch(r"[\w.\-@\u4e00-\u9fff]{2,50}", username):
         raise AccountError("账号名应为 2–50 个字母、数字、汉字或 . - _ @")
     if role not in ROLES:
-        raise AccountError("role must be county-admin, county-viewer, admin, village or viewer")
+        raise AccountError("role must be county-admin, county-viewer, admin, village, viewer or department")
     check_password(password)
     village_id = township_id = None
     if role.startswith("county-"):
@@ -270,7 +272,9 @@ def create_console_user(
             raise AccountError("全县账号不属于某个乡镇或村：不用 --township / --village")
     else:
         try:
-            t = townships.resolve(session, township, default=default_township, create=role != "village")
+            t = townships.resolve(
+                session, township, default=default_township, create=role not in ("village", "department")
+            )
         except townships.TownshipRefused as e:
             raise AccountError(str(e)) from None
         township_id = t.id
@@ -285,6 +289,7 @@ def create_console_user(
         village_id = v.id
     elif village:
         raise AccountError("--village 只用于 village 账号")
+    department_id = _department_id(session, role, department, township_id)
     if session.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise AccountError(f"账号 {username} 已存在")
     user = ConsoleUser(
@@ -293,6 +298,7 @@ def create_console_user(
         role=role,
         village_id=village_id,
         township_id=township_id,
+        department_id=department_id,
     )
     session.add(user)
     session.flush()
@@ -301,6 +307,28 @@ def create_console_user(
         actor=actor,
         action="user.add",
         target=f"user:{username}",
-        detail={"role": role, "village": village, "township": township},
+        detail={"role": role, "village": village, "township": township, "department": department},
     )
     return user
+
+
+def _department_id(
+    session: Session, role: str, department: str | None, township_id: int | None
+) -> int | None:
+    """The department a ``department`` account belongs to (one of its township's, by name); other roles none."""
+    if role != "department":
+        if department:
+            raise AccountError("--department 只用于 department 账号")
+        return None
+    if not department:
+        raise AccountError("department 账号需要 --department 部门名（先用 lianxin department add 添加部门）")
+    dept_id = session.scalar(
+        select(Department.id).where(
+            Department.township_id == township_id,
+            Department.name == re.sub(r"\s+", "", department),
+            Department.active.is_(True),
+        )
+    )
+    if dept_id is None:
+        raise AccountError(f"本镇没有名为 {department} 的部门，请先用 lianxin department add 添加")
+    return int(dept_id)

@@ -235,6 +235,9 @@ class SlaConfig:
     escalate_after_working_hours: int = setting(24, "escalate an unanswered request to the office")
     work_day_start: str = setting("09:00", "working hours start (for the working-hour time limits)")
     work_day_end: str = setting("17:30", "working hours end")
+    transfer_due_working_days: int = setting(
+        5, "a request passed to a department (转办) is due this many working days later, at work_day_end"
+    )
 
 
 @dataclass

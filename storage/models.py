@@ -605,7 +605,8 @@ class VillagerRequest(Base):
 
     __tablename__ = "villager_request"
     __table_args__ = (
-        CheckConstraint("status IN ('open','answered','closed')", name="request_status"),
+        # transferred: with a township department (转办, storage/station/), which answers it
+        CheckConstraint("status IN ('open','transferred','answered','closed')", name="request_status"),
         Index("ix_request_cadre_status", "cadre_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -631,13 +632,15 @@ class VillagerRequest(Base):
     # its present cadre, whose time limit runs from here (storage/assessment/queries.py; the month is still
     # that of ``created_at``)
     handed_over_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(12), default="open")  # 12: "transferred"
     satisfaction: Mapped[str | None] = mapped_column(String(10))  # 满意 | 不满意
     satisfaction_at: Mapped[datetime | None]
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(100))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    # the department it was last passed to (转办; its transfers are RequestTransfer rows), None: never passed on
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     household: Mapped[Household] = relationship()
     cadre: Mapped[Cadre] = relationship()
     identity: Mapped[WechatIdentity | None] = relationship(foreign_keys=[identity_id])
@@ -655,6 +658,58 @@ class RequestReply(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=stamp)
     request: Mapped[VillagerRequest] = relationship(back_populates="replies")
+
+
+class Department(Base):
+    """A township's 站办所 (民政办, 司法所, 农业农村办 …): villagers' requests a cadre cannot settle alone are passed
+    to it (转办, storage/station/). Its staff answer in the console (accounts of role ``department``); the WeChat
+    accounts in ``openids`` are pushed its new requests and reminders (set by the office: CLI and console)."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("township.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    openids: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    township: Mapped[Township] = relationship()
+
+
+class RequestTransfer(Base):
+    """One passing of a villager's request to a department (转办), and what became of it: answered (the answer is
+    a RequestReply by ``department:<name>``), more time asked (the office grants or refuses, as a card's 延期),
+    handed back to the cadre, closed (办结). The villager's rating of the department's answer is kept here too, so
+    回访 counts for the department as well as for the cadre."""
+
+    __tablename__ = "request_transfer"
+    __table_args__ = (
+        CheckConstraint("status IN ('open','answered','returned','closed')", name="transfer_status"),
+        Index("ix_transfer_department_status", "department_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("villager_request.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    note: Mapped[str | None] = mapped_column(Text)  # the cadre's or office's 说明
+    transferred_by: Mapped[str] = mapped_column(String(100))  # "cadre:<phone>", "console:<user>", "cli"
+    transferred_at: Mapped[datetime] = mapped_column(index=True)
+    due: Mapped[datetime]  # the answer's time limit (an extension granted moves it)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    answered_at: Mapped[datetime | None]  # the department's first answer
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    extension_until: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_status: Mapped[str | None] = mapped_column(String(10))  # requested | granted | refused
+    returned_at: Mapped[datetime | None]
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    satisfaction: Mapped[str | None] = mapped_column(
+        String(10)
+    )  # 满意 | 不满意: the villager's, of its answer
+    satisfaction_at: Mapped[datetime | None]
+    request: Mapped[VillagerRequest] = relationship()
+    department: Mapped[Department] = relationship()
 
 
 class PolicyEntry(Base):
@@ -931,12 +986,14 @@ class GoodPractice(Base):
 
 class ConsoleUser(Base):
     """A console account: county-admin / county-viewer (every township), admin (a township's office), village (a
-    village secretary), viewer (leaders of a township). ``township_id`` is None for the county roles only."""
+    village secretary), viewer (leaders of a township), department (a township department's staff: its own
+    transferred requests only, ``department_id``). ``township_id`` is None for the county roles only."""
 
     __tablename__ = "console_user"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin','village','viewer','county-admin','county-viewer')", name="user_role"
+            "role IN ('admin','village','viewer','county-admin','county-viewer','department')",
+            name="user_role",
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -945,6 +1002,7 @@ class ConsoleUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))  # role department only
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=stamp)
     last_login_at: Mapped[datetime | None]

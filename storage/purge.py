@@ -56,6 +56,7 @@ from storage.models import (
     OutboxMessage,
     PushLink,
     RequestReply,
+    RequestTransfer,
     TaskAssignment,
     TaskHousehold,
     VillagerRequest,
@@ -290,6 +291,16 @@ def _clear_requests(
         "request_replies",
         _rows(
             session, update(RequestReply).where(RequestReply.request_id.in_(req_ids)).values(text=PURGED_TEXT)
+        ),
+    )
+    # 转办 (storage/station/): the cadre's note to the department and the department's reasons may name people
+    res.add(
+        "request_transfers",
+        _rows(
+            session,
+            update(RequestTransfer)
+            .where(RequestTransfer.request_id.in_(req_ids))
+            .values(note=None, extension_reason=None, returned_reason=None),
         ),
     )
     for att in session.scalars(

@@ -12,6 +12,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from storage.requests import RequestWords
+from storage.station import StationWords
 from storage.tasks import NoticeWords, PushWords
 
 
@@ -21,6 +22,11 @@ class Wording(Protocol):
     @property
     def requests(self) -> RequestWords:
         """A villager request's pushes (storage.requests.create, storage.offline.add_offline_request)."""
+        ...
+
+    def station(self, tz: ZoneInfo) -> StationWords:
+        """转办's pushes (storage.station): to a department's staff, the villager, the cadre and the office; times
+        shown in ``tz``."""
         ...
 
     def task_published(self, tz: ZoneInfo, office: str = "") -> PushWords:

@@ -63,3 +63,19 @@ def working_hours_between(start: datetime, end: datetime, config: Config) -> flo
                 total += (hi - lo).total_seconds() / 3600
         d += timedelta(days=1)
     return total
+
+
+def working_days_after(day: date, count: int, config: Config) -> date:
+    """The ``count``-th working day after ``day`` (``day`` itself not counted; 0: ``day``)."""
+    d = day
+    left = count
+    while left > 0:
+        d += timedelta(days=1)
+        if is_workday(d, config):
+            left -= 1
+    return d
+
+
+def end_of_work(day: date, config: Config) -> datetime:
+    """The moment ``day``'s working hours end ([sla] work_day_end, in the configured zone): a time limit on a day."""
+    return datetime.combine(day, _hm(config.sla.work_day_end), tzinfo=config.tz)

@@ -594,6 +594,22 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("POST", "/tasks/{task}/cadres/{cadre_b}/return", {"reason": "x"}, None, 403, 403)
     ],
     "console.tasks.task_cancel": [("POST", "/tasks/{task}/cancel", {}, None, 403, 403)],
+    # 转办 (tests/test_transfers_console.py has the department's own account)
+    "console.transfers.transfers_board": [("GET", "/transfers", {}, 200, 403, 200)],
+    "console.transfers.department_save": [
+        ("POST", "/transfers/departments", {"name": "越权办"}, None, 403, 403)
+    ],
+    "console.transfers.request_transfer": [
+        ("POST", "/requests/{req_b}/transfer", {"department_id": "1"}, None, 403, 403)
+    ],
+    "console.transfers.extension_answer": [
+        ("POST", "/transfers/{req_b}/extension", {"grant": "1"}, None, 403, 403)
+    ],
+    "console.station_desk.desk": [("GET", "/desk", {}, 403, 403, 403)],
+    "console.station_desk.desk_step": [
+        ("POST", "/desk/{req_b}/answer", {"text": "越权"}, None, 403, 403),
+        ("POST", "/desk/{req_b}/close", {}, None, 403, 403),
+    ],
 }
 
 

@@ -17,6 +17,7 @@ from storage.demo.seed import seed_demo
 from storage.models import (
     Cadre,
     ConsoleUser,
+    Department,
     DiaryEntry,
     DiaryMention,
     Household,
@@ -143,10 +144,14 @@ def test_identities_and_console_users(session, seeded):
     villagers = session.scalars(select(WechatIdentity).where(WechatIdentity.kind == "villager")).all()
     assert villagers and all(v.household_id for v in villagers)
     users = {u.username: u for u in session.scalars(select(ConsoleUser))}
-    for username, password, role, village in seeded.users:
-        assert users[username].role == role
-        assert verify_password(users[username].password_hash, password)
-        assert (users[username].village.name if users[username].village else None) == village
+    for username, password, role, place in seeded.users:
+        u = users[username]
+        assert u.role == role
+        assert verify_password(u.password_hash, password)
+        if role == "department":  # its place is its department (转办's desk)
+            assert session.get(Department, u.department_id).name == place
+        else:
+            assert (u.village.name if u.village else None) == place
 
 
 def test_seeding_twice_adds_nothing(session, seeded, lx):

@@ -23,6 +23,7 @@ from bot.cli import (
     serving,  # lianxin serve
     station,  # lianxin insights month / lianxin meeting add (the station's work)
     tasks,  # lianxin task / jobs / scheduler / dispatch / outbox
+    transfers,  # lianxin department / lianxin request (转办: the station's departments)
     users,  # lianxin user list / disable / enable / passwd / role (after accounts: user add)
     wechat,  # lianxin wechat menu / lianxin wechat check
 )
@@ -47,6 +48,7 @@ COMMAND_GROUPS = (
     remarks,
     station,
     households,
+    transfers,
 )
 
 for _group in COMMAND_GROUPS:

@@ -45,14 +45,21 @@ def register(main: click.Group) -> None:
     @click.argument("name")
     @click.option(
         "--role",
-        type=click.Choice(["county-admin", "county-viewer", "admin", "village", "viewer"]),
+        type=click.Choice(["county-admin", "county-viewer", "admin", "village", "viewer", "department"]),
         required=True,
     )
     @click.option(
         "--township", default=None, help="admin/viewer/village accounts in a county: the township's name"
     )
     @click.option("--village", "village", default=None, help="village accounts: the village's name")
-    def user_add_cmd(lx: Lianxin, name: str, role: str, township: str | None, village: str | None) -> None:
+    @click.option(
+        "--department",
+        default=None,
+        help="department accounts: the department's name (lianxin department add)",
+    )
+    def user_add_cmd(
+        lx: Lianxin, name: str, role: str, township: str | None, village: str | None, department: str | None
+    ) -> None:
         """添加控制台账号；密码从标准输入读取（非终端时）或提示输入 / add a console account."""
         require_schema(lx)
         if sys.stdin.isatty():
@@ -70,9 +77,11 @@ def register(main: click.Group) -> None:
                     actor="cli",
                     township=township,
                     default_township=lx.config.general.township,
+                    department=department,
                 )
         except AccountError as e:
             raise click.ClickException(str(e)) from None
         click.echo(
-            f"已添加账号 {name}（{role}{'，' + township if township else ''}{'，' + village if village else ''}）"
+            f"已添加账号 {name}（{role}{'，' + township if township else ''}{'，' + village if village else ''}"
+            f"{'，' + department if department else ''}）"
         )

@@ -96,6 +96,12 @@ def render_xlsx(data: dict[str, Any]) -> bytes:
         sheet.append([h for _, h in CADRE_COLUMNS])
         for r in rows:
             sheet.append([r.get(k) for k, _ in CADRE_COLUMNS])
+    if data.get("departments"):  # the townships' 站办所 and the requests passed to them (转办)
+        dcols = labels()["columns"]["departments"]
+        sheet = wb.create_sheet(labels()["sheets"]["departments"])
+        sheet.append(list(dcols.values()))
+        for d in data["departments"]:
+            sheet.append([d.get(k) for k in dcols])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -110,6 +116,8 @@ def render_html(data: dict[str, Any]) -> str:
         spread=SPREAD,
         cadre_columns=CADRE_COLUMNS,
         components=labels()["components"],
+        department_columns=labels()["columns"]["departments"],
+        departments_title=labels()["sheets"]["departments"],
     )
 
 

@@ -202,6 +202,8 @@ def render_xlsx(report: Report, *, mask_phones: bool = False) -> bytes:
     _sheet(wb, sheets["below_minimum"], cols["below_minimum"], data["below_minimum"])
     red = [dict(r, fed_back_at=r["fed_back_at"] or "未反馈") for r in data["red_list"]]
     _sheet(wb, sheets["red_list"], cols["red_list"], red)
+    if data["departments"]:  # the township's 站办所 and the requests passed to them (转办)
+        _sheet(wb, sheets["departments"], cols["departments"], data["departments"])
     _sheet(wb, sheets["trend"], cols["trend"], data["trend"])
     if report.kind == "year":
         _commendation_sheet(wb, data)

@@ -15,6 +15,8 @@ from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, 
 from console.views import common
 from console.views import disputes as disputes_view
 from console.views.simulator import is_simulated
+from console.views.transfers import transfer_form_values
+from storage import station
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.offline import CHANNELS, villager_account
 from storage.outbox import enqueue, push_time, reply_values, request_values
@@ -128,6 +130,7 @@ def request_detail(number: int) -> Any:
             sim=sim,
             links=push_links.link_rows(s, links_about_request(s, r.id), now()),
             dispute=disputes_view.panel(s, r),  # 矛盾调解 (console/views/disputes.py, _dispute.html)
+            **transfer_form_values(s, r),  # 转办 (console/templates/_transfer_request.html)
         )
 
 
@@ -149,7 +152,8 @@ def request_reply(number: int) -> Any:
         ask_rating = r.status == "open"
         if r.first_answer_at is None:
             r.first_answer_at = t
-        r.status = "answered"
+        if r.status != "transferred":  # a department still has it (转办): the office's word is added only
+            r.status = "answered"
         s.flush()
         villager = villager_account(s, r)
         relayed = to_cadre = False
@@ -237,5 +241,6 @@ def request_close(number: int) -> Any:
         if r.status == "closed":
             return done("该诉求已办结。", "console.villager_requests.request_detail", number=number)
         r.status, r.closed_at, r.closed_by = "closed", now(), f"office:{user().username}"
+        station.end_transfer(s, r, actor=user().actor, now=now())  # 办结 ends a department's 转办 too
         record(s, "request.close", f"request:{number}")
     return done(f"第{number}号诉求已办结。", "console.villager_requests.request_detail", number=number)

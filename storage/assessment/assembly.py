@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from storage import disputes, remarks
 from storage.assessment import queries
 from storage.assessment.cadre_months import CadreMonths, read_cadre_months, sum_months
+from storage.assessment.departments import department_rows
 from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
 from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
 from storage.config import Config
@@ -163,6 +164,7 @@ def build_report(
         red_list=red_list,
         trend=_trend(w, trend_idx, scored),
         townships=townships,
+        departments=department_rows(session, period.utc_range(tz), w.township_id),
     )
     remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
     return report

@@ -130,6 +130,8 @@ def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
         "top": scored[:TOP_AND_BOTTOM],
         "bottom": list(reversed(scored[-TOP_AND_BOTTOM:])),
         "totals": _plain(report.totals),
+        # every township's departments (转办, storage/assessment/departments.py), by township and name
+        "departments": _plain(report.departments),
     }
 
 

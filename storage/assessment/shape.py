@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from storage.assessment.departments import DepartmentRow
+
 KINDS = ("month", "quarter", "year")
 
 
@@ -216,6 +218,8 @@ class Report:
     # 民情分析 of a month (storage/insights.py Insights), attached by the console's and the CLI's callers (the words
     # need handlers/policy.py's jieba): the xlsx gains its sheet 民情热点; not part of the JSON report
     insights: Any = None
+    # the township's departments (转办, storage/assessment/departments.py): what was passed to each and its fate
+    departments: list[DepartmentRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""

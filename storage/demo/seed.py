@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
-from storage import numbering
+from storage import numbering, station
 from storage.accounts import create_console_user, record_binding
 from storage.cards import number_links
 from storage.demo.handbook import POLICY_HANDBOOK
@@ -62,7 +62,10 @@ DEMO_USERS = [
     ("admin", "demo-admin", "admin", None),
     ("xinqiao", "demo-village", "village", "新桥村"),
     ("leader", "demo-viewer", "viewer", None),
+    ("minzheng", "demo-department", "department", "民政办"),  # a department's account: its 转办 desk
 ]
+# the township's 站办所 (转办, storage/station/)
+DEMO_DEPARTMENTS = ("民政办", "司法所", "农业农村办")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -166,9 +169,20 @@ def seed_demo(
     _seed_summaries(session, cadre_list, today, tz, report)
     _seed_tasks(session, cadre_list, today, now, tz, report)
     _seed_requests(session, people, households, cadre_list, identities, now, report)
+    _seed_departments(session, households, report)
     _seed_users(session, report)
     session.flush()
     return report
+
+
+def _seed_departments(session: Session, households: dict[int, Household], report: SeedReport) -> None:
+    """The township's departments that requests are passed to (转办)."""
+    township_id = next(iter(households.values())).village.township_id
+    have = {d.name for d in station.of_township(session, township_id, active_only=False)}
+    for name in DEMO_DEPARTMENTS:
+        if name not in have:
+            station.add_or_update(session, township_id=township_id, name=name, actor=ACTOR)
+            report.add("departments")
 
 
 def _seed_links(
@@ -665,9 +679,18 @@ def _seed_requests(
 
 def _seed_users(session: Session, report: SeedReport) -> None:
     have = set(session.scalars(select(ConsoleUser.username)))
-    for username, password, role, village in DEMO_USERS:
+    for username, password, role, place in DEMO_USERS:
         if username not in have:
+            department = (
+                place if role == "department" else None
+            )  # a department account's place: its department
             create_console_user(
-                session, username=username, password=password, role=role, village=village, actor=ACTOR
+                session,
+                username=username,
+                password=password,
+                role=role,
+                village=None if department else place,
+                actor=ACTOR,
+                department=department,
             )
             report.add("console_users")

@@ -14,16 +14,35 @@ from storage.models import Cadre, Feedback, Task, TaskAssignment, Village
 from storage.tasks.base import ANSWERED_STATUSES, OPEN_STATUSES, STATUS_LABELS, find_task
 
 
-def light(a: TaskAssignment, now: datetime, yellow_hours: int = 24) -> str:
-    """green: answered on time, or the deadline is more than ``yellow_hours`` away; yellow: within; red: overdue;
-    late: answered, but the first feedback came after the deadline (the report counts it overdue, docs/assessment.md)."""
-    if a.status in ANSWERED_STATUSES:
-        return "late" if a.first_feedback_at is not None and a.first_feedback_at > a.deadline else "green"
-    if a.deadline <= now:
+def deadline_light(
+    due: datetime,
+    now: datetime,
+    yellow_hours: int = 24,
+    *,
+    answered: bool = False,
+    answered_at: datetime | None = None,
+) -> str:
+    """The traffic light of anything with a time limit (a card's assignment, a request passed to a department):
+    green: answered on time, or ``due`` is more than ``yellow_hours`` away; yellow: within; red: overdue; late:
+    answered, but after ``due`` (the report counts it overdue, docs/assessment.md)."""
+    if answered:
+        return "late" if answered_at is not None and answered_at > due else "green"
+    if due <= now:
         return "red"
-    if a.deadline - now <= timedelta(hours=yellow_hours):
+    if due - now <= timedelta(hours=yellow_hours):
         return "yellow"
     return "green"
+
+
+def light(a: TaskAssignment, now: datetime, yellow_hours: int = 24) -> str:
+    """An assignment's light (``deadline_light``): answered is fed back or done, by its first feedback."""
+    return deadline_light(
+        a.deadline,
+        now,
+        yellow_hours,
+        answered=a.status in ANSWERED_STATUSES,
+        answered_at=a.first_feedback_at,
+    )
 
 
 @dataclass
