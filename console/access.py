@@ -184,6 +184,41 @@ def deployment_only(fn: F) -> F:
 
 
 # --------------------------------------------------------------------------------------------------
+# Who sees a menu entry (console/areas.py MENU names one of these per entry; the page itself still checks)
+# --------------------------------------------------------------------------------------------------
+
+
+def anyone(u: User) -> bool:
+    """Every signed-in account, the read-only leader too."""
+    return True
+
+
+def writer(u: User) -> bool:
+    """The office and the village secretaries: who enter and print things."""
+    return u.can_write
+
+
+def office(u: User) -> bool:
+    """The township's office (admin)."""
+    return u.is_admin
+
+
+def county_office(u: User) -> bool:
+    """The county's accounts (they see every township)."""
+    return u.is_county
+
+
+def deployment(u: User) -> bool:
+    """Who runs the deployment (see the module): the WeChat account's delivery, the audit log."""
+    return u.runs_deployment
+
+
+def simulator(u: User) -> bool:
+    """Who runs the deployment, where the chat simulator is on."""
+    return u.runs_deployment and lx().config.console.simulator
+
+
+# --------------------------------------------------------------------------------------------------
 # The guard before every console request (console/areas.py hangs it on the blueprint that holds every
 # area): session timeout, login required, CSRF, read-only viewers; and the templates' globals
 # --------------------------------------------------------------------------------------------------

@@ -5,3 +5,42 @@ document.addEventListener("click", function (e) {
   var p = e.target.closest("[data-print]");
   if (p) { e.preventDefault(); window.print(); }
 });
+
+// On a phone a list is read as cards, one per row (console.css, max-width 760px): each cell is labelled with its
+// column's heading, taken from the table's first row when that row is all headings. Without this script a list
+// stays a table that scrolls sideways. A table marked "chart" or "keep-table" is left as it is.
+function labelTables() {
+  var tables = document.querySelectorAll("main table");
+  for (var i = 0; i < tables.length; i++) {
+    var t = tables[i];
+    if (t.classList.contains("chart") || t.classList.contains("keep-table") || !t.rows.length) { continue; }
+    var head = t.rows[0], labels = [], ok = head.cells.length > 0;
+    for (var c = 0; c < head.cells.length; c++) {
+      var cell = head.cells[c];
+      if (cell.tagName !== "TH") { ok = false; break; }
+      for (var k = 0; k < (cell.colSpan || 1); k++) { labels.push(cell.textContent.trim()); }
+    }
+    if (!ok) { continue; }
+    head.classList.add("head");
+    for (var r = 1; r < t.rows.length; r++) {
+      var col = 0, cells = t.rows[r].cells;
+      for (var j = 0; j < cells.length; j++) {
+        if (!cells[j].hasAttribute("data-label")) { cells[j].setAttribute("data-label", labels[col] || ""); }
+        col += cells[j].colSpan || 1;
+      }
+    }
+    t.classList.add("cards");
+  }
+}
+
+// The menu on a narrow screen: only the current page's group stays open (a tap on a group's name opens another).
+function foldMenu() {
+  if (!window.matchMedia("(max-width: 899px)").matches) { return; }
+  var groups = document.querySelectorAll("nav.side details.navgroup");
+  for (var i = 0; i < groups.length; i++) {
+    if (!groups[i].hasAttribute("data-current")) { groups[i].removeAttribute("open"); }
+  }
+}
+
+labelTables();
+foldMenu();
