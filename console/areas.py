@@ -184,9 +184,7 @@ def menu_for(user: access.User, area: str | None) -> list[Shown]:
     the page in ``area`` (a request's blueprint, ``console.tasks``)."""
     shown = []
     for group in MENU:
-        entries = tuple(
-            (e.label, url_for(e.endpoint), area in e.areas) for e in group.entries if e.who(user)
-        )
+        entries = tuple((e.label, url_for(e.endpoint), area in e.areas) for e in group.entries if e.who(user))
         if entries:
             shown.append(Shown(group.label, entries))
     return shown

@@ -231,6 +231,10 @@ def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
     login(page, base)
     assert not page.locator("nav a >> text=干部").is_visible()  # the menu is folded on a phone
     page.click("label.navbtn")
+    assert page.locator("nav a >> text=总览").is_visible()
+    # its groups are collapsed but the current page's: a tap on a group's name opens it
+    assert not page.locator("nav a >> text=干部").is_visible()
+    page.click("nav summary >> text=人员")
     assert page.locator("nav a >> text=干部").is_visible()
     shot(page, "phone-menu")
     page.click("nav a >> text=干部")
@@ -240,6 +244,47 @@ def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
     page.goto(base + f"/requests/{w.ids['req_a']}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone-request")
+
+
+ON_SCREEN = """(labels) => {
+  const all = document.querySelectorAll("main table.cards");  // the page's main list is its last
+  if (!all.length) return null;
+  const t = all[all.length - 1];
+  const row = t.rows[1], seen = {};
+  for (const td of row.cells) {
+    const r = td.getBoundingClientRect();
+    if (labels.includes(td.dataset.label)) seen[td.dataset.label] = r.width > 0 && r.right <= window.innerWidth;
+  }
+  return seen;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("path", "key_columns"),
+    [
+        ("/tasks", ["灯", "卡号", "截止", "逾期"]),
+        ("/requests", ["联系干部", "状态"]),
+        ("/households", ["户主", "小组", "联系干部"]),
+    ],
+)
+def test_phone_lists_are_cards_with_key_columns_on_screen(
+    served: tuple[World, str], browser: Any, path: str, key_columns: list[str]
+) -> None:
+    """On a phone the busiest lists become one card per row, each value beside its column's name: status, cadre
+    and deadline are on the screen, not off to the right of a table that scrolls sideways."""
+    w, base = served
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    login(page, base)
+    page.goto(base + path)
+    seen = page.evaluate(ON_SCREEN, key_columns)
+    assert seen == dict.fromkeys(key_columns, True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-cards" + path.replace("/", "-"))
+    # a desktop keeps the table
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert page.locator("main table.cards tr.head").first.is_visible()
 
 
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
