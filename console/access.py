@@ -18,6 +18,7 @@ scope checks below.
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, session, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -123,6 +124,15 @@ def record_export(action: str, target: str | None = None, **detail: Any) -> None
     without queueing behind writers, and the row is written once the file exists (none when making it failed)."""
     with db(write=True) as s:
         record(s, action, target, **detail)
+
+
+def download(data: bytes, mimetype: str, name: str) -> Any:
+    """A file the console hands out, under a Chinese name (``五个一台账-2026-11.xlsx``: werkzeug sends it as
+    Content-Disposition's filename* in UTF-8, RFC 6266, with an ASCII fallback); an HTML document opens in the
+    browser, any other is saved."""
+    return send_file(
+        io.BytesIO(data), mimetype=mimetype, as_attachment=not name.endswith(".html"), download_name=name
+    )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.naming import by_number
 from storage.periods import last_day_of_month, month_key, start_of_day
 
 
@@ -47,8 +48,9 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
         .outerjoin(VillagerGroup, VillagerGroup.id == Household.group_id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
         .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None))
-        .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id)
     ).all()
+    # by village, the number the group's name means (一组, 二组 … 十一组), head
+    rows = sorted(rows, key=lambda r: (r[1], by_number(r[2]), r[0].head_name, r[0].id))
     items = [
         {"h": h, "village": v, "group": g, "card": c, "wechat": n}
         for h, v, g, c, n, _gid in rows

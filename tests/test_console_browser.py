@@ -580,7 +580,7 @@ def test_write_a_quarters_comment_and_commend_a_cadre(served: tuple[World, str],
     assert "化解矛盾纠纷成效突出" in page.locator("#commendations table").inner_text()
     with page.expect_download() as dl:
         page.click("text=导出表彰名单（Excel）")
-    assert dl.value.suggested_filename == "lianxin-commendations-2026.xlsx"
+    assert dl.value.suggested_filename == "表彰名单-2026.xlsx"
     shot(page, "commendations")
 
 

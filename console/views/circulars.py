@@ -9,14 +9,13 @@ township's, or the county report (``township=county``, stored as the county's, n
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.access import admin_only, db, done, lx, now, record_export, user
+from console.access import admin_only, db, done, download, lx, now, record_export, user
 from console.documents import publishing
 from storage import circulars, townships
 from storage.models import Township
@@ -124,9 +123,5 @@ def circular_file(kind: str, period: str, fmt: str) -> Any:
         f"report:{kind}:{period}" + (":county" if tid is None else f":township:{tid}"),
         format=fmt,
     )
-    return send_file(
-        io.BytesIO(content),
-        mimetype=MIME[fmt],
-        as_attachment=fmt != "html",
-        download_name=f"lianxin-{kind}-{period}-published.{fmt}",
-    )
+    whose = where[1] if where else "全县"
+    return download(content, MIME[fmt], f"{whose}{KIND_ZH[kind]}-{period}.{fmt}")
