@@ -287,6 +287,30 @@ def test_phone_lists_are_cards_with_key_columns_on_screen(
     assert page.locator("main table.cards tr.head").first.is_visible()
 
 
+def test_a_months_ranking_is_provisional_on_its_first_days(
+    served: tuple[World, str], browser: Any, clock: Any
+) -> None:
+    """On 2 December only one working day of the month has passed: the report page and the dashboard say the
+    ranking is provisional, how many working days have passed and how many it takes; no rank moves are shown.
+    Later in the month the note is gone."""
+    w, base = served
+    clock.set("2026-12-02 10:00")
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    login(page, base)
+    note = page.locator("#provisional")
+    assert "1 个工作日" in note.inner_text() and "5 个工作日" in note.inner_text()
+    page.goto(base + "/reports?kind=month&period=2026-12")
+    assert note.is_visible() and "暂定排名" in note.inner_text()
+    assert "统计截至 2026-12-01" in page.locator("main").inner_text()  # never a November day
+    assert page.locator("main table td small.muted", has_text="↑").count() == 0
+    shot(page, "provisional-ranking")
+    clock.set("2026-12-15 10:00")
+    login(page, base)  # the session timed out meanwhile
+    page.goto(base + "/reports?kind=month&period=2026-12")
+    assert page.locator("#provisional").count() == 0
+    assert "统计截至 2026-12-14" in page.locator("main").inner_text()
+
+
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
     answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""
