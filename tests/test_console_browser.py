@@ -311,6 +311,23 @@ def test_a_months_ranking_is_provisional_on_its_first_days(
     assert "统计截至 2026-12-14" in page.locator("main").inner_text()
 
 
+@pytest.mark.parametrize("width", [1366, 390])
+def test_login_form_labels_each_sit_on_their_own_line(
+    served: tuple[World, str], browser: Any, width: int
+) -> None:
+    """密码 used to sit at the end of the username's line: each label is now above its own field."""
+    _w, base = served
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    page.goto(base + "/login")
+    user_box = page.locator("input[name=username]").bounding_box()
+    label_box = page.locator("label", has=page.locator("input[name=password]")).bounding_box()
+    pw_box = page.locator("input[name=password]").bounding_box()
+    assert user_box and label_box and pw_box
+    assert label_box["y"] >= user_box["y"] + user_box["height"]  # 密码 starts below the username field
+    assert abs(pw_box["x"] - user_box["x"]) < 2  # the two fields line up
+    shot(page, f"login-{width}")
+
+
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
     answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""
