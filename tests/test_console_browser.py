@@ -328,6 +328,37 @@ def test_login_form_labels_each_sit_on_their_own_line(
     shot(page, f"login-{width}")
 
 
+def test_a_new_card_targets_cadres_picked_from_a_filtered_list(
+    served: tuple[World, str], browser: Any
+) -> None:
+    """The clerk types part of a name, ticks the cadre (指定干部 is chosen with it) and publishes: no phone typed."""
+    w, base = served
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    login(page, base)
+    page.goto(base + "/tasks")
+    page.click("summary >> text=新建督办卡")
+    page.fill("#compose input[name=title]", "走访独居老人")
+    page.fill("#compose input[name=deadline]", "2026-11-28T18:00")
+    page.fill("#cadre-picker .pick-filter", "王")
+    assert not page.locator("#cadre-picker .pick", has_text="李明").is_visible()
+    page.locator("#cadre-picker .pick", has_text="王芳").locator("input").check()
+    assert page.is_checked("#scope-cadre")
+    shot(page, "compose-pick-cadres")
+    with page.expect_navigation():
+        page.click("#compose button[type=submit]")
+    assert flashed(page) == 1
+    task = w.one(select(Task).where(Task.title == "走访独居老人"))
+    from storage.models import TaskAssignment
+
+    assert w.count(TaskAssignment, TaskAssignment.task_id == task.id) == 1
+    assert (
+        w.count(
+            TaskAssignment, TaskAssignment.cadre_id == w.ids["cadre_b"], TaskAssignment.task_id == task.id
+        )
+        == 1
+    )
+
+
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
     answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""

@@ -42,5 +42,19 @@ function foldMenu() {
   }
 }
 
+// A filter box (data-filter="<selector of the items>") hides the items whose text does not contain what is typed;
+// ticking an item whose box names a radio (data-scope) selects that radio (the new card's 指定干部).
+document.addEventListener("input", function (e) {
+  var sel = e.target.getAttribute && e.target.getAttribute("data-filter");
+  if (!sel) { return; }
+  var q = e.target.value.trim();
+  var items = document.querySelectorAll(sel);
+  for (var i = 0; i < items.length; i++) { items[i].hidden = q !== "" && items[i].textContent.indexOf(q) < 0; }
+});
+document.addEventListener("change", function (e) {
+  var radio = e.target.getAttribute && e.target.getAttribute("data-scope");
+  if (radio && e.target.checked) { var r = document.querySelector(radio); if (r) { r.checked = true; } }
+});
+
 labelTables();
 foldMenu();
