@@ -1,4 +1,5 @@
-"""`农户` (my households, phones masked; `农户 2` page 2, `农户 NAME` by name) and `本月` (my figures this month)."""
+"""`农户` (my households with their phones in full — the cadre is to call them (issue 25); a group cadre's phone
+masked; `农户 2` page 2, `农户 NAME` by name) and `本月` (my figures this month)."""
 
 from __future__ import annotations
 
