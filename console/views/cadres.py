@@ -198,4 +198,18 @@ def cadre_bind_code(cadre_id: int) -> Any:
         except BindError as e:
             abort(400, description=str(e))
         village = s.get_one(Village, c.village_id).name if c.village_id else ""
-        return render_template("bind_slip.html", c=c, code=code, expires=expires, village=village)
+        # a cadre already bound: binding with this code moves their role to the account that sends it
+        bound = s.scalar(
+            select(func.count())
+            .select_from(WechatIdentity)
+            .where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre")
+        )
+        return render_template(
+            "bind_slip.html",
+            c=c,
+            code=code,
+            expires=expires,
+            village=village,
+            account=lx().config.general.account_name,
+            bound=bool(bound),
+        )
