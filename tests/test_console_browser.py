@@ -359,6 +359,22 @@ def test_a_new_card_targets_cadres_picked_from_a_filtered_list(
     )
 
 
+def test_the_simulators_household_picker_is_searchable(served: tuple[World, str], browser: Any) -> None:
+    """Typing part of a head's name narrows the simulator's household list and picks the first match."""
+    w, base = served
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    login(page, base)
+    page.goto(base + "/simulator")
+    page.click("summary >> text=用新的微信号模拟")
+    page.fill("#sim-household-filter", "钱石")
+    assert page.input_value("#sim-household") == str(w.ids["hh_b"])
+    shown = page.eval_on_selector_all(
+        "#sim-household option[value]:not([value=''])",
+        "os => os.filter(o => !o.hidden).map(o => o.textContent)",
+    )
+    assert shown and all("钱石" in t for t in shown)
+
+
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
     """The issue's "done when": after `lianxin demo`, log in with the printed login, find an overdue card,
     answer a villager's request and see the reply arrive in the simulator, print a village's cards and listing."""

@@ -49,7 +49,14 @@ document.addEventListener("input", function (e) {
   if (!sel) { return; }
   var q = e.target.value.trim();
   var items = document.querySelectorAll(sel);
-  for (var i = 0; i < items.length; i++) { items[i].hidden = q !== "" && items[i].textContent.indexOf(q) < 0; }
+  var first = null;
+  for (var i = 0; i < items.length; i++) {
+    items[i].hidden = q !== "" && items[i].textContent.indexOf(q) < 0;
+    if (!items[i].hidden && first === null) { first = items[i]; }
+  }
+  // a filtered <select> (data-pick) shows the first match picked, so a name typed is a name chosen
+  var pick = e.target.getAttribute("data-pick");
+  if (pick && q !== "" && first !== null) { document.querySelector(pick).value = first.value; }
 });
 document.addEventListener("change", function (e) {
   var radio = e.target.getAttribute && e.target.getAttribute("data-scope");
