@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
 from console.views import common
 from handlers import link_notices
+from handlers.render import mask_phone
 from storage import cards, links
 from storage.accounts import normalize_phone
 from storage.models import (
@@ -67,9 +68,12 @@ def households() -> Any:
             )
         if village_id:
             stmt = stmt.where(Household.village_id == village_id)
+        if common.wants_xlsx():
+            return _households_xlsx(list(s.scalars(stmt.limit(common.EXPORT_LIMIT))))
         rows, page, more = common.paged(s, stmt)
         return render_template(
             "households.html",
+            total=common.total(s, stmt),
             rows=rows,
             page=page,
             more=more,
@@ -78,6 +82,29 @@ def households() -> Any:
             villages=common.villages(s),
             args=common.query_args(),
         )
+
+
+def _households_xlsx(rows: list[Household]) -> Any:
+    headers = ["户主", "电话", "村(居)", "村民小组", "人口", "服务卡号", "联系干部", "承诺书"]
+    return common.xlsx_download(
+        "农户名单",
+        headers,
+        [
+            [
+                h.head_name,
+                mask_phone(h.head_phone),
+                h.village.name,
+                h.group.name if h.group else "",
+                h.population,
+                h.card.number if h.card else "",
+                h.link.cadre.name if h.link else "未联系",
+                h.link.commitment_signed_on.isoformat() if h.link and h.link.commitment_signed_on else "未签",
+            ]
+            for h in rows
+        ],
+        action="households.export",
+        target="households",
+    )
 
 
 def _household(s: Any, household_id: int) -> Household:
