@@ -1,7 +1,8 @@
 """已发布的通报: the office publishes a period's circular (console/documents/publishing.py: frozen files, one push
 to each bound cadre) and serves the stored files exactly as published. Everyone signed in sees the list of their
-township's circulars (the county's accounts: every township's and the county's); publishing and the files (they
-carry full phone numbers, as the CLI's) are the office's (admin), audited.
+township's circulars (the county's accounts: every township's and the county's); publishing and the files (the
+json, xlsx and html carry full phone numbers, as the CLI's; the PDF, the copy that is printed and passed round,
+masks them) are the office's (admin), audited.
 
 In a county each township publishes its own circular; a township's office publishes, lists and downloads only its
 own (another township's file is 404, as if it did not exist); the county admin sees all and publishes any
