@@ -343,6 +343,8 @@ def test_a_new_card_targets_cadres_picked_from_a_filtered_list(
     assert not page.locator("#cadre-picker .pick", has_text="李明").is_visible()
     page.locator("#cadre-picker .pick", has_text="王芳").locator("input").check()
     assert page.is_checked("#scope-cadre")
+    page.fill("#household-search", "钱")  # the card's household, found by name as on the offline page
+    page.locator("#household-found .pick", has_text="钱石头").locator("input").check()
     shot(page, "compose-pick-cadres")
     with page.expect_navigation():
         page.click("#compose button[type=submit]")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.cards import check_digit
-from storage.models import Task, TaskAssignment
+from storage.models import Task, TaskAssignment, TaskHousehold
 from tests.support.console_world import (
     World,
     add_second_township,
@@ -61,3 +61,25 @@ def test_a_mistyped_card_number_is_told_apart_from_an_unknown_one(world: World) 
     r = c.post("/tasks", {**CARD, "scope": "all", "cards": mistyped})
     assert r.status_code == 400 and "一位数字输错了" in page_text(r)
     assert world.count(Task) == before
+
+
+def test_the_households_of_a_card_are_found_by_search_and_picked(world: World) -> None:
+    """The clerk searches households by name (the offline page's search, within their scope) and ticks them."""
+    c = world.login("admin")
+    found = c.get("/offline/households?q=钱").get_json()
+    assert [h["id"] for h in found] == [world.ids["hh_b"]] and "钱石头" in found[0]["label"]
+    assert world.login("xinqiao").get("/offline/households?q=钱").get_json() == []  # another village's
+    r = c.post("/tasks", {**CARD, "scope": "all", "household_ids": [str(world.ids["hh_b"])]})
+    assert r.status_code == 302
+    task = world.one(select(Task).where(Task.title == CARD["title"]))
+    assert world.count(TaskHousehold, TaskHousehold.task_id == task.id) == 1
+    assert world.count(TaskHousehold, TaskHousehold.household_id == world.ids["hh_b"]) >= 1
+
+
+def test_a_household_outside_the_offices_scope_cannot_be_picked(world: World) -> None:
+    add_second_township(world)
+    before = world.count(Task)
+    r = world.login("longfu").post(
+        "/tasks", {**CARD, "scope": "all", "household_ids": [str(world.ids["hh_t2"])]}
+    )
+    assert r.status_code == 400 and world.count(Task) == before

@@ -63,5 +63,35 @@ document.addEventListener("change", function (e) {
   if (radio && e.target.checked) { var r = document.querySelector(radio); if (r) { r.checked = true; } }
 });
 
+// A search box (data-search="<url>", data-into="<list>"): as one types, the matching households come back from the
+// console (the offline page's search) as boxes to tick (household_ids); the ones ticked stay when searching on.
+var searchTimer = null;
+document.addEventListener("input", function (e) {
+  var url = e.target.getAttribute && e.target.getAttribute("data-search");
+  if (!url) { return; }
+  var box = e.target, into = document.querySelector(box.getAttribute("data-into"));
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(function () {
+    var q = box.value.trim();
+    var kept = into.querySelectorAll("label.pick input:checked");
+    var keep = [];
+    for (var i = 0; i < kept.length; i++) { keep.push(kept[i].closest("label")); }
+    into.innerHTML = "";
+    for (var k = 0; k < keep.length; k++) { into.appendChild(keep[k]); }
+    if (!q) { return; }
+    fetch(url + "?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (rows) {
+        for (var j = 0; j < rows.length; j++) {
+          if (into.querySelector("input[value='" + rows[j].id + "']")) { continue; }
+          var label = document.createElement("label"); label.className = "pick";
+          var input = document.createElement("input"); input.type = "checkbox"; input.name = "household_ids"; input.value = rows[j].id;
+          label.appendChild(input); label.appendChild(document.createTextNode(" " + rows[j].label));
+          into.appendChild(label);
+        }
+      });
+  }, 250);
+});
+
 labelTables();
 foldMenu();

@@ -15,7 +15,7 @@ from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
 from console.views import common
 from storage import tasks as svc
 from storage import townships
-from storage.models import Attachment, Cadre, Task, TaskAssignment, Village
+from storage.models import Attachment, Cadre, Household, Task, TaskAssignment, Village
 from storage.targets import TargetKind
 
 bp = Blueprint("tasks", __name__)
@@ -71,9 +71,11 @@ def task_create() -> Any:
     deadline = _local_dt(f.get("deadline", ""), "截止时间")
     publish_at = _local_dt(f["publish_at"], "发布时间") if f.get("publish_at", "").strip() else None
     cards = [c for c in re.split(r"[\s,，、;；]+", f.get("cards", "")) if c]
+    picked = _picked_households(f.getlist("household_ids"))
     with db() as s:
         try:
-            households = svc.households_by_cards(s, cards) if cards else None
+            by_card = svc.households_by_cards(s, cards) if cards else []
+            households = list(dict.fromkeys(picked + by_card)) or None
             targets = svc.named_targets(s, kind, names, user().township_id)
             office = user().township_name or lx().config.general.township
             task = svc.create_task(
@@ -114,6 +116,18 @@ def _chosen(f: Any) -> tuple[TargetKind, list[str]] | None:
     else:
         return None
     return (TargetKind(scope), names) if names else None
+
+
+def _picked_households(raw_ids: list[str]) -> list[int]:
+    """The households picked by search (household_ids), of the office's own scope (another's is refused)."""
+    ids = {int(i) for i in raw_ids if i.strip().isdigit()}
+    if not ids:
+        return []
+    with db() as s:
+        found = list(s.scalars(common.scope_households(select(Household.id).where(Household.id.in_(ids)))))
+    if len(found) != len(ids):
+        abort(400, description="所选农户不存在或不在本乡镇，请重新查找")
+    return sorted(found)
 
 
 def _pickable_cadres(s: Session) -> list[tuple[int, str, str]]:
