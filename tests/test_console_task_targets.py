@@ -83,3 +83,12 @@ def test_a_household_outside_the_offices_scope_cannot_be_picked(world: World) ->
         "/tasks", {**CARD, "scope": "all", "household_ids": [str(world.ids["hh_t2"])]}
     )
     assert r.status_code == 400 and world.count(Task) == before
+
+
+def test_the_offline_search_tells_a_mistyped_card_number(world: World) -> None:
+    c = world.login("admin")
+    valid = "1234567" + check_digit("1234567")
+    assert 'id="card-typo"' not in c.get(f"/offline?q={valid}").get_data(as_text=True)
+    mistyped = valid[:-1] + str((int(valid[-1]) + 1) % 10)
+    page = c.get(f"/offline?q={mistyped}").get_data(as_text=True)
+    assert 'id="card-typo"' in page and "一位数字输错了" in page

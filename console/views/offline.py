@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user, writers
 from console.views import common
 from storage import leave, offline
-from storage.cards import linked_identities
+from storage.cards import linked_identities, number_typo
 from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
 
 bp = Blueprint("offline", __name__)
@@ -111,6 +111,7 @@ def offline_page() -> Any:
             "offline.html",
             cadres=cadres,
             q=q,
+            typo=number_typo(re.sub(r"\s", "", q)),  # a card number with a wrong check digit: say so
             found=found,
             found_max=FOUND_MAX,
             chosen=chosen,
