@@ -18,6 +18,7 @@ scope checks below.
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, session, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -133,6 +134,15 @@ def record_export(action: str, target: str | None = None, **detail: Any) -> None
         record(s, action, target, **detail)
 
 
+def download(data: bytes, mimetype: str, name: str) -> Any:
+    """A file the console hands out, under a Chinese name (``五个一台账-2026-11.xlsx``: werkzeug sends it as
+    Content-Disposition's filename* in UTF-8, RFC 6266, with an ASCII fallback); an HTML document opens in the
+    browser, any other is saved."""
+    return send_file(
+        io.BytesIO(data), mimetype=mimetype, as_attachment=not name.endswith(".html"), download_name=name
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Decorators
 # --------------------------------------------------------------------------------------------------
@@ -189,6 +199,52 @@ def deployment_only(fn: F) -> F:
         return fn(*a, **kw)
 
     return wrapper  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------------------
+# Who sees a menu entry (console/areas.py MENU names one of these per entry; the page itself still checks)
+# --------------------------------------------------------------------------------------------------
+
+
+def anyone(u: User) -> bool:
+    """Every signed-in account of the township, the read-only leader too (a department's account has only its
+    desk: the guard sends it there)."""
+    return u.role != "department"
+
+
+def writer(u: User) -> bool:
+    """The office and the village secretaries: who enter and print things."""
+    return u.can_write and u.role != "department"
+
+
+def office_or_leader(u: User) -> bool:
+    """The township's office and its read-only leader: the board of requests passed to departments."""
+    return u.role in ("admin", "viewer")
+
+
+def department(u: User) -> bool:
+    """A department's account (站办所): its own desk."""
+    return u.role == "department"
+
+
+def office(u: User) -> bool:
+    """The township's office (admin)."""
+    return u.is_admin
+
+
+def county_office(u: User) -> bool:
+    """The county's accounts (they see every township)."""
+    return u.is_county
+
+
+def deployment(u: User) -> bool:
+    """Who runs the deployment (see the module): the WeChat account's delivery, the audit log."""
+    return u.runs_deployment
+
+
+def simulator(u: User) -> bool:
+    """Who runs the deployment, where the chat simulator is on."""
+    return u.runs_deployment and lx().config.console.simulator
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,7 +20,11 @@ route × role table and fails on a route that is not in it.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask, g, has_request_context, request, url_for
 
 from console import access, errors, login, push_links, push_media
 from console.views import (
@@ -111,6 +115,115 @@ OUTSIDE: tuple[Blueprint, ...] = (
 ERROR_CODES = (400, 403, 404, 429)
 
 
+# --------------------------------------------------------------------------------------------------
+# The menu: every page a clerk reaches from the navigation, grouped as the areas above, in one place. A new page
+# adds one line to its group (its label, its endpoint, who sees it: one of the predicates of console/access.py);
+# the page itself still checks who may open it (an entry only hides a link). base.html draws it: a sidebar on a
+# desktop, a folded list of collapsible groups on a phone (console/static/console.css, console.js).
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    endpoint: str
+    who: Callable[[access.User], bool] = access.anyone
+    # other areas whose pages count as this entry's (the entry is marked current on them)
+    also: tuple[str, ...] = ()
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        return (self.endpoint.rsplit(".", 1)[0], *self.also)
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str  # "" for entries shown without a heading (总览)
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+
+
+MENU: tuple[Group, ...] = (
+    Group("", (Entry("总览", "console.dashboard.dashboard"),)),
+    Group(
+        "人员",
+        (
+            Entry("干部", "console.cadres.cadres"),
+            Entry("农户", "console.households.households", also=("console.household_accounts",)),
+        ),
+    ),
+    Group(
+        "日常工作",
+        (
+            Entry("督办卡", "console.tasks.tasks"),
+            Entry("诉求", "console.villager_requests.requests_inbox"),
+            Entry("转办", "console.transfers.transfers_board", access.office_or_leader),
+            Entry("本部门诉求", "console.station_desk.desk", access.department),
+            Entry("调解", "console.disputes.disputes_list"),
+            Entry("日记", "console.diaries.diaries", also=("console.diary_book",)),
+            Entry("请假", "console.leave.leave_page"),
+            Entry("线下补录", "console.offline.offline_page", access.writer),
+        ),
+    ),
+    Group(
+        "考核",
+        (
+            Entry("考核", "console.reports.reports", also=("console.remarks",)),
+            Entry("已发布的通报", "console.circulars.circulars_page"),
+            Entry("全县排名", "console.county.county", access.county_office),
+            Entry("台账", "console.ledger.ledger"),
+            Entry("民情热点", "console.insights.insights_page"),
+        ),
+    ),
+    Group(
+        "办公室",
+        (
+            Entry("打印", "console.printing.print_index", access.writer),
+            Entry("导入", "console.importing.import_form", access.office),
+            Entry("政策", "console.policy.policy"),
+            Entry("动员会", "console.station.station_page"),
+            Entry("好经验", "console.station.practices_page"),
+            Entry("账号", "console.accounts.accounts", access.office),
+        ),
+    ),
+    Group(
+        "系统",
+        (
+            Entry("推送问题", "console.delivery.delivery", access.deployment),
+            Entry("审计", "console.audit.audit_log", access.deployment),
+            Entry("模拟聊天", "console.simulator.simulator", access.simulator),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One group of the menu as one user sees it on one page."""
+
+    label: str
+    entries: tuple[tuple[str, str, bool], ...]  # (label, address, is it the current page's)
+
+    @property
+    def current(self) -> bool:
+        return any(here for _, _, here in self.entries)
+
+
+def menu_for(user: access.User, area: str | None) -> list[Shown]:
+    """The groups ``user`` sees (a group none of whose entries they see is left out), marking the entry of
+    the page in ``area`` (a request's blueprint, ``console.tasks``)."""
+    shown = []
+    for group in MENU:
+        entries = tuple((e.label, url_for(e.endpoint), area in e.areas) for e in group.entries if e.who(user))
+        if entries:
+            shown.append(Shown(group.label, entries))
+    return shown
+
+
+def menu_globals() -> dict[str, Any]:
+    u = g.get("user") if has_request_context() else None
+    return {"menu": menu_for(u, request.blueprint) if u is not None else []}
+
+
 def console_blueprint() -> Blueprint:
     """The console for one app: a fresh parent each time (a blueprint takes no more children once mounted, and
     tests build many apps), holding every area behind the one guard."""
@@ -124,6 +237,7 @@ def console_blueprint() -> Blueprint:
     )
     console.before_request(access.guard)
     console.app_context_processor(access.template_globals)
+    console.app_context_processor(menu_globals)
     for area in AREAS:
         console.register_blueprint(area)
     return console

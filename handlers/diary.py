@@ -6,7 +6,7 @@ even if WeChat delivers it after midnight).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
@@ -132,8 +132,34 @@ def plain(ctx: Context, msg: Message) -> str:
     return _saved_reply(ctx, save_diary_entry(ctx, msg, text, "text", None))
 
 
+def latest_undoable_summary(ctx: Context, cadre_id: int) -> MonthlySummary | None:
+    """The cadre's 小结 sent within the last 10 minutes (the latest), which `撤销` undoes if nothing came after."""
+    return ctx.session.scalar(
+        select(MonthlySummary)
+        .where(MonthlySummary.cadre_id == cadre_id, MonthlySummary.submitted_at >= ctx.now() - UNDO_WINDOW)
+        .order_by(MonthlySummary.submitted_at.desc(), MonthlySummary.id.desc())
+        .limit(1)
+    )
+
+
+def undo_summary(ctx: Context, row: MonthlySummary) -> str:
+    """`撤销` of a 小结: the month's first is removed; one that replaced another puts the other back."""
+    year, mon = (int(x) for x in row.month.split("-"))
+    before = row.previous
+    if before is None:
+        ctx.session.delete(row)
+    else:
+        row.text = before["text"]
+        row.submitted_at = datetime.fromisoformat(before["submitted_at"])
+        row.submitted_day = date.fromisoformat(before["submitted_day"])
+        row.on_time = bool(before["on_time"])
+        row.previous = None
+    ctx.session.flush()
+    return ctx.render("summary_undone", year=year, month=mon, restored=before is not None)
+
+
 def undo(ctx: Context, msg: Message, rest: str) -> str:
-    """`撤销`: soft-delete the latest entry written within the last 10 minutes."""
+    """`撤销`: soft-delete the latest entry written within the last 10 minutes, or undo a 小结 sent after it."""
     cadre = cadre_of(ctx)
     now = ctx.now()
     entry = ctx.session.scalar(
@@ -142,7 +168,12 @@ def undo(ctx: Context, msg: Message, rest: str) -> str:
         .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
         .limit(1)
     )
-    if entry is None or entry.created_at < now - UNDO_WINDOW:
+    if entry is not None and entry.created_at < now - UNDO_WINDOW:
+        entry = None
+    summary_row = latest_undoable_summary(ctx, cadre.id)
+    if summary_row is not None and (entry is None or summary_row.submitted_at >= entry.created_at):
+        return undo_summary(ctx, summary_row)
+    if entry is None:
         return ctx.render("undo_nothing", minutes=int(UNDO_WINDOW.total_seconds() // 60))
     entry.deleted_at = now
     ctx.session.flush()
@@ -192,6 +223,13 @@ def summary(ctx: Context, msg: Message, rest: str) -> str:
         )
         ctx.session.add(row)
     else:
+        # kept for `撤销` within 10 minutes (undo_summary)
+        row.previous = {
+            "text": row.text,
+            "submitted_at": row.submitted_at.isoformat(),
+            "submitted_day": row.submitted_day.isoformat(),
+            "on_time": bool(row.on_time),
+        }
         row.text = text
         row.submitted_at = ctx.now()
         row.submitted_day = day

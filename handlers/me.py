@@ -1,4 +1,5 @@
-"""`农户` (my households, phones masked; `农户 2` page 2, `农户 NAME` by name) and `本月` (my figures this month)."""
+"""`农户` (my households with their phones in full — the cadre is to call them (issue 25); a group cadre's phone
+masked; `农户 2` page 2, `农户 NAME` by name) and `本月` (my figures this month)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from storage.models import (
     VillagerRequest,
     WechatIdentity,
 )
+from storage.naming import by_number
 from storage.periods import last_day_of_month, month_key, start_of_day
 from storage.register import in_programme
 
@@ -49,8 +51,9 @@ def households(ctx: Context, msg: Message, rest: str) -> str:
         .outerjoin(VillagerGroup, VillagerGroup.id == Household.group_id)
         .outerjoin(ServiceCard, ServiceCard.household_id == Household.id)
         .where(Link.cadre_id == cadre.id, Household.purged_at.is_(None), in_programme())
-        .order_by(Village.name, VillagerGroup.name, Household.head_name, Household.id)
     ).all()
+    # by village, the number the group's name means (一组, 二组 … 十一组), head
+    rows = sorted(rows, key=lambda r: (r[1], by_number(r[2]), r[0].head_name, r[0].id))
     # 重点人群: the household's own cadre sees its tags (storage/household_tags.py)
     tags = household_tags.tags_of(ctx.session, [r[0].id for r in rows])
     items = [

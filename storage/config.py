@@ -285,6 +285,9 @@ class ScoreConfig:
     )
     min_diary_share: float = setting(0.6, "cadres below this diary coverage are listed as below the minimum")
     min_households: int = setting(30, "cadres linked to fewer households are listed as below the minimum")
+    provisional_workdays: int = setting(
+        5, "a period's ranking is shown as provisional until this many of its working days have passed"
+    )
 
 
 @dataclass

@@ -8,8 +8,9 @@ This module only gathers the month (``cadre_book``, ``village_books``); the page
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,7 +64,7 @@ class BookDay:
     day: date
     weekday: str
     on_leave: bool
-    entries: list[BookEntry]
+    entries: list[BookEntry]  # none on a day on leave, or on a working day owed and not written (未记录)
 
 
 @dataclass
@@ -82,7 +83,7 @@ class CadreBook:
     post: str | None
     unit: str | None
     month: str  # 'YYYY-MM'
-    days: list[BookDay]  # days with an entry or on leave, in order
+    days: list[BookDay]  # days with an entry, on leave, or owed and not written (未记录), in order
     summary: BookSummary | None
     leave_days: int
 
@@ -131,8 +132,27 @@ def _local(moment: datetime, tz: object) -> datetime:
     return moment.astimezone(tz)  # type: ignore[arg-type]
 
 
-def cadre_book(session: Session, *, cadre: Cadre, month: Period, tz: object, township: str) -> CadreBook:
-    """Every (not undone) diary entry of ``cadre`` in ``month``, by day and time, with its attachments."""
+@dataclass(frozen=True)
+class Owed:
+    """Which days a book shows as 未记录 when nothing was written: working days (``workday``) from the cadre's
+    start up to ``until`` (yesterday: today is not over yet)."""
+
+    workday: Callable[[date], bool]
+    until: date
+
+    def days(self, cadre: Cadre, month: Period, tz: object) -> set[date]:
+        first = max(month.first, _local(cadre.created_at, tz).date())
+        last = min(month.last, self.until)
+        return {
+            first + timedelta(i) for i in range((last - first).days + 1) if self.workday(first + timedelta(i))
+        }
+
+
+def cadre_book(
+    session: Session, *, cadre: Cadre, month: Period, tz: object, township: str, owed: Owed | None = None
+) -> CadreBook:
+    """Every (not undone) diary entry of ``cadre`` in ``month``, by day and time, with its attachments; with
+    ``owed``, the working days owed and not written too (no entries, not on leave: 未记录)."""
     entries = list(
         session.scalars(
             select(DiaryEntry)
@@ -186,8 +206,10 @@ def cadre_book(session: Session, *, cadre: Cadre, month: Period, tz: object, tow
                 media=media.get(e.id, []),
             )
         )
+    missed = owed.days(cadre, month, tz) if owed is not None else set()
     days = [
-        BookDay(d, WEEKDAYS[d.weekday()], d in leave, by_day.get(d, [])) for d in sorted(set(by_day) | leave)
+        BookDay(d, WEEKDAYS[d.weekday()], d in leave, by_day.get(d, []))
+        for d in sorted(set(by_day) | leave | missed)
     ]
     s = session.scalar(
         select(MonthlySummary).where(MonthlySummary.cadre_id == cadre.id, MonthlySummary.month == month.key)
@@ -208,7 +230,7 @@ def cadre_book(session: Session, *, cadre: Cadre, month: Period, tz: object, tow
 
 
 def village_books(
-    session: Session, *, village: Village, month: Period, tz: object, township: str
+    session: Session, *, village: Village, month: Period, tz: object, township: str, owed: Owed | None = None
 ) -> list[CadreBook]:
     """One book per cadre of ``village``: the active ones, and any other who wrote in the month."""
     wrote = select(DiaryEntry.cadre_id).where(
@@ -219,4 +241,4 @@ def village_books(
         .where(Cadre.village_id == village.id, Cadre.active.is_(True) | Cadre.id.in_(wrote))
         .order_by(Cadre.name, Cadre.id)
     )
-    return [cadre_book(session, cadre=c, month=month, tz=tz, township=township) for c in cadres]
+    return [cadre_book(session, cadre=c, month=month, tz=tz, township=township, owed=owed) for c in cadres]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Cadre, Household, Village, VillagerGroup
+from storage.naming import by_number
 from storage.register import in_programme
 
 
@@ -61,7 +62,7 @@ def group_leaders(
         .join(Village, Village.id == VillagerGroup.village_id)
         .join(Cadre, Cadre.id == VillagerGroup.cadre_id)
         .outerjoin(counts, counts.c.group_id == VillagerGroup.id)
-        .order_by(Village.name, VillagerGroup.name, VillagerGroup.id)
+        .order_by(Village.name, VillagerGroup.id)  # then by the number a group's name means
     )
     if village_id is not None:
         stmt = stmt.where(VillagerGroup.village_id == village_id)
@@ -73,7 +74,8 @@ def group_leaders(
         if not group_ids:
             return []
         stmt = stmt.where(VillagerGroup.id.in_(group_ids))
-    return [
+    leaders = [
         GroupLeader(gid, vid, vname, gname, cid, name, post or "", phone, int(n))
         for gid, vid, vname, gname, cid, name, post, phone, n in session.execute(stmt)
     ]
+    return sorted(leaders, key=lambda g: (g.village, by_number(g.group), g.group_id))

@@ -488,6 +488,9 @@ class MonthlySummary(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=stamp)
     submitted_day: Mapped[date] = mapped_column(Date)  # local date, to judge 'on time'
     on_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    # what the latest 小结 replaced (text, submitted_at, submitted_day, on_time), for `撤销` within 10 minutes;
+    # None: it was the month's first (撤销 removes it)
+    previous: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cadre: Mapped[Cadre] = relationship()
 
 

@@ -97,7 +97,8 @@ def test_reply_to_closed_request(chat: Chat, renders) -> None:
 # ------------------------------------------------------------------------------------ 农户 本月 帮助
 
 
-def test_households_lists_only_mine_with_masked_phones(chat: Chat, renders) -> None:
+def test_households_lists_only_mine_with_their_phones_in_full(chat: Chat, renders) -> None:
+    """The cadre is to call their households: their own households' phones are in full (issue 25 item 9)."""
     bound(chat)
     reply = chat.wc.text("o-li", "农户")
     listed = renders.behind(reply)
@@ -105,7 +106,7 @@ def test_households_lists_only_mine_with_masked_phones(chat: Chat, renders) -> N
         "刘婶",
         "张大爷",
     ]
-    assert "138****5678" in reply and "13812345678" not in reply
+    assert "13812345678" in reply and "138****5678" not in reply
 
 
 def test_long_household_list_pages_with_more(chat: Chat, renders) -> None:

@@ -5,10 +5,12 @@ chat `排名` shows the cadre's own figures; the console's 发布 button and sto
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from typing import Any
 
+import pypdf
 import pytest
 from sqlalchemy import select
 
@@ -152,3 +154,16 @@ def test_console_publishes_once_and_serves_the_stored_files(world: World, render
     assert viewer.get("/circulars/month/2026-11.json").status_code == 403
     assert viewer.post("/circulars/publish", {"kind": "month", "period": "2026-10"}).status_code == 403
     assert world.count(PublishedReport, PublishedReport.period == "2026-10") == 0
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is needed to print PDF")
+def test_the_published_pdf_masks_phones_as_the_console_does(township: Chat) -> None:
+    """The PDF is what gets printed, posted and passed round: its phones are masked as the console masks them
+    (the stored json, xlsx and html, the office's own copies, keep them in full as the CLI's)."""
+    assert run_cli(township.lx, "report", "publish", "month", "2026-11").exit_code == 0
+    pdf = township.one(select(PublishedReport.content).where(PublishedReport.format == "pdf"))
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "张三" in text and "13900000001" not in text.replace(" ", "")
+    assert "139****0001" in text.replace(" ", "")
+    html = township.one(select(PublishedReport.content).where(PublishedReport.format == "html"))
+    assert b"13900000001" in html

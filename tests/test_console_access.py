@@ -463,6 +463,9 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
         ("GET", "/offline?q=钱", {}, 200, 200, 403),  # found only within the user's scope
         ("GET", "/offline?household={hh_b}", {}, 200, 404, 403),
     ],
+    "console.offline.household_choices": [
+        ("GET", "/offline/households?q=钱", {}, 200, 200, 403),  # found only within the user's scope
+    ],
     "console.offline.offline_diary": [
         (
             "POST",

@@ -231,6 +231,10 @@ def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
     login(page, base)
     assert not page.locator("nav a >> text=干部").is_visible()  # the menu is folded on a phone
     page.click("label.navbtn")
+    assert page.locator("nav a >> text=总览").is_visible()
+    # its groups are collapsed but the current page's: a tap on a group's name opens it
+    assert not page.locator("nav a >> text=干部").is_visible()
+    page.click("nav summary >> text=人员")
     assert page.locator("nav a >> text=干部").is_visible()
     shot(page, "phone-menu")
     page.click("nav a >> text=干部")
@@ -240,6 +244,137 @@ def test_phone_layout(served: tuple[World, str], browser: Any) -> None:
     page.goto(base + f"/requests/{w.ids['req_a']}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone-request")
+
+
+ON_SCREEN = """(labels) => {
+  const all = document.querySelectorAll("main table.cards");  // the page's main list is its last
+  if (!all.length) return null;
+  const t = all[all.length - 1];
+  const row = t.rows[1], seen = {};
+  for (const td of row.cells) {
+    const r = td.getBoundingClientRect();
+    if (labels.includes(td.dataset.label)) seen[td.dataset.label] = r.width > 0 && r.right <= window.innerWidth;
+  }
+  return seen;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("path", "key_columns"),
+    [
+        ("/tasks", ["灯", "卡号", "截止", "逾期"]),
+        ("/requests", ["联系干部", "状态"]),
+        ("/households", ["户主", "小组", "联系干部"]),
+    ],
+)
+def test_phone_lists_are_cards_with_key_columns_on_screen(
+    served: tuple[World, str], browser: Any, path: str, key_columns: list[str]
+) -> None:
+    """On a phone the busiest lists become one card per row, each value beside its column's name: status, cadre
+    and deadline are on the screen, not off to the right of a table that scrolls sideways."""
+    w, base = served
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    login(page, base)
+    page.goto(base + path)
+    seen = page.evaluate(ON_SCREEN, key_columns)
+    assert seen == dict.fromkeys(key_columns, True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-cards" + path.replace("/", "-"))
+    # a desktop keeps the table
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert page.locator("main table.cards tr.head").first.is_visible()
+
+
+def test_a_months_ranking_is_provisional_on_its_first_days(
+    served: tuple[World, str], browser: Any, clock: Any
+) -> None:
+    """On 2 December only one working day of the month has passed: the report page and the dashboard say the
+    ranking is provisional, how many working days have passed and how many it takes; no rank moves are shown.
+    Later in the month the note is gone."""
+    w, base = served
+    clock.set("2026-12-02 10:00")
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    login(page, base)
+    note = page.locator("#provisional")
+    assert "1 个工作日" in note.inner_text() and "5 个工作日" in note.inner_text()
+    page.goto(base + "/reports?kind=month&period=2026-12")
+    assert note.is_visible() and "暂定排名" in note.inner_text()
+    assert "统计截至 2026-12-01" in page.locator("main").inner_text()  # never a November day
+    assert page.locator("main table td small.muted", has_text="↑").count() == 0
+    shot(page, "provisional-ranking")
+    clock.set("2026-12-15 10:00")
+    login(page, base)  # the session timed out meanwhile
+    page.goto(base + "/reports?kind=month&period=2026-12")
+    assert page.locator("#provisional").count() == 0
+    assert "统计截至 2026-12-14" in page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_login_form_labels_each_sit_on_their_own_line(
+    served: tuple[World, str], browser: Any, width: int
+) -> None:
+    """密码 used to sit at the end of the username's line: each label is now above its own field."""
+    _w, base = served
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    page.goto(base + "/login")
+    user_box = page.locator("input[name=username]").bounding_box()
+    label_box = page.locator("label", has=page.locator("input[name=password]")).bounding_box()
+    pw_box = page.locator("input[name=password]").bounding_box()
+    assert user_box and label_box and pw_box
+    assert label_box["y"] >= user_box["y"] + user_box["height"]  # 密码 starts below the username field
+    assert abs(pw_box["x"] - user_box["x"]) < 2  # the two fields line up
+    shot(page, f"login-{width}")
+
+
+def test_a_new_card_targets_cadres_picked_from_a_filtered_list(
+    served: tuple[World, str], browser: Any
+) -> None:
+    """The clerk types part of a name, ticks the cadre (指定干部 is chosen with it) and publishes: no phone typed."""
+    w, base = served
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    login(page, base)
+    page.goto(base + "/tasks")
+    page.click("summary >> text=新建督办卡")
+    page.fill("#compose input[name=title]", "走访独居老人")
+    page.fill("#compose input[name=deadline]", "2026-11-28T18:00")
+    page.fill("#cadre-picker .pick-filter", "王")
+    assert not page.locator("#cadre-picker .pick", has_text="李明").is_visible()
+    page.locator("#cadre-picker .pick", has_text="王芳").locator("input").check()
+    assert page.is_checked("#scope-cadre")
+    page.fill("#household-search", "钱")  # the card's household, found by name as on the offline page
+    page.locator("#household-found .pick", has_text="钱石头").locator("input").check()
+    shot(page, "compose-pick-cadres")
+    with page.expect_navigation():
+        page.click("#compose button[type=submit]")
+    assert flashed(page) == 1
+    task = w.one(select(Task).where(Task.title == "走访独居老人"))
+    from storage.models import TaskAssignment
+
+    assert w.count(TaskAssignment, TaskAssignment.task_id == task.id) == 1
+    assert (
+        w.count(
+            TaskAssignment, TaskAssignment.cadre_id == w.ids["cadre_b"], TaskAssignment.task_id == task.id
+        )
+        == 1
+    )
+
+
+def test_the_simulators_household_picker_is_searchable(served: tuple[World, str], browser: Any) -> None:
+    """Typing part of a head's name narrows the simulator's household list and picks the first match."""
+    w, base = served
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    login(page, base)
+    page.goto(base + "/simulator")
+    page.click("summary >> text=用新的微信号模拟")
+    page.fill("#sim-household-filter", "钱石")
+    assert page.input_value("#sim-household") == str(w.ids["hh_b"])
+    shown = page.eval_on_selector_all(
+        "#sim-household option[value]:not([value=''])",
+        "os => os.filter(o => !o.hidden).map(o => o.textContent)",
+    )
+    assert shown and all("钱石" in t for t in shown)
 
 
 def test_new_user_after_lianxin_demo(lx: Any, clock: Any, browser: Any) -> None:
@@ -535,7 +670,7 @@ def test_write_a_quarters_comment_and_commend_a_cadre(served: tuple[World, str],
     assert "化解矛盾纠纷成效突出" in page.locator("#commendations table").inner_text()
     with page.expect_download() as dl:
         page.click("text=导出表彰名单（Excel）")
-    assert dl.value.suggested_filename == "lianxin-commendations-2026.xlsx"
+    assert dl.value.suggested_filename == "表彰名单-2026.xlsx"
     shot(page, "commendations")
 
 

@@ -83,6 +83,7 @@ URL_MAP = {
     ("/media/<int:attachment_id>", ("GET",)),
     ("/media/<int:attachment_id>/audio", ("GET",)),
     ("/offline", ("GET",)),
+    ("/offline/households", ("GET",)),
     ("/offline/diary", ("POST",)),
     ("/offline/request", ("POST",)),
     ("/policy", ("GET",)),

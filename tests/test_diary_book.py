@@ -310,3 +310,26 @@ def test_the_cadres_page_and_the_diaries_page_offer_the_book(seeded: World) -> N
     assert f"/diaries/book?cadre={seeded.ids['cadre_a']}&amp;month=2026-11" in page
     assert 'id="diary-book-village"' in page_text(admin.get("/diaries"))
     assert "打印民情日记本" not in page_text(seeded.login("leader").get(f"/cadres/{seeded.ids['cadre_a']}"))
+
+
+def test_working_days_owed_and_not_written_show_as_unrecorded(seeded: World, tmp_path: Path) -> None:
+    """王芳 started on Monday 16 Nov and wrote once (12 Nov, before her start, a paper diary kept): made on 24 Nov,
+    her book shows 16–20 and 23 Nov as 未记录; weekends, the days to come and the days before her start do not (today has her entry)."""
+    with seeded.lx.session() as s:
+        s.get(Cadre, seeded.ids["cadre_b"]).created_at = datetime(
+            2026, 11, 16, 9, 0, tzinfo=seeded.lx.config.tz
+        )
+    out = tmp_path / "wang.html"
+    r = run_cli(
+        seeded.lx, "diary-book", "--cadre", seeded.phones["cadre_b"], "--month", "2026-11", "--out", str(out)
+    )
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    missed = [f"11月{d}日" for d in (16, 17, 18, 19, 20, 23)]
+    for day in missed:
+        assert day in html, day
+    assert html.count("未记录") == len(missed)
+    for day in ("11月13日", "11月21日", "11月22日", "11月25日"):
+        assert day not in html, day
+    assert "11月12日" in html and "WF-12A" in html
+    assert ".entry, .day.missed { break-inside: avoid; }" in html  # an entry is never split across two pages

@@ -46,7 +46,8 @@ def make(
             if village is not None
             else None
         )
-        book = diary_book.make_book(s, lx.config, month=month, cadre=cadre, village=vil)
+        today = lx.now().astimezone(lx.config.tz).date()
+        book = diary_book.make_book(s, lx.config, month=month, cadre=cadre, village=vil, today=today)
     path = printing.write(book.html, out)  # a failed PDF stops here: no audit row for a book not made
     with lx.session() as s:
         diary_book.record_export(s, book, actor="cli", fmt=suffix.lstrip("."))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from sqlalchemy.orm import Session
 from handlers.render import render as render_chat
 from storage import audit
 from storage.config import Config
-from storage.diary_book import BookEntry, BookMedia, CadreBook, cadre_book, month_period, village_books
+from storage.diary_book import BookEntry, BookMedia, CadreBook, Owed, cadre_book, month_period, village_books
 from storage.models import Cadre, Village
 from storage.roles import ROLES
+from storage.workdays import is_workday
 
 TEMPLATES = Path(__file__).parent / "templates"
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"}
@@ -123,20 +125,23 @@ def make_book(
     month: str,
     cadre: Cadre | None = None,
     village: Village | None = None,
+    today: date | None = None,
 ) -> Book:
     """The book of ``cadre`` (or of every cadre of ``village``) for ``month``; it only reads. The caller audits it
-    with ``record_export`` once the file is made (a book is read and printed without holding SQLite's write
-    lock through Chromium). DiaryBookError for a month that is not YYYY-MM."""
+        with ``record_export`` once the file is made (a book is read and printed without holding SQLite's write
+        lock through Chromium). DiaryBookError for a month that is not YYYY-MM. With ``today``, the working days owed
+    before it and not written show as 未记录."""
     if (cadre is None) == (village is None):
         raise ValueError("one cadre or one village")
     period = month_period(month)
     tz, township = config.tz, config.general.township
+    owed = Owed(lambda d: is_workday(d, config), today - timedelta(days=1)) if today is not None else None
     if cadre is not None:
-        books = [cadre_book(session, cadre=cadre, month=period, tz=tz, township=township)]
+        books = [cadre_book(session, cadre=cadre, month=period, tz=tz, township=township, owed=owed)]
         target, label = f"cadre:{cadre.phone}:{period.key}", cadre.name
     else:
         assert village is not None
-        books = village_books(session, village=village, month=period, tz=tz, township=township)
+        books = village_books(session, village=village, month=period, tz=tz, township=township, owed=owed)
         target, label = f"village:{village.name}:{period.key}", village.name
     html = render_books(
         books,

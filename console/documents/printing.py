@@ -30,6 +30,7 @@ from storage import station_units
 from storage.config import Config
 from storage.group_links import GroupLeader, group_leaders
 from storage.models import Cadre, Household, Link, ServiceCard, Township, Village, VillagerGroup
+from storage.naming import by_number
 from storage.register import in_programme
 
 CARDS_PER_PAGE = 8
@@ -112,13 +113,23 @@ def _rows(
         .outerjoin(Link, Link.household_id == Household.id)
         .outerjoin(Cadre, Link.cadre_id == Cadre.id)
         .where(Household.purged_at.is_(None), in_programme())  # a closed household gets no card, no listing
-        .order_by(Village.name, Cadre.name, Cadre.id, VillagerGroup.id, Household.head_name, Household.id)
     )
     if village is not None:
         stmt = stmt.where(Household.village_id == village.id)
     if township_id is not None:
         stmt = stmt.where(Village.township_id == township_id)
-    return [tuple(r) for r in session.execute(stmt)]
+    rows = [tuple(r) for r in session.execute(stmt)]
+    # by village, cadre, then the number a group's name means (一组, 二组 … 十一组), head, household
+    return sorted(
+        rows,
+        key=lambda r: (
+            r[1].name,
+            (r[4].name, r[4].id) if r[4] is not None else ("", 0),
+            by_number(r[2].name if r[2] is not None else None),
+            r[0].head_name,
+            r[0].id,
+        ),
+    )
 
 
 def printable_cards(

@@ -49,11 +49,12 @@ def _ended(config: Config, kind: str, period: str, now: datetime) -> str:
     return p.key
 
 
-def _with_pdf(files: dict[str, bytes]) -> str | None:
-    """Print the html to PDF into ``files``; the error when Chromium cannot."""
+def _with_pdf(files: dict[str, bytes], masked_html: bytes) -> str | None:
+    """Print ``masked_html`` (the report with phones masked, as the console shows them: the PDF is what gets
+    printed, posted and passed round) to PDF into ``files``; the error when Chromium cannot."""
     try:
         with tempfile.TemporaryDirectory(prefix="lianxin-publish-") as tmp:
-            files["pdf"] = html_to_pdf(files["html"].decode("utf-8"), Path(tmp) / "circular.pdf").read_bytes()
+            files["pdf"] = html_to_pdf(masked_html.decode("utf-8"), Path(tmp) / "circular.pdf").read_bytes()
     except PrintError as e:
         return str(e)
     return None
@@ -80,7 +81,7 @@ def publish(
     report = build_report(session, config, kind, key, now=now, township=township)
     insights_document.attach(session, config, report, tid)  # the month's xlsx gains 民情热点
     files = {fmt: render(report, fmt) for fmt in ("json", "xlsx", "html")}
-    pdf_error = _with_pdf(files)
+    pdf_error = _with_pdf(files, render(report, "html", mask_phones=True))
     data: dict[str, Any] = json.loads(files["json"])
     done, pushes = circular_notices.publish_circular(
         session,
@@ -105,7 +106,7 @@ def publish_county(
         return Outcome(False, 0, 0, ())
     data = build_county_report(session, config, kind, key, now=now)
     files = {fmt: county_report.render(data, fmt) for fmt in ("json", "xlsx", "html")}
-    pdf_error = _with_pdf(files)
+    pdf_error = _with_pdf(files, county_report.render(data, "html", mask_phones=True))
     done = circulars.publish(
         session, kind=kind, period=data["period"], township_id=None, files=files, actor=actor, now=now
     )

@@ -83,6 +83,8 @@ def _cell_value(key: str, value: Any) -> Any:
         return "、".join(reasons.get(v, v) for v in value)
     if isinstance(value, bool):
         return "是" if value else "否"
+    if key == "unranked_reason" and value:
+        return labels()["unranked"].get(value, value)
     return value
 
 

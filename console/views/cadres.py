@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from console.access import admin_only, db, get_in_scope, lx, now, user
 from console.views import common
 from console.views.cadre_changes import CHANGE_ZH, changes_of, successors
+from handlers.render import mask_phone
 from storage.accounts import BindError, binding_history, issue_bind_code
 from storage.models import (
     BindCode,
@@ -46,7 +47,11 @@ def cadres() -> Any:
             stmt = stmt.where(common.text_filter(q, Cadre.name, Cadre.phone, Cadre.post, Cadre.unit))
         if village_id:
             stmt = stmt.where(Cadre.village_id == village_id)
-        rows, page, more = common.paged(s, stmt)
+        exporting = common.wants_xlsx()
+        if exporting:
+            rows, page, more = list(s.scalars(stmt.limit(common.EXPORT_LIMIT))), 1, False
+        else:
+            rows, page, more = common.paged(s, stmt)
         ids = [c.id for c in rows]
         households = dict(
             s.execute(
@@ -66,8 +71,11 @@ def cadres() -> Any:
             )
         )
         unreachable = unreachable_cadres(s, ids)  # their WeChat gets nothing: requests go to the office
+        if exporting:
+            return _cadres_xlsx(rows, households, bound)
         return render_template(
             "cadres.html",
+            total=common.total(s, stmt),
             unreachable=unreachable,
             rows=rows,
             page=page,
@@ -83,6 +91,27 @@ def cadres() -> Any:
 
 def _cadre(s: Any, cadre_id: int) -> Cadre:
     return get_in_scope(s, Cadre, cadre_id)
+
+
+def _cadres_xlsx(rows: list[Cadre], households: dict[int, int], bound: set[int | None]) -> Any:
+    return common.xlsx_download(
+        "干部名单",
+        ["姓名", "电话", "岗位", "单位", "村(居)", "联系户数", "微信"],
+        [
+            [
+                c.name,
+                mask_phone(c.phone),
+                c.post or "",
+                c.unit or "",
+                c.village.name if c.village else "",
+                households.get(c.id, 0),
+                "已绑定" if c.id in bound else "未绑定",
+            ]
+            for c in rows
+        ],
+        action="cadres.export",
+        target="cadres",
+    )
 
 
 @bp.get("/cadres/<int:cadre_id>")
@@ -207,4 +236,18 @@ def cadre_bind_code(cadre_id: int) -> Any:
         except BindError as e:
             abort(400, description=str(e))
         village = s.get_one(Village, c.village_id).name if c.village_id else ""
-        return render_template("bind_slip.html", c=c, code=code, expires=expires, village=village)
+        # a cadre already bound: binding with this code moves their role to the account that sends it
+        bound = s.scalar(
+            select(func.count())
+            .select_from(WechatIdentity)
+            .where(WechatIdentity.cadre_id == c.id, WechatIdentity.kind == "cadre")
+        )
+        return render_template(
+            "bind_slip.html",
+            c=c,
+            code=code,
+            expires=expires,
+            village=village,
+            account=lx().config.general.account_name,
+            bound=bool(bound),
+        )

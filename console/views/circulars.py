@@ -1,7 +1,8 @@
 """已发布的通报: the office publishes a period's circular (console/documents/publishing.py: frozen files, one push
 to each bound cadre) and serves the stored files exactly as published. Everyone signed in sees the list of their
-township's circulars (the county's accounts: every township's and the county's); publishing and the files (they
-carry full phone numbers, as the CLI's) are the office's (admin), audited.
+township's circulars (the county's accounts: every township's and the county's); publishing and the files (the
+json, xlsx and html carry full phone numbers, as the CLI's; the PDF, the copy that is printed and passed round,
+masks them) are the office's (admin), audited.
 
 In a county each township publishes its own circular; a township's office publishes, lists and downloads only its
 own (another township's file is 404, as if it did not exist); the county admin sees all and publishes any
@@ -9,14 +10,13 @@ township's, or the county report (``township=county``, stored as the county's, n
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.access import admin_only, db, done, lx, now, record_export, user
+from console.access import admin_only, db, done, download, lx, now, record_export, user
 from console.documents import publishing
 from storage import circulars, townships
 from storage.models import Township
@@ -124,9 +124,5 @@ def circular_file(kind: str, period: str, fmt: str) -> Any:
         f"report:{kind}:{period}" + (":county" if tid is None else f":township:{tid}"),
         format=fmt,
     )
-    return send_file(
-        io.BytesIO(content),
-        mimetype=MIME[fmt],
-        as_attachment=fmt != "html",
-        download_name=f"lianxin-{kind}-{period}-published.{fmt}",
-    )
+    whose = where[1] if where else "全县"
+    return download(content, MIME[fmt], f"{whose}{KIND_ZH[kind]}-{period}.{fmt}")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import abort, request
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from console.access import db, lx, now, user
+from console.access import db, download, lx, now, record_export, user
 from storage import leave
 from storage import tasks as task_svc
 from storage.models import Cadre, Household, Village
@@ -18,6 +19,7 @@ from storage.periods import start_of_day
 from storage.ratelimit import locked_until, record_failure
 
 PAGE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Searches by number (a term with 4 digits or more: card numbers, phones, their last digits) per user and hour:
 # enough for a day's work, too few to use the console as an oracle for card numbers (issue 21 item 11).
 NUMBER_LOOKUPS_PER_HOUR = 60
@@ -129,3 +131,43 @@ def limit_number_lookups(term: str) -> None:
             description=f"按号码查找太频繁（每小时最多 {NUMBER_LOOKUPS_PER_HOUR} 次），请在 "
             f"{until.astimezone(lx().config.tz):%H:%M} 之后再试，或按户主姓名查找。",
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# A list's total and its Excel download (?format=xlsx on the list's own page, with its filters): the office's,
+# audited, phones masked as every console export masks them
+# --------------------------------------------------------------------------------------------------
+
+EXPORT_LIMIT = 20000  # rows in one download: a county's households, with room to spare
+
+
+def total(s: Session, stmt: Select[Any]) -> int:
+    """How many rows a list's query has (every page)."""
+    return int(s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+
+
+def wants_xlsx() -> bool:
+    """The list asked for as an Excel file: the office's only (403 for others, as every console export)."""
+    if request.args.get("format") != "xlsx":
+        return False
+    if not user().is_admin:
+        abort(403)
+    return True
+
+
+def xlsx_download(name: str, headers: list[str], rows: list[list[Any]], *, action: str, target: str) -> Any:
+    """The rows as one sheet under ``name`` (Chinese), audited as ``action``."""
+    from openpyxl import Workbook  # a heavy import, only for a download
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = name[:31]
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    record_export(action, target, format="xlsx", rows=len(rows), filters=query_args() or None)
+    return download(buf.getvalue(), XLSX, f"{name}-{today().isoformat()}.xlsx")

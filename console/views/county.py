@@ -4,12 +4,11 @@ audited). A township's accounts see their own township on /reports instead."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 
-from console.access import admin_only, db, lx, now, record_export, user
+from console.access import admin_only, db, download, lx, now, record_export, user
 from console.documents import county_report as county_document
 from console.views.reports import FORMATS, KIND_ZH, _default_period
 from storage.assessment.county import build_county_report
@@ -59,9 +58,4 @@ def county_download() -> Any:
         data = _build(s, kind, (request.args.get("period") or "").strip())
     content = county_document.render(data, fmt, mask_phones=True)
     record_export("report.export", f"county:{kind}:{data['period']}", format=fmt)
-    return send_file(
-        io.BytesIO(content),
-        mimetype=FORMATS[fmt],
-        as_attachment=True,
-        download_name=f"lianxin-county-{kind}-{data['period']}.{fmt}",
-    )
+    return download(content, FORMATS[fmt], f"全县{KIND_ZH.get(kind, '排名')}-{data['period']}.{fmt}")

@@ -54,6 +54,8 @@ def diaries() -> Any:
             stmt = stmt.where(DiaryEntry.day == day)
         if q:
             stmt = stmt.where(common.text_filter(q, DiaryEntry.text))
+        if common.wants_xlsx():
+            return _diaries_xlsx(list(s.scalars(stmt.limit(common.EXPORT_LIMIT))))
         rows, page, more = common.paged(s, stmt)
         cadres = list(s.scalars(common.scope_cadres(select(Cadre)).order_by(Cadre.name)))
         summaries: list[MonthlySummary] = []
@@ -77,6 +79,7 @@ def diaries() -> Any:
         month = (day or common.today()).strftime("%Y-%m")  # the diary book's month, to start with
         return render_template(
             "diaries.html",
+            total=common.total(s, stmt),
             rows=rows,
             page=page,
             more=more,
@@ -90,6 +93,30 @@ def diaries() -> Any:
             villages=common.villages(s),
             month=month,
         )
+
+
+SOURCE_ZH = {"text": "文字", "voice": "语音", "console": "控制台", "demo": "演示", "paper": "纸质补录"}
+
+
+def _diaries_xlsx(rows: list[DiaryEntry]) -> Any:
+    tz = lx().config.tz
+    return common.xlsx_download(
+        "民情日记",
+        ["日期", "时间", "干部", "五个员", "内容", "来源"],
+        [
+            [
+                e.day.isoformat(),
+                e.created_at.astimezone(tz).strftime("%H:%M"),
+                e.cadre.name,
+                e.role or "",
+                e.text,
+                SOURCE_ZH.get(e.source, e.source),
+            ]
+            for e in rows
+        ],
+        action="diaries.export",
+        target="diaries",
+    )
 
 
 def _owner_in_scope(s: Any, att: Attachment) -> None:

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, request, send_file
 
 from console.access import db, get_in_scope, in_scope, lx, user, writers
 from console.documents import diary_book, printing
+from console.views.common import today
 from storage.diary_book import DiaryBookError, month_period
 from storage.models import Cadre, Village
 
@@ -43,7 +44,7 @@ def diary_book_export() -> Any:
             if village is None:
                 abort(404)
             in_scope(village.id)
-        book = diary_book.make_book(s, lx().config, month=month, cadre=cadre, village=village)
+        book = diary_book.make_book(s, lx().config, month=month, cadre=cadre, village=village, today=today())
     data: bytes | None = None
     if fmt == "pdf":
         with tempfile.TemporaryDirectory(prefix="lianxin-book-") as tmp:

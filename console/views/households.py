@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, record, user, writers
 from console.views import common
 from handlers import link_notices
+from handlers.render import mask_phone
 from storage import cards, handover, household_tags, register
 from storage.accounts import normalize_phone
 from storage.models import (
@@ -70,10 +71,13 @@ def households() -> Any:
         tag = ((request.args.get("tag") or "").strip() or None) if user().is_admin else None  # the office's
         if tag:
             stmt = stmt.where(household_tags.has_tag(tag))
+        if common.wants_xlsx():
+            return _households_xlsx(list(s.scalars(stmt.limit(common.EXPORT_LIMIT))))
         rows, page, more = common.paged(s, stmt)
         office = user().is_admin
         return render_template(
             "households.html",
+            total=common.total(s, stmt),
             rows=rows,
             page=page,
             more=more,
@@ -85,6 +89,29 @@ def households() -> Any:
             tags=household_tags.known_tags(s) if office else [],
             tags_of=household_tags.tags_of(s, [h.id for h in rows]) if office else {},
         )
+
+
+def _households_xlsx(rows: list[Household]) -> Any:
+    headers = ["户主", "电话", "村(居)", "村民小组", "人口", "服务卡号", "联系干部", "承诺书"]
+    return common.xlsx_download(
+        "农户名单",
+        headers,
+        [
+            [
+                h.head_name,
+                mask_phone(h.head_phone),
+                h.village.name,
+                h.group.name if h.group else "",
+                h.population,
+                h.card.number if h.card else "",
+                h.link.cadre.name if h.link else "未联系",
+                h.link.commitment_signed_on.isoformat() if h.link and h.link.commitment_signed_on else "未签",
+            ]
+            for h in rows
+        ],
+        action="households.export",
+        target="households",
+    )
 
 
 def _household(s: Any, household_id: int) -> Household:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 
-from console.access import admin_only, db, lx, record_export, user
+from console.access import admin_only, db, download, lx, record_export, user
 from console.documents import ledger as ledger_document
 from console.views import common
 from handlers.render import mask_phone
@@ -129,9 +128,4 @@ def ledger_download() -> Any:
         else:
             data = ledger_document.to_xlsx(led)
     record_export("ledger.export", f"ledger:{village or '*'}:{month}", format=fmt)
-    return send_file(
-        io.BytesIO(data),
-        mimetype=FORMATS[fmt],
-        as_attachment=True,
-        download_name=f"lianxin-ledger-{month}.{fmt}",
-    )
+    return download(data, FORMATS[fmt], f"五个一台账-{month}.{fmt}")

@@ -15,14 +15,14 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user, writers
 from console.views import common
 from storage import leave, offline
-from storage.cards import linked_identities
+from storage.cards import linked_identities, number_typo
 from storage.models import Cadre, DiaryEntry, Household, ServiceCard, VillagerRequest, WechatIdentity
 
 bp = Blueprint("offline", __name__)
@@ -46,6 +46,28 @@ def _find_households(s: Any, q: str) -> list[Household]:
     if len(digits) >= 4:
         found += [Household.head_phone.like(f"%{digits}%"), ServiceCard.number.like(f"%{digits}")]
     return list(s.scalars(stmt.where(or_(*found))).unique())
+
+
+@bp.get("/offline/households")
+@writers
+def household_choices() -> Any:
+    """The households a clerk may pick (a new card's households, issue 25): the same search as the page's, by
+    name, phone or the last digits of a card, of the user's scope, as JSON for the page's picker."""
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        return jsonify([])
+    common.limit_number_lookups(q)
+    with db() as s:
+        return jsonify(
+            [
+                {
+                    "id": h.id,
+                    "label": f"{h.head_name}（{h.village.name}{h.group.name if h.group else ''}）"
+                    + (f" 卡号 {h.card.number}" if h.card else ""),
+                }
+                for h in _find_households(s, q)
+            ]
+        )
 
 
 @bp.get("/offline")
@@ -89,6 +111,7 @@ def offline_page() -> Any:
             "offline.html",
             cadres=cadres,
             q=q,
+            typo=number_typo(re.sub(r"\s", "", q)),  # a card number with a wrong check digit: say so
             found=found,
             found_max=FOUND_MAX,
             chosen=chosen,

@@ -5,12 +5,11 @@ written appears in every rendering of the report, and is frozen with it when the
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, request, send_file
+from flask import Blueprint, abort, request
 
-from console.access import admin_only, cadre_in_scope, db, done, in_scope, now, record_export, user
+from console.access import admin_only, cadre_in_scope, db, done, download, in_scope, now, record_export, user
 from console.documents import report as report_document
 from console.views import common
 from console.views.reporting import build_obj
@@ -92,12 +91,7 @@ def report_commendations() -> Any:
         format="xlsx",
         cadres=sum(1 for c in report.cadres if c.commended),
     )
-    return send_file(
-        io.BytesIO(data),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name=f"lianxin-commendations-{report.period}.xlsx",
-    )
+    return download(data, XLSX, f"表彰名单-{report.period}.xlsx")
 
 
 def remark_options(s: Any) -> dict[str, Any]:

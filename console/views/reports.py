@@ -3,12 +3,11 @@ downloads (console/documents/report.py renderers; admins only, every download au
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 
-from console.access import admin_only, db, lx, record_export, user
+from console.access import admin_only, db, download, lx, record_export, user
 from console.documents import insights as insights_document
 from console.documents import report as report_document
 from console.views import common
@@ -108,5 +107,4 @@ def report_download() -> Any:
     record_export("report.export", f"report:{kind}:{report.period}", format=fmt)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    name = f"lianxin-{kind}-{report.period}.{fmt}"
-    return send_file(io.BytesIO(data), mimetype=FORMATS[fmt], as_attachment=True, download_name=name)
+    return download(data, FORMATS[fmt], f"{KIND_ZH[kind]}-{report.period}.{fmt}")

@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
 from console.views import common
 from storage import tasks as svc
 from storage import townships
-from storage.models import Attachment, Task, TaskAssignment
+from storage.models import Attachment, Cadre, Household, Task, TaskAssignment, Village
 from storage.targets import TargetKind
 
 bp = Blueprint("tasks", __name__)
@@ -52,6 +53,7 @@ def tasks() -> Any:
             overdue=overdue,
             townships=townships.names(s),
             villages=common.villages(s),
+            cadres=_pickable_cadres(s) if u.is_admin else [],
             form=request.args,
         )
 
@@ -64,12 +66,16 @@ def task_create() -> Any:
     if chosen is None:
         abort(400, description="请选择发送对象（全部、村或干部电话）")
     kind, names = chosen
+    if kind == TargetKind.CADRE and f.getlist("cadre_ids"):
+        names = names + _phones_of(f.getlist("cadre_ids"))
     deadline = _local_dt(f.get("deadline", ""), "截止时间")
     publish_at = _local_dt(f["publish_at"], "发布时间") if f.get("publish_at", "").strip() else None
     cards = [c for c in re.split(r"[\s,，、;；]+", f.get("cards", "")) if c]
+    picked = _picked_households(f.getlist("household_ids"))
     with db() as s:
         try:
-            households = svc.households_by_cards(s, cards) if cards else None
+            by_card = svc.households_by_cards(s, cards) if cards else []
+            households = list(dict.fromkeys(picked + by_card)) or None
             targets = svc.named_targets(s, kind, names, user().township_id)
             office = user().township_name or lx().config.general.township
             task = svc.create_task(
@@ -103,10 +109,46 @@ def _chosen(f: Any) -> tuple[TargetKind, list[str]] | None:
     elif scope == "village":
         names = [v for v in f.getlist("villages") if v.strip()]
     elif scope == "cadre":
+        # cadres are picked from the list (cadre_ids; the console masks phones); typed phones still work
         names = [p for p in re.split(r"[\s,，、;；]+", f.get("phones", "")) if p.strip()]
+        if f.getlist("cadre_ids"):
+            return TargetKind.CADRE, names
     else:
         return None
     return (TargetKind(scope), names) if names else None
+
+
+def _picked_households(raw_ids: list[str]) -> list[int]:
+    """The households picked by search (household_ids), of the office's own scope (another's is refused)."""
+    ids = {int(i) for i in raw_ids if i.strip().isdigit()}
+    if not ids:
+        return []
+    with db() as s:
+        found = list(s.scalars(common.scope_households(select(Household.id).where(Household.id.in_(ids)))))
+    if len(found) != len(ids):
+        abort(400, description="所选农户不存在或不在本乡镇，请重新查找")
+    return sorted(found)
+
+
+def _pickable_cadres(s: Session) -> list[tuple[int, str, str]]:
+    """(id, name, village) of the active cadres the office may send a card to, by village and name."""
+    stmt = common.scope_cadres(
+        select(Cadre.id, Cadre.name, Village.name)
+        .outerjoin(Village, Village.id == Cadre.village_id)
+        .where(Cadre.active.is_(True))
+        .order_by(Village.name, Cadre.name, Cadre.id)
+    )
+    return [(cid, name, village or "") for cid, name, village in s.execute(stmt)]
+
+
+def _phones_of(raw_ids: list[str]) -> list[str]:
+    """The phones of the cadres picked by id (of the office's own township; an id not of theirs is refused)."""
+    ids = {int(i) for i in raw_ids if i.strip().isdigit()}
+    with db() as s:
+        phones = list(s.scalars(common.scope_cadres(select(Cadre.phone).where(Cadre.id.in_(ids)))))
+    if len(phones) != len(ids) or len(ids) != len([i for i in raw_ids if i.strip()]):
+        abort(400, description="所选干部不存在或不属于本乡镇，请刷新页面后重选")
+    return phones
 
 
 @bp.get("/tasks/<int:number>")

@@ -3,7 +3,7 @@ the outbox, kind "reply"), reassign to another cadre, close; satisfaction is sho
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
@@ -12,10 +12,12 @@ from sqlalchemy.orm import joinedload
 
 from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
+from console.filters import STATUS_ZH
 from console.views import common
 from console.views import disputes as disputes_view
 from console.views.simulator import is_simulated
 from console.views.transfers import transfer_form_values
+from handlers.render import mask_phone
 from storage import station
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
 from storage.offline import CHANNELS, villager_account
@@ -76,10 +78,13 @@ def requests_inbox() -> Any:
         q = (a.get("q") or "").strip()
         if q:
             stmt = stmt.where(common.text_filter(q, VillagerRequest.text, Household.head_name))
+        if common.wants_xlsx():
+            return _requests_xlsx(list(s.scalars(stmt.limit(common.EXPORT_LIMIT))), limit)
         rows, page, more = common.paged(s, stmt)
         cadres = list(s.scalars(common.scope_cadres(select(Cadre)).order_by(Cadre.name)))
         return render_template(
             "requests.html",
+            total=common.total(s, stmt),
             rows=rows,
             page=page,
             more=more,
@@ -92,6 +97,33 @@ def requests_inbox() -> Any:
             hours=hours,
             unreachable=unreachable,
         )
+
+
+def _requests_xlsx(rows: list[VillagerRequest], limit: datetime) -> Any:
+    tz = lx().config.tz
+    return common.xlsx_download(
+        "群众诉求",
+        ["编号", "时间", "户主", "户主电话", "村(居)", "类别", "内容", "联系干部", "状态", "评价"],
+        [
+            [
+                r.number,
+                r.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                r.household.head_name,
+                mask_phone(r.household.head_phone),
+                r.household.village.name,
+                r.category,
+                r.text,
+                r.cadre.name,
+                "已超时"
+                if r.status == "open" and r.created_at <= limit
+                else STATUS_ZH.get(r.status, r.status),
+                r.satisfaction or "",
+            ]
+            for r in rows
+        ],
+        action="requests.export",
+        target="requests",
+    )
 
 
 def _request(s: Any, number: int) -> VillagerRequest:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from handlers.base import Context, Message, Route, Router
 from handlers.common import cadre_of, command, is_cadre
+from handlers.diary import latest_undoable_summary
 from handlers.ledger.marks import set_duty
 from handlers.ledger.parsers import from_json, history_value
 from handlers.ledger.shared import DUTY_NAMES, UNDO_WINDOW, by_cadre, iso_date, whole_minutes
@@ -71,6 +72,9 @@ def match_undo(ctx: Context, msg: Message) -> dict[str, Any] | None:
         return None
     diary_at = _latest_undoable_diary_at(ctx, ctx.identity.cadre_id or 0)
     if diary_at is not None and diary_at > batch[0].created_at:
+        return None
+    summary = latest_undoable_summary(ctx, ctx.identity.cadre_id or 0)  # a 小结 sent after the ledger command
+    if summary is not None and summary.submitted_at > batch[0].created_at:
         return None
     return {}
 

@@ -15,7 +15,7 @@ from storage import disputes, remarks
 from storage.assessment import queries
 from storage.assessment.cadre_months import CadreMonths, read_cadre_months, sum_months
 from storage.assessment.departments import department_rows
-from storage.assessment.scoring import competition_ranks, ratio, score_counts, weights_from
+from storage.assessment.scoring import competition_ranks, ratio, score_counts, tied, weights_from
 from storage.assessment.shape import KINDS, CadreRow, Counts, GroupRow, Report, TrendPoint
 from storage.config import Config
 from storage.ledger import ledger_completion
@@ -144,12 +144,13 @@ def build_report(
     title = township[1] if township else str(config.general.township)
     totals = _totals(title, scored, rules.weights)
     rows = sorted(scored.rows, key=lambda r: (r.rank is None, r.rank or 0, r.village, r.name, r.phone))
+    progress = _progress(period, w.as_of, [months.workdays[i] for i in current])
     report = Report(
         kind=kind,
         period=period.key,
         first_day=period.first.isoformat(),
         last_day=period.last.isoformat(),
-        as_of=min(period.last, w.as_of).isoformat(),
+        as_of=progress.as_of.isoformat(),
         generated_at=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         township=title,
         previous_period=period.previous().key,
@@ -165,6 +166,10 @@ def build_report(
         trend=_trend(w, trend_idx, scored),
         townships=townships,
         departments=department_rows(session, period.utc_range(tz), w.township_id),
+        provisional=progress.workdays < rules.provisional_workdays,
+        workdays_elapsed=progress.workdays,
+        provisional_workdays=rules.provisional_workdays,
+        days_counted=progress.days,
     )
     remarks.attach(session, report)  # the office's 点评 (quarter) and 表彰 (year), printed with the report
     return report
@@ -182,6 +187,25 @@ def _count_disputes(session: Session, rows: list[CadreRow], period: Period) -> N
 
 
 @dataclass(frozen=True)
+class _Progress:
+    """How far a period has got: the last day counted (never before its first day), its days and working days
+    counted (both 0 on its first day: nothing of it has passed yet)."""
+
+    as_of: date
+    days: int
+    workdays: int
+
+
+def _progress(period: Period, yesterday: date, workdays: list[list[date]]) -> _Progress:
+    last = min(period.last, yesterday)
+    return _Progress(
+        as_of=max(period.first, last),
+        days=max(0, (last - period.first).days + 1),
+        workdays=sum(len(days) for days in workdays),
+    )
+
+
+@dataclass(frozen=True)
 class _Rules:
     """The configured rules a report applies (config [score] and [sla]), read once."""
 
@@ -189,6 +213,7 @@ class _Rules:
     sla_hours: int
     min_households: int
     min_share: float
+    provisional_workdays: int
 
     @classmethod
     def of(cls, config: Config) -> _Rules:
@@ -198,6 +223,7 @@ class _Rules:
             sla_hours=int(config.sla.first_answer_hours),
             min_households=int(config.score.min_households),
             min_share=float(config.score.min_diary_share),
+            provisional_workdays=int(config.score.provisional_workdays),
         )
 
 
@@ -281,9 +307,24 @@ def _score_cadre(
             rank=None,
             below_minimum=below_minimum_reasons(hh, coverage, rules.min_households, rules.min_share),
             township=township_name,
+            diary_days_credited=c.diary_credited,
+            summaries_owed=c.summary_months,
+            unranked_reason=unranked_reason(score, c, start_day, months.window.months[current[-1]].last),
         )
     )
     scored.counts.append(c)
+
+
+def unranked_reason(score: float | None, c: Counts, start_day: date, period_last: date) -> str | None:
+    """Why a cadre has no score (and so no rank) in a period: they started after it, were on leave every working
+    day counted, or nothing of theirs was due yet (no diary day owed, no card or request due). None: scored."""
+    if score is not None:
+        return None
+    if start_day > period_last:
+        return "joined_later"
+    if c.workdays > 0 and c.owed <= 0:
+        return "on_leave"
+    return "nothing_due"
 
 
 def below_minimum_reasons(
@@ -303,10 +344,10 @@ def _rank_cadres(scored: _Scored) -> None:
     """Competition ranks (1, 2, 2, 4) by score, now and in the period before, and the change between them."""
     ranks = competition_ranks([r.score for r in scored.rows])
     prev_ranks = competition_ranks(scored.previous_scores)
-    for row, rank, p_score, p_rank in zip(
-        scored.rows, ranks, scored.previous_scores, prev_ranks, strict=True
+    for row, rank, shared, p_score, p_rank in zip(
+        scored.rows, ranks, tied(ranks), scored.previous_scores, prev_ranks, strict=True
     ):
-        row.rank = rank
+        row.rank, row.tied = rank, shared
         row.previous_score, row.previous_rank = p_score, p_rank
         if row.score is not None and p_score is not None:
             row.score_delta = round(row.score - p_score, 2)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.assessment.assembly import build_report
-from storage.assessment.scoring import competition_ranks
+from storage.assessment.scoring import competition_ranks, top_and_bottom
 from storage.assessment.shape import CadreRow, GroupRow, Report
 from storage.config import Config
 from storage.models import Township
@@ -115,7 +115,7 @@ def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
         d = _cadre(r)
         d["township_rank"] = township_rank.get(r.cadre_id)
         cadres.append(d)
-    scored = [c for c in cadres if c["score"] is not None]
+    top, bottom = top_and_bottom([c for c in cadres if c["score"] is not None], TOP_AND_BOTTOM)
     return {
         "kind": report.kind,
         "period": report.period,
@@ -127,8 +127,12 @@ def county_report(report: Report, township_names: list[str]) -> dict[str, Any]:
         "weights": report.weights,
         "townships": townships,
         "cadres": cadres,
-        "top": scored[:TOP_AND_BOTTOM],
-        "bottom": list(reversed(scored[-TOP_AND_BOTTOM:])),
+        "top": top,
+        "bottom": bottom,
+        "provisional": report.provisional,
+        "workdays_elapsed": report.workdays_elapsed,
+        "provisional_workdays": report.provisional_workdays,
+        "days_counted": report.days_counted,
         "totals": _plain(report.totals),
         # every township's departments (转办, storage/assessment/departments.py), by township and name
         "departments": _plain(report.departments),

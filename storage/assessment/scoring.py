@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from typing import TypeVar
 
 from storage.assessment.shape import Counts, ScorePart
 from storage.config import Config
+
+T = TypeVar("T")
 
 COMPONENTS = ("diary", "summary", "tasks", "requests", "satisfaction", "ledger")
 
@@ -70,6 +74,21 @@ def score_counts(
     if total_weight == 0:
         return None, parts
     return round(score, 2), parts
+
+
+def tied(ranks: Sequence[int | None]) -> list[bool]:
+    """Which ranks are shared (并列): the same rank given to more than one."""
+    seen = Counter(r for r in ranks if r is not None)
+    return [r is not None and seen[r] > 1 for r in ranks]
+
+
+def top_and_bottom(ranked: Sequence[T], n: int) -> tuple[list[T], list[T]]:
+    """The first ``n`` and the last ``n`` of a ranked list, never overlapping: with fewer than 2n rows the top
+    gets the better half (rounded up), the bottom the rest, worst first."""
+    top = list(ranked[: min(n, (len(ranked) + 1) // 2)])
+    rest = ranked[len(top) :]
+    bottom = list(reversed(rest[max(0, len(rest) - n) :]))
+    return top, bottom
 
 
 def competition_ranks(scores: Sequence[float | None]) -> list[int | None]:

@@ -132,6 +132,12 @@ class CadreRow:
     # them those that ended 调解成功 in it; not scored
     disputes_mediated: int = 0
     disputes_resolved: int = 0
+    tied: bool = False  # another cadre has the same rank (并列)
+    diary_days_credited: int = 0  # diary days that count: never more than the days owed
+    summaries_owed: int = 0  # monthly summaries due in the period from the cadre's start
+    # why a cadre has no score and rank: "joined_later" (started after the days counted), "on_leave" (on leave
+    # every working day), "nothing_due" (no diary day owed, no card or request due yet); None when ranked
+    unranked_reason: str | None = None
 
 
 @dataclass
@@ -220,6 +226,14 @@ class Report:
     insights: Any = None
     # the township's departments (转办, storage/assessment/departments.py): what was passed to each and its fate
     departments: list[DepartmentRow] = field(default_factory=list)
+    # early in a period the ranking means little: provisional while fewer than ``provisional_workdays`` of its
+    # working days have passed (config [score] provisional_workdays)
+    provisional: bool = False
+    workdays_elapsed: int = 0  # the period's working days up to ``as_of``
+    provisional_workdays: int = 0
+    days_counted: int = (
+        0  # the period's days up to ``as_of`` (0: none has passed yet, ``as_of`` is the first day)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report: the fields fixed in PRODUCT.md first, then the extra sections."""

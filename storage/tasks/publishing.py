@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage import numbering
 from storage.audit import record
-from storage.cards import by_number
+from storage.cards import by_number, number_typo
 from storage.config import DEFAULT_TZ
 from storage.db import rows_changed
 from storage.models import (
@@ -141,7 +141,13 @@ def households_by_cards(session: Session, numbers: list[str]) -> list[int]:
         else:
             out.append(card.household_id)
     if missing:
-        raise TaskError(f"服务卡号不存在：{'、'.join(missing)}")
+        # a number whose Damm check digit fails was mistyped (storage/cards.py): say so, as the chat does
+        typo = (
+            "（看起来有一位数字输错了，或有两位数字颠倒了，请对照服务卡核对）"
+            if any(map(number_typo, missing))
+            else ""
+        )
+        raise TaskError(f"服务卡号不存在：{'、'.join(missing)}{typo}")
     return out
 
 
