@@ -6,11 +6,12 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from handlers.render import mask_phone
 from reminders import holds
 from reminders import media as media_files
+from storage.actors import Names
 from storage.cards import mask_openid
 from storage.offline import CHANNELS
 from storage.targets import Target, TargetKind
@@ -42,14 +43,19 @@ def target_zh(target: Target) -> str:
     return str(target)
 
 
+def names() -> Names:
+    """This request's ``Names`` (storage/actors.py): people looked up once per request, in a read session of
+    their own (a template may render after its view's session closed)."""
+    found: Names | None = g.get("actor_names")
+    if found is None:
+        found = g.actor_names = Names(current_app.config["LIANXIN"].read_session)
+    return found
+
+
 def actor_zh(actor: str | None) -> str:
-    """Who did something, as people say it: console:NAME → 控制台账号 NAME, cli → 命令行（办公室）."""
-    kind, _, value = str(actor or "").partition(":")
-    if kind == "console":
-        return f"控制台账号 {value}"
-    if actor == "cli":
-        return "命令行（办公室）"
-    return str(actor or "")
+    """Who did something, as people say it (storage/actors.py): console:NAME → 办公室 NAME（控制台）,
+    cadre:PHONE → 干部 李明, wechat:OPENID → 村民 张大山户, cli → 命令行 …"""
+    return names().actor(actor) if actor else ""
 
 
 def json_zh(value: Any) -> str:
