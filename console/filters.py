@@ -11,6 +11,7 @@ from flask import Flask, current_app, g
 from handlers.render import mask_phone
 from reminders import holds
 from reminders import media as media_files
+from storage import audit
 from storage.actors import Names
 from storage.cards import mask_openid
 from storage.offline import CHANNELS
@@ -58,6 +59,16 @@ def actor_zh(actor: str | None) -> str:
     return names().actor(actor) if actor else ""
 
 
+def audit_target(target: str | None) -> str:
+    """What an audit row was done to, in words (storage/actors.py ``Names.target``)."""
+    return names().target(target)
+
+
+def audit_detail(detail: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An audit row's details as (name, value) pairs (storage/audit.py ``describe``), never JSON."""
+    return audit.describe(detail, names())
+
+
 def json_zh(value: Any) -> str:
     """JSON for people: Chinese stays Chinese (tojson writes \\u65b0\\u6865\\u6751); autoescape does the HTML."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -67,6 +78,9 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["json_zh"] = json_zh
     app.jinja_env.filters["target_zh"] = target_zh
     app.jinja_env.filters["actor_zh"] = actor_zh
+    app.jinja_env.filters["audit_action"] = audit.action_label
+    app.jinja_env.filters["audit_target"] = audit_target
+    app.jinja_env.filters["audit_detail"] = audit_detail
     app.jinja_env.filters["mask"] = mask_phone
     app.jinja_env.filters["mask_openid"] = mask_openid
     app.jinja_env.filters["local"] = local

@@ -50,5 +50,3 @@ def render_from(env: Environment, name: str, **values: Any) -> str:
 
 def render(name: str, **values: Any) -> str:
     return render_from(environment(), name, **values)
-
-
