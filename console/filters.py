@@ -16,6 +16,7 @@ from storage.actors import Names
 from storage.cards import mask_openid
 from storage.offline import CHANNELS
 from storage.targets import Target, TargetKind
+from storage.words import PUSH_KIND_ZH, ROLE_ZH, STATUS_ZH
 
 
 def _tz() -> Any:
@@ -85,6 +86,7 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["mask_openid"] = mask_openid
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["md"] = md
+    app.jinja_env.filters["push_kind"] = lambda kind: PUSH_KIND_ZH.get(kind, kind)
     app.jinja_env.globals["ffmpeg_missing"] = lambda: (
         media_files.ffmpeg_path() is None
     )  # voice: say so, don't fail silently
@@ -93,38 +95,3 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
     app.jinja_env.globals["CHANNEL_ZH"] = CHANNELS
-
-
-STATUS_ZH = {
-    # task assignments
-    "pending": "待发送",
-    "delivered": "已送达",
-    "acknowledged": "已查看",
-    "fed_back": "已反馈",
-    "done": "已完成",
-    "returned": "已退回",
-    # requests
-    "open": "待答复",
-    "answered": "已答复",
-    "closed": "已办结",
-    # outbox
-    "sending": "发送中",
-    "sent": "已发送",
-    "failed": "发送失败",
-    "merged": "已合并",
-    "expired": "已过期未发",
-    "refused": "对方拒收",
-    # lights
-    "green": "正常",
-    "yellow": "临期",
-    "red": "逾期",
-    "late": "逾期完成",
-    "grey": "已完成",
-}
-ROLE_ZH = {
-    "admin": "办公室管理员",
-    "village": "村(居)账号",
-    "viewer": "只读（领导）",
-    "county-admin": "县级管理员",
-    "county-viewer": "县级只读（领导）",
-}

@@ -7,8 +7,13 @@ import ast
 import re
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from bot.cli import main
 from storage.actors import Names
 from storage.audit import ACTIONS, describe, record
+from storage.outbox import enqueue
+from storage.words import shorten
 from tests.support.console_world import (
     World,
     page_text,
@@ -110,3 +115,46 @@ def test_audit_page_shows_people_sentences_and_fields(world: World) -> None:
     assert "原干部：李明" in page and "新干部：王芳" in page and "登录失败" in page
     for raw in ("console:admin", "request.reassign", "login.failed", "request:1", "{", "old_cadre"):
         assert raw not in page, raw
+
+
+# ------------------------------------------------------------------------------------------ the command line
+# What the office reads from ``lianxin outbox`` / ``lianxin jobs run``: Chinese words, whole numbers.
+
+ENGLISH_STATUS = re.compile(
+    r"\b(pending|sending|sent|failed|expired|merged|notice|reminder|custom|template|month|quarter|"
+    r"not_configured|True|False|skipped)\b"
+)
+
+
+def test_shorten_never_splits_a_number() -> None:
+    text = "【月通报】2026-11 您本月排第 10 名，民情日记 18 篇，请继续保持"
+    cut = shorten(text, text.index("10") + 1)
+    assert cut.endswith("排第…") and "排第 1…" not in cut
+    assert shorten("短消息", 40) == "短消息"
+
+
+def test_cli_outbox_and_jobs_speak_chinese(world: World, tmp_path, monkeypatch) -> None:
+    with world.lx.session() as s:
+        enqueue(
+            s,
+            openid="demo-cadre-01",
+            kind="notice",
+            text="【月通报】" + "本" * 31 + "排第 10 名，请继续保持。",  # the listing cuts at 40, inside "10"
+            key="words-1",
+        )
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[database]\nurl = "{world.lx.config.database_url}"\n', encoding="utf-8")
+    monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
+    runner = CliRunner()
+    listing = runner.invoke(main, ["outbox"])
+    ran = runner.invoke(main, ["jobs", "run", "dispatch_outbox"])
+    assert listing.exit_code == 0 and ran.exit_code == 0, listing.output + ran.output
+    assert (
+        "待发送" in listing.output
+        and "通知" in listing.output
+        and "排第…" in listing.output
+        and "排第 1…" not in listing.output
+    )
+    assert "未配置公众号" in ran.output
+    for out in (listing.output, ran.output):
+        assert ENGLISH_STATUS.findall(out) == [], out

@@ -21,7 +21,9 @@ import click
 from bot.cli.base import command, require_schema, township_scope
 from reminders import delivery, holds, jobs, scheduler
 from storage import tasks, townships
+from storage.cards import mask_openid
 from storage.runtime import Lianxin
+from storage.words import JOB_ZH, PUSH_KIND_ZH, shorten, status_zh
 
 
 def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:
@@ -273,7 +275,7 @@ def jobs_list(parent: click.Group) -> None:
         require_schema(lx)
         for j in scheduler.list_jobs(lx):
             nxt = _local(lx, j["next_run"]) if j["next_run"] else "暂停"
-            click.echo(f"{j['name']:<20} 下次 {nxt}   {j['trigger']}")
+            click.echo(f"{j['name']:<20} {JOB_ZH.get(j['name'], '')}  下次 {nxt}   {j['trigger']}")
         held = scheduler.lease_holder(lx)
         click.echo(
             f"当前调度进程：{held[0]}"
@@ -293,7 +295,7 @@ def jobs_run(parent: click.Group) -> None:
             raise click.BadParameter(f"未知任务 {name}；可选：{', '.join(jobs.JOBS)}", param_hint="NAME")
         at = parse_when(now, lx.config.tz, what="--now") if now else lx.now()
         result = jobs.run(lx, name, at)
-        click.echo(result.line())
+        click.echo(result.words())
 
 
 def scheduler_command(parent: click.Group) -> None:
@@ -324,7 +326,7 @@ def dispatch_command(parent: click.Group) -> None:
         while True:
             result = jobs.run(lx, "dispatch_outbox", lx.now())
             if once or result.sent or result.detail.get("failed"):
-                click.echo(result.line())
+                click.echo(result.words())
             if once or stop.wait(wait):
                 break
 
@@ -431,9 +433,12 @@ def _outbox_json(counts: dict[str, int], held: list[Any], rows: list[Any]) -> di
     }
 
 
+_CHANNEL_ZH = {"custom": "客服消息", "template": "模板消息"}
+
+
 def _echo_outbox(lx: Lianxin, counts: dict[str, int], held: list[Any], rows: list[Any]) -> None:
     """The same for a person: counts, a 45009 pause, each hold with what to do, one line per message."""
-    click.echo("队列：" + ("，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "空"))
+    click.echo("队列：" + ("，".join(f"{status_zh(k)} {v}" for k, v in sorted(counts.items())) or "空"))
     until = delivery.paused_until(lx)
     if until:
         click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
@@ -445,12 +450,13 @@ def _echo_outbox(lx: Lianxin, counts: dict[str, int], held: list[Any], rows: lis
             f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume"
         )
     for m in rows:
-        text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
+        text = shorten((m.payload or {}).get("text") or "", 40)
         err = f"  错误: {m.last_error}" if m.last_error else ""
         if m.status == "expired" and m.expires_at:
             err += f"  已过期（时段结束于 {_local(lx, m.expires_at)}，不再补发）"
         click.echo(
-            f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}"
+            f"{m.id:>6} {status_zh(m.status)} {PUSH_KIND_ZH.get(m.kind, m.kind)} {mask_openid(m.openid)}"
+            f" 尝试{m.attempts}次 {_CHANNEL_ZH.get(m.channel or '', '-')}  {text}{err}"
         )
 
 
