@@ -86,8 +86,6 @@ OUTSIDE: tuple[Blueprint, ...] = (
     push_media.bp,
 )
 
-ERROR_CODES = (400, 403, 404, 429)
-
 
 def console_blueprint() -> Blueprint:
     """The console for one app: a fresh parent each time (a blueprint takes no more children once mounted, and
@@ -111,5 +109,4 @@ def mount(app: Flask) -> None:
     app.register_blueprint(console_blueprint())
     for page in OUTSIDE:
         app.register_blueprint(page)
-    for code in ERROR_CODES:
-        app.register_error_handler(code, errors.error_page)
+    errors.install(app)  # every error code, and the form-error globals (typed, field_error)

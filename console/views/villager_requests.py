@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
+from console.errors import form_error
 from console.views import common
 from console.views.simulator import is_simulated
 from storage.models import Attachment, Cadre, Household, RequestReply, VillagerRequest, WechatIdentity
@@ -134,9 +135,9 @@ def request_detail(number: int) -> Any:
 def request_reply(number: int) -> Any:
     text = (request.form.get("text") or "").strip()
     if not text:
-        abort(400, description="答复内容不能为空")
+        raise form_error("答复内容不能为空", field="text")
     if len(text) > 1000:
-        abort(400, description="答复内容不能超过 1000 字")
+        raise form_error("答复内容不能超过 1000 字", field="text")
     t = now()
     with db() as s:
         r = _request(s, number)
