@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
 
+from console import office_todo as todo
 from console.access import admin_only, db, record_export, user
 from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
-from storage import townships
+from storage.periods import parse_period
 
 bp = Blueprint("reports", __name__)
 
@@ -63,8 +64,8 @@ def reports() -> Any:
             formats=list(FORMATS),
             can_download=user().is_admin,
             **remark_options(s),
-            # the report shown is the township's (or the only one's): the button publishes it
-            can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)),
+            # the report shown is the township's (or the only one's): the button publishes it once it has ended
+            publish=todo.publish_state(s, parse_period(kind, report.period), common.today()),
         )
 
 
