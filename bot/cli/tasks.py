@@ -20,6 +20,7 @@ import click
 
 from bot.cli.base import command, require_schema, township_scope
 from reminders import delivery, holds, jobs, scheduler
+from reminders.idle import why_idle
 from storage import tasks, townships
 from storage.cards import mask_openid
 from storage.runtime import Lianxin
@@ -439,6 +440,8 @@ _CHANNEL_ZH = {"custom": "客服消息", "template": "模板消息"}
 def _echo_outbox(lx: Lianxin, counts: dict[str, int], held: list[Any], rows: list[Any]) -> None:
     """The same for a person: counts, a 45009 pause, each hold with what to do, one line per message."""
     click.echo("队列：" + ("，".join(f"{status_zh(k)} {v}" for k, v in sorted(counts.items())) or "空"))
+    for idle in why_idle(lx):
+        click.echo(f"没有发出：{idle.why}\n  处理：{idle.todo}")
     until = delivery.paused_until(lx)
     if until:
         click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
