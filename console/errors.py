@@ -126,14 +126,18 @@ def _form_again(e: HTTPException) -> Any:
     # the page as it was asked for: its own query (a chosen household, a filter), not the POST's
     request.args = ImmutableMultiDict(
         parse_qsl(urlsplit(request.referrer or "").query, keep_blank_values=True)
-    )  # type: ignore[misc]
+    )
     flash(_message(e, 400), "error")
+    view: Any = current_app.view_functions[endpoint]
     try:
-        rv = current_app.make_response(current_app.view_functions[endpoint](**args))
+        rv = current_app.make_response(view(**args))
     except HTTPException:
         rv = None
     if rv is None or rv.status_code != 200 or rv.mimetype != "text/html":
-        session.get("_flashes", []).pop()  # not shown: not carried to the next page either
+        flashes = session.get("_flashes")
+        if flashes:  # not shown: not carried to the next page either
+            flashes.pop()
+            session.modified = True
         return None
     rv.status_code = 400
     return rv
