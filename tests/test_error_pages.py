@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import RequestReply
+from storage.models import RequestReply, VillagerRequest
 from tests.support.console_world import (
     PASSWORDS,
     World,
@@ -75,6 +75,21 @@ def test_failed_reply_comes_back_with_the_typed_text_and_the_fields_message(worl
     assert r.status_code == 400 and "答复内容不能超过 1000 字" in page and 'class="field-error"' in page
     assert typed in page and "第1号诉求" in page  # the request's own page, the text still in its box
     assert world.count(RequestReply) == 0
+
+
+def test_failed_offline_complaint_comes_back_for_the_same_household(world: World) -> None:
+    c = world.login("admin")
+    hid = world.ids["hh_a"]
+    typed = "张大山来电：村口水渠堵了，雨天漫进院子，请尽快组织清理。"
+    r = c.post(
+        "/offline/request",
+        {"household_id": hid, "channel": "visit", "at": "昨天下午", "text": typed},
+        headers={"Referer": f"http://localhost/offline?household={hid}"},
+    )
+    page = page_text(r)
+    assert r.status_code == 400 and "收到时间格式不正确" in page and 'class="field-error"' in page
+    assert typed in page and "张大山" in page and 'value="visit" selected' in page
+    assert world.count(VillagerRequest) == 2  # the world's two; nothing added
 
 
 def test_failed_form_without_a_page_to_return_to_keeps_the_text_to_copy(world: World) -> None:
