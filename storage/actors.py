@@ -35,6 +35,7 @@ from storage.models import (
     WechatIdentity,
 )
 from storage.redact import mask_personal_numbers, mask_phone
+from storage.words import REPORT_KIND_ZH
 
 # console account roles, as the person is introduced ("办公室 张三（控制台）")
 CONSOLE_ROLE = {
@@ -53,7 +54,7 @@ FIXED = {
     "import": "导入名单",
     "system": "系统",
 }
-KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+KIND_ZH = REPORT_KIND_ZH  # storage/words.py
 _PERIOD = re.compile(r"^\d{4}(-\d{2}|Q[1-4])?$")
 
 

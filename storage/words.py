@@ -41,6 +41,10 @@ ROLE_ZH = {
     "county-admin": "县级管理员",
     "county-viewer": "县级只读（领导）",
 }
+# report kinds (storage/assessment): what a circular is called
+REPORT_KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+# a supervision card's extension request (storage/models.py TaskAssignment.extension_status)
+EXTENSION_ZH = {"requested": "已申请延期", "granted": "已同意延期", "refused": "未同意延期"}
 # what the outbox carries (storage/models.py OutboxMessage.kind, reminders' outbox kinds)
 PUSH_KIND_ZH = {
     "task": "督办卡",

@@ -24,7 +24,7 @@ from reminders.idle import why_idle
 from storage import tasks, townships
 from storage.cards import mask_openid
 from storage.runtime import Lianxin
-from storage.words import JOB_ZH, PUSH_KIND_ZH, shorten, status_zh
+from storage.words import EXTENSION_ZH, JOB_ZH, PUSH_KIND_ZH, shorten, status_zh
 
 
 def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:
@@ -160,7 +160,7 @@ def task_show(parent: click.Group) -> None:
         if t.body:
             click.echo(t.body)
         click.echo(
-            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(str(x) for x in t.targets)}"
+            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {'、'.join(_target_zh(x) for x in t.targets)}"
         )
         click.echo(
             "状态："
@@ -169,7 +169,7 @@ def task_show(parent: click.Group) -> None:
             + "，".join(f"{LIGHT[k]} {v}" for k, v in sorted(b.lights.items()))
         )
         for r in b.rows:
-            ext = f" 延期:{r.extension_status}" if r.extension_status else ""
+            ext = f" {EXTENSION_ZH.get(r.extension_status, r.extension_status)}" if r.extension_status else ""
             fb = f"  「{r.last_feedback}」" if r.last_feedback else ""
             click.echo(
                 f"  [{LIGHT[r.light]}] {r.village} {r.cadre_name} {r.phone}  {r.status_label}  截止 {_local(lx, r.deadline)}{ext}{fb}"
@@ -383,11 +383,11 @@ def _resume(lx: Lianxin) -> None:
     still = holds.active(lx)
     click.echo(
         f"已试投：发出 {r.sent} 条"
-        + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else "；投递已恢复。")
+        + (f"；仍暂停：{'、'.join(_scope_zh(h.scope) for h in still)}" if still else "；投递已恢复。")
     )
     for h in still:
         why, todo = holds.describe(h)
-        click.echo(f"  {h.scope}: {why}\n    处理：{todo}")
+        click.echo(f"  {_scope_zh(h.scope)}：{why}\n    处理：{todo}")
 
 
 def _retry(lx: Lianxin, retry_id: int) -> None:
@@ -434,6 +434,19 @@ def _outbox_json(counts: dict[str, int], held: list[Any], rows: list[Any]) -> di
     }
 
 
+def _scope_zh(scope: str) -> str:
+    """What a hold stops (reminders/holds.py scope): every push, or one kind."""
+    return "全部推送" if scope == "all" else f"“{PUSH_KIND_ZH.get(scope, scope)}”类推送"
+
+
+def _target_zh(target: Any) -> str:
+    """A card's target as the office says it (the console's filter says the same): 全体干部, 村 name, 干部 phone."""
+    if str(target) == "all":
+        return "全体干部"
+    kind, _, label = str(target).partition(":")
+    return {"village": label, "cadre": f"干部 {label}", "township": label}.get(kind, label)
+
+
 _CHANNEL_ZH = {"custom": "客服消息", "template": "模板消息"}
 
 
@@ -447,7 +460,7 @@ def _echo_outbox(lx: Lianxin, counts: dict[str, int], held: list[Any], rows: lis
         click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
     for h in held:
         why, todo = holds.describe(h)
-        scope = "全部推送" if h.scope == "all" else f"“{h.scope}”类推送"
+        scope = _scope_zh(h.scope)
         click.echo(
             f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
             f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume"

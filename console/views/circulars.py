@@ -22,10 +22,11 @@ from console.documents import publishing
 from storage import circulars, townships
 from storage.models import Township
 from storage.redact import mask_personal_numbers
+from storage.words import REPORT_KIND_ZH
 
 bp = Blueprint("circulars", __name__)
 
-KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+KIND_ZH = REPORT_KIND_ZH  # storage/words.py
 MIME = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

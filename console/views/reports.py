@@ -15,10 +15,11 @@ from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
 from storage.periods import parse_period
+from storage.words import REPORT_KIND_ZH
 
 bp = Blueprint("reports", __name__)
 
-KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+KIND_ZH = REPORT_KIND_ZH  # storage/words.py
 FORMATS = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
