@@ -131,3 +131,38 @@ def shorten(text: str, limit: int) -> str:
     if flat[limit].isascii() and flat[limit].isalnum():
         cut = _TAIL_RUN.sub("", cut)
     return cut.rstrip() + "…"
+
+
+_INTERVAL = re.compile(r"^interval\[(\d+):(\d\d):(\d\d)\]$")
+_CRON = re.compile(r"^cron\[(.*)\]$")
+
+
+def trigger_zh(trigger: str) -> str:
+    """A scheduled job's trigger as APScheduler writes it (``interval[0:01:00]``, ``cron[hour='19', minute='30']``)
+    in words ("每 1 分钟", "每天 19:30"); one this does not know is shown as written."""
+    m = _INTERVAL.match(trigger)
+    if m:
+        h, mi, sec = (int(x) for x in m.groups())
+        if h:
+            return f"每 {h} 小时" if not mi else f"每 {h} 小时 {mi} 分"
+        return f"每 {mi} 分钟" if mi and not sec else f"每 {mi * 60 + sec} 秒"
+    m = _CRON.match(trigger)
+    if not m:
+        return trigger
+    fields = dict(re.findall(r"(\w+)='([^']*)'", m.group(1)))
+    minute, hour, day = fields.pop("minute", None), fields.pop("hour", None), fields.pop("day", None)
+    if fields or minute is None:
+        return trigger
+    if minute.startswith("*/") and hour is None and day is None:
+        return f"每 {minute[2:]} 分钟"
+    if not minute.isdigit():
+        return trigger
+    if hour is None and day is None:
+        return f"每小时第 {int(minute)} 分"
+    if hour is not None and hour.isdigit():
+        at = f"{int(hour):02d}:{int(minute):02d}"
+        if day is None:
+            return f"每天 {at}"
+        if day.isdigit():
+            return f"每月 {int(day)} 日 {at}"
+    return trigger

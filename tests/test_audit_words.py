@@ -13,7 +13,7 @@ from bot.cli import main
 from storage.actors import Names
 from storage.audit import ACTIONS, describe, record
 from storage.outbox import enqueue
-from storage.words import shorten
+from storage.words import shorten, trigger_zh
 from tests.support.console_world import (
     World,
     page_text,
@@ -124,6 +124,29 @@ ENGLISH_STATUS = re.compile(
     r"\b(pending|sending|sent|failed|expired|merged|notice|reminder|custom|template|month|quarter|"
     r"not_configured|True|False|skipped)\b"
 )
+
+
+def test_job_triggers_in_words() -> None:
+    assert [
+        trigger_zh(t)
+        for t in (
+            "interval[0:01:00]",
+            "interval[0:00:10]",
+            "cron[minute='5']",
+            "cron[minute='*/30']",
+            "cron[hour='19', minute='30']",
+            "cron[day='1', hour='8', minute='0']",
+            "cron[day_of_week='mon', hour='8', minute='0']",
+        )
+    ] == [
+        "每 1 分钟",
+        "每 10 秒",
+        "每小时第 5 分",
+        "每 30 分钟",
+        "每天 19:30",
+        "每月 1 日 08:00",
+        "cron[day_of_week='mon', hour='8', minute='0']",
+    ]
 
 
 def test_shorten_never_splits_a_number() -> None:

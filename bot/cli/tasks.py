@@ -24,7 +24,7 @@ from reminders.idle import why_idle
 from storage import tasks, townships
 from storage.cards import mask_openid
 from storage.runtime import Lianxin
-from storage.words import EXTENSION_ZH, JOB_ZH, PUSH_KIND_ZH, shorten, status_zh
+from storage.words import EXTENSION_ZH, JOB_ZH, PUSH_KIND_ZH, shorten, status_zh, trigger_zh
 
 
 def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:
@@ -276,7 +276,9 @@ def jobs_list(parent: click.Group) -> None:
         require_schema(lx)
         for j in scheduler.list_jobs(lx):
             nxt = _local(lx, j["next_run"]) if j["next_run"] else "暂停"
-            click.echo(f"{j['name']:<20} {JOB_ZH.get(j['name'], '')}  下次 {nxt}   {j['trigger']}")
+            click.echo(
+                f"{j['name']:<20} {JOB_ZH.get(j['name'], '')}  下次 {nxt}   {trigger_zh(str(j['trigger']))}"
+            )
         held = scheduler.lease_holder(lx)
         click.echo(
             f"当前调度进程：{held[0]}"
