@@ -43,6 +43,8 @@ MESSAGES = {
     429: "短时间内操作次数过多，请稍等一会儿再试。",
     500: "系统处理这个请求时出错了，已记入日志。请稍后重试；如果一再出现，请联系技术支持并说明操作的时间。",
 }
+# pages never rendered again for a failed form: showing them does something (a print is audited as printed)
+NOT_AGAIN = {"console.printing.print_order"}
 # typed values shown on an error page to copy: texts at least this long (a complaint, a reply, a diary)
 LONG_TEXT = 20
 
@@ -122,6 +124,8 @@ def _form_again(e: HTTPException) -> Any:
     if found is None:
         return None
     endpoint, args = found
+    if endpoint in NOT_AGAIN:
+        return None
     g.form_typed, g.form_failed = request.form, e
     # the page as it was asked for: its own query (a chosen household, a filter), not the POST's
     request.args = ImmutableMultiDict(
