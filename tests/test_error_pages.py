@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import RequestReply, VillagerRequest
+from storage.models import RequestReply, Task, VillagerRequest
 from tests.support.console_world import (
     PASSWORDS,
     World,
@@ -90,6 +90,24 @@ def test_failed_offline_complaint_comes_back_for_the_same_household(world: World
     assert r.status_code == 400 and "收到时间格式不正确" in page and 'class="field-error"' in page
     assert typed in page and "张大山" in page and 'value="visit" selected' in page
     assert world.count(VillagerRequest) == 2  # the world's two; nothing added
+
+
+def test_failed_card_keeps_title_and_body_and_marks_the_deadline(world: World) -> None:
+    c = world.login("admin")
+    r = c.post(
+        "/tasks",
+        {
+            "title": "秋冬防火再动员",
+            "body": "逐户再宣传一次，拍照反馈。",
+            "deadline": "下周五",
+            "scope": "all",
+        },
+        headers={"Referer": "http://localhost/tasks"},
+    )
+    page = page_text(r)
+    assert r.status_code == 400 and "截止时间应写作" in page and 'class="field-error"' in page
+    assert 'value="秋冬防火再动员"' in page and "逐户再宣传一次，拍照反馈。</textarea>" in page
+    assert world.count(Task) == 1  # the world's own card only
 
 
 def test_failed_form_without_a_page_to_return_to_keeps_the_text_to_copy(world: World) -> None:

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
+from console.errors import form_error
 from console.views import common
 from storage import tasks as svc
 from storage import townships
@@ -24,11 +25,11 @@ def _yellow() -> int:
     return lx().config.scheduler.yellow_hours
 
 
-def _local_dt(value: str, what: str) -> datetime:
+def _local_dt(value: str, what: str, field: str) -> datetime:
     try:
         d = datetime.fromisoformat(value.strip())
     except ValueError:
-        abort(400, description=f"{what}应写作 年-月-日 时:分")
+        raise form_error(f"{what}应写作 年-月-日 时:分", field=field) from None
     return d.replace(tzinfo=lx().config.tz) if d.tzinfo is None else d
 
 
@@ -64,8 +65,10 @@ def task_create() -> Any:
     if chosen is None:
         abort(400, description="请选择发送对象（全部、村或干部电话）")
     kind, names = chosen
-    deadline = _local_dt(f.get("deadline", ""), "截止时间")
-    publish_at = _local_dt(f["publish_at"], "发布时间") if f.get("publish_at", "").strip() else None
+    deadline = _local_dt(f.get("deadline", ""), "截止时间", "deadline")
+    publish_at = (
+        _local_dt(f["publish_at"], "发布时间", "publish_at") if f.get("publish_at", "").strip() else None
+    )
     cards = [c for c in re.split(r"[\s,，、;；]+", f.get("cards", "")) if c]
     with db() as s:
         try:
