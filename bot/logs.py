@@ -74,8 +74,17 @@ class QuietAccessLogHandler(AccessLogHandler):
     that failed on the server (5xx) is still logged."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if str(code).isdigit() and int(code) >= 500:
-            AccessLogHandler.log_request(self, code, size)
+        if str(code).isdigit() and int(code) >= 500:  # at error level: the demo keeps werkzeug's info quiet
+            path = redact_path(getattr(self, "path", "") or "-")
+            self.log(
+                "error",
+                '"%s %s %s" %s %s',
+                getattr(self, "command", "-"),
+                path,
+                self.request_version,
+                code,
+                size,
+            )
 
 
 class GunicornLogger(_GunicornLogger):

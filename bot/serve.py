@@ -98,6 +98,8 @@ def serve(
         )
         try:
             handler = AccessLogHandler if access_log else QuietAccessLogHandler
+            if not access_log:  # werkzeug's banner ("development server", "Press CTRL+C") is info: the demo's
+                logging.getLogger("werkzeug").setLevel(logging.WARNING)  # own lines say where and how to stop
             run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=handler)
         finally:
             if sched is not None:

@@ -23,6 +23,8 @@ from flask import Flask, current_app, flash, g, render_template, request, sessio
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
+from console import access
+
 log = logging.getLogger(__name__)
 
 ERROR_CODES = (400, 403, 404, 405, 413, 429, 500)
@@ -93,6 +95,13 @@ def error_page(e: Any) -> Any:
         if again is not None:
             return again
     code = e.code or 500
+    if (
+        g.get("user") is None
+    ):  # the guard did not run (no route) or refused early: the menu still for who is in
+        try:
+            g.user = access.signed_in_user()
+        except Exception:  # the database is down (a 500): the page without the menu
+            log.exception("signed-in account not looked up for the error page")
     values = {
         "code": code,
         "title": TITLES.get(code, "出错了"),

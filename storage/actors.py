@@ -311,6 +311,7 @@ _LONE_WORDS = {
     "all": "全体干部",
     "comment": "点评",
     "commend": "表彰",
+    "demo": "演示数据",
 }
 
 

@@ -185,7 +185,16 @@ FIELDS: dict[str, str] = {
 # Coded values, per detail: what the code means to people.
 VALUES: dict[str, dict[str, str]] = {
     "by": {"console": "控制台", "chat": "干部在微信中", "cli": "命令行"},
-    "via": {"number": "输入卡号", "qr": "扫码", "phone": "电话", "visit": "来访", "letter": "来信"},
+    "via": {
+        "number": "输入卡号",
+        "qr": "扫码",
+        "phone": "电话",
+        "visit": "来访",
+        "letter": "来信",
+        "demo": "演示数据",
+        "console": "控制台",
+        "cli": "命令行",
+    },
     "channel": {"phone": "电话", "visit": "来访", "letter": "来信", "wechat": "微信"},
     "answer_to": {"wechat": "微信", "phone": "电话", "none": "不回复"},
     "previous_kind": {"unknown": "未绑定", "cadre": "干部", "villager": "村民", "office": "办公室"},

@@ -45,6 +45,7 @@ def test_audit_targets_in_words(world: World) -> None:
         assert n.target(f"household:{world.ids['hh_a']}") == "农户 张大山户"
         assert n.target(f"cadre:{world.ids['cadre_a']}") == "干部 李明"
         assert n.target("report:month:2026-11") == "2026-11 月通报"
+        assert n.target("demo") == "演示数据"
 
 
 def test_reply_bubbles_and_closer_name_people(world: World) -> None:

@@ -232,7 +232,7 @@ def test_the_demo_terminal_shows_no_line_per_request_but_server_errors():
     assert logged == []
     QuietAccessLogHandler.log_request(handler, 500, 512)
     [(level, _fmt, method, path, _version, code, _size)] = logged
-    assert (level, method, path, code) == ("info", "GET", "/cadres", 500)  # the path alone, as ever
+    assert (level, method, path, code) == ("error", "GET", "/cadres", 500)  # the path alone, as ever
 
 
 def test_handbook_source_is_well_formed():
