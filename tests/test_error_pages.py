@@ -41,7 +41,9 @@ def _chinese_error_page(r: Any, code: int, title: str) -> str:
 def test_reopened_print_tab_gets_a_chinese_405_back_to_printing(world: World) -> None:
     page = _chinese_error_page(world.login("admin").get("/print/cards"), 405, "页面不能这样打开")
     assert 'href="/print"' in page
-    assert "admin（办公室管理员" in page and "推送问题" in page  # the menu of who is signed in, as on any page
+    assert (
+        "admin（办公室管理员" in page and "推送问题" in page
+    )  # the menu of who is signed in, as on any page
 
 
 def test_403_and_404_in_chinese_with_a_way_back(world: World) -> None:
