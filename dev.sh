@@ -2,6 +2,7 @@
 # lianxin developer entry point. Two commands set everything up on a fresh machine:
 #   ./dev.sh demo   — create .venv, install, create the SQLite database, seed the demo township, serve it
 #   ./dev.sh test   — create .venv, install with test extras, run the test suite
+#   ./dev.sh lianxin …  — the lianxin command of the .venv (the same as .venv/bin/lianxin …)
 # (LIANXIN_TEST_DATABASE_URL=postgresql://user:pw@host/postgres ./dev.sh test  runs it on PostgreSQL)
 # and the gates CI runs before the tests:
 #   ./dev.sh lint   — ruff check, ruff format --check, mypy (the packages pyproject.toml's [tool.mypy] names)
@@ -47,6 +48,11 @@ case "${1:-}" in
     setup
     exec .venv/bin/lianxin demo "$@"
     ;;
+  lianxin)
+    shift
+    setup
+    exec .venv/bin/lianxin "$@"
+    ;;
   test)
     shift
     setup
@@ -67,7 +73,7 @@ case "${1:-}" in
     constraints
     ;;
   *)
-    echo "usage: ./dev.sh demo | ./dev.sh test [pytest args] | ./dev.sh lint | ./dev.sh constraints" >&2
+    echo "usage: ./dev.sh demo [--port N] | ./dev.sh lianxin [args] | ./dev.sh test [pytest args] | ./dev.sh lint | ./dev.sh constraints" >&2
     exit 2
     ;;
 esac

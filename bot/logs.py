@@ -69,6 +69,24 @@ class AccessLogHandler(WSGIRequestHandler):
         super().log(type, "%s", redact(message % args if args else message))
 
 
+class QuietAccessLogHandler(AccessLogHandler):
+    """The demo's terminal: no line per request (the first run reads as the logins and the address); a request
+    that failed on the server (5xx) is still logged."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if str(code).isdigit() and int(code) >= 500:  # at error level: the demo keeps werkzeug's info quiet
+            path = redact_path(getattr(self, "path", "") or "-")
+            self.log(
+                "error",
+                '"%s %s %s" %s %s',
+                getattr(self, "command", "-"),
+                path,
+                self.request_version,
+                code,
+                size,
+            )
+
+
 class GunicornLogger(_GunicornLogger):
     """gunicorn's logger with the path alone in the access log and every line of both logs redacted."""
 

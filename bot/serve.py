@@ -8,13 +8,14 @@ request's path alone, never its query or a page's token (bot/logs.py).
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import run_simple
 
 from bot.app import build, create_app
-from bot.logs import GUNICORN_ACCESS_FORMAT, AccessLogHandler, GunicornLogger
+from bot.logs import GUNICORN_ACCESS_FORMAT, AccessLogHandler, GunicornLogger, QuietAccessLogHandler
 from reminders.scheduler import start_background
 from storage.runtime import Lianxin
 from storage.secrets import secret_key
@@ -56,13 +57,38 @@ def check_token(lx: Lianxin) -> None:
         )
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (bound as the server will bind: SO_REUSEADDR)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_port(host: str, port: int, *, again: str = "lianxin serve") -> None:
+    """A busy port named, with the option that changes it, before anything says "serving"."""
+    if port_in_use(host, port):
+        raise ServeRefused(
+            f"端口 {port} 已被占用（也许另一个 lianxin 还在运行）：请关掉它，或换一个端口，例如 "
+            f"{again} --port {port + 1} / port {port} on {host} is in use: stop what holds it or pass --port"
+        )
+
+
 def _start_scheduler(lx: Lianxin) -> Any:
     return start_background(lx)
 
 
-def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -> None:
+def serve(
+    lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool, access_log: bool = True
+) -> None:
+    """Serve until stopped. ``access_log=False`` (the demo): no line per request, failures still logged."""
     check_token(lx)
     check_workers(lx, workers)
+    check_port(host, port)
     if workers <= 1:
         app = create_app(lx)
         sched = _start_scheduler(lx) if scheduler else None
@@ -71,7 +97,10 @@ def serve(lx: Lianxin, *, host: str, port: int, workers: int, scheduler: bool) -
             flush=True,
         )
         try:
-            run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=AccessLogHandler)
+            handler = AccessLogHandler if access_log else QuietAccessLogHandler
+            if not access_log:  # werkzeug's banner ("development server", "Press CTRL+C") is info: the demo's
+                logging.getLogger("werkzeug").setLevel(logging.WARNING)  # own lines say where and how to stop
+            run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=handler)
         finally:
             if sched is not None:
                 sched.shutdown(wait=False)

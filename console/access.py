@@ -297,15 +297,9 @@ def guard() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     sid = session.get("sid") or ""
-    idle, lifetime = session_limits()
-    seen = None
-    with lx().read_session() as s:  # every request passes here: it must not queue behind writers
-        row = console_sessions.find(s, sid, now=now(), idle=idle, lifetime=lifetime) if sid else None
-        u = s.get(ConsoleUser, row.user_id) if row is not None else None
-        if u is not None and u.active:
-            g.user = _user(s, u)
-            g.sid = sid
-            seen = row.last_seen_at if row is not None else None
+    g.user, seen = _session_user(sid)
+    if g.user is not None:
+        g.sid = sid
     if seen is not None and console_sessions.due_for_touch(seen, now()):
         with lx().session() as s:
             console_sessions.touch(s, sid, now=now())
@@ -329,6 +323,25 @@ def guard() -> Any:
     if request.method == "POST" and not g.user.can_write and request.endpoint not in OWN_ACCOUNT_POSTS:
         abort(403, description="只读账号不能修改数据。")
     return None
+
+
+def _session_user(sid: str) -> tuple[User | None, datetime | None]:
+    """The signed-in account of session ``sid`` and when it was last seen (None, None: nobody signed in)."""
+    if not sid:
+        return None, None
+    idle, lifetime = session_limits()
+    with lx().read_session() as s:  # every request passes here: it must not queue behind writers
+        row = console_sessions.find(s, sid, now=now(), idle=idle, lifetime=lifetime)
+        u = s.get(ConsoleUser, row.user_id) if row is not None else None
+        if row is not None and u is not None and u.active:
+            return _user(s, u), row.last_seen_at
+    return None, None
+
+
+def signed_in_user() -> User | None:
+    """Who is signed in, for a page the guard did not see (an error page for an address no route answers):
+    looked up only, nothing touched or refused."""
+    return _session_user(session.get("sid") or "")[0]
 
 
 def _user(s: Session, u: ConsoleUser) -> User:

@@ -112,8 +112,6 @@ OUTSIDE: tuple[Blueprint, ...] = (
     push_media.bp,
 )
 
-ERROR_CODES = (400, 403, 404, 429)
-
 
 # --------------------------------------------------------------------------------------------------
 # The menu: every page a clerk reaches from the navigation, grouped as the areas above, in one place. A new page
@@ -247,5 +245,4 @@ def mount(app: Flask) -> None:
     app.register_blueprint(console_blueprint())
     for page in OUTSIDE:
         app.register_blueprint(page)
-    for code in ERROR_CODES:
-        app.register_error_handler(code, errors.error_page)
+    errors.install(app)  # every error code, and the form-error globals (typed, field_error)

@@ -6,14 +6,17 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from handlers.render import mask_phone
 from reminders import holds
 from reminders import media as media_files
+from storage import audit
+from storage.actors import Names
 from storage.cards import mask_openid
 from storage.offline import CHANNELS
 from storage.targets import Target, TargetKind
+from storage.words import PUSH_KIND_ZH, ROLE_ZH, STATUS_ZH
 
 
 def _tz() -> Any:
@@ -42,14 +45,29 @@ def target_zh(target: Target) -> str:
     return str(target)
 
 
+def names() -> Names:
+    """This request's ``Names`` (storage/actors.py): people looked up once per request, in a read session of
+    their own (a template may render after its view's session closed)."""
+    found: Names | None = g.get("actor_names")
+    if found is None:
+        found = g.actor_names = Names(current_app.config["LIANXIN"].read_session)
+    return found
+
+
 def actor_zh(actor: str | None) -> str:
-    """Who did something, as people say it: console:NAME → 控制台账号 NAME, cli → 命令行（办公室）."""
-    kind, _, value = str(actor or "").partition(":")
-    if kind == "console":
-        return f"控制台账号 {value}"
-    if actor == "cli":
-        return "命令行（办公室）"
-    return str(actor or "")
+    """Who did something, as people say it (storage/actors.py): console:NAME → 办公室 NAME（控制台）,
+    cadre:PHONE → 干部 李明, wechat:OPENID → 村民 张大山户, cli → 命令行 …"""
+    return names().actor(actor) if actor else ""
+
+
+def audit_target(target: str | None) -> str:
+    """What an audit row was done to, in words (storage/actors.py ``Names.target``)."""
+    return names().target(target)
+
+
+def audit_detail(detail: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An audit row's details as (name, value) pairs (storage/audit.py ``describe``), never JSON."""
+    return audit.describe(detail, names())
 
 
 def json_zh(value: Any) -> str:
@@ -61,10 +79,14 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["json_zh"] = json_zh
     app.jinja_env.filters["target_zh"] = target_zh
     app.jinja_env.filters["actor_zh"] = actor_zh
+    app.jinja_env.filters["audit_action"] = audit.action_label
+    app.jinja_env.filters["audit_target"] = audit_target
+    app.jinja_env.filters["audit_detail"] = audit_detail
     app.jinja_env.filters["mask"] = mask_phone
     app.jinja_env.filters["mask_openid"] = mask_openid
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["md"] = md
+    app.jinja_env.filters["push_kind"] = lambda kind: PUSH_KIND_ZH.get(kind, kind)
     app.jinja_env.globals["ffmpeg_missing"] = lambda: (
         media_files.ffmpeg_path() is None
     )  # voice: say so, don't fail silently
@@ -73,40 +95,3 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["STATUS_ZH"] = STATUS_ZH
     app.jinja_env.globals["ROLE_ZH"] = ROLE_ZH
     app.jinja_env.globals["CHANNEL_ZH"] = CHANNELS
-
-
-STATUS_ZH = {
-    # task assignments
-    "pending": "待发送",
-    "delivered": "已送达",
-    "acknowledged": "已查看",
-    "fed_back": "已反馈",
-    "done": "已完成",
-    "returned": "已退回",
-    # requests
-    "open": "待答复",
-    "answered": "已答复",
-    "closed": "已办结",
-    "transferred": "已转办",  # with a township department (storage/station/)
-    # outbox
-    "sending": "发送中",
-    "sent": "已发送",
-    "failed": "发送失败",
-    "merged": "已合并",
-    "expired": "已过期未发",
-    "refused": "对方拒收",
-    # lights
-    "green": "正常",
-    "yellow": "临期",
-    "red": "逾期",
-    "late": "逾期完成",
-    "grey": "已完成",
-}
-ROLE_ZH = {
-    "admin": "办公室管理员",
-    "village": "村(居)账号",
-    "viewer": "只读（领导）",
-    "county-admin": "县级管理员",
-    "county-viewer": "县级只读（领导）",
-    "department": "站办所",
-}

@@ -1,4 +1,5 @@
-"""Jinja2 rendering of user-facing wording (handlers/templates/*.j2), so the office can reword replies."""
+"""Jinja2 rendering of user-facing wording (handlers/templates/*.j2), so the office can reword replies.
+(``mask_phone`` is storage/redact.py's, re-exported here where its callers have always found it.)"""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from storage.redact import mask_phone as mask_phone
 
 
 def text_environment(package: str) -> Environment:
@@ -47,11 +50,3 @@ def render_from(env: Environment, name: str, **values: Any) -> str:
 
 def render(name: str, **values: Any) -> str:
     return render_from(environment(), name, **values)
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****5678: phones are masked in lists and logs."""
-    if not phone:
-        return ""
-    p = str(phone)
-    return p[:3] + "****" + p[-4:] if len(p) >= 8 else "****"

@@ -19,6 +19,7 @@ from storage import leave
 from storage.models import Cadre, OutboxMessage, ReminderSent, WechatIdentity
 from storage.outbox import enqueue
 from storage.periods import start_of_day
+from storage.words import job_line
 
 
 @dataclass
@@ -38,6 +39,10 @@ class JobResult:
     def line(self) -> str:
         extra = " ".join(f"{k}={v}" for k, v in self.detail.items())
         return f"{self.name}: sent={self.sent} skipped={self.skipped} {extra}".strip()
+
+    def words(self) -> str:
+        """The same for a person (the command line): in Chinese, storage/words.py ``job_line``."""
+        return job_line(self.name, self.sent, self.skipped, self.detail)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -61,6 +61,10 @@ class Period:
     def days(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
 
+    def ended(self, today: date) -> bool:
+        """Over by ``today`` (a local day): only an ended period is published (console/documents/publishing.py)."""
+        return self.last < today
+
 
 def _previous_key(p: Period) -> str:
     before = p.first - timedelta(days=1)

@@ -67,6 +67,14 @@ def mask_runs(text: str, masked: dict[str, str]) -> str:
     return "".join(out) + text[at:]
 
 
+def mask_phone(phone: str | None) -> str:
+    """138****5678: phones are masked in lists and logs (the console, chat lists, who did what)."""
+    if not phone:
+        return ""
+    p = str(phone)
+    return p[:3] + "****" + p[-4:] if len(p) >= 8 else "****"
+
+
 def redact_path(path: str) -> str:
     """A request path for a log: no query, no page token."""
     return _PAGE_TOKEN.sub(r"\1…", path.split("?", 1)[0])

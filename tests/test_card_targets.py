@@ -74,4 +74,4 @@ def test_the_cli_lists_a_cards_targets_as_they_were_named(make_lx: Any, clock: A
         vid = s.scalar(select(Village.id).where(Village.name == "新桥村"))
         assert task.targets == [Target.village(vid, "新桥村")]
     shown = run_cli(lx, "task", "show", number)
-    assert shown.exit_code == 0 and "对象 village:新桥村" in shown.output
+    assert shown.exit_code == 0 and "对象 新桥村" in shown.output  # named, in words (issue 25 item 1)

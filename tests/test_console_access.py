@@ -445,6 +445,8 @@ ROUTES: dict[str, list[tuple[str, str, dict[str, Any], int | None, int | None, i
     "console.circulars.circular_file": [
         ("GET", "/circulars/month/2026-10.json?township={township_a}", {}, 404, 403, 403),
         ("GET", "/circulars/month/2026-11.json?township={township_a}", {}, 200, 403, 403),
+        # every account that sees reports opens the published circular (HTML, phones masked)
+        ("GET", "/circulars/month/2026-11.html?township={township_a}", {}, 200, 200, 200),
     ],
     "console.leave.leave_page": [("GET", "/leave?month=2026-11", {}, 200, 200, 200)],
     "console.leave.leave_add": [
@@ -715,15 +717,17 @@ def route_world(lx: Any, clock: Any) -> World:
             status="requested",
         )
         s.add(leave_b)
-        for tid, content in (
-            (w.ids["township_a"], b'{"cadres": []}'),
-            (w.ids["township_t2"], '{"cadres": [{"name": "孙海"}]}'.encode()),
+        for tid, fmt, content in (
+            (w.ids["township_a"], "json", b'{"cadres": []}'),
+            (w.ids["township_t2"], "json", '{"cadres": [{"name": "孙海"}]}'.encode()),
+            (w.ids["township_a"], "html", "<p>李明 13900000001 第 1 名</p>".encode()),
+            (w.ids["township_t2"], "html", "<p>孙海</p>".encode()),
         ):
             s.add(
                 PublishedReport(
                     kind="month",
                     period="2026-11",
-                    format="json",
+                    format=fmt,
                     content=content,
                     township_id=tid,
                     published_at=clock(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
 from bot.cli import main
+from bot.logs import QuietAccessLogHandler
 from storage.accounts import verify_password
 from storage.demo.handbook import POLICY_HANDBOOK
 from storage.demo.seed import seed_demo
@@ -191,6 +194,7 @@ def test_demo_command_serves_with_the_console_url(lx, tmp_path, monkeypatch):
 
     calls = []
     monkeypatch.setattr(bot.serve, "serve", lambda lx_, **kw: calls.append(kw))
+    monkeypatch.setattr(bot.serve, "port_in_use", lambda host, port: False)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
         main,
@@ -200,7 +204,40 @@ def test_demo_command_serves_with_the_console_url(lx, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123/" in result.output
     assert "xinqiao / demo-village" in result.output and "leader / demo-viewer" in result.output
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "workers": 1, "scheduler": False}]
+    assert calls == [
+        {"host": "127.0.0.1", "port": 8123, "workers": 1, "scheduler": False, "access_log": False}
+    ]
+    assert ".venv/bin/lianxin" in result.output  # the CLI is reachable after the demo
+
+
+def test_demo_on_a_busy_port_says_which_and_how_to_change_it_before_anything(lx, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["demo", "--port", str(port)], env={"LIANXIN_DATABASE_URL": lx.config.database_url}
+        )
+    assert result.exit_code != 0
+    assert f"端口 {port} 已被占用" in result.output and f"--port {port + 1}" in result.output
+    assert (
+        "serving" not in result.output and "控制台" not in result.output and "演示数据" not in result.output
+    )
+    assert all_counts(lx.engine).get("household", 0) == 0  # nothing written
+
+
+def test_the_demo_terminal_shows_no_line_per_request_but_server_errors():
+    logged = []
+    handler = SimpleNamespace(
+        path="/cadres?q=1", command="GET", request_version="HTTP/1.1", log=lambda *a: logged.append(a)
+    )
+    QuietAccessLogHandler.log_request(handler, 200, 512)
+    QuietAccessLogHandler.log_request(handler, 404, 512)
+    assert logged == []
+    QuietAccessLogHandler.log_request(handler, 500, 512)
+    [(level, _fmt, method, path, _version, code, _size)] = logged
+    assert (level, method, path, code) == ("error", "GET", "/cadres", 500)  # the path alone, as ever
 
 
 def test_handbook_source_is_well_formed():
@@ -214,6 +251,7 @@ def test_demo_runs_the_scheduler_only_with_a_configured_account(lx, tmp_path, mo
 
     calls = []
     monkeypatch.setattr(bot.serve, "serve", lambda lx_, **kw: calls.append(kw["scheduler"]))
+    monkeypatch.setattr(bot.serve, "port_in_use", lambda host, port: False)  # 8000 may be anyone's here
     monkeypatch.chdir(tmp_path)
     env = {"LIANXIN_DATABASE_URL": lx.config.database_url}
     result = CliRunner().invoke(main, ["demo"], env=env)

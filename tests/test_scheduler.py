@@ -121,7 +121,7 @@ def test_jobs_list_and_run_cli(fresh_store: Any, tmp_path: Any, monkeypatch: Any
     r = runner.invoke(main, ["jobs", "list"])
     assert r.exit_code == 0 and all(name in r.output for name in jobs.JOBS)
     r = runner.invoke(main, ["jobs", "run", "month_end_reminders", "--now", "2026-11-29T10:00"])
-    assert r.exit_code == 0 and r.output.startswith("month_end_reminders: sent=0")
+    assert r.exit_code == 0 and r.output.startswith("月底提醒：发出 0 条")
     r = runner.invoke(main, ["jobs", "run", "nope"])
     assert r.exit_code != 0 and "未知任务" in r.output
     r = runner.invoke(main, ["jobs", "run", "diary_reminders", "--now", "yesterday"])

@@ -147,8 +147,8 @@ def test_expired_reminders_are_listed_by_lianxin_outbox_and_on_the_delivery_page
     cfg.write_text(f'[database]\nurl = "{lx.config.database_url}"\n', encoding="utf-8")
     monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
     r = CliRunner().invoke(main, ["outbox", "--expired"])
-    assert r.exit_code == 0 and "expired" in r.output and "不再补发" in r.output, r.output
-    assert "expired 1" in CliRunner().invoke(main, ["outbox"]).output
+    assert r.exit_code == 0 and "已过期未发" in r.output and "不再补发" in r.output, r.output
+    assert "已过期未发 1" in CliRunner().invoke(main, ["outbox"]).output
     c = admin_client(lx)
     page = c.get("/delivery").get_data(as_text=True)
     assert "过期未发的提醒（1）" in page and "今天" in page

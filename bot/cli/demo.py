@@ -22,6 +22,11 @@ def register(main: click.Group) -> None:
     @click.option("--no-scheduler", is_flag=True, help="不在本进程运行定时任务 / do not run the scheduler")
     def demo_cmd(lx: Lianxin, host: str, port: int, no_serve: bool, no_scheduler: bool) -> None:
         """填充演示乡镇并启动服务 / seed a demo township into the configured database and serve it."""
+        if not no_serve:  # a busy port is said before anything is written or "serving" is printed
+            try:
+                serve.check_port(host, port, again="./dev.sh demo")
+            except serve.ServeRefused as e:
+                raise click.ClickException(str(e)) from None
         url = make_url(lx.config.database_url).render_as_string(hide_password=True)
         with read_only(lx.engine).connect() as conn:
             foreign = foreign_data(conn)
@@ -50,6 +55,7 @@ def register(main: click.Group) -> None:
         for username, password, role, village in report.users:
             click.echo(f"  {username} / {password}  ({role}{'，' + village if village else ''})")
         click.echo("演示干部 openid：demo-cadre-01 … demo-cadre-10；村民 openid：demo-villager-001 …")
+        click.echo("命令行 / the CLI: .venv/bin/lianxin --help（或 ./dev.sh lianxin …）")
         if no_serve:
             return
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -63,4 +69,8 @@ def register(main: click.Group) -> None:
                 "未配置公众号 [wechat] app_id：演示不运行定时推送（可用 lianxin jobs run NAME 手动试）/ "
                 "no app_id configured: the scheduler is not started"
             )
-        serve.serve(lx, host=host, port=port, workers=1, scheduler=scheduler)
+        click.echo("按 Ctrl+C 停止 / Ctrl+C stops it")
+        try:
+            serve.serve(lx, host=host, port=port, workers=1, scheduler=scheduler, access_log=False)
+        except serve.ServeRefused as e:
+            raise click.ClickException(str(e)) from None

@@ -20,11 +20,13 @@ from console.documents import insights as insights_document
 from console.documents import publishing
 from console.documents.report import render
 from storage import circulars, townships
+from storage.actors import Names
 from storage.assessment import build_report
 from storage.assessment.county import build_county_report
 from storage.audit import record
 from storage.periods import parse_period
 from storage.runtime import Lianxin
+from storage.words import REPORT_KIND_ZH
 
 KINDS = ("month", "quarter", "year")
 
@@ -206,12 +208,12 @@ def report_publish(parent: click.Group) -> None:
         whose = "全县" if scope is None else (scope[1] if _county_deployment(lx) else "")
         if not out.published:
             click.echo(
-                f"{whose}{kind} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent"
+                f"{whose}{REPORT_KIND_ZH[kind]} {key} 已经发布过，未做任何改动，也没有再推送 / already published: nothing sent"
             )
             return
         click.echo(
-            f"已发布{whose} {kind} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
-            f"推送 {out.pushes} 条（发送由 dispatch_outbox 完成）"
+            f"已发布{whose}{REPORT_KIND_ZH[kind]} {key}：{len(out.formats)} 个文件（{'、'.join(out.formats)}），{out.cadres} 名干部，"
+            f"推送 {out.pushes} 条（由投递进程发出）"
         )
         if out.pdf_error:
             click.echo(f"注意：没有 PDF —— {out.pdf_error}", err=True)
@@ -265,7 +267,7 @@ def report_published(parent: click.Group) -> None:
             content = circulars.stored_file(s, kind, key, fmt, tid)
             if content is None:
                 raise click.ClickException(
-                    f"{kind} {key} 没有已发布的 {fmt} 文件 / not published"
+                    f"{REPORT_KIND_ZH[kind]} {key} 没有已发布的 {fmt} 文件 / not published"
                     + ("" if circulars.is_published(s, kind, key, tid) else "（尚未发布）")
                 )
             _emit(content, out)
@@ -285,10 +287,11 @@ def _list_published(lx: Lianxin, township: str | None, county: bool) -> None:
     tid = None if every else (scope[0] if (scope := _scope(lx, township, county)) else None)
     with lx.session() as s:
         rows = circulars.published(s, tid, every=every)
+        names = Names(s).load(actors=[p.published_by for p in rows])
     for p in rows:
         click.echo(
-            f"{p.kind}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
-            f"{p.published_by}\t{','.join(sorted(p.formats))}"
+            f"{REPORT_KIND_ZH.get(p.kind, p.kind)}\t{p.period}\t{p.published_at.astimezone(lx.config.tz):%Y-%m-%d %H:%M}\t"
+            f"{names.actor(p.published_by)}\t{','.join(sorted(p.formats))}"
             + (f"\t{p.township or '全县'}" if every else "")
         )
     click.echo(f"共 {len(rows)} 期已发布。")

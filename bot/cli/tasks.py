@@ -20,8 +20,11 @@ import click
 
 from bot.cli.base import command, require_schema, township_scope
 from reminders import delivery, holds, jobs, scheduler
+from reminders.idle import why_idle
 from storage import tasks, townships
+from storage.cards import mask_openid
 from storage.runtime import Lianxin
+from storage.words import EXTENSION_ZH, JOB_ZH, PUSH_KIND_ZH, shorten, status_zh, trigger_zh
 
 
 def parse_when(value: str, tz: Any, *, end_of_day: bool = False, what: str = "time") -> datetime:
@@ -157,7 +160,7 @@ def task_show(parent: click.Group) -> None:
         if t.body:
             click.echo(t.body)
         click.echo(
-            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {', '.join(str(x) for x in t.targets)}"
+            f"截止 {_local(lx, t.deadline)}；发布 {_local(lx, t.published_at) if t.published_at else '未发布（定时 ' + _local(lx, t.publish_at) + '）'}；对象 {'、'.join(_target_zh(x) for x in t.targets)}"
         )
         click.echo(
             "状态："
@@ -166,7 +169,7 @@ def task_show(parent: click.Group) -> None:
             + "，".join(f"{LIGHT[k]} {v}" for k, v in sorted(b.lights.items()))
         )
         for r in b.rows:
-            ext = f" 延期:{r.extension_status}" if r.extension_status else ""
+            ext = f" {EXTENSION_ZH.get(r.extension_status, r.extension_status)}" if r.extension_status else ""
             fb = f"  「{r.last_feedback}」" if r.last_feedback else ""
             click.echo(
                 f"  [{LIGHT[r.light]}] {r.village} {r.cadre_name} {r.phone}  {r.status_label}  截止 {_local(lx, r.deadline)}{ext}{fb}"
@@ -273,7 +276,9 @@ def jobs_list(parent: click.Group) -> None:
         require_schema(lx)
         for j in scheduler.list_jobs(lx):
             nxt = _local(lx, j["next_run"]) if j["next_run"] else "暂停"
-            click.echo(f"{j['name']:<20} 下次 {nxt}   {j['trigger']}")
+            click.echo(
+                f"{j['name']:<20} {JOB_ZH.get(j['name'], '')}  下次 {nxt}   {trigger_zh(str(j['trigger']))}"
+            )
         held = scheduler.lease_holder(lx)
         click.echo(
             f"当前调度进程：{held[0]}"
@@ -293,7 +298,7 @@ def jobs_run(parent: click.Group) -> None:
             raise click.BadParameter(f"未知任务 {name}；可选：{', '.join(jobs.JOBS)}", param_hint="NAME")
         at = parse_when(now, lx.config.tz, what="--now") if now else lx.now()
         result = jobs.run(lx, name, at)
-        click.echo(result.line())
+        click.echo(result.words())
 
 
 def scheduler_command(parent: click.Group) -> None:
@@ -324,7 +329,7 @@ def dispatch_command(parent: click.Group) -> None:
         while True:
             result = jobs.run(lx, "dispatch_outbox", lx.now())
             if once or result.sent or result.detail.get("failed"):
-                click.echo(result.line())
+                click.echo(result.words())
             if once or stop.wait(wait):
                 break
 
@@ -380,11 +385,11 @@ def _resume(lx: Lianxin) -> None:
     still = holds.active(lx)
     click.echo(
         f"已试投：发出 {r.sent} 条"
-        + (f"；仍暂停：{', '.join(h.scope for h in still)}" if still else "；投递已恢复。")
+        + (f"；仍暂停：{'、'.join(_scope_zh(h.scope) for h in still)}" if still else "；投递已恢复。")
     )
     for h in still:
         why, todo = holds.describe(h)
-        click.echo(f"  {h.scope}: {why}\n    处理：{todo}")
+        click.echo(f"  {_scope_zh(h.scope)}：{why}\n    处理：{todo}")
 
 
 def _retry(lx: Lianxin, retry_id: int) -> None:
@@ -431,26 +436,45 @@ def _outbox_json(counts: dict[str, int], held: list[Any], rows: list[Any]) -> di
     }
 
 
+def _scope_zh(scope: str) -> str:
+    """What a hold stops (reminders/holds.py scope): every push, or one kind."""
+    return "全部推送" if scope == "all" else f"“{PUSH_KIND_ZH.get(scope, scope)}”类推送"
+
+
+def _target_zh(target: Any) -> str:
+    """A card's target as the office says it (the console's filter says the same): 全体干部, 村 name, 干部 phone."""
+    if str(target) == "all":
+        return "全体干部"
+    kind, _, label = str(target).partition(":")
+    return {"village": label, "cadre": f"干部 {label}", "township": label}.get(kind, label)
+
+
+_CHANNEL_ZH = {"custom": "客服消息", "template": "模板消息"}
+
+
 def _echo_outbox(lx: Lianxin, counts: dict[str, int], held: list[Any], rows: list[Any]) -> None:
     """The same for a person: counts, a 45009 pause, each hold with what to do, one line per message."""
-    click.echo("队列：" + ("，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "空"))
+    click.echo("队列：" + ("，".join(f"{status_zh(k)} {v}" for k, v in sorted(counts.items())) or "空"))
+    for idle in why_idle(lx):
+        click.echo(f"没有发出：{idle.why}\n  处理：{idle.todo}")
     until = delivery.paused_until(lx)
     if until:
         click.echo(f"发送已暂停（45009 当日接口额度用完）至 {_local(lx, until)}")
     for h in held:
         why, todo = holds.describe(h)
-        scope = "全部推送" if h.scope == "all" else f"“{h.scope}”类推送"
+        scope = _scope_zh(h.scope)
         click.echo(
             f"{scope}暂停投递（自 {_local(lx, h.since)}，消息保留，不会丢失）：{why}\n  处理：{todo}\n"
             f"  下次自动试投：{_local(lx, h.next_probe_at)}；原因消除后也可执行 lianxin outbox --resume"
         )
     for m in rows:
-        text = ((m.payload or {}).get("text") or "").replace("\n", " ")[:40]
+        text = shorten((m.payload or {}).get("text") or "", 40)
         err = f"  错误: {m.last_error}" if m.last_error else ""
         if m.status == "expired" and m.expires_at:
             err += f"  已过期（时段结束于 {_local(lx, m.expires_at)}，不再补发）"
         click.echo(
-            f"{m.id:>6} {m.status:<8} {m.kind:<8} {m.openid} 尝试{m.attempts}次 {m.channel or '-'}  {text}{err}"
+            f"{m.id:>6} {status_zh(m.status)} {PUSH_KIND_ZH.get(m.kind, m.kind)} {mask_openid(m.openid)}"
+            f" 尝试{m.attempts}次 {_CHANNEL_ZH.get(m.channel or '', '-')}  {text}{err}"
         )
 
 

@@ -44,7 +44,7 @@ class Outcome:
 
 def _ended(config: Config, kind: str, period: str, now: datetime) -> str:
     p = parse_period(kind, period)
-    if p.last >= now.astimezone(config.tz).date():
+    if not p.ended(now.astimezone(config.tz).date()):
         raise ValueError(f"{p.key} 还没有结束，结束后才能发布 / the period has not ended yet")
     return p.key
 

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from console import filters
 from console.access import db, deployment_only
 from console.views import common
+from storage import audit
 from storage.models import AuditLog
 
 bp = Blueprint("audit", __name__)
@@ -26,6 +28,8 @@ def audit_log() -> Any:
         if action:
             stmt = stmt.where(common.text_filter(action, AuditLog.action))
         rows, page, more = common.paged(s, stmt)
+        # the page's people in a few queries (the filters look up the rest one by one)
+        filters.names().load(actors=[a.actor for a in rows], targets=[a.target for a in rows])
         return render_template(
             "audit.html",
             rows=rows,
@@ -33,5 +37,6 @@ def audit_log() -> Any:
             more=more,
             actor=actor,
             action=action,
+            actions=audit.ACTIONS,
             args=common.query_args(),
         )

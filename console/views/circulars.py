@@ -1,8 +1,8 @@
 """已发布的通报: the office publishes a period's circular (console/documents/publishing.py: frozen files, one push
 to each bound cadre) and serves the stored files exactly as published. Everyone signed in sees the list of their
-township's circulars (the county's accounts: every township's and the county's); publishing and the files (the
-json, xlsx and html carry full phone numbers, as the CLI's; the PDF, the copy that is printed and passed round,
-masks them) are the office's (admin), audited.
+township's circulars (the county's accounts: every township's and the county's) and opens each in the browser
+(HTML, phones masked); publishing and the files as stored (they carry full phone numbers, as the CLI's) are the
+office's (admin), each download audited; the PDF, the copy that is printed and passed round, masks them too.
 
 In a county each township publishes its own circular; a township's office publishes, lists and downloads only its
 own (another township's file is 404, as if it did not exist); the county admin sees all and publishes any
@@ -20,10 +20,12 @@ from console.access import admin_only, db, done, download, lx, now, record_expor
 from console.documents import publishing
 from storage import circulars, townships
 from storage.models import Township
+from storage.redact import mask_personal_numbers
+from storage.words import REPORT_KIND_ZH
 
 bp = Blueprint("circulars", __name__)
 
-KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+KIND_ZH = REPORT_KIND_ZH  # storage/words.py
 MIME = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -111,14 +113,23 @@ def circular_publish() -> Any:
 
 
 @bp.get("/circulars/<any(month, quarter, year):kind>/<period>.<any(json, xlsx, html, pdf):fmt>")
-@admin_only
 def circular_file(kind: str, period: str, fmt: str) -> Any:
+    """A published file. The office (admin) gets every format as stored; every other account that sees reports
+    (the read-only leader, a village, the county's viewers) opens the HTML in the browser, phones masked as the
+    console masks them."""
+    office = user().is_admin
+    if not office and fmt != "html":
+        abort(403)
     with db() as s:
         where = scope(s, request.args.get("township"))
         tid = where[0] if where else None
         content = circulars.stored_file(s, kind, period, fmt, tid)
     if content is None:
         abort(404)
+    if not office:  # a page to read, phones masked, as any console page: not an export, not audited
+        content = mask_personal_numbers(content.decode("utf-8")).encode("utf-8")
+        whose = where[1] if where else "全县"
+        return download(content, MIME[fmt], f"{whose}{KIND_ZH[kind]}-{period}.html")
     record_export(
         "report.export_published",
         f"report:{kind}:{period}" + (":county" if tid is None else f":township:{tid}"),

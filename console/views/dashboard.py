@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
+from console import office_todo as todo
 from console.access import db, lx, now, user
 from console.views import common
 from console.views.reporting import ranking_for
@@ -50,6 +51,7 @@ def dashboard() -> Any:
             month=month,
             hours=hours,
             scoped=user().role == "village",
+            todo=todo.office_todo(s),
         )
 
 

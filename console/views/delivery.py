@@ -12,6 +12,7 @@ from console import push_links
 from console.access import db, deployment_only, done, lx, now, record, user
 from reminders import delivery as delivery_svc
 from reminders import holds
+from reminders.idle import why_idle
 from storage.models import DeliveryHold, WechatIdentity
 from storage.push_links import recent_links
 
@@ -56,6 +57,7 @@ def delivery() -> Any:
             counts=counts,
             idents=idents,
             held=held,
+            idle=why_idle(lx()),
             links=push_links.link_rows(s, recent_links(s, limit=50), now()),
         )
 

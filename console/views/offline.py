@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from console.access import cadre_in_scope, db, done, get_in_scope, lx, now, user, writers
+from console.errors import form_error
 from console.views import common
 from storage import leave, offline
 from storage.cards import linked_identities, number_typo
@@ -140,7 +141,7 @@ def offline_diary() -> Any:
     try:
         day = date.fromisoformat((request.form.get("day") or "").strip())
     except ValueError:
-        abort(400, description="日期应为 YYYY-MM-DD")
+        raise form_error("日期应为 YYYY-MM-DD", field="day") from None
     with db() as s:
         cadre = s.get(Cadre, request.form.get("cadre_id", type=int) or 0)
         if cadre is None:
@@ -171,7 +172,7 @@ def offline_request() -> Any:
     try:
         at = datetime.fromisoformat(raw).replace(tzinfo=tz) if raw else now()
     except ValueError:
-        abort(400, description="收到时间格式不正确")
+        raise form_error("收到时间格式不正确", field="at") from None
     household_id = request.form.get("household_id", type=int)
     if not household_id:
         abort(400, description="请先按户主姓名、电话或卡号后几位查找，并选择农户")

@@ -7,17 +7,20 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
+from console import office_todo as todo
 from console.access import admin_only, db, download, lx, record_export, user
 from console.documents import insights as insights_document
 from console.documents import report as report_document
 from console.views import common
 from console.views.remarks import remark_options
 from console.views.reporting import build_obj
-from storage import practices, townships
+from storage import practices
+from storage.periods import parse_period
+from storage.words import REPORT_KIND_ZH
 
 bp = Blueprint("reports", __name__)
 
-KIND_ZH = {"month": "月通报", "quarter": "季点评", "year": "年考核"}
+KIND_ZH = REPORT_KIND_ZH  # storage/words.py
 FORMATS = {
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -67,8 +70,8 @@ def reports() -> Any:
             practices=practices.of_year(s, year=int(report.period), township_id=user().township_id)
             if kind == "year"
             else [],
-            # the report shown is the township's (or the only one's): the button publishes it
-            can_publish=user().is_admin and (not user().is_county or not townships.is_county(s)),
+            # the report shown is the township's (or the only one's): the button publishes it once it has ended
+            publish=todo.publish_state(s, parse_period(kind, report.period), common.today()),
         )
 
 

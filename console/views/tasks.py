@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.access import admin_only, cadre_in_scope, db, done, lx, now, user
+from console.errors import form_error
 from console.views import common
 from storage import tasks as svc
 from storage import townships
@@ -25,11 +26,11 @@ def _yellow() -> int:
     return lx().config.scheduler.yellow_hours
 
 
-def _local_dt(value: str, what: str) -> datetime:
+def _local_dt(value: str, what: str, field: str) -> datetime:
     try:
         d = datetime.fromisoformat(value.strip())
     except ValueError:
-        abort(400, description=f"{what}应写作 年-月-日 时:分")
+        raise form_error(f"{what}应写作 年-月-日 时:分", field=field) from None
     return d.replace(tzinfo=lx().config.tz) if d.tzinfo is None else d
 
 
@@ -68,8 +69,10 @@ def task_create() -> Any:
     kind, names = chosen
     if kind == TargetKind.CADRE and f.getlist("cadre_ids"):
         names = names + _phones_of(f.getlist("cadre_ids"))
-    deadline = _local_dt(f.get("deadline", ""), "截止时间")
-    publish_at = _local_dt(f["publish_at"], "发布时间") if f.get("publish_at", "").strip() else None
+    deadline = _local_dt(f.get("deadline", ""), "截止时间", "deadline")
+    publish_at = (
+        _local_dt(f["publish_at"], "发布时间", "publish_at") if f.get("publish_at", "").strip() else None
+    )
     cards = [c for c in re.split(r"[\s,，、;；]+", f.get("cards", "")) if c]
     picked = _picked_households(f.getlist("household_ids"))
     with db() as s:

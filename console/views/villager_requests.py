@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from console import push_links
 from console.access import cadre_in_scope, db, done, in_scope, lx, now, record, user, writers
-from console.filters import STATUS_ZH
+from console.errors import form_error
 from console.views import common
 from console.views import disputes as disputes_view
 from console.views.simulator import is_simulated
@@ -25,6 +25,7 @@ from storage.outbox import enqueue, push_time, reply_values, request_values
 from storage.push_links import links_about_request
 from storage.reachability import unreachable_cadres
 from storage.tasks import cadre_openids
+from storage.words import STATUS_ZH
 
 bp = Blueprint("villager_requests", __name__)
 
@@ -171,9 +172,9 @@ def request_detail(number: int) -> Any:
 def request_reply(number: int) -> Any:
     text = (request.form.get("text") or "").strip()
     if not text:
-        abort(400, description="答复内容不能为空")
+        raise form_error("答复内容不能为空", field="text")
     if len(text) > 1000:
-        abort(400, description="答复内容不能超过 1000 字")
+        raise form_error("答复内容不能超过 1000 字", field="text")
     t = now()
     with db() as s:
         r = _request(s, number)
