@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from typing import Any, overload
 
 import click
 from sqlalchemy import inspect
@@ -135,3 +136,23 @@ def township_scope(lx: Lianxin, name: str | None) -> tuple[int, str] | None:
         except townships.TownshipRefused as e:
             raise click.ClickException(str(e)) from None
         return t.id, t.name
+
+
+@overload
+def cli_date(value: str, flag: str) -> date: ...
+@overload
+def cli_date(value: None, flag: str) -> None: ...
+@overload
+def cli_date(value: str | None, flag: str) -> date | None: ...
+
+
+def cli_date(value: str | None, flag: str) -> date | None:
+    """A YYYY-MM-DD option (None when not given); anything else is click's usage error naming ``flag``."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"日期应写作 YYYY-MM-DD，例如 2026-11-28 / expected YYYY-MM-DD: {value!r}", param_hint=flag
+        ) from None

@@ -9,7 +9,7 @@ from datetime import date
 
 import click
 
-from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
+from bot.cli.base import TOWNSHIP_HELP, cli_date, command, require_schema, township_scope
 from handlers import household_notices
 from storage import register as register_svc
 from storage.runtime import Lianxin
@@ -80,17 +80,6 @@ def close_household(
         raise click.ClickException(str(e)) from None
 
 
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint="--date"
-        ) from None
-
-
 def register(main: click.Group) -> None:
     group = household_group(main)
 
@@ -136,4 +125,4 @@ def register(main: click.Group) -> None:
     @click.option("--township", default=None, help=TOWNSHIP_HELP)
     def close_cmd(lx: Lianxin, card: str, reason: str, on: str | None, township: str | None) -> None:
         """销户：该户退出联户，卡号不再关联，已关联的微信被解除并通知 / the household leaves the programme."""
-        click.echo(close_household(lx, card, reason=reason, on=_date(on), township=township))
+        click.echo(close_household(lx, card, reason=reason, on=cli_date(on, "--date"), township=township))

@@ -12,20 +12,11 @@ from datetime import date, datetime
 
 import click
 
-from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
+from bot.cli.base import TOWNSHIP_HELP, cli_date, command, require_schema, township_scope
 from storage import leave as leave_svc
 from storage import offline
 from storage.periods import parse_period
 from storage.runtime import Lianxin
-
-
-def _date(value: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint=flag
-        ) from None
 
 
 def _moment(lx: Lianxin, value: str | None) -> datetime:
@@ -109,8 +100,8 @@ def leave_add(parent: click.Group) -> None:
                 add_leave(
                     lx,
                     phone=phone,
-                    start=_date(start, "--from"),
-                    end=_date(end, "--to"),
+                    start=cli_date(start, "--from"),
+                    end=cli_date(end, "--to"),
                     reason=reason,
                     township=township,
                 )
@@ -154,7 +145,7 @@ def record_diary(parent: click.Group) -> None:
     def record_diary_cmd(lx: Lianxin, phone: str, day: str, text: str, township: str | None) -> None:
         """补录一条纸质民情日记 / enter a paper diary entry for a cadre and day."""
         require_schema(lx)
-        d = _date(day, "--date")
+        d = cli_date(day, "--date")
         try:
             with lx.session() as s:
                 cadre = leave_svc.cadre_by_phone(s, phone)

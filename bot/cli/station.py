@@ -10,14 +10,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
+from bot.cli.base import TOWNSHIP_HELP, cli_date, command, require_schema, township_scope
 from console.documents import insights as insights_document
 from handlers import meeting_notices
 from storage import meetings
@@ -89,13 +88,6 @@ def insights_group(main: click.Group) -> None:
             click.echo(f"已导出 {out}（{data.requests} 件诉求）", err=True)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter("日期应写作 YYYY-MM-DD，例如 2026-11-28", param_hint="--date") from None
-
-
 def meeting_group(main: click.Group) -> None:
     @main.group("meeting")
     def group() -> None:
@@ -126,7 +118,7 @@ def meeting_group(main: click.Group) -> None:
         \b
         例 lianxin meeting add --village 新桥村 --date 2026-11-28 --title 冬季防火动员会 --villagers 45 --notify
         """
-        when = _day(day)
+        when = cli_date(day, "--date")
         require_schema(lx)
         scope = township_scope(lx, township)
         with lx.session() as s:

@@ -6,13 +6,12 @@ as actor ``cli``; the pushes are worded by ``Lianxin.words``."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli.base import TOWNSHIP_HELP, command, require_schema, township_scope
+from bot.cli.base import TOWNSHIP_HELP, cli_date, command, require_schema, township_scope
 from storage import station
 from storage.models import Department, VillagerRequest
 from storage.periods import local_text
@@ -31,17 +30,6 @@ def _request(s: Session, number: int) -> VillagerRequest:
     if req is None:
         raise click.ClickException(f"没有第{number}号诉求 / no request {number}")
     return req
-
-
-def _due(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"应为 YYYY-MM-DD / expected YYYY-MM-DD: {value!r}", param_hint="--due"
-        ) from None
 
 
 def department_commands(main: click.Group) -> None:
@@ -102,7 +90,7 @@ def transfer_commands(request_group: click.Group) -> None:
     def request_transfer_cmd(lx: Lianxin, number: int, to: str, due: str | None, note: str) -> None:
         """把群众诉求转给部门办理（转办）/ pass a villager's request to a department."""
         require_schema(lx)
-        day = _due(due)
+        day = cli_date(due, "--due")
         try:
             with lx.session() as s:
                 req = _request(s, number)

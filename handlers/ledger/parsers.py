@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from handlers.ledger.shared import fold_word
+from storage.naming import DIGITS  # the one table of Chinese numerals
 
 NONE_WORDS = frozenset({"无", "没有", "暂无", "没", "无困难", "无产业"})
 
@@ -121,22 +122,6 @@ def _split_relation(tok: str) -> tuple[str, str | None]:
     return tok, None
 
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-
-
 def parse_income(text: str) -> Decimal:
     """'3万' / '3.5万元' / '30000' / '３０，０００元' / '8千' → yuan; 0 to 100 million."""
     s = unicodedata.normalize("NFKC", text or "").strip()
@@ -147,7 +132,7 @@ def parse_income(text: str) -> Decimal:
         raise Invalid("没有读到金额")
     raw = m.group(1)
     try:
-        value = Decimal(_CN_DIGITS[raw]) if raw in _CN_DIGITS else Decimal(raw)
+        value = Decimal(DIGITS[raw]) if raw in DIGITS else Decimal(raw)
     except InvalidOperation:
         raise Invalid("没有读到金额") from None
     value *= {"万": 10000, "千": 1000, None: 1}[m.group(2)]
