@@ -130,7 +130,10 @@ class Household(Base):
     # The register without re-importing (storage/register.py): who added it outside a list (None: a list did),
     # and its closing — the day it left the programme (it counts for the days before), why, who and when
     added_by: Mapped[str | None] = mapped_column(String(100))
-    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # No index: nearly every row is NULL, and every query asks ``closed_on IS NULL``; with one, PostgreSQL before
+    # its first ANALYZE of a freshly imported table guessed 26 such rows and scanned all 100,000 households for
+    # each diary's mention lookup (bench/RESULTS.md, issue 27: 21 diaries/s instead of 600).
+    closed_on: Mapped[date | None] = mapped_column(Date)
     closed_reason: Mapped[str | None] = mapped_column(String(10))  # 迁出 | 去世 | 合户 | 其他
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(100))

@@ -31,7 +31,6 @@ def upgrade() -> None:
         b.add_column(sa.Column("closed_reason", sa.String(length=10), nullable=True))
         b.add_column(sa.Column("closed_at", storage.timestamps.UTCDateTime(), nullable=True))
         b.add_column(sa.Column("closed_by", sa.String(length=100), nullable=True))
-        b.create_index(b.f("ix_household_closed_on"), ["closed_on"], unique=False)
     op.create_table(
         "household_tag",
         sa.Column("household_id", sa.Integer(), nullable=False),
@@ -74,7 +73,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_household_tag_tag"), table_name="household_tag")
     op.drop_table("household_tag")
     with op.batch_alter_table("household") as b:
-        b.drop_index(b.f("ix_household_closed_on"))
         b.drop_column("closed_by")
         b.drop_column("closed_at")
         b.drop_column("closed_reason")
