@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers import keywords
 from handlers.base import Context, Message, Predicate
-from storage.models import Cadre, WechatIdentity
+from storage.models import Cadre, VillagerRequest, WechatIdentity
 
 # ---------------------------------------------------------------------------------------------- who
 
@@ -36,6 +36,15 @@ def cadre_of(ctx: Context) -> Cadre:
     cadre = ctx.session.get(Cadre, ctx.identity.cadre_id)
     assert cadre is not None, "is_cadre() guards every cadre route"
     return cadre
+
+
+def own_request(ctx: Context, cadre: Cadre, number: int | None) -> VillagerRequest | None:
+    """Request ``number`` when it is ``cadre``'s; another cadre's is None exactly like a missing one (numbers
+    reveal nothing), for 回复, 转办 and 调解 alike."""
+    if number is None:
+        return None
+    req = ctx.session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
+    return req if req is not None and req.cadre_id == cadre.id else None
 
 
 def cadre_openid(session: Session, cadre_id: int) -> str | None:

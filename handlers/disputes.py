@@ -18,11 +18,9 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import select
-
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
-from handlers.common import cadre_of, command, is_cadre
+from handlers.common import cadre_of, command, is_cadre, own_request
 from storage import disputes
 from storage.models import Cadre, Dispute, Household, VillagerRequest
 
@@ -61,8 +59,8 @@ def handle(ctx: Context, msg: Message, rest: str) -> str:
     if not rest:
         return ctx.render("dispute_list", disputes=disputes.open_of_cadre(ctx.session, cadre.id))
     number, text = keywords.leading_number(rest)
-    req = ctx.session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
-    if req is None or req.cadre_id != cadre.id:
+    req = own_request(ctx, cadre, number)
+    if req is None:
         return ctx.render("reply_not_found", number=number)
     if len(text) > disputes.MAX_TEXT:  # refused before the mark: bad input changes nothing
         return ctx.render("dispute_refused", request=req, reason=f"内容不能超过 {disputes.MAX_TEXT} 字")

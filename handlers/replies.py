@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
-from handlers.common import cadre_of, command, is_cadre
-from storage.models import RequestReply, VillagerRequest
+from handlers.common import cadre_of, command, is_cadre, own_request
+from storage.models import RequestReply
 from storage.offline import CHANNELS, villager_account
 from storage.outbox import reply_values
 
@@ -17,9 +15,8 @@ def answer(ctx: Context, msg: Message, rest: str) -> str:
     if number is None or not text:
         return ctx.render("reply_usage")
     cadre = cadre_of(ctx)
-    req = ctx.session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
-    # Another cadre's request is reported exactly like a missing one: numbers reveal nothing.
-    if req is None or req.cadre_id != cadre.id:
+    req = own_request(ctx, cadre, number)
+    if req is None:
         return ctx.render("reply_not_found", number=number)
     if req.status == "closed":
         return ctx.render("reply_closed", request=req)

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
 from handlers import keywords
 from handlers.base import Context, Message, Route, Router
-from handlers.common import cadre_of, command, is_cadre
+from handlers.common import cadre_of, command, is_cadre, own_request
 from handlers.station_notices import StationNotices
 from storage import station
-from storage.models import Department, VillagerRequest
+from storage.models import Department
 from storage.offline import villager_account
 from storage.periods import local_text
 
@@ -37,9 +35,8 @@ def transfer(ctx: Context, msg: Message, rest: str) -> str:
     if number is None or not rest:
         return ctx.render("station_usage")
     cadre = cadre_of(ctx)
-    req = ctx.session.scalar(select(VillagerRequest).where(VillagerRequest.number == number))
-    # Another cadre's request is reported exactly like a missing one: numbers reveal nothing.
-    if req is None or req.cadre_id != cadre.id:
+    req = own_request(ctx, cadre, number)
+    if req is None:
         return ctx.render("reply_not_found", number=number)
     township_id = station.township_of(ctx.session, req)
     dept, note = _department(ctx, township_id, rest)
