@@ -55,12 +55,15 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bot import serve as _serve  # noqa: E402
 from bot.wechat.inbound import signed_query  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, normalize_url, session_scope  # noqa: E402
 from storage.models import Cadre, DiaryEntry, Household, InboundMessage, VillagerRequest, WechatIdentity  # noqa: E402
 from storage.timestamps import utcnow  # noqa: E402
 
 TOKEN = "bench-token"
+# The gunicorn worker class `lianxin serve` uses (an older tree, measured as "before", has plain gthread).
+SERVE_WORKER_CLASS = getattr(_serve, "WORKER_CLASS", "gthread")
 OPENID_PREFIX = "obench"  # + 6 digits: the cadre's index
 VILLAGER_PREFIX = "vbench"  # + 6 digits: a villager bound to a household
 N_DUPLICATES = 100  # duplicate kind: this many cadres resend one fixed MsgId each
@@ -220,7 +223,7 @@ class Server:
                 self.proc.wait()
 
 
-def start_echo(work: Path, workers: int) -> Server:
+def start_echo(work: Path, workers: int, worker_class: str) -> Server:
     port = free_port()
     log = work / "echo.log"
     env = {**os.environ, "BENCH_TOKEN": TOKEN}
@@ -230,13 +233,15 @@ def start_echo(work: Path, workers: int) -> Server:
             "-w",
             str(workers),
             "-k",
-            "gthread",
+            worker_class,
             "--threads",
             "4",
             "--timeout",
             "30",
             "-b",
             f"127.0.0.1:{port}",
+            "--pythonpath",
+            str(ROOT),
             "--chdir",
             str(ROOT / "bench"),
             "echo_app:app",
@@ -494,7 +499,7 @@ def fmt(r: dict[str, Any]) -> str:
 
 
 def measure_echo(work: Path, wrk: Wrk, args: argparse.Namespace) -> dict[str, Any]:
-    srv = start_echo(work, args.workers)
+    srv = start_echo(work, args.workers, args.echo_worker_class)
     try:
         wrk.run(srv.port, args.warmup)
         r = measured(srv, lambda: wrk.run(srv.port, args.duration))
@@ -574,6 +579,11 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--targets", default="echo,sqlite,pg")
     ap.add_argument("--kinds", default="diary", help=f"comma-separated, of: {','.join(KINDS)}")
+    ap.add_argument(
+        "--echo-worker-class",
+        default=SERVE_WORKER_CLASS,
+        help=f"gunicorn -k for the echo baseline (default: lianxin serve's, {SERVE_WORKER_CLASS})",
+    )
     args = ap.parse_args()
     targets = args.targets.split(",")
     kinds = args.kinds.split(",")
@@ -584,7 +594,8 @@ def main() -> None:
     print(f"command: .venv/bin/python bench/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}".rstrip())
     print(
         f"machine: {os.cpu_count()} CPUs; wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; "
-        f"gunicorn {args.workers} gthread workers × 4 threads; {args.cadres} bound cadres, "
+        f"gunicorn {args.workers} workers × 4 threads (echo: -k {args.echo_worker_class}; lianxin serve: "
+        f"{SERVE_WORKER_CLASS}); {args.cadres} bound cadres, "
         f"{args.households} households",
         flush=True,
     )

@@ -22,6 +22,10 @@ from storage.secrets import secret_key
 
 log = logging.getLogger("lianxin.serve")
 
+# gthread, stepping aside after each accepted connection so kept-alive connections spread over the workers
+# (bot/workers.py); named as gunicorn's -k option takes it, so bench/inbound.py serves its echo baseline alike.
+WORKER_CLASS = "bot.workers.TakeTurnsWorker"
+
 
 class ServeRefused(Exception):
     """The deployment cannot be served as asked; the message says what to do."""
@@ -112,7 +116,7 @@ def serve(
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", WORKER_CLASS)
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", "-")
