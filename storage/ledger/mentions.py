@@ -43,7 +43,9 @@ def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Househo
         return []
     # Every chat diary entry runs this: read plain columns (not ~30 Household objects) and search each name
     # with str.find (re.finditer(re.escape(name)) compiled a pattern per name, past re's cache).
-    rows = session.execute(_CADRE_NAMES, {"b_cadre": cadre_id}).all()
+    # On the session's connection, not Session.execute: the ORM's execution and row loading for three plain
+    # columns cost more than the statement (a third of a diary's Python time, bench/layers.py --profile).
+    rows = session.connection().execute(_CADRE_NAMES, {"b_cadre": cadre_id}).all()
     found: set[int] = set()
     numbers = set(re.findall(r"\d+", text))
     for hid, _, number in rows:
