@@ -389,11 +389,15 @@ def test_body_size_limit(make_lx: Any, clock: Any) -> None:
     seen: list[Any] = []
     env = Env(lx, clock)  # a fresh app, to watch the request before it is handled
 
-    @env.app.before_request
-    def _spy() -> None:
-        from flask import request
+    inner = env.app.wsgi_app
 
-        seen.append(request.content_length)
+    def _spy(environ: dict[str, Any], start_response: Any) -> Any:
+        from werkzeug.wrappers import Request
+
+        seen.append(Request(environ).content_length)
+        return inner(environ, start_response)
+
+    env.app.wsgi_app = _spy  # type: ignore[method-assign]
 
     resp = env.client.post(
         "/wechat",

@@ -98,6 +98,23 @@ def test_url_check_echoes_only_with_a_good_signature(env: Any, clock: Any) -> No
     assert c.get("/wechat", query_string={**old, "echostr": "x"}).status_code == 403
 
 
+def test_answers_of_the_route_carry_the_headers_every_page_has(env: Any) -> None:
+    """/wechat is answered in front of Flask (bot/wechat/endpoint.WechatFirst), so without the console's
+    after-request hook: its answers still forbid framing and sniffing and stay out of shared caches."""
+    lx, app, wc = env
+    c = app.test_client()
+    for r in (
+        c.get("/wechat", query_string={**wc.query(), "echostr": "hello123"}),
+        c.get("/wechat", query_string={**wc.query(), "signature": "0" * 40}),
+        c.post("/wechat", query_string=wc.query(), data=b"<xml>", content_type="text/xml"),
+    ):
+        assert r.headers["X-Content-Type-Options"] == "nosniff", r.status_code
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+        assert r.headers["Cache-Control"] == "private"
+    assert c.put("/wechat", query_string=wc.query()).status_code == 405  # Flask's answer for other methods
+
+
 def test_cadre_and_villager_round_trip(env: Any, clock: Any, mode: str, renders: Any) -> None:
     lx, app, wc = env
     clock.set("2026-11-24 20:00")

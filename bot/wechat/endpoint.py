@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, request
+from flask import Flask, request
+from werkzeug.wrappers import Request, Response
 
 from bot import dispatch
 from bot.wechat.inbound import (
@@ -37,10 +38,46 @@ log = logging.getLogger("lianxin.bot.wechat")
 
 
 def register(app: Flask, lx: Lianxin) -> None:
-    """Mount /wechat on ``app`` (GET: WeChat's URL check; POST: a message)."""
+    """Mount /wechat on ``app`` (GET: WeChat's URL check; POST: a message).
+
+    The route is in Flask's URL map (other methods are its 405, ``url_for`` knows it), but GET and POST are
+    answered in front of Flask (``WechatFirst``): a message is the one request that comes by the thousand, and
+    Flask's request context, cookie session and after-request hooks were a quarter of its Python time
+    (bench/layers.py, issue 27) for nothing the route uses."""
     policy.warm_up()  # jieba's dictionary loads here, not inside WeChat's 5-second budget
     endpoint = Endpoint(lx)
-    app.add_url_rule("/wechat", "wechat_endpoint", endpoint.serve, methods=["GET", "POST"])
+    app.add_url_rule("/wechat", "wechat_endpoint", lambda: endpoint.serve(request), methods=["GET", "POST"])
+    app.wsgi_app = WechatFirst(app.wsgi_app, endpoint)  # type: ignore[method-assign]
+
+
+# What the console's after-request hook gives every page (console/web.py security_headers), for the answers
+# given in front of Flask: no framing, no sniffing, nothing cached by a shared cache, nothing to load.
+_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cache-Control", "private"),
+)
+
+
+class WechatFirst:
+    """WSGI middleware: GET and POST /wechat go straight to the endpoint, everything else to Flask."""
+
+    def __init__(self, flask_wsgi: Any, endpoint: Endpoint) -> None:
+        self.flask_wsgi = flask_wsgi
+        self.endpoint = endpoint
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != "/wechat" or environ.get("REQUEST_METHOD") not in ("GET", "POST"):
+            return self.flask_wsgi(environ, start_response)
+        try:
+            resp = self.endpoint.serve(Request(environ))
+        except Exception:  # noqa: BLE001 - as Flask would: logged, and a 500 for WeChat to retry
+            log.exception("/wechat failed")
+            resp = Response("error", status=500, mimetype="text/plain")
+        resp.headers.extend(_HEADERS)
+        return resp(environ, start_response)
 
 
 class Endpoint:
@@ -55,15 +92,15 @@ class Endpoint:
         self.max_body: int = cfg.max_body_bytes
         self.tolerance: int = cfg.timestamp_tolerance_seconds
 
-    def serve(self) -> Any:
+    def serve(self, request: Request) -> Response:
         """GET answers WeChat's URL check with ``echostr``; POST handles one message (403 for a bad signature,
         400 for a body that cannot be read, both before anything is stored)."""
         try:
             if request.method == "GET":
-                self.check_query()
+                self.check_query(request)
                 return Response(request.args.get("echostr", ""), mimetype="text/plain")
-            timestamp, nonce, signature = self.check_query()
-            fields, transport = self.read_message(self.read_body(), timestamp, nonce)
+            timestamp, nonce, signature = self.check_query(request)
+            fields, transport = self.read_message(request, self.read_body(request), timestamp, nonce)
             msg = to_message(fields)
         except Forbidden as e:
             log.warning("refused /wechat request from %s: %s", request.remote_addr, e)
@@ -71,9 +108,11 @@ class Endpoint:
         except BadRequest as e:
             log.warning("bad /wechat request from %s: %s", request.remote_addr, e)
             return Response("bad request", status=400, mimetype="text/plain")
-        return self.answer(msg, fields, transport, (timestamp, nonce, signature))
+        return self.answer(request, msg, fields, transport, (timestamp, nonce, signature))
 
-    def answer(self, msg: Any, fields: dict[str, str], transport: str, signed: tuple[str, str, str]) -> Any:
+    def answer(
+        self, request: Request, msg: Any, fields: dict[str, str], transport: str, signed: tuple[str, str, str]
+    ) -> Response:
         """Hand the message to the dispatcher under its signed query (one query, one message) and turn the reply
         into reply XML (encrypted in safe mode); "success" when there is nothing to say."""
         timestamp, nonce, signature = signed
@@ -98,7 +137,7 @@ class Endpoint:
             xml = self.safe.encrypt(xml, str(int(self.lx.now().timestamp())))
         return Response(xml, mimetype="application/xml")
 
-    def check_query(self) -> tuple[str, str, str]:
+    def check_query(self, request: Request) -> tuple[str, str, str]:
         """(timestamp, nonce, signature) of a query signed with our token, at a time within the tolerance."""
         args = request.args
         timestamp, nonce, signature = (
@@ -119,7 +158,7 @@ class Endpoint:
             raise Forbidden("timestamp outside the tolerance (replay, or this server's clock is off)")
         return timestamp, nonce, signature
 
-    def read_body(self) -> bytes:
+    def read_body(self, request: Request) -> bytes:
         """The body, at most [wechat] max_body_bytes (400 beyond, announced or not)."""
         length = request.content_length
         if length is not None and length > self.max_body:
@@ -137,7 +176,9 @@ class Endpoint:
         except Exception:  # noqa: BLE001 - a diagnostic must never turn a 400 into a 500
             log.exception("could not record a /wechat fault (%s)", kind)
 
-    def read_message(self, body: bytes, timestamp: str, nonce: str) -> tuple[dict[str, str], str]:
+    def read_message(
+        self, request: Request, body: bytes, timestamp: str, nonce: str
+    ) -> tuple[dict[str, str], str]:
         """(the message's fields, transport). encrypt_type=aes: the body holds an Encrypt element (safe mode) or
         both (兼容模式); absent or "raw": plain (WeChat's FAQ on message encryption, docs/wechat-rules.md §7b).
         With a key, plain messages are read too (a key set before the account switches modes loses nothing)."""
