@@ -4,6 +4,7 @@ layer (``READ_ONLY`` below); PostgreSQL goes through psycopg 3."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    exc,
     text,
 )
 from sqlalchemy.engine import make_url
@@ -64,6 +66,29 @@ def read_only(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
+# A pooled connection used a moment ago is alive; one that sat idle may have been closed meanwhile (PostgreSQL
+# restarted, a failover, a firewall's idle timeout). SQLAlchemy's pool_pre_ping pinged at every checkout: one more
+# round trip per message, a sixth of a PostgreSQL worker's time under load (py-spy, bench/RESULTS.md "issue 27").
+# Only connections idle longer than this are pinged; one that dies while in use raises a disconnect error,
+# SQLAlchemy then invalidates the whole pool, and the message's 5xx makes WeChat send it again
+# (tests/test_faults_postgres.py: every message handled once after a restart).
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_from"] = time.monotonic()  # real time: how long a connection sat in the pool
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_from = record.info.get("idle_from")
+        if idle_from is None or time.monotonic() - idle_from < PING_AFTER_IDLE_SECONDS:  # real time
+            return
+        if not engine.dialect._do_ping_w_event(dbapi_conn):  # what pool_pre_ping runs, for idle ones only
+            raise exc.DisconnectionError("the pooled connection was closed while idle")  # the pool reconnects
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
@@ -100,12 +125,13 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
 
         return engine
     kwargs["pool_size"] = pool_size
-    kwargs["pool_pre_ping"] = True
     # psycopg 3 prepares a statement server-side once it has run prepare_threshold times on a connection (its
     # default: 5, keeping 100). Here from its second run, keeping 256: the inbound path's ~20 distinct statements
     # are parsed and planned once per connection, and the console's statements do not evict them.
     kwargs["connect_args"] = {"connect_timeout": 5, "prepare_threshold": 1}
     engine = create_engine(url, **kwargs)
+
+    _ping_when_idle(engine)
 
     @event.listens_for(engine, "connect")
     def _pg_session(dbapi_conn: Any, _record: Any) -> None:
