@@ -4,12 +4,15 @@
     .venv/bin/python bench/inbound.py --pg … --kinds diary,request,duplicate,任务,本月
     (or LIANXIN_BENCH_PG_URL=...; without either only SQLite and the echo baseline are measured)
 
-Targets, each served by gunicorn with 2 gthread workers (4 threads each) and driven by wrk (Debian's
-`apt-get install wrk`) at 20 connections for --duration seconds after a short warm-up:
+Targets, each served by gunicorn with 2 workers of `lianxin serve`'s class (bot/workers.py; 4 threads each) and
+driven by wrk (Debian's `apt-get install wrk`) at 20 connections for --duration seconds after a short warm-up:
   echo     bench/echo_app.py — werobot.WeRoBot(enable_session=False), a text handler that echoes; nothing stored
+           (--echo-worker-class gthread: the plain gthread workers instead)
   sqlite   `lianxin serve --workers 2 --no-scheduler` on a SQLite file (WAL)
   pg       the same on PostgreSQL (database lianxin_bench_inbound on the --pg server, created for the run and
            dropped afterwards unless --keep)
+  lean     bench/lean_app.py on each of those databases, diaries only: the diary's statements without the
+           product's layers (issue 27), e.g. --targets echo,sqlite,pg,lean
 The echo baseline is measured first and again last; lianxin's ratio is to the mean of the two, so the
 comparison is made in the same run on this shared machine.
 

@@ -25,7 +25,8 @@ if [ -n "$PG" ]; then
     run $PY bench/ledger.py --pg "$PG"                       # 五个一 ledger (goal < 30 s)
     run $PY bench/chat_latency.py --pg "$PG"                 # one reply per kind of message
     run $PY bench/console_pages.py --pg "$PG"                # console pages
-    run $PY bench/inbound.py --pg "$PG"                      # /wechat vs werobot echo (≥ 25 %, p99 < 50 ms)
+    run $PY bench/inbound.py --pg "$PG" --targets echo,sqlite,pg,lean   # /wechat vs werobot echo (≥ 25 %, p99 < 50 ms)
+    run $PY bench/layers.py --pg "$PG"                       # CPU per diary in-process: echo, lean path, lianxin
     run $PY bench/evening.py --pg "$PG"                      # 3,000 reminders at 21:00 beside 50 diaries/s
 else
     run $PY bench/import.py
@@ -34,8 +35,9 @@ else
     run $PY bench/ledger.py
     run $PY bench/chat_latency.py
     run $PY bench/console_pages.py
-    run $PY bench/inbound.py --targets echo,sqlite
+    run $PY bench/inbound.py --targets echo,sqlite,lean
     run $PY bench/evening.py --only sqlite
 fi
+run $PY bench/layers.py                                       # CPU per diary in-process, SQLite
 run $PY bench/memory.py                                       # worker RSS over 100,000 messages (< 150 MB)
 run $PY bench/voice.py                                        # AMR -> MP3 per voice message (ffmpeg)
