@@ -143,7 +143,7 @@ def _identity_opening_user_window(
     return ident, has_conversation
 
 
-def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundMessage | None) -> Context:
+def build_context(lx: Lianxin, session: Session, msg: Message, inbound_id: int | None) -> Context:
     now = lx.now()
     if msg.kind != "event":
         opened = _identity_opening_user_window(session, msg.openid, now)
@@ -152,7 +152,7 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
                 session=session,
                 config=lx.config,
                 identity=opened[0],
-                inbound=inbound,
+                inbound_id=inbound_id,
                 now=lx.now,
                 render=render,
                 outbox=Outbox(session),
@@ -175,7 +175,7 @@ def build_context(lx: Lianxin, session: Session, msg: Message, inbound: InboundM
         session=session,
         config=lx.config,
         identity=ident,
-        inbound=inbound,
+        inbound_id=inbound_id,
         now=lx.now,
         render=render,
         outbox=Outbox(session),
@@ -277,16 +277,15 @@ def log_name(msg: Message) -> str:
     return "evt:" + hashlib.sha256(msg.dedup_key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
-def _insert_inbound(
-    lx: Lianxin, session: Session, msg: Message, transport: str | None = None
-) -> InboundMessage | None:
-    """Log the message as the transaction's first statement; None when its ``dedup_key`` is already stored.
+def _insert_inbound(lx: Lianxin, session: Session, msg: Message, transport: str | None = None) -> int | None:
+    """Log the message as the transaction's first statement: the new row's id, or None when its ``dedup_key``
+    is already stored.
 
     One ``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id`` (PostgreSQL and SQLite ≥ 3.35): a
     duplicate costs no exception, no rollback and no second transaction. The conflict check waits exactly as
     the plain insert did (PostgreSQL: on the unique index entry of the transaction in flight; SQLite: for the
-    write lock), so a retry of a message whose first transaction rolls back still inserts and handles it. The
-    row becomes an ORM object without a SELECT: every column is known here.
+    write lock), so a retry of a message whose first transaction rolls back still inserts and handles it. No ORM
+    object is made for the row: the handlers need only its id (diary rows and requests cite it).
     """
     values = {
         "dedup_key": msg.dedup_key[:150],
@@ -302,14 +301,8 @@ def _insert_inbound(
         "error": None,
         "transport": transport,
     }
-    row_id = session.connection().execute(_INSERT, values).scalar()  # Core: no ORM bulk-insert machinery
-    if row_id is None:
-        return None
-    inbound = InboundMessage(id=row_id, **values)
-    make_transient_to_detached(
-        inbound
-    )  # read-only for the handlers (id, create_time); kept out of the session
-    return inbound
+    row_id: int | None = session.connection().execute(_INSERT, values).scalar()  # Core: no ORM machinery
+    return row_id
 
 
 _TABLE = InboundMessage.__table__
@@ -339,15 +332,15 @@ def _record_failure(
     If a retry stored the message meanwhile, its outcome is the answer."""
     if query is not None:
         claim(session, query, now=lx.now())
-    inbound = _insert_inbound(lx, session, msg, transport)
-    if inbound is None:
+    inbound_id = _insert_inbound(lx, session, msg, transport)
+    if inbound_id is None:
         stored = session.execute(_REPLY, {"key": msg.dedup_key[:150]}).first()
         session.rollback()
         return stored.reply if stored is not None and stored.status != "received" else None
     reply = render("error")
     error = "".join(traceback.format_exception_only(type(e), e)).strip()[:2000]
     session.connection().execute(
-        _OUTCOME, {"b_id": inbound.id, "b_status": "failed", "b_reply": reply, "b_error": error}
+        _OUTCOME, {"b_id": inbound_id, "b_status": "failed", "b_reply": reply, "b_error": error}
     )
     session.commit()
     return reply
@@ -358,14 +351,14 @@ def _handle(lx: Lianxin, msg: Message, transport: str | None, query: QueryClaim 
     try:
         if query is not None:
             claim(session, query, now=lx.now())  # QueryReused: rolled back below, nothing stored
-        inbound = _insert_inbound(lx, session, msg, transport)
-        if inbound is None:
+        inbound_id = _insert_inbound(lx, session, msg, transport)
+        if inbound_id is None:
             log.info("duplicate %s: answering with the stored reply", log_name(msg))
             stored = session.execute(_REPLY, {"key": msg.dedup_key[:150]}).first()
             session.rollback()
             return stored.reply if stored is not None and stored.status != "received" else None
 
-        ctx = build_context(lx, session, msg, inbound)
+        ctx = build_context(lx, session, msg, inbound_id)
         name = "none"
         try:
             name, reply = route(ctx, msg)
@@ -376,7 +369,7 @@ def _handle(lx: Lianxin, msg: Message, transport: str | None, query: QueryClaim 
             session.rollback()  # the handler's half-done changes go, and with them the row: written again below
             return _record_failure(lx, session, msg, transport, query, e)
         session.connection().execute(
-            _OUTCOME, {"b_id": inbound.id, "b_status": "handled", "b_reply": reply, "b_error": None}
+            _OUTCOME, {"b_id": inbound_id, "b_status": "handled", "b_reply": reply, "b_error": None}
         )
         session.commit()
         log.debug("handled %s by %s", log_name(msg), name)

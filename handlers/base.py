@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.config import Config
-from storage.models import InboundMessage, WechatIdentity
+from storage.models import WechatIdentity
 from storage.outbox import enqueue
 from storage.periods import local_day
 
@@ -70,7 +70,9 @@ class Context:
     session: Session
     config: Config
     identity: WechatIdentity
-    inbound: InboundMessage | None
+    inbound_id: (
+        int | None
+    )  # the inbound_message row this message was logged as (what diary rows and requests cite)
     now: Callable[[], datetime]
     render: Callable[..., str]
     outbox: Outbox

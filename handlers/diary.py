@@ -75,7 +75,7 @@ def save_diary_entry(ctx: Context, msg: Message, text: str, source: str, media_i
         "media_id": media_id,
         "role": guess_role(text),
         "created_at": ctx.now(),
-        "inbound_id": ctx.inbound.id if ctx.inbound is not None else None,
+        "inbound_id": ctx.inbound_id,
         "deleted_at": None,
     }
     # Core INSERT … RETURNING id (the ORM's unit of work cost more than the statement); the row becomes the ORM

@@ -82,7 +82,7 @@ def _answer(ctx: Context, msg: Message, rest: str, *, done: bool) -> str:
             text=text,
             now=msg.create_time,
             done=done,
-            inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+            inbound_id=ctx.inbound_id,
         )
     except TaskError as e:
         return ctx.render("task_error", message=str(e))
@@ -145,7 +145,7 @@ def extend(ctx: Context, msg: Message, rest: str) -> str:
             now=msg.create_time,
             tz=ctx.config.tz,
             config=ctx.config,
-            inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+            inbound_id=ctx.inbound_id,
         )
     except TaskError as e:
         return ctx.render("task_error", message=str(e))

@@ -179,7 +179,7 @@ def create_request(ctx: Context, msg: Message) -> str:
         created_at=ctx.now(),
         msg_type=msg.kind,
         identity_id=ident.id,
-        inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+        inbound_id=ctx.inbound_id,
         words=request_notices.WORDS,
         config=ctx.config,
     )
