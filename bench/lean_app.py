@@ -32,13 +32,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
 
-from bot.dispatch import _sqlite_lock_fd, _sqlite_writer
+from bot.dispatch import _OPEN_USER_WINDOW, _sqlite_lock_fd, _sqlite_writer
 from bot.wechat.inbound import parse_xml, sign
 from handlers.diary import _INSERT_DIARY
 from storage import service_window, wechat_edge
 from storage.db import insert_or_skip, make_engine
 from storage.ledger.mentions import _CADRE_NAMES
-from storage.models import InboundMessage, WechatIdentity
+from storage.models import InboundMessage
 from storage.periods import last_day_of_month
 
 TOKEN = os.environ.get("LEAN_TOKEN", "bench-token")
@@ -55,23 +55,6 @@ _OUTCOME = (
     update(_INBOUND)
     .where(_INBOUND.c.id == bindparam("b_id"))
     .values(status="handled", reply=bindparam("b_r"))
-)
-_IDENT = WechatIdentity.__table__
-_OPEN_WINDOW = (
-    update(_IDENT)
-    .where(_IDENT.c.openid == bindparam("b_openid"))
-    .values(
-        last_inbound_at=bindparam("b_now"),
-        window_opened_at=bindparam("b_now"),
-        window_until=bindparam("b_until"),
-        window_quota=service_window.USER_MESSAGE.quota,
-        window_sent=0,
-        subscribed=True,
-        unsubscribed_at=None,
-        unreachable=False,
-        unreachable_reason=None,
-    )
-    .returning(_IDENT.c.cadre_id, _IDENT.c.kind)
 )
 _WINDOW = service_window.USER_MESSAGE.length
 
@@ -148,7 +131,9 @@ def _diary(fields: dict[str, str], claim: wechat_edge.QueryClaim, now: datetime)
             stored = conn.execute(_STORED_REPLY, {"k": key}).first()
             tx.rollback()
             return stored.reply if stored is not None and stored.status != "received" else None
-        who = conn.execute(_OPEN_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + _WINDOW}).first()
+        who = conn.execute(
+            _OPEN_USER_WINDOW, {"b_openid": openid, "b_now": now, "b_until": now + _WINDOW}
+        ).first()
         if who is None or who.kind != "cadre":
             raise RuntimeError("the lean path only knows bound cadres")
         day = created.astimezone(LOCAL).date()
