@@ -22,8 +22,8 @@ from storage.secrets import secret_key
 
 log = logging.getLogger("lianxin.serve")
 
-# gthread, stepping aside after each accepted connection so kept-alive connections spread over the workers
-# (bot/workers.py); named as gunicorn's -k option takes it, so bench/inbound.py serves its echo baseline alike.
+# gthread that hands a new connection to the worker holding the fewest, so kept-alive connections spread over the
+# workers (bot/workers.py); named as gunicorn's -k option takes it, so bench/inbound.py serves its echo alike.
 WORKER_CLASS = "bot.workers.TakeTurnsWorker"
 
 

@@ -10,9 +10,11 @@ that is still connecting, so merely stepping aside for one turn of the loop is n
 ``worker_connections`` cap makes gthread spin on an empty futures list once reached.
 
 This worker instead takes the least-connections rule: each worker publishes how many connections it holds in a
-small table shared by the processes (made by the master before it forks); a worker holding more than a live
-sibling lets the connection wait for that sibling, sleeping 0.5 ms at a time so the sibling gets a CPU, and takes
-it itself after 5 ms (a sibling that is busy or stuck delays nobody longer). Nothing is refused.
+small table shared by the processes (made by the master before it forks); a worker holding two or more
+connections more than a live sibling lets the connection wait for that sibling, sleeping 0.5 ms at a time so the
+sibling gets a CPU, and takes it itself after 5 ms (a sibling that is busy or stuck delays nobody longer). A
+difference of one is let be: with a connection per message (nginx without an upstream keepalive pool) the counts
+differ by one all the time, and waiting then cost throughput. Nothing is refused.
 """
 
 from __future__ import annotations
