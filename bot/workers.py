@@ -108,6 +108,13 @@ class TakeTurnsWorker(ThreadWorker):
         super().accept(server, listener)
         self._publish()
 
+    def finish_request(self, fs: Any) -> None:
+        # Runs on the thread that served the request, when a connection is kept or closed: the count is published
+        # now, not at the end of the main loop's turn (which may wait a second in select), so a sibling never
+        # leaves new connections to a worker whose connections have all gone.
+        super().finish_request(fs)
+        self._publish()
+
     def _step_aside(self, listener: Any) -> None:
         with self._lock:
             key = self.poller.get_key(listener)
