@@ -186,15 +186,22 @@ def retire(
     return done
 
 
-def change_phone(session: Session, cadre: Cadre, new: str, *, actor: str) -> str:
-    """The cadre's phone becomes ``new`` (refused when another cadre has it); returns the old one. Households,
-    binding and history stay: they hang on the cadre, not the phone."""
+def new_phone(session: Session, cadre: Cadre, new: str) -> str:
+    """``new`` as the cadre's next phone, normalised; CadreError when it is not a phone, is already theirs, or
+    is another cadre's (phones are unique in the county). The console's confirmation step asks this too."""
     number = valid_phone(new)
     if number == cadre.phone:
         raise CadreError(f"干部 {cadre.name} 的电话已是 {number}")
     other = session.scalar(select(Cadre).where(Cadre.phone == number))
     if other is not None:
         raise CadreError(f"电话 {number} 已是干部 {other.name} 的电话，全县干部电话不能重复")
+    return number
+
+
+def change_phone(session: Session, cadre: Cadre, new: str, *, actor: str) -> str:
+    """The cadre's phone becomes ``new`` (refused as ``new_phone`` says); returns the old one. Households,
+    binding and history stay: they hang on the cadre, not the phone."""
+    number = new_phone(session, cadre, new)
     old, cadre.phone = cadre.phone, number
     record(
         session,

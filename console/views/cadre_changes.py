@@ -201,11 +201,8 @@ def cadre_phone(cadre_id: int) -> Any:
         c = get_in_scope(s, Cadre, cadre_id)
         new = request.form.get("phone", "").strip()
         try:
-            number = cadres.valid_phone(new)
+            number = cadres.new_phone(s, c, new)
             if request.form.get("confirm") != "1":
-                other = s.scalar(select(Cadre).where(Cadre.phone == number, Cadre.id != c.id))
-                if other is not None:
-                    raise CadreError(f"电话 {number} 已是干部 {other.name} 的电话，全县干部电话不能重复")
                 lines = [f"{c.name} 的电话由 {c.phone} 改为 {number}", "联系户、微信绑定和以前的记录都保留"]
                 return _confirm(c, "cadre_phone", "确认改电话", lines)
             cadres.change_phone(s, c, number, actor=user().actor)
