@@ -22,7 +22,6 @@ from __future__ import annotations
 import fcntl
 import hmac
 import os
-import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -37,7 +36,7 @@ from bot.wechat.inbound import parse_xml, sign
 from handlers.diary import _INSERT_DIARY
 from storage import service_window, wechat_edge
 from storage.db import insert_or_skip, make_engine
-from storage.ledger.mentions import _CADRE_NAMES
+from storage.ledger.mentions import _CADRE_NAMES, named_households
 from storage.models import InboundMessage
 from storage.periods import last_day_of_month
 
@@ -144,22 +143,11 @@ def _diary(fields: dict[str, str], claim: wechat_edge.QueryClaim, now: datetime)
              "media_id": None, "role": None, "created_at": now, "inbound_id": inbound_id, "deleted_at": None,
              "b_cadre": who.cadre_id, "b_day": day, "b_first": first, "b_last": last},
         ).one()  # fmt: skip
-        named = _mentions(conn.execute(_CADRE_NAMES, {"b_cadre": who.cadre_id}).all(), text)
+        rows = conn.execute(_CADRE_NAMES, {"b_cadre": who.cadre_id}).all()
+        found = named_households(rows, unicodedata.normalize("NFKC", text))
+        named = [name for hid, name, _ in rows if hid in found]
         reply = f"已记入{day.month}月{day.day}日的民情日记（本月第 {row.other_days + 1} 天）。" + (
             f"提到：{'、'.join(named)}" if named else ""
         )
         conn.execute(_OUTCOME, {"b_id": inbound_id, "b_r": reply})
     return reply
-
-
-def _mentions(rows: list[Any], text: str) -> list[str]:
-    """storage/ledger/mentions.find_mentions' matching, on the rows it reads (names only: the bench's texts
-    name nobody, so no DiaryMention rows are written either way)."""
-    text = unicodedata.normalize("NFKC", text)
-    numbers = set(re.findall(r"\d+", text))
-    found = [name for _, name, number in rows if number and number in numbers]
-    for _, name, _ in sorted(rows, key=lambda r: len(r[1] or ""), reverse=True):
-        name = unicodedata.normalize("NFKC", name or "").strip()
-        if len(name) >= 2 and name in text:
-            found.append(name)
-    return found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -31,21 +33,11 @@ _CADRE_NAMES = (
 )
 
 
-def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Household]:
-    """The cadre's own households a diary text names, by head name (2+ characters) or card number.
-
-    One-character names are ignored (they would match everywhere); when a longer name covers a shorter one
-    at the same place ("张三丰" and "张三"), only the longer one counts. Card numbers must stand alone as a
-    number (not part of a longer digit run).
-    """
-    text = _normalize(text)
-    if not text.strip():
-        return []
-    # Every chat diary entry runs this: read plain columns (not ~30 Household objects) and search each name
-    # with str.find (re.finditer(re.escape(name)) compiled a pattern per name, past re's cache).
-    # On the session's connection, not Session.execute: the ORM's execution and row loading for three plain
-    # columns cost more than the statement (a third of a diary's Python time, bench/layers.py --profile).
-    rows = session.connection().execute(_CADRE_NAMES, {"b_cadre": cadre_id}).all()
+def named_households(rows: Iterable[Sequence[Any]], text: str) -> set[int]:
+    """The ids among ``rows`` (household id, head name, card number) that the NFKC-normalised ``text`` names,
+    by the rules of ``find_mentions``. Each name is searched with str.find (re.finditer(re.escape(name))
+    compiled a pattern per name, past re's cache)."""
+    rows = list(rows)
     found: set[int] = set()
     numbers = set(re.findall(r"\d+", text))
     for hid, _, number in rows:
@@ -55,7 +47,7 @@ def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Househo
     claimed: list[tuple[int, int]] = []
     by_name: dict[str, list[int]] = {}
     for hid, head_name, _ in rows:
-        name = _normalize(head_name).strip()
+        name = _normalize(head_name or "").strip()
         if len(name) >= 2:
             by_name.setdefault(name, []).append(hid)
     for name in sorted(by_name, key=len, reverse=True):
@@ -67,6 +59,24 @@ def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Househo
                 continue
             claimed.append(span)
             found.update(by_name[name])
+    return found
+
+
+def find_mentions(session: Session, *, cadre_id: int, text: str) -> list[Household]:
+    """The cadre's own households a diary text names, by head name (2+ characters) or card number.
+
+    One-character names are ignored (they would match everywhere); when a longer name covers a shorter one
+    at the same place ("张三丰" and "张三"), only the longer one counts. Card numbers must stand alone as a
+    number (not part of a longer digit run).
+    """
+    text = _normalize(text)
+    if not text.strip():
+        return []
+    # Every chat diary entry runs this: read plain columns (not ~30 Household objects).
+    # On the session's connection, not Session.execute: the ORM's execution and row loading for three plain
+    # columns cost more than the statement (a sixth of a diary's Python time, bench/layers.py --profile).
+    rows = session.connection().execute(_CADRE_NAMES, {"b_cadre": cadre_id}).all()
+    found = named_households(rows, text)
     if not found:
         return []
     return list(session.scalars(select(Household).where(Household.id.in_(found)).order_by(Household.id)))
