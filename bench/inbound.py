@@ -226,55 +226,33 @@ class Server:
                 self.proc.wait()
 
 
-def start_echo(work: Path, workers: int, worker_class: str) -> Server:
+def start_bench_app(work: Path, app: str, env: dict[str, str], workers: int, worker_class: str) -> Server:
+    """A WSGI app of bench/ (``module:callable``) under gunicorn as `lianxin serve` runs: ``workers`` ×
+    4 threads, once it answers WeChat's signed URL check on /wechat."""
     port = free_port()
-    log = work / "echo.log"
-    env = {**os.environ, "BENCH_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [
-            str(VENV / "gunicorn"),
-            "-w",
-            str(workers),
-            "-k",
-            worker_class,
-            "--threads",
-            "4",
-            "--timeout",
-            "30",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--pythonpath",
-            str(ROOT),
-            "--chdir",
-            str(ROOT / "bench"),
-            "echo_app:app",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    q = signed_query(TOKEN, int(time.time()))
-    wait_http(f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode({**q, 'echostr': 'x'})}", proc, log)
-    _wait_workers(proc.pid, workers)
-    return Server(proc, port, log)
-
-
-def start_lean(work: Path, name: str, url: str, workers: int, worker_class: str) -> Server:
-    """bench/lean_app.py (issue 27's lean path) on a seeded database, served like the others."""
-    port = free_port()
-    log = work / f"lean-{name}.log"
-    env = {**os.environ, "LEAN_TOKEN": TOKEN, "LEAN_DB_URL": url}
+    log = work / f"{app.partition(':')[0]}-{port}.log"
     proc = subprocess.Popen(
         [str(VENV / "gunicorn"), "-w", str(workers), "-k", worker_class, "--threads", "4", "--timeout", "30",
-         "-b", f"127.0.0.1:{port}", "--pythonpath", str(ROOT), "--chdir", str(ROOT / "bench"), "lean_app:app"],
+         "-b", f"127.0.0.1:{port}", "--pythonpath", str(ROOT), "--chdir", str(ROOT / "bench"), app],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-        env=env,
+        env={**os.environ, **env},
     )  # fmt: skip
     q = signed_query(TOKEN, int(time.time()))
     wait_http(f"http://127.0.0.1:{port}/wechat?{urllib.parse.urlencode({**q, 'echostr': 'x'})}", proc, log)
     _wait_workers(proc.pid, workers)
     return Server(proc, port, log)
+
+
+def start_echo(work: Path, workers: int, worker_class: str) -> Server:
+    return start_bench_app(work, "echo_app:app", {"BENCH_TOKEN": TOKEN}, workers, worker_class)
+
+
+def start_lean(work: Path, url: str, workers: int, worker_class: str) -> Server:
+    """bench/lean_app.py (issue 27's lean path) on a seeded database."""
+    return start_bench_app(
+        work, "lean_app:app", {"LEAN_TOKEN": TOKEN, "LEAN_DB_URL": url}, workers, worker_class
+    )
 
 
 def write_config(work: Path, name: str, url: str) -> Path:
@@ -541,7 +519,7 @@ def measure_lianxin(
     lean: bool = False,
 ) -> dict[str, Any]:
     if lean:
-        srv = start_lean(work, name, url, args.workers, args.echo_worker_class)
+        srv = start_lean(work, url, args.workers, args.echo_worker_class)
     else:
         srv = start_lianxin(work, name, write_config(work, name, url), args.workers)
     try:
