@@ -122,6 +122,14 @@ def by_number(session: Session, number: str | None) -> ServiceCard | None:
     return card
 
 
+def household_by_number(session: Session, number: str | None) -> Household | None:
+    """The household holding the card ``number`` (``by_number``), closed or not; None when there is none or it was
+    purged. The office's lookups by card (the register, offline entries, moving a household) all ask this."""
+    card = by_number(session, number)
+    household = card.household if card is not None else None
+    return household if household is not None and household.purged_at is None else None
+
+
 def by_scene(session: Session, scene: str) -> ServiceCard | None:
     if not scene or len(scene) > 64:
         return None

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from storage import links, push_links, requests
 from storage.audit import record
-from storage.cards import normalize_number
+from storage.cards import household_by_number, normalize_number
 from storage.config import Config
 from storage.models import (
     Cadre,
@@ -237,12 +237,9 @@ def households_of(session: Session, cadre_id: int, cards: Iterable[str] = ()) ->
 
 
 def household_of_card(session: Session, card: str) -> Household:
-    """The household holding card number ``card`` (HandoverError when none)."""
-    household = session.scalar(
-        select(Household)
-        .join(ServiceCard, ServiceCard.household_id == Household.id)
-        .where(ServiceCard.number == normalize_number(card))
-    )
+    """The household holding card number ``card``, however typed (storage.cards.household_by_number); HandoverError
+    when none."""
+    household = household_by_number(session, card)
     if household is None:
         raise HandoverError(f"没有卡号为 {card} 的农户")
     return household

@@ -67,9 +67,8 @@ def add_paper_diary(
 
 def household_by_card(session: Session, card: str) -> Household:
     """The household holding card ``card`` (storage.cards.by_number), or OfflineError."""
-    found = cards.by_number(session, card)
-    h = found.household if found is not None else None
-    if h is None or h.purged_at is not None:
+    h = cards.household_by_number(session, card)
+    if h is None:
         raise OfflineError(f"没有卡号为 {card} 的农户 / no household with card {card}")
     return h
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers import keywords
-from storage import cards, offline, purge
+from storage import cards, handover, offline, purge, register
 from storage import tasks as task_svc
 from storage.importer.shape import COLUMN_OF, SourceRow
 from storage.importer.validate import check_row
@@ -40,6 +40,8 @@ def test_every_door_finds_the_card_however_its_number_is_typed(chat: Chat, typed
         assert zhang.head_name == "张大爷"
         assert purge.find_household(s, card=typed).id == zhang.id
         assert task_svc.households_by_cards(s, [typed]) == [zhang.id]
+        assert register.household_by_card(s, typed).id == zhang.id  # `lianxin household close`
+        assert handover.household_of_card(s, typed).id == zhang.id  # `lianxin household move`
 
 
 def test_a_card_stored_with_a_dash_before_numbers_were_normalised_is_found_by_every_door(chat: Chat) -> None:
@@ -52,6 +54,7 @@ def test_a_card_stored_with_a_dash_before_numbers_were_normalised_is_found_by_ev
         assert liu.head_name == "刘婶"
         assert purge.find_household(s, card="20261125").id == liu.id
         assert task_svc.households_by_cards(s, ["2026 1125"]) == [liu.id]
+        assert handover.household_of_card(s, "20261125").id == liu.id
         assert cards.by_number(s, "2026-1125") == s.get(Household, liu.id).card
 
 
