@@ -12,7 +12,7 @@ told), their unused binding codes void. Their history stays and is readable.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -53,25 +53,34 @@ def valid_phone(raw: str) -> str:
     return phone
 
 
+def households_looked_after(session: Session, cadre_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """How many households each cadre (of ``cadre_ids``, or every cadre) links now; a closed household is no
+    longer looked after. Cadres without one are absent. The CLI's list and the console's 干部 page show this."""
+    stmt = (
+        select(Link.cadre_id, func.count())
+        .join(Household, Household.id == Link.household_id)
+        .where(in_programme())
+        .group_by(Link.cadre_id)
+    )
+    if cadre_ids is not None:
+        stmt = stmt.where(Link.cadre_id.in_(list(cadre_ids)))
+    return dict(session.execute(stmt).tuples().all())
+
+
+def bound_cadres(session: Session, cadre_ids: Iterable[int] | None = None) -> set[int]:
+    """Which cadres (of ``cadre_ids``, or every cadre) have a WeChat account bound."""
+    stmt = select(WechatIdentity.cadre_id).where(
+        WechatIdentity.kind == "cadre", WechatIdentity.cadre_id.is_not(None)
+    )
+    if cadre_ids is not None:
+        stmt = stmt.where(WechatIdentity.cadre_id.in_(list(cadre_ids)))
+    return {cadre_id for cadre_id in session.scalars(stmt) if cadre_id is not None}
+
+
 def listing(session: Session, village: str | None = None) -> list[dict[str, object]]:
     """The cadres (of one village, by name), with their households, whether a WeChat is bound and their status."""
-    counts = dict(
-        session.execute(
-            select(Link.cadre_id, func.count())
-            .join(Household, Household.id == Link.household_id)
-            .where(in_programme())  # a closed household is no longer looked after
-            .group_by(Link.cadre_id)
-        )
-        .tuples()
-        .all()
-    )
-    bound = set(
-        session.scalars(
-            select(WechatIdentity.cadre_id).where(
-                WechatIdentity.kind == "cadre", WechatIdentity.cadre_id.is_not(None)
-            )
-        )
-    )
+    counts = households_looked_after(session)
+    bound = bound_cadres(session)
     q = select(Cadre).outerjoin(Village, Village.id == Cadre.village_id).order_by(Cadre.name, Cadre.phone)
     if village:
         q = q.where(Village.name == village)

@@ -14,6 +14,7 @@ from console.access import admin_only, db, get_in_scope, lx, now, user
 from console.views import common
 from console.views.cadre_changes import CHANGE_ZH, changes_of, successors
 from handlers.render import mask_phone
+from storage import cadres as cadre_svc
 from storage.accounts import BindError, binding_history, issue_bind_code
 from storage.models import (
     BindCode,
@@ -53,23 +54,8 @@ def cadres() -> Any:
         else:
             rows, page, more = common.paged(s, stmt)
         ids = [c.id for c in rows]
-        households = dict(
-            s.execute(
-                select(Link.cadre_id, func.count())
-                .join(Household, Household.id == Link.household_id)
-                .where(Link.cadre_id.in_(ids), in_programme())
-                .group_by(Link.cadre_id)
-            )
-            .tuples()
-            .all()
-        )
-        bound = set(
-            s.scalars(
-                select(WechatIdentity.cadre_id).where(
-                    WechatIdentity.cadre_id.in_(ids), WechatIdentity.kind == "cadre"
-                )
-            )
-        )
+        households = cadre_svc.households_looked_after(s, ids)
+        bound = cadre_svc.bound_cadres(s, ids)
         unreachable = unreachable_cadres(s, ids)  # their WeChat gets nothing: requests go to the office
         if exporting:
             return _cadres_xlsx(rows, households, bound)
@@ -93,7 +79,7 @@ def _cadre(s: Any, cadre_id: int) -> Cadre:
     return get_in_scope(s, Cadre, cadre_id)
 
 
-def _cadres_xlsx(rows: list[Cadre], households: dict[int, int], bound: set[int | None]) -> Any:
+def _cadres_xlsx(rows: list[Cadre], households: dict[int, int], bound: set[int]) -> Any:
     return common.xlsx_download(
         "干部名单",
         ["姓名", "电话", "岗位", "单位", "村(居)", "联系户数", "微信"],
