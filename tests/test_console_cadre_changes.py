@@ -96,6 +96,8 @@ def test_phone_change_refuses_a_taken_phone_and_is_shown_on_the_page(world: Worl
     url = f"/cadres/{world.ids['cadre_a']}/phone"
     taken = admin.post(url, {"phone": world.phones["cadre_b"]})
     assert taken.status_code == 400 and "王芳" in page_text(taken)
+    same = admin.post(url, {"phone": world.phones["cadre_a"]})  # said before the confirmation, not after it
+    assert same.status_code == 400 and "的电话已是" in page_text(same)
     assert "确认改电话" in page_text(admin.post(url, {"phone": NEW}))
     assert admin.post(url, {"phone": NEW, "confirm": "1"}).status_code == 302
     assert world.one(select(Cadre.phone).where(Cadre.id == world.ids["cadre_a"])) == NEW
